@@ -1,0 +1,51 @@
+"""auth: accounts, RS256 tokens with rotating refresh sessions, and the gateway's verifier."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import click
+from flask import Flask
+
+from services.kit import create_service_app
+from services.kit.settings import env
+
+from .models import db
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app, api = create_service_app(
+        "auth",
+        __name__,
+        db=db,
+        config=config,
+        settings={
+            "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=env("ACCESS_TOKEN_MINUTES", 15, int)),
+            "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=env("REFRESH_TOKEN_DAYS", 7, int)),
+            "LOGIN_MAX_FAILURES": env("LOGIN_MAX_FAILURES", 5, int),
+            "LOGIN_WINDOW_SECONDS": env("LOGIN_WINDOW_SECONDS", 900, int),
+        },
+        description="Accounts and tokens. Log in at POST /auth/login, then send "
+        "`Authorization: Bearer <access_token>` to every other route.",
+    )
+    if not app.config.get("JWT_PRIVATE_KEY"):
+        raise RuntimeError("auth needs JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) to sign tokens")
+    from .routes import blp
+
+    api.register_blueprint(blp)
+    app.cli.add_command(ensure_admin_command)
+    return app
+
+
+@click.command("ensure-admin")
+def ensure_admin_command():
+    """Create the first admin from FEIRA_ADMIN_EMAIL / FEIRA_ADMIN_PASSWORD (idempotent)."""
+    from .accounts import ensure_admin
+
+    email, password = env("FEIRA_ADMIN_EMAIL"), env("FEIRA_ADMIN_PASSWORD")
+    if not email or not password:
+        raise click.UsageError("FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD must be set")
+    if len(password) < 8:
+        raise click.UsageError("FEIRA_ADMIN_PASSWORD must be at least 8 characters")
+    user, created = ensure_admin(email, password)
+    click.echo(f"admin {user.email} {'created' if created else 'already present'}")

@@ -1,0 +1,293 @@
+"""What auth does: accounts, password checks with throttling, sessions and token rotation."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from jwt import PyJWTError
+from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from services.kit import (
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unprocessable,
+    utcnow,
+)
+
+from .models import LoginFailure, RefreshToken, Session, User, db
+
+hasher = PasswordHasher()
+# Verified against when the email is unknown, so both answers take as long.
+_DUMMY_HASH = hasher.hash("feira-timing-equaliser")
+BAD_CREDENTIALS = "The email or password is wrong"
+
+
+def register(email: str, password: str, name: str, role: str = "user") -> User:
+    user = User(email=email.lower(), name=name, password_hash=hasher.hash(password), role=role)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """The active user with these credentials; throttled per email, existing or not."""
+    email = email.strip().lower()
+    _refuse_while_throttled(email)
+    user = db.session.scalar(select(User).where(User.email == email))
+    matches = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
+    if user is None or not matches or not user.active:
+        _record_failure(email)
+        raise Unauthorized(BAD_CREDENTIALS)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    db.session.execute(db.delete(LoginFailure).where(LoginFailure.email == email))
+    db.session.commit()
+    return user
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _window() -> timedelta:
+    return timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+
+
+def _refuse_while_throttled(email: str) -> None:
+    row = db.session.get(LoginFailure, email)
+    if row is None or row.failures < current_app.config["LOGIN_MAX_FAILURES"]:
+        return
+    ends = row.window_started_at + _window()
+    remaining = (ends - utcnow()).total_seconds()
+    if remaining > 0:
+        db.session.rollback()
+        raise TooManyRequests(
+            "Too many failed logins for this account; try again later",
+            retry_after=int(remaining) + 1,
+        )
+
+
+def _record_failure(email: str) -> None:
+    """Count the failure atomically: concurrent wrong guesses all count."""
+    now = utcnow()
+    expired = LoginFailure.window_started_at < now - _window()
+    stmt = insert(LoginFailure).values(email=email, failures=1, window_started_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[LoginFailure.email],
+        set_={
+            "failures": case((expired, 1), else_=LoginFailure.failures + 1),
+            "window_started_at": case((expired, now), else_=LoginFailure.window_started_at),
+        },
+    )
+    db.session.execute(stmt)
+    db.session.commit()
+
+
+def key_id() -> str:
+    """RFC 7638 thumbprint of the public key: the `kid` in token headers and the JWKS."""
+    jwk = json.loads(RSAAlgorithm.to_jwk(_public_key()))
+    canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"))
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def jwks() -> dict:
+    jwk = json.loads(RSAAlgorithm.to_jwk(_public_key()))
+    jwk.update({"kid": key_id(), "use": "sig", "alg": "RS256"})
+    return {"keys": [jwk]}
+
+
+def _public_key():
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    return load_pem_public_key(current_app.config["JWT_PUBLIC_KEY"].encode())
+
+
+def start_session(user: User) -> dict:
+    session = Session(user_id=user.id)
+    db.session.add(session)
+    db.session.flush()
+    pair = _issue_pair(user, session)
+    db.session.commit()
+    return pair
+
+
+def _issue_pair(user: User, session: Session) -> dict:
+    identity = str(user.id)
+    headers = {"kid": key_id()}
+    access = create_access_token(
+        identity,
+        additional_claims={"role": user.role, "email": user.email, "sid": session.id},
+        additional_headers=headers,
+    )
+    refresh = create_refresh_token(
+        identity, additional_claims={"sid": session.id}, additional_headers=headers
+    )
+    claims = decode_token(refresh)
+    db.session.add(
+        RefreshToken(
+            jti=claims["jti"],
+            session_id=session.id,
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+    )
+    expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
+    return {
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "Bearer",
+        "expires_in": int(expires.total_seconds()),
+    }
+
+
+def rotate(refresh_token: str) -> dict:
+    """Trade a refresh token for a new pair. A token used twice revokes its whole session."""
+    try:
+        claims = decode_token(refresh_token)
+    except PyJWTError as exc:
+        raise Unauthorized("The refresh token is invalid or expired") from exc
+    if claims.get("type") != "refresh":
+        raise Unauthorized("A refresh token is required")
+    token = db.session.scalar(
+        select(RefreshToken).where(RefreshToken.jti == claims["jti"]).with_for_update()
+    )
+    if token is None or token.session.revoked_at is not None:
+        raise Unauthorized("The refresh token is invalid or expired")
+    if token.used_at is not None:
+        revoke(token.session, "refresh-token-reuse")
+        db.session.commit()
+        raise Unauthorized("The refresh token was already used; the session has been revoked")
+    user = token.session.user
+    if not user.active:
+        raise Unauthorized("The refresh token is invalid or expired")
+    token.used_at = utcnow()
+    pair = _issue_pair(user, token.session)
+    db.session.commit()
+    return pair
+
+
+def revoke(session: Session, reason: str) -> None:
+    if session.revoked_at is None:
+        session.revoked_at = utcnow()
+        session.revoked_reason = reason
+
+
+def revoke_user_sessions(user_id: int, reason: str, keep: str | None = None) -> None:
+    stmt = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
+    if keep:
+        stmt = stmt.where(Session.id != keep)
+    db.session.execute(stmt.values(revoked_at=utcnow(), revoked_reason=reason))
+
+
+def logout(session_id: str | None) -> None:
+    session = db.session.get(Session, session_id) if session_id else None
+    if session is not None:
+        revoke(session, "logout")
+        db.session.commit()
+
+
+def verified_caller(token: str) -> User:
+    """For the gateway: the token's signature, expiry, session and user are all still good."""
+    try:
+        claims = decode_token(token)
+    except PyJWTError as exc:
+        expired = exc.__class__.__name__ == "ExpiredSignatureError"
+        raise Unauthorized(
+            "The bearer token has expired" if expired else "The bearer token is invalid"
+        ) from exc
+    if claims.get("type") != "access":
+        raise Unauthorized("An access token is required")
+    row = db.session.execute(
+        select(User, Session.revoked_at)
+        .join(Session, Session.user_id == User.id)
+        .where(Session.id == claims.get("sid"), User.id == int(claims["sub"]))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized("The bearer token has been revoked")
+    if not row.User.active:
+        raise Unauthorized("The account is deactivated")
+    return row.User
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"User {user_id} does not exist")
+    return user
+
+
+def update_me(user: User, session_id: str | None, data: dict) -> User:
+    if not _password_matches(user.password_hash, data["current_password"]):
+        raise Unprocessable({"current_password": ["Does not match the current password."]})
+    if "name" in data:
+        user.name = data["name"]
+    if "password" in data:
+        user.password_hash = hasher.hash(data["password"])
+        revoke_user_sessions(user.id, "password-changed", keep=session_id)
+    db.session.commit()
+    return user
+
+
+def _lock_active_admins() -> list[User]:
+    """Row locks on every active admin, so two demotions cannot both pass the last-admin check."""
+    return list(
+        db.session.scalars(
+            select(User).where(User.role == "admin", User.active.is_(True)).with_for_update()
+        )
+    )
+
+
+def delete_me(user: User) -> None:
+    if user.role == "admin" and user.active:
+        admins = _lock_active_admins()
+        if [a.id for a in admins] == [user.id]:
+            db.session.rollback()
+            raise Conflict("The last active admin cannot delete itself")
+    db.session.delete(user)
+    db.session.commit()
+
+
+def administer(user: User, changes: dict) -> User:
+    demoting = (
+        changes.get("role", user.role) != "admin" or changes.get("active", user.active) is False
+    )
+    if user.role == "admin" and user.active and demoting:
+        admins = _lock_active_admins()
+        if [a.id for a in admins] == [user.id]:
+            db.session.rollback()
+            raise Conflict("The last active admin cannot be demoted or deactivated")
+    role_changed = changes.get("role", user.role) != user.role
+    deactivated = changes.get("active", user.active) is False and user.active
+    for key, value in changes.items():
+        setattr(user, key, value)
+    if role_changed or deactivated:
+        # Tokens carry the role; ending the sessions makes a new role or a ban take effect now.
+        revoke_user_sessions(user.id, "deactivated" if deactivated else "role-changed")
+    db.session.commit()
+    return user
+
+
+def ensure_admin(email: str, password: str, name: str = "Administrator") -> tuple[User, bool]:
+    """The first admin, from the environment. Leaves an existing account's password alone."""
+    email = email.strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None:
+        if user.role != "admin" or not user.active:
+            user.role, user.active = "admin", True
+            db.session.commit()
+        return user, False
+    return register(email, password, name, role="admin"), True

@@ -1,0 +1,88 @@
+"""Users, their sessions (one per login: a refresh-token family) and login throttling."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.kit import TimestampMixin, make_db
+
+db = make_db("auth")
+
+
+class User(TimestampMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased, so the unique constraint is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    role: Mapped[str] = mapped_column(String(10), nullable=False, server_default="user")
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="true")
+
+    sessions: Mapped[list[Session]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        db.UniqueConstraint("email", name="uq_users_email"),
+        CheckConstraint("role IN ('admin', 'user')", name="role"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+        Index("ix_users_role_active", "role", "active"),
+        Index("ix_users_created_at", "created_at"),
+        Index("ix_users_name", "name"),
+    )
+
+
+class Session(db.Model):
+    """One login. Every refresh token it issues belongs to it; revoking it ends them all."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(String(40))
+
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+
+class RefreshToken(db.Model):
+    __tablename__ = "refresh_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    session: Mapped[Session] = relationship()
+
+
+class LoginFailure(db.Model):
+    """Failed logins per email, whether or not the account exists (so 429 reveals nothing)."""
+
+    __tablename__ = "login_failures"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -1,0 +1,157 @@
+"""The auth API: registration, login, token rotation, the caller's account and user admin."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from flask.views import MethodView
+from sqlalchemy import select
+
+from services.kit import Blueprint, Unauthorized, current_caller, page_schema, paginate
+
+from . import accounts
+from .models import User, db
+from .schemas import (
+    JwksSchema,
+    LoginSchema,
+    MeUpdateSchema,
+    RefreshSchema,
+    RegisterSchema,
+    TokenPairSchema,
+    UserAdminUpdateSchema,
+    UserListArgs,
+    UserSchema,
+)
+
+blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts, tokens and sessions")
+
+
+@blp.route("/register", methods=["POST"])
+@blp.arguments(RegisterSchema)
+@blp.response(201, UserSchema)
+@blp.problem(409, "The email is already registered")
+def register(data):
+    """Create an account (always with the role `user`)."""
+    user = accounts.register(data["email"], data["password"], data["name"])
+    return user, 201, {"Location": url_for("auth.UserResource", user_id=user.id)}
+
+
+@blp.route("/login", methods=["POST"])
+@blp.arguments(LoginSchema)
+@blp.response(200, TokenPairSchema)
+@blp.problem(401, "Wrong email or password (the same answer whether or not the email exists)")
+@blp.problem(429, "Too many failed attempts; see Retry-After")
+def login(data):
+    """Trade credentials for an access token (15 min) and a refresh token."""
+    user = accounts.authenticate(data["email"], data["password"])
+    return accounts.start_session(user)
+
+
+@blp.route("/refresh", methods=["POST"])
+@blp.arguments(RefreshSchema)
+@blp.response(200, TokenPairSchema)
+@blp.problem(401, "Invalid, expired or already used refresh token")
+def refresh(data):
+    """Rotate: the refresh token is spent and a new pair issued. Reuse revokes the session."""
+    return accounts.rotate(data["refresh_token"])
+
+
+@blp.route("/logout", methods=["POST"])
+@blp.login_required()
+@blp.response(204)
+def logout():
+    """End this session: its refresh tokens die now, the access token within 5 seconds."""
+    accounts.logout(current_caller().session_id)
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.login_required()
+    @blp.response(200, UserSchema)
+    def get(self):
+        """The caller's account."""
+        return accounts.get_user(current_caller().id)
+
+    @blp.login_required()
+    @blp.arguments(MeUpdateSchema)
+    @blp.response(200, UserSchema)
+    def patch(self, data):
+        """Change the name or the password (the email cannot change); needs `current_password`."""
+        caller = current_caller()
+        return accounts.update_me(accounts.get_user(caller.id), caller.session_id, data)
+
+    @blp.login_required()
+    @blp.response(204)
+    @blp.problem(409, "The last active admin cannot delete itself")
+    def delete(self):
+        """Delete the caller's account."""
+        accounts.delete_me(accounts.get_user(current_caller().id))
+
+
+@blp.route("/users")
+@blp.login_required("admin")
+@blp.arguments(UserListArgs, location="query")
+@blp.response(200, page_schema(UserSchema))
+def users(args):
+    """List accounts (admin)."""
+    stmt = select(User)
+    if "role" in args:
+        stmt = stmt.where(User.role == args["role"])
+    if "active" in args:
+        stmt = stmt.where(User.active.is_(args["active"]))
+    if "email" in args:
+        stmt = stmt.where(User.email == args["email"].strip().lower())
+    sortable = {"email": User.email, "name": User.name, "created_at": User.created_at}
+    return paginate(db, stmt, args, sortable, User.id)
+
+
+@blp.route("/users/<int:user_id>")
+class UserResource(MethodView):
+    @blp.login_required("admin")
+    @blp.response(200, UserSchema)
+    @blp.problem(404, "No such user")
+    def get(self, user_id):
+        """One account (admin)."""
+        return accounts.get_user(user_id)
+
+    @blp.login_required("admin")
+    @blp.arguments(UserAdminUpdateSchema)
+    @blp.response(200, UserSchema)
+    @blp.problem(404, "No such user")
+    @blp.problem(409, "The last active admin cannot be demoted or deactivated")
+    def patch(self, data, user_id):
+        """Change a role or (de)activate (admin). Either ends the user's sessions at once."""
+        return accounts.administer(accounts.get_user(user_id), data)
+
+
+@blp.route("/.well-known/jwks.json")
+@blp.response(200, JwksSchema)
+def jwks():
+    """The public key that verifies every access token (RS256)."""
+    return accounts.jwks()
+
+
+@blp.route("/verify")
+@blp.doc(tags=["internal"])
+@blp.response(200)
+@blp.problem(401, "The token is missing, invalid, expired or revoked")
+def verify():
+    """Internal, for the gateway's auth_request: answers who the caller is, in headers."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("A bearer token is required")
+        user = accounts.verified_caller(token.strip())
+    except Unauthorized as exc:
+        # nginx cannot read a subrequest's body; it puts this header in its own 401 problem.
+        exc.headers["X-Auth-Error"] = exc.detail
+        raise
+    return (
+        "",
+        200,
+        {
+            "X-User-Id": str(user.id),
+            "X-User-Role": user.role,
+            "X-User-Email": user.email,
+            "Cache-Control": "no-store",
+        },
+    )

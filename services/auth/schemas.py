@@ -1,0 +1,98 @@
+"""Request and response bodies of the auth API."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.kit import PageArgs, sort_field
+from services.kit.fields import Email
+
+PASSWORD = validate.Length(min=8, max=256, error="Must be 8 to 256 characters long.")
+NAME = validate.Length(min=1, max=120)
+
+
+class UserSchema(Schema):
+    id = fields.Integer(dump_only=True, metadata={"example": 7})
+    email = fields.Email(dump_only=True, metadata={"example": "ana@example.com"})
+    name = fields.String(dump_only=True, metadata={"example": "Ana Souza"})
+    role = fields.String(dump_only=True, metadata={"example": "user"})
+    active = fields.Boolean(dump_only=True, metadata={"example": True})
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class RegisterSchema(Schema):
+    class Meta:
+        # A `role` (or anything else) sent at registration is ignored: nobody picks their role.
+        unknown = EXCLUDE
+
+    email = Email(required=True, metadata={"example": "ana@example.com"})
+    password = fields.String(
+        required=True, load_only=True, validate=PASSWORD, metadata={"example": "s3nha-forte"}
+    )
+    name = fields.String(required=True, validate=NAME, metadata={"example": "Ana Souza"})
+
+
+class LoginSchema(Schema):
+    email = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=254),
+        metadata={"example": "ana@example.com"},
+    )
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=1, max=256),
+        metadata={"example": "s3nha-forte"},
+    )
+
+
+class RefreshSchema(Schema):
+    refresh_token = fields.String(required=True, load_only=True, validate=validate.Length(min=1))
+
+
+class TokenPairSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    token_type = fields.String(required=True, metadata={"example": "Bearer"})
+    expires_in = fields.Integer(
+        required=True,
+        metadata={"example": 900, "description": "Seconds until the access token expires"},
+    )
+
+
+class MeUpdateSchema(Schema):
+    name = fields.String(validate=NAME)
+    password = fields.String(load_only=True, validate=PASSWORD)
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=1, max=256)
+    )
+
+    @validates_schema
+    def something_to_change(self, data, **kwargs):
+        if "name" not in data and "password" not in data:
+            raise ValidationError("Give a name or a password to change.", "_body")
+
+
+class UserAdminUpdateSchema(Schema):
+    role = fields.String(validate=validate.OneOf(["admin", "user"]))
+    active = fields.Boolean()
+
+    @validates_schema
+    def something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give a role or active to change.", "_body")
+
+
+class UserListArgs(PageArgs):
+    role = fields.String(validate=validate.OneOf(["admin", "user"]))
+    active = fields.Boolean()
+    email = fields.String(
+        validate=validate.Length(min=1, max=254),
+        metadata={"description": "Exact email, case-insensitive"},
+    )
+    sort = sort_field("email", "name", "created_at", default="created_at")
+
+
+class JwksSchema(Schema):
+    keys = fields.List(fields.Dict(), required=True)

@@ -1,0 +1,47 @@
+"""What every Feira service shares; a service's own code is only its domain."""
+
+from .app import create_service_app
+from .db import TimestampMixin, make_db, utcnow
+from .errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    Unprocessable,
+)
+from .httpclient import service
+from .pagination import PageArgs, page_schema, paginate, sort_field
+from .security import Caller, current_caller, require_caller
+from .web import Blueprint, ProblemSchema
+
+__all__ = [
+    "BadRequest",
+    "Blueprint",
+    "Caller",
+    "Conflict",
+    "Forbidden",
+    "NotFound",
+    "PageArgs",
+    "PayloadTooLarge",
+    "Problem",
+    "ProblemSchema",
+    "TimestampMixin",
+    "TooManyRequests",
+    "Unauthorized",
+    "Unavailable",
+    "Unprocessable",
+    "create_service_app",
+    "current_caller",
+    "make_db",
+    "page_schema",
+    "paginate",
+    "require_caller",
+    "service",
+    "sort_field",
+    "utcnow",
+]

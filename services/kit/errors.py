@@ -1,0 +1,266 @@
+"""Problem details (RFC 9457): the errors services raise, and the one place that renders them."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, request
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger("feira.errors")
+
+_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    428: "precondition-required",
+    429: "too-many-requests",
+    500: "internal-error",
+    502: "bad-gateway",
+    503: "service-unavailable",
+    504: "gateway-timeout",
+}
+
+
+class Problem(Exception):
+    """An error with an HTTP status that the client can act on."""
+
+    status = 500
+    title = "Internal Server Error"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        status: int | None = None,
+        title: str | None = None,
+    ):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors
+        self.headers = headers or {}
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+
+
+class BadRequest(Problem):
+    status, title = 400, "Bad Request"
+
+
+class Unauthorized(Problem):
+    status, title = 401, "Unauthorized"
+
+    def __init__(self, detail: str | None = None, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="feira"')
+
+
+class Forbidden(Problem):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(Problem):
+    status, title = 404, "Not Found"
+
+
+class Conflict(Problem):
+    status, title = 409, "Conflict"
+
+
+class PayloadTooLarge(Problem):
+    status, title = 413, "Payload Too Large"
+
+
+class Unprocessable(Problem):
+    """A field is missing or invalid; `errors` maps each field to its messages."""
+
+    status, title = 422, "Unprocessable Content"
+
+    def __init__(self, errors: dict[str, list[str]], detail: str | None = None, **kwargs):
+        fields = ", ".join(sorted(errors))
+        super().__init__(detail or f"Invalid fields: {fields}", errors=errors, **kwargs)
+
+
+class TooManyRequests(Problem):
+    status, title = 429, "Too Many Requests"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.headers["Retry-After"] = str(max(1, int(retry_after)))
+
+
+class Unavailable(Problem):
+    """A dependency (another service or the database) cannot answer."""
+
+    status, title = 503, "Service Unavailable"
+
+    def __init__(self, detail: str | None = None, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.headers.setdefault("Retry-After", "5")
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    errors: dict | None = None,
+    headers: dict[str, str] | None = None,
+):
+    body = {
+        "type": problem_type(status),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": getattr(g, "request_id", None),
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def problem_type(status: int) -> str:
+    from flask import current_app
+
+    base = current_app.config.get("PROBLEM_TYPE_BASE", "https://feira.dev/problems/")
+    return base + _SLUGS.get(status, "error")
+
+
+def flatten_messages(messages) -> dict[str, list[str]]:
+    """webargs nests messages by location ({"json": {"email": [...]}}); clients want field names."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(prefix: str, value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}.{key}" if prefix else str(key), inner)
+        elif isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            flat.setdefault(prefix or "_body", []).extend(value)
+        elif isinstance(value, list):
+            for item in value:
+                walk(prefix, item)
+        else:
+            flat.setdefault(prefix or "_body", []).append(str(value))
+
+    if isinstance(messages, dict):
+        for location, fields in messages.items():
+            if location in {"json", "query", "querystring", "form", "files", "headers"}:
+                walk("", fields)
+            else:
+                walk(str(location), fields)
+    else:
+        walk("", messages)
+    return {("_body" if k == "_schema" else k): v for k, v in flat.items()}
+
+
+def _http_exception(exc: HTTPException):
+    data = getattr(exc, "data", None) or {}
+    status = exc.code or 500
+    headers = dict(data.get("headers") or {})
+    if status == 405 and exc.valid_methods:
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    if status == 422 and data.get("messages"):
+        errors = flatten_messages(data["messages"])
+        return problem_response(
+            422,
+            "Unprocessable Content",
+            "Invalid fields: " + ", ".join(sorted(errors)),
+            errors=errors,
+            headers=headers,
+        )
+    if status == 404:
+        detail = f"No route for {request.path}"
+    elif status == 405:
+        detail = f"{request.method} is not allowed on {request.path}"
+    elif status == 413:
+        detail = "The request body is larger than this endpoint accepts"
+    else:
+        detail = data.get("message") or exc.description or exc.name
+    if status >= 500:
+        log.error("http error %s", status)
+    return problem_response(status, exc.name, detail, headers=headers)
+
+
+def _integrity_error(exc: IntegrityError):
+    from .db import constraint_field
+
+    _rollback()
+    diag = getattr(exc.orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None) or ""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    field = constraint_field(constraint)
+    if sqlstate == "23505":
+        return problem_response(
+            409,
+            "Conflict",
+            f"{field} is already taken",
+            errors={field: ["already taken"]},
+        )
+    if sqlstate == "23503":
+        return problem_response(409, "Conflict", f"{field} is still referenced or does not exist")
+    if sqlstate == "23514":
+        return problem_response(409, "Conflict", f"The change breaks the rule {constraint}")
+    log.exception("unexpected integrity error")
+    return problem_response(409, "Conflict", "The change conflicts with stored data")
+
+
+def _database_unavailable(exc: DBAPIError):
+    _rollback()
+    if isinstance(exc, OperationalError) or exc.connection_invalidated:
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return problem_response(
+            503,
+            "Service Unavailable",
+            "The database is unavailable",
+            headers={"Retry-After": "5"},
+        )
+    return _unexpected(exc)
+
+
+def _unexpected(exc: Exception):
+    _rollback()
+    log.exception("unhandled error")
+    return problem_response(
+        500,
+        "Internal Server Error",
+        "An unexpected error occurred; quote the request_id when reporting it",
+    )
+
+
+def _rollback():
+    from flask import current_app
+
+    db = current_app.extensions.get("sqlalchemy")
+    if db is not None:
+        db.session.rollback()
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(
+        Problem,
+        lambda exc: problem_response(
+            exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers
+        ),
+    )
+    app.register_error_handler(HTTPException, _http_exception)
+    app.register_error_handler(IntegrityError, _integrity_error)
+    app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,86 @@
+"""The pooled HTTP client for calls between services: short timeouts, retries only where safe,
+and a 503 problem when the other side is down."""
+
+from __future__ import annotations
+
+import logging
+
+import requests
+from flask import current_app, g, has_request_context, request
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import Unavailable
+
+log = logging.getLogger("feira.http")
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class ServiceClient:
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        *,
+        connect_timeout: float = 0.5,
+        read_timeout: float = 3.0,
+        retries: int = 2,
+    ):
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.timeout = (connect_timeout, read_timeout)
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            # urllib3 retries a refused connection for any method (nothing was sent), but a read
+            # timeout or a 502/503/504 only for these: a POST may have taken effect.
+            allowed_methods=IDEMPOTENT,
+            status_forcelist=(502, 503, 504),
+            backoff_factor=0.05,
+            raise_on_status=False,
+            respect_retry_after_header=False,
+        )
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=16, max_retries=retry)
+        self.session = requests.Session()
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def request(self, method: str, path: str, *, forward_auth: bool = True, **kwargs):
+        headers = dict(kwargs.pop("headers", None) or {})
+        if has_request_context():
+            headers.setdefault("X-Request-ID", g.get("request_id", ""))
+            if forward_auth and "Authorization" in request.headers:
+                headers.setdefault("Authorization", request.headers["Authorization"])
+        try:
+            response = self.session.request(
+                method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+            )
+        except requests.RequestException as exc:
+            log.warning("%s unreachable: %s", self.name, type(exc).__name__)
+            raise Unavailable(f"The {self.name} service is unavailable") from exc
+        if response.status_code >= 500:
+            log.warning("%s answered %s", self.name, response.status_code)
+            raise Unavailable(f"The {self.name} service is unavailable")
+        return response
+
+    def get(self, path: str, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def head(self, path: str, **kwargs):
+        return self.request("HEAD", path, **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def delete(self, path: str, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+def service(name: str) -> ServiceClient:
+    """The client for another Feira service, configured by `<NAME>_URL`."""
+    return current_app.extensions["feira"].service(name)

@@ -1,0 +1,117 @@
+"""Request ids, one JSON log line per request, Prometheus metrics and optional Sentry."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+
+from flask import Flask, g, has_request_context, request
+from pythonjsonlogger.json import JsonFormatter
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+request_log = logging.getLogger("feira.request")
+
+
+class _ContextFilter(logging.Filter):
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        record.request_id = g.get("request_id") if has_request_context() else None
+        return True
+
+
+def configure_logging(app: Flask) -> None:
+    """JSON lines on stderr, each stamped with the service and the request id."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_ContextFilter(app.config["SERVICE_NAME"]))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_feira", False):
+            root.removeHandler(existing)
+    handler._feira = True
+    root.addHandler(handler)
+    root.setLevel(app.config["LOG_LEVEL"])
+
+
+def register_request_hooks(app: Flask) -> None:
+    @app.before_request
+    def _start():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        caller = g.get("caller")
+        # The path only: query strings may carry a CPF or an email, which never go to logs.
+        request_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(
+                    (time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2
+                ),
+                "user_id": caller.id if caller else None,
+                "remote_addr": request.headers.get("X-Real-IP", request.remote_addr),
+            },
+        )
+        return response
+
+
+def init_metrics(app: Flask) -> None:
+    """`/metrics` on the service's own port; the gateway never routes it."""
+    from prometheus_client import CollectorRegistry
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
+
+        GunicornInternalPrometheusMetrics(app, group_by="endpoint")
+    else:
+        from prometheus_flask_exporter import PrometheusMetrics
+
+        PrometheusMetrics(app, registry=CollectorRegistry(), group_by="endpoint")
+
+
+def init_sentry(app: Flask) -> None:
+    dsn = app.config.get("SENTRY_DSN")
+    if not dsn:
+        return
+    import sentry_sdk
+    from sentry_sdk.integrations.flask import FlaskIntegration
+
+    sentry_sdk.init(
+        dsn=dsn,
+        integrations=[FlaskIntegration()],
+        send_default_pii=False,
+        server_name=app.config["SERVICE_NAME"],
+        before_send=_scrub_event,
+    )
+
+
+def _scrub_event(event, hint):
+    """Sentry gets the error, never the token, the body or the query string."""
+    req = event.get("request") or {}
+    req.pop("data", None)
+    req.pop("query_string", None)
+    req.pop("cookies", None)
+    headers = req.get("headers") or {}
+    for name in list(headers):
+        if name.lower() in {"authorization", "cookie", "x-user-email"}:
+            headers[name] = "[filtered]"
+    return event

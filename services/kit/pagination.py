@@ -1,0 +1,58 @@
+"""`page`/`per_page`/`sort` as API.md defines them, and the list envelope."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+MAX_PER_PAGE = 100
+
+
+def sort_field(*names: str, default: str) -> fields.String:
+    """`?sort=name` or `?sort=-name`, limited to the documented names."""
+    choices = [variant for name in names for variant in (name, f"-{name}")]
+    return fields.String(
+        load_default=default,
+        validate=validate.OneOf(choices),
+        metadata={"description": f"One of {', '.join(names)}; a leading '-' sorts descending"},
+    )
+
+
+class PageArgs(ma.Schema):
+    """Subclass it, add the filters and declare `sort = sort_field(...)`."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
+
+
+def paginate(db, stmt, args: dict, sortable: dict, tiebreaker) -> dict:
+    """Run `stmt` sorted by `args["sort"]` (then `tiebreaker`, for stable pages) and page it."""
+    key = args["sort"]
+    descending = key.startswith("-")
+    column = sortable[key.lstrip("-")]
+    order = (column.desc(), tiebreaker.desc()) if descending else (column.asc(), tiebreaker.asc())
+    page = db.paginate(
+        stmt.order_by(*order),
+        page=args["page"],
+        per_page=args["per_page"],
+        max_per_page=MAX_PER_PAGE,
+        error_out=False,
+    )
+    return {"items": page.items, "page": page.page, "per_page": page.per_page, "total": page.total}
+
+
+@cache
+def page_schema(item_schema: type[ma.Schema]) -> type[ma.Schema]:
+    """The envelope `{items, page, per_page, total}` around `item_schema`."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    return ma.Schema.from_dict(
+        {
+            "items": fields.List(fields.Nested(item_schema), required=True),
+            "page": fields.Integer(required=True, metadata={"example": 1}),
+            "per_page": fields.Integer(required=True, metadata={"example": 20}),
+            "total": fields.Integer(required=True, metadata={"example": 57}),
+        },
+        name=name,
+    )

@@ -1,0 +1,55 @@
+"""Settings read from the environment (12-factor); every key is listed in .env.example."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+SERVICE_NAMES = ("auth", "clients", "products", "inventory", "orders")
+
+
+def env(name: str, default: Any = None, cast=str) -> Any:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if cast is bool:
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return cast(raw)
+
+
+def read_key(name: str) -> str | None:
+    """A PEM key given inline (`NAME`) or as a file path (`NAME_FILE`)."""
+    inline = env(name)
+    if inline:
+        return inline.replace("\\n", "\n")
+    path = env(f"{name}_FILE")
+    return Path(path).read_text() if path else None
+
+
+def base_config(service: str) -> dict[str, Any]:
+    """Flask config shared by every service, before the service's own keys and test overrides."""
+    return {
+        "SERVICE_NAME": service,
+        "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "pool_size": env("DB_POOL_SIZE", 5, int),
+            "max_overflow": env("DB_POOL_OVERFLOW", 5, int),
+            "pool_timeout": env("DB_POOL_TIMEOUT", 5, float),
+            "connect_args": {"connect_timeout": env("DB_CONNECT_TIMEOUT", 3, int)},
+        },
+        "JWT_PUBLIC_KEY": read_key("JWT_PUBLIC_KEY"),
+        "JWT_PRIVATE_KEY": read_key("JWT_PRIVATE_KEY"),
+        "JWT_ISSUER": env("JWT_ISSUER", "feira-auth"),
+        "LOG_LEVEL": env("LOG_LEVEL", "INFO"),
+        "SENTRY_DSN": env("SENTRY_DSN"),
+        "MAX_CONTENT_LENGTH": env("MAX_BODY_BYTES", 1024 * 1024, int),
+        "HTTP_CONNECT_TIMEOUT": env("HTTP_CONNECT_TIMEOUT", 0.5, float),
+        "HTTP_READ_TIMEOUT": env("HTTP_READ_TIMEOUT", 3.0, float),
+        "HTTP_RETRIES": env("HTTP_RETRIES", 2, int),
+        "SERVICE_URLS": {
+            name: env(f"{name.upper()}_URL") for name in SERVICE_NAMES if env(f"{name.upper()}_URL")
+        },
+        "PROBLEM_TYPE_BASE": env("PROBLEM_TYPE_BASE", "https://feira.dev/problems/"),
+    }

@@ -1,0 +1,105 @@
+"""flask-smorest wiring: the blueprint every service uses, its argument parser and the Api."""
+
+from __future__ import annotations
+
+import functools
+import http
+
+import flask_smorest
+import marshmallow as ma
+from flask_smorest.utils import prepare_response
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from .errors import PROBLEM_JSON, BadRequest
+from .security import require_caller
+
+
+class ProblemSchema(ma.Schema):
+    type = ma.fields.String(metadata={"example": "https://feira.dev/problems/validation-error"})
+    title = ma.fields.String(metadata={"example": "Unprocessable Content"})
+    status = ma.fields.Integer(metadata={"example": 422})
+    detail = ma.fields.String(metadata={"example": "Invalid fields: email"})
+    request_id = ma.fields.String(allow_none=True, metadata={"example": "3f2c0d1e9b8a4c7d"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={
+            "description": "Only on 422 (and 409 for a taken value): field -> messages",
+            "example": {"email": ["Not a valid email address."]},
+        },
+    )
+
+
+class Parser(FlaskParser):
+    """Stricter than webargs' default: an unknown query parameter is a 422 and a body that is
+    not JSON is a 400, as API.md requires."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": ma.RAISE,
+        "querystring": ma.RAISE,
+    }
+
+    def _raw_load_json(self, req):
+        body = req.get_data(cache=True)
+        if not body:
+            raise BadRequest("The request needs a JSON body")
+        if not is_json_request(req):
+            raise BadRequest("Content-Type must be application/json")
+        return core.parse_json(body)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise BadRequest("The request body is not valid JSON")
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+    def problem(self, status: int, description: str):
+        """Document an error answer of this route as problem+json."""
+        return self.alt_response(
+            status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description
+        )
+
+    def login_required(self, *roles: str):
+        """Require a valid bearer token, and one of `roles` when given; documents 401/403."""
+
+        def decorator(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                require_caller(*roles)
+                return func(*args, **kwargs)
+
+            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
+            wrapper = self.problem(401, "No token, or an invalid or expired one")(wrapper)
+            if roles:
+                wrapper = self.problem(403, f"Only for: {', '.join(roles)}")(wrapper)
+            return wrapper
+
+        return decorator
+
+
+class Api(flask_smorest.Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_error_handlers(self):
+        """The kit's own handlers render every error; see errors.register_error_handlers."""
+
+    def _register_responses(self):
+        """As flask-smorest does, but the error answers are documented as problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.spec.components.security_scheme(
+            "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        )

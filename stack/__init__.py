@@ -1,0 +1,1 @@
+"""Runs Feira on one machine without containers: Postgres, nginx and services under supervisord."""

@@ -1,0 +1,186 @@
+"""`python -m stack up|down|status|logs|start|stop|clean|urls`: what the Makefile calls."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from . import gateway
+from .config import ROOT, StackConfig
+from .keys import ensure_keypair
+from .postgres import provision
+from .processes import VENV_BIN, cluster, render_supervisor, service_environment
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+def supervisorctl(cfg: StackConfig, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(VENV_BIN / "supervisorctl"), "-c", str(cfg.run_dir / "supervisord.conf"), *args],
+        check=check,
+        text=True,
+        capture_output=not check,
+    )
+
+
+def supervisor_running(cfg: StackConfig) -> bool:
+    if not (cfg.run_dir / "supervisor.sock").exists():
+        return False
+    return supervisorctl(cfg, "pid", check=False).returncode == 0
+
+
+def up(cfg: StackConfig) -> None:
+    for path in (cfg.run_dir, cfg.logs_dir, *(cfg.run_dir / "metrics" / s for s in cfg.services)):
+        path.mkdir(parents=True, exist_ok=True)
+    for service in cfg.services:
+        for stale in (cfg.run_dir / "metrics" / service).glob("*.db"):
+            stale.unlink()
+    passwords = cfg.db_passwords()
+    if ensure_keypair(cfg.private_key_path, cfg.public_key_path):
+        say(f"generated the token signing keys in {cfg.private_key_path.parent}")
+
+    pg = cluster(cfg)
+    if not pg.initialised():
+        say(f"initialising a private PostgreSQL cluster in {pg.datadir}")
+        pg.init()
+
+    gateway.render(cfg)
+    render_supervisor(cfg, passwords)
+    if supervisor_running(cfg):
+        say("supervisord is running; applying any configuration change")
+        supervisorctl(cfg, "update")
+        supervisorctl(cfg, "start", "all", check=False)
+    else:
+        say("starting supervisord")
+        subprocess.run(
+            [str(VENV_BIN / "supervisord"), "-c", str(cfg.run_dir / "supervisord.conf")],
+            check=True,
+            cwd=ROOT,
+        )
+
+    pg.wait(timeout=60)
+    say("creating the database, the schemas and the roles")
+    provision(pg.dsn, cfg.database, passwords)
+    for service in cfg.services:
+        flask(cfg, service, passwords, "db", "upgrade")
+    say("ensuring the first admin")
+    flask(cfg, "auth", passwords, "ensure-admin")
+
+    wait_ready(cfg)
+    print_urls(cfg)
+
+
+def flask(cfg: StackConfig, service: str, passwords: dict[str, str], *args: str) -> None:
+    env = {**os.environ, **service_environment(cfg, service, passwords)}
+    env["FEIRA_ADMIN_EMAIL"] = cfg.get("FEIRA_ADMIN_EMAIL")
+    env["FEIRA_ADMIN_PASSWORD"] = cfg.get("FEIRA_ADMIN_PASSWORD")
+    env["LOG_LEVEL"] = "WARNING"
+    subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", f"services.{service}:create_app", *args],
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def wait_ready(cfg: StackConfig, timeout: float = 90.0) -> None:
+    urls = [f"{cfg.gateway_url}/health"] + [
+        f"{cfg.gateway_url}/health/{service}" for service in cfg.services
+    ]
+    deadline = time.monotonic() + timeout
+    pending = list(urls)
+    while pending:
+        url = pending[0]
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                if response.status == 200:
+                    pending.pop(0)
+                    continue
+        except (urllib.error.URLError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            supervisorctl(cfg, "status", check=False)
+            sys.exit(f"not ready after {timeout:.0f}s: {url} (see `make logs`)")
+        time.sleep(0.3)
+    say("every service is ready")
+
+
+def print_urls(cfg: StackConfig) -> None:
+    base = cfg.gateway_url
+    print(
+        f"""
+  Feira is up.
+    gateway     {base}
+    API docs    {base}/docs
+    health      {base}/health  ({", ".join(f"/health/{s}" for s in cfg.services)})
+    admin       {cfg.get("FEIRA_ADMIN_EMAIL")} (password: FEIRA_ADMIN_PASSWORD in .env)
+    logs        make logs       status: make status       stop: make down
+"""
+    )
+
+
+def down(cfg: StackConfig) -> None:
+    if supervisor_running(cfg):
+        say("stopping every process (data is kept)")
+        supervisorctl(cfg, "shutdown")
+        deadline = time.monotonic() + 30
+        while (cfg.run_dir / "supervisord.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    else:
+        say("nothing is running")
+
+
+def clean(cfg: StackConfig) -> None:
+    down(cfg)
+    shutil.rmtree(gateway.verify_cache_dir(cfg), ignore_errors=True)
+    if cfg.run_dir.exists():
+        say(f"removing {cfg.run_dir}")
+        shutil.rmtree(cfg.run_dir)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m stack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("up", "down", "status", "clean", "urls", "wait"):
+        sub.add_parser(name)
+    sub.add_parser("logs").add_argument("--follow", action="store_true")
+    for name in ("start", "stop", "restart"):
+        sub.add_parser(name).add_argument("service")
+    args = parser.parse_args(argv)
+    cfg = StackConfig.load()
+
+    if args.command == "up":
+        up(cfg)
+    elif args.command == "down":
+        down(cfg)
+    elif args.command == "clean":
+        clean(cfg)
+    elif args.command == "urls":
+        print_urls(cfg)
+    elif args.command == "wait":
+        wait_ready(cfg)
+    elif not supervisor_running(cfg):
+        sys.exit("the stack is not running: make up")
+    elif args.command == "status":
+        supervisorctl(cfg, "status", check=False)
+    elif args.command == "logs":
+        files = sorted(str(p) for p in cfg.logs_dir.glob("*.log"))
+        tail = ["tail", "-n", "40", *(["-F"] if args.follow else []), *files]
+        os.execvp("tail", tail)  # noqa: S606 (this process becomes tail)
+    else:
+        known = {"postgres", "gateway", *cfg.services}
+        if args.service not in known and args.service != "all":
+            sys.exit(f"unknown service {args.service!r}; one of: {', '.join(sorted(known))}")
+        supervisorctl(cfg, args.command, args.service)
+
+
+if __name__ == "__main__":
+    main()

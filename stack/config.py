@@ -1,0 +1,133 @@
+"""The stack's settings: `.env.example` < `.env` < `$FEIRA_ENV_FILE` < the process environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_PORT_DEFAULTS = {
+    "auth": 5001,
+    "clients": 5002,
+    "products": 5003,
+    "inventory": 5004,
+    "orders": 5005,
+    "monitoring": 5006,
+}
+
+
+def parse_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def load_environment() -> dict[str, str]:
+    merged = parse_env_file(ROOT / ".env.example")
+    merged.update(parse_env_file(ROOT / ".env"))
+    extra = os.environ.get("FEIRA_ENV_FILE")
+    if extra:
+        merged.update(parse_env_file(ROOT / extra))
+    merged.update({k: v for k, v in os.environ.items() if k in merged or k.startswith("FEIRA_")})
+    return merged
+
+
+def present_services() -> list[str]:
+    """The services whose package exists; later issues add theirs and the stack picks them up."""
+    return [
+        name
+        for name in SERVICE_PORT_DEFAULTS
+        if name != "monitoring" and (ROOT / "services" / name / "__init__.py").exists()
+    ]
+
+
+@dataclass
+class StackConfig:
+    env: dict[str, str]
+    services: list[str] = field(default_factory=present_services)
+
+    @classmethod
+    def load(cls) -> StackConfig:
+        return cls(load_environment())
+
+    def get(self, key: str, default: str = "") -> str:
+        return self.env.get(key) or default
+
+    @property
+    def run_dir(self) -> Path:
+        path = Path(self.get("FEIRA_RUN_DIR", ".run"))
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def gateway_port(self) -> int:
+        return int(self.get("FEIRA_GATEWAY_PORT", "8080"))
+
+    @property
+    def pg_port(self) -> int:
+        return int(self.get("FEIRA_PG_PORT", "5433"))
+
+    @property
+    def database(self) -> str:
+        return self.get("FEIRA_DATABASE", "feira")
+
+    def port(self, service: str) -> int:
+        return int(self.get(f"{service.upper()}_PORT", str(SERVICE_PORT_DEFAULTS[service])))
+
+    def service_url(self, service: str) -> str:
+        return f"http://{self.host}:{self.port(service)}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.gateway_port}"
+
+    @property
+    def private_key_path(self) -> Path:
+        return self.run_dir / "keys" / "jwt_private.pem"
+
+    @property
+    def public_key_path(self) -> Path:
+        return self.run_dir / "keys" / "jwt_public.pem"
+
+    def db_passwords(self) -> dict[str, str]:
+        """One password per service role, from `<NAME>_DB_PASSWORD` or generated once into
+        `.run/secrets.env` (mode 600): no password lives in the repository."""
+        path = self.run_dir / "secrets.env"
+        stored = parse_env_file(path)
+        changed = False
+        passwords = {}
+        for service in [*self.services, "monitoring"]:
+            key = f"{service.upper()}_DB_PASSWORD"
+            value = self.env.get(key) or stored.get(key)
+            if not value:
+                value, changed = secrets.token_hex(16), True
+            stored[key] = passwords[service] = value
+        if changed or not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
+            path.chmod(0o600)
+        return passwords
+
+    def database_url(self, service: str, password: str) -> str:
+        return (
+            f"postgresql+psycopg://{service}:{password}@{self.host}:{self.pg_port}/{self.database}"
+        )

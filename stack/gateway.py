@@ -1,0 +1,114 @@
+"""Renders the nginx configuration and the /docs page from gateway/templates and the environment."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from .config import ROOT, StackConfig
+
+PROBLEMS = [
+    (400, "bad-request", "Bad Request", "The request could not be parsed", {}),
+    # auth_request already copies auth's WWW-Authenticate header onto the 401.
+    (401, "unauthorized", "Unauthorized", "$auth_detail", {}),
+    (403, "forbidden", "Forbidden", "The token does not allow this", {}),
+    (404, "not-found", "Not Found", "No route for $uri", {}),
+    (405, "method-not-allowed", "Method Not Allowed", "$request_method is not allowed here", {}),
+    (413, "payload-too-large", "Payload Too Large", "The request body is too large", {}),
+    (
+        429,
+        "too-many-requests",
+        "Too Many Requests",
+        "Too many requests; slow down",
+        {"Retry-After": "1"},
+    ),
+    (500, "internal-error", "Internal Server Error", "The gateway failed", {}),
+    (
+        502,
+        "bad-gateway",
+        "Bad Gateway",
+        "The upstream service is unavailable",
+        {"Retry-After": "5"},
+    ),
+    (
+        503,
+        "service-unavailable",
+        "Service Unavailable",
+        "The service is unavailable",
+        {"Retry-After": "5"},
+    ),
+    (504, "gateway-timeout", "Gateway Timeout", "The upstream service did not answer in time", {}),
+]
+
+
+def verify_cache_dir(cfg: StackConfig) -> Path:
+    """tmpfs, so a verify answer (keyed by token) never touches a persistent disk."""
+    shm = Path("/dev/shm")  # noqa: S108 (a private, mode-700 directory on tmpfs)
+    tag = hashlib.sha256(str(cfg.run_dir).encode()).hexdigest()[:12]
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else cfg.run_dir
+    return base / f"feira-verify-{tag}"
+
+
+def render(cfg: StackConfig) -> Path:
+    out = cfg.run_dir / "nginx"
+    for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi", "logs"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    (cfg.run_dir / "docs").mkdir(parents=True, exist_ok=True)
+    cache_dir = verify_cache_dir(cfg)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    cache_dir.chmod(0o700)
+    run_as = "nobody nogroup" if os.geteuid() == 0 else ""
+    if run_as:
+        import pwd
+
+        nobody = pwd.getpwnam("nobody")
+        os.chown(cache_dir, nobody.pw_uid, nobody.pw_gid)
+
+    templates = Environment(  # noqa: S701 (renders nginx config and a fixed page, not user input)
+        loader=FileSystemLoader(ROOT / "gateway" / "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    services = [{"name": name, "address": f"{cfg.host}:{cfg.port(name)}"} for name in cfg.services]
+    problems = [
+        {"status": s, "slug": slug, "title": title, "detail": detail, "headers": headers}
+        for s, slug, title, detail, headers in PROBLEMS
+    ]
+    context = {
+        "run": out,
+        "logs": cfg.logs_dir,
+        "host": cfg.host,
+        "port": cfg.gateway_port,
+        "run_as": run_as,
+        "workers": cfg.get("FEIRA_GATEWAY_WORKERS", "1"),
+        "mime_types": _mime_types(),
+        "max_body": cfg.get("FEIRA_MAX_BODY", "1m"),
+        "login_rate": cfg.get("FEIRA_LOGIN_RATE", "10r/s"),
+        "login_burst": cfg.get("FEIRA_LOGIN_BURST", "20"),
+        "verify_cache_seconds": min(5, int(cfg.get("FEIRA_VERIFY_CACHE_SECONDS", "5"))),
+        "verify_cache_dir": cache_dir,
+        "services": services,
+        "problems": problems,
+        "problem_base": cfg.get("PROBLEM_TYPE_BASE", "https://feira.dev/problems/"),
+        "swagger_ui": ROOT / "gateway" / "swagger-ui",
+    }
+    (out / "nginx.conf").write_text(templates.get_template("nginx.conf.j2").render(**context))
+    (cfg.run_dir / "docs" / "index.html").write_text(
+        templates.get_template("docs.html.j2").render(
+            specs=json.dumps(
+                [{"name": s["name"], "url": f"/{s['name']}/openapi.json"} for s in services]
+            )
+        )
+    )
+    return out / "nginx.conf"
+
+
+def _mime_types() -> str:
+    for candidate in ("/etc/nginx/mime.types", "/usr/local/nginx/conf/mime.types"):
+        if Path(candidate).exists():
+            return candidate
+    raise FileNotFoundError("nginx's mime.types not found: is nginx installed?")

@@ -1,0 +1,129 @@
+"""The process list: what supervisord runs here and docker-compose runs in containers."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import ROOT, StackConfig
+from .postgres import Cluster, server_user
+
+VENV_BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Program:
+    name: str
+    command: list[str]
+    port: int
+    environment: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    priority: int = 100
+    stopsignal: str = "TERM"
+
+
+def cluster(cfg: StackConfig) -> Cluster:
+    return Cluster(
+        datadir=cfg.run_dir / "pg" / "data",
+        port=cfg.pg_port,
+        socket_dir=cfg.run_dir / "pg" / "sock",
+    )
+
+
+def service_command(service: str) -> list[str]:
+    return [
+        str(VENV_BIN / "gunicorn"),
+        "--config",
+        "stack/gunicorn.conf.py",
+        f"services.{service}:create_app()",
+    ]
+
+
+def service_environment(
+    cfg: StackConfig, service: str, passwords: dict[str, str]
+) -> dict[str, str]:
+    passthrough = {
+        key: value
+        for key, value in cfg.env.items()
+        if not key.startswith("FEIRA_") and not key.endswith(("_DB_PASSWORD", "_PORT")) and value
+    }
+    environment = {
+        **passthrough,
+        "PORT": str(cfg.port(service)),
+        "SERVICE_HOST": cfg.host,
+        "DATABASE_URL": cfg.database_url(service, passwords[service]),
+        "JWT_PUBLIC_KEY_FILE": str(cfg.public_key_path),
+        "PROMETHEUS_MULTIPROC_DIR": str(cfg.run_dir / "metrics" / service),
+        **{f"{name.upper()}_URL": cfg.service_url(name) for name in cfg.services},
+    }
+    if service == "auth":
+        environment["JWT_PRIVATE_KEY_FILE"] = str(cfg.private_key_path)
+    return environment
+
+
+def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
+    pg = cluster(cfg)
+    listed = [
+        Program(
+            "postgres",
+            pg.server_command(),
+            cfg.pg_port,
+            user=server_user(),
+            priority=10,
+            # SIGINT is Postgres' "fast" shutdown: it does not wait for idle pooled connections.
+            stopsignal="INT",
+        )
+    ]
+    listed += [
+        Program(
+            name, service_command(name), cfg.port(name), service_environment(cfg, name, passwords)
+        )
+        for name in cfg.services
+    ]
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    listed.append(
+        Program(
+            "gateway",
+            [nginx, "-p", str(cfg.run_dir / "nginx"), "-c", "nginx.conf", "-g", "daemon off;"],
+            cfg.gateway_port,
+            priority=200,
+            stopsignal="QUIT",
+        )
+    )
+    return listed
+
+
+def render_supervisor(cfg: StackConfig, passwords: dict[str, str]) -> Path:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    templates = Environment(  # noqa: S701 (renders a config file, not HTML)
+        loader=FileSystemLoader(ROOT / "stack" / "templates"),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    target = cfg.run_dir / "supervisord.conf"
+    target.write_text(
+        templates.get_template("supervisord.conf.j2").render(
+            root=ROOT,
+            run=cfg.run_dir,
+            logs=cfg.logs_dir,
+            programs=programs(cfg, passwords),
+            quote=_supervisor_quote,
+            command_line=_command_line,
+        )
+    )
+    target.chmod(0o600)
+    return target
+
+
+def _supervisor_quote(value: str) -> str:
+    """supervisord expands %(name)s, so a literal % is doubled; values are double-quoted."""
+    return '"' + value.replace("%", "%%").replace('"', '\\"') + '"'
+
+
+def _command_line(command: list[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(part) for part in command).replace("%", "%%")

@@ -58,6 +58,8 @@ def up(cfg: StackConfig) -> None:
         say("supervisord is running; applying any configuration change")
         supervisorctl(cfg, "update")
         supervisorctl(cfg, "start", "all", check=False)
+        # nginx re-reads its rendered configuration on HUP, without dropping connections.
+        supervisorctl(cfg, "signal", "HUP", "gateway", check=False)
     else:
         say("starting supervisord")
         subprocess.run(

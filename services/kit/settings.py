@@ -34,6 +34,8 @@ def base_config(service: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL"),
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
+            # Statement parameters (a CPF, a password hash) never reach an exception or a log.
+            "hide_parameters": True,
             "pool_size": env("DB_POOL_SIZE", 5, int),
             "max_overflow": env("DB_POOL_OVERFLOW", 5, int),
             "pool_timeout": env("DB_POOL_TIMEOUT", 5, float),

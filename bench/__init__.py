@@ -1,0 +1,1 @@
+"""`make bench`: throughput and latency of named cases against the running stack, with wrk."""

@@ -1,0 +1,86 @@
+"""The registry of benchmark cases and throughput targets that later issues add to."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from stack.config import StackConfig
+
+
+@dataclass(frozen=True)
+class Request:
+    """What wrk sends, over and over, on every connection."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Run:
+    """What a case's setup can use: the stack's settings and a token shared by every case."""
+
+    cfg: StackConfig
+    _token: str | None = None
+
+    def token(self) -> str:
+        """An admin access token, from one login through the gateway (it lives 15 minutes)."""
+        if self._token is None:
+            body = json.dumps(
+                {
+                    "email": self.cfg.get("FEIRA_ADMIN_EMAIL"),
+                    "password": self.cfg.get("FEIRA_ADMIN_PASSWORD"),
+                }
+            ).encode()
+            login = urllib.request.Request(  # noqa: S310 (the stack's own loopback URL)
+                f"{self.cfg.gateway_url}/auth/login",
+                data=body,
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(login, timeout=10) as response:  # noqa: S310
+                self._token = json.load(response)["access_token"]
+        return self._token
+
+    def bearer(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token()}"}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    describe: str
+    # The setup: it may log in or create data, and answers the request to load.
+    prepare: Callable[[Run], Request]
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """`numerator` must reach at least `at_least` of `denominator`'s requests per second."""
+
+    label: str
+    numerator: str
+    denominator: str
+    at_least: float
+
+
+CASES: dict[str, Case] = {}
+RATIOS: list[Ratio] = []
+
+
+def case(name: str) -> Callable[[Callable[[Run], Request]], Callable[[Run], Request]]:
+    """Register a case under `name`; the function's docstring describes it in `--list`."""
+
+    def register(prepare: Callable[[Run], Request]) -> Callable[[Run], Request]:
+        if name in CASES:
+            raise ValueError(f"two benchmark cases are named {name!r}")
+        CASES[name] = Case(name, (prepare.__doc__ or "").strip().partition("\n")[0], prepare)
+        return prepare
+
+    return register
+
+
+def ratio(label: str, numerator: str, denominator: str, at_least: float) -> None:
+    RATIOS.append(Ratio(label, numerator, denominator, at_least))

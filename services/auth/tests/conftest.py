@@ -1,0 +1,49 @@
+import pytest
+
+from services.auth import create_app
+from services.kit.testing import build_app, truncate_all
+
+
+@pytest.fixture(scope="session")
+def app(database, jwt_keys):
+    return build_app(create_app, "auth", database, jwt_keys, LOGIN_MAX_FAILURES=5)
+
+
+@pytest.fixture
+def client(app):
+    truncate_all(app)
+    return app.test_client()
+
+
+@pytest.fixture
+def register(client):
+    def _register(email="ana@example.com", password="s3nha-forte", name="Ana"):  # noqa: S107
+        response = client.post(
+            "/auth/register", json={"email": email, "password": password, "name": name}
+        )
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return _register
+
+
+@pytest.fixture
+def login(client):
+    def _login(email="ana@example.com", password="s3nha-forte"):  # noqa: S107
+        response = client.post("/auth/login", json={"email": email, "password": password})
+        assert response.status_code == 200, response.json
+        return response.json
+
+    return _login
+
+
+@pytest.fixture
+def admin(app, client):
+    from services.auth.accounts import ensure_admin
+
+    with app.app_context():
+        ensure_admin("root@example.com", "root-password")
+    response = client.post(
+        "/auth/login", json={"email": "root@example.com", "password": "root-password"}
+    )
+    return response.json

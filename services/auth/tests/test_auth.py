@@ -1,0 +1,411 @@
+"""auth through HTTP against a real PostgreSQL: accounts, tokens, sessions and administration."""
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from sqlalchemy import select
+
+from services.auth.models import LoginFailure, User, db
+from services.kit.testing import access_token, bearer
+
+PROBLEM = "application/problem+json"
+
+
+def auth(tokens):
+    return bearer(tokens["access_token"])
+
+
+# --- registration ---
+
+
+def test_register_ignores_a_role_in_the_body(client):
+    response = client.post(
+        "/auth/register",
+        json={
+            "email": "eve@example.com",
+            "password": "s3nha-forte",
+            "name": "Eve",
+            "role": "admin",
+        },
+    )
+    assert response.status_code == 201
+    assert response.json["role"] == "user"
+    assert response.headers["Location"] == f"/auth/users/{response.json['id']}"
+    assert "password" not in response.json and "password_hash" not in response.json
+
+
+def test_password_is_stored_as_an_argon2_hash(app, register):
+    register()
+    with app.app_context():
+        stored = db.session.scalar(select(User.password_hash))
+    assert stored.startswith("$argon2id$") and "s3nha-forte" not in stored
+
+
+def test_duplicate_email_is_rejected_with_409_regardless_of_case(client, register):
+    register(email="ana@example.com")
+    response = client.post(
+        "/auth/register", json={"email": "ANA@Example.com", "password": "s3nha-forte", "name": "A"}
+    )
+    assert response.status_code == 409
+    assert response.mimetype == PROBLEM
+    assert response.json["errors"] == {"email": ["already taken"]}
+
+
+def test_concurrent_registrations_of_one_email_give_one_201_and_409s(app, client):
+    def attempt(_):
+        return (
+            app.test_client()
+            .post(
+                "/auth/register",
+                json={"email": "race@example.com", "password": "s3nha-forte", "name": "Race"},
+            )
+            .status_code
+        )
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = sorted(pool.map(attempt, range(8)))
+    assert statuses == [201] + [409] * 7
+
+
+def test_short_password_is_rejected_with_422_naming_password(client):
+    response = client.post(
+        "/auth/register", json={"email": "a@example.com", "password": "short", "name": "A"}
+    )
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["password"]
+
+
+def test_invalid_email_and_missing_name_are_named_in_422(client):
+    response = client.post("/auth/register", json={"email": "nope", "password": "s3nha-forte"})
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"email", "name"}
+
+
+def test_body_that_is_not_json_is_rejected_with_400(client):
+    response = client.post("/auth/register", data="{not json", content_type="application/json")
+    assert response.status_code == 400
+    assert response.mimetype == PROBLEM
+
+
+def test_wrong_content_type_is_rejected_with_400(client):
+    response = client.post("/auth/register", data="email=a@b.c", content_type="text/plain")
+    assert response.status_code == 400
+    assert "application/json" in response.json["detail"]
+
+
+# --- login and throttling ---
+
+
+def test_login_returns_an_rs256_token_pair(client, register, login):
+    user = register()
+    tokens = login()
+    assert tokens["token_type"] == "Bearer" and tokens["expires_in"] == 900
+    header = jwt.get_unverified_header(tokens["access_token"])
+    claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+    assert header["alg"] == "RS256" and header["kid"]
+    assert claims["sub"] == str(user["id"]) and claims["role"] == "user"
+    assert claims["email"] == "ana@example.com" and claims["jti"] and claims["sid"]
+    assert claims["exp"] - claims["iat"] == 900
+
+
+def test_wrong_password_and_unknown_email_get_the_same_401(client, register):
+    register()
+    wrong = client.post("/auth/login", json={"email": "ana@example.com", "password": "nope-nope"})
+    unknown = client.post("/auth/login", json={"email": "who@example.com", "password": "nope-nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json["detail"] == unknown.json["detail"]
+    assert wrong.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_repeated_failures_throttle_the_account_with_429_and_retry_after(client, register):
+    register()
+    for _ in range(5):
+        client.post("/auth/login", json={"email": "ana@example.com", "password": "wrong-one"})
+    response = client.post(
+        "/auth/login", json={"email": "ana@example.com", "password": "s3nha-forte"}
+    )
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 900
+
+
+def test_unknown_emails_are_throttled_like_real_ones(client):
+    for _ in range(5):
+        client.post("/auth/login", json={"email": "ghost@example.com", "password": "wrong-one"})
+    response = client.post("/auth/login", json={"email": "ghost@example.com", "password": "x"})
+    assert response.status_code == 429
+
+
+def test_a_successful_login_clears_the_failure_count(app, client, register, login):
+    register()
+    for _ in range(3):
+        client.post("/auth/login", json={"email": "ana@example.com", "password": "wrong-one"})
+    login()
+    with app.app_context():
+        assert db.session.get(LoginFailure, "ana@example.com") is None
+
+
+def test_concurrent_failures_are_all_counted(app, client, register):
+    register()
+
+    def fail(_):
+        app.test_client().post("/auth/login", json={"email": "ana@example.com", "password": "x"})
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(fail, range(4)))
+    with app.app_context():
+        assert db.session.get(LoginFailure, "ana@example.com").failures == 4
+
+
+# --- refresh rotation and logout ---
+
+
+def test_refresh_rotates_and_the_spent_token_is_refused(client, register, login):
+    register()
+    first = login()
+    second = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert second.status_code == 200
+    assert second.json["refresh_token"] != first["refresh_token"]
+    again = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    assert again.status_code == 401
+
+
+def test_reusing_a_refresh_token_revokes_the_whole_family(client, register, login):
+    register()
+    first = login()
+    second = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]}).json
+    client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
+    newest = client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert newest.status_code == 401
+    verify = client.get("/auth/verify", headers=auth(second))
+    assert verify.status_code == 401
+
+
+def test_an_access_token_cannot_be_used_to_refresh(client, register, login):
+    register()
+    tokens = login()
+    response = client.post("/auth/refresh", json={"refresh_token": tokens["access_token"]})
+    assert response.status_code == 401
+
+
+def test_logout_ends_the_session_at_once(client, register, login):
+    register()
+    tokens = login()
+    assert client.post("/auth/logout", headers=auth(tokens)).status_code == 204
+    assert client.get("/auth/verify", headers=auth(tokens)).status_code == 401
+    refreshed = client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 401
+
+
+# --- the gateway's verifier ---
+
+
+def test_verify_answers_who_the_caller_is_in_headers(client, register, login):
+    user = register()
+    response = client.get("/auth/verify", headers=auth(login()))
+    assert response.status_code == 200
+    assert response.headers["X-User-Id"] == str(user["id"])
+    assert response.headers["X-User-Role"] == "user"
+    assert response.headers["X-User-Email"] == "ana@example.com"
+
+
+def test_verify_refuses_an_expired_token_and_says_so(client, jwt_keys):
+    token = access_token(jwt_keys, expires_in=timedelta(minutes=-5))
+    response = client.get("/auth/verify", headers=bearer(token))
+    assert response.status_code == 401
+    assert response.headers["X-Auth-Error"] == "The bearer token has expired"
+
+
+def test_verify_refuses_tokens_signed_otherwise(client, jwt_keys, register, login):
+    register()
+    claims = jwt.decode(login()["access_token"], options={"verify_signature": False})
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()
+    )
+    forged = [
+        jwt.encode(claims, other, algorithm="RS256"),
+        jwt.encode(claims, None, algorithm="none"),
+        _hs256_with_public_key(claims, jwt_keys["JWT_PUBLIC_KEY"]),
+    ]
+    for token in forged:
+        assert client.get("/auth/verify", headers=bearer(token)).status_code == 401
+
+
+def _hs256_with_public_key(claims, public_pem):
+    """The algorithm-confusion attack: HMAC keyed with the public key. PyJWT refuses to make
+    one, so build it by hand."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64(json.dumps(claims).encode())
+    signature = hmac.new(public_pem.encode(), head + b"." + body, hashlib.sha256).digest()
+    return (head + b"." + body + b"." + b64(signature)).decode()
+
+
+def test_verify_without_a_bearer_token_is_401(client):
+    assert client.get("/auth/verify").status_code == 401
+    assert client.get("/auth/verify", headers={"Authorization": "Basic abc"}).status_code == 401
+
+
+# --- the caller's account ---
+
+
+def test_me_returns_the_callers_account(client, register, login):
+    user = register()
+    response = client.get("/auth/me", headers=auth(login()))
+    assert response.status_code == 200 and response.json["id"] == user["id"]
+
+
+def test_me_needs_a_token(client):
+    response = client.get("/auth/me")
+    assert response.status_code == 401
+    assert response.mimetype == PROBLEM
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_patch_me_changes_the_name_with_the_current_password(client, register, login):
+    register()
+    response = client.patch(
+        "/auth/me",
+        headers=auth(login()),
+        json={"name": "Ana Maria", "current_password": "s3nha-forte"},
+    )
+    assert response.status_code == 200 and response.json["name"] == "Ana Maria"
+
+
+def test_patch_me_with_a_wrong_current_password_is_422(client, register, login):
+    register()
+    response = client.patch(
+        "/auth/me", headers=auth(login()), json={"name": "X", "current_password": "not-mine"}
+    )
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["current_password"]
+
+
+def test_patch_me_cannot_change_the_email(client, register, login):
+    register()
+    response = client.patch(
+        "/auth/me",
+        headers=auth(login()),
+        json={"email": "new@example.com", "current_password": "s3nha-forte"},
+    )
+    assert response.status_code == 422 and "email" in response.json["errors"]
+
+
+def test_changing_the_password_ends_the_other_sessions(client, register, login):
+    register()
+    here, elsewhere = login(), login()
+    response = client.patch(
+        "/auth/me",
+        headers=auth(here),
+        json={"password": "nova-senha-1", "current_password": "s3nha-forte"},
+    )
+    assert response.status_code == 200
+    assert client.get("/auth/verify", headers=auth(here)).status_code == 200
+    assert client.get("/auth/verify", headers=auth(elsewhere)).status_code == 401
+    assert login(password="nova-senha-1")
+
+
+def test_delete_me_removes_the_account(client, register, login):
+    register()
+    tokens = login()
+    assert client.delete("/auth/me", headers=auth(tokens)).status_code == 204
+    response = client.post(
+        "/auth/login", json={"email": "ana@example.com", "password": "s3nha-forte"}
+    )
+    assert response.status_code == 401
+
+
+def test_the_last_active_admin_cannot_delete_itself(client, admin):
+    response = client.delete("/auth/me", headers=auth(admin))
+    assert response.status_code == 409
+    assert response.mimetype == PROBLEM
+
+
+# --- administration ---
+
+
+def test_a_user_cannot_list_users(client, register, login):
+    register()
+    response = client.get("/auth/users", headers=auth(login()))
+    assert response.status_code == 403 and response.mimetype == PROBLEM
+
+
+def test_admin_lists_users_with_filters_and_the_page_envelope(client, admin, register):
+    for i in range(3):
+        register(email=f"u{i}@example.com")
+    response = client.get("/auth/users?role=user&per_page=2&sort=email", headers=auth(admin))
+    assert response.status_code == 200
+    body = response.json
+    assert body["total"] == 3 and body["page"] == 1 and body["per_page"] == 2
+    assert [u["email"] for u in body["items"]] == ["u0@example.com", "u1@example.com"]
+    by_email = client.get("/auth/users?email=U2@example.com", headers=auth(admin)).json
+    assert [u["email"] for u in by_email["items"]] == ["u2@example.com"]
+
+
+def test_unknown_query_parameters_and_sort_fields_are_422(client, admin):
+    assert client.get("/auth/users?colour=red", headers=auth(admin)).status_code == 422
+    response = client.get("/auth/users?sort=password_hash", headers=auth(admin))
+    assert response.status_code == 422 and "sort" in response.json["errors"]
+    assert client.get("/auth/users?per_page=101", headers=auth(admin)).status_code == 422
+
+
+def test_admin_gets_404_for_an_unknown_user(client, admin):
+    response = client.get("/auth/users/999999", headers=auth(admin))
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+
+
+def test_deactivating_a_user_ends_their_sessions_and_logins(client, admin, register, login):
+    user = register()
+    tokens = login()
+    response = client.patch(
+        f"/auth/users/{user['id']}", headers=auth(admin), json={"active": False}
+    )
+    assert response.status_code == 200 and response.json["active"] is False
+    assert client.get("/auth/verify", headers=auth(tokens)).status_code == 401
+    again = client.post("/auth/login", json={"email": "ana@example.com", "password": "s3nha-forte"})
+    assert again.status_code == 401
+
+
+def test_promoting_a_user_takes_effect_at_the_next_login(client, admin, register, login):
+    user = register()
+    old = login()
+    client.patch(f"/auth/users/{user['id']}", headers=auth(admin), json={"role": "admin"})
+    assert client.get("/auth/verify", headers=auth(old)).status_code == 401
+    assert client.get("/auth/users", headers=auth(login())).status_code == 200
+
+
+def test_the_last_active_admin_cannot_be_demoted(client, admin):
+    me = client.get("/auth/me", headers=auth(admin)).json
+    response = client.patch(f"/auth/users/{me['id']}", headers=auth(admin), json={"role": "user"})
+    assert response.status_code == 409
+
+
+def test_ensure_admin_is_idempotent(app):
+    from services.auth.accounts import ensure_admin
+
+    with app.app_context():
+        _, created = ensure_admin("boss@example.com", "boss-password")
+        _, again = ensure_admin("boss@example.com", "other-password")
+        assert (created, again) == (True, False)
+
+
+# --- keys ---
+
+
+def test_jwks_publishes_the_key_that_verifies_tokens(client, register, login):
+    register()
+    token = login()["access_token"]
+    jwks = client.get("/auth/.well-known/jwks.json").json
+    key = jwt.PyJWK(jwks["keys"][0])
+    assert jwks["keys"][0]["kid"] == jwt.get_unverified_header(token)["kid"]
+    claims = jwt.decode(token, key.key, algorithms=["RS256"], issuer="feira-auth")
+    assert claims["email"] == "ana@example.com"

@@ -1,0 +1,362 @@
+"""The kit's shared behaviour, pinned on a small app built with create_service_app."""
+
+import http.server
+import json
+import logging
+import threading
+from datetime import timedelta
+
+import marshmallow as ma
+import pytest
+from sqlalchemy import String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.kit import (
+    Blueprint,
+    NotFound,
+    PageArgs,
+    create_service_app,
+    make_db,
+    page_schema,
+    paginate,
+    service,
+    sort_field,
+)
+from services.kit.testing import access_token, bearer
+
+PROBLEM = "application/problem+json"
+db = make_db("auth")
+
+
+class Widget(db.Model):
+    __tablename__ = "kit_test_widgets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+class WidgetSchema(ma.Schema):
+    id = ma.fields.Integer(dump_only=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+
+
+class WidgetArgs(PageArgs):
+    sort = sort_field("name", default="name")
+
+
+blp = Blueprint("widgets", __name__, url_prefix="/widgets")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(WidgetSchema)
+@blp.response(201, WidgetSchema)
+def create(data):
+    widget = Widget(**data)
+    db.session.add(widget)
+    db.session.commit()
+    return widget
+
+
+@blp.route("", methods=["GET"])
+@blp.arguments(WidgetArgs, location="query")
+@blp.response(200, page_schema(WidgetSchema))
+def listing(args):
+    return paginate(db, db.select(Widget), args, {"name": Widget.name}, Widget.id)
+
+
+@blp.route("/admin-only")
+@blp.login_required("admin")
+def admin_only():
+    return {"ok": True}
+
+
+@blp.route("/missing")
+def missing():
+    raise NotFound("Widget 7 does not exist")
+
+
+@blp.route("/boom")
+def boom():
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+@blp.route("/upstream")
+def upstream():
+    return {"status": service("inventory").get("/anything").status_code}
+
+
+@pytest.fixture(scope="module")
+def app(database, jwt_keys):
+    app, api = create_service_app(
+        "auth",
+        __name__,
+        db=db,
+        config={
+            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "MAX_CONTENT_LENGTH": 1024,
+            "SERVICE_URLS": {"inventory": "http://127.0.0.1:9"},
+            "HTTP_RETRIES": 1,
+        },
+    )
+    api.register_blueprint(blp)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.drop_all()
+
+
+@pytest.fixture
+def client(app):
+    with app.app_context():
+        db.session.execute(text("TRUNCATE kit_test_widgets RESTART IDENTITY"))
+        db.session.commit()
+    return app.test_client()
+
+
+def test_an_unknown_route_is_a_404_problem(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+    body = response.json
+    assert body["type"].endswith("/not-found") and body["status"] == 404
+    assert body["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_a_wrong_method_is_a_405_problem_with_allow(client):
+    response = client.delete("/widgets")
+    assert response.status_code == 405 and response.mimetype == PROBLEM
+    assert "GET" in response.headers["Allow"]
+
+
+def test_malformed_json_is_a_400_problem(client):
+    response = client.post("/widgets", data="{", content_type="application/json")
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+
+
+def test_an_empty_body_is_a_400_problem(client):
+    response = client.post("/widgets", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_validation_errors_are_a_422_naming_each_field(client):
+    response = client.post("/widgets", json={"name": "", "colour": "red"})
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert set(response.json["errors"]) == {"name", "colour"}
+
+
+def test_a_json_array_instead_of_an_object_is_a_422(client):
+    response = client.post("/widgets", json=[1, 2])
+    assert response.status_code == 422
+
+
+def test_a_unique_violation_is_a_409_naming_the_field(client):
+    client.post("/widgets", json={"name": "bolt"})
+    response = client.post("/widgets", json={"name": "bolt"})
+    assert response.status_code == 409 and response.mimetype == PROBLEM
+    assert response.json["errors"] == {"name": ["already taken"]}
+
+
+def test_a_domain_error_renders_its_own_detail(client):
+    response = client.get("/widgets/missing")
+    assert response.status_code == 404 and response.json["detail"] == "Widget 7 does not exist"
+
+
+def test_an_unexpected_error_is_a_500_with_the_request_id_and_no_internals(client, caplog):
+    response = client.get("/widgets/boom", headers={"X-Request-ID": "req-12345678"})
+    assert response.status_code == 500 and response.mimetype == PROBLEM
+    assert response.json["request_id"] == "req-12345678"
+    assert "hunter2" not in response.get_data(as_text=True)
+    assert "RuntimeError" not in response.get_data(as_text=True)
+
+
+def test_a_body_over_the_limit_is_a_413_problem(client):
+    response = client.post("/widgets", data="x" * 4096, content_type="application/json")
+    assert response.status_code == 413 and response.mimetype == PROBLEM
+
+
+def test_a_valid_request_id_is_kept_and_an_unsafe_one_replaced(client):
+    kept = client.get("/health", headers={"X-Request-ID": "abc-123-def-456"})
+    assert kept.headers["X-Request-ID"] == "abc-123-def-456"
+    replaced = client.get("/health", headers={"X-Request-ID": '"}{"level": "forged'})
+    assert replaced.headers["X-Request-ID"] not in ("", '"}{"level": "forged')
+    assert len(replaced.headers["X-Request-ID"]) == 32
+
+
+def _formatted_log_lines(caplog):
+    """Each captured record as the kit's JSON handler writes it."""
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_feira", False))
+    return [json.loads(handler.format(record)) for record in caplog.records]
+
+
+def test_the_request_log_is_json_with_the_request_id_and_no_query_string(client, caplog):
+    with caplog.at_level(logging.INFO):
+        client.get("/widgets?name=12345678909&page=1", headers={"X-Request-ID": "log-check-0001"})
+    lines = _formatted_log_lines(caplog)
+    entry = next(line for line in lines if line.get("request_id") == "log-check-0001")
+    assert entry["path"] == "/widgets" and entry["status"] == 422
+    assert entry["service"] == "auth" and entry["logger"] == "feira.request"
+    assert "12345678909" not in json.dumps(lines)
+
+
+def test_health_is_alive_without_dependencies(client):
+    assert client.get("/health").json == {"status": "ok", "service": "auth"}
+
+
+def test_readiness_reports_the_database_with_its_latency(client):
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json["checks"]["database"]["status"] == "ok"
+    assert response.json["checks"]["database"]["latency_ms"] >= 0
+
+
+def test_readiness_is_503_when_a_required_service_is_down(app, client):
+    from services.kit.health import service_check
+
+    app.extensions["feira"].readiness_checks["inventory"] = service_check("inventory")
+    try:
+        response = client.get("/health/ready")
+    finally:
+        del app.extensions["feira"].readiness_checks["inventory"]
+    assert response.status_code == 503
+    assert response.json["checks"]["inventory"]["status"] == "down"
+
+
+def test_pagination_envelope_and_sort(client):
+    for name in ("c", "a", "b"):
+        client.post("/widgets", json={"name": name})
+    body = client.get("/widgets?per_page=2&sort=-name").json
+    assert body == {
+        "items": [{"id": 1, "name": "c"}, {"id": 3, "name": "b"}],
+        "page": 1,
+        "per_page": 2,
+        "total": 3,
+    }
+    assert client.get("/widgets?page=2&per_page=2").json["items"] == [{"id": 1, "name": "c"}]
+
+
+@pytest.mark.parametrize("query", ["per_page=0", "per_page=101", "page=0", "sort=id", "x=1"])
+def test_bad_paging_or_unknown_parameters_are_422(client, query):
+    response = client.get(f"/widgets?{query}")
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+
+
+def test_the_role_guard_needs_a_token(client):
+    response = client.get("/widgets/admin-only")
+    assert response.status_code == 401 and response.mimetype == PROBLEM
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_the_role_guard_refuses_the_wrong_role_with_403(client, jwt_keys):
+    response = client.get("/widgets/admin-only", headers=bearer(access_token(jwt_keys)))
+    assert response.status_code == 403 and response.mimetype == PROBLEM
+
+
+def test_the_role_guard_admits_the_right_role(client, jwt_keys):
+    token = access_token(jwt_keys, role="admin")
+    assert client.get("/widgets/admin-only", headers=bearer(token)).status_code == 200
+
+
+def test_the_role_guard_refuses_expired_and_garbage_tokens_with_401(client, jwt_keys):
+    expired = access_token(jwt_keys, role="admin", expires_in=timedelta(seconds=-60))
+    for token in (expired, "not.a.jwt", "abc"):
+        response = client.get("/widgets/admin-only", headers=bearer(token))
+        assert response.status_code == 401 and response.mimetype == PROBLEM
+
+
+def test_a_dependency_that_is_down_becomes_a_503_problem(client):
+    response = client.get("/widgets/upstream")
+    assert response.status_code == 503 and response.mimetype == PROBLEM
+    assert "inventory" in response.json["detail"]
+
+
+def test_metrics_are_exposed_for_prometheus(client):
+    client.get("/health")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert "flask_http_request_duration_seconds" in response.get_data(as_text=True)
+
+
+def test_the_openapi_document_describes_errors_as_problem_json(client):
+    spec = client.get("/auth/openapi.json").json
+    responses = spec["paths"]["/widgets"]["post"]["responses"]
+    assert "422" in responses
+    assert "bearerAuth" in spec["components"]["securitySchemes"]
+    problem = spec["components"]["responses"]["UNPROCESSABLE_ENTITY"]["content"]
+    assert list(problem) == [PROBLEM]
+
+
+class _CountingHandler(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def _answer(self):
+        type(self).hits.append(self.command)
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def flaky_server():
+    _CountingHandler.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_the_http_client_retries_idempotent_calls_but_never_a_post(app, flaky_server):
+    from services.kit import Unavailable
+    from services.kit.httpclient import ServiceClient
+
+    client = ServiceClient("flaky", flaky_server, retries=2)
+    with app.test_request_context(), pytest.raises(Unavailable):
+        client.get("/x")
+    assert _CountingHandler.hits == ["GET"] * 3
+    _CountingHandler.hits.clear()
+    with app.test_request_context(), pytest.raises(Unavailable):
+        client.post("/x", json={})
+    assert _CountingHandler.hits == ["POST"]
+
+
+def test_the_http_client_passes_on_the_callers_token_and_request_id(app, flaky_server):
+    from services.kit.httpclient import ServiceClient
+
+    seen = {}
+
+    class Echo(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.update(self.headers)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = ServiceClient("echo", f"http://127.0.0.1:{server.server_address[1]}")
+        with app.test_request_context(headers={"Authorization": "Bearer t0k"}):
+            from flask import g
+
+            g.request_id = "rid-000000001"
+            client.get("/")
+    finally:
+        server.shutdown()
+    assert seen["Authorization"] == "Bearer t0k" and seen["X-Request-ID"] == "rid-000000001"
+
+
+def test_logs_never_carry_the_authorization_header(client, jwt_keys, caplog):
+    token = access_token(jwt_keys, role="admin")
+    with caplog.at_level(logging.DEBUG):
+        client.get("/widgets/admin-only", headers=bearer(token))
+        client.get("/widgets/boom", headers=bearer(token))
+    assert caplog.records
+    assert token not in json.dumps(_formatted_log_lines(caplog))

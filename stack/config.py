@@ -108,24 +108,25 @@ class StackConfig:
     def public_key_path(self) -> Path:
         return self.run_dir / "keys" / "jwt_public.pem"
 
-    def db_passwords(self) -> dict[str, str]:
-        """One password per service role, from `<NAME>_DB_PASSWORD` or generated once into
-        `.run/secrets.env` (mode 600): no password lives in the repository."""
+    def secrets(self) -> dict[str, str]:
+        """A password per service role (`<NAME>_DB_PASSWORD`) and the `OUTBOX_SECRET` that signs
+        events, from the environment or generated once into `.run/secrets.env` (mode 600):
+        no secret lives in the repository."""
         path = self.run_dir / "secrets.env"
         stored = parse_env_file(path)
-        changed = False
-        passwords = {}
-        for service in [*self.services, "monitoring"]:
-            key = f"{service.upper()}_DB_PASSWORD"
-            value = self.env.get(key) or stored.get(key)
-            if not value:
-                value, changed = secrets.token_hex(16), True
-            stored[key] = passwords[service] = value
-        if changed or not path.exists():
+        keys = [f"{service.upper()}_DB_PASSWORD" for service in [*self.services, "monitoring"]]
+        values = {}
+        for key in [*keys, "OUTBOX_SECRET"]:
+            values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(16)
+        if values != {k: stored.get(k) for k in values}:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(f"{k}={v}\n" for k, v in sorted(stored.items())))
+            path.write_text("".join(f"{k}={v}\n" for k, v in sorted({**stored, **values}.items())))
             path.chmod(0o600)
-        return passwords
+        return values
+
+    def db_passwords(self) -> dict[str, str]:
+        values = self.secrets()
+        return {s: values[f"{s.upper()}_DB_PASSWORD"] for s in [*self.services, "monitoring"]}
 
     def database_url(self, service: str, password: str) -> str:
         return (

@@ -11,6 +11,13 @@ from .config import ROOT, StackConfig
 from .postgres import Cluster, server_user
 
 VENV_BIN = Path(sys.executable).parent
+# Who receives whose events (the outbox relay of the producer POSTs to each consumer).
+SUBSCRIPTIONS = {
+    "clients": ("inventory",),
+    "products": ("clients", "inventory"),
+    "inventory": ("products",),
+    "orders": ("inventory",),
+}
 
 
 @dataclass
@@ -41,6 +48,18 @@ def service_command(service: str) -> list[str]:
     ]
 
 
+def relay_command(service: str) -> list[str]:
+    return [str(VENV_BIN / "flask"), "--app", f"services.{service}:create_app", "outbox-relay"]
+
+
+def subscribers(cfg: StackConfig, service: str) -> str:
+    return ",".join(
+        f"{name}={cfg.service_url(name)}/internal/events"
+        for name in SUBSCRIPTIONS.get(service, ())
+        if name in cfg.services
+    )
+
+
 def service_environment(
     cfg: StackConfig, service: str, passwords: dict[str, str]
 ) -> dict[str, str]:
@@ -56,6 +75,8 @@ def service_environment(
         "DATABASE_URL": cfg.database_url(service, passwords[service]),
         "JWT_PUBLIC_KEY_FILE": str(cfg.public_key_path),
         "PROMETHEUS_MULTIPROC_DIR": str(cfg.run_dir / "metrics" / service),
+        "OUTBOX_SECRET": cfg.secrets()["OUTBOX_SECRET"],
+        "OUTBOX_SUBSCRIBERS": subscribers(cfg, service),
         **{f"{name.upper()}_URL": cfg.service_url(name) for name in cfg.services},
     }
     if service == "auth":
@@ -81,6 +102,17 @@ def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
             name, service_command(name), cfg.port(name), service_environment(cfg, name, passwords)
         )
         for name in cfg.services
+    ]
+    listed += [
+        Program(
+            f"{name}-relay",
+            relay_command(name),
+            0,
+            {**service_environment(cfg, name, passwords), "PROMETHEUS_MULTIPROC_DIR": ""},
+            priority=150,
+        )
+        for name in cfg.services
+        if name in SUBSCRIPTIONS
     ]
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     listed.append(

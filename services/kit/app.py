@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -17,7 +18,7 @@ from .httpclient import ServiceClient
 from .observability import configure_logging, init_metrics, init_sentry, register_request_hooks
 from .security import init_jwt
 from .settings import base_config
-from .web import Api
+from .web import Api, schema_name_resolver
 
 
 class Kit:
@@ -94,7 +95,7 @@ def create_service_app(
     )
     init_jwt(app)
 
-    api = Api(app)
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver)})
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     init_metrics(app)

@@ -31,6 +31,15 @@ class ProblemSchema(ma.Schema):
     )
 
 
+def schema_name_resolver(schema) -> str:
+    """`ClientSchema` -> `Client`; a `partial=True` instance (a PATCH body) -> `ClientPatch`."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if not isinstance(schema, type) and schema.partial:
+        name += "Patch"
+    return name
+
+
 class Parser(FlaskParser):
     """Stricter than webargs' default: an unknown query parameter is a 422 and a body that is
     not JSON is a 400, as API.md requires."""

@@ -1,0 +1,84 @@
+"""What the clients service does with clients and addresses."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from services.kit import NotFound
+
+from .models import Address, Client, db, outbox
+
+
+def escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(args: dict):
+    stmt = select(Client)
+    if "name" in args:
+        stmt = stmt.where(Client.name.ilike(f"%{escape_like(args['name'])}%", escape="\\"))
+    if "email" in args:
+        stmt = stmt.where(Client.email == args["email"])
+    if "cpf" in args:
+        stmt = stmt.where(Client.cpf == args["cpf"])
+    return stmt
+
+
+def get_client(client_id: int) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None:
+        raise NotFound(f"Client {client_id} does not exist")
+    return client
+
+
+def client_exists(client_id: int) -> bool:
+    return db.session.scalar(select(Client.id).where(Client.id == client_id)) is not None
+
+
+def create_client(data: dict) -> Client:
+    client = Client(**data)
+    db.session.add(client)
+    db.session.commit()
+    return client
+
+
+def update_client(client: Client, data: dict) -> Client:
+    for key, value in data.items():
+        setattr(client, key, value)
+    db.session.commit()
+    return client
+
+
+def delete_client(client: Client) -> None:
+    """Addresses go with it (ON DELETE CASCADE); other services hear of it through the outbox."""
+    db.session.delete(client)
+    outbox.emit("client.deleted", {"client_id": client.id})
+    db.session.commit()
+
+
+def get_address(client_id: int, address_id: int) -> Address:
+    address = db.session.scalar(
+        select(Address).where(Address.id == address_id, Address.client_id == client_id)
+    )
+    if address is None:
+        raise NotFound(f"Client {client_id} has no address {address_id}")
+    return address
+
+
+def add_address(client: Client, data: dict) -> Address:
+    address = Address(client_id=client.id, **data)
+    db.session.add(address)
+    db.session.commit()
+    return address
+
+
+def update_address(address: Address, data: dict) -> Address:
+    for key, value in data.items():
+        setattr(address, key, value)
+    db.session.commit()
+    return address
+
+
+def delete_address(address: Address) -> None:
+    db.session.delete(address)
+    db.session.commit()

@@ -1,0 +1,68 @@
+"""Clients, their addresses, and the outbox through which their deletion is announced."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.kit import TimestampMixin, make_db
+from services.kit.outbox import Outbox
+
+db = make_db("clients")
+outbox = Outbox(db)
+
+
+class Client(TimestampMixin, db.Model):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    # Lower-cased on the way in, so uniqueness is case-insensitive.
+    email: Mapped[str] = mapped_column(String(254), nullable=False)
+    cpf: Mapped[str] = mapped_column(String(14), nullable=False)
+    balance: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, server_default="0")
+
+    addresses: Mapped[list[Address]] = relationship(
+        back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    __table_args__ = (
+        db.UniqueConstraint("email", name="uq_clients_email"),
+        db.UniqueConstraint("cpf", name="uq_clients_cpf"),
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("email = lower(email)", name="email_lower"),
+        CheckConstraint(r"cpf ~ '^\d{3}\.\d{3}\.\d{3}-\d{2}$'", name="cpf_formatted"),
+        # `name` filters are case-insensitive "contains": a trigram index serves ILIKE '%x%'.
+        Index(
+            "ix_clients_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index("ix_clients_name_id", "name", "id"),
+        Index("ix_clients_created_at_id", "created_at", "id"),
+    )
+
+
+class Address(db.Model):
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), nullable=False
+    )
+    state: Mapped[str] = mapped_column(String(2), nullable=False)
+    city: Mapped[str] = mapped_column(String(100), nullable=False)
+    street: Mapped[str] = mapped_column(String(200), nullable=False)
+    number: Mapped[str] = mapped_column(String(20), nullable=False)
+    complement: Mapped[str | None] = mapped_column(String(100))
+    cep: Mapped[str] = mapped_column(String(9), nullable=False)
+
+    client: Mapped[Client] = relationship(back_populates="addresses")
+
+    __table_args__ = (
+        CheckConstraint(r"cep ~ '^\d{5}-\d{3}$'", name="cep_formatted"),
+        Index("ix_addresses_client_id_id", "client_id", "id"),
+    )

@@ -1,0 +1,91 @@
+"""Request and response bodies of the clients API."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.kit import PageArgs, sort_field
+from services.kit.fields import Email, Money
+
+from .cpf import normalise
+
+UFS = (
+    "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA",
+    "PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
+)  # fmt: skip
+_CEP = re.compile(r"^\d{5}-?\d{3}$")
+
+
+class Cpf(fields.String):
+    """Accepts `454.090.000-00` or `45409000000`; loads the formatted form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return normalise(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class Cep(fields.String):
+    """Accepts `01310-100` or `01310100`; loads `01310-100`."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not _CEP.match(raw):
+            raise ValidationError("Must be 8 digits, as 00000-000 or 00000000.")
+        digits = raw.replace("-", "")
+        return f"{digits[:5]}-{digits[5:]}"
+
+
+def _text(max_length: int, **kwargs):
+    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
+class ClientSchema(Schema):
+    id = fields.Integer(dump_only=True, metadata={"example": 42})
+    name = _text(120, required=True, metadata={"example": "Maria da Silva"})
+    email = Email(required=True, metadata={"example": "maria@example.com"})
+    cpf = Cpf(required=True, metadata={"example": "454.090.000-56"})
+    balance = Money(load_default=Decimal("0.00"), metadata={"example": "150.00"})
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    @validates_schema
+    def something_to_change(self, data, **kwargs):
+        if self.partial and not data:
+            raise ValidationError("Give at least one field to change.", "_body")
+
+
+class ClientListArgs(PageArgs):
+    name = _text(120, metadata={"description": "Contains, case-insensitive"})
+    email = Email(metadata={"description": "Exact, case-insensitive"})
+    cpf = Cpf(metadata={"description": "Exact; either form"})
+    sort = sort_field("name", "created_at", default="name")
+
+
+class AddressSchema(Schema):
+    id = fields.Integer(dump_only=True, metadata={"example": 7})
+    client_id = fields.Integer(dump_only=True, metadata={"example": 42})
+    state = fields.String(required=True, validate=validate.OneOf(UFS), metadata={"example": "SP"})
+    city = _text(100, required=True, metadata={"example": "São Paulo"})
+    street = _text(200, required=True, metadata={"example": "Avenida Paulista"})
+    number = _text(20, required=True, metadata={"example": "1578", "description": "Free text: s/n"})
+    complement = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=100),
+        metadata={"example": "Apto 12"},
+    )
+    cep = Cep(required=True, metadata={"example": "01310-200"})
+
+    @validates_schema
+    def something_to_change(self, data, **kwargs):
+        if self.partial and not data:
+            raise ValidationError("Give at least one field to change.", "_body")
+
+
+class AddressListArgs(PageArgs):
+    sort = sort_field("id", default="id")

@@ -1,0 +1,345 @@
+"""clients through HTTP against a real PostgreSQL."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import func, select, text
+
+from services.clients.cpf import check_digits, normalise
+from services.clients.models import Address, Client, db, outbox
+
+PROBLEM = "application/problem+json"
+
+
+# --- CPF ---
+
+
+@pytest.mark.parametrize("raw", ["454.090.000-56", "45409000056", " 45409000056 "])
+def test_cpf_is_accepted_bare_or_formatted_and_stored_formatted(raw):
+    assert normalise(raw) == "454.090.000-56"
+
+
+@pytest.mark.parametrize(
+    "raw", ["454.090.000-00", "111.111.111-11", "00000000000", "4540900005", "454.09000056", "abc"]
+)
+def test_cpf_with_bad_digits_repeated_digits_or_shape_is_refused(raw):
+    with pytest.raises(ValueError):
+        normalise(raw)
+
+
+def test_check_digits_match_a_known_valid_cpf():
+    assert check_digits("529982247") == "25"
+
+
+# --- create and read ---
+
+
+def test_create_returns_201_with_location_and_the_formatted_cpf(app, client, user):
+    response = client.post(
+        "/clients",
+        json={"name": "Maria", "email": "Maria@Example.com", "cpf": "45409000056", "balance": 10.5},
+        headers=user,
+    )
+    assert response.status_code == 201
+    body = response.json
+    assert body["cpf"] == "454.090.000-56" and body["email"] == "maria@example.com"
+    assert body["balance"] == "10.50"
+    assert response.headers["Location"] == f"/clients/{body['id']}"
+    with app.app_context():
+        assert db.session.get(Client, body["id"]).cpf == "454.090.000-56"
+
+
+def test_balance_defaults_to_zero_and_is_a_decimal_string(make_client):
+    assert make_client()["balance"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("cpf", "454.090.000-00"),
+        ("cpf", "111.111.111-11"),
+        ("email", "not-an-email"),
+        ("balance", -1),
+        ("balance", "1.234"),
+        ("balance", "NaN"),
+        ("balance", True),
+        ("name", ""),
+    ],
+)
+def test_an_invalid_field_is_a_422_naming_it(client, user, field, value):
+    body = {"name": "Maria", "email": "maria@example.com", "cpf": "454.090.000-56", field: value}
+    response = client.post("/clients", json=body, headers=user)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == [field]
+
+
+def test_a_missing_name_is_a_422_naming_it(client, user):
+    response = client.post(
+        "/clients", json={"email": "m@example.com", "cpf": "454.090.000-56"}, headers=user
+    )
+    assert response.status_code == 422 and list(response.json["errors"]) == ["name"]
+
+
+def test_duplicate_cpf_is_rejected_with_409(client, user, make_client):
+    make_client(cpf="454.090.000-56")
+    response = client.post(
+        "/clients", json={"name": "X", "email": "x@example.com", "cpf": "45409000056"}, headers=user
+    )
+    assert response.status_code == 409 and response.json["errors"] == {"cpf": ["already taken"]}
+
+
+def test_duplicate_email_is_rejected_with_409_regardless_of_case(client, user, make_client):
+    make_client(email="ana@example.com")
+    response = client.post(
+        "/clients",
+        json={"name": "X", "email": "ANA@example.com", "cpf": "123.456.789-09"},
+        headers=user,
+    )
+    assert response.status_code == 409 and response.json["errors"] == {"email": ["already taken"]}
+
+
+def test_ten_concurrent_creates_with_one_cpf_give_one_201_and_nine_409(app, client, user):
+    def create(n):
+        body = {"name": f"Race {n}", "email": f"race{n}@example.com", "cpf": "529.982.247-25"}
+        return app.test_client().post("/clients", json=body, headers=user).status_code
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        statuses = sorted(pool.map(create, range(10)))
+    assert statuses == [201] + [409] * 9
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Client)) == 1
+
+
+def test_get_returns_the_client_and_an_unknown_id_is_404(client, user, make_client):
+    made = make_client()
+    assert client.get(f"/clients/{made['id']}", headers=user).json == made
+    response = client.get("/clients/999999", headers=user)
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+
+
+def test_head_answers_whether_the_client_exists(client, user, make_client):
+    made = make_client()
+    yes = client.head(f"/clients/{made['id']}", headers=user)
+    assert yes.status_code == 200 and yes.get_data() == b""
+    assert client.head("/clients/999999", headers=user).status_code == 404
+
+
+def test_every_route_needs_a_token(client, make_client):
+    made = make_client()
+    for method, path in [
+        ("get", "/clients"),
+        ("get", f"/clients/{made['id']}"),
+        ("post", "/clients"),
+        ("head", f"/clients/{made['id']}"),
+    ]:
+        assert getattr(client, method)(path).status_code == 401
+
+
+# --- list ---
+
+
+def test_the_name_filter_matches_any_part_ignoring_case(client, user, make_client):
+    make_client(name="Maria da Silva")
+    make_client(name="José Mariano")
+    make_client(name="Pedro")
+    names = [c["name"] for c in client.get("/clients?name=MARI", headers=user).json["items"]]
+    assert names == ["José Mariano", "Maria da Silva"]
+
+
+def test_the_name_filter_treats_wildcards_literally(client, user, make_client):
+    make_client(name="100% Algodão")
+    make_client(name="Pedro")
+    assert client.get("/clients?name=%25", headers=user).json["total"] == 1
+    assert client.get("/clients?name=_", headers=user).json["total"] == 0
+
+
+def test_email_and_cpf_filters_are_exact_and_accept_either_form(client, user, make_client):
+    made = make_client(email="x@example.com", cpf="123.456.789-09")
+    make_client(cpf="529.982.247-25")
+    by_email = client.get("/clients?email=X@example.com", headers=user).json["items"]
+    by_cpf = client.get("/clients?cpf=12345678909", headers=user).json["items"]
+    assert [c["id"] for c in by_email] == [c["id"] for c in by_cpf] == [made["id"]]
+
+
+def test_an_invalid_cpf_filter_is_422(client, user):
+    assert client.get("/clients?cpf=123", headers=user).status_code == 422
+
+
+def test_list_is_paginated_and_sorted(client, user, make_client):
+    for name in ["Carla", "Ana", "Bruno"]:
+        make_client(name=name)
+    first = client.get("/clients?per_page=2&sort=name", headers=user).json
+    assert [c["name"] for c in first["items"]] == ["Ana", "Bruno"]
+    assert (first["total"], first["page"], first["per_page"]) == (3, 1, 2)
+    second = client.get("/clients?per_page=2&page=2&sort=name", headers=user).json
+    assert [c["name"] for c in second["items"]] == ["Carla"]
+    newest = client.get("/clients?sort=-created_at", headers=user).json["items"]
+    assert [c["name"] for c in newest] == ["Bruno", "Ana", "Carla"]
+
+
+@pytest.mark.parametrize("query", ["sort=cpf", "colour=red", "per_page=500", "page=0"])
+def test_unknown_parameters_and_sort_fields_are_422(client, user, query):
+    assert client.get(f"/clients?{query}", headers=user).status_code == 422
+
+
+def test_every_list_filter_and_sort_has_an_index(app):
+    with app.app_context():
+        indexes = dict(
+            db.session.execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'clients'")
+            ).all()
+        )
+    assert "gin_trgm_ops" in indexes["ix_clients_name_trgm"]
+    assert "(name, id)" in indexes["ix_clients_name_id"]
+    assert "(created_at, id)" in indexes["ix_clients_created_at_id"]
+    assert "(email)" in indexes["uq_clients_email"] and "(cpf)" in indexes["uq_clients_cpf"]
+
+
+# --- update ---
+
+
+def test_put_replaces_the_client(client, user, make_client):
+    made = make_client()
+    body = {"name": "Novo", "email": "novo@example.com", "cpf": "111.444.777-35", "balance": "5"}
+    response = client.put(f"/clients/{made['id']}", json=body, headers=user)
+    assert response.status_code == 200
+    assert response.json["name"] == "Novo" and response.json["balance"] == "5.00"
+
+
+def test_put_without_a_required_field_is_422(client, user, make_client):
+    made = make_client()
+    response = client.put(f"/clients/{made['id']}", json={"name": "Só nome"}, headers=user)
+    assert response.status_code == 422 and {"email", "cpf"} <= set(response.json["errors"])
+
+
+def test_patch_changes_only_the_given_fields(client, user, make_client):
+    made = make_client()
+    response = client.patch(f"/clients/{made['id']}", json={"balance": "99.90"}, headers=user)
+    assert response.status_code == 200
+    assert response.json["balance"] == "99.90" and response.json["name"] == made["name"]
+
+
+def test_an_empty_patch_is_422(client, user, make_client):
+    made = make_client()
+    assert client.patch(f"/clients/{made['id']}", json={}, headers=user).status_code == 422
+
+
+def test_updating_to_a_taken_email_or_cpf_is_409(client, user, make_client):
+    first = make_client(email="a@example.com", cpf="454.090.000-56")
+    second = make_client(email="b@example.com", cpf="123.456.789-09")
+    by_email = client.patch(
+        f"/clients/{second['id']}", json={"email": "A@example.com"}, headers=user
+    )
+    by_cpf = client.put(
+        f"/clients/{second['id']}",
+        json={"name": "B", "email": "b@example.com", "cpf": first["cpf"]},
+        headers=user,
+    )
+    assert by_email.status_code == by_cpf.status_code == 409
+
+
+def test_updating_an_unknown_client_is_404(client, user):
+    assert client.patch("/clients/424242", json={"name": "X"}, headers=user).status_code == 404
+
+
+# --- delete ---
+
+
+def test_a_user_cannot_delete_a_client(client, user, make_client):
+    made = make_client()
+    response = client.delete(f"/clients/{made['id']}", headers=user)
+    assert response.status_code == 403 and response.mimetype == PROBLEM
+
+
+def test_admin_deletes_a_client_with_its_addresses_and_announces_it(
+    app, client, admin, make_client, user
+):
+    made = make_client()
+    client.post(f"/clients/{made['id']}/addresses", json=ADDRESS, headers=user)
+    assert client.delete(f"/clients/{made['id']}", headers=admin).status_code == 204
+    assert client.get(f"/clients/{made['id']}", headers=admin).status_code == 404
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Address)) == 0
+        event = db.session.scalar(select(outbox.Event))
+        assert event.type == "client.deleted"
+        assert event.payload["data"] == {"client_id": made["id"]}
+
+
+def test_deleting_an_unknown_client_is_404(client, admin):
+    assert client.delete("/clients/424242", headers=admin).status_code == 404
+
+
+# --- addresses ---
+
+ADDRESS = {
+    "state": "SP",
+    "city": "São Paulo",
+    "street": "Av. Paulista",
+    "number": "s/n",
+    "cep": "01310100",
+}
+
+
+def test_an_address_is_created_with_the_cep_formatted_and_free_text_number(
+    client, user, make_client
+):
+    made = make_client()
+    response = client.post(f"/clients/{made['id']}/addresses", json=ADDRESS, headers=user)
+    assert response.status_code == 201
+    body = response.json
+    assert body["cep"] == "01310-100" and body["number"] == "s/n"
+    assert body["client_id"] == made["id"] and body["complement"] is None
+    location = f"/clients/{made['id']}/addresses/{body['id']}"
+    assert response.headers["Location"] == location
+    assert client.get(location, headers=user).json == body
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("state", "XX"),
+        ("state", "sp"),
+        ("cep", "1234-567"),
+        ("cep", "abcdefgh"),
+        ("number", ""),
+        ("city", ""),
+    ],
+)
+def test_an_invalid_address_field_is_422_naming_it(client, user, make_client, field, value):
+    made = make_client()
+    response = client.post(
+        f"/clients/{made['id']}/addresses", json={**ADDRESS, field: value}, headers=user
+    )
+    assert response.status_code == 422 and list(response.json["errors"]) == [field]
+
+
+def test_addresses_of_an_unknown_client_are_404(client, user):
+    assert client.get("/clients/424242/addresses", headers=user).status_code == 404
+    assert client.post("/clients/424242/addresses", json=ADDRESS, headers=user).status_code == 404
+
+
+def test_an_address_reached_through_the_wrong_client_is_404(client, user, make_client):
+    owner, other = make_client(), make_client()
+    address = client.post(f"/clients/{owner['id']}/addresses", json=ADDRESS, headers=user).json
+    wrong = f"/clients/{other['id']}/addresses/{address['id']}"
+    assert client.get(wrong, headers=user).status_code == 404
+    assert client.patch(wrong, json={"city": "Rio"}, headers=user).status_code == 404
+    assert client.put(wrong, json=ADDRESS, headers=user).status_code == 404
+    assert client.delete(wrong, headers=user).status_code == 404
+
+
+def test_addresses_are_listed_put_patched_and_deleted(client, user, make_client):
+    made = make_client()
+    base = f"/clients/{made['id']}/addresses"
+    first = client.post(base, json=ADDRESS, headers=user).json
+    client.post(base, json={**ADDRESS, "number": "10"}, headers=user)
+    listing = client.get(base, headers=user).json
+    assert listing["total"] == 2 and listing["items"][0]["id"] == first["id"]
+    put = client.put(
+        f"{base}/{first['id']}", json={**ADDRESS, "state": "RJ", "cep": "20040-020"}, headers=user
+    )
+    assert put.status_code == 200 and put.json["state"] == "RJ"
+    patched = client.patch(f"{base}/{first['id']}", json={"complement": "Bloco B"}, headers=user)
+    assert patched.json["complement"] == "Bloco B" and patched.json["state"] == "RJ"
+    assert client.delete(f"{base}/{first['id']}", headers=user).status_code == 204
+    assert client.get(f"{base}/{first['id']}", headers=user).status_code == 404

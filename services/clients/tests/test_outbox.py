@@ -1,0 +1,177 @@
+"""The transactional outbox end to end: clients emits `client.deleted`, a relay POSTs it over real
+HTTP to a receiver built with the kit, which processes each event id once."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+from werkzeug.serving import make_server
+
+from services.clients.models import db, outbox
+from services.kit import create_service_app, make_db, utcnow
+from services.kit.outbox import Outbox, parse_subscribers, signature
+
+SECRET = "test-secret"
+receiver_db = make_db("auth")
+inbox = Outbox(receiver_db)
+
+
+@pytest.fixture(scope="module")
+def receiver(database, jwt_keys):
+    """A consumer service on a real port, recording what its handler saw."""
+    app, _ = create_service_app(
+        "auth",
+        __name__,
+        db=receiver_db,
+        config={
+            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "OUTBOX_SECRET": SECRET,
+        },
+    )
+    seen = []
+    inbox.receiver(app, {"client.deleted": lambda data: seen.append(data["client_id"])})
+    with app.app_context():
+        receiver_db.create_all()
+    server = Server(app)
+    server.start()
+    yield app, server, seen
+    server.stop()
+    with app.app_context():
+        receiver_db.drop_all()
+
+
+class Server:
+    def __init__(self, app, port=0):
+        self.app = app
+        self.httpd = make_server("127.0.0.1", port, app, threaded=True)
+        self.port = self.httpd.server_port
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/internal/events"
+
+    def start(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def subscribed(app, client, receiver):
+    _, server, seen = receiver
+    seen.clear()
+    app.config["OUTBOX_SUBSCRIBERS"] = {"receiver": server.url}
+    app.config["OUTBOX_SECRET"] = SECRET
+    yield server, seen
+    app.config["OUTBOX_SUBSCRIBERS"] = {}
+
+
+def relay(app):
+    with app.app_context():
+        return outbox.relay_once()
+
+
+def deliveries(app):
+    with app.app_context():
+        return db.session.scalars(select(outbox.Delivery)).all()
+
+
+def test_a_deleted_client_is_delivered_to_each_subscriber(
+    app, client, admin, make_client, subscribed
+):
+    _, seen = subscribed
+    made = make_client()
+    client.delete(f"/clients/{made['id']}", headers=admin)
+    assert relay(app) == 1
+    assert seen == [made["id"]]
+    [delivery] = deliveries(app)
+    assert delivery.delivered_at is not None and delivery.attempts == 1
+    assert relay(app) == 0
+
+
+def test_no_event_leaves_when_the_change_rolls_back(app, client):
+    with app.app_context():
+        outbox.emit("client.deleted", {"client_id": 1})
+        db.session.rollback()
+        assert db.session.scalars(select(outbox.Event)).all() == []
+
+
+def test_a_subscriber_that_is_down_is_retried_with_backoff_until_it_returns(
+    app, client, admin, make_client, subscribed
+):
+    server, seen = subscribed
+    server.stop()
+    made = make_client()
+    client.delete(f"/clients/{made['id']}", headers=admin)
+    assert relay(app) == 0
+    [first] = deliveries(app)
+    assert first.delivered_at is None and first.attempts == 1 and first.last_error
+    assert first.next_attempt_at > utcnow()
+    assert relay(app) == 0, "not due yet: the relay backs off"
+    _make_due(app)
+    relay(app)
+    [second] = deliveries(app)
+    assert second.attempts == 2
+    assert second.next_attempt_at - utcnow() > timedelta(seconds=1.5), "the wait doubles"
+
+    revived = Server(server.app, server.port)
+    revived.start()
+    server.httpd = revived.httpd  # the fixture stops whichever is running
+    _make_due(app)
+    assert relay(app) == 1
+    assert seen == [made["id"]]
+
+
+def _make_due(app):
+    with app.app_context():
+        db.session.execute(update(outbox.Delivery).values(next_attempt_at=utcnow()))
+        db.session.commit()
+
+
+def test_a_redelivered_event_is_processed_once(receiver):
+    app, _, seen = receiver
+    seen.clear()
+    body = (
+        b'{"id":"6f1c0a52-4a8e-4c39-9a43-2f7d3b7f8e11",'
+        b'"type":"client.deleted","data":{"client_id":5}}'
+    )
+    headers = {"X-Feira-Signature": signature(SECRET, body), "Content-Type": "application/json"}
+    tester = app.test_client()
+    first = tester.post("/internal/events", data=body, headers=headers)
+    second = tester.post("/internal/events", data=body, headers=headers)
+    assert first.json == {"status": "processed"} and second.json == {"status": "duplicate"}
+    assert seen == [5]
+
+
+def test_an_unsigned_or_forged_event_is_refused(receiver):
+    app, _, seen = receiver
+    seen.clear()
+    body = b'{"id":"0b8f7a3e-1111-4c39-9a43-2f7d3b7f8e11","type":"client.deleted","data":{}}'
+    tester = app.test_client()
+    assert tester.post("/internal/events", data=body).status_code == 401
+    forged = {"X-Feira-Signature": signature("other-secret", body)}
+    assert tester.post("/internal/events", data=body, headers=forged).status_code == 401
+    assert seen == []
+
+
+def test_an_event_type_without_a_handler_is_acknowledged(receiver):
+    app, _, _ = receiver
+    body = b'{"id":"1b8f7a3e-2222-4c39-9a43-2f7d3b7f8e11","type":"product.created","data":{}}'
+    response = app.test_client().post(
+        "/internal/events", data=body, headers={"X-Feira-Signature": signature(SECRET, body)}
+    )
+    assert response.json == {"status": "ignored"}
+
+
+def test_subscribers_are_parsed_from_name_equals_url_pairs():
+    assert parse_subscribers("inventory=http://a:1/e, products=http://b:2/e") == {
+        "inventory": "http://a:1/e",
+        "products": "http://b:2/e",
+    }
+    assert parse_subscribers("") == {}
+    with pytest.raises(ValueError):
+        parse_subscribers("inventory")

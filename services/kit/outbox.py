@@ -1,0 +1,269 @@
+"""The transactional outbox: events written in the same transaction as the change, a relay that
+delivers them by HTTP POST with retries, and a receiver that makes redelivery harmless.
+
+A producer's models.py creates `outbox = Outbox(db)`, calls `outbox.emit(type, data)` before it
+commits, and supervisord runs `flask --app services.<name>:create_app outbox-relay`. A consumer
+registers `outbox.receiver({"client.deleted": on_client_deleted})` on its app; subscribers are
+listed in the producer's `OUTBOX_SUBSCRIBERS` (`name=url,name=url`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import click
+import requests
+from flask import Blueprint, Flask, current_app, request
+from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, select, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .db import utcnow
+from .errors import BadRequest, Unauthorized
+
+log = logging.getLogger("feira.outbox")
+SIGNATURE = "X-Feira-Signature"
+MAX_BACKOFF_SECONDS = 60.0
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def parse_subscribers(spec: str | None) -> dict[str, str]:
+    """`inventory=http://127.0.0.1:5004/internal/events,products=...` -> {name: url}."""
+    subscribers = {}
+    for item in filter(None, (part.strip() for part in (spec or "").split(","))):
+        name, sep, url = item.partition("=")
+        if not sep or not name.strip() or not url.strip().startswith(("http://", "https://")):
+            raise ValueError(f"OUTBOX_SUBSCRIBERS entry {item!r} is not name=http(s)://url")
+        subscribers[name.strip()] = url.strip()
+    return subscribers
+
+
+class Outbox:
+    """The outbox and inbox tables of one service, declared on that service's `db`."""
+
+    def __init__(self, db):
+        self.db = db
+
+        class OutboxEvent(db.Model):
+            __tablename__ = "outbox_events"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            event_id: Mapped[uuid.UUID] = mapped_column(UUID, unique=True, nullable=False)
+            type: Mapped[str] = mapped_column(String(80), nullable=False)
+            payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+            created_at: Mapped[datetime] = mapped_column(
+                DateTime(timezone=True), nullable=False, server_default=func.now()
+            )
+
+        class OutboxDelivery(db.Model):
+            """One row per event and subscriber: what was delivered, and when to try again."""
+
+            __tablename__ = "outbox_deliveries"
+            id: Mapped[int] = mapped_column(primary_key=True)
+            event_id: Mapped[int] = mapped_column(
+                ForeignKey("outbox_events.id", ondelete="CASCADE"), nullable=False
+            )
+            subscriber: Mapped[str] = mapped_column(String(40), nullable=False)
+            attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+            next_attempt_at: Mapped[datetime] = mapped_column(
+                DateTime(timezone=True), nullable=False, server_default=func.now()
+            )
+            delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+            last_error: Mapped[str | None] = mapped_column(Text)
+            __table_args__ = (
+                db.UniqueConstraint("event_id", "subscriber"),
+                Index(
+                    "ix_outbox_deliveries_pending",
+                    "next_attempt_at",
+                    postgresql_where=text("delivered_at IS NULL"),
+                ),
+            )
+
+        class ProcessedEvent(db.Model):
+            """The inbox: ids of events this service has handled, so a redelivery is a no-op."""
+
+            __tablename__ = "processed_events"
+            event_id: Mapped[uuid.UUID] = mapped_column(UUID, primary_key=True)
+            type: Mapped[str] = mapped_column(String(80), nullable=False)
+            processed_at: Mapped[datetime] = mapped_column(
+                DateTime(timezone=True), nullable=False, server_default=func.now()
+            )
+
+        self.Event = OutboxEvent
+        self.Delivery = OutboxDelivery
+        self.Processed = ProcessedEvent
+
+    # --- producing ---
+
+    def emit(self, type_: str, data: dict) -> uuid.UUID:
+        """Add an event to the current transaction; it leaves only if the change commits."""
+        session = self.db.session
+        event_id = uuid.uuid4()
+        payload = {
+            "id": str(event_id),
+            "type": type_,
+            "producer": current_app.config["SERVICE_NAME"],
+            "occurred_at": utcnow().isoformat(),
+            "data": data,
+        }
+        event = self.Event(event_id=event_id, type=type_, payload=payload)
+        session.add(event)
+        session.flush()
+        for name in current_app.config["OUTBOX_SUBSCRIBERS"]:
+            session.add(self.Delivery(event_id=event.id, subscriber=name))
+        return event_id
+
+    # --- relaying ---
+
+    def relay_once(self, batch: int = 50) -> int:
+        """Try every delivery that is due; returns how many were delivered."""
+        session = self.db.session
+        subscribers = current_app.config["OUTBOX_SUBSCRIBERS"]
+        secret = current_app.config["OUTBOX_SECRET"]
+        due = session.execute(
+            select(self.Delivery, self.Event.payload)
+            .join(self.Event, self.Event.id == self.Delivery.event_id)
+            .where(self.Delivery.delivered_at.is_(None), self.Delivery.next_attempt_at <= utcnow())
+            .order_by(self.Delivery.id)
+            .limit(batch)
+            # Several relays may run; each takes rows the others are not holding.
+            .with_for_update(of=self.Delivery, skip_locked=True)
+        ).all()
+        delivered = 0
+        for delivery, payload in due:
+            url = subscribers.get(delivery.subscriber)
+            error = None
+            if url is None:
+                error = f"subscriber {delivery.subscriber} is no longer configured"
+            else:
+                error = self._post(url, payload, secret)
+            delivery.attempts += 1
+            if error is None:
+                delivery.delivered_at = utcnow()
+                delivery.last_error = None
+                delivered += 1
+            else:
+                backoff = min(MAX_BACKOFF_SECONDS, 0.5 * 2 ** min(delivery.attempts, 10))
+                delivery.next_attempt_at = utcnow() + timedelta(seconds=backoff)
+                delivery.last_error = error[:500]
+                log.warning(
+                    "delivery of %s to %s failed (attempt %s): %s",
+                    payload["type"],
+                    delivery.subscriber,
+                    delivery.attempts,
+                    error,
+                )
+        session.commit()
+        return delivered
+
+    @staticmethod
+    def _post(url: str, payload: dict, secret: str) -> str | None:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        try:
+            response = requests.post(
+                url,
+                data=body,
+                headers={"Content-Type": "application/json", SIGNATURE: signature(secret, body)},
+                timeout=(1, 5),
+            )
+        except requests.RequestException as exc:
+            return type(exc).__name__
+        if response.status_code >= 300:
+            return f"HTTP {response.status_code}"
+        return None
+
+    def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
+        """Forget events every subscriber has had for a week, and old inbox ids."""
+        session = self.db.session
+        cutoff = utcnow() - older_than
+        pending = select(self.Delivery.id).where(
+            self.Delivery.event_id == self.Event.id, self.Delivery.delivered_at.is_(None)
+        )
+        removed = session.execute(
+            self.Event.__table__.delete().where(self.Event.created_at < cutoff, ~pending.exists())
+        ).rowcount
+        # Inbox ids are kept far longer than any redelivery could take.
+        session.execute(
+            self.Processed.__table__.delete().where(
+                self.Processed.processed_at < utcnow() - 4 * older_than
+            )
+        )
+        session.commit()
+        return removed
+
+    def run_relay(self, interval: float = 0.25) -> None:
+        log.info("outbox relay started for %s", list(current_app.config["OUTBOX_SUBSCRIBERS"]))
+        last_prune = 0.0
+        while True:
+            try:
+                delivered = self.relay_once()
+                if time.monotonic() - last_prune > 3600:
+                    self.prune()
+                    last_prune = time.monotonic()
+            except Exception:
+                self.db.session.rollback()
+                log.exception("relay pass failed; retrying")
+                delivered = 0
+            if not delivered:
+                time.sleep(interval)
+
+    # --- receiving ---
+
+    def receiver(self, app: Flask, handlers: dict[str, Callable[[dict], None]]) -> None:
+        """Mount POST /internal/events: verify the signature, skip ids already processed, run
+        the handler and record the id in one transaction."""
+        outbox = self
+        bp = Blueprint("outbox_inbox", __name__)
+
+        @bp.post("/internal/events")
+        def receive():
+            body = request.get_data()
+            expected = signature(current_app.config["OUTBOX_SECRET"], body)
+            if not hmac.compare_digest(request.headers.get(SIGNATURE, ""), expected):
+                raise Unauthorized("The event signature does not match")
+            try:
+                event = json.loads(body)
+                event_id, event_type = uuid.UUID(event["id"]), str(event["type"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise BadRequest("The event is not a Feira event") from exc
+            first_time = outbox.db.session.execute(
+                insert(outbox.Processed)
+                .values(event_id=event_id, type=event_type)
+                .on_conflict_do_nothing()
+                .returning(outbox.Processed.event_id)
+            ).first()
+            if first_time is None:
+                outbox.db.session.rollback()
+                return {"status": "duplicate"}, 200
+            handler = handlers.get(event_type)
+            if handler is not None:
+                handler(event.get("data") or {})
+            outbox.db.session.commit()
+            return {"status": "processed" if handler else "ignored"}, 200
+
+        app.register_blueprint(bp)
+
+
+def init_outbox(app: Flask, outbox: Outbox) -> None:
+    """Settings (subscribers, the signing secret) and the `outbox-relay` command."""
+    from .settings import env
+
+    app.config.setdefault("OUTBOX_SUBSCRIBERS", parse_subscribers(env("OUTBOX_SUBSCRIBERS")))
+    app.config.setdefault("OUTBOX_SECRET", env("OUTBOX_SECRET"))
+    if not app.config["OUTBOX_SECRET"]:
+        raise RuntimeError("OUTBOX_SECRET must be set (the stack generates it in .run/secrets.env)")
+
+    @app.cli.command("outbox-relay")
+    @click.option("--interval", default=0.25, show_default=True, help="Seconds between polls")
+    def relay_command(interval):
+        """Deliver this service's events to its subscribers, forever."""
+        outbox.run_relay(interval)

@@ -8,7 +8,7 @@ ROBOT_ARGS ?=
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status logs start stop restart clean test lint pytest robot \
-        test-stack bench
+        test-stack seed bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,9 @@ test-stack: install ## a fresh stack on the test ports, the Robot suites, then d
 	    $(TEST_STACK) down; exit $$status
 
 test: lint pytest test-stack ## lint, pytest, then the stack on its own ports and Robot through it
+
+seed: install ## load demo data through the API (make up first)
+	@$(PY) -m stack.seed
 
 bench: install ## throughput and latency figures on loopback (needs wrk)
 	@$(PY) -m bench

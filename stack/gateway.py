@@ -53,7 +53,15 @@ def verify_cache_dir(cfg: StackConfig) -> Path:
     return base / f"feira-verify-{tag}"
 
 
-def render(cfg: StackConfig) -> Path:
+def render(
+    cfg: StackConfig,
+    *,
+    listen_host: str | None = None,
+    upstream_hosts: dict[str, str] | None = None,
+) -> Path:
+    """Write nginx.conf and the /docs page. nginx listens on `listen_host` and reaches a service at
+    `upstream_hosts[name]`, both `cfg.host` unless given (docker-compose gives 0.0.0.0 and the
+    compose service names)."""
     out = cfg.run_dir / "nginx"
     for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi", "logs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -73,7 +81,11 @@ def render(cfg: StackConfig) -> Path:
         undefined=StrictUndefined,
         keep_trailing_newline=True,
     )
-    services = [{"name": name, "address": f"{cfg.host}:{cfg.port(name)}"} for name in cfg.services]
+    hosts = upstream_hosts or {}
+    services = [
+        {"name": name, "address": f"{hosts.get(name, cfg.host)}:{cfg.port(name)}"}
+        for name in cfg.services
+    ]
     problems = [
         {"status": s, "slug": slug, "title": title, "detail": detail, "headers": headers}
         for s, slug, title, detail, headers in PROBLEMS
@@ -81,7 +93,7 @@ def render(cfg: StackConfig) -> Path:
     context = {
         "run": out,
         "logs": cfg.logs_dir,
-        "host": cfg.host,
+        "host": listen_host or cfg.host,
         "port": cfg.gateway_port,
         "run_as": run_as,
         "workers": cfg.get("FEIRA_GATEWAY_WORKERS", "1"),

@@ -84,6 +84,14 @@ def service_environment(
     return environment
 
 
+def relay_environment(cfg: StackConfig, service: str, passwords: dict[str, str]) -> dict[str, str]:
+    """The service's environment, less the metrics directory: the relay serves no /metrics, and
+    prometheus_client would write its files wherever that variable points."""
+    environment = service_environment(cfg, service, passwords)
+    del environment["PROMETHEUS_MULTIPROC_DIR"]
+    return environment
+
+
 def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
     pg = cluster(cfg)
     listed = [
@@ -108,7 +116,7 @@ def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
             f"{name}-relay",
             relay_command(name),
             0,
-            {**service_environment(cfg, name, passwords), "PROMETHEUS_MULTIPROC_DIR": ""},
+            relay_environment(cfg, name, passwords),
             priority=150,
         )
         for name in cfg.services

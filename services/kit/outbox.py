@@ -211,8 +211,9 @@ class Outbox:
                     last_prune = time.monotonic()
             except Exception:
                 self.db.session.rollback()
-                log.exception("relay pass failed; retrying")
-                delivered = 0
+                log.exception("relay pass failed; retrying in 5 s")
+                time.sleep(5)
+                continue
             if not delivered:
                 time.sleep(interval)
 

@@ -65,7 +65,7 @@ def render(
     out = cfg.run_dir / "nginx"
     for sub in ("tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi", "logs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    (cfg.run_dir / "docs").mkdir(parents=True, exist_ok=True)
+    (out / "docs").mkdir(parents=True, exist_ok=True)
     cache_dir = verify_cache_dir(cfg)
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache_dir.chmod(0o700)
@@ -109,7 +109,7 @@ def render(
         "swagger_ui": ROOT / "gateway" / "swagger-ui",
     }
     (out / "nginx.conf").write_text(templates.get_template("nginx.conf.j2").render(**context))
-    (cfg.run_dir / "docs" / "index.html").write_text(
+    (out / "docs" / "index.html").write_text(
         templates.get_template("docs.html.j2").render(
             specs=json.dumps(
                 [{"name": s["name"], "url": f"/{s['name']}/openapi.json"} for s in services]

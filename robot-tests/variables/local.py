@@ -23,7 +23,6 @@ __all__ = [
     "JWT_PUBLIC_KEY_FILE",
     "LOGIN_BURST",
     "LOGIN_MAX_FAILURES",
-    "VERIFY_CACHE_SECONDS",
 ]
 
 _cfg = StackConfig.load()
@@ -37,5 +36,3 @@ JWT_PUBLIC_KEY_FILE = str(_cfg.public_key_path)
 # The gateway's per-address burst on /auth/login and auth's per-account failure limit.
 LOGIN_BURST = int(_cfg.get("FEIRA_LOGIN_BURST", "20"))
 LOGIN_MAX_FAILURES = int(_cfg.get("LOGIN_MAX_FAILURES", "5"))
-# How long the gateway may keep trusting a token after logout or deactivation (5 s at most).
-VERIFY_CACHE_SECONDS = min(5, int(_cfg.get("FEIRA_VERIFY_CACHE_SECONDS", "5")))

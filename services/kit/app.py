@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from werkzeug.routing import IntegerConverter
 
 from .errors import register_error_handlers
 from .health import bp as health_bp
@@ -19,6 +20,16 @@ from .observability import configure_logging, init_metrics, init_sentry, registe
 from .security import init_jwt
 from .settings import base_config
 from .web import Api, schema_name_resolver
+
+
+class IdConverter(IntegerConverter):
+    """`<int:id>` only matches what fits an INTEGER column, so a huge id is a routing 404, not
+    a database error."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class Kit:
@@ -60,6 +71,7 @@ def create_service_app(
     overrides everything (tests), and `requires` names the services it cannot work without.
     """
     app = Flask(import_name)
+    app.url_map.converters["int"] = IdConverter
     app.config.update(base_config(name))
     app.config.update(
         API_TITLE=f"Feira {name}",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify, request
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -224,6 +224,10 @@ def _integrity_error(exc: IntegrityError):
 
 def _database_unavailable(exc: DBAPIError):
     _rollback()
+    if isinstance(exc, DataError):
+        # A value the column cannot hold (out of range, too long) that validation let through.
+        log.warning("data error: %s", type(exc.orig).__name__)
+        return problem_response(422, "Unprocessable Content", "A value is out of range")
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         log.error("database unavailable: %s", type(exc.orig).__name__)
         return problem_response(

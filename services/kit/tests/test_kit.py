@@ -69,6 +69,11 @@ def admin_only():
     return {"ok": True}
 
 
+@blp.route("/by-id/<int:widget_id>")
+def by_id(widget_id):
+    return {"id": widget_id}
+
+
 @blp.route("/missing")
 def missing():
     raise NotFound("Widget 7 does not exist")
@@ -154,6 +159,12 @@ def test_a_unique_violation_is_a_409_naming_the_field(client):
     response = client.post("/widgets", json={"name": "bolt"})
     assert response.status_code == 409 and response.mimetype == PROBLEM
     assert response.json["errors"] == {"name": ["already taken"]}
+
+
+def test_an_id_too_large_for_the_column_is_a_routing_404(client):
+    response = client.get("/widgets/by-id/99999999999")
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+    assert client.get("/widgets/by-id/0").status_code == 404
 
 
 def test_a_domain_error_renders_its_own_detail(client):

@@ -1,0 +1,58 @@
+"""Quick bursts of requests from a random 127.0.x.y, for the gateway's per-address throttles.
+
+nginx keys `limit_req` on the client address, so a burst sent from an address of its own
+empties only that address's bucket: 127.0.0.1, where every other test runs, is not throttled.
+Linux routes all of 127.0.0.0/8 to loopback, so any such source reaches nginx on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import random
+
+import requests
+from requests.adapters import HTTPAdapter
+from robot.api import logger
+from robot.api.deco import keyword, library
+
+
+class SourceAddressAdapter(HTTPAdapter):
+    """Binds every connection of the pool to one local address."""
+
+    def __init__(self, source_address: str, **kwargs):
+        self._source_address = source_address
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        pool_kwargs["source_address"] = (self._source_address, 0)
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+
+
+@library(scope="GLOBAL", auto_keywords=False)
+class LoopbackBurst:
+    @keyword("Random loopback address")
+    def random_loopback_address(self) -> str:
+        """An address in 127.0.1.1 - 127.0.254.254: never 127.0.0.1, rarely one used before."""
+        return f"127.0.{random.randint(1, 254)}.{random.randint(1, 254)}"  # noqa: S311
+
+    @keyword("Post repeatedly from")
+    def post_repeatedly_from(
+        self,
+        source_address: str,
+        url: str,
+        count: int,
+        body: str,
+        content_type: str = "application/json",
+    ) -> list[requests.Response]:
+        """POSTs ``body`` to ``url`` ``count`` times, back to back on one keep-alive connection
+        from ``source_address``, and returns every answer in order."""
+        with requests.Session() as session:
+            adapter = SourceAddressAdapter(source_address, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            answers = [
+                session.post(url, data=body, headers={"Content-Type": content_type}, timeout=5)
+                for _ in range(count)
+            ]
+        statuses = [answer.status_code for answer in answers]
+        logger.info(f"{count} POSTs to {url} from {source_address}: {statuses}")
+        return answers

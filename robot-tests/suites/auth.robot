@@ -1,0 +1,250 @@
+*** Settings ***
+Documentation       Accounts, tokens and sessions, through the gateway, as API.md specifies them
+...                 under "Public routes" and "Auth". Every test registers its own accounts and
+...                 its teardown removes them. Tests tagged `local-only` read the stack's key files
+...                 and so run only where the stack runs.
+Resource            ../resources/auth.resource
+Resource            ../resources/tokens.resource
+
+Suite Setup         Open the gateway session
+Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
+Test Teardown       Remove the users created by this test
+
+Test Tags           auth
+
+
+*** Test Cases ***
+Scenario: a new account is created with the role user
+    [Tags]    smoke
+    When I register a new account
+    Then the answer is 201
+    And the answer is the new account with the role "user"
+    And the answer has a Location header for the new account
+
+Scenario: a role sent at registration is ignored
+    When I register a new account asking for the role "admin"
+    Then the answer is 201
+    And the answer is the new account with the role "user"
+
+Scenario: an email is registered only once, whatever its case
+    Given a registered user with a capitalised email
+    When I register another account with the same email in lower case
+    Then the answer is a 409 problem
+
+Scenario: a password shorter than 8 characters is refused
+    When I register a new account with the password "curta12"
+    Then the answer is 422 naming "password"
+
+Scenario: an invalid email is refused
+    When I register a new account with the email "ana.example.com"
+    Then the answer is 422 naming "email"
+
+Scenario: a registration body that is not JSON is refused
+    When I send a registration body that is not JSON
+    Then the answer is a 400 problem
+
+Scenario: a registration with another content type is refused
+    When I send a valid registration as "text/plain"
+    Then the answer is a 400 problem
+
+Scenario: a user logs in and gets a Bearer token pair
+    [Tags]    smoke
+    Given a registered user
+    When I log in as the user
+    Then the answer is 200
+    And the answer is a token pair that expires in 900 seconds
+
+Scenario: a wrong password and an unknown email get the same answer
+    Given a registered user
+    When I log in as the user with a wrong password
+    And I log in with an email nobody registered
+    Then both answers are a 401 problem with the same detail
+
+Scenario: an account is throttled after repeated wrong passwords
+    Given a signed-in user
+    When I log in as the user with a wrong password ${LOGIN_MAX_FAILURES} times
+    And I log in as the user
+    Then the answer is a 429 problem
+    And the answer asks to retry after some seconds
+
+Scenario: the gateway throttles a burst of logins from one address
+    When I send more logins than the burst allows from an address of my own
+    Then at least one answer is a 429 problem asking to retry later
+    And the others are 400 problems from auth
+
+Scenario: a refresh token buys a new pair
+    [Tags]    smoke
+    Given a signed-in user
+    When I refresh the user's tokens
+    Then the answer is 200
+    And the answer is a new token pair
+
+Scenario: a spent refresh token is refused
+    Given a signed-in user
+    And the user has refreshed their tokens
+    When I refresh with the spent refresh token
+    Then the answer is a 401 problem
+
+Scenario: reusing a spent refresh token revokes the whole family
+    Given a signed-in user
+    And the user has refreshed their tokens
+    And the spent refresh token has been used again
+    When I refresh the user's tokens
+    Then the answer is a 401 problem
+
+Scenario: logging out ends the session
+    Given a signed-in user
+    When the user logs out
+    Then the answer is 204
+    And the user's refresh token is refused at once
+    And the user's access token stops working within 5 seconds
+
+Scenario: a user may not list the accounts
+    Given a signed-in user
+    When the user lists the accounts
+    Then the answer is a 403 problem
+
+Scenario: an admin lists the accounts a page at a time
+    [Tags]    smoke
+    Given a signed-in admin
+    When the admin lists the accounts
+    Then the answer is 200
+    And the answer is a page of accounts
+
+Scenario: an admin finds an account by its email, whatever its case
+    Given a registered user
+    And a signed-in admin
+    When the admin looks for the user's email in capitals
+    Then the answer is 200
+    And the page holds only the user
+
+Scenario: an unknown query parameter is refused
+    Given a signed-in admin
+    When the admin lists the accounts with "colour=blue"
+    Then the answer is 422 naming "colour"
+
+Scenario: a deactivated user is shut out within 5 seconds
+    Given a signed-in user
+    And the user has just used their access token
+    And a signed-in admin
+    When the admin deactivates the user
+    Then the answer is 200
+    And the user's access token stops working within 5 seconds
+    And the user cannot log in
+
+Scenario: an unknown user id is a 404
+    Given a user who has deleted their account
+    And a signed-in admin
+    When the admin looks up the user
+    Then the answer is a 404 problem
+
+Scenario: a user id beyond any stored one is a 404
+    [Documentation]    The id does not fit the database's integer column: still an unknown id.
+    Given a signed-in admin
+    When the admin looks up the user id 99999999999
+    Then the answer is a 404 problem
+
+Scenario: a user who claims the admin's identity in headers is still a user
+    Given a signed-in user
+    When the user lists the accounts claiming to be the admin
+    Then the answer is a 403 problem
+
+Scenario: a user who claims the admin's identity in headers still gets their own account
+    Given a signed-in user
+    When the user reads their account claiming to be the admin
+    Then the answer is 200
+    And the answer is the user's own account
+
+Scenario: a request without a token is refused with a Bearer challenge
+    When I ask for my account without a token
+    Then the answer is a 401 problem
+    And the answer has the header "WWW-Authenticate" starting with "Bearer"
+
+Scenario: a malformed token is refused
+    When I ask for my account with the token "not-a.jwt"
+    Then the answer is a 401 problem
+    And the answer has the header "WWW-Authenticate" starting with "Bearer"
+
+Scenario: a token signed with the stack's key is accepted
+    [Documentation]    The control for the tokens below: minting itself is right.
+    [Tags]    local-only
+    Given a signed-in user
+    When the user reads their account with their claims signed by the stack's key
+    Then the answer is 200
+    And the answer is the user's own account
+
+Scenario: an expired token is refused
+    [Tags]    local-only
+    Given a signed-in user
+    When the user reads their account with a token that expired a minute ago
+    Then the answer is a 401 problem
+    And the problem detail mentions "expired"
+
+Scenario: a token signed with another RSA key is refused
+    Given a signed-in user
+    When the user reads their account with their claims signed by another RSA key
+    Then the answer is a 401 problem
+
+Scenario: an unsigned token is refused
+    Given a signed-in user
+    When the user reads their account with their claims left unsigned
+    Then the answer is a 401 problem
+
+Scenario: a token signed with HS256 using the public key is refused
+    [Tags]    local-only
+    Given a signed-in user
+    When the user reads their account with their claims signed with HS256 using the public key
+    Then the answer is a 401 problem
+
+Scenario: a user reads their own account
+    [Tags]    smoke
+    Given a signed-in user
+    When the user reads their account
+    Then the answer is 200
+    And the answer is the user's own account
+
+Scenario: a user renames themselves with their current password
+    Given a signed-in user
+    When the user renames themselves with their current password
+    Then the answer is 200
+    And the answer shows the new name
+    And the account keeps the new name
+
+Scenario: a change with a wrong current password is refused
+    Given a signed-in user
+    When the user renames themselves with a wrong current password
+    Then the answer is 422 naming "current_password"
+
+Scenario: a user who deletes their account can no longer log in
+    Given a signed-in user
+    When the user deletes their account
+    Then the answer is 204
+    And the user cannot log in
+
+Scenario: the public keys are published without a token
+    [Tags]    smoke
+    Given a signed-in user
+    When I fetch the public keys
+    Then the answer is 200
+    And the public keys hold one RSA signing key with a kid
+    And the key's kid is the one in the user's access token
+
+Scenario: the gateway reports itself healthy
+    [Tags]    smoke
+    When I request "/health"
+    Then the answer is 200
+    And the health answer is "ok"
+
+Scenario: the gateway reports auth ready
+    When I request "/health/auth"
+    Then the answer is 200
+    And the health answer is "ok"
+
+Scenario: an unknown route is a 404 problem
+    When I request "/no-such-route"
+    Then the answer is a 404 problem
+
+Scenario: the API documentation is served
+    When I request "/docs"
+    Then the answer is 200
+    And the answer is an HTML page

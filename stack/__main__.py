@@ -143,6 +143,9 @@ def down(cfg: StackConfig) -> None:
 def clean(cfg: StackConfig) -> None:
     down(cfg)
     shutil.rmtree(gateway.verify_cache_dir(cfg), ignore_errors=True)
+    pg = cfg.run_dir / "pg"
+    if pg.is_symlink():
+        shutil.rmtree(pg.resolve(), ignore_errors=True)
     if cfg.run_dir.exists():
         say(f"removing {cfg.run_dir}")
         shutil.rmtree(cfg.run_dir)

@@ -10,6 +10,10 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .config import ROOT, StackConfig
+from .postgres import reachable_by
+
+# The path prefixes each service answers under; a service's own name unless listed.
+PREFIXES = {"products": ("products", "categories")}
 
 PROBLEMS = [
     (400, "bad-request", "Bad Request", "The request could not be parsed", {}),
@@ -53,6 +57,19 @@ def verify_cache_dir(cfg: StackConfig) -> Path:
     return base / f"feira-verify-{tag}"
 
 
+def worker_user(cfg: StackConfig) -> str:
+    """As root, nginx's workers drop to `nobody`, which must reach the files they serve; in a
+    checkout only root can enter, they stay root (and we say so)."""
+    if os.geteuid() != 0:
+        return ""
+    if reachable_by("nobody", ROOT / "gateway" / "swagger-ui") and reachable_by(
+        "nobody", cfg.run_dir
+    ):
+        return "nobody nogroup"
+    print(f"==> warning: nobody cannot reach {ROOT}; nginx workers will run as root")
+    return "root root"
+
+
 def render(
     cfg: StackConfig,
     *,
@@ -69,12 +86,12 @@ def render(
     cache_dir = verify_cache_dir(cfg)
     cache_dir.mkdir(parents=True, exist_ok=True)
     cache_dir.chmod(0o700)
-    run_as = "nobody nogroup" if os.geteuid() == 0 else ""
+    run_as = worker_user(cfg)
     if run_as:
         import pwd
 
-        nobody = pwd.getpwnam("nobody")
-        os.chown(cache_dir, nobody.pw_uid, nobody.pw_gid)
+        worker = pwd.getpwnam(run_as.split()[0])
+        os.chown(cache_dir, worker.pw_uid, worker.pw_gid)
 
     templates = Environment(  # noqa: S701 (renders nginx config and a fixed page, not user input)
         loader=FileSystemLoader(ROOT / "gateway" / "templates"),
@@ -83,7 +100,11 @@ def render(
     )
     hosts = upstream_hosts or {}
     services = [
-        {"name": name, "address": f"{hosts.get(name, cfg.host)}:{cfg.port(name)}"}
+        {
+            "name": name,
+            "address": f"{hosts.get(name, cfg.host)}:{cfg.port(name)}",
+            "prefixes": "|".join(PREFIXES.get(name, (name,))),
+        }
         for name in cfg.services
     ]
     problems = [

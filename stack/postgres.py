@@ -45,6 +45,12 @@ def server_user() -> str | None:
     raise RuntimeError("running as root, but there is no 'postgres' account to run the server as")
 
 
+def reachable_by(user: str, path: Path) -> bool:
+    """Can `user` get to `path` through every parent directory?"""
+    probe = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(path)], check=False)
+    return probe.returncode == 0
+
+
 def as_server_user(command: list[str]) -> list[str]:
     user = server_user()
     return ["runuser", "-u", user, "--", *command] if user else command
@@ -98,13 +104,8 @@ class Cluster:
         entry = pwd.getpwnam(user)
         for path in (self.datadir, self.socket_dir):
             os.chown(path, entry.pw_uid, entry.pw_gid)
-        # The server user must be able to reach its directories through every parent.
-        for parent in self.datadir.resolve().parents:
-            if not os.access(parent, os.X_OK) or (parent.stat().st_mode & 0o001) == 0:
-                raise RuntimeError(
-                    f"{parent} is not traversable by '{user}'; clone the project somewhere "
-                    "world-readable (e.g. /srv or /work) or run as a normal user"
-                )
+        if not reachable_by(user, self.datadir):
+            raise RuntimeError(f"{self.datadir} is not reachable by '{user}'")
 
     def server_command(self) -> list[str]:
         """The foreground server command (supervisord runs this)."""

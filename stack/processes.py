@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import ROOT, StackConfig
-from .postgres import Cluster, server_user
+from .postgres import Cluster, reachable_by, server_user
 
 VENV_BIN = Path(sys.executable).parent
 # Who receives whose events (the outbox relay of the producer POSTs to each consumer).
@@ -31,12 +32,26 @@ class Program:
     stopsignal: str = "TERM"
 
 
+def pg_home(cfg: StackConfig) -> Path:
+    """`.run/pg`, unless the checkout sits where the unprivileged server account cannot reach
+    (a root-only home): then a private directory in /var/tmp, linked from `.run/pg`."""
+    home = cfg.run_dir / "pg"
+    user = server_user()
+    if home.is_symlink() or user is None:
+        return home.resolve()
+    cfg.run_dir.mkdir(parents=True, exist_ok=True)
+    if reachable_by(user, cfg.run_dir):
+        return home
+    tag = hashlib.sha256(str(cfg.run_dir).encode()).hexdigest()[:12]
+    elsewhere = Path("/var/tmp") / f"feira-pg-{tag}"  # noqa: S108 (chowned to the server user)
+    elsewhere.mkdir(mode=0o755, exist_ok=True)
+    home.symlink_to(elsewhere)
+    return elsewhere
+
+
 def cluster(cfg: StackConfig) -> Cluster:
-    return Cluster(
-        datadir=cfg.run_dir / "pg" / "data",
-        port=cfg.pg_port,
-        socket_dir=cfg.run_dir / "pg" / "sock",
-    )
+    home = pg_home(cfg)
+    return Cluster(datadir=home / "data", port=cfg.pg_port, socket_dir=home / "sock")
 
 
 def service_command(service: str) -> list[str]:

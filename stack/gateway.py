@@ -32,17 +32,10 @@ PROBLEMS = [
     ),
     (500, "internal-error", "Internal Server Error", "The gateway failed", {}),
     (
-        502,
-        "bad-gateway",
-        "Bad Gateway",
-        "The upstream service is unavailable",
-        {"Retry-After": "5"},
-    ),
-    (
         503,
         "service-unavailable",
         "Service Unavailable",
-        "The service is unavailable",
+        "The service is unavailable; try again shortly",
         {"Retry-After": "5"},
     ),
     (504, "gateway-timeout", "Gateway Timeout", "The upstream service did not answer in time", {}),

@@ -126,7 +126,10 @@ class Cluster:
             "-c",
             "fsync=on",
             "-c",
-            "log_min_messages=warning",
+            # A failed statement's DETAIL quotes the values (a duplicate CPF): log only fatal.
+            "log_min_messages=fatal",
+            "-c",
+            "log_error_verbosity=terse",
             "-c",
             "log_statement=none",
         ]

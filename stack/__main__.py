@@ -15,7 +15,13 @@ from . import gateway
 from .config import ROOT, StackConfig
 from .keys import ensure_keypair
 from .postgres import provision
-from .processes import VENV_BIN, cluster, render_supervisor, service_environment
+from .processes import (
+    VENV_BIN,
+    cluster,
+    flask_command,
+    render_supervisor,
+    service_environment,
+)
 
 
 def say(message: str) -> None:
@@ -86,7 +92,7 @@ def flask(cfg: StackConfig, service: str, passwords: dict[str, str], *args: str)
     env["FEIRA_ADMIN_PASSWORD"] = cfg.get("FEIRA_ADMIN_PASSWORD")
     env["LOG_LEVEL"] = "WARNING"
     subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", f"services.{service}:create_app", *args],
+        flask_command(service, *args),
         check=True,
         env=env,
         cwd=ROOT,

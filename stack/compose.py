@@ -48,7 +48,7 @@ def migrate(cfg: StackConfig) -> None:
 
 
 def flask(cfg: StackConfig, service: str, password: str, *args: str) -> None:
-    from .processes import VENV_BIN
+    from .processes import flask_command
 
     env = {
         key: value
@@ -61,7 +61,7 @@ def flask(cfg: StackConfig, service: str, password: str, *args: str) -> None:
     env["DATABASE_URL"] = f"postgresql+psycopg://{service}:{password}@{host}:{port}/{cfg.database}"
     env["LOG_LEVEL"] = "WARNING"
     subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", f"services.{service}:create_app", *args],
+        flask_command(service, *args),
         check=True,
         env=env,
         cwd=ROOT,

@@ -63,8 +63,13 @@ def service_command(service: str) -> list[str]:
     ]
 
 
+def flask_command(service: str, *args: str) -> list[str]:
+    """A service's Flask CLI: migrations, the first admin, the outbox relay."""
+    return [str(VENV_BIN / "flask"), "--app", f"services.{service}:create_app", *args]
+
+
 def relay_command(service: str) -> list[str]:
-    return [str(VENV_BIN / "flask"), "--app", f"services.{service}:create_app", "outbox-relay"]
+    return flask_command(service, "outbox-relay")
 
 
 def subscribers(cfg: StackConfig, service: str) -> str:

@@ -1,4 +1,5 @@
-"""clients: the people who buy, their addresses, and the `client.deleted` event."""
+"""clients: the people who buy, their addresses and favorite products, and the `client.deleted`
+event; it hears `product.deleted` to forget deleted products."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         db=db,
         config=config,
-        description="Clients (CPF-checked, unique email and CPF) and their addresses.",
+        description="Clients (CPF-checked, unique email and CPF), their addresses and favorites.",
     )
     init_outbox(app, outbox)
+    from . import favorites
     from .routes import blp
 
+    outbox.receiver(app, {"product.deleted": favorites.on_product_deleted})
     api.register_blueprint(blp)
     return app

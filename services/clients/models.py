@@ -1,10 +1,12 @@
-"""Clients, their addresses, and the outbox through which their deletion is announced."""
+"""Clients, their addresses and favorite products, and the outbox through which their deletion is
+announced."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.kit import TimestampMixin, make_db
@@ -26,6 +28,9 @@ class Client(TimestampMixin, db.Model):
 
     addresses: Mapped[list[Address]] = relationship(
         back_populates="client", cascade="all, delete-orphan", passive_deletes=True
+    )
+    favorites: Mapped[list[Favorite]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
     )
 
     __table_args__ = (
@@ -65,4 +70,26 @@ class Address(db.Model):
     __table_args__ = (
         CheckConstraint(r"cep ~ '^\d{5}-\d{3}$'", name="cep_formatted"),
         Index("ix_addresses_client_id_id", "client_id", "id"),
+    )
+
+
+class Favorite(db.Model):
+    """A product a client likes. `product_id` is the products service's id: checked over HTTP when
+    it is added, and removed here when `product.deleted` arrives."""
+
+    __tablename__ = "favorites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), nullable=False
+    )
+    product_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (
+        db.UniqueConstraint("client_id", "product_id", name="uq_favorites_client_id_product_id"),
+        Index("ix_favorites_client_id_created_at_id", "client_id", "created_at", "id"),
+        Index("ix_favorites_product_id", "product_id"),
     )

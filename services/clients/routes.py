@@ -8,11 +8,21 @@ from sqlalchemy import select
 
 from services.kit import Blueprint, NotFound, page_schema, paginate
 
-from . import clients
+from . import clients, favorites
 from .models import Address, Client, db
-from .schemas import AddressListArgs, AddressSchema, ClientListArgs, ClientSchema
+from .schemas import (
+    AddressListArgs,
+    AddressSchema,
+    ClientListArgs,
+    ClientSchema,
+    FavoriteListArgs,
+    FavoriteProductSchema,
+    FavoriteSchema,
+)
 
-blp = Blueprint("clients", __name__, url_prefix="/clients", description="Clients and addresses")
+blp = Blueprint(
+    "clients", __name__, url_prefix="/clients", description="Clients, addresses and favorites"
+)
 
 
 @blp.route("")
@@ -133,3 +143,45 @@ class AddressResource(MethodView):
     def delete(self, client_id, address_id):
         """Remove an address."""
         clients.delete_address(clients.get_address(client_id, address_id))
+
+
+@blp.route("/<int:client_id>/favorites")
+class Favorites(MethodView):
+    @blp.login_required()
+    @blp.arguments(FavoriteListArgs, location="query")
+    @blp.response(200, page_schema(FavoriteProductSchema))
+    @blp.problem(404, "No such client")
+    @blp.problem(503, "The products service cannot answer")
+    def get(self, args, client_id):
+        """A client's favorite products, with their name and price."""
+        return favorites.list_favorites(clients.get_client(client_id), args)
+
+
+@blp.route("/<int:client_id>/favorites/<int:product_id>")
+class FavoriteResource(MethodView):
+    @blp.login_required()
+    @blp.response(200, FavoriteSchema)
+    @blp.problem(404, "No such client, or the product is not one of its favorites")
+    def get(self, client_id, product_id):
+        """Is this product a favorite of the client? 200 or 404."""
+        return favorites.get_favorite(client_id, product_id)
+
+    @blp.login_required()
+    @blp.response(200, FavoriteSchema, description="It already was a favorite")
+    @blp.alt_response(201, schema=FavoriteSchema, description="Added")
+    @blp.problem(404, "No such client, or no such product")
+    @blp.problem(503, "The products service cannot answer")
+    def put(self, client_id, product_id):
+        """Make the product a favorite (idempotent): 201 the first time, 200 after."""
+        favorite, added = favorites.add_favorite(clients.get_client(client_id), product_id)
+        if not added:
+            return favorite
+        location = url_for("clients.FavoriteResource", client_id=client_id, product_id=product_id)
+        return favorite, 201, {"Location": location}
+
+    @blp.login_required()
+    @blp.response(204)
+    @blp.problem(404, "No such client, or the product is not one of its favorites")
+    def delete(self, client_id, product_id):
+        """The product is no longer a favorite."""
+        favorites.remove_favorite(favorites.get_favorite(client_id, product_id))

@@ -89,3 +89,23 @@ class AddressSchema(Schema):
 
 class AddressListArgs(PageArgs):
     sort = sort_field("id", default="id")
+
+
+class FavoriteSchema(Schema):
+    client_id = fields.Integer(dump_only=True, metadata={"example": 42})
+    product_id = fields.Integer(dump_only=True, metadata={"example": 12})
+    created_at = fields.DateTime(dump_only=True)
+
+
+class FavoriteProductSchema(Schema):
+    """A favorite with what the products service says of the product now."""
+
+    product_id = fields.Integer(metadata={"example": 12})
+    name = fields.String(metadata={"example": "Teclado mecânico ABNT2"})
+    price = Money(metadata={"example": "249.90"})
+    active = fields.Boolean(metadata={"description": "false: the product was retired"})
+    added_at = fields.DateTime()
+
+
+class FavoriteListArgs(PageArgs):
+    sort = sort_field("created_at", default="-created_at")

@@ -7,6 +7,8 @@ import logging
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger("alembic.env")
 
@@ -16,8 +18,9 @@ def run() -> None:
     db = migrate.db
     args = dict(migrate.configure_args)
 
+    autogenerate = getattr(context.config.cmd_opts, "autogenerate", False)
+
     def skip_empty_autogenerate(ctx, revision, directives):
-        autogenerate = getattr(context.config.cmd_opts, "autogenerate", False)
         if autogenerate and directives[0].upgrade_ops.is_empty():
             directives[:] = []
             log.info("No changes in schema detected.")
@@ -30,7 +33,18 @@ def run() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    with db.engine.connect() as connection:
+    engine = db.engine
+    if autogenerate:
+        # The role's search_path starts with its own schema, and reflection reports the tables of
+        # that default schema with no schema name: autogenerate would not match them to the
+        # models' schema-qualified tables and would create them all again. With no default
+        # schema of its own, every table is reported under its schema.
+        engine = create_engine(
+            db.engine.url,
+            poolclass=NullPool,
+            connect_args={"options": "-c search_path=pg_catalog"},
+        )
+    with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=db.metadata, **args)
         with context.begin_transaction():
             context.run_migrations()

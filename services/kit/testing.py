@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ import psycopg
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
+from werkzeug.serving import make_server
 
 from stack.keys import ensure_keypair
 from stack.postgres import SERVICES, Cluster, provision
@@ -90,6 +92,28 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
     with app.app_context():
         upgrade()
     return app
+
+
+class LiveServer:
+    """A service's app on a real local port (werkzeug, in a thread), for tests where one service
+    calls another over HTTP. `port=0` picks a free one; a stopped server's port brings it back."""
+
+    def __init__(self, app: Flask, port: int = 0):
+        self.app = app
+        self.httpd = make_server("127.0.0.1", port, app, threaded=True)
+        self.port = self.httpd.server_port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> LiveServer:
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 def truncate_all(app: Flask) -> None:

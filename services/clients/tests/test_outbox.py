@@ -1,16 +1,15 @@
 """The transactional outbox end to end: clients emits `client.deleted`, a relay POSTs it over real
 HTTP to a receiver built with the kit, which processes each event id once."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
-from werkzeug.serving import make_server
 
 from services.clients.models import db, outbox
 from services.kit import create_service_app, make_db, utcnow
 from services.kit.outbox import Outbox, parse_subscribers, signature
+from services.kit.testing import LiveServer
 
 SECRET = "test-secret"
 receiver_db = make_db("auth")
@@ -34,37 +33,18 @@ def receiver(database, jwt_keys):
     inbox.receiver(app, {"client.deleted": lambda data: seen.append(data["client_id"])})
     with app.app_context():
         receiver_db.create_all()
-    server = Server(app)
-    server.start()
+    server = LiveServer(app).start()
     yield app, server, seen
     server.stop()
     with app.app_context():
         receiver_db.drop_all()
 
 
-class Server:
-    def __init__(self, app, port=0):
-        self.app = app
-        self.httpd = make_server("127.0.0.1", port, app, threaded=True)
-        self.port = self.httpd.server_port
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}/internal/events"
-
-    def start(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def subscribed(app, client, receiver):
     _, server, seen = receiver
     seen.clear()
-    app.config["OUTBOX_SUBSCRIBERS"] = {"receiver": server.url}
+    app.config["OUTBOX_SUBSCRIBERS"] = {"receiver": f"{server.base_url}/internal/events"}
     app.config["OUTBOX_SECRET"] = SECRET
     yield server, seen
     app.config["OUTBOX_SUBSCRIBERS"] = {}
@@ -118,8 +98,7 @@ def test_a_subscriber_that_is_down_is_retried_with_backoff_until_it_returns(
     assert second.attempts == 2
     assert second.next_attempt_at - utcnow() > timedelta(seconds=1.5), "the wait doubles"
 
-    revived = Server(server.app, server.port)
-    revived.start()
+    revived = LiveServer(server.app, server.port).start()
     server.httpd = revived.httpd  # the fixture stops whichever is running
     _make_due(app)
     assert relay(app) == 1

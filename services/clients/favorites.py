@@ -1,0 +1,91 @@
+"""What a client likes: products checked with the products service when added, fetched from it in
+one batch when listed, and forgotten when it announces their deletion."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+
+from services.kit import NotFound, Unavailable, paginate, service
+from services.kit.pagination import MAX_PER_PAGE
+
+from .models import Client, Favorite, db
+
+log = logging.getLogger("feira.clients.favorites")
+
+
+def list_favorites(client: Client, args: dict) -> dict:
+    """A page of favorites, each with the product's name and price from one
+    `GET /products?ids=…` call. A product deleted a moment ago (its event still on the way) is
+    left out of the page."""
+    stmt = select(Favorite).where(Favorite.client_id == client.id)
+    page = paginate(db, stmt, args, {"created_at": Favorite.created_at}, Favorite.id)
+    products = fetch_products([favorite.product_id for favorite in page["items"]])
+    page["items"] = [
+        {
+            "product_id": favorite.product_id,
+            "name": products[favorite.product_id]["name"],
+            "price": products[favorite.product_id]["price"],
+            "active": products[favorite.product_id]["active"],
+            "added_at": favorite.created_at,
+        }
+        for favorite in page["items"]
+        if favorite.product_id in products
+    ]
+    return page
+
+
+def fetch_products(ids: list[int]) -> dict[int, dict]:
+    if not ids:
+        return {}
+    response = service("products").get(
+        "/products", params={"ids": ",".join(map(str, ids)), "per_page": MAX_PER_PAGE}
+    )
+    if response.status_code != 200:
+        raise Unavailable("The products service could not list the favorite products")
+    return {product["id"]: product for product in response.json()["items"]}
+
+
+def get_favorite(client_id: int, product_id: int) -> Favorite:
+    favorite = db.session.scalar(
+        select(Favorite).where(Favorite.client_id == client_id, Favorite.product_id == product_id)
+    )
+    if favorite is None:
+        raise NotFound(f"Product {product_id} is not a favorite of client {client_id}")
+    return favorite
+
+
+def add_favorite(client: Client, product_id: int) -> tuple[Favorite, bool]:
+    """Idempotent: answers the favorite and whether this call added it. The unique
+    (client_id, product_id) decides, so two calls at once add it once."""
+    response = service("products").head(f"/products/{product_id}")
+    if response.status_code == 404:
+        raise NotFound(f"Product {product_id} does not exist")
+    if response.status_code != 200:
+        raise Unavailable("The products service could not say whether the product exists")
+    added = db.session.execute(
+        insert(Favorite)
+        .values(client_id=client.id, product_id=product_id)
+        .on_conflict_do_nothing(constraint="uq_favorites_client_id_product_id")
+        .returning(Favorite.id)
+    ).first()
+    db.session.commit()
+    return get_favorite(client.id, product_id), added is not None
+
+
+def remove_favorite(favorite: Favorite) -> None:
+    db.session.delete(favorite)
+    db.session.commit()
+
+
+def on_product_deleted(data: dict) -> None:
+    """`product.deleted`: the product leaves every favorites list (the receiver commits)."""
+    try:
+        product_id = int(data["product_id"])
+    except (KeyError, TypeError, ValueError):
+        # Retrying a malformed event cannot help; it is logged for whoever sent it.
+        log.error("product.deleted without a product_id: ignored")
+        return
+    db.session.execute(delete(Favorite).where(Favorite.product_id == product_id))

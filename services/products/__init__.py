@@ -1,0 +1,38 @@
+"""products: the catalogue (categories, products, pictures), its search and import, and the
+`product.created` / `product.deleted` events; it keeps inventory's stock figure as a read model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from services.kit import create_service_app
+from services.kit.outbox import init_outbox
+from services.kit.settings import env
+
+from .models import db, outbox
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app, api = create_service_app(
+        "products",
+        __name__,
+        db=db,
+        config=config,
+        settings={
+            # Where pictures are written; the gateway serves this directory at /media/.
+            "MEDIA_DIR": env("MEDIA_DIR", str(Path(env("FEIRA_RUN_DIR", ".run")) / "media")),
+            "IMAGE_MAX_BYTES": env("IMAGE_MAX_BYTES", 5 * 1024 * 1024, int),
+        },
+        description="The catalogue: categories, products (EAN-13, unique name and barcode), "
+        "pictures, search (`q`, Portuguese stems) and a bulk import by barcode.",
+    )
+    init_outbox(app, outbox)
+    from . import catalogue
+    from .routes import blp, categories_blp
+
+    outbox.receiver(app, {"stock.changed": catalogue.apply_stock_change})
+    api.register_blueprint(categories_blp)
+    api.register_blueprint(blp)
+    return app

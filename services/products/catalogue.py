@@ -1,0 +1,274 @@
+"""What the products service does with categories, products, their images, imports and the stock
+figures inventory reports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from marshmallow import ValidationError
+from sqlalchemy import func, literal_column, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+
+from services.kit import Conflict, NotFound, Unprocessable
+from services.kit.db import constraint_field
+from services.kit.errors import flatten_messages
+
+from . import guards, images
+from .models import Category, Product, ProductImage, db, outbox
+from .schemas import ProductSchema
+
+log = logging.getLogger("feira.products")
+UNKNOWN_CATEGORY = "fk_products_category_id_categories"
+
+
+def _constraint(exc: IntegrityError) -> str:
+    diag = getattr(exc.orig, "diag", None)
+    return getattr(diag, "constraint_name", None) or ""
+
+
+@contextmanager
+def _category_must_exist() -> Iterator[None]:
+    """The foreign key decides whether the category exists (no check-then-write race); its
+    violation is the client's mistake in a field, a 422. A taken name or barcode stays a 409."""
+    try:
+        yield
+    except IntegrityError as exc:
+        if _constraint(exc) != UNKNOWN_CATEGORY:
+            raise
+        db.session.rollback()
+        raise Unprocessable({"category_id": ["No such category."]}) from exc
+
+
+# --- categories ---
+
+
+def get_category(category_id: int) -> Category:
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise NotFound(f"Category {category_id} does not exist")
+    return category
+
+
+def create_category(data: dict) -> Category:
+    category = Category(**data)
+    db.session.add(category)
+    db.session.commit()
+    return category
+
+
+def update_category(category: Category, data: dict) -> Category:
+    for key, value in data.items():
+        setattr(category, key, value)
+    db.session.commit()
+    return category
+
+
+def delete_category(category: Category) -> None:
+    """Refused while products are in it: the foreign key is ON DELETE RESTRICT."""
+    db.session.delete(category)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:
+        if _constraint(exc) != UNKNOWN_CATEGORY:
+            raise
+        db.session.rollback()
+        raise Conflict(
+            f"Category {category.id} still has products; move or delete them first"
+        ) from exc
+
+
+# --- products ---
+
+
+def search(args: dict):
+    stmt = select(Product)
+    if "q" in args:
+        # websearch_to_tsquery accepts any text ("quoted phrases", -exclusions), never an error.
+        query = func.websearch_to_tsquery("portuguese", args["q"])
+        stmt = stmt.where(Product.search.op("@@")(query))
+    if "ids" in args:
+        stmt = stmt.where(Product.id.in_(args["ids"]))
+    if "category_id" in args:
+        stmt = stmt.where(Product.category_id == args["category_id"])
+    if "min_price" in args:
+        stmt = stmt.where(Product.price >= args["min_price"])
+    if "max_price" in args:
+        stmt = stmt.where(Product.price <= args["max_price"])
+    if "available" in args:
+        in_stock = Product.available_quantity > 0
+        stmt = stmt.where(in_stock if args["available"] else ~in_stock)
+    if "active" in args:
+        stmt = stmt.where(Product.active.is_(args["active"]))
+    return stmt
+
+
+def sort_columns(args: dict) -> dict:
+    """What `sort` may name, for paginate."""
+    columns = {"name": Product.name, "price": Product.price, "created_at": Product.created_at}
+    if "q" in args:
+        # Names holding the searched word cluster in the name index (they often start with it),
+        # so walking that index to fill a page can read most of the table. Sorting by an
+        # expression no index serves makes PostgreSQL take the matches from the text index and
+        # sort only those: the cost follows the number of matches.
+        columns["name"] = Product.name.concat("")
+    return columns
+
+
+def get_product(product_id: int) -> Product:
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound(f"Product {product_id} does not exist")
+    return product
+
+
+def product_exists(product_id: int) -> bool:
+    return db.session.scalar(select(Product.id).where(Product.id == product_id)) is not None
+
+
+def create_product(data: dict) -> Product:
+    """Inventory hears of it (with the stock to start from) through the outbox, so it sets the
+    stock even if it was down at this moment."""
+    initial_stock = data.pop("initial_stock", 0)
+    product = Product(**data)
+    db.session.add(product)
+    with _category_must_exist():
+        db.session.flush()
+        outbox.emit("product.created", {"product_id": product.id, "initial_stock": initial_stock})
+        db.session.commit()
+    return product
+
+
+def update_product(product: Product, data: dict) -> Product:
+    for key, value in data.items():
+        setattr(product, key, value)
+    with _category_must_exist():
+        db.session.commit()
+    return product
+
+
+def delete_product(product: Product) -> None:
+    """Only when no owner of a fact about it objects (stock on hand, orders); `active: false`
+    retires a product that must stay."""
+    reasons = guards.deletion_blockers(product.id)
+    if reasons:
+        raise Conflict(f"Product {product.id} cannot be deleted: {'; '.join(reasons)}")
+    files = [path for image in product.images for path in (image.path, image.thumbnail_path)]
+    db.session.delete(product)
+    outbox.emit("product.deleted", {"product_id": product.id})
+    db.session.commit()
+    images.remove(*files)
+
+
+def import_products(rows: list) -> dict:
+    """Upsert by barcode, row by row: each row is validated alone and written in its own
+    savepoint, so a bad row (invalid, a name another barcode holds, an unknown category) is
+    reported and the others still land. A row is a whole product, as in PUT."""
+    schema = ProductSchema()
+    result: dict = {"created": 0, "updated": 0, "rejected": []}
+    for index, row in enumerate(rows):
+        try:
+            data = schema.load(row)
+        except ValidationError as exc:
+            errors = flatten_messages(exc.messages)
+            result["rejected"].append(_rejected(index, errors))
+            continue
+        try:
+            with db.session.begin_nested():
+                product_id, created = _upsert(data)
+                if created:
+                    outbox.emit("product.created", {"product_id": product_id, "initial_stock": 0})
+        except IntegrityError as exc:
+            result["rejected"].append(_rejected(index, _integrity_errors(exc)))
+            continue
+        result["created" if created else "updated"] += 1
+    db.session.commit()
+    return result
+
+
+def _upsert(data: dict) -> tuple[int, bool]:
+    stmt = insert(Product).values(**data)
+    changes = {key: stmt.excluded[key] for key in data if key != "barcode"}
+    stmt = stmt.on_conflict_do_update(
+        constraint="uq_products_barcode", set_={**changes, "updated_at": func.now()}
+    ).returning(Product.id, literal_column("xmax = 0"))  # xmax is 0 on a freshly inserted row
+    product_id, inserted = db.session.execute(stmt).one()
+    return product_id, inserted
+
+
+def _integrity_errors(exc: IntegrityError) -> dict[str, list[str]]:
+    constraint = _constraint(exc)
+    if constraint == UNKNOWN_CATEGORY:
+        return {"category_id": ["No such category."]}
+    return {constraint_field(constraint): ["already taken"]}
+
+
+def _rejected(index: int, errors: dict[str, list[str]]) -> dict:
+    return {
+        "index": index,
+        "reason": "Invalid fields: " + ", ".join(sorted(errors)),
+        "errors": errors,
+    }
+
+
+def apply_stock_change(data: dict) -> None:
+    """`stock.changed` {product_id, available, version} from inventory. Events may arrive out of
+    order (retries, several relays): only a version newer than the stored one is applied."""
+    try:
+        product_id, available, version = (
+            int(data["product_id"]),
+            int(data["available"]),
+            int(data["version"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        # Retrying a malformed event cannot help; it is logged for whoever sent it.
+        log.error("stock.changed without product_id, available and version: ignored")
+        return
+    db.session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.stock_version < version)
+        .values(available_quantity=max(0, available), stock_version=version)
+    )
+
+
+# --- images ---
+
+
+def get_image(product_id: int, image_id: int) -> ProductImage:
+    image = db.session.scalar(
+        select(ProductImage).where(
+            ProductImage.id == image_id, ProductImage.product_id == product_id
+        )
+    )
+    if image is None:
+        raise NotFound(f"Product {product_id} has no image {image_id}")
+    return image
+
+
+def add_image(product: Product, upload) -> ProductImage:
+    encoded = images.encode(upload.stream)
+    path, thumbnail_path = images.store(product.id, encoded)
+    image = ProductImage(
+        product_id=product.id,
+        path=path,
+        thumbnail_path=thumbnail_path,
+        width=encoded.width,
+        height=encoded.height,
+    )
+    db.session.add(image)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        images.remove(path, thumbnail_path)
+        raise
+    return image
+
+
+def delete_image(image: ProductImage) -> None:
+    files = (image.path, image.thumbnail_path)
+    db.session.delete(image)
+    db.session.commit()
+    images.remove(*files)

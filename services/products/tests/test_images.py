@@ -1,0 +1,170 @@
+"""Product pictures: proven by decoding, re-encoded without metadata, thumbnailed, size-limited,
+and their files removed with them."""
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+PROBLEM = "application/problem+json"
+
+
+def picture(fmt="JPEG", size=(800, 600), mode="RGB", **save_options) -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, "teal" if mode != "1" else 0).save(out, fmt, **save_options)
+    return out.getvalue()
+
+
+def upload(client, headers, product_id, content: bytes, filename="foto.jpg", field="file"):
+    return client.post(
+        f"/products/{product_id}/images",
+        data={field: (io.BytesIO(content), filename)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def stored(media_dir, url: str) -> Image.Image:
+    return Image.open(media_dir / url.removeprefix("/media/"))
+
+
+def test_a_jpeg_is_stored_re_encoded_with_a_thumbnail_and_listed_on_the_product(
+    client, admin, user, make_product, media_dir
+):
+    made = make_product()
+    response = upload(client, admin, made["id"], picture("JPEG", (800, 600)))
+    assert response.status_code == 201
+    image = response.json
+    assert image["url"].startswith(f"/media/products/{made['id']}/")
+    assert image["url"].endswith(".jpg") and image["thumbnail_url"].endswith("-thumb.jpg")
+    assert response.headers["Location"] == image["url"]
+    with (
+        stored(media_dir, image["url"]) as full,
+        stored(media_dir, image["thumbnail_url"]) as thumb,
+    ):
+        assert (full.format, full.size) == ("JPEG", (800, 600))
+        assert (thumb.format, thumb.size) == ("JPEG", (320, 240))
+    product = client.get(f"/products/{made['id']}", headers=user).json
+    assert product["images"] == [image]
+
+
+@pytest.mark.parametrize(("fmt", "extension"), [("PNG", "png"), ("WEBP", "webp")])
+def test_png_and_webp_are_kept_in_their_format(
+    client, admin, make_product, media_dir, fmt, extension
+):
+    made = make_product()
+    response = upload(client, admin, made["id"], picture(fmt, mode="RGBA"), filename="x.bin")
+    assert response.status_code == 201 and response.json["url"].endswith(f".{extension}")
+    with stored(media_dir, response.json["url"]) as full:
+        assert full.format == fmt
+
+
+def test_exif_and_its_gps_position_are_stripped(client, admin, make_product, media_dir):
+    exif = Image.Exif()
+    exif[0x010F] = "Câmera do fornecedor"  # Make
+    exif[0x0131] = "Editor secreto"  # Software
+    exif[0x8825] = {1: "S", 2: (23.0, 33.0, 1.0)}  # GPS: latitude
+    original = picture("JPEG", exif=exif.tobytes())
+    assert Image.open(io.BytesIO(original)).getexif()
+    made = make_product()
+    response = upload(client, admin, made["id"], original)
+    assert response.status_code == 201
+    for url in (response.json["url"], response.json["thumbnail_url"]):
+        with stored(media_dir, url) as kept:
+            assert not kept.getexif() and "exif" not in kept.info
+        assert b"Editor secreto" not in (media_dir / url.removeprefix("/media/")).read_bytes()
+
+
+def test_the_exif_orientation_is_applied_before_it_is_stripped(
+    client, admin, make_product, media_dir
+):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotated 90° clockwise
+    made = make_product()
+    response = upload(client, admin, made["id"], picture("JPEG", (400, 200), exif=exif.tobytes()))
+    with stored(media_dir, response.json["url"]) as kept:
+        assert kept.size == (200, 400)
+
+
+@pytest.mark.parametrize(
+    ("content", "filename"),
+    [
+        (b"just some text, honest", "foto.jpg"),
+        (picture("JPEG")[:300], "cortada.jpg"),
+        (picture("GIF", mode="P"), "anim.gif"),
+        (picture("BMP", (40, 30)), "old.bmp"),
+        (b"", "vazio.png"),
+    ],
+    ids=["text-renamed-jpg", "truncated-jpeg", "gif", "bmp", "empty"],
+)
+def test_what_does_not_decode_as_jpeg_png_or_webp_is_422_naming_file(
+    client, admin, make_product, media_dir, content, filename
+):
+    made = make_product()
+    before = set(media_dir.rglob("*"))
+    response = upload(client, admin, made["id"], content, filename=filename)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == ["file"]
+    assert set(media_dir.rglob("*")) == before
+    assert client.get(f"/products/{made['id']}", headers=admin).json["images"] == []
+
+
+def test_a_picture_claiming_too_many_pixels_is_refused_before_decoding(client, admin, make_product):
+    made = make_product()
+    bomb = picture("PNG", (8000, 6000), mode="1")
+    assert len(bomb) < 100_000
+    response = upload(client, admin, made["id"], bomb, filename="bomba.png")
+    assert response.status_code == 422 and "pixels" in response.json["errors"]["file"][0]
+
+
+def test_an_upload_over_image_max_bytes_is_413_and_a_large_one_under_it_is_accepted(
+    app, client, admin, make_product
+):
+    made = make_product()
+    limit = app.config["IMAGE_MAX_BYTES"]
+    assert limit > app.config["MAX_CONTENT_LENGTH"], "the route allows more than JSON bodies"
+    noise = io.BytesIO()
+    Image.frombytes("RGB", (200, 200), os.urandom(120_000)).save(noise, "PNG")
+    assert app.config["MAX_CONTENT_LENGTH"] < len(noise.getvalue()) < limit
+    assert upload(client, admin, made["id"], noise.getvalue(), "ruido.png").status_code == 201
+    too_big = upload(client, admin, made["id"], b"\xff" * (limit + 1), "enorme.jpg")
+    assert too_big.status_code == 413 and too_big.mimetype == PROBLEM
+
+
+def test_an_upload_without_the_file_field_is_422(client, admin, make_product):
+    made = make_product()
+    response = upload(client, admin, made["id"], picture(), field="foto")
+    assert response.status_code == 422 and "file" in response.json["errors"]
+
+
+def test_only_an_admin_uploads_and_only_to_a_product_that_exists(client, user, admin, make_product):
+    made = make_product()
+    assert upload(client, user, made["id"], picture()).status_code == 403
+    assert upload(client, admin, 424242, picture()).status_code == 404
+
+
+def test_deleting_an_image_deletes_its_files(client, admin, make_product, media_dir):
+    made = make_product()
+    image = upload(client, admin, made["id"], picture()).json
+    files = [media_dir / image[k].removeprefix("/media/") for k in ("url", "thumbnail_url")]
+    assert all(f.exists() for f in files)
+    path = f"/products/{made['id']}/images/{image['id']}"
+    assert client.delete(path, headers=admin).status_code == 204
+    assert not any(f.exists() for f in files)
+    assert client.get(f"/products/{made['id']}", headers=admin).json["images"] == []
+    assert client.delete(path, headers=admin).status_code == 404
+
+
+def test_an_image_reached_through_another_product_is_404(client, admin, make_product):
+    owner, other = make_product(), make_product()
+    image = upload(client, admin, owner["id"], picture()).json
+    response = client.delete(f"/products/{other['id']}/images/{image['id']}", headers=admin)
+    assert response.status_code == 404
+
+
+def test_deleting_a_product_deletes_its_image_files(client, admin, make_product, media_dir):
+    made = make_product()
+    image = upload(client, admin, made["id"], picture()).json
+    assert client.delete(f"/products/{made['id']}", headers=admin).status_code == 204
+    assert not (media_dir / image["url"].removeprefix("/media/")).exists()

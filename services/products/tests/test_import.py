@@ -1,0 +1,98 @@
+"""POST /products/import: upsert by barcode, each row on its own."""
+
+from sqlalchemy import select
+
+from services.products.models import Product, db, outbox
+
+from .conftest import barcode
+
+
+def row(n, **fields):
+    return {"name": f"Importado {n}", "price": "3.50", "barcode": barcode(n), **fields}
+
+
+def test_import_creates_new_barcodes_and_updates_known_ones(app, client, admin, make_product):
+    known = make_product(name="Antigo", price="1.00", barcode=barcode(1))
+    response = client.post(
+        "/products/import",
+        json=[row(1, name="Renovado", price="2.00"), row(2), row(3)],
+        headers=admin,
+    )
+    assert response.status_code == 200
+    assert response.json == {"created": 2, "updated": 1, "rejected": []}
+    renewed = client.get(f"/products/{known['id']}", headers=admin).json
+    assert (renewed["name"], renewed["price"]) == ("Renovado", "2.00")
+    assert client.get("/products", headers=admin).json["total"] == 3
+
+
+def test_a_bad_row_is_rejected_with_its_index_and_reasons_and_the_others_land(
+    app, client, admin, make_product
+):
+    make_product(name="Nome ocupado", barcode=barcode(50))
+    rows = [
+        row(1),
+        row(2, barcode="7890000000020"),  # wrong check digit
+        {"price": "1.00", "barcode": barcode(3)},  # no name
+        "not an object",
+        row(4, name="Nome ocupado"),  # another barcode holds the name
+        row(5, category_id=999),  # no such category
+        row(6, price="0"),
+        row(7),
+    ]
+    response = client.post("/products/import", json=rows, headers=admin)
+    assert response.status_code == 200
+    body = response.json
+    assert (body["created"], body["updated"]) == (2, 0)
+    rejected = {r["index"]: r["errors"] for r in body["rejected"]}
+    assert rejected == {
+        1: {"barcode": ["The check digit does not match."]},
+        2: {"name": ["Missing data for required field."]},
+        3: {"_body": ["Invalid input type."]},
+        4: {"name": ["already taken"]},
+        5: {"category_id": ["No such category."]},
+        6: {"price": ["Must be greater than 0."]},
+    }
+    assert all(r["reason"].startswith("Invalid fields: ") for r in body["rejected"])
+    with app.app_context():
+        stored = db.session.scalars(select(Product.name).order_by(Product.name)).all()
+    assert stored == ["Importado 1", "Importado 7", "Nome ocupado"]
+
+
+def test_only_created_rows_are_announced(app, client, admin, make_product):
+    make_product(barcode=barcode(1))
+    client.post("/products/import", json=[row(1), row(2), row(3, price="x")], headers=admin)
+    with app.app_context():
+        events = db.session.scalars(select(outbox.Event).order_by(outbox.Event.id)).all()
+        created = db.session.scalar(select(Product.id).where(Product.barcode == barcode(2)))
+    assert [e.payload["data"] for e in events[1:]] == [{"product_id": created, "initial_stock": 0}]
+
+
+def test_a_barcode_twice_in_one_import_is_created_then_updated(client, admin):
+    response = client.post(
+        "/products/import", json=[row(1), row(1, name="Segunda versão")], headers=admin
+    )
+    assert response.json == {"created": 1, "updated": 1, "rejected": []}
+    [stored] = client.get("/products", headers=admin).json["items"]
+    assert stored["name"] == "Segunda versão"
+
+
+def test_an_empty_import_changes_nothing(client, admin):
+    response = client.post("/products/import", json=[], headers=admin)
+    assert response.json == {"created": 0, "updated": 0, "rejected": []}
+
+
+def test_an_import_body_that_is_not_an_array_is_422_and_not_json_is_400(client, admin):
+    as_object = client.post("/products/import", json=row(1), headers=admin)
+    assert as_object.status_code == 422 and "_body" in as_object.json["errors"]
+    assert client.post("/products/import", data="[", headers=admin).status_code == 400
+    assert (
+        client.post(
+            "/products/import", data="[", headers={**admin, "Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
+
+
+def test_an_import_over_the_row_limit_is_422(client, admin):
+    response = client.post("/products/import", json=[{}] * 1001, headers=admin)
+    assert response.status_code == 422 and list(response.json["errors"]) == ["_body"]

@@ -5,6 +5,9 @@ PY    := $(VENV)/bin/python
 STACK := $(PY) -m stack
 TEST_STACK := FEIRA_ENV_FILE=stack/test.env $(STACK)
 ROBOT_ARGS ?=
+# Tests tagged `fault` stop and start processes of the stack: the test stack runs them, a plain
+# `make robot` on your dev stack leaves them out (`make robot ROBOT_FAULTS=` runs them too).
+ROBOT_FAULTS ?= --exclude fault
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status logs start stop restart clean test lint pytest robot \
@@ -58,13 +61,14 @@ pytest: install ## the pytest suites against a throwaway PostgreSQL
 
 robot: install ## the Robot suites against a running stack (make up first)
 	@$(PY) -m robot --outputdir robot-tests/results --xunit xunit.xml \
-	    --variablefile robot-tests/variables/local.py $(ROBOT_ARGS) robot-tests/suites
+	    --variablefile robot-tests/variables/local.py $(ROBOT_FAULTS) $(ROBOT_ARGS) robot-tests/suites
 	@echo "==> reports in robot-tests/results/ (log.html, report.html, output.xml, xunit.xml)"
 
 test-stack: install ## a fresh stack on the test ports, the Robot suites, then down
 	@$(TEST_STACK) clean
 	@$(TEST_STACK) up
-	@status=0; FEIRA_ENV_FILE=stack/test.env $(MAKE) --no-print-directory robot || status=$$?; \
+	@status=0; FEIRA_ENV_FILE=stack/test.env $(MAKE) --no-print-directory robot ROBOT_FAULTS= \
+	    || status=$$?; \
 	    $(TEST_STACK) down; exit $$status
 
 test: lint pytest test-stack ## lint, pytest, then the stack on its own ports and Robot through it

@@ -44,9 +44,9 @@ def supervisor_running(cfg: StackConfig) -> bool:
 
 
 def up(cfg: StackConfig) -> None:
-    for path in (cfg.run_dir, cfg.logs_dir, *(cfg.run_dir / "metrics" / s for s in cfg.services)):
+    for path in (cfg.run_dir, cfg.logs_dir, *(cfg.run_dir / "metrics" / s for s in cfg.apps)):
         path.mkdir(parents=True, exist_ok=True)
-    for service in cfg.services:
+    for service in cfg.apps:
         for stale in (cfg.run_dir / "metrics" / service).glob("*.db"):
             stale.unlink()
     passwords = cfg.db_passwords()
@@ -77,7 +77,7 @@ def up(cfg: StackConfig) -> None:
     pg.wait(timeout=60)
     say("creating the database, the schemas and the roles")
     provision(pg.dsn, cfg.database, passwords)
-    for service in cfg.services:
+    for service in cfg.apps:
         flask(cfg, service, passwords, "db", "upgrade")
     say("ensuring the first admin")
     flask(cfg, "auth", passwords, "ensure-admin")
@@ -100,8 +100,10 @@ def flask(cfg: StackConfig, service: str, passwords: dict[str, str], *args: str)
 
 
 def wait_ready(cfg: StackConfig, timeout: float = 90.0) -> None:
-    urls = [f"{cfg.gateway_url}/health"] + [
-        f"{cfg.gateway_url}/health/{service}" for service in cfg.services
+    urls = [
+        f"{cfg.gateway_url}/health",
+        *(f"{cfg.gateway_url}/health/{service}" for service in cfg.services),
+        f"{cfg.gateway_url}/status/api/summary",
     ]
     deadline = time.monotonic() + timeout
     pending = list(urls)
@@ -129,6 +131,7 @@ def print_urls(cfg: StackConfig) -> None:
     gateway     {base}
     API docs    {base}/docs
     health      {base}/health  ({", ".join(f"/health/{s}" for s in cfg.services)})
+    status      {base}/status  (every service, the journey, uptime, incidents)
     admin       {cfg.get("FEIRA_ADMIN_EMAIL")} (password: FEIRA_ADMIN_PASSWORD in .env)
     logs        make logs       status: make status       stop: make down
 """
@@ -187,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         tail = ["tail", "-n", "40", *(["-F"] if args.follow else []), *files]
         os.execvp("tail", tail)  # noqa: S606 (this process becomes tail)
     else:
-        known = {"postgres", "gateway", *cfg.services}
+        known = {"postgres", "gateway", *cfg.apps, "monitoring-worker"}
         if args.service not in known and args.service != "all":
             sys.exit(f"unknown service {args.service!r}; one of: {', '.join(sorted(known))}")
         supervisorctl(cfg, args.command, args.service)

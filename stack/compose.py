@@ -39,10 +39,10 @@ def migrate(cfg: StackConfig) -> None:
     """Schemas and roles, every service's migrations, then the first admin, as `make up` does."""
     from .postgres import provision
 
-    passwords = {service: os.environ[f"{service.upper()}_DB_PASSWORD"] for service in cfg.services}
+    passwords = {service: os.environ[f"{service.upper()}_DB_PASSWORD"] for service in cfg.apps}
     # The host, the superuser and its password come from the PG* variables.
     provision("dbname=postgres", cfg.database, passwords)
-    for service in cfg.services:
+    for service in cfg.apps:
         flask(cfg, service, passwords[service], "db", "upgrade")
     flask(cfg, "auth", passwords["auth"], "ensure-admin")
 
@@ -87,7 +87,7 @@ def render_gateway(cfg: StackConfig) -> Path:
         log.unlink(missing_ok=True)
         log.symlink_to(stream)
     everywhere = "0.0.0.0"  # noqa: S104 (inside its container; compose publishes it on loopback)
-    return render(cfg, listen_host=everywhere, upstream_hosts={name: name for name in cfg.services})
+    return render(cfg, listen_host=everywhere, upstream_hosts={name: name for name in cfg.apps})
 
 
 def gateway(cfg: StackConfig) -> None:

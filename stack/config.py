@@ -66,8 +66,20 @@ class StackConfig:
         return self.env.get(key) or default
 
     @property
+    def apps(self) -> list[str]:
+        """The services and the monitoring dashboard: each a Flask app with a schema of its own,
+        migrations and metrics."""
+        return [*self.services, "monitoring"]
+
+    @property
     def run_dir(self) -> Path:
         path = Path(self.get("FEIRA_RUN_DIR", ".run"))
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def media_dir(self) -> Path:
+        """Product pictures: written by products, served by the gateway at /media/."""
+        path = Path(self.get("FEIRA_MEDIA_DIR") or self.run_dir / "media")
         return path if path.is_absolute() else ROOT / path
 
     @property

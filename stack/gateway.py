@@ -14,6 +14,9 @@ from .postgres import reachable_by
 
 # The path prefixes each service answers under; a service's own name unless listed.
 PREFIXES = {"products": ("products", "categories")}
+# Routes that take larger bodies than FEIRA_MAX_BODY: (service, path regex, the setting that
+# holds the limit in bytes, its default). The service enforces the same setting itself.
+LARGE_BODIES = [("products", r"^/products/[0-9]+/images$", "IMAGE_MAX_BYTES", "5242880")]
 
 PROBLEMS = [
     (400, "bad-request", "Bad Request", "The request could not be parsed", {}),
@@ -97,6 +100,11 @@ def render(
             "name": name,
             "address": f"{hosts.get(name, cfg.host)}:{cfg.port(name)}",
             "prefixes": "|".join(PREFIXES.get(name, (name,))),
+            "large_bodies": [
+                {"pattern": pattern, "max_body": cfg.get(setting, default)}
+                for service, pattern, setting, default in LARGE_BODIES
+                if service == name
+            ],
         }
         for name in cfg.services
     ]
@@ -121,12 +129,16 @@ def render(
         "problems": problems,
         "problem_base": cfg.get("PROBLEM_TYPE_BASE", "https://feira.dev/problems/"),
         "swagger_ui": ROOT / "gateway" / "swagger-ui",
+        "media_dir": cfg.media_dir,
+        # The status dashboard: public, under /status, never behind auth_request.
+        "monitoring": {"address": f"{hosts.get('monitoring', cfg.host)}:{cfg.port('monitoring')}"},
     }
     (out / "nginx.conf").write_text(templates.get_template("nginx.conf.j2").render(**context))
     (out / "docs" / "index.html").write_text(
         templates.get_template("docs.html.j2").render(
             specs=json.dumps(
                 [{"name": s["name"], "url": f"/{s['name']}/openapi.json"} for s in services]
+                + [{"name": "status", "url": "/status/api/openapi.json"}]
             )
         )
     )

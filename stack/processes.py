@@ -19,6 +19,9 @@ SUBSCRIPTIONS = {
     "inventory": ("products",),
     "orders": ("inventory",),
 }
+MONITORING = "monitoring"
+# Settings only the monitoring worker gets (a webhook URL may carry a token of its own).
+MONITOR_SETTINGS = ("MONITOR_", "WEBHOOK_")
 
 
 @dataclass
@@ -54,18 +57,23 @@ def cluster(cfg: StackConfig) -> Cluster:
     return Cluster(datadir=home / "data", port=cfg.pg_port, socket_dir=home / "sock")
 
 
+def app_module(service: str) -> str:
+    """The package with the process's create_app(): services/<name>, or monitoring/."""
+    return MONITORING if service == MONITORING else f"services.{service}"
+
+
 def service_command(service: str) -> list[str]:
     return [
         str(VENV_BIN / "gunicorn"),
         "--config",
         "stack/gunicorn.conf.py",
-        f"services.{service}:create_app()",
+        f"{app_module(service)}:create_app()",
     ]
 
 
 def flask_command(service: str, *args: str) -> list[str]:
-    """A service's Flask CLI: migrations, the first admin, the outbox relay."""
-    return [str(VENV_BIN / "flask"), "--app", f"services.{service}:create_app", *args]
+    """A service's Flask CLI: migrations, the first admin, the outbox relay, the monitor."""
+    return [str(VENV_BIN / "flask"), "--app", f"{app_module(service)}:create_app", *args]
 
 
 def relay_command(service: str) -> list[str]:
@@ -86,7 +94,9 @@ def service_environment(
     passthrough = {
         key: value
         for key, value in cfg.env.items()
-        if not key.startswith("FEIRA_") and not key.endswith(("_DB_PASSWORD", "_PORT")) and value
+        if not key.startswith(("FEIRA_", *MONITOR_SETTINGS))
+        and not key.endswith(("_DB_PASSWORD", "_PORT"))
+        and value
     }
     environment = {
         **passthrough,
@@ -101,6 +111,8 @@ def service_environment(
     }
     if service == "auth":
         environment["JWT_PRIVATE_KEY_FILE"] = str(cfg.private_key_path)
+    if service == "products":
+        environment["MEDIA_DIR"] = str(cfg.media_dir)
     return environment
 
 
@@ -110,6 +122,32 @@ def relay_environment(cfg: StackConfig, service: str, passwords: dict[str, str])
     environment = service_environment(cfg, service, passwords)
     del environment["PROMETHEUS_MULTIPROC_DIR"]
     return environment
+
+
+def monitoring_programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
+    """The status dashboard (gunicorn, served at /status) and the worker that checks every target.
+    Neither publishes nor receives events, so neither holds the outbox secret."""
+    dashboard = service_environment(cfg, MONITORING, passwords)
+    for key in ("OUTBOX_SECRET", "OUTBOX_SUBSCRIBERS"):
+        del dashboard[key]
+    worker = {key: value for key, value in dashboard.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    worker.update(
+        {key: value for key, value in cfg.env.items() if key.startswith(MONITOR_SETTINGS) and value}
+    )
+    # The synthetic journey goes through the gateway, signed in as the admin.
+    worker["GATEWAY_URL"] = cfg.gateway_url
+    worker["FEIRA_ADMIN_EMAIL"] = cfg.get("FEIRA_ADMIN_EMAIL")
+    worker["FEIRA_ADMIN_PASSWORD"] = cfg.get("FEIRA_ADMIN_PASSWORD")
+    return [
+        Program(MONITORING, service_command(MONITORING), cfg.port(MONITORING), dashboard),
+        Program(
+            f"{MONITORING}-worker",
+            flask_command(MONITORING, "worker"),
+            0,
+            worker,
+            priority=150,
+        ),
+    ]
 
 
 def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
@@ -142,6 +180,7 @@ def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
         for name in cfg.services
         if name in SUBSCRIPTIONS
     ]
+    listed += monitoring_programs(cfg, passwords)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     listed.append(
         Program(

@@ -1,5 +1,6 @@
-"""`make seed`: realistic demo data (Faker pt_BR, valid CPFs) loaded through the gateway's API,
-so a newcomer sees a living system and every rule is applied to it."""
+"""`make seed`: realistic demo data (Faker pt_BR, valid CPFs and EAN-13s) loaded through the
+gateway's API, so a newcomer sees a living system and every rule is applied to it; then the
+catalogue topped up with COPY to benchmark size."""
 
 from __future__ import annotations
 
@@ -28,8 +29,11 @@ class Api:
             raise SystemExit(f"cannot log in as the admin ({response.status_code}): is it up?")
         self.session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
 
-    def post(self, path: str, body: dict) -> requests.Response:
-        return self.session.post(f"{self.base}{path}", json=body, timeout=10)
+    def post(self, path: str, body: dict | list) -> requests.Response:
+        return self.session.post(f"{self.base}{path}", json=body, timeout=30)
+
+    def get(self, path: str, **params) -> requests.Response:
+        return self.session.get(f"{self.base}{path}", params=params, timeout=10)
 
 
 def seed_clients(api: Api, fake: Faker, count: int) -> int:
@@ -64,21 +68,6 @@ def seed_clients(api: Api, fake: Faker, count: int) -> int:
     return created
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stack.seed")
-    parser.add_argument("--clients", type=int, default=60)
-    args = parser.parse_args(argv)
-    cfg = StackConfig.load()
-    fake = Faker("pt_BR")
-    api = Api(cfg)
-    if "clients" in cfg.services:
-        print(f"==> {seed_clients(api, fake, args.clients)} clients with addresses")
-
-
-if __name__ == "__main__":
-    main()
-
-
 def bulk_clients(cfg: StackConfig, total: int) -> int:
     """Top the clients table up to `total` rows with COPY (for benchmarks: 100k through the API
     would take minutes). The rows are valid: formatted CPFs with real check digits."""
@@ -105,3 +94,147 @@ def bulk_clients(cfg: StackConfig, total: int) -> int:
                 copy.write_row((fake.name(), f"bench{n}@example.com", cpf, "0.00"))
         conn.execute("ANALYZE clients.clients")
     return missing
+
+
+# The demo catalogue: category -> (noun, Portuguese description) pairs. Benchmark rows combine the
+# same nouns with adjectives and brands, so `q` searches hit realistic fractions of the catalogue.
+CATALOGUE = {
+    "Periféricos": [("Teclado", "teclado ABNT2"), ("Mouse", "mouse óptico"), ("Headset", "fone")],
+    "Monitores": [("Monitor", "tela de LED"), ("Suporte de monitor", "braço articulado")],
+    "Escritório": [("Cadeira", "cadeira giratória"), ("Mesa", "mesa de trabalho")],
+    "Papelaria": [("Caderno", "caderno espiral"), ("Caneta", "caneta esferográfica")],
+    "Mercearia": [
+        ("Café", "café torrado e moído"),
+        ("Arroz", "arroz tipo 1"),
+        ("Feijão", "feijão"),
+    ],
+    "Bebidas": [("Suco", "suco integral"), ("Água mineral", "água sem gás")],
+    "Limpeza": [("Detergente", "detergente neutro"), ("Sabão em pó", "lava roupas")],
+    "Casa": [("Luminária", "luminária de mesa"), ("Panela", "panela antiaderente")],
+}
+ADJECTIVES = [
+    "Premium", "Compacto", "Sem Fio", "Profissional", "Básico", "Ergonômico", "Econômico",
+    "Silencioso", "Portátil", "Reforçado", "Clássico", "Slim", "Gamer", "Orgânico", "Integral",
+]  # fmt: skip
+BRANDS = [
+    "Aurora", "Boreal", "Cajá", "Dendê", "Estrela", "Farol", "Guará", "Ipê", "Jatobá", "Lince",
+]  # fmt: skip
+PERISHABLE = {"Mercearia", "Bebidas"}
+
+
+def ean13(first_twelve: str) -> str:
+    from services.products.ean import check_digit
+
+    return first_twelve + check_digit(first_twelve)
+
+
+def seed_catalogue(api: Api) -> tuple[int, int]:
+    """The categories, then a few products per category through POST /products/import (an
+    upsert by barcode: running it again changes nothing)."""
+    category_ids = ensure_categories(api)
+    rows = []
+    for c, (category, items) in enumerate(CATALOGUE.items()):
+        for i, (noun, description) in enumerate(items):
+            for b, brand in enumerate(BRANDS[:3]):
+                rows.append(
+                    {
+                        "name": f"{noun} {brand}",
+                        "description": f"{description.capitalize()} da marca {brand}",
+                        "price": f"{random.uniform(3, 900):.2f}",  # noqa: S311 (demo data)
+                        "barcode": ean13(f"789{c:03d}{i:03d}{b:03d}"),
+                        "category_id": category_ids[category],
+                        "expires_on": "2027-06-30" if category in PERISHABLE else None,
+                    }
+                )
+    response = api.post("/products/import", rows)
+    response.raise_for_status()
+    report = response.json()
+    if report["rejected"]:
+        raise SystemExit(f"the demo catalogue was refused: {report['rejected'][:3]}")
+    return len(category_ids), report["created"] + report["updated"]
+
+
+def ensure_categories(api: Api) -> dict[str, int]:
+    for name in CATALOGUE:
+        response = api.post("/categories", {"name": name})
+        if response.status_code != 409:
+            response.raise_for_status()
+    listed = api.get("/categories", per_page=100)
+    listed.raise_for_status()
+    return {c["name"]: c["id"] for c in listed.json()["items"] if c["name"] in CATALOGUE}
+
+
+def bulk_products(cfg: StackConfig, total: int) -> int:
+    """Top the catalogue up to `total` products with COPY (for benchmarks: 100k through the API
+    would take minutes). The rows are valid: EAN-13s with real check digits in the in-store range
+    (prefix 2, never a retail barcode), unique names, prices > 0. They bypass the API, so no
+    `product.created` is emitted for them."""
+    import psycopg
+
+    url = cfg.database_url("products", cfg.db_passwords()["products"])
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    rng = random.Random(total)  # noqa: S311 (benchmark data, reproducible)
+    with psycopg.connect(dsn) as conn:
+        present = conn.execute("SELECT count(*) FROM products.products").fetchone()[0]
+        missing = total - present
+        if missing <= 0:
+            return 0
+        category_ids = dict(conn.execute("SELECT name, id FROM products.categories").fetchall())
+        kinds = [
+            (noun, description, category_ids.get(category), category in PERISHABLE)
+            for category, items in CATALOGUE.items()
+            for noun, description in items
+        ]
+        start = conn.execute(
+            "SELECT coalesce(max(substr(barcode, 2, 11)::bigint), 0) FROM products.products"
+            " WHERE barcode LIKE '2%'"
+        ).fetchone()[0]
+        columns = "name, description, price, barcode, category_id, expires_on, active, created_at"
+        with conn.cursor().copy(f"COPY products.products ({columns}) FROM STDIN") as copy:
+            for n in range(start + 1, start + missing + 1):
+                noun, description, category_id, perishable = rng.choice(kinds)
+                adjective, brand = rng.choice(ADJECTIVES), rng.choice(BRANDS)
+                copy.write_row(
+                    (
+                        f"{noun} {adjective} {brand} {n}",
+                        f"{description.capitalize()} {adjective.lower()} da marca {brand}",
+                        f"{rng.uniform(1, 2000):.2f}",
+                        ean13(f"2{n:011d}"),
+                        category_id,
+                        f"2027-{rng.randint(1, 12):02d}-28" if perishable else None,
+                        rng.random() > 0.03,
+                        f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d} 12:00:00+00",
+                    )
+                )
+        conn.commit()
+        # VACUUM sets the visibility map, so counting a filtered page is an index-only scan.
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE products.products")
+    return missing
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m stack.seed")
+    parser.add_argument("--clients", type=int, default=60)
+    parser.add_argument(
+        "--bulk-products",
+        type=int,
+        default=100_000,
+        help="top the catalogue up to this many products with COPY, for `make bench` (0: none)",
+    )
+    args = parser.parse_args(argv)
+    cfg = StackConfig.load()
+    fake = Faker("pt_BR")
+    api = Api(cfg)
+    if "clients" in cfg.services:
+        print(f"==> {seed_clients(api, fake, args.clients)} clients with addresses")
+    if "products" in cfg.services:
+        categories, products = seed_catalogue(api)
+        print(f"==> {categories} categories and {products} products through the API")
+        if args.bulk_products:
+            added = bulk_products(cfg, args.bulk_products)
+            print(f"==> {added} more products with COPY ({args.bulk_products} in all)")
+
+
+if __name__ == "__main__":
+    main()

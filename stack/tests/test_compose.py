@@ -123,7 +123,7 @@ def test_compose_runs_exactly_the_services_present_in_the_repository(services):
     started_by_gunicorn = {
         name for name, service in services.items() if service.get("command", [""])[0] == "gunicorn"
     }
-    assert started_by_gunicorn == set(present_services())
+    assert started_by_gunicorn == {*present_services(), "monitoring"}
 
 
 def test_every_supervised_service_runs_in_compose_with_the_same_command(services, feira):
@@ -151,7 +151,8 @@ def test_every_process_gets_the_variables_it_gets_under_the_supervisor_and_no_ot
 
 def test_service_addresses_are_the_supervisor_ones_with_compose_host_names(env, services, feira):
     cfg = StackConfig(env)
-    in_compose = {cfg.service_url(s): f"http://{s}:{cfg.port(s)}" for s in cfg.services}
+    in_compose = {cfg.service_url(s): f"http://{s}:{cfg.port(s)}" for s in cfg.apps}
+    in_compose[cfg.gateway_url] = "http://gateway:8080"
     for name, program in feira.items():
         for key, value in program.environment.items():
             if key == "OUTBOX_SUBSCRIBERS" or (key.endswith("_URL") and key != "DATABASE_URL"):
@@ -162,7 +163,7 @@ def test_service_addresses_are_the_supervisor_ones_with_compose_host_names(env, 
 
 def test_every_service_uses_its_own_role_and_password_on_the_compose_database(env, services, feira):
     for name, program in feira.items():
-        service = name.removesuffix("-relay")
+        service = re.sub(r"-(relay|worker)$", "", name)
         supervised_url = program.environment["DATABASE_URL"]
         password = env[f"{service.upper()}_DB_PASSWORD"]
         database = supervised_url.rsplit("/", 1)[1]

@@ -1,0 +1,123 @@
+"""The kinds of check: one HTTP request, a gateway-versus-direct pair, Postgres' SELECT 1, and the
+synthetic journey (monitoring.journey). Each answers a CheckResult and never raises."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import psycopg
+import requests
+
+from .config import Probe, Target
+
+MAX_ERROR = 300
+
+
+@dataclass
+class CheckResult:
+    ok: bool
+    latency_ms: float
+    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    step: str | None = None  # the first failing step
+    error: str | None = None
+    steps: list[dict] | None = None  # per step: name, ok, latency_ms (and error)
+
+    @classmethod
+    def of_steps(cls, steps: list[dict], latency_ms: float | None = None) -> CheckResult:
+        failed = next((s for s in steps if not s["ok"]), None)
+        total = sum(s["latency_ms"] for s in steps) if latency_ms is None else latency_ms
+        return cls(
+            ok=failed is None,
+            latency_ms=round(total, 2),
+            step=failed["name"] if failed else None,
+            error=failed.get("error") if failed else None,
+            steps=steps,
+        )
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for a failed request or query, without URLs' credentials or bodies."""
+    if isinstance(exc, requests.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.ConnectionError):
+        return "connection refused or reset"
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return message[:MAX_ERROR]
+
+
+def step(name: str, started: float, error: str | None = None) -> dict:
+    entry = {"name": name, "ok": error is None, "latency_ms": ms_since(started)}
+    if error:
+        entry["error"] = error[:MAX_ERROR]
+    return entry
+
+
+def ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
+
+
+def probe(session: requests.Session, name: str, spec: Probe, timeout: float) -> dict:
+    """One request: its status must be expected and its JSON body meet every condition."""
+    started = time.perf_counter()
+    try:
+        response = session.request(
+            spec.method, spec.url, timeout=(min(timeout, 2.0), timeout), allow_redirects=False
+        )
+    except requests.RequestException as exc:
+        return step(name, started, describe(exc))
+    entry = step(name, started)
+    entry["status"] = response.status_code
+    if response.status_code not in spec.expect_status:
+        wanted = " or ".join(map(str, spec.expect_status))
+        entry.update(ok=False, error=f"status {response.status_code}, wanted {wanted}")
+        return entry
+    if spec.json:
+        try:
+            body = response.json()
+        except ValueError:
+            entry.update(ok=False, error="the body is not JSON")
+            return entry
+        for condition in spec.json:
+            failure = condition.failure(body)
+            if failure:
+                entry.update(ok=False, error=failure[:MAX_ERROR])
+                return entry
+    if entry["latency_ms"] > timeout * 1000:
+        entry.update(ok=False, error=f"slower than the {timeout:g}s timeout")
+    return entry
+
+
+def check_http(target: Target, session: requests.Session) -> CheckResult:
+    return CheckResult.of_steps([probe(session, "request", target.probe, target.timeout)])
+
+
+def check_pair(target: Target, session: requests.Session) -> CheckResult:
+    """The service straight and through the gateway. Users go through the gateway, so its leg's
+    latency is the target's; when only that leg fails, the gateway is where the fault is."""
+    direct = probe(session, "direct", target.direct, target.timeout)
+    via = probe(session, "via_gateway", target.via_gateway, target.timeout)
+    if direct["ok"] and not via["ok"]:
+        via["error"] = f"answers directly but not through the gateway: {via['error']}"
+    return CheckResult.of_steps([direct, via], latency_ms=via["latency_ms"])
+
+
+def check_postgres(target: Target) -> CheckResult:
+    """A new connection and `SELECT 1`, as the monitoring role: whether the database answers."""
+    dsn = target.dsn.replace("postgresql+psycopg://", "postgresql://", 1)
+    statement_ms = max(1, int(target.timeout * 1000))
+    started = time.perf_counter()
+    try:
+        # libpq counts connect_timeout in whole seconds, 2 at least.
+        with psycopg.connect(
+            dsn,
+            connect_timeout=max(2, math.ceil(target.timeout)),
+            options=f"-c statement_timeout={statement_ms}",
+            application_name="feira-monitoring",
+        ) as connection:
+            connection.execute("SELECT 1").fetchone()
+    except psycopg.Error as exc:
+        return CheckResult.of_steps([step("query", started, describe(exc))])
+    return CheckResult.of_steps([step("query", started)])

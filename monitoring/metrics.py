@@ -1,0 +1,106 @@
+"""Prometheus: every target's state, latency, uptime and open incidents, and the worker's
+heartbeat age, read from the monitoring schema at scrape time, beside the kit's request metrics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, request
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import choose_encoder
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import status, store
+from .models import db
+from .states import DEGRADED, STATES, UP
+
+
+class StatusCollector:
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def collect(self):
+        reachable = GaugeMetricFamily(
+            "feira_monitor_database_up", "Whether the dashboard can read the monitoring schema"
+        )
+        try:
+            with self.app.app_context():
+                now = datetime.now(UTC)
+                targets = store.targets(db.session)
+                figures, _ = status.uptimes(db.session, now)
+                open_incidents, _ = store.incidents(db.session, state="open", limit=1000)
+                beat = store.heartbeat(db.session)
+                db.session.remove()
+        except SQLAlchemyError:
+            reachable.add_metric([], 0)
+            yield reachable
+            return
+        reachable.add_metric([], 1)
+        yield reachable
+
+        state = GaugeMetricFamily(
+            "feira_monitor_target_state",
+            "1 for the target's current state",
+            labels=["target", "state"],
+        )
+        up = GaugeMetricFamily(
+            "feira_monitor_target_up", "1 when the target is up or degraded", labels=["target"]
+        )
+        latency = GaugeMetricFamily(
+            "feira_monitor_last_latency_ms", "The last check's latency", labels=["target"]
+        )
+        checked = GaugeMetricFamily(
+            "feira_monitor_last_check_timestamp_seconds",
+            "When the last check ran",
+            labels=["target"],
+        )
+        uptime = GaugeMetricFamily(
+            "feira_monitor_uptime_ratio",
+            "Available time over measured time (maintenance excluded)",
+            labels=["target", "window"],
+        )
+        incidents = GaugeMetricFamily(
+            "feira_monitor_incidents_open", "Open incidents", labels=["target"]
+        )
+        opened = {row["target"] for row in open_incidents}
+        for target in targets:
+            name = target["name"]
+            for candidate in STATES:
+                state.add_metric([name, candidate], 1 if target["state"] == candidate else 0)
+            up.add_metric([name], 1 if target["state"] in (UP, DEGRADED) else 0)
+            if target["last_latency_ms"] is not None:
+                latency.add_metric([name], target["last_latency_ms"])
+            if target["last_checked_at"] is not None:
+                checked.add_metric([name], target["last_checked_at"].timestamp())
+            for window, value in figures.get(name, {}).items():
+                if value is not None:
+                    uptime.add_metric([name, window], value / 100)
+            incidents.add_metric([name], 1 if name in opened else 0)
+        yield from (state, up, latency, checked, uptime, incidents)
+        if beat:
+            age = GaugeMetricFamily(
+                "feira_monitor_worker_heartbeat_age_seconds", "Seconds since the worker's heartbeat"
+            )
+            age.add_metric([], (now - beat["beat_at"]).total_seconds())
+            yield age
+
+
+def install(app: Flask) -> None:
+    """Append the status gauges to the kit's `/metrics` answer (which, under gunicorn, builds a
+    fresh multiprocess registry per scrape, so a collector cannot simply be registered on it)."""
+    view = app.view_functions.get("prometheus_metrics")
+    if view is None:
+        return
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StatusCollector(app))
+
+    def metrics_with_status():
+        data, code, headers = view()
+        encoder, _ = choose_encoder(request.headers.get("Accept"))
+        if isinstance(data, bytes):
+            data = data.decode()
+        data = data.removesuffix("# EOF\n")
+        return data + encoder(registry).decode(), code, headers
+
+    app.view_functions["prometheus_metrics"] = metrics_with_status

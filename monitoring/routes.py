@@ -1,0 +1,224 @@
+"""/status: the dashboard page, its JSON API and the badges. Public and read-only."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from html import escape
+from typing import Any
+
+from flask import Blueprint as PageBlueprint
+from flask import Response, current_app, render_template
+from flask.views import MethodView
+from sqlalchemy import text
+
+from services.kit import Blueprint, NotFound
+
+from . import status, store
+from .models import db
+from .schemas import (
+    IncidentListArgs,
+    IncidentPageSchema,
+    SeriesArgs,
+    SeriesSchema,
+    SummarySchema,
+)
+
+blp = Blueprint(
+    "status_api",
+    __name__,
+    url_prefix="/status/api",
+    description="Availability: state, uptime, latency and incidents of every target (public)",
+)
+pages = PageBlueprint(
+    "status",
+    __name__,
+    url_prefix="/status",
+    static_folder="static",
+    static_url_path="/static",
+    template_folder="templates",
+)
+RESOLUTION_NAMES = {"minute": store.MINUTE, "hour": store.HOUR, "day": store.DAY}
+MAX_SPAN = timedelta(days=400)
+BADGE_COLOURS = {"up": "#2e7d32", "degraded": "#b26a00", "down": "#c62828", "unknown": "#616161"}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Cache:
+    """The summary and the page, kept for STATUS_CACHE_SECONDS per process: the figures change
+    only as fast as the worker checks, and a page left open (or a tool polling the API) should
+    not cost the database a query each time."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Any]] = {}
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        ttl = current_app.config.get("STATUS_CACHE_SECONDS", 5.0)
+        if ttl <= 0:
+            return compute()
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry and entry[0] > time.monotonic():
+            return entry[1]
+        value = compute()
+        with self._lock:
+            self._entries[key] = (time.monotonic() + ttl, value)
+        return value
+
+
+def cache() -> Cache:
+    return current_app.extensions.setdefault("status_cache", Cache())
+
+
+@blp.route("/summary")
+class Summary(MethodView):
+    @blp.response(200, SummarySchema)
+    def get(self):
+        """Every target's state, uptime (24 h, 7 d, 30 d) and latency (24 h), the open
+        incidents and the worker's last heartbeat."""
+        return cache().get("summary", lambda: status.summary(db.session, now()))
+
+
+@blp.route("/targets/<name>")
+class TargetSeries(MethodView):
+    @blp.arguments(SeriesArgs, location="query")
+    @blp.response(200, SeriesSchema)
+    @blp.problem(404, "No such target")
+    def get(self, args, name):
+        """One target's series between `from` and `to` (the last 24 hours unless given): a
+        point per minute, hour or day with its checks, uptime and p50/p95."""
+        target = _target(name)
+        end = args.get("to") or now()
+        start = args.get("from_") or end - timedelta(hours=24)
+        if end - start > MAX_SPAN:
+            start = end - MAX_SPAN
+        resolution = RESOLUTION_NAMES.get(args.get("resolution")) or store.series_resolution(
+            start, end
+        )
+        window = store.windows(db.session, start, end, [name]).get(name, store.Window())
+        return {
+            "name": name,
+            "kind": target["kind"],
+            "state": target["state"],
+            "from_": start,
+            "to": end,
+            "resolution": next(k for k, v in RESOLUTION_NAMES.items() if v == resolution),
+            "uptime": window.uptime,
+            "latency_ms": status.latency(window),
+            "points": store.series(db.session, name, start, end, resolution),
+        }
+
+
+@blp.route("/incidents")
+class Incidents(MethodView):
+    @blp.arguments(IncidentListArgs, location="query")
+    @blp.response(200, IncidentPageSchema)
+    def get(self, args):
+        """Incidents, the latest first; filter by `target` or `state` (open, closed)."""
+        page, per_page = args["page"], args["per_page"]
+        rows, total = store.incidents(
+            db.session,
+            state=args.get("state"),
+            target=args.get("target"),
+            limit=per_page,
+            offset=(page - 1) * per_page,
+        )
+        moment = now()
+        return {
+            "items": [status.incident(row, moment) for row in rows],
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+        }
+
+
+def _target(name: str) -> dict:
+    row = db.session.execute(
+        text("SELECT name, kind, state FROM monitoring.targets WHERE name = :name"),
+        {"name": name},
+    ).first()
+    if row is None:
+        raise NotFound(f"No target named {name!r}")
+    return dict(row._mapping)
+
+
+@pages.get("")
+@pages.get("/")
+def dashboard():
+    """The status page: server-rendered, refreshed by the browser every 15 seconds."""
+    html = cache().get(
+        "page", lambda: render_template("status.html", **status.dashboard(db.session, now()))
+    )
+    response = Response(html, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@pages.get("/badge/<name>.svg")
+def badge(name: str):
+    """A shields-style badge: the target's state and its uptime over 24 hours."""
+    target = _target(name)
+    window = store.windows(
+        db.session, now() - store.WINDOWS["24h"], now(), [name], latency=False
+    ).get(name)
+    uptime = window.uptime if window else None
+    message = target["state"] + (f" {uptime:.2f}%" if uptime is not None else "")
+    response = Response(
+        _badge_svg(name, message, BADGE_COLOURS.get(target["state"], "#616161")),
+        mimetype="image/svg+xml",
+    )
+    response.headers["Cache-Control"] = "max-age=15"
+    return response
+
+
+def _badge_svg(label: str, message: str, colour: str) -> str:
+    def width(text: str) -> int:
+        return int(len(text) * 6.6) + 12
+
+    left, right = width(label), width(message)
+    label, message = escape(label), escape(message)
+    total = left + right
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" '
+        f'aria-label="{label}: {message}"><title>{label}: {message}</title>'
+        f'<rect width="{left}" height="20" fill="#555"/>'
+        f'<rect x="{left}" width="{right}" height="20" fill="{colour}"/>'
+        '<g fill="#fff" text-anchor="middle" font-family="Verdana,DejaVu Sans,sans-serif" '
+        'font-size="11">'
+        f'<text x="{left / 2}" y="14">{label}</text>'
+        f'<text x="{left + right / 2}" y="14">{message}</text></g></svg>'
+    )
+
+
+@pages.app_template_filter("duration")
+def duration(seconds: float | None) -> str:
+    """`45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
+    if seconds is None:
+        return "—"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if seconds < 3600:
+        return f"{minutes} min"
+    if seconds < 86400:
+        return f"{hours} h {minutes % 60} min"
+    return f"{days} d {hours % 24} h"
+
+
+@pages.app_template_filter("percent")
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f} %".replace(".000 %", " %")
+
+
+@pages.app_template_filter("ms")
+def milliseconds(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.0f} ms" if value >= 10 else f"{value:.1f} ms"

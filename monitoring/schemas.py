@@ -1,0 +1,114 @@
+"""The JSON the status API answers, and its query arguments."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from services.kit import PageArgs
+
+STATES = ("unknown", "up", "degraded", "down")
+
+Uptime = Schema.from_dict(
+    {
+        label: fields.Float(allow_none=True, metadata={"example": 99.95})
+        for label in ("24h", "7d", "30d")
+    },
+    name="Uptime",
+)
+Latency = Schema.from_dict(
+    {
+        "p50": fields.Float(allow_none=True, metadata={"example": 12.5}),
+        "p95": fields.Float(allow_none=True, metadata={"example": 48.0}),
+    },
+    name="Latency",
+)
+
+
+class RootCauseSchema(Schema):
+    id = fields.Integer(allow_none=True, metadata={"description": "The root cause's incident"})
+    target = fields.String(metadata={"example": "postgres"})
+
+
+class IncidentSchema(Schema):
+    id = fields.Integer(metadata={"example": 3})
+    target = fields.String(metadata={"example": "clients"})
+    state = fields.String(validate=validate.OneOf(("open", "closed")))
+    started_at = fields.DateTime()
+    ended_at = fields.DateTime(allow_none=True)
+    duration_s = fields.Float(metadata={"description": "Until now while it is open"})
+    first_failing_step = fields.String(allow_none=True, metadata={"example": "direct"})
+    error = fields.String(allow_none=True, metadata={"example": "connection refused or reset"})
+    root_cause = fields.Nested(
+        RootCauseSchema,
+        allow_none=True,
+        metadata={"description": "A failing dependency this incident is blamed on"},
+    )
+    notified = fields.Boolean(metadata={"description": "Whether the webhook was told"})
+
+
+class TargetSummarySchema(Schema):
+    name = fields.String(metadata={"example": "clients"})
+    kind = fields.String(metadata={"example": "pair"})
+    state = fields.String(validate=validate.OneOf(STATES))
+    last_checked_at = fields.DateTime(allow_none=True)
+    uptime = fields.Nested(Uptime, metadata={"description": "Percent of the time, by window"})
+    latency_ms = fields.Nested(Latency, metadata={"description": "Over the last 24 hours"})
+
+
+class WorkerSchema(Schema):
+    last_heartbeat_at = fields.DateTime(allow_none=True)
+
+
+class SummarySchema(Schema):
+    targets = fields.List(fields.Nested(TargetSummarySchema))
+    incidents_open = fields.List(fields.Nested(IncidentSchema))
+    worker = fields.Nested(WorkerSchema)
+
+
+class SeriesArgs(Schema):
+    from_ = fields.AwareDateTime(
+        data_key="from", metadata={"description": "ISO 8601 with offset; 24 hours before `to`"}
+    )
+    to = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset; now"})
+    resolution = fields.String(
+        validate=validate.OneOf(("minute", "hour", "day")),
+        metadata={"description": "Chosen from the span when absent"},
+    )
+
+    @validates_schema
+    def from_before_to(self, data, **kwargs):
+        if "from_" in data and "to" in data and data["from_"] >= data["to"]:
+            raise ValidationError("Must come before `to`.", "from")
+
+
+class PointSchema(Schema):
+    at = fields.DateTime()
+    checks = fields.Integer()
+    failures = fields.Integer()
+    uptime = fields.Float(allow_none=True)
+    p50 = fields.Float(allow_none=True)
+    p95 = fields.Float(allow_none=True)
+
+
+class SeriesSchema(Schema):
+    name = fields.String(metadata={"example": "clients"})
+    kind = fields.String(metadata={"example": "pair"})
+    state = fields.String(validate=validate.OneOf(STATES))
+    from_ = fields.DateTime(data_key="from")
+    to = fields.DateTime()
+    resolution = fields.String(metadata={"example": "hour"})
+    uptime = fields.Float(allow_none=True, metadata={"description": "Over the whole span"})
+    latency_ms = fields.Nested(Latency, metadata={"description": "Over the whole span"})
+    points = fields.List(fields.Nested(PointSchema))
+
+
+class IncidentListArgs(PageArgs):
+    target = fields.String(validate=validate.Length(min=1, max=40))
+    state = fields.String(validate=validate.OneOf(("open", "closed")))
+
+
+class IncidentPageSchema(Schema):
+    items = fields.List(fields.Nested(IncidentSchema), required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+    total = fields.Integer(required=True)

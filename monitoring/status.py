@@ -1,0 +1,117 @@
+"""What the dashboard, its JSON API, the badges and the metrics show, from the monitoring schema."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from . import store
+from .worker import HEARTBEAT_SECONDS
+
+# The worker beats every HEARTBEAT_SECONDS; three missed beats and the figures are stale.
+STALE_AFTER = timedelta(seconds=max(30, 3 * HEARTBEAT_SECONDS))
+TIMELINE_DAYS = 30
+TIMELINE_LIMIT = 50
+
+
+def incident(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    end = row["ended_at"] or now
+    root = row["root_cause_target"]
+    return {
+        "id": row["id"],
+        "target": row["target"],
+        "state": "open" if row["ended_at"] is None else "closed",
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "duration_s": round(max(0.0, (end - row["started_at"]).total_seconds()), 3),
+        "first_failing_step": row["first_failing_step"],
+        "error": row["error"],
+        "root_cause": {"id": row["root_cause_id"], "target": root} if root else None,
+        "notified": row["notified"],
+    }
+
+
+def uptimes(session, now: datetime) -> tuple[dict[str, dict], dict[str, store.Window]]:
+    """Each target's uptime over 24 h, 7 d and 30 d, and its 24 h window (for the latency)."""
+    figures: dict[str, dict] = {}
+    last_day: dict[str, store.Window] = {}
+    for label, span in store.WINDOWS.items():
+        found = store.windows(session, now - span, now, latency=label == "24h")
+        if label == "24h":
+            last_day = found
+        for target, window in found.items():
+            figures.setdefault(target, {})[label] = window.uptime
+    return figures, last_day
+
+
+def summary(session, now: datetime, targets: list[dict] | None = None) -> dict[str, Any]:
+    """`GET /status/api/summary`: the shape the issue fixes."""
+    targets = store.targets(session) if targets is None else targets
+    figures, last_day = uptimes(session, now)
+    open_incidents, _ = store.incidents(session, state="open", limit=100)
+    beat = store.heartbeat(session)
+    return {
+        "targets": [
+            {
+                "name": t["name"],
+                "kind": t["kind"],
+                "state": t["state"],
+                "last_checked_at": t["last_checked_at"],
+                "uptime": {label: figures.get(t["name"], {}).get(label) for label in store.WINDOWS},
+                "latency_ms": latency(last_day.get(t["name"])),
+            }
+            for t in targets
+        ],
+        "incidents_open": [incident(row, now) for row in open_incidents],
+        "worker": {"last_heartbeat_at": beat["beat_at"] if beat else None},
+    }
+
+
+def latency(window: store.Window | None) -> dict[str, float | None]:
+    if window is None:
+        return {"p50": None, "p95": None}
+    return {"p50": window.percentile(0.50), "p95": window.percentile(0.95)}
+
+
+def stale(beat_at: datetime | None, now: datetime) -> bool:
+    return beat_at is None or now - beat_at > STALE_AFTER
+
+
+def dashboard(session, now: datetime) -> dict[str, Any]:
+    """Everything the /status page shows."""
+    listed = store.targets(session)
+    body = summary(session, now, listed)
+    rows = {t["name"]: t for t in listed}
+    charts = store.hourly_latency(session, now - timedelta(hours=24), now)
+    timeline, _ = store.incidents(
+        session, since=now - timedelta(days=TIMELINE_DAYS), limit=TIMELINE_LIMIT
+    )
+    beat_at = body["worker"]["last_heartbeat_at"]
+    targets = []
+    for target in body["targets"]:
+        row = rows.get(target["name"], {})
+        checked = target["last_checked_at"]
+        targets.append(
+            {
+                **target,
+                "description": row.get("description") or "",
+                "interval_s": row.get("interval_s"),
+                "state_since": row.get("state_since"),
+                "last_error": None if row.get("last_ok") else row.get("last_error"),
+                "last_step": None if row.get("last_ok") else row.get("last_step"),
+                "age_s": (now - checked).total_seconds() if checked else None,
+                "chart": [
+                    {"at": p["at"].isoformat(), "p50": p["p50"], "p95": p["p95"]}
+                    for p in charts.get(target["name"], [])
+                ],
+            }
+        )
+    return {
+        "now": now,
+        "targets": targets,
+        "incidents_open": body["incidents_open"],
+        "timeline": [incident(row, now) for row in timeline],
+        "heartbeat_at": beat_at,
+        "stale": stale(beat_at, now),
+        "heartbeat_age_s": (now - beat_at).total_seconds() if beat_at else None,
+    }

@@ -1,0 +1,177 @@
+"""The dashboard, its JSON API, the badges and the metrics, through HTTP."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from monitoring import store
+from monitoring.checks import CheckResult
+from monitoring.config import parse
+from monitoring.notify import Notifier
+from monitoring.worker import Monitor
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+TARGETS = {
+    "defaults": {"interval": "15s"},
+    "targets": [
+        {"name": "postgres", "kind": "postgres", "dsn": "postgresql://x@127.0.0.1:1/x"},
+        {
+            "name": "clients",
+            "kind": "http",
+            "url": "http://127.0.0.1:1/",
+            "depends_on": ["postgres"],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def monitor(app, session):
+    watcher = Monitor(app, parse(TARGETS, {}), Notifier(None))
+    watcher.restore()
+    return watcher
+
+
+@pytest.fixture
+def history(monitor):
+    """An hour of checks: postgres always up; clients up, then down for its last three checks."""
+    start = NOW - timedelta(hours=1)
+    for index in range(240):
+        at = start + timedelta(seconds=15 * index)
+        monitor.observe("postgres", CheckResult(True, 4.0, checked_at=at))
+        ok = index < 237
+        monitor.observe(
+            "clients",
+            CheckResult(
+                ok,
+                30.0,
+                checked_at=at,
+                step=None if ok else "request",
+                error=None if ok else "refused",
+            ),
+        )
+    monitor.beat()
+    return monitor
+
+
+def test_the_summary_has_every_target_its_state_uptime_latency_and_the_open_incidents(web, history):
+    response = web.get("/status/api/summary")
+    assert response.status_code == 200
+    body = response.json
+    assert list(body) == ["targets", "incidents_open", "worker"]
+    assert [t["name"] for t in body["targets"]] == ["postgres", "clients"]
+    postgres, clients = body["targets"]
+    assert set(postgres) == {"name", "kind", "state", "last_checked_at", "uptime", "latency_ms"}
+    assert postgres["state"] == "up" and clients["state"] == "down"
+    assert postgres["uptime"] == {"24h": 100.0, "7d": 100.0, "30d": 100.0}
+    assert clients["uptime"]["24h"] == pytest.approx(100 * 237 / 240, abs=0.01)
+    assert 0 < postgres["latency_ms"]["p50"] <= 5 and 20 < clients["latency_ms"]["p95"] <= 30
+    [incident] = body["incidents_open"]
+    assert incident["target"] == "clients" and incident["state"] == "open"
+    assert incident["first_failing_step"] == "request" and incident["error"] == "refused"
+    assert body["worker"]["last_heartbeat_at"] is not None
+
+
+def test_a_target_series_has_a_point_per_bucket_with_uptime_and_percentiles(web, history):
+    start = (NOW - timedelta(hours=2)).isoformat()
+    response = web.get("/status/api/targets/clients", query_string={"from": start})
+    assert response.status_code == 200
+    body = response.json
+    assert body["name"] == "clients" and body["resolution"] == "minute"
+    assert 60 <= len(body["points"]) <= 62
+    assert sum(p["checks"] for p in body["points"]) == 240
+    assert body["points"][0]["uptime"] == 100.0 and body["points"][0]["p50"] is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"from": "2026-01-02T00:00:00+00:00", "to": "2026-01-01T00:00:00+00:00"}, "from"),
+        ({"from": "2026-01-01T00:00:00"}, "from"),
+        ({"resolution": "week"}, "resolution"),
+        ({"since": "yesterday"}, "since"),
+    ],
+)
+def test_a_bad_window_is_a_422_naming_the_parameter(web, session, monitor, query, field):
+    response = web.get("/status/api/targets/clients", query_string=query)
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_an_unknown_target_is_a_404_problem(web, session):
+    response = web.get("/status/api/targets/nope")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_incidents_are_listed_the_latest_first_and_filtered(web, history):
+    body = web.get("/status/api/incidents").json
+    assert body["total"] == 1 and body["page"] == 1
+    assert body["items"][0]["target"] == "clients"
+    assert web.get("/status/api/incidents?state=closed").json["total"] == 0
+    assert web.get("/status/api/incidents?target=postgres").json["items"] == []
+
+
+def test_the_page_lists_every_target_with_its_state_and_no_stale_banner(web, history):
+    response = web.get("/status")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert 'data-target="postgres" data-state="up"' in page
+    assert 'data-target="clients" data-state="down"' in page
+    assert 'id="open-incidents"' in page
+    assert "stale-banner" not in page
+    assert "/status/static/chart.umd.min.js" in page and "cdn" not in page.lower()
+
+
+def test_a_stale_heartbeat_shows_a_banner(web, session, monitor):
+    store.beat(session, "worker", NOW, 1, 2)
+    session.execute(
+        store.text("UPDATE monitoring.heartbeats SET beat_at = now() - interval '5 minutes'")
+    )
+    session.commit()
+    page = web.get("/status").get_data(as_text=True)
+    assert 'id="stale-banner"' in page and "has not reported for 5 min" in page
+
+
+def test_the_chart_library_is_served_from_the_dashboard_itself(web, session):
+    response = web.get("/status/static/chart.umd.min.js")
+    assert response.status_code == 200
+    assert b"Chart.js v4" in response.get_data()[:200]
+
+
+def test_a_badge_is_an_svg_with_the_state_and_uptime(web, history):
+    response = web.get("/status/badge/postgres.svg")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    svg = response.get_data(as_text=True)
+    assert svg.startswith("<svg") and "postgres" in svg and "up 100.00%" in svg
+    assert web.get("/status/badge/nope.svg").status_code == 404
+
+
+def test_the_dashboard_is_read_only(web, session):
+    assert web.post("/status/api/summary").status_code == 405
+    assert web.delete("/status/api/incidents").status_code == 405
+
+
+def test_metrics_carry_each_target_state_and_uptime(web, history):
+    text = web.get("/metrics").get_data(as_text=True)
+    assert 'feira_monitor_target_up{target="postgres"} 1.0' in text
+    assert 'feira_monitor_target_up{target="clients"} 0.0' in text
+    assert 'feira_monitor_target_state{state="down",target="clients"} 1.0' in text
+    assert 'feira_monitor_incidents_open{target="clients"} 1.0' in text
+    assert 'feira_monitor_uptime_ratio{target="postgres",window="24h"} 1.0' in text
+    assert "feira_monitor_worker_heartbeat_age_seconds" in text
+
+
+def test_the_summary_and_the_page_are_kept_a_few_seconds(app, web, history, monitor):
+    app.config["STATUS_CACHE_SECONDS"] = 60
+    try:
+        before = web.get("/status/api/summary").json
+        page = web.get("/status").get_data(as_text=True)
+        monitor.observe("postgres", CheckResult(False, 1.0, checked_at=NOW))
+        monitor.observe("postgres", CheckResult(False, 1.0, checked_at=NOW + timedelta(seconds=1)))
+        assert web.get("/status/api/summary").json == before
+        assert web.get("/status").get_data(as_text=True) == page
+    finally:
+        app.config["STATUS_CACHE_SECONDS"] = 0
+        app.extensions.pop("status_cache", None)
+    assert web.get("/status/api/summary").json["targets"][0]["state"] == "down"

@@ -1,0 +1,477 @@
+"""The worker: one APScheduler job per target at a fixed rate, the state machine, incidents with
+their root cause, and the writes to the monitoring schema, kept in memory while the database is
+away (it may be the very thing that is down) and written when it is back."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+import requests
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import checks, store
+from .config import Config, ConfigError, Target, load
+from .journey import Journey
+from .models import db
+from .notify import Notifier
+from .states import DOWN, TargetState, advance
+from .states import Outcome as StateOutcome
+
+log = logging.getLogger("feira.monitoring.worker")
+
+HEARTBEAT_SECONDS = 10
+PRUNE_SECONDS = 600
+# The janitor runs before the journey's first run and then every this many runs.
+JANITOR_EVERY = 10
+# Records kept in memory while the database is unreachable; the oldest results go first.
+MAX_PENDING = 50_000
+
+
+@dataclass
+class OpenIncident:
+    key: str
+    target: str
+    started_at: datetime
+    step: str | None
+    error: str | None
+    root_cause_target: str | None = None
+    root_cause_key: str | None = None
+    notified: bool = False
+
+    def describe(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "target": self.target,
+            "started_at": self.started_at,
+            "first_failing_step": self.step,
+            "error": self.error,
+            "root_cause_target": self.root_cause_target,
+            **extra,
+        }
+
+    @property
+    def awaiting_cause(self) -> bool:
+        """Blamed on a dependency that was failing but has no incident (yet)."""
+        return self.root_cause_target is not None and self.root_cause_key is None
+
+
+@dataclass
+class Tracked:
+    target: Target
+    state: TargetState = field(default_factory=TargetState)
+    since: datetime | None = None
+    last_checked_at: datetime | None = None
+    first_failure_at: datetime | None = None
+    incident: OpenIncident | None = None
+    runs: int = 0
+
+    @property
+    def failing(self) -> bool:
+        return self.state.failures > 0 or self.state.state == DOWN
+
+
+class Monitor:
+    """What the worker knows, in memory, and what it owes the database."""
+
+    def __init__(self, app: Flask, config: Config, notifier: Notifier):
+        self.app = app
+        self.config = config
+        self.notifier = notifier
+        self.tracked = {t.name: Tracked(t) for t in config.targets}
+        self.sessions = {t.name: requests.Session() for t in config.targets}
+        self.started_at = datetime.now(UTC)
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._pending: list[store.Record] = []
+        self._database_down = False
+
+    # --- start-up ---
+
+    def restore(self) -> None:
+        """Register the configured targets and carry on from the states the database holds."""
+        with self.app.app_context():
+            store.register_targets(
+                db.session,
+                [
+                    {
+                        "name": t.name,
+                        "kind": t.kind,
+                        "description": t.description,
+                        "interval_s": t.interval,
+                    }
+                    for t in self.config.targets
+                ],
+            )
+            saved = store.load_states(db.session)
+            db.session.remove()
+        for name, tracked in self.tracked.items():
+            row = saved.get(name)
+            if not row:
+                continue
+            tracked.state = TargetState(row["state"], row["failures"], row["successes"])
+            tracked.since = row["state_since"]
+            tracked.last_checked_at = row["last_checked_at"]
+            tracked.first_failure_at = row["first_failure_at"]
+            incident = row.get("incident")
+            if incident:
+                tracked.incident = OpenIncident(
+                    str(incident["key"]),
+                    name,
+                    incident["started_at"],
+                    incident["first_failing_step"],
+                    incident["error"],
+                    incident["root_cause_target"],
+                    str(incident["root_cause_key"]) if incident["root_cause_key"] else None,
+                    incident["notified"],
+                )
+
+    def restore_when_possible(self, stop: threading.Event) -> None:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                self.restore()
+                return
+            except SQLAlchemyError as exc:
+                log.warning("waiting for the database", extra={"error": type(exc).__name__})
+                stop.wait(delay)
+                delay = min(delay * 2, 30)
+
+    # --- checking ---
+
+    def run_check(self, name: str) -> checks.CheckResult:
+        target = self.tracked[name].target
+        session = self.sessions[name]
+        try:
+            if target.kind == "http":
+                return checks.check_http(target, session)
+            if target.kind == "pair":
+                return checks.check_pair(target, session)
+            if target.kind == "postgres":
+                return checks.check_postgres(target)
+            journey = self.journey(target)
+            if self.tracked[name].runs % JANITOR_EVERY == 0:
+                self.sweep(journey, target)
+            return journey.run()
+        except Exception as exc:  # a bug in a check must not stop the others
+            log.exception("the check itself failed", extra={"target": name})
+            return checks.CheckResult(False, 0.0, step="check", error=type(exc).__name__)
+
+    def journey(self, target: Target) -> Journey:
+        return Journey(
+            target.gateway_url,
+            os.environ.get("FEIRA_ADMIN_EMAIL", ""),
+            os.environ.get("FEIRA_ADMIN_PASSWORD", ""),
+            target.timeout,
+            self.sessions[target.name],
+        )
+
+    @staticmethod
+    def sweep(journey: Journey, target: Target) -> None:
+        try:
+            removed = journey.sweep(older_than=timedelta(seconds=max(60.0, 2 * target.timeout)))
+        except (requests.RequestException, ValueError, KeyError) as exc:
+            log.warning(
+                "the journey's janitor could not run", extra={"error": checks.describe(exc)}
+            )
+            return
+        if removed:
+            log.warning(
+                "the janitor removed clients left by failed journeys", extra={"removed": removed}
+            )
+
+    def check(self, name: str) -> None:
+        """The job APScheduler runs for a target: check, judge, record."""
+        self.observe(name, self.run_check(name))
+
+    def observe(self, name: str, result: checks.CheckResult) -> None:
+        with self._lock:
+            notes = self._advance(self.tracked[name], result)
+        for event, incident, notify in notes:
+            self.notifier.incident(event, incident, notify=notify)
+        self.flush()
+
+    def _advance(self, tracked: Tracked, result: checks.CheckResult) -> list[tuple]:
+        target, at = tracked.target, result.checked_at
+        name = target.name
+        tracked.runs += 1
+        # The time this check stands for: since the one before, but a gap (the worker was
+        # stopped) counts as no data, not as up or down.
+        span = target.interval
+        if tracked.last_checked_at is not None:
+            span = min(max((at - tracked.last_checked_at).total_seconds(), 0.0), 2 * span)
+        tracked.last_checked_at = at
+        before = tracked.state
+        tracked.state = advance(
+            before,
+            StateOutcome(result.ok, result.latency_ms),
+            down_after=target.down_after,
+            up_after=target.up_after,
+            latency_threshold_ms=target.latency_threshold_ms,
+        )
+        if tracked.state.state != before.state or tracked.since is None:
+            tracked.since = at
+        if not result.ok and before.failures == 0:
+            tracked.first_failure_at = at
+        elif result.ok:
+            tracked.first_failure_at = None
+        self._pending.append(
+            store.Observation(
+                target=name,
+                checked_at=at,
+                ok=result.ok,
+                latency_ms=result.latency_ms,
+                state=tracked.state.state,
+                state_since=tracked.since,
+                failures=tracked.state.failures,
+                successes=tracked.state.successes,
+                first_failure_at=tracked.first_failure_at,
+                span_s=span,
+                maintenance_s=self.config.maintenance_seconds(
+                    name, at - timedelta(seconds=span), at
+                ),
+                step=result.step,
+                error=result.error,
+                steps=result.steps,
+            )
+        )
+        notes: list[tuple] = []
+        # Opened on a failure: a target still down when a maintenance window ends has its
+        # incident at its next failure, and none if it recovers.
+        if (
+            tracked.state.state == DOWN
+            and not result.ok
+            and tracked.incident is None
+            and not self.config.in_maintenance(name, at)
+        ):
+            notes += self._open(tracked, at, result)
+        elif tracked.incident is not None and tracked.state.state != DOWN:
+            notes += self._close(tracked, at)
+        if not tracked.failing:
+            notes += self._clear_suspicions(name)
+        return notes
+
+    def _open(self, tracked: Tracked, at: datetime, result: checks.CheckResult) -> list[tuple]:
+        # It started at the first failure; its step and error are those of the failure that
+        # confirmed it (the first one may have caught a process half-way through stopping).
+        step, error = result.step, result.error
+        incident = OpenIncident(
+            str(uuid.uuid4()), tracked.target.name, tracked.first_failure_at or at, step, error
+        )
+        incident.root_cause_target, incident.root_cause_key = self._root_cause(tracked.target.name)
+        incident.notified = incident.root_cause_target is None
+        tracked.incident = incident
+        self._pending.append(
+            store.IncidentOpened(
+                incident.key,
+                incident.target,
+                incident.started_at,
+                step,
+                error,
+                incident.root_cause_target,
+                incident.root_cause_key,
+                incident.notified,
+            )
+        )
+        notes = [("incident.opened", incident.describe(), incident.notified)]
+        # Incidents that blamed this target before it had one of its own now point at it.
+        for other in self.tracked.values():
+            waiting = other.incident
+            if waiting and waiting.awaiting_cause and waiting.root_cause_target == incident.target:
+                waiting.root_cause_key = incident.root_cause_key or incident.key
+                waiting.root_cause_target = incident.root_cause_target or incident.target
+                self._pending.append(
+                    store.IncidentLinked(
+                        waiting.key, waiting.root_cause_target, waiting.root_cause_key
+                    )
+                )
+        return notes
+
+    def _root_cause(self, name: str) -> tuple[str | None, str | None]:
+        """The first dependency (the deepest first) that is failing too, and its incident's key
+        when it has one, or its own root cause's."""
+        for dependency in self.config.dependencies(name):
+            tracked = self.tracked[dependency]
+            if tracked.incident is not None:
+                if tracked.incident.root_cause_key:
+                    return tracked.incident.root_cause_target, tracked.incident.root_cause_key
+                return dependency, tracked.incident.key
+            if tracked.failing:
+                return dependency, None
+        return None, None
+
+    def _close(self, tracked: Tracked, at: datetime) -> list[tuple]:
+        incident, tracked.incident = tracked.incident, None
+        self._pending.append(store.IncidentClosed(incident.key, at))
+        duration = round((at - incident.started_at).total_seconds(), 3)
+        described = incident.describe(ended_at=at, duration_s=duration)
+        return [("incident.closed", described, incident.notified)]
+
+    def _clear_suspicions(self, name: str) -> list[tuple]:
+        """`name` is healthy: incidents still waiting to blame it were not its doing after all, so
+        they notify on their own."""
+        notes = []
+        for other in self.tracked.values():
+            waiting = other.incident
+            if waiting and waiting.awaiting_cause and waiting.root_cause_target == name:
+                waiting.root_cause_target = None
+                waiting.notified = True
+                self._pending += [
+                    store.IncidentLinked(waiting.key, None, None),
+                    store.IncidentNotified(waiting.key),
+                ]
+                notes.append(("incident.opened", waiting.describe(), True))
+        return notes
+
+    # --- writing ---
+
+    def flush(self) -> bool:
+        """Write what is pending; on a database error keep it for the next time."""
+        with self._flush_lock:
+            with self._lock:
+                batch = list(self._pending)
+            if not batch:
+                return True
+            try:
+                with self.app.app_context():
+                    store.save(db.session, batch)
+                    db.session.remove()
+            except SQLAlchemyError as exc:
+                if not self._database_down:
+                    log.warning(
+                        "the database is unavailable: keeping results in memory",
+                        extra={"error": type(exc).__name__},
+                    )
+                self._database_down = True
+                with self._lock:
+                    self._trim()
+                return False
+            with self._lock:
+                del self._pending[: len(batch)]
+            if self._database_down:
+                log.warning(
+                    "the database is back: wrote what was kept", extra={"records": len(batch)}
+                )
+            self._database_down = False
+            return True
+
+    def _trim(self) -> None:
+        excess = len(self._pending) - MAX_PENDING
+        if excess <= 0:
+            return
+        kept = []
+        for record in self._pending:
+            if excess > 0 and isinstance(record, store.Observation):
+                excess -= 1
+                continue
+            kept.append(record)
+        self._pending[:] = kept
+
+    def beat(self) -> None:
+        try:
+            with self.app.app_context():
+                store.beat(db.session, "worker", self.started_at, os.getpid(), len(self.tracked))
+                db.session.remove()
+        except SQLAlchemyError as exc:
+            log.info("no heartbeat written", extra={"error": type(exc).__name__})
+
+    def prune(self) -> None:
+        try:
+            with self.app.app_context():
+                removed = store.prune(db.session, datetime.now(UTC))
+                db.session.remove()
+        except SQLAlchemyError as exc:
+            log.info("nothing pruned", extra={"error": type(exc).__name__})
+            return
+        log.info("pruned", extra=removed)
+
+
+def build_scheduler(monitor: Monitor):
+    """APScheduler, one job per target at a fixed rate (an interval trigger counts from its start,
+    so a slow check does not push the next ones later), one run at a time, late runs coalesced
+    into one and skipped past half an interval."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    targets = monitor.config.targets
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=len(targets) + 2)},
+        job_defaults={"max_instances": 1, "coalesce": True},
+    )
+    now = datetime.now(UTC)
+    for index, target in enumerate(targets):
+        # The first runs are spread a little, so that the checks do not all start at once.
+        start = now + timedelta(seconds=0.5 + 0.25 * index)
+        scheduler.add_job(
+            monitor.check,
+            IntervalTrigger(seconds=target.interval, start_date=start, timezone=UTC),
+            args=[target.name],
+            id=f"check:{target.name}",
+            misfire_grace_time=max(1, int(target.interval / 2)),
+            next_run_time=start,
+        )
+    scheduler.add_job(
+        monitor.beat,
+        IntervalTrigger(seconds=HEARTBEAT_SECONDS, timezone=UTC),
+        id="heartbeat",
+        next_run_time=now,
+        misfire_grace_time=HEARTBEAT_SECONDS,
+    )
+    scheduler.add_job(
+        monitor.prune,
+        IntervalTrigger(seconds=PRUNE_SECONDS, timezone=UTC),
+        id="prune",
+        next_run_time=now + timedelta(seconds=30),
+        misfire_grace_time=PRUNE_SECONDS,
+    )
+    return scheduler
+
+
+@click.command("worker")
+@with_appcontext
+def worker_command():
+    """Check every target of targets.yaml on its schedule, forever."""
+    try:
+        config = load()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    app = current_app._get_current_object()
+    # APScheduler logs every run at INFO; only its warnings (a missed or failed run) matter.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    notifier = Notifier(os.environ.get("WEBHOOK_URL"))
+    monitor = Monitor(app, config, notifier)
+    stop = threading.Event()
+    scheduler = build_scheduler(monitor)
+
+    def shut_down(signum, frame):
+        stop.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    monitor.restore_when_possible(stop)
+    if stop.is_set():
+        return
+    log.info(
+        "monitoring",
+        extra={"targets": [t.name for t in config.targets], "webhook": bool(notifier.webhook_url)},
+    )
+    started = time.monotonic()
+    scheduler.start()
+    monitor.flush()
+    notifier.drain(timeout=10)
+    notifier.close()
+    log.info("stopped", extra={"ran_s": round(time.monotonic() - started)})

@@ -1,7 +1,7 @@
 import pytest
 
 from services.clients import create_app
-from services.kit.testing import access_token, bearer, build_app, truncate_all
+from services.kit.testing import build_app, truncate_all
 
 VALID_CPFS = ["454.090.000-56", "123.456.789-09", "529.982.247-25", "111.444.777-35"]
 
@@ -22,16 +22,6 @@ def app(database, jwt_keys):
 def client(app):
     truncate_all(app)
     return app.test_client()
-
-
-@pytest.fixture
-def user(jwt_keys):
-    return bearer(access_token(jwt_keys, user_id=10, role="user"))
-
-
-@pytest.fixture
-def admin(jwt_keys):
-    return bearer(access_token(jwt_keys, user_id=1, role="admin"))
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 import pytest
 
-from services.kit.testing import access_token, bearer, build_app, truncate_all
+from services.kit.testing import build_app, truncate_all
 from services.products import create_app
 from services.products.ean import check_digit
 
@@ -36,16 +36,6 @@ def app(database, jwt_keys, media_dir):
 def client(app):
     truncate_all(app)
     return app.test_client()
-
-
-@pytest.fixture
-def user(jwt_keys):
-    return bearer(access_token(jwt_keys, user_id=10, role="user"))
-
-
-@pytest.fixture
-def admin(jwt_keys):
-    return bearer(access_token(jwt_keys, user_id=1, role="admin"))
 
 
 @pytest.fixture

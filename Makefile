@@ -5,6 +5,7 @@ PY    := $(VENV)/bin/python
 STACK := $(PY) -m stack
 TEST_STACK := FEIRA_ENV_FILE=stack/test.env $(STACK)
 ROBOT_ARGS ?=
+BENCH_ARGS ?=
 # Tests tagged `fault` stop and start processes of the stack: the test stack runs them, a plain
 # `make robot` on your dev stack leaves them out (`make robot ROBOT_FAULTS=` runs them too).
 ROBOT_FAULTS ?= --exclude fault
@@ -77,4 +78,4 @@ seed: install ## load demo data through the API (make up first)
 	@$(PY) -m stack.seed
 
 bench: install ## throughput and latency figures on loopback (needs wrk)
-	@$(PY) -m bench
+	@$(PY) -m bench $(BENCH_ARGS)

@@ -16,10 +16,15 @@ class Request:
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
+    # Latency goals are measured with few connections (what one request costs at the service),
+    # throughput with the run's --connections.
+    connections: int | None = None
+    # The goal, if the case has one: p95 under this many milliseconds.
+    p95_under_ms: float | None = None
 
 
 @dataclass
-class Run:
+class Context:
     """What a case's setup can use: the stack's settings and a token shared by every case."""
 
     cfg: StackConfig
@@ -53,7 +58,7 @@ class Case:
     name: str
     describe: str
     # The setup: it may log in or create data, and answers the request to load.
-    prepare: Callable[[Run], Request]
+    prepare: Callable[[Context], Request]
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,10 @@ CASES: dict[str, Case] = {}
 RATIOS: list[Ratio] = []
 
 
-def case(name: str) -> Callable[[Callable[[Run], Request]], Callable[[Run], Request]]:
+def case(name: str) -> Callable[[Callable[[Context], Request]], Callable[[Context], Request]]:
     """Register a case under `name`; the function's docstring describes it in `--list`."""
 
-    def register(prepare: Callable[[Run], Request]) -> Callable[[Run], Request]:
+    def register(prepare: Callable[[Context], Request]) -> Callable[[Context], Request]:
         if name in CASES:
             raise ValueError(f"two benchmark cases are named {name!r}")
         CASES[name] = Case(name, (prepare.__doc__ or "").strip().partition("\n")[0], prepare)

@@ -45,10 +45,14 @@ class Problem(Exception):
         headers: dict[str, str] | None = None,
         status: int | None = None,
         title: str | None = None,
+        extra: dict | None = None,
     ):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors
+        # More members of the problem body (RFC 9457 extensions), e.g. the short lines of a
+        # reservation, for clients that act on them.
+        self.extra = extra or {}
         self.headers = headers or {}
         if status is not None:
             self.status = status
@@ -119,6 +123,7 @@ def problem_response(
     *,
     errors: dict | None = None,
     headers: dict[str, str] | None = None,
+    extra: dict | None = None,
 ):
     body = {
         "type": problem_type(status),
@@ -129,6 +134,7 @@ def problem_response(
     }
     if errors:
         body["errors"] = errors
+    body.update(extra or {})
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON
@@ -261,7 +267,12 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(
         Problem,
         lambda exc: problem_response(
-            exc.status, exc.title, exc.detail, errors=exc.errors, headers=exc.headers
+            exc.status,
+            exc.title,
+            exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+            extra=exc.extra,
         ),
     )
     app.register_error_handler(HTTPException, _http_exception)

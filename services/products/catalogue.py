@@ -226,10 +226,16 @@ def apply_stock_change(data: dict) -> None:
         # Retrying a malformed event cannot help; it is logged for whoever sent it.
         log.error("stock.changed without product_id, available and version: ignored")
         return
+    # updated_at says when the catalogue's own fields were last edited, so a stock figure from
+    # inventory leaves it as it was (the column's onupdate would otherwise set it).
     db.session.execute(
         update(Product)
         .where(Product.id == product_id, Product.stock_version < version)
-        .values(available_quantity=max(0, available), stock_version=version)
+        .values(
+            available_quantity=max(0, available),
+            stock_version=version,
+            updated_at=Product.updated_at,
+        )
     )
 
 

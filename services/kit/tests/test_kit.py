@@ -13,6 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit import (
     Blueprint,
+    Conflict,
     NotFound,
     PageArgs,
     create_service_app,
@@ -77,6 +78,11 @@ def by_id(widget_id):
 @blp.route("/missing")
 def missing():
     raise NotFound("Widget 7 does not exist")
+
+
+@blp.route("/short")
+def short():
+    raise Conflict("Not enough widgets", extra={"short": [{"id": 7, "missing": 2}]})
 
 
 @blp.route("/boom")
@@ -170,6 +176,13 @@ def test_an_id_too_large_for_the_column_is_a_routing_404(client):
 def test_a_domain_error_renders_its_own_detail(client):
     response = client.get("/widgets/missing")
     assert response.status_code == 404 and response.json["detail"] == "Widget 7 does not exist"
+
+
+def test_a_domain_error_may_carry_more_members_for_the_client(client):
+    response = client.get("/widgets/short")
+    assert response.status_code == 409 and response.mimetype == PROBLEM
+    assert response.json["short"] == [{"id": 7, "missing": 2}]
+    assert response.json["detail"] == "Not enough widgets" and response.json["request_id"]
 
 
 def test_an_unexpected_error_is_a_500_with_the_request_id_and_no_internals(client, caplog):

@@ -10,7 +10,7 @@ from flask_migrate import migrate
 from services.kit.testing import build_app
 
 
-@pytest.mark.parametrize("service", ["auth", "clients", "products"])
+@pytest.mark.parametrize("service", ["auth", "clients", "products", "inventory"])
 def test_autogenerate_on_a_migrated_service_finds_nothing_to_add(
     database, jwt_keys, tmp_path, service
 ):

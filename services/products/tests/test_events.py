@@ -45,6 +45,15 @@ def test_stock_changed_sets_the_available_quantity(app, client, user, make_produ
     assert available(client, user, made["id"]) == 12
 
 
+def test_a_stock_event_does_not_change_when_the_product_was_last_edited(
+    app, client, user, make_product
+):
+    made = make_product()
+    stock_changed(app, made["id"], 12, version=1)
+    read = client.get(f"/products/{made['id']}", headers=user).json
+    assert read["available_quantity"] == 12 and read["updated_at"] == made["updated_at"]
+
+
 def test_an_older_stock_event_arriving_late_does_not_overwrite_a_newer_one(
     app, client, user, make_product
 ):

@@ -1,0 +1,38 @@
+"""inventory: stock per product and its movement ledger, the reservations orders make, clients'
+holdings, and the `stock.changed` event; it hears `product.created`, `product.deleted` and
+`client.deleted`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.kit import create_service_app
+from services.kit.outbox import init_outbox
+
+from .models import db, outbox
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app, api = create_service_app(
+        "inventory",
+        __name__,
+        db=db,
+        config=config,
+        description="Stock per product (on hand, reserved, available, reorder level), its "
+        "movement ledger, clients' holdings, and the internal reservations API of orders.",
+    )
+    init_outbox(app, outbox)
+    from . import holdings, stock
+    from .routes import blp, reservations_blp
+
+    outbox.receiver(
+        app,
+        {
+            "product.created": stock.on_product_created,
+            "product.deleted": stock.on_product_deleted,
+            "client.deleted": holdings.on_client_deleted,
+        },
+    )
+    api.register_blueprint(blp)
+    api.register_blueprint(reservations_blp)
+    return app

@@ -1,0 +1,85 @@
+"""What clients have acquired: written once the clients and products services confirm both exist
+(the product's name copied then), and forgotten when either announces a deletion."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, select
+
+from services.kit import NotFound, Unavailable, paginate, service
+
+from .models import Holding, db
+
+log = logging.getLogger("feira.inventory.holdings")
+
+
+def list_holdings(client_id: int, args: dict) -> dict:
+    """Read locally: a client deleted a moment ago (its event on the way) still lists its holdings
+    until the event lands, and an unknown client simply has none."""
+    stmt = select(Holding).where(Holding.client_id == client_id)
+    return paginate(db, stmt, args, {"acquired_at": Holding.acquired_at}, Holding.id)
+
+
+def get_holding(holding_id: int) -> Holding:
+    holding = db.session.get(Holding, holding_id)
+    if holding is None:
+        raise NotFound(f"Holding {holding_id} does not exist")
+    return holding
+
+
+def add_holding(client_id: int, data: dict) -> Holding:
+    """Both owners are asked (with the caller's token) before anything is written; the 404 names
+    every one that is missing, and a service that cannot answer is a 503."""
+    missing: dict[str, list[str]] = {}
+    if not _client_exists(client_id):
+        missing["client_id"] = [f"Client {client_id} does not exist."]
+    product = _product(data["product_id"])
+    if product is None:
+        missing["product_id"] = [f"Product {data['product_id']} does not exist."]
+    if missing:
+        raise NotFound(" ".join(message for [message] in missing.values()), errors=missing)
+    holding = Holding(
+        client_id=client_id,
+        product_id=data["product_id"],
+        product_name=product["name"],
+        quantity=data["quantity"],
+    )
+    db.session.add(holding)
+    db.session.commit()
+    return holding
+
+
+def _client_exists(client_id: int) -> bool:
+    response = service("clients").head(f"/clients/{client_id}")
+    if response.status_code not in (200, 404):
+        raise Unavailable("The clients service could not say whether the client exists")
+    return response.status_code == 200
+
+
+def _product(product_id: int) -> dict | None:
+    response = service("products").get(f"/products/{product_id}")
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        raise Unavailable("The products service could not say whether the product exists")
+    try:
+        return {"name": str(response.json()["name"])}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Unavailable("The products service answered something unreadable") from exc
+
+
+def remove_holding(holding: Holding) -> None:
+    db.session.delete(holding)
+    db.session.commit()
+
+
+def on_client_deleted(data: dict) -> None:
+    """`client.deleted` {client_id}: the client's holdings go (the receiver commits)."""
+    try:
+        client_id = int(data["client_id"])
+    except (KeyError, TypeError, ValueError):
+        # Retrying a malformed event cannot help; it is logged for whoever sent it.
+        log.error("client.deleted without a client_id: ignored")
+        return
+    db.session.execute(delete(Holding).where(Holding.client_id == client_id))

@@ -1,0 +1,272 @@
+"""Holdings against the REAL clients and products services on local ports: a write asks both
+whether the client and the product exist (the product's name is copied then), and the events of
+their deletion remove the holdings."""
+
+import socket
+
+import pytest
+from sqlalchemy import select
+
+from services.clients import create_app as create_clients_app
+from services.clients.models import outbox as clients_outbox
+from services.inventory import create_app
+from services.inventory.models import Holding, db
+from services.kit.testing import LiveServer, build_app, truncate_all
+from services.products import create_app as create_products_app
+from services.products.ean import check_digit
+
+from .conftest import SECRET, deliver
+
+
+@pytest.fixture(scope="module")
+def products(database, jwt_keys, tmp_path_factory):
+    app = build_app(
+        create_products_app,
+        "products",
+        database,
+        jwt_keys,
+        OUTBOX_SECRET=SECRET,
+        OUTBOX_SUBSCRIBERS={},
+        SERVICE_URLS={},
+        MEDIA_DIR=str(tmp_path_factory.mktemp("media")),
+    )
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def clients(database, jwt_keys):
+    app = build_app(
+        create_clients_app,
+        "clients",
+        database,
+        jwt_keys,
+        OUTBOX_SECRET=SECRET,
+        OUTBOX_SUBSCRIBERS={},
+        SERVICE_URLS={},
+    )
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def app(database, jwt_keys, clients, products):
+    """inventory, wired to the served clients and products (overrides the suite's app)."""
+    return build_app(
+        create_app,
+        "inventory",
+        database,
+        jwt_keys,
+        OUTBOX_SECRET=SECRET,
+        OUTBOX_SUBSCRIBERS={},
+        SERVICE_URLS={"clients": clients.base_url, "products": products.base_url},
+    )
+
+
+@pytest.fixture
+def make_client(clients, user):
+    truncate_all(clients.app)
+    counter = iter(range(1000))
+    cpfs = ["454.090.000-56", "123.456.789-09", "529.982.247-25", "111.444.777-35"]
+
+    def _make():
+        n = next(counter)
+        body = {"name": f"Cliente {n}", "email": f"c{n}@example.com", "cpf": cpfs[n % 4]}
+        response = clients.app.test_client().post("/clients", json=body, headers=user)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return _make
+
+
+@pytest.fixture
+def make_product(products, admin):
+    truncate_all(products.app)
+    counter = iter(range(1, 1000))
+
+    def _make():
+        n = next(counter)
+        first_twelve = f"789{n:09d}"
+        body = {
+            "name": f"Produto {n}",
+            "price": "10.00",
+            "barcode": first_twelve + check_digit(first_twelve),
+        }
+        response = products.app.test_client().post("/products", json=body, headers=admin)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    return _make
+
+
+def add(client, headers, client_id, product_id, quantity=1):
+    body = {"product_id": product_id, "quantity": quantity}
+    return client.post(f"/inventory/clients/{client_id}/holdings", json=body, headers=headers)
+
+
+def holdings_of(app, client_id):
+    with app.app_context():
+        return db.session.scalars(
+            select(Holding.product_id).where(Holding.client_id == client_id).order_by(Holding.id)
+        ).all()
+
+
+# --- adding, listing, removing ---
+
+
+def test_a_user_adds_a_holding_with_the_product_name_copied(
+    app, client, user, make_client, make_product
+):
+    owner, product = make_client(), make_product()
+    response = add(client, user, owner["id"], product["id"], 2)
+    assert response.status_code == 201
+    holding = response.json
+    assert response.headers["Location"].endswith(f"/inventory/holdings/{holding['id']}")
+    assert holding["client_id"] == owner["id"] and holding["product_id"] == product["id"]
+    assert holding["product_name"] == product["name"] and holding["quantity"] == 2
+    assert holding["acquired_at"]
+
+
+def test_the_name_stays_as_it_was_when_the_holding_was_written(
+    app, client, user, admin, make_client, make_product, products
+):
+    owner, product = make_client(), make_product()
+    add(client, user, owner["id"], product["id"])
+    products.app.test_client().patch(
+        f"/products/{product['id']}", json={"name": "Renomeado"}, headers=admin
+    )
+    [listed] = client.get(f"/inventory/clients/{owner['id']}/holdings", headers=user).json["items"]
+    assert listed["product_name"] == product["name"]
+
+
+def test_holdings_are_listed_newest_first_a_page_at_a_time(client, user, make_client, make_product):
+    owner, other = make_client(), make_client()
+    made = [make_product() for _ in range(3)]
+    for product in made:
+        add(client, user, owner["id"], product["id"])
+    add(client, user, other["id"], made[0]["id"])
+    page = client.get(f"/inventory/clients/{owner['id']}/holdings?per_page=2", headers=user).json
+    assert [h["product_id"] for h in page["items"]] == [made[2]["id"], made[1]["id"]]
+    assert page["total"] == 3
+    assert client.get("/inventory/clients/424242/holdings", headers=user).json["total"] == 0
+
+
+def test_a_holding_is_removed(app, client, user, make_client, make_product):
+    owner, product = make_client(), make_product()
+    holding = add(client, user, owner["id"], product["id"]).json
+    assert client.delete(f"/inventory/holdings/{holding['id']}", headers=user).status_code == 204
+    assert client.delete(f"/inventory/holdings/{holding['id']}", headers=user).status_code == 404
+    assert holdings_of(app, owner["id"]) == []
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 1.5, None])
+def test_a_quantity_below_one_or_not_whole_is_a_422(client, user, quantity):
+    response = add(client, user, 1, 1, quantity)
+    assert response.status_code == 422 and "quantity" in response.json["errors"]
+
+
+# --- what must exist ---
+
+
+def test_an_unknown_client_is_a_404_naming_the_client(app, client, user, make_product):
+    product = make_product()
+    response = add(client, user, 424242, product["id"])
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert list(response.json["errors"]) == ["client_id"]
+    assert "Client 424242" in response.json["detail"]
+    assert holdings_of(app, 424242) == []
+
+
+def test_an_unknown_product_is_a_404_naming_the_product(app, client, user, make_client):
+    owner = make_client()
+    response = add(client, user, owner["id"], 424242)
+    assert response.status_code == 404
+    assert list(response.json["errors"]) == ["product_id"]
+    assert "Product 424242" in response.json["detail"]
+    assert holdings_of(app, owner["id"]) == []
+
+
+def test_both_unknown_is_a_404_naming_both(client, user, make_client, make_product):
+    response = add(client, user, 424242, 424243)
+    assert sorted(response.json["errors"]) == ["client_id", "product_id"]
+
+
+@pytest.fixture(scope="module")
+def closed_url():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.fixture(scope="module")
+def app_without_clients(database, jwt_keys, products, closed_url):
+    return build_app(
+        create_app,
+        "inventory",
+        database,
+        jwt_keys,
+        OUTBOX_SECRET=SECRET,
+        OUTBOX_SUBSCRIBERS={},
+        SERVICE_URLS={"clients": closed_url, "products": products.base_url},
+    )
+
+
+@pytest.fixture(scope="module")
+def app_without_products(database, jwt_keys, clients, closed_url):
+    return build_app(
+        create_app,
+        "inventory",
+        database,
+        jwt_keys,
+        OUTBOX_SECRET=SECRET,
+        OUTBOX_SUBSCRIBERS={},
+        SERVICE_URLS={"clients": clients.base_url, "products": closed_url},
+    )
+
+
+@pytest.mark.parametrize("down", ["app_without_clients", "app_without_products"])
+def test_when_a_checker_is_down_a_write_is_503_and_stores_nothing(
+    request, app, client, user, make_client, make_product, down
+):
+    owner, product = make_client(), make_product()
+    response = add(request.getfixturevalue(down).test_client(), user, owner["id"], product["id"])
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
+    assert response.headers["Retry-After"]
+    assert holdings_of(app, owner["id"]) == []
+
+
+# --- deletions elsewhere ---
+
+
+def test_client_deleted_removes_the_client_holdings_only(
+    app, client, user, make_client, make_product
+):
+    gone, kept = make_client(), make_client()
+    product = make_product()
+    for owner in (gone, kept):
+        add(client, user, owner["id"], product["id"])
+    assert deliver(app, "client.deleted", {"client_id": gone["id"]}).json == {"status": "processed"}
+    assert holdings_of(app, gone["id"]) == []
+    assert holdings_of(app, kept["id"]) == [product["id"]]
+
+
+def test_a_client_deleted_in_clients_leaves_no_holdings_through_the_outbox(
+    app, client, user, admin, make_client, make_product, clients
+):
+    owner, product = make_client(), make_product()
+    add(client, user, owner["id"], product["id"])
+    inventory = LiveServer(app).start()
+    clients.app.config["OUTBOX_SUBSCRIBERS"] = {
+        "inventory": f"{inventory.base_url}/internal/events"
+    }
+    try:
+        deleted = clients.app.test_client().delete(f"/clients/{owner['id']}", headers=admin)
+        assert deleted.status_code == 204
+        with clients.app.app_context():
+            assert clients_outbox.relay_once() == 1
+    finally:
+        clients.app.config["OUTBOX_SUBSCRIBERS"] = {}
+        inventory.stop()
+    assert holdings_of(app, owner["id"]) == []

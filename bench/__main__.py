@@ -15,7 +15,7 @@ from pathlib import Path
 
 from stack.config import ROOT, StackConfig
 
-from . import cases, catalogue, monitoring, wrk  # noqa: F401 (importing registers cases)
+from . import cases, catalogue, monitoring, orders, wrk  # noqa: F401 (importing registers cases)
 from .registry import CASES, RATIOS, Case, Context, Request
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"

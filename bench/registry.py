@@ -21,6 +21,9 @@ class Request:
     connections: int | None = None
     # The goal, if the case has one: p95 under this many milliseconds.
     p95_under_ms: float | None = None
+    # Anything but a GET goes through wrk's script: the method and the (JSON) body to send.
+    method: str = "GET"
+    body: str | None = None
 
 
 @dataclass

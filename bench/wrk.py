@@ -94,6 +94,10 @@ def run(request: Request, *, seconds: int, connections: int, threads: int) -> Re
         f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}\n"
         for name, value in request.headers.items()
     )
+    if request.method != "GET":
+        script += f"wrk.method = {_lua_string(request.method)}\n"
+    if request.body is not None:
+        script += f"wrk.body = {_lua_string(request.body)}\n"
     # wrk's --latency table stops at 50/75/90/99; the goals are stated at p95.
     script += (
         "done = function(summary, latency, requests)\n"

@@ -38,7 +38,7 @@ Scenario: a product's stock is read by its product id
 
 Scenario: the stock of a product inventory does not know is a 404
     Given a product that has been deleted
-    When I read the product's stock
+    When I read the product's stock once inventory has heard of the deletion
     Then the answer is a 404 problem
 
 # --- movements -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.kit import Blueprint, NotFound, page_schema, paginate
 
-from . import clients, favorites
+from . import clients, favorites, guards
 from .models import Address, Client, db
 from .schemas import (
     AddressListArgs,
@@ -84,9 +84,13 @@ class ClientResource(MethodView):
     @blp.login_required("admin")
     @blp.response(204)
     @blp.problem(404, "No such client")
+    @blp.problem(409, "The client has open (pending, paid or shipped) orders")
+    @blp.problem(503, "The orders service cannot say whether the client has open orders")
     def delete(self, client_id):
-        """Delete a client with its addresses (admin)."""
-        clients.delete_client(clients.get_client(client_id))
+        """Delete a client with its addresses (admin); not while it has open orders."""
+        client = clients.get_client(client_id)
+        guards.ensure_no_open_orders(client_id)
+        clients.delete_client(client)
 
 
 @blp.route("/<int:client_id>/addresses")

@@ -1,6 +1,6 @@
 """inventory: stock per product and its movement ledger, the reservations orders make, clients'
-holdings, and the `stock.changed` event; it hears `product.created`, `product.deleted` and
-`client.deleted`."""
+holdings, and the `stock.changed` event; it hears `product.created`, `product.deleted`,
+`client.deleted`, `order.abandoned` and `order.delivered`."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def create_app(config: dict | None = None) -> Flask:
             "product.created": stock.on_product_created,
             "product.deleted": stock.on_product_deleted,
             "client.deleted": holdings.on_client_deleted,
+            "order.abandoned": stock.on_order_abandoned,
+            "order.delivered": holdings.on_order_delivered,
         },
     )
     api.register_blueprint(blp)

@@ -83,3 +83,27 @@ def on_client_deleted(data: dict) -> None:
         log.error("client.deleted without a client_id: ignored")
         return
     db.session.execute(delete(Holding).where(Holding.client_id == client_id))
+
+
+def on_order_delivered(data: dict) -> None:
+    """`order.delivered` {order_id, client_id, items: [{product_id, product_name, quantity}]}: the
+    client now holds what the order brought (the names as the order copied them). The kit's inbox
+    makes a redelivery a no-op; the receiver commits."""
+    try:
+        client_id = int(data["client_id"])
+        lines = [
+            (int(item["product_id"]), str(item["product_name"]), int(item["quantity"]))
+            for item in data["items"]
+        ]
+    except (KeyError, TypeError, ValueError):
+        log.error("order.delivered without a client_id or readable items: ignored")
+        return
+    for product_id, product_name, quantity in lines:
+        db.session.add(
+            Holding(
+                client_id=client_id,
+                product_id=product_id,
+                product_name=product_name[:200],
+                quantity=quantity,
+            )
+        )

@@ -16,6 +16,7 @@ from .schemas import (
     HoldingSchema,
     MovementListArgs,
     MovementSchema,
+    ReservationLinesSchema,
     ReservationSchema,
     ShortageProblemSchema,
     StockListArgs,
@@ -181,6 +182,21 @@ class ReservationResource(MethodView):
     def get(self, order_id):
         """An order's reservation and its state: reserved, released or committed."""
         return stock.get_reservation(order_id)
+
+    @reservations_blp.login_required()
+    @reservations_blp.arguments(ReservationLinesSchema)
+    @reservations_blp.response(200, ReservationSchema)
+    @reservations_blp.problem(404, "The order has no reservation")
+    @reservations_blp.alt_response(
+        409,
+        schema=ShortageProblemSchema,
+        content_type=PROBLEM_JSON,
+        description="Not enough stock for the new lines (`short`), or the reservation is no "
+        "longer `reserved`; nothing changed",
+    )
+    def put(self, data, order_id):
+        """An edited order: the reservation's lines become these, atomically (all or none)."""
+        return stock.adjust(order_id, data["items"])
 
 
 @reservations_blp.route("/<int:order_id>/release")

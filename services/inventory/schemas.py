@@ -98,6 +98,14 @@ class ReservationSchema(Schema):
     updated_at = fields.DateTime(dump_only=True)
 
 
+class ReservationLinesSchema(Schema):
+    items = fields.List(
+        fields.Nested(ReservationItemSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_LINES),
+    )
+
+
 class ShortItemSchema(Schema):
     product_id = fields.Integer(metadata={"example": 12})
     requested = fields.Integer(metadata={"example": 5})

@@ -164,18 +164,7 @@ def reserve(order_id: int, items: list[dict]) -> tuple[Reservation, bool]:
     ]
     if short:
         db.session.rollback()
-        names = ", ".join(str(line["product_id"]) for line in short)
-        raise Conflict(
-            f"Not enough stock for products {names}",
-            errors={
-                "items": [
-                    f"Product {line['product_id']}: {line['requested']} requested, "
-                    f"{line['available']} available"
-                    for line in short
-                ]
-            },
-            extra={"short": short},
-        )
+        _shortage(short)
     for product_id, quantity in sorted(wanted.items()):
         stock = stocks[product_id]
         stock.reserved += quantity
@@ -189,16 +178,77 @@ def reserve(order_id: int, items: list[dict]) -> tuple[Reservation, bool]:
 
 def release(order_id: int) -> Reservation:
     """Cancel: the reserved units are available again. Releasing twice changes nothing."""
-    return _settle(order_id, "released")
+    return _settle(order_id, "released", current_caller().id)
 
 
 def commit(order_id: int) -> Reservation:
     """Ship: the units leave on hand and reserved together, and the ledger records a `sale`.
     Committing twice changes nothing."""
-    return _settle(order_id, "committed")
+    return _settle(order_id, "committed", current_caller().id)
 
 
-def _settle(order_id: int, outcome: str) -> Reservation:
+def adjust(order_id: int, items: list[dict]) -> Reservation:
+    """An edited pending order: the reservation's lines become `items` in one transaction (the
+    old quantities given back and the new ones taken under the same row locks), or nothing
+    changes (409 with `short`). Setting the same lines twice changes nothing more."""
+    reservation = get_reservation(order_id, lock=True)
+    if reservation.status != "reserved":
+        db.session.rollback()
+        raise Conflict(f"Order {order_id}'s reservation is already {reservation.status}")
+    wanted: dict[int, int] = defaultdict(int)
+    for item in items:
+        wanted[item["product_id"]] += item["quantity"]
+    held = {item.product_id: item.quantity for item in reservation.items}
+    stocks = _locked_in_order(set(wanted) | set(held))
+    short = [
+        {
+            "product_id": product_id,
+            "requested": quantity,
+            "available": stocks[product_id].available + held.get(product_id, 0)
+            if product_id in stocks
+            else 0,
+        }
+        for product_id, quantity in sorted(wanted.items())
+        if product_id not in stocks
+        or stocks[product_id].on_hand - stocks[product_id].reserved + held.get(product_id, 0)
+        < quantity
+    ]
+    if short:
+        db.session.rollback()
+        _shortage(short)
+    for product_id in sorted(set(wanted) | set(held)):
+        delta = wanted.get(product_id, 0) - held.get(product_id, 0)
+        stock = stocks.get(product_id)
+        if delta == 0 or stock is None:
+            continue
+        stock.reserved += delta
+        _changed(stock)
+    for item in list(reservation.items):
+        reservation.items.remove(item)
+    db.session.flush()
+    for product_id, quantity in sorted(wanted.items()):
+        reservation.items.append(ReservationItem(product_id=product_id, quantity=quantity))
+    reservation.updated_at = utcnow()
+    db.session.commit()
+    return get_reservation(order_id)
+
+
+def _shortage(short: list[dict]):
+    names = ", ".join(str(line["product_id"]) for line in short)
+    raise Conflict(
+        f"Not enough stock for products {names}",
+        errors={
+            "items": [
+                f"Product {line['product_id']}: {line['requested']} requested, "
+                f"{line['available']} available"
+                for line in short
+            ]
+        },
+        extra={"short": short},
+    )
+
+
+def _settle(order_id: int, outcome: str, by: int | None) -> Reservation:
     reservation = get_reservation(order_id, lock=True)
     if reservation.status == outcome:
         db.session.rollback()
@@ -207,7 +257,6 @@ def _settle(order_id: int, outcome: str) -> Reservation:
         db.session.rollback()
         raise Conflict(f"Order {order_id}'s reservation is already {reservation.status}")
     stocks = _locked_in_order(item.product_id for item in reservation.items)
-    by = current_caller().id
     for item in reservation.items:
         # A product deleted since has no row, and nothing left to give back.
         stock = stocks.get(item.product_id)
@@ -222,6 +271,27 @@ def _settle(order_id: int, outcome: str) -> Reservation:
     reservation.updated_at = utcnow()
     db.session.commit()
     return reservation
+
+
+def _release_unsettled(order_id: int) -> None:
+    """Inside an event's transaction (the receiver commits): give back what a reservation
+    still holds; none, or one already settled, is nothing to do."""
+    reservation = db.session.scalar(
+        select(Reservation)
+        .where(Reservation.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if reservation is None or reservation.status != "reserved":
+        return
+    stocks = _locked_in_order(item.product_id for item in reservation.items)
+    for item in reservation.items:
+        stock = stocks.get(item.product_id)
+        if stock is not None:
+            stock.reserved -= item.quantity
+            _changed(stock)
+    reservation.status = "released"
+    reservation.updated_at = utcnow()
 
 
 # --- events ---
@@ -249,6 +319,17 @@ def on_product_created(data: dict) -> None:
     if initial:
         _record(stock, initial, "receipt", "initial stock", None)
     _changed(stock)
+
+
+def on_order_abandoned(data: dict) -> None:
+    """`order.abandoned` {order_id}: orders gave up on an order that never became pending (a
+    dependency failed mid-creation); whatever its reservation holds goes back."""
+    try:
+        order_id = int(data["order_id"])
+    except (KeyError, TypeError, ValueError):
+        log.error("order.abandoned without an order_id: ignored")
+        return
+    _release_unsettled(order_id)
 
 
 def on_product_deleted(data: dict) -> None:

@@ -101,6 +101,13 @@ class Outbox:
         self.Event = OutboxEvent
         self.Delivery = OutboxDelivery
         self.Processed = ProcessedEvent
+        # Housekeeping the relay loop also runs: [seconds between runs, task, last run].
+        self.chores: list[list] = []
+
+    def every(self, seconds: float, task: Callable[[], object]) -> None:
+        """Run `task` from the relay loop every `seconds` (a service's sweeper, say): the relay is
+        already the one supervised background process each producer has."""
+        self.chores.append([seconds, task, float("-inf")])
 
     # --- producing ---
 
@@ -209,6 +216,10 @@ class Outbox:
                 if time.monotonic() - last_prune > 3600:
                     self.prune()
                     last_prune = time.monotonic()
+                for chore in self.chores:
+                    if time.monotonic() - chore[2] > chore[0]:
+                        chore[1]()
+                        chore[2] = time.monotonic()
             except Exception:
                 self.db.session.rollback()
                 log.exception("relay pass failed; retrying in 5 s")

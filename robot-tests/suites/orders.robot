@@ -1,0 +1,192 @@
+*** Settings ***
+Documentation       Orders, through the gateway, as API.md specifies them under "Orders" and "Who may
+...                 do what": an order checks its client and products, copies their prices and
+...                 reserves the stock; the Idempotency-Key answers a retry with the first answer; the
+...                 status workflow releases, commits and gives holdings; users cancel their own
+...                 pending orders and the admin does the rest; the lists filter. Every test makes its
+...                 own clients, products and orders, and its teardown cancels and deletes the orders
+...                 before the clients and the catalogue go.
+Resource            ../resources/orders.resource
+
+Suite Setup         Open the gateway session
+Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
+Test Teardown       Run Keywords    Remove the orders created by this test
+...                     AND    Remove the clients created by this test
+...                     AND    Remove the catalogue created by this test
+...                     AND    Remove the users created by this test
+
+Test Tags           orders
+
+
+*** Test Cases ***
+# --- the purchase journey ----------------------------------------------------------------------
+
+Scenario: a client buys a product, it is paid, shipped and delivered, and the client holds it
+    [Tags]    smoke
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    When I place an order for 2 units of the product
+    Then the answer is the pending order of 2 units at the product's price
+    And the stock is 5 on hand, 2 reserved and 3 available
+    When the admin has moved the order to "paid" and then "shipped"
+    Then the stock is 3 on hand, 0 reserved and 3 available
+    When the admin has moved the order to "delivered"
+    Then the client holds 2 of the product within 15s
+
+Scenario: the history records every step with who made it
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 1 units of the product
+    And the admin has moved the order to "paid"
+    When I move the order to "shipped"
+    Then the answer is 200
+    And the history is    pending    paid    shipped
+
+# --- refusals ----------------------------------------------------------------------------------
+
+Scenario: an order for more than the stock is a 409 naming the short product
+    Given a registered client
+    And a product with a stock of 2
+    And a signed-in user
+    When I place an order for 3 units of the product
+    Then the answer is a 409 problem
+    And the answer names the product as short
+    And the stock is 2 on hand, 0 reserved and 2 available
+    And the client has 0 orders
+
+Scenario: an order for an unknown product is a 422 naming the items
+    Given a registered client
+    And a signed-in user
+    When I place an order for an unknown product
+    Then the answer is 422 naming "items"
+
+Scenario: an order for an unknown client is a 422 naming the client
+    Given a product with a stock of 2
+    And a signed-in user
+    When I place an order for an unknown client
+    Then the answer is 422 naming "client_id"
+
+Scenario: a delivered order cannot be cancelled
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 1 units of the product
+    And the admin has moved the order to "paid" and then "shipped"
+    And the admin has moved the order to "delivered"
+    When I move the order to "cancelled"
+    Then the answer is a 409 problem
+    And the order is "delivered"
+
+Scenario: a pending order cannot be shipped
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 1 units of the product
+    When I move the order to "shipped"
+    Then the answer is a 409 problem
+    And the order is "pending"
+
+# --- rights ------------------------------------------------------------------------------------
+
+Scenario: a user may not mark an order as paid
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    And an order for 1 units of the product
+    When I move the order to "paid"
+    Then the answer is a 403 problem
+    And the order is "pending"
+
+Scenario: a user cancels their own pending order and the stock comes back
+    [Tags]    smoke
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    And an order for 3 units of the product
+    When I move the order to "cancelled"
+    Then the answer is 200
+    And the order is "cancelled"
+    And the stock is 5 on hand, 0 reserved and 5 available
+
+Scenario: a user may not delete an order, the admin may delete a pending one
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    And an order for 2 units of the product
+    When I delete the order
+    Then the answer is a 403 problem
+    When the admin deletes the order
+    Then the answer is 204
+    And the stock is 5 on hand, 0 reserved and 5 available
+
+Scenario: the admin sees a paid order in the sales report by client
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 3 units of the product
+    And the admin has moved the order to "paid"
+    When I request today's sales report by client
+    Then the answer is 200
+    And the report counts the client's order: 3 units and its total
+
+Scenario: the sales report is the admin's
+    Given a signed-in user
+    When I request the sales report by product
+    Then the answer is a 403 problem
+
+# --- editing -----------------------------------------------------------------------------------
+
+Scenario: a pending order's items are changed and the reservation follows
+    Given a registered client
+    And a product with a stock of 5
+    And another product with a stock of 4
+    And a signed-in user
+    And an order for 2 units of the product
+    When I change the order's items to 1 of the product and 4 of the other product
+    Then the answer is 200
+    And the stock is 5 on hand, 1 reserved and 4 available
+    And the other product has 4 on hand, 4 reserved and 0 available
+
+Scenario: changing the items beyond the stock is a 409 and changes nothing
+    Given a registered client
+    And a product with a stock of 3
+    And a signed-in user
+    And an order for 2 units of the product
+    When I change the order's items to 4 of the product
+    Then the answer is a 409 problem
+    And the answer names the product as short
+    And the stock is 3 on hand, 2 reserved and 1 available
+
+# --- idempotency -------------------------------------------------------------------------------
+
+Scenario: a retry with the same Idempotency-Key answers the first order and reserves once
+    [Tags]    smoke
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    And I place an order for 2 units of the product with the key "retry"
+    When I place the same order again with the same key
+    Then the answer is 201
+    And the answer is the first order again
+    And the stock is 5 on hand, 2 reserved and 3 available
+    And the client has 1 orders
+
+Scenario: the same Idempotency-Key with another body is a 409
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    And I place an order for 2 units of the product with the key "other"
+    When I place an order for 3 units with the same key
+    Then the answer is a 409 problem
+    And the client has 1 orders
+
+# --- finding -----------------------------------------------------------------------------------
+
+Scenario: orders are filtered by client, status and category
+    Given a registered client
+    And a product with a stock of 5
+    And a paid order and then a pending order of the product
+    When I list the orders with    client_id=${CLIENT}[id]    sort=created_at
+    Then the orders listed are    paid    pending
+    When I list the orders with    category_id=${PRODUCT}[category_id]    sort=-created_at
+    Then the orders listed are    pending    paid
+    When I list the orders with    product_id=${PRODUCT}[id]    status=pending
+    Then the orders listed are    pending

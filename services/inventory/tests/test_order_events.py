@@ -1,0 +1,89 @@
+"""What orders asks of inventory beyond reserving: changing an order's lines (PUT), giving back
+an abandoned order's stock, and the holdings of a delivered order (both events, idempotent)."""
+
+from sqlalchemy import select
+
+from services.inventory.models import Holding, db
+
+from .conftest import deliver
+from .test_reservations import figures, reserve
+
+
+def adjust(client, headers, order_id, *lines):
+    items = [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines]
+    return client.put(f"/inventory/reservations/{order_id}", json={"items": items}, headers=headers)
+
+
+def test_changing_the_lines_moves_what_is_reserved(client, user, make_stock):
+    first, second = make_stock(10), make_stock(5)
+    reserve(client, user, 7, (first, 3))
+    response = adjust(client, user, 7, (first, 1), (second, 5))
+    assert response.status_code == 200
+    assert response.json["items"] == [
+        {"product_id": first, "quantity": 1},
+        {"product_id": second, "quantity": 5},
+    ]
+    assert figures(client, user, first) == (10, 1, 9)
+    assert figures(client, user, second) == (5, 5, 0)
+
+
+def test_the_units_already_held_count_towards_the_new_lines(client, user, make_stock):
+    product = make_stock(5)
+    reserve(client, user, 7, (product, 4))
+    assert adjust(client, user, 7, (product, 5)).status_code == 200
+    assert figures(client, user, product) == (5, 5, 0)
+
+
+def test_a_change_beyond_the_stock_is_a_409_and_changes_nothing(client, user, make_stock):
+    first, second = make_stock(10), make_stock(2)
+    reserve(client, user, 7, (first, 3))
+    response = adjust(client, user, 7, (first, 1), (second, 3))
+    assert response.status_code == 409
+    assert response.json["short"] == [{"product_id": second, "requested": 3, "available": 2}]
+    assert figures(client, user, first) == (10, 3, 7)
+    assert figures(client, user, second) == (2, 0, 2)
+
+
+def test_a_settled_reservation_cannot_change(client, user, make_stock):
+    product = make_stock(10)
+    reserve(client, user, 7, (product, 3))
+    client.post("/inventory/reservations/7/release", headers=user)
+    assert adjust(client, user, 7, (product, 1)).status_code == 409
+    assert adjust(client, user, 8, (product, 1)).status_code == 404
+
+
+def test_an_abandoned_order_gives_its_stock_back_once(app, client, user, make_stock):
+    product = make_stock(10)
+    reserve(client, user, 7, (product, 3))
+    assert deliver(app, "order.abandoned", {"order_id": 7}).json == {"status": "processed"}
+    assert deliver(app, "order.abandoned", {"order_id": 7}).status_code == 200
+    assert deliver(app, "order.abandoned", {"order_id": 99}).status_code == 200
+    assert figures(client, user, product) == (10, 0, 10)
+    assert client.get("/inventory/reservations/7", headers=user).json["status"] == "released"
+
+
+def test_a_delivered_order_gives_the_client_holdings_once(app, client, user):
+    data = {
+        "order_id": 5,
+        "client_id": 42,
+        "items": [
+            {"product_id": 1, "product_name": "Teclado", "quantity": 2},
+            {"product_id": 2, "product_name": "Mouse", "quantity": 1},
+        ],
+    }
+    event_id = "8f14e45f-ceea-467f-a0e6-1b7a4a0b0c11"
+    assert deliver(app, "order.delivered", data, event_id).json == {"status": "processed"}
+    assert deliver(app, "order.delivered", data, event_id).json == {"status": "duplicate"}
+    with app.app_context():
+        rows = db.session.execute(
+            select(Holding.product_id, Holding.product_name, Holding.quantity)
+            .where(Holding.client_id == 42)
+            .order_by(Holding.product_id)
+        ).all()
+    assert [tuple(row) for row in rows] == [(1, "Teclado", 2), (2, "Mouse", 1)]
+    listed = client.get("/inventory/clients/42/holdings", headers=user).json
+    assert listed["total"] == 2
+
+
+def test_a_malformed_delivered_order_is_ignored(app):
+    assert deliver(app, "order.delivered", {"client_id": "x"}).json == {"status": "processed"}

@@ -1,0 +1,42 @@
+"""orders: orders that reserve stock in inventory, idempotent by Idempotency-Key, their status
+workflow and the sales report; it emits `order.delivered` and `order.abandoned`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from services.kit import create_service_app
+from services.kit.outbox import init_outbox
+from services.kit.settings import env
+
+from .models import db, outbox
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app, api = create_service_app(
+        "orders",
+        __name__,
+        db=db,
+        config=config,
+        settings={"SWEEP_GRACE_SECONDS": env("SWEEP_GRACE_SECONDS", 60, float)},
+        description="Orders: the client and products checked, prices copied, stock reserved in "
+        "inventory; Idempotency-Key, the status workflow, and sales reports.",
+    )
+    init_outbox(app, outbox)
+    from . import orders
+    from .routes import blp
+
+    grace = timedelta(seconds=app.config["SWEEP_GRACE_SECONDS"])
+    # The relay is the service's one background process: it also sweeps orders that never
+    # became pending, so no reservation outlives a failed creation for long.
+    outbox.every(grace.total_seconds() / 2, lambda: orders.sweep(grace))
+
+    @app.cli.command("sweep")
+    def sweep_command():
+        """Release and forget orders that never became pending (once), and stale keys."""
+        orders.sweep(grace)
+
+    api.register_blueprint(blp)
+    return app

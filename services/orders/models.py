@@ -1,0 +1,141 @@
+"""Orders, their lines (names and prices copied at order time), their status history, the
+Idempotency-Keys of their creation, and the outbox through which delivered and abandoned orders
+reach inventory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from services.kit import TimestampMixin, make_db
+from services.kit.outbox import Outbox
+
+db = make_db("orders")
+outbox = Outbox(db)
+
+PAYMENT_METHODS = ("pix", "credit_card", "debit_card", "boleto", "cash")
+# What the API shows. `reserving` (its reservation is being made) and `abandoned` (a dependency
+# failed mid-creation; the sweeper gives back what it may hold) are internal and never listed.
+STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
+INTERNAL_STATUSES = ("reserving", "abandoned")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+VISIBLE = text(_one_of("status", STATUSES))
+
+
+class Order(TimestampMixin, db.Model):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="reserving")
+    total: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    shipping_address_id: Mapped[int | None] = mapped_column(Integer)
+    payment_method: Mapped[str | None] = mapped_column(String(20))
+    # The user who placed it: the one (besides admins) who may cancel it while pending.
+    created_by: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    items: Mapped[list[OrderItem]] = relationship(
+        order_by="OrderItem.id",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    history: Mapped[list[OrderEvent]] = relationship(
+        order_by="OrderEvent.id",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+    __table_args__ = (
+        CheckConstraint(_one_of("status", STATUSES + INTERNAL_STATUSES), name="status_known"),
+        CheckConstraint(
+            f"payment_method IS NULL OR {_one_of('payment_method', PAYMENT_METHODS)}",
+            name="payment_method_known",
+        ),
+        CheckConstraint("total >= 0", name="total_not_negative"),
+        # Every filter and sort of the list, each with id as the tiebreaker.
+        Index("ix_orders_created_at_id", "created_at", "id"),
+        Index("ix_orders_total_id", "total", "id"),
+        Index("ix_orders_client_id_created_at", "client_id", "created_at"),
+        Index("ix_orders_status_created_at", "status", "created_at"),
+    )
+
+
+class OrderItem(db.Model):
+    __tablename__ = "order_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), nullable=False
+    )
+    product_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    product_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    line_total: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        db.UniqueConstraint("order_id", "product_id", name="uq_order_items_order_id_product_id"),
+        # `product_id` (products' deletion guard) and `category_id` (any line) filters.
+        Index("ix_order_items_product_id_order_id", "product_id", "order_id"),
+        Index("ix_order_items_category_id_order_id", "category_id", "order_id"),
+    )
+
+
+class OrderEvent(db.Model):
+    """One line of an order's history: the status it reached, when and by whom."""
+
+    __tablename__ = "order_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+    by: Mapped[int] = mapped_column(Integer, nullable=False)
+    note: Mapped[str | None] = mapped_column(String(500))
+
+
+class IdempotencyKey(db.Model):
+    """The first answer to a POST /orders under a key, per user, for 24 h. The row is inserted
+    before the work starts and committed with its answer, so a concurrent request with the same
+    key waits on the row's lock and then reads that answer."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict | None] = mapped_column(JSONB)
+    order_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

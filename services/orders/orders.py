@@ -1,0 +1,323 @@
+"""What the orders service does with orders: placing one (client and catalogue checked, prices
+copied, stock reserved in inventory), editing and deleting it, finding it, and sweeping away the
+orders whose creation never finished.
+
+Placing an order never leaves a reservation without an order nor an order without its
+reservation: the order row is committed first as `reserving` (so its id exists), inventory
+reserves under that id, and only then does it become `pending`. When inventory fails or cannot
+be heard, the order becomes `abandoned` and `order.abandoned` goes through the outbox, so
+inventory gives back whatever it may have reserved; the sweeper does it again, and deletes the
+row, once no request can still be on its way (`SWEEP_GRACE_SECONDS`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import delete, select, update
+
+from services.kit import Conflict, Forbidden, NotFound, Unavailable, Unprocessable, service, utcnow
+
+from .models import STATUSES, IdempotencyKey, Order, OrderEvent, OrderItem, db, outbox
+
+log = logging.getLogger("feira.orders")
+INTERNAL = ("reserving", "abandoned")
+
+
+# --- reading ---
+
+
+def search(args: dict):
+    stmt = select(Order).where(Order.status.in_(STATUSES))
+    if "id" in args:
+        stmt = stmt.where(Order.id == args["id"])
+    if "client_id" in args:
+        stmt = stmt.where(Order.client_id == args["client_id"])
+    if args.get("status"):
+        stmt = stmt.where(Order.status.in_(args["status"]))
+    if "category_id" in args:
+        lines = select(OrderItem.order_id).where(OrderItem.category_id == args["category_id"])
+        stmt = stmt.where(Order.id.in_(lines))
+    if "product_id" in args:
+        lines = select(OrderItem.order_id).where(OrderItem.product_id == args["product_id"])
+        stmt = stmt.where(Order.id.in_(lines))
+    if "created_from" in args:
+        stmt = stmt.where(Order.created_at >= args["created_from"])
+    if "created_to" in args:
+        stmt = stmt.where(Order.created_at < args["created_to"])
+    return stmt
+
+
+def get_order(order_id: int, *, lock: bool = False) -> Order:
+    stmt = select(Order).where(Order.id == order_id, Order.status.in_(STATUSES))
+    if lock:
+        stmt = stmt.with_for_update(of=Order).execution_options(populate_existing=True)
+    order = db.session.scalar(stmt)
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist")
+    return order
+
+
+# --- what other services say ---
+
+
+def _merged(lines: list[dict]) -> dict[int, int]:
+    """Lines of the same product add up: an order holds one line per product."""
+    wanted: dict[int, int] = defaultdict(int)
+    for line in lines:
+        wanted[line["product_id"]] += line["quantity"]
+    return dict(wanted)
+
+
+def _client_problems(client_id: int, address_id: int | None) -> dict[str, list[str]]:
+    clients = service("clients")
+    response = clients.head(f"/clients/{client_id}")
+    if response.status_code == 404:
+        return {"client_id": [f"Client {client_id} does not exist."]}
+    if response.status_code != 200:
+        raise Unavailable("The clients service could not say whether the client exists")
+    if address_id is None:
+        return {}
+    response = clients.get(f"/clients/{client_id}/addresses/{address_id}")
+    if response.status_code == 404:
+        return {
+            "shipping_address_id": [f"Client {client_id} has no address {address_id}."],
+        }
+    if response.status_code != 200:
+        raise Unavailable("The clients service could not say whether the address exists")
+    return {}
+
+
+def _catalogue(product_ids) -> tuple[dict[int, dict], list[str]]:
+    """One batch call to products: the lines' products, and what is wrong with the others."""
+    ids = sorted(product_ids)
+    response = service("products").get(
+        "/products", params={"ids": ",".join(map(str, ids)), "per_page": len(ids)}
+    )
+    if response.status_code != 200:
+        raise Unavailable("The products service could not list the order's products")
+    try:
+        found = {int(item["id"]): item for item in response.json()["items"]}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Unavailable("The products service answered something unreadable") from exc
+    problems = []
+    for product_id in ids:
+        product = found.get(product_id)
+        if product is None:
+            problems.append(f"Product {product_id} does not exist.")
+        elif not product.get("active", True):
+            problems.append(f"Product {product_id} is not active.")
+    return found, problems
+
+
+def _lines(wanted: dict[int, int], catalogue: dict[int, dict], kept: dict[int, OrderItem]):
+    """Order lines with the name, category and price copied now (a product already in the order
+    keeps the price it was ordered at)."""
+    items = []
+    for product_id, quantity in sorted(wanted.items()):
+        product = catalogue[product_id]
+        price = kept[product_id].unit_price if product_id in kept else Decimal(product["price"])
+        items.append(
+            OrderItem(
+                product_id=product_id,
+                product_name=str(product["name"])[:200],
+                category_id=product.get("category_id"),
+                quantity=quantity,
+                unit_price=price,
+                line_total=(price * quantity).quantize(Decimal("0.01")),
+            )
+        )
+    return items
+
+
+def _reservation_lines(wanted: dict[int, int]) -> list[dict]:
+    return [{"product_id": p, "quantity": q} for p, q in sorted(wanted.items())]
+
+
+def _shortage(response, action: str) -> Conflict:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    short = body.get("short") or []
+    names = ", ".join(str(line.get("product_id")) for line in short) or "some products"
+    return Conflict(
+        f"Not enough stock to {action}: products {names}",
+        errors=body.get("errors") or {"items": [f"Not enough stock for products {names}"]},
+        extra={"short": short},
+    )
+
+
+# --- placing ---
+
+
+def place_order(data: dict, user_id: int) -> Order:
+    wanted = _merged(data["items"])
+    problems = _client_problems(data["client_id"], data.get("shipping_address_id"))
+    catalogue, product_problems = _catalogue(wanted)
+    if product_problems:
+        problems["items"] = product_problems
+    if problems:
+        raise Unprocessable(problems)
+    items = _lines(wanted, catalogue, {})
+    order = Order(
+        client_id=data["client_id"],
+        status="reserving",
+        total=sum((item.line_total for item in items), Decimal("0.00")),
+        shipping_address_id=data.get("shipping_address_id"),
+        payment_method=data.get("payment_method"),
+        created_by=user_id,
+        items=items,
+    )
+    db.session.add(order)
+    # Committed before inventory hears of it: a reservation always has an order row to find.
+    db.session.commit()
+    order_id = order.id
+    try:
+        response = service("inventory").post(
+            "/inventory/reservations",
+            json={"order_id": order_id, "items": _reservation_lines(wanted)},
+        )
+    except Unavailable:
+        _abandon(order_id)
+        raise
+    if response.status_code == 409:
+        # Inventory reserved nothing (all lines or none): the order simply never existed.
+        db.session.execute(delete(Order).where(Order.id == order_id))
+        db.session.commit()
+        raise _shortage(response, "place the order")
+    if response.status_code != 201:
+        log.warning("inventory answered %s to a reservation", response.status_code)
+        _abandon(order_id)
+        raise Unavailable("The inventory service could not reserve the stock")
+    became_pending = db.session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.status == "reserving")
+        .values(status="pending", updated_at=utcnow())
+    ).rowcount
+    if not became_pending:
+        # The sweeper gave up on it (it took longer than the grace): its stock is on its way back.
+        db.session.rollback()
+        raise Unavailable("The order took too long to place; nothing was kept")
+    db.session.add(OrderEvent(order_id=order_id, status="pending", by=user_id))
+    db.session.commit()
+    return get_order(order_id)
+
+
+def _abandon(order_id: int) -> None:
+    """A creation that failed halfway: hidden from now on, and inventory asked (through the
+    outbox, which retries until it hears) to give back whatever it may hold for it."""
+    db.session.rollback()
+    db.session.execute(
+        update(Order).where(Order.id == order_id).values(status="abandoned", updated_at=utcnow())
+    )
+    outbox.emit("order.abandoned", {"order_id": order_id})
+    db.session.commit()
+
+
+def sweep(grace: timedelta) -> int:
+    """Orders that never became pending (their request failed, or the process died on the way)
+    and are older than `grace`: inventory is told once more to release them, and they go. Also
+    forgets Idempotency-Keys older than 24 h. Returns how many orders went."""
+    cutoff = utcnow() - grace
+    stale = db.session.scalars(
+        select(Order)
+        .where(Order.status.in_(INTERNAL), Order.updated_at < cutoff)
+        .order_by(Order.id)
+        .limit(100)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for order in stale:
+        outbox.emit("order.abandoned", {"order_id": order.id})
+        db.session.delete(order)
+    db.session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - timedelta(hours=24))
+    )
+    db.session.commit()
+    if stale:
+        log.info("swept %s orders that never became pending", len(stale))
+    return len(stale)
+
+
+# --- editing and deleting ---
+
+
+def _may_edit(order: Order, caller) -> None:
+    if caller.role != "admin" and order.created_by != caller.id:
+        raise Forbidden("Only the user who placed the order, or an admin, may change it")
+
+
+def edit_order(order_id: int, data: dict, caller) -> Order:
+    """Items, address or payment method of a pending order. New items change the reservation in
+    one inventory transaction (all lines or none); if this side then fails to store them, the
+    old lines are put back."""
+    order = get_order(order_id, lock=True)
+    _may_edit(order, caller)
+    if order.status != "pending":
+        raise Conflict(f"Order {order_id} is {order.status}: only a pending order can change")
+    address_id = data.get("shipping_address_id", order.shipping_address_id)
+    problems = {}
+    if data.get("shipping_address_id") is not None:
+        problems = _client_problems(order.client_id, address_id)
+    wanted = None
+    if "items" in data:
+        wanted = _merged(data["items"])
+        catalogue, product_problems = _catalogue(wanted)
+        if product_problems:
+            problems["items"] = product_problems
+    if problems:
+        raise Unprocessable(problems)
+    if "shipping_address_id" in data:
+        order.shipping_address_id = data["shipping_address_id"]
+    if "payment_method" in data:
+        order.payment_method = data["payment_method"]
+    if wanted is None:
+        db.session.commit()
+        return get_order(order_id)
+    old = {item.product_id: item.quantity for item in order.items}
+    kept = {item.product_id: item for item in order.items}
+    items = _lines(wanted, catalogue, kept)
+    response = service("inventory").put(
+        f"/inventory/reservations/{order_id}", json={"items": _reservation_lines(wanted)}
+    )
+    if response.status_code == 409:
+        raise _shortage(response, "change the order")
+    if response.status_code != 200:
+        raise Unavailable("The inventory service could not change the reservation")
+    try:
+        order.items.clear()
+        db.session.flush()
+        order.items.extend(items)
+        order.total = sum((item.line_total for item in items), Decimal("0.00"))
+        order.updated_at = utcnow()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        _put_back(order_id, old)
+        raise
+    return get_order(order_id)
+
+
+def _put_back(order_id: int, lines: dict[int, int]) -> None:
+    try:
+        service("inventory").put(
+            f"/inventory/reservations/{order_id}", json={"items": _reservation_lines(lines)}
+        )
+    except Unavailable:
+        log.error("order %s: its reservation could not be put back to its stored lines", order_id)
+
+
+def delete_order(order_id: int) -> None:
+    """Admin: a pending order's reservation is released first; a cancelled one holds nothing."""
+    order = get_order(order_id, lock=True)
+    if order.status not in ("pending", "cancelled"):
+        raise Conflict(f"Order {order_id} is {order.status}: only pending or cancelled orders go")
+    if order.status == "pending":
+        response = service("inventory").post(f"/inventory/reservations/{order_id}/release")
+        if response.status_code not in (200, 404):
+            raise Unavailable("The inventory service could not release the stock")
+    db.session.delete(order)
+    db.session.commit()

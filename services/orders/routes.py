@@ -1,0 +1,136 @@
+"""The orders API: placing, reading, editing and deleting orders, their status, and the sales
+report."""
+
+from __future__ import annotations
+
+from flask import request, url_for
+from flask.views import MethodView
+
+from services.kit import Blueprint, current_caller, page_schema, paginate
+from services.kit.errors import PROBLEM_JSON
+
+from . import idempotency, orders, reports, workflow
+from .models import Order, db
+from .schemas import (
+    OrderListArgs,
+    OrderPatchSchema,
+    OrderSchema,
+    SalesArgs,
+    SalesReportSchema,
+    ShortageProblemSchema,
+    StatusSchema,
+)
+
+blp = Blueprint(
+    "orders",
+    __name__,
+    url_prefix="/orders",
+    description="Orders: stock reserved when placed, a status workflow, and sales reports",
+)
+
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": "Idempotency-Key",
+    "required": False,
+    "schema": {"type": "string", "maxLength": idempotency.MAX_KEY},
+    "description": "Per user, kept 24 h: the same key and body answer the first answer again; "
+    "the same key with another body is a 409",
+}
+
+
+def _shortage(description: str):
+    return blp.alt_response(
+        409, schema=ShortageProblemSchema, content_type=PROBLEM_JSON, description=description
+    )
+
+
+@blp.route("")
+class OrderList(MethodView):
+    @blp.login_required()
+    @blp.arguments(OrderListArgs, location="query")
+    @blp.response(200, page_schema(OrderSchema))
+    def get(self, args):
+        """List orders; `category_id` and `product_id` match any line."""
+        sortable = {"created_at": Order.created_at, "total": Order.total}
+        return paginate(db, orders.search(args), args, sortable, Order.id)
+
+    @blp.login_required()
+    @blp.arguments(OrderSchema)
+    @blp.response(201, OrderSchema)
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.problem(422, "Invalid fields, or an unknown client, address or (inactive) product")
+    @_shortage("Not enough stock (`short` names the lines), or the key was used with another body")
+    @blp.problem(503, "Clients, products or inventory cannot answer; nothing was kept")
+    def post(self, data):
+        """Place an order: prices and names are copied and the stock is reserved (`pending`)."""
+        caller = current_caller()
+        claim = idempotency.claim(
+            caller.id, request.headers.get("Idempotency-Key"), request.get_json()
+        )
+        if claim is not None and claim.replay is not None:
+            return claim.replay
+        try:
+            order = orders.place_order(data, caller.id)
+            if claim is not None:
+                claim.finish(201, OrderSchema().dump(order), order.id)
+        finally:
+            if claim is not None:
+                claim.close()
+        return order, 201, {"Location": url_for("orders.OrderResource", order_id=order.id)}
+
+
+@blp.route("/<int:order_id>")
+class OrderResource(MethodView):
+    @blp.login_required()
+    @blp.response(200, OrderSchema)
+    @blp.problem(404, "No such order")
+    def get(self, order_id):
+        """One order, its lines and its history."""
+        return orders.get_order(order_id)
+
+    @blp.login_required()
+    @blp.arguments(OrderPatchSchema)
+    @blp.response(200, OrderSchema)
+    @blp.problem(403, "Neither the user who placed it nor an admin")
+    @blp.problem(404, "No such order")
+    @_shortage("The order is not pending, or there is not enough stock for the new lines")
+    @blp.problem(503, "A service the change needs cannot answer; nothing changed")
+    def patch(self, data, order_id):
+        """Change the lines, address or payment method of a pending order; the reservation
+        follows the lines atomically."""
+        return orders.edit_order(order_id, data, current_caller())
+
+    @blp.login_required("admin")
+    @blp.response(204)
+    @blp.problem(404, "No such order")
+    @blp.problem(409, "Only pending or cancelled orders can be deleted")
+    @blp.problem(503, "Inventory could not release the stock; nothing was deleted")
+    def delete(self, order_id):
+        """Delete a pending (its stock released) or cancelled order (admin)."""
+        orders.delete_order(order_id)
+
+
+@blp.route("/<int:order_id>/status")
+class OrderStatus(MethodView):
+    @blp.login_required()
+    @blp.arguments(StatusSchema)
+    @blp.response(200, OrderSchema)
+    @blp.problem(403, "Users may only cancel their own pending orders")
+    @blp.problem(404, "No such order")
+    @blp.problem(409, "Not a transition of pending → paid → shipped → delivered, or → cancelled")
+    @blp.problem(503, "Inventory cannot answer; the status did not change")
+    def post(self, data, order_id):
+        """Move the order on: cancelling releases its stock, shipping takes it from on hand,
+        delivering gives the client holdings."""
+        return workflow.transition(order_id, data["status"], current_caller(), data["note"])
+
+
+@blp.route("/reports/sales")
+class SalesReport(MethodView):
+    @blp.login_required("admin")
+    @blp.arguments(SalesArgs, location="query")
+    @blp.response(200, SalesReportSchema)
+    def get(self, args):
+        """Units, revenue and orders of paid, shipped and delivered orders, per day, product,
+        client or category (admin)."""
+        return reports.sales(args)

@@ -1,0 +1,159 @@
+"""Request and response bodies of the orders API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from webargs.fields import DelimitedList
+
+from services.kit import PageArgs, ProblemSchema, sort_field
+from services.kit.fields import Money
+
+from .models import PAYMENT_METHODS, STATUSES
+
+MAX_ID = 2**31 - 1
+MAX_QUANTITY = 1_000_000
+MAX_LINES = 100
+GROUPS = ("day", "product", "client", "category")
+
+
+def _id(**kwargs):
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class LineSchema(Schema):
+    """A line as the buyer asks for it; the rest is copied from the catalogue."""
+
+    product_id = _id(required=True, metadata={"example": 12})
+    quantity = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, max=MAX_QUANTITY),
+        metadata={"example": 2},
+    )
+
+
+class OrderItemSchema(LineSchema):
+    product_name = fields.String(dump_only=True, metadata={"example": "Teclado mecânico ABNT2"})
+    category_id = fields.Integer(dump_only=True, allow_none=True, metadata={"example": 3})
+    unit_price = Money(dump_only=True)
+    line_total = Money(dump_only=True, metadata={"example": "60.50"})
+
+
+class HistorySchema(Schema):
+    status = fields.String(metadata={"example": "paid"})
+    at = fields.DateTime()
+    by = fields.Integer(metadata={"description": "The user who made the change", "example": 1})
+    note = fields.String(allow_none=True)
+
+
+def _lines(**kwargs):
+    return fields.List(
+        fields.Nested(OrderItemSchema),
+        validate=validate.Length(min=1, max=MAX_LINES),
+        metadata={"description": "A product may appear once; lines of the same product add up"},
+        **kwargs,
+    )
+
+
+class OrderSchema(Schema):
+    id = fields.Integer(dump_only=True, metadata={"example": 101})
+    client_id = _id(required=True, metadata={"example": 42})
+    status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
+    items = _lines(required=True)
+    total = Money(dump_only=True, metadata={"example": "60.50"})
+    shipping_address_id = _id(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "One of the client's addresses", "example": 7},
+    )
+    payment_method = fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(PAYMENT_METHODS)
+    )
+    created_by = fields.Integer(dump_only=True, metadata={"description": "Who placed it"})
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+    history = fields.List(fields.Nested(HistorySchema), dump_only=True)
+
+
+class OrderPatchSchema(Schema):
+    """What may change while the order is pending: the lines, the address, how it is paid."""
+
+    items = _lines()
+    shipping_address_id = _id(allow_none=True)
+    payment_method = fields.String(allow_none=True, validate=validate.OneOf(PAYMENT_METHODS))
+
+    @validates_schema
+    def something_to_change(self, data, **kwargs):
+        if not data:
+            raise ValidationError("Give items, shipping_address_id or payment_method.")
+
+
+class StatusSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+def _query_id(**kwargs):
+    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
+class OrderListArgs(PageArgs):
+    id = _query_id()
+    client_id = _query_id()
+    status = DelimitedList(
+        fields.String(validate=validate.OneOf(STATUSES)),
+        metadata={"description": "One status, or several comma-separated (pending,paid,shipped)"},
+    )
+    category_id = _query_id(metadata={"description": "Orders with any line in this category"})
+    product_id = _query_id(metadata={"description": "Orders with any line of this product"})
+    created_from = fields.DateTime(metadata={"description": "Created at or after (ISO 8601)"})
+    created_to = fields.DateTime(metadata={"description": "Created before (ISO 8601)"})
+    sort = sort_field("created_at", "total", default="-created_at")
+
+    @validates_schema
+    def a_range_that_can_match(self, data, **kwargs):
+        low, high = data.get("created_from"), data.get("created_to")
+        if low and high and _naive(high) < _naive(low):
+            raise ValidationError("Must not be before created_from.", "created_to")
+
+
+def _naive(moment):
+    return moment.replace(tzinfo=None) if moment.utcoffset() is None else moment
+
+
+class SalesArgs(Schema):
+    date_from = fields.Date(data_key="from", metadata={"description": "First day (inclusive)"})
+    date_to = fields.Date(data_key="to", metadata={"description": "Last day (inclusive)"})
+    group_by = fields.String(required=True, validate=validate.OneOf(GROUPS))
+
+
+class SalesRowSchema(Schema):
+    key = fields.Raw(
+        metadata={"description": "The day (YYYY-MM-DD) or the product, client or category id"}
+    )
+    label = fields.String(
+        allow_none=True, metadata={"description": "The product's name, for group_by=product"}
+    )
+    units = fields.Integer(metadata={"example": 12})
+    revenue = Money(metadata={"example": "1250.00"})
+    orders = fields.Integer(metadata={"example": 5})
+
+
+class SalesReportSchema(Schema):
+    group_by = fields.String()
+    date_from = fields.Date(data_key="from", allow_none=True)
+    date_to = fields.Date(data_key="to", allow_none=True)
+    statuses = fields.List(fields.String(), metadata={"description": "The statuses that count"})
+    items = fields.List(fields.Nested(SalesRowSchema))
+
+
+class ShortItemSchema(Schema):
+    product_id = fields.Integer(metadata={"example": 12})
+    requested = fields.Integer(metadata={"example": 5})
+    available = fields.Integer(metadata={"example": 2})
+
+
+class ShortageProblemSchema(ProblemSchema):
+    """The 409 of an order there is not enough stock for: which lines are short."""
+
+    short = fields.List(fields.Nested(ShortItemSchema), required=True)

@@ -1,0 +1,132 @@
+"""Finding orders (every filter and sort) and the sales report computed in SQL."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from services.orders.models import Order, db
+
+from .conftest import order_body
+
+
+@pytest.fixture
+def shop(client, user, admin, make_client, make_product, make_category):
+    """Two clients, two categories, three orders: ana's two (one paid), bia's one (delivered)."""
+    tools, toys = make_category(), make_category()
+    ana, bia = make_client(), make_client()
+    hammer = make_product(stock=50, price="20.00", category_id=tools)
+    ball = make_product(stock=50, price="5.50", category_id=toys)
+
+    def place(buyer, *lines):
+        response = client.post("/orders", json=order_body(buyer["id"], *lines), headers=user)
+        assert response.status_code == 201, response.json
+        return response.json["id"]
+
+    first = place(ana, (hammer["id"], 1))
+    second = place(ana, (ball["id"], 2), (hammer["id"], 2))
+    third = place(bia, (ball["id"], 4))
+    for status in ("paid",):
+        client.post(f"/orders/{second}/status", json={"status": status}, headers=admin)
+    for status in ("paid", "shipped", "delivered"):
+        client.post(f"/orders/{third}/status", json={"status": status}, headers=admin)
+    # The first a week ago, the others today.
+    with client.application.app_context():
+        db.session.execute(
+            update(Order)
+            .where(Order.id == first)
+            .values(created_at=datetime.now(UTC) - timedelta(days=7))
+        )
+        db.session.commit()
+    return {
+        "orders": (first, second, third),
+        "clients": (ana["id"], bia["id"]),
+        "categories": (tools, toys),
+        "products": (hammer["id"], ball["id"]),
+    }
+
+
+def ids(client, headers, **query):
+    response = client.get("/orders", query_string=query, headers=headers)
+    assert response.status_code == 200, response.json
+    return [order["id"] for order in response.json["items"]]
+
+
+def test_filters(client, user, shop):
+    first, second, third = shop["orders"]
+    ana, bia = shop["clients"]
+    tools, toys = shop["categories"]
+    hammer, _ = shop["products"]
+    assert ids(client, user, sort="created_at") == [first, second, third]
+    assert ids(client, user, id=second) == [second]
+    assert ids(client, user, client_id=bia) == [third]
+    assert ids(client, user, status="paid") == [second]
+    assert sorted(ids(client, user, status="pending,paid,shipped")) == [first, second]
+    assert sorted(ids(client, user, category_id=tools)) == [first, second]
+    assert sorted(ids(client, user, category_id=toys)) == [second, third]
+    assert sorted(ids(client, user, product_id=hammer)) == [first, second]
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    assert sorted(ids(client, user, created_from=yesterday)) == [second, third]
+    assert ids(client, user, created_to=yesterday) == [first]
+    assert ids(client, user, client_id=ana, status="pending") == [first]
+
+
+def test_sorting_by_total(client, user, shop):
+    first, second, third = shop["orders"]
+    assert ids(client, user, sort="total") == [first, third, second]
+    assert ids(client, user, sort="-total") == [second, third, first]
+
+
+def test_unknown_filters_sorts_and_statuses_are_422(client, user, shop):
+    for query in ({"colour": "red"}, {"sort": "client_id"}, {"status": "lost"}):
+        assert client.get("/orders", query_string=query, headers=user).status_code == 422
+
+
+def test_the_list_pages(client, user, shop):
+    page = client.get("/orders", query_string={"per_page": 2, "page": 2}, headers=user).json
+    assert page["total"] == 3 and len(page["items"]) == 1 and page["page"] == 2
+
+
+def report(client, headers, **query):
+    response = client.get("/orders/reports/sales", query_string=query, headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json["items"]
+
+
+def test_sales_by_product_count_paid_and_beyond(client, admin, shop):
+    hammer, ball = shop["products"]
+    rows = report(client, admin, group_by="product")
+    assert [(row["key"], row["units"], row["revenue"], row["orders"]) for row in rows] == [
+        (hammer, 2, "40.00", 1),
+        (ball, 6, "33.00", 2),
+    ]
+    assert rows[0]["label"].startswith("Produto")
+
+
+def test_sales_by_client_category_and_day(client, admin, shop):
+    ana, bia = shop["clients"]
+    tools, toys = shop["categories"]
+    by_client = report(client, admin, group_by="client")
+    assert [(row["key"], row["revenue"], row["orders"]) for row in by_client] == [
+        (ana, "51.00", 1),
+        (bia, "22.00", 1),
+    ]
+    by_category = report(client, admin, group_by="category")
+    assert [(row["key"], row["units"]) for row in by_category] == [(tools, 2), (toys, 6)]
+    today = datetime.now(UTC).date()
+    by_day = report(client, admin, group_by="day", **{"from": today.isoformat()})
+    assert by_day == [
+        {"key": today.isoformat(), "label": None, "units": 8, "revenue": "73.00", "orders": 2}
+    ]
+    assert report(client, admin, group_by="day", to=(today - timedelta(days=1)).isoformat()) == []
+
+
+def test_the_report_is_the_admins(client, user, shop):
+    response = client.get("/orders/reports/sales", query_string={"group_by": "day"}, headers=user)
+    assert response.status_code == 403
+
+
+def test_the_report_needs_a_known_grouping(client, admin, shop):
+    for query in ({}, {"group_by": "week"}):
+        response = client.get("/orders/reports/sales", query_string=query, headers=admin)
+        assert response.status_code == 422

@@ -1,0 +1,216 @@
+"""The status workflow, editing and deleting, with inventory doing its part for real."""
+
+import pytest
+
+from services.inventory.models import Holding
+from services.inventory.models import db as inventory_db
+
+from .conftest import order_body, relay, reservations, stock_of, stored_orders
+
+
+@pytest.fixture
+def placed(client, user, make_client, make_product):
+    """A pending order of 2 units (5 in stock), placed by user 10."""
+    buyer, product = make_client(address=True), make_product(stock=5)
+    response = client.post(
+        "/orders", json=order_body(buyer["id"], (product["id"], 2)), headers=user
+    )
+    assert response.status_code == 201
+    return {"order": response.json, "product": product, "client": buyer}
+
+
+def move(client, order_id, status, headers, note=None):
+    return client.post(
+        f"/orders/{order_id}/status", json={"status": status, "note": note}, headers=headers
+    )
+
+
+def holdings(inventory, client_id):
+    with inventory.app.app_context():
+        rows = (
+            inventory_db.session.query(Holding.product_id, Holding.product_name, Holding.quantity)
+            .filter_by(client_id=client_id)
+            .all()
+        )
+        inventory_db.session.remove()
+        return [tuple(row) for row in rows]
+
+
+def test_the_whole_journey_pays_ships_delivers_and_gives_holdings(client, admin, placed, inventory):
+    order, product = placed["order"], placed["product"]
+    paid = move(client, order["id"], "paid", admin, note="pix 123")
+    assert paid.status_code == 200 and paid.json["status"] == "paid"
+    shipped = move(client, order["id"], "shipped", admin)
+    assert shipped.status_code == 200
+    assert stock_of(inventory, product["id"]) == {"on_hand": 3, "reserved": 0, "available": 3}
+    assert reservations(inventory) == [(order["id"], "committed")]
+    delivered = move(client, order["id"], "delivered", admin)
+    assert delivered.status_code == 200
+    history = delivered.json["history"]
+    assert [(entry["status"], entry["by"]) for entry in history] == [
+        ("pending", 10),
+        ("paid", 1),
+        ("shipped", 1),
+        ("delivered", 1),
+    ]
+    assert history[1]["note"] == "pix 123" and all(entry["at"] for entry in history)
+    assert relay(client.application) == 1
+    assert holdings(inventory, placed["client"]["id"]) == [(product["id"], product["name"], 2)]
+
+
+def test_order_delivered_redelivered_adds_holdings_once(client, admin, placed, inventory):
+    order = placed["order"]
+    for status in ("paid", "shipped", "delivered"):
+        move(client, order["id"], status, admin)
+    relay(client.application)
+    assert relay(client.application) == 0
+    assert len(holdings(inventory, placed["client"]["id"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [
+        ((), "shipped"),
+        ((), "delivered"),
+        ((), "pending"),
+        (("paid",), "paid"),
+        (("paid",), "delivered"),
+        (("paid", "shipped"), "cancelled"),
+        (("paid", "shipped"), "paid"),
+        (("paid", "shipped", "delivered"), "cancelled"),
+        (("cancelled",), "paid"),
+        (("cancelled",), "cancelled"),
+    ],
+)
+def test_a_transition_outside_the_machine_is_a_409(client, admin, placed, path, target):
+    order_id = placed["order"]["id"]
+    for status in path:
+        assert move(client, order_id, status, admin).status_code == 200
+    response = move(client, order_id, target, admin)
+    assert response.status_code == 409
+    assert client.get(f"/orders/{order_id}", headers=admin).json["status"] == (
+        path[-1] if path else "pending"
+    )
+
+
+def test_cancelling_a_pending_order_releases_its_stock(client, user, placed, inventory):
+    response = move(client, placed["order"]["id"], "cancelled", user)
+    assert response.status_code == 200 and response.json["status"] == "cancelled"
+    assert stock_of(inventory, placed["product"]["id"]) == {
+        "on_hand": 5,
+        "reserved": 0,
+        "available": 5,
+    }
+
+
+def test_an_admin_cancels_a_paid_order_and_its_stock_comes_back(client, admin, placed, inventory):
+    move(client, placed["order"]["id"], "paid", admin)
+    assert move(client, placed["order"]["id"], "cancelled", admin).status_code == 200
+    assert stock_of(inventory, placed["product"]["id"])["available"] == 5
+
+
+def test_a_user_may_not_pay_ship_or_deliver(client, user, placed):
+    for status in ("paid", "shipped", "delivered"):
+        assert move(client, placed["order"]["id"], status, user).status_code == 403
+
+
+def test_a_user_may_not_cancel_another_users_order(client, stranger, placed):
+    assert move(client, placed["order"]["id"], "cancelled", stranger).status_code == 403
+
+
+def test_a_user_may_not_cancel_their_paid_order(client, user, admin, placed):
+    move(client, placed["order"]["id"], "paid", admin)
+    assert move(client, placed["order"]["id"], "cancelled", user).status_code == 403
+
+
+def test_inventory_down_keeps_the_status(client, admin, placed, inventory):
+    inventory.stop()
+    try:
+        assert move(client, placed["order"]["id"], "cancelled", admin).status_code == 503
+    finally:
+        inventory.start()
+    assert client.get(f"/orders/{placed['order']['id']}", headers=admin).json["status"] == "pending"
+
+
+# --- editing ---
+
+
+def test_editing_items_moves_the_reservation_and_the_total(
+    client, user, placed, make_product, inventory
+):
+    order, first = placed["order"], placed["product"]
+    second = make_product(stock=4, price="2.50")
+    items = [
+        {"product_id": first["id"], "quantity": 1},
+        {"product_id": second["id"], "quantity": 4},
+    ]
+    response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert response.status_code == 200, response.json
+    assert response.json["total"] == "20.00"
+    assert stock_of(inventory, first["id"])["reserved"] == 1
+    assert stock_of(inventory, second["id"])["reserved"] == 4
+
+
+def test_editing_beyond_the_stock_is_a_409_and_changes_nothing(client, user, placed, inventory):
+    order, product = placed["order"], placed["product"]
+    items = [{"product_id": product["id"], "quantity": 6}]
+    response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert response.status_code == 409
+    assert response.json["short"] == [{"product_id": product["id"], "requested": 6, "available": 5}]
+    assert stock_of(inventory, product["id"])["reserved"] == 2
+    assert client.get(f"/orders/{order['id']}", headers=user).json["items"][0]["quantity"] == 2
+
+
+def test_editing_the_address_checks_it_belongs_to_the_client(client, user, placed, make_client):
+    order, other = placed["order"], make_client(address=True)
+    bad = client.patch(
+        f"/orders/{order['id']}", json={"shipping_address_id": other["address_id"]}, headers=user
+    )
+    assert bad.status_code == 422
+    good = client.patch(
+        f"/orders/{order['id']}",
+        json={"shipping_address_id": placed["client"]["address_id"], "payment_method": "boleto"},
+        headers=user,
+    )
+    assert good.status_code == 200
+    assert good.json["shipping_address_id"] == placed["client"]["address_id"]
+
+
+def test_only_a_pending_order_can_be_edited(client, user, admin, placed):
+    move(client, placed["order"]["id"], "paid", admin)
+    response = client.patch(
+        f"/orders/{placed['order']['id']}", json={"payment_method": "cash"}, headers=user
+    )
+    assert response.status_code == 409
+
+
+def test_another_user_may_not_edit_the_order(client, stranger, placed):
+    response = client.patch(
+        f"/orders/{placed['order']['id']}", json={"payment_method": "cash"}, headers=stranger
+    )
+    assert response.status_code == 403
+
+
+# --- deleting ---
+
+
+def test_an_admin_deletes_a_pending_order_and_its_stock_comes_back(
+    client, admin, placed, inventory
+):
+    response = client.delete(f"/orders/{placed['order']['id']}", headers=admin)
+    assert response.status_code == 204
+    assert stored_orders(client.application) == []
+    assert stock_of(inventory, placed["product"]["id"])["available"] == 5
+
+
+def test_a_user_may_not_delete_an_order(client, user, placed):
+    assert client.delete(f"/orders/{placed['order']['id']}", headers=user).status_code == 403
+
+
+def test_a_paid_order_cannot_be_deleted_but_a_cancelled_one_can(client, admin, placed):
+    order_id = placed["order"]["id"]
+    move(client, order_id, "paid", admin)
+    assert client.delete(f"/orders/{order_id}", headers=admin).status_code == 409
+    move(client, order_id, "cancelled", admin)
+    assert client.delete(f"/orders/{order_id}", headers=admin).status_code == 204
+    assert client.get(f"/orders/{order_id}", headers=admin).status_code == 404

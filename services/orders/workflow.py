@@ -1,0 +1,73 @@
+"""The status machine: pending → paid → shipped → delivered, pending|paid → cancelled. Each step
+does its part in inventory (cancel releases, ship commits, deliver adds holdings through the
+outbox) and is written into the order's history."""
+
+from __future__ import annotations
+
+from services.kit import Conflict, Forbidden, Unavailable, service, utcnow
+
+from .models import Order, OrderEvent, db, outbox
+from .orders import get_order
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "pending": ("paid", "cancelled"),
+    "paid": ("shipped", "cancelled"),
+    "shipped": ("delivered",),
+}
+
+
+def may(order: Order, target: str, caller) -> None:
+    """A user may cancel their own pending order; every other step is the admin's."""
+    if caller.role == "admin":
+        return
+    if target != "cancelled" or order.created_by != caller.id:
+        raise Forbidden("Only an admin may move an order to this status")
+    if order.status == "paid":
+        raise Forbidden("Only an admin may cancel a paid order")
+
+
+def allowed(order: Order, target: str) -> None:
+    if target not in TRANSITIONS.get(order.status, ()):
+        raise Conflict(f"An order that is {order.status} cannot become {target}")
+
+
+def transition(order_id: int, target: str, caller, note: str | None = None) -> Order:
+    """The order's row stays locked while inventory does its part, so two steps of one order
+    never interleave; inventory's release and commit are idempotent, so a step retried after a
+    failure here does its part once."""
+    order = get_order(order_id, lock=True)
+    may(order, target, caller)
+    allowed(order, target)
+    if target == "cancelled":
+        _inventory(order_id, "release")
+    elif target == "shipped":
+        _inventory(order_id, "commit")
+    elif target == "delivered":
+        outbox.emit(
+            "order.delivered",
+            {
+                "order_id": order.id,
+                "client_id": order.client_id,
+                "items": [
+                    {
+                        "product_id": item.product_id,
+                        "product_name": item.product_name,
+                        "quantity": item.quantity,
+                    }
+                    for item in order.items
+                ],
+            },
+        )
+    order.status = target
+    order.updated_at = utcnow()
+    db.session.add(OrderEvent(order_id=order.id, status=target, by=caller.id, note=note))
+    db.session.commit()
+    return get_order(order_id)
+
+
+def _inventory(order_id: int, action: str) -> None:
+    response = service("inventory").post(f"/inventory/reservations/{order_id}/{action}")
+    if response.status_code == 409:
+        raise Conflict(f"Inventory refused to {action} order {order_id}'s reservation")
+    if response.status_code != 200:
+        raise Unavailable(f"The inventory service could not {action} the reservation")

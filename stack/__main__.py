@@ -16,6 +16,7 @@ from .config import ROOT, StackConfig
 from .keys import ensure_keypair
 from .postgres import provision
 from .processes import (
+    SUBSCRIPTIONS,
     VENV_BIN,
     cluster,
     flask_command,
@@ -190,7 +191,8 @@ def main(argv: list[str] | None = None) -> None:
         tail = ["tail", "-n", "40", *(["-F"] if args.follow else []), *files]
         os.execvp("tail", tail)  # noqa: S606 (this process becomes tail)
     else:
-        known = {"postgres", "gateway", *cfg.apps, "monitoring-worker"}
+        relays = {f"{name}-relay" for name in cfg.services if name in SUBSCRIPTIONS}
+        known = {"postgres", "gateway", *cfg.apps, "monitoring-worker", *relays}
         if args.service not in known and args.service != "all":
             sys.exit(f"unknown service {args.service!r}; one of: {', '.join(sorted(known))}")
         supervisorctl(cfg, args.command, args.service)

@@ -51,7 +51,7 @@ def start_database():
         return
     base = Path(tempfile.mkdtemp(prefix="feira-test-pg-"))
     base.chmod(0o755)
-    cluster = Cluster(datadir=base / "data", port=_free_port(), socket_dir=base / "sock")
+    cluster = Cluster(datadir=base / "data", port=free_port(), socket_dir=base / "sock")
     cluster.init()
     cluster.start(logfile=Path(tempfile.gettempdir()) / f"{base.name}.log")
     try:
@@ -65,10 +65,16 @@ def start_database():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port nothing listens on: bound once to learn it, then let go."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def unreachable_url() -> str:
+    """A base URL for a service that is down (connection refused at once)."""
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def make_keys(directory: Path) -> dict[str, str]:
@@ -84,6 +90,10 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
         "SQLALCHEMY_DATABASE_URI": database.url(service),
         "JWT_PUBLIC_KEY": keys["JWT_PUBLIC_KEY"],
         "LOG_LEVEL": "WARNING",
+        # Wired explicitly by each test, never from the environment the tests run in.
+        "SERVICE_URLS": {},
+        "OUTBOX_SUBSCRIBERS": {},
+        "OUTBOX_SECRET": "test-outbox-secret",
         **config,
     }
     if service == "auth":

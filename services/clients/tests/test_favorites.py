@@ -3,7 +3,6 @@
 through the outbox."""
 
 import json
-import socket
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +13,7 @@ from sqlalchemy import func, select
 from services.clients import create_app
 from services.clients.models import Favorite, db
 from services.kit.outbox import signature
-from services.kit.testing import LiveServer, build_app, truncate_all
+from services.kit.testing import LiveServer, build_app, truncate_all, unreachable_url
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 from services.products.models import outbox as products_outbox
@@ -285,9 +284,6 @@ def test_a_product_deleted_in_products_leaves_the_favorites_through_the_outbox(
 @pytest.fixture(scope="module")
 def app_without_products(database, jwt_keys):
     """clients, with products configured at an address where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
     return build_app(
         create_app,
         "clients",
@@ -295,7 +291,7 @@ def app_without_products(database, jwt_keys):
         jwt_keys,
         OUTBOX_SECRET=SECRET,
         OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={"products": f"http://127.0.0.1:{closed}"},
+        SERVICE_URLS={"products": unreachable_url()},
     )
 
 

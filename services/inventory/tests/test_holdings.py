@@ -2,8 +2,6 @@
 whether the client and the product exist (the product's name is copied then), and the events of
 their deletion remove the holdings."""
 
-import socket
-
 import pytest
 from sqlalchemy import select
 
@@ -11,7 +9,7 @@ from services.clients import create_app as create_clients_app
 from services.clients.models import outbox as clients_outbox
 from services.inventory import create_app
 from services.inventory.models import Holding, db
-from services.kit.testing import LiveServer, build_app, truncate_all
+from services.kit.testing import LiveServer, build_app, truncate_all, unreachable_url
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 
@@ -195,9 +193,7 @@ def test_both_unknown_is_a_404_naming_both(client, user, make_client, make_produ
 
 @pytest.fixture(scope="module")
 def closed_url():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return unreachable_url()
 
 
 @pytest.fixture(scope="module")

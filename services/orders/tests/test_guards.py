@@ -1,12 +1,10 @@
 """Clients and products ask the real orders service before deleting: a client with open orders
 and a product any order names stay (409); orders down is a 503 and nothing is deleted."""
 
-import socket
-
 import pytest
 
 from services.clients import create_app as create_clients_app
-from services.kit.testing import build_app
+from services.kit.testing import build_app, unreachable_url
 from services.products import create_app as create_products_app
 
 from .conftest import SECRET, order_body
@@ -69,9 +67,6 @@ def test_a_product_named_by_any_order_cannot_be_deleted(client, guarded_products
 
 
 def test_orders_down_is_a_503_and_nothing_is_deleted(database, jwt_keys, admin, make_client):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed = probe.getsockname()[1]
     app = build_app(
         create_clients_app,
         "clients",
@@ -79,7 +74,7 @@ def test_orders_down_is_a_503_and_nothing_is_deleted(database, jwt_keys, admin, 
         jwt_keys,
         OUTBOX_SECRET=SECRET,
         OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={"orders": f"http://127.0.0.1:{closed}"},
+        SERVICE_URLS={"orders": unreachable_url()},
         HTTP_RETRIES=0,
     )
     buyer = make_client()

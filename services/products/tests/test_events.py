@@ -2,14 +2,13 @@
 and who may veto a deletion."""
 
 import json
-import socket
 import uuid
 
 import pytest
 from sqlalchemy import func, select
 
 from services.kit.outbox import signature
-from services.kit.testing import build_app
+from services.kit.testing import build_app, unreachable_url
 from services.products import create_app, guards
 from services.products.models import Product, db, outbox
 
@@ -99,13 +98,6 @@ def test_an_unsigned_stock_event_is_refused(app, client, user, make_product):
 # --- delete ---
 
 
-def closed_port() -> int:
-    """A port nothing listens on: bound once to learn it, then let go."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def test_deleting_with_no_owner_service_configured_deletes_and_announces_it(
     app, client, admin, make_product
 ):
@@ -133,7 +125,7 @@ def app_with_inventory_down(database, jwt_keys, media_dir):
         jwt_keys,
         OUTBOX_SECRET=SECRET,
         OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={"inventory": f"http://127.0.0.1:{closed_port()}"},
+        SERVICE_URLS={"inventory": unreachable_url()},
         MEDIA_DIR=str(media_dir),
     )
 

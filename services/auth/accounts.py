@@ -118,12 +118,27 @@ def _public_key():
 
 
 def start_session(user: User) -> dict:
+    _forget_dead_sessions(user.id)
     session = Session(user_id=user.id)
     db.session.add(session)
     db.session.flush()
     pair = _issue_pair(user, session)
     db.session.commit()
     return pair
+
+
+def _forget_dead_sessions(user_id: int) -> None:
+    """A user's sessions that ended a day ago, or outlived any refresh token, are deleted at their
+    next login (their tokens go with them), so an account that logs in all day, like the
+    monitoring journey, keeps a bounded number of rows."""
+    now = utcnow()
+    lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    db.session.execute(
+        db.delete(Session).where(
+            Session.user_id == user_id,
+            (Session.revoked_at < now - timedelta(days=1)) | (Session.created_at < now - lifetime),
+        )
+    )
 
 
 def _issue_pair(user: User, session: Session) -> dict:

@@ -183,6 +183,28 @@ def test_reusing_a_refresh_token_revokes_the_whole_family(client, register, logi
     assert verify.status_code == 401
 
 
+def test_sessions_that_ended_long_ago_are_forgotten_at_the_next_login(app, client, register, login):
+    from datetime import UTC, datetime
+
+    from services.auth.models import Session
+
+    register()
+    login()
+    old = login()
+    client.post("/auth/logout", headers=auth(old))
+    with app.app_context():
+        db.session.execute(
+            db.update(Session)
+            .where(Session.revoked_at.is_not(None))
+            .values(revoked_at=datetime.now(UTC) - timedelta(days=2))
+        )
+        db.session.commit()
+    login()
+    with app.app_context():
+        sessions = db.session.scalars(select(Session)).all()
+    assert len(sessions) == 2 and all(s.revoked_at is None for s in sessions)
+
+
 def test_an_access_token_cannot_be_used_to_refresh(client, register, login):
     register()
     tokens = login()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.kit import PageArgs
@@ -65,11 +67,21 @@ class SummarySchema(Schema):
     worker = fields.Nested(WorkerSchema)
 
 
+# Windows are computed by date arithmetic: keep them far from the ends of the calendar.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+
+
 class SeriesArgs(Schema):
     from_ = fields.AwareDateTime(
-        data_key="from", metadata={"description": "ISO 8601 with offset; 24 hours before `to`"}
+        data_key="from",
+        validate=validate.Range(min=EARLIEST, max=LATEST),
+        metadata={"description": "ISO 8601 with offset; 24 hours before `to`"},
     )
-    to = fields.AwareDateTime(metadata={"description": "ISO 8601 with offset; now"})
+    to = fields.AwareDateTime(
+        validate=validate.Range(min=EARLIEST, max=LATEST),
+        metadata={"description": "ISO 8601 with offset; now"},
+    )
     resolution = fields.String(
         validate=validate.OneOf(("minute", "hour", "day")),
         metadata={"description": "Chosen from the span when absent"},

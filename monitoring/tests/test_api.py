@@ -89,6 +89,8 @@ def test_a_target_series_has_a_point_per_bucket_with_uptime_and_percentiles(web,
         ({"from": "2026-01-02T00:00:00+00:00", "to": "2026-01-01T00:00:00+00:00"}, "from"),
         ({"from": "2026-01-01T00:00:00"}, "from"),
         ({"resolution": "week"}, "resolution"),
+        ({"to": "0001-01-01T00:00:00+00:00"}, "to"),
+        ({"to": "9999-12-31T23:30:00+00:00"}, "to"),
         ({"since": "yesterday"}, "since"),
     ],
 )

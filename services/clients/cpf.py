@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-_FORMATTED = re.compile(r"^\d{3}\.\d{3}\.\d{3}-\d{2}$")
-_BARE = re.compile(r"^\d{11}$")
+_FORMATTED = re.compile(r"^[0-9]{3}\.[0-9]{3}\.[0-9]{3}-[0-9]{2}$")
+_BARE = re.compile(r"^[0-9]{11}$")
 
 
 def check_digits(first_nine: str) -> str:

@@ -16,7 +16,7 @@ UFS = (
     "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA",
     "PB", "PR", "PE", "PI", "RJ", "RN", "RS", "RO", "RR", "SC", "SP", "SE", "TO",
 )  # fmt: skip
-_CEP = re.compile(r"^\d{5}-?\d{3}$")
+_CEP = re.compile(r"^[0-9]{5}-?[0-9]{3}$")
 
 
 class Cpf(fields.String):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import Date, cast, func, select
 
@@ -40,7 +40,8 @@ def sales(args: dict) -> dict:
     )
     if args.get("date_from"):
         stmt = stmt.where(Order.created_at >= datetime.combine(args["date_from"], time(), UTC))
-    if args.get("date_to"):
+    # `date.max` has no next day: it bounds nothing.
+    if args.get("date_to") and args["date_to"] < date.max:
         end = datetime.combine(args["date_to"] + timedelta(days=1), time(), UTC)
         stmt = stmt.where(Order.created_at < end)
     rows = db.session.execute(stmt).mappings().all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
@@ -106,19 +108,21 @@ class OrderListArgs(PageArgs):
     )
     category_id = _query_id(metadata={"description": "Orders with any line in this category"})
     product_id = _query_id(metadata={"description": "Orders with any line of this product"})
-    created_from = fields.DateTime(metadata={"description": "Created at or after (ISO 8601)"})
-    created_to = fields.DateTime(metadata={"description": "Created before (ISO 8601)"})
+    # Aware (a time without an offset is UTC), so the two always compare, with each other and
+    # with the stored timestamps.
+    created_from = fields.AwareDateTime(
+        default_timezone=UTC, metadata={"description": "Created at or after (ISO 8601)"}
+    )
+    created_to = fields.AwareDateTime(
+        default_timezone=UTC, metadata={"description": "Created before (ISO 8601)"}
+    )
     sort = sort_field("created_at", "total", default="-created_at")
 
     @validates_schema
     def a_range_that_can_match(self, data, **kwargs):
         low, high = data.get("created_from"), data.get("created_to")
-        if low and high and _naive(high) < _naive(low):
+        if low and high and high < low:
             raise ValidationError("Must not be before created_from.", "created_to")
-
-
-def _naive(moment):
-    return moment.replace(tzinfo=None) if moment.utcoffset() is None else moment
 
 
 class SalesArgs(Schema):

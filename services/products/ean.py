@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_EAN13 = re.compile(r"^\d{13}$")
+_EAN13 = re.compile(r"^[0-9]{13}$")
 
 
 def check_digit(first_twelve: str) -> str:

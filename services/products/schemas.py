@@ -34,9 +34,12 @@ class IdList(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         raw = super()._deserialize(value, attr, data, **kwargs)
         parts = [part.strip() for part in raw.split(",")]
-        if not all(part.isascii() and part.isdigit() and 0 < int(part) <= MAX_ID for part in parts):
+        # Ten digits at most before int(): Python refuses to convert very long digit strings.
+        if not all(part.isascii() and part.isdigit() and len(part) <= 10 for part in parts):
             raise ValidationError("A comma-separated list of product ids.")
         ids = list(dict.fromkeys(int(part) for part in parts))
+        if not all(0 < id_ <= MAX_ID for id_ in ids):
+            raise ValidationError("A comma-separated list of product ids.")
         if len(ids) > MAX_BATCH_IDS:
             raise ValidationError(f"At most {MAX_BATCH_IDS} ids.")
         return ids

@@ -300,6 +300,7 @@ def test_an_address_is_created_with_the_cep_formatted_and_free_text_number(
         ("state", "XX"),
         ("state", "sp"),
         ("cep", "1234-567"),
+        ("cep", "\uff10\uff11\uff13\uff11\uff10\uff11\uff10\uff10"),
         ("cep", "abcdefgh"),
         ("number", ""),
         ("city", ""),

@@ -121,6 +121,21 @@ def test_sales_by_client_category_and_day(client, admin, shop):
     assert report(client, admin, group_by="day", to=(today - timedelta(days=1)).isoformat()) == []
 
 
+def test_the_last_day_of_the_calendar_is_a_valid_report_end(client, admin, shop):
+    response = client.get(
+        "/orders/reports/sales", query_string={"group_by": "day", "to": "9999-12-31"}, headers=admin
+    )
+    assert response.status_code == 200
+
+
+def test_a_window_mixing_offset_and_plain_times_is_read_as_utc(client, user, shop):
+    query = {"created_from": "2020-01-01T00:00:00Z", "created_to": "2999-01-02T00:00:00"}
+    response = client.get("/orders", query_string=query, headers=user)
+    assert response.status_code == 200 and response.json["total"] >= 1
+    backwards = {"created_from": "2999-01-01T00:00:00", "created_to": "2020-01-01T00:00:00Z"}
+    assert client.get("/orders", query_string=backwards, headers=user).status_code == 422
+
+
 def test_the_report_is_the_admins(client, user, shop):
     response = client.get("/orders/reports/sales", query_string={"group_by": "day"}, headers=user)
     assert response.status_code == 403

@@ -298,6 +298,7 @@ def test_ids_fetches_several_products_in_one_call(client, user, make_product):
         "ids=1,,2",
         "ids=0",
         "ids=99999999999",
+        "ids=" + "9" * 5000,
         "ids=" + ",".join(str(n) for n in range(1, 102)),
         "min_price=10&max_price=5",
         "min_price=-1",

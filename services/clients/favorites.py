@@ -3,8 +3,6 @@ one batch when listed, and forgotten when it announces their deletion."""
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
@@ -12,8 +10,6 @@ from services.kit import NotFound, Unavailable, paginate, service
 from services.kit.pagination import MAX_PER_PAGE
 
 from .models import Client, Favorite, db
-
-log = logging.getLogger("feira.clients.favorites")
 
 
 def list_favorites(client: Client, args: dict) -> dict:
@@ -82,10 +78,4 @@ def remove_favorite(favorite: Favorite) -> None:
 
 def on_product_deleted(data: dict) -> None:
     """`product.deleted`: the product leaves every favorites list (the receiver commits)."""
-    try:
-        product_id = int(data["product_id"])
-    except (KeyError, TypeError, ValueError):
-        # Retrying a malformed event cannot help; it is logged for whoever sent it.
-        log.error("product.deleted without a product_id: ignored")
-        return
-    db.session.execute(delete(Favorite).where(Favorite.product_id == product_id))
+    db.session.execute(delete(Favorite).where(Favorite.product_id == int(data["product_id"])))

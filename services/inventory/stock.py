@@ -3,7 +3,6 @@ orders make, and the `stock.changed` event every change announces."""
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 
 from sqlalchemy import delete, select
@@ -12,9 +11,6 @@ from sqlalchemy.dialects.postgresql import insert
 from services.kit import Conflict, NotFound, current_caller, utcnow
 
 from .models import Holding, Movement, Reservation, ReservationItem, Stock, db, outbox
-
-log = logging.getLogger("feira.inventory")
-
 
 # --- reading ---
 
@@ -301,12 +297,7 @@ def on_product_created(data: dict) -> None:
     """`product.created` {product_id, initial_stock}: the product's stock row, once. The kit's
     inbox already skips a redelivered event; ON CONFLICT DO NOTHING also keeps a second event for
     the same product (a re-import) from adding its stock again."""
-    try:
-        product_id, initial = int(data["product_id"]), max(0, int(data.get("initial_stock") or 0))
-    except (KeyError, TypeError, ValueError):
-        # Retrying a malformed event cannot help; it is logged for whoever sent it.
-        log.error("product.created without a product_id: ignored")
-        return
+    product_id, initial = int(data["product_id"]), max(0, int(data.get("initial_stock") or 0))
     created = db.session.execute(
         insert(Stock)
         .values(product_id=product_id, on_hand=initial)
@@ -324,21 +315,12 @@ def on_product_created(data: dict) -> None:
 def on_order_abandoned(data: dict) -> None:
     """`order.abandoned` {order_id}: orders gave up on an order that never became pending (a
     dependency failed mid-creation); whatever its reservation holds goes back."""
-    try:
-        order_id = int(data["order_id"])
-    except (KeyError, TypeError, ValueError):
-        log.error("order.abandoned without an order_id: ignored")
-        return
-    _release_unsettled(order_id)
+    _release_unsettled(int(data["order_id"]))
 
 
 def on_product_deleted(data: dict) -> None:
     """`product.deleted` {product_id}: its stock row and every holding of it go (the ledger
     stays: it is history)."""
-    try:
-        product_id = int(data["product_id"])
-    except (KeyError, TypeError, ValueError):
-        log.error("product.deleted without a product_id: ignored")
-        return
+    product_id = int(data["product_id"])
     db.session.execute(delete(Stock).where(Stock.product_id == product_id))
     db.session.execute(delete(Holding).where(Holding.product_id == product_id))

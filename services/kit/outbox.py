@@ -23,6 +23,7 @@ import requests
 from flask import Blueprint, Flask, current_app, request
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID, insert
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import utcnow
@@ -31,6 +32,9 @@ from .errors import BadRequest, Unauthorized
 log = logging.getLogger("feira.outbox")
 SIGNATURE = "X-Feira-Signature"
 MAX_BACKOFF_SECONDS = 60.0
+# What a handler raises on an event it cannot read: a missing or mistyped field, or a value the
+# column cannot hold. The receiver answers such an event once, as rejected.
+MALFORMED = (KeyError, TypeError, ValueError, OverflowError, DataError)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -257,10 +261,20 @@ class Outbox:
                 outbox.db.session.rollback()
                 return {"status": "duplicate"}, 200
             handler = handlers.get(event_type)
-            if handler is not None:
-                handler(event.get("data") or {})
+            if handler is None:
+                outbox.db.session.commit()
+                return {"status": "ignored"}, 200
+            try:
+                with outbox.db.session.begin_nested():
+                    handler(event.get("data") or {})
+            except MALFORMED as exc:
+                # Retrying an event its handler cannot read would never succeed: its id is kept
+                # (so it is not redelivered) and the sender's mistake is logged.
+                log.error("rejected %s %s: %s", event_type, event_id, type(exc).__name__)
+                outbox.db.session.commit()
+                return {"status": "rejected"}, 200
             outbox.db.session.commit()
-            return {"status": "processed" if handler else "ignored"}, 200
+            return {"status": "processed"}, 200
 
         app.register_blueprint(bp)
 

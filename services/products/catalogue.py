@@ -3,7 +3,6 @@ figures inventory reports."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -20,7 +19,6 @@ from . import guards, images
 from .models import Category, Product, ProductImage, db, outbox
 from .schemas import ProductSchema
 
-log = logging.getLogger("feira.products")
 UNKNOWN_CATEGORY = "fk_products_category_id_categories"
 
 
@@ -216,16 +214,11 @@ def _rejected(index: int, errors: dict[str, list[str]]) -> dict:
 def apply_stock_change(data: dict) -> None:
     """`stock.changed` {product_id, available, version} from inventory. Events may arrive out of
     order (retries, several relays): only a version newer than the stored one is applied."""
-    try:
-        product_id, available, version = (
-            int(data["product_id"]),
-            int(data["available"]),
-            int(data["version"]),
-        )
-    except (KeyError, TypeError, ValueError):
-        # Retrying a malformed event cannot help; it is logged for whoever sent it.
-        log.error("stock.changed without product_id, available and version: ignored")
-        return
+    product_id, available, version = (
+        int(data["product_id"]),
+        int(data["available"]),
+        int(data["version"]),
+    )
     # updated_at says when the catalogue's own fields were last edited, so a stock figure from
     # inventory leaves it as it was (the column's onupdate would otherwise set it).
     db.session.execute(

@@ -126,6 +126,19 @@ def test_a_redelivered_event_is_processed_once(receiver):
     assert seen == [5]
 
 
+def test_an_event_its_handler_cannot_read_is_rejected_once_not_retried(receiver):
+    app, _, seen = receiver
+    seen.clear()
+    body = b'{"id":"2c8f7a3e-3333-4c39-9a43-2f7d3b7f8e11","type":"client.deleted","data":{}}'
+    headers = {"X-Feira-Signature": signature(SECRET, body)}
+    tester = app.test_client()
+    first = tester.post("/internal/events", data=body, headers=headers)
+    again = tester.post("/internal/events", data=body, headers=headers)
+    assert first.status_code == 200 and first.json == {"status": "rejected"}
+    assert again.json == {"status": "duplicate"}
+    assert seen == []
+
+
 def test_an_unsigned_or_forged_event_is_refused(receiver):
     app, _, seen = receiver
     seen.clear()

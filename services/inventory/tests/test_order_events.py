@@ -1,7 +1,7 @@
 """What orders asks of inventory beyond reserving: changing an order's lines (PUT), giving back
 an abandoned order's stock, and the holdings of a delivered order (both events, idempotent)."""
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from services.inventory.models import Holding, db
 
@@ -85,5 +85,15 @@ def test_a_delivered_order_gives_the_client_holdings_once(app, client, user):
     assert listed["total"] == 2
 
 
-def test_a_malformed_delivered_order_is_ignored(app):
-    assert deliver(app, "order.delivered", {"client_id": "x"}).json == {"status": "processed"}
+def test_a_malformed_delivered_order_is_rejected_and_writes_nothing(app):
+    def holdings():
+        with app.app_context():
+            return db.session.scalar(select(func.count()).select_from(Holding))
+
+    before = holdings()
+    half_read = {
+        "client_id": 9,
+        "items": [{"product_id": 1, "product_name": "X", "quantity": 1}, {"product_id": "x"}],
+    }
+    assert deliver(app, "order.delivered", half_read).json == {"status": "rejected"}
+    assert holdings() == before

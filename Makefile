@@ -4,18 +4,28 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STACK := $(PY) -m stack
 TEST_STACK := FEIRA_ENV_FILE=stack/test.env $(STACK)
-ROBOT_ARGS ?=
 BENCH_ARGS ?=
-# Tests tagged `fault` stop and start processes of the stack: the test stack runs them, a plain
-# `make robot` on your dev stack leaves them out (`make robot ROBOT_FAULTS=` runs them too).
-ROBOT_FAULTS ?= --exclude fault
+# --- Robot (robot-tests/README.md) ---
+# ROBOT_ENV picks robot-tests/variables/$(ROBOT_ENV).py: local (this machine's stack, honouring
+# FEIRA_ENV_FILE), compose (docker compose), remote (FEIRA_BASE_URL).
+ROBOT_ENV ?= local
+ROBOT_ARGS ?=
+ROBOT_PROCESSES ?= 4
+# Tests tagged `fault` stop and start processes of the stack, so they run alone, after the
+# parallel part: the test stack runs them, `make robot` on your dev stack leaves them out
+# (`make robot ROBOT_FAULTS=yes` runs them too).
+ROBOT_FAULTS ?= no
+ROBOT_OUT := robot-tests/results
+ROBOT_VARS = --variablefile robot-tests/variables/$(ROBOT_ENV).py \
+	--variable ROUTE_LOG_DIR:$(CURDIR)/$(ROBOT_OUT)/routes \
+	$(if $(filter local,$(ROBOT_ENV)),,--exclude local-only)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status logs start stop restart clean test lint pytest robot \
-        test-stack seed bench
+        test-stack seed bench robot-smoke robot-rerun robot-coverage
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	@bash stack/ensure-system.sh
@@ -53,23 +63,50 @@ restart: install ## restart one process (or all): make restart SERVICE=auth
 clean: install ## stop and remove .run/ (the database too)
 	@$(STACK) clean
 
-lint: install ## ruff
+lint: install ## ruff, and robocop on the Robot suites
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
+	@$(PY) -m robocop check robot-tests
 
 pytest: install ## the pytest suites against a throwaway PostgreSQL
 	@$(PY) -m pytest
 
-robot: install ## the Robot suites against a running stack (make up first)
-	@$(PY) -m robot --outputdir robot-tests/results --xunit xunit.xml \
-	    --variablefile robot-tests/variables/local.py $(ROBOT_FAULTS) $(ROBOT_ARGS) robot-tests/suites
-	@echo "==> reports in robot-tests/results/ (log.html, report.html, output.xml, xunit.xml)"
+robot: install ## the Robot suites against a running stack, in parallel (make up first)
+	@rm -rf $(ROBOT_OUT) && mkdir -p $(ROBOT_OUT)
+	@status=0; \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pabot.pabot --processes $(ROBOT_PROCESSES) --artifactsinsubfolders \
+	    --outputdir $(ROBOT_OUT) --output parallel.xml --log NONE --report NONE \
+	    $(ROBOT_VARS) --exclude fault $(ROBOT_ARGS) robot-tests/suites || status=$$?; \
+	parts=$(ROBOT_OUT)/parallel.xml; \
+	if [ "$(ROBOT_FAULTS)" = yes ]; then \
+	    $(PY) -m robot --outputdir $(ROBOT_OUT) --output faults.xml --log NONE --report NONE \
+	        $(ROBOT_VARS) --include fault $(ROBOT_ARGS) robot-tests/suites || status=$$?; \
+	    parts="$$parts $(ROBOT_OUT)/faults.xml"; \
+	fi; \
+	$(PY) -m robot.rebot --outputdir $(ROBOT_OUT) --output output.xml --xunit xunit.xml \
+	    --name Feira --nostatusrc $$parts >/dev/null; \
+	echo "==> $(ROBOT_OUT)/: report.html log.html output.xml xunit.xml"; \
+	exit $$status
+
+robot-smoke: install ## the smoke-tagged Robot scenarios, in parallel (well under a minute)
+	@$(MAKE) --no-print-directory robot ROBOT_ARGS="--include smoke $(ROBOT_ARGS)"
+
+robot-rerun: install ## run again only the tests that failed in the last `make robot`, and merge
+	@$(PY) -m robot --rerunfailed $(ROBOT_OUT)/output.xml --outputdir $(ROBOT_OUT) \
+	    --output rerun.xml --log NONE --report NONE $(ROBOT_VARS) $(ROBOT_ARGS) \
+	    robot-tests/suites; \
+	$(PY) -m robot.rebot --outputdir $(ROBOT_OUT) --output output.xml --xunit xunit.xml \
+	    --merge $(ROBOT_OUT)/output.xml $(ROBOT_OUT)/rerun.xml
+
+robot-coverage: install ## which documented routes and statuses no scenario asserted (after robot)
+	@$(PY) robot-tests/tools/route_coverage.py
 
 test-stack: install ## a fresh stack on the test ports, the Robot suites, then down
 	@$(TEST_STACK) clean
 	@$(TEST_STACK) up
-	@status=0; FEIRA_ENV_FILE=stack/test.env $(MAKE) --no-print-directory robot ROBOT_FAULTS= \
+	@status=0; FEIRA_ENV_FILE=stack/test.env $(MAKE) --no-print-directory robot ROBOT_FAULTS=yes \
 	    || status=$$?; \
+	    FEIRA_ENV_FILE=stack/test.env $(PY) robot-tests/tools/route_coverage.py || status=$$?; \
 	    $(TEST_STACK) down; exit $$status
 
 test: lint pytest test-stack ## lint, pytest, then the stack on its own ports and Robot through it

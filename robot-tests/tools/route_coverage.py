@@ -1,0 +1,193 @@
+"""Which documented routes and statuses no Robot scenario has pinned.
+
+    python robot-tests/tools/route_coverage.py [--base-url URL] [--records DIR] [--report FILE]
+
+Reads every service's OpenAPI document through the gateway, plus the gateway's own routes (it
+has no document: `GATEWAY_ROUTES` below), and the records `libraries/RouteLog.py` wrote during a
+Robot run: one line per answer whose status a scenario asserted. A route is covered when every
+status its document lists (but `default`) was asserted by some scenario. It prints one line per
+route with what is missing, writes the same table to `--report`, and exits 1 on any gap, and on
+any asserted status a document does not list (the document is then what is wrong).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+# The documents the gateway serves, by path.
+DOCUMENTS = (
+    "/auth/openapi.json",
+    "/clients/openapi.json",
+    "/products/openapi.json",
+    "/inventory/openapi.json",
+    "/orders/openapi.json",
+    "/status/api/openapi.json",
+)
+METHODS = ("get", "head", "post", "put", "patch", "delete")
+
+# Routes nginx answers itself or passes to a page, which no OpenAPI document describes.
+GATEWAY_ROUTES: dict[tuple[str, str], frozenset[int]] = {
+    ("GET", "/health"): frozenset({200}),
+    ("GET", "/health/{service}"): frozenset({200, 404, 503}),
+    ("GET", "/docs"): frozenset({200}),
+    ("GET", "/status"): frozenset({200}),
+    ("GET", "/status/badge/{name}"): frozenset({200, 404}),
+    ("GET", "/media/products/{product_id}/{file}"): frozenset({200, 404}),
+    # The verifier behind auth_request: the gateway keeps it to itself.
+    ("GET", "/auth/verify"): frozenset({404}),
+}
+
+
+@dataclass
+class Route:
+    method: str
+    template: str
+    documented: frozenset[int]
+    asserted: set[int] = field(default_factory=set)
+    scenarios: set[str] = field(default_factory=set)
+
+    @property
+    def missing(self) -> list[int]:
+        return sorted(self.documented - self.asserted)
+
+    @property
+    def undocumented(self) -> list[int]:
+        return sorted(self.asserted - self.documented)
+
+    @property
+    def pattern(self) -> re.Pattern:
+        parts = re.split(r"(\{[^}]+\})", self.template)
+        regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        return re.compile(f"^{regex}$")
+
+    @property
+    def literal_segments(self) -> int:
+        return sum(1 for part in self.template.split("/") if part and not part.startswith("{"))
+
+
+def routes_of(document: dict) -> Iterable[Route]:
+    for path, operations in document.get("paths", {}).items():
+        for method in METHODS:
+            operation = operations.get(method)
+            if operation is None:
+                continue
+            statuses = frozenset(int(s) for s in operation.get("responses", {}) if s.isdigit())
+            yield Route(method.upper(), path, statuses)
+
+
+def gateway_routes() -> Iterable[Route]:
+    for (method, template), statuses in GATEWAY_ROUTES.items():
+        yield Route(method, template, statuses)
+
+
+def without_overridden(routes: list[Route]) -> list[Route]:
+    """The gateway's entry wins over a document's for the same route: `/auth/verify` is in
+    auth's document, but only nginx reaches it."""
+    first: dict[tuple[str, str], Route] = {}
+    for route in routes:
+        first.setdefault((route.method, route.template), route)
+    return list(first.values())
+
+
+def read_records(folder: Path) -> list[dict]:
+    records = []
+    for file in sorted(folder.glob("*.jsonl")):
+        records.extend(json.loads(line) for line in file.read_text().splitlines() if line)
+    return records
+
+
+def match(routes: list[Route], method: str, path: str) -> Route | None:
+    """The route `method path` belongs to; a literal segment beats a parameter
+    (`/orders/reports/sales` is not `/orders/{order_id}` with a tail)."""
+    candidates = [r for r in routes if r.method == method and r.pattern.match(path)]
+    return max(candidates, key=lambda r: r.literal_segments, default=None)
+
+
+def tally(routes: list[Route], records: Iterable[dict]) -> list[dict]:
+    """Marks each route's asserted statuses; returns the records that match no route."""
+    stray = []
+    for record in records:
+        route = match(routes, record["method"], record["path"])
+        if route is None:
+            stray.append(record)
+            continue
+        route.asserted.add(record["status"])
+        route.scenarios.add(f"{record['suite']}: {record['test']}")
+    return stray
+
+
+def render(routes: list[Route], stray: list[dict]) -> tuple[str, bool]:
+    lines = [f"{'route':<58} {'documented':<28} {'missing':<14} scenarios"]
+    for r in sorted(routes, key=lambda r: (r.template, METHODS.index(r.method.lower()))):
+        documented = " ".join(str(s) for s in sorted(r.documented))
+        missing = " ".join(str(s) for s in r.missing) or "-"
+        lines.append(
+            f"{r.method + ' ' + r.template:<58} {documented:<28} {missing:<14} {len(r.scenarios)}"
+        )
+    gaps = [r for r in routes if r.missing]
+    undocumented = [r for r in routes if r.undocumented]
+    pairs = sum(len(r.documented) for r in routes)
+    covered = pairs - sum(len(r.missing) for r in gaps)
+    lines.append("")
+    lines.append(
+        f"{len(routes)} routes, {covered}/{pairs} documented statuses asserted by a scenario; "
+        f"{len(gaps)} routes with a gap"
+    )
+    for r in undocumented:
+        lines.append(
+            f"UNDOCUMENTED: {r.method} {r.template} answered "
+            f"{' '.join(map(str, r.undocumented))} in a scenario, but its document does not "
+            "list it"
+        )
+    unmatched = sorted({f"{s['method']} {s['path']}" for s in stray})
+    if unmatched:
+        lines.append(f"{len(unmatched)} asserted requests match no documented route (not counted):")
+        lines.extend(f"  {u}" for u in unmatched[:40])
+    return "\n".join(lines), not gaps and not undocumented
+
+
+def main(argv: list[str] | None = None) -> int:
+    here = Path(__file__).resolve().parent
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--base-url", help="the gateway (default: the stack's, FEIRA_ENV_FILE)")
+    parser.add_argument("--records", type=Path, default=here.parent / "results" / "routes")
+    parser.add_argument("--report", type=Path, default=here.parent / "results" / "coverage.txt")
+    args = parser.parse_args(argv)
+
+    base_url = args.base_url
+    if base_url is None:
+        sys.path.insert(0, str(here.parents[1]))
+        from stack.config import StackConfig
+
+        base_url = StackConfig.load().gateway_url
+    routes = list(gateway_routes())
+    for path in DOCUMENTS:
+        answer = requests.get(base_url.rstrip("/") + path, timeout=10)
+        answer.raise_for_status()
+        routes.extend(routes_of(answer.json()))
+    routes = without_overridden(routes)
+
+    records = read_records(args.records)
+    if not records:
+        print(f"no records in {args.records}: run the Robot suites first", file=sys.stderr)
+        return 2
+    stray = tally(routes, records)
+    text, ok = render(routes, stray)
+    args.report.parent.mkdir(parents=True, exist_ok=True)
+    args.report.write_text(text + "\n")
+    print(text)
+    print(f"==> route coverage in {args.report}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,8 +6,7 @@ from flask import url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
-from services.kit import Blueprint, page_schema, paginate
-from services.kit.errors import PROBLEM_JSON
+from services.kit import Blueprint, ShortageProblemSchema, page_schema, paginate
 
 from . import holdings, stock
 from .models import Movement, Stock, db
@@ -16,9 +15,9 @@ from .schemas import (
     HoldingSchema,
     MovementListArgs,
     MovementSchema,
+    NewMovementSchema,
     ReservationLinesSchema,
     ReservationSchema,
-    ShortageProblemSchema,
     StockListArgs,
     StockSchema,
 )
@@ -87,7 +86,7 @@ class Movements(MethodView):
         return paginate(db, stmt, args, {"created_at": Movement.created_at}, Movement.id)
 
     @blp.login_required("admin")
-    @blp.arguments(MovementSchema)
+    @blp.arguments(NewMovementSchema)
     @blp.response(201, MovementSchema)
     @blp.problem(404, "The product has no stock")
     @blp.problem(409, "The movement would take on_hand below what is reserved")
@@ -159,12 +158,11 @@ class Reservations(MethodView):
     @reservations_blp.login_required()
     @reservations_blp.arguments(ReservationSchema)
     @reservations_blp.response(201, ReservationSchema)
-    @reservations_blp.alt_response(
+    @reservations_blp.problem(
         409,
-        schema=ShortageProblemSchema,
-        content_type=PROBLEM_JSON,
-        description="Not enough stock: `short` lists {product_id, requested, available} per "
+        "Not enough stock: `short` lists {product_id, requested, available} per "
         "short line (and `errors.items` says the same in words); nothing was reserved",
+        schema=ShortageProblemSchema,
     )
     def post(self, data):
         """Reserve every line of an order, or none. Idempotent by `order_id`: a repeated call
@@ -187,12 +185,11 @@ class ReservationResource(MethodView):
     @reservations_blp.arguments(ReservationLinesSchema)
     @reservations_blp.response(200, ReservationSchema)
     @reservations_blp.problem(404, "The order has no reservation")
-    @reservations_blp.alt_response(
+    @reservations_blp.problem(
         409,
-        schema=ShortageProblemSchema,
-        content_type=PROBLEM_JSON,
-        description="Not enough stock for the new lines (`short`), or the reservation is no "
+        "Not enough stock for the new lines (`short`), or the reservation is no "
         "longer `reserved`; nothing changed",
+        schema=ShortageProblemSchema,
     )
     def put(self, data, order_id):
         """An edited order: the reservation's lines become these, atomically (all or none)."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.kit import PageArgs, ProblemSchema, sort_field
+from services.kit import PageArgs, sort_field
 
-from .models import MANUAL_REASONS
+from .models import MANUAL_REASONS, REASONS
 
 MAX_ID = 2**31 - 1
 MAX_QUANTITY = 1_000_000_000
@@ -57,11 +57,11 @@ class MovementSchema(Schema):
         metadata={"example": 10, "description": "Signed: positive adds, negative removes"},
     )
     reason = fields.String(
-        required=True,
-        validate=validate.OneOf(MANUAL_REASONS),
+        dump_only=True,
         metadata={
-            "description": "One of receipt, adjustment, return, damage. The ledger also shows "
-            "`sale`, which only committing a reservation (an order shipped) writes",
+            "enum": list(REASONS),
+            "description": "Why the stock moved: an admin's receipt, adjustment, return or "
+            "damage, or a `sale`, which only committing a reservation (an order shipped) writes",
         },
     )
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
@@ -72,6 +72,16 @@ class MovementSchema(Schema):
         dump_only=True, allow_none=True, metadata={"description": "The user who moved it"}
     )
     created_at = fields.DateTime(dump_only=True)
+
+
+class NewMovementSchema(MovementSchema):
+    """A movement an admin records: every reason but `sale`, which only the ledger writes."""
+
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(MANUAL_REASONS),
+        metadata={"description": "receipt, adjustment, return or damage"},
+    )
 
 
 class MovementListArgs(PageArgs):
@@ -104,18 +114,6 @@ class ReservationLinesSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=MAX_LINES),
     )
-
-
-class ShortItemSchema(Schema):
-    product_id = fields.Integer(metadata={"example": 12})
-    requested = fields.Integer(metadata={"example": 5})
-    available = fields.Integer(metadata={"example": 2})
-
-
-class ShortageProblemSchema(ProblemSchema):
-    """The 409 of a reservation that cannot be made: which lines are short, and by how much."""
-
-    short = fields.List(fields.Nested(ShortItemSchema), required=True)
 
 
 class HoldingSchema(Schema):

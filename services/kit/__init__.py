@@ -17,7 +17,7 @@ from .errors import (
 from .httpclient import service
 from .pagination import PageArgs, page_schema, paginate, sort_field
 from .security import Caller, current_caller, require_caller
-from .web import Blueprint, ProblemSchema
+from .web import Blueprint, ProblemSchema, ShortageProblemSchema
 
 __all__ = [
     "BadRequest",
@@ -30,6 +30,7 @@ __all__ = [
     "PayloadTooLarge",
     "Problem",
     "ProblemSchema",
+    "ShortageProblemSchema",
     "TimestampMixin",
     "TooManyRequests",
     "Unauthorized",

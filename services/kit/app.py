@@ -13,6 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from werkzeug.routing import IntegerConverter
 
 from .errors import register_error_handlers
+from .fields import Money
 from .health import bp as health_bp
 from .health import database_check, service_check
 from .httpclient import ServiceClient
@@ -108,6 +109,7 @@ def create_service_app(
     init_jwt(app)
 
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver)})
+    api.register_field(Money, "string", "decimal")
     register_error_handlers(app)
     app.register_blueprint(health_bp)
     init_metrics(app)

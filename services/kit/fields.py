@@ -27,9 +27,18 @@ class Money(fields.Decimal):
     in. More than two places, NaN, infinities and values past 12 digits are refused."""
 
     MAX = Decimal("9999999999.99")
+    # How OpenAPI shows it (the kit registers the field as string/decimal): what is sent back.
+    DESCRIPTION = "A decimal string with two places; a JSON number is also accepted on input."
 
     def __init__(self, *, minimum: Decimal = Decimal("0"), exclusive_minimum=False, **kwargs):
-        kwargs.setdefault("metadata", {}).setdefault("example", "30.25")
+        metadata = kwargs["metadata"] = dict(kwargs.get("metadata") or {})
+        metadata.setdefault("example", "30.25")
+        metadata.setdefault(
+            "pattern", r"^\d{1,10}\.\d{2}$" if minimum >= 0 else r"^-?\d{1,10}\.\d{2}$"
+        )
+        metadata["description"] = " ".join(
+            filter(None, (metadata.get("description"), self.DESCRIPTION))
+        )
         super().__init__(places=None, as_string=True, allow_nan=False, **kwargs)
         self.minimum = minimum
         self.exclusive_minimum = exclusive_minimum

@@ -31,6 +31,22 @@ class ProblemSchema(ma.Schema):
     )
 
 
+class ShortItemSchema(ma.Schema):
+    product_id = ma.fields.Integer(metadata={"example": 12})
+    requested = ma.fields.Integer(metadata={"example": 5})
+    available = ma.fields.Integer(metadata={"example": 2})
+
+
+class ShortageProblemSchema(ProblemSchema):
+    """A 409 that may be a shortage of stock: then `short` lists the lines that are short. The
+    same status is also a plain conflict (another state, a reused key), without `short`."""
+
+    short = ma.fields.List(
+        ma.fields.Nested(ShortItemSchema),
+        metadata={"description": "Only when stock is short: {product_id, requested, available}"},
+    )
+
+
 def schema_name_resolver(schema) -> str:
     """`ClientSchema` -> `Client`; a `partial=True` instance (a PATCH body) -> `ClientPatch`."""
     cls = schema if isinstance(schema, type) else type(schema)
@@ -65,10 +81,11 @@ class Parser(FlaskParser):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
 
-    def problem(self, status: int, description: str):
-        """Document an error answer of this route as problem+json."""
+    def problem(self, status: int, description: str, *, schema=ProblemSchema):
+        """Document an error answer of this route as problem+json (`schema`: one with more
+        members, e.g. ShortageProblemSchema)."""
         return self.alt_response(
-            status, schema=ProblemSchema, content_type=PROBLEM_JSON, description=description
+            status, schema=schema, content_type=PROBLEM_JSON, description=description
         )
 
     def arguments(self, schema, *, location="json", **kwargs):

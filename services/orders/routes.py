@@ -6,8 +6,13 @@ from __future__ import annotations
 from flask import request, url_for
 from flask.views import MethodView
 
-from services.kit import Blueprint, current_caller, page_schema, paginate
-from services.kit.errors import PROBLEM_JSON
+from services.kit import (
+    Blueprint,
+    ShortageProblemSchema,
+    current_caller,
+    page_schema,
+    paginate,
+)
 
 from . import idempotency, orders, reports, workflow
 from .models import Order, db
@@ -17,7 +22,6 @@ from .schemas import (
     OrderSchema,
     SalesArgs,
     SalesReportSchema,
-    ShortageProblemSchema,
     StatusSchema,
 )
 
@@ -39,9 +43,7 @@ IDEMPOTENCY_HEADER = {
 
 
 def _shortage(description: str):
-    return blp.alt_response(
-        409, schema=ShortageProblemSchema, content_type=PROBLEM_JSON, description=description
-    )
+    return blp.problem(409, description, schema=ShortageProblemSchema)
 
 
 @blp.route("")

@@ -7,7 +7,7 @@ from datetime import UTC
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from services.kit import PageArgs, ProblemSchema, sort_field
+from services.kit import PageArgs, sort_field
 from services.kit.fields import Money
 
 from .models import PAYMENT_METHODS, STATUSES
@@ -149,15 +149,3 @@ class SalesReportSchema(Schema):
     date_to = fields.Date(data_key="to", allow_none=True)
     statuses = fields.List(fields.String(), metadata={"description": "The statuses that count"})
     items = fields.List(fields.Nested(SalesRowSchema))
-
-
-class ShortItemSchema(Schema):
-    product_id = fields.Integer(metadata={"example": 12})
-    requested = fields.Integer(metadata={"example": 5})
-    available = fields.Integer(metadata={"example": 2})
-
-
-class ShortageProblemSchema(ProblemSchema):
-    """The 409 of an order there is not enough stock for: which lines are short."""
-
-    short = fields.List(fields.Nested(ShortItemSchema), required=True)

@@ -16,7 +16,6 @@ import argparse
 import json
 import re
 import sys
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path

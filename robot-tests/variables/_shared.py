@@ -1,0 +1,20 @@
+"""What every environment's variable file sets the same way: the stack's limits the suites
+probe, and the browser for the dashboard suite. `get(name, default)` reads a setting."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+
+
+def limits(get: Callable[[str, str], str]) -> dict:
+    return {
+        # The gateway's per-address burst on /auth/login and auth's per-account failure limit.
+        "LOGIN_BURST": int(get("FEIRA_LOGIN_BURST", "20")),
+        "LOGIN_MAX_FAILURES": int(get("LOGIN_MAX_FAILURES", "5")),
+        # The largest picture upload the gateway and products accept (a larger one is a 413).
+        "IMAGE_MAX_BYTES": int(get("IMAGE_MAX_BYTES", "5242880")),
+        # Debian's chromium and chromium-driver (.ci/run installs them) for the dashboard suite.
+        "CHROMIUM": shutil.which("chromium") or "/usr/bin/chromium",
+        "CHROMEDRIVER": shutil.which("chromedriver") or "/usr/bin/chromedriver",
+    }

@@ -1,0 +1,29 @@
+"""Robot variables for the docker compose stack (`docker compose up` on this machine).
+
+Compose reads `.env` beside docker-compose.yml, as `stack.config` does, so the published gateway
+port and the admin's credentials come from there. The containers' files are out of reach:
+`make robot ROBOT_ENV=compose` leaves out the tests tagged `local-only`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from _shared import limits
+
+try:
+    from stack.config import StackConfig
+except ImportError:  # the project is not pip-installed: import it from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from stack.config import StackConfig
+
+
+def get_variables() -> dict:
+    cfg = StackConfig.load()
+    return {
+        "BASE_URL": f"http://127.0.0.1:{cfg.get('FEIRA_GATEWAY_PORT', '8080')}",
+        "ADMIN_EMAIL": cfg.get("FEIRA_ADMIN_EMAIL"),
+        "ADMIN_PASSWORD": cfg.get("FEIRA_ADMIN_PASSWORD"),
+        **limits(cfg.get),
+    }

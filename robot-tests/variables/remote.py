@@ -1,0 +1,33 @@
+"""Robot variables for a Feira somewhere else, reached only through its gateway.
+
+    FEIRA_BASE_URL=https://feira.example.com FEIRA_ADMIN_EMAIL=... FEIRA_ADMIN_PASSWORD=... \
+        make robot ROBOT_ENV=remote
+
+or `--variablefile "robot-tests/variables/remote.py;https://feira.example.com"` (a semicolon:
+the URL has colons) with the credentials in the environment. FEIRA_LOGIN_BURST,
+LOGIN_MAX_FAILURES and IMAGE_MAX_BYTES default to the stack's defaults; set them when the remote
+differs. Tests tagged `local-only` (they read the stack's key files or stop its processes) are
+left out.
+"""
+
+from __future__ import annotations
+
+import os
+
+from _shared import limits
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"variables/remote.py needs {name} in the environment")
+    return value
+
+
+def get_variables(base_url: str | None = None) -> dict:
+    return {
+        "BASE_URL": (base_url or _required("FEIRA_BASE_URL")).rstrip("/"),
+        "ADMIN_EMAIL": _required("FEIRA_ADMIN_EMAIL"),
+        "ADMIN_PASSWORD": _required("FEIRA_ADMIN_PASSWORD"),
+        **limits(lambda name, default: os.environ.get(name, default)),
+    }

@@ -74,7 +74,7 @@ pytest: install ## the pytest suites against a throwaway PostgreSQL
 robot: install ## the Robot suites against a running stack, in parallel (make up first)
 	@rm -rf $(ROBOT_OUT) && mkdir -p $(ROBOT_OUT)
 	@status=0; \
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pabot.pabot --processes $(ROBOT_PROCESSES) --artifactsinsubfolders \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pabot.pabot --processes $(ROBOT_PROCESSES) --artifacts png --artifactsinsubfolders \
 	    --outputdir $(ROBOT_OUT) --output parallel.xml --log NONE --report NONE \
 	    $(ROBOT_VARS) --exclude fault $(ROBOT_ARGS) robot-tests/suites || status=$$?; \
 	parts=$(ROBOT_OUT)/parallel.xml; \

@@ -1,0 +1,84 @@
+*** Settings ***
+Documentation       A plain user on a route only the admin may call (API.md, "Who may do what"): a 403
+...                 problem, whatever the id (an unknown one here, so nothing can change).
+Resource            ../../resources/contract.resource
+
+Test Template       A plain user is forbidden
+
+
+*** Test Cases ***    METHOD    PATH
+GET /auth/users is forbidden to a plain user
+    [Tags]    auth
+    GET    /auth/users
+
+GET /auth/users/{user_id} is forbidden to a plain user
+    [Tags]    auth
+    GET    /auth/users/${UNKNOWN_ID}
+
+PATCH /auth/users/{user_id} is forbidden to a plain user
+    [Tags]    auth
+    PATCH    /auth/users/${UNKNOWN_ID}
+
+POST /categories is forbidden to a plain user
+    [Tags]    products    categories
+    POST    /categories
+
+PUT /categories/{category_id} is forbidden to a plain user
+    [Tags]    products    categories
+    PUT    /categories/${UNKNOWN_ID}
+
+PATCH /categories/{category_id} is forbidden to a plain user
+    [Tags]    products    categories
+    PATCH    /categories/${UNKNOWN_ID}
+
+DELETE /categories/{category_id} is forbidden to a plain user
+    [Tags]    products    categories
+    DELETE    /categories/${UNKNOWN_ID}
+
+DELETE /clients/{client_id} is forbidden to a plain user
+    [Tags]    clients
+    DELETE    /clients/${UNKNOWN_ID}
+
+PATCH /inventory/stock/{product_id} is forbidden to a plain user
+    [Tags]    inventory
+    PATCH    /inventory/stock/${UNKNOWN_ID}
+
+POST /inventory/stock/{product_id}/movements is forbidden to a plain user
+    [Tags]    inventory
+    POST    /inventory/stock/${UNKNOWN_ID}/movements
+
+GET /orders/reports/sales is forbidden to a plain user
+    [Tags]    orders
+    GET    /orders/reports/sales
+
+DELETE /orders/{order_id} is forbidden to a plain user
+    [Tags]    orders
+    DELETE    /orders/${UNKNOWN_ID}
+
+POST /products is forbidden to a plain user
+    [Tags]    products
+    POST    /products
+
+POST /products/import is forbidden to a plain user
+    [Tags]    products
+    POST    /products/import
+
+PUT /products/{product_id} is forbidden to a plain user
+    [Tags]    products
+    PUT    /products/${UNKNOWN_ID}
+
+PATCH /products/{product_id} is forbidden to a plain user
+    [Tags]    products
+    PATCH    /products/${UNKNOWN_ID}
+
+DELETE /products/{product_id} is forbidden to a plain user
+    [Tags]    products
+    DELETE    /products/${UNKNOWN_ID}
+
+POST /products/{product_id}/images is forbidden to a plain user
+    [Tags]    products    images
+    POST    /products/${UNKNOWN_ID}/images
+
+DELETE /products/{product_id}/images/{image_id} is forbidden to a plain user
+    [Tags]    products    images
+    DELETE    /products/${UNKNOWN_ID}/images/${UNKNOWN_ID}

@@ -91,6 +91,37 @@ Scenario: an address is not reached through another client
     When I read the address through the other client
     Then the answer is a 404 problem
 
+Scenario: an address is not replaced through another client
+    Given a registered client
+    And the client has an address
+    And another registered client
+    When I replace the address through the other client
+    Then the answer is a 404 problem
+    And the address is unchanged under its client
+
+Scenario: an address is not changed through another client
+    Given a registered client
+    And the client has an address
+    And another registered client
+    When I change the address through the other client
+    Then the answer is a 404 problem
+    And the address is unchanged under its client
+
+Scenario: an address is not removed through another client
+    Given a registered client
+    And the client has an address
+    And another registered client
+    When I remove the address through the other client
+    Then the answer is a 404 problem
+    And the address is unchanged under its client
+
+Scenario: a removed address cannot be removed again
+    Given a registered client
+    And the client has an address
+    And the address has been removed
+    When I remove the address
+    Then the answer is a 404 problem
+
 Scenario: an address cannot be added to an unknown client
     Given a client that has been deleted
     When I add an address to the client

@@ -42,6 +42,29 @@ Scenario: categories are listed a page at a time
     Then the answer is 200
     And the answer is a page of categories holding the category
 
+Scenario: an unchanged category is not sent again to a caller holding its ETag
+    Given a category
+    And I have read the category
+    When I read the category again with the ETag I have
+    Then the answer is 304
+    And the answer has no body
+
+Scenario: a renamed category is sent again despite the old ETag
+    Given a category
+    And I have read the category
+    And the category has been renamed
+    When I read the category again with the ETag I have
+    Then the answer is 200
+    And the answer has an ETag other than the one I have
+    And the answer is the category
+
+Scenario: an unchanged page of categories is not sent again to a caller holding its ETag
+    Given a category
+    And I have listed the categories
+    When I list the categories again with the ETag I have
+    Then the answer is 304
+    And the answer has no body
+
 Scenario: a name is used by one category only
     Given a category
     When I create a category with the category's name
@@ -52,6 +75,13 @@ Scenario: a category cannot take another category's name
     And another category
     When I give the other category the category's name
     Then the answer is 409 naming "name"
+
+Scenario: a category cannot be replaced with another category's name
+    Given a category
+    And another category
+    When I replace the other category with the category's name
+    Then the answer is 409 naming "name"
+    And the other category still has its own name
 
 Scenario: an unknown category is a 404
     Given a category that has been deleted

@@ -1,12 +1,16 @@
 *** Settings ***
 Documentation       Clients, through the gateway, as API.md specifies them under "Clients" and
 ...                 "Who may do what". Every test registers its own clients (Faker pt_BR data, unique
-...                 per run) and its teardown has the admin delete them.
+...                 per run) and its teardown has the admin delete them; the orders and products a
+...                 test made to keep a client are removed first.
 Resource            ../resources/clients.resource
+Resource            ../resources/orders.resource
 
 Suite Setup         Open the gateway session
 Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
-Test Teardown       Run Keywords    Remove the clients created by this test
+Test Teardown       Run Keywords    Remove the orders created by this test
+...                     AND    Remove the clients created by this test
+...                     AND    Remove the catalogue created by this test
 ...                     AND    Remove the users created by this test
 
 Test Tags           clients
@@ -232,6 +236,23 @@ Scenario: changing an unknown client is a 404
 Scenario: an admin deletes a client
     [Tags]    smoke
     Given a registered client
+    When the admin deletes the client
+    Then the answer is 204
+    And the client no longer exists
+
+Scenario: a client with an open order cannot be deleted
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 1 units of the product
+    When the admin deletes the client
+    Then the answer is a 409 problem
+    And the client still exists
+
+Scenario: a client whose only order was cancelled can be deleted
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 1 units of the product
+    And the admin has moved the order to "cancelled"
     When the admin deletes the client
     Then the answer is 204
     And the client no longer exists

@@ -60,6 +60,26 @@ Scenario: a product is removed from the favorites
     When I list the client's favorites
     Then the favorites are empty
 
+Scenario: a favorite is read on its own
+    Given a registered client
+    And a product
+    And the client has the product as a favorite
+    When I ask whether the product is a favorite of the client
+    Then the answer is 200
+    And the answer is the favorite as it was added
+
+Scenario: a product the client does not like is not one of its favorites
+    Given a registered client
+    And a product
+    When I ask whether the product is a favorite of the client
+    Then the answer is a 404 problem
+
+Scenario: removing a product that is not a favorite is a 404
+    Given a registered client
+    And a product
+    When I remove the product from the client's favorites
+    Then the answer is a 404 problem
+
 Scenario: an unknown product cannot become a favorite
     Given a registered client
     And a product that has been deleted

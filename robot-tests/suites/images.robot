@@ -61,3 +61,12 @@ Scenario: the admin removes a picture, and its files are no longer served
     When I remove the picture
     Then the answer is 204
     And the picture and its thumbnail are no longer served
+
+Scenario: a picture cannot be removed through another product
+    Given a product
+    And the product has a picture
+    And another product
+    When I remove the picture through the other product
+    Then the answer is a 404 problem
+    And the product lists the picture
+    And the picture is still served

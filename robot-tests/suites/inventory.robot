@@ -36,6 +36,14 @@ Scenario: a product's stock is read by its product id
     Then the answer is 200
     And the answer is the stock: 7 on hand, 0 reserved, 7 available
 
+Scenario: a product with stock on hand cannot be deleted
+    Given a product with a stock of 3
+    When I delete the product
+    Then the answer is a 409 problem
+    And the problem detail mentions "on hand"
+    And the product is still in the catalogue
+    And the stock is 3 on hand, 0 reserved and 3 available
+
 Scenario: the stock of a product inventory does not know is a 404
     Given a product that has been deleted
     When I read the product's stock once inventory has heard of the deletion
@@ -66,6 +74,21 @@ Scenario: the ledger lists every movement, newest first
     When I read the product's ledger
     Then the answer is 200
     And the ledger holds, newest first    damage -2    receipt 5    receipt 10
+
+Scenario: a movement is read by its id, where its creation said it is
+    Given a product with a stock of 10
+    And I have recorded a return of 2 units
+    And a signed-in user
+    When I read the movement
+    Then the answer is 200
+    And the answer is the movement, where its Location said
+
+Scenario: a movement is not found under another product's stock
+    Given a product with a stock of 10
+    And another product with a stock of 4
+    And I have recorded a return of 2 units
+    When I read the movement under the other product
+    Then the answer is a 404 problem
 
 Scenario: a movement cannot take the stock below what orders reserved
     Given a product with a stock of 5
@@ -105,6 +128,14 @@ Scenario: low stock lists what is at or below its reorder level, and only that
     When I list the low stock of the other product
     Then the low stock does not hold the other product
 
+Scenario: the admin sets a product's reorder level
+    Given a product with a stock of 4
+    When I set the reorder level of the product to 6
+    Then the answer is 200
+    And the answer is the stock: 4 on hand, 0 reserved, 4 available
+    And the answer has the reorder level 6
+    And the stock keeps the reorder level 6
+
 # --- holdings --------------------------------------------------------------------------------
 
 Scenario: a product is added to a client's holdings with its name
@@ -123,6 +154,15 @@ Scenario: a client's holdings are listed
     When I list the client's holdings
     Then the answer is 200
     And the holdings are the one holding
+
+Scenario: a holding is read by its id
+    Given a registered client
+    And a product
+    And the client holds 2 of the product
+    And a signed-in user
+    When I read the holding
+    Then the answer is 200
+    And the answer is the holding
 
 Scenario: a holding is removed
     Given a registered client

@@ -34,10 +34,39 @@ Scenario: a badge shows a target's state
     When I request "/status/badge/gateway.svg"
     Then the answer is 200
     And the answer is an SVG image
+    And the badge reads "gateway" and a state
+
+Scenario: an unknown target has no badge
+    When I request "/status/badge/no-such-target.svg"
+    Then the answer is a 404 problem
+
+Scenario: a target's series covers the last 24 hours by default
+    When I request "/status/api/targets/gateway"
+    Then the answer is 200
+    And the answer is the series of "gateway" over the last 24 hours, an hour a point
+
+Scenario: a series that ends before it starts is refused
+    When I ask for the series of "gateway" from "2026-01-02T00:00:00+00:00" to "2026-01-01T00:00:00+00:00"
+    Then the answer is 422 naming "from"
 
 Scenario: an unknown target is a 404 problem
     When I request "/status/api/targets/no-such-target"
     Then the answer is a 404 problem
+
+Scenario: incidents are listed a page at a time, the latest first
+    When I request "/status/api/incidents"
+    Then the answer is 200
+    And the answer is page 1 of the list, 20 per page
+    And every incident has a target, a state and a start, the latest first
+
+Scenario: incidents are filtered by state
+    When I request "/status/api/incidents?state=closed"
+    Then the answer is 200
+    And every incident listed is closed, with its end
+
+Scenario: an incident state other than open or closed is refused
+    When I request "/status/api/incidents?state=resolved"
+    Then the answer is 422 naming "state"
 
 Scenario: a stopped service is down with an open incident, and up again when started
     [Tags]    fault    local-only

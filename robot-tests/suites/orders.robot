@@ -118,6 +118,28 @@ Scenario: a user may not delete an order, the admin may delete a pending one
     Then the answer is 204
     And the stock is 5 on hand, 0 reserved and 5 available
 
+Scenario: a paid order cannot be deleted
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 2 units of the product
+    And the admin has moved the order to "paid"
+    When the admin deletes the order
+    Then the answer is a 409 problem
+    And the problem detail mentions "paid"
+    And the order is "paid"
+    And the stock is 5 on hand, 2 reserved and 3 available
+
+Scenario: a product that an order references cannot be deleted, even with no stock on hand
+    Given a registered client
+    And a product with a stock of 2
+    And an order for 2 units of the product
+    And the admin has moved the order to "cancelled"
+    And the product's stock has been taken off hand
+    When I delete the product
+    Then the answer is a 409 problem
+    And the problem detail mentions "orders reference it"
+    And the product is still in the catalogue
+
 Scenario: the admin sees a paid order in the sales report by client
     Given a registered client
     And a product with a stock of 5
@@ -154,6 +176,28 @@ Scenario: changing the items beyond the stock is a 409 and changes nothing
     Then the answer is a 409 problem
     And the answer names the product as short
     And the stock is 3 on hand, 2 reserved and 1 available
+
+Scenario: a user may not change an order another user placed
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    And an order for 2 units of the product
+    And another user has signed in
+    When I change the order's items to 1 of the product
+    Then the answer is a 403 problem
+    And the order still has 2 units of the product
+    And the stock is 5 on hand, 2 reserved and 3 available
+
+Scenario: a paid order's items cannot be changed
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 2 units of the product
+    And the admin has moved the order to "paid"
+    When I change the order's items to 1 of the product
+    Then the answer is a 409 problem
+    And the problem detail mentions "pending"
+    And the order still has 2 units of the product
+    And the stock is 5 on hand, 2 reserved and 3 available
 
 # --- idempotency -------------------------------------------------------------------------------
 

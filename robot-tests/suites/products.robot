@@ -213,6 +213,34 @@ Scenario: the admin replaces a product with PUT
     And the answer is the product with the new details
     And the product is stored with the new details
 
+Scenario: a product cannot be replaced with another product's name
+    Given a product
+    And another product
+    When I replace the product with new details but the other product's name
+    Then the answer is 409 naming "name"
+    And the product still exists
+
+Scenario: a product cannot be replaced with another product's barcode
+    Given a product
+    And another product
+    When I replace the product with new details but the other product's barcode
+    Then the answer is 409 naming "barcode"
+    And the product still exists
+
+Scenario: a product cannot take another product's barcode
+    Given a product
+    And another product
+    When I give the product the other product's barcode
+    Then the answer is 409 naming "barcode"
+    And the product still exists
+
+Scenario: a product cannot take another product's name
+    Given a product
+    And another product
+    When I give the product the other product's name
+    Then the answer is 409 naming "name"
+    And the product still exists
+
 Scenario: the admin changes a product's price with PATCH
     Given a product
     When I change the product's price to "12.34"
@@ -267,6 +295,19 @@ Scenario: an import creates, updates by barcode and rejects rows each on its own
     And the import created 1, updated 1 and rejected row 2 naming "barcode"
     And the product has the imported price
     And the category holds, by name, only the products named    Importado    Teclado
+
+Scenario: an import that is not a list of products is refused
+    Given a signed-in admin
+    When I import a single product that is not in a list
+    Then the answer is 422 naming "_body"
+    And the category holds, by name, only the products named
+
+Scenario: an import of more rows than allowed is refused as a whole
+    Given a signed-in admin
+    When I import one row more than an import may hold
+    Then the answer is 422 naming "_body"
+    And the problem gives the import's row limit
+    And the category holds, by name, only the products named
 
 Scenario: a user may not import products
     Given a product named "Teclado"

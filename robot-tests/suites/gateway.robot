@@ -1,0 +1,83 @@
+*** Settings ***
+Documentation       The gateway's own routes, as API.md lists them under "Public routes": its health
+...                 and each service's readiness, the API documentation, product pictures, and
+...                 routes it keeps to itself or does not have. No OpenAPI document describes them;
+...                 `tools/route_coverage.py` lists them as `GATEWAY_ROUTES`.
+Resource            ../resources/gateway.resource
+
+Suite Setup         Open the gateway session
+Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
+Test Teardown       Remove the users created by this test
+
+Test Tags           gateway
+
+
+*** Test Cases ***
+# --- health ------------------------------------------------------------------------------------
+
+Scenario: the gateway reports itself healthy
+    [Tags]    smoke
+    When I request "/health"
+    Then the answer is 200
+    And the health answer is "ok"
+    And the health answer names the gateway
+
+Scenario: the gateway reports auth ready
+    [Tags]    smoke
+    When I request "/health/auth"
+    Then the answer is 200
+    And the health answer is "ok"
+    And the health answer names the service "auth" with its database ready
+
+Scenario: the gateway reports clients ready
+    When I request "/health/clients"
+    Then the answer is 200
+    And the health answer is "ok"
+    And the health answer names the service "clients" with its database ready
+
+Scenario: the gateway reports products ready
+    When I request "/health/products"
+    Then the answer is 200
+    And the health answer is "ok"
+    And the health answer names the service "products" with its database ready
+
+Scenario: the gateway reports inventory ready
+    When I request "/health/inventory"
+    Then the answer is 200
+    And the health answer is "ok"
+    And the health answer names the service "inventory" with its database ready
+
+Scenario: the gateway reports orders ready
+    When I request "/health/orders"
+    Then the answer is 200
+    And the health answer is "ok"
+    And the health answer names the service "orders" with its database ready
+
+Scenario: a service the stack does not have has no health
+    When I request "/health/payments"
+    Then the answer is a 404 problem
+
+# --- documentation -------------------------------------------------------------------------------
+
+Scenario: the API documentation offers every service's OpenAPI document
+    [Tags]    smoke
+    When I request "/docs"
+    Then the answer is 200
+    And the answer is an HTML page
+    And the page offers every service's OpenAPI document
+
+# --- pictures and what the gateway keeps to itself -----------------------------------------------
+
+Scenario: a picture nobody uploaded is a 404 problem
+    When I fetch a picture nobody uploaded
+    Then the answer is a 404 problem
+
+Scenario: the token verifier cannot be reached from outside, even with a good token
+    Given a signed-in user
+    When the user asks the token verifier who they are
+    Then the answer is a 404 problem
+    And the answer says nothing about the caller
+
+Scenario: an unknown route is a 404 problem
+    When I request "/no-such-route"
+    Then the answer is a 404 problem

@@ -9,8 +9,13 @@ worker_class = "gthread"
 # Keep-alive lets nginx reuse upstream connections instead of opening one per request.
 keepalive = 30
 timeout = 30
-graceful_timeout = 10
+# How long a stopping worker may finish what it is serving; the test stack, whose fault tests
+# stop services, shortens it (stack/test.env).
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "10"))
 accesslog = None
+# gunicorn 23+ opens a control socket at one path per user (~/.gunicorn/gunicorn.ctl): every
+# service's master would fight over it, and nothing here uses it.
+control_socket_disable = True
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 

@@ -22,7 +22,7 @@ ROBOT_VARS = --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status logs start stop restart clean test lint pytest robot \
-        test-stack seed bench robot-smoke robot-rerun robot-coverage
+        test-stack seed bench robot-smoke robot-rerun robot-coverage fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -107,6 +107,7 @@ test-stack: install ## a fresh stack on the test ports, the Robot suites, then d
 	@status=0; FEIRA_ENV_FILE=stack/test.env $(MAKE) --no-print-directory robot ROBOT_FAULTS=yes \
 	    || status=$$?; \
 	    FEIRA_ENV_FILE=stack/test.env $(PY) robot-tests/tools/route_coverage.py || status=$$?; \
+	    FEIRA_ENV_FILE=stack/test.env $(PY) -m fuzz --budget quick || status=$$?; \
 	    $(TEST_STACK) down; exit $$status
 
 test: lint pytest test-stack ## lint, pytest, then the stack on its own ports and Robot through it
@@ -116,3 +117,6 @@ seed: install ## load demo data through the API (make up first)
 
 bench: install ## throughput and latency figures on loopback (needs wrk)
 	@$(PY) -m bench $(BENCH_ARGS)
+
+fuzz: install ## schemathesis against a running stack, a long budget
+	@$(PY) -m fuzz --budget long

@@ -313,3 +313,23 @@ def test_a_refused_movement_announces_nothing(app, client, admin, make_stock):
     product_id = make_stock(1)
     move(client, admin, product_id, -2, "damage")
     assert len(stock_events(app)) == 1
+
+
+def test_the_ledger_documents_the_sale_it_shows_and_accepts_only_manual_reasons(
+    client, admin, make_stock
+):
+    spec = client.get("/inventory/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    assert "sale" in schemas["Movement"]["properties"]["reason"]["enum"]
+    body = spec["paths"]["/inventory/stock/{product_id}/movements"]["post"]["requestBody"]
+    accepted = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert schemas[accepted]["properties"]["reason"]["enum"] == [
+        "receipt",
+        "adjustment",
+        "return",
+        "damage",
+    ]
+    product_id = make_stock(5)
+    sale = {"quantity": -1, "reason": "sale"}
+    response = client.post(f"/inventory/stock/{product_id}/movements", json=sale, headers=admin)
+    assert response.status_code == 422 and "reason" in response.json["errors"]

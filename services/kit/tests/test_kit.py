@@ -3,8 +3,10 @@
 import http.server
 import json
 import logging
+import re
 import threading
 from datetime import timedelta
+from decimal import Decimal
 
 import marshmallow as ma
 import pytest
@@ -16,6 +18,7 @@ from services.kit import (
     Conflict,
     NotFound,
     PageArgs,
+    ShortageProblemSchema,
     create_service_app,
     make_db,
     page_schema,
@@ -23,6 +26,7 @@ from services.kit import (
     service,
     sort_field,
 )
+from services.kit.fields import Money
 from services.kit.testing import access_token, bearer
 
 PROBLEM = "application/problem+json"
@@ -83,6 +87,17 @@ def missing():
 @blp.route("/short")
 def short():
     raise Conflict("Not enough widgets", extra={"short": [{"id": 7, "missing": 2}]})
+
+
+class PriceSchema(ma.Schema):
+    price = Money()
+
+
+@blp.route("/price")
+@blp.response(200, PriceSchema)
+@blp.problem(409, "Out of stock, or a plain conflict", schema=ShortageProblemSchema)
+def price():
+    return {"price": Decimal("30.25")}
 
 
 @blp.route("/boom")
@@ -384,3 +399,21 @@ def test_logs_never_carry_the_authorization_header(client, jwt_keys, caplog):
         client.get("/widgets/boom", headers=bearer(token))
     assert caplog.records
     assert token not in json.dumps(_formatted_log_lines(caplog))
+
+
+def test_money_is_documented_as_the_decimal_string_it_answers(client):
+    spec = client.get("/auth/openapi.json").json
+    price = spec["components"]["schemas"]["Price"]["properties"]["price"]
+    answer = client.get("/widgets/price").json["price"]
+    assert (price["type"], price["format"], answer) == ("string", "decimal", "30.25")
+    assert re.fullmatch(price["pattern"], answer) and re.fullmatch(
+        price["pattern"], price["example"]
+    )
+    assert "JSON number is also accepted" in price["description"]
+
+
+def test_a_shortage_problem_documents_short_as_optional(client):
+    spec = client.get("/auth/openapi.json").json
+    conflict = spec["paths"]["/widgets/price"]["get"]["responses"]["409"]["content"][PROBLEM]
+    schema = spec["components"]["schemas"][conflict["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert "short" in schema["properties"] and "short" not in schema.get("required", [])

@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import checks, store
 from .config import Config, ConfigError, Target, load
-from .journey import Journey
+from .journey import Journey, StepFailed
 from .models import db
 from .notify import Notifier
 from .states import DOWN, TargetState, advance
@@ -180,7 +180,9 @@ class Monitor:
     def sweep(journey: Journey, target: Target) -> None:
         try:
             removed = journey.sweep(older_than=timedelta(seconds=max(60.0, 2 * target.timeout)))
-        except (requests.RequestException, ValueError, KeyError) as exc:
+        except (requests.RequestException, StepFailed, ValueError, KeyError) as exc:
+            # Clients down, say: the janitor tries again next time, and the journey itself
+            # still runs and reports what it finds.
             log.warning(
                 "the journey's janitor could not run", extra={"error": checks.describe(exc)}
             )

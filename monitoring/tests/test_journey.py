@@ -4,12 +4,14 @@ the client it created deleted whatever failed (or, failing that, by the janitor)
 import re
 import time
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
 from monitoring.journey import NAME_PREFIX, STEPS, Journey, random_cpf
+from monitoring.worker import Monitor
 from services.auth import create_app as create_auth
 from services.clients import create_app as create_clients
 from services.kit.testing import LiveServer, build_app
@@ -130,6 +132,15 @@ def test_the_janitor_leaves_a_client_younger_than_it_is_told(services, gateway, 
     gateway.faults.clear()
     assert journey.sweep(older_than=timedelta(minutes=5)) == 0
     assert journey.sweep(older_than=timedelta(0)) == 1
+
+
+def test_a_janitor_that_meets_a_failing_service_leaves_the_check_to_the_journey(
+    services, gateway, journey, caplog
+):
+    gateway.fail("GET", r"/clients")
+    Monitor.sweep(journey, SimpleNamespace(timeout=5.0))
+    assert "the journey's janitor could not run" in caplog.text
+    assert "the check itself failed" not in caplog.text
 
 
 def test_a_refused_login_fails_the_first_step_and_creates_nothing(services, gateway):

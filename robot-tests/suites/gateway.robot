@@ -1,13 +1,21 @@
 *** Settings ***
 Documentation       The gateway's own routes, as API.md lists them under "Public routes": its health
 ...                 and each service's readiness, the API documentation, product pictures, and
-...                 routes it keeps to itself or does not have. No OpenAPI document describes them;
-...                 `tools/route_coverage.py` lists them as `GATEWAY_ROUTES`.
+...                 routes it keeps to itself or does not have: the token verifier, and inventory's
+...                 reservations, which orders makes at inventory directly (an outside caller, even
+...                 the admin, could otherwise reserve, release or commit anyone's stock). No OpenAPI
+...                 document describes them as the gateway answers them; `tools/route_coverage.py`
+...                 lists them as `GATEWAY_ROUTES`. A test that needs a reservation places a real
+...                 order; its teardown cancels and deletes the orders, then removes the clients, the
+...                 catalogue and the accounts it made.
 Resource            ../resources/gateway.resource
 
 Suite Setup         Open the gateway session
 Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
-Test Teardown       Remove the users created by this test
+Test Teardown       Run Keywords    Remove the orders created by this test
+...                     AND    Remove the clients created by this test
+...                     AND    Remove the catalogue created by this test
+...                     AND    Remove the users created by this test
 
 Test Tags           gateway
 
@@ -77,6 +85,49 @@ Scenario: the token verifier cannot be reached from outside, even with a good to
     When the user asks the token verifier who they are
     Then the answer is a 404 problem
     And the answer says nothing about the caller
+
+Scenario: stock cannot be reserved through the gateway, even by the admin
+    [Tags]    inventory
+    Given a product with a stock of 5
+    When the admin reserves 2 units of the product through the gateway
+    Then the answer is a 404 problem
+    And the stock is 5 on hand, 0 reserved and 5 available
+
+Scenario: an order's reservation cannot be read through the gateway, even by the admin
+    [Tags]    inventory    orders
+    Given a product with a stock of 5
+    And an order has reserved 2 units of the product
+    When the admin reads the order's reservation
+    Then the answer is a 404 problem
+    And the answer says nothing of the reservation
+
+Scenario: an order's reservation cannot be changed through the gateway, even by the admin
+    [Tags]    inventory    orders
+    Given a product with a stock of 5
+    And an order has reserved 2 units of the product
+    When the admin changes the order's reservation to 5 units of the product
+    Then the answer is a 404 problem
+    And the stock is 5 on hand, 2 reserved and 3 available
+    And the order still has 2 units of the product
+
+Scenario: an order's reservation cannot be released through the gateway, even by the admin
+    [Tags]    inventory    orders
+    Given a product with a stock of 5
+    And an order has reserved 2 units of the product
+    When the admin releases the order's reservation
+    Then the answer is a 404 problem
+    And the stock is 5 on hand, 2 reserved and 3 available
+    And the order is "pending"
+
+Scenario: an order's reservation cannot be committed through the gateway, even by the admin
+    [Tags]    inventory    orders
+    Given a product with a stock of 5
+    And an order has reserved 2 units of the product
+    When the admin commits the order's reservation
+    Then the answer is a 404 problem
+    And the stock is 5 on hand, 2 reserved and 3 available
+    And the product's ledger records no sale
+    And the order is "pending"
 
 Scenario: an unknown route is a 404 problem
     When I request "/no-such-route"

@@ -3,15 +3,17 @@ Documentation       Inventory, through the gateway, as API.md specifies it under
 ...                 may do what": a product's stock arrives from its creation by an event, admins move
 ...                 it through an append-only ledger that never takes it below what orders reserved,
 ...                 the catalogue shows what is available, low stock is listed, and clients' holdings
-...                 are checked with clients and products and vanish with the client. Every test makes
-...                 its own products and clients; its teardown releases what it reserved, takes the
-...                 stock off hand and has the admin delete the products, their category and the
-...                 clients (holdings go with them).
+...                 are checked with clients and products and vanish with the client. Stock is
+...                 reserved as a client reserves it, by placing an order. Every test makes its own
+...                 products, clients and orders; its teardown cancels and deletes the orders (which
+...                 gives their units back), takes the stock off hand and has the admin delete the
+...                 products, their category and the clients (holdings go with them).
 Resource            ../resources/inventory.resource
+Resource            ../resources/orders.resource
 
 Suite Setup         Open the gateway session
 Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
-Test Teardown       Run Keywords    Release the reservations made by this test
+Test Teardown       Run Keywords    Remove the orders created by this test
 ...                     AND    Remove the clients created by this test
 ...                     AND    Remove the catalogue created by this test
 ...                     AND    Remove the users created by this test

@@ -41,8 +41,14 @@ GATEWAY_ROUTES: dict[tuple[str, str], frozenset[int]] = {
     ("GET", "/status"): frozenset({200}),
     ("GET", "/status/badge/{name}"): frozenset({200, 404}),
     ("GET", "/media/products/{product_id}/{file}"): frozenset({200, 404}),
-    # The verifier behind auth_request: the gateway keeps it to itself.
+    # Internal routes (tag `internal`): the verifier behind auth_request, and the reservations
+    # orders makes at inventory directly. The gateway keeps them to itself.
     ("GET", "/auth/verify"): frozenset({404}),
+    ("POST", "/inventory/reservations"): frozenset({404}),
+    ("GET", "/inventory/reservations/{order_id}"): frozenset({404}),
+    ("PUT", "/inventory/reservations/{order_id}"): frozenset({404}),
+    ("POST", "/inventory/reservations/{order_id}/release"): frozenset({404}),
+    ("POST", "/inventory/reservations/{order_id}/commit"): frozenset({404}),
 }
 
 
@@ -90,7 +96,7 @@ def gateway_routes() -> Iterable[Route]:
 
 def without_overridden(routes: list[Route]) -> list[Route]:
     """The gateway's entry wins over a document's for the same route: `/auth/verify` is in
-    auth's document, but only nginx reaches it."""
+    auth's document, but only nginx reaches it (and only orders reaches the reservations)."""
     first: dict[tuple[str, str], Route] = {}
     for route in routes:
         first.setdefault((route.method, route.template), route)

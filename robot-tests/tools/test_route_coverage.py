@@ -45,6 +45,8 @@ def test_a_literal_segment_beats_a_parameter():
 def test_the_gateway_entry_replaces_a_documented_route_nginx_keeps_to_itself():
     verify = [r for r in routes() if r.template == "/auth/verify"]
     assert [r.documented for r in verify] == [frozenset({404})]
+    hidden = [r for r in rc.gateway_routes() if r.template.startswith("/inventory/reservations")]
+    assert len(hidden) == 5 and all(r.documented == {404} for r in hidden)
 
 
 def test_a_route_missing_one_status_is_a_gap():

@@ -68,14 +68,6 @@ POST /inventory/clients/{client_id}/holdings with an invalid "quantity" is a 422
     [Tags]    inventory
     the admin    POST    /inventory/clients/${UNKNOWN_ID}/holdings    quantity    ${A_HOLDING_OF_ZERO}
 
-POST /inventory/reservations with an invalid "order_id" is a 422 naming it
-    [Tags]    inventory
-    the admin    POST    /inventory/reservations    order_id    ${A_RESERVATION_FOR_ORDER_ZERO}
-
-PUT /inventory/reservations/{order_id} with an invalid "items" is a 422 naming it
-    [Tags]    inventory
-    the admin    PUT    /inventory/reservations/${UNKNOWN_ID}    items    ${NO_LINES}
-
 PATCH /inventory/stock/{product_id} with an invalid "reorder_level" is a 422 naming it
     [Tags]    inventory
     the admin    PATCH    /inventory/stock/${UNKNOWN_ID}    reorder_level    ${A_NEGATIVE_REORDER_LEVEL}

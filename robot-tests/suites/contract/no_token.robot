@@ -144,26 +144,6 @@ DELETE /inventory/holdings/{holding_id} without a token is refused
     [Tags]    inventory
     DELETE    /inventory/holdings/${UNKNOWN_ID}
 
-POST /inventory/reservations without a token is refused
-    [Tags]    inventory
-    POST    /inventory/reservations
-
-GET /inventory/reservations/{order_id} without a token is refused
-    [Tags]    inventory
-    GET    /inventory/reservations/${UNKNOWN_ID}
-
-PUT /inventory/reservations/{order_id} without a token is refused
-    [Tags]    inventory
-    PUT    /inventory/reservations/${UNKNOWN_ID}
-
-POST /inventory/reservations/{order_id}/commit without a token is refused
-    [Tags]    inventory
-    POST    /inventory/reservations/${UNKNOWN_ID}/commit
-
-POST /inventory/reservations/{order_id}/release without a token is refused
-    [Tags]    inventory
-    POST    /inventory/reservations/${UNKNOWN_ID}/release
-
 GET /inventory/stock without a token is refused
     [Tags]    inventory
     GET    /inventory/stock

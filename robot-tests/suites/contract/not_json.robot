@@ -68,14 +68,6 @@ POST /inventory/clients/{client_id}/holdings with a body that is not JSON is a 4
     [Tags]    inventory
     the admin    POST    /inventory/clients/${UNKNOWN_ID}/holdings
 
-POST /inventory/reservations with a body that is not JSON is a 400
-    [Tags]    inventory
-    the admin    POST    /inventory/reservations
-
-PUT /inventory/reservations/{order_id} with a body that is not JSON is a 400
-    [Tags]    inventory
-    the admin    PUT    /inventory/reservations/${UNKNOWN_ID}
-
 PATCH /inventory/stock/{product_id} with a body that is not JSON is a 400
     [Tags]    inventory
     the admin    PATCH    /inventory/stock/${UNKNOWN_ID}

@@ -110,22 +110,6 @@ DELETE /inventory/holdings/{holding_id} of an unknown holding is a 404
     [Tags]    inventory
     DELETE    /inventory/holdings/${UNKNOWN_ID}
 
-GET /inventory/reservations/{order_id} of an unknown order is a 404
-    [Tags]    inventory
-    GET    /inventory/reservations/${UNKNOWN_ID}
-
-PUT /inventory/reservations/{order_id} of an unknown order is a 404
-    [Tags]    inventory
-    PUT    /inventory/reservations/${UNKNOWN_ID}    json=${RESERVATION_LINES}
-
-POST /inventory/reservations/{order_id}/commit of an unknown order is a 404
-    [Tags]    inventory
-    POST    /inventory/reservations/${UNKNOWN_ID}/commit
-
-POST /inventory/reservations/{order_id}/release of an unknown order is a 404
-    [Tags]    inventory
-    POST    /inventory/reservations/${UNKNOWN_ID}/release
-
 GET /inventory/stock/{product_id} of an unknown product is a 404
     [Tags]    inventory
     GET    /inventory/stock/${UNKNOWN_ID}

@@ -137,13 +137,19 @@ def _reservation_lines(wanted: dict[int, int]) -> list[dict]:
     return [{"product_id": p, "quantity": q} for p, q in sorted(wanted.items())]
 
 
-def _shortage(response, action: str) -> Conflict:
+def _refusal(response, action: str) -> Conflict:
+    """Inventory's 409, for the client: stock is short (`short` names the lines), or the
+    reservation is no longer `reserved` (it was committed or released). Neither goes away by
+    retrying, so it is the client's 409, never a 503."""
     try:
         body = response.json()
     except ValueError:
         body = {}
     short = body.get("short") or []
-    names = ", ".join(str(line.get("product_id")) for line in short) or "some products"
+    if not short:
+        reason = body.get("detail") or "the reservation is no longer reserved"
+        return Conflict(f"Inventory refused to {action}: {reason}")
+    names = ", ".join(str(line.get("product_id")) for line in short)
     return Conflict(
         f"Not enough stock to {action}: products {names}",
         errors=body.get("errors") or {"items": [f"Not enough stock for products {names}"]},
@@ -188,7 +194,7 @@ def place_order(data: dict, user_id: int) -> Order:
         # Inventory reserved nothing (all lines or none): the order simply never existed.
         db.session.execute(delete(Order).where(Order.id == order_id))
         db.session.commit()
-        raise _shortage(response, "place the order")
+        raise _refusal(response, "place the order")
     if response.status_code != 201:
         log.warning("inventory answered %s to a reservation", response.status_code)
         _abandon(order_id)
@@ -284,8 +290,11 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         f"/inventory/reservations/{order_id}", json={"items": _reservation_lines(wanted)}
     )
     if response.status_code == 409:
-        raise _shortage(response, "change the order")
+        raise _refusal(response, "change the order")
+    if response.status_code == 404:
+        raise Conflict(f"Inventory holds no reservation for order {order_id}; it cannot change")
     if response.status_code != 200:
+        log.warning("inventory answered %s to a change of reservation", response.status_code)
         raise Unavailable("The inventory service could not change the reservation")
     try:
         order.items.clear()
@@ -302,12 +311,21 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
 
 
 def _put_back(order_id: int, lines: dict[int, int]) -> None:
+    """Best effort, inside a failure already on its way to the client: whatever stops it is
+    logged, since the reservation and the stored lines now differ."""
     try:
-        service("inventory").put(
+        response = service("inventory").put(
             f"/inventory/reservations/{order_id}", json={"items": _reservation_lines(lines)}
         )
     except Unavailable:
-        log.error("order %s: its reservation could not be put back to its stored lines", order_id)
+        log.error("order %s: its reservation could not be put back: inventory is down", order_id)
+        return
+    if response.status_code != 200:
+        log.error(
+            "order %s: its reservation could not be put back: inventory answered %s",
+            order_id,
+            response.status_code,
+        )
 
 
 def delete_order(order_id: int) -> None:
@@ -317,7 +335,10 @@ def delete_order(order_id: int) -> None:
         raise Conflict(f"Order {order_id} is {order.status}: only pending or cancelled orders go")
     if order.status == "pending":
         response = service("inventory").post(f"/inventory/reservations/{order_id}/release")
+        if response.status_code == 409:
+            raise _refusal(response, f"release order {order_id}'s stock")
         if response.status_code not in (200, 404):
+            log.warning("inventory answered %s to a release", response.status_code)
             raise Unavailable("The inventory service could not release the stock")
     db.session.delete(order)
     db.session.commit()

@@ -95,7 +95,11 @@ class OrderResource(MethodView):
     @blp.response(200, OrderSchema)
     @blp.problem(403, "Neither the user who placed it nor an admin")
     @blp.problem(404, "No such order")
-    @_shortage("The order is not pending, or there is not enough stock for the new lines")
+    @_shortage(
+        "The order is not pending, there is not enough stock for the new lines (`short`), or "
+        "inventory refused to change its reservation (no longer reserved, or none); nothing "
+        "changed"
+    )
     @blp.problem(503, "A service the change needs cannot answer; nothing changed")
     def patch(self, data, order_id):
         """Change the lines, address or payment method of a pending order; the reservation
@@ -105,7 +109,11 @@ class OrderResource(MethodView):
     @blp.login_required("admin")
     @blp.response(204)
     @blp.problem(404, "No such order")
-    @blp.problem(409, "Only pending or cancelled orders can be deleted")
+    @blp.problem(
+        409,
+        "Only pending or cancelled orders can be deleted, or inventory refused to release a "
+        "pending one's stock (its reservation was committed); nothing was deleted",
+    )
     @blp.problem(503, "Inventory could not release the stock; nothing was deleted")
     def delete(self, order_id):
         """Delete a pending (its stock released) or cancelled order (admin)."""

@@ -7,8 +7,8 @@ from datetime import UTC
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from services.kit import PageArgs, sort_field
-from services.kit.fields import Money
+from services.kit import Filter, PageArgs, QueryArgs, sort_field
+from services.kit.fields import MAX_DATE, MAX_DATETIME, Money
 
 from .models import PAYMENT_METHODS, STATUSES
 
@@ -103,7 +103,7 @@ class OrderListArgs(PageArgs):
     id = _query_id()
     client_id = _query_id()
     status = DelimitedList(
-        fields.String(validate=validate.OneOf(STATUSES)),
+        Filter(choices=STATUSES),
         metadata={"description": "One status, or several comma-separated (pending,paid,shipped)"},
     )
     category_id = _query_id(metadata={"description": "Orders with any line in this category"})
@@ -111,10 +111,12 @@ class OrderListArgs(PageArgs):
     # Aware (a time without an offset is UTC), so the two always compare, with each other and
     # with the stored timestamps.
     created_from = fields.AwareDateTime(
-        default_timezone=UTC, metadata={"description": "Created at or after (ISO 8601)"}
+        default_timezone=UTC,
+        metadata={"description": "Created at or after (ISO 8601)", "maxLength": MAX_DATETIME},
     )
     created_to = fields.AwareDateTime(
-        default_timezone=UTC, metadata={"description": "Created before (ISO 8601)"}
+        default_timezone=UTC,
+        metadata={"description": "Created before (ISO 8601)", "maxLength": MAX_DATETIME},
     )
     sort = sort_field("created_at", "total", default="-created_at")
 
@@ -125,10 +127,15 @@ class OrderListArgs(PageArgs):
             raise ValidationError("Must not be before created_from.", "created_to")
 
 
-class SalesArgs(Schema):
-    date_from = fields.Date(data_key="from", metadata={"description": "First day (inclusive)"})
-    date_to = fields.Date(data_key="to", metadata={"description": "Last day (inclusive)"})
-    group_by = fields.String(required=True, validate=validate.OneOf(GROUPS))
+class SalesArgs(QueryArgs):
+    date_from = fields.Date(
+        data_key="from",
+        metadata={"description": "First day (inclusive)", "maxLength": MAX_DATE},
+    )
+    date_to = fields.Date(
+        data_key="to", metadata={"description": "Last day (inclusive)", "maxLength": MAX_DATE}
+    )
+    group_by = Filter(choices=GROUPS, required=True)
 
 
 class SalesRowSchema(Schema):

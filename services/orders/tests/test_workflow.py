@@ -185,6 +185,47 @@ def test_editing_the_address_checks_it_belongs_to_the_client(client, user, place
     assert good.json["shipping_address_id"] == placed["client"]["address_id"]
 
 
+def committed_behind_its_back(inventory, order_id, headers):
+    """Inventory settled the reservation while the order is still pending here."""
+    response = inventory.app.test_client().post(
+        f"/inventory/reservations/{order_id}/commit", headers=headers
+    )
+    assert response.status_code == 200
+
+
+def test_editing_an_order_whose_reservation_is_settled_is_a_409_without_short(
+    client, user, admin, placed, inventory
+):
+    order, product = placed["order"], placed["product"]
+    committed_behind_its_back(inventory, order["id"], admin)
+    items = [{"product_id": product["id"], "quantity": 1}]
+    response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert response.status_code == 409, response.json
+    assert "already committed" in response.json["detail"] and "short" not in response.json
+    assert client.get(f"/orders/{order['id']}", headers=user).json["items"][0]["quantity"] == 2
+
+
+def test_a_reservation_that_cannot_be_put_back_is_logged(
+    client, user, admin, placed, inventory, monkeypatch, caplog
+):
+    order, product = placed["order"], placed["product"]
+
+    def failing_write():
+        # Inventory changed the lines; before this side stores them, the reservation is
+        # settled, so putting the old lines back is refused.
+        committed_behind_its_back(inventory, order["id"], admin)
+        raise RuntimeError("the order's own write failed")
+
+    monkeypatch.setattr("services.orders.orders.utcnow", failing_write)
+    items = [{"product_id": product["id"], "quantity": 1}]
+    response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert response.status_code == 500
+    assert (
+        f"order {order['id']}: its reservation could not be put back: inventory answered 409"
+        in caplog.text
+    )
+
+
 def test_only_a_pending_order_can_be_edited(client, user, admin, placed):
     move(client, placed["order"]["id"], "paid", admin)
     response = client.patch(
@@ -223,3 +264,21 @@ def test_a_paid_order_cannot_be_deleted_but_a_cancelled_one_can(client, admin, p
     move(client, order_id, "cancelled", admin)
     assert client.delete(f"/orders/{order_id}", headers=admin).status_code == 204
     assert client.get(f"/orders/{order_id}", headers=admin).status_code == 404
+
+
+def test_deleting_an_order_whose_reservation_is_settled_is_a_409_and_keeps_it(
+    client, admin, placed, inventory
+):
+    order_id = placed["order"]["id"]
+    committed_behind_its_back(inventory, order_id, admin)
+    response = client.delete(f"/orders/{order_id}", headers=admin)
+    assert response.status_code == 409, response.json
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert "already committed" in response.json["detail"]
+    assert stored_orders(client.application) == [(order_id, "pending")]
+
+
+def test_the_document_lists_what_editing_and_deleting_answer(client):
+    operations = client.get("/orders/openapi.json").json["paths"]["/orders/{order_id}"]
+    assert {"409", "503"} <= set(operations["delete"]["responses"])
+    assert {"409", "503"} <= set(operations["patch"]["responses"])

@@ -85,7 +85,8 @@ class Summary(MethodView):
         return cache().get("summary", lambda: status.summary(db.session, now()))
 
 
-@blp.route("/targets/<name>")
+# A target name is at most 40 characters (config.py): a longer one is a routing 404.
+@blp.route("/targets/<string(maxlength=40):name>")
 class TargetSeries(MethodView):
     @blp.arguments(SeriesArgs, location="query")
     @blp.response(200, SeriesSchema)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.kit import PageArgs
+from services.kit import Filter, PageArgs, QueryArgs
+from services.kit.fields import MAX_DATETIME
 
 STATES = ("unknown", "up", "degraded", "down")
 
@@ -72,18 +73,21 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, tzinfo=UTC)
 
 
-class SeriesArgs(Schema):
+class SeriesArgs(QueryArgs):
     from_ = fields.AwareDateTime(
         data_key="from",
         validate=validate.Range(min=EARLIEST, max=LATEST),
-        metadata={"description": "ISO 8601 with offset; 24 hours before `to`"},
+        metadata={
+            "description": "ISO 8601 with offset; 24 hours before `to`",
+            "maxLength": MAX_DATETIME,
+        },
     )
     to = fields.AwareDateTime(
         validate=validate.Range(min=EARLIEST, max=LATEST),
-        metadata={"description": "ISO 8601 with offset; now"},
+        metadata={"description": "ISO 8601 with offset; now", "maxLength": MAX_DATETIME},
     )
-    resolution = fields.String(
-        validate=validate.OneOf(("minute", "hour", "day")),
+    resolution = Filter(
+        choices=("minute", "hour", "day"),
         metadata={"description": "Chosen from the span when absent"},
     )
 
@@ -115,8 +119,8 @@ class SeriesSchema(Schema):
 
 
 class IncidentListArgs(PageArgs):
-    target = fields.String(validate=validate.Length(min=1, max=40))
-    state = fields.String(validate=validate.OneOf(("open", "closed")))
+    target = Filter(max_length=40)
+    state = Filter(choices=("open", "closed"))
 
 
 class IncidentPageSchema(Schema):

@@ -26,12 +26,20 @@ PROBLEMS = [
     (404, "not-found", "Not Found", "No route for $uri", {}),
     (405, "method-not-allowed", "Method Not Allowed", "$request_method is not allowed here", {}),
     (413, "payload-too-large", "Payload Too Large", "The request body is too large", {}),
+    (414, "uri-too-long", "URI Too Long", "The request line (the URL) is too long", {}),
     (
         429,
         "too-many-requests",
         "Too Many Requests",
         "Too many requests; slow down",
         {"Retry-After": "1"},
+    ),
+    (
+        431,
+        "request-header-fields-too-large",
+        "Request Header Fields Too Large",
+        "A request header, or all of them together, is too large",
+        {},
     ),
     (500, "internal-error", "Internal Server Error", "The gateway failed", {}),
     (

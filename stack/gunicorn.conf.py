@@ -8,6 +8,10 @@ threads = int(os.environ.get("GUNICORN_THREADS", "4"))
 worker_class = "gthread"
 # Keep-alive lets nginx reuse upstream connections instead of opening one per request.
 keepalive = 30
+# gunicorn's largest request line (its default is 4094): as long as the longest the gateway
+# passes on (nginx's large_client_header_buffers, 8k), so a URL nginx accepts is never refused
+# here with gunicorn's own text/html 414. Anything longer is the gateway's problem+json 414.
+limit_request_line = 8190
 timeout = 30
 # How long a stopping worker may finish what it is serving; the test stack, whose fault tests
 # stop services, shortens it (stack/test.env).

@@ -106,6 +106,18 @@ def test_an_unknown_target_is_a_404_problem(web, session):
     assert response.mimetype == "application/problem+json"
 
 
+def test_an_over_long_target_name_is_a_404_problem(web, session):
+    response = web.get("/status/api/targets/" + "a" * 41)
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+
+
+def test_an_over_long_incident_filter_is_a_422_naming_it(web, session):
+    response = web.get("/status/api/incidents", query_string={"target": "x" * 5000})
+    assert response.status_code == 422
+    assert response.json["errors"] == {"target": ["Longer than 40 characters."]}
+
+
 def test_incidents_are_listed_the_latest_first_and_filtered(web, history):
     body = web.get("/status/api/incidents").json
     assert body["total"] == 1 and body["page"] == 1

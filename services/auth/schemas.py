@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
-from services.kit import PageArgs, sort_field
+from services.kit import Filter, PageArgs, sort_field
 from services.kit.fields import Email
 
 PASSWORD = validate.Length(min=8, max=256, error="Must be 8 to 256 characters long.")
@@ -85,12 +85,9 @@ class UserAdminUpdateSchema(Schema):
 
 
 class UserListArgs(PageArgs):
-    role = fields.String(validate=validate.OneOf(["admin", "user"]))
+    role = Filter(choices=["admin", "user"])
     active = fields.Boolean()
-    email = fields.String(
-        validate=validate.Length(min=1, max=254),
-        metadata={"description": "Exact email, case-insensitive"},
-    )
+    email = Filter(max_length=Email.MAX, metadata={"description": "Exact email, case-insensitive"})
     sort = sort_field("email", "name", "created_at", default="created_at")
 
 

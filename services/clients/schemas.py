@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.kit import PageArgs, sort_field
+from services.kit import Filter, PageArgs, sort_field
 from services.kit.fields import Email, Money
 
 from .cpf import normalise
@@ -21,6 +21,10 @@ _CEP = re.compile(r"^[0-9]{5}-?[0-9]{3}$")
 
 class Cpf(fields.String):
     """Accepts `454.090.000-00` or `45409000000`; loads the formatted form."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"maxLength": 14, **(kwargs.get("metadata") or {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
@@ -60,7 +64,7 @@ class ClientSchema(Schema):
 
 
 class ClientListArgs(PageArgs):
-    name = _text(120, metadata={"description": "Contains, case-insensitive"})
+    name = Filter(max_length=120, metadata={"description": "Contains, case-insensitive"})
     email = Email(metadata={"description": "Exact, case-insensitive"})
     cpf = Cpf(metadata={"description": "Exact; either form"})
     sort = sort_field("name", "created_at", default="name")

@@ -14,8 +14,9 @@ from .errors import (
     Unavailable,
     Unprocessable,
 )
+from .fields import Filter
 from .httpclient import service
-from .pagination import PageArgs, page_schema, paginate, sort_field
+from .pagination import PageArgs, QueryArgs, page_schema, paginate, sort_field
 from .security import Caller, current_caller, require_caller
 from .web import Blueprint, ProblemSchema, ShortageProblemSchema
 
@@ -24,12 +25,14 @@ __all__ = [
     "Blueprint",
     "Caller",
     "Conflict",
+    "Filter",
     "Forbidden",
     "NotFound",
     "PageArgs",
     "PayloadTooLarge",
     "Problem",
     "ProblemSchema",
+    "QueryArgs",
     "ShortageProblemSchema",
     "TimestampMixin",
     "TooManyRequests",

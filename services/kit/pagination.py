@@ -1,11 +1,14 @@
-"""`page`/`per_page`/`sort` as API.md defines them, and the list envelope."""
+"""Query arguments: every value within its documented length, `page`/`per_page`/`sort` as
+API.md defines them, and the list envelope."""
 
 from __future__ import annotations
 
 from functools import cache
 
 import marshmallow as ma
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, pre_load, validate
+
+from .fields import Filter
 
 MAX_PER_PAGE = 100
 
@@ -13,14 +16,35 @@ MAX_PER_PAGE = 100
 def sort_field(*names: str, default: str) -> fields.String:
     """`?sort=name` or `?sort=-name`, limited to the documented names."""
     choices = [variant for name in names for variant in (name, f"-{name}")]
-    return fields.String(
+    return Filter(
+        choices=choices,
         load_default=default,
-        validate=validate.OneOf(choices),
         metadata={"description": f"One of {', '.join(names)}; a leading '-' sorts descending"},
     )
 
 
-class PageArgs(ma.Schema):
+class QueryArgs(ma.Schema):
+    """The base of every query schema: a value longer than its field's documented `maxLength`
+    is a 422 naming it before it is parsed, whatever the field's type (a date, an amount)."""
+
+    @pre_load
+    def within_documented_lengths(self, data, **kwargs):
+        limits = {
+            field.data_key or name: field.metadata["maxLength"]
+            for name, field in self.load_fields.items()
+            if "maxLength" in field.metadata
+        }
+        errors = {
+            key: [f"Longer than {limits[key]} characters."]
+            for key in data
+            if key in limits and isinstance(data[key], str) and len(data[key]) > limits[key]
+        }
+        if errors:
+            raise ValidationError(errors)
+        return data
+
+
+class PageArgs(QueryArgs):
     """Subclass it, add the filters and declare `sort = sort_field(...)`."""
 
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))

@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from services.kit import PageArgs, sort_field
+from services.kit import Filter, PageArgs, sort_field
 from services.kit.fields import Money
 
 from . import ean
@@ -16,6 +16,8 @@ from .images import media_url
 MAX_ID = 2**31 - 1
 MAX_IMPORT_ROWS = 1000
 MAX_BATCH_IDS = 100
+# MAX_BATCH_IDS ids of ten digits, and the commas between them.
+MAX_ID_LIST = MAX_BATCH_IDS * 11 - 1
 
 
 class Barcode(fields.String):
@@ -135,11 +137,17 @@ class ProductCreateSchema(ProductSchema):
 
 
 class ProductListArgs(PageArgs):
-    q = _text(200, metadata={"description": "Words of the name or description (Portuguese stems)"})
-    ids = IdList(metadata={"description": f"Only these ids, comma-separated (≤ {MAX_BATCH_IDS})"})
+    q = Filter(metadata={"description": "Words of the name or description (Portuguese stems)"})
+    ids = IdList(
+        metadata={
+            "description": f"Only these ids, comma-separated (≤ {MAX_BATCH_IDS})",
+            "maxLength": MAX_ID_LIST,
+        }
+    )
     category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
-    min_price = Money(metadata={"example": "10.00"})
-    max_price = Money(metadata={"example": "99.90"})
+    # As long as the pattern Money documents allows: ten digits, a point and two.
+    min_price = Money(metadata={"example": "10.00", "maxLength": 13})
+    max_price = Money(metadata={"example": "99.90", "maxLength": 13})
     available = fields.Boolean(metadata={"description": "true: stock > 0; false: none"})
     active = fields.Boolean()
     sort = sort_field("name", "price", "created_at", default="name")

@@ -1,13 +1,20 @@
-"""The rendered nginx configuration for products: pictures served from the media directory with
-long cache headers, and larger bodies allowed on the upload route only."""
+"""The rendered nginx configuration: for products, pictures served from the media directory with
+long cache headers and larger bodies allowed on the upload route only; and, on a real nginx,
+over-long request lines and headers answered as problem+json."""
 
 from __future__ import annotations
 
 import re
+import runpy
+import shutil
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
+from services.kit.testing import free_port
 from stack import gateway
 from stack.config import ROOT, StackConfig, parse_env_file
 from stack.processes import service_environment
@@ -57,3 +64,58 @@ def test_only_the_upload_route_accepts_image_max_bytes_and_it_still_asks_auth(cf
     assert re.findall(r"client_max_body_size (\S+);", rendered).count(limit) == 1
     # auth's subrequest carries the upload's Content-Length: it must not refuse it.
     assert "client_max_body_size 0;" in location(rendered, "= /_auth/verify")
+
+
+@pytest.fixture
+def nginx(cfg, rendered, tmp_path):
+    """The rendered gateway, run by a real nginx on a free port (no service behind it)."""
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        pytest.skip("nginx is not installed")
+    port = free_port()
+    cfg.logs_dir.mkdir(parents=True, exist_ok=True)
+    conf = tmp_path / "nginx" / "nginx.conf"
+    conf.write_text(rendered.replace(f":{cfg.gateway_port};", f":{port};", 1))
+    process = subprocess.Popen(
+        [binary, "-e", "stderr", "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://{cfg.host}:{port}"
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base}/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, process.stderr.read().decode()
+                time.sleep(0.05)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def assert_problem(response, status: int):
+    assert response.status_code == status
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_an_over_long_request_line_is_the_gateways_problem_json_414(nginx):
+    response = requests.get(f"{nginx}/status/api/incidents?target={'x' * 9000}", timeout=5)
+    assert_problem(response, 414)
+
+
+def test_an_over_long_header_is_the_gateways_problem_json_431(nginx):
+    response = requests.get(f"{nginx}/auth/users", headers={"X-Long": "x" * 9000}, timeout=5)
+    assert_problem(response, 431)
+
+
+def test_a_request_line_the_gateway_accepts_is_one_gunicorn_accepts(rendered, monkeypatch):
+    monkeypatch.setenv("PORT", "5000")
+    gunicorn = runpy.run_path(str(ROOT / "stack" / "gunicorn.conf.py"))
+    size = re.search(r"large_client_header_buffers \d+ (\d+)k;", rendered).group(1)
+    # nginx's line, without its CRLF, fits one buffer; gunicorn counts it without the CRLF.
+    assert int(size) * 1024 - 2 <= gunicorn["limit_request_line"] == 8190

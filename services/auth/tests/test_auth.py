@@ -380,6 +380,12 @@ def test_unknown_query_parameters_and_sort_fields_are_422(client, admin):
     assert client.get("/auth/users?per_page=101", headers=auth(admin)).status_code == 422
 
 
+def test_an_over_long_email_filter_is_a_422_naming_it(client, admin):
+    response = client.get("/auth/users", query_string={"email": "a" * 255}, headers=auth(admin))
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.json["errors"] == {"email": ["Longer than 254 characters."]}
+
+
 def test_admin_gets_404_for_an_unknown_user(client, admin):
     response = client.get("/auth/users/999999", headers=auth(admin))
     assert response.status_code == 404 and response.mimetype == PROBLEM

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.kit import (
     Blueprint,
     Conflict,
+    Filter,
     NotFound,
     PageArgs,
     ShortageProblemSchema,
@@ -46,6 +47,9 @@ class WidgetSchema(ma.Schema):
 
 class WidgetArgs(PageArgs):
     sort = sort_field("name", default="name")
+    # Filters only the kit tests use: free text, and a date bounded by its documented length.
+    label = Filter(max_length=40)
+    since = ma.fields.Date(metadata={"maxLength": 10})
 
 
 blp = Blueprint("widgets", __name__, url_prefix="/widgets")
@@ -417,3 +421,20 @@ def test_a_shortage_problem_documents_short_as_optional(client):
     conflict = spec["paths"]["/widgets/price"]["get"]["responses"]["409"]["content"][PROBLEM]
     schema = spec["components"]["schemas"][conflict["schema"]["$ref"].rsplit("/", 1)[1]]
     assert "short" in schema["properties"] and "short" not in schema.get("required", [])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "limit"),
+    [("label", "w" * 41, 40), ("since", "2026-11-23" + "0" * 5000, 10), ("sort", "-name" * 9, 5)],
+)
+def test_an_over_long_filter_of_any_type_is_a_422_naming_it(client, field, value, limit):
+    response = client.get("/widgets", query_string={field: value})
+    assert response.status_code == 422
+    assert response.headers["Content-Type"] == PROBLEM
+    assert response.json["errors"] == {field: [f"Longer than {limit} characters."]}
+
+
+def test_every_string_filter_documents_its_max_length(client):
+    parameters = client.get("/auth/openapi.json").json["paths"]["/widgets"]["get"]["parameters"]
+    lengths = {p["name"]: p["schema"].get("maxLength") for p in parameters}
+    assert lengths == {"page": None, "per_page": None, "sort": 5, "label": 40, "since": 10}

@@ -16,10 +16,13 @@ from .security import require_caller
 
 
 class ProblemSchema(ma.Schema):
-    type = ma.fields.String(metadata={"example": "https://feira.dev/problems/validation-error"})
-    title = ma.fields.String(metadata={"example": "Unprocessable Content"})
-    status = ma.fields.Integer(metadata={"example": 422})
-    detail = ma.fields.String(metadata={"example": "Invalid fields: email"})
+    # Every problem has these four, the gateway's own included (gateway/templates/errors).
+    type = ma.fields.String(
+        required=True, metadata={"example": "https://feira.dev/problems/validation-error"}
+    )
+    title = ma.fields.String(required=True, metadata={"example": "Unprocessable Content"})
+    status = ma.fields.Integer(required=True, metadata={"example": 422})
+    detail = ma.fields.String(required=True, metadata={"example": "Invalid fields: email"})
     request_id = ma.fields.String(allow_none=True, metadata={"example": "3f2c0d1e9b8a4c7d"})
     errors = ma.fields.Dict(
         keys=ma.fields.String(),
@@ -41,9 +44,20 @@ class ShortageProblemSchema(ProblemSchema):
     """A 409 that may be a shortage of stock: then `short` lists the lines that are short. The
     same status is also a plain conflict (another state, a reused key), without `short`."""
 
+    type = ma.fields.String(
+        required=True, metadata={"example": "https://feira.dev/problems/conflict"}
+    )
+    title = ma.fields.String(required=True, metadata={"example": "Conflict"})
+    status = ma.fields.Integer(required=True, metadata={"example": 409})
+    detail = ma.fields.String(
+        required=True, metadata={"example": "Not enough stock for products 12"}
+    )
     short = ma.fields.List(
         ma.fields.Nested(ShortItemSchema),
-        metadata={"description": "Only when stock is short: {product_id, requested, available}"},
+        metadata={
+            "description": "Only when stock is short: {product_id, requested, available}",
+            "example": [{"product_id": 12, "requested": 5, "available": 2}],
+        },
     )
 
 

@@ -7,7 +7,9 @@ has no document: `GATEWAY_ROUTES` below), and the records `libraries/RouteLog.py
 Robot run: one line per answer whose status a scenario asserted. A route is covered when every
 status its document lists (but `default`) was asserted by some scenario. It prints one line per
 route with what is missing, writes the same table to `--report`, and exits 1 on any gap, and on
-any asserted status a document does not list (the document is then what is wrong).
+any asserted status a document does not list (the document is then what is wrong). With
+`--api-md` (by default ../shared/API.md beside the checkout, when it is there) it also fails when
+API.md names a route that neither a document nor the gateway has.
 """
 
 from __future__ import annotations
@@ -130,6 +132,36 @@ def tally(routes: list[Route], records: Iterable[dict]) -> list[dict]:
     return stray
 
 
+API_MD_ROUTE = re.compile(
+    r"`((?:GET|HEAD|POST|PUT|PATCH|DELETE)(?:\|(?:GET|HEAD|POST|PUT|PATCH|DELETE))*) (/[^`\s?]*)"
+)
+
+
+def api_md_routes(text: str) -> set[tuple[str, str]]:
+    """The routes API.md names in code spans: `GET /clients/{id}`, `GET|PUT /categories/{id}`."""
+    return {
+        (method, path)
+        for found in API_MD_ROUTE.finditer(text)
+        for method in found.group(1).split("|")
+        for path in [found.group(2)]
+    }
+
+
+def undocumented_api_md_routes(routes: list[Route], named: set[tuple[str, str]]) -> list[str]:
+    """API.md's routes that match no route: its `{id}` stands for any one segment, and its
+    `/status/api/...` for any route below."""
+    missing = []
+    for method, path in sorted(named, key=lambda r: (r[1], r[0])):
+        if path.endswith("/..."):
+            prefix = path.removesuffix("...")
+            known = any(r.method == method and r.template.startswith(prefix) for r in routes)
+        else:
+            known = match(routes, method, re.sub(r"\{[^}]+\}", "1", path)) is not None
+        if not known:
+            missing.append(f"{method} {path}")
+    return missing
+
+
 def render(routes: list[Route], stray: list[dict]) -> tuple[str, bool]:
     lines = [f"{'route':<58} {'documented':<28} {'missing':<14} scenarios"]
     for r in sorted(routes, key=lambda r: (r.template, METHODS.index(r.method.lower()))):
@@ -166,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-url", help="the gateway (default: the stack's, FEIRA_ENV_FILE)")
     parser.add_argument("--records", type=Path, default=here.parent / "results" / "routes")
     parser.add_argument("--report", type=Path, default=here.parent / "results" / "coverage.txt")
+    parser.add_argument("--api-md", type=Path, default=here.parents[2] / "shared" / "API.md")
     args = parser.parse_args(argv)
 
     base_url = args.base_url
@@ -187,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     stray = tally(routes, records)
     text, ok = render(routes, stray)
+    if args.api_md.exists():
+        named = api_md_routes(args.api_md.read_text())
+        unknown = undocumented_api_md_routes(routes, named)
+        text += f"\n{len(named)} routes named in {args.api_md.name}; {len(unknown)} in no document"
+        text += "".join(f"\nNOT IN ANY DOCUMENT: {route} (named in API.md)" for route in unknown)
+        ok = ok and not unknown
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(text + "\n")
     print(text)

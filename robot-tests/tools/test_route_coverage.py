@@ -79,3 +79,22 @@ def test_records_of_every_process_are_read(tmp_path):
     (tmp_path / "1.jsonl").write_text(json.dumps(record("GET", "/a", 200)) + "\n")
     (tmp_path / "2.jsonl").write_text(json.dumps(record("GET", "/b", 404)) + "\n")
     assert [r["path"] for r in rc.read_records(tmp_path)] == ["/a", "/b"]
+
+
+def test_every_route_api_md_names_must_be_in_a_document():
+    named = rc.api_md_routes(
+        "- `GET /orders/{id}`, `GET|POST /orders/reports/sales`, `GET /status/api/...`\n"
+        "- `DELETE /orders/{id}` (admin)"
+    )
+    assert named == {
+        ("GET", "/orders/{id}"),
+        ("GET", "/orders/reports/sales"),
+        ("POST", "/orders/reports/sales"),
+        ("GET", "/status/api/..."),
+        ("DELETE", "/orders/{id}"),
+    }
+    status = rc.Route("GET", "/status/api/summary", frozenset({200}))
+    assert rc.undocumented_api_md_routes([*routes(), status], named) == [
+        "POST /orders/reports/sales",
+        "DELETE /orders/{id}",
+    ]

@@ -144,7 +144,6 @@ Scenario: a product is added to a client's holdings with its name
     [Tags]    smoke
     Given a registered client
     And a product
-    And a signed-in user
     When I add 2 of the product to the client's holdings
     Then the answer is 201
     And the answer is the holding of 2, with the product's name

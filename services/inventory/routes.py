@@ -121,13 +121,14 @@ class Holdings(MethodView):
         """What the client has acquired, newest first."""
         return holdings.list_holdings(client_id, args)
 
-    @blp.login_required()
+    @blp.login_required("admin")
     @blp.arguments(HoldingSchema)
     @blp.response(201, HoldingSchema)
     @blp.problem(404, "No such client or product: `errors` names which (client_id, product_id)")
     @blp.problem(503, "The clients or the products service cannot answer")
     def post(self, data, client_id):
-        """Record that the client acquired a product; the product's name is copied now."""
+        """Record that the client acquired a product (admin; delivered orders add holdings by
+        themselves); the product's name is copied now."""
         holding = holdings.add_holding(client_id, data)
         location = url_for("inventory.HoldingResource", holding_id=holding.id)
         return holding, 201, {"Location": location}
@@ -142,11 +143,11 @@ class HoldingResource(MethodView):
         """One holding."""
         return holdings.get_holding(holding_id)
 
-    @blp.login_required()
+    @blp.login_required("admin")
     @blp.response(204)
     @blp.problem(404, "No such holding")
     def delete(self, holding_id):
-        """Remove a holding."""
+        """Remove a holding (admin)."""
         holdings.remove_holding(holdings.get_holding(holding_id))
 
 

@@ -39,6 +39,14 @@ DELETE /clients/{client_id} is forbidden to a plain user
     [Tags]    clients
     DELETE    /clients/${UNKNOWN_ID}
 
+POST /inventory/clients/{client_id}/holdings is forbidden to a plain user
+    [Tags]    inventory
+    POST    /inventory/clients/${UNKNOWN_ID}/holdings
+
+DELETE /inventory/holdings/{holding_id} is forbidden to a plain user
+    [Tags]    inventory
+    DELETE    /inventory/holdings/${UNKNOWN_ID}
+
 PATCH /inventory/stock/{product_id} is forbidden to a plain user
     [Tags]    inventory
     PATCH    /inventory/stock/${UNKNOWN_ID}

@@ -114,11 +114,11 @@ def holdings_of(app, client_id):
 # --- adding, listing, removing ---
 
 
-def test_a_user_adds_a_holding_with_the_product_name_copied(
-    app, client, user, make_client, make_product
+def test_the_admin_adds_a_holding_with_the_product_name_copied(
+    app, client, user, make_client, make_product, admin
 ):
     owner, product = make_client(), make_product()
-    response = add(client, user, owner["id"], product["id"], 2)
+    response = add(client, admin, owner["id"], product["id"], 2)
     assert response.status_code == 201
     holding = response.json
     assert response.headers["Location"].endswith(f"/inventory/holdings/{holding['id']}")
@@ -131,7 +131,7 @@ def test_the_name_stays_as_it_was_when_the_holding_was_written(
     app, client, user, admin, make_client, make_product, products
 ):
     owner, product = make_client(), make_product()
-    add(client, user, owner["id"], product["id"])
+    add(client, admin, owner["id"], product["id"])
     products.app.test_client().patch(
         f"/products/{product['id']}", json={"name": "Renomeado"}, headers=admin
     )
@@ -139,55 +139,69 @@ def test_the_name_stays_as_it_was_when_the_holding_was_written(
     assert listed["product_name"] == product["name"]
 
 
-def test_holdings_are_listed_newest_first_a_page_at_a_time(client, user, make_client, make_product):
+def test_holdings_are_listed_newest_first_a_page_at_a_time(
+    client, user, make_client, make_product, admin
+):
     owner, other = make_client(), make_client()
     made = [make_product() for _ in range(3)]
     for product in made:
-        add(client, user, owner["id"], product["id"])
-    add(client, user, other["id"], made[0]["id"])
+        add(client, admin, owner["id"], product["id"])
+    add(client, admin, other["id"], made[0]["id"])
     page = client.get(f"/inventory/clients/{owner['id']}/holdings?per_page=2", headers=user).json
     assert [h["product_id"] for h in page["items"]] == [made[2]["id"], made[1]["id"]]
     assert page["total"] == 3
     assert client.get("/inventory/clients/424242/holdings", headers=user).json["total"] == 0
 
 
-def test_a_holding_is_removed(app, client, user, make_client, make_product):
+def test_a_holding_is_removed(app, client, user, make_client, make_product, admin):
     owner, product = make_client(), make_product()
-    holding = add(client, user, owner["id"], product["id"]).json
-    assert client.delete(f"/inventory/holdings/{holding['id']}", headers=user).status_code == 204
-    assert client.delete(f"/inventory/holdings/{holding['id']}", headers=user).status_code == 404
+    holding = add(client, admin, owner["id"], product["id"]).json
+    assert client.delete(f"/inventory/holdings/{holding['id']}", headers=admin).status_code == 204
+    assert client.delete(f"/inventory/holdings/{holding['id']}", headers=admin).status_code == 404
     assert holdings_of(app, owner["id"]) == []
 
 
+def test_a_user_may_read_holdings_but_not_add_or_remove_them(
+    client, user, admin, make_client, make_product
+):
+    owner, product = make_client(), make_product()
+    refused = add(client, user, owner["id"], product["id"])
+    assert refused.status_code == 403
+    holding = add(client, admin, owner["id"], product["id"]).json
+    assert client.delete(f"/inventory/holdings/{holding['id']}", headers=user).status_code == 403
+    listed = client.get(f"/inventory/clients/{owner['id']}/holdings", headers=user).json
+    assert [h["id"] for h in listed["items"]] == [holding["id"]]
+
+
 @pytest.mark.parametrize("quantity", [0, -1, 1.5, None])
-def test_a_quantity_below_one_or_not_whole_is_a_422(client, user, quantity):
-    response = add(client, user, 1, 1, quantity)
+def test_a_quantity_below_one_or_not_whole_is_a_422(client, user, quantity, admin):
+    response = add(client, admin, 1, 1, quantity)
     assert response.status_code == 422 and "quantity" in response.json["errors"]
 
 
 # --- what must exist ---
 
 
-def test_an_unknown_client_is_a_404_naming_the_client(app, client, user, make_product):
+def test_an_unknown_client_is_a_404_naming_the_client(app, client, user, make_product, admin):
     product = make_product()
-    response = add(client, user, 424242, product["id"])
+    response = add(client, admin, 424242, product["id"])
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
     assert list(response.json["errors"]) == ["client_id"]
     assert "Client 424242" in response.json["detail"]
     assert holdings_of(app, 424242) == []
 
 
-def test_an_unknown_product_is_a_404_naming_the_product(app, client, user, make_client):
+def test_an_unknown_product_is_a_404_naming_the_product(app, client, user, make_client, admin):
     owner = make_client()
-    response = add(client, user, owner["id"], 424242)
+    response = add(client, admin, owner["id"], 424242)
     assert response.status_code == 404
     assert list(response.json["errors"]) == ["product_id"]
     assert "Product 424242" in response.json["detail"]
     assert holdings_of(app, owner["id"]) == []
 
 
-def test_both_unknown_is_a_404_naming_both(client, user, make_client, make_product):
-    response = add(client, user, 424242, 424243)
+def test_both_unknown_is_a_404_naming_both(client, user, make_client, make_product, admin):
+    response = add(client, admin, 424242, 424243)
     assert sorted(response.json["errors"]) == ["client_id", "product_id"]
 
 
@@ -224,10 +238,10 @@ def app_without_products(database, jwt_keys, clients, closed_url):
 
 @pytest.mark.parametrize("down", ["app_without_clients", "app_without_products"])
 def test_when_a_checker_is_down_a_write_is_503_and_stores_nothing(
-    request, app, client, user, make_client, make_product, down
+    request, app, client, admin, make_client, make_product, down
 ):
     owner, product = make_client(), make_product()
-    response = add(request.getfixturevalue(down).test_client(), user, owner["id"], product["id"])
+    response = add(request.getfixturevalue(down).test_client(), admin, owner["id"], product["id"])
     assert response.status_code == 503 and response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"]
     assert holdings_of(app, owner["id"]) == []
@@ -237,12 +251,12 @@ def test_when_a_checker_is_down_a_write_is_503_and_stores_nothing(
 
 
 def test_client_deleted_removes_the_client_holdings_only(
-    app, client, user, make_client, make_product
+    app, client, user, make_client, make_product, admin
 ):
     gone, kept = make_client(), make_client()
     product = make_product()
     for owner in (gone, kept):
-        add(client, user, owner["id"], product["id"])
+        add(client, admin, owner["id"], product["id"])
     assert deliver(app, "client.deleted", {"client_id": gone["id"]}).json == {"status": "processed"}
     assert holdings_of(app, gone["id"]) == []
     assert holdings_of(app, kept["id"]) == [product["id"]]
@@ -252,7 +266,7 @@ def test_a_client_deleted_in_clients_leaves_no_holdings_through_the_outbox(
     app, client, user, admin, make_client, make_product, clients
 ):
     owner, product = make_client(), make_product()
-    add(client, user, owner["id"], product["id"])
+    add(client, admin, owner["id"], product["id"])
     inventory = LiveServer(app).start()
     clients.app.config["OUTBOX_SUBSCRIBERS"] = {
         "inventory": f"{inventory.base_url}/internal/events"

@@ -12,6 +12,10 @@ keepalive = 30
 # passes on (nginx's large_client_header_buffers, 8k), so a URL nginx accepts is never refused
 # here with gunicorn's own text/html 414. Anything longer is the gateway's problem+json 414.
 limit_request_line = 8190
+# nginx passes as many headers as fit its buffers (large_client_header_buffers 4 8k): thousands of
+# tiny ones. gunicorn would refuse more than 100 with its own text/html 431; take what nginx took.
+limit_request_fields = 32768
+limit_request_field_size = 8190
 timeout = 30
 # How long a stopping worker may finish what it is serving; the test stack, whose fault tests
 # stop services, shortens it (stack/test.env).

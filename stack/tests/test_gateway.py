@@ -119,3 +119,12 @@ def test_a_request_line_the_gateway_accepts_is_one_gunicorn_accepts(rendered, mo
     size = re.search(r"large_client_header_buffers \d+ (\d+)k;", rendered).group(1)
     # nginx's line, without its CRLF, fits one buffer; gunicorn counts it without the CRLF.
     assert int(size) * 1024 - 2 <= gunicorn["limit_request_line"] == 8190
+
+
+def test_the_headers_the_gateway_accepts_are_ones_gunicorn_accepts(rendered, monkeypatch):
+    monkeypatch.setenv("PORT", "5000")
+    gunicorn = runpy.run_path(str(ROOT / "stack" / "gunicorn.conf.py"))
+    count, size = re.search(r"large_client_header_buffers (\d+) (\d+)k;", rendered).groups()
+    # The smallest header nginx takes, "a:\r\n", is 4 bytes: the buffers hold this many.
+    assert int(count) * int(size) * 1024 // 4 <= gunicorn["limit_request_fields"]
+    assert int(size) * 1024 - 2 <= gunicorn["limit_request_field_size"]

@@ -16,7 +16,8 @@ ROBOT_PROCESSES ?= 4
 # (`make robot ROBOT_FAULTS=yes` runs them too).
 ROBOT_FAULTS ?= no
 ROBOT_OUT := robot-tests/results
-ROBOT_VARS = --variablefile robot-tests/variables/$(ROBOT_ENV).py \
+# One name for the top suite of every run, so a rerun's tests are the merged report's tests.
+ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 	--variable ROUTE_LOG_DIR:$(CURDIR)/$(ROBOT_OUT)/routes \
 	$(if $(filter local,$(ROBOT_ENV)),,--exclude local-only)
 
@@ -92,11 +93,17 @@ robot-smoke: install ## the smoke-tagged Robot scenarios, in parallel (well unde
 	@$(MAKE) --no-print-directory robot ROBOT_ARGS="--include smoke $(ROBOT_ARGS)"
 
 robot-rerun: install ## run again only the tests that failed in the last `make robot`, and merge
-	@$(PY) -m robot --rerunfailed $(ROBOT_OUT)/output.xml --outputdir $(ROBOT_OUT) \
+	@if ! $(PY) -c "import sys; from robot.api import ExecutionResult as R; \
+	    sys.exit(R('$(ROBOT_OUT)/output.xml').statistics.total.failed == 0)"; then \
+	    echo "==> nothing failed in $(ROBOT_OUT)/output.xml"; exit 0; fi; \
+	status=0; \
+	$(PY) -m robot --rerunfailed $(ROBOT_OUT)/output.xml --outputdir $(ROBOT_OUT) \
 	    --output rerun.xml --log NONE --report NONE $(ROBOT_VARS) $(ROBOT_ARGS) \
-	    robot-tests/suites; \
+	    robot-tests/suites || status=$$?; \
 	$(PY) -m robot.rebot --outputdir $(ROBOT_OUT) --output output.xml --xunit xunit.xml \
-	    --merge $(ROBOT_OUT)/output.xml $(ROBOT_OUT)/rerun.xml
+	    --merge $(ROBOT_OUT)/output.xml $(ROBOT_OUT)/rerun.xml >/dev/null; \
+	echo "==> merged into $(ROBOT_OUT)/: report.html log.html output.xml xunit.xml"; \
+	exit $$status
 
 robot-coverage: install ## which documented routes and statuses no scenario asserted (after robot)
 	@$(PY) robot-tests/tools/route_coverage.py

@@ -129,6 +129,16 @@ Scenario: an order's reservation cannot be committed through the gateway, even b
     And the product's ledger records no sale
     And the order is "pending"
 
+# --- connections to the services ---------------------------------------------------------------
+
+Scenario: a large body a service refuses unread leaves the requests after it unharmed
+    [Documentation]    The service answers the role before it reads the body; if it left most
+    ...    of the body unread, the connection nginx keeps for the next request would be dead.
+    [Tags]    products
+    Given a signed-in user
+    When I send 10 large imports, each followed by a small one
+    Then every one of those answers is a 403 problem
+
 Scenario: an unknown route is a 404 problem
     When I request "/no-such-route"
     Then the answer is a 404 problem

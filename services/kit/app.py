@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import Flask
+from flask import Flask, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.routing import IntegerConverter
+from werkzeug.wsgi import LimitedStream
 
 from .errors import register_error_handlers
 from .fields import Money
@@ -56,6 +58,31 @@ class Kit:
         return self._clients[name]
 
 
+# The largest body drained after a response (the gateway lets no larger one through).
+DRAIN_LIMIT = 16 * 1024 * 1024
+
+
+def drain_unread_body(response):
+    """Read whatever of the request body the view left unread, before answering.
+
+    A route may answer before it reads the body: a 403 for the role, a 404 for the id. gunicorn
+    then drains at most 64 KiB of it and, past that, closes the connection without telling nginx,
+    which reuses it for the next request: that request fails, and its client gets a 503.
+    """
+    length = request.content_length
+    if not length or length > DRAIN_LIMIT:
+        return response
+    # The view's own stream if it opened one (it knows what is left), else the raw input bounded
+    # by Content-Length: werkzeug would refuse to open a body past MAX_CONTENT_LENGTH.
+    stream = request.__dict__.get("stream") or LimitedStream(request.environ["wsgi.input"], length)
+    try:
+        while stream.read(64 * 1024):
+            pass
+    except (ClientDisconnected, OSError, ValueError):
+        pass  # the client went: gunicorn closes the connection
+    return response
+
+
 def create_service_app(
     name: str,
     import_name: str,
@@ -93,6 +120,7 @@ def create_service_app(
     app.extensions["feira"] = kit
     configure_logging(app)
     register_request_hooks(app)
+    app.after_request(drain_unread_body)
     init_sentry(app)
 
     db.init_app(app)

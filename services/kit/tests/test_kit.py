@@ -1,6 +1,7 @@
 """The kit's shared behaviour, pinned on a small app built with create_service_app."""
 
 import http.server
+import io
 import json
 import logging
 import re
@@ -72,7 +73,7 @@ def listing(args):
     return paginate(db, db.select(Widget), args, {"name": Widget.name}, Widget.id)
 
 
-@blp.route("/admin-only")
+@blp.route("/admin-only", methods=["GET", "POST"])
 @blp.login_required("admin")
 def admin_only():
     return {"ok": True}
@@ -215,6 +216,21 @@ def test_an_unexpected_error_is_a_500_with_the_request_id_and_no_internals(clien
 def test_a_body_over_the_limit_is_a_413_problem(client):
     response = client.post("/widgets", data="x" * 4096, content_type="application/json")
     assert response.status_code == 413 and response.mimetype == PROBLEM
+
+
+@pytest.mark.parametrize("size", [200 * 1024, 512])
+def test_a_body_refused_before_it_is_read_is_read_all_the_same(client, size):
+    """Else gunicorn drains 64 KiB and closes the connection nginx will reuse (a 503 next)."""
+    body = io.BytesIO(b"[" + b"1," * (size // 2 - 1) + b"1]")
+    length = len(body.getvalue())
+    response = client.post(
+        "/widgets/admin-only",
+        input_stream=body,
+        content_length=length,
+        content_type="application/json",
+    )
+    assert response.status_code == 401
+    assert body.tell() == length
 
 
 def test_a_valid_request_id_is_kept_and_an_unsafe_one_replaced(client):

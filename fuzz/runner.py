@@ -81,8 +81,6 @@ class Run:
     cases: int
     failures: int
     log: Path
-    # The log of a first run that met only the gateway's own 503, when this is its rerun.
-    retried_from: Path | None = None
 
     @property
     def name(self) -> str:
@@ -278,61 +276,12 @@ def schemathesis_command(
     return command
 
 
-# What the gateway itself answers when nginx could not get an answer from a service at all
-# (gateway/templates/errors): a service's own 503s name the dependency instead.
-GATEWAY_503 = "The service is unavailable; try again shortly"
-
-
-def only_the_gateways_own_503(log: str) -> bool:
-    """True when every failure of a run is a server error, and every server error the
-    gateway's own 503: nginx lost the connection to a service, which no document can promise
-    against. A bug of ours fails some other way, or again with the same seed."""
-    kinds = set(re.findall(r"^- (ST\d+ [^\n]+)$", log, re.M))
-    answers = re.findall(r"^\[(\d{3})\] [^\n]*:\n\n\s*`([^\n]*)`", log, re.M)
-    return (
-        kinds == {"ST101 Server error"}
-        and bool(answers)
-        and all(status == "503" and GATEWAY_503 in body for status, body in answers)
-    )
-
-
-def seed_of(log: str) -> str | None:
-    found = re.search(r"^Seed: (\d+)$", log, re.M)
-    return found.group(1) if found else None
-
-
 def run_one(
     base_url: str, document: str, role: str, login: tuple[str, str], budget: Budget, config: Path
-) -> Run:
-    """One `schemathesis run`. A run whose only failures are the gateway's own 503 runs once
-    more with the same seed, so the same cases are sent again: it passes only if every one of
-    them now gets a conforming answer. The first run's log is kept beside the second's."""
-    run = _run_once(base_url, document, role, login, budget, config)
-    text = run.log.read_text()
-    seed = seed_of(text)
-    if run.returncode == 0 or seed is None or not only_the_gateways_own_503(text):
-        return run
-    first = run.log.with_suffix(".transient.log")
-    run.log.replace(first)
-    again = _run_once(base_url, document, role, login, budget, config, seed=seed)
-    again.retried_from = first
-    return again
-
-
-def _run_once(
-    base_url: str,
-    document: str,
-    role: str,
-    login: tuple[str, str],
-    budget: Budget,
-    config: Path,
-    seed: str | None = None,
 ) -> Run:
     slug = f"{document.replace('/', '-')}-{role}"
     junit, log = RESULTS / f"{slug}.xml", RESULTS / f"{slug}.log"
     command = schemathesis_command(base_url, document, budget, config, junit)
-    if seed is not None:
-        command += ["--seed", seed]
     # A token per run: an access token lives 15 minutes, a long session takes longer.
     env = {**os.environ, TOKEN_ENV: Gateway(base_url).login(*login)}
     started = time.monotonic()
@@ -393,11 +342,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"    {verdict} {run.document:<10} as {run.role:<5} {run.cases:5d} cases, "
                 f"{run.failures} failing, {run.seconds:5.1f}s  ({run.log.relative_to(ROOT)})"
             )
-            if run.retried_from:
-                print(
-                    "         run again with the same seed: the first met only the gateway's "
-                    f"own 503 ({run.retried_from.relative_to(ROOT)})"
-                )
     failed = [run for run in runs if run.returncode != 0]
     total = sum(run.cases for run in runs)
     print(

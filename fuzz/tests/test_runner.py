@@ -3,15 +3,7 @@
 import tomllib
 from pathlib import Path
 
-from fuzz.runner import (
-    BUDGETS,
-    CHECKS,
-    EXCLUDED,
-    config_toml,
-    only_the_gateways_own_503,
-    schemathesis_command,
-    seed_of,
-)
+from fuzz.runner import BUDGETS, CHECKS, EXCLUDED, config_toml, schemathesis_command
 
 
 def test_the_config_takes_the_token_from_the_environment_and_binds_seeded_ids():
@@ -46,27 +38,3 @@ def test_internal_routes_the_gateway_hides_are_not_fuzzed():
         "http://gw", "inventory", BUDGETS["quick"], Path("c.toml"), Path("i.xml")
     )
     assert command[command.index("--exclude-tag") + 1] == "internal"
-
-
-GATEWAY_503_RUN = """
-- ST101 Server error
-
-[503] Service Unavailable:
-
-    `{"status":503,"detail":"The service is unavailable; try again shortly"}`
-
-Seed: 331621367377700032028458886644074788588
-"""
-
-
-def test_only_the_gateways_own_503_earns_a_rerun_with_the_same_seed():
-    assert only_the_gateways_own_503(GATEWAY_503_RUN)
-    assert seed_of(GATEWAY_503_RUN) == "331621367377700032028458886644074788588"
-    services_503 = GATEWAY_503_RUN.replace(
-        "The service is unavailable; try again shortly", "The inventory service is unavailable"
-    )
-    assert not only_the_gateways_own_503(services_503)
-    a_500 = GATEWAY_503_RUN.replace("[503] Service Unavailable", "[500] Internal Server Error")
-    assert not only_the_gateways_own_503(a_500)
-    and_a_schema_violation = GATEWAY_503_RUN + "\n- ST108 Response violates schema\n"
-    assert not only_the_gateways_own_503(and_a_schema_violation)

@@ -13,7 +13,7 @@ ROBOT_ARGS ?=
 ROBOT_PROCESSES ?= 4
 # Tests tagged `fault` stop and start processes of the stack, so they run alone, after the
 # parallel part: the test stack runs them, `make robot` on your dev stack leaves them out
-# (`make robot ROBOT_FAULTS=yes` runs them too).
+# (`make robot ROBOT_FAULTS=yes` runs them all too; ROBOT_ARGS narrows the parallel part only).
 ROBOT_FAULTS ?= no
 ROBOT_OUT := robot-tests/results
 # One name for the top suite of every run, so a rerun's tests are the merged report's tests.
@@ -81,11 +81,11 @@ robot: install ## the Robot suites against a running stack, in parallel (make up
 	parts=$(ROBOT_OUT)/parallel.xml; \
 	if [ "$(ROBOT_FAULTS)" = yes ]; then \
 	    $(PY) -m robot --outputdir $(ROBOT_OUT) --output faults.xml --log NONE --report NONE \
-	        $(ROBOT_VARS) --include fault $(ROBOT_ARGS) robot-tests/suites || status=$$?; \
-	    parts="$$parts $(ROBOT_OUT)/faults.xml"; \
+	        --runemptysuite $(ROBOT_VARS) --include fault robot-tests/suites || status=$$?; \
+	    test -f $(ROBOT_OUT)/faults.xml && parts="$$parts $(ROBOT_OUT)/faults.xml"; \
 	fi; \
 	$(PY) -m robot.rebot --outputdir $(ROBOT_OUT) --output output.xml --xunit xunit.xml \
-	    --name Feira --nostatusrc $$parts >/dev/null; \
+	    --merge --nostatusrc $$parts >/dev/null; \
 	echo "==> $(ROBOT_OUT)/: report.html log.html output.xml xunit.xml"; \
 	exit $$status
 
@@ -93,6 +93,7 @@ robot-smoke: install ## the smoke-tagged Robot scenarios, in parallel (well unde
 	@$(MAKE) --no-print-directory robot ROBOT_ARGS="--include smoke $(ROBOT_ARGS)"
 
 robot-rerun: install ## run again only the tests that failed in the last `make robot`, and merge
+	@test -f $(ROBOT_OUT)/output.xml || { echo "no $(ROBOT_OUT)/output.xml: make robot first"; exit 2; }
 	@if ! $(PY) -c "import sys; from robot.api import ExecutionResult as R; \
 	    sys.exit(R('$(ROBOT_OUT)/output.xml').statistics.total.failed == 0)"; then \
 	    echo "==> nothing failed in $(ROBOT_OUT)/output.xml"; exit 0; fi; \

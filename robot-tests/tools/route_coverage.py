@@ -226,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         text += f"\n{len(named)} routes named in {args.api_md.name}; {len(unknown)} in no document"
         text += "".join(f"\nNOT IN ANY DOCUMENT: {route} (named in API.md)" for route in unknown)
         ok = ok and not unknown
+    else:
+        text += f"\n{args.api_md} not found: the check of API.md's routes was skipped"
     args.report.parent.mkdir(parents=True, exist_ok=True)
     args.report.write_text(text + "\n")
     print(text)

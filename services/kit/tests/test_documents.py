@@ -3,6 +3,7 @@ fuzzer) that follows the documents never builds a URL the gateway refuses; and i
 problem as every problem is: with its type, title, status and detail."""
 
 import importlib
+import re
 
 import pytest
 
@@ -38,14 +39,29 @@ def unbounded_strings(document: dict) -> list[str]:
 
 
 @pytest.fixture(params=list(APPS))
-def document(request, database, jwt_keys, tmp_path) -> dict:
+def app(request, database, jwt_keys, tmp_path):
     service = request.param
     create_app = importlib.import_module(APPS[service]).create_app
-    app = build_app(
+    return build_app(
         create_app, service, database, jwt_keys, OUTBOX_SECRET="x", MEDIA_DIR=str(tmp_path)
     )
+
+
+@pytest.fixture
+def document(app) -> dict:
     prefix = app.config["OPENAPI_URL_PREFIX"]
     return app.test_client().get(f"{prefix}/openapi.json").json
+
+
+def bounded_query_strings(document: dict):
+    """(path, name, maxLength) of every GET's bounded string query parameter (or array item)."""
+    for path, item in document["paths"].items():
+        for parameter in item.get("get", {}).get("parameters", []):
+            schema = parameter["schema"]
+            if schema.get("type") == "array":
+                schema = schema["items"]
+            if parameter["in"] == "query" and "maxLength" in schema:
+                yield path, parameter["name"], schema["maxLength"]
 
 
 def test_every_string_parameter_has_a_max_length(document):
@@ -61,3 +77,16 @@ def test_every_problem_schema_requires_what_every_problem_has(document):
     assert "Problem" in problems
     for name, schema in problems.items():
         assert {"type", "title", "status", "detail"} <= set(schema["required"]), name
+
+
+def test_every_documented_max_length_is_enforced_with_a_422_naming_it(app, document, admin):
+    client = app.test_client()
+    checked = 0
+    for path, name, limit in bounded_query_strings(document):
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        response = client.get(url, query_string={name: "x" * (limit + 1)}, headers=admin)
+        assert response.status_code == 422, (path, name, response.status_code)
+        named = [key for key in response.json["errors"] if key.split(".")[0] == name]
+        assert named, (path, name, response.json)
+        checked += 1
+    assert checked > 0

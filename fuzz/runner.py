@@ -20,9 +20,9 @@ from pathlib import Path
 
 import requests
 
-from services.clients.cpf import check_digits
-from services.products.ean import check_digit
+from monitoring.journey import random_cpf
 from stack.config import ROOT, StackConfig
+from stack.seed import ean13
 
 RESULTS = ROOT / "fuzz" / "results"
 DOCUMENTS = ("auth", "clients", "products", "inventory", "orders", "status/api")
@@ -132,7 +132,7 @@ def seed(gateway: Gateway, admin: str, user: str) -> dict[str, list[int | str]]:
     parameters, so operations get past their 404."""
     tag = uuid.uuid4().hex[:8]
     category = gateway.expect(201, "POST", "/categories", admin, json={"name": f"Fuzz {tag}"})
-    twelve = "789" + "".join(random.choices("0123456789", k=9))  # noqa: S311
+    rng = random.Random()  # noqa: S311 (test data, not secrets)
     product = gateway.expect(
         201,
         "POST",
@@ -141,12 +141,11 @@ def seed(gateway: Gateway, admin: str, user: str) -> dict[str, list[int | str]]:
         json={
             "name": f"Fuzz product {tag}",
             "price": "12.50",
-            "barcode": twelve + check_digit(twelve),
+            "barcode": ean13("789" + "".join(rng.choices("0123456789", k=9))),
             "category_id": category["id"],
             "initial_stock": 1000,
         },
     )
-    nine = "".join(random.choices("0123456789", k=9))  # noqa: S311
     client = gateway.expect(
         201,
         "POST",
@@ -155,7 +154,7 @@ def seed(gateway: Gateway, admin: str, user: str) -> dict[str, list[int | str]]:
         json={
             "name": "Fuzz client",
             "email": f"fuzz-{tag}@example.com",
-            "cpf": nine + check_digits(nine),
+            "cpf": random_cpf(rng),
         },
     )
     address = gateway.expect(

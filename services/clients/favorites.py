@@ -41,7 +41,9 @@ def fetch_products(ids: list[int]) -> dict[int, dict]:
     )
     if response.status_code != 200:
         raise Unavailable("The products service could not list the favorite products")
-    return {product["id"]: product for product in response.json()["items"]}
+    return service("products").read(
+        response, lambda body: {int(product["id"]): product for product in body["items"]}
+    )
 
 
 def get_favorite(client_id: int, product_id: int) -> Favorite:

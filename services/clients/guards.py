@@ -19,10 +19,7 @@ def ensure_no_open_orders(client_id: int) -> None:
     )
     if response.status_code != 200:
         raise Unavailable("The orders service could not say whether the client has open orders")
-    try:
-        total = int(response.json()["total"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Unavailable("The orders service answered something unreadable") from exc
+    total = service("orders").read(response, lambda body: int(body["total"]))
     if total > 0:
         raise Conflict(
             f"Client {client_id} has {total} open (pending, paid or shipped) orders",

@@ -59,10 +59,7 @@ def _product(product_id: int) -> dict | None:
         return None
     if response.status_code != 200:
         raise Unavailable("The products service could not say whether the product exists")
-    try:
-        return {"name": str(response.json()["name"])}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Unavailable("The products service answered something unreadable") from exc
+    return service("products").read(response, lambda body: {"name": str(body["name"])})
 
 
 def remove_holding(holding: Holding) -> None:

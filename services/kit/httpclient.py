@@ -4,6 +4,8 @@ and a 503 problem when the other side is down."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import requests
 from flask import current_app, g, has_request_context, request
@@ -13,6 +15,7 @@ from urllib3.util.retry import Retry
 from .errors import Unavailable
 
 log = logging.getLogger("feira.http")
+T = TypeVar("T")
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
 
@@ -64,6 +67,16 @@ class ServiceClient:
             log.warning("%s answered %s", self.name, response.status_code)
             raise Unavailable(f"The {self.name} service is unavailable")
         return response
+
+    def read(self, response: requests.Response, read: Callable[[Any], T]) -> T:
+        """What `read` makes of the service's JSON answer. An answer that is not JSON, or that
+        `read` cannot make sense of (a member missing, of the wrong type), is a service not
+        answering as it should: Unavailable, a 503 to our client, never a 500."""
+        try:
+            return read(response.json())
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            log.warning("%s answered something unreadable: %s", self.name, type(exc).__name__)
+            raise Unavailable(f"The {self.name} service answered something unreadable") from exc
 
     def get(self, path: str, **kwargs):
         return self.request("GET", path, **kwargs)

@@ -99,10 +99,9 @@ def _catalogue(product_ids) -> tuple[dict[int, dict], list[str]]:
     )
     if response.status_code != 200:
         raise Unavailable("The products service could not list the order's products")
-    try:
-        found = {int(item["id"]): item for item in response.json()["items"]}
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Unavailable("The products service answered something unreadable") from exc
+    found = service("products").read(
+        response, lambda body: {int(item["id"]): item for item in body["items"]}
+    )
     problems = []
     for product_id in ids:
         product = found.get(product_id)
@@ -144,6 +143,8 @@ def _refusal(response, action: str) -> Conflict:
     try:
         body = response.json()
     except ValueError:
+        body = {}
+    if not isinstance(body, dict):
         body = {}
     short = body.get("short") or []
     if not short:

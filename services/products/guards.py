@@ -21,14 +21,14 @@ def stock_on_hand(product_id: int) -> str | None:
     response = service("inventory").get(f"/inventory/stock/{product_id}")
     if response.status_code == 404:
         return None
-    on_hand = _json(response, "inventory").get("on_hand", 0)
+    on_hand = _read(response, "inventory", lambda body: int(body.get("on_hand", 0)))
     return f"{on_hand} units are on hand in inventory" if on_hand > 0 else None
 
 
 def referenced_by_orders(product_id: int) -> str | None:
     """Orders' `GET /orders?product_id=…`: any order, whatever its status, keeps the product."""
     response = service("orders").get("/orders", params={"product_id": product_id, "per_page": 1})
-    total = _json(response, "orders").get("total", 0)
+    total = _read(response, "orders", lambda body: int(body.get("total", 0)))
     return f"{total} orders reference it" if total > 0 else None
 
 
@@ -50,13 +50,7 @@ def deletion_blockers(product_id: int) -> list[str]:
     return reasons
 
 
-def _json(response: requests.Response, name: str) -> dict:
+def _read(response: requests.Response, name: str, read: Callable[[dict], int]) -> int:
     if response.status_code != 200:
         raise Unavailable(f"The {name} service could not say whether the product may go")
-    try:
-        body = response.json()
-    except ValueError as exc:
-        raise Unavailable(f"The {name} service answered something unreadable") from exc
-    if not isinstance(body, dict):
-        raise Unavailable(f"The {name} service answered something unreadable")
-    return body
+    return service(name).read(response, read)

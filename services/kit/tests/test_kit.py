@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import marshmallow as ma
 import pytest
+import requests
 from sqlalchemy import String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -21,6 +22,7 @@ from services.kit import (
     NotFound,
     PageArgs,
     ShortageProblemSchema,
+    Unavailable,
     create_service_app,
     make_db,
     page_schema,
@@ -29,6 +31,7 @@ from services.kit import (
     sort_field,
 )
 from services.kit.fields import Money
+from services.kit.httpclient import ServiceClient
 from services.kit.testing import access_token, bearer
 
 PROBLEM = "application/problem+json"
@@ -370,9 +373,6 @@ def flaky_server():
 
 
 def test_the_http_client_retries_idempotent_calls_but_never_a_post(app, flaky_server):
-    from services.kit import Unavailable
-    from services.kit.httpclient import ServiceClient
-
     client = ServiceClient("flaky", flaky_server, retries=2)
     with app.test_request_context(), pytest.raises(Unavailable):
         client.get("/x")
@@ -384,7 +384,6 @@ def test_the_http_client_retries_idempotent_calls_but_never_a_post(app, flaky_se
 
 
 def test_the_http_client_passes_on_the_callers_token_and_request_id(app, flaky_server):
-    from services.kit.httpclient import ServiceClient
 
     seen = {}
 
@@ -454,3 +453,24 @@ def test_every_string_filter_documents_its_max_length(client):
     parameters = client.get("/auth/openapi.json").json["paths"]["/widgets"]["get"]["parameters"]
     lengths = {p["name"]: p["schema"].get("maxLength") for p in parameters}
     assert lengths == {"page": None, "per_page": None, "sort": 5, "label": 40, "since": 10}
+
+
+def _answer(content: bytes) -> requests.Response:
+    response = requests.Response()
+    response.status_code, response._content = 200, content
+    return response
+
+
+@pytest.mark.parametrize(
+    "content", [b"<html>oops</html>", b'{"itens": []}', b'{"items": [{"id": "x"}]}', b"[1, 2]"]
+)
+def test_an_answer_a_service_cannot_make_sense_of_is_unavailable_not_a_500(content):
+    client = ServiceClient("products", "http://127.0.0.1:9")
+    with pytest.raises(Unavailable, match="products service answered something unreadable"):
+        client.read(_answer(content), lambda body: {int(p["id"]): p for p in body["items"]})
+
+
+def test_an_answer_a_service_makes_sense_of_is_what_read_makes_of_it():
+    client = ServiceClient("products", "http://127.0.0.1:9")
+    answer = _answer(b'{"items": [{"id": 7, "name": "Teclado"}]}')
+    assert client.read(answer, lambda body: [p["name"] for p in body["items"]]) == ["Teclado"]

@@ -43,9 +43,7 @@ class Gateway:
 @pytest.fixture(scope="module")
 def services(database, jwt_keys):
     auth = build_app(create_auth, "auth", database, jwt_keys)
-    clients = build_app(
-        create_clients, "clients", database, jwt_keys, OUTBOX_SECRET="test", OUTBOX_SUBSCRIBERS={}
-    )
+    clients = build_app(create_clients, "clients", database, jwt_keys)
     from services.auth.accounts import ensure_admin
 
     with auth.app_context():

@@ -3,6 +3,7 @@ out, apps migrated with their real Alembic history, and tokens signed like auth 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import tempfile
@@ -83,6 +84,10 @@ def make_keys(directory: Path) -> dict[str, str]:
     return {"JWT_PRIVATE_KEY": private.read_text(), "JWT_PUBLIC_KEY": public.read_text()}
 
 
+# What every test app signs and checks events with, unless a test says otherwise.
+OUTBOX_SECRET = "test-outbox-secret"  # noqa: S105 (tests only)
+
+
 def build_app(create_app, service: str, database: TestDatabase, keys: dict, **config) -> Flask:
     """The service's app on the test database, migrated to head with its Alembic history."""
     settings = {
@@ -93,7 +98,7 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
         # Wired explicitly by each test, never from the environment the tests run in.
         "SERVICE_URLS": {},
         "OUTBOX_SUBSCRIBERS": {},
-        "OUTBOX_SECRET": "test-outbox-secret",
+        "OUTBOX_SECRET": OUTBOX_SECRET,
         **config,
     }
     if service == "auth":
@@ -166,3 +171,26 @@ def access_token(
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def event_body(event_type: str, data: dict, event_id: str | None = None) -> bytes:
+    """An event as a producer's relay sends it."""
+    return json.dumps(
+        {"id": event_id or str(uuid.uuid4()), "type": event_type, "data": data}
+    ).encode()
+
+
+def deliver(app: Flask, event_type: str, data: dict, event_id: str | None = None):
+    """POST an event, signed with the test secret, to the app's inbox, as a relay would; the
+    answer is returned whatever it is."""
+    from .outbox import signature
+
+    body = event_body(event_type, data, event_id)
+    return app.test_client().post(
+        "/internal/events",
+        data=body,
+        headers={
+            "X-Feira-Signature": signature(OUTBOX_SECRET, body),
+            "Content-Type": "application/json",
+        },
+    )

@@ -13,8 +13,6 @@ def app(database, jwt_keys):
         "clients",
         database,
         jwt_keys,
-        OUTBOX_SECRET="test-secret",
-        OUTBOX_SUBSCRIBERS={},
     )
 
 

@@ -2,8 +2,6 @@
 `HEAD /products/{id}`, names and prices fetched in one `GET /products?ids=…`, deletions heard
 through the outbox."""
 
-import json
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,13 +10,10 @@ from sqlalchemy import func, select
 
 from services.clients import create_app
 from services.clients.models import Favorite, db
-from services.kit.outbox import signature
-from services.kit.testing import LiveServer, build_app, truncate_all, unreachable_url
+from services.kit.testing import LiveServer, build_app, deliver, truncate_all, unreachable_url
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 from services.products.models import outbox as products_outbox
-
-SECRET = "test-secret"
 
 
 class Products:
@@ -42,9 +37,6 @@ def products(database, jwt_keys, tmp_path_factory):
         "products",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={},
         MEDIA_DIR=str(tmp_path_factory.mktemp("media")),
     )
     served = Products(app)
@@ -60,8 +52,6 @@ def app(database, jwt_keys, products):
         "clients",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"products": products.url},
     )
 
@@ -248,12 +238,7 @@ def test_product_deleted_removes_the_product_from_every_favorites_list(
     for owner in (first, second):
         for product in (gone, kept):
             client.put(f"/clients/{owner['id']}/favorites/{product['id']}", headers=user)
-    body = json.dumps(
-        {"id": str(uuid.uuid4()), "type": "product.deleted", "data": {"product_id": gone["id"]}}
-    ).encode()
-    response = app.test_client().post(
-        "/internal/events", data=body, headers={"X-Feira-Signature": signature(SECRET, body)}
-    )
+    response = deliver(app, "product.deleted", {"product_id": gone["id"]})
     assert response.json == {"status": "processed"}
     assert favorites_of(app, first["id"]) == favorites_of(app, second["id"]) == [kept["id"]]
 
@@ -289,8 +274,6 @@ def app_without_products(database, jwt_keys):
         "clients",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"products": unreachable_url()},
     )
 

@@ -9,9 +9,8 @@ from sqlalchemy import select, update
 from services.clients.models import db, outbox
 from services.kit import create_service_app, make_db, utcnow
 from services.kit.outbox import Outbox, parse_subscribers, signature
-from services.kit.testing import LiveServer
+from services.kit.testing import OUTBOX_SECRET, LiveServer, deliver
 
-SECRET = "test-secret"
 receiver_db = make_db("auth")
 inbox = Outbox(receiver_db)
 
@@ -26,7 +25,7 @@ def receiver(database, jwt_keys):
         config={
             "SQLALCHEMY_DATABASE_URI": database.url("auth"),
             "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
-            "OUTBOX_SECRET": SECRET,
+            "OUTBOX_SECRET": OUTBOX_SECRET,
         },
     )
     seen = []
@@ -45,7 +44,7 @@ def subscribed(app, client, receiver):
     _, server, seen = receiver
     seen.clear()
     app.config["OUTBOX_SUBSCRIBERS"] = {"receiver": f"{server.base_url}/internal/events"}
-    app.config["OUTBOX_SECRET"] = SECRET
+    app.config["OUTBOX_SECRET"] = OUTBOX_SECRET
     yield server, seen
     app.config["OUTBOX_SUBSCRIBERS"] = {}
 
@@ -114,14 +113,9 @@ def _make_due(app):
 def test_a_redelivered_event_is_processed_once(receiver):
     app, _, seen = receiver
     seen.clear()
-    body = (
-        b'{"id":"6f1c0a52-4a8e-4c39-9a43-2f7d3b7f8e11",'
-        b'"type":"client.deleted","data":{"client_id":5}}'
-    )
-    headers = {"X-Feira-Signature": signature(SECRET, body), "Content-Type": "application/json"}
-    tester = app.test_client()
-    first = tester.post("/internal/events", data=body, headers=headers)
-    second = tester.post("/internal/events", data=body, headers=headers)
+    event_id = "6f1c0a52-4a8e-4c39-9a43-2f7d3b7f8e11"
+    first = deliver(app, "client.deleted", {"client_id": 5}, event_id)
+    second = deliver(app, "client.deleted", {"client_id": 5}, event_id)
     assert first.json == {"status": "processed"} and second.json == {"status": "duplicate"}
     assert seen == [5]
 
@@ -129,11 +123,9 @@ def test_a_redelivered_event_is_processed_once(receiver):
 def test_an_event_its_handler_cannot_read_is_rejected_once_not_retried(receiver):
     app, _, seen = receiver
     seen.clear()
-    body = b'{"id":"2c8f7a3e-3333-4c39-9a43-2f7d3b7f8e11","type":"client.deleted","data":{}}'
-    headers = {"X-Feira-Signature": signature(SECRET, body)}
-    tester = app.test_client()
-    first = tester.post("/internal/events", data=body, headers=headers)
-    again = tester.post("/internal/events", data=body, headers=headers)
+    event_id = "2c8f7a3e-3333-4c39-9a43-2f7d3b7f8e11"
+    first = deliver(app, "client.deleted", {}, event_id)
+    again = deliver(app, "client.deleted", {}, event_id)
     assert first.status_code == 200 and first.json == {"status": "rejected"}
     assert again.json == {"status": "duplicate"}
     assert seen == []
@@ -152,11 +144,7 @@ def test_an_unsigned_or_forged_event_is_refused(receiver):
 
 def test_an_event_type_without_a_handler_is_acknowledged(receiver):
     app, _, _ = receiver
-    body = b'{"id":"1b8f7a3e-2222-4c39-9a43-2f7d3b7f8e11","type":"product.created","data":{}}'
-    response = app.test_client().post(
-        "/internal/events", data=body, headers={"X-Feira-Signature": signature(SECRET, body)}
-    )
-    assert response.json == {"status": "ignored"}
+    assert deliver(app, "product.created", {}).json == {"status": "ignored"}
 
 
 def test_subscribers_are_parsed_from_name_equals_url_pairs():

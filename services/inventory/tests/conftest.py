@@ -1,13 +1,7 @@
-import json
-import uuid
-
 import pytest
 
 from services.inventory import create_app
-from services.kit.outbox import signature
-from services.kit.testing import build_app, truncate_all
-
-SECRET = "test-secret"
+from services.kit.testing import build_app, deliver, truncate_all
 
 
 @pytest.fixture(scope="session")
@@ -17,9 +11,6 @@ def app(database, jwt_keys):
         "inventory",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={},
     )
 
 
@@ -27,18 +18,6 @@ def app(database, jwt_keys):
 def client(app):
     truncate_all(app)
     return app.test_client()
-
-
-def deliver(app, event_type: str, data: dict, event_id: str | None = None):
-    """POST a signed event to the app's inbox, as a producer's relay would."""
-    body = json.dumps(
-        {"id": event_id or str(uuid.uuid4()), "type": event_type, "data": data}
-    ).encode()
-    return app.test_client().post(
-        "/internal/events",
-        data=body,
-        headers={"X-Feira-Signature": signature(SECRET, body), "Content-Type": "application/json"},
-    )
 
 
 @pytest.fixture

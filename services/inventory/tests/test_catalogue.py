@@ -11,20 +11,15 @@ from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 from services.products.models import outbox as products_outbox
 
-from .conftest import SECRET
-
 
 @pytest.fixture(scope="module")
 def servers(database, jwt_keys, tmp_path_factory):
-    inventory = build_app(
-        create_app, "inventory", database, jwt_keys, OUTBOX_SECRET=SECRET, SERVICE_URLS={}
-    )
+    inventory = build_app(create_app, "inventory", database, jwt_keys)
     products = build_app(
         create_products_app,
         "products",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
         MEDIA_DIR=str(tmp_path_factory.mktemp("media")),
     )
     inventory_server, products_server = LiveServer(inventory).start(), LiveServer(products).start()

@@ -9,11 +9,9 @@ from services.clients import create_app as create_clients_app
 from services.clients.models import outbox as clients_outbox
 from services.inventory import create_app
 from services.inventory.models import Holding, db
-from services.kit.testing import LiveServer, build_app, truncate_all, unreachable_url
+from services.kit.testing import LiveServer, build_app, deliver, truncate_all, unreachable_url
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
-
-from .conftest import SECRET, deliver
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +21,6 @@ def products(database, jwt_keys, tmp_path_factory):
         "products",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={},
         MEDIA_DIR=str(tmp_path_factory.mktemp("media")),
     )
     server = LiveServer(app).start()
@@ -40,9 +35,6 @@ def clients(database, jwt_keys):
         "clients",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={},
     )
     server = LiveServer(app).start()
     yield server
@@ -57,8 +49,6 @@ def app(database, jwt_keys, clients, products):
         "inventory",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"clients": clients.base_url, "products": products.base_url},
     )
 
@@ -217,8 +207,6 @@ def app_without_clients(database, jwt_keys, products, closed_url):
         "inventory",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"clients": closed_url, "products": products.base_url},
     )
 
@@ -230,8 +218,6 @@ def app_without_products(database, jwt_keys, clients, closed_url):
         "inventory",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"clients": clients.base_url, "products": closed_url},
     )
 

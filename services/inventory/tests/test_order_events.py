@@ -4,8 +4,8 @@ an abandoned order's stock, and the holdings of a delivered order (both events, 
 from sqlalchemy import func, select
 
 from services.inventory.models import Holding, db
+from services.kit.testing import deliver
 
-from .conftest import deliver
 from .test_reservations import figures, reserve
 
 

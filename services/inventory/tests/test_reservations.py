@@ -12,8 +12,6 @@ from services.inventory import create_app
 from services.inventory.models import Movement, Reservation, Stock, db, outbox
 from services.kit.testing import build_app
 
-from .conftest import SECRET
-
 
 def reserve(client, headers, order_id, *lines):
     items = [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines]
@@ -193,9 +191,6 @@ def busy_app(database, jwt_keys):
         "inventory",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={},
         SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 60, "max_overflow": 0, "pool_timeout": 30},
     )
     yield app

@@ -8,8 +8,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from services.inventory.models import Holding, Movement, Stock, db, outbox
-
-from .conftest import deliver
+from services.kit.testing import deliver
 
 
 def stock_of(client, headers, product_id):

@@ -2,9 +2,6 @@
 local port (LiveServer), all on the test database; orders itself is served too, so concurrent
 requests are real concurrent HTTP requests."""
 
-import json
-import uuid
-
 import pytest
 import requests
 from sqlalchemy import select
@@ -13,20 +10,17 @@ from services.clients import create_app as create_clients_app
 from services.inventory import create_app as create_inventory_app
 from services.inventory.models import Reservation, Stock
 from services.inventory.models import db as inventory_db
-from services.kit.outbox import signature
-from services.kit.testing import LiveServer, access_token, bearer, build_app, truncate_all
+from services.kit.testing import LiveServer, access_token, bearer, build_app, deliver, truncate_all
 from services.orders import create_app
 from services.orders.models import Order, db
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 
-SECRET = "test-secret"
 CPFS = ["454.090.000-56", "123.456.789-09", "529.982.247-25", "111.444.777-35"]
 
 
 def _serve(create, name, database, jwt_keys, **config):
-    settings = {"OUTBOX_SECRET": SECRET, "OUTBOX_SUBSCRIBERS": {}, "SERVICE_URLS": {}, **config}
-    return LiveServer(build_app(create, name, database, jwt_keys, **settings)).start()
+    return LiveServer(build_app(create, name, database, jwt_keys, **config)).start()
 
 
 @pytest.fixture(scope="session")
@@ -67,9 +61,6 @@ def inventory(database, jwt_keys):
         "inventory",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
-        SERVICE_URLS={},
     )
     served = Inventory(app)
     yield served
@@ -83,7 +74,6 @@ def app(database, jwt_keys, clients, products, inventory):
         "orders",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
         OUTBOX_SUBSCRIBERS={"inventory": f"{inventory.base_url}/internal/events"},
         SERVICE_URLS={
             "clients": clients.base_url,
@@ -165,11 +155,12 @@ def make_product(client, products, inventory, admin):
             body["category_id"] = category_id
         response = products.app.test_client().post("/products", json=body, headers=admin)
         assert response.status_code == 201, response.json
-        deliver(
+        delivered = deliver(
             inventory.app,
             "product.created",
             {"product_id": response.json["id"], "initial_stock": stock},
         )
+        assert delivered.status_code == 200, delivered.json
         return response.json
 
     return _make
@@ -186,16 +177,6 @@ def make_category(client, products, admin):
         return response.json["id"]
 
     return _make
-
-
-def deliver(app, event_type: str, data: dict):
-    body = json.dumps({"id": str(uuid.uuid4()), "type": event_type, "data": data}).encode()
-    response = app.test_client().post(
-        "/internal/events",
-        data=body,
-        headers={"X-Feira-Signature": signature(SECRET, body), "Content-Type": "application/json"},
-    )
-    assert response.status_code == 200, response.json
 
 
 def order_body(client_id, *lines, **more):

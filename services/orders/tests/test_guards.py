@@ -7,7 +7,7 @@ from services.clients import create_app as create_clients_app
 from services.kit.testing import build_app, unreachable_url
 from services.products import create_app as create_products_app
 
-from .conftest import SECRET, order_body
+from .conftest import order_body
 
 
 @pytest.fixture(scope="module")
@@ -17,8 +17,6 @@ def guarded_clients(database, jwt_keys, served):
         "clients",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"orders": served.base_url},
     ).test_client()
 
@@ -30,8 +28,6 @@ def guarded_products(database, jwt_keys, served, tmp_path_factory):
         "products",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"orders": served.base_url},
         MEDIA_DIR=str(tmp_path_factory.mktemp("media")),
     ).test_client()
@@ -72,8 +68,6 @@ def test_orders_down_is_a_503_and_nothing_is_deleted(database, jwt_keys, admin, 
         "clients",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"orders": unreachable_url()},
         HTTP_RETRIES=0,
     )

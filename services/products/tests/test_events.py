@@ -7,27 +7,14 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from services.kit.outbox import signature
-from services.kit.testing import build_app, unreachable_url
+from services.kit.testing import build_app, deliver, unreachable_url
 from services.products import create_app, guards
 from services.products.models import Product, db, outbox
 
-SECRET = "test-secret"
-
 
 def stock_changed(app, product_id, available, version, event_id=None):
-    body = json.dumps(
-        {
-            "id": event_id or str(uuid.uuid4()),
-            "type": "stock.changed",
-            "data": {"product_id": product_id, "available": available, "version": version},
-        }
-    ).encode()
-    return app.test_client().post(
-        "/internal/events",
-        data=body,
-        headers={"X-Feira-Signature": signature(SECRET, body), "Content-Type": "application/json"},
-    )
+    data = {"product_id": product_id, "available": available, "version": version}
+    return deliver(app, "stock.changed", data, event_id)
 
 
 def available(client, headers, product_id):
@@ -75,11 +62,7 @@ def test_a_redelivered_stock_event_is_applied_once(app, client, user, make_produ
 
 def test_a_stock_event_for_an_unknown_product_or_without_its_fields_is_harmless(app, client):
     assert stock_changed(app, 424242, 3, 1).json == {"status": "processed"}
-    body = json.dumps({"id": str(uuid.uuid4()), "type": "stock.changed", "data": {}}).encode()
-    response = app.test_client().post(
-        "/internal/events", data=body, headers={"X-Feira-Signature": signature(SECRET, body)}
-    )
-    assert response.json == {"status": "rejected"}
+    assert deliver(app, "stock.changed", {}).json == {"status": "rejected"}
 
 
 def test_an_unsigned_stock_event_is_refused(app, client, user, make_product):
@@ -123,8 +106,6 @@ def app_with_inventory_down(database, jwt_keys, media_dir):
         "products",
         database,
         jwt_keys,
-        OUTBOX_SECRET=SECRET,
-        OUTBOX_SUBSCRIBERS={},
         SERVICE_URLS={"inventory": unreachable_url()},
         MEDIA_DIR=str(media_dir),
     )

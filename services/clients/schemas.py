@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate
 
-from services.kit import Filter, PageArgs, sort_field
+from services.kit import ChangeSchema, Filter, PageArgs, Text, sort_field
 from services.kit.fields import Email, Money
 
 from .cpf import normalise
@@ -44,23 +44,14 @@ class Cep(fields.String):
         return f"{digits[:5]}-{digits[5:]}"
 
 
-def _text(max_length: int, **kwargs):
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
-class ClientSchema(Schema):
+class ClientSchema(ChangeSchema):
     id = fields.Integer(dump_only=True, metadata={"example": 42})
-    name = _text(120, required=True, metadata={"example": "Maria da Silva"})
+    name = Text(120, required=True, metadata={"example": "Maria da Silva"})
     email = Email(required=True, metadata={"example": "maria@example.com"})
     cpf = Cpf(required=True, metadata={"example": "454.090.000-56"})
     balance = Money(load_default=Decimal("0.00"), metadata={"example": "150.00"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
-
-    @validates_schema
-    def something_to_change(self, data, **kwargs):
-        if self.partial and not data:
-            raise ValidationError("Give at least one field to change.", "_body")
 
 
 class ClientListArgs(PageArgs):
@@ -70,13 +61,13 @@ class ClientListArgs(PageArgs):
     sort = sort_field("name", "created_at", default="name")
 
 
-class AddressSchema(Schema):
+class AddressSchema(ChangeSchema):
     id = fields.Integer(dump_only=True, metadata={"example": 7})
     client_id = fields.Integer(dump_only=True, metadata={"example": 42})
     state = fields.String(required=True, validate=validate.OneOf(UFS), metadata={"example": "SP"})
-    city = _text(100, required=True, metadata={"example": "São Paulo"})
-    street = _text(200, required=True, metadata={"example": "Avenida Paulista"})
-    number = _text(20, required=True, metadata={"example": "1578", "description": "Free text: s/n"})
+    city = Text(100, required=True, metadata={"example": "São Paulo"})
+    street = Text(200, required=True, metadata={"example": "Avenida Paulista"})
+    number = Text(20, required=True, metadata={"example": "1578", "description": "Free text: s/n"})
     complement = fields.String(
         load_default=None,
         allow_none=True,
@@ -84,11 +75,6 @@ class AddressSchema(Schema):
         metadata={"example": "Apto 12"},
     )
     cep = Cep(required=True, metadata={"example": "01310-200"})
-
-    @validates_schema
-    def something_to_change(self, data, **kwargs):
-        if self.partial and not data:
-            raise ValidationError("Give at least one field to change.", "_body")
 
 
 class AddressListArgs(PageArgs):

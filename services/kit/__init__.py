@@ -14,16 +14,17 @@ from .errors import (
     Unavailable,
     Unprocessable,
 )
-from .fields import Filter
+from .fields import Filter, Text
 from .httpclient import service
 from .pagination import PageArgs, QueryArgs, page_schema, paginate, sort_field
 from .security import Caller, current_caller, require_caller
-from .web import Blueprint, ProblemSchema, ShortageProblemSchema
+from .web import Blueprint, ChangeSchema, ProblemSchema, ShortageProblemSchema
 
 __all__ = [
     "BadRequest",
     "Blueprint",
     "Caller",
+    "ChangeSchema",
     "Conflict",
     "Filter",
     "Forbidden",
@@ -34,6 +35,7 @@ __all__ = [
     "ProblemSchema",
     "QueryArgs",
     "ShortageProblemSchema",
+    "Text",
     "TimestampMixin",
     "TooManyRequests",
     "Unauthorized",

@@ -30,6 +30,13 @@ class Filter(fields.String):
         super().__init__(validate=rule, **kwargs)
 
 
+class Text(fields.String):
+    """Free text in a body: 1 to `max_length` characters (`Filter` is its query twin)."""
+
+    def __init__(self, max_length: int, **kwargs):
+        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+
+
 class Email(fields.String):
     """An address checked by email-validator (syntax only, no DNS) and stored lower-cased."""
 

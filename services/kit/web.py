@@ -61,6 +61,16 @@ class ShortageProblemSchema(ProblemSchema):
     )
 
 
+class ChangeSchema(ma.Schema):
+    """A body schema whose `partial=True` instance is a PATCH: an empty one changes nothing, so
+    it is a 422 naming `_body`."""
+
+    @ma.validates_schema
+    def something_to_change(self, data, **kwargs):
+        if self.partial and not data:
+            raise ma.ValidationError("Give at least one field to change.", "_body")
+
+
 def schema_name_resolver(schema) -> str:
     """`ClientSchema` -> `Client`; a `partial=True` instance (a PATCH body) -> `ClientPatch`."""
     cls = schema if isinstance(schema, type) else type(schema)

@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from services.kit import Filter, PageArgs, sort_field
+from services.kit import ChangeSchema, Filter, PageArgs, Text, sort_field
 from services.kit.fields import Money
 
 from . import ean
@@ -47,26 +47,15 @@ class IdList(fields.String):
         return ids
 
 
-def _text(max_length: int, **kwargs):
-    return fields.String(validate=validate.Length(min=1, max=max_length), **kwargs)
-
-
 def _optional_id(**kwargs):
     return fields.Integer(
         strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs
     )
 
 
-class _Changes(Schema):
-    @validates_schema
-    def something_to_change(self, data, **kwargs):
-        if self.partial and not data:
-            raise ValidationError("Give at least one field to change.", "_body")
-
-
-class CategorySchema(_Changes):
+class CategorySchema(ChangeSchema):
     id = fields.Integer(dump_only=True, metadata={"example": 3})
-    name = _text(80, required=True, metadata={"example": "Periféricos"})
+    name = Text(80, required=True, metadata={"example": "Periféricos"})
     description = fields.String(
         load_default=None,
         allow_none=True,
@@ -99,9 +88,9 @@ class ImageUploadSchema(Schema):
     file = Upload(required=True, metadata={"description": "A JPEG, PNG or WebP picture"})
 
 
-class ProductSchema(_Changes):
+class ProductSchema(ChangeSchema):
     id = fields.Integer(dump_only=True, metadata={"example": 12})
-    name = _text(200, required=True, metadata={"example": "Teclado mecânico ABNT2"})
+    name = Text(200, required=True, metadata={"example": "Teclado mecânico ABNT2"})
     description = fields.String(
         load_default=None,
         allow_none=True,

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from services.kit import PageArgs, sort_field
+from services.kit import Id, PageArgs, sort_field
 
 from .models import MANUAL_REASONS, REASONS
 
-MAX_ID = 2**31 - 1
 MAX_QUANTITY = 1_000_000_000
 MAX_LINES = 100
-
-
-def _id(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def _quantity(minimum: int, **kwargs):
@@ -39,7 +34,7 @@ class StockSchema(Schema):
 
 
 class StockListArgs(PageArgs):
-    product_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    product_id = Id(strict=False)
     low = fields.Boolean(metadata={"description": "true: available <= reorder_level"})
     sort = sort_field("product_id", "available", "updated_at", default="product_id")
 
@@ -89,12 +84,12 @@ class MovementListArgs(PageArgs):
 
 
 class ReservationItemSchema(Schema):
-    product_id = _id(required=True, metadata={"example": 12})
+    product_id = Id(required=True, metadata={"example": 12})
     quantity = _quantity(1, required=True, metadata={"example": 2})
 
 
 class ReservationSchema(Schema):
-    order_id = _id(required=True, metadata={"example": 101})
+    order_id = Id(required=True, metadata={"example": 101})
     items = fields.List(
         fields.Nested(ReservationItemSchema),
         required=True,
@@ -119,7 +114,7 @@ class ReservationLinesSchema(Schema):
 class HoldingSchema(Schema):
     id = fields.Integer(dump_only=True, metadata={"example": 3})
     client_id = fields.Integer(dump_only=True, metadata={"example": 42})
-    product_id = _id(required=True, metadata={"example": 12})
+    product_id = Id(required=True, metadata={"example": 12})
     product_name = fields.String(dump_only=True, metadata={"example": "Teclado mecânico ABNT2"})
     quantity = _quantity(1, required=True, metadata={"example": 1})
     acquired_at = fields.DateTime(dump_only=True)

@@ -14,7 +14,7 @@ from .errors import (
     Unavailable,
     Unprocessable,
 )
-from .fields import Filter, Text
+from .fields import Filter, Id, Text
 from .httpclient import service
 from .pagination import PageArgs, QueryArgs, page_schema, paginate, sort_field
 from .security import Caller, current_caller, require_caller
@@ -28,6 +28,7 @@ __all__ = [
     "Conflict",
     "Filter",
     "Forbidden",
+    "Id",
     "NotFound",
     "PageArgs",
     "PayloadTooLarge",

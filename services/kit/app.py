@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 from werkzeug.wsgi import LimitedStream
 
 from .errors import register_error_handlers
-from .fields import Money
+from .fields import MAX_ID, Money
 from .health import bp as health_bp
 from .health import database_check, service_check
 from .httpclient import ServiceClient
@@ -31,7 +31,7 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("min", 1)
-        kwargs.setdefault("max", 2**31 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

@@ -30,6 +30,18 @@ class Filter(fields.String):
         super().__init__(validate=rule, **kwargs)
 
 
+# The largest id an INTEGER column holds (the `<int:…>` route converter stops there too).
+MAX_ID = 2**31 - 1
+
+
+class Id(fields.Integer):
+    """A row's id: 1 to MAX_ID. Strict (a JSON integer) in bodies; `strict=False` for a query
+    parameter, which arrives as text."""
+
+    def __init__(self, *, strict: bool = True, **kwargs):
+        super().__init__(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
+
+
 class Text(fields.String):
     """Free text in a body: 1 to `max_length` characters (`Filter` is its query twin)."""
 

@@ -7,25 +7,20 @@ from datetime import UTC
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from services.kit import Filter, PageArgs, QueryArgs, sort_field
+from services.kit import Filter, Id, PageArgs, QueryArgs, sort_field
 from services.kit.fields import MAX_DATE, MAX_DATETIME, Money
 
 from .models import PAYMENT_METHODS, STATUSES
 
-MAX_ID = 2**31 - 1
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 100
 GROUPS = ("day", "product", "client", "category")
 
 
-def _id(**kwargs):
-    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
-
-
 class LineSchema(Schema):
     """A line as the buyer asks for it; the rest is copied from the catalogue."""
 
-    product_id = _id(required=True, metadata={"example": 12})
+    product_id = Id(required=True, metadata={"example": 12})
     quantity = fields.Integer(
         strict=True,
         required=True,
@@ -59,11 +54,11 @@ def _lines(**kwargs):
 
 class OrderSchema(Schema):
     id = fields.Integer(dump_only=True, metadata={"example": 101})
-    client_id = _id(required=True, metadata={"example": 42})
+    client_id = Id(required=True, metadata={"example": 42})
     status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
     items = _lines(required=True)
     total = Money(dump_only=True, metadata={"example": "60.50"})
-    shipping_address_id = _id(
+    shipping_address_id = Id(
         load_default=None,
         allow_none=True,
         metadata={"description": "One of the client's addresses", "example": 7},
@@ -81,7 +76,7 @@ class OrderPatchSchema(Schema):
     """What may change while the order is pending: the lines, the address, how it is paid."""
 
     items = _lines()
-    shipping_address_id = _id(allow_none=True)
+    shipping_address_id = Id(allow_none=True)
     payment_method = fields.String(allow_none=True, validate=validate.OneOf(PAYMENT_METHODS))
 
     @validates_schema
@@ -95,19 +90,17 @@ class StatusSchema(Schema):
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
-def _query_id(**kwargs):
-    return fields.Integer(validate=validate.Range(min=1, max=MAX_ID), **kwargs)
-
-
 class OrderListArgs(PageArgs):
-    id = _query_id()
-    client_id = _query_id()
+    id = Id(strict=False)
+    client_id = Id(strict=False)
     status = DelimitedList(
         Filter(choices=STATUSES),
         metadata={"description": "One status, or several comma-separated (pending,paid,shipped)"},
     )
-    category_id = _query_id(metadata={"description": "Orders with any line in this category"})
-    product_id = _query_id(metadata={"description": "Orders with any line of this product"})
+    category_id = Id(
+        strict=False, metadata={"description": "Orders with any line in this category"}
+    )
+    product_id = Id(strict=False, metadata={"description": "Orders with any line of this product"})
     # Aware (a time without an offset is UTC), so the two always compare, with each other and
     # with the stored timestamps.
     created_from = fields.AwareDateTime(

@@ -7,13 +7,12 @@ from decimal import Decimal
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from services.kit import ChangeSchema, Filter, PageArgs, Text, sort_field
-from services.kit.fields import Money
+from services.kit import ChangeSchema, Filter, Id, PageArgs, Text, sort_field
+from services.kit.fields import MAX_ID, Money
 
 from . import ean
 from .images import media_url
 
-MAX_ID = 2**31 - 1
 MAX_IMPORT_ROWS = 1000
 MAX_BATCH_IDS = 100
 # MAX_BATCH_IDS ids of ten digits, and the commas between them.
@@ -45,12 +44,6 @@ class IdList(fields.String):
         if len(ids) > MAX_BATCH_IDS:
             raise ValidationError(f"At most {MAX_BATCH_IDS} ids.")
         return ids
-
-
-def _optional_id(**kwargs):
-    return fields.Integer(
-        strict=True, allow_none=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs
-    )
 
 
 class CategorySchema(ChangeSchema):
@@ -104,7 +97,7 @@ class ProductSchema(ChangeSchema):
         metadata={"example": "249.90"},
     )
     barcode = Barcode(required=True, metadata={"example": "7891234567895"})
-    category_id = _optional_id(load_default=None, metadata={"example": 3})
+    category_id = Id(allow_none=True, load_default=None, metadata={"example": 3})
     expires_on = fields.Date(load_default=None, allow_none=True, metadata={"example": None})
     active = fields.Boolean(load_default=True, metadata={"description": "false retires it"})
     available_quantity = fields.Integer(
@@ -133,7 +126,7 @@ class ProductListArgs(PageArgs):
             "maxLength": MAX_ID_LIST,
         }
     )
-    category_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    category_id = Id(strict=False)
     # As long as the pattern Money documents allows: ten digits, a point and two.
     min_price = Money(metadata={"example": "10.00", "maxLength": 13})
     max_price = Money(metadata={"example": "99.90", "maxLength": 13})

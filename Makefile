@@ -16,6 +16,8 @@ ROBOT_PROCESSES ?= 4
 # (`make robot ROBOT_FAULTS=yes` runs them all too; ROBOT_ARGS narrows the parallel part only).
 ROBOT_FAULTS ?= no
 ROBOT_OUT := robot-tests/results
+# The reports keep no token and no password: the raw outputs are merged through it, then deleted.
+REDACT := robot-tests/libraries/Redact.py
 # One name for the top suite of every run, so a rerun's tests are the merged report's tests.
 ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 	--variable ROUTE_LOG_DIR:$(CURDIR)/$(ROBOT_OUT)/routes \
@@ -85,7 +87,8 @@ robot: install ## the Robot suites against a running stack, in parallel (make up
 	    test -f $(ROBOT_OUT)/faults.xml && parts="$$parts $(ROBOT_OUT)/faults.xml"; \
 	fi; \
 	$(PY) -m robot.rebot --outputdir $(ROBOT_OUT) --output output.xml --xunit xunit.xml \
-	    --merge --nostatusrc $$parts >/dev/null; \
+	    --prerebotmodifier $(REDACT) --merge --nostatusrc $$parts >/dev/null; \
+	rm -rf $$parts $(ROBOT_OUT)/pabot_results; \
 	echo "==> $(ROBOT_OUT)/: report.html log.html output.xml xunit.xml"; \
 	exit $$status
 
@@ -102,7 +105,9 @@ robot-rerun: install ## run again only the tests that failed in the last `make r
 	    --output rerun.xml --log NONE --report NONE $(ROBOT_VARS) $(ROBOT_ARGS) \
 	    robot-tests/suites || status=$$?; \
 	$(PY) -m robot.rebot --outputdir $(ROBOT_OUT) --output output.xml --xunit xunit.xml \
-	    --merge $(ROBOT_OUT)/output.xml $(ROBOT_OUT)/rerun.xml >/dev/null; \
+	    --prerebotmodifier $(REDACT) --merge $(ROBOT_OUT)/output.xml $(ROBOT_OUT)/rerun.xml \
+	    >/dev/null; \
+	rm -f $(ROBOT_OUT)/rerun.xml; \
 	echo "==> merged into $(ROBOT_OUT)/: report.html log.html output.xml xunit.xml"; \
 	exit $$status
 

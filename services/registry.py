@@ -1,0 +1,170 @@
+"""What runs: every Feira service declared once. Read this file to learn the whole system.
+
+Everything else derives from it: the supervisor programs and docker-compose services, the nginx
+upstreams and routes, the Postgres roles and schemas, who hears whose events, the fuzz targets,
+the migration test and the monitoring targets. `stack/tests/test_registry.py` fails when any of
+them disagrees. Adding a service is a folder under `services/`, one entry below and its
+migrations (README: "Adding a service").
+
+This module is data only: it imports nothing of Feira, so the kit, the stack, the fuzzer and the
+monitoring worker may all read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Internal:
+    """A route prefix only other services call, never through the gateway (which answers 404),
+    and only with the credential of one of `callers`."""
+
+    prefix: str
+    callers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A long-running process of the service besides its web app: a Flask CLI command."""
+
+    name: str
+    command: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LargeBody:
+    """A route that takes larger bodies than the gateway's default; the service enforces the same
+    setting itself."""
+
+    pattern: str
+    setting: str
+    default: int
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    port: int
+    purpose: str
+    # The package whose create_app() builds the web app.
+    package: str = ""
+    # Path prefixes the gateway routes to it, behind auth_request unless `public`.
+    prefixes: tuple[str, ...] = ()
+    # Public prefixes: the gateway sends them on without a token (a dashboard, a webhook).
+    public: tuple[str, ...] = ()
+    # The OpenAPI document, as the gateway serves it.
+    document: str = ""
+    # Event types it writes to its outbox (a relay delivers them) and event types it handles.
+    emits: tuple[str, ...] = ()
+    hears: tuple[str, ...] = ()
+    # The services it calls over HTTP (`service("name")`): it gets their `NAME_URL`.
+    calls: tuple[str, ...] = ()
+    internal: tuple[Internal, ...] = ()
+    workers: tuple[Worker, ...] = ()
+    large_bodies: tuple[LargeBody, ...] = ()
+    # Checked by the monitoring worker's health pair (direct and through the gateway).
+    monitored: bool = True
+
+    @property
+    def schema(self) -> str:
+        """Its Postgres schema, and the login role that alone may use it."""
+        return self.name
+
+    @property
+    def module(self) -> str:
+        return self.package or f"services.{self.name}"
+
+    @property
+    def has_relay(self) -> bool:
+        return bool(self.emits)
+
+    @property
+    def env_prefix(self) -> str:
+        return self.name.upper()
+
+
+SERVICES: tuple[Service, ...] = (
+    Service(
+        "auth",
+        5001,
+        "users, sign-in, rotating refresh sessions, the token verifier the gateway asks",
+        prefixes=("auth",),
+        document="/auth/openapi.json",
+        internal=(Internal("/auth/verify", callers=("gateway",)),),
+    ),
+    Service(
+        "clients",
+        5002,
+        "clients (CPF-checked), their addresses and favorite products",
+        prefixes=("clients",),
+        document="/clients/openapi.json",
+        emits=("client.deleted",),
+        hears=("product.deleted",),
+        calls=("products", "orders"),
+    ),
+    Service(
+        "products",
+        5003,
+        "the catalogue: products, categories, pictures, the bulk import",
+        prefixes=("products", "categories"),
+        document="/products/openapi.json",
+        emits=("product.created", "product.deleted"),
+        hears=("stock.changed",),
+        calls=("inventory", "orders"),
+        large_bodies=(LargeBody(r"^/products/[0-9]+/images$", "IMAGE_MAX_BYTES", 5242880),),
+    ),
+    Service(
+        "inventory",
+        5004,
+        "stock per product, its ledger, clients' holdings, orders' reservations",
+        prefixes=("inventory",),
+        document="/inventory/openapi.json",
+        emits=("stock.changed",),
+        hears=(
+            "product.created",
+            "product.deleted",
+            "client.deleted",
+            "order.abandoned",
+            "order.delivered",
+        ),
+        calls=("clients", "products"),
+        internal=(Internal("/inventory/reservations", callers=("orders",)),),
+    ),
+    Service(
+        "orders",
+        5005,
+        "orders: stock reserved when placed, the status workflow, sales reports",
+        prefixes=("orders",),
+        document="/orders/openapi.json",
+        emits=("order.abandoned", "order.delivered"),
+        calls=("clients", "products", "inventory"),
+    ),
+    Service(
+        "monitoring",
+        5006,
+        "the availability dashboard at /status and the worker that checks every target",
+        package="monitoring",
+        public=("status",),
+        document="/status/api/openapi.json",
+        workers=(Worker("worker", ("worker",)),),
+        monitored=False,
+    ),
+)
+
+BY_NAME: dict[str, Service] = {service.name: service for service in SERVICES}
+NAMES: tuple[str, ...] = tuple(BY_NAME)
+
+
+def subscribers(producer: str) -> tuple[str, ...]:
+    """The services that hear at least one event `producer` emits, in registry order."""
+    emitted = set(BY_NAME[producer].emits)
+    return tuple(s.name for s in SERVICES if s.name != producer and emitted & set(s.hears))
+
+
+def internal_callers(service: str) -> dict[str, tuple[str, ...]]:
+    """Internal route prefix → the services allowed to call it."""
+    return {route.prefix: route.callers for route in BY_NAME[service].internal}
+
+
+__all__ = ["BY_NAME", "NAMES", "SERVICES", "Internal", "LargeBody", "Service", "Worker"]

@@ -17,10 +17,24 @@ from .states import DEGRADED, STATES, UP
 
 
 class StatusCollector:
+    """The status gauges, computed afresh at every scrape from the monitoring schema."""
+
     def __init__(self, app: Flask):
         self.app = app
 
     def collect(self):
+        """Yield the status metric families for one scrape.
+
+        All the reads happen first, in one app context, so that a database that fails half-way
+        yields nothing half-read: `feira_monitor_database_up` is then 0 and it is the only family
+        (a scrape must still answer while the database is down, and say so). Otherwise it yields
+        1 and, per active target: its state (one series per possible state, 1 for the current
+        one, so that a state change never leaves a stale series behind), whether it is up
+        (up or degraded), the last check's latency in seconds and time, its uptime ratio per
+        window (0..1; a window without measured time has no sample rather than a made-up one)
+        and whether it has an open incident; and the worker's heartbeat age when it ever beat.
+        Every value is in base units (seconds, ratios), as Prometheus' conventions want.
+        """
         reachable = GaugeMetricFamily(
             "feira_monitor_database_up", "Whether the dashboard can read the monitoring schema"
         )
@@ -48,7 +62,7 @@ class StatusCollector:
             "feira_monitor_target_up", "1 when the target is up or degraded", labels=["target"]
         )
         latency = GaugeMetricFamily(
-            "feira_monitor_last_latency_ms", "The last check's latency", labels=["target"]
+            "feira_monitor_last_latency_seconds", "The last check's latency", labels=["target"]
         )
         checked = GaugeMetricFamily(
             "feira_monitor_last_check_timestamp_seconds",
@@ -70,7 +84,7 @@ class StatusCollector:
                 state.add_metric([name, candidate], 1 if target["state"] == candidate else 0)
             up.add_metric([name], 1 if target["state"] in (UP, DEGRADED) else 0)
             if target["last_latency_ms"] is not None:
-                latency.add_metric([name], target["last_latency_ms"])
+                latency.add_metric([name], target["last_latency_ms"] / 1000)
             if target["last_checked_at"] is not None:
                 checked.add_metric([name], target["last_checked_at"].timestamp())
             for window, value in figures.get(name, {}).items():

@@ -22,7 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
         "movement ledger, clients' holdings, and the internal reservations API of orders.",
     )
     init_outbox(app, outbox)
-    from . import holdings, stock
+    from . import holdings, reservations, stock
     from .routes import blp, reservations_blp
 
     outbox.receiver(
@@ -31,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
             "product.created": stock.on_product_created,
             "product.deleted": stock.on_product_deleted,
             "client.deleted": holdings.on_client_deleted,
-            "order.abandoned": stock.on_order_abandoned,
+            "order.abandoned": reservations.on_order_abandoned,
             "order.delivered": holdings.on_order_delivered,
         },
     )

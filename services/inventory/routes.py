@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.kit import Blueprint, ShortageProblemSchema, page_schema, paginate
 
-from . import holdings, stock
+from . import holdings, reservations, stock
 from .models import Movement, Stock, db
 from .schemas import (
     HoldingListArgs,
@@ -168,7 +168,7 @@ class Reservations(MethodView):
     def post(self, data):
         """Reserve every line of an order, or none. Idempotent by `order_id`: a repeated call
         answers the reservation the first one made (201, the same body), whatever its state."""
-        reservation, _ = stock.reserve(data["order_id"], data["items"])
+        reservation, _ = reservations.reserve(data["order_id"], data["items"])
         location = url_for("internal.ReservationResource", order_id=data["order_id"])
         return reservation, 201, {"Location": location}
 
@@ -180,7 +180,7 @@ class ReservationResource(MethodView):
     @reservations_blp.problem(404, "The order has no reservation")
     def get(self, order_id):
         """An order's reservation and its state: reserved, released or committed."""
-        return stock.get_reservation(order_id)
+        return reservations.get_reservation(order_id)
 
     @reservations_blp.login_required()
     @reservations_blp.arguments(ReservationLinesSchema)
@@ -194,7 +194,7 @@ class ReservationResource(MethodView):
     )
     def put(self, data, order_id):
         """An edited order: the reservation's lines become these, atomically (all or none)."""
-        return stock.adjust(order_id, data["items"])
+        return reservations.adjust(order_id, data["items"])
 
 
 @reservations_blp.route("/<int:order_id>/release")
@@ -205,7 +205,7 @@ class ReservationRelease(MethodView):
     @reservations_blp.problem(409, "The reservation was committed (the order shipped)")
     def post(self, order_id):
         """Cancel: the reserved units are available again. A second release changes nothing."""
-        return stock.release(order_id)
+        return reservations.release(order_id)
 
 
 @reservations_blp.route("/<int:order_id>/commit")
@@ -217,4 +217,4 @@ class ReservationCommit(MethodView):
     def post(self, order_id):
         """Ship: on_hand and reserved both decrease and the ledger records a `sale` per line.
         A second commit changes nothing."""
-        return stock.commit(order_id)
+        return reservations.commit(order_id)

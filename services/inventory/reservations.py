@@ -1,0 +1,192 @@
+"""The reservations orders make for their orders: all lines or none, idempotent by order id,
+changed atomically, then released (cancelled) or committed (shipped); and `order.abandoned`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from services.kit import Conflict, NotFound, current_caller, utcnow
+
+from .models import Reservation, ReservationItem, db
+from .stock import bump_version_and_announce, locked_in_order, record_movement
+
+
+def get_reservation(order_id: int, *, lock: bool = False) -> Reservation:
+    stmt = select(Reservation).where(Reservation.order_id == order_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    reservation = db.session.scalar(stmt)
+    if reservation is None:
+        raise NotFound(f"Order {order_id} has no reservation")
+    return reservation
+
+
+def reserve(order_id: int, items: list[dict]) -> tuple[Reservation, bool]:
+    """All lines or none. Idempotent by order_id: answers the reservation and whether this call
+    made it. The unique order_id decides between two calls at once: the second waits for the
+    first's transaction, then finds its reservation (or, if the first was refused, its own)."""
+    wanted: dict[int, int] = defaultdict(int)
+    for item in items:
+        wanted[item["product_id"]] += item["quantity"]
+    made = db.session.execute(
+        insert(Reservation)
+        .values(order_id=order_id)
+        .on_conflict_do_nothing(constraint="uq_reservations_order_id")
+        .returning(Reservation.id)
+    ).scalar()
+    if made is None:
+        db.session.rollback()
+        return get_reservation(order_id), False
+    stocks = locked_in_order(wanted)
+    short = [
+        {
+            "product_id": product_id,
+            "requested": quantity,
+            "available": stocks[product_id].available if product_id in stocks else 0,
+        }
+        for product_id, quantity in sorted(wanted.items())
+        if product_id not in stocks
+        or stocks[product_id].on_hand - stocks[product_id].reserved < quantity
+    ]
+    if short:
+        db.session.rollback()
+        _shortage(short)
+    for product_id, quantity in sorted(wanted.items()):
+        stock = stocks[product_id]
+        stock.reserved += quantity
+        bump_version_and_announce(stock)
+        db.session.add(
+            ReservationItem(reservation_id=made, product_id=product_id, quantity=quantity)
+        )
+    db.session.commit()
+    return get_reservation(order_id), True
+
+
+def release(order_id: int) -> Reservation:
+    """Cancel: the reserved units are available again. Releasing twice changes nothing."""
+    return _settle(order_id, "released", current_caller().id)
+
+
+def commit(order_id: int) -> Reservation:
+    """Ship: the units leave on hand and reserved together, and the ledger records a `sale`.
+    Committing twice changes nothing."""
+    return _settle(order_id, "committed", current_caller().id)
+
+
+def adjust(order_id: int, items: list[dict]) -> Reservation:
+    """An edited pending order: the reservation's lines become `items` in one transaction (the
+    old quantities given back and the new ones taken under the same row locks), or nothing
+    changes (409 with `short`). Setting the same lines twice changes nothing more."""
+    reservation = get_reservation(order_id, lock=True)
+    if reservation.status != "reserved":
+        db.session.rollback()
+        raise Conflict(f"Order {order_id}'s reservation is already {reservation.status}")
+    wanted: dict[int, int] = defaultdict(int)
+    for item in items:
+        wanted[item["product_id"]] += item["quantity"]
+    held = {item.product_id: item.quantity for item in reservation.items}
+    stocks = locked_in_order(set(wanted) | set(held))
+    short = [
+        {
+            "product_id": product_id,
+            "requested": quantity,
+            "available": stocks[product_id].available + held.get(product_id, 0)
+            if product_id in stocks
+            else 0,
+        }
+        for product_id, quantity in sorted(wanted.items())
+        if product_id not in stocks
+        or stocks[product_id].on_hand - stocks[product_id].reserved + held.get(product_id, 0)
+        < quantity
+    ]
+    if short:
+        db.session.rollback()
+        _shortage(short)
+    for product_id in sorted(set(wanted) | set(held)):
+        delta = wanted.get(product_id, 0) - held.get(product_id, 0)
+        stock = stocks.get(product_id)
+        if delta == 0 or stock is None:
+            continue
+        stock.reserved += delta
+        bump_version_and_announce(stock)
+    for item in list(reservation.items):
+        reservation.items.remove(item)
+    db.session.flush()
+    for product_id, quantity in sorted(wanted.items()):
+        reservation.items.append(ReservationItem(product_id=product_id, quantity=quantity))
+    reservation.updated_at = utcnow()
+    db.session.commit()
+    return get_reservation(order_id)
+
+
+def _shortage(short: list[dict]):
+    names = ", ".join(str(line["product_id"]) for line in short)
+    raise Conflict(
+        f"Not enough stock for products {names}",
+        errors={
+            "items": [
+                f"Product {line['product_id']}: {line['requested']} requested, "
+                f"{line['available']} available"
+                for line in short
+            ]
+        },
+        extra={"short": short},
+    )
+
+
+def _settle(order_id: int, outcome: str, by: int | None) -> Reservation:
+    reservation = get_reservation(order_id, lock=True)
+    if reservation.status == outcome:
+        db.session.rollback()
+        return reservation
+    if reservation.status != "reserved":
+        db.session.rollback()
+        raise Conflict(f"Order {order_id}'s reservation is already {reservation.status}")
+    stocks = locked_in_order(item.product_id for item in reservation.items)
+    for item in reservation.items:
+        # A product deleted since has no row, and nothing left to give back.
+        stock = stocks.get(item.product_id)
+        if stock is None:
+            continue
+        stock.reserved -= item.quantity
+        if outcome == "committed":
+            stock.on_hand -= item.quantity
+            record_movement(stock, -item.quantity, "sale", f"order {order_id}", by)
+        bump_version_and_announce(stock)
+    reservation.status = outcome
+    reservation.updated_at = utcnow()
+    db.session.commit()
+    return reservation
+
+
+def _release_unsettled(order_id: int) -> None:
+    """Inside an event's transaction (the receiver commits): give back what a reservation
+    still holds; none, or one already settled, is nothing to do."""
+    reservation = db.session.scalar(
+        select(Reservation)
+        .where(Reservation.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if reservation is None or reservation.status != "reserved":
+        return
+    stocks = locked_in_order(item.product_id for item in reservation.items)
+    for item in reservation.items:
+        stock = stocks.get(item.product_id)
+        if stock is not None:
+            stock.reserved -= item.quantity
+            bump_version_and_announce(stock)
+    reservation.status = "released"
+    reservation.updated_at = utcnow()
+
+
+# --- events ---
+
+
+def on_order_abandoned(data: dict) -> None:
+    """`order.abandoned` {order_id}: orders gave up on an order that never became pending (a
+    dependency failed mid-creation); whatever its reservation holds goes back."""
+    _release_unsettled(int(data["order_id"]))

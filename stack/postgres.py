@@ -16,7 +16,10 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-SERVICES = ("auth", "clients", "products", "inventory", "orders", "monitoring")
+from services.registry import NAMES
+
+# A schema and a login role per registry service.
+SERVICES = NAMES
 EXTENSIONS = ("pg_trgm", "citext")
 
 
@@ -67,6 +70,12 @@ class Cluster:
     def dsn(self) -> str:
         return f"host={self.socket_dir} port={self.port} user={self.superuser} dbname=postgres"
 
+    @property
+    def home(self) -> Path:
+        """The directory holding the data and the socket: the server's working directory, since
+        the caller's (a checkout in a mode-700 home) may be closed to the server account."""
+        return self.datadir.parent
+
     def initialised(self) -> bool:
         return (self.datadir / "PG_VERSION").exists()
 
@@ -93,6 +102,7 @@ class Cluster:
             ),
             check=True,
             stdout=subprocess.DEVNULL,
+            cwd=self.home,
         )
         self.datadir.chmod(0o700)
 
@@ -153,6 +163,7 @@ class Cluster:
             ),
             check=True,
             stdout=subprocess.DEVNULL,
+            cwd=self.home,
         )
 
     def stop(self) -> None:
@@ -161,6 +172,7 @@ class Cluster:
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            cwd=self.home,
         )
 
     def wait(self, timeout: float = 30.0) -> None:

@@ -8,20 +8,26 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.registry import BY_NAME, SERVICES, Service, Worker
+from services.registry import subscribers as registry_subscribers
+
 from .config import ROOT, StackConfig
 from .postgres import Cluster, reachable_by, server_user
 
 VENV_BIN = Path(sys.executable).parent
-# Who receives whose events (the outbox relay of the producer POSTs to each consumer).
-SUBSCRIPTIONS = {
-    "clients": ("inventory",),
-    "products": ("clients", "inventory"),
-    "inventory": ("products",),
-    "orders": ("inventory",),
-}
-MONITORING = "monitoring"
-# Settings only the monitoring worker gets (a webhook URL may carry a token of its own).
-MONITOR_SETTINGS = ("MONITOR_", "WEBHOOK_")
+# Who receives whose events (the outbox relay of the producer POSTs to each consumer), from what
+# each service emits and hears in the registry.
+SUBSCRIPTIONS = {s.name: registry_subscribers(s.name) for s in SERVICES if s.has_relay}
+# Settings only one worker gets (a webhook URL may carry a token of its own): no other process.
+WORKER_SETTINGS = tuple(prefix for s in SERVICES for w in s.workers for prefix in w.settings)
+# The account a worker that goes through the gateway signs in with. The admin's until the worker
+# has a least-privilege account of its own; FEIRA_MONITOR_* is passed as soon as it is set.
+SIGN_IN_SETTINGS = (
+    "FEIRA_ADMIN_EMAIL",
+    "FEIRA_ADMIN_PASSWORD",
+    "FEIRA_MONITOR_EMAIL",
+    "FEIRA_MONITOR_PASSWORD",
+)
 
 
 @dataclass
@@ -33,6 +39,9 @@ class Program:
     user: str | None = None
     priority: int = 100
     stopsignal: str = "TERM"
+    # The working directory; the checkout unless given. supervisord enters it after dropping to
+    # `user`, so the server account's program runs where that account can go.
+    directory: Path | None = None
 
 
 def pg_home(cfg: StackConfig) -> Path:
@@ -58,8 +67,8 @@ def cluster(cfg: StackConfig) -> Cluster:
 
 
 def app_module(service: str) -> str:
-    """The package with the process's create_app(): services/<name>, or monitoring/."""
-    return MONITORING if service == MONITORING else f"services.{service}"
+    """The package with the process's create_app(), as the registry names it."""
+    return BY_NAME[service].module
 
 
 def service_command(service: str) -> list[str]:
@@ -72,7 +81,7 @@ def service_command(service: str) -> list[str]:
 
 
 def flask_command(service: str, *args: str) -> list[str]:
-    """A service's Flask CLI: migrations, the first admin, the outbox relay, the monitor."""
+    """A service's Flask CLI: migrations, the first admin, the outbox relay, a worker."""
     return [str(VENV_BIN / "flask"), "--app", f"{app_module(service)}:create_app", *args]
 
 
@@ -94,7 +103,7 @@ def service_environment(
     passthrough = {
         key: value
         for key, value in cfg.env.items()
-        if not key.startswith(("FEIRA_", *MONITOR_SETTINGS))
+        if not key.startswith(("FEIRA_", *WORKER_SETTINGS))
         and not key.endswith(("_DB_PASSWORD", "_PORT"))
         and value
     }
@@ -105,10 +114,12 @@ def service_environment(
         "DATABASE_URL": cfg.database_url(service, passwords[service]),
         "JWT_PUBLIC_KEY_FILE": str(cfg.public_key_path),
         "PROMETHEUS_MULTIPROC_DIR": str(cfg.run_dir / "metrics" / service),
-        "OUTBOX_SECRET": cfg.secrets()["OUTBOX_SECRET"],
-        "OUTBOX_SUBSCRIBERS": subscribers(cfg, service),
         **{f"{name.upper()}_URL": cfg.service_url(name) for name in cfg.services},
     }
+    # Only a service that emits or hears events holds the secret that signs them.
+    if BY_NAME[service].has_outbox:
+        environment["OUTBOX_SECRET"] = cfg.secrets()["OUTBOX_SECRET"]
+        environment["OUTBOX_SUBSCRIBERS"] = subscribers(cfg, service)
     if service == "auth":
         environment["JWT_PRIVATE_KEY_FILE"] = str(cfg.private_key_path)
     if service == "products":
@@ -124,30 +135,51 @@ def relay_environment(cfg: StackConfig, service: str, passwords: dict[str, str])
     return environment
 
 
-def monitoring_programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
-    """The status dashboard (gunicorn, served at /status) and the worker that checks every target.
-    Neither publishes nor receives events, so neither holds the outbox secret."""
-    dashboard = service_environment(cfg, MONITORING, passwords)
-    for key in ("OUTBOX_SECRET", "OUTBOX_SUBSCRIBERS"):
-        del dashboard[key]
-    worker = {key: value for key, value in dashboard.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
-    worker.update(
-        {key: value for key, value in cfg.env.items() if key.startswith(MONITOR_SETTINGS) and value}
+def worker_environment(
+    cfg: StackConfig, service: str, worker: Worker, passwords: dict[str, str]
+) -> dict[str, str]:
+    """A worker runs like the relay (no /metrics of its own), with its own settings besides."""
+    environment = relay_environment(cfg, service, passwords)
+    environment.update(
+        {key: value for key, value in cfg.env.items() if key.startswith(worker.settings) and value}
     )
-    # The synthetic journey goes through the gateway, signed in as the admin.
-    worker["GATEWAY_URL"] = cfg.gateway_url
-    worker["FEIRA_ADMIN_EMAIL"] = cfg.get("FEIRA_ADMIN_EMAIL")
-    worker["FEIRA_ADMIN_PASSWORD"] = cfg.get("FEIRA_ADMIN_PASSWORD")
-    return [
-        Program(MONITORING, service_command(MONITORING), cfg.port(MONITORING), dashboard),
+    if worker.through_gateway:
+        environment["GATEWAY_URL"] = cfg.gateway_url
+        environment.update({key: cfg.get(key) for key in SIGN_IN_SETTINGS if cfg.get(key)})
+    return environment
+
+
+def service_programs(
+    cfg: StackConfig, service: Service, passwords: dict[str, str]
+) -> list[Program]:
+    """A service's web app, its outbox relay if it emits events, and its workers."""
+    name = service.name
+    listed = [
         Program(
-            f"{MONITORING}-worker",
-            flask_command(MONITORING, "worker"),
-            0,
-            worker,
-            priority=150,
-        ),
+            name, service_command(name), cfg.port(name), service_environment(cfg, name, passwords)
+        )
     ]
+    if service.has_relay:
+        listed.append(
+            Program(
+                f"{name}-relay",
+                relay_command(name),
+                0,
+                relay_environment(cfg, name, passwords),
+                priority=150,
+            )
+        )
+    listed += [
+        Program(
+            f"{name}-{worker.name}",
+            flask_command(name, *worker.command),
+            0,
+            worker_environment(cfg, name, worker, passwords),
+            priority=150,
+        )
+        for worker in service.workers
+    ]
+    return listed
 
 
 def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
@@ -161,26 +193,11 @@ def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
             priority=10,
             # SIGINT is Postgres' "fast" shutdown: it does not wait for idle pooled connections.
             stopsignal="INT",
+            directory=pg.home,
         )
     ]
-    listed += [
-        Program(
-            name, service_command(name), cfg.port(name), service_environment(cfg, name, passwords)
-        )
-        for name in cfg.services
-    ]
-    listed += [
-        Program(
-            f"{name}-relay",
-            relay_command(name),
-            0,
-            relay_environment(cfg, name, passwords),
-            priority=150,
-        )
-        for name in cfg.services
-        if name in SUBSCRIPTIONS
-    ]
-    listed += monitoring_programs(cfg, passwords)
+    for name in cfg.services:
+        listed += service_programs(cfg, BY_NAME[name], passwords)
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     listed.append(
         Program(

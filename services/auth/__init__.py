@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import click
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.kit import create_service_app
 from services.kit.settings import env
@@ -24,12 +25,21 @@ def create_app(config: dict | None = None) -> Flask:
             "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=env("REFRESH_TOKEN_DAYS", 7, int)),
             "LOGIN_MAX_FAILURES": env("LOGIN_MAX_FAILURES", 5, int),
             "LOGIN_WINDOW_SECONDS": env("LOGIN_WINDOW_SECONDS", 900, int),
+            "LOGIN_BLOCK_SECONDS": env("LOGIN_BLOCK_SECONDS", 60, int),
+            "LOGIN_EMAIL_MAX_FAILURES": env("LOGIN_EMAIL_MAX_FAILURES", 50, int),
+            "LOGIN_EMAIL_SPACING_SECONDS": env("LOGIN_EMAIL_SPACING_SECONDS", 10, int),
+            "LOGIN_KNOWN_DAYS": env("LOGIN_KNOWN_DAYS", 90, int),
+            "REGISTER_MAX_ATTEMPTS": env("REGISTER_MAX_ATTEMPTS", 20, int),
+            "REGISTER_WINDOW_SECONDS": env("REGISTER_WINDOW_SECONDS", 600, int),
         },
         description="Accounts and tokens. Log in at POST /auth/login, then send "
         "`Authorization: Bearer <access_token>` to every other route.",
     )
     if not app.config.get("JWT_PRIVATE_KEY"):
         raise RuntimeError("auth needs JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) to sign tokens")
+    # Exactly one proxy is trusted: nginx, which overwrites X-Forwarded-For with the address it
+    # saw. A client's own X-Forwarded-For never gets through it, so throttles key on a real one.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=0, x_host=0, x_port=0, x_prefix=0)
     from .routes import blp
 
     api.register_blueprint(blp)

@@ -25,7 +25,15 @@ from services.kit import (
     utcnow,
 )
 
-from .models import LoginFailure, RefreshToken, Session, User, db
+from .models import (
+    LoginAttempt,
+    LoginEmailFailure,
+    RefreshToken,
+    RegistrationAttempt,
+    Session,
+    User,
+    db,
+)
 
 hasher = PasswordHasher()
 # Verified against when the email is unknown, so both answers take as long.
@@ -40,18 +48,64 @@ def register(email: str, password: str, name: str, role: str = "user") -> User:
     return user
 
 
-def authenticate(email: str, password: str) -> User:
-    """The active user with these credentials; throttled per email, existing or not."""
+def count_registration(source: str) -> None:
+    """Count a registration attempt from `source`, committed before the account is tried (a 409
+    counts too), and refuse it past REGISTER_MAX_ATTEMPTS in the window: a taken email answers
+    409, so unthrottled probes would list who has an account."""
+    now = utcnow()
+    window = timedelta(seconds=current_app.config["REGISTER_WINDOW_SECONDS"])
+    expired = RegistrationAttempt.window_started_at < now - window
+    stmt = insert(RegistrationAttempt).values(source=source, attempts=1, window_started_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[RegistrationAttempt.source],
+        set_={
+            "attempts": case((expired, 1), else_=RegistrationAttempt.attempts + 1),
+            "window_started_at": case((expired, now), else_=RegistrationAttempt.window_started_at),
+        },
+    ).returning(RegistrationAttempt.attempts, RegistrationAttempt.window_started_at)
+    attempts, started = db.session.execute(stmt).one()
+    db.session.commit()
+    if attempts > current_app.config["REGISTER_MAX_ATTEMPTS"]:
+        raise TooManyRequests(
+            "Too many registrations from this address; try again later",
+            retry_after=_seconds_until(started + window, now),
+        )
+
+
+def authenticate(email: str, password: str, source: str) -> User:
+    """The active user with these credentials, throttled per (email, source address) and, for
+    addresses that never signed in to it, per email: existing or not, the answers are the same.
+
+    OWASP's Authentication Cheat Sheet: a lockout per account lets anyone lock its owner out.
+    Here a source address that keeps guessing is blocked for a time that doubles with each
+    failure past LOGIN_MAX_FAILURES; the email's own ceiling only spaces out guesses from unknown
+    addresses, and an address that signed in to it before is never held up by it."""
     email = email.strip().lower()
-    _refuse_while_throttled(email)
+    now = utcnow()
+    pair = db.session.get(LoginAttempt, (email, source))
+    _refuse_while_blocked(pair, now)
+    known = (
+        pair is not None
+        and pair.last_success_at is not None
+        and pair.last_success_at > now - timedelta(days=current_app.config["LOGIN_KNOWN_DAYS"])
+    )
+    if not known:
+        _take_email_slot(email, now)
     user = db.session.scalar(select(User).where(User.email == email))
     matches = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not matches or not user.active:
-        _record_failure(email)
+        _record_failure(email, source, now)
         raise Unauthorized(BAD_CREDENTIALS)
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
-    db.session.execute(db.delete(LoginFailure).where(LoginFailure.email == email))
+    # The email's counter stays: the owner signing in must not give an attacker fresh guesses.
+    stmt = insert(LoginAttempt).values(email=email, source=source, failures=0, last_success_at=now)
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[LoginAttempt.email, LoginAttempt.source],
+            set_={"failures": 0, "last_failure_at": None, "last_success_at": now},
+        )
+    )
     db.session.commit()
     return user
 
@@ -67,33 +121,92 @@ def _window() -> timedelta:
     return timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
 
 
-def _refuse_while_throttled(email: str) -> None:
-    row = db.session.get(LoginFailure, email)
-    if row is None or row.failures < current_app.config["LOGIN_MAX_FAILURES"]:
-        return
-    ends = row.window_started_at + _window()
-    remaining = (ends - utcnow()).total_seconds()
-    if remaining > 0:
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, int((moment - now).total_seconds()) + 1)
+
+
+def blocked_until(pair: LoginAttempt | None) -> datetime | None:
+    """When this address may try this email again: LOGIN_BLOCK_SECONDS after its
+    LOGIN_MAX_FAILURES-th failure, doubling with each further one, never beyond the window."""
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    if pair is None or pair.last_failure_at is None or pair.failures < limit:
+        return None
+    block = current_app.config["LOGIN_BLOCK_SECONDS"] * 2 ** min(pair.failures - limit, 20)
+    window = current_app.config["LOGIN_WINDOW_SECONDS"]
+    return pair.last_failure_at + timedelta(seconds=min(block, window))
+
+
+def _refuse_while_blocked(pair: LoginAttempt | None, now: datetime) -> None:
+    until = blocked_until(pair)
+    if until is not None and until > now:
         db.session.rollback()
         raise TooManyRequests(
-            "Too many failed logins for this account; try again later",
-            retry_after=int(remaining) + 1,
+            "Too many failed logins from this address; try again later",
+            retry_after=_seconds_until(until, now),
         )
 
 
-def _record_failure(email: str) -> None:
-    """Count the failure atomically: concurrent wrong guesses all count."""
-    now = utcnow()
-    expired = LoginFailure.window_started_at < now - _window()
-    stmt = insert(LoginFailure).values(email=email, failures=1, window_started_at=now)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[LoginFailure.email],
-        set_={
-            "failures": case((expired, 1), else_=LoginFailure.failures + 1),
-            "window_started_at": case((expired, now), else_=LoginFailure.window_started_at),
-        },
+def _take_email_slot(email: str, now: datetime) -> None:
+    """Past the email's ceiling, an unknown address gets an attempt only when the email's next
+    slot is due, and takes it in one UPDATE, so concurrent guessers cannot share a slot."""
+    row = db.session.get(LoginEmailFailure, email)
+    if row is None or row.window_started_at < now - _window():
+        return
+    if row.failures < current_app.config["LOGIN_EMAIL_MAX_FAILURES"]:
+        return
+    spacing = timedelta(seconds=current_app.config["LOGIN_EMAIL_SPACING_SECONDS"])
+    taken = db.session.execute(
+        update(LoginEmailFailure)
+        .where(
+            LoginEmailFailure.email == email,
+            (LoginEmailFailure.next_attempt_at.is_(None))
+            | (LoginEmailFailure.next_attempt_at <= now),
+        )
+        .values(next_attempt_at=now + spacing)
+        .returning(LoginEmailFailure.email)
+    ).first()
+    if taken is None:
+        db.session.rollback()
+        due = db.session.get(LoginEmailFailure, email)
+        retry = _seconds_until(due.next_attempt_at, now) if due and due.next_attempt_at else 1
+        db.session.rollback()
+        raise TooManyRequests(
+            "Too many failed logins for this account; try again later", retry_after=retry
+        )
+    db.session.commit()
+
+
+def _record_failure(email: str, source: str, now: datetime) -> None:
+    """Count the failure for the pair and for the email, atomically: concurrent wrong guesses all
+    count. A pair idle for a whole window starts again from one."""
+    idle = LoginAttempt.last_failure_at < now - _window()
+    pair = insert(LoginAttempt).values(email=email, source=source, failures=1, last_failure_at=now)
+    db.session.execute(
+        pair.on_conflict_do_update(
+            index_elements=[LoginAttempt.email, LoginAttempt.source],
+            set_={
+                "failures": case(
+                    (LoginAttempt.last_failure_at.is_(None) | idle, 1),
+                    else_=LoginAttempt.failures + 1,
+                ),
+                "last_failure_at": now,
+            },
+        )
     )
-    db.session.execute(stmt)
+    expired = LoginEmailFailure.window_started_at < now - _window()
+    total = insert(LoginEmailFailure).values(email=email, failures=1, window_started_at=now)
+    db.session.execute(
+        total.on_conflict_do_update(
+            index_elements=[LoginEmailFailure.email],
+            set_={
+                "failures": case((expired, 1), else_=LoginEmailFailure.failures + 1),
+                "window_started_at": case(
+                    (expired, now), else_=LoginEmailFailure.window_started_at
+                ),
+                "next_attempt_at": case((expired, None), else_=LoginEmailFailure.next_attempt_at),
+            },
+        )
+    )
     db.session.commit()
 
 

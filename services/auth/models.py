@@ -1,4 +1,4 @@
-"""Users, their sessions (one per login: a refresh-token family) and login throttling."""
+"""Users, their sessions (one per login: a refresh-token family), login and signup throttles."""
 
 from __future__ import annotations
 
@@ -78,11 +78,39 @@ class RefreshToken(db.Model):
     session: Mapped[Session] = relationship()
 
 
-class LoginFailure(db.Model):
-    """Failed logins per email, whether or not the account exists (so 429 reveals nothing)."""
+class LoginAttempt(db.Model):
+    """Failed logins per (email, source address), existing account or not (so 429 reveals
+    nothing), and when that address last signed in to that email: a known address is never
+    slowed by the email's own ceiling."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "login_attempts"
+
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    last_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class LoginEmailFailure(db.Model):
+    """Failed logins per email from every address: past its ceiling, unknown addresses get one
+    attempt per slot (`next_attempt_at`) on that email, so spreading guesses over many addresses
+    is slow, and the owner's known address is not held up at all."""
+
+    __tablename__ = "login_email_failures"
 
     email: Mapped[str] = mapped_column(String(254), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, nullable=False)
+    window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RegistrationAttempt(db.Model):
+    """Registrations per source address in a window: a taken email answers 409, so an unthrottled
+    register would enumerate accounts."""
+
+    __tablename__ = "registration_attempts"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False)
     window_started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -25,12 +25,20 @@ from .schemas import (
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts, tokens and sessions")
 
 
+def source_address() -> str:
+    """The client's address as the gateway saw it: ProxyFix (one trusted proxy, see create_app)
+    has put the X-Forwarded-For that nginx overwrites into remote_addr."""
+    return request.remote_addr or "unknown"
+
+
 @blp.route("/register", methods=["POST"])
 @blp.arguments(RegisterSchema)
 @blp.response(201, UserSchema)
 @blp.problem(409, "The email is already registered")
+@blp.problem(429, "Too many registrations from this address; see Retry-After")
 def register(data):
-    """Create an account (always with the role `user`)."""
+    """Create an account (always with the role `user`). Throttled per source address."""
+    accounts.count_registration(source_address())
     user = accounts.register(data["email"], data["password"], data["name"])
     return user, 201, {"Location": url_for("auth.UserResource", user_id=user.id)}
 
@@ -39,10 +47,10 @@ def register(data):
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenPairSchema)
 @blp.problem(401, "Wrong email or password (the same answer whether or not the email exists)")
-@blp.problem(429, "Too many failed attempts; see Retry-After")
+@blp.problem(429, "Too many failures from this address, or on this account; see Retry-After")
 def login(data):
     """Trade credentials for an access token (15 min) and a refresh token."""
-    user = accounts.authenticate(data["email"], data["password"])
+    user = accounts.authenticate(data["email"], data["password"], source_address())
     return accounts.start_session(user)
 
 

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import select
 
-from services.auth.models import LoginFailure, User, db
+from services.auth.models import LoginAttempt, LoginEmailFailure, User, db
 from services.kit.testing import access_token, bearer
 
 PROBLEM = "application/problem+json"
@@ -144,7 +144,8 @@ def test_a_successful_login_clears_the_failure_count(app, client, register, logi
         client.post("/auth/login", json={"email": "ana@example.com", "password": "wrong-one"})
     login()
     with app.app_context():
-        assert db.session.get(LoginFailure, "ana@example.com") is None
+        pair = db.session.get(LoginAttempt, ("ana@example.com", "127.0.0.1"))
+        assert pair.failures == 0 and pair.last_success_at is not None
 
 
 def test_concurrent_failures_are_all_counted(app, client, register):
@@ -156,7 +157,100 @@ def test_concurrent_failures_are_all_counted(app, client, register):
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(fail, range(4)))
     with app.app_context():
-        assert db.session.get(LoginFailure, "ana@example.com").failures == 4
+        assert db.session.get(LoginAttempt, ("ana@example.com", "127.0.0.1")).failures == 4
+        assert db.session.get(LoginEmailFailure, "ana@example.com").failures == 4
+
+
+def from_address(address):
+    """Headers of a request nginx forwarded for a client at `address`."""
+    return {"X-Forwarded-For": address}
+
+
+def attempt(client, password, address, email="ana@example.com"):
+    return client.post(
+        "/auth/login", json={"email": email, "password": password}, headers=from_address(address)
+    )
+
+
+def test_wrong_passwords_from_one_address_do_not_stop_the_owner_at_another(client, register):
+    register()
+    for _ in range(8):
+        attempt(client, "wrong-one", "203.0.113.9")
+    assert attempt(client, "s3nha-forte", "198.51.100.7").status_code == 200
+
+
+def test_wrong_passwords_throttle_the_address_that_sent_them(client, register):
+    register()
+    answers = [attempt(client, "wrong-one", "203.0.113.9").status_code for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+    refused = attempt(client, "s3nha-forte", "203.0.113.9")
+    assert refused.status_code == 429 and refused.mimetype == PROBLEM
+    assert 0 < int(refused.headers["Retry-After"]) <= 60
+
+
+def test_the_block_doubles_with_each_failure_after_it_ends(app, client, register):
+    register()
+    for _ in range(5):
+        attempt(client, "wrong-one", "203.0.113.9")
+    with app.app_context():
+        # The first block (60 s) has passed; the next failure earns a 120 s one.
+        pair = db.session.get(LoginAttempt, ("ana@example.com", "203.0.113.9"))
+        pair.last_failure_at -= timedelta(seconds=61)
+        db.session.commit()
+    assert attempt(client, "wrong-one", "203.0.113.9").status_code == 401
+    refused = attempt(client, "wrong-one", "203.0.113.9")
+    assert refused.status_code == 429 and 60 < int(refused.headers["Retry-After"]) <= 120
+
+
+def test_a_client_sent_forwarded_for_cannot_dodge_the_block(client, register):
+    # nginx overwrites X-Forwarded-For with the address it saw; ProxyFix trusts only the last
+    # value, so a prefix the client slipped in changes nothing.
+    register()
+    for n in range(6):
+        last = attempt(client, "wrong-one", f"10.0.0.{n}, 203.0.113.9")
+    assert last.status_code == 429
+
+
+def test_many_addresses_are_slowed_on_one_email_but_its_known_address_is_not(app, client, register):
+    app.config.update(LOGIN_EMAIL_MAX_FAILURES=10)
+    try:
+        register()
+        assert attempt(client, "s3nha-forte", "198.51.100.7").status_code == 200
+        answers = [attempt(client, "wrong-one", f"203.0.113.{n}").status_code for n in range(12)]
+        # Ten failures reach the ceiling; then one unknown address per slot, the rest wait.
+        assert answers[:11] == [401] * 11 and answers[11] == 429
+        assert attempt(client, "s3nha-forte", "192.0.2.50").status_code == 429
+        assert attempt(client, "s3nha-forte", "198.51.100.7").status_code == 200
+    finally:
+        app.config.update(LOGIN_EMAIL_MAX_FAILURES=50)
+
+
+def test_an_unknown_email_past_its_ceiling_answers_like_a_real_one(app, client, register):
+    app.config.update(LOGIN_EMAIL_MAX_FAILURES=3)
+    try:
+        register()
+        for email in ("ana@example.com", "ghost@example.com"):
+            answers = [
+                attempt(client, "wrong-one", f"203.0.113.{n}", email).status_code for n in range(5)
+            ]
+            assert answers == [401, 401, 401, 401, 429], email
+    finally:
+        app.config.update(LOGIN_EMAIL_MAX_FAILURES=50)
+
+
+def test_registration_probes_from_one_address_get_429_after_the_limit(app, client, register):
+    register(email="taken@example.com")
+    body = {"email": "taken@example.com", "password": "s3nha-forte", "name": "Probe"}
+    answers = [
+        client.post("/auth/register", json=body, headers=from_address("203.0.113.9"))
+        for _ in range(app.config["REGISTER_MAX_ATTEMPTS"] + 1)
+    ]
+    assert {a.status_code for a in answers[:-1]} == {409}
+    assert answers[-1].status_code == 429 and answers[-1].mimetype == PROBLEM
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= app.config["REGISTER_WINDOW_SECONDS"]
+    other = {"email": "new@example.com", "password": "s3nha-forte", "name": "New"}
+    elsewhere = client.post("/auth/register", json=other, headers=from_address("198.51.100.7"))
+    assert elsewhere.status_code == 201
 
 
 # --- refresh rotation and logout ---

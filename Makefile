@@ -114,14 +114,17 @@ robot-rerun: install ## run again only the tests that failed in the last `make r
 robot-coverage: install ## which documented routes and statuses no scenario asserted (after robot)
 	@$(PY) robot-tests/tools/route_coverage.py
 
+# The test stack goes down on every way out: a failed `up` (half of it running), a failed suite,
+# Ctrl-C. Left running, it would hold the test ports and fail the next run.
 test-stack: install ## a fresh stack on the test ports, the Robot suites, then down
 	@$(TEST_STACK) clean
-	@$(TEST_STACK) up
-	@status=0; FEIRA_ENV_FILE=stack/test.env $(MAKE) --no-print-directory robot ROBOT_FAULTS=yes \
+	@trap '$(TEST_STACK) down' EXIT; trap 'exit 130' INT TERM; \
+	$(TEST_STACK) up || exit $$?; \
+	status=0; FEIRA_ENV_FILE=stack/test.env $(MAKE) --no-print-directory robot ROBOT_FAULTS=yes \
 	    || status=$$?; \
 	    FEIRA_ENV_FILE=stack/test.env $(PY) robot-tests/tools/route_coverage.py || status=$$?; \
 	    FEIRA_ENV_FILE=stack/test.env $(PY) -m fuzz --budget quick || status=$$?; \
-	    $(TEST_STACK) down; exit $$status
+	    exit $$status
 
 test: lint pytest test-stack ## lint, pytest, then the stack on its own ports and Robot through it
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from . import gateway
 from .config import ROOT, StackConfig
@@ -44,6 +48,94 @@ def supervisor_running(cfg: StackConfig) -> bool:
     return supervisorctl(cfg, "pid", check=False).returncode == 0
 
 
+def stack_ports(cfg: StackConfig) -> dict[int, str]:
+    return {
+        cfg.gateway_port: "gateway",
+        cfg.pg_port: "postgres",
+        **{cfg.port(name): name for name in cfg.apps},
+    }
+
+
+def port_free(host: str, port: int) -> bool:
+    """Could a server bind it? SO_REUSEADDR, as nginx and gunicorn set it, so only a listener
+    (not a connection in TIME_WAIT) makes it busy."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+        return True
+
+
+def listener_pid(port: int) -> int | None:
+    """Who listens on `port`, from `ss` (iproute2); None when it cannot tell."""
+    try:
+        listing = subprocess.run(
+            ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False
+        ).stdout
+    except FileNotFoundError:
+        return None
+    found = re.search(r"pid=(\d+)", listing)
+    return int(found.group(1)) if found else None
+
+
+def command_of(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "?"
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()
+
+
+def parent_of(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    # The command name, in parentheses, may hold spaces: the fields that follow are fixed.
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def our_supervisord(cfg: StackConfig, pid: int) -> int | None:
+    """The supervisord of this run directory that `pid` runs under (or is), if any."""
+    conf = str(cfg.run_dir / "supervisord.conf")
+    while pid > 1:
+        command = command_of(pid)
+        if "supervisord" in command and conf in command.split():
+            return pid
+        pid = parent_of(pid)
+    return None
+
+
+def clear_stale(cfg: StackConfig) -> None:
+    """Before starting: a stack of this run directory left running by an earlier, failed run (its
+    control socket gone) is stopped; anything else on one of our ports is named, and we stop."""
+    busy = {port: name for port, name in stack_ports(cfg).items() if not port_free(cfg.host, port)}
+    if not busy:
+        return
+    foreign = []
+    for port, name in busy.items():
+        pid = listener_pid(port)
+        stale = our_supervisord(cfg, pid) if pid else None
+        if stale:
+            say(f"stopping a stale stack of {cfg.run_dir} (supervisord pid {stale}) on :{port}")
+            os.kill(stale, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while Path(f"/proc/{stale}").exists() and time.monotonic() < deadline:
+                time.sleep(0.2)
+        else:
+            holder = f"pid {pid}: {command_of(pid)}" if pid else "a process ss cannot name"
+            foreign.append(f"  port {port} ({name}) is held by {holder}")
+    if foreign:
+        sys.exit(
+            "cannot start: ports of this stack are taken\n"
+            + "\n".join(foreign)
+            + "\nstop that (another checkout's stack: `make down` there), or set other ports"
+            " in .env / FEIRA_ENV_FILE"
+        )
+
+
 def up(cfg: StackConfig) -> None:
     for path in (cfg.run_dir, cfg.logs_dir, *(cfg.run_dir / "metrics" / s for s in cfg.apps)):
         path.mkdir(parents=True, exist_ok=True)
@@ -68,6 +160,7 @@ def up(cfg: StackConfig) -> None:
         # nginx re-reads its rendered configuration on HUP, without dropping connections.
         supervisorctl(cfg, "signal", "HUP", "gateway", check=False)
     else:
+        clear_stale(cfg)
         say("starting supervisord")
         subprocess.run(
             [str(VENV_BIN / "supervisord"), "-c", str(cfg.run_dir / "supervisord.conf")],
@@ -118,7 +211,7 @@ def wait_ready(cfg: StackConfig, timeout: float = 90.0) -> None:
         except (urllib.error.URLError, OSError):
             pass
         if time.monotonic() > deadline:
-            supervisorctl(cfg, "status", check=False)
+            print(supervisorctl(cfg, "status", check=False).stdout, end="", file=sys.stderr)
             sys.exit(f"not ready after {timeout:.0f}s: {url} (see `make logs`)")
         time.sleep(0.3)
     say("every service is ready")
@@ -161,6 +254,14 @@ def clean(cfg: StackConfig) -> None:
         shutil.rmtree(cfg.run_dir)
 
 
+def status(cfg: StackConfig) -> int:
+    """Print each program's state; 0 only when every one is RUNNING."""
+    listing = supervisorctl(cfg, "status", check=False).stdout
+    print(listing, end="")
+    states = [line.split()[1] for line in listing.splitlines() if len(line.split()) > 1]
+    return 0 if states and all(state == "RUNNING" for state in states) else 3
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stack")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -185,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     elif not supervisor_running(cfg):
         sys.exit("the stack is not running: make up")
     elif args.command == "status":
-        supervisorctl(cfg, "status", check=False)
+        sys.exit(status(cfg))
     elif args.command == "logs":
         files = sorted(str(p) for p in cfg.logs_dir.glob("*.log"))
         tail = ["tail", "-n", "40", *(["-F"] if args.follow else []), *files]

@@ -1,0 +1,171 @@
+"""The stack's life cycle around failures: a failed `make test-stack` leaves nothing running, `up`
+stops a stale stack of its own and names whatever else holds its ports, and `make status` says
+what runs and fails when something does not."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+
+import pytest
+
+from services.kit.testing import free_port
+from stack import __main__ as stack_cli
+from stack import processes
+from stack.config import ROOT, StackConfig, parse_env_file
+from stack.processes import Program
+
+
+@pytest.fixture
+def cfg(tmp_path) -> StackConfig:
+    names = ("FEIRA_GATEWAY", "FEIRA_PG", "AUTH", "CLIENTS", "PRODUCTS", "INVENTORY", "ORDERS")
+    ports = {f"{name}_PORT": str(free_port()) for name in (*names, "MONITORING")}
+    config = StackConfig(
+        {
+            **parse_env_file(ROOT / ".env.example"),
+            **ports,
+            "FEIRA_RUN_DIR": str(tmp_path / "run"),
+            "OUTBOX_SECRET": "x",
+        }
+    )
+    yield config
+    stack_cli.down(config)
+
+
+def listener(port: int) -> list[str]:
+    """A process that listens on `port` until stopped."""
+    return [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+
+
+def start_supervisord(cfg: StackConfig, monkeypatch, listed: list[Program]) -> None:
+    """Our supervisord, rendered from the real template, running `listed` instead of the stack."""
+    cfg.logs_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setattr(processes, "programs", lambda *a: listed)
+    processes.render_supervisor(cfg, cfg.db_passwords())
+    subprocess.run(
+        [str(processes.VENV_BIN / "supervisord"), "-c", str(cfg.run_dir / "supervisord.conf")],
+        check=True,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 15
+    while "STARTING" in stack_cli.supervisorctl(cfg, "status", check=False).stdout or not (
+        stack_cli.supervisor_running(cfg)
+    ):
+        assert time.monotonic() < deadline, "supervisord did not start its programs"
+        time.sleep(0.2)
+
+
+def wait_until_listening(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while stack_cli.port_free("127.0.0.1", port):
+        assert time.monotonic() < deadline, f"nothing listens on {port}"
+        time.sleep(0.1)
+
+
+def status(cfg: StackConfig) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "stack", "status"],
+        cwd=ROOT,
+        env={**os.environ, "FEIRA_RUN_DIR": str(cfg.run_dir)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_test_stack_that_fails_to_start_is_taken_down(tmp_path):
+    calls = tmp_path / "calls"
+    fake = tmp_path / "fake-stack"
+    # Stands for `python -m stack`: records each command, and `up` fails half-way.
+    fake.write_text(f'#!/bin/sh\necho "$1" >> {calls}\n[ "$1" != up ]\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+
+    run = subprocess.run(
+        ["make", "-o", ".venv/.installed", "test-stack", f"TEST_STACK={fake}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert run.returncode != 0
+    assert calls.read_text().split() == ["clean", "up", "down"]
+
+
+def test_up_names_the_process_that_holds_a_stack_port_and_starts_nothing(cfg):
+    squatter = subprocess.Popen(listener(cfg.gateway_port), stderr=subprocess.DEVNULL)
+    try:
+        wait_until_listening(cfg.gateway_port)
+        with pytest.raises(SystemExit) as refused:
+            stack_cli.up(cfg)
+    finally:
+        squatter.terminate()
+        squatter.wait()
+        stack_cli.clean(cfg)
+
+    message = str(refused.value)
+    assert f"port {cfg.gateway_port} (gateway) is held by pid {squatter.pid}" in message
+    assert "http.server" in message
+    assert not (cfg.run_dir / "supervisord.pid").exists()
+
+
+def test_up_stops_a_stale_stack_of_its_own_run_directory(cfg, monkeypatch):
+    port = cfg.gateway_port
+    start_supervisord(cfg, monkeypatch, [Program("gateway", listener(port), port)])
+    wait_until_listening(port)
+    stale = int((cfg.run_dir / "supervisord.pid").read_text())
+    # An earlier run's stack whose control socket is gone (`clean` removed the run directory).
+    (cfg.run_dir / "supervisor.sock").unlink()
+
+    stack_cli.clear_stale(cfg)
+
+    assert not os.path.exists(f"/proc/{stale}")
+    assert stack_cli.port_free(cfg.host, port)
+
+
+def test_status_lists_every_program_running_and_succeeds(cfg, monkeypatch):
+    start_supervisord(
+        cfg,
+        monkeypatch,
+        [Program("one", ["sleep", "600"], 0), Program("two", ["sleep", "600"], 0)],
+    )
+
+    shown = status(cfg)
+
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    states = {line.split()[0]: line.split()[1] for line in shown.stdout.splitlines()}
+    assert states == {"one": "RUNNING", "two": "RUNNING"}
+
+
+def test_status_fails_when_a_program_is_not_running(cfg, monkeypatch):
+    start_supervisord(
+        cfg,
+        monkeypatch,
+        [Program("one", ["sleep", "600"], 0), Program("two", ["sleep", "600"], 0)],
+    )
+    stack_cli.supervisorctl(cfg, "stop", "two", check=False)
+
+    shown = status(cfg)
+
+    assert shown.returncode != 0
+    assert "two" in shown.stdout and "STOPPED" in shown.stdout
+
+
+def test_status_fails_when_the_stack_is_not_running(cfg):
+    shown = status(cfg)
+
+    assert shown.returncode != 0
+    assert "not running" in shown.stderr
+
+
+def test_the_port_probe_sees_a_listener(cfg):
+    port = free_port()
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", port))
+        server.listen()
+        assert not stack_cli.port_free("127.0.0.1", port)
+    assert stack_cli.port_free("127.0.0.1", port)

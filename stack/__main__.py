@@ -175,6 +175,8 @@ def up(cfg: StackConfig) -> None:
         flask(cfg, service, passwords, "db", "upgrade")
     say("ensuring the first admin")
     flask(cfg, "auth", passwords, "ensure-admin")
+    say("ensuring the monitoring account (a plain user)")
+    flask(cfg, "auth", passwords, "ensure-user", "--role", "user")
 
     wait_ready(cfg)
     print_urls(cfg)
@@ -184,6 +186,7 @@ def flask(cfg: StackConfig, service: str, passwords: dict[str, str], *args: str)
     env = {**os.environ, **service_environment(cfg, service, passwords)}
     env["FEIRA_ADMIN_EMAIL"] = cfg.get("FEIRA_ADMIN_EMAIL")
     env["FEIRA_ADMIN_PASSWORD"] = cfg.get("FEIRA_ADMIN_PASSWORD")
+    env.update(cfg.monitor_account())
     env["LOG_LEVEL"] = "WARNING"
     subprocess.run(
         flask_command(service, *args),

@@ -45,6 +45,7 @@ def migrate(cfg: StackConfig) -> None:
     for service in cfg.apps:
         flask(cfg, service, passwords[service], "db", "upgrade")
     flask(cfg, "auth", passwords["auth"], "ensure-admin")
+    flask(cfg, "auth", passwords["auth"], "ensure-user", "--role", "user")
 
 
 def flask(cfg: StackConfig, service: str, password: str, *args: str) -> None:

@@ -121,20 +121,28 @@ class StackConfig:
         return self.run_dir / "keys" / "jwt_public.pem"
 
     def secrets(self) -> dict[str, str]:
-        """A password per service role (`<NAME>_DB_PASSWORD`) and the `OUTBOX_SECRET` that signs
-        events, from the environment or generated once into `.run/secrets.env` (mode 600):
-        no secret lives in the repository."""
+        """A password per service role (`<NAME>_DB_PASSWORD`), the `OUTBOX_SECRET` that signs
+        events and the monitor's `FEIRA_MONITOR_PASSWORD`, from the environment or generated once
+        into `.run/secrets.env` (mode 600): no secret lives in the repository."""
         path = self.run_dir / "secrets.env"
         stored = parse_env_file(path)
         keys = [f"{service.upper()}_DB_PASSWORD" for service in [*self.services, "monitoring"]]
         values = {}
-        for key in [*keys, "OUTBOX_SECRET"]:
+        for key in [*keys, "OUTBOX_SECRET", "FEIRA_MONITOR_PASSWORD"]:
             values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(16)
         if values != {k: stored.get(k) for k in values}:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(f"{k}={v}\n" for k, v in sorted({**stored, **values}.items())))
             path.chmod(0o600)
         return values
+
+    def monitor_account(self) -> dict[str, str]:
+        """The least-privilege `user` the monitoring worker signs in with: `make up` creates it
+        (auth's `ensure-user`), its password generated once like the other secrets."""
+        return {
+            "FEIRA_MONITOR_EMAIL": self.get("FEIRA_MONITOR_EMAIL", "monitor@feira.local"),
+            "FEIRA_MONITOR_PASSWORD": self.secrets()["FEIRA_MONITOR_PASSWORD"],
+        }
 
     def db_passwords(self) -> dict[str, str]:
         values = self.secrets()

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.kit import create_service_app
@@ -44,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.register_blueprint(blp)
     app.cli.add_command(ensure_admin_command)
+    app.cli.add_command(ensure_user_command)
     return app
 
 
@@ -59,3 +61,23 @@ def ensure_admin_command():
         raise click.UsageError("FEIRA_ADMIN_PASSWORD must be at least 8 characters")
     user, created = ensure_admin(email, password)
     click.echo(f"admin {user.email} {'created' if created else 'already present'}")
+
+
+@click.command("ensure-user")
+@with_appcontext
+@click.option("--role", type=click.Choice(["user", "admin"]), default="user", show_default=True)
+@click.option("--name", default="Monitoring", show_default=True)
+@click.option("--email-from", default="FEIRA_MONITOR_EMAIL", show_default=True)
+@click.option("--password-from", default="FEIRA_MONITOR_PASSWORD", show_default=True)
+def ensure_user_command(role, name, email_from, password_from):
+    """Create or fix an account the stack uses (by default the monitor's) from the environment:
+    the password is read from a variable, never from the command line, where `ps` shows it."""
+    from .accounts import ensure_user
+
+    email, password = env(email_from), env(password_from)
+    if not email or not password:
+        raise click.UsageError(f"{email_from} and {password_from} must be set")
+    if len(password) < 8:
+        raise click.UsageError(f"{password_from} must be at least 8 characters")
+    user, created = ensure_user(email, password, role, name)
+    click.echo(f"{role} {user.email} {'created' if created else 'present'}")

@@ -419,3 +419,21 @@ def ensure_admin(email: str, password: str, name: str = "Administrator") -> tupl
             db.session.commit()
         return user, False
     return register(email, password, name, role="admin"), True
+
+
+def ensure_user(email: str, password: str, role: str, name: str) -> tuple[User, bool]:
+    """An account the stack itself uses (the monitor), from the environment, with exactly `role`
+    and this password: both are the stack's to decide, so drift (a promotion, a reset) is undone
+    and a changed password ends the old sessions."""
+    email = email.strip().lower()
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        return register(email, password, name, role=role), True
+    if user.role != role or not user.active:
+        user.role, user.active = role, True
+        revoke_user_sessions(user.id, "role-changed")
+    if not _password_matches(user.password_hash, password):
+        user.password_hash = hasher.hash(password)
+        revoke_user_sessions(user.id, "password-changed")
+    db.session.commit()
+    return user, False

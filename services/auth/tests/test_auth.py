@@ -520,6 +520,45 @@ def test_ensure_admin_is_idempotent(app):
         assert (created, again) == (True, False)
 
 
+def test_ensure_user_makes_the_monitor_a_plain_user_that_can_sign_in(app, client, monkeypatch):
+    monkeypatch.setenv("FEIRA_MONITOR_EMAIL", "Monitor@Feira.local")
+    monkeypatch.setenv("FEIRA_MONITOR_PASSWORD", "generated-secret")
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["ensure-user", "--role", "user"])
+    again = runner.invoke(args=["ensure-user", "--role", "user"])
+    assert first.exit_code == again.exit_code == 0, first.output
+    assert "created" in first.output and "present" in again.output
+    assert "generated-secret" not in first.output
+    tokens = client.post(
+        "/auth/login", json={"email": "monitor@feira.local", "password": "generated-secret"}
+    ).json
+    me = client.get("/auth/me", headers=auth(tokens)).json
+    assert me["role"] == "user"
+    assert client.get("/auth/users", headers=auth(tokens)).status_code == 403
+
+
+def test_ensure_user_undoes_a_promotion_and_follows_a_new_password(app, client, admin, monkeypatch):
+    monkeypatch.setenv("FEIRA_MONITOR_EMAIL", "monitor@feira.local")
+    monkeypatch.setenv("FEIRA_MONITOR_PASSWORD", "first-secret")
+    runner = app.test_cli_runner()
+    runner.invoke(args=["ensure-user"])
+    with app.app_context():
+        monitor = db.session.scalar(select(User).where(User.email == "monitor@feira.local"))
+    client.patch(f"/auth/users/{monitor.id}", json={"role": "admin"}, headers=auth(admin))
+    monkeypatch.setenv("FEIRA_MONITOR_PASSWORD", "second-secret")
+    assert runner.invoke(args=["ensure-user"]).exit_code == 0
+    body = {"email": "monitor@feira.local", "password": "second-secret"}
+    tokens = client.post("/auth/login", json=body).json
+    assert client.get("/auth/me", headers=auth(tokens)).json["role"] == "user"
+
+
+def test_ensure_user_refuses_without_its_variables(app, monkeypatch):
+    monkeypatch.delenv("FEIRA_MONITOR_EMAIL", raising=False)
+    monkeypatch.delenv("FEIRA_MONITOR_PASSWORD", raising=False)
+    result = app.test_cli_runner().invoke(args=["ensure-user"])
+    assert result.exit_code != 0 and "FEIRA_MONITOR_EMAIL" in result.output
+
+
 # --- keys ---
 
 

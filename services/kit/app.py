@@ -14,8 +14,8 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.routing import IntegerConverter
 from werkzeug.wsgi import LimitedStream
 
-from .errors import register_error_handlers
-from .fields import MAX_ID, Money
+from .errors import Unprocessable, register_error_handlers
+from .fields import MAX_ID, Money, unstorable_text
 from .health import bp as health_bp
 from .health import database_check, service_check
 from .httpclient import ServiceClient
@@ -83,6 +83,14 @@ def drain_unread_body(response):
     return response
 
 
+def refuse_unstorable_path_values(endpoint, values):
+    """A path parameter is text the view will look up: NUL (`%00`) or a lone surrogate in it is a
+    422 naming it, as in a query or a body, not a database error."""
+    errors = unstorable_text(values or {})
+    if errors:
+        raise Unprocessable(errors)
+
+
 def create_service_app(
     name: str,
     import_name: str,
@@ -121,6 +129,7 @@ def create_service_app(
     configure_logging(app)
     register_request_hooks(app)
     app.after_request(drain_unread_body)
+    app.url_value_preprocessor(refuse_unstorable_path_values)
     init_sentry(app)
 
     db.init_app(app)

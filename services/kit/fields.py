@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
@@ -13,6 +15,41 @@ MAX_FILTER = 200
 # ...and an ISO 8601 time (32 characters with microseconds and an offset).
 MAX_DATETIME = 40
 MAX_DATE = 10
+
+
+# What PostgreSQL cannot hold in text: NUL, and a lone surrogate (JSON can escape one, "\ud800";
+# UTF-8 cannot encode it). Either reached the database as a 500 or a 422 naming no field.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "Contains a NUL character or an unpaired surrogate, which cannot be stored."
+
+
+def unstorable_text(data) -> dict[str, list[str]]:
+    """Every string in `data` (a parsed body, a query, a row) that PostgreSQL cannot store, by
+    its path ("lines.0.note"): checked once for every location, whatever the field's type.
+
+    Iterative, so that no nesting depth can exhaust the stack."""
+    errors: dict[str, list[str]] = {}
+    pending = [("", data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if UNSTORABLE.search(value):
+                errors[path or "_body"] = [UNSTORABLE_MESSAGE]
+        elif isinstance(value, Mapping):
+            for key, inner in value.items():
+                key = str(key)
+                if UNSTORABLE.search(key):
+                    # Named with the character escaped, so that the answer itself holds none.
+                    key = key.encode("unicode_escape").decode("ascii")
+                    errors[f"{path}.{key}" if path else key] = [UNSTORABLE_MESSAGE]
+                    continue
+                pending.append((f"{path}.{key}" if path else key, inner))
+        elif isinstance(value, list | tuple):
+            pending.extend(
+                (f"{path}.{index}" if path else str(index), inner)
+                for index, inner in enumerate(value)
+            )
+    return errors
 
 
 class Filter(fields.String):

@@ -12,6 +12,7 @@ from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
 from .errors import PROBLEM_JSON, BadRequest
+from .fields import unstorable_text
 from .security import require_caller
 
 
@@ -80,9 +81,34 @@ def schema_name_resolver(schema) -> str:
     return name
 
 
+# No body of ours nests past a handful of levels; a deeper one is refused before anything recurses
+# into it (the JSON decoder, marshmallow, the error renderer would run out of stack: a 500).
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value) -> int:
+    """How deep arrays and objects nest in `value` (a scalar is 0), without recursing."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                pending.extend((inner, depth) for inner in value)
+    return deepest
+
+
 class Parser(FlaskParser):
     """Stricter than webargs' default: an unknown query parameter is a 422 and a body that is
-    not JSON is a 400, as API.md requires."""
+    not JSON is a 400, as API.md requires; text PostgreSQL cannot store (NUL, a lone surrogate)
+    is a 422 naming its field, in every location, before any schema sees it.
+
+    A schema that loads parts of its input itself (an import, row by row, so that one bad row
+    does not sink the others) sets `check_text = False` and checks each part with
+    `unstorable_text`."""
 
     DEFAULT_UNKNOWN_BY_LOCATION = {
         **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
@@ -96,7 +122,23 @@ class Parser(FlaskParser):
             raise BadRequest("The request needs a JSON body")
         if not is_json_request(req):
             raise BadRequest("Content-Type must be application/json")
-        return core.parse_json(body)
+        try:
+            data = core.parse_json(body)
+        except RecursionError:
+            data = None
+            depth = MAX_JSON_DEPTH + 1
+        else:
+            depth = json_depth(data)
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+        return data
+
+    def pre_load(self, location_data, *, schema, req, location):
+        if getattr(schema, "check_text", True):
+            errors = unstorable_text(location_data)
+            if errors:
+                raise ma.ValidationError(errors)
+        return location_data
 
     def _handle_invalid_json_error(self, error, req, *args, **kwargs):
         raise BadRequest("The request body is not valid JSON")

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from services.kit import Conflict, NotFound, Unprocessable
 from services.kit.db import constraint_field
 from services.kit.errors import flatten_messages
+from services.kit.fields import unstorable_text
 
 from . import guards, images
 from .models import Category, Product, ProductImage, db, outbox
@@ -168,6 +169,9 @@ def import_products(rows: list) -> dict:
     result: dict = {"created": 0, "updated": 0, "rejected": []}
     for index, row in enumerate(rows):
         try:
+            unstorable = unstorable_text(row)
+            if unstorable:
+                raise ValidationError(unstorable)
             data = schema.load(row)
         except ValidationError as exc:
             errors = flatten_messages(exc.messages)

@@ -144,6 +144,9 @@ class ProductListArgs(PageArgs):
 class ImportSchema(Schema):
     """The body is a bare JSON array; each row is validated on its own by the import."""
 
+    # Text PostgreSQL cannot store rejects only its row (the import checks each), not the batch.
+    check_text = False
+
     rows = fields.List(fields.Raw(), required=True)
 
     @pre_load

@@ -1,5 +1,6 @@
 """clients through HTTP against a real PostgreSQL."""
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -78,6 +79,27 @@ def test_a_missing_name_is_a_422_naming_it(client, user):
         "/clients", json={"email": "m@example.com", "cpf": "454.090.000-56"}, headers=user
     )
     assert response.status_code == 422 and list(response.json["errors"]) == ["name"]
+
+
+@pytest.mark.parametrize("field", ["name", "email", "cpf"])
+@pytest.mark.parametrize("escape", ["\\ud800", "\\u0000"])
+def test_text_postgresql_cannot_store_is_a_422_naming_the_field_and_stores_nothing(
+    app, client, user, field, escape
+):
+    # Sent as raw JSON: a lone surrogate or a NUL escape, which no text column can hold.
+    body = {"name": "Maria", "email": "maria@example.com", "cpf": "454.090.000-56"}
+    raw = json.dumps(body).replace(f'"{body[field]}"', f'"{body[field]}{escape}"')
+    response = client.post("/clients", data=raw, content_type="application/json", headers=user)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == [field]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Client)) == 0
+
+
+def test_a_name_filter_with_a_nul_is_a_422_naming_it(client, user):
+    response = client.get("/clients", query_string={"name": "Ma\x00ria"}, headers=user)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == ["name"]
 
 
 def test_duplicate_cpf_is_rejected_with_409(client, user, make_client):

@@ -87,6 +87,27 @@ def by_id(widget_id):
     return {"id": widget_id}
 
 
+@blp.route("/by-name/<name>")
+def by_name(name):
+    widget = db.session.scalar(db.select(Widget).where(Widget.name == name))
+    return {"id": widget.id if widget else None}
+
+
+class PartSchema(ma.Schema):
+    label = ma.fields.String(required=True)
+
+
+class AssemblySchema(ma.Schema):
+    parts = ma.fields.List(ma.fields.Nested(PartSchema), required=True)
+
+
+@blp.route("/nested", methods=["POST"])
+@blp.arguments(AssemblySchema)
+@blp.response(200, AssemblySchema)
+def nested(data):
+    return data
+
+
 @blp.route("/missing")
 def missing():
     raise NotFound("Widget 7 does not exist")
@@ -474,3 +495,65 @@ def test_an_answer_a_service_makes_sense_of_is_what_read_makes_of_it():
     client = ServiceClient("products", "http://127.0.0.1:9")
     answer = _answer(b'{"items": [{"id": 7, "name": "Teclado"}]}')
     assert client.read(answer, lambda body: [p["name"] for p in body["items"]]) == ["Teclado"]
+
+
+# --- text PostgreSQL cannot store, and JSON nested past reason ---
+
+# A lone surrogate arrives as a JSON escape; psycopg cannot encode it, and PostgreSQL refuses NUL.
+LONE_SURROGATE = "\\ud800"
+NUL = "\\u0000"
+
+
+def _raw_json(text: str):
+    return {"data": text.encode(), "content_type": "application/json"}
+
+
+def _widget_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(text("SELECT count(*) FROM kit_test_widgets"))
+
+
+@pytest.mark.parametrize("escape", [LONE_SURROGATE, NUL])
+def test_a_body_string_postgresql_cannot_store_is_a_422_naming_the_field(app, client, escape):
+    response = client.post("/widgets", **_raw_json(f'{{"name": "bolt{escape}"}}'))
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == ["name"]
+    assert _widget_count(app) == 0
+
+
+def test_text_postgresql_cannot_store_is_named_by_its_path_in_a_nested_body(client):
+    response = client.post("/widgets/nested", **_raw_json(f'{{"parts": [{{"label": "a{NUL}"}}]}}'))
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["parts.0.label"]
+
+
+@pytest.mark.parametrize("value", ["bolt\x00", "\x00"])
+def test_a_query_string_postgresql_cannot_store_is_a_422_naming_the_parameter(client, value):
+    response = client.get("/widgets", query_string={"label": value})
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == ["label"]
+
+
+def test_a_path_parameter_postgresql_cannot_store_is_a_422_naming_it(client):
+    response = client.get("/widgets/by-name/bolt%00")
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == ["name"]
+
+
+# The kit's test app takes at most 1 KiB; past a thousand levels the JSON decoder itself gives up.
+@pytest.mark.parametrize("body", ["[" * 1000, '{"name": ' + "[" * 1000, "[" * 100 + "]" * 100])
+def test_json_nested_past_reason_is_a_400_problem_not_a_500(client, body):
+    response = client.post("/widgets", **_raw_json(body))
+    assert response.status_code == 400 and response.mimetype == PROBLEM
+    assert "nest" in response.json["detail"]
+
+
+def test_json_nested_to_a_sensible_depth_is_still_read(client):
+    response = client.post("/widgets/nested", json={"parts": [{"label": "a"}]})
+    assert response.status_code == 200 and response.json == {"parts": [{"label": "a"}]}
+
+
+def test_a_key_postgresql_cannot_store_is_named_escaped_so_the_answer_holds_none(client):
+    response = client.post("/widgets", **_raw_json(f'{{"name": "bolt", "co{NUL}lour": 1}}'))
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["co\\x00lour"]

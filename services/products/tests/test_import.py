@@ -1,5 +1,7 @@
 """POST /products/import: upsert by barcode, each row on its own."""
 
+import json
+
 from sqlalchemy import select
 
 from services.products.models import Product, db, outbox
@@ -96,3 +98,29 @@ def test_an_import_body_that_is_not_an_array_is_422_and_not_json_is_400(client, 
 def test_an_import_over_the_row_limit_is_422(client, admin):
     response = client.post("/products/import", json=[{}] * 1001, headers=admin)
     assert response.status_code == 422 and list(response.json["errors"]) == ["_body"]
+
+
+def test_a_row_with_text_postgresql_cannot_store_is_rejected_and_the_others_land(
+    app, client, admin
+):
+    # JSON escapes a lone surrogate and a NUL; neither can be stored in a text column.
+    rows = [row(1), row(2, name="Ruim \x01"), row(3, description="a\x02b"), row(4)]
+    body = json.dumps(rows).replace("\\u0001", "\\ud800").replace("\\u0002", "\\u0000")
+    response = client.post(
+        "/products/import", data=body, content_type="application/json", headers=admin
+    )
+    assert response.status_code == 200
+    assert (response.json["created"], response.json["updated"]) == (2, 0)
+    rejected = {r["index"]: list(r["errors"]) for r in response.json["rejected"]}
+    assert rejected == {1: ["name"], 2: ["description"]}
+    with app.app_context():
+        stored = db.session.scalars(select(Product.name).order_by(Product.name)).all()
+    assert stored == ["Importado 1", "Importado 4"]
+
+
+def test_an_import_nested_ten_thousand_deep_is_a_400_not_a_500(client, admin):
+    response = client.post(
+        "/products/import", data="[" * 10_000, content_type="application/json", headers=admin
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"

@@ -4,6 +4,9 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STACK := $(PY) -m stack
 TEST_STACK := FEIRA_ENV_FILE=stack/test.env $(STACK)
+# What a target needs from the OS (nginx, PostgreSQL; Chromium for test, wrk for bench): installed
+# when missing, or the exact apt-get line printed when it cannot be.
+SYSTEM := bash stack/ensure-system.sh
 BENCH_ARGS ?=
 # --- Robot (robot-tests/README.md) ---
 # ROBOT_ENV picks robot-tests/variables/$(ROBOT_ENV).py: local (this machine's stack, honouring
@@ -31,7 +34,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
-	@bash stack/ensure-system.sh
+	@$(SYSTEM) up
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@echo "==> installing the project into $(VENV)"
 	@$(PY) -m pip install -q --upgrade pip
@@ -41,6 +44,7 @@ $(VENV)/.installed: pyproject.toml
 install: $(VENV)/.installed ## create .venv and install the project (and nginx/PostgreSQL if missing)
 
 up: install ## start Postgres, every service and the gateway under supervisord
+	@$(SYSTEM) up
 	@$(STACK) up
 
 down: install ## stop everything (data is kept in .run/)
@@ -75,6 +79,7 @@ pytest: install ## the pytest suites against a throwaway PostgreSQL
 	@$(PY) -m pytest
 
 robot: install ## the Robot suites against a running stack, in parallel (make up first)
+	@$(SYSTEM) test
 	@rm -rf $(ROBOT_OUT) && mkdir -p $(ROBOT_OUT)
 	@status=0; \
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pabot.pabot --processes $(ROBOT_PROCESSES) --artifacts png --artifactsinsubfolders \
@@ -117,6 +122,7 @@ robot-coverage: install ## which documented routes and statuses no scenario asse
 # The test stack goes down on every way out: a failed `up` (half of it running), a failed suite,
 # Ctrl-C. Left running, it would hold the test ports and fail the next run.
 test-stack: install ## a fresh stack on the test ports, the Robot suites, then down
+	@$(SYSTEM) test
 	@$(TEST_STACK) clean
 	@trap '$(TEST_STACK) down' EXIT; trap 'exit 130' INT TERM; \
 	$(TEST_STACK) up || exit $$?; \
@@ -131,7 +137,8 @@ test: lint pytest test-stack ## lint, pytest, then the stack on its own ports an
 seed: install ## load demo data through the API (make up first)
 	@$(PY) -m stack.seed
 
-bench: install ## throughput and latency figures on loopback (needs wrk)
+bench: install ## throughput and latency figures on loopback (installs wrk if missing)
+	@$(SYSTEM) bench
 	@$(PY) -m bench $(BENCH_ARGS)
 
 fuzz: install ## schemathesis against a running stack, a long budget

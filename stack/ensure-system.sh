@@ -1,13 +1,32 @@
 #!/usr/bin/env bash
-# Installs what Feira needs from the OS (Python venv, nginx, PostgreSQL) when it is missing,
-# or says exactly which command to run when it cannot (not root and no sudo).
+# Installs what Feira needs from the OS when it is missing, for each purpose named (default: up),
+# or says exactly which command to run when it cannot (not root and no sudo):
+#   up     the Python venv, nginx and PostgreSQL (`make install`, `make up`)
+#   test   that, and Chromium with its driver for the Robot suite on the dashboard (`make test`)
+#   bench  that, and wrk (`make bench`)
+# Usage: bash stack/ensure-system.sh [up|test|bench]...
 set -euo pipefail
 
+purposes=("${@:-up}")
 missing=()
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null \
   || missing+=(postgresql postgresql-contrib)
+for purpose in "${purposes[@]}"; do
+  case "$purpose" in
+    up) ;;
+    test)
+      command -v chromium >/dev/null || missing+=(chromium)
+      command -v chromedriver >/dev/null || missing+=(chromium-driver)
+      ;;
+    bench) command -v wrk >/dev/null || missing+=(wrk) ;;
+    *)
+      echo "usage: $0 [up|test|bench]..." >&2
+      exit 2
+      ;;
+  esac
+done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -eq 0 ]; then
@@ -17,13 +36,14 @@ elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
 else
   echo "Feira needs these packages: ${missing[*]}" >&2
   echo "Run:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
-  echo "then run make up again." >&2
+  echo "then run make again." >&2
   exit 1
 fi
 echo "==> installing ${missing[*]} with apt-get"
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-# Debian starts the packaged services; Feira runs its own private instances instead.
+# Debian starts the packaged services; Feira runs its own private instances on its own ports.
 if command -v service >/dev/null; then
   $sudo service nginx stop >/dev/null 2>&1 || true
+  $sudo service postgresql stop >/dev/null 2>&1 || true
 fi

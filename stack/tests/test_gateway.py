@@ -1,9 +1,10 @@
 """The rendered nginx configuration: for products, pictures served from the media directory with
 long cache headers and larger bodies allowed on the upload route only; and, on a real nginx,
-over-long request lines and headers answered as problem+json."""
+over-long request lines and headers, and URLs it cannot parse, answered as problem+json."""
 
 from __future__ import annotations
 
+import http.client
 import re
 import runpy
 import shutil
@@ -128,3 +129,28 @@ def test_the_headers_the_gateway_accepts_are_ones_gunicorn_accepts(rendered, mon
     # The smallest header nginx takes, "a:\r\n", is 4 bytes: the buffers hold this many.
     assert int(count) * int(size) * 1024 // 4 <= gunicorn["limit_request_fields"]
     assert int(size) * 1024 - 2 <= gunicorn["limit_request_field_size"]
+
+
+def raw_get(base: str, path: str) -> requests.Response:
+    """GET `path` exactly as written (no client normalises `..` or re-escapes `%`)."""
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=5)
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        response = requests.Response()
+        response.status_code = answer.status
+        response.headers.update(answer.getheaders())
+        response._content = answer.read()
+        return response
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/clients/%zz", "/media/%", "/media/../../etc/passwd", "/status/../../x"],
+)
+def test_a_url_the_gateway_cannot_parse_is_its_problem_json_400(nginx, path):
+    response = raw_get(nginx, path)
+    assert_problem(response, 400)

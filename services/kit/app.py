@@ -14,6 +14,8 @@ from werkzeug.exceptions import ClientDisconnected
 from werkzeug.routing import IntegerConverter
 from werkzeug.wsgi import LimitedStream
 
+from services.registry import BY_NAME, internal_callers
+
 from .errors import Unprocessable, register_error_handlers
 from .fields import MAX_ID, Money, unstorable_text
 from .health import bp as health_bp
@@ -145,7 +147,11 @@ def create_service_app(
     )
     init_jwt(app)
 
-    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver)})
+    api = Api(
+        app,
+        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver)},
+        internal=tuple(internal_callers(name)) if name in BY_NAME else (),
+    )
     api.register_field(Money, "string", "decimal")
     register_error_handlers(app)
     app.register_blueprint(health_bp)

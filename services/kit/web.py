@@ -180,7 +180,33 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 class Api(flask_smorest.Api):
+    """flask-smorest's, with problem+json errors, and without the routes only other services
+    call (`internal`: the registry's prefixes): the gateway answers 404 there, so the public
+    documents and the Swagger UI over them leave them out."""
+
     ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app=None, *, internal: tuple[str, ...] = (), **kwargs):
+        self.internal = internal
+        super().__init__(app, **kwargs)
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        super().register_blueprint(blp, parameters=parameters, **options)
+        self._leave_out_internal_routes()
+
+    def _leave_out_internal_routes(self):
+        # apispec keeps its paths and tags in these two; it offers no way to remove one.
+        paths = self.spec._paths
+        hidden = [
+            path
+            for path in paths
+            if any(path == prefix or path.startswith(prefix + "/") for prefix in self.internal)
+        ]
+        hidden_tags = {tag for path in hidden for tag in _tags_of(paths.pop(path))}
+        kept_tags = {tag for item in paths.values() for tag in _tags_of(item)}
+        self.spec._tags[:] = [
+            tag for tag in self.spec._tags if tag["name"] not in hidden_tags - kept_tags
+        ]
 
     def _register_error_handlers(self):
         """The kit's own handlers render every error; see errors.register_error_handlers."""
@@ -202,3 +228,12 @@ class Api(flask_smorest.Api):
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         )
+
+
+def _tags_of(path_item: dict) -> set[str]:
+    return {
+        tag
+        for operation in path_item.values()
+        if isinstance(operation, dict)
+        for tag in operation.get("tags", [])
+    }

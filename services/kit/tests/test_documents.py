@@ -8,6 +8,7 @@ import re
 import pytest
 
 from services.kit.testing import build_app
+from services.registry import BY_NAME
 
 APPS = {
     "auth": "services.auth",
@@ -90,3 +91,26 @@ def test_every_documented_max_length_is_enforced_with_a_422_naming_it(app, docum
         assert named, (path, name, response.json)
         checked += 1
     assert checked > 0
+
+
+def test_no_document_lists_a_route_only_other_services_call(app, document):
+    """`/auth/verify` and inventory's reservations answer 404 through the gateway: the public
+    documents (and the Swagger UI over them) leave them out, with their tags."""
+    service = app.config["SERVICE_NAME"]
+    internal = tuple(route.prefix for route in BY_NAME[service].internal)
+    listed = [
+        path
+        for path in document["paths"]
+        if any(path == prefix or path.startswith(prefix + "/") for prefix in internal)
+    ]
+    assert listed == []
+    tags = {tag["name"] for tag in document.get("tags", [])}
+    assert "internal" not in tags
+    used = {
+        tag
+        for item in document["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for tag in operation.get("tags", [])
+    }
+    assert "internal" not in used and tags <= used | {"health"}

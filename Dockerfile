@@ -20,13 +20,14 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends nginx-light \
     && rm -rf /var/lib/apt/lists/*
 # A fixed numeric uid, so Kubernetes' runAsNonRoot can check it. /var/lib/feira is the run
-# directory (rendered nginx config, metrics); keys/ and media/ hold the mount points of the key and
-# picture volumes, and a new named volume takes its owner and mode from them.
+# directory (rendered nginx config, metrics); keys/, media/ and monitoring/ hold the mount points of
+# the key, picture and status snapshot volumes, and a new named volume takes its owner and mode
+# from them.
 RUN groupadd --system --gid 10001 feira \
     && useradd --system --uid 10001 --gid feira --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin feira \
     && install -d -o feira -g feira -m 0755 /var/lib/feira /var/lib/feira/keys \
-        /var/lib/feira/keys/public /var/lib/feira/media \
+        /var/lib/feira/keys/public /var/lib/feira/media /var/lib/feira/monitoring \
     && install -d -o feira -g feira -m 0700 /var/lib/feira/keys/signing
 COPY --from=dependencies /opt/venv /opt/venv
 WORKDIR /app

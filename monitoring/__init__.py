@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 from services.kit import create_service_app
@@ -16,6 +18,8 @@ def create_app(config: dict | None = None) -> Flask:
         __name__,
         db=db,
         config={"OPENAPI_URL_PREFIX": "/status/api", "STATUS_CACHE_SECONDS": 5.0, **(config or {})},
+        # What the worker last knew, for the dashboard while the database is down (snapshot.py).
+        settings={"MONITOR_SNAPSHOT_FILE": os.environ.get("MONITOR_SNAPSHOT_FILE")},
         description="Availability of every Feira service: state, uptime, latency, incidents.",
     )
     from .metrics import install as install_metrics

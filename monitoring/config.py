@@ -25,6 +25,10 @@ DEFAULT_UP_AFTER = 2
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 OPERATORS = ("equals", "not_equals", "less_than", "greater_than", "exists", "one_of")
 INTERVAL_OVERRIDE = "MONITOR_INTERVAL"
+# The journey signs in with the monitor's own least-privilege account; the admin's only when
+# that is not configured (a stack from before it existed).
+MONITOR_SIGN_IN = ("FEIRA_MONITOR_EMAIL", "FEIRA_MONITOR_PASSWORD")
+ADMIN_SIGN_IN = ("FEIRA_ADMIN_EMAIL", "FEIRA_ADMIN_PASSWORD")
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)\}")
@@ -197,6 +201,11 @@ class Config:
         return order
 
 
+def sign_in_variables(env: Mapping[str, str]) -> tuple[str, str]:
+    """The names of the email and password variables the journey signs in with."""
+    return MONITOR_SIGN_IN if any(env.get(k) for k in MONITOR_SIGN_IN) else ADMIN_SIGN_IN
+
+
 def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """Read and validate the targets file (`MONITOR_TARGETS_FILE`, else monitoring/targets.yaml).
 
@@ -366,9 +375,11 @@ class _Parser:
             dsn = self.required_text(where, raw, "dsn")
             return replace(target, dsn=dsn)
         gateway = self.required_text(where, raw, "gateway")
-        missing = [k for k in ("FEIRA_ADMIN_EMAIL", "FEIRA_ADMIN_PASSWORD") if not self.env.get(k)]
+        missing = [k for k in sign_in_variables(self.env) if not self.env.get(k)]
         if missing:
-            self.problem(where, f"the journey logs in as the admin: set {' and '.join(missing)}")
+            self.problem(
+                where, f"the journey needs an account to sign in: set {' and '.join(missing)}"
+            )
         return replace(target, gateway_url=gateway.rstrip("/") if gateway else None)
 
     def required_text(self, where: str, raw: dict, key: str) -> str | None:

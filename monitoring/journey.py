@@ -1,6 +1,9 @@
-"""The synthetic journey through the gateway, as an API client lives it: log in as the admin,
-create a client with an address, read it, delete it. Each step is timed; whatever a failed run
-created is deleted at once, and the janitor removes what even that could not."""
+"""The synthetic journey through the gateway, as an API client lives it, signed in with the
+monitor's own `user` account (FEIRA_MONITOR_EMAIL), which can do no more than any clerk: find its
+probe client (created the first time), change it, add an address, read both back and delete the
+address. Nothing accumulates and no admin right is needed (a user cannot delete a client). Each
+step is timed; an address a failed run left is deleted at once, and the janitor removes what
+even that could not."""
 
 from __future__ import annotations
 
@@ -10,7 +13,6 @@ import random
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -18,11 +20,20 @@ from .checks import CheckResult, describe, ms_since
 
 log = logging.getLogger("feira.monitoring.journey")
 
-# Every client the journey creates is named so: the janitor recognises its leftovers by it.
+# The one client the journey works on, found by its email; its name changes at every run.
+PROBE_EMAIL = "monitoring-journey@example.com"
 NAME_PREFIX = "Monitoring journey "
-STEPS = ("login", "create_client", "add_address", "read_client", "delete_client")
+STEPS = (
+    "login",
+    "find_client",
+    "update_client",
+    "add_address",
+    "read_client",
+    "read_address",
+    "delete_address",
+)
 CLEANUP_SECONDS = 5.0
-# The janitor deletes at most this many pages of 100 leftovers per sweep.
+# The janitor deletes at most this many pages of 100 leftover addresses per sweep.
 SWEEP_PAGES = 10
 ADDRESS = {
     "state": "SP",
@@ -46,6 +57,10 @@ def random_cpf(rng: random.Random) -> str:
     return f"{s[:3]}.{s[3:6]}.{s[6:9]}-{s[9:]}"
 
 
+# The probe client's CPF: the same at every run, so that a second worker finds the same client.
+PROBE_CPF = random_cpf(random.Random(PROBE_EMAIL))  # noqa: S311 (test data, not a secret)
+
+
 class StepFailed(Exception):
     pass
 
@@ -59,25 +74,40 @@ class Journey:
     session: requests.Session
 
     def run(self) -> CheckResult:
-        """One journey; never raises. The client it created is gone afterwards, whatever failed."""
+        """One journey; never raises. The address it added is gone afterwards, whatever failed."""
         deadline = time.monotonic() + self.timeout
         steps: list[dict] = []
         token: str | None = None
         client_id: int | None = None
+        address_id: int | None = None
         deleted = False
         run = uuid.uuid4().hex[:12]
         try:
             token = self._step(steps, "login", deadline, self._login)
-            client_id = self._step(steps, "create_client", deadline, self._create, token, run)
-            self._step(steps, "add_address", deadline, self._add_address, token, client_id)
+            client_id = self._step(steps, "find_client", deadline, self._find, token)
+            self._step(steps, "update_client", deadline, self._update, token, client_id, run)
+            address_id = self._step(
+                steps, "add_address", deadline, self._add_address, token, client_id
+            )
             self._step(steps, "read_client", deadline, self._read, token, client_id, run)
-            self._step(steps, "delete_client", deadline, self._delete, token, client_id)
+            self._step(
+                steps, "read_address", deadline, self._read_address, token, client_id, address_id
+            )
+            self._step(
+                steps,
+                "delete_address",
+                deadline,
+                self._delete_address,
+                token,
+                client_id,
+                address_id,
+            )
             deleted = True
         except StepFailed:
             pass
         finally:
-            if client_id is not None and not deleted:
-                steps.append(self._clean_up(token, client_id))
+            if address_id is not None and not deleted:
+                steps.append(self._clean_up(token, client_id, address_id))
             if token:
                 self._logout(token)
         return CheckResult.of_steps(steps)
@@ -121,35 +151,50 @@ class Journey:
         response = self._call("POST", "/auth/login", timeout, json=body)
         return self._expect(response, 200).json()["access_token"]
 
-    def _create(self, timeout: float, token: str, run: str) -> int:
-        body = {
-            "name": f"{NAME_PREFIX}{run}",
-            "email": f"monitoring-journey-{run}@example.com",
-            "cpf": random_cpf(random.Random(run)),  # noqa: S311 (test data, not a secret)
-        }
+    def _find(self, timeout: float, token: str) -> int:
+        """The probe client's id, created the first time (or when someone deleted it)."""
+        response = self._call("GET", "/clients", timeout, token, params={"email": PROBE_EMAIL})
+        items = self._expect(response, 200).json()["items"]
+        if items:
+            return int(items[0]["id"])
+        body = {"name": f"{NAME_PREFIX}probe", "email": PROBE_EMAIL, "cpf": PROBE_CPF}
         response = self._call("POST", "/clients", timeout, token, json=body)
         return int(self._expect(response, 201).json()["id"])
 
-    def _add_address(self, timeout: float, token: str, client_id: int) -> None:
+    def _update(self, timeout: float, token: str, client_id: int, run: str) -> None:
+        body = {"name": f"{NAME_PREFIX}{run}"}
+        self._expect(self._call("PATCH", f"/clients/{client_id}", timeout, token, json=body), 200)
+
+    def _add_address(self, timeout: float, token: str, client_id: int) -> int:
         response = self._call(
             "POST", f"/clients/{client_id}/addresses", timeout, token, json=ADDRESS
         )
-        self._expect(response, 201)
+        return int(self._expect(response, 201).json()["id"])
 
     def _read(self, timeout: float, token: str, client_id: int, run: str) -> None:
         response = self._call("GET", f"/clients/{client_id}", timeout, token)
         if self._expect(response, 200).json().get("name") != f"{NAME_PREFIX}{run}":
-            raise StepFailed("the client read back is not the one created")
+            raise StepFailed("the client read back does not have the name just given")
 
-    def _delete(self, timeout: float, token: str, client_id: int) -> None:
-        self._expect(self._call("DELETE", f"/clients/{client_id}", timeout, token), 204)
+    def _read_address(self, timeout: float, token: str, client_id: int, address_id: int) -> None:
+        path = f"/clients/{client_id}/addresses/{address_id}"
+        if (
+            self._expect(self._call("GET", path, timeout, token), 200).json().get("street")
+            != (ADDRESS["street"])
+        ):
+            raise StepFailed("the address read back is not the one added")
 
-    def _clean_up(self, token: str | None, client_id: int) -> dict:
-        """Delete the client a failed run created, with a budget of its own: a step that ran out
+    def _delete_address(self, timeout: float, token: str, client_id: int, address_id: int) -> None:
+        path = f"/clients/{client_id}/addresses/{address_id}"
+        self._expect(self._call("DELETE", path, timeout, token), 204)
+
+    def _clean_up(self, token: str | None, client_id: int, address_id: int) -> dict:
+        """Delete the address a failed run added, with a budget of its own: a step that ran out
         of time must not leave data behind. What even this cannot delete, the janitor will."""
         started = time.perf_counter()
+        path = f"/clients/{client_id}/addresses/{address_id}"
         try:
-            response = self._call("DELETE", f"/clients/{client_id}", CLEANUP_SECONDS, token)
+            response = self._call("DELETE", path, CLEANUP_SECONDS, token)
             if response.status_code in (204, 404):
                 return {"name": "cleanup", "ok": True, "latency_ms": ms_since(started)}
             error = f"status {response.status_code}"
@@ -157,7 +202,7 @@ class Journey:
             error = describe(exc)
         log.warning(
             "journey cleanup failed; the janitor will remove it",
-            extra={"client_id": client_id, "error": error},
+            extra={"client_id": client_id, "address_id": address_id, "error": error},
         )
         return {"name": "cleanup", "ok": False, "latency_ms": ms_since(started), "error": error}
 
@@ -166,32 +211,34 @@ class Journey:
         with contextlib.suppress(requests.RequestException):
             self._call("POST", "/auth/logout", CLEANUP_SECONDS, token)
 
-    def sweep(self, older_than: timedelta) -> int:
-        """The janitor: delete every client named like the journey's and older than
-        `older_than` (so never one a journey is still using). Answers how many went."""
+    def sweep(self) -> int:
+        """The janitor: delete every address of the probe client. It runs just before a journey,
+        never during one (one run of a target at a time), so every address there is a leftover.
+        Answers how many went."""
         token = self._login(CLEANUP_SECONDS)
         removed = 0
         try:
-            cutoff = datetime.now(UTC) - older_than
+            response = self._call(
+                "GET", "/clients", CLEANUP_SECONDS, token, params={"email": PROBE_EMAIL}
+            )
+            items = self._expect(response, 200).json()["items"]
+            if not items:
+                return 0
+            client_id = items[0]["id"]
             for _ in range(SWEEP_PAGES):
                 response = self._call(
                     "GET",
-                    "/clients",
+                    f"/clients/{client_id}/addresses",
                     CLEANUP_SECONDS,
                     token,
-                    params={"name": NAME_PREFIX.strip(), "per_page": 100, "sort": "created_at"},
+                    params={"per_page": 100},
                 )
-                items = self._expect(response, 200).json()["items"]
-                leftovers = [
-                    item
-                    for item in items
-                    if item["name"].startswith(NAME_PREFIX)
-                    and datetime.fromisoformat(item["created_at"]) < cutoff
-                ]
+                leftovers = self._expect(response, 200).json()["items"]
                 for item in leftovers:
-                    answer = self._call("DELETE", f"/clients/{item['id']}", CLEANUP_SECONDS, token)
+                    path = f"/clients/{client_id}/addresses/{item['id']}"
+                    answer = self._call("DELETE", path, CLEANUP_SECONDS, token)
                     removed += answer.status_code in (204, 404)
-                if len(leftovers) < 100 or len(items) < 100:
+                if len(leftovers) < 100:
                     break
         finally:
             self._logout(token)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -13,10 +14,11 @@ from flask import Blueprint as PageBlueprint
 from flask import Response, current_app, render_template
 from flask.views import MethodView
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.kit import Blueprint, NotFound
 
-from . import status, store
+from . import snapshot, status, store
 from .models import db
 from .schemas import (
     IncidentListArgs,
@@ -43,6 +45,7 @@ pages = PageBlueprint(
 RESOLUTION_NAMES = {"minute": store.MINUTE, "hour": store.HOUR, "day": store.DAY}
 MAX_SPAN = timedelta(days=400)
 BADGE_COLOURS = {"up": "#2e7d32", "degraded": "#b26a00", "down": "#c62828", "unknown": "#616161"}
+log = logging.getLogger("feira.monitoring.dashboard")
 
 
 def now() -> datetime:
@@ -76,13 +79,46 @@ def cache() -> Cache:
     return current_app.extensions.setdefault("status_cache", Cache())
 
 
+def from_database_or_snapshot(
+    key: str, compute: Callable[[], dict], fallback: Callable[..., dict]
+) -> tuple[dict, str]:
+    """`compute()` from the database and where it came from; while the database cannot be read,
+    `fallback(the worker's snapshot, now, the last value computed)` instead (snapshot.py).
+    Without a snapshot the database's error stands (a 503)."""
+    last = current_app.extensions.setdefault("status_last_good", {})
+    try:
+        value = compute()
+    except SQLAlchemyError as exc:
+        db.session.remove()
+        saved = snapshot.read(current_app.config.get(snapshot.SETTING))
+        if saved is None:
+            raise
+        log.warning(
+            "the database cannot be read: answering from the worker's snapshot",
+            extra={"error": type(exc).__name__},
+        )
+        return fallback(saved, now(), last.get(key)), "worker-snapshot"
+    last[key] = value
+    return value, "database"
+
+
 @blp.route("/summary")
 class Summary(MethodView):
     @blp.response(200, SummarySchema)
     def get(self):
         """Every target's state, uptime (24 h, 7 d, 30 d) and latency (24 h), the open
-        incidents and the worker's last heartbeat."""
-        return cache().get("summary", lambda: status.summary(db.session, now()))
+        incidents and the worker's last heartbeat. While the monitoring database is down, what
+        the worker last knew, with `X-Status-Source: worker-snapshot` (open incidents not yet
+        written have no id)."""
+        body, source = cache().get(
+            "summary",
+            lambda: from_database_or_snapshot(
+                "summary",
+                lambda: status.summary(db.session, now()),
+                status.summary_from_snapshot,
+            ),
+        )
+        return body, 200, {snapshot.SOURCE_HEADER: source}
 
 
 # A target name is at most 40 characters (config.py): a longer one is a routing 404.
@@ -153,11 +189,17 @@ def _target(name: str) -> dict:
 @pages.get("/")
 def dashboard():
     """The status page: server-rendered, refreshed by the browser every 15 seconds."""
-    html = cache().get(
-        "page", lambda: render_template("status.html", **status.dashboard(db.session, now()))
-    )
+
+    def page() -> tuple[str, str]:
+        context, source = from_database_or_snapshot(
+            "page", lambda: status.dashboard(db.session, now()), status.dashboard_from_snapshot
+        )
+        return render_template("status.html", **context), source
+
+    html, source = cache().get("page", page)
     response = Response(html, mimetype="text/html")
     response.headers["Cache-Control"] = "no-cache"
+    response.headers[snapshot.SOURCE_HEADER] = source
     return response
 
 

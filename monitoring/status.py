@@ -1,4 +1,5 @@
-"""What the dashboard, its JSON API, the badges and the metrics show, from the monitoring schema."""
+"""What the dashboard, its JSON API, the badges and the metrics show, from the monitoring schema,
+or, while that is unreachable, from the worker's snapshot (monitoring.snapshot)."""
 
 from __future__ import annotations
 
@@ -114,4 +115,88 @@ def dashboard(session, now: datetime) -> dict[str, Any]:
         "heartbeat_at": beat_at,
         "stale": stale(beat_at, now),
         "heartbeat_age_s": (now - beat_at).total_seconds() if beat_at else None,
+    }
+
+
+# --- while the database is unreachable ---------------------------------------------------------
+
+
+def _snapshot_incident(item: dict[str, Any], now: datetime) -> dict[str, Any]:
+    root = item.get("root_cause_target")
+    return {
+        # Not written yet, so it has no id: the worker writes it when the database is back.
+        "id": None,
+        "target": item["target"],
+        "state": "open",
+        "started_at": item["started_at"],
+        "ended_at": None,
+        "duration_s": round(max(0.0, (now - item["started_at"]).total_seconds()), 3),
+        "first_failing_step": item.get("first_failing_step"),
+        "error": item.get("error"),
+        "root_cause": {"id": None, "target": root} if root else None,
+        "notified": item.get("notified", False),
+    }
+
+
+def summary_from_snapshot(
+    snapshot: dict[str, Any], now: datetime, last: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The summary's shape from what the worker last knew; uptime and latency from `last`, the
+    last summary read from the database, since only the database holds the history."""
+    figures = {t["name"]: t for t in (last or {}).get("targets", [])}
+    return {
+        "targets": [
+            {
+                "name": t["name"],
+                "kind": t["kind"],
+                "state": t["state"],
+                "last_checked_at": t["last_checked_at"],
+                "uptime": figures.get(t["name"], {}).get("uptime")
+                or dict.fromkeys(store.WINDOWS),
+                "latency_ms": figures.get(t["name"], {}).get("latency_ms")
+                or {"p50": None, "p95": None},
+            }
+            for t in snapshot["targets"]
+        ],
+        "incidents_open": [_snapshot_incident(i, now) for i in snapshot["incidents_open"]],
+        "worker": {"last_heartbeat_at": snapshot["written_at"]},
+    }
+
+
+def dashboard_from_snapshot(
+    snapshot: dict[str, Any], now: datetime, last: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The page from what the worker last knew, and the charts and closed incidents of `last`,
+    the last page read from the database."""
+    body = summary_from_snapshot(snapshot, now, last)
+    rows = {t["name"]: t for t in snapshot["targets"]}
+    charts = {t["name"]: t.get("chart", []) for t in (last or {}).get("targets", [])}
+    closed = [i for i in (last or {}).get("timeline", []) if i["state"] == "closed"]
+    beat_at = snapshot["written_at"]
+    targets = []
+    for target in body["targets"]:
+        row = rows[target["name"]]
+        checked = target["last_checked_at"]
+        failed = row.get("last_ok") is False
+        targets.append(
+            {
+                **target,
+                "description": row.get("description") or "",
+                "interval_s": row.get("interval_s"),
+                "state_since": row.get("state_since"),
+                "last_error": row.get("last_error") if failed else None,
+                "last_step": row.get("last_step") if failed else None,
+                "age_s": (now - checked).total_seconds() if checked else None,
+                "chart": charts.get(target["name"], []),
+            }
+        )
+    return {
+        "now": now,
+        "targets": targets,
+        "incidents_open": body["incidents_open"],
+        "timeline": body["incidents_open"] + closed,
+        "heartbeat_at": beat_at,
+        "stale": stale(beat_at, now),
+        "heartbeat_age_s": (now - beat_at).total_seconds(),
+        "database_unreachable": True,
     }

@@ -20,8 +20,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import checks, store
-from .config import Config, ConfigError, Target, load
+from . import checks, snapshot, store
+from .config import Config, ConfigError, Target, load, sign_in_variables
 from .journey import Journey, StepFailed
 from .models import db
 from .notify import Notifier
@@ -75,6 +75,7 @@ class Tracked:
     first_failure_at: datetime | None = None
     incident: OpenIncident | None = None
     runs: int = 0
+    last_result: checks.CheckResult | None = None
 
     @property
     def failing(self) -> bool:
@@ -95,6 +96,8 @@ class Monitor:
         self._flush_lock = threading.Lock()
         self._pending: list[store.Record] = []
         self._database_down = False
+        self.snapshot_path = app.config.get(snapshot.SETTING)
+        self._snapshot_lock = threading.Lock()
 
     # --- start-up ---
 
@@ -168,10 +171,11 @@ class Monitor:
             return checks.CheckResult(False, 0.0, step="check", error=type(exc).__name__)
 
     def journey(self, target: Target) -> Journey:
+        email, password = sign_in_variables(os.environ)
         return Journey(
             target.gateway_url,
-            os.environ.get("FEIRA_ADMIN_EMAIL", ""),
-            os.environ.get("FEIRA_ADMIN_PASSWORD", ""),
+            os.environ.get(email, ""),
+            os.environ.get(password, ""),
             target.timeout,
             self.sessions[target.name],
         )
@@ -179,7 +183,7 @@ class Monitor:
     @staticmethod
     def sweep(journey: Journey, target: Target) -> None:
         try:
-            removed = journey.sweep(older_than=timedelta(seconds=max(60.0, 2 * target.timeout)))
+            removed = journey.sweep()
         except (requests.RequestException, StepFailed, ValueError, KeyError) as exc:
             # Clients down, say: the janitor tries again next time, and the journey itself
             # still runs and reports what it finds.
@@ -189,7 +193,7 @@ class Monitor:
             return
         if removed:
             log.warning(
-                "the janitor removed clients left by failed journeys", extra={"removed": removed}
+                "the janitor removed addresses left by failed journeys", extra={"removed": removed}
             )
 
     def check(self, name: str) -> None:
@@ -202,6 +206,7 @@ class Monitor:
         for event, incident, notify in notes:
             self.notifier.incident(event, incident, notify=notify)
         self.flush()
+        self.write_snapshot()
 
     def _advance(self, tracked: Tracked, result: checks.CheckResult) -> list[tuple]:
         target, at = tracked.target, result.checked_at
@@ -213,6 +218,7 @@ class Monitor:
         if tracked.last_checked_at is not None:
             span = min(max((at - tracked.last_checked_at).total_seconds(), 0.0), 2 * span)
         tracked.last_checked_at = at
+        tracked.last_result = result
         before = tracked.state
         tracked.state = advance(
             before,
@@ -379,7 +385,61 @@ class Monitor:
             kept.append(record)
         self._pending[:] = kept
 
+    def snapshot(self) -> dict[str, Any]:
+        """What the worker knows now, for the dashboard while the database is away
+        (monitoring.snapshot)."""
+        with self._lock:
+            targets = []
+            for tracked in self.tracked.values():
+                result = tracked.last_result
+                targets.append(
+                    {
+                        "name": tracked.target.name,
+                        "kind": tracked.target.kind,
+                        "description": tracked.target.description,
+                        "interval_s": tracked.target.interval,
+                        "state": tracked.state.state,
+                        "state_since": tracked.since,
+                        "last_checked_at": tracked.last_checked_at,
+                        "last_ok": result.ok if result else None,
+                        "last_latency_ms": result.latency_ms if result else None,
+                        "last_error": result.error if result else None,
+                        "last_step": result.step if result else None,
+                    }
+                )
+            incidents = [
+                {
+                    "key": t.incident.key,
+                    "target": t.incident.target,
+                    "started_at": t.incident.started_at,
+                    "first_failing_step": t.incident.step,
+                    "error": t.incident.error,
+                    "root_cause_target": t.incident.root_cause_target,
+                    "notified": t.incident.notified,
+                }
+                for t in self.tracked.values()
+                if t.incident is not None
+            ]
+            return {
+                "written_at": datetime.now(UTC),
+                "database_written": not self._database_down,
+                "pending_records": len(self._pending),
+                "targets": targets,
+                "incidents_open": incidents,
+            }
+
+    def write_snapshot(self) -> None:
+        if not self.snapshot_path:
+            return
+        try:
+            with self._snapshot_lock:
+                snapshot.write(self.snapshot_path, self.snapshot())
+        except OSError as exc:
+            # The database still has the figures; the fallback is only as fresh as this file.
+            log.warning("no snapshot written", extra={"error": type(exc).__name__})
+
     def beat(self) -> None:
+        self.write_snapshot()
         try:
             with self.app.app_context():
                 store.beat(db.session, "worker", self.started_at, os.getpid(), len(self.tracked))

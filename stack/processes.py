@@ -124,6 +124,10 @@ def service_environment(
         environment["JWT_PRIVATE_KEY_FILE"] = str(cfg.private_key_path)
     if service == "products":
         environment["MEDIA_DIR"] = str(cfg.media_dir)
+    if service == "monitoring":
+        # The worker writes what it knows there; the dashboard answers from it while Postgres
+        # is down (monitoring/snapshot.py).
+        environment["MONITOR_SNAPSHOT_FILE"] = str(cfg.run_dir / "monitoring" / "snapshot.json")
     return environment
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from monitoring.config import DEFAULT_FILE, ConfigError, load, parse
+from monitoring.config import DEFAULT_FILE, ConfigError, load, parse, sign_in_variables
 
 ENV = {
     "AUTH_URL": "http://127.0.0.1:5001",
@@ -111,10 +111,25 @@ def test_dependencies_that_go_round_in_a_circle_are_refused():
     assert any("go round in a circle" in p for p in found)
 
 
-def test_the_journey_needs_the_admin_credentials():
+JOURNEY = {"targets": [{"name": "j", "kind": "synthetic", "gateway": "http://g"}]}
+
+
+def test_the_journey_needs_an_account_to_sign_in():
     env = {k: v for k, v in ENV.items() if k != "FEIRA_ADMIN_PASSWORD"}
-    found = problems({"targets": [{"name": "j", "kind": "synthetic", "gateway": "http://g"}]}, env)
-    assert found == ["targets[0] (j): the journey logs in as the admin: set FEIRA_ADMIN_PASSWORD"]
+    found = problems(JOURNEY, env)
+    assert found == [
+        "targets[0] (j): the journey needs an account to sign in: set FEIRA_ADMIN_PASSWORD"
+    ]
+
+
+def test_the_journey_signs_in_with_the_monitor_account_once_it_is_set():
+    assert sign_in_variables(ENV) == ("FEIRA_ADMIN_EMAIL", "FEIRA_ADMIN_PASSWORD")
+    env = {**ENV, "FEIRA_MONITOR_EMAIL": "monitor@feira.local"}
+    assert sign_in_variables(env) == ("FEIRA_MONITOR_EMAIL", "FEIRA_MONITOR_PASSWORD")
+    found = problems(JOURNEY, env)
+    assert found == [
+        "targets[0] (j): the journey needs an account to sign in: set FEIRA_MONITOR_PASSWORD"
+    ]
 
 
 def test_a_dependency_on_a_service_that_is_not_running_is_dropped():

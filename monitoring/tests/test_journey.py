@@ -1,22 +1,23 @@
-"""The synthetic journey against the real auth and clients apps on a local port: timed steps, and
-the client it created deleted whatever failed (or, failing that, by the janitor)."""
+"""The synthetic journey against the real auth and clients apps on a local port, signed in as a
+plain `user`: timed steps on its one probe client, and the address it added deleted whatever
+failed (or, failing that, by the janitor), so nothing accumulates."""
 
 import re
 import time
-from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 import requests
 from sqlalchemy import func, select
 
-from monitoring.journey import NAME_PREFIX, STEPS, Journey, random_cpf
+from monitoring.journey import NAME_PREFIX, PROBE_EMAIL, STEPS, Journey, random_cpf
 from monitoring.worker import Monitor
 from services.auth import create_app as create_auth
 from services.clients import create_app as create_clients
 from services.kit.testing import LiveServer, build_app
 
-ADMIN = ("journey-admin@example.com", "journey-admin-password")
+# The monitor's own account: a `user`, who may not delete a client.
+MONITOR = ("journey-monitor@example.com", "journey-monitor-password")
 
 
 class Gateway:
@@ -44,10 +45,10 @@ class Gateway:
 def services(database, jwt_keys):
     auth = build_app(create_auth, "auth", database, jwt_keys)
     clients = build_app(create_clients, "clients", database, jwt_keys)
-    from services.auth.accounts import ensure_admin
+    from services.auth.accounts import register
 
     with auth.app_context():
-        ensure_admin(*ADMIN)
+        register(*MONITOR, name="Monitoring")
     gateway = Gateway(auth, clients)
     server = LiveServer(gateway).start()
     yield gateway, server, clients
@@ -65,22 +66,27 @@ def gateway(services):
 @pytest.fixture
 def journey(services):
     _, server, _ = services
-    return Journey(server.base_url, *ADMIN, timeout=5.0, session=requests.Session())
+    return Journey(server.base_url, *MONITOR, timeout=5.0, session=requests.Session())
 
 
-def journey_clients(services) -> int:
-    from services.clients.models import Client, db
+def probe(services) -> tuple[int, int, str | None]:
+    """How many probe clients there are, how many addresses they have, and the probe's name."""
+    from services.clients.models import Address, Client, db
 
     *_, clients = services
     with clients.app_context():
-        count = db.session.scalar(
-            select(func.count()).select_from(Client).where(Client.name.startswith(NAME_PREFIX))
+        found = db.session.scalars(select(Client).where(Client.email == PROBE_EMAIL)).all()
+        addresses = db.session.scalar(
+            select(func.count())
+            .select_from(Address)
+            .where(Address.client_id.in_([c.id for c in found]))
         )
+        name = found[0].name if found else None
         db.session.remove()
-    return count
+    return len(found), addresses, name
 
 
-def test_a_journey_logs_in_creates_reads_and_deletes_a_client_timing_each_step(
+def test_a_journey_as_a_plain_user_changes_its_probe_client_and_adds_reads_and_deletes_an_address(
     services, gateway, journey
 ):
     result = journey.run()
@@ -88,10 +94,25 @@ def test_a_journey_logs_in_creates_reads_and_deletes_a_client_timing_each_step(
     assert [step["name"] for step in result.steps] == list(STEPS)
     assert all(step["latency_ms"] > 0 for step in result.steps)
     assert result.latency_ms == pytest.approx(sum(s["latency_ms"] for s in result.steps), abs=0.1)
-    assert journey_clients(services) == 0
+    clients, addresses, name = probe(services)
+    assert (clients, addresses) == (1, 0)
+    assert name.startswith(NAME_PREFIX)
 
 
-def test_a_failed_step_is_named_and_the_client_is_deleted_all_the_same(services, gateway, journey):
+def test_every_run_reuses_the_one_probe_client_and_leaves_nothing_behind(
+    services, gateway, journey
+):
+    names = set()
+    for _ in range(3):
+        assert journey.run().ok
+        clients, addresses, name = probe(services)
+        assert (clients, addresses) == (1, 0)
+        names.add(name)
+    # Each run changed it, and read back its own change.
+    assert len(names) == 3
+
+
+def test_a_failed_step_is_named_and_the_address_is_deleted_all_the_same(services, gateway, journey):
     gateway.fail("GET", r"/clients/\d+")
     result = journey.run()
     assert not result.ok
@@ -99,37 +120,37 @@ def test_a_failed_step_is_named_and_the_client_is_deleted_all_the_same(services,
     assert result.error == "status 503, wanted 200"
     assert [s["name"] for s in result.steps][-1] == "cleanup"
     assert result.steps[-1]["ok"]
-    assert journey_clients(services) == 0
+    assert probe(services)[:2] == (1, 0)
 
 
 def test_a_step_that_runs_out_of_time_is_cleaned_up_with_a_budget_of_its_own(services, gateway):
     _, server, _ = services
-    gateway.fail("POST", r"/clients/\d+/addresses", delay=1.5)
-    journey = Journey(server.base_url, *ADMIN, timeout=1.0, session=requests.Session())
+    Journey(server.base_url, *MONITOR, timeout=5.0, session=requests.Session()).run()
+    gateway.fail("GET", r"/clients/\d+/addresses/\d+", delay=2.5)
+    journey = Journey(server.base_url, *MONITOR, timeout=2.0, session=requests.Session())
     result = journey.run()
-    assert (result.step, result.error) == ("add_address", "timed out")
+    assert (result.step, result.error) == ("read_address", "timed out")
     assert result.steps[-1] == {**result.steps[-1], "name": "cleanup", "ok": True}
-    assert journey_clients(services) == 0
+    assert probe(services)[:2] == (1, 0)
 
 
 def test_what_even_the_cleanup_could_not_delete_the_janitor_does(services, gateway, journey):
     gateway.fail("GET", r"/clients/\d+")
-    gateway.fail("DELETE", r"/clients/\d+")
+    gateway.fail("DELETE", r"/clients/\d+/addresses/\d+")
     result = journey.run()
     assert result.step == "read_client" and not result.steps[-1]["ok"]
-    assert journey_clients(services) == 1
+    assert probe(services)[:2] == (1, 1)
 
     gateway.faults.clear()
-    assert journey.sweep(older_than=timedelta(0)) == 1
-    assert journey_clients(services) == 0
+    assert journey.sweep() == 1
+    assert probe(services)[:2] == (1, 0)
 
 
-def test_the_janitor_leaves_a_client_younger_than_it_is_told(services, gateway, journey):
-    gateway.fail("DELETE", r"/clients/\d+")
-    journey.run()
-    gateway.faults.clear()
-    assert journey.sweep(older_than=timedelta(minutes=5)) == 0
-    assert journey.sweep(older_than=timedelta(0)) == 1
+def test_the_journey_never_needs_to_delete_a_client(services, gateway, journey):
+    # A user may not: the gateway refusing every client deletion changes nothing.
+    gateway.fail("DELETE", r"/clients/\d+", status=403)
+    assert journey.run().ok
+    assert journey.sweep() == 0
 
 
 def test_a_janitor_that_meets_a_failing_service_leaves_the_check_to_the_journey(
@@ -141,13 +162,14 @@ def test_a_janitor_that_meets_a_failing_service_leaves_the_check_to_the_journey(
     assert "the check itself failed" not in caplog.text
 
 
-def test_a_refused_login_fails_the_first_step_and_creates_nothing(services, gateway):
+def test_a_refused_login_fails_the_first_step_and_changes_nothing(services, gateway):
     _, server, _ = services
-    journey = Journey(server.base_url, ADMIN[0], "wrong-password", 5.0, requests.Session())
+    before = probe(services)
+    journey = Journey(server.base_url, MONITOR[0], "wrong-password", 5.0, requests.Session())
     result = journey.run()
     assert (result.step, result.error) == ("login", "status 401, wanted 200")
     assert [s["name"] for s in result.steps] == ["login"]
-    assert journey_clients(services) == 0
+    assert probe(services) == before
 
 
 def test_the_journey_makes_valid_cpfs():

@@ -4,8 +4,9 @@ outbox) and is written into the order's history."""
 
 from __future__ import annotations
 
-from services.kit import Conflict, Forbidden, Unavailable, service, utcnow
+from services.kit import Conflict, Forbidden, utcnow
 
+from . import inventory
 from .models import Order, OrderEvent, db, outbox
 from .orders import get_order
 
@@ -16,7 +17,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def may(order: Order, target: str, caller) -> None:
+def ensure_may_move(order: Order, target: str, caller) -> None:
     """A user may cancel their own pending order; every other step is the admin's."""
     if caller.role == "admin":
         return
@@ -26,7 +27,8 @@ def may(order: Order, target: str, caller) -> None:
         raise Forbidden("Only an admin may cancel a paid order")
 
 
-def allowed(order: Order, target: str) -> None:
+def ensure_transition(order: Order, target: str) -> None:
+    """Only the steps of the machine: anything else is a 409."""
     if target not in TRANSITIONS.get(order.status, ()):
         raise Conflict(f"An order that is {order.status} cannot become {target}")
 
@@ -36,12 +38,12 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     never interleave; inventory's release and commit are idempotent, so a step retried after a
     failure here does its part once."""
     order = get_order(order_id, lock=True)
-    may(order, target, caller)
-    allowed(order, target)
+    ensure_may_move(order, target, caller)
+    ensure_transition(order, target)
     if target == "cancelled":
-        _inventory(order_id, "release")
+        inventory.release(order_id)
     elif target == "shipped":
-        _inventory(order_id, "commit")
+        inventory.commit(order_id)
     elif target == "delivered":
         outbox.emit(
             "order.delivered",
@@ -63,11 +65,3 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     db.session.add(OrderEvent(order_id=order.id, status=target, by=caller.id, note=note))
     db.session.commit()
     return get_order(order_id)
-
-
-def _inventory(order_id: int, action: str) -> None:
-    response = service("inventory").post(f"/inventory/reservations/{order_id}/{action}")
-    if response.status_code == 409:
-        raise Conflict(f"Inventory refused to {action} order {order_id}'s reservation")
-    if response.status_code != 200:
-        raise Unavailable(f"The inventory service could not {action} the reservation")

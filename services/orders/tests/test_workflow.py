@@ -221,7 +221,7 @@ def test_a_reservation_that_cannot_be_put_back_is_logged(
     response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
     assert response.status_code == 500
     assert (
-        f"order {order['id']}: its reservation could not be put back: inventory answered 409"
+        f"order {order['id']}: its reservation could not be put back: Inventory refused"
         in caplog.text
     )
 
@@ -278,21 +278,47 @@ def test_deleting_an_order_whose_reservation_is_settled_is_a_409_and_keeps_it(
     assert stored_orders(client.application) == [(order_id, "pending")]
 
 
-def test_editing_an_order_inventory_has_no_reservation_for_is_a_409(
-    client, user, placed, inventory
-):
-    """A retry cannot make inventory find it: not a 503."""
+def lose_the_reservation(inventory, order_id):
+    """Inventory holds no reservation for the order (it never got one, or lost it)."""
     from sqlalchemy import delete
 
     from services.inventory.models import Reservation, ReservationItem, db
 
-    order, product = placed["order"], placed["product"]
     with inventory.app.app_context():
-        lost = db.session.scalar(db.select(Reservation.id).filter_by(order_id=order["id"]))
+        lost = db.session.scalar(db.select(Reservation.id).filter_by(order_id=order_id))
         db.session.execute(delete(ReservationItem).filter_by(reservation_id=lost))
         db.session.execute(delete(Reservation).filter_by(id=lost))
         db.session.commit()
+
+
+def test_editing_an_order_inventory_has_no_reservation_for_is_a_409(
+    client, user, placed, inventory
+):
+    """A retry cannot make inventory find it: not a 503."""
+    order, product = placed["order"], placed["product"]
+    lose_the_reservation(inventory, order["id"])
     items = [{"product_id": product["id"], "quantity": 1}]
     response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
     assert response.status_code == 409, response.json
     assert client.get(f"/orders/{order['id']}", headers=user).json["items"][0]["quantity"] == 2
+
+
+def test_cancelling_an_order_inventory_has_no_reservation_for_is_a_409_like_editing(
+    client, admin, placed, inventory
+):
+    order_id = placed["order"]["id"]
+    lose_the_reservation(inventory, order_id)
+    response = move(client, order_id, "cancelled", admin)
+    assert response.status_code == 409, response.json
+    assert "no reservation" in response.json["detail"]
+    assert client.get(f"/orders/{order_id}", headers=admin).json["status"] == "pending"
+
+
+def test_deleting_an_order_inventory_has_no_reservation_for_is_a_409_and_keeps_it(
+    client, admin, placed, inventory
+):
+    order_id = placed["order"]["id"]
+    lose_the_reservation(inventory, order_id)
+    response = client.delete(f"/orders/{order_id}", headers=admin)
+    assert response.status_code == 409, response.json
+    assert stored_orders(client.application) == [(order_id, "pending")]

@@ -1,0 +1,84 @@
+"""Orders' one client for inventory's reservations: a function per call, whose errors mean the same
+at every call site.
+
+- Inventory's 409 (stock is short: `short` names the lines; or the reservation is no longer
+  `reserved`) and its 404 (it holds no reservation for the order) are the client's `Conflict`:
+  retrying cannot change either, so neither is ever a 503.
+- Inventory down, failing (5xx), or answering anything else or anything unreadable is
+  `Unavailable`: nothing can be said about the reservation, the client may retry.
+
+Each returns the reservation's state as inventory answers it: reserved, released or committed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from services.kit import Conflict, Unavailable, service
+
+log = logging.getLogger("feira.orders")
+
+
+def reserve(order_id: int, lines: dict[int, int]) -> str:
+    """Every line or none, under the order's id. Idempotent by that id: a repeat answers the
+    reservation the first call made, in whatever state it is in now."""
+    response = service("inventory").post(
+        "/inventory/reservations", json={"order_id": order_id, "items": _items(lines)}
+    )
+    return _state(response, 201, order_id, "place the order")
+
+
+def replace(order_id: int, lines: dict[int, int]) -> str:
+    """The reservation's lines become `lines` in one inventory transaction, or nothing changes."""
+    response = service("inventory").put(
+        f"/inventory/reservations/{order_id}", json={"items": _items(lines)}
+    )
+    return _state(response, 200, order_id, "change the order")
+
+
+def release(order_id: int) -> str:
+    """The reserved units are available again; releasing twice changes nothing."""
+    response = service("inventory").post(f"/inventory/reservations/{order_id}/release")
+    return _state(response, 200, order_id, f"release order {order_id}'s stock")
+
+
+def commit(order_id: int) -> str:
+    """The reserved units leave on hand (the order ships); committing twice changes nothing."""
+    response = service("inventory").post(f"/inventory/reservations/{order_id}/commit")
+    return _state(response, 200, order_id, f"commit order {order_id}'s stock")
+
+
+def _items(lines: dict[int, int]) -> list[dict]:
+    return [{"product_id": p, "quantity": q} for p, q in sorted(lines.items())]
+
+
+def _state(response, expected: int, order_id: int, action: str) -> str:
+    if response.status_code == 409:
+        raise _refusal(response, action)
+    if response.status_code == 404:
+        raise Conflict(f"Inventory holds no reservation for order {order_id}; cannot {action}")
+    if response.status_code != expected:
+        log.warning("inventory answered %s when asked to %s", response.status_code, action)
+        raise Unavailable(f"The inventory service could not {action}")
+    return service("inventory").read(response, lambda body: str(body["status"]))
+
+
+def _refusal(response, action: str) -> Conflict:
+    """Inventory's 409 for the client: `short` and `errors` carried over when stock is short,
+    inventory's own detail when the reservation is settled."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    short = body.get("short") or []
+    if not short:
+        reason = body.get("detail") or "the reservation is no longer reserved"
+        return Conflict(f"Inventory refused to {action}: {reason}")
+    names = ", ".join(str(line.get("product_id")) for line in short)
+    return Conflict(
+        f"Not enough stock to {action}: products {names}",
+        errors=body.get("errors") or {"items": [f"Not enough stock for products {names}"]},
+        extra={"short": short},
+    )

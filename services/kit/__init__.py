@@ -16,6 +16,7 @@ from .errors import (
 )
 from .fields import Filter, Id, Text
 from .httpclient import service
+from .idempotency import IdempotencyKeyMixin, IdempotentCommand, Key
 from .pagination import PageArgs, QueryArgs, page_schema, paginate, sort_field
 from .security import Caller, current_caller, require_caller
 from .web import Blueprint, ChangeSchema, ProblemSchema, ShortageProblemSchema
@@ -29,6 +30,9 @@ __all__ = [
     "Filter",
     "Forbidden",
     "Id",
+    "IdempotencyKeyMixin",
+    "IdempotentCommand",
+    "Key",
     "NotFound",
     "PageArgs",
     "PayloadTooLarge",

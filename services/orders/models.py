@@ -18,10 +18,10 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.kit import TimestampMixin, make_db
+from services.kit.idempotency import IdempotencyKeyMixin
 from services.kit.outbox import Outbox
 
 db = make_db("orders")
@@ -121,21 +121,7 @@ class OrderEvent(db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
 
 
-class IdempotencyKey(db.Model):
-    """The first answer to a POST /orders under a key, per user, for 24 h. The row is inserted
-    before the work starts and committed with its answer, so a concurrent request with the same
-    key waits on the row's lock and then reads that answer."""
+class IdempotencyKey(IdempotencyKeyMixin, db.Model):
+    """The Idempotency-Keys of POST /orders: `resource_id` is the order the key made."""
 
     __tablename__ = "idempotency_keys"
-
-    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
-    status_code: Mapped[int | None] = mapped_column(Integer)
-    response: Mapped[dict | None] = mapped_column(JSONB)
-    order_id: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), nullable=False, server_default=func.now()
-    )
-
-    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

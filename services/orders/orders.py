@@ -1,4 +1,4 @@
-"""What the orders service does with orders: placing one (client and catalogue checked, prices
+"""What the orders service does with orders: placing one (client and products checked, prices
 copied, stock reserved in inventory), editing and deleting it, finding it, and sweeping away the
 orders whose creation never finished.
 
@@ -20,11 +20,15 @@ from decimal import Decimal
 from sqlalchemy import delete, select, update
 
 from services.kit import Conflict, Forbidden, NotFound, Unavailable, Unprocessable, service, utcnow
+from services.kit.failpoints import failpoint
+from services.kit.idempotency import NO_KEY, Key, NoKey
 
-from .models import STATUSES, IdempotencyKey, Order, OrderEvent, OrderItem, db, outbox
+from . import inventory
+from .idempotency import placing
+from .models import INTERNAL_STATUSES, STATUSES, Order, OrderEvent, OrderItem, db, outbox
 
 log = logging.getLogger("feira.orders")
-INTERNAL = ("reserving", "abandoned")
+SWEEP_BATCH = 100
 
 
 # --- reading ---
@@ -91,7 +95,7 @@ def _client_problems(client_id: int, address_id: int | None) -> dict[str, list[s
     return {}
 
 
-def _catalogue(product_ids) -> tuple[dict[int, dict], list[str]]:
+def fetch_products(product_ids) -> tuple[dict[int, dict], list[str]]:
     """One batch call to products: the lines' products, and what is wrong with the others."""
     ids = sorted(product_ids)
     response = service("products").get(
@@ -112,12 +116,12 @@ def _catalogue(product_ids) -> tuple[dict[int, dict], list[str]]:
     return found, problems
 
 
-def _lines(wanted: dict[int, int], catalogue: dict[int, dict], kept: dict[int, OrderItem]):
+def priced_lines(wanted: dict[int, int], products: dict[int, dict], kept: dict[int, OrderItem]):
     """Order lines with the name, category and price copied now (a product already in the order
     keeps the price it was ordered at)."""
     items = []
     for product_id, quantity in sorted(wanted.items()):
-        product = catalogue[product_id]
+        product = products[product_id]
         price = kept[product_id].unit_price if product_id in kept else Decimal(product["price"])
         items.append(
             OrderItem(
@@ -132,44 +136,42 @@ def _lines(wanted: dict[int, int], catalogue: dict[int, dict], kept: dict[int, O
     return items
 
 
-def _reservation_lines(wanted: dict[int, int]) -> list[dict]:
-    return [{"product_id": p, "quantity": q} for p, q in sorted(wanted.items())]
-
-
-def _refusal(response, action: str) -> Conflict:
-    """Inventory's 409, for the client: stock is short (`short` names the lines), or the
-    reservation is no longer `reserved` (it was committed or released). Neither goes away by
-    retrying, so it is the client's 409, never a 503."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
-    short = body.get("short") or []
-    if not short:
-        reason = body.get("detail") or "the reservation is no longer reserved"
-        return Conflict(f"Inventory refused to {action}: {reason}")
-    names = ", ".join(str(line.get("product_id")) for line in short)
-    return Conflict(
-        f"Not enough stock to {action}: products {names}",
-        errors=body.get("errors") or {"items": [f"Not enough stock for products {names}"]},
-        extra={"short": short},
-    )
-
-
 # --- placing ---
 
 
-def place_order(data: dict, user_id: int) -> Order:
+def place_order(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Order:
+    """Place an order, so that no crash or failure leaves a reservation without its order, an
+    order without its reservation, or (under an Idempotency-Key) two orders for one key.
+
+    1. The client, its address and the products are checked (422 names what is wrong), and the
+       lines copy each product's name, category and price.
+    2. The order is committed as `reserving`, hidden from the API, so its id exists before
+       inventory hears of it; the key is bound to it in that same transaction.
+    3. Inventory reserves every line or none under the order's id (idempotent by that id).
+       Short stock: the order is deleted, a 409 with `short`. Inventory down or failing: the
+       order becomes `abandoned` and `order.abandoned` goes through the outbox, so inventory
+       gives back whatever it may hold; a 503.
+    4. The order becomes `pending`, its history starts, and the key is answered with it, all
+       in one transaction.
+
+    A process killed on the way leaves the order `reserving`. A retry with the same key resumes
+    it (`key.resource_id`): inventory answers the reservation it made, or makes it now, and the
+    order becomes pending; if inventory released it meanwhile, the order is abandoned and
+    placed anew, once. Without a retry, the sweeper (`sweep`) gives it up after
+    `SWEEP_GRACE_SECONDS`: inventory releases it and the row goes.
+    """
+    if key.resource_id is not None:
+        resumed = _resume(key.resource_id, user_id, key)
+        if resumed is not None:
+            return resumed
     wanted = _merged(data["items"])
     problems = _client_problems(data["client_id"], data.get("shipping_address_id"))
-    catalogue, product_problems = _catalogue(wanted)
+    products, product_problems = fetch_products(wanted)
     if product_problems:
         problems["items"] = product_problems
     if problems:
         raise Unprocessable(problems)
-    items = _lines(wanted, catalogue, {})
+    items = priced_lines(wanted, products, {})
     order = Order(
         client_id=data["client_id"],
         status="reserving",
@@ -180,26 +182,48 @@ def place_order(data: dict, user_id: int) -> Order:
         items=items,
     )
     db.session.add(order)
-    # Committed before inventory hears of it: a reservation always has an order row to find.
-    db.session.commit()
+    db.session.flush()
     order_id = order.id
+    key.bind(order_id)
+    db.session.commit()
+    failpoint("orders.reserving_committed")
+    placed = _reserve_and_make_pending(order_id, wanted, user_id, key)
+    if placed is None:
+        raise Unavailable("The inventory service could not reserve the stock")
+    return placed
+
+
+def _resume(order_id: int, user_id: int, key: Key) -> Order | None:
+    """The order an earlier attempt under this key stored and never completed, completed now;
+    None when it is gone (swept, abandoned, or its reservation released): place anew."""
+    order = db.session.get(Order, order_id, populate_existing=True)
+    if order is None or order.status == "abandoned":
+        db.session.rollback()
+        return None
+    lines = {item.product_id: item.quantity for item in order.items}
+    db.session.rollback()
+    return _reserve_and_make_pending(order_id, lines, user_id, key)
+
+
+def _reserve_and_make_pending(
+    order_id: int, lines: dict[int, int], user_id: int, key: Key | NoKey
+) -> Order | None:
+    """Steps 3 and 4 of `place_order`; None when inventory holds the order's reservation no
+    more (the order is abandoned)."""
     try:
-        response = service("inventory").post(
-            "/inventory/reservations",
-            json={"order_id": order_id, "items": _reservation_lines(wanted)},
-        )
-    except Unavailable:
-        _abandon(order_id)
-        raise
-    if response.status_code == 409:
+        state = inventory.reserve(order_id, lines)
+    except Conflict:
         # Inventory reserved nothing (all lines or none): the order simply never existed.
         db.session.execute(delete(Order).where(Order.id == order_id))
         db.session.commit()
-        raise _refusal(response, "place the order")
-    if response.status_code != 201:
-        log.warning("inventory answered %s to a reservation", response.status_code)
+        raise
+    except Unavailable:
         _abandon(order_id)
-        raise Unavailable("The inventory service could not reserve the stock")
+        raise
+    failpoint("orders.inventory_reserved")
+    if state != "reserved":
+        _abandon(order_id)
+        return None
     became_pending = db.session.execute(
         update(Order)
         .where(Order.id == order_id, Order.status == "reserving")
@@ -210,7 +234,10 @@ def place_order(data: dict, user_id: int) -> Order:
         db.session.rollback()
         raise Unavailable("The order took too long to place; nothing was kept")
     db.session.add(OrderEvent(order_id=order_id, status="pending", by=user_id))
+    db.session.flush()
+    key.answer(get_order(order_id, lock=True))
     db.session.commit()
+    failpoint("orders.pending_committed")
     return get_order(order_id)
 
 
@@ -227,32 +254,37 @@ def _abandon(order_id: int) -> None:
 
 def sweep(grace: timedelta) -> int:
     """Orders that never became pending (their request failed, or the process died on the way)
-    and are older than `grace`: inventory is told once more to release them, and they go. Also
-    forgets Idempotency-Keys older than 24 h. Returns how many orders went."""
+    and are older than `grace`: inventory is told once more to release them, and they go,
+    however many there are, in batches of their own transactions. Also forgets expired
+    Idempotency-Keys. Returns how many orders went."""
     cutoff = utcnow() - grace
-    stale = db.session.scalars(
-        select(Order)
-        .where(Order.status.in_(INTERNAL), Order.updated_at < cutoff)
-        .order_by(Order.id)
-        .limit(100)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for order in stale:
-        outbox.emit("order.abandoned", {"order_id": order.id})
-        db.session.delete(order)
-    db.session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - timedelta(hours=24))
-    )
+    swept = 0
+    while True:
+        stale = db.session.scalars(
+            select(Order)
+            .where(Order.status.in_(INTERNAL_STATUSES), Order.updated_at < cutoff)
+            .order_by(Order.id)
+            .limit(SWEEP_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for order in stale:
+            outbox.emit("order.abandoned", {"order_id": order.id})
+            db.session.delete(order)
+        db.session.commit()
+        swept += len(stale)
+        if len(stale) < SWEEP_BATCH:
+            break
+    placing.forget_expired()
     db.session.commit()
-    if stale:
-        log.info("swept %s orders that never became pending", len(stale))
-    return len(stale)
+    if swept:
+        log.info("swept %s orders that never became pending", swept)
+    return swept
 
 
 # --- editing and deleting ---
 
 
-def _may_edit(order: Order, caller) -> None:
+def _ensure_may_edit(order: Order, caller) -> None:
     if caller.role != "admin" and order.created_by != caller.id:
         raise Forbidden("Only the user who placed the order, or an admin, may change it")
 
@@ -262,7 +294,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     one inventory transaction (all lines or none); if this side then fails to store them, the
     old lines are put back."""
     order = get_order(order_id, lock=True)
-    _may_edit(order, caller)
+    _ensure_may_edit(order, caller)
     if order.status != "pending":
         raise Conflict(f"Order {order_id} is {order.status}: only a pending order can change")
     address_id = data.get("shipping_address_id", order.shipping_address_id)
@@ -272,7 +304,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     wanted = None
     if "items" in data:
         wanted = _merged(data["items"])
-        catalogue, product_problems = _catalogue(wanted)
+        products, product_problems = fetch_products(wanted)
         if product_problems:
             problems["items"] = product_problems
     if problems:
@@ -286,17 +318,8 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         return get_order(order_id)
     old = {item.product_id: item.quantity for item in order.items}
     kept = {item.product_id: item for item in order.items}
-    items = _lines(wanted, catalogue, kept)
-    response = service("inventory").put(
-        f"/inventory/reservations/{order_id}", json={"items": _reservation_lines(wanted)}
-    )
-    if response.status_code == 409:
-        raise _refusal(response, "change the order")
-    if response.status_code == 404:
-        raise Conflict(f"Inventory holds no reservation for order {order_id}; it cannot change")
-    if response.status_code != 200:
-        log.warning("inventory answered %s to a change of reservation", response.status_code)
-        raise Unavailable("The inventory service could not change the reservation")
+    items = priced_lines(wanted, products, kept)
+    inventory.replace(order_id, wanted)
     try:
         order.items.clear()
         db.session.flush()
@@ -315,18 +338,9 @@ def _put_back(order_id: int, lines: dict[int, int]) -> None:
     """Best effort, inside a failure already on its way to the client: whatever stops it is
     logged, since the reservation and the stored lines now differ."""
     try:
-        response = service("inventory").put(
-            f"/inventory/reservations/{order_id}", json={"items": _reservation_lines(lines)}
-        )
-    except Unavailable:
-        log.error("order %s: its reservation could not be put back: inventory is down", order_id)
-        return
-    if response.status_code != 200:
-        log.error(
-            "order %s: its reservation could not be put back: inventory answered %s",
-            order_id,
-            response.status_code,
-        )
+        inventory.replace(order_id, lines)
+    except (Conflict, Unavailable) as refused:
+        log.error("order %s: its reservation could not be put back: %s", order_id, refused)
 
 
 def delete_order(order_id: int) -> None:
@@ -335,11 +349,6 @@ def delete_order(order_id: int) -> None:
     if order.status not in ("pending", "cancelled"):
         raise Conflict(f"Order {order_id} is {order.status}: only pending or cancelled orders go")
     if order.status == "pending":
-        response = service("inventory").post(f"/inventory/reservations/{order_id}/release")
-        if response.status_code == 409:
-            raise _refusal(response, f"release order {order_id}'s stock")
-        if response.status_code not in (200, 404):
-            log.warning("inventory answered %s to a release", response.status_code)
-            raise Unavailable("The inventory service could not release the stock")
+        inventory.release(order_id)
     db.session.delete(order)
     db.session.commit()

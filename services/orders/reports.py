@@ -13,6 +13,10 @@ SOLD = ("paid", "shipped", "delivered")
 
 
 def sales(args: dict) -> dict:
+    """Units, revenue and distinct orders of the sold orders (paid, shipped, delivered), one row
+    per `group_by` key (a UTC day, a product with its latest name, a client or a category; a
+    line without a category is the `null` key), in key order. `date_from` and `date_to` are
+    whole UTC days, both included, of the order's creation."""
     group_by = args["group_by"]
     day = cast(func.timezone("UTC", Order.created_at), Date)
     key = {

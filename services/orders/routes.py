@@ -3,7 +3,7 @@ report."""
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import url_for
 from flask.views import MethodView
 
 from services.kit import (
@@ -13,6 +13,7 @@ from services.kit import (
     page_schema,
     paginate,
 )
+from services.kit.idempotency import HEADER, MAX_KEY
 
 from . import idempotency, orders, reports, workflow
 from .models import Order, db
@@ -34,9 +35,9 @@ blp = Blueprint(
 
 IDEMPOTENCY_HEADER = {
     "in": "header",
-    "name": "Idempotency-Key",
+    "name": HEADER,
     "required": False,
-    "schema": {"type": "string", "maxLength": idempotency.MAX_KEY},
+    "schema": {"type": "string", "maxLength": MAX_KEY},
     "description": "Per user, kept 24 h: the same key and body answer the first answer again; "
     "the same key with another body is a 409",
 }
@@ -63,21 +64,10 @@ class OrderList(MethodView):
     @blp.problem(422, "Invalid fields, or an unknown client, address or (inactive) product")
     @_shortage("Not enough stock (`short` names the lines), or the key was used with another body")
     @blp.problem(503, "Clients, products or inventory cannot answer; nothing was kept")
-    def post(self, data):
+    @idempotency.placing
+    def post(self, data, key):
         """Place an order: prices and names are copied and the stock is reserved (`pending`)."""
-        caller = current_caller()
-        claim = idempotency.claim(
-            caller.id, request.headers.get("Idempotency-Key"), request.get_json()
-        )
-        if claim is not None and claim.replay is not None:
-            return claim.replay
-        try:
-            order = orders.place_order(data, caller.id)
-            if claim is not None:
-                claim.finish(201, OrderSchema().dump(order), order.id)
-        finally:
-            if claim is not None:
-                claim.close()
+        order = orders.place_order(data, current_caller().id, key)
         return order, 201, {"Location": url_for("orders.OrderResource", order_id=order.id)}
 
 
@@ -112,7 +102,8 @@ class OrderResource(MethodView):
     @blp.problem(
         409,
         "Only pending or cancelled orders can be deleted, or inventory refused to release a "
-        "pending one's stock (its reservation was committed); nothing was deleted",
+        "pending one's stock (its reservation was committed, or it holds none); nothing was "
+        "deleted",
     )
     @blp.problem(503, "Inventory could not release the stock; nothing was deleted")
     def delete(self, order_id):
@@ -127,7 +118,11 @@ class OrderStatus(MethodView):
     @blp.response(200, OrderSchema)
     @blp.problem(403, "Users may only cancel their own pending orders")
     @blp.problem(404, "No such order")
-    @blp.problem(409, "Not a transition of pending → paid → shipped → delivered, or → cancelled")
+    @blp.problem(
+        409,
+        "Not a transition of pending → paid → shipped → delivered, or → cancelled; or inventory "
+        "refused its part (the reservation is settled otherwise, or it holds none)",
+    )
     @blp.problem(503, "Inventory cannot answer; the status did not change")
     def post(self, data, order_id):
         """Move the order on: cancelling releases its stock, shipping takes it from on hand,

@@ -1,0 +1,241 @@
+"""Idempotency-Key for a POST that creates a resource: a wrapper in which the key's answer and the
+command's result are one atomic fact, so a retry, even after a crash, never does the work twice.
+
+- Requests with the same key (per user) take turns under a PostgreSQL advisory lock held on a
+  connection of its own: it keeps no transaction open, and it dies with the process, so a killed
+  worker never leaves a key taken.
+- The key's row is written by the command, inside its own transactions: `bind` in the one that
+  first stores the resource (the row then names it), `answer` in the one that completes it (the
+  row then holds the answer). A crash anywhere leaves one of three: no row (the work is done
+  again), a bound row (the command is given `resource_id` and resumes what it started), or an
+  answer (replayed: the same status, body and Location).
+- The same key with another body is a 409; a command that fails (a 4xx or a 5xx) lets its key
+  go, so a retry does the work again.
+
+Each service keeps the keys in its own schema: a model of `IdempotencyKeyMixin`, wrapped once
+with `IdempotentCommand`, whose instance decorates the view (innermost) and passes it `key`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+
+from flask import Response, jsonify, request, url_for
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import DateTime, Index, Integer, String, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+
+from .db import utcnow
+from .errors import Conflict, Unprocessable
+from .failpoints import failpoint
+from .security import current_caller
+
+log = logging.getLogger("feira.idempotency")
+
+HEADER = "Idempotency-Key"
+MAX_KEY = 255
+
+
+class IdempotencyKeyMixin:
+    """A key's row: whose, the request it came with, the resource it made (once stored) and the
+    answer (once complete)."""
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_KEY), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    resource_id: Mapped[int | None] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    @declared_attr.directive
+    def __table_args__(cls):
+        # Expired keys are deleted by age.
+        return (Index(f"ix_{cls.__tablename__}_created_at", "created_at"),)
+
+
+def fingerprint(body) -> str:
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+
+
+class NoKey:
+    """A request without the header: nothing to resume, nothing to write."""
+
+    resource_id = None
+
+    def bind(self, resource_id: int) -> None:
+        pass
+
+    def answer(self, resource) -> None:
+        pass
+
+
+NO_KEY = NoKey()
+
+
+class Key:
+    """The request's key, as its command sees it. `resource_id` is the resource an earlier
+    attempt with this key stored and never completed: the command resumes it (or, if it cannot,
+    starts anew and binds the new one). Neither `bind` nor `answer` commits: the command's own
+    commit makes them true together with its work."""
+
+    def __init__(self, command: IdempotentCommand, user_id: int, key: str, digest: str):
+        self.command, self.user_id, self.key, self.digest = command, user_id, key, digest
+        self.resource_id: int | None = None
+
+    def bind(self, resource_id: int) -> None:
+        model = self.command.model
+        self.command.db.session.execute(
+            insert(model)
+            .values(
+                user_id=self.user_id,
+                key=self.key,
+                request_hash=self.digest,
+                resource_id=resource_id,
+            )
+            .on_conflict_do_update(
+                index_elements=[model.user_id, model.key], set_={"resource_id": resource_id}
+            )
+        )
+        self.resource_id = resource_id
+
+    def answer(self, resource) -> None:
+        model = self.command.model
+        self.command.db.session.execute(
+            update(model)
+            .where(model.user_id == self.user_id, model.key == self.key)
+            .values(
+                resource_id=resource.id,
+                status_code=self.command.status,
+                response=self.command.schema().dump(resource),
+            )
+        )
+
+
+class IdempotentCommand:
+    """The wrapper for one POST: `model` is the service's key table, `schema` renders the
+    answer, `endpoint` and `id_arg` build the resource's Location for a replay."""
+
+    def __init__(
+        self,
+        db: SQLAlchemy,
+        model,
+        *,
+        schema,
+        endpoint: str,
+        id_arg: str,
+        status: int = 201,
+        kept: timedelta = timedelta(hours=24),
+    ):
+        self.db, self.model, self.schema = db, model, schema
+        self.endpoint, self.id_arg, self.status, self.kept = endpoint, id_arg, status, kept
+
+    def __call__(self, view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            header = request.headers.get(HEADER)
+            if header is None:
+                return view(*args, key=NO_KEY, **kwargs)
+            if not header.strip() or len(header) > MAX_KEY:
+                raise Unprocessable({HEADER: [f"Between 1 and {MAX_KEY} characters."]})
+            user_id = current_caller().id
+            with self._turn(user_id, header):
+                found = self._look_up(user_id, header, fingerprint(request.get_json()))
+                if isinstance(found, Response):
+                    return found
+                try:
+                    result = view(*args, key=found, **kwargs)
+                except Exception:
+                    self._let_go(user_id, header)
+                    raise
+                failpoint("idempotency.answered")
+                return result
+
+        return wrapper
+
+    def forget_expired(self) -> None:
+        """Keys older than `kept` (in the caller's transaction)."""
+        self.db.session.execute(
+            delete(self.model).where(self.model.created_at < utcnow() - self.kept)
+        )
+
+    def _mine(self, user_id: int, key: str):
+        return (self.model.user_id == user_id) & (self.model.key == key)
+
+    @contextmanager
+    def _turn(self, user_id: int, key: str) -> Iterator[None]:
+        """Waits for, then holds, the key's lock. Two keys whose names hash alike merely take
+        turns too."""
+        name = f"{self.model.__table__.fullname}:{user_id}:{key}"
+        connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            connection.execute(
+                text("SELECT pg_advisory_lock(hashtextextended(:name, 0))"), {"name": name}
+            )
+            yield
+        finally:
+            try:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))"),
+                    {"name": name},
+                )
+            except Exception:
+                # A lock left on a pooled connection would stay taken: the connection goes.
+                connection.invalidate()
+            connection.close()
+
+    def _look_up(self, user_id: int, key: str, digest: str) -> Response | Key:
+        session = self.db.session
+        session.execute(
+            delete(self.model).where(
+                self._mine(user_id, key), self.model.created_at < utcnow() - self.kept
+            )
+        )
+        stored = session.execute(
+            select(
+                self.model.request_hash,
+                self.model.resource_id,
+                self.model.status_code,
+                self.model.response,
+            ).where(self._mine(user_id, key))
+        ).first()
+        session.commit()
+        found = Key(self, user_id, key, digest)
+        if stored is None:
+            return found
+        if stored.request_hash != digest:
+            raise Conflict("This Idempotency-Key was used with another body")
+        if stored.status_code is None:
+            found.resource_id = stored.resource_id
+            return found
+        replay = jsonify(stored.response)
+        replay.status_code = stored.status_code
+        replay.headers["Location"] = url_for(self.endpoint, **{self.id_arg: stored.resource_id})
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+
+    def _let_go(self, user_id: int, key: str) -> None:
+        """A command that failed keeps no claim on its key (unless it answered before failing):
+        a retry does the work again. Whatever stops this is logged, and the command's own error
+        is what the client hears."""
+        session = self.db.session
+        try:
+            session.rollback()
+            session.execute(
+                delete(self.model).where(self._mine(user_id, key), self.model.status_code.is_(None))
+            )
+            session.commit()
+        except Exception:
+            session.rollback()
+            log.warning("an Idempotency-Key of user %s could not be let go", user_id)

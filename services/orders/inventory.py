@@ -54,7 +54,7 @@ def _items(lines: dict[int, int]) -> list[dict]:
 
 def _state(response, expected: int, order_id: int, action: str) -> str:
     if response.status_code == 409:
-        raise _refusal(response, action)
+        raise _conflict_for_refusal(response, action)
     if response.status_code == 404:
         raise Conflict(f"Inventory holds no reservation for order {order_id}; cannot {action}")
     if response.status_code != expected:
@@ -63,7 +63,7 @@ def _state(response, expected: int, order_id: int, action: str) -> str:
     return service("inventory").read(response, lambda body: str(body["status"]))
 
 
-def _refusal(response, action: str) -> Conflict:
+def _conflict_for_refusal(response, action: str) -> Conflict:
     """Inventory's 409 for the client: `short` and `errors` carried over when stock is short,
     inventory's own detail when the reservation is settled."""
     try:

@@ -400,8 +400,7 @@ def administer(user: User, changes: dict) -> User:
             raise Conflict("The last active admin cannot be demoted or deactivated")
     role_changed = changes.get("role", user.role) != user.role
     deactivated = changes.get("active", user.active) is False and user.active
-    for key, value in changes.items():
-        setattr(user, key, value)
+    user.update(changes)
     if role_changed or deactivated:
         # Tokens carry the role; ending the sessions makes a new role or a ban take effect now.
         revoke_user_sessions(user.id, "deactivated" if deactivated else "role-changed")

@@ -43,8 +43,7 @@ def create_client(data: dict) -> Client:
 
 
 def update_client(client: Client, data: dict) -> Client:
-    for key, value in data.items():
-        setattr(client, key, value)
+    client.update(data)
     db.session.commit()
     return client
 
@@ -73,8 +72,7 @@ def add_address(client: Client, data: dict) -> Address:
 
 
 def update_address(address: Address, data: dict) -> Address:
-    for key, value in data.items():
-        setattr(address, key, value)
+    address.update(data)
     db.session.commit()
     return address
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.model import Model as FlaskModel
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,9 +21,21 @@ NAMING_CONVENTION = {
 }
 
 
+class Model(FlaskModel):
+    """The base of every service's models (`db.Model`): flask-sqlalchemy's, and one way to apply
+    a change (microblog-api's `Updateable`)."""
+
+    def update(self, data: Mapping[str, Any]) -> None:
+        """Set each attribute `data` names (a PATCH body's fields, or all of a PUT's)."""
+        for key, value in data.items():
+            setattr(self, key, value)
+
+
 def make_db(schema: str) -> SQLAlchemy:
     """The extension object a service's models.py creates at import time."""
-    return SQLAlchemy(metadata=MetaData(schema=schema, naming_convention=NAMING_CONVENTION))
+    return SQLAlchemy(
+        metadata=MetaData(schema=schema, naming_convention=NAMING_CONVENTION), model_class=Model
+    )
 
 
 def constraint_field(constraint: str) -> str:

@@ -59,8 +59,7 @@ def create_category(data: dict) -> Category:
 
 
 def update_category(category: Category, data: dict) -> Category:
-    for key, value in data.items():
-        setattr(category, key, value)
+    category.update(data)
     db.session.commit()
     return category
 
@@ -141,8 +140,7 @@ def create_product(data: dict) -> Product:
 
 
 def update_product(product: Product, data: dict) -> Product:
-    for key, value in data.items():
-        setattr(product, key, value)
+    product.update(data)
     with _category_must_exist():
         db.session.commit()
     return product

@@ -41,7 +41,11 @@ def create_app(config: dict | None = None) -> Flask:
     # Exactly one proxy is trusted: nginx, which overwrites X-Forwarded-For with the address it
     # saw. A client's own X-Forwarded-For never gets through it, so throttles key on a real one.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+    from .accounts import verified_caller
     from .routes import blp
+
+    # auth checks its own tokens' sessions in its database, not over HTTP to itself.
+    app.extensions["feira.sessions"].local = verified_caller
 
     api.register_blueprint(blp)
     app.cli.add_command(ensure_admin_command)

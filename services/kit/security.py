@@ -1,17 +1,30 @@
-"""Bearer tokens: RS256 verification with flask-jwt-extended, the caller, and the role guard."""
+"""Bearer tokens: RS256 verification, the session still live as auth says, the role guard."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import Flask, g
+import jwt as pyjwt
+from cachetools import TTLCache
+from flask import Flask, current_app, g, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
 
-from .errors import Forbidden, Unauthorized, problem_response
+from .errors import Forbidden, Unauthorized, Unavailable, problem_response
+from .settings import env
 
 jwt = JWTManager()
+log = logging.getLogger("feira.security")
 ROLES = ("admin", "user")
+# auth's signed word that it verified a token's session just now; the gateway passes it on.
+ASSERTION_HEADER = "X-Auth-Assertion"
+ASSERTION_TYPE = "session-verified"
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,99 @@ def init_jwt(app: Flask) -> None:
     app.config.setdefault("JWT_CSRF_IN_COOKIES", False)
     app.config.setdefault("JWT_COOKIE_CSRF_PROTECT", False)
     jwt.init_app(app)
+    # Off only in tests that forge tokens without an auth to ask (kit.testing.build_app).
+    app.config.setdefault("SESSION_CHECK", True)
+    app.config.setdefault("SESSION_CHECK_SECONDS", env("SESSION_CHECK_SECONDS", 5, int))
+    app.config.setdefault("SESSION_CHECK_CACHE_SIZE", env("SESSION_CHECK_CACHE_SIZE", 10000, int))
+    app.extensions["feira.sessions"] = SessionCheck(app)
+
+
+def token_digest(token: str) -> str:
+    """What an assertion and the verdict cache name a token by: never the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionCheck:
+    """Whether a bearer token's session is still live (not logged out, its user not deactivated
+    or demoted), as auth said at most SESSION_CHECK_SECONDS ago: the bound the gateway's verify
+    cache keeps, so a service refuses a revoked token as soon as the gateway does.
+
+    Through the gateway this costs nothing: auth's verify answer carries a short-lived assertion
+    signed with its RS256 key and bound to the token's digest, which nginx passes on. A request
+    without a fresh one (straight to the service's port) is checked by asking auth's verifier,
+    and the answer, good or bad, is kept per token for the same few seconds in a bounded cache.
+    """
+
+    def __init__(self, app: Flask):
+        self.seconds = app.config["SESSION_CHECK_SECONDS"]
+        self._verdicts: TTLCache = TTLCache(
+            maxsize=app.config["SESSION_CHECK_CACHE_SIZE"], ttl=self.seconds
+        )
+        self._lock = threading.Lock()
+        # auth sets this: it answers from its own database rather than asking itself over HTTP.
+        self.local: Callable[[str], object] | None = None
+
+    def ensure_live(self, token: str) -> None:
+        if self.local is not None:
+            self.local(token)
+            return
+        digest = token_digest(token)
+        if self._asserted(digest):
+            return
+        with self._lock:
+            known = digest in self._verdicts
+            verdict = self._verdicts.get(digest)
+        if not known:
+            verdict = self._ask_auth(token)
+            with self._lock:
+                self._verdicts[digest] = verdict
+        if verdict is not None:
+            raise Unauthorized(verdict)
+
+    def _asserted(self, digest: str) -> bool:
+        raw = request.headers.get(ASSERTION_HEADER)
+        if not raw:
+            return False
+        try:
+            claims = pyjwt.decode(
+                raw,
+                current_app.config["JWT_PUBLIC_KEY"],
+                algorithms=["RS256"],
+                issuer=current_app.config["JWT_ISSUER"],
+                options={"require": ["exp", "iat", "iss"]},
+            )
+        except pyjwt.PyJWTError:
+            return False  # stale or foreign: ask auth instead
+        return (
+            claims.get("type") == ASSERTION_TYPE
+            and hmac.compare_digest(str(claims.get("tok", "")), digest)
+            # A second for the request to travel from the gateway, no more.
+            and claims["iat"] >= time.time() - self.seconds - 1
+        )
+
+    def _ask_auth(self, token: str) -> str | None:
+        """None when auth says the session is live, else why not (a 401's detail)."""
+        from .httpclient import service
+
+        try:
+            client = service("auth")
+        except RuntimeError as exc:
+            log.error("cannot check sessions: AUTH_URL is not configured")
+            raise Unavailable("The auth service is unavailable") from exc
+        response = client.get(
+            "/auth/verify", forward_auth=False, headers={"Authorization": f"Bearer {token}"}
+        )
+        if response.status_code == 200:
+            return None
+        if response.status_code == 401:
+            return response.headers.get("X-Auth-Error") or "The bearer token has been revoked"
+        log.warning("auth's verifier answered %s", response.status_code)
+        raise Unavailable("The auth service could not verify the token")
+
+
+def _bearer_token() -> str:
+    _, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip()
 
 
 def _unauthorized(detail: str):
@@ -105,6 +211,9 @@ def require_caller(*roles: str) -> Caller:
         raise Unauthorized("The bearer token is missing required claims") from exc
     if caller.role not in ROLES:
         raise Unauthorized("The bearer token carries an unknown role")
+    # Before the role: a demoted admin's token still says admin until it expires.
+    if current_app.config["SESSION_CHECK"]:
+        current_app.extensions["feira.sessions"].ensure_live(_bearer_token())
     if roles and caller.role not in roles:
         raise Forbidden(f"This action needs the role: {' or '.join(roles)}")
     g.caller = caller

@@ -99,6 +99,9 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
         "SERVICE_URLS": {},
         "OUTBOX_SUBSCRIBERS": {},
         "OUTBOX_SECRET": OUTBOX_SECRET,
+        # Tokens forged by access_token() have no session in any auth: a test that checks
+        # sessions serves auth and passes SESSION_CHECK=True with its URL.
+        "SESSION_CHECK": False,
         **config,
     }
     if service == "auth":

@@ -6,7 +6,9 @@ from services.kit.testing import build_app, truncate_all
 
 @pytest.fixture(scope="session")
 def app(database, jwt_keys):
-    return build_app(create_app, "auth", database, jwt_keys, LOGIN_MAX_FAILURES=5)
+    return build_app(
+        create_app, "auth", database, jwt_keys, LOGIN_MAX_FAILURES=5, SESSION_CHECK=True
+    )
 
 
 @pytest.fixture

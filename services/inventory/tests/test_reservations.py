@@ -265,18 +265,3 @@ def test_orders_naming_two_products_in_opposite_orders_never_deadlock(
     with busy_app.app_context():
         stock = db.session.get(Stock, second)
         assert (stock.on_hand, stock.reserved) == (1000 - committed, 0)
-
-
-def test_the_reservations_are_documented_as_internal_with_their_shortage_answer(client):
-    spec = client.get("/inventory/openapi.json").json
-    operations = [
-        operation
-        for path, item in spec["paths"].items()
-        if path.startswith("/inventory/reservations")
-        for method, operation in item.items()
-        if method in {"get", "post"}
-    ]
-    assert operations and all(operation["tags"] == ["internal"] for operation in operations)
-    shortage = spec["paths"]["/inventory/reservations"]["post"]["responses"]["409"]
-    schema = shortage["content"]["application/problem+json"]["schema"]["$ref"]
-    assert "short" in spec["components"]["schemas"][schema.rsplit("/", 1)[1]]["properties"]

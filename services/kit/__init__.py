@@ -19,7 +19,15 @@ from .httpclient import service
 from .idempotency import IdempotencyKeyMixin, IdempotentCommand, Key
 from .pagination import PageArgs, QueryArgs, page_schema, paginate, sort_field
 from .security import Caller, current_caller, require_caller
-from .web import Blueprint, ChangeSchema, ProblemSchema, ShortageProblemSchema
+from .web import (
+    Blueprint,
+    ChangeSchema,
+    ProblemSchema,
+    ShortageProblemSchema,
+    body_limit,
+    conditional,
+    revalidate,
+)
 
 __all__ = [
     "BadRequest",
@@ -46,12 +54,15 @@ __all__ = [
     "Unauthorized",
     "Unavailable",
     "Unprocessable",
+    "body_limit",
+    "conditional",
     "create_service_app",
     "current_caller",
     "make_db",
     "page_schema",
     "paginate",
     "require_caller",
+    "revalidate",
     "service",
     "sort_field",
     "utcnow",

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-
-from flask import current_app, request, url_for
+from flask import url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
-from services.kit import Blueprint, NotFound, page_schema, paginate
+from services.kit import (
+    Blueprint,
+    NotFound,
+    body_limit,
+    conditional,
+    page_schema,
+    paginate,
+    revalidate,
+)
 
 from . import catalogue
 from .images import media_url
@@ -32,40 +38,8 @@ categories_blp = Blueprint(
 )
 
 
-def revalidate(response):
-    """Every read carries an ETag (a hash of the body) and may be kept only by the caller's own
-    client, which must ask again each time: `If-None-Match` with a current tag answers 304 with
-    no body. Nothing here is shared between users, so no shared cache may store it."""
-    if request.method == "GET" and response.status_code == 200:
-        response.headers["Cache-Control"] = "private, no-cache"
-        response.add_etag(weak=True)
-        response.make_conditional(request)
-    return response
-
-
-def conditional(func):
-    """Document what `revalidate` does on a GET."""
-    return blp.alt_response(
-        304, description="Not modified: the If-None-Match ETag is still current (no body)"
-    )(func)
-
-
 blp.after_request(revalidate)
 categories_blp.after_request(revalidate)
-
-
-def body_limit(config_key: str):
-    """Raise the app-wide body limit for one route (an image upload is larger than JSON)."""
-
-    def decorator(func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            request.max_content_length = current_app.config[config_key]
-            return func(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 # --- categories ---

@@ -1,8 +1,12 @@
-"""targets.yaml: what the worker checks, read and validated once at start-up with clear errors."""
+"""targets.yaml: what the worker checks, read and validated once at start-up with clear errors.
+
+The rules are marshmallow schemas, one per kind of target (`SCHEMAS`); every mistake in the file
+is collected and reported at once, each named by where it is: the target and the setting."""
 
 from __future__ import annotations
 
 import contextlib
+import graphlib
 import math
 import os
 import re
@@ -13,9 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates,
+    validates_schema,
+)
+from marshmallow.experimental.context import Context
 
 DEFAULT_FILE = Path(__file__).resolve().parent / "targets.yaml"
-KINDS = ("http", "postgres", "synthetic", "pair")
 DEFAULT_INTERVAL = 15.0
 # A check gets this long unless told otherwise, or 80 % of a shorter interval.
 DEFAULT_TIMEOUT = 5.0
@@ -222,308 +237,461 @@ def load(path: str | Path | None = None, env: Mapping[str, str] | None = None) -
 
 
 def parse(raw: Any, env: Mapping[str, str], source: str = "targets.yaml") -> Config:
-    return _Parser(env, source).config(raw)
-
-
-class _Parser:
-    def __init__(self, env: Mapping[str, str], source: str):
-        self.env = env
-        self.source = source
-        self.problems: list[str] = []
-
-    def problem(self, where: str, message: str) -> None:
-        self.problems.append(f"{where}: {message}")
-
-    def config(self, raw: Any) -> Config:
-        if not isinstance(raw, dict):
-            raise ConfigError(self.source, ["the file must be a mapping with `targets:`"])
-        self.unknown_keys("the file", raw, {"defaults", "targets", "maintenance"})
-        defaults = self.defaults(raw.get("defaults") or {})
-        entries = raw.get("targets")
-        if not isinstance(entries, list) or not entries:
-            self.problem("targets", "must be a non-empty list")
-            entries = []
-        targets: list[Target] = []
-        disabled: set[str] = set()
-        seen: set[str] = set()
-        for index, entry in enumerate(entries):
-            name = entry.get("name") if isinstance(entry, dict) else None
-            where = f"targets[{index}]" + (f" ({name})" if name else "")
-            if isinstance(name, str) and name in seen:
-                self.problem(where, f"the name {name!r} is used twice")
-            if isinstance(name, str):
-                seen.add(name)
-            target = self.target(where, entry, defaults)
-            if target is None:
-                continue
-            if target is False:
-                disabled.add(name)
-                continue
-            targets.append(target)
-        targets = self.resolve_dependencies(targets, disabled)
-        maintenance = self.maintenance(raw.get("maintenance") or [], {t.name for t in targets})
-        if self.problems:
-            raise ConfigError(self.source, self.problems)
-        return Config(tuple(targets), tuple(maintenance), self.source)
-
-    def unknown_keys(self, where: str, raw: dict, known: set[str]) -> None:
-        for key in sorted(set(raw) - known, key=str):
-            self.problem(where, f"unknown setting {key!r} (known: {', '.join(sorted(known))})")
-
-    def defaults(self, raw: Any) -> dict[str, Any]:
-        if not isinstance(raw, dict):
-            self.problem("defaults", "must be a mapping")
-            return {}
-        known = {"interval", "timeout", "latency_threshold", "down_after", "up_after"}
-        self.unknown_keys("defaults", raw, known)
-        return raw
-
-    def target(self, where: str, raw: Any, defaults: dict) -> Target | bool | None:
-        if not isinstance(raw, dict):
-            self.problem(where, "must be a mapping")
-            return None
-        common = {"name", "kind", "interval", "timeout", "latency_threshold", "down_after"}
-        common |= {"up_after", "depends_on", "description", "enabled_if_service"}
-        per_kind = {
-            "http": {"url", "method", "expect_status", "json"},
-            "pair": {"direct", "via_gateway"},
-            "postgres": {"dsn"},
-            "synthetic": {"gateway"},
-        }
-        name, kind = raw.get("name"), raw.get("kind")
-        if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9-]{0,39}", name):
-            self.problem(where, "`name` must be lower-case letters, digits and '-' (at most 40)")
-            return None
-        if kind not in KINDS:
-            self.problem(where, f"`kind` must be one of {', '.join(KINDS)}, not {kind!r}")
-            return None
-        self.unknown_keys(where, raw, common | per_kind[kind])
-        service = raw.get("enabled_if_service")
-        if service is not None and not self.env.get(f"{str(service).upper()}_URL"):
-            return False
-
-        settings = {**defaults, **{k: v for k, v in raw.items() if k in common}}
-        target = Target(name=name, kind=kind, description=str(raw.get("description") or ""))
+    """Validate the file's parsed YAML: a Config, or ConfigError listing every problem, each named
+    by where it is (`targets[2] (clients).direct.url: ...`)."""
+    problems: list[str] = []
+    override = env.get(INTERVAL_OVERRIDE)
+    if override:
         try:
-            interval = parse_duration(settings.get("interval", DEFAULT_INTERVAL))
+            parse_duration(override)
         except ValueError as exc:
-            self.problem(where, f"interval {exc}")
-            interval = DEFAULT_INTERVAL
-        override = self.env.get(INTERVAL_OVERRIDE)
-        if override:
-            try:
-                interval = parse_duration(override)
-            except ValueError as exc:
-                self.problem(INTERVAL_OVERRIDE, str(exc))
-        if interval < 1:
-            self.problem(where, f"the interval must be at least 1s, not {interval:g}s")
-        timeout = min(DEFAULT_TIMEOUT, interval * 0.8)
-        if "timeout" in settings:
-            try:
-                timeout = parse_duration(settings["timeout"])
-            except ValueError as exc:
-                self.problem(where, f"timeout {exc}")
-        if override:
-            # A shorter interval for everything (tests, demos) shortens the timeouts with it.
-            timeout = min(timeout, interval * 0.8)
-        if timeout >= interval:
-            self.problem(
-                where,
-                f"the timeout ({timeout:g}s) must be shorter than the interval ({interval:g}s)",
-            )
+            # Every target's interval would be wrong: that one line says it all.
+            raise ConfigError(source, [f"{INTERVAL_OVERRIDE}: {exc}"]) from None
+    with Context({"env": env}):
         try:
-            threshold = (
-                parse_duration(settings.get("latency_threshold", DEFAULT_LATENCY_THRESHOLD_MS))
-                * 1000
-                if "latency_threshold" in settings
-                else DEFAULT_LATENCY_THRESHOLD_MS
-            )
+            document = FileSchema().load(raw if isinstance(raw, Mapping) else {"": raw})
+        except ValidationError as exc:
+            # What is wrong with the file as a whole is said of "the file".
+            messages = {k if k != "_schema" else "the file": v for k, v in exc.messages.items()}
+            raise ConfigError(source, _flatten("", messages)) from None
+        targets, disabled = _load_targets(document, env, problems)
+        targets = _resolve_dependencies(targets, disabled, problems)
+        with Context({"env": env, "names": {t.name for t in targets}}):
+            try:
+                maintenance = [
+                    window if window.name else replace(window, name=f"maintenance {index + 1}")
+                    for index, window in enumerate(
+                        MaintenanceSchema(many=True).load(document["maintenance"])
+                    )
+                ]
+            except ValidationError as exc:
+                problems += _flatten("maintenance", exc.messages)
+                maintenance = []
+    if problems:
+        raise ConfigError(source, problems)
+    return Config(tuple(targets), tuple(maintenance), source)
+
+
+# --- the schemas --------------------------------------------------------------------------------
+# Each error message either starts by naming its setting (`interval 'x' is not a duration`), and
+# is reported at the target (`targets[0] (web): interval ...`), or not, and is reported at the
+# setting (`targets[0] (web).url: must be an http(s) URL`); see _flatten.
+
+
+def _env() -> Mapping[str, str]:
+    return Context.get()["env"]
+
+
+class Duration(fields.Field):
+    """`15s`, `500ms`, `2m`, `1h` or a number of seconds, loaded as seconds."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> float:
+        try:
+            return parse_duration(value)
         except ValueError as exc:
-            self.problem(where, f"latency_threshold {exc}")
-            threshold = DEFAULT_LATENCY_THRESHOLD_MS
-        counts = {}
-        for key, default in (("down_after", DEFAULT_DOWN_AFTER), ("up_after", DEFAULT_UP_AFTER)):
-            value = settings.get(key, default)
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
-                self.problem(where, f"`{key}` must be a whole number from 1 to 100, not {value!r}")
-                value = default
-            counts[key] = value
-        depends_on = raw.get("depends_on") or []
-        if not isinstance(depends_on, list) or not all(isinstance(d, str) for d in depends_on):
-            self.problem(where, "`depends_on` must be a list of target names")
-            depends_on = []
-        target = replace(
-            target,
-            interval=interval,
-            timeout=timeout,
-            latency_threshold_ms=threshold,
-            depends_on=tuple(depends_on),
-            **counts,
-        )
-        if kind == "http":
-            probe = self.probe(where, {k: raw[k] for k in per_kind["http"] if k in raw})
-            return replace(target, probe=probe)
-        if kind == "pair":
-            legs = {}
-            for leg in ("direct", "via_gateway"):
-                if not isinstance(raw.get(leg), dict):
-                    self.problem(where, f"a pair needs `{leg}` (a mapping with `url`)")
-                    continue
-                legs[leg] = self.probe(f"{where}.{leg}", raw[leg])
-            return replace(target, **legs)
-        if kind == "postgres":
-            dsn = self.required_text(where, raw, "dsn")
-            return replace(target, dsn=dsn)
-        gateway = self.required_text(where, raw, "gateway")
-        missing = [k for k in sign_in_variables(self.env) if not self.env.get(k)]
+            raise ValidationError(f"{self.name} {exc}") from exc
+
+
+def _count(name: str) -> fields.Integer:
+    """A whole number of consecutive checks, 1 to 100 (strict: neither 1.5 nor `true`)."""
+    message = f"`{name}` must be a whole number from 1 to 100, not {{input!r}}"
+    return fields.Integer(
+        strict=True,
+        validate=validate.Range(1, 100, error=message),
+        error_messages={"invalid": message},
+    )
+
+
+class Interpolated(fields.Field):
+    """Non-blank text whose `${NAME}` come from the worker's environment."""
+
+    def __init__(self, **kwargs):
+        super().__init__(required=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(self.error_messages["required"])
+        env = _env()
+        missing = [name for name in _VARIABLE.findall(value) if not env.get(name)]
         if missing:
-            self.problem(
-                where, f"the journey needs an account to sign in: set {' and '.join(missing)}"
-            )
-        return replace(target, gateway_url=gateway.rstrip("/") if gateway else None)
+            raise ValidationError(f"{', '.join('${' + m + '}' for m in missing)} is not set")
+        return _VARIABLE.sub(lambda m: env[m.group(1)], value)
 
-    def required_text(self, where: str, raw: dict, key: str) -> str | None:
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            self.problem(where, f"`{key}` is required")
-            return None
-        return self.interpolate(f"{where}.{key}", raw[key])
 
-    def interpolate(self, where: str, text: str) -> str | None:
-        missing = [name for name in _VARIABLE.findall(text) if not self.env.get(name)]
-        if missing:
-            self.problem(where, f"{', '.join('${' + m + '}' for m in missing)} is not set")
-            return None
-        return _VARIABLE.sub(lambda m: self.env[m.group(1)], text)
-
-    def probe(self, where: str, raw: dict) -> Probe | None:
-        self.unknown_keys(where, raw, {"url", "method", "expect_status", "json"})
-        url = self.required_text(where, raw, "url")
-        if url and not url.startswith(("http://", "https://")):
-            self.problem(f"{where}.url", f"must be an http(s) URL, not {url!r}")
-        method = str(raw.get("method", "GET")).upper()
+class Method(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        method = str(value).upper()
         if method not in {"GET", "HEAD"}:
-            self.problem(f"{where}.method", "a check only reads: GET or HEAD")
-        status = raw.get("expect_status", 200)
-        statuses = status if isinstance(status, list) else [status]
+            raise ValidationError("a check only reads: GET or HEAD")
+        return method
+
+
+class Statuses(fields.Field):
+    """One HTTP status or a list of them."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> tuple[int, ...]:
+        statuses = value if isinstance(value, list) else [value]
         if not statuses or not all(
             isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in statuses
         ):
-            self.problem(f"{where}.expect_status", f"must be HTTP statuses, not {status!r}")
-            statuses = [200]
-        conditions = []
-        for index, item in enumerate(raw.get("json") or []):
-            condition = self.condition(f"{where}.json[{index}]", item)
-            if condition:
-                conditions.append(condition)
-        if url is None:
-            return None
-        return Probe(url, method, tuple(statuses), tuple(conditions))
+            raise ValidationError(f"must be HTTP statuses, not {value!r}")
+        return tuple(statuses)
 
-    def condition(self, where: str, raw: Any) -> Condition | None:
-        if not isinstance(raw, dict) or not isinstance(raw.get("path"), str):
-            self.problem(where, "a condition is `{path: a.b, <operator>: value}`")
-            return None
-        operators = [key for key in raw if key != "path"]
+
+class ConditionField(fields.Field):
+    """`{path: a.b, <operator>: value}`, loaded as a Condition."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> Condition:
+        if not isinstance(value, dict) or not isinstance(value.get("path"), str):
+            raise ValidationError("a condition is `{path: a.b, <operator>: value}`")
+        operators = [key for key in value if key != "path"]
         if len(operators) != 1 or operators[0] not in OPERATORS:
-            self.problem(where, f"give exactly one operator of {', '.join(OPERATORS)}")
-            return None
-        op, value = operators[0], raw[operators[0]]
-        if op in {"less_than", "greater_than"} and _number(value) is None:
-            self.problem(where, f"`{op}` needs a number, not {value!r}")
-            return None
-        if op == "one_of" and not isinstance(value, list):
-            self.problem(where, "`one_of` needs a list")
-            return None
-        return Condition(raw["path"], op, value)
+            raise ValidationError(f"give exactly one operator of {', '.join(OPERATORS)}")
+        op, operand = operators[0], value[operators[0]]
+        if op in {"less_than", "greater_than"} and _number(operand) is None:
+            raise ValidationError(f"`{op}` needs a number, not {operand!r}")
+        if op == "one_of" and not isinstance(operand, list):
+            raise ValidationError("`one_of` needs a list")
+        return Condition(value["path"], op, operand)
 
-    def resolve_dependencies(self, targets: list[Target], disabled: set[str]) -> list[Target]:
-        """Drop dependencies on disabled targets; refuse unknown ones and cycles."""
-        names = {t.name for t in targets}
-        resolved = []
-        for target in targets:
-            kept = []
-            for dependency in target.depends_on:
-                if dependency in disabled:
-                    continue
-                if dependency not in names or dependency == target.name:
-                    self.problem(f"{target.name}.depends_on", f"no target named {dependency!r}")
-                    continue
-                kept.append(dependency)
-            resolved.append(replace(target, depends_on=tuple(kept)))
-        graph = {t.name: t.depends_on for t in resolved}
-        state: dict[str, int] = {}
 
-        def cyclic(node: str) -> bool:
-            state[node] = 1
-            for nxt in graph[node]:
-                if state.get(nxt) == 1 or (nxt not in state and cyclic(nxt)):
-                    return True
-            state[node] = 2
-            return False
+class Moment(fields.Field):
+    """An ISO 8601 time with its offset (YAML may have parsed it already), in UTC."""
 
-        for name in graph:
-            if name not in state and cyclic(name):
-                self.problem(f"{name}.depends_on", "the dependencies go round in a circle")
-                break
-        return resolved
-
-    def maintenance(self, raw: Any, names: set[str]) -> list[Maintenance]:
-        if not isinstance(raw, list):
-            self.problem("maintenance", "must be a list of windows")
-            return []
-        windows = []
-        for index, item in enumerate(raw):
-            where = f"maintenance[{index}]"
-            if not isinstance(item, dict):
-                self.problem(where, "must be a mapping")
-                continue
-            self.unknown_keys(where, item, {"name", "targets", "start", "end", "weekly"})
-            targets = item.get("targets")
-            if targets is not None:
-                if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-                    self.problem(where, "`targets` must be a list of target names")
-                    continue
-                unknown = sorted(set(targets) - names)
-                if unknown:
-                    self.problem(where, f"no target named {', '.join(map(repr, unknown))}")
-                targets = frozenset(targets)
-            window = Maintenance(name=str(item.get("name") or f"maintenance {index + 1}"))
-            window = replace(window, targets=targets)
-            if "weekly" in item:
-                weekly = self.weekly(where, item["weekly"])
-                if weekly:
-                    windows.append(replace(window, **weekly))
-                continue
-            start, end = self.moment(where, item, "start"), self.moment(where, item, "end")
-            if start and end:
-                if end <= start:
-                    self.problem(where, "`end` must come after `start`")
-                    continue
-                windows.append(replace(window, start=start, end=end))
-        return windows
-
-    def moment(self, where: str, item: dict, key: str) -> datetime | None:
-        value = item.get(key)
+    def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = datetime.fromisoformat(value)
         if not isinstance(value, datetime) or value.tzinfo is None:
-            self.problem(where, f"`{key}` must be an ISO 8601 time with its offset")
-            return None
+            raise ValidationError(f"`{self.name}` must be an ISO 8601 time with its offset")
         return value.astimezone(UTC)
 
-    def weekly(self, where: str, raw: Any) -> dict | None:
-        if not isinstance(raw, dict) or set(raw) != {"day", "at", "duration"}:
-            self.problem(where, '`weekly` is `{day: sunday, at: "03:00", duration: 30m}` (UTC)')
-            return None
-        day = str(raw["day"]).lower()
-        if day not in WEEKDAYS:
-            self.problem(where, f"`day` must be a weekday name, not {raw['day']!r}")
-            return None
+
+def _names(message: str) -> fields.List:
+    return fields.List(fields.String(), error_messages={"invalid": message})
+
+
+class Settings(Schema):
+    """A mapping whose unknown keys are mistakes, each named with the settings there are."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    error_messages = {"type": "must be a mapping"}
+
+    @validates_schema(pass_original=True, skip_on_field_errors=False)
+    def known_settings(self, data, original, **kwargs):
+        known = sorted(field.data_key or name for name, field in self.load_fields.items())
+        unknown = sorted(set(original) - set(known), key=str) if isinstance(original, dict) else []
+        if unknown:
+            raise ValidationError(
+                [f"unknown setting {key!r} (known: {', '.join(known)})" for key in unknown]
+            )
+
+
+class DefaultsSchema(Settings):
+    """`defaults:`, and what a target may set for itself."""
+
+    interval = Duration()
+    timeout = Duration()
+    latency_threshold = Duration()
+    down_after = _count("down_after")
+    up_after = _count("up_after")
+
+
+class FileSchema(Settings):
+    defaults = fields.Nested(
+        DefaultsSchema, load_default=dict, error_messages={"type": "must be a mapping"}
+    )
+    targets = fields.List(
+        fields.Raw(),
+        required=True,
+        validate=validate.Length(min=1, error="must be a non-empty list"),
+        error_messages={
+            "required": "must be a non-empty list",
+            "invalid": "must be a non-empty list",
+        },
+    )
+    maintenance = fields.List(
+        fields.Raw(),
+        load_default=list,
+        allow_none=True,
+        error_messages={"invalid": "must be a list of windows"},
+    )
+
+    @pre_load
+    def a_mapping(self, data, **kwargs):
+        if "" in data:
+            raise ValidationError("must be a mapping with `targets:`")
+        # `defaults:` or `maintenance:` with nothing under them mean none.
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class ProbeSchema(Settings):
+    """One request and what its answer must be."""
+
+    url = Interpolated(error_messages={"required": "`url` is required"})
+    method = Method(load_default="GET")
+    expect_status = Statuses(load_default=(200,))
+    json = fields.List(ConditionField(), load_default=list)
+
+    @validates_schema(skip_on_field_errors=False)
+    def a_web_address(self, data, **kwargs):
+        url = data.get("url")
+        if url and not url.startswith(("http://", "https://")):
+            raise ValidationError(f"must be an http(s) URL, not {url!r}", "url")
+
+
+def _probe(data: dict) -> Probe:
+    return Probe(data["url"], data["method"], data["expect_status"], tuple(data["json"]))
+
+
+class TargetSchema(DefaultsSchema):
+    """What every kind has: its own settings over the file's `defaults:` (in the context)."""
+
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    description = fields.String(load_default="")
+    enabled_if_service = fields.String()
+    depends_on = _names("`depends_on` must be a list of target names")
+
+    @pre_load
+    def with_defaults(self, data, **kwargs):
+        return {**Context.get()["defaults"], **data}
+
+    @validates_schema
+    def the_timeout_fits_the_interval(self, data, **kwargs):
+        interval, timeout = _timing(data, _env())
+        if interval < 1:
+            raise ValidationError(f"the interval must be at least 1s, not {interval:g}s")
+        if timeout >= interval:
+            raise ValidationError(
+                f"the timeout ({timeout:g}s) must be shorter than the interval ({interval:g}s)"
+            )
+
+    @post_load
+    def target(self, data, **kwargs) -> Target:
+        interval, timeout = _timing(data, _env())
+        threshold = data.get("latency_threshold")
+        return Target(
+            name=data["name"],
+            kind=data["kind"],
+            interval=interval,
+            timeout=timeout,
+            latency_threshold_ms=threshold * 1000 if threshold else DEFAULT_LATENCY_THRESHOLD_MS,
+            down_after=data.get("down_after", DEFAULT_DOWN_AFTER),
+            up_after=data.get("up_after", DEFAULT_UP_AFTER),
+            depends_on=tuple(data.get("depends_on", ())),
+            description=data["description"],
+            **self.specific(data),
+        )
+
+    def specific(self, data: dict) -> dict[str, Any]:
+        """The kind's own fields of the Target."""
+        return {}
+
+
+def _timing(settings: dict, env: Mapping[str, str]) -> tuple[float, float]:
+    """The interval and the timeout: MONITOR_INTERVAL replaces every interval and shortens the
+    timeouts with it; a timeout not given is 5 s, or 80 % of a shorter interval."""
+    interval = settings.get("interval", DEFAULT_INTERVAL)
+    override = env.get(INTERVAL_OVERRIDE)
+    if override:
+        interval = parse_duration(override)
+    timeout = settings.get("timeout", min(DEFAULT_TIMEOUT, interval * 0.8))
+    if override:
+        timeout = min(timeout, interval * 0.8)
+    return interval, timeout
+
+
+class HttpSchema(TargetSchema, ProbeSchema):
+    def specific(self, data: dict) -> dict[str, Any]:
+        return {"probe": _probe(data)}
+
+
+def _leg(name: str) -> fields.Nested:
+    return fields.Nested(
+        ProbeSchema,
+        required=True,
+        error_messages={"required": f"a pair needs `{name}` (a mapping with `url`)"},
+    )
+
+
+class PairSchema(TargetSchema):
+    direct = _leg("direct")
+    via_gateway = _leg("via_gateway")
+
+    def specific(self, data: dict) -> dict[str, Any]:
+        return {"direct": _probe(data["direct"]), "via_gateway": _probe(data["via_gateway"])}
+
+
+class PostgresSchema(TargetSchema):
+    dsn = Interpolated(error_messages={"required": "`dsn` is required"})
+
+    def specific(self, data: dict) -> dict[str, Any]:
+        return {"dsn": data["dsn"]}
+
+
+class SyntheticSchema(TargetSchema):
+    gateway = Interpolated(error_messages={"required": "`gateway` is required"})
+
+    @validates_schema(skip_on_field_errors=False)
+    def an_account_to_sign_in(self, data, **kwargs):
+        env = _env()
+        missing = [key for key in sign_in_variables(env) if not env.get(key)]
+        if missing:
+            raise ValidationError(
+                f"the journey needs an account to sign in: set {' and '.join(missing)}"
+            )
+
+    def specific(self, data: dict) -> dict[str, Any]:
+        return {"gateway_url": data["gateway"].rstrip("/")}
+
+
+SCHEMAS: dict[str, type[TargetSchema]] = {
+    "http": HttpSchema,
+    "pair": PairSchema,
+    "postgres": PostgresSchema,
+    "synthetic": SyntheticSchema,
+}
+KINDS = tuple(SCHEMAS)
+NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
+
+
+def _load_targets(
+    document: dict, env: Mapping[str, str], problems: list[str]
+) -> tuple[list[Target], set[str]]:
+    """Each entry with the schema of its kind, but those of a service the stack does not run (no
+    `NAME_URL` for `enabled_if_service: NAME`): they are left out."""
+    targets: list[Target] = []
+    disabled: set[str] = set()
+    seen: set[str] = set()
+    for index, entry in enumerate(document["targets"]):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        where = f"targets[{index}]" + (f" ({name})" if isinstance(name, str) and name else "")
+        if not isinstance(entry, dict):
+            problems.append(f"{where}: must be a mapping")
+            continue
+        if isinstance(name, str) and name in seen:
+            problems.append(f"{where}: the name {name!r} is used twice")
+        if isinstance(name, str):
+            seen.add(name)
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            problems.append(
+                f"{where}: `name` must be lower-case letters, digits and '-' (at most 40)"
+            )
+            continue
+        kind = entry.get("kind")
+        if kind not in SCHEMAS:
+            problems.append(f"{where}: `kind` must be one of {', '.join(KINDS)}, not {kind!r}")
+            continue
+        service = entry.get("enabled_if_service")
+        if service is not None and not env.get(f"{str(service).upper()}_URL"):
+            # The stack does not run it: its `${SERVICE_URL}` is not set, and no more to check.
+            disabled.add(name)
+            continue
         try:
-            at = time.fromisoformat(str(raw["at"]))
-            duration = timedelta(seconds=parse_duration(raw["duration"]))
-        except ValueError as exc:
-            self.problem(where, f"weekly: {exc}")
-            return None
-        return {"weekday": WEEKDAYS.index(day), "at": at, "duration": duration}
+            with Context({"env": env, "defaults": document["defaults"]}):
+                targets.append(SCHEMAS[kind]().load(entry))
+        except ValidationError as exc:
+            problems += _flatten(where, exc.messages)
+    return targets, disabled
+
+
+def _resolve_dependencies(
+    targets: list[Target], disabled: set[str], problems: list[str]
+) -> list[Target]:
+    """Drop dependencies on disabled targets; refuse unknown ones and cycles."""
+    names = {t.name for t in targets}
+    resolved = []
+    for target in targets:
+        kept = []
+        for dependency in target.depends_on:
+            if dependency in disabled:
+                continue
+            if dependency not in names or dependency == target.name:
+                problems.append(f"{target.name}.depends_on: no target named {dependency!r}")
+                continue
+            kept.append(dependency)
+        resolved.append(replace(target, depends_on=tuple(kept)))
+    try:
+        graphlib.TopologicalSorter({t.name: t.depends_on for t in resolved}).prepare()
+    except graphlib.CycleError as exc:
+        problems.append(f"{exc.args[1][0]}.depends_on: the dependencies go round in a circle")
+    return resolved
+
+
+class WeeklySchema(Settings):
+    day = fields.String(required=True)
+    at = fields.Time(
+        required=True, error_messages={"invalid": '`at` must be a time of day, such as "03:00"'}
+    )
+    duration = Duration(required=True)
+
+    @validates("day")
+    def a_weekday(self, value, **kwargs):
+        if value.lower() not in WEEKDAYS:
+            raise ValidationError(f"`day` must be a weekday name, not {value!r}")
+
+
+class MaintenanceSchema(Settings):
+    """A one-off window (`start`, `end`) or a weekly one (`weekly: {day, at, duration}`, UTC)."""
+
+    name = fields.String()
+    targets = _names("`targets` must be a list of target names")
+    start = Moment()
+    end = Moment()
+    weekly = fields.Nested(WeeklySchema)
+
+    @validates_schema
+    def a_window(self, data, **kwargs):
+        unknown = sorted(set(data.get("targets") or ()) - Context.get()["names"])
+        if unknown:
+            raise ValidationError(f"no target named {', '.join(map(repr, unknown))}")
+        if "weekly" in data:
+            return
+        missing = [key for key in ("start", "end") if key not in data]
+        if missing:
+            raise ValidationError(
+                {key: [f"`{key}` must be an ISO 8601 time with its offset"] for key in missing}
+            )
+        if data["end"] <= data["start"]:
+            raise ValidationError("`end` must come after `start`")
+
+    @post_load
+    def window(self, data, **kwargs) -> Maintenance:
+        targets = data.get("targets")
+        window = Maintenance(
+            name=data.get("name") or "",
+            targets=frozenset(targets) if targets is not None else None,
+        )
+        weekly = data.get("weekly")
+        if weekly:
+            return replace(
+                window,
+                weekday=WEEKDAYS.index(weekly["day"].lower()),
+                at=weekly["at"],
+                duration=timedelta(seconds=weekly["duration"]),
+            )
+        return replace(window, start=data["start"], end=data["end"])
+
+
+def _flatten(where: str, errors: Any) -> list[str]:
+    """marshmallow's nested errors as `where: message` lines (see the schemas' comment)."""
+    if isinstance(errors, str):
+        return [f"{where}: {errors}" if where else errors]
+    if isinstance(errors, list):
+        return [line for error in errors for line in _flatten(where, error)]
+    lines = []
+    for key, value in errors.items():
+        if key in ("_schema", ""):
+            lines += _flatten(where, value)
+        elif isinstance(key, int):
+            lines += _flatten(f"{where}[{key}]", value)
+        elif isinstance(value, list) and all(isinstance(v, str) for v in value):
+            for message in value:
+                inline = where and message.startswith((key, f"`{key}`"))
+                lines += _flatten(where if inline else f"{where}.{key}".lstrip("."), message)
+        else:
+            lines += _flatten(f"{where}.{key}".lstrip("."), value)
+    return lines

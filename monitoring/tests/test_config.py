@@ -45,6 +45,24 @@ def test_defaults_are_a_15s_interval_and_a_shorter_timeout():
     assert (target.down_after, target.up_after) == (2, 2)
 
 
+def test_a_target_setting_wins_over_the_defaults_which_win_over_the_built_in_ones():
+    raw = {
+        "defaults": {"interval": "30s", "latency_threshold": "200ms", "up_after": 3},
+        "targets": [http("a"), http("b", interval="1m", up_after=1)],
+    }
+    a, b = parse(raw, ENV).targets
+    assert (a.interval, a.latency_threshold_ms, a.up_after, a.down_after) == (30, 200, 3, 2)
+    assert (b.interval, b.latency_threshold_ms, b.up_after) == (60, 200, 1)
+
+
+def test_an_unknown_setting_is_named_with_the_settings_there_are():
+    found = problems({"defaults": {"intervall": "5s"}, "targets": [http()]})
+    assert found == [
+        "defaults: unknown setting 'intervall' "
+        "(known: down_after, interval, latency_threshold, timeout, up_after)"
+    ]
+
+
 def test_a_timeout_as_long_as_the_interval_is_refused():
     found = problems({"targets": [http(interval="10s", timeout="10s")]})
     assert found == ["targets[0] (web): the timeout (10s) must be shorter than the interval (10s)"]
@@ -90,7 +108,7 @@ def test_the_interval_override_shortens_every_interval_and_timeout():
                 "targets": [http()],
                 "maintenance": [{"weekly": {"day": "someday", "at": "03:00", "duration": "1h"}}],
             },
-            "maintenance[0]: `day` must be a weekday name",
+            "maintenance[0].weekly: `day` must be a weekday name",
         ),
     ],
 )

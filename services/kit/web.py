@@ -1,0 +1,278 @@
+"""flask-smorest wiring: the blueprint every service uses, its argument parser and the Api."""
+
+from __future__ import annotations
+
+import functools
+import http
+
+import flask_smorest
+import marshmallow as ma
+from flask import current_app, request
+from flask_smorest.utils import prepare_response
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+from .errors import PROBLEM_JSON, BadRequest
+from .fields import unstorable_text
+from .security import require_caller
+
+
+def revalidate(response):
+    """An after-request hook for a blueprint of reads: every GET carries an ETag (a hash of the
+    body) and may be kept only by the caller's own client, which must ask again each time:
+    `If-None-Match` with a current tag answers 304 with no body. Nothing is shared between
+    users, so no shared cache may store it."""
+    if request.method == "GET" and response.status_code == 200:
+        response.headers["Cache-Control"] = "private, no-cache"
+        response.add_etag(weak=True)
+        response.make_conditional(request)
+    return response
+
+
+def conditional(func):
+    """Document the 304 `revalidate` answers on a GET of a blueprint that runs it."""
+    return flask_smorest.Blueprint.doc(
+        responses={
+            "304": {
+                "description": "Not modified: the If-None-Match ETag is still current (no body)"
+            }
+        }
+    )(func)
+
+
+def body_limit(config_key: str):
+    """Raise the app-wide body limit for one route to the setting `config_key` (an image upload
+    is larger than JSON)."""
+
+    def decorator(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            request.max_content_length = current_app.config[config_key]
+            return func(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+class ProblemSchema(ma.Schema):
+    # Every problem has these four, the gateway's own included (gateway/templates/errors).
+    type = ma.fields.String(
+        required=True, metadata={"example": "https://feira.dev/problems/validation-error"}
+    )
+    title = ma.fields.String(required=True, metadata={"example": "Unprocessable Content"})
+    status = ma.fields.Integer(required=True, metadata={"example": 422})
+    detail = ma.fields.String(required=True, metadata={"example": "Invalid fields: email"})
+    request_id = ma.fields.String(allow_none=True, metadata={"example": "3f2c0d1e9b8a4c7d"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={
+            "description": "Only on 422 (and 409 for a taken value): field -> messages",
+            "example": {"email": ["Not a valid email address."]},
+        },
+    )
+
+
+class ShortItemSchema(ma.Schema):
+    product_id = ma.fields.Integer(metadata={"example": 12})
+    requested = ma.fields.Integer(metadata={"example": 5})
+    available = ma.fields.Integer(metadata={"example": 2})
+
+
+class ShortageProblemSchema(ProblemSchema):
+    """A 409 that may be a shortage of stock: then `short` lists the lines that are short. The
+    same status is also a plain conflict (another state, a reused key), without `short`."""
+
+    type = ma.fields.String(
+        required=True, metadata={"example": "https://feira.dev/problems/conflict"}
+    )
+    title = ma.fields.String(required=True, metadata={"example": "Conflict"})
+    status = ma.fields.Integer(required=True, metadata={"example": 409})
+    detail = ma.fields.String(
+        required=True, metadata={"example": "Not enough stock for products 12"}
+    )
+    short = ma.fields.List(
+        ma.fields.Nested(ShortItemSchema),
+        metadata={
+            "description": "Only when stock is short: {product_id, requested, available}",
+            "example": [{"product_id": 12, "requested": 5, "available": 2}],
+        },
+    )
+
+
+class ChangeSchema(ma.Schema):
+    """A body schema whose `partial=True` instance is a PATCH: an empty one changes nothing, so
+    it is a 422 naming `_body`."""
+
+    @ma.validates_schema
+    def something_to_change(self, data, **kwargs):
+        if self.partial and not data:
+            raise ma.ValidationError("Give at least one field to change.", "_body")
+
+
+def schema_name_resolver(schema) -> str:
+    """`ClientSchema` -> `Client`; a `partial=True` instance (a PATCH body) -> `ClientPatch`."""
+    cls = schema if isinstance(schema, type) else type(schema)
+    name = cls.__name__.removesuffix("Schema")
+    if not isinstance(schema, type) and schema.partial:
+        name += "Patch"
+    return name
+
+
+# No body of ours nests past a handful of levels; a deeper one is refused before anything recurses
+# into it (the JSON decoder, marshmallow, the error renderer would run out of stack: a 500).
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(value) -> int:
+    """How deep arrays and objects nest in `value` (a scalar is 0), without recursing."""
+    deepest, pending = 0, [(value, 0)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                pending.extend((inner, depth) for inner in value)
+    return deepest
+
+
+class Parser(FlaskParser):
+    """Stricter than webargs' default: an unknown query parameter is a 422 and a body that is
+    not JSON is a 400, as API.md requires; text PostgreSQL cannot store (NUL, a lone surrogate)
+    is a 422 naming its field, in every location, before any schema sees it.
+
+    A schema that loads parts of its input itself (an import, row by row, so that one bad row
+    does not sink the others) sets `check_text = False` and checks each part with
+    `unstorable_text`."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {
+        **FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+        "query": ma.RAISE,
+        "querystring": ma.RAISE,
+    }
+
+    def _raw_load_json(self, req):
+        body = req.get_data(cache=True)
+        if not body:
+            raise BadRequest("The request needs a JSON body")
+        if not is_json_request(req):
+            raise BadRequest("Content-Type must be application/json")
+        try:
+            data = core.parse_json(body)
+        except RecursionError:
+            data = None
+            depth = MAX_JSON_DEPTH + 1
+        else:
+            depth = json_depth(data)
+        if depth > MAX_JSON_DEPTH:
+            raise BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+        return data
+
+    def pre_load(self, location_data, *, schema, req, location):
+        if getattr(schema, "check_text", True):
+            errors = unstorable_text(location_data)
+            if errors:
+                raise ma.ValidationError(errors)
+        return location_data
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        raise BadRequest("The request body is not valid JSON")
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = Parser()
+
+    def problem(self, status: int, description: str, *, schema=ProblemSchema):
+        """Document an error answer of this route as problem+json (`schema`: one with more
+        members, e.g. ShortageProblemSchema)."""
+        return self.alt_response(
+            status, schema=schema, content_type=PROBLEM_JSON, description=description
+        )
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """As flask-smorest's, and a JSON body also documents its 400 (not JSON at all)."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+        return lambda func: self.problem(400, "The body is missing or not JSON")(parse(func))
+
+    def login_required(self, *roles: str):
+        """Require a valid bearer token, and one of `roles` when given; documents 401/403."""
+
+        def decorator(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                require_caller(*roles)
+                return func(*args, **kwargs)
+
+            wrapper = self.doc(security=[{"bearerAuth": []}])(wrapper)
+            wrapper = self.problem(401, "No token, or an invalid or expired one")(wrapper)
+            if roles:
+                wrapper = self.problem(403, f"Only for: {', '.join(roles)}")(wrapper)
+            return wrapper
+
+        return decorator
+
+
+class Api(flask_smorest.Api):
+    """flask-smorest's, with problem+json errors, and without the routes only other services
+    call (`internal`: the registry's prefixes): the gateway answers 404 there, so the public
+    documents and the Swagger UI over them leave them out."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def __init__(self, app=None, *, internal: tuple[str, ...] = (), **kwargs):
+        self.internal = internal
+        super().__init__(app, **kwargs)
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        super().register_blueprint(blp, parameters=parameters, **options)
+        self._leave_out_internal_routes()
+
+    def _leave_out_internal_routes(self):
+        # apispec keeps its paths and tags in these two; it offers no way to remove one.
+        paths = self.spec._paths
+        hidden = [
+            path
+            for path in paths
+            if any(path == prefix or path.startswith(prefix + "/") for prefix in self.internal)
+        ]
+        hidden_tags = {tag for path in hidden for tag in _tags_of(paths.pop(path))}
+        kept_tags = {tag for item in paths.values() for tag in _tags_of(item)}
+        self.spec._tags[:] = [
+            tag for tag in self.spec._tags if tag["name"] not in hidden_tags - kept_tags
+        ]
+
+    def _register_error_handlers(self):
+        """The kit's own handlers render every error; see errors.register_error_handlers."""
+
+    def _register_responses(self):
+        """As flask-smorest does, but the error answers are documented as problem+json."""
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.spec.components.security_scheme(
+            "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        )
+
+
+def _tags_of(path_item: dict) -> set[str]:
+    return {
+        tag
+        for operation in path_item.values()
+        if isinstance(operation, dict)
+        for tag in operation.get("tags", [])
+    }

@@ -3,7 +3,9 @@ at every call site.
 
 - Inventory's 409 (stock is short: `short` names the lines; or the reservation is no longer
   `reserved`) and its 404 (it holds no reservation for the order) are the client's `Conflict`:
-  retrying cannot change either, so neither is ever a 503.
+  retrying cannot change either, so neither is ever a 503. The one exception is `release`,
+  whose goal (the order holds no stock) a missing reservation already meets: a cancel or a
+  delete then goes on, so an order whose reservation was lost is never stuck as pending.
 - Inventory down, failing (5xx), or answering anything else or anything unreadable is
   `Unavailable`: nothing can be said about the reservation, the client may retry.
 
@@ -37,8 +39,12 @@ def replace(order_id: int, lines: dict[int, int]) -> str:
 
 
 def release(order_id: int) -> str:
-    """The reserved units are available again; releasing twice changes nothing."""
+    """The reserved units are available again; releasing twice changes nothing, and an order
+    inventory holds nothing for has nothing to release."""
     response = service("inventory").post(f"/inventory/reservations/{order_id}/release")
+    if response.status_code == 404:
+        log.warning("order %s: inventory holds no reservation to release", order_id)
+        return "released"
     return _state(response, 200, order_id, f"release order {order_id}'s stock")
 
 

@@ -102,8 +102,7 @@ class OrderResource(MethodView):
     @blp.problem(
         409,
         "Only pending or cancelled orders can be deleted, or inventory refused to release a "
-        "pending one's stock (its reservation was committed, or it holds none); nothing was "
-        "deleted",
+        "pending one's stock (its reservation was committed); nothing was deleted",
     )
     @blp.problem(503, "Inventory could not release the stock; nothing was deleted")
     def delete(self, order_id):
@@ -121,7 +120,7 @@ class OrderStatus(MethodView):
     @blp.problem(
         409,
         "Not a transition of pending → paid → shipped → delivered, or → cancelled; or inventory "
-        "refused its part (the reservation is settled otherwise, or it holds none)",
+        "refused its part (the reservation is settled otherwise, or there is none to ship)",
     )
     @blp.problem(503, "Inventory cannot answer; the status did not change")
     def post(self, data, order_id):

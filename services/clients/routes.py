@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.kit import Blueprint, NotFound, page_schema, paginate
 
-from . import clients, favorites, guards
+from . import clients, deletion_guards, favorites
 from .models import Address, Client, db
 from .schemas import (
     AddressListArgs,
@@ -89,7 +89,7 @@ class ClientResource(MethodView):
     def delete(self, client_id):
         """Delete a client with its addresses (admin); not while it has open orders."""
         client = clients.get_client(client_id)
-        guards.ensure_no_open_orders(client_id)
+        deletion_guards.ensure_no_open_orders(client_id)
         clients.delete_client(client)
 
 

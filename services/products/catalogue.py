@@ -16,7 +16,7 @@ from services.kit.db import constraint_field
 from services.kit.errors import flatten_messages
 from services.kit.fields import unstorable_text
 
-from . import guards, images
+from . import deletion_guards, images
 from .models import Category, Product, ProductImage, db, outbox
 from .schemas import ProductSchema
 
@@ -149,7 +149,7 @@ def update_product(product: Product, data: dict) -> Product:
 def delete_product(product: Product) -> None:
     """Only when no owner of a fact about it objects (stock on hand, orders); `active: false`
     retires a product that must stay."""
-    reasons = guards.deletion_blockers(product.id)
+    reasons = deletion_guards.deletion_blockers(product.id)
     if reasons:
         raise Conflict(f"Product {product.id} cannot be deleted: {'; '.join(reasons)}")
     files = [path for image in product.images for path in (image.path, image.thumbnail_path)]

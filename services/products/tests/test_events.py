@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from services.kit.testing import build_app, deliver, unreachable_url
-from services.products import create_app, guards
+from services.products import create_app, deletion_guards
 from services.products.models import Product, db, outbox
 
 
@@ -130,7 +130,9 @@ def test_a_guard_that_objects_refuses_the_deletion_with_409_and_its_reason(
 ):
     made = make_product()
     monkeypatch.setitem(app.config, "SERVICE_URLS", {"inventory": "http://127.0.0.1:1"})
-    monkeypatch.setitem(guards.DELETION_GUARDS, "inventory", lambda product_id: "3 units on hand")
+    monkeypatch.setitem(
+        deletion_guards.DELETION_GUARDS, "inventory", lambda product_id: "3 units on hand"
+    )
     response = client.delete(f"/products/{made['id']}", headers=admin)
     assert response.status_code == 409 and "3 units on hand" in response.json["detail"]
     with app.app_context():
@@ -141,5 +143,5 @@ def test_a_guard_is_consulted_only_when_its_service_is_configured(
     app, client, admin, make_product, monkeypatch
 ):
     made = make_product()
-    monkeypatch.setitem(guards.DELETION_GUARDS, "orders", lambda product_id: "in 2 orders")
+    monkeypatch.setitem(deletion_guards.DELETION_GUARDS, "orders", lambda product_id: "in 2 orders")
     assert client.delete(f"/products/{made['id']}", headers=admin).status_code == 204

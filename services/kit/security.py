@@ -34,10 +34,6 @@ class Caller:
     email: str
     session_id: str | None
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
 
 def init_jwt(app: Flask) -> None:
     if not app.config.get("JWT_PUBLIC_KEY"):

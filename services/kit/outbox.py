@@ -1,10 +1,12 @@
 """The transactional outbox: events written in the same transaction as the change, a relay that
 delivers them by HTTP POST with retries, and a receiver that makes redelivery harmless.
 
-A producer's models.py creates `outbox = Outbox(db)`, calls `outbox.emit(type, data)` before it
-commits, and supervisord runs `flask --app services.<name>:create_app outbox-relay`. A consumer
-registers `outbox.receiver({"client.deleted": on_client_deleted})` on its app; subscribers are
-listed in the producer's `OUTBOX_SUBSCRIBERS` (`name=url,name=url`).
+A service's models.py creates `outbox = Outbox(db)` and its create_app calls
+`init_outbox(app, outbox)`. A producer calls `outbox.emit(type, data)` before it commits, and
+supervisord runs `flask --app services.<name>:create_app outbox-relay`. A consumer mounts the
+receiver with its handlers, `outbox.receiver(app, {"client.deleted": on_client_deleted})`; each
+handler takes the event's `data` dict. Subscribers are listed in the producer's
+`OUTBOX_SUBSCRIBERS` (`name=url,name=url`).
 """
 
 from __future__ import annotations

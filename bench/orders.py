@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 import uuid
 
-from services.products.ean import check_digit
+from services.kit.makers import ean13
 
 from .registry import Context, Request, case
 
@@ -84,7 +84,7 @@ def order_creation(ctx: Context) -> Request:
         {
             "name": f"Bench product {tag}",
             "price": "19.90",
-            "barcode": twelve + check_digit(twelve),
+            "barcode": ean13(twelve),
             "initial_stock": STOCK,
         },
     )

@@ -20,12 +20,15 @@ from pathlib import Path
 
 import requests
 
-from monitoring.journey import random_cpf
+from services.kit.makers import ean13, random_cpf
+from services.registry import SERVICES
 from stack.config import ROOT, StackConfig
-from stack.seed import ean13
 
 RESULTS = ROOT / "fuzz" / "results"
-DOCUMENTS = ("auth", "clients", "products", "inventory", "orders", "status/api")
+# Every service's OpenAPI document, as the path before /openapi.json (`status/api`).
+DOCUMENTS = tuple(
+    s.document.strip("/").removesuffix("/openapi.json") for s in SERVICES if s.document
+)
 ROLES = ("user", "admin")
 # What a response is judged by. Left out: negative_data_rejection and positive_data_acceptance
 # (the services accept more than the document promises, e.g. money as a JSON number or "30.5",

@@ -10,6 +10,8 @@ import random
 import requests
 from faker import Faker
 
+from services.kit.makers import cpf, ean13
+
 from .config import StackConfig
 
 
@@ -73,8 +75,6 @@ def bulk_clients(cfg: StackConfig, total: int) -> int:
     would take minutes). The rows are valid: formatted CPFs with real check digits."""
     import psycopg
 
-    from services.clients.cpf import check_digits
-
     url = cfg.database_url("clients", cfg.db_passwords()["clients"])
     dsn = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
@@ -88,10 +88,8 @@ def bulk_clients(cfg: StackConfig, total: int) -> int:
             "COPY clients.clients (name, email, cpf, balance) FROM STDIN"
         ) as copy:
             for n in range(start + 1, start + missing + 1):
-                base = f"{(700_000_000 + n * 7) % 1_000_000_000:09d}"
-                digits = base + check_digits(base)
-                cpf = f"{digits[:3]}.{digits[3:6]}.{digits[6:9]}-{digits[9:]}"
-                copy.write_row((fake.name(), f"bench{n}@example.com", cpf, "0.00"))
+                first_nine = f"{(700_000_000 + n * 7) % 1_000_000_000:09d}"
+                copy.write_row((fake.name(), f"bench{n}@example.com", cpf(first_nine), "0.00"))
         conn.execute("ANALYZE clients.clients")
     return missing
 
@@ -120,12 +118,6 @@ BRANDS = [
     "Aurora", "Boreal", "Cajá", "Dendê", "Estrela", "Farol", "Guará", "Ipê", "Jatobá", "Lince",
 ]  # fmt: skip
 PERISHABLE = {"Mercearia", "Bebidas"}
-
-
-def ean13(first_twelve: str) -> str:
-    from services.products.ean import check_digit
-
-    return first_twelve + check_digit(first_twelve)
 
 
 def seed_catalogue(api: Api) -> tuple[int, int]:

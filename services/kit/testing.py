@@ -20,8 +20,8 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from stack.keys import ensure_keypair
-from stack.postgres import SERVICES, Cluster, provision
+from .keys import ensure_keypair
+from .postgres import SERVICES, Cluster, provision
 
 DATABASE = "feira_test"
 

@@ -128,6 +128,9 @@ class Target:
     kind: str
     interval: float = DEFAULT_INTERVAL
     timeout: float = DEFAULT_TIMEOUT
+    # After a check that may change the state (a first failure, a first success while down), the
+    # next one comes this soon, so that an outage shorter than `down_after` intervals is seen.
+    retry_interval: float = DEFAULT_INTERVAL
     latency_threshold_ms: float = DEFAULT_LATENCY_THRESHOLD_MS
     down_after: int = DEFAULT_DOWN_AFTER
     up_after: int = DEFAULT_UP_AFTER
@@ -394,6 +397,7 @@ class DefaultsSchema(Settings):
 
     interval = Duration()
     timeout = Duration()
+    retry_interval = Duration()
     latency_threshold = Duration()
     down_after = _count("down_after")
     up_after = _count("up_after")
@@ -461,23 +465,28 @@ class TargetSchema(DefaultsSchema):
 
     @validates_schema
     def the_timeout_fits_the_interval(self, data, **kwargs):
-        interval, timeout = _timing(data, _env())
+        interval, timeout, retry = _timing(data, _env())
         if interval < 1:
             raise ValidationError(f"the interval must be at least 1s, not {interval:g}s")
         if timeout >= interval:
             raise ValidationError(
                 f"the timeout ({timeout:g}s) must be shorter than the interval ({interval:g}s)"
             )
+        if not 1 <= retry <= interval:
+            raise ValidationError(
+                f"the retry interval ({retry:g}s) must be from 1s to the interval ({interval:g}s)"
+            )
 
     @post_load
     def target(self, data, **kwargs) -> Target:
-        interval, timeout = _timing(data, _env())
+        interval, timeout, retry = _timing(data, _env())
         threshold = data.get("latency_threshold")
         return Target(
             name=data["name"],
             kind=data["kind"],
             interval=interval,
             timeout=timeout,
+            retry_interval=retry,
             latency_threshold_ms=threshold * 1000 if threshold else DEFAULT_LATENCY_THRESHOLD_MS,
             down_after=data.get("down_after", DEFAULT_DOWN_AFTER),
             up_after=data.get("up_after", DEFAULT_UP_AFTER),
@@ -491,17 +500,20 @@ class TargetSchema(DefaultsSchema):
         return {}
 
 
-def _timing(settings: dict, env: Mapping[str, str]) -> tuple[float, float]:
-    """The interval and the timeout: MONITOR_INTERVAL replaces every interval and shortens the
-    timeouts with it; a timeout not given is 5 s, or 80 % of a shorter interval."""
+def _timing(settings: dict, env: Mapping[str, str]) -> tuple[float, float, float]:
+    """The interval, the timeout and the retry interval. MONITOR_INTERVAL replaces every interval
+    and shortens the others with it; a timeout not given is 5 s, or 80 % of a shorter interval; a
+    retry interval not given is a fifth of the interval, 1 s at least."""
     interval = settings.get("interval", DEFAULT_INTERVAL)
     override = env.get(INTERVAL_OVERRIDE)
     if override:
         interval = parse_duration(override)
     timeout = settings.get("timeout", min(DEFAULT_TIMEOUT, interval * 0.8))
+    retry = settings.get("retry_interval", max(1.0, interval / 5))
     if override:
         timeout = min(timeout, interval * 0.8)
-    return interval, timeout
+        retry = min(retry, interval)
+    return interval, timeout, retry
 
 
 class HttpSchema(TargetSchema, ProbeSchema):

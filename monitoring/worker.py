@@ -97,6 +97,8 @@ class Monitor:
         self._pending: list[store.Record] = []
         self._database_down = False
         self.snapshot_path = app.config.get(snapshot.SETTING)
+        # Set by build_scheduler: check() brings a target's next run forward through it.
+        self.scheduler = None
         self._snapshot_lock = threading.Lock()
 
     # --- start-up ---
@@ -197,8 +199,26 @@ class Monitor:
             )
 
     def check(self, name: str) -> None:
-        """The job APScheduler runs for a target: check, judge, record."""
+        """The job APScheduler runs for a target: check, judge, record, and check again soon
+        when this check may have changed the target's state."""
         self.observe(name, self.run_check(name))
+        delay = self.retry_delay(name)
+        if delay is not None and self.scheduler is not None:
+            # The trigger keeps its fixed rate: after this one run, the next come on time.
+            soon = datetime.now(UTC) + timedelta(seconds=delay)
+            job = self.scheduler.get_job(f"check:{name}")
+            if job is not None and job.next_run_time and soon < job.next_run_time:
+                job.modify(next_run_time=soon)
+
+    def retry_delay(self, name: str) -> float | None:
+        """Seconds until the next check when the state is unconfirmed: failing but not down yet,
+        or succeeding but not up yet. Otherwise None (the usual interval)."""
+        tracked = self.tracked[name]
+        state = tracked.state
+        unconfirmed = (state.failures > 0 and state.state != DOWN) or (
+            state.state == DOWN and state.successes > 0
+        )
+        return tracked.target.retry_interval if unconfirmed else None
 
     def observe(self, name: str, result: checks.CheckResult) -> None:
         with self._lock:
@@ -467,7 +487,7 @@ def build_scheduler(monitor: Monitor):
     from apscheduler.triggers.interval import IntervalTrigger
 
     targets = monitor.config.targets
-    scheduler = BlockingScheduler(
+    scheduler = monitor.scheduler = BlockingScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(max_workers=len(targets) + 2)},
         job_defaults={"max_instances": 1, "coalesce": True},

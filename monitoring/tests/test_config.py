@@ -59,7 +59,7 @@ def test_an_unknown_setting_is_named_with_the_settings_there_are():
     found = problems({"defaults": {"intervall": "5s"}, "targets": [http()]})
     assert found == [
         "defaults: unknown setting 'intervall' "
-        "(known: down_after, interval, latency_threshold, timeout, up_after)"
+        "(known: down_after, interval, latency_threshold, retry_interval, timeout, up_after)"
     ]
 
 

@@ -30,6 +30,11 @@ class Worker:
 
     name: str
     command: tuple[str, ...]
+    # Prefixes of the settings only this worker gets (a webhook URL may carry a token of its own);
+    # no other process of the stack is passed them.
+    settings: tuple[str, ...] = ()
+    # It goes through the gateway as a signed-in user: it gets GATEWAY_URL and the sign-in account.
+    through_gateway: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,11 @@ class Service:
     @property
     def has_relay(self) -> bool:
         return bool(self.emits)
+
+    @property
+    def has_outbox(self) -> bool:
+        """It signs the events it emits or checks those it hears: it holds the outbox secret."""
+        return bool(self.emits or self.hears)
 
     @property
     def env_prefix(self) -> str:
@@ -147,7 +157,14 @@ SERVICES: tuple[Service, ...] = (
         package="monitoring",
         public=("status",),
         document="/status/api/openapi.json",
-        workers=(Worker("worker", ("worker",)),),
+        workers=(
+            Worker(
+                "worker",
+                ("worker",),
+                settings=("MONITOR_", "WEBHOOK_"),
+                through_gateway=True,
+            ),
+        ),
         monitored=False,
     ),
 )

@@ -7,15 +7,10 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.registry import SERVICES
+
 ROOT = Path(__file__).resolve().parent.parent
-SERVICE_PORT_DEFAULTS = {
-    "auth": 5001,
-    "clients": 5002,
-    "products": 5003,
-    "inventory": 5004,
-    "orders": 5005,
-    "monitoring": 5006,
-}
+SERVICE_PORT_DEFAULTS = {service.name: service.port for service in SERVICES}
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
@@ -45,11 +40,12 @@ def load_environment() -> dict[str, str]:
 
 
 def present_services() -> list[str]:
-    """The services whose package exists; later issues add theirs and the stack picks them up."""
+    """The registry's services whose package exists, in registry order: a service declared before
+    its code is written stays out of the stack until it is."""
     return [
-        name
-        for name in SERVICE_PORT_DEFAULTS
-        if name != "monitoring" and (ROOT / "services" / name / "__init__.py").exists()
+        service.name
+        for service in SERVICES
+        if (ROOT.joinpath(*service.module.split(".")) / "__init__.py").exists()
     ]
 
 
@@ -67,9 +63,9 @@ class StackConfig:
 
     @property
     def apps(self) -> list[str]:
-        """The services and the monitoring dashboard: each a Flask app with a schema of its own,
-        migrations and metrics."""
-        return [*self.services, "monitoring"]
+        """Every service (monitoring included): each a Flask app with a schema of its own,
+        migrations and metrics. The same list as `services`, kept for its callers."""
+        return list(self.services)
 
     @property
     def run_dir(self) -> Path:
@@ -126,7 +122,7 @@ class StackConfig:
         into `.run/secrets.env` (mode 600): no secret lives in the repository."""
         path = self.run_dir / "secrets.env"
         stored = parse_env_file(path)
-        keys = [f"{service.upper()}_DB_PASSWORD" for service in [*self.services, "monitoring"]]
+        keys = [f"{service.upper()}_DB_PASSWORD" for service in self.services]
         values = {}
         for key in [*keys, "OUTBOX_SECRET", "FEIRA_MONITOR_PASSWORD"]:
             values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(16)
@@ -146,7 +142,7 @@ class StackConfig:
 
     def db_passwords(self) -> dict[str, str]:
         values = self.secrets()
-        return {s: values[f"{s.upper()}_DB_PASSWORD"] for s in [*self.services, "monitoring"]}
+        return {s: values[f"{s.upper()}_DB_PASSWORD"] for s in self.services}
 
     def database_url(self, service: str, password: str) -> str:
         return (

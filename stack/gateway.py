@@ -9,14 +9,20 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from services.registry import BY_NAME
+
 from .config import ROOT, StackConfig
 from .postgres import reachable_by
 
-# The path prefixes each service answers under; a service's own name unless listed.
-PREFIXES = {"products": ("products", "categories")}
+# The path prefixes each service answers under, behind auth_request (from the registry).
+PREFIXES = {name: service.prefixes for name, service in BY_NAME.items() if service.prefixes}
 # Routes that take larger bodies than FEIRA_MAX_BODY: (service, path regex, the setting that
 # holds the limit in bytes, its default). The service enforces the same setting itself.
-LARGE_BODIES = [("products", r"^/products/[0-9]+/images$", "IMAGE_MAX_BYTES", "5242880")]
+LARGE_BODIES = [
+    (name, body.pattern, body.setting, str(body.default))
+    for name, service in BY_NAME.items()
+    for body in service.large_bodies
+]
 
 PROBLEMS = [
     (400, "bad-request", "Bad Request", "The request could not be parsed", {}),
@@ -107,7 +113,12 @@ def render(
         {
             "name": name,
             "address": f"{hosts.get(name, cfg.host)}:{cfg.port(name)}",
-            "prefixes": "|".join(PREFIXES.get(name, (name,))),
+            # Behind auth_request; empty for a service that has public prefixes only.
+            "prefixes": "|".join(PREFIXES.get(name, ())),
+            "public": BY_NAME[name].public,
+            "document": BY_NAME[name].document,
+            # Only other services call these, directly: through the gateway they do not exist.
+            "internal": [route.prefix for route in BY_NAME[name].internal],
             "large_bodies": [
                 {"pattern": pattern, "max_body": cfg.get(setting, default)}
                 for service, pattern, setting, default in LARGE_BODIES
@@ -138,19 +149,26 @@ def render(
         "problem_base": cfg.get("PROBLEM_TYPE_BASE", "https://feira.dev/problems/"),
         "swagger_ui": ROOT / "gateway" / "swagger-ui",
         "media_dir": cfg.media_dir,
-        # The status dashboard: public, under /status, never behind auth_request.
-        "monitoring": {"address": f"{hosts.get('monitoring', cfg.host)}:{cfg.port('monitoring')}"},
     }
     (out / "nginx.conf").write_text(templates.get_template("nginx.conf.j2").render(**context))
     (out / "docs" / "index.html").write_text(
         templates.get_template("docs.html.j2").render(
             specs=json.dumps(
-                [{"name": s["name"], "url": f"/{s['name']}/openapi.json"} for s in services]
-                + [{"name": "status", "url": "/status/api/openapi.json"}]
+                [
+                    {"name": document_name(s["document"]), "url": s["document"]}
+                    for s in services
+                    if s["document"]
+                ]
             )
         )
     )
     return out / "nginx.conf"
+
+
+def document_name(path: str) -> str:
+    """What the /docs page calls a document: the first segment of its path (`status` for
+    `/status/api/openapi.json`)."""
+    return path.strip("/").split("/")[0]
 
 
 def _mime_types() -> str:

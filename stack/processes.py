@@ -105,6 +105,8 @@ def service_environment(
         for key, value in cfg.env.items()
         if not key.startswith(("FEIRA_", *WORKER_SETTINGS))
         and not key.endswith(("_DB_PASSWORD", "_PORT"))
+        # Set below, for the services that sign or check events only.
+        and key != "OUTBOX_SECRET"
         and value
     }
     environment = {

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-SERVICE_NAMES = ("auth", "clients", "products", "inventory", "orders")
+from services.registry import NAMES as SERVICE_NAMES
 
 
 def env(name: str, default: Any = None, cast=str) -> Any:

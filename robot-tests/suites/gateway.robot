@@ -142,3 +142,31 @@ Scenario: a large body a service refuses unread leaves the requests after it unh
 Scenario: an unknown route is a 404 problem
     When I request "/no-such-route"
     Then the answer is a 404 problem
+
+# --- input no service can store, through the gateway -------------------------------------------
+
+Scenario: a body nested ten thousand levels deep is a 400 problem, even without a token
+    When I log in with a body nested 10000 levels deep
+    Then the answer is a 400 problem
+
+Scenario: a login whose email holds a lone surrogate is a 422 naming the email
+    When I log in with an email holding a lone surrogate
+    Then the answer is 422 naming "email"
+
+Scenario: a client search for a name holding a NUL character is a 422 naming the filter
+    [Tags]    clients
+    Given a signed-in user
+    When I search the clients for a name holding a NUL character
+    Then the answer is 422 naming "name"
+
+Scenario: an import row holding a NUL character is rejected and the other rows stored
+    [Tags]    products
+    Given a signed-in admin
+    When I import a new product and a product whose name holds a NUL character
+    Then the answer is 200
+    And the import created 1 product and rejected row 1 naming "name"
+    And the test's category holds only the product named "Importado"
+
+Scenario: the public API documents leave out the routes the gateway keeps to itself
+    When I read every service's OpenAPI document
+    Then no document lists the token verifier or inventory's reservations

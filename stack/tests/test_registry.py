@@ -271,6 +271,22 @@ def test_env_example_lists_each_services_port_and_database_password():
     assert ports == {f"{s.env_prefix}_PORT" for s in SERVICES}
 
 
+def test_the_readme_service_table_has_each_service_its_port_and_prefixes():
+    text = (ROOT / "README.md").read_text()
+    rows = {
+        cells[0]: cells
+        for line in text.splitlines()
+        if line.startswith("| ")
+        for cells in [[cell.strip() for cell in line.strip("|").split("|")]]
+        if len(cells) == 5
+    }
+    for service in SERVICES:
+        _, port, prefixes, schema, _ = rows[service.name]
+        assert int(port) == service.port, service.name
+        assert re.findall(r"`/([\w-]+)`", prefixes) == [*service.prefixes, *service.public]
+        assert schema == f"`{service.schema}`"
+
+
 # --- which way the imports point ---
 
 # Each service's own package (`services.clients`, `monitoring`): not the kit, not the registry.

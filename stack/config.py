@@ -118,19 +118,39 @@ class StackConfig:
 
     def secrets(self) -> dict[str, str]:
         """A password per service role (`<NAME>_DB_PASSWORD`), the `OUTBOX_SECRET` that signs
-        events and the monitor's `FEIRA_MONITOR_PASSWORD`, from the environment or generated once
-        into `.run/secrets.env` (mode 600): no secret lives in the repository."""
+        events, the service credential keys (`<NAME>_SERVICE_KEY`) and the monitor's
+        `FEIRA_MONITOR_PASSWORD`, from the environment or generated once into `.run/secrets.env`
+        (mode 600): no secret lives in the repository."""
         path = self.run_dir / "secrets.env"
         stored = parse_env_file(path)
         keys = [f"{service.upper()}_DB_PASSWORD" for service in self.services]
         values = {}
-        for key in [*keys, "OUTBOX_SECRET", "FEIRA_MONITOR_PASSWORD"]:
+        for key in [*keys, *self.service_key_names(), "OUTBOX_SECRET", "FEIRA_MONITOR_PASSWORD"]:
             values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(16)
         if values != {k: stored.get(k) for k in values}:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(f"{k}={v}\n" for k, v in sorted({**stored, **values}.items())))
             path.chmod(0o600)
         return values
+
+    def service_key_names(self) -> list[str]:
+        """`<NAME>_SERVICE_KEY` of each service that calls another's internal routes: it signs
+        its credential with it (services/kit/security.py)."""
+        from services.registry import SERVICES
+
+        callers = {name for s in SERVICES for route in s.internal for name in route.callers}
+        return [f"{name.upper()}_SERVICE_KEY" for name in self.services if name in callers]
+
+    def service_keys(self, service: str) -> dict[str, str]:
+        """The credential keys a service's processes hold: its own, if it calls internal routes,
+        and its internal routes' callers', to check theirs. No process holds any other."""
+        from services.registry import BY_NAME
+
+        routes = BY_NAME[service].internal if service in BY_NAME else ()
+        names = {service} | {name for route in routes for name in route.callers}
+        stored = self.secrets()
+        wanted = [f"{name.upper()}_SERVICE_KEY" for name in sorted(names)]
+        return {key: stored[key] for key in wanted if key in stored}
 
     def monitor_account(self) -> dict[str, str]:
         """The least-privilege `user` the monitoring worker signs in with: `make up` creates it

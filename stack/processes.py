@@ -20,14 +20,6 @@ VENV_BIN = Path(sys.executable).parent
 SUBSCRIPTIONS = {s.name: registry_subscribers(s.name) for s in SERVICES if s.has_relay}
 # Settings only one worker gets (a webhook URL may carry a token of its own): no other process.
 WORKER_SETTINGS = tuple(prefix for s in SERVICES for w in s.workers for prefix in w.settings)
-# The account a worker that goes through the gateway signs in with. The admin's until the worker
-# has a least-privilege account of its own; FEIRA_MONITOR_* is passed as soon as it is set.
-SIGN_IN_SETTINGS = (
-    "FEIRA_ADMIN_EMAIL",
-    "FEIRA_ADMIN_PASSWORD",
-    "FEIRA_MONITOR_EMAIL",
-    "FEIRA_MONITOR_PASSWORD",
-)
 
 
 @dataclass
@@ -104,7 +96,7 @@ def service_environment(
         key: value
         for key, value in cfg.env.items()
         if not key.startswith(("FEIRA_", *WORKER_SETTINGS))
-        and not key.endswith(("_DB_PASSWORD", "_PORT"))
+        and not key.endswith(("_DB_PASSWORD", "_PORT", "_SERVICE_KEY"))
         # Set below, for the services that sign or check events only.
         and key != "OUTBOX_SECRET"
         and value
@@ -117,6 +109,8 @@ def service_environment(
         "JWT_PUBLIC_KEY_FILE": str(cfg.public_key_path),
         "PROMETHEUS_MULTIPROC_DIR": str(cfg.run_dir / "metrics" / service),
         **{f"{name.upper()}_URL": cfg.service_url(name) for name in cfg.services},
+        # Its own credential key and its internal routes' callers' (kit.security), no other.
+        **cfg.service_keys(service),
     }
     # Only a service that emits or hears events holds the secret that signs them.
     if BY_NAME[service].has_outbox:
@@ -151,7 +145,9 @@ def worker_environment(
     )
     if worker.through_gateway:
         environment["GATEWAY_URL"] = cfg.gateway_url
-        environment.update({key: cfg.get(key) for key in SIGN_IN_SETTINGS if cfg.get(key)})
+        # It signs in as the least-privilege monitor account (`make up` creates it), never the
+        # admin: a leaked worker environment then grants no admin rights.
+        environment.update(cfg.monitor_account())
     return environment
 
 

@@ -156,6 +156,7 @@ class HoldingResource(MethodView):
 
 @reservations_blp.route("")
 class Reservations(MethodView):
+    @reservations_blp.internal()
     @reservations_blp.login_required()
     @reservations_blp.arguments(ReservationSchema)
     @reservations_blp.response(201, ReservationSchema)
@@ -175,6 +176,7 @@ class Reservations(MethodView):
 
 @reservations_blp.route("/<int:order_id>")
 class ReservationResource(MethodView):
+    @reservations_blp.internal()
     @reservations_blp.login_required()
     @reservations_blp.response(200, ReservationSchema)
     @reservations_blp.problem(404, "The order has no reservation")
@@ -182,6 +184,7 @@ class ReservationResource(MethodView):
         """An order's reservation and its state: reserved, released or committed."""
         return reservations.get_reservation(order_id)
 
+    @reservations_blp.internal()
     @reservations_blp.login_required()
     @reservations_blp.arguments(ReservationLinesSchema)
     @reservations_blp.response(200, ReservationSchema)
@@ -199,6 +202,7 @@ class ReservationResource(MethodView):
 
 @reservations_blp.route("/<int:order_id>/release")
 class ReservationRelease(MethodView):
+    @reservations_blp.internal()
     @reservations_blp.login_required()
     @reservations_blp.response(200, ReservationSchema)
     @reservations_blp.problem(404, "The order has no reservation")
@@ -210,6 +214,7 @@ class ReservationRelease(MethodView):
 
 @reservations_blp.route("/<int:order_id>/commit")
 class ReservationCommit(MethodView):
+    @reservations_blp.internal()
     @reservations_blp.login_required()
     @reservations_blp.response(200, ReservationSchema)
     @reservations_blp.problem(404, "The order has no reservation")

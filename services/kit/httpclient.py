@@ -8,11 +8,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import requests
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from .errors import Unavailable
+from .security import ASSERTION_HEADER, CREDENTIAL_HEADER, service_credential
 
 log = logging.getLogger("feira.http")
 T = TypeVar("T")
@@ -52,10 +53,19 @@ class ServiceClient:
 
     def request(self, method: str, path: str, *, forward_auth: bool = True, **kwargs):
         headers = dict(kwargs.pop("headers", None) or {})
+        if has_app_context():
+            # Who is calling, signed: internal routes answer only the services named for them.
+            credential = service_credential(self.name)
+            if credential:
+                headers.setdefault(CREDENTIAL_HEADER, credential)
         if has_request_context():
             headers.setdefault("X-Request-ID", g.get("request_id", ""))
             if forward_auth and "Authorization" in request.headers:
                 headers.setdefault("Authorization", request.headers["Authorization"])
+                # auth's word that the token's session is live travels with it, so the next
+                # service need not ask auth either (it checks the assertion is fresh itself).
+                if ASSERTION_HEADER in request.headers:
+                    headers.setdefault(ASSERTION_HEADER, request.headers[ASSERTION_HEADER])
         try:
             response = self.session.request(
                 method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs

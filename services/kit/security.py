@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +16,9 @@ import jwt as pyjwt
 from cachetools import TTLCache
 from flask import Flask, current_app, g, request
 from flask_jwt_extended import JWTManager, get_jwt, verify_jwt_in_request
+from itsdangerous import BadSignature, TimestampSigner
+
+from services.registry import internal_callers
 
 from .errors import Forbidden, Unauthorized, Unavailable, problem_response
 from .settings import env
@@ -56,6 +60,7 @@ def init_jwt(app: Flask) -> None:
     app.config.setdefault("SESSION_CHECK_SECONDS", env("SESSION_CHECK_SECONDS", 5, int))
     app.config.setdefault("SESSION_CHECK_CACHE_SIZE", env("SESSION_CHECK_CACHE_SIZE", 10000, int))
     app.extensions["feira.sessions"] = SessionCheck(app)
+    app.config.setdefault("SERVICE_KEYS", service_keys_from_env())
 
 
 def token_digest(token: str) -> str:
@@ -220,4 +225,71 @@ def current_caller() -> Caller:
     caller = g.get("caller")
     if caller is None:
         raise Unauthorized("A bearer token is required")
+    return caller
+
+
+# --- service credentials: internal routes answer only the services the registry names ---
+
+CREDENTIAL_HEADER = "X-Service-Credential"
+# Long enough for a retried call, short enough that a copied credential soon expires.
+CREDENTIAL_MAX_AGE = 30
+
+
+def _signer(key: str, receiver: str) -> TimestampSigner:
+    # The receiver is in the salt: a credential made for inventory is worthless at auth.
+    return TimestampSigner(key, salt=f"feira-service-credential:{receiver}")
+
+
+def sign_credential(key: str, caller: str, receiver: str) -> str:
+    """`caller`'s credential for a call to `receiver`: its name, timestamped and signed."""
+    return _signer(key, receiver).sign(caller).decode()
+
+
+def service_keys_from_env() -> dict[str, str]:
+    """`<NAME>_SERVICE_KEY` variables: a service's own key (to sign its calls) and its allowed
+    callers' (to check theirs); the stack gives each process no others."""
+    suffix = "_SERVICE_KEY"
+    return {
+        name[: -len(suffix)].lower(): value
+        for name, value in os.environ.items()
+        if name.endswith(suffix) and value
+    }
+
+
+def service_credential(receiver: str) -> str | None:
+    """This service's credential for a call to `receiver`: its name, signed with its own key and
+    timestamped (itsdangerous). None when it holds no key of its own."""
+    me = current_app.config["SERVICE_NAME"]
+    key = current_app.config["SERVICE_KEYS"].get(me)
+    if not key:
+        return None
+    return sign_credential(key, me, receiver)
+
+
+def require_service_caller() -> str:
+    """The calling service, if its credential is good and the registry lets it call this route;
+    else a 401 (no credential, or a bad or expired one: a user's token is not one) or a 403."""
+    me = current_app.config["SERVICE_NAME"]
+    allowed = next(
+        (
+            callers
+            for prefix, callers in internal_callers(me).items()
+            if request.path == prefix or request.path.startswith(prefix + "/")
+        ),
+        (),
+    )
+    raw = request.headers.get(CREDENTIAL_HEADER, "")
+    if not raw:
+        raise Unauthorized("This route is for other Feira services: a service credential is needed")
+    caller = raw.split(".", 1)[0]
+    key = current_app.config["SERVICE_KEYS"].get(caller)
+    if caller not in allowed or not key:
+        raise Forbidden("This route does not answer that service")
+    try:
+        signed = _signer(key, me).unsign(raw, max_age=CREDENTIAL_MAX_AGE).decode()
+    except BadSignature as exc:
+        raise Unauthorized("The service credential is invalid or expired") from exc
+    if signed != caller:
+        raise Unauthorized("The service credential is invalid or expired")
+    g.service_caller = caller
     return caller

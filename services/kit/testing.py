@@ -88,6 +88,25 @@ def make_keys(directory: Path) -> dict[str, str]:
 OUTBOX_SECRET = "test-outbox-secret"  # noqa: S105 (tests only)
 
 
+def service_keys(service: str) -> dict[str, str]:
+    """The service credential keys a test app holds, as the stack gives them: its own, and those
+    of the services the registry lets call its internal routes."""
+    from services.registry import BY_NAME
+
+    known = BY_NAME.get(service)
+    callers = {name for route in known.internal for name in route.callers} if known else set()
+    return {name: f"test-{name}-service-key" for name in {service, *callers}}
+
+
+def from_service(caller: str, receiver: str, headers: dict | None = None) -> dict[str, str]:
+    """`headers` plus `caller`'s credential (its test key) for a call to `receiver`'s internal
+    routes, as the kit's HTTP client adds it."""
+    from .security import CREDENTIAL_HEADER, sign_credential
+
+    credential = sign_credential(f"test-{caller}-service-key", caller, receiver)
+    return {**(headers or {}), CREDENTIAL_HEADER: credential}
+
+
 def build_app(create_app, service: str, database: TestDatabase, keys: dict, **config) -> Flask:
     """The service's app on the test database, migrated to head with its Alembic history."""
     settings = {
@@ -102,6 +121,7 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
         # Tokens forged by access_token() have no session in any auth: a test that checks
         # sessions serves auth and passes SESSION_CHECK=True with its URL.
         "SESSION_CHECK": False,
+        "SERVICE_KEYS": service_keys(service),
         **config,
     }
     if service == "auth":

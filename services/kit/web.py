@@ -14,7 +14,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from .errors import PROBLEM_JSON, BadRequest
 from .fields import unstorable_text
-from .security import require_caller
+from .security import require_caller, require_service_caller
 
 
 def revalidate(response):
@@ -199,6 +199,21 @@ class Blueprint(flask_smorest.Blueprint):
         if location != "json":
             return parse
         return lambda func: self.problem(400, "The body is missing or not JSON")(parse(func))
+
+    def internal(self):
+        """Only for the services the registry names as this route's callers, by their signed
+        credential (kit.security); a user's token alone is refused. Documents 401/403."""
+
+        def decorator(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                require_service_caller()
+                return func(*args, **kwargs)
+
+            wrapper = self.problem(401, "No service credential, or a bad or expired one")(wrapper)
+            return self.problem(403, "A service this route does not answer")(wrapper)
+
+        return decorator
 
     def login_required(self, *roles: str):
         """Require a valid bearer token, and one of `roles` when given; documents 401/403."""

@@ -1,7 +1,14 @@
 import pytest
 
 from services.inventory import create_app
-from services.kit.testing import build_app, deliver, truncate_all
+from services.kit.testing import (
+    access_token,
+    bearer,
+    build_app,
+    deliver,
+    from_service,
+    truncate_all,
+)
 
 
 @pytest.fixture(scope="session")
@@ -12,6 +19,18 @@ def app(database, jwt_keys):
         database,
         jwt_keys,
     )
+
+
+@pytest.fixture
+def user(jwt_keys):
+    """A signed-in user's headers as orders sends them to inventory: with orders' service
+    credential, which the reservations routes need (test_internal_credentials checks both)."""
+    return from_service("orders", "inventory", bearer(access_token(jwt_keys, 10, "user")))
+
+
+@pytest.fixture
+def admin(jwt_keys):
+    return from_service("orders", "inventory", bearer(access_token(jwt_keys, 1, "admin")))
 
 
 @pytest.fixture

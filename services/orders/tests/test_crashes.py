@@ -8,6 +8,7 @@ from sqlalchemy import insert, update
 
 from services.kit import utcnow
 from services.kit.failpoints import Crash
+from services.kit.testing import from_service
 from services.orders import orders
 from services.orders.models import Order, db
 
@@ -64,7 +65,8 @@ def test_a_retry_whose_reservation_was_released_meanwhile_places_the_order_anew(
     crash_at(client, "orders.inventory_reserved", body, headers)
     [(crashed, _)] = stored_orders(client.application)
     released = inventory.app.test_client().post(
-        f"/inventory/reservations/{crashed}/release", headers=admin
+        f"/inventory/reservations/{crashed}/release",
+        headers=from_service("orders", "inventory", admin),
     )
     assert released.status_code == 200
 

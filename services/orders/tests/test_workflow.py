@@ -5,6 +5,7 @@ import pytest
 from services.inventory.models import Holding
 from services.inventory.models import db as inventory_db
 from services.kit import utcnow
+from services.kit.testing import from_service
 
 from .conftest import order_body, relay, reservations, stock_of, stored_orders
 
@@ -188,7 +189,8 @@ def test_editing_the_address_checks_it_belongs_to_the_client(client, user, place
 def committed_behind_its_back(inventory, order_id, headers):
     """Inventory settled the reservation while the order is still pending here."""
     response = inventory.app.test_client().post(
-        f"/inventory/reservations/{order_id}/commit", headers=headers
+        f"/inventory/reservations/{order_id}/commit",
+        headers=from_service("orders", "inventory", headers),
     )
     assert response.status_code == 200
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http
+import json
 
 import flask_smorest
 import marshmallow as ma
@@ -161,15 +162,18 @@ class Parser(FlaskParser):
             raise BadRequest("The request needs a JSON body")
         if not is_json_request(req):
             raise BadRequest("Content-Type must be application/json")
+        too_deep = BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             data = core.parse_json(body)
         except RecursionError:
-            data = None
-            depth = MAX_JSON_DEPTH + 1
-        else:
-            depth = json_depth(data)
-        if depth > MAX_JSON_DEPTH:
-            raise BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels")
+            raise too_deep from None
+        except json.JSONDecodeError:
+            raise  # not JSON at all: webargs hands it to _handle_invalid_json_error
+        except ValueError as exc:
+            # JSON that Python will not read: an integer of more than 4300 digits.
+            raise BadRequest("The JSON body holds a number too long to read") from exc
+        if json_depth(data) > MAX_JSON_DEPTH:
+            raise too_deep
         return data
 
     def pre_load(self, location_data, *, schema, req, location):

@@ -78,6 +78,20 @@ Scenario: a stopped service is down with an open incident, and up again when sta
     Then target "clients" is up
     And the incident is closed with an end and a duration
 
+Scenario: with Postgres stopped the status page still answers, and the outage joins the history
+    [Documentation]    Issue 13: the dashboard answers from what the worker last knew (its
+    ...    snapshot) while its own database is down, and the worker writes the incident, with its
+    ...    real start, once the database is back.
+    [Tags]    fault    local-only
+    Given the worker has checked every target
+    And target "postgres" is up
+    When I stop the "postgres" process
+    Then within the expected time the status API shows "postgres" and "clients" down from the worker's snapshot
+    And the status page answers with the outage and says its database cannot be reached
+    When I start the "postgres" process
+    Then target "postgres" is up
+    And the history has a closed incident of "postgres" that started after it was stopped
+
 
 *** Keywords ***
 The summary names the targets

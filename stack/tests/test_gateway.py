@@ -5,20 +5,26 @@ over-long request lines and headers, and URLs it cannot parse, answered as probl
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import runpy
 import shutil
+import socketserver
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import requests
 
-from services.kit.testing import free_port
+from services.kit.testing import free_port, truncate_all
 from stack import gateway
 from stack.config import ROOT, StackConfig, parse_env_file
-from stack.processes import service_environment
+from stack.keys import ensure_keypair
+from stack.processes import service_command, service_environment
 
 EXAMPLE = parse_env_file(ROOT / ".env.example")
 
@@ -70,13 +76,18 @@ def test_only_the_upload_route_accepts_image_max_bytes_and_it_still_asks_auth(cf
 @pytest.fixture
 def nginx(cfg, rendered, tmp_path):
     """The rendered gateway, run by a real nginx on a free port (no service behind it)."""
+    port = free_port()
+    conf = tmp_path / "nginx" / "nginx.conf"
+    conf.write_text(rendered.replace(f":{cfg.gateway_port};", f":{port};", 1))
+    yield from serve(cfg, conf, port)
+
+
+def serve(cfg: StackConfig, conf: Path, port: int):
+    """Run nginx on `conf` until the generator is closed; yields its base URL."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
         pytest.skip("nginx is not installed")
-    port = free_port()
     cfg.logs_dir.mkdir(parents=True, exist_ok=True)
-    conf = tmp_path / "nginx" / "nginx.conf"
-    conf.write_text(rendered.replace(f":{cfg.gateway_port};", f":{port};", 1))
     process = subprocess.Popen(
         [binary, "-e", "stderr", "-c", str(conf), "-g", "daemon off;"],
         stdout=subprocess.DEVNULL,
@@ -154,3 +165,169 @@ def raw_get(base: str, path: str) -> requests.Response:
 def test_a_url_the_gateway_cannot_parse_is_its_problem_json_400(nginx, path):
     response = raw_get(nginx, path)
     assert_problem(response, 400)
+
+
+@pytest.fixture
+def auth_gateway(database, tmp_path, monkeypatch):
+    """The real auth service under gunicorn (two workers) on the test database, and behind it the
+    rendered gateway on a real nginx. No other service runs: their routes answer 503 once auth
+    has let a request through, 401 when it has not."""
+    from services.auth import create_app
+    from services.auth.accounts import register
+    from services.kit.testing import build_app
+
+    ports = {key: str(free_port()) for key in ("FEIRA_GATEWAY_PORT", "AUTH_PORT", "CLIENTS_PORT")}
+    cfg = StackConfig(
+        {**EXAMPLE, **ports, "FEIRA_RUN_DIR": str(tmp_path / "run"), "OUTBOX_SECRET": "x"}
+    )
+    ensure_keypair(cfg.private_key_path, cfg.public_key_path)
+    keys = {
+        "JWT_PUBLIC_KEY": cfg.public_key_path.read_text(),
+        "JWT_PRIVATE_KEY": cfg.private_key_path.read_text(),
+    }
+    app = build_app(create_app, "auth", database, keys)
+    with app.app_context():
+        for n in range(TRIALS):
+            register(f"trial{n}@example.com", PASSWORD, f"Trial {n}")
+    (cfg.run_dir / "metrics" / "auth").mkdir(parents=True)
+    environment = {
+        **os.environ,
+        **service_environment(cfg, "auth", cfg.db_passwords()),
+        "DATABASE_URL": database.url("auth"),
+        "GUNICORN_WORKERS": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    auth = subprocess.Popen(
+        service_command("auth"), cwd=ROOT, env=environment, stderr=subprocess.DEVNULL
+    )
+    monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
+    # As root, the workers must be able to write the verify cache, or nothing is cached.
+    monkeypatch.setattr(
+        gateway, "worker_user", lambda cfg: "root root" if os.geteuid() == 0 else ""
+    )
+    conf = gateway.render(cfg)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{cfg.service_url('auth')}/health", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                pass
+            assert auth.poll() is None and time.monotonic() < deadline, "auth did not start"
+            time.sleep(0.1)
+        yield from serve(cfg, conf, cfg.gateway_port)
+    finally:
+        auth.terminate()
+        auth.wait(timeout=20)
+        with app.app_context():
+            truncate_all(app)
+
+
+TRIALS = 10
+PASSWORD = "s3nha-forte"
+
+
+def sign_in(base: str, n: int) -> dict[str, str]:
+    response = requests.post(
+        f"{base}/auth/login",
+        json={"email": f"trial{n}@example.com", "password": PASSWORD},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def seconds_until_the_gateway_refuses_after_logout(base: str, n: int, headers: dict) -> float:
+    """Let the gateway cache the token at `n` tenths after a whole second (a token cached just
+    after one lives longest), log out, and time until a route behind auth answers 401."""
+    now = time.time()
+    time.sleep((1 - now % 1) + n / TRIALS)
+    # Verified and cached; clients is not running, so the gateway's answer is then a 503.
+    assert requests.get(f"{base}/clients/1", headers=headers, timeout=5).status_code == 503
+    assert requests.post(f"{base}/auth/logout", headers=headers, timeout=5).status_code == 204
+    logged_out = time.monotonic()
+    while time.monotonic() - logged_out < 10:
+        # When the request left: the gateway refused it no earlier (loopback adds well under 1 ms).
+        asked = time.monotonic()
+        if requests.get(f"{base}/clients/1", headers=headers, timeout=5).status_code == 401:
+            return asked - logged_out
+        time.sleep(0.01)
+    return float("inf")
+
+
+def test_a_logout_reaches_the_gateway_within_five_seconds(auth_gateway):
+    base = auth_gateway
+    # Signed in first, one after the other: password hashing is slow on purpose.
+    signed_in = [sign_in(base, n) for n in range(TRIALS)]
+    with ThreadPoolExecutor(TRIALS) as pool:
+        trials = [
+            pool.submit(seconds_until_the_gateway_refuses_after_logout, base, n, headers)
+            for n, headers in enumerate(signed_in)
+        ]
+        delays = [trial.result() for trial in trials]
+
+    print("seconds from logout to the gateway's 401:", sorted(delays))
+    assert max(delays) <= 5.0, sorted(delays)
+    # The verify answer is cached (the point of the cache): the gateway did not ask auth each time.
+    assert max(delays) > 3.0, sorted(delays)
+
+
+class DiesOnItsFirstRequest(socketserver.ThreadingTCPServer):
+    """A service whose first request finds its worker dead (the connection closes unanswered, as
+    when a gunicorn worker is SIGKILLed mid-request); every later one is answered 200."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self):
+        self.requests: list[str] = []
+        super().__init__(("127.0.0.1", 0), self.Handler)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            request_line = self.rfile.readline().decode()
+            while self.rfile.readline() not in (b"\r\n", b""):
+                pass
+            self.server.requests.append(request_line.split()[0])
+            if len(self.server.requests) > 1:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+
+
+@pytest.fixture
+def dying_service(tmp_path, monkeypatch):
+    """The gateway with clients' upstream on DiesOnItsFirstRequest (reached at /health/clients)."""
+    server = DiesOnItsFirstRequest()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = free_port()
+    cfg = StackConfig(
+        {
+            **EXAMPLE,
+            "FEIRA_GATEWAY_PORT": str(port),
+            "CLIENTS_PORT": str(server.server_address[1]),
+            "FEIRA_RUN_DIR": str(tmp_path),
+            "OUTBOX_SECRET": "x",
+        }
+    )
+    monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
+    monkeypatch.setattr(gateway, "worker_user", lambda cfg: "")
+    try:
+        for base in serve(cfg, gateway.render(cfg), port):
+            yield SimpleNamespace(base=base, requests=server.requests)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_get_whose_service_worker_dies_is_retried_and_answered(dying_service):
+    response = requests.get(f"{dying_service.base}/health/clients", timeout=10)
+
+    assert response.status_code == 200
+    assert dying_service.requests == ["GET", "GET"]
+
+
+def test_a_post_whose_service_worker_dies_is_never_sent_twice(dying_service):
+    response = requests.post(f"{dying_service.base}/health/clients", json={}, timeout=10)
+
+    assert_problem(response, 503)
+    assert dying_service.requests == ["POST"]

@@ -108,8 +108,8 @@ class Summary(MethodView):
     def get(self):
         """Every target's state, uptime (24 h, 7 d, 30 d) and latency (24 h), the open
         incidents and the worker's last heartbeat. While the monitoring database is down, what
-        the worker last knew, with `X-Status-Source: worker-snapshot` (open incidents not yet
-        written have no id)."""
+        the worker last knew, with `X-Status-Source: worker-snapshot` (an open incident not yet
+        written has no `id`)."""
         body, source = cache().get(
             "summary",
             lambda: from_database_or_snapshot(

@@ -123,9 +123,9 @@ def dashboard(session, now: datetime) -> dict[str, Any]:
 
 def _snapshot_incident(item: dict[str, Any], now: datetime) -> dict[str, Any]:
     root = item.get("root_cause_target")
+    # Not written yet, so it has no id (the document's `id` is optional): the worker writes it
+    # when the database is back.
     return {
-        # Not written yet, so it has no id: the worker writes it when the database is back.
-        "id": None,
         "target": item["target"],
         "state": "open",
         "started_at": item["started_at"],
@@ -151,8 +151,7 @@ def summary_from_snapshot(
                 "kind": t["kind"],
                 "state": t["state"],
                 "last_checked_at": t["last_checked_at"],
-                "uptime": figures.get(t["name"], {}).get("uptime")
-                or dict.fromkeys(store.WINDOWS),
+                "uptime": figures.get(t["name"], {}).get("uptime") or dict.fromkeys(store.WINDOWS),
                 "latency_ms": figures.get(t["name"], {}).get("latency_ms")
                 or {"p50": None, "p95": None},
             }

@@ -49,6 +49,13 @@ PROBLEMS = [
     ),
     (500, "internal-error", "Internal Server Error", "The gateway failed", {}),
     (
+        501,
+        "not-implemented",
+        "Not Implemented",
+        "The gateway does not read this Transfer-Encoding",
+        {},
+    ),
+    (
         503,
         "service-unavailable",
         "Service Unavailable",
@@ -56,6 +63,7 @@ PROBLEMS = [
         {"Retry-After": "5"},
     ),
     (504, "gateway-timeout", "Gateway Timeout", "The upstream service did not answer in time", {}),
+    (505, "http-version-not-supported", "HTTP Version Not Supported", "Use HTTP/1.1", {}),
 ]
 
 

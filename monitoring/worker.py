@@ -204,7 +204,8 @@ class Monitor:
         self.observe(name, self.run_check(name))
         delay = self.retry_delay(name)
         if delay is not None and self.scheduler is not None:
-            # The trigger keeps its fixed rate: after this one run, the next come on time.
+            # Only this run moves: the interval trigger counts the next ones from it, so the
+            # rate stays fixed (its phase shifts by the retry).
             soon = datetime.now(UTC) + timedelta(seconds=delay)
             job = self.scheduler.get_job(f"check:{name}")
             if job is not None and job.next_run_time and soon < job.next_run_time:

@@ -5,6 +5,7 @@ Documentation       Accounts, tokens and sessions, through the gateway, as API.m
 ...                 and so run only where the stack runs.
 Resource            ../resources/auth.resource
 Resource            ../resources/tokens.resource
+Resource            ../resources/throttling.resource
 
 Suite Setup         Open the gateway session
 Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
@@ -65,12 +66,19 @@ Scenario: a login without a password is refused
     When I log in as the user without a password
     Then the answer is 422 naming "password"
 
-Scenario: an account is throttled after repeated wrong passwords
+Scenario: an address is throttled after repeated wrong passwords for an account
     Given a signed-in user
     When I log in as the user with a wrong password ${LOGIN_MAX_FAILURES} times
     And I log in as the user
     Then the answer is a 429 problem
     And the answer asks to retry after some seconds
+
+Scenario: wrong passwords from another address do not lock the owner out
+    Given a signed-in user
+    When someone at an address of their own sends wrong passwords for the user until throttled
+    Then their first ${LOGIN_MAX_FAILURES} answers were 401 problems and the next a 429 problem
+    When I log in as the user
+    Then the answer is a token pair that expires in 900 seconds
 
 Scenario: the gateway throttles a burst of logins from one address
     When I send more logins than the burst allows from an address of my own

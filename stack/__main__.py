@@ -20,10 +20,10 @@ from .config import ROOT, StackConfig
 from .keys import ensure_keypair
 from .postgres import provision
 from .processes import (
-    SUBSCRIPTIONS,
     VENV_BIN,
     cluster,
     flask_command,
+    program_names,
     render_supervisor,
     service_environment,
 )
@@ -295,8 +295,7 @@ def main(argv: list[str] | None = None) -> None:
         tail = ["tail", "-n", "40", *(["-F"] if args.follow else []), *files]
         os.execvp("tail", tail)  # noqa: S606 (this process becomes tail)
     else:
-        relays = {f"{name}-relay" for name in cfg.services if name in SUBSCRIPTIONS}
-        known = {"postgres", "gateway", *cfg.apps, "monitoring-worker", *relays}
+        known = set(program_names(cfg))
         if args.service not in known and args.service != "all":
             sys.exit(f"unknown service {args.service!r}; one of: {', '.join(sorted(known))}")
         supervisorctl(cfg, args.command, args.service)

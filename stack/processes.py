@@ -184,6 +184,19 @@ def service_programs(
     return listed
 
 
+def program_names(cfg: StackConfig) -> list[str]:
+    """The names `programs` gives its processes, without building an environment (no secret is
+    read or generated): what `make start/stop/restart SERVICE=…` accepts."""
+    names = ["postgres"]
+    for name in cfg.services:
+        service = BY_NAME[name]
+        names.append(name)
+        if service.has_relay:
+            names.append(f"{name}-relay")
+        names += [f"{name}-{worker.name}" for worker in service.workers]
+    return [*names, "gateway"]
+
+
 def programs(cfg: StackConfig, passwords: dict[str, str]) -> list[Program]:
     pg = cluster(cfg)
     listed = [

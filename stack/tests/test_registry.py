@@ -19,7 +19,7 @@ from services.registry import BY_NAME, NAMES, SERVICES, subscribers
 from stack import gateway as nginx_gateway
 from stack import postgres as stack_postgres
 from stack.config import ROOT, StackConfig, parse_env_file, present_services
-from stack.processes import programs, render_supervisor
+from stack.processes import program_names, programs, render_supervisor
 
 EXAMPLE = parse_env_file(ROOT / ".env.example")
 # Who may call an internal route besides the services: nginx's auth_request.
@@ -116,6 +116,7 @@ def test_the_migration_test_runs_for_every_service():
 
 def test_supervisord_runs_each_service_its_relay_and_its_workers_and_nothing_else(cfg, supervised):
     assert set(supervised) == expected_programs()
+    assert set(program_names(cfg)) == expected_programs()
     text = render_supervisor(cfg, cfg.db_passwords()).read_text()
     assert set(re.findall(r"^\[program:([\w-]+)\]$", text, re.M)) == expected_programs()
 

@@ -63,7 +63,8 @@ class Service:
     # Event types it writes to its outbox (a relay delivers them) and event types it handles.
     emits: tuple[str, ...] = ()
     hears: tuple[str, ...] = ()
-    # The services it calls over HTTP (`service("name")`): it gets their `NAME_URL`.
+    # The services it calls over HTTP (`service("name")`, with their `NAME_URL`, which the stack
+    # gives every process); stack/tests/test_registry.py holds the code to this list.
     calls: tuple[str, ...] = ()
     internal: tuple[Internal, ...] = ()
     workers: tuple[Worker, ...] = ()

@@ -85,6 +85,23 @@ def test_every_call_caller_and_heard_event_names_something_the_registry_declares
             assert route.prefix.split("/")[1] in service.prefixes, route.prefix
 
 
+def test_the_services_each_one_calls_are_the_ones_the_registry_declares():
+    for service in SERVICES:
+        called = set()
+        for path in sources(*service.module.split(".")[:1]):
+            if not path.is_relative_to(ROOT.joinpath(*service.module.split("."))):
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "id", None) == "service"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                ):
+                    called.add(node.args[0].value)
+        assert called == set(service.calls), service.name
+
+
 def test_every_service_has_a_package_in_the_repository_so_the_stack_runs_them_all():
     assert present_services() == list(NAMES)
 

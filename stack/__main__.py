@@ -111,11 +111,9 @@ def our_supervisord(cfg: StackConfig, pid: int) -> int | None:
 def clear_stale(cfg: StackConfig) -> None:
     """Before starting: a stack of this run directory left running by an earlier, failed run (its
     control socket gone) is stopped; anything else on one of our ports is named, and we stop."""
-    busy = {port: name for port, name in stack_ports(cfg).items() if not port_free(cfg.host, port)}
-    if not busy:
-        return
-    foreign = []
-    for port, name in busy.items():
+    for port in stack_ports(cfg):
+        if port_free(cfg.host, port):
+            continue
         pid = listener_pid(port)
         stale = our_supervisord(cfg, pid) if pid else None
         if stale:
@@ -124,7 +122,11 @@ def clear_stale(cfg: StackConfig) -> None:
             deadline = time.monotonic() + 30
             while Path(f"/proc/{stale}").exists() and time.monotonic() < deadline:
                 time.sleep(0.2)
-        else:
+    # Asked again: stopping one stale stack freed every port it held.
+    foreign = []
+    for port, name in stack_ports(cfg).items():
+        if not port_free(cfg.host, port):
+            pid = listener_pid(port)
             holder = f"pid {pid}: {command_of(pid)}" if pid else "a process ss cannot name"
             foreign.append(f"  port {port} ({name}) is held by {holder}")
     if foreign:

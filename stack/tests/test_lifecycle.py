@@ -114,9 +114,12 @@ def test_up_names_the_process_that_holds_a_stack_port_and_starts_nothing(cfg):
 
 
 def test_up_stops_a_stale_stack_of_its_own_run_directory(cfg, monkeypatch):
-    port = cfg.gateway_port
-    start_supervisord(cfg, monkeypatch, [Program("gateway", listener(port), port)])
-    wait_until_listening(port)
+    ports = {"gateway": cfg.gateway_port, "auth": cfg.port("auth")}
+    start_supervisord(
+        cfg, monkeypatch, [Program(name, listener(port), port) for name, port in ports.items()]
+    )
+    for port in ports.values():
+        wait_until_listening(port)
     stale = int((cfg.run_dir / "supervisord.pid").read_text())
     # An earlier run's stack whose control socket is gone (`clean` removed the run directory).
     (cfg.run_dir / "supervisor.sock").unlink()
@@ -124,7 +127,7 @@ def test_up_stops_a_stale_stack_of_its_own_run_directory(cfg, monkeypatch):
     stack_cli.clear_stale(cfg)
 
     assert not os.path.exists(f"/proc/{stale}")
-    assert stack_cli.port_free(cfg.host, port)
+    assert all(stack_cli.port_free(cfg.host, port) for port in ports.values())
 
 
 def test_status_lists_every_program_running_and_succeeds(cfg, monkeypatch):

@@ -85,21 +85,42 @@ def test_every_call_caller_and_heard_event_names_something_the_registry_declares
             assert route.prefix.split("/")[1] in service.prefixes, route.prefix
 
 
+def calls_in(service, method: str) -> list[ast.Call]:
+    """Every call `…method(…)` (or `method(…)`) in the service's own code, tests left out."""
+    package = ROOT.joinpath(*service.module.split("."))
+    return [
+        node
+        for path in sources(service.module.split(".")[0])
+        if path.is_relative_to(package)
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and method in (getattr(node.func, "id", None), getattr(node.func, "attr", None))
+    ]
+
+
+def first_constant(call: ast.Call) -> str | None:
+    argument = call.args[0] if call.args else None
+    return argument.value if isinstance(argument, ast.Constant) else None
+
+
 def test_the_services_each_one_calls_are_the_ones_the_registry_declares():
     for service in SERVICES:
-        called = set()
-        for path in sources(*service.module.split(".")[:1]):
-            if not path.is_relative_to(ROOT.joinpath(*service.module.split("."))):
-                continue
-            for node in ast.walk(ast.parse(path.read_text())):
-                if (
-                    isinstance(node, ast.Call)
-                    and getattr(node.func, "id", None) == "service"
-                    and node.args
-                    and isinstance(node.args[0], ast.Constant)
-                ):
-                    called.add(node.args[0].value)
+        # `service(name)` with a variable only reads the answer of a call that names it.
+        called = {first_constant(call) for call in calls_in(service, "service")} - {None}
         assert called == set(service.calls), service.name
+
+
+def test_the_events_each_service_emits_and_hears_are_the_ones_the_registry_declares():
+    for service in SERVICES:
+        emitted = {first_constant(call) for call in calls_in(service, "emit")}
+        assert emitted == set(service.emits), service.name
+        heard = {
+            key.value
+            for call in calls_in(service, "receiver")
+            if len(call.args) == 2 and isinstance(call.args[1], ast.Dict)
+            for key in call.args[1].keys
+        }
+        assert heard == set(service.hears), service.name
 
 
 def test_every_service_has_a_package_in_the_repository_so_the_stack_runs_them_all():

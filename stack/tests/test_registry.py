@@ -310,6 +310,13 @@ def test_env_example_lists_each_services_port_and_database_password():
     assert ports == {f"{s.env_prefix}_PORT" for s in SERVICES}
 
 
+def test_the_make_test_stack_moves_every_service_off_the_dev_ports():
+    test_env = parse_env_file(ROOT / "stack" / "test.env")
+    ports = [int(test_env[f"{s.env_prefix}_PORT"]) for s in SERVICES]
+    assert len(set(ports)) == len(ports)
+    assert not set(ports) & {s.port for s in SERVICES}
+
+
 def test_the_readme_service_table_has_each_service_its_port_and_prefixes():
     text = (ROOT / "README.md").read_text()
     rows = {

@@ -97,8 +97,9 @@ def gateway_routes() -> Iterable[Route]:
 
 
 def without_overridden(routes: list[Route]) -> list[Route]:
-    """The gateway's entry wins over a document's for the same route: `/auth/verify` is in
-    auth's document, but only nginx reaches it (and only orders reaches the reservations)."""
+    """The gateway's entry wins over a document's for the same route: should a document list a
+    route only nginx or another service reaches (the kit leaves `internal` prefixes out of the
+    documents), what the gateway answers there is what counts."""
     first: dict[tuple[str, str], Route] = {}
     for route in routes:
         first.setdefault((route.method, route.template), route)

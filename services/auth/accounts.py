@@ -183,6 +183,17 @@ def _record_failure(email: str, source: str, now: datetime) -> None:
     """Count the failure for the pair and for the email, atomically: concurrent wrong guesses all
     count. A pair idle for a whole window starts again from one."""
     idle = LoginAttempt.last_failure_at < now - _window()
+    # The email's addresses that only ever failed, and not within the window, are forgotten
+    # here (found by the primary key's email prefix): guesses from ever new addresses leave no
+    # more rows than one window's worth.
+    db.session.execute(
+        db.delete(LoginAttempt).where(
+            LoginAttempt.email == email,
+            LoginAttempt.source != source,
+            LoginAttempt.last_success_at.is_(None),
+            idle,
+        )
+    )
     pair = insert(LoginAttempt).values(email=email, source=source, failures=1, last_failure_at=now)
     db.session.execute(
         pair.on_conflict_do_update(

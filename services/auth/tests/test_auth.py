@@ -202,6 +202,26 @@ def test_the_block_doubles_with_each_failure_after_it_ends(app, client, register
     assert refused.status_code == 429 and 60 < int(refused.headers["Retry-After"]) <= 120
 
 
+def test_addresses_that_only_failed_long_ago_are_forgotten_but_known_ones_kept(
+    app, client, register
+):
+    register()
+    attempt(client, "s3nha-forte", "198.51.100.7")
+    attempt(client, "wrong-one", "198.51.100.7")
+    attempt(client, "wrong-one", "203.0.113.9")
+    with app.app_context():
+        db.session.execute(
+            db.update(LoginAttempt).values(
+                last_failure_at=LoginAttempt.last_failure_at - timedelta(seconds=901)
+            )
+        )
+        db.session.commit()
+    attempt(client, "wrong-one", "192.0.2.50")
+    with app.app_context():
+        sources = db.session.scalars(select(LoginAttempt.source).order_by(LoginAttempt.source))
+        assert list(sources) == ["192.0.2.50", "198.51.100.7"]
+
+
 def test_a_client_sent_forwarded_for_cannot_dodge_the_block(client, register):
     # nginx overwrites X-Forwarded-For with the address it saw; ProxyFix trusts only the last
     # value, so a prefix the client slipped in changes nothing.

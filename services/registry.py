@@ -102,7 +102,14 @@ SERVICES: tuple[Service, ...] = (
         "users, sign-in, rotating refresh sessions, the token verifier the gateway asks",
         prefixes=("auth",),
         document="/auth/openapi.json",
-        internal=(Internal("/auth/verify", callers=("gateway",)),),
+        # The gateway's auth_request, and every service that checks a session itself when no
+        # fresh assertion came with the request (services/kit/security.py: SessionCheck).
+        internal=(
+            Internal(
+                "/auth/verify",
+                callers=("gateway", "clients", "products", "inventory", "orders"),
+            ),
+        ),
     ),
     Service(
         "clients",

@@ -134,12 +134,19 @@ class StackConfig:
         return values
 
     def service_key_names(self) -> list[str]:
-        """`<NAME>_SERVICE_KEY` of each service that calls another's internal routes: it signs
-        its credential with it (services/kit/security.py)."""
+        """`<NAME>_SERVICE_KEY` of each service that calls another's internal routes, and of the
+        gateway (auth's verifier): it signs its credential with it (services/kit/security.py)."""
         from services.registry import SERVICES
 
         callers = {name for s in SERVICES for route in s.internal for name in route.callers}
-        return [f"{name.upper()}_SERVICE_KEY" for name in self.services if name in callers]
+        names = [*self.services, "gateway"]
+        return [f"{name.upper()}_SERVICE_KEY" for name in names if name in callers]
+
+    def gateway_credential(self) -> str:
+        """What nginx sends auth's verifier as its credential: it cannot sign, so its key as it
+        is (kit.security.STATIC_CALLERS). Only the rendered nginx.conf (mode 600) holds it."""
+        key = self.env.get("GATEWAY_SERVICE_KEY") or self.secrets()["GATEWAY_SERVICE_KEY"]
+        return f"gateway.{key}"
 
     def service_keys(self, service: str) -> dict[str, str]:
         """The credential keys a service's processes hold: its own, if it calls internal routes,

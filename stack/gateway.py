@@ -157,8 +157,13 @@ def render(
         "problem_base": cfg.get("PROBLEM_TYPE_BASE", "https://feira.dev/problems/"),
         "swagger_ui": ROOT / "gateway" / "swagger-ui",
         "media_dir": cfg.media_dir,
+        "gateway_credential": cfg.gateway_credential(),
     }
-    (out / "nginx.conf").write_text(templates.get_template("nginx.conf.j2").render(**context))
+    conf = out / "nginx.conf"
+    conf.touch(mode=0o600)
+    # It holds the gateway's credential: readable by nginx's master alone.
+    conf.chmod(0o600)
+    conf.write_text(templates.get_template("nginx.conf.j2").render(**context))
     (out / "docs" / "index.html").write_text(
         templates.get_template("docs.html.j2").render(
             specs=json.dumps(

@@ -141,6 +141,7 @@ def jwks():
 
 @blp.route("/verify")
 @blp.doc(tags=["internal"])
+@blp.internal()
 @blp.response(200)
 @blp.problem(401, "The token is missing, invalid, expired or revoked")
 def verify():

@@ -101,9 +101,13 @@ def service_keys(service: str) -> dict[str, str]:
 def from_service(caller: str, receiver: str, headers: dict | None = None) -> dict[str, str]:
     """`headers` plus `caller`'s credential (its test key) for a call to `receiver`'s internal
     routes, as the kit's HTTP client adds it."""
-    from .security import CREDENTIAL_HEADER, sign_credential
+    from .security import CREDENTIAL_HEADER, STATIC_CALLERS, sign_credential
 
-    credential = sign_credential(f"test-{caller}-service-key", caller, receiver)
+    key = f"test-{caller}-service-key"
+    # The gateway cannot sign: it sends its key as it is (kit.security.STATIC_CALLERS).
+    credential = (
+        f"{caller}.{key}" if caller in STATIC_CALLERS else sign_credential(key, caller, receiver)
+    )
     return {**(headers or {}), CREDENTIAL_HEADER: credential}
 
 

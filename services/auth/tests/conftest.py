@@ -1,7 +1,8 @@
 import pytest
 
 from services.auth import create_app
-from services.kit.testing import build_app, truncate_all
+from services.kit.security import CREDENTIAL_HEADER
+from services.kit.testing import build_app, from_service, truncate_all
 
 
 @pytest.fixture(scope="session")
@@ -13,8 +14,13 @@ def app(database, jwt_keys):
 
 @pytest.fixture
 def client(app):
+    """A client that calls as the gateway does: with its credential, which /auth/verify needs
+    (test_verify_answers_only_the_gateway_and_the_services checks without it)."""
     truncate_all(app)
-    return app.test_client()
+    tester = app.test_client()
+    credential = from_service("gateway", "auth")[CREDENTIAL_HEADER]
+    tester.environ_base["HTTP_X_SERVICE_CREDENTIAL"] = credential
+    return tester
 
 
 @pytest.fixture

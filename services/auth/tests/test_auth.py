@@ -9,7 +9,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from sqlalchemy import select
 
 from services.auth.models import LoginAttempt, LoginEmailFailure, User, db
-from services.kit.testing import access_token, bearer
+from services.kit.security import CREDENTIAL_HEADER
+from services.kit.testing import access_token, bearer, from_service
 
 PROBLEM = "application/problem+json"
 
@@ -384,6 +385,22 @@ def _hs256_with_public_key(claims, public_pem):
     body = b64(json.dumps(claims).encode())
     signature = hmac.new(public_pem.encode(), head + b"." + body, hashlib.sha256).digest()
     return (head + b"." + body + b"." + b64(signature)).decode()
+
+
+def test_verify_answers_only_the_gateway_and_the_services(app, register, login):
+    register()
+    token = auth(login())
+    bare = app.test_client()
+    refused = bare.get("/auth/verify", headers=token)
+    assert refused.status_code == 401 and refused.mimetype == PROBLEM
+    assert "service credential" in refused.json["detail"]
+    for caller in ("gateway", "products"):
+        headers = from_service(caller, "auth", token)
+        assert bare.get("/auth/verify", headers=headers).status_code == 200, caller
+    wrong = {**token, CREDENTIAL_HEADER: "gateway.not-its-key"}
+    assert bare.get("/auth/verify", headers=wrong).status_code == 401
+    stranger = bare.get("/auth/verify", headers=from_service("monitoring", "auth", token))
+    assert stranger.status_code == 403
 
 
 def test_verify_without_a_bearer_token_is_401(client):

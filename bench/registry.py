@@ -24,6 +24,8 @@ class Request:
     # Anything but a GET goes through wrk's script: the method and the (JSON) body to send.
     method: str = "GET"
     body: str | None = None
+    # More of wrk's Lua, e.g. a `request()` that makes each body different (a unique CPF).
+    script: str | None = None
 
 
 @dataclass

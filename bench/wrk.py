@@ -98,6 +98,8 @@ def run(request: Request, *, seconds: int, connections: int, threads: int) -> Re
         script += f"wrk.method = {_lua_string(request.method)}\n"
     if request.body is not None:
         script += f"wrk.body = {_lua_string(request.body)}\n"
+    if request.script is not None:
+        script += request.script + "\n"
     # wrk's --latency table stops at 50/75/90/99; the goals are stated at p95.
     script += (
         "done = function(summary, latency, requests)\n"

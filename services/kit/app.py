@@ -16,6 +16,7 @@ from werkzeug.wsgi import LimitedStream
 
 from services.registry import BY_NAME, internal_callers
 
+from .db import read_outside_transactions
 from .errors import Unprocessable, register_error_handlers
 from .fields import MAX_ID, Money, unstorable_text
 from .health import bp as health_bp
@@ -135,6 +136,9 @@ def create_service_app(
     init_sentry(app)
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            read_outside_transactions(engine)
     Migrate(
         app,
         db,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.model import Model as FlaskModel
-from sqlalchemy import DateTime, MetaData, func
+from psycopg.pq import TransactionStatus
+from sqlalchemy import DateTime, Engine, MetaData, event, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 # Constraint names carry the column, so an IntegrityError can name the field at fault.
@@ -36,6 +39,50 @@ def make_db(schema: str) -> SQLAlchemy:
     return SQLAlchemy(
         metadata=MetaData(schema=schema, naming_convention=NAMING_CONVENTION), model_class=Model
     )
+
+
+# Requests that only read, as HTTP means them; one that writes all the same is still atomic.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The execution option that marks a connection reading outside a transaction until it writes.
+LAZY_BEGIN = "feira_lazy_begin"
+_PLAIN_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_LOCKING_READ = re.compile(r"\bFOR\s+(?:UPDATE|SHARE|NO\s+KEY\s+UPDATE|KEY\s+SHARE)\b", re.I)
+
+
+def read_outside_transactions(engine: Engine) -> None:
+    """A safe-method request's plain SELECTs run in autocommit: one round trip each, where a
+    transaction costs a BEGIN before the first and a ROLLBACK when the session closes.
+
+    Under READ COMMITTED each statement sees its own snapshot either way, so a read sees what it
+    saw before. Anything else (an INSERT, UPDATE, DELETE, a locking SELECT, a SET) first opens a
+    real transaction on the connection, which the session's commit or rollback then ends: a GET
+    that writes is as atomic as a POST.
+    """
+    event.listen(engine, "engine_connect", _autocommit_for_safe_requests)
+    event.listen(engine, "set_connection_execution_options", _explicit_isolation_is_kept)
+    event.listen(engine, "before_cursor_execute", _begin_before_a_write)
+
+
+def _autocommit_for_safe_requests(connection) -> None:
+    if has_request_context() and request.method in SAFE_METHODS:
+        connection.execution_options(isolation_level="AUTOCOMMIT", **{LAZY_BEGIN: True})
+
+
+def _explicit_isolation_is_kept(connection, options: dict) -> None:
+    # Code that asks for an isolation level itself (idempotency's AUTOCOMMIT connection) means
+    # it: no transaction is opened behind its back, which nothing would then commit. SQLAlchemy
+    # applies what this listener changes in `options`.
+    if "isolation_level" in options and LAZY_BEGIN not in options:
+        options[LAZY_BEGIN] = False
+
+
+def _begin_before_a_write(connection, cursor, statement, parameters, context, executemany):
+    if not connection.get_execution_options().get(LAZY_BEGIN):
+        return
+    if _PLAIN_READ.match(statement) and not _LOCKING_READ.search(statement):
+        return
+    if connection.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE:
+        cursor.execute("BEGIN")
 
 
 def constraint_field(constraint: str) -> str:

@@ -33,7 +33,11 @@ def base_config(service: str) -> dict[str, Any]:
         "SERVICE_NAME": service,
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL"),
         "SQLALCHEMY_ENGINE_OPTIONS": {
-            "pool_pre_ping": True,
+            # No pre-ping: its SELECT 1 was a round trip on every checkout, a quarter of a simple
+            # GET's time. A connection Postgres dropped (a restart) fails its request with a 503
+            # instead (errors.py), and SQLAlchemy then replaces every connection the pool held
+            # from before; recycling bounds how stale a kept connection can get.
+            "pool_recycle": env("DB_POOL_RECYCLE", 1800, int),
             # Statement parameters (a CPF, a password hash) never reach an exception or a log.
             "hide_parameters": True,
             "pool_size": env("DB_POOL_SIZE", 5, int),

@@ -1,0 +1,186 @@
+"""The kit's road to Postgres: reads without transactions, writes atomic, a dropped connection a
+503 that heals itself."""
+
+import psycopg
+import pytest
+from flask import request
+from sqlalchemy import String, func, select, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.kit import Blueprint, create_service_app, make_db
+from services.kit.testing import DATABASE
+
+PROBLEM = "application/problem+json"
+db = make_db("auth")
+
+
+class Thing(db.Model):
+    __tablename__ = "kit_test_things"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+
+
+blp = Blueprint("things", __name__, url_prefix="/things")
+
+
+def _transaction_status() -> str:
+    return db.session.connection().connection.dbapi_connection.info.transaction_status.name
+
+
+@blp.route("/count", methods=["GET", "POST"])
+def count():
+    return {"count": db.session.scalar(select(func.count()).select_from(Thing))}
+
+
+@blp.route("/after-a-read", methods=["GET", "POST"])
+def after_a_read():
+    """What the connection's transaction looks like once a SELECT has run."""
+    db.session.scalar(select(func.count()).select_from(Thing))
+    return {"transaction": _transaction_status()}
+
+
+@blp.route("/pair", methods=["GET"])
+def pair():
+    """Two inserts in two flushes; the second breaks the unique name (a 409)."""
+    name = request.args["name"]
+    db.session.add(Thing(name=name))
+    db.session.flush()
+    db.session.add(Thing(name=name))
+    db.session.flush()
+    db.session.commit()
+    return {}
+
+
+@blp.route("/one", methods=["GET"])
+def one():
+    db.session.add(Thing(name=request.args["name"]))
+    db.session.commit()
+    return {"transaction": _transaction_status()}
+
+
+@blp.route("/locked", methods=["GET"])
+def locked():
+    """A locking read in a GET: its lock must last until the request ends."""
+    db.session.execute(select(Thing).with_for_update())
+    return {"transaction": _transaction_status()}
+
+
+@blp.route("/autocommit", methods=["GET"])
+def autocommit():
+    """A connection that asks for AUTOCOMMIT itself (as idempotency's does) writes at once."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("INSERT INTO kit_test_things (name) VALUES (:n)"), {"n": "auto"})
+    return {}
+
+
+@blp.route("", methods=["POST"])
+def create():
+    db.session.add(Thing(name=request.json["name"]))
+    db.session.commit()
+    return {}, 201
+
+
+@pytest.fixture(scope="module")
+def app(database, jwt_keys):
+    app, api = create_service_app(
+        "auth",
+        __name__,
+        db=db,
+        config={
+            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "SESSION_CHECK": False,
+        },
+    )
+    api.register_blueprint(blp)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+
+
+@pytest.fixture
+def client(app):
+    with app.app_context():
+        db.session.execute(text("TRUNCATE kit_test_things RESTART IDENTITY"))
+        db.session.commit()
+        db.session.remove()
+    return app.test_client()
+
+
+def _count(client) -> int:
+    return client.get("/things/count").json["count"]
+
+
+def test_a_read_in_a_get_opens_no_transaction(client):
+    # No BEGIN before the SELECT and no ROLLBACK after it: one round trip.
+    assert client.get("/things/after-a-read").json == {"transaction": "IDLE"}
+
+
+def test_a_read_in_a_post_is_inside_its_transaction(client):
+    assert client.post("/things/after-a-read").json == {"transaction": "INTRANS"}
+
+
+def test_a_get_that_writes_is_atomic(client):
+    response = client.get("/things/pair?name=twice")
+    assert response.status_code == 409 and response.mimetype == PROBLEM
+    assert _count(client) == 0
+
+
+def test_a_get_that_writes_and_commits_keeps_its_row(client):
+    assert client.get("/things/one?name=kept").json == {"transaction": "IDLE"}
+    assert _count(client) == 1
+
+
+def test_a_locking_read_in_a_get_holds_its_lock_in_a_transaction(client):
+    assert client.get("/things/locked").json == {"transaction": "INTRANS"}
+
+
+def test_a_connection_asking_for_autocommit_writes_at_once_in_a_get(client):
+    assert client.get("/things/autocommit").status_code == 200
+    assert _count(client) == 1
+
+
+def _fill_the_pool(app, size: int) -> None:
+    """Check out `size` connections at once and give them back, so the pool holds that many."""
+    with app.app_context():
+        connections = [db.engine.connect() for _ in range(size)]
+        for connection in connections:
+            connection.execute(text("SELECT 1"))
+        for connection in connections:
+            connection.close()
+
+
+def _drop_the_services_connections(database) -> int:
+    """What a Postgres restart does to a service: every connection it holds is cut."""
+    with psycopg.connect(database.superuser_dsn, dbname=DATABASE, autocommit=True) as admin:
+        return len(
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE usename = 'auth' AND datname = %s AND pid <> pg_backend_pid()",
+                (DATABASE,),
+            ).fetchall()
+        )
+
+
+@pytest.mark.parametrize("method, success", [("GET", 200), ("POST", 201)])
+def test_after_postgres_drops_the_connections_a_request_is_a_503_or_a_success_then_all_succeed(
+    app, client, database, method, success
+):
+    _fill_the_pool(app, 3)
+    assert _drop_the_services_connections(database) >= 3
+    answers = [
+        client.get("/things/count")
+        if method == "GET"
+        else client.post("/things", json={"name": f"after-the-cut-{n}"})
+        for n in range(5)
+    ]
+    first, *rest = answers
+    assert first.status_code in {success, 503}, first.get_data(as_text=True)
+    if first.status_code == 503:
+        assert first.mimetype == PROBLEM and first.headers["Retry-After"]
+        assert first.json["detail"] == "The database is unavailable"
+    # The pool replaced every connection it held from before the cut: no second failure.
+    assert [answer.status_code for answer in rest] == [success] * len(rest)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import queue
 import re
 import sys
 import time
 import uuid
+from logging.handlers import QueueHandler, QueueListener
 
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
@@ -27,9 +30,32 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+# Writes the formatted lines to stderr from a thread of its own (one per process).
+_listener: QueueListener | None = None
+
+
+def _stop_listener() -> None:
+    """Write what is still queued, then stop (at exit, and before a new configuration)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(_stop_listener)
+
+
 def configure_logging(app: Flask) -> None:
-    """JSON lines on stderr, each stamped with the service and the request id."""
-    handler = logging.StreamHandler(sys.stderr)
+    """JSON lines on stderr, each stamped with the service and the request id.
+
+    A request thread only formats its line and queues it; a thread of the process's own writes
+    it. Writing to stderr, a pipe supervisord drains as it can, blocked under load and held the
+    handler's lock meanwhile: most of what a request's log line cost.
+    """
+    global _listener
+    # The JSON is made here, in the caller's thread (the request id is in its context); the
+    # writer only writes the finished line.
+    handler = QueueHandler(queue.SimpleQueue())
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
@@ -42,6 +68,9 @@ def configure_logging(app: Flask) -> None:
         if getattr(existing, "_feira", False):
             root.removeHandler(existing)
     handler._feira = True
+    _stop_listener()
+    _listener = QueueListener(handler.queue, logging.StreamHandler(sys.stderr))
+    _listener.start()
     root.addHandler(handler)
     root.setLevel(app.config["LOG_LEVEL"])
 

@@ -1,0 +1,97 @@
+"""What every request pays for besides its own work: its log line and its token's check."""
+
+import io
+import json
+import threading
+
+import jwt
+import pytest
+
+from services.kit import Blueprint, create_service_app, make_db, observability, security
+from services.kit.testing import access_token, bearer
+
+db = make_db("auth")
+blp = Blueprint("overhead", __name__, url_prefix="/overhead")
+
+
+@blp.route("/mine")
+@blp.login_required()
+def mine():
+    return {"ok": True}
+
+
+@pytest.fixture(scope="module")
+def app(database, jwt_keys):
+    app, api = create_service_app(
+        "auth",
+        __name__,
+        db=db,
+        config={
+            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "SESSION_CHECK": False,
+            "LOG_LEVEL": "INFO",
+        },
+    )
+    api.register_blueprint(blp)
+    return app
+
+
+class StuckStream(io.StringIO):
+    """stderr when nobody drains it: a write waits until the test lets it through."""
+
+    def __init__(self):
+        super().__init__()
+        self.released = threading.Event()
+
+    def write(self, text):
+        self.released.wait(10)
+        return super().write(text)
+
+
+def test_a_request_never_waits_for_a_stuck_log_stream_and_its_line_follows(app):
+    stream = StuckStream()
+    writer = observability._listener.handlers[0]
+    previous = writer.setStream(stream)
+    answers = []
+    try:
+        request = threading.Thread(
+            target=lambda: answers.append(
+                app.test_client().get("/health", headers={"X-Request-ID": "stuck-log-0001"})
+            )
+        )
+        request.start()
+        request.join(3)
+        assert answers and answers[0].status_code == 200, "the request waited for stderr"
+        stream.released.set()
+        observability._listener.stop()  # writes what is queued
+        observability._listener.start()
+    finally:
+        stream.released.set()
+        writer.setStream(previous)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    entry = next(line for line in lines if line.get("request_id") == "stuck-log-0001")
+    assert entry["path"] == "/health" and entry["status"] == 200 and entry["service"] == "auth"
+
+
+def test_the_public_key_is_parsed_once_per_process(app, jwt_keys, monkeypatch):
+    parsed = []
+
+    def counting(parse):
+        def parse_and_count(*args, **kwargs):
+            parsed.append(1)
+            return parse(*args, **kwargs)
+
+        return parse_and_count
+
+    # Wherever the PEM could be parsed: by PyJWT given the text, or by the kit's loader.
+    monkeypatch.setattr(
+        jwt.algorithms, "load_pem_public_key", counting(jwt.algorithms.load_pem_public_key)
+    )
+    monkeypatch.setattr(security, "load_pem_public_key", counting(security.load_pem_public_key))
+    security.loaded_public_key.cache_clear()
+    client = app.test_client()
+    for user_id in range(1, 6):
+        token = access_token(jwt_keys, user_id=user_id)
+        assert client.get("/overhead/mine", headers=bearer(token)).status_code == 200
+    assert len(parsed) == 1

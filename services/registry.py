@@ -117,7 +117,13 @@ SERVICES: tuple[Service, ...] = (
         "clients (CPF-checked), their addresses and favorite products",
         prefixes=("clients",),
         document="/clients/openapi.json",
-        emits=("client.deleted",),
+        emits=(
+            "client.created",
+            "client.deleted",
+            "address.created",
+            "address.updated",
+            "address.deleted",
+        ),
         hears=("product.deleted",),
         calls=("products", "orders"),
     ),
@@ -127,7 +133,7 @@ SERVICES: tuple[Service, ...] = (
         "the catalogue: products, categories, pictures, the bulk import",
         prefixes=("products", "categories"),
         document="/products/openapi.json",
-        emits=("product.created", "product.deleted"),
+        emits=("product.created", "product.updated", "product.deleted"),
         hears=("stock.changed",),
         calls=("inventory", "orders"),
         large_bodies=(LargeBody(r"^/products/[0-9]+/images$", "IMAGE_MAX_BYTES", 5242880),),
@@ -156,6 +162,18 @@ SERVICES: tuple[Service, ...] = (
         prefixes=("orders",),
         document="/orders/openapi.json",
         emits=("order.abandoned", "order.delivered"),
+        # Its read model of clients, addresses and products (services/orders/known.py); it calls
+        # clients and products only for an id the model does not hold yet.
+        hears=(
+            "client.created",
+            "client.deleted",
+            "address.created",
+            "address.updated",
+            "address.deleted",
+            "product.created",
+            "product.updated",
+            "product.deleted",
+        ),
         calls=("clients", "products", "inventory"),
     ),
     Service(

@@ -1,5 +1,6 @@
 """orders: orders that reserve stock in inventory, idempotent by Idempotency-Key, their status
-workflow and the sales report; it emits `order.delivered` and `order.abandoned`."""
+workflow and the sales report; it emits `order.delivered` and `order.abandoned`, and hears the
+`client.*`, `address.*` and `product.*` events that keep its read model (known.py)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,22 @@ def create_app(config: dict | None = None) -> Flask:
         "inventory; Idempotency-Key, the status workflow, and sales reports.",
     )
     init_outbox(app, outbox)
-    from . import orders
+    from . import known, orders
     from .routes import blp
+
+    outbox.receiver(
+        app,
+        {
+            "client.created": known.on_client_created,
+            "client.deleted": known.on_client_deleted,
+            "address.created": known.on_address_saved,
+            "address.updated": known.on_address_saved,
+            "address.deleted": known.on_address_deleted,
+            "product.created": known.on_product_saved,
+            "product.updated": known.on_product_saved,
+            "product.deleted": known.on_product_deleted,
+        },
+    )
 
     grace = timedelta(seconds=app.config["SWEEP_GRACE_SECONDS"])
     # The relay is the service's one background process: it also sweeps orders that never

@@ -1,6 +1,7 @@
 """Orders, their lines (names and prices copied at order time), their status history, the
-Idempotency-Keys of their creation, and the outbox through which delivered and abandoned orders
-reach inventory."""
+Idempotency-Keys of their creation, the outbox through which delivered and abandoned orders
+reach inventory, and the read model of the clients, addresses and products orders sell to and
+sell (fed by their services' events: services/orders/known.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -125,3 +127,46 @@ class IdempotencyKey(IdempotencyKeyMixin, db.Model):
     """The Idempotency-Keys of POST /orders: `resource_id` is the order the key made."""
 
     __tablename__ = "idempotency_keys"
+
+
+# --- the read model (services/orders/known.py) ---
+# A row per id orders has heard of or read. `deleted` rows are tombstones: ids are never reused,
+# so a deletion is final and no late event brings the row back. `version` is the producer's
+# version of the row (the database clock it read under the row's lock); NULL for a row read over
+# HTTP without one, which any event then replaces.
+
+
+class KnownClient(db.Model):
+    """A client of the clients service: that it exists is all orders needs."""
+
+    __tablename__ = "known_clients"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+
+
+class KnownAddress(db.Model):
+    """A client's address: whose it is, and its state (UF) for reports by region."""
+
+    __tablename__ = "known_addresses"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    client_id: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str | None] = mapped_column(String(2))
+    version: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+
+
+class KnownProduct(db.Model):
+    """A product of the catalogue as an order copies it: name, price, category, and whether it
+    may be sold."""
+
+    __tablename__ = "known_products"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    version: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))

@@ -1,6 +1,6 @@
-"""What the orders service does with orders: placing one (client and products checked, prices
-copied, stock reserved in inventory), editing and deleting it, finding it, and sweeping away the
-orders whose creation never finished.
+"""What the orders service does with orders: placing one (client and products checked in the read
+model, prices copied, stock reserved in inventory: its one synchronous call), editing and
+deleting it, finding it, and sweeping away the orders whose creation never finished.
 
 Placing an order never leaves a reservation without an order nor an order without its
 reservation: the order row is committed first as `reserving` (so its id exists), inventory
@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
-from services.kit import Conflict, Forbidden, NotFound, Unavailable, Unprocessable, service, utcnow
+from services.kit import Conflict, Forbidden, NotFound, Unavailable, Unprocessable, utcnow
 from services.kit.failpoints import failpoint
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
-from . import inventory
+from . import inventory, known
 from .idempotency import placing
 from .models import INTERNAL_STATUSES, STATUSES, Order, OrderEvent, OrderItem, db, outbox
 
@@ -76,53 +79,13 @@ def _merged(lines: list[dict]) -> dict[int, int]:
     return dict(wanted)
 
 
-def _client_problems(client_id: int, address_id: int | None) -> dict[str, list[str]]:
-    clients = service("clients")
-    response = clients.head(f"/clients/{client_id}")
-    if response.status_code == 404:
-        return {"client_id": [f"Client {client_id} does not exist."]}
-    if response.status_code != 200:
-        raise Unavailable("The clients service could not say whether the client exists")
-    if address_id is None:
-        return {}
-    response = clients.get(f"/clients/{client_id}/addresses/{address_id}")
-    if response.status_code == 404:
-        return {
-            "shipping_address_id": [f"Client {client_id} has no address {address_id}."],
-        }
-    if response.status_code != 200:
-        raise Unavailable("The clients service could not say whether the address exists")
-    return {}
-
-
-def fetch_products(product_ids) -> tuple[dict[int, dict], list[str]]:
-    """One batch call to products: the lines' products, and what is wrong with the others."""
-    ids = sorted(product_ids)
-    response = service("products").get(
-        "/products", params={"ids": ",".join(map(str, ids)), "per_page": len(ids)}
-    )
-    if response.status_code != 200:
-        raise Unavailable("The products service could not list the order's products")
-    found = service("products").read(
-        response, lambda body: {int(item["id"]): item for item in body["items"]}
-    )
-    problems = []
-    for product_id in ids:
-        product = found.get(product_id)
-        if product is None:
-            problems.append(f"Product {product_id} does not exist.")
-        elif not product.get("active", True):
-            problems.append(f"Product {product_id} is not active.")
-    return found, problems
-
-
 def priced_lines(wanted: dict[int, int], products: dict[int, dict], kept: dict[int, OrderItem]):
     """Order lines with the name, category and price copied now (a product already in the order
     keeps the price it was ordered at)."""
     items = []
     for product_id, quantity in sorted(wanted.items()):
         product = products[product_id]
-        price = kept[product_id].unit_price if product_id in kept else Decimal(product["price"])
+        price = kept[product_id].unit_price if product_id in kept else product["price"]
         items.append(
             OrderItem(
                 product_id=product_id,
@@ -143,8 +106,9 @@ def place_order(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Order:
     """Place an order, so that no crash or failure leaves a reservation without its order, an
     order without its reservation, or (under an Idempotency-Key) two orders for one key.
 
-    1. The client, its address and the products are checked (422 names what is wrong), and the
-       lines copy each product's name, category and price.
+    1. The client, its address and the products are checked in orders' read model of them
+       (`known`; an id it lacks is read over HTTP), 422 naming what is wrong, and the lines
+       copy each product's name, category and price.
     2. The order is committed as `reserving`, hidden from the API, so its id exists before
        inventory hears of it; the key is bound to it in that same transaction.
     3. Inventory reserves every line or none under the order's id (idempotent by that id).
@@ -160,16 +124,41 @@ def place_order(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Order:
     placed anew, once. Without a retry, the sweeper (`sweep`) gives it up after
     `SWEEP_GRACE_SECONDS`: inventory releases it and the row goes.
     """
-    if key.resource_id is not None:
-        resumed = _resume(key.resource_id, user_id, key)
-        if resumed is not None:
-            return resumed
+    with _kept_after_commit():
+        if key.resource_id is not None:
+            resumed = _resume(key.resource_id, user_id, key)
+            if resumed is not None:
+                return resumed
+        order = _store_reserving(data, user_id, key)
+        failpoint("orders.reserving_committed")
+        placed = _reserve_and_make_pending(order, _merged(data["items"]), user_id, key)
+    if placed is None:
+        raise Unavailable("The inventory service could not reserve the stock")
+    return placed
+
+
+@contextmanager
+def _kept_after_commit() -> Iterator[None]:
+    """The request's session keeps what it holds when it commits: the order it stored, and then
+    made pending, answers the request and its key as it is, with no SELECT to read it back."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
+
+
+def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
+    """Steps 1 and 2 of `place_order`."""
     wanted = _merged(data["items"])
-    problems = _client_problems(data["client_id"], data.get("shipping_address_id"))
-    products, product_problems = fetch_products(wanted)
+    problems = known.client_problems(data["client_id"], data.get("shipping_address_id"))
+    products, product_problems = known.products(wanted)
     if product_problems:
         problems["items"] = product_problems
     if problems:
+        # What was read over HTTP on the way is worth keeping for the next order.
+        db.session.commit()
         raise Unprocessable(problems)
     items = priced_lines(wanted, products, {})
     order = Order(
@@ -180,17 +169,14 @@ def place_order(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Order:
         payment_method=data.get("payment_method"),
         created_by=user_id,
         items=items,
+        # Empty, not unloaded: the answer shows it without a query.
+        history=[],
     )
     db.session.add(order)
     db.session.flush()
-    order_id = order.id
-    key.bind(order_id)
+    key.bind(order.id)
     db.session.commit()
-    failpoint("orders.reserving_committed")
-    placed = _reserve_and_make_pending(order_id, wanted, user_id, key)
-    if placed is None:
-        raise Unavailable("The inventory service could not reserve the stock")
-    return placed
+    return order
 
 
 def _resume(order_id: int, user_id: int, key: Key) -> Order | None:
@@ -201,15 +187,18 @@ def _resume(order_id: int, user_id: int, key: Key) -> Order | None:
         db.session.rollback()
         return None
     lines = {item.product_id: item.quantity for item in order.items}
-    db.session.rollback()
-    return _reserve_and_make_pending(order_id, lines, user_id, key)
+    # Ends the read's transaction (no transaction stays open across inventory's call), and the
+    # order stays loaded.
+    db.session.commit()
+    return _reserve_and_make_pending(order, lines, user_id, key)
 
 
 def _reserve_and_make_pending(
-    order_id: int, lines: dict[int, int], user_id: int, key: Key | NoKey
+    order: Order, lines: dict[int, int], user_id: int, key: Key | NoKey
 ) -> Order | None:
     """Steps 3 and 4 of `place_order`; None when inventory holds the order's reservation no
     more (the order is abandoned)."""
+    order_id = order.id
     try:
         state = inventory.reserve(order_id, lines)
     except Conflict:
@@ -224,21 +213,26 @@ def _reserve_and_make_pending(
     if state != "reserved":
         _abandon(order_id)
         return None
+    now = utcnow()
     became_pending = db.session.execute(
         update(Order)
         .where(Order.id == order_id, Order.status == "reserving")
-        .values(status="pending", updated_at=utcnow())
+        .values(status="pending", updated_at=now)
+        .execution_options(synchronize_session=False)
     ).rowcount
     if not became_pending:
         # The sweeper gave up on it (it took longer than the grace): its stock is on its way back.
         db.session.rollback()
         raise Unavailable("The order took too long to place; nothing was kept")
-    db.session.add(OrderEvent(order_id=order_id, status="pending", by=user_id))
+    # The row now says what the loaded order is told here, so no flush writes it again.
+    set_committed_value(order, "status", "pending")
+    set_committed_value(order, "updated_at", now)
+    order.history.append(OrderEvent(status="pending", by=user_id, note=None))
     db.session.flush()
-    key.answer(get_order(order_id, lock=True))
+    key.answer(order)
     db.session.commit()
     failpoint("orders.pending_committed")
-    return get_order(order_id)
+    return order
 
 
 def _abandon(order_id: int) -> None:
@@ -300,11 +294,11 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     address_id = data.get("shipping_address_id", order.shipping_address_id)
     problems = {}
     if data.get("shipping_address_id") is not None:
-        problems = _client_problems(order.client_id, address_id)
+        problems = known.client_problems(order.client_id, address_id)
     wanted = None
     if "items" in data:
         wanted = _merged(data["items"])
-        products, product_problems = fetch_products(wanted)
+        products, product_problems = known.products(wanted)
         if product_problems:
             problems["items"] = product_problems
     if problems:

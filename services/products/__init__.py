@@ -1,5 +1,6 @@
 """products: the catalogue (categories, products, pictures), its search and import, and the
-`product.created` / `product.deleted` events; it keeps inventory's stock figure as a read model."""
+`product.created`, `product.updated` and `product.deleted` events; it keeps inventory's stock
+figure as a read model."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from marshmallow import ValidationError
 from sqlalchemy import func, literal_column, select, update
@@ -134,7 +135,7 @@ def create_product(data: dict) -> Product:
     db.session.add(product)
     with _category_must_exist():
         db.session.flush()
-        outbox.emit("product.created", {"product_id": product.id, "initial_stock": initial_stock})
+        outbox.emit("product.created", {**announced(product.id), "initial_stock": initial_stock})
         db.session.commit()
     return product
 
@@ -142,8 +143,39 @@ def create_product(data: dict) -> Product:
 def update_product(product: Product, data: dict) -> Product:
     product.update(data)
     with _category_must_exist():
+        db.session.flush()
+        outbox.emit("product.updated", announced(product.id))
         db.session.commit()
     return product
+
+
+def announced(product_id: int) -> dict:
+    """What `product.created` and `product.updated` say of the product: what others copy of it
+    (orders: name, price, category, active). Its `updated_at`, the event's version, moves on
+    here, after the change took the row's lock: a later change of the product always carries a
+    later version (the database's clock, or a microsecond more), so a subscriber keeps the
+    newest whatever order the events arrive in."""
+    row = db.session.execute(
+        update(Product)
+        .where(Product.id == product_id)
+        .values(
+            updated_at=func.greatest(
+                func.clock_timestamp(), Product.updated_at + timedelta(microseconds=1)
+            )
+        )
+        .returning(
+            Product.name, Product.price, Product.category_id, Product.active, Product.updated_at
+        )
+        .execution_options(synchronize_session=False)
+    ).one()
+    return {
+        "product_id": product_id,
+        "name": row.name,
+        "price": str(row.price),
+        "category_id": row.category_id,
+        "active": row.active,
+        "updated_at": row.updated_at.isoformat(),
+    }
 
 
 def delete_product(product: Product) -> None:
@@ -179,7 +211,10 @@ def import_products(rows: list) -> dict:
             with db.session.begin_nested():
                 product_id, created = _upsert(data)
                 if created:
-                    outbox.emit("product.created", {"product_id": product_id, "initial_stock": 0})
+                    data = {**announced(product_id), "initial_stock": 0}
+                    outbox.emit("product.created", data)
+                else:
+                    outbox.emit("product.updated", announced(product_id))
         except IntegrityError as exc:
             result["rejected"].append(_rejected(index, _integrity_errors(exc)))
             continue

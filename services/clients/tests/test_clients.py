@@ -2,6 +2,7 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select, text
@@ -282,8 +283,7 @@ def test_admin_deletes_a_client_with_its_addresses_and_announces_it(
     assert client.get(f"/clients/{made['id']}", headers=admin).status_code == 404
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Address)) == 0
-        event = db.session.scalar(select(outbox.Event))
-        assert event.type == "client.deleted"
+        event = db.session.scalar(select(outbox.Event).where(outbox.Event.type == "client.deleted"))
         assert event.payload["data"] == {"client_id": made["id"]}
 
 
@@ -314,6 +314,33 @@ def test_an_address_is_created_with_the_cep_formatted_and_free_text_number(
     location = f"/clients/{made['id']}/addresses/{body['id']}"
     assert response.headers["Location"] == location
     assert client.get(location, headers=user).json == body
+
+
+def announced(app) -> list[tuple[str, dict]]:
+    with app.app_context():
+        events = db.session.scalars(select(outbox.Event).order_by(outbox.Event.id)).all()
+        return [(event.type, event.payload["data"]) for event in events]
+
+
+def test_a_new_client_and_each_change_of_its_address_are_announced_with_a_growing_version(
+    app, client, user, make_client
+):
+    made = make_client()
+    address = client.post(f"/clients/{made['id']}/addresses", json=ADDRESS, headers=user).json
+    where = f"/clients/{made['id']}/addresses/{address['id']}"
+    assert client.patch(where, json={"state": "RJ"}, headers=user).status_code == 200
+    assert client.delete(where, headers=user).status_code == 204
+    events = announced(app)
+    assert events[0] == ("client.created", {"client_id": made["id"]})
+    assert [
+        (kind, data["address_id"], data["client_id"], data["state"]) for kind, data in events[1:]
+    ] == [
+        ("address.created", address["id"], made["id"], "SP"),
+        ("address.updated", address["id"], made["id"], "RJ"),
+        ("address.deleted", address["id"], made["id"], "RJ"),
+    ]
+    versions = [datetime.fromisoformat(data["version"]) for _, data in events[1:]]
+    assert versions == sorted(set(versions))
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
-"""What products announces (product.created, product.deleted), what it hears (stock.changed),
-and who may veto a deletion."""
+"""What products announces (product.created, product.updated, product.deleted), what it hears
+(stock.changed), and who may veto a deletion."""
 
 import json
 import uuid
+from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -76,6 +77,52 @@ def test_an_unsigned_stock_event_is_refused(app, client, user, make_product):
     ).encode()
     assert app.test_client().post("/internal/events", data=body).status_code == 401
     assert available(client, user, made["id"]) == 0
+
+
+# --- product.updated ---
+
+
+def announced(app, event_type):
+    with app.app_context():
+        events = db.session.scalars(
+            select(outbox.Event).where(outbox.Event.type == event_type).order_by(outbox.Event.id)
+        ).all()
+        return [event.payload["data"] for event in events]
+
+
+def test_a_change_announces_what_orders_copies_with_a_later_version(
+    app, client, admin, make_product
+):
+    made = make_product()
+    response = client.patch(
+        f"/products/{made['id']}", json={"price": "12.50", "active": False}, headers=admin
+    )
+    assert response.status_code == 200
+    [created] = announced(app, "product.created")
+    [updated] = announced(app, "product.updated")
+    assert updated == {
+        "product_id": made["id"],
+        "name": made["name"],
+        "price": "12.50",
+        "category_id": None,
+        "active": False,
+        "updated_at": response.json["updated_at"],
+    }
+    assert datetime.fromisoformat(updated["updated_at"]) > datetime.fromisoformat(
+        created["updated_at"]
+    )
+
+
+def test_each_change_of_a_product_carries_a_newer_version_than_the_last(
+    app, client, admin, make_product
+):
+    made = make_product()
+    for price in ("11.00", "12.00", "13.00"):
+        client.patch(f"/products/{made['id']}", json={"price": price}, headers=admin)
+    versions = [
+        datetime.fromisoformat(data["updated_at"]) for data in announced(app, "product.updated")
+    ]
+    assert len(versions) == 3 and versions == sorted(set(versions))
 
 
 # --- delete ---

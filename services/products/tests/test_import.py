@@ -60,13 +60,18 @@ def test_a_bad_row_is_rejected_with_its_index_and_reasons_and_the_others_land(
     assert stored == ["Importado 1", "Importado 7", "Nome ocupado"]
 
 
-def test_only_created_rows_are_announced(app, client, admin, make_product):
-    make_product(barcode=barcode(1))
+def test_a_created_row_is_announced_as_created_a_changed_one_as_updated_a_rejected_one_not(
+    app, client, admin, make_product
+):
+    known = make_product(barcode=barcode(1))
     client.post("/products/import", json=[row(1), row(2), row(3, price="x")], headers=admin)
     with app.app_context():
         events = db.session.scalars(select(outbox.Event).order_by(outbox.Event.id)).all()
         created = db.session.scalar(select(Product.id).where(Product.barcode == barcode(2)))
-    assert [e.payload["data"] for e in events[1:]] == [{"product_id": created, "initial_stock": 0}]
+    announced = [(e.type, e.payload["data"]["product_id"]) for e in events[1:]]
+    assert announced == [("product.updated", known["id"]), ("product.created", created)]
+    assert events[1].payload["data"]["name"] == "Importado 1"
+    assert events[2].payload["data"]["initial_stock"] == 0
 
 
 def test_a_barcode_twice_in_one_import_is_created_then_updated(client, admin):

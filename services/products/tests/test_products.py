@@ -52,8 +52,17 @@ def test_create_announces_the_product_with_its_initial_stock(app, client, admin,
     with app.app_context():
         events = db.session.scalars(select(outbox.Event).order_by(outbox.Event.id)).all()
         assert [e.type for e in events] == ["product.created", "product.created"]
-        assert events[0].payload["data"] == {"product_id": made["id"], "initial_stock": 25}
-        assert events[1].payload["data"] == {"product_id": plain["id"], "initial_stock": 0}
+        assert events[0].payload["data"] == {
+            "product_id": made["id"],
+            "initial_stock": 25,
+            "name": made["name"],
+            "price": "10.00",
+            "category_id": None,
+            "active": True,
+            "updated_at": made["updated_at"],
+        }
+        assert events[1].payload["data"]["product_id"] == plain["id"]
+        assert events[1].payload["data"]["initial_stock"] == 0
 
 
 @pytest.mark.parametrize(

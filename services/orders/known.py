@@ -1,0 +1,241 @@
+"""What orders knows of clients, addresses and products: a read model their services' events keep,
+read in orders' own database when an order is placed, so the reservation is the one call it makes.
+
+- clients' `client.created`, `client.deleted` and `address.created/updated/deleted`, products'
+  `product.created/updated/deleted`, each handled once (the kit's inbox). An event carries the
+  producer's version of the row: an older one arriving late, or twice, changes nothing.
+- A deletion is final (ids are never reused): the row stays as a tombstone, and the id is refused
+  from then on, whatever event comes later.
+- An id the model does not hold (it existed before the model did, or its event is still on its
+  way) is read over HTTP, once per kind for the order, and stored. An id the producer does not
+  know is refused and not stored: it may exist later.
+
+So the model lags the producer by the relay's delivery (it polls every 0.25 s, and retries a
+subscriber that did not answer with a backoff of up to a minute): a product's new price, or its
+deactivation, applies to every order placed once its `product.updated` is delivered.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from services.kit import Unavailable, service
+
+from .models import KnownAddress, KnownClient, KnownProduct, db
+
+# --- what the events say ---
+
+
+def on_client_created(data: dict) -> None:
+    """`client.created` {client_id}: the client exists (unless a deletion came first)."""
+    db.session.execute(
+        insert(KnownClient).values(id=int(data["client_id"])).on_conflict_do_nothing()
+    )
+
+
+def on_client_deleted(data: dict) -> None:
+    """`client.deleted` {client_id}: no order may name it from now on."""
+    _bury(KnownClient, int(data["client_id"]))
+
+
+def on_address_saved(data: dict) -> None:
+    """`address.created` and `address.updated` {address_id, client_id, state, version}."""
+    _save(
+        KnownAddress,
+        {
+            "id": int(data["address_id"]),
+            "client_id": int(data["client_id"]),
+            "state": str(data["state"])[:2],
+            "version": _version(data["version"]),
+        },
+    )
+
+
+def on_address_deleted(data: dict) -> None:
+    """`address.deleted` {address_id}."""
+    _bury(KnownAddress, int(data["address_id"]))
+
+
+def on_product_saved(data: dict) -> None:
+    """`product.created` and `product.updated` {product_id, name, price, category_id, active,
+    updated_at}: `updated_at` is the product's version."""
+    _save(
+        KnownProduct,
+        {
+            "id": int(data["product_id"]),
+            "name": str(data["name"])[:200],
+            "price": _price(data["price"]),
+            "category_id": None if data["category_id"] is None else int(data["category_id"]),
+            "active": bool(data["active"]),
+            "version": _version(data["updated_at"]),
+        },
+    )
+
+
+def on_product_deleted(data: dict) -> None:
+    """`product.deleted` {product_id}: never sold again, whatever arrives after."""
+    _bury(KnownProduct, int(data["product_id"]))
+
+
+def _price(value) -> Decimal:
+    # A price Decimal cannot read is the sender's mistake, which the inbox rejects (ValueError).
+    try:
+        price = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a price: {value!r}") from exc
+    if not price.is_finite():
+        raise ValueError(f"not a price: {value!r}")
+    return price
+
+
+def _version(value) -> datetime:
+    version = datetime.fromisoformat(str(value))
+    if version.tzinfo is None:
+        raise ValueError("a version carries its time zone")
+    return version
+
+
+def _save(model, values: dict) -> None:
+    """Insert the row, or replace it only with a newer version: never a tombstone, never with a
+    version older than (or as old as) the one held. A row stored without a version (read over
+    HTTP) gives way to any event; one without a version never replaces a row."""
+    stmt = insert(model).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[model.id],
+        set_={name: stmt.excluded[name] for name in values if name != "id"},
+        where=~model.deleted & (model.version.is_(None) | (model.version < stmt.excluded.version)),
+    )
+    db.session.execute(stmt)
+
+
+def _bury(model, id_: int) -> None:
+    stmt = insert(model).values(id=id_, deleted=True)
+    db.session.execute(
+        stmt.on_conflict_do_update(index_elements=[model.id], set_={"deleted": True})
+    )
+
+
+# --- what placing an order asks ---
+
+
+def client_problems(client_id: int, address_id: int | None) -> dict[str, list[str]]:
+    """What is wrong with the order's client and address (empty: nothing), from the model in one
+    query; what it lacks is read from clients over HTTP and stored."""
+    client = select(KnownClient.deleted).where(KnownClient.id == client_id).scalar_subquery()
+    owner = select(KnownAddress.client_id).where(KnownAddress.id == address_id).scalar_subquery()
+    gone = select(KnownAddress.deleted).where(KnownAddress.id == address_id).scalar_subquery()
+    client_deleted, address_owner, address_deleted = db.session.execute(
+        select(client, owner, gone)
+    ).one()
+    no_client = {"client_id": [f"Client {client_id} does not exist."]}
+    no_address = {"shipping_address_id": [f"Client {client_id} has no address {address_id}."]}
+    if client_deleted:
+        return no_client
+    if address_id is not None and address_deleted:
+        return no_address
+    if address_id is not None and address_owner is not None and address_owner != client_id:
+        return no_address
+    if address_id is not None and address_owner is None:
+        # Its address read says the client exists too; when it is not found, whose fault it is
+        # takes a second read, on this refused order only.
+        if _read_address(client_id, address_id):
+            return {}
+        if client_deleted is None and not _read_client(client_id):
+            return no_client
+        return no_address
+    if client_deleted is None and not _read_client(client_id):
+        return no_client
+    return {}
+
+
+def _read_client(client_id: int) -> bool:
+    response = service("clients").head(f"/clients/{client_id}")
+    if response.status_code == 404:
+        return False
+    if response.status_code != 200:
+        raise Unavailable("The clients service could not say whether the client exists")
+    on_client_created({"client_id": client_id})
+    return True
+
+
+def _read_address(client_id: int, address_id: int) -> bool:
+    clients = service("clients")
+    response = clients.get(f"/clients/{client_id}/addresses/{address_id}")
+    if response.status_code == 404:
+        return False
+    if response.status_code != 200:
+        raise Unavailable("The clients service could not say whether the address exists")
+    state = clients.read(response, lambda body: str(body["state"]))
+    on_client_created({"client_id": client_id})
+    _save(KnownAddress, {"id": address_id, "client_id": client_id, "state": state[:2]})
+    return True
+
+
+def products(product_ids) -> tuple[dict[int, dict], list[str]]:
+    """The lines' products as an order copies them (name, price, category_id), and what is wrong
+    with the others: from the model in one query, what it lacks from one batch read of products
+    over HTTP (stored)."""
+    ids = sorted(product_ids)
+    rows = db.session.execute(
+        select(
+            KnownProduct.id,
+            KnownProduct.name,
+            KnownProduct.price,
+            KnownProduct.category_id,
+            KnownProduct.active,
+            KnownProduct.deleted,
+        ).where(KnownProduct.id.in_(ids))
+    ).all()
+    found = {
+        row.id: {
+            "name": row.name,
+            "price": row.price,
+            "category_id": row.category_id,
+            "active": row.active and not row.deleted,
+            "exists": not row.deleted,
+        }
+        for row in rows
+    }
+    missing = [product_id for product_id in ids if product_id not in found]
+    if missing:
+        found.update(_read_products(missing))
+    usable, problems = {}, []
+    for product_id in ids:
+        product = found.get(product_id)
+        if product is None or not product["exists"]:
+            problems.append(f"Product {product_id} does not exist.")
+        elif not product["active"]:
+            problems.append(f"Product {product_id} is not active.")
+        else:
+            usable[product_id] = product
+    return usable, problems
+
+
+def _read_products(ids: list[int]) -> dict[int, dict]:
+    products_service = service("products")
+    response = products_service.get(
+        "/products", params={"ids": ",".join(map(str, ids)), "per_page": len(ids)}
+    )
+    if response.status_code != 200:
+        raise Unavailable("The products service could not list the order's products")
+    items = products_service.read(response, lambda body: list(body["items"]))
+    read = {}
+    for item in items:
+        try:
+            values = {
+                "id": int(item["id"]),
+                "name": str(item["name"])[:200],
+                "price": _price(item["price"]),
+                "category_id": item.get("category_id"),
+                "active": bool(item.get("active", True)),
+                "version": _version(item["updated_at"]),
+            }
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Unavailable("The products service answered a product orders cannot read") from exc
+        _save(KnownProduct, values)
+        read[values["id"]] = {**values, "exists": True}
+    return read

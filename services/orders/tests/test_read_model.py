@@ -1,0 +1,328 @@
+"""Orders' read model of clients, addresses and products: fed by the real clients' and products'
+relays, it lets an order be placed with one call (the reservation); a change, a deactivation or a
+deletion holds from the moment its event is delivered, and an id it lacks is read once."""
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import event, select
+
+from services.clients.models import db as clients_db
+from services.clients.models import outbox as clients_outbox
+from services.kit.testing import deliver
+from services.orders.models import KnownAddress, KnownProduct, db
+from services.products.models import db as products_db
+from services.products.models import outbox as products_outbox
+
+from .conftest import order_body
+
+
+@pytest.fixture
+def heard(served, clients, products):
+    """clients and products address their events to the served orders; `relay()` runs both
+    relays once, as their relay processes do every 0.25 s."""
+    inbox = {"orders": f"{served.base_url}/internal/events"}
+    clients.app.config["OUTBOX_SUBSCRIBERS"] = inbox
+    products.app.config["OUTBOX_SUBSCRIBERS"] = inbox
+
+    def relay() -> int:
+        delivered = 0
+        for app, outbox, its_db in (
+            (clients.app, clients_outbox, clients_db),
+            (products.app, products_outbox, products_db),
+        ):
+            with app.app_context():
+                delivered += outbox.relay_once()
+                its_db.session.remove()
+        return delivered
+
+    yield relay
+    clients.app.config["OUTBOX_SUBSCRIBERS"] = {}
+    products.app.config["OUTBOX_SUBSCRIBERS"] = {}
+
+
+@pytest.fixture
+def asked(monkeypatch, clients, products):
+    """The requests clients and products receive, as (service, method, path)."""
+    seen = []
+
+    def counted(name, wsgi_app):
+        def middleware(environ, start_response):
+            seen.append((name, environ["REQUEST_METHOD"], environ["PATH_INFO"]))
+            return wsgi_app(environ, start_response)
+
+        return middleware
+
+    monkeypatch.setattr(clients.app, "wsgi_app", counted("clients", clients.app.wsgi_app))
+    monkeypatch.setattr(products.app, "wsgi_app", counted("products", products.app.wsgi_app))
+    return seen
+
+
+def place(client, headers, buyer, *lines, **more):
+    return client.post("/orders", json=order_body(buyer["id"], *lines, **more), headers=headers)
+
+
+def product_admin(products, admin, product_id, method, **body):
+    response = getattr(products.app.test_client(), method)(
+        f"/products/{product_id}", headers=admin, **({"json": body} if body else {})
+    )
+    assert response.status_code in (200, 204), response.json
+    return response
+
+
+# --- one synchronous call ---
+
+
+def test_an_order_of_what_orders_has_heard_of_asks_neither_clients_nor_products(
+    client, user, make_client, make_product, heard, asked
+):
+    buyer = make_client(address=True)
+    product = make_product(stock=5, price="12.34")
+    assert heard() >= 3, "client.created, address.created and product.created"
+    asked.clear()
+    response = place(
+        client, user, buyer, (product["id"], 2), shipping_address_id=buyer["address_id"]
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["total"] == "24.68"
+    assert asked == []
+
+
+def test_an_id_orders_has_not_heard_of_is_read_once_and_then_known(
+    client, user, make_client, make_product, asked
+):
+    buyer = make_client(address=True)
+    product = make_product(stock=5)
+    asked.clear()
+    first = place(client, user, buyer, (product["id"], 1), shipping_address_id=buyer["address_id"])
+    assert first.status_code == 201, first.json
+    assert sorted(asked) == [
+        ("clients", "GET", f"/clients/{buyer['id']}/addresses/{buyer['address_id']}"),
+        ("products", "GET", "/products"),
+    ]
+    asked.clear()
+    again = place(client, user, buyer, (product["id"], 1), shipping_address_id=buyer["address_id"])
+    assert again.status_code == 201, again.json
+    assert asked == []
+
+
+def test_a_refused_order_still_remembers_what_it_read(
+    client, user, make_client, make_product, asked
+):
+    buyer = make_client()
+    product = make_product(stock=5)
+    refused = place(client, user, buyer, (product["id"], 1), (424242, 1))
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {"items": ["Product 424242 does not exist."]}
+    asked.clear()
+    assert place(client, user, buyer, (product["id"], 1)).status_code == 201
+    assert asked == []
+
+
+# --- a change holds once its event is delivered ---
+
+
+def test_once_product_updated_is_delivered_the_new_price_is_used(
+    client, user, admin, make_client, make_product, products, heard
+):
+    buyer = make_client()
+    product = make_product(stock=10, price="10.00")
+    heard()
+    assert place(client, user, buyer, (product["id"], 1)).json["total"] == "10.00"
+    product_admin(products, admin, product["id"], "patch", price="25.50")
+    assert heard() == 1
+    placed = place(client, user, buyer, (product["id"], 2))
+    assert placed.status_code == 201, placed.json
+    assert placed.json["items"][0]["unit_price"] == "25.50" and placed.json["total"] == "51.00"
+
+
+def test_once_a_deactivation_is_delivered_the_product_is_refused(
+    client, user, admin, make_client, make_product, products, heard
+):
+    buyer = make_client()
+    product = make_product(stock=10)
+    heard()
+    assert place(client, user, buyer, (product["id"], 1)).status_code == 201
+    product_admin(products, admin, product["id"], "patch", active=False)
+    heard()
+    refused = place(client, user, buyer, (product["id"], 1))
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert refused.json["errors"] == {"items": [f"Product {product['id']} is not active."]}
+
+
+def test_once_product_deleted_is_delivered_the_product_is_refused(
+    client, user, admin, make_client, make_product, products, heard
+):
+    buyer = make_client()
+    product = make_product(stock=0)
+    heard()
+    product_admin(products, admin, product["id"], "delete")
+    heard()
+    refused = place(client, user, buyer, (product["id"], 1))
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {"items": [f"Product {product['id']} does not exist."]}
+
+
+def test_once_client_deleted_is_delivered_the_client_is_refused(
+    client, user, admin, make_client, make_product, clients, heard
+):
+    buyer = make_client()
+    product = make_product(stock=5)
+    heard()
+    deleted = clients.app.test_client().delete(f"/clients/{buyer['id']}", headers=admin)
+    assert deleted.status_code == 204
+    heard()
+    refused = place(client, user, buyer, (product["id"], 1))
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {"client_id": [f"Client {buyer['id']} does not exist."]}
+
+
+def test_once_address_deleted_is_delivered_the_address_is_refused(
+    client, user, make_client, make_product, clients, heard
+):
+    buyer = make_client(address=True)
+    product = make_product(stock=5)
+    heard()
+    where = f"/clients/{buyer['id']}/addresses/{buyer['address_id']}"
+    assert clients.app.test_client().delete(where, headers=user).status_code == 204
+    heard()
+    refused = place(
+        client, user, buyer, (product["id"], 1), shipping_address_id=buyer["address_id"]
+    )
+    assert refused.status_code == 422
+    assert list(refused.json["errors"]) == ["shipping_address_id"]
+
+
+def test_an_address_of_another_client_is_refused(client, user, make_client, make_product, heard):
+    owner, other = make_client(address=True), make_client()
+    product = make_product(stock=5)
+    heard()
+    refused = place(
+        client, user, other, (product["id"], 1), shipping_address_id=owner["address_id"]
+    )
+    assert refused.status_code == 422
+    assert list(refused.json["errors"]) == ["shipping_address_id"]
+
+
+def test_an_address_change_reaches_the_read_model(app, client, user, make_client, clients, heard):
+    buyer = make_client(address=True)
+    where = f"/clients/{buyer['id']}/addresses/{buyer['address_id']}"
+    clients.app.test_client().patch(where, json={"state": "BA"}, headers=user)
+    heard()
+    with app.app_context():
+        assert db.session.get(KnownAddress, buyer["address_id"]).state == "BA"
+        db.session.remove()
+
+
+# --- late, repeated and unreadable events ---
+
+
+def product_event(product_id, price, at, **more):
+    return {
+        "product_id": product_id,
+        "name": "Produto",
+        "price": price,
+        "category_id": None,
+        "active": True,
+        "updated_at": f"2026-12-03T10:00:{at:02d}+00:00",
+        **more,
+    }
+
+
+def known_product(app, product_id):
+    with app.app_context():
+        row = db.session.get(KnownProduct, product_id)
+        db.session.remove()
+        return row
+
+
+def test_an_older_product_event_arriving_late_changes_nothing(app, client):
+    assert deliver(app, "product.updated", product_event(7, "20.00", at=30)).status_code == 200
+    late = deliver(app, "product.created", product_event(7, "10.00", at=10))
+    assert late.json == {"status": "processed"}
+    same_age = deliver(app, "product.updated", product_event(7, "15.00", at=30))
+    assert same_age.json == {"status": "processed"}
+    assert known_product(app, 7).price == Decimal("20.00")
+    deliver(app, "product.updated", product_event(7, "30.00", at=40))
+    assert known_product(app, 7).price == Decimal("30.00")
+
+
+def test_no_event_after_product_deleted_brings_the_product_back(app, client):
+    deliver(app, "product.deleted", {"product_id": 8})
+    deliver(app, "product.updated", product_event(8, "20.00", at=50))
+    known = known_product(app, 8)
+    assert known.deleted and known.price is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        product_event(9, "abc", at=1),
+        product_event(9, "NaN", at=1),
+        product_event(9, "1.00", at=1, updated_at="yesterday"),
+        {"product_id": 9},
+    ],
+)
+def test_a_product_event_orders_cannot_read_is_rejected_once_and_stores_nothing(app, client, data):
+    assert deliver(app, "product.updated", data).json == {"status": "rejected"}
+    assert known_product(app, 9) is None
+
+
+# --- fewer round trips ---
+
+
+def test_placing_an_order_reads_no_order_back_and_takes_no_key_lock_without_a_key(
+    app, client, user, make_client, make_product, heard
+):
+    buyer = make_client()
+    product = make_product(stock=5)
+    heard()
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        response = place(client, user, buyer, (product["id"], 1))
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert response.status_code == 201, response.json
+    reads = [s for s in statements if s.startswith("SELECT") and "orders.order" in s]
+    assert reads == []
+    assert not [s for s in statements if "advisory" in s]
+
+
+def test_the_answer_to_a_placed_order_is_the_order_as_stored(
+    client, user, make_client, make_product, heard
+):
+    buyer = make_client(address=True)
+    product = make_product(stock=5, price="3.33")
+    heard()
+    placed = place(client, user, buyer, (product["id"], 3), shipping_address_id=buyer["address_id"])
+    assert placed.status_code == 201, placed.json
+    assert client.get(f"/orders/{placed.json['id']}", headers=user).json == placed.json
+
+
+def test_placing_with_a_key_answers_the_stored_order_and_replays_it(
+    client, user, make_client, make_product, heard
+):
+    buyer = make_client()
+    product = make_product(stock=5)
+    heard()
+    key = {**user, "Idempotency-Key": "read-model-1"}
+    first = place(client, key, buyer, (product["id"], 1))
+    again = place(client, key, buyer, (product["id"], 1))
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json == first.json
+    assert client.get(f"/orders/{first.json['id']}", headers=user).json == first.json
+
+
+def test_the_read_model_keeps_nothing_for_an_id_nobody_knows(app, client, user, make_client):
+    buyer = make_client()
+    assert place(client, user, buyer, (424242, 1)).status_code == 422
+    with app.app_context():
+        assert db.session.scalars(select(KnownProduct.id)).all() == []
+        db.session.remove()

@@ -160,6 +160,9 @@ def run_cases(selected: list[Case], ctx: Context, args: argparse.Namespace) -> l
             continue
         request = requests[case.name]
         row = {"name": case.name, "url": request.url, "p95_under_ms": request.p95_under_ms}
+        if request.at_least_per_s is not None:
+            row["at_least_per_s"] = request.at_least_per_s
+            row["p99_under_ms"] = request.p99_under_ms
         row.update(best_round(rounds[case.name]))
         if args.rounds > 1:
             row["rounds"] = rounds[case.name]
@@ -200,6 +203,34 @@ def judge_latencies(rows: list[dict]) -> list[dict]:
             f"{row['name']}: p95 {value:.1f} ms (target < {goal:g} ms) {'OK' if met else 'MISSED'}"
         )
         verdicts.append({"case": row["name"], "p95_ms": value, "under_ms": goal, "met": met})
+    return verdicts
+
+
+def judge_throughputs(rows: list[dict]) -> list[dict]:
+    """Cases with a throughput goal: at least so many requests/s, and p99 under a bound."""
+    verdicts = []
+    for row in rows:
+        floor = row.get("at_least_per_s")
+        if floor is None or "error" in row:
+            continue
+        rate, p99 = row["requests_per_s"], row["latency_ms"]["p99"]
+        ceiling = row.get("p99_under_ms")
+        met = rate >= floor and (ceiling is None or p99 < ceiling)
+        bound = "" if ceiling is None else f", p99 < {ceiling:g} ms"
+        print(
+            f"{row['name']}: {rate:.1f} req/s, p99 {p99:.1f} ms "
+            f"(target >= {floor:g}/s{bound}) {'OK' if met else 'MISSED'}"
+        )
+        verdicts.append(
+            {
+                "case": row["name"],
+                "requests_per_s": rate,
+                "at_least_per_s": floor,
+                "p99_ms": p99,
+                "p99_under_ms": ceiling,
+                "met": met,
+            }
+        )
     return verdicts
 
 
@@ -247,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     verdicts = judge_ratios(rows)
     latencies = judge_latencies(rows)
+    throughputs = judge_throughputs(rows)
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {
@@ -264,6 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         "cases": rows,
         "ratios": verdicts,
         "latency_goals": latencies,
+        "throughput_goals": throughputs,
     }
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"\n==> results in {RESULTS.relative_to(ROOT)}")

@@ -21,6 +21,10 @@ class Request:
     connections: int | None = None
     # The goal, if the case has one: p95 under this many milliseconds.
     p95_under_ms: float | None = None
+    # A throughput goal, if the case has one: at least this many requests/s with its p99 under
+    # this many milliseconds (issue 14's orders).
+    at_least_per_s: float | None = None
+    p99_under_ms: float | None = None
     # Anything but a GET goes through wrk's script: the method and the (JSON) body to send.
     method: str = "GET"
     body: str | None = None

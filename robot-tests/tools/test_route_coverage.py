@@ -98,3 +98,17 @@ def test_every_route_api_md_names_must_be_in_a_document():
         "POST /orders/reports/sales",
         "DELETE /orders/{id}",
     ]
+
+
+def test_a_route_of_a_service_to_come_is_planned_not_a_gap():
+    assert "payments service" in rc.planned("POST", "/payments")
+    assert rc.planned("GET", "/orders/reports/kpis") == "the console's KPIs (issue 18)"
+    assert rc.planned("DELETE", "/orders/{id}") is None
+    assert rc.planned("GET", "/status/api/summary") is None
+
+
+def test_the_documents_read_are_the_registry_services_documents():
+    from services.registry import SERVICES
+
+    assert set(rc.DOCUMENTS) == {s.document for s in SERVICES}
+    assert "/status/api/openapi.json" in rc.DOCUMENTS

@@ -222,7 +222,11 @@ def _read_products(ids: list[int]) -> dict[int, dict]:
     )
     if response.status_code != 200:
         raise Unavailable("The products service could not list the order's products")
-    items = products_service.read(response, lambda body: list(body["items"]))
+    # Stored in id order, as every order stores them, so two orders reading the same products
+    # at once take their rows' locks in one order and never deadlock.
+    items = products_service.read(
+        response, lambda body: sorted(body["items"], key=lambda item: int(item["id"]))
+    )
     read = {}
     for item in items:
         try:

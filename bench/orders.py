@@ -56,6 +56,9 @@ def _cpf() -> str:
 
 def _clean_up(ctx: Context, client_id: int, product_ids: list[int]) -> None:
     """Cancel and delete the run's orders, then its client and products (best effort)."""
+    # wrk stops with orders still on their way: once they are pending they are listed (and
+    # cancelling them gives their stock back), which the products' deletion needs.
+    time.sleep(1.0)
     try:
         while True:
             page = _call(ctx, "GET", f"/orders?client_id={client_id}&per_page=100")

@@ -76,6 +76,7 @@ lint: install ## ruff, and robocop on the Robot suites
 	@$(PY) -m robocop check robot-tests
 
 pytest: install ## the pytest suites against a throwaway PostgreSQL
+	@$(SYSTEM) test
 	@$(PY) -m pytest
 
 robot: install ## the Robot suites against a running stack, in parallel (make up first)

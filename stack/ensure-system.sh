@@ -2,7 +2,8 @@
 # Installs what Feira needs from the OS when it is missing, for each purpose named (default: up),
 # or says exactly which command to run when it cannot (not root and no sudo):
 #   up     the Python venv, nginx and PostgreSQL (`make install`, `make up`)
-#   test   that, and Chromium with its driver for the Robot suite on the dashboard (`make test`)
+#   test   that, Chromium with its driver for the Robot suite on the dashboard, and promtool
+#          (Debian's `prometheus`) to check every /metrics (`make pytest`, `make test`)
 #   bench  that, and wrk (`make bench`)
 # Usage: bash stack/ensure-system.sh [up|test|bench]...
 set -euo pipefail
@@ -19,6 +20,7 @@ for purpose in "${purposes[@]}"; do
     test)
       command -v chromium >/dev/null || missing+=(chromium)
       command -v chromedriver >/dev/null || missing+=(chromium-driver)
+      command -v promtool >/dev/null || missing+=(prometheus)
       ;;
     bench) command -v wrk >/dev/null || missing+=(wrk) ;;
     *)
@@ -46,4 +48,5 @@ DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/de
 if command -v service >/dev/null; then
   $sudo service nginx stop >/dev/null 2>&1 || true
   $sudo service postgresql stop >/dev/null 2>&1 || true
+  $sudo service prometheus stop >/dev/null 2>&1 || true
 fi

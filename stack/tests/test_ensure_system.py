@@ -51,12 +51,13 @@ def suggested_packages(stderr: str) -> list[str]:
     return line.split("install -y ", 1)[1].split()
 
 
-def test_make_test_asks_for_chromium_and_its_driver(ensure_as_nobody):
+def test_make_test_asks_for_chromium_its_driver_and_promtool(ensure_as_nobody):
     result = ensure_as_nobody("test")
 
     assert result.returncode == 1
     packages = suggested_packages(result.stderr)
-    assert {"chromium", "chromium-driver"} <= set(packages) and "wrk" not in packages
+    assert {"chromium", "chromium-driver", "prometheus"} <= set(packages)
+    assert "wrk" not in packages
 
 
 def test_make_bench_asks_for_wrk(ensure_as_nobody):
@@ -71,6 +72,7 @@ def test_make_up_asks_for_neither_a_browser_nor_wrk(ensure_as_nobody):
     result = ensure_as_nobody("up")
 
     assert "chromium" not in result.stderr and "wrk" not in result.stderr
+    assert "prometheus" not in result.stderr
 
 
 def test_an_unknown_purpose_is_a_usage_error(ensure_as_nobody):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,25 @@ def make_db(schema: str) -> SQLAlchemy:
     return SQLAlchemy(
         metadata=MetaData(schema=schema, naming_convention=NAMING_CONVENTION), model_class=Model
     )
+
+
+@contextmanager
+def kept_after_commit(db: SQLAlchemy) -> Iterator[None]:
+    """Within it, a commit leaves the session's objects as they are instead of expiring them,
+    so an answer made from what the request just stored reads nothing back (a BEGIN, a SELECT
+    and a ROLLBACK): an INSERT already returned the id and the server's defaults.
+
+    Only where the code knows nothing else changed those rows: a Core UPDATE with
+    `synchronize_session=False`, or a relationship loaded before the commit that it appended
+    to, would answer stale values.
+    """
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
 
 
 # Requests that only read, as HTTP means them; one that writes all the same is still atomic.

@@ -4,17 +4,18 @@
 import psycopg
 import pytest
 from flask import request
-from sqlalchemy import String, func, select, text
+from sqlalchemy import String, event, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit import Blueprint, create_service_app, make_db
+from services.kit import Blueprint, TimestampMixin, create_service_app, make_db
+from services.kit.db import kept_after_commit
 from services.kit.testing import DATABASE
 
 PROBLEM = "application/problem+json"
 db = make_db("auth")
 
 
-class Thing(db.Model):
+class Thing(TimestampMixin, db.Model):
     __tablename__ = "kit_test_things"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
@@ -80,6 +81,16 @@ def create():
     return {}, 201
 
 
+@blp.route("/kept", methods=["POST"])
+def create_and_answer():
+    """Stores a thing and answers with it, read after the commit as a schema's dump reads it."""
+    thing = Thing(name=request.json["name"])
+    with kept_after_commit(db):
+        db.session.add(thing)
+        db.session.commit()
+    return {"id": thing.id, "name": thing.name, "created_at": thing.created_at.isoformat()}, 201
+
+
 @pytest.fixture(scope="module")
 def app(database, jwt_keys):
     app, api = create_service_app(
@@ -141,6 +152,24 @@ def test_a_locking_read_in_a_get_holds_its_lock_in_a_transaction(client):
 def test_a_connection_asking_for_autocommit_writes_at_once_in_a_get(client):
     assert client.get("/things/autocommit").status_code == 200
     assert _count(client) == 1
+
+
+def test_a_row_kept_after_its_commit_answers_with_no_statement_after_the_insert(app, client):
+    statements = []
+
+    def record(connection, cursor, statement, *args):
+        statements.append(statement.split()[0].upper())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post("/things/kept", json={"name": "answered"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 201 and response.json["id"] and response.json["created_at"]
+    # The INSERT returned the id and the server's timestamps: nothing is read back.
+    assert statements == ["INSERT"]
 
 
 def _fill_the_pool(app, size: int) -> None:

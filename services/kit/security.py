@@ -86,6 +86,12 @@ class SessionCheck:
         self._verdicts: TTLCache = TTLCache(
             maxsize=app.config["SESSION_CHECK_CACHE_SIZE"], ttl=self.seconds
         )
+        # Assertions whose signature checked out, by their text: nginx passes the same one on
+        # for as long as it keeps auth's answer, and the RS256 check need not be done again.
+        # Only the signature is remembered; the times are checked at every use.
+        self._assertions: TTLCache = TTLCache(
+            maxsize=app.config["SESSION_CHECK_CACHE_SIZE"], ttl=self.seconds + 1
+        )
         self._lock = threading.Lock()
         # auth sets this: it answers from its own database rather than asking itself over HTTP.
         self.local: Callable[[str], object] | None = None
@@ -111,21 +117,29 @@ class SessionCheck:
         raw = request.headers.get(ASSERTION_HEADER)
         if not raw:
             return False
-        try:
-            claims = pyjwt.decode(
-                raw,
-                loaded_public_key(current_app.config["JWT_PUBLIC_KEY"]),
-                algorithms=["RS256"],
-                issuer=current_app.config["JWT_ISSUER"],
-                options={"require": ["exp", "iat", "iss"]},
-            )
-        except pyjwt.PyJWTError:
-            return False  # stale or foreign: ask auth instead
+        with self._lock:
+            claims = self._assertions.get(raw)
+        if claims is None:
+            try:
+                claims = pyjwt.decode(
+                    raw,
+                    loaded_public_key(current_app.config["JWT_PUBLIC_KEY"]),
+                    algorithms=["RS256"],
+                    issuer=current_app.config["JWT_ISSUER"],
+                    options={"require": ["exp", "iat", "iss"]},
+                )
+            except pyjwt.PyJWTError:
+                return False  # stale or foreign: ask auth instead
+            with self._lock:
+                self._assertions[raw] = claims
+        now = time.time()
         return (
             claims.get("type") == ASSERTION_TYPE
             and hmac.compare_digest(str(claims.get("tok", "")), digest)
             # A second for the request to travel from the gateway, no more.
-            and claims["iat"] >= time.time() - self.seconds - 1
+            and claims["iat"] >= now - self.seconds - 1
+            # PyJWT checked it when it verified the signature; a remembered one is checked here.
+            and claims["exp"] > now
         )
 
     def _ask_auth(self, token: str) -> str | None:

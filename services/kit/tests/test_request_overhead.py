@@ -3,6 +3,7 @@
 import io
 import json
 import threading
+import time
 
 import jwt
 import pytest
@@ -95,3 +96,73 @@ def test_the_public_key_is_parsed_once_per_process(app, jwt_keys, monkeypatch):
         token = access_token(jwt_keys, user_id=user_id)
         assert client.get("/overhead/mine", headers=bearer(token)).status_code == 200
     assert len(parsed) == 1
+
+
+@pytest.fixture(scope="module")
+def checked_app(database, jwt_keys):
+    """Sessions checked, and no auth to ask: only a good assertion lets a request through (a
+    request without one is a 503)."""
+    app, api = create_service_app(
+        "auth",
+        __name__,
+        db=db,
+        config={
+            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "SESSION_CHECK": True,
+            "SESSION_CHECK_SECONDS": 5,
+            "SERVICE_URLS": {},
+        },
+    )
+    api.register_blueprint(blp)
+    return app
+
+
+def _assertion(keys, token: str, issued: int) -> str:
+    """auth's session assertion for `token`, signed as auth's session_assertion signs it."""
+    claims = {
+        "type": security.ASSERTION_TYPE,
+        "tok": security.token_digest(token),
+        "iat": issued,
+        "exp": issued + 5 + 1,
+        "iss": "feira-auth",
+    }
+    return jwt.encode(claims, keys["JWT_PRIVATE_KEY"], algorithm="RS256")
+
+
+def test_a_session_assertion_passed_on_again_is_verified_once(checked_app, jwt_keys, monkeypatch):
+    token = access_token(jwt_keys)
+    assertion = _assertion(jwt_keys, token, int(time.time()))
+    verified = []
+    decode = jwt.decode
+
+    def decode_and_count(raw, *args, **kwargs):
+        verified.append(raw == assertion)
+        return decode(raw, *args, **kwargs)
+
+    monkeypatch.setattr(security.pyjwt, "decode", decode_and_count)
+    client = checked_app.test_client()
+    headers = {**bearer(token), security.ASSERTION_HEADER: assertion}
+    for _ in range(5):
+        assert client.get("/overhead/mine", headers=headers).status_code == 200
+    assert verified.count(True) == 1
+
+
+def test_a_remembered_session_assertion_is_refused_once_it_is_stale(
+    checked_app, jwt_keys, monkeypatch
+):
+    token = access_token(jwt_keys)
+    # Issued 5 s ago: fresh for one more second (SESSION_CHECK_SECONDS and a second of travel).
+    assertion = _assertion(jwt_keys, token, int(time.time()) - 5)
+    headers = {**bearer(token), security.ASSERTION_HEADER: assertion}
+    client = checked_app.test_client()
+    assert client.get("/overhead/mine", headers=headers).status_code == 200
+
+    class Later:
+        @staticmethod
+        def time():
+            return time.time() + 3
+
+    monkeypatch.setattr(security, "time", Later)
+    # Stale now: the service would ask auth, which it cannot reach here.
+    assert client.get("/overhead/mine", headers=headers).status_code == 503

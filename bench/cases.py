@@ -130,3 +130,20 @@ def create_client(ctx: Context) -> Request:
         method="POST",
         script=script,
     )
+
+
+@case("login")
+def login(ctx: Context) -> Request:
+    """POST /auth/login straight to auth with the admin's right password: one argon2id check
+    (OWASP's parameters) and a session row. Not through the gateway, whose `limit_req` allows one
+    address 10 logins/s: the figure is auth's own."""
+    body = {
+        "email": ctx.cfg.get("FEIRA_ADMIN_EMAIL"),
+        "password": ctx.cfg.get("FEIRA_ADMIN_PASSWORD"),
+    }
+    return Request(
+        f"{ctx.cfg.service_url('auth')}/auth/login",
+        {"Content-Type": "application/json"},
+        method="POST",
+        body=json.dumps(body),
+    )

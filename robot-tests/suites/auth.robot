@@ -80,6 +80,11 @@ Scenario: wrong passwords from another address do not lock the owner out
     When I log in as the user
     Then the answer is a token pair that expires in 900 seconds
 
+Scenario: registration probes from one address are throttled
+    Given a registered user
+    When someone at an address of their own registers the user's email until throttled
+    Then their first ${REGISTER_MAX_ATTEMPTS} registrations were 409 problems and the next a 429 problem
+
 Scenario: the gateway throttles a burst of logins from one address
     When I send more logins than the burst allows from an address of my own
     Then at least one answer is a 429 problem asking to retry later

@@ -12,6 +12,8 @@ def limits(get: Callable[[str, str], str]) -> dict:
         # The gateway's per-address burst on /auth/login and auth's per-account failure limit.
         "LOGIN_BURST": int(get("FEIRA_LOGIN_BURST", "20")),
         "LOGIN_MAX_FAILURES": int(get("LOGIN_MAX_FAILURES", "5")),
+        # auth's registrations per source address in its window (127.0.0.1 is left unthrottled).
+        "REGISTER_MAX_ATTEMPTS": int(get("REGISTER_MAX_ATTEMPTS", "20")),
         # The largest picture upload the gateway and products accept (a larger one is a 413).
         "IMAGE_MAX_BYTES": int(get("IMAGE_MAX_BYTES", "5242880")),
         # Debian's chromium and chromium-driver (.ci/run installs them) for the dashboard suite.

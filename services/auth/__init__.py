@@ -32,6 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
             "LOGIN_KNOWN_DAYS": env("LOGIN_KNOWN_DAYS", 90, int),
             "REGISTER_MAX_ATTEMPTS": env("REGISTER_MAX_ATTEMPTS", 20, int),
             "REGISTER_WINDOW_SECONDS": env("REGISTER_WINDOW_SECONDS", 600, int),
+            "REGISTER_UNTHROTTLED_ADDRESSES": frozenset(
+                filter(None, env("REGISTER_UNTHROTTLED_ADDRESSES", "").replace(" ", "").split(","))
+            ),
         },
         description="Accounts and tokens. Log in at POST /auth/login, then send "
         "`Authorization: Bearer <access_token>` to every other route.",

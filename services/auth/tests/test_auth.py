@@ -274,6 +274,20 @@ def test_registration_probes_from_one_address_get_429_after_the_limit(app, clien
     assert elsewhere.status_code == 201
 
 
+def test_registrations_from_an_unthrottled_address_are_not_counted(app, client, register):
+    register(email="taken@example.com")
+    body = {"email": "taken@example.com", "password": "s3nha-forte", "name": "Probe"}
+    app.config.update(REGISTER_UNTHROTTLED_ADDRESSES=frozenset({"192.0.2.1"}))
+    try:
+        answers = {
+            client.post("/auth/register", json=body, headers=from_address("192.0.2.1")).status_code
+            for _ in range(app.config["REGISTER_MAX_ATTEMPTS"] + 5)
+        }
+    finally:
+        app.config.update(REGISTER_UNTHROTTLED_ADDRESSES=frozenset())
+    assert answers == {409}
+
+
 # --- refresh rotation and logout ---
 
 

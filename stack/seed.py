@@ -172,6 +172,9 @@ def bulk_products(cfg: StackConfig, total: int) -> int:
         if missing <= 0:
             return 0
         category_ids = dict(conn.execute("SELECT name, id FROM products.categories").fetchall())
+        if not category_ids:
+            # A stack nobody seeded: the rows still get the demo categories the cases filter by.
+            category_ids = ensure_categories(Api(cfg))
         kinds = [
             (noun, description, category_ids.get(category), category in PERISHABLE)
             for category, items in CATALOGUE.items()

@@ -136,6 +136,26 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
     return app
 
 
+def kit_app(name: str, db, blueprint, database: TestDatabase, keys: dict, **config) -> Flask:
+    """A bare app built by the kit around one test blueprint (the kit's own tests), on auth's
+    role of the test database, with forged tokens accepted (no session check)."""
+    from .app import create_service_app
+
+    app, api = create_service_app(
+        "auth",
+        name,
+        db=db,
+        config={
+            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
+            "JWT_PUBLIC_KEY": keys["JWT_PUBLIC_KEY"],
+            "SESSION_CHECK": False,
+            **config,
+        },
+    )
+    api.register_blueprint(blueprint)
+    return app
+
+
 class LiveServer:
     """A service's app on a real local port (werkzeug, in a thread), for tests where one service
     calls another over HTTP. `port=0` picks a free one; a stopped server's port brings it back."""

@@ -7,9 +7,9 @@ from flask import request
 from sqlalchemy import String, event, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit import Blueprint, TimestampMixin, create_service_app, make_db
+from services.kit import Blueprint, TimestampMixin, make_db
 from services.kit.db import kept_after_commit
-from services.kit.testing import DATABASE
+from services.kit.testing import DATABASE, kit_app
 
 PROBLEM = "application/problem+json"
 db = make_db("auth")
@@ -93,17 +93,7 @@ def create_and_answer():
 
 @pytest.fixture(scope="module")
 def app(database, jwt_keys):
-    app, api = create_service_app(
-        "auth",
-        __name__,
-        db=db,
-        config={
-            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
-            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
-            "SESSION_CHECK": False,
-        },
-    )
-    api.register_blueprint(blp)
+    app = kit_app(__name__, db, blp, database, jwt_keys)
     with app.app_context():
         db.create_all()
     yield app

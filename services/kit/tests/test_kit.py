@@ -23,7 +23,6 @@ from services.kit import (
     PageArgs,
     ShortageProblemSchema,
     Unavailable,
-    create_service_app,
     make_db,
     page_schema,
     paginate,
@@ -32,7 +31,7 @@ from services.kit import (
 )
 from services.kit.fields import Money
 from services.kit.httpclient import ServiceClient
-from services.kit.testing import access_token, bearer
+from services.kit.testing import access_token, bearer, kit_app
 
 PROBLEM = "application/problem+json"
 db = make_db("auth")
@@ -141,21 +140,16 @@ def upstream():
 
 @pytest.fixture(scope="module")
 def app(database, jwt_keys):
-    app, api = create_service_app(
-        "auth",
+    app = kit_app(
         __name__,
-        db=db,
-        config={
-            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
-            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
-            "MAX_CONTENT_LENGTH": 1024,
-            "SERVICE_URLS": {"inventory": "http://127.0.0.1:9"},
-            "HTTP_RETRIES": 1,
-            # Its tokens are forged (no auth to ask); services/auth/tests check sessions.
-            "SESSION_CHECK": False,
-        },
+        db,
+        blp,
+        database,
+        jwt_keys,
+        MAX_CONTENT_LENGTH=1024,
+        SERVICE_URLS={"inventory": "http://127.0.0.1:9"},
+        HTTP_RETRIES=1,
     )
-    api.register_blueprint(blp)
     with app.app_context():
         db.create_all()
     yield app

@@ -9,7 +9,7 @@ import jwt
 import pytest
 
 from services.kit import Blueprint, create_service_app, make_db, observability, security
-from services.kit.testing import access_token, bearer
+from services.kit.testing import access_token, bearer, kit_app
 
 db = make_db("auth")
 blp = Blueprint("overhead", __name__, url_prefix="/overhead")
@@ -23,18 +23,7 @@ def mine():
 
 @pytest.fixture(scope="module")
 def app(database, jwt_keys):
-    app, api = create_service_app(
-        "auth",
-        __name__,
-        db=db,
-        config={
-            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
-            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
-            "SESSION_CHECK": False,
-            "LOG_LEVEL": "INFO",
-        },
-    )
-    api.register_blueprint(blp)
+    app = kit_app(__name__, db, blp, database, jwt_keys, LOG_LEVEL="INFO")
     return app
 
 

@@ -272,9 +272,6 @@ def schemathesis_command(
         command += ["--max-time", str(budget.max_time)]
     for name in EXCLUDED:
         command += ["--exclude-name", name]
-    # Routes for the gateway or another service alone (/auth/verify, inventory's reservations):
-    # the gateway answers 404 there, which their documents rightly do not list.
-    command += ["--exclude-tag", "internal"]
     return command
 
 

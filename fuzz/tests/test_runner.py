@@ -31,10 +31,3 @@ def test_the_long_budget_adds_the_stateful_phase_and_a_time_limit():
     )
     assert "stateful" in command[command.index("--phases") + 1]
     assert command[command.index("--max-time") + 1] == str(BUDGETS["long"].max_time)
-
-
-def test_internal_routes_the_gateway_hides_are_not_fuzzed():
-    command = schemathesis_command(
-        "http://gw", "inventory", BUDGETS["quick"], Path("c.toml"), Path("i.xml")
-    )
-    assert command[command.index("--exclude-tag") + 1] == "internal"

@@ -1,6 +1,7 @@
 """orders: orders that reserve stock in inventory, idempotent by Idempotency-Key, their status
-workflow and the sales report; it emits `order.delivered` and `order.abandoned`, and hears the
-`client.*`, `address.*` and `product.*` events that keep its read model (known.py)."""
+workflow and the sales report; it emits `order.delivered`, `order.abandoned` and
+`order.cancelled`, hears the `client.*`, `address.*` and `product.*` events that keep its read
+model (known.py), and payments' `payment.succeeded` and `payment.expired` (payments.py)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def create_app(config: dict | None = None) -> Flask:
         "inventory; Idempotency-Key, the status workflow, and sales reports.",
     )
     init_outbox(app, outbox)
-    from . import known, orders
+    from . import known, orders, payments
     from .routes import blp
 
     outbox.receiver(
@@ -40,6 +41,8 @@ def create_app(config: dict | None = None) -> Flask:
             "product.created": known.on_product_saved,
             "product.updated": known.on_product_saved,
             "product.deleted": known.on_product_deleted,
+            "payment.succeeded": payments.on_payment_succeeded,
+            "payment.expired": payments.on_payment_expired,
         },
     )
 

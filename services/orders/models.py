@@ -107,7 +107,8 @@ class OrderItem(db.Model):
 
 
 class OrderEvent(db.Model):
-    """One line of an order's history: the status it reached, when and by whom."""
+    """One line of an order's history: the status it reached, when and by whom: a user (`by`)
+    or a service acting on its own events (`by_service`, e.g. "payments"), exactly one."""
 
     __tablename__ = "order_history"
 
@@ -119,8 +120,11 @@ class OrderEvent(db.Model):
     at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
-    by: Mapped[int] = mapped_column(Integer, nullable=False)
+    by: Mapped[int | None] = mapped_column(Integer)
+    by_service: Mapped[str | None] = mapped_column(String(40))
     note: Mapped[str | None] = mapped_column(String(500))
+
+    __table_args__ = (CheckConstraint("(by IS NULL) <> (by_service IS NULL)", name="by_one_of"),)
 
 
 class IdempotencyKey(IdempotencyKeyMixin, db.Model):

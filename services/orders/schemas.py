@@ -39,8 +39,20 @@ class OrderItemSchema(LineSchema):
 class HistorySchema(Schema):
     status = fields.String(metadata={"example": "paid"})
     at = fields.DateTime()
-    by = fields.Integer(metadata={"description": "The user who made the change", "example": 1})
+    by = fields.Method(
+        "_by",
+        metadata={
+            "description": "Who made the change: the user's id (an integer), or the name of the "
+            'service that made it on its own (a string: "payments" when a payment succeeded or '
+            "a PIX expired)",
+            "oneOf": [{"type": "integer"}, {"type": "string"}],
+            "example": 1,
+        },
+    )
     note = fields.String(allow_none=True)
+
+    def _by(self, event):
+        return event.by_service if event.by_service is not None else event.by
 
 
 def _lines(**kwargs):

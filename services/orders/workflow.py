@@ -1,6 +1,8 @@
 """The status machine: pending → paid → shipped → delivered, pending|paid → cancelled. Each step
 does its part in inventory (cancel releases, ship commits, deliver adds holdings through the
-outbox) and is written into the order's history."""
+outbox) and is written into the order's history. Every cancellation emits `order.cancelled`
+{order_id, previous_status} (payments refunds a paid order's payment on it); steps payments'
+events take are in services/orders/payments.py."""
 
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     ensure_transition(order, target)
     if target == "cancelled":
         inventory.release(order_id)
+        announce_cancelled(order)
     elif target == "shipped":
         inventory.commit(order_id)
     elif target == "delivered":
@@ -65,3 +68,8 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     db.session.add(OrderEvent(order_id=order.id, status=target, by=caller.id, note=note))
     db.session.commit()
     return get_order(order_id)
+
+
+def announce_cancelled(order: Order) -> None:
+    """`order.cancelled`, in the transaction that cancels it (before its status changes)."""
+    outbox.emit("order.cancelled", {"order_id": order.id, "previous_status": order.status})

@@ -1,0 +1,101 @@
+"""What orders does when payments speaks: `payment.succeeded` pays a pending order whose total is
+the amount paid, `payment.expired` (an unpaid PIX past its expiry) cancels a pending one. Both
+run inside the inbox's transaction (the receiver commits, once per event id) with the order's row
+locked, and are written into its history `by` "payments".
+
+- A payment for another amount than the order's total, or for an order that is no longer
+  pending (cancelled meanwhile, or already paid), changes nothing and is logged: payments flags
+  the amount itself, and refunds a payment whose order was cancelled when it hears
+  `order.cancelled`.
+- The expired PIX's order gives its stock back through `order.abandoned` in the same
+  transaction (inventory releases whatever the order's reservation still holds, idempotently):
+  an event carries no user's token for inventory's reservation routes, and the outbox retries
+  until inventory hears it. `order.cancelled` is emitted as for any cancellation.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+
+from services.kit import utcnow
+
+from .models import Order, OrderEvent, db, outbox
+from .workflow import announce_cancelled
+
+log = logging.getLogger("feira.orders")
+BY = "payments"
+
+
+def _locked(order_id: int) -> Order | None:
+    return db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update(of=Order)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _amount(value) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return amount
+
+
+def _move(order: Order, target: str, note: str | None) -> None:
+    order.status = target
+    order.updated_at = utcnow()
+    db.session.add(OrderEvent(order_id=order.id, status=target, by_service=BY, note=note))
+
+
+def on_payment_succeeded(data: dict) -> None:
+    """`payment.succeeded` {payment_id, order_id, amount}: pending → paid when the amount is the
+    order's total."""
+    order_id, payment_id = int(data["order_id"]), int(data["payment_id"])
+    amount = _amount(data["amount"])
+    order = _locked(order_id)
+    if order is None:
+        log.warning("payment %s succeeded for order %s, which does not exist", payment_id, order_id)
+        return
+    if order.status != "pending":
+        log.warning(
+            "payment %s succeeded for order %s, which is %s: unchanged",
+            payment_id,
+            order_id,
+            order.status,
+        )
+        return
+    if amount != order.total:
+        log.warning(
+            "payment %s of %s does not match order %s's total %s: not paid",
+            payment_id,
+            amount,
+            order_id,
+            order.total,
+        )
+        return
+    _move(order, "paid", f"payment {payment_id}")
+
+
+def on_payment_expired(data: dict) -> None:
+    """`payment.expired` {payment_id, order_id}: an unpaid PIX expired; a pending order is
+    cancelled and its stock released."""
+    order_id, payment_id = int(data["order_id"]), int(data["payment_id"])
+    order = _locked(order_id)
+    if order is None or order.status != "pending":
+        log.info(
+            "payment %s expired; order %s is %s: unchanged",
+            payment_id,
+            order_id,
+            "gone" if order is None else order.status,
+        )
+        return
+    announce_cancelled(order)
+    outbox.emit("order.abandoned", {"order_id": order.id})
+    _move(order, "cancelled", "PIX expired")

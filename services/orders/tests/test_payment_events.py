@@ -1,0 +1,148 @@
+"""What payments' events do to orders: `payment.succeeded` pays a pending order of that total,
+`payment.expired` cancels it and gives its stock back; every cancellation says
+`order.cancelled`; the history names "payments" as who did it."""
+
+import uuid
+
+import pytest
+
+from services.kit.testing import deliver
+
+from .conftest import order_body, relay, stock_of
+
+
+@pytest.fixture
+def placed(client, user, make_client, make_product):
+    """A pending order of 2 units at 10.00 (5 in stock), placed by user 10."""
+    buyer, product = make_client(), make_product(stock=5, price="10.00")
+    response = client.post(
+        "/orders", json=order_body(buyer["id"], (product["id"], 2)), headers=user
+    )
+    assert response.status_code == 201
+    return {"order": response.json, "product": product}
+
+
+def order_of(client, order_id, headers):
+    response = client.get(f"/orders/{order_id}", headers=headers)
+    assert response.status_code == 200
+    return response.json
+
+
+def emitted(app, event_type):
+    from services.orders.models import db, outbox
+
+    with app.app_context():
+        rows = db.session.scalars(
+            db.select(outbox.Event.payload).where(outbox.Event.type == event_type)
+        ).all()
+        db.session.remove()
+        return [row["data"] for row in rows]
+
+
+def test_payment_succeeded_for_the_total_makes_the_pending_order_paid_by_payments(
+    client, user, placed
+):
+    order = placed["order"]
+    answer = deliver(
+        client.application,
+        "payment.succeeded",
+        {"payment_id": 7, "order_id": order["id"], "amount": "20.00"},
+    )
+    assert answer.json["status"] == "processed"
+    paid = order_of(client, order["id"], user)
+    assert paid["status"] == "paid"
+    assert [(entry["status"], entry["by"]) for entry in paid["history"]] == [
+        ("pending", 10),
+        ("paid", "payments"),
+    ]
+
+
+def test_payment_succeeded_redelivered_records_one_step(client, user, placed):
+    order, event_id = placed["order"], str(uuid.uuid4())
+    data = {"payment_id": 7, "order_id": order["id"], "amount": "20.00"}
+    assert deliver(client.application, "payment.succeeded", data, event_id).status_code == 200
+    again = deliver(client.application, "payment.succeeded", data, event_id)
+    assert again.json["status"] == "duplicate"
+    assert len(order_of(client, order["id"], user)["history"]) == 2
+
+
+def test_payment_of_another_amount_leaves_the_order_pending(client, user, placed):
+    order = placed["order"]
+    deliver(
+        client.application,
+        "payment.succeeded",
+        {"payment_id": 7, "order_id": order["id"], "amount": "19.99"},
+    )
+    assert order_of(client, order["id"], user)["status"] == "pending"
+
+
+def test_payment_succeeded_for_a_cancelled_order_changes_nothing(client, user, admin, placed):
+    order = placed["order"]
+    cancelled = client.post(
+        f"/orders/{order['id']}/status", json={"status": "cancelled"}, headers=user
+    )
+    assert cancelled.status_code == 200
+    deliver(
+        client.application,
+        "payment.succeeded",
+        {"payment_id": 7, "order_id": order["id"], "amount": "20.00"},
+    )
+    assert order_of(client, order["id"], admin)["status"] == "cancelled"
+
+
+def test_payment_expired_cancels_the_pending_order_and_releases_its_stock(
+    client, user, placed, inventory
+):
+    order, product = placed["order"], placed["product"]
+    assert stock_of(inventory, product["id"])["reserved"] == 2
+    deliver(client.application, "payment.expired", {"payment_id": 7, "order_id": order["id"]})
+    cancelled = order_of(client, order["id"], user)
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["history"][-1] == {
+        **cancelled["history"][-1],
+        "status": "cancelled",
+        "by": "payments",
+        "note": "PIX expired",
+    }
+    assert emitted(client.application, "order.cancelled") == [
+        {"order_id": order["id"], "previous_status": "pending"}
+    ]
+    # The release travels through the outbox to inventory.
+    assert relay(client.application) >= 1
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
+
+
+def test_payment_expired_for_a_paid_order_changes_nothing(client, admin, placed):
+    order = placed["order"]
+    assert (
+        client.post(
+            f"/orders/{order['id']}/status", json={"status": "paid"}, headers=admin
+        ).status_code
+        == 200
+    )
+    deliver(client.application, "payment.expired", {"payment_id": 7, "order_id": order["id"]})
+    assert order_of(client, order["id"], admin)["status"] == "paid"
+    assert emitted(client.application, "order.cancelled") == []
+
+
+def test_every_cancellation_emits_order_cancelled_with_the_status_it_left(client, admin, placed):
+    order = placed["order"]
+    client.post(f"/orders/{order['id']}/status", json={"status": "paid"}, headers=admin)
+    cancelled = client.post(
+        f"/orders/{order['id']}/status", json={"status": "cancelled"}, headers=admin
+    )
+    assert cancelled.status_code == 200
+    assert emitted(client.application, "order.cancelled") == [
+        {"order_id": order["id"], "previous_status": "paid"}
+    ]
+
+
+def test_a_payment_event_it_cannot_read_is_rejected_once(client, user, placed):
+    order = placed["order"]
+    answer = deliver(
+        client.application,
+        "payment.succeeded",
+        {"payment_id": 7, "order_id": order["id"], "amount": "lots"},
+    )
+    assert answer.json["status"] == "rejected"
+    assert order_of(client, order["id"], user)["status"] == "pending"

@@ -48,6 +48,9 @@ class ServiceClient:
         )
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=16, max_retries=retry)
         self.session = requests.Session()
+        # Calls between services go straight to the address the stack gave: never through a proxy
+        # from the environment, and without requests looking one up (and .netrc) on every call.
+        self.session.trust_env = False
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 

@@ -1,9 +1,11 @@
 """The transactional outbox end to end: clients emits `client.deleted`, a relay POSTs it over real
 HTTP to a receiver built with the kit, which processes each event id once."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from flask import request
 from sqlalchemy import select, update
 
 from services.clients.models import db, outbox
@@ -13,6 +15,16 @@ from services.kit.testing import OUTBOX_SECRET, LiveServer, deliver
 
 receiver_db = make_db("auth")
 inbox = Outbox(receiver_db)
+# The bodies the receiver was POSTed, in order.
+POSTS: list[bytes] = []
+# A client id whose deletion the receiver's handler cannot take (a bug on its side: a 500).
+UNTAKEABLE = 13
+
+
+def on_client_deleted(seen: list, data: dict) -> None:
+    if data["client_id"] == UNTAKEABLE:
+        raise RuntimeError("the receiver's bug")
+    seen.append(data["client_id"])
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +41,8 @@ def receiver(database, jwt_keys):
         },
     )
     seen = []
-    inbox.receiver(app, {"client.deleted": lambda data: seen.append(data["client_id"])})
+    inbox.receiver(app, {"client.deleted": lambda data: on_client_deleted(seen, data)})
+    app.before_request(lambda: POSTS.append(request.get_data()) and None)
     with app.app_context():
         receiver_db.create_all()
     server = LiveServer(app).start()
@@ -150,6 +163,97 @@ def test_an_unsigned_or_forged_event_is_refused(receiver):
 def test_an_event_type_without_a_handler_is_acknowledged(receiver):
     app, _, _ = receiver
     assert deliver(app, "product.created", {}).json == {"status": "ignored"}
+
+
+def test_a_subscriber_is_sent_only_the_event_types_its_registry_entry_hears(app, client):
+    app.config["OUTBOX_SUBSCRIBERS"] = {"inventory": "http://a/e", "orders": "http://b/e"}
+    try:
+        with app.app_context():
+            outbox.emit("address.created", {"address_id": 1})
+            outbox.emit("client.deleted", {"client_id": 1})
+            db.session.flush()
+            rows = db.session.execute(
+                select(outbox.Event.type, outbox.Delivery.subscriber).join(
+                    outbox.Delivery, outbox.Delivery.event_id == outbox.Event.id
+                )
+            ).all()
+            db.session.rollback()
+    finally:
+        app.config["OUTBOX_SUBSCRIBERS"] = {}
+    assert sorted(rows) == [
+        ("address.created", "orders"),
+        ("client.deleted", "inventory"),
+        ("client.deleted", "orders"),
+    ], "inventory hears client.deleted, not address.created"
+
+
+def test_the_events_due_for_a_subscriber_travel_in_one_post_in_their_order(app, subscribed):
+    _, seen = subscribed
+    _emit_deletions(app, [21, 22, 23])
+    POSTS.clear()
+    assert relay(app) == 3
+    assert len(POSTS) == 1 and [e["data"]["client_id"] for e in json.loads(POSTS[0])] == [
+        21,
+        22,
+        23,
+    ]
+    assert seen == [21, 22, 23]
+    assert relay(app) == 0
+
+
+def test_an_event_its_subscriber_fails_on_holds_back_no_other(app, subscribed, receiver):
+    _emit_deletions(app, [31, UNTAKEABLE, 32])
+    assert relay(app) == 2, "the batch failed as a whole, then each went alone"
+    with app.app_context():
+        sent = dict(
+            db.session.execute(
+                select(
+                    outbox.Event.event_id, outbox.Event.payload["data"]["client_id"].as_integer()
+                )
+            ).all()
+        )
+        [stuck] = db.session.scalars(
+            select(outbox.Delivery).where(outbox.Delivery.delivered_at.is_(None))
+        ).all()
+        assert stuck.attempts == 1 and stuck.last_error == "HTTP 500"
+        db.session.execute(update(outbox.Delivery).values(delivered_at=utcnow()))
+        db.session.commit()
+    with receiver[0].app_context():
+        taken = receiver_db.session.scalars(select(inbox.Processed.event_id)).all()
+    assert sorted(sent[event_id] for event_id in taken if event_id in sent) == [31, 32]
+
+
+def _emit_deletions(app, client_ids):
+    with app.app_context():
+        for client_id in client_ids:
+            outbox.emit("client.deleted", {"client_id": client_id})
+        db.session.commit()
+
+
+def test_a_batch_is_taken_in_one_transaction_each_event_once(receiver):
+    app, _, seen = receiver
+    seen.clear()
+    first = {"id": "7a1c0a52-4a8e-4c39-9a43-2f7d3b7f8e11", "type": "client.deleted"}
+    second = {"id": "7a1c0a52-4a8e-4c39-9a43-2f7d3b7f8e12", "type": "client.deleted"}
+    batch = [{**first, "data": {"client_id": 41}}, {**second, "data": {"client_id": 42}}]
+    body = json.dumps(
+        [
+            *batch,
+            batch[0],
+            {
+                **first,
+                "id": "7a1c0a52-4a8e-4c39-9a43-2f7d3b7f8e13",
+                "type": "product.created",
+                "data": {},
+            },
+        ]
+    ).encode()
+    answer = app.test_client().post(
+        "/internal/events", data=body, headers={"X-Feira-Signature": signature(OUTBOX_SECRET, body)}
+    )
+    assert answer.status_code == 200
+    assert answer.json == {"statuses": ["processed", "processed", "duplicate", "ignored"]}
+    assert seen == [41, 42]
 
 
 def test_subscribers_are_parsed_from_name_equals_url_pairs():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from stack.config import ROOT, StackConfig
 
-from . import cases, catalogue, monitoring, orders, wrk  # noqa: F401 (importing registers cases)
+from . import cases, catalogue, monitoring, orders, payments, wrk  # noqa: F401 (registers cases)
 from .registry import CASES, RATIOS, Case, Context, Request
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -272,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the stack is not answering at {down}: make up", file=sys.stderr)
         return 2
 
-    rows = run_cases([CASES[name] for name in args.only or CASES], Context(cfg), args)
+    ctx = Context(cfg, load_seconds=(args.warmup + args.duration) * args.rounds)
+    rows = run_cases([CASES[name] for name in args.only or CASES], ctx, args)
     if args.rounds > 1:
         print(f"\nEach line is the best of {args.rounds} rounds (all of them are in the JSON).")
     print_table(rows)

@@ -38,6 +38,9 @@ class Context:
 
     cfg: StackConfig
     _token: str | None = None
+    # How long every run of one case loads it in all (warm-ups and rounds included): a case whose
+    # every request uses up something (a pending order to pay) makes enough for this long.
+    load_seconds: int = 36
 
     def token(self) -> str:
         """An admin access token, from one login through the gateway (it lives 15 minutes)."""

@@ -16,6 +16,13 @@ def limits(get: Callable[[str, str], str]) -> dict:
         "REGISTER_MAX_ATTEMPTS": int(get("REGISTER_MAX_ATTEMPTS", "20")),
         # The largest picture upload the gateway and products accept (a larger one is a 413).
         "IMAGE_MAX_BYTES": int(get("IMAGE_MAX_BYTES", "5242880")),
+        # Payments' clocks (the test stack shortens them): an unpaid PIX is expired after
+        # PIX_EXPIRES_S, and a payment left without a webhook for PAYMENTS_RECONCILE_AFTER_S is
+        # asked about at the provider every PAYMENTS_RECONCILE_INTERVAL_S. The scenarios that wait
+        # for them skip when they are minutes long.
+        "PIX_EXPIRES_S": int(get("PIX_EXPIRES_S", "900")),
+        "PAYMENTS_RECONCILE_INTERVAL_S": int(get("PAYMENTS_RECONCILE_INTERVAL_S", "30")),
+        "PAYMENTS_RECONCILE_AFTER_S": int(get("PAYMENTS_RECONCILE_AFTER_S", "120")),
         # Debian's chromium and chromium-driver (.ci/run installs them) for the dashboard suite.
         "CHROMIUM": shutil.which("chromium") or "/usr/bin/chromium",
         "CHROMEDRIVER": shutil.which("chromedriver") or "/usr/bin/chromedriver",

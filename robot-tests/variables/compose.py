@@ -25,5 +25,9 @@ def get_variables() -> dict:
         "BASE_URL": f"http://127.0.0.1:{cfg.get('FEIRA_GATEWAY_PORT', '8080')}",
         "ADMIN_EMAIL": cfg.get("FEIRA_ADMIN_EMAIL"),
         "ADMIN_PASSWORD": cfg.get("FEIRA_ADMIN_PASSWORD"),
+        # The Stripe stand-in and the webhook secret stay inside compose's network and run dir:
+        # the payments scenarios that need them are tagged `local-only`.
+        "STRIPE_STANDIN_URL": None,
+        "WEBHOOK_SECRET": None,
         **limits(cfg.get),
     }

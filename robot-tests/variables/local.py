@@ -13,11 +13,17 @@ from _shared import limits
 
 try:
     from monitoring.config import parse_duration
-    from stack.config import ROOT, StackConfig
+    from stack.config import ROOT, StackConfig, parse_env_file
 except ImportError:  # the project is not pip-installed: import it from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from monitoring.config import parse_duration
-    from stack.config import ROOT, StackConfig
+    from stack.config import ROOT, StackConfig, parse_env_file
+
+
+def _webhook_secret(cfg: StackConfig) -> str | None:
+    """PAYMENTS_WEBHOOK_SECRET as the stack gives it to payments: its setting, else secrets.env."""
+    stored = parse_env_file(cfg.run_dir / "secrets.env")
+    return cfg.get("PAYMENTS_WEBHOOK_SECRET") or stored.get("PAYMENTS_WEBHOOK_SECRET") or None
 
 
 def get_variables() -> dict:
@@ -36,5 +42,11 @@ def get_variables() -> dict:
         "PYTHON": sys.executable,
         "PROJECT_ROOT": str(ROOT),
         "DOWN_WITHIN": f"{(2 + 2) * interval + 10:g}s",
+        # The Stripe stand-in (FEIRA_STANDINS=stripe), reached directly: the gateway never routes
+        # it. Its test-only routes play the payer and lose or replay webhooks (`local-only`).
+        "STRIPE_STANDIN_URL": f"http://{cfg.host}:{cfg.get('STRIPE_STANDIN_PORT', '5090')}",
+        # What the stand-in signs webhooks with, for the scenarios that sign an event themselves
+        # (a replay through the gateway); generated into the run dir's secrets.env by the stack.
+        "WEBHOOK_SECRET": _webhook_secret(cfg),
         **limits(cfg.get),
     }

@@ -26,6 +26,7 @@ from .processes import (
     program_names,
     render_supervisor,
     service_environment,
+    standin_programs,
 )
 
 
@@ -53,6 +54,7 @@ def stack_ports(cfg: StackConfig) -> dict[int, str]:
         cfg.gateway_port: "gateway",
         cfg.pg_port: "postgres",
         **{cfg.port(name): name for name in cfg.apps},
+        **{program.port: program.name for program in standin_programs(cfg)},
     }
 
 
@@ -203,6 +205,8 @@ def wait_ready(cfg: StackConfig, timeout: float = 90.0) -> None:
         f"{cfg.gateway_url}/health",
         *(f"{cfg.gateway_url}/health/{service}" for service in cfg.services),
         f"{cfg.gateway_url}/status/api/summary",
+        # The stand-ins answer on their own port: the gateway never routes to them.
+        *(f"http://{cfg.host}:{p.port}/_standin/health" for p in standin_programs(cfg)),
     ]
     deadline = time.monotonic() + timeout
     pending = list(urls)

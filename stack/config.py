@@ -11,6 +11,8 @@ from services.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_PORT_DEFAULTS = {service.name: service.port for service in SERVICES}
+# The payment provider's API key and webhook secret, generated with Stripe's prefixes.
+PROVIDER_SECRETS = {"PAYMENTS_PROVIDER_SECRET_KEY": "sk_test_", "PAYMENTS_WEBHOOK_SECRET": "whsec_"}
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
@@ -109,6 +111,42 @@ class StackConfig:
         return f"http://{self.host}:{self.gateway_port}"
 
     @property
+    def standins(self) -> set[str]:
+        """The third parties whose stand-in the stack runs (`FEIRA_STANDINS`, comma-separated;
+        see standins/__init__.py): test infrastructure, never behind the gateway."""
+        return {name.strip().lower() for name in self.get("FEIRA_STANDINS").split(",")} - {""}
+
+    @property
+    def stripe_standin_url(self) -> str:
+        return f"http://{self.host}:{self.get('STRIPE_STANDIN_PORT', '5090')}"
+
+    def payments_provider(self) -> dict[str, str]:
+        """What the payments service's processes use to reach the provider: its API base (the
+        Stripe stand-in's when `PAYMENTS_PROVIDER_URL` is empty and it runs), key and secret."""
+        url = self.get("PAYMENTS_PROVIDER_URL")
+        if not url and "stripe" in self.standins:
+            url = self.stripe_standin_url
+        stored = self.secrets()
+        return {
+            **({"PAYMENTS_PROVIDER_URL": url} if url else {}),
+            **{key: stored[key] for key in PROVIDER_SECRETS},
+        }
+
+    def stripe_standin_settings(self) -> dict[str, str]:
+        """The stand-in's settings: its port, the provider key and webhook secret payments
+        uses, where it sends webhooks (the gateway's public route, as real Stripe reaches the
+        public URL) and the PIX key in its codes."""
+        stored = self.secrets()
+        return {
+            "STRIPE_STANDIN_PORT": self.get("STRIPE_STANDIN_PORT", "5090"),
+            "STRIPE_STANDIN_WEBHOOK_URL": self.get(
+                "STRIPE_STANDIN_WEBHOOK_URL", f"{self.gateway_url}/payments/webhooks/stripe"
+            ),
+            "STRIPE_STANDIN_PIX_KEY": self.get("STRIPE_STANDIN_PIX_KEY", "pix@feira.local"),
+            **{key: stored[key] for key in PROVIDER_SECRETS},
+        }
+
+    @property
     def private_key_path(self) -> Path:
         return self.run_dir / "keys" / "jwt_private.pem"
 
@@ -118,15 +156,18 @@ class StackConfig:
 
     def secrets(self) -> dict[str, str]:
         """A password per service role (`<NAME>_DB_PASSWORD`), the `OUTBOX_SECRET` that signs
-        events, the service credential keys (`<NAME>_SERVICE_KEY`) and the monitor's
-        `FEIRA_MONITOR_PASSWORD`, from the environment or generated once into `.run/secrets.env`
-        (mode 600): no secret lives in the repository."""
+        events, the service credential keys (`<NAME>_SERVICE_KEY`), the monitor's
+        `FEIRA_MONITOR_PASSWORD` and the payment provider's API key and webhook secret (shared
+        with the Stripe stand-in; real Stripe's are set in .env), from the environment or
+        generated once into `.run/secrets.env` (mode 600): no secret lives in the repository."""
         path = self.run_dir / "secrets.env"
         stored = parse_env_file(path)
         keys = [f"{service.upper()}_DB_PASSWORD" for service in self.services]
         values = {}
         for key in [*keys, *self.service_key_names(), "OUTBOX_SECRET", "FEIRA_MONITOR_PASSWORD"]:
             values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(16)
+        for key, prefix in PROVIDER_SECRETS.items():
+            values[key] = self.env.get(key) or stored.get(key) or prefix + secrets.token_hex(16)
         if values != {k: stored.get(k) for k in values}:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(f"{k}={v}\n" for k, v in sorted({**stored, **values}.items())))

@@ -11,7 +11,7 @@ from pathlib import Path
 from services.registry import BY_NAME, SERVICES, Service, Worker
 from services.registry import subscribers as registry_subscribers
 
-from .config import ROOT, StackConfig
+from .config import PROVIDER_SECRETS, ROOT, StackConfig
 from .postgres import Cluster, reachable_by, server_user
 
 VENV_BIN = Path(sys.executable).parent
@@ -95,10 +95,10 @@ def service_environment(
     passthrough = {
         key: value
         for key, value in cfg.env.items()
-        if not key.startswith(("FEIRA_", *WORKER_SETTINGS))
+        if not key.startswith(("FEIRA_", "STRIPE_STANDIN_", *WORKER_SETTINGS))
         and not key.endswith(("_DB_PASSWORD", "_PORT", "_SERVICE_KEY"))
-        # Set below, for the services that sign or check events only.
-        and key != "OUTBOX_SECRET"
+        # Set below, for the services that sign or check events only, and for payments.
+        and key not in ("OUTBOX_SECRET", "PAYMENTS_PROVIDER_URL", *PROVIDER_SECRETS)
         and value
     }
     environment = {
@@ -120,6 +120,9 @@ def service_environment(
         environment["JWT_PRIVATE_KEY_FILE"] = str(cfg.private_key_path)
     if service == "products":
         environment["MEDIA_DIR"] = str(cfg.media_dir)
+    if service == "payments":
+        # The provider's URL, API key and webhook secret: payments' processes alone hold them.
+        environment.update(cfg.payments_provider())
     if service == "monitoring":
         # The worker writes what it knows there; the dashboard answers from it while Postgres
         # is down (monitoring/snapshot.py).
@@ -184,10 +187,41 @@ def service_programs(
     return listed
 
 
+STANDIN_APPS = {"stripe": "standins.stripe:create_app()"}
+
+
+def standin_programs(cfg: StackConfig) -> list[Program]:
+    """The stand-ins `FEIRA_STANDINS` lists (test infrastructure speaking a third party's
+    protocol; standins/__init__.py): each one gunicorn worker, its state being in memory, on
+    loopback, started before the services and never routed by the gateway. Not in `programs`:
+    docker-compose, which runs the product, runs none."""
+    if "stripe" not in cfg.standins:
+        return []
+    environment = {
+        "PORT": cfg.get("STRIPE_STANDIN_PORT", "5090"),
+        "SERVICE_HOST": cfg.host,
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": cfg.get("GUNICORN_THREADS", "4"),
+        "GUNICORN_GRACEFUL_TIMEOUT": cfg.get("GUNICORN_GRACEFUL_TIMEOUT", "10"),
+        "LOG_LEVEL": cfg.get("LOG_LEVEL", "INFO"),
+        **cfg.stripe_standin_settings(),
+    }
+    command = [str(VENV_BIN / "gunicorn"), "--config", "stack/gunicorn.conf.py"]
+    return [
+        Program(
+            "stripe-standin",
+            [*command, STANDIN_APPS["stripe"]],
+            int(environment["PORT"]),
+            environment,
+            priority=50,
+        )
+    ]
+
+
 def program_names(cfg: StackConfig) -> list[str]:
     """The names `programs` gives its processes, without building an environment (no secret is
     read or generated): what `make start/stop/restart SERVICE=…` accepts."""
-    names = ["postgres"]
+    names = ["postgres", *(f"{name}-standin" for name in sorted(cfg.standins & set(STANDIN_APPS)))]
     for name in cfg.services:
         service = BY_NAME[name]
         names.append(name)
@@ -240,7 +274,7 @@ def render_supervisor(cfg: StackConfig, passwords: dict[str, str]) -> Path:
             root=ROOT,
             run=cfg.run_dir,
             logs=cfg.logs_dir,
-            programs=programs(cfg, passwords),
+            programs=[*programs(cfg, passwords), *standin_programs(cfg)],
             quote=_supervisor_quote,
             command_line=_command_line,
         )

@@ -19,7 +19,7 @@ from services.registry import BY_NAME, NAMES, SERVICES, subscribers
 from stack import gateway as nginx_gateway
 from stack import postgres as stack_postgres
 from stack.config import ROOT, StackConfig, parse_env_file, present_services
-from stack.processes import program_names, programs, render_supervisor
+from stack.processes import program_names, programs, render_supervisor, standin_programs
 
 EXAMPLE = parse_env_file(ROOT / ".env.example")
 # Who may call an internal route besides the services: nginx's auth_request.
@@ -154,9 +154,12 @@ def test_the_migration_test_runs_for_every_service():
 
 def test_supervisord_runs_each_service_its_relay_and_its_workers_and_nothing_else(cfg, supervised):
     assert set(supervised) == expected_programs()
-    assert set(program_names(cfg)) == expected_programs()
+    # Besides: the stand-ins FEIRA_STANDINS lists (test infrastructure; test_standins.py).
+    standins = {program.name for program in standin_programs(cfg)}
+    assert set(program_names(cfg)) == expected_programs() | standins
     text = render_supervisor(cfg, cfg.db_passwords()).read_text()
-    assert set(re.findall(r"^\[program:([\w-]+)\]$", text, re.M)) == expected_programs()
+    rendered = set(re.findall(r"^\[program:([\w-]+)\]$", text, re.M))
+    assert rendered == expected_programs() | standins
 
 
 def test_every_process_runs_the_app_of_the_package_the_registry_names(supervised):
@@ -306,7 +309,11 @@ def test_env_example_lists_each_services_port_and_database_password():
     for service in SERVICES:
         assert EXAMPLE.get(f"{service.env_prefix}_PORT") == str(service.port), service.name
         assert f"{service.env_prefix}_DB_PASSWORD" in EXAMPLE, service.name
-    ports = {key for key in EXAMPLE if key.endswith("_PORT") and not key.startswith("FEIRA_")}
+    ports = {
+        key
+        for key in EXAMPLE
+        if key.endswith("_PORT") and not key.startswith(("FEIRA_", "STRIPE_STANDIN_"))
+    }
     assert ports == {f"{s.env_prefix}_PORT" for s in SERVICES}
 
 

@@ -56,7 +56,9 @@ class Service:
     package: str = ""
     # Path prefixes the gateway routes to it, behind auth_request unless `public`.
     prefixes: tuple[str, ...] = ()
-    # Public prefixes: the gateway sends them on without a token (a dashboard, a webhook).
+    # Public paths: the gateway sends them on without a token (a dashboard, a webhook). A whole
+    # prefix ("status"), or a sub-path of one of `prefixes` ("payments/webhooks"): only what is
+    # under it is public, the rest of the prefix stays behind auth_request.
     public: tuple[str, ...] = ()
     # The OpenAPI document, as the gateway serves it.
     document: str = ""
@@ -107,7 +109,7 @@ SERVICES: tuple[Service, ...] = (
         internal=(
             Internal(
                 "/auth/verify",
-                callers=("gateway", "clients", "products", "inventory", "orders"),
+                callers=("gateway", "clients", "products", "inventory", "orders", "payments"),
             ),
         ),
     ),
@@ -161,9 +163,10 @@ SERVICES: tuple[Service, ...] = (
         "orders: stock reserved when placed, the status workflow, sales reports",
         prefixes=("orders",),
         document="/orders/openapi.json",
-        emits=("order.abandoned", "order.delivered"),
+        emits=("order.abandoned", "order.delivered", "order.cancelled"),
         # Its read model of clients, addresses and products (services/orders/known.py); it calls
-        # clients and products only for an id the model does not hold yet.
+        # clients and products only for an id the model does not hold yet. payments' events pay
+        # a pending order or cancel it (services/orders/payments.py).
         hears=(
             "client.created",
             "client.deleted",
@@ -173,6 +176,8 @@ SERVICES: tuple[Service, ...] = (
             "product.created",
             "product.updated",
             "product.deleted",
+            "payment.succeeded",
+            "payment.expired",
         ),
         calls=("clients", "products", "inventory"),
     ),
@@ -192,6 +197,20 @@ SERVICES: tuple[Service, ...] = (
             ),
         ),
         monitored=False,
+    ),
+    Service(
+        "payments",
+        5007,
+        "card and PIX payments through a Stripe-protocol provider, its signed webhooks, refunds",
+        prefixes=("payments",),
+        # The provider's webhooks carry no bearer: the signature on the raw body is their proof.
+        public=("payments/webhooks",),
+        document="/payments/openapi.json",
+        emits=("payment.succeeded", "payment.failed", "payment.refunded", "payment.expired"),
+        # A cancelled order's succeeded payment is refunded in full.
+        hears=("order.cancelled",),
+        # The order's total and status, read with the caller's token.
+        calls=("orders",),
     ),
 )
 

@@ -1,0 +1,147 @@
+"""Payments (one per attempt to pay an order: its amount, the provider's PaymentIntent, its
+status), the refunds the provider made of them, the provider's webhook events already handled,
+the Idempotency-Keys of POST /payments, and the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import uuid4
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.kit import TimestampMixin, make_db
+from services.kit.idempotency import IdempotencyKeyMixin
+from services.kit.outbox import Outbox
+
+db = make_db("payments")
+outbox = Outbox(db)
+
+METHODS = ("card", "pix")
+STATUSES = (
+    "requires_action",
+    "processing",
+    "succeeded",
+    "failed",
+    "canceled",
+    "refunded",
+    "partially_refunded",
+)
+# A payment that holds its order: money taken or on its way. At most one per order (an index).
+OPEN = ("requires_action", "processing", "succeeded", "partially_refunded")
+# Waiting for the provider's word: what reconciliation asks about.
+UNSETTLED = ("requires_action", "processing")
+CURRENCY = "BRL"
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Payment(TimestampMixin, db.Model):
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    method: Mapped[str] = mapped_column(String(10), nullable=False)
+    # `processing` from the moment the row is written, before the provider is asked.
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="processing")
+    # The order's total as orders said it; the provider gets it in integer centavos.
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False, server_default=CURRENCY)
+    # The provider's payment-method id (`pm_...`): a card number never reaches Feira.
+    payment_method: Mapped[str | None] = mapped_column(String(255))
+    # The PaymentIntent's id, once the provider answered.
+    provider_ref: Mapped[str | None] = mapped_column(String(255), unique=True)
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    refunded_amount: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), nullable=False, server_default=text("0")
+    )
+    pix_qr_code: Mapped[str | None] = mapped_column(Text)
+    pix_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The provider reported something Feira will not act on by itself (another amount): an
+    # admin looks.
+    needs_review: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
+    review_reason: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[int] = mapped_column(Integer, nullable=False)
+    # Part of every idempotency key sent to the provider about it (`payment-<id>-<nonce>`): the
+    # id alone would repeat once a database is made anew, and the provider keeps keys a day.
+    nonce: Mapped[str] = mapped_column(String(32), nullable=False, default=lambda: uuid4().hex)
+
+    __table_args__ = (
+        CheckConstraint(_one_of("status", STATUSES), name="status_known"),
+        CheckConstraint(_one_of("method", METHODS), name="method_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"
+        ),
+        # One open payment per order, whoever tries at the same time.
+        Index(
+            "uq_payments_open_order_id",
+            "order_id",
+            unique=True,
+            postgresql_where=text(_one_of("status", OPEN)),
+        ),
+        Index("ix_payments_order_id_created_at", "order_id", "created_at"),
+        Index("ix_payments_created_at_id", "created_at", "id"),
+        # Reconciliation's question: the unsettled ones, oldest first.
+        Index(
+            "ix_payments_unsettled_updated_at",
+            "updated_at",
+            postgresql_where=text(_one_of("status", UNSETTLED)),
+        ),
+        Index(
+            "ix_payments_needs_review_created_at",
+            "created_at",
+            postgresql_where=text("needs_review"),
+        ),
+    )
+
+
+class Refund(db.Model):
+    """A refund the provider made, once (its id is unique): their sum is the refunded amount."""
+
+    __tablename__ = "refunds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(
+        ForeignKey("payments.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    provider_ref: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class WebhookEvent(db.Model):
+    """A provider event already handled: a redelivery of its id does nothing."""
+
+    __tablename__ = "webhook_events"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(80), nullable=False)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class IdempotencyKey(IdempotencyKeyMixin, db.Model):
+    """The Idempotency-Keys of POST /payments: `resource_id` is the payment the key made."""
+
+    __tablename__ = "idempotency_keys"

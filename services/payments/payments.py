@@ -1,0 +1,493 @@
+"""What payments does: paying an order, applying the provider's word (its answer, its webhooks,
+reconciliation: one code path), refunds, and what a cancelled order means for its payment.
+
+Paying never charges twice and never loses a charge:
+1. The order is read from orders with the caller's token: it must exist and be `pending`; its
+   total is the amount (never the caller's).
+2. The payment row is committed (`processing`) before the provider hears of it, bound to the
+   request's Idempotency-Key; the partial unique index on `order_id` over the open statuses
+   makes a second open payment of the order a 409, however many try at once.
+3. The provider is asked with the key `payment-<id>`, so asking again (a retried request,
+   reconciliation after a crash or a timeout) is answered the same PaymentIntent.
+4. Its answer is applied like any webhook (`apply_intent`).
+
+The provider's word moves a payment forward only: its statuses are ranked, and an event that
+would move one backwards (a late `processing` after `succeeded`) changes nothing. A success for
+another amount than the payment's is not a success: the payment is flagged `needs_review` and
+no `payment.succeeded` leaves. Events to other services leave through the outbox in the
+transaction that changes the payment.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+
+from services.kit import Conflict, NotFound, Unavailable, Unprocessable, service, utcnow
+from services.kit.idempotency import NO_KEY, Key, NoKey
+
+from . import provider
+from .models import OPEN, UNSETTLED, Payment, Refund, WebhookEvent, db, outbox
+
+log = logging.getLogger("feira.payments")
+
+# How far along a payment is: the provider's word never moves it to a lower rank.
+RANK = {
+    "processing": 0,
+    "requires_action": 1,
+    "failed": 2,
+    "canceled": 2,
+    "succeeded": 2,
+    "partially_refunded": 3,
+    "refunded": 4,
+}
+RECONCILE_BATCH = 100
+
+
+# --- reading ---
+
+
+def search(args: dict):
+    stmt = select(Payment)
+    for name in ("order_id", "status", "method", "needs_review"):
+        if name in args:
+            stmt = stmt.where(getattr(Payment, name) == args[name])
+    return stmt
+
+
+def get_payment(payment_id: int, *, lock: bool = False) -> Payment:
+    stmt = select(Payment).where(Payment.id == payment_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    payment = db.session.scalar(stmt)
+    if payment is None:
+        raise NotFound(f"Payment {payment_id} does not exist")
+    return payment
+
+
+# --- paying ---
+
+
+def _order(order_id: int) -> dict:
+    """The order as orders shows it to the caller (their token is forwarded)."""
+    orders = service("orders")
+    response = orders.get(f"/orders/{order_id}")
+    if response.status_code == 404:
+        raise Unprocessable({"order_id": [f"Order {order_id} does not exist."]})
+    if response.status_code != 200:
+        log.warning("orders answered %s for order %s", response.status_code, order_id)
+        raise Unavailable("The orders service could not show the order")
+    return orders.read(
+        response, lambda body: {"status": str(body["status"]), "total": Decimal(body["total"])}
+    )
+
+
+def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payment:
+    if key.resource_id is not None:
+        resumed = db.session.get(Payment, key.resource_id)
+        if resumed is not None:
+            db.session.commit()
+            return _ask_provider(resumed.id, key)
+    if data["method"] == "card" and not data.get("payment_method"):
+        raise Unprocessable({"payment_method": ["A card payment needs a payment method id."]})
+    order = _order(data["order_id"])
+    if order["status"] != "pending":
+        raise Conflict(f"Order {data['order_id']} is {order['status']}: only a pending order")
+    if order["total"] <= 0:
+        raise Conflict(f"Order {data['order_id']} has nothing to pay")
+    payment = Payment(
+        order_id=data["order_id"],
+        method=data["method"],
+        status="processing",
+        amount=order["total"],
+        payment_method=data.get("payment_method") if data["method"] == "card" else None,
+        created_by=user_id,
+    )
+    db.session.add(payment)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        raise Conflict(f"Order {data['order_id']} already has an open payment") from exc
+    key.bind(payment.id)
+    db.session.commit()
+    return _ask_provider(payment.id, key)
+
+
+def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
+    """Steps 3 and 4: no transaction stays open while the provider is asked."""
+    payment = get_payment(payment_id)
+    db.session.commit()
+    if payment.provider_ref is None:
+        try:
+            intent = provider.create_intent(payment)
+        except provider.Declined as declined:
+            intent = declined.intent or {}
+            return _settle_refusal(payment_id, intent, declined.reason, key)
+        except provider.Refused as refused:
+            _settle_refusal(payment_id, {}, refused.message, NO_KEY)
+            field = "payment_method" if refused.param == "payment_method" else "_body"
+            raise Unprocessable(
+                {field: [refused.message]}, detail="The payment provider refused the payment"
+            ) from refused
+        payment = get_payment(payment_id, lock=True)
+        apply_intent(payment, intent)
+    else:
+        payment = get_payment(payment_id, lock=True)
+    db.session.flush()
+    key.answer(payment)
+    db.session.commit()
+    return payment
+
+
+def _settle_refusal(payment_id: int, intent: dict, reason: str, key: Key | NoKey) -> Payment:
+    payment = get_payment(payment_id, lock=True)
+    if intent.get("id"):
+        apply_intent(payment, intent)
+    if payment.status == "processing":
+        _move(payment, "failed", reason=reason)
+    db.session.flush()
+    key.answer(payment)
+    db.session.commit()
+    return payment
+
+
+# --- the provider's word ---
+
+
+def _move(payment: Payment, target: str, *, reason: str | None = None) -> None:
+    payment.status = target
+    payment.updated_at = utcnow()
+    if target == "failed":
+        payment.failure_reason = (reason or "The payment failed")[:500]
+        outbox.emit(
+            "payment.failed",
+            {
+                "payment_id": payment.id,
+                "order_id": payment.order_id,
+                "reason": payment.failure_reason,
+            },
+        )
+
+
+def _timestamp(value) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def apply_intent(payment: Payment, intent: dict) -> None:
+    """A PaymentIntent as the provider reports it (its answer, a webhook, a retrieve), applied to
+    the locked payment, forward only; the caller commits."""
+    first_word = payment.provider_ref is None
+    if first_word and isinstance(intent.get("id"), str):
+        payment.provider_ref = intent["id"]
+    status = intent.get("status")
+    action = intent.get("next_action") or {}
+    qr = action.get("pix_display_qr_code") if isinstance(action, dict) else None
+    if isinstance(qr, dict) and payment.method == "pix" and payment.pix_qr_code is None:
+        payment.pix_qr_code = str(qr.get("data") or "") or None
+        # Ours is PIX_EXPIRES_S; the provider may hold the code a little longer (Stripe's
+        # shortest is 10 s), and reconciliation cancels it there once ours has passed.
+        ours = (payment.created_at or utcnow()) + timedelta(
+            seconds=current_app.config["PIX_EXPIRES_S"]
+        )
+        theirs = _timestamp(qr.get("expires_at"))
+        payment.pix_expires_at = min(ours, theirs) if theirs else ours
+    target = {
+        "succeeded": "succeeded",
+        "requires_action": "requires_action",
+        "processing": "processing",
+        "canceled": "canceled",
+        "requires_payment_method": "failed",
+    }.get(status)
+    if target is None or target == payment.status:
+        return
+    if not first_word and RANK[target] <= RANK[payment.status]:
+        log.info("payment %s: %s after %s ignored", payment.id, target, payment.status)
+        return
+    if payment.status in ("failed", "canceled", "refunded", "partially_refunded"):
+        log.info("payment %s is %s: %s ignored", payment.id, payment.status, target)
+        return
+    if target == "succeeded":
+        _succeed(payment, intent)
+    elif target == "failed" and not _pix_expired(payment):
+        error = intent.get("last_payment_error") or {}
+        _move(payment, "failed", reason=error.get("message") or "The payment failed")
+    elif target in ("canceled", "failed"):
+        # A PIX nobody paid in time: Stripe's own expiry fails it, our reconciliation cancels it.
+        _move(payment, "canceled")
+        if _pix_expired(payment):
+            outbox.emit("payment.expired", {"payment_id": payment.id, "order_id": payment.order_id})
+    else:
+        _move(payment, target)
+
+
+def _pix_expired(payment: Payment) -> bool:
+    return (
+        payment.method == "pix"
+        and payment.pix_expires_at is not None
+        and payment.pix_expires_at <= utcnow()
+    )
+
+
+def _succeed(payment: Payment, intent: dict) -> None:
+    _move(payment, "succeeded")
+    received = intent.get("amount_received", intent.get("amount"))
+    try:
+        received_cents = int(received)
+    except (TypeError, ValueError):
+        received_cents = None
+    if received_cents != provider.cents(payment.amount):
+        payment.needs_review = True
+        payment.review_reason = (
+            f"The provider reports {received} centavos received; the payment is "
+            f"{provider.cents(payment.amount)}: the order was not marked paid"
+        )
+        log.warning("payment %s: the provider reports another amount; flagged", payment.id)
+        return
+    outbox.emit(
+        "payment.succeeded",
+        {"payment_id": payment.id, "order_id": payment.order_id, "amount": str(payment.amount)},
+    )
+
+
+def apply_refunded(payment: Payment, refunded: Decimal) -> None:
+    """The provider says `refunded` (in all) went back for the locked payment; the caller
+    commits. The recorded refunds and the provider's total agree on the larger."""
+    if payment.status not in ("succeeded", "partially_refunded", "refunded"):
+        log.warning("payment %s is %s: a refund report ignored", payment.id, payment.status)
+        return
+    recorded = db.session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.payment_id == payment.id)
+    )
+    total = min(payment.amount, max(payment.refunded_amount, refunded, Decimal(recorded)))
+    if total <= payment.refunded_amount:
+        return
+    delta = total - payment.refunded_amount
+    payment.refunded_amount = total
+    full = total >= payment.amount
+    payment.status = "refunded" if full else "partially_refunded"
+    payment.updated_at = utcnow()
+    outbox.emit(
+        "payment.refunded",
+        {
+            "payment_id": payment.id,
+            "order_id": payment.order_id,
+            "amount": str(delta),
+            "refunded_amount": str(total),
+            "full": full,
+        },
+    )
+
+
+# --- webhooks ---
+
+
+def _payment_for(intent_id, metadata) -> Payment | None:
+    stmt = select(Payment).with_for_update().execution_options(populate_existing=True)
+    if isinstance(intent_id, str):
+        found = db.session.scalar(stmt.where(Payment.provider_ref == intent_id))
+        if found is not None:
+            return found
+    # Written before the provider answered (a crash on the way): the id we sent it.
+    payment_id = (metadata or {}).get("payment_id") if isinstance(metadata, dict) else None
+    if payment_id is not None and str(payment_id).isdigit() and int(payment_id) < 2**31:
+        found = db.session.scalar(stmt.where(Payment.id == int(payment_id)))
+        if found is not None and found.provider_ref in (None, intent_id):
+            return found
+    return None
+
+
+def handle_event(event: dict) -> str:
+    """A verified provider event, once per event id: what it says applied to its payment, under
+    the payment's lock, with the id recorded in the same transaction."""
+    first = db.session.execute(
+        insert(WebhookEvent)
+        .values(id=event["id"][:255], type=event["type"][:80])
+        .on_conflict_do_nothing()
+        .returning(WebhookEvent.id)
+    ).first()
+    if first is None:
+        db.session.rollback()
+        return "duplicate"
+    obj = (event.get("data") or {}).get("object") or {}
+    kind = event["type"]
+    outcome = "ignored"
+    if kind.startswith("payment_intent.") and isinstance(obj, dict):
+        payment = _payment_for(obj.get("id"), obj.get("metadata"))
+        if payment is not None:
+            apply_intent(payment, obj)
+            outcome = "processed"
+    elif kind == "charge.refunded" and isinstance(obj, dict):
+        payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
+        if payment is not None:
+            try:
+                refunded = provider.reais(obj.get("amount_refunded"))
+            except (TypeError, ValueError):
+                refunded = Decimal(0)
+            apply_refunded(payment, refunded)
+            outcome = "processed"
+    db.session.commit()
+    return outcome
+
+
+# --- refunds ---
+
+
+def refund(payment_id: int, amount: Decimal | None) -> Payment:
+    """Give back `amount` (all that is left when None) of a succeeded payment, once: the
+    refund's key is the payment's n-th, so a retry after a failure asks for the same refund.
+    No lock is held while the provider is asked (its webhook for this refund may arrive first);
+    the recorded refunds, unique by the provider's id, say what went back."""
+    payment = get_payment(payment_id)
+    if payment.status not in ("succeeded", "partially_refunded"):
+        raise Conflict(f"Payment {payment_id} is {payment.status}: only a succeeded one refunds")
+    left = payment.amount - payment.refunded_amount
+    wanted = left if amount is None else amount
+    if wanted > left:
+        raise Unprocessable({"amount": [f"At most {left} is left to refund."]})
+    n = 1 + db.session.scalar(
+        select(func.count()).select_from(Refund).where(Refund.payment_id == payment_id)
+    )
+    db.session.commit()
+    try:
+        made = provider.refund(payment, n, wanted)
+    except provider.Refused as refused:
+        if refused.param == "amount":
+            raise Unprocessable({"amount": [refused.message]}) from refused
+        raise Conflict(f"The payment provider refused the refund: {refused.message}") from refused
+    except provider.Declined as declined:
+        raise Conflict(f"The payment provider refused the refund: {declined.reason}") from declined
+    return _record_refund(payment_id, made, wanted)
+
+
+def _record_refund(payment_id: int, made: dict, wanted: Decimal) -> Payment:
+    try:
+        refunded = provider.reais(made.get("amount"))
+    except (TypeError, ValueError):
+        refunded = wanted
+    db.session.execute(
+        insert(Refund)
+        .values(payment_id=payment_id, provider_ref=str(made["id"])[:255], amount=refunded)
+        .on_conflict_do_nothing()
+    )
+    payment = get_payment(payment_id, lock=True)
+    apply_refunded(payment, payment.refunded_amount)
+    db.session.commit()
+    return payment
+
+
+def on_order_cancelled(data: dict) -> None:
+    """`order.cancelled` {order_id, previous_status}: a succeeded payment of it is refunded in
+    full, an unsettled one is canceled at the provider (a PIX can no longer be paid). Inside
+    the inbox's transaction: the provider down raises, and the event comes again."""
+    order_id = int(data["order_id"])
+    payments = db.session.scalars(
+        select(Payment).where(Payment.order_id == order_id, Payment.status.in_(OPEN))
+    ).all()
+    for payment in payments:
+        if payment.provider_ref is None:
+            continue
+        if payment.status in ("succeeded", "partially_refunded"):
+            left = payment.amount - payment.refunded_amount
+            n = 1 + db.session.scalar(
+                select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
+            )
+            try:
+                made = provider.refund(payment, n, left)
+            except (provider.Refused, provider.Declined) as refused:
+                log.error("payment %s of cancelled order %s: refund refused", payment.id, order_id)
+                payment.needs_review = True
+                payment.review_reason = (
+                    f"Its order was cancelled; the refund was refused: {refused}"
+                )
+                continue
+            db.session.execute(
+                insert(Refund)
+                .values(
+                    payment_id=payment.id,
+                    provider_ref=str(made["id"])[:255],
+                    amount=provider.reais(made.get("amount", provider.cents(left))),
+                )
+                .on_conflict_do_nothing()
+            )
+            locked = get_payment(payment.id, lock=True)
+            apply_refunded(locked, locked.refunded_amount)
+        else:
+            _cancel_at_provider(payment)
+
+
+def _cancel_at_provider(payment: Payment) -> None:
+    """Cancel an unsettled payment's PaymentIntent and apply what the provider then says (it may
+    have succeeded meanwhile: that is applied instead)."""
+    try:
+        intent = provider.cancel_intent(payment)
+    except provider.Refused:
+        intent = provider.retrieve_intent(payment.provider_ref)
+    locked = get_payment(payment.id, lock=True)
+    apply_intent(locked, intent)
+
+
+# --- reconciliation ---
+
+
+def reconcile() -> int:
+    """Payments left unsettled longer than PAYMENTS_RECONCILE_AFTER_S (a lost webhook, a crash
+    before the provider answered) and PIX past their expiry: the provider is asked and its truth
+    applied, as a webhook would; a PIX still unpaid past its expiry is canceled there
+    (`payment.expired`). Each payment in its own transaction; returns how many were asked."""
+    now = utcnow()
+    after = timedelta(seconds=current_app.config["PAYMENTS_RECONCILE_AFTER_S"])
+    ids = db.session.scalars(
+        select(Payment.id)
+        .where(
+            Payment.status.in_(UNSETTLED),
+            (Payment.updated_at < now - after) | (Payment.pix_expires_at < now),
+        )
+        .order_by(Payment.updated_at)
+        .limit(RECONCILE_BATCH)
+    ).all()
+    db.session.commit()
+    asked = 0
+    for payment_id in ids:
+        try:
+            _reconcile_one(payment_id)
+            asked += 1
+        except (Unavailable, provider.Refused) as exc:
+            db.session.rollback()
+            log.warning("payment %s could not be reconciled: %s", payment_id, type(exc).__name__)
+    return asked
+
+
+def _reconcile_one(payment_id: int) -> None:
+    payment = get_payment(payment_id)
+    db.session.commit()
+    if payment.provider_ref is None:
+        # The provider never answered: asking again with the same key gets the same intent (or
+        # makes it now, once).
+        try:
+            intent = provider.create_intent(payment)
+        except provider.Declined as declined:
+            intent = declined.intent or {"status": "requires_payment_method"}
+        except provider.Refused as refused:
+            error = {"message": refused.message}
+            intent = {"status": "requires_payment_method", "last_payment_error": error}
+    else:
+        intent = provider.retrieve_intent(payment.provider_ref)
+    locked = get_payment(payment_id, lock=True)
+    apply_intent(locked, intent)
+    # Touched: asked again only after another PAYMENTS_RECONCILE_AFTER_S.
+    locked.updated_at = utcnow()
+    db.session.commit()
+    expired = locked.pix_expires_at is not None and locked.pix_expires_at <= utcnow()
+    if locked.status == "requires_action" and expired:
+        _cancel_at_provider(locked)
+        db.session.commit()

@@ -1,0 +1,79 @@
+"""Request and response bodies of the payments API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, post_dump, validate
+
+from services.kit import Filter, Id, PageArgs, sort_field
+from services.kit.fields import Money
+
+from .models import CURRENCY, METHODS, STATUSES
+
+
+class PixSchema(Schema):
+    qr_code = fields.String(
+        metadata={"description": "The BR Code (PIX copia e cola), EMV: 000201…6304XXXX"}
+    )
+    expires_at = fields.DateTime(metadata={"description": "Unpaid by then, it is canceled"})
+
+
+class PaymentSchema(Schema):
+    id = fields.Integer(dump_only=True, metadata={"example": 12})
+    order_id = Id(required=True, metadata={"example": 101})
+    method = fields.String(required=True, validate=validate.OneOf(METHODS))
+    payment_method = fields.String(
+        load_only=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_]{1,255}$", error="A provider payment-method id."),
+        metadata={
+            "description": "Card only: the provider's payment-method id (test mode: "
+            "pm_card_visa succeeds, pm_card_chargeDeclined is declined); never a card number",
+            "example": "pm_card_visa",
+            "maxLength": 255,
+        },
+    )
+    status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
+    amount = Money(dump_only=True, metadata={"description": "The order's total"})
+    currency = fields.String(dump_only=True, metadata={"example": CURRENCY})
+    provider_ref = fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "The provider's PaymentIntent"}
+    )
+    failure_reason = fields.String(dump_only=True, allow_none=True)
+    refunded_amount = Money(dump_only=True)
+    pix = fields.Method("_pix", dump_only=True, metadata={"description": "PIX only"})
+    needs_review = fields.Boolean(
+        dump_only=True,
+        metadata={"description": "The provider reported what Feira will not act on by itself"},
+    )
+    review_reason = fields.String(dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    def _pix(self, payment):
+        return PixSchema().dump(
+            {"qr_code": payment.pix_qr_code, "expires_at": payment.pix_expires_at}
+        )
+
+    @post_dump(pass_original=True)
+    def pix_only_for_pix(self, data, payment, **kwargs):
+        if getattr(payment, "method", None) != "pix":
+            data.pop("pix", None)
+        return data
+
+
+class PaymentListArgs(PageArgs):
+    order_id = Id(strict=False)
+    status = Filter(choices=STATUSES)
+    method = Filter(choices=METHODS)
+    needs_review = fields.Boolean(metadata={"description": "Admins only"})
+    sort = sort_field("created_at", default="-created_at")
+
+
+class RefundSchema(Schema):
+    amount = Money(
+        minimum=0,
+        exclusive_minimum=True,
+        load_default=None,
+        metadata={"description": "What to give back; all that is left when absent"},
+    )

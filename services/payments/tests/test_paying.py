@@ -1,0 +1,203 @@
+"""Paying an order by card and by PIX against the Stripe stand-in, over real HTTP: the amount is
+the order's total, one open payment per order, only a pending order, Idempotency-Key."""
+
+import binascii
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+from services.kit.testing import unreachable_url
+
+from .conftest import emitted, order_status, relay, standin_events
+
+
+def pay(client, headers, order_id, method="card", payment_method="pm_card_visa", **more):
+    body = {"order_id": order_id, "method": method, **more}
+    if payment_method is not None and method == "card":
+        body["payment_method"] = payment_method
+    return client.post("/payments", json=body, headers=headers)
+
+
+def test_a_card_payment_succeeds_for_the_orders_total_and_the_order_becomes_paid(
+    client, user, order, orders, app
+):
+    placed = order(price="30.25", quantity=2)
+    response = pay(client, user, placed["id"])
+    assert response.status_code == 201, response.json
+    payment = response.json
+    assert payment["status"] == "succeeded"
+    assert payment["amount"] == "60.50" and payment["currency"] == "BRL"
+    assert payment["provider_ref"].startswith("pi_")
+    assert "pix" not in payment and payment["needs_review"] is False
+    assert response.headers["Location"].endswith(f"/payments/{payment['id']}")
+    assert emitted(app, "payment.succeeded") == [
+        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
+    ]
+    assert relay(app) == 1
+    assert order_status(orders, placed["id"], user) == "paid"
+
+
+def test_the_provider_is_asked_for_the_total_in_integer_centavos(client, user, order, standin):
+    placed = order(price="0.10", quantity=7)
+    payment = pay(client, user, placed["id"]).json
+    intent = requests.get(
+        f"{standin.url}/v1/payment_intents/{payment['provider_ref']}",
+        headers={"Authorization": "Bearer sk_test_payments_suite"},
+        timeout=10,
+    ).json()
+    assert intent["amount"] == 70 and intent["currency"] == "brl"
+    assert intent["metadata"] == {"order_id": str(placed["id"]), "payment_id": str(payment["id"])}
+
+
+def test_an_amount_in_the_body_is_refused_the_total_comes_from_orders(client, user, order):
+    placed = order()
+    response = pay(client, user, placed["id"], amount="0.01")
+    assert response.status_code == 422
+    assert "amount" in response.json["errors"]
+
+
+def test_a_declined_card_fails_with_the_providers_reason_and_the_order_can_be_paid_again(
+    client, user, order, orders, app
+):
+    placed = order()
+    declined = pay(client, user, placed["id"], payment_method="pm_card_chargeDeclined")
+    assert declined.status_code == 201, declined.json
+    assert declined.json["status"] == "failed"
+    assert declined.json["failure_reason"] == "Your card was declined."
+    assert emitted(app, "payment.failed") == [
+        {
+            "payment_id": declined.json["id"],
+            "order_id": placed["id"],
+            "reason": "Your card was declined.",
+        }
+    ]
+    assert order_status(orders, placed["id"], user) == "pending"
+    again = pay(client, user, placed["id"])
+    assert again.status_code == 201 and again.json["status"] == "succeeded"
+
+
+def test_a_payment_method_the_provider_does_not_know_is_a_422_naming_it(client, user, order):
+    placed = order()
+    response = pay(client, user, placed["id"], payment_method="pm_card_nonsense")
+    assert response.status_code == 422
+    assert "payment_method" in response.json["errors"]
+    # The order is not held by the refused attempt.
+    assert pay(client, user, placed["id"]).status_code == 201
+
+
+def test_a_card_payment_without_a_payment_method_is_a_422(client, user, order):
+    placed = order()
+    response = pay(client, user, placed["id"], payment_method=None)
+    assert response.status_code == 422 and "payment_method" in response.json["errors"]
+
+
+def test_an_unknown_order_is_a_422_naming_order_id(client, user):
+    response = pay(client, user, 999_999)
+    assert response.status_code == 422 and "order_id" in response.json["errors"]
+
+
+def test_a_second_payment_of_a_paid_order_is_a_409(client, user, order):
+    placed = order()
+    assert pay(client, user, placed["id"]).status_code == 201
+    again = pay(client, user, placed["id"])
+    assert again.status_code == 409
+    assert again.headers["Content-Type"] == "application/problem+json"
+
+
+def test_only_a_pending_order_can_be_paid(client, user, order, orders):
+    placed = order()
+    cancelled = orders.app.test_client().post(
+        f"/orders/{placed['id']}/status", json={"status": "cancelled"}, headers=user
+    )
+    assert cancelled.status_code == 200
+    assert pay(client, user, placed["id"]).status_code == 409
+
+
+def test_one_open_payment_per_order_however_many_try_at_once(served, user, order):
+    placed = order()
+
+    def attempt(_):
+        return requests.post(
+            f"{served.base_url}/payments",
+            json={"order_id": placed["id"], "method": "pix"},
+            headers=user,
+            timeout=30,
+        ).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        codes = sorted(pool.map(attempt, range(6)))
+    assert codes == [201] + [409] * 5
+
+
+def test_a_repeated_idempotency_key_answers_the_same_payment_and_charges_once(
+    client, user, order, standin
+):
+    placed = order()
+    headers = {**user, "Idempotency-Key": "pay-once"}
+    first = pay(client, headers, placed["id"])
+    second = pay(client, headers, placed["id"])
+    assert first.status_code == second.status_code == 201
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert first.json == second.json
+    assert [e["type"] for e in standin_events(standin, first.json["provider_ref"])] == [
+        "payment_intent.succeeded"
+    ]
+
+
+def crc16(payload: str) -> str:
+    return f"{binascii.crc_hqx(payload.encode(), 0xFFFF):04X}"
+
+
+def test_a_pix_payment_requires_action_with_a_valid_br_code_and_its_expiry(client, user, order):
+    placed = order(price="12.34", quantity=1)
+    response = pay(client, user, placed["id"], method="pix")
+    assert response.status_code == 201, response.json
+    payment = response.json
+    assert payment["status"] == "requires_action"
+    code = payment["pix"]["qr_code"]
+    assert code.startswith("000201") and "br.gov.bcb.pix" in code
+    assert "540512.34" in code and "5802BR" in code
+    assert code[-8:-4] == "6304" and code[-4:] == crc16(code[:-4])
+    assert payment["pix"]["expires_at"]
+
+
+def test_the_provider_unreachable_is_a_503_and_the_payment_waits_for_reconciliation(
+    client, user, order, app
+):
+    placed = order()
+    url = app.config["PAYMENTS_PROVIDER_URL"]
+    app.config["PAYMENTS_PROVIDER_URL"] = unreachable_url()
+    app.extensions.pop("payments.provider", None)
+    try:
+        response = pay(client, user, placed["id"])
+    finally:
+        app.config["PAYMENTS_PROVIDER_URL"] = url
+        app.extensions.pop("payments.provider", None)
+    assert response.status_code == 503
+    assert response.headers["Content-Type"] == "application/problem+json"
+    listed = client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"]
+    assert [(p["status"], p["provider_ref"]) for p in listed] == [("processing", None)]
+
+
+def test_payments_are_listed_and_filtered_and_one_is_read(client, user, order):
+    first, second = order(), order()
+    card = pay(client, user, first["id"]).json
+    pix = pay(client, user, second["id"], method="pix").json
+    everything = client.get("/payments", headers=user).json
+    assert everything["total"] == 2 and [p["id"] for p in everything["items"]] == [
+        pix["id"],
+        card["id"],
+    ]
+    assert [p["id"] for p in client.get("/payments?method=pix", headers=user).json["items"]] == [
+        pix["id"]
+    ]
+    by_status = client.get("/payments?status=succeeded", headers=user).json["items"]
+    assert [p["id"] for p in by_status] == [card["id"]]
+    by_order = client.get(f"/payments?order_id={first['id']}", headers=user).json["items"]
+    assert [p["id"] for p in by_order] == [card["id"]]
+    assert client.get(f"/payments/{pix['id']}", headers=user).json == pix
+    assert client.get("/payments/999999", headers=user).status_code == 404
+
+
+def test_reading_payments_needs_a_signed_in_user(client):
+    assert client.get("/payments").status_code == 401

@@ -1,0 +1,268 @@
+"""The provider's word: PIX paid through a signed webhook, once per event id, never backwards,
+forged and stale signatures refused, another amount flagged; reconciliation when a webhook is
+lost or a PIX expires; refunds, by an admin or because the order was cancelled."""
+
+import json
+import time
+
+import requests
+import stripe
+
+from services.kit.testing import deliver
+
+from .conftest import (
+    WEBHOOK_SECRET,
+    emitted,
+    eventually,
+    order_status,
+    relay,
+    standin_events,
+    standin_post,
+)
+from .test_paying import pay
+
+
+def read(client, payment_id, headers):
+    return client.get(f"/payments/{payment_id}", headers=headers).json
+
+
+def pix_paid(client, user, order, standin, **pay_body):
+    """A PIX payment whose payer paid at the stand-in; the payment as the webhook left it."""
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    paid = standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay", pay_body)
+    assert paid.status_code == 200, paid.text
+    settled = eventually(
+        lambda: (p := read(client, payment["id"], user))["status"] != "requires_action" and p
+    )
+    return placed, settled
+
+
+def test_a_paid_pix_succeeds_by_its_webhook_and_the_order_becomes_paid(
+    client, user, order, standin, orders, app
+):
+    placed, payment = pix_paid(client, user, order, standin)
+    assert payment["status"] == "succeeded"
+    assert emitted(app, "payment.succeeded") == [
+        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
+    ]
+    relay(app)
+    assert order_status(orders, placed["id"], user) == "paid"
+
+
+def test_a_redelivered_event_answers_200_and_changes_nothing(client, user, order, standin, app):
+    _, payment = pix_paid(client, user, order, standin)
+    [event] = [
+        e
+        for e in standin_events(standin, payment["provider_ref"])
+        if e["type"] == "payment_intent.succeeded"
+    ]
+    again = standin_post(standin, f"/events/{event['id']}/resend")
+    assert again.json() == {"status": 200}
+    assert len(emitted(app, "payment.succeeded")) == 1
+
+
+def test_a_stale_signature_is_a_400_and_changes_nothing(client, user, order, standin, app):
+    _, payment = pix_paid(client, user, order, standin)
+    [event] = [
+        e
+        for e in standin_events(standin, payment["provider_ref"])
+        if e["type"] == "payment_intent.succeeded"
+    ]
+    assert standin_post(standin, f"/events/{event['id']}/resend", {"age_s": 600}).json() == {
+        "status": 400
+    }
+
+
+def signed(body: bytes, secret: str, at: int | None = None) -> str:
+    at = at or int(time.time())
+    signature = stripe.WebhookSignature._compute_signature(f"{at}.{body.decode()}", secret)
+    return f"t={at},v1={signature}"
+
+
+def test_a_forged_or_missing_signature_is_a_400_problem_and_pays_nothing(client, user, order, app):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    body = json.dumps(
+        {
+            "id": "evt_forged",
+            "object": "event",
+            "type": "payment_intent.succeeded",
+            "data": {
+                "object": {
+                    "id": payment["provider_ref"],
+                    "status": "succeeded",
+                    "amount_received": 6050,
+                }
+            },
+        }
+    ).encode()
+    url = "/payments/webhooks/stripe"
+    for headers in (
+        {"Stripe-Signature": signed(body, "whsec_someone_else")},
+        {},
+        {"Stripe-Signature": "t=1,v1=00"},
+    ):
+        answer = client.post(url, data=body, headers=headers, content_type="application/json")
+        assert answer.status_code == 400
+        assert answer.headers["Content-Type"] == "application/problem+json"
+    # A body changed after signing is refused too.
+    header = signed(body, WEBHOOK_SECRET)
+    tampered = body.replace(b"6050", b"6051")
+    assert client.post(url, data=tampered, headers={"Stripe-Signature": header}).status_code == 400
+    assert read(client, payment["id"], user)["status"] == "requires_action"
+    assert emitted(app, "payment.succeeded") == []
+    # The same event, signed with the secret, is what counts.
+    genuine = client.post(url, data=body, headers={"Stripe-Signature": header})
+    assert genuine.status_code == 200 and genuine.json == {"status": "processed"}
+
+
+def test_a_late_processing_event_never_moves_a_succeeded_payment_back(client, user, order, standin):
+    _, payment = pix_paid(client, user, order, standin)
+    late = standin_post(
+        standin,
+        "/events",
+        {"type": "payment_intent.processing", "payment_intent": payment["provider_ref"]},
+    )
+    assert late.json()["status"] == 200
+    assert read(client, payment["id"], user)["status"] == "succeeded"
+
+
+def test_a_success_for_another_amount_is_flagged_and_does_not_pay_the_order(
+    client, user, admin, order, standin, orders, app
+):
+    placed, payment = pix_paid(client, user, order, standin, amount_received=100)
+    assert payment["needs_review"] is True and "100" in payment["review_reason"]
+    assert emitted(app, "payment.succeeded") == []
+    assert order_status(orders, placed["id"], user) == "pending"
+    flagged = client.get("/payments?needs_review=true", headers=admin).json["items"]
+    assert [p["id"] for p in flagged] == [payment["id"]]
+    assert client.get("/payments?needs_review=true", headers=user).status_code == 403
+
+
+def run_chores(app):
+    from services.payments import payments
+
+    with app.app_context():
+        asked = payments.reconcile()
+        from services.payments.models import db
+
+        db.session.remove()
+        return asked
+
+
+def test_reconciliation_applies_a_lost_webhooks_success_and_the_order_becomes_paid(
+    client, user, order, standin, orders, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    assert standin_post(standin, "/webhooks/drop", {"count": 1}).status_code == 200
+    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    [lost] = standin_events(standin, payment["provider_ref"])
+    assert lost["delivered"] is False
+    assert read(client, payment["id"], user)["status"] == "requires_action"
+    assert run_chores(app) == 1
+    assert read(client, payment["id"], user)["status"] == "succeeded"
+    assert emitted(app, "payment.succeeded") == [
+        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
+    ]
+    relay(app)
+    assert order_status(orders, placed["id"], user) == "paid"
+
+
+def test_an_unpaid_pix_past_its_expiry_is_canceled_and_its_order_cancelled(
+    client, user, order, standin, orders, app
+):
+    app.config["PIX_EXPIRES_S"] = 1
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    time.sleep(1.2)
+    run_chores(app)
+    expired = read(client, payment["id"], user)
+    assert expired["status"] == "canceled"
+    intent = requests.get(
+        f"{standin.url}/v1/payment_intents/{payment['provider_ref']}",
+        headers={"Authorization": "Bearer sk_test_payments_suite"},
+        timeout=10,
+    ).json()
+    assert intent["status"] == "canceled"
+    assert emitted(app, "payment.expired") == [
+        {"payment_id": payment["id"], "order_id": placed["id"]}
+    ]
+    relay(app)
+    assert order_status(orders, placed["id"], user) == "cancelled"
+
+
+def test_reconciliation_finishes_a_payment_the_provider_never_answered(
+    client, user, order, app, standin
+):
+    from services.payments.models import Payment, db
+
+    placed = order()
+    # As if the process died after the row was written, before the provider answered.
+    with app.app_context():
+        db.session.add(
+            Payment(
+                order_id=placed["id"],
+                method="card",
+                amount="60.50",
+                created_by=10,
+                payment_method="pm_card_visa",
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    run_chores(app)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert payment["status"] == "succeeded" and payment["provider_ref"].startswith("pi_")
+
+
+def test_an_admin_refunds_part_then_the_rest(client, user, admin, order, app):
+    placed = order()
+    payment = pay(client, user, placed["id"]).json
+    url = f"/payments/{payment['id']}/refund"
+    assert client.post(url, json={"amount": "10.00"}, headers=user).status_code == 403
+    part = client.post(url, json={"amount": "10.00"}, headers=admin)
+    assert part.status_code == 200, part.json
+    assert part.json["status"] == "partially_refunded"
+    assert part.json["refunded_amount"] == "10.00"
+    too_much = client.post(url, json={"amount": "60.00"}, headers=admin)
+    assert too_much.status_code == 422 and "amount" in too_much.json["errors"]
+    rest = client.post(url, json={}, headers=admin)
+    assert rest.json["status"] == "refunded" and rest.json["refunded_amount"] == "60.50"
+    refunded = eventually(
+        lambda: len(emitted(app, "payment.refunded")) >= 2 and emitted(app, "payment.refunded")
+    )
+    assert [(e["amount"], e["refunded_amount"], e["full"]) for e in refunded] == [
+        ("10.00", "10.00", False),
+        ("50.50", "60.50", True),
+    ]
+    # The provider's charge.refunded webhooks arrive too: nothing is counted twice.
+    time.sleep(0.5)
+    assert read(client, payment["id"], admin)["refunded_amount"] == "60.50"
+    assert len(emitted(app, "payment.refunded")) == 2
+    assert client.post(url, json={}, headers=admin).status_code == 409
+
+
+def test_a_cancelled_orders_payment_is_refunded_in_full_once(client, user, order, app):
+    placed = order()
+    payment = pay(client, user, placed["id"]).json
+    event = {"order_id": placed["id"], "previous_status": "paid"}
+    first = deliver(app, "order.cancelled", event, "0b0e7a52-6f7c-4a53-9d41-6a1c1c0b7f10")
+    assert first.json["status"] == "processed"
+    again = deliver(app, "order.cancelled", event, "0b0e7a52-6f7c-4a53-9d41-6a1c1c0b7f10")
+    assert again.json["status"] == "duplicate"
+    refunded = read(client, payment["id"], user)
+    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+
+
+def test_a_cancelled_orders_unpaid_pix_is_canceled_at_the_provider(
+    client, user, order, app, standin
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    deliver(app, "order.cancelled", {"order_id": placed["id"], "previous_status": "pending"})
+    assert read(client, payment["id"], user)["status"] == "canceled"
+    payer = standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    assert payer.status_code == 400

@@ -103,6 +103,24 @@ Scenario: cancelling a paid order refunds its payment by itself
     When the admin has moved the order to "cancelled"
     Then the payment is refunded in full within ${PAYMENT_WAIT}
 
+Scenario: a refund of more than was paid is a 422 and refunds nothing
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    When the admin refunds more than the payment
+    Then the answer is a 422 problem
+    And the payment is "succeeded"
+
+Scenario: a failed payment cannot be refunded
+    Given an order for 1 units of the product
+    And I pay the order with a card that is declined
+    When the admin refunds the payment in full
+    Then the answer is a 409 problem
+    And the payment is "failed"
+
+Scenario: refunding a payment nobody made is a 404 problem
+    When the admin refunds a payment nobody made
+    Then the answer is a 404 problem
+
 # --- webhooks --------------------------------------------------------------------------------
 
 Scenario: a forged webhook is a 400 problem and changes nothing
@@ -179,14 +197,22 @@ Scenario: a lost webhook is made good by reconciliation and the order becomes pa
     And the order becomes "paid" by payments once reconciliation has run
     And the payment is "succeeded"
 
-Scenario: a payment without a token is refused
+Scenario: without a token nobody pays, lists, reads or refunds payments
     Given an order for 1 units of the product
-    When I pay the order without a token
+    When I pay without a token
+    Then the answer is a 401 problem
+    When I list without a token
+    Then the answer is a 401 problem
+    When I read without a token
+    Then the answer is a 401 problem
+    When I refund without a token
     Then the answer is a 401 problem
     And the order has 0 payments
 
-Scenario: a payment body that is not JSON is a 400 problem
+Scenario: a body that is not JSON is a 400 problem, for a payment and for a refund
     When I send a payment body that is not JSON
+    Then the answer is a 400 problem
+    When I send a refund body that is not JSON
     Then the answer is a 400 problem
 
 Scenario: a webhook with a stale signature is a 400 and changes nothing
@@ -224,6 +250,32 @@ Scenario: the payments of an order are listed and read by id
     When I read the payment
     Then the answer is the payment
 
+Scenario: only the admin lists the payments that need review, and a filter must be known
+    Given a signed-in user
+    When I list the payments needing review
+    Then the answer is a 403 problem
+    When I list the payments with    status=lost
+    Then the answer is 422 naming "status"
+
 Scenario: a payment nobody made is a 404 problem
     When I read a payment nobody made
     Then the answer is a 404 problem
+
+# --- the provider down (fault: runs alone, after the others) ---------------------------------
+
+Scenario: with the provider down a refund and a card payment are 503 problems and nothing is paid
+    [Tags]    fault    local-only
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    And the provider is down
+    When the admin refunds the payment in full
+    Then the answer is a 503 problem
+    And the payment is "succeeded"
+    Given an order for 1 units of the product
+    When I pay the order by card
+    Then the answer is a 503 problem
+    And the order is "pending"
+    [Teardown]    Run Keywords    The provider is up again
+    ...    AND    Remove the orders created by this test
+    ...    AND    Remove the clients created by this test
+    ...    AND    Remove the catalogue created by this test

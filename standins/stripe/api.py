@@ -122,7 +122,8 @@ def authenticate() -> Response | None:
         )
         return answer(StripeError(401, message).body, 401)
     if not hmac.compare_digest(key.encode(), expected.encode()):
-        shown = f"{key[:8]}{'*' * 12}{key[-4:]}" if len(key) > 12 else "****"
+        # Only the key's kind (sk_test_, sk_live_): callers log this message.
+        shown = key[: key.find("_", 3) + 1] + "*" * 12 if key.startswith("sk_") else "*" * 12
         return answer(StripeError(401, f"Invalid API Key provided: {shown}").body, 401)
     g.params = parse_form(list(request.form.items(multi=True)) or list(request.args.items()))
     return None
@@ -217,7 +218,8 @@ def create_payment_intent() -> dict:
         )
     options = params.get("payment_method_options") or {}
     pix_options = options.get("pix") if isinstance(options, dict) else None
-    expiry = integer(pix_options or {}, "expires_after_seconds") or PIX_DEFAULT_EXPIRY
+    expiry = integer(pix_options or {}, "expires_after_seconds")
+    expiry = PIX_DEFAULT_EXPIRY if expiry is None else expiry
     if not PIX_MIN_EXPIRY <= expiry <= PIX_MAX_EXPIRY:
         raise StripeError(
             400,
@@ -393,6 +395,17 @@ def pix_instructions(intent_id: str) -> Response:
     if code is None:
         return standin_error(missing("payment_intent", intent_id))
     return Response(code + "\n", mimetype="text/plain")
+
+
+@standin.get("/payment_intents/<intent_id>/pix.<kind>")
+def pix_image(intent_id: str, kind: str) -> Response:
+    """`image_url_png`/`_svg`: the stand-in draws no QR images (the code is in `data`)."""
+    error = StripeError(
+        501,
+        "The Stripe stand-in draws no QR code images: render "
+        "next_action.pix_display_qr_code.data, or open hosted_instructions_url.",
+    )
+    return standin_error(error)
 
 
 @standin.post("/webhooks/drop")

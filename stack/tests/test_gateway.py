@@ -331,3 +331,53 @@ def test_a_post_whose_service_worker_dies_is_never_sent_twice(dying_service):
 
     assert_problem(response, 503)
     assert dying_service.requests == ["POST"]
+
+
+@pytest.fixture
+def payments_gateway(tmp_path, monkeypatch):
+    """The rendered gateway on a real nginx, with a stand-in for payments on its port that
+    records the paths it is sent (auth is not running: nothing behind auth_request passes)."""
+    ports = {key: str(free_port()) for key in ("FEIRA_GATEWAY_PORT", "AUTH_PORT", "PAYMENTS_PORT")}
+    cfg = StackConfig(
+        {**EXAMPLE, **ports, "FEIRA_RUN_DIR": str(tmp_path / "run"), "OUTBOX_SECRET": "x"}
+    )
+    reached: list[str] = []
+
+    class Payments(socketserver.StreamRequestHandler):
+        def handle(self):
+            line = self.rfile.readline().decode()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            reached.append(line.split()[1])
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    server = socketserver.ThreadingTCPServer((cfg.host, int(ports["PAYMENTS_PORT"])), Payments)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
+    monkeypatch.setattr(gateway, "_mime_types", lambda: "/etc/nginx/mime.types")
+    monkeypatch.setattr(gateway, "worker_user", lambda cfg: "")
+    conf = gateway.render(cfg)
+    try:
+        for base in serve(cfg, conf, cfg.gateway_port):
+            yield SimpleNamespace(base=base, reached=reached)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_payments_webhooks_reach_payments_without_a_token_and_the_rest_of_payments_does_not(
+    payments_gateway,
+):
+    base, reached = payments_gateway.base, payments_gateway.reached
+    webhook = requests.post(
+        f"{base}/payments/webhooks/stripe",
+        data=b"{}",
+        headers={"Stripe-Signature": "t=1"},
+        timeout=5,
+    )
+    assert webhook.status_code == 200 and reached == ["/payments/webhooks/stripe"]
+    for path in ("/payments", "/payments/1", "/payments/webhooks", "/payments/1/refund"):
+        # (nginx answers /payments/webhooks with a redirect into the public sub-path.)
+        response = requests.post(f"{base}{path}", json={}, timeout=5, allow_redirects=False)
+        assert response.status_code != 200, path
+    assert reached == ["/payments/webhooks/stripe"]

@@ -230,10 +230,28 @@ def test_public_prefixes_reach_their_service_without_a_token(nginx):
     conf, _ = nginx
     for service in SERVICES:
         for prefix in service.public:
-            for head in (f"= /{prefix}", f"^~ /{prefix}/"):
+            # A sub-path of a prefix ("payments/webhooks") is public only under it.
+            heads = [f"^~ /{prefix}/"] if "/" in prefix else [f"= /{prefix}", f"^~ /{prefix}/"]
+            for head in heads:
                 route = location(conf, head)
                 assert f"proxy_pass http://{service.name};" in route
                 assert "auth_request" not in route
+
+
+def test_a_public_sub_path_is_sent_on_without_a_token_while_the_rest_of_its_prefix_asks_auth(
+    nginx,
+):
+    conf, _ = nginx
+    public = [(s, p) for s in SERVICES for p in s.public if p.split("/")[0] in s.prefixes]
+    assert ("payments", "payments/webhooks") in [(s.name, p) for s, p in public]
+    for service, path in public:
+        route = location(conf, f"^~ /{path}/")
+        assert f"proxy_pass http://{service.name};" in route
+        assert "auth_request" not in route
+        # `^~`: nginx takes this prefix before any regex, so the prefix's auth_request route
+        # (a regex) never sees what is under it; the rest of the prefix still goes there.
+        whole = location(conf, f"~ ^/({'|'.join(service.prefixes)})(/|$)")
+        assert "auth_request /_auth/verify;" in whole
 
 
 def test_internal_routes_do_not_exist_at_the_gateway(nginx):
@@ -336,7 +354,7 @@ def test_the_readme_service_table_has_each_service_its_port_and_prefixes():
     for service in SERVICES:
         _, port, prefixes, schema, _ = rows[service.name]
         assert int(port) == service.port, service.name
-        assert re.findall(r"`/([\w-]+)`", prefixes) == [*service.prefixes, *service.public]
+        assert re.findall(r"`/([\w/-]+)`", prefixes) == [*service.prefixes, *service.public]
         assert schema == f"`{service.schema}`"
 
 

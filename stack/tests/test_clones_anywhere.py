@@ -33,6 +33,8 @@ def closed_checkout():
             "FEIRA_RUN_DIR": str(closed / "run"),
             "FEIRA_PG_PORT": str(free_port()),
             "OUTBOX_SECRET": "x",
+            # No stand-in: only the database is in question.
+            "FEIRA_STANDINS": "",
         }
     )
     try:

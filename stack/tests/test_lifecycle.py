@@ -30,6 +30,8 @@ def cfg(tmp_path) -> StackConfig:
             **ports,
             "FEIRA_RUN_DIR": str(tmp_path / "run"),
             "OUTBOX_SECRET": "x",
+            # No stand-in: it would take its fixed port (test_standins.py covers it).
+            "FEIRA_STANDINS": "",
         }
     )
     yield config

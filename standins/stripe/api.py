@@ -162,8 +162,9 @@ def idempotent(handler):
             if key:
                 store().idempotent[key] = (fingerprint, status, response.get_data())
                 response.headers["Idempotency-Key"] = key
-        for record in g.events:
-            deliver(record)
+            # Queued under the lock, so events leave in the order they were made.
+            for record in g.events:
+                deliver(record)
         return response
 
     run.__name__ = handler.__name__
@@ -235,6 +236,14 @@ def create_payment_intent() -> dict:
             400,
             f"No such PaymentMethod: '{method}'",
             code="resource_missing",
+            param="payment_method",
+        )
+    if method is not None and "card" not in types:
+        raise StripeError(
+            400,
+            "The PaymentMethod provided (card) is not allowed for this PaymentIntent: "
+            f"payment_method_types is {types}.",
+            code="payment_intent_incompatible_payment_method",
             param="payment_method",
         )
     intent = store().new_payment_intent(
@@ -379,9 +388,8 @@ def pay(intent_id: str) -> Response:
         except StripeError as error:
             return standin_error(error)
         request_info = {"id": g.request_id, "idempotency_key": None}
-        record = store().make_event("payment_intent.succeeded", intent, request_info)
+        deliver(store().make_event("payment_intent.succeeded", intent, request_info))
         view = copy.deepcopy(intent)
-    deliver(record)
     return answer(view)
 
 

@@ -125,10 +125,11 @@ class Store:
         return record
 
     def take_drop(self) -> bool:
-        if self.drop_next > 0:
-            self.drop_next -= 1
-            return True
-        return False
+        with self.lock:
+            if self.drop_next > 0:
+                self.drop_next -= 1
+                return True
+            return False
 
     def attempted(self, event_id: str, status: int | None) -> None:
         with self.lock:

@@ -325,6 +325,17 @@ def test_bad_parameters_are_400_naming_the_parameter(client, standin):
     with pytest.raises(stripe.InvalidRequestError) as unknown:
         card_payment(client, "pm_card_nonsense")
     assert (unknown.value.code, unknown.value.param) == ("resource_missing", "payment_method")
+    with pytest.raises(stripe.InvalidRequestError) as not_pix:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 1000,
+                "currency": "brl",
+                "payment_method_types": ["pix"],
+                "payment_method": "pm_card_visa",
+                "confirm": True,
+            }
+        )
+    assert not_pix.value.param == "payment_method"
     with pytest.raises(stripe.InvalidRequestError) as no_amount:
         client.v1.payment_intents.create(params={"currency": "brl"})
     assert (no_amount.value.code, no_amount.value.param) == ("parameter_missing", "amount")

@@ -396,33 +396,38 @@ def on_order_cancelled(data: dict) -> None:
     for payment in payments:
         if payment.provider_ref is None:
             continue
-        if payment.status in ("succeeded", "partially_refunded"):
-            left = payment.amount - payment.refunded_amount
-            n = 1 + db.session.scalar(
-                select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
-            )
-            try:
-                made = provider.refund(payment, n, left)
-            except (provider.Refused, provider.Declined) as refused:
-                log.error("payment %s of cancelled order %s: refund refused", payment.id, order_id)
-                payment.needs_review = True
-                payment.review_reason = (
-                    f"Its order was cancelled; the refund was refused: {refused}"
-                )
-                continue
-            db.session.execute(
-                insert(Refund)
-                .values(
-                    payment_id=payment.id,
-                    provider_ref=str(made["id"])[:255],
-                    amount=provider.reais(made.get("amount", provider.cents(left))),
-                )
-                .on_conflict_do_nothing()
-            )
-            locked = get_payment(payment.id, lock=True)
-            apply_refunded(locked, locked.refunded_amount)
-        else:
+        if payment.status in UNSETTLED:
+            # Paid meanwhile (the cancel is refused and the provider's success applied): it is
+            # refunded below like any other.
             _cancel_at_provider(payment)
+        if payment.status in ("succeeded", "partially_refunded"):
+            _refund_all(payment, order_id)
+
+
+def _refund_all(payment: Payment, order_id: int) -> None:
+    """All that is left of a cancelled order's payment, inside the event's transaction."""
+    left = payment.amount - payment.refunded_amount
+    n = 1 + db.session.scalar(
+        select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
+    )
+    try:
+        made = provider.refund(payment, n, left)
+    except (provider.Refused, provider.Declined) as refused:
+        log.error("payment %s of cancelled order %s: refund refused", payment.id, order_id)
+        payment.needs_review = True
+        payment.review_reason = f"Its order was cancelled; the refund was refused: {refused}"
+        return
+    db.session.execute(
+        insert(Refund)
+        .values(
+            payment_id=payment.id,
+            provider_ref=str(made["id"])[:255],
+            amount=provider.reais(made.get("amount", provider.cents(left))),
+        )
+        .on_conflict_do_nothing()
+    )
+    locked = get_payment(payment.id, lock=True)
+    apply_refunded(locked, locked.refunded_amount)
 
 
 def _cancel_at_provider(payment: Payment) -> None:

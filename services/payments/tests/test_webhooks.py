@@ -266,3 +266,16 @@ def test_a_cancelled_orders_unpaid_pix_is_canceled_at_the_provider(
     assert read(client, payment["id"], user)["status"] == "canceled"
     payer = standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
     assert payer.status_code == 400
+
+
+def test_a_pix_paid_just_as_its_order_was_cancelled_is_refunded_in_full(
+    client, user, order, app, standin
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    # Paid at the provider, its webhook not arrived yet when the order is cancelled.
+    standin_post(standin, "/webhooks/drop", {"count": 1})
+    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    deliver(app, "order.cancelled", {"order_id": placed["id"], "previous_status": "pending"})
+    refunded = read(client, payment["id"], user)
+    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"

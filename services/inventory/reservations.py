@@ -5,13 +5,35 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Conflict, NotFound, current_caller, utcnow
 
-from .models import Reservation, ReservationItem, db
-from .stock import bump_version_and_announce, locked_in_order, record_movement
+from .models import Reservation, ReservationItem, Stock, db
+from .stock import announce, bump_version_and_announce, locked_in_order, record_movement
+
+# Every order runs these: built once, bound per call, run on the session's connection.
+_RESERVE = (
+    insert(Reservation)
+    .values(order_id=bindparam("order"))
+    .on_conflict_do_nothing(constraint="uq_reservations_order_id")
+    .returning(Reservation.id, Reservation.status, Reservation.created_at)
+)
+_TAKE = (
+    update(Stock)
+    .where(
+        Stock.product_id == bindparam("product"),
+        Stock.on_hand - Stock.reserved >= bindparam("units"),
+    )
+    .values(
+        reserved=Stock.reserved + bindparam("units"),
+        version=Stock.version + 1,
+        updated_at=func.now(),
+    )
+    .returning((Stock.on_hand - Stock.reserved).label("available"), Stock.version)
+)
+_LINES = insert(ReservationItem)
 
 
 def get_reservation(order_id: int, *, lock: bool = False) -> Reservation:
@@ -24,45 +46,56 @@ def get_reservation(order_id: int, *, lock: bool = False) -> Reservation:
     return reservation
 
 
-def reserve(order_id: int, items: list[dict]) -> tuple[Reservation, bool]:
+def reserve(order_id: int, items: list[dict]) -> tuple[Reservation | dict, bool]:
     """All lines or none. Idempotent by order_id: answers the reservation and whether this call
     made it. The unique order_id decides between two calls at once: the second waits for the
-    first's transaction, then finds its reservation (or, if the first was refused, its own)."""
+    first's transaction, then finds its reservation (or, if the first was refused, its own).
+
+    The hot path of every order, so a few plain statements: the reservation row; per line, in
+    product_id order (two orders lock shared rows in one order), one UPDATE that takes the units
+    only if they are there (PostgreSQL re-checks that condition on the row it waited for, and the
+    table's CHECK would refuse an oversell anyway); the lines; the announcements; one commit. The
+    answer is built from what was written, with no read back."""
     wanted: dict[int, int] = defaultdict(int)
     for item in items:
         wanted[item["product_id"]] += item["quantity"]
-    made = db.session.execute(
-        insert(Reservation)
-        .values(order_id=order_id)
-        .on_conflict_do_nothing(constraint="uq_reservations_order_id")
-        .returning(Reservation.id)
-    ).scalar()
+    connection = db.session.connection()
+    made = connection.execute(_RESERVE, {"order": order_id}).first()
     if made is None:
         db.session.rollback()
         return get_reservation(order_id), False
-    stocks = locked_in_order(wanted)
-    short = [
-        {
-            "product_id": product_id,
-            "requested": quantity,
-            "available": stocks[product_id].available if product_id in stocks else 0,
-        }
-        for product_id, quantity in sorted(wanted.items())
-        if product_id not in stocks
-        or stocks[product_id].on_hand - stocks[product_id].reserved < quantity
-    ]
-    if short:
-        db.session.rollback()
-        _shortage(short)
     for product_id, quantity in sorted(wanted.items()):
-        stock = stocks[product_id]
-        stock.reserved += quantity
-        bump_version_and_announce(stock)
-        db.session.add(
-            ReservationItem(reservation_id=made, product_id=product_id, quantity=quantity)
-        )
+        taken = connection.execute(_TAKE, {"product": product_id, "units": quantity}).first()
+        if taken is None:
+            db.session.rollback()
+            _shortage(_short_lines(wanted, product_id))
+        announce(product_id, taken.available, taken.version)
+    lines = [{"product_id": p, "quantity": q} for p, q in sorted(wanted.items())]
+    connection.execute(_LINES, [{"reservation_id": made.id, **line} for line in lines])
     db.session.commit()
-    return get_reservation(order_id), True
+    return {
+        "order_id": order_id,
+        "items": lines,
+        "status": made.status,
+        "created_at": made.created_at,
+        "updated_at": made.created_at,
+    }, True
+
+
+def _short_lines(wanted: dict[int, int], refused: int) -> list[dict]:
+    """The lines stock cannot cover now, for a refusal's `short` (read after the rollback), and
+    always the line that was refused, even if another order has given units back since."""
+    available = dict(
+        db.session.execute(
+            select(Stock.product_id, Stock.available).where(Stock.product_id.in_(wanted))
+        ).all()
+    )
+    db.session.rollback()
+    return [
+        {"product_id": product_id, "requested": quantity, "available": available.get(product_id, 0)}
+        for product_id, quantity in sorted(wanted.items())
+        if available.get(product_id, 0) < quantity or product_id == refused
+    ]
 
 
 def release(order_id: int) -> Reservation:

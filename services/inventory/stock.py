@@ -68,13 +68,14 @@ def bump_version_and_announce(stock: Stock) -> None:
     figure."""
     stock.version += 1
     stock.updated_at = utcnow()
+    announce(stock.product_id, stock.on_hand - stock.reserved, stock.version)
+
+
+def announce(product_id: int, available: int, version: int) -> None:
+    """`stock.changed`: a product's available figure as of its stock row's `version`."""
     outbox.emit(
         "stock.changed",
-        {
-            "product_id": stock.product_id,
-            "available": stock.on_hand - stock.reserved,
-            "version": stock.version,
-        },
+        {"product_id": product_id, "available": available, "version": version},
     )
 
 

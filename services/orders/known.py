@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Unavailable, service
@@ -122,15 +122,34 @@ def _bury(model, id_: int) -> None:
 # --- what placing an order asks ---
 
 
+# Asked by every order: built once, run on the session's connection (see orders.py).
+_CLIENT_AND_ADDRESS = select(
+    select(KnownClient.deleted).where(KnownClient.id == bindparam("client_id")).scalar_subquery(),
+    select(KnownAddress.client_id)
+    .where(KnownAddress.id == bindparam("address_id"))
+    .scalar_subquery(),
+    select(KnownAddress.deleted)
+    .where(KnownAddress.id == bindparam("address_id"))
+    .scalar_subquery(),
+)
+_PRODUCTS = select(
+    KnownProduct.id,
+    KnownProduct.name,
+    KnownProduct.price,
+    KnownProduct.category_id,
+    KnownProduct.active,
+    KnownProduct.deleted,
+).where(KnownProduct.id.in_(bindparam("ids", expanding=True)))
+
+
 def client_problems(client_id: int, address_id: int | None) -> dict[str, list[str]]:
     """What is wrong with the order's client and address (empty: nothing), from the model in one
     query; what it lacks is read from clients over HTTP and stored."""
-    client = select(KnownClient.deleted).where(KnownClient.id == client_id).scalar_subquery()
-    owner = select(KnownAddress.client_id).where(KnownAddress.id == address_id).scalar_subquery()
-    gone = select(KnownAddress.deleted).where(KnownAddress.id == address_id).scalar_subquery()
-    client_deleted, address_owner, address_deleted = db.session.execute(
-        select(client, owner, gone)
-    ).one()
+    client_deleted, address_owner, address_deleted = (
+        db.session.connection()
+        .execute(_CLIENT_AND_ADDRESS, {"client_id": client_id, "address_id": address_id})
+        .one()
+    )
     no_client = {"client_id": [f"Client {client_id} does not exist."]}
     no_address = {"shipping_address_id": [f"Client {client_id} has no address {address_id}."]}
     if client_deleted:
@@ -180,16 +199,7 @@ def products(product_ids) -> tuple[dict[int, dict], list[str]]:
     with the others: from the model in one query, what it lacks from one batch read of products
     over HTTP (stored)."""
     ids = sorted(product_ids)
-    rows = db.session.execute(
-        select(
-            KnownProduct.id,
-            KnownProduct.name,
-            KnownProduct.price,
-            KnownProduct.category_id,
-            KnownProduct.active,
-            KnownProduct.deleted,
-        ).where(KnownProduct.id.in_(ids))
-    ).all()
+    rows = db.session.connection().execute(_PRODUCTS, {"ids": ids}).all()
     found = {
         row.id: {
             "name": row.name,

@@ -29,11 +29,11 @@ import json
 import math
 import shutil
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from stack.config import parse_env_file
@@ -51,14 +51,52 @@ CHUNK = 25
 WEBHOOK_PAYMENTS = 20
 
 
-def _in_parallel(work, items: list) -> list:
-    with ThreadPoolExecutor(BUYERS) as pool:
-        return list(pool.map(work, items))
+def _in_parallel(work, items) -> list:
+    """`work(item)` for every item, ten threads at a time; the first error is raised. Plain
+    threads: the clean-up runs at exit, when concurrent.futures no longer takes work."""
+    items = list(items)
+    results: list = [None] * len(items)
+    errors: list[Exception] = []
+    queue = iter(enumerate(items))
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while not errors:
+            with lock:
+                index, item = next(queue, (None, None))
+            if index is None:
+                return
+            try:
+                results[index] = work(item)
+            except Exception as exc:  # handed to the caller
+                errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(min(BUYERS, len(items)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def _place_orders(ctx: Context, client_id: int, product_id: int, count: int) -> list[int]:
+    """`count` pending orders, ten at a time. On a busy machine a reservation can time out: such
+    an order is a 503 that reserved nothing, and is placed again (up to 3 times)."""
     body = json.loads(_order(client_id, product_id))
-    return _in_parallel(lambda _: _call(ctx, "POST", "/orders", body)["id"], range(count))
+
+    def place(_) -> int:
+        for attempt in range(3):
+            try:
+                return _call(ctx, "POST", "/orders", body)["id"]
+            except urllib.error.HTTPError as exc:
+                if exc.code != 503 or attempt == 2:
+                    raise
+                time.sleep(1.0 + attempt)
+        raise AssertionError("unreachable")
+
+    return _in_parallel(place, range(count))
 
 
 def _pay(ctx: Context, order_id: int) -> dict:
@@ -77,15 +115,31 @@ def _orders_of(ctx: Context, client_id: int, status: str) -> list[int]:
 
 def _clean_up(ctx: Context, client_id: int) -> None:
     """Cancel the run's paid and pending orders and delete them, ten at a time (bench/orders.py's
-    clean-up, which runs next, then finds none and deletes the client and the product)."""
+    clean-up, which runs next, then finds none and deletes the client and the product). Best
+    effort: an order that fails (a busy machine's 503) is tried again in the next pass."""
     time.sleep(1.0)
     cancel = {"status": "cancelled"}
+
+    def tolerant(method: str, body: dict | None = None):
+        def call(order_id: int) -> bool:
+            path = f"/orders/{order_id}" + ("/status" if body else "")
+            try:
+                _call(ctx, method, path, body)
+            except (urllib.error.URLError, OSError):
+                return False
+            return True
+
+        return call
+
     try:
-        for status in ("paid", "pending"):
-            while ids := _orders_of(ctx, client_id, status):
-                _in_parallel(lambda i: _call(ctx, "POST", f"/orders/{i}/status", cancel), ids)
-        while ids := _orders_of(ctx, client_id, "cancelled"):
-            _in_parallel(lambda i: _call(ctx, "DELETE", f"/orders/{i}"), ids)
+        for status, work in (
+            ("paid", tolerant("POST", cancel)),
+            ("pending", tolerant("POST", cancel)),
+            ("cancelled", tolerant("DELETE")),
+        ):
+            stuck = 0  # passes in a row in which nothing moved
+            while stuck < 3 and (ids := _orders_of(ctx, client_id, status)):
+                stuck = 0 if any(_in_parallel(work, ids)) else stuck + 1
     except (urllib.error.URLError, OSError, KeyError, ValueError) as exc:
         print(f"    could not clean up the payments bench's orders: {exc}")
 

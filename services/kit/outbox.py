@@ -148,6 +148,18 @@ class Outbox:
             select(event.c.id, names.c.name).select_from(event.join(names, true())),
         )
 
+    @functools.cached_property
+    def _inbox_statement(self):
+        """An event id recorded as processed, unless it already is (built once, like the emit)."""
+        return (
+            insert(self.Processed)
+            .values(
+                event_id=bindparam("event_id", type_=UUID), type=bindparam("type", type_=String)
+            )
+            .on_conflict_do_nothing()
+            .returning(self.Processed.event_id)
+        )
+
     def every(self, seconds: float, task: Callable[[], object]) -> None:
         """Run `task` from the relay loop every `seconds` (a service's sweeper, say): the relay is
         already the one supervised background process each producer has."""
@@ -322,12 +334,11 @@ class Outbox:
     def _take(self, handlers, event_id: uuid.UUID, event_type: str, event: dict) -> str:
         """One received event, inside the request's transaction."""
         session = self.db.session
-        first_time = session.execute(
-            insert(self.Processed)
-            .values(event_id=event_id, type=event_type)
-            .on_conflict_do_nothing()
-            .returning(self.Processed.event_id)
-        ).first()
+        first_time = (
+            session.connection()
+            .execute(self._inbox_statement, {"event_id": event_id, "type": event_type})
+            .first()
+        )
         if first_time is None:
             return "duplicate"
         handler = handlers.get(event_type)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from marshmallow import ValidationError
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -256,17 +256,23 @@ def apply_stock_change(data: dict) -> None:
         int(data["available"]),
         int(data["version"]),
     )
-    # updated_at says when the catalogue's own fields were last edited, so a stock figure from
-    # inventory leaves it as it was (the column's onupdate would otherwise set it).
-    db.session.execute(
-        update(Product)
-        .where(Product.id == product_id, Product.stock_version < version)
-        .values(
-            available_quantity=max(0, available),
-            stock_version=version,
-            updated_at=Product.updated_at,
-        )
+    db.session.connection().execute(
+        _APPLY_STOCK, {"product": product_id, "available": max(0, available), "version": version}
     )
+
+
+# Every order's reservation sends one `stock.changed`: built once, run on the session's
+# connection. updated_at says when the catalogue's own fields were last edited, so a stock
+# figure from inventory leaves it as it was (the column's onupdate would otherwise set it).
+_APPLY_STOCK = (
+    update(Product)
+    .where(Product.id == bindparam("product"), Product.stock_version < bindparam("version"))
+    .values(
+        available_quantity=bindparam("available"),
+        stock_version=bindparam("version"),
+        updated_at=Product.updated_at,
+    )
+)
 
 
 # --- images ---

@@ -101,6 +101,11 @@ def _call(what: str, request):
         log.error("provider refused our credentials for %s: %s", what, type(exc).__name__)
         raise Unavailable("The payment provider refused Feira's credentials") from exc
     except stripe.StripeError as exc:
+        if exc.http_status == 409:
+            # The same idempotency key is being answered right now (a request and
+            # reconciliation at once): nothing is known yet; asked again later.
+            log.info("provider is still handling %s", what)
+            raise Unavailable("The payment provider is still handling this request") from exc
         body = (exc.json_body or {}).get("error") or {}
         message = body.get("message") or "The payment provider refused the request"
         log.info("provider refused %s: %s %s", what, exc.http_status, exc.code)

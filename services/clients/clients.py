@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from services.kit import NotFound
+from services.kit.db import kept_after_commit
 
 from .models import Address, Client, db, outbox
 
@@ -36,12 +37,14 @@ def client_exists(client_id: int) -> bool:
 
 
 def create_client(data: dict) -> Client:
-    """Orders hears of it (`client.created`), so an order names it without asking here."""
+    """Orders hears of it (`client.created`), so an order names it without asking here. The
+    answer is the row as its INSERT returned it (id, server defaults): nothing is read back."""
     client = Client(**data)
-    db.session.add(client)
-    db.session.flush()
-    outbox.emit("client.created", {"client_id": client.id})
-    db.session.commit()
+    with kept_after_commit(db):
+        db.session.add(client)
+        db.session.flush()
+        outbox.emit("client.created", {"client_id": client.id})
+        db.session.commit()
     return client
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
@@ -23,6 +21,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.kit import Conflict, Forbidden, NotFound, Unavailable, Unprocessable, utcnow
+from services.kit.db import kept_after_commit
 from services.kit.failpoints import failpoint
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
@@ -136,7 +135,8 @@ def place_order(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Order:
     placed anew, once. Without a retry, the sweeper (`sweep`) gives it up after
     `SWEEP_GRACE_SECONDS`: inventory releases it and the row goes.
     """
-    with _kept_after_commit():
+    # The order it stored, and then made pending, answers the request and its key as it is.
+    with kept_after_commit(db):
         if key.resource_id is not None:
             resumed = _resume(key.resource_id, user_id, key)
             if resumed is not None:
@@ -147,18 +147,6 @@ def place_order(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Order:
     if placed is None:
         raise Unavailable("The inventory service could not reserve the stock")
     return placed
-
-
-@contextmanager
-def _kept_after_commit() -> Iterator[None]:
-    """The request's session keeps what it holds when it commits: the order it stored, and then
-    made pending, answers the request and its key as it is, with no SELECT to read it back."""
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = True
 
 
 def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:

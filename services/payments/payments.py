@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound, Unavailable, Unprocessable, service, utcnow
+from services.kit.failpoints import failpoint
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
 from . import provider
@@ -117,6 +118,7 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
         raise Conflict(f"Order {data['order_id']} already has an open payment") from exc
     key.bind(payment.id)
     db.session.commit()
+    failpoint("payments.row_committed")
     return _ask_provider(payment.id, key)
 
 
@@ -136,6 +138,7 @@ def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
             raise Unprocessable(
                 {field: [refused.message]}, detail="The payment provider refused the payment"
             ) from refused
+        failpoint("payments.provider_answered")
         payment = get_payment(payment_id, lock=True)
         apply_intent(payment, intent)
     else:

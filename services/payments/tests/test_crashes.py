@@ -1,0 +1,54 @@
+"""A payment request killed at any step, then retried with the same Idempotency-Key: one
+payment, one PaymentIntent at the provider, charged once; without a retry, reconciliation
+finishes it."""
+
+import pytest
+
+from services.kit.failpoints import Crash
+
+from .conftest import emitted, standin_events
+from .test_webhooks import run_chores
+
+STEPS = ["payments.row_committed", "payments.provider_answered", "idempotency.answered"]
+
+
+def crash_at(client, step, body, headers):
+    client.application.config["FAILPOINTS"] = {step}
+    try:
+        with pytest.raises(Crash):
+            client.post("/payments", json=body, headers=headers)
+    finally:
+        client.application.config.pop("FAILPOINTS")
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_a_retry_after_a_crash_charges_exactly_once(client, user, order, standin, app, step):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    headers = {**user, "Idempotency-Key": f"crash-{step}"}
+    crash_at(client, step, body, headers)
+
+    retried = client.post("/payments", json=body, headers=headers)
+    again = client.post("/payments", json=body, headers=headers)
+
+    assert retried.status_code == again.status_code == 201, retried.json
+    assert retried.json["status"] == "succeeded" and again.json == retried.json
+    listed = client.get(f"/payments?order_id={placed['id']}", headers=user).json
+    assert listed["total"] == 1
+    charges = standin_events(standin, retried.json["provider_ref"])
+    assert [event["type"] for event in charges] == ["payment_intent.succeeded"]
+    assert len(emitted(app, "payment.succeeded")) == 1
+
+
+def test_a_crash_after_the_provider_answered_is_finished_by_reconciliation(
+    client, user, order, standin, app
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    crash_at(client, "payments.provider_answered", body, user)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert (payment["status"], payment["provider_ref"]) == ("processing", None)
+    run_chores(app)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert payment["status"] == "succeeded"
+    assert len(standin_events(standin, payment["provider_ref"])) == 1

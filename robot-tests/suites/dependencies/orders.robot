@@ -20,7 +20,7 @@ Scenario: the health of a stopped service is a 503 problem
     Then the answer is a 503 problem asking to retry later, at once
 
 Scenario: a service the stack does not run has no health
-    When I request "/health/payments"
+    When I request "/health/no-such-service"
     Then the answer is a 404 problem
 
 Scenario: with orders down a client cannot be deleted

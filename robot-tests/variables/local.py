@@ -20,10 +20,11 @@ except ImportError:  # the project is not pip-installed: import it from the chec
     from stack.config import ROOT, StackConfig, parse_env_file
 
 
-def _webhook_secret(cfg: StackConfig) -> str | None:
-    """PAYMENTS_WEBHOOK_SECRET as the stack gives it to payments: its setting, else secrets.env."""
+def _stack_secret(cfg: StackConfig, name: str) -> str | None:
+    """A secret as the stack gives it to its services: its setting, else the run dir's
+    secrets.env (where the stack generates it when the setting is empty)."""
     stored = parse_env_file(cfg.run_dir / "secrets.env")
-    return cfg.get("PAYMENTS_WEBHOOK_SECRET") or stored.get("PAYMENTS_WEBHOOK_SECRET") or None
+    return cfg.get(name) or stored.get(name) or None
 
 
 def get_variables() -> dict:
@@ -47,6 +48,22 @@ def get_variables() -> dict:
         "STRIPE_STANDIN_URL": f"http://{cfg.host}:{cfg.get('STRIPE_STANDIN_PORT', '5090')}",
         # What the stand-in signs webhooks with, for the scenarios that sign an event themselves
         # (a replay through the gateway); generated into the run dir's secrets.env by the stack.
-        "WEBHOOK_SECRET": _webhook_secret(cfg),
+        "WEBHOOK_SECRET": _stack_secret(cfg, "PAYMENTS_WEBHOOK_SECRET"),
+        # The WhatsApp stand-in and the SMTP sink (FEIRA_STANDINS=...,whatsapp,smtp), reached
+        # directly: their test-only routes list the messages sent and make the provider fail.
+        "WHATSAPP_STANDIN_URL": f"http://{cfg.host}:{cfg.get('WHATSAPP_STANDIN_PORT', '5091')}",
+        "SMTP_SINK_URL": f"http://{cfg.host}:{cfg.get('SMTP_STANDIN_HTTP_PORT', '5026')}",
+        # What status webhooks are signed with and the handshake's token, for the scenarios that
+        # forge or answer them (generated into secrets.env by the stack when empty).
+        "WHATSAPP_APP_SECRET": _stack_secret(cfg, "WHATSAPP_APP_SECRET"),
+        "WHATSAPP_VERIFY_TOKEN": _stack_secret(cfg, "WHATSAPP_VERIFY_TOKEN"),
+        # Where the monitoring worker e-mails incidents (empty: no e-mail channel).
+        "MONITOR_EMAIL_TO": cfg.get("MONITOR_EMAIL_TO", ""),
+        # The stand-in's number whose messages fail (error 131026), E.164 without '+'.
+        "WHATSAPP_REJECT_NUMBER": (
+            cfg.get("WHATSAPP_STANDIN_REJECT_NUMBERS", "5511900000000") or "5511900000000"
+        )
+        .split(",")[0]
+        .strip(),
         **limits(cfg.get),
     }

@@ -33,5 +33,13 @@ def get_variables(base_url: str | None = None) -> dict:
         # secret here; the payments scenarios that need them are tagged `local-only`.
         "STRIPE_STANDIN_URL": None,
         "WEBHOOK_SECRET": None,
+        # Likewise the WhatsApp stand-in, the SMTP sink and the WhatsApp secrets: the
+        # notifications scenarios that need them are tagged `local-only`.
+        "WHATSAPP_STANDIN_URL": None,
+        "SMTP_SINK_URL": None,
+        "WHATSAPP_APP_SECRET": None,
+        "WHATSAPP_VERIFY_TOKEN": None,
+        "MONITOR_EMAIL_TO": "",
+        "WHATSAPP_REJECT_NUMBER": "5511900000000",
         **limits(lambda name, default: os.environ.get(name, default)),
     }

@@ -15,7 +15,15 @@ from pathlib import Path
 
 from stack.config import ROOT, StackConfig
 
-from . import cases, catalogue, monitoring, orders, payments, wrk  # noqa: F401 (registers cases)
+from . import (  # noqa: F401 (registers cases)
+    cases,
+    catalogue,
+    monitoring,
+    notifications,
+    orders,
+    payments,
+    wrk,
+)
 from .registry import CASES, RATIOS, Case, Context, Request
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -114,6 +122,9 @@ def cpu_busy(interval: float = 1.0) -> float | None:
 
 
 def measure(case: Case, request: Request, args: argparse.Namespace) -> dict:
+    if request.measure is not None:  # not wrk's: the case measures itself
+        print(f"==> {case.name}: about {args.duration}s", flush=True)
+        return {**request.measure(args.duration), "cpu_busy_before_pct": cpu_busy()}
     connections = request.connections or args.connections
     load = {"connections": connections, "threads": min(args.threads, connections)}
     print(

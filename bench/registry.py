@@ -30,6 +30,10 @@ class Request:
     body: str | None = None
     # More of wrk's Lua, e.g. a `request()` that makes each body different (a unique CPF).
     script: str | None = None
+    # A case that is not requests wrk sends (messages a provider accepted, say): run instead of
+    # wrk with the run's --duration, it answers what `wrk.Result.as_dict()` does, its rate in
+    # `requests_per_s` ("things per second") and its latencies in `latency_ms`.
+    measure: Callable[[int], dict] | None = None
 
 
 @dataclass

@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, Numeric, String, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.kit import TimestampMixin, make_db
@@ -25,6 +35,13 @@ class Client(TimestampMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), nullable=False)
     cpf: Mapped[str] = mapped_column(String(14), nullable=False)
     balance: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False, server_default="0")
+    # A Brazilian mobile, E.164 (phone.py). Not unique: a family shares one phone, and each of
+    # its clients still gets their own messages. Personal data: masked for non-admins, never logged.
+    phone: Mapped[str | None] = mapped_column(String(16))
+    # The client agreed to order messages on WhatsApp (with a phone); else they go by e-mail.
+    whatsapp_opt_in: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default="false", default=False
+    )
 
     addresses: Mapped[list[Address]] = relationship(
         back_populates="client", cascade="all, delete-orphan", passive_deletes=True
@@ -39,6 +56,7 @@ class Client(TimestampMixin, db.Model):
         CheckConstraint("balance >= 0", name="balance_not_negative"),
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint(r"cpf ~ '^\d{3}\.\d{3}\.\d{3}-\d{2}$'", name="cpf_formatted"),
+        CheckConstraint(r"phone ~ '^\+55[1-9]{2}9[0-9]{8}$'", name="phone_e164_mobile"),
         # `name` filters are case-insensitive "contains": a trigram index serves ILIKE '%x%'.
         Index(
             "ix_clients_name_trgm",

@@ -1,4 +1,5 @@
-"""The clients API: clients and their addresses."""
+"""The clients API: clients, their addresses, favorites and message history, and the contacts
+route notifications alone may call."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ from sqlalchemy import select
 
 from services.kit import Blueprint, NotFound, page_schema, paginate
 
-from . import clients, deletion_guards, favorites
+from . import clients, deletion_guards, favorites, notifications
 from .models import Address, Client, db
 from .schemas import (
     AddressListArgs,
     AddressSchema,
     ClientListArgs,
+    ClientNotificationListArgs,
+    ClientNotificationSchema,
     ClientSchema,
+    ContactSchema,
     FavoriteListArgs,
     FavoriteProductSchema,
     FavoriteSchema,
@@ -189,3 +193,29 @@ class FavoriteResource(MethodView):
     def delete(self, client_id, product_id):
         """The product is no longer a favorite."""
         favorites.remove_favorite(favorites.get_favorite(client_id, product_id))
+
+
+@blp.route("/<int:client_id>/notifications")
+class ClientNotifications(MethodView):
+    @blp.login_required()
+    @blp.arguments(ClientNotificationListArgs, location="query")
+    @blp.response(200, page_schema(ClientNotificationSchema))
+    @blp.problem(403, "Only for: admin (the notifications service decides)")
+    @blp.problem(404, "No such client")
+    @blp.problem(503, "The notifications service cannot answer")
+    def get(self, args, client_id):
+        """The messages sent to a client (admin), newest first: the notifications service's
+        `GET /notifications?client_id=…`, asked with the caller's token."""
+        clients.get_client(client_id)
+        return notifications.client_notifications(client_id, args)
+
+
+@blp.route("/contacts/<int:client_id>")
+class Contact(MethodView):
+    @blp.internal()
+    @blp.response(200, ContactSchema)
+    @blp.problem(404, "No such client")
+    def get(self, client_id):
+        """Internal, for the notifications service alone (its service credential, no user
+        token): how to reach a client, the phone unmasked."""
+        return clients.get_client(client_id)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from flask import g, has_request_context
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.kit import ChangeSchema, Filter, PageArgs, Text, sort_field
-from services.kit.fields import Email, Money
+from services.kit.fields import Email, Id, Money
 
+from . import phone
 from .cpf import normalise
 
 UFS = (
@@ -33,6 +35,27 @@ class Cpf(fields.String):
             raise ValidationError(str(exc)) from exc
 
 
+class Phone(fields.String):
+    """A Brazilian mobile in any usual writing; loads E.164 (`+5511912345678`). Dumped as it is for
+    an admin, masked (`+55 11 9****-5678`) for anyone else."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"maxLength": 25, **(kwargs.get("metadata") or {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return phone.normalise(super()._deserialize(value, attr, data, **kwargs))
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        caller = g.get("caller") if has_request_context() else None
+        return value if caller is not None and caller.role == "admin" else phone.mask(value)
+
+
 class Cep(fields.String):
     """Accepts `01310-100` or `01310100`; loads `01310-100`."""
 
@@ -50,6 +73,20 @@ class ClientSchema(ChangeSchema):
     email = Email(required=True, metadata={"example": "maria@example.com"})
     cpf = Cpf(required=True, metadata={"example": "454.090.000-56"})
     balance = Money(load_default=Decimal("0.00"), metadata={"example": "150.00"})
+    phone = Phone(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "example": "+5511912345678",
+            "description": "A Brazilian mobile, accepted as (11) 91234-5678, 11912345678 or "
+            "+5511912345678; answered E.164 to admins and masked (+55 11 9****-5678) to "
+            "others; null clears it. Not unique: a family may share one.",
+        },
+    )
+    whatsapp_opt_in = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Order messages go by WhatsApp (given a phone), else e-mail"},
+    )
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -99,3 +136,57 @@ class FavoriteProductSchema(Schema):
 
 class FavoriteListArgs(PageArgs):
     sort = sort_field("created_at", default="-created_at")
+
+
+class ContactSchema(Schema):
+    """What notifications needs to reach a client (the internal contacts route): the phone
+    unmasked, E.164, for the service alone."""
+
+    client_id = fields.Integer(attribute="id", metadata={"example": 42})
+    name = fields.String(metadata={"example": "Maria da Silva"})
+    email = fields.String(metadata={"example": "maria@example.com"})
+    phone = fields.String(allow_none=True, metadata={"example": "+5511912345678"})
+    whatsapp_opt_in = fields.Boolean()
+
+
+# As the notifications service has them (API.md, "Notifications").
+NOTIFICATION_CHANNELS = ("whatsapp", "email")
+NOTIFICATION_STATUSES = ("queued", "sent", "delivered", "read", "failed")
+NOTIFICATION_TEMPLATES = (
+    "order_paid",
+    "order_shipped",
+    "order_delivered",
+    "order_cancelled",
+    "payment_failed",
+)
+
+
+class ClientNotificationSchema(Schema):
+    """A message sent to the client, as the notifications service answers it (`to` masked)."""
+
+    id = fields.Integer(metadata={"example": 9})
+    channel = fields.String(
+        allow_none=True, metadata={"enum": list(NOTIFICATION_CHANNELS), "example": "whatsapp"}
+    )
+    to = fields.String(allow_none=True, metadata={"example": "+55 11 9****-5678"})
+    template = fields.String(metadata={"enum": list(NOTIFICATION_TEMPLATES)})
+    order_id = fields.Integer(metadata={"example": 120})
+    client_id = fields.Integer(metadata={"example": 42})
+    status = fields.String(metadata={"enum": list(NOTIFICATION_STATUSES), "example": "delivered"})
+    error = fields.String(allow_none=True)
+    attempts = fields.Integer(metadata={"example": 1})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class ClientNotificationListArgs(PageArgs):
+    """Forwarded as they are to `GET /notifications` (with the client's id)."""
+
+    order_id = Id(strict=False)
+    channel = Filter(choices=NOTIFICATION_CHANNELS)
+    status = Filter(choices=NOTIFICATION_STATUSES)
+    template = Filter(choices=NOTIFICATION_TEMPLATES)
+    sort = Filter(
+        choices=("created_at", "-created_at"),
+        metadata={"description": "created_at or -created_at (notifications' default when absent)"},
+    )

@@ -127,7 +127,10 @@ SERVICES: tuple[Service, ...] = (
             "address.deleted",
         ),
         hears=("product.deleted",),
-        calls=("products", "orders"),
+        # notifications: a client's message history, asked with the caller's token.
+        calls=("products", "orders", "notifications"),
+        # How notifications reaches a client (name, e-mail, phone unmasked, opt-in).
+        internal=(Internal("/clients/contacts", callers=("notifications",)),),
     ),
     Service(
         "products",

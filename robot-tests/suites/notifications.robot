@@ -66,7 +66,7 @@ Scenario: the admin retries a failed notification and, the phone corrected, it r
     And the order's "order_paid" notification becomes "failed"
     And the admin gives the client a phone the provider delivers to
     When I retry the notification
-    Then the answer is 202
+    Then the answer is the notification queued again
     And the order's "order_paid" notification becomes "delivered"
     And the provider has accepted 1 "order_paid" message to the phone
 
@@ -134,6 +134,16 @@ Scenario: the webhook handshake answers the challenge to the right verify token
 Scenario: the webhook handshake with a wrong verify token is a 403 problem
     When Meta verifies the webhook with a wrong token
     Then the answer is a 403 problem
+
+Scenario: the webhook handshake without a challenge is a 400 problem
+    [Tags]    local-only
+    When Meta verifies the webhook with the right token and no challenge
+    Then the answer is a 400 problem
+
+Scenario: a signed webhook that is not a JSON object is a 400 problem
+    [Tags]    local-only
+    When a webhook signed with the app secret carries a JSON list
+    Then the answer is a 400 problem
 
 # --- reading ---------------------------------------------------------------------------------
 
@@ -211,3 +221,12 @@ Scenario: with a service stopped monitoring e-mails the incident to the SRE mail
     Then within the expected time an incident e-mail about "clients" reaches sre@feira.local
     When I start the "clients" process
     Then target "clients" is up
+
+Scenario: with notifications stopped a client's notifications are a 503 problem
+    [Tags]    fault    local-only
+    Given a registered client
+    When I stop the "notifications" process
+    And I list the client's notifications
+    Then the answer is a 503 problem
+    When I start the "notifications" process
+    Then the client's notifications are listed again

@@ -1,0 +1,179 @@
+"""Plain-text e-mail over SMTP (the standard library's smtplib), for the services and workers that
+tell people things: notifications' order messages, monitoring's incidents.
+
+Settings (read from the environment at each send; the stack gives them only to the processes that
+mail, see stack/config.py `mail()`):
+    SMTP_HOST      default 127.0.0.1
+    SMTP_PORT      default 25 (the stack sets the SMTP sink's port when it runs and this is empty)
+    SMTP_USER      when set, LOGIN/PLAIN authentication with SMTP_PASSWORD after the greeting
+    SMTP_PASSWORD
+    SMTP_STARTTLS  true: upgrade to TLS (the server's certificate verified) before anything else;
+                   a server that does not offer it is a MailError, never a plain-text fallback
+    MAIL_FROM      default `Feira <no-reply@feira.local>`
+
+A failure is a MailError saying what went wrong (the SMTP reply code, never the server's text,
+which may repeat an address) and whether trying again later can help (`permanent`). Nothing here
+logs a body, a subject or an address's local part: only how many recipients and their domains.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+
+from .settings import env
+
+log = logging.getLogger("feira.mail")
+
+DEFAULT_FROM = "Feira <no-reply@feira.local>"
+# Seconds for the connection and for each reply of the server.
+DEFAULT_TIMEOUT = 10.0
+
+
+class MailError(Exception):
+    """An e-mail the SMTP server did not take. `permanent`: a 5xx reply, or a configuration the
+    server refuses (authentication, STARTTLS); trying again will not help. Otherwise (the server
+    unreachable, slow, or a 4xx reply) it may work later. `code` is the SMTP reply code, if any."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None):
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    user: str | None = None
+    password: str | None = None
+    starttls: bool = False
+    sender: str = DEFAULT_FROM
+    timeout: float = DEFAULT_TIMEOUT
+
+    @classmethod
+    def from_env(cls) -> MailSettings:
+        return cls(
+            host=env("SMTP_HOST", "127.0.0.1"),
+            port=env("SMTP_PORT", 25, int),
+            user=env("SMTP_USER"),
+            password=env("SMTP_PASSWORD"),
+            starttls=env("SMTP_STARTTLS", False, bool),
+            sender=env("MAIL_FROM", DEFAULT_FROM),
+        )
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].lower() or "?"
+
+
+def domains(addresses: list[str]) -> list[str]:
+    """What a log line may say of recipients: their domains, never who."""
+    return sorted({_domain(address) for address in addresses})
+
+
+def build_message(to: list[str], subject: str, text: str, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    # One line: a line break in a subject would start a header of the caller's making.
+    message["Subject"] = " ".join(subject.split())
+    message["Date"] = formatdate(localtime=False, usegmt=True)
+    message["Message-ID"] = make_msgid(domain=_domain(parseaddr(sender)[1]))
+    message.set_content(text)
+    return message
+
+
+def _checked_recipients(to: list[str]) -> list[str]:
+    if isinstance(to, str) or not to:
+        raise ValueError("send_mail needs a list of one or more addresses")
+    checked = []
+    for address in to:
+        address = address.strip()
+        parsed = getaddresses([address])
+        bare = parsed[0][1] if len(parsed) == 1 else ""
+        if not bare or "@" not in bare or any(c in address for c in "\r\n\0"):
+            raise ValueError("send_mail was given something that is not an e-mail address")
+        checked.append(bare)
+    return checked
+
+
+def send_mail(
+    to: list[str], subject: str, text: str, *, settings: MailSettings | None = None
+) -> None:
+    """Send one plain-text (UTF-8) message to `to` through the SMTP server, or raise MailError.
+
+    A server that accepts some recipients and refuses others has sent it to those it accepted:
+    that is a MailError too (permanent if every refusal was), naming how many were refused."""
+    recipients = _checked_recipients(to)
+    settings = settings or MailSettings.from_env()
+    message = build_message(recipients, subject, text, settings.sender)
+    envelope_from = parseaddr(settings.sender)[1] or None
+    step = "connect"
+    try:
+        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+            smtp.ehlo()
+            if settings.starttls:
+                step = "STARTTLS"
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if settings.user:
+                step = "AUTH"
+                smtp.login(settings.user, settings.password or "")
+            step = "send"
+            refused = smtp.send_message(message, from_addr=envelope_from, to_addrs=recipients)
+    except smtplib.SMTPNotSupportedError as exc:
+        raise MailError(
+            f"The SMTP server at {settings.where} does not offer {step}", permanent=True
+        ) from exc
+    except smtplib.SMTPAuthenticationError as exc:
+        raise MailError(
+            f"The SMTP server at {settings.where} refused SMTP_USER's login ({exc.smtp_code})",
+            permanent=True,
+            code=exc.smtp_code,
+        ) from exc
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        raise MailError(
+            f"The SMTP server at {settings.where} refused every recipient "
+            f"({', '.join(map(str, sorted(set(codes))))})",
+            permanent=all(code >= 500 for code in codes),
+            code=max(codes) if codes else None,
+        ) from exc
+    except smtplib.SMTPResponseException as exc:
+        # The sender refused, the data refused, or a reply out of place.
+        raise MailError(
+            f"The SMTP server at {settings.where} answered {exc.smtp_code}",
+            permanent=exc.smtp_code >= 500,
+            code=exc.smtp_code,
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        # Unreachable, a timeout, a TLS handshake that failed, the connection dropped.
+        raise MailError(
+            f"The SMTP server at {settings.where} could not be reached or went away "
+            f"({step}: {type(exc).__name__})"
+        ) from exc
+    if refused:
+        codes = [code for code, _ in refused.values()]
+        log.warning(
+            "mail partly refused",
+            extra={"refused": len(refused), "recipients": len(recipients), "codes": codes},
+        )
+        raise MailError(
+            f"The SMTP server at {settings.where} refused {len(refused)} of "
+            f"{len(recipients)} recipients; the others have the message",
+            permanent=all(code >= 500 for code in codes),
+            code=max(codes),
+        )
+    log.info("mail sent", extra={"recipients": len(recipients), "domains": domains(recipients)})
+
+
+__all__ = ["MailError", "MailSettings", "build_message", "domains", "send_mail"]

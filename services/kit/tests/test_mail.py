@@ -1,0 +1,199 @@
+"""The kit's SMTP client against the SMTP sink over real loopback sockets: what arrives, the
+settings it reads, and its failures: each a MailError that says whether to try again, and none
+that logs who was written to or what."""
+
+import logging
+import socket
+import threading
+import time
+
+import pytest
+
+from services.kit.mail import MailError, MailSettings, send_mail
+from standins.smtp.testing import running_smtp_sink
+
+
+@pytest.fixture(scope="module")
+def sink():
+    with running_smtp_sink() as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def empty(sink):
+    sink.clear()
+
+
+def settings_for(sink, **overrides) -> MailSettings:
+    return MailSettings(host=sink.host, port=sink.port, **overrides)
+
+
+def test_a_message_arrives_with_its_sender_recipients_subject_and_text(sink):
+    send_mail(
+        ["ana@example.com", "Bruno <bruno@example.org>"],
+        "Pedido 42 pago",
+        "Olá, Ana!\nSeu pedido 42 (R$ 30,25) foi pago.",
+        settings=settings_for(sink, sender="Feira <no-reply@feira.local>"),
+    )
+    [received] = sink.messages(to="bruno@example.org")
+    assert received["to"] == ["ana@example.com", "bruno@example.org"]
+    assert received["from"] == "Feira <no-reply@feira.local>"
+    assert received["subject"] == "Pedido 42 pago"
+    assert received["text"].rstrip("\n") == "Olá, Ana!\nSeu pedido 42 (R$ 30,25) foi pago."
+
+
+def test_the_settings_come_from_the_smtp_and_mail_from_environment(sink, monkeypatch):
+    monkeypatch.setenv("SMTP_HOST", sink.host)
+    monkeypatch.setenv("SMTP_PORT", str(sink.port))
+    monkeypatch.setenv("MAIL_FROM", "Ops <ops@feira.local>")
+    monkeypatch.setenv("SMTP_STARTTLS", "false")
+    send_mail(["sre@feira.local"], "hello", "from the environment")
+    [received] = sink.messages(to="sre@feira.local")
+    assert received["from"] == "Ops <ops@feira.local>"
+
+
+def test_it_logs_in_when_a_user_is_set(sink):
+    send_mail(
+        ["ana@example.com"],
+        "with a login",
+        "text",
+        settings=settings_for(sink, user="feira", password="not-a-real-one"),
+    )
+    assert len(sink.messages(to="ana@example.com")) == 1
+
+
+def test_a_line_break_in_the_subject_cannot_add_a_header(sink):
+    send_mail(
+        ["ana@example.com"], "Pedido\r\nBcc: eve@evil.example", "text", settings=settings_for(sink)
+    )
+    [received] = sink.messages()
+    assert received["to"] == ["ana@example.com"]
+    assert received["subject"] == "Pedido Bcc: eve@evil.example"
+
+
+@pytest.mark.parametrize(
+    "to", [[], "ana@example.com", ["not an address"], ["ana@example.com\r\nBcc: x@y.z"]]
+)
+def test_no_recipient_or_something_that_is_not_an_address_is_a_value_error(sink, to):
+    with pytest.raises(ValueError):
+        send_mail(to, "s", "t", settings=settings_for(sink))
+    assert sink.messages() == []
+
+
+def test_starttls_asked_of_a_server_without_it_fails_and_sends_nothing_in_clear(sink):
+    with pytest.raises(MailError) as caught:
+        send_mail(["ana@example.com"], "s", "t", settings=settings_for(sink, starttls=True))
+    assert caught.value.permanent
+    assert "STARTTLS" in str(caught.value)
+    assert sink.messages() == []
+
+
+def test_a_server_that_is_down_is_a_mail_error_to_try_again_later():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(MailError) as caught:
+        send_mail(["ana@example.com"], "s", "t", settings=MailSettings(port=port, timeout=2))
+    assert not caught.value.permanent
+    assert f"127.0.0.1:{port}" in str(caught.value)
+    assert time.monotonic() - started < 2
+
+
+def test_a_server_that_never_answers_is_given_up_after_the_timeout():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(MailError) as caught:
+            send_mail(
+                ["ana@example.com"],
+                "s",
+                "t",
+                settings=MailSettings(port=listener.getsockname()[1], timeout=0.5),
+            )
+        assert time.monotonic() - started < 3
+        assert not caught.value.permanent
+    finally:
+        for connection, _ in accepted:
+            connection.close()
+        listener.close()
+
+
+class Refusing:
+    """A tiny SMTP server that refuses recipients with a chosen code, and repeats the address in
+    its reply text, as real servers do."""
+
+    def __init__(self, code: int):
+        self.code = code
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        connection, _ = self.listener.accept()
+        with connection, connection.makefile("rwb") as stream:
+
+            def reply(line: str):
+                stream.write(line.encode() + b"\r\n")
+                stream.flush()
+
+            reply("220 refusing ESMTP")
+            for raw in stream:
+                line = raw.decode().strip()
+                verb = line[:4].upper()
+                if verb in ("EHLO", "HELO"):
+                    reply("250 refusing")
+                elif verb == "MAIL":
+                    reply("250 ok")
+                elif verb == "RCPT":
+                    who = line.partition(":")[2]
+                    reply(f"{self.code} 5.1.1 {who}: no such user here")
+                elif verb == "RSET":
+                    reply("250 ok")
+                elif verb == "QUIT":
+                    reply("221 bye")
+                    return
+                else:
+                    reply("502 no")
+
+
+@pytest.mark.parametrize(("code", "permanent"), [(550, True), (451, False)])
+def test_a_refused_recipient_is_a_mail_error_that_never_repeats_the_address(
+    code, permanent, caplog
+):
+    server = Refusing(code)
+    with caplog.at_level(logging.DEBUG), pytest.raises(MailError) as caught:
+        send_mail(
+            ["ana.secret@example.com"],
+            "s",
+            "t",
+            settings=MailSettings(port=server.port, timeout=2),
+        )
+    assert caught.value.permanent is permanent and caught.value.code == code
+    assert "ana.secret" not in str(caught.value)
+    assert all("ana.secret" not in f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+
+
+def test_nothing_personal_is_logged_when_a_message_is_sent(sink, caplog):
+    with caplog.at_level(logging.DEBUG):
+        send_mail(
+            ["ana.secret@example.com"],
+            "Subject that is private",
+            "Body that is private",
+            settings=settings_for(sink),
+        )
+    # aiosmtpd, the sink in this process, logs the whole dialogue at DEBUG (its logger is
+    # "mail.log"); what is checked is the client's side, what a service's process writes.
+    ours = [record for record in caplog.records if record.name != "mail.log"]
+    assert ours, "the send was logged"
+    for record in ours:
+        logged = f"{record.getMessage()} {record.__dict__}"
+        assert "ana.secret" not in logged
+        assert "private" not in logged
+    assert next(r for r in ours if r.name == "feira.mail").domains == ["example.com"]

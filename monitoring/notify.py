@@ -1,21 +1,72 @@
-"""Telling people: every incident opened or closed is logged, and POSTed as JSON to WEBHOOK_URL
-(when set) from a background thread, retried with backoff, so no check waits for it."""
+"""Telling people: every incident opened or closed is logged, POSTed as JSON to WEBHOOK_URL (when
+set) and mailed to MONITOR_EMAIL_TO (when set), each channel from a background thread of its own
+and retried with backoff, so no check waits for either and a slow one does not hold up the other."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
 import requests
 
+from services.kit.mail import MailError, send_mail
+
 log = logging.getLogger("feira.monitoring.incidents")
+
+EMAIL_SUBJECT_PREFIX = "[Feira monitoring]"
 
 
 def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def email_recipients(raw: str | None) -> list[str]:
+    """MONITOR_EMAIL_TO: a comma-separated list; empty means no e-mail."""
+    return [address.strip() for address in (raw or "").split(",") if address.strip()]
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = round(seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{seconds} s"]
+    return " ".join(part for part in parts if part)
+
+
+def email_for(event: str, incident: dict[str, Any]) -> tuple[str, str]:
+    """The subject (the target and its state) and the text of an incident's e-mail."""
+    target = incident.get("target", "?")
+    opened = event == "incident.opened"
+    if opened:
+        subject = f"{EMAIL_SUBJECT_PREFIX} {target} is DOWN (incident opened)"
+    else:
+        took = _duration(incident.get("duration_s"))
+        subject = f"{EMAIL_SUBJECT_PREFIX} {target} is UP again after {took} (incident resolved)"
+    lines = [
+        f"Target: {target}",
+        f"State: {'down' if opened else 'up (recovered)'}",
+        f"Incident: {incident.get('key', '?')}",
+        f"Started at: {_json(incident.get('started_at'))}",
+    ]
+    if not opened:
+        lines += [
+            f"Ended at: {_json(incident.get('ended_at'))}",
+            f"Duration: {_duration(incident.get('duration_s'))}",
+        ]
+    lines += [
+        f"First failing step: {incident.get('first_failing_step') or '-'}",
+        f"Error: {incident.get('error') or '-'}",
+    ]
+    if incident.get("root_cause_target"):
+        lines.append(f"Root cause: {incident['root_cause_target']}")
+    lines += ["", "The dashboard: /status (its incidents at /status/api/incidents)."]
+    return subject, "\n".join(lines) + "\n"
 
 
 class Notifier:
@@ -23,29 +74,37 @@ class Notifier:
         self,
         webhook_url: str | None,
         *,
+        email_to: list[str] | None = None,
         attempts: int = 5,
         backoff: float = 1.0,
         timeout: float = 5.0,
         session: requests.Session | None = None,
+        mailer: Callable[[list[str], str, str], None] = send_mail,
     ):
         self.webhook_url = webhook_url or None
+        self.email_to = list(email_to or [])
         self.attempts = attempts
         self.backoff = backoff
         self.timeout = timeout
         self.session = session or requests.Session()
+        self.mailer = mailer
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook")
+        self._mail_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="email")
 
     def incident(self, event: str, incident: dict[str, Any], *, notify: bool) -> Future | None:
-        """Log `event` (incident.opened or incident.closed) and, when `notify`, POST it.
+        """Log `event` (incident.opened or incident.closed) and, when `notify`, POST it and mail
+        it. The answer is the webhook's delivery when there is a webhook, else the e-mail's.
 
         An incident linked to a root cause is logged only: its root cause's notification says it.
         """
         body = {"event": event, "incident": {k: _json(v) for k, v in incident.items()}}
         level = logging.WARNING if notify and event == "incident.opened" else logging.INFO
         log.log(level, event, extra={**body["incident"], "notified": notify})
-        if not notify or not self.webhook_url:
+        if not notify:
             return None
-        return self._pool.submit(self._post, body)
+        mailed = self._mail_pool.submit(self._mail, event, incident) if self.email_to else None
+        posted = self._pool.submit(self._post, body) if self.webhook_url else None
+        return posted or mailed
 
     def _post(self, body: dict[str, Any]) -> bool:
         delay = self.backoff
@@ -66,9 +125,40 @@ class Notifier:
         )
         return False
 
+    def _mail(self, event: str, incident: dict[str, Any]) -> bool:
+        """Mail the incident to MONITOR_EMAIL_TO, tried as often as the webhook; an answer that
+        trying again cannot change (a 5xx, a refused login) ends the tries at once."""
+        subject, text = email_for(event, incident)
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            try:
+                self.mailer(self.email_to, subject, text)
+                return True
+            except MailError as exc:
+                reason, permanent = str(exc), exc.permanent
+            except Exception as exc:  # a bug must not kill the channel's thread silently
+                reason, permanent = type(exc).__name__, False
+            if permanent:
+                break
+            if attempt < self.attempts:
+                log.info(
+                    "incident e-mail not sent yet",
+                    extra={"event": event, "attempt": attempt, "reason": reason},
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 60)
+        log.error(
+            "incident e-mail not sent",
+            extra={"event": event, "attempts": attempt, "reason": reason},
+        )
+        return False
+
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until every notification queued so far is delivered or given up."""
-        self._pool.submit(lambda: None).result(timeout=timeout)
+        deadline = time.monotonic() + timeout
+        for pool in (self._pool, self._mail_pool):
+            pool.submit(lambda: None).result(timeout=max(deadline - time.monotonic(), 0.01))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._mail_pool.shutdown(wait=False, cancel_futures=True)

@@ -24,7 +24,7 @@ from . import checks, snapshot, store
 from .config import Config, ConfigError, Target, load, sign_in_variables
 from .journey import Journey, StepFailed
 from .models import db
-from .notify import Notifier
+from .notify import Notifier, email_recipients
 from .states import DOWN, TargetState, advance
 from .states import Outcome as StateOutcome
 
@@ -533,7 +533,10 @@ def worker_command():
     app = current_app._get_current_object()
     # APScheduler logs every run at INFO; only its warnings (a missed or failed run) matter.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    notifier = Notifier(os.environ.get("WEBHOOK_URL"))
+    notifier = Notifier(
+        os.environ.get("WEBHOOK_URL"),
+        email_to=email_recipients(os.environ.get("MONITOR_EMAIL_TO")),
+    )
     monitor = Monitor(app, config, notifier)
     stop = threading.Event()
     scheduler = build_scheduler(monitor)
@@ -550,7 +553,11 @@ def worker_command():
         return
     log.info(
         "monitoring",
-        extra={"targets": [t.name for t in config.targets], "webhook": bool(notifier.webhook_url)},
+        extra={
+            "targets": [t.name for t in config.targets],
+            "webhook": bool(notifier.webhook_url),
+            "email": bool(notifier.email_to),
+        },
     )
     started = time.monotonic()
     scheduler.start()

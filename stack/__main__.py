@@ -55,6 +55,8 @@ def stack_ports(cfg: StackConfig) -> dict[int, str]:
         cfg.pg_port: "postgres",
         **{cfg.port(name): name for name in cfg.apps},
         **{program.port: program.name for program in standin_programs(cfg)},
+        # The SMTP sink's HTTP read-back.
+        **{p.http_port: p.name for p in standin_programs(cfg) if p.http_port is not None},
     }
 
 
@@ -206,7 +208,10 @@ def wait_ready(cfg: StackConfig, timeout: float = 90.0) -> None:
         *(f"{cfg.gateway_url}/health/{service}" for service in cfg.services),
         f"{cfg.gateway_url}/status/api/summary",
         # The stand-ins answer on their own port: the gateway never routes to them.
-        *(f"http://{cfg.host}:{p.port}/_standin/health" for p in standin_programs(cfg)),
+        *(
+            f"http://{cfg.host}:{p.http_port or p.port}/_standin/health"
+            for p in standin_programs(cfg)
+        ),
     ]
     deadline = time.monotonic() + timeout
     pending = list(urls)

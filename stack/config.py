@@ -13,6 +13,18 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICE_PORT_DEFAULTS = {service.name: service.port for service in SERVICES}
 # The payment provider's API key and webhook secret, generated with Stripe's prefixes.
 PROVIDER_SECRETS = {"PAYMENTS_PROVIDER_SECRET_KEY": "sk_test_", "PAYMENTS_WEBHOOK_SECRET": "whsec_"}
+# WhatsApp Cloud API's bearer token, the app secret that signs its webhooks and the verify token of
+# the webhook handshake: notifications' processes (and the WhatsApp stand-in) alone hold them.
+WHATSAPP_SECRETS = ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
+# The mail settings (services/kit/mail.py): notifications' processes and monitoring's worker only.
+MAIL_SETTINGS = (
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "SMTP_STARTTLS",
+    "MAIL_FROM",
+)
 
 
 def parse_env_file(path: Path) -> dict[str, str]:
@@ -147,6 +159,77 @@ class StackConfig:
         }
 
     @property
+    def whatsapp_standin_port(self) -> int:
+        return int(self.get("WHATSAPP_STANDIN_PORT", "5091"))
+
+    @property
+    def smtp_standin_ports(self) -> tuple[int, int]:
+        """The SMTP sink's SMTP port and its HTTP read-back's."""
+        return (
+            int(self.get("SMTP_STANDIN_PORT", "5025")),
+            int(self.get("SMTP_STANDIN_HTTP_PORT", "5026")),
+        )
+
+    def whatsapp(self) -> dict[str, str]:
+        """What notifications' processes use to reach WhatsApp's Cloud API: the API base (the
+        stand-in's when `WHATSAPP_API_URL` is empty and it runs), version, phone number id, the
+        other `WHATSAPP_*` settings given, and the token, app secret and verify token."""
+        given = {
+            key: value
+            for key, value in self.env.items()
+            if key.startswith("WHATSAPP_")
+            and not key.startswith("WHATSAPP_STANDIN_")
+            and key not in WHATSAPP_SECRETS
+            and value
+        }
+        url = self.get("WHATSAPP_API_URL")
+        if not url and "whatsapp" in self.standins:
+            url = f"http://{self.host}:{self.whatsapp_standin_port}"
+        given.pop("WHATSAPP_API_URL", None)
+        stored = self.secrets()
+        return {
+            **given,
+            **({"WHATSAPP_API_URL": url} if url else {}),
+            "WHATSAPP_API_VERSION": self.get("WHATSAPP_API_VERSION", "21.0"),
+            "WHATSAPP_PHONE_NUMBER_ID": self.get("WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
+            **{key: stored[key] for key in WHATSAPP_SECRETS},
+        }
+
+    def whatsapp_standin_settings(self) -> dict[str, str]:
+        """The WhatsApp stand-in's settings: its port, the token it accepts and the app secret
+        it signs with (notifications' own), the phone number id, where it sends status webhooks
+        (the gateway's public route, as Meta reaches the public URL), the numbers whose messages
+        fail and the delay between statuses. Not the verify token: the handshake is Meta's
+        console's, not the API's."""
+        stored = self.secrets()
+        return {
+            "WHATSAPP_STANDIN_PORT": str(self.whatsapp_standin_port),
+            "WHATSAPP_PHONE_NUMBER_ID": self.get("WHATSAPP_PHONE_NUMBER_ID", "100000000000001"),
+            "WHATSAPP_STANDIN_WEBHOOK_URL": self.get(
+                "WHATSAPP_STANDIN_WEBHOOK_URL",
+                f"{self.gateway_url}/notifications/webhooks/whatsapp",
+            ),
+            "WHATSAPP_STANDIN_REJECT_NUMBERS": self.get(
+                "WHATSAPP_STANDIN_REJECT_NUMBERS", "5511900000000"
+            ),
+            "WHATSAPP_STANDIN_STATUS_DELAY_S": self.get("WHATSAPP_STANDIN_STATUS_DELAY_S", "0.2"),
+            "WHATSAPP_ACCESS_TOKEN": stored["WHATSAPP_ACCESS_TOKEN"],
+            "WHATSAPP_APP_SECRET": stored["WHATSAPP_APP_SECRET"],
+        }
+
+    def mail(self) -> dict[str, str]:
+        """The SMTP client's settings (services/kit/mail.py) for notifications and monitoring's
+        worker: `SMTP_PORT` is the SMTP sink's when empty and the sink runs; the empty optional
+        ones (user, password) are left out."""
+        values = {key: self.get(key) for key in MAIL_SETTINGS if self.get(key)}
+        values.setdefault("SMTP_HOST", self.host)
+        values.setdefault("MAIL_FROM", "Feira <no-reply@feira.local>")
+        values.setdefault("SMTP_STARTTLS", "false")
+        if "SMTP_PORT" not in values and "smtp" in self.standins:
+            values["SMTP_PORT"] = str(self.smtp_standin_ports[0])
+        return values
+
+    @property
     def private_key_path(self) -> Path:
         return self.run_dir / "keys" / "jwt_private.pem"
 
@@ -157,9 +240,11 @@ class StackConfig:
     def secrets(self) -> dict[str, str]:
         """A password per service role (`<NAME>_DB_PASSWORD`), the `OUTBOX_SECRET` that signs
         events, the service credential keys (`<NAME>_SERVICE_KEY`), the monitor's
-        `FEIRA_MONITOR_PASSWORD` and the payment provider's API key and webhook secret (shared
-        with the Stripe stand-in; real Stripe's are set in .env), from the environment or
-        generated once into `.run/secrets.env` (mode 600): no secret lives in the repository."""
+        `FEIRA_MONITOR_PASSWORD`, the payment provider's API key and webhook secret (shared
+        with the Stripe stand-in; real Stripe's are set in .env) and WhatsApp's token, app secret
+        and verify token (the first two shared with its stand-in; Meta's are set in .env), from
+        the environment or generated once into `.run/secrets.env` (mode 600): no secret lives in
+        the repository."""
         path = self.run_dir / "secrets.env"
         stored = parse_env_file(path)
         keys = [f"{service.upper()}_DB_PASSWORD" for service in self.services]
@@ -168,6 +253,8 @@ class StackConfig:
             values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(16)
         for key, prefix in PROVIDER_SECRETS.items():
             values[key] = self.env.get(key) or stored.get(key) or prefix + secrets.token_hex(16)
+        for key in WHATSAPP_SECRETS:
+            values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(24)
         if values != {k: stored.get(k) for k in values}:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(f"{k}={v}\n" for k, v in sorted({**stored, **values}.items())))

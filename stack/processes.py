@@ -11,7 +11,7 @@ from pathlib import Path
 from services.registry import BY_NAME, SERVICES, Service, Worker
 from services.registry import subscribers as registry_subscribers
 
-from .config import PROVIDER_SECRETS, ROOT, StackConfig
+from .config import MAIL_SETTINGS, PROVIDER_SECRETS, ROOT, StackConfig
 from .postgres import Cluster, reachable_by, server_user
 
 VENV_BIN = Path(sys.executable).parent
@@ -34,6 +34,9 @@ class Program:
     # The working directory; the checkout unless given. supervisord enters it after dropping to
     # `user`, so the server account's program runs where that account can go.
     directory: Path | None = None
+    # Another port it listens on, which answers `GET /_standin/health` (a stand-in whose main
+    # port speaks another protocol: the SMTP sink's HTTP read-back).
+    http_port: int | None = None
 
 
 def pg_home(cfg: StackConfig) -> Path:
@@ -95,10 +98,11 @@ def service_environment(
     passthrough = {
         key: value
         for key, value in cfg.env.items()
-        if not key.startswith(("FEIRA_", "STRIPE_STANDIN_", *WORKER_SETTINGS))
+        if not key.startswith(("FEIRA_", "STRIPE_STANDIN_", "WHATSAPP_", "SMTP_", *WORKER_SETTINGS))
         and not key.endswith(("_DB_PASSWORD", "_PORT", "_SERVICE_KEY"))
-        # Set below, for the services that sign or check events only, and for payments.
-        and key not in ("OUTBOX_SECRET", "PAYMENTS_PROVIDER_URL", *PROVIDER_SECRETS)
+        # Set below, for the services that sign or check events only, for payments, for
+        # notifications (WhatsApp and mail) and monitoring's worker (mail).
+        and key not in ("OUTBOX_SECRET", "PAYMENTS_PROVIDER_URL", *PROVIDER_SECRETS, *MAIL_SETTINGS)
         and value
     }
     environment = {
@@ -123,6 +127,11 @@ def service_environment(
     if service == "payments":
         # The provider's URL, API key and webhook secret: payments' processes alone hold them.
         environment.update(cfg.payments_provider())
+    if service == "notifications":
+        # WhatsApp's URL, token, app secret and verify token, and the SMTP settings: its web app
+        # (webhooks), relay and sender alone hold them.
+        environment.update(cfg.whatsapp())
+        environment.update(cfg.mail())
     if service == "monitoring":
         # The worker writes what it knows there; the dashboard answers from it while Postgres
         # is down (monitoring/snapshot.py).
@@ -151,6 +160,9 @@ def worker_environment(
         # It signs in as the least-privilege monitor account (`make up` creates it), never the
         # admin: a leaked worker environment then grants no admin rights.
         environment.update(cfg.monitor_account())
+    if service == "monitoring":
+        # Incidents are mailed to MONITOR_EMAIL_TO through the SMTP settings.
+        environment.update(cfg.mail())
     return environment
 
 
@@ -187,41 +199,82 @@ def service_programs(
     return listed
 
 
-STANDIN_APPS = {"stripe": "standins.stripe:create_app()"}
+# Each stand-in's program: the Flask apps gunicorn serves, and the SMTP sink's own command.
+STANDIN_APPS = {
+    "stripe": "standins.stripe:create_app()",
+    "whatsapp": "standins.whatsapp:create_app()",
+}
+STANDINS = ("stripe", "whatsapp", "smtp")
 
 
 def standin_programs(cfg: StackConfig) -> list[Program]:
     """The stand-ins `FEIRA_STANDINS` lists (test infrastructure speaking a third party's
-    protocol; standins/__init__.py): each one gunicorn worker, its state being in memory, on
-    loopback, started before the services and never routed by the gateway. Not in `programs`:
-    docker-compose, which runs the product, runs none."""
-    if "stripe" not in cfg.standins:
-        return []
-    environment = {
-        "PORT": cfg.get("STRIPE_STANDIN_PORT", "5090"),
+    protocol; standins/__init__.py): each one process, its state being in memory (one gunicorn
+    worker for the HTTP ones), on loopback, started before the services and never routed by the
+    gateway. Not in `programs`: docker-compose, which runs the product, runs none."""
+    common = {
         "SERVICE_HOST": cfg.host,
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": cfg.get("GUNICORN_THREADS", "4"),
         "GUNICORN_GRACEFUL_TIMEOUT": cfg.get("GUNICORN_GRACEFUL_TIMEOUT", "10"),
         "LOG_LEVEL": cfg.get("LOG_LEVEL", "INFO"),
-        **cfg.stripe_standin_settings(),
     }
-    command = [str(VENV_BIN / "gunicorn"), "--config", "stack/gunicorn.conf.py"]
-    return [
-        Program(
-            "stripe-standin",
-            [*command, STANDIN_APPS["stripe"]],
-            int(environment["PORT"]),
-            environment,
-            priority=50,
+    gunicorn = [str(VENV_BIN / "gunicorn"), "--config", "stack/gunicorn.conf.py"]
+    listed = []
+    if "stripe" in cfg.standins:
+        environment = {
+            **common,
+            "PORT": cfg.get("STRIPE_STANDIN_PORT", "5090"),
+            **cfg.stripe_standin_settings(),
+        }
+        listed.append(
+            Program(
+                "stripe-standin",
+                [*gunicorn, STANDIN_APPS["stripe"]],
+                int(environment["PORT"]),
+                environment,
+                priority=50,
+            )
         )
-    ]
+    if "whatsapp" in cfg.standins:
+        environment = {
+            **common,
+            "PORT": str(cfg.whatsapp_standin_port),
+            **cfg.whatsapp_standin_settings(),
+        }
+        listed.append(
+            Program(
+                "whatsapp-standin",
+                [*gunicorn, STANDIN_APPS["whatsapp"]],
+                cfg.whatsapp_standin_port,
+                environment,
+                priority=50,
+            )
+        )
+    if "smtp" in cfg.standins:
+        smtp_port, http_port = cfg.smtp_standin_ports
+        listed.append(
+            Program(
+                "smtp-standin",
+                [str(VENV_BIN / "python"), "-m", "standins.smtp"],
+                smtp_port,
+                {
+                    "SERVICE_HOST": cfg.host,
+                    "LOG_LEVEL": common["LOG_LEVEL"],
+                    "SMTP_STANDIN_PORT": str(smtp_port),
+                    "SMTP_STANDIN_HTTP_PORT": str(http_port),
+                },
+                priority=50,
+                http_port=http_port,
+            )
+        )
+    return listed
 
 
 def program_names(cfg: StackConfig) -> list[str]:
     """The names `programs` gives its processes, without building an environment (no secret is
     read or generated): what `make start/stop/restart SERVICE=…` accepts."""
-    names = ["postgres", *(f"{name}-standin" for name in sorted(cfg.standins & set(STANDIN_APPS)))]
+    names = ["postgres", *(f"{name}-standin" for name in STANDINS if name in cfg.standins)]
     for name in cfg.services:
         service = BY_NAME[name]
         names.append(name)

@@ -1,6 +1,7 @@
-"""The stand-ins for third parties (standins/): the stack runs the Stripe one only when
-FEIRA_STANDINS lists it, on loopback with one gunicorn worker, never behind the gateway, sharing
-the generated provider key and webhook secret with payments alone."""
+"""The stand-ins for third parties (standins/): the stack runs each (Stripe, WhatsApp, the SMTP
+sink) only when FEIRA_STANDINS lists it, on loopback in one process, never behind the gateway;
+the Stripe one shares the generated provider key and webhook secret with payments alone, the
+WhatsApp one the generated token and app secret with notifications alone."""
 
 from __future__ import annotations
 
@@ -12,9 +13,17 @@ import pytest
 import requests
 
 from services.kit.testing import free_port
+from services.registry import BY_NAME
 from stack import gateway
 from stack.__main__ import stack_ports
-from stack.config import PROVIDER_SECRETS, ROOT, StackConfig, parse_env_file
+from stack.config import (
+    MAIL_SETTINGS,
+    PROVIDER_SECRETS,
+    ROOT,
+    WHATSAPP_SECRETS,
+    StackConfig,
+    parse_env_file,
+)
 from stack.processes import program_names, programs, render_supervisor, standin_programs
 
 EXAMPLE = parse_env_file(ROOT / ".env.example")
@@ -29,6 +38,11 @@ def rendered_programs(cfg: StackConfig) -> str:
     return render_supervisor(cfg, cfg.db_passwords()).read_text()
 
 
+def standin(cfg: StackConfig, name: str):
+    [program] = [p for p in standin_programs(cfg) if p.name == f"{name}-standin"]
+    return program
+
+
 def test_the_supervisor_runs_the_stripe_standin_only_when_feira_standins_lists_it(tmp_path):
     listed = config(tmp_path / "listed", FEIRA_STANDINS="stripe")
     assert "[program:stripe-standin]" in rendered_programs(listed)
@@ -41,24 +55,56 @@ def test_the_supervisor_runs_the_stripe_standin_only_when_feira_standins_lists_i
         assert standin_programs(unlisted) == []
 
 
-def test_the_example_and_test_stacks_run_it_on_their_ports(tmp_path):
-    assert EXAMPLE["FEIRA_STANDINS"] == "stripe"
-    assert TEST_ENV["FEIRA_STANDINS"] == "stripe"
-    [dev] = standin_programs(config(tmp_path / "dev"))
-    [test] = standin_programs(config(tmp_path / "test", TEST_ENV))
-    assert (dev.port, test.port) == (5090, 15090)
+def test_the_example_and_test_stacks_run_them_on_their_ports(tmp_path):
+    assert EXAMPLE["FEIRA_STANDINS"] == "stripe,whatsapp,smtp"
+    assert TEST_ENV["FEIRA_STANDINS"] == "stripe,whatsapp,smtp"
+    dev = config(tmp_path / "dev")
+    test = config(tmp_path / "test", TEST_ENV)
+    ports = {
+        (p.name, p.port, p.http_port): cfg_name
+        for cfg_name, cfg in (("dev", dev), ("test", test))
+        for p in standin_programs(cfg)
+    }
+    assert ports == {
+        ("stripe-standin", 5090, None): "dev",
+        ("whatsapp-standin", 5091, None): "dev",
+        ("smtp-standin", 5025, 5026): "dev",
+        ("stripe-standin", 15090, None): "test",
+        ("whatsapp-standin", 15091, None): "test",
+        ("smtp-standin", 15025, 15026): "test",
+    }
+    assert program_names(dev)[1:4] == ["stripe-standin", "whatsapp-standin", "smtp-standin"]
+
+
+def test_the_whatsapp_and_smtp_standins_run_only_when_listed(tmp_path):
+    for listed, absent in (("whatsapp", "smtp"), ("smtp", "whatsapp")):
+        cfg = config(tmp_path / listed, FEIRA_STANDINS=listed)
+        assert [p.name for p in standin_programs(cfg)] == [f"{listed}-standin"]
+        assert f"[program:{listed}-standin]" in rendered_programs(cfg)
+        assert f"{absent}-standin" not in rendered_programs(cfg)
+        assert f"{absent}-standin" not in program_names(cfg)
 
 
 def test_the_standin_is_one_gunicorn_worker_on_loopback_started_before_the_services(tmp_path):
     cfg = config(tmp_path)
-    [standin] = standin_programs(cfg)
-    assert standin.command[-1] == "standins.stripe:create_app()"
-    assert standin.environment["GUNICORN_WORKERS"] == "1"
-    assert standin.environment["SERVICE_HOST"] == "127.0.0.1"
-    assert standin.environment["PORT"] == "5090"
     services = [p for p in programs(cfg, cfg.db_passwords()) if p.name in cfg.services]
-    assert all(standin.priority < service.priority for service in services)
-    assert stack_ports(cfg)[5090] == "stripe-standin"
+    for name, port in (("stripe", 5090), ("whatsapp", 5091)):
+        program = standin(cfg, name)
+        assert program.command[-1] == f"standins.{name}:create_app()"
+        assert program.environment["GUNICORN_WORKERS"] == "1"
+        assert program.environment["SERVICE_HOST"] == "127.0.0.1"
+        assert program.environment["PORT"] == str(port)
+        assert all(program.priority < service.priority for service in services)
+        assert stack_ports(cfg)[port] == f"{name}-standin"
+    sink = standin(cfg, "smtp")
+    assert sink.command[1:] == ["-m", "standins.smtp"]
+    assert sink.environment["SERVICE_HOST"] == "127.0.0.1"
+    assert (sink.environment["SMTP_STANDIN_PORT"], sink.environment["SMTP_STANDIN_HTTP_PORT"]) == (
+        "5025",
+        "5026",
+    )
+    assert all(sink.priority < service.priority for service in services)
+    assert stack_ports(cfg)[5025] == stack_ports(cfg)[5026] == "smtp-standin"
 
 
 def test_the_gateway_never_routes_to_a_standin(tmp_path, monkeypatch):
@@ -67,17 +113,22 @@ def test_the_gateway_never_routes_to_a_standin(tmp_path, monkeypatch):
     monkeypatch.setattr(gateway, "worker_user", lambda cfg: "")
     for name, base in (("dev", EXAMPLE), ("test", TEST_ENV)):
         cfg = config(tmp_path / name, base)
-        [standin] = standin_programs(cfg)
+        listed = standin_programs(cfg)
+        assert len(listed) == 3
         text = gateway.render(cfg).read_text()
-        assert f":{standin.port}" not in text, name
+        for program in listed:
+            for port in (program.port, program.http_port):
+                if port is not None:
+                    assert f":{port}" not in text, (name, program.name, port)
         assert "standin" not in text, name
+        assert "_standin" not in text, name
 
 
 def test_the_standin_and_payments_alone_hold_the_generated_provider_key_and_secret(tmp_path):
     cfg = config(tmp_path)
-    [standin] = standin_programs(cfg)
-    key = standin.environment["PAYMENTS_PROVIDER_SECRET_KEY"]
-    secret = standin.environment["PAYMENTS_WEBHOOK_SECRET"]
+    stripe = standin(cfg, "stripe")
+    key = stripe.environment["PAYMENTS_PROVIDER_SECRET_KEY"]
+    secret = stripe.environment["PAYMENTS_WEBHOOK_SECRET"]
     assert key.startswith("sk_test_") and len(key) > 24
     assert secret.startswith("whsec_") and len(secret) > 22
     stored = parse_env_file(tmp_path / "secrets.env")
@@ -120,24 +171,24 @@ def test_the_provider_url_is_the_standins_only_when_empty_and_the_standin_runs(t
 
 
 def test_the_standin_posts_its_webhooks_to_the_gateways_public_payments_route(tmp_path):
-    [standin] = standin_programs(config(tmp_path, TEST_ENV))
-    assert standin.environment["STRIPE_STANDIN_WEBHOOK_URL"] == (
+    stripe = standin(config(tmp_path, TEST_ENV), "stripe")
+    assert stripe.environment["STRIPE_STANDIN_WEBHOOK_URL"] == (
         "http://127.0.0.1:18080/payments/webhooks/stripe"
     )
-    assert standin.environment["STRIPE_STANDIN_PIX_KEY"] == "pix@feira.local"
-    [other] = standin_programs(
-        config(tmp_path, TEST_ENV, STRIPE_STANDIN_WEBHOOK_URL="http://127.0.0.1:9/hook")
+    assert stripe.environment["STRIPE_STANDIN_PIX_KEY"] == "pix@feira.local"
+    other = standin(
+        config(tmp_path, TEST_ENV, STRIPE_STANDIN_WEBHOOK_URL="http://127.0.0.1:9/hook"), "stripe"
     )
     assert other.environment["STRIPE_STANDIN_WEBHOOK_URL"] == "http://127.0.0.1:9/hook"
 
 
 def test_the_supervised_command_serves_the_standins_health_route(tmp_path):
     port = free_port()
-    [standin] = standin_programs(config(tmp_path, STRIPE_STANDIN_PORT=str(port)))
+    stripe = standin(config(tmp_path, STRIPE_STANDIN_PORT=str(port)), "stripe")
     server = subprocess.Popen(
-        standin.command,
+        stripe.command,
         cwd=ROOT,
-        env={"PATH": os.environ.get("PATH", ""), **standin.environment},
+        env={"PATH": os.environ.get("PATH", ""), **stripe.environment},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -152,7 +203,7 @@ def test_the_supervised_command_serves_the_standins_health_route(tmp_path):
                     pytest.fail("the stand-in never answered")
                 time.sleep(0.2)
         assert answer.status_code == 200
-        key = standin.environment["PAYMENTS_PROVIDER_SECRET_KEY"]
+        key = stripe.environment["PAYMENTS_PROVIDER_SECRET_KEY"]
         refused = requests.get(
             f"http://127.0.0.1:{port}/v1/payment_intents/pi_x",
             headers={"Authorization": "Bearer sk_test_wrong"},
@@ -165,6 +216,203 @@ def test_the_supervised_command_serves_the_standins_health_route(tmp_path):
             timeout=2,
         )
         assert known.json()["error"]["code"] == "resource_missing"
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+# --- WhatsApp and the SMTP sink ---
+
+
+def test_the_whatsapp_standin_and_notifications_alone_hold_the_generated_whatsapp_secrets(
+    tmp_path,
+):
+    cfg = config(tmp_path)
+    whatsapp = standin(cfg, "whatsapp")
+    stored = parse_env_file(tmp_path / "secrets.env")
+    for key in WHATSAPP_SECRETS:
+        assert len(stored[key]) >= 32, key
+    assert whatsapp.environment["WHATSAPP_ACCESS_TOKEN"] == stored["WHATSAPP_ACCESS_TOKEN"]
+    assert whatsapp.environment["WHATSAPP_APP_SECRET"] == stored["WHATSAPP_APP_SECRET"]
+    # The handshake's verify token is notifications' alone: the stand-in has no use for it.
+    assert "WHATSAPP_VERIFY_TOKEN" not in whatsapp.environment
+    assert {key: cfg.whatsapp()[key] for key in WHATSAPP_SECRETS} == {
+        key: stored[key] for key in WHATSAPP_SECRETS
+    }
+    held_by = set()
+    for program in programs(cfg, cfg.db_passwords()):
+        held = set(WHATSAPP_SECRETS) & set(program.environment)
+        if program.name.split("-")[0] == "notifications":
+            assert held == set(WHATSAPP_SECRETS), program.name
+            for key in WHATSAPP_SECRETS:
+                assert program.environment[key] == stored[key], (program.name, key)
+            held_by.add(program.name)
+        else:
+            assert not held, f"{program.name} holds {sorted(held)}"
+    if "notifications" in cfg.services:
+        assert {"notifications", "notifications-sender"} <= held_by
+
+
+def test_notifications_programs_get_the_standins_api_url_and_the_smtp_sink(tmp_path):
+    cfg = config(tmp_path, TEST_ENV)
+    assert cfg.whatsapp()["WHATSAPP_API_URL"] == "http://127.0.0.1:15091"
+    assert cfg.whatsapp()["WHATSAPP_API_VERSION"] == "21.0"
+    assert cfg.whatsapp()["WHATSAPP_PHONE_NUMBER_ID"] == "100000000000001"
+    assert cfg.mail() == {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": "15025",
+        "SMTP_STARTTLS": "false",
+        "MAIL_FROM": "Feira <no-reply@feira.local>",
+    }
+    if "notifications" not in cfg.services:
+        pytest.skip("services/notifications is not in the registry and checkout yet")
+    listed = {p.name: p for p in programs(cfg, cfg.db_passwords())}
+    for name in ("notifications", "notifications-sender"):
+        environment = listed[name].environment
+        assert environment["WHATSAPP_API_URL"] == "http://127.0.0.1:15091", name
+        assert environment["SMTP_PORT"] == "15025", name
+        assert environment["MAIL_FROM"] == "Feira <no-reply@feira.local>", name
+
+
+def test_without_the_standins_nothing_points_at_them(tmp_path):
+    cfg = config(tmp_path, FEIRA_STANDINS="stripe")
+    assert "WHATSAPP_API_URL" not in cfg.whatsapp()
+    assert "SMTP_PORT" not in cfg.mail()
+
+
+def test_meta_and_a_real_smtp_servers_values_from_the_environment_win(tmp_path):
+    cfg = config(
+        tmp_path,
+        FEIRA_STANDINS="",
+        WHATSAPP_API_URL="https://graph.facebook.com",
+        WHATSAPP_API_VERSION="22.0",
+        WHATSAPP_PHONE_NUMBER_ID="123456789012345",
+        WHATSAPP_ACCESS_TOKEN="EAAfromthebusinessmanager",
+        WHATSAPP_APP_SECRET="appsecretfromthedashboard",
+        WHATSAPP_VERIFY_TOKEN="typedintothewebhooksettings",
+        SMTP_HOST="smtp.example.com",
+        SMTP_PORT="587",
+        SMTP_USER="feira",
+        SMTP_PASSWORD="mail-password",
+        SMTP_STARTTLS="true",
+        MAIL_FROM="Feira <loja@example.com>",
+    )
+    assert cfg.whatsapp() == {
+        "WHATSAPP_API_URL": "https://graph.facebook.com",
+        "WHATSAPP_API_VERSION": "22.0",
+        "WHATSAPP_PHONE_NUMBER_ID": "123456789012345",
+        "WHATSAPP_ACCESS_TOKEN": "EAAfromthebusinessmanager",
+        "WHATSAPP_APP_SECRET": "appsecretfromthedashboard",
+        "WHATSAPP_VERIFY_TOKEN": "typedintothewebhooksettings",
+    }
+    assert cfg.mail() == {
+        "SMTP_HOST": "smtp.example.com",
+        "SMTP_PORT": "587",
+        "SMTP_USER": "feira",
+        "SMTP_PASSWORD": "mail-password",
+        "SMTP_STARTTLS": "true",
+        "MAIL_FROM": "Feira <loja@example.com>",
+    }
+
+
+def test_the_mail_settings_reach_notifications_and_the_monitoring_worker_only(tmp_path):
+    cfg = config(tmp_path, SMTP_USER="feira", SMTP_PASSWORD="mail-password")
+    receivers = set()
+    for program in programs(cfg, cfg.db_passwords()):
+        held = set(MAIL_SETTINGS) & set(program.environment)
+        if program.name.split("-")[0] == "notifications" or program.name == "monitoring-worker":
+            assert held == set(MAIL_SETTINGS), program.name
+            assert program.environment["SMTP_PASSWORD"] == "mail-password"
+            receivers.add(program.name)
+        else:
+            assert not held, f"{program.name} holds {sorted(held)}"
+    assert "monitoring-worker" in receivers
+    for program in standin_programs(cfg):
+        assert not set(MAIL_SETTINGS) & set(program.environment), program.name
+
+
+def test_the_whatsapp_standin_posts_status_webhooks_to_the_gateways_public_route(tmp_path):
+    whatsapp = standin(config(tmp_path, TEST_ENV), "whatsapp")
+    assert whatsapp.environment["WHATSAPP_STANDIN_WEBHOOK_URL"] == (
+        "http://127.0.0.1:18080/notifications/webhooks/whatsapp"
+    )
+    assert whatsapp.environment["WHATSAPP_STANDIN_REJECT_NUMBERS"] == "5511900000000"
+    assert whatsapp.environment["WHATSAPP_PHONE_NUMBER_ID"] == "100000000000001"
+    if "notifications" in BY_NAME:
+        assert "notifications/webhooks" in BY_NAME["notifications"].public
+
+
+def wait_for_health(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline or server.poll() is not None:
+            pytest.fail(f"{url} never answered")
+        time.sleep(0.2)
+
+
+def test_the_supervised_whatsapp_command_checks_the_generated_token(tmp_path):
+    port = free_port()
+    whatsapp = standin(config(tmp_path, WHATSAPP_STANDIN_PORT=str(port)), "whatsapp")
+    server = subprocess.Popen(
+        whatsapp.command,
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **whatsapp.environment},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/_standin/health", server)
+        url = f"http://127.0.0.1:{port}/v21.0/100000000000001/messages"
+        body = {"messaging_product": "whatsapp", "to": "5511912345678", "type": "text"}
+        body["text"] = {"body": "oi"}
+        refused = requests.post(
+            url, json=body, headers={"Authorization": "Bearer wrong"}, timeout=2
+        )
+        assert refused.status_code == 401
+        token = whatsapp.environment["WHATSAPP_ACCESS_TOKEN"]
+        accepted = requests.post(
+            url, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=2
+        )
+        assert accepted.status_code == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+def test_the_supervised_smtp_sink_takes_mail_and_reads_it_back(tmp_path):
+    import smtplib
+    from email.message import EmailMessage
+
+    smtp_port, http_port = free_port(), free_port()
+    sink = standin(
+        config(tmp_path, SMTP_STANDIN_PORT=str(smtp_port), SMTP_STANDIN_HTTP_PORT=str(http_port)),
+        "smtp",
+    )
+    server = subprocess.Popen(
+        sink.command,
+        cwd=ROOT,
+        env={"PATH": os.environ.get("PATH", ""), **sink.environment},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_health(f"http://127.0.0.1:{http_port}/_standin/health", server)
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "a@x.org", "sre@feira.local", "hi"
+        message.set_content("incident")
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=5) as smtp:
+            smtp.send_message(message)
+        answer = requests.get(
+            f"http://127.0.0.1:{http_port}/_standin/messages",
+            params={"to": "sre@feira.local"},
+            timeout=2,
+        )
+        assert [item["subject"] for item in answer.json()["items"]] == ["hi"]
     finally:
         server.terminate()
         server.wait(timeout=15)

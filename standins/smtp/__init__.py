@@ -45,9 +45,10 @@ class Sink:
         except (LookupError, KeyError):  # an unknown charset: the raw payload, decoded leniently
             text = (body.get_payload(decode=True) or b"").decode("utf-8", "replace")
         item = {
-            "from": str(message.get("From") or mail_from),
+            # Stripped: a header folded right after its name unfolds with a leading space.
+            "from": str(message.get("From") or mail_from).strip(),
             "to": list(recipients),
-            "subject": str(message.get("Subject") or ""),
+            "subject": str(message.get("Subject") or "").strip(),
             # Lines as written: SMTP carries them with CRLF.
             "text": text.replace("\r\n", "\n"),
             "received_at": datetime.now(UTC).isoformat(),

@@ -48,6 +48,18 @@ def test_a_message_sent_with_smtplib_is_read_back_over_http(sink):
     assert item["received_at"]
 
 
+def test_a_long_subject_folded_by_the_sender_is_read_back_as_written(sink):
+    from email import policy
+
+    subject = "[Feira monitoring] inventory is UP again after 22 s (incident resolved)"
+    message = mail(subject=subject)
+    data = message.as_bytes(policy=policy.compat32.clone(max_line_length=78))
+    data = data.replace(f"Subject: {subject}".encode(), f"Subject:\r\n {subject}".encode())
+    with smtplib.SMTP(sink.host, sink.port, timeout=5) as smtp:
+        smtp.sendmail("no-reply@feira.local", ["ana@example.com"], data)
+    assert sink.messages()[0]["subject"] == subject
+
+
 def test_messages_are_listed_newest_first_and_filtered_by_recipient(sink):
     with smtplib.SMTP(sink.host, sink.port, timeout=5) as smtp:
         smtp.send_message(mail(subject="first"))

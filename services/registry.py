@@ -109,7 +109,15 @@ SERVICES: tuple[Service, ...] = (
         internal=(
             Internal(
                 "/auth/verify",
-                callers=("gateway", "clients", "products", "inventory", "orders", "payments"),
+                callers=(
+                    "gateway",
+                    "clients",
+                    "products",
+                    "inventory",
+                    "orders",
+                    "payments",
+                    "notifications",
+                ),
             ),
         ),
     ),
@@ -166,7 +174,15 @@ SERVICES: tuple[Service, ...] = (
         "orders: stock reserved when placed, the status workflow, sales reports",
         prefixes=("orders",),
         document="/orders/openapi.json",
-        emits=("order.abandoned", "order.delivered", "order.cancelled"),
+        # order.paid/shipped/delivered/cancelled carry {order_id, client_id, total, status, note}
+        # (notifications tells the client).
+        emits=(
+            "order.abandoned",
+            "order.paid",
+            "order.shipped",
+            "order.delivered",
+            "order.cancelled",
+        ),
         # Its read model of clients, addresses and products (services/orders/known.py); it calls
         # clients and products only for an id the model does not hold yet. payments' events pay
         # a pending order or cancel it (services/orders/payments.py).
@@ -214,6 +230,28 @@ SERVICES: tuple[Service, ...] = (
         hears=("order.cancelled",),
         # The order's total and status, read with the caller's token.
         calls=("orders",),
+    ),
+    Service(
+        "notifications",
+        5008,
+        "order messages to clients on WhatsApp (Cloud API protocol) or e-mail, tracked to delivery",
+        prefixes=("notifications",),
+        # WhatsApp's status webhooks carry no bearer: X-Hub-Signature-256 on the raw body is
+        # their proof (and the GET handshake its verify token).
+        public=("notifications/webhooks",),
+        document="/notifications/openapi.json",
+        hears=(
+            "order.paid",
+            "order.shipped",
+            "order.delivered",
+            "order.cancelled",
+            "payment.failed",
+        ),
+        # A client's name, e-mail, phone and opt-in, read when a message is sent.
+        calls=("clients",),
+        # Sends the queued messages (services/notifications/notifications.py); its retry
+        # settings (NOTIFY_MAX_ATTEMPTS, NOTIFY_RETRY_BASE_S) are its alone.
+        workers=(Worker("sender", ("sender",), settings=("NOTIFY_",)),),
     ),
 )
 

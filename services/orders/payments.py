@@ -23,7 +23,7 @@ from sqlalchemy import select
 from services.kit import utcnow
 
 from .models import Order, OrderEvent, db, outbox
-from .workflow import announce_cancelled
+from .workflow import announce_cancelled, facts
 
 log = logging.getLogger("feira.orders")
 BY = "payments"
@@ -80,6 +80,7 @@ def on_payment_succeeded(data: dict) -> None:
             order.total,
         )
         return
+    outbox.emit("order.paid", facts(order, "paid", f"payment {payment_id}"))
     _move(order, "paid", f"payment {payment_id}")
 
 
@@ -96,6 +97,6 @@ def on_payment_expired(data: dict) -> None:
             "gone" if order is None else order.status,
         )
         return
-    announce_cancelled(order)
+    announce_cancelled(order, "PIX expired")
     outbox.emit("order.abandoned", {"order_id": order.id})
     _move(order, "cancelled", "PIX expired")

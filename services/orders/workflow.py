@@ -1,8 +1,10 @@
 """The status machine: pending → paid → shipped → delivered, pending|paid → cancelled. Each step
 does its part in inventory (cancel releases, ship commits, deliver adds holdings through the
-outbox) and is written into the order's history. Every cancellation emits `order.cancelled`
-{order_id, previous_status} (payments refunds a paid order's payment on it); steps payments'
-events take are in services/orders/payments.py."""
+outbox) and is written into the order's history. Every step emits `order.<status>` {order_id,
+client_id, total, status, note} (`order.delivered` adds its items for inventory's holdings;
+`order.cancelled` the previous_status: payments refunds a paid order's payment on it;
+notifications tells the client of each); steps payments' events take are in
+services/orders/payments.py."""
 
 from __future__ import annotations
 
@@ -44,25 +46,22 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     ensure_transition(order, target)
     if target == "cancelled":
         inventory.release(order_id)
-        announce_cancelled(order)
+        announce_cancelled(order, note)
     elif target == "shipped":
         inventory.commit(order_id)
+        outbox.emit("order.shipped", facts(order, target, note))
+    elif target == "paid":
+        outbox.emit("order.paid", facts(order, target, note))
     elif target == "delivered":
-        outbox.emit(
-            "order.delivered",
+        items = [
             {
-                "order_id": order.id,
-                "client_id": order.client_id,
-                "items": [
-                    {
-                        "product_id": item.product_id,
-                        "product_name": item.product_name,
-                        "quantity": item.quantity,
-                    }
-                    for item in order.items
-                ],
-            },
-        )
+                "product_id": item.product_id,
+                "product_name": item.product_name,
+                "quantity": item.quantity,
+            }
+            for item in order.items
+        ]
+        outbox.emit("order.delivered", {**facts(order, target, note), "items": items})
     order.status = target
     order.updated_at = utcnow()
     db.session.add(OrderEvent(order_id=order.id, status=target, by=caller.id, note=note))
@@ -70,6 +69,20 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     return get_order(order_id)
 
 
-def announce_cancelled(order: Order) -> None:
+def facts(order: Order, target: str, note: str | None = None) -> dict:
+    """What every `order.<status>` event carries: {order_id, client_id, total, status (the new
+    one), note} (notifications tells the client)."""
+    return {
+        "order_id": order.id,
+        "client_id": order.client_id,
+        "total": str(order.total),
+        "status": target,
+        "note": note,
+    }
+
+
+def announce_cancelled(order: Order, note: str | None = None) -> None:
     """`order.cancelled`, in the transaction that cancels it (before its status changes)."""
-    outbox.emit("order.cancelled", {"order_id": order.id, "previous_status": order.status})
+    outbox.emit(
+        "order.cancelled", {**facts(order, "cancelled", note), "previous_status": order.status}
+    )

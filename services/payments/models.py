@@ -56,6 +56,8 @@ class Payment(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The order's client as orders said it (payment.failed names it, for notifications).
+    client_id: Mapped[int | None] = mapped_column(Integer)
     method: Mapped[str] = mapped_column(String(10), nullable=False)
     # `processing` from the moment the row is written, before the provider is asked.
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="processing")

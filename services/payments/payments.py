@@ -85,7 +85,12 @@ def _order(order_id: int) -> dict:
         log.warning("orders answered %s for order %s", response.status_code, order_id)
         raise Unavailable("The orders service could not show the order")
     return orders.read(
-        response, lambda body: {"status": str(body["status"]), "total": Decimal(body["total"])}
+        response,
+        lambda body: {
+            "status": str(body["status"]),
+            "total": Decimal(body["total"]),
+            "client_id": body.get("client_id"),
+        },
     )
 
 
@@ -107,6 +112,7 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
         method=data["method"],
         status="processing",
         amount=order["total"],
+        client_id=order["client_id"] if isinstance(order["client_id"], int) else None,
         payment_method=data.get("payment_method") if data["method"] == "card" else None,
         created_by=user_id,
     )
@@ -174,6 +180,8 @@ def _move(payment: Payment, target: str, *, reason: str | None = None) -> None:
             {
                 "payment_id": payment.id,
                 "order_id": payment.order_id,
+                "client_id": payment.client_id,
+                "total": str(payment.amount),
                 "reason": payment.failure_reason,
             },
         )

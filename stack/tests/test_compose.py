@@ -163,7 +163,7 @@ def test_service_addresses_are_the_supervisor_ones_with_compose_host_names(env, 
 
 def test_every_service_uses_its_own_role_and_password_on_the_compose_database(env, services, feira):
     for name, program in feira.items():
-        service = re.sub(r"-(relay|worker)$", "", name)
+        service = re.sub(r"-[a-z]+$", "", name)  # a relay or a worker: its service's role
         supervised_url = program.environment["DATABASE_URL"]
         password = env[f"{service.upper()}_DB_PASSWORD"]
         database = supervised_url.rsplit("/", 1)[1]

@@ -105,7 +105,14 @@ def test_payment_expired_cancels_the_pending_order_and_releases_its_stock(
         "note": "PIX expired",
     }
     assert emitted(client.application, "order.cancelled") == [
-        {"order_id": order["id"], "previous_status": "pending"}
+        {
+            "order_id": order["id"],
+            "client_id": order["client_id"],
+            "total": "20.00",
+            "status": "cancelled",
+            "note": "PIX expired",
+            "previous_status": "pending",
+        }
     ]
     # The release travels through the outbox to inventory.
     assert relay(client.application) >= 1
@@ -133,7 +140,14 @@ def test_every_cancellation_emits_order_cancelled_with_the_status_it_left(client
     )
     assert cancelled.status_code == 200
     assert emitted(client.application, "order.cancelled") == [
-        {"order_id": order["id"], "previous_status": "paid"}
+        {
+            "order_id": order["id"],
+            "client_id": order["client_id"],
+            "total": "20.00",
+            "status": "cancelled",
+            "note": None,
+            "previous_status": "paid",
+        }
     ]
 
 

@@ -68,6 +68,9 @@ def test_a_declined_card_fails_with_the_providers_reason_and_the_order_can_be_pa
         {
             "payment_id": declined.json["id"],
             "order_id": placed["id"],
+            # notifications tells the order's client, with the amount.
+            "client_id": placed["client_id"],
+            "total": "60.50",
             "reason": "Your card was declined.",
         }
     ]

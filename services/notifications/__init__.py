@@ -1,0 +1,80 @@
+"""notifications: one message per order event to the client, on WhatsApp (Meta's Cloud API
+protocol: real, or the local stand-in) when it has a phone and opted in, else by e-mail; tracked
+to `delivered`/`read` by WhatsApp's signed status webhooks. It hears `order.paid`,
+`order.shipped`, `order.delivered`, `order.cancelled` and `payment.failed`; the
+`notifications-sender` worker (`flask --app services.notifications:create_app sender`) sends
+what is queued."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import click
+from flask import Flask
+
+from services.kit import create_service_app
+from services.kit.outbox import init_outbox
+from services.kit.settings import env
+
+from .models import db, outbox
+
+log = logging.getLogger("feira.notifications")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app, api = create_service_app(
+        "notifications",
+        __name__,
+        db=db,
+        config=config,
+        settings={
+            "WHATSAPP_API_URL": env("WHATSAPP_API_URL") or "https://graph.facebook.com",
+            "WHATSAPP_API_VERSION": env("WHATSAPP_API_VERSION") or "21.0",
+            "WHATSAPP_PHONE_NUMBER_ID": env("WHATSAPP_PHONE_NUMBER_ID") or "100000000000001",
+            "WHATSAPP_ACCESS_TOKEN": env("WHATSAPP_ACCESS_TOKEN"),
+            "WHATSAPP_APP_SECRET": env("WHATSAPP_APP_SECRET"),
+            "WHATSAPP_VERIFY_TOKEN": env("WHATSAPP_VERIFY_TOKEN"),
+            "WHATSAPP_TIMEOUT_S": env("WHATSAPP_TIMEOUT_S", 10, float),
+            "NOTIFY_MAX_ATTEMPTS": env("NOTIFY_MAX_ATTEMPTS", 5, int),
+            "NOTIFY_RETRY_BASE_S": env("NOTIFY_RETRY_BASE_S", 2, float),
+            "NOTIFY_SENDER_INTERVAL_S": env("NOTIFY_SENDER_INTERVAL_S", 0.25, float),
+        },
+        description="Notifications: one message per order event to the client, on WhatsApp "
+        "(Cloud API protocol) or by e-mail, tracked to delivery by signed status webhooks.",
+    )
+    init_outbox(app, outbox)
+    from . import notifications
+    from .routes import blp
+
+    # Each queues its template's message (one per order and template).
+    outbox.receiver(
+        app,
+        {
+            "order.paid": notifications.on_order_paid,
+            "order.shipped": notifications.on_order_shipped,
+            "order.delivered": notifications.on_order_delivered,
+            "order.cancelled": notifications.on_order_cancelled,
+            "payment.failed": notifications.on_payment_failed,
+        },
+    )
+
+    @app.cli.command("sender")
+    @click.option("--once", is_flag=True, help="Send what is due now, then stop")
+    def sender_command(once):
+        """Send the queued notifications that are due, forever (or once)."""
+        interval = app.config["NOTIFY_SENDER_INTERVAL_S"]
+        while True:
+            try:
+                taken = notifications.send_due()
+            except Exception:
+                log.exception("the sender's pass failed")
+                db.session.remove()
+                taken = 0
+            if once:
+                return
+            if not taken:
+                time.sleep(interval)
+
+    api.register_blueprint(blp)
+    return app

@@ -1,0 +1,368 @@
+"""What notifications does: order events queue one message each, the sender sends them, WhatsApp's
+status webhooks move them forward, an admin queues a failed one again.
+
+- An event inserts a `queued` notification in the inbox's transaction, `ON CONFLICT DO NOTHING`
+  on (order_id, template): a redelivered event, or the same event twice, is still one message.
+- The sender takes due queued rows one at a time with `FOR UPDATE SKIP LOCKED` and holds the row's
+  lock while it sends and records the outcome: two senders never take the same row, so never
+  send it twice. The client's contact is read from clients at send time (a phone added after the
+  order counts): WhatsApp when it has a phone and opted in, else e-mail when it has one, else
+  the notification fails with "no channel".
+- The provider's 429/5xx (or no answer, or an SMTP server that cannot take it now) retry after
+  NOTIFY_RETRY_BASE_S · 2^(attempts-1), up to NOTIFY_MAX_ATTEMPTS, then `failed`; a 4xx (an
+  invalid number) is `failed` at once with the Graph error's message and code.
+- Statuses are ranked sent < delivered < read and never move back; `failed` comes only from
+  queued or sent. Each (message id, status) pair applies once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from services.kit import Conflict, NotFound, Unavailable, service, utcnow
+from services.kit.mail import MailError, send_mail
+
+from . import whatsapp
+from .models import TEMPLATES, Notification, StatusSeen, db
+
+log = logging.getLogger("feira.notifications")
+
+RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
+WHATSAPP_STATUSES = ("sent", "delivered", "read", "failed")
+
+SUBJECTS = {
+    "order_paid": "Pedido {order_id} pago",
+    "order_shipped": "Pedido {order_id} enviado",
+    "order_delivered": "Pedido {order_id} entregue",
+    "order_cancelled": "Pedido {order_id} cancelado",
+    "payment_failed": "Pagamento do pedido {order_id} recusado",
+}
+BODIES = {
+    "order_paid": "Olá, {name}! Recebemos o pagamento do seu pedido {order_id} ({total}). {note}",
+    "order_shipped": "Olá, {name}! Seu pedido {order_id} ({total}) foi enviado. {note}",
+    "order_delivered": "Olá, {name}! Seu pedido {order_id} ({total}) foi entregue. {note}",
+    "order_cancelled": "Olá, {name}. Seu pedido {order_id} ({total}) foi cancelado. {note}",
+    "payment_failed": "Olá, {name}. O pagamento do seu pedido {order_id} ({total}) não foi "
+    "aprovado. {note}",
+}
+
+
+# --- masking (every answer shows `to` this way) ---
+
+
+def mask(to: str | None) -> str | None:
+    """`+5511912345678` → `+55 11 9****-5678`; `ana@example.com` → `a***@example.com`."""
+    if not to:
+        return to
+    if "@" in to:
+        local, _, domain = to.rpartition("@")
+        return f"{local[:1]}***@{domain}"
+    digits = to.lstrip("+")
+    if digits.startswith("55") and len(digits) in (12, 13):
+        return f"+55 {digits[2:4]} {digits[4]}****-{digits[-4:]}"
+    return f"+{digits[:2]} ****-{digits[-4:]}" if len(digits) > 6 else "****"
+
+
+# --- events ---
+
+
+def _total(value) -> str:
+    if value is None:
+        return ""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError("not an amount") from exc
+    if not amount.is_finite():
+        raise ValueError("not an amount")
+    return str(amount.quantize(Decimal("0.01")))
+
+
+def _queue(event_type: str, data: dict) -> None:
+    order_id, client_id = int(data["order_id"]), int(data["client_id"])
+    if not (0 < order_id < 2**31 and 0 < client_id < 2**31):
+        raise ValueError("an id out of range")
+    note = data.get("note") if event_type != "payment.failed" else data.get("reason")
+    parameters = {
+        "total": _total(data.get("total", data.get("amount"))),
+        "status": str(data.get("status") or "")[:20],
+        "note": str(note or "")[:300],
+    }
+    db.session.execute(
+        insert(Notification)
+        .values(
+            template=TEMPLATES[event_type],
+            order_id=order_id,
+            client_id=client_id,
+            parameters=parameters,
+        )
+        .on_conflict_do_nothing(index_elements=["order_id", "template"])
+    )
+
+
+def on_order_paid(data: dict) -> None:
+    _queue("order.paid", data)
+
+
+def on_order_shipped(data: dict) -> None:
+    _queue("order.shipped", data)
+
+
+def on_order_delivered(data: dict) -> None:
+    _queue("order.delivered", data)
+
+
+def on_order_cancelled(data: dict) -> None:
+    _queue("order.cancelled", data)
+
+
+def on_payment_failed(data: dict) -> None:
+    """{payment_id, order_id, client_id, total, reason}: the reason is the message's note."""
+    _queue("payment.failed", data)
+
+
+# --- reading ---
+
+
+def search(args: dict):
+    stmt = select(Notification)
+    for name in ("client_id", "order_id", "channel", "status", "template"):
+        if name in args:
+            stmt = stmt.where(getattr(Notification, name) == args[name])
+    return stmt
+
+
+def get_notification(notification_id: int) -> Notification:
+    found = db.session.get(Notification, notification_id)
+    if found is None:
+        raise NotFound(f"Notification {notification_id} does not exist")
+    return found
+
+
+def retry(notification_id: int) -> Notification:
+    """A failed notification queued again, due now, with its attempts counted afresh; its channel
+    is chosen again when it is sent."""
+    retried = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == "failed")
+        .values(
+            status="queued",
+            error=None,
+            attempts=0,
+            channel=None,
+            to=None,
+            provider_ref=None,
+            next_attempt_at=utcnow(),
+            updated_at=utcnow(),
+        )
+        .returning(Notification.id)
+    ).first()
+    if retried is None:
+        found = get_notification(notification_id)
+        raise Conflict(f"Notification {notification_id} is {found.status}: only a failed one")
+    db.session.commit()
+    return get_notification(notification_id)
+
+
+# --- sending ---
+
+
+def _money(total: str) -> str:
+    if not total:
+        return "-"
+    units, _, cents = total.partition(".")
+    grouped = f"{int(units):,}".replace(",", ".")
+    return f"R$ {grouped},{(cents or '00')[:2]}"
+
+
+def _contact(client_id: int) -> dict | None:
+    """The client's name, e-mail, phone and opt-in (unmasked), from clients' internal route;
+    None when clients says it does not exist."""
+    clients = service("clients")
+    response = clients.get(f"/clients/contacts/{client_id}", forward_auth=False)
+    if response.status_code == 404:
+        return None
+    if response.status_code != 200:
+        log.warning("clients answered %s for a contact", response.status_code)
+        raise Unavailable("The clients service could not give the contact")
+    return clients.read(
+        response,
+        lambda body: {
+            "name": str(body.get("name") or ""),
+            "email": body.get("email") or None,
+            "phone": body.get("phone") or None,
+            "whatsapp_opt_in": bool(body.get("whatsapp_opt_in")),
+        },
+    )
+
+
+def _later(notification: Notification, reason: str) -> None:
+    config = current_app.config
+    if notification.attempts >= config["NOTIFY_MAX_ATTEMPTS"]:
+        _fail(notification, f"Gave up after {notification.attempts} attempts: {reason}")
+        return
+    delay = config["NOTIFY_RETRY_BASE_S"] * 2 ** max(notification.attempts - 1, 0)
+    notification.next_attempt_at = utcnow() + timedelta(seconds=delay)
+    notification.error = reason[:500]
+    notification.updated_at = utcnow()
+
+
+def _fail(notification: Notification, reason: str) -> None:
+    notification.status = "failed"
+    notification.error = reason[:500]
+    notification.updated_at = utcnow()
+
+
+def _send(notification: Notification) -> None:
+    """Send the locked notification once and record the outcome (the caller commits)."""
+    try:
+        contact = _contact(notification.client_id)
+    except Unavailable:
+        # Not an attempt at the provider: only later.
+        notification.next_attempt_at = utcnow() + timedelta(
+            seconds=current_app.config["NOTIFY_RETRY_BASE_S"]
+        )
+        return
+    if contact is None:
+        _fail(notification, f"Client {notification.client_id} does not exist")
+        return
+    values = {
+        "name": contact["name"] or "cliente",
+        "order_id": str(notification.order_id),
+        "total": _money(notification.parameters.get("total", "")),
+        "note": notification.parameters.get("note") or "-",
+    }
+    if contact["phone"] and contact["whatsapp_opt_in"]:
+        notification.channel, notification.to = "whatsapp", contact["phone"]
+    elif contact["email"]:
+        notification.channel, notification.to = "email", contact["email"]
+    else:
+        notification.channel, notification.to = None, None
+        _fail(notification, "no channel")
+        return
+    notification.attempts += 1
+    notification.updated_at = utcnow()
+    if notification.channel == "whatsapp":
+        try:
+            wamid = whatsapp.send_template(
+                notification.to,
+                notification.template,
+                [values["name"], values["order_id"], values["total"], values["note"]],
+            )
+        except whatsapp.Retry as later:
+            _later(notification, str(later))
+            return
+        except whatsapp.Refused as refused:
+            _fail(notification, str(refused))
+            return
+        notification.provider_ref = wamid
+    else:
+        subject = SUBJECTS[notification.template].format(**values)
+        text = BODIES[notification.template].format(**values).strip()
+        try:
+            send_mail([notification.to], subject, text)
+        except ValueError:
+            _fail(notification, "Not an e-mail address the SMTP client can send to")
+            return
+        except MailError as refused:
+            # Its text names the reply code and the server, never the address.
+            if refused.permanent:
+                _fail(notification, str(refused))
+            else:
+                _later(notification, str(refused))
+            return
+    notification.status = "sent"
+    notification.error = None
+
+
+def send_one() -> bool:
+    """Take one due queued notification (skipping those another sender holds), send it, commit;
+    False when none is due."""
+    notification = db.session.scalar(
+        select(Notification)
+        .where(Notification.status == "queued", Notification.next_attempt_at <= utcnow())
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if notification is None:
+        db.session.rollback()
+        return False
+    try:
+        _send(notification)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return True
+
+
+def send_due(limit: int = 100) -> int:
+    """Send what is due now, up to `limit`; how many were taken."""
+    taken = 0
+    while taken < limit and send_one():
+        taken += 1
+    return taken
+
+
+# --- WhatsApp's status webhooks ---
+
+
+def _statuses(event: dict):
+    for entry in event.get("entry") or []:
+        for change in (entry or {}).get("changes") or []:
+            value = (change or {}).get("value") or {}
+            for status in value.get("statuses") or []:
+                if isinstance(status, dict):
+                    yield status
+
+
+def _error_text(status: dict) -> str:
+    errors = status.get("errors") or []
+    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    title = str(first.get("title") or first.get("message") or "Message failed")[:300]
+    code = first.get("code")
+    return f"{title} (code {code})" if code is not None else title
+
+
+def apply_statuses(event: dict) -> int:
+    """Each status of a verified webhook applied once and forward only; how many changed
+    something. An unknown message id is ignored."""
+    applied = 0
+    for status in _statuses(event):
+        message_id, value = status.get("id"), status.get("status")
+        if not isinstance(message_id, str) or value not in WHATSAPP_STATUSES:
+            continue
+        message_id = message_id[:255]
+        notification = db.session.scalar(
+            select(Notification)
+            .where(Notification.provider_ref == message_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if notification is None:
+            continue
+        first = db.session.execute(
+            insert(StatusSeen)
+            .values(message_id=message_id, status=value)
+            .on_conflict_do_nothing()
+            .returning(StatusSeen.message_id)
+        ).first()
+        if first is None:
+            continue
+        if value == "failed":
+            if notification.status in ("queued", "sent"):
+                _fail(notification, _error_text(status))
+                applied += 1
+        elif notification.status != "failed" and RANK[value] > RANK[notification.status]:
+            notification.status = value
+            notification.updated_at = utcnow()
+            applied += 1
+    db.session.commit()
+    return applied

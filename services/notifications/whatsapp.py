@@ -1,0 +1,95 @@
+"""Meta's WhatsApp Cloud API, as notifications speaks it: template messages sent with the bearer
+token, and the status webhooks' proofs (the GET handshake's verify token, `X-Hub-Signature-256`
+over the raw body). The same code reaches Meta (`WHATSAPP_API_URL=https://graph.facebook.com`)
+or the local stand-in; nothing here logs a number, a token or a signature."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import requests
+from flask import current_app
+
+LANGUAGE = "pt_BR"
+_session = requests.Session()
+
+
+class Retry(Exception):
+    """The provider could not take it now (429, 5xx, unreachable): try again later."""
+
+
+class Refused(Exception):
+    """The provider refused the message for good (a 4xx): its Graph error, as text."""
+
+
+def _graph_error(response: requests.Response) -> str:
+    try:
+        error = response.json()["error"]
+        message = str(error.get("message") or "").strip()[:300]
+        code = error.get("code")
+        details = (error.get("error_data") or {}).get("details")
+        text = f"{message} (code {code})" if code is not None else message
+        if details:
+            text = f"{text}: {str(details)[:150]}"
+        return text or f"HTTP {response.status_code}"
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return f"HTTP {response.status_code}"
+
+
+def send_template(to: str, template: str, parameters: list[str]) -> str:
+    """Send `template` to the E.164 number `to`; the message id (`wamid.…`) the provider gave."""
+    config = current_app.config
+    url = (
+        f"{config['WHATSAPP_API_URL'].rstrip('/')}/v{config['WHATSAPP_API_VERSION']}"
+        f"/{config['WHATSAPP_PHONE_NUMBER_ID']}/messages"
+    )
+    body = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to.lstrip("+"),
+        "type": "template",
+        "template": {
+            "name": template,
+            "language": {"code": LANGUAGE},
+            "components": [
+                {
+                    "type": "body",
+                    "parameters": [{"type": "text", "text": value} for value in parameters],
+                }
+            ],
+        },
+    }
+    try:
+        response = _session.post(
+            url,
+            json=body,
+            headers={"Authorization": f"Bearer {config['WHATSAPP_ACCESS_TOKEN']}"},
+            timeout=config["WHATSAPP_TIMEOUT_S"],
+        )
+    except requests.RequestException as exc:
+        raise Retry(f"WhatsApp unreachable: {type(exc).__name__}") from exc
+    if response.status_code == 429 or response.status_code >= 500:
+        raise Retry(_graph_error(response))
+    if response.status_code >= 400:
+        raise Refused(_graph_error(response))
+    try:
+        return str(response.json()["messages"][0]["id"])
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise Retry("WhatsApp answered something unreadable") from exc
+
+
+def signature_ok(body: bytes, header: str | None) -> bool:
+    """`X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>`."""
+    secret = current_app.config["WHATSAPP_APP_SECRET"]
+    if not secret or not header:
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(header.strip().encode(), expected.encode())
+
+
+def verify_token_ok(token: str | None) -> bool:
+    expected = current_app.config["WHATSAPP_VERIFY_TOKEN"]
+    if not expected or token is None:
+        return False
+    return hmac.compare_digest(token.encode(), expected.encode())

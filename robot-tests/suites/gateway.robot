@@ -62,7 +62,7 @@ Scenario: the gateway reports orders ready
     And the health answer names the service "orders" with its database ready
 
 Scenario: a service the stack does not have has no health
-    When I request "/health/payments"
+    When I request "/health/no-such-service"
     Then the answer is a 404 problem
 
 # --- documentation -------------------------------------------------------------------------------

@@ -184,8 +184,15 @@ Scenario: a plain user may not list a client's notifications
     When I list the client's notifications
     Then the answer is a 403 problem
 
-Scenario: without a token nobody lists notifications
+Scenario: without a token nobody lists, reads or retries notifications, nor a client's
+    Given a registered client
     When I list the notifications without a token
+    Then the answer is a 401 problem
+    When I read a notification without a token
+    Then the answer is a 401 problem
+    When I retry a notification without a token
+    Then the answer is a 401 problem
+    When I list the client's notifications without a token
     Then the answer is a 401 problem
 
 Scenario: a filter must be known, and unknown ids are 404 problems
@@ -197,6 +204,11 @@ Scenario: a filter must be known, and unknown ids are 404 problems
     Then the answer is a 404 problem
     When I list the notifications of a client nobody registered
     Then the answer is a 404 problem
+
+Scenario: a client's notifications are filtered as notifications are
+    Given a registered client
+    When I list the client's notifications with    status=lost
+    Then the answer is 422 naming "status"
 
 # --- the phone in clients --------------------------------------------------------------------
 

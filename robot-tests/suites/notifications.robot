@@ -148,6 +148,7 @@ Scenario: a signed webhook that is not a JSON object is a 400 problem
 # --- reading ---------------------------------------------------------------------------------
 
 Scenario: the admin lists the order's notifications by channel and template, and reads one
+    [Tags]    local-only
     Given a client with a phone who opted in to WhatsApp
     And the client's order has been paid by card
     And the order's "order_paid" notification becomes "delivered"

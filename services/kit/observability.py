@@ -128,6 +128,9 @@ def init_sentry(app: Flask) -> None:
         dsn=dsn,
         integrations=[FlaskIntegration()],
         send_default_pii=False,
+        # A traceback's local variables would carry whatever the code held: a CPF, a phone, a
+        # password being checked. The stack trace itself is enough to find the fault.
+        include_local_variables=False,
         server_name=app.config["SERVICE_NAME"],
         before_send=_scrub_event,
     )

@@ -553,3 +553,20 @@ def test_a_key_postgresql_cannot_store_is_named_escaped_so_the_answer_holds_none
     response = client.post("/widgets", **_raw_json(f'{{"name": "bolt", "co{NUL}lour": 1}}'))
     assert response.status_code == 422
     assert list(response.json["errors"]) == ["co\\x00lour"]
+
+
+def test_sentry_is_sent_neither_local_variables_nor_personal_data():
+    import sentry_sdk
+    from flask import Flask
+
+    from services.kit.observability import init_sentry
+
+    app = Flask(__name__)
+    app.config.update(SENTRY_DSN="https://public@sentry.invalid/1", SERVICE_NAME="clients")
+    try:
+        init_sentry(app)
+        options = sentry_sdk.get_client().options
+        assert options["include_local_variables"] is False
+        assert options["send_default_pii"] is False
+    finally:
+        sentry_sdk.init()  # no DSN: a client that sends nothing

@@ -69,6 +69,21 @@ def test_a_phone_without_opt_in_gets_an_e_mail_in_the_sink_and_no_whatsapp(
     assert "R$ 60,50" in mail["text"] and "a pedido do cliente" in mail["text"]
 
 
+def test_an_smtp_server_that_cannot_be_reached_is_tried_again_later(
+    client, app, make_client, monkeypatch
+):
+    from services.kit.testing import free_port
+
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(free_port()))
+    buyer = make_client(email="bia@example.com")
+    order_event(app, "order.shipped", 110, buyer["id"])
+    assert send_one(app)
+    [row] = rows(app)
+    assert (row.channel, row.status, row.attempts) == ("email", "queued", 1)
+    assert "bia@" not in row.error
+
+
 def test_a_client_clients_does_not_know_fails_without_a_channel(client, app):
     order_event(app, "order.paid", 104, 999)
     send_due(app)

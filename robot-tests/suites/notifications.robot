@@ -225,15 +225,15 @@ Scenario: a plain user sees a client's phone masked, the admin sees it whole
 
 # --- a service stopped (fault: runs alone, after the others) ---------------------------------
 
-Scenario: with a service stopped monitoring e-mails the incident to the SRE mailbox
+Scenario: with a service stopped monitoring e-mails the incident, and its end, to the SRE mailbox
     [Tags]    fault    local-only
     Given monitoring e-mails incidents
     And the worker has checked every target
     And target "clients" is up
     When I stop the "clients" process
-    Then within the expected time an incident e-mail about "clients" reaches sre@feira.local
+    Then within the expected time an e-mail says "clients" is down to sre@feira.local
     When I start the "clients" process
-    Then target "clients" is up
+    Then within the expected time an e-mail says "clients" is up again to sre@feira.local
 
 Scenario: with notifications stopped a client's notifications are a 503 problem
     [Tags]    fault    local-only

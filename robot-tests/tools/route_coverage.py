@@ -32,7 +32,6 @@ from services.registry import SERVICES
 DOCUMENTS = tuple(service.document for service in SERVICES if service.document)
 # API.md's routes that extend a service already running but come with a later issue.
 PLANNED = {
-    ("GET", "/clients/{id}/notifications"): "notifications (issue 16)",
     ("GET", "/orders/reports/kpis"): "the console's KPIs (issue 18)",
 }
 SERVED_PREFIXES = {prefix for s in SERVICES for prefix in (*s.prefixes, *s.public)}

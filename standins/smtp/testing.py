@@ -9,15 +9,15 @@ with running_smtp_sink() as sink:
 
 from __future__ import annotations
 
-import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from werkzeug.serving import make_server
+from services.kit.testing import LiveServer, free_port
 
 from . import Sink, controller, create_http_app
+
+HOST = "127.0.0.1"
 
 
 @dataclass
@@ -34,33 +34,21 @@ class RunningSink:
         self.sink.clear()
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
-def running_smtp_sink(host: str = "127.0.0.1") -> Iterator[RunningSink]:
+def running_smtp_sink() -> Iterator[RunningSink]:
     sink = Sink()
     # aiosmtpd's controller checks it is up by connecting to its port: a port 0 will not do.
     for attempt in range(5):
-        smtp = controller(sink, host, _free_port(host))
+        smtp = controller(sink, HOST, free_port())
         try:
             smtp.start()
             break
         except (OSError, RuntimeError):
             if attempt == 4:
                 raise
-    http = make_server(host, 0, create_http_app(sink), threaded=True)
-    thread = threading.Thread(
-        target=http.serve_forever, args=(0.05,), name="smtp-http", daemon=True
-    )
-    thread.start()
+    http = LiveServer(create_http_app(sink)).start()
     try:
-        yield RunningSink(host, smtp.port, f"http://{host}:{http.server_port}", sink)
+        yield RunningSink(HOST, smtp.port, http.base_url, sink)
     finally:
-        http.shutdown()
-        thread.join(timeout=5)
-        http.server_close()
+        http.stop()
         smtp.stop()

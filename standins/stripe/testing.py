@@ -12,11 +12,10 @@ The yielded `RunningStandin` is a `str` (the base URL, e.g. `http://127.0.0.1:40
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from werkzeug.serving import make_server
+from services.kit.testing import LiveServer
 
 from . import create_app
 
@@ -52,19 +51,13 @@ def running_stripe_standin(
         "STRIPE_STANDIN_PIX_KEY": pix_key,
     }
     # The port is known once bound: the app learns its own address (for the PIX URLs) after.
-    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    server.app.extensions["stripe_store"].base_url = base
-    standin = RunningStandin(base)
+    server = LiveServer(create_app(config))
+    server.app.extensions["stripe_store"].base_url = server.base_url
+    standin = RunningStandin(server.base_url)
     standin.app = server.app
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), name="stripe-standin", daemon=True
-    )
-    thread.start()
+    server.start()
     try:
         yield standin
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
+        server.stop()
         server.app.extensions["stripe_webhooks"].stop()

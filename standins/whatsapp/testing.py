@@ -14,11 +14,10 @@ The yielded `RunningStandin` is a `str` (the base URL, e.g. `http://127.0.0.1:40
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from werkzeug.serving import make_server
+from services.kit.testing import LiveServer
 
 from . import DEFAULT_PHONE_NUMBER_ID, DEFAULT_REJECT_NUMBERS, create_app
 
@@ -66,17 +65,12 @@ def running_whatsapp_standin(
         "WHATSAPP_STANDIN_REJECT_NUMBERS": reject_numbers,
         "WHATSAPP_STANDIN_STATUS_DELAY_S": str(status_delay_s),
     }
-    server = make_server("127.0.0.1", 0, create_app(config), threaded=True)
-    standin = RunningStandin(f"http://127.0.0.1:{server.server_port}")
+    server = LiveServer(create_app(config))
+    standin = RunningStandin(server.base_url)
     standin.app = server.app
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.05,), name="whatsapp-standin", daemon=True
-    )
-    thread.start()
+    server.start()
     try:
         yield standin
     finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
+        server.stop()
         server.app.extensions["whatsapp_webhooks"].stop()

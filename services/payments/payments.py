@@ -329,7 +329,8 @@ def handle_event(event: dict) -> str:
     if first is None:
         db.session.rollback()
         return "duplicate"
-    obj = (event.get("data") or {}).get("object") or {}
+    data = event.get("data")
+    obj = (data.get("object") if isinstance(data, dict) else None) or {}
     kind = event["type"]
     outcome = "ignored"
     if kind.startswith("payment_intent.") and isinstance(obj, dict):

@@ -5,6 +5,7 @@ lost or a PIX expires; refunds, by an admin or because the order was cancelled."
 import json
 import time
 
+import pytest
 import requests
 import stripe
 
@@ -279,3 +280,17 @@ def test_a_pix_paid_just_as_its_order_was_cancelled_is_refunded_in_full(
     deliver(app, "order.cancelled", {"order_id": placed["id"], "previous_status": "pending"})
     refunded = read(client, payment["id"], user)
     assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
+
+
+@pytest.mark.parametrize("data", [None, [], "x", {"object": []}, {"object": "pi_1"}])
+def test_a_signed_event_of_an_unexpected_shape_is_acknowledged_and_changes_nothing(client, data):
+    body = json.dumps(
+        {"id": f"evt_shape_{json.dumps(data)}", "type": "payment_intent.succeeded", "data": data}
+    ).encode()
+    answer = client.post(
+        "/payments/webhooks/stripe",
+        data=body,
+        headers={"Stripe-Signature": signed(body, WEBHOOK_SECRET)},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200 and answer.json == {"status": "ignored"}

@@ -315,17 +315,21 @@ def send_due(limit: int = 100) -> int:
 
 
 def _statuses(event: dict):
-    for entry in event.get("entry") or []:
-        for change in (entry or {}).get("changes") or []:
-            value = (change or {}).get("value") or {}
-            for status in value.get("statuses") or []:
-                if isinstance(status, dict):
-                    yield status
+    """The status objects of a webhook body; any part of another shape is skipped."""
+    for entry in _objects(event.get("entry")):
+        for change in _objects(entry.get("changes")):
+            value = change.get("value")
+            if isinstance(value, dict):
+                yield from _objects(value.get("statuses"))
+
+
+def _objects(items) -> list[dict]:
+    return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
 
 
 def _error_text(status: dict) -> str:
-    errors = status.get("errors") or []
-    first = errors[0] if errors and isinstance(errors[0], dict) else {}
+    errors = _objects(status.get("errors"))
+    first = errors[0] if errors else {}
     title = str(first.get("title") or first.get("message") or "Message failed")[:300]
     code = first.get("code")
     return f"{title} (code {code})" if code is not None else title

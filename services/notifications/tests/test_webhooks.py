@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 
+import pytest
 from sqlalchemy import update
 
 from services.notifications.models import Notification, db
@@ -132,3 +133,32 @@ def test_an_unknown_message_is_ignored_with_a_200(client, app):
 def test_a_signed_body_that_is_not_json_is_a_400(client):
     body = b"not json"
     assert post(client, body, signed(body)).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"entry": "x"},
+        {"entry": ["x", None]},
+        {"entry": [{"changes": "x"}]},
+        {"entry": [{"changes": [{"value": []}]}]},
+        {"entry": [{"changes": [{"value": {"statuses": "x"}}]}]},
+        {
+            "entry": [
+                {
+                    "changes": [
+                        {
+                            "value": {
+                                "statuses": [{"id": "wamid.x", "status": "failed", "errors": "x"}]
+                            }
+                        }
+                    ]
+                }
+            ]
+        },
+    ],
+)
+def test_a_signed_status_webhook_of_an_unexpected_shape_changes_nothing(client, event):
+    body = json.dumps(event).encode()
+    answer = client.post(URL, data=body, headers=signed(body))
+    assert answer.status_code == 200 and answer.json == {"applied": 0}

@@ -68,7 +68,7 @@ def on_product_saved(data: dict) -> None:
         {
             "id": int(data["product_id"]),
             "name": str(data["name"])[:200],
-            "price": _price(data["price"]),
+            "price": money(data["price"]),
             "category_id": None if data["category_id"] is None else int(data["category_id"]),
             "active": bool(data["active"]),
             "version": _version(data["updated_at"]),
@@ -81,14 +81,15 @@ def on_product_deleted(data: dict) -> None:
     _bury(KnownProduct, int(data["product_id"]))
 
 
-def _price(value) -> Decimal:
-    # A price Decimal cannot read is the sender's mistake, which the inbox rejects (ValueError).
+def money(value) -> Decimal:
+    """A price or amount from another service's event. One Decimal cannot read is the sender's
+    mistake, which the inbox rejects (ValueError)."""
     try:
         price = Decimal(str(value))
     except InvalidOperation as exc:
-        raise ValueError(f"not a price: {value!r}") from exc
+        raise ValueError(f"not an amount of money: {value!r}") from exc
     if not price.is_finite():
-        raise ValueError(f"not a price: {value!r}")
+        raise ValueError(f"not an amount of money: {value!r}")
     return price
 
 
@@ -243,7 +244,7 @@ def _read_products(ids: list[int]) -> dict[int, dict]:
             values = {
                 "id": int(item["id"]),
                 "name": str(item["name"])[:200],
-                "price": _price(item["price"]),
+                "price": money(item["price"]),
                 "category_id": item.get("category_id"),
                 "active": bool(item.get("active", True)),
                 "version": _version(item["updated_at"]),

@@ -16,12 +16,12 @@ locked, and are written into its history `by` "payments".
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
 from services.kit import utcnow
 
+from . import known
 from .models import Order, OrderEvent, db, outbox
 from .workflow import announce_cancelled, facts
 
@@ -38,16 +38,6 @@ def _locked(order_id: int) -> Order | None:
     )
 
 
-def _amount(value) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite():
-        raise ValueError(f"not an amount: {value!r}")
-    return amount
-
-
 def _move(order: Order, target: str, note: str | None) -> None:
     order.status = target
     order.updated_at = utcnow()
@@ -58,7 +48,7 @@ def on_payment_succeeded(data: dict) -> None:
     """`payment.succeeded` {payment_id, order_id, amount}: pending → paid when the amount is the
     order's total."""
     order_id, payment_id = int(data["order_id"]), int(data["payment_id"])
-    amount = _amount(data["amount"])
+    amount = known.money(data["amount"])
     order = _locked(order_id)
     if order is None:
         log.warning("payment %s succeeded for order %s, which does not exist", payment_id, order_id)

@@ -16,6 +16,8 @@ def escape_like(value: str) -> str:
 
 def search(args: dict):
     stmt = select(Client)
+    if "ids" in args:
+        stmt = stmt.where(Client.id.in_(args["ids"]))
     if "name" in args:
         stmt = stmt.where(Client.name.ilike(f"%{escape_like(args['name'])}%", escape="\\"))
     if "email" in args:

@@ -9,7 +9,7 @@ from flask import g, has_request_context
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.kit import ChangeSchema, Filter, PageArgs, Text, sort_field
-from services.kit.fields import Email, Id, Money
+from services.kit.fields import Email, Id, IdList, Money
 
 from . import phone
 from .cpf import normalise
@@ -92,6 +92,7 @@ class ClientSchema(ChangeSchema):
 
 
 class ClientListArgs(PageArgs):
+    ids = IdList(metadata={"description": "Only these ids, comma-separated (≤ 100): a batch read"})
     name = Filter(max_length=120, metadata={"description": "Contains, case-insensitive"})
     email = Email(metadata={"description": "Exact, case-insensitive"})
     cpf = Cpf(metadata={"description": "Exact; either form"})

@@ -79,6 +79,31 @@ class Id(fields.Integer):
         super().__init__(strict=strict, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+class IdList(fields.String):
+    """`1,2,3` -> [1, 2, 3] (a batch read's query parameter): at most `most` positive ids,
+    repeats dropped, documented with the longest such list as its `maxLength`."""
+
+    def __init__(self, *, most: int = 100, **kwargs):
+        # `most` ids of ten digits, and the commas between them.
+        kwargs["metadata"] = {"maxLength": most * 11 - 1, **(kwargs.get("metadata") or {})}
+        super().__init__(**kwargs)
+        self.most = most
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parts = [
+            part.strip() for part in super()._deserialize(value, attr, data, **kwargs).split(",")
+        ]
+        # Ten digits at most before int(): Python refuses to convert very long digit strings.
+        if not all(part.isascii() and part.isdigit() and len(part) <= 10 for part in parts):
+            raise ValidationError("A comma-separated list of ids.")
+        ids = list(dict.fromkeys(int(part) for part in parts))
+        if not all(0 < id_ <= MAX_ID for id_ in ids):
+            raise ValidationError("A comma-separated list of ids.")
+        if len(ids) > self.most:
+            raise ValidationError(f"At most {self.most} ids.")
+        return ids
+
+
 class Text(fields.String):
     """Free text in a body: 1 to `max_length` characters (`Filter` is its query twin)."""
 

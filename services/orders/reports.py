@@ -1,11 +1,16 @@
-"""The sales report, grouped and summed by PostgreSQL (GROUP BY), never in Python loops."""
+"""The sales report and the KPIs, grouped and summed by PostgreSQL (GROUP BY), never in Python
+loops."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, func, select, text
 
+from services.kit import Unprocessable
+
+from . import names
 from .models import Order, OrderItem, db
 
 # What counts as sold: paid and beyond, never pending (unpaid) or cancelled.
@@ -65,3 +70,189 @@ def sales(args: dict) -> dict:
             for row in rows
         ],
     }
+
+
+# --- the KPIs: a period's figures and series, each an aggregate query ---
+
+VISIBLE = ("pending", "paid", "shipped", "delivered", "cancelled")
+# At most a year and a day: enough for a year over a leap day, and a bound on the work.
+MAX_KPI_DAYS = 366
+DEFAULT_KPI_DAYS = 30
+TOP = 10
+CENT, BASIS_POINT = Decimal("0.01"), Decimal("0.0001")
+
+# Every day of the period, with its sold orders' GMV and count, and (ROLLUP's total row, day
+# NULL) the period's sold orders, GMV, cancelled and all (visible) orders created.
+_BY_DAY = text("""
+    WITH placed AS (
+        SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status, total
+        FROM orders.orders
+        WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
+    )
+    SELECT days.day::date AS day,
+           coalesce(sum(total) FILTER (WHERE status = ANY(:sold)), 0) AS gmv,
+           count(status) FILTER (WHERE status = ANY(:sold)) AS orders,
+           count(status) FILTER (WHERE status = 'cancelled') AS cancelled,
+           count(status) AS placed
+    FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') AS days(day)
+    LEFT JOIN placed ON placed.day = days.day::date
+    GROUP BY ROLLUP (days.day)
+    ORDER BY days.day NULLS LAST
+""")
+
+# The sold lines once (per product and category), then: the top products, every category, and
+# the units of all (`kind` says which row is which, `rank` their order within it).
+_LINES = text("""
+    WITH sold AS MATERIALIZED (
+        SELECT i.product_id, i.category_id, max(i.product_name) AS name,
+               sum(i.quantity) AS units, sum(i.line_total) AS revenue
+        FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
+        WHERE o.created_at >= :start AND o.created_at < :end AND o.status = ANY(:sold)
+        GROUP BY i.product_id, i.category_id
+    ), products AS (
+        SELECT product_id AS id, max(name) AS name, sum(units) AS units,
+               sum(revenue) AS revenue
+        FROM sold GROUP BY product_id
+    ), categories AS (
+        SELECT category_id AS id, sum(units) AS units, sum(revenue) AS revenue
+        FROM sold GROUP BY category_id
+    )
+    SELECT kind, id, name, units, revenue FROM (
+        (SELECT 'product' AS kind, 1 AS part, id, name, units, revenue,
+                row_number() OVER (ORDER BY units DESC, revenue DESC, id) AS rank
+         FROM products ORDER BY rank LIMIT :top)
+        UNION ALL
+        SELECT 'category', 2, id, NULL, units, revenue,
+               row_number() OVER (ORDER BY revenue DESC, id NULLS LAST)
+        FROM categories
+        UNION ALL
+        SELECT 'all', 3, NULL, NULL, coalesce(sum(units), 0), coalesce(sum(revenue), 0), 1
+        FROM sold
+    ) AS parts
+    ORDER BY part, rank
+""")
+
+# The top clients by GMV, each row with how many clients bought in the period and how many of
+# them bought twice or more (the repeat rate's parts).
+_CLIENTS = text("""
+    WITH buyers AS MATERIALIZED (
+        SELECT client_id, sum(total) AS gmv, count(*) AS orders
+        FROM orders.orders
+        WHERE created_at >= :start AND created_at < :end AND status = ANY(:sold)
+        GROUP BY client_id
+    )
+    SELECT client_id, gmv, orders,
+           count(*) OVER () AS buyers,
+           count(*) FILTER (WHERE orders >= 2) OVER () AS repeaters
+    FROM buyers
+    ORDER BY gmv DESC, client_id
+    LIMIT :top
+""")
+
+_BY_STATE = text("""
+    SELECT a.state, sum(o.total) AS gmv, count(*) AS orders
+    FROM orders.orders o LEFT JOIN orders.known_addresses a ON a.id = o.shipping_address_id
+    WHERE o.created_at >= :start AND o.created_at < :end AND o.status = ANY(:sold)
+    GROUP BY a.state
+    ORDER BY gmv DESC, a.state NULLS LAST
+""")
+
+# Clients whose first order (of any visible status) was created in the period.
+_NEW_CLIENTS = text("""
+    SELECT count(DISTINCT o.client_id)
+    FROM orders.orders o
+    WHERE o.created_at >= :start AND o.created_at < :end AND o.status = ANY(:visible)
+      AND NOT EXISTS (
+          SELECT 1 FROM orders.orders e
+          WHERE e.client_id = o.client_id AND e.created_at < :start AND e.status = ANY(:visible)
+      )
+""")
+
+
+def kpi_period(args: dict, today: date | None = None) -> tuple[date, date]:
+    """The period's first and last days (both included): the last DEFAULT_KPI_DAYS days up to
+    today (UTC) unless given; a period that ends before it starts, or longer than MAX_KPI_DAYS,
+    is a 422."""
+    today = today or datetime.now(UTC).date()
+    last = args.get("date_to")
+    first = args.get("date_from")
+    if last is None:
+        last = today if first is None or first <= today else first
+    if first is None:
+        first = last - timedelta(days=DEFAULT_KPI_DAYS - 1)
+    if first > last:
+        raise Unprocessable({"to": ["Must not be before from."]})
+    if (last - first).days + 1 > MAX_KPI_DAYS:
+        raise Unprocessable({"from": [f"The period is at most {MAX_KPI_DAYS} days."]})
+    return first, last
+
+
+def kpis(args: dict) -> dict:
+    """The period's sales figures (orders created in it that are paid, shipped or delivered),
+    its cancellation rate (cancelled of all placed), new and repeat clients, and its series: by
+    day (every day), top products, categories, top clients and states."""
+    first, last = kpi_period(args)
+    params = {
+        "first": first,
+        "last": last,
+        "start": datetime.combine(first, time(), UTC),
+        "end": datetime.combine(last + timedelta(days=1), time(), UTC),
+        "sold": list(SOLD),
+        "visible": list(VISIBLE),
+        "top": TOP,
+    }
+    connection = db.session.connection()
+    *days, total = connection.execute(_BY_DAY, params).all()
+    lines = connection.execute(_LINES, params).all()
+    buyers = connection.execute(_CLIENTS, params).all()
+    states = connection.execute(_BY_STATE, params).all()
+    new_clients = connection.execute(_NEW_CLIENTS, params).scalar_one()
+    db.session.commit()
+
+    categories = [row for row in lines if row.kind == "category"]
+    client_names = names.clients([row.client_id for row in buyers])
+    category_names = names.categories([row.id for row in categories if row.id is not None])
+    return {
+        "date_from": first,
+        "date_to": last,
+        "gmv": total.gmv,
+        "orders": total.orders,
+        "average_order_value": _ratio(total.gmv, total.orders, CENT),
+        "units": next(row.units for row in lines if row.kind == "all"),
+        "cancellation_rate": _ratio(total.cancelled, total.placed, BASIS_POINT),
+        "new_clients": new_clients,
+        "repeat_client_rate": _ratio(
+            buyers[0].repeaters if buyers else 0, buyers[0].buyers if buyers else 0, BASIS_POINT
+        ),
+        "by_day": [{"date": row.day, "gmv": row.gmv, "orders": row.orders} for row in days],
+        "top_products": [
+            {"product_id": row.id, "name": row.name, "units": row.units, "revenue": row.revenue}
+            for row in lines
+            if row.kind == "product"
+        ],
+        "by_category": [
+            {
+                "category_id": row.id,
+                "name": category_names.get(row.id),
+                "units": row.units,
+                "revenue": row.revenue,
+            }
+            for row in categories
+        ],
+        "by_client": [
+            {
+                "client_id": row.client_id,
+                "name": client_names.get(row.client_id),
+                "gmv": row.gmv,
+                "orders": row.orders,
+            }
+            for row in buyers
+        ],
+        "by_state": [{"state": row.state, "gmv": row.gmv, "orders": row.orders} for row in states],
+    }
+
+
+def _ratio(part, whole, places: Decimal) -> Decimal:
+    if not whole:
+        return Decimal(0).quantize(places)
+    return (Decimal(part) / Decimal(whole)).quantize(places, rounding=ROUND_HALF_UP)

@@ -18,6 +18,8 @@ from services.kit.idempotency import HEADER, MAX_KEY
 from . import idempotency, orders, reports, workflow
 from .models import Order, db
 from .schemas import (
+    KpiArgs,
+    KpiSchema,
     OrderListArgs,
     OrderPatchSchema,
     OrderSchema,
@@ -138,3 +140,18 @@ class SalesReport(MethodView):
         """Units, revenue and orders of paid, shipped and delivered orders, per day, product,
         client or category (admin)."""
         return reports.sales(args)
+
+
+@blp.route("/reports/kpis")
+class KpiReport(MethodView):
+    @blp.login_required("admin")
+    @blp.arguments(KpiArgs, location="query")
+    @blp.response(200, KpiSchema)
+    @blp.problem(
+        422, "An invalid day, `to` before `from`, or a period longer than 366 days (`from`)"
+    )
+    def get(self, args):
+        """The sales KPIs of a period (admin; default the last 30 days): GMV, orders, average
+        order value and units of its paid, shipped and delivered orders, its cancellation rate,
+        new and repeat clients, and series by day, product, category, client and state."""
+        return reports.kpis(args)

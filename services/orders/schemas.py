@@ -161,3 +161,101 @@ class SalesReportSchema(Schema):
     date_to = fields.Date(data_key="to", allow_none=True)
     statuses = fields.List(fields.String(), metadata={"description": "The statuses that count"})
     items = fields.List(fields.Nested(SalesRowSchema))
+
+
+class KpiArgs(QueryArgs):
+    date_from = fields.Date(
+        data_key="from",
+        metadata={
+            "description": "First day (inclusive, UTC); default 29 days before `to`",
+            "maxLength": MAX_DATE,
+        },
+    )
+    date_to = fields.Date(
+        data_key="to",
+        metadata={"description": "Last day (inclusive, UTC); default today", "maxLength": MAX_DATE},
+    )
+
+
+class Rate(fields.Decimal):
+    """A share from 0 to 1 as a decimal string with four places ("0.1250")."""
+
+    def __init__(self, **kwargs):
+        pattern = r"^[01]\.\d{4}$"
+        kwargs["metadata"] = {"example": "0.1250", "pattern": pattern, **kwargs["metadata"]}
+        super().__init__(places=4, as_string=True, **kwargs)
+
+
+class DaySchema(Schema):
+    date = fields.Date()
+    gmv = Money(metadata={"example": "1250.00"})
+    orders = fields.Integer(metadata={"example": 5})
+
+
+class TopProductSchema(Schema):
+    product_id = fields.Integer(metadata={"example": 12})
+    name = fields.String(metadata={"description": "Its name on the period's orders"})
+    units = fields.Integer(metadata={"example": 30})
+    revenue = Money(metadata={"example": "900.00"})
+
+
+class CategorySalesSchema(Schema):
+    category_id = fields.Integer(
+        allow_none=True, metadata={"description": "null: lines without a category"}
+    )
+    name = fields.String(
+        allow_none=True,
+        metadata={"description": "null when products cannot name it (gone, or down)"},
+    )
+    units = fields.Integer()
+    revenue = Money()
+
+
+class ClientSalesSchema(Schema):
+    client_id = fields.Integer(metadata={"example": 42})
+    name = fields.String(
+        allow_none=True,
+        metadata={"description": "null when clients cannot name it (gone, or down)"},
+    )
+    gmv = Money()
+    orders = fields.Integer()
+
+
+class StateSalesSchema(Schema):
+    state = fields.String(
+        allow_none=True,
+        metadata={"description": "The shipping address's UF; null: no address", "example": "SP"},
+    )
+    gmv = Money()
+    orders = fields.Integer()
+
+
+class KpiSchema(Schema):
+    date_from = fields.Date(data_key="from")
+    date_to = fields.Date(data_key="to")
+    gmv = Money(
+        metadata={"description": "Total of the period's paid, shipped and delivered orders"}
+    )
+    orders = fields.Integer(metadata={"description": "How many of them", "example": 40})
+    average_order_value = Money(metadata={"description": "gmv / orders; 0.00 with none"})
+    units = fields.Integer(metadata={"description": "Units on their lines", "example": 95})
+    cancellation_rate = Rate(
+        metadata={"description": "Cancelled orders of all the orders placed in the period"}
+    )
+    new_clients = fields.Integer(
+        metadata={"description": "Clients whose first order (any status) is in the period"}
+    )
+    repeat_client_rate = Rate(
+        metadata={"description": "Of the clients who bought in the period, those with 2 or more"}
+    )
+    by_day = fields.List(
+        fields.Nested(DaySchema), metadata={"description": "Every day of the period"}
+    )
+    top_products = fields.List(
+        fields.Nested(TopProductSchema), metadata={"description": "The 10 most units sold"}
+    )
+    by_category = fields.List(fields.Nested(CategorySalesSchema))
+    by_client = fields.List(
+        fields.Nested(ClientSalesSchema), metadata={"description": "The 10 of highest GMV"}
+    )
+    by_state = fields.List(fields.Nested(StateSalesSchema))

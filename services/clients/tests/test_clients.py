@@ -184,6 +184,18 @@ def test_email_and_cpf_filters_are_exact_and_accept_either_form(client, user, ma
     assert [c["id"] for c in by_email] == [c["id"] for c in by_cpf] == [made["id"]]
 
 
+def test_the_ids_filter_reads_a_batch_of_clients(client, user, make_client):
+    ana, _, bia = make_client(name="Ana"), make_client(name="Bruno"), make_client(name="Bia")
+    listed = client.get(f"/clients?ids={bia['id']},{ana['id']},{ana['id']}", headers=user).json
+    assert sorted(c["id"] for c in listed["items"]) == sorted([ana["id"], bia["id"]])
+
+
+@pytest.mark.parametrize("ids", ["1,x", "0", ",".join(map(str, range(1, 102)))])
+def test_an_ids_filter_that_is_not_a_short_list_of_ids_is_a_422_naming_it(client, user, ids):
+    response = client.get("/clients", query_string={"ids": ids}, headers=user)
+    assert response.status_code == 422 and "ids" in response.json["errors"]
+
+
 def test_an_invalid_cpf_filter_is_422(client, user):
     assert client.get("/clients?cpf=123", headers=user).status_code == 422
 

@@ -8,6 +8,10 @@ TEST_STACK := FEIRA_ENV_FILE=stack/test.env $(STACK)
 # when missing, or the exact apt-get line printed when it cannot be.
 SYSTEM := bash stack/ensure-system.sh
 BENCH_ARGS ?=
+# SCALE=N runs N copies of every web app, relay and worker (README: "Running on Kubernetes").
+ifdef SCALE
+export FEIRA_SCALE := $(SCALE)
+endif
 # --- Robot (robot-tests/README.md) ---
 # ROBOT_ENV picks robot-tests/variables/$(ROBOT_ENV).py: local (this machine's stack, honouring
 # FEIRA_ENV_FILE), compose (docker compose), remote (FEIRA_BASE_URL).

@@ -20,6 +20,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.kit.leader import Leadership
+
 from . import checks, snapshot, store
 from .config import Config, ConfigError, Target, load, sign_in_variables
 from .journey import Journey, StepFailed
@@ -100,6 +102,41 @@ class Monitor:
         # Set by build_scheduler: check() brings a target's next run forward through it.
         self.scheduler = None
         self._snapshot_lock = threading.Lock()
+        # With SCALE copies of the worker, the one holding the advisory lock checks, records and
+        # notifies; the others wait to take over (kit.leader.Leadership). None: it always leads.
+        self.leadership = None
+        self._leading = False
+        self._leader_lock = threading.Lock()
+
+    def leads(self) -> bool:
+        """Whether this copy checks now. A copy that has just taken the lead first reads the
+        states and open incidents the previous leader wrote, so it carries on from them (never
+        opening a second incident for an outage the other one had opened); one that has lost it
+        forgets what it had not written."""
+        if self.leadership is None:
+            return True
+        with self._leader_lock:
+            leading = self.leadership.leading()
+            if leading and not self._leading:
+                with self._lock:
+                    # Only what the database says counts: the previous leader moved on.
+                    self.tracked = {n: Tracked(t.target) for n, t in self.tracked.items()}
+                try:
+                    self.restore()
+                except SQLAlchemyError as exc:
+                    log.warning(
+                        "took the lead but cannot read the states yet",
+                        extra={"error": type(exc).__name__},
+                    )
+                    return False
+                log.warning("this worker leads: checking every target")
+            elif self._leading and not leading:
+                with self._lock:
+                    dropped = len(self._pending)
+                    self._pending.clear()
+                log.warning("another worker leads: this one waits", extra={"dropped": dropped})
+            self._leading = leading
+            return leading
 
     # --- start-up ---
 
@@ -200,7 +237,9 @@ class Monitor:
 
     def check(self, name: str) -> None:
         """The job APScheduler runs for a target: check, judge, record, and check again soon
-        when this check may have changed the target's state."""
+        when this check may have changed the target's state. Only the leading copy checks."""
+        if not self.leads():
+            return
         self.observe(name, self.run_check(name))
         delay = self.retry_delay(name)
         if delay is not None and self.scheduler is not None:
@@ -460,6 +499,8 @@ class Monitor:
             log.warning("no snapshot written", extra={"error": type(exc).__name__})
 
     def beat(self) -> None:
+        if not self.leads():
+            return
         self.write_snapshot()
         try:
             with self.app.app_context():
@@ -469,6 +510,8 @@ class Monitor:
             log.info("no heartbeat written", extra={"error": type(exc).__name__})
 
     def prune(self) -> None:
+        if not self.leads():
+            return
         try:
             with self.app.app_context():
                 removed = store.prune(db.session, datetime.now(UTC))
@@ -538,6 +581,7 @@ def worker_command():
         email_to=email_recipients(os.environ.get("MONITOR_EMAIL_TO")),
     )
     monitor = Monitor(app, config, notifier)
+    monitor.leadership = Leadership(db.engine, "feira:monitoring:worker")
     stop = threading.Event()
     scheduler = build_scheduler(monitor)
 
@@ -562,6 +606,7 @@ def worker_command():
     started = time.monotonic()
     scheduler.start()
     monitor.flush()
+    monitor.leadership.release()
     notifier.drain(timeout=10)
     notifier.close()
     log.info("stopped", extra={"ran_s": round(time.monotonic() - started)})

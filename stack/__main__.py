@@ -22,7 +22,9 @@ from .postgres import provision
 from .processes import (
     VENV_BIN,
     cluster,
+    copies_of,
     flask_command,
+    metrics_name,
     program_names,
     render_supervisor,
     service_environment,
@@ -53,7 +55,7 @@ def stack_ports(cfg: StackConfig) -> dict[int, str]:
     return {
         cfg.gateway_port: "gateway",
         cfg.pg_port: "postgres",
-        **{cfg.port(name): name for name in cfg.apps},
+        **{port: name for name in cfg.apps for port in cfg.ports(name)},
         **{program.port: program.name for program in standin_programs(cfg)},
         # The SMTP sink's HTTP read-back.
         **{p.http_port: p.name for p in standin_programs(cfg) if p.http_port is not None},
@@ -143,10 +145,15 @@ def clear_stale(cfg: StackConfig) -> None:
 
 
 def up(cfg: StackConfig) -> None:
-    for path in (cfg.run_dir, cfg.logs_dir, *(cfg.run_dir / "metrics" / s for s in cfg.apps)):
+    metrics = [
+        cfg.run_dir / "metrics" / metrics_name(s, k)
+        for s in cfg.apps
+        for k in range(1, cfg.scale + 1)
+    ]
+    for path in (cfg.run_dir, cfg.logs_dir, *metrics):
         path.mkdir(parents=True, exist_ok=True)
-    for service in cfg.apps:
-        for stale in (cfg.run_dir / "metrics" / service).glob("*.db"):
+    for path in metrics:
+        for stale in path.glob("*.db"):
             stale.unlink()
     passwords = cfg.db_passwords()
     if ensure_keypair(cfg.private_key_path, cfg.public_key_path):
@@ -159,6 +166,8 @@ def up(cfg: StackConfig) -> None:
 
     gateway.render(cfg)
     render_supervisor(cfg, passwords)
+    # What `stop`/`start`/`restart` read when FEIRA_SCALE is not given again.
+    (cfg.run_dir / "scale").write_text(f"{cfg.scale}\n")
     if supervisor_running(cfg):
         say("supervisord is running; applying any configuration change")
         supervisorctl(cfg, "update")
@@ -207,6 +216,13 @@ def wait_ready(cfg: StackConfig, timeout: float = 90.0) -> None:
         f"{cfg.gateway_url}/health",
         *(f"{cfg.gateway_url}/health/{service}" for service in cfg.services),
         f"{cfg.gateway_url}/status/api/summary",
+        # Every copy of every service, straight to its port (SCALE > 1: the gateway's answer
+        # above may have come from any one of them).
+        *(
+            f"http://{cfg.host}:{port}/health/ready"
+            for service in cfg.services
+            for port in cfg.ports(service)[1:]
+        ),
         # The stand-ins answer on their own port: the gateway never routes to them.
         *(
             f"http://{cfg.host}:{p.http_port or p.port}/_standin/health"
@@ -306,10 +322,17 @@ def main(argv: list[str] | None = None) -> None:
         tail = ["tail", "-n", "40", *(["-F"] if args.follow else []), *files]
         os.execvp("tail", tail)  # noqa: S606 (this process becomes tail)
     else:
+        running = cfg.run_dir / "scale"
+        if not cfg.get("FEIRA_SCALE") and running.exists():
+            # The running stack's: `make up SCALE=2` then `make stop SERVICE=clients-2`.
+            cfg.env["FEIRA_SCALE"] = running.read_text().strip()
         known = set(program_names(cfg))
-        if args.service not in known and args.service != "all":
+        # With SCALE > 1, `stop clients` stops every copy (clients-1, clients-2); `stop
+        # clients-2` that one only.
+        chosen = copies_of(cfg, args.service)
+        if args.service != "all" and not set(chosen) <= known:
             sys.exit(f"unknown service {args.service!r}; one of: {', '.join(sorted(known))}")
-        supervisorctl(cfg, args.command, args.service)
+        supervisorctl(cfg, args.command, *chosen)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,9 @@ PROVIDER_SECRETS = {"PAYMENTS_PROVIDER_SECRET_KEY": "sk_test_", "PAYMENTS_WEBHOO
 # the webhook handshake: notifications' processes (and the WhatsApp stand-in) alone hold them.
 WHATSAPP_SECRETS = ("WHATSAPP_ACCESS_TOKEN", "WHATSAPP_APP_SECRET", "WHATSAPP_VERIFY_TOKEN")
 # The mail settings (services/kit/mail.py): notifications' processes and monitoring's worker only.
+# SCALE: the most copies of each process, and how far apart the copies' ports are.
+MAX_SCALE = 9
+COPY_PORT_STEP = 100
 MAIL_SETTINGS = (
     "SMTP_HOST",
     "SMTP_PORT",
@@ -117,6 +120,31 @@ class StackConfig:
 
     def service_url(self, service: str) -> str:
         return f"http://{self.host}:{self.port(service)}"
+
+    @property
+    def scale(self) -> int:
+        """How many copies of each service's web app, relay and workers run (`FEIRA_SCALE`,
+        `make up SCALE=2`); 1 unless set: the stack as it always was."""
+        raw = self.get("FEIRA_SCALE", "1")
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SystemExit(
+                f"FEIRA_SCALE must be a whole number from 1 to 9, not {raw!r}"
+            ) from None
+        if not 1 <= value <= MAX_SCALE:
+            raise SystemExit(f"FEIRA_SCALE must be a whole number from 1 to 9, not {raw!r}")
+        return value
+
+    def ports(self, service: str) -> list[int]:
+        """The port of each copy of a service's web app: its own port for the first, then
+        `COPY_PORT_STEP` more for each next one (clients: 5002, 5102, 5202)."""
+        return [self.port(service) + COPY_PORT_STEP * k for k in range(self.scale)]
+
+    def service_urls(self, service: str) -> str:
+        """Every copy's base URL, comma-separated: a service's `NAME_URLS` (services/kit), which
+        its client tries in turn when a copy does not take the connection."""
+        return ",".join(f"http://{self.host}:{port}" for port in self.ports(service))
 
     @property
     def gateway_url(self) -> str:
@@ -251,6 +279,12 @@ class StackConfig:
         values = {}
         for key in [*keys, *self.service_key_names(), "OUTBOX_SECRET", "FEIRA_MONITOR_PASSWORD"]:
             values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(16)
+        # The console's: signs its CSRF tokens and encrypts the API tokens its sessions keep.
+        values["CONSOLE_SECRET_KEY"] = (
+            self.env.get("CONSOLE_SECRET_KEY")
+            or stored.get("CONSOLE_SECRET_KEY")
+            or secrets.token_urlsafe(32)
+        )
         for key, prefix in PROVIDER_SECRETS.items():
             values[key] = self.env.get(key) or stored.get(key) or prefix + secrets.token_hex(16)
         for key in WHATSAPP_SECRETS:

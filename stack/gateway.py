@@ -121,6 +121,9 @@ def render(
         {
             "name": name,
             "address": f"{hosts.get(name, cfg.host)}:{cfg.port(name)}",
+            # Every copy (SCALE): the upstream lists them all, so a copy that is down costs an
+            # idempotent request nothing, nor any request it never took.
+            "addresses": [f"{hosts.get(name, cfg.host)}:{port}" for port in cfg.ports(name)],
             # Behind auth_request; empty for a service that has public prefixes only.
             "prefixes": "|".join(PREFIXES.get(name, ())),
             "public": BY_NAME[name].public,
@@ -153,6 +156,9 @@ def render(
         "verify_cache_seconds": min(5, int(cfg.get("FEIRA_VERIFY_CACHE_SECONDS", "5"))),
         "verify_cache_dir": cache_dir,
         "services": services,
+        # A failed idempotent request is tried on the next entry, up to once per copy (two
+        # entries of the one address when SCALE is 1).
+        "next_upstream_tries": max(2, cfg.scale),
         "problems": problems,
         "problem_base": cfg.get("PROBLEM_TYPE_BASE", "https://feira.dev/problems/"),
         "swagger_ui": ROOT / "gateway" / "swagger-ui",

@@ -85,15 +85,33 @@ def relay_command(service: str) -> list[str]:
 
 
 def subscribers(cfg: StackConfig, service: str) -> str:
+    """`name=url,…`; with SCALE > 1 each subscriber's copies joined by `|` (`name=url1|url2`): the
+    relay tries the next copy when one does not answer (services/kit/outbox.py)."""
     return ",".join(
-        f"{name}={cfg.service_url(name)}/internal/events"
+        f"{name}=" + "|".join(f"{url}/internal/events" for url in cfg.service_urls(name).split(","))
         for name in SUBSCRIPTIONS.get(service, ())
         if name in cfg.services
     )
 
 
+def copy_name(name: str, copy: int, scale: int) -> str:
+    """A program's name: as it always was when one copy runs; `clients-1`, `clients-2`,
+    `clients-relay-1`, … when SCALE > 1."""
+    return name if scale == 1 else f"{name}-{copy}"
+
+
+def copies_of(cfg: StackConfig, name: str) -> list[str]:
+    """What `python -m stack stop NAME` means: NAME's copies when NAME is a program's base name
+    (`clients` is `clients-1` and `clients-2` with SCALE=2), else NAME itself (`clients-2`)."""
+    if cfg.scale == 1 or name in program_names(cfg):
+        return [name]
+    listed = [copy_name(name, k, cfg.scale) for k in range(1, cfg.scale + 1)]
+    known = set(program_names(cfg))
+    return listed if all(program in known for program in listed) else [name]
+
+
 def service_environment(
-    cfg: StackConfig, service: str, passwords: dict[str, str]
+    cfg: StackConfig, service: str, passwords: dict[str, str], copy: int = 1
 ) -> dict[str, str]:
     passthrough = {
         key: value
@@ -102,17 +120,31 @@ def service_environment(
         and not key.endswith(("_DB_PASSWORD", "_PORT", "_SERVICE_KEY"))
         # Set below, for the services that sign or check events only, for payments, for
         # notifications (WhatsApp and mail) and monitoring's worker (mail).
-        and key not in ("OUTBOX_SECRET", "PAYMENTS_PROVIDER_URL", *PROVIDER_SECRETS, *MAIL_SETTINGS)
+        and key
+        not in (
+            "OUTBOX_SECRET",
+            "PAYMENTS_PROVIDER_URL",
+            "CONSOLE_SECRET_KEY",
+            *PROVIDER_SECRETS,
+            *MAIL_SETTINGS,
+        )
         and value
     }
     environment = {
         **passthrough,
-        "PORT": str(cfg.port(service)),
+        "PORT": str(cfg.ports(service)[copy - 1]),
         "SERVICE_HOST": cfg.host,
         "DATABASE_URL": cfg.database_url(service, passwords[service]),
         "JWT_PUBLIC_KEY_FILE": str(cfg.public_key_path),
-        "PROMETHEUS_MULTIPROC_DIR": str(cfg.run_dir / "metrics" / service),
+        "PROMETHEUS_MULTIPROC_DIR": str(cfg.run_dir / "metrics" / metrics_name(service, copy)),
         **{f"{name.upper()}_URL": cfg.service_url(name) for name in cfg.services},
+        # With SCALE > 1, every copy of each service: the kit's client goes to the next one
+        # when a copy does not take the connection (NAME_URL stays the first copy's).
+        **(
+            {f"{name.upper()}_URLS": cfg.service_urls(name) for name in cfg.services}
+            if cfg.scale > 1
+            else {}
+        ),
         # Its own credential key and its internal routes' callers' (kit.security), no other.
         **cfg.service_keys(service),
     }
@@ -122,6 +154,11 @@ def service_environment(
         environment["OUTBOX_SUBSCRIBERS"] = subscribers(cfg, service)
     if service == "auth":
         environment["JWT_PRIVATE_KEY_FILE"] = str(cfg.private_key_path)
+    if BY_NAME[service].through_gateway:
+        # The console calls the API as its signed-in users do, through the gateway.
+        environment["GATEWAY_URL"] = cfg.gateway_url
+    if service == "console":
+        environment["CONSOLE_SECRET_KEY"] = cfg.secrets()["CONSOLE_SECRET_KEY"]
     if service == "products":
         environment["MEDIA_DIR"] = str(cfg.media_dir)
     if service == "payments":
@@ -137,6 +174,11 @@ def service_environment(
         # is down (monitoring/snapshot.py).
         environment["MONITOR_SNAPSHOT_FILE"] = str(cfg.run_dir / "monitoring" / "snapshot.json")
     return environment
+
+
+def metrics_name(service: str, copy: int) -> str:
+    """Each copy of a web app keeps its metrics files apart: one copy's /metrics is its own."""
+    return service if copy == 1 else f"{service}-{copy}"
 
 
 def relay_environment(cfg: StackConfig, service: str, passwords: dict[str, str]) -> dict[str, str]:
@@ -169,33 +211,42 @@ def worker_environment(
 def service_programs(
     cfg: StackConfig, service: Service, passwords: dict[str, str]
 ) -> list[Program]:
-    """A service's web app, its outbox relay if it emits events, and its workers."""
-    name = service.name
+    """A service's web app, its outbox relay if it emits events, and its workers: SCALE copies
+    of each (README: "Running on Kubernetes", N replicas), each web app copy on its own port."""
+    name, scale = service.name, cfg.scale
     listed = [
         Program(
-            name, service_command(name), cfg.port(name), service_environment(cfg, name, passwords)
+            copy_name(name, k, scale),
+            service_command(name),
+            port,
+            service_environment(cfg, name, passwords, copy=k),
         )
+        for k, port in enumerate(cfg.ports(name), start=1)
     ]
     if service.has_relay:
-        listed.append(
+        environment = relay_environment(cfg, name, passwords)
+        listed += [
             Program(
-                f"{name}-relay",
+                copy_name(f"{name}-relay", k, scale),
                 relay_command(name),
                 0,
-                relay_environment(cfg, name, passwords),
+                environment,
                 priority=150,
             )
-        )
-    listed += [
-        Program(
-            f"{name}-{worker.name}",
-            flask_command(name, *worker.command),
-            0,
-            worker_environment(cfg, name, worker, passwords),
-            priority=150,
-        )
-        for worker in service.workers
-    ]
+            for k in range(1, scale + 1)
+        ]
+    for worker in service.workers:
+        environment = worker_environment(cfg, name, worker, passwords)
+        listed += [
+            Program(
+                copy_name(f"{name}-{worker.name}", k, scale),
+                flask_command(name, *worker.command),
+                0,
+                environment,
+                priority=150,
+            )
+            for k in range(1, scale + 1)
+        ]
     return listed
 
 
@@ -275,12 +326,14 @@ def program_names(cfg: StackConfig) -> list[str]:
     """The names `programs` gives its processes, without building an environment (no secret is
     read or generated): what `make start/stop/restart SERVICE=…` accepts."""
     names = ["postgres", *(f"{name}-standin" for name in STANDINS if name in cfg.standins)]
+    copies = range(1, cfg.scale + 1)
     for name in cfg.services:
         service = BY_NAME[name]
-        names.append(name)
+        names += [copy_name(name, k, cfg.scale) for k in copies]
         if service.has_relay:
-            names.append(f"{name}-relay")
-        names += [f"{name}-{worker.name}" for worker in service.workers]
+            names += [copy_name(f"{name}-relay", k, cfg.scale) for k in copies]
+        for worker in service.workers:
+            names += [copy_name(f"{name}-{worker.name}", k, cfg.scale) for k in copies]
     return [*names, "gateway"]
 
 

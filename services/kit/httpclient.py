@@ -3,6 +3,7 @@ and a 503 problem when the other side is down."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import requests
 from flask import current_app, g, has_app_context, has_request_context, request
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
 from .errors import Unavailable
@@ -31,7 +33,11 @@ class ServiceClient:
         retries: int = 2,
     ):
         self.name = name
-        self.base_url = base_url.rstrip("/")
+        # Several copies of the service (SCALE): `url1,url2`. Calls start at the next copy each
+        # time, and go on to another when one refuses the connection (nothing was sent).
+        self.base_urls = [url.strip().rstrip("/") for url in base_url.split(",") if url.strip()]
+        self.base_url = self.base_urls[0]
+        self._turn = itertools.count()
         self.timeout = (connect_timeout, read_timeout)
         retry = Retry(
             total=retries,
@@ -70,9 +76,7 @@ class ServiceClient:
                 if ASSERTION_HEADER in request.headers:
                     headers.setdefault(ASSERTION_HEADER, request.headers[ASSERTION_HEADER])
         try:
-            response = self.session.request(
-                method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
-            )
+            response = self._send(method, path, headers, kwargs)
         except requests.RequestException as exc:
             log.warning("%s unreachable: %s", self.name, type(exc).__name__)
             raise Unavailable(f"The {self.name} service is unavailable") from exc
@@ -80,6 +84,28 @@ class ServiceClient:
             log.warning("%s answered %s", self.name, response.status_code)
             raise Unavailable(f"The {self.name} service is unavailable")
         return response
+
+    def _send(self, method: str, path: str, headers: dict, kwargs: dict) -> requests.Response:
+        """One copy, or with several the next in turn, and another when a copy refuses the
+        connection: the request never reached it, so even a POST may go to the next."""
+        if len(self.base_urls) == 1:
+            return self.session.request(
+                method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
+            )
+        start = next(self._turn)
+        order = [
+            self.base_urls[(start + k) % len(self.base_urls)] for k in range(len(self.base_urls))
+        ]
+        for index, base in enumerate(order):
+            try:
+                return self.session.request(
+                    method, base + path, headers=headers, timeout=self.timeout, **kwargs
+                )
+            except requests.ConnectionError as exc:
+                if index == len(order) - 1 or not _refused(exc):
+                    raise
+                log.info("%s copy %s refused the connection: trying the next", self.name, base)
+        raise AssertionError("unreachable")
 
     def read(self, response: requests.Response, read: Callable[[Any], T]) -> T:
         """What `read` makes of the service's JSON answer. An answer that is not JSON, or that
@@ -105,6 +131,13 @@ class ServiceClient:
 
     def delete(self, path: str, **kwargs):
         return self.request("DELETE", path, **kwargs)
+
+
+def _refused(exc: requests.ConnectionError) -> bool:
+    """The connection itself failed (refused, or no route): no byte of the request was sent."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, NewConnectionError)
 
 
 def service(name: str) -> ServiceClient:

@@ -45,6 +45,7 @@ from services.registry import BY_NAME
 
 from .db import utcnow
 from .errors import BadRequest, Unauthorized
+from .leader import only_one, xact_lock
 
 log = logging.getLogger("feira.outbox")
 SIGNATURE = "X-Feira-Signature"
@@ -59,13 +60,20 @@ def signature(secret: str, body: bytes) -> str:
 
 
 def parse_subscribers(spec: str | None) -> dict[str, str]:
-    """`inventory=http://127.0.0.1:5004/internal/events,products=...` -> {name: url}."""
+    """`inventory=http://127.0.0.1:5004/internal/events,products=...` -> {name: url}. A
+    subscriber that runs as several copies (SCALE) has their URLs joined by `|`: the relay tries
+    them in turn."""
     subscribers = {}
     for item in filter(None, (part.strip() for part in (spec or "").split(","))):
         name, sep, url = item.partition("=")
-        if not sep or not name.strip() or not url.strip().startswith(("http://", "https://")):
+        urls = [part.strip() for part in url.split("|")]
+        if (
+            not sep
+            or not name.strip()
+            or not all(u.startswith(("http://", "https://")) for u in urls)
+        ):
             raise ValueError(f"OUTBOX_SUBSCRIBERS entry {item!r} is not name=http(s)://url")
-        subscribers[name.strip()] = url.strip()
+        subscribers[name.strip()] = "|".join(urls)
     return subscribers
 
 
@@ -162,7 +170,8 @@ class Outbox:
 
     def every(self, seconds: float, task: Callable[[], object]) -> None:
         """Run `task` from the relay loop every `seconds` (a service's sweeper, say): the relay is
-        already the one supervised background process each producer has."""
+        already the one supervised background process each producer has. With SCALE copies of
+        the relay, an advisory lock lets one copy at a time run it (`run_chore`)."""
         self.chores.append([seconds, task, float("-inf")])
 
     # --- producing ---
@@ -200,6 +209,13 @@ class Outbox:
         session = self.db.session
         subscribers = current_app.config["OUTBOX_SUBSCRIBERS"]
         secret = current_app.config["OUTBOX_SECRET"]
+        # SCALE copies of the relay: one pass at a time per service (the others find the lock
+        # taken and wait for their next poll), so each subscriber still gets the events in the
+        # order they were written. SKIP LOCKED below keeps a delivery from going out twice even
+        # without it.
+        if not xact_lock(session, self.lock_name("relay")):
+            session.rollback()
+            return 0
         due = session.execute(
             select(self.Delivery, self.Event.payload)
             .join(self.Event, self.Event.id == self.Delivery.event_id)
@@ -246,19 +262,43 @@ class Outbox:
         return 0
 
     def _post(self, url: str, payload: dict | list[dict], secret: str) -> str | None:
+        """POST to the subscriber; with several copies (`url1|url2`), to the next one when a
+        copy fails (a redelivery is harmless: the receiver skips an id it has processed)."""
         body = json.dumps(payload, separators=(",", ":")).encode()
-        try:
-            response = self._http.post(
-                url,
-                data=body,
-                headers={"Content-Type": "application/json", SIGNATURE: signature(secret, body)},
-                timeout=(1, 5),
-            )
-        except requests.RequestException as exc:
-            return type(exc).__name__
-        if response.status_code >= 300:
-            return f"HTTP {response.status_code}"
-        return None
+        error = None
+        for copy in url.split("|"):
+            try:
+                response = self._http.post(
+                    copy,
+                    data=body,
+                    headers={
+                        "Content-Type": "application/json",
+                        SIGNATURE: signature(secret, body),
+                    },
+                    timeout=(1, 5),
+                )
+            except requests.RequestException as exc:
+                error = type(exc).__name__
+                continue
+            if response.status_code >= 300:
+                error = f"HTTP {response.status_code}"
+                continue
+            return None
+        return error
+
+    def lock_name(self, task: str) -> str:
+        """The advisory lock of one of this service's background tasks (kit.leader)."""
+        return f"feira:{current_app.config['SERVICE_NAME']}:{task}"
+
+    def run_chore(self, index: int) -> bool:
+        """Run chore `index` if no copy of this service's relay is running it now; True if run.
+        A chore commits as it goes (a sweep, reconciliation), so its lock is held on a
+        connection of its own for the whole run."""
+        task = self.chores[index][1]
+        with only_one(self.db.engine, self.lock_name(f"chore:{index}")) as mine:
+            if mine:
+                task()
+            return mine
 
     def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
         """Forget events every subscriber has had for a week, and old inbox ids."""
@@ -288,9 +328,9 @@ class Outbox:
                 if time.monotonic() - last_prune > 3600:
                     self.prune()
                     last_prune = time.monotonic()
-                for chore in self.chores:
+                for index, chore in enumerate(self.chores):
                     if time.monotonic() - chore[2] > chore[0]:
-                        chore[1]()
+                        self.run_chore(index)
                         chore[2] = time.monotonic()
             except Exception:
                 self.db.session.rollback()

@@ -54,8 +54,11 @@ def base_config(service: str) -> dict[str, Any]:
         "HTTP_CONNECT_TIMEOUT": env("HTTP_CONNECT_TIMEOUT", 0.5, float),
         "HTTP_READ_TIMEOUT": env("HTTP_READ_TIMEOUT", 3.0, float),
         "HTTP_RETRIES": env("HTTP_RETRIES", 2, int),
+        # `NAME_URLS` (every copy, comma-separated, when the stack runs SCALE > 1) else NAME_URL.
         "SERVICE_URLS": {
-            name: env(f"{name.upper()}_URL") for name in SERVICE_NAMES if env(f"{name.upper()}_URL")
+            name: env(f"{name.upper()}_URLS") or env(f"{name.upper()}_URL")
+            for name in SERVICE_NAMES
+            if env(f"{name.upper()}_URLS") or env(f"{name.upper()}_URL")
         },
         "PROBLEM_TYPE_BASE": env("PROBLEM_TYPE_BASE", "https://feira.dev/problems/"),
     }

@@ -1,0 +1,143 @@
+"""One at a time across copies: PostgreSQL advisory locks for what SCALE copies of a process
+must not do twice at once (README: "Running on Kubernetes", N replicas).
+
+- `xact_lock(session, name)`: tried inside the caller's transaction and released by its commit
+  or rollback (the outbox relay's pass: one relay delivers at a time, so a subscriber gets the
+  events in the order they were written).
+- `only_one(engine, name)`: a context manager held on a connection of its own for a task that
+  commits several transactions (a sweep, reconciliation); yields False when another process
+  holds it, and Postgres frees it if the holder dies (its connection closes).
+- `Leadership(engine, name)`: a lock held for as long as a process leads (the monitoring
+  worker): `leading()` keeps it, takes it when free, and says whether this process leads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+log = logging.getLogger("feira.leader")
+TRY = text("SELECT pg_try_advisory_lock(hashtextextended(:name, 0))")
+TRY_XACT = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
+UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))")
+
+
+def xact_lock(session, name: str) -> bool:
+    """Try the lock `name` in the session's transaction; True when taken (until it ends)."""
+    return bool(session.execute(TRY_XACT, {"name": name}).scalar())
+
+
+@contextmanager
+def only_one(engine, name: str) -> Iterator[bool]:
+    """Hold the lock `name` for the block on a connection of its own: True when this process
+    took it, False when another holds it (the block should then do nothing)."""
+    with engine.connect() as connection:
+        taken = bool(connection.execute(TRY, {"name": name}).scalar())
+        connection.commit()
+        try:
+            yield taken
+        finally:
+            if taken:
+                try:
+                    connection.execute(UNLOCK, {"name": name})
+                    connection.commit()
+                except SQLAlchemyError:
+                    # The connection is gone, and the lock with it.
+                    connection.invalidate()
+
+
+class Leadership:
+    """A session-level advisory lock kept on one dedicated connection while this process leads.
+
+    While the database cannot be reached, a leader stays the leader (it may be the very thing
+    that is down) and a follower stays a follower; when it is back the leader takes its lock
+    again, or, if another took it meanwhile, follows. A follower asks every `poll` seconds."""
+
+    def __init__(self, engine, name: str, poll: float = 2.0):
+        self.engine = engine
+        self.name = name
+        self.poll = poll
+        self._connection = None
+        self._leading = False
+        self._asked_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def leading(self) -> bool:
+        with self._lock:
+            if self._leading:
+                if self._still_held():
+                    return True
+                # The database went away with our connection: still the leader, until a new
+                # connection finds the lock taken by another.
+                if not self._take():
+                    return self._leading
+                return True
+            if time.monotonic() - self._asked_at < self.poll:
+                return False
+            self._asked_at = time.monotonic()
+            self._take()
+            return self._leading
+
+    def _still_held(self) -> bool:
+        if self._connection is None:
+            return False
+        try:
+            self._connection.execute(text("SELECT 1"))
+            self._connection.commit()
+            return True
+        except SQLAlchemyError:
+            self._drop()
+            return False
+
+    def _take(self) -> bool:
+        """Ask for the lock on a new connection. True when taken; False when another holds it
+        (then this process follows) or the database cannot be reached (nothing changes)."""
+        try:
+            connection = self.engine.connect()
+        except SQLAlchemyError:
+            return False
+        try:
+            taken = bool(connection.execute(TRY, {"name": self.name}).scalar())
+            connection.commit()
+        except SQLAlchemyError:
+            connection.invalidate()
+            connection.close()
+            return False
+        if taken:
+            self._connection = connection
+            if not self._leading:
+                log.warning("leading", extra={"lock": self.name})
+            self._leading = True
+            return True
+        connection.close()
+        if self._leading:
+            log.warning("another process leads now: following", extra={"lock": self.name})
+        self._leading = False
+        return False
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.invalidate()
+                self._connection.close()
+            except SQLAlchemyError:
+                pass
+            self._connection = None
+
+    def release(self) -> None:
+        with self._lock:
+            if self._connection is not None and self._leading:
+                try:
+                    self._connection.execute(UNLOCK, {"name": self.name})
+                    self._connection.commit()
+                    self._connection.close()
+                except SQLAlchemyError:
+                    pass
+            self._connection = None
+            self._leading = False

@@ -147,7 +147,8 @@ SERVICES: tuple[Service, ...] = (
         prefixes=("products", "categories"),
         document="/products/openapi.json",
         emits=("product.created", "product.updated", "product.deleted"),
-        hears=("stock.changed",),
+        # Stock figures for the catalogue; orders' paid and cancelled lines for `popularity`.
+        hears=("stock.changed", "order.paid", "order.cancelled"),
         calls=("inventory", "orders"),
         large_bodies=(LargeBody(r"^/products/[0-9]+/images$", "IMAGE_MAX_BYTES", 5242880),),
     ),
@@ -175,7 +176,8 @@ SERVICES: tuple[Service, ...] = (
         prefixes=("orders",),
         document="/orders/openapi.json",
         # order.paid/shipped/delivered/cancelled carry {order_id, client_id, total, status, note}
-        # (notifications tells the client).
+        # (notifications tells the client); order.paid and order.cancelled also their lines
+        # {product_id, quantity} (products counts units sold).
         emits=(
             "order.abandoned",
             "order.paid",

@@ -23,7 +23,7 @@ from services.kit import utcnow
 
 from . import known
 from .models import Order, OrderEvent, db, outbox
-from .workflow import announce_cancelled, facts
+from .workflow import announce_cancelled, announce_paid
 
 log = logging.getLogger("feira.orders")
 BY = "payments"
@@ -70,7 +70,7 @@ def on_payment_succeeded(data: dict) -> None:
             order.total,
         )
         return
-    outbox.emit("order.paid", facts(order, "paid", f"payment {payment_id}"))
+    announce_paid(order, f"payment {payment_id}")
     _move(order, "paid", f"payment {payment_id}")
 
 

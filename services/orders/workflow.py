@@ -3,7 +3,8 @@ does its part in inventory (cancel releases, ship commits, deliver adds holdings
 outbox) and is written into the order's history. Every step emits `order.<status>` {order_id,
 client_id, total, status, note} (`order.delivered` adds its items for inventory's holdings;
 `order.cancelled` the previous_status: payments refunds a paid order's payment on it;
-notifications tells the client of each); steps payments' events take are in
+`order.paid` and `order.cancelled` their lines {product_id, quantity} (and `paid_at`): products
+counts units sold; notifications tells the client of each); steps payments' events take are in
 services/orders/payments.py."""
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
         inventory.commit(order_id)
         outbox.emit("order.shipped", facts(order, target, note))
     elif target == "paid":
-        outbox.emit("order.paid", facts(order, target, note))
+        announce_paid(order, note)
     elif target == "delivered":
         items = [
             {
@@ -81,8 +82,27 @@ def facts(order: Order, target: str, note: str | None = None) -> dict:
     }
 
 
-def announce_cancelled(order: Order, note: str | None = None) -> None:
-    """`order.cancelled`, in the transaction that cancels it (before its status changes)."""
+def sold_lines(order: Order) -> list[dict]:
+    """The order's lines as products counts its sales: [{product_id, quantity}]."""
+    return [{"product_id": item.product_id, "quantity": item.quantity} for item in order.items]
+
+
+def announce_paid(order: Order, note: str | None = None) -> None:
+    """`order.paid`, with its lines and when (products counts units sold for `popularity`)."""
     outbox.emit(
-        "order.cancelled", {**facts(order, "cancelled", note), "previous_status": order.status}
+        "order.paid",
+        {**facts(order, "paid", note), "items": sold_lines(order), "paid_at": utcnow().isoformat()},
+    )
+
+
+def announce_cancelled(order: Order, note: str | None = None) -> None:
+    """`order.cancelled`, in the transaction that cancels it (before its status changes), with
+    its lines: a paid order's stop counting as sold."""
+    outbox.emit(
+        "order.cancelled",
+        {
+            **facts(order, "cancelled", note),
+            "previous_status": order.status,
+            "items": sold_lines(order),
+        },
     )

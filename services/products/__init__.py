@@ -1,6 +1,7 @@
 """products: the catalogue (categories, products, pictures), its search and import, and the
 `product.created`, `product.updated` and `product.deleted` events; it keeps inventory's stock
-figure as a read model."""
+figure as a read model, and orders' units sold (`order.paid`, `order.cancelled`) for the
+`popularity` sort."""
 
 from __future__ import annotations
 
@@ -30,10 +31,17 @@ def create_app(config: dict | None = None) -> Flask:
         "pictures, search (`q`, Portuguese stems) and a bulk import by barcode.",
     )
     init_outbox(app, outbox)
-    from . import catalogue
+    from . import catalogue, sales
     from .routes import blp, categories_blp
 
-    outbox.receiver(app, {"stock.changed": catalogue.apply_stock_change})
+    outbox.receiver(
+        app,
+        {
+            "stock.changed": catalogue.apply_stock_change,
+            "order.paid": sales.on_order_paid,
+            "order.cancelled": sales.on_order_cancelled,
+        },
+    )
     api.register_blueprint(categories_blp)
     api.register_blueprint(blp)
     return app

@@ -17,7 +17,7 @@ from services.kit.db import constraint_field
 from services.kit.errors import flatten_messages
 from services.kit.fields import unstorable_text
 
-from . import deletion_guards, images
+from . import deletion_guards, images, sales
 from .models import Category, Product, ProductImage, db, outbox
 from .schemas import ProductSchema
 
@@ -101,12 +101,19 @@ def search(args: dict):
         stmt = stmt.where(in_stock if args["available"] else ~in_stock)
     if "active" in args:
         stmt = stmt.where(Product.active.is_(args["active"]))
+    if args.get("sort", "").lstrip("-") == "popularity":
+        stmt = sales.with_popularity(stmt)
     return stmt
 
 
 def sort_columns(args: dict) -> dict:
     """What `sort` may name, for paginate."""
-    columns = {"name": Product.name, "price": Product.price, "created_at": Product.created_at}
+    columns = {
+        "name": Product.name,
+        "price": Product.price,
+        "created_at": Product.created_at,
+        "popularity": sales.popularity,
+    }
     if "q" in args:
         # Names holding the searched word cluster in the name index (they often start with it),
         # so walking that index to fill a page can read most of the table. Sorting by an

@@ -122,3 +122,29 @@ class ProductImage(db.Model):
     )
 
     __table_args__ = (Index("ix_product_images_product_id_id", "product_id", "id"),)
+
+
+class ProductSale(db.Model):
+    """A product's units on a paid order (orders' `order.paid`), for `sort=popularity`: a line
+    per order and product, `cancelled` once its order is (`order.cancelled`), whichever of the
+    two events arrives first."""
+
+    __tablename__ = "product_sales"
+
+    order_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    quantity: Mapped[int] = mapped_column(Integer, nullable=False)
+    sold_on: Mapped[date] = mapped_column(Date, nullable=False)
+    cancelled: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        # The recent days' units per product, from the index alone.
+        Index(
+            "ix_product_sales_sold_on_product_id",
+            "sold_on",
+            "product_id",
+            postgresql_include=["quantity"],
+            postgresql_where=text("NOT cancelled"),
+        ),
+    )

@@ -132,7 +132,7 @@ class ProductListArgs(PageArgs):
     max_price = Money(metadata={"example": "99.90", "maxLength": 13})
     available = fields.Boolean(metadata={"description": "true: stock > 0; false: none"})
     active = fields.Boolean()
-    sort = sort_field("name", "price", "created_at", default="name")
+    sort = sort_field("name", "price", "created_at", "popularity", default="name")
 
     @validates_schema
     def a_range_that_can_match(self, data, **kwargs):

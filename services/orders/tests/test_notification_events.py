@@ -1,6 +1,7 @@
 """Every step of an order tells notifications: `order.paid`, `order.shipped`, `order.delivered`
-and `order.cancelled` carry {order_id, client_id, total, status, note}, in the transaction that
-moves the order, whoever moves it (an admin, or payments' events)."""
+and `order.cancelled` carry {order_id, client_id, total, status, note} (paid and cancelled also
+their lines), in the transaction that moves the order, whoever moves it (an admin, or payments'
+events)."""
 
 import pytest
 
@@ -38,6 +39,20 @@ def facts(order, status, note=None):
     }
 
 
+def paid_facts(order, note=None):
+    """`order.paid`'s facts, and its lines for products' units sold."""
+    return {
+        **facts(order, "paid", note),
+        "items": [{"product_id": order["items"][0]["product_id"], "quantity": 2}],
+    }
+
+
+def without_paid_at(events):
+    for event in events:
+        assert event.pop("paid_at")
+    return events
+
+
 def test_each_step_an_admin_takes_emits_its_event_with_the_client_total_and_note(
     client, admin, placed
 ):
@@ -45,7 +60,7 @@ def test_each_step_an_admin_takes_emits_its_event_with_the_client_total_and_note
     step(client, placed["id"], "shipped", admin, note="Rastreio BR123456789BR")
     step(client, placed["id"], "delivered", admin)
     app = client.application
-    assert emitted(app, "order.paid") == [facts(placed, "paid")]
+    assert without_paid_at(emitted(app, "order.paid")) == [paid_facts(placed)]
     assert emitted(app, "order.shipped") == [facts(placed, "shipped", "Rastreio BR123456789BR")]
     [delivered] = emitted(app, "order.delivered")
     # inventory's holdings still get the items.
@@ -60,13 +75,19 @@ def test_an_order_paid_by_payments_emits_order_paid_noting_the_payment(client, p
         {"payment_id": 7, "order_id": placed["id"], "amount": "20.00"},
     )
     assert answer.json["status"] == "processed"
-    assert emitted(client.application, "order.paid") == [facts(placed, "paid", "payment 7")]
+    assert without_paid_at(emitted(client.application, "order.paid")) == [
+        paid_facts(placed, "payment 7")
+    ]
 
 
 def test_an_unpaid_pix_expired_emits_order_cancelled_noting_it(client, placed):
     deliver(client.application, "payment.expired", {"payment_id": 7, "order_id": placed["id"]})
     [cancelled] = emitted(client.application, "order.cancelled")
-    assert cancelled == {**facts(placed, "cancelled", "PIX expired"), "previous_status": "pending"}
+    assert cancelled == {
+        **facts(placed, "cancelled", "PIX expired"),
+        "previous_status": "pending",
+        "items": [{"product_id": placed["items"][0]["product_id"], "quantity": 2}],
+    }
 
 
 def test_a_refused_step_emits_nothing(client, admin, placed):

@@ -112,6 +112,7 @@ def test_payment_expired_cancels_the_pending_order_and_releases_its_stock(
             "status": "cancelled",
             "note": "PIX expired",
             "previous_status": "pending",
+            "items": [{"product_id": product["id"], "quantity": 2}],
         }
     ]
     # The release travels through the outbox to inventory.
@@ -147,6 +148,7 @@ def test_every_cancellation_emits_order_cancelled_with_the_status_it_left(client
             "status": "cancelled",
             "note": None,
             "previous_status": "paid",
+            "items": [{"product_id": placed["product"]["id"], "quantity": 2}],
         }
     ]
 

@@ -1,0 +1,50 @@
+"""console: the back office in a browser (issue 18). Server-rendered pages in Portuguese over the
+API, a backend-for-frontend: the browser holds an opaque session cookie, the console keeps the
+user's tokens (services/console/sessions.py) and calls the services through the gateway with them
+(services/console/api.py), as any API client does."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from services.kit import create_service_app
+from services.kit.settings import env
+
+from .models import db
+
+csrf = CSRFProtect()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app, _api = create_service_app(
+        "console",
+        __name__,
+        db=db,
+        config=config,
+        settings={
+            "GATEWAY_URL": env("GATEWAY_URL", "http://127.0.0.1:8080"),
+            "SECRET_KEY": env("CONSOLE_SECRET_KEY"),
+            "CONSOLE_SESSION_HOURS": env("CONSOLE_SESSION_HOURS", 12, float),
+            "CONSOLE_ANONYMOUS_HOURS": env("CONSOLE_ANONYMOUS_HOURS", 2, float),
+            "CONSOLE_REFRESH_MARGIN_S": env("CONSOLE_REFRESH_MARGIN_S", 30, float),
+            "CONSOLE_API_TIMEOUT_S": env("CONSOLE_API_TIMEOUT_S", 10, float),
+            "WTF_CSRF_TIME_LIMIT": None,
+        },
+        description="The console: the back office in a browser.",
+    )
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError("CONSOLE_SECRET_KEY must be set (make up generates it)")
+    # The gateway says whether the browser came over TLS (X-Forwarded-Proto): the cookie is then
+    # Secure and `__Host-`.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    from . import pages
+    from .assets import init_assets
+    from .sessions import DatabaseSessionInterface
+
+    app.session_interface = DatabaseSessionInterface()
+    csrf.init_app(app)
+    init_assets(app)
+    pages.init_pages(app)
+    return app

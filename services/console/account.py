@@ -1,0 +1,128 @@
+"""Sign in, sign up, sign out, and my account."""
+
+from __future__ import annotations
+
+from flask import redirect, render_template, request, session, url_for
+
+from . import api, sessions
+from .api import ApiError
+from .pages import bp, form_values, signed_in
+
+
+def safe_next(target: str | None) -> str:
+    """Back where the user was going, but only to a console page (no open redirect)."""
+    if target and target.startswith("/console") and not target.startswith("//"):
+        return target
+    return url_for("console.dashboard")
+
+
+def refused_login(answer) -> tuple[dict, str]:
+    problem = api.problem_of(answer)
+    if answer.status_code == 429:
+        wait = answer.headers.get("Retry-After", "alguns")
+        return {}, f"Muitas tentativas. Tente de novo em {wait} segundos."
+    if answer.status_code == 422:
+        return ApiError(422, problem).errors, "Confira os campos destacados."
+    if answer.status_code >= 500:
+        return {}, "O serviço de autenticação está indisponível. Tente de novo em instantes."
+    return {}, "E-mail ou senha incorretos."
+
+
+def start_session(tokens: dict) -> None:
+    me = api._send("GET", "/auth/me", tokens["access_token"])
+    name = me.json().get("name") if me.status_code == 200 else None
+    sessions.sign_in(session, tokens, name)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    values, errors, message = {"next": request.args.get("next", "")}, {}, None
+    if request.args.get("ended"):
+        message = "Sua sessão terminou. Entre de novo."
+    if request.method == "POST":
+        values = form_values()
+        answer = api.public(
+            "POST",
+            "/auth/login",
+            {"email": values.get("email", ""), "password": values.get("password", "")},
+        )
+        if answer.status_code == 200:
+            start_session(answer.json())
+            return redirect(safe_next(values.get("next")), 303)
+        errors, message = refused_login(answer)
+        values.pop("password", None)
+        return render_template(
+            "login.html", values=values, errors=errors, message=message
+        ), answer.status_code if answer.status_code in (401, 422, 429) else 503
+    return render_template("login.html", values=values, errors=errors, message=message)
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    values, errors, message = {}, {}, None
+    if request.method == "POST":
+        values = form_values()
+        body = {key: values.get(key, "") for key in ("email", "password", "name")}
+        answer = api.public("POST", "/auth/register", body)
+        if answer.status_code == 201:
+            signed = api.public(
+                "POST", "/auth/login", {"email": body["email"], "password": body["password"]}
+            )
+            if signed.status_code == 200:
+                start_session(signed.json())
+                return redirect(url_for("console.dashboard"), 303)
+            return redirect(url_for("console.login"), 303)
+        problem = api.problem_of(answer)
+        errors = ApiError(answer.status_code, problem).errors
+        if answer.status_code == 409:
+            errors.setdefault("email", []).append("Este e-mail já tem conta.")
+        message = "Não foi possível criar a conta." + (
+            "" if errors else " " + (problem.get("detail") or "")
+        )
+        values.pop("password", None)
+        status = answer.status_code if 400 <= answer.status_code < 500 else 503
+        return render_template("register.html", values=values, errors=errors, message=message), (
+            status
+        )
+    return render_template("register.html", values=values, errors=errors, message=message)
+
+
+@bp.post("/logout")
+def logout():
+    if session.user is not None:
+        try:
+            token = sessions.access_token(session)
+            api._send("POST", "/auth/logout", token)
+        except (ApiError, sessions.SignedOut):
+            pass  # the console session ends anyway
+    sessions.end(session)
+    return redirect(url_for("console.login"), 303)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@signed_in
+def account():
+    me = api.get("/auth/me")
+    values, errors, message = {"name": me.get("name", "")}, {}, None
+    if request.method == "POST":
+        values = form_values()
+        body = {"current_password": values.get("current_password", "")}
+        if values.get("name") and values["name"] != me.get("name"):
+            body["name"] = values["name"]
+        if values.get("password"):
+            body["password"] = values["password"]
+        try:
+            api.send("PATCH", "/auth/me", body)
+        except ApiError as exc:
+            if exc.status not in (400, 401, 403, 409, 422):
+                raise
+            errors = exc.errors or {"current_password": [exc.detail or "Recusado."]}
+            return render_template(
+                "account.html", me=me, values={"name": values.get("name", "")}, errors=errors
+            ), exc.status
+        # A new password ends the user's other sessions at auth; this one is kept.
+        session.user["name"] = body.get("name", me.get("name"))
+        return redirect(url_for("console.account", saved=1), 303)
+    if request.args.get("saved"):
+        message = "Dados salvos."
+    return render_template("account.html", me=me, values=values, errors=errors, message=message)

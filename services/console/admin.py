@@ -1,0 +1,195 @@
+"""The admin's pages: users (promote, deactivate), the catalogue collector's sources and runs,
+and the notifications log."""
+
+from __future__ import annotations
+
+import json
+
+from flask import flash, redirect, render_template, request, url_for
+
+from . import api
+from .api import ApiError
+from .pages import admin_only, bp, form_values, page_args, pager
+from .sales import listing, refused
+
+COLLECTOR_MISSING = "O coletor de catálogo não está disponível no momento."
+
+
+@bp.get("/users")
+@admin_only
+def users():
+    found, filters, errors = listing("/auth/users", ("role", "active", "email"))
+    return render_template(
+        "users.html", users=found["items"], pager=pager(found), filters=filters, errors=errors
+    )
+
+
+@bp.post("/users/<int:user_id>")
+@admin_only
+def change_user(user_id: int):
+    values = form_values()
+    body = {}
+    if values.get("role") in ("admin", "user"):
+        body["role"] = values["role"]
+    if values.get("active") in ("true", "false"):
+        body["active"] = values["active"] == "true"
+    try:
+        api.send("PATCH", f"/auth/users/{user_id}", body)
+        flash(f"Usuário {user_id} atualizado.")
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        flash("Não foi possível alterar: " + (exc.detail or str(exc.status)), "error")
+    return redirect(url_for("console.users", **request.args), 303)
+
+
+# --- the collector (issue 17): tolerated while it is not there ---
+
+
+def collector_read(path: str, **params):
+    try:
+        return api.get(path, **params), None
+    except ApiError as exc:
+        if exc.status in (404, 405, 502, 503, 504):
+            return None, COLLECTOR_MISSING
+        raise
+
+
+@bp.get("/collector")
+@admin_only
+def collector():
+    sources, why = collector_read("/collector/sources", per_page=100)
+    runs, runs_why = (
+        (None, why)
+        if why
+        else collector_read(
+            "/collector/runs",
+            source_id=request.args.get("source_id"),
+            status=request.args.get("status"),
+            **page_args(20),
+        )
+    )
+    return render_template(
+        "collector.html",
+        sources=(sources or {}).get("items", []),
+        runs=(runs or {}).get("items", []),
+        pager=pager(runs) if runs else None,
+        why=why or runs_why,
+        filters={k: request.args.get(k, "") for k in ("source_id", "status")},
+    )
+
+
+def source_body(values: dict) -> dict:
+    body: dict = {
+        "name": values.get("name", "").strip(),
+        "start_urls": [u.strip() for u in values.get("start_urls", "").splitlines() if u.strip()],
+        "schedule": values.get("schedule", "").strip() or None,
+        "active": values.get("active") == "on",
+    }
+    for key in ("max_pages", "category_id"):
+        if values.get(key):
+            try:
+                body[key] = int(values[key])
+            except ValueError:
+                body[key] = values[key]
+    if values.get("delay_s"):
+        try:
+            body["delay_s"] = float(values["delay_s"])
+        except ValueError:
+            body["delay_s"] = values["delay_s"]
+    if values.get("selectors", "").strip():
+        try:
+            body["selectors"] = json.loads(values["selectors"])
+        except ValueError:
+            body["selectors"] = values["selectors"]
+    return body
+
+
+@bp.route("/collector/sources/new", methods=["GET", "POST"])
+@admin_only
+def new_source():
+    values, errors, message = {"active": "on", "max_pages": "50", "delay_s": "1"}, {}, None
+    if request.method == "POST":
+        values = form_values()
+        try:
+            created = api.send("POST", "/collector/sources", source_body(values))
+        except ApiError as exc:
+            if exc.status in (404, 405, 503):
+                return render_template(
+                    "source_new.html", values=values, errors={}, message=COLLECTOR_MISSING
+                ), 503
+            if not refused(exc):
+                raise
+            return render_template(
+                "source_new.html", values=values, errors=exc.errors, message=exc.detail
+            ), exc.status
+        flash(f"Fonte {created.get('name')} criada.")
+        return redirect(url_for("console.collector"), 303)
+    return render_template("source_new.html", values=values, errors=errors, message=message)
+
+
+@bp.post("/collector/sources/<int:source_id>/runs")
+@admin_only
+def start_run(source_id: int):
+    try:
+        api.send("POST", f"/collector/sources/{source_id}/runs")
+        flash("Coleta iniciada.")
+    except ApiError as exc:
+        if exc.status in (404, 503):
+            flash(COLLECTOR_MISSING if exc.status == 503 else "Fonte não encontrada.", "error")
+        elif refused(exc):
+            flash("Não foi possível iniciar: " + (exc.detail or str(exc.status)), "error")
+        else:
+            raise
+    return redirect(url_for("console.collector"), 303)
+
+
+@bp.get("/collector/runs/<int:run_id>")
+@admin_only
+def run(run_id: int):
+    found, why = collector_read(f"/collector/runs/{run_id}")
+    return render_template("run.html", run=found, why=why)
+
+
+# --- notifications ---
+
+NOTIFICATION_FILTERS = ("client_id", "order_id", "channel", "status", "template")
+
+
+@bp.get("/notifications")
+@admin_only
+def notifications():
+    try:
+        found, filters, errors = listing("/notifications", NOTIFICATION_FILTERS)
+    except ApiError as exc:
+        if exc.status not in (404, 503):
+            raise
+        return render_template(
+            "notifications.html",
+            notifications=[],
+            pager=None,
+            filters={},
+            errors={},
+            why="As notificações não estão disponíveis no momento.",
+        )
+    return render_template(
+        "notifications.html",
+        notifications=found["items"],
+        pager=pager(found),
+        filters=filters,
+        errors=errors,
+        why=None,
+    )
+
+
+@bp.post("/notifications/<int:notification_id>/retry")
+@admin_only
+def retry_notification(notification_id: int):
+    try:
+        api.send("POST", f"/notifications/{notification_id}/retry")
+        flash(f"Notificação {notification_id} reenfileirada.")
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        flash("Não foi possível reenviar: " + (exc.detail or str(exc.status)), "error")
+    return redirect(url_for("console.notifications"), 303)

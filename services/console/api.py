@@ -1,0 +1,136 @@
+"""The console's one way to the API: through the gateway, as the signed-in user (their token,
+from the session row), exactly as any API client calls it. A refused token is refreshed once;
+auth refusing the refresh ends the console session."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from flask import current_app, g, session
+
+from . import sessions
+
+log = logging.getLogger("feira.console")
+
+
+class ApiError(Exception):
+    """The API's refusal (its problem+json), or 503 when the gateway cannot be reached."""
+
+    def __init__(self, status: int, problem: dict | None = None):
+        super().__init__(status)
+        self.status = status
+        self.problem = problem or {}
+
+    @property
+    def detail(self) -> str:
+        return self.problem.get("detail") or self.problem.get("title") or ""
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """Field → messages, the way forms show them (a nested path's first part names it)."""
+        found: dict[str, list[str]] = {}
+        for field, messages in (self.problem.get("errors") or {}).items():
+            if isinstance(messages, dict):
+                messages = [str(m) for value in messages.values() for m in _flat(value)]
+            found.setdefault(str(field).split(".")[0], []).extend(_flat(messages))
+        return found
+
+
+def _flat(value: Any) -> list[str]:
+    if isinstance(value, list):
+        return [text for each in value for text in _flat(each)]
+    if isinstance(value, dict):
+        return [text for each in value.values() for text in _flat(each)]
+    return [str(value)]
+
+
+def http() -> requests.Session:
+    client = current_app.extensions.get("console.http")
+    if client is None:
+        client = requests.Session()
+        client.trust_env = False
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=32)
+        client.mount("http://", adapter)
+        client.mount("https://", adapter)
+        current_app.extensions["console.http"] = client
+    return client
+
+
+def _send(method: str, path: str, token: str | None, **kwargs) -> requests.Response:
+    headers = dict(kwargs.pop("headers", None) or {})
+    headers["X-Request-ID"] = g.get("request_id", "")
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    timeout = current_app.config["CONSOLE_API_TIMEOUT_S"]
+    try:
+        answer = http().request(
+            method,
+            current_app.config["GATEWAY_URL"].rstrip("/") + path,
+            headers=headers,
+            timeout=(1.0, timeout),
+            **kwargs,
+        )
+    except requests.RequestException as exc:
+        log.warning("the gateway is unreachable: %s", type(exc).__name__)
+        raise ApiError(503, {"detail": "O serviço está indisponível."}) from exc
+    return answer
+
+
+def problem_of(answer: requests.Response) -> dict:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {"status": answer.status_code}
+    return body if isinstance(body, dict) else {"status": answer.status_code}
+
+
+def call(method: str, path: str, **kwargs) -> requests.Response:
+    """The signed-in user's call; 401 once → refresh and try again; refused again → signed out."""
+    token = sessions.access_token(session)
+    answer = _send(method, path, token, **kwargs)
+    if answer.status_code == 401:
+        token = sessions.refresh(session, used=token)
+        answer = _send(method, path, token, **kwargs)
+        if answer.status_code == 401:
+            sessions.end(session)
+            raise sessions.SignedOut
+    return answer
+
+
+def checked(answer: requests.Response) -> requests.Response:
+    if answer.status_code >= 400:
+        raise ApiError(answer.status_code, problem_of(answer))
+    return answer
+
+
+def get(path: str, **params) -> Any:
+    clean = {key: value for key, value in params.items() if value not in (None, "")}
+    return checked(call("GET", path, params=clean)).json()
+
+
+def send(method: str, path: str, body: Any = None, **kwargs) -> Any:
+    answer = checked(
+        call(method, path, json=body, **kwargs)
+        if body is not None
+        else call(method, path, **kwargs)
+    )
+    if answer.status_code == 204 or not answer.content:
+        return None
+    return answer.json()
+
+
+def public(method: str, path: str, body: dict) -> requests.Response:
+    """A call without a token: register, login."""
+    return _send(method, path, None, json=body)
+
+
+def refresh_tokens(refresh_token: str) -> dict | None:
+    """A new pair, or None when auth refuses the refresh token (logged out, deactivated)."""
+    answer = _send("POST", "/auth/refresh", None, json={"refresh_token": refresh_token})
+    if answer.status_code == 200:
+        return answer.json()
+    if answer.status_code >= 500 or answer.status_code == 429:
+        raise ApiError(503, problem_of(answer))
+    return None

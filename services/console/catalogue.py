@@ -1,0 +1,315 @@
+"""The catalogue: products (search, create and edit, pictures with a preview, the import),
+categories, and stock with its ledger and movements."""
+
+from __future__ import annotations
+
+import json
+
+from flask import flash, redirect, render_template, request, session, url_for
+
+from . import api
+from .api import ApiError
+from .pages import admin_only, bp, error_page, form_values, page_args, pager, signed_in
+from .sales import listing, number, refused
+
+PRODUCT_FILTERS = ("q", "category_id", "available", "active", "sort")
+MOVEMENT_REASONS = {
+    "receipt": "Recebimento",
+    "adjustment": "Ajuste",
+    "return": "Devolução",
+    "damage": "Avaria",
+}
+
+
+def categories() -> list[dict]:
+    try:
+        return api.get("/categories", per_page=100)["items"]
+    except ApiError as exc:
+        if exc.status >= 500:
+            return []
+        raise
+
+
+def names_of(product_ids: list[int]) -> dict[int, str]:
+    if not product_ids:
+        return {}
+    ids = ",".join(str(pid) for pid in sorted(set(product_ids))[:100])
+    return {p["id"]: p["name"] for p in api.get("/products", ids=ids, per_page=100)["items"]}
+
+
+def product_body(values: dict) -> dict:
+    body = {
+        key: values.get(key, "").strip()
+        for key in ("name", "description", "price", "barcode", "category_id", "expires_on")
+    }
+    for optional in ("description", "expires_on", "category_id"):
+        if not body[optional]:
+            body[optional] = None
+    if body["category_id"]:
+        body["category_id"] = number(body["category_id"])
+    body["active"] = values.get("active") == "on"
+    return body
+
+
+def upload_picture(product_id: int) -> dict | None:
+    picture = request.files.get("file")
+    if picture is None or not picture.filename:
+        return None
+    return api.send(
+        "POST",
+        f"/products/{product_id}/images",
+        files={"file": (picture.filename, picture.stream, picture.mimetype)},
+    )
+
+
+@bp.get("/products")
+@signed_in
+def products():
+    found, filters, errors = listing("/products", PRODUCT_FILTERS)
+    return render_template(
+        "products.html",
+        products=found["items"],
+        pager=pager(found),
+        filters=filters,
+        errors=errors,
+        categories=categories(),
+    )
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@admin_only
+def new_product():
+    values, errors, message = {"active": "on"}, {}, None
+    if request.method == "POST":
+        values = form_values()
+        body = product_body(values)
+        if values.get("initial_stock"):
+            body["initial_stock"] = values["initial_stock"]
+        try:
+            created = api.send("POST", "/products", body)
+        except ApiError as exc:
+            if not refused(exc):
+                raise
+            errors, message = exc.errors, exc.detail
+            return render_template(
+                "product_form.html",
+                values=values,
+                errors=errors,
+                message=message,
+                categories=categories(),
+                product=None,
+            ), exc.status
+        try:
+            upload_picture(created["id"])
+        except ApiError as exc:
+            if not refused(exc) and exc.status != 413:
+                raise
+            flash("Produto criado, mas a imagem foi recusada: " + exc.detail, "error")
+        else:
+            flash(f"Produto {created['name']} criado.")
+        return redirect(url_for("console.product", product_id=created["id"]), 303)
+    return render_template(
+        "product_form.html",
+        values=values,
+        errors=errors,
+        message=message,
+        categories=categories(),
+        product=None,
+    )
+
+
+def product_page(product_id: int, *, values=None, errors=None, message=None, status=200):
+    found = api.get(f"/products/{product_id}")
+    if values is None:
+        values = {
+            key: found.get(key) if found.get(key) is not None else ""
+            for key in ("name", "description", "price", "barcode", "category_id", "expires_on")
+        }
+        values["active"] = "on" if found.get("active") else ""
+    return render_template(
+        "product.html",
+        product=found,
+        values=values,
+        errors=errors or {},
+        message=message,
+        categories=categories(),
+    ), status
+
+
+@bp.get("/products/<int:product_id>")
+@signed_in
+def product(product_id: int):
+    return product_page(product_id)
+
+
+@bp.post("/products/<int:product_id>")
+@admin_only
+def edit_product(product_id: int):
+    values = form_values()
+    try:
+        api.send("PATCH", f"/products/{product_id}", product_body(values))
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        return product_page(
+            product_id, values=values, errors=exc.errors, message=exc.detail, status=exc.status
+        )
+    flash("Produto atualizado.")
+    return redirect(url_for("console.product", product_id=product_id), 303)
+
+
+@bp.post("/products/<int:product_id>/images")
+@admin_only
+def add_picture(product_id: int):
+    try:
+        if upload_picture(product_id) is None:
+            flash("Escolha uma imagem.", "error")
+        else:
+            flash("Imagem adicionada.")
+    except ApiError as exc:
+        if not refused(exc) and exc.status != 413:
+            raise
+        flash("Imagem recusada: " + (exc.detail or "arquivo inválido."), "error")
+    return redirect(url_for("console.product", product_id=product_id), 303)
+
+
+@bp.post("/products/<int:product_id>/images/<int:image_id>/delete")
+@admin_only
+def delete_picture(product_id: int, image_id: int):
+    try:
+        api.send("DELETE", f"/products/{product_id}/images/{image_id}")
+        flash("Imagem removida.")
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        flash("Não foi possível remover: " + exc.detail, "error")
+    return redirect(url_for("console.product", product_id=product_id), 303)
+
+
+@bp.route("/products/import", methods=["GET", "POST"])
+@admin_only
+def import_products():
+    result, errors, text = None, {}, ""
+    if request.method == "POST":
+        upload = request.files.get("file")
+        text = (
+            upload.read().decode("utf-8", "replace")
+            if upload and upload.filename
+            else request.form.get("rows", "")
+        )
+        try:
+            rows = json.loads(text)
+        except ValueError:
+            errors = {"rows": ["Não é um JSON válido: envie uma lista de produtos."]}
+            return render_template("import.html", result=None, errors=errors, text=text), 422
+        try:
+            result = api.send("POST", "/products/import", rows)
+        except ApiError as exc:
+            if not refused(exc):
+                raise
+            errors = {"rows": [exc.detail or "Recusado."]}
+            return render_template("import.html", result=None, errors=errors, text=text), (
+                exc.status
+            )
+    return render_template("import.html", result=result, errors=errors, text=text)
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@signed_in
+def categories_page():
+    values, errors, status = {}, {}, 200
+    if request.method == "POST":
+        if not session.is_admin:
+            return error_page(403, "Só administradores criam categorias.")
+        values = form_values()
+        try:
+            api.send("POST", "/categories", {"name": values.get("name", "").strip()})
+            flash("Categoria criada.")
+            return redirect(url_for("console.categories_page"), 303)
+        except ApiError as exc:
+            if not refused(exc):
+                raise
+            errors, status = exc.errors, exc.status
+    found = api.get("/categories", per_page=100, page=page_args()["page"])
+    return render_template(
+        "categories.html", categories=found["items"], values=values, errors=errors
+    ), status
+
+
+# --- stock ---
+
+
+@bp.get("/stock")
+@signed_in
+def stock():
+    found, filters, errors = listing("/inventory/stock", ("product_id", "low"))
+    names = names_of([row["product_id"] for row in found["items"]])
+    return render_template(
+        "stock.html",
+        rows=found["items"],
+        names=names,
+        pager=pager(found),
+        filters=filters,
+        errors=errors,
+    )
+
+
+def stock_page(product_id: int, *, form="", values=None, errors=None, status=200):
+    row = api.get(f"/inventory/stock/{product_id}")
+    ledger = api.get(f"/inventory/stock/{product_id}/movements", **page_args(20))
+    name = names_of([product_id]).get(product_id, f"Produto {product_id}")
+    return render_template(
+        "stock_item.html",
+        row=row,
+        name=name,
+        ledger=ledger["items"],
+        pager=pager(ledger),
+        reasons=MOVEMENT_REASONS,
+        form=form,
+        values=values or {},
+        errors=errors or {},
+    ), status
+
+
+@bp.get("/stock/<int:product_id>")
+@signed_in
+def stock_item(product_id: int):
+    return stock_page(product_id)
+
+
+@bp.post("/stock/<int:product_id>/movements")
+@admin_only
+def add_movement(product_id: int):
+    values = form_values()
+    body = {"quantity": values.get("quantity", ""), "reason": values.get("reason", "")}
+    body["quantity"] = number(body["quantity"])
+    if values.get("note"):
+        body["note"] = values["note"]
+    try:
+        api.send("POST", f"/inventory/stock/{product_id}/movements", body)
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        errors = exc.errors or {"quantity": [exc.detail]}
+        return stock_page(
+            product_id, form="movement", values=values, errors=errors, status=exc.status
+        )
+    flash("Movimento registrado.")
+    return redirect(url_for("console.stock_item", product_id=product_id), 303)
+
+
+@bp.post("/stock/<int:product_id>")
+@admin_only
+def set_reorder_level(product_id: int):
+    values = form_values()
+    level = number(values.get("reorder_level", ""))
+    try:
+        api.send("PATCH", f"/inventory/stock/{product_id}", {"reorder_level": level})
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        return stock_page(
+            product_id, form="level", values=values, errors=exc.errors, status=exc.status
+        )
+    flash("Nível de reposição salvo.")
+    return redirect(url_for("console.stock_item", product_id=product_id), 303)

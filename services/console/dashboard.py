@@ -1,0 +1,130 @@
+"""The dashboard: sales KPIs over a period (tiles, charts and their tables), the stock running
+low, and the orders waiting for someone to act."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+from flask import render_template, request, session
+
+from . import api
+from .api import ApiError
+from .pages import bp, signed_in
+
+PERIODS = {"7": "7 dias", "30": "30 dias", "90": "90 dias", "365": "12 meses"}
+
+
+def period() -> tuple[str, str, dict[str, str]]:
+    """`from`/`to` from the picker (a preset number of days, or two dates); the last 30 days."""
+    today = date.today()
+    start, end = request.args.get("from", ""), request.args.get("to", "")
+    errors: dict[str, str] = {}
+    days = request.args.get("days", "")
+    if days in PERIODS:
+        return (today - timedelta(days=int(days) - 1)).isoformat(), today.isoformat(), errors
+    try:
+        first = date.fromisoformat(start) if start else today - timedelta(days=29)
+    except ValueError:
+        errors["from"] = "Data inválida."
+        first = today - timedelta(days=29)
+    try:
+        last = date.fromisoformat(end) if end else today
+    except ValueError:
+        errors["to"] = "Data inválida."
+        last = today
+    return first.isoformat(), last.isoformat(), errors
+
+
+def chart(kind: str, labels: list, values: list, label: str) -> str:
+    return json.dumps({"type": kind, "labels": labels, "values": values, "label": label})
+
+
+def kpis(start: str, end: str) -> tuple[dict | None, str | None, dict]:
+    """The KPI answer, or why it is missing (the route not there yet, orders down, a bad period)."""
+    try:
+        found = api.get("/orders/reports/kpis", **{"from": start, "to": end})
+    except ApiError as exc:
+        if exc.status == 422:
+            return None, "Período inválido: " + (exc.detail or ""), exc.errors
+        if exc.status in (404, 405, 503, 502, 504):
+            return None, "Indicadores indisponíveis no momento.", {}
+        raise
+    charts = {
+        "by_day": chart(
+            "line",
+            [row["date"] for row in found.get("by_day", [])],
+            [row["gmv"] for row in found.get("by_day", [])],
+            "GMV por dia (R$)",
+        ),
+        "top_products": chart(
+            "bar",
+            [row["name"] for row in found.get("top_products", [])],
+            [row["units"] for row in found.get("top_products", [])],
+            "Unidades vendidas",
+        ),
+        "by_category": chart(
+            "doughnut",
+            [row["name"] for row in found.get("by_category", [])],
+            [row["revenue"] for row in found.get("by_category", [])],
+            "Receita por categoria (R$)",
+        ),
+        "by_state": chart(
+            "bar",
+            [row["state"] for row in found.get("by_state", [])],
+            [row["gmv"] for row in found.get("by_state", [])],
+            "GMV por UF (R$)",
+        ),
+    }
+    return {**found, "charts": charts}, None, {}
+
+
+def low_stock() -> tuple[list[dict], str | None]:
+    try:
+        rows = api.get("/inventory/stock", low="true", per_page=10)["items"]
+        names = {}
+        if rows:
+            ids = ",".join(str(row["product_id"]) for row in rows)
+            products = api.get("/products", ids=ids, per_page=100)["items"]
+            names = {product["id"]: product["name"] for product in products}
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status == 404:
+            return [], "Estoque indisponível no momento."
+        raise
+    return [{**row, "name": names.get(row["product_id"], "—")} for row in rows], None
+
+
+def waiting_orders() -> tuple[list[dict], str | None]:
+    """Pending orders wait for payment; paid ones for shipping."""
+    try:
+        return api.get("/orders", status="pending,paid", sort="created_at", per_page=10)[
+            "items"
+        ], None
+    except ApiError as exc:
+        if exc.status >= 500 or exc.status == 404:
+            return [], "Pedidos indisponíveis no momento."
+        raise
+
+
+@bp.get("/")
+@signed_in
+def dashboard():
+    start, end, period_errors = period()
+    found, why, errors = (None, None, {})
+    if session.is_admin:
+        found, why, errors = kpis(start, end)
+    stock, stock_why = low_stock()
+    orders, orders_why = waiting_orders()
+    return render_template(
+        "dashboard.html",
+        start=start,
+        end=end,
+        periods=PERIODS,
+        kpis=found,
+        kpis_why=why,
+        errors={**errors, **period_errors},
+        stock=stock,
+        stock_why=stock_why,
+        orders=orders,
+        orders_why=orders_why,
+    )

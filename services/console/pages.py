@@ -1,0 +1,206 @@
+"""What every page shares: the blueprint, who may see it, the API's refusals as pages or as
+messages next to the fields they name, pt-BR formatting, and the security headers."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Flask,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from services.kit.errors import Problem, problem_response
+
+from .api import ApiError
+from .sessions import SignedOut
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+
+STATUS_LABELS = {
+    "pending": "Pendente",
+    "paid": "Pago",
+    "shipped": "Enviado",
+    "delivered": "Entregue",
+    "cancelled": "Cancelado",
+    "reserving": "Reservando",
+    "abandoned": "Abandonado",
+}
+# No inline script or style: everything the pages run or wear comes from the console itself.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+ERROR_TITLES = {
+    400: "Requisição recusada",
+    403: "Acesso negado",
+    404: "Página não encontrada",
+    409: "Conflito",
+    422: "Dados inválidos",
+    429: "Muitas tentativas",
+    503: "Serviço indisponível",
+}
+
+
+def signed_in(view: Callable) -> Callable:
+    """Only for a signed-in user: anyone else goes to the sign-in page, and back after it."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if session.user is None:
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def admin_only(view: Callable) -> Callable:
+    """Only for an admin: a user gets the 403 page, and the API is not even asked."""
+
+    @wraps(signed_in(view))
+    def wrapper(*args, **kwargs):
+        if session.user is None:
+            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+        if not session.is_admin:
+            return error_page(403, "Esta página é só para administradores.")
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def error_page(status: int, detail: str = ""):
+    return (
+        render_template(
+            "error.html", status=status, title=ERROR_TITLES.get(status, "Erro"), detail=detail
+        ),
+        status,
+    )
+
+
+def form_values() -> dict[str, str]:
+    return {key: value for key, value in request.form.items() if key != "csrf_token"}
+
+
+def page_args(default_per_page: int = 20) -> dict[str, int]:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    return {"page": page, "per_page": default_per_page}
+
+
+def pager(listing: dict) -> dict[str, Any]:
+    """Links to the previous and next pages, keeping the filters."""
+    pages = max(1, math.ceil(listing.get("total", 0) / max(1, listing.get("per_page", 20))))
+    page = listing.get("page", 1)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+
+    def link(number: int) -> str:
+        return request.path + "?" + urlencode({**args, "page": number})
+
+    return {
+        "page": page,
+        "pages": pages,
+        "total": listing.get("total", 0),
+        "previous": link(page - 1) if page > 1 else None,
+        "next": link(page + 1) if page < pages else None,
+    }
+
+
+def brl(value: Any) -> str:
+    """R$ 1.234,56 from the API's decimal string."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return "—"
+    text = f"{amount:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return f"R$ {text}"
+
+
+def percent(value: Any) -> str:
+    try:
+        return f"{Decimal(str(value)) * 100:.1f}%".replace(".", ",")
+    except (InvalidOperation, ValueError):
+        return "—"
+
+
+def when(value: Any) -> str:
+    if not value:
+        return "—"
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    return moment.strftime("%d/%m/%Y %H:%M")
+
+
+def day(value: Any) -> str:
+    try:
+        return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
+    except ValueError:
+        return str(value)
+
+
+def security_headers(response):
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if response.mimetype == "text/html":
+        # Pages hold what only this user may read: never kept by a shared cache or the back button.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_pages(app: Flask) -> None:
+    from . import account, admin, catalogue, dashboard, sales  # noqa: F401 (routes)
+
+    app.register_blueprint(bp)
+    app.after_request(security_headers)
+    app.jinja_env.filters.update(brl=brl, percent=percent, when=when, day=day)
+    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS)
+
+    @app.context_processor
+    def who():
+        return {
+            "user": getattr(session, "user", None),
+            "is_admin": getattr(session, "is_admin", False),
+        }
+
+    @app.errorhandler(SignedOut)
+    def signed_out(_exc):
+        return redirect(url_for("console.login", next=request.full_path.rstrip("?"), ended=1))
+
+    @app.errorhandler(ApiError)
+    def api_refused(exc: ApiError):
+        return error_page(exc.status if exc.status in ERROR_TITLES else 503, exc.detail)
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(exc: CSRFError):
+        return error_page(400, "O formulário expirou ou não veio desta página. Tente de novo.")
+
+    def html_error(exc: HTTPException):
+        if not request.path.startswith("/console"):
+            return problem_response(exc.code or 500, exc.name, exc.description)
+        return error_page(exc.code or 500, "")
+
+    @app.errorhandler(Problem)
+    def problem(exc: Problem):
+        return error_page(exc.status, exc.detail or "")
+
+    app.register_error_handler(404, html_error)
+    app.register_error_handler(405, html_error)
+    app.register_error_handler(400, html_error)

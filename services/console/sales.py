@@ -1,0 +1,278 @@
+"""Orders (list, detail with history and payments, status actions, a new order) and clients
+(with addresses, phone and WhatsApp opt-in)."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import flash, redirect, render_template, request, session, url_for
+
+from . import api
+from .api import ApiError
+from .pages import bp, form_values, page_args, pager, signed_in
+
+ORDER_FILTERS = ("id", "client_id", "status", "created_from", "created_to", "sort")
+PAYMENT_METHODS = {
+    "pix": "PIX",
+    "credit_card": "Cartão de crédito",
+    "debit_card": "Cartão de débito",
+    "boleto": "Boleto",
+    "cash": "Dinheiro",
+}
+# The steps a page offers from each status, and who may take them (the API decides anyway).
+NEXT_STEPS = {
+    "pending": [("paid", "Marcar como pago", True), ("cancelled", "Cancelar", False)],
+    "paid": [("shipped", "Enviar", True), ("cancelled", "Cancelar", True)],
+    "shipped": [("delivered", "Marcar como entregue", True)],
+}
+ORDER_LINES = 3
+
+
+def refused(exc: ApiError) -> bool:
+    """A refusal the form shows next to its fields, rather than a page of its own."""
+    return exc.status in (400, 404, 409, 422)
+
+
+def listing(path: str, names: tuple[str, ...], per_page: int = 20):
+    """The API's list with the query's filters, or its 422 shown next to the filter it names."""
+    filters = {name: request.args.get(name, "") for name in names}
+    try:
+        found = api.get(path, **filters, **page_args(per_page))
+        return found, filters, {}
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        return {"items": [], "page": 1, "per_page": per_page, "total": 0}, filters, exc.errors
+
+
+@bp.get("/orders")
+@signed_in
+def orders():
+    found, filters, errors = listing("/orders", ORDER_FILTERS)
+    return render_template(
+        "orders.html", orders=found["items"], pager=pager(found), filters=filters, errors=errors
+    )
+
+
+def order_body(values: dict) -> dict:
+    items = []
+    for n in range(1, ORDER_LINES + 1):
+        product, quantity = values.get(f"product_id_{n}", ""), values.get(f"quantity_{n}", "")
+        if product or (quantity and n == 1):
+            items.append({"product_id": number(product), "quantity": number(quantity or "1")})
+    body = {"client_id": number(values.get("client_id", "")), "items": items}
+    if values.get("shipping_address_id"):
+        body["shipping_address_id"] = number(values["shipping_address_id"])
+    if values.get("payment_method"):
+        body["payment_method"] = values["payment_method"]
+    return body
+
+
+def number(text: str):
+    """An integer when it reads as one; else the text as typed, for the API to name the field."""
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+@signed_in
+def new_order():
+    values = {"idempotency_key": str(uuid.uuid4()), "client_id": request.args.get("client_id", "")}
+    errors, message = {}, None
+    if request.method == "POST":
+        values = form_values()
+        try:
+            # The form's own key: a double submit (or a retry) is the same order.
+            order = api.send(
+                "POST",
+                "/orders",
+                order_body(values),
+                headers={"Idempotency-Key": values.get("idempotency_key") or str(uuid.uuid4())},
+            )
+        except ApiError as exc:
+            if not refused(exc):
+                raise
+            errors, message = exc.errors, exc.detail
+            short = exc.problem.get("short") or []
+            if short:
+                message = "Estoque insuficiente: " + ", ".join(
+                    f"produto {line['product_id']} (disponível {line['available']})"
+                    for line in short
+                )
+            return render_template(
+                "order_new.html",
+                values=values,
+                errors=errors,
+                message=message,
+                lines=ORDER_LINES,
+                methods=PAYMENT_METHODS,
+            ), exc.status
+        flash(f"Pedido {order['id']} criado.")
+        return redirect(url_for("console.order", order_id=order["id"]), 303)
+    return render_template(
+        "order_new.html",
+        values=values,
+        errors=errors,
+        message=message,
+        lines=ORDER_LINES,
+        methods=PAYMENT_METHODS,
+    )
+
+
+@bp.get("/orders/<int:order_id>")
+@signed_in
+def order(order_id: int):
+    found = api.get(f"/orders/{order_id}")
+    payments, payments_why = [], None
+    try:
+        payments = api.get("/payments", order_id=order_id)["items"]
+    except ApiError as exc:
+        if exc.status not in (403, 404, 503):
+            raise
+        payments_why = "Pagamentos indisponíveis no momento."
+    steps = [
+        (status, label)
+        for status, label, admin in NEXT_STEPS.get(found["status"], [])
+        if session.is_admin or not admin
+    ]
+    return render_template(
+        "order.html",
+        order=found,
+        payments=payments,
+        payments_why=payments_why,
+        steps=steps,
+        methods=PAYMENT_METHODS,
+    )
+
+
+@bp.post("/orders/<int:order_id>/status")
+@signed_in
+def order_status(order_id: int):
+    values = form_values()
+    body = {"status": values.get("status", "")}
+    if values.get("note"):
+        body["note"] = values["note"]
+    try:
+        api.send("POST", f"/orders/{order_id}/status", body)
+        flash(f"Pedido {order_id}: {values.get('status')}.")
+    except ApiError as exc:
+        if exc.status not in (403, 409, 422):
+            raise
+        flash("Não foi possível mudar o status: " + (exc.detail or str(exc.status)), "error")
+    return redirect(url_for("console.order", order_id=order_id), 303)
+
+
+# --- clients ---
+
+CLIENT_FIELDS = ("name", "email", "cpf", "phone")
+ADDRESS_FIELDS = ("state", "city", "street", "number", "complement", "cep")
+
+
+def client_body(values: dict, *, creating: bool) -> dict:
+    body = {key: values.get(key, "").strip() for key in CLIENT_FIELDS if key in values}
+    if not body.get("phone"):
+        body["phone"] = None
+    if not creating:
+        body.pop("cpf", None)
+    elif not body.get("email"):
+        body.pop("email", None)
+    body["whatsapp_opt_in"] = values.get("whatsapp_opt_in") == "on"
+    return body
+
+
+@bp.get("/clients")
+@signed_in
+def clients():
+    found, filters, errors = listing("/clients", ("name", "email", "cpf", "sort"))
+    return render_template(
+        "clients.html", clients=found["items"], pager=pager(found), filters=filters, errors=errors
+    )
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+@signed_in
+def new_client():
+    values, errors, message = {}, {}, None
+    if request.method == "POST":
+        values = form_values()
+        try:
+            created = api.send("POST", "/clients", client_body(values, creating=True))
+        except ApiError as exc:
+            if not refused(exc):
+                raise
+            errors, message = exc.errors, exc.detail
+            return render_template(
+                "client_new.html", values=values, errors=errors, message=message
+            ), exc.status
+        flash(f"Cliente {created['name']} criado.")
+        return redirect(url_for("console.client", client_id=created["id"]), 303)
+    return render_template("client_new.html", values=values, errors=errors, message=message)
+
+
+def client_page(client_id: int, *, form: str = "", values=None, errors=None, status=200):
+    found = api.get(f"/clients/{client_id}")
+    addresses = api.get(f"/clients/{client_id}/addresses", per_page=100)["items"]
+    return render_template(
+        "client.html",
+        client=found,
+        addresses=addresses,
+        form=form,
+        values=values or {},
+        errors=errors or {},
+    ), status
+
+
+@bp.get("/clients/<int:client_id>")
+@signed_in
+def client(client_id: int):
+    return client_page(client_id)
+
+
+@bp.post("/clients/<int:client_id>")
+@signed_in
+def edit_client(client_id: int):
+    values = form_values()
+    try:
+        api.send("PATCH", f"/clients/{client_id}", client_body(values, creating=False))
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        return client_page(
+            client_id, form="client", values=values, errors=exc.errors, status=exc.status
+        )
+    flash("Cliente atualizado.")
+    return redirect(url_for("console.client", client_id=client_id), 303)
+
+
+@bp.post("/clients/<int:client_id>/addresses")
+@signed_in
+def add_address(client_id: int):
+    values = form_values()
+    body = {key: values.get(key, "").strip() for key in ADDRESS_FIELDS}
+    if not body["complement"]:
+        body.pop("complement")
+    try:
+        api.send("POST", f"/clients/{client_id}/addresses", body)
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        return client_page(
+            client_id, form="address", values=values, errors=exc.errors, status=exc.status
+        )
+    flash("Endereço adicionado.")
+    return redirect(url_for("console.client", client_id=client_id), 303)
+
+
+@bp.post("/clients/<int:client_id>/addresses/<int:address_id>/delete")
+@signed_in
+def delete_address(client_id: int, address_id: int):
+    try:
+        api.send("DELETE", f"/clients/{client_id}/addresses/{address_id}")
+        flash("Endereço removido.")
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        flash("Não foi possível remover: " + exc.detail, "error")
+    return redirect(url_for("console.client", client_id=client_id), 303)

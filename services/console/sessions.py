@@ -1,0 +1,261 @@
+"""Server-side sessions: Flask's `session` kept in the console's schema, the browser holding only
+an opaque random id in an HttpOnly cookie; sign-in rotates it; the user's API tokens live in the
+row (encrypted), are refreshed under the row's lock and die with it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.fernet import Fernet, InvalidToken
+from flask import Flask, current_app, request
+from flask.sessions import SessionInterface, SessionMixin
+from sqlalchemy import delete, select, update
+from werkzeug.datastructures import CallbackDict
+
+from .models import ConsoleSession, db
+
+# Over TLS the cookie carries the `__Host-` prefix: the browser then takes it only if Secure, for
+# path / and no domain, so no sibling host can plant one.
+SECURE_COOKIE = "__Host-feira_console"
+PLAIN_COOKIE = "feira_console"
+
+
+class SignedOut(Exception):
+    """The session is gone (expired, logged out, or auth refused its refresh token)."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def digest(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def fernet(app: Flask) -> Fernet:
+    key = hashlib.sha256(b"feira-console-tokens:" + app.config["SECRET_KEY"].encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(value: str) -> str:
+    return fernet(current_app).encrypt(value.encode()).decode()
+
+
+def unseal(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return fernet(current_app).decrypt(value.encode()).decode()
+    except InvalidToken:
+        return None
+
+
+class ServerSession(CallbackDict, SessionMixin):
+    """Flask's session, with who is signed in read from the row."""
+
+    def __init__(self, initial: dict | None = None, sid: str | None = None, row=None):
+        def on_update(this):
+            this.modified = True
+
+        super().__init__(initial or {}, on_update)
+        self.sid = sid
+        self.persisted = row is not None
+        self.modified = False
+        self.cookie_needed = False
+        self.ended = False
+        self.user: dict[str, Any] | None = None
+        if row is not None and row.user_id is not None:
+            self.user = {
+                "id": row.user_id,
+                "role": row.role,
+                "email": row.email,
+                "name": row.name,
+            }
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user and self.user["role"] == "admin")
+
+
+def cookie_name() -> str:
+    return SECURE_COOKIE if request.is_secure else PLAIN_COOKIE
+
+
+class DatabaseSessionInterface(SessionInterface):
+    def open_session(self, app: Flask, request) -> ServerSession:
+        if request.path.startswith("/console/assets/") or not request.path.startswith("/console"):
+            return ServerSession()
+        sid = request.cookies.get(SECURE_COOKIE if request.is_secure else PLAIN_COOKIE)
+        if not sid or len(sid) > 100:
+            return ServerSession()
+        row = db.session.scalar(
+            select(ConsoleSession).where(
+                ConsoleSession.id == digest(sid), ConsoleSession.expires_at > now()
+            )
+        )
+        db.session.commit()
+        if row is None:
+            return ServerSession()
+        return ServerSession(dict(row.data or {}), sid=sid, row=row)
+
+    def save_session(self, app: Flask, session: ServerSession, response) -> None:
+        secure = request.is_secure
+        path = "/" if secure else "/console"
+        if session.ended:
+            response.delete_cookie(cookie_name(), path=path, secure=secure, samesite="Lax")
+            return
+        if not session.persisted:
+            if not session:
+                return
+            create(session, dict(session), hours=app.config["CONSOLE_ANONYMOUS_HOURS"])
+        elif session.modified:
+            db.session.execute(
+                update(ConsoleSession)
+                .where(ConsoleSession.id == digest(session.sid))
+                .values(data=dict(session))
+            )
+            db.session.commit()
+        if session.cookie_needed:
+            response.set_cookie(
+                cookie_name(),
+                session.sid,
+                path=path,
+                httponly=True,
+                secure=secure,
+                samesite="Lax",
+            )
+        response.vary.add("Cookie")
+
+
+def create(session: ServerSession, data: dict, *, hours: float, **user) -> None:
+    """A new row under a new random id (the old one, if any, is deleted: sign-in rotates it)."""
+    if session.persisted and session.sid:
+        db.session.execute(delete(ConsoleSession).where(ConsoleSession.id == digest(session.sid)))
+    db.session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now()))
+    session.sid = secrets.token_urlsafe(32)
+    db.session.add(
+        ConsoleSession(
+            id=digest(session.sid),
+            data=data,
+            expires_at=now() + timedelta(hours=hours),
+            **user,
+        )
+    )
+    db.session.commit()
+    session.persisted = True
+    session.cookie_needed = True
+    session.modified = False
+
+
+def claims(access_token: str) -> dict:
+    """The access token's claims, checked with auth's public key (its role decides the pages)."""
+    return jwt.decode(
+        access_token,
+        current_app.config["JWT_PUBLIC_KEY"],
+        algorithms=["RS256"],
+        issuer=current_app.config["JWT_ISSUER"],
+        leeway=5,
+        options={"verify_exp": False},
+    )
+
+
+def token_fields(tokens: dict) -> dict:
+    found = claims(tokens["access_token"])
+    return {
+        "user_id": int(found["sub"]),
+        "role": found["role"],
+        "email": found.get("email"),
+        "access_token": seal(tokens["access_token"]),
+        "refresh_token": seal(tokens["refresh_token"]),
+        "access_expires_at": datetime.fromtimestamp(found["exp"], UTC),
+    }
+
+
+def sign_in(session: ServerSession, tokens: dict, name: str | None) -> None:
+    """Keep the tokens in a new session row, under a new id (no fixation: the id the browser had
+    before signing in is dead), with a fresh CSRF token to come."""
+    data = {key: value for key, value in session.items() if key != "csrf_token"}
+    fields = token_fields(tokens)
+    create(
+        session,
+        data,
+        hours=current_app.config["CONSOLE_SESSION_HOURS"],
+        name=name,
+        **fields,
+    )
+    session.clear()
+    session.update(data)
+    session.modified = False
+    session.user = {
+        "id": fields["user_id"],
+        "role": fields["role"],
+        "email": fields["email"],
+        "name": name,
+    }
+
+
+def end(session: ServerSession) -> None:
+    """The row is deleted and the browser told to forget the cookie."""
+    if session.sid:
+        db.session.execute(delete(ConsoleSession).where(ConsoleSession.id == digest(session.sid)))
+        db.session.commit()
+    session.clear()
+    session.ended = True
+    session.user = None
+
+
+def access_token(session: ServerSession) -> str:
+    """The session's access token, refreshed first when it is about to expire."""
+    row = db.session.get(ConsoleSession, digest(session.sid)) if session.sid else None
+    db.session.commit()
+    if row is None or row.access_token is None:
+        raise SignedOut
+    margin = timedelta(seconds=current_app.config["CONSOLE_REFRESH_MARGIN_S"])
+    if row.access_expires_at and row.access_expires_at - margin > now():
+        token = unseal(row.access_token)
+        if token:
+            return token
+    return refresh(session, used=None)
+
+
+def refresh(session: ServerSession, used: str | None) -> str:
+    """A new token pair from auth, under the row's lock: two requests of one browser never both
+    spend the refresh token (auth would see a reuse and end the whole session). `used` is the
+    access token a 401 answered; if another request has refreshed meanwhile, its token is used."""
+    from . import api
+
+    row = db.session.scalar(
+        select(ConsoleSession)
+        .where(ConsoleSession.id == digest(session.sid or ""))
+        .with_for_update()
+    )
+    if row is None:
+        db.session.rollback()
+        raise SignedOut
+    current = unseal(row.access_token)
+    margin = timedelta(seconds=current_app.config["CONSOLE_REFRESH_MARGIN_S"])
+    fresh = row.access_expires_at and row.access_expires_at - margin > now()
+    if current and fresh and current != used:
+        db.session.commit()
+        return current
+    refresh_token = unseal(row.refresh_token)
+    answer = api.refresh_tokens(refresh_token) if refresh_token else None
+    if answer is None:
+        db.session.delete(row)
+        db.session.commit()
+        session.clear()
+        session.ended = True
+        session.user = None
+        raise SignedOut
+    fields = token_fields(answer)
+    for key, value in fields.items():
+        setattr(row, key, value)
+    db.session.commit()
+    if session.user is not None:
+        session.user["role"] = fields["role"]
+    return answer["access_token"]

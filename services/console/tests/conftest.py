@@ -1,0 +1,103 @@
+"""The console's suite runs against the REAL auth service behind a small stand-in for the gateway
+(a WSGI dispatcher on a local port that sends /auth/* to auth, as nginx would, and answers the
+gateway's 404 problem for every other route), all on the test database."""
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from services.auth import create_app as create_auth_app
+from services.console import create_app
+from services.console.models import ConsoleSession, db
+from services.kit.testing import LiveServer, build_app, truncate_all
+
+ADMIN = ("root@example.com", "root-password")
+PASSWORD = "s3nha-forte"
+
+
+class Gateway:
+    """What nginx does for the routes these tests use: /auth/* to auth; nothing else routed."""
+
+    def __init__(self, auth_app):
+        self.auth = auth_app.wsgi_app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/auth/"):
+            environ["HTTP_X_FORWARDED_FOR"] = environ.get("REMOTE_ADDR", "127.0.0.1")
+            return self.auth(environ, start_response)
+        body = b'{"status":404,"title":"Not Found","detail":"No such route"}'
+        start_response(
+            "404 Not Found",
+            [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+
+@pytest.fixture(scope="session")
+def auth(database, jwt_keys):
+    return build_app(create_auth_app, "auth", database, jwt_keys, SESSION_CHECK=True)
+
+
+@pytest.fixture(scope="session")
+def gateway(auth):
+    server = LiveServer(Gateway(auth)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database, jwt_keys, gateway):
+    return build_app(
+        create_app,
+        "console",
+        database,
+        jwt_keys,
+        GATEWAY_URL=gateway.base_url,
+        SECRET_KEY="test-console-secret",
+        WTF_CSRF_ENABLED=True,
+    )
+
+
+@pytest.fixture
+def browser(app, auth):
+    for each in (app, auth):
+        truncate_all(each)
+    from services.auth.accounts import ensure_admin
+
+    with auth.app_context():
+        ensure_admin(*ADMIN)
+    return app.test_client()
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has a form with its CSRF token"
+    return found.group(1)
+
+
+def sign_in(browser, email=ADMIN[0], password=ADMIN[1], **environ):
+    page = browser.get("/console/login", **environ)
+    return browser.post(
+        "/console/login",
+        data={"email": email, "password": password, "csrf_token": csrf_of(page.text)},
+        **environ,
+    )
+
+
+def register(browser, email="ana@example.com", name="Ana"):
+    page = browser.get("/console/register")
+    answer = browser.post(
+        "/console/register",
+        data={"email": email, "password": PASSWORD, "name": name, "csrf_token": csrf_of(page.text)},
+    )
+    assert answer.status_code == 303, answer.text
+    return answer
+
+
+def rows(app) -> list[ConsoleSession]:
+    with app.app_context():
+        found = db.session.scalars(select(ConsoleSession)).all()
+        db.session.expunge_all()
+        db.session.remove()
+        return found

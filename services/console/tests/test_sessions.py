@@ -1,0 +1,214 @@
+"""The backend-for-frontend's sessions: the browser holds an opaque id, the tokens stay on the
+server (encrypted), sign-in rotates the id, an expired access token is refreshed with auth,
+logout and deactivation end the session, and every form needs its CSRF token."""
+
+from datetime import UTC, datetime, timedelta
+
+import requests
+from sqlalchemy import update
+
+from services.console.models import ConsoleSession, db
+from services.console.sessions import PLAIN_COOKIE, SECURE_COOKIE, digest, unseal
+
+from .conftest import ADMIN, csrf_of, register, rows, sign_in
+
+JWT_PREFIX = "eyJ"
+
+
+def cookie(answer, name=PLAIN_COOKIE) -> str:
+    found = [h for h in answer.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
+    assert found, answer.headers
+    return found[-1]
+
+
+def test_sign_in_rotates_the_session_id_and_the_browser_gets_only_an_opaque_cookie(app, browser):
+    page = browser.get("/console/login")
+    anonymous = cookie(page).split(";")[0].split("=", 1)[1]
+    answer = browser.post(
+        "/console/login",
+        data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_of(page.text)},
+    )
+    assert answer.status_code == 303
+    assert answer.headers["Location"].endswith("/console/")
+    header = cookie(answer)
+    signed = header.split(";")[0].split("=", 1)[1]
+    assert signed != anonymous
+    assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/console" in header
+    assert "Secure" not in header
+    assert JWT_PREFIX not in header
+    [row] = rows(app)
+    assert row.id == digest(signed) and row.role == "admin"
+    # The tokens are kept encrypted: the row holds no JWT as it is.
+    assert JWT_PREFIX not in row.access_token and JWT_PREFIX not in row.refresh_token
+    with app.app_context():
+        assert unseal(row.access_token).startswith(JWT_PREFIX)
+    home = browser.get("/console/account")
+    assert home.status_code == 200
+    assert JWT_PREFIX not in home.text and ADMIN[0] in home.text
+
+
+def test_over_tls_the_cookie_is_secure_and_host_prefixed(browser):
+    # As nginx passes it on: X-Forwarded-Proto says the browser came over TLS; Flask-WTF then
+    # checks the Referer is this host too.
+    answer = sign_in(
+        browser,
+        environ_base={"HTTP_X_FORWARDED_PROTO": "https"},
+        headers={"Referer": "https://localhost/console/login"},
+    )
+    header = cookie(answer, SECURE_COOKIE)
+    assert "Secure" in header and "Path=/;" in header + ";" and "HttpOnly" in header
+
+
+def test_a_post_without_its_csrf_token_is_refused_with_the_400_page(browser):
+    sign_in(browser)
+    answer = browser.post("/console/categories", data={"name": "Sem token"})
+    assert answer.status_code == 400
+    assert "text/html" in answer.content_type
+    assert "formulário" in answer.text
+    forged = browser.post("/console/logout", data={"csrf_token": "forged"})
+    assert forged.status_code == 400
+
+
+def test_every_page_forbids_inline_scripts_and_loads_its_own(browser):
+    sign_in(browser)
+    for path in ("/console/login", "/console/account", "/console/"):
+        answer = browser.get(path)
+        policy = answer.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        assert answer.headers["Cache-Control"] == "no-store"
+        for tag in answer.text.split("<script")[1:]:
+            assert tag.lstrip().startswith("src=")
+
+
+def test_assets_have_fingerprinted_names_and_are_cached_for_a_year(browser):
+    page = browser.get("/console/login").text
+    [href] = [part.split('"')[0] for part in page.split('href="')[1:] if "console." in part[:40]]
+    assert href.startswith("/console/assets/console.") and href.endswith(".css")
+    asset = browser.get(href)
+    assert asset.status_code == 200
+    assert "max-age=31536000" in asset.headers["Cache-Control"]
+    assert "immutable" in asset.headers["Cache-Control"]
+    assert browser.get("/console/assets/console.0000.css").status_code == 404
+
+
+def test_an_expired_access_token_is_refreshed_with_auth(app, browser):
+    sign_in(browser)
+    [before] = rows(app)
+    with app.app_context():
+        db.session.execute(
+            update(ConsoleSession).values(access_expires_at=datetime.now(UTC) - timedelta(1))
+        )
+        db.session.commit()
+    assert browser.get("/console/account").status_code == 200
+    [after] = rows(app)
+    assert after.id == before.id
+    assert after.refresh_token != before.refresh_token
+    assert after.access_expires_at > datetime.now(UTC)
+
+
+def test_logout_ends_the_session_here_and_at_auth(app, gateway, browser):
+    sign_in(browser)
+    [row] = rows(app)
+    with app.app_context():
+        refresh_token = unseal(row.refresh_token)
+    page = browser.get("/console/account")
+    answer = browser.post("/console/logout", data={"csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/console/login")
+    assert rows(app) == []
+    assert browser.get("/console/account").status_code == 302
+    refused = requests.post(
+        f"{gateway.base_url}/auth/refresh", json={"refresh_token": refresh_token}, timeout=5
+    )
+    assert refused.status_code == 401
+
+
+def test_a_deactivated_users_console_session_ends(app, auth, gateway, browser):
+    register(browser, email="bia@example.com", name="Bia")
+    assert browser.get("/console/account").status_code == 200
+    admin = requests.post(
+        f"{gateway.base_url}/auth/login",
+        json={"email": ADMIN[0], "password": ADMIN[1]},
+        timeout=5,
+    ).json()["access_token"]
+    users = requests.get(
+        f"{gateway.base_url}/auth/users",
+        params={"email": "bia@example.com"},
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=5,
+    ).json()["items"]
+    requests.patch(
+        f"{gateway.base_url}/auth/users/{users[0]['id']}",
+        json={"active": False},
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=5,
+    ).raise_for_status()
+    answer = browser.get("/console/account")
+    assert answer.status_code == 302
+    assert (
+        "/console/login" in answer.headers["Location"] and "ended=1" in answer.headers["Location"]
+    )
+    assert rows(app) == []
+
+
+def test_a_session_past_its_expiry_signs_nobody_in(app, browser):
+    sign_in(browser)
+    with app.app_context():
+        db.session.execute(
+            update(ConsoleSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        db.session.commit()
+    assert browser.get("/console/account").status_code == 302
+
+
+def test_a_user_gets_the_403_page_on_admin_pages(browser):
+    register(browser)
+    for path in (
+        "/console/users",
+        "/console/collector",
+        "/console/notifications",
+        "/console/products/new",
+    ):
+        answer = browser.get(path)
+        assert answer.status_code == 403, path
+        assert "Acesso negado" in answer.text
+
+
+def test_wrong_credentials_are_shown_on_the_form_and_sign_nobody_in(app, browser):
+    answer = sign_in(browser, password="wrong-password")
+    assert answer.status_code == 401
+    assert "E-mail ou senha incorretos" in answer.text
+    assert all(row.user_id is None for row in rows(app))
+
+
+def test_a_taken_email_is_named_next_to_its_field(browser):
+    page = browser.get("/console/register")
+    answer = browser.post(
+        "/console/register",
+        data={
+            "email": ADMIN[0],
+            "password": "s3nha-forte",
+            "name": "X",
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert answer.status_code == 409
+    assert 'id="email-error"' in answer.text
+
+
+def test_the_dashboard_says_the_kpis_are_unavailable_when_their_route_is_missing(browser):
+    sign_in(browser)
+    answer = browser.get("/console/")
+    assert answer.status_code == 200
+    assert "Indicadores indisponíveis" in answer.text and "data-unavailable" in answer.text
+
+
+def test_users_page_lists_accounts_for_the_admin(browser):
+    register(browser, email="caio@example.com", name="Caio")
+    browser.post(
+        "/console/logout", data={"csrf_token": csrf_of(browser.get("/console/account").text)}
+    )
+    sign_in(browser)
+    answer = browser.get("/console/users")
+    assert answer.status_code == 200
+    assert 'data-user="caio@example.com"' in answer.text

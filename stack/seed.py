@@ -1,11 +1,14 @@
 """`make seed`: realistic demo data (Faker pt_BR, valid CPFs and EAN-13s) loaded through the
-gateway's API, so a newcomer sees a living system and every rule is applied to it; then the
+gateway's API, so a newcomer sees a living system and every rule is applied to it (clients,
+the catalogue, orders of the last 60 days in every status for the console's charts); then the
 catalogue topped up with COPY to benchmark size."""
 
 from __future__ import annotations
 
 import argparse
 import random
+import time
+from datetime import timedelta
 
 import requests
 from faker import Faker
@@ -208,9 +211,124 @@ def bulk_products(cfg: StackConfig, total: int) -> int:
     return missing
 
 
+# How seeded orders end, roughly as a shop's last two months look: most delivered, some on
+# their way, some waiting, some given up.
+ENDINGS = {
+    ("paid", "shipped", "delivered"): 45,
+    ("paid", "shipped"): 12,
+    ("paid",): 13,
+    ("cancelled",): 12,
+    (): 18,
+}
+SEED_DAYS = 60
+
+
+def seed_orders(api: Api, cfg: StackConfig, count: int) -> int:
+    """Orders placed through the API (stock received first, so every rule and event applies:
+    orders' read model, inventory's reservations, products' units sold), moved along their
+    statuses, then spread over the last SEED_DAYS days in orders' own schema (creation time is
+    the server's). Runs again only up to `count` orders in all."""
+    placed = api.get("/orders", per_page=1)
+    placed.raise_for_status()
+    missing = count - placed.json()["total"]
+    products = demo_products(api)
+    buyers = clients_with_addresses(api)
+    if missing <= 0 or not products or not buyers:
+        return 0
+    receive_stock(api, products, missing * 3)
+    rng = random.Random(count)  # noqa: S311 (demo data, reproducible)
+    endings, weights = list(ENDINGS), list(ENDINGS.values())
+    made: list[tuple[int, float]] = []
+    for _ in range(missing):
+        client_id, address_ids = rng.choice(buyers)
+        lines = rng.sample(products, rng.randint(1, 3))
+        response = api.post(
+            "/orders",
+            {
+                "client_id": client_id,
+                "items": [{"product_id": p, "quantity": rng.randint(1, 3)} for p in lines],
+                "shipping_address_id": rng.choice(address_ids),
+                "payment_method": "cash",
+            },
+        )
+        response.raise_for_status()
+        order_id = response.json()["id"]
+        for status in rng.choices(endings, weights)[0]:
+            api.post(f"/orders/{order_id}/status", {"status": status}).raise_for_status()
+        # Skewed towards the recent days, as a growing shop's are.
+        made.append((order_id, SEED_DAYS * (1 - rng.random() ** 0.7) + rng.random()))
+    backdate_orders(cfg, made)
+    return len(made)
+
+
+def demo_products(api: Api) -> list[int]:
+    """The demo catalogue's active products (EAN prefix 789; the bulk rows are in-store codes)."""
+    response = api.get("/products", ids=",".join(map(str, range(1, 101))), per_page=100)
+    response.raise_for_status()
+    return [
+        p["id"] for p in response.json()["items"] if p["barcode"].startswith("789") and p["active"]
+    ]
+
+
+def clients_with_addresses(api: Api) -> list[tuple[int, list[int]]]:
+    response = api.get("/clients", per_page=100, sort="created_at")
+    response.raise_for_status()
+    buyers = []
+    for client in response.json()["items"]:
+        addresses = api.get(f"/clients/{client['id']}/addresses", per_page=100)
+        addresses.raise_for_status()
+        ids = [address["id"] for address in addresses.json()["items"]]
+        if ids:
+            buyers.append((client["id"], ids))
+    return buyers
+
+
+def receive_stock(api: Api, products: list[int], quantity: int) -> None:
+    """A receipt for each product; its stock row appears once inventory hears the product's
+    creation (the relay's delay after a first seed), so it is waited for a few seconds."""
+    for product_id in products:
+        for _ in range(40):
+            response = api.post(
+                f"/inventory/stock/{product_id}/movements",
+                {"quantity": quantity, "reason": "receipt", "note": "seed"},
+            )
+            if response.status_code != 404:
+                break
+            time.sleep(0.25)
+        response.raise_for_status()
+
+
+def backdate_orders(cfg: StackConfig, made: list[tuple[int, float]]) -> None:
+    """Each order, and its history with it, moved `days` into the past."""
+    import psycopg
+
+    url = cfg.database_url("orders", cfg.db_passwords()["orders"])
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn) as conn:
+        with conn.cursor() as cursor:
+            for order_id, days in made:
+                shift = timedelta(days=days)
+                cursor.execute(
+                    "UPDATE orders.orders SET created_at = created_at - %s,"
+                    " updated_at = updated_at - %s WHERE id = %s",
+                    (shift, shift, order_id),
+                )
+                cursor.execute(
+                    "UPDATE orders.order_history SET at = at - %s WHERE order_id = %s",
+                    (shift, order_id),
+                )
+        conn.commit()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stack.seed")
     parser.add_argument("--clients", type=int, default=60)
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=200,
+        help="place orders up to this many in all, spread over the last 60 days (0: none)",
+    )
     parser.add_argument(
         "--bulk-products",
         type=int,
@@ -229,6 +347,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.bulk_products:
             added = bulk_products(cfg, args.bulk_products)
             print(f"==> {added} more products with COPY ({args.bulk_products} in all)")
+    if args.orders and {"clients", "products", "inventory", "orders"} <= set(cfg.services):
+        print(f"==> {seed_orders(api, cfg, args.orders)} orders over the last {SEED_DAYS} days")
 
 
 if __name__ == "__main__":

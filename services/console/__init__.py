@@ -5,11 +5,13 @@ user's tokens (services/console/sessions.py) and calls the services through the 
 
 from __future__ import annotations
 
-from flask import Flask
+import secrets
+
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from services.kit import create_service_app
+from services.kit import Unavailable, create_service_app
 from services.kit.settings import env
 
 from .models import db
@@ -34,8 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
         },
         description="The console: the back office in a browser.",
     )
-    if not app.config.get("SECRET_KEY"):
-        raise RuntimeError("CONSOLE_SECRET_KEY must be set (make up generates it)")
+    if not app.config.get("SECRET_KEY") and app.testing:
+        app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
     # The gateway says whether the browser came over TLS (X-Forwarded-Proto): the cookie is then
     # Secure and `__Host-`.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
@@ -47,4 +49,11 @@ def create_app(config: dict | None = None) -> Flask:
     csrf.init_app(app)
     init_assets(app)
     pages.init_pages(app)
+
+    @app.before_request
+    def refuse_without_a_key():
+        # Migrations run without it; pages cannot (sessions and CSRF need it).
+        if not app.config.get("SECRET_KEY") and request.path.startswith("/console"):
+            raise Unavailable("CONSOLE_SECRET_KEY is not set: the console cannot keep sessions")
+
     return app

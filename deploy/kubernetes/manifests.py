@@ -393,6 +393,8 @@ def deployment(process: Process, secrets: set[str]) -> tuple[dict, dict[str, str
         container["startupProbe"] = probe(LIVENESS, period=2, failures=30)
         container["livenessProbe"] = probe(LIVENESS, period=10, failures=3)
         container["readinessProbe"] = probe(READINESS, period=5, failures=2)
+        # Out of the Service's endpoints before gunicorn's graceful stop (SIGTERM) begins.
+        container["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "5"]}}}
     else:
         # checkov: a relay or a worker is a Flask CLI loop that serves no HTTP: no route to probe.
         annotations = {
@@ -689,7 +691,13 @@ def gateway_files(services: list[str]) -> dict[str, str]:
             "include /etc/nginx/mime.types;\n"
             "    # The gateway's credential ($feira_gateway_credential), written from its Secret\n"
             "    # by the pod's init container.\n"
-            f"    include {RUN}/nginx/credential.conf;",
+            f"    include {RUN}/nginx/credential.conf;\n"
+            "    # Behind the cluster's ingress controller: the client is the address it forwards\n"
+            "    # (the login throttle and the services' X-Real-IP count clients, not the\n"
+            "    # controller's pods).\n"
+            "    real_ip_header X-Forwarded-For;\n"
+            "    real_ip_recursive on;\n"
+            + "\n".join(f"    set_real_ip_from {cidr};" for cidr in PRIVATE_RANGES[:3]),
         ),
     ]
     for old, new in replacements:
@@ -713,6 +721,12 @@ fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
 os.write(fd, ('map $host $feira_gateway_credential {{ default "gateway.%s"; }}\\n' % key).encode())
 os.close(fd)
 """
+
+
+def graceful_stop(prefix: Path) -> str:
+    quit_command = shlex.join(["nginx", "-p", str(prefix), "-c", "nginx.conf", "-e", "stderr"])
+    pid = prefix / "nginx.pid"
+    return f"sleep 5; {quit_command} -s quit; while [ -e {pid} ]; do sleep 1; done"
 
 
 def gateway_objects(present: list[str]) -> list[dict]:
@@ -757,8 +771,10 @@ def gateway_objects(present: list[str]) -> list[dict]:
         "startupProbe": probe(LIVENESS, period=2, failures=15),
         "livenessProbe": probe(LIVENESS, period=10, failures=3),
         "readinessProbe": probe(LIVENESS, period=5, failures=2),
-        # nginx's graceful stop (SIGQUIT), as under supervisord and compose.
-        "lifecycle": {"preStop": {"exec": {"command": ["nginx", "-p", str(prefix), "-s", "quit"]}}},
+        # nginx's graceful stop (SIGQUIT, as under supervisord and compose), once the Service has
+        # stopped sending it new connections; Kubernetes' SIGTERM, after this, would be the fast
+        # one, so the hook waits for nginx to be gone.
+        "lifecycle": {"preStop": {"exec": {"command": ["sh", "-c", graceful_stop(prefix)]}}},
         "volumeMounts": mounted,
     }
     deployment_manifest = {

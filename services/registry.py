@@ -120,6 +120,7 @@ SERVICES: tuple[Service, ...] = (
                     "orders",
                     "payments",
                     "notifications",
+                    "collector",
                 ),
             ),
         ),
@@ -153,6 +154,8 @@ SERVICES: tuple[Service, ...] = (
         # Stock figures for the catalogue; orders' paid and cancelled lines for `popularity`.
         hears=("stock.changed", "order.paid", "order.cancelled"),
         calls=("inventory", "orders"),
+        # The collector's door: the import's upsert, and the pictures it downloaded.
+        internal=(Internal("/products/collected", callers=("collector",)),),
         large_bodies=(LargeBody(r"^/products/[0-9]+/images$", "IMAGE_MAX_BYTES", 5242880),),
     ),
     Service(
@@ -251,12 +254,45 @@ SERVICES: tuple[Service, ...] = (
             "order.delivered",
             "order.cancelled",
             "payment.failed",
+            # A collector run that failed or was partial: an e-mail to COLLECTOR_ALERT_TO.
+            "collector.run.finished",
         ),
         # A client's name, e-mail, phone and opt-in, read when a message is sent.
         calls=("clients",),
         # Sends the queued messages (services/notifications/notifications.py); its retry
         # settings (NOTIFY_MAX_ATTEMPTS, NOTIFY_RETRY_BASE_S) are its alone.
         workers=(Worker("sender", ("sender",), settings=("NOTIFY_",)),),
+    ),
+    Service(
+        "collector",
+        5009,
+        "products gathered from shop pages (politely, on a schedule) and sent to the catalogue",
+        prefixes=("collector",),
+        document="/collector/openapi.json",
+        # {run_id, source_id, source_name, status, error, pages_fetched, created, updated,
+        # unchanged, rejected}: notifications mails the admins when a run failed or was partial.
+        emits=("collector.run.finished",),
+        # products' internal door (/products/collected), with the collector's own credential.
+        calls=("products",),
+        # Takes queued runs and starts scheduled ones (services/collector/worker.py); its
+        # settings (fetching, SSRF allow-list, contact URL) are its alone. Named one by one:
+        # COLLECTOR_ is also the prefix of the service's port, password, key and alert address.
+        workers=(
+            Worker(
+                "worker",
+                ("worker",),
+                settings=(
+                    "COLLECTOR_CONTACT_URL",
+                    "COLLECTOR_ALLOWED_PRIVATE_HOSTS",
+                    "COLLECTOR_CONNECT_TIMEOUT_S",
+                    "COLLECTOR_READ_TIMEOUT_S",
+                    "COLLECTOR_MAX_",
+                    "COLLECTOR_IMAGE_MAX_BYTES",
+                    "COLLECTOR_CONCURRENCY",
+                    "COLLECTOR_POLL_S",
+                ),
+            ),
+        ),
     ),
     Service(
         "console",

@@ -116,7 +116,9 @@ def service_environment(
     passthrough = {
         key: value
         for key, value in cfg.env.items()
-        if not key.startswith(("FEIRA_", "STRIPE_STANDIN_", "WHATSAPP_", "SMTP_", *WORKER_SETTINGS))
+        if not key.startswith(
+            ("FEIRA_", "STRIPE_STANDIN_", "WHATSAPP_", "SMTP_", "SHOPS_STANDIN_", *WORKER_SETTINGS)
+        )
         and not key.endswith(("_DB_PASSWORD", "_PORT", "_SERVICE_KEY"))
         # Set below, for the services that sign or check events only, for payments, for
         # notifications (WhatsApp and mail) and monitoring's worker (mail).
@@ -125,6 +127,7 @@ def service_environment(
             "OUTBOX_SECRET",
             "PAYMENTS_PROVIDER_URL",
             "CONSOLE_SECRET_KEY",
+            "COLLECTOR_ALERT_TO",
             *PROVIDER_SECRETS,
             *MAIL_SETTINGS,
         )
@@ -169,6 +172,10 @@ def service_environment(
         # (webhooks), relay and sender alone hold them.
         environment.update(cfg.whatsapp())
         environment.update(cfg.mail())
+        # Who is told of a collector run that failed or was partial.
+        environment["COLLECTOR_ALERT_TO"] = cfg.get("COLLECTOR_ALERT_TO") or cfg.get(
+            "FEIRA_ADMIN_EMAIL", "admin@feira.local"
+        )
     if service == "monitoring":
         # The worker writes what it knows there; the dashboard answers from it while Postgres
         # is down (monitoring/snapshot.py).
@@ -254,8 +261,9 @@ def service_programs(
 STANDIN_APPS = {
     "stripe": "standins.stripe:create_app()",
     "whatsapp": "standins.whatsapp:create_app()",
+    "shops": "standins.shops:create_app()",
 }
-STANDINS = ("stripe", "whatsapp", "smtp")
+STANDINS = ("stripe", "whatsapp", "smtp", "shops")
 
 
 def standin_programs(cfg: StackConfig) -> list[Program]:
@@ -317,6 +325,19 @@ def standin_programs(cfg: StackConfig) -> list[Program]:
                 },
                 priority=50,
                 http_port=http_port,
+            )
+        )
+    if "shops" in cfg.standins:
+        # The fixture shops the collector reads (standins/shops): pages, pictures, robots.txt.
+        port = int(cfg.get("SHOPS_STANDIN_PORT", "5092"))
+        environment = {
+            **common,
+            "PORT": str(port),
+            "SHOPS_STANDIN_SLOW_S": cfg.get("SHOPS_STANDIN_SLOW_S", "3"),
+        }
+        listed.append(
+            Program(
+                "shops-standin", [*gunicorn, STANDIN_APPS["shops"]], port, environment, priority=50
             )
         )
     return listed

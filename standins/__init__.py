@@ -8,4 +8,6 @@ real provider). A stand-in listens on loopback and is never routed by the gatewa
 routes (`/_standin/...`) must not be reachable from outside.
 
 - `standins.stripe`: Stripe's PaymentIntents, refunds and signed webhooks (card and PIX).
+- `standins.shops`: fixture web shops (JSON-LD, microdata, no structured data, robots.txt, bad
+  pages) for the collector, with a log of every request served.
 """

@@ -39,12 +39,14 @@ def create_app(config: dict | None = None) -> Flask:
             "NOTIFY_MAX_ATTEMPTS": env("NOTIFY_MAX_ATTEMPTS", 5, int),
             "NOTIFY_RETRY_BASE_S": env("NOTIFY_RETRY_BASE_S", 2, float),
             "NOTIFY_SENDER_INTERVAL_S": env("NOTIFY_SENDER_INTERVAL_S", 0.25, float),
+            # A collector run that failed or was partial is mailed here.
+            "COLLECTOR_ALERT_TO": env("COLLECTOR_ALERT_TO") or env("FEIRA_ADMIN_EMAIL"),
         },
         description="Notifications: one message per order event to the client, on WhatsApp "
         "(Cloud API protocol) or by e-mail, tracked to delivery by signed status webhooks.",
     )
     init_outbox(app, outbox)
-    from . import notifications
+    from . import collector_runs, notifications
     from .routes import blp
 
     # Each queues its template's message (one per order and template).
@@ -56,6 +58,7 @@ def create_app(config: dict | None = None) -> Flask:
             "order.delivered": notifications.on_order_delivered,
             "order.cancelled": notifications.on_order_cancelled,
             "payment.failed": notifications.on_payment_failed,
+            "collector.run.finished": collector_runs.on_collector_run_finished,
         },
     )
 

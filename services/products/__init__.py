@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     init_outbox(app, outbox)
     from . import catalogue, sales
+    from .collected import collected_blp
     from .routes import blp, categories_blp
 
     outbox.receiver(
@@ -44,4 +45,5 @@ def create_app(config: dict | None = None) -> Flask:
     )
     api.register_blueprint(categories_blp)
     api.register_blueprint(blp)
+    api.register_blueprint(collected_blp)
     return app

@@ -333,7 +333,9 @@ def test_env_example_lists_each_services_port_and_database_password():
         for key in EXAMPLE
         if key.endswith("_PORT")
         # The stack's, the stand-ins' and the SMTP server's ports are no service's.
-        and not key.startswith(("FEIRA_", "STRIPE_STANDIN_", "WHATSAPP_STANDIN_", "SMTP_"))
+        and not key.startswith(
+            ("FEIRA_", "STRIPE_STANDIN_", "WHATSAPP_STANDIN_", "SMTP_", "SHOPS_STANDIN_")
+        )
     }
     assert ports == {f"{s.env_prefix}_PORT" for s in SERVICES}
 

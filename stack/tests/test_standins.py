@@ -56,8 +56,8 @@ def test_the_supervisor_runs_the_stripe_standin_only_when_feira_standins_lists_i
 
 
 def test_the_example_and_test_stacks_run_them_on_their_ports(tmp_path):
-    assert EXAMPLE["FEIRA_STANDINS"] == "stripe,whatsapp,smtp"
-    assert TEST_ENV["FEIRA_STANDINS"] == "stripe,whatsapp,smtp"
+    assert EXAMPLE["FEIRA_STANDINS"] == "stripe,whatsapp,smtp,shops"
+    assert TEST_ENV["FEIRA_STANDINS"] == "stripe,whatsapp,smtp,shops"
     dev = config(tmp_path / "dev")
     test = config(tmp_path / "test", TEST_ENV)
     ports = {
@@ -69,11 +69,18 @@ def test_the_example_and_test_stacks_run_them_on_their_ports(tmp_path):
         ("stripe-standin", 5090, None): "dev",
         ("whatsapp-standin", 5091, None): "dev",
         ("smtp-standin", 5025, 5026): "dev",
+        ("shops-standin", 5092, None): "dev",
         ("stripe-standin", 15090, None): "test",
         ("whatsapp-standin", 15091, None): "test",
         ("smtp-standin", 15025, 15026): "test",
+        ("shops-standin", 15092, None): "test",
     }
-    assert program_names(dev)[1:4] == ["stripe-standin", "whatsapp-standin", "smtp-standin"]
+    assert program_names(dev)[1:5] == [
+        "stripe-standin",
+        "whatsapp-standin",
+        "smtp-standin",
+        "shops-standin",
+    ]
 
 
 def test_the_whatsapp_and_smtp_standins_run_only_when_listed(tmp_path):
@@ -88,7 +95,7 @@ def test_the_whatsapp_and_smtp_standins_run_only_when_listed(tmp_path):
 def test_the_standin_is_one_gunicorn_worker_on_loopback_started_before_the_services(tmp_path):
     cfg = config(tmp_path)
     services = [p for p in programs(cfg, cfg.db_passwords()) if p.name in cfg.services]
-    for name, port in (("stripe", 5090), ("whatsapp", 5091)):
+    for name, port in (("stripe", 5090), ("whatsapp", 5091), ("shops", 5092)):
         program = standin(cfg, name)
         assert program.command[-1] == f"standins.{name}:create_app()"
         assert program.environment["GUNICORN_WORKERS"] == "1"
@@ -114,7 +121,7 @@ def test_the_gateway_never_routes_to_a_standin(tmp_path, monkeypatch):
     for name, base in (("dev", EXAMPLE), ("test", TEST_ENV)):
         cfg = config(tmp_path / name, base)
         listed = standin_programs(cfg)
-        assert len(listed) == 3
+        assert len(listed) == 4
         text = gateway.render(cfg).read_text()
         for program in listed:
             for port in (program.port, program.http_port):

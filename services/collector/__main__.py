@@ -1,0 +1,164 @@
+"""`python -m services.collector sources|run|runs`: the collector's API from a terminal, through
+the gateway, signed in as the admin (FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD, and GATEWAY_URL
+or the gateway's port, from the environment or `.env` / FEIRA_ENV_FILE), exactly as any API
+client: it holds no credential of its own.
+
+    python -m services.collector sources                       # list them
+    python -m services.collector sources add NAME URL [URL…] [--schedule CRON] [--delay S]
+                                          [--max-pages N] [--category ID] [--selector FIELD=EXPR]
+    python -m services.collector run SOURCE_ID [--wait]        # queue a run (and wait for it)
+    python -m services.collector runs [--source ID] [--status S]
+    python -m services.collector runs RUN_ID                   # one run, with what was rejected
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+FINISHED = ("succeeded", "partial", "failed")
+
+
+def settings() -> dict[str, str]:
+    values: dict[str, str] = {}
+    path = Path(os.environ.get("FEIRA_ENV_FILE") or ".env")
+    for candidate in (Path(".env.example"), path):
+        if candidate.exists():
+            for line in candidate.read_text().splitlines():
+                key, sep, value = line.partition("=")
+                if sep and not key.strip().startswith("#"):
+                    values[key.strip()] = value.strip()
+    values.update({k: v for k, v in os.environ.items() if v})
+    return values
+
+
+class Api:
+    def __init__(self, values: dict[str, str]):
+        port = values.get("GATEWAY_PORT", "8080")
+        self.base = values.get("GATEWAY_URL") or f"http://127.0.0.1:{port}"
+        self.token = None
+        login = self.call(
+            "POST",
+            "/auth/login",
+            {
+                "email": values.get("FEIRA_ADMIN_EMAIL"),
+                "password": values.get("FEIRA_ADMIN_PASSWORD"),
+            },
+        )
+        self.token = login["access_token"]
+
+    def call(self, method: str, path: str, body: dict | None = None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.base + path, data=data, method=method)  # noqa: S310
+        request.add_header("Accept", "application/json")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        if self.token:
+            request.add_header("Authorization", f"Bearer {self.token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+                raw = response.read()
+        except urllib.error.HTTPError as error:
+            problem = json.loads(error.read() or b"{}")
+            raise SystemExit(
+                f"{method} {path}: {error.code} {problem.get('detail', '')} "
+                f"{json.dumps(problem.get('errors') or {}, ensure_ascii=False)}"
+            ) from error
+        except urllib.error.URLError as error:
+            raise SystemExit(
+                f"the gateway at {self.base} cannot be reached: {error.reason}"
+            ) from error
+        return json.loads(raw) if raw else None
+
+
+def show_run(run: dict) -> None:
+    print(
+        f"run {run['id']} of source {run['source_id']}: {run['status']}  "
+        f"pages {run['pages_fetched']}  found {run['items_found']}  created {run['created']}  "
+        f"updated {run['updated']}  unchanged {run['unchanged']}  "
+        f"rejected {len(run['rejected'])}"
+    )
+    if run.get("error"):
+        print(f"  error: {run['error']}")
+    for rejected in run["rejected"]:
+        print(f"  rejected {rejected['url']}: {rejected['reason']}")
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.collector", description=__doc__.split("\n\n")[0]
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    sources = commands.add_parser("sources", help="list sources, or add one")
+    sources.add_argument("action", nargs="?", choices=["add"])
+    sources.add_argument("name", nargs="?")
+    sources.add_argument("urls", nargs="*")
+    sources.add_argument("--schedule")
+    sources.add_argument("--delay", default="1")
+    sources.add_argument("--max-pages", type=int, default=100)
+    sources.add_argument("--category", type=int)
+    sources.add_argument("--selector", action="append", default=[], metavar="FIELD=EXPR")
+    run = commands.add_parser("run", help="queue a run of a source")
+    run.add_argument("source_id", type=int)
+    run.add_argument("--wait", action="store_true", help="wait for it to end and show it")
+    runs = commands.add_parser("runs", help="list runs, or show one")
+    runs.add_argument("run_id", nargs="?", type=int)
+    runs.add_argument("--source", type=int)
+    runs.add_argument("--status", choices=["queued", "running", *FINISHED])
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    api = Api(settings())
+    if args.command == "sources" and args.action == "add":
+        if not args.name or not args.urls:
+            raise SystemExit("sources add NAME URL [URL…]")
+        body = {
+            "name": args.name,
+            "start_urls": args.urls,
+            "schedule": args.schedule,
+            "delay_s": args.delay,
+            "max_pages": args.max_pages,
+            "category_id": args.category,
+            "selectors": dict(item.split("=", 1) for item in args.selector),
+        }
+        source = api.call("POST", "/collector/sources", body)
+        print(f"source {source['id']}: {source['name']}")
+    elif args.command == "sources":
+        for source in api.call("GET", "/collector/sources?per_page=100")["items"]:
+            last = source.get("last_run") or {}
+            print(
+                f"{source['id']:>4}  {source['name']:<30} schedule={source['schedule'] or '-'}  "
+                f"active={source['active']}  last run: {last.get('status', '-')}"
+            )
+    elif args.command == "run":
+        run = api.call("POST", f"/collector/sources/{args.source_id}/runs")
+        print(f"run {run['id']} queued")
+        while args.wait and run["status"] not in FINISHED:
+            time.sleep(1)
+            run = api.call("GET", f"/collector/runs/{run['id']}")
+        if args.wait:
+            show_run(run)
+            return 0 if run["status"] == "succeeded" else 1
+    elif args.run_id:
+        show_run(api.call("GET", f"/collector/runs/{args.run_id}"))
+    else:
+        query = "per_page=50"
+        if args.source:
+            query += f"&source_id={args.source}"
+        if args.status:
+            query += f"&status={args.status}"
+        for run in api.call("GET", f"/collector/runs?{query}")["items"]:
+            show_run(run)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

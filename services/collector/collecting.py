@@ -1,0 +1,287 @@
+"""One run of a source: walk its pages from the start URLs, extract products, send what changed
+to products, record what could not be taken.
+
+- Pages: breadth first from the start URLs, following links (pagination included) that stay
+  inside a start URL's site and folder, never more than `max_pages` requests, each through the
+  Fetcher (robots.txt, pacing, SSRF guard). A page robots.txt disallows is skipped unfetched.
+- Bad pages never break a run: a 5xx, a timeout, a refused address, a page that claims a product
+  none can be read from, a product without a price: each is `rejected` {url, reason} and the run
+  ends `partial`. The run `failed` only when no page could be fetched or products cannot be
+  reached.
+- Deduplication is the barcode products upserts by: the page's GTIN when its check digit holds;
+  else a deterministic internal EAN-13 in the restricted-circulation range (first digit 2, GS1's
+  "in-store numbers", never printed on goods in trade) from (source, SKU); else from (source,
+  canonical URL). The same product collected again lands on the same row.
+- Unchanged: a product page's ETag / Last-Modified are sent back (304: unchanged, not fetched
+  again), and the hash of what would be sent is compared with the last one: equal, nothing is
+  written. Pictures already sent (by their hash) are not sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import warnings
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from flask import current_app
+from PIL import Image
+
+from services.kit import Unavailable, utcnow
+
+from . import products
+from .extract import Item, Unreadable, canonical, canonical_link, extract, links
+from .extract import looks_like_a_product_page as claims_a_product
+from .fetching import Fetcher, FetchFailed, Refused, Settings, user_agent
+from .models import Page, Run, Source, db
+
+log = logging.getLogger("feira.collector")
+
+PICTURE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+MAX_REJECTED = 200
+
+
+def internal_barcode(source_id: int, kind: str, value: str) -> str:
+    """An EAN-13 starting with 2 (restricted circulation), the same for the same input."""
+    digest = hashlib.sha256(f"{source_id}:{kind}:{value}".encode()).hexdigest()
+    twelve = "2" + str(int(digest, 16) % 10**11).zfill(11)
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(twelve))
+    return twelve + str((10 - total % 10) % 10)
+
+
+def barcode_of(item: Item, source_id: int) -> str:
+    if item.gtin:
+        return item.gtin
+    if item.sku:
+        return internal_barcode(source_id, "sku", item.sku)
+    return internal_barcode(source_id, "url", canonical(item.url))
+
+
+def fetch_settings() -> Settings:
+    config = current_app.config
+    return Settings(
+        user_agent=user_agent(config["COLLECTOR_CONTACT_URL"]),
+        allowed_private_hosts=frozenset(config["COLLECTOR_ALLOWED_PRIVATE_HOSTS"]),
+        connect_timeout=config["COLLECTOR_CONNECT_TIMEOUT_S"],
+        read_timeout=config["COLLECTOR_READ_TIMEOUT_S"],
+        max_bytes=config["COLLECTOR_MAX_PAGE_BYTES"],
+    )
+
+
+def scope_of(url: str) -> str:
+    """A start URL's site and folder: `http://shop/loja/?p=1` → `http://shop/loja/`."""
+    parts = urlsplit(url)
+    folder = parts.path.rsplit("/", 1)[0] + "/"
+    return f"{parts.scheme}://{parts.netloc}{folder}".lower()
+
+
+@dataclass
+class Tally:
+    pages_fetched: int = 0
+    items_found: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    fetched_any: bool = False
+
+    def reject(self, url: str, reason: str) -> None:
+        if len(self.rejected) < MAX_REJECTED:
+            self.rejected.append({"url": url[:2000], "reason": reason[:300]})
+
+    def write_to(self, run: Run) -> None:
+        run.pages_fetched, run.items_found = self.pages_fetched, self.items_found
+        run.created, run.updated, run.unchanged = self.created, self.updated, self.unchanged
+        run.rejected = list(self.rejected)
+
+
+class Collection:
+    def __init__(self, source: Source, run: Run):
+        self.source = source
+        self.run = run
+        self.tally = Tally()
+        self.fetcher = Fetcher(fetch_settings(), float(source.delay_s))
+        self.scopes = [scope_of(url) for url in source.start_urls]
+        self.config = current_app.config
+
+    def in_scope(self, url: str) -> bool:
+        return any(url.lower().startswith(scope) for scope in self.scopes)
+
+    def walk(self) -> None:
+        queue = [canonical(url) for url in self.source.start_urls]
+        seen = set(queue)
+        while queue and self.tally.pages_fetched < self.source.max_pages:
+            url = queue.pop(0)
+            for link in self.page(url):
+                if link not in seen and self.in_scope(link):
+                    seen.add(link)
+                    queue.append(link)
+            self.tally.write_to(self.run)
+            db.session.commit()
+
+    def page(self, url: str) -> list[str]:
+        """Fetch and take one page; the links it offers."""
+        known = db.session.scalar(
+            db.select(Page).where(Page.source_id == self.source.id, Page.url == url)
+        )
+        try:
+            self.fetcher.check(url)
+            if not self.fetcher.allowed(url):
+                if self.fetcher.robots_unreadable(url):
+                    self.tally.reject(url, "the site's robots.txt could not be read")
+                return []
+            answer = self.fetcher.get(
+                url,
+                etag=known.etag if known else None,
+                last_modified=known.last_modified if known else None,
+            )
+        except Refused as refused:
+            self.tally.reject(url, f"refused: {refused}")
+            return []
+        except FetchFailed as failed:
+            self.tally.pages_fetched += 1
+            self.tally.reject(url, str(failed))
+            return []
+        self.tally.pages_fetched += 1
+        self.tally.fetched_any = True
+        if answer.status == 304 and known:
+            self.tally.unchanged += max(len(known.products), 1)
+            self.tally.items_found += max(len(known.products), 1)
+            return []
+        if answer.status != 200:
+            self.tally.reject(url, f"HTTP {answer.status}")
+            return []
+        if "html" not in answer.headers.get("content-type", "text/html"):
+            return []
+        document = answer.text
+        found_links = links(document, answer.url)
+        try:
+            items = extract(document, answer.url, self.source.selectors)
+        except Unreadable as unreadable:
+            self.tally.reject(url, str(unreadable))
+            return found_links
+        if not items:
+            if claims_a_product(document):
+                self.tally.reject(url, "no product could be read from the page")
+            return found_links
+        self.tally.items_found += len(items)
+        self.take(url, canonical_link(document, answer.url), items, answer, known)
+        return found_links
+
+    def take(self, url: str, canonical_url: str, items: list[Item], answer, known) -> None:
+        good = []
+        for item in items:
+            if item.problem:
+                self.tally.reject(url, item.problem)
+            else:
+                item.url = canonical_url
+                good.append(item)
+        if not good:
+            return
+        rows = [
+            {
+                "name": item.name,
+                "description": item.description,
+                "price": str(item.price),
+                "barcode": barcode_of(item, self.source.id),
+                "category_id": self.source.category_id,
+            }
+            for item in good
+        ]
+        content_hash = hashlib.sha256(
+            json.dumps([rows, [item.images for item in good]], sort_keys=True).encode()
+        ).hexdigest()
+        page = known or Page(source_id=self.source.id, url=url, products=[], image_hashes=[])
+        page.etag = answer.headers.get("etag")
+        page.last_modified = answer.headers.get("last-modified")
+        page.seen_at = utcnow()
+        if known is not None and known.content_hash == content_hash:
+            self.tally.unchanged += len(good)
+            db.session.commit()
+            return
+        result = products.upsert(rows)
+        landed = []
+        for index, item in enumerate(good):
+            if index in result.rejected:
+                self.tally.reject(url, f"products refused it: {result.rejected[index]}")
+                continue
+            product_id, created = result.products[index]
+            if created:
+                self.tally.created += 1
+            else:
+                self.tally.updated += 1
+            landed.append({"barcode": rows[index]["barcode"], "product_id": product_id})
+            page.image_hashes = self.pictures(product_id, item, list(page.image_hashes))
+        page.products = landed
+        # A page some of whose products were refused is taken whole again next time.
+        page.content_hash = content_hash if len(landed) == len(good) else None
+        db.session.add(page)
+        db.session.commit()
+
+    def pictures(self, product_id: int, item: Item, sent: list[str]) -> list[str]:
+        """Download the item's pictures (size-limited, decoded), send the new ones."""
+        for image_url in item.images[: self.config["COLLECTOR_MAX_IMAGES"]]:
+            try:
+                answer = self.fetcher.get(
+                    image_url, max_bytes=self.config["COLLECTOR_IMAGE_MAX_BYTES"]
+                )
+            except (Refused, FetchFailed) as failed:
+                self.tally.reject(image_url, f"picture: {failed}")
+                continue
+            if answer.status != 200:
+                self.tally.reject(image_url, f"picture: HTTP {answer.status}")
+                continue
+            digest = hashlib.sha256(answer.body).hexdigest()
+            if digest in sent:
+                continue
+            kind = picture_format(answer.body)
+            if kind is None:
+                self.tally.reject(image_url, "picture: not a JPEG, PNG or WebP picture")
+                continue
+            name = f"{digest[:16]}.{kind.lower()}"
+            if products.add_image(product_id, name, answer.body, PICTURE_FORMATS[kind]):
+                sent.append(digest)
+            else:
+                self.tally.reject(image_url, "picture: products refused it")
+        return sent
+
+
+def picture_format(content: bytes) -> str | None:
+    """JPEG, PNG or WEBP when Pillow decodes the whole picture; None otherwise (a bomb too)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as picture:
+                kind = picture.format
+                picture.load()
+    except Exception:  # Pillow raises many kinds for a bad picture
+        return None
+    return kind if kind in PICTURE_FORMATS else None
+
+
+def collect(run: Run) -> None:
+    """Carry out a running run to its end (status, counts, finished_at), committed."""
+    source = db.session.get(Source, run.source_id)
+    collection = Collection(source, run)
+    try:
+        collection.walk()
+    except Unavailable as down:
+        db.session.rollback()
+        run = db.session.get(Run, run.id)
+        collection.tally.write_to(run)
+        run.status, run.error = "failed", str(down.detail or down)[:500]
+    else:
+        tally = collection.tally
+        if not tally.fetched_any:
+            run.status, run.error = "failed", "no page could be fetched"
+        elif tally.rejected:
+            run.status = "partial"
+            run.error = f"{len(tally.rejected)} pages or products rejected"
+        else:
+            run.status = "succeeded"
+    finally:
+        collection.fetcher.close()
+    run.finished_at = utcnow()

@@ -1,0 +1,384 @@
+"""Products out of a shop's HTML, whatever its layout: schema.org Product/Offer in JSON-LD (with
+`@graph`, `AggregateOffer` and the broken JSON real pages carry), then microdata, then OpenGraph
+`product:*`, then the source's own CSS or XPath selectors; the first that yields wins. Prices as
+Brazilian shops write them become exact decimals; a GTIN is kept only when its check digit holds.
+
+extruct reads microdata (its parser follows nested itemscopes, which parsel alone would not);
+JSON-LD is read here so that a broken block can be repaired instead of dropped; OpenGraph and
+selectors are parsel (lxml) expressions.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from urllib.parse import urljoin
+
+import extruct
+import jstyleson
+from parsel import Selector
+from price_parser import Price
+from w3lib.html import remove_tags
+from w3lib.url import canonicalize_url
+
+log = logging.getLogger("feira.collector")
+
+FIELDS = ("name", "price", "description", "image", "sku", "gtin")
+CENT = Decimal("0.01")
+MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
+
+
+class Unreadable(ValueError):
+    """The page says it holds a product, but what it says cannot be read (the reason)."""
+
+
+@dataclass
+class Item:
+    """One product as a page describes it; `problem` says why it cannot be taken."""
+
+    url: str
+    name: str | None = None
+    description: str | None = None
+    price: Decimal | None = None
+    currency: str | None = None
+    sku: str | None = None
+    gtin: str | None = None
+    images: list[str] = field(default_factory=list)
+    method: str = ""
+
+    @property
+    def problem(self) -> str | None:
+        if not self.name:
+            return "no product name"
+        if self.price is None:
+            return "no price"
+        if self.currency and self.currency.upper() != "BRL":
+            return f"price in {self.currency[:3]}, not BRL"
+        return None
+
+
+# --- values ---
+
+
+def parse_price(value) -> Decimal | None:
+    """`R$ 1.299,90`, `1299.9`, `49,90` or a JSON number → Decimal("1299.90"); None when there
+    is no positive amount that fits the catalogue."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        amount = Decimal(str(value))
+    else:
+        text = str(value).strip()
+        first_digit = re.search(r"\d", text)
+        if not first_digit or "-" in text[: first_digit.start()]:
+            return None  # nothing, or a negative amount (price-parser drops the sign)
+        amount = Price.fromstring(text[:100]).amount
+        if amount is None:
+            return None
+    try:
+        amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount <= 0 or amount > MAX_PRICE:
+        return None
+    return amount
+
+
+def valid_gtin(value) -> str | None:
+    """A GTIN-8, -12, -13 or -14 whose check digit holds, as the 13 digits Feira stores (an
+    EAN-13: GTIN-8 and -12 padded with zeros, a GTIN-14 with a leading 0 unpadded); None
+    otherwise."""
+    if value is None:
+        return None
+    digits = re.sub(r"[\s-]", "", str(value))
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        return None
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    if (10 - total % 10) % 10 != check:
+        return None
+    thirteen = digits.zfill(13)
+    if len(thirteen) == 14:
+        if thirteen[0] != "0":
+            return None
+        thirteen = thirteen[1:]
+    return thirteen
+
+
+def _text(value, limit: int) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):
+        value = next((v for v in value if v), None)
+        if value is None:
+            return None
+    if isinstance(value, dict):
+        value = value.get("@value") or value.get("name")
+        if value is None:
+            return None
+    cleaned = " ".join(remove_tags(html.unescape(str(value))).split())
+    return cleaned[:limit] or None
+
+
+def _images(value, base_url: str) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    urls = []
+    for image in values:
+        if isinstance(image, dict):
+            image = image.get("url") or image.get("contentUrl") or image.get("@id")
+        if isinstance(image, str) and image.strip():
+            url = urljoin(base_url, html.unescape(image.strip()))
+            if url.startswith(("http://", "https://")) and url not in urls:
+                urls.append(url)
+    return urls
+
+
+# --- JSON-LD ---
+
+
+def _load_json(raw: str):
+    """The block as JSON; failing that, repaired as real pages need it: HTML entities
+    (`&quot;`), comments and trailing commas (jstyleson), control characters in strings."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        pass
+    repaired = html.unescape(raw).strip()
+    try:
+        return jstyleson.loads(repaired)
+    except ValueError:
+        pass
+    try:
+        return json.loads(jstyleson.dispose(repaired), strict=False)
+    except ValueError as exc:
+        raise Unreadable("JSON-LD that cannot be read even once repaired") from exc
+
+
+def _nodes(data):
+    """Every object in a JSON-LD document: lists, `@graph` and nested values walked."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, dict):
+            yield node
+            for key, value in node.items():
+                if key != "@context" and isinstance(value, dict | list):
+                    stack.append(value)
+
+
+def _is(node: dict, kind: str) -> bool:
+    types = node.get("@type") or node.get("type") or []
+    types = types if isinstance(types, list) else [types]
+    return any(str(t).rsplit("/", 1)[-1].rsplit(":", 1)[-1] == kind for t in types)
+
+
+def _offer_price(offers) -> tuple[Decimal | None, str | None]:
+    """The price of an Offer, the lowest of an AggregateOffer, or the first priced of a list."""
+    for offer in offers if isinstance(offers, list) else [offers]:
+        if not isinstance(offer, dict):
+            continue
+        props = offer.get("properties", offer)
+        currency = _text(props.get("priceCurrency"), 3)
+        if _is(offer, "AggregateOffer"):
+            price = parse_price(props.get("lowPrice")) or parse_price(props.get("price"))
+            if price is None and props.get("offers"):
+                price, currency = _offer_price(props["offers"])
+        else:
+            price = parse_price(props.get("price"))
+            if price is None and isinstance(props.get("priceSpecification"), dict):
+                spec = props["priceSpecification"]
+                price = parse_price(spec.get("price"))
+                currency = currency or _text(spec.get("priceCurrency"), 3)
+        if price is not None:
+            return price, currency
+    return None, None
+
+
+def _item_from_schema(props: dict, url: str, method: str) -> Item:
+    price, currency = _offer_price(props.get("offers"))
+    gtin = None
+    for key in ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "ean"):
+        gtin = valid_gtin(_text(props.get(key), 20))
+        if gtin:
+            break
+    return Item(
+        url=url,
+        name=_text(props.get("name"), 200),
+        description=_text(props.get("description"), 5000),
+        price=price,
+        currency=currency,
+        sku=_text(props.get("sku") or props.get("productID") or props.get("mpn"), 100),
+        gtin=gtin,
+        images=_images(props.get("image"), url),
+        method=method,
+    )
+
+
+def from_json_ld(page: Selector, url: str) -> list[Item]:
+    blocks = page.xpath(
+        '//script[translate(@type, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")'
+        '="application/ld+json"]/text()'
+    ).getall()
+    items, unreadable = [], None
+    for raw in blocks:
+        try:
+            data = _load_json(raw)
+        except Unreadable as exc:
+            if "product" in raw.lower():
+                unreadable = exc
+            continue
+        items += [
+            _item_from_schema(node, url, "json-ld") for node in _nodes(data) if _is(node, "Product")
+        ]
+    if not items and unreadable:
+        raise unreadable
+    return items
+
+
+# --- microdata ---
+
+
+def from_microdata(document: str, url: str) -> list[Item]:
+    try:
+        found = extruct.extract(document, base_url=url, syntaxes=["microdata"], uniform=True)
+    except Exception as exc:  # extruct raises what its parsers raise
+        log.info("microdata unreadable: %s", type(exc).__name__)
+        return []
+    return [
+        _item_from_schema(node, url, "microdata")
+        for node in _nodes(found.get("microdata", []))
+        if _is(node, "Product")
+    ]
+
+
+# --- OpenGraph ---
+
+
+def from_opengraph(page: Selector, url: str) -> list[Item]:
+    def meta(name: str) -> str | None:
+        value = page.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content').get()
+        return value.strip() if value else None
+
+    og_type = (meta("og:type") or "").lower()
+    amount = meta("product:price:amount") or meta("og:price:amount")
+    if "product" not in og_type and amount is None:
+        return []
+    return [
+        Item(
+            url=url,
+            name=_text(meta("og:title"), 200),
+            description=_text(meta("og:description"), 5000),
+            price=parse_price(amount),
+            currency=meta("product:price:currency") or meta("og:price:currency"),
+            sku=_text(meta("product:retailer_item_id"), 100),
+            gtin=valid_gtin(meta("product:ean") or meta("product:upc") or meta("product:gtin")),
+            images=_images(page.xpath('//meta[@property="og:image"]/@content').getall(), url),
+            method="opengraph",
+        )
+    ]
+
+
+# --- the source's selectors ---
+
+
+def select(page: Selector, expression: str) -> list[str]:
+    """What a CSS or XPath expression selects, as text: an element's whole text, an attribute's
+    or a text node's value. XPath when it starts with `/` or `(`, CSS otherwise (parsel's
+    `::text` and `::attr(name)` work)."""
+    xpath = expression.lstrip().startswith(("/", "("))
+    selected = page.xpath(expression) if xpath else page.css(expression)
+    values = []
+    for node in selected:
+        value = node.get()
+        if isinstance(node.root, str):
+            values.append(value)
+        else:
+            values.append(node.xpath("string()").get())
+    return [v for v in (" ".join(v.split()) for v in values) if v]
+
+
+def from_selectors(page: Selector, url: str, selectors: dict[str, str]) -> list[Item]:
+    if not selectors.get("name"):
+        return []
+    found = {name: select(page, expression) for name, expression in selectors.items()}
+    if not found["name"]:
+        return []
+    first = {name: (values[0] if values else None) for name, values in found.items()}
+    return [
+        Item(
+            url=url,
+            name=_text(first.get("name"), 200),
+            description=_text(first.get("description"), 5000),
+            price=parse_price(first.get("price")),
+            currency=_text(first.get("currency"), 3),
+            sku=_text(first.get("sku"), 100),
+            gtin=valid_gtin(first.get("gtin")),
+            images=_images(found.get("image", []), url),
+            method="selectors",
+        )
+    ]
+
+
+def extract(document: str, url: str, selectors: dict[str, str] | None = None) -> list[Item]:
+    """The page's products by the first method that finds one (Unreadable when the only thing
+    the page offers is JSON-LD that cannot be repaired)."""
+    page = Selector(text=document, base_url=url)
+    try:
+        items = from_json_ld(page, url)
+    except Unreadable:
+        items, broken = [], True
+    else:
+        broken = False
+    for method in (
+        lambda: from_microdata(document, url),
+        lambda: from_opengraph(page, url),
+        lambda: from_selectors(page, url, selectors or {}),
+    ):
+        if items:
+            break
+        items = method()
+    if not items and broken:
+        raise Unreadable("JSON-LD that cannot be read even once repaired")
+    return items
+
+
+def links(document: str, url: str) -> list[str]:
+    """Every link of the page (`<a href>`, `<link rel=next>`), absolute and canonical, without
+    fragments, in page order."""
+    page = Selector(text=document, base_url=url)
+    found = []
+    for href in page.xpath("//a/@href | //link[@rel='next']/@href").getall():
+        href = href.strip()
+        if not href or href.startswith(("#", "mailto:", "tel:", "javascript:")):
+            continue
+        absolute = canonical(urljoin(url, href))
+        if absolute.startswith(("http://", "https://")) and absolute not in found:
+            found.append(absolute)
+    return found
+
+
+def canonical(url: str) -> str:
+    """One spelling per page: query sorted, fragment gone (w3lib)."""
+    return canonicalize_url(url)
+
+
+def canonical_link(document: str, url: str) -> str:
+    """The page's `<link rel=canonical>` when it names one, else its own URL, canonicalized."""
+    href = Selector(text=document, base_url=url).xpath("//link[@rel='canonical']/@href").get()
+    return canonical(urljoin(url, href.strip())) if href else canonical(url)
+
+
+def looks_like_a_product_page(document: str) -> bool:
+    """The page claims a product (schema.org Product in any form, or og:type product) though
+    none could be read from it: a page to reject, not a listing to walk through."""
+    lowered = document.lower()
+    return any(
+        marker in lowered
+        for marker in ('schema.org/product"', '"product"', "'product'", 'content="product"')
+    )

@@ -1,0 +1,246 @@
+"""Fetching shop pages politely and safely.
+
+- SSRF: before every request, and again at every redirect (followed here, never by requests),
+  the host is resolved and each of its addresses must be public: private, loopback, link-local,
+  multicast, reserved and unspecified addresses are refused unless the host (as written, or one
+  of its addresses) is listed in COLLECTOR_ALLOWED_PRIVATE_HOSTS. Only http and https.
+- robots.txt is read once per site and run (protego); a page it disallows for our User-Agent is
+  never requested. A robots.txt that answers 4xx allows everything; one that cannot be read
+  (5xx, no answer) disallows the site for the run, as Google does.
+- One request at a time per site, `delay_s` (or the site's Crawl-delay, when longer) apart.
+- A clear User-Agent with a contact URL, connect and read timeouts, a size limit on every body.
+- Conditional requests: a known ETag / Last-Modified is sent back; a 304 is "unchanged".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from protego import Protego
+
+log = logging.getLogger("feira.collector")
+
+MAX_REDIRECTS = 5
+
+
+class Refused(Exception):
+    """A URL the collector will not fetch (the reason, safe to show an admin)."""
+
+
+class FetchFailed(Exception):
+    """The request was made but gave no usable answer: a timeout, a 5xx, a body too large."""
+
+
+@dataclass
+class Settings:
+    user_agent: str
+    allowed_private_hosts: frozenset[str]
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_bytes: int = 2 * 1024 * 1024
+
+
+@dataclass
+class Answer:
+    url: str
+    status: int
+    body: bytes
+    headers: dict[str, str]
+
+    @property
+    def text(self) -> str:
+        content_type = self.headers.get("content-type", "")
+        charset = "utf-8"
+        if "charset=" in content_type:
+            charset = content_type.split("charset=", 1)[1].split(";")[0].strip() or charset
+        try:
+            return self.body.decode(charset, errors="replace")
+        except LookupError:
+            return self.body.decode("utf-8", errors="replace")
+
+
+def user_agent(contact_url: str) -> str:
+    return f"FeiraCollector/1.0 (+{contact_url})"
+
+
+def check_address(url: str, allowed: frozenset[str]) -> None:
+    """Refused unless the URL is http(s) to a host whose every address is public, or allowed."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise Refused(f"only http and https are fetched, not {parts.scheme or 'no scheme'}")
+    host = parts.hostname
+    if not host:
+        raise Refused("a URL without a host")
+    if parts.username or parts.password:
+        raise Refused("a URL with credentials in it")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise Refused("a URL with an invalid port") from exc
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise Refused(f"the host {host} does not resolve") from exc
+    addresses = {info[4][0].split("%", 1)[0] for info in infos}
+    if host.lower() in allowed or addresses & allowed:
+        return
+    for address in addresses:
+        ip = ipaddress.ip_address(address)
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if not ip.is_global or ip.is_multicast:
+            raise Refused(
+                f"{host} is a private, loopback, link-local or reserved address "
+                "(not in COLLECTOR_ALLOWED_PRIVATE_HOSTS)"
+            )
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class Pacer:
+    """One request at a time per site in this process, `delay` seconds apart (a lock per site,
+    and when its last request ended)."""
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._last: dict[str, float] = {}
+
+    def lock(self, site: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(site, threading.Lock())
+
+    def wait(self, site: str, delay: float) -> None:
+        last = self._last.get(site)
+        if last is not None and delay > 0:
+            pause = last + delay - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+
+    def done(self, site: str) -> None:
+        self._last[site] = time.monotonic()
+
+
+PACER = Pacer()
+
+
+class Fetcher:
+    """Fetches for one run: its robots.txt answers, its delay, one session."""
+
+    def __init__(self, settings: Settings, delay_s: float, pacer: Pacer = PACER):
+        self.settings = settings
+        self.delay_s = delay_s
+        self.pacer = pacer
+        self.robots: dict[str, Protego | None] = {}
+        self.session = requests.Session()
+        # Shop pages are reached directly: no proxy or .netrc from the environment.
+        self.session.trust_env = False
+        self.session.headers.update(
+            {
+                "User-Agent": settings.user_agent,
+                "Accept": "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                "Accept-Language": "pt-BR,pt;q=0.9",
+            }
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+    def check(self, url: str) -> None:
+        """Refused when the URL points where the collector may not go (the SSRF guard)."""
+        check_address(url, self.settings.allowed_private_hosts)
+
+    def robots_unreadable(self, url: str) -> bool:
+        return self.robots.get(origin(url), False) is None
+
+    def allowed(self, url: str) -> bool:
+        """robots.txt lets our User-Agent fetch it."""
+        site = origin(url)
+        if site not in self.robots:
+            self.robots[site] = self._robots(site)
+        rules = self.robots[site]
+        return rules is not None and rules.can_fetch(url, self.settings.user_agent)
+
+    def _robots(self, site: str) -> Protego | None:
+        try:
+            answer = self.get(site + "/robots.txt", robots=True)
+        except (Refused, FetchFailed) as exc:
+            log.info("robots.txt of %s unreadable: %s", site, exc)
+            return None
+        if answer.status >= 400:
+            return Protego.parse("")
+        return Protego.parse(answer.text)
+
+    def delay_for(self, site: str) -> float:
+        rules = self.robots.get(site)
+        crawl_delay = rules.crawl_delay(self.settings.user_agent) if rules else None
+        return max(self.delay_s, float(crawl_delay or 0))
+
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        robots: bool = False,
+        max_bytes: int | None = None,
+    ) -> Answer:
+        """GET with our own redirect handling (each hop checked), paced per site. A 304 comes
+        back as it is; 5xx, timeouts and bodies over the limit are FetchFailed."""
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        for _hop in range(MAX_REDIRECTS + 1):
+            check_address(url, self.settings.allowed_private_hosts)
+            if not robots and not self.allowed(url):
+                raise Refused("disallowed by robots.txt")
+            answer = self._request(url, headers, max_bytes or self.settings.max_bytes)
+            if answer.status in (301, 302, 303, 307, 308) and "location" in answer.headers:
+                url = urljoin(url, answer.headers["location"])
+                continue
+            if answer.status >= 500:
+                raise FetchFailed(f"HTTP {answer.status}")
+            return answer
+        raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
+
+    def _request(self, url: str, headers: dict, max_bytes: int) -> Answer:
+        site = origin(url)
+        with self.pacer.lock(site):
+            self.pacer.wait(site, self.delay_for(site))
+            try:
+                with self.session.get(
+                    url,
+                    headers=headers,
+                    allow_redirects=False,
+                    stream=True,
+                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                ) as response:
+                    body = bytearray()
+                    for chunk in response.iter_content(64 * 1024):
+                        body += chunk
+                        if len(body) > max_bytes:
+                            raise FetchFailed(f"larger than {max_bytes} bytes")
+                    return Answer(
+                        url=url,
+                        status=response.status_code,
+                        body=bytes(body),
+                        headers={k.lower(): v for k, v in response.headers.items()},
+                    )
+            except requests.Timeout as exc:
+                raise FetchFailed("timed out") from exc
+            except requests.RequestException as exc:
+                raise FetchFailed(f"no answer ({type(exc).__name__})") from exc
+            finally:
+                self.pacer.done(site)

@@ -1,0 +1,136 @@
+"""Sources (shops to collect from), their runs, what was last seen at each product page (so an
+unchanged product is not rewritten), and the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.kit import TimestampMixin, make_db
+from services.kit.outbox import Outbox
+
+db = make_db("collector")
+outbox = Outbox(db)
+
+STATUSES = ("queued", "running", "succeeded", "partial", "failed")
+# A run that holds its source: at most one per source (a partial unique index).
+ACTIVE = ("queued", "running")
+FINISHED = ("succeeded", "partial", "failed")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class Source(TimestampMixin, db.Model):
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), nullable=False)
+    start_urls: Mapped[list] = mapped_column(JSONB, nullable=False)
+    # A five-field cron expression (UTC), or null: runs only when asked.
+    schedule: Mapped[str | None] = mapped_column(String(120))
+    max_pages: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("100"))
+    delay_s: Mapped[Decimal] = mapped_column(
+        Numeric(6, 2), nullable=False, server_default=text("1")
+    )
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    # {field: CSS or XPath} for pages without structured data.
+    selectors: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=text("'{}'"))
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("true"))
+
+    __table_args__ = (
+        db.UniqueConstraint("name", name="uq_sources_name"),
+        CheckConstraint("max_pages BETWEEN 1 AND 10000", name="max_pages_range"),
+        CheckConstraint("delay_s >= 0 AND delay_s <= 3600", name="delay_s_range"),
+        Index("ix_sources_created_at_id", "created_at", "id"),
+    )
+
+
+class Run(db.Model):
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), nullable=False
+    )
+    status: Mapped[str] = mapped_column(String(10), nullable=False, server_default="queued")
+    # The cron fire time that made it (null: asked for by an admin): one run per fire time.
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    requested_by: Mapped[int | None] = mapped_column(Integer)
+    pages_fetched: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    items_found: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    created: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    updated: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    unchanged: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
+    # [{url, reason}]: pages and products that could not be taken.
+    rejected: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
+    error: Mapped[str | None] = mapped_column(String(500))
+    queued_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=text("now()")
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(_one_of("status", STATUSES), name="status_known"),
+        # One run per source at a time, whoever asks at the same moment (an admin, the schedule,
+        # two workers): the database says no, not a check before the insert.
+        Index(
+            "uq_runs_active_source_id",
+            "source_id",
+            unique=True,
+            postgresql_where=text(_one_of("status", ACTIVE)),
+        ),
+        Index(
+            "uq_runs_source_id_scheduled_for",
+            "source_id",
+            "scheduled_for",
+            unique=True,
+            postgresql_where=text("scheduled_for IS NOT NULL"),
+        ),
+        Index("ix_runs_source_id_id", "source_id", "id"),
+        Index("ix_runs_status_id", "status", "id"),
+        Index("ix_runs_queued", "id", postgresql_where=text("status = 'queued'")),
+    )
+
+
+class Page(db.Model):
+    """A product page as last collected: its validators for a conditional request, the hash of
+    what was extracted, and the product it became."""
+
+    __tablename__ = "pages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), nullable=False
+    )
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    etag: Mapped[str | None] = mapped_column(String(500))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    # sha256 of the page's products as they would be sent (one page may hold several).
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    # [{barcode, product_id}] the page's products became.
+    products: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
+    # sha256 of each picture already sent, so a re-run does not add it again.
+    image_hashes: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
+    seen_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=text("now()")
+    )
+
+    __table_args__ = (db.UniqueConstraint("source_id", "url", name="uq_pages_source_id_url"),)

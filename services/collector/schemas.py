@@ -1,0 +1,147 @@
+"""Request and response bodies of the collector API."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+from apscheduler.triggers.cron import CronTrigger
+from lxml.cssselect import CSSSelector
+from lxml.etree import XPath
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from services.kit import ChangeSchema, Filter, Id, PageArgs, sort_field
+from services.kit.fields import Text
+
+from .extract import FIELDS
+from .models import STATUSES
+
+MAX_START_URLS = 20
+
+
+class Url(fields.String):
+    """An absolute http(s) URL with a host (where it points is checked when it is fetched)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Length(min=1, max=2000), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs).strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationError("An absolute http or https URL.")
+        if parts.username or parts.password:
+            raise ValidationError("A URL without credentials.")
+        return value
+
+
+def check_cron(value: str) -> None:
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(
+            "A five-field cron expression (minute hour day month weekday)."
+        ) from exc
+
+
+def check_selector(value: str) -> None:
+    try:
+        if value.lstrip().startswith(("/", "(")):
+            XPath(value)
+        else:
+            # parsel's pseudo-elements are not CSS: check what is before them.
+            CSSSelector(value.split("::", 1)[0] or "*")
+    except Exception as exc:
+        raise ValidationError("Not a valid CSS selector or XPath expression.") from exc
+
+
+class RunSummarySchema(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class SourceSchema(ChangeSchema):
+    id = fields.Integer(dump_only=True, metadata={"example": 3})
+    name = Text(120, required=True, metadata={"example": "Loja do Zé"})
+    start_urls = fields.List(
+        Url(),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_START_URLS),
+        metadata={
+            "description": "Where a run starts; links are followed only inside these URLs' "
+            "sites (and folders)",
+            "example": ["http://127.0.0.1:5092/loja-json/"],
+        },
+    )
+    schedule = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(max=120), check_cron],
+        metadata={"description": "Cron, UTC (`0 3 * * *`); null: only when asked", "example": None},
+    )
+    max_pages = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10000))
+    delay_s = fields.Decimal(
+        load_default=Decimal("1"),
+        as_string=True,
+        places=2,
+        validate=validate.Range(min=0, max=3600),
+        metadata={"description": "Seconds between two requests to the same site"},
+    )
+    category_id = Id(allow_none=True, load_default=None, metadata={"example": None})
+    selectors = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(FIELDS)),
+        values=fields.String(validate=[validate.Length(min=1, max=500), check_selector]),
+        load_default=dict,
+        metadata={
+            "description": "For pages without structured data: CSS or XPath per field "
+            f"({', '.join(FIELDS)}); parsel's ::text and ::attr(name) work",
+            "example": {"name": "h1.titulo", "price": ".preco", "image": "img.foto::attr(src)"},
+        },
+    )
+    active = fields.Boolean(load_default=True)
+    last_run = fields.Nested(RunSummarySchema, dump_only=True, allow_none=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    @validates("start_urls")
+    def distinct(self, value, **kwargs):
+        if len(set(value)) != len(value):
+            raise ValidationError("Each start URL once.")
+
+
+class SourceListArgs(PageArgs):
+    name = Filter(metadata={"description": "Contains, case-insensitive"})
+    active = fields.Boolean()
+    sort = sort_field("name", "created_at", default="name")
+
+
+class RejectedSchema(Schema):
+    url = fields.String()
+    reason = fields.String(metadata={"example": "HTTP 500"})
+
+
+class RunSchema(Schema):
+    id = fields.Integer(metadata={"example": 12})
+    source_id = fields.Integer(metadata={"example": 3})
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    scheduled_for = fields.DateTime(
+        allow_none=True, metadata={"description": "The cron time that made it; null: asked for"}
+    )
+    pages_fetched = fields.Integer()
+    items_found = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+    rejected = fields.List(fields.Nested(RejectedSchema))
+    error = fields.String(allow_none=True)
+    queued_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+
+
+class RunListArgs(PageArgs):
+    source_id = Id(strict=False)
+    status = Filter(choices=STATUSES)
+    sort = sort_field("id", default="-id")

@@ -1,0 +1,105 @@
+"""Sources and runs: what the API does with them. One run per source at a time is the database's
+rule (a partial unique index), so asking twice at once is a 409 for one of the two, never two
+runs."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from services.kit import Conflict, NotFound
+
+from .models import ACTIVE, Run, Source, db
+
+
+def last_run(source: Source) -> Run | None:
+    return db.session.scalar(
+        select(Run).where(Run.source_id == source.id).order_by(Run.id.desc()).limit(1)
+    )
+
+
+def with_last_run(source: Source) -> Source:
+    source.last_run = last_run(source)
+    return source
+
+
+def search(args: dict):
+    stmt = select(Source)
+    if "name" in args:
+        stmt = stmt.where(Source.name.ilike(f"%{_escaped(args['name'])}%", escape="\\"))
+    if "active" in args:
+        stmt = stmt.where(Source.active.is_(args["active"]))
+    return stmt
+
+
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def get_source(source_id: int) -> Source:
+    source = db.session.get(Source, source_id)
+    if source is None:
+        raise NotFound(f"Source {source_id} does not exist")
+    return source
+
+
+def create_source(data: dict) -> Source:
+    source = Source(**data)
+    db.session.add(source)
+    db.session.commit()
+    return with_last_run(source)
+
+
+def update_source(source: Source, data: dict) -> Source:
+    source.update(data)
+    db.session.commit()
+    return with_last_run(source)
+
+
+def delete_source(source: Source) -> None:
+    """Not while a run of it is queued or running (its worker would lose it mid-way)."""
+    if db.session.scalar(select(Run.id).where(Run.source_id == source.id, Run.status.in_(ACTIVE))):
+        raise Conflict(f"Source {source.id} has a run queued or running; wait for it to end")
+    db.session.delete(source)
+    db.session.commit()
+
+
+def start_run(source: Source, requested_by: int | None) -> Run:
+    """A queued run, unless one is queued or running already (409: the index refuses it)."""
+    if not source.active:
+        raise Conflict(f"Source {source.id} is not active")
+    run = Run(source_id=source.id, requested_by=requested_by, status="queued")
+    db.session.add(run)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        db.session.rollback()
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+        if constraint == "uq_runs_active_source_id":
+            raise Conflict(f"Source {source.id} already has a run queued or running") from exc
+        raise
+    db.session.commit()
+    return run
+
+
+def get_run(run_id: int) -> Run:
+    run = db.session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"Run {run_id} does not exist")
+    return run
+
+
+def search_runs(args: dict):
+    stmt = select(Run)
+    if "source_id" in args:
+        stmt = stmt.where(Run.source_id == args["source_id"])
+    if "status" in args:
+        stmt = stmt.where(Run.status == args["status"])
+    return stmt
+
+
+def runs_by_status() -> dict[tuple[int, str], int]:
+    rows = db.session.execute(
+        select(Run.source_id, Run.status, func.count()).group_by(Run.source_id, Run.status)
+    )
+    return {(source_id, status): count for source_id, status, count in rows}

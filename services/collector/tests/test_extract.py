@@ -1,0 +1,197 @@
+"""Extraction in the issue's order, on pages written here: JSON-LD (plain, @graph,
+AggregateOffer, repaired), microdata, OpenGraph, then the source's selectors; prices as Brazilian
+shops write them; GTINs checked."""
+
+from decimal import Decimal
+
+import pytest
+
+from services.collector.extract import Unreadable, extract, links, parse_price, valid_gtin
+
+URL = "https://loja.example/produto/1"
+
+
+def page(head="", body=""):
+    return f"<html><head>{head}</head><body>{body}</body></html>"
+
+
+def ld(text):
+    return f'<script type="application/ld+json">{text}</script>'
+
+
+def test_a_json_ld_product_gives_name_price_sku_gtin_and_absolute_images():
+    html = page(
+        ld(
+            '{"@context": "https://schema.org", "@type": "Product", "name": "Panela",'
+            '"description": "<b>Ferro</b> fundido", "sku": "P-1", "gtin13": "7891234567895",'
+            '"image": ["/img/p.png"], "offers": {"@type": "Offer", "price": "R$ 1.299,90",'
+            '"priceCurrency": "BRL"}}'
+        )
+    )
+    [item] = extract(html, URL)
+    assert item.method == "json-ld"
+    assert (item.name, item.description, item.sku) == ("Panela", "Ferro fundido", "P-1")
+    assert item.price == Decimal("1299.90")
+    assert item.gtin == "7891234567895"
+    assert item.images == ["https://loja.example/img/p.png"]
+    assert item.problem is None
+
+
+def test_a_product_inside_a_graph_is_found():
+    html = page(
+        ld(
+            '{"@context": "https://schema.org", "@graph": [{"@type": "WebSite", "name": "x"},'
+            '{"@type": "Product", "name": "Chaleira", "offers": {"@type": "Offer",'
+            '"price": 189.5, "priceCurrency": "BRL"}}]}'
+        )
+    )
+    [item] = extract(html, URL)
+    assert (item.name, item.price) == ("Chaleira", Decimal("189.50"))
+
+
+def test_an_aggregate_offer_gives_its_lowest_price():
+    html = page(
+        ld(
+            '{"@type": "Product", "name": "Facas", "offers": {"@type": "AggregateOffer",'
+            '"lowPrice": "249,00", "highPrice": "9.999,00", "priceCurrency": "BRL"}}'
+        )
+    )
+    assert extract(html, URL)[0].price == Decimal("249.00")
+
+
+def test_broken_json_ld_with_entities_comments_and_trailing_commas_is_repaired():
+    broken = (
+        "{\n // tema antigo\n &quot;@type&quot;: &quot;Product&quot;,\n"
+        ' "name": "Bule &amp; Xícara",\n /* preço */\n'
+        ' "offers": {"@type": "Offer", "price": "89,90",},\n}'
+    )
+    [item] = extract(page(ld(broken)), URL)
+    assert item.name == "Bule & Xícara"
+    assert item.price == Decimal("89.90")
+
+
+def test_json_ld_that_cannot_be_repaired_is_unreadable():
+    with pytest.raises(Unreadable):
+        extract(page(ld('{"@type": "Product", "name": "Abajur" "of')), URL)
+
+
+def test_microdata_is_read_when_there_is_no_json_ld():
+    body = """<div itemscope itemtype="https://schema.org/Product">
+      <h1 itemprop="name">Mel Silvestre</h1><meta itemprop="gtin13" content="7891234567895">
+      <img itemprop="image" src="mel.jpg">
+      <div itemprop="offers" itemscope itemtype="https://schema.org/Offer">
+        <span itemprop="price" content="62.00">R$ 62,00</span>
+        <meta itemprop="priceCurrency" content="BRL"></div></div>"""
+    [item] = extract(page(body=body), URL)
+    assert item.method == "microdata"
+    assert (item.name, item.price, item.gtin) == (
+        "Mel Silvestre",
+        Decimal("62.00"),
+        "7891234567895",
+    )
+    assert item.images == ["https://loja.example/produto/mel.jpg"]
+
+
+def test_opengraph_product_tags_are_read_when_there_is_no_schema_org():
+    head = """<meta property="og:type" content="product">
+      <meta property="og:title" content="Alicate"><meta property="og:image" content="/a.png">
+      <meta property="product:price:amount" content="54.90">
+      <meta property="product:price:currency" content="BRL">"""
+    [item] = extract(page(head), URL)
+    assert (item.method, item.name, item.price) == ("opengraph", "Alicate", Decimal("54.90"))
+    assert item.images == ["https://loja.example/a.png"]
+
+
+def test_the_sources_css_selectors_read_a_page_without_structured_data():
+    body = """<h1 class="titulo">Martelo</h1><span class="preco">R$ 39,90</span>
+      <div class="descricao"><p>Cabo de <em>madeira</em></p></div><img class="foto" src="/m.png">"""
+    selectors = {
+        "name": "h1.titulo",
+        "price": ".preco",
+        "description": "div.descricao",
+        "image": "img.foto::attr(src)",
+    }
+    [item] = extract(page(body=body), URL, selectors)
+    assert item.method == "selectors"
+    assert (item.name, item.price, item.description) == (
+        "Martelo",
+        Decimal("39.90"),
+        "Cabo de madeira",
+    )
+    assert item.images == ["https://loja.example/m.png"]
+
+
+def test_xpath_selectors_work_too():
+    body = '<div id="p"><b>Trena</b><i>R$ 27,50</i></div>'
+    selectors = {"name": "//div[@id='p']/b", "price": "//div[@id='p']/i/text()"}
+    [item] = extract(page(body=body), URL, selectors)
+    assert (item.name, item.price) == ("Trena", Decimal("27.50"))
+
+
+def test_structured_data_wins_over_the_sources_selectors():
+    html = page(ld('{"@type": "Product", "name": "Do JSON-LD", "offers": {"price": "10"}}'))
+    html = html.replace("<body>", '<body><h1 class="t">Do seletor</h1>')
+    assert extract(html, URL, {"name": "h1.t"})[0].name == "Do JSON-LD"
+
+
+def test_a_product_without_a_price_has_that_problem():
+    [item] = extract(page(ld('{"@type": "Product", "name": "Vaso"}')), URL)
+    assert item.problem == "no price"
+
+
+def test_a_page_without_a_product_yields_nothing():
+    assert extract(page(body="<h1>Sobre nós</h1>"), URL) == []
+
+
+@pytest.mark.parametrize(
+    ("written", "amount"),
+    [
+        ("R$ 1.299,90", "1299.90"),
+        ("1.299,90", "1299.90"),
+        ("R$ 49,9", "49.90"),
+        ("1299.90", "1299.90"),
+        ("R$ 1.299", "1299.00"),
+        (129.9, "129.90"),
+        (12, "12.00"),
+    ],
+)
+def test_brazilian_and_plain_prices_become_exact_decimals(written, amount):
+    assert parse_price(written) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    "written", ["", "grátis", "R$ 0,00", "-5", None, True, "R$ 99.999.999.999,00"]
+)
+def test_what_is_not_a_positive_price_is_none(written):
+    assert parse_price(written) is None
+
+
+@pytest.mark.parametrize(
+    ("gtin", "stored"),
+    [
+        ("7891234567895", "7891234567895"),
+        ("789-1234-56789-5", "7891234567895"),
+        ("96385074", "0000096385074"),
+        ("036000291452", "0036000291452"),
+        ("07891234567895", "7891234567895"),
+    ],
+)
+def test_a_gtin_whose_check_digit_holds_is_kept_as_an_ean13(gtin, stored):
+    assert valid_gtin(gtin) == stored
+
+
+@pytest.mark.parametrize("gtin", ["7891234567890", "12345", "abc", "17891234567892", None])
+def test_a_gtin_with_a_wrong_check_digit_or_shape_is_dropped(gtin):
+    assert valid_gtin(gtin) is None
+
+
+def test_links_are_absolute_canonical_and_without_fragments():
+    html = page(
+        '<link rel="next" href="?pagina=2">',
+        '<a href="produto/a#fotos">a</a><a href="mailto:x@y">m</a><a href="?b=2&a=1">q</a>',
+    )
+    assert links(html, "https://loja.example/loja/") == [
+        "https://loja.example/loja/?pagina=2",
+        "https://loja.example/loja/produto/a",
+        "https://loja.example/loja/?a=1&b=2",
+    ]

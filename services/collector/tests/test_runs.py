@@ -1,0 +1,248 @@
+"""Runs end to end: the worker's code against the fixture shops over real HTTP and the real
+products service (its internal door): products created with prices and pictures, unchanged on a
+second run, the disallowed section never fetched, bad pages rejected with their reason, the
+event that tells notifications, metrics, scheduling and a dead worker's run."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select, text
+
+from services.collector.models import Run, Source, db, outbox
+from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
+from services.products.models import Product
+from services.products.models import db as products_db
+
+SELECTORS = {
+    "name": "h1.titulo",
+    "price": "span.preco",
+    "description": "div.descricao",
+    "image": "img.foto::attr(src)",
+}
+
+
+def add_source(client, admin, shops, path, **fields):
+    body = {"name": path, "start_urls": [shops.url + path], "delay_s": "0", **fields}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def run_now(app, client, admin, source_id):
+    queued = client.post(f"/collector/sources/{source_id}/runs", headers=admin)
+    assert queued.status_code == 202, queued.json
+    with app.app_context():
+        assert take_and_run()
+    return client.get(f"/collector/runs/{queued.json['id']}", headers=admin).json
+
+
+def catalogue(products_app):
+    with products_app.app_context():
+        rows = products_db.session.scalars(select(Product).order_by(Product.name)).all()
+        pictures = {
+            product_id: count
+            for product_id, count in products_db.session.execute(
+                text("SELECT product_id, count(*) FROM products.product_images GROUP BY 1")
+            )
+        }
+        return {p.name: (p.price, p.barcode, pictures.get(p.id, 0)) for p in rows}
+
+
+def test_a_json_ld_shop_is_collected_with_prices_and_pictures(
+    app, client, admin, shops, products_app
+):
+    source_id = add_source(client, admin, shops, "/loja-json/")
+    run = run_now(app, client, admin, source_id)
+    assert run["status"] == "succeeded", run
+    assert (run["created"], run["updated"], run["unchanged"], run["rejected"]) == (10, 0, 0, [])
+    assert run["items_found"] == 10
+    assert run["pages_fetched"] == 13  # 3 listing pages and 10 products
+    assert run["started_at"] and run["finished_at"]
+    found = catalogue(products_app)
+    assert found["Panela de Ferro Fundido 24 cm"][0] == Decimal("1299.90")
+    assert found["Jogo de Facas Inox 5 peças"][0] == Decimal("249.00")  # AggregateOffer
+    assert found["Chaleira Esmaltada Vermelha"][0] == Decimal("189.50")  # repaired JSON-LD
+    assert all(pictures == 1 for _, _, pictures in found.values())
+    # The valid GTIN is the barcode; the others are internal EAN-13s starting with 2.
+    barcodes = {name: barcode for name, (_, barcode, _) in found.items()}
+    assert barcodes["Cafeteira Italiana Aurora 6 xícaras"].startswith("789")
+    assert barcodes["Tábua de Corte em Bambu"].startswith("2")  # its GTIN's check digit is wrong
+
+
+def test_the_disallowed_section_is_never_fetched(app, client, admin, shops):
+    run_now(app, client, admin, add_source(client, admin, shops, "/loja-json/"))
+    assert shops.requests("/loja-json/ofertas/") == []
+    assert shops.requests("/admin/") == []
+    assert shops.requests("/loja-json/produto/")  # while the rest was
+
+
+def test_a_second_run_finds_everything_unchanged_and_writes_nothing(
+    app, client, admin, shops, products_app
+):
+    source_id = add_source(client, admin, shops, "/loja-json/")
+    run_now(app, client, admin, source_id)
+    before = catalogue(products_app)
+    shops.forget()
+    again = run_now(app, client, admin, source_id)
+    assert again["status"] == "succeeded"
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 10)
+    # Product pages were asked conditionally and answered 304.
+    asked = shops.requests("/loja-json/produto/")
+    assert asked and all(entry["if_none_match"] for entry in asked)
+    assert shops.requests("/imagens/") == []
+    assert catalogue(products_app) == before
+
+
+def test_a_microdata_shop_without_validators_is_unchanged_by_its_content_hash(
+    app, client, admin, shops
+):
+    source_id = add_source(client, admin, shops, "/loja-micro/")
+    first = run_now(app, client, admin, source_id)
+    assert (first["status"], first["created"]) == ("succeeded", 4)
+    again = run_now(app, client, admin, source_id)
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, 4)
+
+
+def test_a_shop_without_structured_data_is_read_with_the_sources_selectors(
+    app, client, admin, shops, products_app
+):
+    source_id = add_source(client, admin, shops, "/loja-simples/", selectors=SELECTORS)
+    run = run_now(app, client, admin, source_id)
+    assert (run["status"], run["created"]) == ("succeeded", 4), run
+    found = catalogue(products_app)
+    assert found["Furadeira de Impacto 650 W"][0] == Decimal("1349.00")
+    assert found["Alicate Universal 8 polegadas"][0] == Decimal("54.90")  # OpenGraph
+
+
+def test_bad_pages_make_the_run_partial_with_each_reason(app, client, admin, shops, products_app):
+    run = run_now(app, client, admin, add_source(client, admin, shops, "/loja-instavel/"))
+    assert run["status"] == "partial"
+    assert run["created"] == 1
+    reasons = {entry["url"].rsplit("/", 1)[-1]: entry["reason"] for entry in run["rejected"]}
+    assert reasons == {
+        "abajur-quebrado": "JSON-LD that cannot be read even once repaired",
+        "sem-preco": "no price",
+        "erro": "HTTP 500",
+        "lento": "timed out",
+        "sumiu": "HTTP 404",
+    }
+    assert "rejected" in run["error"]
+    assert list(catalogue(products_app)) == ["Luminária de Mesa Articulada"]
+
+
+def test_the_same_product_from_two_sources_by_gtin_is_one_product(
+    app, client, admin, shops, products_app
+):
+    first = add_source(client, admin, shops, "/loja-micro/")
+    run_now(app, client, admin, first)
+    second = add_source(client, admin, shops, "/loja-micro/", name="Serra Azul de novo")
+    run = run_now(app, client, admin, second)
+    assert (run["created"], run["updated"]) == (0, 4)
+    assert len(catalogue(products_app)) == 4
+
+
+def test_max_pages_bounds_the_requests(app, client, admin, shops):
+    run = run_now(app, client, admin, add_source(client, admin, shops, "/loja-json/", max_pages=3))
+    assert run["pages_fetched"] == 3
+    assert len([r for r in shops.requests("/loja-json") if r["path"] != "/robots.txt"]) == 3
+
+
+def test_a_start_url_at_a_private_address_fails_the_run_with_the_reason(app, client, admin):
+    body = {"name": "Rede interna", "start_urls": ["http://10.1.2.3/loja/"], "delay_s": "0"}
+    source_id = client.post("/collector/sources", json=body, headers=admin).json["id"]
+    run = run_now(app, client, admin, source_id)
+    assert run["status"] == "failed"
+    assert "private, loopback" in run["rejected"][0]["reason"]
+
+
+def test_a_finished_run_emits_its_event_for_notifications(app, client, admin, shops):
+    run = run_now(app, client, admin, add_source(client, admin, shops, "/loja-instavel/"))
+    with app.app_context():
+        event = db.session.scalars(
+            select(outbox.Event).where(outbox.Event.type == "collector.run.finished")
+        ).one()
+    assert event.payload["data"] == {
+        "run_id": run["id"],
+        "source_id": run["source_id"],
+        "source_name": "/loja-instavel/",
+        "status": "partial",
+        "error": run["error"],
+        "pages_fetched": run["pages_fetched"],
+        "created": 1,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 5,
+    }
+
+
+def test_runs_are_metrics(app, client, admin, shops):
+    run_now(app, client, admin, add_source(client, admin, shops, "/loja-micro/"))
+    body = client.get("/metrics").get_data(as_text=True)
+    assert 'feira_collector_runs_total{source="/loja-micro/",status="succeeded"} 1.0' in body
+    assert 'feira_collector_source_healthy{source="/loja-micro/"} 1.0' in body
+    assert 'feira_collector_last_run_products{outcome="created",source="/loja-micro/"} 4.0' in body
+
+
+def test_a_source_whose_last_run_failed_is_unhealthy_for_monitoring(app, client, admin, shops):
+    good = add_source(client, admin, shops, "/loja-micro/")
+    run_now(app, client, admin, good)
+    assert client.get("/health/sources").status_code == 200
+    bad = add_source(client, admin, shops, "/loja-instavel/")
+    run_now(app, client, admin, bad)
+    answer = client.get("/health/sources")
+    assert answer.status_code == 503
+    assert {s["id"]: s["ok"] for s in answer.json["sources"]} == {good: True, bad: False}
+    assert client.get(f"/health/sources/{good}").status_code == 200
+    assert client.get(f"/health/sources/{bad}").status_code == 503
+
+
+def test_a_running_run_whose_worker_died_is_failed_and_its_source_freed(app, client, admin, shops):
+    source_id = add_source(client, admin, shops, "/loja-micro/")
+    queued = client.post(f"/collector/sources/{source_id}/runs", headers=admin).json
+    with app.app_context():
+        db.session.get(Run, queued["id"]).status = "running"
+        db.session.commit()
+        assert recover() == 1
+    run = client.get(f"/collector/runs/{queued['id']}", headers=admin).json
+    assert (run["status"], run["error"]) == ("failed", "the worker stopped during the run")
+    assert client.post(f"/collector/sources/{source_id}/runs", headers=admin).status_code == 202
+
+
+def test_a_running_run_whose_worker_holds_its_lock_is_left_alone(app, client, admin, shops):
+    source_id = add_source(client, admin, shops, "/loja-micro/")
+    queued = client.post(f"/collector/sources/{source_id}/runs", headers=admin).json
+    with app.app_context():
+        db.session.get(Run, queued["id"]).status = "running"
+        db.session.commit()
+        with db.engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(17017, :r)"), {"r": queued["id"]})
+            assert recover() == 0
+            holder.execute(text("SELECT pg_advisory_unlock_all()"))
+
+
+def test_a_scheduled_source_gets_one_run_per_fire_time_whoever_asks(app, client, admin, shops):
+    source_id = add_source(client, admin, shops, "/loja-micro/", schedule="*/5 * * * *")
+    with app.app_context():
+        source = db.session.get(Source, source_id)
+        source.created_at = datetime.now(UTC) - timedelta(hours=2)
+        db.session.commit()
+        assert schedule_due() == 1
+        assert schedule_due() == 0  # the same fire time, or a run still queued
+        run = db.session.scalars(select(Run)).one()
+        assert run.scheduled_for.minute % 5 == 0
+        assert datetime.now(UTC) - run.scheduled_for < timedelta(minutes=5)
+
+
+def test_the_latest_fire_time_is_the_last_one_before_now():
+    now = datetime(2026, 12, 3, 10, 7, tzinfo=UTC)
+    since = now - timedelta(days=30)
+    assert latest_fire_time("*/5 * * * *", since, now) == datetime(2026, 12, 3, 10, 5, tzinfo=UTC)
+    assert latest_fire_time("0 3 * * *", since, now) == datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
+    assert latest_fire_time("0 3 * * *", now - timedelta(hours=1), now) is None
+
+
+@pytest.mark.slow
+def test_the_big_shop_is_collected_whole(app, client, admin, shops):
+    run = run_now(app, client, admin, add_source(client, admin, shops, "/loja-grande/"))
+    assert (run["status"], run["created"], run["pages_fetched"]) == ("succeeded", 30, 32)

@@ -1,0 +1,145 @@
+"""The sources and runs API: admin only, validated, one run per source at a time (409), 404s."""
+
+import threading
+
+from services.collector.models import Run, db
+
+SHOP = "http://127.0.0.1:5092/loja-json/"
+
+
+def source(client, admin, **fields):
+    body = {"name": "Casa Aurora", "start_urls": [SHOP], "delay_s": "0", **fields}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_an_admin_adds_a_source_and_reads_it_back(client, admin):
+    made = source(client, admin, schedule="0 3 * * *", selectors={"name": "h1.titulo"})
+    assert made["start_urls"] == [SHOP]
+    assert (made["schedule"], made["max_pages"], made["delay_s"]) == ("0 3 * * *", 100, "0.00")
+    assert made["active"] is True and made["last_run"] is None
+    read = client.get(f"/collector/sources/{made['id']}", headers=admin)
+    assert read.status_code == 200 and read.json["selectors"] == {"name": "h1.titulo"}
+    listed = client.get("/collector/sources?name=aurora", headers=admin).json
+    assert [s["id"] for s in listed["items"]] == [made["id"]]
+
+
+def test_a_user_is_refused_and_no_token_is_a_401(client, user):
+    assert client.get("/collector/sources", headers=user).status_code == 403
+    assert client.post("/collector/sources", json={}, headers=user).status_code == 403
+    assert client.get("/collector/runs").status_code == 401
+
+
+def test_invalid_fields_are_a_422_naming_each(client, admin):
+    body = {
+        "name": "",
+        "start_urls": ["ftp://x/", "nada"],
+        "schedule": "toda hora",
+        "max_pages": 0,
+        "delay_s": "-1",
+        "selectors": {"name": "h1[", "cor": ".x"},
+    }
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    errors = response.json["errors"]
+    for field in ("name", "start_urls.0", "start_urls.1", "schedule", "max_pages", "delay_s"):
+        assert field in errors, (field, errors)
+    assert any(key.startswith("selectors") for key in errors)
+
+
+def test_a_source_without_start_urls_is_a_422(client, admin):
+    response = client.post("/collector/sources", json={"name": "x"}, headers=admin)
+    assert response.status_code == 422 and "start_urls" in response.json["errors"]
+
+
+def test_a_second_source_with_the_same_name_is_a_409(client, admin):
+    source(client, admin)
+    response = client.post(
+        "/collector/sources", json={"name": "Casa Aurora", "start_urls": [SHOP]}, headers=admin
+    )
+    assert response.status_code == 409 and "name" in response.json["errors"]
+
+
+def test_unknown_ids_are_404s(client, admin):
+    assert client.get("/collector/sources/999", headers=admin).status_code == 404
+    assert (
+        client.patch("/collector/sources/999", json={"active": False}, headers=admin).status_code
+        == 404
+    )
+    assert client.delete("/collector/sources/999", headers=admin).status_code == 404
+    assert client.post("/collector/sources/999/runs", headers=admin).status_code == 404
+    assert client.get("/collector/runs/999", headers=admin).status_code == 404
+
+
+def test_patch_changes_some_fields_and_an_empty_patch_is_a_422(client, admin):
+    made = source(client, admin)
+    changed = client.patch(
+        f"/collector/sources/{made['id']}", json={"max_pages": 5, "active": False}, headers=admin
+    )
+    assert changed.status_code == 200
+    assert (changed.json["max_pages"], changed.json["active"]) == (5, False)
+    assert (
+        client.patch(f"/collector/sources/{made['id']}", json={}, headers=admin).status_code == 422
+    )
+
+
+def test_asking_for_a_run_queues_it_and_a_second_is_a_409(client, admin):
+    made = source(client, admin)
+    first = client.post(f"/collector/sources/{made['id']}/runs", headers=admin)
+    assert first.status_code == 202
+    assert first.json["status"] == "queued" and first.headers["Location"].endswith(
+        f"/collector/runs/{first.json['id']}"
+    )
+    second = client.post(f"/collector/sources/{made['id']}/runs", headers=admin)
+    assert second.status_code == 409
+    assert second.content_type == "application/problem+json"
+    runs = client.get(f"/collector/runs?source_id={made['id']}&status=queued", headers=admin)
+    assert runs.json["total"] == 1
+
+
+def test_many_asking_at_once_make_exactly_one_run(app, client, admin):
+    made = source(client, admin)
+    statuses = []
+
+    def ask():
+        statuses.append(
+            app.test_client()
+            .post(f"/collector/sources/{made['id']}/runs", headers=admin)
+            .status_code
+        )
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [202] + [409] * 7
+    with app.app_context():
+        assert db.session.query(Run).count() == 1
+
+
+def test_an_inactive_source_is_not_run(client, admin):
+    made = source(client, admin, active=False)
+    assert client.post(f"/collector/sources/{made['id']}/runs", headers=admin).status_code == 409
+
+
+def test_a_source_with_a_queued_run_cannot_be_deleted_and_one_without_can(client, admin):
+    made = source(client, admin)
+    client.post(f"/collector/sources/{made['id']}/runs", headers=admin)
+    assert client.delete(f"/collector/sources/{made['id']}", headers=admin).status_code == 409
+    other = source(client, admin, name="Outra")
+    assert client.delete(f"/collector/sources/{other['id']}", headers=admin).status_code == 204
+    assert client.get(f"/collector/sources/{other['id']}", headers=admin).status_code == 404
+
+
+def test_run_filters_are_checked(client, admin):
+    assert client.get("/collector/runs?status=talvez", headers=admin).status_code == 422
+    assert client.get("/collector/runs?source_id=x", headers=admin).status_code == 422
+    assert client.get("/collector/runs?cor=azul", headers=admin).status_code == 422
+
+
+def test_the_openapi_document_lists_the_routes(client):
+    paths = client.get("/collector/openapi.json").json["paths"]
+    assert {"/collector/sources", "/collector/sources/{source_id}", "/collector/runs"} <= set(paths)

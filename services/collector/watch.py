@@ -1,0 +1,148 @@
+"""Is each source healthy: its last run succeeded and is no older than twice its schedule's
+period. Read by `/metrics` and by the monitoring worker (`/health/sources`, on the service's own
+port: the gateway never routes it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.triggers.cron import CronTrigger
+from flask import Blueprint
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from sqlalchemy import select
+
+from services.kit import utcnow
+
+from .models import FINISHED, Run, Source, db
+from .worker import period
+
+
+@dataclass
+class Health:
+    source: Source
+    last: Run | None
+    ok: bool
+    reason: str
+
+
+def health_of(source: Source, last: Run | None, now: datetime) -> Health:
+    if last is None or last.status not in FINISHED:
+        # Never run, or running now: judged by the run before it once there is one.
+        finished = db.session.scalar(
+            select(Run)
+            .where(Run.source_id == source.id, Run.status.in_(FINISHED))
+            .order_by(Run.id.desc())
+            .limit(1)
+        )
+        if finished is None:
+            return Health(source, last, True, "not run yet")
+        last = finished
+    if last.status != "succeeded":
+        return Health(source, last, False, f"last run {last.id} {last.status}: {last.error or ''}")
+    if source.schedule:
+        trigger = CronTrigger.from_crontab(source.schedule, timezone=UTC)
+        allowed = period(trigger, last.finished_at) * 2
+        if now - last.finished_at > allowed:
+            return Health(source, last, False, f"no successful run for over {allowed}")
+    return Health(source, last, True, "ok")
+
+
+def all_health() -> list[Health]:
+    now = utcnow()
+    result = []
+    for source in db.session.scalars(select(Source).where(Source.active.is_(True))):
+        last = db.session.scalar(
+            select(Run).where(Run.source_id == source.id).order_by(Run.id.desc()).limit(1)
+        )
+        result.append(health_of(source, last, now))
+    return result
+
+
+bp = Blueprint("collector_watch", __name__)
+
+
+@bp.get("/health/sources")
+def sources_health():
+    """Every active source's health; 503 naming those that are not healthy."""
+    healths = all_health()
+    body = {
+        "status": "ok" if all(h.ok for h in healths) else "failing",
+        "sources": [
+            {"id": h.source.id, "name": h.source.name, "ok": h.ok, "reason": h.reason}
+            for h in healths
+        ],
+    }
+    return body, 200 if body["status"] == "ok" else 503
+
+
+@bp.get("/health/sources/<int:source_id>")
+def source_health(source_id: int):
+    """One active source's health (200 or 503; 404 when unknown or inactive)."""
+    for h in all_health():
+        if h.source.id == source_id:
+            body = {"id": h.source.id, "name": h.source.name, "ok": h.ok, "reason": h.reason}
+            return body, 200 if h.ok else 503
+    return {"status": 404, "title": "Not Found"}, 404
+
+
+class RunsCollector:
+    """Runs as metrics, read from the database at each scrape (the worker is another process)."""
+
+    def collect(self):
+        runs = CounterMetricFamily(
+            "feira_collector_runs",
+            "Finished runs per source and status",
+            labels=["source", "status"],
+        )
+        healthy = GaugeMetricFamily(
+            "feira_collector_source_healthy",
+            "1 when the source's last run succeeded in time",
+            labels=["source"],
+        )
+        last_finished = GaugeMetricFamily(
+            "feira_collector_last_run_finished_seconds",
+            "When the source's last run ended (Unix time)",
+            labels=["source"],
+        )
+        products = GaugeMetricFamily(
+            "feira_collector_last_run_products",
+            "Products of the source's last finished run, by outcome",
+            labels=["source", "outcome"],
+        )
+        names = dict(db.session.execute(select(Source.id, Source.name)).all())
+        from .sources import runs_by_status
+
+        for (source_id, status), count in runs_by_status().items():
+            if status in FINISHED and source_id in names:
+                runs.add_metric([names[source_id], status], count)
+        for h in all_health():
+            healthy.add_metric([h.source.name], 1 if h.ok else 0)
+            if h.last is not None and h.last.finished_at:
+                last_finished.add_metric([h.source.name], h.last.finished_at.timestamp())
+                for outcome in ("created", "updated", "unchanged"):
+                    products.add_metric([h.source.name, outcome], getattr(h.last, outcome))
+                products.add_metric([h.source.name, "rejected"], len(h.last.rejected or []))
+        db.session.remove()
+        yield from (runs, healthy, last_finished, products)
+
+
+def add_run_metrics(app) -> None:
+    """Append the runs' metrics to the kit's `/metrics` answer (text format)."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RunsCollector())
+
+    @app.after_request
+    def with_runs(response):
+        from flask import request
+
+        if request.path != "/metrics" or response.status_code != 200:
+            return response
+        extra = generate_latest(registry)
+        body = response.get_data()
+        if body.rstrip().endswith(b"# EOF"):
+            body = body.rstrip()[: -len(b"# EOF")]
+            extra += b"# EOF\n"
+        response.set_data(body + extra)
+        return response

@@ -1,0 +1,232 @@
+"""The collector's worker: queues the runs sources' schedules call for, takes queued runs and
+carries them out, and fails the runs of a worker that died.
+
+- Taking a run: the oldest queued run is locked `FOR UPDATE SKIP LOCKED` (two workers never take
+  the same one) and, before it is marked `running`, the taker holds a session advisory lock
+  (17017, run id) on a connection of its own for the whole run. That lock dies with the process,
+  so a `running` run whose lock anyone can take belongs to a worker that is gone: it is marked
+  `failed` ("the worker stopped") and its source may run again.
+- Scheduling: each active source with a cron `schedule` (UTC) gets a queued run for the latest
+  fire time that has passed since its last scheduled run (missed fire times are not made up one
+  by one); the unique (source_id, scheduled_for) index makes that one run per fire time whatever
+  the number of workers, and the one-active-run index skips a fire time while a run is going.
+- Every finished run emits `collector.run.finished` in the transaction that records its end.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.triggers.cron import CronTrigger
+from flask import current_app
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+
+from services.kit import utcnow
+
+from .collecting import collect
+from .models import Run, Source, db, outbox
+
+log = logging.getLogger("feira.collector")
+
+LOCK_CLASS = 17017
+
+
+def finished_event(run: Run, source: Source | None) -> dict:
+    return {
+        "run_id": run.id,
+        "source_id": run.source_id,
+        "source_name": source.name if source else None,
+        "status": run.status,
+        "error": run.error,
+        "pages_fetched": run.pages_fetched,
+        "created": run.created,
+        "updated": run.updated,
+        "unchanged": run.unchanged,
+        "rejected": len(run.rejected or []),
+    }
+
+
+def finish(run: Run) -> None:
+    """Emit the run's end with it; the caller commits."""
+    outbox.emit(
+        "collector.run.finished", finished_event(run, db.session.get(Source, run.source_id))
+    )
+
+
+def take_and_run() -> bool:
+    """Take the oldest queued run and carry it out; False when none is queued."""
+    holder = db.engine.connect()
+    try:
+        run = db.session.scalar(
+            select(Run)
+            .where(Run.status == "queued")
+            .order_by(Run.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if run is None:
+            db.session.rollback()
+            return False
+        holder.execute(text("SELECT pg_advisory_lock(:c, :r)"), {"c": LOCK_CLASS, "r": run.id})
+        holder.commit()
+        run.status, run.started_at = "running", utcnow()
+        db.session.commit()
+        log.info("run %s of source %s started", run.id, run.source_id)
+        try:
+            collect(run)
+        except Exception:
+            log.exception("run %s broke", run.id)
+            db.session.rollback()
+            run = db.session.get(Run, run.id)
+            run.status, run.error, run.finished_at = "failed", "the collector broke", utcnow()
+        finish(run)
+        db.session.commit()
+        log.info("run %s ended %s", run.id, run.status)
+        return True
+    finally:
+        try:
+            holder.execute(text("SELECT pg_advisory_unlock_all()"))
+            holder.commit()
+        finally:
+            holder.close()
+
+
+def recover() -> int:
+    """Fail the running runs whose worker is gone (nobody holds their advisory lock)."""
+    failed = 0
+    runs = db.session.scalars(
+        select(Run).where(Run.status == "running").with_for_update(skip_locked=True)
+    ).all()
+    connection = db.session.connection()
+    for run in runs:
+        free = connection.execute(
+            text("SELECT pg_try_advisory_lock(:c, :r)"), {"c": LOCK_CLASS, "r": run.id}
+        ).scalar()
+        if not free:
+            continue
+        connection.execute(
+            text("SELECT pg_advisory_unlock(:c, :r)"), {"c": LOCK_CLASS, "r": run.id}
+        )
+        run.status, run.finished_at = "failed", utcnow()
+        run.error = "the worker stopped during the run"
+        finish(run)
+        failed += 1
+    db.session.commit()
+    return failed
+
+
+def period(trigger: CronTrigger, after: datetime) -> timedelta:
+    """The time between two fire times of the schedule after `after`."""
+    first = trigger.get_next_fire_time(None, after)
+    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
+    return (second - first) if first and second else timedelta(days=366)
+
+
+def latest_fire_time(schedule: str, since: datetime, now: datetime) -> datetime | None:
+    """The latest fire time in (since, now], or None."""
+    trigger = CronTrigger.from_crontab(schedule, timezone=UTC)
+    fire = trigger.get_next_fire_time(None, since + timedelta(seconds=1))
+    if fire is None or fire > now:
+        return None
+    # Jump close to now first, so that a long pause costs a few steps, not one per fire time.
+    step = period(trigger, fire)
+    if now - fire > step * 2:
+        later = trigger.get_next_fire_time(None, now - step * 2)
+        fire = later if later and later <= now else fire
+    for _ in range(1000):
+        following = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+        if following is None or following > now:
+            break
+        fire = following
+    return fire
+
+
+def schedule_due(now: datetime | None = None) -> int:
+    """Queue one run per source whose schedule has fired since its last scheduled run."""
+    now = now or utcnow()
+    last = (
+        select(Run.source_id, func.max(Run.scheduled_for).label("at"))
+        .group_by(Run.source_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Source.id, Source.schedule, Source.created_at, last.c.at)
+        .outerjoin(last, last.c.source_id == Source.id)
+        .where(Source.active.is_(True), Source.schedule.is_not(None))
+    ).all()
+    queued = 0
+    for source_id, schedule, created_at, last_at in rows:
+        try:
+            fire = latest_fire_time(schedule, last_at or created_at, now)
+        except ValueError:
+            log.warning("source %s has a schedule that cannot be read", source_id)
+            continue
+        if fire is None:
+            continue
+        inserted = db.session.execute(
+            insert(Run)
+            .values(source_id=source_id, status="queued", scheduled_for=fire)
+            .on_conflict_do_nothing()
+            .returning(Run.id)
+        ).first()
+        queued += inserted is not None
+    db.session.commit()
+    return queued
+
+
+def run_worker() -> None:
+    """Forever: schedule, recover and take runs (COLLECTOR_CONCURRENCY at a time)."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    app = current_app._get_current_object()
+    config = app.config
+    concurrency = config["COLLECTOR_CONCURRENCY"]
+
+    def in_app(task):
+        def job():
+            with app.app_context():
+                try:
+                    task()
+                except Exception:
+                    log.exception("the collector worker's %s failed", task.__name__)
+                finally:
+                    db.session.remove()
+
+        job.__name__ = task.__name__
+        return job
+
+    def drain():
+        while take_and_run():
+            db.session.remove()
+
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=concurrency + 2)},
+        job_defaults={"coalesce": True, "misfire_grace_time": 30},
+    )
+    poll = config["COLLECTOR_POLL_S"]
+    now = datetime.now(UTC)
+    scheduler.add_job(
+        in_app(drain),
+        IntervalTrigger(seconds=poll),
+        id="runs",
+        max_instances=concurrency,
+        next_run_time=now,
+    )
+    scheduler.add_job(
+        in_app(schedule_due), IntervalTrigger(seconds=15), id="schedule", next_run_time=now
+    )
+    scheduler.add_job(in_app(recover), IntervalTrigger(seconds=30), id="recover", next_run_time=now)
+
+    def shut_down(signum, frame):
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, shut_down)
+    signal.signal(signal.SIGINT, shut_down)
+    log.info("collector worker started (%s runs at a time)", concurrency)
+    scheduler.start()

@@ -1,0 +1,59 @@
+"""The collector's door (internal: only the collector's service credential opens it): the same
+upsert by barcode as `POST /products/import`, answering which product each row became, and the
+pictures it downloaded, checked and stored as an admin's upload is."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from services.kit import Blueprint, body_limit
+
+from . import catalogue
+from .images import media_url
+from .schemas import ImageSchema, ImageUploadSchema, ImportResultSchema, ImportSchema
+
+collected_blp = Blueprint(
+    "collected",
+    __name__,
+    url_prefix="/products/collected",
+    description="What the collector gathered from shop pages (internal)",
+)
+
+
+class CollectedProductSchema(Schema):
+    index = fields.Integer()
+    id = fields.Integer()
+    created = fields.Boolean()
+
+
+class CollectedResultSchema(ImportResultSchema):
+    products = fields.List(fields.Nested(CollectedProductSchema))
+
+
+@collected_blp.route("")
+class Collected(MethodView):
+    @collected_blp.internal()
+    @collected_blp.response(200, CollectedResultSchema)
+    @collected_blp.problem(400, "The body is missing or not JSON")
+    @collected_blp.problem(422, "The body is not an array, or has too many rows")
+    def post(self):
+        """Upsert products by barcode, as the import does (each row validated alone), and say
+        which product each row that landed became."""
+        rows = collected_blp.ARGUMENTS_PARSER.parse(ImportSchema(), location="json")["rows"]
+        return catalogue.import_products(rows)
+
+
+@collected_blp.route("/<int:product_id>/images")
+class CollectedImages(MethodView):
+    @collected_blp.internal()
+    @body_limit("IMAGE_MAX_BYTES")
+    @collected_blp.arguments(ImageUploadSchema, location="files")
+    @collected_blp.response(201, ImageSchema)
+    @collected_blp.problem(404, "No such product")
+    @collected_blp.problem(413, "The picture is larger than IMAGE_MAX_BYTES")
+    def post(self, files, product_id):
+        """Add a picture to a product (multipart field `file`), checked, re-encoded and stored
+        as `POST /products/{id}/images` does."""
+        image = catalogue.add_image(catalogue.get_product(product_id), files["file"])
+        return image, 201, {"Location": media_url(image.path)}

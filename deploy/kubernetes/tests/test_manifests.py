@@ -334,3 +334,36 @@ def test_the_secrets_command_makes_every_secret_the_manifests_reference(base, ca
                 assert volume["secret"]["secretName"] in made
     assert made["feira-pg-superuser"]["type"] == "kubernetes.io/basic-auth"
     assert "BEGIN" in made["feira-jwt-signing"]["stringData"]["jwt_private.pem"]
+
+
+@pytest.mark.slow
+def test_the_wait_for_migrations_command_lets_a_pod_start_once_its_schema_is_at_head(
+    base, database, tmp_path
+):
+    """The init container's own shell line, on a real Postgres: `flask db current` says
+    `(head)` once `flask db upgrade` (what the migrate Job runs) has brought the schema there."""
+    from services.kit.keys import ensure_keypair
+
+    private, public = tmp_path / "jwt_private.pem", tmp_path / "jwt_public.pem"
+    ensure_keypair(private, public)
+    bin_dir = Path(sys.executable).parent
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "DATABASE_URL": database.url("inventory"),
+        "JWT_PUBLIC_KEY_FILE": str(public),
+        "OUTBOX_SECRET": "probe",
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run(
+        [str(bin_dir / "flask"), "--app", "services.inventory:create_app", "db", "upgrade"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    init = named(base, "Deployment")["inventory"]["spec"]["template"]["spec"]["initContainers"][0]
+    assert init["command"][:2] == ["sh", "-c"]
+    waited = subprocess.run(
+        ["timeout", "60", *init["command"]], env=env, cwd=ROOT, capture_output=True, check=False
+    )
+    assert waited.returncode == 0, waited.stdout + waited.stderr

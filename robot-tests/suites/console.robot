@@ -1,0 +1,65 @@
+*** Settings ***
+Documentation     The console (/console) in headless Chromium, as its users meet it: signing up and
+...               in, an admin adding a product with a picture, a user placing an order that an
+...               admin ships, the dashboard's GMV against the KPI API, and the refusals (a user
+...               on the users page, a form posted without its CSRF token). One browser for the
+...               suite; a screenshot of where each scenario ended is in the log.
+
+Resource          ../resources/console.resource
+
+Suite Setup       Run Keywords    Open the gateway session
+...                   AND    Open the console in headless Chromium
+Suite Teardown    Run Keywords    Close All Browsers    AND    Sign out the admin
+...                   AND    Close the gateway session
+Test Teardown     Run Keywords    Leave the console
+...                   AND    Remove the orders created by this test
+...                   AND    Remove the clients created by this test
+...                   AND    Remove the catalogue created by this test
+...                   AND    Remove the users created by this test
+
+Test Tags         console
+
+
+*** Test Cases ***
+Scenario: a new user signs up, signs out and signs in again
+    [Tags]    smoke
+    When I sign up in the console with fresh details
+    Then the console shows the dashboard
+    And the console greets "${CONSOLE_ACCOUNT}[name]"
+    And the browser holds no token
+    When I sign out of the console
+    And I sign in to the console with those details
+    Then the console shows the dashboard
+    And the console greets "${CONSOLE_ACCOUNT}[name]"
+
+Scenario: an admin creates a product with a picture and sees it listed
+    Given a signed-in admin in the console
+    When I create a product with a picture in the console
+    Then the product is listed with its picture
+
+Scenario: a user places an order and an admin ships it
+    Given a client and a product with stock for the user
+    And a signed-in user in the console
+    When I place an order for 2 units of the product in the console
+    Then the order page shows it "pending"
+    When I sign out of the console
+    And a signed-in admin in the console
+    And I take the order's action "paid"
+    And I take the order's action "shipped"
+    Then the order page shows it "shipped"
+    And the API has the order "shipped"
+
+Scenario: the dashboard's GMV is the KPI API's for the same period
+    Given a signed-in admin in the console
+    When I open the dashboard for the last 30 days
+    Then the dashboard's GMV is the KPI API's for the same period
+
+Scenario: a user is refused the users page
+    Given a signed-in user in the console
+    When I open the users page
+    Then the console refuses with its 403 page
+
+Scenario: a form posted without its CSRF token is refused
+    Given a signed-in admin in the console
+    When I send the category form without its CSRF token
+    Then the console refuses with its 400 page

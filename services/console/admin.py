@@ -121,7 +121,7 @@ def new_source():
             if not refused(exc):
                 raise
             return render_template(
-                "source_new.html", values=values, errors=exc.errors, message=exc.detail
+                "source_new.html", values=values, errors=exc.errors, message=exc.message
             ), exc.status
         flash(f"Fonte {created.get('name')} criada.")
         return redirect(url_for("console.collector"), 303)

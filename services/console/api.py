@@ -28,6 +28,11 @@ class ApiError(Exception):
         return self.problem.get("detail") or self.problem.get("title") or ""
 
     @property
+    def message(self) -> str:
+        """What a form says above its fields: the fields speak for themselves when named."""
+        return "Confira os campos destacados." if self.errors else self.detail
+
+    @property
     def errors(self) -> dict[str, list[str]]:
         """Field → messages, the way forms show them (a nested path's first part names it)."""
         found: dict[str, list[str]] = {}

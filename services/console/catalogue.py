@@ -84,13 +84,13 @@ def new_product():
         values = form_values()
         body = product_body(values)
         if values.get("initial_stock"):
-            body["initial_stock"] = values["initial_stock"]
+            body["initial_stock"] = number(values["initial_stock"])
         try:
             created = api.send("POST", "/products", body)
         except ApiError as exc:
             if not refused(exc):
                 raise
-            errors, message = exc.errors, exc.detail
+            errors, message = exc.errors, exc.message
             return render_template(
                 "product_form.html",
                 values=values,
@@ -152,7 +152,7 @@ def edit_product(product_id: int):
         if not refused(exc):
             raise
         return product_page(
-            product_id, values=values, errors=exc.errors, message=exc.detail, status=exc.status
+            product_id, values=values, errors=exc.errors, message=exc.message, status=exc.status
         )
     flash("Produto atualizado.")
     return redirect(url_for("console.product", product_id=product_id), 303)

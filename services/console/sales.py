@@ -94,7 +94,7 @@ def new_order():
         except ApiError as exc:
             if not refused(exc):
                 raise
-            errors, message = exc.errors, exc.detail
+            errors, message = exc.errors, exc.message
             short = exc.problem.get("short") or []
             if short:
                 message = "Estoque insuficiente: " + ", ".join(
@@ -202,7 +202,7 @@ def new_client():
         except ApiError as exc:
             if not refused(exc):
                 raise
-            errors, message = exc.errors, exc.detail
+            errors, message = exc.errors, exc.message
             return render_template(
                 "client_new.html", values=values, errors=errors, message=message
             ), exc.status

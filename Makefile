@@ -4,6 +4,9 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STACK := $(PY) -m stack
 TEST_STACK := FEIRA_ENV_FILE=stack/test.env $(STACK)
+# The replica suite's stack: every process twice, on ports of its own (stack/replicas.env).
+REPLICA_ENV := FEIRA_ENV_FILE=stack/replicas.env FEIRA_SCALE=2
+REPLICA_STACK := $(REPLICA_ENV) $(STACK)
 # What a target needs from the OS (nginx, PostgreSQL; Chromium for test, wrk for bench): installed
 # when missing, or the exact apt-get line printed when it cannot be.
 SYSTEM := bash stack/ensure-system.sh
@@ -32,7 +35,7 @@ ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status logs start stop restart clean test lint pytest robot \
-        test-stack seed bench robot-smoke robot-rerun robot-coverage fuzz k8s-check
+        test-stack replicas seed bench robot-smoke robot-rerun robot-coverage fuzz k8s-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -151,7 +154,15 @@ $(K8S_TOOLS)/.installed: deploy/kubernetes/tools.txt | $(VENV)/.installed
 k8s-check: install $(K8S_TOOLS)/.installed ## Kubernetes manifests: base up to date, overlays built, schemas, checkov (~20 s)
 	@$(PY) -m deploy.kubernetes check
 
-test: lint pytest k8s-check test-stack ## lint, pytest, the manifests, then the stack on its own ports and Robot through it
+# Like test-stack: the replica stack goes down on every way out.
+replicas: install ## the replica suite: its own SCALE=2 stack, load, copies stopped, then down
+	@$(SYSTEM) test
+	@$(REPLICA_STACK) clean
+	@trap '$(REPLICA_STACK) down' EXIT; trap 'exit 130' INT TERM; \
+	$(REPLICA_STACK) up || exit $$?; \
+	$(REPLICA_ENV) $(PY) -m pytest replicas -m replicas -q -p no:cacheprovider
+
+test: lint pytest k8s-check test-stack replicas ## lint, pytest, the manifests, the stack on its own ports and Robot through it, the replica suite
 
 seed: install ## load demo data through the API (make up first)
 	@$(PY) -m stack.seed

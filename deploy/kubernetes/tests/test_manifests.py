@@ -367,3 +367,28 @@ def test_the_wait_for_migrations_command_lets_a_pod_start_once_its_schema_is_at_
         ["timeout", "60", *init["command"]], env=env, cwd=ROOT, capture_output=True, check=False
     )
     assert waited.returncode == 0, waited.stdout + waited.stderr
+
+
+def test_the_schema_check_refuses_an_unknown_field_and_a_kind_it_cannot_check(tmp_path):
+    from deploy.kubernetes.check import validate
+
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "x"},
+        "spec": {"ports": [{"port": 80}]},
+    }
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(service))
+    assert validate([good]) == []
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(yaml.safe_dump({**service, "spec": {"port": [{"port": 80}]}}))
+    assert validate([typo])
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text(yaml.safe_dump({"apiVersion": "example.com/v1", "kind": "Widget"}))
+    assert validate([unknown])
+    cluster = tmp_path / "cluster.yaml"
+    cluster.write_text(
+        yaml.safe_dump({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "spec": {}})
+    )
+    assert validate([cluster]) == []

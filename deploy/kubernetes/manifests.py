@@ -350,9 +350,18 @@ def mounts(process: Process) -> tuple[list[dict], list[dict]]:
         volumes.append({"name": "media", "persistentVolumeClaim": {"claimName": "feira-media"}})
         mounted.append({"name": "media", "mountPath": env["MEDIA_DIR"]})
     if "MONITOR_SNAPSHOT_FILE" in env:
-        volumes.append({"name": "snapshot", "emptyDir": {"sizeLimit": "16Mi"}})
+        # What the worker last knew, which the dashboard answers from while Postgres is down
+        # (monitoring/snapshot.py): one volume, written by the worker, read by the dashboard, as
+        # compose's `monitoring-snapshot`.
+        volumes.append(
+            {"name": "snapshot", "persistentVolumeClaim": {"claimName": "feira-monitoring"}}
+        )
         mounted.append(
-            {"name": "snapshot", "mountPath": str(Path(env["MONITOR_SNAPSHOT_FILE"]).parent)}
+            {
+                "name": "snapshot",
+                "mountPath": str(Path(env["MONITOR_SNAPSHOT_FILE"]).parent),
+                **({"readOnly": True} if process.role == "web" else {}),
+            }
         )
     return volumes, mounted
 
@@ -976,6 +985,19 @@ def storage() -> list[dict]:
                 # Written by every products pod, read by every gateway pod.
                 "accessModes": ["ReadWriteMany"],
                 "resources": {"requests": {"storage": "10Gi"}},
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {
+                "name": "feira-monitoring",
+                "labels": {**PART_OF, "feira.dev/service": "monitoring"},
+            },
+            "spec": {
+                # The snapshot (a few kilobytes): the worker writes it, the dashboard pods read it.
+                "accessModes": ["ReadWriteMany"],
+                "resources": {"requests": {"storage": "1Gi"}},
             },
         },
     ]

@@ -149,7 +149,7 @@ def test_every_pod_runs_as_non_root_on_a_read_only_root_without_a_service_accoun
         assert account["automountServiceAccountToken"] is False
 
 
-def test_products_writes_pictures_to_the_volume_the_gateway_serves_read_only(base):
+def test_the_shared_volumes_are_written_by_one_side_and_read_only_on_the_other(base):
     deployments = named(base, "Deployment")
     products = deployments["products"]["spec"]["template"]["spec"]
     gateway = deployments["gateway"]["spec"]["template"]["spec"]
@@ -163,6 +163,14 @@ def test_products_writes_pictures_to_the_volume_the_gateway_serves_read_only(bas
     )
     mount = next(m for m in gateway["containers"][0]["volumeMounts"] if m["name"] == "media")
     assert mount["readOnly"] is True
+
+    # monitoring's snapshot, as compose's volume: the worker writes it, the dashboard reads it.
+    for name, read_only in (("monitoring-worker", False), ("monitoring", True)):
+        pod = deployments[name]["spec"]["template"]["spec"]
+        volume = next(v for v in pod["volumes"] if v["name"] == "snapshot")
+        assert volume["persistentVolumeClaim"]["claimName"] == "feira-monitoring"
+        mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "snapshot")
+        assert mount.get("readOnly", False) is read_only
 
 
 SECRET_WORDS = re.compile(r"(PASSWORD|SECRET|_KEY|TOKEN|DSN)$")

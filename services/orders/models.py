@@ -80,6 +80,12 @@ class Order(TimestampMixin, db.Model):
         Index("ix_orders_total_id", "total", "id"),
         Index("ix_orders_client_id_created_at", "client_id", "created_at"),
         Index("ix_orders_status_created_at", "status", "created_at"),
+        # The KPIs' period scans, from the index alone (services/orders/reports.py).
+        Index(
+            "ix_orders_created_at_kpis",
+            "created_at",
+            postgresql_include=["status", "total", "client_id", "shipping_address_id"],
+        ),
     )
 
 
@@ -103,6 +109,12 @@ class OrderItem(db.Model):
         # `product_id` (products' deletion guard) and `category_id` (any line) filters.
         Index("ix_order_items_product_id_order_id", "product_id", "order_id"),
         Index("ix_order_items_category_id_order_id", "category_id", "order_id"),
+        # The KPIs' lines of a period's orders, from the index alone.
+        Index(
+            "ix_order_items_order_id_kpis",
+            "order_id",
+            postgresql_include=["product_id", "category_id", "quantity", "line_total"],
+        ),
     )
 
 

@@ -82,18 +82,24 @@ TOP = 10
 CENT, BASIS_POINT = Decimal("0.01"), Decimal("0.0001")
 
 # Every day of the period, with its sold orders' GMV and count, and (ROLLUP's total row, day
-# NULL) the period's sold orders, GMV, cancelled and all (visible) orders created.
+# NULL) the period's sold orders, GMV, cancelled and all (visible) orders created. The orders are
+# summed per day first, so only the days are joined to the calendar.
 _BY_DAY = text("""
     WITH placed AS (
-        SELECT (created_at AT TIME ZONE 'UTC')::date AS day, status, total
+        SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
+               coalesce(sum(total) FILTER (WHERE status = ANY(:sold)), 0) AS gmv,
+               count(*) FILTER (WHERE status = ANY(:sold)) AS orders,
+               count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+               count(*) AS placed
         FROM orders.orders
         WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
+        GROUP BY 1
     )
     SELECT days.day::date AS day,
-           coalesce(sum(total) FILTER (WHERE status = ANY(:sold)), 0) AS gmv,
-           count(status) FILTER (WHERE status = ANY(:sold)) AS orders,
-           count(status) FILTER (WHERE status = 'cancelled') AS cancelled,
-           count(status) AS placed
+           coalesce(sum(gmv), 0) AS gmv,
+           coalesce(sum(orders), 0) AS orders,
+           coalesce(sum(cancelled), 0) AS cancelled,
+           coalesce(sum(placed), 0) AS placed
     FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') AS days(day)
     LEFT JOIN placed ON placed.day = days.day::date
     GROUP BY ROLLUP (days.day)
@@ -157,15 +163,19 @@ _BY_STATE = text("""
     ORDER BY gmv DESC, a.state NULLS LAST
 """)
 
-# Clients whose first order (of any visible status) was created in the period.
+# Clients whose first order (of any visible status) was created in the period: the period's
+# clients without an earlier order (the (client_id, created_at) index answers each).
 _NEW_CLIENTS = text("""
-    SELECT count(DISTINCT o.client_id)
-    FROM orders.orders o
-    WHERE o.created_at >= :start AND o.created_at < :end AND o.status = ANY(:visible)
-      AND NOT EXISTS (
-          SELECT 1 FROM orders.orders e
-          WHERE e.client_id = o.client_id AND e.created_at < :start AND e.status = ANY(:visible)
-      )
+    SELECT count(*)
+    FROM (
+        SELECT DISTINCT client_id FROM orders.orders
+        WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
+    ) AS period
+    WHERE NOT EXISTS (
+        SELECT 1 FROM orders.orders earlier
+        WHERE earlier.client_id = period.client_id AND earlier.created_at < :start
+          AND earlier.status = ANY(:visible)
+    )
 """)
 
 

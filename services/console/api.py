@@ -5,6 +5,7 @@ auth refusing the refresh ends the console session."""
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
@@ -51,36 +52,48 @@ def _flat(value: Any) -> list[str]:
     return [str(value)]
 
 
-def http() -> requests.Session:
-    client = current_app.extensions.get("console.http")
-    if client is None:
-        client = requests.Session()
-        client.trust_env = False
-        adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=32)
-        client.mount("http://", adapter)
-        client.mount("https://", adapter)
-        current_app.extensions["console.http"] = client
+def _pooled() -> requests.Session:
+    client = requests.Session()
+    # Straight to the gateway's address: no proxy from the environment, no .netrc lookups.
+    client.trust_env = False
+    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=32)
+    client.mount("http://", adapter)
+    client.mount("https://", adapter)
     return client
 
 
+HTTP = _pooled()
+# A page's independent reads go out together (get_many): it waits for the slowest, not the sum.
+READERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="console-read")
+
+
 def _send(method: str, path: str, token: str | None, **kwargs) -> requests.Response:
+    return _request(
+        current_app.config["GATEWAY_URL"],
+        current_app.config["CONSOLE_API_TIMEOUT_S"],
+        g.get("request_id", ""),
+        method,
+        path,
+        token,
+        **kwargs,
+    )
+
+
+def _request(
+    base: str, timeout: float, request_id: str, method: str, path: str, token: str | None, **kwargs
+) -> requests.Response:
+    """One call through the gateway; needs no Flask context (get_many runs it in threads)."""
     headers = dict(kwargs.pop("headers", None) or {})
-    headers["X-Request-ID"] = g.get("request_id", "")
+    headers["X-Request-ID"] = request_id
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    timeout = current_app.config["CONSOLE_API_TIMEOUT_S"]
     try:
-        answer = http().request(
-            method,
-            current_app.config["GATEWAY_URL"].rstrip("/") + path,
-            headers=headers,
-            timeout=(1.0, timeout),
-            **kwargs,
+        return HTTP.request(
+            method, base.rstrip("/") + path, headers=headers, timeout=(1.0, timeout), **kwargs
         )
     except requests.RequestException as exc:
         log.warning("the gateway is unreachable: %s", type(exc).__name__)
         raise ApiError(503, {"detail": "O serviço está indisponível."}) from exc
-    return answer
 
 
 def problem_of(answer: requests.Response) -> dict:
@@ -110,9 +123,45 @@ def checked(answer: requests.Response) -> requests.Response:
     return answer
 
 
+def _clean(params: dict) -> dict:
+    return {key: value for key, value in params.items() if value not in (None, "")}
+
+
 def get(path: str, **params) -> Any:
-    clean = {key: value for key, value in params.items() if value not in (None, "")}
-    return checked(call("GET", path, params=clean)).json()
+    return checked(call("GET", path, params=_clean(params))).json()
+
+
+def get_many(*reads: tuple[str, dict]) -> list[Any]:
+    """Several GETs at once, each answered by its JSON or by the ApiError it met (the caller
+    decides what a missing part means). A 401 among them is tried again alone, through `get`,
+    which refreshes the token."""
+    token = sessions.access_token(session)
+    context = (
+        current_app.config["GATEWAY_URL"],
+        current_app.config["CONSOLE_API_TIMEOUT_S"],
+        g.get("request_id", ""),
+    )
+
+    def one(read: tuple[str, dict]):
+        try:
+            return _request(*context, "GET", read[0], token, params=_clean(read[1]))
+        except ApiError as exc:
+            return exc
+
+    results: list[Any] = []
+    for (path, params), answer in zip(reads, READERS.map(one, reads), strict=True):
+        if isinstance(answer, ApiError):
+            results.append(answer)
+        elif answer.status_code == 401:
+            try:
+                results.append(get(path, **params))
+            except ApiError as exc:
+                results.append(exc)
+        elif answer.status_code >= 400:
+            results.append(ApiError(answer.status_code, problem_of(answer)))
+        else:
+            results.append(answer.json())
+    return results
 
 
 def send(method: str, path: str, body: Any = None, **kwargs) -> Any:

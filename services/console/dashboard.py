@@ -40,16 +40,14 @@ def chart(kind: str, labels: list, values: list, label: str) -> str:
     return json.dumps({"type": kind, "labels": labels, "values": values, "label": label})
 
 
-def kpis(start: str, end: str) -> tuple[dict | None, str | None, dict]:
+def kpis(found) -> tuple[dict | None, str | None, dict]:
     """The KPI answer, or why it is missing (the route not there yet, orders down, a bad period)."""
-    try:
-        found = api.get("/orders/reports/kpis", **{"from": start, "to": end})
-    except ApiError as exc:
-        if exc.status == 422:
-            return None, "Período inválido: " + (exc.detail or ""), exc.errors
-        if exc.status in (404, 405, 503, 502, 504):
+    if isinstance(found, ApiError):
+        if found.status == 422:
+            return None, "Período inválido: " + (found.detail or ""), found.errors
+        if found.status in (404, 405, 502, 503, 504):
             return None, "Indicadores indisponíveis no momento.", {}
-        raise
+        raise found
     charts = {
         "by_day": chart(
             "line",
@@ -79,42 +77,47 @@ def kpis(start: str, end: str) -> tuple[dict | None, str | None, dict]:
     return {**found, "charts": charts}, None, {}
 
 
-def low_stock() -> tuple[list[dict], str | None]:
-    try:
-        rows = api.get("/inventory/stock", low="true", per_page=10)["items"]
-        names = {}
-        if rows:
-            ids = ",".join(str(row["product_id"]) for row in rows)
+def low_stock(found) -> tuple[list[dict], str | None]:
+    if isinstance(found, ApiError):
+        if found.status >= 500 or found.status == 404:
+            return [], "Estoque indisponível no momento."
+        raise found
+    rows = found["items"]
+    names = {}
+    if rows:
+        ids = ",".join(str(row["product_id"]) for row in rows)
+        try:
             products = api.get("/products", ids=ids, per_page=100)["items"]
             names = {product["id"]: product["name"] for product in products}
-    except ApiError as exc:
-        if exc.status >= 500 or exc.status == 404:
-            return [], "Estoque indisponível no momento."
-        raise
+        except ApiError as exc:
+            if exc.status < 500:
+                raise
     return [{**row, "name": names.get(row["product_id"], "—")} for row in rows], None
 
 
-def waiting_orders() -> tuple[list[dict], str | None]:
+def waiting_orders(found) -> tuple[list[dict], str | None]:
     """Pending orders wait for payment; paid ones for shipping."""
-    try:
-        return api.get("/orders", status="pending,paid", sort="created_at", per_page=10)[
-            "items"
-        ], None
-    except ApiError as exc:
-        if exc.status >= 500 or exc.status == 404:
+    if isinstance(found, ApiError):
+        if found.status >= 500 or found.status == 404:
             return [], "Pedidos indisponíveis no momento."
-        raise
+        raise found
+    return found["items"], None
 
 
 @bp.get("/")
 @signed_in
 def dashboard():
     start, end, period_errors = period()
-    found, why, errors = (None, None, {})
+    reads = [
+        ("/inventory/stock", {"low": "true", "per_page": 10}),
+        ("/orders", {"status": "pending,paid", "sort": "created_at", "per_page": 10}),
+    ]
     if session.is_admin:
-        found, why, errors = kpis(start, end)
-    stock, stock_why = low_stock()
-    orders, orders_why = waiting_orders()
+        reads.append(("/orders/reports/kpis", {"from": start, "to": end}))
+    answers = api.get_many(*reads)
+    found, why, errors = kpis(answers[2]) if session.is_admin else (None, None, {})
+    stock, stock_why = low_stock(answers[0])
+    orders, orders_why = waiting_orders(answers[1])
     return render_template(
         "dashboard.html",
         start=start,

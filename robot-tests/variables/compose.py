@@ -33,6 +33,8 @@ def get_variables() -> dict:
         # notifications scenarios that need them are tagged `local-only`.
         "WHATSAPP_STANDIN_URL": None,
         "SMTP_SINK_URL": None,
+        # No fixture shops either: the collector scenarios that collect are `local-only`.
+        "SHOPS_URL": None,
         "WHATSAPP_APP_SECRET": None,
         "WHATSAPP_VERIFY_TOKEN": None,
         "MONITOR_EMAIL_TO": "",

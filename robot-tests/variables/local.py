@@ -53,6 +53,9 @@ def get_variables() -> dict:
         # directly: their test-only routes list the messages sent and make the provider fail.
         "WHATSAPP_STANDIN_URL": f"http://{cfg.host}:{cfg.get('WHATSAPP_STANDIN_PORT', '5091')}",
         "SMTP_SINK_URL": f"http://{cfg.host}:{cfg.get('SMTP_STANDIN_HTTP_PORT', '5026')}",
+        # The fixture shops the collector reads (FEIRA_STANDINS=...,shops), reached directly:
+        # their request log proves what the collector fetched and what it never did.
+        "SHOPS_URL": f"http://{cfg.host}:{cfg.get('SHOPS_STANDIN_PORT', '5092')}",
         # What status webhooks are signed with and the handshake's token, for the scenarios that
         # forge or answer them (generated into secrets.env by the stack when empty).
         "WHATSAPP_APP_SECRET": _stack_secret(cfg, "WHATSAPP_APP_SECRET"),

@@ -31,9 +31,7 @@ from services.registry import SERVICES
 # The documents the gateway serves, by path: one per service of the registry.
 DOCUMENTS = tuple(service.document for service in SERVICES if service.document)
 # API.md's routes that extend a service already running but come with a later issue.
-PLANNED = {
-    ("GET", "/orders/reports/kpis"): "the console's KPIs (issue 18)",
-}
+PLANNED: dict[tuple[str, str], str] = {}
 SERVED_PREFIXES = {prefix for s in SERVICES for prefix in (*s.prefixes, *s.public)}
 METHODS = ("get", "head", "post", "put", "patch", "delete")
 

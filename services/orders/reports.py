@@ -182,13 +182,17 @@ _NEW_CLIENTS = text("""
 def kpi_period(args: dict, today: date | None = None) -> tuple[date, date]:
     """The period's first and last days (both included): the last DEFAULT_KPI_DAYS days up to
     today (UTC) unless given; a period that ends before it starts, or longer than MAX_KPI_DAYS,
-    is a 422."""
+    or at the calendar's ends (its day after, or its 30 days before, do not exist) is a 422."""
     today = today or datetime.now(UTC).date()
     last = args.get("date_to")
     first = args.get("date_from")
     if last is None:
         last = today if first is None or first <= today else first
+    if last == date.max:
+        raise Unprocessable({"to": ["Must be before 9999-12-31."]})
     if first is None:
+        if last - date.min < timedelta(days=DEFAULT_KPI_DAYS - 1):
+            raise Unprocessable({"to": [f"Must be {DEFAULT_KPI_DAYS} days after 0001-01-01."]})
         first = last - timedelta(days=DEFAULT_KPI_DAYS - 1)
     if first > last:
         raise Unprocessable({"to": ["Must not be before from."]})

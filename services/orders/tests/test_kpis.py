@@ -231,6 +231,8 @@ def test_a_year_and_a_leap_day_is_the_longest_period(client, admin):
         ({"from": "2024-13-01"}, "from"),
         ({"to": "yesterday"}, "to"),
         ({"group_by": "day"}, "group_by"),
+        ({"to": "9999-12-31"}, "to"),
+        ({"to": "0001-01-05"}, "to"),
     ],
 )
 def test_a_bad_period_is_a_422_naming_the_field(client, admin, query, field):

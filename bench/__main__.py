@@ -18,6 +18,7 @@ from stack.config import ROOT, StackConfig
 from . import (  # noqa: F401 (registers cases)
     cases,
     catalogue,
+    collector,
     console,
     kpis,
     monitoring,

@@ -23,7 +23,7 @@
             fill: false
           }]
         },
-        options: { animation: false, responsive: true, plugins: { legend: { display: many } } }
+        options: { animation: false, responsive: true, aspectRatio: 2, plugins: { legend: { display: many } } }
       });
       canvas.setAttribute("data-drawn", "true");
     });

@@ -35,7 +35,7 @@ ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status logs start stop restart clean test lint pytest robot \
-        test-stack replicas seed bench robot-smoke robot-rerun robot-coverage fuzz k8s-check
+        test-stack replicas seed collect bench robot-smoke robot-rerun robot-coverage fuzz k8s-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -166,6 +166,10 @@ test: lint pytest k8s-check test-stack replicas ## lint, pytest, the manifests, 
 
 seed: install ## load demo data through the API (make up first)
 	@$(PY) -m stack.seed
+
+collect: install ## run a collector source now and wait for it: make collect SOURCE=<id> (make up first)
+	@test -n "$(SOURCE)" || { echo "usage: make collect SOURCE=<id> (python -m services.collector sources lists them)"; exit 2; }
+	@$(PY) -m services.collector run $(SOURCE) --wait
 
 bench: install ## throughput and latency figures on loopback (installs wrk if missing)
 	@$(SYSTEM) bench

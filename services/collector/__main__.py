@@ -40,7 +40,7 @@ def settings() -> dict[str, str]:
 
 class Api:
     def __init__(self, values: dict[str, str]):
-        port = values.get("GATEWAY_PORT", "8080")
+        port = values.get("FEIRA_GATEWAY_PORT", "8080")
         self.base = values.get("GATEWAY_URL") or f"http://127.0.0.1:{port}"
         self.token = None
         login = self.call(

@@ -131,7 +131,10 @@ def _images(value, base_url: str) -> list[str]:
         if isinstance(image, dict):
             image = image.get("url") or image.get("contentUrl") or image.get("@id")
         if isinstance(image, str) and image.strip():
-            url = urljoin(base_url, html.unescape(image.strip()))
+            try:
+                url = urljoin(base_url, html.unescape(image.strip()))
+            except ValueError:
+                continue
             if url.startswith(("http://", "https://")) and url not in urls:
                 urls.append(url)
     return urls
@@ -357,7 +360,10 @@ def links(document: str, url: str) -> list[str]:
         href = href.strip()
         if not href or href.startswith(("#", "mailto:", "tel:", "javascript:")):
             continue
-        absolute = canonical(urljoin(url, href))
+        try:
+            absolute = canonical(urljoin(url, href))
+        except ValueError:  # `http://[` and the like: not a link to follow
+            continue
         if absolute.startswith(("http://", "https://")) and absolute not in found:
             found.append(absolute)
     return found
@@ -371,7 +377,10 @@ def canonical(url: str) -> str:
 def canonical_link(document: str, url: str) -> str:
     """The page's `<link rel=canonical>` when it names one, else its own URL, canonicalized."""
     href = Selector(text=document, base_url=url).xpath("//link[@rel='canonical']/@href").get()
-    return canonical(urljoin(url, href.strip())) if href else canonical(url)
+    try:
+        return canonical(urljoin(url, href.strip())) if href else canonical(url)
+    except ValueError:
+        return canonical(url)
 
 
 def looks_like_a_product_page(document: str) -> bool:

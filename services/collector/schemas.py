@@ -27,8 +27,12 @@ class Url(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs).strip()
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts = urlsplit(value)
+            host, _port = parts.hostname, parts.port
+        except ValueError as exc:  # an unclosed IPv6 bracket, a port that is not a number
+            raise ValidationError("An absolute http or https URL.") from exc
+        if parts.scheme not in ("http", "https") or not host:
             raise ValidationError("An absolute http or https URL.")
         if parts.username or parts.password:
             raise ValidationError("A URL without credentials.")
@@ -38,7 +42,7 @@ class Url(fields.String):
 def check_cron(value: str) -> None:
     try:
         CronTrigger.from_crontab(value, timezone="UTC")
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # APScheduler raises what its field parsers raise
         raise ValidationError(
             "A five-field cron expression (minute hour day month weekday)."
         ) from exc

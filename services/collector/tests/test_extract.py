@@ -195,3 +195,12 @@ def test_links_are_absolute_canonical_and_without_fragments():
         "https://loja.example/loja/produto/a",
         "https://loja.example/loja/?a=1&b=2",
     ]
+
+
+def test_links_and_pictures_that_are_not_urls_are_left_out():
+    html = page(
+        ld('{"@type": "Product", "name": "X", "image": "http://[", "offers": {"price": "1"}}'),
+        '<a href="http://[quebrado">x</a><a href="ok">y</a>',
+    )
+    assert links(html, URL) == ["https://loja.example/produto/ok"]
+    assert extract(html, URL)[0].images == []

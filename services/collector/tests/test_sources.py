@@ -143,3 +143,10 @@ def test_run_filters_are_checked(client, admin):
 def test_the_openapi_document_lists_the_routes(client):
     paths = client.get("/collector/openapi.json").json["paths"]
     assert {"/collector/sources", "/collector/sources/{source_id}", "/collector/runs"} <= set(paths)
+
+
+def test_a_start_url_python_cannot_split_is_a_422_not_a_500(client, admin):
+    body = {"name": "x", "start_urls": ["http://[", "http://loja:porta/"]}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 422
+    assert {"start_urls.0", "start_urls.1"} <= set(response.json["errors"])

@@ -177,13 +177,13 @@ class KpiArgs(QueryArgs):
     )
 
 
-class Rate(fields.Decimal):
-    """A share from 0 to 1 as a decimal string with four places ("0.1250")."""
+class Rate(fields.String):
+    """A share from 0 to 1, computed to four places: a decimal string out ("0.1250")."""
 
     def __init__(self, **kwargs):
         pattern = r"^[01]\.\d{4}$"
         kwargs["metadata"] = {"example": "0.1250", "pattern": pattern, **kwargs["metadata"]}
-        super().__init__(places=4, as_string=True, **kwargs)
+        super().__init__(**kwargs)
 
 
 class DaySchema(Schema):

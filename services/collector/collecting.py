@@ -23,23 +23,29 @@ import hashlib
 import io
 import json
 import logging
+import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from flask import current_app
 from PIL import Image
+from sqlalchemy import text
 
 from services.kit import Unavailable, utcnow
 
 from . import products
 from .extract import Item, Unreadable, canonical, canonical_link, extract, links
 from .extract import looks_like_a_product_page as claims_a_product
-from .fetching import Fetcher, FetchFailed, Refused, Settings, user_agent
+from .fetching import Fetcher, FetchFailed, Pacer, Refused, Settings, user_agent
 from .models import Page, Run, Source, db
 
 log = logging.getLogger("feira.collector")
 
+# Session advisory locks of the collector: 17017 a running run (worker.py), 17018 a site's turn.
+SITE_LOCK_CLASS = 17018
 PICTURE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 MAX_REJECTED = 200
 
@@ -58,6 +64,29 @@ def barcode_of(item: Item, source_id: int) -> str:
     if item.sku:
         return internal_barcode(source_id, "sku", item.sku)
     return internal_barcode(source_id, "url", canonical(item.url))
+
+
+class SharedPacer(Pacer):
+    """Pacing across every worker process (replicas included): a PostgreSQL advisory lock per
+    site (17018, hashtext(site)) held on a connection of its own while the request is made and
+    for `delay` after it, so the next request to the site, from any process, starts no sooner."""
+
+    @contextmanager
+    def across_processes(self, site: str, delay: float) -> Iterator[None]:
+        key = {"c": SITE_LOCK_CLASS, "site": site}
+        with db.engine.connect() as holder:
+            holder.execute(text("SELECT pg_advisory_lock(:c, hashtext(:site))"), key)
+            holder.commit()
+            try:
+                yield
+                if delay > 0:
+                    time.sleep(delay)
+            finally:
+                holder.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:site))"), key)
+                holder.commit()
+
+
+SHARED_PACER = SharedPacer()
 
 
 def fetch_settings() -> Settings:
@@ -103,7 +132,7 @@ class Collection:
         self.source = source
         self.run = run
         self.tally = Tally()
-        self.fetcher = Fetcher(fetch_settings(), float(source.delay_s))
+        self.fetcher = Fetcher(fetch_settings(), float(source.delay_s), SHARED_PACER)
         self.scopes = [scope_of(url) for url in source.start_urls]
         self.config = current_app.config
 

@@ -19,6 +19,8 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -120,15 +122,26 @@ class Pacer:
         with self._guard:
             return self._locks.setdefault(site, threading.Lock())
 
-    def wait(self, site: str, delay: float) -> None:
-        last = self._last.get(site)
-        if last is not None and delay > 0:
-            pause = last + delay - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
+    @contextmanager
+    def turn(self, site: str, delay: float) -> Iterator[None]:
+        """The site's turn: held while one request is made, `delay` after the last one ended."""
+        with self.lock(site):
+            last = self._last.get(site)
+            if last is not None and delay > 0:
+                pause = last + delay - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+            try:
+                with self.across_processes(site, delay):
+                    yield
+            finally:
+                self._last[site] = time.monotonic()
 
-    def done(self, site: str) -> None:
-        self._last[site] = time.monotonic()
+    @contextmanager
+    def across_processes(self, site: str, delay: float) -> Iterator[None]:
+        """What keeps other processes off the site meanwhile: nothing here (one process); the
+        worker's pacer holds a database lock (collecting.SharedPacer)."""
+        yield
 
 
 PACER = Pacer()
@@ -217,8 +230,7 @@ class Fetcher:
 
     def _request(self, url: str, headers: dict, max_bytes: int) -> Answer:
         site = origin(url)
-        with self.pacer.lock(site):
-            self.pacer.wait(site, self.delay_for(site))
+        with self.pacer.turn(site, self.delay_for(site)):
             try:
                 with self.session.get(
                     url,
@@ -242,5 +254,3 @@ class Fetcher:
                 raise FetchFailed("timed out") from exc
             except requests.RequestException as exc:
                 raise FetchFailed(f"no answer ({type(exc).__name__})") from exc
-            finally:
-                self.pacer.done(site)

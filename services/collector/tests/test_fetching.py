@@ -2,6 +2,7 @@
 limits, conditional requests, and the SSRF guard (after DNS and at every redirect)."""
 
 import itertools
+import threading
 
 import pytest
 from flask import Flask, redirect
@@ -152,3 +153,26 @@ def test_a_site_whose_robots_txt_cannot_be_read_is_not_crawled():
         assert not fetcher().allowed(server.base_url + "/")
     finally:
         server.stop()
+
+
+def test_two_workers_take_turns_at_a_site_through_the_database(app, served):
+    from services.collector.collecting import SharedPacer
+
+    def fetch_three():
+        with app.app_context():
+            polite = Fetcher(
+                Settings(user_agent="FeiraCollector/1.0", allowed_private_hosts=LOOPBACK),
+                0.2,
+                pacer=SharedPacer(),  # a pacer of its own: as in another process
+            )
+            for _ in range(3):
+                polite.get(served.url + "/loja-micro/")
+
+    workers = [threading.Thread(target=fetch_three) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    times = sorted(entry["at"] for entry in served.requests("/loja-micro/"))
+    assert len(times) == 6
+    assert all(later - earlier >= 0.19 for earlier, later in itertools.pairwise(times))

@@ -21,13 +21,18 @@ MOVEMENT_REASONS = {
 }
 
 
-def categories() -> list[dict]:
-    try:
-        return api.get("/categories", per_page=100)["items"]
-    except ApiError as exc:
-        if exc.status >= 500:
+CATEGORIES = ("/categories", {"per_page": 100})
+
+
+def categories(found=None) -> list[dict]:
+    """The categories for a form's select (an empty one when they cannot be read)."""
+    if found is None:
+        [found] = api.get_many(CATEGORIES)
+    if isinstance(found, ApiError):
+        if found.status >= 500:
             return []
-        raise
+        raise found
+    return found["items"]
 
 
 def names_of(product_ids: list[int]) -> dict[int, str]:
@@ -65,14 +70,20 @@ def upload_picture(product_id: int) -> dict | None:
 @bp.get("/products")
 @signed_in
 def products():
-    found, filters, errors = listing("/products", PRODUCT_FILTERS)
+    filters = {name: request.args.get(name, "") for name in PRODUCT_FILTERS}
+    found, known = api.get_many(("/products", {**filters, **page_args()}), CATEGORIES)
+    errors = {}
+    if isinstance(found, ApiError):
+        if found.status != 422:
+            raise found
+        errors, found = found.errors, {"items": [], "page": 1, "per_page": 20, "total": 0}
     return render_template(
         "products.html",
         products=found["items"],
         pager=pager(found),
         filters=filters,
         errors=errors,
-        categories=categories(),
+        categories=categories(known),
     )
 
 

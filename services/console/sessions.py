@@ -69,7 +69,11 @@ class ServerSession(CallbackDict, SessionMixin):
         self.cookie_needed = False
         self.ended = False
         self.user: dict[str, Any] | None = None
+        # The row's sealed access token and its expiry, as read when the request began: a page
+        # uses it without reading the row again, unless it must be refreshed.
+        self.sealed_access: tuple[str | None, datetime | None] = (None, None)
         if row is not None and row.user_id is not None:
+            self.sealed_access = (row.access_token, row.access_expires_at)
             self.user = {
                 "id": row.user_id,
                 "role": row.role,
@@ -197,6 +201,7 @@ def sign_in(session: ServerSession, tokens: dict, name: str | None) -> None:
         "email": fields["email"],
         "name": name,
     }
+    session.sealed_access = (fields["access_token"], fields["access_expires_at"])
 
 
 def end(session: ServerSession) -> None:
@@ -211,13 +216,12 @@ def end(session: ServerSession) -> None:
 
 def access_token(session: ServerSession) -> str:
     """The session's access token, refreshed first when it is about to expire."""
-    row = db.session.get(ConsoleSession, digest(session.sid)) if session.sid else None
-    db.session.commit()
-    if row is None or row.access_token is None:
+    sealed, expires_at = session.sealed_access
+    if not session.sid or sealed is None:
         raise SignedOut
     margin = timedelta(seconds=current_app.config["CONSOLE_REFRESH_MARGIN_S"])
-    if row.access_expires_at and row.access_expires_at - margin > now():
-        token = unseal(row.access_token)
+    if expires_at and expires_at - margin > now():
+        token = unseal(sealed)
         if token:
             return token
     return refresh(session, used=None)
@@ -241,6 +245,7 @@ def refresh(session: ServerSession, used: str | None) -> str:
     margin = timedelta(seconds=current_app.config["CONSOLE_REFRESH_MARGIN_S"])
     fresh = row.access_expires_at and row.access_expires_at - margin > now()
     if current and fresh and current != used:
+        session.sealed_access = (row.access_token, row.access_expires_at)
         db.session.commit()
         return current
     refresh_token = unseal(row.refresh_token)
@@ -256,6 +261,7 @@ def refresh(session: ServerSession, used: str | None) -> str:
     for key, value in fields.items():
         setattr(row, key, value)
     db.session.commit()
+    session.sealed_access = (fields["access_token"], fields["access_expires_at"])
     if session.user is not None:
         session.user["role"] = fields["role"]
     return answer["access_token"]

@@ -245,3 +245,28 @@ def test_a_bad_period_is_a_422_naming_the_field(client, admin, query, field):
 def test_the_kpis_are_the_admins(client, user):
     assert client.get("/orders/reports/kpis", headers=user).status_code == 403
     assert client.get("/orders/reports/kpis").status_code == 401
+
+
+def test_names_its_services_cannot_give_are_null_and_the_figures_still_answer(
+    database, jwt_keys, inventory, admin, week
+):
+    from services.kit.testing import build_app, free_port
+    from services.orders import create_app
+
+    unreachable = f"http://127.0.0.1:{free_port()}"
+    blind = build_app(
+        create_app,
+        "orders",
+        database,
+        jwt_keys,
+        SERVICE_URLS={
+            "clients": unreachable,
+            "products": unreachable,
+            "inventory": inventory.base_url,
+        },
+        HTTP_RETRIES=0,
+    )
+    answer = kpis(blind.test_client(), admin, **{"from": day(-6).isoformat()})
+    assert answer["gmv"] == "98.50"
+    assert [row["name"] for row in answer["by_client"]] == [None, None, None]
+    assert [row["name"] for row in answer["by_category"]] == [None, None]

@@ -58,12 +58,15 @@ def internal_barcode(source_id: int, kind: str, value: str) -> str:
     return twelve + str((10 - total % 10) % 10)
 
 
-def barcode_of(item: Item, source_id: int) -> str:
+def barcode_of(item: Item, source_id: int, shared_page: bool = False) -> str:
+    """The GTIN; else from (source, SKU); else from (source, canonical URL), and the product's
+    name too when the page holds several products (a listing's ItemList)."""
     if item.gtin:
         return item.gtin
     if item.sku:
         return internal_barcode(source_id, "sku", item.sku)
-    return internal_barcode(source_id, "url", canonical(item.url))
+    where = canonical(item.url)
+    return internal_barcode(source_id, "url", f"{where}#{item.name}" if shared_page else where)
 
 
 class SharedPacer(Pacer):
@@ -215,7 +218,7 @@ class Collection:
                 "name": item.name,
                 "description": item.description,
                 "price": str(item.price),
-                "barcode": barcode_of(item, self.source.id),
+                "barcode": barcode_of(item, self.source.id, shared_page=len(good) > 1),
                 "category_id": self.source.category_id,
             }
             for item in good

@@ -384,10 +384,18 @@ def canonical_link(document: str, url: str) -> str:
 
 
 def looks_like_a_product_page(document: str) -> bool:
-    """The page claims a product (schema.org Product in any form, or og:type product) though
-    none could be read from it: a page to reject, not a listing to walk through."""
-    lowered = document.lower()
-    return any(
-        marker in lowered
-        for marker in ('schema.org/product"', '"product"', "'product'", 'content="product"')
-    )
+    """The page claims a product though none could be read from it (a JSON-LD block typed
+    Product, a schema.org/Product itemscope, og:type product): a page to reject, not a listing
+    to walk through. A `class="product"` card on a listing claims nothing."""
+    page = Selector(text=document)
+    blocks = page.xpath(
+        '//script[translate(@type, "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")'
+        '="application/ld+json"]/text()'
+    ).getall()
+    typed = re.compile(r"[\"']@type[\"']\s*:\s*\[?\s*[\"'](?:https?://schema\.org/)?Product[\"']")
+    if any(typed.search(html.unescape(block)) for block in blocks):
+        return True
+    if page.xpath('//*[@itemtype and contains(@itemtype, "schema.org/Product")]'):
+        return True
+    og_type = page.xpath('//meta[@property="og:type"]/@content').get() or ""
+    return og_type.strip().lower() in ("product", "og:product", "product.item")

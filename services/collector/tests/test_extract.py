@@ -6,7 +6,14 @@ from decimal import Decimal
 
 import pytest
 
-from services.collector.extract import Unreadable, extract, links, parse_price, valid_gtin
+from services.collector.extract import (
+    Unreadable,
+    extract,
+    links,
+    looks_like_a_product_page,
+    parse_price,
+    valid_gtin,
+)
 
 URL = "https://loja.example/produto/1"
 
@@ -204,3 +211,10 @@ def test_links_and_pictures_that_are_not_urls_are_left_out():
     )
     assert links(html, URL) == ["https://loja.example/produto/ok"]
     assert extract(html, URL)[0].images == []
+
+
+def test_a_listings_product_cards_do_not_make_it_a_product_page():
+    listing = page(body='<div class="product"><a href="p/1">Panela</a></div>')
+    assert not looks_like_a_product_page(listing)
+    assert looks_like_a_product_page(page(ld('{"@type": "Product", "name": "x" "quebrado')))
+    assert looks_like_a_product_page(page('<meta property="og:type" content="product">'))

@@ -246,3 +246,15 @@ def test_the_latest_fire_time_is_the_last_one_before_now():
 def test_the_big_shop_is_collected_whole(app, client, admin, shops):
     run = run_now(app, client, admin, add_source(client, admin, shops, "/loja-grande/"))
     assert (run["status"], run["created"], run["pages_fetched"]) == ("succeeded", 30, 32)
+
+
+def test_products_of_one_page_without_gtin_or_sku_get_barcodes_of_their_own():
+    from services.collector.collecting import barcode_of
+    from services.collector.extract import Item
+
+    one = Item(url="https://loja.example/lista", name="Panela")
+    other = Item(url="https://loja.example/lista", name="Chaleira")
+    assert barcode_of(one, 1, shared_page=True) != barcode_of(other, 1, shared_page=True)
+    assert barcode_of(one, 1) == barcode_of(other, 1)  # one product per page: the page is it
+    assert barcode_of(one, 1) != barcode_of(one, 2)  # and each source has its own
+    assert barcode_of(one, 1).startswith("2") and len(barcode_of(one, 1)) == 13

@@ -169,6 +169,11 @@ def init_pages(app: Flask) -> None:
     from . import account, admin, catalogue, dashboard, sales  # noqa: F401 (routes)
 
     app.register_blueprint(bp)
+    # Werkzeug's own slash redirect is absolute, built from the Host nginx passes on (no port):
+    # this one is relative, so /console lands on /console/ wherever the gateway listens.
+    app.add_url_rule(
+        "/console", "console_root", lambda: redirect(url_for("console.dashboard"), 308)
+    )
     app.after_request(security_headers)
     app.jinja_env.filters.update(brl=brl, percent=percent, when=when, day=day)
     app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS)

@@ -212,3 +212,9 @@ def test_users_page_lists_accounts_for_the_admin(browser):
     answer = browser.get("/console/users")
     assert answer.status_code == 200
     assert 'data-user="caio@example.com"' in answer.text
+
+
+def test_console_without_its_slash_is_sent_to_the_dashboard_by_a_relative_redirect(browser):
+    answer = browser.get("/console", headers={"Host": "127.0.0.1"})
+    assert answer.status_code == 308
+    assert answer.headers["Location"] == "/console/"

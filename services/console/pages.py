@@ -70,7 +70,7 @@ def signed_in(view: Callable) -> Callable:
 def admin_only(view: Callable) -> Callable:
     """Only for an admin: a user gets the 403 page, and the API is not even asked."""
 
-    @wraps(signed_in(view))
+    @wraps(view)
     def wrapper(*args, **kwargs):
         if session.user is None:
             return redirect(url_for("console.login", next=request.full_path.rstrip("?")))

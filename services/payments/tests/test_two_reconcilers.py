@@ -39,7 +39,8 @@ def test_two_reconcilers_racing_settle_a_lost_webhooks_payment_once(
 
 
 def test_the_reconciliation_chore_runs_in_one_relay_copy_at_a_time(client, app):
-    [index] = range(len(outbox.chores))
+    # Payments' chores (each app the session builds adds its own; any one of them will do).
+    index = 0
     original = outbox.chores[index][1]
     started, release = threading.Event(), threading.Event()
     ran = []

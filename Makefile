@@ -103,6 +103,7 @@ robot: install ## the Robot suites against a running stack, in parallel (make up
 	    --prerebotmodifier $(REDACT) --merge --nostatusrc $$parts >/dev/null; \
 	rm -rf $$parts $(ROBOT_OUT)/pabot_results; \
 	echo "==> $(ROBOT_OUT)/: report.html log.html output.xml xunit.xml"; \
+	$(PY) robot-tests/tools/failures.py $(ROBOT_OUT)/output.xml; \
 	exit $$status
 
 robot-smoke: install ## the smoke-tagged Robot scenarios, in parallel (well under a minute)
@@ -138,6 +139,7 @@ test-stack: install ## a fresh stack on the test ports, the Robot suites, then d
 	    || status=$$?; \
 	    FEIRA_ENV_FILE=stack/test.env $(PY) robot-tests/tools/route_coverage.py || status=$$?; \
 	    FEIRA_ENV_FILE=stack/test.env $(PY) -m fuzz --budget quick || status=$$?; \
+	    test ! -f $(ROBOT_OUT)/output.xml || $(PY) robot-tests/tools/failures.py $(ROBOT_OUT)/output.xml; \
 	    exit $$status
 
 # checkov (and kubectl, when none is on PATH) live in a venv of their own: checkov pins older

@@ -271,6 +271,9 @@ def test_two_monitoring_workers_record_each_check_once_and_open_one_incident(sta
             "the clients incident opened",
             timeout=60,
         )
+        # Every copy stopped: the gateway has no copy left to try.
+        health = stack.http.get(f"{stack.base}/health/clients", timeout=30)
+        assert health.status_code >= 500, "`stop clients` stopped every copy"
         time.sleep(3)  # a second worker would have opened its own by now
     finally:
         stack.supervise("start", "clients")

@@ -39,6 +39,11 @@ class Url(fields.String):
         return value
 
 
+def check_delay(value: Decimal) -> None:
+    if not 0 <= value <= 3600:
+        raise ValidationError("Must be between 0 and 3600 seconds.")
+
+
 def check_cron(value: str) -> None:
     try:
         CronTrigger.from_crontab(value, timezone="UTC")
@@ -90,8 +95,13 @@ class SourceSchema(ChangeSchema):
         load_default=Decimal("1"),
         as_string=True,
         places=2,
-        validate=validate.Range(min=0, max=3600),
-        metadata={"description": "Seconds between two requests to the same site"},
+        # A function, not validate.Range: apispec would write the Decimal bounds into the
+        # document as strings ("3600.00"), which is not a valid OpenAPI maximum.
+        validate=check_delay,
+        metadata={
+            "description": "Seconds between two requests to the same site, 0 to 3600",
+            "example": "1.00",
+        },
     )
     category_id = Id(allow_none=True, load_default=None, metadata={"example": None})
     selectors = fields.Dict(

@@ -79,3 +79,34 @@ Scenario: a plain user may not read the collector's sources
     Given a signed-in user
     When I list the sources
     Then the answer is a 403 problem
+
+Scenario: an admin lists and renames sources, and a name belongs to one source only
+    [Tags]    local-only
+    Given a signed-in admin
+    And I add the source "catalogo-a" at "http://127.0.0.1:9/catalogo-a/"
+    And I add the source "catalogo-b" at "http://127.0.0.1:9/catalogo-b/"
+    When I list the sources
+    Then the answer is 200
+    When I give the source the name of "catalogo-a"
+    Then the answer is a 409 problem
+    When I rename the source to "catalogo-c"
+    Then the answer is 200
+
+Scenario: a source's name is taken once, and an admin lists its runs and deletes it
+    [Tags]    local-only
+    Given a signed-in admin
+    And I add the source "catalogo-d" at "http://127.0.0.1:9/catalogo-d/"
+    When I add a second source named "catalogo-d"
+    Then the answer is a 409 problem
+    When I list the source's runs
+    Then the answer is 200
+    When I delete the source
+    Then the answer is 204
+
+Scenario: a source cannot be deleted while a run of it is going
+    [Tags]    local-only
+    Given a signed-in admin
+    And I add the shop "loja-instavel" as a source
+    And I run the source
+    When I delete the source
+    Then the answer is a 409 problem

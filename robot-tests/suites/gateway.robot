@@ -74,6 +74,12 @@ Scenario: the API documentation offers every service's OpenAPI document
     And the answer is an HTML page
     And the page offers every service's OpenAPI document
 
+Scenario: the console's sign-in page is public
+    [Tags]    console
+    When I request "/console/login"
+    Then the answer is 200
+    And the answer is an HTML page
+
 # --- pictures and what the gateway keeps to itself -----------------------------------------------
 
 Scenario: a picture nobody uploaded is a 404 problem

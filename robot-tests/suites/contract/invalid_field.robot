@@ -107,3 +107,11 @@ PATCH /products/{product_id} with an invalid "barcode" is a 422 naming it
 POST /products/{product_id}/images with an invalid "file" is a 422 naming it
     [Tags]    products    images
     the admin    POST    /products/${UNKNOWN_ID}/images    file
+
+POST /collector/sources with an invalid "max_pages" is a 422 naming it
+    [Tags]    collector
+    the admin    POST    /collector/sources    max_pages    ${A_SOURCE_WITH_NO_PAGES}
+
+PATCH /collector/sources/{source_id} with an invalid "max_pages" is a 422 naming it
+    [Tags]    collector
+    the admin    PATCH    /collector/sources/${UNKNOWN_ID}    max_pages    ${A_SOURCE_WITH_NO_PAGES}

@@ -235,3 +235,35 @@ POST /products/{product_id}/images without a token is refused
 DELETE /products/{product_id}/images/{image_id} without a token is refused
     [Tags]    products    images
     DELETE    /products/${UNKNOWN_ID}/images/${UNKNOWN_ID}
+
+GET /collector/runs without a token is refused
+    [Tags]    collector
+    GET    /collector/runs
+
+GET /collector/runs/{run_id} without a token is refused
+    [Tags]    collector
+    GET    /collector/runs/${UNKNOWN_ID}
+
+GET /collector/sources without a token is refused
+    [Tags]    collector
+    GET    /collector/sources
+
+POST /collector/sources without a token is refused
+    [Tags]    collector
+    POST    /collector/sources
+
+GET /collector/sources/{source_id} without a token is refused
+    [Tags]    collector
+    GET    /collector/sources/${UNKNOWN_ID}
+
+PATCH /collector/sources/{source_id} without a token is refused
+    [Tags]    collector
+    PATCH    /collector/sources/${UNKNOWN_ID}
+
+DELETE /collector/sources/{source_id} without a token is refused
+    [Tags]    collector
+    DELETE    /collector/sources/${UNKNOWN_ID}
+
+POST /collector/sources/{source_id}/runs without a token is refused
+    [Tags]    collector
+    POST    /collector/sources/${UNKNOWN_ID}/runs

@@ -103,3 +103,11 @@ PUT /products/{product_id} with a body that is not JSON is a 400
 PATCH /products/{product_id} with a body that is not JSON is a 400
     [Tags]    products
     the admin    PATCH    /products/${UNKNOWN_ID}
+
+POST /collector/sources with a body that is not JSON is a 400
+    [Tags]    collector
+    the admin    POST    /collector/sources
+
+PATCH /collector/sources/{source_id} with a body that is not JSON is a 400
+    [Tags]    collector
+    the admin    PATCH    /collector/sources/${UNKNOWN_ID}

@@ -90,3 +90,35 @@ POST /products/{product_id}/images is forbidden to a plain user
 DELETE /products/{product_id}/images/{image_id} is forbidden to a plain user
     [Tags]    products    images
     DELETE    /products/${UNKNOWN_ID}/images/${UNKNOWN_ID}
+
+GET /collector/runs is forbidden to a plain user
+    [Tags]    collector
+    GET    /collector/runs
+
+GET /collector/runs/{run_id} is forbidden to a plain user
+    [Tags]    collector
+    GET    /collector/runs/${UNKNOWN_ID}
+
+GET /collector/sources is forbidden to a plain user
+    [Tags]    collector
+    GET    /collector/sources
+
+POST /collector/sources is forbidden to a plain user
+    [Tags]    collector
+    POST    /collector/sources
+
+GET /collector/sources/{source_id} is forbidden to a plain user
+    [Tags]    collector
+    GET    /collector/sources/${UNKNOWN_ID}
+
+PATCH /collector/sources/{source_id} is forbidden to a plain user
+    [Tags]    collector
+    PATCH    /collector/sources/${UNKNOWN_ID}
+
+DELETE /collector/sources/{source_id} is forbidden to a plain user
+    [Tags]    collector
+    DELETE    /collector/sources/${UNKNOWN_ID}
+
+POST /collector/sources/{source_id}/runs is forbidden to a plain user
+    [Tags]    collector
+    POST    /collector/sources/${UNKNOWN_ID}/runs

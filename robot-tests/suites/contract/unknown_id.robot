@@ -192,3 +192,23 @@ GET /auth/verify is the gateway's own: a 404
     Given the caller is nobody
     When the caller sends    GET    /auth/verify
     Then the answer is a 404 problem
+
+GET /collector/runs/{run_id} of an unknown run is a 404
+    [Tags]    collector
+    GET    /collector/runs/${UNKNOWN_ID}
+
+GET /collector/sources/{source_id} of an unknown source is a 404
+    [Tags]    collector
+    GET    /collector/sources/${UNKNOWN_ID}
+
+PATCH /collector/sources/{source_id} of an unknown source is a 404
+    [Tags]    collector
+    PATCH    /collector/sources/${UNKNOWN_ID}    json=${A_SOURCE_RENAMED}
+
+DELETE /collector/sources/{source_id} of an unknown source is a 404
+    [Tags]    collector
+    DELETE    /collector/sources/${UNKNOWN_ID}
+
+POST /collector/sources/{source_id}/runs of an unknown source is a 404
+    [Tags]    collector
+    POST    /collector/sources/${UNKNOWN_ID}/runs

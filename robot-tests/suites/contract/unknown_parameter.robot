@@ -58,3 +58,11 @@ GET /status/api/incidents with an unknown query parameter is a 422 naming it
 GET /status/api/targets/{name} with an unknown query parameter is a 422 naming it
     [Tags]    monitoring
     nobody    GET    /status/api/targets/auth
+
+GET /collector/sources with an unknown query parameter is a 422 naming it
+    [Tags]    collector
+    the admin    GET    /collector/sources
+
+GET /collector/runs with an unknown query parameter is a 422 naming it
+    [Tags]    collector
+    the admin    GET    /collector/runs

@@ -98,8 +98,13 @@ class SourceSchema(ChangeSchema):
         # A function, not validate.Range: apispec would write the Decimal bounds into the
         # document as strings ("3600.00"), which is not a valid OpenAPI maximum.
         validate=check_delay,
+        # Sent back as a decimal string ("1.00"), like money: documented so.
         metadata={
-            "description": "Seconds between two requests to the same site, 0 to 3600",
+            "type": "string",
+            "format": "decimal",
+            "pattern": r"^\d{1,4}\.\d{2}$",
+            "description": "Seconds between two requests to the same site, 0 to 3600; "
+            "a decimal string with two places (a JSON number is also accepted on input)",
             "example": "1.00",
         },
     )

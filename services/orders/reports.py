@@ -80,30 +80,66 @@ MAX_KPI_DAYS = 366
 DEFAULT_KPI_DAYS = 30
 TOP = 10
 CENT, BASIS_POINT = Decimal("0.01"), Decimal("0.0001")
+KPI_WORK_MEM = "32MB"
 
-# Every day of the period, with its sold orders' GMV and count, and (ROLLUP's total row, day
-# NULL) the period's sold orders, GMV, cancelled and all (visible) orders created. The orders are
-# summed per day first, so only the days are joined to the calendar.
-_BY_DAY = text("""
-    WITH placed AS (
-        SELECT (created_at AT TIME ZONE 'UTC')::date AS day,
-               coalesce(sum(total) FILTER (WHERE status = ANY(:sold)), 0) AS gmv,
-               count(*) FILTER (WHERE status = ANY(:sold)) AS orders,
-               count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
+# The period's orders read once, grouped three ways (GROUPING SETS: by UTC day, by client, by
+# state), then: every day of the calendar with its sold orders' GMV and count, the period's total
+# (sold orders, GMV, cancelled and all visible orders placed), the top clients by GMV (each row
+# with how many clients bought and how many bought twice or more: the repeat rate's parts), the
+# states of the sold orders, and the new clients (the period's clients without an earlier order
+# of any visible status; their count in `orders`). `kind` says which row is which, `rank` their
+# order within it.
+_ORDERS = text("""
+    WITH grouped AS MATERIALIZED (
+        SELECT CASE GROUPING(o.client_id, a.state) WHEN 3 THEN 'day' WHEN 1 THEN 'client'
+                    ELSE 'state' END AS kind,
+               (o.created_at AT TIME ZONE 'UTC')::date AS day, o.client_id, a.state,
+               coalesce(sum(o.total) FILTER (WHERE o.status = ANY(:sold)), 0) AS gmv,
+               count(*) FILTER (WHERE o.status = ANY(:sold)) AS orders,
+               count(*) FILTER (WHERE o.status = 'cancelled') AS cancelled,
                count(*) AS placed
-        FROM orders.orders
-        WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
-        GROUP BY 1
+        FROM orders.orders o LEFT JOIN orders.known_addresses a ON a.id = o.shipping_address_id
+        WHERE o.created_at >= :start AND o.created_at < :end AND o.status = ANY(:visible)
+        GROUP BY GROUPING SETS ((o.created_at AT TIME ZONE 'UTC')::date, o.client_id, a.state)
+    ), days AS (
+        SELECT calendar.day::date AS day, coalesce(g.gmv, 0) AS gmv,
+               coalesce(g.orders, 0) AS orders, coalesce(g.cancelled, 0) AS cancelled,
+               coalesce(g.placed, 0) AS placed
+        FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day')
+             AS calendar(day)
+        LEFT JOIN grouped g ON g.kind = 'day' AND g.day = calendar.day::date
+    ), buyers AS (
+        SELECT client_id, gmv, orders FROM grouped WHERE kind = 'client' AND orders > 0
     )
-    SELECT days.day::date AS day,
-           coalesce(sum(gmv), 0) AS gmv,
-           coalesce(sum(orders), 0) AS orders,
-           coalesce(sum(cancelled), 0) AS cancelled,
-           coalesce(sum(placed), 0) AS placed
-    FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day') AS days(day)
-    LEFT JOIN placed ON placed.day = days.day::date
-    GROUP BY ROLLUP (days.day)
-    ORDER BY days.day NULLS LAST
+    SELECT kind, day, id, state, gmv, orders, cancelled, placed, buyers, repeaters FROM (
+        SELECT 'day' AS kind, 1 AS part, row_number() OVER (ORDER BY day) AS rank, day,
+               NULL::integer AS id, NULL::varchar AS state, gmv, orders,
+               NULL::bigint AS cancelled, NULL::bigint AS placed,
+               NULL::bigint AS buyers, NULL::bigint AS repeaters
+        FROM days
+        UNION ALL
+        SELECT 'total', 2, 1, NULL, NULL, NULL, coalesce(sum(gmv), 0), coalesce(sum(orders), 0),
+               coalesce(sum(cancelled), 0), coalesce(sum(placed), 0), NULL, NULL
+        FROM days
+        UNION ALL
+        (SELECT 'client', 3, row_number() OVER (ORDER BY gmv DESC, client_id), NULL, client_id,
+                NULL, gmv, orders, NULL, NULL, count(*) OVER (),
+                count(*) FILTER (WHERE orders >= 2) OVER ()
+         FROM buyers ORDER BY 3 LIMIT :top)
+        UNION ALL
+        SELECT 'state', 4, row_number() OVER (ORDER BY gmv DESC, state NULLS LAST), NULL, NULL,
+               state, gmv, orders, NULL, NULL, NULL, NULL
+        FROM grouped WHERE kind = 'state' AND orders > 0
+        UNION ALL
+        SELECT 'new', 5, 1, NULL, NULL, NULL, NULL, count(*), NULL, NULL, NULL, NULL
+        FROM grouped period
+        WHERE period.kind = 'client' AND NOT EXISTS (
+            SELECT 1 FROM orders.orders earlier
+            WHERE earlier.client_id = period.client_id AND earlier.created_at < :start
+              AND earlier.status = ANY(:visible)
+        )
+    ) AS parts
+    ORDER BY part, rank
 """)
 
 # The sold lines once (per product and category), then: the top products, every category, and
@@ -136,46 +172,6 @@ _LINES = text("""
         FROM sold
     ) AS parts
     ORDER BY part, rank
-""")
-
-# The top clients by GMV, each row with how many clients bought in the period and how many of
-# them bought twice or more (the repeat rate's parts).
-_CLIENTS = text("""
-    WITH buyers AS MATERIALIZED (
-        SELECT client_id, sum(total) AS gmv, count(*) AS orders
-        FROM orders.orders
-        WHERE created_at >= :start AND created_at < :end AND status = ANY(:sold)
-        GROUP BY client_id
-    )
-    SELECT client_id, gmv, orders,
-           count(*) OVER () AS buyers,
-           count(*) FILTER (WHERE orders >= 2) OVER () AS repeaters
-    FROM buyers
-    ORDER BY gmv DESC, client_id
-    LIMIT :top
-""")
-
-_BY_STATE = text("""
-    SELECT a.state, sum(o.total) AS gmv, count(*) AS orders
-    FROM orders.orders o LEFT JOIN orders.known_addresses a ON a.id = o.shipping_address_id
-    WHERE o.created_at >= :start AND o.created_at < :end AND o.status = ANY(:sold)
-    GROUP BY a.state
-    ORDER BY gmv DESC, a.state NULLS LAST
-""")
-
-# Clients whose first order (of any visible status) was created in the period: the period's
-# clients without an earlier order (the (client_id, created_at) index answers each).
-_NEW_CLIENTS = text("""
-    SELECT count(*)
-    FROM (
-        SELECT DISTINCT client_id FROM orders.orders
-        WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
-    ) AS period
-    WHERE NOT EXISTS (
-        SELECT 1 FROM orders.orders earlier
-        WHERE earlier.client_id = period.client_id AND earlier.created_at < :start
-          AND earlier.status = ANY(:visible)
-    )
 """)
 
 
@@ -216,15 +212,19 @@ def kpis(args: dict) -> dict:
         "top": TOP,
     }
     connection = db.session.connection()
-    *days, total = connection.execute(_BY_DAY, params).all()
+    # A year's orders are grouped in memory: 4 MB (the default) makes the grouping sort on disk.
+    connection.execute(text(f"SET LOCAL work_mem = '{KPI_WORK_MEM}'"))
+    figures = connection.execute(_ORDERS, params).all()
     lines = connection.execute(_LINES, params).all()
-    buyers = connection.execute(_CLIENTS, params).all()
-    states = connection.execute(_BY_STATE, params).all()
-    new_clients = connection.execute(_NEW_CLIENTS, params).scalar_one()
     db.session.commit()
 
-    categories = [row for row in lines if row.kind == "category"]
-    client_names = names.clients([row.client_id for row in buyers])
+    kinds: dict[str, list] = {}
+    for row in figures + lines:
+        kinds.setdefault(row.kind, []).append(row)
+    (total,), (new_clients,), (sold,) = kinds["total"], kinds["new"], kinds["all"]
+    buyers = kinds.get("client", [])
+    categories = kinds.get("category", [])
+    client_names = names.clients([row.id for row in buyers])
     category_names = names.categories([row.id for row in categories if row.id is not None])
     return {
         "date_from": first,
@@ -232,17 +232,16 @@ def kpis(args: dict) -> dict:
         "gmv": total.gmv,
         "orders": total.orders,
         "average_order_value": _ratio(total.gmv, total.orders, CENT),
-        "units": next(row.units for row in lines if row.kind == "all"),
+        "units": sold.units,
         "cancellation_rate": _ratio(total.cancelled, total.placed, BASIS_POINT),
-        "new_clients": new_clients,
+        "new_clients": new_clients.orders,
         "repeat_client_rate": _ratio(
             buyers[0].repeaters if buyers else 0, buyers[0].buyers if buyers else 0, BASIS_POINT
         ),
-        "by_day": [{"date": row.day, "gmv": row.gmv, "orders": row.orders} for row in days],
+        "by_day": [{"date": row.day, "gmv": row.gmv, "orders": row.orders} for row in kinds["day"]],
         "top_products": [
             {"product_id": row.id, "name": row.name, "units": row.units, "revenue": row.revenue}
-            for row in lines
-            if row.kind == "product"
+            for row in kinds.get("product", [])
         ],
         "by_category": [
             {
@@ -255,14 +254,17 @@ def kpis(args: dict) -> dict:
         ],
         "by_client": [
             {
-                "client_id": row.client_id,
-                "name": client_names.get(row.client_id),
+                "client_id": row.id,
+                "name": client_names.get(row.id),
                 "gmv": row.gmv,
                 "orders": row.orders,
             }
             for row in buyers
         ],
-        "by_state": [{"state": row.state, "gmv": row.gmv, "orders": row.orders} for row in states],
+        "by_state": [
+            {"state": row.state, "gmv": row.gmv, "orders": row.orders}
+            for row in kinds.get("state", [])
+        ],
     }
 
 

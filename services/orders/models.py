@@ -5,12 +5,14 @@ sell (fed by their services' events: services/orders/known.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -137,6 +139,31 @@ class OrderEvent(db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (CheckConstraint("(by IS NULL) <> (by_service IS NULL)", name="by_one_of"),)
+
+
+class SoldByMonth(db.Model):
+    """The lines of sold orders (paid, shipped, delivered) summed per UTC month of their order's
+    creation, per product, category and name: the KPIs read a period's whole months here. Kept
+    by triggers (migration e5b8c1d3f7a2) in the transaction of every change to an order's
+    status or date or to its lines, whatever code makes it; a row whose `lines` fell to 0 counts
+    nothing."""
+
+    __tablename__ = "sold_by_month"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[date] = mapped_column(Date, nullable=False)
+    product_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    product_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    lines: Mapped[int] = mapped_column(Integer, nullable=False)
+    units: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False)
+
+    __table_args__ = (
+        db.UniqueConstraint(
+            "month", "product_id", "category_id", "product_name", postgresql_nulls_not_distinct=True
+        ),
+    )
 
 
 class IdempotencyKey(IdempotencyKeyMixin, db.Model):

@@ -143,14 +143,30 @@ _ORDERS = text("""
 """)
 
 # The sold lines once (per product and category), then: the top products, every category, and
-# the units of all (`kind` says which row is which, `rank` their order within it).
+# the units of all (`kind` says which row is which, `rank` their order within it). The period's
+# whole UTC months [:months_from, :months_to) are read from their sums (sold_by_month, kept by
+# triggers); the days before and after them from the lines.
 _LINES = text("""
     WITH sold AS MATERIALIZED (
-        SELECT i.product_id, i.category_id, max(i.product_name) AS name,
-               sum(i.quantity) AS units, sum(i.line_total) AS revenue
-        FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
-        WHERE o.created_at >= :start AND o.created_at < :end AND o.status = ANY(:sold)
-        GROUP BY i.product_id, i.category_id
+        SELECT product_id, category_id, max(name) AS name, sum(units) AS units,
+               sum(revenue) AS revenue
+        FROM (
+            SELECT i.product_id, i.category_id, i.product_name AS name, i.quantity AS units,
+                   i.line_total AS revenue
+            FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
+            WHERE o.created_at >= :start AND o.created_at < :months_from
+              AND o.status = ANY(:sold)
+            UNION ALL
+            SELECT product_id, category_id, product_name, units, revenue
+            FROM orders.sold_by_month
+            WHERE month >= CAST(:months_from AS date) AND month < CAST(:months_to AS date)
+              AND lines > 0
+            UNION ALL
+            SELECT i.product_id, i.category_id, i.product_name, i.quantity, i.line_total
+            FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
+            WHERE o.created_at >= :months_to AND o.created_at < :end AND o.status = ANY(:sold)
+        ) AS lines
+        GROUP BY product_id, category_id
     ), products AS (
         SELECT product_id AS id, max(name) AS name, sum(units) AS units,
                sum(revenue) AS revenue
@@ -197,6 +213,27 @@ def kpi_period(args: dict, today: date | None = None) -> tuple[date, date]:
     return first, last
 
 
+def whole_months(first: date, last: date) -> dict:
+    """The UTC months wholly inside [first, last] as instants [months_from, months_to); none (both
+    the period's end) when there is no such month."""
+    end = last + timedelta(days=1)
+    months_to = end.replace(day=1)
+    if months_to <= first:
+        months_from = months_to = end
+    else:
+        months_from = first if first.day == 1 else _next_month(first)
+        if months_from >= months_to:
+            months_from = months_to = end
+    return {
+        "months_from": datetime.combine(months_from, time(), UTC),
+        "months_to": datetime.combine(months_to, time(), UTC),
+    }
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def kpis(args: dict) -> dict:
     """The period's sales figures (orders created in it that are paid, shipped or delivered),
     its cancellation rate (cancelled of all placed), new and repeat clients, and its series: by
@@ -210,6 +247,7 @@ def kpis(args: dict) -> dict:
         "sold": list(SOLD),
         "visible": list(VISIBLE),
         "top": TOP,
+        **whole_months(first, last),
     }
     connection = db.session.connection()
     # A year's orders are grouped in memory: 4 MB (the default) makes the grouping sort on disk.

@@ -83,24 +83,26 @@ CENT, BASIS_POINT = Decimal("0.01"), Decimal("0.0001")
 KPI_WORK_MEM = "32MB"
 
 # The period's orders read once, grouped three ways (GROUPING SETS: by UTC day, by client, by
-# state), then: every day of the calendar with its sold orders' GMV and count, the period's total
-# (sold orders, GMV, cancelled and all visible orders placed), the top clients by GMV (each row
-# with how many clients bought and how many bought twice or more: the repeat rate's parts), the
-# states of the sold orders, and the new clients (the period's clients without an earlier order
-# of any visible status; their count in `orders`). `kind` says which row is which, `rank` their
-# order within it.
+# shipping address), then: every day of the calendar with its sold orders' GMV and count, the
+# period's total (sold orders, GMV, cancelled and all visible orders placed), the top clients by
+# GMV (each row with how many clients bought and how many bought twice or more: the repeat rate's
+# parts), the sold orders by state (their addresses' groups joined to the read model's states:
+# thousands of rows, not every order), and the new clients (the period's clients without an
+# earlier order of any visible status; their count in `orders`). `kind` says which row is which,
+# `rank` their order within it.
 _ORDERS = text("""
     WITH grouped AS MATERIALIZED (
-        SELECT CASE GROUPING(o.client_id, a.state) WHEN 3 THEN 'day' WHEN 1 THEN 'client'
-                    ELSE 'state' END AS kind,
-               (o.created_at AT TIME ZONE 'UTC')::date AS day, o.client_id, a.state,
-               coalesce(sum(o.total) FILTER (WHERE o.status = ANY(:sold)), 0) AS gmv,
-               count(*) FILTER (WHERE o.status = ANY(:sold)) AS orders,
-               count(*) FILTER (WHERE o.status = 'cancelled') AS cancelled,
+        SELECT CASE GROUPING(client_id, shipping_address_id) WHEN 3 THEN 'day' WHEN 1 THEN 'client'
+                    ELSE 'address' END AS kind,
+               (created_at AT TIME ZONE 'UTC')::date AS day, client_id, shipping_address_id,
+               coalesce(sum(total) FILTER (WHERE status = ANY(:sold)), 0) AS gmv,
+               count(*) FILTER (WHERE status = ANY(:sold)) AS orders,
+               count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
                count(*) AS placed
-        FROM orders.orders o LEFT JOIN orders.known_addresses a ON a.id = o.shipping_address_id
-        WHERE o.created_at >= :start AND o.created_at < :end AND o.status = ANY(:visible)
-        GROUP BY GROUPING SETS ((o.created_at AT TIME ZONE 'UTC')::date, o.client_id, a.state)
+        FROM orders.orders
+        WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
+        GROUP BY GROUPING SETS ((created_at AT TIME ZONE 'UTC')::date, client_id,
+                                shipping_address_id)
     ), days AS (
         SELECT calendar.day::date AS day, coalesce(g.gmv, 0) AS gmv,
                coalesce(g.orders, 0) AS orders, coalesce(g.cancelled, 0) AS cancelled,
@@ -127,9 +129,11 @@ _ORDERS = text("""
                 count(*) FILTER (WHERE orders >= 2) OVER ()
          FROM buyers ORDER BY 3 LIMIT :top)
         UNION ALL
-        SELECT 'state', 4, row_number() OVER (ORDER BY gmv DESC, state NULLS LAST), NULL, NULL,
-               state, gmv, orders, NULL, NULL, NULL, NULL
-        FROM grouped WHERE kind = 'state' AND orders > 0
+        SELECT 'state', 4, row_number() OVER (ORDER BY sum(g.gmv) DESC, a.state NULLS LAST),
+               NULL, NULL, a.state, sum(g.gmv), sum(g.orders), NULL, NULL, NULL, NULL
+        FROM grouped g LEFT JOIN orders.known_addresses a ON a.id = g.shipping_address_id
+        WHERE g.kind = 'address' AND g.orders > 0
+        GROUP BY a.state
         UNION ALL
         SELECT 'new', 5, 1, NULL, NULL, NULL, NULL, count(*), NULL, NULL, NULL, NULL
         FROM grouped period

@@ -4,6 +4,7 @@ import io
 import json
 import threading
 import time
+from datetime import timedelta
 
 import jwt
 import pytest
@@ -156,3 +157,47 @@ def test_a_remembered_session_assertion_is_refused_once_it_is_stale(
     monkeypatch.setattr(security, "time", Later)
     # Stale now: the service would ask auth, which it cannot reach here.
     assert client.get("/overhead/mine", headers=headers).status_code == 503
+
+
+def test_a_good_token_is_verified_once_then_known_by_its_digest(app, jwt_keys, monkeypatch):
+    verified = []
+    verify = security.verify_jwt_in_request
+
+    def verify_and_count():
+        verified.append(1)
+        return verify()
+
+    monkeypatch.setattr(security, "verify_jwt_in_request", verify_and_count)
+    client = app.test_client()
+    token = access_token(jwt_keys, user_id=41)
+    for _ in range(5):
+        assert client.get("/overhead/mine", headers=bearer(token)).status_code == 200
+    assert len(verified) == 1
+    # Another token, even the same user's, is verified on its own.
+    other = access_token(jwt_keys, user_id=41, role="admin")
+    assert client.get("/overhead/mine", headers=bearer(other)).status_code == 200
+    assert len(verified) == 2
+
+
+def test_a_bad_token_is_never_remembered_and_is_refused_every_time(app, jwt_keys):
+    client = app.test_client()
+    token = access_token(jwt_keys, user_id=42)
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    for _ in range(3):
+        response = client.get("/overhead/mine", headers=bearer(forged))
+        assert response.status_code == 401
+
+
+@pytest.fixture(scope="module")
+def strict_app(database, jwt_keys):
+    """No leeway on expiry, so a test sees a token expire within a second."""
+    return kit_app(__name__, db, blp, database, jwt_keys, JWT_DECODE_LEEWAY=0)
+
+
+def test_a_remembered_token_is_refused_once_it_has_expired(strict_app, jwt_keys):
+    client = strict_app.test_client()
+    token = access_token(jwt_keys, user_id=43, expires_in=timedelta(seconds=2))
+    assert client.get("/overhead/mine", headers=bearer(token)).status_code == 200
+    time.sleep(2.2)
+    response = client.get("/overhead/mine", headers=bearer(token))
+    assert response.status_code == 401 and response.mimetype == "application/problem+json"

@@ -58,9 +58,16 @@ def test_a_forged_or_misaddressed_credential_is_refused(client, jwt_keys, make_s
         assert response.json["detail"] == "The service credential is invalid or expired"
 
 
-def test_orders_credential_without_a_user_token_is_refused(client, make_stock):
+def test_orders_credential_alone_reserves_but_never_releases_or_commits(client, make_stock):
+    """A reservation records no user; a release or a commit writes movements by the user who
+    cancelled or shipped, so those still need the user's token beside orders' credential."""
     make_stock(5, product_id=1)
-    assert reserve(client, from_service("orders", "inventory")).status_code == 401
+    orders_alone = from_service("orders", "inventory")
+    response = reserve(client, orders_alone, order_id=502)
+    assert response.status_code == 201 and response.json["status"] == "reserved"
+    for action in ("release", "commit"):
+        refused = client.post(f"/inventory/reservations/502/{action}", headers=orders_alone)
+        assert refused.status_code == 401 and refused.mimetype == PROBLEM
 
 
 def test_an_expired_credential_is_refused(client, jwt_keys, make_stock):

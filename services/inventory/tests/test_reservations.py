@@ -97,7 +97,7 @@ def test_a_malformed_reservation_is_a_422(client, user, body):
     assert client.post("/inventory/reservations", json=body, headers=user).status_code == 422
 
 
-def test_reservations_need_a_token(client):
+def test_a_reservation_without_any_credential_is_a_401(client):
     body = {"order_id": 1, "items": [{"product_id": 1, "quantity": 1}]}
     assert client.post("/inventory/reservations", json=body).status_code == 401
 

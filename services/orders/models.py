@@ -141,12 +141,34 @@ class OrderEvent(db.Model):
     __table_args__ = (CheckConstraint("(by IS NULL) <> (by_service IS NULL)", name="by_one_of"),)
 
 
+class SoldByDay(db.Model):
+    """The lines of sold orders (paid, shipped, delivered) summed per UTC day of their order's
+    creation, per product, category and name: the KPIs read the days around a period's whole
+    months here. Kept by triggers (migrations e5b8c1d3f7a2, f6c9d2e4a8b3) in the transaction of
+    every change to an order's status or date or to its lines, whatever code makes it; a row
+    whose `lines` fell to 0 counts nothing."""
+
+    __tablename__ = "sold_by_day"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, nullable=False)
+    product_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    category_id: Mapped[int | None] = mapped_column(Integer)
+    product_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    lines: Mapped[int] = mapped_column(Integer, nullable=False)
+    units: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    revenue: Mapped[Decimal] = mapped_column(Numeric(16, 2), nullable=False)
+
+    __table_args__ = (
+        db.UniqueConstraint(
+            "day", "product_id", "category_id", "product_name", postgresql_nulls_not_distinct=True
+        ),
+    )
+
+
 class SoldByMonth(db.Model):
-    """The lines of sold orders (paid, shipped, delivered) summed per UTC month of their order's
-    creation, per product, category and name: the KPIs read a period's whole months here. Kept
-    by triggers (migration e5b8c1d3f7a2) in the transaction of every change to an order's
-    status or date or to its lines, whatever code makes it; a row whose `lines` fell to 0 counts
-    nothing."""
+    """SoldByDay summed per UTC month (a trigger on it adds each day's change to its month): the
+    KPIs read a period's whole months here."""
 
     __tablename__ = "sold_by_month"
 

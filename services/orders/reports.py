@@ -147,28 +147,24 @@ _ORDERS = text("""
 """)
 
 # The sold lines once (per product and category), then: the top products, every category, and
-# the units of all (`kind` says which row is which, `rank` their order within it). The period's
-# whole UTC months [:months_from, :months_to) are read from their sums (sold_by_month, kept by
-# triggers); the days before and after them from the lines.
+# the units of all (`kind` says which row is which, `rank` their order within it). The lines are
+# read from their sums, kept by triggers: the period's whole UTC months [:months_from, :months_to)
+# from sold_by_month, the days before and after them from sold_by_day.
 _LINES = text("""
     WITH sold AS MATERIALIZED (
-        SELECT product_id, category_id, max(name) AS name, sum(units) AS units,
+        SELECT product_id, category_id, max(product_name) AS name, sum(units) AS units,
                sum(revenue) AS revenue
         FROM (
-            SELECT i.product_id, i.category_id, i.product_name AS name, i.quantity AS units,
-                   i.line_total AS revenue
-            FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
-            WHERE o.created_at >= :start AND o.created_at < :months_from
-              AND o.status = ANY(:sold)
+            SELECT product_id, category_id, product_name, units, revenue
+            FROM orders.sold_by_day
+            WHERE (day >= CAST(:first AS date) AND day < CAST(:months_from AS date)
+                   OR day >= CAST(:months_to AS date) AND day <= CAST(:last AS date))
+              AND lines > 0
             UNION ALL
             SELECT product_id, category_id, product_name, units, revenue
             FROM orders.sold_by_month
             WHERE month >= CAST(:months_from AS date) AND month < CAST(:months_to AS date)
               AND lines > 0
-            UNION ALL
-            SELECT i.product_id, i.category_id, i.product_name, i.quantity, i.line_total
-            FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
-            WHERE o.created_at >= :months_to AND o.created_at < :end AND o.status = ANY(:sold)
         ) AS lines
         GROUP BY product_id, category_id
     ), products AS (
@@ -218,8 +214,8 @@ def kpi_period(args: dict, today: date | None = None) -> tuple[date, date]:
 
 
 def whole_months(first: date, last: date) -> dict:
-    """The UTC months wholly inside [first, last] as instants [months_from, months_to); none (both
-    the period's end) when there is no such month."""
+    """The UTC months wholly inside [first, last] as days [months_from, months_to); none (both the
+    day after the period) when there is no such month."""
     end = last + timedelta(days=1)
     months_to = end.replace(day=1)
     if months_to <= first:
@@ -228,10 +224,7 @@ def whole_months(first: date, last: date) -> dict:
         months_from = first if first.day == 1 else _next_month(first)
         if months_from >= months_to:
             months_from = months_to = end
-    return {
-        "months_from": datetime.combine(months_from, time(), UTC),
-        "months_to": datetime.combine(months_to, time(), UTC),
-    }
+    return {"months_from": months_from, "months_to": months_to}
 
 
 def _next_month(day: date) -> date:

@@ -1,7 +1,7 @@
-"""The sold lines' monthly sums the KPIs read for a period's whole months (sold_by_month, kept by
+"""The sold lines' daily and monthly sums the KPIs read (sold_by_day, sold_by_month, kept by
 triggers): after any changes to orders and their lines, whatever code makes them, they equal the
-sums of the lines themselves; and the KPIs of a period with whole months follow an order paid,
-cancelled or dated elsewhere."""
+sums of the lines themselves; and the KPIs of a period with whole months and days around them
+follow an order paid, cancelled or dated elsewhere."""
 
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
@@ -30,8 +30,13 @@ _SUMS = text("""
     FROM orders.sold_by_month WHERE lines <> 0 OR units <> 0 OR revenue <> 0
     ORDER BY 1, 2, 3, 4
 """)
+_DAYS = text("""
+    SELECT day, product_id, category_id, product_name, lines, units, revenue
+    FROM orders.sold_by_day WHERE lines <> 0 OR units <> 0 OR revenue <> 0
+    ORDER BY 1, 2, 3, 4
+""")
 _FROM_LINES = text("""
-    SELECT date_trunc('month', o.created_at AT TIME ZONE 'UTC')::date, i.product_id,
+    SELECT date_trunc(:unit, o.created_at AT TIME ZONE 'UTC')::date, i.product_id,
            i.category_id, i.product_name, count(*), sum(i.quantity), sum(i.line_total)
     FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
     WHERE o.status IN ('paid', 'shipped', 'delivered')
@@ -130,7 +135,7 @@ def _apply(session, step) -> None:
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(changes=st.lists(change, min_size=1, max_size=25))
-def test_the_monthly_sums_equal_the_sold_lines_after_any_changes(app, changes):
+def test_the_daily_and_monthly_sums_equal_the_sold_lines_after_any_changes(app, changes):
     truncate_all(app)
     with app.app_context():
         for step in changes:
@@ -139,9 +144,12 @@ def test_the_monthly_sums_equal_the_sold_lines_after_any_changes(app, changes):
             if step[0] in ("status", "delete order"):
                 db.session.commit()
         db.session.commit()
-        sums = db.session.execute(_SUMS).all()
-        from_lines = db.session.execute(_FROM_LINES).all()
-    assert [tuple(row) for row in sums] == [tuple(row) for row in from_lines]
+        months = db.session.execute(_SUMS).all()
+        days = db.session.execute(_DAYS).all()
+        by_month = db.session.execute(_FROM_LINES, {"unit": "month"}).all()
+        by_day = db.session.execute(_FROM_LINES, {"unit": "day"}).all()
+    assert [tuple(row) for row in days] == [tuple(row) for row in by_day]
+    assert [tuple(row) for row in months] == [tuple(row) for row in by_month]
 
 
 def test_the_kpis_of_whole_months_follow_an_order_paid_cancelled_and_dated_elsewhere(

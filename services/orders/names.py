@@ -1,42 +1,65 @@
 """The names the KPIs show beside ids orders keeps without them: clients' (from clients) and
 categories' (from products), read over HTTP with the caller's token once the figures are
 counted. A label is not a figure: a name its service cannot give (it is down, or the client or
-category is gone) is null, and the report still answers."""
+category is gone) is null, and the report still answers.
+
+Names read are kept for NAMES_TTL_S seconds per app (a client or category renamed shows its old
+name that long); an id without a kept name is asked for again every time. The figures are never
+kept: every report counts them afresh."""
 
 from __future__ import annotations
 
 import logging
+import time
+
+from flask import current_app
 
 from services.kit import Unavailable, service
 
 log = logging.getLogger(__name__)
 # The list routes' largest page.
 PAGE = 100
+NAMES_TTL_S = 10.0
 
 
 def clients(ids: list[int]) -> dict[int, str]:
-    """Client id → name, for at most a page of ids (one batch read)."""
-    if not ids:
-        return {}
-    page = _page("clients", "/clients", {"ids": ",".join(map(str, ids[:PAGE])), "per_page": PAGE})
-    return page[0] if page else {}
+    """Client id → name, for at most a page of ids (one batch read of those not kept)."""
+    ids = ids[:PAGE]
+    kept = _kept("clients")
+    missing = [id_ for id_ in ids if id_ not in kept]
+    if missing:
+        params = {"ids": ",".join(map(str, missing)), "per_page": PAGE}
+        page = _page("clients", "/clients", params)
+        if page:
+            kept.update(page[0])
+    return {id_: kept[id_] for id_ in ids if id_ in kept}
 
 
 def categories(ids: list[int]) -> dict[int, str]:
     """Category id → name: the categories are few, read a page at a time until every id is
-    named or the list ends."""
-    found: dict[int, str] = {}
+    named or the list ends; read again only when the kept names lack one of the ids."""
+    kept = _kept("categories")
     number = 1
-    while set(ids) - found.keys():
+    while set(ids) - kept.keys():
         page = _page("products", "/categories", {"page": number, "per_page": PAGE})
         if page is None:
             break
         named, more = page
-        found.update(named)
+        kept.update(named)
         if not more:
             break
         number += 1
-    return {id_: found[id_] for id_ in ids if id_ in found}
+    return {id_: kept[id_] for id_ in ids if id_ in kept}
+
+
+def _kept(kind: str) -> dict[int, str]:
+    """This app's names of `kind`, emptied once they are NAMES_TTL_S old."""
+    cache = current_app.extensions.setdefault("orders.names", {})
+    read_at, names = cache.get(kind, (0.0, {}))
+    if time.monotonic() - read_at > NAMES_TTL_S:
+        read_at, names = time.monotonic(), {}
+        cache[kind] = (read_at, names)
+    return names
 
 
 def _page(name: str, path: str, params: dict) -> tuple[dict[int, str], bool] | None:

@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -26,7 +27,12 @@ from services.kit import (
     Unprocessable,
     utcnow,
 )
-from services.kit.security import ASSERTION_TYPE, token_digest
+from services.kit.security import (
+    ASSERTION_TYPE,
+    loaded_private_key,
+    loaded_public_key,
+    token_digest,
+)
 
 from .models import (
     LoginAttempt,
@@ -230,7 +236,13 @@ def _record_failure(email: str, source: str, now: datetime) -> None:
 
 def key_id() -> str:
     """RFC 7638 thumbprint of the public key: the `kid` in token headers and the JWKS."""
-    jwk = json.loads(RSAAlgorithm.to_jwk(_public_key()))
+    return _thumbprint(current_app.config["JWT_PUBLIC_KEY"])
+
+
+@lru_cache(maxsize=4)
+def _thumbprint(pem: str) -> str:
+    """Once per key and process: every token and session assertion auth signs names it."""
+    jwk = json.loads(RSAAlgorithm.to_jwk(loaded_public_key(pem)))
     canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"))
     digest = hashlib.sha256(canonical.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
@@ -243,9 +255,7 @@ def jwks() -> dict:
 
 
 def _public_key():
-    from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-    return load_pem_public_key(current_app.config["JWT_PUBLIC_KEY"].encode())
+    return loaded_public_key(current_app.config["JWT_PUBLIC_KEY"])
 
 
 def start_session(user: User) -> dict:
@@ -381,9 +391,10 @@ def session_assertion(token: str) -> str:
         "exp": now + lifetime + 1,
         "iss": current_app.config["JWT_ISSUER"],
     }
-    return jwt.encode(
-        claims, current_app.config["JWT_PRIVATE_KEY"], algorithm="RS256", headers={"kid": key_id()}
-    )
+    # The key parsed once per process: given the PEM, PyJWT parses it (and cryptography checks
+    # the RSA key) at every call, tens of milliseconds of CPU on each verify the gateway asks.
+    key = loaded_private_key(current_app.config["JWT_PRIVATE_KEY"])
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": key_id()})
 
 
 def get_user(user_id: int) -> User:

@@ -10,7 +10,8 @@ from sqlalchemy import select, update
 
 from services.clients.models import db, outbox
 from services.kit import create_service_app, make_db, utcnow
-from services.kit.outbox import Outbox, parse_subscribers, signature
+from services.kit import outbox as outbox_module
+from services.kit.outbox import RELAY_BATCH, Outbox, parse_subscribers, signature
 from services.kit.testing import OUTBOX_SECRET, LiveServer, deliver
 
 receiver_db = make_db("auth")
@@ -264,3 +265,32 @@ def test_subscribers_are_parsed_from_name_equals_url_pairs():
     assert parse_subscribers("") == {}
     with pytest.raises(ValueError):
         parse_subscribers("inventory")
+
+
+class _Stop(BaseException):
+    """Ends run_relay's endless loop from inside a test."""
+
+
+def test_the_relay_goes_straight_on_after_a_full_pass_and_waits_after_a_partial_one(
+    app, monkeypatch
+):
+    """A steady trickle (an event per order) goes out in batches: after a pass that took fewer
+    than a full batch the relay waits its interval, so the next one finds several waiting."""
+    passes = iter([RELAY_BATCH, 3, 0])
+    made, slept = [], []
+
+    def relay_pass():
+        made.append(1)
+        return next(passes)
+
+    def sleep(seconds):
+        slept.append((len(made), seconds))
+        if len(slept) == 2:
+            raise _Stop
+
+    monkeypatch.setattr(outbox, "relay_once", relay_pass)
+    monkeypatch.setattr(outbox_module.time, "sleep", sleep)
+    with app.app_context(), pytest.raises(_Stop):
+        outbox.run_relay(interval=0.25)
+    # No wait after the full first pass; one after the partial second and the empty third.
+    assert slept == [(2, 0.25), (3, 0.25)]

@@ -201,3 +201,31 @@ def test_a_remembered_token_is_refused_once_it_has_expired(strict_app, jwt_keys)
     time.sleep(2.2)
     response = client.get("/overhead/mine", headers=bearer(token))
     assert response.status_code == 401 and response.mimetype == "application/problem+json"
+
+
+def test_a_body_schema_given_as_a_class_is_built_once_not_per_request(database, jwt_keys):
+    from marshmallow import Schema, fields
+
+    built = []
+
+    class Line(Schema):
+        name = fields.String(required=True)
+
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    echo = Blueprint("echo", __name__, url_prefix="/echo")
+
+    @echo.route("", methods=["POST"])
+    @echo.arguments(Line)
+    def post(data):
+        return data
+
+    app = kit_app(__name__, db, echo, database, jwt_keys)
+    client = app.test_client()
+    before = len(built)
+    for name in ("a", "b", "c"):
+        assert client.post("/echo", json={"name": name}).json == {"name": name}
+    assert client.post("/echo", json={}).status_code == 422
+    assert len(built) == before

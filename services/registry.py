@@ -302,6 +302,11 @@ SERVICES: tuple[Service, ...] = (
         # in the browser) and calls the API through the gateway with their tokens.
         public=("console",),
         through_gateway=True,
+        # A product's form with its picture, and a picture added later: as large as products
+        # takes a picture (the console's own form fields are a few hundred bytes more).
+        large_bodies=(
+            LargeBody(r"^/console/products/(new|[0-9]+/images)$", "IMAGE_MAX_BYTES", 5242880),
+        ),
     ),
 )
 

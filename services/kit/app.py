@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from .health import database_check, service_check
 from .httpclient import ServiceClient
 from .observability import configure_logging, init_metrics, init_sentry, register_request_hooks
 from .security import init_jwt
-from .settings import base_config
+from .settings import base_config, env
 from .web import Api, schema_name_resolver
 
 
@@ -63,6 +64,26 @@ class Kit:
 
 # The largest body drained after a response (the gateway lets no larger one through).
 DRAIN_LIMIT = 16 * 1024 * 1024
+
+
+def allow_large_bodies(app: Flask) -> None:
+    """The registry's `large_bodies` of this service: a request to one of those paths may be as
+    large as its setting (the gateway lets the same through). Set before any other hook reads
+    the body, so a form's CSRF check, which parses it, sees the raised limit too."""
+    service = BY_NAME.get(app.config["SERVICE_NAME"])
+    bodies = service.large_bodies if service else ()
+    routes = [(re.compile(body.pattern), body) for body in bodies]
+    if not routes:
+        return
+    for _, body in routes:
+        app.config.setdefault(body.setting, env(body.setting, body.default, int))
+
+    @app.before_request
+    def _raise_the_body_limit():
+        for pattern, body in routes:
+            if pattern.match(request.path):
+                request.max_content_length = app.config[body.setting]
+                return
 
 
 def drain_unread_body(response):
@@ -131,6 +152,7 @@ def create_service_app(
     app.extensions["feira"] = kit
     configure_logging(app)
     register_request_hooks(app)
+    allow_large_bodies(app)
     app.after_request(drain_unread_body)
     app.url_value_preprocessor(refuse_unstorable_path_values)
     init_sentry(app)

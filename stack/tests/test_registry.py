@@ -262,13 +262,20 @@ def test_internal_routes_do_not_exist_at_the_gateway(nginx):
         assert "return 404;" in location(conf, f"^~ {prefix}")
 
 
-def test_large_body_routes_allow_their_setting_and_still_ask_auth(nginx):
+def test_large_body_routes_allow_their_setting_and_ask_auth_unless_their_service_is_public(
+    nginx,
+):
     conf, _ = nginx
+    seen = set()
     for service in SERVICES:
         for body in service.large_bodies:
             route = location(conf, f"~ {body.pattern}")
             assert f"client_max_body_size {EXAMPLE.get(body.setting, body.default)};" in route
             assert f"proxy_pass http://{service.name};" in route
+            # A service behind auth_request keeps it; the console signs its users in itself.
+            assert ("auth_request /_auth/verify;" in route) == bool(service.prefixes)
+            seen.add(service.name)
+    assert {"products", "console"} <= seen
 
 
 def test_every_document_is_served_and_listed_on_the_docs_page(nginx):

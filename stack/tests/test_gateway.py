@@ -62,13 +62,17 @@ def test_products_writes_pictures_where_the_gateway_serves_them(cfg):
     assert "MEDIA_DIR" not in service_environment(cfg, "clients", cfg.db_passwords())
 
 
-def test_only_the_upload_route_accepts_image_max_bytes_and_it_still_asks_auth(cfg, rendered):
+def test_only_the_picture_routes_accept_image_max_bytes_and_the_apis_still_asks_auth(cfg, rendered):
     limit = EXAMPLE["IMAGE_MAX_BYTES"]
     upload = location(rendered, r"~ ^/products/[0-9]+/images$")
     assert f"client_max_body_size {limit};" in upload
     assert "auth_request /_auth/verify;" in upload and "proxy_pass http://products;" in upload
     assert rendered.index(upload) < rendered.index("location ~ ^/(products|categories)(/|$)")
-    assert re.findall(r"client_max_body_size (\S+);", rendered).count(limit) == 1
+    # Nowhere else but the registry's other picture route (the console's forms, no auth_request:
+    # the console signs its users in itself).
+    assert re.findall(r"client_max_body_size (\S+);", rendered).count(limit) == 2
+    console = location(rendered, r"~ ^/console/products/(new|[0-9]+/images)$")
+    assert f"client_max_body_size {limit};" in console and "auth_request" not in console
     # auth's subrequest carries the upload's Content-Length: it must not refuse it.
     assert "client_max_body_size 0;" in location(rendered, "= /_auth/verify")
 

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import re
+import select
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
 from flask import has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.model import Model as FlaskModel
 from psycopg.pq import TransactionStatus
-from sqlalchemy import DateTime, Engine, MetaData, event, func
+from sqlalchemy import DateTime, Engine, MetaData, event, exc, func
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.pool import Pool
 
 # Constraint names carry the column, so an IntegrityError can name the field at fault.
 NAMING_CONVENTION = {
@@ -59,6 +62,21 @@ def kept_after_commit(db: SQLAlchemy) -> Iterator[None]:
         yield
     finally:
         session.expire_on_commit = before
+
+
+@event.listens_for(Pool, "checkout")
+def _cut_connections_are_replaced(dbapi_connection, connection_record, connection_proxy) -> None:
+    """A pooled connection Postgres has cut (a restart, a terminated backend) is replaced before
+    a request uses it, without pre-ping's round trip: an idle connection's socket has nothing
+    to read unless the server wrote to it, and a server that ends a session writes its FATAL
+    and closes. SQLAlchemy then replaces every connection the pool held from before and checks
+    out a fresh one (`InvalidatePoolError`), so no request after a restart answers 503."""
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error) as error:  # a closed connection has no socket
+        raise exc.InvalidatePoolError("the connection is closed") from error
+    if readable:
+        raise exc.InvalidatePoolError("the server closed the connection")
 
 
 # Requests that only read, as HTTP means them; one that writes all the same is still atomic.

@@ -34,9 +34,9 @@ def base_config(service: str) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": env("DATABASE_URL"),
         "SQLALCHEMY_ENGINE_OPTIONS": {
             # No pre-ping: its SELECT 1 was a round trip on every checkout, a quarter of a simple
-            # GET's time. A connection Postgres dropped (a restart) fails its request with a 503
-            # instead (errors.py), and SQLAlchemy then replaces every connection the pool held
-            # from before; recycling bounds how stale a kept connection can get.
+            # GET's time. A connection Postgres cut (a restart) is seen at checkout from its
+            # socket instead (db.py) and the pool's connections from before are replaced;
+            # recycling bounds how stale a kept connection can get.
             "pool_recycle": env("DB_POOL_RECYCLE", 1800, int),
             # Statement parameters (a CPF, a password hash) never reach an exception or a log.
             "hide_parameters": True,

@@ -55,7 +55,10 @@ def _cpf() -> str:
 
 
 def _clean_up(ctx: Context, client_id: int, product_ids: list[int]) -> None:
-    """Cancel and delete the run's orders, then its client and products (best effort)."""
+    """Cancel and delete the run's orders, then its client and products (best effort). One at a
+    time through the API, as a client would: a minute or more after a long run, while the stack
+    is busy with it, so a bench started meanwhile would measure a busy machine."""
+    print("==> cleaning up the orders bench's data (the run's orders, one by one)", flush=True)
     # wrk stops with orders still on their way: once they are pending they are listed (and
     # cancelling them gives their stock back), which the products' deletion needs.
     time.sleep(1.0)

@@ -1,5 +1,5 @@
-"""The kit's road to Postgres: reads without transactions, writes atomic, a dropped connection a
-503 that heals itself."""
+"""The kit's road to Postgres: reads without transactions, writes atomic, a connection Postgres
+cut replaced before a request uses it, and a live one kept."""
 
 import psycopg
 import pytest
@@ -201,3 +201,23 @@ def test_after_postgres_drops_the_connections_every_request_succeeds(
     assert [answer.status_code for answer in answers] == [success] * len(answers), [
         answer.get_data(as_text=True) for answer in answers
     ]
+
+
+def test_a_live_pooled_connection_is_kept_not_replaced(app, client):
+    _fill_the_pool(app, 2)
+    with app.app_context():
+        engine = db.engine
+    opened = []
+
+    def record(*args):
+        opened.append(args)
+
+    event.listen(engine, "connect", record)
+    try:
+        answers = [client.get("/things/count") for _ in range(5)]
+        answers += [client.post("/things", json={"name": f"kept-{n}"}) for n in range(5)]
+    finally:
+        event.remove(engine, "connect", record)
+    assert [answer.status_code for answer in answers] == [200] * 5 + [201] * 5
+    # The check at checkout finds nothing to read on a live connection: no new connection opened.
+    assert opened == []

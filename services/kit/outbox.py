@@ -160,12 +160,18 @@ class Outbox:
 
     @functools.cached_property
     def _inbox_statement(self):
-        """An event id recorded as processed, unless it already is (built once, like the emit)."""
+        """A body's event ids recorded as processed in one statement, those already recorded
+        left as they are; it returns the ids that are new (built once, like the emit)."""
+        received = (
+            func.unnest(
+                bindparam("event_ids", type_=ARRAY(UUID)), bindparam("types", type_=ARRAY(String))
+            )
+            .table_valued("event_id", "type")
+            .render_derived("received")
+        )
         return (
             insert(self.Processed)
-            .values(
-                event_id=bindparam("event_id", type_=UUID), type=bindparam("type", type_=String)
-            )
+            .from_select(["event_id", "type"], select(received.c.event_id, received.c.type))
             .on_conflict_do_nothing()
             .returning(self.Processed.event_id)
         )
@@ -370,7 +376,7 @@ class Outbox:
                 ]
             except (ValueError, KeyError, TypeError) as exc:
                 raise BadRequest("The event is not a Feira event") from exc
-            statuses = [outbox._take(handlers, *event) for event in events]
+            statuses = outbox._take(handlers, events)
             outbox.db.session.commit()
             if isinstance(parsed, list):
                 return {"statuses": statuses}, 200
@@ -378,21 +384,51 @@ class Outbox:
 
         app.register_blueprint(bp)
 
-    def _take(self, handlers, event_id: uuid.UUID, event_type: str, event: dict) -> str:
-        """One received event, inside the request's transaction."""
-        session = self.db.session
-        first_time = (
-            session.connection()
-            .execute(self._inbox_statement, {"event_id": event_id, "type": event_type})
-            .first()
-        )
-        if first_time is None:
-            return "duplicate"
-        handler = handlers.get(event_type)
-        if handler is None:
-            return "ignored"
+    def _take(self, handlers, events: list[tuple[uuid.UUID, str, dict]]) -> list[str]:
+        """A body's events, inside the request's transaction: the ids in one statement, then
+        each new event's handler in turn. An event a handler cannot read (`MALFORMED`) is
+        rare: the whole body is rolled back and taken again with a savepoint per event, so the
+        unreadable one is rejected having written nothing and the others are processed. So a
+        handler writes only through the session (it may run a second time)."""
         try:
-            with session.begin_nested():
+            return self._take_all(handlers, events, guarded=False)
+        except MALFORMED:
+            self.db.session.rollback()
+        return self._take_all(handlers, events, guarded=True)
+
+    def _take_all(self, handlers, events, *, guarded: bool) -> list[str]:
+        session = self.db.session
+        new = set(
+            session.connection()
+            .execute(
+                self._inbox_statement,
+                {
+                    "event_ids": [event_id for event_id, _, _ in events],
+                    "types": [event_type for _, event_type, _ in events],
+                },
+            )
+            .scalars()
+        )
+        statuses = []
+        for event_id, event_type, event in events:
+            if event_id not in new:
+                statuses.append("duplicate")
+                continue
+            # A second copy of the id in the same body is a duplicate of this one.
+            new.discard(event_id)
+            handler = handlers.get(event_type)
+            if handler is None:
+                statuses.append("ignored")
+            elif not guarded:
+                handler(event.get("data") or {})
+                statuses.append("processed")
+            else:
+                statuses.append(self._guarded(handler, event_id, event_type, event))
+        return statuses
+
+    def _guarded(self, handler, event_id: uuid.UUID, event_type: str, event: dict) -> str:
+        try:
+            with self.db.session.begin_nested():
                 handler(event.get("data") or {})
         except MALFORMED as exc:
             # Retrying an event its handler cannot read would never succeed: its id is kept (so

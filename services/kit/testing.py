@@ -230,9 +230,21 @@ def event_body(event_type: str, data: dict, event_id: str | None = None) -> byte
 def deliver(app: Flask, event_type: str, data: dict, event_id: str | None = None):
     """POST an event, signed with the test secret, to the app's inbox, as a relay would; the
     answer is returned whatever it is."""
+    return _post_events(app, event_body(event_type, data, event_id))
+
+
+def deliver_batch(app: Flask, events: list[tuple[str, dict]]):
+    """POST (type, data) events as one batch, each with a new id, as a relay sends what is due
+    for a subscriber; the answer carries a status per event, in order."""
+    body = [
+        {"id": str(uuid.uuid4()), "type": event_type, "data": data} for event_type, data in events
+    ]
+    return _post_events(app, json.dumps(body).encode())
+
+
+def _post_events(app: Flask, body: bytes):
     from .outbox import signature
 
-    body = event_body(event_type, data, event_id)
     return app.test_client().post(
         "/internal/events",
         data=body,

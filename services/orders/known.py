@@ -17,6 +17,7 @@ deactivation, applies to every order placed once its `product.updated` is delive
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -32,9 +33,7 @@ from .models import KnownAddress, KnownClient, KnownProduct, db
 
 def on_client_created(data: dict) -> None:
     """`client.created` {client_id}: the client exists (unless a deletion came first)."""
-    db.session.execute(
-        insert(KnownClient).values(id=int(data["client_id"])).on_conflict_do_nothing()
-    )
+    db.session.connection().execute(_KNOW_CLIENT, {"id": int(data["client_id"])})
 
 
 def on_client_deleted(data: dict) -> None:
@@ -104,20 +103,32 @@ def _save(model, values: dict) -> None:
     """Insert the row, or replace it only with a newer version: never a tombstone, never with a
     version older than (or as old as) the one held. A row stored without a version (read over
     HTTP) gives way to any event; one without a version never replaces a row."""
-    stmt = insert(model).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[model.id],
-        set_={name: stmt.excluded[name] for name in values if name != "id"},
-        where=~model.deleted & (model.version.is_(None) | (model.version < stmt.excluded.version)),
-    )
-    db.session.execute(stmt)
+    db.session.connection().execute(_upsert(model, tuple(values)), values)
 
 
 def _bury(model, id_: int) -> None:
-    stmt = insert(model).values(id=id_, deleted=True)
-    db.session.execute(
-        stmt.on_conflict_do_update(index_elements=[model.id], set_={"deleted": True})
+    db.session.connection().execute(_tombstone(model), {"id": id_})
+
+
+# Every event runs one of these: built once (per model and set of columns) and bound per call,
+# as building and compiling a statement costs more than PostgreSQL's work on it.
+_KNOW_CLIENT = insert(KnownClient).values(id=bindparam("id")).on_conflict_do_nothing()
+
+
+@functools.cache
+def _upsert(model, names: tuple[str, ...]):
+    stmt = insert(model).values({name: bindparam(name) for name in names})
+    return stmt.on_conflict_do_update(
+        index_elements=[model.id],
+        set_={name: stmt.excluded[name] for name in names if name != "id"},
+        where=~model.deleted & (model.version.is_(None) | (model.version < stmt.excluded.version)),
     )
+
+
+@functools.cache
+def _tombstone(model):
+    stmt = insert(model).values(id=bindparam("id"), deleted=True)
+    return stmt.on_conflict_do_update(index_elements=[model.id], set_={"deleted": True})
 
 
 # --- what placing an order asks ---

@@ -4,7 +4,7 @@ an abandoned order's stock, and the holdings of a delivered order (both events, 
 from sqlalchemy import func, select
 
 from services.inventory.models import Holding, db
-from services.kit.testing import deliver
+from services.kit.testing import deliver, deliver_batch
 
 from .test_reservations import figures, reserve
 
@@ -97,3 +97,29 @@ def test_a_malformed_delivered_order_is_rejected_and_writes_nothing(app):
     }
     assert deliver(app, "order.delivered", half_read).json == {"status": "rejected"}
     assert holdings() == before
+
+
+def test_a_malformed_event_in_a_batch_is_rejected_alone_and_the_others_are_taken(app):
+    def holdings(client_id):
+        with app.app_context():
+            return db.session.execute(
+                select(Holding.product_id, Holding.quantity).where(Holding.client_id == client_id)
+            ).all()
+
+    def delivered(order_id, client_id, *items):
+        return ("order.delivered", {"order_id": order_id, "client_id": client_id, "items": items})
+
+    line = {"product_id": 1, "product_name": "Teclado", "quantity": 2}
+    answer = deliver_batch(
+        app,
+        [
+            delivered(61, 61, line),
+            # Its first line would be written before the second fails to read.
+            delivered(62, 62, line, {"product_id": "x"}),
+            delivered(63, 63, {**line, "quantity": 3}),
+        ],
+    )
+    assert answer.json == {"statuses": ["processed", "rejected", "processed"]}
+    assert [tuple(row) for row in holdings(61)] == [(1, 2)]
+    assert holdings(62) == []
+    assert [tuple(row) for row in holdings(63)] == [(1, 3)]

@@ -388,8 +388,11 @@ class Outbox:
         """A body's events, inside the request's transaction: the ids in one statement, then
         each new event's handler in turn. An event a handler cannot read (`MALFORMED`) is
         rare: the whole body is rolled back and taken again with a savepoint per event, so the
-        unreadable one is rejected having written nothing and the others are processed. So a
-        handler writes only through the session (it may run a second time)."""
+        unreadable one is rejected having written nothing and the others are processed. A
+        handler that does more than write through the session is marked `reaches_outside`, and
+        a body holding its event is taken the careful way from the start, so it runs once."""
+        if any(getattr(handlers.get(kind), "reaches_outside", False) for _, kind, _ in events):
+            return self._take_all(handlers, events, guarded=True)
         try:
             return self._take_all(handlers, events, guarded=False)
         except MALFORMED:
@@ -436,6 +439,14 @@ class Outbox:
             log.error("rejected %s %s: %s", event_type, event_id, type(exc).__name__)
             return "rejected"
         return "processed"
+
+
+def reaches_outside(handler: Callable[[dict], None]) -> Callable[[dict], None]:
+    """Marks an event handler that does more than write through the session (sends a mail,
+    calls a provider): the receiver never runs it a second time for one delivery, as it may
+    run the others (`Outbox._take`)."""
+    handler.reaches_outside = True
+    return handler
 
 
 def init_outbox(app: Flask, outbox: Outbox) -> None:

@@ -12,6 +12,7 @@ from flask import current_app
 
 from services.kit import Unavailable
 from services.kit.mail import MailError, send_mail
+from services.kit.outbox import reaches_outside
 
 log = logging.getLogger("feira.notifications")
 
@@ -22,6 +23,7 @@ def _line(value, limit: int) -> str:
     return " ".join(str(value if value is not None else "").split())[:limit]
 
 
+@reaches_outside
 def on_collector_run_finished(data: dict) -> None:
     """{run_id, source_id, source_name, status, error, pages_fetched, created, updated,
     unchanged, rejected}: mail when the status is partial or failed."""

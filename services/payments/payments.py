@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from services.kit import Conflict, NotFound, Unavailable, Unprocessable, service, utcnow
 from services.kit.failpoints import failpoint
 from services.kit.idempotency import NO_KEY, Key, NoKey
+from services.kit.outbox import reaches_outside
 
 from . import provider
 from .models import OPEN, UNSETTLED, Payment, Refund, WebhookEvent, db, outbox
@@ -397,6 +398,7 @@ def _record_refund(payment_id: int, made: dict, wanted: Decimal) -> Payment:
     return payment
 
 
+@reaches_outside
 def on_order_cancelled(data: dict) -> None:
     """`order.cancelled` {order_id, previous_status}: a succeeded payment of it is refunded in
     full, an unsettled one is canceled at the provider (a PIX can no longer be paid). Inside

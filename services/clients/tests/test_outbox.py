@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 from services.clients.models import db, outbox
 from services.kit import create_service_app, make_db, utcnow
 from services.kit import outbox as outbox_module
-from services.kit.outbox import RELAY_BATCH, Outbox, parse_subscribers, signature
-from services.kit.testing import OUTBOX_SECRET, LiveServer, deliver
+from services.kit.outbox import RELAY_BATCH, Outbox, parse_subscribers, reaches_outside, signature
+from services.kit.testing import OUTBOX_SECRET, LiveServer, deliver, deliver_batch
 
 receiver_db = make_db("auth")
 inbox = Outbox(receiver_db)
@@ -42,7 +42,10 @@ def receiver(database, jwt_keys):
         },
     )
     seen = []
-    inbox.receiver(app, {"client.deleted": lambda data: on_client_deleted(seen, data)})
+    # Its handler keeps what it saw outside the database, as a mailer would send it.
+    inbox.receiver(
+        app, {"client.deleted": reaches_outside(lambda data: on_client_deleted(seen, data))}
+    )
     app.before_request(lambda: POSTS.append(request.get_data()) and None)
     with app.app_context():
         receiver_db.create_all()
@@ -255,6 +258,14 @@ def test_a_batch_is_taken_in_one_transaction_each_event_once(receiver):
     assert answer.status_code == 200
     assert answer.json == {"statuses": ["processed", "processed", "duplicate", "ignored"]}
     assert seen == [41, 42]
+
+
+def test_a_handler_that_reaches_outside_runs_once_when_an_event_beside_it_is_rejected(receiver):
+    app, _, seen = receiver
+    seen.clear()
+    answer = deliver_batch(app, [("client.deleted", {"client_id": 51}), ("client.deleted", {})])
+    assert answer.json == {"statuses": ["processed", "rejected"]}
+    assert seen == [51]
 
 
 def test_subscribers_are_parsed_from_name_equals_url_pairs():

@@ -394,7 +394,12 @@ class Outbox:
         if any(getattr(handlers.get(kind), "reaches_outside", False) for _, kind, _ in events):
             return self._take_all(handlers, events, guarded=True)
         try:
-            return self._take_all(handlers, events, guarded=False)
+            statuses = self._take_all(handlers, events, guarded=False)
+            # What the handlers left in the session is written here, not at the commit: a value
+            # a column cannot hold is then still an unreadable event (a savepoint's end flushes
+            # the same way on the careful path).
+            self.db.session.flush()
+            return statuses
         except MALFORMED:
             self.db.session.rollback()
         return self._take_all(handlers, events, guarded=True)

@@ -162,3 +162,19 @@ def test_a_payment_event_it_cannot_read_is_rejected_once(client, user, placed):
     )
     assert answer.json["status"] == "rejected"
     assert order_of(client, order["id"], user)["status"] == "pending"
+
+
+def test_a_payment_event_whose_value_fails_only_when_written_is_rejected_not_a_500(
+    client, user, placed
+):
+    order = placed["order"]
+    # Read, the order found and the amount its total; the history's note naming the payment is
+    # longer than its column, which only the write (the session's flush) finds.
+    answer = deliver(
+        client.application,
+        "payment.succeeded",
+        {"payment_id": 10**600, "order_id": order["id"], "amount": "20.00"},
+    )
+    assert answer.status_code == 200 and answer.json["status"] == "rejected"
+    assert order_of(client, order["id"], user)["status"] == "pending"
+    assert emitted(client.application, "order.paid") == []

@@ -406,13 +406,16 @@ class Outbox:
 
     def _take_all(self, handlers, events, *, guarded: bool) -> list[str]:
         session = self.db.session
+        # The inbox keeps the type for whoever reads it, cut to its column: a type longer than
+        # any handler's is still acknowledged ("ignored"), not a write that fails the body.
+        keep = self.Processed.type.type.length
         new = set(
             session.connection()
             .execute(
                 self._inbox_statement,
                 {
                     "event_ids": [event_id for event_id, _, _ in events],
-                    "types": [event_type for _, event_type, _ in events],
+                    "types": [event_type[:keep] for _, event_type, _ in events],
                 },
             )
             .scalars()

@@ -169,6 +169,15 @@ def test_an_event_type_without_a_handler_is_acknowledged(receiver):
     assert deliver(app, "product.created", {}).json == {"status": "ignored"}
 
 
+def test_an_event_type_longer_than_the_inbox_keeps_is_acknowledged_not_a_500(receiver):
+    app, _, seen = receiver
+    seen.clear()
+    answer = deliver_batch(app, [("x" * 200, {}), ("client.deleted", {"client_id": 52})])
+    assert answer.status_code == 200
+    assert answer.json == {"statuses": ["ignored", "processed"]}
+    assert seen == [52]
+
+
 def test_a_subscriber_is_sent_only_the_event_types_its_registry_entry_hears(app, client):
     app.config["OUTBOX_SUBSCRIBERS"] = {"inventory": "http://a/e", "orders": "http://b/e"}
     try:

@@ -28,6 +28,12 @@ def order_of(client, order_id, headers):
     return response.json
 
 
+def pay(client, order, amount="20.00", payment_id=7, event_id=None):
+    """payments' `payment.succeeded` for the order, as its relay delivers it."""
+    data = {"payment_id": payment_id, "order_id": order["id"], "amount": amount}
+    return deliver(client.application, "payment.succeeded", data, event_id)
+
+
 def emitted(app, event_type):
     from services.orders.models import db, outbox
 
@@ -43,11 +49,7 @@ def test_payment_succeeded_for_the_total_makes_the_pending_order_paid_by_payment
     client, user, placed
 ):
     order = placed["order"]
-    answer = deliver(
-        client.application,
-        "payment.succeeded",
-        {"payment_id": 7, "order_id": order["id"], "amount": "20.00"},
-    )
+    answer = pay(client, order)
     assert answer.json["status"] == "processed"
     paid = order_of(client, order["id"], user)
     assert paid["status"] == "paid"
@@ -59,20 +61,15 @@ def test_payment_succeeded_for_the_total_makes_the_pending_order_paid_by_payment
 
 def test_payment_succeeded_redelivered_records_one_step(client, user, placed):
     order, event_id = placed["order"], str(uuid.uuid4())
-    data = {"payment_id": 7, "order_id": order["id"], "amount": "20.00"}
-    assert deliver(client.application, "payment.succeeded", data, event_id).status_code == 200
-    again = deliver(client.application, "payment.succeeded", data, event_id)
+    assert pay(client, order, event_id=event_id).status_code == 200
+    again = pay(client, order, event_id=event_id)
     assert again.json["status"] == "duplicate"
     assert len(order_of(client, order["id"], user)["history"]) == 2
 
 
 def test_payment_of_another_amount_leaves_the_order_pending(client, user, placed):
     order = placed["order"]
-    deliver(
-        client.application,
-        "payment.succeeded",
-        {"payment_id": 7, "order_id": order["id"], "amount": "19.99"},
-    )
+    pay(client, order, "19.99")
     assert order_of(client, order["id"], user)["status"] == "pending"
 
 
@@ -82,11 +79,7 @@ def test_payment_succeeded_for_a_cancelled_order_changes_nothing(client, user, a
         f"/orders/{order['id']}/status", json={"status": "cancelled"}, headers=user
     )
     assert cancelled.status_code == 200
-    deliver(
-        client.application,
-        "payment.succeeded",
-        {"payment_id": 7, "order_id": order["id"], "amount": "20.00"},
-    )
+    pay(client, order)
     assert order_of(client, order["id"], admin)["status"] == "cancelled"
 
 
@@ -155,11 +148,7 @@ def test_every_cancellation_emits_order_cancelled_with_the_status_it_left(client
 
 def test_a_payment_event_it_cannot_read_is_rejected_once(client, user, placed):
     order = placed["order"]
-    answer = deliver(
-        client.application,
-        "payment.succeeded",
-        {"payment_id": 7, "order_id": order["id"], "amount": "lots"},
-    )
+    answer = pay(client, order, "lots")
     assert answer.json["status"] == "rejected"
     assert order_of(client, order["id"], user)["status"] == "pending"
 
@@ -170,11 +159,7 @@ def test_a_payment_event_whose_value_fails_only_when_written_is_rejected_not_a_5
     order = placed["order"]
     # Read, the order found and the amount its total; the history's note naming the payment is
     # longer than its column, which only the write (the session's flush) finds.
-    answer = deliver(
-        client.application,
-        "payment.succeeded",
-        {"payment_id": 10**600, "order_id": order["id"], "amount": "20.00"},
-    )
+    answer = pay(client, order, payment_id=10**600)
     assert answer.status_code == 200 and answer.json["status"] == "rejected"
     assert order_of(client, order["id"], user)["status"] == "pending"
     assert emitted(client.application, "order.paid") == []

@@ -87,20 +87,18 @@ class ServiceClient:
 
     def _send(self, method: str, path: str, headers: dict, kwargs: dict) -> requests.Response:
         """One copy, or with several the next in turn, and another when a copy refuses the
-        connection: the request never reached it, so even a POST may go to the next."""
+        connection: the request never reached it, so even a POST may go to the next. A call may
+        name its own `timeout` (a sign-in waits for argon2)."""
+        kwargs = {"timeout": self.timeout, **kwargs}
         if len(self.base_urls) == 1:
-            return self.session.request(
-                method, self.base_url + path, headers=headers, timeout=self.timeout, **kwargs
-            )
+            return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
         start = next(self._turn)
         order = [
             self.base_urls[(start + k) % len(self.base_urls)] for k in range(len(self.base_urls))
         ]
         for index, base in enumerate(order):
             try:
-                return self.session.request(
-                    method, base + path, headers=headers, timeout=self.timeout, **kwargs
-                )
+                return self.session.request(method, base + path, headers=headers, **kwargs)
             except requests.ConnectionError as exc:
                 if index == len(order) - 1 or not _refused(exc):
                     raise

@@ -74,8 +74,12 @@ class Service:
     # Checked by the monitoring worker's health pair (direct and through the gateway).
     monitored: bool = True
     # Its web app calls the others through the gateway with its signed-in users' tokens, as an API
-    # client does (the console): it gets GATEWAY_URL, and `calls` stays empty.
+    # client does (the console): it gets GATEWAY_URL. Its `calls` are then only the internal
+    # routes it uses directly, with its own credential.
     through_gateway: bool = False
+    # Paths of its public pages where a browser sends a password (the console's sign-in): the
+    # gateway limits their POSTs per address, as it limits /auth/login.
+    password_forms: tuple[str, ...] = ()
 
     @property
     def schema(self) -> str:
@@ -123,6 +127,9 @@ SERVICES: tuple[Service, ...] = (
                     "collector",
                 ),
             ),
+            # The console's sign-in and sign-up forms: the console vouches for the browser's
+            # address, so auth's throttles count each browser, not the console.
+            Internal("/auth/vouched", callers=("console",)),
         ),
     ),
     Service(
@@ -302,6 +309,9 @@ SERVICES: tuple[Service, ...] = (
         # in the browser) and calls the API through the gateway with their tokens.
         public=("console",),
         through_gateway=True,
+        # Signing in and up: auth's internal /auth/vouched, with the browser's address.
+        calls=("auth",),
+        password_forms=("/console/login", "/console/register"),
         # A product's form with its picture, and a picture added later: as large as products
         # takes a picture (the console's own form fields are a few hundred bytes more).
         large_bodies=(

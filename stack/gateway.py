@@ -128,6 +128,7 @@ def render(
             "prefixes": "|".join(PREFIXES.get(name, ())),
             "public": BY_NAME[name].public,
             "document": BY_NAME[name].document,
+            "password_forms": BY_NAME[name].password_forms,
             # Only other services call these, directly: through the gateway they do not exist.
             "internal": [route.prefix for route in BY_NAME[name].internal],
             "large_bodies": [

@@ -8,6 +8,7 @@ Linux routes all of 127.0.0.0/8 to loopback, so any such source reaches nginx on
 from __future__ import annotations
 
 import random
+import re
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -33,6 +34,33 @@ class LoopbackBurst:
     def random_loopback_address(self) -> str:
         """An address in 127.0.1.1 - 127.0.254.254: never 127.0.0.1, rarely one used before."""
         return f"127.0.{random.randint(1, 254)}.{random.randint(1, 254)}"  # noqa: S311
+
+    @keyword("Sign in to the console repeatedly from")
+    def sign_in_to_the_console_repeatedly_from(
+        self, source_address: str, base_url: str, count: int, email: str, password: str
+    ) -> list[int]:
+        """Fills and sends the console's sign-in form ``count`` times from ``source_address``, as
+        a browser there would (its page, its CSRF token, its cookie), and returns each answer's
+        status: 303 signed in, 401 refused, 429 told to wait."""
+        statuses = []
+        for _ in range(int(count)):
+            with requests.Session() as browser:
+                adapter = SourceAddressAdapter(source_address, max_retries=0)
+                browser.mount("http://", adapter)
+                browser.mount("https://", adapter)
+                page = browser.get(f"{base_url}/console/login", timeout=20)
+                token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+                if token is None:
+                    raise AssertionError(f"the sign-in page has no CSRF token: {page.status_code}")
+                answer = browser.post(
+                    f"{base_url}/console/login",
+                    data={"email": email, "password": password, "csrf_token": token.group(1)},
+                    allow_redirects=False,
+                    timeout=20,
+                )
+                statuses.append(answer.status_code)
+        logger.info(f"{count} console sign-ins from {source_address}: {statuses}")
+        return statuses
 
     @keyword("Post repeatedly from")
     def post_repeatedly_from(

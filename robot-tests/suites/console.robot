@@ -32,6 +32,13 @@ Scenario: a new user signs up, signs out and signs in again
     Then the console shows the dashboard
     And the console greets "${CONSOLE_ACCOUNT}[name]"
 
+Scenario: wrong passwords in one browser do not lock the account out of the console in another
+    Given a registered user
+    When someone in a browser of their own signs in to the console with wrong passwords until told to wait
+    Then their console refused ${LOGIN_MAX_FAILURES} times and then asked them to wait
+    When the user signs in to the console in a browser of their own
+    Then the console signed them in
+
 Scenario: an admin creates a product with a picture and sees it listed
     Given a signed-in admin in the console
     When I create a product with a picture in the console

@@ -21,6 +21,8 @@ from .schemas import (
     UserAdminUpdateSchema,
     UserListArgs,
     UserSchema,
+    VouchedLoginSchema,
+    VouchedRegisterSchema,
 )
 
 blp = Blueprint("auth", __name__, url_prefix="/auth", description="Accounts, tokens and sessions")
@@ -39,7 +41,11 @@ def source_address() -> str:
 @blp.problem(429, "Too many registrations from this address; see Retry-After")
 def register(data):
     """Create an account (always with the role `user`). Throttled per source address."""
-    accounts.count_registration(source_address())
+    return _registered(data, source_address())
+
+
+def _registered(data: dict, source: str):
+    accounts.count_registration(source)
     user = accounts.register(data["email"], data["password"], data["name"])
     return user, 201, {"Location": url_for("auth.UserResource", user_id=user.id)}
 
@@ -51,8 +57,38 @@ def register(data):
 @blp.problem(429, "Too many failures from this address, or on this account; see Retry-After")
 def login(data):
     """Trade credentials for an access token (15 min) and a refresh token."""
-    user = accounts.authenticate(data["email"], data["password"], source_address())
+    return _signed_in(data, source_address())
+
+
+def _signed_in(data: dict, source: str):
+    user = accounts.authenticate(data["email"], data["password"], source)
     return accounts.start_session(user)
+
+
+@blp.route("/vouched/register", methods=["POST"])
+@blp.doc(tags=["internal"])
+@blp.internal()
+@blp.arguments(VouchedRegisterSchema)
+@blp.response(201, UserSchema)
+@blp.problem(409, "The email is already registered")
+@blp.problem(429, "Too many registrations from that address; see Retry-After")
+def vouched_register(data):
+    """Internal, for the console's sign-up form: /auth/register, throttled per the browser's
+    address (`address`), which the console vouches for with its credential."""
+    return _registered(data, str(data["address"]))
+
+
+@blp.route("/vouched/login", methods=["POST"])
+@blp.doc(tags=["internal"])
+@blp.internal()
+@blp.arguments(VouchedLoginSchema)
+@blp.response(200, TokenPairSchema)
+@blp.problem(401, "Wrong email or password (the same answer whether or not the email exists)")
+@blp.problem(429, "Too many failures from that address, or on this account; see Retry-After")
+def vouched_login(data):
+    """Internal, for the console's sign-in form: /auth/login, throttled per (email, the browser's
+    address): many wrong passwords from one browser never block the same email in another."""
+    return _signed_in(data, str(data["address"]))
 
 
 @blp.route("/refresh", methods=["POST"])

@@ -47,6 +47,21 @@ class LoginSchema(Schema):
     )
 
 
+class VouchedAddress(Schema):
+    """The address of the browser a sign-in or sign-up comes from, as the service that serves that
+    browser (the console) saw it: auth's throttles count it instead of the caller's own."""
+
+    address = fields.IP(required=True, metadata={"example": "203.0.113.7"})
+
+
+class VouchedLoginSchema(LoginSchema, VouchedAddress):
+    pass
+
+
+class VouchedRegisterSchema(RegisterSchema, VouchedAddress):
+    pass
+
+
 class RefreshSchema(Schema):
     refresh_token = fields.String(required=True, load_only=True, validate=validate.Length(min=1))
 

@@ -16,15 +16,18 @@ def safe_next(target: str | None) -> str:
     return url_for("console.dashboard")
 
 
+UNAVAILABLE = "O serviço de autenticação está indisponível. Tente de novo em instantes."
+
+
 def refused_login(answer) -> tuple[dict, str]:
+    if answer is None:
+        return {}, UNAVAILABLE
     problem = api.problem_of(answer)
     if answer.status_code == 429:
         wait = answer.headers.get("Retry-After", "alguns")
         return {}, f"Muitas tentativas. Tente de novo em {wait} segundos."
     if answer.status_code == 422:
         return ApiError(422, problem).errors, "Confira os campos destacados."
-    if answer.status_code >= 500:
-        return {}, "O serviço de autenticação está indisponível. Tente de novo em instantes."
     return {}, "E-mail ou senha incorretos."
 
 
@@ -41,19 +44,18 @@ def login():
         message = "Sua sessão terminou. Entre de novo."
     if request.method == "POST":
         values = form_values()
-        answer = api.public(
-            "POST",
-            "/auth/login",
-            {"email": values.get("email", ""), "password": values.get("password", "")},
+        answer = api.vouched(
+            "login", {"email": values.get("email", ""), "password": values.get("password", "")}
         )
-        if answer.status_code == 200:
+        if answer is not None and answer.status_code == 200:
             start_session(answer.json())
             return redirect(safe_next(values.get("next")), 303)
         errors, message = refused_login(answer)
         values.pop("password", None)
+        status = answer.status_code if answer is not None else 503
         return render_template(
             "login.html", values=values, errors=errors, message=message
-        ), answer.status_code if answer.status_code in (401, 422, 429) else 503
+        ), status if status in (401, 422, 429) else 503
     return render_template("login.html", values=values, errors=errors, message=message)
 
 
@@ -63,12 +65,15 @@ def register():
     if request.method == "POST":
         values = form_values()
         body = {key: values.get(key, "") for key in ("email", "password", "name")}
-        answer = api.public("POST", "/auth/register", body)
+        answer = api.vouched("register", body)
+        if answer is None:
+            values.pop("password", None)
+            return render_template(
+                "register.html", values=values, errors={}, message=UNAVAILABLE
+            ), 503
         if answer.status_code == 201:
-            signed = api.public(
-                "POST", "/auth/login", {"email": body["email"], "password": body["password"]}
-            )
-            if signed.status_code == 200:
+            signed = api.vouched("login", {"email": body["email"], "password": body["password"]})
+            if signed is not None and signed.status_code == 200:
                 start_session(signed.json())
                 return redirect(url_for("console.dashboard"), 303)
             return redirect(url_for("console.login"), 303)

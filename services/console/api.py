@@ -1,6 +1,6 @@
-"""The console's one way to the API: through the gateway, as the signed-in user (their token,
-from the session row), exactly as any API client calls it. A refused token is refreshed once;
-auth refusing the refresh ends the console session."""
+"""The console's way to the API: through the gateway, as the signed-in user (their token, from the
+session row), exactly as any API client calls it. A refused token is refreshed once; auth refusing
+the refresh ends the console session. Signing in and up alone go straight to auth (`vouched`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
-from flask import current_app, g, session
+from flask import current_app, g, request, session
+
+from services.kit import Unavailable, service
 
 from . import sessions
 
@@ -175,9 +177,21 @@ def send(method: str, path: str, body: Any = None, **kwargs) -> Any:
     return answer.json()
 
 
-def public(method: str, path: str, body: dict) -> requests.Response:
-    """A call without a token: register, login."""
-    return _send(method, path, None, json=body)
+def vouched(action: str, body: dict) -> requests.Response | None:
+    """Sign-in and sign-up (`login`, `register`): straight to auth's internal /auth/vouched/...,
+    with the console's own credential and the browser's address as the gateway gave it (ProxyFix).
+    Auth's throttles then count each browser: through the gateway, every console sign-in came
+    from the console's one address, and wrong passwords from anyone blocked everyone's. None
+    when auth cannot answer (down, or failing)."""
+    try:
+        return service("auth").post(
+            f"/auth/vouched/{action}",
+            json={**body, "address": request.remote_addr or "0.0.0.0"},  # noqa: S104 (unknown)
+            forward_auth=False,
+            timeout=(1.0, current_app.config["CONSOLE_API_TIMEOUT_S"]),
+        )
+    except Unavailable:
+        return None
 
 
 def refresh_tokens(refresh_token: str) -> dict | None:

@@ -229,8 +229,10 @@ def test_network_policies_deny_all_then_open_only_the_registry_arrows(base):
     assert monitored <= egress("monitoring-worker")
     assert "gateway" in egress("monitoring-worker")
     if "console" in PRESENT:
-        # The console is an API client: the gateway, nothing else.
-        assert egress("console") == {"gateway"}
+        # The console is an API client (the gateway), and signs in and up at auth's internal
+        # /auth/vouched: nothing else.
+        assert egress("console") == {"gateway", "auth"}
+        assert "console" in ingress("auth")
     if "collector" in PRESENT:
         assert "products" in egress("collector-worker")
         internet = [

@@ -289,6 +289,71 @@ def test_registrations_from_an_unthrottled_address_are_not_counted(app, client, 
     assert answers == {409}
 
 
+# --- /auth/vouched: the console's sign-in and sign-up, throttled per browser ---
+
+
+def vouched(app, action, body, caller="console"):
+    """The console's call: its credential, the browser's address in the body, and the console's
+    own address as the connection's (every console call comes from it)."""
+    return app.test_client().post(
+        f"/auth/vouched/{action}",
+        json=body,
+        headers=from_service(caller, "auth"),
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
+
+
+def vouched_attempt(app, password, address, email="ana@example.com"):
+    body = {"email": email, "password": password, "address": address}
+    return vouched(app, "login", body)
+
+
+def test_vouched_sign_ins_are_throttled_per_browser_not_per_console(app, client, register):
+    register()
+    assert vouched_attempt(app, "s3nha-forte", "198.51.100.7").status_code == 200
+    answers = [vouched_attempt(app, "wrong-one", "203.0.113.9").status_code for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+    # The browser that guessed is blocked; the owner's, behind the same console, is not.
+    assert vouched_attempt(app, "s3nha-forte", "203.0.113.9").status_code == 429
+    signed_in = vouched_attempt(app, "s3nha-forte", "198.51.100.7")
+    assert signed_in.status_code == 200 and signed_in.json["access_token"]
+    with app.app_context():
+        assert db.session.get(LoginAttempt, ("ana@example.com", "10.1.2.3")) is None
+
+
+def test_vouched_sign_ups_are_counted_per_browser(app, client, register):
+    register(email="taken@example.com")
+    probe = {"email": "taken@example.com", "password": "s3nha-forte", "name": "Probe"}
+    answers = [
+        vouched(app, "register", {**probe, "address": "203.0.113.9"}).status_code
+        for _ in range(app.config["REGISTER_MAX_ATTEMPTS"] + 1)
+    ]
+    assert set(answers[:-1]) == {409} and answers[-1] == 429
+    fresh = {"email": "new@example.com", "password": "s3nha-forte", "name": "New", "address": "::1"}
+    made = vouched(app, "register", fresh)
+    assert made.status_code == 201 and made.json["role"] == "user"
+
+
+def test_only_the_console_may_vouch_for_an_address(app, client, register):
+    register()
+    body = {"email": "ana@example.com", "password": "s3nha-forte", "address": "198.51.100.7"}
+    bare = app.test_client().post("/auth/vouched/login", json=body)
+    assert bare.status_code == 401 and bare.mimetype == PROBLEM
+    for caller in ("gateway", "orders"):
+        assert vouched(app, "login", body, caller=caller).status_code == 403, caller
+    # Through the gateway the prefix does not exist (its nginx.conf answers 404 there).
+
+
+def test_a_vouched_sign_in_without_a_readable_address_is_a_422_naming_it(app, client, register):
+    register()
+    for address in ("", "not-an-address", "999.1.1.1", None):
+        body = {"email": "ana@example.com", "password": "s3nha-forte", "address": address}
+        answer = vouched(app, "login", body)
+        assert answer.status_code == 422 and "address" in answer.json["errors"], address
+    missing = vouched(app, "login", {"email": "ana@example.com", "password": "s3nha-forte"})
+    assert missing.status_code == 422 and "address" in missing.json["errors"]
+
+
 # --- refresh rotation and logout ---
 
 

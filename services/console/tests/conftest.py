@@ -1,6 +1,7 @@
 """The console's suite runs against the REAL auth service behind a small stand-in for the gateway
 (a WSGI dispatcher on a local port that sends /auth/* to auth, as nginx would, and answers the
-gateway's 404 problem for every other route), all on the test database."""
+gateway's 404 problem for every other route), all on the test database. Signing in and up reach
+auth directly (its internal /auth/vouched, with the console's credential), on a port of its own."""
 
 import re
 
@@ -47,13 +48,21 @@ def gateway(auth):
 
 
 @pytest.fixture(scope="session")
-def app(database, jwt_keys, gateway):
+def auth_server(auth):
+    server = LiveServer(auth).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(database, jwt_keys, gateway, auth_server):
     return build_app(
         create_app,
         "console",
         database,
         jwt_keys,
         GATEWAY_URL=gateway.base_url,
+        SERVICE_URLS={"auth": auth_server.base_url},
         SECRET_KEY="test-console-secret",
         WTF_CSRF_ENABLED=True,
     )

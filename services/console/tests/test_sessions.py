@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from services.console.models import ConsoleSession, db
 from services.console.sessions import PLAIN_COOKIE, SECURE_COOKIE, digest, unseal
+from services.kit.testing import unreachable_url
 
 from .conftest import ADMIN, csrf_of, register, rows, sign_in
 
@@ -179,6 +180,42 @@ def test_wrong_credentials_are_shown_on_the_form_and_sign_nobody_in(app, browser
     answer = sign_in(browser, password="wrong-password")
     assert answer.status_code == 401
     assert "E-mail ou senha incorretos" in answer.text
+    assert all(row.user_id is None for row in rows(app))
+
+
+def from_browser(address):
+    """What the gateway adds for a browser at `address` (the console's ProxyFix reads it)."""
+    return {"headers": {"X-Forwarded-For": address}}
+
+
+def test_wrong_passwords_in_one_browser_do_not_block_the_same_email_in_another(app, browser):
+    owner, guesser = from_browser("198.51.100.7"), from_browser("203.0.113.9")
+    assert sign_in(browser, **owner).status_code == 303
+    browser.post(
+        "/console/logout", data={"csrf_token": csrf_of(browser.get("/console/account").text)}
+    )
+    answers = [sign_in(browser, password="wrong-one", **guesser).status_code for _ in range(6)]
+    assert answers == [401] * 5 + [429]
+    blocked = sign_in(browser, **guesser)
+    assert blocked.status_code == 429 and "Muitas tentativas" in blocked.text
+    # Every attempt came through the one console, and only the guessing browser is held up.
+    assert sign_in(browser, **owner).status_code == 303
+
+
+def test_auth_down_is_said_on_the_sign_in_form_as_a_503(app, browser):
+    page = browser.get("/console/login")
+    saved = app.config["SERVICE_URLS"]
+    app.extensions["feira"]._clients.pop("auth", None)
+    app.config["SERVICE_URLS"] = {"auth": unreachable_url()}
+    try:
+        answer = browser.post(
+            "/console/login",
+            data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_of(page.text)},
+        )
+    finally:
+        app.config["SERVICE_URLS"] = saved
+        app.extensions["feira"]._clients.pop("auth", None)
+    assert answer.status_code == 503 and "indisponível" in answer.text
     assert all(row.user_id is None for row in rows(app))
 
 

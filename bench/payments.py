@@ -29,7 +29,6 @@ import json
 import math
 import shutil
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -38,7 +37,7 @@ from pathlib import Path
 
 from stack.config import parse_env_file
 
-from .orders import BUYERS, _buyer_and_products, _call, _order
+from .orders import BUYERS, _buyer_and_products, _call, _in_parallel, _order
 from .registry import Context, Request, case
 
 CARD = "pm_card_visa"
@@ -49,36 +48,6 @@ HEADROOM = 2.0
 MOST_ORDERS = 30_000
 CHUNK = 25
 WEBHOOK_PAYMENTS = 20
-
-
-def _in_parallel(work, items) -> list:
-    """`work(item)` for every item, ten threads at a time; the first error is raised. Plain
-    threads: the clean-up runs at exit, when concurrent.futures no longer takes work."""
-    items = list(items)
-    results: list = [None] * len(items)
-    errors: list[Exception] = []
-    queue = iter(enumerate(items))
-    lock = threading.Lock()
-
-    def worker() -> None:
-        while not errors:
-            with lock:
-                index, item = next(queue, (None, None))
-            if index is None:
-                return
-            try:
-                results[index] = work(item)
-            except Exception as exc:  # handed to the caller
-                errors.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(min(BUYERS, len(items)))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
 
 
 def _place_orders(ctx: Context, client_id: int, product_id: int, count: int) -> list[int]:

@@ -39,28 +39,45 @@ class ServiceClient:
         self.base_url = self.base_urls[0]
         self._turn = itertools.count()
         self.timeout = (connect_timeout, read_timeout)
+        self.retries = retries
+        # urllib3 retries a refused connection for any method (nothing was sent), but a dropped
+        # connection, a read timeout or a 502/503/504 only for these: a POST may have taken effect.
+        self.session = self._session(IDEMPOTENT)
+        # For the POSTs that are idempotent by design (`idempotent=True`: inventory's reservations,
+        # by order id), made when first needed: a pooled connection the other side closed as it
+        # was reused ends the POST unanswered, and it is sent again like a GET.
+        self._any_method: requests.Session | None = None
+
+    def _session(self, allowed_methods) -> requests.Session:
         retry = Retry(
-            total=retries,
-            connect=retries,
-            read=retries,
-            status=retries,
-            # urllib3 retries a refused connection for any method (nothing was sent), but a read
-            # timeout or a 502/503/504 only for these: a POST may have taken effect.
-            allowed_methods=IDEMPOTENT,
+            total=self.retries,
+            connect=self.retries,
+            read=self.retries,
+            status=self.retries,
+            allowed_methods=allowed_methods,
             status_forcelist=(502, 503, 504),
             backoff_factor=0.05,
             raise_on_status=False,
             respect_retry_after_header=False,
         )
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=16, max_retries=retry)
-        self.session = requests.Session()
+        session = requests.Session()
         # Calls between services go straight to the address the stack gave: never through a proxy
         # from the environment, and without requests looking one up (and .netrc) on every call.
-        self.session.trust_env = False
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
+        session.trust_env = False
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
 
-    def request(self, method: str, path: str, *, forward_auth: bool = True, **kwargs):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        forward_auth: bool = True,
+        idempotent: bool = False,
+        **kwargs,
+    ):
         headers = dict(kwargs.pop("headers", None) or {})
         if has_app_context():
             # Who is calling, signed: internal routes answer only the services named for them.
@@ -75,8 +92,13 @@ class ServiceClient:
                 # service need not ask auth either (it checks the assertion is fresh itself).
                 if ASSERTION_HEADER in request.headers:
                     headers.setdefault(ASSERTION_HEADER, request.headers[ASSERTION_HEADER])
+        session = self.session
+        if idempotent and method not in IDEMPOTENT:
+            if self._any_method is None:
+                self._any_method = self._session(None)  # None: every method
+            session = self._any_method
         try:
-            response = self._send(method, path, headers, kwargs)
+            response = self._send(session, method, path, headers, kwargs)
         except requests.RequestException as exc:
             log.warning("%s unreachable: %s", self.name, type(exc).__name__)
             raise Unavailable(f"The {self.name} service is unavailable") from exc
@@ -85,20 +107,22 @@ class ServiceClient:
             raise Unavailable(f"The {self.name} service is unavailable")
         return response
 
-    def _send(self, method: str, path: str, headers: dict, kwargs: dict) -> requests.Response:
+    def _send(
+        self, session: requests.Session, method: str, path: str, headers: dict, kwargs: dict
+    ) -> requests.Response:
         """One copy, or with several the next in turn, and another when a copy refuses the
         connection: the request never reached it, so even a POST may go to the next. A call may
         name its own `timeout` (a sign-in waits for argon2)."""
         kwargs = {"timeout": self.timeout, **kwargs}
         if len(self.base_urls) == 1:
-            return self.session.request(method, self.base_url + path, headers=headers, **kwargs)
+            return session.request(method, self.base_url + path, headers=headers, **kwargs)
         start = next(self._turn)
         order = [
             self.base_urls[(start + k) % len(self.base_urls)] for k in range(len(self.base_urls))
         ]
         for index, base in enumerate(order):
             try:
-                return self.session.request(method, base + path, headers=headers, **kwargs)
+                return session.request(method, base + path, headers=headers, **kwargs)
             except requests.ConnectionError as exc:
                 if index == len(order) - 1 or not _refused(exc):
                     raise

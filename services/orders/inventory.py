@@ -24,11 +24,13 @@ log = logging.getLogger("feira.orders")
 def reserve(order_id: int, lines: dict[int, int]) -> str:
     """Every line or none, under the order's id. Idempotent by that id: a repeat answers the
     reservation the first call made, in whatever state it is in now."""
-    # With orders' credential alone: inventory records no user on a reservation.
+    # With orders' credential alone: inventory records no user on a reservation. Idempotent by
+    # the order's id, so a connection dropped before the answer is sent again, not a 503.
     response = service("inventory").post(
         "/inventory/reservations",
         json={"order_id": order_id, "items": _items(lines)},
         forward_auth=False,
+        idempotent=True,
     )
     return _state(response, 201, order_id, "place the order")
 
@@ -44,7 +46,9 @@ def replace(order_id: int, lines: dict[int, int]) -> str:
 def release(order_id: int) -> str:
     """The reserved units are available again; releasing twice changes nothing, and an order
     inventory holds nothing for has nothing to release."""
-    response = service("inventory").post(f"/inventory/reservations/{order_id}/release")
+    response = service("inventory").post(
+        f"/inventory/reservations/{order_id}/release", idempotent=True
+    )
     if response.status_code == 404:
         log.warning("order %s: inventory holds no reservation to release", order_id)
         return "released"
@@ -53,7 +57,9 @@ def release(order_id: int) -> str:
 
 def commit(order_id: int) -> str:
     """The reserved units leave on hand (the order ships); committing twice changes nothing."""
-    response = service("inventory").post(f"/inventory/reservations/{order_id}/commit")
+    response = service("inventory").post(
+        f"/inventory/reservations/{order_id}/commit", idempotent=True
+    )
     return _state(response, 200, order_id, f"commit order {order_id}'s stock")
 
 

@@ -5,6 +5,7 @@ import io
 import json
 import logging
 import re
+import socket
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -398,6 +399,51 @@ def test_the_http_client_retries_idempotent_calls_but_never_a_post(app, flaky_se
     with app.test_request_context(), pytest.raises(Unavailable):
         client.post("/x", json={})
     assert _CountingHandler.hits == ["POST"]
+
+
+class _DropsTheFirstRequest(http.server.BaseHTTPRequestHandler):
+    """Takes the first request and closes the connection without a word (a kept-alive connection
+    the server closed as the client reused it); answers 201 to every later one."""
+
+    protocol_version = "HTTP/1.1"
+    hits: list[str] = []
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).hits.append(self.command)
+        if len(type(self).hits) == 1:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self.send_response(201)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.parametrize("idempotent", [True, False])
+def test_a_post_dropped_unanswered_is_sent_again_only_when_the_call_says_it_is_idempotent(
+    app, idempotent
+):
+    _DropsTheFirstRequest.hits = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DropsTheFirstRequest)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = ServiceClient("drops", f"http://127.0.0.1:{server.server_address[1]}")
+        with app.test_request_context():
+            if idempotent:
+                answer = client.post("/reservations", json={"order_id": 7}, idempotent=True)
+                assert answer.status_code == 201
+                assert _DropsTheFirstRequest.hits == ["POST", "POST"]
+            else:
+                with pytest.raises(Unavailable):
+                    client.post("/reservations", json={"order_id": 7})
+                assert _DropsTheFirstRequest.hits == ["POST"]
+    finally:
+        server.shutdown()
 
 
 def test_the_http_client_passes_on_the_callers_token_and_request_id(app, flaky_server):

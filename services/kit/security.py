@@ -309,6 +309,11 @@ CREDENTIAL_MAX_AGE = 30
 # Callers that cannot sign (nginx has no HMAC): they present `<name>.<key>` itself, from their
 # rendered configuration, over loopback only.
 STATIC_CALLERS = frozenset({"gateway"})
+# What a refused credential says: a caller tells its own refusal from the route's by these.
+CREDENTIAL_NEEDED = "This route is for other Feira services: a service credential is needed"
+CREDENTIAL_REFUSED = "The service credential is invalid or expired"
+CALLER_REFUSED = "This route does not answer that service"
+CREDENTIAL_PROBLEMS = frozenset({CREDENTIAL_NEEDED, CREDENTIAL_REFUSED, CALLER_REFUSED})
 
 
 def _signer(key: str, receiver: str) -> TimestampSigner:
@@ -356,21 +361,21 @@ def require_service_caller() -> str:
     )
     raw = request.headers.get(CREDENTIAL_HEADER, "")
     if not raw:
-        raise Unauthorized("This route is for other Feira services: a service credential is needed")
+        raise Unauthorized(CREDENTIAL_NEEDED)
     caller = raw.split(".", 1)[0]
     key = current_app.config["SERVICE_KEYS"].get(caller)
     if caller not in allowed or not key:
-        raise Forbidden("This route does not answer that service")
+        raise Forbidden(CALLER_REFUSED)
     if caller in STATIC_CALLERS:
         if not hmac.compare_digest(raw.encode(), f"{caller}.{key}".encode()):
-            raise Unauthorized("The service credential is invalid or expired")
+            raise Unauthorized(CREDENTIAL_REFUSED)
         g.service_caller = caller
         return caller
     try:
         signed = _signer(key, me).unsign(raw, max_age=CREDENTIAL_MAX_AGE).decode()
     except BadSignature as exc:
-        raise Unauthorized("The service credential is invalid or expired") from exc
+        raise Unauthorized(CREDENTIAL_REFUSED) from exc
     if signed != caller:
-        raise Unauthorized("The service credential is invalid or expired")
+        raise Unauthorized(CREDENTIAL_REFUSED)
     g.service_caller = caller
     return caller

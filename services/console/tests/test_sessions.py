@@ -219,6 +219,25 @@ def test_auth_down_is_said_on_the_sign_in_form_as_a_503(app, browser):
     assert all(row.user_id is None for row in rows(app))
 
 
+def test_a_refused_console_credential_is_said_as_unavailable_not_as_a_wrong_password(
+    app, browser, caplog
+):
+    page = browser.get("/console/login")
+    keys = app.config["SERVICE_KEYS"]
+    app.config["SERVICE_KEYS"] = {**keys, "console": "not-the-key-auth-holds"}
+    try:
+        answer = browser.post(
+            "/console/login",
+            data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_of(page.text)},
+        )
+    finally:
+        app.config["SERVICE_KEYS"] = keys
+    assert answer.status_code == 503 and "indisponível" in answer.text
+    assert "incorretos" not in answer.text
+    assert "CONSOLE_SERVICE_KEY" in caplog.text
+    assert sign_in(browser).status_code == 303
+
+
 def test_a_taken_email_is_named_next_to_its_field(browser):
     page = browser.get("/console/register")
     answer = browser.post(

@@ -12,7 +12,6 @@ import requests
 from flask import current_app, g, request, session
 
 from services.kit import Unavailable, service
-from services.kit.security import CREDENTIAL_PROBLEMS
 
 from . import sessions
 
@@ -183,9 +182,10 @@ def vouched(action: str, body: dict) -> requests.Response | None:
     with the console's own credential and the browser's address as the gateway gave it (ProxyFix).
     Auth's throttles then count each browser: through the gateway, every console sign-in came
     from the console's one address, and wrong passwords from anyone blocked everyone's. None
-    when auth cannot answer (down, failing, or refusing the console's own credential)."""
+    when auth cannot answer (down, failing, or refusing the console's own credential: the kit's
+    client says so in the log)."""
     try:
-        answer = service("auth").post(
+        return service("auth").post(
             f"/auth/vouched/{action}",
             json={**body, "address": request.remote_addr or "0.0.0.0"},  # noqa: S104 (unknown)
             forward_auth=False,
@@ -193,11 +193,6 @@ def vouched(action: str, body: dict) -> requests.Response | None:
         )
     except Unavailable:
         return None
-    if answer.status_code in (401, 403) and problem_of(answer).get("detail") in CREDENTIAL_PROBLEMS:
-        # Not the user's password: auth refused the console itself. Nobody can sign in here.
-        log.error("auth refused the console's service credential: check CONSOLE_SERVICE_KEY")
-        return None
-    return answer
 
 
 def refresh_tokens(refresh_token: str) -> dict | None:

@@ -1,5 +1,5 @@
 """The pooled HTTP client for calls between services: short timeouts, retries only where safe,
-and a 503 problem when the other side is down."""
+and a 503 problem when the other side is down or refuses this service's own credential."""
 
 from __future__ import annotations
 
@@ -15,7 +15,12 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.util.retry import Retry
 
 from .errors import Unavailable
-from .security import ASSERTION_HEADER, CREDENTIAL_HEADER, service_credential
+from .security import (
+    ASSERTION_HEADER,
+    CREDENTIAL_HEADER,
+    CREDENTIAL_PROBLEMS,
+    service_credential,
+)
 
 log = logging.getLogger("feira.http")
 T = TypeVar("T")
@@ -105,6 +110,17 @@ class ServiceClient:
         if response.status_code >= 500:
             log.warning("%s answered %s", self.name, response.status_code)
             raise Unavailable(f"The {self.name} service is unavailable")
+        if response.status_code in (401, 403) and _credential_refused(response):
+            # Not the caller's token nor the route's answer: this service is misconfigured, and no
+            # call of this kind can succeed. Said once here, for every caller.
+            me = current_app.config["SERVICE_NAME"] if has_app_context() else "this service"
+            log.error(
+                "%s refused %s's service credential: check %s_SERVICE_KEY on both",
+                self.name,
+                me,
+                me.upper(),
+            )
+            raise Unavailable(f"The {self.name} service is unavailable")
         return response
 
     def _send(
@@ -153,6 +169,15 @@ class ServiceClient:
 
     def delete(self, path: str, **kwargs):
         return self.request("DELETE", path, **kwargs)
+
+
+def _credential_refused(response: requests.Response) -> bool:
+    """The kit's own refusal of a service credential (kit.security), not the route's 401/403."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("detail") in CREDENTIAL_PROBLEMS
 
 
 def _refused(exc: requests.ConnectionError) -> bool:

@@ -1,5 +1,6 @@
 """The kit's shared behaviour, pinned on a small app built with create_service_app."""
 
+import contextlib
 import http.server
 import io
 import json
@@ -27,6 +28,7 @@ from services.kit import (
     make_db,
     page_schema,
     paginate,
+    security,
     service,
     sort_field,
 )
@@ -380,14 +382,22 @@ class _CountingHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@contextlib.contextmanager
+def serving(handler):
+    """`handler` on a local port for a block: its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
 @pytest.fixture
 def flaky_server():
     _CountingHandler.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CountingHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with serving(_CountingHandler) as url:
+        yield url
 
 
 def test_the_http_client_retries_idempotent_calls_but_never_a_post(app, flaky_server):
@@ -429,21 +439,53 @@ def test_a_post_dropped_unanswered_is_sent_again_only_when_the_call_says_it_is_i
     app, idempotent
 ):
     _DropsTheFirstRequest.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _DropsTheFirstRequest)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = ServiceClient("drops", f"http://127.0.0.1:{server.server_address[1]}")
-        with app.test_request_context():
-            if idempotent:
-                answer = client.post("/reservations", json={"order_id": 7}, idempotent=True)
-                assert answer.status_code == 201
-                assert _DropsTheFirstRequest.hits == ["POST", "POST"]
-            else:
-                with pytest.raises(Unavailable):
-                    client.post("/reservations", json={"order_id": 7})
-                assert _DropsTheFirstRequest.hits == ["POST"]
-    finally:
-        server.shutdown()
+    with serving(_DropsTheFirstRequest) as url, app.test_request_context():
+        client = ServiceClient("drops", url)
+        if idempotent:
+            answer = client.post("/reservations", json={"order_id": 7}, idempotent=True)
+            assert answer.status_code == 201
+            assert _DropsTheFirstRequest.hits == ["POST", "POST"]
+        else:
+            with pytest.raises(Unavailable):
+                client.post("/reservations", json={"order_id": 7})
+            assert _DropsTheFirstRequest.hits == ["POST"]
+
+
+@pytest.mark.parametrize(
+    ("status", "detail", "refused"),
+    [
+        (401, security.CREDENTIAL_REFUSED, True),
+        (403, security.CALLER_REFUSED, True),
+        (401, "Wrong email or password", False),
+        (403, "This action needs the role: admin", False),
+    ],
+)
+def test_a_refused_service_credential_is_a_503_and_an_error_naming_the_key(
+    app, caplog, status, detail, refused
+):
+    class Refuses(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps({"status": status, "detail": detail}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/problem+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    with serving(Refuses) as url, app.test_request_context():
+        client = ServiceClient("inventory", url)
+        if refused:
+            with pytest.raises(Unavailable):
+                client.get("/inventory/reservations/1")
+            name = app.config["SERVICE_NAME"].upper()
+            assert f"check {name}_SERVICE_KEY" in caplog.text
+        else:
+            # The route's own refusal is the caller's to read.
+            assert client.get("/inventory/reservations/1").status_code == status
+            assert "SERVICE_KEY" not in caplog.text
 
 
 def test_the_http_client_passes_on_the_callers_token_and_request_id(app, flaky_server):
@@ -460,17 +502,13 @@ def test_the_http_client_passes_on_the_callers_token_and_request_id(app, flaky_s
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Echo)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        client = ServiceClient("echo", f"http://127.0.0.1:{server.server_address[1]}")
+    with serving(Echo) as url:
+        client = ServiceClient("echo", url)
         with app.test_request_context(headers={"Authorization": "Bearer t0k"}):
             from flask import g
 
             g.request_id = "rid-000000001"
             client.get("/")
-    finally:
-        server.shutdown()
     assert seen["Authorization"] == "Bearer t0k" and seen["X-Request-ID"] == "rid-000000001"
 
 

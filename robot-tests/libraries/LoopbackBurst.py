@@ -28,6 +28,15 @@ class SourceAddressAdapter(HTTPAdapter):
         super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
 
 
+def _bound_session(source_address: str) -> requests.Session:
+    """A session whose every connection leaves from `source_address`, never retried."""
+    session = requests.Session()
+    adapter = SourceAddressAdapter(source_address, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 @library(scope="GLOBAL", auto_keywords=False)
 class LoopbackBurst:
     @keyword("Random loopback address")
@@ -44,10 +53,7 @@ class LoopbackBurst:
         status: 303 signed in, 401 refused, 429 told to wait."""
         statuses = []
         for _ in range(int(count)):
-            with requests.Session() as browser:
-                adapter = SourceAddressAdapter(source_address, max_retries=0)
-                browser.mount("http://", adapter)
-                browser.mount("https://", adapter)
+            with _bound_session(source_address) as browser:
                 page = browser.get(f"{base_url}/console/login", timeout=20)
                 token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
                 if token is None:
@@ -73,10 +79,7 @@ class LoopbackBurst:
     ) -> list[requests.Response]:
         """POSTs ``body`` to ``url`` ``count`` times, back to back on one keep-alive connection
         from ``source_address``, and returns every answer in order."""
-        with requests.Session() as session:
-            adapter = SourceAddressAdapter(source_address, max_retries=0)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
+        with _bound_session(source_address) as session:
             # The same 20 s as the suites' session: each wrong password is an argon2 check,
             # seconds long on a loaded 2-core machine.
             answers = [

@@ -9,6 +9,8 @@ import socket
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -134,6 +136,21 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
     with app.app_context():
         upgrade()
     return app
+
+
+@contextmanager
+def rewired(app: Flask, **config) -> Iterator[Flask]:
+    """`app` with these settings for a block (`SERVICE_URLS`, `SERVICE_KEYS`, `HTTP_RETRIES`),
+    its clients for other services made afresh from them, and all of it put back after."""
+    kept = {key: app.config[key] for key in config}
+    clients = app.extensions["feira"]._clients
+    app.config.update(config)
+    clients.clear()
+    try:
+        yield app
+    finally:
+        app.config.update(kept)
+        clients.clear()
 
 
 def kit_app(name: str, db, blueprint, database: TestDatabase, keys: dict, **config) -> Flask:

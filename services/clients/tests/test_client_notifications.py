@@ -7,7 +7,7 @@ import pytest
 from flask import Flask, jsonify, request
 
 from services.clients import create_app
-from services.kit.testing import LiveServer, build_app, unreachable_url
+from services.kit.testing import LiveServer, build_app, rewired, unreachable_url
 
 PROBLEM = "application/problem+json"
 PAGE = {
@@ -144,23 +144,11 @@ def test_an_answer_that_is_not_a_page_or_a_refusal_is_a_503(
     assert response.status_code == 503 and response.mimetype == PROBLEM
 
 
-@pytest.fixture
-def rewired(app):
-    """Point the app's notifications elsewhere for one test (its client is made afresh)."""
-    kept = dict(app.config["SERVICE_URLS"])
-
-    def _rewire(urls: dict):
-        app.config["SERVICE_URLS"] = urls
-        app.extensions["feira"]._clients.pop("notifications", None)
-
-    yield _rewire
-    _rewire(kept)
-
-
 @pytest.mark.parametrize("down", [True, False], ids=["unreachable", "not-configured"])
-def test_notifications_down_or_not_configured_is_a_503(client, admin, make_client, rewired, down):
+def test_notifications_down_or_not_configured_is_a_503(app, client, admin, make_client, down):
     owner = make_client()
-    rewired({"notifications": unreachable_url()} if down else {})
-    response = client.get(f"/clients/{owner['id']}/notifications", headers=admin)
+    urls = {"notifications": unreachable_url()} if down else {}
+    with rewired(app, SERVICE_URLS=urls):
+        response = client.get(f"/clients/{owner['id']}/notifications", headers=admin)
     assert response.status_code == 503 and response.mimetype == PROBLEM
     assert "notifications" in response.json["detail"]

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from services.console.models import ConsoleSession, db
 from services.console.sessions import PLAIN_COOKIE, SECURE_COOKIE, digest, unseal
-from services.kit.testing import unreachable_url
+from services.kit.testing import rewired, unreachable_url
 
 from .conftest import ADMIN, csrf_of, register, rows, sign_in
 
@@ -203,18 +203,8 @@ def test_wrong_passwords_in_one_browser_do_not_block_the_same_email_in_another(a
 
 
 def test_auth_down_is_said_on_the_sign_in_form_as_a_503(app, browser):
-    page = browser.get("/console/login")
-    saved = app.config["SERVICE_URLS"]
-    app.extensions["feira"]._clients.pop("auth", None)
-    app.config["SERVICE_URLS"] = {"auth": unreachable_url()}
-    try:
-        answer = browser.post(
-            "/console/login",
-            data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_of(page.text)},
-        )
-    finally:
-        app.config["SERVICE_URLS"] = saved
-        app.extensions["feira"]._clients.pop("auth", None)
+    with rewired(app, SERVICE_URLS={"auth": unreachable_url()}):
+        answer = sign_in(browser)
     assert answer.status_code == 503 and "indisponível" in answer.text
     assert all(row.user_id is None for row in rows(app))
 
@@ -222,16 +212,9 @@ def test_auth_down_is_said_on_the_sign_in_form_as_a_503(app, browser):
 def test_a_refused_console_credential_is_said_as_unavailable_not_as_a_wrong_password(
     app, browser, caplog
 ):
-    page = browser.get("/console/login")
-    keys = app.config["SERVICE_KEYS"]
-    app.config["SERVICE_KEYS"] = {**keys, "console": "not-the-key-auth-holds"}
-    try:
-        answer = browser.post(
-            "/console/login",
-            data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_of(page.text)},
-        )
-    finally:
-        app.config["SERVICE_KEYS"] = keys
+    wrong_key = {**app.config["SERVICE_KEYS"], "console": "not-the-key-auth-holds"}
+    with rewired(app, SERVICE_KEYS=wrong_key):
+        answer = sign_in(browser)
     assert answer.status_code == 503 and "indisponível" in answer.text
     assert "incorretos" not in answer.text
     assert "CONSOLE_SERVICE_KEY" in caplog.text

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 import requests
 
+from services.kit.testing import rewired
 from services.orders import orders
 from services.orders.models import db
 
@@ -298,20 +299,14 @@ def test_a_reservation_whose_answer_was_lost_is_asked_again_and_the_order_placed
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LosesTheFirstAnswer)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     app = client.application
-    urls, retries = app.config["SERVICE_URLS"], app.config["HTTP_RETRIES"]
+    urls = {**app.config["SERVICE_URLS"], "inventory": f"http://127.0.0.1:{proxy.server_port}"}
     # The suite's clients never retry (HTTP_RETRIES=0); the stack's do (2), as here.
-    app.config.update(
-        SERVICE_URLS={**urls, "inventory": f"http://127.0.0.1:{proxy.server_port}"},
-        HTTP_RETRIES=1,
-    )
-    app.extensions["feira"]._clients.pop("inventory", None)
     try:
-        response = client.post(
-            "/orders", json=order_body(buyer["id"], (product["id"], 2)), headers=user
-        )
+        with rewired(app, SERVICE_URLS=urls, HTTP_RETRIES=1):
+            response = client.post(
+                "/orders", json=order_body(buyer["id"], (product["id"], 2)), headers=user
+            )
     finally:
-        app.config.update(SERVICE_URLS=urls, HTTP_RETRIES=retries)
-        app.extensions["feira"]._clients.pop("inventory", None)
         proxy.shutdown()
     assert response.status_code == 201, response.json
     assert response.json["status"] == "pending"

@@ -48,7 +48,7 @@ def _call(ctx: Context, method: str, path: str, body: dict | None = None) -> dic
 def _in_parallel(work, items) -> list:
     """`work(item)` for every item, `BUYERS` threads at a time; the first error is raised. Plain
     threads: the clean-ups run at exit, when concurrent.futures no longer takes work. An
-    interpreter that starts no thread at exit (CPython 3.12.0-3.12.x) gets them one at a time."""
+    interpreter that starts no thread at exit (CPython 3.12.1 here) gets them one at a time."""
     items = list(items)
     results: list = [None] * len(items)
     errors: list[Exception] = []

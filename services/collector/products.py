@@ -20,9 +20,13 @@ class Upserted:
 
 
 def upsert(rows: list[dict]) -> Upserted:
-    """Create or update products by barcode, as `POST /products/import` does."""
+    """Create or update products by barcode, as `POST /products/import` does.
+
+    Idempotent by barcode, so rows whose answer a dropped connection lost are sent again rather
+    than failing the page: products finds the rows it stored and answers them as updated (the
+    run then counts them so)."""
     products = service("products")
-    response = products.post("/products/collected", json=rows, forward_auth=False)
+    response = products.post("/products/collected", json=rows, forward_auth=False, idempotent=True)
     if response.status_code != 200:
         raise Unavailable(f"products refused the collected rows ({response.status_code})")
 
@@ -49,7 +53,8 @@ def upsert(rows: list[dict]) -> Upserted:
 
 def add_image(product_id: int, filename: str, content: bytes, content_type: str) -> bool:
     """Send a picture to the product's images; False when products refused it (not a picture it
-    accepts, too large, the product gone)."""
+    accepts, too large, the product gone). Never sent twice: a second copy would be a second
+    picture."""
     response = service("products").post(
         f"/products/collected/{product_id}/images",
         files={"file": (filename, content, content_type)},

@@ -49,9 +49,9 @@ class ServiceClient:
         # connection, a read timeout or a 502/503/504 only for these: a POST may have taken effect.
         self.session = self._session(IDEMPOTENT)
         # For the POSTs that are idempotent by design (`idempotent=True`: inventory's reservations,
-        # by order id), made when first needed: a pooled connection the other side closed as it
-        # was reused ends the POST unanswered, and it is sent again like a GET.
-        self._any_method: requests.Session | None = None
+        # by order id): a pooled connection the other side closed as it was reused ends the POST
+        # unanswered, and it is sent again like a GET.
+        self._any_method = self._session(None)  # None: every method
 
     def _session(self, allowed_methods) -> requests.Session:
         retry = Retry(
@@ -97,11 +97,7 @@ class ServiceClient:
                 # service need not ask auth either (it checks the assertion is fresh itself).
                 if ASSERTION_HEADER in request.headers:
                     headers.setdefault(ASSERTION_HEADER, request.headers[ASSERTION_HEADER])
-        session = self.session
-        if idempotent and method not in IDEMPOTENT:
-            if self._any_method is None:
-                self._any_method = self._session(None)  # None: every method
-            session = self._any_method
+        session = self._any_method if idempotent else self.session
         try:
             response = self._send(session, method, path, headers, kwargs)
         except requests.RequestException as exc:

@@ -3,6 +3,7 @@ out, apps migrated with their real Alembic history, and tokens signed like auth 
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import jwt
 import psycopg
+import requests
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import text
@@ -193,6 +195,46 @@ class LiveServer:
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@contextmanager
+def losing_the_first_answer(upstream: str) -> Iterator[tuple[str, list[str]]]:
+    """A proxy in front of `upstream` for a block: it passes every POST on and, for the first one,
+    closes the connection instead of answering (the upstream did the work; the caller never heard
+    of it), as when a kept-alive connection is closed under a call in flight. Yields the proxy's
+    URL and what the upstream answered each POST, as `"<path> <status>"`."""
+    seen: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            headers = {
+                k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+            }
+            answer = requests.post(upstream + self.path, data=body, headers=headers, timeout=10)
+            seen.append(f"{self.path} {answer.status_code}")
+            if len(seen) == 1:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_port}", seen
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
 
 
 def truncate_all(app: Flask) -> None:

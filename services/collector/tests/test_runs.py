@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 
 from services.collector.models import Run, Source, db, outbox
 from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
+from services.kit.testing import losing_the_first_answer, rewired
 from services.products.models import Product
 from services.products.models import db as products_db
 
@@ -68,6 +69,26 @@ def test_a_json_ld_shop_is_collected_with_prices_and_pictures(
     barcodes = {name: barcode for name, (_, barcode, _) in found.items()}
     assert barcodes["Cafeteira Italiana Aurora 6 xícaras"].startswith("789")
     assert barcodes["Tábua de Corte em Bambu"].startswith("2")  # its GTIN's check digit is wrong
+
+
+def test_collected_rows_whose_answer_was_lost_are_sent_again_and_each_product_stored_once(
+    app, client, admin, shops, products, products_app
+):
+    source_id = add_source(client, admin, shops, "/loja-json/")
+    # The suite's clients never retry (HTTP_RETRIES=0); the stack's do (2), as here.
+    with (
+        losing_the_first_answer(products.base_url) as (proxy, seen),
+        rewired(app, SERVICE_URLS={"products": proxy}, HTTP_RETRIES=1),
+    ):
+        run = run_now(app, client, admin, source_id)
+    assert run["status"] == "succeeded", run
+    # Products stored the first page's rows, the answer was lost, and the same rows came again.
+    assert seen[:2] == ["/products/collected 200"] * 2
+    found = catalogue(products_app)
+    assert len(found) == 10
+    assert all(pictures == 1 for _, _, pictures in found.values())
+    # The resent rows were found by their barcodes: the run counts that product as updated.
+    assert (run["created"], run["updated"]) == (9, 1)
 
 
 def test_the_disallowed_section_is_never_fetched(app, client, admin, shops):

@@ -488,8 +488,7 @@ def test_a_refused_service_credential_is_a_503_and_an_error_naming_the_key(
             assert "SERVICE_KEY" not in caplog.text
 
 
-def test_the_http_client_passes_on_the_callers_token_and_request_id(app, flaky_server):
-
+def test_the_http_client_passes_on_the_callers_token_and_request_id(app):
     seen = {}
 
     class Echo(http.server.BaseHTTPRequestHandler):

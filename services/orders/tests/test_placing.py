@@ -1,16 +1,13 @@
 """Placing an order against the real clients, products and inventory: checks, copied prices,
 decimal totals, the reservation, Idempotency-Key, concurrency, and a dependency that is down."""
 
-import http.server
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-import requests
 
-from services.kit.testing import rewired
+from services.kit.testing import losing_the_first_answer, rewired
 from services.orders import orders
 from services.orders.models import db
 
@@ -263,55 +260,22 @@ def test_inventory_down_is_a_503_and_leaves_no_order_and_no_reservation(
     assert stock_of(inventory, product["id"])["reserved"] == 0
 
 
-class _LosesTheFirstAnswer(http.server.BaseHTTPRequestHandler):
-    """In front of inventory: passes every request on, and for the first one closes the
-    connection instead of answering (inventory did the work; orders never heard of it), as when
-    a kept-alive connection is closed under a call in flight."""
-
-    protocol_version = "HTTP/1.1"
-    upstream = ""
-    seen: list[str] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-        answer = requests.post(self.upstream + self.path, data=body, headers=headers, timeout=10)
-        type(self).seen.append(f"{self.path} {answer.status_code}")
-        if len(type(self).seen) == 1:
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.send_response(answer.status_code)
-        self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-        self.send_header("Content-Length", str(len(answer.content)))
-        self.end_headers()
-        self.wfile.write(answer.content)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_a_reservation_whose_answer_was_lost_is_asked_again_and_the_order_placed_once(
     client, user, make_client, make_product, inventory
 ):
     buyer, product = make_client(), make_product(stock=5)
-    _LosesTheFirstAnswer.upstream, _LosesTheFirstAnswer.seen = inventory.base_url, []
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LosesTheFirstAnswer)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
     app = client.application
-    urls = {**app.config["SERVICE_URLS"], "inventory": f"http://127.0.0.1:{proxy.server_port}"}
-    # The suite's clients never retry (HTTP_RETRIES=0); the stack's do (2), as here.
-    try:
+    with losing_the_first_answer(inventory.base_url) as (proxy, seen):
+        urls = {**app.config["SERVICE_URLS"], "inventory": proxy}
+        # The suite's clients never retry (HTTP_RETRIES=0); the stack's do (2), as here.
         with rewired(app, SERVICE_URLS=urls, HTTP_RETRIES=1):
             response = client.post(
                 "/orders", json=order_body(buyer["id"], (product["id"], 2)), headers=user
             )
-    finally:
-        proxy.shutdown()
     assert response.status_code == 201, response.json
     assert response.json["status"] == "pending"
     # Inventory reserved on the first call and answered the second with that same reservation.
-    assert _LosesTheFirstAnswer.seen == ["/inventory/reservations 201"] * 2
+    assert seen == ["/inventory/reservations 201"] * 2
     assert reservations(inventory) == [(response.json["id"], "reserved")]
     assert stock_of(inventory, product["id"])["reserved"] == 2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -24,6 +25,9 @@ class CheckResult:
     step: str | None = None  # the first failing step
     error: str | None = None
     steps: list[dict] | None = None  # per step: name, ok, latency_ms (and error)
+    # A success that is not whole: a copy of the service does not answer while the others (and the
+    # gateway, through them) do. The target is degraded, not down; `step` and `error` say why.
+    degraded: bool = False
 
     @classmethod
     def of_steps(cls, steps: list[dict], latency_ms: float | None = None) -> CheckResult:
@@ -96,12 +100,47 @@ def check_http(target: Target, session: requests.Session) -> CheckResult:
 
 def check_pair(target: Target, session: requests.Session) -> CheckResult:
     """The service straight and through the gateway. Users go through the gateway, so its leg's
-    latency is the target's; when only that leg fails, the gateway is where the fault is."""
-    direct = probe(session, "direct", target.direct, target.timeout)
+    latency is the target's; when only that leg fails, the gateway is where the fault is.
+
+    A service run as several copies (`direct_copies`) is asked on each at once: the direct leg
+    fails when none answers, and while some do, a copy that does not makes the target degraded
+    (users are served by the others), named in the error."""
+    if target.direct_copies:
+        direct, silent = each_copy(session, target)
+    else:
+        direct, silent = probe(session, "direct", target.direct, target.timeout), []
     via = probe(session, "via_gateway", target.via_gateway, target.timeout)
     if direct["ok"] and not via["ok"]:
         via["error"] = f"answers directly but not through the gateway: {via['error']}"
-    return CheckResult.of_steps([direct, via], latency_ms=via["latency_ms"])
+    result = CheckResult.of_steps([direct, via], latency_ms=via["latency_ms"])
+    if result.ok and silent:
+        result.degraded, result.step, result.error = True, "direct", "; ".join(silent)[:MAX_ERROR]
+    return result
+
+
+def each_copy(session: requests.Session, target: Target) -> tuple[dict, list[str]]:
+    """The direct leg asked of every copy at once (a copy that hangs costs one timeout, not one
+    each): one step, ok when any copy answers, and what each silent copy's answer was."""
+    copies = target.direct_copies
+    with ThreadPoolExecutor(len(copies)) as pool:
+        answers = list(
+            pool.map(lambda copy: probe(session, "direct", copy, target.timeout), copies)
+        )
+    silent = [
+        f"copy {number} of {len(copies)} ({copy.url.split('/', 3)[2]}): {answer['error']}"
+        for number, (copy, answer) in enumerate(zip(copies, answers, strict=True), start=1)
+        if not answer["ok"]
+    ]
+    answered = [answer for answer in answers if answer["ok"]]
+    leg = {
+        "name": "direct",
+        "ok": bool(answered),
+        "latency_ms": max(answer["latency_ms"] for answer in answered or answers),
+        "copies": len(copies),
+    }
+    if not answered:
+        leg["error"] = ("no copy answers: " + "; ".join(silent))[:MAX_ERROR]
+    return leg, silent
 
 
 def check_postgres(target: Target) -> CheckResult:

@@ -138,6 +138,8 @@ class Target:
     description: str = ""
     probe: Probe | None = None  # http
     direct: Probe | None = None  # pair
+    # pair, when the stack runs its service as several copies (`NAME_URLS`): `direct` on each one
+    direct_copies: tuple[Probe, ...] = ()
     via_gateway: Probe | None = None  # pair
     dsn: str | None = None  # postgres
     gateway_url: str | None = None  # synthetic
@@ -534,7 +536,26 @@ class PairSchema(TargetSchema):
     via_gateway = _leg("via_gateway")
 
     def specific(self, data: dict) -> dict[str, Any]:
-        return {"direct": _probe(data["direct"]), "via_gateway": _probe(data["via_gateway"])}
+        direct = _probe(data["direct"])
+        return {
+            "direct": direct,
+            "direct_copies": _copies(direct, data.get("enabled_if_service"), _env()),
+            "via_gateway": _probe(data["via_gateway"]),
+        }
+
+
+def _copies(direct: Probe, service: str | None, env: Mapping[str, str]) -> tuple[Probe, ...]:
+    """`direct` asked of every copy of `service` when the stack runs several (`NAME_URLS`, SCALE
+    > 1, the first copy being `NAME_URL`): one copy stopped is then seen although the gateway and
+    `NAME_URL` still answer. None with one copy, or for a URL that is not under `NAME_URL`."""
+    if not service:
+        return ()
+    first = env.get(f"{service.upper()}_URL", "").rstrip("/")
+    urls = [u.strip().rstrip("/") for u in env.get(f"{service.upper()}_URLS", "").split(",")]
+    urls = [u for u in urls if u]
+    if len(urls) < 2 or not first or not direct.url.startswith(first + "/"):
+        return ()
+    return tuple(replace(direct, url=url + direct.url[len(first) :]) for url in urls)
 
 
 class PostgresSchema(TargetSchema):

@@ -21,6 +21,7 @@ class TargetState:
 class Outcome:
     ok: bool
     latency_ms: float
+    degraded: bool = False  # a success that is not whole (a copy of the service is silent)
 
 
 def advance(
@@ -35,12 +36,13 @@ def advance(
 
     Down after `down_after` consecutive failures; a down target is up again only after `up_after`
     consecutive successes, and a single failure before that does not make it down twice. A success
-    slower than the threshold is degraded (still available). A failure short of `down_after`
-    leaves the state as it was: one lost probe is not an outage.
+    slower than the threshold, or one that is not whole, is degraded (still available). A failure
+    short of `down_after` leaves the state as it was: one lost probe is not an outage.
     """
     if outcome.ok:
         successes = current.successes + 1
-        healthy = DEGRADED if outcome.latency_ms > latency_threshold_ms else UP
+        slow = outcome.latency_ms > latency_threshold_ms
+        healthy = DEGRADED if slow or outcome.degraded else UP
         if current.state == DOWN and successes < up_after:
             return replace(current, failures=0, successes=successes)
         return TargetState(healthy, failures=0, successes=successes)

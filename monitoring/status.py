@@ -98,8 +98,9 @@ def dashboard(session, now: datetime) -> dict[str, Any]:
                 "description": row.get("description") or "",
                 "interval_s": row.get("interval_s"),
                 "state_since": row.get("state_since"),
-                "last_error": None if row.get("last_ok") else row.get("last_error"),
-                "last_step": None if row.get("last_ok") else row.get("last_step"),
+                # A failure's reason, or why a success is not whole (a copy is silent).
+                "last_error": row.get("last_error"),
+                "last_step": row.get("last_step"),
                 "age_s": (now - checked).total_seconds() if checked else None,
                 "chart": [
                     {"at": p["at"].isoformat(), "p50": p["p50"], "p95": p["p95"]}
@@ -176,15 +177,14 @@ def dashboard_from_snapshot(
     for target in body["targets"]:
         row = rows[target["name"]]
         checked = target["last_checked_at"]
-        failed = row.get("last_ok") is False
         targets.append(
             {
                 **target,
                 "description": row.get("description") or "",
                 "interval_s": row.get("interval_s"),
                 "state_since": row.get("state_since"),
-                "last_error": row.get("last_error") if failed else None,
-                "last_step": row.get("last_step") if failed else None,
+                "last_error": row.get("last_error"),
+                "last_step": row.get("last_step"),
                 "age_s": (now - checked).total_seconds() if checked else None,
                 "chart": charts.get(target["name"], []),
             }

@@ -282,7 +282,7 @@ class Monitor:
         before = tracked.state
         tracked.state = advance(
             before,
-            StateOutcome(result.ok, result.latency_ms),
+            StateOutcome(result.ok, result.latency_ms, result.degraded),
             down_after=target.down_after,
             up_after=target.up_after,
             latency_threshold_ms=target.latency_threshold_ms,

@@ -1,8 +1,8 @@
 """Proof that replicas are safe (issue 19), against a SCALE=2 stack (`make replicas`): every web
 app, relay and worker runs twice. Under load no event is handled twice nor lost with two relays;
 a copy stopped mid-load costs no idempotent request and no order; the sweeper and reconciliation
-never act twice on a row; two monitoring workers record each check once and open one incident
-for one outage."""
+never act twice on a row; one copy stopped is a degraded target, not an incident; two monitoring
+workers record each check once and open one incident for one outage."""
 
 from __future__ import annotations
 
@@ -250,6 +250,33 @@ def test_reconciliation_in_two_relays_settles_a_lost_webhooks_payment_once(stack
     eventually(lambda: len(mails_to(stack, buyer["email"])) >= 3, "the paid e-mails")
     time.sleep(1)
     assert len(mails_to(stack, buyer["email"])) == 3
+
+
+def test_one_copy_of_clients_stopped_is_degraded_naming_it_and_opens_no_incident(stack):
+    """The gateway still serves clients through its other copy: monitoring asks each copy, so
+    the target is degraded with the silent copy named, nobody is paged, and it is up once the copy
+    is back."""
+    started = stack.sql("monitoring", "SELECT now()")[0][0]
+
+    def clients_target():
+        return stack.sql(
+            "monitoring", "SELECT state, last_error FROM monitoring.targets WHERE name = 'clients'"
+        )[0]
+
+    stack.supervise("stop", "clients-2")
+    try:
+        eventually(lambda: clients_target()[0] == "degraded", "clients degraded", timeout=60)
+        assert clients_target()[1].startswith("copy 2 of 2 ("), clients_target()
+        assert stack.http.get(f"{stack.base}/health/clients", timeout=30).status_code == 200
+    finally:
+        stack.supervise("start", "clients-2")
+    eventually(lambda: clients_target()[0] == "up", "clients up again", timeout=60)
+    [[incidents]] = stack.sql(
+        "monitoring",
+        "SELECT count(*) FROM monitoring.incidents WHERE target = 'clients' AND started_at >= :t",
+        t=started,
+    )
+    assert incidents == 0
 
 
 def test_two_monitoring_workers_record_each_check_once_and_open_one_incident(stack):

@@ -17,7 +17,7 @@ from werkzeug.wsgi import LimitedStream
 
 from services.registry import BY_NAME, internal_callers
 
-from .db import read_outside_transactions
+from .db import read_outside_transactions, replace_cut_connections
 from .errors import Unprocessable, register_error_handlers
 from .fields import MAX_ID, Money, unstorable_text
 from .health import bp as health_bp
@@ -160,6 +160,7 @@ def create_service_app(
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
+            replace_cut_connections(engine)
             read_outside_transactions(engine)
     Migrate(
         app,

@@ -16,7 +16,6 @@ from flask_sqlalchemy.model import Model as FlaskModel
 from psycopg.pq import TransactionStatus
 from sqlalchemy import DateTime, Engine, MetaData, event, exc, func
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.pool import Pool
 
 # Constraint names carry the column, so an IntegrityError can name the field at fault.
 NAMING_CONVENTION = {
@@ -64,7 +63,12 @@ def kept_after_commit(db: SQLAlchemy) -> Iterator[None]:
         session.expire_on_commit = before
 
 
-@event.listens_for(Pool, "checkout")
+def replace_cut_connections(engine: Engine) -> None:
+    """The engine's pool checks each connection it hands out (`_cut_connections_are_replaced`);
+    on the service's own engines only, not every pool the process may make."""
+    event.listen(engine, "checkout", _cut_connections_are_replaced)
+
+
 def _cut_connections_are_replaced(dbapi_connection, connection_record, connection_proxy) -> None:
     """A pooled connection Postgres has cut (a restart, a terminated backend) is replaced before
     a request uses it, without pre-ping's round trip: an idle connection's socket has nothing

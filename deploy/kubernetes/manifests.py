@@ -78,6 +78,14 @@ PRIVATE_RANGES = [
     "100.64.0.0/10",
 ]
 PART_OF = {"app.kubernetes.io/part-of": "feira"}
+METRICS = "/metrics"
+# Who may scrape the web apps' /metrics: the Prometheus pods (kube-prometheus-stack's label) of the
+# `monitoring` namespace (a name only cluster admins give, set by Kubernetes itself). Another
+# namespace or label: a kustomize patch of the `metrics-scrape` policy.
+SCRAPER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
 REFERENCE = re.compile(r"\$\(([A-Z0-9_]+)\)")
 
 
@@ -423,6 +431,16 @@ def deployment(process: Process, secrets: set[str]) -> tuple[dict, dict[str, str
         "volumeMounts": mounted,
     }
     pod_labels = labels(process.name, process.role, process.service.name)
+    # Where Prometheus' Kubernetes discovery (its usual relabelling) finds each copy's /metrics.
+    scrape = (
+        {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(process.port),
+            "prometheus.io/path": METRICS,
+        }
+        if process.role == "web"
+        else {}
+    )
     manifest = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -442,7 +460,10 @@ def deployment(process: Process, secrets: set[str]) -> tuple[dict, dict[str, str
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
             "template": {
-                "metadata": {"labels": pod_labels},
+                "metadata": {
+                    "labels": pod_labels,
+                    **({"annotations": scrape} if scrape else {}),
+                },
                 "spec": {
                     "serviceAccountName": f"feira-{process.service.name}",
                     "automountServiceAccountToken": False,
@@ -608,8 +629,9 @@ def tcp(port: int) -> dict:
     return {"protocol": "TCP", "port": port}
 
 
-def shared_policies() -> list[dict]:
-    """Deny everything, then what every pod needs: DNS, and Feira's pods to the database."""
+def shared_policies(web_ports: list[int]) -> list[dict]:
+    """Deny everything, then what every pod needs: DNS, and Feira's pods to the database; and
+    Prometheus to the web apps' ports, for their /metrics."""
     database = {"feira.dev/database": "true"}
     return [
         {
@@ -660,6 +682,16 @@ def shared_policies() -> list[dict]:
                 "podSelector": {"matchLabels": database},
                 "policyTypes": ["Ingress"],
                 "ingress": [{"from": [peer(**PART_OF)], "ports": [tcp(5432)]}],
+            },
+        },
+        {
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": {"name": "metrics-scrape", "labels": PART_OF},
+            "spec": {
+                "podSelector": {"matchLabels": {**PART_OF, "app.kubernetes.io/component": "web"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{"from": [SCRAPER], "ports": [tcp(port) for port in web_ports]}],
             },
         },
     ]
@@ -1047,7 +1079,9 @@ def build(services: list[str] | None = None) -> Base:
                         used_secrets.setdefault(ref["name"], set()).add(ref["key"])
         documents[f"{name}.yaml"] = objects
     documents["gateway.yaml"] = gateway_objects(present)
-    documents["network.yaml"] = shared_policies()
+    documents["network.yaml"] = shared_policies(
+        sorted({process.port for process in listed if process.role == "web"})
+    )
     job = migrate_job(cfg, secrets)
     documents["migrate.yaml"] = [service_account("migrate"), job]
     documents["storage.yaml"] = storage()

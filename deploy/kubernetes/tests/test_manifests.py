@@ -126,6 +126,13 @@ def test_every_probe_path_is_a_route_of_its_service(base, jwt_keys):
         assert manifests.READINESS in probes and manifests.LIVENESS in probes
         for path in probes:
             assert path in rules, f"{name} probes {path}, which it does not serve"
+        # Prometheus finds each copy's /metrics from its pod's annotations.
+        template = deployments[name]["spec"]["template"]
+        scrape = template["metadata"]["annotations"]
+        [port] = template["spec"]["containers"][0]["ports"]
+        assert scrape["prometheus.io/scrape"] == "true"
+        assert scrape["prometheus.io/port"] == str(port["containerPort"])
+        assert scrape["prometheus.io/path"] in rules, f"{name} serves no metrics"
     # The gateway's own /health, served by nginx itself.
     assert "location = /health {" in (BASE / "gateway" / "nginx.conf").read_text()
 
@@ -243,6 +250,19 @@ def test_network_policies_deny_all_then_open_only_the_registry_arrows(base):
         assert internet and "169.254.0.0/16" in internet[0]["to"][0]["ipBlock"]["except"]
     # auth calls no one.
     assert egress("auth") == set()
+    # Prometheus, in the monitoring namespace alone, reaches the web apps' ports (their /metrics),
+    # and nothing else: not the relays' or workers' pods, not the database.
+    scrape = policies["metrics-scrape"]["spec"]
+    assert scrape["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "web"
+    assert scrape["policyTypes"] == ["Ingress"]
+    [rule] = scrape["ingress"]
+    assert rule["from"] == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+        }
+    ]
+    assert {p["port"] for p in rule["ports"]} == {BY_NAME[name].port for name in PRESENT}
     # DNS and the database for everyone.
     assert policies["dns"]["spec"]["egress"][0]["ports"][0] == {"protocol": "UDP", "port": 53}
     assert policies["to-database"]["spec"]["podSelector"] == {

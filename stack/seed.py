@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import random
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import requests
 from faker import Faker
@@ -78,9 +78,7 @@ def bulk_clients(cfg: StackConfig, total: int) -> int:
     would take minutes). The rows are valid: formatted CPFs with real check digits."""
     import psycopg
 
-    url = cfg.database_url("clients", cfg.db_passwords()["clients"])
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn(cfg, "clients")) as conn:
         present = conn.execute("SELECT count(*) FROM clients.clients").fetchone()[0]
         missing = total - present
         if missing <= 0:
@@ -123,24 +121,38 @@ BRANDS = [
 PERISHABLE = {"Mercearia", "Bebidas"}
 
 
+def demo_catalogue() -> list[tuple[str, str, str, str]]:
+    """(category, name, description, barcode) of each demo product: three brands of each noun,
+    with retail EAN-13s (prefix 789) the seed can find them by again."""
+    return [
+        (
+            category,
+            f"{noun} {brand}",
+            f"{description.capitalize()} da marca {brand}",
+            ean13(f"789{c:03d}{i:03d}{b:03d}"),
+        )
+        for c, (category, items) in enumerate(CATALOGUE.items())
+        for i, (noun, description) in enumerate(items)
+        for b, brand in enumerate(BRANDS[:3])
+    ]
+
+
 def seed_catalogue(api: Api) -> tuple[int, int]:
     """The categories, then a few products per category through POST /products/import (an
     upsert by barcode: running it again changes nothing)."""
     category_ids = ensure_categories(api)
-    rows = []
-    for c, (category, items) in enumerate(CATALOGUE.items()):
-        for i, (noun, description) in enumerate(items):
-            for b, brand in enumerate(BRANDS[:3]):
-                rows.append(
-                    {
-                        "name": f"{noun} {brand}",
-                        "description": f"{description.capitalize()} da marca {brand}",
-                        "price": f"{random.uniform(3, 900):.2f}",  # noqa: S311 (demo data)
-                        "barcode": ean13(f"789{c:03d}{i:03d}{b:03d}"),
-                        "category_id": category_ids[category],
-                        "expires_on": "2027-06-30" if category in PERISHABLE else None,
-                    }
-                )
+    rows = [
+        {
+            "name": name,
+            "description": description,
+            # The same price each run, so running the seed again changes nothing.
+            "price": f"{random.Random(barcode).uniform(3, 900):.2f}",  # noqa: S311 (demo data)
+            "barcode": barcode,
+            "category_id": category_ids[category],
+            "expires_on": "2027-06-30" if category in PERISHABLE else None,
+        }
+        for category, name, description, barcode in demo_catalogue()
+    ]
     response = api.post("/products/import", rows)
     response.raise_for_status()
     report = response.json()
@@ -166,10 +178,8 @@ def bulk_products(cfg: StackConfig, total: int) -> int:
     `product.created` is emitted for them."""
     import psycopg
 
-    url = cfg.database_url("products", cfg.db_passwords()["products"])
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
     rng = random.Random(total)  # noqa: S311 (benchmark data, reproducible)
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn(cfg, "products")) as conn:
         present = conn.execute("SELECT count(*) FROM products.products").fetchone()[0]
         missing = total - present
         if missing <= 0:
@@ -231,14 +241,15 @@ def seed_orders(api: Api, cfg: StackConfig, count: int) -> int:
     placed = api.get("/orders", per_page=1)
     placed.raise_for_status()
     missing = count - placed.json()["total"]
-    products = demo_products(api)
-    buyers = clients_with_addresses(api)
+    products = demo_products(cfg)
+    buyers = clients_with_addresses(cfg)
     if missing <= 0 or not products or not buyers:
         return 0
     receive_stock(api, products, missing * 3)
     rng = random.Random(count)  # noqa: S311 (demo data, reproducible)
     endings, weights = list(ENDINGS), list(ENDINGS.values())
     made: list[tuple[int, float]] = []
+    paid: set[int] = set()
     for _ in range(missing):
         client_id, address_ids = rng.choice(buyers)
         lines = rng.sample(products, rng.randint(1, 3))
@@ -253,34 +264,43 @@ def seed_orders(api: Api, cfg: StackConfig, count: int) -> int:
         )
         response.raise_for_status()
         order_id = response.json()["id"]
-        for status in rng.choices(endings, weights)[0]:
+        ending = rng.choices(endings, weights)[0]
+        for status in ending:
             api.post(f"/orders/{order_id}/status", {"status": status}).raise_for_status()
+        if "paid" in ending:
+            paid.add(order_id)
         # Skewed towards the recent days, as a growing shop's are.
         made.append((order_id, SEED_DAYS * (1 - rng.random() ** 0.7) + rng.random()))
     backdate_orders(cfg, made)
+    backdate_sales(cfg, [(order_id, days) for order_id, days in made if order_id in paid])
     return len(made)
 
 
-def demo_products(api: Api) -> list[int]:
-    """The demo catalogue's active products (EAN prefix 789; the bulk rows are in-store codes)."""
-    response = api.get("/products", ids=",".join(map(str, range(1, 101))), per_page=100)
-    response.raise_for_status()
-    return [
-        p["id"] for p in response.json()["items"] if p["barcode"].startswith("789") and p["active"]
-    ]
+def demo_products(cfg: StackConfig) -> list[int]:
+    """The demo catalogue's active products, found by their barcodes in products' schema:
+    whatever ids they got (a stack the suites or the bench used first has others before them)."""
+    import psycopg
+
+    barcodes = [barcode for _, _, _, barcode in demo_catalogue()]
+    with psycopg.connect(dsn(cfg, "products")) as conn:
+        rows = conn.execute(
+            "SELECT id FROM products.products WHERE barcode = ANY(%s) AND active ORDER BY id",
+            (barcodes,),
+        ).fetchall()
+    return [product_id for (product_id,) in rows]
 
 
-def clients_with_addresses(api: Api) -> list[tuple[int, list[int]]]:
-    response = api.get("/clients", per_page=100, sort="created_at")
-    response.raise_for_status()
-    buyers = []
-    for client in response.json()["items"]:
-        addresses = api.get(f"/clients/{client['id']}/addresses", per_page=100)
-        addresses.raise_for_status()
-        ids = [address["id"] for address in addresses.json()["items"]]
-        if ids:
-            buyers.append((client["id"], ids))
-    return buyers
+def clients_with_addresses(cfg: StackConfig) -> list[tuple[int, list[int]]]:
+    """Up to 100 clients who have addresses, with them, read in clients' schema: the seed's own
+    and any other (a stack the bench used first holds thousands of clients with none)."""
+    import psycopg
+
+    with psycopg.connect(dsn(cfg, "clients")) as conn:
+        rows = conn.execute(
+            "SELECT client_id, array_agg(id ORDER BY id) FROM clients.addresses"
+            " GROUP BY client_id ORDER BY client_id LIMIT 100"
+        ).fetchall()
+    return [(client_id, list(address_ids)) for client_id, address_ids in rows]
 
 
 def receive_stock(api: Api, products: list[int], quantity: int) -> None:
@@ -298,13 +318,17 @@ def receive_stock(api: Api, products: list[int], quantity: int) -> None:
         response.raise_for_status()
 
 
+def dsn(cfg: StackConfig, service: str) -> str:
+    """libpq's address of the stack's database as `service`'s own role."""
+    url = cfg.database_url(service, cfg.db_passwords()[service])
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
 def backdate_orders(cfg: StackConfig, made: list[tuple[int, float]]) -> None:
     """Each order, and its history with it, moved `days` into the past."""
     import psycopg
 
-    url = cfg.database_url("orders", cfg.db_passwords()["orders"])
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn(cfg, "orders")) as conn:
         with conn.cursor() as cursor:
             for order_id, days in made:
                 shift = timedelta(days=days)
@@ -316,6 +340,40 @@ def backdate_orders(cfg: StackConfig, made: list[tuple[int, float]]) -> None:
                 cursor.execute(
                     "UPDATE orders.order_history SET at = at - %s WHERE order_id = %s",
                     (shift, order_id),
+                )
+        conn.commit()
+
+
+def backdate_sales(cfg: StackConfig, paid: list[tuple[int, float]], wait_s: float = 30) -> None:
+    """The paid orders' units in products' sales (its `popularity` sort, over the last 30 days),
+    on the day each order was moved to: products counted them sold today, when it heard
+    `order.paid`. Its relay delivers within a second or so, so the rows are waited for."""
+    import psycopg
+
+    if not paid:
+        return
+    orders = [order_id for order_id, _ in paid]
+    with psycopg.connect(dsn(cfg, "products")) as conn:
+        deadline = time.monotonic() + wait_s
+        heard = 0
+        while time.monotonic() < deadline:
+            heard = conn.execute(
+                "SELECT count(DISTINCT order_id) FROM products.product_sales"
+                " WHERE order_id = ANY(%s)",
+                (orders,),
+            ).fetchone()[0]
+            conn.rollback()
+            if heard == len(orders):
+                break
+            time.sleep(0.25)
+        else:
+            print(f"==> products heard {heard} of {len(orders)} paid orders; the rest stay today's")
+        today = datetime.now(UTC)
+        with conn.cursor() as cursor:
+            for order_id, days in paid:
+                cursor.execute(
+                    "UPDATE products.product_sales SET sold_on = %s WHERE order_id = %s",
+                    ((today - timedelta(days=days)).date(), order_id),
                 )
         conn.commit()
 

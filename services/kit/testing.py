@@ -10,11 +10,12 @@ import socket
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import jwt
 import psycopg
@@ -235,6 +236,70 @@ def losing_the_first_answer(upstream: str) -> Iterator[tuple[str, list[str]]]:
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def at_once(app: Flask, work: Callable[[], Any], copies: int = 2) -> list:
+    """`work()` run by `copies` threads released together, each in its own app context and
+    session (as copies of a process on one database): what each returned, in the order they
+    finished. When a copy raised, the first such exception is raised once all have ended."""
+    answers: list = []
+    failures: list[BaseException] = []
+    barrier = threading.Barrier(copies)
+    db = app.extensions["sqlalchemy"]
+
+    def copy():
+        with app.app_context():
+            barrier.wait()
+            try:
+                answers.append(work())
+            except BaseException as failure:  # raised again in the calling thread, below
+                failures.append(failure)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=copy) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return answers
+
+
+def chore_asked_while_running(app: Flask, outbox, index: int) -> list[bool]:
+    """The outbox chore `index` held inside its first run (one relay copy) while a second copy
+    asks for it (`run_chore`): what each answered, the second first. One at a time is
+    `[False, True]`."""
+    original = outbox.chores[index][1]
+    started, release = threading.Event(), threading.Event()
+    answers: list[bool] = []
+    db = app.extensions["sqlalchemy"]
+
+    def held():
+        started.set()
+        release.wait(5)
+        original()
+
+    def copy():
+        with app.app_context():
+            try:
+                answers.append(outbox.run_chore(index))
+            finally:
+                db.session.remove()
+
+    outbox.chores[index][1] = held
+    try:
+        first = threading.Thread(target=copy)
+        first.start()
+        assert started.wait(5), "the first copy never began the chore"
+        copy()
+        release.set()
+        first.join()
+    finally:
+        release.set()
+        outbox.chores[index][1] = original
+    return answers
 
 
 def truncate_all(app: Flask) -> None:

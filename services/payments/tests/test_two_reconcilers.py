@@ -2,10 +2,9 @@
 the Stripe stand-in: a payment whose webhook was lost succeeds once (one `payment.succeeded`),
 and the reconciliation chore runs in one copy at a time."""
 
-import threading
-
+from services.kit.testing import at_once, chore_asked_while_running
 from services.payments import payments
-from services.payments.models import db, outbox
+from services.payments.models import outbox
 
 from .conftest import emitted, standin_events, standin_post
 from .test_paying import pay
@@ -21,49 +20,12 @@ def test_two_reconcilers_racing_settle_a_lost_webhooks_payment_once(
         standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
         [lost] = standin_events(standin, payment["provider_ref"])
         assert lost["delivered"] is False
-    barrier = threading.Barrier(2)
-
-    def reconciler():
-        with app.app_context():
-            barrier.wait()
-            payments.reconcile()
-            db.session.remove()
-
-    threads = [threading.Thread(target=reconciler) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(app, payments.reconcile)
     succeeded = emitted(app, "payment.succeeded")
     assert sorted(e["payment_id"] for e in succeeded) == sorted(p["id"] for p in paid)
 
 
 def test_the_reconciliation_chore_runs_in_one_relay_copy_at_a_time(client, app):
     # Payments' chores (each app the session builds adds its own; any one of them will do).
-    index = 0
-    original = outbox.chores[index][1]
-    started, release = threading.Event(), threading.Event()
-    ran = []
-
-    def slow_chores():
-        started.set()
-        release.wait(5)
-        original()
-
-    outbox.chores[index][1] = slow_chores
-    try:
-
-        def copy():
-            with app.app_context():
-                ran.append(outbox.run_chore(index))
-                db.session.remove()
-
-        first = threading.Thread(target=copy)
-        first.start()
-        assert started.wait(5)
-        copy()
-        release.set()
-        first.join()
-        assert ran == [False, True], "the second copy found the first reconciling and skipped"
-    finally:
-        outbox.chores[index][1] = original
+    ran = chore_asked_while_running(app, outbox, 0)
+    assert ran == [False, True], "the second copy found the first reconciling and skipped"

@@ -1,7 +1,8 @@
 """`make seed`: realistic demo data (Faker pt_BR, valid CPFs and EAN-13s) loaded through the
 gateway's API, so a newcomer sees a living system and every rule is applied to it (clients,
 the catalogue, orders of the last 60 days in every status for the console's charts); then the
-catalogue topped up with COPY to benchmark size."""
+catalogue topped up with COPY to benchmark size. Only reading back what it made (the demo
+products, the buyers) and dating the orders back go straight to the services' schemas."""
 
 from __future__ import annotations
 

@@ -44,10 +44,21 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._session = requests.Session()
         self._stopped = False
+        self._sending = False  # a webhook taken from the queue and not yet answered
 
     def headers(self, payload: bytes, **options) -> dict[str, str]:
         """The request's headers, its signature among them: each stand-in's own."""
         raise NotImplementedError
+
+    def quiet(self, timeout: float = 10.0) -> None:
+        """Forgets every webhook still queued and waits for the one on its way, if any, to be
+        answered: no test's webhook reaches the endpoint while the next test sets up (empties
+        the tables it would write)."""
+        with self._ready:
+            self._queue.clear()
+            self._ready.wait_for(lambda: not self._sending, timeout)
+            # The retry that delivery may have queued as it ended.
+            self._queue.clear()
 
     def stop(self) -> None:
         """Ends the delivery thread (webhooks still waiting are given up)."""
@@ -92,13 +103,20 @@ class Dispatcher:
                 if self._stopped:
                     return
                 _, _, key, payload, attempt = heapq.heappop(self._queue)
-            if attempt == 0 and (not self.url or self._dropped(key)):
-                continue
-            status = self.send(key, payload)
-            log.info("webhook attempt %d: %s", attempt + 1, status)
-            failed = status is None or not 200 <= status < 300
-            if failed and self.url and attempt < len(RETRY_DELAYS):
-                due = time.monotonic() + RETRY_DELAYS[attempt]
+                self._sending = True
+            retry = None
+            try:
+                if attempt == 0 and (not self.url or self._dropped(key)):
+                    continue
+                status = self.send(key, payload)
+                log.info("webhook attempt %d: %s", attempt + 1, status)
+                failed = status is None or not 200 <= status < 300
+                if failed and self.url and attempt < len(RETRY_DELAYS):
+                    due = time.monotonic() + RETRY_DELAYS[attempt]
+                    retry = (due, next(self._order), key, payload, attempt + 1)
+            finally:
                 with self._ready:
-                    heapq.heappush(self._queue, (due, next(self._order), key, payload, attempt + 1))
-                    self._ready.notify()
+                    self._sending = False
+                    if retry is not None:
+                        heapq.heappush(self._queue, retry)
+                    self._ready.notify_all()

@@ -35,6 +35,10 @@ class RunningStandin(str):
     def webhook_url(self, value: str | None) -> None:
         self.app.extensions["stripe_webhooks"].url = value or None
 
+    def quiet(self) -> None:
+        """No webhook of the last test still queued or on its way (the next one's set-up)."""
+        self.app.extensions["stripe_webhooks"].quiet()
+
 
 @contextmanager
 def running_stripe_standin(

@@ -41,6 +41,10 @@ class RunningStandin(str):
     def webhook_url(self, value: str | None) -> None:
         self.app.extensions["whatsapp_webhooks"].url = value or None
 
+    def quiet(self) -> None:
+        """No webhook of the last test still queued or on its way (the next one's set-up)."""
+        self.app.extensions["whatsapp_webhooks"].quiet()
+
     def messages(self, to: str | None = None) -> list[dict]:
         """The sends it accepted (as `GET /_standin/messages` lists them), newest first."""
         digits = re.sub(r"\D", "", to) if to is not None else None

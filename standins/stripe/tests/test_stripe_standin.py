@@ -394,6 +394,18 @@ def test_a_delivery_that_fails_is_retried_until_the_endpoint_takes_it(client, en
     assert (listed["id"], listed["attempts"], listed["delivered"]) == (event.id, 3, True)
 
 
+def test_quiet_leaves_no_webhook_queued_or_on_its_way(client, endpoint, standin):
+    """What a suite calls between two tests: the event's delivery (refused, so a retry is due in
+    0.5 s) is over when `quiet` returns, and nothing of it arrives after."""
+    endpoint.fail_next = 1
+    card_payment(client)
+    standin.quiet()
+    seen = list(endpoint.statuses)
+    time.sleep(1.5)
+    assert endpoint.statuses == seen
+    assert 200 not in seen and endpoint.events == []
+
+
 def test_a_dropped_event_is_recorded_undelivered_and_a_resend_delivers_it(
     client, endpoint, standin
 ):

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import re
-import socket
 import threading
 from datetime import timedelta
 from decimal import Decimal
@@ -34,7 +33,7 @@ from services.kit import (
 )
 from services.kit.fields import Money
 from services.kit.httpclient import ServiceClient
-from services.kit.testing import access_token, bearer, kit_app
+from services.kit.testing import access_token, bearer, kit_app, losing_the_first_answer
 
 PROBLEM = "application/problem+json"
 db = make_db("auth")
@@ -411,21 +410,15 @@ def test_the_http_client_retries_idempotent_calls_but_never_a_post(app, flaky_se
     assert _CountingHandler.hits == ["POST"]
 
 
-class _DropsTheFirstRequest(http.server.BaseHTTPRequestHandler):
-    """Takes the first request and closes the connection without a word (a kept-alive connection
-    the server closed as the client reused it); answers 201 to every later one."""
+class _Reserves(http.server.BaseHTTPRequestHandler):
+    """Answers 201 to every POST, as inventory does to a reservation (again: the same one)."""
 
     protocol_version = "HTTP/1.1"
-    hits: list[str] = []
 
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        type(self).hits.append(self.command)
-        if len(type(self).hits) == 1:
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
         self.send_response(201)
+        self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", "2")
         self.end_headers()
         self.wfile.write(b"{}")
@@ -438,17 +431,20 @@ class _DropsTheFirstRequest(http.server.BaseHTTPRequestHandler):
 def test_a_post_dropped_unanswered_is_sent_again_only_when_the_call_says_it_is_idempotent(
     app, idempotent
 ):
-    _DropsTheFirstRequest.hits = []
-    with serving(_DropsTheFirstRequest) as url, app.test_request_context():
+    with (
+        serving(_Reserves) as upstream,
+        losing_the_first_answer(upstream) as (url, seen),
+        app.test_request_context(),
+    ):
         client = ServiceClient("drops", url)
         if idempotent:
             answer = client.post("/reservations", json={"order_id": 7}, idempotent=True)
             assert answer.status_code == 201
-            assert _DropsTheFirstRequest.hits == ["POST", "POST"]
+            assert seen == ["/reservations 201"] * 2
         else:
             with pytest.raises(Unavailable):
                 client.post("/reservations", json={"order_id": 7})
-            assert _DropsTheFirstRequest.hits == ["POST"]
+            assert seen == ["/reservations 201"]
 
 
 @pytest.mark.parametrize(

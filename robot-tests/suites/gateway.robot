@@ -1,9 +1,10 @@
 *** Settings ***
 Documentation       The gateway's own routes, as API.md lists them under "Public routes": its health
 ...                 and each service's readiness, the API documentation, product pictures, and
-...                 routes it keeps to itself or does not have: the token verifier, and inventory's
+...                 routes it keeps to itself or does not have: the token verifier, inventory's
 ...                 reservations, which orders makes at inventory directly (an outside caller, even
-...                 the admin, could otherwise reserve, release or commit anyone's stock). No OpenAPI
+...                 the admin, could otherwise reserve, release or commit anyone's stock), and auth's
+...                 door for the console's sign-in form (`/auth/vouched`). No OpenAPI
 ...                 document describes them as the gateway answers them; `tools/route_coverage.py`
 ...                 lists them as `GATEWAY_ROUTES`. A test that needs a reservation places a real
 ...                 order; its teardown cancels and deletes the orders, then removes the clients, the
@@ -92,6 +93,15 @@ Scenario: the token verifier cannot be reached from outside, even with a good to
     Then the answer is a 404 problem
     And the answer says nothing about the caller
 
+Scenario: the console's sign-in door at auth cannot be reached from outside, whatever address is vouched for
+    [Documentation]    Only the console may tell auth which browser a sign-in comes from; through
+    ...    the gateway, naming an address of one's own would dodge the per-address throttle.
+    [Tags]    auth
+    Given a registered user
+    When the user signs in at auth's console door vouching for the address "198.51.100.7"
+    Then the answer is a 404 problem
+    And the answer holds no token
+
 Scenario: stock cannot be reserved through the gateway, even by the admin
     [Tags]    inventory
     Given a product with a stock of 5
@@ -175,4 +185,4 @@ Scenario: an import row holding a NUL character is rejected and the other rows s
 
 Scenario: the public API documents leave out the routes the gateway keeps to itself
     When I read every service's OpenAPI document
-    Then no document lists the token verifier or inventory's reservations
+    Then no document lists a route the gateway keeps to itself

@@ -48,6 +48,8 @@ GATEWAY_ROUTES: dict[tuple[str, str], frozenset[int]] = {
     # Internal routes (tag `internal`): the verifier behind auth_request, and the reservations
     # orders makes at inventory directly. The gateway keeps them to itself.
     ("GET", "/auth/verify"): frozenset({404}),
+    # auth's door for the console's sign-in form: the console alone calls it, directly.
+    ("POST", "/auth/vouched/login"): frozenset({404}),
     ("POST", "/inventory/reservations"): frozenset({404}),
     ("GET", "/inventory/reservations/{order_id}"): frozenset({404}),
     ("PUT", "/inventory/reservations/{order_id}"): frozenset({404}),

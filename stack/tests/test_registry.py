@@ -331,6 +331,16 @@ def test_every_monitored_service_has_its_health_pair_target_and_only_they_do():
         assert target["via_gateway"]["url"] == f"${{GATEWAY_URL}}/health/{name}"
 
 
+def test_the_gateway_suite_checks_every_internal_route_of_the_registry():
+    """Its `@{INTERNAL_PREFIXES}` is written by hand, as the suites are a specification: this
+    keeps it in step with the registry's `Internal` routes."""
+    resource = (ROOT / "robot-tests" / "resources" / "gateway.resource").read_text()
+    listed = re.search(r"^@\{INTERNAL_PREFIXES\}(.*?)^(?!\.\.\.)", resource, re.M | re.S)
+    assert listed, "gateway.resource lists no @{INTERNAL_PREFIXES}"
+    prefixes = set(re.findall(r"/[\w/]+", listed.group(1)))
+    assert prefixes == {route.prefix for s in SERVICES for route in s.internal}
+
+
 def test_env_example_lists_each_services_port_and_database_password():
     for service in SERVICES:
         assert EXAMPLE.get(f"{service.env_prefix}_PORT") == str(service.port), service.name

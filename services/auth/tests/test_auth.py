@@ -341,7 +341,8 @@ def test_only_the_console_may_vouch_for_an_address(app, client, register):
     assert bare.status_code == 401 and bare.mimetype == PROBLEM
     for caller in ("gateway", "orders"):
         assert vouched(app, "login", body, caller=caller).status_code == 403, caller
-    # Through the gateway the prefix does not exist (its nginx.conf answers 404 there).
+    # Through the gateway the prefix does not exist: robot-tests/suites/gateway.robot, "the
+    # console's sign-in door at auth cannot be reached from outside".
 
 
 def test_a_vouched_sign_in_without_a_readable_address_is_a_422_naming_it(app, client, register):

@@ -78,15 +78,6 @@ def render_gateway(cfg: StackConfig) -> Path:
     """nginx.conf from gateway/templates, listening in the container, proxying to the containers."""
     from .gateway import render
 
-    cfg.logs_dir.mkdir(parents=True, exist_ok=True)
-    # The templates log to files under the run directory; here they go to `docker compose logs`.
-    for name, stream in (
-        ("gateway-access.log", "/dev/stdout"),
-        ("gateway-error.log", "/dev/stderr"),
-    ):
-        log = cfg.logs_dir / name
-        log.unlink(missing_ok=True)
-        log.symlink_to(stream)
     everywhere = "0.0.0.0"  # noqa: S104 (inside its container; compose publishes it on loopback)
     return render(cfg, listen_host=everywhere, upstream_hosts={name: name for name in cfg.apps})
 

@@ -145,7 +145,6 @@ def render(
     ]
     context = {
         "run": out,
-        "logs": cfg.logs_dir,
         "host": listen_host or cfg.host,
         "port": cfg.gateway_port,
         "run_as": run_as,

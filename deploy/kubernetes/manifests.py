@@ -722,8 +722,6 @@ def gateway_files(services: list[str]) -> dict[str, str]:
         conf = conf_path.read_text()
         docs = (conf_path.parent / "docs" / "index.html").read_text()
     replacements = [
-        (f"{tmp}/logs/gateway-access.log", "/dev/stdout"),
-        (f"{tmp}/logs/gateway-error.log", "/dev/stderr"),
         (f"{tmp}/verify-cache", f"{RUN}/verify-cache"),
         (tmp, RUN),
         (str(ROOT), APP),

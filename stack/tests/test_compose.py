@@ -260,7 +260,6 @@ def test_the_gateway_rendered_for_compose_listens_in_its_container_and_proxies_t
     assert f"listen 0.0.0.0:{environment['FEIRA_GATEWAY_PORT']};" in text
     for name, program in http_services.items():
         assert f"server {name}:{program.port} " in text
-    assert (tmp_path / "logs" / "gateway-access.log").readlink() == Path("/dev/stdout")
 
 
 def test_the_gateway_rendered_for_make_up_still_listens_and_proxies_on_loopback(

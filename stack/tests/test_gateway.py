@@ -5,6 +5,7 @@ over-long request lines and headers, and URLs it cannot parse, answered as probl
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import runpy
@@ -86,7 +87,7 @@ def nginx(cfg, rendered, tmp_path):
     yield from serve(cfg, conf, port)
 
 
-def serve(cfg: StackConfig, conf: Path, port: int):
+def serve(cfg: StackConfig, conf: Path, port: int, stdout=subprocess.DEVNULL):
     """Run nginx on `conf` until the generator is closed; yields its base URL."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(binary).exists():
@@ -94,7 +95,7 @@ def serve(cfg: StackConfig, conf: Path, port: int):
     cfg.logs_dir.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [binary, "-e", "stderr", "-c", str(conf), "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.PIPE,
     )
     base = f"http://{cfg.host}:{port}"
@@ -117,6 +118,24 @@ def assert_problem(response, status: int):
     assert response.headers["Content-Type"].startswith("application/problem+json")
     body = response.json()
     assert body["status"] == status and body["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_the_access_log_goes_to_nginx_output_for_supervisord_to_rotate_not_to_a_file(
+    cfg, rendered, tmp_path
+):
+    port = free_port()
+    conf = tmp_path / "nginx" / "nginx.conf"
+    conf.write_text(rendered.replace(f":{cfg.gateway_port};", f":{port};", 1))
+    output = tmp_path / "nginx-output"
+    with output.open("w") as out:
+        served = serve(cfg, conf, port, stdout=out)
+        base = next(served)
+        requests.get(f"{base}/health?cpf=52998224725", timeout=5)
+        served.close()
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    assert {"method": "GET", "path": "/health", "status": 200}.items() <= lines[-1].items()
+    assert "52998224725" not in output.read_text()
+    assert list(cfg.logs_dir.iterdir()) == []
 
 
 def test_an_over_long_request_line_is_the_gateways_problem_json_414(nginx):

@@ -190,13 +190,15 @@ SERVICES: tuple[Service, ...] = (
         document="/orders/openapi.json",
         # order.paid/shipped/delivered/cancelled carry {order_id, client_id, total, status, note}
         # (notifications tells the client); order.paid and order.cancelled also their lines
-        # {product_id, quantity} (products counts units sold).
+        # {product_id, quantity} (products counts units sold); order.updated (an edited pending
+        # order) the same facts, its new total for payments.
         emits=(
             "order.abandoned",
             "order.paid",
             "order.shipped",
             "order.delivered",
             "order.cancelled",
+            "order.updated",
         ),
         # Its read model of clients, addresses and products (services/orders/known.py); it calls
         # clients and products only for an id the model does not hold yet. payments' events pay
@@ -241,8 +243,9 @@ SERVICES: tuple[Service, ...] = (
         public=("payments/webhooks",),
         document="/payments/openapi.json",
         emits=("payment.succeeded", "payment.failed", "payment.refunded", "payment.expired"),
-        # A cancelled order's succeeded payment is refunded in full.
-        hears=("order.cancelled",),
+        # A cancelled order's succeeded payment is refunded in full; an open payment whose
+        # amount an edited order's total no longer is gets cancelled (or refunded).
+        hears=("order.cancelled", "order.updated"),
         # The order's total and status, read with the caller's token.
         calls=("orders",),
     ),

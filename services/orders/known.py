@@ -18,6 +18,7 @@ deactivation, applies to every order placed once its `product.updated` is delive
 from __future__ import annotations
 
 import functools
+import logging
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -26,7 +27,10 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Unavailable, service
 
-from .models import KnownAddress, KnownClient, KnownProduct, db
+from .events import cancel_for
+from .models import KnownAddress, KnownClient, KnownProduct, Order, db
+
+log = logging.getLogger("feira.orders")
 
 # --- what the events say ---
 
@@ -37,8 +41,32 @@ def on_client_created(data: dict) -> None:
 
 
 def on_client_deleted(data: dict) -> None:
-    """`client.deleted` {client_id}: no order may name it from now on."""
-    _bury(KnownClient, int(data["client_id"]))
+    """`client.deleted` {client_id}: no order may name it from now on, and its pending orders are
+    cancelled. Clients refuses to delete a client with open orders, but it asks orders before it
+    deletes, and orders takes the client's orders until this event arrives: the ones placed in
+    between (and one whose stock is being reserved now: the tombstone waits for its share lock,
+    orders.py) would otherwise stay pending, their stock held, for a client that is gone."""
+    client_id = int(data["client_id"])
+    _bury(KnownClient, client_id)
+    pending = db.session.scalars(
+        select(Order)
+        .where(Order.client_id == client_id, Order.status == "pending")
+        .order_by(Order.id)
+        .with_for_update()
+    ).all()
+    for order in pending:
+        cancel_for(order, "clients", "client deleted")
+    if pending:
+        log.warning(
+            "client %s was deleted with %s pending orders placed meanwhile: cancelled",
+            client_id,
+            len(pending),
+        )
+
+
+def client_deleted(client_id: int) -> bool:
+    """Whether the read model holds the client's tombstone."""
+    return bool(db.session.scalar(select(KnownClient.deleted).where(KnownClient.id == client_id)))
 
 
 def on_address_saved(data: dict) -> None:

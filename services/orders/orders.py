@@ -17,7 +17,7 @@ from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.kit import Conflict, Forbidden, NotFound, Unavailable, Unprocessable, utcnow
@@ -26,8 +26,18 @@ from services.kit.failpoints import failpoint
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
 from . import inventory, known
+from .events import announce_cancelled, announce_updated
 from .idempotency import placing
-from .models import INTERNAL_STATUSES, STATUSES, Order, OrderEvent, OrderItem, db, outbox
+from .models import (
+    INTERNAL_STATUSES,
+    STATUSES,
+    KnownClient,
+    Order,
+    OrderEvent,
+    OrderItem,
+    db,
+    outbox,
+)
 
 log = logging.getLogger("feira.orders")
 SWEEP_BATCH = 100
@@ -37,9 +47,22 @@ SWEEP_BATCH = 100
 # PostgreSQL does with it). The order answered is assembled from what they write and return.
 _STORE_ORDER = insert(Order).returning(Order.id, Order.created_at, Order.updated_at)
 _STORE_LINES = insert(OrderItem)
+# The order's client in the read model, share-locked until the order is pending: a
+# `client.deleted` being taken (known.on_client_deleted) waits for it and then cancels it, or
+# it waits for that and is refused. A pending order never outlives its client's deletion.
+_CLIENT_STANDING = (
+    select(KnownClient.deleted)
+    .where(KnownClient.id == bindparam("its_client"))
+    .with_for_update(read=True)
+    .cte("standing")
+)
 _MAKE_PENDING = (
     update(Order)
-    .where(Order.id == bindparam("order_id"), Order.status == "reserving")
+    .where(
+        Order.id == bindparam("order_id"),
+        Order.status == "reserving",
+        ~func.coalesce(select(_CLIENT_STANDING.c.deleted).scalar_subquery(), False),
+    )
     .values(status="pending", updated_at=bindparam("now"))
 )
 _STORE_EVENT = insert(OrderEvent).returning(OrderEvent.id, OrderEvent.at)
@@ -233,10 +256,16 @@ def _reserve_and_make_pending(
         return None
     now = utcnow()
     connection = db.session.connection()
-    became_pending = connection.execute(_MAKE_PENDING, {"order_id": order_id, "now": now}).rowcount
+    became_pending = connection.execute(
+        _MAKE_PENDING, {"order_id": order_id, "its_client": order.client_id, "now": now}
+    ).rowcount
     if not became_pending:
-        # The sweeper gave up on it (it took longer than the grace): its stock is on its way back.
         db.session.rollback()
+        if known.client_deleted(order.client_id):
+            # Deleted while its stock was being reserved.
+            _abandon(order_id)
+            raise Unprocessable({"client_id": [f"Client {order.client_id} does not exist."]})
+        # The sweeper gave up on it (it took longer than the grace): its stock is on its way back.
         raise Unavailable("The order took too long to place; nothing was kept")
     event = {"order_id": order_id, "status": "pending", "by": user_id, "note": None}
     written = connection.execute(_STORE_EVENT, event).one()
@@ -325,6 +354,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     if "payment_method" in data:
         order.payment_method = data["payment_method"]
     if wanted is None:
+        announce_updated(order)
         db.session.commit()
         return get_order(order_id)
     old = {item.product_id: item.quantity for item in order.items}
@@ -337,6 +367,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         order.items.extend(items)
         order.total = sum((item.line_total for item in items), Decimal("0.00"))
         order.updated_at = utcnow()
+        announce_updated(order)
         db.session.commit()
     except Exception:
         db.session.rollback()
@@ -355,11 +386,14 @@ def _put_back(order_id: int, lines: dict[int, int]) -> None:
 
 
 def delete_order(order_id: int) -> None:
-    """Admin: a pending order's reservation is released first; a cancelled one holds nothing."""
+    """Admin: a pending order's reservation is released first, and it is announced cancelled
+    (`order.cancelled`: payments cancels a PIX still open for it, or refunds one paid meanwhile;
+    the client is told); a cancelled one holds nothing."""
     order = get_order(order_id, lock=True)
     if order.status not in ("pending", "cancelled"):
         raise Conflict(f"Order {order_id} is {order.status}: only pending or cancelled orders go")
     if order.status == "pending":
         inventory.release(order_id)
+        announce_cancelled(order, "deleted")
     db.session.delete(order)
     db.session.commit()

@@ -19,11 +19,9 @@ import logging
 
 from sqlalchemy import select
 
-from services.kit import utcnow
-
 from . import known
-from .models import Order, OrderEvent, db, outbox
-from .workflow import announce_cancelled, announce_paid
+from .events import announce_paid, cancel_for, moved_by
+from .models import Order, db
 
 log = logging.getLogger("feira.orders")
 BY = "payments"
@@ -36,12 +34,6 @@ def _locked(order_id: int) -> Order | None:
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
     )
-
-
-def _move(order: Order, target: str, note: str | None) -> None:
-    order.status = target
-    order.updated_at = utcnow()
-    db.session.add(OrderEvent(order_id=order.id, status=target, by_service=BY, note=note))
 
 
 def on_payment_succeeded(data: dict) -> None:
@@ -71,7 +63,7 @@ def on_payment_succeeded(data: dict) -> None:
         )
         return
     announce_paid(order, f"payment {payment_id}")
-    _move(order, "paid", f"payment {payment_id}")
+    moved_by(order, "paid", BY, f"payment {payment_id}")
 
 
 def on_payment_expired(data: dict) -> None:
@@ -87,6 +79,4 @@ def on_payment_expired(data: dict) -> None:
             "gone" if order is None else order.status,
         )
         return
-    announce_cancelled(order, "PIX expired")
-    outbox.emit("order.abandoned", {"order_id": order.id})
-    _move(order, "cancelled", "PIX expired")
+    cancel_for(order, BY, "PIX expired")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from services.kit import Conflict, Forbidden, utcnow
 
 from . import inventory
+from .events import announce_cancelled, announce_paid, facts
 from .models import Order, OrderEvent, db, outbox
 from .orders import get_order
 
@@ -26,8 +27,10 @@ def ensure_may_move(order: Order, target: str, caller) -> None:
     """A user may cancel their own pending order; every other step is the admin's."""
     if caller.role == "admin":
         return
-    if target != "cancelled" or order.created_by != caller.id:
+    if target != "cancelled":
         raise Forbidden("Only an admin may move an order to this status")
+    if order.created_by != caller.id:
+        raise Forbidden("Only the user who placed the order, or an admin, may cancel it")
     if order.status == "paid":
         raise Forbidden("Only an admin may cancel a paid order")
 
@@ -68,41 +71,3 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     db.session.add(OrderEvent(order_id=order.id, status=target, by=caller.id, note=note))
     db.session.commit()
     return get_order(order_id)
-
-
-def facts(order: Order, target: str, note: str | None = None) -> dict:
-    """What every `order.<status>` event carries: {order_id, client_id, total, status (the new
-    one), note} (notifications tells the client)."""
-    return {
-        "order_id": order.id,
-        "client_id": order.client_id,
-        "total": str(order.total),
-        "status": target,
-        "note": note,
-    }
-
-
-def sold_lines(order: Order) -> list[dict]:
-    """The order's lines as products counts its sales: [{product_id, quantity}]."""
-    return [{"product_id": item.product_id, "quantity": item.quantity} for item in order.items]
-
-
-def announce_paid(order: Order, note: str | None = None) -> None:
-    """`order.paid`, with its lines and when (products counts units sold for `popularity`)."""
-    outbox.emit(
-        "order.paid",
-        {**facts(order, "paid", note), "items": sold_lines(order), "paid_at": utcnow().isoformat()},
-    )
-
-
-def announce_cancelled(order: Order, note: str | None = None) -> None:
-    """`order.cancelled`, in the transaction that cancels it (before its status changes), with
-    its lines: a paid order's stop counting as sold."""
-    outbox.emit(
-        "order.cancelled",
-        {
-            **facts(order, "cancelled", note),
-            "previous_status": order.status,
-            "items": sold_lines(order),
-        },
-    )

@@ -37,7 +37,13 @@ def create_app(config: dict | None = None) -> Flask:
     from . import payments
     from .routes import blp, paying
 
-    outbox.receiver(app, {"order.cancelled": payments.on_order_cancelled})
+    outbox.receiver(
+        app,
+        {
+            "order.cancelled": payments.on_order_cancelled,
+            "order.updated": payments.on_order_updated,
+        },
+    )
 
     def chores():
         payments.reconcile()

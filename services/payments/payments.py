@@ -403,11 +403,27 @@ def on_order_cancelled(data: dict) -> None:
     """`order.cancelled` {order_id, previous_status}: a succeeded payment of it is refunded in
     full, an unsettled one is canceled at the provider (a PIX can no longer be paid). Inside
     the inbox's transaction: the provider down raises, and the event comes again."""
-    order_id = int(data["order_id"])
+    _let_go(int(data["order_id"]), lambda payment: True)
+
+
+@reaches_outside
+def on_order_updated(data: dict) -> None:
+    """`order.updated` {order_id, total}: a pending order was edited. An open payment for
+    another amount than its new total can no longer pay it (the amount is always the order's
+    total): it is canceled at the provider, or refunded if it went through meanwhile (orders
+    leaves the order pending on a success for another amount), and the order can be paid
+    anew."""
+    total = Decimal(str(data["total"]))
+    _let_go(int(data["order_id"]), lambda payment: payment.amount != total)
+
+
+def _let_go(order_id: int, which) -> None:
+    """The order's open payments that `which` names: unsettled ones canceled at the provider,
+    succeeded ones refunded in full."""
     payments = db.session.scalars(
         select(Payment).where(Payment.order_id == order_id, Payment.status.in_(OPEN))
     ).all()
-    for payment in payments:
+    for payment in filter(which, payments):
         if payment.provider_ref is None:
             continue
         if payment.status in UNSETTLED:
@@ -419,7 +435,8 @@ def on_order_cancelled(data: dict) -> None:
 
 
 def _refund_all(payment: Payment, order_id: int) -> None:
-    """All that is left of a cancelled order's payment, inside the event's transaction."""
+    """All that is left of a payment its order no longer takes (cancelled, or its total changed),
+    inside the event's transaction."""
     left = payment.amount - payment.refunded_amount
     n = 1 + db.session.scalar(
         select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
@@ -427,9 +444,11 @@ def _refund_all(payment: Payment, order_id: int) -> None:
     try:
         made = provider.refund(payment, n, left)
     except (provider.Refused, provider.Declined) as refused:
-        log.error("payment %s of cancelled order %s: refund refused", payment.id, order_id)
+        log.error("payment %s of order %s: refund refused", payment.id, order_id)
         payment.needs_review = True
-        payment.review_reason = f"Its order was cancelled; the refund was refused: {refused}"
+        payment.review_reason = (
+            f"Its order was cancelled or changed; the refund was refused: {refused}"
+        )
         return
     db.session.execute(
         insert(Refund)

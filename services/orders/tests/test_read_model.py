@@ -14,7 +14,8 @@ from services.orders.models import KnownAddress, KnownProduct, db
 from services.products.models import db as products_db
 from services.products.models import outbox as products_outbox
 
-from .conftest import order_body
+from .conftest import order_body, relay, stock_of, stored_orders
+from .test_payment_events import emitted
 
 
 @pytest.fixture
@@ -175,6 +176,58 @@ def test_once_client_deleted_is_delivered_the_client_is_refused(
     refused = place(client, user, buyer, (product["id"], 1))
     assert refused.status_code == 422
     assert refused.json["errors"] == {"client_id": [f"Client {buyer['id']} does not exist."]}
+
+
+def test_pending_orders_placed_before_client_deleted_arrived_are_cancelled_with_their_stock(
+    client, user, admin, make_client, make_product, clients, heard, inventory
+):
+    # Clients asks orders for open orders before it deletes; orders takes the client's orders
+    # until `client.deleted` arrives. Here clients asks nobody (no ORDERS_URL): the race's end.
+    buyer = make_client()
+    product = make_product(stock=5)
+    heard()
+    placed = place(client, user, buyer, (product["id"], 2))
+    assert placed.status_code == 201
+    deleted = clients.app.test_client().delete(f"/clients/{buyer['id']}", headers=admin)
+    assert deleted.status_code == 204
+    heard()
+    order = client.get(f"/orders/{placed.json['id']}", headers=admin).json
+    assert order["status"] == "cancelled"
+    assert order["history"][-1] == {
+        **order["history"][-1],
+        "status": "cancelled",
+        "by": "clients",
+        "note": "client deleted",
+    }
+    [cancelled] = emitted(client.application, "order.cancelled")
+    assert cancelled["order_id"] == order["id"] and cancelled["previous_status"] == "pending"
+    assert relay(client.application) >= 1
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
+
+
+def test_an_order_whose_client_is_deleted_while_its_stock_is_reserved_is_refused_with_none_held(
+    client, user, make_client, make_product, heard, inventory, monkeypatch
+):
+    from services.orders import orders
+
+    buyer = make_client()
+    product = make_product(stock=5)
+    heard()
+    reserve = orders.inventory.reserve
+
+    def reserve_while_the_client_goes(order_id, lines):
+        state = reserve(order_id, lines)
+        gone = deliver(client.application, "client.deleted", {"client_id": buyer["id"]})
+        assert gone.json["status"] == "processed"
+        return state
+
+    monkeypatch.setattr(orders.inventory, "reserve", reserve_while_the_client_goes)
+    refused = place(client, user, buyer, (product["id"], 2))
+    assert refused.status_code == 422, refused.json
+    assert refused.json["errors"] == {"client_id": [f"Client {buyer['id']} does not exist."]}
+    assert [status for _, status in stored_orders(client.application)] == ["abandoned"]
+    assert relay(client.application) >= 1
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
 
 
 def test_once_address_deleted_is_delivered_the_address_is_refused(

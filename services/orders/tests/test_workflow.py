@@ -8,6 +8,7 @@ from services.kit import utcnow
 from services.kit.testing import from_service
 
 from .conftest import order_body, relay, reservations, stock_of, stored_orders
+from .test_payment_events import emitted
 
 
 @pytest.fixture
@@ -125,7 +126,9 @@ def test_a_user_may_not_pay_ship_or_deliver(client, user, placed):
 
 
 def test_a_user_may_not_cancel_another_users_order(client, stranger, placed):
-    assert move(client, placed["order"]["id"], "cancelled", stranger).status_code == 403
+    refused = move(client, placed["order"]["id"], "cancelled", stranger)
+    assert refused.status_code == 403
+    assert refused.json["detail"] == "Only the user who placed the order, or an admin, may cancel it"
 
 
 def test_a_user_may_not_cancel_their_paid_order(client, user, admin, placed):
@@ -159,6 +162,23 @@ def test_editing_items_moves_the_reservation_and_the_total(
     assert response.json["total"] == "20.00"
     assert stock_of(inventory, first["id"])["reserved"] == 1
     assert stock_of(inventory, second["id"])["reserved"] == 4
+
+
+def test_an_edited_order_announces_its_new_total_for_payments(client, user, placed):
+    order, product = placed["order"], placed["product"]
+    items = [{"product_id": product["id"], "quantity": 3}]
+    response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert response.status_code == 200, response.json
+    assert emitted(client.application, "order.updated") == [
+        {
+            "order_id": order["id"],
+            "client_id": order["client_id"],
+            "total": response.json["total"],
+            "status": "pending",
+            "note": None,
+        }
+    ]
+    assert response.json["total"] != order["total"]
 
 
 def test_editing_beyond_the_stock_is_a_409_and_changes_nothing(client, user, placed, inventory):
@@ -253,6 +273,21 @@ def test_an_admin_deletes_a_pending_order_and_its_stock_comes_back(
     assert response.status_code == 204
     assert stored_orders(client.application) == []
     assert stock_of(inventory, placed["product"]["id"])["available"] == 5
+
+
+def test_a_deleted_pending_order_is_announced_cancelled_so_its_open_payment_is_let_go(
+    client, admin, placed
+):
+    order = placed["order"]
+    assert client.delete(f"/orders/{order['id']}", headers=admin).status_code == 204
+    [cancelled] = emitted(client.application, "order.cancelled")
+    assert cancelled == {
+        **cancelled,
+        "order_id": order["id"],
+        "status": "cancelled",
+        "previous_status": "pending",
+        "note": "deleted",
+    }
 
 
 def test_a_user_may_not_delete_an_order(client, user, placed):

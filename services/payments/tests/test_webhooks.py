@@ -282,6 +282,39 @@ def test_a_pix_paid_just_as_its_order_was_cancelled_is_refunded_in_full(
     assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
 
 
+def test_an_open_pix_for_the_old_total_of_an_edited_order_is_canceled_at_the_provider(
+    client, user, order, app, standin
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    deliver(app, "order.updated", {"order_id": placed["id"], "total": "99.90"})
+    assert read(client, payment["id"], user)["status"] == "canceled"
+    payer = standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    assert payer.status_code == 400
+    # The order can be paid anew, at its new total.
+    assert pay(client, user, placed["id"], method="pix").status_code == 201
+
+
+def test_an_order_edited_to_the_same_total_keeps_its_open_pix(client, user, order, app, standin):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    deliver(app, "order.updated", {"order_id": placed["id"], "total": payment["amount"]})
+    assert read(client, payment["id"], user)["status"] == "requires_action"
+
+
+def test_a_pix_paid_for_the_old_total_just_as_its_order_was_edited_is_refunded_in_full(
+    client, user, order, app, standin
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    # Paid at the provider, its webhook not arrived yet when the order's total changes.
+    standin_post(standin, "/webhooks/drop", {"count": 1})
+    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    deliver(app, "order.updated", {"order_id": placed["id"], "total": "99.90"})
+    refunded = read(client, payment["id"], user)
+    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
+
+
 @pytest.mark.parametrize("data", [None, [], "x", {"object": []}, {"object": "pi_1"}])
 def test_a_signed_event_of_an_unexpected_shape_is_acknowledged_and_changes_nothing(client, data):
     body = json.dumps(

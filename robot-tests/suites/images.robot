@@ -37,6 +37,12 @@ Scenario: a text file named like a picture is refused for its content
     Then the answer is 422 naming "file"
     And the product has no picture
 
+Scenario: a body that is not multipart is a 400 problem and stores no picture
+    Given a product
+    When I send a JSON body as a picture of the product
+    Then the answer is a 400 problem
+    And the product has no picture
+
 Scenario: a picture larger than the limit is refused
     Given a product
     When I upload a file a mebibyte larger than the limit as a picture of the product

@@ -143,8 +143,9 @@ def json_depth(value) -> int:
 
 class Parser(FlaskParser):
     """Stricter than webargs' default: an unknown query parameter is a 422 and a body that is
-    not JSON is a 400, as API.md requires; text PostgreSQL cannot store (NUL, a lone surrogate)
-    is a 422 naming its field, in every location, before any schema sees it.
+    not JSON (or, for an upload, not multipart) is a 400, as API.md requires; text PostgreSQL
+    cannot store (NUL, a lone surrogate) is a 422 naming its field, in every location, before
+    any schema sees it.
 
     A schema that loads parts of its input itself (an import, row by row, so that one bad row
     does not sink the others) sets `check_text = False` and checks each part with
@@ -155,6 +156,13 @@ class Parser(FlaskParser):
         "query": ma.RAISE,
         "querystring": ma.RAISE,
     }
+
+    def load_files(self, req, schema):
+        # A body of another kind holds no files: the wrong content type (400), not a missing
+        # field (422).
+        if req.mimetype != "multipart/form-data":
+            raise BadRequest("Content-Type must be multipart/form-data")
+        return super().load_files(req, schema)
 
     def _raw_load_json(self, req):
         body = req.get_data(cache=True)
@@ -198,16 +206,21 @@ class Blueprint(flask_smorest.Blueprint):
         )
 
     def arguments(self, schema, *, location="json", **kwargs):
-        """As flask-smorest's, and a JSON body also documents its 400 (not JSON at all).
+        """As flask-smorest's, and a JSON body also documents its 400 (not JSON at all), an
+        upload its own (not multipart).
 
         A schema class is instantiated here, once: given the class, webargs builds an instance
         (and its nested schemas) on every request, a tenth of an order's CPU in orders."""
         if isinstance(schema, type):
             schema = schema()
         parse = super().arguments(schema, location=location, **kwargs)
-        if location != "json":
+        refused = {
+            "json": "The body is missing or not JSON",
+            "files": "The body is not multipart/form-data",
+        }.get(location)
+        if refused is None:
             return parse
-        return lambda func: self.problem(400, "The body is missing or not JSON")(parse(func))
+        return lambda func: self.problem(400, refused)(parse(func))
 
     def internal(self):
         """Only for the services the registry names as this route's callers, by their signed

@@ -138,6 +138,22 @@ def test_an_upload_without_the_file_field_is_422(client, admin, make_product):
     assert response.status_code == 422 and "file" in response.json["errors"]
 
 
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [("application/json", b'{"file": "x"}'), ("text/plain", b"x"), (None, b"")],
+)
+def test_an_upload_that_is_not_multipart_is_a_400_naming_the_content_type(
+    client, admin, make_product, content_type, body
+):
+    made = make_product()
+    response = client.post(
+        f"/products/{made['id']}/images", data=body, headers=admin, content_type=content_type
+    )
+    assert response.status_code == 400
+    assert response.content_type == PROBLEM
+    assert response.json["detail"] == "Content-Type must be multipart/form-data"
+
+
 def test_only_an_admin_uploads_and_only_to_a_product_that_exists(client, user, admin, make_product):
     made = make_product()
     assert upload(client, user, made["id"], picture()).status_code == 403

@@ -73,6 +73,27 @@ Scenario: a PIX left unpaid expires, the order is cancelled by payments and its 
     And the payment is "canceled"
     And the stock is released within ${PAYMENT_WAIT}
 
+Scenario: an admin deleting a pending order cancels its open PIX, which can then no longer be paid
+    [Tags]    local-only
+    Given an order for 1 units of the product
+    And the order awaits a PIX payment
+    When the admin deletes the order
+    Then the answer is 204
+    And the payment becomes "canceled" within ${PAYMENT_WAIT}
+    And the payer can no longer pay the PIX at the provider
+
+Scenario: changing an order's items cancels its PIX for the old total, and the order is paid at the new one
+    [Tags]    local-only
+    Given an order for 1 units of the product
+    And the order awaits a PIX payment
+    When I change the order's items to 2 of the product
+    Then the answer is 200
+    And the payment becomes "canceled" within ${PAYMENT_WAIT}
+    And the payer can no longer pay the PIX at the provider
+    When the order's new total awaits a PIX payment
+    And the payer pays the PIX at the provider
+    Then the order becomes "paid" by payments within ${PAYMENT_WAIT}
+
 # --- refunds ---------------------------------------------------------------------------------
 
 Scenario: the admin refunds a card payment in full

@@ -41,7 +41,7 @@ Scenario: wrong passwords in one browser do not lock the account out of the cons
 
 Scenario: the gateway throttles a burst of console sign-ins from one address
     When I send more console sign-ins than the burst allows from an address of my own
-    Then at least one answer is a 429 problem asking to retry later
+    Then at least one answer is a 429 page in Portuguese asking to retry later
 
 Scenario: an admin creates a product with a picture and sees it listed
     Given a signed-in admin in the console

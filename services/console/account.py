@@ -117,16 +117,25 @@ def account():
         if values.get("password"):
             body["password"] = values["password"]
         try:
-            api.send("PATCH", "/auth/me", body)
+            changed = api.send("PATCH", "/auth/me", body)
         except ApiError as exc:
             if exc.status not in (400, 401, 403, 409, 422):
                 raise
             errors = exc.errors or {"current_password": [exc.detail or "Recusado."]}
+            refusal = None
+            # The body's own error, which no field of the form shows: nothing to change.
+            if errors.pop("_body", None):
+                refusal = "Nada mudou: altere o nome ou informe uma nova senha."
             return render_template(
-                "account.html", me=me, values={"name": values.get("name", "")}, errors=errors
+                "account.html",
+                me=me,
+                values={"name": values.get("name", "")},
+                errors=errors,
+                refusal=refusal,
             ), exc.status
-        # A new password ends the user's other sessions at auth; this one is kept.
-        session.user["name"] = body.get("name", me.get("name"))
+        # A new password ends the user's other sessions at auth; this one is kept, and the page's
+        # header shows the new name from now on.
+        sessions.rename(session, changed.get("name"))
         return redirect(url_for("console.account", saved=1), 303)
     if request.args.get("saved"):
         message = "Dados salvos."

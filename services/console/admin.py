@@ -3,22 +3,21 @@ and the notifications log."""
 
 from __future__ import annotations
 
-import json
-
 from flask import flash, redirect, render_template, request, url_for
 
 from . import api
 from .api import ApiError
-from .pages import admin_only, bp, form_values, page_args, pager
+from .pages import admin_only, bp, finite_number, form_values, page_args, pager, read_json
 from .sales import listing, refused
 
 COLLECTOR_MISSING = "O coletor de catálogo não está disponível no momento."
+USER_FILTERS = ("role", "active", "email")
 
 
 @bp.get("/users")
 @admin_only
 def users():
-    found, filters, errors = listing("/auth/users", ("role", "active", "email"))
+    found, filters, errors = listing("/auth/users", USER_FILTERS)
     return render_template(
         "users.html", users=found["items"], pager=pager(found), filters=filters, errors=errors
     )
@@ -39,8 +38,11 @@ def change_user(user_id: int):
     except ApiError as exc:
         if not refused(exc):
             raise
-        flash("Não foi possível alterar: " + (exc.detail or str(exc.status)), "error")
-    return redirect(url_for("console.users", **request.args), 303)
+        flash("Não foi possível alterar: " + (exc.reason or str(exc.status)), "error")
+    # Back to the list as it was filtered: its filters only (url_for takes `endpoint`,
+    # `_external`... as its own arguments).
+    kept = {key: request.args[key] for key in (*USER_FILTERS, "page") if request.args.get(key)}
+    return redirect(url_for("console.users", **kept), 303)
 
 
 # --- the collector (issue 17): tolerated while it is not there ---
@@ -79,13 +81,16 @@ def collector():
     )
 
 
-def source_body(values: dict) -> dict:
+def source_body(values: dict) -> tuple[dict, dict[str, list[str]]]:
+    """The source to create, and what the console refuses in the form before asking the API: a
+    value no JSON request can carry."""
     body: dict = {
         "name": values.get("name", "").strip(),
         "start_urls": [u.strip() for u in values.get("start_urls", "").splitlines() if u.strip()],
         "schedule": values.get("schedule", "").strip() or None,
         "active": values.get("active") == "on",
     }
+    errors: dict[str, list[str]] = {}
     for key in ("max_pages", "category_id"):
         if values.get(key):
             try:
@@ -94,15 +99,15 @@ def source_body(values: dict) -> dict:
                 body[key] = values[key]
     if values.get("delay_s"):
         try:
-            body["delay_s"] = float(values["delay_s"])
+            body["delay_s"] = finite_number(values["delay_s"])
         except ValueError:
-            body["delay_s"] = values["delay_s"]
+            errors["delay_s"] = ["Informe um número de segundos, como 1 ou 0.5."]
     if values.get("selectors", "").strip():
         try:
-            body["selectors"] = json.loads(values["selectors"])
+            body["selectors"] = read_json(values["selectors"])
         except ValueError:
-            body["selectors"] = values["selectors"]
-    return body
+            errors["selectors"] = ['Não é um JSON válido: um objeto como {"name": "h1"}.']
+    return body, errors
 
 
 @bp.route("/collector/sources/new", methods=["GET", "POST"])
@@ -111,8 +116,16 @@ def new_source():
     values, errors, message = {"active": "on", "max_pages": "50", "delay_s": "1"}, {}, None
     if request.method == "POST":
         values = form_values()
+        body, errors = source_body(values)
+        if errors:
+            return render_template(
+                "source_new.html",
+                values=values,
+                errors=errors,
+                message="Confira os campos destacados.",
+            ), 422
         try:
-            created = api.send("POST", "/collector/sources", source_body(values))
+            created = api.send("POST", "/collector/sources", body)
         except ApiError as exc:
             if exc.status in (404, 405, 503):
                 return render_template(
@@ -138,7 +151,7 @@ def start_run(source_id: int):
         if exc.status in (404, 503):
             flash(COLLECTOR_MISSING if exc.status == 503 else "Fonte não encontrada.", "error")
         elif refused(exc):
-            flash("Não foi possível iniciar: " + (exc.detail or str(exc.status)), "error")
+            flash("Não foi possível iniciar: " + (exc.reason or str(exc.status)), "error")
         else:
             raise
     return redirect(url_for("console.collector"), 303)
@@ -191,5 +204,5 @@ def retry_notification(notification_id: int):
     except ApiError as exc:
         if not refused(exc):
             raise
-        flash("Não foi possível reenviar: " + (exc.detail or str(exc.status)), "error")
+        flash("Não foi possível reenviar: " + (exc.reason or str(exc.status)), "error")
     return redirect(url_for("console.notifications"), 303)

@@ -31,6 +31,12 @@ class ApiError(Exception):
         return self.problem.get("detail") or self.problem.get("title") or ""
 
     @property
+    def reason(self) -> str:
+        """What a flash or a notice says: the fields' own messages when the problem names fields
+        (its detail only lists their names, in English), else the detail."""
+        return " ".join(text for texts in self.errors.values() for text in texts) or self.detail
+
+    @property
     def message(self) -> str:
         """What a form says above its fields: the fields speak for themselves when named."""
         return "Confira os campos destacados." if self.errors else self.detail
@@ -93,6 +99,8 @@ def _request(
         return HTTP.request(
             method, base.rstrip("/") + path, headers=headers, timeout=(1.0, timeout), **kwargs
         )
+    except (requests.exceptions.InvalidJSONError, requests.exceptions.InvalidHeader):
+        raise  # a request the console built wrong is its own bug, not the gateway being down
     except requests.RequestException as exc:
         log.warning("the gateway is unreachable: %s", type(exc).__name__)
         raise ApiError(503, {"detail": "O serviço está indisponível."}) from exc

@@ -3,13 +3,20 @@ categories, and stock with its ledger and movements."""
 
 from __future__ import annotations
 
-import json
-
 from flask import flash, redirect, render_template, request, session, url_for
 
 from . import api
 from .api import ApiError
-from .pages import admin_only, bp, error_page, form_values, page_args, pager, signed_in
+from .pages import (
+    admin_only,
+    bp,
+    error_page,
+    form_values,
+    page_args,
+    pager,
+    read_json,
+    signed_in,
+)
 from .sales import listing, number, refused
 
 PRODUCT_FILTERS = ("q", "category_id", "available", "active", "sort")
@@ -115,7 +122,7 @@ def new_product():
         except ApiError as exc:
             if not refused(exc) and exc.status != 413:
                 raise
-            flash("Produto criado, mas a imagem foi recusada: " + exc.detail, "error")
+            flash("Produto criado, mas a imagem foi recusada: " + exc.reason, "error")
         else:
             flash(f"Produto {created['name']} criado.")
         return redirect(url_for("console.product", product_id=created["id"]), 303)
@@ -180,7 +187,7 @@ def add_picture(product_id: int):
     except ApiError as exc:
         if not refused(exc) and exc.status != 413:
             raise
-        flash("Imagem recusada: " + (exc.detail or "arquivo inválido."), "error")
+        flash("Imagem recusada: " + (exc.reason or "arquivo inválido."), "error")
     return redirect(url_for("console.product", product_id=product_id), 303)
 
 
@@ -193,7 +200,7 @@ def delete_picture(product_id: int, image_id: int):
     except ApiError as exc:
         if not refused(exc):
             raise
-        flash("Não foi possível remover: " + exc.detail, "error")
+        flash("Não foi possível remover: " + exc.reason, "error")
     return redirect(url_for("console.product", product_id=product_id), 303)
 
 
@@ -209,7 +216,7 @@ def import_products():
             else request.form.get("rows", "")
         )
         try:
-            rows = json.loads(text)
+            rows = read_json(text)
         except ValueError:
             errors = {"rows": ["Não é um JSON válido: envie uma lista de produtos."]}
             return render_template("import.html", result=None, errors=errors, text=text), 422
@@ -218,7 +225,7 @@ def import_products():
         except ApiError as exc:
             if not refused(exc):
                 raise
-            errors = {"rows": [exc.detail or "Recusado."]}
+            errors = {"rows": [exc.reason or "Recusado."]}
             return render_template("import.html", result=None, errors=errors, text=text), (
                 exc.status
             )

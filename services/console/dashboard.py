@@ -13,25 +13,33 @@ from .api import ApiError
 from .pages import bp, signed_in
 
 PERIODS = {"7": "7 dias", "30": "30 dias", "90": "90 dias", "365": "12 meses"}
+# What a KPI series calls a row the API has no name for (null): an uncategorised product, a
+# client since removed, an order without a shipping address.
+UNNAMED = {
+    "top_products": ("name", "—"),
+    "by_category": ("name", "Sem categoria"),
+    "by_client": ("name", "Cliente removido"),
+    "by_state": ("state", "—"),
+}
 
 
-def period() -> tuple[str, str, dict[str, str]]:
+def period() -> tuple[str, str, dict[str, list[str]]]:
     """`from`/`to` from the picker (a preset number of days, or two dates); the last 30 days."""
     today = date.today()
     start, end = request.args.get("from", ""), request.args.get("to", "")
-    errors: dict[str, str] = {}
+    errors: dict[str, list[str]] = {}
     days = request.args.get("days", "")
     if days in PERIODS:
         return (today - timedelta(days=int(days) - 1)).isoformat(), today.isoformat(), errors
     try:
         first = date.fromisoformat(start) if start else today - timedelta(days=29)
     except ValueError:
-        errors["from"] = "Data inválida."
+        errors["from"] = ["Data inválida."]
         first = today - timedelta(days=29)
     try:
         last = date.fromisoformat(end) if end else today
     except ValueError:
-        errors["to"] = "Data inválida."
+        errors["to"] = ["Data inválida."]
         last = today
     return first.isoformat(), last.isoformat(), errors
 
@@ -44,10 +52,12 @@ def kpis(found) -> tuple[dict | None, str | None, dict]:
     """The KPI answer, or why it is missing (the route not there yet, orders down, a bad period)."""
     if isinstance(found, ApiError):
         if found.status == 422:
-            return None, "Período inválido: " + (found.detail or ""), found.errors
+            return None, "Período inválido: " + found.reason, found.errors
         if found.status in (404, 405, 502, 503, 504):
             return None, "Indicadores indisponíveis no momento.", {}
         raise found
+    for series, (key, label) in UNNAMED.items():
+        found[series] = [{**row, key: row.get(key) or label} for row in found.get(series, [])]
     charts = {
         "by_day": chart(
             "line",

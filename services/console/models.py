@@ -15,7 +15,7 @@ db = make_db("console")
 
 
 class ConsoleSession(db.Model):
-    """One browser's session: anonymous (a CSRF token for the sign-in form) or signed in."""
+    """One signed-in browser's session (before sign-in there is no row: a signed cookie)."""
 
     __tablename__ = "sessions"
 

@@ -3,6 +3,8 @@ messages next to the fields they name, pt-BR formatting, and the security header
 
 from __future__ import annotations
 
+import json
+import logging
 import math
 from collections.abc import Callable
 from datetime import date, datetime
@@ -24,9 +26,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from services.kit.errors import Problem, problem_response
+from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 from .api import ApiError
+from .models import db
 from .sessions import SignedOut
+
+log = logging.getLogger("feira.console")
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
@@ -49,8 +55,10 @@ ERROR_TITLES = {
     403: "Acesso negado",
     404: "Página não encontrada",
     409: "Conflito",
+    413: "Envio grande demais",
     422: "Dados inválidos",
     429: "Muitas tentativas",
+    500: "Erro interno",
     503: "Serviço indisponível",
 }
 
@@ -92,6 +100,29 @@ def error_page(status: int, detail: str = ""):
 
 def form_values() -> dict[str, str]:
     return {key: value for key, value in request.form.items() if key != "csrf_token"}
+
+
+def finite_number(text: str) -> float:
+    """A number as typed; ValueError for anything else, NaN and the infinities too (JSON cannot
+    carry them to the API)."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {text}")
+    return value
+
+
+def read_json(text: str) -> Any:
+    """JSON typed into a form, as a request can carry it to the API: ValueError for what is not
+    JSON, for NaN, Infinity and numbers past a float's range, and for nesting deeper than
+    MAX_JSON_DEPTH (past some depth, reading it or encoding it again for the API overflows
+    Python's stack)."""
+    try:
+        value = json.loads(text, parse_float=finite_number, parse_constant=finite_number)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    if json_depth(value) > MAX_JSON_DEPTH:
+        raise ValueError("nested too deeply")
+    return value
 
 
 def page_args(default_per_page: int = 20) -> dict[str, int]:
@@ -191,12 +222,13 @@ def init_pages(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_refused(exc: ApiError):
-        return error_page(exc.status if exc.status in ERROR_TITLES else 503, exc.detail)
+        return error_page(exc.status if exc.status in ERROR_TITLES else 503, exc.reason)
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError):
         return error_page(400, "O formulário expirou ou não veio desta página. Tente de novo.")
 
+    @app.errorhandler(HTTPException)
     def html_error(exc: HTTPException):
         if not request.path.startswith("/console"):
             return problem_response(exc.code or 500, exc.name, exc.description)
@@ -206,6 +238,16 @@ def init_pages(app: Flask) -> None:
     def problem(exc: Problem):
         return error_page(exc.status, exc.detail or "")
 
-    app.register_error_handler(404, html_error)
-    app.register_error_handler(405, html_error)
-    app.register_error_handler(400, html_error)
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        """A failure of the console's own: logged with the request id, and a page for a person
+        (the kit's problem+json for anything else this app serves)."""
+        db.session.rollback()
+        log.exception("unhandled error")
+        if not request.path.startswith("/console"):
+            return problem_response(
+                500,
+                "Internal Server Error",
+                "An unexpected error occurred; quote the request_id when reporting it",
+            )
+        return error_page(500, "Algo falhou do nosso lado. Tente de novo em instantes.")

@@ -7,6 +7,8 @@ import uuid
 
 from flask import flash, redirect, render_template, request, session, url_for
 
+from services.kit.idempotency import MAX_KEY
+
 from . import api
 from .api import ApiError
 from .pages import bp, form_values, page_args, pager, signed_in
@@ -68,6 +70,12 @@ def order_body(values: dict) -> dict:
     return body
 
 
+def sendable_key(key: str) -> bool:
+    """An Idempotency-Key the API takes (1 to MAX_KEY characters) and a header can carry:
+    printable ASCII, no space at either end."""
+    return 0 < len(key) <= MAX_KEY and key.isascii() and key.isprintable() and key == key.strip()
+
+
 def number(text: str):
     """An integer when it reads as one; else the text as typed, for the API to name the field."""
     try:
@@ -83,13 +91,21 @@ def new_order():
     errors, message = {}, None
     if request.method == "POST":
         values = form_values()
+        # The form's own key: a double submit (or a retry) is the same order.
+        key = values.get("idempotency_key") or str(uuid.uuid4())
+        if not sendable_key(key):
+            # Only a tampered form has one: it comes back with a new key for the next submit.
+            return render_template(
+                "order_new.html",
+                values={**values, "idempotency_key": str(uuid.uuid4())},
+                errors={},
+                message="O formulário veio com uma chave de envio inválida. Envie de novo.",
+                lines=ORDER_LINES,
+                methods=PAYMENT_METHODS,
+            ), 422
         try:
-            # The form's own key: a double submit (or a retry) is the same order.
             order = api.send(
-                "POST",
-                "/orders",
-                order_body(values),
-                headers={"Idempotency-Key": values.get("idempotency_key") or str(uuid.uuid4())},
+                "POST", "/orders", order_body(values), headers={"Idempotency-Key": key}
             )
         except ApiError as exc:
             if not refused(exc):
@@ -160,7 +176,7 @@ def order_status(order_id: int):
     except ApiError as exc:
         if exc.status not in (403, 409, 422):
             raise
-        flash("Não foi possível mudar o status: " + (exc.detail or str(exc.status)), "error")
+        flash("Não foi possível mudar o status: " + (exc.reason or str(exc.status)), "error")
     return redirect(url_for("console.order", order_id=order_id), 303)
 
 
@@ -274,5 +290,5 @@ def delete_address(client_id: int, address_id: int):
     except ApiError as exc:
         if not refused(exc):
             raise
-        flash("Não foi possível remover: " + exc.detail, "error")
+        flash("Não foi possível remover: " + exc.reason, "error")
     return redirect(url_for("console.client", client_id=client_id), 303)

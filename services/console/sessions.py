@@ -1,6 +1,7 @@
-"""Server-side sessions: Flask's `session` kept in the console's schema, the browser holding only
-an opaque random id in an HttpOnly cookie; sign-in rotates it; the user's API tokens live in the
-row (encrypted), are refreshed under the row's lock and die with it."""
+"""Sessions: before sign-in, Flask's signed cookie (the CSRF token, a flash: no row for anyone who
+merely opens a page); from sign-in, a row in the console's schema, the browser holding only an
+opaque random id in the same HttpOnly cookie; sign-in rotates it; the user's API tokens live in
+the row (encrypted), are refreshed under the row's lock and die with it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from typing import Any
 import jwt
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask, current_app, request
-from flask.sessions import SessionInterface, SessionMixin
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from itsdangerous import BadSignature
 from sqlalchemy import delete, select, update
 from werkzeug.datastructures import CallbackDict
 
@@ -90,48 +92,62 @@ def cookie_name() -> str:
     return SECURE_COOKIE if request.is_secure else PLAIN_COOKIE
 
 
-class DatabaseSessionInterface(SessionInterface):
+class DatabaseSessionInterface(SecureCookieSessionInterface):
+    """A signed-in browser's cookie names its row; an anonymous one's is Flask's signed cookie."""
+
+    salt = "feira-console-anonymous"
+
     def open_session(self, app: Flask, request) -> ServerSession:
         if request.path.startswith("/console/assets/") or not request.path.startswith("/console"):
             return ServerSession()
-        sid = request.cookies.get(SECURE_COOKIE if request.is_secure else PLAIN_COOKIE)
-        if not sid or len(sid) > 100:
-            return ServerSession()
-        row = db.session.scalar(
-            select(ConsoleSession).where(
-                ConsoleSession.id == digest(sid), ConsoleSession.expires_at > now()
+        value = request.cookies.get(cookie_name(), "")
+        row = None
+        # An id is 43 characters: a longer value is no row's (the signed cookie, or junk).
+        if value and len(value) <= 100:
+            row = db.session.scalar(
+                select(ConsoleSession).where(
+                    ConsoleSession.id == digest(value), ConsoleSession.expires_at > now()
+                )
             )
-        )
-        db.session.commit()
-        if row is None:
-            return ServerSession()
-        return ServerSession(dict(row.data or {}), sid=sid, row=row)
+            db.session.commit()
+        if row is not None:
+            return ServerSession(dict(row.data or {}), sid=value, row=row)
+        return ServerSession(self.anonymous_data(app, value))
+
+    def anonymous_data(self, app: Flask, value: str) -> dict:
+        """What the signed cookie holds, unless it is forged, stale or no signed cookie at all."""
+        serializer = self.get_signing_serializer(app)
+        if not value or serializer is None:
+            return {}
+        try:
+            return serializer.loads(
+                value, max_age=int(app.config["CONSOLE_ANONYMOUS_HOURS"] * 3600)
+            )
+        except BadSignature:
+            return {}
 
     def save_session(self, app: Flask, session: ServerSession, response) -> None:
         secure = request.is_secure
         path = "/" if secure else "/console"
-        if session.ended:
+        if session.ended or (not session.persisted and session.modified and not session):
             response.delete_cookie(cookie_name(), path=path, secure=secure, samesite="Lax")
             return
-        if not session.persisted:
-            if not session:
-                return
-            create(session, dict(session), hours=app.config["CONSOLE_ANONYMOUS_HOURS"])
+        value = None
+        if session.persisted:
+            if session.modified:
+                db.session.execute(
+                    update(ConsoleSession)
+                    .where(ConsoleSession.id == digest(session.sid))
+                    .values(data=dict(session))
+                )
+                db.session.commit()
+            if session.cookie_needed:
+                value = session.sid
         elif session.modified:
-            db.session.execute(
-                update(ConsoleSession)
-                .where(ConsoleSession.id == digest(session.sid))
-                .values(data=dict(session))
-            )
-            db.session.commit()
-        if session.cookie_needed:
+            value = self.get_signing_serializer(app).dumps(dict(session))
+        if value:
             response.set_cookie(
-                cookie_name(),
-                session.sid,
-                path=path,
-                httponly=True,
-                secure=secure,
-                samesite="Lax",
+                cookie_name(), value, path=path, httponly=True, secure=secure, samesite="Lax"
             )
         response.vary.add("Cookie")
 
@@ -202,6 +218,15 @@ def sign_in(session: ServerSession, tokens: dict, name: str | None) -> None:
         "name": name,
     }
     session.sealed_access = (fields["access_token"], fields["access_expires_at"])
+
+
+def rename(session: ServerSession, name: str | None) -> None:
+    """The user's name as auth now has it, kept in the row: every page's header reads it there."""
+    db.session.execute(
+        update(ConsoleSession).where(ConsoleSession.id == digest(session.sid)).values(name=name)
+    )
+    db.session.commit()
+    session.user["name"] = name
 
 
 def end(session: ServerSession) -> None:

@@ -49,6 +49,32 @@ def test_sign_in_rotates_the_session_id_and_the_browser_gets_only_an_opaque_cook
     assert JWT_PREFIX not in home.text and ADMIN[0] in home.text
 
 
+def test_pages_before_sign_in_store_no_session_row_and_their_forms_still_work(app, browser):
+    for _ in range(5):
+        assert app.test_client().get("/console/login").status_code == 200
+    page = browser.get("/console/login")
+    header = cookie(page)
+    assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/console" in header
+    assert rows(app) == []
+    answer = browser.post(
+        "/console/login",
+        data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_of(page.text)},
+    )
+    assert answer.status_code == 303
+    assert len(rows(app)) == 1
+
+
+def test_a_tampered_anonymous_cookie_holds_no_csrf_token(browser):
+    page = browser.get("/console/login")
+    signed = cookie(page).split(";")[0].split("=", 1)[1]
+    browser.set_cookie(PLAIN_COOKIE, signed[:-4] + "AAAA", path="/console")
+    answer = browser.post(
+        "/console/login",
+        data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_of(page.text)},
+    )
+    assert answer.status_code == 400
+
+
 def test_over_tls_the_cookie_is_secure_and_host_prefixed(browser):
     # As nginx passes it on: X-Forwarded-Proto says the browser came over TLS; Flask-WTF then
     # checks the Referer is this host too.

@@ -148,6 +148,13 @@ Scenario: a change with a wrong current password is refused
     When the user renames themselves with a wrong current password
     Then the answer is 422 naming "current_password"
 
+Scenario: wrong current passwords are throttled like sign-ins, so a token cannot guess on
+    Given a signed-in user
+    When the user renames themselves with a wrong current password ${LOGIN_MAX_FAILURES} times
+    And the user renames themselves with their current password
+    Then the answer is a 429 problem
+    And the answer asks to retry after some seconds
+
 Scenario: a user changes their password and only the new one opens a session
     Given a signed-in user
     When the user changes their password

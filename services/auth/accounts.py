@@ -27,6 +27,7 @@ from services.kit import (
     Unprocessable,
     utcnow,
 )
+from services.kit.fields import normalized_email
 from services.kit.security import (
     ASSERTION_TYPE,
     loaded_private_key,
@@ -93,7 +94,7 @@ def authenticate(email: str, password: str, source: str) -> User:
     Here a source address that keeps guessing is blocked for a time that doubles with each
     failure past LOGIN_MAX_FAILURES; the email's own ceiling only spaces out guesses from unknown
     addresses, and an address that signed in to it before is never held up by it."""
-    email = email.strip().lower()
+    email = normalized_email(email)
     now = utcnow()
     pair = db.session.get(LoginAttempt, (email, source))
     _refuse_while_blocked(pair, now)
@@ -404,8 +405,13 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def update_me(user: User, session_id: str | None, data: dict) -> User:
+def update_me(user: User, session_id: str | None, data: dict, source: str) -> User:
+    """`current_password` is a guess like a sign-in's: throttled per (email, source address) by
+    the same counters, so a stolen access token cannot be used to try passwords without end."""
+    now = utcnow()
+    _refuse_while_blocked(db.session.get(LoginAttempt, (user.email, source)), now)
     if not _password_matches(user.password_hash, data["current_password"]):
+        _record_failure(user.email, source, now)
         raise Unprocessable({"current_password": ["Does not match the current password."]})
     if "name" in data:
         user.name = data["name"]

@@ -7,6 +7,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from services.kit import Blueprint, Unauthorized, current_caller, page_schema, paginate
+from services.kit.fields import normalized_email
 from services.kit.security import ASSERTION_HEADER
 
 from . import accounts
@@ -119,10 +120,13 @@ class Me(MethodView):
     @blp.login_required()
     @blp.arguments(MeUpdateSchema)
     @blp.response(200, UserSchema)
+    @blp.problem(429, "Too many wrong current passwords from this address (as for sign-ins)")
     def patch(self, data):
         """Change the name or the password (the email cannot change); needs `current_password`."""
         caller = current_caller()
-        return accounts.update_me(accounts.get_user(caller.id), caller.session_id, data)
+        return accounts.update_me(
+            accounts.get_user(caller.id), caller.session_id, data, source_address()
+        )
 
     @blp.login_required()
     @blp.response(204)
@@ -144,7 +148,7 @@ def users(args):
     if "active" in args:
         stmt = stmt.where(User.active.is_(args["active"]))
     if "email" in args:
-        stmt = stmt.where(User.email == args["email"].strip().lower())
+        stmt = stmt.where(User.email == normalized_email(args["email"]))
     sortable = {"email": User.email, "name": User.name, "created_at": User.created_at}
     return paginate(db, stmt, args, sortable, User.id)
 

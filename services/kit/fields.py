@@ -131,6 +131,16 @@ class Email(fields.String):
         return checked.normalized.lower()
 
 
+def normalized_email(text: str) -> str:
+    """An address as `Email` stores it (full-width letters, decomposed accents and case as
+    email-validator normalises them), so a sign-in or a search finds what registering stored;
+    what is not an address is only trimmed and lower-cased (it matches nothing)."""
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return text.strip().lower()
+
+
 class Money(fields.Decimal):
     """NUMERIC(12,2): a decimal string with two places out ("30.25"); a string or a JSON number
     in. More than two places, NaN, infinities and values past 12 digits are refused."""

@@ -57,6 +57,7 @@ def init_jwt(app: Flask) -> None:
     app.config.setdefault("JWT_CSRF_IN_COOKIES", False)
     app.config.setdefault("JWT_COOKIE_CSRF_PROTECT", False)
     jwt.init_app(app)
+    app.wsgi_app = _scheme_in_any_case(app.wsgi_app)
     # Off only in tests that forge tokens without an auth to ask (kit.testing.build_app).
     app.config.setdefault("SESSION_CHECK", True)
     app.config.setdefault("SESSION_CHECK_SECONDS", env("SESSION_CHECK_SECONDS", 5, int))
@@ -64,6 +65,19 @@ def init_jwt(app: Flask) -> None:
     app.extensions["feira.sessions"] = SessionCheck(app)
     app.extensions["feira.tokens"] = VerifiedTokens(app)
     app.config.setdefault("SERVICE_KEYS", service_keys_from_env())
+
+
+def _scheme_in_any_case(wsgi_app):
+    """`bearer`, `BEARER`...: the scheme is case-insensitive (RFC 9110 11.1), as the gateway's
+    verifier reads it; flask-jwt-extended wants `Bearer` exactly, so it is given that."""
+
+    def app(environ, start_response):
+        scheme, space, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if space and scheme != "Bearer" and scheme.lower() == "bearer":
+            environ["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        return wsgi_app(environ, start_response)
+
+    return app
 
 
 def token_digest(token: str) -> str:

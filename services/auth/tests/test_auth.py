@@ -4,6 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from sqlalchemy import select
@@ -549,6 +550,41 @@ def test_patch_me_with_a_wrong_current_password_is_422(client, register, login):
     )
     assert response.status_code == 422
     assert list(response.json["errors"]) == ["current_password"]
+
+
+def test_wrong_current_passwords_are_throttled_like_sign_ins_so_a_token_cannot_guess_on(
+    client, register, login
+):
+    register()
+    headers = auth(login())
+    answers = [
+        client.patch(
+            "/auth/me", headers=headers, json={"name": "X", "current_password": f"guess-{n}"}
+        ).status_code
+        for n in range(6)
+    ]
+    assert answers == [422] * 5 + [429]
+    right = client.patch(
+        "/auth/me", headers=headers, json={"name": "X", "current_password": "s3nha-forte"}
+    )
+    assert right.status_code == 429 and right.mimetype == PROBLEM
+    assert int(right.headers["Retry-After"]) > 0
+    # Sign-ins from that address are held up by the same count.
+    signing_in = client.post(
+        "/auth/login", json={"email": "ana@example.com", "password": "s3nha-forte"}
+    )
+    assert signing_in.status_code == 429
+
+
+# The domain in full-width letters, as a phone keyboard may type it (NFKC makes it ASCII).
+FULL_WIDTH = "ana@" + "".join(chr(ord(c) + 0xFEE0) for c in "example") + ".com"
+
+
+@pytest.mark.parametrize("written", [FULL_WIDTH, " ANA@Example.COM ", "ana@example.com"])
+def test_a_sign_in_finds_the_address_however_registering_normalised_it(client, register, written):
+    register(email=FULL_WIDTH)
+    answer = client.post("/auth/login", json={"email": written, "password": "s3nha-forte"})
+    assert answer.status_code == 200, answer.json
 
 
 def test_patch_me_cannot_change_the_email(client, register, login):

@@ -337,6 +337,13 @@ def test_the_role_guard_admits_the_right_role(client, jwt_keys):
     assert client.get("/widgets/admin-only", headers=bearer(token)).status_code == 200
 
 
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_read_in_any_case_as_the_gateway_reads_it(client, jwt_keys, scheme):
+    token = access_token(jwt_keys, role="admin")
+    headers = {"Authorization": f"{scheme} {token}"}
+    assert client.get("/widgets/admin-only", headers=headers).status_code == 200
+
+
 def test_the_role_guard_refuses_expired_and_garbage_tokens_with_401(client, jwt_keys):
     expired = access_token(jwt_keys, role="admin", expires_in=timedelta(seconds=-60))
     for token in (expired, "not.a.jwt", "abc"):

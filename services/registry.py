@@ -296,6 +296,7 @@ SERVICES: tuple[Service, ...] = (
                     "COLLECTOR_ALLOWED_PRIVATE_HOSTS",
                     "COLLECTOR_CONNECT_TIMEOUT_S",
                     "COLLECTOR_READ_TIMEOUT_S",
+                    "COLLECTOR_TOTAL_TIMEOUT_S",
                     "COLLECTOR_MAX_",
                     "COLLECTOR_IMAGE_MAX_BYTES",
                     "COLLECTOR_CONCURRENCY",

@@ -32,6 +32,10 @@ def create_app(config: dict | None = None) -> Flask:
             "COLLECTOR_ALLOWED_PRIVATE_HOSTS": _hosts(env("COLLECTOR_ALLOWED_PRIVATE_HOSTS")),
             "COLLECTOR_CONNECT_TIMEOUT_S": env("COLLECTOR_CONNECT_TIMEOUT_S", 3, float),
             "COLLECTOR_READ_TIMEOUT_S": env("COLLECTOR_READ_TIMEOUT_S", 10, float),
+            # The whole of one answer (the read timeout is each wait for a byte, not their sum).
+            "COLLECTOR_TOTAL_TIMEOUT_S": env("COLLECTOR_TOTAL_TIMEOUT_S", 30, float),
+            # The longest robots.txt Crawl-delay obeyed: a site asking for more gets this.
+            "COLLECTOR_MAX_CRAWL_DELAY_S": env("COLLECTOR_MAX_CRAWL_DELAY_S", 60, float),
             "COLLECTOR_MAX_PAGE_BYTES": env("COLLECTOR_MAX_PAGE_BYTES", 2 * 1024 * 1024, int),
             "COLLECTOR_IMAGE_MAX_BYTES": env("COLLECTOR_IMAGE_MAX_BYTES", 5 * 1024 * 1024, int),
             "COLLECTOR_MAX_IMAGES": env("COLLECTOR_MAX_IMAGES", 3, int),

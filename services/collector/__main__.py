@@ -82,7 +82,7 @@ def show_run(run: dict) -> None:
         f"run {run['id']} of source {run['source_id']}: {run['status']}  "
         f"pages {run['pages_fetched']}  found {run['items_found']}  created {run['created']}  "
         f"updated {run['updated']}  unchanged {run['unchanged']}  "
-        f"rejected {len(run['rejected'])}"
+        f"rejected {run['rejected_count']}"
     )
     if run.get("error"):
         print(f"  error: {run['error']}")

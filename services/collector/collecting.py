@@ -5,13 +5,15 @@ to products, record what could not be taken.
   inside a start URL's site and folder, never more than `max_pages` requests, each through the
   Fetcher (robots.txt, pacing, SSRF guard). A page robots.txt disallows is skipped unfetched.
 - Bad pages never break a run: a 5xx, a timeout, a refused address, a page that claims a product
-  none can be read from, a product without a price: each is `rejected` {url, reason} and the run
-  ends `partial`. The run `failed` only when no page could be fetched or products cannot be
-  reached.
+  none can be read from or that no extractor can read, a product without a price, rows products
+  refuses: each is `rejected` {url, reason} and the run ends `partial`. The run `failed` only
+  when no page could be fetched or products cannot be reached.
 - Deduplication is the barcode products upserts by: the page's GTIN when its check digit holds;
   else a deterministic internal EAN-13 in the restricted-circulation range (first digit 2, GS1's
   "in-store numbers", never printed on goods in trade) from (source, SKU); else from (source,
-  canonical URL). The same product collected again lands on the same row.
+  canonical URL). The same product collected again lands on the same row; a second, different
+  product of one page with the same barcode (a shared SKU) is rejected, not written over the
+  first. A row carries only what the page says: products keeps the fields it leaves out.
 - Unchanged: a product page's ETag / Last-Modified are sent back (304: unchanged, not fetched
   again), and the hash of what would be sent is compared with the last one: equal, nothing is
   written. Pictures already sent (by their hash) are not sent again.
@@ -47,6 +49,9 @@ log = logging.getLogger("feira.collector")
 # Session advisory locks of the collector: 17017 a running run (worker.py), 17018 a site's turn.
 SITE_LOCK_CLASS = 17018
 PICTURE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# products' own limit (its images.MAX_PIXELS): a bigger picture is refused before it is decoded.
+MAX_PICTURE_PIXELS = 40_000_000
+# The reasons a run keeps (the count is of them all).
 MAX_REJECTED = 200
 
 
@@ -99,7 +104,9 @@ def fetch_settings() -> Settings:
         allowed_private_hosts=frozenset(config["COLLECTOR_ALLOWED_PRIVATE_HOSTS"]),
         connect_timeout=config["COLLECTOR_CONNECT_TIMEOUT_S"],
         read_timeout=config["COLLECTOR_READ_TIMEOUT_S"],
+        total_timeout=config["COLLECTOR_TOTAL_TIMEOUT_S"],
         max_bytes=config["COLLECTOR_MAX_PAGE_BYTES"],
+        max_crawl_delay=config["COLLECTOR_MAX_CRAWL_DELAY_S"],
     )
 
 
@@ -118,16 +125,24 @@ class Tally:
     updated: int = 0
     unchanged: int = 0
     rejected: list[dict] = field(default_factory=list)
+    rejected_count: int = 0
     fetched_any: bool = False
 
     def reject(self, url: str, reason: str) -> None:
+        self.rejected_count += 1
         if len(self.rejected) < MAX_REJECTED:
-            self.rejected.append({"url": url[:2000], "reason": reason[:300]})
+            self.rejected.append({"url": storable(url[:2000]), "reason": storable(reason[:300])})
 
     def write_to(self, run: Run) -> None:
         run.pages_fetched, run.items_found = self.pages_fetched, self.items_found
         run.created, run.updated, run.unchanged = self.created, self.updated, self.unchanged
-        run.rejected = list(self.rejected)
+        run.rejected, run.rejected_count = list(self.rejected), self.rejected_count
+
+
+def storable(text: str) -> str:
+    """Text JSONB stores: a reason may quote the page (a currency, a name), and a NUL or a lone
+    surrogate in it would fail the run's write."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode()
 
 
 class Collection:
@@ -195,6 +210,10 @@ class Collection:
         except Unreadable as unreadable:
             self.tally.reject(url, str(unreadable))
             return found_links
+        except Exception as broken:  # what no extractor foresaw breaks this page, not the run
+            log.warning("%s unreadable", url, exc_info=True)
+            self.tally.reject(url, f"the page could not be read ({type(broken).__name__})")
+            return found_links
         if not items:
             if claims_a_product(document):
                 self.tally.reject(url, "no product could be read from the page")
@@ -203,32 +222,46 @@ class Collection:
         self.take(url, canonical_link(document, answer.url), items, answer, known)
         return found_links
 
+    def row(self, item: Item, shared_page: bool) -> dict:
+        """What products is sent of the item: only what the page said (a product's description
+        is not emptied because this page has none), and the source's category if it has one."""
+        row = {
+            "name": item.name,
+            "price": str(item.price),
+            "barcode": barcode_of(item, self.source.id, shared_page=shared_page),
+        }
+        if item.description:
+            row["description"] = item.description
+        if self.source.category_id is not None:
+            row["category_id"] = self.source.category_id
+        return row
+
     def take(self, url: str, canonical_url: str, items: list[Item], answer, known) -> None:
-        good = []
+        priced = []
         for item in items:
             if item.problem:
                 self.tally.reject(url, item.problem)
             else:
                 item.url = canonical_url
+                priced.append(item)
+        good, rows = [], []
+        for item in priced:
+            row = self.row(item, shared_page=len(priced) > 1)
+            same = next((other for other in rows if other["barcode"] == row["barcode"]), None)
+            if same is None:
                 good.append(item)
+                rows.append(row)
+            elif same != row:
+                reason = f"{item.name}: the SKU or GTIN of another product of the page"
+                self.tally.reject(url, reason)
         if not good:
             return
-        rows = [
-            {
-                "name": item.name,
-                "description": item.description,
-                "price": str(item.price),
-                "barcode": barcode_of(item, self.source.id, shared_page=len(good) > 1),
-                "category_id": self.source.category_id,
-            }
-            for item in good
-        ]
         content_hash = hashlib.sha256(
             json.dumps([rows, [item.images for item in good]], sort_keys=True).encode()
         ).hexdigest()
         page = known or Page(source_id=self.source.id, url=url, products=[], image_hashes=[])
-        page.etag = answer.headers.get("etag")
-        page.last_modified = answer.headers.get("last-modified")
+        page.etag = fitting(answer.headers.get("etag"), Page.etag)
+        page.last_modified = fitting(answer.headers.get("last-modified"), Page.last_modified)
         page.seen_at = utcnow()
         if known is not None and known.content_hash == content_hash:
             self.tally.unchanged += len(good)
@@ -271,7 +304,8 @@ class Collection:
                 continue
             kind = picture_format(answer.body)
             if kind is None:
-                self.tally.reject(image_url, "picture: not a JPEG, PNG or WebP picture")
+                reason = "picture: not a JPEG, PNG or WebP picture of at most 40 megapixels"
+                self.tally.reject(image_url, reason)
                 continue
             name = f"{digest[:16]}.{kind.lower()}"
             if products.add_image(product_id, name, answer.body, PICTURE_FORMATS[kind]):
@@ -281,37 +315,48 @@ class Collection:
         return sent
 
 
+def fitting(value: str | None, column) -> str | None:
+    """A validator (ETag, Last-Modified) when it fits its column; a longer one is not kept, and
+    the page is simply asked again unconditionally next time."""
+    return value if value and len(value) <= column.type.length else None
+
+
 def picture_format(content: bytes) -> str | None:
-    """JPEG, PNG or WEBP when Pillow decodes the whole picture; None otherwise (a bomb too)."""
+    """JPEG, PNG or WEBP when Pillow decodes the whole picture; None otherwise: a bomb, or more
+    pixels than products takes (read from the header, before anything is decoded)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as picture:
+            with Image.open(io.BytesIO(content), formats=list(PICTURE_FORMATS)) as picture:
+                width, height = picture.size
+                if width * height > MAX_PICTURE_PIXELS:
+                    return None
                 kind = picture.format
                 picture.load()
     except Exception:  # Pillow raises many kinds for a bad picture
         return None
-    return kind if kind in PICTURE_FORMATS else None
+    return kind
 
 
 def collect(run: Run) -> None:
     """Carry out a running run to its end (status, counts, finished_at), committed."""
+    run_id = run.id
     source = db.session.get(Source, run.source_id)
     collection = Collection(source, run)
     try:
         collection.walk()
     except Unavailable as down:
         db.session.rollback()
-        run = db.session.get(Run, run.id)
+        run = db.session.get(Run, run_id)
         collection.tally.write_to(run)
         run.status, run.error = "failed", str(down.detail or down)[:500]
     else:
         tally = collection.tally
         if not tally.fetched_any:
             run.status, run.error = "failed", "no page could be fetched"
-        elif tally.rejected:
+        elif tally.rejected_count:
             run.status = "partial"
-            run.error = f"{len(tally.rejected)} pages or products rejected"
+            run.error = f"{tally.rejected_count} pages or products rejected"
         else:
             run.status = "succeeded"
     finally:

@@ -6,6 +6,10 @@ Brazilian shops write them become exact decimals; a GTIN is kept only when its c
 extruct reads microdata (its parser follows nested itemscopes, which parsel alone would not);
 JSON-LD is read here so that a broken block can be repaired instead of dropped; OpenGraph and
 selectors are parsel (lxml) expressions.
+
+A price is in reais unless the page says otherwise: a stated currency (priceCurrency) or one the
+written price names (`US$ 10.00`, `€ 49,90`, price-parser's) that is not BRL rejects the product;
+nothing is converted.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import html
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from urllib.parse import urljoin
 
 import extruct
 import jstyleson
+from lxml import etree
 from parsel import Selector
 from price_parser import Price
 from w3lib.html import remove_tags
@@ -30,6 +36,9 @@ log = logging.getLogger("feira.collector")
 FIELDS = ("name", "price", "description", "image", "sku", "gtin")
 CENT = Decimal("0.01")
 MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
+REAIS = ("BRL", "R$")
+# Stripping tags again until nothing changes ends here; what is left loses its angle brackets.
+MAX_STRIP_PASSES = 10
 
 
 class Unreadable(ValueError):
@@ -56,7 +65,7 @@ class Item:
             return "no product name"
         if self.price is None:
             return "no price"
-        if self.currency and self.currency.upper() != "BRL":
+        if self.currency and self.currency.strip().upper() not in REAIS:
             return f"price in {self.currency[:3]}, not BRL"
         return None
 
@@ -86,6 +95,35 @@ def parse_price(value) -> Decimal | None:
     if not amount.is_finite() or amount <= 0 or amount > MAX_PRICE:
         return None
     return amount
+
+
+def written_currency(value) -> str | None:
+    """The currency a written price names: "BRL" for `R$ 10`, price-parser's reading otherwise
+    (`US$ 10.00` → "US$", `€ 49,90` → "€"); None when it names none (`49,90`, a number)."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()[:100]
+    if re.match(r"(?i)r\s*\$", text):
+        return "BRL"
+    return Price.fromstring(text).currency
+
+
+def currency_of(value, stated: str | None) -> str | None:
+    """A price's currency: what the page states (priceCurrency) unless the written price names
+    another; None when neither says (reais, on a Brazilian shop)."""
+    written = written_currency(value)
+    if written and written != "BRL":
+        return written
+    return stated or written
+
+
+def priced(values: Iterable, stated: str | None) -> tuple[Decimal | None, str | None]:
+    """The first of `values` that is a price, and its currency."""
+    for value in values:
+        price = parse_price(value)
+        if price is not None:
+            return price, currency_of(value, stated)
+    return None, None
 
 
 def valid_gtin(value) -> str | None:
@@ -120,8 +158,19 @@ def _text(value, limit: int) -> str | None:
         value = value.get("@value") or value.get("name")
         if value is None:
             return None
-    cleaned = " ".join(remove_tags(html.unescape(str(value))).split())
+    cleaned = " ".join(plain_text(str(value)).split())
     return cleaned[:limit] or None
+
+
+def plain_text(value: str) -> str:
+    """HTML as plain text: entities decoded and tags removed again until nothing changes, so a
+    tag split by another (`<<script>script>`) does not come back whole from one pass."""
+    for _ in range(MAX_STRIP_PASSES):
+        cleaned = remove_tags(html.unescape(value))
+        if cleaned == value:
+            return cleaned
+        value = cleaned
+    return value.replace("<", "").replace(">", "")
 
 
 def _images(value, base_url: str) -> list[str]:
@@ -146,18 +195,19 @@ def _images(value, base_url: str) -> list[str]:
 def _load_json(raw: str):
     """The block as JSON; failing that, repaired as real pages need it: HTML entities
     (`&quot;`), comments and trailing commas (jstyleson), control characters in strings."""
+    # RecursionError: arrays nested deeper than the decoder's stack.
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     repaired = html.unescape(raw).strip()
     try:
         return jstyleson.loads(repaired)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return json.loads(jstyleson.dispose(repaired), strict=False)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise Unreadable("JSON-LD that cannot be read even once repaired") from exc
 
 
@@ -187,17 +237,16 @@ def _offer_price(offers) -> tuple[Decimal | None, str | None]:
         if not isinstance(offer, dict):
             continue
         props = offer.get("properties", offer)
-        currency = _text(props.get("priceCurrency"), 3)
+        stated = _text(props.get("priceCurrency"), 3)
         if _is(offer, "AggregateOffer"):
-            price = parse_price(props.get("lowPrice")) or parse_price(props.get("price"))
+            price, currency = priced((props.get("lowPrice"), props.get("price")), stated)
             if price is None and props.get("offers"):
                 price, currency = _offer_price(props["offers"])
         else:
-            price = parse_price(props.get("price"))
-            if price is None and isinstance(props.get("priceSpecification"), dict):
-                spec = props["priceSpecification"]
-                price = parse_price(spec.get("price"))
-                currency = currency or _text(spec.get("priceCurrency"), 3)
+            spec = props.get("priceSpecification")
+            spec = spec if isinstance(spec, dict) else {}
+            stated = stated or _text(spec.get("priceCurrency"), 3)
+            price, currency = priced((props.get("price"), spec.get("price")), stated)
         if price is not None:
             return price, currency
     return None, None
@@ -272,13 +321,14 @@ def from_opengraph(page: Selector, url: str) -> list[Item]:
     amount = meta("product:price:amount") or meta("og:price:amount")
     if "product" not in og_type and amount is None:
         return []
+    price, currency = priced([amount], meta("product:price:currency") or meta("og:price:currency"))
     return [
         Item(
             url=url,
             name=_text(meta("og:title"), 200),
             description=_text(meta("og:description"), 5000),
-            price=parse_price(amount),
-            currency=meta("product:price:currency") or meta("og:price:currency"),
+            price=price,
+            currency=currency,
             sku=_text(meta("product:retailer_item_id"), 100),
             gtin=valid_gtin(meta("product:ean") or meta("product:upc") or meta("product:gtin")),
             images=_images(page.xpath('//meta[@property="og:image"]/@content').getall(), url),
@@ -298,11 +348,12 @@ def select(page: Selector, expression: str) -> list[str]:
     selected = page.xpath(expression) if xpath else page.css(expression)
     values = []
     for node in selected:
-        value = node.get()
         if isinstance(node.root, str):
-            values.append(value)
-        else:
+            values.append(node.root)
+        elif etree.iselement(node.root):
             values.append(node.xpath("string()").get())
+        else:  # `(1+1)`, `count(//a)`: a number or a boolean, not something on the page
+            raise ValueError(f"{expression} selects a {type(node.root).__name__}, not nodes")
     return [v for v in (" ".join(v.split()) for v in values) if v]
 
 
@@ -313,13 +364,14 @@ def from_selectors(page: Selector, url: str, selectors: dict[str, str]) -> list[
     if not found["name"]:
         return []
     first = {name: (values[0] if values else None) for name, values in found.items()}
+    price, currency = priced([first.get("price")], _text(first.get("currency"), 3))
     return [
         Item(
             url=url,
             name=_text(first.get("name"), 200),
             description=_text(first.get("description"), 5000),
-            price=parse_price(first.get("price")),
-            currency=_text(first.get("currency"), 3),
+            price=price,
+            currency=currency,
             sku=_text(first.get("sku"), 100),
             gtin=valid_gtin(first.get("gtin")),
             images=_images(found.get("image", []), url),

@@ -7,8 +7,12 @@
 - robots.txt is read once per site and run (protego); a page it disallows for our User-Agent is
   never requested. A robots.txt that answers 4xx allows everything; one that cannot be read
   (5xx, no answer) disallows the site for the run, as Google does.
-- One request at a time per site, `delay_s` (or the site's Crawl-delay, when longer) apart.
-- A clear User-Agent with a contact URL, connect and read timeouts, a size limit on every body.
+- One request at a time per site, `delay_s` (or the site's Crawl-delay, when longer, but never
+  more than COLLECTOR_MAX_CRAWL_DELAY_S) apart.
+- A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
+  response (a page dripping a byte at a time cannot outlast it), a size limit on every body.
+- Pages are decoded as browsers do: the charset of the Content-Type, a BOM, the page's own
+  `<meta charset>`, else UTF-8 (w3lib).
 - Conditional requests: a known ETag / Last-Modified is sent back; a 304 is "unchanged".
 """
 
@@ -16,16 +20,18 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import math
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
 from protego import Protego
+from w3lib.encoding import html_to_unicode
 
 log = logging.getLogger("feira.collector")
 
@@ -46,7 +52,11 @@ class Settings:
     allowed_private_hosts: frozenset[str]
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
+    # The whole response, from the first byte sent to the last one read.
+    total_timeout: float = 30.0
     max_bytes: int = 2 * 1024 * 1024
+    # A robots.txt may ask for any Crawl-delay; a longer one (or one that is not a number) is this.
+    max_crawl_delay: float = 60.0
 
 
 @dataclass
@@ -58,13 +68,9 @@ class Answer:
 
     @property
     def text(self) -> str:
-        content_type = self.headers.get("content-type", "")
-        charset = "utf-8"
-        if "charset=" in content_type:
-            charset = content_type.split("charset=", 1)[1].split(";")[0].strip() or charset
         try:
-            return self.body.decode(charset, errors="replace")
-        except LookupError:
+            return html_to_unicode(self.headers.get("content-type"), self.body)[1]
+        except (LookupError, UnicodeError):  # a charset that is no text encoding (zlib, idna)
             return self.body.decode("utf-8", errors="replace")
 
 
@@ -131,11 +137,12 @@ class Pacer:
                 pause = last + delay - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
-            try:
-                with self.across_processes(site, delay):
+            with self.across_processes(site, delay):
+                try:
                     yield
-            finally:
-                self._last[site] = time.monotonic()
+                finally:
+                    # When the request ended, not when another process's wait did: one wait.
+                    self._last[site] = time.monotonic()
 
     @contextmanager
     def across_processes(self, site: str, delay: float) -> Iterator[None]:
@@ -195,9 +202,13 @@ class Fetcher:
         return Protego.parse(answer.text)
 
     def delay_for(self, site: str) -> float:
+        """`delay_s`, or the site's Crawl-delay when longer, up to the cap (`1e20` is the cap)."""
         rules = self.robots.get(site)
-        crawl_delay = rules.crawl_delay(self.settings.user_agent) if rules else None
-        return max(self.delay_s, float(crawl_delay or 0))
+        crawl_delay = float((rules.crawl_delay(self.settings.user_agent) if rules else None) or 0)
+        cap = self.settings.max_crawl_delay
+        if not math.isfinite(crawl_delay) or crawl_delay > cap:
+            crawl_delay = cap
+        return max(self.delay_s, crawl_delay)
 
     def get(
         self,
@@ -230,27 +241,52 @@ class Fetcher:
 
     def _request(self, url: str, headers: dict, max_bytes: int) -> Answer:
         site = origin(url)
+        total = self.settings.total_timeout
         with self.pacer.turn(site, self.delay_for(site)):
+            deadline = time.monotonic() + total
             try:
                 with self.session.get(
                     url,
                     headers=headers,
                     allow_redirects=False,
                     stream=True,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout),
+                    timeout=(self.settings.connect_timeout, min(self.settings.read_timeout, total)),
                 ) as response:
-                    body = bytearray()
-                    for chunk in response.iter_content(64 * 1024):
-                        body += chunk
-                        if len(body) > max_bytes:
-                            raise FetchFailed(f"larger than {max_bytes} bytes")
                     return Answer(
                         url=url,
                         status=response.status_code,
-                        body=bytes(body),
+                        body=self._read(response, deadline, max_bytes),
                         headers={k.lower(): v for k, v in response.headers.items()},
                     )
             except requests.Timeout as exc:
                 raise FetchFailed("timed out") from exc
             except requests.RequestException as exc:
                 raise FetchFailed(f"no answer ({type(exc).__name__})") from exc
+
+    def _read(self, response: requests.Response, deadline: float, max_bytes: int) -> bytes:
+        """The body, at most `max_bytes` of it, read before `deadline`. The read timeout bounds
+        each wait, not their sum: at the deadline a timer shuts the socket for reading (urllib3's
+        `shutdown`), which ends a read blocked on a page that drips a byte at a time."""
+        late = threading.Event()
+
+        def cut_off() -> None:
+            late.set()
+            with suppress(OSError, RuntimeError, ValueError):  # it may have just ended
+                response.raw.shutdown()
+
+        timer = threading.Timer(max(deadline - time.monotonic(), 0), cut_off)
+        timer.start()
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(64 * 1024):
+                body += chunk
+                if len(body) > max_bytes:
+                    raise FetchFailed(f"larger than {max_bytes} bytes")
+        except requests.RequestException:
+            if not late.is_set():
+                raise
+        finally:
+            timer.cancel()
+        if late.is_set():
+            raise FetchFailed(f"no whole answer within {self.settings.total_timeout:g} s")
+        return bytes(body)

@@ -78,8 +78,10 @@ class Run(db.Model):
     created: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     updated: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     unchanged: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
-    # [{url, reason}]: pages and products that could not be taken.
+    # [{url, reason}]: pages and products that could not be taken (the first 200 of them).
     rejected: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
+    # How many were, all of them.
+    rejected_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     error: Mapped[str | None] = mapped_column(String(500))
     queued_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=text("now()")

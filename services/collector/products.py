@@ -4,36 +4,64 @@ admin's password or token."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from services.kit import Unavailable, service
+from services.kit import service
+
+# Well under products' limits (1000 rows an import, MAX_BODY_BYTES, 1 MiB, a body): a page of a
+# thousand products with long descriptions goes in several calls.
+BATCH_ROWS = 200
+BATCH_BYTES = 256 * 1024
 
 
 @dataclass
 class Upserted:
-    created: int
-    updated: int
     # row index → (product id, created?)
-    products: dict[int, tuple[int, bool]]
+    products: dict[int, tuple[int, bool]] = field(default_factory=dict)
     # row index → the reason products gave
-    rejected: dict[int, str]
+    rejected: dict[int, str] = field(default_factory=dict)
+
+
+def batches(rows: list[dict]) -> Iterator[list[int]]:
+    """The rows' indexes in runs of at most BATCH_ROWS rows and BATCH_BYTES of JSON."""
+    batch, size = [], 0
+    for index, row in enumerate(rows):
+        row_size = len(json.dumps(row)) + 1
+        if batch and (len(batch) == BATCH_ROWS or size + row_size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(index)
+        size += row_size
+    if batch:
+        yield batch
 
 
 def upsert(rows: list[dict]) -> Upserted:
-    """Create or update products by barcode, as `POST /products/import` does.
+    """Create or update products by barcode, in batches; a row sets only the fields it carries.
 
     Idempotent by barcode, so rows whose answer a dropped connection lost are sent again rather
     than failing the page: products finds the rows it stored and answers them as updated (the
-    run then counts them so)."""
+    run then counts them so). A batch products refuses (a 4xx) has each of its rows rejected with
+    the reason; products down or failing (Unavailable, from the kit's client) ends the run."""
+    result = Upserted()
+    for batch in batches(rows):
+        answered = _upsert_batch([rows[index] for index in batch])
+        result.products |= {batch[i]: landed for i, landed in answered.products.items()}
+        result.rejected |= {batch[i]: reason for i, reason in answered.rejected.items()}
+    return result
+
+
+def _upsert_batch(rows: list[dict]) -> Upserted:
     products = service("products")
     response = products.post("/products/collected", json=rows, forward_auth=False, idempotent=True)
     if response.status_code != 200:
-        raise Unavailable(f"products refused the collected rows ({response.status_code})")
+        reason = f"HTTP {response.status_code} for the batch it was sent in"
+        return Upserted(rejected=dict.fromkeys(range(len(rows)), reason))
 
     def read(body):
         return Upserted(
-            created=int(body["created"]),
-            updated=int(body["updated"]),
             products={
                 int(row["index"]): (int(row["id"]), bool(row["created"]))
                 for row in body["products"]

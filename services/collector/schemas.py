@@ -6,14 +6,13 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from apscheduler.triggers.cron import CronTrigger
-from lxml.cssselect import CSSSelector
-from lxml.etree import XPath
 from marshmallow import Schema, ValidationError, fields, validate, validates
+from parsel import Selector
 
 from services.kit import ChangeSchema, Filter, Id, PageArgs, sort_field
 from services.kit.fields import Text
 
-from .extract import FIELDS
+from .extract import FIELDS, select
 from .models import STATUSES
 
 MAX_START_URLS = 20
@@ -54,13 +53,12 @@ def check_cron(value: str) -> None:
 
 
 def check_selector(value: str) -> None:
+    """Run on a small page as a run would: what compiles may still fail there (`(//h1)[$x]`,
+    `//x:h1`, `h1::bogus`) or select no node (`(1+1)`)."""
+    page = Selector(text='<html><body><h1 class="x">Nome</h1><a href="/p">1</a></body></html>')
     try:
-        if value.lstrip().startswith(("/", "(")):
-            XPath(value)
-        else:
-            # parsel's pseudo-elements are not CSS: check what is before them.
-            CSSSelector(value.split("::", 1)[0] or "*")
-    except Exception as exc:
+        select(page, value)
+    except Exception as exc:  # lxml, cssselect and parsel each raise their own
         raise ValidationError("Not a valid CSS selector or XPath expression.") from exc
 
 
@@ -153,7 +151,11 @@ class RunSchema(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     unchanged = fields.Integer()
-    rejected = fields.List(fields.Nested(RejectedSchema))
+    rejected = fields.List(
+        fields.Nested(RejectedSchema),
+        metadata={"description": "The first 200 pages or products rejected, with the reason"},
+    )
+    rejected_count = fields.Integer(metadata={"description": "How many were rejected in all"})
     error = fields.String(allow_none=True)
     queued_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)

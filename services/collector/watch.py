@@ -123,7 +123,7 @@ class RunsCollector:
                 last_finished.add_metric([h.source.name], h.last.finished_at.timestamp())
                 for outcome in ("created", "updated", "unchanged"):
                     products.add_metric([h.source.name, outcome], getattr(h.last, outcome))
-                products.add_metric([h.source.name, "rejected"], len(h.last.rejected or []))
+                products.add_metric([h.source.name, "rejected"], h.last.rejected_count)
         db.session.remove()
         yield from (runs, healthy, last_finished, products)
 

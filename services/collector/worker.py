@@ -45,7 +45,7 @@ def finished_event(run: Run, source: Source | None) -> dict:
         "created": run.created,
         "updated": run.updated,
         "unchanged": run.unchanged,
-        "rejected": len(run.rejected or []),
+        "rejected": run.rejected_count,
     }
 
 
@@ -54,6 +54,14 @@ def finish(run: Run) -> None:
     outbox.emit(
         "collector.run.finished", finished_event(run, db.session.get(Source, run.source_id))
     )
+
+
+def broke(exc: Exception) -> str:
+    """Why the run failed, for the admin: the error's kind and first line (a database error's own
+    message, without its SQL)."""
+    cause = getattr(exc, "orig", None) or exc
+    message = str(cause).strip().split("\n", 1)[0]
+    return f"the collector broke: {type(cause).__name__}: {message}"[:500]
 
 
 def take_and_run() -> bool:
@@ -70,21 +78,24 @@ def take_and_run() -> bool:
         if run is None:
             db.session.rollback()
             return False
-        holder.execute(text("SELECT pg_advisory_lock(:c, :r)"), {"c": LOCK_CLASS, "r": run.id})
+        run_id = run.id
+        holder.execute(text("SELECT pg_advisory_lock(:c, :r)"), {"c": LOCK_CLASS, "r": run_id})
         holder.commit()
         run.status, run.started_at = "running", utcnow()
         db.session.commit()
-        log.info("run %s of source %s started", run.id, run.source_id)
+        log.info("run %s of source %s started", run_id, run.source_id)
         try:
             collect(run)
-        except Exception:
-            log.exception("run %s broke", run.id)
+        except Exception as exc:
+            # The session may be failed and the run's attributes expired: roll back before
+            # anything else, and read the run again.
             db.session.rollback()
-            run = db.session.get(Run, run.id)
-            run.status, run.error, run.finished_at = "failed", "the collector broke", utcnow()
+            log.exception("run %s broke", run_id)
+            run = db.session.get(Run, run_id)
+            run.status, run.error, run.finished_at = "failed", broke(exc), utcnow()
         finish(run)
         db.session.commit()
-        log.info("run %s ended %s", run.id, run.status)
+        log.info("run %s ended %s", run_id, run.status)
         return True
     finally:
         try:

@@ -3,7 +3,7 @@ figures inventory reports."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -198,12 +198,14 @@ def delete_product(product: Product) -> None:
     images.remove(*files)
 
 
-def import_products(rows: list) -> dict:
+def import_products(rows: list, *, only_given: bool = False) -> dict:
     """Upsert by barcode, row by row: each row is validated alone and written in its own
     savepoint, so a bad row (invalid, a name another barcode holds, an unknown category) is
-    reported and the others still land. A row is a whole product, as in PUT. `products` says
-    which product each landed row became (the collector's door answers it; the import's schema
-    leaves it out)."""
+    reported and the others still land. A row is a whole product, as in PUT; with `only_given`
+    (the collector's rows, which carry what a shop's page said) it changes only the fields it
+    carries, and a new product gets the defaults of the others. `products` says which product
+    each landed row became (the collector's door answers it; the import's schema leaves it
+    out)."""
     schema = ProductSchema()
     result: dict = {"created": 0, "updated": 0, "rejected": [], "products": []}
     for index, row in enumerate(rows):
@@ -218,7 +220,8 @@ def import_products(rows: list) -> dict:
             continue
         try:
             with db.session.begin_nested():
-                product_id, created = _upsert(data)
+                changed = data.keys() & row.keys() if only_given else data.keys()
+                product_id, created = _upsert(data, changed)
                 if created:
                     data = {**announced(product_id), "initial_stock": 0}
                     outbox.emit("product.created", data)
@@ -233,9 +236,10 @@ def import_products(rows: list) -> dict:
     return result
 
 
-def _upsert(data: dict) -> tuple[int, bool]:
+def _upsert(data: dict, changed: Iterable[str]) -> tuple[int, bool]:
+    """Insert the product, or set the `changed` fields of the one with its barcode."""
     stmt = insert(Product).values(**data)
-    changes = {key: stmt.excluded[key] for key in data if key != "barcode"}
+    changes = {key: stmt.excluded[key] for key in changed if key != "barcode"}
     stmt = stmt.on_conflict_do_update(
         constraint="uq_products_barcode", set_={**changes, "updated_at": func.now()}
     ).returning(Product.id, literal_column("xmax = 0"))  # xmax is 0 on a freshly inserted row

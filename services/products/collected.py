@@ -1,6 +1,7 @@
-"""The collector's door (internal: only the collector's service credential opens it): the same
-upsert by barcode as `POST /products/import`, answering which product each row became, and the
-pictures it downloaded, checked and stored as an admin's upload is."""
+"""The collector's door (internal: only the collector's service credential opens it): the upsert
+by barcode of `POST /products/import`, except that a row changes only the fields it carries (a
+shop's page that shows no description does not empty the product's), answering which product
+each row became; and the pictures it downloaded, checked and stored as an admin's upload is."""
 
 from __future__ import annotations
 
@@ -38,10 +39,10 @@ class Collected(MethodView):
     @collected_blp.problem(400, "The body is missing or not JSON")
     @collected_blp.problem(422, "The body is not an array, or has too many rows")
     def post(self):
-        """Upsert products by barcode, as the import does (each row validated alone), and say
-        which product each row that landed became."""
+        """Upsert products by barcode, as the import does (each row validated alone), but a row
+        sets only the fields it carries; say which product each row that landed became."""
         rows = collected_blp.ARGUMENTS_PARSER.parse(ImportSchema(), location="json")["rows"]
-        return catalogue.import_products(rows)
+        return catalogue.import_products(rows, only_given=True)
 
 
 @collected_blp.route("/<int:product_id>/images")

@@ -3,6 +3,7 @@ collector's service credential) and the fixture shops, each over real HTTP on a 
 on the test database."""
 
 import pytest
+from flask import Flask, request
 
 from services.collector import create_app
 from services.kit.testing import LiveServer, build_app, truncate_all
@@ -14,6 +15,46 @@ from standins.shops.testing import running_shops
 def shops():
     with running_shops(slow_s=1.5, big_count=30) as running:
         yield running
+
+
+class OwnShop(str):
+    """A shop of the test's own pages over real HTTP (its base URL): `pages[path]` is what a
+    Flask view returns (a body, or `(body, status, headers)`); robots.txt allows everything
+    unless a test writes one; `asked` is each request's path and headers, oldest first."""
+
+    pages: dict
+    asked: list
+
+    @property
+    def url(self) -> str:
+        return str(self)
+
+
+@pytest.fixture(scope="session")
+def own_shop_server():
+    app = Flask(__name__)
+    shop = None
+
+    @app.route("/", defaults={"path": ""})
+    @app.route("/<path:path>")
+    def page(path):
+        shop.asked.append({"path": request.path, "headers": dict(request.headers)})
+        if request.path == "/robots.txt" and "/robots.txt" not in shop.pages:
+            return "User-agent: *\nAllow: /\n", 200, {"Content-Type": "text/plain"}
+        return shop.pages.get(request.path, ("", 404))
+
+    server = LiveServer(app).start()
+    shop = OwnShop(server.base_url)
+    shop.pages, shop.asked = {}, []
+    yield shop
+    server.stop()
+
+
+@pytest.fixture
+def own_shop(own_shop_server):
+    own_shop_server.pages.clear()
+    own_shop_server.asked.clear()
+    return own_shop_server
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 AggregateOffer, repaired), microdata, OpenGraph, then the source's selectors; prices as Brazilian
 shops write them; GTINs checked."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -218,3 +219,61 @@ def test_a_listings_product_cards_do_not_make_it_a_product_page():
     assert not looks_like_a_product_page(listing)
     assert looks_like_a_product_page(page(ld('{"@type": "Product", "name": "x" "quebrado')))
     assert looks_like_a_product_page(page('<meta property="og:type" content="product">'))
+
+
+def test_json_ld_nested_deeper_than_the_decoder_goes_is_unreadable_not_a_crash():
+    deep = '{"@type": "Product", "name": "Fundo", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(Unreadable):
+        extract(page(ld(deep)), URL)
+
+
+def priced_at(price, currency=None):
+    offer = {"price": price, **({"priceCurrency": currency} if currency else {})}
+    return page(ld(json.dumps({"@type": "Product", "name": "A", "offers": offer})))
+
+
+@pytest.mark.parametrize(
+    ("html", "selectors", "currency"),
+    [
+        (priced_at("US$ 10.00"), {}, "US$"),
+        (priced_at("€ 49,90"), {}, "€"),
+        (priced_at("10", "USD"), {}, "USD"),
+        (priced_at("US$ 5", "BRL"), {}, "US$"),
+        (
+            page(
+                '<meta property="og:type" content="product"><meta property="og:title" content="A">'
+                '<meta property="product:price:amount" content="$ 99.00">'
+            ),
+            {},
+            "$",
+        ),
+        (page(body='<h1>A</h1><span class="p">€ 49,90</span>'), {"name": "h1", "price": ".p"}, "€"),
+    ],
+)
+def test_a_price_in_another_currency_is_refused_not_taken_as_reais(html, selectors, currency):
+    [item] = extract(html, URL, selectors)
+    assert item.problem == f"price in {currency}, not BRL"
+
+
+@pytest.mark.parametrize(
+    ("price", "currency"),
+    [("R$ 1.299,90", None), ("r$ 10", None), ("1.299,90", None), (1299.9, None), ("10", "BRL")],
+)
+def test_a_price_in_reais_or_in_no_stated_currency_is_taken(price, currency):
+    [item] = extract(priced_at(price, currency), URL)
+    assert item.problem is None and item.price > 0
+
+
+def test_no_tag_survives_in_names_and_descriptions_even_split_by_another_tag():
+    product = {
+        "@type": "Product",
+        "name": "Caneca <img src=x onerror=alert(1)> &lt;script&gt;alert(2)&lt;/script&gt; "
+        "<<script>script>alert(3)<</script>/script>",
+        "description": "<scr<script>ipt>alert(4)</scr</script>ipt> &amp;lt;b&amp;gt;oi",
+        "offers": {"price": "19.90"},
+    }
+    # As pages write it: `</` escaped inside the script element.
+    [item] = extract(page(ld(json.dumps(product).replace("</", "<\\/"))), URL)
+    assert "<" not in item.name and "<" not in item.description
+    assert item.name == "Caneca alert(2) alert(3)"
+    assert item.description == "alert(4) oi"

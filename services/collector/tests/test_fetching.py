@@ -3,11 +3,13 @@ limits, conditional requests, and the SSRF guard (after DNS and at every redirec
 
 import itertools
 import threading
+import time
 
 import pytest
-from flask import Flask, redirect
+from flask import Flask, Response, redirect
 
 from services.collector.fetching import (
+    Answer,
     Fetcher,
     FetchFailed,
     Pacer,
@@ -176,3 +178,76 @@ def test_two_workers_take_turns_at_a_site_through_the_database(app, served):
     times = sorted(entry["at"] for entry in served.requests("/loja-micro/"))
     assert len(times) == 6
     assert all(later - earlier >= 0.19 for earlier, later in itertools.pairwise(times))
+
+
+def test_a_page_that_drips_is_cut_off_at_the_deadline_for_the_whole_answer(own_shop):
+    def drip():
+        for _ in range(30):
+            yield b" "
+            time.sleep(0.1)
+
+    own_shop.pages["/pinga"] = Response(drip(), headers={"Content-Length": "30"})
+    started = time.monotonic()
+    # Each byte comes well within the read timeout; the whole would take 3 s.
+    with pytest.raises(FetchFailed, match=r"no whole answer within 1 s"):
+        fetcher(read_timeout=0.5, total_timeout=1).get(own_shop.url + "/pinga")
+    assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("asked", ["1e9", "1e20"])
+def test_a_crawl_delay_longer_than_the_cap_is_the_cap(own_shop, asked):
+    own_shop.pages["/robots.txt"] = f"User-agent: *\nCrawl-delay: {asked}\n"
+    own_shop.pages["/"] = "<h1>oi</h1>"
+    polite = fetcher(max_crawl_delay=0.2)
+    started = time.monotonic()
+    assert polite.allowed(own_shop.url + "/")  # robots.txt read
+    assert polite.delay_for(own_shop.url) == 0.2
+    for _ in range(2):
+        assert polite.get(own_shop.url + "/").status == 200
+    assert 0.4 <= time.monotonic() - started < 2
+
+
+def test_the_workers_pacer_waits_delay_s_once_between_two_requests(app, served):
+    from services.collector.collecting import SharedPacer
+
+    with app.app_context():
+        polite = Fetcher(
+            Settings(user_agent="FeiraCollector/1.0", allowed_private_hosts=LOOPBACK),
+            0.3,
+            pacer=SharedPacer(),
+        )
+        for _ in range(3):
+            polite.get(served.url + "/loja-micro/")
+    times = [entry["at"] for entry in served.requests("/loja-micro/")]
+    assert all(0.29 <= later - earlier < 0.5 for earlier, later in itertools.pairwise(times))
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("text/html", b"<html><head><meta charset='iso-8859-1'></head><p>T\xe1bua</p></html>"),
+        (
+            "text/html",
+            b'<meta http-equiv="Content-Type" content="text/html; charset=latin1"><p>T\xe1bua</p>',
+        ),
+        ("text/html; charset=iso-8859-1", b"<p>T\xe1bua</p>"),
+        ("text/html", b"\xef\xbb\xbf<p>T\xc3\xa1bua</p>"),
+        ("text/html", b"<p>T\xc3\xa1bua</p>"),
+    ],
+)
+def test_a_page_is_decoded_by_its_declared_charset_as_browsers_do(content_type, body):
+    answer = Answer(
+        url="http://loja/", status=200, body=body, headers={"content-type": content_type}
+    )
+    assert "Tábua" in answer.text
+
+
+@pytest.mark.parametrize("charset", ["zlib", "punycode", "idna", "nada"])
+def test_a_charset_that_is_no_text_encoding_is_read_as_utf_8(charset):
+    answer = Answer(
+        url="http://loja/",
+        status=200,
+        body="<p>Tábua</p>".encode(),
+        headers={"content-type": f"text/html; charset={charset}"},
+    )
+    assert answer.text == "<p>Tábua</p>"

@@ -3,13 +3,18 @@ products service (its internal door): products created with prices and pictures,
 second run, the disallowed section never fetched, bad pages rejected with their reason, the
 event that tells notifications, metrics, scheduling and a dead worker's run."""
 
+import io
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 import pytest
+from PIL import Image
 from sqlalchemy import select, text
 
-from services.collector.models import Run, Source, db, outbox
+from services.collector import worker
+from services.collector.models import Page, Run, Source, db, outbox
 from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
 from services.kit.testing import losing_the_first_answer, rewired
 from services.products.models import Product
@@ -279,3 +284,225 @@ def test_products_of_one_page_without_gtin_or_sku_get_barcodes_of_their_own():
     assert barcode_of(one, 1) == barcode_of(other, 1)  # one product per page: the page is it
     assert barcode_of(one, 1) != barcode_of(one, 2)  # and each source has its own
     assert barcode_of(one, 1).startswith("2") and len(barcode_of(one, 1)) == 13
+
+
+# --- pages written here, served by the test's own shop ---
+
+
+def product(name, price="10.00", **fields):
+    offer = {"@type": "Offer", "price": price, "priceCurrency": "BRL"}
+    return {
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": name,
+        "offers": offer,
+        **fields,
+    }
+
+
+def product_page(*products):
+    blocks = "".join(
+        f'<script type="application/ld+json">{json.dumps(p)}</script>' for p in products
+    )
+    return f"<html><head>{blocks}</head><body></body></html>"
+
+
+def links_to(*paths):
+    return (
+        "<html><body>"
+        + "".join(f'<a href="{path}">{path}</a>' for path in paths)
+        + "</body></html>"
+    )
+
+
+def run_own_shop(app, client, admin, own_shop, **fields):
+    body = {"name": "Loja própria", "start_urls": [own_shop.url + "/"], "delay_s": "0", **fields}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 201, response.json
+    return run_now(app, client, admin, response.json["id"])
+
+
+def reasons_by_path(run):
+    return {urlsplit(entry["url"]).path: entry["reason"] for entry in run["rejected"]}
+
+
+def test_validators_too_long_to_keep_are_dropped_and_the_run_succeeds(app, client, admin, own_shop):
+    own_shop.pages["/"] = (
+        product_page(product("Caneca Esmaltada", sku="c-1")),
+        200,
+        {
+            "ETag": '"' + "e" * 600 + '"',
+            "Last-Modified": "Mon, 02 Nov 2026 10:00:00 GMT" + "x" * 200,
+        },
+    )
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"], run["pages_fetched"]) == ("succeeded", 1, 1), run
+    with app.app_context():
+        page = db.session.scalars(select(Page)).one()
+        assert (page.etag, page.last_modified, page.products != []) == (None, None, True)
+    again = run_now(app, client, admin, run["source_id"])
+    assert (again["status"], again["unchanged"]) == ("succeeded", 1)
+    asked = [entry["headers"] for entry in own_shop.asked if entry["path"] == "/"]
+    assert not any(
+        "If-None-Match" in headers or "If-Modified-Since" in headers for headers in asked
+    )
+
+
+def test_a_run_that_breaks_is_failed_at_once_with_its_reason(
+    app, client, admin, own_shop, monkeypatch
+):
+    def breaking(run):  # a database error mid-run: the session needs a rollback
+        db.session.add(Page(source_id=run.source_id, url="/", etag="e" * 600))
+        db.session.commit()
+
+    monkeypatch.setattr(worker, "collect", breaking)
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], bool(run["finished_at"])) == ("failed", True)
+    assert run["error"].startswith("the collector broke: StringDataRightTruncation: value too long")
+    with app.app_context():
+        event = db.session.scalars(select(outbox.Event)).one()
+    assert event.payload["data"]["status"] == "failed"
+
+
+def test_a_collected_product_keeps_the_fields_its_page_does_not_give(
+    app, client, admin, own_shop, products_app
+):
+    catalogue_client = products_app.test_client()
+    category = catalogue_client.post("/categories", json={"name": "Cozinha"}, headers=admin).json
+    made = catalogue_client.post(
+        "/products",
+        json={
+            "name": "Panela de Barro",
+            "price": "10.00",
+            "barcode": "7891234567895",
+            "description": "Feita à mão",
+            "category_id": category["id"],
+        },
+        headers=admin,
+    ).json
+    own_shop.pages["/"] = product_page(
+        product("Panela de Barro", "R$ 12,50", gtin13="7891234567895")
+    )
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["updated"]) == ("succeeded", 1), run
+    kept = catalogue_client.get(f"/products/{made['id']}", headers=admin).json
+    assert (kept["price"], kept["description"], kept["category_id"]) == (
+        "12.50",
+        "Feita à mão",
+        category["id"],
+    )
+
+
+def test_json_ld_nested_too_deep_rejects_its_page_alone(app, client, admin, own_shop):
+    deep = '{"@type": "Product", "name": "Fundo", "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    own_shop.pages["/"] = links_to("/fundo", "/boa")
+    own_shop.pages["/fundo"] = f'<script type="application/ld+json">{deep}</script>'
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("partial", 1), run
+    assert reasons_by_path(run) == {"/fundo": "JSON-LD that cannot be read even once repaired"}
+
+
+def test_a_stored_selector_that_fails_when_run_rejects_each_page_it_breaks_not_the_run(
+    app, client, admin, own_shop
+):
+    own_shop.pages["/"] = links_to("/sem-dados", "/boa")
+    own_shop.pages["/sem-dados"] = "<h1>Sem dados</h1>"
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    body = {"name": "Antiga", "start_urls": [own_shop.url + "/"], "delay_s": "0"}
+    source_id = client.post("/collector/sources", json=body, headers=admin).json["id"]
+    with app.app_context():  # saved before the API ran selectors to check them
+        db.session.get(Source, source_id).selectors = {"name": "(1+1)"}
+        db.session.commit()
+    run = run_now(app, client, admin, source_id)
+    assert (run["status"], run["created"]) == ("partial", 1), run
+    assert reasons_by_path(run) == {
+        "/": "the page could not be read (ValueError)",
+        "/sem-dados": "the page could not be read (ValueError)",
+    }
+
+
+@pytest.mark.slow
+def test_a_page_of_more_products_than_one_call_takes_is_sent_in_batches(
+    app, client, admin, own_shop, products_app
+):
+    # 1001 rows (products takes 1000 a call) of over 1 MiB (its body limit).
+    many = [
+        product(f"Item {n}", sku=f"i-{n}", description=f"Descrição {n} " + "d" * 1000)
+        for n in range(1001)
+    ]
+    own_shop.pages["/"] = product_page({"@context": "https://schema.org", "@graph": many})
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"], run["rejected"]) == ("succeeded", 1001, []), run
+    assert len(catalogue(products_app)) == 1001
+
+
+def test_rows_products_refuses_are_rejected_with_the_reason_and_the_run_goes_on(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = links_to("/grande", "/pequena")
+    own_shop.pages["/grande"] = product_page(product("Caneca Grande", description="d" * 5000))
+    own_shop.pages["/pequena"] = product_page(product("Caneca Pequena"))
+    with rewired(products_app, MAX_CONTENT_LENGTH=4096):
+        run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("partial", 1), run
+    assert reasons_by_path(run) == {
+        "/grande": "products refused it: HTTP 413 for the batch it was sent in"
+    }
+    assert list(catalogue(products_app)) == ["Caneca Pequena"]
+
+
+def test_every_rejection_is_counted_past_the_reasons_kept(app, client, admin, own_shop):
+    without_price = [{"@type": "Product", "name": f"Sem preço {n}"} for n in range(250)]
+    own_shop.pages["/"] = product_page({"@context": "https://schema.org", "@graph": without_price})
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["rejected_count"], len(run["rejected"])) == ("partial", 250, 200)
+    assert run["error"] == "250 pages or products rejected"
+    with app.app_context():
+        event = db.session.scalars(select(outbox.Event)).one()
+    assert event.payload["data"]["rejected"] == 250
+
+
+def test_a_second_product_of_a_page_with_the_same_sku_is_rejected_not_written_over_the_first(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = product_page(
+        product("Caneca Azul", "5.00", sku="mesmo"), product("Caneca Verde", "6.00", sku="mesmo")
+    )
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("partial", 1), run
+    assert reasons_by_path(run) == {
+        "/": "Caneca Verde: the SKU or GTIN of another product of the page"
+    }
+    assert catalogue(products_app)["Caneca Azul"][0] == Decimal("5.00")
+    assert "Caneca Verde" not in catalogue(products_app)
+
+
+def test_a_picture_of_more_pixels_than_products_takes_is_refused_before_it_is_decoded():
+    from services.collector.collecting import picture_format
+
+    def png(width, height):
+        buffer = io.BytesIO()
+        Image.new("1", (width, height)).save(buffer, "PNG")
+        return buffer.getvalue()
+
+    assert picture_format(png(7000, 6000)) is None  # 42 MP: products takes 40
+    assert picture_format(png(6000, 6000)) == "PNG"
+
+
+def test_a_reason_quoting_the_page_is_stored_whatever_characters_it_holds(
+    app, client, admin, own_shop
+):
+    in_nul = {
+        **product("Caneca Reta", sku="r"),
+        "offers": {"price": "1", "priceCurrency": "\x00U$"},
+    }
+    own_shop.pages["/"] = product_page(
+        in_nul, product("Caneca Lisa", sku="t"), product("Caneca \ud800 Torta", "2.00", sku="t")
+    )
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("partial", 1), run
+    assert [entry["reason"] for entry in run["rejected"]] == [
+        "price in U$, not BRL",
+        "Caneca ? Torta: the SKU or GTIN of another product of the page",
+    ]

@@ -2,6 +2,8 @@
 
 import threading
 
+import pytest
+
 from services.collector.models import Run, db
 
 SHOP = "http://127.0.0.1:5092/loja-json/"
@@ -47,6 +49,14 @@ def test_invalid_fields_are_a_422_naming_each(client, admin):
     for field in ("name", "start_urls.0", "start_urls.1", "schedule", "max_pages", "delay_s"):
         assert field in errors, (field, errors)
     assert any(key.startswith("selectors") for key in errors)
+
+
+@pytest.mark.parametrize("selector", ["(//h1)[$x]", "//x:h1", "h1::bogus", "(1+1)"])
+def test_a_selector_that_compiles_but_fails_when_run_is_a_422(client, admin, selector):
+    body = {"name": "Bazar", "start_urls": [SHOP], "selectors": {"name": selector}}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 422
+    assert any(key.startswith("selectors") for key in response.json["errors"])
 
 
 def test_a_source_without_start_urls_is_a_422(client, admin):

@@ -66,3 +66,38 @@ def test_the_collector_adds_a_checked_picture_and_a_fake_one_is_refused(client, 
 def test_the_door_is_not_in_the_public_document(client):
     paths = client.get("/products/openapi.json").json["paths"]
     assert not any(path.startswith("/products/collected") for path in paths)
+
+
+def test_a_collected_row_sets_only_the_fields_it_carries(client, admin, make_category):
+    category = make_category()
+    whole = {
+        "name": "Panela",
+        "price": "10.00",
+        "barcode": barcode(1),
+        "description": "Ferro fundido",
+        "category_id": category["id"],
+        "active": False,
+    }
+    product_id = client.post("/products", json=whole, headers=admin).json["id"]
+    seen = {"name": "Panela de Ferro", "price": "12.50", "barcode": barcode(1)}
+    answer = client.post("/products/collected", json=[seen], headers=collector())
+    assert answer.json["products"] == [{"index": 0, "id": product_id, "created": False}]
+    product = client.get(f"/products/{product_id}", headers=admin).json
+    assert (product["name"], product["price"]) == ("Panela de Ferro", "12.50")
+    assert (product["description"], product["category_id"], product["active"]) == (
+        "Ferro fundido",
+        category["id"],
+        False,
+    )
+
+
+def test_an_imported_row_is_still_a_whole_product(client, admin, make_category):
+    category = make_category()
+    whole = {"name": "Panela", "price": "10.00", "barcode": barcode(1), "description": "Ferro"}
+    product_id = client.post(
+        "/products", json={**whole, "category_id": category["id"]}, headers=admin
+    ).json["id"]
+    row = {"name": "Panela", "price": "12.50", "barcode": barcode(1)}
+    assert client.post("/products/import", json=[row], headers=admin).json["updated"] == 1
+    product = client.get(f"/products/{product_id}", headers=admin).json
+    assert (product["description"], product["category_id"]) == (None, None)

@@ -244,8 +244,10 @@ SERVICES: tuple[Service, ...] = (
         document="/payments/openapi.json",
         emits=("payment.succeeded", "payment.failed", "payment.refunded", "payment.expired"),
         # A cancelled order's succeeded payment is refunded in full; an open payment whose
-        # amount an edited order's total no longer is gets cancelled (or refunded).
-        hears=("order.cancelled", "order.updated"),
+        # amount an edited order's total no longer is gets cancelled (or refunded), and so does
+        # every open payment of a paid order other than the one that paid it (all of them when
+        # an admin marked it paid by hand).
+        hears=("order.cancelled", "order.updated", "order.paid"),
         # The order's total and status, read with the caller's token.
         calls=("orders",),
     ),

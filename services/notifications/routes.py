@@ -10,6 +10,7 @@ from flask import Response, request
 from flask.views import MethodView
 
 from services.kit import BadRequest, Blueprint, Forbidden, Unauthorized, page_schema, paginate
+from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 from . import notifications, whatsapp
 from .models import Notification, db
@@ -104,7 +105,7 @@ class WhatsAppWebhook(MethodView):
 
     @blp.response(200, description="Applied, or a status already seen, or an unknown message")
     @blp.doc(parameters=[SIGNATURE_HEADER], requestBody=WEBHOOK_BODY, security=[])
-    @blp.problem(400, "Signed, but not a JSON object")
+    @blp.problem(400, f"Signed, but not a JSON object, or nested deeper than {MAX_JSON_DEPTH}")
     @blp.problem(401, "A missing or bad signature; nothing changed")
     def post(self):
         """Message statuses (public: authenticated only by `X-Hub-Signature-256` over the raw
@@ -113,10 +114,15 @@ class WhatsAppWebhook(MethodView):
         body = request.get_data(cache=False)
         if not whatsapp.signature_ok(body, request.headers.get("X-Hub-Signature-256")):
             raise Unauthorized("The X-Hub-Signature-256 signature does not match")
+        too_deep = BadRequest(f"The body nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             event = json.loads(body)
+        except RecursionError:
+            raise too_deep from None
         except ValueError as exc:
             raise BadRequest("The body is not JSON") from exc
+        if json_depth(event) > MAX_JSON_DEPTH:
+            raise too_deep
         if not isinstance(event, dict):
             raise BadRequest("The body is not a JSON object")
         return {"applied": notifications.apply_statuses(event)}

@@ -37,8 +37,16 @@ def _graph_error(response: requests.Response) -> str:
         return f"HTTP {response.status_code}"
 
 
+def parameter_text(value: str) -> str:
+    """A template parameter as Meta takes it: it refuses one with a new line, a tab or more than
+    four spaces in a row for good (error 132018), so every run of whitespace becomes one space,
+    none at either end ("-" if nothing is left: an empty one is refused too)."""
+    return " ".join(value.split()) or "-"
+
+
 def send_template(to: str, template: str, parameters: list[str]) -> str:
-    """Send `template` to the E.164 number `to`; the message id (`wamid.…`) the provider gave."""
+    """Send `template` to the E.164 number `to`, its parameters as Meta takes them
+    (`parameter_text`); the message id (`wamid.…`) the provider gave."""
     config = current_app.config
     url = (
         f"{config['WHATSAPP_API_URL'].rstrip('/')}/v{config['WHATSAPP_API_VERSION']}"
@@ -55,7 +63,9 @@ def send_template(to: str, template: str, parameters: list[str]) -> str:
             "components": [
                 {
                     "type": "body",
-                    "parameters": [{"type": "text", "text": value} for value in parameters],
+                    "parameters": [
+                        {"type": "text", "text": parameter_text(value)} for value in parameters
+                    ],
                 }
             ],
         },

@@ -1,8 +1,9 @@
 """What orders tells the other services of an order (through its outbox, in the transaction that
 changes it): every step emits `order.<status>` {order_id, client_id, total, status, note};
-`order.paid` and `order.cancelled` add its lines (products counts units sold), and
-`order.cancelled` the previous status (payments refunds a paid order's payment); an edited order
-emits `order.updated` (payments lets go of a payment whose amount is no longer the total)."""
+`order.paid` and `order.cancelled` add its lines (products counts units sold), `order.paid` the
+payment that paid it (payments lets go of any other), and `order.cancelled` the previous status
+(payments refunds a paid order's payment); an edited order emits `order.updated` (payments lets
+go of a payment whose amount is no longer the total)."""
 
 from __future__ import annotations
 
@@ -28,11 +29,18 @@ def sold_lines(order: Order) -> list[dict]:
     return [{"product_id": item.product_id, "quantity": item.quantity} for item in order.items]
 
 
-def announce_paid(order: Order, note: str | None = None) -> None:
-    """`order.paid`, with its lines and when (products counts units sold for `popularity`)."""
+def announce_paid(order: Order, note: str | None = None, payment_id: int | None = None) -> None:
+    """`order.paid`, with its lines and when (products counts units sold for `popularity`), and
+    `payment_id`, the payment that paid it (null: an admin marked it paid by hand): payments
+    lets go of the order's other open payments, so the order is not paid twice."""
     outbox.emit(
         "order.paid",
-        {**facts(order, "paid", note), "items": sold_lines(order), "paid_at": utcnow().isoformat()},
+        {
+            **facts(order, "paid", note),
+            "items": sold_lines(order),
+            "paid_at": utcnow().isoformat(),
+            "payment_id": payment_id,
+        },
     )
 
 

@@ -62,7 +62,7 @@ def on_payment_succeeded(data: dict) -> None:
             order.total,
         )
         return
-    announce_paid(order, f"payment {payment_id}")
+    announce_paid(order, f"payment {payment_id}", payment_id)
     moved_by(order, "paid", BY, f"payment {payment_id}")
 
 

@@ -4,8 +4,9 @@ outbox) and is written into the order's history. Every step emits `order.<status
 client_id, total, status, note} (`order.delivered` adds its items for inventory's holdings;
 `order.cancelled` the previous_status: payments refunds a paid order's payment on it;
 `order.paid` and `order.cancelled` their lines {product_id, quantity} (and `paid_at`): products
-counts units sold; notifications tells the client of each); steps payments' events take are in
-services/orders/payments.py."""
+counts units sold; `order.paid` the `payment_id` that paid it, null when an admin marks it paid by
+hand: payments lets go of every other open payment of the order; notifications tells the client
+of each); steps payments' events take are in services/orders/payments.py."""
 
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
         inventory.commit(order_id)
         outbox.emit("order.shipped", facts(order, target, note))
     elif target == "paid":
-        announce_paid(order, note)
+        # By hand (cash, or the operator's word for a payment Feira did not see): no payment of
+        # ours paid it, and payments lets go of any still open.
+        announce_paid(order, note, payment_id=None)
     elif target == "delivered":
         items = [
             {

@@ -1,9 +1,12 @@
 """payments: orders paid by card or PIX through a payment provider that speaks Stripe's protocol
 (real Stripe, or the local stand-in), its signed webhooks, refunds and reconciliation; it emits
 `payment.succeeded`, `payment.failed`, `payment.refunded` and `payment.expired`, and hears
-orders' `order.cancelled` (a paid order's payment is refunded)."""
+orders' `order.cancelled` (a paid order's payment is refunded), `order.updated` (a payment for
+the old total is let go) and `order.paid` (every other open payment of the order is let go)."""
 
 from __future__ import annotations
+
+import logging
 
 from flask import Flask
 
@@ -34,6 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
         "speaks Stripe's protocol; its signed webhooks; refunds; reconciliation.",
     )
     init_outbox(app, outbox)
+    # At INFO the SDK logs each request and the provider's error messages, which quote what was
+    # sent; our own lines (provider.py) say what happened without it.
+    logging.getLogger("stripe").setLevel(logging.WARNING)
     from . import payments
     from .routes import blp, paying
 
@@ -42,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
         {
             "order.cancelled": payments.on_order_cancelled,
             "order.updated": payments.on_order_updated,
+            "order.paid": payments.on_order_paid,
         },
     )
 

@@ -12,7 +12,9 @@ Paying never charges twice and never loses a charge:
 4. Its answer is applied like any webhook (`apply_intent`).
 
 The provider's word moves a payment forward only: its statuses are ranked, and an event that
-would move one backwards (a late `processing` after `succeeded`) changes nothing. A success for
+would move one backwards (a late `processing` after `succeeded`) changes nothing. A success
+outranks a failure (a PaymentIntent whose attempt failed can still be paid); if another payment
+of the order took it meanwhile, the late success is refunded in full at once. A success for
 another amount than the payment's is not a success: the payment is flagged `needs_review` and
 no `payment.succeeded` leaves. Events to other services leave through the outbox in the
 transaction that changes the payment.
@@ -39,15 +41,17 @@ from .models import OPEN, UNSETTLED, Payment, Refund, WebhookEvent, db, outbox
 
 log = logging.getLogger("feira.payments")
 
-# How far along a payment is: the provider's word never moves it to a lower rank.
+# How far along a payment is: the provider's word never moves it to a lower rank. `failed` is
+# below `succeeded`: Stripe puts a PaymentIntent whose attempt failed back to
+# requires_payment_method, and it can still succeed.
 RANK = {
     "processing": 0,
     "requires_action": 1,
     "failed": 2,
-    "canceled": 2,
-    "succeeded": 2,
-    "partially_refunded": 3,
-    "refunded": 4,
+    "canceled": 3,
+    "succeeded": 3,
+    "partially_refunded": 4,
+    "refunded": 5,
 }
 RECONCILE_BATCH = 100
 
@@ -140,7 +144,10 @@ def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
             intent = declined.intent or {}
             return _settle_refusal(payment_id, intent, declined.reason, key)
         except provider.Refused as refused:
-            _settle_refusal(payment_id, {}, refused.message, NO_KEY)
+            if refused.nothing_made:
+                _forget(payment_id)
+            else:
+                _settle_refusal(payment_id, refused.intent or {}, refused.message, NO_KEY)
             field = "payment_method" if refused.param == "payment_method" else "_body"
             raise Unprocessable(
                 {field: [refused.message]}, detail="The payment provider refused the payment"
@@ -154,6 +161,17 @@ def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
     key.answer(payment)
     db.session.commit()
     return payment
+
+
+def _forget(payment_id: int) -> None:
+    """The provider refused the request itself (an unknown payment method): no PaymentIntent,
+    nothing charged. The row goes, so nothing is announced (the client is not told of a payment
+    that never was, and the order's one `payment_failed` message is kept); the caller's error
+    lets the Idempotency-Key go."""
+    payment = get_payment(payment_id, lock=True)
+    if payment.status == "processing" and payment.provider_ref is None:
+        db.session.delete(payment)
+    db.session.commit()
 
 
 def _settle_refusal(payment_id: int, intent: dict, reason: str, key: Key | NoKey) -> Payment:
@@ -225,7 +243,8 @@ def apply_intent(payment: Payment, intent: dict) -> None:
     if not first_word and RANK[target] <= RANK[payment.status]:
         log.info("payment %s: %s after %s ignored", payment.id, target, payment.status)
         return
-    if payment.status in ("failed", "canceled", "refunded", "partially_refunded"):
+    settled = ("canceled", "refunded", "partially_refunded")
+    if payment.status in settled or (payment.status == "failed" and target != "succeeded"):
         log.info("payment %s is %s: %s ignored", payment.id, payment.status, target)
         return
     if target == "succeeded":
@@ -251,6 +270,9 @@ def _pix_expired(payment: Payment) -> bool:
 
 
 def _succeed(payment: Payment, intent: dict) -> None:
+    if payment.status == "failed" and not _holds_its_order(payment):
+        _give_back(payment)
+        return
     _move(payment, "succeeded")
     received = intent.get("amount_received", intent.get("amount"))
     try:
@@ -268,6 +290,29 @@ def _succeed(payment: Payment, intent: dict) -> None:
     outbox.emit(
         "payment.succeeded",
         {"payment_id": payment.id, "order_id": payment.order_id, "amount": str(payment.amount)},
+    )
+
+
+def _holds_its_order(payment: Payment) -> bool:
+    """Whether a failed payment may now hold its order: it becomes `succeeded` in a savepoint,
+    and the partial unique index on the open statuses refuses it if another payment of the order
+    is open (however many try at once)."""
+    try:
+        with db.session.begin_nested():
+            payment.status = "succeeded"
+    except IntegrityError:
+        return False
+    return True
+
+
+def _give_back(payment: Payment) -> None:
+    """A success after the payment had failed, while another payment of its order is open: the
+    order is being paid that way, so this money goes back in full at once (the customer is not
+    left charged twice until someone looks) and the payment ends `refunded` without ever
+    holding the order; no `payment.succeeded` leaves. A refund the provider refuses is flagged."""
+    log.warning("payment %s succeeded after failing; its order has another: refunded", payment.id)
+    _refund_all(
+        payment, "It succeeded after it had failed, while another payment of its order was open"
     )
 
 
@@ -356,46 +401,51 @@ def handle_event(event: dict) -> str:
 
 
 def refund(payment_id: int, amount: Decimal | None) -> Payment:
-    """Give back `amount` (all that is left when None) of a succeeded payment, once: the
-    refund's key is the payment's n-th, so a retry after a failure asks for the same refund.
-    No lock is held while the provider is asked (its webhook for this refund may arrive first);
-    the recorded refunds, unique by the provider's id, say what went back."""
-    payment = get_payment(payment_id)
+    """Give back `amount` (all that is left when None) of a succeeded payment, once. The row is
+    locked from counting its refunds until this one is recorded, so two refunds at once are two
+    refunds (the second counts the first, and finds what is left); the refund's key is the
+    payment's n-th, so a retry after a failure asks for the same refund. The provider's
+    webhook for this refund waits for the lock; the recorded refunds, unique by the provider's
+    id, say what went back."""
+    payment = get_payment(payment_id, lock=True)
     if payment.status not in ("succeeded", "partially_refunded"):
         raise Conflict(f"Payment {payment_id} is {payment.status}: only a succeeded one refunds")
     left = payment.amount - payment.refunded_amount
     wanted = left if amount is None else amount
     if wanted > left:
         raise Unprocessable({"amount": [f"At most {left} is left to refund."]})
-    n = 1 + db.session.scalar(
-        select(func.count()).select_from(Refund).where(Refund.payment_id == payment_id)
-    )
-    db.session.commit()
     try:
-        made = provider.refund(payment, n, wanted)
+        made = provider.refund(payment, _next_refund(payment), wanted)
     except provider.Refused as refused:
         if refused.param == "amount":
             raise Unprocessable({"amount": [refused.message]}) from refused
         raise Conflict(f"The payment provider refused the refund: {refused.message}") from refused
     except provider.Declined as declined:
         raise Conflict(f"The payment provider refused the refund: {declined.reason}") from declined
-    return _record_refund(payment_id, made, wanted)
+    _record_refund(payment, made, wanted)
+    apply_refunded(payment, payment.refunded_amount)
+    db.session.commit()
+    return payment
 
 
-def _record_refund(payment_id: int, made: dict, wanted: Decimal) -> Payment:
+def _next_refund(payment: Payment) -> int:
+    """n of the payment's next refund (its row locked by the caller)."""
+    return 1 + db.session.scalar(
+        select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
+    )
+
+
+def _record_refund(payment: Payment, made: dict, wanted: Decimal) -> None:
+    """The refund the provider made, once by its id (its webhook may have recorded it first)."""
     try:
         refunded = provider.reais(made.get("amount"))
     except (TypeError, ValueError):
         refunded = wanted
     db.session.execute(
         insert(Refund)
-        .values(payment_id=payment_id, provider_ref=str(made["id"])[:255], amount=refunded)
+        .values(payment_id=payment.id, provider_ref=str(made["id"])[:255], amount=refunded)
         .on_conflict_do_nothing()
     )
-    payment = get_payment(payment_id, lock=True)
-    apply_refunded(payment, payment.refunded_amount)
-    db.session.commit()
-    return payment
 
 
 @reaches_outside
@@ -403,7 +453,7 @@ def on_order_cancelled(data: dict) -> None:
     """`order.cancelled` {order_id, previous_status}: a succeeded payment of it is refunded in
     full, an unsettled one is canceled at the provider (a PIX can no longer be paid). Inside
     the inbox's transaction: the provider down raises, and the event comes again."""
-    _let_go(int(data["order_id"]), lambda payment: True)
+    _let_go(int(data["order_id"]), lambda payment: True, "Its order was cancelled")
 
 
 @reaches_outside
@@ -414,53 +464,66 @@ def on_order_updated(data: dict) -> None:
     leaves the order pending on a success for another amount), and the order can be paid
     anew."""
     total = Decimal(str(data["total"]))
-    _let_go(int(data["order_id"]), lambda payment: payment.amount != total)
+    _let_go(
+        int(data["order_id"]),
+        lambda payment: payment.amount != total,
+        "Its order's total changed",
+    )
 
 
-def _let_go(order_id: int, which) -> None:
+@reaches_outside
+def on_order_paid(data: dict) -> None:
+    """`order.paid` {order_id, payment_id}: the order is paid, by `payment_id` or (null) by an
+    admin's hand. Any other open payment of it would pay it twice: it is canceled at the
+    provider (a PIX can no longer be paid), or refunded in full if the payer paid meanwhile."""
+    paid_by = data.get("payment_id")
+    paid_by = None if paid_by is None else int(paid_by)
+    _let_go(
+        int(data["order_id"]),
+        lambda payment: payment.id != paid_by,
+        "Its order was paid another way",
+    )
+
+
+def _let_go(order_id: int, which, why: str) -> None:
     """The order's open payments that `which` names: unsettled ones canceled at the provider,
-    succeeded ones refunded in full."""
+    succeeded ones refunded in full (`why`, should the provider refuse: the payment's review
+    reason). A failed one is canceled there too: its PaymentIntent could still be paid, and that
+    success would then be money for an order that no longer takes it."""
     payments = db.session.scalars(
-        select(Payment).where(Payment.order_id == order_id, Payment.status.in_(OPEN))
+        select(Payment).where(Payment.order_id == order_id, Payment.status.in_((*OPEN, "failed")))
     ).all()
     for payment in filter(which, payments):
         if payment.provider_ref is None:
             continue
-        if payment.status in UNSETTLED:
+        if payment.status in (*UNSETTLED, "failed"):
             # Paid meanwhile (the cancel is refused and the provider's success applied): it is
             # refunded below like any other.
             _cancel_at_provider(payment)
         if payment.status in ("succeeded", "partially_refunded"):
-            _refund_all(payment, order_id)
+            _refund_all(payment, why)
 
 
-def _refund_all(payment: Payment, order_id: int) -> None:
-    """All that is left of a payment its order no longer takes (cancelled, or its total changed),
-    inside the event's transaction."""
+def _refund_all(payment: Payment, why: str) -> None:
+    """All that is left of a payment its order does not take, inside the event's (or the
+    webhook's) transaction, its row locked while its refunds are counted; a refund the provider
+    refuses flags it for review, `why` its reason."""
+    payment = get_payment(payment.id, lock=True)
     left = payment.amount - payment.refunded_amount
-    n = 1 + db.session.scalar(
-        select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
-    )
-    try:
-        made = provider.refund(payment, n, left)
-    except (provider.Refused, provider.Declined) as refused:
-        log.error("payment %s of order %s: refund refused", payment.id, order_id)
-        payment.needs_review = True
-        payment.review_reason = (
-            f"Its order was cancelled or changed; the refund was refused: {refused}"
-        )
+    if left <= 0:
         return
-    db.session.execute(
-        insert(Refund)
-        .values(
-            payment_id=payment.id,
-            provider_ref=str(made["id"])[:255],
-            amount=provider.reais(made.get("amount", provider.cents(left))),
-        )
-        .on_conflict_do_nothing()
-    )
-    locked = get_payment(payment.id, lock=True)
-    apply_refunded(locked, locked.refunded_amount)
+    try:
+        made = provider.refund(payment, _next_refund(payment), left)
+    except (provider.Refused, provider.Declined) as refused:
+        log.error("payment %s of order %s: refund refused", payment.id, payment.order_id)
+        payment.needs_review = True
+        payment.review_reason = f"{why}; the refund was refused: {refused}"[:500]
+        return
+    _record_refund(payment, made, left)
+    if payment.status == "failed":
+        # A late success given back: it never held its order.
+        payment.status = "refunded"
+    apply_refunded(payment, payment.refunded_amount)
 
 
 def _cancel_at_provider(payment: Payment) -> None:

@@ -11,25 +11,35 @@
   (a 503 problem); a card decline is `Declined` with the PaymentIntent the provider reports; a
   request it refuses is `Refused` (the caller makes it a 409 or a 422 naming the field).
 - Nothing secret is logged: not the key, not a client_secret, not a signature; only the error's
-  type and code.
+  type and code. The SDK's own logger (`stripe`) is held at WARNING by the app: at INFO it logs
+  every request and the provider's error messages, which may quote what was sent.
+- A webhook is believed only with a `Stripe-Signature` over its raw body, made at most 300 s
+  before or after now, and only then parsed: a JSON object, nested no deeper than any body Feira
+  takes.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from decimal import Decimal
 
 import stripe
 from flask import current_app
 
 from services.kit import Unavailable
+from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 log = logging.getLogger("feira.payments")
 CENT = Decimal("0.01")
 # Stripe holds a PIX code 10 s at the least; a shorter PIX_EXPIRES_S is Feira's own, enforced by
 # reconciliation (it cancels the code at the provider).
 PIX_SHORTEST_S = 10
+# How far from now a webhook's signature may be dated, either way.
+WEBHOOK_TOLERANCE_S = 300
+# More centavos than an amount column (12 digits, 2 of them decimals) holds.
+TOO_MANY_CENTS = 10**12
 
 
 class Declined(Exception):
@@ -42,11 +52,29 @@ class Declined(Exception):
 
 
 class Refused(Exception):
-    """The provider refused the request (4xx): `code` and `param` as Stripe names them."""
+    """The provider refused the request (4xx): `kind` (Stripe's error type), `code` and `param`
+    as Stripe names them, and `intent`, the PaymentIntent it reports, if the refusal came after
+    one was made (None: the request itself was refused, nothing was made)."""
 
-    def __init__(self, message: str, *, status: int | None, code: str | None, param: str | None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None,
+        code: str | None,
+        param: str | None,
+        kind: str | None = None,
+        intent: dict | None = None,
+    ):
         super().__init__(message)
         self.message, self.status, self.code, self.param = message, status, code, param
+        self.kind, self.intent = kind, intent
+
+    @property
+    def nothing_made(self) -> bool:
+        """The provider found the request itself invalid (an unknown payment method, an amount
+        it does not take) and made no PaymentIntent: nothing was charged."""
+        return self.kind == "invalid_request_error" and not self.intent
 
 
 def cents(amount: Decimal) -> int:
@@ -57,7 +85,11 @@ def cents(amount: Decimal) -> int:
 
 
 def reais(value: int) -> Decimal:
-    return (Decimal(int(value)) / 100).quantize(CENT)
+    """Integer centavos to reais; ValueError for anything an amount of ours cannot be."""
+    centavos = int(value)
+    if abs(centavos) >= TOO_MANY_CENTS:
+        raise ValueError("more centavos than any amount holds")
+    return (Decimal(centavos) / 100).quantize(CENT)
 
 
 def plain(obj) -> dict:
@@ -109,8 +141,14 @@ def _call(what: str, request):
         body = (exc.json_body or {}).get("error") or {}
         message = body.get("message") or "The payment provider refused the request"
         log.info("provider refused %s: %s %s", what, exc.http_status, exc.code)
+        intent = body.get("payment_intent")
         raise Refused(
-            message, status=exc.http_status, code=exc.code, param=body.get("param")
+            message,
+            status=exc.http_status,
+            code=exc.code,
+            param=body.get("param"),
+            kind=body.get("type"),
+            intent=intent if isinstance(intent, dict) else None,
         ) from exc
 
 
@@ -170,20 +208,40 @@ def refund(payment, n: int, amount: Decimal) -> dict:
 
 def verified_event(payload: bytes, header: str | None) -> dict:
     """The webhook's event, if its `Stripe-Signature` is the provider's over this raw body and
-    at most 300 s old; ValueError otherwise (the reason, never the signature)."""
+    made at most 300 s from now (the SDK refuses only an old one), and the body a JSON object
+    with a string `id` and `type`; ValueError otherwise (the reason, never the signature)."""
     secret = current_app.config["PAYMENTS_WEBHOOK_SECRET"]
     if not secret:
         log.error("PAYMENTS_WEBHOOK_SECRET is not set: every webhook is refused")
         raise ValueError("Webhooks are not configured")
     if not header:
         raise ValueError("The Stripe-Signature header is missing")
+    stale = "The Stripe-Signature does not match the body, or is too old or from the future"
     try:
-        event = stripe.Webhook.construct_event(payload, header, secret, tolerance=300)
+        stripe.WebhookSignature.verify_header(payload, header, secret, WEBHOOK_TOLERANCE_S)
     except stripe.SignatureVerificationError as exc:
-        raise ValueError("The Stripe-Signature does not match the body, or is too old") from exc
+        raise ValueError(stale) from exc
     except ValueError as exc:
         raise ValueError("The body is not a provider event") from exc
-    event = plain(event)
-    if not isinstance(event.get("id"), str) or not isinstance(event.get("type"), str):
+    if _signed_at(header) > time.time() + WEBHOOK_TOLERANCE_S:
+        raise ValueError(stale)
+    too_deep = f"The body nests deeper than {MAX_JSON_DEPTH} levels"
+    try:
+        event = json.loads(payload)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    except ValueError as exc:
+        raise ValueError("The body is not a provider event") from exc
+    if json_depth(event) > MAX_JSON_DEPTH:
+        raise ValueError(too_deep)
+    if not isinstance(event, dict) or not all(
+        isinstance(event.get(name), str) for name in ("id", "type")
+    ):
         raise ValueError("The body is not a provider event")
     return event
+
+
+def _signed_at(header: str) -> int:
+    """The `t=` of a header the SDK has verified, read as the SDK reads it."""
+    items = [item.split("=", 2) for item in header.split(",")]
+    return int(next(item[1] for item in items if item[0] == "t"))

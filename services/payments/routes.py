@@ -61,7 +61,9 @@ class PaymentList(MethodView):
         "still waiting for the provider), or the key was used with another body",
     )
     @blp.problem(
-        422, "Invalid fields, an unknown order, or a payment method the provider does not know"
+        422,
+        "Invalid fields (a card number instead of a payment-method id among them), an unknown "
+        "order, or a payment method the provider does not know (no payment is kept)",
     )
     @blp.problem(503, "Orders or the payment provider cannot answer")
     @paying
@@ -117,10 +119,14 @@ SIGNATURE_HEADER = {
 class StripeWebhook(MethodView):
     @blp.response(200, description="Handled, or a redelivery of an event already handled")
     @blp.doc(parameters=[SIGNATURE_HEADER], requestBody=WEBHOOK_BODY, security=[])
-    @blp.problem(400, "A missing, bad or stale (over 300 s) signature; nothing changed")
+    @blp.problem(
+        400,
+        "A missing or bad signature, one made over 300 s before or after now, or a body that is "
+        "not an event (not a JSON object, nested too deep); nothing changed",
+    )
     def post(self):
         """The provider's events (public: authenticated only by `Stripe-Signature` over the
-        raw body, Stripe's 300 s tolerance). Each event id is handled once."""
+        raw body, dated within 300 s of now either way). Each event id is handled once."""
         try:
             event = provider.verified_event(
                 request.get_data(cache=False), request.headers.get("Stripe-Signature")

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, post_dump, validate
+import re
+
+from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from services.kit import Filter, Id, PageArgs, sort_field
 from services.kit.fields import Money
 
 from .models import CURRENCY, METHODS, STATUSES
+
+PAYMENT_METHOD_ID = re.compile(r"pm_[A-Za-z0-9_]{1,252}")
+# What a card number looks like as typed: 12 to 19 digits, maybe grouped by spaces or dashes.
+CARD_NUMBER = re.compile(r"[0-9 -]+")
+
+
+def payment_method_id(value: str) -> None:
+    """A provider payment-method id (`pm_…`), never a card number: one is refused by what it
+    is, and no message repeats the value (it would reach logs and answers)."""
+    if CARD_NUMBER.fullmatch(value) and 12 <= sum(c.isdigit() for c in value) <= 19:
+        raise ValidationError(
+            "A card number is never accepted: give the provider's payment-method id (pm_…), "
+            "made by its card form."
+        )
+    if not PAYMENT_METHOD_ID.fullmatch(value):
+        raise ValidationError("A provider payment-method id: pm_ and letters, digits or _.")
 
 
 class PixSchema(Schema):
@@ -25,11 +43,12 @@ class PaymentSchema(Schema):
         load_only=True,
         load_default=None,
         allow_none=True,
-        validate=validate.Regexp(r"^[A-Za-z0-9_]{1,255}$", error="A provider payment-method id."),
+        validate=payment_method_id,
         metadata={
-            "description": "Card only: the provider's payment-method id (test mode: "
-            "pm_card_visa succeeds, pm_card_chargeDeclined is declined); never a card number",
+            "description": "Card only: the provider's payment-method id, `pm_…` (test mode: "
+            "pm_card_visa succeeds, pm_card_chargeDeclined is declined); a card number is a 422",
             "example": "pm_card_visa",
+            "pattern": "^pm_[A-Za-z0-9_]{1,252}$",
             "maxLength": 255,
         },
     )

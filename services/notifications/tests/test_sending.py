@@ -192,3 +192,29 @@ def test_an_event_without_a_client_is_rejected_once(client, app):
     answer = deliver(app, "payment.failed", {"order_id": 5, "client_id": None, "reason": "x"})
     assert answer.json["status"] == "rejected"
     assert rows(app) == []
+
+
+def test_template_parameters_with_new_lines_tabs_or_runs_of_spaces_are_sent_on_one_line(
+    client, app, standin, clients, user
+):
+    # Meta refuses such a parameter for good (132018), as the stand-in does.
+    buyer = clients.app.test_client().post(
+        "/clients",
+        json={
+            "name": "Ana     Souza",
+            "email": "ana@example.com",
+            "cpf": "454.090.000-56",
+            "phone": "(11) 91234-5678",
+            "whatsapp_opt_in": True,
+        },
+        headers=user,
+    )
+    assert buyer.status_code == 201, buyer.json
+    order_event(
+        app, "order.shipped", 110, buyer.json["id"], note="  Rastreio:\r\n\tBR123456789BR   \n"
+    )
+    assert send_due(app) == 1
+    [row] = rows(app)
+    assert (row.status, row.error) == ("sent", None)
+    [sent] = standin.messages(to="5511912345678")
+    assert sent["parameters"] == ["Ana Souza", "110", "R$ 60,50", "Rastreio: BR123456789BR"]

@@ -162,3 +162,14 @@ def test_a_signed_status_webhook_of_an_unexpected_shape_changes_nothing(client, 
     body = json.dumps(event).encode()
     answer = client.post(URL, data=body, headers=signed(body))
     assert answer.status_code == 200 and answer.json == {"applied": 0}
+
+
+@pytest.mark.parametrize("depth", [33, 5000])
+def test_a_signed_body_nested_too_deep_is_a_400_and_changes_nothing(client, app, depth):
+    sent_notification(app)
+    body = b'{"a":' * depth + b"1" + b"}" * depth
+    answer = post(client, body, signed(body))
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert "deeper than 32" in answer.json["detail"]
+    assert [row.status for row in rows(app)] == ["sent"]

@@ -39,11 +39,13 @@ def facts(order, status, note=None):
     }
 
 
-def paid_facts(order, note=None):
-    """`order.paid`'s facts, and its lines for products' units sold."""
+def paid_facts(order, note=None, payment_id=None):
+    """`order.paid`'s facts, its lines for products' units sold, and the payment that paid it
+    (null: by hand) for payments."""
     return {
         **facts(order, "paid", note),
         "items": [{"product_id": order["items"][0]["product_id"], "quantity": 2}],
+        "payment_id": payment_id,
     }
 
 
@@ -60,7 +62,8 @@ def test_each_step_an_admin_takes_emits_its_event_with_the_client_total_and_note
     step(client, placed["id"], "shipped", admin, note="Rastreio BR123456789BR")
     step(client, placed["id"], "delivered", admin)
     app = client.application
-    assert without_paid_at(emitted(app, "order.paid")) == [paid_facts(placed)]
+    # Marked paid by hand: no payment of payments' paid it.
+    assert without_paid_at(emitted(app, "order.paid")) == [paid_facts(placed, payment_id=None)]
     assert emitted(app, "order.shipped") == [facts(placed, "shipped", "Rastreio BR123456789BR")]
     [delivered] = emitted(app, "order.delivered")
     # inventory's holdings still get the items.
@@ -76,7 +79,7 @@ def test_an_order_paid_by_payments_emits_order_paid_noting_the_payment(client, p
     )
     assert answer.json["status"] == "processed"
     assert without_paid_at(emitted(client.application, "order.paid")) == [
-        paid_facts(placed, "payment 7")
+        paid_facts(placed, "payment 7", payment_id=7)
     ]
 
 

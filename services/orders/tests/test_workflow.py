@@ -128,7 +128,9 @@ def test_a_user_may_not_pay_ship_or_deliver(client, user, placed):
 def test_a_user_may_not_cancel_another_users_order(client, stranger, placed):
     refused = move(client, placed["order"]["id"], "cancelled", stranger)
     assert refused.status_code == 403
-    assert refused.json["detail"] == "Only the user who placed the order, or an admin, may cancel it"
+    assert (
+        refused.json["detail"] == "Only the user who placed the order, or an admin, may cancel it"
+    )
 
 
 def test_a_user_may_not_cancel_their_paid_order(client, user, admin, placed):

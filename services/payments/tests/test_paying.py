@@ -2,11 +2,15 @@
 the order's total, one open payment per order, only a pending order, Idempotency-Key."""
 
 import binascii
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
+from sqlalchemy import select
 
 from services.kit.testing import unreachable_url
+from services.payments.models import IdempotencyKey, db
 
 from .conftest import emitted, order_status, relay, standin_events
 
@@ -204,3 +208,56 @@ def test_payments_are_listed_and_filtered_and_one_is_read(client, user, order):
 
 def test_reading_payments_needs_a_signed_in_user(client):
     assert client.get("/payments").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "number", ["4242424242424242", "4242 4242 4242 4242", "4000-0566-5566-5556", "378282246310005"]
+)
+def test_a_card_number_is_never_accepted_and_the_422_does_not_repeat_it(
+    client, user, order, app, number
+):
+    placed = order()
+    response = pay(client, user, placed["id"], payment_method=number)
+    assert response.status_code == 422
+    [message] = response.json["errors"]["payment_method"]
+    assert "card number is never accepted" in message
+    digits = "".join(c for c in number if c.isdigit())
+    assert digits[:6] not in response.get_data(as_text=True)
+    assert client.get("/payments", headers=user).json["items"] == []
+
+
+@pytest.mark.parametrize("value", ["card_visa", "PM_card_visa", "pm_", "pm_card visa", "pm_\n"])
+def test_only_a_provider_payment_method_id_is_accepted(client, user, order, value):
+    placed = order()
+    response = pay(client, user, placed["id"], payment_method=value)
+    assert response.status_code == 422 and "payment_method" in response.json["errors"]
+    assert client.get("/payments", headers=user).json["items"] == []
+
+
+def test_the_stripe_sdk_logs_no_request_or_answer_below_warning(client, user, order, caplog):
+    placed = order()
+    with caplog.at_level(logging.DEBUG):
+        assert pay(client, user, placed["id"]).status_code == 201
+        other = order()
+        assert pay(client, user, other["id"], payment_method="pm_card_nonsense").status_code == 422
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("stripe")] == []
+
+
+def test_a_payment_method_the_provider_does_not_know_leaves_no_payment_and_tells_no_one(
+    client, user, order, app
+):
+    placed = order()
+    headers = {**user, "Idempotency-Key": "pay-unknown-pm"}
+    response = pay(client, headers, placed["id"], payment_method="pm_card_nonsense")
+    assert response.status_code == 422
+    assert "pm_card_nonsense" in response.json["errors"]["payment_method"][0]
+    # Nothing was charged and no PaymentIntent exists: no row, no payment.failed (the client
+    # is not told "not approved", and the order's one payment_failed message is kept).
+    assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
+    assert emitted(app, "payment.failed") == []
+    with app.app_context():
+        assert db.session.scalars(select(IdempotencyKey)).all() == []
+        db.session.remove()
+    # The key was let go: the same request is asked again, not answered from the key.
+    again = pay(client, headers, placed["id"], payment_method="pm_card_nonsense")
+    assert again.status_code == 422 and "Idempotent-Replayed" not in again.headers

@@ -4,6 +4,7 @@ lost or a PIX expires; refunds, by an admin or because the order was cancelled."
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -269,6 +270,18 @@ def test_a_cancelled_orders_unpaid_pix_is_canceled_at_the_provider(
     assert payer.status_code == 400
 
 
+def test_a_cancelled_orders_failed_payment_is_canceled_at_the_provider_so_it_cannot_succeed(
+    client, user, order, app, standin
+):
+    placed = order()
+    failed = pay(client, user, placed["id"], payment_method="pm_card_chargeDeclined").json
+    assert failed["status"] == "failed"
+    deliver(app, "order.cancelled", {"order_id": placed["id"], "previous_status": "pending"})
+    types = [e["type"] for e in standin_events(standin, failed["provider_ref"])]
+    assert "payment_intent.canceled" in types
+    assert read(client, failed["id"], user)["status"] == "failed"
+
+
 def test_a_pix_paid_just_as_its_order_was_cancelled_is_refunded_in_full(
     client, user, order, app, standin
 ):
@@ -327,3 +340,193 @@ def test_a_signed_event_of_an_unexpected_shape_is_acknowledged_and_changes_nothi
         content_type="application/json",
     )
     assert answer.status_code == 200 and answer.json == {"status": "ignored"}
+
+
+def test_an_order_marked_paid_by_hand_cancels_its_open_pix_at_the_provider(
+    client, user, order, app, standin
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    deliver(app, "order.paid", {"order_id": placed["id"], "payment_id": None})
+    assert read(client, payment["id"], user)["status"] == "canceled"
+    payer = standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    assert payer.status_code == 400
+    assert emitted(app, "payment.succeeded") == []
+
+
+def test_a_pix_paid_just_as_its_order_was_marked_paid_by_hand_is_refunded_in_full(
+    client, user, order, app, standin
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    # Paid at the provider, its webhook not arrived yet when an admin marks the order paid.
+    standin_post(standin, "/webhooks/drop", {"count": 1})
+    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    deliver(app, "order.paid", {"order_id": placed["id"], "payment_id": None})
+    refunded = read(client, payment["id"], user)
+    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+
+
+def test_the_payment_that_paid_the_order_is_kept_when_order_paid_comes_back(
+    client, user, order, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"]).json
+    deliver(app, "order.paid", {"order_id": placed["id"], "payment_id": payment["id"]})
+    kept = read(client, payment["id"], user)
+    assert kept["status"] == "succeeded" and kept["refunded_amount"] == "0.00"
+    assert emitted(app, "payment.refunded") == []
+
+
+def test_a_success_after_a_failure_wins_and_pays_the_order(
+    client, user, order, standin, orders, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    # The attempt failed (Stripe: back to requires_payment_method), and then it was paid.
+    failed = standin_post(
+        standin,
+        "/events",
+        {"type": "payment_intent.payment_failed", "payment_intent": payment["provider_ref"]},
+    )
+    assert failed.json()["status"] == 200
+    assert read(client, payment["id"], user)["status"] == "failed"
+    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    succeeded = eventually(
+        lambda: (p := read(client, payment["id"], user))["status"] == "succeeded" and p
+    )
+    assert succeeded, read(client, payment["id"], user)
+    assert emitted(app, "payment.succeeded") == [
+        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
+    ]
+    relay(app)
+    assert order_status(orders, placed["id"], user) == "paid"
+    # The order is held: no second payment charges it again.
+    assert pay(client, user, placed["id"]).status_code == 409
+
+
+def test_a_success_after_a_failure_while_another_payment_holds_the_order_is_refunded_in_full(
+    client, user, order, standin, app
+):
+    placed = order()
+    first = pay(client, user, placed["id"], method="pix").json
+    standin_post(
+        standin,
+        "/events",
+        {"type": "payment_intent.payment_failed", "payment_intent": first["provider_ref"]},
+    )
+    assert read(client, first["id"], user)["status"] == "failed"
+    second = pay(client, user, placed["id"]).json
+    assert second["status"] == "succeeded"
+    standin_post(standin, f"/payment_intents/{first['provider_ref']}/pay")
+    given_back = eventually(
+        lambda: (p := read(client, first["id"], user))["status"] == "refunded" and p
+    )
+    assert given_back, read(client, first["id"], user)
+    assert given_back["refunded_amount"] == "60.50" and given_back["needs_review"] is False
+    assert [e["payment_id"] for e in emitted(app, "payment.succeeded")] == [second["id"]]
+    assert [(e["payment_id"], e["full"]) for e in emitted(app, "payment.refunded")] == [
+        (first["id"], True)
+    ]
+    assert read(client, second["id"], user)["status"] == "succeeded"
+
+
+def test_two_refunds_at_once_are_two_refunds(served, user, admin, order, client):
+    def refund(payment_id):
+        return requests.post(
+            f"{served.base_url}/payments/{payment_id}/refund",
+            json={"amount": "10.00"},
+            headers=admin,
+            timeout=30,
+        )
+
+    # A few times: without the lock, the two would take the same refund's key.
+    for _ in range(3):
+        placed = order()
+        payment = pay(client, user, placed["id"]).json
+        with ThreadPoolExecutor(2) as pool:
+            answers = list(pool.map(refund, [payment["id"]] * 2))
+        assert [a.status_code for a in answers] == [200, 200]
+        assert sorted(a.json()["refunded_amount"] for a in answers) == ["10.00", "20.00"]
+        assert read(client, payment["id"], admin)["refunded_amount"] == "20.00"
+
+
+def post_signed(client, body: bytes, at: int | None = None):
+    return client.post(
+        "/payments/webhooks/stripe",
+        data=body,
+        headers={"Stripe-Signature": signed(body, WEBHOOK_SECRET, at)},
+        content_type="application/json",
+    )
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"null", b"123", b'"evt"', b"[]"])
+def test_a_signed_body_that_is_not_an_event_object_is_a_400_problem(client, body):
+    answer = post_signed(client, body)
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("depth", [33, 5000])
+def test_a_signed_body_nested_too_deep_is_a_400_problem_and_changes_nothing(
+    client, user, order, app, depth
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    body = (
+        b'{"id":"evt_deep","type":"payment_intent.succeeded","data":'
+        + b'{"a":' * depth
+        + b"1"
+        + b"}" * depth
+        + b"}"
+    )
+    answer = post_signed(client, body)
+    assert answer.status_code == 400 and "deeper than 32" in answer.json["detail"]
+    assert read(client, payment["id"], user)["status"] == "requires_action"
+
+
+def test_a_refund_report_of_more_than_any_amount_changes_nothing(client, user, order, app):
+    placed = order()
+    payment = pay(client, user, placed["id"]).json
+    body = json.dumps(
+        {
+            "id": "evt_huge_refund",
+            "type": "charge.refunded",
+            "data": {
+                "object": {
+                    "id": "ch_x",
+                    "payment_intent": payment["provider_ref"],
+                    "amount_refunded": 10**40,
+                }
+            },
+        }
+    ).encode()
+    answer = post_signed(client, body)
+    assert answer.status_code == 200
+    unchanged = read(client, payment["id"], user)
+    assert unchanged["status"] == "succeeded" and unchanged["refunded_amount"] == "0.00"
+    assert emitted(app, "payment.refunded") == []
+
+
+def test_a_signature_from_the_future_is_a_400_and_changes_nothing(client, user, order, app):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    body = json.dumps(
+        {
+            "id": "evt_future",
+            "type": "payment_intent.succeeded",
+            "data": {
+                "object": {
+                    "id": payment["provider_ref"],
+                    "status": "succeeded",
+                    "amount_received": 6050,
+                }
+            },
+        }
+    ).encode()
+    future = post_signed(client, body, at=int(time.time()) + 3600)
+    assert future.status_code == 400 and "from the future" in future.json["detail"]
+    assert read(client, payment["id"], user)["status"] == "requires_action"
+    # A clock a little ahead of ours is within the tolerance.
+    assert post_signed(client, body, at=int(time.time()) + 60).status_code == 200

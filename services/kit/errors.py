@@ -233,7 +233,13 @@ def _database_unavailable(exc: DBAPIError):
     if isinstance(exc, DataError):
         # A value the column cannot hold (out of range, too long) that validation let through.
         log.warning("data error: %s", type(exc.orig).__name__)
-        return problem_response(422, "Unprocessable Content", "A value is out of range")
+        # What the database says names no field: the body as a whole (API.md's 422 has errors).
+        return problem_response(
+            422,
+            "Unprocessable Content",
+            "A value is out of range",
+            errors={"_body": ["A value, or what it adds up to, is larger than can be stored."]},
+        )
     if isinstance(exc, OperationalError) or exc.connection_invalidated:
         log.error("database unavailable: %s", type(exc.orig).__name__)
         return problem_response(

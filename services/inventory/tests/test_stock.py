@@ -261,6 +261,18 @@ def test_a_movement_below_what_is_reserved_is_a_409_and_changes_nothing(
     assert move(client, admin, product_id, -4, "damage").status_code == 201
 
 
+def test_stock_past_what_a_count_can_hold_is_a_422_with_errors_and_changes_nothing(
+    client, admin, make_stock
+):
+    product_id = make_stock(2_000_000_000)
+    response = move(client, admin, product_id, 1_000_000_000, "receipt")
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert response.json["errors"] == {
+        "_body": ["A value, or what it adds up to, is larger than can be stored."]
+    }
+    assert stock_of(client, admin, product_id).json["on_hand"] == 2_000_000_000
+
+
 def test_stock_can_never_go_below_zero(client, admin, make_stock):
     product_id = make_stock(3)
     assert move(client, admin, product_id, -4, "adjustment").status_code == 409

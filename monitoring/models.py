@@ -92,7 +92,8 @@ class Rollup(db.Model):
 
 class Incident(db.Model):
     """A target was down: from its first failure to its recovery. One caused by a dependency that
-    was failing too is linked to that root cause and notifies nobody on its own."""
+    was failing too is linked to that root cause and held back (told to nobody on its own) while
+    the root cause's incident is open; if it outlives that, it is announced then."""
 
     __tablename__ = "incidents"
     __table_args__ = (
@@ -115,7 +116,13 @@ class Incident(db.Model):
     root_cause_id: Mapped[int | None] = mapped_column(
         ForeignKey("incidents.id", ondelete="SET NULL")
     )
+    # Announced: not held back as the consequence of another incident (the column keeps its first
+    # name, as does the API's field). What the webhook and the e-mail made of it: `deliveries`.
     notified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # [{"event", "channel", "outcome": delivered | given_up | dropped, "at"}], in order.
+    deliveries: Mapped[list] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
 
 
 class Heartbeat(db.Model):

@@ -1,6 +1,8 @@
 """Telling people: every incident opened or closed is logged, POSTed as JSON to WEBHOOK_URL (when
 set) and mailed to MONITOR_EMAIL_TO (when set), each channel from a background thread of its own
-and retried with backoff, so no check waits for either and a slow one does not hold up the other."""
+and retried with backoff, so no check waits for either and a slow one does not hold up the other.
+The queue is in memory only: what a channel made of each notification (delivered, given up after
+its tries, dropped when the worker stopped first) is reported back, to be recorded."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +21,7 @@ from services.kit.mail import MailError, send_mail
 log = logging.getLogger("feira.monitoring.incidents")
 
 EMAIL_SUBJECT_PREFIX = "[Feira monitoring]"
+DELIVERED, GIVEN_UP, DROPPED = "delivered", "given_up", "dropped"
 
 
 def _json(value: Any) -> Any:
@@ -43,7 +47,14 @@ def email_for(event: str, incident: dict[str, Any]) -> tuple[str, str]:
     """The subject (the target and its state) and the text of an incident's e-mail."""
     target = incident.get("target", "?")
     opened = event == "incident.opened"
-    if opened:
+    root = incident.get("root_cause_target")
+    outlived = bool(incident.get("outlived_root_cause"))
+    if opened and outlived:
+        subject = (
+            f"{EMAIL_SUBJECT_PREFIX} {target} is still DOWN after {root} recovered "
+            "(incident opened)"
+        )
+    elif opened:
         subject = f"{EMAIL_SUBJECT_PREFIX} {target} is DOWN (incident opened)"
     else:
         took = _duration(incident.get("duration_s"))
@@ -63,10 +74,26 @@ def email_for(event: str, incident: dict[str, Any]) -> tuple[str, str]:
         f"First failing step: {incident.get('first_failing_step') or '-'}",
         f"Error: {incident.get('error') or '-'}",
     ]
-    if incident.get("root_cause_target"):
-        lines.append(f"Root cause: {incident['root_cause_target']}")
+    if outlived:
+        lines.append(f"Root cause: {root} (recovered first: {target} outlived it)")
+    elif root:
+        lines.append(f"Root cause: {root}")
     lines += ["", "The dashboard: /status (its incidents at /status/api/incidents)."]
     return subject, "\n".join(lines) + "\n"
+
+
+def _report_to(report: Callable[[str, str], None] | None, channel: str, sent: Future) -> None:
+    if report is None:
+        return
+
+    def done(future: Future) -> None:
+        if future.cancelled():
+            outcome = DROPPED
+        else:
+            outcome = DELIVERED if future.exception() is None and future.result() else GIVEN_UP
+        report(channel, outcome)
+
+    sent.add_done_callback(done)
 
 
 class Notifier:
@@ -91,19 +118,34 @@ class Notifier:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook")
         self._mail_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="email")
 
-    def incident(self, event: str, incident: dict[str, Any], *, notify: bool) -> Future | None:
+    def incident(
+        self,
+        event: str,
+        incident: dict[str, Any],
+        *,
+        notify: bool,
+        report: Callable[[str, str], None] | None = None,
+    ) -> Future | None:
         """Log `event` (incident.opened or incident.closed) and, when `notify`, POST it and mail
-        it. The answer is the webhook's delivery when there is a webhook, else the e-mail's.
+        it. The answer is the webhook's delivery when there is a webhook, else the e-mail's;
+        `report(channel, outcome)` hears what each channel made of it (DELIVERED, GIVEN_UP,
+        DROPPED).
 
-        An incident linked to a root cause is logged only: its root cause's notification says it.
+        An incident held back as the consequence of its root cause is logged only: its root
+        cause's notification says it.
         """
         body = {"event": event, "incident": {k: _json(v) for k, v in incident.items()}}
         level = logging.WARNING if notify and event == "incident.opened" else logging.INFO
         log.log(level, event, extra={**body["incident"], "notified": notify})
         if not notify:
             return None
-        mailed = self._mail_pool.submit(self._mail, event, incident) if self.email_to else None
-        posted = self._pool.submit(self._post, body) if self.webhook_url else None
+        mailed = posted = None
+        if self.email_to:
+            mailed = self._mail_pool.submit(self._mail, event, incident)
+            _report_to(report, "email", mailed)
+        if self.webhook_url:
+            posted = self._pool.submit(self._post, body)
+            _report_to(report, "webhook", posted)
         return posted or mailed
 
     def _post(self, body: dict[str, Any]) -> bool:
@@ -154,10 +196,14 @@ class Notifier:
         return False
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Wait until every notification queued so far is delivered or given up."""
+        """Wait until every notification queued so far is delivered or given up, or `timeout`
+        (what is still queued then is close()'s to drop)."""
         deadline = time.monotonic() + timeout
-        for pool in (self._pool, self._mail_pool):
-            pool.submit(lambda: None).result(timeout=max(deadline - time.monotonic(), 0.01))
+        try:
+            for pool in (self._pool, self._mail_pool):
+                pool.submit(lambda: None).result(timeout=max(deadline - time.monotonic(), 0.01))
+        except FutureTimeout:
+            log.warning("notifications still queued", extra={"waited_s": timeout})
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -25,6 +25,7 @@ from .schemas import (
     IncidentPageSchema,
     SeriesArgs,
     SeriesSchema,
+    SummaryArgs,
     SummarySchema,
 )
 
@@ -104,8 +105,9 @@ def from_database_or_snapshot(
 
 @blp.route("/summary")
 class Summary(MethodView):
+    @blp.arguments(SummaryArgs, location="query")
     @blp.response(200, SummarySchema)
-    def get(self):
+    def get(self, args):
         """Every target's state, uptime (24 h, 7 d, 30 d) and latency (24 h), the open
         incidents and the worker's last heartbeat. While the monitoring database is down, what
         the worker last knew, with `X-Status-Source: worker-snapshot` (an open incident not yet

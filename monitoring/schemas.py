@@ -32,6 +32,19 @@ class RootCauseSchema(Schema):
     target = fields.String(metadata={"example": "postgres"})
 
 
+class DeliverySchema(Schema):
+    event = fields.String(validate=validate.OneOf(("incident.opened", "incident.closed")))
+    channel = fields.String(validate=validate.OneOf(("webhook", "email")))
+    outcome = fields.String(
+        validate=validate.OneOf(("delivered", "given_up", "dropped")),
+        metadata={
+            "description": "`given_up` after its tries or a refusal for good; `dropped` when the "
+            "worker stopped before trying"
+        },
+    )
+    at = fields.DateTime()
+
+
 class IncidentSchema(Schema):
     id = fields.Integer(metadata={"example": 3})
     target = fields.String(metadata={"example": "clients"})
@@ -46,7 +59,16 @@ class IncidentSchema(Schema):
         allow_none=True,
         metadata={"description": "A failing dependency this incident is blamed on"},
     )
-    notified = fields.Boolean(metadata={"description": "Whether the webhook was told"})
+    notified = fields.Boolean(
+        metadata={
+            "description": "Announced: not held back as a consequence of another incident (its "
+            "root cause's incident, while that is open). What reached anyone is `deliveries`"
+        }
+    )
+    deliveries = fields.List(
+        fields.Nested(DeliverySchema),
+        metadata={"description": "What the webhook and the e-mail made of each notification"},
+    )
 
 
 class TargetSummarySchema(Schema):
@@ -60,6 +82,10 @@ class TargetSummarySchema(Schema):
 
 class WorkerSchema(Schema):
     last_heartbeat_at = fields.DateTime(allow_none=True)
+
+
+class SummaryArgs(QueryArgs):
+    """None: an unknown parameter is a 422 naming it, as on the other routes."""
 
 
 class SummarySchema(Schema):
@@ -78,7 +104,7 @@ class SeriesArgs(QueryArgs):
         data_key="from",
         validate=validate.Range(min=EARLIEST, max=LATEST),
         metadata={
-            "description": "ISO 8601 with offset; 24 hours before `to`",
+            "description": "ISO 8601 with offset, before `to`; 24 hours before `to`",
             "maxLength": MAX_DATETIME,
         },
     )
@@ -93,8 +119,8 @@ class SeriesArgs(QueryArgs):
 
     @validates_schema
     def from_before_to(self, data, **kwargs):
-        if "from_" in data and "to" in data and data["from_"] >= data["to"]:
-            raise ValidationError("Must come before `to`.", "from")
+        if "from_" in data and data["from_"] >= data.get("to", datetime.now(UTC)):
+            raise ValidationError("Must come before `to` (now when it is absent).", "from")
 
 
 class PointSchema(Schema):

@@ -29,6 +29,10 @@ def incident(row: dict[str, Any], now: datetime) -> dict[str, Any]:
         "error": row["error"],
         "root_cause": {"id": row["root_cause_id"], "target": root} if root else None,
         "notified": row["notified"],
+        "deliveries": [
+            {**delivery, "at": datetime.fromisoformat(delivery["at"])}
+            for delivery in row["deliveries"]
+        ],
     }
 
 

@@ -70,7 +70,7 @@ class IncidentOpened:
     error: str | None
     root_cause_target: str | None = None
     root_cause_key: str | None = None
-    notified: bool = False
+    announced: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,21 @@ class IncidentLinked:
 
 
 @dataclass(frozen=True)
-class IncidentNotified:
+class IncidentAnnounced:
+    """No longer held back as the consequence of another incident: told on its own."""
+
     key: str
+
+
+@dataclass(frozen=True)
+class IncidentDelivery:
+    """What a channel (webhook, email) made of one of the incident's notifications."""
+
+    key: str
+    event: str
+    channel: str
+    outcome: str
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -91,7 +104,14 @@ class IncidentClosed:
     ended_at: datetime
 
 
-Record = Observation | IncidentOpened | IncidentLinked | IncidentNotified | IncidentClosed
+Record = (
+    Observation
+    | IncidentOpened
+    | IncidentLinked
+    | IncidentAnnounced
+    | IncidentDelivery
+    | IncidentClosed
+)
 
 
 def bucket(moment: datetime, resolution: int) -> datetime:
@@ -197,7 +217,7 @@ def save(session, records: list[Record]) -> None:
                              root_cause_target, root_cause_id, notified)
                         VALUES (:key, :target, :started_at, :step, :error, :root_cause_target,
                                 (SELECT id FROM monitoring.incidents WHERE key = :root_cause_key),
-                                :notified)
+                                :announced)
                         ON CONFLICT (key) DO NOTHING
                         """
                     ),
@@ -215,10 +235,24 @@ def save(session, records: list[Record]) -> None:
                     ),
                     record.__dict__,
                 )
-            elif isinstance(record, IncidentNotified):
+            elif isinstance(record, IncidentAnnounced):
                 session.execute(
                     text("UPDATE monitoring.incidents SET notified = true WHERE key = :key"),
                     {"key": record.key},
+                )
+            elif isinstance(record, IncidentDelivery):
+                entry = {
+                    "event": record.event,
+                    "channel": record.channel,
+                    "outcome": record.outcome,
+                    "at": record.at.isoformat(),
+                }
+                session.execute(
+                    text(
+                        "UPDATE monitoring.incidents "
+                        "SET deliveries = deliveries || CAST(:entry AS jsonb) WHERE key = :key"
+                    ),
+                    {"key": record.key, "entry": json.dumps([entry])},
                 )
             else:
                 session.execute(
@@ -343,6 +377,31 @@ class Window:
         return histogram.percentile(self.counts, q, self.latency_max_ms)
 
 
+def _kept_since(session) -> dict[int, datetime | None]:
+    """The oldest bucket still kept at each resolution (pruning goes by age, for every target)."""
+    row = session.execute(
+        text(
+            """
+            SELECT (SELECT min(bucket_start) FROM monitoring.rollups WHERE resolution = :minute),
+                   (SELECT min(bucket_start) FROM monitoring.rollups WHERE resolution = :hour),
+                   (SELECT min(bucket_start) FROM monitoring.rollups WHERE resolution = :day)
+            """
+        ),
+        {"minute": MINUTE, "hour": HOUR, "day": DAY},
+    ).one()
+    return dict(zip((MINUTE, HOUR, DAY), row, strict=True))
+
+
+def _finest_kept(kept: dict[int, datetime | None], moment: datetime) -> int:
+    """The finest resolution whose rollups still hold `moment`'s bucket (minutes when none do:
+    there is no data there at all)."""
+    for resolution in (MINUTE, HOUR, DAY):
+        oldest = kept[resolution]
+        if oldest is not None and oldest <= bucket(moment, resolution):
+            return resolution
+    return MINUTE
+
+
 def windows(
     session,
     start: datetime,
@@ -350,11 +409,18 @@ def windows(
     targets: list[str] | None = None,
     *,
     latency: bool = True,
-    resolutions: tuple[int, ...] = RESOLUTIONS,
 ) -> dict[str, Window]:
-    """Every target's (or those named) figures over [start, end), from the rollups. The bucket
-    that holds `end` (the current minute, when it is now) counts whole: it has the latest checks."""
-    where, params = _where(cover(start, _ceil(end, resolutions[-1]), resolutions))
+    """Every target's (or those named) figures over [start, end), from the rollups: whole days,
+    hours and minutes tiling it, and at each edge the bucket that overlaps it counted whole, of
+    the finest resolution still kept there (a minute for the last 8 days, then an hour, then a
+    day). So the bucket that holds `end` (the current minute, when it is now) has the latest
+    checks, and a span of old data is not cut to the whole hours inside it."""
+    kept = _kept_since(session)
+    plan = cover(
+        bucket(start, _finest_kept(kept, start)),
+        _ceil(end, _finest_kept(kept, end)),
+    )
+    where, params = _where(plan)
     if targets is not None:
         where += " AND target = ANY(:targets)"
         params["targets"] = targets
@@ -372,12 +438,7 @@ def windows(
     for row in rows:
         result[row[0]] = Window(int(row[1]), int(row[2]), row[3], row[4], row[5], row[6], row[7])
     if latency and result:
-        # Latency to the hour, the current one included: percentiles need no minute edges, and
-        # adding up a few hundred histograms instead of thousands keeps the summary fast.
-        where, params = _where(cover(_ceil(start, HOUR), _ceil(end, HOUR), (DAY, HOUR)))
-        if targets is not None:
-            where += " AND target = ANY(:targets)"
-            params["targets"] = targets
+        # The same buckets: the fewest that tile the span, minutes only at its edges.
         rows = session.execute(
             text(
                 f"""
@@ -482,7 +543,7 @@ def heartbeat(session) -> dict[str, Any] | None:
 
 _INCIDENT_COLUMNS = """
     i.id, i.target, i.started_at, i.ended_at, i.first_failing_step, i.error,
-    i.root_cause_target, i.root_cause_id, i.notified
+    i.root_cause_target, i.root_cause_id, i.notified, i.deliveries
 """
 
 

@@ -10,6 +10,7 @@ import signal
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,7 +50,9 @@ class OpenIncident:
     error: str | None
     root_cause_target: str | None = None
     root_cause_key: str | None = None
-    notified: bool = False
+    # Told on its own (webhook, e-mail) rather than held back as the consequence of its root
+    # cause; what the channels answered is recorded apart (store.IncidentDelivery).
+    announced: bool = False
 
     def describe(self, **extra: Any) -> dict[str, Any]:
         return {
@@ -59,6 +62,7 @@ class OpenIncident:
             "first_failing_step": self.step,
             "error": self.error,
             "root_cause_target": self.root_cause_target,
+            "outlived_root_cause": self.outlived_root_cause,
             **extra,
         }
 
@@ -66,6 +70,17 @@ class OpenIncident:
     def awaiting_cause(self) -> bool:
         """Blamed on a dependency that was failing but has no incident (yet)."""
         return self.root_cause_target is not None and self.root_cause_key is None
+
+    @property
+    def held_back(self) -> bool:
+        """Linked to its root cause's incident and not announced: told to nobody on its own
+        while that is open (_release_outlived)."""
+        return self.root_cause_key is not None and not self.announced
+
+    @property
+    def outlived_root_cause(self) -> bool:
+        """Linked to a root cause that recovered first, and so announced on its own since."""
+        return self.root_cause_key is not None and self.announced
 
 
 @dataclass
@@ -175,7 +190,7 @@ class Monitor:
                     incident["error"],
                     incident["root_cause_target"],
                     str(incident["root_cause_key"]) if incident["root_cause_key"] else None,
-                    incident["notified"],
+                    announced=incident["notified"],
                 )
 
     def restore_when_possible(self, stop: threading.Event) -> None:
@@ -263,10 +278,23 @@ class Monitor:
     def observe(self, name: str, result: checks.CheckResult) -> None:
         with self._lock:
             notes = self._advance(self.tracked[name], result)
-        for event, incident, notify in notes:
-            self.notifier.incident(event, incident, notify=notify)
+        for event, incident, announce in notes:
+            self.notifier.incident(
+                event, incident, notify=announce, report=self._deliveries(incident["key"], event)
+            )
         self.flush()
         self.write_snapshot()
+
+    def _deliveries(self, key: str, event: str) -> Callable[[str, str], None]:
+        """What a channel made of `event`, kept for the next write of the incident."""
+
+        def report(channel: str, outcome: str) -> None:
+            with self._lock:
+                self._pending.append(
+                    store.IncidentDelivery(key, event, channel, outcome, datetime.now(UTC))
+                )
+
+        return report
 
     def _advance(self, tracked: Tracked, result: checks.CheckResult) -> list[tuple]:
         target, at = tracked.target, result.checked_at
@@ -289,10 +317,13 @@ class Monitor:
         )
         if tracked.state.state != before.state or tracked.since is None:
             tracked.since = at
-        if not result.ok and before.failures == 0:
-            tracked.first_failure_at = at
-        elif result.ok:
+        in_maintenance = self.config.in_maintenance(name, at)
+        # Failures in a maintenance window count for nothing: an outage that outlasts the window
+        # starts at its first failure after it.
+        if result.ok or in_maintenance:
             tracked.first_failure_at = None
+        elif tracked.first_failure_at is None:
+            tracked.first_failure_at = at
         self._pending.append(
             store.Observation(
                 target=name,
@@ -320,14 +351,14 @@ class Monitor:
             tracked.state.state == DOWN
             and not result.ok
             and tracked.incident is None
-            and not self.config.in_maintenance(name, at)
+            and not in_maintenance
         ):
             notes += self._open(tracked, at, result)
         elif tracked.incident is not None and tracked.state.state != DOWN:
             notes += self._close(tracked, at)
         if not tracked.failing:
             notes += self._clear_suspicions(name)
-        return notes
+        return notes + self._release_outlived()
 
     def _open(self, tracked: Tracked, at: datetime, result: checks.CheckResult) -> list[tuple]:
         # It started at the first failure; its step and error are those of the failure that
@@ -337,7 +368,7 @@ class Monitor:
             str(uuid.uuid4()), tracked.target.name, tracked.first_failure_at or at, step, error
         )
         incident.root_cause_target, incident.root_cause_key = self._root_cause(tracked.target.name)
-        incident.notified = incident.root_cause_target is None
+        incident.announced = incident.root_cause_target is None
         tracked.incident = incident
         self._pending.append(
             store.IncidentOpened(
@@ -348,10 +379,10 @@ class Monitor:
                 error,
                 incident.root_cause_target,
                 incident.root_cause_key,
-                incident.notified,
+                incident.announced,
             )
         )
-        notes = [("incident.opened", incident.describe(), incident.notified)]
+        notes = [("incident.opened", incident.describe(), incident.announced)]
         # Incidents that blamed this target before it had one of its own now point at it.
         for other in self.tracked.values():
             waiting = other.incident
@@ -367,11 +398,11 @@ class Monitor:
 
     def _root_cause(self, name: str) -> tuple[str | None, str | None]:
         """The first dependency (the deepest first) that is failing too, and its incident's key
-        when it has one, or its own root cause's."""
+        when it has one, or, while that is held back, its own root cause's."""
         for dependency in self.config.dependencies(name):
             tracked = self.tracked[dependency]
             if tracked.incident is not None:
-                if tracked.incident.root_cause_key:
+                if tracked.incident.held_back:
                     return tracked.incident.root_cause_target, tracked.incident.root_cause_key
                 return dependency, tracked.incident.key
             if tracked.failing:
@@ -383,7 +414,7 @@ class Monitor:
         self._pending.append(store.IncidentClosed(incident.key, at))
         duration = round((at - incident.started_at).total_seconds(), 3)
         described = incident.describe(ended_at=at, duration_s=duration)
-        return [("incident.closed", described, incident.notified)]
+        return [("incident.closed", described, incident.announced)]
 
     def _clear_suspicions(self, name: str) -> list[tuple]:
         """`name` is healthy: incidents still waiting to blame it were not its doing after all, so
@@ -393,12 +424,26 @@ class Monitor:
             waiting = other.incident
             if waiting and waiting.awaiting_cause and waiting.root_cause_target == name:
                 waiting.root_cause_target = None
-                waiting.notified = True
+                waiting.announced = True
                 self._pending += [
                     store.IncidentLinked(waiting.key, None, None),
-                    store.IncidentNotified(waiting.key),
+                    store.IncidentAnnounced(waiting.key),
                 ]
                 notes.append(("incident.opened", waiting.describe(), True))
+        return notes
+
+    def _release_outlived(self) -> list[tuple]:
+        """Incidents held back for a root cause whose incident is no longer open (it recovered,
+        or closed while this worker was away) outlived it: each is announced now, on its own
+        (keeping its link), and its recovery will be too."""
+        still_open = {t.incident.key for t in self.tracked.values() if t.incident is not None}
+        notes = []
+        for other in self.tracked.values():
+            held = other.incident
+            if held and held.held_back and held.root_cause_key not in still_open:
+                held.announced = True
+                self._pending.append(store.IncidentAnnounced(held.key))
+                notes.append(("incident.opened", held.describe(), True))
         return notes
 
     # --- writing ---
@@ -475,7 +520,7 @@ class Monitor:
                     "first_failing_step": t.incident.step,
                     "error": t.incident.error,
                     "root_cause_target": t.incident.root_cause_target,
-                    "notified": t.incident.notified,
+                    "notified": t.incident.announced,
                 }
                 for t in self.tracked.values()
                 if t.incident is not None
@@ -605,8 +650,9 @@ def worker_command():
     )
     started = time.monotonic()
     scheduler.start()
-    monitor.flush()
-    monitor.leadership.release()
     notifier.drain(timeout=10)
     notifier.close()
+    # After the notifications, so that what became of them (delivered, dropped) is written too.
+    monitor.flush()
+    monitor.leadership.release()
     log.info("stopped", extra={"ran_s": round(time.monotonic() - started)})

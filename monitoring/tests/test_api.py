@@ -100,6 +100,18 @@ def test_a_bad_window_is_a_422_naming_the_parameter(web, session, monitor, query
     assert field in response.json["errors"]
 
 
+def test_a_from_in_the_future_without_to_is_a_422_naming_from(web, session, monitor):
+    response = web.get("/status/api/targets/clients", query_string={"from": "2999-12-30T00:00:00Z"})
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["from"]
+
+
+def test_the_summary_rejects_an_unknown_parameter_with_a_422_naming_it(web, session):
+    response = web.get("/status/api/summary", query_string={"target": "clients"})
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["target"]
+
+
 def test_an_unknown_target_is_a_404_problem(web, session):
     response = web.get("/status/api/targets/nope")
     assert response.status_code == 404

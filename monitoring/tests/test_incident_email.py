@@ -184,3 +184,20 @@ def test_the_webhook_and_the_e_mail_both_go_out(sink, smtp_env, app, session):
         server.stop()
     assert [hook["event"] for hook in hooks] == ["incident.opened"]
     assert len(sink.messages(to="oncall@feira.local")) == 1
+
+
+def test_an_incident_that_outlives_its_root_cause_is_mailed_saying_so(sink, smtp_env, make_monitor):
+    sink.clear()
+    smtp_env(sink.port)
+    monitor = make_monitor()
+    for offset in range(2):
+        at = T0 + timedelta(seconds=10 * offset)
+        monitor.observe("postgres", CheckResult(False, 1.0, checked_at=at, error="refused"))
+        monitor.observe("clients", CheckResult(False, 1.0, checked_at=at + timedelta(seconds=1)))
+    feed(monitor, "postgres", [True, True], start=T0 + timedelta(seconds=20))
+    monitor.notifier.drain(timeout=10)
+    outlived = [m for m in sink.messages() if "clients" in m["subject"]]
+    assert [m["subject"] for m in outlived] == [
+        "[Feira monitoring] clients is still DOWN after postgres recovered (incident opened)"
+    ]
+    assert "Root cause: postgres (recovered first: clients outlived it)" in outlived[0]["text"]

@@ -1,9 +1,12 @@
 """Incidents: opened and closed with their start, end, first failing step and error; linked to a
-failing dependency instead of raising a storm; a retried JSON webhook on open and close."""
+failing dependency instead of raising a storm, and announced if they outlive it; a retried JSON
+webhook on open and close, and what became of each delivery recorded."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from flask import Flask, request
 from sqlalchemy import text
 
@@ -175,3 +178,182 @@ def test_a_restarted_worker_carries_on_with_the_open_incident(app, monitor, sess
     feed(again, "clients", [True, True], start=T0 + timedelta(seconds=20))
     [incident] = incidents(session)
     assert incident["ended_at"] == T0 + timedelta(seconds=30)
+
+
+def fail_together(monitor, rounds, start=T0):
+    """postgres and clients fail in the same seconds: clients' incident is held back for
+    postgres's."""
+    for offset in range(rounds):
+        at = start + timedelta(seconds=10 * offset)
+        monitor.observe("postgres", CheckResult(False, 1.0, checked_at=at, error="refused"))
+        monitor.observe("clients", CheckResult(False, 1.0, checked_at=at + timedelta(seconds=1)))
+
+
+def test_a_linked_incident_that_outlives_its_root_cause_is_announced_then_and_at_its_recovery(
+    monitor, session, webhook
+):
+    fail_together(monitor, 3)
+    # postgres recovers; clients stays down, then recovers a minute later.
+    feed(monitor, "postgres", [True, True], start=T0 + timedelta(seconds=30))
+    feed(monitor, "clients", [False, False], start=T0 + timedelta(seconds=31))
+    root, caused = incidents(session)
+    assert root["ended_at"] == T0 + timedelta(seconds=40) and caused["ended_at"] is None
+    assert caused["notified"], "announced once its root cause closed"
+    assert caused["root_cause_id"] == root["id"], "the link stays: it started as a consequence"
+    feed(monitor, "clients", [True, True], start=T0 + timedelta(seconds=91))
+    [_, caused] = incidents(session)
+    assert caused["ended_at"] == T0 + timedelta(seconds=101)
+    delivered(monitor)
+    told = [(b["event"], b["incident"]["target"]) for b in webhook.received]
+    assert told == [
+        ("incident.opened", "postgres"),
+        ("incident.closed", "postgres"),
+        ("incident.opened", "clients"),
+        ("incident.closed", "clients"),
+    ]
+    opened = webhook.received[2]["incident"]
+    assert opened["root_cause_target"] == "postgres" and opened["outlived_root_cause"] is True
+    assert opened["started_at"] == (T0 + timedelta(seconds=1)).isoformat()
+
+
+def test_a_linked_incident_whose_root_cause_closed_meanwhile_is_announced_at_the_next_check(
+    app, monitor, session, webhook
+):
+    fail_together(monitor, 3)
+    # A worker that never announced it (before this was fixed, say) closed postgres's incident.
+    session.execute(
+        text("UPDATE monitoring.incidents SET ended_at = :at WHERE target = 'postgres'"),
+        {"at": T0 + timedelta(seconds=40)},
+    )
+    session.commit()
+    again = Monitor(app, parse(TARGETS, {}), monitor.notifier)
+    again.restore()
+    again.observe("gateway", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=50)))
+    [_, caused] = incidents(session)
+    assert caused["notified"] and caused["ended_at"] is None
+    delivered(monitor)
+    assert [(b["event"], b["incident"]["target"]) for b in webhook.received][-1] == (
+        "incident.opened",
+        "clients",
+    )
+
+
+def test_a_service_failing_under_a_dependency_that_outlived_its_root_cause_is_linked_to_it(
+    app, session, webhook
+):
+    chain = {
+        "defaults": {"interval": "10s", "down_after": 2, "up_after": 2},
+        "targets": [
+            {"name": "postgres", "kind": "postgres", "dsn": "postgresql://x@127.0.0.1:1/x"},
+            {
+                "name": "auth",
+                "kind": "http",
+                "url": "http://127.0.0.1:1/",
+                "depends_on": ["postgres"],
+            },
+            {
+                "name": "clients",
+                "kind": "http",
+                "url": "http://127.0.0.1:1/",
+                "depends_on": ["auth"],
+            },
+        ],
+    }
+    webhook.received.clear()
+    notifier = Notifier(webhook.url, backoff=0.01)
+    monitor = Monitor(app, parse(chain, {}), notifier)
+    monitor.restore()
+    try:
+        for offset in range(2):
+            at = T0 + timedelta(seconds=10 * offset)
+            monitor.observe("postgres", CheckResult(False, 1.0, checked_at=at))
+            monitor.observe("auth", CheckResult(False, 1.0, checked_at=at + timedelta(seconds=1)))
+        feed(monitor, "postgres", [True, True], start=T0 + timedelta(seconds=20))
+        # auth outlived postgres; now clients fails under it.
+        feed(monitor, "clients", [False, False], start=T0 + timedelta(seconds=42))
+        by_target = {row["target"]: row for row in incidents(session)}
+        clients, auth = by_target["clients"], by_target["auth"]
+        assert clients["root_cause_target"] == "auth" and clients["root_cause_id"] == auth["id"]
+        assert auth["notified"] and not clients["notified"]
+        notifier.drain(timeout=10)
+        assert [b["incident"]["target"] for b in webhook.received] == ["postgres"] * 2 + ["auth"]
+    finally:
+        notifier.close()
+
+
+def test_an_outage_that_outlasts_a_maintenance_window_starts_at_its_first_failure_after_it(
+    app, session, webhook
+):
+    window_end = T0 + timedelta(minutes=30)
+    raw = {
+        **TARGETS,
+        "maintenance": [
+            {"name": "upgrade", "start": T0.isoformat(), "end": window_end.isoformat()}
+        ],
+    }
+    webhook.received.clear()
+    notifier = Notifier(webhook.url, backoff=0.01)
+    monitor = Monitor(app, parse(raw, {}), notifier)
+    monitor.restore()
+    try:
+        # Down from the start of the window until 3 minutes after it.
+        feed(monitor, "clients", [False] * (33 * 6) + [True, True])
+        [incident] = incidents(session)
+        assert incident["started_at"] == window_end
+        assert incident["ended_at"] == T0 + timedelta(minutes=33, seconds=10)
+        notifier.drain(timeout=10)
+        assert webhook.received[0]["incident"]["started_at"] == window_end.isoformat()
+    finally:
+        notifier.close()
+
+
+def test_what_the_webhook_made_of_each_notification_is_recorded_on_the_incident(
+    monitor, web, webhook
+):
+    feed(monitor, "clients", [False, False, True, True])
+    delivered(monitor)
+    monitor.flush()
+    [incident] = web.get("/status/api/incidents").json["items"]
+    assert incident["notified"] is True
+    assert [(d["event"], d["channel"], d["outcome"]) for d in incident["deliveries"]] == [
+        ("incident.opened", "webhook", "delivered"),
+        ("incident.closed", "webhook", "delivered"),
+    ]
+    assert all(d["at"] for d in incident["deliveries"])
+
+
+def test_a_notification_given_up_after_its_tries_is_recorded_as_given_up(monitor, session, webhook):
+    webhook.failures = monitor.notifier.attempts
+    feed(monitor, "clients", [False, False])
+    delivered(monitor)
+    monitor.flush()
+    [incident] = incidents(session)
+    assert [(d["channel"], d["outcome"]) for d in incident["deliveries"]] == [
+        ("webhook", "given_up")
+    ]
+    assert webhook.received == []
+
+
+def test_a_notification_still_queued_when_the_worker_stops_is_recorded_as_dropped(
+    app, session, webhook
+):
+    gate = threading.Event()
+
+    class Stalled(requests.Session):
+        def post(self, *args, **kwargs):
+            gate.wait(10)
+            raise requests.ConnectionError("stalled")
+
+    notifier = Notifier(webhook.url, backoff=0.01, session=Stalled())
+    monitor = Monitor(app, parse(TARGETS, {}), notifier)
+    monitor.restore()
+    try:
+        feed(monitor, "clients", [False, False, True, True])
+        notifier.close()
+        monitor.flush()
+        [incident] = incidents(session)
+        assert ("incident.closed", "dropped") in [
+            (d["event"], d["outcome"]) for d in incident["deliveries"]
+        ]
+    finally:
+        gate.set()

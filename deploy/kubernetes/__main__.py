@@ -1,7 +1,8 @@
 """`python -m deploy.kubernetes [generate|check|secrets]`.
 
 generate  (re)write deploy/kubernetes/base/ from services/registry.py (commit the result)
-check     build every overlay with kustomize, validate it against Kubernetes' schemas (strict)
+check     build every overlay with kustomize, validate it against Kubernetes' schemas (strict),
+          add up its database connections, look for development values left in production,
           and run the policy check on it: what `make k8s-check` (and so `make test`) runs
 secrets   print Secret manifests with freshly generated values for every Secret the manifests
           reference: `python -m deploy.kubernetes secrets | kubectl apply -n feira -f -`

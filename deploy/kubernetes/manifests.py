@@ -11,6 +11,7 @@ files differ from what this module writes now, so the manifests cannot drift fro
 
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 import tempfile
@@ -35,12 +36,44 @@ GATEWAY_PORT = 8080
 # The health routes every service has (services/kit/health.py); the gateway's own /health.
 LIVENESS = "/health"
 READINESS = "/health/ready"
+# Web apps built to answer while their database is down, and why: their readiness is /health, so
+# an outage of Postgres does not take every pod out of their Service (a registry service's name).
+READY_WITHOUT_DATABASE = {
+    "monitoring": "the dashboard answers /status from the worker's snapshot while Postgres is "
+    "down (monitoring/routes.py: from_database_or_snapshot)",
+}
+# The most database connections a relay or a worker holds at once (its pool: DB_POOL_SIZE, no
+# overflow), from its settings, and why. The Postgres connection budget adds them up
+# (deploy/kubernetes/budget.py); a worker missing here stops the generator.
+RELAY_CONNECTIONS = 2  # its pass's session, and a chore's lock on a connection of its own
+WORKER_CONNECTIONS = {
+    # The leader's lock (kit.leader.Leadership), a write of results (one at a time), the
+    # heartbeat, the prune, and a new leader's read of the states.
+    "monitoring-worker": lambda env: 5,
+    # One message at a time, on its session.
+    "notifications-sender": lambda env: 1,
+    # Per run (COLLECTOR_CONCURRENCY at a time): its advisory lock's connection, its session and
+    # the shared pacer's site lock; besides, the scheduler's and the recovery's sessions.
+    "collector-worker": lambda env: 3 * int(env["COLLECTOR_CONCURRENCY"]) + 2,
+}
 # The database's address and name: a ConfigMap each overlay sets (dev: its StatefulSet's Service;
 # production: CloudNativePG's read-write Service).
 DATABASE_CONFIG = "feira-database"
 DATABASE_KEYS = {"FEIRA_DB_HOST": "host", "FEIRA_DB_PORT": "port", "FEIRA_DB_NAME": "name"}
 # The SMTP settings (services/kit/mail.py) are one ConfigMap that an overlay points at its server.
 MAIL_CONFIG = "feira-mail"
+# Settings only the operator can know (who is mailed, the WhatsApp number, the first accounts):
+# one ConfigMap, `feira-site`, which each process reads key by key (only those the stack gives
+# it). The base holds .env.example's development values; production replaces them all
+# (overlays/production/kustomization.yaml), and `make k8s-check` fails on a stand-in's value.
+SITE_CONFIG = "feira-site"
+SITE_SETTINGS = (
+    "WHATSAPP_PHONE_NUMBER_ID",
+    "COLLECTOR_ALERT_TO",
+    "MONITOR_EMAIL_TO",
+    "FEIRA_ADMIN_EMAIL",
+    "FEIRA_MONITOR_EMAIL",
+)
 # Development defaults of .env.example that mean "this one machine", replaced in a cluster: no
 # stand-ins (real Stripe, Meta and SMTP), nobody's registrations unthrottled, no private address the
 # collector may fetch, a real SMTP server with STARTTLS (the overlay names it).
@@ -85,6 +118,12 @@ METRICS = "/metrics"
 SCRAPER = {
     "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
     "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+}
+# The ingress controller's namespace: the one peer outside Feira that reaches the gateway (nginx
+# trusts the X-Forwarded-For of any private address, so no other pod may). ingress-nginx's own
+# namespace; another controller: patch the first `from` of the `gateway` NetworkPolicy.
+INGRESS_CONTROLLER = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
 }
 REFERENCE = re.compile(r"\$\(([A-Z0-9_]+)\)")
 
@@ -201,7 +240,10 @@ def processes(cfg: ClusterConfig) -> list[Process]:
                     # checkout's path.
                     command=[Path(program.command[0]).name, *program.command[1:]],
                     port=program.port,
-                    environment=program.environment,
+                    environment={
+                        **program.environment,
+                        **pool_settings(program.name, service, role, program.environment),
+                    },
                     worker_settings=worker.settings if worker else (),
                     through_gateway=bool(
                         (worker and worker.through_gateway) or service.through_gateway
@@ -209,6 +251,42 @@ def processes(cfg: ClusterConfig) -> list[Process]:
                 )
             )
     return listed
+
+
+def pool_settings(name: str, service: Service, role: str, env: dict[str, str]) -> dict[str, str]:
+    """Each process's database pool holds what its threads can use at once, no more, so the
+    connections of every copy add up to a budget Postgres is sized for (budget.py). A web
+    process: one per gunicorn thread (its request's session), plus one per thread for the
+    Idempotency-Key's lock when its service keeps keys, opened only while such a request runs
+    (the overflow). A relay or a worker: what its loop or its threads hold at once."""
+    if role == "web":
+        threads = int(env["GUNICORN_THREADS"])
+        extra = connections_per_request(service) - 1
+        return {"DB_POOL_SIZE": str(threads), "DB_POOL_OVERFLOW": str(threads * extra)}
+    if role == "relay":
+        held = RELAY_CONNECTIONS
+    elif name in WORKER_CONNECTIONS:
+        held = WORKER_CONNECTIONS[name](env)
+    else:
+        raise ValueError(
+            f"{name}: how many database connections does it hold at once? Add it to "
+            f"WORKER_CONNECTIONS in {__name__}"
+        )
+    return {"DB_POOL_SIZE": str(held), "DB_POOL_OVERFLOW": "0"}
+
+
+def connections_per_request(service: Service) -> int:
+    """1, or 2 for a service whose models keep Idempotency-Keys: a keyed POST waits for and holds
+    the key's advisory lock on a connection of its own while its session uses another
+    (services/kit/idempotency.py, `IdempotentCommand._turn`)."""
+    from services.kit.idempotency import IdempotencyKeyMixin
+
+    importlib.import_module(service.module)
+    package = f"{service.module}."
+    keeps_keys = any(
+        model.__module__.startswith(package) for model in IdempotencyKeyMixin.__subclasses__()
+    )
+    return 2 if keeps_keys else 1
 
 
 def labels(name: str, role: str, service: str | None = None) -> dict[str, str]:
@@ -255,6 +333,8 @@ def split_environment(
             derived.append({"name": key, "value": value})
         elif key in MAIL_SETTINGS:
             mails = True
+        elif key in SITE_SETTINGS:
+            references[key] = site_reference(key)
         else:
             config[key] = value
     optional = ["SENTRY_DSN"]
@@ -274,6 +354,10 @@ def split_environment(
 def _reference_order(key: str) -> tuple[int, str]:
     # The database's address first: $(VAR) expands only what the list defined before it.
     return (0 if key in DATABASE_KEYS else 1, key)
+
+
+def site_reference(key: str) -> dict:
+    return {"name": key, "valueFrom": {"configMapKeyRef": {"name": SITE_CONFIG, "key": key}}}
 
 
 def secret_reference(key: str, optional: bool = False) -> dict:
@@ -409,7 +493,7 @@ def deployment(process: Process, secrets: set[str]) -> tuple[dict, dict[str, str
         container["ports"] = [{"name": "http", "containerPort": process.port, "protocol": "TCP"}]
         container["startupProbe"] = probe(LIVENESS, period=2, failures=30)
         container["livenessProbe"] = probe(LIVENESS, period=10, failures=3)
-        container["readinessProbe"] = probe(READINESS, period=5, failures=2)
+        container["readinessProbe"] = probe(readiness(process.service), period=5, failures=2)
         # Out of the Service's endpoints before gunicorn's graceful stop (SIGTERM) begins.
         container["lifecycle"] = {"preStop": {"exec": {"command": ["sleep", "5"]}}}
     else:
@@ -479,6 +563,11 @@ def deployment(process: Process, secrets: set[str]) -> tuple[dict, dict[str, str
         },
     }
     return manifest, config
+
+
+def readiness(service: Service) -> str:
+    """/health/ready (its database and dependencies), unless it is built to answer without them."""
+    return LIVENESS if service.name in READY_WITHOUT_DATABASE else READINESS
 
 
 def wait_for_migrations(service: Service) -> str:
@@ -768,7 +857,35 @@ def graceful_stop(prefix: Path) -> str:
     return f"sleep 5; {quit_command} -s quit; while [ -e {pid} ]; do sleep 1; done"
 
 
-def gateway_objects(present: list[str]) -> list[dict]:
+def size_in_bytes(size: str) -> int:
+    """An nginx size (`1m`, `512k`, `5242880`) in bytes."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    size = size.strip().lower()
+    if size[-1:] in units:
+        return int(size[:-1]) * units[size[-1]]
+    return int(size)
+
+
+def nginx_size(size: int) -> str:
+    for unit, factor in (("g", 1024**3), ("m", 1024**2), ("k", 1024)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return str(size)
+
+
+def largest_body(cfg: ClusterConfig, present: list[str]) -> int:
+    """The largest body the gateway takes anywhere: FEIRA_MAX_BODY, or a large-body route's own
+    limit (the registry's `large_bodies`, as stack.gateway renders them)."""
+    limits = [size_in_bytes(cfg.get("FEIRA_MAX_BODY", "1m"))]
+    limits += [
+        size_in_bytes(cfg.get(body.setting, str(body.default)))
+        for name in present
+        for body in BY_NAME[name].large_bodies
+    ]
+    return max(limits)
+
+
+def gateway_objects(present: list[str], listed: list[Process], cfg: ClusterConfig) -> list[dict]:
     from stack.compose import nginx_command
 
     name = "gateway"
@@ -867,7 +984,17 @@ def gateway_objects(present: list[str]) -> list[dict]:
     ingress = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": {"name": "feira", "labels": pod_labels},
+        "metadata": {
+            "name": "feira",
+            "labels": pod_labels,
+            # ingress-nginx refuses bodies over 1 MiB by default: the gateway decides, so the
+            # controller takes the largest body any route of the gateway takes (a picture).
+            "annotations": {
+                "nginx.ingress.kubernetes.io/proxy-body-size": nginx_size(
+                    largest_body(cfg, present)
+                )
+            },
+        },
         "spec": {
             "rules": [
                 {
@@ -891,9 +1018,19 @@ def gateway_objects(present: list[str]) -> list[dict]:
         "spec": {
             "podSelector": {"matchLabels": selector(name)},
             "policyTypes": ["Ingress", "Egress"],
-            # The public entrance: the ingress controller (wherever it runs) and the processes
-            # that go through the gateway as API clients do (console, monitoring's worker).
-            "ingress": [{"ports": [tcp(GATEWAY_PORT)]}],
+            # The public entrance: the ingress controller's namespace, and the processes that go
+            # through the gateway as API clients do (the registry's `through_gateway`: the
+            # console, monitoring's worker). No other pod: nginx takes the client's address from
+            # the X-Forwarded-For of any private address (the login throttle counts it).
+            "ingress": [
+                {
+                    "from": [
+                        INGRESS_CONTROLLER,
+                        *(peer(**selector(p.name)) for p in listed if p.through_gateway),
+                    ],
+                    "ports": [tcp(GATEWAY_PORT)],
+                }
+            ],
             "egress": [{"to": [peer(**selector(s))], "ports": [tcp(port_of(s))]} for s in present],
         },
     }
@@ -933,11 +1070,8 @@ def migrate_job(cfg: ClusterConfig, secrets: set[str]) -> dict:
             "valueFrom": {"secretKeyRef": {"name": SUPERUSER_SECRET, "key": "password"}},
         },
         *(secret_reference(key) for key in keys),
-        {"name": "FEIRA_ADMIN_EMAIL", "value": cfg.get("FEIRA_ADMIN_EMAIL", "admin@feira.local")},
-        {
-            "name": "FEIRA_MONITOR_EMAIL",
-            "value": cfg.get("FEIRA_MONITOR_EMAIL", "monitor@feira.local"),
-        },
+        site_reference("FEIRA_ADMIN_EMAIL"),
+        site_reference("FEIRA_MONITOR_EMAIL"),
         {"name": "JWT_PRIVATE_KEY_FILE", "value": str(cfg.private_key_path)},
         {"name": "JWT_PUBLIC_KEY_FILE", "value": str(cfg.public_key_path)},
     ]
@@ -1051,6 +1185,11 @@ def build(services: list[str] | None = None) -> Base:
     documents: dict[str, list[dict]] = {}
     env_files: dict[str, dict[str, str]] = {}
     mail: dict[str, str] = {}
+    # The migrate Job's first accounts, and the processes' own values below.
+    site: dict[str, str] = {
+        "FEIRA_ADMIN_EMAIL": cfg.get("FEIRA_ADMIN_EMAIL", "admin@feira.local"),
+        "FEIRA_MONITOR_EMAIL": cfg.get("FEIRA_MONITOR_EMAIL", "monitor@feira.local"),
+    }
     used_secrets: dict[str, set[str]] = {}
     for name in present:
         objects: list[dict] = [service_account(name)]
@@ -1060,6 +1199,11 @@ def build(services: list[str] | None = None) -> Base:
             for key in MAIL_SETTINGS:
                 if key in process.environment and "$(" not in process.environment[key]:
                     mail[key] = process.environment[key]
+            for key in SITE_SETTINGS:
+                if key in process.environment:
+                    value = process.environment[key]
+                    if site.setdefault(key, value) != value:
+                        raise ValueError(f"{process.name}: {key} differs from another process's")
             objects.append(manifest)
             if process.role == "web":
                 objects += [
@@ -1076,7 +1220,7 @@ def build(services: list[str] | None = None) -> Base:
                     if ref and not ref.get("optional"):
                         used_secrets.setdefault(ref["name"], set()).add(ref["key"])
         documents[f"{name}.yaml"] = objects
-    documents["gateway.yaml"] = gateway_objects(present)
+    documents["gateway.yaml"] = gateway_objects(present, listed, cfg)
     documents["network.yaml"] = shared_policies(
         sorted({process.port for process in listed if process.role == "web"})
     )
@@ -1092,6 +1236,7 @@ def build(services: list[str] | None = None) -> Base:
     used_secrets["feira-jwt-signing"] = {"jwt_private.pem"}
     used_secrets["feira-jwt-public"] = {"jwt_public.pem"}
     env_files["mail"] = mail
+    env_files["site"] = site
     return Base(
         documents=documents,
         env_files=env_files,

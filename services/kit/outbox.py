@@ -16,6 +16,8 @@ import hashlib
 import hmac
 import json
 import logging
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -55,6 +57,52 @@ RELAY_BATCH = 200
 # What a handler raises on an event it cannot read: a missing or mistyped field, or a value the
 # column cannot hold. The receiver answers such an event once, as rejected.
 MALFORMED = (KeyError, TypeError, ValueError, OverflowError, DataError)
+
+
+class _Woken(BaseException):
+    """Ends a wait between passes when a stop is asked (never caught as an Exception)."""
+
+
+class Stopping:
+    """A CLI loop's graceful stop: SIGTERM (a rollout, `make stop`) or SIGINT lets the pass under
+    way finish (a delivery recorded, a message sent and marked sent), then `requested` ends the
+    loop and the process exits 0; a wait between passes ends at once. Without it, a loop that is
+    PID 1 in its container (Kubernetes, compose) ignored SIGTERM until it was killed, maybe
+    mid-send. The handlers are the process's while the `with` block runs (main thread only)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._waiting = False
+        self._before: dict[int, object] = {}
+
+    def __enter__(self) -> Stopping:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._before[signum] = signal.signal(signum, self._ask)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for signum, handler in self._before.items():
+            signal.signal(signum, handler)
+        if self.requested:
+            log.info("stopped on request")
+
+    def _ask(self, signum, frame) -> None:
+        # No logging here: the signal may come while the logger holds its lock.
+        self.requested = True
+        if self._waiting:
+            self._waiting = False
+            raise _Woken
+
+    def wait(self, seconds: float) -> None:
+        """Sleep between passes, or less: until a stop is asked."""
+        try:
+            self._waiting = True
+            if not self.requested:
+                time.sleep(seconds)
+            self._waiting = False
+        except _Woken:
+            pass
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -328,30 +376,33 @@ class Outbox:
         return removed
 
     def run_relay(self, interval: float = 0.25) -> None:
+        """Pass after pass until SIGTERM or SIGINT, which lets the pass under way finish
+        (`Stopping`)."""
         log.info("outbox relay started for %s", list(current_app.config["OUTBOX_SUBSCRIBERS"]))
         last_prune = 0.0
-        while True:
-            try:
-                delivered = self.relay_once()
-                if time.monotonic() - last_prune > 3600:
-                    self.prune()
-                    last_prune = time.monotonic()
-                for index, chore in enumerate(self.chores):
-                    if time.monotonic() - chore[2] > chore[0]:
-                        self.run_chore(index)
-                        chore[2] = time.monotonic()
-            except Exception:
-                self.db.session.rollback()
-                log.exception("relay pass failed; retrying in 5 s")
-                time.sleep(5)
-                continue
-            # Straight on only while a pass comes back full (more are waiting). After a partial
-            # one the relay waits its interval, as when idle, so a steady trickle of events (one
-            # per order placed) goes out as batches, not a POST each: each POST cost the
-            # subscriber a whole request's CPU, more than the handlers of a batch together. An
-            # event still goes out within about one interval of its commit.
-            if delivered < RELAY_BATCH:
-                time.sleep(interval)
+        with Stopping() as stop:
+            while not stop.requested:
+                try:
+                    delivered = self.relay_once()
+                    if time.monotonic() - last_prune > 3600:
+                        self.prune()
+                        last_prune = time.monotonic()
+                    for index, chore in enumerate(self.chores):
+                        if time.monotonic() - chore[2] > chore[0]:
+                            self.run_chore(index)
+                            chore[2] = time.monotonic()
+                except Exception:
+                    self.db.session.rollback()
+                    log.exception("relay pass failed; retrying in 5 s")
+                    stop.wait(5)
+                    continue
+                # Straight on only while a pass comes back full (more are waiting). After a
+                # partial one the relay waits its interval, as when idle, so a steady trickle of
+                # events (one per order placed) goes out as batches, not a POST each: each POST
+                # cost the subscriber a whole request's CPU, more than the handlers of a batch
+                # together. An event still goes out within about one interval of its commit.
+                if delivered < RELAY_BATCH:
+                    stop.wait(interval)
 
     # --- receiving ---
 

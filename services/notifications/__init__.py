@@ -8,13 +8,12 @@ what is queued."""
 from __future__ import annotations
 
 import logging
-import time
 
 import click
 from flask import Flask
 
 from services.kit import create_service_app
-from services.kit.outbox import init_outbox
+from services.kit.outbox import Stopping, init_outbox
 from services.kit.settings import env
 
 from .models import db, outbox
@@ -65,19 +64,23 @@ def create_app(config: dict | None = None) -> Flask:
     @app.cli.command("sender")
     @click.option("--once", is_flag=True, help="Send what is due now, then stop")
     def sender_command(once):
-        """Send the queued notifications that are due, forever (or once)."""
+        """Send the queued notifications that are due, forever (or once). SIGTERM or SIGINT lets
+        the message being sent finish and be recorded, then stops (kit.outbox.Stopping)."""
         interval = app.config["NOTIFY_SENDER_INTERVAL_S"]
-        while True:
-            try:
-                taken = notifications.send_due()
-            except Exception:
-                log.exception("the sender's pass failed")
-                db.session.remove()
-                taken = 0
-            if once:
-                return
-            if not taken:
-                time.sleep(interval)
+        log.info("notifications sender started")
+        with Stopping() as stop:
+            while not stop.requested:
+                try:
+                    # One message a pass: a stop waits for the message being sent, not a batch.
+                    taken = notifications.send_due(limit=1)
+                except Exception:
+                    log.exception("the sender's pass failed")
+                    db.session.remove()
+                    taken = 0
+                if not taken:
+                    if once:
+                        return
+                    stop.wait(interval)
 
     api.register_blueprint(blp)
     return app

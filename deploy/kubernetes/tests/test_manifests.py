@@ -123,7 +123,7 @@ def test_every_probe_path_is_a_route_of_its_service(base, jwt_keys):
             for container in deployments[name]["spec"]["template"]["spec"]["containers"]
             for kind in ("startupProbe", "livenessProbe", "readinessProbe")
         ]
-        assert manifests.READINESS in probes and manifests.LIVENESS in probes
+        assert manifests.readiness(BY_NAME[name]) in probes and manifests.LIVENESS in probes
         for path in probes:
             assert path in rules, f"{name} probes {path}, which it does not serve"
         # Prometheus finds each copy's /metrics from its pod's annotations.
@@ -135,6 +135,29 @@ def test_every_probe_path_is_a_route_of_its_service(base, jwt_keys):
         assert scrape["prometheus.io/path"] in rules, f"{name} serves no metrics"
     # The gateway's own /health, served by nginx itself.
     assert "location = /health {" in (BASE / "gateway" / "nginx.conf").read_text()
+
+
+def test_the_dashboard_stays_ready_while_its_database_is_down_and_the_apis_do_not(base, jwt_keys):
+    """Readiness as the pods answer it, with the database unreachable: the dashboard answers from
+    the worker's snapshot then (monitoring/routes.py), so it stays in its Service; an API that
+    needs its database leaves its own."""
+    deployments = named(base, "Deployment")
+    for name, expected in (("monitoring", 200), ("clients", 503)):
+        [container] = deployments[name]["spec"]["template"]["spec"]["containers"]
+        path = container["readinessProbe"]["httpGet"]["path"]
+        app = importlib.import_module(BY_NAME[name].module).create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://probe:probe@127.0.0.1:9/none",
+                "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+                "SERVICE_URLS": {},
+                "OUTBOX_SUBSCRIBERS": {},
+                "OUTBOX_SECRET": "probe",
+                "SERVICE_KEYS": {},
+            }
+        )
+        assert app.test_client().get(path).status_code == expected, (name, path)
+    assert set(manifests.READY_WITHOUT_DATABASE) <= set(BY_NAME)
 
 
 def test_every_pod_runs_as_non_root_on_a_read_only_root_without_a_service_account_token(base):
@@ -298,6 +321,8 @@ def test_the_overlays_set_the_image_and_production_uses_a_cloudnativepg_cluster(
         if doc["kind"] == "Cluster"
     )
     assert cluster["spec"]["instances"] >= 2
+    # A release moves the database's minor version, not the registry's rolling `15` tag.
+    assert re.search(r":\d+\.\d+(-[a-z]+)*$", cluster["spec"]["imageName"])
     assert cluster["spec"]["superuserSecret"]["name"] == manifests.SUPERUSER_SECRET
     assert cluster["spec"]["inheritedMetadata"]["labels"] == {"feira.dev/database": "true"}
     database = next(g for g in production["configMapGenerator"] if g["name"] == "feira-database")
@@ -422,3 +447,54 @@ def test_the_schema_check_refuses_an_unknown_field_and_a_kind_it_cannot_check(tm
         yaml.safe_dump({"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", "spec": {}})
     )
     assert validate([cluster]) == []
+
+
+def site_references(doc: dict) -> set[str]:
+    return {
+        entry["name"]
+        for container in containers(doc)
+        for entry in container.get("env", [])
+        if entry.get("valueFrom", {}).get("configMapKeyRef", {}).get("name") == "feira-site"
+    }
+
+
+def test_what_only_the_operator_knows_is_read_from_one_site_configmap(base):
+    site = set(manifests.SITE_SETTINGS)
+    for path in (BASE / "config").glob("*.env"):
+        if path.name != "site.env":
+            keys = {line.partition("=")[0] for line in path.read_text().splitlines()}
+            assert not keys & site, f"{path.name} holds {keys & site}"
+    deployments = named(base, "Deployment")
+    assert site_references(named(base, "Job")["migrate"]) == {
+        "FEIRA_ADMIN_EMAIL",
+        "FEIRA_MONITOR_EMAIL",
+    }
+    assert {"MONITOR_EMAIL_TO", "FEIRA_MONITOR_EMAIL"} <= site_references(
+        deployments["monitoring-worker"]
+    )
+    assert {"WHATSAPP_PHONE_NUMBER_ID", "COLLECTOR_ALERT_TO"} <= site_references(
+        deployments["notifications-sender"]
+    )
+    # Only the processes the stack gives them: the dashboard reads none.
+    assert site_references(deployments["monitoring"]) == set()
+
+
+def test_production_holds_no_development_value_and_the_check_finds_the_bases(overlays):
+    from deploy.kubernetes.check import development_values
+
+    assert development_values(overlays["production"]) == []
+    found = "\n".join(development_values(overlays["dev"]))
+    for leftover in (
+        "WHATSAPP_PHONE_NUMBER_ID=100000000000001",
+        "MONITOR_EMAIL_TO=sre@feira.local",
+        "COLLECTOR_ALERT_TO=admin@feira.local",
+        "FEIRA_ADMIN_EMAIL=admin@feira.local",
+        "SMTP_HOST=smtp.invalid",
+    ):
+        assert leftover in found
+    # Every setting production leaves to its operator is one it sets.
+    production = documents(HERE / "overlays" / "production" / "kustomization.yaml")[0]
+    [site] = [g for g in production["configMapGenerator"] if g["name"] == "feira-site"]
+    assert {literal.partition("=")[0] for literal in site["literals"]} == set(
+        manifests.SITE_SETTINGS
+    )

@@ -6,9 +6,12 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import socket
+import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -377,3 +380,31 @@ def _post_events(app: Flask, body: bytes):
             "Content-Type": "application/json",
         },
     )
+
+
+@contextmanager
+def running_nginx(options: list[str], base_url: str, stdout=subprocess.DEVNULL) -> Iterator[str]:
+    """A real nginx run with these command-line options (its configuration, a prefix) until the
+    block ends, once it answers `/health` at `base_url`; skips the test when nginx is missing."""
+    import pytest
+
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(binary).exists():
+        pytest.skip("nginx is not installed")
+    process = subprocess.Popen(
+        [binary, *options, "-e", "stderr", "-g", "daemon off;"],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        for _ in range(100):
+            try:
+                requests.get(f"{base_url}/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, process.stderr.read().decode()
+                time.sleep(0.05)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -148,9 +148,13 @@ def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
                 _forget(payment_id)
             else:
                 _settle_refusal(payment_id, refused.intent or {}, refused.message, NO_KEY)
-            field = "payment_method" if refused.param == "payment_method" else "_body"
+            if refused.param == "payment_method":
+                # Never the provider's words here: they quote what was sent, whatever it was.
+                errors = {"payment_method": ["The payment provider does not know this method."]}
+            else:
+                errors = {"_body": [refused.message]}
             raise Unprocessable(
-                {field: [refused.message]}, detail="The payment provider refused the payment"
+                errors, detail="The payment provider refused the payment"
             ) from refused
         failpoint("payments.provider_answered")
         payment = get_payment(payment_id, lock=True)

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import runpy
-import shutil
 import socketserver
 import subprocess
 import threading
@@ -21,7 +20,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from services.kit.testing import free_port, truncate_all
+from services.kit.testing import free_port, running_nginx, truncate_all
 from stack import gateway
 from stack.config import ROOT, StackConfig, parse_env_file
 from stack.keys import ensure_keypair
@@ -89,28 +88,9 @@ def nginx(cfg, rendered, tmp_path):
 
 def serve(cfg: StackConfig, conf: Path, port: int, stdout=subprocess.DEVNULL):
     """Run nginx on `conf` until the generator is closed; yields its base URL."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).exists():
-        pytest.skip("nginx is not installed")
     cfg.logs_dir.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen(
-        [binary, "-e", "stderr", "-c", str(conf), "-g", "daemon off;"],
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://{cfg.host}:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.stderr.read().decode()
-                time.sleep(0.05)
+    with running_nginx(["-c", str(conf)], f"http://{cfg.host}:{port}", stdout) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def assert_problem(response, status: int):

@@ -5,19 +5,17 @@ and only the ingress controller and the gateway's API clients reach its port."""
 from __future__ import annotations
 
 import re
-import shutil
 import socketserver
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
 import requests
 
 from deploy.kubernetes import manifests
-from services.kit.testing import free_port
+from services.kit.testing import free_port, running_nginx
 from services.registry import BY_NAME
 from stack.config import ROOT, present_services
 
@@ -61,9 +59,6 @@ class Recorder(socketserver.ThreadingTCPServer):
 def cluster_gateway(tmp_path):
     """base/gateway/nginx.conf on a real nginx, with this machine's paths, listening on a free
     port, and the monitoring dashboard's upstream (the public /status) on a Recorder."""
-    binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(binary).exists():
-        pytest.skip("nginx is not installed")
     recorder = Recorder()
     threading.Thread(target=recorder.serve_forever, daemon=True).start()
     run, port = tmp_path / "run", free_port()
@@ -80,24 +75,9 @@ def cluster_gateway(tmp_path):
     (run / "nginx" / "nginx.conf").write_text(conf)
     script = manifests.CREDENTIAL_SCRIPT.replace(manifests.RUN, str(run))
     subprocess.run([sys.executable, "-c", script], check=True, env={"GATEWAY_SERVICE_KEY": "k"})
-    process = subprocess.Popen(
-        [binary, "-p", str(run / "nginx"), "-c", "nginx.conf", "-e", "stderr", "-g", "daemon off;"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, process.stderr.read().decode()
-                time.sleep(0.05)
+    options = ["-p", str(run / "nginx"), "-c", "nginx.conf"]
+    with running_nginx(options, f"http://127.0.0.1:{port}") as base:
         yield base, recorder.schemes
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
         recorder.shutdown()
         recorder.server_close()
 

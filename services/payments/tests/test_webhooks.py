@@ -82,23 +82,21 @@ def signed(body: bytes, secret: str, at: int | None = None) -> str:
     return f"t={at},v1={signature}"
 
 
+def event_body(event_id: str, event_type: str, obj: dict) -> bytes:
+    """A provider event as Stripe sends it: the raw bytes its signature covers."""
+    event = {"id": event_id, "object": "event", "type": event_type, "data": {"object": obj}}
+    return json.dumps(event).encode()
+
+
+def paid_in_full(payment: dict) -> dict:
+    """The payment's PaymentIntent, succeeded for its 60.50."""
+    return {"id": payment["provider_ref"], "status": "succeeded", "amount_received": 6050}
+
+
 def test_a_forged_or_missing_signature_is_a_400_problem_and_pays_nothing(client, user, order, app):
     placed = order()
     payment = pay(client, user, placed["id"], method="pix").json
-    body = json.dumps(
-        {
-            "id": "evt_forged",
-            "object": "event",
-            "type": "payment_intent.succeeded",
-            "data": {
-                "object": {
-                    "id": payment["provider_ref"],
-                    "status": "succeeded",
-                    "amount_received": 6050,
-                }
-            },
-        }
-    ).encode()
+    body = event_body("evt_forged", "payment_intent.succeeded", paid_in_full(payment))
     url = "/payments/webhooks/stripe"
     for headers in (
         {"Stripe-Signature": signed(body, "whsec_someone_else")},
@@ -489,19 +487,8 @@ def test_a_signed_body_nested_too_deep_is_a_400_problem_and_changes_nothing(
 def test_a_refund_report_of_more_than_any_amount_changes_nothing(client, user, order, app):
     placed = order()
     payment = pay(client, user, placed["id"]).json
-    body = json.dumps(
-        {
-            "id": "evt_huge_refund",
-            "type": "charge.refunded",
-            "data": {
-                "object": {
-                    "id": "ch_x",
-                    "payment_intent": payment["provider_ref"],
-                    "amount_refunded": 10**40,
-                }
-            },
-        }
-    ).encode()
+    refunded = {"id": "ch_x", "payment_intent": payment["provider_ref"], "amount_refunded": 10**40}
+    body = event_body("evt_huge_refund", "charge.refunded", refunded)
     answer = post_signed(client, body)
     assert answer.status_code == 200
     unchanged = read(client, payment["id"], user)
@@ -512,19 +499,7 @@ def test_a_refund_report_of_more_than_any_amount_changes_nothing(client, user, o
 def test_a_signature_from_the_future_is_a_400_and_changes_nothing(client, user, order, app):
     placed = order()
     payment = pay(client, user, placed["id"], method="pix").json
-    body = json.dumps(
-        {
-            "id": "evt_future",
-            "type": "payment_intent.succeeded",
-            "data": {
-                "object": {
-                    "id": payment["provider_ref"],
-                    "status": "succeeded",
-                    "amount_received": 6050,
-                }
-            },
-        }
-    ).encode()
+    body = event_body("evt_future", "payment_intent.succeeded", paid_in_full(payment))
     future = post_signed(client, body, at=int(time.time()) + 3600)
     assert future.status_code == 400 and "from the future" in future.json["detail"]
     assert read(client, payment["id"], user)["status"] == "requires_action"

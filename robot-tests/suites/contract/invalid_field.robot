@@ -106,6 +106,7 @@ PATCH /products/{product_id} with an invalid "barcode" is a 422 naming it
 
 POST /products/{product_id}/images with an invalid "file" is a 422 naming it
     [Tags]    products    images
+    [Template]    An upload without its field is named
     the admin    POST    /products/${UNKNOWN_ID}/images    file
 
 POST /collector/sources with an invalid "max_pages" is a 422 naming it

@@ -55,6 +55,10 @@ GET /status/api/incidents with an unknown query parameter is a 422 naming it
     [Tags]    monitoring
     nobody    GET    /status/api/incidents
 
+GET /status/api/summary with an unknown query parameter is a 422 naming it
+    [Tags]    monitoring
+    nobody    GET    /status/api/summary
+
 GET /status/api/targets/{name} with an unknown query parameter is a 422 naming it
     [Tags]    monitoring
     nobody    GET    /status/api/targets/auth

@@ -80,6 +80,9 @@ class Payment(TimestampMixin, db.Model):
         Boolean, nullable=False, server_default=text("false")
     )
     review_reason: Mapped[str | None] = mapped_column(String(500))
+    # Why its order no longer takes it, when that was heard before the provider's first answer
+    # (nothing to cancel or refund yet): acted on as soon as that answer is applied.
+    let_go: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[int] = mapped_column(Integer, nullable=False)
     # Part of every idempotency key sent to the provider about it (`payment-<id>-<nonce>`): the
     # id alone would repeat once a database is made anew, and the provider keeps keys a day.

@@ -219,7 +219,15 @@ def _timestamp(value) -> datetime | None:
 
 def apply_intent(payment: Payment, intent: dict) -> None:
     """A PaymentIntent as the provider reports it (its answer, a webhook, a retrieve), applied to
-    the locked payment, forward only; the caller commits."""
+    the locked payment, forward only; the caller commits. A payment its order let go of before
+    this first answer (`let_go`) is then let go of: canceled at the provider, or refunded."""
+    _apply(payment, intent)
+    if payment.let_go and payment.provider_ref is not None:
+        why, payment.let_go = payment.let_go, None
+        _release(payment, why)
+
+
+def _apply(payment: Payment, intent: dict) -> None:
     first_word = payment.provider_ref is None
     if first_word and isinstance(intent.get("id"), str):
         payment.provider_ref = intent["id"]
@@ -495,17 +503,27 @@ def _let_go(order_id: int, which, why: str) -> None:
     reason). A failed one is canceled there too: its PaymentIntent could still be paid, and that
     success would then be money for an order that no longer takes it."""
     payments = db.session.scalars(
-        select(Payment).where(Payment.order_id == order_id, Payment.status.in_((*OPEN, "failed")))
+        select(Payment)
+        .where(Payment.order_id == order_id, Payment.status.in_((*OPEN, "failed")))
+        .with_for_update()
     ).all()
     for payment in filter(which, payments):
         if payment.provider_ref is None:
+            # The provider has not answered yet (the request is on its way, or reconciliation
+            # will ask): whoever applies its answer lets go of it (`apply_intent`). Locked above,
+            # so that answer is applied after this mark, or was before this read.
+            payment.let_go = why[:200]
             continue
-        if payment.status in (*UNSETTLED, "failed"):
-            # Paid meanwhile (the cancel is refused and the provider's success applied): it is
-            # refunded below like any other.
-            _cancel_at_provider(payment)
-        if payment.status in ("succeeded", "partially_refunded"):
-            _refund_all(payment, why)
+        _release(payment, why)
+
+
+def _release(payment: Payment, why: str) -> None:
+    """One payment its order does not take: canceled at the provider while unsettled or failed
+    (paid meanwhile: the cancel is refused and the success applied), refunded once succeeded."""
+    if payment.status in (*UNSETTLED, "failed"):
+        _cancel_at_provider(payment)
+    if payment.status in ("succeeded", "partially_refunded"):
+        _refund_all(payment, why)
 
 
 def _refund_all(payment: Payment, why: str) -> None:

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from services.kit.failpoints import Crash
+from services.kit.testing import deliver
 
 from .conftest import emitted, standin_events
 from .test_webhooks import run_chores
@@ -57,3 +58,21 @@ def test_a_crash_after_the_provider_answered_is_finished_by_reconciliation(
     [payment] = client.get("/payments", headers=user).json["items"]
     assert payment["status"] == "succeeded"
     assert len(standin_events(standin, payment["provider_ref"])) == 1
+
+
+def test_a_payment_its_order_let_go_of_before_the_provider_answered_is_refunded_when_it_does(
+    client, user, order, standin, app
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    # The request dies before the provider heard of it; the order is cancelled meanwhile.
+    crash_at(client, "payments.row_committed", body, user)
+    cancelled = {"order_id": placed["id"], "previous_status": "pending"}
+    assert deliver(app, "order.cancelled", cancelled).json["status"] == "processed"
+    [waiting] = client.get("/payments", headers=user).json["items"]
+    assert (waiting["status"], waiting["provider_ref"]) == ("processing", None)
+    # Reconciliation gets the provider's answer (a success): the money goes back at once.
+    run_chores(app)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert payment["status"] == "refunded" and payment["refunded_amount"] == payment["amount"]
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]

@@ -34,24 +34,26 @@ def gateway_objects(kind: str) -> dict:
 
 
 class Recorder(socketserver.ThreadingTCPServer):
-    """An upstream that answers 200 and keeps the X-Forwarded-Proto of each request."""
+    """An upstream that answers 200 and keeps the headers of each request (names lower-cased)."""
 
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self):
-        self.schemes: list[str | None] = []
+        self.seen: list[dict[str, str]] = []
         super().__init__(("127.0.0.1", 0), self.Handler)
+
+    def told(self, header: str) -> list[str | None]:
+        return [headers.get(header) for headers in self.seen]
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self):
             self.rfile.readline()
-            scheme = None
+            headers = {}
             while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
                 name, _, value = line.decode().partition(":")
-                if name.lower() == "x-forwarded-proto":
-                    scheme = value.strip()
-            self.server.schemes.append(scheme)
+                headers[name.lower()] = value.strip()
+            self.server.seen.append(headers)
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
 
 
@@ -77,13 +79,13 @@ def cluster_gateway(tmp_path):
     subprocess.run([sys.executable, "-c", script], check=True, env={"GATEWAY_SERVICE_KEY": "k"})
     options = ["-p", str(run / "nginx"), "-c", "nginx.conf"]
     with running_nginx(options, f"http://127.0.0.1:{port}") as base:
-        yield base, recorder.schemes
+        yield base, recorder
         recorder.shutdown()
         recorder.server_close()
 
 
 def test_behind_the_ingress_a_service_is_told_the_scheme_the_client_used(cluster_gateway):
-    base, schemes = cluster_gateway
+    base, recorder = cluster_gateway
     # The ingress controller ends TLS and says so; the console then marks its cookie Secure.
     assert requests.get(f"{base}/status", headers={"X-Forwarded-Proto": "https"}, timeout=5).ok
     # Reached without a proxy (or one that says http), or told something else: the gateway's own.
@@ -91,7 +93,17 @@ def test_behind_the_ingress_a_service_is_told_the_scheme_the_client_used(cluster
     requests.get(f"{base}/status", headers={"X-Forwarded-Proto": "http"}, timeout=5)
     requests.get(f"{base}/status", headers={"X-Forwarded-Proto": "gopher"}, timeout=5)
 
-    assert schemes == ["https", "http", "http", "http"]
+    assert recorder.told("x-forwarded-proto") == ["https", "http", "http", "http"]
+
+
+def test_a_service_is_told_the_host_the_client_asked_for_with_its_port(cluster_gateway):
+    base, recorder = cluster_gateway
+    # A redirect a service makes (werkzeug's trailing slash) is built from it: without the port
+    # it pointed at port 80 while the gateway listened on another.
+    requests.get(f"{base}/status", timeout=5)
+    requests.get(f"{base}/status", headers={"Host": "feira.example.com"}, timeout=5)
+
+    assert recorder.told("host") == [base.removeprefix("http://"), "feira.example.com"]
 
 
 def body_limits(conf: str) -> list[int]:

@@ -130,7 +130,26 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
     key.bind(payment.id)
     db.session.commit()
     failpoint("payments.row_committed")
+    _ensure_still_payable(payment.id, data["order_id"], order["total"])
     return _ask_provider(payment.id, key)
+
+
+def _ensure_still_payable(payment_id: int, order_id: int, amount: Decimal) -> None:
+    """The order read again once the payment's row is committed. An order cancelled, paid or
+    edited between the first read and that commit sent its event while there was no row to let
+    go of; from the commit on, its event finds the row (`_let_go`). So a change is caught either
+    here or there. Before the provider hears of it, the row goes, whatever stops the check."""
+    try:
+        again = _order(order_id)
+    except Exception:
+        _forget(payment_id)
+        raise
+    if again["status"] != "pending" or again["total"] != amount:
+        _forget(payment_id)
+        raise Conflict(
+            f"Order {order_id} changed while it was being paid (it is {again['status']}, "
+            f"{again['total']}): pay it again"
+        )
 
 
 def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
@@ -168,10 +187,11 @@ def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
 
 
 def _forget(payment_id: int) -> None:
-    """The provider refused the request itself (an unknown payment method): no PaymentIntent,
-    nothing charged. The row goes, so nothing is announced (the client is not told of a payment
-    that never was, and the order's one `payment_failed` message is kept); the caller's error
-    lets the Idempotency-Key go."""
+    """A payment with no PaymentIntent, nothing charged: the provider refused the request itself
+    (an unknown payment method), or it was never asked (the order changed meanwhile). The row
+    goes, so nothing is announced (the client is not told of a payment that never was, and the
+    order's one `payment_failed` message is kept); the caller's error lets the Idempotency-Key
+    go."""
     payment = get_payment(payment_id, lock=True)
     if payment.status == "processing" and payment.provider_ref is None:
         db.session.delete(payment)

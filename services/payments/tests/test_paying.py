@@ -265,3 +265,30 @@ def test_a_payment_method_the_provider_does_not_know_leaves_no_payment_and_tells
     # The key was let go: the same request is asked again, not answered from the key.
     again = pay(client, headers, placed["id"], payment_method="pm_card_nonsense")
     assert again.status_code == 422 and "Idempotent-Replayed" not in again.headers
+
+
+def test_an_order_changed_while_its_payment_was_being_made_is_a_409_and_nothing_is_charged(
+    client, user, admin, order, orders, app, monkeypatch
+):
+    from services.payments import payments
+
+    placed = order()
+    first_read = payments._order
+
+    def read_then_the_order_is_cancelled(order_id):
+        # What payments read is right when read; the admin cancels just after, before the
+        # payment's row exists (its order.cancelled then finds nothing to let go of).
+        seen = first_read(order_id)
+        monkeypatch.setattr(payments, "_order", first_read)
+        cancelled = orders.app.test_client().post(
+            f"/orders/{order_id}/status", json={"status": "cancelled"}, headers=admin
+        )
+        assert cancelled.status_code == 200
+        return seen
+
+    monkeypatch.setattr(payments, "_order", read_then_the_order_is_cancelled)
+    response = pay(client, user, placed["id"])
+    assert response.status_code == 409, response.json
+    assert "changed while it was being paid" in response.json["detail"]
+    assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
+    assert emitted(app, "payment.succeeded") == []

@@ -98,12 +98,7 @@ def authenticate(email: str, password: str, source: str) -> User:
     now = utcnow()
     pair = db.session.get(LoginAttempt, (email, source))
     _refuse_while_blocked(pair, now)
-    known = (
-        pair is not None
-        and pair.last_success_at is not None
-        and pair.last_success_at > now - timedelta(days=current_app.config["LOGIN_KNOWN_DAYS"])
-    )
-    if not known:
+    if not _known(pair, now):
         _take_email_slot(email, now)
     user = db.session.scalar(select(User).where(User.email == email))
     matches = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
@@ -122,6 +117,16 @@ def authenticate(email: str, password: str, source: str) -> User:
     )
     db.session.commit()
     return user
+
+
+def _known(pair: LoginAttempt | None, now: datetime) -> bool:
+    """An address that signed in to this email within LOGIN_KNOWN_DAYS: never held up by the
+    email's own ceiling."""
+    return (
+        pair is not None
+        and pair.last_success_at is not None
+        and pair.last_success_at > now - timedelta(days=current_app.config["LOGIN_KNOWN_DAYS"])
+    )
 
 
 def _password_matches(password_hash: str, password: str) -> bool:
@@ -409,7 +414,10 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     """`current_password` is a guess like a sign-in's: throttled per (email, source address) by
     the same counters, so a stolen access token cannot be used to try passwords without end."""
     now = utcnow()
-    _refuse_while_blocked(db.session.get(LoginAttempt, (user.email, source)), now)
+    pair = db.session.get(LoginAttempt, (user.email, source))
+    _refuse_while_blocked(pair, now)
+    if not _known(pair, now):
+        _take_email_slot(user.email, now)
     if not _password_matches(user.password_hash, data["current_password"]):
         _record_failure(user.email, source, now)
         raise Unprocessable({"current_password": ["Does not match the current password."]})

@@ -248,6 +248,28 @@ def test_many_addresses_are_slowed_on_one_email_but_its_known_address_is_not(app
         app.config.update(LOGIN_EMAIL_MAX_FAILURES=50)
 
 
+def test_current_passwords_guessed_from_many_addresses_meet_the_emails_ceiling(
+    app, client, register, login
+):
+    app.config.update(LOGIN_EMAIL_MAX_FAILURES=4)
+    try:
+        register()
+        headers = auth(login())
+
+        def guess(address):
+            return client.patch(
+                "/auth/me",
+                headers={**headers, **from_address(address)},
+                json={"name": "X", "current_password": "a-guess"},
+            ).status_code
+
+        # A stolen token, tried from ever new addresses: each is below its own limit.
+        answers = [guess(f"203.0.113.{n}") for n in range(6)]
+        assert answers[:5] == [422] * 5 and answers[5] == 429
+    finally:
+        app.config.update(LOGIN_EMAIL_MAX_FAILURES=50)
+
+
 def test_an_unknown_email_past_its_ceiling_answers_like_a_real_one(app, client, register):
     app.config.update(LOGIN_EMAIL_MAX_FAILURES=3)
     try:

@@ -525,6 +525,7 @@ def _let_go(order_id: int, which, why: str) -> None:
     payments = db.session.scalars(
         select(Payment)
         .where(Payment.order_id == order_id, Payment.status.in_((*OPEN, "failed")))
+        .order_by(Payment.id)
         .with_for_update()
     ).all()
     for payment in filter(which, payments):

@@ -9,8 +9,9 @@
   (5xx, no answer) disallows the site for the run, as Google does.
 - One request at a time per site, `delay_s` (or the site's Crawl-delay, when longer, but never
   more than COLLECTOR_MAX_CRAWL_DELAY_S) apart.
-- A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
-  response (a page dripping a byte at a time cannot outlast it), a size limit on every body.
+- A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the answer
+  (a body dripping a byte at a time cannot outlast it; the headers are bounded only by the read
+  timeout for each wait), a size limit on every body.
 - Pages are decoded as browsers do: the charset of the Content-Type, a BOM, the page's own
   `<meta charset>`, else UTF-8 (w3lib).
 - Conditional requests: a known ETag / Last-Modified is sent back; a 304 is "unchanged".
@@ -52,7 +53,8 @@ class Settings:
     allowed_private_hosts: frozenset[str]
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
-    # The whole response, from the first byte sent to the last one read.
+    # The answer, from the request to the body's last byte; the headers' own read is bounded
+    # only by `read_timeout` for each wait (requests gives no socket to cut before it returns).
     total_timeout: float = 30.0
     max_bytes: int = 2 * 1024 * 1024
     # A robots.txt may ask for any Crawl-delay; a longer one (or one that is not a number) is this.

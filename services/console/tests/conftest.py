@@ -54,8 +54,8 @@ def auth_server(auth):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def app(database, jwt_keys, gateway, auth_server):
+def console_app(database, jwt_keys, gateway, auth_server, **config):
+    """A console in front of the served gateway and auth, on the test database."""
     return build_app(
         create_app,
         "console",
@@ -64,8 +64,13 @@ def app(database, jwt_keys, gateway, auth_server):
         GATEWAY_URL=gateway.base_url,
         SERVICE_URLS={"auth": auth_server.base_url},
         SECRET_KEY="test-console-secret",
-        WTF_CSRF_ENABLED=True,
+        **config,
     )
+
+
+@pytest.fixture(scope="session")
+def app(database, jwt_keys, gateway, auth_server):
+    return console_app(database, jwt_keys, gateway, auth_server, WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture

@@ -7,12 +7,10 @@ import re
 
 import pytest
 
-from services.console import create_app
 from services.console.dashboard import kpis
 from services.console.pages import MAX_JSON_DEPTH
-from services.kit.testing import build_app
 
-from .conftest import PASSWORD, csrf_of, register, rows, sign_in
+from .conftest import PASSWORD, console_app, csrf_of, register, rows, sign_in
 
 
 def user_id_of(browser, email: str) -> int:
@@ -163,15 +161,7 @@ def test_a_new_name_shows_in_the_header_at_once_and_stays(app, browser):
 @pytest.fixture
 def failing_app(database, jwt_keys, gateway, auth_server):
     """A console with one page that fails as a bug would."""
-    app = build_app(
-        create_app,
-        "console",
-        database,
-        jwt_keys,
-        GATEWAY_URL=gateway.base_url,
-        SERVICE_URLS={"auth": auth_server.base_url},
-        SECRET_KEY="test-console-secret",
-    )
+    app = console_app(database, jwt_keys, gateway, auth_server)
 
     def broken():
         raise RuntimeError("a bug")

@@ -257,17 +257,6 @@ def test_a_cancelled_orders_payment_is_refunded_in_full_once(client, user, order
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
 
 
-def test_a_cancelled_orders_unpaid_pix_is_canceled_at_the_provider(
-    client, user, order, app, standin
-):
-    placed = order()
-    payment = pay(client, user, placed["id"], method="pix").json
-    deliver(app, "order.cancelled", {"order_id": placed["id"], "previous_status": "pending"})
-    assert read(client, payment["id"], user)["status"] == "canceled"
-    payer = standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
-    assert payer.status_code == 400
-
-
 def test_a_cancelled_orders_failed_payment_is_canceled_at_the_provider_so_it_cannot_succeed(
     client, user, order, app, standin
 ):
@@ -280,30 +269,45 @@ def test_a_cancelled_orders_failed_payment_is_canceled_at_the_provider_so_it_can
     assert read(client, failed["id"], user)["status"] == "failed"
 
 
-def test_a_pix_paid_just_as_its_order_was_cancelled_is_refunded_in_full(
-    client, user, order, app, standin
+# What orders says when an order no longer takes its open payment: cancelled (or deleted while
+# pending), edited to another total, or marked paid by an admin's hand.
+LET_GO = {
+    "cancelled": ("order.cancelled", {"previous_status": "pending"}),
+    "edited": ("order.updated", {"total": "99.90"}),
+    "paid_by_hand": ("order.paid", {"payment_id": None}),
+}
+
+
+@pytest.mark.parametrize("why", LET_GO)
+def test_an_open_pix_of_an_order_that_no_longer_takes_it_is_canceled_at_the_provider(
+    client, user, order, app, standin, why
 ):
     placed = order()
     payment = pay(client, user, placed["id"], method="pix").json
-    # Paid at the provider, its webhook not arrived yet when the order is cancelled.
-    standin_post(standin, "/webhooks/drop", {"count": 1})
-    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
-    deliver(app, "order.cancelled", {"order_id": placed["id"], "previous_status": "pending"})
-    refunded = read(client, payment["id"], user)
-    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
-
-
-def test_an_open_pix_for_the_old_total_of_an_edited_order_is_canceled_at_the_provider(
-    client, user, order, app, standin
-):
-    placed = order()
-    payment = pay(client, user, placed["id"], method="pix").json
-    deliver(app, "order.updated", {"order_id": placed["id"], "total": "99.90"})
+    event, data = LET_GO[why]
+    deliver(app, event, {"order_id": placed["id"], **data})
     assert read(client, payment["id"], user)["status"] == "canceled"
     payer = standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
     assert payer.status_code == 400
-    # The order can be paid anew, at its new total.
+    assert emitted(app, "payment.succeeded") == []
+    # The canceled payment holds the order no more (here orders itself was not changed).
     assert pay(client, user, placed["id"], method="pix").status_code == 201
+
+
+@pytest.mark.parametrize("why", LET_GO)
+def test_a_pix_paid_just_as_its_order_let_go_of_it_is_refunded_in_full(
+    client, user, order, app, standin, why
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    # Paid at the provider, its webhook not arrived yet when orders' event comes.
+    standin_post(standin, "/webhooks/drop", {"count": 1})
+    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
+    event, data = LET_GO[why]
+    deliver(app, event, {"order_id": placed["id"], **data})
+    refunded = read(client, payment["id"], user)
+    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
 
 
 def test_an_order_edited_to_the_same_total_keeps_its_open_pix(client, user, order, app, standin):
@@ -311,19 +315,6 @@ def test_an_order_edited_to_the_same_total_keeps_its_open_pix(client, user, orde
     payment = pay(client, user, placed["id"], method="pix").json
     deliver(app, "order.updated", {"order_id": placed["id"], "total": payment["amount"]})
     assert read(client, payment["id"], user)["status"] == "requires_action"
-
-
-def test_a_pix_paid_for_the_old_total_just_as_its_order_was_edited_is_refunded_in_full(
-    client, user, order, app, standin
-):
-    placed = order()
-    payment = pay(client, user, placed["id"], method="pix").json
-    # Paid at the provider, its webhook not arrived yet when the order's total changes.
-    standin_post(standin, "/webhooks/drop", {"count": 1})
-    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
-    deliver(app, "order.updated", {"order_id": placed["id"], "total": "99.90"})
-    refunded = read(client, payment["id"], user)
-    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
 
 
 @pytest.mark.parametrize("data", [None, [], "x", {"object": []}, {"object": "pi_1"}])
@@ -338,32 +329,6 @@ def test_a_signed_event_of_an_unexpected_shape_is_acknowledged_and_changes_nothi
         content_type="application/json",
     )
     assert answer.status_code == 200 and answer.json == {"status": "ignored"}
-
-
-def test_an_order_marked_paid_by_hand_cancels_its_open_pix_at_the_provider(
-    client, user, order, app, standin
-):
-    placed = order()
-    payment = pay(client, user, placed["id"], method="pix").json
-    deliver(app, "order.paid", {"order_id": placed["id"], "payment_id": None})
-    assert read(client, payment["id"], user)["status"] == "canceled"
-    payer = standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
-    assert payer.status_code == 400
-    assert emitted(app, "payment.succeeded") == []
-
-
-def test_a_pix_paid_just_as_its_order_was_marked_paid_by_hand_is_refunded_in_full(
-    client, user, order, app, standin
-):
-    placed = order()
-    payment = pay(client, user, placed["id"], method="pix").json
-    # Paid at the provider, its webhook not arrived yet when an admin marks the order paid.
-    standin_post(standin, "/webhooks/drop", {"count": 1})
-    standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
-    deliver(app, "order.paid", {"order_id": placed["id"], "payment_id": None})
-    refunded = read(client, payment["id"], user)
-    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
-    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
 
 
 def test_the_payment_that_paid_the_order_is_kept_when_order_paid_comes_back(

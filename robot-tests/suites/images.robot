@@ -49,6 +49,13 @@ Scenario: a picture larger than the limit is refused
     Then the answer is a 413 problem
     And the product has no picture
 
+Scenario: a product holds at most IMAGE_MAX_PER_PRODUCT pictures
+    Given a product
+    And the product has as many pictures as it may hold
+    When I upload a PNG picture of the product
+    Then the answer is a 409 problem
+    And the product lists ${IMAGE_MAX_PER_PRODUCT} pictures
+
 Scenario: a user may not upload a picture
     Given a product
     And a signed-in user

@@ -16,6 +16,7 @@ def limits(get: Callable[[str, str], str]) -> dict:
         "REGISTER_MAX_ATTEMPTS": int(get("REGISTER_MAX_ATTEMPTS", "20")),
         # The largest picture upload the gateway and products accept (a larger one is a 413).
         "IMAGE_MAX_BYTES": int(get("IMAGE_MAX_BYTES", "5242880")),
+        "IMAGE_MAX_PER_PRODUCT": int(get("IMAGE_MAX_PER_PRODUCT", "10")),
         # Payments' clocks (the test stack shortens them): an unpaid PIX is expired after
         # PIX_EXPIRES_S, and a payment left without a webhook for PAYMENTS_RECONCILE_AFTER_S is
         # asked about at the provider every PAYMENTS_RECONCILE_INTERVAL_S. The scenarios that wait

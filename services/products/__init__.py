@@ -26,6 +26,8 @@ def create_app(config: dict | None = None) -> Flask:
             # Where pictures are written; the gateway serves this directory at /media/.
             "MEDIA_DIR": env("MEDIA_DIR", str(Path(env("FEIRA_RUN_DIR", ".run")) / "media")),
             "IMAGE_MAX_BYTES": env("IMAGE_MAX_BYTES", 5 * 1024 * 1024, int),
+            # Pictures one product may hold: every read of it lists them all.
+            "IMAGE_MAX_PER_PRODUCT": env("IMAGE_MAX_PER_PRODUCT", 10, int),
         },
         description="The catalogue: categories, products (EAN-13, unique name and barcode), "
         "pictures, search (`q`, Portuguese stems) and a bulk import by barcode.",

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
+from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -304,6 +305,11 @@ def get_image(product_id: int, image_id: int) -> ProductImage:
 
 
 def add_image(product: Product, upload) -> ProductImage:
+    """At most IMAGE_MAX_PER_PRODUCT pictures: counted before the picture is decoded (a full
+    product costs no work), and again with the product's row locked as the new one is stored,
+    so uploads at once cannot pass the limit together."""
+    _ensure_room_for_a_picture(product.id)
+    db.session.commit()
     encoded = images.encode(upload.stream)
     path, thumbnail_path = images.store(product.id, encoded)
     image = ProductImage(
@@ -313,14 +319,27 @@ def add_image(product: Product, upload) -> ProductImage:
         width=encoded.width,
         height=encoded.height,
     )
-    db.session.add(image)
     try:
+        db.session.execute(select(Product.id).where(Product.id == product.id).with_for_update())
+        _ensure_room_for_a_picture(product.id)
+        db.session.add(image)
         db.session.commit()
     except Exception:
         db.session.rollback()
         images.remove(path, thumbnail_path)
         raise
     return image
+
+
+def _ensure_room_for_a_picture(product_id: int) -> None:
+    limit = current_app.config["IMAGE_MAX_PER_PRODUCT"]
+    held = db.session.scalar(
+        select(func.count()).select_from(ProductImage).where(ProductImage.product_id == product_id)
+    )
+    if held >= limit:
+        raise Conflict(
+            f"Product {product_id} holds {held} pictures, the most it may: remove one first"
+        )
 
 
 def delete_image(image: ProductImage) -> None:

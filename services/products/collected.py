@@ -53,6 +53,7 @@ class CollectedImages(MethodView):
     @collected_blp.response(201, ImageSchema)
     @collected_blp.problem(404, "No such product")
     @collected_blp.problem(413, "The picture is larger than IMAGE_MAX_BYTES")
+    @collected_blp.problem(409, "The product holds IMAGE_MAX_PER_PRODUCT pictures already")
     def post(self, files, product_id):
         """Add a picture to a product (multipart field `file`), checked, re-encoded and stored
         as `POST /products/{id}/images` does."""

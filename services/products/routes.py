@@ -218,6 +218,7 @@ class ProductImages(MethodView):
     @blp.response(201, ImageSchema)
     @blp.problem(404, "No such product")
     @blp.problem(413, "The upload is larger than IMAGE_MAX_BYTES")
+    @blp.problem(409, "The product holds IMAGE_MAX_PER_PRODUCT pictures already")
     def post(self, files, product_id):
         """Add a picture (admin; multipart field `file`: JPEG, PNG or WebP). It is re-encoded
         without its metadata, and a thumbnail is made."""

@@ -3,6 +3,7 @@ and their files removed with them."""
 
 import io
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
@@ -152,6 +153,30 @@ def test_an_upload_that_is_not_multipart_is_a_400_naming_the_content_type(
     assert response.status_code == 400
     assert response.content_type == PROBLEM
     assert response.json["detail"] == "Content-Type must be multipart/form-data"
+
+
+def test_a_product_holds_at_most_image_max_per_product_pictures_even_uploaded_at_once(
+    client, admin, make_product, media_dir, monkeypatch
+):
+    monkeypatch.setitem(client.application.config, "IMAGE_MAX_PER_PRODUCT", 3)
+    made = make_product()
+    folder = media_dir / "products" / str(made["id"])
+    before = set(folder.iterdir()) if folder.exists() else set()
+    assert upload(client, admin, made["id"], picture()).status_code == 201
+    content = picture()
+
+    def one(_):
+        return upload(client.application.test_client(), admin, made["id"], content).status_code
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = sorted(pool.map(one, range(4)))
+    assert statuses == [201, 201, 409, 409]
+    full = upload(client, admin, made["id"], content)
+    assert full.status_code == 409 and full.content_type == PROBLEM
+    assert "remove one first" in full.json["detail"]
+    assert len(client.get(f"/products/{made['id']}", headers=admin).json["images"]) == 3
+    # The refused uploads left no file behind: three pictures and their thumbnails.
+    assert len(set(folder.iterdir()) - before) == 3 * 2
 
 
 def test_only_an_admin_uploads_and_only_to_a_product_that_exists(client, user, admin, make_product):

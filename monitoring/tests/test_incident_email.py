@@ -106,16 +106,21 @@ def test_an_incident_opened_and_resolved_are_one_e_mail_each_naming_target_and_s
     assert "Duration: 30 s" in resolved["text"]
 
 
+def postgres_and_clients_down(monitor, checks: int) -> None:
+    """`checks` rounds, 10 s apart from T0, of postgres refusing and clients failing after it."""
+    for offset in range(checks):
+        at = T0 + timedelta(seconds=10 * offset)
+        monitor.observe("postgres", CheckResult(False, 1.0, checked_at=at, error="refused"))
+        monitor.observe("clients", CheckResult(False, 1.0, checked_at=at + timedelta(seconds=1)))
+
+
 def test_an_incident_linked_to_its_root_cause_sends_no_e_mail_of_its_own(
     sink, smtp_env, make_monitor
 ):
     sink.clear()
     smtp_env(sink.port)
     monitor = make_monitor()
-    for offset in range(3):
-        at = T0 + timedelta(seconds=10 * offset)
-        monitor.observe("postgres", CheckResult(False, 1.0, checked_at=at, error="refused"))
-        monitor.observe("clients", CheckResult(False, 1.0, checked_at=at + timedelta(seconds=1)))
+    postgres_and_clients_down(monitor, checks=3)
     monitor.notifier.drain(timeout=10)
     subjects = [message["subject"] for message in sink.messages()]
     assert subjects == ["[Feira monitoring] postgres is DOWN (incident opened)"]
@@ -190,10 +195,7 @@ def test_an_incident_that_outlives_its_root_cause_is_mailed_saying_so(sink, smtp
     sink.clear()
     smtp_env(sink.port)
     monitor = make_monitor()
-    for offset in range(2):
-        at = T0 + timedelta(seconds=10 * offset)
-        monitor.observe("postgres", CheckResult(False, 1.0, checked_at=at, error="refused"))
-        monitor.observe("clients", CheckResult(False, 1.0, checked_at=at + timedelta(seconds=1)))
+    postgres_and_clients_down(monitor, checks=2)
     feed(monitor, "postgres", [True, True], start=T0 + timedelta(seconds=20))
     monitor.notifier.drain(timeout=10)
     outlived = [m for m in sink.messages() if "clients" in m["subject"]]

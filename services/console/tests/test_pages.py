@@ -134,24 +134,25 @@ def test_kpi_rows_the_api_leaves_unnamed_are_labelled_not_shown_as_none():
     assert "null" not in "".join(found["charts"].values())
 
 
+def save_account(browser, name: str):
+    """The account form sent with this name and the right current password."""
+    token = csrf_of(browser.get("/console/account").text)
+    return browser.post(
+        "/console/account",
+        data={"csrf_token": token, "name": name, "current_password": PASSWORD},
+    )
+
+
 def test_saving_the_account_unchanged_says_nothing_changed(browser):
     register(browser)
-    token = csrf_of(browser.get("/console/account").text)
-    answer = browser.post(
-        "/console/account",
-        data={"csrf_token": token, "name": "Ana", "current_password": PASSWORD},
-    )
+    answer = save_account(browser, "Ana")
     assert answer.status_code == 422
     assert "Nada mudou" in answer.text
 
 
 def test_a_new_name_shows_in_the_header_at_once_and_stays(app, browser):
     register(browser)
-    token = csrf_of(browser.get("/console/account").text)
-    answer = browser.post(
-        "/console/account",
-        data={"csrf_token": token, "name": "Ana Maria", "current_password": PASSWORD},
-    )
+    answer = save_account(browser, "Ana Maria")
     assert answer.status_code == 303
     assert 'id="who">Ana Maria<' in browser.get("/console/account?saved=1").text
     [row] = rows(app)

@@ -141,6 +141,23 @@ def json_depth(value) -> int:
     return deepest
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than MAX_JSON_DEPTH."""
+
+
+def shallow_json(body: bytes | str):
+    """JSON as a body of ours may be: TooDeep past MAX_JSON_DEPTH levels (even past what Python's
+    stack can read), ValueError when it is not JSON Python reads. Every raw body goes through it:
+    the parser's, and the signed webhooks' that are read before any schema."""
+    try:
+        data = core.parse_json(body)
+    except RecursionError:
+        raise TooDeep(f"nests deeper than {MAX_JSON_DEPTH} levels") from None
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise TooDeep(f"nests deeper than {MAX_JSON_DEPTH} levels")
+    return data
+
+
 class Parser(FlaskParser):
     """Stricter than webargs' default: an unknown query parameter is a 422 and a body that is
     not JSON (or, for an upload, not multipart) is a 400, as API.md requires; text PostgreSQL
@@ -170,19 +187,15 @@ class Parser(FlaskParser):
             raise BadRequest("The request needs a JSON body")
         if not is_json_request(req):
             raise BadRequest("Content-Type must be application/json")
-        too_deep = BadRequest(f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels")
         try:
-            data = core.parse_json(body)
-        except RecursionError:
-            raise too_deep from None
+            return shallow_json(body)
+        except TooDeep as exc:
+            raise BadRequest(f"The JSON body {exc}") from None
         except json.JSONDecodeError:
             raise  # not JSON at all: webargs hands it to _handle_invalid_json_error
         except ValueError as exc:
             # JSON that Python will not read: an integer of more than 4300 digits.
             raise BadRequest("The JSON body holds a number too long to read") from exc
-        if json_depth(data) > MAX_JSON_DEPTH:
-            raise too_deep
-        return data
 
     def pre_load(self, location_data, *, schema, req, location):
         if getattr(schema, "check_text", True):

@@ -4,13 +4,11 @@ credentials)."""
 
 from __future__ import annotations
 
-import json
-
 from flask import Response, request
 from flask.views import MethodView
 
 from services.kit import BadRequest, Blueprint, Forbidden, Unauthorized, page_schema, paginate
-from services.kit.web import MAX_JSON_DEPTH, json_depth
+from services.kit.web import MAX_JSON_DEPTH, TooDeep, shallow_json
 
 from . import notifications, whatsapp
 from .models import Notification, db
@@ -114,15 +112,12 @@ class WhatsAppWebhook(MethodView):
         body = request.get_data(cache=False)
         if not whatsapp.signature_ok(body, request.headers.get("X-Hub-Signature-256")):
             raise Unauthorized("The X-Hub-Signature-256 signature does not match")
-        too_deep = BadRequest(f"The body nests deeper than {MAX_JSON_DEPTH} levels")
         try:
-            event = json.loads(body)
-        except RecursionError:
-            raise too_deep from None
+            event = shallow_json(body)
+        except TooDeep as exc:
+            raise BadRequest(f"The body {exc}") from None
         except ValueError as exc:
             raise BadRequest("The body is not JSON") from exc
-        if json_depth(event) > MAX_JSON_DEPTH:
-            raise too_deep
         if not isinstance(event, dict):
             raise BadRequest("The body is not a JSON object")
         return {"applied": notifications.apply_statuses(event)}

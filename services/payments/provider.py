@@ -29,7 +29,7 @@ import stripe
 from flask import current_app
 
 from services.kit import Unavailable
-from services.kit.web import MAX_JSON_DEPTH, json_depth
+from services.kit.web import TooDeep, shallow_json
 
 log = logging.getLogger("feira.payments")
 CENT = Decimal("0.01")
@@ -225,15 +225,12 @@ def verified_event(payload: bytes, header: str | None) -> dict:
         raise ValueError("The body is not a provider event") from exc
     if _signed_at(header) > time.time() + WEBHOOK_TOLERANCE_S:
         raise ValueError(stale)
-    too_deep = f"The body nests deeper than {MAX_JSON_DEPTH} levels"
     try:
-        event = json.loads(payload)
-    except RecursionError:
-        raise ValueError(too_deep) from None
+        event = shallow_json(payload)
+    except TooDeep as exc:
+        raise ValueError(f"The body {exc}") from None
     except ValueError as exc:
         raise ValueError("The body is not a provider event") from exc
-    if json_depth(event) > MAX_JSON_DEPTH:
-        raise ValueError(too_deep)
     if not isinstance(event, dict) or not all(
         isinstance(event.get(name), str) for name in ("id", "type")
     ):

@@ -182,3 +182,16 @@ class Money(fields.Decimal):
         if value is None:
             return None
         return format(Decimal(value).quantize(Decimal("0.01")), "f")
+
+
+def event_amount(value) -> Decimal:
+    """An amount of money another service's event carries (a price, a total): a finite decimal an
+    amount column holds. Anything else is the sender's mistake, which the inbox rejects
+    (ValueError)."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount of money: {value!r}") from exc
+    if not amount.is_finite() or abs(amount) > Money.MAX:
+        raise ValueError(f"not an amount of money: {value!r}")
+    return amount

@@ -54,9 +54,10 @@ SIGNATURE = "X-Feira-Signature"
 MAX_BACKOFF_SECONDS = 60.0
 # The most deliveries one relay pass takes.
 RELAY_BATCH = 200
-# What a handler raises on an event it cannot read: a missing or mistyped field, or a value the
-# column cannot hold. The receiver answers such an event once, as rejected.
-MALFORMED = (KeyError, TypeError, ValueError, OverflowError, DataError)
+# What a handler raises on an event it cannot read: a missing or mistyped field, a number it
+# cannot make (Decimal's InvalidOperation, an overflow: ArithmeticError), or a value the column
+# cannot hold. The receiver answers such an event once, as rejected.
+MALFORMED = (KeyError, TypeError, ValueError, ArithmeticError, DataError)
 
 
 class _Woken(BaseException):

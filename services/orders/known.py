@@ -20,12 +20,12 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Unavailable, service
+from services.kit.fields import event_amount
 
 from .events import cancel_for
 from .models import KnownAddress, KnownClient, KnownProduct, Order, db
@@ -95,7 +95,7 @@ def on_product_saved(data: dict) -> None:
         {
             "id": int(data["product_id"]),
             "name": str(data["name"])[:200],
-            "price": money(data["price"]),
+            "price": event_amount(data["price"]),
             "category_id": None if data["category_id"] is None else int(data["category_id"]),
             "active": bool(data["active"]),
             "version": _version(data["updated_at"]),
@@ -106,18 +106,6 @@ def on_product_saved(data: dict) -> None:
 def on_product_deleted(data: dict) -> None:
     """`product.deleted` {product_id}: never sold again, whatever arrives after."""
     _bury(KnownProduct, int(data["product_id"]))
-
-
-def money(value) -> Decimal:
-    """A price or amount from another service's event. One Decimal cannot read is the sender's
-    mistake, which the inbox rejects (ValueError)."""
-    try:
-        price = Decimal(str(value))
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount of money: {value!r}") from exc
-    if not price.is_finite():
-        raise ValueError(f"not an amount of money: {value!r}")
-    return price
 
 
 def _version(value) -> datetime:
@@ -283,7 +271,7 @@ def _read_products(ids: list[int]) -> dict[int, dict]:
             values = {
                 "id": int(item["id"]),
                 "name": str(item["name"])[:200],
-                "price": money(item["price"]),
+                "price": event_amount(item["price"]),
                 "category_id": item.get("category_id"),
                 "active": bool(item.get("active", True)),
                 "version": _version(item["updated_at"]),

@@ -19,7 +19,8 @@ import logging
 
 from sqlalchemy import select
 
-from . import known
+from services.kit.fields import event_amount
+
 from .events import announce_paid, cancel_for, moved_by
 from .models import Order, db
 
@@ -40,7 +41,7 @@ def on_payment_succeeded(data: dict) -> None:
     """`payment.succeeded` {payment_id, order_id, amount}: pending → paid when the amount is the
     order's total."""
     order_id, payment_id = int(data["order_id"]), int(data["payment_id"])
-    amount = known.money(data["amount"])
+    amount = event_amount(data["amount"])
     order = _locked(order_id)
     if order is None:
         log.warning("payment %s succeeded for order %s, which does not exist", payment_id, order_id)

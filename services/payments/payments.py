@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound, Unavailable, Unprocessable, service, utcnow
 from services.kit.failpoints import failpoint
+from services.kit.fields import event_amount
 from services.kit.idempotency import NO_KEY, Key, NoKey
 from services.kit.outbox import reaches_outside
 
@@ -495,7 +496,7 @@ def on_order_updated(data: dict) -> None:
     total): it is canceled at the provider, or refunded if it went through meanwhile (orders
     leaves the order pending on a success for another amount), and the order can be paid
     anew."""
-    total = Decimal(str(data["total"]))
+    total = event_amount(data["total"])
     _let_go(
         int(data["order_id"]),
         lambda payment: payment.amount != total,

@@ -310,6 +310,17 @@ def test_a_pix_paid_just_as_its_order_let_go_of_it_is_refunded_in_full(
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
 
 
+@pytest.mark.parametrize("total", ["abc", "NaN", "1e999999"])
+def test_an_order_updated_with_a_total_no_one_can_read_is_rejected_once_not_a_500(
+    client, user, order, app, total
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    answer = deliver(app, "order.updated", {"order_id": placed["id"], "total": total})
+    assert answer.status_code == 200 and answer.json["status"] == "rejected"
+    assert read(client, payment["id"], user)["status"] == "requires_action"
+
+
 def test_an_order_edited_to_the_same_total_keeps_its_open_pix(client, user, order, app, standin):
     placed = order()
     payment = pay(client, user, placed["id"], method="pix").json

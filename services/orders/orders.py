@@ -239,7 +239,9 @@ def _reserve_and_make_pending(
 ) -> Order | None:
     """Steps 3 and 4 of `place_order`; None when inventory holds the order's reservation no
     more (the order is abandoned)."""
-    order_id = order.id
+    # Kept: after a rollback below the loaded order is expired, and the sweeper may have deleted
+    # its row.
+    order_id, client_id = order.id, order.client_id
     try:
         state = inventory.reserve(order_id, lines)
     except Conflict:
@@ -257,14 +259,14 @@ def _reserve_and_make_pending(
     now = utcnow()
     connection = db.session.connection()
     became_pending = connection.execute(
-        _MAKE_PENDING, {"order_id": order_id, "its_client": order.client_id, "now": now}
+        _MAKE_PENDING, {"order_id": order_id, "its_client": client_id, "now": now}
     ).rowcount
     if not became_pending:
         db.session.rollback()
-        if known.client_deleted(order.client_id):
+        if known.client_deleted(client_id):
             # Deleted while its stock was being reserved.
             _abandon(order_id)
-            raise Unprocessable({"client_id": [f"Client {order.client_id} does not exist."]})
+            raise Unprocessable({"client_id": [f"Client {client_id} does not exist."]})
         # The sweeper gave up on it (it took longer than the grace): its stock is on its way back.
         raise Unavailable("The order took too long to place; nothing was kept")
     event = {"order_id": order_id, "status": "pending", "by": user_id, "note": None}

@@ -4,7 +4,6 @@ messages next to the fields they name, pt-BR formatting, and the security header
 from __future__ import annotations
 
 import json
-import logging
 import math
 from collections.abc import Callable
 from datetime import date, datetime
@@ -25,14 +24,11 @@ from flask import (
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from services.kit.errors import Problem, problem_response
+from services.kit.errors import Problem, http_problem, unexpected_problem
 from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 from .api import ApiError
-from .models import db
 from .sessions import SignedOut
-
-log = logging.getLogger("feira.console")
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
@@ -231,7 +227,7 @@ def init_pages(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def html_error(exc: HTTPException):
         if not request.path.startswith("/console"):
-            return problem_response(exc.code or 500, exc.name, exc.description)
+            return http_problem(exc)
         return error_page(exc.code or 500, "")
 
     @app.errorhandler(Problem)
@@ -240,14 +236,9 @@ def init_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        """A failure of the console's own: logged with the request id, and a page for a person
-        (the kit's problem+json for anything else this app serves)."""
-        db.session.rollback()
-        log.exception("unhandled error")
+        """A failure of the console's own: the kit's (rolled back, logged with the request id),
+        and on a console page a page for a person instead of its problem+json."""
+        answer = unexpected_problem(exc)
         if not request.path.startswith("/console"):
-            return problem_response(
-                500,
-                "Internal Server Error",
-                "An unexpected error occurred; quote the request_id when reporting it",
-            )
+            return answer
         return error_page(500, "Algo falhou do nosso lado. Tente de novo em instantes.")

@@ -177,7 +177,7 @@ def flatten_messages(messages) -> dict[str, list[str]]:
     return {("_body" if k == "_schema" else k): v for k, v in flat.items()}
 
 
-def _http_exception(exc: HTTPException):
+def http_problem(exc: HTTPException):
     data = getattr(exc, "data", None) or {}
     status = exc.code or 500
     headers = dict(data.get("headers") or {})
@@ -248,10 +248,10 @@ def _database_unavailable(exc: DBAPIError):
             "The database is unavailable",
             headers={"Retry-After": "5"},
         )
-    return _unexpected(exc)
+    return unexpected_problem(exc)
 
 
-def _unexpected(exc: Exception):
+def unexpected_problem(exc: Exception):
     _rollback()
     log.exception("unhandled error")
     return problem_response(
@@ -281,7 +281,7 @@ def register_error_handlers(app: Flask) -> None:
             extra=exc.extra,
         ),
     )
-    app.register_error_handler(HTTPException, _http_exception)
+    app.register_error_handler(HTTPException, http_problem)
     app.register_error_handler(IntegrityError, _integrity_error)
     app.register_error_handler(DBAPIError, _database_unavailable)
-    app.register_error_handler(Exception, _unexpected)
+    app.register_error_handler(Exception, unexpected_problem)

@@ -168,6 +168,7 @@ def failing_app(database, jwt_keys, gateway, auth_server):
         raise RuntimeError("a bug")
 
     app.add_url_rule("/console/broken", "broken", broken)
+    app.add_url_rule("/internal/broken", "internal_broken", broken)
     return app
 
 
@@ -177,3 +178,14 @@ def test_a_failure_of_the_consoles_own_is_its_portuguese_500_page(failing_app, c
     assert "text/html" in answer.content_type
     assert '<h1 data-status="500">Erro interno</h1>' in answer.text
     assert "RuntimeError: a bug" in caplog.text
+
+
+def test_outside_its_pages_the_console_answers_as_every_service_does(failing_app):
+    client = failing_app.test_client()
+    failed = client.get("/internal/broken")
+    assert failed.status_code == 500 and failed.content_type == "application/problem+json"
+    assert "request_id" in failed.json["detail"]
+    wrong_method = client.post("/health")
+    assert wrong_method.status_code == 405
+    assert wrong_method.content_type == "application/problem+json"
+    assert "GET" in wrong_method.headers["Allow"]

@@ -93,14 +93,17 @@ Scenario: the token verifier cannot be reached from outside, even with a good to
     Then the answer is a 404 problem
     And the answer says nothing about the caller
 
-Scenario: the console's sign-in door at auth cannot be reached from outside, whatever address is vouched for
-    [Documentation]    Only the console may tell auth which browser a sign-in comes from; through
-    ...    the gateway, naming an address of one's own would dodge the per-address throttle.
+Scenario: the console's doors at auth cannot be reached from outside, whatever address is vouched for
+    [Documentation]    Only the console may tell auth which browser a sign-in or a sign-up comes
+    ...    from; through the gateway, naming an address of one's own would dodge the per-address
+    ...    throttles.
     [Tags]    auth
     Given a registered user
     When the user signs in at auth's console door vouching for the address "198.51.100.7"
     Then the answer is a 404 problem
-    And the answer holds no token
+    When someone signs up at auth's console door vouching for the address "198.51.100.7"
+    Then the answer is a 404 problem
+    And nobody can sign in with that sign-up
 
 Scenario: stock cannot be reserved through the gateway, even by the admin
     [Tags]    inventory

@@ -50,6 +50,7 @@ GATEWAY_ROUTES: dict[tuple[str, str], frozenset[int]] = {
     ("GET", "/auth/verify"): frozenset({404}),
     # auth's door for the console's sign-in form: the console alone calls it, directly.
     ("POST", "/auth/vouched/login"): frozenset({404}),
+    ("POST", "/auth/vouched/register"): frozenset({404}),
     ("POST", "/inventory/reservations"): frozenset({404}),
     ("GET", "/inventory/reservations/{order_id}"): frozenset({404}),
     ("PUT", "/inventory/reservations/{order_id}"): frozenset({404}),

@@ -80,6 +80,10 @@ class Service:
     # Paths of its public pages where a browser sends a password (the console's sign-in): the
     # gateway limits their POSTs per address, as it limits /auth/login.
     password_forms: tuple[str, ...] = ()
+    # Its public pages are read by a person (the console): what the gateway answers there itself
+    # (a body too large, a throttled form, the service down) is a page, not the API's
+    # problem+json (gateway/templates/errors.conf.j2).
+    pages_for_people: bool = False
 
     @property
     def schema(self) -> str:
@@ -318,6 +322,7 @@ SERVICES: tuple[Service, ...] = (
         # Signing in and up: auth's internal /auth/vouched, with the browser's address.
         calls=("auth",),
         password_forms=("/console/login", "/console/register"),
+        pages_for_people=True,
         # A product's form with its picture, and a picture added later: as large as products
         # takes a picture (the console's own form fields are a few hundred bytes more).
         large_bodies=(

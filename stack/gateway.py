@@ -129,6 +129,7 @@ def render(
             "public": BY_NAME[name].public,
             "document": BY_NAME[name].document,
             "password_forms": BY_NAME[name].password_forms,
+            "pages_for_people": BY_NAME[name].pages_for_people,
             # Only other services call these, directly: through the gateway they do not exist.
             "internal": [route.prefix for route in BY_NAME[name].internal],
             "large_bodies": [

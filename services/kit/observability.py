@@ -136,14 +136,44 @@ def init_sentry(app: Flask) -> None:
     )
 
 
+# The only headers an error report keeps: what the request was and which one it was, never what
+# proves who sent it. An allow-list, so a header added later (a credential, a signature, an
+# assertion) stays out of Sentry without anyone remembering to name it here.
+_REPORTED_HEADERS = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "content-length",
+        "content-type",
+        "host",
+        "user-agent",
+        "x-request-id",
+    }
+)
+
+
+def _without_query(url: str) -> str:
+    return url.split("?", 1)[0].split("#", 1)[0]
+
+
 def _scrub_event(event, hint):
-    """Sentry gets the error, never the token, the body or the query string."""
+    """Sentry gets the error, never a credential, the body, the cookies or a query string."""
     req = event.get("request") or {}
     req.pop("data", None)
     req.pop("query_string", None)
     req.pop("cookies", None)
+    if isinstance(req.get("url"), str):
+        req["url"] = _without_query(req["url"])
     headers = req.get("headers") or {}
     for name in list(headers):
-        if name.lower() in {"authorization", "cookie", "x-user-email"}:
+        if name.lower() not in _REPORTED_HEADERS:
             headers[name] = "[filtered]"
+    # Calls this process made before the error: their query strings may hold what ours would.
+    for crumb in (event.get("breadcrumbs") or {}).get("values") or []:
+        data = crumb.get("data") or {}
+        data.pop("http.query", None)
+        data.pop("http.fragment", None)
+        if isinstance(data.get("url"), str):
+            data["url"] = _without_query(data["url"])
     return event

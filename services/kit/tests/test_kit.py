@@ -656,3 +656,59 @@ def test_sentry_is_sent_neither_local_variables_nor_personal_data():
         assert options["send_default_pii"] is False
     finally:
         sentry_sdk.init()  # no DSN: a client that sends nothing
+
+
+def test_a_sentry_report_carries_no_credential_cookie_body_or_query_string(monkeypatch):
+    import sentry_sdk
+    from flask import Flask
+
+    from services.kit.observability import init_sentry
+
+    reports = []
+
+    class Captured(sentry_sdk.transport.Transport):
+        def capture_envelope(self, envelope):
+            reports.extend(item.payload.json for item in envelope.items if item.payload.json)
+
+    start = sentry_sdk.init
+    monkeypatch.setattr(sentry_sdk, "init", lambda **kw: start(transport=Captured(), **kw))
+    app = Flask(__name__)
+    app.config.update(SENTRY_DSN="https://public@sentry.invalid/1", SERVICE_NAME="auth")
+    with serving(_CountingHandler) as upstream:
+
+        @app.post("/auth/verify")
+        def verify_with_the_database_down():
+            requests.get(f"{upstream}/x?token=outgoing-query-secret", timeout=5)
+            logging.getLogger("feira.errors").error("database unavailable")
+            return "", 503
+
+        @app.post("/auth/boom")
+        def boom():
+            raise RuntimeError("boom")
+
+        try:
+            init_sentry(app)
+            for path in ("/auth/verify", "/auth/boom"):
+                app.test_client().post(
+                    f"{path}?code=query-secret",
+                    json={"password": "body-secret"},
+                    headers={
+                        "Authorization": "Bearer bearer-secret",
+                        "X-Service-Credential": "gateway.credential-secret",
+                        "X-Auth-Assertion": "assertion-secret",
+                        "Stripe-Signature": "stripe-secret",
+                        "X-Hub-Signature-256": "sha256=hub-secret",
+                        "Cookie": "feira_console=cookie-secret",
+                        "X-Request-ID": "rid-000000001",
+                    },
+                )
+            sentry_sdk.flush()
+        finally:
+            start()  # no DSN: a client that sends nothing
+    errors = [report for report in reports if "request" in report]
+    assert len(errors) == 2
+    for error in errors:
+        headers = {name.lower(): value for name, value in error["request"]["headers"].items()}
+        assert headers["x-request-id"] == "rid-000000001"
+    sent = json.dumps(reports)
+    assert "secret" not in sent

@@ -66,7 +66,7 @@ class SourceResource(MethodView):
     @blp.problem(409, "A run of it is queued or running")
     def delete(self, source_id):
         """Delete a source and its runs (admin); the products it made stay."""
-        sources.delete_source(sources.get_source(source_id))
+        sources.delete_source(source_id)
 
 
 @blp.route("/sources/<int:source_id>/runs")
@@ -77,7 +77,7 @@ class SourceRuns(MethodView):
     @blp.problem(409, "A run of this source is queued or running, or the source is not active")
     def post(self, source_id):
         """Run the source now (admin): a `queued` run the worker takes within a second or so."""
-        run = sources.start_run(sources.get_source(source_id), int(current_caller().id))
+        run = sources.start_run(source_id, int(current_caller().id))
         return run, 202, {"Location": url_for("collector.RunResource", run_id=run.id)}
 
 

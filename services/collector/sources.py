@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound
+from services.kit.db import kept_after_commit
 
 from .models import ACTIVE, Run, Source, db
 
@@ -56,16 +57,23 @@ def update_source(source: Source, data: dict) -> Source:
     return with_last_run(source)
 
 
-def delete_source(source: Source) -> None:
-    """Not while a run of it is queued or running (its worker would lose it mid-way)."""
+def delete_source(source_id: int) -> None:
+    """Not while a run of it is queued or running (its worker would lose it mid-way). The row is
+    locked first: a run being queued (`start_run`) is committed before the check reads it, and
+    one asked for from now on finds no source."""
+    source = _locked_source(source_id, share=False)
     if db.session.scalar(select(Run.id).where(Run.source_id == source.id, Run.status.in_(ACTIVE))):
         raise Conflict(f"Source {source.id} has a run queued or running; wait for it to end")
     db.session.delete(source)
     db.session.commit()
 
 
-def start_run(source: Source, requested_by: int | None) -> Run:
-    """A queued run, unless one is queued or running already (409: the index refuses it)."""
+def start_run(source_id: int, requested_by: int | None) -> Run:
+    """A queued run, unless one is queued or running already (409: the index refuses it). The
+    source stays share-locked until the run is committed, so a deletion waits and then refuses
+    (a run is queued), or went first and this is a 404. The run is answered as it was stored:
+    the worker may take it, end it and the source be deleted before the answer is written."""
+    source = _locked_source(source_id, share=True)
     if not source.active:
         raise Conflict(f"Source {source.id} is not active")
     run = Run(source_id=source.id, requested_by=requested_by, status="queued")
@@ -78,8 +86,21 @@ def start_run(source: Source, requested_by: int | None) -> Run:
         if constraint == "uq_runs_active_source_id":
             raise Conflict(f"Source {source.id} already has a run queued or running") from exc
         raise
-    db.session.commit()
+    with kept_after_commit(db):
+        db.session.commit()
     return run
+
+
+def _locked_source(source_id: int, *, share: bool) -> Source:
+    source = db.session.scalar(
+        select(Source)
+        .where(Source.id == source_id)
+        .with_for_update(read=share)
+        .execution_options(populate_existing=True)
+    )
+    if source is None:
+        raise NotFound(f"Source {source_id} does not exist")
+    return source
 
 
 def get_run(run_id: int) -> Run:

@@ -270,6 +270,44 @@ def at_once(app: Flask, work: Callable[[], Any], copies: int = 2) -> list:
     return answers
 
 
+def answered_behind(app: Flask, holder, work: Callable[[], Any]) -> Any:
+    """`work()` run in a thread of its own (its own app context and session) while `holder`, a
+    connection in a transaction that wrote or locked rows, keeps them: once `work` waits for a
+    lock the holder has (or ends without waiting), the holder commits. What `work` returned is
+    answered, or what it raised is raised: one side of a race taken at the moment it matters."""
+    answers: list = []
+    failures: list[BaseException] = []
+    db = app.extensions["sqlalchemy"]
+    holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+    def copy():
+        with app.app_context():
+            try:
+                answers.append(work())
+            except BaseException as failure:  # raised again in the calling thread, below
+                failures.append(failure)
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=copy)
+    thread.start()
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
+    )
+    deadline = time.monotonic() + 10
+    with app.app_context(), db.engine.connect() as watcher:
+        while thread.is_alive() and time.monotonic() < deadline:
+            if watcher.execute(waiting, {"holder": holder_pid}).scalar_one():
+                break
+            watcher.rollback()
+            time.sleep(0.01)
+    holder.commit()
+    thread.join()
+    if failures:
+        raise failures[0]
+    return answers[0]
+
+
 def chore_asked_while_running(app: Flask, outbox, index: int) -> list[bool]:
     """The outbox chore `index` held inside its first run (one relay copy) while a second copy
     asks for it (`run_chore`): what each answered, the second first. One at a time is

@@ -3,8 +3,12 @@
 import threading
 
 import pytest
+from sqlalchemy import text
 
+from services.collector import sources
 from services.collector.models import Run, db
+from services.collector.schemas import RunSchema
+from services.kit.testing import answered_behind
 
 SHOP = "http://127.0.0.1:5092/loja-json/"
 
@@ -142,6 +146,48 @@ def test_a_source_with_a_queued_run_cannot_be_deleted_and_one_without_can(client
     other = source(client, admin, name="Outra")
     assert client.delete(f"/collector/sources/{other['id']}", headers=admin).status_code == 204
     assert client.get(f"/collector/sources/{other['id']}", headers=admin).status_code == 404
+
+
+def test_a_source_deleted_while_a_run_of_it_is_being_queued_is_refused_with_409(app, client, admin):
+    made = source(client, admin)
+    with app.app_context(), db.engine.connect() as holder:
+        # What POST .../runs holds until its run is committed: the source, share-locked.
+        holder.execute(text("SELECT id FROM collector.sources WHERE id = :id FOR SHARE"), made)
+        holder.execute(text("INSERT INTO collector.runs (source_id) VALUES (:id)"), made)
+        deleted = answered_behind(
+            app,
+            holder,
+            lambda: app.test_client().delete(f"/collector/sources/{made['id']}", headers=admin),
+        )
+    assert deleted.status_code == 409 and "queued or running" in deleted.json["detail"]
+    runs = client.get(f"/collector/runs?source_id={made['id']}", headers=admin).json
+    assert [run["status"] for run in runs["items"]] == ["queued"]
+
+
+def test_a_run_asked_for_while_its_source_is_being_deleted_is_a_404_and_no_run(app, client, admin):
+    made = source(client, admin)
+    with app.app_context(), db.engine.connect() as holder:
+        holder.execute(text("DELETE FROM collector.sources WHERE id = :id"), made)
+        asked = answered_behind(
+            app,
+            holder,
+            lambda: app.test_client().post(f"/collector/sources/{made['id']}/runs", headers=admin),
+        )
+    assert asked.status_code == 404, asked.json
+    assert asked.json["detail"] == f"Source {made['id']} does not exist"
+    assert client.get("/collector/runs", headers=admin).json["total"] == 0
+
+
+def test_a_queued_run_is_answered_as_stored_even_when_it_is_gone_at_once(app, client, admin):
+    made = source(client, admin)
+    with app.app_context():
+        run = sources.start_run(made["id"], requested_by=1)
+        with db.engine.begin() as other:
+            other.execute(text("DELETE FROM collector.sources WHERE id = :id"), made)
+        answered = RunSchema().dump(run)
+        db.session.rollback()
+    assert answered["source_id"] == made["id"] and answered["status"] == "queued"
+    assert answered["queued_at"] is not None and answered["id"] > 0
 
 
 def test_run_filters_are_checked(client, admin):

@@ -9,12 +9,12 @@ from datetime import timedelta
 
 from flask import current_app
 from marshmallow import ValidationError
-from sqlalchemy import bindparam, func, literal_column, select, update
+from sqlalchemy import bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound, Unprocessable
-from services.kit.db import constraint_field
+from services.kit.db import constraint_field, kept_after_commit
 from services.kit.errors import flatten_messages
 from services.kit.fields import unstorable_text
 
@@ -188,15 +188,33 @@ def announced(product_id: int) -> dict:
 
 def delete_product(product: Product) -> None:
     """Only when no owner of a fact about it objects (stock on hand, orders); `active: false`
-    retires a product that must stay."""
-    reasons = deletion_guards.deletion_blockers(product.id)
+    retires a product that must stay. The row is locked before its pictures are read: a picture
+    being added (`add_image` holds the same lock) is committed first and its files go with the
+    rest, or it waits and finds no product. The files go once the rows are gone for good."""
+    product_id = product.id
+    reasons = deletion_guards.deletion_blockers(product_id)
     if reasons:
-        raise Conflict(f"Product {product.id} cannot be deleted: {'; '.join(reasons)}")
-    files = [path for image in product.images for path in (image.path, image.thumbnail_path)]
-    db.session.delete(product)
-    outbox.emit("product.deleted", {"product_id": product.id})
+        raise Conflict(f"Product {product_id} cannot be deleted: {'; '.join(reasons)}")
+    _lock_product(product_id)
+    pictures = db.session.execute(
+        delete(ProductImage)
+        .where(ProductImage.product_id == product_id)
+        .returning(ProductImage.path, ProductImage.thumbnail_path)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.execute(
+        delete(Product).where(Product.id == product_id).execution_options(synchronize_session=False)
+    )
+    outbox.emit("product.deleted", {"product_id": product_id})
     db.session.commit()
-    images.remove(*files)
+    images.remove(*[path for picture in pictures for path in picture])
+
+
+def _lock_product(product_id: int) -> None:
+    """Its row, locked until the commit: adding a picture and deleting the product take turns."""
+    locked = db.session.scalar(select(Product.id).where(Product.id == product_id).with_for_update())
+    if locked is None:
+        raise NotFound(f"Product {product_id} does not exist")
 
 
 def import_products(rows: list, *, only_given: bool = False) -> dict:
@@ -307,23 +325,26 @@ def get_image(product_id: int, image_id: int) -> ProductImage:
 def add_image(product: Product, upload) -> ProductImage:
     """At most IMAGE_MAX_PER_PRODUCT pictures: counted before the picture is decoded (a full
     product costs no work), and again with the product's row locked as the new one is stored,
-    so uploads at once cannot pass the limit together."""
-    _ensure_room_for_a_picture(product.id)
+    so uploads at once cannot pass the limit together. A product deleted meanwhile is a 404 and
+    its files go. The picture is answered as it was stored (its product may go at once)."""
+    product_id = product.id
+    _ensure_room_for_a_picture(product_id)
     db.session.commit()
     encoded = images.encode(upload.stream)
-    path, thumbnail_path = images.store(product.id, encoded)
+    path, thumbnail_path = images.store(product_id, encoded)
     image = ProductImage(
-        product_id=product.id,
+        product_id=product_id,
         path=path,
         thumbnail_path=thumbnail_path,
         width=encoded.width,
         height=encoded.height,
     )
     try:
-        db.session.execute(select(Product.id).where(Product.id == product.id).with_for_update())
-        _ensure_room_for_a_picture(product.id)
+        _lock_product(product_id)
+        _ensure_room_for_a_picture(product_id)
         db.session.add(image)
-        db.session.commit()
+        with kept_after_commit(db):
+            db.session.commit()
     except Exception:
         db.session.rollback()
         images.remove(path, thumbnail_path)

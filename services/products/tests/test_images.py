@@ -7,6 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
+from sqlalchemy import text
+from werkzeug.datastructures import FileStorage
+
+from services.kit.testing import answered_behind
+from services.products import catalogue
+from services.products.models import db
+from services.products.schemas import ImageSchema
 
 PROBLEM = "application/problem+json"
 
@@ -209,3 +216,64 @@ def test_deleting_a_product_deletes_its_image_files(client, admin, make_product,
     image = upload(client, admin, made["id"], picture()).json
     assert client.delete(f"/products/{made['id']}", headers=admin).status_code == 204
     assert not (media_dir / image["url"].removeprefix("/media/")).exists()
+
+
+def test_a_picture_uploaded_while_its_product_is_being_deleted_is_a_404_and_leaves_no_file(
+    app, client, admin, make_product, media_dir
+):
+    made = make_product()
+    folder = media_dir / "products" / str(made["id"])
+    before = set(folder.iterdir()) if folder.exists() else set()
+    content = picture()
+    with app.app_context(), db.engine.connect() as holder:
+        holder.execute(text("DELETE FROM products.products WHERE id = :id"), made)
+        response = answered_behind(
+            app, holder, lambda: upload(app.test_client(), admin, made["id"], content)
+        )
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+    assert response.json["detail"] == f"Product {made['id']} does not exist"
+    assert set(folder.iterdir()) == before
+
+
+def test_a_picture_stored_while_its_product_is_being_deleted_goes_with_its_files(
+    app, client, admin, make_product, media_dir
+):
+    made = make_product()
+    folder = media_dir / "products" / str(made["id"])
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {
+        "path": f"products/{made['id']}/late.jpg",
+        "thumb": f"products/{made['id']}/late-t.jpg",
+    }
+    for relative in files.values():
+        (media_dir / relative).write_bytes(picture())
+    with app.app_context(), db.engine.connect() as holder:
+        # What an upload holds from its check of the product to the commit of its picture.
+        holder.execute(text("SELECT id FROM products.products WHERE id = :id FOR UPDATE"), made)
+        holder.execute(
+            text(
+                "INSERT INTO products.product_images (product_id, path, thumbnail_path, width,"
+                " height) VALUES (:id, :path, :thumb, 800, 600)"
+            ),
+            {**made, **files},
+        )
+        response = answered_behind(
+            app, holder, lambda: app.test_client().delete(f"/products/{made['id']}", headers=admin)
+        )
+    assert response.status_code == 204
+    assert not any((media_dir / relative).exists() for relative in files.values())
+    assert client.get(f"/products/{made['id']}", headers=admin).status_code == 404
+
+
+def test_an_uploaded_picture_is_answered_as_stored_even_when_its_product_is_gone_at_once(
+    app, client, make_product, media_dir
+):
+    made = make_product()
+    upload_ = FileStorage(io.BytesIO(picture()), "foto.jpg")
+    with app.app_context():
+        image = catalogue.add_image(catalogue.get_product(made["id"]), upload_)
+        with db.engine.begin() as other:
+            other.execute(text("DELETE FROM products.products WHERE id = :id"), made)
+        answered = ImageSchema().dump(image)
+        db.session.rollback()
+    assert answered["id"] > 0 and answered["url"].startswith(f"/media/products/{made['id']}/")

@@ -1,9 +1,13 @@
 """Fetching shop pages politely and safely.
 
 - SSRF: before every request, and again at every redirect (followed here, never by requests),
-  the host is resolved and each of its addresses must be public: private, loopback, link-local,
-  multicast, reserved and unspecified addresses are refused unless the host (as written, or one
-  of its addresses) is listed in COLLECTOR_ALLOWED_PRIVATE_HOSTS. Only http and https.
+  the host is resolved and each of its addresses must be public (an IPv4 address inside an IPv6
+  one, NAT64 or 6to4 or mapped, is judged as that IPv4 address) or itself listed in
+  COLLECTOR_ALLOWED_PRIVATE_HOSTS: private, loopback, link-local, multicast, reserved and
+  unspecified addresses are refused. A host name listed there is trusted with whatever it
+  resolves to. The request then connects to one of the addresses checked, never resolving the
+  name again (DNS rebinding); https still sends the name (SNI) and verifies the certificate
+  against it. Only http and https.
 - robots.txt is read once per site and run (protego); a page it disallows for our User-Agent is
   never requested. A robots.txt that answers 4xx allows everything; one that cannot be read
   (5xx, no answer) disallows the site for the run, as Google does.
@@ -28,10 +32,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from protego import Protego
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError
 from w3lib.encoding import html_to_unicode
 
 log = logging.getLogger("feira.collector")
@@ -80,8 +86,32 @@ def user_agent(contact_url: str) -> str:
     return f"FeiraCollector/1.0 (+{contact_url})"
 
 
-def check_address(url: str, allowed: frozenset[str]) -> None:
-    """Refused unless the URL is http(s) to a host whose every address is public, or allowed."""
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits (NAT64, IPv4-compatible):
+# Python calls them global whatever that address is.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+# The local-use NAT64 prefix (RFC 8215) may embed the IPv4 address anywhere: refused whole.
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def public(address: str) -> bool:
+    """A global unicast address, judged as the IPv4 address inside when it is an IPv6 one that
+    carries one (`::ffff:10.0.0.5`, `::10.0.0.5`, `64:ff9b::a00:5`, `2002:a00:5::`)."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in LOCAL_NAT64:
+            return False
+        if ip in NAT64 or ip in IPV4_COMPATIBLE:
+            ip = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        else:
+            ip = ip.ipv4_mapped or ip.sixtofour or ip
+    return ip.is_global and not ip.is_multicast
+
+
+def check_address(url: str, allowed: frozenset[str]) -> list[str]:
+    """The addresses of the URL's host, to connect to (no other: the name may answer otherwise
+    the next time). Refused unless the URL is http(s) and each address is public or allowed,
+    or the host name itself is allowed."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise Refused(f"only http and https are fetched, not {parts.scheme or 'no scheme'}")
@@ -98,23 +128,40 @@ def check_address(url: str, allowed: frozenset[str]) -> None:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise Refused(f"the host {host} does not resolve") from exc
-    addresses = {info[4][0].split("%", 1)[0] for info in infos}
-    if host.lower() in allowed or addresses & allowed:
-        return
+    addresses = list(dict.fromkeys(info[4][0].split("%", 1)[0] for info in infos))
+    if host.lower() in allowed:
+        return addresses
     for address in addresses:
-        ip = ipaddress.ip_address(address)
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if not ip.is_global or ip.is_multicast:
+        if address not in allowed and not public(address):
+            named = host if address == host else f"{host} ({address})"
             raise Refused(
-                f"{host} is a private, loopback, link-local or reserved address "
+                f"{named} is a private, loopback, link-local or reserved address "
                 "(not in COLLECTOR_ALLOWED_PRIVATE_HOSTS)"
             )
+    return addresses
 
 
 def origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class PinnedAdapter(HTTPAdapter):
+    """Connects to the address written in the request's URL; the host it is for is the Host
+    header, and for https the name sent (SNI) and the one the certificate must match."""
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
+        if host_params["scheme"] == "https":
+            name = urlsplit("//" + request.headers["Host"]).hostname
+            pool_kwargs.update(server_hostname=name, assert_hostname=name)
+        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
+
+
+def never_connected(exc: requests.ConnectionError) -> bool:
+    """No connection was made (refused, unreachable, timed out connecting): nothing was sent."""
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return isinstance(reason, ConnectTimeoutError)  # urllib3's NewConnectionError is one too
 
 
 class Pacer:
@@ -167,6 +214,8 @@ class Fetcher:
         self.session = requests.Session()
         # Shop pages are reached directly: no proxy or .netrc from the environment.
         self.session.trust_env = False
+        for scheme in ("http://", "https://"):
+            self.session.mount(scheme, PinnedAdapter())
         self.session.headers.update(
             {
                 "User-Agent": settings.user_agent,
@@ -229,10 +278,10 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         for _hop in range(MAX_REDIRECTS + 1):
-            check_address(url, self.settings.allowed_private_hosts)
+            addresses = check_address(url, self.settings.allowed_private_hosts)
             if not robots and not self.allowed(url):
                 raise Refused("disallowed by robots.txt")
-            answer = self._request(url, headers, max_bytes or self.settings.max_bytes)
+            answer = self._request(url, addresses, headers, max_bytes or self.settings.max_bytes)
             if answer.status in (301, 302, 303, 307, 308) and "location" in answer.headers:
                 url = urljoin(url, answer.headers["location"])
                 continue
@@ -241,18 +290,14 @@ class Fetcher:
             return answer
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
 
-    def _request(self, url: str, headers: dict, max_bytes: int) -> Answer:
+    def _request(self, url: str, addresses: list[str], headers: dict, max_bytes: int) -> Answer:
         site = origin(url)
         total = self.settings.total_timeout
         with self.pacer.turn(site, self.delay_for(site)):
             deadline = time.monotonic() + total
             try:
-                with self.session.get(
-                    url,
-                    headers=headers,
-                    allow_redirects=False,
-                    stream=True,
-                    timeout=(self.settings.connect_timeout, min(self.settings.read_timeout, total)),
+                with self._send(
+                    url, addresses, headers, min(self.settings.read_timeout, total)
                 ) as response:
                     return Answer(
                         url=url,
@@ -264,6 +309,34 @@ class Fetcher:
                 raise FetchFailed("timed out") from exc
             except requests.RequestException as exc:
                 raise FetchFailed(f"no answer ({type(exc).__name__})") from exc
+
+    def _send(
+        self, url: str, addresses: list[str], headers: dict, read_timeout: float
+    ) -> requests.Response:
+        """GET `url` from the first of its checked `addresses` that takes the connection (the
+        URL is written with the address, the Host header with the host: see PinnedAdapter)."""
+        request = self.session.prepare_request(requests.Request("GET", url, headers=headers))
+        parts = urlsplit(request.url)  # the host as requests sends it (IDNA)
+        request.headers["Host"] = parts.netloc
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+
+        def send_to(address: str) -> requests.Response:
+            literal = f"[{address}]" if ":" in address else address
+            request.url = urlunsplit(parts._replace(netloc=f"{literal}:{port}"))
+            return self.session.send(
+                request,
+                allow_redirects=False,
+                stream=True,
+                timeout=(self.settings.connect_timeout, read_timeout),
+            )
+
+        for address in addresses[:-1]:
+            try:
+                return send_to(address)
+            except requests.ConnectionError as exc:
+                if not never_connected(exc):
+                    raise
+        return send_to(addresses[-1])
 
     def _read(self, response: requests.Response, deadline: float, max_bytes: int) -> bytes:
         """The body, at most `max_bytes` of it, read before `deadline`. The read timeout bounds

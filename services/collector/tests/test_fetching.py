@@ -1,12 +1,21 @@
 """Politeness and safety of every request: robots.txt, pacing, the User-Agent, timeouts, size
 limits, conditional requests, and the SSRF guard (after DNS and at every redirect)."""
 
+import datetime
 import itertools
+import socket
+import ssl
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import Flask, Response, redirect
+from werkzeug.serving import make_server
 
 from services.collector.fetching import (
     Answer,
@@ -42,6 +51,68 @@ def served(shops):
     return shops
 
 
+def resolving(monkeypatch, host, *answers):
+    """`host` resolves to the addresses of `answers[0]`, at the next lookup to `answers[1]`, and
+    so on, then always to the last (a TTL-0 name); other names as usual. Patched in `socket`,
+    where urllib3 resolves too. The lookups made are returned, as they happen."""
+    real = socket.getaddrinfo
+    pending, lookups = list(answers), []
+
+    def getaddrinfo(name, port, *args, **kwargs):
+        if name != host:
+            return real(name, port, *args, **kwargs)
+        addresses = pending.pop(0) if len(pending) > 1 else pending[0]
+        lookups.append(addresses)
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port))
+            for a in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return lookups
+
+
+@contextmanager
+def serving(app, address, port=0, ssl_context=None):
+    """`app` on `address` (any of 127/8), in a thread; yields its port."""
+    server = make_server(address, port, app, threaded=True, ssl_context=ssl_context)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+
+
+def certificate_for(name, directory):
+    """A self-signed certificate for `name` and its key (PEM files): the file is its own CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / f"{name}.pem", directory / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -57,6 +128,91 @@ def served(shops):
 def test_private_loopback_link_local_and_reserved_addresses_are_refused(url):
     with pytest.raises(Refused, match="private, loopback"):
         check_address(url, LOOPBACK)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[64:ff9b::a00:5]/",  # NAT64 of 10.0.0.5
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1 (allowed only as itself)
+        "http://[64:ff9b:1::a00:5]/",  # local-use NAT64
+        "http://[2002:a9fe:a9fe::1]/",  # 6to4 of 169.254.169.254
+        "http://[::a00:5]/",  # IPv4-compatible 10.0.0.5
+    ],
+)
+def test_an_ipv4_address_inside_an_ipv6_one_is_judged_as_that_address(url):
+    with pytest.raises(Refused, match="private, loopback"):
+        check_address(url, LOOPBACK)
+
+
+def test_a_nat64_address_of_a_public_one_is_fetched():
+    assert check_address("http://[64:ff9b::5db8:d822]/", frozenset()) == ["64:ff9b::5db8:d822"]
+
+
+@pytest.mark.parametrize(
+    ("addresses", "allowed"),
+    [
+        (["127.0.0.1", "169.254.169.254"], LOOPBACK),
+        (["93.184.216.34", "10.0.0.1"], frozenset()),
+    ],
+)
+def test_a_host_with_one_address_not_public_nor_allowed_is_refused(monkeypatch, addresses, allowed):
+    resolving(monkeypatch, "misto.test", addresses)
+    with pytest.raises(Refused, match=rf"misto\.test \({addresses[1]}\) is a private"):
+        check_address("http://misto.test/", allowed)
+
+
+def test_a_host_name_that_is_allowed_is_trusted_with_all_its_addresses(monkeypatch):
+    resolving(monkeypatch, "loja.interna", ["10.0.0.5", "127.0.0.2"])
+    allowed = frozenset({"loja.interna"})
+    assert check_address("http://loja.interna/", allowed) == ["10.0.0.5", "127.0.0.2"]
+
+
+def test_a_name_that_answers_otherwise_the_second_time_is_fetched_from_the_address_checked(
+    monkeypatch, own_shop
+):
+    own_shop.pages["/pagina"] = "<h1>loja</h1>"
+    port = int(own_shop.url.rsplit(":", 1)[1])
+    inside = Flask(__name__)
+    inside.add_url_rule("/<path:path>", "secret", lambda path: "SEGREDO")
+    with serving(inside, "127.0.0.2", port):
+        lookups = resolving(monkeypatch, "vira.test", ["127.0.0.1"], ["127.0.0.2"])
+        # robots=True: no robots.txt read first, so the page's check is the first lookup.
+        answer = fetcher().get(f"http://vira.test:{port}/pagina", robots=True)
+    assert (answer.status, answer.body) == (200, b"<h1>loja</h1>")
+    assert lookups == [["127.0.0.1"]]
+    assert own_shop.asked[-1]["headers"]["Host"] == f"vira.test:{port}"
+
+
+def test_a_site_refusing_the_connection_at_its_first_address_is_fetched_at_the_next(
+    monkeypatch, own_shop
+):
+    own_shop.pages["/pagina"] = "<h1>loja</h1>"
+    port = int(own_shop.url.rsplit(":", 1)[1])
+    resolving(monkeypatch, "dupla.test", ["127.0.0.3", "127.0.0.1"])  # nothing on 127.0.0.3
+    allowed = frozenset({"127.0.0.1", "127.0.0.3"})
+    answer = fetcher(allowed=allowed).get(f"http://dupla.test:{port}/pagina", robots=True)
+    assert answer.body == b"<h1>loja</h1>"
+
+
+@pytest.mark.parametrize(("certified", "fetched"), [("loja.test", True), ("outra.test", False)])
+def test_https_to_the_checked_address_verifies_the_certificate_against_the_name(
+    monkeypatch, tmp_path, certified, fetched
+):
+    cert_file, key_file = certificate_for(certified, tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    shop = Flask(__name__)
+    shop.add_url_rule("/", "home", lambda: "<h1>segura</h1>")
+    with serving(shop, "127.0.0.1", ssl_context=context) as port:
+        resolving(monkeypatch, "loja.test", ["127.0.0.1"])
+        polite = fetcher()
+        polite.session.verify = str(cert_file)
+        if fetched:
+            assert polite.get(f"https://loja.test:{port}/", robots=True).body == b"<h1>segura</h1>"
+        else:
+            with pytest.raises(FetchFailed, match="SSLError"):
+                polite.get(f"https://loja.test:{port}/", robots=True)
 
 
 def test_a_host_that_resolves_to_loopback_is_refused_unless_allowed():

@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, g, jsonify, request
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -228,6 +229,16 @@ def _integrity_error(exc: IntegrityError):
     return problem_response(409, "Conflict", "The change conflicts with stored data")
 
 
+def _deleted_meanwhile(exc: ObjectDeletedError | StaleDataError):
+    """The row this request read was deleted by another before it was written or read back (a
+    change, or a child added, racing the deletion): what it asked about does not exist."""
+    _rollback()
+    log.info("deleted meanwhile: %s", type(exc).__name__)
+    return problem_response(
+        404, "Not Found", "It was deleted while this request was being carried out"
+    )
+
+
 def _database_unavailable(exc: DBAPIError):
     _rollback()
     if isinstance(exc, DataError):
@@ -283,5 +294,7 @@ def register_error_handlers(app: Flask) -> None:
     )
     app.register_error_handler(HTTPException, http_problem)
     app.register_error_handler(IntegrityError, _integrity_error)
+    app.register_error_handler(ObjectDeletedError, _deleted_meanwhile)
+    app.register_error_handler(StaleDataError, _deleted_meanwhile)
     app.register_error_handler(DBAPIError, _database_unavailable)
     app.register_error_handler(Exception, unexpected_problem)

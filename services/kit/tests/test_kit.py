@@ -109,6 +109,30 @@ def nested(data):
     return data
 
 
+def _deleted_by_another(name: str) -> None:
+    """What a concurrent DELETE does: another connection deletes the row and commits."""
+    with db.engine.begin() as other:
+        other.execute(text("DELETE FROM kit_test_widgets WHERE name = :name"), {"name": name})
+
+
+@blp.route("/by-name/<name>", methods=["PATCH"])
+def rename(name):
+    widget = db.session.scalar(db.select(Widget).where(Widget.name == name))
+    _deleted_by_another(name)
+    widget.name = name + "-renamed"
+    db.session.commit()
+    return {"id": widget.id}
+
+
+@blp.route("/by-name/<name>/copy", methods=["POST"])
+def copy(name):
+    widget = Widget(name=name + "-copy")
+    db.session.add(widget)
+    db.session.commit()
+    _deleted_by_another(name + "-copy")
+    return {"id": widget.id}
+
+
 @blp.route("/missing")
 def missing():
     raise NotFound("Widget 7 does not exist")
@@ -213,6 +237,21 @@ def test_an_id_too_large_for_the_column_is_a_routing_404(client):
     response = client.get("/widgets/by-id/99999999999")
     assert response.status_code == 404 and response.mimetype == PROBLEM
     assert client.get("/widgets/by-id/0").status_code == 404
+
+
+def test_a_row_deleted_before_the_request_writes_it_is_a_404_problem(client):
+    client.post("/widgets", json={"name": "gone"})
+    response = client.patch("/widgets/by-name/gone")
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+    assert "deleted while this request" in response.json["detail"]
+
+
+def test_a_row_deleted_before_the_request_reads_it_back_is_a_404_problem(client):
+    response = client.post("/widgets/by-name/solo/copy")
+    assert response.status_code == 404
+    assert response.mimetype == PROBLEM
+    assert "deleted while this request" in response.json["detail"]
 
 
 def test_a_domain_error_renders_its_own_detail(client):

@@ -142,6 +142,12 @@ class SalesArgs(QueryArgs):
     )
     group_by = Filter(choices=GROUPS, required=True)
 
+    @validates_schema
+    def a_period_that_can_match(self, data, **kwargs):
+        first, last = data.get("date_from"), data.get("date_to")
+        if first and last and last < first:
+            raise ValidationError("Must not be before from.", "to")
+
 
 class SalesRowSchema(Schema):
     key = fields.Raw(

@@ -145,3 +145,13 @@ def test_the_report_needs_a_known_grouping(client, admin, shop):
     for query in ({}, {"group_by": "week"}):
         response = client.get("/orders/reports/sales", query_string=query, headers=admin)
         assert response.status_code == 422
+
+
+def test_a_report_period_that_ends_before_it_starts_is_a_422_naming_to(client, admin, shop):
+    query = {"group_by": "day", "from": "2026-12-05", "to": "2026-12-01"}
+    response = client.get("/orders/reports/sales", query_string=query, headers=admin)
+    assert response.status_code == 422
+    assert response.json["errors"]["to"] == ["Must not be before from."]
+    same_day = {"group_by": "day", "from": "2026-12-05", "to": "2026-12-05"}
+    one_day = client.get("/orders/reports/sales", query_string=same_day, headers=admin)
+    assert one_day.status_code == 200

@@ -384,3 +384,66 @@ def test_payments_webhooks_reach_payments_without_a_token_and_the_rest_of_paymen
         response = requests.post(f"{base}{path}", json={}, timeout=5, allow_redirects=False)
         assert response.status_code != 200, path
     assert reached == ["/payments/webhooks/stripe"]
+
+
+@pytest.fixture
+def auth_stand_in(tmp_path, monkeypatch):
+    """The rendered gateway on a real nginx, with a stand-in for auth on its port that refuses
+    every token and records the headers of each verify it is asked (names lower-cased)."""
+    ports = {key: str(free_port()) for key in ("FEIRA_GATEWAY_PORT", "AUTH_PORT")}
+    cfg = StackConfig(
+        {**EXAMPLE, **ports, "FEIRA_RUN_DIR": str(tmp_path / "run"), "OUTBOX_SECRET": "x"}
+    )
+    asked: list[dict[str, str]] = []
+
+    class Auth(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.rfile.readline()
+            headers = {}
+            while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.lower()] = value.strip()
+            asked.append(headers)
+            self.wfile.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
+
+    server = socketserver.ThreadingTCPServer((cfg.host, int(ports["AUTH_PORT"])), Auth)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
+    monkeypatch.setattr(gateway, "_mime_types", lambda: "/etc/nginx/mime.types")
+    # As root, the workers must be able to write the verify cache, or the subrequest fails.
+    monkeypatch.setattr(
+        gateway, "worker_user", lambda cfg: "root root" if os.geteuid() == 0 else ""
+    )
+    conf = gateway.render(cfg)
+    try:
+        for base in serve(cfg, conf, cfg.gateway_port):
+            yield SimpleNamespace(base=base, asked=asked)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_auth_is_told_the_callers_address_and_none_of_the_headers_a_caller_could_forge(
+    auth_stand_in,
+):
+    forged = {
+        "X-Real-IP": "203.0.113.77",
+        "X-Forwarded-For": "203.0.113.77",
+        "X-Auth-Assertion": "forged",
+        "X-User-Id": "1",
+        "X-User-Role": "admin",
+        "X-User-Email": "admin@feira.local",
+        "X-Service-Credential": "forged",
+    }
+    response = requests.get(
+        f"{auth_stand_in.base}/clients?per_page=1",
+        headers={"Authorization": "Bearer bad.x", **forged},
+        timeout=5,
+    )
+
+    assert_problem(response, 401)
+    [verify] = auth_stand_in.asked
+    assert verify["x-real-ip"] == verify["x-forwarded-for"] == "127.0.0.1"
+    assert verify["authorization"] == "Bearer bad.x"
+    assert verify["x-service-credential"] not in ("", "forged")
+    assert not {"x-auth-assertion", "x-user-id", "x-user-role", "x-user-email"} & set(verify)

@@ -30,6 +30,7 @@ from services.kit import (
 from services.kit.fields import normalized_email
 from services.kit.security import (
     ASSERTION_TYPE,
+    issued_by_auth,
     loaded_private_key,
     loaded_public_key,
     token_digest,
@@ -322,6 +323,8 @@ def rotate(refresh_token: str) -> dict:
         claims = decode_token(refresh_token)
     except PyJWTError as exc:
         raise Unauthorized("The refresh token is invalid or expired") from exc
+    if not issued_by_auth(claims):
+        raise Unauthorized("The refresh token is invalid or expired")
     if claims.get("type") != "refresh":
         raise Unauthorized("A refresh token is required")
     token = db.session.scalar(
@@ -371,6 +374,8 @@ def verified_caller(token: str) -> User:
         raise Unauthorized(
             "The bearer token has expired" if expired else "The bearer token is invalid"
         ) from exc
+    if not issued_by_auth(claims):
+        raise Unauthorized("The bearer token is invalid")
     if claims.get("type") != "access":
         raise Unauthorized("An access token is required")
     row = db.session.execute(

@@ -216,6 +216,23 @@ def _encode_key(identity):
     return loaded_private_key(pem) if pem else pem
 
 
+# What auth puts in every token it signs, access and refresh alike (iss, the other, PyJWT checks
+# itself). flask-jwt-extended checks exp only when present and ignores an aud unless told one:
+# a token without a lifetime, or made for another audience, is none of auth's.
+ISSUED_CLAIMS = ("sub", "sid", "jti", "iat", "nbf", "exp")
+
+
+def issued_by_auth(claims: dict) -> bool:
+    """Whether a token whose signature checked out holds the claims auth issues, and no audience
+    (auth names none)."""
+    return all(claims.get(name) is not None for name in ISSUED_CLAIMS) and "aud" not in claims
+
+
+@jwt.token_verification_loader
+def _issued_by_auth(header, payload) -> bool:
+    return issued_by_auth(payload)
+
+
 @jwt.unauthorized_loader
 def _missing_token(reason: str):
     return problem_response(

@@ -501,6 +501,26 @@ def test_verify_refuses_tokens_signed_otherwise(client, jwt_keys, register, logi
         assert client.get("/auth/verify", headers=bearer(token)).status_code == 401
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        *(pytest.param({name: None}, id=f"without-{name}") for name in security.ISSUED_CLAIMS),
+        pytest.param({"aud": "another-service"}, id="for-another-audience"),
+    ],
+)
+def test_verify_refuses_a_token_signed_with_auths_key_unlike_those_it_issues(
+    client, jwt_keys, register, login, changes
+):
+    """Only the key's holder can make one; one without exp would never expire."""
+    register()
+    claims = jwt.decode(login()["access_token"], options={"verify_signature": False}) | changes
+    claims = {name: value for name, value in claims.items() if value is not None}
+    token = jwt.encode(claims, jwt_keys["JWT_PRIVATE_KEY"], algorithm="RS256")
+    response = client.get("/auth/verify", headers=bearer(token))
+    assert response.status_code == 401 and response.mimetype == PROBLEM
+    assert client.get("/auth/me", headers=bearer(token)).status_code == 401
+
+
 def _hs256_with_public_key(claims, public_pem):
     """The algorithm-confusion attack: HMAC keyed with the public key. PyJWT refuses to make
     one, so build it by hand."""

@@ -10,6 +10,7 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 
+import jwt
 import marshmallow as ma
 import pytest
 import requests
@@ -388,6 +389,28 @@ def test_the_role_guard_refuses_expired_and_garbage_tokens_with_401(client, jwt_
     for token in (expired, "not.a.jwt", "abc"):
         response = client.get("/widgets/admin-only", headers=bearer(token))
         assert response.status_code == 401 and response.mimetype == PROBLEM
+
+
+# A token signed with auth's own key but unlike any auth issues: only the key's holder can make
+# one, and one without exp would never expire.
+UNLIKE_AUTHS = [
+    *(pytest.param({name: None}, id=f"without-{name}") for name in security.ISSUED_CLAIMS),
+    pytest.param({"aud": "another-service"}, id="for-another-audience"),
+]
+
+
+def signed_unlike_auths(keys: dict, token: str, changes: dict) -> str:
+    """`token`'s claims with `changes` (None: the claim left out), signed with auth's key."""
+    claims = jwt.decode(token, options={"verify_signature": False}) | changes
+    claims = {name: value for name, value in claims.items() if value is not None}
+    return jwt.encode(claims, keys["JWT_PRIVATE_KEY"], algorithm="RS256")
+
+
+@pytest.mark.parametrize("changes", UNLIKE_AUTHS)
+def test_a_token_unlike_those_auth_issues_is_refused_with_401(client, jwt_keys, changes):
+    token = signed_unlike_auths(jwt_keys, access_token(jwt_keys, role="admin"), changes)
+    response = client.get("/widgets/admin-only", headers=bearer(token))
+    assert response.status_code == 401 and response.mimetype == PROBLEM
 
 
 def test_a_dependency_that_is_down_becomes_a_503_problem(client):

@@ -9,8 +9,8 @@ command's result are one atomic fact, so a retry, even after a crash, never does
   row then holds the answer). A crash anywhere leaves one of three: no row (the work is done
   again), a bound row (the command is given `resource_id` and resumes what it started), or an
   answer (replayed: the same status, body and Location).
-- The same key with another body is a 409; a command that fails (a 4xx or a 5xx) lets its key
-  go, so a retry does the work again.
+- The same key with another body (or, on a route with path arguments, another path) is a 409;
+  a command that fails (a 4xx or a 5xx) lets its key go, so a retry does the work again.
 
 Each service keeps the keys in its own schema: a model of `IdempotencyKeyMixin`, wrapped once
 with `IdempotentCommand`, whose instance decorates the view (innermost) and passes it `key`.
@@ -151,7 +151,7 @@ class IdempotentCommand:
                 raise Unprocessable({HEADER: [f"Between 1 and {MAX_KEY} characters."]})
             user_id = current_caller().id
             with self._turn(user_id, header):
-                found = self._look_up(user_id, header, fingerprint(request.get_json()))
+                found = self._look_up(user_id, header, fingerprint(self._request()))
                 if isinstance(found, Response):
                     return found
                 try:
@@ -163,6 +163,13 @@ class IdempotentCommand:
                 return result
 
         return wrapper
+
+    @staticmethod
+    def _request():
+        """What a key stands for: the body, and the path's arguments when the route has any (the
+        same key and body for another client's addresses is another request)."""
+        body = request.get_json()
+        return {"path": request.view_args, "body": body} if request.view_args else body
 
     def forget_expired(self) -> None:
         """Keys older than `kept` (in the caller's transaction)."""
@@ -221,7 +228,9 @@ class IdempotentCommand:
             return found
         replay = jsonify(stored.response)
         replay.status_code = stored.status_code
-        replay.headers["Location"] = url_for(self.endpoint, **{self.id_arg: stored.resource_id})
+        replay.headers["Location"] = url_for(
+            self.endpoint, **(request.view_args or {}), **{self.id_arg: stored.resource_id}
+        )
         replay.headers["Idempotent-Replayed"] = "true"
         return replay
 

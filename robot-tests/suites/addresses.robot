@@ -122,6 +122,22 @@ Scenario: a removed address cannot be removed again
     When I remove the address
     Then the answer is a 404 problem
 
+Scenario: an address retried with the same Idempotency-Key is added once
+    Given a registered client
+    And I add an address to the client with the key "form"
+    When I add the same address again with the same key
+    Then the answer is 201
+    And the answer is the first address again
+    And the client has 1 addresses
+
+Scenario: the same Idempotency-Key for another client's address is a 409
+    Given a registered client
+    And another registered client
+    And I add an address to the client with the key "form"
+    When I add the same address to the other client with the same key
+    Then the answer is a 409 problem
+    And the other client has 0 addresses
+
 Scenario: an address cannot be added to an unknown client
     Given a client that has been deleted
     When I add an address to the client

@@ -21,8 +21,16 @@ def create_app(config: dict | None = None) -> Flask:
     )
     init_outbox(app, outbox)
     from . import favorites
-    from .routes import blp
+    from .routes import adding_address, blp
 
     outbox.receiver(app, {"product.deleted": favorites.on_product_deleted})
+
+    def forget_expired_keys():
+        adding_address.forget_expired()
+        db.session.commit()
+
+    # The relay is the service's one background process: it also forgets Idempotency-Keys
+    # older than a day.
+    outbox.every(3600, forget_expired_keys)
     api.register_blueprint(blp)
     return app

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select
 
 from services.kit import NotFound
+from services.kit.db import kept_after_commit
+from services.kit.idempotency import NO_KEY, Key, NoKey
 
 from .models import Address, Client, db, outbox
 
@@ -33,6 +35,17 @@ def get_client(client_id: int) -> Client:
     return client
 
 
+def lock_client(client_id: int) -> None:
+    """The client's row, locked FOR SHARE until the transaction ends: what is written under a
+    client (an address, a favorite) either commits before a DELETE of the client, which then
+    takes it along, or finds the client gone (404); never a child of a deleted client."""
+    locked = db.session.scalar(
+        select(Client.id).where(Client.id == client_id).with_for_update(read=True)
+    )
+    if locked is None:
+        raise NotFound(f"Client {client_id} does not exist")
+
+
 def client_exists(client_id: int) -> bool:
     return db.session.scalar(select(Client.id).where(Client.id == client_id)) is not None
 
@@ -58,10 +71,16 @@ def update_client(client: Client, data: dict) -> Client:
     return client
 
 
-def delete_client(client: Client) -> None:
-    """Addresses go with it (ON DELETE CASCADE); other services hear of it through the outbox."""
-    db.session.delete(client)
-    outbox.emit("client.deleted", {"client_id": client.id})
+def delete_client(client_id: int) -> None:
+    """Addresses and favorites go with it (ON DELETE CASCADE); other services hear of it through
+    the outbox. The row is locked first (FOR UPDATE): an address or favorite being added holds
+    it FOR SHARE, and two deletions at once delete, and announce, the client once (the second
+    is a 404)."""
+    locked = db.session.scalar(select(Client).where(Client.id == client_id).with_for_update())
+    if locked is None:
+        raise NotFound(f"Client {client_id} does not exist")
+    db.session.delete(locked)
+    outbox.emit("client.deleted", {"client_id": client_id})
     db.session.commit()
 
 
@@ -74,11 +93,18 @@ def get_address(client_id: int, address_id: int) -> Address:
     return address
 
 
-def add_address(client: Client, data: dict) -> Address:
-    address = Address(client_id=client.id, **data)
+def add_address(client_id: int, data: dict, key: Key | NoKey = NO_KEY) -> Address:
+    """Under the client's lock (a deletion racing it is a 404, or takes the address along). The
+    answer is the address as stored, not read back after the commit: the client may be gone by
+    then. An Idempotency-Key is bound and answered in the same transaction."""
+    lock_client(client_id)
+    address = Address(client_id=client_id, **data)
     db.session.add(address)
     outbox.emit("address.created", _announced(address))
-    db.session.commit()
+    key.bind(address.id)
+    key.answer(address)
+    with kept_after_commit(db):
+        db.session.commit()
     return address
 
 

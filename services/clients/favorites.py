@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from services.kit import NotFound, Unavailable, paginate, service
 from services.kit.pagination import MAX_PER_PAGE
 
+from .clients import lock_client
 from .models import Client, Favorite, db
 
 
@@ -55,22 +56,39 @@ def get_favorite(client_id: int, product_id: int) -> Favorite:
     return favorite
 
 
-def add_favorite(client: Client, product_id: int) -> tuple[Favorite, bool]:
+def add_favorite(client_id: int, product_id: int) -> tuple[Favorite, bool]:
     """Idempotent: answers the favorite and whether this call added it. The unique
-    (client_id, product_id) decides, so two calls at once add it once."""
+    (client_id, product_id) decides, so two calls at once add it once. Written under the
+    client's lock (a deletion racing it is a 404, or takes the favorite along), and answered
+    with the row as stored: nothing is read back after the commit, when the client may be gone."""
     response = service("products").head(f"/products/{product_id}")
     if response.status_code == 404:
         raise NotFound(f"Product {product_id} does not exist")
     if response.status_code != 200:
         raise Unavailable("The products service could not say whether the product exists")
-    added = db.session.execute(
-        insert(Favorite)
-        .values(client_id=client.id, product_id=product_id)
-        .on_conflict_do_nothing(constraint="uq_favorites_client_id_product_id")
-        .returning(Favorite.id)
-    ).first()
+    lock_client(client_id)
+    columns = Favorite.__table__.c
+    while True:
+        added = db.session.execute(
+            insert(Favorite)
+            .values(client_id=client_id, product_id=product_id)
+            .on_conflict_do_nothing(constraint="uq_favorites_client_id_product_id")
+            .returning(*columns)
+        ).first()
+        if added is not None:
+            row = added
+            break
+        # It was there: read it (unless a DELETE of it committed in between: add it again).
+        row = db.session.execute(
+            select(*columns).where(
+                Favorite.client_id == client_id, Favorite.product_id == product_id
+            )
+        ).first()
+        if row is not None:
+            break
     db.session.commit()
-    return get_favorite(client.id, product_id), added is not None
+    # Never added to the session: it answers the request as stored.
+    return Favorite(**row._mapping), added is not None
 
 
 def remove_favorite(favorite: Favorite) -> None:

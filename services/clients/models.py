@@ -1,5 +1,5 @@
-"""Clients, their addresses and favorite products, and the outbox through which their deletion is
-announced."""
+"""Clients, their addresses and favorite products, the Idempotency-Keys of new addresses, and the
+outbox through which their deletion is announced."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.kit import TimestampMixin, make_db
+from services.kit.idempotency import IdempotencyKeyMixin
 from services.kit.outbox import Outbox
 
 db = make_db("clients")
@@ -111,3 +112,10 @@ class Favorite(db.Model):
         Index("ix_favorites_client_id_created_at_id", "client_id", "created_at", "id"),
         Index("ix_favorites_product_id", "product_id"),
     )
+
+
+class IdempotencyKey(IdempotencyKeyMixin, db.Model):
+    """The Idempotency-Keys of POST /clients/{id}/addresses: `resource_id` is the address the key
+    made."""
+
+    __tablename__ = "idempotency_keys"

@@ -8,9 +8,10 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from services.kit import Blueprint, NotFound, page_schema, paginate
+from services.kit.idempotency import HEADER, MAX_KEY, IdempotentCommand
 
 from . import clients, deletion_guards, favorites, notifications
-from .models import Address, Client, db
+from .models import Address, Client, IdempotencyKey, db
 from .schemas import (
     AddressListArgs,
     AddressSchema,
@@ -27,6 +28,23 @@ from .schemas import (
 blp = Blueprint(
     "clients", __name__, url_prefix="/clients", description="Clients, addresses and favorites"
 )
+
+adding_address = IdempotentCommand(
+    db,
+    IdempotencyKey,
+    schema=AddressSchema,
+    endpoint="clients.AddressResource",
+    id_arg="address_id",
+)
+
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_KEY},
+    "description": "Per user, kept 24 h: the same key and body for the same client answer the "
+    "first answer again; the same key with another body or client is a 409",
+}
 
 
 @blp.route("")
@@ -92,9 +110,9 @@ class ClientResource(MethodView):
     @blp.problem(503, "The orders service cannot say whether the client has open orders")
     def delete(self, client_id):
         """Delete a client with its addresses (admin); not while it has open orders."""
-        client = clients.get_client(client_id)
+        clients.get_client(client_id)
         deletion_guards.ensure_no_open_orders(client_id)
-        clients.delete_client(client)
+        clients.delete_client(client_id)
 
 
 @blp.route("/<int:client_id>/addresses")
@@ -112,10 +130,14 @@ class Addresses(MethodView):
     @blp.login_required()
     @blp.arguments(AddressSchema)
     @blp.response(201, AddressSchema)
-    @blp.problem(404, "No such client")
-    def post(self, data, client_id):
-        """Add an address to a client."""
-        address = clients.add_address(clients.get_client(client_id), data)
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.problem(404, "No such client (or it was deleted meanwhile)")
+    @blp.problem(409, "The Idempotency-Key was used with another body or client")
+    @adding_address
+    def post(self, data, client_id, key):
+        """Add an address to a client; with an `Idempotency-Key`, a repeat answers the first
+        address again instead of adding another."""
+        address = clients.add_address(client_id, data, key)
         location = url_for("clients.AddressResource", client_id=client_id, address_id=address.id)
         return address, 201, {"Location": location}
 
@@ -181,7 +203,8 @@ class FavoriteResource(MethodView):
     @blp.problem(503, "The products service cannot answer")
     def put(self, client_id, product_id):
         """Make the product a favorite (idempotent): 201 the first time, 200 after."""
-        favorite, added = favorites.add_favorite(clients.get_client(client_id), product_id)
+        clients.get_client(client_id)
+        favorite, added = favorites.add_favorite(client_id, product_id)
         if not added:
             return favorite
         location = url_for("clients.FavoriteResource", client_id=client_id, product_id=product_id)

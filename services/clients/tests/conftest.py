@@ -1,6 +1,13 @@
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
 import pytest
+from sqlalchemy import delete, event, text
+from sqlalchemy.orm import Session
 
 from services.clients import create_app
+from services.clients.models import Client, db
 from services.kit.testing import build_app, truncate_all
 
 VALID_CPFS = ["454.090.000-56", "123.456.789-09", "529.982.247-25", "111.444.777-35"]
@@ -35,3 +42,53 @@ def make_client(client, user):
         return response.json
 
     return _make
+
+
+@contextmanager
+def deleting(app, client_id: int):
+    """A DELETE of the client from a connection of its own, left uncommitted (its row lock held)
+    for the block; the block gets `waits(work)`, which runs `work` in a thread, returns once it
+    waits for that lock, and gives its Future. The DELETE commits when the block ends."""
+    with app.app_context(), db.engine.connect() as connection, ThreadPoolExecutor(1) as pool:
+        transaction = connection.begin()
+        connection.execute(delete(Client).where(Client.id == client_id))
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
+
+        def waits(work) -> Future:
+            future = pool.submit(work)
+            with db.engine.connect() as watcher:
+                for _ in range(500):
+                    blocked = watcher.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity"
+                            " WHERE :pid = ANY(pg_blocking_pids(pid))"
+                        ),
+                        {"pid": pid},
+                    ).scalar()
+                    if blocked or future.done():
+                        return future
+                    time.sleep(0.01)
+            raise AssertionError("the request never waited for the deletion's lock")
+
+        yield waits
+        transaction.commit()
+
+
+@contextmanager
+def deleted_after_the_first_commit(app, client_id: int):
+    """The client is deleted (from a connection of its own) as soon as the first commit of the
+    block has happened: what a DELETE committing in the instant after a request's does."""
+    done = []
+
+    def delete_it(session):
+        if not done:
+            done.append(True)
+            with db.engine.begin() as connection:
+                connection.execute(delete(Client).where(Client.id == client_id))
+
+    event.listen(Session, "after_commit", delete_it)
+    try:
+        with app.app_context():
+            yield
+    finally:
+        event.remove(Session, "after_commit", delete_it)

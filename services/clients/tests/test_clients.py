@@ -10,6 +10,8 @@ from sqlalchemy import func, select, text
 from services.clients.cpf import check_digits, normalise
 from services.clients.models import Address, Client, db, outbox
 
+from .conftest import deleted_after_the_first_commit, deleting
+
 PROBLEM = "application/problem+json"
 
 
@@ -303,6 +305,24 @@ def test_deleting_an_unknown_client_is_404(client, admin):
     assert client.delete("/clients/424242", headers=admin).status_code == 404
 
 
+def test_two_deletions_of_a_client_at_once_delete_and_announce_it_once(
+    app, client, admin, make_client
+):
+    made = make_client()
+    with deleting(app, made["id"]) as waits:
+        second = waits(lambda: client.delete(f"/clients/{made['id']}", headers=admin))
+    assert second.result().status_code == 404
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                select(func.count())
+                .select_from(outbox.Event)
+                .where(outbox.Event.type == "client.deleted")
+            )
+            == 0
+        )  # the first deletion here was the test's own, not the API's
+
+
 # --- addresses ---
 
 ADDRESS = {
@@ -326,6 +346,64 @@ def test_an_address_is_created_with_the_cep_formatted_and_free_text_number(
     location = f"/clients/{made['id']}/addresses/{body['id']}"
     assert response.headers["Location"] == location
     assert client.get(location, headers=user).json == body
+
+
+def test_an_address_added_while_its_client_is_being_deleted_is_404_and_not_kept(
+    app, client, user, make_client
+):
+    made = make_client()
+    path = f"/clients/{made['id']}/addresses"
+    with deleting(app, made["id"]) as waits:
+        adding = waits(lambda: client.post(path, json=ADDRESS, headers=user))
+    response = adding.result()
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+    assert response.json["detail"] == f"Client {made['id']} does not exist"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Address)) == 0
+
+
+def test_an_address_whose_client_is_deleted_right_after_it_is_stored_is_answered_201(
+    app, client, user, make_client
+):
+    made = make_client()
+    with deleted_after_the_first_commit(app, made["id"]):
+        response = client.post(f"/clients/{made['id']}/addresses", json=ADDRESS, headers=user)
+    assert response.status_code == 201
+    assert response.json["client_id"] == made["id"] and response.json["cep"] == "01310-100"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Address)) == 0
+
+
+def test_a_repeated_idempotency_key_adds_one_address_and_answers_it_again(
+    app, client, user, make_client
+):
+    made = make_client()
+    path, key = f"/clients/{made['id']}/addresses", {**user, "Idempotency-Key": "form-1"}
+    first = client.post(path, json=ADDRESS, headers=key)
+    again = client.post(path, json=ADDRESS, headers=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"] == f"{path}/{first.json['id']}"
+    assert client.get(path, headers=user).json["total"] == 1
+    assert [kind for kind, _ in announced(app)].count("address.created") == 1
+
+
+def test_an_idempotency_key_used_with_another_address_or_client_is_a_409(
+    app, client, user, make_client
+):
+    mine, other = make_client(), make_client()
+    key = {**user, "Idempotency-Key": "form-1"}
+    assert (
+        client.post(f"/clients/{mine['id']}/addresses", json=ADDRESS, headers=key).status_code
+        == 201
+    )
+    moved = {**ADDRESS, "number": "100"}
+    assert (
+        client.post(f"/clients/{mine['id']}/addresses", json=moved, headers=key).status_code == 409
+    )
+    elsewhere = client.post(f"/clients/{other['id']}/addresses", json=ADDRESS, headers=key)
+    assert elsewhere.status_code == 409 and elsewhere.mimetype == PROBLEM
+    assert client.get(f"/clients/{other['id']}/addresses", headers=user).json["total"] == 0
 
 
 def announced(app) -> list[tuple[str, dict]]:

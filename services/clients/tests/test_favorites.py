@@ -15,6 +15,8 @@ from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 from services.products.models import outbox as products_outbox
 
+from .conftest import deleted_after_the_first_commit, deleting
+
 
 class Products:
     """The products service, served for real, and the requests it received."""
@@ -116,6 +118,30 @@ def test_concurrent_puts_of_one_favorite_add_it_once(app, client, user, make_cli
         statuses = sorted(pool.map(put, range(5)))
     assert statuses == [200] * 4 + [201]
     assert favorites_of(app, owner["id"]) == [product["id"]]
+
+
+def test_a_favorite_added_while_its_client_is_being_deleted_is_404_and_not_kept(
+    app, client, user, make_client, make_product
+):
+    owner, product = make_client(), make_product()
+    path = f"/clients/{owner['id']}/favorites/{product['id']}"
+    with deleting(app, owner["id"]) as waits:
+        adding = waits(lambda: client.put(path, headers=user))
+    response = adding.result()
+    assert response.status_code == 404
+    assert response.json["detail"] == f"Client {owner['id']} does not exist"
+    assert favorites_of(app, owner["id"]) == []
+
+
+def test_a_favorite_whose_client_is_deleted_right_after_it_is_stored_is_answered_201(
+    app, client, user, make_client, make_product
+):
+    owner, product = make_client(), make_product()
+    with deleted_after_the_first_commit(app, owner["id"]):
+        response = client.put(f"/clients/{owner['id']}/favorites/{product['id']}", headers=user)
+    assert response.status_code == 201
+    assert (response.json["client_id"], response.json["product_id"]) == (owner["id"], product["id"])
+    assert favorites_of(app, owner["id"]) == []
 
 
 def test_an_unknown_product_is_404_and_nothing_is_stored(

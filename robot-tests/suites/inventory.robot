@@ -100,6 +100,21 @@ Scenario: a movement cannot take the stock below what orders reserved
     And the problem detail mentions "reserved"
     And the stock is 5 on hand, 4 reserved and 1 available
 
+Scenario: a movement retried with the same Idempotency-Key is recorded once
+    Given a product with a stock of 10
+    And I record a receipt of 5 units with the key "nf-4471"
+    When I record a receipt of 5 units with the same key
+    Then the answer is 201
+    And the answer is the first movement again
+    And the stock is 15 on hand, 0 reserved and 15 available
+
+Scenario: the same Idempotency-Key with another movement is a 409
+    Given a product with a stock of 10
+    And I record a receipt of 5 units with the key "nf-4472"
+    When I record a receipt of 6 units with the same key
+    Then the answer is a 409 problem
+    And the stock is 15 on hand, 0 reserved and 15 available
+
 Scenario: a reason that is not documented is refused
     Given a product with a stock of 5
     When I record a theft of -1 units

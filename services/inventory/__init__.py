@@ -23,7 +23,15 @@ def create_app(config: dict | None = None) -> Flask:
     )
     init_outbox(app, outbox)
     from . import holdings, reservations, stock
-    from .routes import blp, reservations_blp
+    from .routes import blp, recording_movement, reservations_blp
+
+    def forget_expired_keys():
+        recording_movement.forget_expired()
+        db.session.commit()
+
+    # The relay is the service's one background process: it also forgets Idempotency-Keys
+    # older than a day.
+    outbox.every(3600, forget_expired_keys)
 
     outbox.receiver(
         app,

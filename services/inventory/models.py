@@ -1,5 +1,5 @@
-"""Stock per product, its movement ledger, reservations for orders, clients' holdings, and the
-outbox through which every stock change is announced."""
+"""Stock per product, its movement ledger, reservations for orders, clients' holdings, the
+Idempotency-Keys of movements, and the outbox through which every stock change is announced."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.kit import make_db
+from services.kit.idempotency import IdempotencyKeyMixin
 from services.kit.outbox import Outbox
 
 db = make_db("inventory")
@@ -160,3 +161,10 @@ class Holding(db.Model):
         Index("ix_holdings_client_id_acquired_at_id", "client_id", "acquired_at", "id"),
         Index("ix_holdings_product_id", "product_id"),
     )
+
+
+class IdempotencyKey(IdempotencyKeyMixin, db.Model):
+    """The Idempotency-Keys of POST /inventory/stock/{product_id}/movements: `resource_id` is the
+    movement the key recorded."""
+
+    __tablename__ = "idempotency_keys"

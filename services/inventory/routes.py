@@ -7,9 +7,10 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from services.kit import Blueprint, ShortageProblemSchema, page_schema, paginate
+from services.kit.idempotency import HEADER, MAX_KEY, IdempotentCommand
 
 from . import holdings, reservations, stock
-from .models import Movement, Stock, db
+from .models import IdempotencyKey, Movement, Stock, db
 from .schemas import (
     HoldingListArgs,
     HoldingSchema,
@@ -35,6 +36,23 @@ reservations_blp = Blueprint(
     url_prefix="/inventory/reservations",
     description="Internal: the stock reservations the orders service makes for its orders",
 )
+
+recording_movement = IdempotentCommand(
+    db,
+    IdempotencyKey,
+    schema=MovementSchema,
+    endpoint="inventory.MovementResource",
+    id_arg="movement_id",
+)
+
+IDEMPOTENCY_HEADER = {
+    "in": "header",
+    "name": HEADER,
+    "required": False,
+    "schema": {"type": "string", "maxLength": MAX_KEY},
+    "description": "Per user, kept 24 h: the same key and body for the same product answer the "
+    "first answer again; the same key with another body or product is a 409",
+}
 
 
 # --- stock ---
@@ -88,11 +106,19 @@ class Movements(MethodView):
     @blp.login_required("admin")
     @blp.arguments(NewMovementSchema)
     @blp.response(201, MovementSchema)
+    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
     @blp.problem(404, "The product has no stock")
-    @blp.problem(409, "The movement would take on_hand below what is reserved")
-    def post(self, data, product_id):
-        """Record a movement (admin): a signed quantity and its reason."""
-        movement = stock.move_stock(product_id, data)
+    @blp.problem(
+        409,
+        "The movement would take on_hand below what is reserved, or the Idempotency-Key was "
+        "used with another body or product",
+    )
+    @recording_movement
+    def post(self, data, product_id, key):
+        """Record a movement (admin): a signed quantity and its reason. With an
+        `Idempotency-Key`, a repeat answers the first movement again instead of recording
+        another."""
+        movement = stock.move_stock(product_id, data, key)
         location = url_for(
             "inventory.MovementResource", product_id=product_id, movement_id=movement.id
         )

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Conflict, NotFound, current_caller, utcnow
+from services.kit.idempotency import NO_KEY, Key, NoKey
 
 from .models import Holding, Movement, Stock, db, outbox
 
@@ -92,9 +93,10 @@ def record_movement(stock: Stock, quantity: int, reason: str, note: str | None, 
     return movement
 
 
-def move_stock(product_id: int, data: dict) -> Movement:
+def move_stock(product_id: int, data: dict, key: Key | NoKey = NO_KEY) -> Movement:
     """A receipt, adjustment, return or damage: on_hand changes by a signed quantity, never to
-    below what is reserved (409)."""
+    below what is reserved (409). An Idempotency-Key is bound to the movement and answered in
+    the transaction that records it."""
     stock = _locked(product_id)
     after = stock.on_hand + data["quantity"]
     if after < stock.reserved:
@@ -107,6 +109,9 @@ def move_stock(product_id: int, data: dict) -> Movement:
         stock, data["quantity"], data["reason"], data["note"], current_caller().id
     )
     bump_version_and_announce(stock)
+    db.session.flush()
+    key.bind(movement.id)
+    key.answer(movement)
     db.session.commit()
     return movement
 

@@ -261,6 +261,43 @@ def test_a_movement_below_what_is_reserved_is_a_409_and_changes_nothing(
     assert move(client, admin, product_id, -4, "damage").status_code == 201
 
 
+def test_a_repeated_idempotency_key_records_one_movement_and_answers_it_again(
+    client, admin, make_stock
+):
+    product_id = make_stock(10)
+    key = {**admin, "Idempotency-Key": "receipt-nf-123"}
+    first = move(client, key, product_id, 5, "receipt", note="NF 123")
+    again = move(client, key, product_id, 5, "receipt", note="NF 123")
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert first.headers["Location"].endswith(
+        f"/inventory/stock/{product_id}/movements/{first.json['id']}"
+    )
+    assert stock_of(client, admin, product_id).json["on_hand"] == 15
+    ledger = client.get(f"/inventory/stock/{product_id}/movements", headers=admin).json
+    assert ledger["total"] == 2  # the initial stock, and the receipt once
+
+
+def test_an_idempotency_key_used_with_another_body_or_product_is_a_409(client, admin, make_stock):
+    product_id, other = make_stock(10), make_stock(10)
+    key = {**admin, "Idempotency-Key": "receipt-1"}
+    assert move(client, key, product_id, 5).status_code == 201
+    assert move(client, key, product_id, 6).status_code == 409
+    assert move(client, key, other, 5).status_code == 409
+    assert stock_of(client, admin, other).json["on_hand"] == 10
+
+
+def test_a_refused_movement_lets_its_idempotency_key_go(app, client, admin, make_stock):
+    product_id = make_stock(10)
+    set_reserved(app, product_id, 6)
+    key = {**admin, "Idempotency-Key": "damage-1"}
+    assert move(client, key, product_id, -5, "damage").status_code == 409
+    set_reserved(app, product_id, 0)
+    assert move(client, key, product_id, -5, "damage").status_code == 201
+    assert stock_of(client, admin, product_id).json["on_hand"] == 5
+
+
 def test_stock_past_what_a_count_can_hold_is_a_422_with_errors_and_changes_nothing(
     client, admin, make_stock
 ):

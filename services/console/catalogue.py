@@ -3,6 +3,8 @@ categories, and stock with its ledger and movements."""
 
 from __future__ import annotations
 
+import uuid
+
 from flask import flash, redirect, render_template, request, session, url_for
 
 from . import api
@@ -17,7 +19,7 @@ from .pages import (
     read_json,
     signed_in,
 )
-from .sales import listing, number, refused
+from .sales import INVALID_KEY, form_key, listing, number, refused
 
 PRODUCT_FILTERS = ("q", "category_id", "available", "active", "sort")
 MOVEMENT_REASONS = {
@@ -286,6 +288,7 @@ def stock_page(product_id: int, *, form="", values=None, errors=None, status=200
         form=form,
         values=values or {},
         errors=errors or {},
+        new_key=str(uuid.uuid4()),
     ), status
 
 
@@ -303,8 +306,18 @@ def add_movement(product_id: int):
     body["quantity"] = number(body["quantity"])
     if values.get("note"):
         body["note"] = values["note"]
+    key = form_key(values)
+    if key is None:
+        flash(INVALID_KEY, "error")
+        values.pop("idempotency_key")
+        return stock_page(product_id, form="movement", values=values, status=422)
     try:
-        api.send("POST", f"/inventory/stock/{product_id}/movements", body)
+        api.send(
+            "POST",
+            f"/inventory/stock/{product_id}/movements",
+            body,
+            headers={"Idempotency-Key": key},
+        )
     except ApiError as exc:
         if not refused(exc):
             raise

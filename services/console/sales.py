@@ -76,6 +76,17 @@ def sendable_key(key: str) -> bool:
     return 0 < len(key) <= MAX_KEY and key.isascii() and key.isprintable() and key == key.strip()
 
 
+INVALID_KEY = "O formulário veio com uma chave de envio inválida. Envie de novo."
+
+
+def form_key(values: dict) -> str | None:
+    """The Idempotency-Key a form was shown with (a hidden field): a double submit, or a retry,
+    of one form is one request to the API. None when the form came with one no header can carry
+    (only a tampered form does): it is shown again with a new key."""
+    key = values.get("idempotency_key") or str(uuid.uuid4())
+    return key if sendable_key(key) else None
+
+
 def number(text: str):
     """An integer when it reads as one; else the text as typed, for the API to name the field."""
     try:
@@ -99,7 +110,7 @@ def new_order():
                 "order_new.html",
                 values={**values, "idempotency_key": str(uuid.uuid4())},
                 errors={},
-                message="O formulário veio com uma chave de envio inválida. Envie de novo.",
+                message=INVALID_KEY,
                 lines=ORDER_LINES,
                 methods=PAYMENT_METHODS,
             ), 422
@@ -237,6 +248,7 @@ def client_page(client_id: int, *, form: str = "", values=None, errors=None, sta
         form=form,
         values=values or {},
         errors=errors or {},
+        new_key=str(uuid.uuid4()),
     ), status
 
 
@@ -269,8 +281,13 @@ def add_address(client_id: int):
     body = {key: values.get(key, "").strip() for key in ADDRESS_FIELDS}
     if not body["complement"]:
         body.pop("complement")
+    key = form_key(values)
+    if key is None:
+        flash(INVALID_KEY, "error")
+        values.pop("idempotency_key")
+        return client_page(client_id, form="address", values=values, status=422)
     try:
-        api.send("POST", f"/clients/{client_id}/addresses", body)
+        api.send("POST", f"/clients/{client_id}/addresses", body, headers={"Idempotency-Key": key})
     except ApiError as exc:
         if not refused(exc):
             raise

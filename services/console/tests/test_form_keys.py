@@ -1,0 +1,146 @@
+"""The forms that add something (a stock movement, a client's address) carry a key of their own,
+sent as the API's Idempotency-Key: a form submitted twice (a double click, a retry) is one
+request to the API, which answers the second with the first's result. The API behind the
+gateway is a stand-in that records what it was sent."""
+
+import re
+
+import pytest
+from flask import Flask, request
+
+from services.auth.accounts import ensure_admin
+from services.kit.testing import LiveServer, truncate_all
+
+from .conftest import ADMIN, Gateway, console_app, csrf_of, sign_in
+
+PRODUCT, CLIENT = 7, 3
+
+
+class Api:
+    """Inventory, clients and products as the stock and client pages read them; the POSTs it
+    receives are recorded with their Idempotency-Key."""
+
+    def __init__(self):
+        self.posts: list[tuple[str, str | None]] = []
+        app = self.app = Flask("api")
+        page = {"items": [], "total": 0, "page": 1, "per_page": 20}
+
+        @app.get(f"/inventory/stock/{PRODUCT}")
+        def stock():
+            return {
+                "product_id": PRODUCT,
+                "on_hand": 10,
+                "reserved": 0,
+                "available": 10,
+                "reorder_level": 0,
+                "updated_at": "2026-12-01T10:00:00+00:00",
+            }
+
+        @app.get("/products")
+        def products():
+            return {**page, "items": [{"id": PRODUCT, "name": "Teclado"}], "total": 1}
+
+        @app.get(f"/clients/{CLIENT}")
+        def client():
+            return {
+                "id": CLIENT,
+                "name": "Maria",
+                "email": "maria@example.com",
+                "cpf": "454.090.000-56",
+                "balance": "0.00",
+                "phone": None,
+                "whatsapp_opt_in": False,
+                "created_at": "2026-12-01T10:00:00+00:00",
+            }
+
+        @app.get(f"/inventory/stock/{PRODUCT}/movements")
+        @app.get(f"/clients/{CLIENT}/addresses")
+        def listing():
+            return page
+
+        @app.post(f"/inventory/stock/{PRODUCT}/movements")
+        @app.post(f"/clients/{CLIENT}/addresses")
+        def create():
+            self.posts.append((request.path, request.headers.get("Idempotency-Key")))
+            return {"id": 1}, 201
+
+
+class ApiGateway(Gateway):
+    def __init__(self, auth_app, api):
+        super().__init__(auth_app)
+        self.api = api.app.wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(("/inventory/", "/clients/", "/products")):
+            return self.api(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def api(auth):
+    return Api()
+
+
+@pytest.fixture(scope="module")
+def api_console(database, jwt_keys, auth, auth_server, api):
+    server = LiveServer(ApiGateway(auth, api)).start()
+    yield console_app(database, jwt_keys, server, auth_server, WTF_CSRF_ENABLED=True)
+    server.stop()
+
+
+@pytest.fixture
+def browser(api_console, auth, api):
+    for each in (api_console, auth):
+        truncate_all(each)
+    with auth.app_context():
+        ensure_admin(*ADMIN)
+    api.posts.clear()
+    browser = api_console.test_client()
+    sign_in(browser)
+    return browser
+
+
+def key_of(html: str, form: str) -> str:
+    found = re.search(rf'id="{form}".*?name="idempotency_key" value="([^"]+)"', html, re.S)
+    assert found, f"the {form} carries its key"
+    return found.group(1)
+
+
+FORMS = {
+    "movement": (
+        f"/console/stock/{PRODUCT}",
+        "movement-form",
+        f"/console/stock/{PRODUCT}/movements",
+        {"quantity": "5", "reason": "receipt"},
+    ),
+    "address": (
+        f"/console/clients/{CLIENT}",
+        "address-form",
+        f"/console/clients/{CLIENT}/addresses",
+        {"street": "Rua A", "number": "1", "city": "São Paulo", "state": "SP", "cep": "01001-000"},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_a_form_submitted_twice_sends_its_one_key_both_times(browser, api, name):
+    shown, form_id, action, fields = FORMS[name]
+    page = browser.get(shown).text
+    key = key_of(page, form_id)
+    form = {**fields, "csrf_token": csrf_of(page), "idempotency_key": key}
+    assert [browser.post(action, data=form).status_code for _ in range(2)] == [303, 303]
+    assert [sent for _, sent in api.posts] == [key, key]
+    assert key_of(browser.get(shown).text, form_id) != key  # the next form is another request
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_a_form_key_no_header_can_carry_is_refused_and_nothing_is_sent(browser, api, name):
+    shown, form_id, action, fields = FORMS[name]
+    page = browser.get(shown).text
+    form = {**fields, "csrf_token": csrf_of(page), "idempotency_key": "é-key"}
+    answer = browser.post(action, data=form)
+    assert answer.status_code == 422 and "chave de envio inválida" in answer.text
+    fresh = key_of(answer.text, form_id)
+    assert fresh != "é-key" and len(fresh) == 36
+    assert api.posts == []

@@ -377,6 +377,13 @@ def test_the_role_guard_admits_the_right_role(client, jwt_keys):
     assert client.get("/widgets/admin-only", headers=bearer(token)).status_code == 200
 
 
+def test_a_token_carrying_a_role_feira_does_not_have_is_a_401_not_a_403(client, jwt_keys):
+    token = access_token(jwt_keys, role="superuser")
+    response = client.get("/widgets/admin-only", headers=bearer(token))
+    assert response.status_code == 401 and response.mimetype == PROBLEM
+    assert "unknown role" in response.json["detail"]
+
+
 @pytest.mark.parametrize("scheme", ["bearer", "BEARER", "bEaReR"])
 def test_the_bearer_scheme_is_read_in_any_case_as_the_gateway_reads_it(client, jwt_keys, scheme):
     token = access_token(jwt_keys, role="admin")

@@ -93,6 +93,17 @@ Scenario: asking whether an unknown product exists is a 404
     When I ask whether the product exists
     Then the answer is 404
 
+Scenario: asking whether a product exists carries the headers of its read, ETag included
+    Given a product
+    And I have read the product
+    When I ask whether the product exists
+    Then the answer is 200
+    And the answer has the ETag I have
+    And the answer may be kept only by the caller, who must revalidate it
+    When I ask whether the product exists with the ETag I have
+    Then the answer is 304
+    And the answer has no body
+
 Scenario: an unknown product is a 404
     Given a product that has been deleted
     When I read the product

@@ -26,7 +26,7 @@ from .httpclient import ServiceClient
 from .observability import configure_logging, init_metrics, init_sentry, register_request_hooks
 from .security import init_jwt
 from .settings import base_config, env
-from .web import Api, schema_name_resolver
+from .web import Api, bodiless_head, schema_name_resolver
 
 
 class IdConverter(IntegerConverter):
@@ -154,6 +154,7 @@ def create_service_app(
     register_request_hooks(app)
     allow_large_bodies(app)
     app.after_request(drain_unread_body)
+    app.after_request(bodiless_head)
     app.url_value_preprocessor(refuse_unstorable_path_values)
     init_sentry(app)
 

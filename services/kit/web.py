@@ -8,7 +8,7 @@ import json
 
 import flask_smorest
 import marshmallow as ma
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_smorest.utils import prepare_response
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -22,11 +22,30 @@ def revalidate(response):
     """An after-request hook for a blueprint of reads: every GET carries an ETag (a hash of the
     body) and may be kept only by the caller's own client, which must ask again each time:
     `If-None-Match` with a current tag answers 304 with no body. Nothing is shared between
-    users, so no shared cache may store it."""
-    if request.method == "GET" and response.status_code == 200:
-        response.headers["Cache-Control"] = "private, no-cache"
+    users, so no shared cache may store it.
+
+    A HEAD carries the same headers as its GET (RFC 9110 §9.3.2), 304 included, when it built
+    the GET's body (Flask runs the GET, or the route's own head() answers the same schema); one
+    that built none (an existence check, see `bodiless_head`) cannot know the tag, so it
+    carries only Cache-Control."""
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return response
+    response.headers["Cache-Control"] = "private, no-cache"
+    if not g.get("no_representation"):
         response.add_etag(weak=True)
         response.make_conditional(request)
+    return response
+
+
+def bodiless_head(response):
+    """An app-wide after-request hook: a HEAD answered by a route that builds no representation
+    (a head() documented without a body schema: an existence check other services ask) has a
+    placeholder body, whose length is not the GET's. It sends no Content-Length, which a HEAD may
+    omit (RFC 9110 §8.6), rather than a wrong one."""
+    if request.method == "HEAD" and g.get("no_representation") and response.status_code < 300:
+        response.response = []
+        response.automatically_set_content_length = False
+        response.headers.pop("Content-Length", None)
     return response
 
 
@@ -210,6 +229,26 @@ class Parser(FlaskParser):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
+
+    def response(self, status_code, schema=None, **kwargs):
+        """As flask-smorest's; a success without a schema (other than a 204) answers no
+        representation of the resource, which `revalidate` and `bodiless_head` must know: it
+        sets `g.no_representation`."""
+        decorator = super().response(status_code, schema, **kwargs)
+        if schema is not None or int(status_code) == 204 or int(status_code) >= 300:
+            return decorator
+
+        def marked(func):
+            respond = decorator(func)
+
+            @functools.wraps(respond)
+            def wrapper(*args, **kwargs):
+                g.no_representation = True
+                return respond(*args, **kwargs)
+
+            return wrapper
+
+        return marked
 
     def problem(self, status: int, description: str, *, schema=ProblemSchema):
         """Document an error answer of this route as problem+json (`schema`: one with more

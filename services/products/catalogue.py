@@ -131,10 +131,6 @@ def get_product(product_id: int) -> Product:
     return product
 
 
-def product_exists(product_id: int) -> bool:
-    return db.session.scalar(select(Product.id).where(Product.id == product_id)) is not None
-
-
 def create_product(data: dict) -> Product:
     """Inventory hears of it (with the stock to start from) through the outbox, so it sets the
     stock even if it was down at this moment."""

@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from services.kit import (
     Blueprint,
-    NotFound,
     body_limit,
     conditional,
     page_schema,
@@ -174,13 +173,13 @@ class ProductResource(MethodView):
         return catalogue.get_product(product_id)
 
     @blp.login_required()
-    @blp.response(200)
+    @blp.response(200, ProductSchema)
     @blp.problem(404, "No such product")
+    @conditional
     def head(self, product_id):
-        """Does the product exist? 200 or 404, no body (what other services ask)."""
-        if not catalogue.product_exists(product_id):
-            raise NotFound(f"Product {product_id} does not exist")
-        return ""
+        """Does the product exist? 200 or 404 (what other services ask), with the GET's headers
+        and no body. The product is read as GET reads it: its ETag is the hash of that body."""
+        return catalogue.get_product(product_id)
 
     @blp.login_required("admin")
     @blp.arguments(ProductSchema)

@@ -57,3 +57,21 @@ def test_errors_and_writes_carry_no_etag(client, user, admin, make_product):
         "/products", json={"name": "X", "price": "1.00", "barcode": "4006381333931"}, headers=admin
     )
     assert "ETag" not in created.headers
+
+
+@pytest.mark.parametrize(
+    "path", ["/products/{id}", "/products", "/categories/{category}", "/categories"]
+)
+def test_a_head_carries_the_headers_of_its_get_etag_and_length_included(
+    client, user, make_category, make_product, path
+):
+    category = make_category()
+    made = make_product(name="Mouse", category_id=category["id"])
+    url = path.format(id=made["id"], category=category["id"])
+    got = client.get(url, headers=user)
+    head = client.head(url, headers=user)
+    assert head.status_code == 200 and head.get_data() == b""
+    for name in ("ETag", "Cache-Control", "Content-Length", "Content-Type"):
+        assert head.headers.get(name) == got.headers.get(name), name
+    again = client.head(url, headers={**user, "If-None-Match": got.headers["ETag"]})
+    assert again.status_code == 304

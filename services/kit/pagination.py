@@ -29,19 +29,33 @@ class QueryArgs(ma.Schema):
 
     @pre_load
     def within_documented_lengths(self, data, **kwargs):
-        limits = {
-            field.data_key or name: field.metadata["maxLength"]
+        fields_by_key = {
+            field.data_key or name: field
             for name, field in self.load_fields.items()
             if "maxLength" in field.metadata
         }
         errors = {
-            key: [f"Longer than {limits[key]} characters."]
+            key: _too_long(fields_by_key[key], data[key])
             for key in data
-            if key in limits and isinstance(data[key], str) and len(data[key]) > limits[key]
+            if key in fields_by_key
+            and isinstance(data[key], str)
+            and len(data[key]) > fields_by_key[key].metadata["maxLength"]
         }
         if errors:
             raise ValidationError(errors)
         return data
+
+
+def _too_long(field: fields.Field, value: str) -> list[str]:
+    """What a value longer than `field`'s maxLength is told: a field of choices names them (its
+    maxLength is only the longest choice's), any other its length."""
+    for rule in field.validators:
+        if isinstance(rule, validate.OneOf):
+            try:
+                rule(value)
+            except ValidationError as exc:
+                return exc.messages
+    return [f"Longer than {field.metadata['maxLength']} characters."]
 
 
 class PageArgs(QueryArgs):

@@ -612,7 +612,7 @@ def test_a_shortage_problem_documents_short_as_optional(client):
 
 @pytest.mark.parametrize(
     ("field", "value", "limit"),
-    [("label", "w" * 41, 40), ("since", "2026-11-23" + "0" * 5000, 10), ("sort", "-name" * 9, 5)],
+    [("label", "w" * 41, 40), ("since", "2026-11-23" + "0" * 5000, 10)],
 )
 def test_an_over_long_filter_of_any_type_is_a_422_naming_it(client, field, value, limit):
     response = client.get("/widgets", query_string={field: value})

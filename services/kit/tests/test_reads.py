@@ -1,4 +1,5 @@
-"""What the kit answers to reads: a HEAD carries the headers its GET would (RFC 9110 §9.3.2)."""
+"""What the kit answers to reads: a HEAD carries the headers its GET would (RFC 9110 §9.3.2), and
+a query value that is not one of its choices is told the choices, whatever its length."""
 
 import marshmallow as ma
 import pytest
@@ -67,3 +68,10 @@ def test_an_existence_check_head_sends_no_content_length_rather_than_a_wrong_one
     # It builds no body, so it cannot know the GET's tag; the caching rule is the GET's.
     assert "ETag" not in head.headers
     assert head.headers["Cache-Control"] == client.get("/reads/7").headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("value", ["nope", "x", "-name", "x" * 200])
+def test_a_sort_that_is_not_a_choice_is_told_the_choices_whatever_its_length(client, value):
+    response = client.get("/reads", query_string={"sort": value})
+    assert response.status_code == 422
+    assert response.json["errors"] == {"sort": ["Must be one of: id, -id."]}

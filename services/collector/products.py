@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from services.kit import service
+from services.kit import Unavailable, service
 
 # Well under products' limits (1000 rows an import, MAX_BODY_BYTES, 1 MiB, a body): a page of a
 # thousand products with long descriptions goes in several calls.
@@ -22,6 +22,18 @@ class Upserted:
     products: dict[int, tuple[int, bool]] = field(default_factory=dict)
     # row index → the reason products gave
     rejected: dict[int, str] = field(default_factory=dict)
+
+
+def unknown_category(category_id: int) -> bool:
+    """Whether products says it has no such category (`HEAD /categories/{id}` with the admin's
+    token: a 404). Any other answer, products down included, is not a no: the check spares the
+    admin a source whose every row products would refuse, and products judges each row's
+    category anyway (a run then rejects the row with products' reason)."""
+    try:
+        response = service("products").head(f"/categories/{category_id}")
+    except Unavailable:
+        return False
+    return response.status_code == 404
 
 
 def batches(rows: list[dict]) -> Iterator[list[int]]:

@@ -88,7 +88,9 @@ class SourceSchema(ChangeSchema):
         validate=[validate.Length(max=120), check_cron],
         metadata={"description": "Cron, UTC (`0 3 * * *`); null: only when asked", "example": None},
     )
-    max_pages = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10000))
+    max_pages = fields.Integer(
+        load_default=100, strict=True, validate=validate.Range(min=1, max=10000)
+    )
     delay_s = fields.Decimal(
         load_default=Decimal("1"),
         as_string=True,

@@ -7,9 +7,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.kit import Conflict, NotFound
+from services.kit import Conflict, NotFound, Unprocessable
 from services.kit.db import kept_after_commit
 
+from . import products
 from .models import ACTIVE, Run, Source, db
 
 
@@ -44,7 +45,16 @@ def get_source(source_id: int) -> Source:
     return source
 
 
+def check_category(data: dict) -> None:
+    """A category products does not have is a 422 naming `category_id`, as products answers it;
+    when products cannot say, the source is kept (see products.unknown_category)."""
+    category_id = data.get("category_id")
+    if category_id is not None and products.unknown_category(category_id):
+        raise Unprocessable({"category_id": ["No such category."]})
+
+
 def create_source(data: dict) -> Source:
+    check_category(data)
     source = Source(**data)
     db.session.add(source)
     db.session.commit()
@@ -52,6 +62,7 @@ def create_source(data: dict) -> Source:
 
 
 def update_source(source: Source, data: dict) -> Source:
+    check_category(data)
     source.update(data)
     db.session.commit()
     return with_last_run(source)

@@ -8,6 +8,8 @@ from sqlalchemy import text
 from services.collector import sources
 from services.collector.models import Run, db
 from services.collector.schemas import RunSchema
+from services.kit import Unavailable
+from services.kit.httpclient import ServiceClient
 from services.kit.testing import answered_behind
 
 SHOP = "http://127.0.0.1:5092/loja-json/"
@@ -206,3 +208,46 @@ def test_a_start_url_python_cannot_split_is_a_422_not_a_500(client, admin):
     response = client.post("/collector/sources", json=body, headers=admin)
     assert response.status_code == 422
     assert {"start_urls.0", "start_urls.1"} <= set(response.json["errors"])
+
+
+@pytest.mark.parametrize("value", [1.5, "2"])
+def test_max_pages_must_be_a_json_integer_as_every_other_services_integers(client, admin, value):
+    body = {"name": "Bazar", "start_urls": [SHOP], "max_pages": value}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 422
+    assert response.json["errors"] == {"max_pages": ["Not a valid integer."]}
+    made = source(client, admin)
+    changed = client.patch(
+        f"/collector/sources/{made['id']}", json={"max_pages": value}, headers=admin
+    )
+    assert changed.status_code == 422 and list(changed.json["errors"]) == ["max_pages"]
+
+
+def test_a_category_products_does_not_have_is_a_422_naming_category_id(client, admin, products_app):
+    body = {"name": "Bazar", "start_urls": [SHOP], "category_id": 999999999}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 422
+    assert response.json["errors"] == {"category_id": ["No such category."]}
+    assert client.get("/collector/sources", headers=admin).json["total"] == 0
+    made = source(client, admin)
+    changed = client.patch(
+        f"/collector/sources/{made['id']}", json={"category_id": 999999999}, headers=admin
+    )
+    assert changed.status_code == 422 and list(changed.json["errors"]) == ["category_id"]
+    category = (
+        products_app.test_client().post("/categories", json={"name": "Cozinha"}, headers=admin).json
+    )
+    kept = source(client, admin, name="Outra", category_id=category["id"])
+    assert kept["category_id"] == category["id"]
+
+
+def test_a_source_is_kept_when_products_cannot_say_whether_its_category_exists(
+    client, admin, monkeypatch
+):
+    # Products judges each collected row's category anyway: a run rejects the rows, with its reason.
+    def down(self, method, path, **kwargs):
+        raise Unavailable("The products service is unavailable")
+
+    monkeypatch.setattr(ServiceClient, "request", down)
+    made = source(client, admin, category_id=999999999)
+    assert made["category_id"] == 999999999

@@ -44,7 +44,6 @@ pages = PageBlueprint(
     template_folder="templates",
 )
 RESOLUTION_NAMES = {"minute": store.MINUTE, "hour": store.HOUR, "day": store.DAY}
-MAX_SPAN = timedelta(days=400)
 BADGE_COLOURS = {"up": "#2e7d32", "degraded": "#b26a00", "down": "#c62828", "unknown": "#616161"}
 log = logging.getLogger("feira.monitoring.dashboard")
 
@@ -130,13 +129,11 @@ class TargetSeries(MethodView):
     @blp.response(200, SeriesSchema)
     @blp.problem(404, "No such target")
     def get(self, args, name):
-        """One target's series between `from` and `to` (the last 24 hours unless given): a
-        point per minute, hour or day with its checks, uptime and p50/p95."""
+        """One target's series between `from` and `to` (the last 24 hours unless given, at most
+        400 days): a point per minute, hour or day with its checks, uptime and p50/p95."""
         target = _target(name)
         end = args.get("to") or now()
         start = args.get("from_") or end - timedelta(hours=24)
-        if end - start > MAX_SPAN:
-            start = end - MAX_SPAN
         resolution = RESOLUTION_NAMES.get(args.get("resolution")) or store.series_resolution(
             start, end
         )

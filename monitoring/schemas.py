@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
@@ -97,6 +97,9 @@ class SummarySchema(Schema):
 # Windows are computed by date arithmetic: keep them far from the ends of the calendar.
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2999, 12, 31, tzinfo=UTC)
+# The longest series one request reads (a point a day at most 400 points; the rollups a year and
+# a bit): a longer one is a 422 naming `from`.
+MAX_SPAN_DAYS = 400
 
 
 class SeriesArgs(QueryArgs):
@@ -104,7 +107,8 @@ class SeriesArgs(QueryArgs):
         data_key="from",
         validate=validate.Range(min=EARLIEST, max=LATEST),
         metadata={
-            "description": "ISO 8601 with offset, before `to`; 24 hours before `to`",
+            "description": "ISO 8601 with offset, before `to` and at most "
+            f"{MAX_SPAN_DAYS} days before it; 24 hours before `to`",
             "maxLength": MAX_DATETIME,
         },
     )
@@ -119,8 +123,15 @@ class SeriesArgs(QueryArgs):
 
     @validates_schema
     def from_before_to(self, data, **kwargs):
-        if "from_" in data and data["from_"] >= data.get("to", datetime.now(UTC)):
+        if "from_" not in data:
+            return
+        end = data.get("to", datetime.now(UTC))
+        if data["from_"] >= end:
             raise ValidationError("Must come before `to` (now when it is absent).", "from")
+        if end - data["from_"] > timedelta(days=MAX_SPAN_DAYS):
+            raise ValidationError(
+                f"At most {MAX_SPAN_DAYS} days before `to` (now when it is absent).", "from"
+            )
 
 
 class PointSchema(Schema):

@@ -106,6 +106,31 @@ def test_a_from_in_the_future_without_to_is_a_422_naming_from(web, session, moni
     assert list(response.json["errors"]) == ["from"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"from": "2026-12-05T00:00:00Z", "to": "2999-12-31T00:00:00Z"},
+        {"from": "2025-01-01T00:00:00Z", "to": "2026-02-05T00:00:01Z"},
+        {"from": "2001-01-01T00:00:00Z"},
+    ],
+)
+def test_a_span_longer_than_400_days_is_a_422_naming_from_not_a_shorter_series(
+    web, session, monitor, query
+):
+    response = web.get("/status/api/targets/clients", query_string=query)
+    assert response.status_code == 422
+    assert response.json["errors"] == {
+        "from": ["At most 400 days before `to` (now when it is absent)."]
+    }
+
+
+def test_a_span_of_400_days_is_served_whole(web, session, monitor):
+    query = {"from": "2025-01-01T00:00:00+00:00", "to": "2026-02-05T00:00:00+00:00"}
+    response = web.get("/status/api/targets/clients", query_string=query)
+    assert response.status_code == 200
+    assert (response.json["from"], response.json["to"]) == (query["from"], query["to"])
+
+
 def test_the_summary_rejects_an_unknown_parameter_with_a_422_naming_it(web, session):
     response = web.get("/status/api/summary", query_string={"target": "clients"})
     assert response.status_code == 422

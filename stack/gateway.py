@@ -30,7 +30,15 @@ PROBLEMS = [
     (401, "unauthorized", "Unauthorized", "$auth_detail", {}),
     (403, "forbidden", "Forbidden", "The token does not allow this", {}),
     (404, "not-found", "Not Found", "No route for $uri", {}),
-    (405, "method-not-allowed", "Method Not Allowed", "$request_method is not allowed here", {}),
+    # The methods of what the gateway serves itself ($gateway_allows, nginx.conf.j2); a service's
+    # routes are the service's to answer, and an empty value sends no header.
+    (
+        405,
+        "method-not-allowed",
+        "Method Not Allowed",
+        "$request_method is not allowed here",
+        {"Allow": "$gateway_allows"},
+    ),
     (413, "payload-too-large", "Payload Too Large", "The request body is too large", {}),
     (414, "uri-too-long", "URI Too Long", "The request line (the URL) is too long", {}),
     (

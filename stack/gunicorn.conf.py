@@ -2,6 +2,8 @@
 
 import os
 
+from gunicorn import util
+
 bind = f"{os.environ.get('SERVICE_HOST', '127.0.0.1')}:{os.environ['PORT']}"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -15,7 +17,10 @@ limit_request_line = 8190
 # nginx passes as many headers as fit its buffers (large_client_header_buffers 4 8k): thousands of
 # tiny ones. gunicorn would refuse more than 100 with its own text/html 431; take what nginx took.
 limit_request_fields = 32768
-limit_request_field_size = 8190
+# gunicorn counts a header line with its CRLF, and nginx takes one of up to 8k with it (8192), plus
+# what it sets itself (X-Forwarded-For...): twice that, so what nginx took is never gunicorn's own
+# text/html 431; still a bound for a service reached without the gateway.
+limit_request_field_size = 16384
 timeout = 30
 # How long a stopping worker may finish what it is serving; the test stack, whose fault tests
 # stop services, shortens it (stack/test.env).
@@ -33,3 +38,26 @@ def child_exit(server, worker):
         from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
         GunicornInternalPrometheusMetrics.mark_process_dead_on_child_exit(worker.pid)
+
+
+def _refused_by_the_gateway(sock, status_int, reason, mesg, _write_error=util.write_error):
+    """gunicorn refuses some requests nginx passes on: a control character in a header value
+    (nginx forbids only NUL there, and cannot look at every header). Its answer is a text/html
+    page the gateway could not tell from a service's own 400 problem (both are 400s; nginx cannot
+    intercept by Content-Type). So a 400 gunicorn writes itself carries X-Accel-Redirect: the
+    gateway then answers its own 400 problem (or page) instead (errors.conf.j2, /_refused/400).
+    Its message stays for a caller that reaches a service without the gateway."""
+    if status_int != 400:
+        return _write_error(sock, status_int, reason, mesg)
+    page = mesg.encode("latin-1", "replace")
+    util.write_nonblock(
+        sock,
+        (
+            f"HTTP/1.1 400 {reason}\r\nConnection: close\r\nX-Accel-Redirect: /_refused/400\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {len(page)}\r\n\r\n"
+        ).encode("latin-1")
+        + page,
+    )
+
+
+util.write_error = _refused_by_the_gateway

@@ -142,7 +142,8 @@ def test_the_headers_the_gateway_accepts_are_ones_gunicorn_accepts(rendered, mon
     count, size = re.search(r"large_client_header_buffers (\d+) (\d+)k;", rendered).groups()
     # The smallest header nginx takes, "a:\r\n", is 4 bytes: the buffers hold this many.
     assert int(count) * int(size) * 1024 // 4 <= gunicorn["limit_request_fields"]
-    assert int(size) * 1024 - 2 <= gunicorn["limit_request_field_size"]
+    # A header line fits one buffer with its CRLF, and gunicorn counts the CRLF too.
+    assert int(size) * 1024 <= gunicorn["limit_request_field_size"] <= 16384
 
 
 def raw_get(base: str, path: str) -> requests.Response:
@@ -159,6 +160,51 @@ def raw_get(base: str, path: str) -> requests.Response:
         return response
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE", "PUT", "FOO", "TRACE"])
+def test_the_gateways_health_answers_get_and_head_only_and_its_405_says_so(nginx, method):
+    assert requests.get(f"{nginx}/health", timeout=5).status_code == 200
+    assert requests.head(f"{nginx}/health", timeout=5).status_code == 200
+
+    response = requests.request(method, f"{nginx}/health", timeout=5)
+
+    assert_problem(response, 405)
+    assert response.headers["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"), [("DELETE", "/docs"), ("POST", "/docs/assets/swagger-ui.css")]
+)
+def test_a_405_for_the_gateways_own_pages_says_which_methods_they_allow(nginx, method, path):
+    response = requests.request(method, f"{nginx}{path}", timeout=5)
+
+    assert_problem(response, 405)
+    assert response.headers["Allow"] == "GET, HEAD"
+
+
+@pytest.fixture
+def gateway_alone(tmp_path, monkeypatch):
+    """The rendered gateway on a real nginx, with every service's port closed (none runs)."""
+    ports = {f"{name.upper()}_PORT": str(free_port()) for name in gateway.BY_NAME}
+    ports["FEIRA_GATEWAY_PORT"] = str(free_port())
+    cfg = StackConfig({**EXAMPLE, **ports, "FEIRA_RUN_DIR": str(tmp_path), "OUTBOX_SECRET": "x"})
+    monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
+    # As root, the workers must be able to write the verify cache, or the subrequest fails.
+    monkeypatch.setattr(
+        gateway, "worker_user", lambda cfg: "root root" if os.geteuid() == 0 else ""
+    )
+    yield from serve(cfg, gateway.render(cfg), cfg.gateway_port)
+
+
+def test_with_auth_down_a_protected_route_is_the_503_problem_with_retry_after(gateway_alone):
+    [unavailable] = [p for p in gateway.PROBLEMS if p[0] == 503]
+    for headers in ({"Authorization": "Bearer x.y.z"}, {}):
+        response = requests.get(f"{gateway_alone}/clients", headers=headers, timeout=5)
+
+        assert_problem(response, 503)
+        assert response.json()["detail"] == "The auth service is unavailable"
+        assert response.headers["Retry-After"] == unavailable[4]["Retry-After"]
 
 
 @pytest.mark.parametrize(
@@ -229,6 +275,46 @@ def auth_gateway(database, tmp_path, monkeypatch):
 
 TRIALS = 10
 PASSWORD = "s3nha-forte"
+
+
+@pytest.mark.parametrize("character", ["\x01", "\x1f", "\x7f"])
+def test_a_control_character_in_a_header_is_the_gateways_400_problem(auth_gateway, character):
+    # Public (straight to auth's gunicorn), and behind auth_request (in what verify is sent).
+    public = requests.get(
+        f"{auth_gateway}/auth/.well-known/jwks.json",
+        headers={"X-Note": f"a{character}b"},
+        timeout=5,
+    )
+    protected = requests.get(
+        f"{auth_gateway}/clients", headers={"Authorization": f"Bearer a{character}b"}, timeout=5
+    )
+
+    for response in (public, protected):
+        assert_problem(response, 400)
+        assert response.json()["detail"] == "The request could not be parsed"
+
+
+def test_a_services_own_400_problem_passes_the_gateway_as_it_is(auth_gateway):
+    response = requests.post(
+        f"{auth_gateway}/auth/login",
+        data=b"not json",
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+
+    assert_problem(response, 400)
+    assert response.json()["detail"] != "The request could not be parsed"
+
+
+def test_the_longest_header_line_the_gateway_accepts_reaches_the_service(auth_gateway):
+    limits = (ROOT / "gateway" / "templates" / "limits.conf.j2").read_text()
+    size = int(re.search(r"large_client_header_buffers \d+ (\d+)k;", limits).group(1)) * 1024
+    # "X-Big: " and the value, with the CRLF, fill one buffer; one byte more is nginx's 431.
+    value = "a" * (size - len("X-Big: ") - len("\r\n"))
+    url = f"{auth_gateway}/auth/.well-known/jwks.json"
+
+    assert requests.get(url, headers={"X-Big": value}, timeout=5).status_code == 200
+    assert_problem(requests.get(url, headers={"X-Big": value + "a"}, timeout=5), 431)
 
 
 def sign_in(base: str, n: int) -> dict[str, str]:

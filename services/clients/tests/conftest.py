@@ -1,9 +1,7 @@
-import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import delete, event, text
+from sqlalchemy import delete, event
 from sqlalchemy.orm import Session
 
 from services.clients import create_app
@@ -45,33 +43,13 @@ def make_client(client, user):
 
 
 @contextmanager
-def deleting(app, client_id: int):
-    """A DELETE of the client from a connection of its own, left uncommitted (its row lock held)
-    for the block; the block gets `waits(work)`, which runs `work` in a thread, returns once it
-    waits for that lock, and gives its Future. The DELETE commits when the block ends."""
-    with app.app_context(), db.engine.connect() as connection, ThreadPoolExecutor(1) as pool:
-        transaction = connection.begin()
-        connection.execute(delete(Client).where(Client.id == client_id))
-        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar()
-
-        def waits(work) -> Future:
-            future = pool.submit(work)
-            with db.engine.connect() as watcher:
-                for _ in range(500):
-                    blocked = watcher.execute(
-                        text(
-                            "SELECT count(*) FROM pg_stat_activity"
-                            " WHERE :pid = ANY(pg_blocking_pids(pid))"
-                        ),
-                        {"pid": pid},
-                    ).scalar()
-                    if blocked or future.done():
-                        return future
-                    time.sleep(0.01)
-            raise AssertionError("the request never waited for the deletion's lock")
-
-        yield waits
-        transaction.commit()
+def deletion_held(app, client_id: int):
+    """A DELETE of the client on a connection of its own, uncommitted (its row lock held), for
+    kit.testing.answered_behind to commit once a request waits for it; left uncommitted, it is
+    rolled back when the block ends."""
+    with app.app_context(), db.engine.connect() as holder:
+        holder.execute(delete(Client).where(Client.id == client_id))
+        yield holder
 
 
 @contextmanager

@@ -9,8 +9,9 @@ from sqlalchemy import func, select, text
 
 from services.clients.cpf import check_digits, normalise
 from services.clients.models import Address, Client, db, outbox
+from services.kit.testing import answered_behind
 
-from .conftest import deleted_after_the_first_commit, deleting
+from .conftest import deleted_after_the_first_commit, deletion_held
 
 PROBLEM = "application/problem+json"
 
@@ -309,9 +310,11 @@ def test_two_deletions_of_a_client_at_once_delete_and_announce_it_once(
     app, client, admin, make_client
 ):
     made = make_client()
-    with deleting(app, made["id"]) as waits:
-        second = waits(lambda: client.delete(f"/clients/{made['id']}", headers=admin))
-    assert second.result().status_code == 404
+    with deletion_held(app, made["id"]) as holder:
+        second = answered_behind(
+            app, holder, lambda: client.delete(f"/clients/{made['id']}", headers=admin)
+        )
+    assert second.status_code == 404
     with app.app_context():
         assert (
             db.session.scalar(
@@ -353,9 +356,10 @@ def test_an_address_added_while_its_client_is_being_deleted_is_404_and_not_kept(
 ):
     made = make_client()
     path = f"/clients/{made['id']}/addresses"
-    with deleting(app, made["id"]) as waits:
-        adding = waits(lambda: client.post(path, json=ADDRESS, headers=user))
-    response = adding.result()
+    with deletion_held(app, made["id"]) as holder:
+        response = answered_behind(
+            app, holder, lambda: client.post(path, json=ADDRESS, headers=user)
+        )
     assert response.status_code == 404 and response.mimetype == PROBLEM
     assert response.json["detail"] == f"Client {made['id']} does not exist"
     with app.app_context():

@@ -10,12 +10,19 @@ from sqlalchemy import func, select
 
 from services.clients import create_app
 from services.clients.models import Favorite, db
-from services.kit.testing import LiveServer, build_app, deliver, truncate_all, unreachable_url
+from services.kit.testing import (
+    LiveServer,
+    answered_behind,
+    build_app,
+    deliver,
+    truncate_all,
+    unreachable_url,
+)
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 from services.products.models import outbox as products_outbox
 
-from .conftest import deleted_after_the_first_commit, deleting
+from .conftest import deleted_after_the_first_commit, deletion_held
 
 
 class Products:
@@ -125,9 +132,8 @@ def test_a_favorite_added_while_its_client_is_being_deleted_is_404_and_not_kept(
 ):
     owner, product = make_client(), make_product()
     path = f"/clients/{owner['id']}/favorites/{product['id']}"
-    with deleting(app, owner["id"]) as waits:
-        adding = waits(lambda: client.put(path, headers=user))
-    response = adding.result()
+    with deletion_held(app, owner["id"]) as holder:
+        response = answered_behind(app, holder, lambda: client.put(path, headers=user))
     assert response.status_code == 404
     assert response.json["detail"] == f"Client {owner['id']} does not exist"
     assert favorites_of(app, owner["id"]) == []

@@ -104,11 +104,26 @@ class IdList(fields.String):
         return ids
 
 
+# A control character (C0, DEL, C1): no name, street or number holds one, and a terminal or a
+# CSV export reading it back would act on it.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line_of_text(value: str) -> None:
+    if value and not value.strip():
+        raise ValidationError("Must not be blank.")
+    if CONTROL.search(value):
+        raise ValidationError("Must not contain control characters (tabs and line breaks too).")
+
+
 class Text(fields.String):
-    """Free text in a body: 1 to `max_length` characters (`Filter` is its query twin)."""
+    """Free text in a body, one line of it: 1 to `max_length` characters, not only spaces and
+    no control character (`Filter` is its query twin)."""
 
     def __init__(self, max_length: int, **kwargs):
-        super().__init__(validate=validate.Length(min=1, max=max_length), **kwargs)
+        super().__init__(
+            validate=[validate.Length(min=1, max=max_length), _one_line_of_text], **kwargs
+        )
 
 
 class Email(fields.String):

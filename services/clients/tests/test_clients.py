@@ -78,6 +78,23 @@ def test_an_invalid_field_is_a_422_naming_it(client, user, field, value):
     assert list(response.json["errors"]) == [field]
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("   ", "Must not be blank."),
+        ("Maria\x07", "Must not contain control characters (tabs and line breaks too)."),
+        ("Maria\nda Silva", "Must not contain control characters (tabs and line breaks too)."),
+        ("Maria\x9b", "Must not contain control characters (tabs and line breaks too)."),
+    ],
+)
+def test_a_blank_name_or_one_with_a_control_character_is_a_422_naming_it(
+    client, user, value, message
+):
+    body = {"name": value, "email": "maria@example.com", "cpf": "454.090.000-56"}
+    response = client.post("/clients", json=body, headers=user)
+    assert response.status_code == 422 and response.json["errors"] == {"name": [message]}
+
+
 def test_a_missing_name_is_a_422_naming_it(client, user):
     response = client.post(
         "/clients", json={"email": "m@example.com", "cpf": "454.090.000-56"}, headers=user

@@ -61,6 +61,10 @@ def create_app(config: dict | None = None) -> Flask:
         },
     )
 
+    # The relay is the service's one background process: it also forgets statuses kept for
+    # message ids that never became a notification's (another app on the same number).
+    outbox.every(3600, notifications.forget_early_statuses)
+
     @app.cli.command("sender")
     @click.option("--once", is_flag=True, help="Send what is due now, then stop")
     def sender_command(once):

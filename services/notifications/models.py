@@ -1,5 +1,6 @@
 """Notifications (one per order and template, whatever redelivers the event), the WhatsApp status
-webhooks already applied (one per message id and status), and the outbox's inbox."""
+webhooks already applied (one per message id and status), those that came before their message's
+send was recorded, and the outbox's inbox."""
 
 from __future__ import annotations
 
@@ -94,3 +95,22 @@ class StatusSeen(db.Model):
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+
+
+class EarlyStatus(db.Model):
+    """A WhatsApp status for a message id no notification has yet: the provider may report `sent`
+    before the sender has recorded the id it answered. The sender applies and deletes them when it
+    records the id; those of ids that never become ours (another app on the number) are forgotten
+    after EARLY_STATUSES_KEPT by the relay's chore."""
+
+    __tablename__ = "early_statuses"
+
+    message_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # WhatsApp's error of a `failed` status, as the notification would take it.
+    error: Mapped[str | None] = mapped_column(String(500))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (Index("ix_early_statuses_received_at", "received_at"),)

@@ -13,6 +13,10 @@ status webhooks move them forward, an admin queues a failed one again.
   invalid number) is `failed` at once with the Graph error's message and code.
 - Statuses are ranked sent < delivered < read and never move back; `failed` comes only from
   queued or sent. Each (message id, status) pair applies once.
+- A status may come before the sender has recorded the message id the provider answered (Meta
+  can report `sent` at once): it is kept in early_statuses, and the sender applies it, by the
+  same rules, when it records the id. Kept ones of ids that never become ours are forgotten after
+  EARLY_STATUSES_KEPT.
 """
 
 from __future__ import annotations
@@ -22,19 +26,21 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Conflict, NotFound, Unavailable, service, utcnow
 from services.kit.mail import MailError, send_mail
 
 from . import whatsapp
-from .models import TEMPLATES, Notification, StatusSeen, db
+from .models import TEMPLATES, EarlyStatus, Notification, StatusSeen, db
 
 log = logging.getLogger("feira.notifications")
 
 RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 WHATSAPP_STATUSES = ("sent", "delivered", "read", "failed")
+# How long a status for a message id no notification has is kept for the sender to claim.
+EARLY_STATUSES_KEPT = timedelta(days=7)
 
 SUBJECTS = {
     "order_paid": "Pedido {order_id} pago",
@@ -279,6 +285,8 @@ def _send(notification: Notification) -> None:
             return
     notification.status = "sent"
     notification.error = None
+    if notification.channel == "whatsapp":
+        _apply_early_statuses(notification)
 
 
 def send_one() -> bool:
@@ -335,15 +343,94 @@ def _error_text(status: dict) -> str:
     return f"{title} (code {code})" if code is not None else title
 
 
+MESSAGE_TURN = text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))")
+
+
+def message_turn_name(message_id: str) -> str:
+    """The name whose hash is the message id's advisory lock (`_message_turn`)."""
+    return f"feira:notifications:message:{message_id}"
+
+
+def _message_turn(message_id: str) -> None:
+    """Wait for, then hold until the transaction ends, the message id's turn: the status webhook
+    takes it before it looks the notification up, the sender after it wrote provider_ref and
+    before it reads the kept statuses. Under READ COMMITTED each statement sees what was committed
+    when it began, so whichever side comes second sees the first's work: a webhook that comes
+    second finds provider_ref committed and applies the status itself; a sender that comes second
+    finds the status the webhook kept and applies it. Without the turn, a webhook could look
+    before the sender commits and keep the status after the sender had looked: lost. Two ids whose
+    names hash alike merely take turns too."""
+    db.session.execute(MESSAGE_TURN, {"name": message_turn_name(message_id)})
+
+
+def _apply(notification: Notification, message_id: str, value: str, error: str | None) -> bool:
+    """One status of `message_id` applied to its (locked) notification: once per (message id,
+    status), forward only, `failed` only from queued or sent; True if it changed something."""
+    first = db.session.execute(
+        insert(StatusSeen)
+        .values(message_id=message_id, status=value)
+        .on_conflict_do_nothing()
+        .returning(StatusSeen.message_id)
+    ).first()
+    if first is None:
+        return False
+    if value == "failed":
+        if notification.status in ("queued", "sent"):
+            _fail(notification, error or "Message failed")
+            return True
+        return False
+    if notification.status != "failed" and RANK[value] > RANK[notification.status]:
+        notification.status = value
+        notification.updated_at = utcnow()
+        return True
+    return False
+
+
+def _apply_early_statuses(notification: Notification) -> None:
+    """The statuses of the message id the sender has just recorded that came before it, applied
+    in the order they came and forgotten (in the sender's transaction; the caller commits)."""
+    message_id = notification.provider_ref
+    db.session.flush()
+    _message_turn(message_id)
+    kept = db.session.execute(
+        delete(EarlyStatus)
+        .where(EarlyStatus.message_id == message_id)
+        .returning(EarlyStatus.status, EarlyStatus.error, EarlyStatus.received_at)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for value, error, _ in sorted(kept, key=lambda row: (row[2], WHATSAPP_STATUSES.index(row[0]))):
+        _apply(notification, message_id, value, error)
+
+
+def forget_early_statuses(kept: timedelta = EARLY_STATUSES_KEPT) -> int:
+    """Forget statuses kept longer than `kept` for ids no notification took (the relay's chore);
+    how many."""
+    forgotten = db.session.execute(
+        delete(EarlyStatus)
+        .where(EarlyStatus.received_at < utcnow() - kept)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return forgotten
+
+
 def apply_statuses(event: dict) -> int:
     """Each status of a verified webhook applied once and forward only; how many changed
-    something. An unknown message id is ignored."""
-    applied = 0
+    something. A status for a message id no notification has (yet) is kept for the sender
+    (`_apply_early_statuses`)."""
+    statuses = []
     for status in _statuses(event):
         message_id, value = status.get("id"), status.get("status")
         if not isinstance(message_id, str) or value not in WHATSAPP_STATUSES:
             continue
-        message_id = message_id[:255]
+        error = _error_text(status)[:500] if value == "failed" else None
+        statuses.append((message_id[:255], value, error))
+    # By message id (each id's statuses in the body's order): two webhooks naming the same ids
+    # take their turns in one order, never each waiting for the other.
+    statuses.sort(key=lambda each: each[0])
+    applied = 0
+    for message_id, value, error in statuses:
+        _message_turn(message_id)
         notification = db.session.scalar(
             select(Notification)
             .where(Notification.provider_ref == message_id)
@@ -351,22 +438,20 @@ def apply_statuses(event: dict) -> int:
             .execution_options(populate_existing=True)
         )
         if notification is None:
+            # The send may not be recorded yet. clock_timestamp: the order they came in, within
+            # one body too. The same status again is kept once.
+            db.session.execute(
+                insert(EarlyStatus)
+                .values(
+                    message_id=message_id,
+                    status=value,
+                    error=error,
+                    received_at=func.clock_timestamp(),
+                )
+                .on_conflict_do_nothing()
+            )
             continue
-        first = db.session.execute(
-            insert(StatusSeen)
-            .values(message_id=message_id, status=value)
-            .on_conflict_do_nothing()
-            .returning(StatusSeen.message_id)
-        ).first()
-        if first is None:
-            continue
-        if value == "failed":
-            if notification.status in ("queued", "sent"):
-                _fail(notification, _error_text(status))
-                applied += 1
-        elif notification.status != "failed" and RANK[value] > RANK[notification.status]:
-            notification.status = value
-            notification.updated_at = utcnow()
+        if _apply(notification, message_id, value, error):
             applied += 1
     db.session.commit()
     return applied

@@ -124,7 +124,7 @@ def test_failed_after_sent_records_the_error_code(client, app):
     assert (row.status, row.error) == ("failed", "Message undeliverable (code 131026)")
 
 
-def test_an_unknown_message_is_ignored_with_a_200(client, app):
+def test_an_unknown_message_changes_nothing_and_is_answered_200(client, app):
     body = status_event("wamid.nobody", "delivered")
     answer = post(client, body, signed(body))
     assert (answer.status_code, answer.json) == (200, {"applied": 0})

@@ -5,10 +5,9 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.kit import Filter, PageArgs, sort_field
-from services.kit.fields import Email
+from services.kit.fields import Email, Text
 
 PASSWORD = validate.Length(min=8, max=256, error="Must be 8 to 256 characters long.")
-NAME = validate.Length(min=1, max=120)
 
 
 class UserSchema(Schema):
@@ -30,7 +29,7 @@ class RegisterSchema(Schema):
     password = fields.String(
         required=True, load_only=True, validate=PASSWORD, metadata={"example": "s3nha-forte"}
     )
-    name = fields.String(required=True, validate=NAME, metadata={"example": "Ana Souza"})
+    name = Text(120, required=True, metadata={"example": "Ana Souza"})
 
 
 class LoginSchema(Schema):
@@ -77,7 +76,7 @@ class TokenPairSchema(Schema):
 
 
 class MeUpdateSchema(Schema):
-    name = fields.String(validate=NAME)
+    name = Text(120)
     password = fields.String(load_only=True, validate=PASSWORD)
     current_password = fields.String(
         required=True, load_only=True, validate=validate.Length(min=1, max=256)

@@ -87,6 +87,13 @@ def test_invalid_email_and_missing_name_are_named_in_422(client):
     assert set(response.json["errors"]) == {"email", "name"}
 
 
+@pytest.mark.parametrize("name", ["   ", "Ana\x07", "Ana\nSouza"])
+def test_a_blank_name_or_one_with_a_control_character_is_refused_naming_it(client, name):
+    body = {"email": "ana@example.com", "password": "s3nha-forte", "name": name}
+    response = client.post("/auth/register", json=body)
+    assert response.status_code == 422 and list(response.json["errors"]) == ["name"]
+
+
 def test_body_that_is_not_json_is_rejected_with_400(client):
     response = client.post("/auth/register", data="{not json", content_type="application/json")
     assert response.status_code == 400

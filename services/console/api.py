@@ -37,6 +37,17 @@ class ApiError(Exception):
         return " ".join(text for texts in self.errors.values() for text in texts) or self.detail
 
     @property
+    def key_reused(self) -> bool:
+        """The API's 409 for an Idempotency-Key already used with another body (the kit's
+        idempotency): no field is wrong, the form's key is spent. Its problem type is the plain
+        conflict one, so its detail is what tells it from the other 409s."""
+        return (
+            self.status == 409
+            and not self.problem.get("errors")
+            and "Idempotency-Key was used with another" in self.detail
+        )
+
+    @property
     def message(self) -> str:
         """What a form says above its fields: the fields speak for themselves when named."""
         return "Confira os campos destacados." if self.errors else self.detail

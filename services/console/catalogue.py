@@ -19,7 +19,7 @@ from .pages import (
     read_json,
     signed_in,
 )
-from .sales import INVALID_KEY, form_key, listing, number, refused
+from .sales import INVALID_KEY, KEY_REUSED, form_key, listing, number, refused
 
 PRODUCT_FILTERS = ("q", "category_id", "available", "active", "sort")
 MOVEMENT_REASONS = {
@@ -321,6 +321,11 @@ def add_movement(product_id: int):
     except ApiError as exc:
         if not refused(exc):
             raise
+        if exc.key_reused:
+            # The key is spent: the form comes back with a new one.
+            flash(KEY_REUSED, "error")
+            values.pop("idempotency_key")
+            return stock_page(product_id, form="movement", values=values, status=exc.status)
         errors = exc.errors or {"quantity": [exc.detail]}
         return stock_page(
             product_id, form="movement", values=values, errors=errors, status=exc.status

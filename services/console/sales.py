@@ -77,6 +77,12 @@ def sendable_key(key: str) -> bool:
 
 
 INVALID_KEY = "O formulário veio com uma chave de envio inválida. Envie de novo."
+# The API's 409 for a key already sent with another body (a first submit went through, then the
+# form was changed and sent again with the same key): the form comes back with a new key.
+KEY_REUSED = (
+    "Este formulário já tinha sido enviado com outros dados; confira abaixo o que foi registrado"
+    " e envie de novo se precisar."
+)
 
 
 def form_key(values: dict) -> str | None:
@@ -121,6 +127,16 @@ def new_order():
         except ApiError as exc:
             if not refused(exc):
                 raise
+            if exc.key_reused:
+                # The key is spent: a new one for the next submit.
+                return render_template(
+                    "order_new.html",
+                    values={**values, "idempotency_key": str(uuid.uuid4())},
+                    errors={},
+                    message=KEY_REUSED,
+                    lines=ORDER_LINES,
+                    methods=PAYMENT_METHODS,
+                ), exc.status
             errors, message = exc.errors, exc.message
             short = exc.problem.get("short") or []
             if short:
@@ -291,6 +307,11 @@ def add_address(client_id: int):
     except ApiError as exc:
         if not refused(exc):
             raise
+        if exc.key_reused:
+            # The key is spent: the form comes back with a new one.
+            flash(KEY_REUSED, "error")
+            values.pop("idempotency_key")
+            return client_page(client_id, form="address", values=values, status=exc.status)
         return client_page(
             client_id, form="address", values=values, errors=exc.errors, status=exc.status
         )

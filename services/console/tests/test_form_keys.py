@@ -22,6 +22,8 @@ class Api:
 
     def __init__(self):
         self.posts: list[tuple[str, str | None]] = []
+        # What each key was first sent with: the same key with another body is the kit's 409.
+        self.bodies: dict[str | None, object] = {}
         app = self.app = Flask("api")
         page = {"items": [], "total": 0, "page": 1, "per_page": 20}
 
@@ -60,8 +62,19 @@ class Api:
 
         @app.post(f"/inventory/stock/{PRODUCT}/movements")
         @app.post(f"/clients/{CLIENT}/addresses")
+        @app.post("/orders")
         def create():
-            self.posts.append((request.path, request.headers.get("Idempotency-Key")))
+            key = request.headers.get("Idempotency-Key")
+            self.posts.append((request.path, key))
+            sent = (request.path, request.get_json())
+            if self.bodies.setdefault(key, sent) != sent:
+                problem = {
+                    "type": "https://feira.dev/problems/conflict",
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": "This Idempotency-Key was used with another body",
+                }
+                return problem, 409, {"Content-Type": "application/problem+json"}
             return {"id": 1}, 201
 
 
@@ -72,7 +85,7 @@ class ApiGateway(Gateway):
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if path.startswith(("/inventory/", "/clients/", "/products")):
+        if path.startswith(("/inventory/", "/clients/", "/products", "/orders")):
             return self.api(environ, start_response)
         return super().__call__(environ, start_response)
 
@@ -96,6 +109,7 @@ def browser(api_console, auth, api):
     with auth.app_context():
         ensure_admin(*ADMIN)
     api.posts.clear()
+    api.bodies.clear()
     browser = api_console.test_client()
     sign_in(browser)
     return browser
@@ -121,6 +135,15 @@ FORMS = {
         {"street": "Rua A", "number": "1", "city": "São Paulo", "state": "SP", "cep": "01001-000"},
     ),
 }
+KEYED_FORMS = {
+    **FORMS,
+    "order": (
+        "/console/orders/new",
+        "order-form",
+        "/console/orders/new",
+        {"client_id": str(CLIENT), "product_id_1": str(PRODUCT), "quantity_1": "1"},
+    ),
+}
 
 
 @pytest.mark.parametrize("name", FORMS)
@@ -144,3 +167,25 @@ def test_a_form_key_no_header_can_carry_is_refused_and_nothing_is_sent(browser, 
     fresh = key_of(answer.text, form_id)
     assert fresh != "é-key" and len(fresh) == 36
     assert api.posts == []
+
+
+@pytest.mark.parametrize("name", KEYED_FORMS)
+def test_a_form_resent_changed_with_its_spent_key_comes_back_with_a_new_key_and_says_so(
+    browser, api, name
+):
+    """The first submit went through; the form, changed, is sent again with the same key: the
+    API's 409 for that key is no field's fault, and the form's next submit needs a new key."""
+    shown, form_id, action, fields = KEYED_FORMS[name]
+    page = browser.get(shown).text
+    key = key_of(page, form_id)
+    form = {**fields, "csrf_token": csrf_of(page), "idempotency_key": key}
+    assert browser.post(action, data=form).status_code == 303
+    changed = {**form, next(iter(fields)): "2"}
+    answer = browser.post(action, data=changed)
+    assert answer.status_code == 409
+    assert "Este formulário já tinha sido enviado com outros dados" in answer.text
+    assert "This Idempotency-Key" not in answer.text
+    fresh = key_of(answer.text, form_id)
+    assert fresh != key and len(fresh) == 36
+    assert browser.post(action, data={**changed, "idempotency_key": fresh}).status_code == 303
+    assert [sent for _, sent in api.posts] == [key, key, fresh]

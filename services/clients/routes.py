@@ -8,7 +8,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from services.kit import Blueprint, NotFound, page_schema, paginate
-from services.kit.idempotency import HEADER, MAX_KEY, IdempotentCommand
+from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import clients, deletion_guards, favorites, notifications
 from .models import Address, Client, IdempotencyKey, db
@@ -36,15 +36,6 @@ adding_address = IdempotentCommand(
     endpoint="clients.AddressResource",
     id_arg="address_id",
 )
-
-IDEMPOTENCY_HEADER = {
-    "in": "header",
-    "name": HEADER,
-    "required": False,
-    "schema": {"type": "string", "maxLength": MAX_KEY},
-    "description": "Per user, kept 24 h: the same key and body for the same client answer the "
-    "first answer again; the same key with another body or client is a 409",
-}
 
 
 @blp.route("")
@@ -130,7 +121,7 @@ class Addresses(MethodView):
     @blp.login_required()
     @blp.arguments(AddressSchema)
     @blp.response(201, AddressSchema)
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.doc(parameters=[key_parameter("client")])
     @blp.problem(404, "No such client (or it was deleted meanwhile)")
     @blp.problem(409, "The Idempotency-Key was used with another body or client")
     @adding_address

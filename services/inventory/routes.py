@@ -7,7 +7,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 
 from services.kit import Blueprint, ShortageProblemSchema, page_schema, paginate
-from services.kit.idempotency import HEADER, MAX_KEY, IdempotentCommand
+from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import holdings, reservations, stock
 from .models import IdempotencyKey, Movement, Stock, db
@@ -44,15 +44,6 @@ recording_movement = IdempotentCommand(
     endpoint="inventory.MovementResource",
     id_arg="movement_id",
 )
-
-IDEMPOTENCY_HEADER = {
-    "in": "header",
-    "name": HEADER,
-    "required": False,
-    "schema": {"type": "string", "maxLength": MAX_KEY},
-    "description": "Per user, kept 24 h: the same key and body for the same product answer the "
-    "first answer again; the same key with another body or product is a 409",
-}
 
 
 # --- stock ---
@@ -106,7 +97,7 @@ class Movements(MethodView):
     @blp.login_required("admin")
     @blp.arguments(NewMovementSchema)
     @blp.response(201, MovementSchema)
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.doc(parameters=[key_parameter("product")])
     @blp.problem(404, "The product has no stock")
     @blp.problem(
         409,

@@ -43,6 +43,21 @@ HEADER = "Idempotency-Key"
 MAX_KEY = 255
 
 
+def key_parameter(within: str | None = None) -> dict:
+    """The optional Idempotency-Key header, as the OpenAPI document describes it; `within` names
+    what else the key stands for on a route with path arguments ("client": the same key for
+    another client's addresses is a 409)."""
+    scope, other = (f" for the same {within}", f" or {within}") if within else ("", "")
+    return {
+        "in": "header",
+        "name": HEADER,
+        "required": False,
+        "schema": {"type": "string", "maxLength": MAX_KEY},
+        "description": f"Per user, kept 24 h: the same key and body{scope} answer the first "
+        f"answer again; the same key with another body{other} is a 409",
+    }
+
+
 class IdempotencyKeyMixin:
     """A key's row: whose, the request it came with, the resource it made (once stored) and the
     answer (once complete)."""

@@ -13,7 +13,7 @@ from services.kit import (
     page_schema,
     paginate,
 )
-from services.kit.idempotency import HEADER, MAX_KEY
+from services.kit.idempotency import key_parameter
 
 from . import idempotency, orders, reports, workflow
 from .models import Order, db
@@ -35,15 +35,6 @@ blp = Blueprint(
     description="Orders: stock reserved when placed, a status workflow, and sales reports",
 )
 
-IDEMPOTENCY_HEADER = {
-    "in": "header",
-    "name": HEADER,
-    "required": False,
-    "schema": {"type": "string", "maxLength": MAX_KEY},
-    "description": "Per user, kept 24 h: the same key and body answer the first answer again; "
-    "the same key with another body is a 409",
-}
-
 
 def _shortage(description: str):
     return blp.problem(409, description, schema=ShortageProblemSchema)
@@ -62,7 +53,7 @@ class OrderList(MethodView):
     @blp.login_required()
     @blp.arguments(OrderSchema)
     @blp.response(201, OrderSchema)
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.doc(parameters=[key_parameter()])
     @blp.problem(422, "Invalid fields, or an unknown client, address or (inactive) product")
     @_shortage("Not enough stock (`short` names the lines), or the key was used with another body")
     @blp.problem(503, "Clients, products or inventory cannot answer; nothing was kept")

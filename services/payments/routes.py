@@ -7,7 +7,7 @@ from flask import request, url_for
 from flask.views import MethodView
 
 from services.kit import BadRequest, Blueprint, Forbidden, current_caller, page_schema, paginate
-from services.kit.idempotency import HEADER, MAX_KEY, IdempotentCommand
+from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import payments, provider
 from .models import IdempotencyKey, Payment, db
@@ -28,15 +28,6 @@ paying = IdempotentCommand(
     id_arg="payment_id",
 )
 
-IDEMPOTENCY_HEADER = {
-    "in": "header",
-    "name": HEADER,
-    "required": False,
-    "schema": {"type": "string", "maxLength": MAX_KEY},
-    "description": "Per user, kept 24 h: the same key and body answer the first answer again; "
-    "the same key with another body is a 409",
-}
-
 
 @blp.route("")
 class PaymentList(MethodView):
@@ -54,7 +45,7 @@ class PaymentList(MethodView):
     @blp.login_required()
     @blp.arguments(PaymentSchema)
     @blp.response(201, PaymentSchema)
-    @blp.doc(parameters=[IDEMPOTENCY_HEADER])
+    @blp.doc(parameters=[key_parameter()])
     @blp.problem(
         409,
         "The order is not pending, or already has an open payment (one that succeeded, or is "

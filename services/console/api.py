@@ -39,13 +39,8 @@ class ApiError(Exception):
     @property
     def key_reused(self) -> bool:
         """The API's 409 for an Idempotency-Key already used with another body (the kit's
-        idempotency): no field is wrong, the form's key is spent. Its problem type is the plain
-        conflict one, so its detail is what tells it from the other 409s."""
-        return (
-            self.status == 409
-            and not self.problem.get("errors")
-            and "Idempotency-Key was used with another" in self.detail
-        )
+        idempotency marks it `key_reused`): no field is wrong, the form's key is spent."""
+        return self.status == 409 and self.problem.get("key_reused") is True
 
     @property
     def message(self) -> str:

@@ -9,7 +9,8 @@ command's result are one atomic fact, so a retry, even after a crash, never does
   row then holds the answer). A crash anywhere leaves one of three: no row (the work is done
   again), a bound row (the command is given `resource_id` and resumes what it started), or an
   answer (replayed: the same status, body and Location).
-- The same key with another body (or, on a route with path arguments, another path) is a 409;
+- The same key with another body (or, on a route with path arguments, another path) is a 409
+  whose problem has `key_reused: true`;
   a command that fails (a 4xx or a 5xx) lets its key go, so a retry does the work again.
 
 Each service keeps the keys in its own schema: a model of `IdempotencyKeyMixin`, wrapped once
@@ -237,7 +238,10 @@ class IdempotentCommand:
         if stored is None:
             return found
         if stored.request_hash != digest:
-            raise Conflict("This Idempotency-Key was used with another body")
+            # `key_reused` tells this 409 from the command's own (a form knows its key is spent).
+            raise Conflict(
+                "This Idempotency-Key was used with another body", extra={"key_reused": True}
+            )
         if stored.status_code is None:
             found.resource_id = stored.resource_id
             return found

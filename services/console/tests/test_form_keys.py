@@ -73,6 +73,7 @@ class Api:
                     "title": "Conflict",
                     "status": 409,
                     "detail": "This Idempotency-Key was used with another body",
+                    "key_reused": True,
                 }
                 return problem, 409, {"Content-Type": "application/problem+json"}
             return {"id": 1}, 201

@@ -183,18 +183,38 @@ def test_a_405_for_the_gateways_own_pages_says_which_methods_they_allow(nginx, m
     assert response.headers["Allow"] == "GET, HEAD"
 
 
-@pytest.fixture
-def gateway_alone(tmp_path, monkeypatch):
-    """The rendered gateway on a real nginx, with every service's port closed (none runs)."""
+def gateway_before(tmp_path, monkeypatch, **stand_ins):
+    """The rendered gateway on a real nginx, every service's port closed but those given a
+    stand-in here (a socketserver handler by port key: `AUTH_PORT=Handler`); yields its base URL."""
     ports = {f"{name.upper()}_PORT": str(free_port()) for name in gateway.BY_NAME}
     ports["FEIRA_GATEWAY_PORT"] = str(free_port())
-    cfg = StackConfig({**EXAMPLE, **ports, "FEIRA_RUN_DIR": str(tmp_path), "OUTBOX_SECRET": "x"})
+    cfg = StackConfig(
+        {**EXAMPLE, **ports, "FEIRA_RUN_DIR": str(tmp_path / "run"), "OUTBOX_SECRET": "x"}
+    )
+    servers = [
+        socketserver.ThreadingTCPServer((cfg.host, int(ports[key])), handler)
+        for key, handler in stand_ins.items()
+    ]
+    for server in servers:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
+    monkeypatch.setattr(gateway, "_mime_types", lambda: "/etc/nginx/mime.types")
     # As root, the workers must be able to write the verify cache, or the subrequest fails.
     monkeypatch.setattr(
         gateway, "worker_user", lambda cfg: "root root" if os.geteuid() == 0 else ""
     )
-    yield from serve(cfg, gateway.render(cfg), cfg.gateway_port)
+    try:
+        yield from serve(cfg, gateway.render(cfg), cfg.gateway_port)
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def gateway_alone(tmp_path, monkeypatch):
+    """The gateway with no service running."""
+    yield from gateway_before(tmp_path, monkeypatch)
 
 
 def test_with_auth_down_a_protected_route_is_the_503_problem_with_retry_after(gateway_alone):
@@ -424,12 +444,8 @@ def test_a_post_whose_service_worker_dies_is_never_sent_twice(dying_service):
 
 @pytest.fixture
 def payments_gateway(tmp_path, monkeypatch):
-    """The rendered gateway on a real nginx, with a stand-in for payments on its port that
-    records the paths it is sent (auth is not running: nothing behind auth_request passes)."""
-    ports = {key: str(free_port()) for key in ("FEIRA_GATEWAY_PORT", "AUTH_PORT", "PAYMENTS_PORT")}
-    cfg = StackConfig(
-        {**EXAMPLE, **ports, "FEIRA_RUN_DIR": str(tmp_path / "run"), "OUTBOX_SECRET": "x"}
-    )
+    """The gateway with a stand-in for payments that records the paths it is sent (auth is not
+    running: nothing behind auth_request passes)."""
     reached: list[str] = []
 
     class Payments(socketserver.StreamRequestHandler):
@@ -440,18 +456,8 @@ def payments_gateway(tmp_path, monkeypatch):
             reached.append(line.split()[1])
             self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 
-    server = socketserver.ThreadingTCPServer((cfg.host, int(ports["PAYMENTS_PORT"])), Payments)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
-    monkeypatch.setattr(gateway, "_mime_types", lambda: "/etc/nginx/mime.types")
-    monkeypatch.setattr(gateway, "worker_user", lambda cfg: "")
-    conf = gateway.render(cfg)
-    try:
-        for base in serve(cfg, conf, cfg.gateway_port):
-            yield SimpleNamespace(base=base, reached=reached)
-    finally:
-        server.shutdown()
-        server.server_close()
+    for base in gateway_before(tmp_path, monkeypatch, PAYMENTS_PORT=Payments):
+        yield SimpleNamespace(base=base, reached=reached)
 
 
 def test_payments_webhooks_reach_payments_without_a_token_and_the_rest_of_payments_does_not(
@@ -474,12 +480,8 @@ def test_payments_webhooks_reach_payments_without_a_token_and_the_rest_of_paymen
 
 @pytest.fixture
 def auth_stand_in(tmp_path, monkeypatch):
-    """The rendered gateway on a real nginx, with a stand-in for auth on its port that refuses
-    every token and records the headers of each verify it is asked (names lower-cased)."""
-    ports = {key: str(free_port()) for key in ("FEIRA_GATEWAY_PORT", "AUTH_PORT")}
-    cfg = StackConfig(
-        {**EXAMPLE, **ports, "FEIRA_RUN_DIR": str(tmp_path / "run"), "OUTBOX_SECRET": "x"}
-    )
+    """The gateway with a stand-in for auth that refuses every token and records the headers of
+    each verify it is asked (names lower-cased)."""
     asked: list[dict[str, str]] = []
 
     class Auth(socketserver.StreamRequestHandler):
@@ -492,21 +494,8 @@ def auth_stand_in(tmp_path, monkeypatch):
             asked.append(headers)
             self.wfile.write(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
 
-    server = socketserver.ThreadingTCPServer((cfg.host, int(ports["AUTH_PORT"])), Auth)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
-    monkeypatch.setattr(gateway, "_mime_types", lambda: "/etc/nginx/mime.types")
-    # As root, the workers must be able to write the verify cache, or the subrequest fails.
-    monkeypatch.setattr(
-        gateway, "worker_user", lambda cfg: "root root" if os.geteuid() == 0 else ""
-    )
-    conf = gateway.render(cfg)
-    try:
-        for base in serve(cfg, conf, cfg.gateway_port):
-            yield SimpleNamespace(base=base, asked=asked)
-    finally:
-        server.shutdown()
-        server.server_close()
+    for base in gateway_before(tmp_path, monkeypatch, AUTH_PORT=Auth):
+        yield SimpleNamespace(base=base, asked=asked)
 
 
 def test_auth_is_told_the_callers_address_and_none_of_the_headers_a_caller_could_forge(

@@ -92,6 +92,12 @@ class ProblemSchema(ma.Schema):
             "example": {"email": ["Not a valid email address."]},
         },
     )
+    key_reused = ma.fields.Boolean(
+        metadata={
+            "description": "Only on a 409 for an Idempotency-Key already used with another body: "
+            "true (the key is spent; send the new body with a new key)",
+        }
+    )
 
 
 class ShortItemSchema(ma.Schema):

@@ -14,6 +14,7 @@ from flask import current_app, g, request, session
 from services.kit import Unavailable, service
 
 from . import sessions
+from .messages import in_portuguese
 
 log = logging.getLogger("feira.console")
 
@@ -49,12 +50,15 @@ class ApiError(Exception):
 
     @property
     def errors(self) -> dict[str, list[str]]:
-        """Field → messages, the way forms show them (a nested path's first part names it)."""
+        """Field → messages, the way forms show them (a nested path's first part names it), in
+        Portuguese where messages.py knows the API's text."""
         found: dict[str, list[str]] = {}
         for field, messages in (self.problem.get("errors") or {}).items():
             if isinstance(messages, dict):
                 messages = [str(m) for value in messages.values() for m in _flat(value)]
-            found.setdefault(str(field).split(".")[0], []).extend(_flat(messages))
+            found.setdefault(str(field).split(".")[0], []).extend(
+                in_portuguese(text) for text in _flat(messages)
+            )
         return found
 
 

@@ -1,0 +1,423 @@
+"""The API's field messages read in Portuguese on the console: every message a service can give a
+field (its own texts, found in its source, and marshmallow's, read from the fields and validators
+its schemas use) has a translation, and a refused form shows it next to its field."""
+
+from __future__ import annotations
+
+import ast
+import html
+import importlib
+import inspect
+import pkgutil
+import re
+import string
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import marshmallow as ma
+import pytest
+
+import services
+from services.console.messages import in_portuguese
+
+from .conftest import csrf_of
+
+SERVICES = Path(services.__file__).parent
+# A number where a message is templated: "At most {most} ids." -> "At most 7 ids."
+SAMPLE = "7"
+
+
+def _api_sources() -> list[Path]:
+    """Every service's code, the kit's included: not tests, not migrations, not the console
+    (whose own texts are Portuguese already)."""
+    return sorted(
+        path
+        for path in SERVICES.rglob("*.py")
+        if not {"tests", "migrations", "console", "__pycache__"} & set(path.parts)
+    )
+
+
+def _api_modules() -> list:
+    modules = []
+    for found in pkgutil.walk_packages(services.__path__, "services."):
+        parts = set(found.name.split("."))
+        if not {"tests", "migrations", "console"} & parts:
+            modules.append(importlib.import_module(found.name))
+    return modules
+
+
+# ---- the services' own texts, from their source ----
+
+
+def _constants(tree: ast.AST) -> dict[str, str]:
+    """A module's NAME = "text" constants (a message may be kept in one, phone.NOT_A_MOBILE)."""
+    return {
+        target.id: node.value.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+
+
+def _choices_of(name: str, scope: ast.AST) -> list[str] | None:
+    """What a local `name` holds when it is only ever given literal texts (`word = "a" if x else
+    "b"`), for an f-string that says it: each is a message of its own."""
+    texts: list[str] = []
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            values = (
+                [node.value.body, node.value.orelse]
+                if isinstance(node.value, ast.IfExp)
+                else [node.value]
+            )
+            if not all(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in values):
+                return None
+            texts.extend(v.value for v in values)
+    return texts or None
+
+
+def _texts(node: ast.AST, constants: dict[str, str], scope: ast.AST) -> list[str]:
+    """The messages an expression can be: a literal, a module constant, or an f-string with a
+    sample number (or each literal a local holds) in place of each value."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.Name) and node.id in constants:
+        return [constants[node.id]]
+    if isinstance(node, ast.JoinedStr):
+        variants = [""]
+        for part in node.values:
+            if isinstance(part, ast.Constant):
+                options = [str(part.value)]
+            else:
+                value = part.value
+                options = (
+                    _choices_of(value.id, scope) if isinstance(value, ast.Name) else None
+                ) or [SAMPLE]
+            variants = [done + option for done in variants for option in options]
+        return variants
+    return []
+
+
+def _field_messages(node: ast.AST, constants, scope) -> list[str]:
+    """The texts of an `errors` mapping written out: {"field": ["message", f"message {n}"]}."""
+    found = []
+    if isinstance(node, ast.BoolOp):  # body.get("errors") or {"items": [f"…"]}
+        found += [
+            text for value in node.values for text in _field_messages(value, constants, scope)
+        ]
+    if isinstance(node, ast.Dict):
+        for value in node.values:
+            if isinstance(value, ast.List):
+                found += [text for each in value.elts for text in _texts(each, constants, scope)]
+            elif isinstance(value, ast.ListComp):
+                found += _texts(value.elt, constants, scope)
+    return found
+
+
+def _scopes(tree: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
+    """Each node with the function it is in (the module for one outside any)."""
+    stack = [(tree, tree)]
+    while stack:
+        node, scope = stack.pop()
+        yield node, scope
+        inner = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else scope
+        stack.extend((child, inner) for child in ast.iter_child_nodes(node))
+
+
+def _name_of(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+PROBLEMS_WITH_FIELDS = {"Unprocessable", "Conflict", "NotFound"}
+# What a list of one field's messages is called where it is built up (`problems.append(f"…")`).
+LISTS_OF_MESSAGES = {"problems", "errors"}
+
+
+def _source_messages(path: Path) -> set[str]:
+    """What `path` gives a field: ValidationError("…"), a validator's error="…", an errors
+    mapping ({"field": ["…"]}) raised or kept for one, and texts put under a field
+    (`errors[path] = [MESSAGE]`, `problems.append(f"…")`, `return [f"…"]` of a helper whose
+    list is a field's messages)."""
+    tree = ast.parse(path.read_text(), str(path))
+    constants = _constants(tree)
+    mappings = {
+        node.target.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.AnnAssign)
+        and isinstance(node.target, ast.Name)
+        and ast.unparse(node.annotation) == "dict[str, list[str]]"
+    }
+    # A helper whose list is a field's messages in a mapping: {key: _too_long(…) for key in …}
+    helpers = {
+        _name_of(value)
+        for node in ast.walk(tree)
+        for value in (
+            [node.value] if isinstance(node, ast.DictComp) else getattr(node, "values", None) or []
+        )
+        if isinstance(node, ast.DictComp | ast.Dict) and isinstance(value, ast.Call)
+    }
+    found: set[str] = set()
+    for node, scope in _scopes(tree):
+        if isinstance(node, ast.Call):
+            name = _name_of(node)
+            if (
+                name == "append"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id in LISTS_OF_MESSAGES
+            ):
+                found.update(t for each in node.args for t in _texts(each, constants, scope))
+            if name == "ValidationError" and node.args:
+                found.update(_texts(node.args[0], constants, scope))
+            if name in PROBLEMS_WITH_FIELDS and node.args:
+                found.update(_field_messages(node.args[0], constants, scope))
+            for keyword in node.keywords:
+                if keyword.arg == "error":
+                    found.update(_texts(keyword.value, constants, scope))
+                elif keyword.arg == "errors":
+                    found.update(_field_messages(keyword.value, constants, scope))
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            # no_client = {"client_id": [f"Client {client_id} does not exist."]}
+            if all(isinstance(v, ast.List | ast.ListComp) for v in node.value.values):
+                found.update(_field_messages(node.value, constants, scope))
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.List):
+            # errors[path] = [MESSAGE], into a `name: dict[str, list[str]]`
+            if any(
+                isinstance(target, ast.Subscript)
+                and isinstance(target.value, ast.Name)
+                and target.value.id in mappings
+                for target in node.targets
+            ):
+                found.update(t for each in node.value.elts for t in _texts(each, constants, scope))
+        elif (
+            isinstance(node, ast.Return)
+            and isinstance(node.value, ast.List)
+            and getattr(scope, "name", None) in helpers
+        ):
+            found.update(t for each in node.value.elts for t in _texts(each, constants, scope))
+    return found
+
+
+def _value_error_messages() -> set[str]:
+    """A field that says a ValueError's own text (`ValidationError(str(exc))`, as the CPF, the
+    phone and the barcode fields do): the texts of the ValueErrors the checker it calls raises."""
+    found: set[str] = set()
+    for module in _api_modules():
+        try:
+            tree = ast.parse(inspect.getsource(module))
+        except (OSError, TypeError):
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Try):
+                continue
+            says_the_error = any(
+                isinstance(call, ast.Call)
+                and _name_of(call) == "ValidationError"
+                and call.args
+                and isinstance(call.args[0], ast.Call)
+                and _name_of(call.args[0]) == "str"
+                for handler in node.handlers
+                for call in ast.walk(handler)
+            )
+            if not says_the_error:
+                continue
+            for statement in node.body:
+                for call in ast.walk(statement):
+                    if isinstance(call, ast.Call):
+                        checker = _resolve(module, call.func)
+                        if checker is not None:
+                            found |= _raised_value_errors(checker)
+    return found
+
+
+def _resolve(module, func: ast.AST):
+    """The module-level function a call names (`normalise`, `phone.normalise`), if it is one
+    of the services'."""
+    path = []
+    while isinstance(func, ast.Attribute):
+        path.insert(0, func.attr)
+        func = func.value
+    if not isinstance(func, ast.Name):
+        return None
+    found = getattr(module, func.id, None)
+    for attr in path:
+        found = getattr(found, attr, None)
+    if inspect.isfunction(found) and found.__module__.startswith("services."):
+        return found
+    return None
+
+
+def _raised_value_errors(function) -> set[str]:
+    source = textwrap.dedent(inspect.getsource(function))
+    tree = ast.parse(source)
+    constants = {k: v for k, v in function.__globals__.items() if isinstance(v, str)}
+    return {
+        text
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Raise)
+        and isinstance(node.exc, ast.Call)
+        and _name_of(node.exc) == "ValueError"
+        and node.exc.args
+        for text in _texts(node.exc.args[0], constants, tree)
+    }
+
+
+# ---- marshmallow's texts, from the fields and validators the schemas use ----
+
+
+def _schemas() -> set[type[ma.Schema]]:
+    _api_modules()
+    found, pending = set(), [ma.Schema]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if sub.__module__.startswith("services.") and ".console" not in sub.__module__:
+                found.add(sub)
+    return found
+
+
+def _fields(field: ma.fields.Field) -> Iterator[ma.fields.Field]:
+    """A field and those inside it (a list's items, a mapping's keys and values)."""
+    yield field
+    for inner in (
+        getattr(field, "inner", None),
+        getattr(field, "key_field", None),
+        getattr(field, "value_field", None),
+    ):
+        if isinstance(inner, ma.fields.Field):
+            yield from _fields(inner)
+    for inner in getattr(field, "tuple_fields", None) or ():
+        yield from _fields(inner)
+
+
+def _formatted(template: str, **known) -> str:
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return template.format(**{name: known.get(name, SAMPLE) for name in names})
+
+
+def _validator_messages(rule) -> list[str]:
+    """What a marshmallow validator says, with its own bounds and choices."""
+    if isinstance(rule, ma.validate.Length | ma.validate.Range):
+        if getattr(rule, "equal", None) is not None:
+            names = ["message_equal"]
+        elif rule.min is not None and rule.max is not None:
+            names = ["message_all"]
+        else:
+            names = ["message_min" if rule.min is not None else "message_max"]
+        return [rule._format_error(SAMPLE, getattr(rule, name)) for name in names]
+    if isinstance(rule, ma.validate.Validator):
+        return [rule._format_error(SAMPLE)]
+    return []  # a function: its texts are in the source
+
+
+def _marshmallow_messages() -> set[str]:
+    found: set[str] = set()
+    for schema in _schemas():
+        instance = schema()
+        found.update(instance.error_messages.values())
+        for declared in schema._declared_fields.values():
+            if declared.dump_only:
+                continue
+            for field in _fields(declared):
+                for key, template in field.error_messages.items():
+                    if key == "format":
+                        continue  # said when a value cannot be written out, never of a request
+                    found.add(
+                        _formatted(
+                            template,
+                            obj_type=getattr(field, "OBJ_TYPE", "datetime"),
+                            awareness=getattr(field, "AWARENESS", "aware"),
+                        )
+                    )
+                for rule in field.validators:
+                    found.update(_validator_messages(rule))
+    # And each validator's own wording, with sample bounds, for one a schema builds later.
+    for rule in (
+        ma.validate.Length(min=1, max=200),
+        ma.validate.Length(min=1),
+        ma.validate.Length(max=200),
+        ma.validate.Length(equal=2),
+        ma.validate.Range(min=0),
+        ma.validate.Range(max=100),
+        ma.validate.Range(min=1, max=100),
+        ma.validate.Range(min=0, min_inclusive=False),
+        ma.validate.Range(max=100, max_inclusive=False),
+        ma.validate.OneOf(["pix", "card"]),
+        ma.validate.NoneOf([0]),
+        ma.validate.Email(),
+        ma.validate.URL(),
+        ma.validate.Regexp("x"),
+    ):
+        found.update(_validator_messages(rule))
+    return found
+
+
+def every_field_message() -> set[str]:
+    found = set().union(*map(_source_messages, _api_sources()))
+    return found | _value_error_messages() | _marshmallow_messages()
+
+
+def test_every_field_message_the_api_can_give_reads_in_portuguese():
+    messages = every_field_message()
+    # The scan finds what it must (a scan that found nothing would pass anything).
+    assert {
+        "Missing data for required field.",
+        "Not a valid integer.",
+        "Must not be blank.",
+        "The check digits do not match.",
+        "Must be 8 to 256 characters long.",
+        "Client 7 does not exist.",
+        "Must be greater than 0.",
+        "Must be at least 7.",
+    } <= messages
+    untranslated = sorted(text for text in messages if in_portuguese(text) == text)
+    assert untranslated == [], "add these to services/console/messages.py"
+
+
+@pytest.mark.parametrize(
+    ("english", "portuguese"),
+    [
+        ("Length must be between 1 and 120.", "O tamanho deve ser de 1 a 120."),
+        ("Must be one of: pix, card.", "Deve ser um destes: pix, card."),
+        ("Must be greater than or equal to 0.", "Deve ser maior ou igual a 0."),
+        ("At most 12.50 is left to refund.", "Restam no máximo 12.50 para estornar."),
+        ("Product 3: 5 requested, 2 available", "Produto 3: 5 pedidos, 2 disponíveis"),
+    ],
+)
+def test_a_templated_message_keeps_its_numbers_and_choices(english, portuguese):
+    assert in_portuguese(english) == portuguese
+
+
+def test_a_message_it_does_not_know_is_said_as_the_api_gave_it():
+    assert in_portuguese("Something new went wrong.") == "Something new went wrong."
+
+
+def test_a_refused_form_shows_the_apis_message_in_portuguese_next_to_its_field(browser):
+    page = browser.get("/console/register")
+    answer = browser.post(
+        "/console/register",
+        data={
+            "email": "bia@example.com",
+            "password": "curta",
+            "name": "   ",
+            "csrf_token": csrf_of(page.text),
+        },
+    )
+    assert answer.status_code == 422
+    assert said_next_to(answer.text, "password") == "Deve ter de 8 a 256 caracteres."
+    assert said_next_to(answer.text, "name") == "Não pode ficar em branco."
+
+
+def said_next_to(page: str, field: str) -> str:
+    """The error the form shows under `field` (macros.html's `field`)."""
+    found = re.search(
+        rf'<p id="{field}-error" class="error" data-field="{field}">([^<]*)</p>', page
+    )
+    assert found, f"the form names an error for {field}"
+    return html.unescape(found.group(1))

@@ -40,7 +40,11 @@ def start_session(tokens: dict) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     values, errors, message = {"next": request.args.get("next", "")}, {}, None
-    if request.args.get("ended"):
+    if request.args.get("ended") == "form":
+        message = (
+            "Sua sessão terminou e o formulário não foi enviado. Entre de novo e envie outra vez."
+        )
+    elif request.args.get("ended"):
         message = "Sua sessão terminou. Entre de novo."
     if request.method == "POST":
         values = form_values()

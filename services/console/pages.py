@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import wraps
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     redirect,
     render_template,
     request,
@@ -25,6 +27,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from services.kit.errors import Problem, http_problem, unexpected_problem
+from services.kit.pagination import MAX_PAGE
 from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 from .api import ApiError
@@ -41,6 +44,22 @@ STATUS_LABELS = {
     "reserving": "Reservando",
     "abandoned": "Abandonado",
 }
+# A catalogue collection's run and a notification, by their status (the API's words are English).
+RUN_STATUS_LABELS = {
+    "queued": "Na fila",
+    "running": "Em andamento",
+    "succeeded": "Concluída",
+    "partial": "Parcial",
+    "failed": "Falhou",
+}
+NOTIFICATION_STATUS_LABELS = {
+    "queued": "Na fila",
+    "sent": "Enviada",
+    "delivered": "Entregue",
+    "read": "Lida",
+    "failed": "Falhou",
+}
+CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "E-mail"}
 # No inline script or style: everything the pages run or wear comes from the console itself.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -59,13 +78,38 @@ ERROR_TITLES = {
 }
 
 
+# The forms sent without a session: a refused one of theirs is the 400 page, not the sign-in page.
+SIGNED_OUT_FORMS = ("console.login", "console.register")
+
+
+def return_to() -> str:
+    """Where signing in brings the user back: this page. A form sent without a session (it ended
+    while the form was open) was not carried out, and its own URL may take POST only: back to
+    the page the form was on, to send it again (same origin: the console's Referrer-Policy)."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    came_from = urlsplit(request.referrer or "")
+    if came_from.netloc == request.host and came_from.path.startswith("/console"):
+        return came_from.path + (f"?{came_from.query}" if came_from.query else "")
+    return url_for("console.dashboard")
+
+
+def to_sign_in(ended: bool = False):
+    """The sign-in page, and back to `return_to()` after it. `ended`: the session was there and
+    ended (the page says so, and that a form sent just now was not carried out)."""
+    args = {"next": return_to()}
+    if ended:
+        args["ended"] = "form" if request.method not in ("GET", "HEAD") else "1"
+    return redirect(url_for("console.login", **args))
+
+
 def signed_in(view: Callable) -> Callable:
     """Only for a signed-in user: anyone else goes to the sign-in page, and back after it."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         if session.user is None:
-            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+            return to_sign_in()
         return view(*args, **kwargs)
 
     return wrapper
@@ -77,7 +121,7 @@ def admin_only(view: Callable) -> Callable:
     @wraps(view)
     def wrapper(*args, **kwargs):
         if session.user is None:
-            return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+            return to_sign_in()
         if not session.is_admin:
             return error_page(403, "Esta página é só para administradores.")
         return view(*args, **kwargs)
@@ -122,15 +166,18 @@ def read_json(text: str) -> Any:
 
 
 def page_args(default_per_page: int = 20) -> dict[str, int]:
+    """The page asked for, within what the API pages (a larger number is the API's last page
+    number, which the pager then says is past the list's end)."""
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(MAX_PAGE, max(1, int(request.args.get("page", 1))))
     except ValueError:
         page = 1
     return {"page": page, "per_page": default_per_page}
 
 
 def pager(listing: dict) -> dict[str, Any]:
-    """Links to the previous and next pages, keeping the filters."""
+    """Links to the previous and next pages, keeping the filters. A page past the last (an old
+    link, a list that shrank) says so and links to the last page, not to the one before it."""
     pages = max(1, math.ceil(listing.get("total", 0) / max(1, listing.get("per_page", 20))))
     page = listing.get("page", 1)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -142,7 +189,9 @@ def pager(listing: dict) -> dict[str, Any]:
         "page": page,
         "pages": pages,
         "total": listing.get("total", 0),
-        "previous": link(page - 1) if page > 1 else None,
+        "beyond": page > pages,
+        "last": link(pages),
+        "previous": link(min(page - 1, pages)) if page > 1 else None,
         "next": link(page + 1) if page < pages else None,
     }
 
@@ -165,13 +214,27 @@ def percent(value: Any) -> str:
 
 
 def when(value: Any) -> str:
+    """A moment the API gives (ISO 8601, UTC) in the shop's time zone (CONSOLE_TIME_ZONE), as
+    every page says at its foot."""
     if not value:
         return "—"
     try:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return str(value)
-    return moment.strftime("%d/%m/%Y %H:%M")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(shop_zone()).strftime("%d/%m/%Y %H:%M")
+
+
+def shop_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CONSOLE_TIME_ZONE"])
+
+
+def zone_label() -> str:
+    """The shop's time zone as the pages' foot names it: its name and its offset now."""
+    offset = datetime.now(shop_zone()).strftime("%z")
+    return f"{current_app.config['CONSOLE_TIME_ZONE']} (UTC{offset[:3]}:{offset[3:]})"
 
 
 def day(value: Any) -> str:
@@ -203,7 +266,13 @@ def init_pages(app: Flask) -> None:
     )
     app.after_request(security_headers)
     app.jinja_env.filters.update(brl=brl, percent=percent, when=when, day=day)
-    app.jinja_env.globals.update(STATUS_LABELS=STATUS_LABELS)
+    app.jinja_env.globals.update(
+        STATUS_LABELS=STATUS_LABELS,
+        RUN_STATUS_LABELS=RUN_STATUS_LABELS,
+        NOTIFICATION_STATUS_LABELS=NOTIFICATION_STATUS_LABELS,
+        CHANNEL_LABELS=CHANNEL_LABELS,
+        zone_label=zone_label,
+    )
 
     @app.context_processor
     def who():
@@ -214,7 +283,7 @@ def init_pages(app: Flask) -> None:
 
     @app.errorhandler(SignedOut)
     def signed_out(_exc):
-        return redirect(url_for("console.login", next=request.full_path.rstrip("?"), ended=1))
+        return to_sign_in(ended=True)
 
     @app.errorhandler(ApiError)
     def api_refused(exc: ApiError):
@@ -222,6 +291,9 @@ def init_pages(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError):
+        if getattr(session, "user", None) is None and request.endpoint not in SIGNED_OUT_FORMS:
+            # A signed-in page's form after the session ended (its CSRF token went with it).
+            return to_sign_in(ended=True)
         return error_page(400, "O formulário expirou ou não veio desta página. Tente de novo.")
 
     @app.errorhandler(HTTPException)

@@ -11,6 +11,7 @@ from marshmallow import ValidationError, fields, pre_load, validate
 from .fields import Filter
 
 MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
 
 
 def sort_field(*names: str, default: str) -> fields.String:
@@ -61,7 +62,7 @@ def _too_long(field: fields.Field, value: str) -> list[str]:
 class PageArgs(QueryArgs):
     """Subclass it, add the filters and declare `sort = sort_field(...)`."""
 
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=MAX_PER_PAGE))
 
 

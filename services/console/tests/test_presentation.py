@@ -1,0 +1,155 @@
+"""How the console's pages read for shop staff: the API's moments in the shop's time zone, named
+at the foot of every page; a page number past the last one says so; a form sent after the session
+ended brings the user back, once signed in again, to the page the form was on (its own URL may
+take POST only) and says the form was not sent."""
+
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from sqlalchemy import update
+
+from services.console.models import ConsoleSession, db
+from services.console.pages import pager, when
+
+from .conftest import ADMIN, PASSWORD, console_app, csrf_of, register, sign_in
+from .test_pages import sign_out, user_id_of
+
+
+def admin_token(gateway) -> str:
+    return requests.post(
+        f"{gateway.base_url}/auth/login",
+        json={"email": ADMIN[0], "password": ADMIN[1]},
+        timeout=5,
+    ).json()["access_token"]
+
+
+def change_user(gateway, email: str, **change) -> None:
+    token = admin_token(gateway)
+    [found] = requests.get(
+        f"{gateway.base_url}/auth/users",
+        params={"email": email},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).json()["items"]
+    requests.patch(
+        f"{gateway.base_url}/auth/users/{found['id']}",
+        json=change,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).raise_for_status()
+
+
+def sign_in_target(answer) -> tuple[str, dict[str, list[str]]]:
+    """The sign-in page a redirect goes to, and its query."""
+    assert answer.status_code == 302, answer.text
+    target = urlsplit(answer.headers["Location"])
+    assert target.path == "/console/login"
+    return target.path, parse_qs(target.query)
+
+
+def test_moments_are_shown_in_the_shops_time_zone_and_named_at_every_pages_foot(app, browser):
+    with app.test_request_context():
+        # 02:30 UTC is 23:30 of the day before in São Paulo (UTC-03:00, no summer time).
+        assert when("2026-12-05T02:30:00+00:00") == "04/12/2026 23:30"
+        assert when("2026-12-05T02:30:00") == "04/12/2026 23:30"
+    sign_in(browser)
+    assert "Horários no fuso America/Sao_Paulo (UTC-03:00)." in browser.get("/console/users").text
+
+
+def test_another_time_zone_is_taken_and_an_unknown_one_stops_the_console_at_start(
+    database, jwt_keys, gateway, auth_server
+):
+    lisbon = console_app(
+        database, jwt_keys, gateway, auth_server, CONSOLE_TIME_ZONE="Europe/Lisbon"
+    )
+    with lisbon.test_request_context():
+        assert when("2026-12-05T02:30:00+00:00") == "05/12/2026 02:30"
+    with pytest.raises(RuntimeError, match="CONSOLE_TIME_ZONE='Mars/Olympus'"):
+        console_app(database, jwt_keys, gateway, auth_server, CONSOLE_TIME_ZONE="Mars/Olympus")
+
+
+def test_a_page_past_the_last_says_so_and_links_to_the_last_page(app, browser):
+    with app.test_request_context("/console/users?role=user&page=9"):
+        found = pager({"items": [], "page": 9, "per_page": 20, "total": 41})
+    assert found["beyond"] is True
+    assert found["last"] == "/console/users?role=user&page=3"
+    assert found["previous"] == "/console/users?role=user&page=3"
+    assert found["next"] is None
+    sign_in(browser)
+    page = browser.get("/console/users?page=9").text
+    assert "A página 9 não existe: são 1 (1 no total)." in page
+    assert 'href="/console/users?page=1"' in page
+    assert "Página 9 de 1" not in page
+
+
+def test_a_page_number_past_what_the_api_pages_is_said_past_the_end_not_an_empty_first_page(
+    browser,
+):
+    sign_in(browser)
+    page = browser.get("/console/users?page=999999").text
+    assert "A página 100000 não existe: são 1 (1 no total)." in page
+
+
+def test_a_form_sent_after_the_session_ended_brings_the_user_back_to_the_page_it_was_on(
+    app, gateway, browser
+):
+    register(browser, email="bia@example.com", name="Bia")
+    sign_out(browser)
+    change_user(gateway, "bia@example.com", role="admin")
+    sign_in(browser, email="bia@example.com", password=PASSWORD)
+    root = user_id_of(browser, ADMIN[0])
+    token = csrf_of(browser.get("/console/users?role=admin").text)
+    # Auth ends Bia's sessions while her users page is open; then she sends its form, whose
+    # URL takes POST only.
+    change_user(gateway, "bia@example.com", active=False)
+    answer = browser.post(
+        f"/console/users/{root}",
+        data={"csrf_token": token, "role": "user"},
+        headers={"Referer": "http://localhost/console/users?role=admin"},
+    )
+    _, query = sign_in_target(answer)
+    assert query["next"] == ["/console/users?role=admin"]
+    assert query["ended"] == ["form"]
+    page = browser.get(answer.headers["Location"]).text
+    assert "o formulário não foi enviado" in page
+    # Signed in again (as the admin: Bia is deactivated), the page the form was on, by GET.
+    signed = browser.post(
+        "/console/login",
+        data={
+            "email": ADMIN[0],
+            "password": ADMIN[1],
+            "next": query["next"][0],
+            "csrf_token": csrf_of(page),
+        },
+    )
+    assert signed.headers["Location"] == "/console/users?role=admin"
+    assert browser.get(signed.headers["Location"]).status_code == 200
+
+
+def test_a_form_sent_after_the_session_expired_goes_to_sign_in_not_the_400_page(app, browser):
+    sign_in(browser)
+    token = csrf_of(browser.get("/console/users").text)
+    with app.app_context():
+        db.session.execute(
+            update(ConsoleSession).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+        db.session.commit()
+    answer = browser.post(
+        "/console/users/1",
+        data={"csrf_token": token, "role": "user"},
+        headers={"Referer": "http://localhost/console/users?page=2"},
+    )
+    _, query = sign_in_target(answer)
+    assert query == {"next": ["/console/users?page=2"], "ended": ["form"]}
+
+
+def test_a_form_sent_without_a_session_from_another_site_returns_to_the_dashboard(browser):
+    answer = browser.post(
+        "/console/users/1",
+        data={"role": "admin"},
+        headers={"Referer": "https://elsewhere.example/console/users"},
+    )
+    _, query = sign_in_target(answer)
+    assert query["next"] == ["/console/"]

@@ -84,7 +84,8 @@ def register():
         problem = api.problem_of(answer)
         errors = ApiError(answer.status_code, problem).errors
         if answer.status_code == 409:
-            errors.setdefault("email", []).append("Este e-mail já tem conta.")
+            # Auth's "already taken", said the way a sign-up form means it (once).
+            errors["email"] = ["Este e-mail já tem conta."]
         message = "Não foi possível criar a conta." + (
             "" if errors else " " + (problem.get("detail") or "")
         )

@@ -47,7 +47,7 @@ def test_a_refusal_naming_fields_is_flashed_with_their_messages_not_the_english_
     answer = browser.post(
         f"/console/users/{admin}", data={"csrf_token": token}, follow_redirects=True
     )
-    assert "Não foi possível alterar: Give a role or active to change." in answer.text
+    assert "Não foi possível alterar: Escolha um papel ou se a conta fica ativa." in answer.text
     assert "Invalid fields" not in answer.text
 
 

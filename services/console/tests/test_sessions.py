@@ -259,7 +259,9 @@ def test_a_taken_email_is_named_next_to_its_field(browser):
         },
     )
     assert answer.status_code == 409
-    assert 'id="email-error"' in answer.text
+    assert '<p id="email-error" class="error" data-field="email">Este e-mail já tem conta.</p>' in (
+        answer.text
+    )
 
 
 def test_the_dashboard_says_the_kpis_are_unavailable_when_their_route_is_missing(browser):

@@ -60,6 +60,26 @@ Scenario: a user places an order and an admin ships it
     Then the order page shows it "shipped"
     And the API has the order "shipped"
 
+Scenario: an order line the API refuses is named on that line
+    Given a client and a product with stock for the user
+    And a signed-in user in the console
+    When I send a new order whose line 2 asks for 2000000 units
+    Then the console names the refusal on line 2's quantity, in Portuguese
+    And the new-order form is shown again with line 1 as typed
+
+Scenario: the stock ledger names who made each movement
+    Given a product with a stock of 10
+    And a signed-in admin in the console
+    When I record a receipt of 3 units on the product's stock page
+    Then the ledger's newest movement is by the admin, by name
+    And the ledger's initial stock is by the system
+
+Scenario: a category past the first hundred is offered on the product form
+    Given 101 categories
+    And a signed-in admin in the console
+    When I open the new product form
+    Then its category select offers each of those categories
+
 Scenario: the dashboard's GMV is the KPI API's for the same period
     Given a signed-in admin in the console
     When I open the dashboard for the last 30 days

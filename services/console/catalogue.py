@@ -3,9 +3,12 @@ categories, and stock with its ledger and movements."""
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from flask import flash, redirect, render_template, request, session, url_for
+
+from services.kit.pagination import MAX_PER_PAGE
 
 from . import api
 from .api import ApiError
@@ -30,18 +33,31 @@ MOVEMENT_REASONS = {
 }
 
 
-CATEGORIES = ("/categories", {"per_page": 100})
+CATEGORIES = ("/categories", {"per_page": MAX_PER_PAGE})
+# A select holds every category up to this many pages of them (a catalogue with more is past
+# what a select can offer: its product pages still filter by a category's id).
+CATEGORY_PAGES = 20
 
 
 def categories(found=None) -> list[dict]:
-    """The categories for a form's select (an empty one when they cannot be read)."""
+    """Every category for a form's select (an empty one when they cannot be read): the first
+    page, as a caller may already hold it, then the others at once."""
     if found is None:
         [found] = api.get_many(CATEGORIES)
     if isinstance(found, ApiError):
         if found.status >= 500:
             return []
         raise found
-    return found["items"]
+    pages = min(CATEGORY_PAGES, math.ceil(found["total"] / MAX_PER_PAGE))
+    rest = api.get_many(
+        *(("/categories", {**CATEGORIES[1], "page": n}) for n in range(2, pages + 1))
+    )
+    items = list(found["items"])
+    for more in rest:
+        if isinstance(more, ApiError):
+            return [] if more.status >= 500 else items
+        items.extend(more["items"])
+    return items
 
 
 def names_of(product_ids: list[int]) -> dict[int, str]:
@@ -250,9 +266,13 @@ def categories_page():
             if not refused(exc):
                 raise
             errors, status = exc.errors, exc.status
-    found = api.get("/categories", per_page=100, page=page_args()["page"])
+    found = api.get("/categories", **page_args(MAX_PER_PAGE))
     return render_template(
-        "categories.html", categories=found["items"], values=values, errors=errors
+        "categories.html",
+        categories=found["items"],
+        pager=pager(found),
+        values=values,
+        errors=errors,
     ), status
 
 
@@ -274,6 +294,26 @@ def stock():
     )
 
 
+def movers(ledger: list[dict]) -> dict[int | None, str]:
+    """Who made each movement, by `created_by`: one no user made (a product's initial stock) is
+    the system's; the admin sees every user's name (auth's admin route), a user their own name
+    and the others' ids."""
+    found: dict[int | None, str] = {None: "Sistema"}
+    ids = sorted({m["created_by"] for m in ledger if m.get("created_by") is not None})
+    for user_id in ids:
+        found[user_id] = f"Usuário #{user_id}"
+    if session.user and session.user["id"] in found:
+        me = session.user
+        found[me["id"]] = me.get("name") or me.get("email") or found[me["id"]]
+    if session.is_admin and ids:
+        for user_id, user in zip(
+            ids, api.get_many(*((f"/auth/users/{i}", {}) for i in ids)), strict=True
+        ):
+            if not isinstance(user, ApiError):
+                found[user_id] = user.get("name") or user.get("email") or found[user_id]
+    return found
+
+
 def stock_page(product_id: int, *, form="", values=None, errors=None, status=200):
     row = api.get(f"/inventory/stock/{product_id}")
     ledger = api.get(f"/inventory/stock/{product_id}/movements", **page_args(20))
@@ -283,6 +323,7 @@ def stock_page(product_id: int, *, form="", values=None, errors=None, status=200
         row=row,
         name=name,
         ledger=ledger["items"],
+        movers=movers(ledger["items"]),
         pager=pager(ledger),
         reasons=MOVEMENT_REASONS,
         form=form,

@@ -56,18 +56,49 @@ def orders():
     )
 
 
+def item_lines(values: dict) -> list[int]:
+    """The form's lines that make the order's items, in the items' order: a line with a product
+    (the first line always, when it has a quantity)."""
+    return [
+        n
+        for n in range(1, ORDER_LINES + 1)
+        if values.get(f"product_id_{n}") or (values.get(f"quantity_{n}") and n == 1)
+    ]
+
+
 def order_body(values: dict) -> dict:
-    items = []
-    for n in range(1, ORDER_LINES + 1):
-        product, quantity = values.get(f"product_id_{n}", ""), values.get(f"quantity_{n}", "")
-        if product or (quantity and n == 1):
-            items.append({"product_id": number(product), "quantity": number(quantity or "1")})
+    items = [
+        {
+            "product_id": number(values.get(f"product_id_{n}", "")),
+            "quantity": number(values.get(f"quantity_{n}") or "1"),
+        }
+        for n in item_lines(values)
+    ]
     body = {"client_id": number(values.get("client_id", "")), "items": items}
     if values.get("shipping_address_id"):
         body["shipping_address_id"] = number(values["shipping_address_id"])
     if values.get("payment_method"):
         body["payment_method"] = values["payment_method"]
     return body
+
+
+def on_lines(exc: ApiError, lines: list[int]) -> ApiError:
+    """The refusal with each item's field (`items.<i>.product_id`, `items.<i>.quantity`) named
+    as the form's field on the line that holds that item (`product_id_2`): the message shows
+    next to the value it is about, not above all the lines."""
+    named: dict = {}
+    for path, messages in (exc.problem.get("errors") or {}).items():
+        parts = str(path).split(".")
+        if (
+            len(parts) == 3
+            and parts[0] == "items"
+            and parts[1].isdigit()
+            and int(parts[1]) < len(lines)
+            and parts[2] in ("product_id", "quantity")
+        ):
+            path = f"{parts[2]}_{lines[int(parts[1])]}"
+        named[path] = messages
+    return ApiError(exc.status, {**exc.problem, "errors": named})
 
 
 def sendable_key(key: str) -> bool:
@@ -137,7 +168,7 @@ def new_order():
                     lines=ORDER_LINES,
                     methods=PAYMENT_METHODS,
                 ), exc.status
-            errors, message = exc.errors, exc.message
+            errors, message = on_lines(exc, item_lines(values)).errors, exc.message
             short = exc.problem.get("short") or []
             if short:
                 message = "Estoque insuficiente: " + ", ".join(

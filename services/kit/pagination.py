@@ -7,6 +7,7 @@ from functools import cache
 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, pre_load, validate
+from webargs.fields import DelimitedList
 
 from .fields import Filter
 
@@ -24,9 +25,34 @@ def sort_field(*names: str, default: str) -> fields.String:
     )
 
 
+GIVEN_TWICE = "Given more than once."
+GIVEN_TWICE_LIST = "Given more than once: list several values in one, separated by commas."
+
+
 class QueryArgs(ma.Schema):
     """The base of every query schema: a value longer than its field's documented `maxLength`
-    is a 422 naming it before it is parsed, whatever the field's type (a date, an amount)."""
+    is a 422 naming it before it is parsed, whatever the field's type (a date, an amount); so is
+    a parameter given more than once (`?status=paid&status=shipped`), which webargs would read as
+    its first value alone, silently dropping the others."""
+
+    @pre_load
+    def given_once(self, data, **kwargs):
+        given = getattr(data, "data", None)  # webargs' proxy over the request's MultiDict
+        if not hasattr(given, "getlist"):
+            return data
+        fields_by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
+        errors = {
+            key: [
+                GIVEN_TWICE_LIST
+                if isinstance(fields_by_key.get(key), DelimitedList)
+                else GIVEN_TWICE
+            ]
+            for key in given
+            if len(given.getlist(key)) > 1
+        }
+        if errors:
+            raise ValidationError(errors)
+        return data
 
     @pre_load
     def within_documented_lengths(self, data, **kwargs):

@@ -16,6 +16,7 @@ import pytest
 import requests
 from sqlalchemy import String, text
 from sqlalchemy.orm import Mapped, mapped_column
+from webargs.fields import DelimitedList
 
 from services.kit import (
     Blueprint,
@@ -34,6 +35,7 @@ from services.kit import (
 )
 from services.kit.fields import Money
 from services.kit.httpclient import ServiceClient
+from services.kit.pagination import GIVEN_TWICE, GIVEN_TWICE_LIST
 from services.kit.testing import access_token, bearer, kit_app, losing_the_first_answer
 
 PROBLEM = "application/problem+json"
@@ -56,6 +58,7 @@ class WidgetArgs(PageArgs):
     # Filters only the kit tests use: free text, and a date bounded by its documented length.
     label = Filter(max_length=40)
     since = ma.fields.Date(metadata={"maxLength": 10})
+    kinds = DelimitedList(ma.fields.String(), metadata={"maxLength": 30})
 
 
 blp = Blueprint("widgets", __name__, url_prefix="/widgets")
@@ -361,6 +364,23 @@ def test_bad_paging_or_unknown_parameters_are_422(client, query):
     assert response.status_code == 422 and response.mimetype == PROBLEM
 
 
+@pytest.mark.parametrize(
+    ("query", "field", "said"),
+    [
+        ("page=1&page=2", "page", GIVEN_TWICE),
+        ("label=a&per_page=5&label=b", "label", GIVEN_TWICE),
+        ("kinds=a&kinds=b,c", "kinds", GIVEN_TWICE_LIST),
+    ],
+)
+def test_a_parameter_given_twice_is_a_422_naming_it_not_read_as_its_first(
+    client, query, field, said
+):
+    response = client.get(f"/widgets?{query}")
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {field: [said]}
+    assert client.get("/widgets?kinds=a,b&label=a&page=1").status_code == 200
+
+
 def test_the_role_guard_needs_a_token(client):
     response = client.get("/widgets/admin-only")
     assert response.status_code == 401 and response.mimetype == PROBLEM
@@ -624,7 +644,14 @@ def test_an_over_long_filter_of_any_type_is_a_422_naming_it(client, field, value
 def test_every_string_filter_documents_its_max_length(client):
     parameters = client.get("/auth/openapi.json").json["paths"]["/widgets"]["get"]["parameters"]
     lengths = {p["name"]: p["schema"].get("maxLength") for p in parameters}
-    assert lengths == {"page": None, "per_page": None, "sort": 5, "label": 40, "since": 10}
+    assert lengths == {
+        "page": None,
+        "per_page": None,
+        "sort": 5,
+        "label": 40,
+        "since": 10,
+        "kinds": 30,
+    }
 
 
 def _answer(content: bytes) -> requests.Response:

@@ -80,14 +80,28 @@ def domains(addresses: list[str]) -> list[str]:
     return sorted({_domain(address) for address in addresses})
 
 
-def build_message(to: list[str], subject: str, text: str, sender: str) -> EmailMessage:
+def build_message(
+    to: list[str], subject: str, text: str, sender: str, message_id: str | None = None
+) -> EmailMessage:
+    """The message; `message_id` (letters, digits, `.`, `-`) makes its Message-ID
+    `<message_id@sender's domain>`, the same at every sending: a message sent again (a crash
+    after the server took it, before the sender recorded so) is then one a mail client can
+    tell it has, rather than a new one."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(to)
     # One line: a line break in a subject would start a header of the caller's making.
     message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(localtime=False, usegmt=True)
-    message["Message-ID"] = make_msgid(domain=_domain(parseaddr(sender)[1]))
+    domain = _domain(parseaddr(sender)[1])
+    if message_id is not None:
+        if not message_id or not all(
+            c.isascii() and (c.isalnum() or c in ".-") for c in message_id
+        ):
+            raise ValueError("a Message-ID's left part is letters, digits, '.' and '-'")
+        message["Message-ID"] = f"<{message_id}@{domain}>"
+    else:
+        message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(text)
     return message
 
@@ -107,7 +121,12 @@ def _checked_recipients(to: list[str]) -> list[str]:
 
 
 def send_mail(
-    to: list[str], subject: str, text: str, *, settings: MailSettings | None = None
+    to: list[str],
+    subject: str,
+    text: str,
+    *,
+    settings: MailSettings | None = None,
+    message_id: str | None = None,
 ) -> None:
     """Send one plain-text (UTF-8) message to `to` through the SMTP server, or raise MailError.
 
@@ -115,7 +134,7 @@ def send_mail(
     that is a MailError too (permanent if every refusal was), naming how many were refused."""
     recipients = _checked_recipients(to)
     settings = settings or MailSettings.from_env()
-    message = build_message(recipients, subject, text, settings.sender)
+    message = build_message(recipients, subject, text, settings.sender, message_id)
     envelope_from = parseaddr(settings.sender)[1] or None
     step = "connect"
     try:

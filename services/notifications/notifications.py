@@ -272,7 +272,10 @@ def _send(notification: Notification) -> None:
         subject = SUBJECTS[notification.template].format(**values)
         text = BODIES[notification.template].format(**values).strip()
         try:
-            send_mail([notification.to], subject, text)
+            # One Message-ID per notification: sent again after a crash, it is the same message.
+            send_mail(
+                [notification.to], subject, text, message_id=f"feira-notification-{notification.id}"
+            )
         except ValueError:
             _fail(notification, "Not an e-mail address the SMTP client can send to")
             return

@@ -8,9 +8,10 @@ the gateway. No STARTTLS; AUTH (PLAIN, LOGIN) is offered without TLS and any cre
 a client configured with SMTP_USER/SMTP_PASSWORD works against it too.
 
 Read-back routes (JSON):
-    GET    /_standin/messages?to=<addr>   {"items": [{"from", "to": [...], "subject", "text",
-                                          "received_at"}]}, newest first; `to` matches one of
-                                          the envelope's recipients, case-insensitively
+    GET    /_standin/messages?to=<addr>   {"items": [{"from", "to": [...], "subject",
+                                          "message_id", "text", "received_at"}]}, newest
+                                          first; `to` matches one of the envelope's
+                                          recipients, case-insensitively
     DELETE /_standin/messages             forget them (204)
     GET    /_standin/health               200 when up
 """
@@ -49,6 +50,7 @@ class Sink:
             "from": str(message.get("From") or mail_from).strip(),
             "to": list(recipients),
             "subject": str(message.get("Subject") or "").strip(),
+            "message_id": str(message.get("Message-ID") or "").strip(),
             # Lines as written: SMTP carries them with CRLF.
             "text": text.replace("\r\n", "\n"),
             "received_at": datetime.now(UTC).isoformat(),

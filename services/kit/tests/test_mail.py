@@ -42,6 +42,24 @@ def test_a_message_arrives_with_its_sender_recipients_subject_and_text(sink):
     assert received["text"].rstrip("\n") == "Olá, Ana!\nSeu pedido 42 (R$ 30,25) foi pago."
 
 
+def test_a_message_id_given_is_the_same_at_every_sending_and_one_not_given_is_new_each_time(sink):
+    settings = settings_for(sink, sender="Feira <no-reply@feira.local>")
+    for _ in range(2):
+        send_mail(["ana@example.com"], "Pedido 7", "Olá", settings=settings, message_id="n-7")
+        send_mail(["bia@example.com"], "Pedido 8", "Olá", settings=settings)
+    ids = [m["message_id"] for m in sink.messages(to="ana@example.com")]
+    assert ids == ["<n-7@feira.local>", "<n-7@feira.local>"]
+    fresh = {m["message_id"] for m in sink.messages(to="bia@example.com")}
+    assert len(fresh) == 2 and all(i.endswith("@feira.local>") for i in fresh)
+
+
+@pytest.mark.parametrize("message_id", ["", "a b", "a>b", "x\r\nBcc: eve@example.com"])
+def test_a_message_id_that_could_break_its_header_is_a_value_error(sink, message_id):
+    with pytest.raises(ValueError, match="Message-ID"):
+        send_mail(["ana@example.com"], "s", "t", settings=settings_for(sink), message_id=message_id)
+    assert sink.messages() == []
+
+
 def test_the_settings_come_from_the_smtp_and_mail_from_environment(sink, monkeypatch):
     monkeypatch.setenv("SMTP_HOST", sink.host)
     monkeypatch.setenv("SMTP_PORT", str(sink.port))

@@ -5,9 +5,11 @@ at once; two senders racing send each message once."""
 import threading
 
 import requests
+from sqlalchemy import update
 
+from services.kit.db import utcnow
 from services.notifications import notifications
-from services.notifications.models import db
+from services.notifications.models import Notification, db
 
 from .conftest import REJECTED_NUMBER, eventually, order_event, rows, send_due, send_one
 
@@ -67,6 +69,26 @@ def test_a_phone_without_opt_in_gets_an_e_mail_in_the_sink_and_no_whatsapp(
     [mail] = eventually(lambda: smtp_sink.messages(to="ana@example.com"))
     assert mail["subject"] == "Pedido 103 cancelado"
     assert "R$ 60,50" in mail["text"] and "a pedido do cliente" in mail["text"]
+
+
+def test_an_e_mail_sent_again_after_a_crash_carries_the_same_message_id(
+    client, app, make_client, smtp_sink
+):
+    buyer = make_client(email="caio@example.com")
+    order_event(app, "order.shipped", 111, buyer["id"])
+    assert send_due(app) == 1
+    # The server took it, then the sender died before recording so: the row is queued again.
+    with app.app_context():
+        db.session.execute(update(Notification).values(status="queued", next_attempt_at=utcnow()))
+        db.session.commit()
+        db.session.remove()
+    assert send_due(app) == 1
+    mails = eventually(
+        lambda: m if len(m := smtp_sink.messages(to="caio@example.com")) == 2 else []
+    )
+    [row] = rows(app)
+    first, again = (mail["message_id"] for mail in mails)
+    assert first == again and first.startswith(f"<feira-notification-{row.id}@")
 
 
 def test_an_smtp_server_that_cannot_be_reached_is_tried_again_later(

@@ -13,9 +13,9 @@
   (5xx, no answer) disallows the site for the run, as Google does.
 - One request at a time per site, `delay_s` (or the site's Crawl-delay, when longer, but never
   more than COLLECTOR_MAX_CRAWL_DELAY_S) apart.
-- A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the answer
-  (a body dripping a byte at a time cannot outlast it; the headers are bounded only by the read
-  timeout for each wait), a size limit on every body.
+- A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
+  exchange, from the connection to the body's last byte (headers or a body dripping a byte at a
+  time cannot outlast it), a size limit on every body.
 - Pages are decoded as browsers do: the charset of the Content-Type, a BOM, the page's own
   `<meta charset>`, else UTF-8 (w3lib).
 - Conditional requests: a known ETag / Last-Modified is sent back; a 304 is "unchanged".
@@ -37,6 +37,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import requests
 from protego import Protego
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError
 from w3lib.encoding import html_to_unicode
 
@@ -59,8 +61,8 @@ class Settings:
     allowed_private_hosts: frozenset[str]
     connect_timeout: float = 3.0
     read_timeout: float = 10.0
-    # The answer, from the request to the body's last byte; the headers' own read is bounded
-    # only by `read_timeout` for each wait (requests gives no socket to cut before it returns).
+    # The whole exchange, from the connection to the body's last byte (status line and headers
+    # too): `read_timeout` bounds each wait, this their sum.
     total_timeout: float = 30.0
     max_bytes: int = 2 * 1024 * 1024
     # A robots.txt may ask for any Crawl-delay; a longer one (or one that is not a number) is this.
@@ -146,9 +148,103 @@ def origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
+class Deadline:
+    """One timer for a whole exchange: at `seconds` it shuts the socket of the connection in
+    use for reading, which ends a read blocked in http.client (the status line, a header, the
+    body) at once. The socket is that of the connection this thread's request connects or sends
+    on (see WatchedConnection), recorded as it does (http.client may hand it to the response
+    and forget it); one that connects after the deadline is shut then. `stop()` before the
+    connection goes back to the pool: the timer never touches it after."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.late = False
+        self._guard = threading.Lock()
+        self._stopped = False
+        self._sock: socket.socket | None = None
+        self._timer = threading.Timer(seconds, self._cut_off)
+        self._timer.daemon = True
+        self._outer: Deadline | None = None
+
+    def __enter__(self) -> Deadline:
+        self._outer = getattr(WATCHING, "deadline", None)
+        WATCHING.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+        WATCHING.deadline = self._outer
+
+    def stop(self) -> None:
+        with self._guard:
+            self._stopped = True
+        self._timer.cancel()
+
+    def watch(self, connection: HTTPConnection) -> None:
+        with self._guard:
+            if self._stopped:
+                return
+            if connection.sock is not None:
+                self._sock = connection.sock
+            if self.late:
+                self._shut()
+
+    def _cut_off(self) -> None:
+        with self._guard:
+            if self._stopped:
+                return
+            self.late = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._sock is not None:
+            with suppress(OSError, ValueError):  # it may have just ended
+                self._sock.shutdown(socket.SHUT_RD)
+
+
+# The Deadline of the request this thread is making, if any.
+WATCHING = threading.local()
+
+
+class WatchedConnection(HTTPConnection):
+    """Tells this thread's Deadline which connection it uses: when it connects (a new one) and
+    when it sends the request (a kept-alive one too)."""
+
+    def connect(self) -> None:
+        super().connect()
+        self._watched()
+
+    def request(self, *args, **kwargs) -> None:
+        self._watched()
+        super().request(*args, **kwargs)
+
+    def _watched(self) -> None:
+        deadline = getattr(WATCHING, "deadline", None)
+        if deadline is not None:
+            deadline.watch(self)
+
+
+class WatchedHTTPSConnection(WatchedConnection, HTTPSConnection):
+    pass
+
+
+class WatchedPool(HTTPConnectionPool):
+    ConnectionCls = WatchedConnection
+
+
+class WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = WatchedHTTPSConnection
+
+
 class PinnedAdapter(HTTPAdapter):
     """Connects to the address written in the request's URL; the host it is for is the Host
-    header, and for https the name sent (SNI) and the one the certificate must match."""
+    header, and for https the name sent (SNI) and the one the certificate must match. Its
+    connections are watched by the request's Deadline."""
+
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": WatchedPool, "https": WatchedHTTPSPool}
 
     def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
         host_params, pool_kwargs = self.build_connection_pool_key_attributes(request, verify, cert)
@@ -293,28 +389,47 @@ class Fetcher:
     def _request(self, url: str, addresses: list[str], headers: dict, max_bytes: int) -> Answer:
         site = origin(url)
         total = self.settings.total_timeout
-        with self.pacer.turn(site, self.delay_for(site)):
-            deadline = time.monotonic() + total
+        with self.pacer.turn(site, self.delay_for(site)), Deadline(total) as deadline:
             try:
                 with self._send(
-                    url, addresses, headers, min(self.settings.read_timeout, total)
+                    url, addresses, headers, min(self.settings.read_timeout, total), deadline
                 ) as response:
-                    return Answer(
-                        url=url,
-                        status=response.status_code,
-                        body=self._read(response, deadline, max_bytes),
-                        headers={k.lower(): v for k, v in response.headers.items()},
-                    )
-            except requests.Timeout as exc:
-                raise FetchFailed("timed out") from exc
+                    try:
+                        answer = Answer(
+                            url=url,
+                            status=response.status_code,
+                            body=self._read(response, max_bytes),
+                            headers={k.lower(): v for k, v in response.headers.items()},
+                        )
+                    finally:
+                        deadline.stop()  # before the connection goes back to the pool
             except requests.RequestException as exc:
+                if deadline.late:
+                    raise self._late() from exc
+                if isinstance(exc, requests.Timeout):
+                    raise FetchFailed("timed out") from exc
                 raise FetchFailed(f"no answer ({type(exc).__name__})") from exc
+            if deadline.late:
+                # Cut off in the headers (their end taken for the end) or the body: the answer
+                # is not whole. The socket, shut for reading, reads as dropped: the pool closes
+                # the connection rather than use it again.
+                raise self._late()
+            return answer
+
+    def _late(self) -> FetchFailed:
+        return FetchFailed(f"no whole answer within {self.settings.total_timeout:g} s")
 
     def _send(
-        self, url: str, addresses: list[str], headers: dict, read_timeout: float
+        self,
+        url: str,
+        addresses: list[str],
+        headers: dict,
+        read_timeout: float,
+        deadline: Deadline,
     ) -> requests.Response:
         """GET `url` from the first of its checked `addresses` that takes the connection (the
-        URL is written with the address, the Host header with the host: see PinnedAdapter)."""
+        URL is written with the address, the Host header with the host: see PinnedAdapter),
+        trying no other once `deadline` has passed."""
         request = self.session.prepare_request(requests.Request("GET", url, headers=headers))
         parts = urlsplit(request.url)  # the host as requests sends it (IDNA)
         request.headers["Host"] = parts.netloc
@@ -334,34 +449,17 @@ class Fetcher:
             try:
                 return send_to(address)
             except requests.ConnectionError as exc:
-                if not never_connected(exc):
+                if deadline.late or not never_connected(exc):
                     raise
         return send_to(addresses[-1])
 
-    def _read(self, response: requests.Response, deadline: float, max_bytes: int) -> bytes:
-        """The body, at most `max_bytes` of it, read before `deadline`. The read timeout bounds
-        each wait, not their sum: at the deadline a timer shuts the socket for reading (urllib3's
-        `shutdown`), which ends a read blocked on a page that drips a byte at a time."""
-        late = threading.Event()
-
-        def cut_off() -> None:
-            late.set()
-            with suppress(OSError, RuntimeError, ValueError):  # it may have just ended
-                response.raw.shutdown()
-
-        timer = threading.Timer(max(deadline - time.monotonic(), 0), cut_off)
-        timer.start()
+    def _read(self, response: requests.Response, max_bytes: int) -> bytes:
+        """The body, at most `max_bytes` of it. The read timeout bounds each wait, not their sum:
+        the request's Deadline cuts off a page that drips a byte at a time (the read then ends
+        early or fails, and the caller says so)."""
         body = bytearray()
-        try:
-            for chunk in response.iter_content(64 * 1024):
-                body += chunk
-                if len(body) > max_bytes:
-                    raise FetchFailed(f"larger than {max_bytes} bytes")
-        except requests.RequestException:
-            if not late.is_set():
-                raise
-        finally:
-            timer.cancel()
-        if late.is_set():
-            raise FetchFailed(f"no whole answer within {self.settings.total_timeout:g} s")
+        for chunk in response.iter_content(64 * 1024):
+            body += chunk
+            if len(body) > max_bytes:
+                raise FetchFailed(f"larger than {max_bytes} bytes")
         return bytes(body)

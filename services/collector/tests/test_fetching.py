@@ -7,7 +7,7 @@ import socket
 import ssl
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import pytest
 from cryptography import x509
@@ -348,6 +348,66 @@ def test_a_page_that_drips_is_cut_off_at_the_deadline_for_the_whole_answer(own_s
     with pytest.raises(FetchFailed, match=r"no whole answer within 1 s"):
         fetcher(read_timeout=0.5, total_timeout=1).get(own_shop.url + "/pinga")
     assert time.monotonic() - started < 2
+
+
+@contextmanager
+def dripping_headers(every_s=0.2, for_s=10.0):
+    """A raw HTTP server on 127.0.0.1 (yields its port): its first connection gets a status
+    line and then an endless header, a byte every `every_s` (each well within a read timeout),
+    until the client lets go or `for_s` passes; every later one a plain page. `connections`
+    counts them."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.1)
+    stop = threading.Event()
+    connections = []
+
+    def answer(client, first):
+        with client:
+            client.settimeout(for_s)
+            with suppress(OSError):
+                client.recv(65536)  # the request (small, in one piece)
+                if not first:
+                    client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n<p>oi</p>")
+                    client.recv(65536)  # until the client closes
+                    return
+                client.sendall(b"HTTP/1.1 200 OK\r\nX-Pinga: ")
+                until = time.monotonic() + for_s
+                while not stop.is_set() and time.monotonic() < until:
+                    client.sendall(b"a")
+                    time.sleep(every_s)
+
+    def serve():
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            connections.append(client)
+            first = len(connections) == 1
+            threading.Thread(target=answer, args=(client, first), daemon=True).start()
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        yield listener.getsockname()[1], connections
+    finally:
+        stop.set()
+        server.join()
+        listener.close()
+
+
+def test_headers_that_drip_are_cut_off_at_the_deadline_for_the_whole_answer():
+    with dripping_headers() as (port, connections):
+        polite = fetcher(read_timeout=1, total_timeout=1.5)
+        started = time.monotonic()
+        # Each header byte comes well within the read timeout; the header never ends.
+        with pytest.raises(FetchFailed, match=r"no whole answer within 1\.5 s"):
+            polite.get(f"http://127.0.0.1:{port}/pinga", robots=True)
+        assert time.monotonic() - started < 2.2
+        # The connection cut off is not used again: the next page comes on a new one.
+        assert polite.get(f"http://127.0.0.1:{port}/", robots=True).body == b"<p>oi</p>"
+        assert len(connections) == 2
+        polite.close()
 
 
 @pytest.mark.parametrize("asked", ["1e9", "1e20"])

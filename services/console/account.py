@@ -81,14 +81,12 @@ def register():
                 start_session(signed.json())
                 return redirect(url_for("console.dashboard"), 303)
             return redirect(url_for("console.login"), 303)
-        problem = api.problem_of(answer)
-        errors = ApiError(answer.status_code, problem).errors
+        refusal = ApiError(answer.status_code, api.problem_of(answer))
+        errors = refusal.errors
         if answer.status_code == 409:
             # Auth's "already taken", said the way a sign-up form means it (once).
             errors["email"] = ["Este e-mail já tem conta."]
-        message = "Não foi possível criar a conta." + (
-            "" if errors else " " + (problem.get("detail") or "")
-        )
+        message = "Não foi possível criar a conta." + ("" if errors else " " + refusal.detail)
         values.pop("password", None)
         status = answer.status_code if 400 <= answer.status_code < 500 else 503
         return render_template("register.html", values=values, errors=errors, message=message), (

@@ -29,12 +29,13 @@ class ApiError(Exception):
 
     @property
     def detail(self) -> str:
-        return self.problem.get("detail") or self.problem.get("title") or ""
+        """The problem's detail (else its title), in Portuguese where messages.py knows it."""
+        return in_portuguese(self.problem.get("detail") or self.problem.get("title") or "")
 
     @property
     def reason(self) -> str:
         """What a flash or a notice says: the fields' own messages when the problem names fields
-        (its detail only lists their names, in English), else the detail."""
+        (its detail only lists their names), else the detail."""
         return " ".join(text for texts in self.errors.values() for text in texts) or self.detail
 
     @property

@@ -1,8 +1,10 @@
-"""The API's field messages (a 422's `errors`) as the console's pages say them: in Portuguese.
+"""The API's words as the console's pages say them: in Portuguese. A 422's field messages
+(`errors`) and a problem's `detail` (or its `title`), from the services, the kit and the gateway.
 
-Marshmallow's defaults, the kit's fields and each service's own texts, exactly as the API writes
-them; a templated one (a bound, an id, a list of choices) by a pattern that keeps its values as
-given. A text not found here is said as the API gave it: English is better than nothing."""
+Marshmallow's defaults, the kit's texts and each service's own, exactly as the API writes them; a
+templated one (a bound, an id, a status, a list of choices) by a pattern that keeps its values as
+given, a status or a service said by its name here. A text not found here is said as the API gave
+it: English is better than nothing."""
 
 from __future__ import annotations
 
@@ -125,6 +127,168 @@ EXACT: dict[str, str] = {
     "The payment provider does not know this method.": (
         "O provedor de pagamento não conhece esta forma de pagamento."
     ),
+    # ---- problems' details (and titles): the kit's ----
+    "Bad Request": "Requisição recusada.",
+    "Unauthorized": "Acesso não autorizado.",
+    "Forbidden": "Acesso negado.",
+    "Not Found": "Não encontrado.",
+    "Method Not Allowed": "Método não permitido.",
+    "Conflict": "Conflito com os dados atuais.",
+    "Payload Too Large": "Envio grande demais.",
+    "Unprocessable Content": "Dados inválidos.",
+    "Too Many Requests": "Muitas requisições.",
+    "Internal Server Error": "Erro interno.",
+    "Service Unavailable": "Serviço indisponível.",
+    "Content-Type must be multipart/form-data": "O envio deve ser multipart/form-data.",
+    "Content-Type must be application/json": "O envio deve ser application/json.",
+    "The request needs a JSON body": "A requisição precisa de um corpo JSON.",
+    "The JSON body holds a number too long to read": (
+        "O corpo JSON tem um número longo demais para ser lido."
+    ),
+    "The request body is not valid JSON": "O corpo da requisição não é um JSON válido.",
+    "The request body is larger than this endpoint accepts": (
+        "O corpo da requisição é maior do que este endereço aceita."
+    ),
+    "The change conflicts with stored data": "A alteração conflita com os dados gravados.",
+    "It was deleted while this request was being carried out": (
+        "Foi excluído enquanto esta requisição era atendida."
+    ),
+    "A value is out of range": "Um valor está fora do limite.",
+    "The database is unavailable": "O banco de dados está indisponível.",
+    "An unexpected error occurred; quote the request_id when reporting it": (
+        "Ocorreu um erro inesperado; informe o request_id ao relatá-lo."
+    ),
+    "This Idempotency-Key was used with another body": (
+        "Esta Idempotency-Key já foi usada com outro conteúdo."
+    ),
+    "An access token is required": "É preciso um token de acesso.",
+    "A bearer token is required": "É preciso um token de acesso.",
+    "The bearer token is invalid": "O token de acesso é inválido.",
+    "The bearer token has expired": "O token de acesso expirou.",
+    "The bearer token has been revoked": "O token de acesso foi revogado.",
+    "The bearer token's user no longer exists": "O usuário do token de acesso não existe mais.",
+    "The bearer token is missing required claims": (
+        "O token de acesso não tem as informações obrigatórias."
+    ),
+    "The bearer token carries an unknown role": "O token de acesso traz um papel desconhecido.",
+    "This route is for other Feira services: a service credential is needed": (
+        "Esta rota é para outros serviços da Feira: é preciso uma credencial de serviço."
+    ),
+    "The service credential is invalid or expired": (
+        "A credencial de serviço é inválida ou expirou."
+    ),
+    "This route does not answer that service": "Esta rota não atende a esse serviço.",
+    "The event signature does not match": "A assinatura do evento não confere.",
+    "The event is not a Feira event": "O evento não é um evento da Feira.",
+    # the gateway's own
+    "The request could not be parsed": "A requisição não pôde ser lida.",
+    "A valid bearer token is required": "É preciso um token de acesso válido.",
+    "The token does not allow this": "O token não permite isto.",
+    "The request body is too large": "O corpo da requisição é grande demais.",
+    "The request line (the URL) is too long": "A linha da requisição (o endereço) é longa demais.",
+    "Too many requests; slow down": "Muitas requisições; diminua o ritmo.",
+    "A request header, or all of them together, is too large": (
+        "Um cabeçalho da requisição, ou todos juntos, é grande demais."
+    ),
+    "The gateway failed": "O gateway falhou.",
+    "The gateway does not read this Transfer-Encoding": (
+        "O gateway não lê este Transfer-Encoding."
+    ),
+    "The service is unavailable; try again shortly": (
+        "O serviço está indisponível; tente de novo em instantes."
+    ),
+    "The upstream service did not answer in time": "O serviço não respondeu a tempo.",
+    "Use HTTP/1.1": "Use o HTTP/1.1.",
+    "URI Too Long": "Endereço longo demais.",
+    "Request Header Fields Too Large": "Cabeçalhos grandes demais.",
+    "Not Implemented": "Não implementado.",
+    "Gateway Timeout": "O serviço demorou demais para responder.",
+    "HTTP Version Not Supported": "Versão de HTTP não suportada.",
+    # auth
+    "Too many registrations from this address; try again later": (
+        "Muitos cadastros a partir deste endereço; tente de novo mais tarde."
+    ),
+    "Too many failed logins from this address; try again later": (
+        "Muitas tentativas de entrar falharam a partir deste endereço; tente de novo mais tarde."
+    ),
+    "Too many failed logins for this account; try again later": (
+        "Muitas tentativas de entrar falharam nesta conta; tente de novo mais tarde."
+    ),
+    "The email or password is wrong": "E-mail ou senha incorretos.",
+    "A refresh token is required": "É preciso um token de renovação.",
+    "The refresh token is invalid or expired": "O token de renovação é inválido ou expirou.",
+    "The refresh token was already used; the session has been revoked": (
+        "O token de renovação já foi usado; a sessão foi encerrada."
+    ),
+    "The account is deactivated": "A conta está desativada.",
+    "The last active admin cannot delete itself": (
+        "O último administrador ativo não pode excluir a própria conta."
+    ),
+    "The last active admin cannot be demoted or deactivated": (
+        "O último administrador ativo não pode deixar de ser administrador nem ser desativado."
+    ),
+    # orders
+    "Only an admin may move an order to this status": (
+        "Só um administrador pode levar um pedido a este status."
+    ),
+    "Only the user who placed the order, or an admin, may cancel it": (
+        "Só quem fez o pedido, ou um administrador, pode cancelá-lo."
+    ),
+    "Only the user who placed the order, or an admin, may change it": (
+        "Só quem fez o pedido, ou um administrador, pode alterá-lo."
+    ),
+    "Only an admin may cancel a paid order": "Só um administrador pode cancelar um pedido pago.",
+    "The order took too long to place; nothing was kept": (
+        "O pedido demorou demais para ser registrado; nada foi gravado."
+    ),
+    # what orders asked inventory to do, in its refusals ("… could not {action}")
+    "place the order": "registrar o pedido",
+    "change the order": "alterar o pedido",
+    "reserve the stock": "reservar o estoque",
+    "the reservation is no longer reserved": "a reserva não está mais de pé",
+    # what a service could not say ("The {service} service could not {action}")
+    "verify the token": "verificar o token",
+    "say whether the client exists": "dizer se o cliente existe",
+    "say whether the address exists": "dizer se o endereço existe",
+    "say whether the product exists": "dizer se o produto existe",
+    "say whether the product may go": "dizer se o produto pode ser excluído",
+    "say whether the client has open orders": "dizer se o cliente tem pedidos em aberto",
+    "list the order's products": "listar os produtos do pedido",
+    "list the favorite products": "listar os produtos favoritos",
+    "give the contact": "informar o contato",
+    "show the order": "mostrar o pedido",
+    "The products service answered a product orders cannot read": (
+        "O serviço de produtos respondeu com um produto que o serviço de pedidos não consegue ler."
+    ),
+    # notifications
+    "The verify token does not match": "O token de verificação não confere.",
+    "hub.challenge is missing or too long": "O hub.challenge falta ou é longo demais.",
+    "The X-Hub-Signature-256 signature does not match": (
+        "A assinatura X-Hub-Signature-256 não confere."
+    ),
+    "The body is not JSON": "O corpo não é JSON.",
+    "The body is not a JSON object": "O corpo não é um objeto JSON.",
+    "The mail server cannot take the collector alert now": (
+        "O servidor de e-mail não pode receber o alerta do coletor agora."
+    ),
+    "The notifications service is not configured": (
+        "O serviço de notificações não está configurado."
+    ),
+    # payments
+    "The payment provider is not configured": "O provedor de pagamento não está configurado.",
+    "The payment provider cannot be reached": (
+        "Não foi possível falar com o provedor de pagamento."
+    ),
+    "The payment provider refused Feira's credentials": (
+        "O provedor de pagamento recusou as credenciais da Feira."
+    ),
+    "The payment provider is still handling this request": (
+        "O provedor de pagamento ainda está tratando este pedido de pagamento."
+    ),
+    "The payment provider refused the payment": "O provedor de pagamento recusou o pagamento.",
+    "Only an admin may filter by needs_review": (
+        "Só um administrador pode filtrar por needs_review."
+    ),
 }
 
 # A number as the API writes one: an id, a bound, an amount ("-1000000000", "9999999999.99").
@@ -189,14 +353,15 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"At most (?P<n>{N}) rows per import\.", "No máximo {n} linhas por importação."),
         (r"At most (?P<n>{N}) pixels\.", "No máximo {n} pixels."),
         # orders, inventory and payments
-        (r"Client (?P<id>{N}) does not exist\.", "O cliente {id} não existe."),
+        # (a field's message ends in a period, a problem's detail does not: kept as given)
+        (r"Client (?P<id>{N}) does not exist(?P<end>\.?)", "O cliente {id} não existe{end}"),
         (
-            r"Client (?P<client>{N}) has no address (?P<address>{N})\.",
-            "O cliente {client} não tem o endereço {address}.",
+            r"Client (?P<client>{N}) has no address (?P<address>{N})(?P<end>\.?)",
+            "O cliente {client} não tem o endereço {address}{end}",
         ),
-        (r"Product (?P<id>{N}) does not exist\.", "O produto {id} não existe."),
+        (r"Product (?P<id>{N}) does not exist(?P<end>\.?)", "O produto {id} não existe{end}"),
         (r"Product (?P<id>{N}) is not active\.", "O produto {id} não está ativo."),
-        (r"Order (?P<id>{N}) does not exist\.", "O pedido {id} não existe."),
+        (r"Order (?P<id>{N}) does not exist(?P<end>\.?)", "O pedido {id} não existe{end}"),
         (
             r"Product (?P<id>{N}): (?P<requested>{N}) requested, (?P<available>{N}) available",
             "Produto {id}: {requested} pedidos, {available} disponíveis",
@@ -214,17 +379,252 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"At most (?P<amount>{N}) is left to refund\.",
             "Restam no máximo {amount} para estornar.",
         ),
+        # ---- problems' details: the kit's ----
+        (r"Invalid fields: (?P<fields>.+)", "Campos inválidos: {fields}"),
+        (r"No route for (?P<path>\S+)", "Nenhuma rota para {path}"),
+        (r"(?P<method>\S+) is not allowed on (?P<path>\S+)", "{method} não é permitido em {path}"),
+        (r"(?P<method>\S+) is not allowed here", "{method} não é permitido aqui"),
+        (r"(?P<field>\S+) is already taken", "{field} já está em uso"),
+        (
+            r"(?P<field>\S+) is still referenced or does not exist",
+            "{field} ainda é referenciado ou não existe",
+        ),
+        (r"The change breaks the rule (?P<rule>\S+)", "A alteração viola a regra {rule}"),
+        (r"The JSON body (?P<reason>.+)", "O corpo JSON {reason}"),
+        (r"The body (?P<reason>.+)", "O corpo {reason}"),
+        (r"nests deeper than (?P<n>{N}) levels", "tem mais de {n} níveis de aninhamento"),
+        (r"This action needs the role: (?P<roles>.+)", "Esta ação exige o papel: {roles}"),
+        (
+            r"The (?P<service>\w+) service is unavailable",
+            "O serviço de {service} está indisponível.",
+        ),
+        (
+            r"The (?P<service>\w+) service answered something unreadable",
+            "O serviço de {service} deu uma resposta ilegível.",
+        ),
+        (
+            r"The (?P<service>\w+) service answered (?P<code>{N})",
+            "O serviço de {service} respondeu {code}.",
+        ),
+        (
+            r"The (?P<service>\w+) service could not (?P<action>.+)",
+            "O serviço de {service} não conseguiu {action}.",
+        ),
+        # auth
+        (r"User (?P<id>{N}) does not exist", "O usuário {id} não existe"),
+        # collector
+        (r"Source (?P<id>{N}) does not exist", "A fonte {id} não existe"),
+        (r"Source (?P<id>{N}) is not active", "A fonte {id} não está ativa"),
+        (
+            r"Source (?P<id>{N}) has a run queued or running; wait for it to end",
+            "A fonte {id} tem uma coleta na fila ou em andamento; espere que ela termine",
+        ),
+        (
+            r"Source (?P<id>{N}) already has a run queued or running",
+            "A fonte {id} já tem uma coleta na fila ou em andamento",
+        ),
+        (r"Run (?P<id>{N}) does not exist", "A coleta {id} não existe"),
+        # orders
+        (
+            r"An order that is (?P<order_status>\w+) cannot become (?P<target>\w+)",
+            "Um pedido {order_status} não pode passar a {target}",
+        ),
+        (
+            r"Order (?P<id>{N}) is (?P<order_status>\w+): only a pending order can change",
+            "O pedido {id} está {order_status}: só um pedido pendente pode mudar",
+        ),
+        (
+            r"Order (?P<id>{N}) is (?P<order_status>\w+): only pending or cancelled orders go",
+            "O pedido {id} está {order_status}: só pedidos pendentes ou cancelados podem ser "
+            "excluídos",
+        ),
+        (
+            r"Inventory holds no reservation for order (?P<id>{N}); cannot (?P<action>.+)",
+            "O estoque não tem reserva para o pedido {id}; não foi possível {action}",
+        ),
+        (
+            r"Inventory refused to (?P<action>.+?): (?P<reason>.+)",
+            "O estoque se recusou a {action}: {reason}",
+        ),
+        (
+            r"Not enough stock to (?P<action>.+?): products (?P<ids>.+)",
+            "Estoque insuficiente para {action}: produtos {ids}",
+        ),
+        (r"release order (?P<id>{N})'s stock", "liberar o estoque do pedido {id}"),
+        (r"commit order (?P<id>{N})'s stock", "dar baixa no estoque do pedido {id}"),
+        # inventory
+        (r"Order (?P<id>{N}) has no reservation", "O pedido {id} não tem reserva"),
+        (
+            r"Order (?P<id>{N})'s reservation is already (?P<reservation_status>\w+)",
+            "A reserva do pedido {id} já está {reservation_status}",
+        ),
+        (
+            r"Product (?P<id>{N}) has no stock in inventory",
+            "O produto {id} não tem estoque registrado",
+        ),
+        (
+            r"Product (?P<id>{N}) has no movement (?P<movement>{N})",
+            "O produto {id} não tem a movimentação {movement}",
+        ),
+        (
+            r"The movement would leave (?P<after>{N}) on hand for product (?P<id>{N}), "
+            r"below the (?P<reserved>{N}) reserved",
+            "A movimentação deixaria {after} em estoque no produto {id}, abaixo dos {reserved} "
+            "reservados",
+        ),
+        (r"Holding (?P<id>{N}) does not exist", "A aquisição {id} não existe"),
+        # clients
+        (
+            r"Client (?P<id>{N}) has (?P<n>{N}) open \(pending, paid or shipped\) orders",
+            "O cliente {id} tem {n} pedidos em aberto (pendentes, pagos ou enviados)",
+        ),
+        (
+            r"Product (?P<id>{N}) is not a favorite of client (?P<client>{N})",
+            "O produto {id} não é favorito do cliente {client}",
+        ),
+        # products
+        (r"Category (?P<id>{N}) does not exist", "A categoria {id} não existe"),
+        (
+            r"Category (?P<id>{N}) still has products; move or delete them first",
+            "A categoria {id} ainda tem produtos; mova-os ou exclua-os antes",
+        ),
+        (
+            r"Product (?P<id>{N}) cannot be deleted: (?P<reasons>.+)",
+            "O produto {id} não pode ser excluído: {reasons}",
+        ),
+        (r"(?P<n>{N}) units are on hand in inventory", "há {n} unidades em estoque"),
+        (r"(?P<n>{N}) orders reference it", "há {n} pedidos com ele"),
+        (
+            r"Product (?P<id>{N}) has no image (?P<image>{N})",
+            "O produto {id} não tem a imagem {image}",
+        ),
+        (
+            r"Product (?P<id>{N}) holds (?P<n>{N}) pictures, the most it may: remove one first",
+            "O produto {id} já tem {n} imagens, o máximo permitido: remova uma antes",
+        ),
+        # notifications
+        (r"Notification (?P<id>{N}) does not exist", "A notificação {id} não existe"),
+        (
+            r"Notification (?P<id>{N}) is (?P<notification_status>\w+): only a failed one",
+            "A notificação {id} está {notification_status}: só uma que falhou pode ser reenviada",
+        ),
+        # payments
+        (r"Payment (?P<id>{N}) does not exist", "O pagamento {id} não existe"),
+        (
+            r"Order (?P<id>{N}) is (?P<order_status>\w+): only a pending order",
+            "O pedido {id} está {order_status}: só um pedido pendente pode ser pago",
+        ),
+        (r"Order (?P<id>{N}) has nothing to pay", "O pedido {id} não tem nada a pagar"),
+        (
+            r"Order (?P<id>{N}) already has an open payment",
+            "O pedido {id} já tem um pagamento em aberto",
+        ),
+        (
+            r"Order (?P<id>{N}) changed while it was being paid \(it is (?P<order_status>\w+), "
+            r"(?P<total>{N})\): pay it again",
+            "O pedido {id} mudou enquanto era pago (está {order_status}, {total}): pague de novo",
+        ),
+        (
+            r"Payment (?P<id>{N}) is (?P<payment_status>\w+): only a succeeded one refunds",
+            "O pagamento {id} está {payment_status}: só um pagamento concluído pode ser estornado",
+        ),
+        # (the provider's own words after the colon, as it gave them)
+        (
+            r"The payment provider refused the refund: (?P<words>.+)",
+            "O provedor de pagamento recusou o estorno: {words}",
+        ),
     )
 ]
 
 
+# What a pattern's named part is said as: a status by the word for its thing (lowercase, in the
+# middle of a sentence), a service and a role by their Portuguese names; any other part as given.
+ORDER_STATUSES = {
+    "pending": "pendente",
+    "paid": "pago",
+    "shipped": "enviado",
+    "delivered": "entregue",
+    "cancelled": "cancelado",
+    "reserving": "em reserva",
+    "abandoned": "abandonado",
+}
+LABELS: dict[str, dict[str, str]] = {
+    "order_status": ORDER_STATUSES,
+    "target": ORDER_STATUSES,
+    "reservation_status": {
+        "reserved": "reservada",
+        "committed": "baixada",
+        "released": "liberada",
+    },
+    "payment_status": {
+        "requires_action": "aguardando ação",
+        "processing": "em processamento",
+        "succeeded": "concluído",
+        "failed": "recusado",
+        "canceled": "cancelado",
+        "refunded": "estornado",
+        "partially_refunded": "estornado em parte",
+    },
+    "notification_status": {
+        "queued": "na fila",
+        "sent": "enviada",
+        "delivered": "entregue",
+        "read": "lida",
+        "failed": "com falha",
+    },
+    "service": {
+        "auth": "autenticação",
+        "clients": "clientes",
+        "products": "produtos",
+        "inventory": "estoque",
+        "orders": "pedidos",
+        "payments": "pagamentos",
+        "notifications": "notificações",
+        "collector": "coleta",
+    },
+    "role": {"admin": "administrador", "user": "usuário"},
+}
+# Parts that are the API's words themselves (what could not be done, why): said in Portuguese, or
+# the whole text is not known here (never half translated); a number among them stays as given.
+SAID_TOO = {"action", "reason"}
+# Parts that list such words or names, each said as its part: (separator, part, joined by).
+LISTS = {"reasons": ("; ", "reason", "; "), "roles": (" or ", "role", " ou ")}
+_NUMBER = re.compile(_N)
+# The sentences of a detail that joins several ("Client 7 does not exist. Product 9 does not…").
+_SENTENCES = re.compile(r"(?<=\.) (?=\S)")
+
+
 def in_portuguese(text: str) -> str:
     """`text` as the console says it; the API's own words when it is not known here."""
+    said = _said(text)
+    return text if said is None else said
+
+
+def _said(text: str) -> str | None:
     known = EXACT.get(text)
     if known is not None:
         return known
     for pattern, portuguese in PATTERNS:
         found = pattern.fullmatch(text)
         if found:
-            return portuguese.format(**found.groupdict())
-    return text
+            values = {name: _part(name, value) for name, value in found.groupdict().items()}
+            if None not in values.values():
+                return portuguese.format(**values)
+    sentences = _SENTENCES.split(text)
+    if len(sentences) > 1:
+        said = [_said(sentence) for sentence in sentences]
+        if None not in said:
+            return " ".join(said)
+    return None
+
+
+def _part(name: str, value: str) -> str | None:
+    if name in LABELS:
+        return LABELS[name].get(value, value)
+    if name in LISTS:
+        separator, part, joined_by = LISTS[name]
+        items = [_part(part, each) for each in value.split(separator)]
+        return None if None in items else joined_by.join(items)
+    if name in SAID_TOO and not _NUMBER.fullmatch(value):
+        return _said(value)
+    return value

@@ -31,6 +31,7 @@ from services.kit.pagination import MAX_PAGE
 from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 from .api import ApiError
+from .messages import in_portuguese
 from .sessions import SignedOut
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
@@ -304,7 +305,7 @@ def init_pages(app: Flask) -> None:
 
     @app.errorhandler(Problem)
     def problem(exc: Problem):
-        return error_page(exc.status, exc.detail or "")
+        return error_page(exc.status, in_portuguese(exc.detail or ""))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

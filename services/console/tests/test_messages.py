@@ -1,6 +1,7 @@
-"""The API's field messages read in Portuguese on the console: every message a service can give a
-field (its own texts, found in its source, and marshmallow's, read from the fields and validators
-its schemas use) has a translation, and a refused form shows it next to its field."""
+"""The API's words read in Portuguese on the console: every message a service can give a field
+(its own texts, found in its source, and marshmallow's, read from the fields and validators its
+schemas use) and every detail a service, the kit or the gateway can give a problem has a
+translation; a refused form shows its message next to its field, a refusal flashes its detail."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ import pytest
 
 import services
 from services.console.messages import in_portuguese
+from services.kit.errors import Problem
 
-from .conftest import csrf_of
+from .conftest import csrf_of, sign_in
 
 SERVICES = Path(services.__file__).parent
 # A number where a message is templated: "At most {most} ids." -> "At most 7 ids."
@@ -380,6 +382,178 @@ def test_every_field_message_the_api_can_give_reads_in_portuguese():
     assert untranslated == [], "add these to services/console/messages.py"
 
 
+# ---- problems' details: what a service, the kit or the gateway says of a refusal ----
+
+REPO = SERVICES.parent
+# An nginx variable in the gateway's details ("No route for $uri") is a value like any other.
+NGINX_VARIABLE = re.compile(r"\$\w+")
+
+
+def _problem_classes() -> dict[str, type[Problem]]:
+    found, pending = {"Problem": Problem}, [Problem]
+    while pending:
+        for sub in pending.pop().__subclasses__():
+            pending.append(sub)
+            if sub.__module__.startswith("services.") and ".tests" not in sub.__module__:
+                found[sub.__name__] = sub
+    return found
+
+
+def _says_a_problem() -> dict[str, set[int]]:
+    """What can be called with a problem's detail or title, and at which positions: the kit's
+    problems (Conflict("…"), Unprocessable(errors, "…")) and any function of the services that
+    takes a `detail` or a `title` (problem_response(409, "Conflict", "…"), _unauthorized("…"))."""
+    takers: dict[str, set[int]] = {}
+    for name, cls in _problem_classes().items():
+        params = list(inspect.signature(cls.__init__).parameters)[1:]
+        takers[name] = {i for i, param in enumerate(params) if param in ("detail", "title")}
+    for path in _api_sources():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("__"):
+                params = [arg.arg for arg in node.args.posonlyargs + node.args.args]
+                positions = {i for i, param in enumerate(params) if param in ("detail", "title")}
+                if positions:
+                    takers.setdefault(node.name, set()).update(positions)
+    return takers
+
+
+def _detail_texts(node: ast.AST, constants: dict[str, str], scope: ast.AST) -> list[str]:
+    """As _texts, and what either branch of `a if x else b`, either side of `a or b` and a text
+    joined to a value (`"Invalid fields: " + fields`) can be."""
+    if isinstance(node, ast.IfExp):
+        return [
+            text
+            for branch in (node.body, node.orelse)
+            for text in _detail_texts(branch, constants, scope)
+        ]
+    if isinstance(node, ast.BoolOp):
+        return [text for value in node.values for text in _detail_texts(value, constants, scope)]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _detail_texts(node.left, constants, scope) or [SAMPLE]
+        right = _detail_texts(node.right, constants, scope) or [SAMPLE]
+        return [one + other for one in left for other in right]
+    return _texts(node, constants, scope)
+
+
+def _source_details(path: Path, takers: dict[str, set[int]]) -> set[str]:
+    """What `path` gives a problem as its detail or title: the arguments in those places of a
+    call to one of `takers` (or named detail= / title=), and what a local `detail` is set to."""
+    tree = ast.parse(path.read_text(), str(path))
+    constants = _constants(tree)
+    found: set[str] = set()
+    for node, scope in _scopes(tree):
+        if isinstance(node, ast.Call) and _name_of(node) in takers:
+            for position in takers[_name_of(node)]:
+                if position < len(node.args):
+                    found.update(_detail_texts(node.args[position], constants, scope))
+            for keyword in node.keywords:
+                if keyword.arg in ("detail", "title"):
+                    found.update(_detail_texts(keyword.value, constants, scope))
+        elif isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == "detail" for target in node.targets
+        ):
+            found.update(_detail_texts(node.value, constants, scope))
+    return found
+
+
+def _gateway_details() -> set[str]:
+    """The problems nginx answers itself: stack/gateway.py's PROBLEMS (title and detail), and the
+    details written out in the gateway's templates."""
+    source = (REPO / "stack" / "gateway.py").read_text()
+    problems = next(
+        node.value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "PROBLEMS" for t in node.targets)
+    )
+    found = {text for row in ast.literal_eval(problems) for text in row[2:4]}
+    for template in (REPO / "gateway" / "templates").glob("*.j2"):
+        text = template.read_text()
+        found.update(re.findall(r'"detail":"([^"{]+)"', text))
+        found.update(re.findall(r'map \$auth_error \$auth_detail \{\s*""\s+"([^"]+)"', text))
+    # "$auth_detail" is auth's own detail, passed on: found in auth's source.
+    return {
+        NGINX_VARIABLE.sub(SAMPLE, text) for text in found if not NGINX_VARIABLE.fullmatch(text)
+    }
+
+
+def every_problem_detail() -> set[str]:
+    takers = _says_a_problem()
+    found = set().union(*(_source_details(path, takers) for path in _api_sources()))
+    titles = {cls.title for cls in _problem_classes().values()}
+    return found | titles | _gateway_details()
+
+
+def test_every_problem_detail_the_api_can_give_reads_in_portuguese():
+    details = every_problem_detail()
+    # The scan finds what it must: each way a detail is written (a scan that found nothing would
+    # pass anything).
+    assert {
+        "The last active admin cannot be demoted or deactivated",  # Conflict("…")
+        "An order that is 7 cannot become 7",  # an f-string
+        "The email or password is wrong",  # a module's constant
+        "The bearer token has expired",  # a branch of `a if x else b`
+        "Too many failed logins for this account; try again later",  # TooManyRequests("…", …)
+        "The payment provider refused the payment",  # Unprocessable(errors, detail="…")
+        "The bearer token's user no longer exists",  # a helper that takes `detail`
+        "The change conflicts with stored data",  # problem_response(409, "Conflict", "…")
+        "Invalid fields: 7",  # a text joined to a value
+        "No route for 7",  # detail = f"…"
+        "Not Found",  # a problem's title
+        "The service is unavailable; try again shortly",  # the gateway's own
+        "A valid bearer token is required",  # the gateway's, from its templates
+    } <= details
+    untranslated = sorted(text for text in details if in_portuguese(text) == text)
+    assert untranslated == [], "add these to services/console/messages.py"
+
+
+@pytest.mark.parametrize(
+    ("english", "portuguese"),
+    [
+        (
+            "An order that is delivered cannot become cancelled",
+            "Um pedido entregue não pode passar a cancelado",
+        ),
+        ("Order 12 does not exist", "O pedido 12 não existe"),
+        ("Order 12 does not exist.", "O pedido 12 não existe."),
+        (
+            "Inventory refused to commit order 12's stock: "
+            "Order 12's reservation is already released",
+            "O estoque se recusou a dar baixa no estoque do pedido 12: "
+            "A reserva do pedido 12 já está liberada",
+        ),
+        (
+            "Not enough stock to place the order: products 3, 5",
+            "Estoque insuficiente para registrar o pedido: produtos 3, 5",
+        ),
+        (
+            "The clients service could not say whether the client exists",
+            "O serviço de clientes não conseguiu dizer se o cliente existe.",
+        ),
+        (
+            "Product 4 cannot be deleted: 3 units are on hand in inventory; 2 orders reference it",
+            "O produto 4 não pode ser excluído: há 3 unidades em estoque; há 2 pedidos com ele",
+        ),
+        ("This action needs the role: admin", "Esta ação exige o papel: administrador"),
+        (
+            "Client 7 does not exist. Product 9 does not exist.",
+            "O cliente 7 não existe. O produto 9 não existe.",
+        ),
+        (
+            "The JSON body nests deeper than 64 levels",
+            "O corpo JSON tem mais de 64 níveis de aninhamento",
+        ),
+    ],
+)
+def test_a_templated_detail_keeps_its_values_and_says_its_statuses_and_parts(english, portuguese):
+    assert in_portuguese(english) == portuguese
+
+
+def test_a_detail_with_a_part_it_does_not_know_is_said_as_the_api_gave_it_not_half_translated():
+    english = "The clients service could not count the stars"
+    assert in_portuguese(english) == english
+
+
 @pytest.mark.parametrize(
     ("english", "portuguese"),
     [
@@ -421,3 +595,21 @@ def said_next_to(page: str, field: str) -> str:
     )
     assert found, f"the form names an error for {field}"
     return html.unescape(found.group(1))
+
+
+def test_a_refusals_detail_is_flashed_in_portuguese(browser):
+    sign_in(browser)
+    page = browser.get("/console/users", query_string={"email": "root@example.com"}).text
+    admin = re.search(r'action="/console/users/(\d+)"', page).group(1)
+    # The only admin demoting itself: auth's 409, which names no field, only its detail.
+    answer = browser.post(
+        f"/console/users/{admin}",
+        data={"csrf_token": csrf_of(page), "role": "user"},
+        follow_redirects=True,
+    )
+    said = html.unescape(answer.text)
+    assert (
+        "Não foi possível alterar: O último administrador ativo não pode deixar de ser "
+        "administrador nem ser desativado."
+    ) in said
+    assert "last active admin" not in said

@@ -19,6 +19,11 @@ EXACT: dict[str, str] = {
     "Invalid input type.": "Tipo de dado inválido.",
     "Invalid type.": "Tipo de dado inválido.",
     "Unknown field.": "Campo desconhecido.",
+    # the kit's query arguments (services/kit/pagination.py: GIVEN_TWICE, GIVEN_TWICE_LIST)
+    "Given more than once.": "Informado mais de uma vez.",
+    "Given more than once: list several values in one, separated by commas.": (
+        "Informado mais de uma vez: para vários valores, separe-os por vírgulas num só."
+    ),
     "Not a valid string.": "Deve ser um texto.",
     "Not a valid utf-8 string.": "Texto com caracteres inválidos.",
     "Not a valid integer.": "Deve ser um número inteiro.",

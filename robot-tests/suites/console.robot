@@ -60,6 +60,13 @@ Scenario: a user places an order and an admin ships it
     Then the order page shows it "shipped"
     And the API has the order "shipped"
 
+Scenario: the orders list filtered to today, the shop's day, shows the order placed now
+    Given a client and a product with stock for the user
+    And a signed-in user in the console
+    When I place an order for 1 units of the product in the console
+    And I list the orders created from today to today, the shop's day
+    Then the order is in the list
+
 Scenario: an order line the API refuses is named on that line
     Given a client and a product with stock for the user
     And a signed-in user in the console

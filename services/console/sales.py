@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime, time, timedelta
 
 from flask import flash, redirect, render_template, request, session, url_for
 
@@ -11,7 +12,7 @@ from services.kit.idempotency import MAX_KEY
 
 from . import api
 from .api import ApiError
-from .pages import bp, form_values, page_args, pager, signed_in
+from .pages import bp, form_values, page_args, pager, shop_zone, signed_in
 
 ORDER_FILTERS = ("id", "client_id", "status", "created_from", "created_to", "sort")
 PAYMENT_METHODS = {
@@ -35,11 +36,13 @@ def refused(exc: ApiError) -> bool:
     return exc.status in (400, 404, 409, 422)
 
 
-def listing(path: str, names: tuple[str, ...], per_page: int = 20):
-    """The API's list with the query's filters, or its 422 shown next to the filter it names."""
+def listing(path: str, names: tuple[str, ...], per_page: int = 20, asked=None):
+    """The API's list with the query's filters, or its 422 shown next to the filter it names.
+    `asked`: the filters as the API takes them, when the form's differ (the form keeps its
+    own)."""
     filters = {name: request.args.get(name, "") for name in names}
     try:
-        found = api.get(path, **filters, **page_args(per_page))
+        found = api.get(path, **(asked(filters) if asked else filters), **page_args(per_page))
         return found, filters, {}
     except ApiError as exc:
         if exc.status != 422:
@@ -47,10 +50,25 @@ def listing(path: str, names: tuple[str, ...], per_page: int = 20):
         return {"items": [], "page": 1, "per_page": per_page, "total": 0}, filters, exc.errors
 
 
+def shop_days(filters: dict) -> dict:
+    """A day typed in `created_from` / `created_to` is the shop's day (CONSOLE_TIME_ZONE), as
+    the list shows its times: from that day's start, up to the next day's start (the API's
+    `created_to` is "before"). Anything else goes as typed, for the API to name."""
+    asked = dict(filters)
+    for name, later in (("created_from", 0), ("created_to", 1)):
+        try:
+            day = date.fromisoformat(filters.get(name, ""))
+        except ValueError:
+            continue
+        start = datetime.combine(day + timedelta(days=later), time(), tzinfo=shop_zone())
+        asked[name] = start.isoformat()
+    return asked
+
+
 @bp.get("/orders")
 @signed_in
 def orders():
-    found, filters, errors = listing("/orders", ORDER_FILTERS)
+    found, filters, errors = listing("/orders", ORDER_FILTERS, asked=shop_days)
     return render_template(
         "orders.html", orders=found["items"], pager=pager(found), filters=filters, errors=errors
     )

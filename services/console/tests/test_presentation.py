@@ -12,6 +12,7 @@ from sqlalchemy import update
 
 from services.console.models import ConsoleSession, db
 from services.console.pages import pager, when
+from services.console.sales import shop_days
 
 from .conftest import ADMIN, PASSWORD, console_app, csrf_of, register, sign_in
 from .test_pages import sign_out, user_id_of
@@ -68,6 +69,19 @@ def test_another_time_zone_is_taken_and_an_unknown_one_stops_the_console_at_star
         assert when("2026-12-05T02:30:00+00:00") == "05/12/2026 02:30"
     with pytest.raises(RuntimeError, match="CONSOLE_TIME_ZONE='Mars/Olympus'"):
         console_app(database, jwt_keys, gateway, auth_server, CONSOLE_TIME_ZONE="Mars/Olympus")
+
+
+def test_the_order_lists_days_are_the_shops_days_the_last_one_included(app):
+    with app.test_request_context():
+        asked = shop_days({"created_from": "2026-12-04", "created_to": "2026-12-04", "id": "7"})
+        kept = shop_days({"created_from": "ontem", "created_to": ""})
+    # 23:30 in São Paulo on the 4th (02:30 UTC on the 5th) is within "from the 4th to the 4th".
+    assert asked == {
+        "created_from": "2026-12-04T00:00:00-03:00",
+        "created_to": "2026-12-05T00:00:00-03:00",
+        "id": "7",
+    }
+    assert kept == {"created_from": "ontem", "created_to": ""}
 
 
 def test_a_page_past_the_last_says_so_and_links_to_the_last_page(app, browser):

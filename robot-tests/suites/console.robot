@@ -16,6 +16,7 @@ Test Teardown     Run Keywords    Leave the console
 ...                   AND    Remove the clients created by this test
 ...                   AND    Remove the catalogue created by this test
 ...                   AND    Remove the users created by this test
+...                   AND    Remove what the collector made for this test
 
 Test Tags         console
 
@@ -86,6 +87,12 @@ Scenario: a category past the first hundred is offered on the product form
     And a signed-in admin in the console
     When I open the new product form
     Then its category select offers each of those categories
+
+Scenario: the collector page pages its sources
+    Given 51 collector sources
+    And a signed-in admin in the console
+    When I open the collector page
+    Then its sources pager leads to a second page of other sources
 
 Scenario: the dashboard's GMV is the KPI API's for the same period
     Given a signed-in admin in the console

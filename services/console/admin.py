@@ -11,6 +11,7 @@ from .pages import admin_only, bp, finite_number, form_values, page_args, pager,
 from .sales import listing, refused
 
 COLLECTOR_MISSING = "O coletor de catálogo não está disponível no momento."
+SOURCES_PER_PAGE = 50
 USER_FILTERS = ("role", "active", "email")
 
 
@@ -60,7 +61,11 @@ def collector_read(path: str, **params):
 @bp.get("/collector")
 @admin_only
 def collector():
-    sources, why = collector_read("/collector/sources", per_page=100)
+    sources, why = collector_read(
+        "/collector/sources",
+        page=page_args(SOURCES_PER_PAGE, "sources_page")["page"],
+        per_page=SOURCES_PER_PAGE,
+    )
     runs, runs_why = (
         (None, why)
         if why
@@ -76,6 +81,7 @@ def collector():
         sources=(sources or {}).get("items", []),
         runs=(runs or {}).get("items", []),
         pager=pager(runs) if runs else None,
+        sources_pager=pager(sources, "sources_page") if sources else None,
         why=why or runs_why,
         filters={k: request.args.get(k, "") for k in ("source_id", "status")},
     )

@@ -166,25 +166,27 @@ def read_json(text: str) -> Any:
     return value
 
 
-def page_args(default_per_page: int = 20) -> dict[str, int]:
-    """The page asked for, within what the API pages (a larger number is the API's last page
-    number, which the pager then says is past the list's end)."""
+def page_args(default_per_page: int = 20, param: str = "page") -> dict[str, int]:
+    """The page asked for (in `param`: a page with two lists names each list's), within what the
+    API pages (a larger number is the API's last page number, which the pager then says is past
+    the list's end)."""
     try:
-        page = min(MAX_PAGE, max(1, int(request.args.get("page", 1))))
+        page = min(MAX_PAGE, max(1, int(request.args.get(param, 1))))
     except ValueError:
         page = 1
     return {"page": page, "per_page": default_per_page}
 
 
-def pager(listing: dict) -> dict[str, Any]:
-    """Links to the previous and next pages, keeping the filters. A page past the last (an old
-    link, a list that shrank) says so and links to the last page, not to the one before it."""
+def pager(listing: dict, param: str = "page") -> dict[str, Any]:
+    """Links to the previous and next pages, keeping the filters (and another list's page). A
+    page past the last (an old link, a list that shrank) says so and links to the last page,
+    not to the one before it."""
     pages = max(1, math.ceil(listing.get("total", 0) / max(1, listing.get("per_page", 20))))
     page = listing.get("page", 1)
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    args = {k: v for k, v in request.args.items() if k != param and v}
 
     def link(number: int) -> str:
-        return request.path + "?" + urlencode({**args, "page": number})
+        return request.path + "?" + urlencode({**args, param: number})
 
     return {
         "page": page,

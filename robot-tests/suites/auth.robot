@@ -174,5 +174,5 @@ Scenario: the public keys are published without a token
     Given a signed-in user
     When I fetch the public keys
     Then the answer is 200
-    And the public keys hold one RSA signing key with a kid
-    And the key's kid is the one in the user's access token
+    And the public keys hold RSA signing keys with kids
+    And a key's kid is the one in the user's access token

@@ -41,10 +41,12 @@ def create_app(config: dict | None = None) -> Flask:
     )
     if not app.config.get("JWT_PRIVATE_KEY"):
         raise RuntimeError("auth needs JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) to sign tokens")
+    from .accounts import ensure_signing_key_published, verified_caller
+
+    ensure_signing_key_published(app.config["JWT_PRIVATE_KEY"], app.config["JWT_PUBLIC_KEY"])
     # Exactly one proxy is trusted: nginx, which overwrites X-Forwarded-For with the address it
     # saw. A client's own X-Forwarded-For never gets through it, so throttles key on a real one.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=0, x_host=0, x_port=0, x_prefix=0)
-    from .accounts import verified_caller
     from .routes import blp
 
     # auth checks its own tokens' sessions in its database, not over HTTP to itself.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -28,11 +26,12 @@ from services.kit import (
     utcnow,
 )
 from services.kit.fields import normalized_email
+from services.kit.keys import thumbprint
 from services.kit.security import (
     ASSERTION_TYPE,
     issued_by_auth,
     loaded_private_key,
-    loaded_public_key,
+    loaded_public_keys,
     token_digest,
 )
 
@@ -242,27 +241,37 @@ def _record_failure(email: str, source: str, now: datetime) -> None:
 
 
 def key_id() -> str:
-    """RFC 7638 thumbprint of the public key: the `kid` in token headers and the JWKS."""
-    return _thumbprint(current_app.config["JWT_PUBLIC_KEY"])
+    """The current signing key's RFC 7638 thumbprint: the `kid` in the headers of the tokens and
+    session assertions auth signs, and one of the JWKS' keys."""
+    return signing_key_id(current_app.config["JWT_PRIVATE_KEY"])
 
 
 @lru_cache(maxsize=4)
-def _thumbprint(pem: str) -> str:
+def signing_key_id(private_pem: str) -> str:
     """Once per key and process: every token and session assertion auth signs names it."""
-    jwk = json.loads(RSAAlgorithm.to_jwk(loaded_public_key(pem)))
-    canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"))
-    digest = hashlib.sha256(canonical.encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return thumbprint(loaded_private_key(private_pem).public_key())
+
+
+def ensure_signing_key_published(private_pem: str, public_bundle: str) -> None:
+    """auth starts only if the bundle every service verifies with holds its current key's public
+    half: else every token it signed would be refused everywhere."""
+    kid = signing_key_id(private_pem)
+    if kid not in loaded_public_keys(public_bundle):
+        raise RuntimeError(
+            "JWT_PUBLIC_KEY_FILE (or JWT_PUBLIC_KEY) does not hold the public half of"
+            f" JWT_PRIVATE_KEY_FILE (kid {kid}): every token auth signed would be refused; add it"
+            " to the bundle (python -m stack rotate-keys does) before auth signs with it"
+        )
 
 
 def jwks() -> dict:
-    jwk = json.loads(RSAAlgorithm.to_jwk(_public_key()))
-    jwk.update({"kid": key_id(), "use": "sig", "alg": "RS256"})
-    return {"keys": [jwk]}
-
-
-def _public_key():
-    return loaded_public_key(current_app.config["JWT_PUBLIC_KEY"])
+    """Every key of the bundle, so a client verifying offline follows a rotation."""
+    keys = []
+    for kid, key in loaded_public_keys(current_app.config["JWT_PUBLIC_KEY"]).items():
+        jwk = json.loads(RSAAlgorithm.to_jwk(key))
+        jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
+        keys.append(jwk)
+    return {"keys": keys}
 
 
 def start_session(user: User) -> dict:

@@ -19,6 +19,8 @@ from itsdangerous import BadSignature
 from sqlalchemy import delete, select, update
 from werkzeug.datastructures import CallbackDict
 
+from services.kit.security import verification_key
+
 from .models import ConsoleSession, db
 
 # Over TLS the cookie carries the `__Host-` prefix: the browser then takes it only if Secure, for
@@ -173,10 +175,11 @@ def create(session: ServerSession, data: dict, *, hours: float, **user) -> None:
 
 
 def claims(access_token: str) -> dict:
-    """The access token's claims, checked with auth's public key (its role decides the pages)."""
+    """The access token's claims, checked with the auth public key its `kid` names (its role
+    decides the pages)."""
     return jwt.decode(
         access_token,
-        current_app.config["JWT_PUBLIC_KEY"],
+        verification_key(jwt.get_unverified_header(access_token)),
         algorithms=["RS256"],
         issuer=current_app.config["JWT_ISSUER"],
         leeway=5,

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 import jwt as pyjwt
 from cachetools import TTLCache
@@ -23,6 +24,7 @@ from itsdangerous import BadSignature, TimestampSigner
 from services.registry import internal_callers
 
 from .errors import Forbidden, Unauthorized, Unavailable, problem_response
+from .keys import public_pems, thumbprint
 from .settings import env
 
 jwt = JWTManager()
@@ -46,6 +48,8 @@ def init_jwt(app: Flask) -> None:
         raise RuntimeError(
             "JWT_PUBLIC_KEY_FILE (or JWT_PUBLIC_KEY) must point at auth's public key"
         )
+    # Parsed now: a bundle holding no key stops the start, not the first request.
+    loaded_public_keys(app.config["JWT_PUBLIC_KEY"])
     app.config.setdefault("JWT_ALGORITHM", "RS256")
     # Pinned: a token signed with any other algorithm (HS256 with the public key, none) is refused.
     app.config["JWT_DECODE_ALGORITHMS"] = ["RS256"]
@@ -138,7 +142,7 @@ class SessionCheck:
             try:
                 claims = pyjwt.decode(
                     raw,
-                    loaded_public_key(current_app.config["JWT_PUBLIC_KEY"]),
+                    verification_key(pyjwt.get_unverified_header(raw)),
                     algorithms=["RS256"],
                     issuer=current_app.config["JWT_ISSUER"],
                     options={"require": ["exp", "iat", "iss"]},
@@ -191,22 +195,43 @@ def _unauthorized(detail: str):
     )
 
 
+class UnknownKey(pyjwt.InvalidTokenError):
+    """A token whose header names no `kid`, or one of no key this service holds."""
+
+
 @lru_cache(maxsize=4)
-def loaded_public_key(pem: str):
-    """The PEM parsed once per process: given the text, PyJWT parses it at every verification,
-    about a tenth of a simple GET's time."""
-    return load_pem_public_key(pem.encode())
+def loaded_public_keys(bundle: str) -> dict[str, Any]:
+    """Every public key of the bundle (JWT_PUBLIC_KEY: one PEM, or several while a signing key is
+    rotated), by its kid, parsed once per process: given the text, PyJWT parses it at every
+    verification, about a tenth of a simple GET's time."""
+    keys = {}
+    for pem in public_pems(bundle):
+        key = load_pem_public_key(pem.encode())
+        keys[thumbprint(key)] = key
+    if not keys:
+        raise RuntimeError("JWT_PUBLIC_KEY_FILE (or JWT_PUBLIC_KEY) holds no PEM public key")
+    return keys
+
+
+def verification_key(header: dict):
+    """The configured public key the token's header names by `kid`: a token signed before a
+    rotation is checked with the key that signed it, one naming no key we hold is refused."""
+    kid = header.get("kid")
+    key = loaded_public_keys(current_app.config["JWT_PUBLIC_KEY"]).get(kid) if kid else None
+    if key is None:
+        raise UnknownKey("The token names no signing key this service holds")
+    return key
 
 
 @lru_cache(maxsize=4)
 def loaded_private_key(pem: str):
-    """auth's signing key, parsed once per process (as the public key is)."""
+    """auth's signing key, parsed once per process (as the public keys are)."""
     return load_pem_private_key(pem.encode(), password=None)
 
 
 @jwt.decode_key_loader
 def _decode_key(header, payload):
-    return loaded_public_key(current_app.config["JWT_PUBLIC_KEY"])
+    return verification_key(header)
 
 
 @jwt.encode_key_loader

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from services.auth.models import LoginAttempt, LoginEmailFailure, User, db
 from services.kit import security
 from services.kit.security import CREDENTIAL_HEADER
-from services.kit.testing import access_token, bearer, from_service
+from services.kit.testing import access_token, bearer, from_service, signed
 
 PROBLEM = "application/problem+json"
 
@@ -522,7 +522,7 @@ def test_verify_refuses_a_token_signed_with_auths_key_unlike_those_it_issues(
     register()
     claims = jwt.decode(login()["access_token"], options={"verify_signature": False}) | changes
     claims = {name: value for name, value in claims.items() if value is not None}
-    token = jwt.encode(claims, jwt_keys["JWT_PRIVATE_KEY"], algorithm="RS256")
+    token = signed(claims, jwt_keys)
     response = client.get("/auth/verify", headers=bearer(token))
     assert response.status_code == 401 and response.mimetype == PROBLEM
     assert client.get("/auth/me", headers=bearer(token)).status_code == 401

@@ -4,11 +4,17 @@ stops taking a logged-out, deactivated or demoted user's token within the same 5
 import time
 from datetime import UTC, datetime, timedelta
 
-import jwt
 import pytest
 
 from services.kit.security import ASSERTION_HEADER, ASSERTION_TYPE, token_digest
-from services.kit.testing import LiveServer, bearer, build_app, truncate_all, unreachable_url
+from services.kit.testing import (
+    LiveServer,
+    bearer,
+    build_app,
+    signed,
+    truncate_all,
+    unreachable_url,
+)
 from services.products import create_app as create_products_app
 
 SESSION_SECONDS = 5
@@ -149,7 +155,7 @@ def test_an_assertion_for_another_token_or_a_stale_one_is_not_taken(
     bob_token = signed_in(client, register, login, email="bob@example.com")["access_token"]
     borrowed = {**ana, ASSERTION_HEADER: _verified(client, bearer(bob_token))}
     now = datetime.now(UTC)
-    stale = jwt.encode(
+    stale = signed(
         {
             "type": ASSERTION_TYPE,
             "tok": token_digest(ana["Authorization"].split()[1]),
@@ -157,8 +163,7 @@ def test_an_assertion_for_another_token_or_a_stale_one_is_not_taken(
             "exp": now + timedelta(seconds=60),
             "iss": "feira-auth",
         },
-        jwt_keys["JWT_PRIVATE_KEY"],
-        algorithm="RS256",
+        jwt_keys,
     )
     catalogue = products_without_auth.test_client()
     for headers in (borrowed, {**ana, ASSERTION_HEADER: stale}):

@@ -36,7 +36,7 @@ from services.kit import (
 from services.kit.fields import Money
 from services.kit.httpclient import ServiceClient
 from services.kit.pagination import GIVEN_TWICE, GIVEN_TWICE_LIST
-from services.kit.testing import access_token, bearer, kit_app, losing_the_first_answer
+from services.kit.testing import access_token, bearer, kit_app, losing_the_first_answer, signed
 
 PROBLEM = "application/problem+json"
 db = make_db("auth")
@@ -430,7 +430,7 @@ def signed_unlike_auths(keys: dict, token: str, changes: dict) -> str:
     """`token`'s claims with `changes` (None: the claim left out), signed with auth's key."""
     claims = jwt.decode(token, options={"verify_signature": False}) | changes
     claims = {name: value for name, value in claims.items() if value is not None}
-    return jwt.encode(claims, keys["JWT_PRIVATE_KEY"], algorithm="RS256")
+    return signed(claims, keys)
 
 
 @pytest.mark.parametrize("changes", UNLIKE_AUTHS)

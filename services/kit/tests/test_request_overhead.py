@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from services.kit import Blueprint, create_service_app, make_db, observability, security
-from services.kit.testing import access_token, bearer, kit_app
+from services.kit.testing import access_token, bearer, kit_app, signed
 
 db = make_db("auth")
 blp = Blueprint("overhead", __name__, url_prefix="/overhead")
@@ -80,7 +80,7 @@ def test_the_public_key_is_parsed_once_per_process(app, jwt_keys, monkeypatch):
         jwt.algorithms, "load_pem_public_key", counting(jwt.algorithms.load_pem_public_key)
     )
     monkeypatch.setattr(security, "load_pem_public_key", counting(security.load_pem_public_key))
-    security.loaded_public_key.cache_clear()
+    security.loaded_public_keys.cache_clear()
     client = app.test_client()
     for user_id in range(1, 6):
         token = access_token(jwt_keys, user_id=user_id)
@@ -117,7 +117,7 @@ def _assertion(keys, token: str, issued: int) -> str:
         "exp": issued + 5 + 1,
         "iss": "feira-auth",
     }
-    return jwt.encode(claims, keys["JWT_PRIVATE_KEY"], algorithm="RS256")
+    return signed(claims, keys)
 
 
 def test_a_session_assertion_passed_on_again_is_verified_once(checked_app, jwt_keys, monkeypatch):

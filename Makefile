@@ -37,7 +37,7 @@ ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 	$(if $(filter local,$(ROBOT_ENV)),,--exclude local-only)
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down status logs start stop restart clean test lint pytest robot \
+.PHONY: help install up down status logs start stop restart rotate-keys clean test lint pytest robot \
         test-stack replicas seed collect bench robot-smoke robot-rerun robot-coverage fuzz k8s-check
 
 help: ## list the targets
@@ -76,6 +76,9 @@ stop: install ## stop one process: make stop SERVICE=clients
 
 restart: install ## restart one process (or all): make restart SERVICE=auth
 	@$(STACK) restart $(or $(SERVICE),all)
+
+rotate-keys: install ## a new token signing key; the previous one still verifies (then make restart)
+	@$(STACK) rotate-keys
 
 clean: install ## stop and remove .run/ (the database too)
 	@$(STACK) clean

@@ -1,4 +1,5 @@
-"""`python -m stack up|down|status|logs|start|stop|clean|urls`: what the Makefile calls."""
+"""`python -m stack up|down|status|logs|start|stop|restart|clean|urls|rotate-keys`: what the
+Makefile calls."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from . import gateway
 from .config import ROOT, StackConfig
-from .keys import ensure_keypair
+from .keys import ensure_keypair, rotate_keypair
 from .postgres import provision
 from .processes import (
     VENV_BIN,
@@ -284,6 +285,25 @@ def clean(cfg: StackConfig) -> None:
         shutil.rmtree(cfg.run_dir)
 
 
+def rotate_keys(cfg: StackConfig) -> None:
+    """A new token signing pair made current, the one it replaces kept in the public bundle (its
+    tokens stay good until they expire), any older one dropped. The processes read the keys when
+    they start: they use the new one once restarted."""
+    current, kept = rotate_keypair(cfg.private_key_path, cfg.public_key_path)
+    say(f"a new signing key is current: kid {current} ({cfg.private_key_path}, mode 600)")
+    if kept:
+        days = cfg.get("REFRESH_TOKEN_DAYS", "7")
+        say(
+            f"the previous key (kid {kept}) stays in {cfg.public_key_path}: tokens it signed stay"
+            f" good until they expire (refresh tokens: REFRESH_TOKEN_DAYS, {days} days); the next"
+            " rotation drops it"
+        )
+    if supervisor_running(cfg):
+        say("next: restart every process so they load the keys: make restart")
+    else:
+        say("the stack is not running: `make up` starts it with the new key")
+
+
 def status(cfg: StackConfig) -> int:
     """Print each program's state; 0 only when every one is RUNNING."""
     listing = supervisorctl(cfg, "status", check=False).stdout
@@ -295,7 +315,7 @@ def status(cfg: StackConfig) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stack")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("up", "down", "status", "clean", "urls", "wait"):
+    for name in ("up", "down", "status", "clean", "urls", "wait", "rotate-keys"):
         sub.add_parser(name)
     sub.add_parser("logs").add_argument("--follow", action="store_true")
     for name in ("start", "stop", "restart"):
@@ -313,6 +333,8 @@ def main(argv: list[str] | None = None) -> None:
         print_urls(cfg)
     elif args.command == "wait":
         wait_ready(cfg)
+    elif args.command == "rotate-keys":
+        rotate_keys(cfg)
     elif not supervisor_running(cfg):
         sys.exit("the stack is not running: make up")
     elif args.command == "status":

@@ -16,7 +16,7 @@ Test Teardown     Run Keywords    Leave the console
 ...                   AND    Remove the clients created by this test
 ...                   AND    Remove the catalogue created by this test
 ...                   AND    Remove the users created by this test
-...                   AND    Remove what the collector made for this test
+...                   AND    Remove the collector sources created by this test
 
 Test Tags         console
 

@@ -392,6 +392,24 @@ def signed(claims: dict, keys: dict, headers: dict | None = None) -> str:
     )
 
 
+def session_assertion(
+    keys: dict, token: str, issued: int | None = None, headers: dict | None = None
+) -> str:
+    """auth's session assertion for `token` (what the gateway passes on), signed as auth's
+    session_assertion signs it, `issued` at that time (now unless given)."""
+    from . import security
+
+    issued = int(time.time()) if issued is None else issued
+    claims = {
+        "type": security.ASSERTION_TYPE,
+        "tok": security.token_digest(token),
+        "iat": issued,
+        "exp": issued + 5 + 1,
+        "iss": "feira-auth",
+    }
+    return signed(claims, keys, headers=headers)
+
+
 def signing_kid(private_pem: str) -> str:
     """The `kid` auth names a private key by: its public half's RFC 7638 thumbprint."""
     from .security import loaded_private_key

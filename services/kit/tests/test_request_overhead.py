@@ -10,7 +10,7 @@ import jwt
 import pytest
 
 from services.kit import Blueprint, create_service_app, make_db, observability, security
-from services.kit.testing import access_token, bearer, kit_app, signed
+from services.kit.testing import access_token, bearer, kit_app, session_assertion
 
 db = make_db("auth")
 blp = Blueprint("overhead", __name__, url_prefix="/overhead")
@@ -108,21 +108,9 @@ def checked_app(database, jwt_keys):
     return app
 
 
-def _assertion(keys, token: str, issued: int) -> str:
-    """auth's session assertion for `token`, signed as auth's session_assertion signs it."""
-    claims = {
-        "type": security.ASSERTION_TYPE,
-        "tok": security.token_digest(token),
-        "iat": issued,
-        "exp": issued + 5 + 1,
-        "iss": "feira-auth",
-    }
-    return signed(claims, keys)
-
-
 def test_a_session_assertion_passed_on_again_is_verified_once(checked_app, jwt_keys, monkeypatch):
     token = access_token(jwt_keys)
-    assertion = _assertion(jwt_keys, token, int(time.time()))
+    assertion = session_assertion(jwt_keys, token, int(time.time()))
     verified = []
     decode = jwt.decode
 
@@ -144,7 +132,7 @@ def test_a_remembered_session_assertion_is_refused_once_it_is_stale(
     token = access_token(jwt_keys)
     # Issued 3-4 s ago: fresh for two more seconds (SESSION_CHECK_SECONDS and a second of travel),
     # time enough for a slow machine to make the first request.
-    assertion = _assertion(jwt_keys, token, int(time.time()) - 3)
+    assertion = session_assertion(jwt_keys, token, int(time.time()) - 3)
     headers = {**bearer(token), security.ASSERTION_HEADER: assertion}
     client = checked_app.test_client()
     assert client.get("/overhead/mine", headers=headers).status_code == 200

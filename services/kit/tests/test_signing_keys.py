@@ -1,12 +1,10 @@
 """Verification by `kid` among the keys of the public bundle: how a signing key is rotated."""
 
-import time
-
 import jwt
 import pytest
 
-from services.kit import Blueprint, create_service_app, make_db, security
-from services.kit.testing import access_token, bearer, kit_app, make_keys, signed
+from services.kit import Blueprint, make_db, security
+from services.kit.testing import access_token, bearer, kit_app, make_keys, session_assertion
 
 db = make_db("auth")
 blp = Blueprint("signing_keys", __name__, url_prefix="/signing-keys")
@@ -75,39 +73,16 @@ def test_a_token_naming_no_key_of_the_bundle_is_refused_with_401(rotated, jwt_ke
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def _assertion(keys: dict, token: str, headers: dict | None = None) -> str:
-    now = int(time.time())
-    claims = {
-        "type": security.ASSERTION_TYPE,
-        "tok": security.token_digest(token),
-        "iat": now,
-        "exp": now + 5 + 1,
-        "iss": "feira-auth",
-    }
-    return signed(claims, keys, headers=headers)
-
-
 def test_a_session_assertion_is_checked_with_the_bundled_key_its_kid_names(
     database, jwt_keys, next_keys
 ):
     """Sessions checked and no auth to ask: only an assertion taken as good lets a request in
     (one refused leaves a 503)."""
-    app, api = create_service_app(
-        "auth",
-        __name__,
-        db=db,
-        config={
-            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
-            "JWT_PUBLIC_KEY": next_keys["JWT_PUBLIC_KEY"] + jwt_keys["JWT_PUBLIC_KEY"],
-            "SESSION_CHECK": True,
-            "SESSION_CHECK_SECONDS": 5,
-            "SERVICE_URLS": {},
-        },
-    )
-    api.register_blueprint(blp)
+    bundle = next_keys["JWT_PUBLIC_KEY"] + jwt_keys["JWT_PUBLIC_KEY"]
+    app = _app(database, jwt_keys, bundle, SESSION_CHECK=True, SERVICE_URLS={})
     client = app.test_client()
     token = access_token(next_keys)
-    good = _assertion(next_keys, token)
+    good = session_assertion(next_keys, token)
     nameless = jwt.encode(
         jwt.decode(good, options={"verify_signature": False}),
         next_keys["JWT_PRIVATE_KEY"],
@@ -120,7 +95,8 @@ def test_a_session_assertion_is_checked_with_the_bundled_key_its_kid_names(
         ).status_code
         == 200
     )
-    for assertion in (nameless, _assertion(next_keys, token, headers={"kid": "no-such-key"})):
+    unknown = session_assertion(next_keys, token, headers={"kid": "no-such-key"})
+    for assertion in (nameless, unknown):
         answer = client.get(
             "/signing-keys/mine", headers={**headers, security.ASSERTION_HEADER: assertion}
         )

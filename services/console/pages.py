@@ -89,7 +89,10 @@ def return_to() -> str:
     the page the form was on, to send it again (same origin: the console's Referrer-Policy)."""
     if request.method in ("GET", "HEAD"):
         return request.full_path.rstrip("?")
-    came_from = urlsplit(request.referrer or "")
+    try:
+        came_from = urlsplit(request.referrer or "")
+    except ValueError:  # the browser's header, not a URL ("http://[x/...")
+        return url_for("console.dashboard")
     if came_from.netloc == request.host and came_from.path.startswith("/console"):
         return came_from.path + (f"?{came_from.query}" if came_from.query else "")
     return url_for("console.dashboard")
@@ -223,11 +226,11 @@ def when(value: Any) -> str:
         return "—"
     try:
         moment = datetime.fromisoformat(str(value))
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(shop_zone()).strftime("%d/%m/%Y %H:%M")
+    except (ValueError, OverflowError):  # not a moment, or one the zone cannot reach (year 1)
         return str(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(shop_zone()).strftime("%d/%m/%Y %H:%M")
 
 
 def shop_zone() -> ZoneInfo:

@@ -57,11 +57,10 @@ def shop_days(filters: dict) -> dict:
     asked = dict(filters)
     for name, later in (("created_from", 0), ("created_to", 1)):
         try:
-            day = date.fromisoformat(filters.get(name, ""))
-        except ValueError:
+            day = date.fromisoformat(filters.get(name, "")) + timedelta(days=later)
+        except (ValueError, OverflowError):  # not a day, or the calendar's last
             continue
-        start = datetime.combine(day + timedelta(days=later), time(), tzinfo=shop_zone())
-        asked[name] = start.isoformat()
+        asked[name] = datetime.combine(day, time(), tzinfo=shop_zone()).isoformat()
     return asked
 
 

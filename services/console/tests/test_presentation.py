@@ -75,6 +75,7 @@ def test_the_order_lists_days_are_the_shops_days_the_last_one_included(app):
     with app.test_request_context():
         asked = shop_days({"created_from": "2026-12-04", "created_to": "2026-12-04", "id": "7"})
         kept = shop_days({"created_from": "ontem", "created_to": ""})
+        last = shop_days({"created_to": "9999-12-31"})
     # 23:30 in São Paulo on the 4th (02:30 UTC on the 5th) is within "from the 4th to the 4th".
     assert asked == {
         "created_from": "2026-12-04T00:00:00-03:00",
@@ -82,6 +83,12 @@ def test_the_order_lists_days_are_the_shops_days_the_last_one_included(app):
         "id": "7",
     }
     assert kept == {"created_from": "ontem", "created_to": ""}
+    assert last == {"created_to": "9999-12-31"}  # no day after it: sent as typed, not a 500
+
+
+def test_a_moment_the_shops_zone_cannot_reach_is_shown_as_the_api_gave_it(app):
+    with app.test_request_context():
+        assert when("0001-01-01T00:00:00+00:00") == "0001-01-01T00:00:00+00:00"
 
 
 def test_a_page_past_the_last_says_so_and_links_to_the_last_page(app, browser):
@@ -164,6 +171,16 @@ def test_a_form_sent_without_a_session_from_another_site_returns_to_the_dashboar
         "/console/users/1",
         data={"role": "admin"},
         headers={"Referer": "https://elsewhere.example/console/users"},
+    )
+    _, query = sign_in_target(answer)
+    assert query["next"] == ["/console/"]
+
+
+def test_a_form_sent_without_a_session_with_a_referer_that_is_no_url_returns_to_the_dashboard(
+    browser,
+):
+    answer = browser.post(
+        "/console/users/1", data={"role": "admin"}, headers={"Referer": "http://[nope/console"}
     )
     _, query = sign_in_target(answer)
     assert query["next"] == ["/console/"]

@@ -149,67 +149,48 @@ def number(text: str):
         return text
 
 
-@bp.route("/orders/new", methods=["GET", "POST"])
-@signed_in
-def new_order():
-    values = {"idempotency_key": str(uuid.uuid4()), "client_id": request.args.get("client_id", "")}
-    errors, message = {}, None
-    if request.method == "POST":
-        values = form_values()
-        # The form's own key: a double submit (or a retry) is the same order.
-        key = values.get("idempotency_key") or str(uuid.uuid4())
-        if not sendable_key(key):
-            # Only a tampered form has one: it comes back with a new key for the next submit.
-            return render_template(
-                "order_new.html",
-                values={**values, "idempotency_key": str(uuid.uuid4())},
-                errors={},
-                message=INVALID_KEY,
-                lines=ORDER_LINES,
-                methods=PAYMENT_METHODS,
-            ), 422
-        try:
-            order = api.send(
-                "POST", "/orders", order_body(values), headers={"Idempotency-Key": key}
-            )
-        except ApiError as exc:
-            if not refused(exc):
-                raise
-            if exc.key_reused:
-                # The key is spent: a new one for the next submit.
-                return render_template(
-                    "order_new.html",
-                    values={**values, "idempotency_key": str(uuid.uuid4())},
-                    errors={},
-                    message=KEY_REUSED,
-                    lines=ORDER_LINES,
-                    methods=PAYMENT_METHODS,
-                ), exc.status
-            errors, message = on_lines(exc, item_lines(values)).errors, exc.message
-            short = exc.problem.get("short") or []
-            if short:
-                message = "Estoque insuficiente: " + ", ".join(
-                    f"produto {line['product_id']} (disponível {line['available']})"
-                    for line in short
-                )
-            return render_template(
-                "order_new.html",
-                values=values,
-                errors=errors,
-                message=message,
-                lines=ORDER_LINES,
-                methods=PAYMENT_METHODS,
-            ), exc.status
-        flash(f"Pedido {order['id']} criado.")
-        return redirect(url_for("console.order", order_id=order["id"]), 303)
+def order_form(values: dict, errors: dict | None = None, message: str | None = None, status=200):
     return render_template(
         "order_new.html",
         values=values,
-        errors=errors,
+        errors=errors or {},
         message=message,
         lines=ORDER_LINES,
         methods=PAYMENT_METHODS,
-    )
+    ), status
+
+
+def with_new_key(values: dict) -> dict:
+    """The form as sent, with a new key for its next submit (its own is spent or unusable)."""
+    return {**values, "idempotency_key": str(uuid.uuid4())}
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+@signed_in
+def new_order():
+    if request.method == "GET":
+        return order_form(with_new_key({"client_id": request.args.get("client_id", "")}))
+    values = form_values()
+    key = form_key(values)
+    if key is None:
+        return order_form(with_new_key(values), message=INVALID_KEY, status=422)
+    try:
+        order = api.send("POST", "/orders", order_body(values), headers={"Idempotency-Key": key})
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        if exc.key_reused:
+            return order_form(with_new_key(values), message=KEY_REUSED, status=exc.status)
+        message = exc.message
+        short = exc.problem.get("short") or []
+        if short:
+            message = "Estoque insuficiente: " + ", ".join(
+                f"produto {line['product_id']} (disponível {line['available']})" for line in short
+            )
+        errors = on_lines(exc, item_lines(values)).errors
+        return order_form(values, errors, message, exc.status)
+    flash(f"Pedido {order['id']} criado.")
+    return redirect(url_for("console.order", order_id=order["id"]), 303)
 
 
 @bp.get("/orders/<int:order_id>")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 
 import jwt
 from argon2 import PasswordHasher
@@ -26,12 +25,12 @@ from services.kit import (
     utcnow,
 )
 from services.kit.fields import normalized_email
-from services.kit.keys import thumbprint
 from services.kit.security import (
     ASSERTION_TYPE,
     issued_by_auth,
     loaded_private_key,
     loaded_public_keys,
+    signing_key_id,
     token_digest,
 )
 
@@ -244,12 +243,6 @@ def key_id() -> str:
     """The current signing key's RFC 7638 thumbprint: the `kid` in the headers of the tokens and
     session assertions auth signs, and one of the JWKS' keys."""
     return signing_key_id(current_app.config["JWT_PRIVATE_KEY"])
-
-
-@lru_cache(maxsize=4)
-def signing_key_id(private_pem: str) -> str:
-    """Once per key and process: every token and session assertion auth signs names it."""
-    return thumbprint(loaded_private_key(private_pem).public_key())
 
 
 def ensure_signing_key_published(private_pem: str, public_bundle: str) -> None:

@@ -229,6 +229,13 @@ def loaded_private_key(pem: str):
     return load_pem_private_key(pem.encode(), password=None)
 
 
+@lru_cache(maxsize=4)
+def signing_key_id(private_pem: str) -> str:
+    """The `kid` a signing key is named by (its public half's RFC 7638 thumbprint), once per key
+    and process: every token and session assertion auth signs names it."""
+    return thumbprint(loaded_private_key(private_pem).public_key())
+
+
 @jwt.decode_key_loader
 def _decode_key(header, payload):
     return verification_key(header)

@@ -28,7 +28,7 @@ from flask_migrate import upgrade
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from .keys import ensure_keypair, thumbprint
+from .keys import ensure_keypair
 from .postgres import SERVICES, Cluster, provision
 
 DATABASE = "feira_test"
@@ -384,11 +384,13 @@ def access_token(
 def signed(claims: dict, keys: dict, headers: dict | None = None) -> str:
     """`claims` signed with the test key pair's private key, as auth signs: RS256, the key's
     thumbprint as `kid` (the verifiers choose their key by it)."""
+    from .security import signing_key_id
+
     return jwt.encode(
         claims,
         keys["JWT_PRIVATE_KEY"],
         algorithm="RS256",
-        headers={"kid": signing_kid(keys["JWT_PRIVATE_KEY"]), **(headers or {})},
+        headers={"kid": signing_key_id(keys["JWT_PRIVATE_KEY"]), **(headers or {})},
     )
 
 
@@ -408,13 +410,6 @@ def session_assertion(
         "iss": "feira-auth",
     }
     return signed(claims, keys, headers=headers)
-
-
-def signing_kid(private_pem: str) -> str:
-    """The `kid` auth names a private key by: its public half's RFC 7638 thumbprint."""
-    from .security import loaded_private_key
-
-    return thumbprint(loaded_private_key(private_pem).public_key())
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -5,8 +5,8 @@ import jwt
 import pytest
 
 from services.auth import create_app
-from services.kit.security import ASSERTION_HEADER, CREDENTIAL_HEADER
-from services.kit.testing import bearer, build_app, from_service, make_keys, signing_kid
+from services.kit.security import ASSERTION_HEADER, CREDENTIAL_HEADER, signing_key_id
+from services.kit.testing import bearer, build_app, from_service, make_keys
 
 PASSWORD = "s3nha-forte"
 
@@ -40,8 +40,8 @@ def rotated(rotated_app, client):
 def test_the_jwks_lists_every_key_of_the_bundle(rotated, jwt_keys, next_keys):
     keys = rotated.get("/auth/.well-known/jwks.json").json["keys"]
     assert [key["kid"] for key in keys] == [
-        signing_kid(jwt_keys["JWT_PRIVATE_KEY"]),
-        signing_kid(next_keys["JWT_PRIVATE_KEY"]),
+        signing_key_id(jwt_keys["JWT_PRIVATE_KEY"]),
+        signing_key_id(next_keys["JWT_PRIVATE_KEY"]),
     ]
     assert all(key["use"] == "sig" and key["alg"] == "RS256" for key in keys)
     assert not any({"d", "p", "q"} & set(key) for key in keys)
@@ -51,7 +51,7 @@ def test_tokens_and_session_assertions_carry_the_current_keys_kid(rotated, next_
     account = {"email": "ana@example.com", "password": PASSWORD, "name": "Ana"}
     assert rotated.post("/auth/register", json=account).status_code == 201
     tokens = rotated.post("/auth/login", json={"email": "ana@example.com", "password": PASSWORD})
-    current = signing_kid(next_keys["JWT_PRIVATE_KEY"])
+    current = signing_key_id(next_keys["JWT_PRIVATE_KEY"])
     for kind in ("access_token", "refresh_token"):
         assert jwt.get_unverified_header(tokens.json[kind])["kid"] == current
     verified = rotated.get("/auth/verify", headers=bearer(tokens.json["access_token"]))
@@ -75,7 +75,7 @@ def test_tokens_signed_before_the_rotation_still_work_after_it(
     refreshed = rotated.post("/auth/refresh", json={"refresh_token": before["refresh_token"]})
     assert refreshed.status_code == 200
     kid = jwt.get_unverified_header(refreshed.json["access_token"])["kid"]
-    assert kid == signing_kid(next_keys["JWT_PRIVATE_KEY"])
+    assert kid == signing_key_id(next_keys["JWT_PRIVATE_KEY"])
 
 
 def test_auth_refuses_to_start_when_the_bundle_lacks_its_current_key(database, jwt_keys, next_keys):

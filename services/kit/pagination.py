@@ -40,6 +40,8 @@ class QueryArgs(ma.Schema):
         given = getattr(data, "data", None)  # webargs' proxy over the request's MultiDict
         if not hasattr(given, "getlist"):
             return data
+        # A field that takes repeats (a marshmallow List) reads them all: webargs says which.
+        takes_repeats = getattr(data, "multiple_keys", set())
         fields_by_key = {field.data_key or name: field for name, field in self.load_fields.items()}
         errors = {
             key: [
@@ -48,7 +50,7 @@ class QueryArgs(ma.Schema):
                 else GIVEN_TWICE
             ]
             for key in given
-            if len(given.getlist(key)) > 1
+            if key not in takes_repeats and len(given.getlist(key)) > 1
         }
         if errors:
             raise ValidationError(errors)

@@ -59,6 +59,8 @@ class WidgetArgs(PageArgs):
     label = Filter(max_length=40)
     since = ma.fields.Date(metadata={"maxLength": 10})
     kinds = DelimitedList(ma.fields.String(), metadata={"maxLength": 30})
+    # A filter that takes repeats (?tag=a&tag=b), as webargs reads a List.
+    tag = ma.fields.List(ma.fields.String(metadata={"maxLength": 20}))
 
 
 blp = Blueprint("widgets", __name__, url_prefix="/widgets")
@@ -379,6 +381,7 @@ def test_a_parameter_given_twice_is_a_422_naming_it_not_read_as_its_first(
     assert response.status_code == 422, response.json
     assert response.json["errors"] == {field: [said]}
     assert client.get("/widgets?kinds=a,b&label=a&page=1").status_code == 200
+    assert client.get("/widgets?tag=a&tag=b").status_code == 200  # a List takes repeats
 
 
 def test_the_role_guard_needs_a_token(client):
@@ -651,6 +654,7 @@ def test_every_string_filter_documents_its_max_length(client):
         "label": 40,
         "since": 10,
         "kinds": 30,
+        "tag": None,  # a list: each value's maxLength is its items' (20)
     }
 
 

@@ -542,8 +542,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
 ]
 
 
-# What a pattern's named part is said as: a status by the word for its thing (lowercase, in the
-# middle of a sentence), a service and a role by their Portuguese names; any other part as given.
+# The console's one word for each status, lowercase as a sentence says it (pages.py labels a
+# page's cells and filters with the same words).
 ORDER_STATUSES = {
     "pending": "pendente",
     "paid": "pago",
@@ -553,6 +553,22 @@ ORDER_STATUSES = {
     "reserving": "em reserva",
     "abandoned": "abandonado",
 }
+NOTIFICATION_STATUSES = {
+    "queued": "na fila",
+    "sent": "enviada",
+    "delivered": "entregue",
+    "read": "lida",
+    "failed": "com falha",
+}
+RUN_STATUSES = {
+    "queued": "na fila",
+    "running": "em andamento",
+    "succeeded": "concluída",
+    "partial": "parcial",
+    "failed": "com falha",
+}
+# What a pattern's named part is said as: a status by the word for its thing, a service and a
+# role by their Portuguese names; any other part as given.
 LABELS: dict[str, dict[str, str]] = {
     "order_status": ORDER_STATUSES,
     "target": ORDER_STATUSES,
@@ -570,13 +586,7 @@ LABELS: dict[str, dict[str, str]] = {
         "refunded": "estornado",
         "partially_refunded": "estornado em parte",
     },
-    "notification_status": {
-        "queued": "na fila",
-        "sent": "enviada",
-        "delivered": "entregue",
-        "read": "lida",
-        "failed": "com falha",
-    },
+    "notification_status": NOTIFICATION_STATUSES,
     "service": {
         "auth": "autenticação",
         "clients": "clientes",

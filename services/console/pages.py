@@ -31,35 +31,22 @@ from services.kit.pagination import MAX_PAGE
 from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 from .api import ApiError
-from .messages import in_portuguese
+from .messages import NOTIFICATION_STATUSES, ORDER_STATUSES, RUN_STATUSES, in_portuguese
 from .sessions import SignedOut
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
-STATUS_LABELS = {
-    "pending": "Pendente",
-    "paid": "Pago",
-    "shipped": "Enviado",
-    "delivered": "Entregue",
-    "cancelled": "Cancelado",
-    "reserving": "Reservando",
-    "abandoned": "Abandonado",
-}
-# A catalogue collection's run and a notification, by their status (the API's words are English).
-RUN_STATUS_LABELS = {
-    "queued": "Na fila",
-    "running": "Em andamento",
-    "succeeded": "Concluída",
-    "partial": "Parcial",
-    "failed": "Falhou",
-}
-NOTIFICATION_STATUS_LABELS = {
-    "queued": "Na fila",
-    "sent": "Enviada",
-    "delivered": "Entregue",
-    "read": "Lida",
-    "failed": "Falhou",
-}
+
+def labels(words: dict[str, str]) -> dict[str, str]:
+    """A status's word as a cell or a filter's option shows it: capitalised."""
+    return {key: word[:1].upper() + word[1:] for key, word in words.items()}
+
+
+# An order, a catalogue collection's run and a notification, by their status (the API's words
+# are English): the words messages.py says them by in a sentence.
+STATUS_LABELS = labels(ORDER_STATUSES)
+RUN_STATUS_LABELS = labels(RUN_STATUSES)
+NOTIFICATION_STATUS_LABELS = labels(NOTIFICATION_STATUSES)
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "E-mail"}
 # No inline script or style: everything the pages run or wear comes from the console itself.
 CSP = (

@@ -10,9 +10,19 @@ import pytest
 import requests
 from sqlalchemy import update
 
+from services.collector.models import STATUSES as RUN_STATUSES
 from services.console.models import ConsoleSession, db
-from services.console.pages import pager, when
+from services.console.pages import (
+    NOTIFICATION_STATUS_LABELS,
+    RUN_STATUS_LABELS,
+    STATUS_LABELS,
+    pager,
+    when,
+)
 from services.console.sales import shop_days
+from services.notifications.models import STATUSES as NOTIFICATION_STATUSES
+from services.orders.models import INTERNAL_STATUSES
+from services.orders.models import STATUSES as ORDER_STATUSES
 
 from .conftest import ADMIN, PASSWORD, console_app, csrf_of, register, sign_in
 from .test_pages import sign_out, user_id_of
@@ -89,6 +99,21 @@ def test_the_order_lists_days_are_the_shops_days_the_last_one_included(app):
 def test_a_moment_the_shops_zone_cannot_reach_is_shown_as_the_api_gave_it(app):
     with app.test_request_context():
         assert when("0001-01-01T00:00:00+00:00") == "0001-01-01T00:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    ("labels", "statuses"),
+    [
+        (STATUS_LABELS, ORDER_STATUSES + INTERNAL_STATUSES),
+        (RUN_STATUS_LABELS, RUN_STATUSES),
+        (NOTIFICATION_STATUS_LABELS, NOTIFICATION_STATUSES),
+    ],
+    ids=["orders", "collector runs", "notifications"],
+)
+def test_every_status_the_api_has_is_shown_by_a_portuguese_word(labels, statuses):
+    assert set(labels) == set(statuses)
+    assert all(label[0].isupper() and label != status for status, label in labels.items())
+    assert (STATUS_LABELS["pending"], RUN_STATUS_LABELS["failed"]) == ("Pendente", "Com falha")
 
 
 def test_a_page_past_the_last_says_so_and_links_to_the_last_page(app, browser):

@@ -6,6 +6,7 @@ auth directly (its internal /auth/vouched, with the console's credential), on a 
 import re
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from services.auth import create_app as create_auth_app
@@ -115,3 +116,29 @@ def rows(app) -> list[ConsoleSession]:
         db.session.expunge_all()
         db.session.remove()
         return found
+
+
+def admin_token(gateway) -> str:
+    """The admin's access token, from auth through the gateway stand-in."""
+    return requests.post(
+        f"{gateway.base_url}/auth/login",
+        json={"email": ADMIN[0], "password": ADMIN[1]},
+        timeout=5,
+    ).json()["access_token"]
+
+
+def change_user(gateway, email: str, **change) -> None:
+    """The admin changes the account of `email` through the API (`role`, `active`)."""
+    token = admin_token(gateway)
+    [found] = requests.get(
+        f"{gateway.base_url}/auth/users",
+        params={"email": email},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).json()["items"]
+    requests.patch(
+        f"{gateway.base_url}/auth/users/{found['id']}",
+        json=change,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    ).raise_for_status()

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from sqlalchemy import update
 
 from services.collector.models import STATUSES as RUN_STATUSES
@@ -24,32 +23,8 @@ from services.notifications.models import STATUSES as NOTIFICATION_STATUSES
 from services.orders.models import INTERNAL_STATUSES
 from services.orders.models import STATUSES as ORDER_STATUSES
 
-from .conftest import ADMIN, PASSWORD, console_app, csrf_of, register, sign_in
+from .conftest import ADMIN, PASSWORD, change_user, console_app, csrf_of, register, sign_in
 from .test_pages import sign_out, user_id_of
-
-
-def admin_token(gateway) -> str:
-    return requests.post(
-        f"{gateway.base_url}/auth/login",
-        json={"email": ADMIN[0], "password": ADMIN[1]},
-        timeout=5,
-    ).json()["access_token"]
-
-
-def change_user(gateway, email: str, **change) -> None:
-    token = admin_token(gateway)
-    [found] = requests.get(
-        f"{gateway.base_url}/auth/users",
-        params={"email": email},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    ).json()["items"]
-    requests.patch(
-        f"{gateway.base_url}/auth/users/{found['id']}",
-        json=change,
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=5,
-    ).raise_for_status()
 
 
 def sign_in_target(answer) -> tuple[str, dict[str, list[str]]]:

@@ -12,7 +12,7 @@ from services.console.models import ConsoleSession, db
 from services.console.sessions import PLAIN_COOKIE, SECURE_COOKIE, digest, unseal
 from services.kit.testing import rewired, unreachable_url
 
-from .conftest import ADMIN, csrf_of, register, rows, sign_in
+from .conftest import ADMIN, change_user, csrf_of, register, rows, sign_in
 
 JWT_PREFIX = "eyJ"
 
@@ -154,23 +154,7 @@ def test_logout_ends_the_session_here_and_at_auth(app, gateway, browser):
 def test_a_deactivated_users_console_session_ends(app, auth, gateway, browser):
     register(browser, email="bia@example.com", name="Bia")
     assert browser.get("/console/account").status_code == 200
-    admin = requests.post(
-        f"{gateway.base_url}/auth/login",
-        json={"email": ADMIN[0], "password": ADMIN[1]},
-        timeout=5,
-    ).json()["access_token"]
-    users = requests.get(
-        f"{gateway.base_url}/auth/users",
-        params={"email": "bia@example.com"},
-        headers={"Authorization": f"Bearer {admin}"},
-        timeout=5,
-    ).json()["items"]
-    requests.patch(
-        f"{gateway.base_url}/auth/users/{users[0]['id']}",
-        json={"active": False},
-        headers={"Authorization": f"Bearer {admin}"},
-        timeout=5,
-    ).raise_for_status()
+    change_user(gateway, "bia@example.com", active=False)
     answer = browser.get("/console/account")
     assert answer.status_code == 302
     assert (

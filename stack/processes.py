@@ -333,7 +333,7 @@ def standin_programs(cfg: StackConfig) -> list[Program]:
         environment = {
             **common,
             "PORT": str(port),
-            "SHOPS_STANDIN_SLOW_S": cfg.get("SHOPS_STANDIN_SLOW_S", "3"),
+            "SHOPS_STANDIN_SLOW_S": shops_slow_s(cfg),
         }
         listed.append(
             Program(
@@ -419,3 +419,10 @@ def _command_line(command: list[str]) -> str:
     import shlex
 
     return " ".join(shlex.quote(part) for part in command).replace("%", "%%")
+
+
+def shops_slow_s(cfg: StackConfig) -> str:
+    """How long the fixture shops' slow page takes: unless set, a second past the collector's read
+    timeout, so the collector gives up on it on any stack (the Robot suite expects "timed out")."""
+    read_timeout = float(cfg.get("COLLECTOR_READ_TIMEOUT_S", "10"))
+    return cfg.get("SHOPS_STANDIN_SLOW_S") or str(read_timeout + 1)

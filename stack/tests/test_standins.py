@@ -83,6 +83,22 @@ def test_the_example_and_test_stacks_run_them_on_their_ports(tmp_path):
     ]
 
 
+def test_the_shops_slow_page_outlasts_the_collectors_read_timeout_unless_set(tmp_path):
+    def slow_s(cfg: StackConfig) -> float:
+        (shops,) = [p for p in standin_programs(cfg) if p.name == "shops-standin"]
+        return float(shops.environment["SHOPS_STANDIN_SLOW_S"])
+
+    def read_timeout(cfg: StackConfig) -> float:
+        return float(cfg.get("COLLECTOR_READ_TIMEOUT_S"))
+
+    dev = config(tmp_path / "dev")
+    test = config(tmp_path / "test", TEST_ENV)
+    for cfg in (dev, test):
+        assert slow_s(cfg) > read_timeout(cfg)
+    assert slow_s(config(tmp_path / "long", COLLECTOR_READ_TIMEOUT_S="25")) > 25
+    assert slow_s(config(tmp_path / "set", SHOPS_STANDIN_SLOW_S="0.5")) == 0.5
+
+
 def test_the_whatsapp_and_smtp_standins_run_only_when_listed(tmp_path):
     for listed, absent in (("whatsapp", "smtp"), ("smtp", "whatsapp")):
         cfg = config(tmp_path / listed, FEIRA_STANDINS=listed)

@@ -18,7 +18,8 @@ Every shop is served at `/<shop>/` and, for a test's own copy (names and GTINs o
                       tags only.
     /loja-instavel/   Loja Instável: one good product, a JSON-LD block that cannot be repaired,
                       a product without a price, a page answering 500, a slow page
-                      (SHOPS_STANDIN_SLOW_S seconds, default 3) and a link to a page that is 404.
+                      (SHOPS_STANDIN_SLOW_S seconds, default 3; the stack sets it
+                      past the collector's read timeout) and a link to a page that is 404.
     /loja-grande/     Megaloja: SHOPS_STANDIN_BIG_COUNT (500) products, 25 per listing page,
                       JSON-LD, no pictures (the benchmark's shop).
     /imagens/<name>.png|.jpg   small generated pictures.

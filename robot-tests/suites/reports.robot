@@ -2,7 +2,8 @@
 Documentation       The sales KPIs through the gateway, as API.md specifies `GET
 ...                 /orders/reports/kpis` under "Orders" and "Who may do what": an order just placed
 ...                 and paid is counted for its client, product and day, and leads its category in
-...                 the catalogue's popularity sort; a user is refused; a period that cannot be is a
+...                 the catalogue's popularity sort, and counted on the day it is in the time zone
+...                 asked for (`tz`); a user is refused; a period or a zone that cannot be is a
 ...                 422 naming the field. Every test makes its own client,
 ...                 product and order, and its teardown cancels and deletes them.
 Resource            ../resources/reports.resource
@@ -29,6 +30,22 @@ Scenario: the KPIs count an order just placed and paid
     And the KPIs rank the client with the order's total in 1 order
     And the KPIs count the product's units and revenue
     And today's GMV is at least the order's total and the sum of the days is the GMV
+
+Scenario: the KPIs of today in a shop's time zone count an order just placed and paid
+    Given a registered client
+    And a product priced 900.00 with a stock of 60
+    And an order for 3 units of the product
+    And the admin has moved the order to "paid"
+    When I request today's KPIs in "America/Sao_Paulo"
+    Then the answer is 200
+    And the KPIs say they counted the days of "America/Sao_Paulo"
+    And the KPIs count the product's units and revenue
+    And today's GMV is at least the order's total and the sum of the days is the GMV
+
+Scenario: a time zone the zone database does not hold is a 422 naming "tz"
+    When I request today's KPIs in "America/Atlantis"
+    Then the answer is 422 naming "tz"
+    And the problem says "tz" is not a time zone
 
 Scenario: a product just sold leads its category by popularity
     Given a registered client

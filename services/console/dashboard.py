@@ -4,13 +4,13 @@ low, and the orders waiting for someone to act."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from flask import render_template, request, session
+from flask import current_app, render_template, request, session
 
 from . import api
 from .api import ApiError
-from .pages import bp, signed_in
+from .pages import bp, shop_zone, signed_in
 
 PERIODS = {"7": "7 dias", "30": "30 dias", "90": "90 dias", "365": "12 meses"}
 # What a KPI series calls a row the API has no name for (null): an uncategorised product, a
@@ -24,8 +24,9 @@ UNNAMED = {
 
 
 def period() -> tuple[str, str, dict[str, list[str]]]:
-    """`from`/`to` from the picker (a preset number of days, or two dates); the last 30 days."""
-    today = date.today()
+    """`from`/`to` from the picker (a preset number of days, or two dates); the last 30 days.
+    Days of the shop's time zone, as the KPIs are asked for."""
+    today = datetime.now(shop_zone()).date()
     start, end = request.args.get("from", ""), request.args.get("to", "")
     errors: dict[str, list[str]] = {}
     days = request.args.get("days", "")
@@ -123,7 +124,8 @@ def dashboard():
         ("/orders", {"status": "pending,paid", "sort": "created_at", "per_page": 10}),
     ]
     if session.is_admin:
-        reads.append(("/orders/reports/kpis", {"from": start, "to": end}))
+        tz = current_app.config["CONSOLE_TIME_ZONE"]
+        reads.append(("/orders/reports/kpis", {"from": start, "to": end, "tz": tz}))
     answers = api.get_many(*reads)
     found, why, errors = kpis(answers[2]) if session.is_admin else (None, None, {})
     stock, stock_why = low_stock(answers[0])

@@ -54,6 +54,9 @@ EXACT: dict[str, str] = {
     "String does not match expected pattern.": "Formato inválido.",
     # the kit
     "Must not be blank.": "Não pode ficar em branco.",
+    "Not a time zone name of the IANA database, such as America/Sao_Paulo or UTC.": (
+        "Não é um fuso horário da base IANA, como America/Sao_Paulo ou UTC."
+    ),
     "Must not contain control characters (tabs and line breaks too).": (
         "Não pode ter caracteres de controle (nem tabulação ou quebra de linha)."
     ),
@@ -115,6 +118,8 @@ EXACT: dict[str, str] = {
     "Must not be before created_from.": "Não pode ser antes do início do período.",
     "Must not be before from.": "Não pode ser antes do início do período.",
     "Must be before 9999-12-31.": "Deve ser antes de 9999-12-31.",
+    "Must be a day the time zone can reach.": "Deve ser um dia que o fuso horário alcança.",
+    "The database does not know this time zone.": "O banco de dados não conhece este fuso horário.",
     # inventory
     "Must not be 0.": "Não pode ser 0.",
     # payments

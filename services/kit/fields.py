@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
@@ -65,6 +67,38 @@ class Filter(fields.String):
             rule = validate.Length(min=1, max=max_length)
         kwargs["metadata"] = {"maxLength": max_length, **(kwargs.get("metadata") or {})}
         super().__init__(validate=rule, **kwargs)
+
+
+# Placeholders in the zone database, not places: "Factory" (offset 0, "-00") and the host's own.
+NOT_PLACES = frozenset({"Factory", "localtime"})
+MAX_TIME_ZONE = 40
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones()) - NOT_PLACES
+
+
+class TimeZone(fields.String):
+    """An IANA time zone name ("America/Sao_Paulo", "UTC"), loaded as a `ZoneInfo`; dumped as
+    its name. A name the zone database does not hold is a 422 naming the field."""
+
+    default_error_messages = {
+        "unknown": "Not a time zone name of the IANA database, such as America/Sao_Paulo or UTC."
+    }
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"maxLength": MAX_TIME_ZONE, **(kwargs.get("metadata") or {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if name not in time_zone_names():
+            raise self.make_error("unknown")
+        return zoneinfo.ZoneInfo(name)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
 
 
 # The largest id an INTEGER column holds (the `<int:…>` route converter stops there too).

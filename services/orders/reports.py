@@ -3,10 +3,12 @@ loops."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
+from psycopg import errors as pg_errors
 from sqlalchemy import Date, cast, func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from services.kit import Unprocessable
 
@@ -17,17 +19,52 @@ from .models import Order, OrderItem, db
 SOLD = ("paid", "shipped", "delivered")
 
 
+def midnight(day: date, zone: tzinfo) -> datetime:
+    """The first instant of `day` in `zone` (a day whose midnight a clock change skips starts
+    at the change), in UTC; a 422 naming the field past the calendar's ends."""
+    try:
+        return datetime.combine(day, time(), zone).astimezone(UTC)
+    except OverflowError:
+        raise Unprocessable({"from": ["Must be a day the time zone can reach."]}) from None
+
+
+def in_zone(run):
+    """`run()`, its query grouping by the request's time zone: a name PostgreSQL does not know
+    (its zone database can be older than Python's) is a 422 naming `tz`, not a 500."""
+    try:
+        return run()
+    except DBAPIError as exc:
+        if not isinstance(exc.orig, pg_errors.InvalidParameterValue):
+            raise
+        db.session.rollback()
+        raise Unprocessable({"tz": ["The database does not know this time zone."]}) from None
+
+
 def sales(args: dict) -> dict:
     """Units, revenue and distinct orders of the sold orders (paid, shipped, delivered), one row
-    per `group_by` key (a UTC day, a product with its latest name, a client or a category; a
+    per `group_by` key (a day in `tz`, a product with its latest name, a client or a category; a
     line without a category is the `null` key), in key order. `date_from` and `date_to` are
-    whole UTC days, both included, of the order's creation."""
+    whole days in `tz` (UTC unless given), both included, of the order's creation."""
     group_by = args["group_by"]
-    day = cast(func.timezone("UTC", Order.created_at), Date)
+    zone = args.get("tz") or UTC
+    # The sold orders with their moment in the zone, named once, so that the select and the
+    # GROUP BY name one expression (two bound parameters would be two to PostgreSQL).
+    sold = select(
+        Order.id,
+        Order.client_id,
+        Order.created_at,
+        func.timezone(str(zone), Order.created_at).label("local"),
+    ).where(Order.status.in_(SOLD))
+    if args.get("date_from"):
+        sold = sold.where(Order.created_at >= midnight(args["date_from"], zone))
+    # `date.max` has no next day: it bounds nothing.
+    if args.get("date_to") and args["date_to"] < date.max:
+        sold = sold.where(Order.created_at < midnight(args["date_to"] + timedelta(days=1), zone))
+    orders = sold.subquery()
     key = {
-        "day": day,
+        "day": cast(orders.c.local, Date),
         "product": OrderItem.product_id,
-        "client": Order.client_id,
+        "client": orders.c.client_id,
         "category": OrderItem.category_id,
     }[group_by]
     label = func.max(OrderItem.product_name) if group_by == "product" else None
@@ -35,29 +72,23 @@ def sales(args: dict) -> dict:
         key.label("key"),
         func.sum(OrderItem.quantity).label("units"),
         func.sum(OrderItem.line_total).label("revenue"),
-        func.count(func.distinct(Order.id)).label("orders"),
+        func.count(func.distinct(orders.c.id)).label("orders"),
     ]
     if label is not None:
         columns.append(label.label("label"))
     stmt = (
         select(*columns)
-        .select_from(Order)
-        .join(OrderItem, OrderItem.order_id == Order.id)
-        .where(Order.status.in_(SOLD))
+        .select_from(orders)
+        .join(OrderItem, OrderItem.order_id == orders.c.id)
         .group_by(key)
         .order_by(key)
     )
-    if args.get("date_from"):
-        stmt = stmt.where(Order.created_at >= datetime.combine(args["date_from"], time(), UTC))
-    # `date.max` has no next day: it bounds nothing.
-    if args.get("date_to") and args["date_to"] < date.max:
-        end = datetime.combine(args["date_to"] + timedelta(days=1), time(), UTC)
-        stmt = stmt.where(Order.created_at < end)
-    rows = db.session.execute(stmt).mappings().all()
+    rows = in_zone(lambda: db.session.execute(stmt).mappings().all())
     return {
         "group_by": group_by,
         "date_from": args.get("date_from"),
         "date_to": args.get("date_to"),
+        "tz": str(zone),
         "statuses": list(SOLD),
         "items": [
             {
@@ -95,15 +126,18 @@ _ORDERS = text("""
     WITH grouped AS MATERIALIZED (
         SELECT CASE GROUPING(client_id, shipping_address_id) WHEN 3 THEN 'day' ELSE 'pair' END
                    AS kind,
-               (created_at AT TIME ZONE 'UTC')::date AS day, client_id, shipping_address_id,
+               local_day AS day, client_id, shipping_address_id,
                coalesce(sum(total) FILTER (WHERE status = ANY(:sold)), 0) AS gmv,
                count(*) FILTER (WHERE status = ANY(:sold)) AS orders,
                count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
                count(*) AS placed
-        FROM orders.orders
-        WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
-        GROUP BY GROUPING SETS ((created_at AT TIME ZONE 'UTC')::date,
-                                (client_id, shipping_address_id))
+        FROM (
+            SELECT (created_at AT TIME ZONE :tz)::date AS local_day, client_id,
+                   shipping_address_id, total, status
+            FROM orders.orders
+            WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
+        ) AS placed_orders
+        GROUP BY GROUPING SETS (local_day, (client_id, shipping_address_id))
     ), days AS (
         SELECT calendar.day::date AS day, coalesce(g.gmv, 0) AS gmv,
                coalesce(g.orders, 0) AS orders, coalesce(g.cancelled, 0) AS cancelled,
@@ -152,8 +186,11 @@ _ORDERS = text("""
 
 # The sold lines once (per product and category), then: the top products, every category, and
 # the units of all (`kind` says which row is which, `rank` their order within it). The lines are
-# read from their sums, kept by triggers: the period's whole UTC months [:months_from, :months_to)
-# from sold_by_month, the days before and after them from sold_by_day.
+# read from their sums, kept by triggers per UTC day and month: the whole UTC months
+# [:months_from, :months_to) inside the period from sold_by_month, its other whole UTC days
+# [:utc_first, :utc_last] from sold_by_day; in another zone than UTC, the hours at either end
+# that are part of a UTC day only ([:head_from, :head_to) and [:tail_from, :tail_to), empty in
+# UTC) from the lines themselves.
 _LINES = text("""
     WITH sold AS MATERIALIZED (
         SELECT product_id, category_id, max(product_name) AS name, sum(units) AS units,
@@ -161,14 +198,20 @@ _LINES = text("""
         FROM (
             SELECT product_id, category_id, product_name, units, revenue
             FROM orders.sold_by_day
-            WHERE (day >= CAST(:first AS date) AND day < CAST(:months_from AS date)
-                   OR day >= CAST(:months_to AS date) AND day <= CAST(:last AS date))
+            WHERE (day >= CAST(:utc_first AS date) AND day < CAST(:months_from AS date)
+                   OR day >= CAST(:months_to AS date) AND day <= CAST(:utc_last AS date))
               AND lines > 0
             UNION ALL
             SELECT product_id, category_id, product_name, units, revenue
             FROM orders.sold_by_month
             WHERE month >= CAST(:months_from AS date) AND month < CAST(:months_to AS date)
               AND lines > 0
+            UNION ALL
+            SELECT i.product_id, i.category_id, i.product_name, i.quantity, i.line_total
+            FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
+            WHERE o.status = ANY(:sold)
+              AND (o.created_at >= :head_from AND o.created_at < :head_to
+                   OR o.created_at >= :tail_from AND o.created_at < :tail_to)
         ) AS lines
         GROUP BY product_id, category_id
     ), products AS (
@@ -197,9 +240,10 @@ _LINES = text("""
 
 def kpi_period(args: dict, today: date | None = None) -> tuple[date, date]:
     """The period's first and last days (both included): the last DEFAULT_KPI_DAYS days up to
-    today (UTC) unless given; a period that ends before it starts, or longer than MAX_KPI_DAYS,
-    or at the calendar's ends (its day after, or its 30 days before, do not exist) is a 422."""
-    today = today or datetime.now(UTC).date()
+    today (in `tz`, UTC unless given) unless given; a period that ends before it starts, or
+    longer than MAX_KPI_DAYS, or at the calendar's ends (its day after, or its 30 days before, do
+    not exist) is a 422."""
+    today = today or datetime.now(args.get("tz") or UTC).date()
     last = args.get("date_to")
     first = args.get("date_from")
     if last is None:
@@ -215,6 +259,34 @@ def kpi_period(args: dict, today: date | None = None) -> tuple[date, date]:
     if (last - first).days + 1 > MAX_KPI_DAYS:
         raise Unprocessable({"from": [f"The period is at most {MAX_KPI_DAYS} days."]})
     return first, last
+
+
+def utc_days(start: datetime, end: datetime) -> dict:
+    """The whole UTC days inside [start, end) as [utc_first, utc_last] (none when utc_last is
+    before utc_first), their whole months, and what is left at either end: [head_from, head_to)
+    and [tail_from, tail_to), both empty when the period is whole UTC days."""
+    utc_first = start.date() if start.time() == time() else start.date() + timedelta(days=1)
+    utc_end = end.date()
+    if utc_end <= utc_first:
+        # No whole UTC day: the period is one piece, read from its lines.
+        return {
+            "utc_first": utc_first,
+            "utc_last": utc_first - timedelta(days=1),
+            **whole_months(utc_first, utc_first - timedelta(days=1)),
+            "head_from": start,
+            "head_to": end,
+            "tail_from": end,
+            "tail_to": end,
+        }
+    return {
+        "utc_first": utc_first,
+        "utc_last": utc_end - timedelta(days=1),
+        **whole_months(utc_first, utc_end - timedelta(days=1)),
+        "head_from": start,
+        "head_to": datetime.combine(utc_first, time(), UTC),
+        "tail_from": datetime.combine(utc_end, time(), UTC),
+        "tail_to": end,
+    }
 
 
 def whole_months(first: date, last: date) -> dict:
@@ -240,21 +312,27 @@ def kpis(args: dict) -> dict:
     its cancellation rate (cancelled of all placed), new and repeat clients, and its series: by
     day (every day), top products, categories, top clients and states."""
     first, last = kpi_period(args)
+    zone = args.get("tz") or UTC
+    start, end = midnight(first, zone), midnight(last + timedelta(days=1), zone)
     params = {
         "first": first,
         "last": last,
-        "start": datetime.combine(first, time(), UTC),
-        "end": datetime.combine(last + timedelta(days=1), time(), UTC),
+        "tz": str(zone),
+        "start": start,
+        "end": end,
         "sold": list(SOLD),
         "visible": list(VISIBLE),
         "top": TOP,
-        **whole_months(first, last),
+        **utc_days(start, end),
     }
-    connection = db.session.connection()
-    # A year's orders are grouped in memory: 4 MB (the default) makes the grouping sort on disk.
-    connection.execute(text(f"SET LOCAL work_mem = '{KPI_WORK_MEM}'"))
-    figures = connection.execute(_ORDERS, params).all()
-    lines = connection.execute(_LINES, params).all()
+
+    def read() -> tuple[list, list]:
+        connection = db.session.connection()
+        # A year's orders are grouped in memory: 4 MB (the default) sorts the grouping on disk.
+        connection.execute(text(f"SET LOCAL work_mem = '{KPI_WORK_MEM}'"))
+        return connection.execute(_ORDERS, params).all(), connection.execute(_LINES, params).all()
+
+    figures, lines = in_zone(read)
     db.session.commit()
 
     kinds: dict[str, list] = {}
@@ -268,6 +346,7 @@ def kpis(args: dict) -> dict:
     return {
         "date_from": first,
         "date_to": last,
+        "tz": str(zone),
         "gmv": total.gmv,
         "orders": total.orders,
         "average_order_value": _ratio(total.gmv, total.orders, CENT),

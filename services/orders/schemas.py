@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from webargs.fields import DelimitedList
 
 from services.kit import Filter, Id, PageArgs, QueryArgs, sort_field
-from services.kit.fields import MAX_DATE, MAX_DATETIME, Money
+from services.kit.fields import MAX_DATE, MAX_DATETIME, Money, TimeZone
 
 from .models import PAYMENT_METHODS, STATUSES
 
@@ -141,6 +141,13 @@ class SalesArgs(QueryArgs):
         data_key="to", metadata={"description": "Last day (inclusive)", "maxLength": MAX_DATE}
     )
     group_by = Filter(choices=GROUPS, required=True)
+    tz = TimeZone(
+        metadata={
+            "description": "The time zone whose days `from`, `to` and group_by=day are (IANA); "
+            "default UTC",
+            "example": "America/Sao_Paulo",
+        }
+    )
 
     @validates_schema
     def a_period_that_can_match(self, data, **kwargs):
@@ -165,6 +172,7 @@ class SalesReportSchema(Schema):
     group_by = fields.String()
     date_from = fields.Date(data_key="from", allow_none=True)
     date_to = fields.Date(data_key="to", allow_none=True)
+    tz = fields.String(metadata={"description": "The time zone of the days", "example": "UTC"})
     statuses = fields.List(fields.String(), metadata={"description": "The statuses that count"})
     items = fields.List(fields.Nested(SalesRowSchema))
 
@@ -173,13 +181,23 @@ class KpiArgs(QueryArgs):
     date_from = fields.Date(
         data_key="from",
         metadata={
-            "description": "First day (inclusive, UTC); default 29 days before `to`",
+            "description": "First day (inclusive, in `tz`); default 29 days before `to`",
             "maxLength": MAX_DATE,
         },
     )
     date_to = fields.Date(
         data_key="to",
-        metadata={"description": "Last day (inclusive, UTC); default today", "maxLength": MAX_DATE},
+        metadata={
+            "description": "Last day (inclusive, in `tz`); default today",
+            "maxLength": MAX_DATE,
+        },
+    )
+    tz = TimeZone(
+        metadata={
+            "description": "The time zone whose days the period and `by_day` are (IANA); "
+            "default UTC",
+            "example": "America/Sao_Paulo",
+        }
     )
 
 
@@ -239,6 +257,7 @@ class StateSalesSchema(Schema):
 class KpiSchema(Schema):
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
+    tz = fields.String(metadata={"description": "The time zone of the days", "example": "UTC"})
     gmv = Money(
         metadata={"description": "Total of the period's paid, shipped and delivered orders"}
     )

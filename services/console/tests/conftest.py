@@ -19,15 +19,19 @@ PASSWORD = "s3nha-forte"
 
 
 class Gateway:
-    """What nginx does for the routes these tests use: /auth/* to auth; nothing else routed."""
+    """What nginx does for the routes these tests use: /auth/* to auth; nothing else routed. It
+    keeps what it was asked for elsewhere (`asked`: path and query), for the tests of what a page
+    asks the API."""
 
     def __init__(self, auth_app):
         self.auth = auth_app.wsgi_app
+        self.asked: list[tuple[str, str]] = []
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/auth/"):
             environ["HTTP_X_FORWARDED_FOR"] = environ.get("REMOTE_ADDR", "127.0.0.1")
             return self.auth(environ, start_response)
+        self.asked.append((environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")))
         body = b'{"status":404,"title":"Not Found","detail":"No such route"}'
         start_response(
             "404 Not Found",

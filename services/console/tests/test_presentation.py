@@ -5,6 +5,7 @@ take POST only) and says the form was not sent."""
 
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import update
@@ -52,8 +53,25 @@ def test_another_time_zone_is_taken_and_an_unknown_one_stops_the_console_at_star
     )
     with lisbon.test_request_context():
         assert when("2026-12-05T02:30:00+00:00") == "05/12/2026 02:30"
-    with pytest.raises(RuntimeError, match="CONSOLE_TIME_ZONE='Mars/Olympus'"):
-        console_app(database, jwt_keys, gateway, auth_server, CONSOLE_TIME_ZONE="Mars/Olympus")
+    for unknown in ("Mars/Olympus", "Factory"):
+        with pytest.raises(RuntimeError, match=f"CONSOLE_TIME_ZONE='{unknown}'"):
+            console_app(database, jwt_keys, gateway, auth_server, CONSOLE_TIME_ZONE=unknown)
+
+
+def test_the_dashboard_asks_for_the_kpis_of_the_shops_days(browser, gateway):
+    sign_in(browser)
+    today = datetime.now(ZoneInfo("America/Sao_Paulo")).date()
+    gateway.app.asked.clear()
+    page = browser.get("/console/?days=7")
+    assert page.status_code == 200
+    kpis = [parse_qs(query) for path, query in gateway.app.asked if path == "/orders/reports/kpis"]
+    assert kpis == [
+        {
+            "from": [(today - timedelta(days=6)).isoformat()],
+            "to": [today.isoformat()],
+            "tz": ["America/Sao_Paulo"],
+        }
+    ]
 
 
 def test_the_order_lists_days_are_the_shops_days_the_last_one_included(app):

@@ -190,6 +190,7 @@ def test_an_empty_period_answers_zeros_and_empty_series(client, admin, week):
     assert answer == {
         "from": "2020-01-01",
         "to": "2020-01-03",
+        "tz": "UTC",
         "gmv": "0.00",
         "orders": 0,
         "average_order_value": "0.00",

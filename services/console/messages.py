@@ -565,6 +565,14 @@ NOTIFICATION_STATUSES = {
     "read": "lida",
     "failed": "com falha",
 }
+# What each message a notification carries tells the client (its template's name).
+NOTIFICATION_TEMPLATES = {
+    "order_paid": "pedido pago",
+    "order_shipped": "pedido enviado",
+    "order_delivered": "pedido entregue",
+    "order_cancelled": "pedido cancelado",
+    "payment_failed": "pagamento recusado",
+}
 RUN_STATUSES = {
     "queued": "na fila",
     "running": "em andamento",

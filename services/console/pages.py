@@ -31,7 +31,13 @@ from services.kit.pagination import MAX_PAGE
 from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 from .api import ApiError
-from .messages import NOTIFICATION_STATUSES, ORDER_STATUSES, RUN_STATUSES, in_portuguese
+from .messages import (
+    NOTIFICATION_STATUSES,
+    NOTIFICATION_TEMPLATES,
+    ORDER_STATUSES,
+    RUN_STATUSES,
+    in_portuguese,
+)
 from .sessions import SignedOut
 
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
@@ -48,6 +54,7 @@ STATUS_LABELS = labels(ORDER_STATUSES)
 RUN_STATUS_LABELS = labels(RUN_STATUSES)
 NOTIFICATION_STATUS_LABELS = labels(NOTIFICATION_STATUSES)
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "E-mail"}
+TEMPLATE_LABELS = labels(NOTIFICATION_TEMPLATES)
 # No inline script or style: everything the pages run or wear comes from the console itself.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -264,6 +271,7 @@ def init_pages(app: Flask) -> None:
         RUN_STATUS_LABELS=RUN_STATUS_LABELS,
         NOTIFICATION_STATUS_LABELS=NOTIFICATION_STATUS_LABELS,
         CHANNEL_LABELS=CHANNEL_LABELS,
+        TEMPLATE_LABELS=TEMPLATE_LABELS,
         zone_label=zone_label,
     )
 

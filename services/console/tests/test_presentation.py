@@ -16,11 +16,13 @@ from services.console.pages import (
     NOTIFICATION_STATUS_LABELS,
     RUN_STATUS_LABELS,
     STATUS_LABELS,
+    TEMPLATE_LABELS,
     pager,
     when,
 )
 from services.console.sales import shop_days
 from services.notifications.models import STATUSES as NOTIFICATION_STATUSES
+from services.notifications.models import TEMPLATES as NOTIFICATION_TEMPLATES
 from services.orders.models import INTERNAL_STATUSES
 from services.orders.models import STATUSES as ORDER_STATUSES
 
@@ -100,8 +102,9 @@ def test_a_moment_the_shops_zone_cannot_reach_is_shown_as_the_api_gave_it(app):
         (STATUS_LABELS, ORDER_STATUSES + INTERNAL_STATUSES),
         (RUN_STATUS_LABELS, RUN_STATUSES),
         (NOTIFICATION_STATUS_LABELS, NOTIFICATION_STATUSES),
+        (TEMPLATE_LABELS, tuple(NOTIFICATION_TEMPLATES.values())),
     ],
-    ids=["orders", "collector runs", "notifications"],
+    ids=["orders", "collector runs", "notifications", "notification templates"],
 )
 def test_every_status_the_api_has_is_shown_by_a_portuguese_word(labels, statuses):
     assert set(labels) == set(statuses)

@@ -565,6 +565,45 @@ NOTIFICATION_STATUSES = {
     "read": "lida",
     "failed": "com falha",
 }
+PAYMENT_STATUSES = {
+    "requires_action": "aguardando o pagador",
+    "processing": "em processamento",
+    "succeeded": "aprovado",
+    "failed": "recusado",
+    "canceled": "cancelado",
+    "refunded": "estornado",
+    "partially_refunded": "estornado em parte",
+}
+PAYMENT_METHODS = {"card": "cartão", "pix": "PIX"}
+# Why the provider refused a card (a payment's failure_code: Stripe's decline_code, else its
+# code), as staff read it; a code not here shows the provider's own words.
+DECLINES = {
+    "generic_decline": "recusado pelo banco",
+    "card_declined": "recusado pelo banco",
+    "do_not_honor": "recusado pelo banco",
+    "insufficient_funds": "saldo ou limite insuficiente",
+    "expired_card": "cartão vencido",
+    "incorrect_cvc": "código de segurança incorreto",
+    "incorrect_number": "número do cartão incorreto",
+    "invalid_number": "número do cartão incorreto",
+    "processing_error": "erro ao processar o cartão",
+    "lost_card": "cartão perdido",
+    "stolen_card": "cartão roubado",
+    "pickup_card": "cartão retido pelo banco",
+    "fraudulent": "suspeita de fraude",
+    "card_velocity_exceeded": "limite de uso do cartão atingido",
+    "authentication_required": "o banco pediu a confirmação da compra",
+}
+# Stripe's own words for those codes, for a payment that failed before payments kept the code.
+DECLINED_WORDS = {
+    "Your card was declined.": "generic_decline",
+    "Your card has insufficient funds.": "insufficient_funds",
+    "Your card has expired.": "expired_card",
+    "Your card's security code is incorrect.": "incorrect_cvc",
+    "Your card number is incorrect.": "incorrect_number",
+    "An error occurred while processing your card. Try again in a little bit.": "processing_error",
+    "The payment failed": "",
+}
 # What each message a notification carries tells the client (its template's name).
 NOTIFICATION_TEMPLATES = {
     "order_paid": "pedido pago",

@@ -32,9 +32,13 @@ from services.kit.web import MAX_JSON_DEPTH, json_depth
 
 from .api import ApiError
 from .messages import (
+    DECLINED_WORDS,
+    DECLINES,
     NOTIFICATION_STATUSES,
     NOTIFICATION_TEMPLATES,
     ORDER_STATUSES,
+    PAYMENT_METHODS,
+    PAYMENT_STATUSES,
     RUN_STATUSES,
     in_portuguese,
 )
@@ -55,6 +59,8 @@ RUN_STATUS_LABELS = labels(RUN_STATUSES)
 NOTIFICATION_STATUS_LABELS = labels(NOTIFICATION_STATUSES)
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "E-mail"}
 TEMPLATE_LABELS = labels(NOTIFICATION_TEMPLATES)
+PAYMENT_STATUS_LABELS = labels(PAYMENT_STATUSES)
+PAYMENT_METHOD_LABELS = labels(PAYMENT_METHODS)
 # No inline script or style: everything the pages run or wear comes from the console itself.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -237,6 +243,17 @@ def zone_label() -> str:
     return f"{current_app.config['CONSOLE_TIME_ZONE']} (UTC{offset[:3]}:{offset[3:]})"
 
 
+def payment_failure(payment: dict) -> str:
+    """Why a payment failed: the provider's code in Portuguese (or the code Stripe's words stand
+    for), else its words as it gave them."""
+    reason = payment.get("failure_reason") or ""
+    code = payment.get("failure_code") or DECLINED_WORDS.get(reason)
+    if code == "":
+        return "O pagamento falhou."
+    words = DECLINES.get(code or "")
+    return words[:1].upper() + words[1:] + "." if words else reason
+
+
 def day(value: Any) -> str:
     try:
         return date.fromisoformat(str(value)[:10]).strftime("%d/%m/%Y")
@@ -272,6 +289,9 @@ def init_pages(app: Flask) -> None:
         NOTIFICATION_STATUS_LABELS=NOTIFICATION_STATUS_LABELS,
         CHANNEL_LABELS=CHANNEL_LABELS,
         TEMPLATE_LABELS=TEMPLATE_LABELS,
+        PAYMENT_STATUS_LABELS=PAYMENT_STATUS_LABELS,
+        PAYMENT_METHOD_LABELS=PAYMENT_METHOD_LABELS,
+        payment_failure=payment_failure,
         zone_label=zone_label,
     )
 

@@ -14,10 +14,13 @@ from services.collector.models import STATUSES as RUN_STATUSES
 from services.console.models import ConsoleSession, db
 from services.console.pages import (
     NOTIFICATION_STATUS_LABELS,
+    PAYMENT_METHOD_LABELS,
+    PAYMENT_STATUS_LABELS,
     RUN_STATUS_LABELS,
     STATUS_LABELS,
     TEMPLATE_LABELS,
     pager,
+    payment_failure,
     when,
 )
 from services.console.sales import shop_days
@@ -25,6 +28,8 @@ from services.notifications.models import STATUSES as NOTIFICATION_STATUSES
 from services.notifications.models import TEMPLATES as NOTIFICATION_TEMPLATES
 from services.orders.models import INTERNAL_STATUSES
 from services.orders.models import STATUSES as ORDER_STATUSES
+from services.payments.models import METHODS as PAYMENT_METHODS
+from services.payments.models import STATUSES as PAYMENT_STATUSES
 
 from .conftest import ADMIN, PASSWORD, change_user, console_app, csrf_of, register, sign_in
 from .test_pages import sign_out, user_id_of
@@ -103,8 +108,17 @@ def test_a_moment_the_shops_zone_cannot_reach_is_shown_as_the_api_gave_it(app):
         (RUN_STATUS_LABELS, RUN_STATUSES),
         (NOTIFICATION_STATUS_LABELS, NOTIFICATION_STATUSES),
         (TEMPLATE_LABELS, tuple(NOTIFICATION_TEMPLATES.values())),
+        (PAYMENT_STATUS_LABELS, PAYMENT_STATUSES),
+        (PAYMENT_METHOD_LABELS, PAYMENT_METHODS),
     ],
-    ids=["orders", "collector runs", "notifications", "notification templates"],
+    ids=[
+        "orders",
+        "collector runs",
+        "notifications",
+        "notification templates",
+        "payments",
+        "payment methods",
+    ],
 )
 def test_every_status_the_api_has_is_shown_by_a_portuguese_word(labels, statuses):
     assert set(labels) == set(statuses)
@@ -205,3 +219,25 @@ def test_a_form_sent_without_a_session_with_a_referer_that_is_no_url_returns_to_
     )
     _, query = sign_in_target(answer)
     assert query["next"] == ["/console/"]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "shown"),
+    [
+        (
+            "insufficient_funds",
+            "Your card has insufficient funds.",
+            "Saldo ou limite insuficiente.",
+        ),
+        ("expired_card", "Anything", "Cartão vencido."),
+        (None, "Your card was declined.", "Recusado pelo banco."),
+        (None, "The payment failed", "O pagamento falhou."),
+        ("issuer_says_no", "Ask the bank.", "Ask the bank."),
+        (None, None, ""),
+    ],
+    ids=["code", "code over words", "stripe's words", "ours", "unknown code", "not failed"],
+)
+def test_why_a_payment_failed_is_said_in_portuguese_when_the_console_knows_the_reason(
+    code, reason, shown
+):
+    assert payment_failure({"failure_code": code, "failure_reason": reason}) == shown

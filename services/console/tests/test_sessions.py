@@ -3,6 +3,7 @@ server (encrypted), sign-in rotates the id, an expired access token is refreshed
 logout and deactivation end the session, and every form needs its CSRF token."""
 
 import io
+import time
 from datetime import UTC, datetime, timedelta
 
 import requests
@@ -12,7 +13,7 @@ from services.console.models import ConsoleSession, db
 from services.console.sessions import PLAIN_COOKIE, SECURE_COOKIE, digest, unseal
 from services.kit.testing import rewired, unreachable_url
 
-from .conftest import ADMIN, change_user, csrf_of, register, rows, sign_in
+from .conftest import ADMIN, change_user, console_app, csrf_of, register, rows, sign_in
 
 JWT_PREFIX = "eyJ"
 
@@ -72,6 +73,29 @@ def test_a_tampered_anonymous_cookie_holds_no_csrf_token(browser):
         "/console/login",
         data={"email": ADMIN[0], "password": ADMIN[1], "csrf_token": csrf_of(page.text)},
     )
+    assert answer.status_code == 400
+
+
+def test_an_anonymous_cookie_older_than_its_hours_holds_no_csrf_token(
+    database, jwt_keys, gateway, auth_server, browser
+):
+    # CONSOLE_ANONYMOUS_HOURS of 1.8 s, which the signature's age (whole seconds) reads as 1.
+    brief = console_app(
+        database,
+        jwt_keys,
+        gateway,
+        auth_server,
+        WTF_CSRF_ENABLED=True,
+        CONSOLE_ANONYMOUS_HOURS=0.0005,
+    )
+    form = {"email": ADMIN[0], "password": ADMIN[1]}
+    on_time, late = brief.test_client(), brief.test_client()
+    late_page = late.get("/console/login")
+    time.sleep(2.1)
+    on_time_page = on_time.get("/console/login")
+    answer = on_time.post("/console/login", data={**form, "csrf_token": csrf_of(on_time_page.text)})
+    assert answer.status_code == 303
+    answer = late.post("/console/login", data={**form, "csrf_token": csrf_of(late_page.text)})
     assert answer.status_code == 400
 
 

@@ -45,6 +45,7 @@ Scenario: a declined card fails with the provider's reason, the order stays pend
     Given an order for 1 units of the product
     When I pay the order with a card that is declined
     Then the answer is a failed card payment with the provider's decline reason
+    And the payment's failure code is "generic_decline"
     And the order is "pending"
     When I pay the order by card
     Then the answer is a succeeded card payment of the order's total

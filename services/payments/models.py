@@ -69,6 +69,9 @@ class Payment(TimestampMixin, db.Model):
     # The PaymentIntent's id, once the provider answered.
     provider_ref: Mapped[str | None] = mapped_column(String(255), unique=True)
     failure_reason: Mapped[str | None] = mapped_column(String(500))
+    # Why it failed as a machine reads it (Stripe's decline_code, else its code): the client is
+    # told why in Portuguese from this, never from the provider's English words above.
+    failure_code: Mapped[str | None] = mapped_column(String(60))
     refunded_amount: Mapped[Decimal] = mapped_column(
         Numeric(12, 2), nullable=False, server_default=text("0")
     )

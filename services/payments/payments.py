@@ -162,12 +162,14 @@ def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
             intent = provider.create_intent(payment)
         except provider.Declined as declined:
             intent = declined.intent or {}
-            return _settle_refusal(payment_id, intent, declined.reason, key)
+            return _settle_refusal(payment_id, intent, declined.reason, declined.code, key)
         except provider.Refused as refused:
             if refused.nothing_made:
                 _forget(payment_id)
             else:
-                _settle_refusal(payment_id, refused.intent or {}, refused.message, NO_KEY)
+                _settle_refusal(
+                    payment_id, refused.intent or {}, refused.message, refused.code, NO_KEY
+                )
             if refused.param == "payment_method":
                 # Never the provider's words here: they quote what was sent, whatever it was.
                 errors = {"payment_method": ["The payment provider does not know this method."]}
@@ -199,12 +201,14 @@ def _forget(payment_id: int) -> None:
     db.session.commit()
 
 
-def _settle_refusal(payment_id: int, intent: dict, reason: str, key: Key | NoKey) -> Payment:
+def _settle_refusal(
+    payment_id: int, intent: dict, reason: str, code: str | None, key: Key | NoKey
+) -> Payment:
     payment = get_payment(payment_id, lock=True)
     if intent.get("id"):
         apply_intent(payment, intent)
     if payment.status == "processing":
-        _move(payment, "failed", reason=reason)
+        _move(payment, "failed", reason=reason, code=code)
     db.session.flush()
     key.answer(payment)
     db.session.commit()
@@ -214,11 +218,16 @@ def _settle_refusal(payment_id: int, intent: dict, reason: str, key: Key | NoKey
 # --- the provider's word ---
 
 
-def _move(payment: Payment, target: str, *, reason: str | None = None) -> None:
+def _move(
+    payment: Payment, target: str, *, reason: str | None = None, code: str | None = None
+) -> None:
+    """`reason` and `code` only for `failed`: the provider's words and its code
+    (`provider.failure_code`), none when it gave none."""
     payment.status = target
     payment.updated_at = utcnow()
     if target == "failed":
         payment.failure_reason = (reason or "The payment failed")[:500]
+        payment.failure_code = code[:60] if code else None
         outbox.emit(
             "payment.failed",
             {
@@ -227,6 +236,8 @@ def _move(payment: Payment, target: str, *, reason: str | None = None) -> None:
                 "client_id": payment.client_id,
                 "total": str(payment.amount),
                 "reason": payment.failure_reason,
+                # notifications tells the client why from this, in Portuguese.
+                "code": payment.failure_code,
             },
         )
 
@@ -284,7 +295,12 @@ def _apply(payment: Payment, intent: dict) -> None:
         _succeed(payment, intent)
     elif target == "failed" and not _pix_expired(payment):
         error = intent.get("last_payment_error") or {}
-        _move(payment, "failed", reason=error.get("message") or "The payment failed")
+        _move(
+            payment,
+            "failed",
+            reason=error.get("message") or "The payment failed",
+            code=provider.failure_code(error),
+        )
     elif target in ("canceled", "failed"):
         # A PIX nobody paid in time: Stripe's own expiry fails it, our reconciliation cancels it.
         _move(payment, "canceled")
@@ -621,9 +637,13 @@ def _reconcile_one(payment_id: int) -> None:
         try:
             intent = provider.create_intent(payment)
         except provider.Declined as declined:
-            intent = declined.intent or {"status": "requires_payment_method"}
+            error = {"message": declined.reason, "code": declined.code}
+            intent = declined.intent or {
+                "status": "requires_payment_method",
+                "last_payment_error": error,
+            }
         except provider.Refused as refused:
-            error = {"message": refused.message}
+            error = {"message": refused.message, "code": refused.code}
             intent = {"status": "requires_payment_method", "last_payment_error": error}
     else:
         intent = provider.retrieve_intent(payment.provider_ref)

@@ -8,8 +8,9 @@
   crash, a redelivered event) is answered the first answer and never charges or refunds twice.
 - What comes back is plain dicts (Stripe's JSON objects).
 - The provider unreachable, failing (5xx), refusing our key or throttling us is `Unavailable`
-  (a 503 problem); a card decline is `Declined` with the PaymentIntent the provider reports; a
-  request it refuses is `Refused` (the caller makes it a 409 or a 422 naming the field).
+  (a 503 problem); a card decline is `Declined` with the PaymentIntent the provider reports and
+  its code (`failure_code`); a request it refuses is `Refused` (the caller makes it a 409 or a
+  422 naming the field).
 - Nothing secret is logged: not the key, not a client_secret, not a signature; only the error's
   type and code. The SDK's own logger (`stripe`) is held at WARNING by the app: at INFO it logs
   every request and the provider's error messages, which may quote what was sent.
@@ -44,11 +45,11 @@ TOO_MANY_CENTS = 10**12
 
 class Declined(Exception):
     """The provider declined the card: `intent` is the PaymentIntent it reports (its status
-    `requires_payment_method`), `reason` its message."""
+    `requires_payment_method`), `reason` its message, `code` why (`failure_code`)."""
 
-    def __init__(self, intent: dict | None, reason: str):
+    def __init__(self, intent: dict | None, reason: str, code: str | None = None):
         super().__init__(reason)
-        self.intent, self.reason = intent, reason
+        self.intent, self.reason, self.code = intent, reason, code
 
 
 class Refused(Exception):
@@ -75,6 +76,18 @@ class Refused(Exception):
         """The provider found the request itself invalid (an unknown payment method, an amount
         it does not take) and made no PaymentIntent: nothing was charged."""
         return self.kind == "invalid_request_error" and not self.intent
+
+
+def failure_code(error) -> str | None:
+    """Why a payment failed, as a machine reads it: the error's `decline_code` (the issuer's
+    reason: insufficient_funds, expired_card, …) when it has one, else its `code` (card_declined,
+    incorrect_cvc, …), as Stripe means them to be read; None when it has neither."""
+    if not isinstance(error, dict):
+        return None
+    for name in ("decline_code", "code"):
+        if isinstance(error.get(name), str) and error[name]:
+            return error[name]
+    return None
 
 
 def cents(amount: Decimal) -> int:
@@ -125,7 +138,9 @@ def _call(what: str, request):
     except stripe.CardError as exc:
         body = (exc.json_body or {}).get("error") or {}
         log.info("provider declined %s: %s %s", what, exc.code, body.get("decline_code"))
-        raise Declined(body.get("payment_intent"), body.get("message") or "Declined") from exc
+        raise Declined(
+            body.get("payment_intent"), body.get("message") or "Declined", failure_code(body)
+        ) from exc
     except (stripe.APIConnectionError, stripe.APIError, stripe.RateLimitError) as exc:
         log.warning("provider unavailable for %s: %s", what, type(exc).__name__)
         raise Unavailable("The payment provider cannot be reached") from exc

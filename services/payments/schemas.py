@@ -59,6 +59,15 @@ class PaymentSchema(Schema):
         dump_only=True, allow_none=True, metadata={"description": "The provider's PaymentIntent"}
     )
     failure_reason = fields.String(dump_only=True, allow_none=True)
+    failure_code = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "The provider's decline code (Stripe's decline_code, else its code): "
+            "generic_decline, insufficient_funds, expired_card, …; null unless failed",
+            "example": "insufficient_funds",
+        },
+    )
     refunded_amount = Money(dump_only=True)
     pix = fields.Method("_pix", dump_only=True, metadata={"description": "PIX only"})
     needs_review = fields.Boolean(

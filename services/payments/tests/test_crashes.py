@@ -76,3 +76,33 @@ def test_a_payment_its_order_let_go_of_before_the_provider_answered_is_refunded_
     [payment] = client.get("/payments", headers=user).json["items"]
     assert payment["status"] == "refunded" and payment["refunded_amount"] == payment["amount"]
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+
+
+def test_a_declined_card_whose_request_died_is_failed_by_reconciliation_with_its_decline_code(
+    client, user, order, app
+):
+    placed = order()
+    body = {
+        "order_id": placed["id"],
+        "method": "card",
+        "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
+    }
+    crash_at(client, "payments.row_committed", body, user)
+    run_chores(app)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert payment["status"] == "failed"
+    assert payment["failure_code"] == "insufficient_funds"
+    assert payment["failure_reason"] == "Your card has insufficient funds."
+    assert [e["code"] for e in emitted(app, "payment.failed")] == ["insufficient_funds"]
+
+
+def test_a_payment_the_provider_refuses_at_reconciliation_fails_with_the_refusals_code(
+    client, user, order, app
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_nonsense"}
+    crash_at(client, "payments.row_committed", body, user)
+    run_chores(app)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert (payment["status"], payment["failure_code"]) == ("failed", "resource_missing")
+    assert [e["code"] for e in emitted(app, "payment.failed")] == ["resource_missing"]

@@ -33,6 +33,7 @@ def test_a_card_payment_succeeds_for_the_orders_total_and_the_order_becomes_paid
     assert payment["amount"] == "60.50" and payment["currency"] == "BRL"
     assert payment["provider_ref"].startswith("pi_")
     assert "pix" not in payment and payment["needs_review"] is False
+    assert payment["failure_reason"] is None and payment["failure_code"] is None
     assert response.headers["Location"].endswith(f"/payments/{payment['id']}")
     assert emitted(app, "payment.succeeded") == [
         {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
@@ -68,6 +69,7 @@ def test_a_declined_card_fails_with_the_providers_reason_and_the_order_can_be_pa
     assert declined.status_code == 201, declined.json
     assert declined.json["status"] == "failed"
     assert declined.json["failure_reason"] == "Your card was declined."
+    assert declined.json["failure_code"] == "generic_decline"
     assert emitted(app, "payment.failed") == [
         {
             "payment_id": declined.json["id"],
@@ -76,11 +78,40 @@ def test_a_declined_card_fails_with_the_providers_reason_and_the_order_can_be_pa
             "client_id": placed["client_id"],
             "total": "60.50",
             "reason": "Your card was declined.",
+            # notifications tells the client why from the code, in Portuguese.
+            "code": "generic_decline",
         }
     ]
     assert order_status(orders, placed["id"], user) == "pending"
     again = pay(client, user, placed["id"])
     assert again.status_code == 201 and again.json["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(
+    ("card", "code", "reason"),
+    [
+        ("pm_card_chargeDeclined", "generic_decline", "Your card was declined."),
+        # Stripe's code is card_declined: its decline_code says why.
+        (
+            "pm_card_chargeDeclinedInsufficientFunds",
+            "insufficient_funds",
+            "Your card has insufficient funds.",
+        ),
+        ("pm_card_chargeDeclinedExpiredCard", "expired_card", "Your card has expired."),
+    ],
+)
+def test_a_declined_card_answers_and_keeps_the_providers_decline_code_and_its_event_carries_it(
+    client, user, order, app, card, code, reason
+):
+    placed = order()
+    declined = pay(client, user, placed["id"], payment_method=card)
+    assert declined.status_code == 201, declined.json
+    assert declined.json["status"] == "failed"
+    assert (declined.json["failure_code"], declined.json["failure_reason"]) == (code, reason)
+    stored = client.get(f"/payments/{declined.json['id']}", headers=user).json
+    assert (stored["failure_code"], stored["failure_reason"]) == (code, reason)
+    [event] = emitted(app, "payment.failed")
+    assert (event["code"], event["reason"]) == (code, reason)
 
 
 def test_a_payment_method_the_provider_does_not_know_is_a_422_naming_it(client, user, order):

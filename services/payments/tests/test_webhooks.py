@@ -353,6 +353,23 @@ def test_the_payment_that_paid_the_order_is_kept_when_order_paid_comes_back(
     assert emitted(app, "payment.refunded") == []
 
 
+def test_a_failure_the_provider_gives_no_code_for_has_a_null_failure_code(
+    client, user, order, standin, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    standin_post(
+        standin,
+        "/events",
+        {"type": "payment_intent.payment_failed", "payment_intent": payment["provider_ref"]},
+    )
+    failed = read(client, payment["id"], user)
+    assert (failed["status"], failed["failure_reason"]) == ("failed", "The payment failed")
+    assert failed["failure_code"] is None
+    [event] = emitted(app, "payment.failed")
+    assert "code" in event and event["code"] is None
+
+
 def test_a_success_after_a_failure_wins_and_pays_the_order(
     client, user, order, standin, orders, app
 ):

@@ -57,6 +57,30 @@ BODIES = {
     "payment_failed": "Olá, {name}. O pagamento do seu pedido {order_id} ({total}) não foi "
     "aprovado. {note}",
 }
+# Why a payment failed, told to the client from the provider's code (`payment.failed`'s `code`:
+# Stripe's decline_code, else its code), never in its own words: English, and meant for the
+# shop. A lost, stolen or fraud-flagged card reads as a plain refusal, as Stripe advises.
+REFUSED = "O banco recusou o cartão."
+WHY_PAYMENT_FAILED = {
+    "generic_decline": REFUSED,
+    "card_declined": REFUSED,
+    "do_not_honor": REFUSED,
+    "lost_card": REFUSED,
+    "stolen_card": REFUSED,
+    "fraudulent": REFUSED,
+    "pickup_card": REFUSED,
+    "insufficient_funds": "O cartão não tem saldo ou limite suficiente.",
+    "expired_card": "O cartão está vencido.",
+    "incorrect_cvc": "O código de segurança do cartão está incorreto.",
+    "invalid_cvc": "O código de segurança do cartão está incorreto.",
+    "incorrect_number": "O número do cartão está incorreto.",
+    "invalid_number": "O número do cartão está incorreto.",
+    "processing_error": "Houve um erro ao processar o cartão.",
+    "card_velocity_exceeded": "O cartão atingiu o limite de uso.",
+    "authentication_required": "O banco pediu a confirmação da compra.",
+}
+# What to do, after every reason (and alone when the code says nothing the client can use).
+TRY_AGAIN = "Tente novamente com outro cartão ou com outra forma de pagamento."
 
 
 # --- masking (every answer shows `to` this way) ---
@@ -94,7 +118,11 @@ def _queue(event_type: str, data: dict) -> None:
     order_id, client_id = int(data["order_id"]), int(data["client_id"])
     if not (0 < order_id < 2**31 and 0 < client_id < 2**31):
         raise ValueError("an id out of range")
-    note = data.get("note") if event_type != "payment.failed" else data.get("reason")
+    note = (
+        payment_failed_note(data.get("code"))
+        if event_type == "payment.failed"
+        else data.get("note")
+    )
     parameters = {
         "total": _total(data.get("total", data.get("amount"))),
         "status": str(data.get("status") or "")[:20],
@@ -128,8 +156,16 @@ def on_order_cancelled(data: dict) -> None:
     _queue("order.cancelled", data)
 
 
+def payment_failed_note(code) -> str:
+    """The note of a failed payment's message: why, in Portuguese, from the provider's code, then
+    what to do; only what to do when the code is unknown or missing."""
+    why = WHY_PAYMENT_FAILED.get(code) if isinstance(code, str) else None
+    return f"{why} {TRY_AGAIN}" if why else TRY_AGAIN
+
+
 def on_payment_failed(data: dict) -> None:
-    """{payment_id, order_id, client_id, total, reason}: the reason is the message's note."""
+    """{payment_id, order_id, client_id, total, reason, code}: the note says why from the code
+    (`payment_failed_note`); the reason, the provider's English words, is never sent."""
     _queue("payment.failed", data)
 
 

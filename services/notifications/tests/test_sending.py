@@ -176,14 +176,53 @@ def test_an_undeliverable_number_is_accepted_then_failed_by_its_status_webhook(
     client, app, standin, make_client
 ):
     buyer = make_client(phone=REJECTED_NUMBER, opt_in=True)
-    order_event(app, "payment.failed", 109, buyer["id"], reason="Cartão recusado")
+    order_event(
+        app,
+        "payment.failed",
+        109,
+        buyer["id"],
+        reason="Your card was declined.",
+        code="generic_decline",
+    )
     send_due(app)
     failed = eventually(lambda: [row for row in rows(app) if row.status == "failed"])
     assert failed, [row.status for row in rows(app)]
     assert "131026" in failed[0].error
     [sent] = standin.messages()
     assert sent["template"] == "payment_failed"
-    assert sent["parameters"][3] == "Cartão recusado"
+    assert sent["parameters"][3] == f"O banco recusou o cartão. {notifications.TRY_AGAIN}"
+
+
+def test_a_failed_payments_message_says_why_in_portuguese_from_its_code_never_the_providers_words(
+    client, app, standin, make_client, smtp_sink
+):
+    buyer = make_client(email="ana@example.com")
+    order_event(
+        app,
+        "payment.failed",
+        112,
+        buyer["id"],
+        reason="Your card has insufficient funds.",
+        code="insufficient_funds",
+    )
+    [row] = rows(app)
+    why = "O cartão não tem saldo ou limite suficiente."
+    assert row.parameters["note"] == f"{why} {notifications.TRY_AGAIN}"
+    assert send_due(app) == 1
+    [mail] = eventually(lambda: smtp_sink.messages(to="ana@example.com"))
+    assert mail["subject"] == "Pagamento do pedido 112 recusado"
+    assert f"não foi aprovado. {why} Tente novamente" in mail["text"]
+    assert "insufficient" not in mail["text"] and "Your card" not in mail["text"]
+
+
+def test_a_failed_payment_with_an_unknown_or_no_code_is_told_only_to_try_again(
+    client, app, make_client
+):
+    buyer = make_client()
+    order_event(app, "payment.failed", 113, buyer["id"], reason="Something new.", code="new_one")
+    order_event(app, "payment.failed", 114, buyer["id"], reason="The payment failed")
+    notes = [row.parameters["note"] for row in rows(app)]
+    assert notes == [notifications.TRY_AGAIN, notifications.TRY_AGAIN]
 
 
 def test_two_senders_racing_send_each_message_once(client, app, standin, make_client):

@@ -394,7 +394,6 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"No route for (?P<path>\S+)", "Nenhuma rota para {path}"),
         (r"(?P<method>\S+) is not allowed on (?P<path>\S+)", "{method} não é permitido em {path}"),
         (r"(?P<method>\S+) is not allowed here", "{method} não é permitido aqui"),
-        (r"The gateway does not implement (?P<method>\S+)", "O gateway não implementa {method}"),
         (r"(?P<field>\S+) is already taken", "{field} já está em uso"),
         (
             r"(?P<field>\S+) is still referenced or does not exist",

@@ -79,8 +79,13 @@ WHY_PAYMENT_FAILED = {
     "card_velocity_exceeded": "O cartão atingiu o limite de uso.",
     "authentication_required": "O banco pediu a confirmação da compra.",
 }
-# What to do, after every reason (and alone when the code says nothing the client can use).
-TRY_AGAIN = "Tente novamente com outro cartão ou com outra forma de pagamento."
+# What to do, by the payment's method, after every reason (and alone when the code says nothing
+# the client can use); an event without a method (sent before payments named it) gets the last.
+TRY_AGAIN = {
+    "card": "Tente novamente com outro cartão ou com outra forma de pagamento.",
+    "pix": "Gere um novo PIX ou escolha outra forma de pagamento.",
+    None: "Tente novamente ou escolha outra forma de pagamento.",
+}
 
 
 # --- masking (every answer shows `to` this way) ---
@@ -119,7 +124,7 @@ def _queue(event_type: str, data: dict) -> None:
     if not (0 < order_id < 2**31 and 0 < client_id < 2**31):
         raise ValueError("an id out of range")
     note = (
-        payment_failed_note(data.get("code"))
+        payment_failed_note(data.get("code"), data.get("method"))
         if event_type == "payment.failed"
         else data.get("note")
     )
@@ -156,16 +161,18 @@ def on_order_cancelled(data: dict) -> None:
     _queue("order.cancelled", data)
 
 
-def payment_failed_note(code) -> str:
+def payment_failed_note(code, method=None) -> str:
     """The note of a failed payment's message: why, in Portuguese, from the provider's code, then
-    what to do; only what to do when the code is unknown or missing."""
+    what to do with that payment method; only what to do when the code is unknown or missing."""
     why = WHY_PAYMENT_FAILED.get(code) if isinstance(code, str) else None
-    return f"{why} {TRY_AGAIN}" if why else TRY_AGAIN
+    advice = TRY_AGAIN.get(method if isinstance(method, str) else None, TRY_AGAIN[None])
+    return f"{why} {advice}" if why else advice
 
 
 def on_payment_failed(data: dict) -> None:
-    """{payment_id, order_id, client_id, total, reason, code}: the note says why from the code
-    (`payment_failed_note`); the reason, the provider's English words, is never sent."""
+    """{payment_id, order_id, client_id, total, reason, code, method}: the note says why from the
+    code and what to do from the method (`payment_failed_note`); the reason, the provider's
+    English words, is never sent."""
     _queue("payment.failed", data)
 
 

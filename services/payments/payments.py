@@ -236,8 +236,10 @@ def _move(
                 "client_id": payment.client_id,
                 "total": str(payment.amount),
                 "reason": payment.failure_reason,
-                # notifications tells the client why from this, in Portuguese.
+                # notifications tells the client why from this, in Portuguese, and what to do
+                # from the method.
                 "code": payment.failure_code,
+                "method": payment.method,
             },
         )
 

@@ -183,6 +183,7 @@ def test_an_undeliverable_number_is_accepted_then_failed_by_its_status_webhook(
         buyer["id"],
         reason="Your card was declined.",
         code="generic_decline",
+        method="card",
     )
     send_due(app)
     failed = eventually(lambda: [row for row in rows(app) if row.status == "failed"])
@@ -190,7 +191,7 @@ def test_an_undeliverable_number_is_accepted_then_failed_by_its_status_webhook(
     assert "131026" in failed[0].error
     [sent] = standin.messages()
     assert sent["template"] == "payment_failed"
-    assert sent["parameters"][3] == f"O banco recusou o cartão. {notifications.TRY_AGAIN}"
+    assert sent["parameters"][3] == f"O banco recusou o cartão. {notifications.TRY_AGAIN['card']}"
 
 
 def test_a_failed_payments_message_says_why_in_portuguese_from_its_code_never_the_providers_words(
@@ -204,10 +205,11 @@ def test_a_failed_payments_message_says_why_in_portuguese_from_its_code_never_th
         buyer["id"],
         reason="Your card has insufficient funds.",
         code="insufficient_funds",
+        method="card",
     )
     [row] = rows(app)
     why = "O cartão não tem saldo ou limite suficiente."
-    assert row.parameters["note"] == f"{why} {notifications.TRY_AGAIN}"
+    assert row.parameters["note"] == f"{why} {notifications.TRY_AGAIN['card']}"
     assert send_due(app) == 1
     [mail] = eventually(lambda: smtp_sink.messages(to="ana@example.com"))
     assert mail["subject"] == "Pagamento do pedido 112 recusado"
@@ -219,10 +221,19 @@ def test_a_failed_payment_with_an_unknown_or_no_code_is_told_only_to_try_again(
     client, app, make_client
 ):
     buyer = make_client()
-    order_event(app, "payment.failed", 113, buyer["id"], reason="Something new.", code="new_one")
+    order_event(
+        app, "payment.failed", 113, buyer["id"], reason="Something new.", code="new", method="card"
+    )
     order_event(app, "payment.failed", 114, buyer["id"], reason="The payment failed")
     notes = [row.parameters["note"] for row in rows(app)]
-    assert notes == [notifications.TRY_AGAIN, notifications.TRY_AGAIN]
+    assert notes == [notifications.TRY_AGAIN["card"], notifications.TRY_AGAIN[None]]
+
+
+def test_a_failed_pix_is_told_to_make_a_new_pix_not_to_use_another_card(client, app, make_client):
+    buyer = make_client()
+    order_event(app, "payment.failed", 115, buyer["id"], reason="The payment failed", method="pix")
+    [row] = rows(app)
+    assert row.parameters["note"] == "Gere um novo PIX ou escolha outra forma de pagamento."
 
 
 def test_two_senders_racing_send_each_message_once(client, app, standin, make_client):

@@ -78,8 +78,10 @@ def test_a_declined_card_fails_with_the_providers_reason_and_the_order_can_be_pa
             "client_id": placed["client_id"],
             "total": "60.50",
             "reason": "Your card was declined.",
-            # notifications tells the client why from the code, in Portuguese.
+            # notifications tells the client why from the code, in Portuguese, and what to do
+            # from the method.
             "code": "generic_decline",
+            "method": "card",
         }
     ]
     assert order_status(orders, placed["id"], user) == "pending"

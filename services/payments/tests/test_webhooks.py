@@ -353,16 +353,22 @@ def test_the_payment_that_paid_the_order_is_kept_when_order_paid_comes_back(
     assert emitted(app, "payment.refunded") == []
 
 
+def provider_fails(standin, payment: dict) -> requests.Response:
+    """The stand-in fails the payment's attempt (Stripe: back to requires_payment_method) and
+    sends its signed payment_intent.payment_failed."""
+    return standin_post(
+        standin,
+        "/events",
+        {"type": "payment_intent.payment_failed", "payment_intent": payment["provider_ref"]},
+    )
+
+
 def test_a_failure_the_provider_gives_no_code_for_has_a_null_failure_code(
     client, user, order, standin, app
 ):
     placed = order()
     payment = pay(client, user, placed["id"], method="pix").json
-    standin_post(
-        standin,
-        "/events",
-        {"type": "payment_intent.payment_failed", "payment_intent": payment["provider_ref"]},
-    )
+    provider_fails(standin, payment)
     failed = read(client, payment["id"], user)
     assert (failed["status"], failed["failure_reason"]) == ("failed", "The payment failed")
     assert failed["failure_code"] is None
@@ -376,12 +382,7 @@ def test_a_success_after_a_failure_wins_and_pays_the_order(
     placed = order()
     payment = pay(client, user, placed["id"], method="pix").json
     # The attempt failed (Stripe: back to requires_payment_method), and then it was paid.
-    failed = standin_post(
-        standin,
-        "/events",
-        {"type": "payment_intent.payment_failed", "payment_intent": payment["provider_ref"]},
-    )
-    assert failed.json()["status"] == 200
+    assert provider_fails(standin, payment).json()["status"] == 200
     assert read(client, payment["id"], user)["status"] == "failed"
     standin_post(standin, f"/payment_intents/{payment['provider_ref']}/pay")
     succeeded = eventually(
@@ -402,11 +403,7 @@ def test_a_success_after_a_failure_while_another_payment_holds_the_order_is_refu
 ):
     placed = order()
     first = pay(client, user, placed["id"], method="pix").json
-    standin_post(
-        standin,
-        "/events",
-        {"type": "payment_intent.payment_failed", "payment_intent": first["provider_ref"]},
-    )
+    provider_fails(standin, first)
     assert read(client, first["id"], user)["status"] == "failed"
     second = pay(client, user, placed["id"]).json
     assert second["status"] == "succeeded"

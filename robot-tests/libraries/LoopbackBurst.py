@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -88,4 +89,30 @@ class LoopbackBurst:
             ]
         statuses = [answer.status_code for answer in answers]
         logger.info(f"{count} POSTs to {url} from {source_address}: {statuses}")
+        return answers
+
+    @keyword("Post at once from")
+    def post_at_once_from(
+        self,
+        source_address: str,
+        url: str,
+        count: int,
+        body: str,
+        content_type: str = "application/json",
+    ) -> list[requests.Response]:
+        """POSTs ``body`` to ``url`` ``count`` times from ``source_address``, all at once (a
+        connection each), and returns every answer. Sent one after another, a burst reaches
+        nginx only as fast as each answer comes back, which on a loaded machine can be slower
+        than the rate it allows; sent at once it is a burst however loaded the machine is."""
+
+        def post(_) -> requests.Response:
+            with _bound_session(source_address) as session:
+                return session.post(
+                    url, data=body, headers={"Content-Type": content_type}, timeout=20
+                )
+
+        with ThreadPoolExecutor(max_workers=int(count)) as pool:
+            answers = list(pool.map(post, range(int(count))))
+        statuses = [answer.status_code for answer in answers]
+        logger.info(f"{count} POSTs at once to {url} from {source_address}: {statuses}")
         return answers

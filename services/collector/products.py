@@ -14,6 +14,10 @@ from services.kit import Unavailable, service
 # thousand products with long descriptions goes in several calls.
 BATCH_ROWS = 200
 BATCH_BYTES = 256 * 1024
+# products upserts a batch in one transaction (each row's search text and checks too): seconds on
+# a loaded host, where the kit's HTTP_READ_TIMEOUT (3 s) is meant for a call about one thing. A
+# batch waits this long for its answer; products down is still known at once (connecting).
+BATCH_READ_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -67,7 +71,14 @@ def upsert(rows: list[dict]) -> Upserted:
 
 def _upsert_batch(rows: list[dict]) -> Upserted:
     products = service("products")
-    response = products.post("/products/collected", json=rows, forward_auth=False, idempotent=True)
+    connect, read = products.timeout
+    response = products.post(
+        "/products/collected",
+        json=rows,
+        forward_auth=False,
+        idempotent=True,
+        timeout=(connect, max(read, BATCH_READ_TIMEOUT_S)),
+    )
     if response.status_code != 200:
         reason = f"HTTP {response.status_code} for the batch it was sent in"
         return Upserted(rejected=dict.fromkeys(range(len(rows)), reason))

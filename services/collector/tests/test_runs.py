@@ -16,6 +16,7 @@ from sqlalchemy import select, text
 from services.collector import worker
 from services.collector.models import Page, Run, Source, db, outbox
 from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
+from services.kit import service
 from services.kit.testing import losing_the_first_answer, rewired
 from services.products.models import Product
 from services.products.models import db as products_db
@@ -420,6 +421,17 @@ def test_a_stored_selector_that_fails_when_run_rejects_each_page_it_breaks_not_t
         "/": "the page could not be read (ValueError)",
         "/sem-dados": "the page could not be read (ValueError)",
     }
+
+
+def test_a_batch_waits_for_products_longer_than_a_single_calls_read_timeout(
+    app, client, admin, own_shop, products_app, monkeypatch
+):
+    # A read timeout no upsert can meet: the batch's own (BATCH_READ_TIMEOUT_S) is used instead.
+    with app.app_context():
+        monkeypatch.setattr(service("products"), "timeout", (3.0, 0.001))
+    own_shop.pages["/"] = product_page(product("Caneca Esmaltada", sku="c-1"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("succeeded", 1), run
 
 
 @pytest.mark.slow

@@ -118,6 +118,8 @@ EXACT: dict[str, str] = {
     "Must not be before created_from.": "Não pode ser antes do início do período.",
     "Must not be before from.": "Não pode ser antes do início do período.",
     "Must be before 9999-12-31.": "Deve ser antes de 9999-12-31.",
+    # payments: a failure the provider gave no words for
+    "The payment failed": "O pagamento falhou.",
     "Must be a day the time zone can reach.": "Deve ser um dia que o fuso horário alcança.",
     "The database does not know this time zone.": "O banco de dados não conhece este fuso horário.",
     # inventory
@@ -602,7 +604,6 @@ DECLINED_WORDS = {
     "Your card's security code is incorrect.": "incorrect_cvc",
     "Your card number is incorrect.": "incorrect_number",
     "An error occurred while processing your card. Try again in a little bit.": "processing_error",
-    "The payment failed": "",
 }
 # What each message a notification carries tells the client (its template's name).
 NOTIFICATION_TEMPLATES = {

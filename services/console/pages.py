@@ -247,11 +247,8 @@ def payment_failure(payment: dict) -> str:
     """Why a payment failed: the provider's code in Portuguese (or the code Stripe's words stand
     for), else its words as it gave them."""
     reason = payment.get("failure_reason") or ""
-    code = payment.get("failure_code") or DECLINED_WORDS.get(reason)
-    if code == "":
-        return "O pagamento falhou."
-    words = DECLINES.get(code or "")
-    return words[:1].upper() + words[1:] + "." if words else reason
+    words = DECLINES.get(payment.get("failure_code") or DECLINED_WORDS.get(reason) or "")
+    return words[:1].upper() + words[1:] + "." if words else in_portuguese(reason)
 
 
 def day(value: Any) -> str:

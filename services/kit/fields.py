@@ -80,8 +80,8 @@ def time_zone_names() -> frozenset[str]:
 
 
 class TimeZone(fields.String):
-    """An IANA time zone name ("America/Sao_Paulo", "UTC"), loaded as a `ZoneInfo`; dumped as
-    its name. A name the zone database does not hold is a 422 naming the field."""
+    """An IANA time zone name ("America/Sao_Paulo", "UTC"), loaded as a `ZoneInfo` (str() gives
+    the name back). A name the zone database does not hold is a 422 naming the field."""
 
     default_error_messages = {
         "unknown": "Not a time zone name of the IANA database, such as America/Sao_Paulo or UTC."
@@ -96,9 +96,6 @@ class TimeZone(fields.String):
         if name not in time_zone_names():
             raise self.make_error("unknown")
         return zoneinfo.ZoneInfo(name)
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else str(value)
 
 
 # The largest id an INTEGER column holds (the `<int:…>` route converter stops there too).

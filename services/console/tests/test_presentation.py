@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from services.collector.models import STATUSES as RUN_STATUSES
+from services.console.dashboard import period
 from services.console.models import ConsoleSession, db
 from services.console.pages import (
     NOTIFICATION_STATUS_LABELS,
@@ -79,6 +80,20 @@ def test_the_dashboard_asks_for_the_kpis_of_the_shops_days(browser, gateway):
             "tz": ["America/Sao_Paulo"],
         }
     ]
+
+
+def test_the_dashboards_period_ends_today_in_the_shops_zone(
+    database, jwt_keys, gateway, auth_server
+):
+    # Kiritimati (+14) and Pago Pago (-11) are 25 hours apart: never on the same day.
+    ends = {}
+    for name in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        shop = console_app(database, jwt_keys, gateway, auth_server, CONSOLE_TIME_ZONE=name)
+        with shop.test_request_context("/console/?days=7"):
+            before = datetime.now(ZoneInfo(name)).date().isoformat()
+            _, ends[name], _ = period()
+        assert ends[name] in (before, datetime.now(ZoneInfo(name)).date().isoformat())
+    assert ends["Pacific/Kiritimati"] > ends["Pacific/Pago_Pago"]
 
 
 def test_the_order_lists_days_are_the_shops_days_the_last_one_included(app):

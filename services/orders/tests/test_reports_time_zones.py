@@ -125,11 +125,13 @@ def test_the_sales_report_groups_and_bounds_by_the_zones_days(client, admin, qua
 
 
 def test_without_a_period_the_kpis_end_today_in_the_zone(client, admin):
-    # Kiritimati is 14 hours ahead of UTC: its today is tomorrow in UTC for 14 hours a day.
-    zone = ZoneInfo("Pacific/Kiritimati")
-    before = datetime.now(zone).date().isoformat()
-    answer = kpis(client, admin, tz="Pacific/Kiritimati")
-    assert answer["to"] in (before, datetime.now(zone).date().isoformat())
+    # Kiritimati (+14) and Pago Pago (-11) are 25 hours apart: never on the same day.
+    ends = {}
+    for name in ("Pacific/Kiritimati", "Pacific/Pago_Pago"):
+        before = datetime.now(ZoneInfo(name)).date().isoformat()
+        ends[name] = kpis(client, admin, tz=name)["to"]
+        assert ends[name] in (before, datetime.now(ZoneInfo(name)).date().isoformat())
+    assert ends["Pacific/Kiritimati"] > ends["Pacific/Pago_Pago"]
 
 
 @pytest.mark.parametrize(

@@ -321,6 +321,9 @@ def _pix_expired(payment: Payment) -> bool:
 
 
 def _succeed(payment: Payment, intent: dict) -> None:
+    # Paid after a failed attempt: why that attempt failed no longer describes the payment (Stripe
+    # clears `last_payment_error` the same way), and the console would show it beside "Pago".
+    payment.failure_reason = payment.failure_code = None
     if payment.status == "failed" and not _holds_its_order(payment):
         _give_back(payment)
         return

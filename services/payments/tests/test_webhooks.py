@@ -389,6 +389,7 @@ def test_a_success_after_a_failure_wins_and_pays_the_order(
         lambda: (p := read(client, payment["id"], user))["status"] == "succeeded" and p
     )
     assert succeeded, read(client, payment["id"], user)
+    assert (succeeded["failure_reason"], succeeded["failure_code"]) == (None, None)
     assert emitted(app, "payment.succeeded") == [
         {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
     ]
@@ -413,6 +414,7 @@ def test_a_success_after_a_failure_while_another_payment_holds_the_order_is_refu
     )
     assert given_back, read(client, first["id"], user)
     assert given_back["refunded_amount"] == "60.50" and given_back["needs_review"] is False
+    assert given_back["failure_reason"] is None
     assert [e["payment_id"] for e in emitted(app, "payment.succeeded")] == [second["id"]]
     assert [(e["payment_id"], e["full"]) for e in emitted(app, "payment.refunded")] == [
         (first["id"], True)

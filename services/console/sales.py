@@ -240,12 +240,21 @@ def order_status(order_id: int):
 
 CLIENT_FIELDS = ("name", "email", "cpf", "phone")
 ADDRESS_FIELDS = ("state", "city", "street", "number", "complement", "cep")
+PHONE_TWICE = "Informe um celular novo ou marque “Remover o celular”, não os dois."
 
 
-def client_body(values: dict, *, creating: bool) -> dict:
+def client_body(values: dict, *, creating: bool, phone_masked: bool = False) -> dict:
+    """The form as the API takes it. `phone_masked`: the user is no admin, so the API answers
+    them the phone masked and the form leaves its field empty; an empty field keeps the phone
+    (it is left out), the "Remover o celular" box clears it."""
     body = {key: values.get(key, "").strip() for key in CLIENT_FIELDS if key in values}
-    if not body.get("phone"):
+    if values.get("remove_phone") == "on":
         body["phone"] = None
+    elif not body.get("phone"):
+        if phone_masked:
+            body.pop("phone", None)
+        else:
+            body["phone"] = None
     if not creating:
         body.pop("cpf", None)
     elif not body.get("email"):
@@ -307,8 +316,12 @@ def client(client_id: int):
 @signed_in
 def edit_client(client_id: int):
     values = form_values()
+    if values.get("remove_phone") == "on" and values.get("phone", "").strip():
+        errors = {"phone": [PHONE_TWICE]}
+        return client_page(client_id, form="client", values=values, errors=errors, status=422)
+    body = client_body(values, creating=False, phone_masked=not session.is_admin)
     try:
-        api.send("PATCH", f"/clients/{client_id}", client_body(values, creating=False))
+        api.send("PATCH", f"/clients/{client_id}", body)
     except ApiError as exc:
         if not refused(exc):
             raise

@@ -1,0 +1,200 @@
+"""The orders and clients pages against a stand-in for the API that records what it was sent: a
+user edits a client without touching the phone they see masked, the new-order form shows each
+refused item under its own line, the order page says its history in Portuguese, and the orders
+list offers the API's filters."""
+
+import re
+
+import jwt
+import pytest
+from flask import Flask, request
+
+from services.auth.accounts import ensure_admin
+from services.kit.testing import LiveServer, truncate_all
+
+from .conftest import ADMIN, Gateway, console_app, csrf_of, register, sign_in
+
+CLIENT, PRODUCT, ORDER = 3, 7, 12
+PHONE, MASKED = "+5511912345678", "+55 11 9****-5678"
+
+
+def role_of() -> str:
+    """The caller's role, from the token the console sent (auth signed it: read, not checked)."""
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return jwt.decode(token, options={"verify_signature": False})["role"]
+
+
+class Api:
+    """Clients and orders as the console's pages read them. It keeps every write it receives
+    (`sent`: method, path, body) and the queries of the orders list (`listed`); `answers` holds
+    what a POST to a path answers instead of a 201 (status, body)."""
+
+    def __init__(self):
+        self.sent: list[tuple[str, str, object]] = []
+        self.listed: list[dict] = []
+        self.answers: dict[str, tuple[int, dict]] = {}
+        self.history: list[dict] = []
+        app = self.app = Flask("api")
+        page = {"items": [], "total": 0, "page": 1, "per_page": 20}
+
+        @app.get(f"/clients/{CLIENT}")
+        def client():
+            return {
+                "id": CLIENT,
+                "name": "Maria",
+                "email": "maria@example.com",
+                "cpf": "454.090.000-56",
+                "balance": "0.00",
+                "phone": PHONE if role_of() == "admin" else MASKED,
+                "whatsapp_opt_in": True,
+                "created_at": "2026-12-01T10:00:00+00:00",
+            }
+
+        @app.get(f"/clients/{CLIENT}/addresses")
+        @app.get("/payments")
+        @app.get("/categories")
+        def listing():
+            return page
+
+        @app.get("/orders")
+        def orders():
+            self.listed.append(request.args.to_dict())
+            return page
+
+        @app.get(f"/orders/{ORDER}")
+        def order():
+            return {
+                "id": ORDER,
+                "client_id": CLIENT,
+                "status": "paid",
+                "total": "10.00",
+                "payment_method": "pix",
+                "shipping_address_id": None,
+                "created_at": "2026-12-01T10:00:00+00:00",
+                "items": [],
+                "history": self.history,
+            }
+
+        @app.get(f"/products/{PRODUCT}")
+        def product():
+            return {
+                "id": PRODUCT,
+                "name": "Teclado",
+                "price": "10.00",
+                "available_quantity": 3,
+                "barcode": "7891234567895",
+                "active": True,
+                "images": [],
+            }
+
+        @app.patch(f"/clients/{CLIENT}")
+        @app.post("/orders")
+        @app.post(f"/orders/{ORDER}/status")
+        def write():
+            self.sent.append((request.method, request.path, request.get_json()))
+            status, body = self.answers.get(request.path, (201, {"id": ORDER}))
+            headers = {"Content-Type": "application/problem+json"} if status >= 400 else {}
+            return body, status, headers
+
+
+class ApiGateway(Gateway):
+    def __init__(self, auth_app, api):
+        super().__init__(auth_app)
+        self.api = api.app.wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(("/clients/", "/orders", "/payments", "/products/", "/categories")):
+            return self.api(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+@pytest.fixture(scope="module")
+def api(auth):
+    return Api()
+
+
+@pytest.fixture(scope="module")
+def api_console(database, jwt_keys, auth, auth_server, api):
+    server = LiveServer(ApiGateway(auth, api)).start()
+    yield console_app(database, jwt_keys, server, auth_server, WTF_CSRF_ENABLED=True)
+    server.stop()
+
+
+@pytest.fixture
+def browser(api_console, auth, api):
+    for each in (api_console, auth):
+        truncate_all(each)
+    with auth.app_context():
+        ensure_admin(*ADMIN)
+    api.sent.clear()
+    api.listed.clear()
+    api.answers.clear()
+    api.history.clear()
+    return api_console.test_client()
+
+
+def as_user(browser):
+    """Signed in as a plain user (role `user`), who reads a client's phone masked."""
+    register(browser, email="ana@example.com", name="Ana")
+    return browser
+
+
+def input_of(html: str, fid: str) -> str:
+    found = re.search(rf'<input id="{fid}"[^>]*>', html)
+    assert found, f"the page has the input {fid}"
+    return found.group(0)
+
+
+# --- a client's phone ---
+
+
+def save_client(browser, **fields):
+    page = browser.get(f"/console/clients/{CLIENT}").text
+    form = {"csrf_token": csrf_of(page), "name": "Maria Souza", "email": "maria@example.com"}
+    return browser.post(f"/console/clients/{CLIENT}", data={**form, **fields})
+
+
+def test_a_user_sees_the_masked_phone_as_a_hint_not_as_the_fields_value(browser):
+    page = as_user(browser).get(f"/console/clients/{CLIENT}").text
+    phone = input_of(page, "client-phone")
+    assert 'value=""' in phone
+    assert MASKED in page
+    assert 'name="remove_phone"' in page
+
+
+def test_a_user_saving_a_client_with_the_phone_left_empty_keeps_the_phone(browser, api):
+    answer = save_client(as_user(browser), phone="", whatsapp_opt_in="on")
+    assert answer.status_code == 303
+    [(method, path, body)] = api.sent
+    assert (method, path) == ("PATCH", f"/clients/{CLIENT}")
+    assert body == {"name": "Maria Souza", "email": "maria@example.com", "whatsapp_opt_in": True}
+
+
+def test_a_user_removes_the_phone_with_its_own_box(browser, api):
+    assert save_client(as_user(browser), phone="", remove_phone="on").status_code == 303
+    [(_, _, body)] = api.sent
+    assert body["phone"] is None
+
+
+def test_a_user_typing_a_new_phone_sends_it(browser, api):
+    assert save_client(as_user(browser), phone="(11) 98888-7777").status_code == 303
+    [(_, _, body)] = api.sent
+    assert body["phone"] == "(11) 98888-7777"
+
+
+def test_a_new_phone_and_the_removal_box_together_are_refused_on_the_form(browser, api):
+    answer = save_client(as_user(browser), phone="(11) 98888-7777", remove_phone="on")
+    assert answer.status_code == 422
+    assert 'id="client-phone-error"' in answer.text
+    assert api.sent == []
+
+
+def test_an_admin_sees_the_whole_phone_and_an_emptied_field_clears_it(browser, api):
+    sign_in(browser)
+    page = browser.get(f"/console/clients/{CLIENT}").text
+    assert f'value="{PHONE}"' in input_of(page, "client-phone")
+    assert 'name="remove_phone"' not in page
+    assert save_client(browser, phone="").status_code == 303
+    [(_, _, body)] = api.sent
+    assert body["phone"] is None

@@ -8,12 +8,13 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from psycopg import errors as pg_errors
 from sqlalchemy import Date, cast, func, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.exc import DBAPIError
 
 from services.kit import Unprocessable
 
 from . import names
-from .models import Order, OrderItem, db
+from .models import KnownProduct, Order, OrderItem, db
 
 # What counts as sold: paid and beyond, never pending (unpaid) or cancelled.
 SOLD = ("paid", "shipped", "delivered")
@@ -42,8 +43,9 @@ def in_zone(run):
 
 def sales(args: dict) -> dict:
     """Units, revenue and distinct orders of the sold orders (paid, shipped, delivered), one row
-    per `group_by` key (a day in `tz`, a product with its latest name, a client or a category; a
-    line without a category is the `null` key), in key order. `date_from` and `date_to` are
+    per `group_by` key (a day in `tz`, a product with its latest name: the catalogue's as orders
+    last heard it, else its latest line's; a client or a category; a line without a category is
+    the `null` key), in key order. `date_from` and `date_to` are
     whole days in `tz` (UTC unless given), both included, of the order's creation."""
     group_by = args["group_by"]
     zone = args.get("tz") or UTC
@@ -67,22 +69,36 @@ def sales(args: dict) -> dict:
         "client": orders.c.client_id,
         "category": OrderItem.category_id,
     }[group_by]
-    label = func.max(OrderItem.product_name) if group_by == "product" else None
     columns = [
         key.label("key"),
         func.sum(OrderItem.quantity).label("units"),
         func.sum(OrderItem.line_total).label("revenue"),
         func.count(func.distinct(orders.c.id)).label("orders"),
     ]
-    if label is not None:
-        columns.append(label.label("label"))
+    if group_by == "product":
+        # The name of the product's latest line, for a product the read model does not name.
+        latest = aggregate_order_by(
+            OrderItem.product_name, orders.c.created_at.desc(), OrderItem.id.desc()
+        )
+        columns.append(array_agg(latest)[1].label("latest_name"))
     stmt = (
         select(*columns)
         .select_from(orders)
         .join(OrderItem, OrderItem.order_id == orders.c.id)
         .group_by(key)
-        .order_by(key)
     )
+    if group_by == "product":
+        grouped = stmt.subquery()
+        stmt = (
+            select(
+                grouped,
+                func.coalesce(KnownProduct.name, grouped.c.latest_name).label("label"),
+            )
+            .outerjoin(KnownProduct, KnownProduct.id == grouped.c.key)
+            .order_by(grouped.c.key)
+        )
+    else:
+        stmt = stmt.order_by(key)
     rows = in_zone(lambda: db.session.execute(stmt).mappings().all())
     return {
         "group_by": group_by,
@@ -184,7 +200,8 @@ _ORDERS = text("""
     ORDER BY part, rank
 """)
 
-# The sold lines once (per product and category), then: the top products, every category, and
+# The sold lines once (per product and category), then: the top products (named as the read
+# model last heard the catalogue name them, else by a name of their lines), every category, and
 # the units of all (`kind` says which row is which, `rank` their order within it). The lines are
 # read from their sums, kept by triggers per UTC day and month: the whole UTC months
 # [:months_from, :months_to) inside the period from sold_by_month, its other whole UTC days
@@ -223,9 +240,12 @@ _LINES = text("""
         FROM sold GROUP BY category_id
     )
     SELECT kind, id, name, units, revenue FROM (
-        (SELECT 'product' AS kind, 1 AS part, id, name, units, revenue,
-                row_number() OVER (ORDER BY units DESC, revenue DESC, id) AS rank
-         FROM products ORDER BY rank LIMIT :top)
+        (SELECT 'product' AS kind, 1 AS part, top.id, coalesce(known.name, top.name) AS name,
+                top.units, top.revenue, top.rank
+         FROM (SELECT id, name, units, revenue,
+                      row_number() OVER (ORDER BY units DESC, revenue DESC, id) AS rank
+               FROM products ORDER BY rank LIMIT :top) AS top
+         LEFT JOIN orders.known_products AS known ON known.id = top.id)
         UNION ALL
         SELECT 'category', 2, id, NULL, units, revenue,
                row_number() OVER (ORDER BY revenue DESC, id NULLS LAST)

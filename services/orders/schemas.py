@@ -218,7 +218,12 @@ class DaySchema(Schema):
 
 class TopProductSchema(Schema):
     product_id = fields.Integer(metadata={"example": 12})
-    name = fields.String(metadata={"description": "Its name on the period's orders"})
+    name = fields.String(
+        metadata={
+            "description": "Its name in the catalogue as orders last heard it (a product renamed "
+            "is shown by its new name), else its name on the period's orders"
+        }
+    )
     units = fields.Integer(metadata={"example": 30})
     revenue = Money(metadata={"example": "900.00"})
 

@@ -1,7 +1,15 @@
-"""The KPIs' names (clients', categories') are kept a few seconds per app, never the figures: a
-client renamed shows its old name until they are read again, and its orders count at once."""
+"""The reports' names. The KPIs' names of clients and categories are kept a few seconds per
+app, never the figures: a client renamed shows its old name until they are read again, and its
+orders count at once. A product is named as the catalogue last named it (its `product.updated`
+delivered), else by its latest line."""
 
+from datetime import UTC, datetime
+
+from sqlalchemy import delete
+
+from services.kit.testing import deliver
 from services.orders import names
+from services.orders.models import KnownProduct, db
 
 from .conftest import order_body
 
@@ -35,3 +43,39 @@ def test_a_renamed_client_keeps_its_name_for_a_few_seconds_and_its_figures_count
 
     monkeypatch.setattr(names, "NAMES_TTL_S", 0.0)
     assert top_client() == ("Cliente Renomeado", "9.00")
+
+
+def test_a_renamed_product_is_named_as_the_catalogue_names_it_else_by_its_latest_line(
+    app, client, admin, user, make_client, make_product
+):
+    buyer = make_client()["id"]
+    product = make_product(stock=20, price="3.00")
+
+    def buy() -> None:
+        placed = client.post("/orders", json=order_body(buyer, (product["id"], 1)), headers=user)
+        assert placed.status_code == 201, placed.json
+        moved = client.post(
+            f"/orders/{placed.json['id']}/status", json={"status": "paid"}, headers=admin
+        )
+        assert moved.status_code == 200, moved.json
+
+    def shown() -> tuple[str, str]:
+        sales = client.get("/orders/reports/sales?group_by=product", headers=admin).json
+        kpis = client.get("/orders/reports/kpis", headers=admin).json
+        [row] = [row for row in sales["items"] if row["key"] == product["id"]]
+        [top] = [row for row in kpis["top_products"] if row["product_id"] == product["id"]]
+        return row["label"], top["name"]
+
+    buy()
+    # Renamed to a name that sorts before the old one ("Produto …"): never the largest name.
+    renamed = {**product, "product_id": product["id"], "name": "Alicate renomeado"}
+    renamed["updated_at"] = datetime.now(UTC).isoformat()
+    assert deliver(app, "product.updated", renamed).status_code == 200
+    assert shown() == ("Alicate renomeado", "Alicate renomeado")
+
+    # Sold under the new name too, and then unknown to the read model: its latest line's name.
+    buy()
+    with app.app_context():
+        db.session.execute(delete(KnownProduct).where(KnownProduct.id == product["id"]))
+        db.session.commit()
+    assert shown()[0] == "Alicate renomeado"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime, time, timedelta
 
@@ -74,13 +75,21 @@ def orders():
 
 
 def item_lines(values: dict) -> list[int]:
-    """The form's lines that make the order's items, in the items' order: a line with a product
-    (the first line always, when it has a quantity)."""
-    return [
-        n
+    """The form's lines that make the order's items, in the items' order: those with a product."""
+    return [n for n in range(1, ORDER_LINES + 1) if values.get(f"product_id_{n}", "").strip()]
+
+
+NO_PRODUCT = "Informe o produto deste item ou apague a quantidade."
+
+
+def lines_without_product(values: dict) -> dict[str, list[str]]:
+    """A line with a quantity but no product, under its product field: refused on the form,
+    rather than dropped from an order placed without it."""
+    return {
+        f"product_id_{n}": [NO_PRODUCT]
         for n in range(1, ORDER_LINES + 1)
-        if values.get(f"product_id_{n}") or (values.get(f"quantity_{n}") and n == 1)
-    ]
+        if values.get(f"quantity_{n}", "").strip() and not values.get(f"product_id_{n}", "").strip()
+    }
 
 
 def order_body(values: dict) -> dict:
@@ -99,13 +108,28 @@ def order_body(values: dict) -> dict:
     return body
 
 
-def on_lines(exc: ApiError, lines: list[int]) -> ApiError:
-    """The refusal with each item's field (`items.<i>.product_id`, `items.<i>.quantity`) named
-    as the form's field on the line that holds that item (`product_id_2`): the message shows
-    next to the value it is about, not above all the lines."""
+# An item's problem that names its product ("Product 9 does not exist.", "Product 9: 5 requested,
+# 2 available"): orders' and inventory's messages under `items`.
+PRODUCT_NAMED = re.compile(r"Product (\d+)\b")
+
+
+def on_lines(exc: ApiError, values: dict) -> ApiError:
+    """The refusal with each item's problem named as the form's field on the line that holds
+    that item: `items.<i>.product_id` / `.quantity` as `product_id_2` / `quantity_2`; a product
+    orders does not know or sell (`items`: "Product 9 does not exist.") under that product's
+    line; a line stock cannot cover (inventory's `short`) under its quantity. The message shows
+    next to the value it is about; what no line holds stays above the lines (`items`)."""
+    lines = item_lines(values)
+    line_of: dict = {}
+    for n in lines:
+        line_of.setdefault(number(values[f"product_id_{n}"].strip()), n)
     named: dict = {}
+    items: list = []
     for path, messages in (exc.problem.get("errors") or {}).items():
         parts = str(path).split(".")
+        if path == "items" and isinstance(messages, list):
+            items = [(text, "product_id") for text in messages]
+            continue
         if (
             len(parts) == 3
             and parts[0] == "items"
@@ -115,6 +139,22 @@ def on_lines(exc: ApiError, lines: list[int]) -> ApiError:
         ):
             path = f"{parts[2]}_{lines[int(parts[1])]}"
         named[path] = messages
+    short = exc.problem.get("short") or []
+    if short:
+        # Inventory's own words for each short line: `errors.items` says the same, or, carried
+        # over by orders without them, names every product in one sentence.
+        items = [
+            (
+                f"Product {line.get('product_id')}: {line.get('requested')} requested, "
+                f"{line.get('available')} available",
+                "quantity",
+            )
+            for line in short
+        ]
+    for text, field in items:
+        product = PRODUCT_NAMED.match(str(text))
+        n = line_of.get(int(product.group(1))) if product else None
+        named.setdefault(f"{field}_{n}" if n else "items", []).append(text)
     return ApiError(exc.status, {**exc.problem, "errors": named})
 
 
@@ -174,6 +214,9 @@ def new_order():
     key = form_key(values)
     if key is None:
         return order_form(with_new_key(values), message=INVALID_KEY, status=422)
+    unnamed = lines_without_product(values)
+    if unnamed:
+        return order_form(values, unnamed, "Confira os campos destacados.", 422)
     try:
         order = api.send("POST", "/orders", order_body(values), headers={"Idempotency-Key": key})
     except ApiError as exc:
@@ -182,13 +225,9 @@ def new_order():
         if exc.key_reused:
             return order_form(with_new_key(values), message=KEY_REUSED, status=exc.status)
         message = exc.message
-        short = exc.problem.get("short") or []
-        if short:
-            message = "Estoque insuficiente: " + ", ".join(
-                f"produto {line['product_id']} (disponível {line['available']})" for line in short
-            )
-        errors = on_lines(exc, item_lines(values)).errors
-        return order_form(values, errors, message, exc.status)
+        if exc.problem.get("short"):
+            message = "Estoque insuficiente: confira as quantidades."
+        return order_form(values, on_lines(exc, values).errors, message, exc.status)
     flash(f"Pedido {order['id']} criado.")
     return redirect(url_for("console.order", order_id=order["id"]), 303)
 

@@ -198,3 +198,70 @@ def test_an_admin_sees_the_whole_phone_and_an_emptied_field_clears_it(browser, a
     assert save_client(browser, phone="").status_code == 303
     [(_, _, body)] = api.sent
     assert body["phone"] is None
+
+
+# --- a new order's lines ---
+
+
+def place_order(browser, **lines):
+    page = browser.get("/console/orders/new").text
+    form = {"csrf_token": csrf_of(page), "idempotency_key": "k-1", "client_id": str(CLIENT)}
+    return browser.post("/console/orders/new", data={**form, **lines})
+
+
+def error_of(html: str, fid: str) -> str | None:
+    found = re.search(rf'<p id="{fid}-error" class="error"[^>]*>([^<]*)</p>', html)
+    return found and found.group(1)
+
+
+def test_a_line_with_a_quantity_but_no_product_is_refused_under_its_product_field(browser, api):
+    sign_in(browser)
+    answer = place_order(browser, product_id_1="7", quantity_1="1", quantity_2="2")
+    assert answer.status_code == 422
+    assert (
+        error_of(answer.text, "product_id_2")
+        == "Informe o produto deste item ou apague a quantidade."
+    )
+    assert api.sent == []
+
+
+def test_a_product_the_api_says_does_not_exist_is_said_under_its_line(browser, api):
+    api.answers["/orders"] = (
+        422,
+        {
+            "status": 422,
+            "title": "Unprocessable Entity",
+            "detail": "Invalid fields: items",
+            "errors": {"items": ["Product 99 does not exist.", "Product 5 is not active."]},
+        },
+    )
+    sign_in(browser)
+    answer = place_order(browser, product_id_1="7", product_id_2="99", product_id_3="5")
+    assert answer.status_code == 422
+    assert error_of(answer.text, "product_id_2") == "O produto 99 não existe."
+    assert error_of(answer.text, "product_id_3") == "O produto 5 não está ativo."
+    assert 'data-field="items"' not in answer.text
+
+
+def test_a_short_line_is_said_under_its_quantity_and_a_product_on_no_line_above_them(browser, api):
+    short = [
+        {"product_id": 7, "requested": 5, "available": 2},
+        {"product_id": 8, "requested": 1, "available": 0},
+    ]
+    api.answers["/orders"] = (
+        409,
+        {
+            "status": 409,
+            "title": "Conflict",
+            "detail": "Not enough stock to reserve: products 7, 8",
+            "errors": {"items": ["Not enough stock for products 7, 8"]},
+            "short": short,
+        },
+    )
+    sign_in(browser)
+    answer = place_order(browser, product_id_1="1", product_id_2="7", quantity_2="5")
+    assert answer.status_code == 409
+    assert error_of(answer.text, "quantity_2") == "Produto 7: 5 pedidos, 2 disponíveis"
+    above = re.search(r'<p class="error" data-field="items"[^>]*>([^<]*)</p>', answer.text)
+    assert above and above.group(1) == "Produto 8: 1 pedidos, 0 disponíveis"
+    assert "Estoque insuficiente" in answer.text

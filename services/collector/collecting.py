@@ -16,7 +16,9 @@ to products, record what could not be taken.
   first. A row carries only what the page says: products keeps the fields it leaves out.
 - Unchanged: a product page's ETag / Last-Modified are sent back (304: unchanged, not fetched
   again), and the hash of what would be sent is compared with the last one: equal, nothing is
-  written. Pictures already sent (by their hash) are not sent again.
+  written. Both are kept only for a page taken whole (every product landed), and a source's new
+  category or selectors forget its pages' validators (sources.update_source). Pictures already
+  sent (by their hash) are not sent again.
 """
 
 from __future__ import annotations
@@ -260,10 +262,9 @@ class Collection:
             json.dumps([rows, [item.images for item in good]], sort_keys=True).encode()
         ).hexdigest()
         page = known or Page(source_id=self.source.id, url=url, products=[], image_hashes=[])
-        page.etag = fitting(answer.headers.get("etag"), Page.etag)
-        page.last_modified = fitting(answer.headers.get("last-modified"), Page.last_modified)
         page.seen_at = utcnow()
         if known is not None and known.content_hash == content_hash:
+            keep_validators(page, answer.headers)
             self.tally.unchanged += len(good)
             db.session.commit()
             return
@@ -281,8 +282,13 @@ class Collection:
             landed.append({"barcode": rows[index]["barcode"], "product_id": product_id})
             page.image_hashes = self.pictures(product_id, item, list(page.image_hashes))
         page.products = landed
-        # A page some of whose products were refused is taken whole again next time.
-        page.content_hash = content_hash if len(landed) == len(good) else None
+        if len(landed) == len(good):
+            page.content_hash = content_hash
+            keep_validators(page, answer.headers)
+        else:
+            # Taken whole again next time, asked unconditionally: a 304 would call the refused
+            # product unchanged, and it would never land once products' reason is gone.
+            page.content_hash = page.etag = page.last_modified = None
         db.session.add(page)
         db.session.commit()
 
@@ -313,6 +319,12 @@ class Collection:
             else:
                 self.tally.reject(image_url, "picture: products refused it")
         return sent
+
+
+def keep_validators(page: Page, headers: dict[str, str]) -> None:
+    """The answer's ETag and Last-Modified, sent back next time (a 304 is then `unchanged`)."""
+    page.etag = fitting(headers.get("etag"), Page.etag)
+    page.last_modified = fitting(headers.get("last-modified"), Page.last_modified)
 
 
 def fitting(value: str | None, column) -> str | None:

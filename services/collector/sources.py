@@ -4,14 +4,17 @@ runs."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound, Unprocessable
 from services.kit.db import kept_after_commit
 
 from . import products
-from .models import ACTIVE, Run, Source, db
+from .models import ACTIVE, Page, Run, Source, db
+
+# What a source gives its products besides their pages: changed, its products are sent again.
+SHAPING = ("category_id", "selectors")
 
 
 def last_run(source: Source) -> Run | None:
@@ -62,8 +65,16 @@ def create_source(data: dict) -> Source:
 
 
 def update_source(source: Source, data: dict) -> Source:
+    """A new category or new selectors forget its pages' validators in the same transaction: the
+    next run asks every page unconditionally (a 304 would keep the products as they were) and
+    sends each product whose row changed, as it does for a shop without validators."""
     check_category(data)
+    reshaped = any(key in data and data[key] != getattr(source, key) for key in SHAPING)
     source.update(data)
+    if reshaped:
+        db.session.execute(
+            update(Page).where(Page.source_id == source.id).values(etag=None, last_modified=None)
+        )
     db.session.commit()
     return with_last_run(source)
 

@@ -3,7 +3,7 @@ collector's service credential) and the fixture shops, each over real HTTP on a 
 on the test database."""
 
 import pytest
-from flask import Flask, request
+from flask import Flask, make_response, request
 
 from services.collector import create_app
 from services.kit.testing import LiveServer, build_app, truncate_all
@@ -19,8 +19,9 @@ def shops():
 
 class OwnShop(str):
     """A shop of the test's own pages over real HTTP (its base URL): `pages[path]` is what a
-    Flask view returns (a body, or `(body, status, headers)`); robots.txt allows everything
-    unless a test writes one; `asked` is each request's path and headers, oldest first."""
+    Flask view returns (a body, or `(body, status, headers)`), answered 304 to a request that
+    names its `ETag` or `Last-Modified` as a shop would; robots.txt allows everything unless a
+    test writes one; `asked` is each request's path and headers, oldest first."""
 
     pages: dict
     asked: list
@@ -41,7 +42,7 @@ def own_shop_server():
         shop.asked.append({"path": request.path, "headers": dict(request.headers)})
         if request.path == "/robots.txt" and "/robots.txt" not in shop.pages:
             return "User-agent: *\nAllow: /\n", 200, {"Content-Type": "text/plain"}
-        return shop.pages.get(request.path, ("", 404))
+        return make_response(shop.pages.get(request.path, ("", 404))).make_conditional(request)
 
     server = LiveServer(app).start()
     shop = OwnShop(server.base_url)

@@ -518,3 +518,62 @@ def test_a_reason_quoting_the_page_is_stored_whatever_characters_it_holds(
         "price in U$, not BRL",
         "Caneca ? Torta: the SKU or GTIN of another product of the page",
     ]
+
+
+def test_a_page_with_a_product_products_refused_is_asked_whole_again_though_its_etag_holds(
+    app, client, admin, own_shop, products_app
+):
+    catalogue_client = products_app.test_client()
+    clash = catalogue_client.post(
+        "/products",
+        json={"name": "Caneca Esmaltada", "price": "1.00", "barcode": "7891234567895"},
+        headers=admin,
+    ).json
+    own_shop.pages["/"] = (
+        product_page(product("Caneca Esmaltada", sku="c-1")),
+        200,
+        {"ETag": '"v1"'},
+    )
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("partial", 0), first
+    assert reasons_by_path(first)["/"].startswith("products refused it: ")
+    renamed = catalogue_client.patch(
+        f"/products/{clash['id']}", json={"name": "Caneca Antiga"}, headers=admin
+    )
+    assert renamed.status_code == 200, renamed.json
+    # The shop would answer 304 to its ETag: the page is asked unconditionally instead.
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["created"], again["unchanged"]) == ("succeeded", 1, 0), again
+    assert "Caneca Esmaltada" in catalogue(products_app)
+    asked = [entry["headers"] for entry in own_shop.asked if entry["path"] == "/"]
+    assert "If-None-Match" not in asked[1]
+    # Taken whole, its ETag is kept: the next run is a 304.
+    third = run_now(app, client, admin, first["source_id"])
+    assert (third["status"], third["unchanged"]) == ("succeeded", 1), third
+    assert own_shop.asked[-1]["headers"]["If-None-Match"] == '"v1"'
+
+
+def test_a_sources_new_category_reaches_its_products_though_the_shop_answers_304(
+    app, client, admin, own_shop, products_app
+):
+    catalogue_client = products_app.test_client()
+    kitchen, table = (
+        catalogue_client.post("/categories", json={"name": name}, headers=admin).json["id"]
+        for name in ("Cozinha", "Mesa")
+    )
+    own_shop.pages["/"] = (
+        product_page(product("Caneca Esmaltada", sku="c-1")),
+        200,
+        {"ETag": '"v1"', "Last-Modified": "Mon, 02 Nov 2026 10:00:00 GMT"},
+    )
+    first = run_own_shop(app, client, admin, own_shop, category_id=kitchen)
+    assert (first["status"], first["created"]) == ("succeeded", 1), first
+    moved = client.patch(
+        f"/collector/sources/{first['source_id']}", json={"category_id": table}, headers=admin
+    )
+    assert moved.status_code == 200, moved.json
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["updated"], again["unchanged"]) == ("succeeded", 1, 0), again
+    with products_app.app_context():
+        caneca = products_db.session.scalars(select(Product)).one()
+        assert caneca.category_id == table

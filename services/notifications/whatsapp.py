@@ -16,7 +16,16 @@ _session = requests.Session()
 
 
 class Retry(Exception):
-    """The provider could not take it now (429, 5xx, unreachable): try again later."""
+    """The provider could not take it now (429, 5xx, a rate limit's or an outage's Graph code,
+    unreachable): try again later."""
+
+
+# Graph's codes for "not now", whatever the HTTP status (Meta answers its rate limits as 400
+# too): the rate limits (4 the app's calls, 80007 the account's, 130429 the number's throughput,
+# 131056 too many to one recipient) and its own trouble (1 unknown, 2 service, 131000 something
+# went wrong, 131016 service unavailable, 133004 server temporarily unavailable). Any other 4xx
+# is refused for good.
+RETRY_CODES = frozenset({1, 2, 4, 80007, 130429, 131000, 131016, 131056, 133004})
 
 
 class Refused(Exception):
@@ -35,6 +44,14 @@ def _graph_error(response: requests.Response) -> str:
         return text or f"HTTP {response.status_code}"
     except (ValueError, KeyError, TypeError, AttributeError):
         return f"HTTP {response.status_code}"
+
+
+def _code(response: requests.Response) -> object:
+    """The Graph error's code, if the answer has one."""
+    try:
+        return response.json()["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def parameter_text(value: str) -> str:
@@ -79,7 +96,7 @@ def send_template(to: str, template: str, parameters: list[str]) -> str:
         )
     except requests.RequestException as exc:
         raise Retry(f"WhatsApp unreachable: {type(exc).__name__}") from exc
-    if response.status_code == 429 or response.status_code >= 500:
+    if response.status_code == 429 or response.status_code >= 500 or _code(response) in RETRY_CODES:
         raise Retry(_graph_error(response))
     if response.status_code >= 400:
         raise Refused(_graph_error(response))

@@ -35,7 +35,9 @@ Test-only routes (JSON; no token):
     DELETE /_standin/messages                     forget them (and the switches below)
     POST   /_standin/fail_next                    {"status": 429|500|503, "count": n}: the next
                                                   n valid sends answer that (code 130429 or
-                                                  131000) and send nothing
+                                                  131000) and send nothing; {"status": 400,
+                                                  "code": 4|80007|130429|131056, "count": n}:
+                                                  a rate limit as Meta also answers it
     POST   /_standin/messages/{wamid}/status      {"status": "sent|delivered|read|failed",
                                                   "age_s"?: 0}: one more status webhook, now,
                                                   timestamped age_s ago -> {"status": <the

@@ -24,6 +24,13 @@ FAILURES = {
     500: (131000, "(#131000) Something went wrong"),
     503: (131000, "(#131000) Something went wrong"),
 }
+# Meta also answers its rate limits as a 400 with the limit's code: the switch may ask for one.
+THROTTLED_400 = {
+    4: "(#4) Application request limit reached",
+    80007: "(#80007) Rate limit issues",
+    130429: "(#130429) Rate limit hit",
+    131056: "(#131056) (Business Account, Consumer Account) pair rate limit hit",
+}
 UNDELIVERABLE = {
     "code": 131026,
     "title": "Message undeliverable",
@@ -263,8 +270,9 @@ def send_message(phone_number_id: str, version: str | None = None) -> Response:
     given, message = parse_send(json_object())
     failure = store().take_failure()
     if failure is not None:
-        code, text = FAILURES[failure]
-        raise GraphError(failure, text, code, details=text.split(") ", 1)[1])
+        status, code = failure
+        code, text = (code, THROTTLED_400[code]) if status == 400 else FAILURES[status]
+        raise GraphError(status, text, code, details=text.split(") ", 1)[1])
     store().add(message)
     schedule_statuses(message)
     current_app.logger.info("message %s accepted (%s)", message.id, message.template or "text")
@@ -308,12 +316,19 @@ def forget() -> Response:
 @standin.post("/fail_next")
 def fail_next() -> Response:
     body = json_object()
-    status = body.get("status")
-    if status not in FAILURES or isinstance(status, bool):
-        raise invalid("status must be 429, 500 or 503.")
+    status, code = body.get("status"), body.get("code")
+    if isinstance(status, bool) or isinstance(code, bool):
+        raise invalid("status must be 400, 429, 500 or 503.")
+    if status == 400:
+        if code not in THROTTLED_400:
+            raise invalid(f"code must be one of {sorted(THROTTLED_400)} with status 400.")
+    elif status not in FAILURES:
+        raise invalid("status must be 400, 429, 500 or 503.")
+    else:
+        code = FAILURES[status][0]
     count = count_field(body)
-    store().fail_next(status, count)
-    return answer({"status": status, "count": count})
+    store().fail_next((status, code), count)
+    return answer({"status": status, "code": code, "count": count})
 
 
 @standin.post("/webhooks/drop")

@@ -88,7 +88,8 @@ class Store:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: OrderedDict[str, Message] = OrderedDict()
-        self._failure: tuple[int, int] = (0, 0)  # (HTTP status, sends left to fail)
+        # ((HTTP status, Graph code), sends left to fail)
+        self._failure: tuple[tuple[int, int], int] = ((0, 0), 0)
         self._drop = 0
 
     def add(self, message: Message) -> None:
@@ -112,21 +113,22 @@ class Store:
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()
-            self._failure = (0, 0)
+            self._failure = ((0, 0), 0)
             self._drop = 0
 
-    def fail_next(self, status: int, count: int) -> None:
+    def fail_next(self, failure: tuple[int, int], count: int) -> None:
         with self._lock:
-            self._failure = (status, count)
+            self._failure = (failure, count)
 
-    def take_failure(self) -> int | None:
-        """The status the next send answers with, if a failure is set (used up by this send)."""
+    def take_failure(self) -> tuple[int, int] | None:
+        """The (HTTP status, Graph code) the next send answers with, if a failure is set (used up
+        by this send)."""
         with self._lock:
-            status, left = self._failure
+            failure, left = self._failure
             if left <= 0:
                 return None
-            self._failure = (status, left - 1)
-            return status
+            self._failure = (failure, left - 1)
+            return failure
 
     def drop_next(self, count: int) -> None:
         with self._lock:

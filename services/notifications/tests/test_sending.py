@@ -4,6 +4,7 @@ at once; two senders racing send each message once."""
 
 import threading
 
+import pytest
 import requests
 from sqlalchemy import update
 
@@ -147,6 +148,23 @@ def test_a_429_then_a_200_is_one_message_after_two_attempts(client, app, standin
     assert row.attempts == 2
     assert row.error is None
     assert row.status in ("sent", "delivered", "read")
+    assert len(standin.messages(to="5511912345678")) == 1
+
+
+@pytest.mark.parametrize("code", [131056, 130429])
+def test_a_rate_limit_answered_400_is_retried_not_failed(client, app, standin, make_client, code):
+    buyer = make_client(phone="11912345678", opt_in=True)
+    requests.post(
+        f"{standin.url}/_standin/fail_next", json={"status": 400, "code": code}, timeout=5
+    )
+    order_event(app, "order.paid", 106, buyer["id"])
+    assert send_one(app)
+    [row] = rows(app)
+    assert (row.status, row.attempts) == ("queued", 1)
+    assert f"code {code}" in row.error
+    assert eventually(lambda: send_one(app))
+    [row] = rows(app)
+    assert row.attempts == 2 and row.status in ("sent", "delivered", "read")
     assert len(standin.messages(to="5511912345678")) == 1
 
 

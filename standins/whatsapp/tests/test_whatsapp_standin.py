@@ -266,6 +266,25 @@ def test_fail_next_can_make_a_send_a_server_error(standin, status):
     assert answer.json()["error"]["code"] == 131000
 
 
+def test_fail_next_can_make_a_send_a_rate_limit_answered_400_with_its_code(standin):
+    switched = requests.post(
+        f"{standin.url}/_standin/fail_next", json={"status": 400, "code": 131056}, timeout=5
+    )
+    assert switched.status_code == 200
+    answer = send(standin, template())
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == 131056
+    assert send(standin, template()).status_code == 200
+
+
+def test_fail_next_refuses_a_400_without_a_rate_limits_code(standin):
+    answer = requests.post(
+        f"{standin.url}/_standin/fail_next", json={"status": 400, "code": 100}, timeout=5
+    )
+    assert answer.status_code == 400
+    assert "code" in answer.json()["error"]["error_data"]["details"]
+
+
 def test_fail_next_refuses_another_status(standin):
     answer = requests.post(
         f"{standin.url}/_standin/fail_next", json={"status": 404, "count": 1}, timeout=5

@@ -33,15 +33,21 @@ def period() -> tuple[str, str, dict[str, list[str]]]:
     if days in PERIODS:
         return (today - timedelta(days=int(days) - 1)).isoformat(), today.isoformat(), errors
     try:
-        first = date.fromisoformat(start) if start else today - timedelta(days=29)
-    except ValueError:
-        errors["from"] = ["Data inválida."]
-        first = today - timedelta(days=29)
-    try:
         last = date.fromisoformat(end) if end else today
     except ValueError:
         errors["to"] = ["Data inválida."]
         last = today
+    try:
+        first = date.fromisoformat(start) if start else None
+    except ValueError:
+        errors["from"] = ["Data inválida."]
+        first = None
+    if first is None:
+        # The 30 days up to "Até", as the API counts them when `from` is missing.
+        try:
+            first = last - timedelta(days=29)
+        except OverflowError:  # "Até" in the calendar's first days: the API, asked, names it
+            return "", last.isoformat(), errors
     return first.isoformat(), last.isoformat(), errors
 
 

@@ -82,6 +82,21 @@ def test_the_dashboard_asks_for_the_kpis_of_the_shops_days(browser, gateway):
     ]
 
 
+def test_a_period_given_only_its_end_starts_29_days_before_that_end(browser, gateway):
+    """As the API does when `from` is missing: an empty "De" is not today's 29 days back, which
+    made any past "Até" alone a period ending before it starts."""
+    sign_in(browser)
+    gateway.app.asked.clear()
+    assert browser.get("/console/?to=2026-01-31").status_code == 200
+    kpis = [parse_qs(query) for path, query in gateway.app.asked if path == "/orders/reports/kpis"]
+    assert [(each["from"], each["to"]) for each in kpis] == [(["2026-01-02"], ["2026-01-31"])]
+    # An end with no 30 days before it in the calendar: asked without `from`, for the API to name.
+    gateway.app.asked.clear()
+    assert browser.get("/console/?to=0001-01-05").status_code == 200
+    kpis = [parse_qs(query) for path, query in gateway.app.asked if path == "/orders/reports/kpis"]
+    assert [("from" in each, each["to"]) for each in kpis] == [(False, ["0001-01-05"])]
+
+
 def test_the_dashboards_period_ends_today_in_the_shops_zone(
     database, jwt_keys, gateway, auth_server
 ):

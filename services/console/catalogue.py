@@ -21,6 +21,7 @@ from .pages import (
     pager,
     read_json,
     signed_in,
+    user_names,
 )
 from .sales import INVALID_KEY, KEY_REUSED, form_key, listing, number, refused
 
@@ -296,22 +297,9 @@ def stock():
 
 def movers(ledger: list[dict]) -> dict[int | None, str]:
     """Who made each movement, by `created_by`: one no user made (a product's initial stock) is
-    the system's; the admin sees every user's name (auth's admin route), a user their own name
-    and the others' ids."""
-    found: dict[int | None, str] = {None: "Sistema"}
-    ids = sorted({m["created_by"] for m in ledger if m.get("created_by") is not None})
-    for user_id in ids:
-        found[user_id] = f"Usuário #{user_id}"
-    if session.user and session.user["id"] in found:
-        me = session.user
-        found[me["id"]] = me.get("name") or me.get("email") or found[me["id"]]
-    if session.is_admin and ids:
-        for user_id, user in zip(
-            ids, api.get_many(*((f"/auth/users/{i}", {}) for i in ids)), strict=True
-        ):
-            if not isinstance(user, ApiError):
-                found[user_id] = user.get("name") or user.get("email") or found[user_id]
-    return found
+    the system's; a user as `user_names` says them."""
+    made_by = (m["created_by"] for m in ledger if m.get("created_by") is not None)
+    return {None: "Sistema", **user_names(made_by)}
 
 
 def stock_page(product_id: int, *, form="", values=None, errors=None, status=200):

@@ -30,10 +30,12 @@ from services.kit.errors import Problem, http_problem, unexpected_problem
 from services.kit.pagination import MAX_PAGE
 from services.kit.web import MAX_JSON_DEPTH, json_depth
 
+from . import api
 from .api import ApiError
 from .messages import (
     DECLINED_WORDS,
     DECLINES,
+    LABELS,
     NOTIFICATION_STATUSES,
     NOTIFICATION_TEMPLATES,
     ORDER_STATUSES,
@@ -61,6 +63,8 @@ CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "E-mail"}
 TEMPLATE_LABELS = labels(NOTIFICATION_TEMPLATES)
 PAYMENT_STATUS_LABELS = labels(PAYMENT_STATUSES)
 PAYMENT_METHOD_LABELS = labels(PAYMENT_METHODS)
+# A service that made a change on its own (an order's history `by`: "payments").
+SERVICE_LABELS = labels(LABELS["service"])
 # No inline script or style: everything the pages run or wear comes from the console itself.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -249,6 +253,23 @@ def payment_failure(payment: dict) -> str:
     reason = payment.get("failure_reason") or ""
     words = DECLINES.get(payment.get("failure_code") or DECLINED_WORDS.get(reason) or "")
     return words[:1].upper() + words[1:] + "." if words else in_portuguese(reason)
+
+
+def user_names(user_ids) -> dict[int, str]:
+    """Who the users with these ids are, as the signed-in user may know them: the admin reads
+    every user's name (auth's admin route), a user their own name and the others' ids."""
+    ids = sorted(set(user_ids))
+    found = {user_id: f"Usuário #{user_id}" for user_id in ids}
+    if session.user and session.user["id"] in found:
+        me = session.user
+        found[me["id"]] = me.get("name") or me.get("email") or found[me["id"]]
+    if session.is_admin and ids:
+        for user_id, user in zip(
+            ids, api.get_many(*((f"/auth/users/{i}", {}) for i in ids)), strict=True
+        ):
+            if not isinstance(user, ApiError):
+                found[user_id] = user.get("name") or user.get("email") or found[user_id]
+    return found
 
 
 def day(value: Any) -> str:

@@ -13,7 +13,17 @@ from services.kit.idempotency import MAX_KEY
 
 from . import api
 from .api import ApiError
-from .pages import bp, form_values, page_args, pager, shop_zone, signed_in
+from .messages import ORDER_STATUSES
+from .pages import (
+    SERVICE_LABELS,
+    bp,
+    form_values,
+    page_args,
+    pager,
+    shop_zone,
+    signed_in,
+    user_names,
+)
 
 ORDER_FILTERS = ("id", "client_id", "status", "created_from", "created_to", "sort")
 PAYMENT_METHODS = {
@@ -251,11 +261,20 @@ def order(order_id: int):
     return render_template(
         "order.html",
         order=found,
+        authors=authors(found.get("history") or []),
         payments=payments,
         payments_why=payments_why,
         steps=steps,
         methods=PAYMENT_METHODS,
     )
+
+
+def authors(history: list[dict]) -> dict:
+    """Who made each step of an order's history, by its `by`: a user's id as `user_names` says
+    them, a service acting on its own events ("payments") by its Portuguese name."""
+    steps = [h.get("by") for h in history]
+    services = {by: SERVICE_LABELS.get(by, by) for by in steps if isinstance(by, str)}
+    return {**user_names(by for by in steps if isinstance(by, int)), **services}
 
 
 @bp.post("/orders/<int:order_id>/status")
@@ -267,7 +286,8 @@ def order_status(order_id: int):
         body["note"] = values["note"]
     try:
         api.send("POST", f"/orders/{order_id}/status", body)
-        flash(f"Pedido {order_id}: {values.get('status')}.")
+        status = values.get("status", "")
+        flash(f"Pedido {order_id}: {ORDER_STATUSES.get(status, status)}.")
     except ApiError as exc:
         if exc.status not in (403, 409, 422):
             raise

@@ -13,6 +13,7 @@ from services.auth.accounts import ensure_admin
 from services.kit.testing import LiveServer, truncate_all
 
 from .conftest import ADMIN, Gateway, console_app, csrf_of, register, sign_in
+from .test_pages import sign_out
 
 CLIENT, PRODUCT, ORDER = 3, 7, 12
 PHONE, MASKED = "+5511912345678", "+55 11 9****-5678"
@@ -265,3 +266,44 @@ def test_a_short_line_is_said_under_its_quantity_and_a_product_on_no_line_above_
     above = re.search(r'<p class="error" data-field="items"[^>]*>([^<]*)</p>', answer.text)
     assert above and above.group(1) == "Produto 8: 1 pedidos, 0 disponíveis"
     assert "Estoque insuficiente" in answer.text
+
+
+# --- an order's page ---
+
+
+def step(status: str, by) -> dict:
+    return {"status": status, "at": "2026-12-01T10:00:00+00:00", "by": by, "note": None}
+
+
+def history_of(html: str) -> list[str]:
+    found = re.search(r'<ol class="history" id="history">(.*?)</ol>', html, re.S)
+    return re.findall(r"· por ([^<·]+?)(?: ·|</li>)", found.group(1))
+
+
+def test_the_history_names_services_in_portuguese_and_users_as_the_admin_knows_them(browser, api):
+    register(browser, email="ana@example.com", name="Ana")
+    sign_out(browser)
+    sign_in(browser)
+    api.history.extend([step("pending", 2), step("paid", "payments"), step("cancelled", "clients")])
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert history_of(page) == ["Ana", "Pagamentos", "Clientes"]
+
+
+def test_a_user_reads_their_own_name_in_the_history_and_another_users_id(browser, api):
+    as_user(browser)
+    api.history.extend([step("pending", 1), step("cancelled", 2)])
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert history_of(page) == ["Usuário #1", "Ana"]
+
+
+def test_a_status_change_is_said_with_the_statuss_portuguese_word(browser, api):
+    sign_in(browser)
+    token = csrf_of(browser.get(f"/console/orders/{ORDER}").text)
+    answer = browser.post(
+        f"/console/orders/{ORDER}/status",
+        data={"csrf_token": token, "status": "shipped"},
+        follow_redirects=True,
+    )
+    assert api.sent == [("POST", f"/orders/{ORDER}/status", {"status": "shipped"})]
+    assert f"Pedido {ORDER}: enviado." in answer.text
+    assert "shipped." not in answer.text

@@ -25,7 +25,16 @@ from .pages import (
     user_names,
 )
 
-ORDER_FILTERS = ("id", "client_id", "status", "created_from", "created_to", "sort")
+ORDER_FILTERS = (
+    "id",
+    "client_id",
+    "product_id",
+    "category_id",
+    "status",
+    "created_from",
+    "created_to",
+    "sort",
+)
 PAYMENT_METHODS = {
     "pix": "PIX",
     "credit_card": "Cartão de crédito",

@@ -307,3 +307,21 @@ def test_a_status_change_is_said_with_the_statuss_portuguese_word(browser, api):
     assert api.sent == [("POST", f"/orders/{ORDER}/status", {"status": "shipped"})]
     assert f"Pedido {ORDER}: enviado." in answer.text
     assert "shipped." not in answer.text
+
+
+# --- the orders list ---
+
+
+def test_the_orders_list_filters_by_product_and_category_as_the_api_does(browser, api):
+    sign_in(browser)
+    page = browser.get("/console/orders", query_string={"product_id": "7", "category_id": "2"})
+    assert page.status_code == 200
+    assert api.listed[-1]["product_id"] == "7" and api.listed[-1]["category_id"] == "2"
+    assert 'value="7"' in input_of(page.text, "product_id")
+    assert 'value="2"' in input_of(page.text, "category_id")
+
+
+def test_a_products_page_links_to_the_orders_with_that_product(browser):
+    sign_in(browser)
+    page = browser.get(f"/console/products/{PRODUCT}").text
+    assert f'href="/console/orders?product_id={PRODUCT}">Pedidos com este produto</a>' in page

@@ -4,10 +4,11 @@
   the host is resolved and each of its addresses must be public (an IPv4 address inside an IPv6
   one, NAT64 or 6to4 or mapped, is judged as that IPv4 address) or itself listed in
   COLLECTOR_ALLOWED_PRIVATE_HOSTS: private, loopback, link-local, multicast, reserved and
-  unspecified addresses are refused. A host name listed there is trusted with whatever it
-  resolves to. The request then connects to one of the addresses checked, never resolving the
-  name again (DNS rebinding); https still sends the name (SNI) and verifies the certificate
-  against it. Only http and https.
+  unspecified addresses are refused, and so is a URL or a redirect's Location that cannot be
+  parsed (`http://[`). A host name listed there is trusted with whatever it resolves to. The
+  request then connects to one of the addresses checked, never resolving the name again (DNS
+  rebinding); https still sends the name (SNI) and verifies the certificate against it. Only
+  http and https.
 - robots.txt is read once per site and run (protego); a page it disallows for our User-Agent is
   never requested. A robots.txt that answers 4xx allows everything; one that cannot be read
   (5xx, no answer) disallows the site for the run, as Google does.
@@ -114,7 +115,10 @@ def check_address(url: str, allowed: frozenset[str]) -> list[str]:
     """The addresses of the URL's host, to connect to (no other: the name may answer otherwise
     the next time). Refused unless the URL is http(s) and each address is public or allowed,
     or the host name itself is allowed."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # `http://[`, `http://[zz]/`
+        raise Refused("an invalid URL") from exc
     if parts.scheme not in ("http", "https"):
         raise Refused(f"only http and https are fetched, not {parts.scheme or 'no scheme'}")
     host = parts.hostname
@@ -141,6 +145,15 @@ def check_address(url: str, allowed: frozenset[str]) -> list[str]:
                 "(not in COLLECTOR_ALLOWED_PRIVATE_HOSTS)"
             )
     return addresses
+
+
+def redirected(url: str, location: str) -> str:
+    """Where a redirect from `url` leads; Refused when its Location is no URL (`http://[`), as
+    is one to where the collector may not go: the page is rejected, not the run."""
+    try:
+        return urljoin(url, location)
+    except ValueError as exc:
+        raise Refused(f"a redirect to an invalid URL ({location[:200]})") from exc
 
 
 def origin(url: str) -> str:
@@ -260,6 +273,15 @@ def never_connected(exc: requests.ConnectionError) -> bool:
     return isinstance(reason, ConnectTimeoutError)  # urllib3's NewConnectionError is one too
 
 
+class OwnRedirects(requests.Session):
+    """A session that leaves redirects to Fetcher.get, each hop checked. requests, even told not
+    to follow one, looks ahead to offer `response.next`: it reads the redirect's body whole (past
+    the size limit) and parses its Location, raising ValueError for `http://[`."""
+
+    def get_redirect_target(self, resp) -> None:
+        return None
+
+
 class Pacer:
     """One request at a time per site in this process, `delay` seconds apart (a lock per site,
     and when its last request ended)."""
@@ -307,7 +329,7 @@ class Fetcher:
         self.delay_s = delay_s
         self.pacer = pacer
         self.robots: dict[str, Protego | None] = {}
-        self.session = requests.Session()
+        self.session = OwnRedirects()
         # Shop pages are reached directly: no proxy or .netrc from the environment.
         self.session.trust_env = False
         for scheme in ("http://", "https://"):
@@ -379,7 +401,7 @@ class Fetcher:
                 raise Refused("disallowed by robots.txt")
             answer = self._request(url, addresses, headers, max_bytes or self.settings.max_bytes)
             if answer.status in (301, 302, 303, 307, 308) and "location" in answer.headers:
-                url = urljoin(url, answer.headers["location"])
+                url = redirected(url, answer.headers["location"])
                 continue
             if answer.status >= 500:
                 raise FetchFailed(f"HTTP {answer.status}")

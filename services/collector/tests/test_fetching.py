@@ -251,6 +251,18 @@ def test_a_redirect_to_a_private_address_is_refused_before_it_is_followed():
         server.stop()
 
 
+@pytest.mark.parametrize("url", ["http://[", "http://[::1/", "http://[zz]/"])
+def test_a_url_that_cannot_be_parsed_is_refused(url):
+    with pytest.raises(Refused, match="an invalid URL"):
+        check_address(url, LOOPBACK)
+
+
+def test_a_redirect_to_a_location_that_cannot_be_parsed_is_refused(own_shop):
+    own_shop.pages["/vai"] = ("", 302, {"Location": "http://[::1"})
+    with pytest.raises(Refused, match=r"a redirect to an invalid URL \(http://\[::1\)"):
+        fetcher().get(f"{own_shop.url}/vai")
+
+
 def test_robots_txt_is_obeyed_and_the_disallowed_page_never_requested(served):
     polite = fetcher()
     assert polite.allowed(served.url + "/loja-json/")
@@ -288,6 +300,17 @@ def test_a_server_error_is_a_failed_fetch(served):
 def test_a_body_over_the_limit_is_not_read_whole(served):
     with pytest.raises(FetchFailed, match="larger than"):
         fetcher(max_bytes=200).get(served.url + "/loja-json/")
+
+
+def test_a_redirects_body_over_the_limit_is_not_read_whole(own_shop):
+    def endless():
+        while True:
+            yield b" " * 1024
+            time.sleep(0.01)
+
+    own_shop.pages["/vai"] = Response(endless(), 302, {"Location": "/boa"})
+    with pytest.raises(FetchFailed, match="larger than 2000 bytes"):
+        fetcher(max_bytes=2000, total_timeout=2).get(own_shop.url + "/vai")
 
 
 def test_known_validators_are_sent_back_and_an_unchanged_page_is_a_304(served):

@@ -404,6 +404,17 @@ def test_json_ld_nested_too_deep_rejects_its_page_alone(app, client, admin, own_
     assert reasons_by_path(run) == {"/fundo": "JSON-LD that cannot be read even once repaired"}
 
 
+def test_a_redirect_to_a_location_that_cannot_be_parsed_rejects_its_page_alone(
+    app, client, admin, own_shop
+):
+    own_shop.pages["/"] = links_to("/mudou", "/boa")
+    own_shop.pages["/mudou"] = ("", 302, {"Location": "http://["})
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("partial", 1), run
+    assert reasons_by_path(run) == {"/mudou": "refused: a redirect to an invalid URL (http://[)"}
+
+
 def test_a_stored_selector_that_fails_when_run_rejects_each_page_it_breaks_not_the_run(
     app, client, admin, own_shop
 ):

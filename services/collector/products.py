@@ -14,10 +14,11 @@ from services.kit import Unavailable, service
 # thousand products with long descriptions goes in several calls.
 BATCH_ROWS = 200
 BATCH_BYTES = 256 * 1024
-# products upserts a batch in one transaction (each row's search text and checks too): seconds on
-# a loaded host, where the kit's HTTP_READ_TIMEOUT (3 s) is meant for a call about one thing. A
-# batch waits this long for its answer; products down is still known at once (connecting).
-BATCH_READ_TIMEOUT_S = 60.0
+# products upserts a batch in one transaction (each row's search text and checks too), and decodes
+# and re-encodes a picture: seconds on a loaded host, where the kit's HTTP_READ_TIMEOUT (3 s) is
+# meant for a quick call. A batch or a picture waits this long for its answer; products down is
+# still known at once (connecting).
+SLOW_READ_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -69,15 +70,20 @@ def upsert(rows: list[dict]) -> Upserted:
     return result
 
 
+def slow_call_timeout(products) -> tuple[float, float]:
+    """The client's connect timeout, and SLOW_READ_TIMEOUT_S (or its own, if longer) to read."""
+    connect, read = products.timeout
+    return connect, max(read, SLOW_READ_TIMEOUT_S)
+
+
 def _upsert_batch(rows: list[dict]) -> Upserted:
     products = service("products")
-    connect, read = products.timeout
     response = products.post(
         "/products/collected",
         json=rows,
         forward_auth=False,
         idempotent=True,
-        timeout=(connect, max(read, BATCH_READ_TIMEOUT_S)),
+        timeout=slow_call_timeout(products),
     )
     if response.status_code != 200:
         reason = f"HTTP {response.status_code} for the batch it was sent in"
@@ -106,9 +112,11 @@ def add_image(product_id: int, filename: str, content: bytes, content_type: str)
     """Send a picture to the product's images; False when products refused it (not a picture it
     accepts, too large, the product gone). Never sent twice: a second copy would be a second
     picture."""
-    response = service("products").post(
+    products = service("products")
+    response = products.post(
         f"/products/collected/{product_id}/images",
         files={"file": (filename, content, content_type)},
         forward_auth=False,
+        timeout=slow_call_timeout(products),
     )
     return response.status_code == 201

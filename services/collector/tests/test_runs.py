@@ -437,12 +437,27 @@ def test_a_stored_selector_that_fails_when_run_rejects_each_page_it_breaks_not_t
 def test_a_batch_waits_for_products_longer_than_a_single_calls_read_timeout(
     app, client, admin, own_shop, products_app, monkeypatch
 ):
-    # A read timeout no upsert can meet: the batch's own (BATCH_READ_TIMEOUT_S) is used instead.
+    # A read timeout no upsert can meet: the batch's own (SLOW_READ_TIMEOUT_S) is used instead.
     with app.app_context():
         monkeypatch.setattr(service("products"), "timeout", (3.0, 0.001))
     own_shop.pages["/"] = product_page(product("Caneca Esmaltada", sku="c-1"))
     run = run_own_shop(app, client, admin, own_shop)
     assert (run["status"], run["created"]) == ("succeeded", 1), run
+
+
+def test_a_picture_upload_waits_for_products_longer_than_a_single_calls_read_timeout(
+    app, client, admin, own_shop, products_app, monkeypatch
+):
+    # Products decodes and re-encodes each picture: seconds for a big one on a loaded host.
+    with app.app_context():
+        monkeypatch.setattr(service("products"), "timeout", (3.0, 0.001))
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(picture, "PNG")
+    own_shop.pages["/foto.png"] = (picture.getvalue(), 200, {"Content-Type": "image/png"})
+    own_shop.pages["/"] = product_page(product("Caneca Esmaltada", sku="c-1", image="/foto.png"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"], run["rejected"]) == ("succeeded", 1, []), run
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
 
 
 @pytest.mark.slow

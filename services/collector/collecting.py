@@ -270,6 +270,7 @@ class Collection:
             return
         result = products.upsert(rows)
         landed = []
+        rejected_before = self.tally.rejected_count
         for index, item in enumerate(good):
             if index in result.rejected:
                 self.tally.reject(url, f"products refused it: {result.rejected[index]}")
@@ -282,12 +283,13 @@ class Collection:
             landed.append({"barcode": rows[index]["barcode"], "product_id": product_id})
             page.image_hashes = self.pictures(product_id, item, list(page.image_hashes))
         page.products = landed
-        if len(landed) == len(good):
+        if self.tally.rejected_count == rejected_before:
             page.content_hash = content_hash
             keep_validators(page, answer.headers)
         else:
             # Taken whole again next time, asked unconditionally: a 304 would call the refused
-            # product unchanged, and it would never land once products' reason is gone.
+            # product (or the picture that failed) unchanged, and it would never land once the
+            # reason is gone.
             page.content_hash = page.etag = page.last_modified = None
         db.session.add(page)
         db.session.commit()

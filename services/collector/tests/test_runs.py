@@ -579,6 +579,28 @@ def test_a_page_with_a_product_products_refused_is_asked_whole_again_though_its_
     assert own_shop.asked[-1]["headers"]["If-None-Match"] == '"v1"'
 
 
+def test_a_picture_that_failed_is_fetched_again_next_run_though_the_shop_answers_304(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = (
+        product_page(product("Caneca Esmaltada", sku="c-1", image="/foto.png")),
+        200,
+        {"ETag": '"v1"'},
+    )
+    # The picture is missing at first (404): the product lands without it.
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("partial", 1), first
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 0
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), "red").save(picture, "PNG")
+    own_shop.pages["/foto.png"] = (picture.getvalue(), 200, {"Content-Type": "image/png"})
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["rejected"]) == ("succeeded", []), again
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
+    asked = [entry["headers"] for entry in own_shop.asked if entry["path"] == "/"]
+    assert "If-None-Match" not in asked[1]
+
+
 def test_a_sources_new_category_reaches_its_products_though_the_shop_answers_304(
     app, client, admin, own_shop, products_app
 ):

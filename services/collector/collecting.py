@@ -345,11 +345,12 @@ def picture_format(content: bytes) -> str | None:
                 width, height = picture.size
                 if width * height > MAX_PICTURE_PIXELS:
                     return None
-                kind = picture.format
+                # A phone's JPEG holding more frames (MPO) is a JPEG to products too.
+                kind = "JPEG" if picture.format == "MPO" else picture.format
                 picture.load()
     except Exception:  # Pillow raises many kinds for a bad picture
         return None
-    return kind
+    return kind if kind in PICTURE_FORMATS else None
 
 
 def collect(run: Run) -> None:

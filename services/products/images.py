@@ -66,10 +66,14 @@ def encode(stream) -> Encoded:
             stream.seek(0)
             with Image.open(stream, formats=list(FORMATS)) as original:
                 original.load()
-                picture_format = original.format
+                # A phone's JPEG with more pictures in it (MPO: a depth or HDR gain map) is a
+                # JPEG: its first frame is the photo, and only that is written.
+                picture_format = "JPEG" if original.format == "MPO" else original.format
                 picture = ImageOps.exif_transpose(original)
     except UNREADABLE as exc:
         raise Unprocessable({"file": ["Not a JPEG, PNG or WebP picture."]}) from exc
+    if picture_format not in FORMATS:
+        raise Unprocessable({"file": ["Not a JPEG, PNG or WebP picture."]})
     extension, options = FORMATS[picture_format]
     picture = _encodable(picture, picture_format)
     # Whatever metadata the decoder kept (EXIF, XMP, ICC, comments) is not written back.

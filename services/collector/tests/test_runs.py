@@ -528,6 +528,15 @@ def test_a_picture_of_more_pixels_than_products_takes_is_refused_before_it_is_de
     assert picture_format(png(6000, 6000)) == "PNG"
 
 
+def test_a_phones_jpeg_holding_two_pictures_is_sent_as_a_jpeg():
+    from services.collector.collecting import picture_format
+
+    buffer = io.BytesIO()
+    photo, gain_map = Image.new("RGB", (80, 60), "teal"), Image.new("RGB", (80, 60), "gray")
+    photo.save(buffer, "MPO", save_all=True, append_images=[gain_map])
+    assert picture_format(buffer.getvalue()) == "JPEG"
+
+
 def test_a_reason_quoting_the_page_is_stored_whatever_characters_it_holds(
     app, client, admin, own_shop
 ):

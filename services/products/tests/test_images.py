@@ -57,6 +57,21 @@ def test_a_jpeg_is_stored_re_encoded_with_a_thumbnail_and_listed_on_the_product(
     assert product["images"] == [image]
 
 
+def test_a_phones_jpeg_holding_two_pictures_is_stored_as_one_plain_jpeg(
+    client, admin, make_product, media_dir
+):
+    # MPO: the photo, then a second frame (a depth or HDR gain map), as many phones save them.
+    out = io.BytesIO()
+    photo, gain_map = Image.new("RGB", (800, 600), "teal"), Image.new("RGB", (800, 600), "gray")
+    photo.save(out, "MPO", save_all=True, append_images=[gain_map])
+    made = make_product()
+    response = upload(client, admin, made["id"], out.getvalue())
+    assert response.status_code == 201, response.json
+    assert response.json["url"].endswith(".jpg")
+    with stored(media_dir, response.json["url"]) as full:
+        assert (full.format, full.size, getattr(full, "n_frames", 1)) == ("JPEG", (800, 600), 1)
+
+
 @pytest.mark.parametrize(("fmt", "extension"), [("PNG", "png"), ("WEBP", "webp")])
 def test_png_and_webp_are_kept_in_their_format(
     client, admin, make_product, media_dir, fmt, extension

@@ -22,6 +22,9 @@ log = logging.getLogger("feira.monitoring.incidents")
 
 EMAIL_SUBJECT_PREFIX = "[Feira monitoring]"
 DELIVERED, GIVEN_UP, DROPPED = "delivered", "given_up", "dropped"
+# An incident.closed's `closed_because` when its target left targets.yaml (removed, renamed or
+# disabled) rather than recovered: the worker ended it when it started without the target.
+NO_LONGER_MONITORED = "target no longer monitored"
 
 
 def _json(value: Any) -> Any:
@@ -49,6 +52,7 @@ def email_for(event: str, incident: dict[str, Any]) -> tuple[str, str]:
     opened = event == "incident.opened"
     root = incident.get("root_cause_target")
     outlived = bool(incident.get("outlived_root_cause"))
+    unmonitored = incident.get("closed_because") == NO_LONGER_MONITORED
     if opened and outlived:
         subject = (
             f"{EMAIL_SUBJECT_PREFIX} {target} is still DOWN after {root} recovered "
@@ -56,12 +60,24 @@ def email_for(event: str, incident: dict[str, Any]) -> tuple[str, str]:
         )
     elif opened:
         subject = f"{EMAIL_SUBJECT_PREFIX} {target} is DOWN (incident opened)"
+    elif unmonitored:
+        took = _duration(incident.get("duration_s"))
+        subject = (
+            f"{EMAIL_SUBJECT_PREFIX} {target} is no longer monitored after {took} down "
+            "(incident closed)"
+        )
     else:
         took = _duration(incident.get("duration_s"))
         subject = f"{EMAIL_SUBJECT_PREFIX} {target} is UP again after {took} (incident resolved)"
+    if opened:
+        state = "down"
+    elif unmonitored:
+        state = "unknown: no longer in targets.yaml (removed, renamed or disabled), not checked"
+    else:
+        state = "up (recovered)"
     lines = [
         f"Target: {target}",
-        f"State: {'down' if opened else 'up (recovered)'}",
+        f"State: {state}",
         f"Incident: {incident.get('key', '?')}",
         f"Started at: {_json(incident.get('started_at'))}",
     ]

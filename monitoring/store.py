@@ -285,6 +285,30 @@ def register_targets(session, targets: list[dict[str, Any]]) -> None:
     session.commit()
 
 
+def close_unconfigured_incidents(
+    session, configured: list[str], ended_at: datetime
+) -> list[dict[str, Any]]:
+    """End the open incidents of targets the worker no longer checks (removed, renamed or
+    disabled in targets.yaml): nothing would ever close them. Answers those this call closed,
+    with what the worker needs to tell their end; a copy that finds them closed already by
+    another gets none, so an end is told once."""
+    rows = session.execute(
+        text(
+            """
+            UPDATE monitoring.incidents i SET ended_at = :ended_at
+            FROM monitoring.incidents o LEFT JOIN monitoring.incidents r ON r.id = o.root_cause_id
+            WHERE i.id = o.id AND i.ended_at IS NULL AND NOT (i.target = ANY(:configured))
+            RETURNING i.target, i.key, i.started_at, i.first_failing_step, i.error,
+                      i.root_cause_target, r.key AS root_cause_key, i.notified
+            """
+        ),
+        {"configured": configured, "ended_at": ended_at},
+    )
+    closed = [dict(row._mapping) for row in rows]
+    session.commit()
+    return closed
+
+
 def beat(session, worker: str, started_at: datetime, pid: int, targets: int) -> None:
     session.execute(
         text(

@@ -27,7 +27,7 @@ from . import checks, snapshot, store
 from .config import Config, ConfigError, Target, load, sign_in_variables
 from .journey import Journey, StepFailed
 from .models import db
-from .notify import Notifier, email_recipients
+from .notify import NO_LONGER_MONITORED, Notifier, email_recipients
 from .states import DOWN, TargetState, advance
 from .states import Outcome as StateOutcome
 
@@ -156,7 +156,10 @@ class Monitor:
     # --- start-up ---
 
     def restore(self) -> None:
-        """Register the configured targets and carry on from the states the database holds."""
+        """Register the configured targets and carry on from the states the database holds. The
+        open incidents of targets no longer configured end now (nothing else would end them),
+        and those that were announced have their end announced too."""
+        now = datetime.now(UTC)
         with self.app.app_context():
             store.register_targets(
                 db.session,
@@ -170,8 +173,11 @@ class Monitor:
                     for t in self.config.targets
                 ],
             )
+            orphans = store.close_unconfigured_incidents(db.session, list(self.tracked), now)
             saved = store.load_states(db.session)
             db.session.remove()
+        for row in orphans:
+            self._close_unconfigured(_open_incident(row), now)
         for name, tracked in self.tracked.items():
             row = saved.get(name)
             if not row:
@@ -182,16 +188,23 @@ class Monitor:
             tracked.first_failure_at = row["first_failure_at"]
             incident = row.get("incident")
             if incident:
-                tracked.incident = OpenIncident(
-                    str(incident["key"]),
-                    name,
-                    incident["started_at"],
-                    incident["first_failing_step"],
-                    incident["error"],
-                    incident["root_cause_target"],
-                    str(incident["root_cause_key"]) if incident["root_cause_key"] else None,
-                    announced=incident["notified"],
-                )
+                tracked.incident = _open_incident(incident)
+
+    def _close_unconfigured(self, incident: OpenIncident, at: datetime) -> None:
+        """Tell the end of an incident whose target is no longer checked, as a recovery is told
+        (the same event, so a webhook's reader closes it), saying why: the target is not known
+        to be up. One held back for its root cause stays untold, as its recovery would."""
+        duration = round(max(0.0, (at - incident.started_at).total_seconds()), 3)
+        described = incident.describe(
+            ended_at=at, duration_s=duration, closed_because=NO_LONGER_MONITORED
+        )
+        event = "incident.closed"
+        self.notifier.incident(
+            event,
+            described,
+            notify=incident.announced,
+            report=self._deliveries(incident.key, event),
+        )
 
     def restore_when_possible(self, stop: threading.Event) -> None:
         delay = 1.0
@@ -565,6 +578,20 @@ class Monitor:
             log.info("nothing pruned", extra={"error": type(exc).__name__})
             return
         log.info("pruned", extra=removed)
+
+
+def _open_incident(row: dict[str, Any]) -> OpenIncident:
+    """An open incident as store.load_states (or close_unconfigured_incidents) read it."""
+    return OpenIncident(
+        str(row["key"]),
+        row["target"],
+        row["started_at"],
+        row["first_failing_step"],
+        row["error"],
+        row["root_cause_target"],
+        str(row["root_cause_key"]) if row["root_cause_key"] else None,
+        announced=row["notified"],
+    )
 
 
 def build_scheduler(monitor: Monitor):

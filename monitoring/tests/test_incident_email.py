@@ -203,3 +203,22 @@ def test_an_incident_that_outlives_its_root_cause_is_mailed_saying_so(sink, smtp
         "[Feira monitoring] clients is still DOWN after postgres recovered (incident opened)"
     ]
     assert "Root cause: postgres (recovered first: clients outlived it)" in outlived[0]["text"]
+
+
+def test_the_end_of_an_incident_whose_target_left_the_config_is_mailed_as_no_longer_monitored(
+    app, sink, smtp_env, make_monitor
+):
+    sink.clear()
+    smtp_env(sink.port)
+    monitor = make_monitor()
+    feed(monitor, "clients", [False, False])
+    # clients leaves targets.yaml; the worker restarts without it.
+    without = {**TARGETS, "targets": TARGETS["targets"][:1]}
+    again = Monitor(app, parse(without, {}), monitor.notifier)
+    again.restore()
+    monitor.notifier.drain(timeout=10)
+    closed = sink.messages(to="sre@feira.local")[0]
+    assert closed["subject"].startswith("[Feira monitoring] clients is no longer monitored after ")
+    assert closed["subject"].endswith(" down (incident closed)")
+    assert "State: unknown: no longer in targets.yaml" in closed["text"]
+    assert "UP again" not in closed["subject"]

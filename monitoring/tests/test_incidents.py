@@ -357,3 +357,69 @@ def test_a_notification_still_queued_when_the_worker_stops_is_recorded_as_droppe
         ]
     finally:
         gate.set()
+
+
+def test_an_open_incident_of_a_target_no_longer_configured_is_closed_and_its_end_announced(
+    app, monitor, web, session, webhook
+):
+    with_legacy = {
+        **TARGETS,
+        "targets": [
+            *TARGETS["targets"],
+            {"name": "legacy", "kind": "http", "url": "http://127.0.0.1:1/"},
+        ],
+    }
+    before = Monitor(app, parse(with_legacy, {}), monitor.notifier)
+    before.restore()
+    feed(before, "legacy", [False, False])
+    # legacy leaves targets.yaml (removed, renamed or disabled) and the worker restarts.
+    again = Monitor(app, parse(TARGETS, {}), monitor.notifier)
+    restarted_at = datetime.now(UTC)
+    again.restore()
+    [incident] = incidents(session)
+    assert incident["target"] == "legacy"
+    assert incident["ended_at"] is not None and incident["ended_at"] >= restarted_at
+    assert web.get("/status/api/summary").json["incidents_open"] == []
+    delivered(monitor)
+    assert [(b["event"], b["incident"]["target"]) for b in webhook.received] == [
+        ("incident.opened", "legacy"),
+        ("incident.closed", "legacy"),
+    ]
+    assert webhook.received[1]["incident"]["closed_because"] == "target no longer monitored"
+    again.flush()
+    [incident] = incidents(session)
+    assert ("incident.closed", "delivered") in [
+        (d["event"], d["outcome"]) for d in incident["deliveries"]
+    ]
+
+
+def test_a_held_back_incident_of_a_target_no_longer_configured_is_closed_telling_nobody(
+    app, monitor, session, webhook
+):
+    with_legacy = {
+        **TARGETS,
+        "targets": [
+            *TARGETS["targets"],
+            {
+                "name": "legacy",
+                "kind": "http",
+                "url": "http://127.0.0.1:1/",
+                "depends_on": ["postgres"],
+            },
+        ],
+    }
+    before = Monitor(app, parse(with_legacy, {}), monitor.notifier)
+    before.restore()
+    for offset in range(3):
+        at = T0 + timedelta(seconds=10 * offset)
+        before.observe("postgres", CheckResult(False, 1.0, checked_at=at, error="refused"))
+        before.observe("legacy", CheckResult(False, 1.0, checked_at=at + timedelta(seconds=1)))
+    again = Monitor(app, parse(TARGETS, {}), monitor.notifier)
+    again.restore()
+    root, caused = incidents(session)
+    assert caused["target"] == "legacy" and caused["ended_at"] is not None
+    assert root["ended_at"] is None and again.tracked["postgres"].incident is not None
+    delivered(monitor)
+    assert [(b["event"], b["incident"]["target"]) for b in webhook.received] == [
+        ("incident.opened", "postgres")
+    ]

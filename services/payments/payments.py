@@ -254,11 +254,27 @@ def _timestamp(value) -> datetime | None:
 def apply_intent(payment: Payment, intent: dict) -> None:
     """A PaymentIntent as the provider reports it (its answer, a webhook, a retrieve), applied to
     the locked payment, forward only; the caller commits. A payment its order let go of before
-    this first answer (`let_go`) is then let go of: canceled at the provider, or refunded."""
+    this first answer (`let_go`) is then let go of: canceled at the provider, or refunded. A card
+    intent waiting for an authentication (`_AUTHENTICATION`) is failed and canceled there."""
     _apply(payment, intent)
     if payment.let_go and payment.provider_ref is not None:
         why, payment.let_go = payment.let_go, None
         _release(payment, why)
+    elif _waits_for_authentication(payment, intent) and payment.status == "failed":
+        _cancel_at_provider(payment)
+
+
+# Cards are confirmed with `error_on_requires_action`, so the provider declines one whose bank
+# asks for 3-D Secure; an intent made before that (or by another hand) waits for a step Feira
+# never offers, and would hold its order open for ever: it counts as that decline.
+_AUTHENTICATION = {
+    "code": "authentication_required",
+    "message": "The card's bank asks for an authentication Feira does not offer",
+}
+
+
+def _waits_for_authentication(payment: Payment, intent: dict) -> bool:
+    return payment.method == "card" and intent.get("status") == "requires_action"
 
 
 def _apply(payment: Payment, intent: dict) -> None:
@@ -266,6 +282,11 @@ def _apply(payment: Payment, intent: dict) -> None:
     if first_word and isinstance(intent.get("id"), str):
         payment.provider_ref = intent["id"]
     status = intent.get("status")
+    if _waits_for_authentication(payment, intent):
+        status, intent = (
+            "requires_payment_method",
+            {**intent, "last_payment_error": _AUTHENTICATION},
+        )
     action = intent.get("next_action") or {}
     qr = action.get("pix_display_qr_code") if isinstance(action, dict) else None
     if isinstance(qr, dict) and payment.method == "pix" and payment.pix_qr_code is None:

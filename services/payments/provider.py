@@ -168,9 +168,9 @@ def _call(what: str, request):
 
 
 def create_intent(payment) -> dict:
-    """Confirm a PaymentIntent for the payment at once: a card is charged, a PIX gets its BR
-    Code. The key is the payment's: asked again (a retry, reconciliation), the provider answers
-    the same PaymentIntent."""
+    """Confirm a PaymentIntent for the payment at once: a card is charged (or declined, also
+    when its bank asks for authentication), a PIX gets its BR Code. The key is the payment's:
+    asked again (a retry, reconciliation), the provider answers the same PaymentIntent."""
     params = {
         "amount": cents(payment.amount),
         "currency": payment.currency.lower(),
@@ -180,6 +180,9 @@ def create_intent(payment) -> dict:
     }
     if payment.method == "card":
         params["payment_method"] = payment.payment_method
+        # Feira offers no 3-D Secure step: a card whose bank asks for one is declined at once
+        # (`authentication_required`) instead of waiting in requires_action for it.
+        params["error_on_requires_action"] = True
     else:
         params["payment_method_data"] = {"type": "pix"}
         params["payment_method_options"] = {

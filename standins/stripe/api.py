@@ -231,6 +231,13 @@ def create_payment_intent() -> dict:
     method_data = params.get("payment_method_data") or {}
     method_type = method_data.get("type") if isinstance(method_data, dict) else None
     confirm = boolean(params, "confirm")
+    error_on_requires_action = boolean(params, "error_on_requires_action")
+    if error_on_requires_action and not confirm:
+        raise StripeError(
+            400,
+            "error_on_requires_action can only be used with confirm=true.",
+            param="error_on_requires_action",
+        )
     if method is not None and method not in CARDS:
         raise StripeError(
             400,
@@ -263,9 +270,9 @@ def create_payment_intent() -> dict:
     if not confirm:
         intent.update(status="requires_confirmation", payment_method=method)
         return copy.deepcopy(intent)
-    event = store().confirm_card(intent, method)
+    event = store().confirm_card(intent, method, error_on_requires_action)
     emit(event, intent)
-    if intent["status"] != "succeeded":
+    if intent["status"] == "requires_payment_method":
         error = dict(intent["last_payment_error"])
         error.pop("payment_method")
         raise StripeError(402, payment_intent=copy.deepcopy(intent), **error)

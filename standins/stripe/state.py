@@ -24,8 +24,17 @@ CANCELABLE = (
     "processing",
 )
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+# A card whose bank asks the customer to authenticate (3-D Secure): the intent waits for it
+# (requires_action), or, confirmed with `error_on_requires_action`, the attempt is declined.
+AUTHENTICATE = "authenticate"
+AUTHENTICATION_DECLINE = (
+    "authentication_required",
+    "authentication_required",
+    "Your card was declined. This transaction requires authentication.",
+)
 # Stripe's test payment methods: what a confirmation with each one does.
 CARDS = {
+    "pm_card_authenticationRequired": AUTHENTICATE,
     "pm_card_visa": None,
     "pm_card_mastercard": None,
     "pm_card_amex": None,
@@ -219,9 +228,12 @@ class Store:
         intent["latest_charge"] = charge["id"]
         return charge
 
-    def confirm_card(self, intent: dict, method: str) -> str | None:
-        """Charge the card; the event type it makes (payment_intent.succeeded or .payment_failed).
-        Raises the 402 card_error of a declined card after recording it."""
+    def confirm_card(
+        self, intent: dict, method: str, error_on_requires_action: bool = False
+    ) -> str:
+        """Charge the card; the event type it makes (payment_intent.succeeded, .payment_failed or
+        .requires_action: its bank asks for authentication, unless `error_on_requires_action`
+        makes that a decline). The caller raises the 402 card_error of a declined card."""
         if method not in CARDS:
             raise StripeError(
                 400,
@@ -231,6 +243,17 @@ class Store:
             )
         intent["payment_method"] = "pm_" + secrets.token_hex(12)
         decline = CARDS[method]
+        if decline == AUTHENTICATE and not error_on_requires_action:
+            intent.update(
+                status="requires_action",
+                next_action={
+                    "type": "use_stripe_sdk",
+                    "use_stripe_sdk": {"type": "three_d_secure_redirect"},
+                },
+            )
+            return "payment_intent.requires_action"
+        if decline == AUTHENTICATE:
+            decline = AUTHENTICATION_DECLINE
         if decline is None:
             charge = self.new_charge(intent, intent["amount"], "succeeded", "card")
             intent.update(status="succeeded", amount_received=charge["amount"])

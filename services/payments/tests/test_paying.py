@@ -116,6 +116,26 @@ def test_a_declined_card_answers_and_keeps_the_providers_decline_code_and_its_ev
     assert (event["code"], event["reason"]) == (code, reason)
 
 
+def test_a_card_that_needs_authentication_fails_with_authentication_required_and_frees_its_order(
+    client, user, order, standin, app
+):
+    placed = order()
+    asked = pay(client, user, placed["id"], payment_method="pm_card_authenticationRequired")
+    assert asked.status_code == 201, asked.json
+    assert asked.json["status"] == "failed"
+    assert asked.json["failure_code"] == "authentication_required"
+    intent = requests.get(
+        f"{standin.url}/v1/payment_intents/{asked.json['provider_ref']}",
+        headers={"Authorization": "Bearer sk_test_payments_suite"},
+        timeout=10,
+    ).json()
+    assert intent["status"] == "requires_payment_method"
+    [event] = emitted(app, "payment.failed")
+    assert event["code"] == "authentication_required"
+    again = pay(client, user, placed["id"])
+    assert again.status_code == 201 and again.json["status"] == "succeeded"
+
+
 def test_a_payment_method_the_provider_does_not_know_is_a_422_naming_it(client, user, order):
     placed = order()
     response = pay(client, user, placed["id"], payment_method="pm_card_nonsense")

@@ -217,6 +217,49 @@ def test_reconciliation_finishes_a_payment_the_provider_never_answered(
     assert payment["status"] == "succeeded" and payment["provider_ref"].startswith("pi_")
 
 
+def test_a_card_payment_left_requiring_authentication_fails_and_is_canceled_at_the_provider(
+    client, user, order, app, standin
+):
+    """An intent made before cards were confirmed with `error_on_requires_action` waits for an
+    authentication Feira never offers: reconciliation fails it and cancels it there."""
+    from services.payments.models import Payment, db
+
+    placed = order()
+    provider = stripe.StripeClient(
+        "sk_test_payments_suite", base_addresses={"api": standin.url}, max_network_retries=0
+    )
+    intent = provider.v1.payment_intents.create(
+        params={
+            "amount": 6050,
+            "currency": "brl",
+            "payment_method_types": ["card"],
+            "payment_method": "pm_card_authenticationRequired",
+            "confirm": True,
+        }
+    )
+    assert intent.status == "requires_action"
+    with app.app_context():
+        db.session.add(
+            Payment(
+                order_id=placed["id"],
+                method="card",
+                status="requires_action",
+                amount="60.50",
+                created_by=10,
+                payment_method="pm_card_authenticationRequired",
+                provider_ref=intent.id,
+            )
+        )
+        db.session.commit()
+        db.session.remove()
+    run_chores(app)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert (payment["status"], payment["failure_code"]) == ("failed", "authentication_required")
+    assert provider.v1.payment_intents.retrieve(intent.id).status == "canceled"
+    assert run_chores(app) == 0
+    assert pay(client, user, placed["id"]).status_code == 201
+
+
 def test_an_admin_refunds_part_then_the_rest(client, user, admin, order, app):
     placed = order()
     payment = pay(client, user, placed["id"]).json

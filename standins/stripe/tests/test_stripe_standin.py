@@ -168,6 +168,64 @@ def test_a_declined_card_raises_card_error_and_leaves_the_intent_requiring_a_pay
     assert event.data.object.id == intent.id
 
 
+def test_a_card_that_asks_for_authentication_leaves_the_intent_requiring_action(client, endpoint):
+    intent = card_payment(client, "pm_card_authenticationRequired")
+    assert intent.status == "requires_action"
+    assert intent.next_action.type == "use_stripe_sdk"
+    assert intent.last_payment_error is None and intent.latest_charge is None
+    assert client.v1.payment_intents.retrieve(intent.id).status == "requires_action"
+    [event] = endpoint.wait_for(1)
+    assert (event.type, event.data.object.id) == ("payment_intent.requires_action", intent.id)
+
+
+def test_with_error_on_requires_action_a_card_that_asks_for_authentication_is_declined(
+    client, endpoint
+):
+    with pytest.raises(stripe.CardError) as raised:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 4990,
+                "currency": "brl",
+                "payment_method_types": ["card"],
+                "payment_method": "pm_card_authenticationRequired",
+                "confirm": True,
+                "error_on_requires_action": True,
+            }
+        )
+    error = raised.value
+    assert (error.http_status, error.code) == (402, "authentication_required")
+    assert error.error.decline_code == "authentication_required"
+    intent = error.error.payment_intent
+    assert intent.status == "requires_payment_method" and intent.next_action is None
+    assert intent.last_payment_error.code == "authentication_required"
+    assert client.v1.payment_intents.retrieve(intent.id).status == "requires_payment_method"
+    [event] = endpoint.wait_for(1)
+    assert event.type == "payment_intent.payment_failed"
+
+
+def test_error_on_requires_action_is_refused_without_confirm_and_a_visa_still_succeeds(client):
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.payment_intents.create(
+            params={
+                "amount": 4990,
+                "currency": "brl",
+                "payment_method": "pm_card_visa",
+                "error_on_requires_action": True,
+            }
+        )
+    assert raised.value.param == "error_on_requires_action"
+    intent = client.v1.payment_intents.create(
+        params={
+            "amount": 4990,
+            "currency": "brl",
+            "payment_method": "pm_card_visa",
+            "confirm": True,
+            "error_on_requires_action": True,
+        }
+    )
+    assert intent.status == "succeeded"
+
+
 def test_a_pix_payment_requires_action_with_a_valid_br_code_for_its_amount(client):
     before = int(time.time())
     intent = pix_payment(client, amount=1234, expires=600)

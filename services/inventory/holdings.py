@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import NotFound, Unavailable, paginate, service
 
-from .models import Holding, db
+from .models import DeletedClient, Holding, db
+
+# A transaction-scoped advisory lock per client (class, client_id), taken by whatever writes a
+# client's holdings and by `client.deleted`: a holding is written either wholly before the
+# deletion (which then removes it) or after it (and then sees the tombstone and is not written).
+CLIENT_LOCK_CLASS = 17030
 
 
 def list_holdings(client_id: int, args: dict) -> dict:
@@ -26,11 +32,14 @@ def get_holding(holding_id: int) -> Holding:
 
 def add_holding(client_id: int, data: dict) -> Holding:
     """Both owners are asked (with the caller's token) before anything is written; the 404 names
-    every one that is missing, and a service that cannot answer is a 503."""
-    missing: dict[str, list[str]] = {}
-    if not _client_exists(client_id):
-        missing["client_id"] = [f"Client {client_id} does not exist."]
+    every one that is missing, and a service that cannot answer is a 503. A client clients still
+    knows but whose `client.deleted` inventory has heard (the event came in between) is missing
+    too: checked under the client's lock, in the transaction that writes the holding."""
+    client_exists = _client_exists(client_id)
     product = _product(data["product_id"])
+    missing: dict[str, list[str]] = {}
+    if not (client_exists and _still_a_client(client_id)):
+        missing["client_id"] = [f"Client {client_id} does not exist."]
     if product is None:
         missing["product_id"] = [f"Product {data['product_id']} does not exist."]
     if missing:
@@ -44,6 +53,20 @@ def add_holding(client_id: int, data: dict) -> Holding:
     db.session.add(holding)
     db.session.commit()
     return holding
+
+
+def _still_a_client(client_id: int) -> bool:
+    """Whether `client.deleted` has not been heard for the client, the client's lock held until
+    the transaction ends (so the deletion cannot be processed before what follows is written)."""
+    _lock_client(client_id)
+    return db.session.get(DeletedClient, client_id) is None
+
+
+def _lock_client(client_id: int) -> None:
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(:c, CAST(:client AS integer))"),
+        {"c": CLIENT_LOCK_CLASS, "client": client_id},
+    )
 
 
 def _client_exists(client_id: int) -> bool:
@@ -68,19 +91,30 @@ def remove_holding(holding: Holding) -> None:
 
 
 def on_client_deleted(data: dict) -> None:
-    """`client.deleted` {client_id}: the client's holdings go (the receiver commits)."""
-    db.session.execute(delete(Holding).where(Holding.client_id == int(data["client_id"])))
+    """`client.deleted` {client_id}: the client's holdings go and the client is remembered as
+    deleted, so none are written for it afterwards (the receiver commits)."""
+    client_id = int(data["client_id"])
+    _lock_client(client_id)
+    db.session.execute(
+        insert(DeletedClient)
+        .values(client_id=client_id)
+        .on_conflict_do_nothing(index_elements=[DeletedClient.client_id])
+    )
+    db.session.execute(delete(Holding).where(Holding.client_id == client_id))
 
 
 def on_order_delivered(data: dict) -> None:
     """`order.delivered` {order_id, client_id, items: [{product_id, product_name, quantity}]}: the
     client now holds what the order brought (the names as the order copied them). The kit's inbox
-    makes a redelivery a no-op; the receiver commits."""
+    makes a redelivery a no-op; the receiver commits. A client whose `client.deleted` came first
+    (the two relays are independent) gets none."""
     client_id = int(data["client_id"])
     lines = [
         (int(item["product_id"]), str(item["product_name"]), int(item["quantity"]))
         for item in data["items"]
     ]
+    if not _still_a_client(client_id):
+        return
     for product_id, product_name, quantity in lines:
         db.session.add(
             Holding(

@@ -1,5 +1,6 @@
-"""Stock per product, its movement ledger, reservations for orders, clients' holdings, the
-Idempotency-Keys of movements, and the outbox through which every stock change is announced."""
+"""Stock per product, its movement ledger, reservations for orders, clients' holdings (and the
+clients whose deletion was heard), the Idempotency-Keys of movements, and the outbox through
+which every stock change is announced."""
 
 from __future__ import annotations
 
@@ -160,6 +161,19 @@ class Holding(db.Model):
         CheckConstraint("quantity >= 1", name="quantity_positive"),
         Index("ix_holdings_client_id_acquired_at_id", "client_id", "acquired_at", "id"),
         Index("ix_holdings_product_id", "product_id"),
+    )
+
+
+class DeletedClient(db.Model):
+    """A client whose `client.deleted` has been heard: kept for good (client ids are never reused),
+    so a holding that arrives after the deletion (a delayed `order.delivered`, a POST whose
+    clients check answered before it) is not written for a client that no longer exists."""
+
+    __tablename__ = "deleted_clients"
+
+    client_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deleted_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
     )
 
 

@@ -123,3 +123,18 @@ def test_a_malformed_event_in_a_batch_is_rejected_alone_and_the_others_are_taken
     assert [tuple(row) for row in holdings(61)] == [(1, 2)]
     assert holdings(62) == []
     assert [tuple(row) for row in holdings(63)] == [(1, 3)]
+
+
+def test_an_order_delivered_after_its_client_was_deleted_gives_no_holdings(app, client, user):
+    """Clients and orders have separate relays: `client.deleted` may land before a delayed
+    `order.delivered` of the same client, whose holdings would then never be removed."""
+    assert deliver(app, "client.deleted", {"client_id": 7}).json == {"status": "processed"}
+    data = {
+        "order_id": 70,
+        "client_id": 7,
+        "items": [{"product_id": 1, "product_name": "Teclado", "quantity": 2}],
+    }
+    assert deliver(app, "order.delivered", data).json == {"status": "processed"}
+    with app.app_context():
+        assert db.session.scalars(select(Holding).where(Holding.client_id == 7)).all() == []
+    assert client.get("/inventory/clients/7/holdings", headers=user).json["total"] == 0

@@ -44,7 +44,13 @@ pages = PageBlueprint(
     template_folder="templates",
 )
 RESOLUTION_NAMES = {"minute": store.MINUTE, "hour": store.HOUR, "day": store.DAY}
-BADGE_COLOURS = {"up": "#2e7d32", "degraded": "#b26a00", "down": "#c62828", "unknown": "#616161"}
+BADGE_COLOURS = {
+    "up": "#2e7d32",
+    "degraded": "#b26a00",
+    "down": "#c62828",
+    "unknown": "#616161",
+    "stale": "#616161",
+}
 log = logging.getLogger("feira.monitoring.dashboard")
 
 
@@ -204,15 +210,20 @@ def dashboard():
 
 @pages.get("/badge/<name>.svg")
 def badge(name: str):
-    """A shields-style badge: the target's state and its uptime over 24 hours."""
+    """A shields-style badge: the target's state and its uptime over 24 hours, or `stale` when
+    the worker's heartbeat is (as the page's banner says): the last state written is not news."""
     target = _target(name)
-    window = store.windows(
-        db.session, now() - store.WINDOWS["24h"], now(), [name], latency=False
-    ).get(name)
-    uptime = window.uptime if window else None
-    message = target["state"] + (f" {uptime:.2f}%" if uptime is not None else "")
+    if status.worker_stale(db.session, now()):
+        state, message = "stale", "stale"
+    else:
+        state = target["state"]
+        window = store.windows(
+            db.session, now() - store.WINDOWS["24h"], now(), [name], latency=False
+        ).get(name)
+        uptime = window.uptime if window else None
+        message = state + (f" {uptime:.2f}%" if uptime is not None else "")
     response = Response(
-        _badge_svg(name, message, BADGE_COLOURS.get(target["state"], "#616161")),
+        _badge_svg(name, message, BADGE_COLOURS.get(state, "#616161")),
         mimetype="image/svg+xml",
     )
     response.headers["Cache-Control"] = "max-age=15"

@@ -82,6 +82,12 @@ class TargetSummarySchema(Schema):
 
 class WorkerSchema(Schema):
     last_heartbeat_at = fields.DateTime(allow_none=True)
+    stale = fields.Boolean(
+        metadata={
+            "description": "No heartbeat for over 30 seconds (or none yet): the states and "
+            "incidents are the last the worker wrote, not what is true now"
+        }
+    )
 
 
 class SummaryArgs(QueryArgs):

@@ -68,7 +68,10 @@ def summary(session, now: datetime, targets: list[dict] | None = None) -> dict[s
             for t in targets
         ],
         "incidents_open": [incident(row, now) for row in open_incidents],
-        "worker": {"last_heartbeat_at": beat["beat_at"] if beat else None},
+        "worker": {
+            "last_heartbeat_at": beat["beat_at"] if beat else None,
+            "stale": stale(beat["beat_at"] if beat else None, now),
+        },
     }
 
 
@@ -80,6 +83,12 @@ def latency(window: store.Window | None) -> dict[str, float | None]:
 
 def stale(beat_at: datetime | None, now: datetime) -> bool:
     return beat_at is None or now - beat_at > STALE_AFTER
+
+
+def worker_stale(session, now: datetime) -> bool:
+    """Whether the worker's last heartbeat is stale (the page's banner, the badges)."""
+    beat = store.heartbeat(session)
+    return stale(beat["beat_at"] if beat else None, now)
 
 
 def dashboard(session, now: datetime) -> dict[str, Any]:
@@ -163,7 +172,10 @@ def summary_from_snapshot(
             for t in snapshot["targets"]
         ],
         "incidents_open": [_snapshot_incident(i, now) for i in snapshot["incidents_open"]],
-        "worker": {"last_heartbeat_at": snapshot["written_at"]},
+        "worker": {
+            "last_heartbeat_at": snapshot["written_at"],
+            "stale": stale(snapshot["written_at"], now),
+        },
     }
 
 

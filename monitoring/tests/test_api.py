@@ -198,6 +198,31 @@ def test_a_badge_is_an_svg_with_the_state_and_uptime(web, history):
     assert web.get("/status/badge/nope.svg").status_code == 404
 
 
+def worker_stopped_five_minutes_ago(session):
+    session.execute(
+        store.text("UPDATE monitoring.heartbeats SET beat_at = now() - interval '5 minutes'")
+    )
+    session.commit()
+
+
+def test_a_badge_is_grey_and_says_stale_when_the_worker_has_stopped(web, session, history):
+    fresh = web.get("/status/badge/postgres.svg")
+    worker_stopped_five_minutes_ago(session)
+    response = web.get("/status/badge/postgres.svg")
+    assert response.status_code == 200 and response.mimetype == "image/svg+xml"
+    assert response.headers["Cache-Control"] == fresh.headers["Cache-Control"]
+    svg = response.get_data(as_text=True)
+    assert 'aria-label="postgres: stale"' in svg and "<title>postgres: stale</title>" in svg
+    assert 'fill="#616161"' in svg and 'fill="#2e7d32"' not in svg
+    assert "up 100.00%" not in svg
+
+
+def test_the_summary_says_whether_the_worker_is_stale(web, session, history):
+    assert web.get("/status/api/summary").json["worker"]["stale"] is False
+    worker_stopped_five_minutes_ago(session)
+    assert web.get("/status/api/summary").json["worker"]["stale"] is True
+
+
 def test_the_dashboard_is_read_only(web, session):
     assert web.post("/status/api/summary").status_code == 405
     assert web.delete("/status/api/incidents").status_code == 405

@@ -149,7 +149,15 @@ def on_product_created(data: dict) -> None:
 
 def on_product_deleted(data: dict) -> None:
     """`product.deleted` {product_id}: its stock row and every holding of it go (the ledger
-    stays: it is history)."""
+    stays: it is history). products deletes only what inventory said had none on hand, but a
+    receipt can land between that answer and this event: what is still on hand leaves through a
+    closing `adjustment`, so the ledger sums to the zero left and no unit vanishes unrecorded."""
     product_id = int(data["product_id"])
-    db.session.execute(delete(Stock).where(Stock.product_id == product_id))
+    stock = db.session.get(Stock, product_id, with_for_update=True, populate_existing=True)
+    if stock is not None:
+        closing = stock.on_hand
+        if closing:
+            stock.on_hand = stock.reserved = 0
+            record_movement(stock, -closing, "adjustment", "product deleted", None)
+        db.session.delete(stock)
     db.session.execute(delete(Holding).where(Holding.product_id == product_id))

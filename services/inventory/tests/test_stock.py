@@ -109,6 +109,48 @@ def test_product_deleted_removes_the_stock_and_the_holdings_of_the_product(
         assert db.session.scalars(select(Holding.product_id)).all() == [kept]
 
 
+def test_stock_received_after_products_checked_is_closed_in_the_ledger_when_the_product_goes(
+    app, client, admin, make_stock
+):
+    """products asked for stock on hand (0) before deleting, then a receipt landed: the units
+    leave through a closing adjustment, so the append-only ledger still sums to what is left."""
+    product_id = make_stock(0)
+    assert move(client, admin, product_id, 10, "receipt").status_code == 201
+    deleted = deliver(app, "product.deleted", {"product_id": product_id})
+    assert deleted.json == {"status": "processed"}
+    with app.app_context():
+        ledger = db.session.scalars(
+            select(Movement).where(Movement.product_id == product_id).order_by(Movement.id)
+        ).all()
+        assert db.session.get(Stock, product_id) is None
+    assert sum(movement.quantity for movement in ledger) == 0
+    closing = ledger[-1]
+    assert (closing.quantity, closing.reason, closing.on_hand_after) == (-10, "adjustment", 0)
+    assert closing.note == "product deleted" and closing.created_by is None
+
+
+def test_stock_still_reserved_is_closed_in_the_ledger_when_the_product_goes(
+    app, client, admin, make_stock
+):
+    product_id = make_stock(6)
+    set_reserved(app, product_id, 4)
+    assert deliver(app, "product.deleted", {"product_id": product_id}).json == {
+        "status": "processed"
+    }
+    with app.app_context():
+        ledger = db.session.scalars(
+            select(Movement.quantity).where(Movement.product_id == product_id).order_by(Movement.id)
+        ).all()
+        assert db.session.get(Stock, product_id) is None
+    assert ledger == [6, -6]
+
+
+def test_a_product_deleted_without_stock_in_inventory_is_harmless(app):
+    assert deliver(app, "product.deleted", {"product_id": 4242}).json == {"status": "processed"}
+    with app.app_context():
+        assert db.session.scalars(select(Movement).where(Movement.product_id == 4242)).all() == []
+
+
 # --- reading ---
 
 

@@ -11,7 +11,9 @@ command's result are one atomic fact, so a retry, even after a crash, never does
   answer (replayed: the same status, body and Location).
 - The same key with another body (or, on a route with path arguments, another path) is a 409
   whose problem has `key_reused: true`;
-  a command that fails (a 4xx or a 5xx) lets its key go, so a retry does the work again.
+  a command refused (a 4xx) lets its key go, so a retry does the work again; one that failed
+  otherwise (a 5xx: something it depends on unreachable) keeps a key already bound to its
+  resource, so a retry resumes that resource, as after a crash, instead of starting another.
 
 Each service keeps the keys in its own schema: a model of `IdempotencyKeyMixin`, wrapped once
 with `IdempotentCommand`, whose instance decorates the view (innermost) and passes it `key`.
@@ -31,10 +33,13 @@ from flask import Response, jsonify, request, url_for
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Index, Integer, String, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
+from werkzeug.exceptions import HTTPException
 
 from .db import utcnow
-from .errors import Conflict, Unprocessable
+from .errors import Conflict, Problem, Unprocessable
 from .failpoints import failpoint
 from .security import current_caller
 
@@ -172,8 +177,8 @@ class IdempotentCommand:
                     return found
                 try:
                     result = view(*args, key=found, **kwargs)
-                except Exception:
-                    self._let_go(user_id, header)
+                except Exception as error:
+                    self._let_go(user_id, header, keep_bound=not refused(error))
                     raise
                 failpoint("idempotency.answered")
                 return result
@@ -253,17 +258,33 @@ class IdempotentCommand:
         replay.headers["Idempotent-Replayed"] = "true"
         return replay
 
-    def _let_go(self, user_id: int, key: str) -> None:
+    def _let_go(self, user_id: int, key: str, *, keep_bound: bool) -> None:
         """A command that failed keeps no claim on its key (unless it answered before failing):
-        a retry does the work again. Whatever stops this is logged, and the command's own error
-        is what the client hears."""
+        a retry does the work again. With `keep_bound` (it failed for want of something it
+        depends on, not because the request was refused) a key it bound to a resource stays
+        bound: a retry resumes that resource (a payment waiting for its provider) rather than
+        making a second one that its first would conflict with. The command deletes a key with
+        the resource it drops. Whatever stops this is logged, and the command's own error is
+        what the client hears."""
+        unanswered = self._mine(user_id, key) & self.model.status_code.is_(None)
+        if keep_bound:
+            unanswered &= self.model.resource_id.is_(None)
         session = self.db.session
         try:
             session.rollback()
-            session.execute(
-                delete(self.model).where(self._mine(user_id, key), self.model.status_code.is_(None))
-            )
+            session.execute(delete(self.model).where(unanswered))
             session.commit()
         except Exception:
             session.rollback()
             log.warning("an Idempotency-Key of user %s could not be let go", user_id)
+
+
+def refused(error: Exception) -> bool:
+    """Whether the request is answered a 4xx for `error` (as the kit's error handlers answer
+    it): the request itself was wrong or conflicts, and nothing the command stored under its
+    key is worth resuming. Any other error is a 5xx."""
+    if isinstance(error, Problem):
+        return error.status < 500
+    if isinstance(error, HTTPException):
+        return (error.code or 500) < 500
+    return isinstance(error, (IntegrityError, DataError, ObjectDeletedError, StaleDataError))

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -38,7 +38,7 @@ from services.kit.idempotency import NO_KEY, Key, NoKey
 from services.kit.outbox import reaches_outside
 
 from . import provider
-from .models import OPEN, UNSETTLED, Payment, Refund, WebhookEvent, db, outbox
+from .models import OPEN, UNSETTLED, IdempotencyKey, Payment, Refund, WebhookEvent, db, outbox
 
 log = logging.getLogger("feira.payments")
 
@@ -193,10 +193,15 @@ def _forget(payment_id: int) -> None:
     """A payment with no PaymentIntent, nothing charged: the provider refused the request itself
     (an unknown payment method), or it was never asked (the order changed meanwhile). The row
     goes, so nothing is announced (the client is not told of a payment that never was, and the
-    order's one `payment_failed` message is kept); the caller's error lets the Idempotency-Key
-    go."""
+    order's one `payment_failed` message is kept); an Idempotency-Key bound to it goes with it
+    (the caller's error may be a 503, after which the kit keeps a bound key to resume)."""
     payment = get_payment(payment_id, lock=True)
     if payment.status == "processing" and payment.provider_ref is None:
+        db.session.execute(
+            delete(IdempotencyKey).where(
+                IdempotencyKey.resource_id == payment.id, IdempotencyKey.status_code.is_(None)
+            )
+        )
         db.session.delete(payment)
     db.session.commit()
 

@@ -9,7 +9,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from services.kit import Unavailable
 from services.kit.testing import unreachable_url
+from services.payments import payments
 from services.payments.models import IdempotencyKey, db
 
 from .conftest import emitted, order_status, relay, standin_events
@@ -237,6 +239,56 @@ def test_the_provider_unreachable_is_a_503_and_the_payment_waits_for_reconciliat
     assert response.headers["Content-Type"] == "application/problem+json"
     listed = client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"]
     assert [(p["status"], p["provider_ref"]) for p in listed] == [("processing", None)]
+
+
+def test_a_retry_with_the_same_key_after_a_503_resumes_the_same_payment_and_charges_once(
+    client, user, order, app, standin
+):
+    placed = order()
+    headers = {**user, "Idempotency-Key": "pay-after-503"}
+    made_before = set(standin.app.extensions["stripe_store"].payment_intents)
+    url = app.config["PAYMENTS_PROVIDER_URL"]
+    app.config["PAYMENTS_PROVIDER_URL"] = unreachable_url()
+    app.extensions.pop("payments.provider", None)
+    try:
+        down = pay(client, headers, placed["id"], method="pix")
+    finally:
+        app.config["PAYMENTS_PROVIDER_URL"] = url
+        app.extensions.pop("payments.provider", None)
+    assert down.status_code == 503
+    [waiting] = client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"]
+    again = pay(client, headers, placed["id"], method="pix")
+    assert again.status_code == 201, again.json
+    assert again.json["id"] == waiting["id"]
+    assert again.json["status"] == "requires_action" and again.json["pix"]["qr_code"]
+    made = set(standin.app.extensions["stripe_store"].payment_intents) - made_before
+    assert made == {again.json["provider_ref"]}
+    replay = pay(client, headers, placed["id"], method="pix")
+    assert replay.headers["Idempotent-Replayed"] == "true" and replay.json == again.json
+
+
+def test_a_payment_dropped_when_orders_fails_its_second_read_leaves_no_key_pointing_at_it(
+    client, user, order, app, monkeypatch
+):
+    placed = order()
+    headers = {**user, "Idempotency-Key": "orders-down"}
+    read_order, reads = payments._order, []
+
+    def orders_down_on_the_second_read(order_id):
+        reads.append(order_id)
+        if len(reads) == 2:
+            raise Unavailable("The orders service could not show the order")
+        return read_order(order_id)
+
+    monkeypatch.setattr(payments, "_order", orders_down_on_the_second_read)
+    down = pay(client, headers, placed["id"])
+    assert down.status_code == 503
+    assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
+    with app.app_context():
+        assert db.session.scalars(select(IdempotencyKey)).all() == []
+        db.session.remove()
+    again = pay(client, headers, placed["id"])
+    assert again.status_code == 201 and again.json["status"] == "succeeded"
 
 
 def test_payments_are_listed_and_filtered_and_one_is_read(client, user, order):

@@ -4,6 +4,7 @@ gateway's 404 problem for every other route), all on the test database. Signing 
 auth directly (its internal /auth/vouched, with the console's credential), on a port of its own."""
 
 import re
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -38,6 +39,30 @@ class Gateway:
             [("Content-Type", "application/problem+json"), ("Content-Length", str(len(body)))],
         )
         return [body]
+
+
+class ApiGateway(Gateway):
+    """The gateway with the paths under `prefixes` answered by a test's stand-in for the API
+    (a Flask app), the rest as `Gateway` answers them."""
+
+    def __init__(self, auth_app, api_app, prefixes: tuple[str, ...]):
+        super().__init__(auth_app)
+        self.api, self.prefixes = api_app.wsgi_app, prefixes
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith(self.prefixes):
+            return self.api(environ, start_response)
+        return super().__call__(environ, start_response)
+
+
+@contextmanager
+def console_with_api(database, jwt_keys, auth, auth_server, api_app, prefixes):
+    """A console (CSRF on) whose gateway sends `prefixes` to the stand-in `api_app`."""
+    server = LiveServer(ApiGateway(auth, api_app, prefixes)).start()
+    try:
+        yield console_app(database, jwt_keys, server, auth_server, WTF_CSRF_ENABLED=True)
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ import pytest
 from flask import Flask, request
 
 from services.auth.accounts import ensure_admin
-from services.kit.testing import LiveServer, truncate_all
+from services.kit.testing import truncate_all
 
-from .conftest import ADMIN, Gateway, console_app, csrf_of, sign_in
+from .conftest import ADMIN, console_with_api, csrf_of, sign_in
 
 PRODUCT, CLIENT = 7, 3
 
@@ -79,18 +79,6 @@ class Api:
             return {"id": 1}, 201
 
 
-class ApiGateway(Gateway):
-    def __init__(self, auth_app, api):
-        super().__init__(auth_app)
-        self.api = api.app.wsgi_app
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path.startswith(("/inventory/", "/clients/", "/products", "/orders")):
-            return self.api(environ, start_response)
-        return super().__call__(environ, start_response)
-
-
 @pytest.fixture(scope="module")
 def api(auth):
     return Api()
@@ -98,9 +86,9 @@ def api(auth):
 
 @pytest.fixture(scope="module")
 def api_console(database, jwt_keys, auth, auth_server, api):
-    server = LiveServer(ApiGateway(auth, api)).start()
-    yield console_app(database, jwt_keys, server, auth_server, WTF_CSRF_ENABLED=True)
-    server.stop()
+    prefixes = ("/inventory/", "/clients/", "/products", "/orders")
+    with console_with_api(database, jwt_keys, auth, auth_server, api.app, prefixes) as console:
+        yield console
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from flask import Flask, request
 
 from services.auth.accounts import ensure_admin
-from services.kit.testing import LiveServer, truncate_all
+from services.kit.testing import truncate_all
 
-from .conftest import ADMIN, Gateway, console_app, csrf_of, register, sign_in
+from .conftest import ADMIN, console_with_api, csrf_of, register, sign_in
 from .test_pages import sign_out
 
 CLIENT, PRODUCT, ORDER = 3, 7, 12
@@ -98,18 +98,6 @@ class Api:
             return body, status, headers
 
 
-class ApiGateway(Gateway):
-    def __init__(self, auth_app, api):
-        super().__init__(auth_app)
-        self.api = api.app.wsgi_app
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path.startswith(("/clients/", "/orders", "/payments", "/products/", "/categories")):
-            return self.api(environ, start_response)
-        return super().__call__(environ, start_response)
-
-
 @pytest.fixture(scope="module")
 def api(auth):
     return Api()
@@ -117,9 +105,9 @@ def api(auth):
 
 @pytest.fixture(scope="module")
 def api_console(database, jwt_keys, auth, auth_server, api):
-    server = LiveServer(ApiGateway(auth, api)).start()
-    yield console_app(database, jwt_keys, server, auth_server, WTF_CSRF_ENABLED=True)
-    server.stop()
+    prefixes = ("/clients/", "/orders", "/payments", "/products/", "/categories")
+    with console_with_api(database, jwt_keys, auth, auth_server, api.app, prefixes) as console:
+        yield console
 
 
 @pytest.fixture

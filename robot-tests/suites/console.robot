@@ -1,9 +1,10 @@
 *** Settings ***
 Documentation     The console (/console) in headless Chromium, as its users meet it: signing up and
-...               in, an admin adding a product with a picture, a user placing an order that an
-...               admin ships, the dashboard's GMV against the KPI API, and the refusals (a user
-...               on the users page, a form posted without its CSRF token). One browser for the
-...               suite; a screenshot of where each scenario ended is in the log.
+...               in, an admin adding a product with a picture, a user renaming a client whose
+...               phone they read masked, a user placing an order that an admin ships, the
+...               dashboard's GMV against the KPI API, and the refusals (a user on the users
+...               page, a form posted without its CSRF token). One browser for the suite; a
+...               screenshot of where each scenario ended is in the log.
 
 Resource          ../resources/console.resource
 
@@ -60,6 +61,13 @@ Scenario: a user places an order and an admin ships it
     And I take the order's action "shipped"
     Then the order page shows it "shipped"
     And the API has the order "shipped"
+
+Scenario: a user renames a client without touching the phone they read masked
+    Given a client with a phone, registered by the admin
+    And a signed-in user in the console
+    When I rename the client in the console, leaving its phone field as it is
+    Then the console shows the client renamed
+    And the API has the client renamed with its phone unchanged
 
 Scenario: the orders list filtered to today, the shop's day, shows the order placed now
     Given a client and a product with stock for the user

@@ -46,12 +46,14 @@ def _graph_error(response: requests.Response) -> str:
         return f"HTTP {response.status_code}"
 
 
-def _code(response: requests.Response) -> object:
-    """The Graph error's code, if the answer has one."""
+def _code(response: requests.Response) -> int | None:
+    """The Graph error's code, if the answer has one that is a number (anything else, a list
+    included, is no code: it must not break the set lookup in `send_template`)."""
     try:
-        return response.json()["error"]["code"]
+        code = response.json()["error"]["code"]
     except (ValueError, KeyError, TypeError):
         return None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def parameter_text(value: str) -> str:

@@ -2,6 +2,7 @@
 real HTTP to the WhatsApp stand-in; the provider's 429/5xx retried with backoff, its 4xx failed
 at once; two senders racing send each message once."""
 
+import json
 import threading
 
 import pytest
@@ -308,3 +309,13 @@ def test_template_parameters_with_new_lines_tabs_or_runs_of_spaces_are_sent_on_o
     assert (row.status, row.error) == ("sent", None)
     [sent] = standin.messages(to="5511912345678")
     assert sent["parameters"] == ["Ana Souza", "110", "R$ 60,50", "Rastreio: BR123456789BR"]
+
+
+@pytest.mark.parametrize("code", [[131056], {"n": 1}, "131056", True])
+def test_a_graph_error_whose_code_is_not_a_number_is_no_retry_code(code):
+    from services.notifications.whatsapp import _code
+
+    answer = requests.Response()
+    answer.status_code = 400
+    answer._content = json.dumps({"error": {"code": code}}).encode()
+    assert _code(answer) is None

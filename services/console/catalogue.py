@@ -38,27 +38,45 @@ CATEGORIES = ("/categories", {"per_page": MAX_PER_PAGE})
 # A select holds every category up to this many pages of them (a catalogue with more is past
 # what a select can offer: its product pages still filter by a category's id).
 CATEGORY_PAGES = 20
+# Pages are read by offset: a category made or deleted between two of them shifts the later
+# pages by one, skipping or repeating one. A read whose pages disagree on the total is read
+# again, this many times in all.
+CATEGORY_READS = 3
 
 
 def categories(found=None) -> list[dict]:
     """Every category for a form's select (an empty one when they cannot be read): the first
-    page, as a caller may already hold it, then the others at once."""
+    page, as a caller may already hold it, then the others at once. Read again while the
+    catalogue changed under the read (its pages' totals differ)."""
+    for _ in range(CATEGORY_READS):
+        items, steady = _read_categories(found)
+        if steady:
+            break
+        found = None
+    unique = {category["id"]: category for category in items}
+    return list(unique.values())
+
+
+def _read_categories(found) -> tuple[list[dict], bool]:
+    """The categories as one read of their pages finds them, and whether every page gave the
+    same total (no category made or deleted during the read)."""
     if found is None:
         [found] = api.get_many(CATEGORIES)
     if isinstance(found, ApiError):
         if found.status >= 500:
-            return []
+            return [], True
         raise found
     pages = min(CATEGORY_PAGES, math.ceil(found["total"] / MAX_PER_PAGE))
     rest = api.get_many(
         *(("/categories", {**CATEGORIES[1], "page": n}) for n in range(2, pages + 1))
     )
-    items = list(found["items"])
+    items, steady = list(found["items"]), True
     for more in rest:
         if isinstance(more, ApiError):
-            return [] if more.status >= 500 else items
+            return ([] if more.status >= 500 else items), True
+        steady = steady and more["total"] == found["total"]
         items.extend(more["items"])
-    return items
+    return items, steady
 
 
 def names_of(product_ids: list[int]) -> dict[int, str]:

@@ -540,6 +540,12 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"Payment (?P<id>{N}) is (?P<payment_status>\w+): only a succeeded one refunds",
             "O pagamento {id} está {payment_status}: só um pagamento concluído pode ser estornado",
         ),
+        (
+            r"An earlier refund of (?P<amount>{N}), which the provider had not answered, was "
+            r"made first; nothing more was refunded: ask again for more",
+            "Um estorno anterior de {amount}, que o provedor não tinha respondido, foi feito "
+            "antes; nada mais foi estornado: peça de novo para estornar mais",
+        ),
         # (the provider's own words after the colon, as it gave them)
         (
             r"The payment provider refused the refund: (?P<words>.+)",

@@ -1,6 +1,6 @@
 """Payments (one per attempt to pay an order: its amount, the provider's PaymentIntent, its
-status), the refunds the provider made of them, the provider's webhook events already handled,
-the Idempotency-Keys of POST /payments, and the outbox."""
+status), the refunds asked of the provider and those it made, the provider's webhook events
+already handled, the Idempotency-Keys of POST /payments, and the outbox."""
 
 from __future__ import annotations
 
@@ -134,6 +134,37 @@ class Refund(db.Model):
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+# A refund asked of the provider: `open` from just before the provider hears of it (its own
+# committed transaction) until its answer is recorded with the refund (`made`) or its refusal
+# (`refused`); one left open lost its answer (the provider down mid-call, a crash) and is asked
+# again, same key and amount, before any other refund of the payment. `unknown`: open longer
+# than the provider keeps keys, so not asked again (the payment is flagged for review).
+REFUND_ASK_STATES = ("open", "made", "refused", "unknown")
+
+
+class RefundAsk(db.Model):
+    """The payment's n-th refund request to the provider (its idempotency key's n) and amount.
+    No foreign key: it is written while the payment's row is locked FOR UPDATE, which a
+    foreign key's check (FOR KEY SHARE on that row) from another transaction would wait for."""
+
+    __tablename__ = "refund_asks"
+
+    payment_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    state: Mapped[str] = mapped_column(String(10), nullable=False, server_default="open")
+    asked_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint(_one_of("state", REFUND_ASK_STATES), name="state_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # Reconciliation's question: the asks left open, oldest first.
+        Index("ix_refund_asks_open_asked_at", "asked_at", postgresql_where=text("state = 'open'")),
     )
 
 

@@ -38,7 +38,17 @@ from services.kit.idempotency import NO_KEY, Key, NoKey
 from services.kit.outbox import reaches_outside
 
 from . import provider
-from .models import OPEN, UNSETTLED, IdempotencyKey, Payment, Refund, WebhookEvent, db, outbox
+from .models import (
+    OPEN,
+    UNSETTLED,
+    IdempotencyKey,
+    Payment,
+    Refund,
+    RefundAsk,
+    WebhookEvent,
+    db,
+    outbox,
+)
 
 log = logging.getLogger("feira.payments")
 
@@ -479,15 +489,37 @@ def handle_event(event: dict) -> str:
 
 # --- refunds ---
 
+# The provider keeps an idempotency key a day: a refund asked longer ago than this, whose answer
+# was lost, is not asked again with its key (it could be made a second time).
+ASK_KEPT = timedelta(hours=23)
+
 
 def refund(payment_id: int, amount: Decimal | None) -> Payment:
     """Give back `amount` (all that is left when None) of a succeeded payment, once. The row is
     locked from counting its refunds until this one is recorded, so two refunds at once are two
-    refunds (the second counts the first, and finds what is left); the refund's key is the
-    payment's n-th, so a retry after a failure asks for the same refund. The provider's
-    webhook for this refund waits for the lock; the recorded refunds, unique by the provider's
-    id, say what went back."""
+    refunds (the second counts the first, and finds what is left). Each refund is the payment's
+    n-th ask (its key's n), committed before the provider hears of it; the provider's webhook
+    for it waits for the lock, and the recorded refunds, unique by the provider's id, say what
+    went back.
+
+    An ask whose answer was lost (a 503, a crash) is asked again first, with its key and amount:
+    a request for that amount is answered by it; one for all that is left asks for the rest
+    after it; one for another amount is a 409 (the earlier refund was made, nothing more)."""
     payment = get_payment(payment_id, lock=True)
+    finished = _finish_open_asks(payment)
+    if finished:
+        db.session.commit()
+        earlier, refusal = finished[-1]
+        if amount is not None and earlier.state == "made":
+            if amount == earlier.amount:
+                return payment
+            raise Conflict(
+                f"An earlier refund of {earlier.amount}, which the provider had not answered, "
+                "was made first; nothing more was refunded: ask again for more"
+            )
+        if refusal is not None and amount == earlier.amount:
+            raise _refund_refused(refusal)
+        payment = get_payment(payment_id, lock=True)
     if payment.status not in ("succeeded", "partially_refunded"):
         raise Conflict(f"Payment {payment_id} is {payment.status}: only a succeeded one refunds")
     left = payment.amount - payment.refunded_amount
@@ -495,24 +527,86 @@ def refund(payment_id: int, amount: Decimal | None) -> Payment:
     if wanted > left:
         raise Unprocessable({"amount": [f"At most {left} is left to refund."]})
     try:
-        made = provider.refund(payment, _next_refund(payment), wanted)
-    except provider.Refused as refused:
-        if refused.param == "amount":
-            raise Unprocessable({"amount": [refused.message]}) from refused
-        raise Conflict(f"The payment provider refused the refund: {refused.message}") from refused
-    except provider.Declined as declined:
-        raise Conflict(f"The payment provider refused the refund: {declined.reason}") from declined
-    _record_refund(payment, made, wanted)
-    apply_refunded(payment, payment.refunded_amount)
+        _ask_refund(payment, wanted)
+    except (provider.Refused, provider.Declined) as refused:
+        db.session.commit()
+        raise _refund_refused(refused) from refused
     db.session.commit()
     return payment
 
 
-def _next_refund(payment: Payment) -> int:
-    """n of the payment's next refund (its row locked by the caller)."""
-    return 1 + db.session.scalar(
-        select(func.count()).select_from(Refund).where(Refund.payment_id == payment.id)
+def _refund_refused(refused: provider.Refused | provider.Declined) -> Exception:
+    """What the caller is told of a refund the provider refused."""
+    if isinstance(refused, provider.Declined):
+        return Conflict(f"The payment provider refused the refund: {refused.reason}")
+    if refused.param == "amount":
+        return Unprocessable({"amount": [refused.message]})
+    return Conflict(f"The payment provider refused the refund: {refused.message}")
+
+
+def _ask_refund(payment: Payment, amount: Decimal) -> None:
+    """Ask the provider for the locked payment's next refund and record what it made; the
+    caller commits. The ask is committed first, in a transaction of its own (the payment's
+    stays open, its lock held): should the answer be lost, the next refund, a cancellation or
+    reconciliation asks it again rather than anew. Refused or Declined when the provider
+    refuses (the ask is then `refused`); Unavailable leaves it open."""
+    n = 1 + db.session.scalar(
+        select(func.coalesce(func.max(RefundAsk.n), 0)).where(RefundAsk.payment_id == payment.id)
     )
+    with db.engine.begin() as own:
+        own.execute(insert(RefundAsk).values(payment_id=payment.id, n=n, amount=amount))
+    ask = db.session.get(RefundAsk, (payment.id, n))
+    _answer_ask(payment, ask)
+
+
+def _answer_ask(payment: Payment, ask: RefundAsk) -> None:
+    """Ask the provider for `ask` (again, with its key: the same refund, made once) and record
+    its answer in the caller's transaction."""
+    try:
+        made = provider.refund(payment, ask.n, ask.amount)
+    except (provider.Refused, provider.Declined):
+        ask.state = "refused"
+        raise
+    failpoint("payments.refund_answered")
+    _record_refund(payment, made, ask.amount)
+    ask.state = "made"
+    if payment.status == "failed":
+        # A late success given back (`_give_back`): it never held its order.
+        payment.status = "refunded"
+    apply_refunded(payment, payment.refunded_amount)
+
+
+def _finish_open_asks(payment: Payment) -> list[tuple[RefundAsk, Exception | None]]:
+    """The locked payment's asks whose answer was lost, asked again in order (the caller
+    commits): each with the provider's refusal, if it refused. One asked longer ago than the
+    provider keeps keys is `unknown`, and the payment flagged for review. Unavailable if the
+    provider still cannot answer."""
+    finished = []
+    asks = db.session.scalars(
+        select(RefundAsk)
+        .where(RefundAsk.payment_id == payment.id, RefundAsk.state == "open")
+        .order_by(RefundAsk.n)
+        .with_for_update()
+    ).all()
+    for ask in asks:
+        if ask.asked_at < utcnow() - ASK_KEPT:
+            log.error("payment %s: refund %s was never answered", payment.id, ask.n)
+            ask.state = "unknown"
+            payment.needs_review = True
+            payment.review_reason = (
+                f"A refund of {ask.amount} asked at {ask.asked_at.isoformat()} was never "
+                "answered: see the provider's refunds of this payment"
+            )
+            finished.append((ask, None))
+            continue
+        try:
+            _answer_ask(payment, ask)
+        except (provider.Refused, provider.Declined) as refused:
+            log.warning("payment %s: refund %s, asked again, was refused", payment.id, ask.n)
+            finished.append((ask, refused))
+            continue
+        finished.append((ask, None))
+    return finished
 
 
 def _record_refund(payment: Payment, made: dict, wanted: Decimal) -> None:
@@ -597,24 +691,20 @@ def _release(payment: Payment, why: str) -> None:
 
 def _refund_all(payment: Payment, why: str) -> None:
     """All that is left of a payment its order does not take, inside the event's (or the
-    webhook's) transaction, its row locked while its refunds are counted; a refund the provider
-    refuses flags it for review, `why` its reason."""
+    webhook's) transaction, its row locked while its refunds are counted (asks whose answer was
+    lost asked again first); a refund the provider refuses flags it for review, `why` its
+    reason."""
     payment = get_payment(payment.id, lock=True)
+    _finish_open_asks(payment)
     left = payment.amount - payment.refunded_amount
     if left <= 0:
         return
     try:
-        made = provider.refund(payment, _next_refund(payment), left)
+        _ask_refund(payment, left)
     except (provider.Refused, provider.Declined) as refused:
         log.error("payment %s of order %s: refund refused", payment.id, payment.order_id)
         payment.needs_review = True
         payment.review_reason = f"{why}; the refund was refused: {refused}"[:500]
-        return
-    _record_refund(payment, made, left)
-    if payment.status == "failed":
-        # A late success given back: it never held its order.
-        payment.status = "refunded"
-    apply_refunded(payment, payment.refunded_amount)
 
 
 def _cancel_at_provider(payment: Payment) -> None:
@@ -635,7 +725,8 @@ def reconcile() -> int:
     """Payments left unsettled longer than PAYMENTS_RECONCILE_AFTER_S (a lost webhook, a crash
     before the provider answered) and PIX past their expiry: the provider is asked and its truth
     applied, as a webhook would; a PIX still unpaid past its expiry is canceled there
-    (`payment.expired`). Each payment in its own transaction; returns how many were asked."""
+    (`payment.expired`). Refunds asked that long ago whose answer was lost are asked again (same
+    key and amount). Each payment in its own transaction; returns how many were asked."""
     now = utcnow()
     after = timedelta(seconds=current_app.config["PAYMENTS_RECONCILE_AFTER_S"])
     ids = db.session.scalars(
@@ -647,6 +738,13 @@ def reconcile() -> int:
         .order_by(Payment.updated_at)
         .limit(RECONCILE_BATCH)
     ).all()
+    unanswered = db.session.scalars(
+        select(RefundAsk.payment_id)
+        .where(RefundAsk.state == "open", RefundAsk.asked_at < now - after)
+        .group_by(RefundAsk.payment_id)
+        .order_by(func.min(RefundAsk.asked_at))
+        .limit(RECONCILE_BATCH)
+    ).all()
     db.session.commit()
     asked = 0
     for payment_id in ids:
@@ -656,6 +754,14 @@ def reconcile() -> int:
         except (Unavailable, provider.Refused) as exc:
             db.session.rollback()
             log.warning("payment %s could not be reconciled: %s", payment_id, type(exc).__name__)
+    for payment_id in unanswered:
+        try:
+            _finish_open_asks(get_payment(payment_id, lock=True))
+            db.session.commit()
+            asked += 1
+        except (Unavailable, NotFound) as exc:
+            db.session.rollback()
+            log.warning("payment %s: a refund still unanswered: %s", payment_id, type(exc).__name__)
     return asked
 
 

@@ -85,10 +85,16 @@ class PaymentRefund(MethodView):
     @blp.problem(404, "No such payment")
     @blp.problem(409, "The payment has not succeeded, or the provider refused the refund")
     @blp.problem(422, "More than is left to refund")
-    @blp.problem(503, "The payment provider cannot answer; nothing was refunded")
+    @blp.problem(
+        503,
+        "The payment provider did not answer: the refund may have been made, and is asked "
+        "again (same amount, made once) by the next refund or reconciliation",
+    )
     def post(self, data, payment_id):
         """Refund a succeeded payment (admin): `amount`, or all that is left
-        (`partially_refunded`, then `refunded`)."""
+        (`partially_refunded`, then `refunded`). After a 503, ask again with the same amount
+        (or none, for all that is left); another amount is a 409 once the earlier refund is
+        made."""
         return payments.refund(payment_id, data.get("amount"))
 
 

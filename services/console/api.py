@@ -86,10 +86,12 @@ HTTP = _pooled()
 READERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="console-read")
 
 
-def _send(method: str, path: str, token: str | None, **kwargs) -> requests.Response:
+def _send(
+    method: str, path: str, token: str | None, timeout: float | None = None, **kwargs
+) -> requests.Response:
     return _request(
         current_app.config["GATEWAY_URL"],
-        current_app.config["CONSOLE_API_TIMEOUT_S"],
+        timeout or current_app.config["CONSOLE_API_TIMEOUT_S"],
         g.get("request_id", ""),
         method,
         path,
@@ -125,13 +127,14 @@ def problem_of(answer: requests.Response) -> dict:
     return body if isinstance(body, dict) else {"status": answer.status_code}
 
 
-def call(method: str, path: str, **kwargs) -> requests.Response:
-    """The signed-in user's call; 401 once → refresh and try again; refused again → signed out."""
+def call(method: str, path: str, timeout: float | None = None, **kwargs) -> requests.Response:
+    """The signed-in user's call; 401 once → refresh and try again; refused again → signed out.
+    `timeout`: how long to wait for the answer, when not CONSOLE_API_TIMEOUT_S."""
     token = sessions.access_token(session)
-    answer = _send(method, path, token, **kwargs)
+    answer = _send(method, path, token, timeout, **kwargs)
     if answer.status_code == 401:
         token = sessions.refresh(session, used=token)
-        answer = _send(method, path, token, **kwargs)
+        answer = _send(method, path, token, timeout, **kwargs)
         if answer.status_code == 401:
             sessions.end(session)
             raise sessions.SignedOut

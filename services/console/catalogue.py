@@ -23,7 +23,18 @@ from .pages import (
     signed_in,
     user_names,
 )
-from .sales import INVALID_KEY, KEY_REUSED, form_key, listing, number, refused
+from .sales import (
+    INVALID_KEY,
+    KEY_REUSED,
+    MOVEMENT_NOT_KNOWN,
+    form_key,
+    listing,
+    not_known,
+    number,
+    refused,
+    send_keyed,
+    sent_again,
+)
 
 PRODUCT_FILTERS = ("q", "category_id", "available", "active", "sort")
 MOVEMENT_REASONS = {
@@ -358,14 +369,18 @@ def add_movement(product_id: int):
         flash(INVALID_KEY, "error")
         values.pop("idempotency_key")
         return stock_page(product_id, form="movement", values=values, status=422)
+    values["idempotency_key"] = key
     try:
-        api.send(
-            "POST",
-            f"/inventory/stock/{product_id}/movements",
-            body,
-            headers={"Idempotency-Key": key},
-        )
+        send_keyed(f"/inventory/stock/{product_id}/movements", body, key)
     except ApiError as exc:
+        if not_known(exc):
+            return sent_again(
+                lambda: stock_page(product_id, form="movement", values=values, status=503),
+                MOVEMENT_NOT_KNOWN,
+                url_for("console.add_movement", product_id=product_id),
+                "movement-form",
+                values,
+            )
         if not refused(exc):
             raise
         if exc.key_reused:

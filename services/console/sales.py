@@ -192,6 +192,52 @@ KEY_REUSED = (
 )
 
 
+# A form's write whose answer did not come (a 5xx: the gateway's 502 or 504, a service failing, or
+# the console giving up waiting) may have been carried out all the same. The form comes back with
+# the key it was sent with, so sending it again answers the first one's result if there was one.
+ORDER_NOT_KNOWN = (
+    "Não foi possível saber se o pedido foi criado: o serviço falhou ou não respondeu a tempo."
+    " Enviar o formulário de novo é seguro: ele não cria um segundo pedido."
+)
+MOVEMENT_NOT_KNOWN = (
+    "Não foi possível saber se o movimento foi registrado: o serviço falhou ou não respondeu a"
+    " tempo. Enviar o formulário de novo é seguro: ele não registra um segundo movimento."
+)
+ADDRESS_NOT_KNOWN = (
+    "Não foi possível saber se o endereço foi adicionado: o serviço falhou ou não respondeu a"
+    " tempo. Enviar o formulário de novo é seguro: ele não adiciona um segundo endereço."
+)
+# How long a keyed write waits for its answer: past the gateway's proxy_read_timeout (30 s), so an
+# order that takes longer than the reads' CONSOLE_API_TIMEOUT_S still lands on its page, and one
+# the gateway gives up on is its 504 rather than the console leaving first.
+KEYED_WRITE_TIMEOUT_S = 35.0
+
+
+def send_keyed(path: str, body: dict, key: str):
+    """A form's POST that adds something, with the form's Idempotency-Key."""
+    return api.send(
+        "POST", path, body, headers={"Idempotency-Key": key}, timeout=KEYED_WRITE_TIMEOUT_S
+    )
+
+
+def not_known(exc: ApiError) -> bool:
+    """No answer to tell whether the write was carried out: the service failed or never said."""
+    return exc.status >= 500
+
+
+def sent_again(page, message: str, action: str, form_id: str, values: dict):
+    """A keyed form whose answer did not come, on its page again with `message`, its values and
+    its key (503). When the page cannot be read either (the service that failed serves it), the
+    form alone, to send again as it was."""
+    flash(message, "error")
+    try:
+        return page()
+    except ApiError as exc:
+        if not not_known(exc):
+            raise
+        return render_template("resend.html", action=action, form_id=form_id, values=values), 503
+
+
 def form_key(values: dict) -> str | None:
     """The Idempotency-Key a form was shown with (a hidden field): a double submit, or a retry,
     of one form is one request to the API. None when the form came with one no header can carry
@@ -236,9 +282,12 @@ def new_order():
     unnamed = lines_without_product(values)
     if unnamed:
         return order_form(values, unnamed, "Confira os campos destacados.", 422)
+    values["idempotency_key"] = key
     try:
-        order = api.send("POST", "/orders", order_body(values), headers={"Idempotency-Key": key})
+        order = send_keyed("/orders", order_body(values), key)
     except ApiError as exc:
+        if not_known(exc):
+            return order_form(values, message=ORDER_NOT_KNOWN, status=503)
         if not refused(exc):
             raise
         if exc.key_reused:
@@ -412,9 +461,18 @@ def add_address(client_id: int):
         flash(INVALID_KEY, "error")
         values.pop("idempotency_key")
         return client_page(client_id, form="address", values=values, status=422)
+    values["idempotency_key"] = key
     try:
-        api.send("POST", f"/clients/{client_id}/addresses", body, headers={"Idempotency-Key": key})
+        send_keyed(f"/clients/{client_id}/addresses", body, key)
     except ApiError as exc:
+        if not_known(exc):
+            return sent_again(
+                lambda: client_page(client_id, form="address", values=values, status=503),
+                ADDRESS_NOT_KNOWN,
+                url_for("console.add_address", client_id=client_id),
+                "address-form",
+                values,
+            )
         if not refused(exc):
             raise
         if exc.key_reused:

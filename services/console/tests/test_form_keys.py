@@ -1,14 +1,17 @@
 """The forms that add something (a stock movement, a client's address) carry a key of their own,
 sent as the API's Idempotency-Key: a form submitted twice (a double click, a retry) is one
-request to the API, which answers the second with the first's result. The API behind the
-gateway is a stand-in that records what it was sent."""
+request to the API, which answers the second with the first's result; a form whose answer did
+not come is shown again with its key, so sending it again cannot add a second one. The API behind
+the gateway is a stand-in that records what it was sent."""
 
 import re
+import time
 
 import pytest
 from flask import Flask, request
 
 from services.auth.accounts import ensure_admin
+from services.console import sales
 from services.kit.testing import truncate_all
 
 from .conftest import ADMIN, console_with_api, csrf_of, sign_in
@@ -24,8 +27,19 @@ class Api:
         self.posts: list[tuple[str, str | None]] = []
         # What each key was first sent with: the same key with another body is the kit's 409.
         self.bodies: dict[str | None, object] = {}
+        # The next POST is carried out, but answered with this status (its answer lost behind
+        # the gateway), after `slow` seconds; `down`: every read answers 503.
+        self.lost: int | None = None
+        self.slow = 0.0
+        self.down = False
         app = self.app = Flask("api")
         page = {"items": [], "total": 0, "page": 1, "per_page": 20}
+
+        @app.before_request
+        def reads_down():
+            if self.down and request.method == "GET":
+                problem = {"status": 503, "title": "Service Unavailable"}
+                return problem, 503, {"Content-Type": "application/problem+json"}
 
         @app.get(f"/inventory/stock/{PRODUCT}")
         def stock():
@@ -76,6 +90,11 @@ class Api:
                     "key_reused": True,
                 }
                 return problem, 409, {"Content-Type": "application/problem+json"}
+            time.sleep(self.slow)
+            if self.lost:
+                self.lost, status = None, self.lost
+                problem = {"status": status, "title": "Gateway Timeout"}
+                return problem, status, {"Content-Type": "application/problem+json"}
             return {"id": 1}, 201
 
 
@@ -99,6 +118,7 @@ def browser(api_console, auth, api):
         ensure_admin(*ADMIN)
     api.posts.clear()
     api.bodies.clear()
+    api.lost, api.slow, api.down = None, 0.0, False
     browser = api_console.test_client()
     sign_in(browser)
     return browser
@@ -178,3 +198,81 @@ def test_a_form_resent_changed_with_its_spent_key_comes_back_with_a_new_key_and_
     assert fresh != key and len(fresh) == 36
     assert browser.post(action, data={**changed, "idempotency_key": fresh}).status_code == 303
     assert [sent for _, sent in api.posts] == [key, key, fresh]
+
+
+def typed_in(html: str, name: str) -> str | None:
+    found = re.search(rf'name="{name}" type="[^"]*" value="([^"]*)"', html)
+    return found and found.group(1)
+
+
+def send_unanswered(browser, name: str):
+    """The form sent once, its answer not come: the page it came back as, and its key."""
+    shown, form_id, action, fields = KEYED_FORMS[name]
+    page = browser.get(shown).text
+    key = key_of(page, form_id)
+    form = {**fields, "csrf_token": csrf_of(page), "idempotency_key": key}
+    return browser.post(action, data=form), form, key
+
+
+@pytest.mark.parametrize("name", KEYED_FORMS)
+def test_a_form_whose_answer_was_lost_comes_back_with_its_key_and_sent_again_adds_one(
+    browser, api, name
+):
+    """The write was carried out behind the gateway, which answered 504: the form comes back
+    with what was typed and the key it was sent with, and sending it again is the first one's
+    answer, not a second order, movement or address."""
+    _, form_id, action, fields = KEYED_FORMS[name]
+    api.lost = 504
+    answer, form, key = send_unanswered(browser, name)
+    assert answer.status_code == 503
+    assert "Não foi possível saber se" in answer.text
+    assert "Enviar o formulário de novo é seguro" in answer.text
+    assert "Gateway Timeout" not in answer.text
+    assert key_of(answer.text, form_id) == key
+    for field, value in fields.items():
+        if field != "reason":  # a select: what the form's macro shows is tested elsewhere
+            assert typed_in(answer.text, field) == value
+    assert browser.post(action, data=form).status_code == 303
+    assert [sent for _, sent in api.posts] == [key, key]
+
+
+def test_a_form_the_console_stopped_waiting_for_comes_back_with_its_key(browser, api, monkeypatch):
+    monkeypatch.setattr(sales, "KEYED_WRITE_TIMEOUT_S", 0.2)
+    api.slow = 0.6
+    answer, form, key = send_unanswered(browser, "order")
+    assert answer.status_code == 503
+    assert "Não foi possível saber se o pedido foi criado" in answer.text
+    assert key_of(answer.text, "order-form") == key
+    api.slow = 0.0
+    assert browser.post("/console/orders/new", data=form).status_code == 303
+    assert [sent for _, sent in api.posts] == [key, key]
+
+
+def test_a_keyed_write_waits_longer_than_a_read(browser, api, api_console, monkeypatch):
+    """An order may take longer than the reads' CONSOLE_API_TIMEOUT_S: the console waits for
+    it as long as the gateway does, rather than saying its result is not known."""
+    monkeypatch.setitem(api_console.config, "CONSOLE_API_TIMEOUT_S", 0.2)
+    api.slow = 0.6
+    answer, _, key = send_unanswered(browser, "order")
+    assert answer.status_code == 303
+    assert [sent for _, sent in api.posts] == [key]
+
+
+@pytest.mark.parametrize("name", FORMS)
+def test_a_form_whose_page_cannot_be_read_either_is_offered_to_send_again_as_it_was(
+    browser, api, name
+):
+    shown, form_id, action, fields = FORMS[name]
+    page = browser.get(shown).text
+    key = key_of(page, form_id)
+    form = {**fields, "csrf_token": csrf_of(page), "idempotency_key": key}
+    api.lost, api.down = 502, True
+    answer = browser.post(action, data=form)
+    assert answer.status_code == 503
+    assert "Não foi possível saber se" in answer.text
+    assert key_of(answer.text, form_id) == key
+    for field, value in fields.items():
+        assert f'name="{field}" value="{value}"' in answer.text
+    api.down = False
+    assert browser.post(action, data=form).status_code == 303
+    assert [sent for _, sent in api.posts] == [key, key]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import request, url_for
 from flask.views import MethodView
 from sqlalchemy import select
@@ -179,6 +181,17 @@ def jwks():
     return accounts.jwks()
 
 
+# The punctuation RFC 5322 allows in an address, but `%`: an ASCII address goes as it is.
+_ADDRESS_PUNCTUATION = "@!#$&'*+/=?^`{|}~"
+
+
+def header_safe_email(email: str) -> str:
+    """The address percent-encoded (UTF-8): gunicorn refuses a header value beyond latin-1 (a 500
+    on every request of `łukasz@wp.pl`), and one in latin-1 but beyond ASCII reaches services
+    as bytes whose encoding nobody could tell. `urllib.parse.unquote` gives the address back."""
+    return quote(email, safe=_ADDRESS_PUNCTUATION)
+
+
 @blp.route("/verify")
 @blp.doc(tags=["internal"])
 @blp.internal()
@@ -202,7 +215,7 @@ def verify():
         {
             "X-User-Id": str(user.id),
             "X-User-Role": user.role,
-            "X-User-Email": user.email,
+            "X-User-Email": header_safe_email(user.email),
             ASSERTION_HEADER: accounts.session_assertion(token.strip()),
             "Cache-Control": "no-store",
         },

@@ -9,7 +9,8 @@ at every call site.
 - Inventory down, failing (5xx), or answering anything else or anything unreadable is
   `Unavailable`: nothing can be said about the reservation, the client may retry.
 
-Each returns the reservation's state as inventory answers it: reserved, released or committed.
+Each returns the reservation's state as inventory answers it: reserved, released or committed;
+`held` its lines.
 """
 
 from __future__ import annotations
@@ -35,12 +36,22 @@ def reserve(order_id: int, lines: dict[int, int]) -> str:
     return _state(response, 201, order_id, "place the order")
 
 
-def replace(order_id: int, lines: dict[int, int]) -> str:
+def held(order_id: int, action: str) -> dict[int, int]:
+    """The lines the reservation holds now, {product_id: quantity}, whatever its state."""
+    response = service("inventory").get(f"/inventory/reservations/{order_id}")
+    _refusal(response, 200, order_id, action)
+    return service("inventory").read(
+        response,
+        lambda body: {int(item["product_id"]): int(item["quantity"]) for item in body["items"]},
+    )
+
+
+def replace(order_id: int, lines: dict[int, int], action: str = "change the order") -> str:
     """The reservation's lines become `lines` in one inventory transaction, or nothing changes."""
     response = service("inventory").put(
         f"/inventory/reservations/{order_id}", json={"items": _items(lines)}
     )
-    return _state(response, 200, order_id, "change the order")
+    return _state(response, 200, order_id, action)
 
 
 def release(order_id: int) -> str:
@@ -68,6 +79,12 @@ def _items(lines: dict[int, int]) -> list[dict]:
 
 
 def _state(response, expected: int, order_id: int, action: str) -> str:
+    _refusal(response, expected, order_id, action)
+    return service("inventory").read(response, lambda body: str(body["status"]))
+
+
+def _refusal(response, expected: int, order_id: int, action: str) -> None:
+    """Inventory's answer unless it is `expected`, as this module's errors."""
     if response.status_code == 409:
         raise _conflict_for_refusal(response, action)
     if response.status_code == 404:
@@ -75,7 +92,6 @@ def _state(response, expected: int, order_id: int, action: str) -> str:
     if response.status_code != expected:
         log.warning("inventory answered %s when asked to %s", response.status_code, action)
         raise Unavailable(f"The inventory service could not {action}")
-    return service("inventory").read(response, lambda body: str(body["status"]))
 
 
 def _conflict_for_refusal(response, action: str) -> Conflict:

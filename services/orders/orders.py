@@ -362,7 +362,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     old = {item.product_id: item.quantity for item in order.items}
     kept = {item.product_id: item for item in order.items}
     items = priced_lines(wanted, products, kept)
-    inventory.replace(order_id, wanted)
+    _replace_or_put_back(order_id, wanted, old)
     try:
         order.items.clear()
         db.session.flush()
@@ -378,13 +378,32 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     return get_order(order_id)
 
 
+def _replace_or_put_back(order_id: int, wanted: dict[int, int], old: dict[int, int]) -> None:
+    """The reservation's lines become `wanted`, or the edit is refused with nothing changed.
+    Inventory that cannot answer (its answer lost, or too late for this side) may still have
+    changed them: the old lines are put back, the order's row still locked, before the 503."""
+    try:
+        inventory.replace(order_id, wanted)
+    except Unavailable:
+        _put_back(order_id, old)
+        db.session.rollback()
+        raise
+
+
 def _put_back(order_id: int, lines: dict[int, int]) -> None:
     """Best effort, inside a failure already on its way to the client: whatever stops it is
-    logged, since the reservation and the stored lines now differ."""
+    logged, since the reservation and the stored lines may now differ. Nothing is lost: the
+    next edit replaces the reservation's lines, a cancel or a delete releases whatever it holds,
+    and shipping sets it to the order's lines before committing (`workflow.ship_stock`)."""
     try:
         inventory.replace(order_id, lines)
     except (Conflict, Unavailable) as refused:
-        log.error("order %s: its reservation could not be put back: %s", order_id, refused)
+        log.error(
+            "order %s: its reservation could not be put back: %s (it is set to the order's "
+            "lines when it ships)",
+            order_id,
+            refused,
+        )
 
 
 def delete_order(order_id: int) -> None:

@@ -113,7 +113,8 @@ class OrderStatus(MethodView):
     @blp.problem(
         409,
         "Not a transition of pending → paid → shipped → delivered, or → cancelled; or inventory "
-        "refused its part (the reservation is settled otherwise, or there is none to ship)",
+        "refused its part (the reservation is settled otherwise, or there is none to ship, or "
+        "the stock cannot cover the order's lines where an edit left it holding others)",
     )
     @blp.problem(503, "Inventory cannot answer; the status did not change")
     def post(self, data, order_id):

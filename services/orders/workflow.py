@@ -10,12 +10,16 @@ of each); steps payments' events take are in services/orders/payments.py."""
 
 from __future__ import annotations
 
+import logging
+
 from services.kit import Conflict, Forbidden, utcnow
 
 from . import inventory
 from .events import announce_cancelled, announce_paid, facts
 from .models import Order, OrderEvent, db, outbox
 from .orders import get_order
+
+log = logging.getLogger("feira.orders")
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "pending": ("paid", "cancelled"),
@@ -42,6 +46,23 @@ def ensure_transition(order: Order, target: str) -> None:
         raise Conflict(f"An order that is {order.status} cannot become {target}")
 
 
+def ship_stock(order: Order) -> None:
+    """The reservation's units leave on hand as the order's lines say. An edit whose reservation
+    could not be put back (inventory's answers lost: orders.py `_put_back`) left it holding other
+    lines: they become the order's first, so what ships is what was paid for."""
+    lines = {item.product_id: item.quantity for item in order.items}
+    held = inventory.held(order.id, f"ship order {order.id}")
+    if held != lines:
+        log.error(
+            "order %s: inventory held %s for its lines %s; set to its lines before shipping",
+            order.id,
+            held,
+            lines,
+        )
+        inventory.replace(order.id, lines, f"ship order {order.id}")
+    inventory.commit(order.id)
+
+
 def transition(order_id: int, target: str, caller, note: str | None = None) -> Order:
     """The order's row stays locked while inventory does its part, so two steps of one order
     never interleave; inventory's release and commit are idempotent, so a step retried after a
@@ -53,7 +74,7 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
         inventory.release(order_id)
         announce_cancelled(order, note)
     elif target == "shipped":
-        inventory.commit(order_id)
+        ship_stock(order)
         outbox.emit("order.shipped", facts(order, target, note))
     elif target == "paid":
         # By hand (cash, or the operator's word for a payment Feira did not see): no payment of

@@ -2,6 +2,9 @@
 local port (LiveServer), all on the test database; orders itself is served too, so concurrent
 requests are real concurrent HTTP requests."""
 
+import time
+from contextlib import contextmanager
+
 import pytest
 import requests
 from sqlalchemy import select
@@ -10,7 +13,15 @@ from services.clients import create_app as create_clients_app
 from services.inventory import create_app as create_inventory_app
 from services.inventory.models import Reservation, Stock
 from services.inventory.models import db as inventory_db
-from services.kit.testing import LiveServer, access_token, bearer, build_app, deliver, truncate_all
+from services.kit.testing import (
+    LiveServer,
+    access_token,
+    bearer,
+    build_app,
+    deliver,
+    rewired,
+    truncate_all,
+)
 from services.orders import create_app
 from services.orders.models import Order, db
 from services.products import create_app as create_products_app
@@ -218,3 +229,35 @@ def relay(app) -> int:
 
 def post_json(url, body, headers, **kwargs):
     return requests.post(url, json=body, headers=headers, timeout=30, **kwargs)
+
+
+ORDERS_GIVE_UP_AFTER = 0.5  # seconds: orders' read timeout while inventory answers late
+
+
+@contextmanager
+def inventory_answering(app, inventory, call: str, *ways: str):
+    """For a block, orders reaches inventory through a wrapper that answers its calls `call`
+    ("PUT /inventory/reservations/7"), one after the other, as `ways` says: "late", inventory
+    does the work and answers after orders gave up on it (its read timeout cut for the block);
+    "failing", a 500 without doing anything. Other calls, and those after `ways`, pass on."""
+    left = list(ways)
+
+    def answering(environ, start_response):
+        if not left or f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}" != call:
+            return inventory.app(environ, start_response)
+        if left.pop(0) == "failing":
+            start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "application/json")])
+            return [b"{}"]
+        # The server sends the status and headers with the first chunk: after the pause.
+        answer = list(inventory.app(environ, start_response))
+        time.sleep(ORDERS_GIVE_UP_AFTER * 3)
+        return answer
+
+    wrapper = LiveServer(answering).start()
+    urls = {**app.config["SERVICE_URLS"], "inventory": wrapper.base_url}
+    try:
+        with rewired(app, SERVICE_URLS=urls, HTTP_READ_TIMEOUT=ORDERS_GIVE_UP_AFTER):
+            yield
+    finally:
+        wrapper.stop()
+    assert not left, f"inventory was not asked {call} as often as the test said: {left} left"

@@ -7,7 +7,14 @@ from services.inventory.models import db as inventory_db
 from services.kit import utcnow
 from services.kit.testing import from_service
 
-from .conftest import order_body, relay, reservations, stock_of, stored_orders
+from .conftest import (
+    inventory_answering,
+    order_body,
+    relay,
+    reservations,
+    stock_of,
+    stored_orders,
+)
 from .test_payment_events import emitted
 
 
@@ -248,6 +255,44 @@ def test_a_reservation_that_cannot_be_put_back_is_logged(
         f"order {order['id']}: its reservation could not be put back: Inventory refused"
         in caplog.text
     )
+
+
+def test_an_edit_inventory_answers_too_late_is_put_back_and_changes_nothing(
+    client, user, placed, inventory
+):
+    """Inventory changed the lines, but orders gave up before hearing it: the old lines are put
+    back before the 503, so its promise (nothing changed) holds for the stock too."""
+    order, product = placed["order"], placed["product"]
+    items = [{"product_id": product["id"], "quantity": 3}]
+    put = f"PUT /inventory/reservations/{order['id']}"
+    with inventory_answering(client.application, inventory, put, "late"):
+        response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert response.status_code == 503, response.json
+    assert client.get(f"/orders/{order['id']}", headers=user).json["items"][0]["quantity"] == 2
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 2, "available": 3}
+
+
+def test_an_edit_whose_old_lines_cannot_be_put_back_ships_the_lines_of_the_order(
+    client, user, admin, placed, inventory, caplog
+):
+    """The edit's answer was lost and putting the old lines back failed too: inventory holds
+    the new lines, the order the old ones. That is logged, and shipping commits the order's."""
+    order, product = placed["order"], placed["product"]
+    items = [{"product_id": product["id"], "quantity": 3}]
+    put = f"PUT /inventory/reservations/{order['id']}"
+    with inventory_answering(client.application, inventory, put, "late", "failing"):
+        response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert response.status_code == 503, response.json
+    assert f"order {order['id']}: its reservation could not be put back" in caplog.text
+    assert client.get(f"/orders/{order['id']}", headers=user).json["items"][0]["quantity"] == 2
+    assert stock_of(inventory, product["id"])["reserved"] == 3
+
+    assert move(client, order["id"], "paid", admin).status_code == 200
+    shipped = move(client, order["id"], "shipped", admin)
+
+    assert shipped.status_code == 200, shipped.json
+    assert stock_of(inventory, product["id"]) == {"on_hand": 3, "reserved": 0, "available": 3}
+    assert f"order {order['id']}: inventory held {{{product['id']}: 3}}" in caplog.text
 
 
 def test_only_a_pending_order_can_be_edited(client, user, admin, placed):

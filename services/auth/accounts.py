@@ -278,15 +278,21 @@ def start_session(user: User) -> dict:
 
 
 def _forget_dead_sessions(user_id: int) -> None:
-    """A user's sessions that ended a day ago, or outlived any refresh token, are deleted at their
-    next login (their tokens go with them), so an account that logs in all day, like the
-    monitoring journey, keeps a bounded number of rows."""
+    """A user's sessions that ended a day ago, or hold no refresh token still valid, are deleted
+    at their next login (their tokens go with them), so an account that logs in all day, like the
+    monitoring journey, keeps a bounded number of rows. A session's age is no reason: each
+    rotation gives it a new REFRESH_TOKEN_DAYS, and a phone refreshing every 15 minutes stays
+    signed in however old its session is (README promises no absolute session lifetime)."""
     now = utcnow()
-    lifetime = current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    refreshable = (
+        select(RefreshToken.jti)
+        .where(RefreshToken.session_id == Session.id, RefreshToken.expires_at > now)
+        .exists()
+    )
     db.session.execute(
         db.delete(Session).where(
             Session.user_id == user_id,
-            (Session.revoked_at < now - timedelta(days=1)) | (Session.created_at < now - lifetime),
+            (Session.revoked_at < now - timedelta(days=1)) | ~refreshable,
         )
     )
 

@@ -431,6 +431,39 @@ def test_sessions_that_ended_long_ago_are_forgotten_at_the_next_login(app, clien
     assert len(sessions) == 2 and all(s.revoked_at is None for s in sessions)
 
 
+def test_a_session_still_refreshed_outlives_the_refresh_lifetime_but_a_spent_one_is_forgotten(
+    app, client, register, login
+):
+    """Ana's phone refreshes every 15 minutes; signing in on her laptop on day 8 must not sign it
+    out. A session whose refresh tokens have all expired can never be used again: forgotten."""
+    from datetime import UTC, datetime
+
+    from services.auth.models import RefreshToken, Session
+
+    register()
+    phone = login()
+    idle = login()
+    eight_days_ago = datetime.now(UTC) - timedelta(days=8)
+    with app.app_context():
+        db.session.execute(db.update(Session).values(created_at=eight_days_ago))
+        idle_sid = jwt.decode(idle["access_token"], options={"verify_signature": False})["sid"]
+        db.session.execute(
+            db.update(RefreshToken)
+            .where(RefreshToken.session_id == idle_sid)
+            .values(expires_at=eight_days_ago + timedelta(days=7))
+        )
+        db.session.commit()
+    # The phone's latest refresh: a token valid for seven more days, in its eight-day session.
+    refreshed = client.post("/auth/refresh", json={"refresh_token": phone["refresh_token"]})
+    assert refreshed.status_code == 200
+    login()
+    again = client.post("/auth/refresh", json={"refresh_token": refreshed.json["refresh_token"]})
+    assert again.status_code == 200, again.json
+    with app.app_context():
+        assert db.session.get(Session, idle_sid) is None
+        assert db.session.scalar(select(db.func.count()).select_from(Session)) == 2
+
+
 def test_an_access_token_cannot_be_used_to_refresh(client, register, login):
     register()
     tokens = login()

@@ -90,6 +90,24 @@ def _read_categories(found) -> tuple[list[dict], bool]:
     return items, steady
 
 
+def with_current(options: list[dict], current) -> list[dict]:
+    """The select's categories with the product's own among them. One the select did not read
+    (past CATEGORY_PAGES, or none read while /categories fails) would be no option: the browser
+    would send "" and saving a price would clear the category. It is named as its own read names
+    it, else "Categoria <id>"."""
+    try:
+        category_id = int(current)
+    except (TypeError, ValueError):
+        return options
+    if any(category["id"] == category_id for category in options):
+        return options
+    try:
+        name = api.get(f"/categories/{category_id}")["name"]
+    except ApiError:  # only its label is missing: its id still keeps it
+        name = f"Categoria {category_id}"
+    return [*options, {"id": category_id, "name": name}]
+
+
 def names_of(product_ids: list[int]) -> dict[int, str]:
     if not product_ids:
         return {}
@@ -162,7 +180,7 @@ def new_product():
                 values=values,
                 errors=errors,
                 message=message,
-                categories=categories(),
+                categories=with_current(categories(), values.get("category_id")),
                 product=None,
             ), exc.status
         try:
@@ -198,7 +216,7 @@ def product_page(product_id: int, *, values=None, errors=None, message=None, sta
         values=values,
         errors=errors or {},
         message=message,
-        categories=categories(),
+        categories=with_current(categories(), values.get("category_id")),
     ), status
 
 

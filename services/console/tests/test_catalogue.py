@@ -1,6 +1,7 @@
 """The product form's category select against a stand-in for the API whose catalogue changes while
 the console reads its pages: what another admin deletes or makes between two pages neither hides
-a category nor offers one twice."""
+a category nor offers one twice; a product's own category is always an option, so saving its
+price keeps it."""
 
 import re
 
@@ -8,20 +9,57 @@ import pytest
 from flask import Flask, request
 
 from services.auth.accounts import ensure_admin
+from services.console import catalogue as pages
 from services.kit.testing import truncate_all
 
-from .conftest import ADMIN, console_with_api, sign_in
+from .conftest import ADMIN, console_with_api, csrf_of, sign_in
+
+PRODUCT = 9
 
 
 class Categories:
-    """`GET /categories` as products answers it (sorted by name, paged by offset). `between`
-    runs once, when page 2 is first asked for: another admin's write landing between the
-    console's reads of page 1 and page 2."""
+    """`GET /categories` as products answers it (sorted by name, paged by offset), and one
+    category. `between` runs once, when page 2 is first asked for: another admin's write
+    landing between the console's reads of page 1 and page 2. `failing`: the categories answer
+    500. Product 9 is in `category_id`; its PATCHes are kept (`patched`)."""
 
     def __init__(self, count: int):
-        self.rows = [{"id": n, "name": f"Categoria {n:03d}"} for n in range(1, count + 1)]
+        self.rows = [{"id": n, "name": f"Seção {n:03d}"} for n in range(1, count + 1)]
         self.between = None
+        self.failing = False
+        self.category_id = 140
+        self.patched: list[dict] = []
         app = self.app = Flask("api")
+
+        @app.before_request
+        def fail():
+            if self.failing and request.path.startswith("/categories"):
+                problem = {"status": 500, "title": "Internal Server Error"}
+                return problem, 500, {"Content-Type": "application/problem+json"}
+
+        @app.get("/categories/<int:category_id>")
+        def category(category_id):
+            return next(row for row in self.rows if row["id"] == category_id)
+
+        @app.get(f"/products/{PRODUCT}")
+        def product():
+            return {
+                "id": PRODUCT,
+                "name": "Teclado",
+                "description": None,
+                "price": "10.00",
+                "barcode": "7891234567895",
+                "category_id": self.category_id,
+                "expires_on": None,
+                "active": True,
+                "available_quantity": 3,
+                "images": [],
+            }
+
+        @app.patch(f"/products/{PRODUCT}")
+        def patch():
+            self.patched.append(request.get_json())
+            return product()
 
         @app.get("/categories")
         def listing():
@@ -47,7 +85,7 @@ def catalogue(auth):
 @pytest.fixture(scope="module")
 def catalogue_console(database, jwt_keys, auth, auth_server, catalogue):
     with console_with_api(
-        database, jwt_keys, auth, auth_server, catalogue.app, ("/categories",)
+        database, jwt_keys, auth, auth_server, catalogue.app, ("/categories", "/products/")
     ) as console:
         yield console
 
@@ -59,6 +97,8 @@ def admin(catalogue_console, auth, catalogue):
     with auth.app_context():
         ensure_admin(*ADMIN)
     catalogue.rows = Categories(150).rows
+    catalogue.failing = False
+    catalogue.patched.clear()
     browser = catalogue_console.test_client()
     sign_in(browser)
     return browser
@@ -89,3 +129,43 @@ def test_a_category_made_between_two_pages_is_offered_once_on_the_product_form(a
 
     assert page.status_code == 200
     assert sorted(offered(page.text)) == list(range(1, 152))
+
+
+def selected(html: str) -> tuple[str, str]:
+    """The category select's chosen option (value, label), as a browser sends it: the first
+    option when none is marked."""
+    select = re.search(r'<select[^>]*id="category_id".*?</select>', html, re.S).group(0)
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select)
+    chosen = [(value, label) for value, marked, label in options if marked] or [options[0][::2]]
+    return chosen[0]
+
+
+def save_price(admin, page: str, price: str):
+    """The product form sent as the browser sends it, with a new price."""
+    form = {
+        "csrf_token": csrf_of(page),
+        "name": "Teclado",
+        "price": price,
+        "barcode": "7891234567895",
+        "category_id": selected(page)[0],
+        "active": "on",
+    }
+    return admin.post(f"/console/products/{PRODUCT}", data=form)
+
+
+def test_a_product_whose_category_the_select_did_not_read_keeps_it_when_its_price_is_saved(
+    admin, catalogue, monkeypatch
+):
+    monkeypatch.setattr(pages, "CATEGORY_PAGES", 1)  # the select reads categories 1 to 100
+    page = admin.get(f"/console/products/{PRODUCT}").text
+    assert selected(page) == ("140", "Seção 140")
+    assert save_price(admin, page, "12.00").status_code == 303
+    assert [(body["price"], body["category_id"]) for body in catalogue.patched] == [("12.00", 140)]
+
+
+def test_a_product_keeps_its_category_when_the_categories_cannot_be_read(admin, catalogue):
+    catalogue.failing = True
+    page = admin.get(f"/console/products/{PRODUCT}").text
+    assert selected(page) == ("140", "Categoria 140")
+    assert save_price(admin, page, "12.00").status_code == 303
+    assert [body["category_id"] for body in catalogue.patched] == [140]

@@ -29,9 +29,10 @@ PROBLEMS = [
     # auth_request already copies auth's WWW-Authenticate header onto the 401.
     (401, "unauthorized", "Unauthorized", "$auth_detail", {}),
     (403, "forbidden", "Forbidden", "The token does not allow this", {}),
-    (404, "not-found", "Not Found", "No route for $uri", {}),
+    (404, "not-found", "Not Found", "No route for $safe_uri", {}),
     # The methods of what the gateway serves itself ($gateway_allows, nginx.conf.j2); a service's
-    # routes are the service's to answer, and an empty value sends no header.
+    # routes are the service's to answer, and an empty value sends no header. The method cannot
+    # break the JSON: nginx refuses one of anything but A-Z, _ and - (a 400).
     (
         405,
         "method-not-allowed",

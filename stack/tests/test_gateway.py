@@ -236,6 +236,40 @@ def test_a_url_the_gateway_cannot_parse_is_its_problem_json_400(nginx, path):
     assert_problem(response, 400)
 
 
+# A path nginx decodes into a quote, a backslash, a control character or a byte that is no
+# UTF-8; and one that would close the detail and add members of its own.
+UNQUOTABLE_PATHS = [
+    "/x%22y",
+    "/x%5Cy",
+    "/x%0Ay",
+    "/x%FF",
+    "/x%22,%22status%22:200,%22a%22:%22",
+    # An internal route, and what the gateway serves itself (a directory under /media/, a missing
+    # asset).
+    "/auth/verify%22",
+    "/media/x%22/",
+    "/docs/assets/x%5C.css",
+]
+
+
+@pytest.mark.parametrize("path", UNQUOTABLE_PATHS)
+def test_a_404_is_valid_json_whatever_the_path_decodes_to_and_the_path_adds_nothing(nginx, path):
+    response = raw_get(nginx, path)
+
+    assert response.status_code == 404
+    problem = json.loads(response.content)
+    assert set(problem) == {"type", "title", "status", "detail", "request_id"}
+    assert problem["status"] == 404 and problem["detail"] == "No route for this path"
+
+
+def test_a_404_names_a_path_of_plain_url_characters_as_it_was_asked(nginx):
+    path = "/x/a.b_c~d!$&'()*+,;=:@-%25"
+    response = raw_get(nginx, path)
+
+    assert_problem(response, 404)
+    assert response.json()["detail"] == "No route for /x/a.b_c~d!$&'()*+,;=:@-%"
+
+
 @pytest.fixture
 def auth_gateway(database, tmp_path, monkeypatch):
     """The real auth service under gunicorn (two workers) on the test database, and behind it the
@@ -522,3 +556,49 @@ def test_auth_is_told_the_callers_address_and_none_of_the_headers_a_caller_could
     assert verify["authorization"] == "Bearer bad.x"
     assert verify["x-service-credential"] not in ("", "forged")
     assert not {"x-auth-assertion", "x-user-id", "x-user-role", "x-user-email"} & set(verify)
+
+
+@pytest.fixture
+def auth_saying(request, tmp_path, monkeypatch):
+    """The gateway with a stand-in for auth that refuses every token with the X-Auth-Error header
+    given as the fixture's parameter (bytes, as sent)."""
+
+    class Auth(socketserver.StreamRequestHandler):
+        def handle(self):
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            self.wfile.write(
+                b"HTTP/1.1 401 Unauthorized\r\nX-Auth-Error: "
+                + request.param
+                + b"\r\nContent-Length: 0\r\n\r\n"
+            )
+
+    yield from gateway_before(tmp_path, monkeypatch, AUTH_PORT=Auth)
+
+
+@pytest.mark.parametrize(
+    ("auth_saying", "detail"),
+    [
+        (b"The bearer token has expired", "The bearer token has expired"),
+        (
+            b"The bearer token's session (1); revoked: yes, by an admin",
+            "The bearer token's session (1); revoked: yes, by an admin",
+        ),
+        (b'a","status":200,"b":"', "A valid bearer token is required"),
+        (b"a\\b", "A valid bearer token is required"),
+        (b"a\tb", "A valid bearer token is required"),
+        (b"caf\xff", "A valid bearer token is required"),
+    ],
+    indirect=["auth_saying"],
+)
+def test_auths_detail_is_the_401s_only_when_it_cannot_break_the_json_it_goes_in(
+    auth_saying, detail
+):
+    response = requests.get(
+        f"{auth_saying}/clients", headers={"Authorization": "Bearer x.y.z"}, timeout=5
+    )
+
+    assert response.status_code == 401
+    problem = json.loads(response.content)
+    assert set(problem) == {"type", "title", "status", "detail", "request_id"}
+    assert problem["status"] == 401 and problem["detail"] == detail

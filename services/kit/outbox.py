@@ -184,6 +184,8 @@ class Outbox:
         # The relay's connections to its subscribers, kept alive between passes.
         self._http = requests.Session()
         self._http.trust_env = False
+        # Seconds to connect to a subscriber and to wait for its answer (tests shorten them).
+        self.post_timeout = (1, 5)
         # Housekeeping the relay loop also runs: [seconds between runs, task, last run].
         self.chores: list[list] = []
 
@@ -260,9 +262,9 @@ class Outbox:
     # --- relaying ---
 
     def relay_once(self, batch: int = RELAY_BATCH) -> int:
-        """Try every delivery that is due, a subscriber's in one POST (a JSON array of events, in
-        the order they were written; when it fails, each is tried alone, so one event its
-        subscriber cannot take holds back no other). Returns how many were delivered."""
+        """Try the deliveries that are due, at most `batch` per subscriber (so one subscriber's
+        backlog or failures never fill another's pass), a subscriber's in one POST (`_send`).
+        Returns how many were delivered."""
         session = self.db.session
         subscribers = current_app.config["OUTBOX_SUBSCRIBERS"]
         secret = current_app.config["OUTBOX_SECRET"]
@@ -273,12 +275,29 @@ class Outbox:
         if not xact_lock(session, self.lock_name("relay")):
             session.rollback()
             return 0
+        now = utcnow()
+        is_due = (self.Delivery.delivered_at.is_(None), self.Delivery.next_attempt_at <= now)
+        # Each subscriber's first `batch` due deliveries. Postgres takes no FOR UPDATE beside a
+        # window function, so the rows are chosen here and locked by the query below.
+        ranked = (
+            select(
+                self.Delivery.id,
+                func.row_number()
+                .over(partition_by=self.Delivery.subscriber, order_by=self.Delivery.id)
+                .label("position"),
+            )
+            .where(*is_due)
+            .subquery()
+        )
         due = session.execute(
             select(self.Delivery, self.Event.payload)
             .join(self.Event, self.Event.id == self.Delivery.event_id)
-            .where(self.Delivery.delivered_at.is_(None), self.Delivery.next_attempt_at <= utcnow())
+            # Checked again on the locked row: one another relay delivered meanwhile is left.
+            .where(
+                self.Delivery.id.in_(select(ranked.c.id).where(ranked.c.position <= batch)),
+                *is_due,
+            )
             .order_by(self.Delivery.id)
-            .limit(batch)
             # Several relays may run; each takes rows the others are not holding.
             .with_for_update(of=self.Delivery, skip_locked=True)
         ).all()
@@ -290,14 +309,31 @@ class Outbox:
             url = subscribers.get(name)
             if url is None:
                 outcomes = [f"subscriber {name} is no longer configured"] * len(rows)
-            elif len(rows) > 1 and self._post(url, [p for _, p in rows], secret) is None:
-                outcomes = [None] * len(rows)
             else:
-                outcomes = [self._post(url, payload, secret) for _, payload in rows]
+                outcomes = self._send(url, [payload for _, payload in rows], secret)
             for (delivery, payload), error in zip(rows, outcomes, strict=True):
                 delivered += self._record(delivery, payload, error)
         session.commit()
         return delivered
+
+    def _send(self, url: str, payloads: list[dict], secret: str) -> list[str | None]:
+        """A subscriber's due events in one POST (a JSON array, in the order they were written);
+        each one's error, or None. When the subscriber answers an error, each event is tried
+        alone, so one event it cannot take holds back no other. When it does not answer at all
+        (a timeout, a refused or reset connection), trying each would only repeat that, a
+        timeout per event while every other subscriber waits: the events left fail together
+        and wait their backoff."""
+        if len(payloads) > 1:
+            error, answered = self._post(url, payloads, secret)
+            if error is None or not answered:
+                return [error] * len(payloads)
+        outcomes: list[str | None] = []
+        for payload in payloads:
+            error, answered = self._post(url, payload, secret)
+            outcomes.append(error)
+            if not answered:
+                return outcomes + [error] * (len(payloads) - len(outcomes))
+        return outcomes
 
     @staticmethod
     def _record(delivery, payload: dict, error: str | None) -> int:
@@ -318,11 +354,12 @@ class Outbox:
         )
         return 0
 
-    def _post(self, url: str, payload: dict | list[dict], secret: str) -> str | None:
+    def _post(self, url: str, payload: dict | list[dict], secret: str) -> tuple[str | None, bool]:
         """POST to the subscriber; with several copies (`url1|url2`), to the next one when a
-        copy fails (a redelivery is harmless: the receiver skips an id it has processed)."""
+        copy fails (a redelivery is harmless: the receiver skips an id it has processed).
+        Returns the error (None once a copy took it) and whether any copy answered at all."""
         body = json.dumps(payload, separators=(",", ":")).encode()
-        error = None
+        error, answered = None, False
         for copy in url.split("|"):
             try:
                 response = self._http.post(
@@ -332,16 +369,17 @@ class Outbox:
                         "Content-Type": "application/json",
                         SIGNATURE: signature(secret, body),
                     },
-                    timeout=(1, 5),
+                    timeout=self.post_timeout,
                 )
             except requests.RequestException as exc:
                 error = type(exc).__name__
                 continue
+            answered = True
             if response.status_code >= 300:
                 error = f"HTTP {response.status_code}"
                 continue
-            return None
-        return error
+            return None, True
+        return error, answered
 
     def lock_name(self, task: str) -> str:
         """The advisory lock of one of this service's background tasks (kit.leader)."""

@@ -1,0 +1,179 @@
+"""The outbox relay facing subscribers that fail: one that is down, silent or refusing events
+costs the others nothing, pinned on a small app built with create_service_app and stand-in
+subscribers on real local ports."""
+
+import http.server
+import json
+import threading
+
+import pytest
+from sqlalchemy import select, text
+
+from services.kit import create_service_app, make_db, utcnow
+from services.kit.outbox import Outbox
+from services.kit.testing import OUTBOX_SECRET, unreachable_url
+
+db = make_db("auth")
+outbox = Outbox(db)
+
+
+@pytest.fixture(scope="module")
+def app(database, jwt_keys):
+    app, _ = create_service_app(
+        "auth",
+        __name__,
+        db=db,
+        config={
+            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "OUTBOX_SECRET": OUTBOX_SECRET,
+            "OUTBOX_SUBSCRIBERS": {},
+        },
+    )
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.drop_all()
+
+
+@pytest.fixture(autouse=True)
+def empty_outbox(app, monkeypatch):
+    with app.app_context():
+        db.session.execute(text("TRUNCATE outbox_events, outbox_deliveries RESTART IDENTITY"))
+        db.session.commit()
+    # A subscriber that does not answer costs a fifth of a second here, not the 5 s of the stack.
+    monkeypatch.setattr(outbox, "post_timeout", (1, 0.2))
+    yield
+    app.config["OUTBOX_SUBSCRIBERS"] = {}
+
+
+class Subscriber:
+    """A stand-in subscriber on a local port. `answer(events)` says what it does with a body's
+    events (the body's list, or a list of the one event): an HTTP status, or None to never
+    answer (the relay's read times out). `bodies` are the events of each POST, in order."""
+
+    def __init__(self, answer):
+        self.bodies: list[list[dict]] = []
+        self.released = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                parsed = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                events = parsed if isinstance(parsed, list) else [parsed]
+                outer.bodies.append(events)
+                status = answer(events)
+                if status is None:
+                    outer.released.wait(5)
+                    self.close_connection = True
+                    return
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}/internal/events"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def numbers(self) -> list[list[int]]:
+        """Each POST's events, as the numbers they were emitted with."""
+        return [[event["data"]["n"] for event in events] for events in self.bodies]
+
+    def stop(self) -> None:
+        self.released.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def subscriber():
+    made = []
+
+    def make(answer):
+        made.append(Subscriber(answer))
+        return made[-1]
+
+    yield make
+    for each in made:
+        each.stop()
+
+
+def emit(app, subscribers: dict[str, str], numbers) -> None:
+    app.config["OUTBOX_SUBSCRIBERS"] = subscribers
+    with app.app_context():
+        for n in numbers:
+            outbox.emit("widget.made", {"n": n})
+        db.session.commit()
+
+
+def relay(app, **kwargs) -> int:
+    with app.app_context():
+        return outbox.relay_once(**kwargs)
+
+
+def deliveries(app, subscriber: str) -> list:
+    with app.app_context():
+        return db.session.scalars(
+            select(outbox.Delivery)
+            .where(outbox.Delivery.subscriber == subscriber)
+            .order_by(outbox.Delivery.id)
+        ).all()
+
+
+def test_a_subscriber_whose_failures_fill_a_pass_holds_back_no_other_subscriber(app, subscriber):
+    down = unreachable_url() + "/internal/events"
+    quick = subscriber(lambda events: 200)
+    emit(app, {"down": down}, [1, 2, 3])
+    emit(app, {"down": down, "quick": quick.url}, [4])
+
+    assert relay(app, batch=3) == 1, "quick's event went out beside down's three older ones"
+    assert quick.numbers() == [[4]]
+    assert [d.attempts for d in deliveries(app, "down")] == [1, 1, 1, 0], (
+        "down's pass took its own batch of three, the fourth waits for the next pass"
+    )
+
+
+def test_a_subscriber_that_does_not_answer_costs_a_pass_one_timeout_not_one_per_event(
+    app, subscriber
+):
+    silent = subscriber(lambda events: None)
+    emit(app, {"silent": silent.url}, [1, 2, 3, 4])
+
+    assert relay(app) == 0
+    assert silent.numbers() == [[1, 2, 3, 4]], "one POST, no event tried alone after it"
+    failed = deliveries(app, "silent")
+    assert [(d.attempts, d.last_error) for d in failed] == [(1, "ReadTimeout")] * 4
+    assert all(d.next_attempt_at > utcnow() for d in failed), "each waits its backoff"
+
+
+def test_a_subscriber_that_refuses_a_batch_still_gets_each_event_tried_alone(app, subscriber):
+    picky = subscriber(
+        lambda events: 500 if len(events) > 1 or events[0]["data"]["n"] == 2 else 200
+    )
+    emit(app, {"picky": picky.url}, [1, 2, 3])
+
+    assert relay(app) == 2, "the event it refuses holds back no other"
+    assert picky.numbers() == [[1, 2, 3], [1], [2], [3]]
+    assert [(d.delivered_at is None, d.last_error) for d in deliveries(app, "picky")] == [
+        (False, None),
+        (True, "HTTP 500"),
+        (False, None),
+    ]
+
+
+def test_a_subscriber_that_stops_answering_while_its_events_go_alone_costs_one_timeout_more(
+    app, subscriber
+):
+    failing = subscriber(lambda events: 500 if len(events) > 1 else None)
+    emit(app, {"failing": failing.url}, [1, 2, 3])
+
+    assert relay(app) == 0
+    assert failing.numbers() == [[1, 2, 3], [1]], "the events after the silent one wait"
+    assert [d.last_error for d in deliveries(app, "failing")] == ["ReadTimeout"] * 3

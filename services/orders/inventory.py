@@ -7,7 +7,11 @@ at every call site.
   whose goal (the order holds no stock) a missing reservation already meets: a cancel or a
   delete then goes on, so an order whose reservation was lost is never stuck as pending.
 - Inventory down, failing (5xx), or answering anything else or anything unreadable is
-  `Unavailable`: nothing can be said about the reservation, the client may retry.
+  `Unavailable`: the client may retry. When the call may have reached inventory and been
+  carried out without this side hearing of it (its answer too late or lost, a 5xx), it is
+  `Unanswered`, an `Unavailable` a caller that must know acts on: an edit puts the old lines
+  back, a cancel or a delete has the outbox tell inventory again (orders.py). A connection
+  inventory refused, or that could not be made, is a plain `Unavailable`: it heard nothing.
 
 Each returns the reservation's state as inventory answers it: reserved, released or committed;
 `held` its lines.
@@ -17,9 +21,17 @@ from __future__ import annotations
 
 import logging
 
+import requests
+from urllib3.exceptions import ConnectTimeoutError
+
 from services.kit import Conflict, Unavailable, service
 
 log = logging.getLogger("feira.orders")
+
+
+class Unanswered(Unavailable):
+    """Inventory may have done what it was asked: the call may have reached it, and no answer
+    came (too late, the connection dropped, or a 5xx)."""
 
 
 def reserve(order_id: int, lines: dict[int, int]) -> str:
@@ -27,7 +39,8 @@ def reserve(order_id: int, lines: dict[int, int]) -> str:
     reservation the first call made, in whatever state it is in now."""
     # With orders' credential alone: inventory records no user on a reservation. Idempotent by
     # the order's id, so a connection dropped before the answer is sent again, not a 503.
-    response = service("inventory").post(
+    response = _call(
+        "POST",
         "/inventory/reservations",
         json={"order_id": order_id, "items": _items(lines)},
         forward_auth=False,
@@ -38,7 +51,7 @@ def reserve(order_id: int, lines: dict[int, int]) -> str:
 
 def held(order_id: int, action: str) -> dict[int, int]:
     """The lines the reservation holds now, {product_id: quantity}, whatever its state."""
-    response = service("inventory").get(f"/inventory/reservations/{order_id}")
+    response = _call("GET", f"/inventory/reservations/{order_id}")
     _refusal(response, 200, order_id, action)
     return service("inventory").read(
         response,
@@ -48,18 +61,14 @@ def held(order_id: int, action: str) -> dict[int, int]:
 
 def replace(order_id: int, lines: dict[int, int], action: str = "change the order") -> str:
     """The reservation's lines become `lines` in one inventory transaction, or nothing changes."""
-    response = service("inventory").put(
-        f"/inventory/reservations/{order_id}", json={"items": _items(lines)}
-    )
+    response = _call("PUT", f"/inventory/reservations/{order_id}", json={"items": _items(lines)})
     return _state(response, 200, order_id, action)
 
 
 def release(order_id: int) -> str:
     """The reserved units are available again; releasing twice changes nothing, and an order
     inventory holds nothing for has nothing to release."""
-    response = service("inventory").post(
-        f"/inventory/reservations/{order_id}/release", idempotent=True
-    )
+    response = _call("POST", f"/inventory/reservations/{order_id}/release", idempotent=True)
     if response.status_code == 404:
         log.warning("order %s: inventory holds no reservation to release", order_id)
         return "released"
@@ -68,10 +77,30 @@ def release(order_id: int) -> str:
 
 def commit(order_id: int) -> str:
     """The reserved units leave on hand (the order ships); committing twice changes nothing."""
-    response = service("inventory").post(
-        f"/inventory/reservations/{order_id}/commit", idempotent=True
-    )
+    response = _call("POST", f"/inventory/reservations/{order_id}/commit", idempotent=True)
     return _state(response, 200, order_id, f"commit order {order_id}'s stock")
+
+
+def _call(method: str, path: str, **kwargs):
+    """Inventory's answer; `Unanswered` unless the kit gave up before inventory could hear."""
+    try:
+        return service("inventory").request(method, path, **kwargs)
+    except Unavailable as error:
+        if _never_heard(error):
+            raise
+        raise Unanswered(error.detail) from error
+
+
+def _never_heard(error: Unavailable) -> bool:
+    """The kit's last attempt found no connection: refused, or not made in time (urllib3's
+    NewConnectionError is a ConnectTimeoutError). An earlier attempt the kit retried after
+    sending it (a read timeout, then inventory restarting) reads as never heard too: a narrow
+    window, where the 503 may say nothing changed after inventory did its part."""
+    cause = error.__cause__
+    if not isinstance(cause, requests.ConnectionError) or not cause.args:
+        return False
+    reason = getattr(cause.args[0], "reason", cause.args[0])
+    return isinstance(reason, ConnectTimeoutError)
 
 
 def _items(lines: dict[int, int]) -> list[dict]:

@@ -380,11 +380,11 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
 
 def _replace_or_put_back(order_id: int, wanted: dict[int, int], old: dict[int, int]) -> None:
     """The reservation's lines become `wanted`, or the edit is refused with nothing changed.
-    Inventory that cannot answer (its answer lost, or too late for this side) may still have
-    changed them: the old lines are put back, the order's row still locked, before the 503."""
+    Inventory that may have changed them without this side hearing (`inventory.Unanswered`)
+    has the old lines put back, the order's row still locked, before the 503."""
     try:
         inventory.replace(order_id, wanted)
-    except Unavailable:
+    except inventory.Unanswered:
         _put_back(order_id, old)
         db.session.rollback()
         raise
@@ -414,7 +414,20 @@ def delete_order(order_id: int) -> None:
     if order.status not in ("pending", "cancelled"):
         raise Conflict(f"Order {order_id} is {order.status}: only pending or cancelled orders go")
     if order.status == "pending":
-        inventory.release(order_id)
+        release_stock(order_id)
         announce_cancelled(order, "deleted")
     db.session.delete(order)
     db.session.commit()
+
+
+def release_stock(order_id: int) -> None:
+    """A cancel's or a delete's part in inventory: the order's reservation released. When
+    inventory may have released it without this side hearing (`inventory.Unanswered`), the step
+    goes on, and `order.abandoned` in its transaction has the outbox tell inventory again until
+    it hears (it releases whatever is still reserved): a 503 would say nothing changed with the
+    stock maybe back on sale. Inventory that heard nothing (down) is a 503, nothing changed."""
+    try:
+        inventory.release(order_id)
+    except inventory.Unanswered as lost:
+        log.warning("order %s: %s; its release goes through the outbox", order_id, lost.detail)
+        outbox.emit("order.abandoned", {"order_id": order_id})

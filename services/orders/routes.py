@@ -97,9 +97,10 @@ class OrderResource(MethodView):
         "Only pending or cancelled orders can be deleted, or inventory refused to release a "
         "pending one's stock (its reservation was committed); nothing was deleted",
     )
-    @blp.problem(503, "Inventory could not release the stock; nothing was deleted")
+    @blp.problem(503, "Inventory cannot be reached; nothing was deleted")
     def delete(self, order_id):
-        """Delete a pending (its stock released) or cancelled order (admin)."""
+        """Delete a pending (its stock released; through the outbox when inventory's answer
+        does not come) or cancelled order (admin)."""
         orders.delete_order(order_id)
 
 
@@ -116,10 +117,14 @@ class OrderStatus(MethodView):
         "refused its part (the reservation is settled otherwise, or there is none to ship, or "
         "the stock cannot cover the order's lines where an edit left it holding others)",
     )
-    @blp.problem(503, "Inventory cannot answer; the status did not change")
+    @blp.problem(
+        503,
+        "Inventory cannot answer (a cancel: cannot be reached); the status did not change",
+    )
     def post(self, data, order_id):
-        """Move the order on: cancelling releases its stock, shipping takes it from on hand,
-        delivering gives the client holdings."""
+        """Move the order on: cancelling releases its stock (through the outbox when
+        inventory's answer does not come), shipping takes it from on hand, delivering gives the
+        client holdings."""
         return workflow.transition(order_id, data["status"], current_caller(), data["note"])
 
 

@@ -17,7 +17,7 @@ from services.kit import Conflict, Forbidden, utcnow
 from . import inventory
 from .events import announce_cancelled, announce_paid, facts
 from .models import Order, OrderEvent, db, outbox
-from .orders import get_order
+from .orders import get_order, release_stock
 
 log = logging.getLogger("feira.orders")
 
@@ -71,7 +71,7 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     ensure_may_move(order, target, caller)
     ensure_transition(order, target)
     if target == "cancelled":
-        inventory.release(order_id)
+        release_stock(order_id)
         announce_cancelled(order, note)
     elif target == "shipped":
         ship_stock(order)

@@ -146,12 +146,34 @@ def test_a_user_may_not_cancel_their_paid_order(client, user, admin, placed):
 
 
 def test_inventory_down_keeps_the_status(client, admin, placed, inventory):
+    """Inventory heard nothing (the connection refused): the 503 says truly nothing changed."""
     inventory.stop()
     try:
         assert move(client, placed["order"]["id"], "cancelled", admin).status_code == 503
+        assert client.delete(f"/orders/{placed['order']['id']}", headers=admin).status_code == 503
     finally:
         inventory.start()
     assert client.get(f"/orders/{placed['order']['id']}", headers=admin).json["status"] == "pending"
+    assert emitted(client.application, "order.abandoned") == []
+
+
+@pytest.mark.parametrize("inventory_is", ["late", "failing"])
+def test_a_cancel_whose_release_goes_unanswered_cancels_and_the_outbox_releases_the_stock(
+    client, admin, placed, inventory, inventory_is
+):
+    """Inventory may have released the stock without orders hearing it (its answer came too
+    late, or it failed): a 503 saying the order did not change would leave it open with its
+    stock maybe back on sale. It is cancelled, and the outbox tells inventory to release."""
+    order, product = placed["order"], placed["product"]
+    release = f"POST /inventory/reservations/{order['id']}/release"
+    with inventory_answering(client.application, inventory, release, inventory_is):
+        response = move(client, order["id"], "cancelled", admin)
+    assert response.status_code == 200, response.json
+    assert response.json["status"] == "cancelled"
+    assert emitted(client.application, "order.abandoned") == [{"order_id": order["id"]}]
+    relay(client.application)
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
+    assert reservations(inventory) == [(order["id"], "released")]
 
 
 # --- editing ---
@@ -295,6 +317,21 @@ def test_an_edit_whose_old_lines_cannot_be_put_back_ships_the_lines_of_the_order
     assert f"order {order['id']}: inventory held {{{product['id']}: 3}}" in caplog.text
 
 
+def test_an_edit_inventory_never_heard_is_a_503_with_nothing_to_put_back(
+    client, user, placed, inventory, caplog
+):
+    order, product = placed["order"], placed["product"]
+    items = [{"product_id": product["id"], "quantity": 3}]
+    inventory.stop()
+    try:
+        response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    finally:
+        inventory.start()
+    assert response.status_code == 503, response.json
+    assert "put back" not in caplog.text
+    assert stock_of(inventory, product["id"])["reserved"] == 2
+
+
 def test_only_a_pending_order_can_be_edited(client, user, admin, placed):
     move(client, placed["order"]["id"], "paid", admin)
     response = client.patch(
@@ -335,6 +372,21 @@ def test_a_deleted_pending_order_is_announced_cancelled_so_its_open_payment_is_l
         "previous_status": "pending",
         "note": "deleted",
     }
+
+
+def test_a_delete_whose_release_goes_unanswered_deletes_and_the_outbox_releases_the_stock(
+    client, admin, placed, inventory
+):
+    order, product = placed["order"], placed["product"]
+    release = f"POST /inventory/reservations/{order['id']}/release"
+    with inventory_answering(client.application, inventory, release, "failing"):
+        response = client.delete(f"/orders/{order['id']}", headers=admin)
+    assert response.status_code == 204, response.json
+    assert stored_orders(client.application) == []
+    [cancelled] = emitted(client.application, "order.cancelled")
+    assert cancelled["order_id"] == order["id"] and cancelled["note"] == "deleted"
+    relay(client.application)
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
 
 
 def test_a_user_may_not_delete_an_order(client, user, placed):

@@ -12,6 +12,7 @@ from services.kit.pagination import MAX_PER_PAGE
 
 from . import api
 from .api import ApiError
+from .messages import in_portuguese
 from .pages import (
     admin_only,
     bp,
@@ -270,6 +271,25 @@ def delete_picture(product_id: int, image_id: int):
     return redirect(url_for("console.product", product_id=product_id), 303)
 
 
+def rejected_rows(result: dict) -> list[dict]:
+    """An import's refused rows as its report says them: the reason and each field's messages,
+    in Portuguese where messages.py knows the API's words."""
+    return [
+        {
+            "index": row.get("index"),
+            "reason": in_portuguese(row.get("reason") or ""),
+            "errors": {
+                field: [
+                    in_portuguese(str(text))
+                    for text in (texts if isinstance(texts, list) else [texts])
+                ]
+                for field, texts in (row.get("errors") or {}).items()
+            },
+        }
+        for row in result.get("rejected") or []
+    ]
+
+
 @bp.route("/products/import", methods=["GET", "POST"])
 @admin_only
 def import_products():
@@ -295,7 +315,10 @@ def import_products():
             return render_template("import.html", result=None, errors=errors, text=text), (
                 exc.status
             )
-    return render_template("import.html", result=result, errors=errors, text=text)
+    rejected = rejected_rows(result) if result else []
+    return render_template(
+        "import.html", result=result, rejected=rejected, errors=errors, text=text
+    )
 
 
 @bp.route("/categories", methods=["GET", "POST"])

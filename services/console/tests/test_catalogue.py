@@ -1,8 +1,9 @@
 """The product form's category select against a stand-in for the API whose catalogue changes while
 the console reads its pages: what another admin deletes or makes between two pages neither hides
 a category nor offers one twice; a product's own category is always an option, so saving its
-price keeps it."""
+price keeps it. And the import's report, in Portuguese."""
 
+import html
 import re
 
 import pytest
@@ -21,7 +22,8 @@ class Categories:
     """`GET /categories` as products answers it (sorted by name, paged by offset), and one
     category. `between` runs once, when page 2 is first asked for: another admin's write
     landing between the console's reads of page 1 and page 2. `failing`: the categories answer
-    500. Product 9 is in `category_id`; its PATCHes are kept (`patched`)."""
+    500. Product 9 is in `category_id`; its PATCHes are kept (`patched`). An import refuses its
+    second row."""
 
     def __init__(self, count: int):
         self.rows = [{"id": n, "name": f"Seção {n:03d}"} for n in range(1, count + 1)]
@@ -60,6 +62,23 @@ class Categories:
         def patch():
             self.patched.append(request.get_json())
             return product()
+
+        @app.post("/products/import")
+        def import_products():
+            return {
+                "created": 1,
+                "updated": 0,
+                "rejected": [
+                    {
+                        "index": 1,
+                        "reason": "Invalid fields: barcode, price",
+                        "errors": {
+                            "barcode": ["The check digit does not match."],
+                            "price": ["Missing data for required field."],
+                        },
+                    }
+                ],
+            }
 
         @app.get("/categories")
         def listing():
@@ -169,3 +188,17 @@ def test_a_product_keeps_its_category_when_the_categories_cannot_be_read(admin, 
     assert selected(page) == ("140", "Categoria 140")
     assert save_price(admin, page, "12.00").status_code == 303
     assert [body["category_id"] for body in catalogue.patched] == [140]
+
+
+def test_the_import_report_says_each_refused_rows_reason_and_fields_in_portuguese(admin):
+    page = admin.get("/console/products/import").text
+    answer = admin.post(
+        "/console/products/import", data={"csrf_token": csrf_of(page), "rows": "[{}, {}]"}
+    )
+    assert answer.status_code == 200
+    report = re.search(r'<table class="list"[^>]*>.*?</table>', answer.text, re.S)
+    report = html.unescape(report.group(0))
+    assert "<td>Campos inválidos: barcode, price</td>" in report
+    assert "<code>barcode</code>: O dígito verificador não confere." in report
+    assert "<code>price</code>: Campo obrigatório." in report
+    assert "Invalid fields" not in report and "check digit" not in report

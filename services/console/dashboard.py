@@ -13,13 +13,30 @@ from .api import ApiError
 from .pages import bp, shop_zone, signed_in
 
 PERIODS = {"7": "7 dias", "30": "30 dias", "90": "90 dias", "365": "12 meses"}
-# What a KPI series calls a row the API has no name for (null): an uncategorised product, a
-# client since removed, an order without a shipping address.
+
+
+def category_label(row: dict) -> str:
+    """A category orders has no name for: none (uncategorised products), or one products did not
+    name (down, or slow to answer)."""
+    category_id = row.get("category_id")
+    return "Sem categoria" if category_id is None else f"Categoria {category_id}"
+
+
+def client_label(row: dict) -> str:
+    """A client orders has no name for: clients did not say it (a removed client reads the
+    same, and orders cannot tell them apart)."""
+    client_id = row.get("client_id")
+    return "—" if client_id is None else f"Cliente {client_id}"
+
+
+# What a KPI series calls a row the API has no name for (null): a category or a client by its id
+# (their names are null also while products or clients cannot answer orders), a product "—", an
+# order without a shipping address "—".
 UNNAMED = {
-    "top_products": ("name", "—"),
-    "by_category": ("name", "Sem categoria"),
-    "by_client": ("name", "Cliente removido"),
-    "by_state": ("state", "—"),
+    "top_products": ("name", lambda row: "—"),
+    "by_category": ("name", category_label),
+    "by_client": ("name", client_label),
+    "by_state": ("state", lambda row: "—"),
 }
 
 
@@ -64,7 +81,7 @@ def kpis(found) -> tuple[dict | None, str | None, dict]:
             return None, "Indicadores indisponíveis no momento.", {}
         raise found
     for series, (key, label) in UNNAMED.items():
-        found[series] = [{**row, key: row.get(key) or label} for row in found.get(series, [])]
+        found[series] = [{**row, key: row.get(key) or label(row)} for row in found.get(series, [])]
     charts = {
         "by_day": chart(
             "line",

@@ -121,14 +121,18 @@ def test_kpi_rows_the_api_leaves_unnamed_are_labelled_not_shown_as_none():
     answer = {
         "by_day": [],
         "top_products": [{"product_id": 1, "name": None, "units": 2, "revenue": "10.00"}],
-        "by_category": [{"category_id": None, "name": None, "units": 2, "revenue": "10.00"}],
+        "by_category": [
+            {"category_id": None, "name": None, "units": 2, "revenue": "10.00"},
+            {"category_id": 4, "name": None, "units": 1, "revenue": "5.00"},
+        ],
         "by_client": [{"client_id": 9, "name": None, "gmv": "10.00", "orders": 1}],
         "by_state": [{"state": None, "gmv": "10.00", "orders": 1}],
     }
     found, why, _ = kpis(answer)
     assert why is None
-    assert found["by_category"][0]["name"] == "Sem categoria"
-    assert found["by_client"][0]["name"] == "Cliente removido"
+    assert [row["name"] for row in found["by_category"]] == ["Sem categoria", "Categoria 4"]
+    # Products or clients not answering orders leaves a name null too: the id says who it is.
+    assert found["by_client"][0]["name"] == "Cliente 9"
     assert found["by_state"][0]["state"] == "—"
     assert found["top_products"][0]["name"] == "—"
     assert "null" not in "".join(found["charts"].values())

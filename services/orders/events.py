@@ -65,9 +65,9 @@ def announce_updated(order: Order) -> None:
 
 def cancel_for(order: Order, by_service: str, note: str) -> None:
     """A pending order cancelled by what another service said (a PIX expired, its client
-    deleted), inside the event's transaction with the order's row locked: announced, and its
-    stock given back through `order.abandoned` (an event carries no user's token for
-    inventory's reservation routes; the outbox retries until inventory hears it)."""
+    deleted: a paid one too), inside the event's transaction with the order's row locked:
+    announced, and its stock given back through `order.abandoned` (an event carries no user's
+    token for inventory's reservation routes; the outbox retries until inventory hears it)."""
     announce_cancelled(order, note)
     outbox.emit("order.abandoned", {"order_id": order.id})
     moved_by(order, "cancelled", by_service, note)

@@ -41,26 +41,38 @@ def on_client_created(data: dict) -> None:
 
 
 def on_client_deleted(data: dict) -> None:
-    """`client.deleted` {client_id}: no order may name it from now on, and its pending orders are
+    """`client.deleted` {client_id}: no order may name it from now on, and its open orders are
     cancelled. Clients refuses to delete a client with open orders, but it asks orders before it
     deletes, and orders takes the client's orders until this event arrives: the ones placed in
     between (and one whose stock is being reserved now: the tombstone waits for its share lock,
-    orders.py) would otherwise stay pending, their stock held, for a client that is gone."""
+    orders.py), and paid meanwhile (a card pays within seconds), would otherwise outlive their
+    client, their stock held: pending and paid ones are cancelled (a paid one's `order.cancelled`
+    says so, and payments refunds it). A shipped one is on its way, its stock gone as a sale; no
+    step cancels it (the machine takes it only to delivered) and a refund would pay back goods
+    the client receives: it is left to be delivered, and logged as an error for an admin."""
     client_id = int(data["client_id"])
     _bury(KnownClient, client_id)
-    pending = db.session.scalars(
+    open_orders = db.session.scalars(
         select(Order)
-        .where(Order.client_id == client_id, Order.status == "pending")
+        .where(Order.client_id == client_id, Order.status.in_(("pending", "paid", "shipped")))
         .order_by(Order.id)
         .with_for_update()
     ).all()
-    for order in pending:
-        cancel_for(order, "clients", "client deleted")
-    if pending:
+    to_cancel = [order for order in open_orders if order.status != "shipped"]
+    if to_cancel:
         log.warning(
-            "client %s was deleted with %s pending orders placed meanwhile: cancelled",
+            "client %s was deleted with open orders placed meanwhile: cancelling %s",
             client_id,
-            len(pending),
+            ", ".join(f"{order.id} ({order.status})" for order in to_cancel),
+        )
+    for order in to_cancel:
+        cancel_for(order, "clients", "client deleted")
+    shipped = [order.id for order in open_orders if order.status == "shipped"]
+    if shipped:
+        log.error(
+            "client %s was deleted with orders already shipped, left to be delivered: %s",
+            client_id,
+            ", ".join(map(str, shipped)),
         )
 
 

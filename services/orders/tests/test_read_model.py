@@ -15,7 +15,7 @@ from services.products.models import db as products_db
 from services.products.models import outbox as products_outbox
 
 from .conftest import order_body, relay, stock_of, stored_orders
-from .test_payment_events import emitted
+from .test_payment_events import emitted, pay
 
 
 @pytest.fixture
@@ -203,6 +203,59 @@ def test_pending_orders_placed_before_client_deleted_arrived_are_cancelled_with_
     assert cancelled["order_id"] == order["id"] and cancelled["previous_status"] == "pending"
     assert relay(client.application) >= 1
     assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
+
+
+def test_a_paid_order_placed_before_client_deleted_arrived_is_cancelled_so_it_is_refunded(
+    client, user, admin, make_client, make_product, clients, heard, inventory
+):
+    """Placed and paid by card in the window between clients' check for open orders and its
+    `client.deleted` reaching orders: it would outlive its client, paid and its stock held."""
+    buyer = make_client()
+    product = make_product(stock=5)
+    heard()
+    placed = place(client, user, buyer, (product["id"], 2))
+    assert placed.status_code == 201
+    assert pay(client, placed.json, amount=placed.json["total"]).json["status"] == "processed"
+    deleted = clients.app.test_client().delete(f"/clients/{buyer['id']}", headers=admin)
+    assert deleted.status_code == 204
+    heard()
+    order = client.get(f"/orders/{placed.json['id']}", headers=admin).json
+    assert order["status"] == "cancelled"
+    assert order["history"][-1] == {
+        **order["history"][-1],
+        "status": "cancelled",
+        "by": "clients",
+        "note": "client deleted",
+    }
+    [cancelled] = emitted(client.application, "order.cancelled")
+    assert cancelled["order_id"] == order["id"] and cancelled["previous_status"] == "paid"
+    assert relay(client.application) >= 1
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
+
+
+def test_a_shipped_order_of_a_deleted_client_is_left_to_be_delivered_and_logged(
+    client, user, admin, make_client, make_product, clients, heard, inventory, caplog
+):
+    """On its way, its stock gone as a sale: no step cancels it, and a refund would pay back
+    goods the client receives."""
+    buyer = make_client()
+    product = make_product(stock=5)
+    heard()
+    placed = place(client, user, buyer, (product["id"], 2))
+    for status in ("paid", "shipped"):
+        moved = client.post(
+            f"/orders/{placed.json['id']}/status", json={"status": status}, headers=admin
+        )
+        assert moved.status_code == 200, moved.json
+    deleted = clients.app.test_client().delete(f"/clients/{buyer['id']}", headers=admin)
+    assert deleted.status_code == 204
+    heard()
+    assert client.get(f"/orders/{placed.json['id']}", headers=admin).json["status"] == "shipped"
+    assert emitted(client.application, "order.cancelled") == []
+    assert (
+        f"client {buyer['id']} was deleted with orders already shipped, left to be delivered: "
+        f"{placed.json['id']}" in caplog.text
+    )
 
 
 def test_an_order_whose_client_is_deleted_while_its_stock_is_reserved_is_refused_with_none_held(

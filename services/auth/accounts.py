@@ -13,7 +13,7 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from jwt import PyJWTError
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import (
@@ -95,10 +95,7 @@ def authenticate(email: str, password: str, source: str) -> User:
     addresses, and an address that signed in to it before is never held up by it."""
     email = normalized_email(email)
     now = utcnow()
-    pair = db.session.get(LoginAttempt, (email, source))
-    _refuse_while_blocked(pair, now)
-    if not _known(pair, now):
-        _take_email_slot(email, now)
+    _count_guess(email, source, now)
     user = db.session.scalar(select(User).where(User.email == email))
     matches = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
     if user is None or not matches or not user.active:
@@ -116,6 +113,33 @@ def authenticate(email: str, password: str, source: str) -> User:
     )
     db.session.commit()
     return user
+
+
+def _count_guess(email: str, source: str, now: datetime) -> None:
+    """Count a password guess for (email, source) before it is checked, or refuse it (429) while
+    that address is blocked or the email's ceiling has no slot for it.
+
+    The pair's row is locked from the decision to the count, so concurrent guesses are counted
+    one after another and the LOGIN_MAX_FAILURES-th blocks those still waiting: checking the
+    count first and counting once argon2 said no let every guess sent together through. The lock
+    is let go (committed) before the password is checked, so it holds up only that address's
+    guesses at that email, and only for the time of a few statements, never argon2's."""
+    db.session.execute(
+        insert(LoginAttempt).values(email=email, source=source, failures=0).on_conflict_do_nothing()
+    )
+    pair = db.session.scalar(
+        select(LoginAttempt)
+        .where(LoginAttempt.email == email, LoginAttempt.source == source)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    _refuse_while_blocked(pair, now)
+    if not _known(pair, now):
+        _take_email_slot(email, now)
+    idle = pair.last_failure_at is None or pair.last_failure_at < now - _window()
+    pair.failures = 1 if idle else pair.failures + 1
+    pair.last_failure_at = now
+    db.session.commit()
 
 
 def _known(pair: LoginAttempt | None, now: datetime) -> bool:
@@ -166,7 +190,8 @@ def _refuse_while_blocked(pair: LoginAttempt | None, now: datetime) -> None:
 
 def _take_email_slot(email: str, now: datetime) -> None:
     """Past the email's ceiling, an unknown address gets an attempt only when the email's next
-    slot is due, and takes it in one UPDATE, so concurrent guessers cannot share a slot."""
+    slot is due, and takes it in one UPDATE, so concurrent guessers cannot share a slot. The
+    caller commits it with the guess's count."""
     row = db.session.get(LoginEmailFailure, email)
     if row is None or row.window_started_at < now - _window():
         return
@@ -191,13 +216,11 @@ def _take_email_slot(email: str, now: datetime) -> None:
         raise TooManyRequests(
             "Too many failed logins for this account; try again later", retry_after=retry
         )
-    db.session.commit()
 
 
 def _record_failure(email: str, source: str, now: datetime) -> None:
-    """Count the failure for the pair and for the email, atomically: concurrent wrong guesses all
-    count. A pair idle for a whole window starts again from one."""
-    idle = LoginAttempt.last_failure_at < now - _window()
+    """Count the failure for the email, atomically: concurrent wrong guesses all count (the pair
+    counted the guess before it was checked, `_count_guess`)."""
     # The email's addresses that only ever failed, and not within the window, are forgotten
     # here (found by the primary key's email prefix): guesses from ever new addresses leave no
     # more rows than one window's worth.
@@ -206,20 +229,7 @@ def _record_failure(email: str, source: str, now: datetime) -> None:
             LoginAttempt.email == email,
             LoginAttempt.source != source,
             LoginAttempt.last_success_at.is_(None),
-            idle,
-        )
-    )
-    pair = insert(LoginAttempt).values(email=email, source=source, failures=1, last_failure_at=now)
-    db.session.execute(
-        pair.on_conflict_do_update(
-            index_elements=[LoginAttempt.email, LoginAttempt.source],
-            set_={
-                "failures": case(
-                    (LoginAttempt.last_failure_at.is_(None) | idle, 1),
-                    else_=LoginAttempt.failures + 1,
-                ),
-                "last_failure_at": now,
-            },
+            LoginAttempt.last_failure_at < now - _window(),
         )
     )
     expired = LoginEmailFailure.window_started_at < now - _window()
@@ -427,13 +437,16 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     """`current_password` is a guess like a sign-in's: throttled per (email, source address) by
     the same counters, so a stolen access token cannot be used to try passwords without end."""
     now = utcnow()
-    pair = db.session.get(LoginAttempt, (user.email, source))
-    _refuse_while_blocked(pair, now)
-    if not _known(pair, now):
-        _take_email_slot(user.email, now)
+    _count_guess(user.email, source, now)
     if not _password_matches(user.password_hash, data["current_password"]):
         _record_failure(user.email, source, now)
         raise Unprocessable({"current_password": ["Does not match the current password."]})
+    # A right guess is no failure: its count is taken back (a sign-in clears them all instead).
+    db.session.execute(
+        update(LoginAttempt)
+        .where(LoginAttempt.email == user.email, LoginAttempt.source == source)
+        .values(failures=func.greatest(LoginAttempt.failures - 1, 0))
+    )
     if "name" in data:
         user.name = data["name"]
     if "password" in data:

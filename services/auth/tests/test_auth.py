@@ -12,7 +12,7 @@ from sqlalchemy import select
 from services.auth.models import LoginAttempt, LoginEmailFailure, User, db
 from services.kit import security
 from services.kit.security import CREDENTIAL_HEADER
-from services.kit.testing import access_token, bearer, from_service, signed
+from services.kit.testing import access_token, at_once, bearer, from_service, signed
 
 PROBLEM = "application/problem+json"
 
@@ -169,6 +169,70 @@ def test_concurrent_failures_are_all_counted(app, client, register):
     with app.app_context():
         assert db.session.get(LoginAttempt, ("ana@example.com", "127.0.0.1")).failures == 4
         assert db.session.get(LoginEmailFailure, "ana@example.com").failures == 4
+
+
+@pytest.fixture
+def checked_passwords(monkeypatch):
+    """The passwords auth compared with a hash, each taking long enough (as argon2 does under
+    load) for concurrent guesses to overlap."""
+    import time
+
+    from services.auth import accounts
+
+    checked = []
+    compare = accounts._password_matches
+
+    def slow_compare(password_hash, password):
+        checked.append(password)
+        time.sleep(0.2)
+        return compare(password_hash, password)
+
+    monkeypatch.setattr(accounts, "_password_matches", slow_compare)
+    return checked
+
+
+def test_concurrent_wrong_passwords_get_no_more_checks_than_the_limit(
+    app, client, register, checked_passwords
+):
+    register()
+
+    def guess():
+        return (
+            app.test_client()
+            .post("/auth/login", json={"email": "ana@example.com", "password": "wrong-one"})
+            .status_code
+        )
+
+    answers = at_once(app, guess, copies=10)
+    assert sorted(answers) == [401] * 5 + [429] * 5
+    assert len(checked_passwords) == 5
+
+
+def test_concurrent_wrong_current_passwords_get_no_more_checks_than_the_limit(
+    app, client, register, login, checked_passwords
+):
+    register()
+    headers = auth(login())
+    checked_passwords.clear()
+
+    def guess():
+        return (
+            app.test_client()
+            .patch("/auth/me", headers=headers, json={"name": "X", "current_password": "a-guess"})
+            .status_code
+        )
+
+    answers = at_once(app, guess, copies=10)
+    assert sorted(answers) == [422] * 5 + [429] * 5
+    assert len(checked_passwords) == 5
+
+
+def test_right_current_passwords_are_not_counted_as_guesses(client, register, login):
+    register()
+    headers = auth(login())
+    right = {"name": "Ana Maria", "current_password": "s3nha-forte"}
+    answers = [client.patch("/auth/me", headers=headers, json=right).status_code for _ in range(7)]
+    assert answers == [200] * 7
 
 
 def from_address(address):

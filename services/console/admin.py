@@ -15,12 +15,24 @@ SOURCES_PER_PAGE = 50
 USER_FILTERS = ("role", "active", "email")
 
 
+def users_query() -> dict[str, str]:
+    """The users list's filters and page, as this request carries them: the list's forms send
+    them back, and a change goes back to the list as it was. Those only (url_for takes
+    `endpoint`, `_external`... as its own arguments)."""
+    return {key: request.args[key] for key in (*USER_FILTERS, "page") if request.args.get(key)}
+
+
 @bp.get("/users")
 @admin_only
 def users():
     found, filters, errors = listing("/auth/users", USER_FILTERS)
     return render_template(
-        "users.html", users=found["items"], pager=pager(found), filters=filters, errors=errors
+        "users.html",
+        users=found["items"],
+        pager=pager(found),
+        filters=filters,
+        errors=errors,
+        kept=users_query(),
     )
 
 
@@ -40,10 +52,7 @@ def change_user(user_id: int):
         if not refused(exc):
             raise
         flash("Não foi possível alterar: " + (exc.reason or str(exc.status)), "error")
-    # Back to the list as it was filtered: its filters only (url_for takes `endpoint`,
-    # `_external`... as its own arguments).
-    kept = {key: request.args[key] for key in (*USER_FILTERS, "page") if request.args.get(key)}
-    return redirect(url_for("console.users", **kept), 303)
+    return redirect(url_for("console.users", **users_query()), 303)
 
 
 # --- the collector (issue 17): tolerated while it is not there ---

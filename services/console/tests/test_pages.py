@@ -3,7 +3,9 @@ to the API are refused on the form in Portuguese, refusals say the fields' own m
 account's changes show at once, the dashboard says a bad date and names what the API leaves
 unnamed, and a failure of the console's own is its page, not the kit's JSON."""
 
+import html
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -15,7 +17,7 @@ from .conftest import PASSWORD, console_app, csrf_of, register, rows, sign_in
 
 def user_id_of(browser, email: str) -> int:
     page = browser.get("/console/users", query_string={"email": email}).text
-    return int(re.search(r'action="/console/users/(\d+)"', page).group(1))
+    return int(re.search(r'action="/console/users/(\d+)[?"]', page).group(1))
 
 
 def sign_out(browser):
@@ -37,6 +39,24 @@ def test_a_user_change_goes_back_to_the_list_with_its_filters_only(browser):
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/console/users?role=user&page=2"
     assert "desativado" in browser.get("/console/users?email=caio@example.com").text
+
+
+def test_a_user_change_sent_from_a_filtered_page_goes_back_to_that_page(browser):
+    register(browser, email="caio@example.com", name="Caio")
+    sign_out(browser)
+    sign_in(browser)
+    query = {"email": "caio@example.com", "role": "user", "page": "1"}
+    page = browser.get("/console/users", query_string=query).text
+    action = re.search(r'action="(/console/users/\d+[^"]*)"', page).group(1)
+    answer = browser.post(
+        html.unescape(action), data={"csrf_token": csrf_of(page), "active": "false"}
+    )
+    assert answer.status_code == 303
+    back = urlsplit(answer.headers["Location"])
+    assert (back.path, parse_qs(back.query)) == (
+        "/console/users",
+        {"email": ["caio@example.com"], "role": ["user"], "page": ["1"]},
+    )
 
 
 def test_a_refusal_naming_fields_is_flashed_with_their_messages_not_the_english_detail(browser):

@@ -272,11 +272,14 @@ def down(cfg: StackConfig) -> None:
             time.sleep(0.2)
     else:
         say("nothing is running")
+    # The gateway's verify answers, in memory (/dev/shm) under a name of the checkout's: of no
+    # use once nginx is gone, and a checkout removed after `down` (a test clone) left them there.
+    # rmtree never follows a link planted at the path.
+    shutil.rmtree(gateway.verify_cache_dir(cfg), ignore_errors=True)
 
 
 def clean(cfg: StackConfig) -> None:
     down(cfg)
-    shutil.rmtree(gateway.verify_cache_dir(cfg), ignore_errors=True)
     pg = cfg.run_dir / "pg"
     if pg.is_symlink():
         shutil.rmtree(pg.resolve(), ignore_errors=True)

@@ -1,6 +1,6 @@
 """The gateway's verify cache directory sits at a name anyone on the machine can work out
 (/dev/shm/feira-verify-<hash of the run directory>): what a local user planted there is refused,
-never followed or taken over, and what a previous run left is used again."""
+never followed or taken over, what a previous run left is used again, and `down` removes it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from stack import __main__ as stack_main
 from stack import gateway
 from stack.config import StackConfig
 
@@ -100,3 +101,25 @@ def test_the_verify_cache_is_private_to_nginxs_workers_and_a_second_render_uses_
     gateway.render(cfg)
     assert owner_and_mode(cache_dir) == (*workers, 0o700)
     assert (cache_dir / "entry").read_text() == "kept"
+
+
+def test_down_removes_the_verify_cache_a_removed_checkout_would_leave_in_memory(cfg, cache_dir):
+    gateway.private_dir(cache_dir, None)
+    (cache_dir / "entry").write_text("a verify answer")
+
+    stack_main.down(cfg)
+
+    assert not cache_dir.exists()
+
+
+def test_down_leaves_a_link_planted_at_the_verify_cache_path_and_its_target(
+    cfg, cache_dir, tmp_path
+):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "kept").write_text("not the cache's")
+    cache_dir.symlink_to(target)
+
+    stack_main.down(cfg)
+
+    assert (target / "kept").read_text() == "not the cache's"

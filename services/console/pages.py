@@ -184,16 +184,17 @@ def page_args(default_per_page: int = 20, param: str = "page") -> dict[str, int]
     return {"page": page, "per_page": default_per_page}
 
 
-def pager(listing: dict, param: str = "page") -> dict[str, Any]:
+def pager(listing: dict, param: str = "page", path: str | None = None) -> dict[str, Any]:
     """Links to the previous and next pages, keeping the filters (and another list's page). A
     page past the last (an old link, a list that shrank) says so and links to the last page,
-    not to the one before it."""
+    not to the one before it. `path`: the page the links go to, when this request's is not it
+    (a form's POST shown again with its refusal)."""
     pages = max(1, math.ceil(listing.get("total", 0) / max(1, listing.get("per_page", 20))))
     page = listing.get("page", 1)
     args = {k: v for k, v in request.args.items() if k != param and v}
 
     def link(number: int) -> str:
-        return request.path + "?" + urlencode({**args, param: number})
+        return (path or request.path) + "?" + urlencode({**args, param: number})
 
     return {
         "page": page,

@@ -358,6 +358,9 @@ def order_status(order_id: int):
 CLIENT_FIELDS = ("name", "email", "cpf", "phone")
 ADDRESS_FIELDS = ("state", "city", "street", "number", "complement", "cep")
 PHONE_TWICE = "Informe um celular novo ou marque “Remover o celular”, não os dois."
+# A client has no limit on addresses: the client page pages them, under a name of their own.
+ADDRESSES_PAGE = "addresses_page"
+ADDRESSES_PER_PAGE = 20
 
 
 def client_body(values: dict, *, creating: bool, phone_masked: bool = False) -> dict:
@@ -409,13 +412,25 @@ def new_client():
     return render_template("client_new.html", values=values, errors=errors, message=message)
 
 
+def addresses_kept() -> dict[str, str]:
+    """The page of addresses this request is on: the client page's forms send it back, and a
+    change goes back to it."""
+    page = request.args.get(ADDRESSES_PAGE)
+    return {ADDRESSES_PAGE: page} if page else {}
+
+
 def client_page(client_id: int, *, form: str = "", values=None, errors=None, status=200):
     found = api.get(f"/clients/{client_id}")
-    addresses = api.get(f"/clients/{client_id}/addresses", per_page=100)["items"]
+    addresses = api.get(
+        f"/clients/{client_id}/addresses", **page_args(ADDRESSES_PER_PAGE, ADDRESSES_PAGE)
+    )
+    here = url_for("console.client", client_id=client_id)
     return render_template(
         "client.html",
         client=found,
-        addresses=addresses,
+        addresses=addresses["items"],
+        addresses_pager=pager(addresses, ADDRESSES_PAGE, path=here),
+        kept=addresses_kept(),
         form=form,
         values=values or {},
         errors=errors or {},
@@ -446,7 +461,7 @@ def edit_client(client_id: int):
             client_id, form="client", values=values, errors=exc.errors, status=exc.status
         )
     flash("Cliente atualizado.")
-    return redirect(url_for("console.client", client_id=client_id), 303)
+    return redirect(url_for("console.client", client_id=client_id, **addresses_kept()), 303)
 
 
 @bp.post("/clients/<int:client_id>/addresses")
@@ -463,13 +478,13 @@ def add_address(client_id: int):
         return client_page(client_id, form="address", values=values, status=422)
     values["idempotency_key"] = key
     try:
-        send_keyed(f"/clients/{client_id}/addresses", body, key)
+        added = send_keyed(f"/clients/{client_id}/addresses", body, key)
     except ApiError as exc:
         if not_known(exc):
             return sent_again(
                 lambda: client_page(client_id, form="address", values=values, status=503),
                 ADDRESS_NOT_KNOWN,
-                url_for("console.add_address", client_id=client_id),
+                url_for("console.add_address", client_id=client_id, **addresses_kept()),
                 "address-form",
                 values,
             )
@@ -483,8 +498,9 @@ def add_address(client_id: int):
         return client_page(
             client_id, form="address", values=values, errors=exc.errors, status=exc.status
         )
-    flash("Endereço adicionado.")
-    return redirect(url_for("console.client", client_id=client_id), 303)
+    # Said with its id: on a client with many addresses it lands on the last page, not this one.
+    flash(f"Endereço {added['id']} adicionado.")
+    return redirect(url_for("console.client", client_id=client_id, **addresses_kept()), 303)
 
 
 @bp.post("/clients/<int:client_id>/addresses/<int:address_id>/delete")
@@ -497,4 +513,4 @@ def delete_address(client_id: int, address_id: int):
         if not refused(exc):
             raise
         flash("Não foi possível remover: " + exc.reason, "error")
-    return redirect(url_for("console.client", client_id=client_id), 303)
+    return redirect(url_for("console.client", client_id=client_id, **addresses_kept()), 303)

@@ -1,7 +1,7 @@
 """The orders and clients pages against a stand-in for the API that records what it was sent: a
 user edits a client without touching the phone they see masked, the new-order form shows each
-refused item under its own line, the order page says its history in Portuguese, and the orders
-list offers the API's filters."""
+refused item under its own line, the order page says its history in Portuguese, the orders
+list offers the API's filters, and a client's addresses are paged."""
 
 import re
 
@@ -28,13 +28,15 @@ def role_of() -> str:
 class Api:
     """Clients and orders as the console's pages read them. It keeps every write it receives
     (`sent`: method, path, body) and the queries of the orders list (`listed`); `answers` holds
-    what a POST to a path answers instead of a 201 (status, body)."""
+    what a POST to a path answers instead of a 201 (status, body). The client has `addresses`
+    addresses (ids 1 to n), paged as the API pages them."""
 
     def __init__(self):
         self.sent: list[tuple[str, str, object]] = []
         self.listed: list[dict] = []
         self.answers: dict[str, tuple[int, dict]] = {}
         self.history: list[dict] = []
+        self.addresses = 0
         app = self.app = Flask("api")
         page = {"items": [], "total": 0, "page": 1, "per_page": 20}
 
@@ -52,6 +54,17 @@ class Api:
             }
 
         @app.get(f"/clients/{CLIENT}/addresses")
+        def addresses():
+            number = int(request.args.get("page", 1))
+            per_page = int(request.args.get("per_page", 20))
+            ids = range(1, self.addresses + 1)[(number - 1) * per_page : number * per_page]
+            items = [
+                {"id": n, "street": f"Rua {n}", "number": "1", "complement": None}
+                | {"city": "São Paulo", "state": "SP", "cep": "01001-000"}
+                for n in ids
+            ]
+            return {"items": items, "total": self.addresses, "page": number, "per_page": per_page}
+
         @app.get("/payments")
         @app.get("/categories")
         def listing():
@@ -89,10 +102,12 @@ class Api:
             }
 
         @app.patch(f"/clients/{CLIENT}")
+        @app.post(f"/clients/{CLIENT}/addresses")
+        @app.delete(f"/clients/{CLIENT}/addresses/<int:address_id>")
         @app.post("/orders")
         @app.post(f"/orders/{ORDER}/status")
-        def write():
-            self.sent.append((request.method, request.path, request.get_json()))
+        def write(**_ids):
+            self.sent.append((request.method, request.path, request.get_json(silent=True)))
             status, body = self.answers.get(request.path, (201, {"id": ORDER}))
             headers = {"Content-Type": "application/problem+json"} if status >= 400 else {}
             return body, status, headers
@@ -120,6 +135,7 @@ def browser(api_console, auth, api):
     api.listed.clear()
     api.answers.clear()
     api.history.clear()
+    api.addresses = 0
     return api_console.test_client()
 
 
@@ -313,3 +329,77 @@ def test_a_products_page_links_to_the_orders_with_that_product(browser):
     sign_in(browser)
     page = browser.get(f"/console/products/{PRODUCT}").text
     assert f'href="/console/orders?product_id={PRODUCT}">Pedidos com este produto</a>' in page
+
+
+# --- a client's addresses ---
+
+ADDRESS = {"street": "Rua B", "number": "2", "city": "São Paulo", "state": "SP", "cep": "01001-000"}
+
+
+def addresses_on(html: str) -> list[int]:
+    table = re.search(r'<table class="list" id="addresses">.*?</table>', html, re.S).group(0)
+    return [int(n) for n in re.findall(r"<td>(\d+)</td>\s*<td><form", table)]
+
+
+def addresses_pager(html: str) -> dict[str, str]:
+    """The addresses' pager's links, by their rel (prev, next)."""
+    pattern = r'<nav class="pager" aria-label="Paginação dos endereços">.*?</nav>'
+    nav = re.search(pattern, html, re.S)
+    assert nav, "the addresses have their pager"
+    return {rel: href for href, rel in re.findall(r'<a href="([^"]+)" rel="(\w+)"', nav[0])}
+
+
+def test_a_clients_addresses_past_the_first_hundred_are_reached_through_their_own_pager(
+    browser, api
+):
+    api.addresses = 105
+    sign_in(browser)
+    page = browser.get(f"/console/clients/{CLIENT}").text
+    assert addresses_on(page) == list(range(1, 21))
+    assert "Página 1 de 6 (105 no total)" in page
+    assert addresses_pager(page) == {"next": f"/console/clients/{CLIENT}?addresses_page=2"}
+
+    last = browser.get(f"/console/clients/{CLIENT}?addresses_page=6").text
+    assert addresses_on(last) == list(range(101, 106))
+    assert addresses_pager(last) == {"prev": f"/console/clients/{CLIENT}?addresses_page=5"}
+
+
+def test_removing_an_address_on_a_later_page_goes_back_to_that_page(browser, api):
+    api.addresses = 45
+    sign_in(browser)
+    page = browser.get(f"/console/clients/{CLIENT}?addresses_page=3").text
+    action = f"/console/clients/{CLIENT}/addresses/41/delete?addresses_page=3"
+    assert f'action="{action}"' in page
+    answer = browser.post(action, data={"csrf_token": csrf_of(page)})
+    assert answer.status_code == 303
+    assert answer.location == f"/console/clients/{CLIENT}?addresses_page=3"
+    assert api.sent == [("DELETE", f"/clients/{CLIENT}/addresses/41", None)]
+
+
+def test_a_refused_address_shown_again_pages_the_addresses_on_the_client_page(browser, api):
+    api.addresses = 45
+    api.answers[f"/clients/{CLIENT}/addresses"] = (
+        422,
+        {"status": 422, "title": "Unprocessable Entity", "errors": {"cep": ["Invalid CEP."]}},
+    )
+    sign_in(browser)
+    page = browser.get(f"/console/clients/{CLIENT}?addresses_page=2").text
+    action = f"/console/clients/{CLIENT}/addresses?addresses_page=2"
+    assert f'action="{action}"' in page
+    form = {"csrf_token": csrf_of(page), "idempotency_key": "k-1", **ADDRESS}
+    answer = browser.post(action, data=form)
+    assert answer.status_code == 422
+    assert addresses_on(answer.text) == list(range(21, 41))
+    assert addresses_pager(answer.text) == {
+        "prev": f"/console/clients/{CLIENT}?addresses_page=1",
+        "next": f"/console/clients/{CLIENT}?addresses_page=3",
+    }
+
+
+def test_an_added_address_is_said_by_its_id(browser, api):
+    api.answers[f"/clients/{CLIENT}/addresses"] = (201, {"id": 46, **ADDRESS})
+    sign_in(browser)
+    page = browser.get(f"/console/clients/{CLIENT}").text
+    form = {"csrf_token": csrf_of(page), "idempotency_key": "k-1", **ADDRESS}
+    answer = browser.post(f"/console/clients/{CLIENT}/addresses", data=form, follow_redirects=True)
+    assert "Endereço 46 adicionado." in answer.text

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import NotFound, Unavailable, paginate, service
 
 from .models import DeletedClient, Holding, db
+from .stock import still_a_product
+
+log = logging.getLogger("feira.inventory")
 
 # A transaction-scoped advisory lock per client (class, client_id), taken by whatever writes a
 # client's holdings and by `client.deleted`: a holding is written either wholly before the
@@ -32,15 +37,16 @@ def get_holding(holding_id: int) -> Holding:
 
 def add_holding(client_id: int, data: dict) -> Holding:
     """Both owners are asked (with the caller's token) before anything is written; the 404 names
-    every one that is missing, and a service that cannot answer is a 503. A client clients still
-    knows but whose `client.deleted` inventory has heard (the event came in between) is missing
-    too: checked under the client's lock, in the transaction that writes the holding."""
+    every one that is missing, and a service that cannot answer is a 503. A client or product
+    its service still knows but whose deletion inventory has heard (the event came in between)
+    is missing too: checked under its lock (the client's first), in the transaction that writes
+    the holding."""
     client_exists = _client_exists(client_id)
     product = _product(data["product_id"])
     missing: dict[str, list[str]] = {}
     if not (client_exists and _still_a_client(client_id)):
         missing["client_id"] = [f"Client {client_id} does not exist."]
-    if product is None:
+    if product is None or not still_a_product(data["product_id"]):
         missing["product_id"] = [f"Product {data['product_id']} does not exist."]
     if missing:
         raise NotFound(" ".join(message for [message] in missing.values()), errors=missing)
@@ -107,7 +113,8 @@ def on_order_delivered(data: dict) -> None:
     """`order.delivered` {order_id, client_id, items: [{product_id, product_name, quantity}]}: the
     client now holds what the order brought (the names as the order copied them). The kit's inbox
     makes a redelivery a no-op; the receiver commits. A client whose `client.deleted` came first
-    (the two relays are independent) gets none."""
+    (the two relays are independent) gets none, and a product whose `product.deleted` came first
+    is not held (an order placed while the deletion was on its way: products' guard saw none)."""
     client_id = int(data["client_id"])
     lines = [
         (int(item["product_id"]), str(item["product_name"]), int(item["quantity"]))
@@ -115,7 +122,17 @@ def on_order_delivered(data: dict) -> None:
     ]
     if not _still_a_client(client_id):
         return
+    # In product_id order, as every taker of several products' locks.
+    deleted = {p for p in sorted({line[0] for line in lines}) if not still_a_product(p)}
+    if deleted:
+        log.info(
+            "order %s delivered products %s, already deleted: not held",
+            data.get("order_id"),
+            sorted(deleted),
+        )
     for product_id, product_name, quantity in lines:
+        if product_id in deleted:
+            continue
         db.session.add(
             Holding(
                 client_id=client_id,

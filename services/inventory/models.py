@@ -1,6 +1,6 @@
-"""Stock per product, its movement ledger, reservations for orders, clients' holdings (and the
-clients whose deletion was heard), the Idempotency-Keys of movements, and the outbox through
-which every stock change is announced."""
+"""Stock per product (and the products whose deletion was heard), its movement ledger,
+reservations for orders, clients' holdings (and the clients whose deletion was heard), the
+Idempotency-Keys of movements, and the outbox through which every stock change is announced."""
 
 from __future__ import annotations
 
@@ -172,6 +172,19 @@ class DeletedClient(db.Model):
     __tablename__ = "deleted_clients"
 
     client_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deleted_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+
+class DeletedProduct(db.Model):
+    """A product whose `product.deleted` has been heard: kept for good (product ids are never
+    reused), so what arrives after the deletion (a `product.created` whose delivery was backing
+    off, a holding) makes no stock row or holding for a product that no longer exists."""
+
+    __tablename__ = "deleted_products"
+
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     deleted_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

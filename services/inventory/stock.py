@@ -3,13 +3,23 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+import logging
+
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Conflict, NotFound, current_caller, utcnow
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
-from .models import Holding, Movement, Stock, db, outbox
+from .models import DeletedProduct, Holding, Movement, Stock, db, outbox
+
+log = logging.getLogger("feira.inventory")
+
+# A transaction-scoped advisory lock per product (class, product_id), taken by `product.deleted`
+# and by whatever makes something of a product that may have been deleted (its stock row, a
+# holding): that is written either wholly before the deletion (which then removes it) or after it
+# (and then sees the tombstone and is not written). holdings.py's clients are class 17030.
+PRODUCT_LOCK_CLASS = 17031
 
 # --- reading ---
 
@@ -125,14 +135,37 @@ def set_reorder_level(product_id: int, reorder_level: int) -> Stock:
     return stock
 
 
+# --- products deleted ---
+
+
+def still_a_product(product_id: int) -> bool:
+    """Whether `product.deleted` has not been heard for the product, the product's lock held
+    until the transaction ends (so the deletion cannot be processed before what follows is
+    written). Whoever also takes a client's lock (holdings) takes it first."""
+    _lock_product(product_id)
+    return db.session.get(DeletedProduct, product_id) is None
+
+
+def _lock_product(product_id: int) -> None:
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(:c, CAST(:product AS integer))"),
+        {"c": PRODUCT_LOCK_CLASS, "product": product_id},
+    )
+
+
 # --- events ---
 
 
 def on_product_created(data: dict) -> None:
     """`product.created` {product_id, initial_stock}: the product's stock row, once. The kit's
     inbox already skips a redelivered event; ON CONFLICT DO NOTHING also keeps a second event for
-    the same product (a re-import) from adding its stock again."""
+    the same product (a re-import) from adding its stock again. Each delivery is retried on its
+    own, so this one may come after the product's `product.deleted`: it is then acknowledged and
+    makes nothing (a row made now would list stock of a product that no longer exists)."""
     product_id, initial = int(data["product_id"]), max(0, int(data.get("initial_stock") or 0))
+    if not still_a_product(product_id):
+        log.info("product.created for product %s, already deleted: ignored", product_id)
+        return
     created = db.session.execute(
         insert(Stock)
         .values(product_id=product_id, on_hand=initial)
@@ -149,10 +182,17 @@ def on_product_created(data: dict) -> None:
 
 def on_product_deleted(data: dict) -> None:
     """`product.deleted` {product_id}: its stock row and every holding of it go (the ledger
-    stays: it is history). products deletes only what inventory said had none on hand, but a
-    receipt can land between that answer and this event: what is still on hand leaves through a
-    closing `adjustment`, so the ledger sums to the zero left and no unit vanishes unrecorded."""
+    stays: it is history), and the product is remembered as deleted, so neither is made for it
+    afterwards. products deletes only what inventory said had none on hand, but a receipt can
+    land between that answer and this event: what is still on hand leaves through a closing
+    `adjustment`, so the ledger sums to the zero left and no unit vanishes unrecorded."""
     product_id = int(data["product_id"])
+    _lock_product(product_id)
+    db.session.execute(
+        insert(DeletedProduct)
+        .values(product_id=product_id)
+        .on_conflict_do_nothing(index_elements=[DeletedProduct.product_id])
+    )
     stock = db.session.get(Stock, product_id, with_for_update=True, populate_existing=True)
     if stock is not None:
         closing = stock.on_hand

@@ -12,6 +12,7 @@ from services.clients.models import outbox as clients_outbox
 from services.inventory import create_app
 from services.inventory.holdings import on_client_deleted
 from services.inventory.models import Holding, db
+from services.inventory.stock import on_product_deleted
 from services.kit.testing import LiveServer, build_app, deliver, truncate_all, unreachable_url
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
@@ -228,6 +229,44 @@ def test_a_write_waits_for_a_client_deleted_in_progress_and_is_then_a_404(
         db.session.commit()
     writer.join(10)
     assert answers[0].status_code == 404 and list(answers[0].json["errors"]) == ["client_id"]
+    assert holdings_of(app, owner["id"]) == []
+
+
+def test_a_product_whose_deletion_inventory_has_heard_is_a_404_naming_the_product(
+    app, client, make_client, make_product, admin
+):
+    """`product.deleted` processed between products' answer and the write: products still says
+    yes (here it was never told), but the holding would outlive the deletion."""
+    owner, product = make_client(), make_product()
+    assert deliver(app, "product.deleted", {"product_id": product["id"]}).json == {
+        "status": "processed"
+    }
+    response = add(client, admin, owner["id"], product["id"])
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert list(response.json["errors"]) == ["product_id"]
+    assert f"Product {product['id']}" in response.json["detail"]
+    assert holdings_of(app, owner["id"]) == []
+
+
+def test_a_write_waits_for_a_product_deleted_in_progress_and_is_then_a_404(
+    app, client, make_client, make_product, admin
+):
+    """The event's transaction is open (tombstone and deletion not yet committed) while the POST
+    writes: without the product's lock the POST would see no tombstone, and its holding would
+    outlive the deletion, which could not see it."""
+    owner, product = make_client(), make_product()
+    answers = []
+    with app.app_context():
+        on_product_deleted({"product_id": product["id"]})
+        writer = threading.Thread(
+            target=lambda: answers.append(add(client, admin, owner["id"], product["id"]))
+        )
+        writer.start()
+        writer.join(1)
+        assert writer.is_alive(), answers[0].status_code
+        db.session.commit()
+    writer.join(10)
+    assert answers[0].status_code == 404 and list(answers[0].json["errors"]) == ["product_id"]
     assert holdings_of(app, owner["id"]) == []
 
 

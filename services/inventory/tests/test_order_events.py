@@ -138,3 +138,21 @@ def test_an_order_delivered_after_its_client_was_deleted_gives_no_holdings(app, 
     with app.app_context():
         assert db.session.scalars(select(Holding).where(Holding.client_id == 7)).all() == []
     assert client.get("/inventory/clients/7/holdings", headers=user).json["total"] == 0
+
+
+def test_an_order_delivered_after_a_product_was_deleted_gives_no_holding_of_it(app, client, user):
+    """An order placed while `product.deleted` was on its way (products' guard saw no order):
+    its delivery, later, would give a holding of a product that is gone, which nothing removes."""
+    assert deliver(app, "product.deleted", {"product_id": 2}).json == {"status": "processed"}
+    data = {
+        "order_id": 80,
+        "client_id": 8,
+        "items": [
+            {"product_id": 1, "product_name": "Teclado", "quantity": 2},
+            {"product_id": 2, "product_name": "Mouse", "quantity": 1},
+        ],
+    }
+    assert deliver(app, "order.delivered", data).json == {"status": "processed"}
+    with app.app_context():
+        held = db.session.scalars(select(Holding.product_id).where(Holding.client_id == 8)).all()
+    assert held == [1]

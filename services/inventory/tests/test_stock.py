@@ -1,6 +1,7 @@
 """Stock per product: made by `product.created`, read and filtered, moved by admins through the
 ledger, and announced to products by `stock.changed` with a version that only grows."""
 
+import threading
 import uuid
 
 import pytest
@@ -8,6 +9,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from services.inventory.models import Holding, Movement, Stock, db, outbox
+from services.inventory.stock import on_product_deleted
 from services.kit.testing import deliver
 
 
@@ -149,6 +151,44 @@ def test_a_product_deleted_without_stock_in_inventory_is_harmless(app):
     assert deliver(app, "product.deleted", {"product_id": 4242}).json == {"status": "processed"}
     with app.app_context():
         assert db.session.scalars(select(Movement).where(Movement.product_id == 4242)).all() == []
+
+
+def test_a_product_created_that_arrives_after_its_deletion_makes_no_stock(app, client, user):
+    """Each delivery is retried on its own: the `product.created` that was backing off lands
+    after `product.deleted` (products let the deletion through: inventory had no stock row).
+    A row made now would list 25 units of a product that no longer exists, for good."""
+    assert deliver(app, "product.deleted", {"product_id": 88}).json == {"status": "processed"}
+    late = deliver(app, "product.created", {"product_id": 88, "initial_stock": 25})
+    assert late.json == {"status": "processed"}
+    assert stock_of(client, user, 88).status_code == 404
+    assert client.get("/inventory/stock", headers=user).json["total"] == 0
+    assert client.get("/inventory/stock?low=false", headers=user).json["total"] == 0
+    with app.app_context():
+        assert db.session.scalars(select(Movement).where(Movement.product_id == 88)).all() == []
+    assert stock_events(app) == []
+
+
+def test_a_product_created_waits_for_a_product_deleted_in_progress_and_then_makes_nothing(
+    app, client, user
+):
+    """The deletion's transaction is open (it found no row, its tombstone not yet committed)
+    while `product.created` lands: without the product's lock the creation would see no
+    tombstone, and its row would outlive the deletion, which could not see it."""
+    answers = []
+    with app.app_context():
+        on_product_deleted({"product_id": 89})
+        creation = threading.Thread(
+            target=lambda: answers.append(
+                deliver(app, "product.created", {"product_id": 89, "initial_stock": 25})
+            )
+        )
+        creation.start()
+        creation.join(1)
+        assert creation.is_alive(), answers[0].json
+        db.session.commit()
+    creation.join(10)
+    assert answers[0].json == {"status": "processed"}
+    assert stock_of(client, user, 89).status_code == 404
 
 
 # --- reading ---

@@ -92,10 +92,11 @@ def _read_categories(found) -> tuple[list[dict], bool]:
 
 
 def with_current(options: list[dict], current) -> list[dict]:
-    """The select's categories with the product's own among them. One the select did not read
-    (past CATEGORY_PAGES, or none read while /categories fails) would be no option: the browser
-    would send "" and saving a price would clear the category. It is named as its own read names
-    it, else "Categoria <id>"."""
+    """The select's categories with the current one among them: a product's own, or the
+    products list's filter. One the select did not read (past CATEGORY_PAGES, or none read while
+    /categories fails) would be no option: the browser would send "", so saving a price would
+    clear the product's category and filtering again would drop the filter. It is named as its
+    own read names it, else "Categoria <id>"."""
     try:
         category_id = int(current)
     except (TypeError, ValueError):
@@ -157,7 +158,7 @@ def products():
         pager=pager(found),
         filters=filters,
         errors=errors,
-        categories=categories(known),
+        categories=with_current(categories(known), filters["category_id"]),
     )
 
 

@@ -1,7 +1,8 @@
 """The product form's category select against a stand-in for the API whose catalogue changes while
 the console reads its pages: what another admin deletes or makes between two pages neither hides
 a category nor offers one twice; a product's own category is always an option, so saving its
-price keeps it. And the import's report, in Portuguese."""
+price keeps it, and so is the products list's category filter, so filtering again keeps it. And
+the import's report, in Portuguese."""
 
 import html
 import re
@@ -22,8 +23,8 @@ class Categories:
     """`GET /categories` as products answers it (sorted by name, paged by offset), and one
     category. `between` runs once, when page 2 is first asked for: another admin's write
     landing between the console's reads of page 1 and page 2. `failing`: the categories answer
-    500. Product 9 is in `category_id`; its PATCHes are kept (`patched`). An import refuses its
-    second row."""
+    500. Product 9 is in `category_id`; its PATCHes are kept (`patched`). The products list is
+    empty. An import refuses its second row."""
 
     def __init__(self, count: int):
         self.rows = [{"id": n, "name": f"Seção {n:03d}"} for n in range(1, count + 1)]
@@ -57,6 +58,10 @@ class Categories:
                 "available_quantity": 3,
                 "images": [],
             }
+
+        @app.get("/products")
+        def products():
+            return {"items": [], "page": 1, "per_page": 20, "total": 0}
 
         @app.patch(f"/products/{PRODUCT}")
         def patch():
@@ -104,7 +109,7 @@ def catalogue(auth):
 @pytest.fixture(scope="module")
 def catalogue_console(database, jwt_keys, auth, auth_server, catalogue):
     with console_with_api(
-        database, jwt_keys, auth, auth_server, catalogue.app, ("/categories", "/products/")
+        database, jwt_keys, auth, auth_server, catalogue.app, ("/categories", "/products")
     ) as console:
         yield console
 
@@ -188,6 +193,24 @@ def test_a_product_keeps_its_category_when_the_categories_cannot_be_read(admin, 
     assert selected(page) == ("140", "Categoria 140")
     assert save_price(admin, page, "12.00").status_code == 303
     assert [body["category_id"] for body in catalogue.patched] == [140]
+
+
+def test_a_category_filter_the_select_did_not_read_stays_chosen_on_the_products_list(
+    admin, monkeypatch
+):
+    monkeypatch.setattr(pages, "CATEGORY_PAGES", 1)  # the select reads categories 1 to 100
+    page = admin.get("/console/products", query_string={"category_id": "140"})
+    assert page.status_code == 200
+    assert selected(page.text) == ("140", "Seção 140")
+
+
+def test_the_products_lists_category_filter_stays_chosen_when_the_categories_cannot_be_read(
+    admin, catalogue
+):
+    catalogue.failing = True
+    page = admin.get("/console/products", query_string={"category_id": "140"})
+    assert page.status_code == 200
+    assert selected(page.text) == ("140", "Categoria 140")
 
 
 def test_the_import_report_says_each_refused_rows_reason_and_fields_in_portuguese(admin):

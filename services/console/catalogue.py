@@ -272,12 +272,18 @@ def delete_picture(product_id: int, image_id: int):
     return redirect(url_for("console.product", product_id=product_id), 303)
 
 
+def row_number(index):
+    """A row as a person counts the list's products: the API's `index` is the row's 0-based
+    position in the JSON array, the report's "Linha 1" is its first product."""
+    return index + 1 if isinstance(index, int) and not isinstance(index, bool) else index
+
+
 def rejected_rows(result: dict) -> list[dict]:
-    """An import's refused rows as its report says them: the reason and each field's messages,
-    in Portuguese where messages.py knows the API's words."""
+    """An import's refused rows as its report says them: the row counted from 1, the reason and
+    each field's messages, in Portuguese where messages.py knows the API's words."""
     return [
         {
-            "index": row.get("index"),
+            "row": row_number(row.get("index")),
             "reason": in_portuguese(row.get("reason") or ""),
             "errors": {
                 field: [

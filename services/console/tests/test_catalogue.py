@@ -225,3 +225,16 @@ def test_the_import_report_says_each_refused_rows_reason_and_fields_in_portugues
     assert "<code>barcode</code>: O dígito verificador não confere." in report
     assert "<code>price</code>: Campo obrigatório." in report
     assert "Invalid fields" not in report and "check digit" not in report
+
+
+def test_the_import_report_counts_rows_from_one_as_the_list_holds_them(admin):
+    page = admin.get("/console/products/import").text
+    answer = admin.post(
+        "/console/products/import", data={"csrf_token": csrf_of(page), "rows": "[{}, {}]"}
+    )
+    # The API's index 1 is the list's second product.
+    report = re.search(
+        r'<table class="list" id="rejected">.*?<tbody>(.*?)</tbody>', answer.text, re.S
+    )
+    assert re.findall(r"<tr><td>([^<]*)</td>", report.group(1)) == ["2"]
+    assert "contadas a partir de 1" in answer.text

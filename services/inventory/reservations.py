@@ -3,6 +3,7 @@ changed atomically, then released (cancelled) or committed (shipped); and `order
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
 from sqlalchemy import bindparam, func, select, update
@@ -12,6 +13,8 @@ from services.kit import Conflict, NotFound, current_caller, utcnow
 
 from .models import Reservation, ReservationItem, Stock, db
 from .stock import announce, bump_version_and_announce, locked_in_order, record_movement
+
+log = logging.getLogger("feira.inventory")
 
 # Every order runs these: built once, bound per call, run on the session's connection.
 _RESERVE = (
@@ -34,6 +37,15 @@ _TAKE = (
     .returning((Stock.on_hand - Stock.reserved).label("available"), Stock.version)
 )
 _LINES = insert(ReservationItem)
+# An order abandoned before it reserved: a reservation already released, with no lines, under the
+# same unique order_id `_RESERVE` writes, so the two take turns and whichever comes second finds
+# the other's row.
+_TOMBSTONE = (
+    insert(Reservation)
+    .values(order_id=bindparam("order"), status="released")
+    .on_conflict_do_nothing(constraint="uq_reservations_order_id")
+    .returning(Reservation.id)
+)
 
 
 def get_reservation(order_id: int, *, lock: bool = False) -> Reservation:
@@ -49,7 +61,9 @@ def get_reservation(order_id: int, *, lock: bool = False) -> Reservation:
 def reserve(order_id: int, items: list[dict]) -> tuple[Reservation | dict, bool]:
     """All lines or none. Idempotent by order_id: answers the reservation and whether this call
     made it. The unique order_id decides between two calls at once: the second waits for the
-    first's transaction, then finds its reservation (or, if the first was refused, its own).
+    first's transaction, then finds its reservation (or, if the first was refused, its own). An
+    order whose `order.abandoned` came first finds the released reservation with no lines that
+    the event left, and so is answered `released` (orders then abandons it) with nothing taken.
 
     The hot path of every order, so a few plain statements: the reservation row; per line, in
     product_id order (two orders lock shared rows in one order), one UPDATE that takes the units
@@ -197,14 +211,19 @@ def _settle(order_id: int, outcome: str, by: int | None) -> Reservation:
 
 def _release_unsettled(order_id: int) -> None:
     """Inside an event's transaction (the receiver commits): give back what a reservation
-    still holds; none, or one already settled, is nothing to do."""
+    still holds; one already settled is nothing to do. None yet (the order's reserve still to
+    come, a retry resuming it, or its insert not committed) leaves a released reservation with no
+    lines, so that reserve makes nothing; a reserve in progress is waited for, then released."""
+    if db.session.connection().execute(_TOMBSTONE, {"order": order_id}).first() is not None:
+        log.info("order %s abandoned before it reserved: its reservation is released", order_id)
+        return
     reservation = db.session.scalar(
         select(Reservation)
         .where(Reservation.order_id == order_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )
-    if reservation is None or reservation.status != "reserved":
+    if reservation.status != "reserved":
         return
     stocks = locked_in_order(item.product_id for item in reservation.items)
     for item in reservation.items:
@@ -220,6 +239,7 @@ def _release_unsettled(order_id: int) -> None:
 
 
 def on_order_abandoned(data: dict) -> None:
-    """`order.abandoned` {order_id}: orders gave up on an order that never became pending (a
-    dependency failed mid-creation); whatever its reservation holds goes back."""
+    """`order.abandoned` {order_id}: orders gave up on an order (a dependency failed
+    mid-creation, a release whose answer was lost); whatever its reservation holds goes back, and
+    one not made yet never will be."""
     _release_unsettled(int(data["order_id"]))

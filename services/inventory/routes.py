@@ -17,6 +17,7 @@ from .schemas import (
     MovementListArgs,
     MovementSchema,
     NewMovementSchema,
+    NewReservationSchema,
     ReservationLinesSchema,
     ReservationSchema,
     StockListArgs,
@@ -177,7 +178,7 @@ class Reservations(MethodView):
     # user (release and commit do, for the movements they write). No second RS256 check and
     # session lookup on every order placed.
     @reservations_blp.internal()
-    @reservations_blp.arguments(ReservationSchema)
+    @reservations_blp.arguments(NewReservationSchema)
     @reservations_blp.response(201, ReservationSchema)
     @reservations_blp.problem(
         409,
@@ -187,7 +188,9 @@ class Reservations(MethodView):
     )
     def post(self, data):
         """Reserve every line of an order, or none. Idempotent by `order_id`: a repeated call
-        answers the reservation the first one made (201, the same body), whatever its state."""
+        answers the reservation the first one made (201, the same body), whatever its state. An
+        order whose `order.abandoned` inventory heard first is answered `released`, with no
+        lines, and nothing is reserved."""
         reservation, _ = reservations.reserve(data["order_id"], data["items"])
         location = url_for("internal.ReservationResource", order_id=data["order_id"])
         return reservation, 201, {"Location": location}

@@ -93,7 +93,10 @@ class ReservationSchema(Schema):
     items = fields.List(
         fields.Nested(ReservationItemSchema),
         required=True,
-        validate=validate.Length(min=1, max=MAX_LINES),
+        metadata={
+            "description": "Empty only for an order abandoned before it reserved: its "
+            "reservation is `released` and never held anything"
+        },
     )
     status = fields.String(
         dump_only=True,
@@ -101,6 +104,16 @@ class ReservationSchema(Schema):
     )
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+
+class NewReservationSchema(ReservationSchema):
+    """What orders asks to reserve: at least one line."""
+
+    items = fields.List(
+        fields.Nested(ReservationItemSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_LINES),
+    )
 
 
 class ReservationLinesSchema(Schema):

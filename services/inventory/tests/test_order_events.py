@@ -1,9 +1,12 @@
 """What orders asks of inventory beyond reserving: changing an order's lines (PUT), giving back
 an abandoned order's stock, and the holdings of a delivered order (both events, idempotent)."""
 
+import threading
+
 from sqlalchemy import func, select
 
-from services.inventory.models import Holding, db
+from services.inventory.models import Holding, Stock, db
+from services.inventory.reservations import on_order_abandoned
 from services.kit.testing import deliver, deliver_batch
 
 from .test_reservations import figures, reserve
@@ -60,6 +63,77 @@ def test_an_abandoned_order_gives_its_stock_back_once(app, client, user, make_st
     assert deliver(app, "order.abandoned", {"order_id": 99}).status_code == 200
     assert figures(client, user, product) == (10, 0, 10)
     assert client.get("/inventory/reservations/7", headers=user).json["status"] == "released"
+
+
+def test_a_reservation_after_its_order_was_abandoned_is_released_and_holds_nothing(
+    app, client, user, make_stock
+):
+    """The order's reserve comes after its `order.abandoned` (a retry resuming the order while
+    the sweeper deleted it): a reservation made now would hold its units for good. The answer
+    is `released` (orders then abandons the order), and nothing is taken or recorded."""
+    product = make_stock(10)
+    assert deliver(app, "order.abandoned", {"order_id": 9}).json == {"status": "processed"}
+    late = reserve(client, user, 9, (product, 3))
+    assert late.status_code == 201
+    assert (late.json["status"], late.json["items"]) == ("released", [])
+    assert reserve(client, user, 9, (product, 3)).json == late.json
+    assert client.get("/inventory/reservations/9", headers=user).json == late.json
+    assert figures(client, user, product) == (10, 0, 10)
+    ledger = client.get(f"/inventory/stock/{product}/movements", headers=user).json
+    assert [line["reason"] for line in ledger["items"]] == ["receipt"]
+
+
+def test_a_reserve_waits_for_an_order_abandoned_in_progress_and_is_then_released(
+    app, client, user, make_stock
+):
+    """The event's transaction is open (its released reservation not yet committed) while the
+    reserve comes: without the order id's turn the reserve would not see it and would take the
+    units."""
+    product = make_stock(10)
+    answers = []
+    with app.app_context():
+        on_order_abandoned({"order_id": 9})
+        reserving = threading.Thread(
+            target=lambda: answers.append(reserve(app.test_client(), user, 9, (product, 3)))
+        )
+        reserving.start()
+        reserving.join(1)
+        assert reserving.is_alive(), answers[0].json
+        db.session.commit()
+    reserving.join(10)
+    assert answers[0].status_code == 201 and answers[0].json["status"] == "released"
+    assert figures(client, user, product) == (10, 0, 10)
+
+
+def test_an_order_abandoned_while_its_reservation_is_being_made_releases_it(
+    app, client, user, make_stock
+):
+    """The reserve has written its row but not committed (here: waiting for the stock row's
+    lock) when `order.abandoned` lands: the event cannot see the row, and without waiting for it
+    would leave the reservation to hold its units for good."""
+    product = make_stock(10)
+    answers, heard = [], []
+    with app.app_context():
+        db.session.get(Stock, product, with_for_update=True)
+        reserving = threading.Thread(
+            target=lambda: answers.append(reserve(app.test_client(), user, 9, (product, 3)))
+        )
+        reserving.start()
+        reserving.join(1)
+        assert reserving.is_alive(), answers[0].json
+        abandoning = threading.Thread(
+            target=lambda: heard.append(deliver(app, "order.abandoned", {"order_id": 9}))
+        )
+        abandoning.start()
+        abandoning.join(1)
+        assert abandoning.is_alive(), heard[0].json
+        db.session.commit()
+    reserving.join(10)
+    abandoning.join(10)
+    assert answers[0].json["status"] == "reserved"
+    assert heard[0].json == {"status": "processed"}
+    assert client.get("/inventory/reservations/9", headers=user).json["status"] == "released"
+    assert figures(client, user, product) == (10, 0, 10)
 
 
 def test_a_delivered_order_gives_the_client_holdings_once(app, client, user):

@@ -256,7 +256,9 @@ def test_inventory_down_is_a_503_and_leaves_no_order_and_no_reservation(
     with client.application.app_context():
         assert orders.sweep(timedelta(0)) == 1
     assert stored_orders(client.application) == []
-    assert reservations(inventory) == []
+    # Inventory keeps the order's id as released, holding nothing: a reserve that arrives late
+    # (the request's retry) is answered `released` and reserves nothing.
+    assert [status for _, status in reservations(inventory)] == ["released"]
     assert stock_of(inventory, product["id"])["reserved"] == 0
 
 

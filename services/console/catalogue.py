@@ -389,7 +389,8 @@ def stock_page(product_id: int, *, form="", values=None, errors=None, status=200
         name=name,
         ledger=ledger["items"],
         movers=movers(ledger["items"]),
-        pager=pager(ledger),
+        # Shown again from the movement form's POST: the pager still leads to this page.
+        pager=pager(ledger, path=url_for("console.stock_item", product_id=product_id)),
         reasons=MOVEMENT_REASONS,
         form=form,
         values=values or {},

@@ -32,6 +32,9 @@ class Api:
         self.lost: int | None = None
         self.slow = 0.0
         self.down = False
+        # How many entries the lists (the stock ledger, the addresses) say they have, so that
+        # their pagers show.
+        self.total = 0
         app = self.app = Flask("api")
         page = {"items": [], "total": 0, "page": 1, "per_page": 20}
 
@@ -72,7 +75,7 @@ class Api:
         @app.get(f"/inventory/stock/{PRODUCT}/movements")
         @app.get(f"/clients/{CLIENT}/addresses")
         def listing():
-            return page
+            return {**page, "total": self.total}
 
         @app.post(f"/inventory/stock/{PRODUCT}/movements")
         @app.post(f"/clients/{CLIENT}/addresses")
@@ -118,7 +121,7 @@ def browser(api_console, auth, api):
         ensure_admin(*ADMIN)
     api.posts.clear()
     api.bodies.clear()
-    api.lost, api.slow, api.down = None, 0.0, False
+    api.lost, api.slow, api.down, api.total = None, 0.0, False, 0
     browser = api_console.test_client()
     sign_in(browser)
     return browser
@@ -276,3 +279,17 @@ def test_a_form_whose_page_cannot_be_read_either_is_offered_to_send_again_as_it_
     api.down = False
     assert browser.post(action, data=form).status_code == 303
     assert [sent for _, sent in api.posts] == [key, key]
+
+
+def test_a_refused_movement_shown_again_pages_the_ledger_on_the_stock_page(browser, api):
+    """The page comes back from the form's POST-only URL: its pager must not link there (a 405)."""
+    api.total = 45
+    page = browser.get(f"/console/stock/{PRODUCT}").text
+    form = {"quantity": "5", "reason": "receipt", "csrf_token": csrf_of(page)}
+    refused = browser.post(
+        f"/console/stock/{PRODUCT}/movements", data={**form, "idempotency_key": "é"}
+    )
+    assert refused.status_code == 422
+    [following] = re.findall(r'href="([^"]*page=2[^"]*)"', refused.text)
+    assert following.startswith(f"/console/stock/{PRODUCT}?")
+    assert browser.get(following.replace("&amp;", "&")).status_code == 200

@@ -27,6 +27,7 @@ from stack.keys import ensure_keypair
 from stack.processes import service_command, service_environment
 
 EXAMPLE = parse_env_file(ROOT / ".env.example")
+AS_ROOT = os.geteuid() == 0
 
 
 @pytest.fixture
@@ -39,7 +40,10 @@ def rendered(cfg, tmp_path, monkeypatch) -> str:
     """Only the text counts: no verify cache in /dev/shm, no nginx needed."""
     monkeypatch.setattr(gateway, "verify_cache_dir", lambda cfg: tmp_path / "verify")
     monkeypatch.setattr(gateway, "_mime_types", lambda: "/etc/nginx/mime.types")
-    monkeypatch.setattr(gateway, "worker_user", lambda cfg: "")
+    # As root, nginx's workers would be its default `nobody`, who cannot enter a checkout only
+    # root can (a clone under `mktemp -d`): a missing /docs/assets/ file would be a 403 there.
+    # They stay root, as `worker_user` keeps them in such a checkout.
+    monkeypatch.setattr(gateway, "worker_user", lambda cfg: "root root" if AS_ROOT else "")
     return gateway.render(cfg).read_text()
 
 

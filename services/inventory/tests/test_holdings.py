@@ -194,32 +194,43 @@ def test_an_unknown_product_is_a_404_naming_the_product(app, client, user, make_
     assert holdings_of(app, owner["id"]) == []
 
 
-def test_a_client_whose_deletion_inventory_has_heard_is_a_404_naming_the_client(
-    app, client, make_client, make_product, admin
+# What a holding names: the deleted side's event, its handler, the field and the detail's word.
+DELETIONS = {
+    "client": ("client.deleted", on_client_deleted, "client_id", "Client"),
+    "product": ("product.deleted", on_product_deleted, "product_id", "Product"),
+}
+
+
+@pytest.mark.parametrize("side", DELETIONS)
+def test_a_client_or_product_whose_deletion_inventory_has_heard_is_a_404_naming_it(
+    app, client, make_client, make_product, admin, side
 ):
-    """`client.deleted` processed between clients' answer and the write: clients still says yes
-    (here it was never told), but the holding would outlive the deletion."""
+    """The deletion processed between clients' or products' answer and the write: the service
+    still says yes (here it was never told), but the holding would outlive the deletion."""
+    event, _, field, word = DELETIONS[side]
     owner, product = make_client(), make_product()
-    assert deliver(app, "client.deleted", {"client_id": owner["id"]}).json == {
-        "status": "processed"
-    }
+    deleted = {"client": owner, "product": product}[side]
+    assert deliver(app, event, {field: deleted["id"]}).json == {"status": "processed"}
     response = add(client, admin, owner["id"], product["id"])
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
-    assert list(response.json["errors"]) == ["client_id"]
-    assert f"Client {owner['id']}" in response.json["detail"]
+    assert list(response.json["errors"]) == [field]
+    assert f"{word} {deleted['id']}" in response.json["detail"]
     assert holdings_of(app, owner["id"]) == []
 
 
-def test_a_write_waits_for_a_client_deleted_in_progress_and_is_then_a_404(
-    app, client, make_client, make_product, admin
+@pytest.mark.parametrize("side", DELETIONS)
+def test_a_write_waits_for_a_client_or_product_deleted_in_progress_and_is_then_a_404(
+    app, client, make_client, make_product, admin, side
 ):
     """The event's transaction is open (tombstone and deletion not yet committed) while the POST
-    writes: without the client's lock the POST would see no tombstone, and its holding would
-    outlive the deletion, which could not see it."""
+    writes: without that client's or product's lock the POST would see no tombstone, and its
+    holding would outlive the deletion, which could not see it."""
+    _, handler, field, _ = DELETIONS[side]
     owner, product = make_client(), make_product()
+    deleted = {"client": owner, "product": product}[side]
     answers = []
     with app.app_context():
-        on_client_deleted({"client_id": owner["id"]})
+        handler({field: deleted["id"]})
         writer = threading.Thread(
             target=lambda: answers.append(add(client, admin, owner["id"], product["id"]))
         )
@@ -228,45 +239,7 @@ def test_a_write_waits_for_a_client_deleted_in_progress_and_is_then_a_404(
         assert writer.is_alive(), answers[0].status_code
         db.session.commit()
     writer.join(10)
-    assert answers[0].status_code == 404 and list(answers[0].json["errors"]) == ["client_id"]
-    assert holdings_of(app, owner["id"]) == []
-
-
-def test_a_product_whose_deletion_inventory_has_heard_is_a_404_naming_the_product(
-    app, client, make_client, make_product, admin
-):
-    """`product.deleted` processed between products' answer and the write: products still says
-    yes (here it was never told), but the holding would outlive the deletion."""
-    owner, product = make_client(), make_product()
-    assert deliver(app, "product.deleted", {"product_id": product["id"]}).json == {
-        "status": "processed"
-    }
-    response = add(client, admin, owner["id"], product["id"])
-    assert response.status_code == 404 and response.mimetype == "application/problem+json"
-    assert list(response.json["errors"]) == ["product_id"]
-    assert f"Product {product['id']}" in response.json["detail"]
-    assert holdings_of(app, owner["id"]) == []
-
-
-def test_a_write_waits_for_a_product_deleted_in_progress_and_is_then_a_404(
-    app, client, make_client, make_product, admin
-):
-    """The event's transaction is open (tombstone and deletion not yet committed) while the POST
-    writes: without the product's lock the POST would see no tombstone, and its holding would
-    outlive the deletion, which could not see it."""
-    owner, product = make_client(), make_product()
-    answers = []
-    with app.app_context():
-        on_product_deleted({"product_id": product["id"]})
-        writer = threading.Thread(
-            target=lambda: answers.append(add(client, admin, owner["id"], product["id"]))
-        )
-        writer.start()
-        writer.join(1)
-        assert writer.is_alive(), answers[0].status_code
-        db.session.commit()
-    writer.join(10)
-    assert answers[0].status_code == 404 and list(answers[0].json["errors"]) == ["product_id"]
+    assert answers[0].status_code == 404 and list(answers[0].json["errors"]) == [field]
     assert holdings_of(app, owner["id"]) == []
 
 

@@ -136,6 +136,12 @@ Scenario: a user reads their own account
     Then the answer is 200
     And the answer is the user's own account
 
+Scenario: a user whose email is beyond latin-1 reads their own account
+    Given a signed-in user whose email is beyond latin-1
+    When the user reads their account
+    Then the answer is 200
+    And the answer is the user's own account
+
 Scenario: a user renames themselves with their current password
     Given a signed-in user
     When the user renames themselves with their current password

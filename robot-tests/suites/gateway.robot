@@ -162,6 +162,10 @@ Scenario: an unknown route is a 404 problem
     When I request "/no-such-route"
     Then the answer is a 404 problem
 
+Scenario: a path that decodes to quotes is a 404 problem it cannot add members to
+    When I request "/x%22,%22status%22:200,%22a%22:%22"
+    Then the answer is a 404 problem
+
 # --- input no service can store, through the gateway -------------------------------------------
 
 Scenario: a body nested ten thousand levels deep is a 400 problem, even without a token

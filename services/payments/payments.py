@@ -504,7 +504,8 @@ def refund(payment_id: int, amount: Decimal | None) -> Payment:
 
     An ask whose answer was lost (a 503, a crash) is asked again first, with its key and amount:
     a request for that amount is answered by it; one for all that is left asks for the rest
-    after it; one for another amount is a 409 (the earlier refund was made, nothing more)."""
+    after it (none is left when it was all: it is the answer); one for another amount is a
+    409 (the earlier refund was made, nothing more)."""
     payment = get_payment(payment_id, lock=True)
     finished = _finish_open_asks(payment)
     if finished:
@@ -520,6 +521,9 @@ def refund(payment_id: int, amount: Decimal | None) -> Payment:
         if refusal is not None and amount == earlier.amount:
             raise _refund_refused(refusal)
         payment = get_payment(payment_id, lock=True)
+        if amount is None and earlier.state == "made" and payment.status == "refunded":
+            # All that is left was that refund: it is the answer.
+            return payment
     if payment.status not in ("succeeded", "partially_refunded"):
         raise Conflict(f"Payment {payment_id} is {payment.status}: only a succeeded one refunds")
     left = payment.amount - payment.refunded_amount

@@ -136,3 +136,20 @@ def test_a_refund_unanswered_for_longer_than_the_provider_keeps_keys_is_flagged_
     flagged = read(client, paid["id"], admin)
     assert flagged["needs_review"] is True
     assert "10.00" in flagged["review_reason"]
+
+
+def test_all_that_is_left_asked_again_after_its_answer_was_lost_is_made_once(
+    client, admin, paid, standin
+):
+    client.application.config["FAILPOINTS"] = {"payments.refund_answered"}
+    try:
+        with pytest.raises(Crash):
+            client.post(f"/payments/{paid['id']}/refund", json={}, headers=admin)
+    finally:
+        client.application.config.pop("FAILPOINTS")
+
+    again = client.post(f"/payments/{paid['id']}/refund", json={}, headers=admin)
+
+    assert again.status_code == 200, again.json
+    assert (again.json["status"], again.json["refunded_amount"]) == ("refunded", "60.50")
+    assert refunds_at_provider(standin, paid["provider_ref"]) == [6050]

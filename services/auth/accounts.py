@@ -358,6 +358,14 @@ def rotate(refresh_token: str) -> dict:
     if not user.active:
         raise Unauthorized("The refresh token is invalid or expired")
     token.used_at = utcnow()
+    # The session's expired tokens go: one can no longer be presented (its `exp` is past), so it
+    # can neither be used nor show a reuse. A session refreshed for months keeps only its last
+    # REFRESH_TOKEN_DAYS of rotations, not a row per refresh forever.
+    db.session.execute(
+        db.delete(RefreshToken).where(
+            RefreshToken.session_id == token.session_id, RefreshToken.expires_at < utcnow()
+        )
+    )
     pair = _issue_pair(user, token.session)
     db.session.commit()
     return pair

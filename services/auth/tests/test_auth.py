@@ -528,6 +528,35 @@ def test_a_session_still_refreshed_outlives_the_refresh_lifetime_but_a_spent_one
         assert db.session.scalar(select(db.func.count()).select_from(Session)) == 2
 
 
+def test_a_session_refreshed_for_months_keeps_no_expired_refresh_tokens(
+    app, client, register, login
+):
+    """Each refresh adds a token; a session that is never forgotten (it keeps refreshing) would
+    otherwise keep a row per refresh forever."""
+    from datetime import UTC, datetime
+
+    from services.auth.models import RefreshToken
+
+    register()
+    first = login()
+    second = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]}).json
+    with app.app_context():
+        # The first token, used months ago, expired long since.
+        db.session.execute(
+            db.update(RefreshToken)
+            .where(RefreshToken.used_at.is_not(None))
+            .values(expires_at=datetime.now(UTC) - timedelta(days=90))
+        )
+        db.session.commit()
+    third = client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    assert third.status_code == 200
+    with app.app_context():
+        kept = db.session.scalars(select(RefreshToken)).all()
+        assert len(kept) == 2 and all(t.expires_at > datetime.now(UTC) for t in kept)
+    again = client.post("/auth/refresh", json={"refresh_token": third.json["refresh_token"]})
+    assert again.status_code == 200
+
+
 def test_an_access_token_cannot_be_used_to_refresh(client, register, login):
     register()
     tokens = login()

@@ -207,10 +207,11 @@ ADDRESS_NOT_KNOWN = (
     "Não foi possível saber se o endereço foi adicionado: o serviço falhou ou não respondeu a"
     " tempo. Enviar o formulário de novo é seguro: ele não adiciona um segundo endereço."
 )
-# How long a keyed write waits for its answer: past the gateway's proxy_read_timeout (30 s), so an
-# order that takes longer than the reads' CONSOLE_API_TIMEOUT_S still lands on its page, and one
-# the gateway gives up on is its 504 rather than the console leaving first.
-KEYED_WRITE_TIMEOUT_S = 35.0
+# How long a keyed write waits for its answer: longer than the reads' CONSOLE_API_TIMEOUT_S, so a
+# slow order still lands on its page, but under the gateway's proxy_read_timeout (30 s), which
+# also bounds the browser's request to the console: past it the browser would get the gateway's
+# 504 page, and the form its key. Given up on here, the form comes back with its key.
+KEYED_WRITE_TIMEOUT_S = 25.0
 
 
 def send_keyed(path: str, body: dict, key: str):

@@ -6,6 +6,7 @@ the gateway is a stand-in that records what it was sent."""
 
 import re
 import time
+from pathlib import Path
 
 import pytest
 from flask import Flask, request
@@ -293,3 +294,12 @@ def test_a_refused_movement_shown_again_pages_the_ledger_on_the_stock_page(brows
     [following] = re.findall(r'href="([^"]*page=2[^"]*)"', refused.text)
     assert following.startswith(f"/console/stock/{PRODUCT}?")
     assert browser.get(following.replace("&amp;", "&")).status_code == 200
+
+
+def test_a_keyed_write_gives_up_before_the_gateway_in_front_of_the_console_does():
+    """The browser's request to the console goes through the gateway too: were the console to wait
+    longer than the gateway's read timeout, the browser would get the gateway's 504 page, and the
+    form and its key would be lost."""
+    upstreams = Path(__file__).parents[3] / "gateway" / "templates" / "upstreams.conf.j2"
+    [gateway_timeout] = re.findall(r"proxy_read_timeout (\d+)s;", upstreams.read_text())
+    assert int(gateway_timeout) > sales.KEYED_WRITE_TIMEOUT_S

@@ -52,6 +52,9 @@ from .leader import only_one, xact_lock
 log = logging.getLogger("feira.outbox")
 SIGNATURE = "X-Feira-Signature"
 MAX_BACKOFF_SECONDS = 60.0
+# Events tried alone that a subscriber may leave unanswered in one pass before the rest of its
+# batch waits for the next (`Outbox._send`).
+SILENT_LIMIT = 2
 # The most deliveries one relay pass takes.
 RELAY_BATCH = 200
 # What a handler raises on an event it cannot read: a missing or mistyped field, a number it
@@ -318,20 +321,26 @@ class Outbox:
 
     def _send(self, url: str, payloads: list[dict], secret: str) -> list[str | None]:
         """A subscriber's due events in one POST (a JSON array, in the order they were written);
-        each one's error, or None. When the subscriber answers an error, each event is tried
-        alone, so one event it cannot take holds back no other. When it does not answer at all
-        (a timeout, a refused or reset connection), trying each would only repeat that, a
-        timeout per event while every other subscriber waits: the events left fail together
-        and wait their backoff."""
+        each one's error, or None.
+        - No copy of the subscriber could be reached (a refused or reset connection, a connect
+          timeout): trying each event would only repeat that while every other subscriber
+          waits, so the events fail together and wait their backoff.
+        - It answered an error, or took the body and did not answer in time (one event whose
+          handler hangs, say on a slow payment provider): each event is tried alone, so one it
+          cannot take holds back no other. After SILENT_LIMIT events alone go unanswered the
+          rest wait too: a subscriber that takes connections but answers nothing costs a pass
+          a few timeouts, not one per event."""
         if len(payloads) > 1:
-            error, answered = self._post(url, payloads, secret)
-            if error is None or not answered:
+            error, reached, _ = self._post(url, payloads, secret)
+            if error is None or not reached:
                 return [error] * len(payloads)
         outcomes: list[str | None] = []
+        silent = 0
         for payload in payloads:
-            error, answered = self._post(url, payload, secret)
+            error, reached, answered = self._post(url, payload, secret)
             outcomes.append(error)
-            if not answered:
+            silent += not answered
+            if not reached or silent >= SILENT_LIMIT:
                 return outcomes + [error] * (len(payloads) - len(outcomes))
         return outcomes
 
@@ -354,12 +363,15 @@ class Outbox:
         )
         return 0
 
-    def _post(self, url: str, payload: dict | list[dict], secret: str) -> tuple[str | None, bool]:
+    def _post(
+        self, url: str, payload: dict | list[dict], secret: str
+    ) -> tuple[str | None, bool, bool]:
         """POST to the subscriber; with several copies (`url1|url2`), to the next one when a
         copy fails (a redelivery is harmless: the receiver skips an id it has processed).
-        Returns the error (None once a copy took it) and whether any copy answered at all."""
+        Returns the error (None once a copy took it), whether any copy was reached (a connection
+        made and the body sent) and whether any answered at all."""
         body = json.dumps(payload, separators=(",", ":")).encode()
-        error, answered = None, False
+        error, reached, answered = None, False, False
         for copy in url.split("|"):
             try:
                 response = self._http.post(
@@ -371,15 +383,18 @@ class Outbox:
                     },
                     timeout=self.post_timeout,
                 )
-            except requests.RequestException as exc:
+            except requests.ConnectionError as exc:  # ConnectTimeout too: nothing was sent
                 error = type(exc).__name__
                 continue
-            answered = True
+            except requests.RequestException as exc:  # a read timeout: sent, no answer
+                error, reached = type(exc).__name__, True
+                continue
+            reached = answered = True
             if response.status_code >= 300:
                 error = f"HTTP {response.status_code}"
                 continue
-            return None, True
-        return error, answered
+            return None, True, True
+        return error, reached, answered
 
     def lock_name(self, task: str) -> str:
         """The advisory lock of one of this service's background tasks (kit.leader)."""

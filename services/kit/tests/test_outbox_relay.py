@@ -140,17 +140,34 @@ def test_a_subscriber_whose_failures_fill_a_pass_holds_back_no_other_subscriber(
     )
 
 
-def test_a_subscriber_that_does_not_answer_costs_a_pass_one_timeout_not_one_per_event(
+def test_a_subscriber_that_does_not_answer_costs_a_pass_a_few_timeouts_not_one_per_event(
     app, subscriber
 ):
     silent = subscriber(lambda events: None)
-    emit(app, {"silent": silent.url}, [1, 2, 3, 4])
+    emit(app, {"silent": silent.url}, [1, 2, 3, 4, 5])
 
     assert relay(app) == 0
-    assert silent.numbers() == [[1, 2, 3, 4]], "one POST, no event tried alone after it"
+    assert silent.numbers() == [[1, 2, 3, 4, 5], [1], [2]], (
+        "the batch, then events alone until two went unanswered: the rest wait"
+    )
     failed = deliveries(app, "silent")
-    assert [(d.attempts, d.last_error) for d in failed] == [(1, "ReadTimeout")] * 4
+    assert [(d.attempts, d.last_error) for d in failed] == [(1, "ReadTimeout")] * 5
     assert all(d.next_attempt_at > utcnow() for d in failed), "each waits its backoff"
+
+
+def test_one_event_whose_handler_hangs_holds_back_none_of_the_others(app, subscriber):
+    """A receiver handles a body in one transaction: one event that hangs (a payment provider
+    that does not answer) times the whole batch out, and the others must still go alone."""
+    stuck = subscriber(lambda events: None if 2 in [e["data"]["n"] for e in events] else 200)
+    emit(app, {"stuck": stuck.url}, [1, 2, 3])
+
+    assert relay(app) == 2
+    assert stuck.numbers() == [[1, 2, 3], [1], [2], [3]]
+    assert [(d.delivered_at is None, d.last_error) for d in deliveries(app, "stuck")] == [
+        (False, None),
+        (True, "ReadTimeout"),
+        (False, None),
+    ]
 
 
 def test_a_subscriber_that_refuses_a_batch_still_gets_each_event_tried_alone(app, subscriber):
@@ -168,12 +185,12 @@ def test_a_subscriber_that_refuses_a_batch_still_gets_each_event_tried_alone(app
     ]
 
 
-def test_a_subscriber_that_stops_answering_while_its_events_go_alone_costs_one_timeout_more(
+def test_a_subscriber_that_stops_answering_while_its_events_go_alone_costs_two_timeouts_more(
     app, subscriber
 ):
     failing = subscriber(lambda events: 500 if len(events) > 1 else None)
-    emit(app, {"failing": failing.url}, [1, 2, 3])
+    emit(app, {"failing": failing.url}, [1, 2, 3, 4])
 
     assert relay(app) == 0
-    assert failing.numbers() == [[1, 2, 3], [1]], "the events after the silent one wait"
-    assert [d.last_error for d in deliveries(app, "failing")] == ["ReadTimeout"] * 3
+    assert failing.numbers() == [[1, 2, 3, 4], [1], [2]], "the events after two silent ones wait"
+    assert [d.last_error for d in deliveries(app, "failing")] == ["ReadTimeout"] * 4

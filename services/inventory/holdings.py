@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import NotFound, Unavailable, paginate, service
+from services.kit.leader import wait_xact_lock
 
 from .models import DeletedClient, Holding, db
 from .stock import still_a_product
@@ -64,15 +65,8 @@ def add_holding(client_id: int, data: dict) -> Holding:
 def _still_a_client(client_id: int) -> bool:
     """Whether `client.deleted` has not been heard for the client, the client's lock held until
     the transaction ends (so the deletion cannot be processed before what follows is written)."""
-    _lock_client(client_id)
+    wait_xact_lock(db.session, CLIENT_LOCK_CLASS, client_id)
     return db.session.get(DeletedClient, client_id) is None
-
-
-def _lock_client(client_id: int) -> None:
-    db.session.execute(
-        text("SELECT pg_advisory_xact_lock(:c, CAST(:client AS integer))"),
-        {"c": CLIENT_LOCK_CLASS, "client": client_id},
-    )
 
 
 def _client_exists(client_id: int) -> bool:
@@ -100,7 +94,7 @@ def on_client_deleted(data: dict) -> None:
     """`client.deleted` {client_id}: the client's holdings go and the client is remembered as
     deleted, so none are written for it afterwards (the receiver commits)."""
     client_id = int(data["client_id"])
-    _lock_client(client_id)
+    wait_xact_lock(db.session, CLIENT_LOCK_CLASS, client_id)
     db.session.execute(
         insert(DeletedClient)
         .values(client_id=client_id)

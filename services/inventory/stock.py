@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Conflict, NotFound, current_caller, utcnow
 from services.kit.idempotency import NO_KEY, Key, NoKey
+from services.kit.leader import wait_xact_lock
 
 from .models import DeletedProduct, Holding, Movement, Stock, db, outbox
 
@@ -142,15 +143,8 @@ def still_a_product(product_id: int) -> bool:
     """Whether `product.deleted` has not been heard for the product, the product's lock held
     until the transaction ends (so the deletion cannot be processed before what follows is
     written). Whoever also takes a client's lock (holdings) takes it first."""
-    _lock_product(product_id)
+    wait_xact_lock(db.session, PRODUCT_LOCK_CLASS, product_id)
     return db.session.get(DeletedProduct, product_id) is None
-
-
-def _lock_product(product_id: int) -> None:
-    db.session.execute(
-        text("SELECT pg_advisory_xact_lock(:c, CAST(:product AS integer))"),
-        {"c": PRODUCT_LOCK_CLASS, "product": product_id},
-    )
 
 
 # --- events ---
@@ -187,7 +181,7 @@ def on_product_deleted(data: dict) -> None:
     land between that answer and this event: what is still on hand leaves through a closing
     `adjustment`, so the ledger sums to the zero left and no unit vanishes unrecorded."""
     product_id = int(data["product_id"])
-    _lock_product(product_id)
+    wait_xact_lock(db.session, PRODUCT_LOCK_CLASS, product_id)
     db.session.execute(
         insert(DeletedProduct)
         .values(product_id=product_id)

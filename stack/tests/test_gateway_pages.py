@@ -5,6 +5,8 @@ rendered configuration and no service behind it, as the stack's gateway tests ru
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 
@@ -57,11 +59,17 @@ def test_the_gateways_own_errors_on_console_pages_are_portuguese_pages(nginx):  
 
 
 def test_a_burst_of_sign_ups_is_the_429_page_with_retry_after(nginx):  # noqa: F811
-    answers = [
-        requests.post(f"{nginx}/console/register", data={"email": "x"}, timeout=5)
-        for _ in range(30)
-    ]
-    throttled = answers[-1]
+    """The limit is 10 POSTs a second with a burst of 20: 120 sent 16 at a time pass it on any
+    machine that sends them in under 10 s (30 in a row did not, on a slow CI host)."""
+
+    def sign_up(_):
+        return requests.post(f"{nginx}/console/register", data={"email": "x"}, timeout=5)
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(sign_up, range(120)))
+    statuses = {answer.status_code for answer in answers}
+    assert statuses == {503, 429}  # the console is down: what passes is its 503 page
+    throttled = next(answer for answer in answers if answer.status_code == 429)
     assert_page(throttled, 429, "Muitas tentativas")
     assert throttled.headers["Retry-After"] == "1"
 

@@ -16,9 +16,10 @@ from .stock import still_a_product
 
 log = logging.getLogger("feira.inventory")
 
-# A transaction-scoped advisory lock per client (class, client_id), taken by whatever writes a
-# client's holdings and by `client.deleted`: a holding is written either wholly before the
-# deletion (which then removes it) or after it (and then sees the tombstone and is not written).
+# A transaction-scoped advisory lock per client (class, client_id), shared by whatever writes a
+# client's holdings and taken alone by `client.deleted`: a holding is written either wholly
+# before the deletion (which then removes it) or after it (and then sees the tombstone and is not
+# written), and two writers of a client's holdings never wait for each other.
 CLIENT_LOCK_CLASS = 17030
 
 
@@ -65,7 +66,7 @@ def add_holding(client_id: int, data: dict) -> Holding:
 def _still_a_client(client_id: int) -> bool:
     """Whether `client.deleted` has not been heard for the client, the client's lock held until
     the transaction ends (so the deletion cannot be processed before what follows is written)."""
-    wait_xact_lock(db.session, CLIENT_LOCK_CLASS, client_id)
+    wait_xact_lock(db.session, CLIENT_LOCK_CLASS, client_id, shared=True)
     return db.session.get(DeletedClient, client_id) is None
 
 
@@ -94,7 +95,7 @@ def on_client_deleted(data: dict) -> None:
     """`client.deleted` {client_id}: the client's holdings go and the client is remembered as
     deleted, so none are written for it afterwards (the receiver commits)."""
     client_id = int(data["client_id"])
-    wait_xact_lock(db.session, CLIENT_LOCK_CLASS, client_id)
+    wait_xact_lock(db.session, CLIENT_LOCK_CLASS, client_id, shared=False)
     db.session.execute(
         insert(DeletedClient)
         .values(client_id=client_id)
@@ -116,7 +117,6 @@ def on_order_delivered(data: dict) -> None:
     ]
     if not _still_a_client(client_id):
         return
-    # In product_id order, as every taker of several products' locks.
     deleted = {p for p in sorted({line[0] for line in lines}) if not still_a_product(p)}
     if deleted:
         log.info(

@@ -16,10 +16,12 @@ from .models import DeletedProduct, Holding, Movement, Stock, db, outbox
 
 log = logging.getLogger("feira.inventory")
 
-# A transaction-scoped advisory lock per product (class, product_id), taken by `product.deleted`
-# and by whatever makes something of a product that may have been deleted (its stock row, a
-# holding): that is written either wholly before the deletion (which then removes it) or after it
-# (and then sees the tombstone and is not written). holdings.py's clients are class 17030.
+# A transaction-scoped advisory lock per product (class, product_id), taken alone by
+# `product.deleted` and shared by whatever makes something of a product that may have been
+# deleted (its stock row, a holding): that is written either wholly before the deletion (which
+# then removes it) or after it (and then sees the tombstone and is not written), and two such
+# writers never wait for each other (nor deadlock, taking several products in any order).
+# holdings.py's clients are class 17030.
 PRODUCT_LOCK_CLASS = 17031
 
 # --- reading ---
@@ -143,7 +145,7 @@ def still_a_product(product_id: int) -> bool:
     """Whether `product.deleted` has not been heard for the product, the product's lock held
     until the transaction ends (so the deletion cannot be processed before what follows is
     written). Whoever also takes a client's lock (holdings) takes it first."""
-    wait_xact_lock(db.session, PRODUCT_LOCK_CLASS, product_id)
+    wait_xact_lock(db.session, PRODUCT_LOCK_CLASS, product_id, shared=True)
     return db.session.get(DeletedProduct, product_id) is None
 
 
@@ -181,7 +183,7 @@ def on_product_deleted(data: dict) -> None:
     land between that answer and this event: what is still on hand leaves through a closing
     `adjustment`, so the ledger sums to the zero left and no unit vanishes unrecorded."""
     product_id = int(data["product_id"])
-    wait_xact_lock(db.session, PRODUCT_LOCK_CLASS, product_id)
+    wait_xact_lock(db.session, PRODUCT_LOCK_CLASS, product_id, shared=False)
     db.session.execute(
         insert(DeletedProduct)
         .values(product_id=product_id)

@@ -4,8 +4,9 @@ must not do twice at once (README: "Running on Kubernetes", N replicas).
 - `xact_lock(session, name)`: tried inside the caller's transaction and released by its commit
   or rollback (the outbox relay's pass: one relay delivers at a time, so a subscriber gets the
   events in the order they were written).
-- `wait_xact_lock(session, kind, key)`: waited for inside the caller's transaction, one per row
-  of a kind (inventory's per client and per product: a deletion and the writes it must see).
+- `wait_xact_lock(session, kind, key, shared=...)`: waited for inside the caller's transaction,
+  one per row of a kind (inventory's per client and per product: a deletion takes it alone, the
+  writes it must see share it, so they never wait for one another).
 - `only_one(engine, name)`: a context manager held on a connection of its own for a task that
   commits several transactions (a sweep, reconciliation); yields False when another process
   holds it, and Postgres frees it if the holder dies (its connection closes).
@@ -29,6 +30,7 @@ TRY = text("SELECT pg_try_advisory_lock(hashtextextended(:name, 0))")
 TRY_XACT = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:name, 0))")
 UNLOCK = text("SELECT pg_advisory_unlock(hashtextextended(:name, 0))")
 WAIT_XACT = text("SELECT pg_advisory_xact_lock(:kind, CAST(:key AS integer))")
+WAIT_XACT_SHARED = text("SELECT pg_advisory_xact_lock_shared(:kind, CAST(:key AS integer))")
 
 
 def xact_lock(session, name: str) -> bool:
@@ -36,10 +38,13 @@ def xact_lock(session, name: str) -> bool:
     return bool(session.execute(TRY_XACT, {"name": name}).scalar())
 
 
-def wait_xact_lock(session, kind: int, key: int) -> None:
+def wait_xact_lock(session, kind: int, key: int, *, shared: bool) -> None:
     """Wait for the lock (`kind`, `key`) in the session's transaction, held until it ends. `kind`
-    is a number of its own per use (grep the code for the ones taken)."""
-    session.execute(WAIT_XACT, {"kind": kind, "key": key})
+    is a number of its own per use (grep the code for the ones taken). Shared holders never wait
+    for one another, only for the exclusive one: takers of several keys in any order cannot
+    deadlock among themselves, only with an exclusive taker holding several (an inbox body of
+    several deletions), which the event receiver then takes again."""
+    session.execute(WAIT_XACT_SHARED if shared else WAIT_XACT, {"kind": kind, "key": key})
 
 
 @contextmanager

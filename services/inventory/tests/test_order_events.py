@@ -5,8 +5,10 @@ import threading
 
 from sqlalchemy import func, select
 
+from services.inventory.holdings import on_order_delivered
 from services.inventory.models import Holding, Stock, db
 from services.inventory.reservations import on_order_abandoned
+from services.inventory.stock import on_product_deleted
 from services.kit.testing import deliver, deliver_batch
 
 from .test_reservations import figures, reserve
@@ -230,3 +232,68 @@ def test_an_order_delivered_after_a_product_was_deleted_gives_no_holding_of_it(a
     with app.app_context():
         held = db.session.scalars(select(Holding.product_id).where(Holding.client_id == 8)).all()
     assert held == [1]
+
+
+def delivery_of(client_id, *product_ids):
+    items = [{"product_id": p, "product_name": f"Produto {p}", "quantity": 1} for p in product_ids]
+    return {"order_id": client_id, "client_id": client_id, "items": items}
+
+
+def held_products(app, client_id):
+    with app.app_context():
+        return db.session.scalars(
+            select(Holding.product_id).where(Holding.client_id == client_id).order_by(Holding.id)
+        ).all()
+
+
+def test_two_deliveries_of_the_same_products_in_opposite_orders_neither_wait_nor_deadlock(app):
+    """Two inbox bodies keep each product's lock until they commit: one delivers product 91 then
+    92, the other 92 then 91. Taken alone, the locks deadlocked (Postgres aborted one body: a
+    503, its events delivered again later); shared, neither body waits for the other."""
+    halfway = threading.Barrier(2, timeout=10)
+    errors = []
+
+    def body(client_id, first, second):
+        try:
+            with app.app_context():
+                on_order_delivered(delivery_of(client_id, first))
+                halfway.wait()
+                on_order_delivered(delivery_of(client_id, second))
+                db.session.commit()
+        except Exception as exc:  # what the test reports
+            errors.append(exc)
+
+    bodies = [
+        threading.Thread(target=body, args=(93, 91, 92)),
+        threading.Thread(target=body, args=(94, 92, 91)),
+    ]
+    for thread in bodies:
+        thread.start()
+    for thread in bodies:
+        thread.join(20)
+    assert errors == []
+    assert held_products(app, 93) == [91, 92]
+    assert held_products(app, 94) == [92, 91]
+
+
+def test_a_product_deleted_while_a_delivery_of_it_is_open_waits_and_then_removes_its_holding(app):
+    """The writers share a product's lock, the deletion takes it alone: it waits for the
+    delivery's commit and then sees (and removes) the holding, which would otherwise outlive
+    the product."""
+    deleted = threading.Event()
+
+    def delete_product():
+        with app.app_context():
+            on_product_deleted({"product_id": 95})
+            db.session.commit()
+        deleted.set()
+
+    with app.app_context():
+        on_order_delivered(delivery_of(96, 95))
+        deletion = threading.Thread(target=delete_product)
+        deletion.start()
+        assert not deleted.wait(1)
+        db.session.commit()
+    deletion.join(10)
+    assert deleted.is_set()
+    assert held_products(app, 96) == []

@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import click
@@ -184,9 +185,8 @@ class Outbox:
         self.Event = OutboxEvent
         self.Delivery = OutboxDelivery
         self.Processed = ProcessedEvent
-        # The relay's connections to its subscribers, kept alive between passes.
-        self._http = requests.Session()
-        self._http.trust_env = False
+        # The relay's connections to each subscriber, kept alive between passes (`_session`).
+        self._sessions: dict[str, requests.Session] = {}
         # Seconds to connect to a subscriber and to wait for its answer (tests shorten them).
         self.post_timeout = (1, 5)
         # Housekeeping the relay loop also runs: [seconds between runs, task, last run].
@@ -266,8 +266,8 @@ class Outbox:
 
     def relay_once(self, batch: int = RELAY_BATCH) -> int:
         """Try the deliveries that are due, at most `batch` per subscriber (so one subscriber's
-        backlog or failures never fill another's pass), a subscriber's in one POST (`_send`).
-        Returns how many were delivered."""
+        backlog or failures never fill another's pass), a subscriber's in one POST (`_send`), all
+        subscribers at once (`_send_all`). Returns how many were delivered."""
         session = self.db.session
         subscribers = current_app.config["OUTBOX_SUBSCRIBERS"]
         secret = current_app.config["OUTBOX_SECRET"]
@@ -307,19 +307,50 @@ class Outbox:
         by_subscriber: dict[str, list] = {}
         for delivery, payload in due:
             by_subscriber.setdefault(delivery.subscriber, []).append((delivery, payload))
+        outcomes = self._send_all(by_subscriber, subscribers, secret)
         delivered = 0
         for name, rows in by_subscriber.items():
-            url = subscribers.get(name)
-            if url is None:
-                outcomes = [f"subscriber {name} is no longer configured"] * len(rows)
-            else:
-                outcomes = self._send(url, [payload for _, payload in rows], secret)
-            for (delivery, payload), error in zip(rows, outcomes, strict=True):
+            for (delivery, payload), error in zip(rows, outcomes[name], strict=True):
                 delivered += self._record(delivery, payload, error)
         session.commit()
         return delivered
 
-    def _send(self, url: str, payloads: list[dict], secret: str) -> list[str | None]:
+    def _send_all(
+        self, by_subscriber: dict[str, list], subscribers: dict[str, str], secret: str
+    ) -> dict[str, list[str | None]]:
+        """Each subscriber's due events sent in a thread of its own, all at once: one that takes
+        connections and never answers costs the others none of its timeouts. Only the HTTP is
+        done in the threads; the caller records the outcomes on its session once all are in.
+        Each subscriber's events still go out in order, one POST after another."""
+        outcomes: dict[str, list[str | None]] = {}
+        sending = {}
+        for name, rows in by_subscriber.items():
+            url = subscribers.get(name)
+            if url is None:
+                outcomes[name] = [f"subscriber {name} is no longer configured"] * len(rows)
+            else:
+                sending[name] = (self._session(name), url, [payload for _, payload in rows])
+        if not sending:
+            return outcomes
+        with ThreadPoolExecutor(len(sending), thread_name_prefix="outbox-send") as pool:
+            sent = {name: pool.submit(self._send, *args, secret) for name, args in sending.items()}
+        # A failure other than HTTP's (a bug in a send) is raised here and fails the pass.
+        outcomes.update((name, future.result()) for name, future in sent.items())
+        return outcomes
+
+    def _session(self, name: str) -> requests.Session:
+        """The subscriber's own requests.Session, made on its first pass and kept (its connections
+        stay alive between passes): a Session is not documented as safe to share between the
+        threads of `_send_all`, so none is shared. Only the thread running the pass calls it."""
+        http = self._sessions.get(name)
+        if http is None:
+            http = self._sessions[name] = requests.Session()
+            http.trust_env = False
+        return http
+
+    def _send(
+        self, http: requests.Session, url: str, payloads: list[dict], secret: str
+    ) -> list[str | None]:
         """A subscriber's due events in one POST (a JSON array, in the order they were written);
         each one's error, or None.
         - No copy of the subscriber could be reached (a refused or reset connection, a connect
@@ -331,13 +362,13 @@ class Outbox:
           rest wait too: a subscriber that takes connections but answers nothing costs a pass
           a few timeouts, not one per event."""
         if len(payloads) > 1:
-            error, reached, _ = self._post(url, payloads, secret)
+            error, reached, _ = self._post(http, url, payloads, secret)
             if error is None or not reached:
                 return [error] * len(payloads)
         outcomes: list[str | None] = []
         silent = 0
         for payload in payloads:
-            error, reached, answered = self._post(url, payload, secret)
+            error, reached, answered = self._post(http, url, payload, secret)
             outcomes.append(error)
             silent += not answered
             if not reached or silent >= SILENT_LIMIT:
@@ -364,7 +395,7 @@ class Outbox:
         return 0
 
     def _post(
-        self, url: str, payload: dict | list[dict], secret: str
+        self, http: requests.Session, url: str, payload: dict | list[dict], secret: str
     ) -> tuple[str | None, bool, bool]:
         """POST to the subscriber; with several copies (`url1|url2`), to the next one when a
         copy fails (a redelivery is harmless: the receiver skips an id it has processed).
@@ -374,7 +405,7 @@ class Outbox:
         error, reached, answered = None, False, False
         for copy in url.split("|"):
             try:
-                response = self._http.post(
+                response = http.post(
                     copy,
                     data=body,
                     headers={

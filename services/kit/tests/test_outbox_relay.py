@@ -5,6 +5,7 @@ subscribers on real local ports."""
 import http.server
 import json
 import threading
+import time
 
 import pytest
 from sqlalchemy import select, text
@@ -51,10 +52,12 @@ def empty_outbox(app, monkeypatch):
 class Subscriber:
     """A stand-in subscriber on a local port. `answer(events)` says what it does with a body's
     events (the body's list, or a list of the one event): an HTTP status, or None to never
-    answer (the relay's read times out). `bodies` are the events of each POST, in order."""
+    answer (the relay's read times out). `bodies` are the events of each POST, in order, and
+    `arrivals` when each came (time.monotonic())."""
 
     def __init__(self, answer):
         self.bodies: list[list[dict]] = []
+        self.arrivals: list[float] = []
         self.released = threading.Event()
         outer = self
 
@@ -64,6 +67,7 @@ class Subscriber:
             def do_POST(self):
                 parsed = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 events = parsed if isinstance(parsed, list) else [parsed]
+                outer.arrivals.append(time.monotonic())
                 outer.bodies.append(events)
                 status = answer(events)
                 if status is None:
@@ -138,6 +142,28 @@ def test_a_subscriber_whose_failures_fill_a_pass_holds_back_no_other_subscriber(
     assert [d.attempts for d in deliveries(app, "down")] == [1, 1, 1, 0], (
         "down's pass took its own batch of three, the fourth waits for the next pass"
     )
+
+
+def test_a_subscriber_that_does_not_answer_delays_no_other_subscribers_events_of_the_pass(
+    app, subscriber, monkeypatch
+):
+    """Subscribers are posted to at once: the silent one's timeouts (three here, 3 s) run beside
+    the quick one's POST, not before it."""
+    monkeypatch.setattr(outbox, "post_timeout", (1, 1))
+    silent = subscriber(lambda events: None)
+    quick = subscriber(lambda events: 200)
+    emit(app, {"silent": silent.url}, [1, 2, 3])
+    emit(app, {"silent": silent.url, "quick": quick.url}, [4])
+
+    assert relay(app) == 1
+    assert quick.numbers() == [[4]]
+    assert silent.numbers() == [[1, 2, 3, 4], [1], [2]], "silent's own pass is as before"
+    assert quick.arrivals[0] < silent.arrivals[1], (
+        "quick had its events before the relay gave up on silent's first POST "
+        f"({quick.arrivals[0] - silent.arrivals[0]:.2f} s after it, read timeout 1 s)"
+    )
+    assert [d.last_error for d in deliveries(app, "silent")] == ["ReadTimeout"] * 4
+    assert [d.delivered_at is not None for d in deliveries(app, "quick")] == [True]
 
 
 def test_a_subscriber_that_does_not_answer_costs_a_pass_a_few_timeouts_not_one_per_event(

@@ -41,7 +41,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry import BY_NAME
@@ -62,6 +62,11 @@ RELAY_BATCH = 200
 # cannot make (Decimal's InvalidOperation, an overflow: ArithmeticError), or a value the column
 # cannot hold. The receiver answers such an event once, as rejected.
 MALFORMED = (KeyError, TypeError, ValueError, ArithmeticError, DataError)
+# How many times in all the receiver takes a body whose transaction PostgreSQL aborted, to break
+# a deadlock (40P01) or a serialization conflict (40001), before the kit answers its 503 and the
+# relay delivers the body again after a backoff (`Outbox._take_committed`).
+RECEIVE_ATTEMPTS = 3
+TAKE_AGAIN = {"40001", "40P01"}
 
 
 class _Woken(BaseException):
@@ -494,7 +499,7 @@ class Outbox:
     def receiver(self, app: Flask, handlers: dict[str, Callable[[dict], None]]) -> None:
         """Mount POST /internal/events: verify the signature, then, for the event (or each event
         of a batch, in order), skip an id already processed, run the handler and record the id;
-        one transaction for the whole body."""
+        one transaction for the whole body (`_take_committed`)."""
         outbox = self
         bp = Blueprint("outbox_inbox", __name__)
 
@@ -512,13 +517,32 @@ class Outbox:
                 ]
             except (ValueError, KeyError, TypeError) as exc:
                 raise BadRequest("The event is not a Feira event") from exc
-            statuses = outbox._take(handlers, events)
-            outbox.db.session.commit()
+            statuses = outbox._take_committed(handlers, events)
             if isinstance(parsed, list):
                 return {"statuses": statuses}, 200
             return {"status": statuses[0]}, 200
 
         app.register_blueprint(bp)
+
+    def _take_committed(self, handlers, events: list[tuple[uuid.UUID, str, dict]]) -> list[str]:
+        """A body's events taken (`_take`) and committed. When PostgreSQL aborts the transaction
+        to break a deadlock or a serialization conflict, nothing of it was kept: it is rolled
+        back and taken again at once, up to RECEIVE_ATTEMPTS in all. That is the relay's
+        redelivery without its backoff, so a `reaches_outside` handler runs again no more than
+        it would then."""
+        attempt = 1
+        while True:
+            try:
+                statuses = self._take(handlers, events)
+                self.db.session.commit()
+                return statuses
+            except OperationalError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None)
+                if sqlstate not in TAKE_AGAIN or attempt >= RECEIVE_ATTEMPTS:
+                    raise
+            self.db.session.rollback()
+            attempt += 1
+            log.warning("the body's transaction was aborted (%s): taken again", sqlstate)
 
     def _take(self, handlers, events: list[tuple[uuid.UUID, str, dict]]) -> list[str]:
         """A body's events, inside the request's transaction: the ids in one statement, then

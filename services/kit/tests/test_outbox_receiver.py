@@ -1,0 +1,162 @@
+"""The outbox receiver facing a transaction PostgreSQL aborts: a body whose transaction is chosen
+as a deadlock's victim is taken again, pinned on a real deadlock between a handler and another
+connection, on a small app built with create_service_app."""
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.kit import create_service_app, make_db
+from services.kit import outbox as outbox_module
+from services.kit.outbox import Outbox, reaches_outside
+from services.kit.testing import OUTBOX_SECRET, deliver
+
+db = make_db("auth")
+outbox = Outbox(db)
+# The advisory locks the handler takes in this order, and the other connection in the other.
+FIRST, SECOND = 7_340_001, 7_340_002
+LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+WAITED_FOR = text(
+    "SELECT EXISTS (SELECT FROM pg_locks"
+    " WHERE locktype = 'advisory' AND objid::bigint = :key AND NOT granted)"
+)
+# Every wait of these tests ends within this many seconds, whatever goes wrong.
+PATIENCE = 15
+# How each run of the handler ended: the SQLSTATE it was aborted with, or "wrote".
+RUNS: list[str] = []
+
+
+class Made(db.Model):
+    __tablename__ = "receiver_made"
+    n: Mapped[int] = mapped_column(primary_key=True)
+
+
+def on_made(data: dict) -> None:
+    try:
+        db.session.execute(LOCK, {"key": FIRST})
+        db.session.execute(LOCK, {"key": SECOND})
+    except OperationalError as exc:
+        RUNS.append(exc.orig.sqlstate)
+        raise
+    db.session.add(Made(n=data["n"]))
+    RUNS.append("wrote")
+
+
+@pytest.fixture(scope="module")
+def app(database, jwt_keys):
+    app, _ = create_service_app(
+        "auth",
+        __name__,
+        db=db,
+        config={
+            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "OUTBOX_SECRET": OUTBOX_SECRET,
+            "OUTBOX_SUBSCRIBERS": {},
+        },
+    )
+    outbox.receiver(
+        app,
+        # The same handler taken as a plain one and, with a savepoint, as one reaching outside.
+        {"widget.made": on_made, "widget.sent": reaches_outside(lambda data: on_made(data))},
+    )
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.drop_all()
+
+
+@pytest.fixture(autouse=True)
+def empty_tables(app):
+    RUNS.clear()
+    with app.app_context():
+        db.session.execute(text("TRUNCATE processed_events, receiver_made"))
+        db.session.commit()
+
+
+class Crossing(threading.Thread):
+    """Another connection that holds SECOND, waits until the handler (holding FIRST) waits for
+    it, then asks for FIRST: a deadlock. Postgres looks for one in a wait that has lasted
+    deadlock_timeout (1 s; a role that is not a superuser cannot lower it), so the handler,
+    waiting first, is the one aborted; this connection then gets FIRST and lets both go."""
+
+    def __init__(self, engine):
+        super().__init__(daemon=True)
+        self.engine = engine
+        self.holding = threading.Event()
+        self.crossed = False
+        self.error: Exception | None = None
+
+    def run(self) -> None:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text(f"SET LOCAL lock_timeout = '{PATIENCE}s'"))
+                connection.execute(LOCK, {"key": SECOND})
+                self.holding.set()
+                deadline = time.monotonic() + PATIENCE
+                while not connection.execute(WAITED_FOR, {"key": SECOND}).scalar():
+                    if time.monotonic() > deadline:
+                        return  # leaving frees SECOND: the handler goes on, and the test fails
+                    time.sleep(0.01)
+                self.crossed = True
+                connection.execute(LOCK, {"key": FIRST})
+                connection.rollback()
+        except Exception as exc:
+            self.error = exc
+
+
+def delivered_into_a_deadlock(app, event_type: str = "widget.made"):
+    """POST an event whose handler's first run is a deadlock's victim; the answer."""
+    with app.app_context():
+        crossing = Crossing(db.engine)
+    crossing.start()
+    assert crossing.holding.wait(PATIENCE), "the other connection took SECOND"
+    answer = deliver(app, event_type, {"n": 1})
+    crossing.join(PATIENCE)
+    assert not crossing.is_alive()
+    assert crossing.crossed and crossing.error is None, (
+        f"the other connection asked for FIRST while the handler waited ({crossing.error!r})"
+    )
+    return answer
+
+
+def made(app) -> list[int]:
+    with app.app_context():
+        return db.session.scalars(select(Made.n)).all()
+
+
+def processed(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(db.func.count()).select_from(outbox.Processed))
+
+
+@pytest.mark.parametrize("event_type", ["widget.made", "widget.sent"])
+def test_a_body_whose_transaction_is_a_deadlock_victim_is_taken_again_and_processed(
+    app, event_type
+):
+    answer = delivered_into_a_deadlock(app, event_type)
+
+    assert RUNS == ["40P01", "wrote"], "aborted as the deadlock's victim, then run again"
+    assert answer.status_code == 200
+    assert answer.json == {"status": "processed"}
+    assert made(app) == [1]
+    assert processed(app) == 1
+
+
+def test_a_body_still_a_deadlock_victim_on_its_last_attempt_is_a_503_the_relay_delivers_again(
+    app, monkeypatch
+):
+    """What every deadlock's victim was answered before the receiver took a body again."""
+    monkeypatch.setattr(outbox_module, "RECEIVE_ATTEMPTS", 1)
+
+    answer = delivered_into_a_deadlock(app)
+
+    assert RUNS == ["40P01"]
+    assert answer.status_code == 503
+    assert made(app) == []
+    assert processed(app) == 0, "nothing kept: the relay's redelivery is taken afresh"

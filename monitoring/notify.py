@@ -98,6 +98,13 @@ def email_for(event: str, incident: dict[str, Any]) -> tuple[str, str]:
     return subject, "\n".join(lines) + "\n"
 
 
+def incident_message_id(event: str, incident: dict[str, Any]) -> str | None:
+    """The left part of an incident e-mail's Message-ID, one per incident and event
+    (`feira-incident-<key>-opened`): a message sent again is one a mail client knows it has."""
+    key = incident.get("key")
+    return f"feira-incident-{key}-{event.rpartition('.')[2]}" if key else None
+
+
 def _report_to(report: Callable[[str, str], None] | None, channel: str, sent: Future) -> None:
     if report is None:
         return
@@ -122,7 +129,7 @@ class Notifier:
         backoff: float = 1.0,
         timeout: float = 5.0,
         session: requests.Session | None = None,
-        mailer: Callable[[list[str], str, str], None] = send_mail,
+        mailer: Callable[..., None] = send_mail,
     ):
         self.webhook_url = webhook_url or None
         self.email_to = list(email_to or [])
@@ -184,19 +191,24 @@ class Notifier:
         return False
 
     def _mail(self, event: str, incident: dict[str, Any]) -> bool:
-        """Mail the incident to MONITOR_EMAIL_TO, tried as often as the webhook; an answer that
-        trying again cannot change (a 5xx, a refused login) ends the tries at once."""
+        """Mail the incident to MONITOR_EMAIL_TO, tried as often as the webhook, each try only to
+        the recipients the server has not taken it for yet, under one Message-ID; an answer that
+        trying again cannot change (a 5xx, a refused login) ends the tries for its recipients."""
         subject, text = email_for(event, incident)
+        message_id = incident_message_id(event, incident)
+        pending, lost = list(self.email_to), []
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
             try:
-                self.mailer(self.email_to, subject, text)
-                return True
+                self.mailer(pending, subject, text, message_id=message_id)
+                pending = []
             except MailError as exc:
-                reason, permanent = str(exc), exc.permanent
+                reason = str(exc)
+                lost += [a for a in pending if a not in exc.sent_to and a not in exc.retry_to]
+                pending = [address for address in pending if address in exc.retry_to]
             except Exception as exc:  # a bug must not kill the channel's thread silently
-                reason, permanent = type(exc).__name__, False
-            if permanent:
+                reason = type(exc).__name__
+            if not pending:
                 break
             if attempt < self.attempts:
                 log.info(
@@ -205,9 +217,17 @@ class Notifier:
                 )
                 time.sleep(delay)
                 delay = min(delay * 2, 60)
+        if not pending and not lost:
+            return True
         log.error(
             "incident e-mail not sent",
-            extra={"event": event, "attempts": attempt, "reason": reason},
+            extra={
+                "event": event,
+                "attempts": attempt,
+                "reason": reason,
+                "recipients": len(self.email_to),
+                "not_sent_to": len(pending) + len(lost),
+            },
         )
         return False
 

@@ -12,8 +12,10 @@ mail, see stack/config.py `mail()`):
     MAIL_FROM      default `Feira <no-reply@feira.local>`
 
 A failure is a MailError saying what went wrong (the SMTP reply code, never the server's text,
-which may repeat an address) and whether trying again later can help (`permanent`). Nothing here
-logs a body, a subject or an address's local part: only how many recipients and their domains.
+which may repeat an address), whether trying again later can help (`permanent`) and for whom
+(`retry_to`: a server that took the message for some recipients is not asked to send it to them
+again). Nothing here logs a body, a subject or an address's local part: only how many recipients
+and their domains.
 """
 
 from __future__ import annotations
@@ -35,14 +37,27 @@ DEFAULT_TIMEOUT = 10.0
 
 
 class MailError(Exception):
-    """An e-mail the SMTP server did not take. `permanent`: a 5xx reply, or a configuration the
-    server refuses (authentication, STARTTLS); trying again will not help. Otherwise (the server
-    unreachable, slow, or a 4xx reply) it may work later. `code` is the SMTP reply code, if any."""
+    """An e-mail the SMTP server did not take, for some recipients or all. `permanent`: a 5xx
+    reply, or a configuration the server refuses (authentication, STARTTLS); trying again will not
+    help. Otherwise (the server unreachable, slow, or a 4xx reply) it may work later, for
+    `retry_to`: every recipient when the server did not take the message, only those it refused
+    with a 4xx when it took it for the others (`sent_to`, who have it). `code` is the SMTP reply
+    code, if any."""
 
-    def __init__(self, message: str, *, permanent: bool = False, code: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        code: int | None = None,
+        retry_to: list[str] | None = None,
+        sent_to: list[str] | None = None,
+    ):
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.retry_to = [] if permanent else list(retry_to or [])
+        self.sent_to = list(sent_to or [])
 
 
 @dataclass(frozen=True)
@@ -131,24 +146,28 @@ def send_mail(
     """Send one plain-text (UTF-8) message to `to` through the SMTP server, or raise MailError.
 
     A server that accepts some recipients and refuses others has sent it to those it accepted:
-    that is a MailError too (permanent if every refusal was), naming how many were refused."""
+    that is a MailError too (permanent if every refusal was), naming how many were refused, whose
+    `retry_to` are only those refused with a 4xx. Once the server has taken the message, its
+    answer to QUIT (a 4xx, a timeout, a dropped connection) changes nothing: it is not an error,
+    which would have the message sent again."""
     recipients = _checked_recipients(to)
     settings = settings or MailSettings.from_env()
     message = build_message(recipients, subject, text, settings.sender, message_id)
     envelope_from = parseaddr(settings.sender)[1] or None
     step = "connect"
+    smtp = None
     try:
-        with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        smtp.ehlo()
+        if settings.starttls:
+            step = "STARTTLS"
+            smtp.starttls(context=ssl.create_default_context())
             smtp.ehlo()
-            if settings.starttls:
-                step = "STARTTLS"
-                smtp.starttls(context=ssl.create_default_context())
-                smtp.ehlo()
-            if settings.user:
-                step = "AUTH"
-                smtp.login(settings.user, settings.password or "")
-            step = "send"
-            refused = smtp.send_message(message, from_addr=envelope_from, to_addrs=recipients)
+        if settings.user:
+            step = "AUTH"
+            smtp.login(settings.user, settings.password or "")
+        step = "send"
+        refused = smtp.send_message(message, from_addr=envelope_from, to_addrs=recipients)
     except smtplib.SMTPNotSupportedError as exc:
         raise MailError(
             f"The SMTP server at {settings.where} does not offer {step}", permanent=True
@@ -166,6 +185,7 @@ def send_mail(
             f"({', '.join(map(str, sorted(set(codes))))})",
             permanent=all(code >= 500 for code in codes),
             code=max(codes) if codes else None,
+            retry_to=_refused_for_now(recipients, exc.recipients),
         ) from exc
     except smtplib.SMTPResponseException as exc:
         # The sender refused, the data refused, or a reply out of place.
@@ -173,13 +193,18 @@ def send_mail(
             f"The SMTP server at {settings.where} answered {exc.smtp_code}",
             permanent=exc.smtp_code >= 500,
             code=exc.smtp_code,
+            retry_to=recipients,
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:
         # Unreachable, a timeout, a TLS handshake that failed, the connection dropped.
         raise MailError(
             f"The SMTP server at {settings.where} could not be reached or went away "
-            f"({step}: {type(exc).__name__})"
+            f"({step}: {type(exc).__name__})",
+            retry_to=recipients,
         ) from exc
+    finally:
+        if smtp is not None:
+            _quit(smtp)
     if refused:
         codes = [code for code, _ in refused.values()]
         log.warning(
@@ -191,8 +216,26 @@ def send_mail(
             f"{len(recipients)} recipients; the others have the message",
             permanent=all(code >= 500 for code in codes),
             code=max(codes),
+            retry_to=_refused_for_now(recipients, refused),
+            sent_to=[address for address in recipients if address not in refused],
         )
     log.info("mail sent", extra={"recipients": len(recipients), "domains": domains(recipients)})
+
+
+def _refused_for_now(recipients: list[str], refused: dict[str, tuple[int, bytes]]) -> list[str]:
+    """Those of `recipients` the server refused with a 4xx: a later try may reach them."""
+    return [address for address in recipients if 400 <= refused.get(address, (0, b""))[0] < 500]
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """End the session politely. Whatever the server makes of QUIT, the message's fate was
+    settled before it (taken or not), so no answer to it is an error."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError) as exc:
+        log.info("the SMTP server did not answer QUIT", extra={"error": type(exc).__name__})
+    finally:
+        smtp.close()
 
 
 __all__ = ["MailError", "MailSettings", "build_message", "domains", "send_mail"]

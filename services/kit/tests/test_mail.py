@@ -2,14 +2,19 @@
 settings it reads, and its failures: each a MailError that says whether to try again, and none
 that logs who was written to or what."""
 
+import asyncio
 import logging
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
+from aiosmtpd.controller import Controller
 
 from services.kit.mail import MailError, MailSettings, send_mail
+from services.kit.testing import free_port
+from standins.smtp import Handler, Sink
 from standins.smtp.testing import running_smtp_sink
 
 
@@ -215,3 +220,72 @@ def test_nothing_personal_is_logged_when_a_message_is_sent(sink, caplog):
         assert "ana.secret" not in logged
         assert "private" not in logged
     assert next(r for r in ours if r.name == "feira.mail").domains == ["example.com"]
+
+
+class Picky(Handler):
+    """The sink's handler, refusing the recipients of `refuse` with their reply (a full mailbox,
+    an unknown user) and answering QUIT with `quit_reply`, or not at all (None)."""
+
+    def __init__(self, sink: Sink, refuse: dict[str, str] | None = None, quit_reply="221 Bye"):
+        super().__init__(sink)
+        self.refuse = refuse or {}
+        self.quit_reply = quit_reply
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        if self.quit_reply is None:
+            await asyncio.sleep(30)
+        return self.quit_reply
+
+
+@contextmanager
+def picky_sink(**behaviour):
+    received = Sink()
+    server = Controller(Picky(received, **behaviour), hostname="127.0.0.1", port=free_port())
+    server.start()
+    try:
+        yield MailSettings(port=server.port, timeout=1), received
+    finally:
+        server.stop()
+
+
+def test_a_retry_is_only_for_the_recipients_refused_for_now_not_those_who_have_it():
+    refuse = {
+        "oncall@b.example": "452 4.2.2 Mailbox full",
+        "gone@c.example": "550 5.1.1 No such user",
+    }
+    with picky_sink(refuse=refuse) as (settings, received), pytest.raises(MailError) as caught:
+        send_mail(
+            ["sre@a.example", "oncall@b.example", "gone@c.example"],
+            "orders is DOWN",
+            "t",
+            settings=settings,
+        )
+    assert not caught.value.permanent and caught.value.code == 550
+    assert caught.value.retry_to == ["oncall@b.example"]
+    assert caught.value.sent_to == ["sre@a.example"]
+    assert [message["to"] for message in received.listed()] == [["sre@a.example"]]
+
+
+def test_every_recipient_refused_for_now_is_to_be_tried_again_and_none_refused_for_good():
+    refuse = {"sre@a.example": "452 4.2.2 Mailbox full", "gone@c.example": "550 5.1.1 No"}
+    with picky_sink(refuse=refuse) as (settings, received), pytest.raises(MailError) as caught:
+        send_mail(["sre@a.example", "gone@c.example"], "s", "t", settings=settings)
+    assert caught.value.retry_to == ["sre@a.example"] and caught.value.sent_to == []
+    assert received.listed() == []
+
+
+@pytest.mark.parametrize("quit_reply", ["421 4.3.2 Shutting down", None])
+def test_a_server_that_took_the_message_then_fails_quit_has_sent_it(quit_reply, caplog):
+    with (
+        picky_sink(quit_reply=quit_reply) as (settings, received),
+        caplog.at_level(logging.INFO, logger="feira.mail"),
+    ):
+        send_mail(["sre@a.example"], "orders is DOWN", "t", settings=settings)
+    assert [message["to"] for message in received.listed()] == [["sre@a.example"]]
+    assert any(r.getMessage() == "mail sent" for r in caplog.records)

@@ -18,7 +18,9 @@ to products, record what could not be taken.
   again), and the hash of what would be sent is compared with the last one: equal, nothing is
   written. Both are kept only for a page taken whole (every product landed), and a source's new
   category or selectors forget its pages' validators (sources.update_source). Pictures already
-  sent (by their hash) are not sent again.
+  sent (by their hash) are not sent again: the page's row is stored before its pictures are
+  sent and each picture's hash as soon as products took it, so a run that ends mid-page (products
+  down, the worker killed) does not send it twice.
 """
 
 from __future__ import annotations
@@ -280,22 +282,26 @@ class Collection:
                 self.tally.created += 1
             else:
                 self.tally.updated += 1
-            landed.append({"barcode": rows[index]["barcode"], "product_id": product_id})
-            page.image_hashes = self.pictures(product_id, item, list(page.image_hashes))
-        page.products = landed
+            landed.append((item, {"barcode": rows[index]["barcode"], "product_id": product_id}))
+        page.products = [mapping for _, mapping in landed]
+        # Stored before its pictures are sent, and not as taken whole: a run that ends meanwhile
+        # (products down, the worker killed) leaves the page to be asked unconditionally next
+        # time, with the hash of each picture products took. It stays so when a product or a
+        # picture was refused: a 304 would call it unchanged, and it would never land once the
+        # reason is gone.
+        page.content_hash = page.etag = page.last_modified = None
+        db.session.add(page)
+        db.session.commit()
+        for item, mapping in landed:
+            self.pictures(page, mapping["product_id"], item)
         if self.tally.rejected_count == rejected_before:
             page.content_hash = content_hash
             keep_validators(page, answer.headers)
-        else:
-            # Taken whole again next time, asked unconditionally: a 304 would call the refused
-            # product (or the picture that failed) unchanged, and it would never land once the
-            # reason is gone.
-            page.content_hash = page.etag = page.last_modified = None
-        db.session.add(page)
-        db.session.commit()
+            db.session.commit()
 
-    def pictures(self, product_id: int, item: Item, sent: list[str]) -> list[str]:
-        """Download the item's pictures (size-limited, decoded), send the new ones."""
+    def pictures(self, page: Page, product_id: int, item: Item) -> None:
+        """Download the item's pictures (size-limited, decoded), send those the page has not
+        sent yet; each one's hash is stored as soon as products took it."""
         for image_url in item.images[: self.config["COLLECTOR_MAX_IMAGES"]]:
             try:
                 answer = self.fetcher.get(
@@ -308,7 +314,7 @@ class Collection:
                 self.tally.reject(image_url, f"picture: HTTP {answer.status}")
                 continue
             digest = hashlib.sha256(answer.body).hexdigest()
-            if digest in sent:
+            if digest in page.image_hashes:
                 continue
             kind = picture_format(answer.body)
             if kind is None:
@@ -317,10 +323,10 @@ class Collection:
                 continue
             name = f"{digest[:16]}.{kind.lower()}"
             if products.add_image(product_id, name, answer.body, PICTURE_FORMATS[kind]):
-                sent.append(digest)
+                page.image_hashes = [*page.image_hashes, digest]
+                db.session.commit()
             else:
                 self.tally.reject(image_url, "picture: products refused it")
-        return sent
 
 
 def keep_validators(page: Page, headers: dict[str, str]) -> None:

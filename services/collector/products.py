@@ -111,7 +111,7 @@ def _upsert_batch(rows: list[dict]) -> Upserted:
 def add_image(product_id: int, filename: str, content: bytes, content_type: str) -> bool:
     """Send a picture to the product's images; False when products refused it (not a picture it
     accepts, too large, the product gone). Never sent twice: a second copy would be a second
-    picture."""
+    picture (the run stores each picture's hash as soon as this answers 201)."""
     products = service("products")
     response = products.post(
         f"/products/collected/{product_id}/images",

@@ -3,13 +3,17 @@ products service (its internal door): products created with prices and pictures,
 second run, the disallowed section never fetched, bad pages rejected with their reason, the
 event that tells notifications, metrics, scheduling and a dead worker's run."""
 
+import http.server
 import io
 import json
+import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from PIL import Image
 from sqlalchemy import select, text
 
@@ -634,3 +638,75 @@ def test_a_sources_new_category_reaches_its_products_though_the_shop_answers_304
     with products_app.app_context():
         caneca = products_db.session.scalars(select(Product)).one()
         assert caneca.category_id == table
+
+
+def png(colour):
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 64), colour).save(picture, "PNG")
+    return picture.getvalue(), 200, {"Content-Type": "image/png"}
+
+
+@contextmanager
+def products_failing_the_second_picture(upstream):
+    """A proxy in front of products that passes every POST on, except the second picture sent:
+    that one is answered 503 without products seeing it (products failing mid-page)."""
+    pictures = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if self.path.endswith("/images"):
+                pictures.append(self.path)
+            if len(pictures) == 2 and self.path.endswith("/images"):
+                status, content, kind = 503, b"{}", "application/json"
+            else:
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
+                answer = requests.post(upstream + self.path, data=body, headers=headers, timeout=30)
+                status, content = answer.status_code, answer.content
+                kind = answer.headers.get("Content-Type", "application/json")
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, *args):
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{proxy.server_port}"
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def test_a_picture_sent_before_products_failed_mid_page_is_not_sent_again_next_run(
+    app, client, admin, own_shop, products, products_app
+):
+    own_shop.pages["/um.png"], own_shop.pages["/dois.png"] = png("red"), png("blue")
+    own_shop.pages["/"] = (
+        product_page(product("Caneca Esmaltada", sku="c-1", image=["/um.png", "/dois.png"])),
+        200,
+        {"ETag": '"v1"'},
+    )
+    with (
+        products_failing_the_second_picture(products.base_url) as proxy,
+        rewired(app, SERVICE_URLS={"products": proxy}),
+    ):
+        first = run_own_shop(app, client, admin, own_shop)
+    assert first["status"] == "failed", first
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
+    with app.app_context():  # the first picture's hash was kept; the page is not taken whole
+        page = db.session.scalars(select(Page)).one()
+        assert (len(page.image_hashes), page.etag, page.content_hash) == (1, None, None)
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["updated"], again["rejected"]) == ("succeeded", 1, []), again
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 2
+    asked = [entry["headers"] for entry in own_shop.asked if entry["path"] == "/"]
+    assert "If-None-Match" not in asked[1]

@@ -65,6 +65,8 @@ RANK = {
     "refunded": 5,
 }
 RECONCILE_BATCH = 100
+# The failure code of a payment whose PaymentIntent the provider no longer knows: Stripe's own.
+LOST_CODE = "resource_missing"
 
 
 # --- reading ---
@@ -713,13 +715,41 @@ def _refund_all(payment: Payment, why: str) -> None:
 
 def _cancel_at_provider(payment: Payment) -> None:
     """Cancel an unsettled payment's PaymentIntent and apply what the provider then says (it may
-    have succeeded meanwhile: that is applied instead)."""
+    have succeeded meanwhile: that is applied instead). One the provider no longer knows is
+    canceled here, flagged (`_lost`)."""
     try:
         intent = provider.cancel_intent(payment)
+    except provider.Missing:
+        intent = None
     except provider.Refused:
-        intent = provider.retrieve_intent(payment.provider_ref)
+        intent = _retrieve(payment)
     locked = get_payment(payment.id, lock=True)
+    if intent is None:
+        intent = _lost(locked, "canceled")
     apply_intent(locked, intent)
+
+
+def _retrieve(payment: Payment) -> dict | None:
+    """The payment's PaymentIntent as the provider reports it; None when it no longer knows it."""
+    try:
+        return provider.retrieve_intent(payment.provider_ref)
+    except provider.Missing:
+        return None
+
+
+def _lost(payment: Payment, status: str) -> dict:
+    """What stands for a PaymentIntent the provider no longer knows (its state lost, or the key
+    now another mode's or account's): `status`, the end Feira wanted (`canceled`) or else a
+    failure, so the locked payment no longer holds its order (a PIX past its expiry still
+    cancels it). Whether money moved there can no longer be asked: an admin looks."""
+    log.error("payment %s: the provider no longer knows its PaymentIntent", payment.id)
+    payment.needs_review = True
+    payment.review_reason = (
+        f"The provider no longer knows PaymentIntent {payment.provider_ref}: see in its "
+        "dashboard whether it was paid"
+    )[:500]
+    error = {"message": "The payment provider no longer knows this payment", "code": LOST_CODE}
+    return {"status": status, "last_payment_error": error}
 
 
 # --- reconciliation ---
@@ -787,8 +817,10 @@ def _reconcile_one(payment_id: int) -> None:
             error = {"message": refused.message, "code": refused.code}
             intent = {"status": "requires_payment_method", "last_payment_error": error}
     else:
-        intent = provider.retrieve_intent(payment.provider_ref)
+        intent = _retrieve(payment)
     locked = get_payment(payment_id, lock=True)
+    if intent is None:
+        intent = _lost(locked, "requires_payment_method")
     apply_intent(locked, intent)
     # Touched: asked again only after another PAYMENTS_RECONCILE_AFTER_S.
     locked.updated_at = utcnow()

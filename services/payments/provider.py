@@ -10,7 +10,7 @@
 - The provider unreachable, failing (5xx), refusing our key or throttling us is `Unavailable`
   (a 503 problem); a card decline is `Declined` with the PaymentIntent the provider reports and
   its code (`failure_code`); a request it refuses is `Refused` (the caller makes it a 409 or a
-  422 naming the field).
+  422 naming the field), `Missing` when what it was asked about is unknown to it.
 - Nothing secret is logged: not the key, not a client_secret, not a signature; only the error's
   type and code. The SDK's own logger (`stripe`) is held at WARNING by the app: at INFO it logs
   every request and the provider's error messages, which may quote what was sent.
@@ -76,6 +76,12 @@ class Refused(Exception):
         """The provider found the request itself invalid (an unknown payment method, an amount
         it does not take) and made no PaymentIntent: nothing was charged."""
         return self.kind == "invalid_request_error" and not self.intent
+
+
+class Missing(Refused):
+    """The provider does not know the object asked about (404 `resource_missing`): for a
+    PaymentIntent of ours, its state was lost (the stand-in's is in memory, gone on a restart)
+    or the key is now another mode's or account's (test, live)."""
 
 
 def failure_code(error) -> str | None:
@@ -157,7 +163,8 @@ def _call(what: str, request):
         message = body.get("message") or "The payment provider refused the request"
         log.info("provider refused %s: %s %s", what, exc.http_status, exc.code)
         intent = body.get("payment_intent")
-        raise Refused(
+        refusal = Missing if exc.http_status == 404 and exc.code == "resource_missing" else Refused
+        raise refusal(
             message,
             status=exc.http_status,
             code=exc.code,

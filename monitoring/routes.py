@@ -136,12 +136,15 @@ class TargetSeries(MethodView):
     @blp.problem(404, "No such target")
     def get(self, args, name):
         """One target's series between `from` and `to` (the last 24 hours unless given, at most
-        400 days): a point per minute, hour or day with its checks, uptime and p50/p95."""
+        400 days): a point per minute, hour or day with its checks, uptime and p50/p95. Without
+        `resolution`, by the span's length but never finer than what is kept at `from` (minutes
+        8 days, hours 90); a `resolution` no longer kept at `from` is a 422 naming it."""
         target = _target(name)
-        end = args.get("to") or now()
+        moment = now()
+        end = args.get("to") or moment
         start = args.get("from_") or end - timedelta(hours=24)
-        resolution = RESOLUTION_NAMES.get(args.get("resolution")) or store.series_resolution(
-            start, end
+        resolution = store.series_resolution(
+            start, end, RESOLUTION_NAMES.get(args.get("resolution")), now=moment
         )
         window = store.windows(db.session, start, end, [name]).get(name, store.Window())
         return {

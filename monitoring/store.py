@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from services.kit import Unprocessable
+
 from . import histogram
 from .states import DEGRADED
 
@@ -479,13 +481,36 @@ def windows(
     return result
 
 
-def series_resolution(start: datetime, end: datetime) -> int:
+def series_resolution(
+    start: datetime, end: datetime, asked: int | None = None, *, now: datetime | None = None
+) -> int:
+    """The resolution of a series over [start, end): `asked`, or by the span's length (a minute
+    up to 6 hours, an hour up to 14 days, then a day), never finer than the finest still kept at
+    `start` (RETENTION: a minute's rollups 8 days, an hour's 90): older points are only in
+    coarser rollups. One asked for that is no longer kept there would be an empty series: a 422.
+    """
+    now = now or datetime.now(UTC)
+    finest = next((r for r in (MINUTE, HOUR) if bucket(start, r) >= now - RETENTION[r]), DAY)
+    if asked is not None:
+        if asked < finest:
+            raise Unprocessable(
+                {
+                    "resolution": [
+                        "Not kept as far back as `from`: points per minute are kept "
+                        f"{RETENTION[MINUTE].days} days, per hour {RETENTION[HOUR].days} days. "
+                        "Ask for a coarser one, or leave it out for the finest still kept."
+                    ]
+                }
+            )
+        return asked
     span = end - start
     if span <= timedelta(hours=6):
-        return MINUTE
-    if span <= timedelta(days=14):
-        return HOUR
-    return DAY
+        by_span = MINUTE
+    elif span <= timedelta(days=14):
+        by_span = HOUR
+    else:
+        by_span = DAY
+    return max(by_span, finest)
 
 
 def series(

@@ -4,6 +4,7 @@ to products, record what could not be taken.
 - Pages: breadth first from the start URLs, following links (pagination included) that stay
   inside a start URL's site and folder, never more than `max_pages` requests, each through the
   Fetcher (robots.txt, pacing, SSRF guard). A page robots.txt disallows is skipped unfetched.
+  The queue holds no more pages than `max_pages` can still fetch, in the order they were linked.
 - Bad pages never break a run: a 5xx, a timeout, a refused address, a page that claims a product
   none can be read from or that no extractor can read, a product without a price, rows products
   refuses: each is `rejected` {url, reason} and the run ends `partial`. The run `failed` only
@@ -31,7 +32,8 @@ import json
 import logging
 import time
 import warnings
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -162,16 +164,31 @@ class Collection:
         return any(url.lower().startswith(scope) for scope in self.scopes)
 
     def walk(self) -> None:
-        queue = [canonical(url) for url in self.source.start_urls]
-        seen = set(queue)
-        while queue and self.tally.pages_fetched < self.source.max_pages:
-            url = queue.pop(0)
-            for link in self.page(url):
-                if link not in seen and self.in_scope(link):
-                    seen.add(link)
-                    queue.append(link)
+        self.queue: deque[str] = deque()
+        self.seen: set[str] = set()
+        self.enqueue(canonical(url) for url in self.source.start_urls)
+        while self.queue and self.tally.pages_fetched < self.source.max_pages:
+            url = self.queue.popleft()
+            self.enqueue(link for link in self.page(url) if self.worth_asking(link))
             self.tally.write_to(self.run)
             db.session.commit()
+
+    def enqueue(self, urls: Iterable[str]) -> None:
+        """Queue the pages not seen yet, in their order, until the queue holds as many as
+        max_pages can still fetch: a listing of 100,000 links holds no more than will be asked."""
+        for url in urls:
+            if len(self.queue) >= self.source.max_pages - self.tally.pages_fetched:
+                return
+            if url not in self.seen:
+                self.seen.add(url)
+                self.queue.append(url)
+
+    def worth_asking(self, link: str) -> bool:
+        """Inside a start URL's site and folder, and not a page robots.txt disallows (such a link
+        would take a place in the queue that an allowed page then never gets)."""
+        return self.in_scope(link) and (
+            self.fetcher.allowed(link) or self.fetcher.robots_unreadable(link)
+        )
 
     def page(self, url: str) -> list[str]:
         """Fetch and take one page; the links it offers."""

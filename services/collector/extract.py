@@ -407,7 +407,7 @@ def links(document: str, url: str) -> list[str]:
     """Every link of the page (`<a href>`, `<link rel=next>`), absolute and canonical, without
     fragments, in page order."""
     page = Selector(text=document, base_url=url)
-    found = []
+    found = {}  # an ordered set: a page may hold 100,000 links
     for href in page.xpath("//a/@href | //link[@rel='next']/@href").getall():
         href = href.strip()
         if not href or href.startswith(("#", "mailto:", "tel:", "javascript:")):
@@ -416,9 +416,9 @@ def links(document: str, url: str) -> list[str]:
             absolute = canonical(urljoin(url, href))
         except ValueError:  # `http://[` and the like: not a link to follow
             continue
-        if absolute.startswith(("http://", "https://")) and absolute not in found:
-            found.append(absolute)
-    return found
+        if absolute.startswith(("http://", "https://")):
+            found[absolute] = None
+    return list(found)
 
 
 def canonical(url: str) -> str:

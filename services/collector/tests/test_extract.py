@@ -193,10 +193,11 @@ def test_a_gtin_with_a_wrong_check_digit_or_shape_is_dropped(gtin):
     assert valid_gtin(gtin) is None
 
 
-def test_links_are_absolute_canonical_and_without_fragments():
+def test_links_are_absolute_canonical_without_fragments_each_once_in_page_order():
     html = page(
         '<link rel="next" href="?pagina=2">',
-        '<a href="produto/a#fotos">a</a><a href="mailto:x@y">m</a><a href="?b=2&a=1">q</a>',
+        '<a href="produto/a#fotos">a</a><a href="mailto:x@y">m</a><a href="?b=2&a=1">q</a>'
+        '<a href="produto/a">a</a><a href="?a=1&b=2">q</a>',
     )
     assert links(html, "https://loja.example/loja/") == [
         "https://loja.example/loja/?pagina=2",

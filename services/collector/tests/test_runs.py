@@ -18,6 +18,7 @@ from PIL import Image
 from sqlalchemy import select, text
 
 from services.collector import worker
+from services.collector.collecting import Collection
 from services.collector.models import Page, Run, Source, db, outbox
 from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
 from services.kit import service
@@ -710,3 +711,41 @@ def test_a_picture_sent_before_products_failed_mid_page_is_not_sent_again_next_r
     assert catalogue(products_app)["Caneca Esmaltada"][2] == 2
     asked = [entry["headers"] for entry in own_shop.asked if entry["path"] == "/"]
     assert "If-None-Match" not in asked[1]
+
+
+def queue_at_each_page(monkeypatch):
+    """The paths a walk's queue holds as each page is asked, recorded as the walk goes."""
+    held = []
+    page = Collection.page
+
+    def watched(self, url):
+        held.append([urlsplit(queued).path for queued in self.queue])
+        return page(self, url)
+
+    monkeypatch.setattr(Collection, "page", watched)
+    return held
+
+
+def test_a_walk_queues_no_more_pages_than_max_pages_can_still_fetch_in_the_order_linked(
+    app, client, admin, own_shop, monkeypatch
+):
+    own_shop.pages["/"] = links_to("/p3", "/p1", "/p3", "/p2", *(f"/q{n}" for n in range(500)))
+    for path in ("/p1", "/p2", "/p3"):
+        own_shop.pages[path] = "<html><body>nada</body></html>"
+    held = queue_at_each_page(monkeypatch)
+    run = run_own_shop(app, client, admin, own_shop, max_pages=3)
+    assert (run["status"], run["pages_fetched"]) == ("succeeded", 3), run
+    assert held == [[], ["/p1"], []]
+    assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/", "/p3", "/p1"]
+
+
+def test_links_robots_txt_disallows_take_no_place_in_the_queue(app, client, admin, own_shop):
+    own_shop.pages["/robots.txt"] = (
+        "User-agent: *\nDisallow: /ofertas/\n",
+        200,
+        {"Content-Type": "text/plain"},
+    )
+    own_shop.pages["/"] = links_to("/ofertas/1", "/ofertas/2", "/p1", "/p2", "/p3")
+    run = run_own_shop(app, client, admin, own_shop, max_pages=3)
+    assert run["pages_fetched"] == 3, run
+    assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/", "/p1", "/p2"]

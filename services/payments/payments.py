@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -788,6 +788,7 @@ def reconcile() -> int:
         except (Unavailable, provider.Refused) as exc:
             db.session.rollback()
             log.warning("payment %s could not be reconciled: %s", payment_id, type(exc).__name__)
+            _put_back(payment_id)
     for payment_id in unanswered:
         try:
             _finish_open_asks(get_payment(payment_id, lock=True))
@@ -797,6 +798,17 @@ def reconcile() -> int:
             db.session.rollback()
             log.warning("payment %s: a refund still unanswered: %s", payment_id, type(exc).__name__)
     return asked
+
+
+def _put_back(payment_id: int) -> None:
+    """A payment reconciliation could not settle goes behind the others (the oldest are asked
+    first, a batch at a time), so however many cannot be settled, the rest still are."""
+    db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id, Payment.status.in_(UNSETTLED))
+        .values(updated_at=utcnow())
+    )
+    db.session.commit()
 
 
 def _reconcile_one(payment_id: int) -> None:

@@ -10,6 +10,7 @@ import pytest
 import requests
 import stripe
 
+from services.kit import Unavailable
 from services.kit.testing import deliver
 
 from .conftest import (
@@ -191,6 +192,32 @@ def test_an_unpaid_pix_past_its_expiry_is_canceled_and_its_order_cancelled(
     ]
     relay(app)
     assert order_status(orders, placed["id"], user) == "cancelled"
+
+
+def test_a_payment_reconciliation_cannot_settle_waits_behind_the_others(
+    client, user, order, standin, app, monkeypatch
+):
+    from services.payments import payments, provider
+
+    stuck = pay(client, user, order()["id"], method="pix").json
+    lost = pay(client, user, order()["id"], method="pix").json
+    # The second is paid and its webhook lost; the provider cannot answer about the first.
+    assert standin_post(standin, "/webhooks/drop", {"count": 1}).status_code == 200
+    standin_post(standin, f"/payment_intents/{lost['provider_ref']}/pay")
+    retrieve = provider.retrieve_intent
+
+    def unanswered_for_the_first(ref):
+        if ref == stuck["provider_ref"]:
+            raise Unavailable("The payment provider cannot be reached")
+        return retrieve(ref)
+
+    monkeypatch.setattr(provider, "retrieve_intent", unanswered_for_the_first)
+    # A batch of one: the first, the oldest, fills it.
+    monkeypatch.setattr(payments, "RECONCILE_BATCH", 1)
+    assert run_chores(app) == 0
+    assert run_chores(app) == 1
+    assert read(client, lost["id"], user)["status"] == "succeeded"
+    assert read(client, stuck["id"], user)["status"] == "requires_action"
 
 
 def test_reconciliation_finishes_a_payment_the_provider_never_answered(

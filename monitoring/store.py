@@ -3,11 +3,13 @@ results, rollups, uptime over time, latency percentiles, incidents, heartbeats, 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DataError, IntegrityError
 
 from services.kit import Unprocessable
 
@@ -167,104 +169,125 @@ _UPDATE_TARGET = text(
 )
 
 
-def save(session, records: list[Record]) -> None:
-    """Write `records` in one transaction, in order (the worker retries them all on failure)."""
-    import json
-
+def save(session, records: list[Record]) -> list[tuple[Record, str]]:
+    """Write `records` in one transaction, in order (the worker keeps them all for the next time
+    when this raises). Those the database refuses (a constraint, a value it cannot hold: writing
+    them again would fail again) are left out, each with why, and the others written, in a
+    savepoint each."""
     try:
         for record in records:
-            if isinstance(record, Observation):
-                values = {
-                    "target": record.target,
-                    "checked_at": record.checked_at,
-                    "ok": record.ok,
-                    "state": record.state,
-                    "latency_ms": record.latency_ms,
-                    "step": record.step,
-                    "error": record.error,
-                    "steps": json.dumps(record.steps) if record.steps is not None else None,
-                }
-                session.execute(_INSERT_RESULT, values)
-                # Only successes go into the histogram: a timeout is a failure, not a latency.
-                counts = histogram.one(record.latency_ms) if record.ok else [0] * histogram.SIZE
-                for resolution in RESOLUTIONS:
-                    session.execute(
-                        _UPSERT_ROLLUP,
-                        {
-                            "resolution": resolution,
-                            "target": record.target,
-                            "bucket_start": bucket(record.checked_at, resolution),
-                            "failures": 0 if record.ok else 1,
-                            "latency_max_ms": record.latency_ms if record.ok else None,
-                            "histogram": counts,
-                            **record.seconds(),
-                        },
-                    )
-                session.execute(
-                    _UPDATE_TARGET,
-                    {
-                        **values,
-                        "state_since": record.state_since,
-                        "failures": record.failures,
-                        "successes": record.successes,
-                        "first_failure_at": record.first_failure_at,
-                    },
-                )
-            elif isinstance(record, IncidentOpened):
-                session.execute(
-                    text(
-                        """
-                        INSERT INTO monitoring.incidents
-                            (key, target, started_at, first_failing_step, error,
-                             root_cause_target, root_cause_id, notified)
-                        VALUES (:key, :target, :started_at, :step, :error, :root_cause_target,
-                                (SELECT id FROM monitoring.incidents WHERE key = :root_cause_key),
-                                :announced)
-                        ON CONFLICT (key) DO NOTHING
-                        """
-                    ),
-                    record.__dict__,
-                )
-            elif isinstance(record, IncidentLinked):
-                session.execute(
-                    text(
-                        """
-                        UPDATE monitoring.incidents SET root_cause_target = :root_cause_target,
-                            root_cause_id = (SELECT id FROM monitoring.incidents
-                                             WHERE key = :root_cause_key)
-                        WHERE key = :key
-                        """
-                    ),
-                    record.__dict__,
-                )
-            elif isinstance(record, IncidentAnnounced):
-                session.execute(
-                    text("UPDATE monitoring.incidents SET notified = true WHERE key = :key"),
-                    {"key": record.key},
-                )
-            elif isinstance(record, IncidentDelivery):
-                entry = {
-                    "event": record.event,
-                    "channel": record.channel,
-                    "outcome": record.outcome,
-                    "at": record.at.isoformat(),
-                }
-                session.execute(
-                    text(
-                        "UPDATE monitoring.incidents "
-                        "SET deliveries = deliveries || CAST(:entry AS jsonb) WHERE key = :key"
-                    ),
-                    {"key": record.key, "entry": json.dumps([entry])},
-                )
-            else:
-                session.execute(
-                    text("UPDATE monitoring.incidents SET ended_at = :ended_at WHERE key = :key"),
-                    {"key": record.key, "ended_at": record.ended_at},
-                )
+            _write(session, record)
+        session.commit()
+        return []
+    except (IntegrityError, DataError):
+        session.rollback()
+    except Exception:
+        session.rollback()
+        raise
+    refused = []
+    try:
+        for record in records:
+            try:
+                with session.begin_nested():
+                    _write(session, record)
+            except (IntegrityError, DataError) as exc:
+                refused.append((record, type(exc.orig).__name__))
         session.commit()
     except Exception:
         session.rollback()
         raise
+    return refused
+
+
+def _write(session, record: Record) -> None:
+    if isinstance(record, Observation):
+        values = {
+            "target": record.target,
+            "checked_at": record.checked_at,
+            "ok": record.ok,
+            "state": record.state,
+            "latency_ms": record.latency_ms,
+            "step": record.step,
+            "error": record.error,
+            "steps": json.dumps(record.steps) if record.steps is not None else None,
+        }
+        session.execute(_INSERT_RESULT, values)
+        # Only successes go into the histogram: a timeout is a failure, not a latency.
+        counts = histogram.one(record.latency_ms) if record.ok else [0] * histogram.SIZE
+        for resolution in RESOLUTIONS:
+            session.execute(
+                _UPSERT_ROLLUP,
+                {
+                    "resolution": resolution,
+                    "target": record.target,
+                    "bucket_start": bucket(record.checked_at, resolution),
+                    "failures": 0 if record.ok else 1,
+                    "latency_max_ms": record.latency_ms if record.ok else None,
+                    "histogram": counts,
+                    **record.seconds(),
+                },
+            )
+        session.execute(
+            _UPDATE_TARGET,
+            {
+                **values,
+                "state_since": record.state_since,
+                "failures": record.failures,
+                "successes": record.successes,
+                "first_failure_at": record.first_failure_at,
+            },
+        )
+    elif isinstance(record, IncidentOpened):
+        session.execute(
+            text(
+                """
+                INSERT INTO monitoring.incidents
+                    (key, target, started_at, first_failing_step, error,
+                     root_cause_target, root_cause_id, notified)
+                VALUES (:key, :target, :started_at, :step, :error, :root_cause_target,
+                        (SELECT id FROM monitoring.incidents WHERE key = :root_cause_key),
+                        :announced)
+                ON CONFLICT (key) DO NOTHING
+                """
+            ),
+            record.__dict__,
+        )
+    elif isinstance(record, IncidentLinked):
+        session.execute(
+            text(
+                """
+                UPDATE monitoring.incidents SET root_cause_target = :root_cause_target,
+                    root_cause_id = (SELECT id FROM monitoring.incidents
+                                     WHERE key = :root_cause_key)
+                WHERE key = :key
+                """
+            ),
+            record.__dict__,
+        )
+    elif isinstance(record, IncidentAnnounced):
+        session.execute(
+            text("UPDATE monitoring.incidents SET notified = true WHERE key = :key"),
+            {"key": record.key},
+        )
+    elif isinstance(record, IncidentDelivery):
+        entry = {
+            "event": record.event,
+            "channel": record.channel,
+            "outcome": record.outcome,
+            "at": record.at.isoformat(),
+        }
+        session.execute(
+            text(
+                "UPDATE monitoring.incidents "
+                "SET deliveries = deliveries || CAST(:entry AS jsonb) WHERE key = :key"
+            ),
+            {"key": record.key, "entry": json.dumps([entry])},
+        )
+    else:
+        session.execute(
+            text("UPDATE monitoring.incidents SET ended_at = :ended_at WHERE key = :key"),
+            {"key": record.key, "ended_at": record.ended_at},
+        )
 
 
 def register_targets(session, targets: list[dict[str, Any]]) -> None:

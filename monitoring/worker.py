@@ -34,6 +34,9 @@ from .states import Outcome as StateOutcome
 log = logging.getLogger("feira.monitoring.worker")
 
 HEARTBEAT_SECONDS = 10
+# A follower that could not reach the database asks for the lead only once it has answered this
+# long: the leader asks again at least at every heartbeat (it may have kept an outage in memory).
+LEAD_GRACE_SECONDS = 2 * HEARTBEAT_SECONDS
 PRUNE_SECONDS = 600
 # The janitor runs before the journey's first run and then every this many runs.
 JANITOR_EVERY = 10
@@ -462,15 +465,22 @@ class Monitor:
     # --- writing ---
 
     def flush(self) -> bool:
-        """Write what is pending; on a database error keep it for the next time."""
+        """Write what is pending, while this copy leads: a check that ends after the lead went to
+        another copy writes nothing (that one carries on from what the database holds). On a
+        database error keep it all for the next time; a record the database refuses is dropped,
+        since it would be refused again and hold back every record behind it."""
         with self._flush_lock:
+            if not self.leads():
+                with self._lock:
+                    self._pending.clear()
+                return False
             with self._lock:
                 batch = list(self._pending)
             if not batch:
                 return True
             try:
                 with self.app.app_context():
-                    store.save(db.session, batch)
+                    refused = store.save(db.session, batch)
                     db.session.remove()
             except SQLAlchemyError as exc:
                 if not self._database_down:
@@ -484,6 +494,11 @@ class Monitor:
                 return False
             with self._lock:
                 del self._pending[: len(batch)]
+            for record, error in refused:
+                log.error(
+                    "the database refused a record: dropped",
+                    extra={"record": type(record).__name__, **_names(record), "error": error},
+                )
             if self._database_down:
                 log.warning(
                     "the database is back: wrote what was kept", extra={"records": len(batch)}
@@ -580,6 +595,11 @@ class Monitor:
         log.info("pruned", extra=removed)
 
 
+def _names(record: store.Record) -> dict[str, str]:
+    """What says which target or incident a record is about, for a log line."""
+    return {k: getattr(record, k) for k in ("target", "key") if hasattr(record, k)}
+
+
 def _open_incident(row: dict[str, Any]) -> OpenIncident:
     """An open incident as store.load_states (or close_unconfigured_incidents) read it."""
     return OpenIncident(
@@ -653,7 +673,7 @@ def worker_command():
         email_to=email_recipients(os.environ.get("MONITOR_EMAIL_TO")),
     )
     monitor = Monitor(app, config, notifier)
-    monitor.leadership = Leadership(db.engine, "feira:monitoring:worker")
+    monitor.leadership = Leadership(db.engine, "feira:monitoring:worker", grace=LEAD_GRACE_SECONDS)
     stop = threading.Event()
     scheduler = build_scheduler(monitor)
 

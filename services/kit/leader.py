@@ -70,16 +70,25 @@ class Leadership:
     """A session-level advisory lock kept on one dedicated connection while this process leads.
 
     While the database cannot be reached, a leader stays the leader (it may be the very thing
-    that is down) and a follower stays a follower; when it is back the leader takes its lock
-    again, or, if another took it meanwhile, follows. A follower asks every `poll` seconds."""
+    that is down, and what it saw meanwhile is in its memory) and a follower stays a follower.
+    The leader asks for its lock again at every call, so it has it back as soon as the database
+    answers; a follower that could not reach the database asks again only once it has answered
+    for `grace` seconds, longer than the leader takes to ask, so it never takes the lead (and
+    the outage with it) from a leader that was merely waiting for the database. The lock goes to
+    a follower when the leader is gone: it died, or its connection did while the database stayed
+    up. A follower asks every `poll` seconds."""
 
-    def __init__(self, engine, name: str, poll: float = 2.0):
+    def __init__(self, engine, name: str, poll: float = 2.0, grace: float = 0.0):
         self.engine = engine
         self.name = name
         self.poll = poll
+        self.grace = grace
         self._connection = None
         self._leading = False
         self._asked_at = float("-inf")
+        # Since when the database answers without a break (monotonic); None while it does not.
+        # A process that has not yet found it down counts it as answering ever since.
+        self._answering_since: float | None = float("-inf")
         self._lock = threading.Lock()
 
     def leading(self) -> bool:
@@ -106,20 +115,27 @@ class Leadership:
             self._connection.commit()
             return True
         except SQLAlchemyError:
+            self._answering_since = None
             self._drop()
             return False
 
     def _take(self) -> bool:
         """Ask for the lock on a new connection. True when taken; False when another holds it
-        (then this process follows) or the database cannot be reached (nothing changes)."""
+        (then this process follows), the database cannot be reached (nothing changes) or, for a
+        follower, has not answered for `grace` seconds yet (it asks later)."""
         try:
             connection = self.engine.connect()
         except SQLAlchemyError:
+            self._answering_since = None
             return False
         try:
+            if not self._leading and self._answered_for(connection) < self.grace:
+                connection.close()
+                return False
             taken = bool(connection.execute(TRY, {"name": self.name}).scalar())
             connection.commit()
         except SQLAlchemyError:
+            self._answering_since = None
             connection.invalidate()
             connection.close()
             return False
@@ -134,6 +150,14 @@ class Leadership:
             log.warning("another process leads now: following", extra={"lock": self.name})
         self._leading = False
         return False
+
+    def _answered_for(self, connection) -> float:
+        """Seconds the database has answered for, asking it on `connection` when it was down."""
+        if self._answering_since is None:
+            connection.execute(text("SELECT 1"))
+            connection.commit()
+            self._answering_since = time.monotonic()
+        return time.monotonic() - self._answering_since
 
     def _drop(self) -> None:
         if self._connection is not None:

@@ -44,12 +44,15 @@ pages = PageBlueprint(
     template_folder="templates",
 )
 RESOLUTION_NAMES = {"minute": store.MINUTE, "hour": store.HOUR, "day": store.DAY}
+# What the badge of a target gone from targets.yaml reads, instead of its last state.
+NOT_MONITORED = "not monitored"
 BADGE_COLOURS = {
     "up": "#2e7d32",
     "degraded": "#b26a00",
     "down": "#c62828",
     "unknown": "#616161",
     "stale": "#616161",
+    NOT_MONITORED: "#616161",
 }
 log = logging.getLogger("feira.monitoring.dashboard")
 
@@ -133,7 +136,7 @@ class Summary(MethodView):
 class TargetSeries(MethodView):
     @blp.arguments(SeriesArgs, location="query")
     @blp.response(200, SeriesSchema)
-    @blp.problem(404, "No such target")
+    @blp.problem(404, "No such target, or one no longer monitored")
     def get(self, args, name):
         """One target's series between `from` and `to` (the last 24 hours unless given, at most
         400 days): a point per minute, hour or day with its checks, uptime and p50/p95. Without
@@ -183,13 +186,21 @@ class Incidents(MethodView):
         }
 
 
-def _target(name: str) -> dict:
+def _target(name: str, *, monitored: bool = True) -> dict:
+    """The target named `name`, or a 404 problem; also when it is no longer monitored (gone from
+    targets.yaml, its row kept for its history), unless `monitored` is False: the dashboard
+    lists only the monitored, so its last state written is no longer news."""
     row = db.session.execute(
-        text("SELECT name, kind, state FROM monitoring.targets WHERE name = :name"),
+        text("SELECT name, kind, state, active FROM monitoring.targets WHERE name = :name"),
         {"name": name},
     ).first()
     if row is None:
         raise NotFound(f"No target named {name!r}")
+    if monitored and not row.active:
+        raise NotFound(
+            f"The target {name!r} is no longer monitored; its incidents stay at "
+            f"/status/api/incidents?target={name}"
+        )
     return dict(row._mapping)
 
 
@@ -214,9 +225,13 @@ def dashboard():
 @pages.get("/badge/<name>.svg")
 def badge(name: str):
     """A shields-style badge: the target's state and its uptime over 24 hours, or `stale` when
-    the worker's heartbeat is (as the page's banner says): the last state written is not news."""
-    target = _target(name)
-    if status.worker_stale(db.session, now()):
+    the worker's heartbeat is (as the page's banner says): the last state written is not news.
+    A target no longer monitored has a grey `not monitored` badge rather than a 404, which a
+    page still embedding it would show as a broken image; an unknown name is a 404."""
+    target = _target(name, monitored=False)
+    if not target["active"]:
+        state, message = NOT_MONITORED, NOT_MONITORED
+    elif status.worker_stale(db.session, now()):
         state, message = "stale", "stale"
     else:
         state = target["state"]

@@ -271,10 +271,14 @@ def _timestamp(value) -> datetime | None:
 def apply_intent(payment: Payment, intent: dict) -> None:
     """A PaymentIntent as the provider reports it (its answer, a webhook, a retrieve), applied to
     the locked payment, forward only; the caller commits. A payment its order let go of before
-    this first answer (`let_go`) is then let go of: canceled at the provider, or refunded. A card
+    this first answer (`let_go`) is then let go of: canceled at the provider, or refunded, its
+    success never announced (orders would mark the order paid with money that goes back). A card
     intent waiting for an authentication (`_AUTHENTICATION`) is failed and canceled there."""
-    _apply(payment, intent)
-    if payment.let_go and payment.provider_ref is not None:
+    letting_go = payment.let_go is not None and (
+        payment.provider_ref is not None or isinstance(intent.get("id"), str)
+    )
+    _apply(payment, intent, announce=not letting_go)
+    if letting_go:
         why, payment.let_go = payment.let_go, None
         _release(payment, why)
     elif _waits_for_authentication(payment, intent) and payment.status == "failed":
@@ -294,7 +298,7 @@ def _waits_for_authentication(payment: Payment, intent: dict) -> bool:
     return payment.method == "card" and intent.get("status") == "requires_action"
 
 
-def _apply(payment: Payment, intent: dict) -> None:
+def _apply(payment: Payment, intent: dict, *, announce: bool) -> None:
     first_word = payment.provider_ref is None
     if first_word and isinstance(intent.get("id"), str):
         payment.provider_ref = intent["id"]
@@ -332,7 +336,7 @@ def _apply(payment: Payment, intent: dict) -> None:
         log.info("payment %s is %s: %s ignored", payment.id, payment.status, target)
         return
     if target == "succeeded":
-        _succeed(payment, intent)
+        _succeed(payment, intent, announce=announce)
     elif target == "failed" and not _pix_expired(payment):
         error = intent.get("last_payment_error") or {}
         _move(
@@ -358,7 +362,7 @@ def _pix_expired(payment: Payment) -> bool:
     )
 
 
-def _succeed(payment: Payment, intent: dict) -> None:
+def _succeed(payment: Payment, intent: dict, *, announce: bool) -> None:
     # Paid after a failed attempt: why that attempt failed no longer describes the payment (Stripe
     # clears `last_payment_error` the same way), and the console would show it beside "Pago".
     payment.failure_reason = payment.failure_code = None
@@ -378,6 +382,9 @@ def _succeed(payment: Payment, intent: dict) -> None:
             f"{provider.cents(payment.amount)}: the order was not marked paid"
         )
         log.warning("payment %s: the provider reports another amount; flagged", payment.id)
+        return
+    if not announce:
+        # Its order let go of it: refunded next (`apply_intent`), it pays nothing.
         return
     outbox.emit(
         "payment.succeeded",

@@ -8,7 +8,7 @@ import requests
 from services.kit.failpoints import Crash
 from services.kit.testing import deliver
 
-from .conftest import emitted, standin_events
+from .conftest import emitted, order_status, relay, standin_events, standin_post
 from .test_webhooks import run_chores
 
 STEPS = ["payments.row_committed", "payments.provider_answered", "idempotency.answered"]
@@ -76,6 +76,27 @@ def test_a_payment_its_order_let_go_of_before_the_provider_answered_is_refunded_
     [payment] = client.get("/payments", headers=user).json["items"]
     assert payment["status"] == "refunded" and payment["refunded_amount"] == payment["amount"]
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+
+
+def test_a_payment_let_go_before_its_success_was_applied_announces_no_success(
+    client, user, order, standin, orders, app
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    # The card is charged; the request dies before applying the answer, its webhook lost.
+    assert standin_post(standin, "/webhooks/drop", {"count": 1}).ok
+    crash_at(client, "payments.provider_answered", body, user)
+    # Meanwhile the order is edited to another total (the payment is let go) and back.
+    for total in ("99.90", placed["total"]):
+        edited = deliver(app, "order.updated", {"order_id": placed["id"], "total": total})
+        assert edited.json["status"] == "processed"
+    run_chores(app)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert payment["status"] == "refunded" and payment["refunded_amount"] == payment["amount"]
+    # Orders is never told of a success whose money went back: the order is not paid.
+    assert emitted(app, "payment.succeeded") == []
+    relay(app)
+    assert order_status(orders, placed["id"], user) == "pending"
 
 
 def test_a_declined_card_whose_request_died_is_failed_by_reconciliation_with_its_decline_code(

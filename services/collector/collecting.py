@@ -3,7 +3,9 @@ to products, record what could not be taken.
 
 - Pages: breadth first from the start URLs, following links (pagination included) that stay
   inside a start URL's site and folder, never more than `max_pages` requests, each through the
-  Fetcher (robots.txt, pacing, SSRF guard). A page robots.txt disallows is skipped unfetched.
+  Fetcher (robots.txt, pacing, SSRF guard). A page robots.txt disallows, as linked or in its
+  canonical spelling, is skipped unfetched; the one as linked is requested, the canonical one
+  only names the page (seen, and its row).
   The queue holds no more pages than `max_pages` can still fetch, in the order they were linked.
 - Bad pages never break a run: a 5xx, a timeout, a refused address, a page that claims a product
   none can be read from or that no extractor can read, a product without a price, rows products
@@ -36,6 +38,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -123,6 +126,14 @@ def scope_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{folder}".lower()
 
 
+class Link(NamedTuple):
+    """A page to ask: its URL as linked (what is requested, and what robots.txt judges) and its
+    canonical spelling (one per page: what the walk has seen and the page's row is known by)."""
+
+    url: str
+    key: str
+
+
 @dataclass
 class Tally:
     pages_fetched: int = 0
@@ -164,43 +175,51 @@ class Collection:
         return any(url.lower().startswith(scope) for scope in self.scopes)
 
     def walk(self) -> None:
-        self.queue: deque[str] = deque()
+        self.queue: deque[Link] = deque()
         self.seen: set[str] = set()
-        self.enqueue(canonical(url) for url in self.source.start_urls)
+        self.enqueue(Link(url, canonical(url)) for url in self.source.start_urls)
         while self.queue and self.tally.pages_fetched < self.source.max_pages:
-            url = self.queue.popleft()
-            self.enqueue(link for link in self.page(url) if self.worth_asking(link))
+            found = (Link(url, key) for key, url in self.page(self.queue.popleft()).items())
+            self.enqueue(link for link in found if self.worth_asking(link))
             self.tally.write_to(self.run)
             db.session.commit()
 
-    def enqueue(self, urls: Iterable[str]) -> None:
+    def enqueue(self, links: Iterable[Link]) -> None:
         """Queue the pages not seen yet, in their order, until the queue holds as many as
         max_pages can still fetch: a listing of 100,000 links holds no more than will be asked."""
-        for url in urls:
+        for link in links:
             if len(self.queue) >= self.source.max_pages - self.tally.pages_fetched:
                 return
-            if url not in self.seen:
-                self.seen.add(url)
-                self.queue.append(url)
+            if link.key not in self.seen:
+                self.seen.add(link.key)
+                self.queue.append(link)
 
-    def worth_asking(self, link: str) -> bool:
+    def worth_asking(self, link: Link) -> bool:
         """Inside a start URL's site and folder, and not a page robots.txt disallows (such a link
         would take a place in the queue that an allowed page then never gets)."""
-        return self.in_scope(link) and (
-            self.fetcher.allowed(link) or self.fetcher.robots_unreadable(link)
+        return self.in_scope(link.key) and (
+            self.robots_allow(link) or self.fetcher.robots_unreadable(link.url)
         )
 
-    def page(self, url: str) -> list[str]:
-        """Fetch and take one page; the links it offers."""
+    def robots_allow(self, link: Link) -> bool:
+        """robots.txt lets us ask the page as linked, what is requested, and as its canonical
+        spelling: w3lib sorts the query, so `/busca?q=x&pagina=2` becomes `/busca?pagina=2&q=x`,
+        which `Disallow: /busca?q=` does not match, and resolves `..`, which the rule for
+        `/admin/` would not see in `/loja/../admin/`."""
+        return self.fetcher.allowed(link.url) and self.fetcher.allowed(link.key)
+
+    def page(self, link: Link) -> dict[str, str]:
+        """Fetch and take one page; the links it offers (see extract.links)."""
+        url = link.url
         known = db.session.scalar(
-            db.select(Page).where(Page.source_id == self.source.id, Page.url == url)
+            db.select(Page).where(Page.source_id == self.source.id, Page.url == link.key)
         )
         try:
             self.fetcher.check(url)
-            if not self.fetcher.allowed(url):
+            if not self.robots_allow(link):
                 if self.fetcher.robots_unreadable(url):
                     self.tally.reject(url, "the site's robots.txt could not be read")
-                return []
+                return {}
             answer = self.fetcher.get(
                 url,
                 etag=known.etag if known else None,
@@ -208,22 +227,22 @@ class Collection:
             )
         except Refused as refused:
             self.tally.reject(url, f"refused: {refused}")
-            return []
+            return {}
         except FetchFailed as failed:
             self.tally.pages_fetched += 1
             self.tally.reject(url, str(failed))
-            return []
+            return {}
         self.tally.pages_fetched += 1
         self.tally.fetched_any = True
         if answer.status == 304 and known:
             self.tally.unchanged += max(len(known.products), 1)
             self.tally.items_found += max(len(known.products), 1)
-            return []
+            return {}
         if answer.status != 200:
             self.tally.reject(url, f"HTTP {answer.status}")
-            return []
+            return {}
         if "html" not in answer.headers.get("content-type", "text/html"):
-            return []
+            return {}
         document = answer.text
         found_links = links(document, answer.url)
         try:
@@ -240,7 +259,7 @@ class Collection:
                 self.tally.reject(url, "no product could be read from the page")
             return found_links
         self.tally.items_found += len(items)
-        self.take(url, canonical_link(document, answer.url), items, answer, known)
+        self.take(link, canonical_link(document, answer.url), items, answer, known)
         return found_links
 
     def row(self, item: Item, shared_page: bool) -> dict:
@@ -257,7 +276,8 @@ class Collection:
             row["category_id"] = self.source.category_id
         return row
 
-    def take(self, url: str, canonical_url: str, items: list[Item], answer, known) -> None:
+    def take(self, link: Link, canonical_url: str, items: list[Item], answer, known) -> None:
+        url = link.url
         priced = []
         for item in items:
             if item.problem:
@@ -280,7 +300,7 @@ class Collection:
         content_hash = hashlib.sha256(
             json.dumps([rows, [item.images for item in good]], sort_keys=True).encode()
         ).hexdigest()
-        page = known or Page(source_id=self.source.id, url=url, products=[], image_hashes=[])
+        page = known or Page(source_id=self.source.id, url=link.key, products=[], image_hashes=[])
         page.seen_at = utcnow()
         if known is not None and known.content_hash == content_hash:
             keep_validators(page, answer.headers)

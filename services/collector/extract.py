@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 import extruct
 import jstyleson
@@ -403,9 +403,10 @@ def extract(document: str, url: str, selectors: dict[str, str] | None = None) ->
     return items
 
 
-def links(document: str, url: str) -> list[str]:
-    """Every link of the page (`<a href>`, `<link rel=next>`), absolute and canonical, without
-    fragments, in page order."""
+def links(document: str, url: str) -> dict[str, str]:
+    """Every page the page links to (`<a href>`, `<link rel=next>`), once each, in page order:
+    its canonical URL → the absolute URL as first linked, without its fragment. The canonical
+    one names the page; the one as linked is what is requested, and what robots.txt judges."""
     page = Selector(text=document, base_url=url)
     found = {}  # an ordered set: a page may hold 100,000 links
     for href in page.xpath("//a/@href | //link[@rel='next']/@href").getall():
@@ -413,12 +414,13 @@ def links(document: str, url: str) -> list[str]:
         if not href or href.startswith(("#", "mailto:", "tel:", "javascript:")):
             continue
         try:
-            absolute = canonical(urljoin(url, href))
+            absolute = urldefrag(urljoin(url, href)).url
+            key = canonical(absolute)
         except ValueError:  # `http://[` and the like: not a link to follow
             continue
-        if absolute.startswith(("http://", "https://")):
-            found[absolute] = None
-    return list(found)
+        if key.startswith(("http://", "https://")):
+            found.setdefault(key, absolute)
+    return found
 
 
 def canonical(url: str) -> str:

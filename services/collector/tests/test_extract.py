@@ -193,17 +193,17 @@ def test_a_gtin_with_a_wrong_check_digit_or_shape_is_dropped(gtin):
     assert valid_gtin(gtin) is None
 
 
-def test_links_are_absolute_canonical_without_fragments_each_once_in_page_order():
+def test_links_are_absolute_without_fragments_each_once_in_page_order_as_first_linked():
     html = page(
         '<link rel="next" href="?pagina=2">',
         '<a href="produto/a#fotos">a</a><a href="mailto:x@y">m</a><a href="?b=2&a=1">q</a>'
         '<a href="produto/a">a</a><a href="?a=1&b=2">q</a>',
     )
-    assert links(html, "https://loja.example/loja/") == [
-        "https://loja.example/loja/?pagina=2",
-        "https://loja.example/loja/produto/a",
-        "https://loja.example/loja/?a=1&b=2",
-    ]
+    assert links(html, "https://loja.example/loja/") == {  # canonical → as linked
+        "https://loja.example/loja/?pagina=2": "https://loja.example/loja/?pagina=2",
+        "https://loja.example/loja/produto/a": "https://loja.example/loja/produto/a",
+        "https://loja.example/loja/?a=1&b=2": "https://loja.example/loja/?b=2&a=1",
+    }
 
 
 def test_links_and_pictures_that_are_not_urls_are_left_out():
@@ -211,7 +211,7 @@ def test_links_and_pictures_that_are_not_urls_are_left_out():
         ld('{"@type": "Product", "name": "X", "image": "http://[", "offers": {"price": "1"}}'),
         '<a href="http://[quebrado">x</a><a href="ok">y</a>',
     )
-    assert links(html, URL) == ["https://loja.example/produto/ok"]
+    assert list(links(html, URL)) == ["https://loja.example/produto/ok"]
     assert extract(html, URL)[0].images == []
 
 

@@ -718,9 +718,9 @@ def queue_at_each_page(monkeypatch):
     held = []
     page = Collection.page
 
-    def watched(self, url):
-        held.append([urlsplit(queued).path for queued in self.queue])
-        return page(self, url)
+    def watched(self, link):
+        held.append([urlsplit(queued.url).path for queued in self.queue])
+        return page(self, link)
 
     monkeypatch.setattr(Collection, "page", watched)
     return held
@@ -749,3 +749,22 @@ def test_links_robots_txt_disallows_take_no_place_in_the_queue(app, client, admi
     run = run_own_shop(app, client, admin, own_shop, max_pages=3)
     assert run["pages_fetched"] == 3, run
     assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/", "/p1", "/p2"]
+
+
+@pytest.mark.parametrize("rule", ["/busca?q=", "/busca?pagina="])
+def test_a_page_robots_txt_disallows_as_linked_or_as_canonical_is_never_requested(
+    app, client, admin, own_shop, products_app, rule
+):
+    own_shop.pages["/robots.txt"] = (
+        f"User-agent: *\nDisallow: {rule}\n",
+        200,
+        {"Content-Type": "text/plain"},
+    )
+    # Canonical, the query is sorted: /busca?pagina=2&q=panela.
+    own_shop.pages["/"] = links_to("/busca?q=panela&amp;pagina=2", "/boa")
+    own_shop.pages["/busca"] = product_page(product("Panela Proibida"))
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("succeeded", 1), run
+    assert "/busca" not in [entry["path"] for entry in own_shop.asked]
+    assert list(catalogue(products_app)) == ["Caneca Boa"]

@@ -161,7 +161,9 @@ class Monitor:
     def restore(self) -> None:
         """Register the configured targets and carry on from the states the database holds. The
         open incidents of targets no longer configured end now (nothing else would end them),
-        and those that were announced have their end announced too."""
+        and those that were announced have their end announced too. Only a copy taking the lead
+        does it (leads()): one that starts while another leads, in a rolling update say, changes
+        nothing the leader still checks."""
         now = datetime.now(UTC)
         with self.app.app_context():
             store.register_targets(
@@ -208,17 +210,6 @@ class Monitor:
             notify=incident.announced,
             report=self._deliveries(incident.key, event),
         )
-
-    def restore_when_possible(self, stop: threading.Event) -> None:
-        delay = 1.0
-        while not stop.is_set():
-            try:
-                self.restore()
-                return
-            except SQLAlchemyError as exc:
-                log.warning("waiting for the database", extra={"error": type(exc).__name__})
-                stop.wait(delay)
-                delay = min(delay * 2, 30)
 
     # --- checking ---
 
@@ -674,19 +665,14 @@ def worker_command():
     )
     monitor = Monitor(app, config, notifier)
     monitor.leadership = Leadership(db.engine, "feira:monitoring:worker", grace=LEAD_GRACE_SECONDS)
-    stop = threading.Event()
     scheduler = build_scheduler(monitor)
 
     def shut_down(signum, frame):
-        stop.set()
         if scheduler.running:
             scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
-    monitor.restore_when_possible(stop)
-    if stop.is_set():
-        return
     log.info(
         "monitoring",
         extra={

@@ -46,7 +46,6 @@ def worker(app, port: int, notifier: Notifier | None = None, grace: float = 0.0)
         monitor.leadership = Leadership(
             app.extensions["sqlalchemy"].engine, "feira:test:monitor", poll=0, grace=grace
         )
-    monitor.restore()
     return monitor
 
 

@@ -1,0 +1,159 @@
+"""The worker as its own process (`flask --app monitoring:create_app worker`, as supervisord and
+Kubernetes start it) beside a copy that leads: a copy that starts, in a rolling update say,
+changes nothing of what the leader still checks (no target made inactive, no incident closed,
+nobody told) until it takes the lead itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+from flask import Flask
+from sqlalchemy import text
+
+from monitoring.checks import CheckResult
+from monitoring.config import parse
+from monitoring.notify import Notifier
+from monitoring.worker import Monitor
+from services.kit.leader import Leadership
+from services.kit.testing import LiveServer
+
+from .test_incidents import Webhook
+
+REPO = Path(__file__).resolve().parents[2]
+LOCK = "feira:monitoring:worker"
+
+
+class WorkerProcess:
+    """`flask worker` on the test database, its log lines (JSON on stderr) read as they come."""
+
+    def __init__(self, env: dict[str, str]):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "monitoring:create_app", "worker"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.process.stderr:
+            self.lines.append(line)
+
+    def logged(self, message: str) -> bool:
+        return any(f'"message": "{message}"' in line for line in self.lines)
+
+    def wait_for(self, message: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not self.logged(message):
+            assert self.process.poll() is None, "the worker ended:\n" + "".join(self.lines)
+            assert time.monotonic() < deadline, f"no {message!r} in:\n" + "".join(self.lines)
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def eventually(condition, timeout: float = 30, every: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(every)
+
+
+@pytest.fixture(scope="module")
+def webhook():
+    receiver = Webhook()
+    yield receiver
+    receiver.server.stop()
+
+
+@pytest.fixture(scope="module")
+def up():
+    """A target that answers."""
+    target = Flask("target")
+    target.get("/health/ready")(lambda: {"status": "ok"})
+    server = LiveServer(target).start()
+    yield f"{server.base_url}/health/ready"
+    server.stop()
+
+
+@pytest.fixture
+def worker_env(database, jwt_keys, tmp_path, webhook):
+    def env(targets: list[dict]) -> dict[str, str]:
+        path = tmp_path / "targets.yaml"
+        path.write_text(yaml.safe_dump({"targets": targets}))
+        return {
+            "PATH": os.environ.get("PATH", ""),
+            "DATABASE_URL": database.url("monitoring"),
+            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+            "MONITOR_TARGETS_FILE": str(path),
+            "MONITOR_SNAPSHOT_FILE": str(tmp_path / "snapshot.json"),
+            "MONITOR_INTERVAL": "2s",
+            "WEBHOOK_URL": webhook.url,
+            "LOG_LEVEL": "INFO",
+        }
+
+    webhook.received.clear()
+    return env
+
+
+def open_incidents(session) -> list[str]:
+    rows = session.execute(
+        text("SELECT target FROM monitoring.incidents WHERE ended_at IS NULL ORDER BY target")
+    )
+    session.commit()
+    return list(rows.scalars())
+
+
+def test_a_copy_started_while_another_leads_leaves_what_the_leader_checks_alone(
+    app, session, worker_env, webhook, up
+):
+    x = {"name": "x", "kind": "http", "url": up}
+    legacy = {"name": "legacy", "kind": "http", "url": "http://127.0.0.1:1/"}
+    # The copy that leads checks legacy, down: its incident is open (and was told).
+    leader = Monitor(app, parse({"targets": [x, legacy]}, {}), Notifier(None))
+    leader.leadership = Leadership(app.extensions["sqlalchemy"].engine, LOCK, poll=0)
+    started = None
+    try:
+        for offset in range(3):
+            at = datetime.now(UTC) + timedelta(seconds=offset)
+            leader.observe("legacy", CheckResult(False, 1.0, checked_at=at, error="refused"))
+        assert open_incidents(session) == ["legacy"]
+        # The new copy's targets.yaml has no legacy any more.
+        started = WorkerProcess(worker_env([x]))
+        started.wait_for("monitoring")
+        # A few of its polls for the lock (every 2 s): it follows, and leaves everything be.
+        time.sleep(3)
+        assert open_incidents(session) == ["legacy"]
+        active = session.execute(
+            text("SELECT active FROM monitoring.targets WHERE name = 'legacy'")
+        )
+        assert active.scalar_one() is True
+        assert webhook.received == []
+        # The old copy stops: the new one leads, and ends the incident no check would end.
+        leader.leadership.release()
+        eventually(lambda: open_incidents(session) == [])
+        eventually(lambda: webhook.received)
+        [told] = webhook.received
+        assert (told["event"], told["incident"]["target"]) == ("incident.closed", "legacy")
+        assert told["incident"]["closed_because"] == "target no longer monitored"
+    finally:
+        leader.leadership.release()
+        if started is not None:
+            started.stop()

@@ -9,7 +9,8 @@ to products, record what could not be taken.
   The queue holds no more pages than `max_pages` can still fetch, in the order they were linked.
 - Bad pages never break a run: a 5xx, a timeout, a refused address, a page that claims a product
   none can be read from or that no extractor can read, a product without a price, rows products
-  refuses: each is `rejected` {url, reason} and the run ends `partial`. The run `failed` only
+  refuses, a link longer than a start URL may be: each is `rejected` {url, reason} and the run
+  ends `partial`. The run `failed` only
   when no page could be fetched or products cannot be reached.
 - Deduplication is the barcode products upserts by: the page's GTIN when its check digit holds;
   else a deterministic internal EAN-13 in the restricted-circulation range (first digit 2, GS1's
@@ -51,7 +52,7 @@ from . import products
 from .extract import Item, Unreadable, canonical, canonical_link, extract, links
 from .extract import looks_like_a_product_page as claims_a_product
 from .fetching import Fetcher, FetchFailed, Pacer, Refused, Settings, user_agent
-from .models import Page, Run, Source, db
+from .models import MAX_URL_LENGTH, Page, Run, Source, db
 
 log = logging.getLogger("feira.collector")
 
@@ -134,6 +135,12 @@ class Link(NamedTuple):
     key: str
 
 
+def too_long(link: Link) -> bool:
+    """Longer than a start URL may be, as linked or canonical (where `ç` is six characters): its
+    page's row could not be stored, and would fail the run."""
+    return max(len(link.url), len(link.key.encode())) > MAX_URL_LENGTH
+
+
 @dataclass
 class Tally:
     pages_fetched: int = 0
@@ -190,8 +197,12 @@ class Collection:
         for link in links:
             if len(self.queue) >= self.source.max_pages - self.tally.pages_fetched:
                 return
-            if link.key not in self.seen:
-                self.seen.add(link.key)
+            if link.key in self.seen:
+                continue
+            self.seen.add(link.key)
+            if too_long(link):
+                self.tally.reject(link.url, f"a URL longer than {MAX_URL_LENGTH} characters")
+            else:
                 self.queue.append(link)
 
     def worth_asking(self, link: Link) -> bool:

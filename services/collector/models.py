@@ -28,6 +28,9 @@ db = make_db("collector")
 outbox = Outbox(db)
 
 STATUSES = ("queued", "running", "succeeded", "partial", "failed")
+# The longest URL a source starts from or a run follows: a page's URL is in a unique index
+# (uq_pages_source_id_url), and a btree entry holds about 2,700 bytes.
+MAX_URL_LENGTH = 2000
 # A run that holds its source: at most one per source (a partial unique index).
 ACTIVE = ("queued", "running")
 FINISHED = ("succeeded", "partial", "failed")

@@ -13,7 +13,7 @@ from services.kit import ChangeSchema, Filter, Id, PageArgs, sort_field
 from services.kit.fields import Text
 
 from .extract import FIELDS, select
-from .models import STATUSES
+from .models import MAX_URL_LENGTH, STATUSES
 
 MAX_START_URLS = 20
 
@@ -22,7 +22,7 @@ class Url(fields.String):
     """An absolute http(s) URL with a host (where it points is checked when it is fetched)."""
 
     def __init__(self, **kwargs):
-        super().__init__(validate=validate.Length(min=1, max=2000), **kwargs)
+        super().__init__(validate=validate.Length(min=1, max=MAX_URL_LENGTH), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs).strip()

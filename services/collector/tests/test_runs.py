@@ -6,6 +6,7 @@ event that tells notifications, metrics, scheduling and a dead worker's run."""
 import http.server
 import io
 import json
+import secrets
 import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -767,4 +768,21 @@ def test_a_page_robots_txt_disallows_as_linked_or_as_canonical_is_never_requeste
     run = run_own_shop(app, client, admin, own_shop)
     assert (run["status"], run["created"]) == ("succeeded", 1), run
     assert "/busca" not in [entry["path"] for entry in own_shop.asked]
+    assert list(catalogue(products_app)) == ["Caneca Boa"]
+
+
+def test_a_link_longer_than_a_start_url_may_be_is_rejected_alone_not_the_run(
+    app, client, admin, own_shop, products_app
+):
+    # Random, so PostgreSQL cannot compress it into its index: too long for a page's row.
+    long_path = "/" + secrets.token_hex(1500)
+    own_shop.pages["/"] = links_to(long_path, "/boa")
+    own_shop.pages[long_path] = product_page(product("Caneca Comprida"))
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"], run["pages_fetched"]) == ("partial", 1, 2), run
+    [rejected] = run["rejected"]
+    assert rejected["reason"] == "a URL longer than 2000 characters"
+    assert (own_shop.url + long_path).startswith(rejected["url"])
+    assert long_path not in [entry["path"] for entry in own_shop.asked]
     assert list(catalogue(products_app)) == ["Caneca Boa"]

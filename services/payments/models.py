@@ -86,6 +86,12 @@ class Payment(TimestampMixin, db.Model):
     # Why its order no longer takes it, when that was heard before the provider's first answer
     # (nothing to cancel or refund yet): acted on as soon as that answer is applied.
     let_go: Mapped[str | None] = mapped_column(String(200))
+    # The order read again once this row was committed, and found payable at this amount: from
+    # then on its events find the row. The provider is asked only after; until then a crash
+    # leaves a row the provider never heard of, which resuming checks first (or drops).
+    order_checked: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=text("false")
+    )
     created_by: Mapped[int] = mapped_column(Integer, nullable=False)
     # Part of every idempotency key sent to the provider about it (`payment-<id>-<nonce>`): the
     # id alone would repeat once a database is made anew, and the provider keeps keys a day.

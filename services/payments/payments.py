@@ -6,7 +6,9 @@ Paying never charges twice and never loses a charge:
    total is the amount (never the caller's).
 2. The payment row is committed (`processing`) before the provider hears of it, bound to the
    request's Idempotency-Key; the partial unique index on `order_id` over the open statuses
-   makes a second open payment of the order a 409, however many try at once.
+   makes a second open payment of the order a 409, however many try at once. The order is read
+   again, and that it was still payable recorded (`order_checked`): a row without it was never
+   sent to the provider (`_ensure_still_payable`).
 3. The provider is asked with the key `payment-<id>`, so asking again (a retried request,
    reconciliation after a crash or a timeout) is answered the same PaymentIntent.
 4. Its answer is applied like any webhook (`apply_intent`).
@@ -117,6 +119,10 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
         resumed = db.session.get(Payment, key.resource_id)
         if resumed is not None:
             db.session.commit()
+            if not resumed.order_checked:
+                # Its request died before reading the order again: the provider never heard of
+                # it, and the order may have changed meanwhile, unseen by its events.
+                _ensure_still_payable(resumed.id, resumed.order_id, resumed.amount)
             return _ask_provider(resumed.id, key)
     if data["method"] == "card" and not data.get("payment_method"):
         raise Unprocessable({"payment_method": ["A card payment needs a payment method id."]})
@@ -151,7 +157,9 @@ def _ensure_still_payable(payment_id: int, order_id: int, amount: Decimal) -> No
     """The order read again once the payment's row is committed. An order cancelled, paid or
     edited between the first read and that commit sent its event while there was no row to let
     go of; from the commit on, its event finds the row (`_let_go`). So a change is caught either
-    here or there. Before the provider hears of it, the row goes, whatever stops the check."""
+    here or there. Before the provider hears of it, the row goes, whatever stops the check; once
+    the check passed, it is recorded (`order_checked`) before the provider is asked, so a row
+    without it is one the provider never heard of."""
     try:
         again = _order(order_id)
     except Exception:
@@ -163,6 +171,9 @@ def _ensure_still_payable(payment_id: int, order_id: int, amount: Decimal) -> No
             f"Order {order_id} changed while it was being paid (it is {again['status']}, "
             f"{again['total']}): pay it again"
         )
+    get_payment(payment_id, lock=True).order_checked = True
+    db.session.commit()
+    failpoint("payments.order_checked")
 
 
 def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
@@ -792,7 +803,7 @@ def reconcile() -> int:
         try:
             _reconcile_one(payment_id)
             asked += 1
-        except (Unavailable, provider.Refused) as exc:
+        except (Unavailable, provider.Refused, NotFound) as exc:
             db.session.rollback()
             log.warning("payment %s could not be reconciled: %s", payment_id, type(exc).__name__)
             _put_back(payment_id)
@@ -805,6 +816,19 @@ def reconcile() -> int:
             db.session.rollback()
             log.warning("payment %s: a refund still unanswered: %s", payment_id, type(exc).__name__)
     return asked
+
+
+def _drop_unchecked(payment_id: int) -> None:
+    """A payment whose request died before it read the order again (`_ensure_still_payable`):
+    the provider never heard of it, and reconciliation has no caller's token to read the order
+    with (it may have been cancelled, edited or paid meanwhile, its event finding no row). It
+    goes, key and all (`_forget`): nothing was charged, and a retry starts afresh. Under the
+    row's lock, so one its request checked meanwhile (and is paying) stays."""
+    if get_payment(payment_id, lock=True).order_checked:
+        db.session.commit()
+        return
+    log.warning("payment %s: its request died before the order was read again: dropped", payment_id)
+    _forget(payment_id)
 
 
 def _put_back(payment_id: int) -> None:
@@ -821,6 +845,9 @@ def _put_back(payment_id: int) -> None:
 def _reconcile_one(payment_id: int) -> None:
     payment = get_payment(payment_id)
     db.session.commit()
+    if not payment.order_checked and payment.provider_ref is None:
+        _drop_unchecked(payment_id)
+        return
     if payment.provider_ref is None:
         # The provider never answered: asking again with the same key gets the same intent (or
         # makes it now, once).

@@ -1,6 +1,7 @@
 """A payment request killed at any step, then retried with the same Idempotency-Key: one
 payment, one PaymentIntent at the provider, charged once; without a retry, reconciliation
-finishes it."""
+finishes it (or drops it, when its request died before the order was read again: the provider
+never heard of it)."""
 
 import pytest
 import requests
@@ -11,7 +12,12 @@ from services.kit.testing import deliver
 from .conftest import emitted, order_status, relay, standin_events, standin_post
 from .test_webhooks import run_chores
 
-STEPS = ["payments.row_committed", "payments.provider_answered", "idempotency.answered"]
+STEPS = [
+    "payments.row_committed",
+    "payments.order_checked",
+    "payments.provider_answered",
+    "idempotency.answered",
+]
 
 
 def crash_at(client, step, body, headers):
@@ -42,6 +48,61 @@ def test_a_retry_after_a_crash_charges_exactly_once(client, user, order, standin
     assert len(emitted(app, "payment.succeeded")) == 1
 
 
+def changed_at_orders(orders, placed, how, user, admin) -> None:
+    """The order no longer takes the payment being made (`how`: cancelled, edited to another
+    total, paid by hand), changed at orders while payments hears nothing of it: as when its
+    event came before the payment's row existed, and found nothing to let go of."""
+    at_orders = orders.app.test_client()
+    if how == "edited":
+        items = [{"product_id": placed["items"][0]["product_id"], "quantity": 3}]
+        changed = at_orders.patch(f"/orders/{placed['id']}", json={"items": items}, headers=user)
+    else:
+        changed = at_orders.post(
+            f"/orders/{placed['id']}/status", json={"status": how}, headers=admin
+        )
+    assert changed.status_code == 200, changed.json
+
+
+def intents_made(standin) -> set[str]:
+    return set(standin.app.extensions["stripe_store"].payment_intents)
+
+
+@pytest.mark.parametrize("how", ["cancelled", "edited", "paid"])
+def test_a_retry_after_a_crash_before_the_order_was_read_again_charges_nothing_if_it_changed(
+    client, user, admin, order, orders, standin, how
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    headers = {**user, "Idempotency-Key": f"changed-{how}"}
+    made_before = intents_made(standin)
+    crash_at(client, "payments.row_committed", body, headers)
+    changed_at_orders(orders, placed, how, user, admin)
+    retried = client.post("/payments", json=body, headers=headers)
+    assert retried.status_code == 409, retried.json
+    assert "changed while it was being paid" in retried.json["detail"]
+    assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
+    assert intents_made(standin) == made_before
+
+
+def test_a_payment_whose_request_died_before_the_order_was_read_again_is_dropped_not_charged(
+    client, user, admin, order, orders, standin, app
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    headers = {**user, "Idempotency-Key": "died-before-the-second-read"}
+    made_before = intents_made(standin)
+    crash_at(client, "payments.row_committed", body, headers)
+    changed_at_orders(orders, placed, "cancelled", user, admin)
+    # Reconciliation cannot read the order (no caller's token): the provider never heard of
+    # this payment, so it goes.
+    run_chores(app)
+    assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
+    assert intents_made(standin) == made_before
+    # Its key went with it: the same request starts afresh, and reads the order.
+    again = client.post("/payments", json=body, headers=headers)
+    assert again.status_code == 409 and "only a pending order" in again.json["detail"]
+
+
 def test_a_crash_after_the_provider_answered_is_finished_by_reconciliation(
     client, user, order, standin, app
 ):
@@ -65,8 +126,9 @@ def test_a_payment_its_order_let_go_of_before_the_provider_answered_is_refunded_
 ):
     placed = order()
     body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
-    # The request dies before the provider heard of it; the order is cancelled meanwhile.
-    crash_at(client, "payments.row_committed", body, user)
+    # The request dies once the order was read again, before the provider heard of the payment;
+    # the order is cancelled meanwhile.
+    crash_at(client, "payments.order_checked", body, user)
     cancelled = {"order_id": placed["id"], "previous_status": "pending"}
     assert deliver(app, "order.cancelled", cancelled).json["status"] == "processed"
     [waiting] = client.get("/payments", headers=user).json["items"]
@@ -108,7 +170,7 @@ def test_a_declined_card_whose_request_died_is_failed_by_reconciliation_with_its
         "method": "card",
         "payment_method": "pm_card_chargeDeclinedInsufficientFunds",
     }
-    crash_at(client, "payments.row_committed", body, user)
+    crash_at(client, "payments.order_checked", body, user)
     run_chores(app)
     [payment] = client.get("/payments", headers=user).json["items"]
     assert payment["status"] == "failed"
@@ -122,7 +184,7 @@ def test_a_payment_the_provider_refuses_at_reconciliation_fails_with_the_refusal
 ):
     placed = order()
     body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_nonsense"}
-    crash_at(client, "payments.row_committed", body, user)
+    crash_at(client, "payments.order_checked", body, user)
     run_chores(app)
     [payment] = client.get("/payments", headers=user).json["items"]
     assert (payment["status"], payment["failure_code"]) == ("failed", "resource_missing")

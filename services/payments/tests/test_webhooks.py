@@ -226,7 +226,8 @@ def test_reconciliation_finishes_a_payment_the_provider_never_answered(
     from services.payments.models import Payment, db
 
     placed = order()
-    # As if the process died after the row was written, before the provider answered.
+    # As if the process died after the row was written and the order read again, before the
+    # provider answered.
     with app.app_context():
         db.session.add(
             Payment(
@@ -235,6 +236,7 @@ def test_reconciliation_finishes_a_payment_the_provider_never_answered(
                 amount="60.50",
                 created_by=10,
                 payment_method="pm_card_visa",
+                order_checked=True,
             )
         )
         db.session.commit()

@@ -124,7 +124,13 @@ class SeriesArgs(QueryArgs):
     )
     resolution = Filter(
         choices=("minute", "hour", "day"),
-        metadata={"description": "Chosen from the span when absent"},
+        metadata={
+            "description": (
+                "Chosen from the span when absent, never finer than what is still kept at"
+                " `from` (minutes 8 days, hours 90); one asked for that is no longer kept"
+                " there is a 422 naming it"
+            )
+        },
     )
 
     @validates_schema

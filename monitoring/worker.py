@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,12 +125,20 @@ class Monitor:
         self.leadership = None
         self._leading = False
         self._leader_lock = threading.Lock()
+        # Whether restore() has read the database since this copy took the lead: until then it
+        # writes nothing (it checks all the same, from what it sees).
+        self._restored = False
+        # Incidents this copy opened before reading the database, which turned out to be the
+        # same outage as one it held open: their key, and that one's.
+        self._renamed: dict[str, str] = {}
 
     def leads(self) -> bool:
         """Whether this copy checks now. A copy that has just taken the lead first reads the
         states and open incidents the previous leader wrote, so it carries on from them (never
         opening a second incident for an outage the other one had opened); one that has lost it
-        forgets what it had not written."""
+        forgets what it had not written. One that leads before it could read them (started
+        while the database was down) checks from what it sees, and reads them when it holds
+        the lock (restore())."""
         if self.leadership is None:
             return True
         with self._leader_lock:
@@ -139,14 +147,8 @@ class Monitor:
                 with self._lock:
                     # Only what the database says counts: the previous leader moved on.
                     self.tracked = {n: Tracked(t.target) for n, t in self.tracked.items()}
-                try:
-                    self.restore()
-                except SQLAlchemyError as exc:
-                    log.warning(
-                        "took the lead but cannot read the states yet",
-                        extra={"error": type(exc).__name__},
-                    )
-                    return False
+                    self._pending.clear()
+                self._restored = False
                 log.warning("this worker leads: checking every target")
             elif self._leading and not leading:
                 with self._lock:
@@ -154,6 +156,14 @@ class Monitor:
                     self._pending.clear()
                 log.warning("another worker leads: this one waits", extra={"dropped": dropped})
             self._leading = leading
+            if leading and not self._restored and self.leadership.holding:
+                try:
+                    self.restore()
+                except SQLAlchemyError as exc:
+                    log.warning(
+                        "leads but cannot read the states yet: checking from what it sees",
+                        extra={"error": type(exc).__name__},
+                    )
             return leading
 
     # --- start-up ---
@@ -163,7 +173,10 @@ class Monitor:
         open incidents of targets no longer configured end now (nothing else would end them),
         and those that were announced have their end announced too. Only a copy taking the lead
         does it (leads()): one that starts while another leads, in a rolling update say, changes
-        nothing the leader still checks."""
+        nothing the leader still checks.
+
+        A target this copy has checked already (it led before the database answered) keeps what
+        it saw, which is newer; an incident the database holds open for it goes on (_carry_on)."""
         now = datetime.now(UTC)
         with self.app.app_context():
             store.register_targets(
@@ -183,17 +196,48 @@ class Monitor:
             db.session.remove()
         for row in orphans:
             self._close_unconfigured(_open_incident(row), now)
-        for name, tracked in self.tracked.items():
-            row = saved.get(name)
-            if not row:
-                continue
-            tracked.state = TargetState(row["state"], row["failures"], row["successes"])
-            tracked.since = row["state_since"]
-            tracked.last_checked_at = row["last_checked_at"]
-            tracked.first_failure_at = row["first_failure_at"]
-            incident = row.get("incident")
-            if incident:
-                tracked.incident = _open_incident(incident)
+        with self._lock:
+            for name, tracked in self.tracked.items():
+                row = saved.get(name)
+                if not row:
+                    continue
+                incident = row.get("incident")
+                if tracked.runs:
+                    if incident:
+                        self._carry_on(tracked, _open_incident(incident))
+                    continue
+                tracked.state = TargetState(row["state"], row["failures"], row["successes"])
+                tracked.since = row["state_since"]
+                tracked.last_checked_at = row["last_checked_at"]
+                tracked.first_failure_at = row["first_failure_at"]
+                if incident:
+                    tracked.incident = _open_incident(incident)
+        self._restored = True
+
+    def _carry_on(self, tracked: Tracked, saved: OpenIncident) -> None:
+        """The database holds `saved` open for a target this copy checked before it could read
+        it: the outage goes on as that incident. The first incident this copy opened for the
+        target meanwhile (it could not know) becomes `saved`; without one, `saved` is the
+        target's own, which its next success ends."""
+        name = tracked.target.name
+        opened = next(
+            (r for r in self._pending if isinstance(r, store.IncidentOpened) and r.target == name),
+            None,
+        )
+        if opened is None:
+            tracked.incident = saved
+            return
+        self._pending.remove(opened)
+        self._renamed[opened.key] = saved.key
+        self._pending[:] = [_renamed(r, opened.key, saved.key) for r in self._pending]
+        for other in self.tracked.values():
+            if other.incident and other.incident.root_cause_key == opened.key:
+                other.incident.root_cause_key = saved.key
+        if opened.announced and not saved.announced:
+            saved.announced = True
+            self._pending.append(store.IncidentAnnounced(saved.key))
+        if tracked.incident is not None and tracked.incident.key == opened.key:
+            tracked.incident = saved
 
     def _close_unconfigured(self, incident: OpenIncident, at: datetime) -> None:
         """Tell the end of an incident whose target is no longer checked, as a recovery is told
@@ -298,7 +342,9 @@ class Monitor:
         def report(channel: str, outcome: str) -> None:
             with self._lock:
                 self._pending.append(
-                    store.IncidentDelivery(key, event, channel, outcome, datetime.now(UTC))
+                    store.IncidentDelivery(
+                        self._renamed.get(key, key), event, channel, outcome, datetime.now(UTC)
+                    )
                 )
 
         return report
@@ -361,7 +407,7 @@ class Monitor:
             and not in_maintenance
         ):
             notes += self._open(tracked, at, result)
-        elif tracked.incident is not None and tracked.state.state != DOWN:
+        elif tracked.incident is not None and tracked.state.state != DOWN and result.ok:
             notes += self._close(tracked, at)
         if not tracked.failing:
             notes += self._clear_suspicions(name)
@@ -459,7 +505,8 @@ class Monitor:
         """Write what is pending, while this copy leads: a check that ends after the lead went to
         another copy writes nothing (that one carries on from what the database holds). On a
         database error keep it all for the next time; a record the database refuses is dropped,
-        since it would be refused again and hold back every record behind it."""
+        since it would be refused again and hold back every record behind it. A copy that leads
+        without the lock yet, or before it has read the database (restore()), keeps it all."""
         with self._flush_lock:
             if not self.leads():
                 with self._lock:
@@ -469,19 +516,15 @@ class Monitor:
                 batch = list(self._pending)
             if not batch:
                 return True
+            if not self.writes():
+                self._keep("not leading on the database yet")
+                return False
             try:
                 with self.app.app_context():
                     refused = store.save(db.session, batch)
                     db.session.remove()
             except SQLAlchemyError as exc:
-                if not self._database_down:
-                    log.warning(
-                        "the database is unavailable: keeping results in memory",
-                        extra={"error": type(exc).__name__},
-                    )
-                self._database_down = True
-                with self._lock:
-                    self._trim()
+                self._keep(type(exc).__name__)
                 return False
             with self._lock:
                 del self._pending[: len(batch)]
@@ -496,6 +539,19 @@ class Monitor:
                 )
             self._database_down = False
             return True
+
+    def writes(self) -> bool:
+        """Whether this copy, leading, may write: it holds the lock and has read the database."""
+        return self.leadership is None or (self._restored and self.leadership.holding)
+
+    def _keep(self, why: str) -> None:
+        if not self._database_down:
+            log.warning(
+                "the database is unavailable: keeping results in memory", extra={"error": why}
+            )
+        self._database_down = True
+        with self._lock:
+            self._trim()
 
     def _trim(self) -> None:
         excess = len(self._pending) - MAX_PENDING
@@ -566,6 +622,8 @@ class Monitor:
         if not self.leads():
             return
         self.write_snapshot()
+        if not self.writes():
+            return
         try:
             with self.app.app_context():
                 store.beat(db.session, "worker", self.started_at, os.getpid(), len(self.tracked))
@@ -574,7 +632,7 @@ class Monitor:
             log.info("no heartbeat written", extra={"error": type(exc).__name__})
 
     def prune(self) -> None:
-        if not self.leads():
+        if not self.leads() or not self.writes():
             return
         try:
             with self.app.app_context():
@@ -584,6 +642,14 @@ class Monitor:
             log.info("nothing pruned", extra={"error": type(exc).__name__})
             return
         log.info("pruned", extra=removed)
+
+
+def _renamed(record: store.Record, old: str, new: str) -> store.Record:
+    """`record` with the incident key `old` (its own, or its root cause's) made `new`."""
+    changes = {
+        name: new for name in ("key", "root_cause_key") if getattr(record, name, None) == old
+    }
+    return replace(record, **changes) if changes else record
 
 
 def _names(record: store.Record) -> dict[str, str]:
@@ -664,7 +730,10 @@ def worker_command():
         email_to=email_recipients(os.environ.get("MONITOR_EMAIL_TO")),
     )
     monitor = Monitor(app, config, notifier)
-    monitor.leadership = Leadership(db.engine, "feira:monitoring:worker", grace=LEAD_GRACE_SECONDS)
+    # Started while the database is down, it checks and alerts at once, from what it sees.
+    monitor.leadership = Leadership(
+        db.engine, "feira:monitoring:worker", grace=LEAD_GRACE_SECONDS, lead_unreached=True
+    )
     scheduler = build_scheduler(monitor)
 
     def shut_down(signum, frame):

@@ -1,7 +1,9 @@
 """The status page survives the outage it reports (issue 13): while the monitoring database is
 unreachable, the dashboard answers from the worker's snapshot, and the incident joins the history
-with its real start once the database is back."""
+with its real start once the database is back. A worker restarted during the outage checks and
+alerts at once, and carries on the incidents the database holds once it is back."""
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +14,10 @@ from monitoring.checks import CheckResult
 from monitoring.config import parse
 from monitoring.notify import Notifier
 from monitoring.worker import Monitor
+from services.kit.leader import Leadership
 from services.kit.testing import free_port
+
+from .test_incidents import Webhook
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 TARGETS = {
@@ -163,3 +168,107 @@ def test_the_snapshot_is_replaced_whole_never_left_half_written(monitor, snapsho
         "postgres": True,
         "clients": False,
     }
+
+
+# --- a worker restarted while its database is down ---
+
+GRACE = 2.0
+CLIENTS = {
+    "defaults": {"interval": "10s", "down_after": 2, "up_after": 2},
+    "targets": [{"name": "clients", "kind": "http", "url": "http://127.0.0.1:1/health/ready"}],
+}
+
+
+@pytest.fixture
+def webhook():
+    receiver = Webhook()
+    yield receiver
+    receiver.server.stop()
+
+
+def restarted(linked_app, raw, webhook) -> Monitor:
+    """A worker started while `linked_app`'s database may be down (as worker_command makes it)."""
+    monitor = Monitor(linked_app, parse(raw, {}), Notifier(webhook.url, backoff=0.01))
+    with linked_app.app_context():
+        engine = linked_app.extensions["sqlalchemy"].engine
+    monitor.leadership = Leadership(
+        engine, "feira:test:restarted", poll=0, grace=GRACE, lead_unreached=True
+    )
+    return monitor
+
+
+def outcomes(monitor, name, oks, start):
+    """The checks a scheduler would run: each asks whether this copy leads, as check() does."""
+    for index, ok in enumerate(oks):
+        assert monitor.leads()
+        check(monitor, name, ok, start + timedelta(seconds=10 * index))
+
+
+def test_a_worker_restarted_during_the_outage_alerts_at_once_and_carries_on_its_incident(
+    app, session, linked_app, link, webhook
+):
+    before = Monitor(app, parse(CLIENTS, {}), Notifier(None))
+    before.restore()
+    for index in range(3):
+        check(before, "clients", False, NOW - timedelta(minutes=5) + timedelta(seconds=10 * index))
+    [opened_before] = session.execute(text("SELECT key, started_at FROM monitoring.incidents"))
+    session.commit()
+    # The worker restarts while Postgres is down: it checks and alerts from what it sees.
+    link.down()
+    worker = restarted(linked_app, CLIENTS, webhook)
+    try:
+        outcomes(worker, "clients", [False, False], NOW)
+        worker.notifier.drain(timeout=10)
+        assert [b["event"] for b in webhook.received] == ["incident.opened"]
+        # Postgres is back: once it holds the lock, the worker writes what it saw, and the
+        # outage goes on as the incident Postgres holds, not as a second one.
+        link.up()
+        outcomes(worker, "clients", [False], NOW + timedelta(seconds=20))
+        deadline = time.monotonic() + GRACE + 10
+        while not worker.writes():
+            assert time.monotonic() < deadline, "it took the lock once Postgres had answered"
+            time.sleep(0.2)
+            assert worker.leads()
+        outcomes(worker, "clients", [True, True], NOW + timedelta(seconds=30))
+        [incident] = session.execute(
+            text("SELECT key, started_at, ended_at FROM monitoring.incidents")
+        ).all()
+        assert (incident.key, incident.started_at) == tuple(opened_before)
+        assert incident.ended_at == NOW + timedelta(seconds=40)
+        assert session.execute(text("SELECT count(*) FROM monitoring.results")).scalar() == 8
+        worker.notifier.drain(timeout=10)
+        closed = webhook.received[1]
+        assert closed["event"] == "incident.closed"
+        assert closed["incident"]["key"] == str(opened_before.key)
+    finally:
+        worker.leadership.release()
+        worker.notifier.close()
+
+
+def test_an_incident_the_database_holds_goes_on_while_its_target_still_fails(
+    app, session, linked_app, link, webhook
+):
+    slow_to_fail = {**CLIENTS, "defaults": {**CLIENTS["defaults"], "down_after": 3}}
+    before = Monitor(app, parse(slow_to_fail, {}), Notifier(None))
+    before.restore()
+    for index in range(3):
+        check(before, "clients", False, NOW - timedelta(minutes=5) + timedelta(seconds=10 * index))
+    link.down()
+    worker = restarted(linked_app, slow_to_fail, webhook)
+    try:
+        # Restarted, it has seen one failure: not down yet by its own count.
+        outcomes(worker, "clients", [False], NOW)
+        link.up()
+        deadline = time.monotonic() + GRACE + 10
+        while not worker.writes():
+            assert time.monotonic() < deadline, "it took the lock once Postgres had answered"
+            time.sleep(0.2)
+            assert worker.leads()
+        outcomes(worker, "clients", [False, False], NOW + timedelta(seconds=10))
+        rows = session.execute(text("SELECT ended_at FROM monitoring.incidents")).all()
+        assert [row.ended_at for row in rows] == [None], "one incident, still open"
+        worker.notifier.drain(timeout=10)
+        assert webhook.received == [], "nothing to tell: the outage was told before"
+    finally:
+        worker.leadership.release()
+        worker.notifier.close()

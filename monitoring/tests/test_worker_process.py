@@ -157,3 +157,28 @@ def test_a_copy_started_while_another_leads_leaves_what_the_leader_checks_alone(
         leader.leadership.release()
         if started is not None:
             started.stop()
+
+
+def test_a_worker_started_while_its_database_is_down_checks_at_once_and_records_it_later(
+    session, database, link, worker_env, webhook
+):
+    down = {"name": "orders", "kind": "http", "url": "http://127.0.0.1:1/health/ready"}
+    env = worker_env([down])
+    env["DATABASE_URL"] = env["DATABASE_URL"].replace(f":{database.port}/", f":{link.port}/")
+    link.down()
+    started = WorkerProcess(env)
+    try:
+        # Checked every 2 s, 1 s apart once failing: down after two failures, and told so.
+        eventually(lambda: webhook.received, timeout=30)
+        [told] = webhook.received
+        assert (told["event"], told["incident"]["target"]) == ("incident.opened", "orders")
+        assert started.logged("leading until the database answers")
+        link.up()
+        # It takes the lock once Postgres has answered for LEAD_GRACE_SECONDS (20 s).
+        eventually(lambda: open_incidents(session) == ["orders"], timeout=60)
+        row = session.execute(text("SELECT key, started_at FROM monitoring.incidents")).one()
+        session.commit()
+        assert str(row.key) == told["incident"]["key"]
+        assert row.started_at == datetime.fromisoformat(told["incident"]["started_at"])
+    finally:
+        started.stop()

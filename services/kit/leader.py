@@ -76,15 +76,32 @@ class Leadership:
     for `grace` seconds, longer than the leader takes to ask, so it never takes the lead (and
     the outage with it) from a leader that was merely waiting for the database. The lock goes to
     a follower when the leader is gone: it died, or its connection did while the database stayed
-    up. A follower asks every `poll` seconds."""
+    up. A follower asks every `poll` seconds.
 
-    def __init__(self, engine, name: str, poll: float = 2.0, grace: float = 0.0):
+    With `lead_unreached`, a process that has not reached the database since it started leads
+    until it does, without the lock (`holding` says whether it has it): it may be the only copy,
+    and the database the very thing that is down. Once the database answers, it asks for the
+    lock as a follower would, after `grace`, and follows if another process holds it."""
+
+    def __init__(
+        self,
+        engine,
+        name: str,
+        poll: float = 2.0,
+        grace: float = 0.0,
+        *,
+        lead_unreached: bool = False,
+    ):
         self.engine = engine
         self.name = name
         self.poll = poll
         self.grace = grace
+        self.lead_unreached = lead_unreached
         self._connection = None
         self._leading = False
+        # Leading without ever having held the lock (lead_unreached): it waits out `grace`.
+        self._unlocked = False
+        self._reached = False
         self._asked_at = float("-inf")
         # Since when the database answers without a break (monotonic); None while it does not.
         # A process that has not yet found it down counts it as answering ever since.
@@ -105,7 +122,16 @@ class Leadership:
                 return False
             self._asked_at = time.monotonic()
             self._take()
+            if not self._leading and self.lead_unreached and not self._reached:
+                log.warning("leading until the database answers", extra={"lock": self.name})
+                self._leading = self._unlocked = True
             return self._leading
+
+    @property
+    def holding(self) -> bool:
+        """Whether this process holds the lock (as of its last `leading()`)."""
+        with self._lock:
+            return self._connection is not None
 
     def _still_held(self) -> bool:
         if self._connection is None:
@@ -129,7 +155,9 @@ class Leadership:
             self._answering_since = None
             return False
         try:
-            if not self._leading and self._answered_for(connection) < self.grace:
+            answered = self._answered_for(connection)
+            self._reached = True
+            if (self._unlocked or not self._leading) and answered < self.grace:
                 connection.close()
                 return False
             taken = bool(connection.execute(TRY, {"name": self.name}).scalar())
@@ -141,14 +169,14 @@ class Leadership:
             return False
         if taken:
             self._connection = connection
-            if not self._leading:
+            if not self._leading or self._unlocked:
                 log.warning("leading", extra={"lock": self.name})
-            self._leading = True
+            self._leading, self._unlocked = True, False
             return True
         connection.close()
         if self._leading:
             log.warning("another process leads now: following", extra={"lock": self.name})
-        self._leading = False
+        self._leading = self._unlocked = False
         return False
 
     def _answered_for(self, connection) -> float:
@@ -178,4 +206,4 @@ class Leadership:
                 except SQLAlchemyError:
                     pass
             self._connection = None
-            self._leading = False
+            self._leading = self._unlocked = False

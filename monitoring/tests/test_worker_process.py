@@ -1,7 +1,8 @@
 """The worker as its own process (`flask --app monitoring:create_app worker`, as supervisord and
-Kubernetes start it) beside a copy that leads: a copy that starts, in a rolling update say,
+Kubernetes start it). Beside a copy that leads, a copy that starts (in a rolling update, say)
 changes nothing of what the leader still checks (no target made inactive, no incident closed,
-nobody told) until it takes the lead itself."""
+nobody told) until it takes the lead itself. Started while its database is down, it checks and
+alerts at once, and records what it saw once the database is back."""
 
 from __future__ import annotations
 

@@ -204,6 +204,16 @@ def outcomes(monitor, name, oks, start):
         check(monitor, name, ok, start + timedelta(seconds=10 * index))
 
 
+def takes_the_lock(worker: Monitor) -> None:
+    """Waits (bounded) until the worker, leading all along, holds the lock and has read the
+    database, once Postgres has answered for the grace period."""
+    deadline = time.monotonic() + GRACE + 10
+    while not worker.writes():
+        assert time.monotonic() < deadline, "it took the lock once Postgres had answered"
+        time.sleep(0.2)
+        assert worker.leads()
+
+
 def test_a_worker_restarted_during_the_outage_alerts_at_once_and_carries_on_its_incident(
     app, session, linked_app, link, webhook
 ):
@@ -224,11 +234,7 @@ def test_a_worker_restarted_during_the_outage_alerts_at_once_and_carries_on_its_
         # outage goes on as the incident Postgres holds, not as a second one.
         link.up()
         outcomes(worker, "clients", [False], NOW + timedelta(seconds=20))
-        deadline = time.monotonic() + GRACE + 10
-        while not worker.writes():
-            assert time.monotonic() < deadline, "it took the lock once Postgres had answered"
-            time.sleep(0.2)
-            assert worker.leads()
+        takes_the_lock(worker)
         outcomes(worker, "clients", [True, True], NOW + timedelta(seconds=30))
         [incident] = session.execute(
             text("SELECT key, started_at, ended_at FROM monitoring.incidents")
@@ -259,11 +265,7 @@ def test_an_incident_the_database_holds_goes_on_while_its_target_still_fails(
         # Restarted, it has seen one failure: not down yet by its own count.
         outcomes(worker, "clients", [False], NOW)
         link.up()
-        deadline = time.monotonic() + GRACE + 10
-        while not worker.writes():
-            assert time.monotonic() < deadline, "it took the lock once Postgres had answered"
-            time.sleep(0.2)
-            assert worker.leads()
+        takes_the_lock(worker)
         outcomes(worker, "clients", [False, False], NOW + timedelta(seconds=10))
         rows = session.execute(text("SELECT ended_at FROM monitoring.incidents")).all()
         assert [row.ended_at for row in rows] == [None], "one incident, still open"

@@ -160,8 +160,8 @@ def rewired(app: Flask, **config) -> Iterator[Flask]:
 
 
 def kit_app(name: str, db, blueprint, database: TestDatabase, keys: dict, **config) -> Flask:
-    """A bare app built by the kit around one test blueprint (the kit's own tests), on auth's
-    role of the test database, with forged tokens accepted (no session check)."""
+    """A bare app built by the kit around one test blueprint, or none (the kit's own tests), on
+    auth's role of the test database, with forged tokens accepted (no session check)."""
     from .app import create_service_app
 
     app, api = create_service_app(
@@ -175,7 +175,8 @@ def kit_app(name: str, db, blueprint, database: TestDatabase, keys: dict, **conf
             **config,
         },
     )
-    api.register_blueprint(blueprint)
+    if blueprint is not None:
+        api.register_blueprint(blueprint)
     return app
 
 

@@ -1,6 +1,6 @@
 """The outbox receiver facing a transaction PostgreSQL aborts: a body whose transaction is chosen
 as a deadlock's victim is taken again, pinned on a real deadlock between a handler and another
-connection, on a small app built with create_service_app."""
+connection, on a small app built by kit_app."""
 
 import threading
 import time
@@ -10,10 +10,10 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit import create_service_app, make_db
+from services.kit import make_db
 from services.kit import outbox as outbox_module
 from services.kit.outbox import Outbox, reaches_outside
-from services.kit.testing import OUTBOX_SECRET, deliver
+from services.kit.testing import OUTBOX_SECRET, deliver, kit_app
 
 db = make_db("auth")
 outbox = Outbox(db)
@@ -48,16 +48,8 @@ def on_made(data: dict) -> None:
 
 @pytest.fixture(scope="module")
 def app(database, jwt_keys):
-    app, _ = create_service_app(
-        "auth",
-        __name__,
-        db=db,
-        config={
-            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
-            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
-            "OUTBOX_SECRET": OUTBOX_SECRET,
-            "OUTBOX_SUBSCRIBERS": {},
-        },
+    app = kit_app(
+        __name__, db, None, database, jwt_keys, OUTBOX_SECRET=OUTBOX_SECRET, OUTBOX_SUBSCRIBERS={}
     )
     outbox.receiver(
         app,

@@ -1,5 +1,5 @@
 """The outbox relay facing subscribers that fail: one that is down, silent or refusing events
-costs the others nothing, pinned on a small app built with create_service_app and stand-in
+costs the others nothing, pinned on a small app built by kit_app and stand-in
 subscribers on real local ports."""
 
 import http.server
@@ -10,9 +10,9 @@ import time
 import pytest
 from sqlalchemy import select, text
 
-from services.kit import create_service_app, make_db, utcnow
+from services.kit import make_db, utcnow
 from services.kit.outbox import Outbox
-from services.kit.testing import OUTBOX_SECRET, unreachable_url
+from services.kit.testing import OUTBOX_SECRET, kit_app, unreachable_url
 
 db = make_db("auth")
 outbox = Outbox(db)
@@ -20,16 +20,8 @@ outbox = Outbox(db)
 
 @pytest.fixture(scope="module")
 def app(database, jwt_keys):
-    app, _ = create_service_app(
-        "auth",
-        __name__,
-        db=db,
-        config={
-            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
-            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
-            "OUTBOX_SECRET": OUTBOX_SECRET,
-            "OUTBOX_SUBSCRIBERS": {},
-        },
+    app = kit_app(
+        __name__, db, None, database, jwt_keys, OUTBOX_SECRET=OUTBOX_SECRET, OUTBOX_SUBSCRIBERS={}
     )
     with app.app_context():
         db.create_all()

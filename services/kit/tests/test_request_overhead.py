@@ -9,7 +9,7 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from services.kit import Blueprint, create_service_app, make_db, observability, security
+from services.kit import Blueprint, make_db, observability, security
 from services.kit.testing import access_token, bearer, kit_app, session_assertion
 
 db = make_db("auth")
@@ -92,20 +92,16 @@ def test_the_public_key_is_parsed_once_per_process(app, jwt_keys, monkeypatch):
 def checked_app(database, jwt_keys):
     """Sessions checked, and no auth to ask: only a good assertion lets a request through (a
     request without one is a 503)."""
-    app, api = create_service_app(
-        "auth",
+    return kit_app(
         __name__,
-        db=db,
-        config={
-            "SQLALCHEMY_DATABASE_URI": database.url("auth"),
-            "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
-            "SESSION_CHECK": True,
-            "SESSION_CHECK_SECONDS": 5,
-            "SERVICE_URLS": {},
-        },
+        db,
+        blp,
+        database,
+        jwt_keys,
+        SESSION_CHECK=True,
+        SESSION_CHECK_SECONDS=5,
+        SERVICE_URLS={},
     )
-    api.register_blueprint(blp)
-    return app
 
 
 def test_a_session_assertion_passed_on_again_is_verified_once(checked_app, jwt_keys, monkeypatch):

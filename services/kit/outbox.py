@@ -35,13 +35,14 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    delete,
     func,
     select,
     text,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry import BY_NAME
@@ -594,8 +595,28 @@ class Outbox:
                 handler(event.get("data") or {})
                 statuses.append("processed")
             else:
-                statuses.append(self._guarded(handler, event_id, event_type, event))
+                try:
+                    statuses.append(self._guarded(handler, event_id, event_type, event))
+                except Exception:
+                    # This id and the new ones after it were recorded but not taken.
+                    self._keep_what_was_taken(new | {event_id})
+                    raise
         return statuses
+
+    def _keep_what_was_taken(self, untaken: set[uuid.UUID]) -> None:
+        """An event of a careful body failed, not for being unreadable (a mail server or a
+        provider that cannot answer now): the events before it reached outside already (a mail
+        sent), so what they did is committed with their ids, and a redelivery of the body finds
+        them "duplicate" instead of doing it again; the failed one's id and those after it are
+        forgotten, so they are taken then. The failure itself is raised on (the kit's answer to
+        it, a 503 say, has the relay deliver the body again)."""
+        session = self.db.session
+        try:
+            session.execute(delete(self.Processed).where(self.Processed.event_id.in_(untaken)))
+            session.commit()
+        except SQLAlchemyError:
+            # The database is what failed: nothing is kept, as before.
+            session.rollback()
 
     def _guarded(self, handler, event_id: uuid.UUID, event_type: str, event: dict) -> str:
         try:

@@ -430,11 +430,14 @@ def deliver(app: Flask, event_type: str, data: dict, event_id: str | None = None
     return _post_events(app, event_body(event_type, data, event_id))
 
 
-def deliver_batch(app: Flask, events: list[tuple[str, dict]]):
-    """POST (type, data) events as one batch, each with a new id, as a relay sends what is due
-    for a subscriber; the answer carries a status per event, in order."""
+def deliver_batch(app: Flask, events: list[tuple[str, dict]], event_ids: list[str] | None = None):
+    """POST (type, data) events as one batch, each with a new id (or those given: a body
+    delivered again), as a relay sends what is due for a subscriber; the answer carries a status
+    per event, in order."""
+    ids = event_ids or [str(uuid.uuid4()) for _ in events]
     body = [
-        {"id": str(uuid.uuid4()), "type": event_type, "data": data} for event_type, data in events
+        {"id": event_id, "type": event_type, "data": data}
+        for event_id, (event_type, data) in zip(ids, events, strict=True)
     ]
     return _post_events(app, json.dumps(body).encode())
 

@@ -4,16 +4,17 @@ connection, on a small app built by kit_app."""
 
 import threading
 import time
+import uuid
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.kit import make_db
+from services.kit import Unavailable, make_db
 from services.kit import outbox as outbox_module
 from services.kit.outbox import Outbox, reaches_outside
-from services.kit.testing import OUTBOX_SECRET, deliver, kit_app
+from services.kit.testing import OUTBOX_SECRET, deliver, deliver_batch, kit_app
 
 db = make_db("auth")
 outbox = Outbox(db)
@@ -46,6 +47,23 @@ def on_made(data: dict) -> None:
     RUNS.append("wrote")
 
 
+# What the handlers that reach outside did: each mail "sent", and how often the refusing one ran.
+MAILED: list[int] = []
+REFUSALS: list[int] = []
+
+
+def on_mailed(data: dict) -> None:
+    MAILED.append(data["n"])
+
+
+def on_refused(data: dict) -> None:
+    """A mail server that refuses for now, the first time only."""
+    REFUSALS.append(data["n"])
+    if len(REFUSALS) == 1:
+        raise Unavailable("The mail server refused for now")
+    db.session.add(Made(n=data["n"]))
+
+
 @pytest.fixture(scope="module")
 def app(database, jwt_keys):
     app = kit_app(
@@ -54,7 +72,12 @@ def app(database, jwt_keys):
     outbox.receiver(
         app,
         # The same handler taken as a plain one and, with a savepoint, as one reaching outside.
-        {"widget.made": on_made, "widget.sent": reaches_outside(lambda data: on_made(data))},
+        {
+            "widget.made": on_made,
+            "widget.sent": reaches_outside(lambda data: on_made(data)),
+            "widget.mailed": reaches_outside(on_mailed),
+            "widget.refused": reaches_outside(on_refused),
+        },
     )
     with app.app_context():
         db.create_all()
@@ -66,6 +89,8 @@ def app(database, jwt_keys):
 @pytest.fixture(autouse=True)
 def empty_tables(app):
     RUNS.clear()
+    MAILED.clear()
+    REFUSALS.clear()
     with app.app_context():
         db.session.execute(text("TRUNCATE processed_events, receiver_made"))
         db.session.commit()
@@ -152,3 +177,22 @@ def test_a_body_still_a_deadlock_victim_on_its_last_attempt_is_a_503_the_relay_d
     assert answer.status_code == 503
     assert made(app) == []
     assert processed(app) == 0, "nothing kept: the relay's redelivery is taken afresh"
+
+
+def test_a_careful_body_that_fails_mid_way_keeps_what_reached_outside_before_it(app):
+    """The relay posts two events together; the first one's mail is sent, the second one's mail
+    server refuses for now (a 503). Redelivered, the body must not mail the first again: it is
+    kept, with its id, and only the second is taken again."""
+    body = [("widget.mailed", {"n": 1}), ("widget.refused", {"n": 2})]
+    ids = [str(uuid.uuid4()) for _ in body]
+
+    first = deliver_batch(app, body, ids)
+    again = deliver_batch(app, body, ids)
+
+    assert first.status_code == 503
+    assert again.status_code == 200
+    assert again.json == {"statuses": ["duplicate", "processed"]}
+    assert MAILED == [1], "the first event's mail went once"
+    assert REFUSALS == [2, 2]
+    assert made(app) == [2]
+    assert processed(app) == 2

@@ -61,7 +61,8 @@ class Notification(TimestampMixin, db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
-    # The event's facts the message tells: total, status, note (a payment's failure reason).
+    # The event's facts the message tells: total, status, note (a shipped or delivered order's
+    # tracking code, a failed payment's reason; never the shop's own note of another step).
     parameters: Mapped[dict] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )

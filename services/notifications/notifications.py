@@ -3,6 +3,7 @@ status webhooks move them forward, an admin queues a failed one again.
 
 - An event inserts a `queued` notification in the inbox's transaction, `ON CONFLICT DO NOTHING`
   on (order_id, template): a redelivered event, or the same event twice, is still one message.
+  It keeps the note only when the client is meant to read it (NOTE_TOLD, a failed payment's).
 - The sender takes due queued rows one at a time with `FOR UPDATE SKIP LOCKED` and holds the row's
   lock while it sends and records the outcome: two senders never take the same row, so never
   send it twice. The client's contact is read from clients at send time (a phone added after the
@@ -79,6 +80,11 @@ WHY_PAYMENT_FAILED = {
     "card_velocity_exceeded": "O cartão atingiu o limite de uso.",
     "authentication_required": "O banco pediu a confirmação da compra.",
 }
+# The order events whose note is told to the client: a shipped or delivered order's is what the
+# admin gives for it (a tracking code). Any other order event's note is the shop's own record of
+# the step (orders' "payment 7", "PIX expired", "client deleted", "deleted", or an admin's words
+# on a cancel or a payment by hand): it never leaves; the message has no note.
+NOTE_TOLD = {"order.shipped", "order.delivered"}
 # What to do, by the payment's method, after every reason (and alone when the code says nothing
 # the client can use); an event without a method (sent before payments named it) gets the last.
 TRY_AGAIN = {
@@ -123,11 +129,10 @@ def _queue(event_type: str, data: dict) -> None:
     order_id, client_id = int(data["order_id"]), int(data["client_id"])
     if not (0 < order_id < 2**31 and 0 < client_id < 2**31):
         raise ValueError("an id out of range")
-    note = (
-        payment_failed_note(data.get("code"), data.get("method"))
-        if event_type == "payment.failed"
-        else data.get("note")
-    )
+    if event_type == "payment.failed":
+        note = payment_failed_note(data.get("code"), data.get("method"))
+    else:
+        note = data.get("note") if event_type in NOTE_TOLD else None
     parameters = {
         "total": _total(data.get("total", data.get("amount"))),
         "status": str(data.get("status") or "")[:20],
@@ -281,11 +286,12 @@ def _send(notification: Notification) -> None:
     if contact is None:
         _fail(notification, f"Client {notification.client_id} does not exist")
         return
+    note = str(notification.parameters.get("note") or "")
     values = {
         "name": contact["name"] or "cliente",
         "order_id": str(notification.order_id),
         "total": _money(notification.parameters.get("total", "")),
-        "note": notification.parameters.get("note") or "-",
+        "note": note,
     }
     if contact["phone"] and contact["whatsapp_opt_in"]:
         notification.channel, notification.to = "whatsapp", contact["phone"]
@@ -302,7 +308,8 @@ def _send(notification: Notification) -> None:
             wamid = whatsapp.send_template(
                 notification.to,
                 notification.template,
-                [values["name"], values["order_id"], values["total"], values["note"]],
+                # Its place for the note is never empty (Meta refuses that): "-" when none.
+                [values["name"], values["order_id"], values["total"], note.strip() or "-"],
             )
         except whatsapp.Retry as later:
             _later(notification, str(later))

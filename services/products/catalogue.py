@@ -158,7 +158,9 @@ def announced(product_id: int) -> dict:
     (orders: name, price, category, active). Its `updated_at`, the event's version, moves on
     here, after the change took the row's lock: a later change of the product always carries a
     later version (the database's clock, or a microsecond more), so a subscriber keeps the
-    newest whatever order the events arrive in."""
+    newest whatever order the events arrive in. A change that left every field as it was sent
+    no UPDATE and holds no lock: a deletion committed meanwhile leaves nothing to announce, and
+    the change is a 404, as one that met the deletion itself (StaleDataError)."""
     row = db.session.execute(
         update(Product)
         .where(Product.id == product_id)
@@ -171,7 +173,9 @@ def announced(product_id: int) -> dict:
             Product.name, Product.price, Product.category_id, Product.active, Product.updated_at
         )
         .execution_options(synchronize_session=False)
-    ).one()
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"Product {product_id} does not exist")
     return {
         "product_id": product_id,
         "name": row.name,

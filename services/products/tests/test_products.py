@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select, text, update
 
+from services.kit.testing import answered_behind
 from services.products.ean import check_digit, validate
 from services.products.models import Product, db, outbox
 
@@ -235,6 +236,34 @@ def test_updating_to_a_taken_barcode_is_409(client, admin, make_product):
 
 def test_updating_an_unknown_product_is_404(client, admin):
     assert client.patch("/products/424242", json={"name": "X"}, headers=admin).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "change"),
+    [("patch", {}), ("put", {}), ("patch", {"price": "11.00"})],
+    ids=["patch-changing-nothing", "put-changing-nothing", "patch-changing-the-price"],
+)
+def test_a_change_to_a_product_deleted_meanwhile_is_a_404_changing_nothing_or_something(
+    app, client, admin, make_product, method, change
+):
+    # A change that sets every field as it is sends no UPDATE and takes no row lock: only the
+    # announcement's own UPDATE meets the deletion.
+    made = make_product()
+    fields = ("name", "price", "barcode", "description", "category_id", "expires_on", "active")
+    body = {**{key: made[key] for key in fields}, **change}
+    with app.app_context(), db.engine.connect() as holder:
+        holder.execute(text("DELETE FROM products.products WHERE id = :id"), made)
+        response = answered_behind(
+            app,
+            holder,
+            lambda: getattr(app.test_client(), method)(
+                f"/products/{made['id']}", json=body, headers=admin
+            ),
+        )
+    assert response.status_code == 404 and response.mimetype == PROBLEM, response.json
+    assert client.get(f"/products/{made['id']}", headers=admin).status_code == 404
+    with app.app_context():  # nor is a change announced
+        assert db.session.scalars(select(outbox.Event.type)).all() == ["product.created"]
 
 
 # --- list ---

@@ -8,6 +8,7 @@ what is queued."""
 from __future__ import annotations
 
 import logging
+import time
 
 import click
 from flask import Flask
@@ -61,19 +62,26 @@ def create_app(config: dict | None = None) -> Flask:
         },
     )
 
-    # The relay is the service's one background process: it also forgets statuses kept for
-    # message ids that never became a notification's (another app on the same number).
+    # notifications emits nothing, so it has no relay (services/registry.py) to run its chores:
+    # the sender runs them (`_run_due_chores`). They forget statuses kept for message ids that
+    # never became a notification's (another app on the same number) and statuses applied long
+    # ago, and prune the inbox's ids as a relay would.
     outbox.every(3600, notifications.forget_early_statuses)
+    outbox.every(3600, notifications.forget_statuses_seen)
+    outbox.every(3600, outbox.prune)
 
     @app.cli.command("sender")
-    @click.option("--once", is_flag=True, help="Send what is due now, then stop")
+    @click.option("--once", is_flag=True, help="Run the chores, send what is due now, then stop")
     def sender_command(once):
-        """Send the queued notifications that are due, forever (or once). SIGTERM or SIGINT lets
-        the message being sent finish and be recorded, then stops (kit.outbox.Stopping)."""
+        """Send the queued notifications that are due, forever (or once), and run the service's
+        chores when due. SIGTERM or SIGINT lets the message being sent finish and be recorded,
+        then stops (kit.outbox.Stopping)."""
         interval = app.config["NOTIFY_SENDER_INTERVAL_S"]
+        last_run: dict[int, float] = {}
         log.info("notifications sender started")
         with Stopping() as stop:
             while not stop.requested:
+                _run_due_chores(last_run)
                 try:
                     # One message a pass: a stop waits for the message being sent, not a batch.
                     taken = notifications.send_due(limit=1)
@@ -88,3 +96,19 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.register_blueprint(blp)
     return app
+
+
+def _run_due_chores(last_run: dict[int, float]) -> None:
+    """Each outbox chore whose interval has passed since this sender last ran it (or that it has
+    never run); another sender running it now has its advisory lock, so this one skips it
+    (`Outbox.run_chore`). One failing is logged and tried again at its next interval: sending
+    goes on."""
+    for index, chore in enumerate(outbox.chores):
+        if time.monotonic() - last_run.get(index, float("-inf")) < chore[0]:
+            continue
+        last_run[index] = time.monotonic()
+        try:
+            outbox.run_chore(index)
+        except Exception:
+            log.exception("the sender's chore %s failed", index)
+            db.session.rollback()

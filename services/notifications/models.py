@@ -87,7 +87,7 @@ class Notification(TimestampMixin, db.Model):
 
 class StatusSeen(db.Model):
     """A (message id, status) pair from WhatsApp's webhooks already applied: a redelivery of it
-    changes nothing."""
+    changes nothing. Forgotten after STATUSES_SEEN_KEPT by the sender's chore."""
 
     __tablename__ = "statuses_seen"
 
@@ -102,7 +102,7 @@ class EarlyStatus(db.Model):
     """A WhatsApp status for a message id no notification has yet: the provider may report `sent`
     before the sender has recorded the id it answered. The sender applies and deletes them when it
     records the id; those of ids that never become ours (another app on the number) are forgotten
-    after EARLY_STATUSES_KEPT by the relay's chore."""
+    after EARLY_STATUSES_KEPT by the sender's chore."""
 
     __tablename__ = "early_statuses"
 

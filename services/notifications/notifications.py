@@ -17,7 +17,7 @@ status webhooks move them forward, an admin queues a failed one again.
 - A status may come before the sender has recorded the message id the provider answered (Meta
   can report `sent` at once): it is kept in early_statuses, and the sender applies it, by the
   same rules, when it records the id. Kept ones of ids that never become ours are forgotten after
-  EARLY_STATUSES_KEPT.
+  EARLY_STATUSES_KEPT, applied ones after STATUSES_SEEN_KEPT (the sender's chores).
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3}
 WHATSAPP_STATUSES = ("sent", "delivered", "read", "failed")
 # How long a status for a message id no notification has is kept for the sender to claim.
 EARLY_STATUSES_KEPT = timedelta(days=7)
+# How long an applied (message id, status) is remembered so a redelivery of it changes nothing:
+# four times the week Meta goes on retrying a webhook. One that comes later still cannot move a
+# notification back (statuses only go forward, `failed` only from queued or sent).
+STATUSES_SEEN_KEPT = 4 * EARLY_STATUSES_KEPT
 
 SUBJECTS = {
     "order_paid": "Pedido {order_id} pago",
@@ -456,11 +460,22 @@ def _apply_early_statuses(notification: Notification) -> None:
 
 
 def forget_early_statuses(kept: timedelta = EARLY_STATUSES_KEPT) -> int:
-    """Forget statuses kept longer than `kept` for ids no notification took (the relay's chore);
-    how many."""
+    """Forget statuses kept longer than `kept` for ids no notification took (the sender's
+    chore); how many."""
     forgotten = db.session.execute(
         delete(EarlyStatus)
         .where(EarlyStatus.received_at < utcnow() - kept)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    return forgotten
+
+
+def forget_statuses_seen(kept: timedelta = STATUSES_SEEN_KEPT) -> int:
+    """Forget the statuses applied longer than `kept` ago (the sender's chore); how many."""
+    forgotten = db.session.execute(
+        delete(StatusSeen)
+        .where(StatusSeen.received_at < utcnow() - kept)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

@@ -154,7 +154,7 @@ def test_a_status_for_an_id_that_never_becomes_ours_is_forgotten_after_a_week(cl
             .values(received_at=utcnow() - notifications.EARLY_STATUSES_KEPT - timedelta(hours=1))
         )
         db.session.commit()
-        # The relay's chore (each create_app registers it once more: any copy will do).
+        # The sender's chore (each create_app registers it once more: any copy will do).
         index = next(
             i
             for i, (_, task, _) in enumerate(outbox.chores)

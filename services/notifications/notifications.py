@@ -6,9 +6,10 @@ status webhooks move them forward, an admin queues a failed one again.
   It keeps the note only when the client is meant to read it (NOTE_TOLD, a failed payment's).
 - The sender takes due queued rows one at a time with `FOR UPDATE SKIP LOCKED` and holds the row's
   lock while it sends and records the outcome: two senders never take the same row, so never
-  send it twice. The client's contact is read from clients at send time (a phone added after the
-  order counts): WhatsApp when it has a phone and opted in, else e-mail when it has one, else
-  the notification fails with "no channel".
+  send it twice; nor one while an older one of its order is still queued, so the client hears of
+  an order's steps in the order they came. The client's contact is read from clients at send
+  time (a phone added after the order counts): WhatsApp when it has a phone and opted in, else
+  e-mail when it has one, else the notification fails with "no channel".
 - The provider's 429/5xx (or no answer, or an SMTP server that cannot take it now) retry after
   NOTIFY_RETRY_BASE_S · 2^(attempts-1), up to NOTIFY_MAX_ATTEMPTS, then `failed`; a 4xx (an
   invalid number) is `failed` at once with the Graph error's message and code.
@@ -27,8 +28,9 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import aliased
 
 from services.kit import Conflict, NotFound, Unavailable, service, utcnow
 from services.kit.mail import MailError, send_mail
@@ -347,11 +349,24 @@ def _send(notification: Notification) -> None:
 
 
 def send_one() -> bool:
-    """Take one due queued notification (skipping those another sender holds), send it, commit;
-    False when none is due."""
+    """Take one due queued notification (skipping those another sender holds, and those an older
+    one of their order holds back), send it, commit; False when none is due."""
+    older = aliased(Notification)
     notification = db.session.scalar(
         select(Notification)
-        .where(Notification.status == "queued", Notification.next_attempt_at <= utcnow())
+        .where(
+            Notification.status == "queued",
+            Notification.next_attempt_at <= utcnow(),
+            # The client hears of an order's steps in the order they came: not while an older
+            # message of the order is queued (being sent by another sender, or to be tried again
+            # after a 429). A failed one holds nothing back, and a queued one is failed after
+            # NOTIFY_MAX_ATTEMPTS, so nothing waits for ever.
+            ~exists().where(
+                older.order_id == Notification.order_id,
+                older.id < Notification.id,
+                older.status == "queued",
+            ),
+        )
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(1)
         .with_for_update(skip_locked=True)

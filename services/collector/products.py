@@ -110,13 +110,16 @@ def _upsert_batch(rows: list[dict]) -> Upserted:
 
 def add_image(product_id: int, filename: str, content: bytes, content_type: str) -> bool:
     """Send a picture to the product's images; False when products refused it (not a picture it
-    accepts, too large, the product gone). Never sent twice: a second copy would be a second
-    picture (the run stores each picture's hash as soon as this answers 201)."""
+    accepts, too large, the product gone). Idempotent by its bytes: products answers the same
+    bytes sent again for the product with the picture they made (a 200, not a second copy), so a
+    call whose answer was lost is sent again, and a picture a run that ended meanwhile did not
+    hear of is taken as sent next time (the run stores its hash as soon as this answers)."""
     products = service("products")
     response = products.post(
         f"/products/collected/{product_id}/images",
         files={"file": (filename, content, content_type)},
         forward_auth=False,
+        idempotent=True,
         timeout=slow_call_timeout(products),
     )
-    return response.status_code == 201
+    return response.status_code in (200, 201)

@@ -322,41 +322,77 @@ def get_image(product_id: int, image_id: int) -> ProductImage:
     return image
 
 
-def add_image(product: Product, upload) -> ProductImage:
-    """At most IMAGE_MAX_PER_PRODUCT pictures: counted before the picture is decoded (a full
-    product costs no work), and again with the product's row locked as the new one is stored,
-    so uploads at once cannot pass the limit together. A product deleted meanwhile is a 404 and
-    its files go. The picture is answered as it was stored (its product may go at once)."""
+def add_image(product: Product, upload) -> tuple[ProductImage, bool]:
+    """The picture, and whether it is new. At most IMAGE_MAX_PER_PRODUCT pictures: counted
+    before the picture is decoded (a full product costs no work), and again with the product's
+    row locked once the new one is in, so uploads at once cannot pass the limit together. A
+    product deleted meanwhile is a 404 and its files go. The picture is answered as it was
+    stored (its product may go at once).
+
+    The same bytes sent again for the product (a retry whose answer was lost) are the picture
+    they made the first time, answered as it is, even when the product is full: found before
+    decoding or, when the first sending was still under way, by UNIQUE(product_id, sha256)
+    under the lock; the files this request wrote then go."""
     product_id = product.id
+    sha256 = images.digest(upload.stream)
+    sent_before = _image_of(product_id, sha256)
+    if sent_before is not None:
+        return sent_before, False
     _ensure_room_for_a_picture(product_id)
     db.session.commit()
     encoded = images.encode(upload.stream)
     path, thumbnail_path = images.store(product_id, encoded)
-    image = ProductImage(
-        product_id=product_id,
-        path=path,
-        thumbnail_path=thumbnail_path,
-        width=encoded.width,
-        height=encoded.height,
-    )
     try:
         _lock_product(product_id)
-        _ensure_room_for_a_picture(product_id)
-        db.session.add(image)
+        image = db.session.scalar(_store_picture(product_id, sha256, path, thumbnail_path, encoded))
+        added = image.path == path
+        if added:
+            _ensure_room_for_a_picture(product_id, counting_the_new_one=True)
         with kept_after_commit(db):
             db.session.commit()
     except Exception:
         db.session.rollback()
         images.remove(path, thumbnail_path)
         raise
-    return image
+    if not added:
+        images.remove(path, thumbnail_path)
+    return image, added
 
 
-def _ensure_room_for_a_picture(product_id: int) -> None:
+def _store_picture(
+    product_id: int, sha256: str, path: str, thumbnail_path: str, encoded: images.Encoded
+):
+    """The new picture's row; the one these bytes already made, if any (its own files)."""
+    stmt = insert(ProductImage).values(
+        product_id=product_id,
+        sha256=sha256,
+        path=path,
+        thumbnail_path=thumbnail_path,
+        width=encoded.width,
+        height=encoded.height,
+    )
+    # An update that changes nothing, rather than DO NOTHING, so the row is always returned.
+    return stmt.on_conflict_do_update(
+        constraint="uq_product_images_product_id_sha256", set_={"sha256": stmt.excluded.sha256}
+    ).returning(ProductImage)
+
+
+def _image_of(product_id: int, sha256: str) -> ProductImage | None:
+    """The product's picture made of these uploaded bytes, if it has one."""
+    return db.session.scalar(
+        select(ProductImage).where(
+            ProductImage.product_id == product_id, ProductImage.sha256 == sha256
+        )
+    )
+
+
+def _ensure_room_for_a_picture(product_id: int, *, counting_the_new_one: bool = False) -> None:
     limit = current_app.config["IMAGE_MAX_PER_PRODUCT"]
     held = db.session.scalar(
         select(func.count()).select_from(ProductImage).where(ProductImage.product_id == product_id)
     )
+    if counting_the_new_one:
+        held -= 1
     if held >= limit:
         raise Conflict(
             f"Product {product_id} holds {held} pictures, the most it may: remove one first"

@@ -51,11 +51,13 @@ class CollectedImages(MethodView):
     @body_limit("IMAGE_MAX_BYTES")
     @collected_blp.arguments(ImageUploadSchema, location="files")
     @collected_blp.response(201, ImageSchema)
+    @collected_blp.alt_response(200, schema=ImageSchema, description="Sent before: that picture")
     @collected_blp.problem(404, "No such product")
     @collected_blp.problem(413, "The picture is larger than IMAGE_MAX_BYTES")
     @collected_blp.problem(409, "The product holds IMAGE_MAX_PER_PRODUCT pictures already")
     def post(self, files, product_id):
         """Add a picture to a product (multipart field `file`), checked, re-encoded and stored
-        as `POST /products/{id}/images` does."""
-        image = catalogue.add_image(catalogue.get_product(product_id), files["file"])
-        return image, 201, {"Location": media_url(image.path)}
+        as `POST /products/{id}/images` does: the same bytes again (a retry whose answer was
+        lost) are a 200 answering the picture they made, so the collector may send it again."""
+        image, added = catalogue.add_image(catalogue.get_product(product_id), files["file"])
+        return image, 201 if added else 200, {"Location": media_url(image.path)}

@@ -4,6 +4,7 @@ which the gateway serves at /media/."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import os
@@ -51,6 +52,17 @@ class Encoded:
 
 def media_url(path: str) -> str:
     return MEDIA_URL + path
+
+
+def digest(stream) -> str:
+    """The sha256 of the upload as it was sent (what makes a resent picture known: its stored
+    files are re-encoded, and a new Pillow could write them otherwise); the stream is left at
+    its start for `encode`."""
+    sha256 = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(64 * 1024), b""):
+        sha256.update(chunk)
+    stream.seek(0)
+    return sha256.hexdigest()
 
 
 def encode(stream) -> Encoded:

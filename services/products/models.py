@@ -105,7 +105,10 @@ class Product(TimestampMixin, db.Model):
 
 
 class ProductImage(db.Model):
-    """An uploaded picture, re-encoded, and its thumbnail; paths are relative to MEDIA_DIR."""
+    """An uploaded picture, re-encoded, and its thumbnail; paths are relative to MEDIA_DIR.
+    `sha256` is the hash of the bytes as they were uploaded (before re-encoding): the same bytes
+    sent again for the product (a retry whose answer was lost) are this picture, not another.
+    Pictures stored before it was kept have none."""
 
     __tablename__ = "product_images"
 
@@ -117,11 +120,15 @@ class ProductImage(db.Model):
     thumbnail_path: Mapped[str] = mapped_column(String(200), nullable=False)
     width: Mapped[int] = mapped_column(Integer, nullable=False)
     height: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
 
-    __table_args__ = (Index("ix_product_images_product_id_id", "product_id", "id"),)
+    __table_args__ = (
+        Index("ix_product_images_product_id_id", "product_id", "id"),
+        db.UniqueConstraint("product_id", "sha256", name="uq_product_images_product_id_sha256"),
+    )
 
 
 class ProductSale(db.Model):

@@ -215,15 +215,17 @@ class ProductImages(MethodView):
     @body_limit("IMAGE_MAX_BYTES")
     @blp.arguments(ImageUploadSchema, location="files")
     @blp.response(201, ImageSchema)
+    @blp.alt_response(200, schema=ImageSchema, description="The same file was sent before")
     @blp.problem(404, "No such product")
     @blp.problem(413, "The upload is larger than IMAGE_MAX_BYTES")
     @blp.problem(409, "The product holds IMAGE_MAX_PER_PRODUCT pictures already")
     def post(self, files, product_id):
         """Add a picture (admin; multipart field `file`: JPEG, PNG or WebP). It is re-encoded
-        without its metadata, and a thumbnail is made."""
+        without its metadata, and a thumbnail is made. The same file again is the same picture:
+        a 200 answering it, never a second copy."""
         product = catalogue.get_product(product_id)
-        image = catalogue.add_image(product, files["file"])
-        return image, 201, {"Location": media_url(image.path)}
+        image, added = catalogue.add_image(product, files["file"])
+        return image, 201 if added else 200, {"Location": media_url(image.path)}
 
 
 @blp.route("/<int:product_id>/images/<int:image_id>")

@@ -7,6 +7,7 @@ import http.server
 import io
 import json
 import secrets
+import socket
 import threading
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -649,19 +650,23 @@ def png(colour):
 
 
 @contextmanager
-def products_failing_the_second_picture(upstream):
-    """A proxy in front of products that passes every POST on, except the second picture sent:
-    that one is answered 503 without products seeing it (products failing mid-page)."""
-    pictures = []
+def products_behind_a_proxy(upstream, *, failing_picture=None, losing_picture=None):
+    """A proxy in front of products that passes every POST on, except: the `failing_picture`-th
+    picture sent (1 the first) is answered 503 without products seeing it (products failing
+    mid-page); the `losing_picture`-th reaches products, but its answer is lost (the connection
+    is closed instead: a reset, or the read timeout). Yields the proxy's URL and what products
+    answered each picture it saw."""
+    pictures, answered = [], []
 
     class Proxy(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            if self.path.endswith("/images"):
+            picture = self.path.endswith("/images")
+            if picture:
                 pictures.append(self.path)
-            if len(pictures) == 2 and self.path.endswith("/images"):
+            if picture and len(pictures) == failing_picture:
                 status, content, kind = 503, b"{}", "application/json"
             else:
                 headers = {
@@ -670,6 +675,12 @@ def products_failing_the_second_picture(upstream):
                 answer = requests.post(upstream + self.path, data=body, headers=headers, timeout=30)
                 status, content = answer.status_code, answer.content
                 kind = answer.headers.get("Content-Type", "application/json")
+                if picture:
+                    answered.append(status)
+                if picture and len(pictures) == losing_picture:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(content)))
@@ -682,7 +693,7 @@ def products_failing_the_second_picture(upstream):
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{proxy.server_port}"
+        yield f"http://127.0.0.1:{proxy.server_port}", answered
     finally:
         proxy.shutdown()
         proxy.server_close()
@@ -698,7 +709,7 @@ def test_a_picture_sent_before_products_failed_mid_page_is_not_sent_again_next_r
         {"ETag": '"v1"'},
     )
     with (
-        products_failing_the_second_picture(products.base_url) as proxy,
+        products_behind_a_proxy(products.base_url, failing_picture=2) as (proxy, _),
         rewired(app, SERVICE_URLS={"products": proxy}),
     ):
         first = run_own_shop(app, client, admin, own_shop)
@@ -712,6 +723,53 @@ def test_a_picture_sent_before_products_failed_mid_page_is_not_sent_again_next_r
     assert catalogue(products_app)["Caneca Esmaltada"][2] == 2
     asked = [entry["headers"] for entry in own_shop.asked if entry["path"] == "/"]
     assert "If-None-Match" not in asked[1]
+
+
+def test_a_picture_whose_answer_was_lost_is_sent_again_and_stored_once(
+    app, client, admin, own_shop, products, products_app
+):
+    own_shop.pages["/um.png"] = png("red")
+    own_shop.pages["/"] = (
+        product_page(product("Caneca Esmaltada", sku="c-1", image="/um.png")),
+        200,
+        {"ETag": '"v1"'},
+    )
+    # The suite's clients never retry (HTTP_RETRIES=0); the stack's do (2), as here.
+    with (
+        products_behind_a_proxy(products.base_url, losing_picture=1) as (proxy, answered),
+        rewired(app, SERVICE_URLS={"products": proxy}, HTTP_RETRIES=1),
+    ):
+        run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"], run["rejected"]) == ("succeeded", 1, []), run
+    # Products stored it, the answer was lost; sent again, products answered the same picture.
+    assert answered == [201, 200]
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
+    with app.app_context():
+        assert len(db.session.scalars(select(Page)).one().image_hashes) == 1
+
+
+def test_a_picture_whose_answer_a_failed_run_lost_is_taken_as_sent_by_the_next_run(
+    app, client, admin, own_shop, products, products_app
+):
+    own_shop.pages["/um.png"] = png("red")
+    own_shop.pages["/"] = (
+        product_page(product("Caneca Esmaltada", sku="c-1", image="/um.png")),
+        200,
+        {"ETag": '"v1"'},
+    )
+    with (
+        products_behind_a_proxy(products.base_url, losing_picture=1) as (proxy, _),
+        rewired(app, SERVICE_URLS={"products": proxy}),
+    ):
+        first = run_own_shop(app, client, admin, own_shop)
+    assert first["status"] == "failed", first
+    with app.app_context():  # products took it; the run never heard so
+        assert db.session.scalars(select(Page)).one().image_hashes == []
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["rejected"]) == ("succeeded", []), again
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
+    with app.app_context():
+        assert len(db.session.scalars(select(Page)).one().image_hashes) == 1
 
 
 def queue_at_each_page(monkeypatch):

@@ -45,7 +45,9 @@ def test_only_the_collectors_credential_opens_it(client, admin):
     assert client.post("/products/collected", json=rows).status_code == 401
 
 
-def test_the_collector_adds_a_checked_picture_and_a_fake_one_is_refused(client, make_product):
+def test_the_collector_adds_a_checked_picture_once_and_a_fake_one_is_refused(
+    client, admin, make_product
+):
     product = make_product()
     sent = client.post(
         f"/products/collected/{product['id']}/images",
@@ -54,6 +56,15 @@ def test_the_collector_adds_a_checked_picture_and_a_fake_one_is_refused(client, 
         content_type="multipart/form-data",
     )
     assert sent.status_code == 201 and sent.json["url"].startswith("/media/")
+    # Sent again (its answer lost): the same picture, answered 200, not a second one.
+    resent = client.post(
+        f"/products/collected/{product['id']}/images",
+        data={"file": (io.BytesIO(png()), "foto.png")},
+        headers=collector(),
+        content_type="multipart/form-data",
+    )
+    assert (resent.status_code, resent.json) == (200, sent.json)
+    assert client.get(f"/products/{product['id']}", headers=admin).json["images"] == [sent.json]
     fake = client.post(
         f"/products/collected/{product['id']}/images",
         data={"file": (io.BytesIO(b"<html>"), "foto.png")},

@@ -1,6 +1,7 @@
 """Product pictures: proven by decoding, re-encoded without metadata, thumbnailed, size-limited,
 and their files removed with them."""
 
+import hashlib
 import io
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -184,21 +185,107 @@ def test_a_product_holds_at_most_image_max_per_product_pictures_even_uploaded_at
     made = make_product()
     folder = media_dir / "products" / str(made["id"])
     before = set(folder.iterdir()) if folder.exists() else set()
-    assert upload(client, admin, made["id"], picture()).status_code == 201
-    content = picture()
+    assert upload(client, admin, made["id"], picture(size=(800, 600))).status_code == 201
 
-    def one(_):
+    def one(width):
+        content = picture(size=(width, 600))
         return upload(client.application.test_client(), admin, made["id"], content).status_code
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        statuses = sorted(pool.map(one, range(4)))
+        statuses = sorted(pool.map(one, range(801, 805)))
     assert statuses == [201, 201, 409, 409]
-    full = upload(client, admin, made["id"], content)
+    full = upload(client, admin, made["id"], picture(size=(900, 600)))
     assert full.status_code == 409 and full.content_type == PROBLEM
     assert "remove one first" in full.json["detail"]
     assert len(client.get(f"/products/{made['id']}", headers=admin).json["images"]) == 3
     # The refused uploads left no file behind: three pictures and their thumbnails.
     assert len(set(folder.iterdir()) - before) == 3 * 2
+
+
+def files_of(media_dir, product_id: int) -> set:
+    folder = media_dir / "products" / str(product_id)
+    return set(folder.iterdir()) if folder.exists() else set()
+
+
+def test_the_same_file_sent_again_is_the_same_picture_a_200_with_no_second_copy(
+    app, client, admin, make_product, media_dir
+):
+    made = make_product()
+    before = files_of(media_dir, made["id"])
+    content = picture("JPEG")
+    first = upload(client, admin, made["id"], content)
+    assert first.status_code == 201
+    again = upload(client, admin, made["id"], content, filename="outro-nome.jpg")
+    assert again.status_code == 200 and again.mimetype == "application/json"
+    assert again.json == first.json and again.headers["Location"] == first.json["url"]
+    assert client.get(f"/products/{made['id']}", headers=admin).json["images"] == [first.json]
+    assert len(files_of(media_dir, made["id"]) - before) == 2  # one picture and its thumbnail
+    with app.app_context():  # the hash of the bytes sent, not of the re-encoded file
+        kept = db.session.scalar(text("SELECT sha256 FROM products.product_images"))
+        assert kept == hashlib.sha256(content).hexdigest()
+
+
+def test_the_same_file_sent_again_to_a_full_product_is_answered_not_refused(
+    client, admin, make_product, monkeypatch
+):
+    monkeypatch.setitem(client.application.config, "IMAGE_MAX_PER_PRODUCT", 2)
+    made = make_product()
+    content = picture(size=(640, 480))
+    first = upload(client, admin, made["id"], content)
+    assert upload(client, admin, made["id"], picture(size=(480, 640))).status_code == 201
+    again = upload(client, admin, made["id"], content)
+    assert (again.status_code, again.json) == (200, first.json)
+    assert upload(client, admin, made["id"], picture(size=(500, 500))).status_code == 409
+
+
+def test_the_same_file_is_a_new_picture_of_another_product_or_once_its_picture_is_removed(
+    client, admin, make_product
+):
+    owner, other = make_product(), make_product()
+    content = picture()
+    first = upload(client, admin, owner["id"], content).json
+    assert upload(client, admin, other["id"], content).status_code == 201
+    removed = client.delete(f"/products/{owner['id']}/images/{first['id']}", headers=admin)
+    assert removed.status_code == 204
+    again = upload(client, admin, owner["id"], content)
+    assert again.status_code == 201 and again.json["id"] != first["id"]
+
+
+def test_the_same_file_landing_while_it_is_being_stored_again_is_answered_and_its_files_go(
+    app, client, admin, make_product, media_dir
+):
+    made = make_product()
+    content = picture()
+    before = files_of(media_dir, made["id"])
+    folder = media_dir / "products" / str(made["id"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "first.jpg").write_bytes(content)
+    (folder / "first-thumb.jpg").write_bytes(content)
+    with app.app_context(), db.engine.connect() as holder:
+        # The first sending, between its lock of the product and its commit: the second one
+        # does not see its picture before decoding, and meets it under the constraint.
+        holder.execute(text("SELECT id FROM products.products WHERE id = :id FOR UPDATE"), made)
+        first_id = holder.execute(
+            text(
+                "INSERT INTO products.product_images (product_id, path, thumbnail_path, width,"
+                " height, sha256) VALUES (:id, :path, :thumb, 800, 600, :sha256) RETURNING id"
+            ),
+            {
+                **made,
+                "path": f"products/{made['id']}/first.jpg",
+                "thumb": f"products/{made['id']}/first-thumb.jpg",
+                "sha256": hashlib.sha256(content).hexdigest(),
+            },
+        ).scalar_one()
+        response = answered_behind(
+            app, holder, lambda: upload(app.test_client(), admin, made["id"], content)
+        )
+    assert response.status_code == 200, response.json
+    assert response.json["id"] == first_id
+    assert response.json["url"] == f"/media/products/{made['id']}/first.jpg"
+    first_files = {folder / "first.jpg", folder / "first-thumb.jpg"}
+    assert files_of(media_dir, made["id"]) - before == first_files
+    assert len(client.get(f"/products/{made['id']}", headers=admin).json["images"]) == 1
 
 
 def test_only_an_admin_uploads_and_only_to_a_product_that_exists(client, user, admin, make_product):
@@ -286,7 +373,7 @@ def test_an_uploaded_picture_is_answered_as_stored_even_when_its_product_is_gone
     made = make_product()
     upload_ = FileStorage(io.BytesIO(picture()), "foto.jpg")
     with app.app_context():
-        image = catalogue.add_image(catalogue.get_product(made["id"]), upload_)
+        image, _ = catalogue.add_image(catalogue.get_product(made["id"]), upload_)
         with db.engine.begin() as other:
             other.execute(text("DELETE FROM products.products WHERE id = :id"), made)
         answered = ImageSchema().dump(image)

@@ -195,7 +195,7 @@ class Outbox:
         self._sessions: dict[str, requests.Session] = {}
         # Seconds to connect to a subscriber and to wait for its answer (tests shorten them).
         self.post_timeout = (1, 5)
-        # Housekeeping the relay loop also runs: [seconds between runs, task, last run].
+        # Housekeeping the relay loop also runs: [seconds between runs, task].
         self.chores: list[list] = []
 
     @functools.cached_property
@@ -238,9 +238,10 @@ class Outbox:
 
     def every(self, seconds: float, task: Callable[[], object]) -> None:
         """Run `task` from the relay loop every `seconds` (a service's sweeper, say): the relay is
-        already the one supervised background process each producer has. With SCALE copies of
-        the relay, an advisory lock lets one copy at a time run it (`run_chore`)."""
-        self.chores.append([seconds, task, float("-inf")])
+        already the one supervised background process each producer has (a service with none
+        runs `run_due_chores` from its own loop). With SCALE copies of the relay, an advisory
+        lock lets one copy at a time run it (`run_chore`)."""
+        self.chores.append([seconds, task])
 
     # --- producing ---
 
@@ -447,6 +448,22 @@ class Outbox:
                 task()
             return mine
 
+    def run_due_chores(self, last_run: dict[int, float]) -> None:
+        """Each chore whose interval has passed since this loop last ran it (`last_run`, the
+        loop's own: index to time.monotonic()), or that it never ran, under its advisory lock
+        (`run_chore`: one another copy is running is skipped). The relay's loop calls it, and a
+        service with no relay (notifications hears events and emits none) from its own loop. One
+        that fails is logged and tried again at its next interval; the loop goes on."""
+        for index, (seconds, _) in enumerate(self.chores):
+            if time.monotonic() - last_run.get(index, float("-inf")) < seconds:
+                continue
+            last_run[index] = time.monotonic()
+            try:
+                self.run_chore(index)
+            except Exception:
+                self.db.session.rollback()
+                log.exception("chore %s failed; tried again at its next interval", index)
+
     def prune(self, older_than: timedelta = timedelta(days=7)) -> int:
         """Forget events every subscriber has had for a week, and old inbox ids."""
         session = self.db.session
@@ -471,6 +488,7 @@ class Outbox:
         (`Stopping`)."""
         log.info("outbox relay started for %s", list(current_app.config["OUTBOX_SUBSCRIBERS"]))
         last_prune = 0.0
+        last_run: dict[int, float] = {}
         with Stopping() as stop:
             while not stop.requested:
                 try:
@@ -478,10 +496,7 @@ class Outbox:
                     if time.monotonic() - last_prune > 3600:
                         self.prune()
                         last_prune = time.monotonic()
-                    for index, chore in enumerate(self.chores):
-                        if time.monotonic() - chore[2] > chore[0]:
-                            self.run_chore(index)
-                            chore[2] = time.monotonic()
+                    self.run_due_chores(last_run)
                 except Exception:
                     self.db.session.rollback()
                     log.exception("relay pass failed; retrying in 5 s")

@@ -8,7 +8,6 @@ what is queued."""
 from __future__ import annotations
 
 import logging
-import time
 
 import click
 from flask import Flask
@@ -63,7 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
 
     # notifications emits nothing, so it has no relay (services/registry.py) to run its chores:
-    # the sender runs them (`_run_due_chores`). They forget statuses kept for message ids that
+    # the sender runs them (`Outbox.run_due_chores`). They forget statuses kept for message ids that
     # never became a notification's (another app on the same number) and statuses applied long
     # ago, and prune the inbox's ids as a relay would.
     outbox.every(3600, notifications.forget_early_statuses)
@@ -81,7 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
         log.info("notifications sender started")
         with Stopping() as stop:
             while not stop.requested:
-                _run_due_chores(last_run)
+                outbox.run_due_chores(last_run)
                 try:
                     # One message a pass: a stop waits for the message being sent, not a batch.
                     taken = notifications.send_due(limit=1)
@@ -96,19 +95,3 @@ def create_app(config: dict | None = None) -> Flask:
 
     api.register_blueprint(blp)
     return app
-
-
-def _run_due_chores(last_run: dict[int, float]) -> None:
-    """Each outbox chore whose interval has passed since this sender last ran it (or that it has
-    never run); another sender running it now has its advisory lock, so this one skips it
-    (`Outbox.run_chore`). One failing is logged and tried again at its next interval: sending
-    goes on."""
-    for index, chore in enumerate(outbox.chores):
-        if time.monotonic() - last_run.get(index, float("-inf")) < chore[0]:
-            continue
-        last_run[index] = time.monotonic()
-        try:
-            outbox.run_chore(index)
-        except Exception:
-            log.exception("the sender's chore %s failed", index)
-            db.session.rollback()

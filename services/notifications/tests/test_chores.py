@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from services.kit import utcnow
 from services.kit.testing import deliver
-from services.notifications import _run_due_chores, notifications
+from services.notifications import notifications
 from services.notifications.models import EarlyStatus, StatusSeen, db, outbox
 
 from .test_webhooks import post, signed, status_event
@@ -68,10 +68,10 @@ def test_the_sender_forgets_old_statuses_and_prunes_old_inbox_ids(client, app):
 def test_the_sender_runs_a_chore_no_more_often_than_its_interval(client, app):
     last_run: dict[int, float] = {}
     with app.app_context():
-        _run_due_chores(last_run)
+        outbox.run_due_chores(last_run)
         db.session.remove()
     aged(app)
     with app.app_context():
-        _run_due_chores(last_run)
+        outbox.run_due_chores(last_run)
         db.session.remove()
     assert kept(app)["early"] == [ANOTHER_APP, RECENT]

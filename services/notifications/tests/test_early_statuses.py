@@ -157,7 +157,7 @@ def test_a_status_for_an_id_that_never_becomes_ours_is_forgotten_after_a_week(cl
         # The sender's chore (each create_app registers it once more: any copy will do).
         index = next(
             i
-            for i, (_, task, _) in enumerate(outbox.chores)
+            for i, (_, task) in enumerate(outbox.chores)
             if task == notifications.forget_early_statuses
         )
         assert outbox.run_chore(index)

@@ -349,7 +349,7 @@ def test_the_relay_loop_sweeps_orders_that_never_became_pending(
     def stop():
         raise Stop
 
-    outbox.chores.append([0.0, stop, 0.0])
+    outbox.chores.append([0.0, stop])
     try:
         with client.application.app_context(), pytest.raises(Stop):
             outbox.run_relay()

@@ -50,8 +50,9 @@ WORKER_CONNECTIONS = {
     # The leader's lock (kit.leader.Leadership), a write of results (one at a time), the
     # heartbeat, the prune, and a new leader's read of the states.
     "monitoring-worker": lambda env: 5,
-    # One message at a time, on its session.
-    "notifications-sender": lambda env: 1,
+    # One message at a time, on its session; its chores (`Outbox.run_due_chores`) hold their
+    # advisory lock on a connection of its own beside that session.
+    "notifications-sender": lambda env: 2,
     # Per run (COLLECTOR_CONCURRENCY at a time): its advisory lock's connection, its session and
     # the shared pacer's site lock; besides, the scheduler's and the recovery's sessions.
     "collector-worker": lambda env: 3 * int(env["COLLECTOR_CONCURRENCY"]) + 2,

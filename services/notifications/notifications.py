@@ -477,20 +477,18 @@ def _apply_early_statuses(notification: Notification) -> None:
 def forget_early_statuses(kept: timedelta = EARLY_STATUSES_KEPT) -> int:
     """Forget statuses kept longer than `kept` for ids no notification took (the sender's
     chore); how many."""
-    forgotten = db.session.execute(
-        delete(EarlyStatus)
-        .where(EarlyStatus.received_at < utcnow() - kept)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
-    return forgotten
+    return _forget_received(EarlyStatus, kept)
 
 
 def forget_statuses_seen(kept: timedelta = STATUSES_SEEN_KEPT) -> int:
     """Forget the statuses applied longer than `kept` ago (the sender's chore); how many."""
+    return _forget_received(StatusSeen, kept)
+
+
+def _forget_received(model, kept: timedelta) -> int:
     forgotten = db.session.execute(
-        delete(StatusSeen)
-        .where(StatusSeen.received_at < utcnow() - kept)
+        delete(model)
+        .where(model.received_at < utcnow() - kept)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.commit()

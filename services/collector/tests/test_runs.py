@@ -725,15 +725,19 @@ def test_a_picture_sent_before_products_failed_mid_page_is_not_sent_again_next_r
     assert "If-None-Match" not in asked[1]
 
 
-def test_a_picture_whose_answer_was_lost_is_sent_again_and_stored_once(
-    app, client, admin, own_shop, products, products_app
-):
+def a_mug_with_one_picture(own_shop) -> None:
     own_shop.pages["/um.png"] = png("red")
     own_shop.pages["/"] = (
         product_page(product("Caneca Esmaltada", sku="c-1", image="/um.png")),
         200,
         {"ETag": '"v1"'},
     )
+
+
+def test_a_picture_whose_answer_was_lost_is_sent_again_and_stored_once(
+    app, client, admin, own_shop, products, products_app
+):
+    a_mug_with_one_picture(own_shop)
     # The suite's clients never retry (HTTP_RETRIES=0); the stack's do (2), as here.
     with (
         products_behind_a_proxy(products.base_url, losing_picture=1) as (proxy, answered),
@@ -751,12 +755,7 @@ def test_a_picture_whose_answer_was_lost_is_sent_again_and_stored_once(
 def test_a_picture_whose_answer_a_failed_run_lost_is_taken_as_sent_by_the_next_run(
     app, client, admin, own_shop, products, products_app
 ):
-    own_shop.pages["/um.png"] = png("red")
-    own_shop.pages["/"] = (
-        product_page(product("Caneca Esmaltada", sku="c-1", image="/um.png")),
-        200,
-        {"ETag": '"v1"'},
-    )
+    a_mug_with_one_picture(own_shop)
     with (
         products_behind_a_proxy(products.base_url, losing_picture=1) as (proxy, _),
         rewired(app, SERVICE_URLS={"products": proxy}),

@@ -31,6 +31,14 @@ Scenario: the admin uploads a JPEG picture
     And the answer is the new JPEG picture of the product
     And the picture and its thumbnail are served to anyone as JPEG, to be kept for a year
 
+Scenario: the same file uploaded again is answered 200 with its picture, not stored twice
+    Given a product
+    And the product has a picture
+    When I upload the same file again as a picture of the product
+    Then the answer is 200
+    And the answer is the product's picture
+    And the product lists 1 pictures
+
 Scenario: a text file named like a picture is refused for its content
     Given a product
     When I upload a text file named "foto.jpg" as a picture of the product

@@ -4,6 +4,7 @@ out, apps migrated with their real Alembic history, and tokens signed like auth 
 from __future__ import annotations
 
 import http.server
+import itertools
 import json
 import os
 import shutil
@@ -202,12 +203,21 @@ class LiveServer:
         self.httpd.server_close()
 
 
+# What `proxy_before` does with a POST its `verdict` marks so: passes it on and closes the
+# connection instead of answering (the upstream did the work; the caller never heard of it).
+LOSE = "lose"
+
+
 @contextmanager
-def losing_the_first_answer(upstream: str) -> Iterator[tuple[str, list[str]]]:
-    """A proxy in front of `upstream` for a block: it passes every POST on and, for the first one,
-    closes the connection instead of answering (the upstream did the work; the caller never heard
-    of it), as when a kept-alive connection is closed under a call in flight. Yields the proxy's
-    URL and what the upstream answered each POST, as `"<path> <status>"`."""
+def proxy_before(
+    upstream: str, verdict: Callable[[str], int | str | None]
+) -> Iterator[tuple[str, list[str]]]:
+    """A proxy in front of `upstream` for a block. Each POST's path goes to `verdict`: None
+    passes it on and relays the answer; LOSE passes it on and closes the connection instead of
+    answering, as when a kept-alive connection is closed under a call in flight or the read
+    times out; a status answers that (an empty JSON object) without the upstream seeing it.
+    Yields the proxy's URL and what the upstream answered each POST it saw, as
+    `"<path> <status>"`."""
     seen: list[str] = []
 
     class Proxy(http.server.BaseHTTPRequestHandler):
@@ -215,20 +225,26 @@ def losing_the_first_answer(upstream: str) -> Iterator[tuple[str, list[str]]]:
 
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            headers = {
-                k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
-            }
-            answer = requests.post(upstream + self.path, data=body, headers=headers, timeout=10)
-            seen.append(f"{self.path} {answer.status_code}")
-            if len(seen) == 1:
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
-                return
-            self.send_response(answer.status_code)
-            self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
-            self.send_header("Content-Length", str(len(answer.content)))
+            decided = verdict(self.path)
+            if isinstance(decided, int):
+                status, content, kind = decided, b"{}", "application/json"
+            else:
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
+                answer = requests.post(upstream + self.path, data=body, headers=headers, timeout=30)
+                seen.append(f"{self.path} {answer.status_code}")
+                if decided == LOSE:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                status, content = answer.status_code, answer.content
+                kind = answer.headers.get("Content-Type", "application/json")
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(content)))
             self.end_headers()
-            self.wfile.write(answer.content)
+            self.wfile.write(content)
 
         def log_message(self, *args):
             pass
@@ -240,6 +256,12 @@ def losing_the_first_answer(upstream: str) -> Iterator[tuple[str, list[str]]]:
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def losing_the_first_answer(upstream: str):
+    """`proxy_before` losing the answer to the first POST only."""
+    posts = itertools.count(1)
+    return proxy_before(upstream, lambda path: LOSE if next(posts) == 1 else None)
 
 
 def at_once(app: Flask, work: Callable[[], Any], copies: int = 2) -> list:

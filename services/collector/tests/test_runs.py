@@ -3,19 +3,15 @@ products service (its internal door): products created with prices and pictures,
 second run, the disallowed section never fetched, bad pages rejected with their reason, the
 event that tells notifications, metrics, scheduling and a dead worker's run."""
 
-import http.server
 import io
+import itertools
 import json
 import secrets
-import socket
-import threading
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from PIL import Image
 from sqlalchemy import select, text
 
@@ -24,7 +20,7 @@ from services.collector.collecting import Collection
 from services.collector.models import Page, Run, Source, db, outbox
 from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
 from services.kit import service
-from services.kit.testing import losing_the_first_answer, rewired
+from services.kit.testing import LOSE, losing_the_first_answer, proxy_before, rewired
 from services.products.models import Product
 from services.products.models import db as products_db
 
@@ -649,54 +645,21 @@ def png(colour):
     return picture.getvalue(), 200, {"Content-Type": "image/png"}
 
 
-@contextmanager
 def products_behind_a_proxy(upstream, *, failing_picture=None, losing_picture=None):
-    """A proxy in front of products that passes every POST on, except: the `failing_picture`-th
-    picture sent (1 the first) is answered 503 without products seeing it (products failing
-    mid-page); the `losing_picture`-th reaches products, but its answer is lost (the connection
-    is closed instead: a reset, or the read timeout). Yields the proxy's URL and what products
-    answered each picture it saw."""
-    pictures, answered = [], []
+    """The kit's proxy in front of products, passing every POST on except: the
+    `failing_picture`-th picture sent (1 the first) is answered 503 without products seeing it
+    (products failing mid-page); the `losing_picture`-th reaches products, but its answer is lost
+    (a reset, or the read timeout). Yields the proxy's URL and what products answered each POST
+    it saw, as `"<path> <status>"`."""
+    pictures = itertools.count(1)
 
-    class Proxy(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def verdict(path):
+        if not path.endswith("/images"):
+            return None
+        sent = next(pictures)
+        return 503 if sent == failing_picture else LOSE if sent == losing_picture else None
 
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            picture = self.path.endswith("/images")
-            if picture:
-                pictures.append(self.path)
-            if picture and len(pictures) == failing_picture:
-                status, content, kind = 503, b"{}", "application/json"
-            else:
-                headers = {
-                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
-                }
-                answer = requests.post(upstream + self.path, data=body, headers=headers, timeout=30)
-                status, content = answer.status_code, answer.content
-                kind = answer.headers.get("Content-Type", "application/json")
-                if picture:
-                    answered.append(status)
-                if picture and len(pictures) == losing_picture:
-                    self.close_connection = True
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    return
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        def log_message(self, *args):
-            pass
-
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{proxy.server_port}", answered
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
+    return proxy_before(upstream, verdict)
 
 
 def test_a_picture_sent_before_products_failed_mid_page_is_not_sent_again_next_run(
@@ -746,7 +709,7 @@ def test_a_picture_whose_answer_was_lost_is_sent_again_and_stored_once(
         run = run_own_shop(app, client, admin, own_shop)
     assert (run["status"], run["created"], run["rejected"]) == ("succeeded", 1, []), run
     # Products stored it, the answer was lost; sent again, products answered the same picture.
-    assert answered == [201, 200]
+    assert [line.split()[1] for line in answered if "/images " in line] == ["201", "200"]
     assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
     with app.app_context():
         assert len(db.session.scalars(select(Page)).one().image_hashes) == 1

@@ -13,8 +13,9 @@ from monitoring.notify import Notifier
 from monitoring.worker import Monitor
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-# Three hours of checks, one a minute, starting on the hour ten days ago.
-START = store.bucket(NOW - timedelta(days=10), store.HOUR)
+# Three hours of checks, one a minute, from midnight (UTC) ten days ago: one day holds them all,
+# whatever the hour the tests run at (from 22:00 they would straddle two days).
+START = store.bucket(NOW - timedelta(days=10), store.DAY)
 END = START + timedelta(hours=3)
 TARGETS = {
     "defaults": {"interval": "60s"},

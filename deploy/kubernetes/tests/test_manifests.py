@@ -5,6 +5,7 @@ open. No cluster and no kubectl needed (make k8s-check builds and validates the 
 from __future__ import annotations
 
 import importlib
+import itertools
 import re
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import yaml
 
 from deploy.kubernetes import manifests
 from deploy.kubernetes.check import drift
+from services.kit.postgres import Cluster
 from services.registry import BY_NAME, SERVICES
 from stack.config import ROOT, present_services
 
@@ -334,6 +336,37 @@ def test_the_overlays_set_the_image_and_production_uses_a_cloudnativepg_cluster(
     )
     assert statefulset["spec"]["volumeClaimTemplates"]
     assert statefulset["spec"]["template"]["metadata"]["labels"]["feira.dev/database"] == "true"
+
+
+def settings(arguments: list[str]) -> dict[str, str]:
+    """`-c name=value` pairs of a postgres command line."""
+    pairs = itertools.pairwise(arguments)
+    return dict(value.split("=", 1) for flag, value in pairs if flag == "-c")
+
+
+def test_no_postgres_feira_runs_logs_the_values_a_refused_statement_quotes():
+    # A duplicate CPF's DETAIL reads "Key (cpf)=(454.090.000-56) already exists".
+    quiet = {"log_min_messages": "fatal", "log_error_verbosity": "terse", "log_statement": "none"}
+    cluster = next(
+        doc
+        for doc in documents(HERE / "overlays" / "production" / "database.yaml")
+        if doc["kind"] == "Cluster"
+    )
+    statefulset = next(
+        doc
+        for doc in documents(HERE / "overlays" / "dev" / "postgres.yaml")
+        if doc["kind"] == "StatefulSet"
+    )
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    stack = Cluster(datadir=Path("/nonexistent"), port=5433, socket_dir=Path("/nonexistent"))
+    found = {
+        "production": cluster["spec"]["postgresql"]["parameters"],
+        "dev": settings(next(c["args"] for c in containers(statefulset) if "args" in c)),
+        "compose": settings(compose["services"]["postgres"]["command"]),
+        "stack": settings(stack.server_command()),
+    }
+    for where, parameters in found.items():
+        assert {name: parameters.get(name) for name in quiet} == quiet, where
 
 
 @pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed")

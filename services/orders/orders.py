@@ -114,12 +114,16 @@ def _merged(lines: list[dict]) -> dict[int, int]:
 
 
 def priced_lines(wanted: dict[int, int], products: dict[int, dict], kept: dict[int, OrderItem]):
-    """Order lines with the name, category and price copied now (a product already in the order
-    keeps the price it was ordered at)."""
+    """Order lines with the name, category and price copied now. A line an edit keeps at the
+    same or a smaller quantity keeps the price it was ordered at; one that grows is priced as a
+    new line is, at the product's price now (else units added after a rise would sell at the
+    old price)."""
     items = []
     for product_id, quantity in sorted(wanted.items()):
         product = products[product_id]
-        price = kept[product_id].unit_price if product_id in kept else product["price"]
+        before = kept.get(product_id)
+        keeps_its_price = before is not None and quantity <= before.quantity
+        price = before.unit_price if keeps_its_price else product["price"]
         items.append(
             OrderItem(
                 product_id=product_id,

@@ -137,6 +137,51 @@ def test_once_product_updated_is_delivered_the_new_price_is_used(
     assert placed.json["items"][0]["unit_price"] == "25.50" and placed.json["total"] == "51.00"
 
 
+def edit_lines(client, headers, order_id, *lines):
+    items = [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines]
+    response = client.patch(f"/orders/{order_id}", json={"items": items}, headers=headers)
+    assert response.status_code == 200, response.json
+    return {item["product_id"]: item for item in response.json["items"]}, response.json["total"]
+
+
+@pytest.mark.parametrize(("now", "total"), [("100.00", "300.00"), ("4.00", "12.00")])
+def test_a_line_an_edit_grows_is_priced_at_the_products_price_now(
+    client, user, admin, make_client, make_product, products, heard, now, total
+):
+    """Ordered at R$ 10, the price then raised (or lowered): the units an edit adds, and so the
+    whole line, sell at the price the catalogue asks now, as a new line would."""
+    buyer = make_client()
+    product = make_product(stock=10, price="10.00")
+    heard()
+    order = place(client, user, buyer, (product["id"], 1)).json
+    product_admin(products, admin, product["id"], "patch", price=now)
+    assert heard() == 1
+    lines, edited_total = edit_lines(client, user, order["id"], (product["id"], 3))
+    assert lines[product["id"]]["unit_price"] == now
+    assert lines[product["id"]]["line_total"] == edited_total == total
+
+
+def test_a_line_an_edit_keeps_or_shrinks_keeps_the_price_it_was_ordered_at(
+    client, user, admin, make_client, make_product, products, heard
+):
+    buyer = make_client()
+    kept, shrunk, added = (make_product(stock=10, price="10.00") for _ in range(3))
+    heard()
+    order = place(client, user, buyer, (kept["id"], 2), (shrunk["id"], 2)).json
+    for product in (kept, shrunk, added):
+        product_admin(products, admin, product["id"], "patch", price="100.00")
+    assert heard() == 3
+    lines, total = edit_lines(
+        client, user, order["id"], (kept["id"], 2), (shrunk["id"], 1), (added["id"], 1)
+    )
+    assert {product_id: line["unit_price"] for product_id, line in lines.items()} == {
+        kept["id"]: "10.00",
+        shrunk["id"]: "10.00",
+        added["id"]: "100.00",
+    }
+    assert total == "130.00"
+
+
 def test_once_a_deactivation_is_delivered_the_product_is_refused(
     client, user, admin, make_client, make_product, products, heard
 ):

@@ -116,20 +116,31 @@ def update_address(address: Address, data: dict) -> Address:
 
 
 def delete_address(address: Address) -> None:
-    db.session.delete(address)
+    """Announced while the row is still there to lock: two deletions at once delete, and
+    announce, the address once (the second is a 404)."""
     outbox.emit("address.deleted", _announced(address))
+    db.session.delete(address)
     db.session.commit()
 
 
 def _announced(address: Address) -> dict:
-    """What orders keeps of an address (whose, and its state for reports). The version is the
-    database's clock read once the change holds the row's lock (the flush), so a later change of
-    the address always carries a later one and orders keeps the newest."""
+    """What orders keeps of an address (whose, and its state for reports), read from the row
+    under its lock (FOR UPDATE, after the change's flush) rather than from the object, loaded
+    before any wait for that lock: a PATCH of the street queued behind one of the state
+    announces the state that one committed, not the one it loaded. The version is the
+    database's clock read under the same lock, so a later change of the address always carries
+    a later one and orders keeps the newest. The lock is taken even when the change wrote
+    nothing (no UPDATE); a deletion committed while it waited leaves no row: a 404."""
     db.session.flush()
+    row = db.session.execute(
+        select(Address.client_id, Address.state).where(Address.id == address.id).with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise NotFound(f"Client {address.client_id} has no address {address.id}")
     version = db.session.scalar(select(func.clock_timestamp()))
     return {
         "address_id": address.id,
-        "client_id": address.client_id,
-        "state": address.state,
+        "client_id": row.client_id,
+        "state": row.state,
         "version": version.isoformat(),
     }

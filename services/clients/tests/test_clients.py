@@ -455,6 +455,36 @@ def test_a_new_client_and_each_change_of_its_address_are_announced_with_a_growin
     assert versions == sorted(set(versions))
 
 
+@pytest.mark.parametrize("street", ["Rua Augusta", ADDRESS["street"]], ids=["changed", "as_was"])
+def test_a_change_of_an_address_behind_another_announces_the_state_that_one_committed(
+    app, client, user, make_client, street
+):
+    made = make_client()
+    address = client.post(f"/clients/{made['id']}/addresses", json=ADDRESS, headers=user).json
+    where = f"/clients/{made['id']}/addresses/{address['id']}"
+    with app.app_context(), db.engine.connect() as holder:
+        holder.execute(text("UPDATE clients.addresses SET state = 'RJ' WHERE id = :id"), address)
+        response = answered_behind(
+            app, holder, lambda: client.patch(where, json={"street": street}, headers=user)
+        )
+    assert response.status_code == 200 and response.json["state"] == "RJ"
+    kind, data = announced(app)[-1]
+    assert (kind, data["state"]) == ("address.updated", "RJ")
+
+
+def test_an_address_deleted_while_another_deletion_of_it_waits_is_404_and_announced_once(
+    app, client, user, make_client
+):
+    made = make_client()
+    address = client.post(f"/clients/{made['id']}/addresses", json=ADDRESS, headers=user).json
+    where = f"/clients/{made['id']}/addresses/{address['id']}"
+    with app.app_context(), db.engine.connect() as holder:
+        holder.execute(text("DELETE FROM clients.addresses WHERE id = :id"), address)
+        response = answered_behind(app, holder, lambda: client.delete(where, headers=user))
+    assert response.status_code == 404 and response.mimetype == PROBLEM
+    assert "address.deleted" not in [kind for kind, _ in announced(app)]  # the test's own
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [

@@ -201,7 +201,8 @@ _ORDERS = text("""
 """)
 
 # The sold lines once (per product and category), then: the top products (named as the read
-# model last heard the catalogue name them, else by a name of their lines), every category, and
+# model last heard the catalogue name them, else by the name on their latest sold line of the
+# period, read from the lines for those few alone, as `sales` names them), every category, and
 # the units of all (`kind` says which row is which, `rank` their order within it). The lines are
 # read from their sums, kept by triggers per UTC day and month: the whole UTC months
 # [:months_from, :months_to) inside the period from sold_by_month, its other whole UTC days
@@ -210,21 +211,20 @@ _ORDERS = text("""
 # UTC) from the lines themselves.
 _LINES = text("""
     WITH sold AS MATERIALIZED (
-        SELECT product_id, category_id, max(product_name) AS name, sum(units) AS units,
-               sum(revenue) AS revenue
+        SELECT product_id, category_id, sum(units) AS units, sum(revenue) AS revenue
         FROM (
-            SELECT product_id, category_id, product_name, units, revenue
+            SELECT product_id, category_id, units, revenue
             FROM orders.sold_by_day
             WHERE (day >= CAST(:utc_first AS date) AND day < CAST(:months_from AS date)
                    OR day >= CAST(:months_to AS date) AND day <= CAST(:utc_last AS date))
               AND lines > 0
             UNION ALL
-            SELECT product_id, category_id, product_name, units, revenue
+            SELECT product_id, category_id, units, revenue
             FROM orders.sold_by_month
             WHERE month >= CAST(:months_from AS date) AND month < CAST(:months_to AS date)
               AND lines > 0
             UNION ALL
-            SELECT i.product_id, i.category_id, i.product_name, i.quantity, i.line_total
+            SELECT i.product_id, i.category_id, i.quantity, i.line_total
             FROM orders.orders o JOIN orders.order_items i ON i.order_id = o.id
             WHERE o.status = ANY(:sold)
               AND (o.created_at >= :head_from AND o.created_at < :head_to
@@ -232,17 +232,25 @@ _LINES = text("""
         ) AS lines
         GROUP BY product_id, category_id
     ), products AS (
-        SELECT product_id AS id, max(name) AS name, sum(units) AS units,
-               sum(revenue) AS revenue
+        SELECT product_id AS id, sum(units) AS units, sum(revenue) AS revenue
         FROM sold GROUP BY product_id
     ), categories AS (
         SELECT category_id AS id, sum(units) AS units, sum(revenue) AS revenue
         FROM sold GROUP BY category_id
     )
     SELECT kind, id, name, units, revenue FROM (
-        (SELECT 'product' AS kind, 1 AS part, top.id, coalesce(known.name, top.name) AS name,
+        (SELECT 'product' AS kind, 1 AS part, top.id,
+                coalesce(
+                    known.name,
+                    (SELECT i.product_name
+                     FROM orders.order_items i JOIN orders.orders o ON o.id = i.order_id
+                     WHERE i.product_id = top.id AND o.status = ANY(:sold)
+                       AND o.created_at >= :start AND o.created_at < :end
+                     ORDER BY o.created_at DESC, i.id DESC
+                     LIMIT 1)
+                ) AS name,
                 top.units, top.revenue, top.rank
-         FROM (SELECT id, name, units, revenue,
+         FROM (SELECT id, units, revenue,
                       row_number() OVER (ORDER BY units DESC, revenue DESC, id) AS rank
                FROM products ORDER BY rank LIMIT :top) AS top
          LEFT JOIN orders.known_products AS known ON known.id = top.id)

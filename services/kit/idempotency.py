@@ -13,7 +13,8 @@ command's result are one atomic fact, so a retry, even after a crash, never does
   whose problem has `key_reused: true`;
   a command refused (a 4xx) lets its key go, so a retry does the work again; one that failed
   otherwise (a 5xx: something it depends on unreachable) keeps a key already bound to its
-  resource, so a retry resumes that resource, as after a crash, instead of starting another.
+  resource, so a retry resumes that resource, as after a crash, instead of starting another
+  (and the same key with another body stays a 409 until the key expires).
 
 Each service keeps the keys in its own schema: a model of `IdempotencyKeyMixin`, wrapped once
 with `IdempotentCommand`, whose instance decorates the view (innermost) and passes it `key`.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -85,7 +86,17 @@ def count_registration(source: str) -> None:
         )
 
 
-def authenticate(email: str, password: str, source: str) -> User:
+@dataclass(frozen=True)
+class Checked:
+    """An account as it was when a sign-in's password matched it: a session is started only if it
+    is still so (`start_session`)."""
+
+    user_id: int
+    password_hash: str
+    role: str
+
+
+def authenticate(email: str, password: str, source: str) -> Checked:
     """The active user with these credentials, throttled per (email, source address) and, for
     addresses that never signed in to it, per email: existing or not, the answers are the same.
 
@@ -101,8 +112,9 @@ def authenticate(email: str, password: str, source: str) -> User:
     if user is None or not matches or not user.active:
         _record_failure(email, source, now)
         raise Unauthorized(BAD_CREDENTIALS)
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
+    checked = Checked(user.id, user.password_hash, user.role)
+    if hasher.check_needs_rehash(checked.password_hash):
+        checked = _rehashed(checked, password)
     # The email's counter stays: the owner signing in must not give an attacker fresh guesses.
     stmt = insert(LoginAttempt).values(email=email, source=source, failures=0, last_success_at=now)
     db.session.execute(
@@ -112,7 +124,29 @@ def authenticate(email: str, password: str, source: str) -> User:
         )
     )
     db.session.commit()
-    return user
+    return checked
+
+
+def _rehashed(checked: Checked, password: str) -> Checked:
+    """The password hashed again with today's parameters, stored only over the hash it was
+    checked against: a password changed meanwhile is not overwritten with this (the old) one.
+    When another sign-in rehashed it first, the stored hash is checked once more (rare: two
+    sign-ins of one account at the moment its hash gets stronger), so that sign-in still works."""
+    fresh = hasher.hash(password)
+    stored = db.session.execute(
+        update(User)
+        .where(User.id == checked.user_id, User.password_hash == checked.password_hash)
+        .values(password_hash=fresh)
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if stored is not None:
+        return replace(checked, password_hash=fresh)
+    current = db.session.scalar(select(User.password_hash).where(User.id == checked.user_id))
+    if current is not None and _password_matches(current, password):
+        return replace(checked, password_hash=current)
+    # Changed to another password meanwhile: `start_session` refuses this sign-in.
+    return checked
 
 
 def _count_guess(email: str, source: str, now: datetime) -> None:
@@ -277,7 +311,22 @@ def jwks() -> dict:
     return {"keys": keys}
 
 
-def start_session(user: User) -> dict:
+def start_session(checked: Checked) -> dict:
+    """A session for the account a sign-in checked, if it is still as it was checked: its row is
+    locked (FOR SHARE) until the session is stored, so a password change, a new role or a
+    deactivation either waits for the session and then revokes it, or is seen here and the sign-in
+    is refused as a wrong password is. argon2 ran before, with nothing locked: a change made
+    meanwhile revoked only the sessions that existed then."""
+    user = db.session.scalar(
+        select(User)
+        .where(User.id == checked.user_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    unchanged = user is not None and Checked(user.id, user.password_hash, user.role) == checked
+    if not unchanged or not user.active:
+        db.session.rollback()
+        raise Unauthorized(BAD_CREDENTIALS)
     _forget_dead_sessions(user.id)
     session = Session(user_id=user.id)
     db.session.add(session)

@@ -64,8 +64,7 @@ def login(data):
 
 
 def _signed_in(data: dict, source: str):
-    user = accounts.authenticate(data["email"], data["password"], source)
-    return accounts.start_session(user)
+    return accounts.start_session(accounts.authenticate(data["email"], data["password"], source))
 
 
 @blp.route("/vouched/register", methods=["POST"])

@@ -59,8 +59,11 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 @click.command("ensure-admin")
+@with_appcontext
 def ensure_admin_command():
-    """Create the first admin from FEIRA_ADMIN_EMAIL / FEIRA_ADMIN_PASSWORD (idempotent)."""
+    """Create the first admin from FEIRA_ADMIN_EMAIL / FEIRA_ADMIN_PASSWORD (idempotent). An
+    existing account is promoted only if its password is that one and no active admin exists;
+    else it is left alone, says why, and the command still succeeds."""
     from .accounts import ensure_admin
 
     email, password = env("FEIRA_ADMIN_EMAIL"), env("FEIRA_ADMIN_PASSWORD")
@@ -68,8 +71,8 @@ def ensure_admin_command():
         raise click.UsageError("FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD must be set")
     if len(password) < 8:
         raise click.UsageError("FEIRA_ADMIN_PASSWORD must be at least 8 characters")
-    user, created = ensure_admin(email, password)
-    click.echo(f"admin {user.email} {'created' if created else 'already present'}")
+    user, outcome = ensure_admin(email, password)
+    click.echo(f"admin {user.email} {outcome}")
 
 
 @click.command("ensure-user")

@@ -551,16 +551,32 @@ def administer(user: User, changes: dict) -> User:
     return user
 
 
-def ensure_admin(email: str, password: str, name: str = "Administrator") -> tuple[User, bool]:
-    """The first admin, from the environment. Leaves an existing account's password alone."""
+def ensure_admin(email: str, password: str, name: str = "Administrator") -> tuple[User, str]:
+    """The first admin, from the environment, and what became of it, said for the deploy's log.
+
+    An account that already holds the email is made an active admin only if its password is this
+    one and no other active admin exists: else whoever registered that email first would be made
+    admin at the next deploy, and an admin demoting or deactivating it would be undone by every
+    `make up`. An active admin is left alone, its password too (changed through the API, it
+    stays)."""
     email = email.strip().lower()
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is not None:
-        if user.role != "admin" or not user.active:
-            user.role, user.active = "admin", True
-            db.session.commit()
-        return user, False
-    return register(email, password, name, role="admin"), True
+    if user is None:
+        return register(email, password, name, role="admin"), "created"
+    if user.role == "admin" and user.active:
+        return user, "already present"
+    standing = f"left as it is ({user.role}, {'active' if user.active else 'deactivated'})"
+    if _lock_active_admins():
+        db.session.rollback()
+        return user, f"{standing}: an active admin exists, and decides who else is one"
+    if not _password_matches(user.password_hash, password):
+        db.session.rollback()
+        return user, f"{standing}: its password is not FEIRA_ADMIN_PASSWORD"
+    user.role, user.active = "admin", True
+    # Tokens carry the role: sessions started as a plain user end, as an admin's promotion does.
+    revoke_user_sessions(user.id, "role-changed")
+    db.session.commit()
+    return user, "made an active admin: its password is FEIRA_ADMIN_PASSWORD, no admin was active"
 
 
 def ensure_user(email: str, password: str, role: str, name: str) -> tuple[User, bool]:

@@ -867,15 +867,6 @@ def test_the_last_active_admin_cannot_be_demoted(client, admin):
     assert response.status_code == 409
 
 
-def test_ensure_admin_is_idempotent(app):
-    from services.auth.accounts import ensure_admin
-
-    with app.app_context():
-        _, created = ensure_admin("boss@example.com", "boss-password")
-        _, again = ensure_admin("boss@example.com", "other-password")
-        assert (created, again) == (True, False)
-
-
 def test_ensure_user_makes_the_monitor_a_plain_user_that_can_sign_in(app, client, monkeypatch):
     monkeypatch.setenv("FEIRA_MONITOR_EMAIL", "Monitor@Feira.local")
     monkeypatch.setenv("FEIRA_MONITOR_PASSWORD", "generated-secret")

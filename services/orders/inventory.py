@@ -3,15 +3,15 @@ at every call site.
 
 - Inventory's 409 (stock is short: `short` names the lines; or the reservation is no longer
   `reserved`) and its 404 (it holds no reservation for the order) are the client's `Conflict`:
-  retrying cannot change either, so neither is ever a 503. The one exception is `release`,
-  whose goal (the order holds no stock) a missing reservation already meets: a cancel or a
-  delete then goes on, so an order whose reservation was lost is never stuck as pending.
+  retrying cannot change either, so neither is ever a 503. The exceptions are `state`, whose
+  answer None says there is none, and `release`, whose goal (the order holds no stock) a
+  missing reservation already meets.
 - Inventory down, failing (5xx), or answering anything else or anything unreadable is
   `Unavailable`: the client may retry. When the call may have reached inventory and been
   carried out without this side hearing of it (its answer too late or lost, a 5xx), it is
   `Unanswered`, an `Unavailable` a caller that must know acts on: an edit puts the old lines
-  back, a cancel or a delete has the outbox tell inventory again (orders.py). A connection
-  inventory refused, or that could not be made, is a plain `Unavailable`: it heard nothing.
+  back (orders.py). A connection inventory refused, or that could not be made, is a plain
+  `Unavailable`: it heard nothing.
 
 Each returns the reservation's state as inventory answers it: reserved, released or committed;
 `held` its lines.
@@ -47,6 +47,15 @@ def reserve(order_id: int, lines: dict[int, int]) -> str:
         idempotent=True,
     )
     return _state(response, 201, order_id, "place the order")
+
+
+def state(order_id: int, action: str) -> str | None:
+    """The reservation's state now (reserved, released or committed); None when inventory holds
+    no reservation for the order."""
+    response = _call("GET", f"/inventory/reservations/{order_id}")
+    if response.status_code == 404:
+        return None
+    return _state(response, 200, order_id, action)
 
 
 def held(order_id: int, action: str) -> dict[int, int]:

@@ -411,27 +411,54 @@ def _put_back(order_id: int, lines: dict[int, int]) -> None:
 
 
 def delete_order(order_id: int) -> None:
-    """Admin: a pending order's reservation is released first, and it is announced cancelled
-    (`order.cancelled`: payments cancels a PIX still open for it, or refunds one paid meanwhile;
-    the client is told); a cancelled one holds nothing."""
+    """Admin: a pending order is announced cancelled (`order.cancelled`: payments cancels a PIX
+    still open for it, or refunds one paid meanwhile; the client is told) and its stock given
+    back (`give_back_stock`) in the transaction that deletes it; a cancelled one holds nothing."""
     order = get_order(order_id, lock=True)
     if order.status not in ("pending", "cancelled"):
         raise Conflict(f"Order {order_id} is {order.status}: only pending or cancelled orders go")
+    held = False
     if order.status == "pending":
-        release_stock(order_id)
+        held = give_back_stock(order_id)
         announce_cancelled(order, "deleted")
     db.session.delete(order)
     db.session.commit()
+    if held:
+        release_at_once(order_id)
 
 
-def release_stock(order_id: int) -> None:
-    """A cancel's or a delete's part in inventory: the order's reservation released. When
-    inventory may have released it without this side hearing (`inventory.Unanswered`), the step
-    goes on, and `order.abandoned` in its transaction has the outbox tell inventory again until
-    it hears (it releases whatever is still reserved): a 503 would say nothing changed with the
-    stock maybe back on sale. Inventory that heard nothing (down) is a 503, nothing changed."""
+def give_back_stock(order_id: int) -> bool:
+    """A cancel's or a delete's part in inventory, inside its transaction, so that no failure
+    or crash leaves the order open with its stock back on sale, nor gone with its stock held:
+    `order.abandoned` goes through the outbox, and once it is delivered inventory releases
+    whatever the reservation still holds (idempotently), inventory down meanwhile or not. A
+    reservation inventory says was committed (its units left on hand) is a 409 instead, nothing
+    changed. True when inventory said the reservation holds units: worth `release_at_once`."""
+    try:
+        now = inventory.state(order_id, f"release order {order_id}'s stock")
+    except Unavailable as silent:
+        log.warning("order %s: %s; its stock goes back through the outbox", order_id, silent)
+        now = None
+    if now == "committed":
+        raise Conflict(
+            f"Inventory refused to release order {order_id}'s stock: "
+            "its reservation is already committed"
+        )
+    outbox.emit("order.abandoned", {"order_id": order_id})
+    return now == "reserved"
+
+
+def release_at_once(order_id: int) -> None:
+    """After the cancel or delete committed: inventory asked to release the reservation now
+    rather than when the relay delivers `order.abandoned`. Best effort: the status changed
+    whatever it answers, and the event releases the stock anyway, so a failure is logged."""
+    # The process dying here leaves it to the event.
+    failpoint("orders.cancel_committed")
     try:
         inventory.release(order_id)
-    except inventory.Unanswered as lost:
-        log.warning("order %s: %s; its release goes through the outbox", order_id, lost.detail)
-        outbox.emit("order.abandoned", {"order_id": order_id})
+    except (Conflict, Unavailable) as failed:
+        log.warning(
+            "order %s: its stock was not released at once (%s); order.abandoned releases it",
+            order_id,
+            failed,
+        )

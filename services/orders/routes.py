@@ -94,13 +94,13 @@ class OrderResource(MethodView):
     @blp.problem(404, "No such order")
     @blp.problem(
         409,
-        "Only pending or cancelled orders can be deleted, or inventory refused to release a "
-        "pending one's stock (its reservation was committed); nothing was deleted",
+        "Only pending or cancelled orders can be deleted, or inventory says a pending one's "
+        "stock already left (its reservation was committed); nothing was deleted",
     )
-    @blp.problem(503, "Inventory cannot be reached; nothing was deleted")
     def delete(self, order_id):
-        """Delete a pending (its stock released; through the outbox when inventory's answer
-        does not come) or cancelled order (admin)."""
+        """Delete a pending (its stock released through the outbox, in the deletion's
+        transaction; inventory is asked at once too, and need not answer) or cancelled order
+        (admin)."""
         orders.delete_order(order_id)
 
 
@@ -119,12 +119,13 @@ class OrderStatus(MethodView):
     )
     @blp.problem(
         503,
-        "Inventory cannot answer (a cancel: cannot be reached); the status did not change",
+        "Inventory cannot answer a ship; the status did not change (a cancel never waits for "
+        "inventory: its stock goes back through the outbox)",
     )
     def post(self, data, order_id):
-        """Move the order on: cancelling releases its stock (through the outbox when
-        inventory's answer does not come), shipping takes it from on hand, delivering gives the
-        client holdings."""
+        """Move the order on: cancelling releases its stock (through the outbox, in the
+        cancel's transaction; inventory is asked at once too, and need not answer), shipping
+        takes it from on hand, delivering gives the client holdings."""
         return workflow.transition(order_id, data["status"], current_caller(), data["note"])
 
 

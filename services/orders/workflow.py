@@ -1,12 +1,13 @@
 """The status machine: pending → paid → shipped → delivered, pending|paid → cancelled. Each step
-does its part in inventory (cancel releases, ship commits, deliver adds holdings through the
-outbox) and is written into the order's history. Every step emits `order.<status>` {order_id,
-client_id, total, status, note} (`order.delivered` adds its items for inventory's holdings;
-`order.cancelled` the previous_status: payments refunds a paid order's payment on it;
-`order.paid` and `order.cancelled` their lines {product_id, quantity} (and `paid_at`): products
-counts units sold; `order.paid` the `payment_id` that paid it, null when an admin marks it paid by
-hand: payments lets go of every other open payment of the order; notifications tells the client
-of each); steps payments' events take are in services/orders/payments.py."""
+does its part in inventory (cancel releases, through the outbox first; ship commits; deliver adds
+holdings through the outbox) and is written into the order's history. Every step emits
+`order.<status>` {order_id, client_id, total, status, note} (`order.delivered` adds its items
+for inventory's holdings; `order.cancelled` the previous_status: payments refunds a paid order's
+payment on it; `order.paid` and `order.cancelled` their lines {product_id, quantity} (and
+`paid_at`): products counts units sold; `order.paid` the `payment_id` that paid it, null when an
+admin marks it paid by hand: payments lets go of every other open payment of the order;
+notifications tells the client of each); steps payments' events take are in
+services/orders/payments.py."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from services.kit import Conflict, Forbidden, utcnow
 from . import inventory
 from .events import announce_cancelled, announce_paid, facts
 from .models import Order, OrderEvent, db, outbox
-from .orders import get_order, release_stock
+from .orders import get_order, give_back_stock, release_at_once
 
 log = logging.getLogger("feira.orders")
 
@@ -65,13 +66,15 @@ def ship_stock(order: Order) -> None:
 
 def transition(order_id: int, target: str, caller, note: str | None = None) -> Order:
     """The order's row stays locked while inventory does its part, so two steps of one order
-    never interleave; inventory's release and commit are idempotent, so a step retried after a
-    failure here does its part once."""
+    never interleave; inventory's commit is idempotent, so a ship retried after a failure here
+    does its part once. A cancel gives the stock back through the outbox in its own transaction
+    (`give_back_stock`), and only then asks inventory to release it at once."""
     order = get_order(order_id, lock=True)
     ensure_may_move(order, target, caller)
     ensure_transition(order, target)
+    held = False
     if target == "cancelled":
-        release_stock(order_id)
+        held = give_back_stock(order_id)
         announce_cancelled(order, note)
     elif target == "shipped":
         ship_stock(order)
@@ -94,4 +97,6 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     order.updated_at = utcnow()
     db.session.add(OrderEvent(order_id=order.id, status=target, by=caller.id, note=note))
     db.session.commit()
+    if held:
+        release_at_once(order_id)
     return get_order(order_id)

@@ -5,6 +5,7 @@ import pytest
 from services.inventory.models import Holding
 from services.inventory.models import db as inventory_db
 from services.kit import utcnow
+from services.kit.failpoints import Crash
 from services.kit.testing import from_service
 
 from .conftest import (
@@ -145,16 +146,79 @@ def test_a_user_may_not_cancel_their_paid_order(client, user, admin, placed):
     assert move(client, placed["order"]["id"], "cancelled", user).status_code == 403
 
 
-def test_inventory_down_keeps_the_status(client, admin, placed, inventory):
-    """Inventory heard nothing (the connection refused): the 503 says truly nothing changed."""
+def cancel_or_delete(client, admin, order_id, how):
+    if how == "cancel":
+        return move(client, order_id, "cancelled", admin)
+    return client.delete(f"/orders/{order_id}", headers=admin)
+
+
+# What a cancel and a delete answer, and the orders they leave stored.
+DONE = {"cancel": 200, "delete": 204}
+LEFT = {"cancel": lambda order_id: [(order_id, "cancelled")], "delete": lambda order_id: []}
+
+
+@pytest.mark.parametrize("how", ["cancel", "delete"])
+def test_with_inventory_down_a_cancel_or_a_delete_goes_on_and_the_outbox_releases_the_stock(
+    client, admin, placed, inventory, how
+):
+    """Inventory heard nothing: the order changes all the same, `order.abandoned` in its
+    transaction, and once the relay delivers it the reservation is released."""
+    order, product = placed["order"], placed["product"]
     inventory.stop()
     try:
-        assert move(client, placed["order"]["id"], "cancelled", admin).status_code == 503
-        assert client.delete(f"/orders/{placed['order']['id']}", headers=admin).status_code == 503
+        response = cancel_or_delete(client, admin, order["id"], how)
     finally:
         inventory.start()
-    assert client.get(f"/orders/{placed['order']['id']}", headers=admin).json["status"] == "pending"
+    assert response.status_code == DONE[how], response.json
+    assert stored_orders(client.application) == LEFT[how](order["id"])
+    assert emitted(client.application, "order.abandoned") == [{"order_id": order["id"]}]
+    assert stock_of(inventory, product["id"])["reserved"] == 2
+    relay(client.application)
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
+    assert reservations(inventory) == [(order["id"], "released")]
+
+
+@pytest.mark.parametrize("how", ["cancel", "delete"])
+def test_a_cancel_or_a_delete_whose_commit_fails_leaves_the_order_and_its_stock_as_they_were(
+    client, admin, placed, inventory, monkeypatch, how
+):
+    """Inventory is asked to release only after the order's change is committed: a commit that
+    fails never leaves the order open with its units back on sale."""
+    from services.orders.models import db
+
+    order, product = placed["order"], placed["product"]
+
+    def failing_commit():
+        raise RuntimeError("the order's commit failed")
+
+    monkeypatch.setattr(db.session, "commit", failing_commit)
+    response = cancel_or_delete(client, admin, order["id"], how)
+    monkeypatch.undo()
+    assert response.status_code == 500
+    assert stored_orders(client.application) == [(order["id"], "pending")]
+    assert reservations(inventory) == [(order["id"], "reserved")]
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 2, "available": 3}
     assert emitted(client.application, "order.abandoned") == []
+
+
+@pytest.mark.parametrize("how", ["cancel", "delete"])
+def test_a_cancel_or_a_delete_that_dies_after_its_commit_has_the_outbox_release_the_stock(
+    client, admin, placed, inventory, how
+):
+    """The process killed between the commit and inventory's release: the order changed, and
+    its `order.abandoned`, committed with it, releases the reservation once delivered."""
+    order, product = placed["order"], placed["product"]
+    client.application.config["FAILPOINTS"] = {"orders.cancel_committed"}
+    try:
+        with pytest.raises(Crash):
+            cancel_or_delete(client, admin, order["id"], how)
+    finally:
+        client.application.config.pop("FAILPOINTS")
+    assert stored_orders(client.application) == LEFT[how](order["id"])
+    assert reservations(inventory) == [(order["id"], "reserved")]
+    relay(client.application)
+    assert reservations(inventory) == [(order["id"], "released")]
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 0, "available": 5}
 
 
 @pytest.mark.parametrize("inventory_is", ["late", "failing"])

@@ -149,7 +149,7 @@ def _rehashed(checked: Checked, password: str) -> Checked:
     return checked
 
 
-def _count_guess(email: str, source: str, now: datetime) -> None:
+def _count_guess(email: str, source: str, now: datetime, spaced_by_email: bool = True) -> None:
     """Count a password guess for (email, source) before it is checked, or refuse it (429) while
     that address is blocked or the email's ceiling has no slot for it.
 
@@ -157,7 +157,10 @@ def _count_guess(email: str, source: str, now: datetime) -> None:
     one after another and the LOGIN_MAX_FAILURES-th blocks those still waiting: checking the
     count first and counting once argon2 said no let every guess sent together through. The lock
     is let go (committed) before the password is checked, so it holds up only that address's
-    guesses at that email, and only for the time of a few statements, never argon2's."""
+    guesses at that email, and only for the time of a few statements, never argon2's.
+
+    `spaced_by_email=False`: the email's ceiling does not apply (a signed-in session's guesses,
+    `update_me`, counted per session instead)."""
     db.session.execute(
         insert(LoginAttempt).values(email=email, source=source, failures=0).on_conflict_do_nothing()
     )
@@ -168,7 +171,7 @@ def _count_guess(email: str, source: str, now: datetime) -> None:
         .execution_options(populate_existing=True)
     )
     _refuse_while_blocked(pair, now)
-    if not _known(pair, now):
+    if spaced_by_email and not _known(pair, now):
         _take_email_slot(email, now)
     idle = pair.last_failure_at is None or pair.last_failure_at < now - _window()
     pair.failures = 1 if idle else pair.failures + 1
@@ -491,17 +494,21 @@ def get_user(user_id: int) -> User:
 
 
 def update_me(user: User, session_id: str | None, data: dict, source: str) -> User:
-    """`current_password` is a guess like a sign-in's: throttled per (email, source address) by
-    the same counters, so a stolen access token cannot be used to try passwords without end."""
+    """`current_password` is a guess like a sign-in's, counted with the same limits, but per
+    session (the token's `sid`) rather than per address: a stolen token cannot be used to try
+    passwords without end, from however many addresses, and an attack on the email from elsewhere
+    (its ceiling) never holds up the owner's change, which the console sends from its own address,
+    an address no sign-in made known to the email. The failures still count on the email."""
     now = utcnow()
-    _count_guess(user.email, source, now)
+    guesser = f"session {session_id}" if session_id else source
+    _count_guess(user.email, guesser, now, spaced_by_email=session_id is None)
     if not _password_matches(user.password_hash, data["current_password"]):
-        _record_failure(user.email, source, now)
+        _record_failure(user.email, guesser, now)
         raise Unprocessable({"current_password": ["Does not match the current password."]})
     # A right guess is no failure: its count is taken back (a sign-in clears them all instead).
     db.session.execute(
         update(LoginAttempt)
-        .where(LoginAttempt.email == user.email, LoginAttempt.source == source)
+        .where(LoginAttempt.email == user.email, LoginAttempt.source == guesser)
         .values(failures=func.greatest(LoginAttempt.failures - 1, 0))
     )
     if "name" in data:

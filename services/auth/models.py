@@ -81,7 +81,8 @@ class RefreshToken(db.Model):
 class LoginAttempt(db.Model):
     """Failed logins per (email, source address), existing account or not (so 429 reveals
     nothing), and when that address last signed in to that email: a known address is never
-    slowed by the email's own ceiling."""
+    slowed by the email's own ceiling. A signed-in session's wrong current passwords are counted
+    here too, under `session <its id>` (accounts.update_me)."""
 
     __tablename__ = "login_attempts"
 

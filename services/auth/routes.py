@@ -121,7 +121,7 @@ class Me(MethodView):
     @blp.login_required()
     @blp.arguments(MeUpdateSchema)
     @blp.response(200, UserSchema)
-    @blp.problem(429, "Too many wrong current passwords from this address (as for sign-ins)")
+    @blp.problem(429, "Too many wrong current passwords in this session (as for sign-ins)")
     def patch(self, data):
         """Change the name or the password (the email cannot change); needs `current_password`."""
         caller = current_caller()

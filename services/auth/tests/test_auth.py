@@ -319,26 +319,45 @@ def test_many_addresses_are_slowed_on_one_email_but_its_known_address_is_not(app
         app.config.update(LOGIN_EMAIL_MAX_FAILURES=50)
 
 
-def test_current_passwords_guessed_from_many_addresses_meet_the_emails_ceiling(
+def test_current_passwords_guessed_with_one_token_from_many_addresses_meet_its_limit(
+    client, register, login
+):
+    register()
+    headers = auth(login())
+
+    def guess(address):
+        return client.patch(
+            "/auth/me",
+            headers={**headers, **from_address(address)},
+            json={"name": "X", "current_password": "a-guess"},
+        ).status_code
+
+    # A stolen token, tried from ever new addresses: each is below its own limit, the session not.
+    answers = [guess(f"203.0.113.{n}") for n in range(6)]
+    assert answers == [422] * 5 + [429]
+
+
+def test_guesses_at_the_email_from_many_addresses_do_not_stop_its_owner_changing_the_password(
     app, client, register, login
 ):
-    app.config.update(LOGIN_EMAIL_MAX_FAILURES=4)
+    ceiling = {
+        key: app.config[key] for key in ("LOGIN_EMAIL_MAX_FAILURES", "LOGIN_EMAIL_SPACING_SECONDS")
+    }
+    app.config.update(LOGIN_EMAIL_MAX_FAILURES=3, LOGIN_EMAIL_SPACING_SECONDS=600)
     try:
         register()
-        headers = auth(login())
-
-        def guess(address):
-            return client.patch(
-                "/auth/me",
-                headers={**headers, **from_address(address)},
-                json={"name": "X", "current_password": "a-guess"},
-            ).status_code
-
-        # A stolen token, tried from ever new addresses: each is below its own limit.
-        answers = [guess(f"203.0.113.{n}") for n in range(6)]
-        assert answers[:5] == [422] * 5 and answers[5] == 429
+        headers = auth(attempt(client, "s3nha-forte", "198.51.100.7").json)
+        answers = [attempt(client, "wrong-one", f"203.0.113.{n}").status_code for n in range(5)]
+        assert answers[-1] == 429
+        # The console sends the change from its own address, which never signed in to the email.
+        changed = client.patch(
+            "/auth/me",
+            headers={**headers, **from_address("10.1.2.3")},
+            json={"password": "nova-senha-1", "current_password": "s3nha-forte"},
+        )
+        assert changed.status_code == 200, changed.json
     finally:
-        app.config.update(LOGIN_EMAIL_MAX_FAILURES=50)
+        app.config.update(ceiling)
 
 
 def test_an_unknown_email_past_its_ceiling_answers_like_a_real_one(app, client, register):
@@ -728,7 +747,7 @@ def test_patch_me_with_a_wrong_current_password_is_422(client, register, login):
 
 
 def test_wrong_current_passwords_are_throttled_like_sign_ins_so_a_token_cannot_guess_on(
-    client, register, login
+    app, client, register, login
 ):
     register()
     headers = auth(login())
@@ -744,11 +763,13 @@ def test_wrong_current_passwords_are_throttled_like_sign_ins_so_a_token_cannot_g
     )
     assert right.status_code == 429 and right.mimetype == PROBLEM
     assert int(right.headers["Retry-After"]) > 0
-    # Sign-ins from that address are held up by the same count.
-    signing_in = client.post(
-        "/auth/login", json={"email": "ana@example.com", "password": "s3nha-forte"}
+    # Counted per session: the owner's other sessions are not held up; the email counts them all.
+    elsewhere = client.patch(
+        "/auth/me", headers=auth(login()), json={"name": "Y", "current_password": "s3nha-forte"}
     )
-    assert signing_in.status_code == 429
+    assert elsewhere.status_code == 200
+    with app.app_context():
+        assert db.session.get(LoginEmailFailure, "ana@example.com").failures == 5
 
 
 # The domain in full-width letters, as a phone keyboard may type it (NFKC makes it ASCII).

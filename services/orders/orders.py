@@ -427,22 +427,28 @@ def delete_order(order_id: int) -> None:
         release_at_once(order_id)
 
 
-def give_back_stock(order_id: int) -> bool:
+def give_back_stock(order_id: int, paid: bool = False) -> bool:
     """A cancel's or a delete's part in inventory, inside its transaction, so that no failure
     or crash leaves the order open with its stock back on sale, nor gone with its stock held:
     `order.abandoned` goes through the outbox, and once it is delivered inventory releases
     whatever the reservation still holds (idempotently), inventory down meanwhile or not. A
     reservation inventory says was committed (its units left on hand) is a 409 instead, nothing
-    changed. True when inventory said the reservation holds units: worth `release_at_once`."""
+    changed. A `paid` order's reservation may have been committed by a ship whose answer was
+    lost: when inventory cannot say, its cancel is a 503, nothing changed (cancelling it would
+    refund goods that left). A pending order's never is. True when inventory said the
+    reservation holds units: worth `release_at_once`."""
     try:
         now = inventory.state(order_id, f"release order {order_id}'s stock")
     except Unavailable as silent:
+        if paid:
+            raise
         log.warning("order %s: %s; its stock goes back through the outbox", order_id, silent)
         now = None
     if now == "committed":
+        # Inventory's own words for it, as its release's 409 said them.
         raise Conflict(
             f"Inventory refused to release order {order_id}'s stock: "
-            "its reservation is already committed"
+            f"Order {order_id}'s reservation is already committed"
         )
     outbox.emit("order.abandoned", {"order_id": order_id})
     return now == "reserved"

@@ -119,8 +119,9 @@ class OrderStatus(MethodView):
     )
     @blp.problem(
         503,
-        "Inventory cannot answer a ship; the status did not change (a cancel never waits for "
-        "inventory: its stock goes back through the outbox)",
+        "Inventory cannot answer a ship, or a paid order's cancel (its stock may have left in a "
+        "ship whose answer was lost); the status did not change (a pending order's cancel never "
+        "waits for inventory: its stock goes back through the outbox)",
     )
     def post(self, data, order_id):
         """Move the order on: cancelling releases its stock (through the outbox, in the

@@ -74,7 +74,7 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     ensure_transition(order, target)
     held = False
     if target == "cancelled":
-        held = give_back_stock(order_id)
+        held = give_back_stock(order_id, paid=order.status == "paid")
         announce_cancelled(order, note)
     elif target == "shipped":
         ship_stock(order)

@@ -178,6 +178,27 @@ def test_with_inventory_down_a_cancel_or_a_delete_goes_on_and_the_outbox_release
     assert reservations(inventory) == [(order["id"], "released")]
 
 
+def test_with_inventory_down_a_paid_order_is_not_cancelled_for_its_stock_may_have_left(
+    client, admin, placed, inventory
+):
+    """A paid order's reservation may have been committed by a ship whose answer was lost (its
+    units gone): cancelling it unheard would refund goods that left. Nothing changes."""
+    order, product = placed["order"], placed["product"]
+    assert move(client, order["id"], "paid", admin).status_code == 200
+    inventory.stop()
+    try:
+        response = move(client, order["id"], "cancelled", admin)
+    finally:
+        inventory.start()
+    assert response.status_code == 503, response.json
+    assert response.mimetype == "application/problem+json"
+    assert stored_orders(client.application) == [(order["id"], "paid")]
+    assert emitted(client.application, "order.abandoned") == []
+    assert emitted(client.application, "order.cancelled") == []
+    assert reservations(inventory) == [(order["id"], "reserved")]
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 2, "available": 3}
+
+
 @pytest.mark.parametrize("how", ["cancel", "delete"])
 def test_a_cancel_or_a_delete_whose_commit_fails_leaves_the_order_and_its_stock_as_they_were(
     client, admin, placed, inventory, monkeypatch, how

@@ -500,15 +500,17 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     (its ceiling) never holds up the owner's change, which the console sends from its own address,
     an address no sign-in made known to the email. The failures still count on the email."""
     now = utcnow()
+    email, checked = user.email, user.password_hash
     guesser = f"session {session_id}" if session_id else source
-    _count_guess(user.email, guesser, now, spaced_by_email=session_id is None)
-    if not _password_matches(user.password_hash, data["current_password"]):
-        _record_failure(user.email, guesser, now)
-        raise Unprocessable({"current_password": ["Does not match the current password."]})
+    _count_guess(email, guesser, now, spaced_by_email=session_id is None)
+    if not _password_matches(checked, data["current_password"]):
+        _record_failure(email, guesser, now)
+        raise _wrong_current_password()
+    user = _still_as_checked(user.id, checked, session_id)
     # A right guess is no failure: its count is taken back (a sign-in clears them all instead).
     db.session.execute(
         update(LoginAttempt)
-        .where(LoginAttempt.email == user.email, LoginAttempt.source == guesser)
+        .where(LoginAttempt.email == email, LoginAttempt.source == guesser)
         .values(failures=func.greatest(LoginAttempt.failures - 1, 0))
     )
     if "name" in data:
@@ -517,6 +519,35 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
         user.password_hash = hasher.hash(data["password"])
         revoke_user_sessions(user.id, "password-changed", keep=session_id)
     db.session.commit()
+    return user
+
+
+def _wrong_current_password() -> Unprocessable:
+    return Unprocessable({"current_password": ["Does not match the current password."]})
+
+
+def _still_as_checked(user_id: int, checked_hash: str, session_id: str | None) -> User:
+    """The account, locked (FOR UPDATE) until the change is stored, if it still has the password
+    argon2 checked and is active: else a password changed in argon2's time would be overwritten
+    with this one, and the session that changed it revoked. Refused as a wrong current password;
+    the guess stays counted. A session revoked meanwhile (a role change, a logout) changes
+    nothing either: 401, as its next request would get."""
+    user = db.session.scalar(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if user is None or not user.active or user.password_hash != checked_hash:
+        db.session.rollback()
+        raise _wrong_current_password()
+    if session_id is not None:
+        revoked = db.session.scalar(
+            select(Session.revoked_at.is_not(None)).where(Session.id == session_id)
+        )
+        if revoked is not False:
+            db.session.rollback()
+            raise Unauthorized("The bearer token has been revoked")
     return user
 
 

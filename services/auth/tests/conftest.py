@@ -1,3 +1,5 @@
+import threading
+
 import pytest
 
 from services.auth import create_app
@@ -55,3 +57,28 @@ def admin(app, client):
         "/auth/login", json={"email": "root@example.com", "password": "root-password"}
     )
     return response.json
+
+
+@pytest.fixture
+def changed_meanwhile(app, monkeypatch):
+    """Arm with a change (a function of a test client answering a response): the next password
+    check that matches is followed, before its sign-in (or PATCH /auth/me) goes on, by that change
+    made and committed by another request in a thread of its own, as a change landing in argon2's
+    time would be."""
+    from services.auth import accounts
+
+    compare = accounts._password_matches
+    armed, answers = [], []
+
+    def checked_then_changed(password_hash, password):
+        matched = compare(password_hash, password)
+        if matched and armed:
+            change = armed.pop()
+            changer = threading.Thread(target=lambda: answers.append(change(app.test_client())))
+            changer.start()
+            changer.join()
+            assert answers[-1].status_code == 200, answers[-1].json
+        return matched
+
+    monkeypatch.setattr(accounts, "_password_matches", checked_then_changed)
+    return armed.append

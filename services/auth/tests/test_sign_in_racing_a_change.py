@@ -2,40 +2,13 @@
 session it would start is refused, never left alive beside the change, and a hash made stronger at
 that sign-in never writes the old password back over the new one."""
 
-import threading
-
 import argon2
-import pytest
 from sqlalchemy import func, select, update
 
 from services.auth.models import Session, User, db
 from services.kit.testing import bearer
 
 OLD, NEW = "s3nha-forte", "nova-senha-1"
-
-
-@pytest.fixture
-def changed_meanwhile(app, monkeypatch):
-    """Arm with a change (a function of a test client answering a response): the next password
-    check that matches is followed, before its sign-in goes on, by that change made and committed
-    by another request in a thread of its own, as a change landing in argon2's time would be."""
-    from services.auth import accounts
-
-    compare = accounts._password_matches
-    armed, answers = [], []
-
-    def checked_then_changed(password_hash, password):
-        matched = compare(password_hash, password)
-        if matched and armed:
-            change = armed.pop()
-            changer = threading.Thread(target=lambda: answers.append(change(app.test_client())))
-            changer.start()
-            changer.join()
-            assert answers[-1].status_code == 200, answers[-1].json
-        return matched
-
-    monkeypatch.setattr(accounts, "_password_matches", checked_then_changed)
-    return armed.append
 
 
 def sign_in(client, password):

@@ -330,7 +330,7 @@ def start_session(checked: Checked) -> dict:
     if not unchanged or not user.active:
         db.session.rollback()
         raise Unauthorized(BAD_CREDENTIALS)
-    _forget_dead_sessions(user.id)
+    _forget_dead_sessions(user)
     session = Session(user_id=user.id)
     db.session.add(session)
     db.session.flush()
@@ -339,24 +339,40 @@ def start_session(checked: Checked) -> dict:
     return pair
 
 
-def _forget_dead_sessions(user_id: int) -> None:
+def _forget_dead_sessions(user: User) -> None:
     """A user's sessions that ended a day ago, or hold no refresh token still valid, are deleted
     at their next login (their tokens go with them), so an account that logs in all day, like the
     monitoring journey, keeps a bounded number of rows. A session's age is no reason: each
     rotation gives it a new REFRESH_TOKEN_DAYS, and a phone refreshing every 15 minutes stays
-    signed in however old its session is (README promises no absolute session lifetime)."""
+    signed in however old its session is (README promises no absolute session lifetime). Their
+    counts of current_password guesses go too: no token of theirs is accepted any more."""
     now = utcnow()
     refreshable = (
         select(RefreshToken.jti)
         .where(RefreshToken.session_id == Session.id, RefreshToken.expires_at > now)
         .exists()
     )
-    db.session.execute(
-        db.delete(Session).where(
-            Session.user_id == user_id,
+    forgotten = db.session.scalars(
+        db.delete(Session)
+        .where(
+            Session.user_id == user.id,
             (Session.revoked_at < now - timedelta(days=1)) | ~refreshable,
         )
-    )
+        .returning(Session.id)
+    ).all()
+    if forgotten:
+        db.session.execute(
+            db.delete(LoginAttempt).where(
+                LoginAttempt.email == user.email,
+                LoginAttempt.source.in_([_session_guesser(sid) for sid in forgotten]),
+            )
+        )
+
+
+def _session_guesser(session_id: str) -> str:
+    """Where a session's current_password guesses are counted (`login_attempts.source`, beside
+    the addresses a sign-in is counted under)."""
+    return f"session {session_id}"
 
 
 def _issue_pair(user: User, session: Session) -> dict:
@@ -501,7 +517,7 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     an address no sign-in made known to the email. The failures still count on the email."""
     now = utcnow()
     email, checked = user.email, user.password_hash
-    guesser = f"session {session_id}" if session_id else source
+    guesser = _session_guesser(session_id) if session_id else source
     _count_guess(email, guesser, now, spaced_by_email=session_id is None)
     if not _password_matches(checked, data["current_password"]):
         _record_failure(email, guesser, now)
@@ -566,6 +582,14 @@ def delete_me(user: User) -> None:
         if [a.id for a in admins] == [user.id]:
             db.session.rollback()
             raise Conflict("The last active admin cannot delete itself")
+    # Its sessions go with it, and so do their counts of guesses; its addresses' counts stay, as
+    # for an email no account has.
+    db.session.execute(
+        db.delete(LoginAttempt).where(
+            LoginAttempt.email == user.email,
+            LoginAttempt.source.startswith(_session_guesser("")),
+        )
+    )
     db.session.delete(user)
     db.session.commit()
 

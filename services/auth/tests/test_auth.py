@@ -514,6 +514,42 @@ def test_sessions_that_ended_long_ago_are_forgotten_at_the_next_login(app, clien
     assert len(sessions) == 2 and all(s.revoked_at is None for s in sessions)
 
 
+def guess_counts(app) -> list[str]:
+    """Where ana's guesses are counted: addresses, and `session <id>` for current passwords."""
+    with app.app_context():
+        sources = db.session.scalars(
+            select(LoginAttempt.source)
+            .where(LoginAttempt.email == "ana@example.com")
+            .order_by(LoginAttempt.source)
+        ).all()
+        db.session.remove()
+    return [source.split()[0] for source in sources]
+
+
+def test_a_forgotten_sessions_count_of_current_password_guesses_goes_with_it(
+    app, client, register, login
+):
+    from datetime import UTC, datetime
+
+    from services.auth.models import Session
+
+    register()
+    old = login()
+    edited = client.patch(
+        "/auth/me", headers=auth(old), json={"name": "Ana Maria", "current_password": "s3nha-forte"}
+    )
+    assert edited.status_code == 200
+    assert guess_counts(app) == ["127.0.0.1", "session"]
+    client.post("/auth/logout", headers=auth(old))
+    with app.app_context():
+        db.session.execute(
+            db.update(Session).values(revoked_at=datetime.now(UTC) - timedelta(days=2))
+        )
+        db.session.commit()
+    login()
+    assert guess_counts(app) == ["127.0.0.1"]
+
+
 def test_a_session_still_refreshed_outlives_the_refresh_lifetime_but_a_spent_one_is_forgotten(
     app, client, register, login
 ):
@@ -815,6 +851,19 @@ def test_delete_me_removes_the_account(client, register, login):
         "/auth/login", json={"email": "ana@example.com", "password": "s3nha-forte"}
     )
     assert response.status_code == 401
+
+
+def test_deleting_the_account_forgets_its_sessions_counts_but_not_its_addresses(
+    app, client, register, login
+):
+    register()
+    tokens = login()
+    edited = client.patch(
+        "/auth/me", headers=auth(tokens), json={"name": "X", "current_password": "s3nha-forte"}
+    )
+    assert edited.status_code == 200
+    assert client.delete("/auth/me", headers=auth(tokens)).status_code == 204
+    assert guess_counts(app) == ["127.0.0.1"]
 
 
 def test_the_last_active_admin_cannot_delete_itself(client, admin):

@@ -159,17 +159,18 @@ def _count_guess(email: str, source: str, now: datetime, spaced_by_email: bool =
     is let go (committed) before the password is checked, so it holds up only that address's
     guesses at that email, and only for the time of a few statements, never argon2's.
 
+    The row is created or locked in one statement (an upsert whose no-op update locks the row it
+    returns): inserting it and then selecting it FOR UPDATE left a moment when a cleanup
+    (`_record_failure`'s, a forgotten session's) could delete it, and the guess found no row.
+
     `spaced_by_email=False`: the email's ceiling does not apply (a signed-in session's guesses,
     `update_me`, counted per session instead)."""
-    db.session.execute(
-        insert(LoginAttempt).values(email=email, source=source, failures=0).on_conflict_do_nothing()
-    )
-    pair = db.session.scalar(
-        select(LoginAttempt)
-        .where(LoginAttempt.email == email, LoginAttempt.source == source)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    stmt = insert(LoginAttempt).values(email=email, source=source, failures=0)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[LoginAttempt.email, LoginAttempt.source],
+        set_={"failures": LoginAttempt.failures},
+    ).returning(LoginAttempt)
+    pair = db.session.scalar(stmt, execution_options={"populate_existing": True})
     _refuse_while_blocked(pair, now)
     if spaced_by_email and not _known(pair, now):
         _take_email_slot(email, now)

@@ -526,6 +526,20 @@ def guess_counts(app) -> list[str]:
     return [source.split()[0] for source in sources]
 
 
+def edited_once(client, register, login) -> dict:
+    """A signed-in account whose session changed its name once (a right current password):
+    login_attempts holds the address's row and the session's."""
+    register()
+    tokens = login()
+    edited = client.patch(
+        "/auth/me",
+        headers=auth(tokens),
+        json={"name": "Ana Maria", "current_password": "s3nha-forte"},
+    )
+    assert edited.status_code == 200
+    return tokens
+
+
 def test_a_forgotten_sessions_count_of_current_password_guesses_goes_with_it(
     app, client, register, login
 ):
@@ -533,12 +547,7 @@ def test_a_forgotten_sessions_count_of_current_password_guesses_goes_with_it(
 
     from services.auth.models import Session
 
-    register()
-    old = login()
-    edited = client.patch(
-        "/auth/me", headers=auth(old), json={"name": "Ana Maria", "current_password": "s3nha-forte"}
-    )
-    assert edited.status_code == 200
+    old = edited_once(client, register, login)
     assert guess_counts(app) == ["127.0.0.1", "session"]
     client.post("/auth/logout", headers=auth(old))
     with app.app_context():
@@ -856,12 +865,7 @@ def test_delete_me_removes_the_account(client, register, login):
 def test_deleting_the_account_forgets_its_sessions_counts_but_not_its_addresses(
     app, client, register, login
 ):
-    register()
-    tokens = login()
-    edited = client.patch(
-        "/auth/me", headers=auth(tokens), json={"name": "X", "current_password": "s3nha-forte"}
-    )
-    assert edited.status_code == 200
+    tokens = edited_once(client, register, login)
     assert client.delete("/auth/me", headers=auth(tokens)).status_code == 204
     assert guess_counts(app) == ["127.0.0.1"]
 

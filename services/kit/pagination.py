@@ -7,6 +7,8 @@ from functools import cache
 
 import marshmallow as ma
 from marshmallow import ValidationError, fields, pre_load, validate
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import aliased
 from webargs.fields import DelimitedList
 
 from .fields import Filter
@@ -95,19 +97,39 @@ class PageArgs(QueryArgs):
 
 
 def paginate(db, stmt, args: dict, sortable: dict, tiebreaker) -> dict:
-    """Run `stmt` sorted by `args["sort"]` (then `tiebreaker`, for stable pages) and page it."""
+    """Run `stmt` sorted by `args["sort"]` (then `tiebreaker`, for stable pages) and page it.
+
+    The page and its `total` are read by one statement, so from one snapshot: counted apart (as
+    `db.paginate` does, in a second statement), a row deleted or added in between made `total`
+    disagree with the page (fewer than the items up to it). The count is a one-row subquery the
+    page is left-joined to, so a page past the end still reads the total (one row, no item)."""
     key = args["sort"]
     descending = key.startswith("-")
-    column = sortable[key.lstrip("-")]
-    order = (column.desc(), tiebreaker.desc()) if descending else (column.asc(), tiebreaker.asc())
-    page = db.paginate(
-        stmt.order_by(*order),
-        page=args["page"],
-        per_page=args["per_page"],
-        max_per_page=MAX_PER_PAGE,
-        error_out=False,
+    per_page, number = args["per_page"], args["page"]
+    # The sort keys leave the page's subquery as columns, to sort its rows again after the join
+    # (a row_number() there would turn LIMIT's top-N sort into a sort of every match).
+    keys = [
+        expr.label(f"sort_key_{i}")
+        for i, expr in enumerate((sortable[key.lstrip("-")], tiebreaker))
+    ]
+    direction = "desc" if descending else "asc"
+    rows = (
+        stmt.add_columns(*keys)
+        .order_by(*(getattr(expr, direction)() for expr in keys))
+        .limit(per_page)
+        .offset((number - 1) * per_page)
+        .subquery("page_rows")
     )
-    return {"items": page.items, "page": page.page, "per_page": page.per_page, "total": page.total}
+    counted = select(func.count().label("total")).select_from(stmt.subquery()).subquery("counted")
+    item = aliased(stmt.column_descriptions[0]["entity"], rows)
+    found = db.session.execute(
+        select(counted.c.total, item)
+        .select_from(counted)
+        .outerjoin(rows, true())
+        .order_by(*(getattr(rows.c[expr.name], direction)() for expr in keys))
+    ).all()
+    items = [row[1] for row in found if row[1] is not None]
+    return {"items": items, "page": number, "per_page": per_page, "total": found[0].total}
 
 
 @cache

@@ -14,7 +14,7 @@ import jwt
 import marshmallow as ma
 import pytest
 import requests
-from sqlalchemy import String, text
+from sqlalchemy import String, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 from webargs.fields import DelimitedList
 
@@ -358,6 +358,44 @@ def test_pagination_envelope_and_sort(client):
         "total": 3,
     }
     assert client.get("/widgets?page=2&per_page=2").json["items"] == [{"id": 1, "name": "c"}]
+
+
+def test_a_page_past_the_end_is_empty_and_still_counts_the_matches(client):
+    for name in ("a", "b", "c"):
+        client.post("/widgets", json={"name": name})
+    body = client.get("/widgets?page=3&per_page=2").json
+    assert body == {"items": [], "page": 3, "per_page": 2, "total": 3}
+    with client.application.app_context():
+        db.session.execute(text("DELETE FROM kit_test_widgets"))
+        db.session.commit()
+    assert client.get("/widgets").json == {"items": [], "page": 1, "per_page": 20, "total": 0}
+
+
+def test_a_page_and_its_total_are_read_together_when_rows_go_meanwhile(app, client):
+    """Rows deleted by another transaction right after the listing's first statement must not
+    shrink `total` below the items the page shows: both come from one snapshot."""
+    for name in ("a", "b", "c"):
+        client.post("/widgets", json={"name": name})
+    deleted = []
+
+    def delete_after_the_first_read(conn, cursor, statement, *args):
+        if deleted or not statement.lstrip().upper().startswith("SELECT"):
+            return
+        if "kit_test_widgets" not in statement:
+            return
+        with engine.begin() as other:
+            deleted.extend(other.execute(text("DELETE FROM kit_test_widgets RETURNING id")))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "after_cursor_execute", delete_after_the_first_read)
+    try:
+        body = client.get("/widgets?per_page=2").json
+    finally:
+        event.remove(engine, "after_cursor_execute", delete_after_the_first_read)
+    assert len(deleted) == 3  # the rows did go, between the listing's statements if it had two
+    assert [widget["name"] for widget in body["items"]] == ["a", "b"]
+    assert body["total"] == 3
 
 
 @pytest.mark.parametrize("query", ["per_page=0", "per_page=101", "page=0", "sort=id", "x=1"])

@@ -234,10 +234,11 @@ def _read_address(client_id: int, address_id: int) -> bool:
     return True
 
 
-def products(product_ids) -> tuple[dict[int, dict], list[str]]:
+def products(product_ids, inactive_ok=frozenset()) -> tuple[dict[int, dict], list[str]]:
     """The lines' products as an order copies them (name, price, category_id), and what is wrong
     with the others: from the model in one query, what it lacks from one batch read of products
-    over HTTP (stored)."""
+    over HTTP (stored). A product in `inactive_ok` may be inactive (an edit keeping a line it
+    had at no more units); a deleted one never is usable."""
     ids = sorted(product_ids)
     rows = db.session.connection().execute(_PRODUCTS, {"ids": ids}).all()
     found = {
@@ -258,7 +259,7 @@ def products(product_ids) -> tuple[dict[int, dict], list[str]]:
         product = found.get(product_id)
         if product is None or not product["exists"]:
             problems.append(f"Product {product_id} does not exist.")
-        elif not product["active"]:
+        elif not product["active"] and product_id not in inactive_ok:
             problems.append(f"Product {product_id} is not active.")
         else:
             usable[product_id] = product

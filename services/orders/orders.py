@@ -350,7 +350,14 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     wanted = None
     if "items" in data:
         wanted = _merged(data["items"])
-        products, product_problems = known.products(wanted)
+        # A line kept at no more units sells what was already sold: its product, deactivated
+        # since, does not stop an edit of the others (it is shipped as ordered if left alone).
+        kept_lines = {
+            item.product_id
+            for item in order.items
+            if item.product_id in wanted and wanted[item.product_id] <= item.quantity
+        }
+        products, product_problems = known.products(wanted, inactive_ok=kept_lines)
         if product_problems:
             problems["items"] = product_problems
     if problems:

@@ -196,6 +196,35 @@ def test_once_a_deactivation_is_delivered_the_product_is_refused(
     assert refused.json["errors"] == {"items": [f"Product {product['id']} is not active."]}
 
 
+def test_an_edit_keeps_a_line_of_a_deactivated_product_at_no_more_units_but_refuses_more(
+    client, user, admin, make_client, make_product, products, heard
+):
+    """Deactivated after it was ordered, a product's line stays through an edit of the other
+    lines (kept or lessened), at the price it was ordered at; adding units to it is refused."""
+    buyer = make_client()
+    retired, other = make_product(stock=10, price="10.00"), make_product(stock=10, price="5.00")
+    heard()
+    order = place(client, user, buyer, (retired["id"], 3), (other["id"], 1)).json
+    product_admin(products, admin, retired["id"], "patch", active=False)
+    assert heard() == 1
+    lines, total = edit_lines(client, user, order["id"], (retired["id"], 3), (other["id"], 2))
+    assert {pid: line["quantity"] for pid, line in lines.items()} == {
+        retired["id"]: 3,
+        other["id"]: 2,
+    }
+    assert lines[retired["id"]]["unit_price"] == "10.00" and total == "40.00"
+    lines, total = edit_lines(client, user, order["id"], (retired["id"], 1))
+    assert list(lines) == [retired["id"]] and total == "10.00"
+    grown = client.patch(
+        f"/orders/{order['id']}",
+        json={"items": [{"product_id": retired["id"], "quantity": 2}]},
+        headers=user,
+    )
+    assert grown.status_code == 422 and grown.mimetype == "application/problem+json"
+    assert grown.json["errors"] == {"items": [f"Product {retired['id']} is not active."]}
+    assert client.get(f"/orders/{order['id']}", headers=user).json["total"] == "10.00"
+
+
 def test_once_product_deleted_is_delivered_the_product_is_refused(
     client, user, admin, make_client, make_product, products, heard
 ):

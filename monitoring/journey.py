@@ -1,9 +1,9 @@
 """The synthetic journey through the gateway, as an API client lives it, signed in with the
 monitor's own `user` account (FEIRA_MONITOR_EMAIL), which can do no more than any clerk: find its
-probe client (created the first time), change it, add an address, read both back and delete the
-address. Nothing accumulates and no admin right is needed (a user cannot delete a client). Each
-step is timed; an address a failed run left is deleted at once, and the janitor removes what
-even that could not."""
+probe client (created the first time; its email put back if someone changed it), change it, add
+an address, read both back and delete the address. Nothing accumulates and no admin right is
+needed (a user cannot delete a client). Each step is timed; an address a failed run left is
+deleted at once, and the janitor removes what even that could not."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from .checks import CheckResult, describe, ms_since
 
 log = logging.getLogger("feira.monitoring.journey")
 
-# The one client the journey works on, found by its email; its name changes at every run.
+# The one client the journey works on, found by its email (else by its CPF); its name changes at
+# every run.
 PROBE_EMAIL = "monitoring-journey@example.com"
 NAME_PREFIX = "Monitoring journey "
 STEPS = (
@@ -152,14 +153,35 @@ class Journey:
         return self._expect(response, 200).json()["access_token"]
 
     def _find(self, timeout: float, token: str) -> int:
-        """The probe client's id, created the first time (or when someone deleted it)."""
-        response = self._call("GET", "/clients", timeout, token, params={"email": PROBE_EMAIL})
+        """The probe client's id, created the first time (or when someone deleted it). Any user
+        may edit a client: one whose email someone changed is found by its CPF and its email put
+        back, or it would stay lost, every create a 409 on its CPF, and the journey down."""
+        client = self._lookup(timeout, token, email=PROBE_EMAIL) or self._lookup(
+            timeout, token, cpf=PROBE_CPF
+        )
+        if client is None:
+            body = {"name": f"{NAME_PREFIX}probe", "email": PROBE_EMAIL, "cpf": PROBE_CPF}
+            response = self._call("POST", "/clients", timeout, token, json=body)
+            if response.status_code == 409:
+                # Another worker created it meanwhile, or someone changed its email meanwhile.
+                client = self._lookup(timeout, token, cpf=PROBE_CPF)
+            if client is None:
+                return int(self._expect(response, 201).json()["id"])
+        if client["email"] != PROBE_EMAIL:
+            log.warning(
+                "the journey's probe client had another email; put back",
+                extra={"client_id": client["id"]},
+            )
+            body = {"email": PROBE_EMAIL}
+            self._expect(
+                self._call("PATCH", f"/clients/{client['id']}", timeout, token, json=body), 200
+            )
+        return int(client["id"])
+
+    def _lookup(self, timeout: float, token: str, **where: str) -> dict | None:
+        response = self._call("GET", "/clients", timeout, token, params=where)
         items = self._expect(response, 200).json()["items"]
-        if items:
-            return int(items[0]["id"])
-        body = {"name": f"{NAME_PREFIX}probe", "email": PROBE_EMAIL, "cpf": PROBE_CPF}
-        response = self._call("POST", "/clients", timeout, token, json=body)
-        return int(self._expect(response, 201).json()["id"])
+        return items[0] if items else None
 
     def _update(self, timeout: float, token: str, client_id: int, run: str) -> None:
         body = {"name": f"{NAME_PREFIX}{run}"}
@@ -218,13 +240,10 @@ class Journey:
         token = self._login(CLEANUP_SECONDS)
         removed = 0
         try:
-            response = self._call(
-                "GET", "/clients", CLEANUP_SECONDS, token, params={"email": PROBE_EMAIL}
-            )
-            items = self._expect(response, 200).json()["items"]
-            if not items:
+            client = self._lookup(CLEANUP_SECONDS, token, email=PROBE_EMAIL)
+            if client is None:
                 return 0
-            client_id = items[0]["id"]
+            client_id = client["id"]
             for _ in range(SWEEP_PAGES):
                 response = self._call(
                     "GET",

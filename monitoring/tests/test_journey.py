@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from monitoring.journey import NAME_PREFIX, PROBE_EMAIL, STEPS, Journey, random_cpf
+from monitoring.journey import NAME_PREFIX, PROBE_CPF, PROBE_EMAIL, STEPS, Journey, random_cpf
 from monitoring.worker import Monitor
 from services.auth import create_app as create_auth
 from services.clients import create_app as create_clients
@@ -110,6 +110,36 @@ def test_every_run_reuses_the_one_probe_client_and_leaves_nothing_behind(
         names.add(name)
     # Each run changed it, and read back its own change.
     assert len(names) == 3
+
+
+def test_a_probe_client_whose_email_someone_changed_is_found_by_its_cpf_and_put_back(
+    services, gateway, journey
+):
+    _, server, _ = services
+    assert journey.run().ok
+    # Any user may edit a client: here the monitor's own account, as a clerk would.
+    credentials = {"email": MONITOR[0], "password": MONITOR[1]}
+    login = requests.post(f"{server.base_url}/auth/login", json=credentials, timeout=5)
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    found = requests.get(
+        f"{server.base_url}/clients", params={"cpf": PROBE_CPF}, headers=headers, timeout=5
+    ).json()["items"]
+    changed = requests.patch(
+        f"{server.base_url}/clients/{found[0]['id']}",
+        json={"email": "someone-else@example.com"},
+        headers=headers,
+        timeout=5,
+    )
+    assert changed.status_code == 200
+    assert probe(services)[0] == 0
+
+    result = journey.run()
+    assert result.ok, result
+    assert probe(services)[:2] == (1, 0)
+    again = requests.get(
+        f"{server.base_url}/clients/{found[0]['id']}", headers=headers, timeout=5
+    ).json()
+    assert (again["email"], again["cpf"]) == (PROBE_EMAIL, PROBE_CPF)
 
 
 def test_a_failed_step_is_named_and_the_address_is_deleted_all_the_same(services, gateway, journey):

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.kit.keys import replace_file
 from services.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -291,8 +292,8 @@ class StackConfig:
             values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(24)
         if values != {k: stored.get(k) for k in values}:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(f"{k}={v}\n" for k, v in sorted({**stored, **values}.items())))
-            path.chmod(0o600)
+            text = "".join(f"{k}={v}\n" for k, v in sorted({**stored, **values}.items()))
+            replace_file(path, text, 0o600)
         return values
 
     def service_key_names(self) -> list[str]:

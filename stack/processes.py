@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services.kit.keys import replace_file
 from services.registry import BY_NAME, SERVICES, Service, Worker
 from services.registry import subscribers as registry_subscribers
 
@@ -396,7 +397,9 @@ def render_supervisor(cfg: StackConfig, passwords: dict[str, str]) -> Path:
         keep_trailing_newline=True,
     )
     target = cfg.run_dir / "supervisord.conf"
-    target.write_text(
+    # It holds every process's secrets: never readable by others, not even for an instant.
+    replace_file(
+        target,
         templates.get_template("supervisord.conf.j2").render(
             root=ROOT,
             run=cfg.run_dir,
@@ -404,9 +407,9 @@ def render_supervisor(cfg: StackConfig, passwords: dict[str, str]) -> Path:
             programs=[*programs(cfg, passwords), *standin_programs(cfg)],
             quote=_supervisor_quote,
             command_line=_command_line,
-        )
+        ),
+        0o600,
     )
-    target.chmod(0o600)
     return target
 
 

@@ -59,7 +59,7 @@ def rotate_keypair(private_path: Path, public_path: Path) -> tuple[str, str | No
     previous = _private(private_path).public_key()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     # The bundle first: were this stopped in between, it would still hold the current key.
-    _replace(public_path, public_pem(key.public_key()) + public_pem(previous), 0o644)
+    replace_file(public_path, public_pem(key.public_key()) + public_pem(previous), 0o644)
     _write_private(private_path, key)
     return thumbprint(key.public_key()), thumbprint(previous)
 
@@ -74,12 +74,12 @@ def _write_private(path: Path, key: rsa.RSAPrivateKey) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    _replace(path, pem.decode(), 0o600)
+    replace_file(path, pem.decode(), 0o600)
 
 
-def _replace(path: Path, text: str, mode: int) -> None:
-    """`text` into `path` at once (a rename), created with `mode`: a private key is never
-    readable by others, not even for an instant."""
+def replace_file(path: Path, text: str, mode: int) -> None:
+    """`text` into `path` at once (a rename), created with `mode`: a private key, or a file of
+    secrets, is never readable by others, not even for an instant."""
     scratch = path.with_name(f".{path.name}.new")
     scratch.unlink(missing_ok=True)
     descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)

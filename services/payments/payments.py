@@ -706,9 +706,10 @@ def _let_go(order_id: int, which, why: str) -> None:
 
 def _release(payment: Payment, why: str) -> None:
     """One payment its order does not take: canceled at the provider while unsettled or failed
-    (paid meanwhile: the cancel is refused and the success applied), refunded once succeeded."""
+    (paid meanwhile: the cancel is refused and the success applied, never announced: orders
+    would mark the order paid with money that goes back), refunded once succeeded."""
     if payment.status in (*UNSETTLED, "failed"):
-        _cancel_at_provider(payment)
+        _cancel_at_provider(payment, announce=False)
     if payment.status in ("succeeded", "partially_refunded"):
         _refund_all(payment, why)
 
@@ -731,10 +732,11 @@ def _refund_all(payment: Payment, why: str) -> None:
         payment.review_reason = f"{why}; the refund was refused: {refused}"[:500]
 
 
-def _cancel_at_provider(payment: Payment) -> None:
+def _cancel_at_provider(payment: Payment, *, announce: bool = True) -> None:
     """Cancel an unsettled payment's PaymentIntent and apply what the provider then says (it may
     have succeeded meanwhile: that is applied instead). One the provider no longer knows is
-    canceled here, flagged (`_lost`)."""
+    canceled here, flagged (`_lost`). Without `announce` (its order let go of it: `_release`),
+    what the provider says is only recorded: a success is not announced, the caller refunds it."""
     try:
         intent = provider.cancel_intent(payment)
     except provider.Missing:
@@ -744,7 +746,10 @@ def _cancel_at_provider(payment: Payment) -> None:
     locked = get_payment(payment.id, lock=True)
     if intent is None:
         intent = _lost(locked, "canceled")
-    apply_intent(locked, intent)
+    if announce:
+        apply_intent(locked, intent)
+    else:
+        _apply(locked, intent, announce=False)
 
 
 def _retrieve(payment: Payment) -> dict | None:

@@ -380,6 +380,8 @@ def test_a_pix_paid_just_as_its_order_let_go_of_it_is_refunded_in_full(
     refunded = read(client, payment["id"], user)
     assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+    # Never announced: orders would mark the order paid with money that went back.
+    assert emitted(app, "payment.succeeded") == []
 
 
 @pytest.mark.parametrize("total", ["abc", "NaN", "1e999999"])

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
+from email.utils import getaddresses
 from typing import Any
 
 import requests
@@ -34,6 +35,13 @@ def _json(value: Any) -> Any:
 def email_recipients(raw: str | None) -> list[str]:
     """MONITOR_EMAIL_TO: a comma-separated list; empty means no e-mail."""
     return [address.strip() for address in (raw or "").split(",") if address.strip()]
+
+
+def _bare(address: str) -> str:
+    """A recipient as send_mail names it in `sent_to` and `retry_to`: `sre@feira.local` for
+    `SRE <sre@feira.local>`. What is not one address stays as written, for send_mail to refuse."""
+    parsed = getaddresses([address.strip()])
+    return parsed[0][1] if len(parsed) == 1 and parsed[0][1] else address
 
 
 def _duration(seconds: float | None) -> str:
@@ -132,7 +140,9 @@ class Notifier:
         mailer: Callable[..., None] = send_mail,
     ):
         self.webhook_url = webhook_url or None
-        self.email_to = list(email_to or [])
+        # Bare addresses, as the mailer answers with: a "Name <address>" kept as written would
+        # match none of its retry_to, and a server away for a moment would lose the e-mail.
+        self.email_to = [_bare(address) for address in email_to or []]
         self.attempts = attempts
         self.backoff = backoff
         self.timeout = timeout

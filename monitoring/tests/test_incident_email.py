@@ -11,7 +11,7 @@ import pytest
 
 from monitoring.checks import CheckResult
 from monitoring.config import parse
-from monitoring.notify import Notifier, email_recipients
+from monitoring.notify import DELIVERED, Notifier, email_recipients
 from monitoring.worker import Monitor
 from services.kit.testing import free_port
 from standins.smtp import Sink, controller
@@ -147,6 +147,41 @@ def test_the_e_mail_is_retried_until_the_smtp_server_is_back(smtp_env, make_moni
     [message] = received.listed()
     assert message["subject"] == "[Feira monitoring] clients is DOWN (incident opened)"
     assert not [r for r in caplog.records if r.getMessage() == "incident e-mail not sent"]
+
+
+def test_a_recipient_written_with_a_name_is_retried_until_the_smtp_server_is_back(smtp_env, caplog):
+    port = free_port()
+    smtp_env(port)
+    outcomes = []
+    notifier = Notifier(
+        None, email_to=email_recipients("SRE <sre@feira.local>"), attempts=8, backoff=0.2
+    )
+    try:
+        with caplog.at_level(logging.INFO, logger="feira.monitoring.incidents"):
+            notifier.incident(
+                "incident.opened",
+                {"key": "5d0c1f7e-8a3b-4c62-9e1d-2b7a4f6c8e90", "target": "clients"},
+                notify=True,
+                report=lambda _, outcome: outcomes.append(outcome),
+            )
+            deadline = time.monotonic() + 5
+            while not outcomes and not any(
+                r.getMessage() == "incident e-mail not sent yet" for r in caplog.records
+            ):
+                assert time.monotonic() < deadline, "no attempt failed"
+                time.sleep(0.02)
+        received = Sink()
+        server = controller(received, "127.0.0.1", port)
+        server.start()
+        try:
+            notifier.drain(timeout=30)
+        finally:
+            server.stop()
+    finally:
+        notifier.close()
+    assert outcomes == [DELIVERED]
+    [message] = received.listed()
+    assert message["to"] == ["sre@feira.local"]
 
 
 def test_a_refusal_that_cannot_change_is_logged_once_and_not_retried(

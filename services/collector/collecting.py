@@ -8,10 +8,10 @@ to products, record what could not be taken.
   only names the page (seen, and its row).
   The queue holds no more pages than `max_pages` can still fetch, in the order they were linked.
 - Bad pages never break a run: a 5xx, a timeout, a refused address, a page that claims a product
-  none can be read from or that no extractor can read, a product without a price, rows products
-  refuses, a link longer than a start URL may be: each is `rejected` {url, reason} and the run
-  ends `partial`. The run `failed` only
-  when no page could be fetched or products cannot be reached.
+  none can be read from or that no extractor can read or whose products cannot be taken, a
+  product without a price, rows products refuses, a picture whose URL cannot be asked, a link
+  longer than a start URL may be: each is `rejected` {url, reason} and the run ends `partial`.
+  The run `failed` only when no page could be fetched or products cannot be reached.
 - Deduplication is the barcode products upserts by: the page's GTIN when its check digit holds;
   else a deterministic internal EAN-13 in the restricted-circulation range (first digit 2, GS1's
   "in-store numbers", never printed on goods in trade) from (source, SKU); else from (source,
@@ -270,7 +270,14 @@ class Collection:
                 self.tally.reject(url, "no product could be read from the page")
             return found_links
         self.tally.items_found += len(items)
-        self.take(link, canonical_link(document, answer.url), items, answer, known)
+        try:
+            self.take(link, canonical_link(document, answer.url), items, answer, known)
+        except Unavailable:
+            raise
+        except Exception as broken:  # what one page holds breaks this page, not every run
+            db.session.rollback()
+            log.warning("%s could not be taken", url, exc_info=True)
+            self.tally.reject(url, f"the page could not be taken ({type(broken).__name__})")
         return found_links
 
     def row(self, item: Item, shared_page: bool) -> dict:
@@ -357,6 +364,10 @@ class Collection:
                 )
             except (Refused, FetchFailed) as failed:
                 self.tally.reject(image_url, f"picture: {failed}")
+                continue
+            except ValueError as broken:  # a URL robots.txt's parser or requests cannot spell
+                reason = f"picture: a URL that cannot be asked ({type(broken).__name__})"
+                self.tally.reject(image_url, reason)
                 continue
             if answer.status != 200:
                 self.tally.reject(image_url, f"picture: HTTP {answer.status}")

@@ -39,6 +39,9 @@ MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
 REAIS = ("BRL", "R$")
 # Stripping tags again until nothing changes ends here; what is left loses its angle brackets.
 MAX_STRIP_PASSES = 10
+# Half of a pair, what a JSON escape leaves of an emoji a shop's template cut in two (`\ud83d`):
+# no UTF-8 holds it, so a name, SKU or URL keeping it could be neither hashed, sent nor asked.
+LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class Unreadable(ValueError):
@@ -133,7 +136,8 @@ def valid_gtin(value) -> str | None:
     if value is None:
         return None
     digits = re.sub(r"[\s-]", "", str(value))
-    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+    # ASCII digits only: `²` passes isdigit() and int() refuses it; full-width ones int() reads.
+    if not re.fullmatch(r"[0-9]+", digits) or len(digits) not in (8, 12, 13, 14):
         return None
     body, check = digits[:-1], int(digits[-1])
     total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
@@ -158,8 +162,13 @@ def _text(value, limit: int) -> str | None:
         value = value.get("@value") or value.get("name")
         if value is None:
             return None
-    cleaned = " ".join(plain_text(str(value)).split())
+    cleaned = " ".join(plain_text(whole_characters(str(value))).split())
     return cleaned[:limit] or None
+
+
+def whole_characters(value: str) -> str:
+    """The text without lone surrogates."""
+    return LONE_SURROGATE.sub("", value)
 
 
 def plain_text(value: str) -> str:
@@ -181,7 +190,7 @@ def _images(value, base_url: str) -> list[str]:
             image = image.get("url") or image.get("contentUrl") or image.get("@id")
         if isinstance(image, str) and image.strip():
             try:
-                url = urljoin(base_url, html.unescape(image.strip()))
+                url = urljoin(base_url, whole_characters(html.unescape(image.strip())))
             except ValueError:
                 continue
             if url.startswith(("http://", "https://")) and url not in urls:

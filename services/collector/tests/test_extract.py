@@ -193,6 +193,39 @@ def test_a_gtin_with_a_wrong_check_digit_or_shape_is_dropped(gtin):
     assert valid_gtin(gtin) is None
 
 
+FULL_WIDTH = "".join(chr(ord(digit) + 0xFEE0) for digit in "7891234567895")
+
+
+# int() refuses `²` though isdigit() passes it, and reads full-width digits as 7891234567895.
+@pytest.mark.parametrize("gtin", ["789123456789²", FULL_WIDTH])
+def test_a_gtin_of_other_than_ascii_digits_is_dropped(gtin):
+    assert valid_gtin(gtin) is None
+
+
+def test_a_product_whose_gtin_holds_other_than_ascii_digits_is_read_without_one():
+    html = page(
+        ld(
+            '{"@type": "Product", "name": "Panela", "gtin13": "789123456789²", "sku": "P-1",'
+            '"offers": {"price": "10,00"}}'
+        )
+    )
+    [item] = extract(html, URL)
+    assert (item.name, item.gtin, item.sku) == ("Panela", None, "P-1")
+
+
+def test_lone_surrogates_a_json_escape_leaves_are_dropped_from_text_and_picture_urls():
+    # An emoji cut in half by the shop's template: `\ud83d` without the `\ude00` after it.
+    html = page(
+        ld(
+            '{"@type": "Product", "name": "Panela \\ud83d", "sku": "P-\\ud83d1",'
+            '"image": "/img/p\\ud83d.png", "offers": {"price": "10,00"}}'
+        )
+    )
+    [item] = extract(html, URL)
+    assert (item.name, item.sku) == ("Panela", "P-1")
+    assert item.images == ["https://loja.example/img/p.png"]
+
+
 def test_links_are_absolute_without_fragments_each_once_in_page_order_as_first_linked():
     html = page(
         '<link rel="next" href="?pagina=2">',

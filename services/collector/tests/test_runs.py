@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, text
 
-from services.collector import worker
+from services.collector import collecting, worker
 from services.collector.collecting import Collection
 from services.collector.models import Page, Run, Source, db, outbox
 from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
@@ -554,7 +554,7 @@ def test_a_reason_quoting_the_page_is_stored_whatever_characters_it_holds(
     assert (run["status"], run["created"]) == ("partial", 1), run
     assert [entry["reason"] for entry in run["rejected"]] == [
         "price in U$, not BRL",
-        "Caneca ? Torta: the SKU or GTIN of another product of the page",
+        "Caneca Torta: the SKU or GTIN of another product of the page",  # \ud800 dropped
     ]
 
 
@@ -806,3 +806,65 @@ def test_a_link_longer_than_a_start_url_may_be_is_rejected_alone_not_the_run(
     assert (own_shop.url + long_path).startswith(rejected["url"])
     assert long_path not in [entry["path"] for entry in own_shop.asked]
     assert list(catalogue(products_app)) == ["Caneca Boa"]
+
+
+def test_lone_surrogates_in_a_name_sku_or_picture_url_are_dropped_and_the_run_succeeds(
+    app, client, admin, own_shop, products_app
+):
+    # Emojis a shop's template cut in half: json.dumps writes each as the escape `\ud83d`.
+    own_shop.pages["/"] = links_to("/partida", "/foto-partida", "/boa")
+    own_shop.pages["/partida"] = product_page(product("Caneca \ud83d", sku="c-\ud83d"))
+    own_shop.pages["/foto.png"] = png("red")
+    own_shop.pages["/foto-partida"] = product_page(
+        product("Caneca Pintada", sku="p-1", image="/foto\ud83d.png")
+    )
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"], run["rejected"]) == ("succeeded", 3, []), run
+    found = catalogue(products_app)
+    assert sorted(found) == ["Caneca", "Caneca Boa", "Caneca Pintada"]
+    assert found["Caneca Pintada"][2] == 1
+
+
+def past_extraction(monkeypatch, name, **changes):
+    """What extraction gives, with `changes` made to the item called `name` afterwards: what
+    the collector does when something reaches it that extraction let through."""
+    read = collecting.extract
+
+    def changed(document, url, selectors=None):
+        items = read(document, url, selectors)
+        for item in items:
+            if item.name == name:
+                for field, value in changes.items():
+                    setattr(item, field, value)
+        return items
+
+    monkeypatch.setattr(collecting, "extract", changed)
+
+
+def test_a_page_whose_products_cannot_be_taken_is_rejected_alone_not_the_run(
+    app, client, admin, own_shop, products_app, monkeypatch
+):
+    past_extraction(monkeypatch, "Caneca Partida", sku="c-\ud83d")  # no barcode can be made
+    own_shop.pages["/"] = links_to("/partida", "/boa")
+    own_shop.pages["/partida"] = product_page(product("Caneca Partida"))
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("partial", 1), run
+    assert reasons_by_path(run) == {"/partida": "the page could not be taken (UnicodeEncodeError)"}
+    assert list(catalogue(products_app)) == ["Caneca Boa"]
+
+
+def test_a_picture_url_that_cannot_be_asked_is_rejected_alone_and_its_product_lands(
+    app, client, admin, own_shop, products_app, monkeypatch
+):
+    past_extraction(monkeypatch, "Caneca Pintada", images=[own_shop.url + "/foto\ud83d.png"])
+    own_shop.pages["/"] = links_to("/pintada", "/boa")
+    own_shop.pages["/pintada"] = product_page(product("Caneca Pintada"))
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("partial", 2), run
+    [rejected] = run["rejected"]
+    assert rejected["url"] == own_shop.url + "/foto?.png"
+    assert rejected["reason"].startswith("picture: a URL that cannot be asked (")
+    assert sorted(catalogue(products_app)) == ["Caneca Boa", "Caneca Pintada"]

@@ -282,9 +282,10 @@ def _timestamp(value) -> datetime | None:
 def apply_intent(payment: Payment, intent: dict) -> None:
     """A PaymentIntent as the provider reports it (its answer, a webhook, a retrieve), applied to
     the locked payment, forward only; the caller commits. A payment its order let go of before
-    this first answer (`let_go`) is then let go of: canceled at the provider, or refunded, its
-    success never announced (orders would mark the order paid with money that goes back). A card
-    intent waiting for an authentication (`_AUTHENTICATION`) is failed and canceled there."""
+    this answer (`let_go`: before the provider's first, or while it would not cancel it) is then
+    let go of: canceled at the provider, or refunded, its success never announced (orders would
+    mark the order paid with money that goes back). A card intent waiting for an
+    authentication (`_AUTHENTICATION`) is failed and canceled there."""
     letting_go = payment.let_go is not None and (
         payment.provider_ref is not None or isinstance(intent.get("id"), str)
     )
@@ -707,10 +708,14 @@ def _let_go(order_id: int, which, why: str) -> None:
 def _release(payment: Payment, why: str) -> None:
     """One payment its order does not take: canceled at the provider while unsettled or failed
     (paid meanwhile: the cancel is refused and the success applied, never announced: orders
-    would mark the order paid with money that goes back), refunded once succeeded."""
+    would mark the order paid with money that goes back), refunded once succeeded. One still
+    unsettled there (Stripe refuses to cancel most PaymentIntents while `processing`) is marked
+    `let_go`: whoever applies its next word lets go of it then (`apply_intent`)."""
     if payment.status in (*UNSETTLED, "failed"):
         _cancel_at_provider(payment, announce=False)
-    if payment.status in ("succeeded", "partially_refunded"):
+    if payment.status in UNSETTLED:
+        payment.let_go = why[:200]
+    elif payment.status in ("succeeded", "partially_refunded"):
         _refund_all(payment, why)
 
 

@@ -384,6 +384,58 @@ def test_a_pix_paid_just_as_its_order_let_go_of_it_is_refunded_in_full(
     assert emitted(app, "payment.succeeded") == []
 
 
+def as_stripe_with_a_processing_intent(monkeypatch):
+    """The provider as Stripe is for a PaymentIntent still `processing` (a card charge not yet
+    settled): it answers so, and refuses to cancel it."""
+    from services.payments import provider
+
+    create, retrieve = provider.create_intent, provider.retrieve_intent
+
+    def refused(payment):
+        raise provider.Refused(
+            "You cannot cancel this PaymentIntent because it has a status of processing.",
+            status=400,
+            code="payment_intent_unexpected_state",
+            param=None,
+            kind="invalid_request_error",
+        )
+
+    monkeypatch.setattr(provider, "create_intent", lambda p: {**create(p), "status": "processing"})
+    monkeypatch.setattr(
+        provider, "retrieve_intent", lambda r: {**retrieve(r), "status": "processing"}
+    )
+    monkeypatch.setattr(provider, "cancel_intent", refused)
+
+
+@pytest.mark.parametrize("why", LET_GO)
+def test_a_card_still_processing_when_its_order_let_go_of_it_is_refunded_once_it_succeeds(
+    client, user, order, app, standin, monkeypatch, why
+):
+    placed = order()
+    # The stand-in charges the card at once: its success webhook is held back, to come later.
+    assert standin_post(standin, "/webhooks/drop", {"count": 1}).ok
+    with monkeypatch.context() as stripe_processing:
+        as_stripe_with_a_processing_intent(stripe_processing)
+        payment = pay(client, user, placed["id"]).json
+        assert payment["status"] == "processing" and payment["provider_ref"]
+        event, data = LET_GO[why]
+        assert deliver(app, event, {"order_id": placed["id"], **data}).json["status"] == (
+            "processed"
+        )
+        assert read(client, payment["id"], user)["status"] == "processing"
+    # Its charge settles: the success is let go of as it comes.
+    late = standin_post(
+        standin,
+        "/events",
+        {"type": "payment_intent.succeeded", "payment_intent": payment["provider_ref"]},
+    )
+    assert late.json()["status"] == 200
+    refunded = read(client, payment["id"], user)
+    assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+    assert emitted(app, "payment.succeeded") == []
+
+
 @pytest.mark.parametrize("total", ["abc", "NaN", "1e999999"])
 def test_an_order_updated_with_a_total_no_one_can_read_is_rejected_once_not_a_500(
     client, user, order, app, total

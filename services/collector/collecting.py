@@ -19,12 +19,13 @@ to products, record what could not be taken.
   product of one page with the same barcode (a shared SKU) is rejected, not written over the
   first. A row carries only what the page says: products keeps the fields it leaves out.
 - Unchanged: a product page's ETag / Last-Modified are sent back (304: unchanged, not fetched
-  again), and the hash of what would be sent is compared with the last one: equal, nothing is
-  written. Both are kept only for a page taken whole (every product landed), and a source's new
-  category or selectors forget its pages' validators (sources.update_source). Pictures already
-  sent (by their hash) are not sent again: the page's row is stored before its pictures are
-  sent and each picture's hash as soon as products took it, so a run that ends mid-page (products
-  down, the worker killed) does not send it twice.
+  again; the in-scope links it had when last taken, kept on its row, are walked on as if it had
+  answered 200), and the hash of what would be sent is compared with the last one: equal,
+  nothing is written. Both are kept only for a page taken whole (every product landed), and a
+  source's new category or selectors forget its pages' validators (sources.update_source).
+  Pictures already sent (by their hash) are not sent again: the page's row is stored before its
+  pictures are sent and each picture's hash as soon as products took it, so a run that ends
+  mid-page (products down, the worker killed) does not send it twice.
 """
 
 from __future__ import annotations
@@ -246,9 +247,10 @@ class Collection:
         self.tally.pages_fetched += 1
         self.tally.fetched_any = True
         if answer.status == 304 and known:
+            # Unchanged spares its products, not the walk: the pages it linked to still are.
             self.tally.unchanged += max(len(known.products), 1)
             self.tally.items_found += max(len(known.products), 1)
-            return {}
+            return dict(known.links)
         if answer.status != 200:
             self.tally.reject(url, f"HTTP {answer.status}")
             return {}
@@ -271,7 +273,7 @@ class Collection:
             return found_links
         self.tally.items_found += len(items)
         try:
-            self.take(link, canonical_link(document, answer.url), items, answer, known)
+            self.take(link, canonical_link(document, answer.url), items, answer, known, found_links)
         except Unavailable:
             raise
         except Exception as broken:  # what one page holds breaks this page, not every run
@@ -294,7 +296,15 @@ class Collection:
             row["category_id"] = self.source.category_id
         return row
 
-    def take(self, link: Link, canonical_url: str, items: list[Item], answer, known) -> None:
+    def take(
+        self,
+        link: Link,
+        canonical_url: str,
+        items: list[Item],
+        answer,
+        known,
+        found_links: dict[str, str],
+    ) -> None:
         url = link.url
         priced = []
         for item in items:
@@ -320,6 +330,7 @@ class Collection:
         ).hexdigest()
         page = known or Page(source_id=self.source.id, url=link.key, products=[], image_hashes=[])
         page.seen_at = utcnow()
+        page.links = [[key, found] for key, found in found_links.items() if self.in_scope(key)]
         if known is not None and known.content_hash == content_hash:
             keep_validators(page, answer.headers)
             self.tally.unchanged += len(good)

@@ -117,7 +117,7 @@ class Run(db.Model):
 
 class Page(db.Model):
     """A product page as last collected: its validators for a conditional request, the hash of
-    what was extracted, and the product it became."""
+    what was extracted, the product it became, and the pages it links to."""
 
     __tablename__ = "pages"
 
@@ -132,6 +132,9 @@ class Page(db.Model):
     content_hash: Mapped[str | None] = mapped_column(String(64))
     # [{barcode, product_id}] the page's products became.
     products: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
+    # [[canonical URL, URL as linked]] of the in-scope pages it links to, in page order: walked
+    # on when it answers 304, as when it answered 200.
+    links: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
     # sha256 of each picture already sent, so a re-run does not add it again.
     image_hashes: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
     seen_at: Mapped[datetime] = mapped_column(

@@ -868,3 +868,30 @@ def test_a_picture_url_that_cannot_be_asked_is_rejected_alone_and_its_product_la
     assert rejected["url"] == own_shop.url + "/foto?.png"
     assert rejected["reason"].startswith("picture: a URL that cannot be asked (")
     assert sorted(catalogue(products_app)) == ["Caneca Boa", "Caneca Pintada"]
+
+
+def listing(*products, links=()):
+    """A category page: its products' JSON-LD and links to other pages."""
+    page = product_page(*products)
+    anchors = "".join(f'<a href="{path}">{path}</a>' for path in links)
+    return page.replace("<body></body>", f"<body>{anchors}</body>")
+
+
+def test_a_listing_page_that_answers_304_still_leads_to_the_pages_behind_it(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = (
+        listing(product("Caneca Azul", sku="a"), links=["/pagina-2"]),
+        200,
+        {"ETag": '"v1"'},
+    )
+    own_shop.pages["/pagina-2"] = listing(product("Caneca Verde", sku="v"))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 2), first
+    own_shop.pages["/pagina-2"] = listing(product("Caneca Verde", sku="v"), links=["/nova"])
+    own_shop.pages["/nova"] = product_page(product("Caneca Nova", sku="n"))
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["created"], again["unchanged"]) == ("succeeded", 1, 2), again
+    assert own_shop.asked[-3]["path"] == "/"
+    assert own_shop.asked[-3]["headers"]["If-None-Match"] == '"v1"'  # answered 304
+    assert sorted(catalogue(products_app)) == ["Caneca Azul", "Caneca Nova", "Caneca Verde"]

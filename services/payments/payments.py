@@ -236,7 +236,9 @@ def _settle_refusal(
     if intent.get("id"):
         apply_intent(payment, intent)
     if payment.status == "processing":
-        _move(payment, "failed", reason=reason, code=code)
+        # Its order let go of it meanwhile (paid by hand, say): the client is not told "not
+        # approved" after "paid".
+        _move(payment, "failed", reason=reason, code=code, announce=payment.let_go is None)
     db.session.flush()
     key.answer(payment)
     db.session.commit()
@@ -247,29 +249,36 @@ def _settle_refusal(
 
 
 def _move(
-    payment: Payment, target: str, *, reason: str | None = None, code: str | None = None
+    payment: Payment,
+    target: str,
+    *,
+    reason: str | None = None,
+    code: str | None = None,
+    announce: bool = True,
 ) -> None:
     """`reason` and `code` only for `failed`: the provider's words and its code
-    (`provider.failure_code`), none when it gave none."""
+    (`provider.failure_code`), none when it gave none. A failure is announced unless its order
+    let go of the payment (not `announce`)."""
     payment.status = target
     payment.updated_at = utcnow()
     if target == "failed":
         payment.failure_reason = (reason or "The payment failed")[:500]
         payment.failure_code = code[:60] if code else None
-        outbox.emit(
-            "payment.failed",
-            {
-                "payment_id": payment.id,
-                "order_id": payment.order_id,
-                "client_id": payment.client_id,
-                "total": str(payment.amount),
-                "reason": payment.failure_reason,
-                # notifications tells the client why from this, in Portuguese, and what to do
-                # from the method.
-                "code": payment.failure_code,
-                "method": payment.method,
-            },
-        )
+        if announce:
+            outbox.emit(
+                "payment.failed",
+                {
+                    "payment_id": payment.id,
+                    "order_id": payment.order_id,
+                    "client_id": payment.client_id,
+                    "total": str(payment.amount),
+                    "reason": payment.failure_reason,
+                    # notifications tells the client why from this, in Portuguese, and what to do
+                    # from the method.
+                    "code": payment.failure_code,
+                    "method": payment.method,
+                },
+            )
 
 
 def _timestamp(value) -> datetime | None:
@@ -356,6 +365,7 @@ def _apply(payment: Payment, intent: dict, *, announce: bool) -> None:
             "failed",
             reason=error.get("message") or "The payment failed",
             code=provider.failure_code(error),
+            announce=announce,
         )
     elif target in ("canceled", "failed"):
         # A PIX nobody paid in time: Stripe's own expiry fails it, our reconciliation cancels it.

@@ -10,8 +10,8 @@ import requests
 from sqlalchemy import select
 
 from services.kit import Unavailable
-from services.kit.testing import unreachable_url
-from services.payments import payments
+from services.kit.testing import deliver, unreachable_url
+from services.payments import payments, provider
 from services.payments.models import IdempotencyKey, db
 
 from .conftest import emitted, order_status, relay, standin_events
@@ -116,6 +116,29 @@ def test_a_declined_card_answers_and_keeps_the_providers_decline_code_and_its_ev
     assert (stored["failure_code"], stored["failure_reason"]) == (code, reason)
     [event] = emitted(app, "payment.failed")
     assert (event["code"], event["reason"]) == (code, reason)
+
+
+@pytest.mark.parametrize("reported", ["with its PaymentIntent", "without one"])
+def test_a_declined_card_whose_order_was_paid_by_hand_meanwhile_announces_no_failure(
+    client, user, order, app, monkeypatch, reported
+):
+    placed = order()
+    create = provider.create_intent
+
+    def paid_by_hand_while_at_the_provider(payment):
+        # An admin marks the order paid while the card is at the provider; then it is declined.
+        paid_by_hand = {"order_id": placed["id"], "payment_id": None}
+        assert deliver(app, "order.paid", paid_by_hand).json["status"] == "processed"
+        if reported == "without one":
+            raise provider.Declined(None, "Your card was declined.", "card_declined")
+        return create(payment)
+
+    monkeypatch.setattr(provider, "create_intent", paid_by_hand_while_at_the_provider)
+    declined = pay(client, user, placed["id"], payment_method="pm_card_chargeDeclined")
+    assert declined.status_code == 201, declined.json
+    assert declined.json["status"] == "failed"
+    # The client was told the order is paid: never "not approved, try again" after it.
+    assert emitted(app, "payment.failed") == []
 
 
 def test_a_card_that_needs_authentication_fails_with_authentication_required_and_frees_its_order(

@@ -23,9 +23,9 @@ to products, record what could not be taken.
   answered 200), and the hash of what would be sent is compared with the last one: equal,
   nothing is written. Both are kept only for a page taken whole (every product landed), and a
   source's new category or selectors forget its pages' validators (sources.update_source).
-  Pictures already sent (by their hash) are not sent again: the page's row is stored before its
-  pictures are sent and each picture's hash as soon as products took it, so a run that ends
-  mid-page (products down, the worker killed) does not send it twice.
+  Pictures already sent (by their hash, per product) are not sent again: the page's row is
+  stored before its pictures are sent and each picture's hash as soon as products took it, so a
+  run that ends mid-page (products down, the worker killed) does not send it twice.
 """
 
 from __future__ import annotations
@@ -367,7 +367,8 @@ class Collection:
 
     def pictures(self, page: Page, product_id: int, item: Item) -> None:
         """Download the item's pictures (size-limited, decoded), send those the page has not
-        sent yet; each one's hash is stored as soon as products took it."""
+        sent the product yet; each one's hash is stored, with the product's id, as soon as
+        products took it."""
         for image_url in item.images[: self.config["COLLECTOR_MAX_IMAGES"]]:
             try:
                 answer = self.fetcher.get(
@@ -384,7 +385,8 @@ class Collection:
                 self.tally.reject(image_url, f"picture: HTTP {answer.status}")
                 continue
             digest = hashlib.sha256(answer.body).hexdigest()
-            if digest in page.image_hashes:
+            sent = [product_id, digest]  # per product: two of a page may show the same picture
+            if sent in page.image_hashes:
                 continue
             kind = picture_format(answer.body)
             if kind is None:
@@ -393,7 +395,7 @@ class Collection:
                 continue
             name = f"{digest[:16]}.{kind.lower()}"
             if products.add_image(product_id, name, answer.body, PICTURE_FORMATS[kind]):
-                page.image_hashes = [*page.image_hashes, digest]
+                page.image_hashes = [*page.image_hashes, sent]
                 db.session.commit()
             else:
                 self.tally.reject(image_url, "picture: products refused it")

@@ -135,7 +135,8 @@ class Page(db.Model):
     # [[canonical URL, URL as linked]] of the in-scope pages it links to, in page order: walked
     # on when it answers 304, as when it answered 200.
     links: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
-    # sha256 of each picture already sent, so a re-run does not add it again.
+    # [[product id, sha256]] of each picture already sent to each product, so a re-run does not
+    # add it again.
     image_hashes: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
     seen_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=text("now()")

@@ -895,3 +895,17 @@ def test_a_listing_page_that_answers_304_still_leads_to_the_pages_behind_it(
     assert own_shop.asked[-3]["path"] == "/"
     assert own_shop.asked[-3]["headers"]["If-None-Match"] == '"v1"'  # answered 304
     assert sorted(catalogue(products_app)) == ["Caneca Azul", "Caneca Nova", "Caneca Verde"]
+
+
+def test_products_of_one_page_that_show_the_same_picture_each_get_it(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/foto.png"] = png("red")
+    own_shop.pages["/"] = product_page(
+        product("Caneca Azul", sku="a", image="/foto.png"),
+        product("Caneca Verde", sku="v", image="/foto.png"),
+    )
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"], run["rejected"]) == ("succeeded", 2, []), run
+    found = catalogue(products_app)
+    assert (found["Caneca Azul"][2], found["Caneca Verde"][2]) == (1, 1)

@@ -2,8 +2,8 @@
 must not do twice at once (README: "Running on Kubernetes", N replicas).
 
 - `xact_lock(session, name)`: tried inside the caller's transaction and released by its commit
-  or rollback (the outbox relay's pass: one relay delivers at a time, so a subscriber gets the
-  events in the order they were written).
+  or rollback (the outbox relay's pass: one relay delivers at a time, so copies never race
+  each other's deliveries; retries after a failure may still bring a later event first).
 - `wait_xact_lock(session, kind, key, shared=...)`: waited for inside the caller's transaction,
   one per row of a kind (inventory's per client and per product: a deletion takes it alone, the
   writes it must see share it, so they never wait for one another).

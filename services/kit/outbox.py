@@ -279,9 +279,10 @@ class Outbox:
         subscribers = current_app.config["OUTBOX_SUBSCRIBERS"]
         secret = current_app.config["OUTBOX_SECRET"]
         # SCALE copies of the relay: one pass at a time per service (the others find the lock
-        # taken and wait for their next poll), so each subscriber still gets the events in the
-        # order they were written. SKIP LOCKED below keeps a delivery from going out twice even
-        # without it.
+        # taken and wait for their next poll), so a pass sends a subscriber's due events in the
+        # order they were written (a retried one, waiting its own backoff, may come after later
+        # ones: subscribers to which order matters tell by the event's time). SKIP LOCKED below
+        # keeps a delivery from going out twice even without it.
         if not xact_lock(session, self.lock_name("relay")):
             session.rollback()
             return 0

@@ -59,8 +59,14 @@ def announce_cancelled(order: Order, note: str | None = None) -> None:
 
 def announce_updated(order: Order) -> None:
     """`order.updated`, in the transaction that changes a pending order (its items, address or
-    payment method), with the total as it now is."""
-    outbox.emit("order.updated", facts(order, order.status))
+    payment method), with the total as it now is and `updated_at`, the edit's time as
+    `GET /orders/{id}` shows it: payments tells from it an edit older than its payment's read
+    of the order (the relay may deliver events out of order after a failure)."""
+    order.updated_at = utcnow()
+    outbox.emit(
+        "order.updated",
+        {**facts(order, order.status), "updated_at": order.updated_at.isoformat()},
+    )
 
 
 def cancel_for(order: Order, by_service: str, note: str) -> None:

@@ -379,7 +379,6 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         db.session.flush()
         order.items.extend(items)
         order.total = sum((item.line_total for item in items), Decimal("0.00"))
-        order.updated_at = utcnow()
         announce_updated(order)
         db.session.commit()
     except Exception:

@@ -92,6 +92,10 @@ class Payment(TimestampMixin, db.Model):
     order_checked: Mapped[bool] = mapped_column(
         Boolean, nullable=False, server_default=text("false")
     )
+    # The order's `updated_at` when it was last read (created, then checked): an `order.updated`
+    # of an edit made before that read is one this payment already saw, or one a newer edit
+    # replaced (the relay may deliver a subscriber's events out of order after a failure).
+    order_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[int] = mapped_column(Integer, nullable=False)
     # Part of every idempotency key sent to the provider about it (`payment-<id>-<nonce>`): the
     # id alone would repeat once a database is made anew, and the provider keeps keys a day.

@@ -110,6 +110,7 @@ def _order(order_id: int) -> dict:
             "status": str(body["status"]),
             "total": Decimal(body["total"]),
             "client_id": body.get("client_id"),
+            "updated_at": _instant(body["updated_at"]),
         },
     )
 
@@ -139,6 +140,7 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
         client_id=order["client_id"] if isinstance(order["client_id"], int) else None,
         payment_method=data.get("payment_method") if data["method"] == "card" else None,
         created_by=user_id,
+        order_updated_at=order["updated_at"],
     )
     db.session.add(payment)
     try:
@@ -171,7 +173,9 @@ def _ensure_still_payable(payment_id: int, order_id: int, amount: Decimal) -> No
             f"Order {order_id} changed while it was being paid (it is {again['status']}, "
             f"{again['total']}): pay it again"
         )
-    get_payment(payment_id, lock=True).order_checked = True
+    checked = get_payment(payment_id, lock=True)
+    checked.order_checked = True
+    checked.order_updated_at = again["updated_at"]
     db.session.commit()
     failpoint("payments.order_checked")
 
@@ -281,6 +285,15 @@ def _move(
             )
 
 
+def _instant(value) -> datetime:
+    """An ISO 8601 time orders wrote (`updated_at`), with its offset; else the sender's mistake
+    (ValueError: the inbox rejects the event, `_order` answers 503)."""
+    instant = datetime.fromisoformat(str(value))
+    if instant.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone")
+    return instant
+
+
 def _timestamp(value) -> datetime | None:
     try:
         return datetime.fromtimestamp(int(value), UTC)
@@ -370,7 +383,8 @@ def _apply(payment: Payment, intent: dict, *, announce: bool) -> None:
     elif target in ("canceled", "failed"):
         # A PIX nobody paid in time: Stripe's own expiry fails it, our reconciliation cancels it.
         _move(payment, "canceled")
-        if _pix_expired(payment):
+        # Not when its order let go of it first: an edited order would be cancelled "expired".
+        if announce and _pix_expired(payment):
             outbox.emit("payment.expired", {"payment_id": payment.id, "order_id": payment.order_id})
     else:
         _move(payment, target)
@@ -673,11 +687,19 @@ def on_order_updated(data: dict) -> None:
     leaves the order pending on a success for another amount), and the order can be paid
     anew."""
     total = event_amount(data["total"])
-    _let_go(
-        int(data["order_id"]),
-        lambda payment: payment.amount != total,
-        "Its order's total changed",
-    )
+    # Sent since `updated_at` was added: an edit made before a payment's last read of the order
+    # is not news to it (delivered late, after newer ones, the relay having retried it).
+    edited_at = _instant(data["updated_at"]) if "updated_at" in data else None
+
+    def outdated(payment: Payment) -> bool:
+        read_after = (
+            edited_at is not None
+            and payment.order_updated_at is not None
+            and payment.order_updated_at >= edited_at
+        )
+        return payment.amount != total and not read_after
+
+    _let_go(int(data["order_id"]), outdated, "Its order's total changed")
 
 
 @reaches_outside

@@ -1,5 +1,8 @@
 """The status workflow, editing and deleting, with inventory doing its part for real."""
 
+from datetime import datetime
+from unittest.mock import ANY
+
 import pytest
 
 from services.inventory.models import Holding
@@ -280,7 +283,9 @@ def test_editing_items_moves_the_reservation_and_the_total(
     assert stock_of(inventory, second["id"])["reserved"] == 4
 
 
-def test_an_edited_order_announces_its_new_total_for_payments(client, user, placed):
+def test_an_edited_order_announces_its_new_total_and_the_edits_time_for_payments(
+    client, user, placed
+):
     order, product = placed["order"], placed["product"]
     items = [{"product_id": product["id"], "quantity": 3}]
     response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
@@ -292,8 +297,14 @@ def test_an_edited_order_announces_its_new_total_for_payments(client, user, plac
             "total": response.json["total"],
             "status": "pending",
             "note": None,
+            "updated_at": ANY,
         }
     ]
+    [announced] = emitted(client.application, "order.updated")
+    # The time GET /orders/{id} shows: payments compares it with the one it read.
+    shown = client.get(f"/orders/{order['id']}", headers=user).json["updated_at"]
+    assert datetime.fromisoformat(announced["updated_at"]) == datetime.fromisoformat(shown)
+    assert datetime.fromisoformat(shown) > datetime.fromisoformat(order["updated_at"])
     assert response.json["total"] != order["total"]
 
 
@@ -354,7 +365,7 @@ def test_a_reservation_that_cannot_be_put_back_is_logged(
         committed_behind_its_back(inventory, order["id"], admin)
         raise RuntimeError("the order's own write failed")
 
-    monkeypatch.setattr("services.orders.orders.utcnow", failing_write)
+    monkeypatch.setattr("services.orders.events.utcnow", failing_write)
     items = [{"product_id": product["id"], "quantity": 1}]
     response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
     assert response.status_code == 500

@@ -5,6 +5,7 @@ lost or a PIX expires; refunds, by an admin or because the order was cancelled."
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -434,6 +435,38 @@ def test_a_card_still_processing_when_its_order_let_go_of_it_is_refunded_once_it
     assert refunded["status"] == "refunded" and refunded["refunded_amount"] == "60.50"
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
     assert emitted(app, "payment.succeeded") == []
+
+
+def test_an_edit_older_than_the_payments_read_of_its_order_lets_nothing_go(
+    client, user, order, app
+):
+    """After a failure the relay may deliver an older `order.updated` after a newer one: an edit
+    made before the payment read the order (which then had the total it pays) changes nothing;
+    one made after it does."""
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    read_at = datetime.fromisoformat(placed["updated_at"])
+    late = {"order_id": placed["id"], "total": "99.90"}
+    earlier = (read_at - timedelta(seconds=1)).isoformat()
+    assert deliver(app, "order.updated", {**late, "updated_at": earlier}).status_code == 200
+    assert read(client, payment["id"], user)["status"] == "requires_action"
+    later = (read_at + timedelta(seconds=1)).isoformat()
+    assert deliver(app, "order.updated", {**late, "updated_at": later}).status_code == 200
+    assert read(client, payment["id"], user)["status"] == "canceled"
+
+
+def test_an_expired_pix_its_edited_order_let_go_of_does_not_cancel_the_order(
+    client, user, order, app
+):
+    """Past its expiry but not yet reconciled when the order is edited: canceled for the edit,
+    and not announced expired (orders would cancel the order the customer is still editing)."""
+    app.config["PIX_EXPIRES_S"] = 1
+    placed = order()
+    payment = pay(client, user, placed["id"], method="pix").json
+    time.sleep(1.2)
+    deliver(app, "order.updated", {"order_id": placed["id"], "total": "99.90"})
+    assert read(client, payment["id"], user)["status"] == "canceled"
+    assert emitted(app, "payment.expired") == []
 
 
 @pytest.mark.parametrize("total", ["abc", "NaN", "1e999999"])

@@ -126,6 +126,25 @@ def test_an_incident_linked_to_its_root_cause_sends_no_e_mail_of_its_own(
     assert subjects == ["[Feira monitoring] postgres is DOWN (incident opened)"]
 
 
+def _smtp_back_once_a_try_failed(port, notifier, caplog, settled=lambda: False) -> Sink:
+    """Waits for a failed try (or for `settled()`), then serves SMTP on `port` until the
+    notifier's queue is empty; what it received."""
+    deadline = time.monotonic() + 5
+    while not settled() and not any(
+        r.getMessage() == "incident e-mail not sent yet" for r in caplog.records
+    ):
+        assert time.monotonic() < deadline, "no attempt failed"
+        time.sleep(0.02)
+    received = Sink()
+    server = controller(received, "127.0.0.1", port)
+    server.start()
+    try:
+        notifier.drain(timeout=30)
+    finally:
+        server.stop()
+    return received
+
+
 def test_the_e_mail_is_retried_until_the_smtp_server_is_back(smtp_env, make_monitor, caplog):
     port = free_port()
     smtp_env(port)
@@ -133,17 +152,7 @@ def test_the_e_mail_is_retried_until_the_smtp_server_is_back(smtp_env, make_moni
     monitor.notifier.backoff = 0.2
     with caplog.at_level(logging.INFO, logger="feira.monitoring.incidents"):
         feed(monitor, "clients", [False, False])
-        deadline = time.monotonic() + 5
-        while not any(r.getMessage() == "incident e-mail not sent yet" for r in caplog.records):
-            assert time.monotonic() < deadline, "no attempt failed"
-            time.sleep(0.02)
-        received = Sink()
-        server = controller(received, "127.0.0.1", port)
-        server.start()
-        try:
-            monitor.notifier.drain(timeout=30)
-        finally:
-            server.stop()
+        received = _smtp_back_once_a_try_failed(port, monitor.notifier, caplog)
     [message] = received.listed()
     assert message["subject"] == "[Feira monitoring] clients is DOWN (incident opened)"
     assert not [r for r in caplog.records if r.getMessage() == "incident e-mail not sent"]
@@ -164,19 +173,7 @@ def test_a_recipient_written_with_a_name_is_retried_until_the_smtp_server_is_bac
                 notify=True,
                 report=lambda _, outcome: outcomes.append(outcome),
             )
-            deadline = time.monotonic() + 5
-            while not outcomes and not any(
-                r.getMessage() == "incident e-mail not sent yet" for r in caplog.records
-            ):
-                assert time.monotonic() < deadline, "no attempt failed"
-                time.sleep(0.02)
-        received = Sink()
-        server = controller(received, "127.0.0.1", port)
-        server.start()
-        try:
-            notifier.drain(timeout=30)
-        finally:
-            server.stop()
+            received = _smtp_back_once_a_try_failed(port, notifier, caplog, lambda: outcomes)
     finally:
         notifier.close()
     assert outcomes == [DELIVERED]

@@ -4,6 +4,10 @@ status webhooks move them forward, an admin queues a failed one again.
 - An event inserts a `queued` notification in the inbox's transaction, `ON CONFLICT DO NOTHING`
   on (order_id, template): a redelivered event, or the same event twice, is still one message.
   It keeps the note only when the client is meant to read it (NOTE_TOLD, a failed payment's).
+- A failed payment's message is old news once its order was paid or cancelled: the relays of
+  payments and orders retry apart, so a `payment.failed` may come after `order.paid`. One whose
+  order already has a paid or cancelled message is `failed` ("superseded: …") when queued, and
+  when sent if such a message came before it or has gone out since (an admin's retry).
 - The sender takes due queued rows one at a time with `FOR UPDATE SKIP LOCKED` and holds the row's
   lock while it sends and records the outcome: two senders never take the same row, so never
   send it twice; nor one while an older one of its order is still queued, so the client hears of
@@ -28,7 +32,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
@@ -91,6 +95,8 @@ WHY_PAYMENT_FAILED = {
 # the step (orders' "payment 7", "PIX expired", "client deleted", "deleted", or an admin's words
 # on a cancel or a payment by hand): it never leaves; the message has no note.
 NOTE_TOLD = {"order.shipped", "order.delivered"}
+# The messages after which a failed payment's "try again" is old news, and what happened.
+SUPERSEDE_PAYMENT_FAILED = {"order_paid": "paid", "order_cancelled": "cancelled"}
 # What to do, by the payment's method, after every reason (and alone when the code says nothing
 # the client can use); an event without a method (sent before payments named it) gets the last.
 TRY_AGAIN = {
@@ -144,6 +150,7 @@ def _queue(event_type: str, data: dict) -> None:
         "status": str(data.get("status") or "")[:20],
         "note": str(note or "")[:300],
     }
+    superseded = _superseded(order_id) if event_type == "payment.failed" else None
     db.session.execute(
         insert(Notification)
         .values(
@@ -151,9 +158,28 @@ def _queue(event_type: str, data: dict) -> None:
             order_id=order_id,
             client_id=client_id,
             parameters=parameters,
+            **({"status": "failed", "error": superseded} if superseded else {}),
         )
         .on_conflict_do_nothing(index_elements=["order_id", "template"])
     )
+
+
+def _superseded(order_id: int, payment_failed_id: int | None = None) -> str | None:
+    """Why a payment_failed message of the order must not go, None when it may: the order has a
+    paid or cancelled message (when queuing it), or one that came before it or is no longer queued
+    (when sending it: a newer one still queued is the next step, told after it)."""
+    found = select(Notification.template).where(
+        Notification.order_id == order_id,
+        Notification.template.in_(SUPERSEDE_PAYMENT_FAILED),
+    )
+    if payment_failed_id is not None:
+        found = found.where(
+            or_(Notification.id < payment_failed_id, Notification.status != "queued")
+        )
+    template = db.session.scalar(found.order_by(Notification.id).limit(1))
+    if template is None:
+        return None
+    return f"superseded: the order was {SUPERSEDE_PAYMENT_FAILED[template]}"
 
 
 def on_order_paid(data: dict) -> None:
@@ -281,6 +307,11 @@ def _fail(notification: Notification, reason: str) -> None:
 
 def _send(notification: Notification) -> None:
     """Send the locked notification once and record the outcome (the caller commits)."""
+    if notification.template == "payment_failed":
+        superseded = _superseded(notification.order_id, notification.id)
+        if superseded:
+            _fail(notification, superseded)
+            return
     try:
         contact = _contact(notification.client_id)
     except Unavailable:

@@ -1,0 +1,83 @@
+"""A failed payment's "try again" is never told after the order was paid or cancelled: payments'
+and orders' relays retry apart, so a `payment.failed` may come after `order.paid`. In the order
+they happened, both are told."""
+
+import pytest
+from sqlalchemy import update
+
+from services.notifications.models import Notification, db
+
+from .conftest import order_event, rows, send_due
+
+PHONE = "+5511912345678"
+
+
+def sent_templates(standin) -> list[str]:
+    """What the provider accepted, oldest first."""
+    return [message["template"] for message in reversed(standin.messages(to=PHONE))]
+
+
+def by_template(app) -> dict[str, Notification]:
+    return {row.template: row for row in rows(app)}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "template", "what"),
+    [("order.paid", "order_paid", "paid"), ("order.cancelled", "order_cancelled", "cancelled")],
+)
+def test_a_payment_failed_coming_after_the_order_was_paid_or_cancelled_is_never_sent(
+    client, app, standin, make_client, event_type, template, what
+):
+    buyer = make_client(phone=PHONE, opt_in=True)
+    order_event(app, event_type, 401, buyer["id"])
+    assert send_due(app) == 1
+    order_event(app, "payment.failed", 401, buyer["id"], code="card_declined", method="card")
+    # Decided as it is queued: it never waits in the queue.
+    assert by_template(app)["payment_failed"].status == "failed"
+    send_due(app)
+    assert sent_templates(standin) == [template]
+    stale = by_template(app)["payment_failed"]
+    assert (stale.status, stale.error) == ("failed", f"superseded: the order was {what}")
+    assert stale.attempts == 0
+
+
+@pytest.mark.parametrize("event_type", ["order.paid", "order.cancelled"])
+def test_a_late_payment_failed_is_not_sent_when_both_wait_for_the_sender(
+    client, app, standin, make_client, event_type
+):
+    buyer = make_client(phone=PHONE, opt_in=True)
+    order_event(app, event_type, 402, buyer["id"])
+    order_event(app, "payment.failed", 402, buyer["id"])
+    send_due(app)
+    assert sent_templates(standin) == [event_type.replace(".", "_")]
+    assert by_template(app)["payment_failed"].status == "failed"
+
+
+def test_a_payment_failed_queued_again_after_the_order_was_paid_is_not_sent(
+    client, app, standin, make_client, admin
+):
+    buyer = make_client(phone=PHONE, opt_in=True)
+    order_event(app, "payment.failed", 403, buyer["id"])
+    # Its send was refused, the client then paid; an admin retries it.
+    with app.app_context():
+        db.session.execute(update(Notification).values(status="failed", error="refused"))
+        db.session.commit()
+        db.session.remove()
+    order_event(app, "order.paid", 403, buyer["id"])
+    assert send_due(app) == 1
+    failed = by_template(app)["payment_failed"]
+    assert client.post(f"/notifications/{failed.id}/retry", headers=admin).status_code == 200
+    assert send_due(app) == 1
+    assert sent_templates(standin) == ["order_paid"]
+    failed = by_template(app)["payment_failed"]
+    assert (failed.status, failed.error) == ("failed", "superseded: the order was paid")
+
+
+def test_a_payment_failed_then_the_order_paid_are_both_sent_in_that_order(
+    client, app, standin, make_client
+):
+    buyer = make_client(phone=PHONE, opt_in=True)
+    order_event(app, "payment.failed", 404, buyer["id"])
+    order_event(app, "order.paid", 404, buyer["id"])
+    assert send_due(app) == 2
+    assert sent_templates(standin) == ["payment_failed", "order_paid"]

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -48,6 +49,11 @@ class Source(TimestampMixin, db.Model):
     start_urls: Mapped[list] = mapped_column(JSONB, nullable=False)
     # A five-field cron expression (UTC), or null: runs only when asked.
     schedule: Mapped[str | None] = mapped_column(String(120))
+    # When the schedule was last set (its creation, else its last change): it fires only at times
+    # after this, never at one from before it existed.
+    schedule_set_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
     max_pages: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("100"))
     delay_s: Mapped[Decimal] = mapped_column(
         Numeric(6, 2), nullable=False, server_default=text("1")

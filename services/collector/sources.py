@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from services.kit import Conflict, NotFound, Unprocessable
+from services.kit import Conflict, NotFound, Unprocessable, utcnow
 from services.kit.db import kept_after_commit
 
 from . import products
@@ -67,9 +67,12 @@ def create_source(data: dict) -> Source:
 def update_source(source: Source, data: dict) -> Source:
     """A new category or new selectors forget its pages' validators in the same transaction: the
     next run asks every page unconditionally (a 304 would keep the products as they were) and
-    sends each product whose row changed, as it does for a shop without validators."""
+    sends each product whose row changed, as it does for a shop without validators. A new
+    schedule first fires at its next time after now (`schedule_set_at`)."""
     check_category(data)
     reshaped = any(key in data and data[key] != getattr(source, key) for key in SHAPING)
+    if "schedule" in data and data["schedule"] != source.schedule:
+        source.schedule_set_at = utcnow()
     source.update(data)
     if reshaped:
         db.session.execute(

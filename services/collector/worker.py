@@ -156,7 +156,9 @@ def latest_fire_time(schedule: str, since: datetime, now: datetime) -> datetime 
 
 
 def schedule_due(now: datetime | None = None) -> int:
-    """Queue one run per source whose schedule has fired since its last scheduled run."""
+    """Queue one run per source whose schedule has fired since its last scheduled run and since
+    it was set: a schedule given to an existing source, or changed, first fires at its next time,
+    not at one from before (today's 03:00 when "0 3 * * *" is set at 14:00)."""
     now = now or utcnow()
     last = (
         select(Run.source_id, func.max(Run.scheduled_for).label("at"))
@@ -164,14 +166,15 @@ def schedule_due(now: datetime | None = None) -> int:
         .subquery()
     )
     rows = db.session.execute(
-        select(Source.id, Source.schedule, Source.created_at, last.c.at)
+        select(Source.id, Source.schedule, Source.schedule_set_at, last.c.at)
         .outerjoin(last, last.c.source_id == Source.id)
         .where(Source.active.is_(True), Source.schedule.is_not(None))
     ).all()
     queued = 0
-    for source_id, schedule, created_at, last_at in rows:
+    for source_id, schedule, set_at, last_at in rows:
+        since = max(last_at, set_at) if last_at else set_at
         try:
-            fire = latest_fire_time(schedule, last_at or created_at, now)
+            fire = latest_fire_time(schedule, since, now)
         except ValueError:
             log.warning("source %s has a schedule that cannot be read", source_id)
             continue

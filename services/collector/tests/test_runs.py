@@ -251,17 +251,67 @@ def test_a_running_run_whose_worker_holds_its_lock_is_left_alone(app, client, ad
             holder.execute(text("SELECT pg_advisory_unlock_all()"))
 
 
-def test_a_scheduled_source_gets_one_run_per_fire_time_whoever_asks(app, client, admin, shops):
-    source_id = add_source(client, admin, shops, "/loja-micro/", schedule="*/5 * * * *")
+def aged(app, source_id, **ago) -> None:
+    """The source created (and its schedule set) that long ago."""
     with app.app_context():
         source = db.session.get(Source, source_id)
-        source.created_at = datetime.now(UTC) - timedelta(hours=2)
+        source.created_at = source.schedule_set_at = datetime.now(UTC) - timedelta(**ago)
         db.session.commit()
+        db.session.remove()
+
+
+def changed(client, admin, source_id, **body) -> None:
+    answer = client.patch(f"/collector/sources/{source_id}", json=body, headers=admin)
+    assert answer.status_code == 200, answer.json
+
+
+def hourly_fired_minutes_ago(minutes: int) -> tuple[str, datetime]:
+    """An hourly schedule whose latest fire time was `minutes` ago, and its next."""
+    fired = (datetime.now(UTC) - timedelta(minutes=minutes)).replace(second=0, microsecond=0)
+    return f"{fired.minute} * * * *", fired + timedelta(hours=1)
+
+
+def test_a_scheduled_source_gets_one_run_per_fire_time_whoever_asks(app, client, admin, shops):
+    source_id = add_source(client, admin, shops, "/loja-micro/", schedule="*/5 * * * *")
+    aged(app, source_id, hours=2)
+    # A change to anything but the schedule leaves it as it was set.
+    changed(client, admin, source_id, name="micro", schedule="*/5 * * * *")
+    with app.app_context():
         assert schedule_due() == 1
         assert schedule_due() == 0  # the same fire time, or a run still queued
         run = db.session.scalars(select(Run)).one()
         assert run.scheduled_for.minute % 5 == 0
         assert datetime.now(UTC) - run.scheduled_for < timedelta(minutes=5)
+
+
+def test_a_schedule_given_to_an_existing_source_first_fires_at_its_next_time(
+    app, client, admin, shops
+):
+    source_id = add_source(client, admin, shops, "/loja-micro/")
+    aged(app, source_id, days=7)
+    schedule, next_fire = hourly_fired_minutes_ago(10)
+    changed(client, admin, source_id, schedule=schedule)
+    with app.app_context():
+        assert schedule_due() == 0  # not for the fire time of 10 minutes ago, before it was set
+        assert schedule_due(now=next_fire - timedelta(seconds=1)) == 0
+        assert schedule_due(now=next_fire) == 1
+        assert db.session.scalars(select(Run.scheduled_for)).one() == next_fire
+
+
+def test_a_changed_schedule_first_fires_at_its_next_time(app, client, admin, shops):
+    source_id = add_source(client, admin, shops, "/loja-micro/", schedule="0 3 * * *")
+    aged(app, source_id, days=7)
+    # Its last scheduled run was at 03:00 two days ago (none since: the worker was stopped).
+    today_at_3 = datetime.now(UTC).replace(hour=3, minute=0, second=0, microsecond=0)
+    last = today_at_3 - timedelta(days=2)
+    with app.app_context():
+        db.session.add(Run(source_id=source_id, status="succeeded", scheduled_for=last))
+        db.session.commit()
+    schedule, next_fire = hourly_fired_minutes_ago(10)
+    changed(client, admin, source_id, schedule=schedule)
+    with app.app_context():
+        assert schedule_due() == 0
+        assert schedule_due(now=next_fire) == 1
 
 
 def test_the_latest_fire_time_is_the_last_one_before_now():

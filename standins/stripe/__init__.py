@@ -9,15 +9,18 @@ them; empty: recorded, not sent), `STRIPE_STANDIN_PIX_KEY` (the merchant key in 
 
 Stripe's API (form-encoded, `Idempotency-Key` replays, Stripe's error objects):
     POST /v1/payment_intents              card: pm_card_visa succeeds at once,
-                                          pm_card_chargeDeclined answers 402 card_declined;
+                                          pm_card_chargeDeclined answers 402 card_declined,
+                                          pm_card_refundFail succeeds, and its refunds are
+                                          made `pending`, then fail (below);
                                           pix + confirm: requires_action with a BR Code
     GET  /v1/payment_intents/{id}
     POST /v1/payment_intents/{id}/cancel
     POST /v1/refunds                      payment_intent (or charge), amount? (default: the rest)
     GET  /v1/refunds/{id}, GET /v1/charges/{id}
-Webhooks: the events `payment_intent.succeeded`, `.payment_failed`, `.canceled` and
-`charge.refunded` (only those), JSON with `Stripe-Signature: t=...,v1=...`, each tried again
-up to 3 times (0.5 s, 1 s, 2 s later) while the endpoint answers no 2xx.
+Webhooks: the events `payment_intent.succeeded`, `.payment_failed`, `.canceled`,
+`charge.refunded` (a refund made) and `charge.refund.updated` (a refund failed) (only those),
+JSON with `Stripe-Signature: t=...,v1=...`, each tried again up to 3 times (0.5 s, 1 s, 2 s
+later) while the endpoint answers no 2xx.
 
 Test-only routes (JSON; no API key):
     GET  /_standin/health                         200 when up
@@ -25,6 +28,13 @@ Test-only routes (JSON; no API key):
                                                   (refused once the code expired); sends
                                                   payment_intent.succeeded
     GET  /_standin/payment_intents/{id}/pix       the copia-e-cola code (hosted_instructions_url)
+    POST /_standin/refunds/{id}/fail              a pending refund (of a pm_card_refundFail
+                                                  charge) fails, as Stripe's does on its own
+                                                  a while later: status `failed`, failure_reason
+                                                  `expired_or_canceled_card`, the charge's
+                                                  amount_refunded back down; sends
+                                                  charge.refund.updated (the Refund). The stand-in
+                                                  never fails one by itself: tests say when
     POST /_standin/webhooks/drop                  {"count": n}: the next n events are recorded,
                                                   not delivered (lost webhooks)
     GET  /_standin/events?payment_intent=pi_...   {"data": [{id, type, delivered, attempts,

@@ -400,6 +400,21 @@ def pay(intent_id: str) -> Response:
     return answer(view)
 
 
+@standin.post("/refunds/<refund_id>/fail")
+def fail_refund(refund_id: str) -> Response:
+    """What Stripe does on its own some time after a refund of `pm_card_refundFail`'s charge was
+    made: it fails, and `charge.refund.updated` says so."""
+    with store().lock:
+        try:
+            refund = store().fail_refund(refund_id)
+        except StripeError as error:
+            return standin_error(error)
+        request_info = {"id": None, "idempotency_key": None}
+        deliver(store().make_event("charge.refund.updated", refund, request_info))
+        view = copy.deepcopy(refund)
+    return answer(view)
+
+
 @standin.get("/payment_intents/<intent_id>/pix")
 def pix_instructions(intent_id: str) -> Response:
     """What `hosted_instructions_url` shows: the copia-e-cola code, as text."""

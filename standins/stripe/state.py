@@ -45,7 +45,11 @@ CARDS = {
         "Your card has insufficient funds.",
     ),
     "pm_card_chargeDeclinedExpiredCard": ("expired_card", "expired_card", "Your card has expired."),
+    # Charged at once; its refunds are made `pending`, then fail (`fail_refund`).
+    "pm_card_refundFail": None,
 }
+# Stripe's test card whose refunds fail after they were made (its account closed meanwhile).
+REFUND_FAILS = "pm_card_refundFail"
 # What an out-of-order event of each type says the PaymentIntent's status is.
 STATUS_OF_EVENT = {
     "payment_intent.processing": "processing",
@@ -111,6 +115,8 @@ class Store:
     # Idempotency-Key -> (request fingerprint, status, body).
     idempotent: dict[str, tuple[tuple, int, bytes]] = field(default_factory=dict)
     drop_next: int = 0
+    # Charges paid with REFUND_FAILS: their refunds are made pending and fail later.
+    refunds_fail: set[str] = field(default_factory=set)
 
     # --- events ---
 
@@ -256,6 +262,8 @@ class Store:
             decline = AUTHENTICATION_DECLINE
         if decline is None:
             charge = self.new_charge(intent, intent["amount"], "succeeded", "card")
+            if method == REFUND_FAILS:
+                self.refunds_fail.add(charge["id"])
             intent.update(status="succeeded", amount_received=charge["amount"])
             return "payment_intent.succeeded"
         code, decline_code, message = decline
@@ -362,12 +370,33 @@ class Store:
             "currency": charge["currency"],
             "metadata": metadata,
             "payment_intent": charge["payment_intent"],
+            "failure_reason": None,
             "reason": reason,
-            "status": "succeeded",
+            "status": "pending" if charge["id"] in self.refunds_fail else "succeeded",
         }
         self.refunds[refund["id"]] = refund
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+        return refund
+
+    def fail_refund(self, refund_id: str) -> dict:
+        """A pending refund of a REFUND_FAILS charge fails, as Stripe's does some time after it
+        was made: the money stays with the merchant, so the charge's `amount_refunded` goes back
+        down. The caller sends `charge.refund.updated`."""
+        if refund_id not in self.refunds:
+            raise missing("refund", refund_id)
+        refund = self.refunds[refund_id]
+        if refund["status"] != "pending":
+            raise StripeError(
+                400,
+                f"Refund {refund_id} is {refund['status']}: only a pending refund (of a charge "
+                f"paid with {REFUND_FAILS}) can fail.",
+                code="refund_unexpected_state",
+            )
+        refund.update(status="failed", failure_reason="expired_or_canceled_card")
+        charge = self.charges[refund["charge"]]
+        charge["amount_refunded"] -= refund["amount"]
+        charge["refunded"] = False
         return refund
 
 

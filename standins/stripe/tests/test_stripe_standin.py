@@ -319,6 +319,42 @@ def test_refunds_partial_then_the_rest_report_charge_refunded_with_the_amount_re
     assert {e.data.object.payment_intent for e in events} == {intent.id}
 
 
+def test_a_refund_fail_cards_refund_is_made_pending_then_fails_with_charge_refund_updated(
+    client, endpoint, standin
+):
+    intent = card_payment(client, "pm_card_refundFail", amount=5000)
+    assert intent.status == "succeeded"
+    endpoint.wait_for(1)
+    refund = client.v1.refunds.create(params={"payment_intent": intent.id})
+    assert (refund.status, refund.amount) == ("pending", 5000)
+    assert client.v1.charges.retrieve(intent.latest_charge).amount_refunded == 5000
+    failed = post(f"{standin}/_standin/refunds/{refund.id}/fail")
+    assert failed.status_code == 200, failed.text
+    assert (failed.json()["status"], failed.json()["failure_reason"]) == (
+        "failed",
+        "expired_or_canceled_card",
+    )
+    assert client.v1.refunds.retrieve(refund.id).status == "failed"
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert (charge.amount_refunded, charge.refunded) == (0, False)
+    events = endpoint.wait_for(3)[1:]
+    assert [e.type for e in events] == ["charge.refunded", "charge.refund.updated"]
+    updated = events[1].data.object
+    assert (updated.id, updated.status, updated.payment_intent) == (refund.id, "failed", intent.id)
+    again = post(f"{standin}/_standin/refunds/{refund.id}/fail")
+    assert again.status_code == 400 and again.json()["error"]["code"] == "refund_unexpected_state"
+
+
+def test_a_visa_cards_refund_succeeds_and_cannot_be_made_to_fail(client, endpoint, standin):
+    intent = card_payment(client)
+    refund = client.v1.refunds.create(params={"payment_intent": intent.id})
+    assert refund.status == "succeeded"
+    refused = post(f"{standin}/_standin/refunds/{refund.id}/fail")
+    assert refused.status_code == 400
+    assert client.v1.charges.retrieve(intent.latest_charge).amount_refunded == 4990
+    assert post(f"{standin}/_standin/refunds/re_nope/fail").status_code == 404
+
+
 def test_a_refund_of_an_intent_that_did_not_succeed_is_refused(client):
     intent = pix_payment(client)
     with pytest.raises(stripe.InvalidRequestError) as raised:

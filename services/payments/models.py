@@ -131,8 +131,13 @@ class Payment(TimestampMixin, db.Model):
     )
 
 
+# A refund's status at the provider (Stripe's): one `failed` or `canceled` returned nothing.
+REFUND_NOT_RETURNED = ("failed", "canceled")
+
+
 class Refund(db.Model):
-    """A refund the provider made, once (its id is unique): their sum is the refunded amount."""
+    """A refund the provider made, once (its id is unique), and its status there, as last
+    heard: the sum of those not `REFUND_NOT_RETURNED` is the refunded amount."""
 
     __tablename__ = "refunds"
 
@@ -142,6 +147,9 @@ class Refund(db.Model):
     )
     provider_ref: Mapped[str] = mapped_column(String(255), nullable=False, unique=True)
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    # pending, requires_action, succeeded, failed or canceled: the provider's word, forward
+    # only (a succeeded refund can still fail: the card was closed meanwhile).
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="succeeded")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )

@@ -42,6 +42,7 @@ from services.kit.outbox import reaches_outside
 from . import provider
 from .models import (
     OPEN,
+    REFUND_NOT_RETURNED,
     UNSETTLED,
     IdempotencyKey,
     Payment,
@@ -66,6 +67,9 @@ RANK = {
     "partially_refunded": 4,
     "refunded": 5,
 }
+# How far along a refund is at the provider: its word never moves one back. Stripe's can fail
+# after it succeeded (the card was closed meanwhile); failed and canceled are its ends.
+REFUND_RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
 RECONCILE_BATCH = 100
 # The failure code of a payment whose PaymentIntent the provider no longer knows: Stripe's own.
 LOST_CODE = "resource_missing"
@@ -457,9 +461,18 @@ def apply_refunded(payment: Payment, refunded: Decimal) -> None:
     if payment.status not in ("succeeded", "partially_refunded", "refunded"):
         log.warning("payment %s is %s: a refund report ignored", payment.id, payment.status)
         return
-    recorded = db.session.scalar(
-        select(func.coalesce(func.sum(Refund.amount), 0)).where(Refund.payment_id == payment.id)
-    )
+    recorded, not_returned = db.session.execute(
+        select(
+            func.coalesce(
+                func.sum(Refund.amount).filter(Refund.status.not_in(REFUND_NOT_RETURNED)), 0
+            ),
+            func.count().filter(Refund.status.in_(REFUND_NOT_RETURNED)),
+        ).where(Refund.payment_id == payment.id)
+    ).one()
+    if not_returned:
+        # A provider's total sent before one of its refunds failed (delivered late) still
+        # counts that one: from then on, only the refunds recorded count.
+        refunded = Decimal(0)
     total = min(payment.amount, max(payment.refunded_amount, refunded, Decimal(recorded)))
     if total <= payment.refunded_amount:
         return
@@ -518,6 +531,11 @@ def handle_event(event: dict) -> str:
         payment = _payment_for(obj.get("id"), obj.get("metadata"))
         if payment is not None:
             apply_intent(payment, obj)
+            outcome = "processed"
+    elif kind == "charge.refund.updated" and isinstance(obj, dict):
+        payment = _payment_for(obj.get("payment_intent"), None)
+        if payment is not None:
+            apply_refund_updated(payment, obj)
             outcome = "processed"
     elif kind == "charge.refunded" and isinstance(obj, dict):
         payment = _payment_for(obj.get("payment_intent"), obj.get("metadata"))
@@ -617,7 +635,16 @@ def _answer_ask(payment: Payment, ask: RefundAsk) -> None:
         ask.state = "refused"
         raise
     failpoint("payments.refund_answered")
-    _record_refund(payment, made, ask.amount)
+    recorded = _record_refund(payment, made, ask.amount)
+    if recorded.status in REFUND_NOT_RETURNED:
+        # Made, and failed at once (or before this answer was heard): nothing went back.
+        ask.state = "refused"
+        raise provider.Refused(
+            f"The refund {recorded.status} at the provider: nothing was returned",
+            status=None,
+            code=_refund_failure(made),
+            param=None,
+        )
     ask.state = "made"
     if payment.status == "failed":
         # A late success given back (`_give_back`): it never held its order.
@@ -658,17 +685,124 @@ def _finish_open_asks(payment: Payment) -> list[tuple[RefundAsk, Exception | Non
     return finished
 
 
-def _record_refund(payment: Payment, made: dict, wanted: Decimal) -> None:
-    """The refund the provider made, once by its id (its webhook may have recorded it first)."""
+def _record_refund(payment: Payment, made: dict, wanted: Decimal) -> Refund:
+    """The refund the provider made, once by its id, with its status; the row as recorded (its
+    webhook may have recorded it first, and heard since that it failed: an answer replayed for
+    its idempotency key still says what it said first)."""
     try:
         refunded = provider.reais(made.get("amount"))
     except (TypeError, ValueError):
         refunded = wanted
+    status = made.get("status")
+    ref = str(made["id"])[:255]
     db.session.execute(
         insert(Refund)
-        .values(payment_id=payment.id, provider_ref=str(made["id"])[:255], amount=refunded)
+        .values(
+            payment_id=payment.id,
+            provider_ref=ref,
+            amount=refunded,
+            status=status if status in REFUND_RANK else "pending",
+        )
         .on_conflict_do_nothing()
     )
+    return db.session.scalar(
+        select(Refund).where(Refund.provider_ref == ref).execution_options(populate_existing=True)
+    )
+
+
+def apply_refund_updated(payment: Payment, made: dict) -> None:
+    """`charge.refund.updated`: the locked payment's refund `made` (Stripe's Refund) has a new
+    status, applied forward only; the caller commits. One Feira counted that then failed (or was
+    canceled) gave nothing back: it is no longer counted, the payment's status is what the other
+    refunds make it, and the payment is flagged for review (no event leaves: an admin settles
+    it with the customer). A refund Feira did not ask for (the provider's dashboard) is
+    recorded; if it failed, it is uncounted only when the provider's totals had counted it."""
+    status, ref = made.get("status"), made.get("id")
+    if status not in REFUND_RANK or not isinstance(ref, str):
+        return
+    refund = db.session.scalar(
+        select(Refund).where(Refund.provider_ref == ref[:255]).with_for_update()
+    )
+    if refund is None:
+        try:
+            amount = provider.reais(made.get("amount"))
+        except (TypeError, ValueError):
+            return
+        # What was counted from the provider's totals beyond the refunds recorded.
+        beyond = payment.refunded_amount - _returned(payment)
+        refund = _record_refund(payment, made, amount)
+        if status in REFUND_NOT_RETURNED:
+            _not_returned(payment, refund, made, counted=beyond >= refund.amount)
+        else:
+            apply_refunded(payment, Decimal(0))
+        return
+    if REFUND_RANK[status] <= REFUND_RANK.get(refund.status, 0):
+        return
+    refund.status = status
+    if status in REFUND_NOT_RETURNED:
+        _not_returned(payment, refund, made, counted=True)
+
+
+def _returned(payment: Payment) -> Decimal:
+    """The sum of the payment's recorded refunds that gave money back (or are on their way)."""
+    return Decimal(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Refund.amount), 0)).where(
+                Refund.payment_id == payment.id, Refund.status.not_in(REFUND_NOT_RETURNED)
+            )
+        )
+    )
+
+
+def _refund_failure(made: dict) -> str | None:
+    """Stripe's `failure_reason` (expired_or_canceled_card, lost_or_stolen_card, ...), when it
+    reads as one."""
+    reason = made.get("failure_reason")
+    if isinstance(reason, str) and reason.replace("_", "").isalnum():
+        return reason[:60]
+    return None
+
+
+def _not_returned(payment: Payment, refund: Refund, made: dict, *, counted: bool) -> None:
+    """The locked payment's `refund` failed at the provider: if it was `counted`, its amount is
+    no longer, and the payment's status follows; flagged for review either way."""
+    reason = _refund_failure(made) or "no reason given"
+    if counted and payment.status in ("succeeded", "partially_refunded", "refunded"):
+        payment.refunded_amount = max(Decimal(0), payment.refunded_amount - refund.amount)
+        _status_after_refunds(payment)
+    payment.needs_review = True
+    payment.review_reason = (
+        f"The refund {refund.provider_ref} of {refund.amount} {refund.status} at the provider "
+        f"({reason}): the money was not returned to the customer; refund it again or settle it "
+        "with them"
+    )[:500]
+    payment.updated_at = utcnow()
+    log.error(
+        "payment %s: refund %s %s at the provider (%s): the money was not returned",
+        payment.id,
+        refund.provider_ref,
+        refund.status,
+        reason,
+    )
+
+
+def _status_after_refunds(payment: Payment) -> None:
+    """succeeded, partially_refunded or refunded, as the locked payment's refunded amount now
+    makes it. Back to an open status only while no other payment holds its order (the partial
+    unique index refuses it in a savepoint): else it stays `refunded`, flagged by the caller."""
+    if payment.refunded_amount <= 0:
+        target = "succeeded"
+    elif payment.refunded_amount < payment.amount:
+        target = "partially_refunded"
+    else:
+        target = "refunded"
+    if target == payment.status:
+        return
+    try:
+        with db.session.begin_nested():
+            payment.status = target
+    except IntegrityError:
+        log.warning("payment %s: another payment holds its order; it stays refunded", payment.id)
 
 
 @reaches_outside

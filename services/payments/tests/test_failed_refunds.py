@@ -1,0 +1,122 @@
+"""A refund the provider made and that then failed (Stripe's `pm_card_refundFail`: made
+`pending`, failed a while later, `charge.refund.updated`): no longer counted as money returned,
+the payment's status follows the refunds that did go back, and an admin is asked to look."""
+
+import time
+
+from sqlalchemy import select
+
+from services.payments.models import Refund, db
+
+from .conftest import emitted, eventually, standin_events, standin_post
+from .test_paying import pay
+from .test_webhooks import WEBHOOK_SECRET, event_body, read, signed
+
+
+def refund_refs(app, payment_id) -> list[str]:
+    with app.app_context():
+        refs = db.session.scalars(
+            select(Refund.provider_ref).where(Refund.payment_id == payment_id).order_by(Refund.id)
+        ).all()
+        db.session.remove()
+        return list(refs)
+
+
+def fail_at_the_provider(client, admin, standin, payment_id, ref) -> dict:
+    """The provider fails the refund `ref`; the payment once its charge.refund.updated applied."""
+    failed = standin_post(standin, f"/refunds/{ref}/fail")
+    assert failed.status_code == 200, failed.text
+    return eventually(lambda: (p := read(client, payment_id, admin))["needs_review"] and p)
+
+
+def post_signed(client, event_id, event_type, obj):
+    body = event_body(event_id, event_type, obj)
+    return client.post(
+        "/payments/webhooks/stripe",
+        data=body,
+        headers={"Stripe-Signature": signed(body, WEBHOOK_SECRET)},
+        content_type="application/json",
+    )
+
+
+def test_a_refund_that_fails_at_the_provider_is_no_longer_counted_and_the_payment_is_flagged(
+    client, user, admin, order, standin, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], payment_method="pm_card_refundFail").json
+    assert payment["status"] == "succeeded"
+    made = client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin)
+    assert made.status_code == 200, made.json
+    # Made, pending: counted as on its way, as the provider counts it.
+    assert (made.json["status"], made.json["refunded_amount"]) == ("refunded", "60.50")
+    [ref] = refund_refs(app, payment["id"])
+
+    flagged = fail_at_the_provider(client, admin, standin, payment["id"], ref)
+
+    assert (flagged["status"], flagged["refunded_amount"]) == ("succeeded", "0.00")
+    assert ref in flagged["review_reason"] and "not returned" in flagged["review_reason"]
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+    # The event again (Stripe redelivers): nothing changes.
+    [event] = [
+        e
+        for e in standin_events(standin, payment["provider_ref"])
+        if e["type"] == "charge.refund.updated"
+    ]
+    assert standin_post(standin, f"/events/{event['id']}/resend").json() == {"status": 200}
+    assert read(client, payment["id"], admin) == flagged
+    # The money is still the merchant's: it can be refunded again.
+    again = client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin)
+    assert again.status_code == 200, again.json
+    assert again.json["refunded_amount"] == "60.50"
+
+
+def test_a_failed_refund_leaves_the_others_counted_and_a_late_total_does_not_count_it_again(
+    client, user, admin, order, standin, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], payment_method="pm_card_refundFail").json
+    url = f"/payments/{payment['id']}/refund"
+    assert client.post(url, json={"amount": "10.00"}, headers=admin).status_code == 200
+    assert client.post(url, json={"amount": "20.00"}, headers=admin).status_code == 200
+    first, _ = refund_refs(app, payment["id"])
+
+    flagged = fail_at_the_provider(client, admin, standin, payment["id"], first)
+
+    assert (flagged["status"], flagged["refunded_amount"]) == ("partially_refunded", "20.00")
+    # A charge.refunded the provider sent before the failure, arriving late, counts it no more.
+    late = {"id": "ch_late", "payment_intent": payment["provider_ref"], "amount_refunded": 3000}
+    assert post_signed(client, "evt_late_total", "charge.refunded", late).status_code == 200
+    # Nor does a refund.updated of that refund saying it is still on its way (forward only).
+    pending = {"id": first, "object": "refund", "status": "pending", "amount": 1000}
+    pending["payment_intent"] = payment["provider_ref"]
+    assert post_signed(client, "evt_late_pending", "charge.refund.updated", pending).json == {
+        "status": "processed"
+    }
+    time.sleep(0.3)
+    assert read(client, payment["id"], admin) == flagged
+
+
+def test_a_failed_refund_made_outside_feira_is_uncounted_if_the_providers_total_counted_it(
+    client, user, admin, order, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"]).json
+    intent = payment["provider_ref"]
+    charge = {"id": "ch_dash", "payment_intent": intent, "amount_refunded": 1000}
+    assert post_signed(client, "evt_dash_made", "charge.refunded", charge).status_code == 200
+    assert read(client, payment["id"], admin)["refunded_amount"] == "10.00"
+    refund = {
+        "id": "re_dash",
+        "object": "refund",
+        "amount": 1000,
+        "payment_intent": intent,
+        "status": "failed",
+        "failure_reason": "lost_or_stolen_card",
+    }
+    assert post_signed(client, "evt_dash_failed", "charge.refund.updated", refund).json == {
+        "status": "processed"
+    }
+    flagged = read(client, payment["id"], admin)
+    assert (flagged["status"], flagged["refunded_amount"]) == ("succeeded", "0.00")
+    assert flagged["needs_review"] and "lost_or_stolen_card" in flagged["review_reason"]
+    assert "re_dash" in flagged["review_reason"]

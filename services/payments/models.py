@@ -84,7 +84,8 @@ class Payment(TimestampMixin, db.Model):
     )
     review_reason: Mapped[str | None] = mapped_column(String(500))
     # Why its order no longer takes it, when that was heard before the provider's first answer
-    # (nothing to cancel or refund yet): acted on as soon as that answer is applied.
+    # (nothing to cancel or refund yet), or while the provider would not cancel it (Stripe, a
+    # `processing` PaymentIntent): acted on as soon as its next answer is applied.
     let_go: Mapped[str | None] = mapped_column(String(200))
     # The order read again once this row was committed, and found payable at this amount: from
     # then on its events find the row. The provider is asked only after; until then a crash

@@ -68,10 +68,13 @@ def update_source(source: Source, data: dict) -> Source:
     """A new category or new selectors forget its pages' validators in the same transaction: the
     next run asks every page unconditionally (a 304 would keep the products as they were) and
     sends each product whose row changed, as it does for a shop without validators. A new
-    schedule first fires at its next time after now (`schedule_set_at`)."""
+    schedule, or a source made active again, first fires at its next time after now
+    (`schedule_set_at`), not at one it missed while it had no say."""
     check_category(data)
     reshaped = any(key in data and data[key] != getattr(source, key) for key in SHAPING)
-    if "schedule" in data and data["schedule"] != source.schedule:
+    rescheduled = "schedule" in data and data["schedule"] != source.schedule
+    reactivated = data.get("active") is True and not source.active
+    if rescheduled or reactivated:
         source.schedule_set_at = utcnow()
     source.update(data)
     if reshaped:

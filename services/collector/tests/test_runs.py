@@ -314,6 +314,17 @@ def test_a_changed_schedule_first_fires_at_its_next_time(app, client, admin, sho
         assert schedule_due(now=next_fire) == 1
 
 
+def test_a_source_made_active_again_first_fires_at_its_next_time(app, client, admin, shops):
+    schedule, next_fire = hourly_fired_minutes_ago(10)
+    source_id = add_source(client, admin, shops, "/loja-micro/", schedule=schedule)
+    changed(client, admin, source_id, active=False)
+    aged(app, source_id, days=7)  # inactive for a week: its fire times passed unseen
+    changed(client, admin, source_id, active=True)
+    with app.app_context():
+        assert schedule_due() == 0  # not for the fire time of 10 minutes ago, while inactive
+        assert schedule_due(now=next_fire) == 1
+
+
 def test_the_latest_fire_time_is_the_last_one_before_now():
     now = datetime(2026, 12, 3, 10, 7, tzinfo=UTC)
     since = now - timedelta(days=30)

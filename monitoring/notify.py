@@ -7,6 +7,7 @@ its tries, dropped when the worker stopped first) is reported back, to be record
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,9 +33,16 @@ def _json(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
+# One recipient of MONITOR_EMAIL_TO: up to a comma outside a quoted name.
+_RECIPIENT = re.compile(r'(?:"(?:[^"\\]|\\.)*"?|[^,"])+')
+
+
 def email_recipients(raw: str | None) -> list[str]:
-    """MONITOR_EMAIL_TO: a comma-separated list; empty means no e-mail."""
-    return [address.strip() for address in (raw or "").split(",") if address.strip()]
+    """MONITOR_EMAIL_TO: a comma-separated list, each bare (`sre@feira.local`) or with a name
+    (`"Ops, SRE" <sre@feira.local>`: a quoted name may hold a comma); empty means no e-mail.
+    Not email.utils.getaddresses: it cuts an entry that is not an address down to a word of it,
+    where send_mail should see and refuse it as written."""
+    return [part.strip() for part in _RECIPIENT.findall(raw or "") if part.strip()]
 
 
 def _bare(address: str) -> str:

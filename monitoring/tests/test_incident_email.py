@@ -86,6 +86,18 @@ def test_monitor_email_to_is_a_comma_separated_list_and_empty_means_off():
     assert email_recipients("") == email_recipients(None) == []
 
 
+def test_a_recipients_quoted_name_may_hold_a_comma_and_what_is_not_an_address_stays_whole():
+    assert email_recipients('"Ops, SRE" <sre@feira.local>, oncall@feira.local') == [
+        '"Ops, SRE" <sre@feira.local>',
+        "oncall@feira.local",
+    ]
+    # Kept as written, for send_mail to refuse, not cut down to a word that looks like one.
+    assert email_recipients("sre@feira.local, not an address") == [
+        "sre@feira.local",
+        "not an address",
+    ]
+
+
 def test_an_incident_opened_and_resolved_are_one_e_mail_each_naming_target_and_state(
     sink, smtp_env, make_monitor
 ):

@@ -520,6 +520,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"Notification (?P<id>{N}) is (?P<notification_status>\w+): only a failed one",
             "A notificação {id} está {notification_status}: só uma que falhou pode ser reenviada",
         ),
+        (
+            r"Notification (?P<id>{N}) will not be sent: the order was (?P<order_status>\w+)",
+            "A notificação {id} não será enviada: o pedido está {order_status}",
+        ),
         # payments
         (r"Payment (?P<id>{N}) does not exist", "O pagamento {id} não existe"),
         (

@@ -233,7 +233,14 @@ def get_notification(notification_id: int) -> Notification:
 
 def retry(notification_id: int) -> Notification:
     """A failed notification queued again, due now, with its attempts counted afresh; its channel
-    is chosen again when it is sent."""
+    is chosen again when it is sent. A payment_failed the order's payment or cancellation has
+    since superseded is refused (409): the sender would only fail it again."""
+    found = get_notification(notification_id)
+    if found.template == "payment_failed" and found.status == "failed":
+        superseded = _superseded(found.order_id, found.id)
+        if superseded:
+            what = superseded.rpartition(" ")[2]
+            raise Conflict(f"Notification {notification_id} will not be sent: the order was {what}")
     retried = db.session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.status == "failed")

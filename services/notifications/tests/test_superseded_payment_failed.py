@@ -3,7 +3,7 @@ and orders' relays retry apart, so a `payment.failed` may come after `order.paid
 they happened, both are told."""
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, update
 
 from services.notifications.models import Notification, db
 
@@ -53,20 +53,52 @@ def test_a_late_payment_failed_is_not_sent_when_both_wait_for_the_sender(
     assert by_template(app)["payment_failed"].status == "failed"
 
 
-def test_a_payment_failed_queued_again_after_the_order_was_paid_is_not_sent(
+def test_a_payment_failed_superseded_since_it_failed_is_refused_a_retry_and_stays_as_it_was(
     client, app, standin, make_client, admin
 ):
     buyer = make_client(phone=PHONE, opt_in=True)
+    order_event(app, "payment.failed", 405, buyer["id"])
+    with app.app_context():
+        db.session.execute(update(Notification).values(status="failed", error="refused"))
+        db.session.commit()
+        db.session.remove()
+    order_event(app, "order.paid", 405, buyer["id"])
+    assert send_due(app) == 1
+    failed = by_template(app)["payment_failed"]
+    answer = client.post(f"/notifications/{failed.id}/retry", headers=admin)
+    assert answer.status_code == 409
+    assert answer.json["detail"] == (
+        f"Notification {failed.id} will not be sent: the order was paid"
+    )
+    assert (
+        by_template(app)["payment_failed"].status,
+        by_template(app)["payment_failed"].error,
+    ) == (
+        "failed",
+        "refused",
+    )
+
+
+def test_a_payment_failed_queued_again_as_the_order_paid_went_out_is_not_sent(
+    client, app, standin, make_client
+):
+    buyer = make_client(phone=PHONE, opt_in=True)
     order_event(app, "payment.failed", 403, buyer["id"])
-    # Its send was refused, the client then paid; an admin retries it.
     with app.app_context():
         db.session.execute(update(Notification).values(status="failed", error="refused"))
         db.session.commit()
         db.session.remove()
     order_event(app, "order.paid", 403, buyer["id"])
     assert send_due(app) == 1
-    failed = by_template(app)["payment_failed"]
-    assert client.post(f"/notifications/{failed.id}/retry", headers=admin).status_code == 200
+    # An admin's retry that read the order before its payment was told, committed after.
+    with app.app_context():
+        db.session.execute(
+            update(Notification)
+            .where(Notification.template == "payment_failed")
+            .values(status="queued", error=None, next_attempt_at=func.now())
+        )
+        db.session.commit()
+        db.session.remove()
     assert send_due(app) == 1
     assert sent_templates(standin) == ["order_paid"]
     failed = by_template(app)["payment_failed"]

@@ -306,7 +306,9 @@ def test_template_parameters_with_new_lines_tabs_or_runs_of_spaces_are_sent_on_o
     )
     assert send_due(app) == 1
     [row] = rows(app)
-    assert (row.status, row.error) == ("sent", None)
+    # The stand-in's status webhooks may already have moved it past "sent".
+    assert row.status in ("sent", "delivered", "read")
+    assert row.error is None
     [sent] = standin.messages(to="5511912345678")
     assert sent["parameters"] == ["Ana Souza", "110", "R$ 60,50", "Rastreio: BR123456789BR"]
 

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
@@ -14,19 +15,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.kit import Unavailable, make_db
 from services.kit import outbox as outbox_module
 from services.kit.outbox import Outbox, reaches_outside
-from services.kit.testing import OUTBOX_SECRET, deliver, deliver_batch, kit_app
+from services.kit.testing import DATABASE, OUTBOX_SECRET, deliver, deliver_batch, kit_app
 
 db = make_db("auth")
 outbox = Outbox(db)
 # The advisory locks the handler takes in this order, and the other connection in the other.
 FIRST, SECOND = 7_340_001, 7_340_002
 LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-WAITED_FOR = text(
-    "SELECT EXISTS (SELECT FROM pg_locks"
-    " WHERE locktype = 'advisory' AND objid::bigint = :key AND NOT granted)"
-)
 # Every wait of these tests ends within this many seconds, whatever goes wrong.
 PATIENCE = 15
+# The other connection's deadlock_timeout: far past the handler's (1 s), so only the handler's
+# backend ever looks for the deadlock, and it aborts itself.
+CROSSING_DEADLOCK_TIMEOUT = 5
 # How each run of the handler ended: the SQLSTATE it was aborted with, or "wrote".
 RUNS: list[str] = []
 
@@ -98,39 +98,50 @@ def empty_tables(app):
 
 class Crossing(threading.Thread):
     """Another connection that holds SECOND, waits until the handler (holding FIRST) waits for
-    it, then asks for FIRST: a deadlock. Postgres looks for one in a wait that has lasted
-    deadlock_timeout (1 s; a role that is not a superuser cannot lower it), so the handler,
-    waiting first, is the one aborted; this connection then gets FIRST and lets both go."""
+    it, then asks for FIRST: a deadlock. Postgres aborts the backend whose own wait, once it
+    has lasted that backend's deadlock_timeout, finds the deadlock. This connection (the
+    superuser's: auth's role cannot change deadlock_timeout) waits CROSSING_DEADLOCK_TIMEOUT
+    before looking, so the handler, looking after 1 s, is always the one aborted; this
+    connection then gets FIRST and lets both go."""
 
-    def __init__(self, engine):
+    def __init__(self, dsn: str):
         super().__init__(daemon=True)
-        self.engine = engine
+        self.dsn = dsn
         self.holding = threading.Event()
         self.crossed = False
         self.error: Exception | None = None
 
     def run(self) -> None:
         try:
-            with self.engine.connect() as connection:
-                connection.execute(text(f"SET LOCAL lock_timeout = '{PATIENCE}s'"))
-                connection.execute(LOCK, {"key": SECOND})
+            with psycopg.connect(self.dsn, dbname=DATABASE) as connection:
+                connection.execute(f"SET LOCAL lock_timeout = '{PATIENCE}s'")
+                connection.execute(f"SET LOCAL deadlock_timeout = '{CROSSING_DEADLOCK_TIMEOUT}s'")
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (SECOND,))
                 self.holding.set()
                 deadline = time.monotonic() + PATIENCE
-                while not connection.execute(WAITED_FOR, {"key": SECOND}).scalar():
+                while not self.waited_for(connection, SECOND):
                     if time.monotonic() > deadline:
                         return  # leaving frees SECOND: the handler goes on, and the test fails
                     time.sleep(0.01)
                 self.crossed = True
-                connection.execute(LOCK, {"key": FIRST})
+                connection.execute("SELECT pg_advisory_xact_lock(%s)", (FIRST,))
                 connection.rollback()
         except Exception as exc:
             self.error = exc
 
+    @staticmethod
+    def waited_for(connection, key: int) -> bool:
+        return connection.execute(
+            "SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory'"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND objid::bigint = %s AND NOT granted)",
+            (key,),
+        ).fetchone()[0]
 
-def delivered_into_a_deadlock(app, event_type: str = "widget.made"):
+
+def delivered_into_a_deadlock(app, database, event_type: str = "widget.made"):
     """POST an event whose handler's first run is a deadlock's victim; the answer."""
-    with app.app_context():
-        crossing = Crossing(db.engine)
+    crossing = Crossing(database.superuser_dsn)
     crossing.start()
     assert crossing.holding.wait(PATIENCE), "the other connection took SECOND"
     answer = deliver(app, event_type, {"n": 1})
@@ -154,9 +165,9 @@ def processed(app) -> int:
 
 @pytest.mark.parametrize("event_type", ["widget.made", "widget.sent"])
 def test_a_body_whose_transaction_is_a_deadlock_victim_is_taken_again_and_processed(
-    app, event_type
+    app, database, event_type
 ):
-    answer = delivered_into_a_deadlock(app, event_type)
+    answer = delivered_into_a_deadlock(app, database, event_type)
 
     assert RUNS == ["40P01", "wrote"], "aborted as the deadlock's victim, then run again"
     assert answer.status_code == 200
@@ -166,12 +177,12 @@ def test_a_body_whose_transaction_is_a_deadlock_victim_is_taken_again_and_proces
 
 
 def test_a_body_still_a_deadlock_victim_on_its_last_attempt_is_a_503_the_relay_delivers_again(
-    app, monkeypatch
+    app, database, monkeypatch
 ):
     """What every deadlock's victim was answered before the receiver took a body again."""
     monkeypatch.setattr(outbox_module, "RECEIVE_ATTEMPTS", 1)
 
-    answer = delivered_into_a_deadlock(app)
+    answer = delivered_into_a_deadlock(app, database)
 
     assert RUNS == ["40P01"]
     assert answer.status_code == 503

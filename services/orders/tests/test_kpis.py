@@ -10,12 +10,6 @@ from services.orders.models import Order, db
 
 from .conftest import order_body
 
-TODAY = datetime.now(UTC).date()
-
-
-def day(offset: int) -> date:
-    return TODAY + timedelta(days=offset)
-
 
 def kpis(client, headers, **query):
     response = client.get("/orders/reports/kpis", query_string=query, headers=headers)
@@ -29,8 +23,23 @@ def created_at(client, order_id: int, when: datetime) -> None:
         db.session.commit()
 
 
-def noon(offset: int) -> datetime:
-    return datetime.combine(day(offset), time(12), UTC)
+@pytest.fixture
+def today() -> date:
+    """Today (UTC) when the test runs, not when the module was collected."""
+    return datetime.now(UTC).date()
+
+
+@pytest.fixture
+def day(today):
+    """The date `offset` days from today."""
+    return lambda offset: today + timedelta(days=offset)
+
+
+@pytest.fixture
+def since(day):
+    """The query for `offset` days ago to today, both given: the server's today would be the
+    next day if midnight passed after the orders were dated."""
+    return lambda offset: {"from": day(offset).isoformat(), "to": day(0).isoformat()}
 
 
 @pytest.fixture
@@ -47,7 +56,7 @@ def address_in(clients, user):
 
 
 @pytest.fixture
-def place(client, user, admin):
+def place(client, user, admin, day):
     """An order placed, moved along `steps` by the admin, and dated `offset` days from today."""
 
     def _place(buyer: int, *lines, steps=(), offset=0, address=None) -> int:
@@ -60,7 +69,7 @@ def place(client, user, admin):
                 f"/orders/{order_id}/status", json={"status": status}, headers=admin
             )
             assert moved.status_code == 200, moved.json
-        created_at(client, order_id, noon(offset))
+        created_at(client, order_id, datetime.combine(day(offset), time(12), UTC))
         return order_id
 
     return _place
@@ -96,9 +105,11 @@ def week(make_client, make_product, make_category, address_in, place):
     }
 
 
-def test_the_figures_count_the_periods_paid_shipped_and_delivered_orders(client, admin, week):
-    answer = kpis(client, admin, **{"from": day(-6).isoformat(), "to": TODAY.isoformat()})
-    assert (answer["from"], answer["to"]) == (day(-6).isoformat(), TODAY.isoformat())
+def test_the_figures_count_the_periods_paid_shipped_and_delivered_orders(
+    client, admin, week, day, today
+):
+    answer = kpis(client, admin, **{"from": day(-6).isoformat(), "to": today.isoformat()})
+    assert (answer["from"], answer["to"]) == (day(-6).isoformat(), today.isoformat())
     assert answer["gmv"] == "98.50"
     assert answer["orders"] == 4
     # 98.50 / 4 = 24.625, rounded half up.
@@ -106,29 +117,31 @@ def test_the_figures_count_the_periods_paid_shipped_and_delivered_orders(client,
     assert answer["units"] == 1 + 2 + 2 + 4 + 1
 
 
-def test_the_cancellation_rate_is_cancelled_of_all_placed_pending_included(client, admin, week):
-    answer = kpis(client, admin, **{"from": day(-6).isoformat()})
+def test_the_cancellation_rate_is_cancelled_of_all_placed_pending_included(
+    client, admin, week, since
+):
+    answer = kpis(client, admin, **since(-6))
     # Six orders placed in the period (one pending), one of them cancelled.
     assert answer["cancellation_rate"] == "0.1667"
 
 
 def test_new_clients_are_those_whose_first_order_of_any_status_is_in_the_period(
-    client, admin, week
+    client, admin, week, since
 ):
     # ana, bia and caio (a pending order is an order); dora's first was 40 days ago.
-    assert kpis(client, admin, **{"from": day(-6).isoformat()})["new_clients"] == 3
-    assert kpis(client, admin, **{"from": day(-45).isoformat()})["new_clients"] == 4
+    assert kpis(client, admin, **since(-6))["new_clients"] == 3
+    assert kpis(client, admin, **since(-45))["new_clients"] == 4
 
 
-def test_the_repeat_rate_is_the_share_of_buyers_with_two_sales_orders(client, admin, week):
+def test_the_repeat_rate_is_the_share_of_buyers_with_two_sales_orders(client, admin, week, since):
     # Buyers ana (2 sold), bia (1 sold, 1 cancelled) and dora (1): one in three.
-    assert kpis(client, admin, **{"from": day(-6).isoformat()})["repeat_client_rate"] == "0.3333"
+    assert kpis(client, admin, **since(-6))["repeat_client_rate"] == "0.3333"
     # Over 45 days dora has bought twice too.
-    assert kpis(client, admin, **{"from": day(-45).isoformat()})["repeat_client_rate"] == "0.6667"
+    assert kpis(client, admin, **since(-45))["repeat_client_rate"] == "0.6667"
 
 
-def test_every_day_of_the_period_is_in_the_series_zeros_included(client, admin, week):
-    answer = kpis(client, admin, **{"from": day(-6).isoformat()})
+def test_every_day_of_the_period_is_in_the_series_zeros_included(client, admin, week, day, since):
+    answer = kpis(client, admin, **since(-6))
     assert answer["by_day"] == [
         {"date": day(-6).isoformat(), "gmv": "0.00", "orders": 0},
         {"date": day(-5).isoformat(), "gmv": "0.00", "orders": 0},
@@ -136,15 +149,17 @@ def test_every_day_of_the_period_is_in_the_series_zeros_included(client, admin, 
         {"date": day(-3).isoformat(), "gmv": "5.50", "orders": 1},
         {"date": day(-2).isoformat(), "gmv": "51.00", "orders": 1},
         {"date": day(-1).isoformat(), "gmv": "22.00", "orders": 1},
-        {"date": TODAY.isoformat(), "gmv": "20.00", "orders": 1},
+        {"date": day(0).isoformat(), "gmv": "20.00", "orders": 1},
     ]
 
 
-def test_products_categories_clients_and_states_are_ranked_with_their_names(client, admin, week):
+def test_products_categories_clients_and_states_are_ranked_with_their_names(
+    client, admin, week, since
+):
     ana, bia, _, dora = week["clients"]
     tools, toys = week["categories"]
     hammer, ball, _ = week["products"]
-    answer = kpis(client, admin, **{"from": day(-6).isoformat()})
+    answer = kpis(client, admin, **since(-6))
     assert [
         (row["product_id"], row["units"], row["revenue"]) for row in answer["top_products"]
     ] == [(ball, 7, "38.50"), (hammer, 3, "60.00")]
@@ -167,7 +182,7 @@ def test_products_categories_clients_and_states_are_ranked_with_their_names(clie
 
 
 def test_the_period_is_whole_utc_days_from_the_first_to_the_last_included(
-    client, admin, make_client, make_product, place
+    client, admin, make_client, make_product, place, day
 ):
     buyer = make_client()["id"]
     product = make_product(stock=20, price="1.00")["id"]
@@ -206,15 +221,25 @@ def test_an_empty_period_answers_zeros_and_empty_series(client, admin, week):
     }
 
 
+def utc_today() -> str:
+    return datetime.now(UTC).date().isoformat()
+
+
 def test_without_a_period_it_is_the_last_30_days_to_today(client, admin):
+    before = utc_today()
     answer = kpis(client, admin)
-    assert (answer["from"], answer["to"]) == (day(-29).isoformat(), TODAY.isoformat())
+    # The server's today: the one read before the request or, if midnight passed, after it.
+    assert answer["to"] in (before, utc_today())
+    last = date.fromisoformat(answer["to"])
+    assert answer["from"] == (last - timedelta(days=29)).isoformat()
     assert len(answer["by_day"]) == 30
 
 
-def test_one_bound_alone_reaches_today_or_30_days_back(client, admin):
+def test_one_bound_alone_reaches_today_or_30_days_back(client, admin, day):
+    before = utc_today()
     since = kpis(client, admin, **{"from": day(-3).isoformat()})
-    assert (since["from"], since["to"]) == (day(-3).isoformat(), TODAY.isoformat())
+    assert since["from"] == day(-3).isoformat()
+    assert since["to"] in (before, utc_today())
     until = kpis(client, admin, to="2024-03-31")
     assert (until["from"], until["to"]) == ("2024-03-02", "2024-03-31")
 
@@ -249,7 +274,7 @@ def test_the_kpis_are_the_admins(client, user):
 
 
 def test_names_its_services_cannot_give_are_null_and_the_figures_still_answer(
-    database, jwt_keys, inventory, admin, week
+    database, jwt_keys, inventory, admin, week, since
 ):
     from services.kit.testing import build_app, free_port
     from services.orders import create_app
@@ -267,7 +292,7 @@ def test_names_its_services_cannot_give_are_null_and_the_figures_still_answer(
         },
         HTTP_RETRIES=0,
     )
-    answer = kpis(blind.test_client(), admin, **{"from": day(-6).isoformat()})
+    answer = kpis(blind.test_client(), admin, **since(-6))
     assert answer["gmv"] == "98.50"
     assert [row["name"] for row in answer["by_client"]] == [None, None, None]
     assert [row["name"] for row in answer["by_category"]] == [None, None]

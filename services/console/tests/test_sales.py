@@ -17,6 +17,16 @@ from .test_pages import sign_out
 
 CLIENT, PRODUCT, ORDER = 3, 7, 12
 PHONE, MASKED = "+5511912345678", "+55 11 9****-5678"
+MARIA = {
+    "id": CLIENT,
+    "name": "Maria",
+    "email": "maria@example.com",
+    "cpf": "454.090.000-56",
+    "balance": "0.00",
+    "phone": PHONE,
+    "whatsapp_opt_in": True,
+    "created_at": "2026-12-01T10:00:00+00:00",
+}
 
 
 def role_of() -> str:
@@ -28,8 +38,9 @@ def role_of() -> str:
 class Api:
     """Clients and orders as the console's pages read them. It keeps every write it receives
     (`sent`: method, path, body) and the queries of the orders list (`listed`); `answers` holds
-    what a POST to a path answers instead of a 201 (status, body). The client has `addresses`
-    addresses (ids 1 to n), paged as the API pages them."""
+    what a POST to a path answers instead of a 201 (status, body). The client (`client`) takes
+    what a PATCH sends, and has `addresses` addresses (ids 1 to n), paged as the API pages
+    them."""
 
     def __init__(self):
         self.sent: list[tuple[str, str, object]] = []
@@ -37,21 +48,20 @@ class Api:
         self.answers: dict[str, tuple[int, dict]] = {}
         self.history: list[dict] = []
         self.addresses = 0
+        self.client = dict(MARIA)
         app = self.app = Flask("api")
         page = {"items": [], "total": 0, "page": 1, "per_page": 20}
 
         @app.get(f"/clients/{CLIENT}")
         def client():
-            return {
-                "id": CLIENT,
-                "name": "Maria",
-                "email": "maria@example.com",
-                "cpf": "454.090.000-56",
-                "balance": "0.00",
-                "phone": PHONE if role_of() == "admin" else MASKED,
-                "whatsapp_opt_in": True,
-                "created_at": "2026-12-01T10:00:00+00:00",
-            }
+            phone = self.client["phone"]
+            return {**self.client, "phone": MASKED if phone and role_of() != "admin" else phone}
+
+        @app.patch(f"/clients/{CLIENT}")
+        def change_client():
+            self.sent.append((request.method, request.path, request.get_json()))
+            self.client.update(request.get_json())
+            return self.client
 
         @app.get(f"/clients/{CLIENT}/addresses")
         def addresses():
@@ -101,7 +111,6 @@ class Api:
                 "images": [],
             }
 
-        @app.patch(f"/clients/{CLIENT}")
         @app.post(f"/clients/{CLIENT}/addresses")
         @app.delete(f"/clients/{CLIENT}/addresses/<int:address_id>")
         @app.post("/orders")
@@ -136,6 +145,7 @@ def browser(api_console, auth, api):
     api.answers.clear()
     api.history.clear()
     api.addresses = 0
+    api.client = dict(MARIA)
     return api_console.test_client()
 
 
@@ -154,10 +164,28 @@ def input_of(html: str, fid: str) -> str:
 # --- a client's phone ---
 
 
-def save_client(browser, **fields):
-    page = browser.get(f"/console/clients/{CLIENT}").text
-    form = {"csrf_token": csrf_of(page), "name": "Maria Souza", "email": "maria@example.com"}
-    return browser.post(f"/console/clients/{CLIENT}", data={**form, **fields})
+def client_form(html: str) -> dict[str, str]:
+    """The client form's fields as a browser sends them untouched: the inputs' values (a box
+    only when checked)."""
+    form = re.search(r'<form[^>]* id="client-form".*?</form>', html, re.S).group(0)
+    sent = {}
+    for tag in re.findall(r"<input [^>]*>", form):
+        name = re.search(r'name="([^"]*)"', tag).group(1)
+        if 'type="checkbox"' in tag:
+            if " checked" in tag:
+                sent[name] = "on"
+        else:
+            sent[name] = re.search(r'value="([^"]*)"', tag).group(1)
+    return sent
+
+
+def save_client(browser, page: str | None = None, **fields):
+    """The client form, loaded now (or as `page` showed it), sent with `fields` changed (None
+    unchecks a box)."""
+    page = page or browser.get(f"/console/clients/{CLIENT}").text
+    form = {**client_form(page), "name": "Maria Souza", **fields}
+    sent = {name: value for name, value in form.items() if value is not None}
+    return browser.post(f"/console/clients/{CLIENT}", data=sent)
 
 
 def test_a_user_sees_the_masked_phone_as_a_hint_not_as_the_fields_value(browser):
@@ -173,7 +201,8 @@ def test_a_user_saving_a_client_with_the_phone_left_empty_keeps_the_phone(browse
     assert answer.status_code == 303
     [(method, path, body)] = api.sent
     assert (method, path) == ("PATCH", f"/clients/{CLIENT}")
-    assert body == {"name": "Maria Souza", "email": "maria@example.com", "whatsapp_opt_in": True}
+    assert body == {"name": "Maria Souza"}
+    assert api.client["phone"] == PHONE
 
 
 def test_a_user_removes_the_phone_with_its_own_box(browser, api):
@@ -203,6 +232,34 @@ def test_an_admin_sees_the_whole_phone_and_an_emptied_field_clears_it(browser, a
     assert save_client(browser, phone="").status_code == 303
     [(_, _, body)] = api.sent
     assert body["phone"] is None
+
+
+def test_consent_withdrawn_after_the_form_was_loaded_stays_withdrawn_when_it_is_saved(browser, api):
+    sign_in(browser)
+    loaded = browser.get(f"/console/clients/{CLIENT}").text
+    assert " checked" in input_of(loaded, "client-whatsapp_opt_in")
+    # Another staffer, told by the client, withdraws the consent through the API.
+    withdrawn = api.app.test_client().patch(f"/clients/{CLIENT}", json={"whatsapp_opt_in": False})
+    assert withdrawn.status_code == 200
+    answer = save_client(browser, loaded, name="Maria", email="maria.souza@example.com")
+    assert answer.status_code == 303
+    assert api.sent[-1][2] == {"email": "maria.souza@example.com"}
+    assert api.client["whatsapp_opt_in"] is False
+    assert api.client["email"] == "maria.souza@example.com"
+
+
+def test_unchecking_the_consent_box_withdraws_it_and_sends_nothing_else(browser, api):
+    sign_in(browser)
+    assert save_client(browser, name="Maria", whatsapp_opt_in=None).status_code == 303
+    [(_, _, body)] = api.sent
+    assert body == {"whatsapp_opt_in": False}
+
+
+def test_a_client_form_saved_unchanged_sends_nothing(browser, api):
+    sign_in(browser)
+    answer = save_client(browser, name="Maria")
+    assert answer.status_code == 303
+    assert api.sent == []
 
 
 # --- a new order's lines ---

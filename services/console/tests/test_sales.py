@@ -12,7 +12,7 @@ from flask import Flask, request
 from services.auth.accounts import ensure_admin
 from services.kit.testing import truncate_all
 
-from .conftest import ADMIN, console_with_api, csrf_of, register, sign_in
+from .conftest import ADMIN, PASSWORD, console_with_api, csrf_of, register, sign_in
 from .test_pages import sign_out
 
 CLIENT, PRODUCT, ORDER = 3, 7, 12
@@ -260,6 +260,36 @@ def test_a_client_form_saved_unchanged_sends_nothing(browser, api):
     answer = save_client(browser, name="Maria")
     assert answer.status_code == 303
     assert api.sent == []
+
+
+# --- e-mail fields ---
+
+
+def email_input(html: str, fid: str) -> str:
+    assert 'type="email"' not in html, "no input the browser checks as an ASCII-only address"
+    return input_of(html, fid)
+
+
+def test_email_fields_take_an_accented_address_that_the_api_validates(browser):
+    for path in ("/console/login", "/console/register"):
+        field = email_input(browser.get(path).text, "email")
+        assert 'type="text"' in field and 'inputmode="email"' in field
+    sign_in(browser)
+    for path, fid in (
+        ("/console/clients/new", "email"),
+        (f"/console/clients/{CLIENT}", "client-email"),
+    ):
+        field = email_input(browser.get(path).text, fid)
+        assert 'type="text"' in field and 'inputmode="email"' in field
+        assert 'autocomplete="off"' in field, "not the staffer's own address"
+
+
+def test_an_accented_address_signs_up_and_in_through_the_console(browser):
+    register(browser, email="joão@exemplo.com.br", name="João")
+    sign_out(browser)
+    answer = sign_in(browser, email="joão@exemplo.com.br", password=PASSWORD)
+    assert answer.status_code == 303, answer.text
+    assert "João" in browser.get("/console/").text
 
 
 # --- a new order's lines ---

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, insert, select
 
-from services.kit import NotFound
+from services.kit import Caller, NotFound, Unprocessable
 from services.kit.db import kept_after_commit
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
+from . import phone
 from .models import Address, Client, db, outbox
 
 
@@ -54,6 +55,9 @@ def create_client(data: dict) -> Client:
     """Orders hears of it (`client.created`), so an order names it without asking here. The
     answer is the row as its INSERT returned it (id, server defaults): nothing is read back, and
     the ORM's unit of work is not needed for one row."""
+    if isinstance(data.get("phone"), phone.Masked):
+        # A new client has no stored phone for a mask to stand for.
+        raise Unprocessable({"phone": [phone.NOT_THE_STORED_ONE]})
     row = db.session.connection().execute(_STORE_CLIENT, data).one()
     outbox.emit("client.created", {"client_id": row.id})
     db.session.commit()
@@ -65,10 +69,29 @@ def create_client(data: dict) -> Client:
 _STORE_CLIENT = insert(Client).returning(*Client.__table__.c)
 
 
-def update_client(client: Client, data: dict) -> Client:
-    client.update(data)
+def update_client(client_id: int, data: dict, caller: Caller) -> Client:
+    """A PUT or PATCH, on the row read under the lock its UPDATE takes anyway (FOR NO KEY
+    UPDATE), taken first: a phone sent back masked is compared with the phone as it is now, not
+    as it was before a change that committed while this one waited."""
+    client = db.session.scalar(
+        select(Client).where(Client.id == client_id).with_for_update(key_share=True)
+    )
+    if client is None:
+        raise NotFound(f"Client {client_id} does not exist")
+    client.update(_phone_kept(data, client.phone, caller.role))
     db.session.commit()
     return client
+
+
+def _phone_kept(data: dict, stored: str | None, role: str) -> dict:
+    """A phone sent exactly as the caller is answered the stored one (masked, to a non-admin)
+    keeps it: a form sends back what it read. Any other masked value is a 422."""
+    sent = data.get("phone")
+    if not isinstance(sent, phone.Masked):
+        return data
+    if sent != phone.shown_to(stored, role):
+        raise Unprocessable({"phone": [phone.NOT_THE_STORED_ONE]})
+    return {field: value for field, value in data.items() if field != "phone"}
 
 
 def delete_client(client_id: int) -> None:

@@ -23,6 +23,15 @@ NOT_A_MOBILE = (
     "Must be a Brazilian mobile number with its area code, as (11) 91234-5678, "
     "11912345678 or +5511912345678."
 )
+NOT_THE_STORED_ONE = (
+    "A masked phone keeps the stored one only as it was answered to you; give the whole number "
+    "to set another."
+)
+
+
+class Masked(str):
+    """A phone with `*` in it: no number, at most the stored one as the API answered it. Only the
+    client's row can say which (clients.update_client)."""
 
 
 def normalise(raw: str) -> str:
@@ -55,3 +64,8 @@ def mask(e164: str | None) -> str | None:
         # Not one of ours: show only its last two digits.
         return "*" * max(len(e164) - 2, 0) + e164[-2:]
     return f"+55 {e164[3:5]} {e164[5]}****-{e164[-4:]}"
+
+
+def shown_to(e164: str | None, role: str | None) -> str | None:
+    """The phone as the API answers it to a caller of `role`: whole to an admin, else masked."""
+    return e164 if role == "admin" else mask(e164)

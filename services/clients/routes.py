@@ -7,7 +7,7 @@ from flask import url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
-from services.kit import Blueprint, NotFound, page_schema, paginate
+from services.kit import Blueprint, NotFound, current_caller, page_schema, paginate
 from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import clients, deletion_guards, favorites, notifications
@@ -82,8 +82,9 @@ class ClientResource(MethodView):
     @blp.problem(404, "No such client")
     @blp.problem(409, "The email or the CPF belongs to another client")
     def put(self, data, client_id):
-        """Replace a client's fields."""
-        return clients.update_client(clients.get_client(client_id), data)
+        """Replace a client's fields. A phone sent back masked, exactly as it was answered to the
+        caller, keeps the stored one."""
+        return clients.update_client(client_id, data, current_caller())
 
     @blp.login_required()
     @blp.arguments(ClientSchema(partial=True))
@@ -91,8 +92,8 @@ class ClientResource(MethodView):
     @blp.problem(404, "No such client")
     @blp.problem(409, "The email or the CPF belongs to another client")
     def patch(self, data, client_id):
-        """Change some of a client's fields."""
-        return clients.update_client(clients.get_client(client_id), data)
+        """Change some of a client's fields (a phone sent back masked, as for PUT, is kept)."""
+        return clients.update_client(client_id, data, current_caller())
 
     @blp.login_required("admin")
     @blp.response(204)

@@ -36,24 +36,26 @@ class Cpf(fields.String):
 
 
 class Phone(fields.String):
-    """A Brazilian mobile in any usual writing; loads E.164 (`+5511912345678`). Dumped as it is for
-    an admin, masked (`+55 11 9****-5678`) for anyone else."""
+    """A Brazilian mobile in any usual writing; loads E.164 (`+5511912345678`), or a
+    `phone.Masked` for a value with `*` (sent back as it was answered). Dumped as it is for an
+    admin, masked (`+55 11 9****-5678`) for anyone else."""
 
     def __init__(self, **kwargs):
         kwargs["metadata"] = {"maxLength": 25, **(kwargs.get("metadata") or {})}
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        if "*" in raw:
+            return phone.Masked(raw)
         try:
-            return phone.normalise(super()._deserialize(value, attr, data, **kwargs))
+            return phone.normalise(raw)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
         caller = g.get("caller") if has_request_context() else None
-        return value if caller is not None and caller.role == "admin" else phone.mask(value)
+        return phone.shown_to(value, caller.role if caller is not None else None)
 
 
 class Cep(fields.String):
@@ -80,7 +82,9 @@ class ClientSchema(ChangeSchema):
             "example": "+5511912345678",
             "description": "A Brazilian mobile, accepted as (11) 91234-5678, 11912345678 or "
             "+5511912345678; answered E.164 to admins and masked (+55 11 9****-5678) to "
-            "others; null clears it. Not unique: a family may share one.",
+            "others; null clears it. Sent back (PUT, PATCH) exactly as it was answered to the "
+            "caller, masked, it keeps the stored phone; any other masked value is a 422. Not "
+            "unique: a family may share one.",
         },
     )
     whatsapp_opt_in = fields.Boolean(

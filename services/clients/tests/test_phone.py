@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from services.clients.models import Client, db
 from services.clients.phone import NOT_A_MOBILE, mask, normalise
 from services.kit.security import CREDENTIAL_HEADER, sign_credential
-from services.kit.testing import access_token, bearer, from_service
+from services.kit.testing import access_token, answered_behind, bearer, from_service
 
 PROBLEM = "application/problem+json"
 E164 = "+5511912345678"
@@ -130,6 +130,120 @@ def test_a_patch_with_a_bad_phone_changes_nothing(client, admin, make_client):
     response = client.patch(f"/clients/{created['id']}", json={"phone": "123"}, headers=admin)
     assert response.status_code == 422 and list(response.json["errors"]) == ["phone"]
     assert client.get(f"/clients/{created['id']}", headers=admin).json["phone"] == E164
+
+
+# --- a phone sent back as it was answered (masked) keeps the stored one ---
+
+ANSWERED = ("id", "created_at", "updated_at")
+
+
+def as_answered(client, path, headers, **changes):
+    """What GET answered the caller, less its read-only fields, with `changes`: a client's form."""
+    read = client.get(path, headers=headers).json
+    return {key: value for key, value in read.items() if key not in ANSWERED} | changes
+
+
+def stored_phone(app, client_id):
+    with app.app_context():
+        stored = db.session.get(Client, client_id)
+        return stored.phone, stored.whatsapp_opt_in
+
+
+def test_a_user_who_puts_back_what_get_answered_keeps_the_phone(app, client, user, make_client):
+    created = make_client(phone=E164, whatsapp_opt_in=True)
+    path = f"/clients/{created['id']}"
+    sent = as_answered(client, path, user, name="Maria Souza")
+    assert sent["phone"] == MASKED
+    response = client.put(path, json=sent, headers=user)
+    assert response.status_code == 200, response.json
+    assert (response.json["name"], response.json["phone"]) == ("Maria Souza", MASKED)
+    assert response.json["whatsapp_opt_in"] is True
+    assert stored_phone(app, created["id"]) == (E164, True)
+
+
+def test_a_user_who_puts_back_the_masked_phone_sets_the_opt_in_as_sent(
+    app, client, user, make_client
+):
+    created = make_client(phone=E164, whatsapp_opt_in=True)
+    path = f"/clients/{created['id']}"
+    sent = as_answered(client, path, user, whatsapp_opt_in=False)
+    assert client.put(path, json=sent, headers=user).status_code == 200
+    assert stored_phone(app, created["id"]) == (E164, False)
+
+
+def test_a_user_who_patches_back_the_masked_phone_keeps_it(app, client, user, make_client):
+    created = make_client(phone=E164, whatsapp_opt_in=True)
+    path = f"/clients/{created['id']}"
+    for sent in ({"phone": MASKED}, {"phone": MASKED, "name": "Maria Souza"}):
+        response = client.patch(path, json=sent, headers=user)
+        assert response.status_code == 200, response.json
+        assert response.json["phone"] == MASKED
+    assert stored_phone(app, created["id"]) == (E164, True)
+
+
+@pytest.mark.parametrize(
+    "masked",
+    [
+        "+55 11 9****-0000",  # another number's last digits
+        "+55 21 9****-5678",  # another area code
+        "+55 11 9****-5678 ",  # not exactly as answered
+        "+5511912345678*",
+        "***",
+    ],
+)
+@pytest.mark.parametrize("method", ["put", "patch"])
+def test_a_masked_phone_that_is_not_the_stored_ones_mask_is_a_422_naming_phone(
+    app, client, user, make_client, method, masked
+):
+    created = make_client(phone=E164, whatsapp_opt_in=True)
+    path = f"/clients/{created['id']}"
+    sent = as_answered(client, path, user, name="Maria Souza", phone=masked)
+    response = getattr(client, method)(path, json=sent, headers=user)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == ["phone"]
+    assert client.get(path, headers=user).json["name"] == created["name"]
+    assert stored_phone(app, created["id"]) == (E164, True)
+
+
+def test_a_masked_phone_for_a_client_without_one_is_a_422_naming_phone(
+    app, client, user, make_client
+):
+    created = make_client()
+    response = client.patch(f"/clients/{created['id']}", json={"phone": MASKED}, headers=user)
+    assert response.status_code == 422 and list(response.json["errors"]) == ["phone"]
+    assert stored_phone(app, created["id"]) == (None, False)
+
+
+def test_an_admin_who_is_answered_the_whole_phone_cannot_send_it_masked(
+    app, client, admin, make_client
+):
+    created = make_client(phone=E164, whatsapp_opt_in=True)
+    path = f"/clients/{created['id']}"
+    sent = as_answered(client, path, admin, phone=MASKED)
+    response = client.put(path, json=sent, headers=admin)
+    assert response.status_code == 422 and list(response.json["errors"]) == ["phone"]
+    assert stored_phone(app, created["id"]) == (E164, True)
+
+
+def test_a_new_client_with_a_masked_phone_is_a_422_naming_phone(client, user):
+    response = client.post("/clients", json=body(phone=MASKED), headers=user)
+    assert response.status_code == 422 and list(response.json["errors"]) == ["phone"]
+
+
+def test_a_masked_phone_is_compared_with_the_phone_committed_while_the_put_waited(
+    app, client, user, make_client
+):
+    created = make_client(phone=E164, whatsapp_opt_in=True)
+    path = f"/clients/{created['id']}"
+    sent = as_answered(client, path, user, name="Maria Souza")
+    with app.app_context(), db.engine.connect() as holder:
+        holder.execute(
+            text("UPDATE clients.clients SET phone = '+5521998765432' WHERE id = :id"), created
+        )
+        response = answered_behind(app, holder, lambda: client.put(path, json=sent, headers=user))
+    # The mask sent is of the phone replaced meanwhile: not the stored one's, so nothing changed.
+    assert response.status_code == 422 and list(response.json["errors"]) == ["phone"]
+    assert stored_phone(app, created["id"]) == ("+5521998765432", True)
 
 
 def test_two_clients_of_one_family_may_share_a_phone(make_client):

@@ -297,17 +297,24 @@ def rejected_rows(result: dict) -> list[dict]:
     ]
 
 
+NOT_UTF8 = "O arquivo não está em UTF-8: salve-o como UTF-8 e envie de novo."
+
+
 @bp.route("/products/import", methods=["GET", "POST"])
 @admin_only
 def import_products():
     result, errors, text = None, {}, ""
     if request.method == "POST":
         upload = request.files.get("file")
-        text = (
-            upload.read().decode("utf-8", "replace")
-            if upload and upload.filename
-            else request.form.get("rows", "")
-        )
+        text = request.form.get("rows", "")
+        if upload and upload.filename:
+            # Strictly: a file in another encoding (Windows-1252) read with replacement
+            # characters would overwrite its products' names with them. A BOM is no harm.
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                errors = {"file": [NOT_UTF8]}
+                return render_template("import.html", result=None, errors=errors, text=text), 422
         try:
             rows = read_json(text)
         except ValueError:

@@ -108,16 +108,22 @@ def test_a_subscriber_that_is_down_is_retried_with_backoff_until_it_returns(
     server.stop()
     made = make_client()
     client.delete(f"/clients/{made['id']}", headers=admin)
+    before = utcnow()
     assert relay(app) == 0
     [first] = deliveries(app)
     assert first.delivered_at is None and first.attempts == 1 and first.last_error
-    assert first.next_attempt_at > utcnow()
-    assert relay(app) == 0, "not due yet: the relay backs off"
+    assert first.next_attempt_at >= before + timedelta(seconds=1), "a second's wait"
+    # Due in a minute rather than the second, which a slow machine could let pass before the relay.
+    _make_due(app, after=timedelta(minutes=1))
+    relay(app)
+    [waiting] = deliveries(app)
+    assert waiting.attempts == 1, "not due yet: the relay backs off"
     _make_due(app)
+    before = utcnow()
     relay(app)
     [second] = deliveries(app)
     assert second.attempts == 2
-    assert second.next_attempt_at - utcnow() > timedelta(seconds=1.5), "the wait doubles"
+    assert second.next_attempt_at >= before + timedelta(seconds=2), "the wait doubles"
 
     revived = LiveServer(server.app, server.port).start()
     server.httpd = revived.httpd  # the fixture stops whichever is running
@@ -126,9 +132,10 @@ def test_a_subscriber_that_is_down_is_retried_with_backoff_until_it_returns(
     assert seen == [made["id"]]
 
 
-def _make_due(app):
+def _make_due(app, after: timedelta = timedelta(0)):
+    """Every delivery due now, or `after` that long."""
     with app.app_context():
-        db.session.execute(update(outbox.Delivery).values(next_attempt_at=utcnow()))
+        db.session.execute(update(outbox.Delivery).values(next_attempt_at=utcnow() + after))
         db.session.commit()
 
 

@@ -48,7 +48,11 @@ NEXT_STEPS = {
     "paid": [("shipped", "Enviar", True), ("cancelled", "Cancelar", True)],
     "shipped": [("delivered", "Marcar como entregue", True)],
 }
+# The new-order form's lines: ORDER_LINES at first, "Adicionar item" adds one at a time, up to
+# orders' own bound on an order's items (MAX_LINES in services/orders/schemas.py).
 ORDER_LINES = 3
+MAX_ORDER_LINES = 100
+MANY_LINES = f"Um pedido tem no máximo {MAX_ORDER_LINES} itens."
 
 
 def refused(exc: ApiError) -> bool:
@@ -93,9 +97,20 @@ def orders():
     )
 
 
+def line_count(values: dict) -> int:
+    """How many lines the form has (its hidden `lines`): ORDER_LINES to MAX_ORDER_LINES."""
+    try:
+        asked = int(values.get("lines", ""))
+    except ValueError:
+        asked = ORDER_LINES
+    return min(MAX_ORDER_LINES, max(ORDER_LINES, asked))
+
+
 def item_lines(values: dict) -> list[int]:
     """The form's lines that make the order's items, in the items' order: those with a product."""
-    return [n for n in range(1, ORDER_LINES + 1) if values.get(f"product_id_{n}", "").strip()]
+    return [
+        n for n in range(1, line_count(values) + 1) if values.get(f"product_id_{n}", "").strip()
+    ]
 
 
 NO_PRODUCT = "Informe o produto deste item ou apague a quantidade."
@@ -106,7 +121,7 @@ def lines_without_product(values: dict) -> dict[str, list[str]]:
     rather than dropped from an order placed without it."""
     return {
         f"product_id_{n}": [NO_PRODUCT]
-        for n in range(1, ORDER_LINES + 1)
+        for n in range(1, line_count(values) + 1)
         if values.get(f"quantity_{n}", "").strip() and not values.get(f"product_id_{n}", "").strip()
     }
 
@@ -261,7 +276,8 @@ def order_form(values: dict, errors: dict | None = None, message: str | None = N
         values=values,
         errors=errors or {},
         message=message,
-        lines=ORDER_LINES,
+        lines=line_count(values),
+        max_lines=MAX_ORDER_LINES,
         methods=PAYMENT_METHODS,
     ), status
 
@@ -277,6 +293,11 @@ def new_order():
     if request.method == "GET":
         return order_form(with_new_key({"client_id": request.args.get("client_id", "")}))
     values = form_values()
+    if "add_line" in values:
+        # Nothing is sent: the form again, as typed, with one line more.
+        more = line_count(values) + 1
+        values = {**values, "lines": str(min(more, MAX_ORDER_LINES))}
+        return order_form(values, message=MANY_LINES if more > MAX_ORDER_LINES else None)
     key = form_key(values)
     if key is None:
         return order_form(with_new_key(values), message=INVALID_KEY, status=422)

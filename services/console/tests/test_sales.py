@@ -10,7 +10,9 @@ import pytest
 from flask import Flask, request
 
 from services.auth.accounts import ensure_admin
+from services.console.sales import MAX_ORDER_LINES
 from services.kit.testing import truncate_all
+from services.orders.schemas import MAX_LINES
 
 from .conftest import ADMIN, PASSWORD, console_with_api, csrf_of, register, sign_in
 from .test_pages import sign_out
@@ -164,10 +166,10 @@ def input_of(html: str, fid: str) -> str:
 # --- a client's phone ---
 
 
-def client_form(html: str) -> dict[str, str]:
-    """The client form's fields as a browser sends them untouched: the inputs' values (a box
-    only when checked)."""
-    form = re.search(r'<form[^>]* id="client-form".*?</form>', html, re.S).group(0)
+def form_fields(html: str, form_id: str) -> dict[str, str]:
+    """The form's inputs as a browser sends them untouched: their values (a box only when
+    checked; no button)."""
+    form = re.search(rf'<form[^>]* id="{form_id}".*?</form>', html, re.S).group(0)
     sent = {}
     for tag in re.findall(r"<input [^>]*>", form):
         name = re.search(r'name="([^"]*)"', tag).group(1)
@@ -183,7 +185,7 @@ def save_client(browser, page: str | None = None, **fields):
     """The client form, loaded now (or as `page` showed it), sent with `fields` changed (None
     unchecks a box)."""
     page = page or browser.get(f"/console/clients/{CLIENT}").text
-    form = {**client_form(page), "name": "Maria Souza", **fields}
+    form = {**form_fields(page, "client-form"), "name": "Maria Souza", **fields}
     sent = {name: value for name, value in form.items() if value is not None}
     return browser.post(f"/console/clients/{CLIENT}", data=sent)
 
@@ -357,6 +359,74 @@ def test_a_short_line_is_said_under_its_quantity_and_a_product_on_no_line_above_
     above = re.search(r'<p class="error" data-field="items"[^>]*>([^<]*)</p>', answer.text)
     assert above and above.group(1) == "Produto 8: 1 pedidos, 0 disponíveis"
     assert "Estoque insuficiente" in answer.text
+
+
+def add_a_line(browser, page: str, **typed) -> str:
+    """The new-order form as `page` shows it, with `typed` filled in, sent by "Adicionar item"."""
+    form = {**form_fields(page, "order-form"), **typed, "add_line": "1"}
+    answer = browser.post("/console/orders/new", data=form)
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def lines_of(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r'<fieldset id="line-(\d+)">', html)]
+
+
+def test_an_order_of_five_products_is_placed_with_the_lines_added_on_the_form(browser, api):
+    sign_in(browser)
+    page = browser.get("/console/orders/new").text
+    assert lines_of(page) == [1, 2, 3]
+    typed = {"client_id": str(CLIENT), "product_id_1": "11", "quantity_1": "1"}
+    typed |= {"product_id_2": "12", "product_id_3": "13", "quantity_3": "3"}
+    page = add_a_line(browser, page, **typed)
+    assert lines_of(page) == [1, 2, 3, 4]
+    assert api.sent == []
+    page = add_a_line(browser, page, product_id_4="14")
+    assert lines_of(page) == [1, 2, 3, 4, 5]
+    assert 'value="13"' in input_of(page, "product_id_3")
+    assert 'value="3"' in input_of(page, "quantity_3")
+
+    form = {**form_fields(page, "order-form"), "product_id_5": "15", "quantity_5": "5"}
+    answer = browser.post("/console/orders/new", data=form)
+    assert answer.status_code == 303
+    [(method, path, body)] = api.sent
+    assert (method, path) == ("POST", "/orders")
+    assert body["items"] == [
+        {"product_id": 11, "quantity": 1},
+        {"product_id": 12, "quantity": 1},
+        {"product_id": 13, "quantity": 3},
+        {"product_id": 14, "quantity": 1},
+        {"product_id": 15, "quantity": 5},
+    ]
+
+
+def test_a_refused_order_comes_back_with_the_lines_it_had(browser, api):
+    sign_in(browser)
+    page = add_a_line(browser, browser.get("/console/orders/new").text)
+    form = {**form_fields(page, "order-form"), "client_id": str(CLIENT), "quantity_4": "2"}
+    answer = browser.post("/console/orders/new", data=form)
+    assert answer.status_code == 422
+    assert lines_of(answer.text) == [1, 2, 3, 4]
+    assert (
+        error_of(answer.text, "product_id_4")
+        == "Informe o produto deste item ou apague a quantidade."
+    )
+
+
+def test_the_form_adds_lines_up_to_the_apis_bound_on_an_orders_items(browser, api):
+    assert MAX_ORDER_LINES == MAX_LINES
+    sign_in(browser)
+    page = browser.get("/console/orders/new").text
+    page = add_a_line(browser, page, lines=str(MAX_ORDER_LINES - 1))
+    assert len(lines_of(page)) == MAX_ORDER_LINES
+    assert 'name="add_line"' not in page
+    again = add_a_line(browser, page)
+    assert len(lines_of(again)) == MAX_ORDER_LINES
+    assert f"no máximo {MAX_ORDER_LINES} itens" in again
+    tampered = add_a_line(browser, page, lines="100000")
+    assert len(lines_of(tampered)) == MAX_ORDER_LINES
+    assert api.sent == []
 
 
 # --- an order's page ---

@@ -168,7 +168,7 @@ EXACT: dict[str, str] = {
     "A value is out of range": "Um valor está fora do limite.",
     "The database is unavailable": "O banco de dados está indisponível.",
     "An unexpected error occurred; quote the request_id when reporting it": (
-        "Ocorreu um erro inesperado; informe o request_id ao relatá-lo."
+        "Ocorreu um erro inesperado; informe o código do pedido ao relatá-lo."
     ),
     "This Idempotency-Key was used with another body": (
         "Esta Idempotency-Key já foi usada com outro conteúdo."

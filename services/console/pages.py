@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -137,10 +138,19 @@ def admin_only(view: Callable) -> Callable:
     return wrapper
 
 
-def error_page(status: int, detail: str = ""):
+def error_page(status: int, detail: str = "", request_id: object = None):
+    """The page of a refusal or a failure, with the id to quote when reporting it ("Código do
+    pedido", as the gateway's pages say it): `request_id`, the API's problem's (the one the
+    failing service logged), else this request's own."""
+    if not isinstance(request_id, str) or not request_id:
+        request_id = g.get("request_id")
     return (
         render_template(
-            "error.html", status=status, title=ERROR_TITLES.get(status, "Erro"), detail=detail
+            "error.html",
+            status=status,
+            title=ERROR_TITLES.get(status, "Erro"),
+            detail=detail,
+            request_id=request_id,
         ),
         status,
     )
@@ -327,7 +337,8 @@ def init_pages(app: Flask) -> None:
 
     @app.errorhandler(ApiError)
     def api_refused(exc: ApiError):
-        return error_page(exc.status if exc.status in ERROR_TITLES else 503, exc.reason)
+        status = exc.status if exc.status in ERROR_TITLES else 503
+        return error_page(status, exc.reason, exc.problem.get("request_id"))
 
     @app.errorhandler(CSRFError)
     def csrf_refused(exc: CSRFError):

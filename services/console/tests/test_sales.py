@@ -470,6 +470,42 @@ def test_a_status_change_is_said_with_the_statuss_portuguese_word(browser, api):
     assert "shipped." not in answer.text
 
 
+FAILED = {
+    "status": 500,
+    "title": "Internal Server Error",
+    "detail": "An unexpected error occurred; quote the request_id when reporting it",
+}
+
+
+def change_status(browser):
+    sign_in(browser)
+    token = csrf_of(browser.get(f"/console/orders/{ORDER}").text)
+    return browser.post(
+        f"/console/orders/{ORDER}/status", data={"csrf_token": token, "status": "shipped"}
+    )
+
+
+def request_id_on(html: str) -> str | None:
+    found = re.search(r'Código do pedido: <span id="request-id">([^<]*)</span>', html)
+    return found and found.group(1)
+
+
+def test_an_api_failure_shows_the_request_id_its_problem_gives(browser, api):
+    api.answers[f"/orders/{ORDER}/status"] = (500, {**FAILED, "request_id": "4f1d2c3b"})
+    answer = change_status(browser)
+    assert answer.status_code == 500
+    assert '<h1 data-status="500">Erro interno</h1>' in answer.text
+    assert "informe o código do pedido ao relatá-lo" in answer.text
+    assert request_id_on(answer.text) == "4f1d2c3b"
+
+
+def test_a_failure_whose_problem_has_no_request_id_shows_the_consoles_own(browser, api):
+    api.answers[f"/orders/{ORDER}/status"] = (500, FAILED)
+    answer = change_status(browser)
+    assert answer.status_code == 500
+    assert request_id_on(answer.text) == answer.headers["X-Request-ID"]
+
+
 # --- the orders list ---
 
 

@@ -298,6 +298,7 @@ def rejected_rows(result: dict) -> list[dict]:
 
 
 NOT_UTF8 = "O arquivo não está em UTF-8: salve-o como UTF-8 e envie de novo."
+TOO_LARGE = "A importação é grande demais para a API: divida a lista e envie cada parte."
 
 
 @bp.route("/products/import", methods=["GET", "POST"])
@@ -323,9 +324,9 @@ def import_products():
         try:
             result = api.send("POST", "/products/import", rows)
         except ApiError as exc:
-            if not refused(exc):
+            if not refused(exc) and exc.status != 413:
                 raise
-            errors = {"rows": [exc.reason or "Recusado."]}
+            errors = {"rows": [TOO_LARGE if exc.status == 413 else exc.reason or "Recusado."]}
             return render_template("import.html", result=None, errors=errors, text=text), (
                 exc.status
             )

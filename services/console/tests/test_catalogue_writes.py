@@ -34,6 +34,7 @@ def products(database, jwt_keys, tmp_path_factory):
         database,
         jwt_keys,
         MEDIA_DIR=str(tmp_path_factory.mktemp("media")),
+        MAX_CONTENT_LENGTH=1024 * 1024,
     )
 
 
@@ -90,6 +91,31 @@ def import_file(admin, content: bytes, rows: str = ""):
     )
 
 
+def import_pasted(admin, rows: str):
+    """The import form as a browser sends it (multipart, as its enctype says), pasted rows."""
+    token = csrf_of(admin.get("/console/products/import").text)
+    return admin.post(
+        "/console/products/import",
+        data={"csrf_token": token, "rows": rows},
+        content_type="multipart/form-data",
+    )
+
+
+def accented_rows(count: int, description: str) -> str:
+    return json.dumps(
+        [
+            {
+                "name": f"Açúcar União {n}",
+                "price": "5.00",
+                "barcode": barcode(n),
+                "description": description,
+            }
+            for n in range(1, count + 1)
+        ],
+        ensure_ascii=False,
+    )
+
+
 def test_an_import_file_not_in_utf8_is_refused_on_its_field_and_renames_nothing(admin, api):
     sugar = {"name": "Açúcar União", "price": "5.00", "barcode": barcode(1)}
     made = api("POST", "/products", sugar)
@@ -114,3 +140,33 @@ def test_an_import_file_in_utf8_with_a_byte_order_mark_is_imported(admin, api):
     assert "Criados: 1" in answer.text
     [found] = api("GET", "/products")["items"]
     assert found["name"] == "Açúcar União"
+
+
+def test_an_accented_import_within_the_apis_limit_reaches_it_within_the_limit(admin, api):
+    # 400 KB as typed (UTF-8), but three times that once each "ç" is sent as "\u00e7".
+    rows = accented_rows(100, "çã" * 1000)
+    assert len(rows.encode()) < 1024 * 1024 < len(json.dumps(json.loads(rows)))
+
+    answer = import_pasted(admin, rows)
+
+    assert answer.status_code == 200, answer.text
+    assert "Criados: 100" in answer.text
+    found = api("GET", "/products?per_page=1&sort=name")["items"][0]
+    assert found["name"] == "Açúcar União 1"
+    assert found["description"] == "çã" * 1000
+
+
+def test_an_import_larger_than_the_api_takes_is_refused_on_its_field_keeping_the_text(
+    admin, products, monkeypatch
+):
+    monkeypatch.setitem(products.config, "MAX_CONTENT_LENGTH", 10_000)
+    rows = accented_rows(10, "ç" * 1000)
+
+    answer = import_pasted(admin, rows)
+
+    assert answer.status_code == 413
+    error = re.search(r'id="rows-error"[^>]*>([^<]*)<', answer.text)
+    assert error, answer.text
+    assert html.unescape(error.group(1)).startswith("A importação é grande demais")
+    kept = re.search(r'<textarea id="rows"[^>]*>([^<]*)</textarea>', answer.text)
+    assert html.unescape(kept.group(1)) == rows

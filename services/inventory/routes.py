@@ -206,8 +206,9 @@ class ReservationResource(MethodView):
         """An order's reservation and its state: reserved, released or committed."""
         return reservations.get_reservation(order_id)
 
+    # orders' credential alone, as for placing: the new lines record no user, and orders'
+    # sweeper settles an edit that never finished with no user at hand.
     @reservations_blp.internal()
-    @reservations_blp.login_required()
     @reservations_blp.arguments(ReservationLinesSchema)
     @reservations_blp.response(200, ReservationSchema)
     @reservations_blp.problem(404, "The order has no reservation")

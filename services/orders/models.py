@@ -235,3 +235,18 @@ class KnownProduct(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
     version: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deleted: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+
+
+class ReservationEdit(db.Model):
+    """An edit of an order's lines under way: written in a transaction of its own before
+    inventory is asked to replace the reservation's lines, and deleted in the edit's own commit.
+    One left behind is an edit whose process died (or never heard its commit's outcome) between
+    the two: the sweeper sets the reservation back to the lines the order has stored. No foreign
+    key: it is written while the edit holds the order's row FOR UPDATE."""
+
+    __tablename__ = "reservation_edits"
+
+    order_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    since: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
+    )

@@ -18,6 +18,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
 from services.kit import Conflict, Forbidden, NotFound, Unavailable, Unprocessable, utcnow
@@ -35,6 +36,7 @@ from .models import (
     Order,
     OrderEvent,
     OrderItem,
+    ReservationEdit,
     db,
     outbox,
 )
@@ -324,7 +326,57 @@ def sweep(grace: timedelta) -> int:
     db.session.commit()
     if swept:
         log.info("swept %s orders that never became pending", swept)
+    _settle_edits(cutoff)
     return swept
+
+
+def _settle_edits(cutoff) -> None:
+    """Edits of an order's lines that never finished (their mark is older than `cutoff`): the
+    reservation is set to the lines the order has stored, under the order's row lock (an edit
+    of it now waits, or is waited for). An order no longer pending or paid has had its
+    reservation released or committed since: its mark just goes. Inventory not answering keeps
+    the mark for the next sweep."""
+    marked = db.session.scalars(
+        select(ReservationEdit.order_id)
+        .where(ReservationEdit.since < cutoff)
+        .order_by(ReservationEdit.order_id)
+        .limit(SWEEP_BATCH)
+    ).all()
+    db.session.rollback()
+    for order_id in marked:
+        order = db.session.scalar(
+            select(Order)
+            .where(Order.id == order_id)
+            .with_for_update(of=Order, skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        mark = select(ReservationEdit).where(
+            ReservationEdit.order_id == order_id, ReservationEdit.since < cutoff
+        )
+        locked = order is None and db.session.scalar(select(Order.id).where(Order.id == order_id))
+        if locked or db.session.scalar(mark) is None:
+            # Held by a request (an edit under way marks it anew), or settled since it was read.
+            db.session.rollback()
+            continue
+        if order is not None and order.status in ("pending", "paid"):
+            lines = {item.product_id: item.quantity for item in order.items}
+            try:
+                inventory.replace(order_id, lines, action=f"settle order {order_id}'s edit")
+            except Unavailable:
+                db.session.rollback()
+                log.warning("order %s: its unfinished edit waits for inventory", order_id)
+                continue
+            except Conflict as refused:
+                log.error(
+                    "order %s: its reservation could not be set to its lines after an "
+                    "unfinished edit: %s (it is set to them when it ships)",
+                    order_id,
+                    refused,
+                )
+            else:
+                log.warning("order %s: its reservation set to its lines after an edit", order_id)
+        db.session.execute(delete(ReservationEdit).where(ReservationEdit.order_id == order_id))
+        db.session.commit()
 
 
 # --- editing and deleting ---
@@ -373,19 +425,53 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     old = {item.product_id: item.quantity for item in order.items}
     kept = {item.product_id: item for item in order.items}
     items = priced_lines(wanted, products, kept)
-    _replace_or_put_back(order_id, wanted, old)
+    _mark_edit(order_id)
+    try:
+        _replace_or_put_back(order_id, wanted, old)
+    except inventory.Unanswered:
+        raise  # Inventory may have changed the lines: the mark stays for the sweeper.
+    except (Conflict, Unavailable):
+        # Refused, or never heard: inventory changed nothing, no edit is under way any more.
+        _unmark_edit(order_id)
+        raise
+    failpoint("orders.edit_reserved")
+    committing = False
     try:
         order.items.clear()
         db.session.flush()
         order.items.extend(items)
         order.total = sum((item.line_total for item in items), Decimal("0.00"))
         announce_updated(order)
+        db.session.execute(delete(ReservationEdit).where(ReservationEdit.order_id == order_id))
+        db.session.flush()
+        committing = True
         db.session.commit()
     except Exception:
+        # Put back while the order's row is still locked (the rollback lets the next edit in).
+        # A COMMIT that failed may still have landed: what it stored is not known here, so the
+        # mark (kept, or gone with it) leaves the reservation to the sweeper.
+        if not committing:
+            _put_back(order_id, old)
         db.session.rollback()
-        _put_back(order_id, old)
         raise
     return get_order(order_id)
+
+
+def _mark_edit(order_id: int) -> None:
+    """An edit of the order's lines is under way, committed before inventory is asked, on a
+    connection of its own (the session's transaction holds the order's row): the pool's
+    overflow, which a keyed POST uses for its key's lock, an edit never keyed."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            pg_insert(ReservationEdit)
+            .values(order_id=order_id)
+            .on_conflict_do_update(index_elements=["order_id"], set_={"since": func.now()})
+        )
+
+
+def _unmark_edit(order_id: int) -> None:
+    with db.engine.begin() as connection:
+        connection.execute(delete(ReservationEdit).where(ReservationEdit.order_id == order_id))
 
 
 def _replace_or_put_back(order_id: int, wanted: dict[int, int], old: dict[int, int]) -> None:

@@ -1,15 +1,19 @@
 """The status workflow, editing and deleting, with inventory doing its part for real."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from unittest.mock import ANY
 
 import pytest
+from sqlalchemy import func, insert, select
 
 from services.inventory.models import Holding
 from services.inventory.models import db as inventory_db
 from services.kit import utcnow
 from services.kit.failpoints import Crash
 from services.kit.testing import from_service
+from services.orders import orders
+from services.orders.models import Order, ReservationEdit
+from services.orders.models import db as orders_db
 
 from .conftest import (
     inventory_answering,
@@ -426,6 +430,118 @@ def test_an_edit_inventory_never_heard_is_a_503_with_nothing_to_put_back(
     assert response.status_code == 503, response.json
     assert "put back" not in caplog.text
     assert stock_of(inventory, product["id"])["reserved"] == 2
+
+
+def edits_under_way(app) -> list[int]:
+    with app.app_context():
+        marked = orders_db.session.scalars(select(ReservationEdit.order_id)).all()
+        orders_db.session.remove()
+        return list(marked)
+
+
+def sweep(app, grace=timedelta(0)) -> None:
+    with app.app_context():
+        orders.sweep(grace)
+        orders_db.session.remove()
+
+
+def test_an_edit_killed_after_inventory_changed_the_lines_has_them_set_back_by_the_sweeper(
+    client, user, placed, inventory
+):
+    """The worker died between inventory's commit and its own: the order keeps 2 units,
+    inventory holds 4. The edit's mark, committed before inventory was asked, outlives it."""
+    order, product = placed["order"], placed["product"]
+    items = [{"product_id": product["id"], "quantity": 4}]
+    client.application.config["FAILPOINTS"] = {"orders.edit_reserved"}
+    try:
+        with pytest.raises(Crash):
+            client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    finally:
+        client.application.config.pop("FAILPOINTS")
+    assert client.get(f"/orders/{order['id']}", headers=user).json["items"][0]["quantity"] == 2
+    assert stock_of(inventory, product["id"])["reserved"] == 4
+    assert edits_under_way(client.application) == [order["id"]]
+    # Not while a request could still be on its way.
+    sweep(client.application, timedelta(seconds=60))
+    assert stock_of(inventory, product["id"])["reserved"] == 4
+
+    sweep(client.application)
+
+    assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 2, "available": 3}
+    assert edits_under_way(client.application) == []
+
+
+def test_an_edit_whose_old_lines_could_not_be_put_back_is_set_right_by_the_sweeper(
+    client, user, placed, inventory
+):
+    order, product = placed["order"], placed["product"]
+    items = [{"product_id": product["id"], "quantity": 3}]
+    put = f"PUT /inventory/reservations/{order['id']}"
+    with inventory_answering(client.application, inventory, put, "late", "failing"):
+        response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert response.status_code == 503, response.json
+    assert stock_of(inventory, product["id"])["reserved"] == 3
+
+    sweep(client.application)
+
+    assert stock_of(inventory, product["id"])["reserved"] == 2
+    assert edits_under_way(client.application) == []
+
+
+def test_an_edit_stored_refused_or_never_heard_leaves_nothing_for_the_sweeper(
+    client, user, placed, inventory
+):
+    order, product = placed["order"], placed["product"]
+    path = f"/orders/{order['id']}"
+    stored = client.patch(
+        path, json={"items": [{"product_id": product["id"], "quantity": 3}]}, headers=user
+    )
+    assert stored.status_code == 200
+    refused = client.patch(
+        path, json={"items": [{"product_id": product["id"], "quantity": 9}]}, headers=user
+    )
+    assert refused.status_code == 409
+    inventory.stop()
+    try:
+        unheard = client.patch(
+            path, json={"items": [{"product_id": product["id"], "quantity": 1}]}, headers=user
+        )
+    finally:
+        inventory.start()
+    assert unheard.status_code == 503
+    assert edits_under_way(client.application) == []
+
+
+def test_the_sweeper_leaves_an_order_a_request_holds_and_settles_it_later(
+    client, user, placed, inventory
+):
+    order, product = placed["order"], placed["product"]
+    app = client.application
+    with app.app_context():
+        orders_db.session.execute(
+            insert(ReservationEdit).values(
+                order_id=order["id"], since=func.now() - timedelta(hours=1)
+            )
+        )
+        orders_db.session.commit()
+        orders_db.session.remove()
+    put = inventory.app.test_client().put(
+        f"/inventory/reservations/{order['id']}",
+        json={"items": [{"product_id": product["id"], "quantity": 4}]},
+        headers=from_service("orders", "inventory", user),
+    )
+    assert put.status_code == 200
+    with app.app_context(), orders_db.engine.connect() as request:
+        request.execute(select(Order.id).where(Order.id == order["id"]).with_for_update())
+        sweep(app)
+        assert stock_of(inventory, product["id"])["reserved"] == 4
+        request.rollback()
+    assert edits_under_way(app) == [order["id"]]
+
+    sweep(app)
+
+    assert stock_of(inventory, product["id"])["reserved"] == 2
+    assert edits_under_way(app) == []
 
 
 def test_only_a_pending_order_can_be_edited(client, user, admin, placed):

@@ -117,11 +117,11 @@ def names_of(product_ids: list[int]) -> dict[int, str]:
     return {p["id"]: p["name"] for p in api.get("/products", ids=ids, per_page=100)["items"]}
 
 
+PRODUCT_FIELDS = ("name", "description", "price", "barcode", "category_id", "expires_on")
+
+
 def product_body(values: dict) -> dict:
-    body = {
-        key: values.get(key, "").strip()
-        for key in ("name", "description", "price", "barcode", "category_id", "expires_on")
-    }
+    body = {key: values.get(key, "").strip() for key in PRODUCT_FIELDS}
     for optional in ("description", "expires_on", "category_id"):
         if not body[optional]:
             body[optional] = None
@@ -129,6 +129,35 @@ def product_body(values: dict) -> dict:
         body["category_id"] = number(body["category_id"])
     body["active"] = values.get("active") == "on"
     return body
+
+
+def loaded_values(product: dict) -> dict[str, str]:
+    """A product as its edit form shows it: each field's text, the checkbox's "on" or ""."""
+    values = {key: "" if product.get(key) is None else str(product[key]) for key in PRODUCT_FIELDS}
+    values["active"] = "on" if product.get("active") else ""
+    return values
+
+
+def as_loaded(key: str, text: str) -> object:
+    """A product form's field (or its hidden `orig_` copy) as a value to compare: the box's
+    boolean, else the text trimmed (line breaks as one, whatever the browser sent), empty as
+    None."""
+    if key == "active":
+        return text == "on"
+    return text.replace("\r\n", "\n").strip() or None
+
+
+def changed_only(body: dict, values: dict) -> dict:
+    """The body without the fields the staffer left as the form was loaded (the form carries
+    each one's loaded value as `orig_<field>`): saving a new name does not put back on sale a
+    product another admin deactivated since, nor the price the collector changed. A form
+    without the loaded values (older than them) sends all."""
+
+    def untouched(key: str) -> bool:
+        loaded = values.get(f"orig_{key}")
+        return loaded is not None and as_loaded(key, values.get(key, "")) == as_loaded(key, loaded)
+
+    return {key: value for key, value in body.items() if not untouched(key)}
 
 
 def upload_picture(product_id: int) -> dict | None:
@@ -205,17 +234,19 @@ def new_product():
 
 
 def product_page(product_id: int, *, values=None, errors=None, message=None, status=200):
+    """The product and its edit form: as loaded, or as sent (`values`) with the values it was
+    first loaded with, so that sending it again still PATCHes only what the staffer changed."""
     found = api.get(f"/products/{product_id}")
+    loaded = loaded_values(found)
     if values is None:
-        values = {
-            key: found.get(key) if found.get(key) is not None else ""
-            for key in ("name", "description", "price", "barcode", "category_id", "expires_on")
-        }
-        values["active"] = "on" if found.get("active") else ""
+        values, original = loaded, loaded
+    else:
+        original = {key: values[f"orig_{key}"] for key in loaded if f"orig_{key}" in values}
     return render_template(
         "product.html",
         product=found,
         values=values,
+        original=original,
         errors=errors or {},
         message=message,
         categories=with_current(categories(), values.get("category_id")),
@@ -232,8 +263,12 @@ def product(product_id: int):
 @admin_only
 def edit_product(product_id: int):
     values = form_values()
+    body = changed_only(product_body(values), values)
+    if not body:
+        flash("Nada a alterar.")
+        return redirect(url_for("console.product", product_id=product_id), 303)
     try:
-        api.send("PATCH", f"/products/{product_id}", product_body(values))
+        api.send("PATCH", f"/products/{product_id}", body)
     except ApiError as exc:
         if not refused(exc):
             raise

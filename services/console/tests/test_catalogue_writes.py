@@ -6,6 +6,7 @@ import html
 import io
 import json
 import re
+from html.parser import HTMLParser
 
 import pytest
 import requests
@@ -170,3 +171,92 @@ def test_an_import_larger_than_the_api_takes_is_refused_on_its_field_keeping_the
     assert html.unescape(error.group(1)).startswith("A importação é grande demais")
     kept = re.search(r'<textarea id="rows"[^>]*>([^<]*)</textarea>', answer.text)
     assert html.unescape(kept.group(1)) == rows
+
+
+class Form(HTMLParser):
+    """What a browser sends for the form `form_id` of a page, left as it was loaded: its inputs'
+    values (a checkbox's when checked), each textarea's text, each select's chosen option."""
+
+    def __init__(self, page: str, form_id: str):
+        super().__init__()
+        self.form_id, self.inside, self.values = form_id, False, {}
+        self.textarea = self.select = None
+        self.feed(page)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.inside = attrs.get("id") == self.form_id
+        elif not self.inside:
+            return
+        elif tag == "input" and attrs.get("type") == "checkbox":
+            if "checked" in attrs:
+                self.values[attrs["name"]] = attrs.get("value", "on")
+        elif tag == "input":
+            self.values[attrs["name"]] = attrs.get("value") or ""
+        elif tag == "textarea":
+            self.textarea = attrs["name"]
+            self.values[self.textarea] = ""
+        elif tag == "select":
+            self.select = attrs["name"]
+        elif (
+            tag == "option"
+            and self.select
+            and ("selected" in attrs or self.select not in self.values)
+        ):
+            self.values[self.select] = attrs["value"]
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea":
+            self.textarea = None
+        elif tag == "select":
+            self.select = None
+
+    def handle_data(self, data):
+        if self.inside and self.textarea:
+            self.values[self.textarea] += data
+
+
+def test_a_stale_product_form_saved_with_a_new_name_leaves_a_deactivation_made_since(admin, api):
+    made = api("POST", "/products", {"name": "Café", "price": "5.00", "barcode": barcode(3)})
+    page = admin.get(f"/console/products/{made['id']}").text
+    api("PATCH", f"/products/{made['id']}", {"active": False, "price": "7.00"})
+
+    form = Form(page, "product-form").values
+    assert form["active"] == "on"
+    answer = admin.post(f"/console/products/{made['id']}", data={**form, "name": "Café moído"})
+
+    assert answer.status_code == 303
+    kept = api("GET", f"/products/{made['id']}")
+    assert (kept["name"], kept["active"], kept["price"]) == ("Café moído", False, "7.00")
+
+
+def test_a_product_form_saved_unchanged_sends_nothing_and_says_so(admin, api):
+    made = api("POST", "/products", {"name": "Café", "price": "5.00", "barcode": barcode(4)})
+    page = admin.get(f"/console/products/{made['id']}").text
+    api("PATCH", f"/products/{made['id']}", {"active": False})
+
+    answer = admin.post(f"/console/products/{made['id']}", data=Form(page, "product-form").values)
+
+    assert answer.status_code == 303, re.findall(r'class="(?:error|notice)[^>]*>[^<]*', answer.text)
+    assert api("GET", f"/products/{made['id']}")["active"] is False
+    assert "Nada a alterar." in admin.get(answer.location).text
+
+
+def test_a_refused_product_form_keeps_the_values_it_was_first_loaded_with(admin, api):
+    made = api("POST", "/products", {"name": "Café", "price": "5.00", "barcode": barcode(5)})
+    page = admin.get(f"/console/products/{made['id']}").text
+    api("PATCH", f"/products/{made['id']}", {"active": False})
+    form = Form(page, "product-form").values
+
+    refused = admin.post(f"/console/products/{made['id']}", data={**form, "price": "-1"})
+    assert refused.status_code == 422
+    again = Form(refused.text, "product-form").values
+    assert again["orig_active"] == "on"  # as first loaded, not the product's state now
+    answer = admin.post(f"/console/products/{made['id']}", data={**again, "price": "6.00"})
+
+    assert answer.status_code == 303
+    kept = api("GET", f"/products/{made['id']}")
+    assert (kept["price"], kept["active"]) == ("6.00", False)

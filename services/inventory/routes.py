@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import url_for
 from flask.views import MethodView
-from sqlalchemy import select
 
 from services.kit import Blueprint, ShortageProblemSchema, page_schema, paginate
 from services.kit.idempotency import IdempotentCommand, key_parameter
@@ -88,11 +87,11 @@ class Movements(MethodView):
     @blp.login_required()
     @blp.arguments(MovementListArgs, location="query")
     @blp.response(200, page_schema(MovementSchema))
-    @blp.problem(404, "The product has no stock")
+    @blp.problem(404, "Inventory never knew the product (no stock, ledger or deletion of it)")
     def get(self, args, product_id):
-        """The product's ledger, newest first."""
-        stock.get_stock(product_id)
-        stmt = select(Movement).where(Movement.product_id == product_id)
+        """The product's ledger, newest first; still listed once the product is deleted, its
+        closing `adjustment` included."""
+        stmt = stock.ledger(product_id)
         return paginate(db, stmt, args, {"created_at": Movement.created_at}, Movement.id)
 
     @blp.login_required("admin")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Conflict, NotFound, current_caller, utcnow
@@ -42,6 +42,23 @@ def get_stock(product_id: int) -> Stock:
     if stock is None:
         raise NotFound(f"Product {product_id} has no stock in inventory")
     return stock
+
+
+def ledger(product_id: int):
+    """The product's movements, while it has stock and after it is deleted too: the ledger is
+    history and outlives the row, so an admin can still see where a deleted product's units went
+    (its closing `adjustment` among them). A product inventory never knew (no row, no movement,
+    no deletion heard) is a 404."""
+    known = db.session.scalar(
+        select(
+            exists().where(Stock.product_id == product_id)
+            | exists().where(DeletedProduct.product_id == product_id)
+            | exists().where(Movement.product_id == product_id)
+        )
+    )
+    if not known:
+        raise NotFound(f"Product {product_id} is unknown to inventory")
+    return select(Movement).where(Movement.product_id == product_id)
 
 
 def get_movement(product_id: int, movement_id: int) -> Movement:

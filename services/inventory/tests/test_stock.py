@@ -5,7 +5,7 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from services.inventory.models import Holding, Movement, Stock, db, outbox
@@ -420,7 +420,54 @@ def test_the_ledger_lists_movements_newest_first_a_page_at_a_time(client, admin,
 
 
 def test_the_ledger_of_an_unknown_product_is_a_404(client, user):
-    assert client.get("/inventory/stock/424242/movements", headers=user).status_code == 404
+    response = client.get("/inventory/stock/424242/movements", headers=user)
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_a_deleted_products_ledger_is_still_listed_with_its_closing_adjustment(
+    app, client, admin, user, make_stock
+):
+    """The ledger outlives the stock row: an admin auditing where a deleted product's units went
+    lists them, the closing adjustment first, and they sum to zero."""
+    product_id = make_stock(4)
+    assert move(client, admin, product_id, 3, "receipt").status_code == 201
+    assert deliver(app, "product.deleted", {"product_id": product_id}).json == {
+        "status": "processed"
+    }
+    assert stock_of(client, user, product_id).status_code == 404
+    response = client.get(f"/inventory/stock/{product_id}/movements", headers=admin)
+    assert response.status_code == 200
+    page = response.json
+    assert page["total"] == 3
+    assert [(m["quantity"], m["reason"]) for m in page["items"]] == [
+        (-7, "adjustment"),
+        (3, "receipt"),
+        (4, "receipt"),
+    ]
+    assert page["items"][0]["note"] == "product deleted"
+    assert sum(m["quantity"] for m in page["items"]) == 0
+    first = client.get(f"/inventory/stock/{product_id}/movements?per_page=1", headers=user).json
+    assert (len(first["items"]), first["total"]) == (1, 3)
+
+
+def test_a_ledger_whose_product_went_before_deletions_were_remembered_is_still_listed(
+    app, client, user, make_stock
+):
+    """Products deleted before `deleted_products` existed left movements and no tombstone."""
+    product_id = make_stock(2)
+    with app.app_context():
+        db.session.execute(delete(Stock).where(Stock.product_id == product_id))
+        db.session.commit()
+    response = client.get(f"/inventory/stock/{product_id}/movements", headers=user)
+    assert response.status_code == 200
+    assert [m["quantity"] for m in response.json["items"]] == [2]
+
+
+def test_a_deleted_product_inventory_had_no_stock_for_lists_an_empty_ledger(app, client, user):
+    assert deliver(app, "product.deleted", {"product_id": 4243}).json == {"status": "processed"}
+    response = client.get("/inventory/stock/4243/movements", headers=user)
+    assert response.status_code == 200
+    assert (response.json["items"], response.json["total"]) == ([], 0)
 
 
 def test_every_movement_announces_the_new_available_with_a_growing_version(

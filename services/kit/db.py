@@ -127,6 +127,28 @@ def _begin_before_a_write(connection, cursor, statement, parameters, context, ex
         cursor.execute("BEGIN")
 
 
+# A transaction whose statements all read the snapshot its first one took, and that writes nothing.
+ONE_SNAPSHOT = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+
+
+def read_in_one_snapshot(db: SQLAlchemy) -> None:
+    """The request's reads from here on see the database as their first one saw it: one
+    REPEATABLE READ, READ ONLY transaction on the session's connection, where a safe-method
+    request otherwise gives each statement a snapshot of its own (`read_outside_transactions`).
+    For an answer that several statements read and that must agree with itself: an object and
+    the relationships `lazy="selectin"` loads after it, each in its own SELECT.
+
+    It costs a BEGIN before the first statement and a ROLLBACK when the session closes. The
+    connection goes back to the pool as it came (SQLAlchemy resets what execution options set
+    on it at check-in), so the next request on it reads as any other. Call it before the
+    request's first statement: the session's connection takes the level when it is checked out.
+    """
+    session = db.session()
+    if session.in_transaction():
+        raise RuntimeError("read_in_one_snapshot comes before the request's first statement")
+    session.connection(execution_options=ONE_SNAPSHOT)
+
+
 def constraint_field(constraint: str) -> str:
     """`uq_clients_email` -> `email`; unique indexes on expressions are named the same way."""
     prefix, _, rest = constraint.partition("_")

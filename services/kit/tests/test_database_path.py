@@ -8,7 +8,7 @@ from sqlalchemy import String, event, func, select, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit import Blueprint, TimestampMixin, make_db
-from services.kit.db import kept_after_commit
+from services.kit.db import kept_after_commit, read_in_one_snapshot
 from services.kit.testing import DATABASE, kit_app
 
 PROBLEM = "application/problem+json"
@@ -72,6 +72,40 @@ def autocommit():
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("INSERT INTO kit_test_things (name) VALUES (:n)"), {"n": "auto"})
     return {}
+
+
+def _connection_state() -> dict:
+    """Which connection the session reads on, and the transaction it is in."""
+    pid, isolation, read_only = db.session.execute(
+        text(
+            "SELECT pg_backend_pid(), current_setting('transaction_isolation'), "
+            "current_setting('transaction_read_only')"
+        )
+    ).one()
+    transaction = _transaction_status()
+    return {"pid": pid, "isolation": isolation, "read_only": read_only, "transaction": transaction}
+
+
+@blp.route("/connection", methods=["GET", "POST"])
+def connection_state():
+    return _connection_state()
+
+
+@blp.route("/in-one-snapshot", methods=["GET"])
+def in_one_snapshot():
+    """Counts the things, has another transaction add one and commit, and counts them again."""
+    read_in_one_snapshot(db)
+    before = db.session.scalar(select(func.count()).select_from(Thing))
+    with db.engine.begin() as other:
+        other.execute(text("INSERT INTO kit_test_things (name) VALUES ('meanwhile')"))
+    after = db.session.scalar(select(func.count()).select_from(Thing))
+    return {"before": before, "after": after}
+
+
+@blp.route("/one-snapshot-state", methods=["GET"])
+def one_snapshot_state():
+    read_in_one_snapshot(db)
+    return _connection_state()
 
 
 @blp.route("", methods=["POST"])
@@ -142,6 +176,39 @@ def test_a_locking_read_in_a_get_holds_its_lock_in_a_transaction(client):
 def test_a_connection_asking_for_autocommit_writes_at_once_in_a_get(client):
     assert client.get("/things/autocommit").status_code == 200
     assert _count(client) == 1
+
+
+def test_reads_in_one_snapshot_do_not_see_a_commit_made_between_them(client):
+    assert client.get("/things/in-one-snapshot").json == {"before": 0, "after": 0}
+    assert _count(client) == 1  # the other transaction did commit its row
+
+
+def test_one_snapshot_is_a_read_only_repeatable_read_transaction(client):
+    state = client.get("/things/one-snapshot-state").json
+    assert (state["isolation"], state["read_only"]) == ("repeatable read", "on")
+    assert state["transaction"] == "INTRANS"
+
+
+def test_one_snapshot_asked_after_a_read_is_an_error_not_ignored(app):
+    with app.test_request_context("/things", method="GET"):
+        db.session.scalar(select(func.count()).select_from(Thing))
+        with pytest.raises(RuntimeError, match="before the request's first statement"):
+            read_in_one_snapshot(db)
+        db.session.remove()
+
+
+def test_a_connection_read_in_one_snapshot_goes_back_to_the_pool_as_it_came(app, client):
+    with app.app_context():
+        db.engine.dispose()  # the pool holds the one connection the requests below share
+    snapshot = client.get("/things/one-snapshot-state").json
+    after_it = {
+        method: client.open("/things/connection", method=method).json for method in ("GET", "POST")
+    }
+    assert {state["pid"] for state in after_it.values()} == {snapshot["pid"]}
+    # The next GET reads in autocommit again, a POST in a READ COMMITTED transaction that writes.
+    expected = {"isolation": "read committed", "read_only": "off"}
+    assert after_it["GET"] == {**expected, "pid": snapshot["pid"], "transaction": "IDLE"}
+    assert after_it["POST"] == {**expected, "pid": snapshot["pid"], "transaction": "INTRANS"}
 
 
 def test_a_row_kept_after_its_commit_answers_with_no_statement_after_the_insert(app, client):

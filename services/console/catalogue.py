@@ -16,6 +16,7 @@ from .messages import in_portuguese
 from .pages import (
     admin_only,
     bp,
+    changed_only,
     error_page,
     form_values,
     page_args,
@@ -138,28 +139,6 @@ def loaded_values(product: dict) -> dict[str, str]:
     return values
 
 
-def as_loaded(key: str, text: str) -> object:
-    """A product form's field (or its hidden `orig_` copy) as a value to compare: the box's
-    boolean, else the text trimmed (line breaks as one, whatever the browser sent), empty as
-    None."""
-    if key == "active":
-        return text == "on"
-    return text.replace("\r\n", "\n").strip() or None
-
-
-def changed_only(body: dict, values: dict) -> dict:
-    """The body without the fields the staffer left as the form was loaded (the form carries
-    each one's loaded value as `orig_<field>`): saving a new name does not put back on sale a
-    product another admin deactivated since, nor the price the collector changed. A form
-    without the loaded values (older than them) sends all."""
-
-    def untouched(key: str) -> bool:
-        loaded = values.get(f"orig_{key}")
-        return loaded is not None and as_loaded(key, values.get(key, "")) == as_loaded(key, loaded)
-
-    return {key: value for key, value in body.items() if not untouched(key)}
-
-
 def upload_picture(product_id: int) -> dict | None:
     picture = request.files.get("file")
     if picture is None or not picture.filename:
@@ -263,7 +242,7 @@ def product(product_id: int):
 @admin_only
 def edit_product(product_id: int):
     values = form_values()
-    body = changed_only(product_body(values), values)
+    body = changed_only(product_body(values), values, boxes={"active"})
     if not body:
         flash("Nada a alterar.")
         return redirect(url_for("console.product", product_id=product_id), 303)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import wraps
@@ -158,6 +158,30 @@ def error_page(status: int, detail: str = "", request_id: object = None):
 
 def form_values() -> dict[str, str]:
     return {key: value for key, value in request.form.items() if key != "csrf_token"}
+
+
+def changed_only(
+    body: dict, values: dict, *, boxes: Collection[str] = (), changed: Collection[str] = ()
+) -> dict:
+    """A PATCH's body without the fields the staffer left as the form was loaded (the form
+    carries each one's loaded value as a hidden `orig_<field>`): saving one field does not send
+    back another someone changed through the API since (a WhatsApp consent withdrawn, a product
+    deactivated, the collector's price). `boxes` are checkboxes, compared on or off; any other
+    field is compared trimmed, its line breaks as one, empty as none; `changed` are counted as
+    changed whatever they hold. A form without the loaded values (older than them) sends all."""
+
+    def seen(key: str, text: str) -> object:
+        if key in boxes:
+            return text == "on"
+        return text.replace("\r\n", "\n").strip() or None
+
+    def untouched(key: str) -> bool:
+        loaded = values.get(f"orig_{key}")
+        if loaded is None or key in changed:
+            return False
+        return seen(key, values.get(key, "")) == seen(key, loaded)
+
+    return {key: value for key, value in body.items() if not untouched(key)}
 
 
 def finite_number(text: str) -> float:

@@ -17,6 +17,7 @@ from .messages import ORDER_STATUSES
 from .pages import (
     SERVICE_LABELS,
     bp,
+    changed_only,
     form_values,
     page_args,
     pager,
@@ -405,29 +406,6 @@ def client_body(values: dict, *, creating: bool, phone_masked: bool = False) -> 
     return body
 
 
-def as_loaded(key: str, text: str) -> object:
-    """A client form's field (or its hidden `orig_` copy) as a value to compare: the box's
-    boolean, else the text trimmed, empty as None."""
-    if key == "whatsapp_opt_in":
-        return text == "on"
-    return text.strip() or None
-
-
-def changed_only(body: dict, values: dict) -> dict:
-    """The body without the fields the staffer left as the form was loaded (the form carries
-    each one's loaded value as `orig_<field>`): saving a new e-mail does not send back a WhatsApp
-    consent someone withdrew through the API since the form was loaded. The "Remover o celular"
-    box is a change of its own; a form without the loaded values (older than them) sends all."""
-
-    def untouched(key: str) -> bool:
-        loaded = values.get(f"orig_{key}")
-        if loaded is None or (key == "phone" and values.get("remove_phone") == "on"):
-            return False
-        return as_loaded(key, values.get(key, "")) == as_loaded(key, loaded)
-
-    return {key: value for key, value in body.items() if not untouched(key)}
-
-
 @bp.get("/clients")
 @signed_in
 def clients():
@@ -496,8 +474,12 @@ def edit_client(client_id: int):
     if values.get("remove_phone") == "on" and values.get("phone", "").strip():
         errors = {"phone": [PHONE_TWICE]}
         return client_page(client_id, form="client", values=values, errors=errors, status=422)
+    # "Remover o celular" is a change of its own.
     body = changed_only(
-        client_body(values, creating=False, phone_masked=not session.is_admin), values
+        client_body(values, creating=False, phone_masked=not session.is_admin),
+        values,
+        boxes={"whatsapp_opt_in"},
+        changed={"phone"} if values.get("remove_phone") == "on" else (),
     )
     if not body:
         flash("Nada foi alterado.")

@@ -21,8 +21,16 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm.attributes import set_committed_value
 
-from services.kit import Conflict, Forbidden, NotFound, Unavailable, Unprocessable, utcnow
-from services.kit.db import kept_after_commit
+from services.kit import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+    paginate,
+    utcnow,
+)
+from services.kit.db import kept_after_commit, read_in_one_snapshot
 from services.kit.failpoints import failpoint
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
@@ -71,6 +79,23 @@ _STORE_EVENT = insert(OrderEvent).returning(OrderEvent.id, OrderEvent.at)
 
 
 # --- reading ---
+
+# The list's sort keys; the order's id breaks ties.
+SORTABLE = {"created_at": Order.created_at, "total": Order.total}
+
+
+def find_orders(args: dict) -> dict:
+    """A page of the orders `args` asks for, as `read_order` reads one."""
+    read_in_one_snapshot(db)
+    return paginate(db, search(args), args, SORTABLE, Order.id)
+
+
+def read_order(order_id: int) -> Order:
+    """One order as the API shows it. Its row, its lines and its history are three SELECTs
+    (`lazy="selectin"`), read from one snapshot: else an edit or a status step committed between
+    them would answer its new lines under the old total, or `pending` with a `paid` history."""
+    read_in_one_snapshot(db)
+    return get_order(order_id)
 
 
 def search(args: dict):

@@ -6,17 +6,10 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from services.kit import (
-    Blueprint,
-    ShortageProblemSchema,
-    current_caller,
-    page_schema,
-    paginate,
-)
+from services.kit import Blueprint, ShortageProblemSchema, current_caller, page_schema
 from services.kit.idempotency import key_parameter
 
 from . import idempotency, orders, reports, workflow
-from .models import Order, db
 from .schemas import (
     KpiArgs,
     KpiSchema,
@@ -47,8 +40,7 @@ class OrderList(MethodView):
     @blp.response(200, page_schema(OrderSchema))
     def get(self, args):
         """List orders; `category_id` and `product_id` match any line."""
-        sortable = {"created_at": Order.created_at, "total": Order.total}
-        return paginate(db, orders.search(args), args, sortable, Order.id)
+        return orders.find_orders(args)
 
     @blp.login_required()
     @blp.arguments(OrderSchema)
@@ -71,7 +63,7 @@ class OrderResource(MethodView):
     @blp.problem(404, "No such order")
     def get(self, order_id):
         """One order, its lines and its history."""
-        return orders.get_order(order_id)
+        return orders.read_order(order_id)
 
     @blp.login_required()
     @blp.arguments(OrderPatchSchema)

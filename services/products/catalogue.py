@@ -164,11 +164,7 @@ def announced(product_id: int) -> dict:
     row = db.session.execute(
         update(Product)
         .where(Product.id == product_id)
-        .values(
-            updated_at=func.greatest(
-                func.clock_timestamp(), Product.updated_at + timedelta(microseconds=1)
-            )
-        )
+        .values(updated_at=_NEXT_VERSION)
         .returning(
             Product.name, Product.price, Product.category_id, Product.active, Product.updated_at
         )
@@ -176,6 +172,10 @@ def announced(product_id: int) -> dict:
     ).one_or_none()
     if row is None:
         raise NotFound(f"Product {product_id} does not exist")
+    return _announcement(product_id, row)
+
+
+def _announcement(product_id: int, row) -> dict:
     return {
         "product_id": product_id,
         "name": row.name,
@@ -184,6 +184,13 @@ def announced(product_id: int) -> dict:
         "active": row.active,
         "updated_at": row.updated_at.isoformat(),
     }
+
+
+# A product's version as `announced` moves it on: the database's clock, or a microsecond past
+# the version it had.
+_NEXT_VERSION = func.greatest(
+    func.clock_timestamp(), Product.updated_at + timedelta(microseconds=1)
+)
 
 
 def delete_product(product: Product) -> None:
@@ -240,12 +247,11 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
         try:
             with db.session.begin_nested():
                 changed = data.keys() & row.keys() if only_given else data.keys()
-                product_id, created = _upsert(data, changed)
+                product_id, created, event = _upsert(data, changed)
                 if created:
-                    data = {**announced(product_id), "initial_stock": 0}
-                    outbox.emit("product.created", data)
+                    outbox.emit("product.created", {**event, "initial_stock": 0})
                 else:
-                    outbox.emit("product.updated", announced(product_id))
+                    outbox.emit("product.updated", event)
         except IntegrityError as exc:
             result["rejected"].append(_rejected(index, _integrity_errors(exc)))
             continue
@@ -255,15 +261,24 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
     return result
 
 
-def _upsert(data: dict, changed: Iterable[str]) -> tuple[int, bool]:
-    """Insert the product, or set the `changed` fields of the one with its barcode."""
-    stmt = insert(Product).values(**data)
+def _upsert(data: dict, changed: Iterable[str]) -> tuple[int, bool, dict]:
+    """Insert the product, or set the `changed` fields of the one with its barcode; with what
+    its event says (`announced`'s, the version moved on in the same statement)."""
+    stmt = insert(Product).values(**data, updated_at=func.clock_timestamp())
     changes = {key: stmt.excluded[key] for key in changed if key != "barcode"}
     stmt = stmt.on_conflict_do_update(
-        constraint="uq_products_barcode", set_={**changes, "updated_at": func.now()}
-    ).returning(Product.id, literal_column("xmax = 0"))  # xmax is 0 on a freshly inserted row
-    product_id, inserted = db.session.execute(stmt).one()
-    return product_id, inserted
+        constraint="uq_products_barcode", set_={**changes, "updated_at": _NEXT_VERSION}
+    ).returning(
+        Product.id,
+        literal_column("xmax = 0").label("inserted"),  # xmax is 0 on a freshly inserted row
+        Product.name,
+        Product.price,
+        Product.category_id,
+        Product.active,
+        Product.updated_at,
+    )
+    row = db.session.execute(stmt).one()
+    return row.id, row.inserted, _announcement(row.id, row)
 
 
 def _integrity_errors(exc: IntegrityError) -> dict[str, list[str]]:

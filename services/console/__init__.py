@@ -46,6 +46,8 @@ def create_app(config: dict | None = None) -> Flask:
             f"CONSOLE_TIME_ZONE={app.config['CONSOLE_TIME_ZONE']!r} is not an IANA time zone"
             " (America/Sao_Paulo, UTC, ...)"
         )
+    # A pasted import may be as large as the API takes (Flask holds a form field to 500 KB).
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
     if not app.config.get("SECRET_KEY") and app.testing:
         app.config["SECRET_KEY"] = secrets.token_urlsafe(32)
     # The gateway says whether the browser came over TLS (X-Forwarded-Proto): the cookie is then

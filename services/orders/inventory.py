@@ -68,13 +68,17 @@ def held(order_id: int, action: str) -> dict[int, int]:
     )
 
 
-def replace(order_id: int, lines: dict[int, int], action: str = "change the order") -> str:
-    """The reservation's lines become `lines` in one inventory transaction, or nothing changes."""
+def replace(
+    order_id: int, lines: dict[int, int], action: str = "change the order", *, as_user=True
+) -> str:
+    """The reservation's lines become `lines` in one inventory transaction, or nothing changes.
+    Inventory takes orders' credential alone; the user's token goes along when there is one (an
+    inventory older than that wants it: a rolling deploy), and the sweeper has none."""
     response = _call(
         "PUT",
         f"/inventory/reservations/{order_id}",
         json={"items": _items(lines)},
-        forward_auth=False,
+        forward_auth=as_user,
     )
     return _state(response, 200, order_id, action)
 

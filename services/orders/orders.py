@@ -386,11 +386,15 @@ def _settle_edits(cutoff) -> None:
         if order is not None and order.status in ("pending", "paid"):
             lines = {item.product_id: item.quantity for item in order.items}
             try:
-                inventory.replace(order_id, lines, action=f"settle order {order_id}'s edit")
+                inventory.replace(
+                    order_id, lines, action=f"settle order {order_id}'s edit", as_user=False
+                )
             except Unavailable:
+                # The rest wait for the next sweep too: the relay's pass does not wait out
+                # inventory's timeouts once per mark.
                 db.session.rollback()
                 log.warning("order %s: its unfinished edit waits for inventory", order_id)
-                continue
+                break
             except Conflict as refused:
                 log.error(
                     "order %s: its reservation could not be set to its lines after an "
@@ -450,14 +454,14 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     old = {item.product_id: item.quantity for item in order.items}
     kept = {item.product_id: item for item in order.items}
     items = priced_lines(wanted, products, kept)
-    _mark_edit(order_id)
+    marked = _mark_edit(order_id)
     try:
         _replace_or_put_back(order_id, wanted, old)
-    except inventory.Unanswered:
-        raise  # Inventory may have changed the lines: the mark stays for the sweeper.
-    except (Conflict, Unavailable):
-        # Refused, or never heard: inventory changed nothing, no edit is under way any more.
-        _unmark_edit(order_id)
+    except Conflict:
+        # Refused: inventory changed nothing. A mark an earlier, unfinished edit left stays for
+        # the sweeper. (A 503 keeps this one too: inventory may have changed the lines.)
+        if marked:
+            _unmark_edit(order_id)
         raise
     failpoint("orders.edit_reserved")
     committing = False
@@ -482,15 +486,21 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     return get_order(order_id)
 
 
-def _mark_edit(order_id: int) -> None:
+def _mark_edit(order_id: int) -> bool:
     """An edit of the order's lines is under way, committed before inventory is asked, on a
     connection of its own (the session's transaction holds the order's row): the pool's
-    overflow, which a keyed POST uses for its key's lock, an edit never keyed."""
+    overflow, which a keyed POST uses for its key's lock, an edit never keyed. False when an
+    earlier edit that never finished left its mark: it stays as it is (the sweeper waits for
+    this edit's lock)."""
     with db.engine.begin() as connection:
-        connection.execute(
-            pg_insert(ReservationEdit)
-            .values(order_id=order_id)
-            .on_conflict_do_update(index_elements=["order_id"], set_={"since": func.now()})
+        return (
+            connection.execute(
+                pg_insert(ReservationEdit)
+                .values(order_id=order_id)
+                .on_conflict_do_nothing(index_elements=["order_id"])
+                .returning(ReservationEdit.order_id)
+            ).first()
+            is not None
         )
 
 

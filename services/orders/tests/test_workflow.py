@@ -8,7 +8,7 @@ from sqlalchemy import func, insert, select
 
 from services.inventory.models import Holding
 from services.inventory.models import db as inventory_db
-from services.kit import utcnow
+from services.kit import Unavailable, utcnow
 from services.kit.failpoints import Crash
 from services.kit.testing import from_service
 from services.orders import orders
@@ -488,28 +488,73 @@ def test_an_edit_whose_old_lines_could_not_be_put_back_is_set_right_by_the_sweep
     assert edits_under_way(client.application) == []
 
 
-def test_an_edit_stored_refused_or_never_heard_leaves_nothing_for_the_sweeper(
+def test_a_stored_or_refused_edit_leaves_no_mark_and_one_never_heard_a_harmless_one(
     client, user, placed, inventory
 ):
     order, product = placed["order"], placed["product"]
     path = f"/orders/{order['id']}"
-    stored = client.patch(
-        path, json={"items": [{"product_id": product["id"], "quantity": 3}]}, headers=user
-    )
-    assert stored.status_code == 200
-    refused = client.patch(
-        path, json={"items": [{"product_id": product["id"], "quantity": 9}]}, headers=user
-    )
-    assert refused.status_code == 409
+
+    def edit(quantity):
+        items = [{"product_id": product["id"], "quantity": quantity}]
+        return client.patch(path, json={"items": items}, headers=user)
+
+    assert edit(3).status_code == 200
+    assert edit(9).status_code == 409
+    assert edits_under_way(client.application) == []
     inventory.stop()
     try:
-        unheard = client.patch(
-            path, json={"items": [{"product_id": product["id"], "quantity": 1}]}, headers=user
-        )
+        assert edit(1).status_code == 503
     finally:
         inventory.start()
-    assert unheard.status_code == 503
+    # Inventory may have heard it, as far as orders can tell: the sweeper sets the lines stored.
+    assert edits_under_way(client.application) == [order["id"]]
+    sweep(client.application)
     assert edits_under_way(client.application) == []
+    assert stock_of(inventory, product["id"])["reserved"] == 3
+
+
+def mark_left_behind(app, order_id) -> None:
+    """An edit of the order that never finished, an hour ago."""
+    with app.app_context():
+        orders_db.session.execute(
+            insert(ReservationEdit).values(order_id=order_id, since=func.now() - timedelta(hours=1))
+        )
+        orders_db.session.commit()
+        orders_db.session.remove()
+
+
+def test_a_refused_edit_keeps_the_mark_an_earlier_unfinished_edit_left(
+    client, user, placed, inventory
+):
+    order, product = placed["order"], placed["product"]
+    mark_left_behind(client.application, order["id"])
+    items = [{"product_id": product["id"], "quantity": 9}]
+    refused = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    assert refused.status_code == 409
+    assert edits_under_way(client.application) == [order["id"]]
+
+
+def test_a_sweep_stops_settling_edits_at_the_first_inventory_does_not_answer(
+    client, user, make_client, make_product, inventory, monkeypatch
+):
+    buyer, product = make_client(), make_product(stock=10)
+    placed = [
+        client.post("/orders", json=order_body(buyer["id"], (product["id"], 1)), headers=user)
+        for _ in range(2)
+    ]
+    for order in placed:
+        assert order.status_code == 201
+        mark_left_behind(client.application, order.json["id"])
+    asked = []
+
+    def unanswered(order_id, *args, **kwargs):
+        asked.append(order_id)
+        raise Unavailable("The inventory service could not settle")
+
+    monkeypatch.setattr(orders.inventory, "replace", unanswered)
+    sweep(client.application)
+    assert len(asked) == 1
+    assert sorted(edits_under_way(client.application)) == sorted(o.json["id"] for o in placed)
 
 
 def test_the_sweeper_leaves_an_order_a_request_holds_and_settles_it_later(
@@ -517,14 +562,7 @@ def test_the_sweeper_leaves_an_order_a_request_holds_and_settles_it_later(
 ):
     order, product = placed["order"], placed["product"]
     app = client.application
-    with app.app_context():
-        orders_db.session.execute(
-            insert(ReservationEdit).values(
-                order_id=order["id"], since=func.now() - timedelta(hours=1)
-            )
-        )
-        orders_db.session.commit()
-        orders_db.session.remove()
+    mark_left_behind(app, order["id"])
     put = inventory.app.test_client().put(
         f"/inventory/reservations/{order['id']}",
         json={"items": [{"product_id": product["id"], "quantity": 4}]},

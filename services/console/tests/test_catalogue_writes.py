@@ -170,6 +170,16 @@ def test_a_pasted_import_past_flasks_default_form_field_size_but_within_the_apis
     assert "Criados: 200" in answer.text
 
 
+def test_a_lone_surrogate_in_pasted_json_is_the_apis_refusal_of_its_row_not_a_500(admin):
+    # Valid JSON, but no UTF-8 can carry U+D800: the API names the row and field.
+    rows = json.dumps([{"name": "Açúcar \ud800", "price": "5.00", "barcode": barcode(1)}])
+
+    answer = import_pasted(admin, rows)
+
+    assert answer.status_code == 200, answer.text[:300]
+    assert "Criados: 0" in answer.text and "Recusados: 1" in answer.text
+
+
 def test_an_import_larger_than_the_api_takes_is_refused_on_its_field_keeping_the_text(
     admin, products, monkeypatch
 ):

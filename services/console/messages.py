@@ -475,6 +475,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             "O produto {id} não tem estoque registrado",
         ),
         (
+            r"Product (?P<id>{N}) is unknown to inventory",
+            "O produto {id} não é conhecido pelo estoque",
+        ),
+        (
             r"Product (?P<id>{N}) has no movement (?P<movement>{N})",
             "O produto {id} não tem a movimentação {movement}",
         ),

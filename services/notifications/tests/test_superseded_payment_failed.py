@@ -53,43 +53,37 @@ def test_a_late_payment_failed_is_not_sent_when_both_wait_for_the_sender(
     assert by_template(app)["payment_failed"].status == "failed"
 
 
-def test_a_payment_failed_superseded_since_it_failed_is_refused_a_retry_and_stays_as_it_was(
-    client, app, standin, make_client, admin
-):
+def refused_then_paid(app, make_client, order_id: int) -> Notification:
+    """The order's payment_failed, refused by the provider (failed), then the order paid and
+    told: the payment_failed as it stands."""
     buyer = make_client(phone=PHONE, opt_in=True)
-    order_event(app, "payment.failed", 405, buyer["id"])
+    order_event(app, "payment.failed", order_id, buyer["id"])
     with app.app_context():
         db.session.execute(update(Notification).values(status="failed", error="refused"))
         db.session.commit()
         db.session.remove()
-    order_event(app, "order.paid", 405, buyer["id"])
+    order_event(app, "order.paid", order_id, buyer["id"])
     assert send_due(app) == 1
-    failed = by_template(app)["payment_failed"]
+    return by_template(app)["payment_failed"]
+
+
+def test_a_payment_failed_superseded_since_it_failed_is_refused_a_retry_and_stays_as_it_was(
+    client, app, standin, make_client, admin
+):
+    failed = refused_then_paid(app, make_client, 405)
     answer = client.post(f"/notifications/{failed.id}/retry", headers=admin)
     assert answer.status_code == 409
     assert answer.json["detail"] == (
         f"Notification {failed.id} will not be sent: the order was paid"
     )
-    assert (
-        by_template(app)["payment_failed"].status,
-        by_template(app)["payment_failed"].error,
-    ) == (
-        "failed",
-        "refused",
-    )
+    stays = by_template(app)["payment_failed"]
+    assert (stays.status, stays.error) == ("failed", "refused")
 
 
 def test_a_payment_failed_queued_again_as_the_order_paid_went_out_is_not_sent(
     client, app, standin, make_client
 ):
-    buyer = make_client(phone=PHONE, opt_in=True)
-    order_event(app, "payment.failed", 403, buyer["id"])
-    with app.app_context():
-        db.session.execute(update(Notification).values(status="failed", error="refused"))
-        db.session.commit()
-        db.session.remove()
-    order_event(app, "order.paid", 403, buyer["id"])
-    assert send_due(app) == 1
+    refused_then_paid(app, make_client, 403)
     # An admin's retry that read the order before its payment was told, committed after.
     with app.app_context():
         db.session.execute(

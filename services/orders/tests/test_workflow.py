@@ -394,16 +394,22 @@ def test_an_edit_inventory_answers_too_late_is_put_back_and_changes_nothing(
     assert stock_of(inventory, product["id"]) == {"on_hand": 5, "reserved": 2, "available": 3}
 
 
+def edited_to_3_with_the_put_back_failing(client, user, placed, inventory):
+    """The edit's answer is lost (inventory took the 3 units), and so is the put-back's."""
+    order, product = placed["order"], placed["product"]
+    items = [{"product_id": product["id"], "quantity": 3}]
+    put = f"PUT /inventory/reservations/{order['id']}"
+    with inventory_answering(client.application, inventory, put, "late", "failing"):
+        return client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+
+
 def test_an_edit_whose_old_lines_cannot_be_put_back_ships_the_lines_of_the_order(
     client, user, admin, placed, inventory, caplog
 ):
     """The edit's answer was lost and putting the old lines back failed too: inventory holds
     the new lines, the order the old ones. That is logged, and shipping commits the order's."""
     order, product = placed["order"], placed["product"]
-    items = [{"product_id": product["id"], "quantity": 3}]
-    put = f"PUT /inventory/reservations/{order['id']}"
-    with inventory_answering(client.application, inventory, put, "late", "failing"):
-        response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    response = edited_to_3_with_the_put_back_failing(client, user, placed, inventory)
     assert response.status_code == 503, response.json
     assert f"order {order['id']}: its reservation could not be put back" in caplog.text
     assert client.get(f"/orders/{order['id']}", headers=user).json["items"][0]["quantity"] == 2
@@ -474,11 +480,8 @@ def test_an_edit_killed_after_inventory_changed_the_lines_has_them_set_back_by_t
 def test_an_edit_whose_old_lines_could_not_be_put_back_is_set_right_by_the_sweeper(
     client, user, placed, inventory
 ):
-    order, product = placed["order"], placed["product"]
-    items = [{"product_id": product["id"], "quantity": 3}]
-    put = f"PUT /inventory/reservations/{order['id']}"
-    with inventory_answering(client.application, inventory, put, "late", "failing"):
-        response = client.patch(f"/orders/{order['id']}", json={"items": items}, headers=user)
+    product = placed["product"]
+    response = edited_to_3_with_the_put_back_failing(client, user, placed, inventory)
     assert response.status_code == 503, response.json
     assert stock_of(inventory, product["id"])["reserved"] == 3
 

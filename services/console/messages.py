@@ -540,6 +540,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             "O pedido {id} já tem um pagamento em aberto",
         ),
         (
+            r"Order (?P<id>{N})'s PIX expired: the order is being cancelled",
+            "O PIX do pedido {id} expirou: o pedido está sendo cancelado",
+        ),
+        (
             r"Order (?P<id>{N}) changed while it was being paid \(it is (?P<order_status>\w+), "
             r"(?P<total>{N})\): pay it again",
             "O pedido {id} mudou enquanto era pago (está {order_status}, {total}): pague de novo",

@@ -152,11 +152,36 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
     except IntegrityError as exc:
         db.session.rollback()
         raise Conflict(f"Order {data['order_id']} already has an open payment") from exc
+    if _expiry_on_its_way(data["order_id"]):
+        db.session.rollback()
+        raise Conflict(f"Order {data['order_id']}'s PIX expired: the order is being cancelled")
     key.bind(payment.id)
     db.session.commit()
     failpoint("payments.row_committed")
     _ensure_still_payable(payment.id, data["order_id"], order["total"])
     return _ask_provider(payment.id, key)
+
+
+def _expiry_on_its_way(order_id: int) -> bool:
+    """A PIX of the order expired and its `payment.expired` is still in the outbox (orders, once
+    it hears it, cancels the order; the first read of the order says so after that): the order
+    is about to be cancelled, and a payment made now would be charged,
+    then refunded. Asked after the new row's insert, which waited for the expiry's transaction
+    if it held the open-payment index: what that transaction emitted is seen."""
+    event, delivery = outbox.Event, outbox.Delivery
+    return (
+        db.session.scalar(
+            select(delivery.id)
+            .join(event, event.id == delivery.event_id)
+            .where(
+                delivery.delivered_at.is_(None),
+                event.type == "payment.expired",
+                event.payload["data"]["order_id"].as_integer() == order_id,
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _ensure_still_payable(payment_id: int, order_id: int, amount: Decimal) -> None:

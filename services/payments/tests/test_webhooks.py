@@ -195,6 +195,32 @@ def test_an_unpaid_pix_past_its_expiry_is_canceled_and_its_order_cancelled(
     assert order_status(orders, placed["id"], user) == "cancelled"
 
 
+def test_a_card_payment_while_an_expired_pixs_event_is_on_its_way_is_a_409_and_charges_nothing(
+    client, user, order, standin, orders, app
+):
+    """The PIX is canceled (expired) before orders hears it: the order is still pending there,
+    and a card payment now would be charged, then refunded when orders cancels the order."""
+    app.config["PIX_EXPIRES_S"] = 1
+    placed = order()
+    pay(client, user, placed["id"], method="pix")
+    time.sleep(1.2)
+    run_chores(app)
+    assert order_status(orders, placed["id"], user) == "pending"
+
+    card = pay(client, user, placed["id"], method="card", payment_method="pm_card_visa")
+
+    assert card.status_code == 409, card.json
+    assert (
+        card.json["detail"] == f"Order {placed['id']}'s PIX expired: the order is being cancelled"
+    )
+    assert [
+        p["method"]
+        for p in client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"]
+    ] == ["pix"]
+    relay(app)
+    assert order_status(orders, placed["id"], user) == "cancelled"
+
+
 def test_a_payment_reconciliation_cannot_settle_waits_behind_the_others(
     client, user, order, standin, app, monkeypatch
 ):

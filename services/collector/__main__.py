@@ -42,18 +42,42 @@ class Api:
     def __init__(self, values: dict[str, str]):
         port = values.get("FEIRA_GATEWAY_PORT", "8080")
         self.base = values.get("GATEWAY_URL") or f"http://127.0.0.1:{port}"
-        self.token = None
-        login = self.call(
-            "POST",
-            "/auth/login",
-            {
-                "email": values.get("FEIRA_ADMIN_EMAIL"),
-                "password": values.get("FEIRA_ADMIN_PASSWORD"),
-            },
+        self.token = self.refresh_token = None
+        self.keep(
+            self.call(
+                "POST",
+                "/auth/login",
+                {
+                    "email": values.get("FEIRA_ADMIN_EMAIL"),
+                    "password": values.get("FEIRA_ADMIN_PASSWORD"),
+                },
+            )
         )
-        self.token = login["access_token"]
+
+    def keep(self, pair: dict) -> None:
+        self.token, self.refresh_token = pair["access_token"], pair["refresh_token"]
 
     def call(self, method: str, path: str, body: dict | None = None):
+        try:
+            return self.send(method, path, body)
+        except urllib.error.HTTPError as error:
+            if error.code != 401 or not self.refresh_token:
+                raise refused(method, path, error) from error
+        # An access token lives 15 minutes and `run --wait` outlasts that on a slow shop: the
+        # session's refresh token buys a new one, once; a second 401 is an answer, not an expiry.
+        self.renew()
+        try:
+            return self.send(method, path, body)
+        except urllib.error.HTTPError as error:
+            raise refused(method, path, error) from error
+
+    def renew(self) -> None:
+        """Trade the refresh token for a new pair. Sent bare (no expired bearer beside it), and
+        spent even if refused, so a 401 here exits instead of asking again."""
+        refresh_token, self.token, self.refresh_token = self.refresh_token, None, None
+        self.keep(self.call("POST", "/auth/refresh", {"refresh_token": refresh_token}))
+
+    def send(self, method: str, path: str, body: dict | None):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method=method)  # noqa: S310
         request.add_header("Accept", "application/json")
@@ -64,17 +88,21 @@ class Api:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
                 raw = response.read()
-        except urllib.error.HTTPError as error:
-            problem = json.loads(error.read() or b"{}")
-            raise SystemExit(
-                f"{method} {path}: {error.code} {problem.get('detail', '')} "
-                f"{json.dumps(problem.get('errors') or {}, ensure_ascii=False)}"
-            ) from error
+        except urllib.error.HTTPError:
+            raise
         except urllib.error.URLError as error:
             raise SystemExit(
                 f"the gateway at {self.base} cannot be reached: {error.reason}"
             ) from error
         return json.loads(raw) if raw else None
+
+
+def refused(method: str, path: str, error: urllib.error.HTTPError) -> SystemExit:
+    problem = json.loads(error.read() or b"{}")
+    return SystemExit(
+        f"{method} {path}: {error.code} {problem.get('detail', '')} "
+        f"{json.dumps(problem.get('errors') or {}, ensure_ascii=False)}"
+    )
 
 
 def show_run(run: dict) -> None:

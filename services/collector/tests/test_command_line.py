@@ -1,0 +1,158 @@
+"""`python -m services.collector`: a `run --wait` outlives the access token it signed in with."""
+
+import itertools
+
+import pytest
+from flask import Flask, request
+
+from services.collector import __main__ as command
+from services.kit.testing import LiveServer
+
+PASSWORD = "the-admin-password"
+
+
+class Gateway:
+    """A stand-in for the gateway with auth's token rules: a login or a refresh issues a pair, a
+    refresh token is spent once used, and `expire()` makes every access token issued so far
+    answer 401 from then on, as one does 15 minutes after its login. A run is queued, then
+    running, and ends at its `polls_to_end`th poll. `refreshes_work = False` makes the
+    tokens a refresh issues dead on arrival, `refresh_is_refused` refuses the refresh itself.
+    `seen` is each call as `"<method> <path> <token>"`."""
+
+    def __init__(self):
+        self.app = Flask(__name__)
+        self.serials = itertools.count(1)
+        self.valid: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.seen: list[str] = []
+        self.polls = 0
+        self.polls_to_end = 4
+        self.expire_at_poll = None
+        self.refreshes_work = True
+        self.refresh_is_refused = False
+        self.app.add_url_rule("/auth/login", view_func=self.login, methods=["POST"])
+        self.app.add_url_rule("/auth/refresh", view_func=self.refresh, methods=["POST"])
+        self.app.add_url_rule(
+            "/collector/sources/<int:source_id>/runs", view_func=self.queue, methods=["POST"]
+        )
+        self.app.add_url_rule("/collector/runs/<int:run_id>", view_func=self.poll)
+
+    def pair(self, works=True):
+        serial = next(self.serials)
+        access, refresh = f"access-{serial}", f"refresh-{serial}"
+        if works:
+            self.valid.add(access)
+        self.refresh_tokens.add(refresh)
+        return {"access_token": access, "refresh_token": refresh}
+
+    def expire(self):
+        self.valid.clear()
+
+    def caller(self):
+        bearer = request.headers.get("Authorization", "")
+        self.seen.append(f"{request.method} {request.path} {bearer.removeprefix('Bearer ')}")
+        return bearer.removeprefix("Bearer ") in self.valid
+
+    def unauthorized(self):
+        return {"detail": "The token is invalid or expired"}, 401
+
+    def login(self):
+        self.caller()
+        if request.json["password"] != PASSWORD:
+            return {"detail": "Wrong email or password"}, 401
+        return self.pair()
+
+    def refresh(self):
+        self.caller()
+        token = request.json["refresh_token"]
+        if self.refresh_is_refused or token not in self.refresh_tokens:
+            return {"detail": "The refresh token is invalid or expired"}, 401
+        self.refresh_tokens.discard(token)
+        return self.pair(works=self.refreshes_work)
+
+    def queue(self, source_id):
+        if not self.caller():
+            return self.unauthorized()
+        return self.run("queued"), 201
+
+    def poll(self, run_id):
+        self.polls += 1
+        if self.polls == self.expire_at_poll:
+            self.expire()
+        if not self.caller():
+            return self.unauthorized()
+        return self.run("succeeded" if self.polls >= self.polls_to_end else "running")
+
+    def run(self, status):
+        return {
+            "id": 7,
+            "source_id": 3,
+            "status": status,
+            "pages_fetched": 100,
+            "items_found": 40,
+            "created": 40,
+            "updated": 0,
+            "unchanged": 0,
+            "rejected_count": 0,
+            "error": None,
+            "rejected": [],
+        }
+
+
+@pytest.fixture
+def gateway(monkeypatch, tmp_path):
+    fake = Gateway()
+    server = LiveServer(fake.app).start()
+    monkeypatch.chdir(tmp_path)  # no .env, no .env.example: only what the test sets
+    monkeypatch.setenv("FEIRA_ENV_FILE", str(tmp_path / "none.env"))
+    monkeypatch.setenv("GATEWAY_URL", server.base_url)
+    monkeypatch.setenv("FEIRA_ADMIN_EMAIL", "admin@feira.local")
+    monkeypatch.setenv("FEIRA_ADMIN_PASSWORD", PASSWORD)
+    monkeypatch.setattr(command.time, "sleep", lambda seconds: None)
+    yield fake
+    server.stop()
+
+
+def test_run_wait_renews_an_expired_access_token_and_reports_the_end_of_the_run(gateway, capsys):
+    gateway.expire_at_poll = 2
+
+    assert command.main(["run", "3", "--wait"]) == 0
+
+    out, err = capsys.readouterr()
+    assert "run 7 queued" in out
+    assert "run 7 of source 3: succeeded  pages 100" in out
+    assert gateway.seen == [
+        "POST /auth/login ",
+        "POST /collector/sources/3/runs access-1",
+        "GET /collector/runs/7 access-1",
+        "GET /collector/runs/7 access-1",
+        "POST /auth/refresh ",
+        "GET /collector/runs/7 access-2",
+        "GET /collector/runs/7 access-2",
+    ]
+    for secret in (PASSWORD, "access-", "refresh-"):
+        assert secret not in out + err
+
+
+def test_a_401_after_renewing_the_token_still_exits_naming_the_call(gateway, capsys):
+    gateway.expire_at_poll = 2
+    gateway.refreshes_work = False
+
+    with pytest.raises(SystemExit, match=r"GET /collector/runs/7: 401 The token is invalid"):
+        command.main(["run", "3", "--wait"])
+
+    assert gateway.seen[-3:] == [
+        "GET /collector/runs/7 access-1",
+        "POST /auth/refresh ",
+        "GET /collector/runs/7 access-2",
+    ]
+
+
+def test_a_refused_refresh_token_exits_naming_the_refresh(gateway):
+    gateway.expire_at_poll = 2
+    gateway.refresh_is_refused = True
+
+    with pytest.raises(SystemExit, match=r"POST /auth/refresh: 401 The refresh token is invalid"):
+        command.main(["run", "3", "--wait"])
+
+    assert gateway.seen[-2:] == ["GET /collector/runs/7 access-1", "POST /auth/refresh "]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from urllib.parse import urlsplit
 
-from apscheduler.triggers.cron import CronTrigger
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from parsel import Selector
 
 from services.kit import ChangeSchema, Filter, Id, PageArgs, sort_field
 from services.kit.fields import Text
 
+from .cron import cron_trigger
 from .extract import FIELDS, select
 from .models import MAX_URL_LENGTH, STATUSES
 
@@ -45,8 +45,8 @@ def check_delay(value: Decimal) -> None:
 
 def check_cron(value: str) -> None:
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
-    except Exception as exc:  # APScheduler raises what its field parsers raise
+        cron_trigger(value)
+    except Exception as exc:  # ours, or what APScheduler's field parsers raise
         raise ValidationError(
             "A five-field cron expression (minute hour day month weekday)."
         ) from exc

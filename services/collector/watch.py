@@ -5,9 +5,8 @@ port: the gateway never routes it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from apscheduler.triggers.cron import CronTrigger
 from flask import Blueprint
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -15,6 +14,7 @@ from sqlalchemy import select
 
 from services.kit import utcnow
 
+from .cron import cron_trigger
 from .models import FINISHED, Run, Source, db
 from .worker import period
 
@@ -42,7 +42,7 @@ def health_of(source: Source, last: Run | None, now: datetime) -> Health:
     if last.status != "succeeded":
         return Health(source, last, False, f"last run {last.id} {last.status}: {last.error or ''}")
     if source.schedule:
-        trigger = CronTrigger.from_crontab(source.schedule, timezone=UTC)
+        trigger = cron_trigger(source.schedule)
         allowed = period(trigger, last.finished_at) * 2
         if now - last.finished_at > allowed:
             return Health(source, last, False, f"no successful run for over {allowed}")

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.postgresql import insert
 from services.kit import utcnow
 
 from .collecting import collect
+from .cron import cron_trigger
 from .models import Run, Source, db, outbox
 
 log = logging.getLogger("feira.collector")
@@ -138,7 +139,7 @@ def period(trigger: CronTrigger, after: datetime) -> timedelta:
 
 def latest_fire_time(schedule: str, since: datetime, now: datetime) -> datetime | None:
     """The latest fire time in (since, now], or None."""
-    trigger = CronTrigger.from_crontab(schedule, timezone=UTC)
+    trigger = cron_trigger(schedule)
     fire = trigger.get_next_fire_time(None, since + timedelta(seconds=1))
     if fire is None or fire > now:
         return None

@@ -333,6 +333,29 @@ def test_the_latest_fire_time_is_the_last_one_before_now():
     assert latest_fire_time("0 3 * * *", now - timedelta(hours=1), now) is None
 
 
+def fire_days(schedule: str) -> list[str]:
+    """The days of the week (cron numbering: 0 Sunday) on which the worker queues a run at 03:00
+    for the schedule, over the week from Sunday 1 March 2026."""
+    days = []
+    for offset in range(7):
+        day = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(days=offset)
+        if latest_fire_time(schedule, day, day + timedelta(hours=4)):
+            days.append(day.strftime("%a"))
+    return days
+
+
+def test_weekdays_1_to_5_are_monday_to_friday_as_in_cron():
+    assert fire_days("0 3 * * 1-5") == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+    assert fire_days("0 3 * * mon-fri") == ["Mon", "Tue", "Wed", "Thu", "Fri"]
+
+
+def test_weekday_0_and_7_are_sunday_as_in_cron():
+    assert fire_days("0 3 * * 0") == ["Sun"]
+    assert fire_days("0 3 * * 7") == ["Sun"]
+    assert fire_days("0 3 * * 5-7") == ["Sun", "Fri", "Sat"]
+    assert fire_days("0 3 * * */2") == ["Sun", "Tue", "Thu", "Sat"]
+
+
 @pytest.mark.slow
 def test_the_big_shop_is_collected_whole(app, client, admin, shops):
     run = run_now(app, client, admin, add_source(client, admin, shops, "/loja-grande/"))

@@ -65,6 +65,18 @@ def test_a_selector_that_compiles_but_fails_when_run_is_a_422(client, admin, sel
     assert any(key.startswith("selectors") for key in response.json["errors"])
 
 
+@pytest.mark.parametrize("schedule", ["0 3 * * 7", "0 3 * * 0", "0 3 * * 1-5", "0 9 * * 5-7"])
+def test_a_standard_cron_weekday_is_accepted_sunday_as_0_or_7(client, admin, schedule):
+    assert source(client, admin, schedule=schedule)["schedule"] == schedule
+
+
+@pytest.mark.parametrize("schedule", ["0 3 * * 8", "0 3 * * 5-1", "0 3 * * 1/0", "0 3 * *"])
+def test_a_weekday_cron_does_not_have_is_a_422_naming_schedule(client, admin, schedule):
+    body = {"name": "Bazar", "start_urls": [SHOP], "schedule": schedule}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 422 and "schedule" in response.json["errors"]
+
+
 def test_a_source_without_start_urls_is_a_422(client, admin):
     response = client.post("/collector/sources", json={"name": "x"}, headers=admin)
     assert response.status_code == 422 and "start_urls" in response.json["errors"]

@@ -101,6 +101,11 @@ class Tracked:
     def failing(self) -> bool:
         return self.state.failures > 0 or self.state.state == DOWN
 
+    @property
+    def recovering(self) -> bool:
+        """Down, but passing again: not up yet."""
+        return self.state.state == DOWN and self.state.successes > 0
+
 
 class Monitor:
     """What the worker knows, in memory, and what it owes the database."""
@@ -321,9 +326,7 @@ class Monitor:
         or succeeding but not up yet. Otherwise None (the usual interval)."""
         tracked = self.tracked[name]
         state = tracked.state
-        unconfirmed = (state.failures > 0 and state.state != DOWN) or (
-            state.state == DOWN and state.successes > 0
-        )
+        unconfirmed = (state.failures > 0 and state.state != DOWN) or tracked.recovering
         return tracked.target.retry_interval if unconfirmed else None
 
     def observe(self, name: str, result: checks.CheckResult) -> None:
@@ -409,9 +412,7 @@ class Monitor:
             notes += self._open(tracked, at, result)
         elif tracked.incident is not None and tracked.state.state != DOWN and result.ok:
             notes += self._close(tracked, at)
-        if not tracked.failing:
-            notes += self._clear_suspicions(name)
-        return notes + self._release_outlived()
+        return notes + self._clear_suspicions() + self._release_outlived()
 
     def _open(self, tracked: Tracked, at: datetime, result: checks.CheckResult) -> list[tuple]:
         # It started at the first failure; its step and error are those of the failure that
@@ -469,31 +470,44 @@ class Monitor:
         described = incident.describe(ended_at=at, duration_s=duration)
         return [("incident.closed", described, incident.announced)]
 
-    def _clear_suspicions(self, name: str) -> list[tuple]:
-        """`name` is healthy: incidents still waiting to blame it were not its doing after all, so
-        they notify on their own."""
+    def _clear_suspicions(self) -> list[tuple]:
+        """Incidents still waiting to blame a dependency that is healthy again were not its doing
+        after all, so they notify on their own. One whose target is passing again (recovering)
+        waits: announced if it fails again, closed telling nobody if it recovers, as one held
+        back would be; telling it now would be a false alarm followed by its recovery."""
         notes = []
         for other in self.tracked.values():
             waiting = other.incident
-            if waiting and waiting.awaiting_cause and waiting.root_cause_target == name:
-                waiting.root_cause_target = None
-                waiting.announced = True
-                self._pending += [
-                    store.IncidentLinked(waiting.key, None, None),
-                    store.IncidentAnnounced(waiting.key),
-                ]
-                notes.append(("incident.opened", waiting.describe(), True))
+            if not (waiting and waiting.awaiting_cause) or other.recovering:
+                continue
+            suspect = self.tracked.get(waiting.root_cause_target)
+            if suspect is None or suspect.failing:
+                continue
+            waiting.root_cause_target = None
+            waiting.announced = True
+            self._pending += [
+                store.IncidentLinked(waiting.key, None, None),
+                store.IncidentAnnounced(waiting.key),
+            ]
+            notes.append(("incident.opened", waiting.describe(), True))
         return notes
 
     def _release_outlived(self) -> list[tuple]:
         """Incidents held back for a root cause whose incident is no longer open (it recovered,
         or closed while this worker was away) outlived it: each is announced now, on its own
-        (keeping its link), and its recovery will be too."""
+        (keeping its link), and its recovery will be too. One whose target is passing again
+        (recovering) stays held: announced if it fails again, closed telling nobody if it
+        recovers, as when it recovers before its root cause."""
         still_open = {t.incident.key for t in self.tracked.values() if t.incident is not None}
         notes = []
         for other in self.tracked.values():
             held = other.incident
-            if held and held.held_back and held.root_cause_key not in still_open:
+            if (
+                held
+                and held.held_back
+                and held.root_cause_key not in still_open
+                and not other.recovering
+            ):
                 held.announced = True
                 self._pending.append(store.IncidentAnnounced(held.key))
                 notes.append(("incident.opened", held.describe(), True))

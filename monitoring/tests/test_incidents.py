@@ -216,6 +216,74 @@ def test_a_linked_incident_that_outlives_its_root_cause_is_announced_then_and_at
     assert opened["started_at"] == (T0 + timedelta(seconds=1)).isoformat()
 
 
+def test_a_linked_incident_already_recovering_when_its_root_cause_closes_closes_telling_nobody(
+    monitor, session, webhook
+):
+    fail_together(monitor, 3)
+    # postgres comes back; clients passes once (still down: up_after is 2) before postgres's
+    # second success closes postgres's incident, and passes again a few seconds later.
+    monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=30)))
+    monitor.observe("clients", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=31)))
+    monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=40)))
+    [_, caused] = incidents(session)
+    assert caused["ended_at"] is None and not caused["notified"], "held while it recovers"
+    monitor.observe("clients", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=41)))
+    [_, caused] = incidents(session)
+    assert caused["ended_at"] == T0 + timedelta(seconds=41) and not caused["notified"]
+    delivered(monitor)
+    assert [(b["event"], b["incident"]["target"]) for b in webhook.received] == [
+        ("incident.opened", "postgres"),
+        ("incident.closed", "postgres"),
+    ]
+
+
+def test_a_linked_incident_recovering_when_its_root_cause_closes_is_announced_if_it_fails_again(
+    monitor, session, webhook
+):
+    fail_together(monitor, 3)
+    monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=30)))
+    monitor.observe("clients", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=31)))
+    monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=40)))
+    monitor.observe("clients", CheckResult(False, 1.0, checked_at=T0 + timedelta(seconds=41)))
+    [root, caused] = incidents(session)
+    assert caused["notified"] and caused["ended_at"] is None
+    assert caused["root_cause_id"] == root["id"]
+    delivered(monitor)
+    told = [(b["event"], b["incident"]["target"]) for b in webhook.received]
+    assert told[-1] == ("incident.opened", "clients")
+    assert webhook.received[-1]["incident"]["outlived_root_cause"] is True
+
+
+def test_an_incident_recovering_when_the_dependency_it_blamed_recovers_closes_telling_nobody(
+    monitor, session, webhook
+):
+    monitor.observe("postgres", CheckResult(False, 1.0, checked_at=T0))
+    feed(monitor, "clients", [False, False, True], start=T0 + timedelta(seconds=1))
+    monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=30)))
+    [waiting] = incidents(session)
+    assert not waiting["notified"] and waiting["ended_at"] is None
+    monitor.observe("clients", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=31)))
+    [waiting] = incidents(session)
+    assert waiting["ended_at"] == T0 + timedelta(seconds=31) and not waiting["notified"]
+    delivered(monitor)
+    assert webhook.received == []
+
+
+def test_an_incident_recovering_when_the_dependency_it_blamed_recovers_is_told_if_it_fails_again(
+    monitor, session, webhook
+):
+    monitor.observe("postgres", CheckResult(False, 1.0, checked_at=T0))
+    feed(monitor, "clients", [False, False, True], start=T0 + timedelta(seconds=1))
+    monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=30)))
+    monitor.observe("clients", CheckResult(False, 1.0, checked_at=T0 + timedelta(seconds=31)))
+    [incident] = incidents(session)
+    assert incident["root_cause_target"] is None and incident["notified"]
+    delivered(monitor)
+    assert [(b["event"], b["incident"]["target"]) for b in webhook.received] == [
+        ("incident.opened", "clients")
+    ]
+
+
 def test_a_linked_incident_whose_root_cause_closed_meanwhile_is_announced_at_the_next_check(
     app, monitor, session, webhook
 ):

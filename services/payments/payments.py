@@ -375,11 +375,11 @@ def _apply(payment: Payment, intent: dict, *, announce: bool) -> None:
     qr = action.get("pix_display_qr_code") if isinstance(action, dict) else None
     if isinstance(qr, dict) and payment.method == "pix" and payment.pix_qr_code is None:
         payment.pix_qr_code = str(qr.get("data") or "") or None
-        # Ours is PIX_EXPIRES_S; the provider may hold the code a little longer (Stripe's
-        # shortest is 10 s), and reconciliation cancels it there once ours has passed.
-        ours = (payment.created_at or utcnow()) + timedelta(
-            seconds=current_app.config["PIX_EXPIRES_S"]
-        )
+        # Ours is PIX_EXPIRES_S from when the payer is shown the code (a payment the provider
+        # first heard of late, after an outage, still gives the whole time); the provider may
+        # hold it a little longer (Stripe's shortest is 10 s), and reconciliation cancels it
+        # there once ours has passed.
+        ours = utcnow() + timedelta(seconds=current_app.config["PIX_EXPIRES_S"])
         theirs = _timestamp(qr.get("expires_at"))
         payment.pix_expires_at = min(ours, theirs) if theirs else ours
     target = {

@@ -3,11 +3,15 @@ payment, one PaymentIntent at the provider, charged once; without a retry, recon
 finishes it (or drops it, when its request died before the order was read again: the provider
 never heard of it)."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 import requests
+from sqlalchemy import func, update
 
 from services.kit.failpoints import Crash
 from services.kit.testing import deliver
+from services.payments.models import Payment, db
 
 from .conftest import emitted, order_status, relay, standin_events, standin_post
 from .test_webhooks import run_chores
@@ -101,6 +105,34 @@ def test_a_payment_whose_request_died_before_the_order_was_read_again_is_dropped
     # Its key went with it: the same request starts afresh, and reads the order.
     again = client.post("/payments", json=body, headers=headers)
     assert again.status_code == 409 and "only a pending order" in again.json["detail"]
+
+
+def test_a_pix_the_provider_first_hears_of_late_gives_the_payer_the_whole_time(
+    client, user, order, standin, app, orders
+):
+    """Its request died before the provider was asked; the retry comes 20 minutes later (the
+    provider was down): the code shown then is good for PIX_EXPIRES_S, not already expired."""
+    placed = order()
+    body = {"order_id": placed["id"], "method": "pix"}
+    headers = {**user, "Idempotency-Key": "late-pix"}
+    crash_at(client, "payments.order_checked", body, headers)
+    with app.app_context():
+        db.session.execute(update(Payment).values(created_at=func.now() - timedelta(minutes=20)))
+        db.session.commit()
+        db.session.remove()
+
+    retried = client.post("/payments", json=body, headers=headers)
+
+    assert retried.status_code == 201, retried.json
+    expires = datetime.fromisoformat(retried.json["pix"]["expires_at"])
+    left = (expires - datetime.now(UTC)).total_seconds()
+    assert left > app.config["PIX_EXPIRES_S"] - 60
+    run_chores(app)
+    assert client.get(f"/payments/{retried.json['id']}", headers=user).json["status"] == (
+        "requires_action"
+    )
+    relay(app)
+    assert order_status(orders, placed["id"], user) == "pending"
 
 
 def test_a_crash_after_the_provider_answered_is_finished_by_reconciliation(

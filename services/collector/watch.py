@@ -1,11 +1,11 @@
-"""Is each source healthy: its last run succeeded and is no older than twice its schedule's
-period. Read by `/metrics` and by the monitoring worker (`/health/sources`, on the service's own
-port: the gateway never routes it)."""
+"""Is each source healthy: its last run succeeded, and a run has ended since the second fire time
+of its schedule after that one (one missed fire time is tolerated). Read by `/metrics` and by the
+monitoring worker (`/health/sources`, on the service's own port: the gateway never routes it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Blueprint
 from prometheus_client import CollectorRegistry, generate_latest
@@ -16,7 +16,10 @@ from services.kit import utcnow
 
 from .cron import cron_trigger
 from .models import FINISHED, Run, Source, db
-from .worker import period
+
+# How long after a fire time its run may take to end, at least: the last run's own time from
+# being queued to its end counts instead when longer (a big shop, a busy worker).
+GRACE = timedelta(minutes=15)
 
 
 @dataclass
@@ -25,6 +28,19 @@ class Health:
     last: Run | None
     ok: bool
     reason: str
+
+
+def late_after(source: Source, last: Run) -> datetime | None:
+    """When the source is late, its last run being `last`: the grace past the second fire time
+    after that run ended (or after the schedule was set, when later). Whatever the gaps between
+    fire times (office hours on weekdays, twice a night), one missed is tolerated; None when the
+    schedule does not fire twice more."""
+    trigger = cron_trigger(source.schedule)
+    first = trigger.get_next_fire_time(None, max(last.finished_at, source.schedule_set_at))
+    second = first and trigger.get_next_fire_time(first, first + timedelta(seconds=1))
+    if second is None:
+        return None
+    return second + max(GRACE, last.finished_at - last.queued_at)
 
 
 def health_of(source: Source, last: Run | None, now: datetime) -> Health:
@@ -42,10 +58,11 @@ def health_of(source: Source, last: Run | None, now: datetime) -> Health:
     if last.status != "succeeded":
         return Health(source, last, False, f"last run {last.id} {last.status}: {last.error or ''}")
     if source.schedule:
-        trigger = cron_trigger(source.schedule)
-        allowed = period(trigger, last.finished_at) * 2
-        if now - last.finished_at > allowed:
-            return Health(source, last, False, f"no successful run for over {allowed}")
+        late = late_after(source, last)
+        if late is not None and now > late:
+            ended = f"{last.finished_at:%Y-%m-%d %H:%M} UTC"
+            reason = f"two fire times passed since run {last.id} ended ({ended})"
+            return Health(source, last, False, reason)
     return Health(source, last, True, "ok")
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from services.collector import collecting, worker
 from services.collector.collecting import Collection
 from services.collector.models import Page, Run, Source, db, outbox
+from services.collector.watch import health_of
 from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
 from services.kit import service
 from services.kit.testing import LOSE, losing_the_first_answer, proxy_before, rewired
@@ -225,6 +226,53 @@ def test_a_source_whose_last_run_failed_is_unhealthy_for_monitoring(app, client,
     assert {s["id"]: s["ok"] for s in answer.json["sources"]} == {good: True, bad: False}
     assert client.get(f"/health/sources/{good}").status_code == 200
     assert client.get(f"/health/sources/{bad}").status_code == 503
+
+
+def on_time(schedule: str, ended: datetime, now: datetime, **took) -> bool:
+    """Is a source healthy at `now`, its schedule set long ago and its last run having ended at
+    `ended` (queued a minute before, or as long as `took`)?"""
+    source = Source(id=1, schedule=schedule, schedule_set_at=ended - timedelta(days=30))
+    queued = ended - timedelta(**(took or {"minutes": 1}))
+    last = Run(id=1, source_id=1, status="succeeded", queued_at=queued, finished_at=ended)
+    return health_of(source, last, now).ok
+
+
+def march(day: int, hour: int, minute: int = 0) -> datetime:
+    """A time in March 2026, whose 1st is a Sunday."""
+    return datetime(2026, 3, day, hour, minute, tzinfo=UTC)
+
+
+def test_an_office_hours_source_is_not_late_in_the_evening_nor_at_the_weekend():
+    schedule = "0 9-17 * * mon-fri"
+    wednesday_last = march(4, 17, 2)
+    assert on_time(schedule, wednesday_last, march(4, 23))
+    assert on_time(schedule, wednesday_last, march(5, 10, 14))  # 09:00 missed, 10:00 may be late
+    assert not on_time(schedule, wednesday_last, march(5, 10, 16))  # 09:00 and 10:00 missed
+    friday_last = march(6, 17, 2)
+    assert on_time(schedule, friday_last, march(7, 12))
+    assert on_time(schedule, friday_last, march(9, 10, 14))
+    assert not on_time(schedule, friday_last, march(9, 10, 16))
+
+
+def test_a_twice_a_night_source_is_not_late_during_the_day():
+    schedule = "0 3,4 * * *"
+    last = march(4, 4, 2)
+    assert on_time(schedule, last, march(4, 6, 5))
+    assert on_time(schedule, last, march(5, 3, 30))
+    assert not on_time(schedule, last, march(5, 4, 16))
+
+
+def test_a_source_whose_runs_take_long_is_late_only_when_its_run_could_have_ended():
+    last = march(4, 3, 50)  # queued at 03:00, ended 50 minutes later
+    assert on_time("0 * * * *", last, march(4, 5, 49), minutes=50)
+    assert not on_time("0 * * * *", last, march(4, 5, 51), minutes=50)
+
+
+def test_fire_times_before_the_schedule_was_set_are_not_missed():
+    source = Source(id=1, schedule="0 * * * *", schedule_set_at=march(4, 14, 30))
+    last = Run(id=1, status="succeeded", queued_at=march(4, 9), finished_at=march(4, 9, 1))
+    assert health_of(source, last, march(4, 16, 14)).ok
+    assert not health_of(source, last, march(4, 16, 16)).ok
 
 
 def test_a_running_run_whose_worker_died_is_failed_and_its_source_freed(app, client, admin, shops):

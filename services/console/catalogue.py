@@ -14,6 +14,7 @@ from . import api
 from .api import ApiError
 from .messages import in_portuguese
 from .pages import (
+    NOTHING_CHANGED,
     admin_only,
     bp,
     changed_only,
@@ -244,7 +245,7 @@ def edit_product(product_id: int):
     values = form_values()
     body = changed_only(product_body(values), values, boxes={"active"})
     if not body:
-        flash("Nada a alterar.")
+        flash(NOTHING_CHANGED)
         return redirect(url_for("console.product", product_id=product_id), 303)
     try:
         api.send("PATCH", f"/products/{product_id}", body)

@@ -160,6 +160,10 @@ def form_values() -> dict[str, str]:
     return {key: value for key, value in request.form.items() if key != "csrf_token"}
 
 
+# What an edit form saved as it was loaded says: nothing was sent.
+NOTHING_CHANGED = "Nada foi alterado."
+
+
 def changed_only(
     body: dict, values: dict, *, boxes: Collection[str] = (), changed: Collection[str] = ()
 ) -> dict:

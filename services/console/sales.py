@@ -15,6 +15,7 @@ from . import api
 from .api import ApiError
 from .messages import ORDER_STATUSES
 from .pages import (
+    NOTHING_CHANGED,
     SERVICE_LABELS,
     bp,
     changed_only,
@@ -482,7 +483,7 @@ def edit_client(client_id: int):
         changed={"phone"} if values.get("remove_phone") == "on" else (),
     )
     if not body:
-        flash("Nada foi alterado.")
+        flash(NOTHING_CHANGED)
         return redirect(url_for("console.client", client_id=client_id, **addresses_kept()), 303)
     try:
         api.send("PATCH", f"/clients/{client_id}", body)

@@ -165,9 +165,16 @@ def _queue(event_type: str, data: dict) -> None:
 
 
 def _superseded(order_id: int, payment_failed_id: int | None = None) -> str | None:
-    """Why a payment_failed message of the order must not go, None when it may: the order has a
-    paid or cancelled message (when queuing it), or one that came before it or is no longer queued
-    (when sending it: a newer one still queued is the next step, told after it)."""
+    """Why a payment_failed message of the order must not go, None when it may."""
+    what = _superseded_as(order_id, payment_failed_id)
+    return f"superseded: the order was {what}" if what else None
+
+
+def _superseded_as(order_id: int, payment_failed_id: int | None = None) -> str | None:
+    """What the order became ("paid", "cancelled") that supersedes a payment_failed message of
+    it, None when nothing does: a paid or cancelled message (when queuing it), or one that came
+    before it or is no longer queued (when sending it: a newer one still queued is the next
+    step, told after it)."""
     found = select(Notification.template).where(
         Notification.order_id == order_id,
         Notification.template.in_(SUPERSEDE_PAYMENT_FAILED),
@@ -177,9 +184,7 @@ def _superseded(order_id: int, payment_failed_id: int | None = None) -> str | No
             or_(Notification.id < payment_failed_id, Notification.status != "queued")
         )
     template = db.session.scalar(found.order_by(Notification.id).limit(1))
-    if template is None:
-        return None
-    return f"superseded: the order was {SUPERSEDE_PAYMENT_FAILED[template]}"
+    return SUPERSEDE_PAYMENT_FAILED[template] if template else None
 
 
 def on_order_paid(data: dict) -> None:
@@ -237,9 +242,8 @@ def retry(notification_id: int) -> Notification:
     since superseded is refused (409): the sender would only fail it again."""
     found = get_notification(notification_id)
     if found.template == "payment_failed" and found.status == "failed":
-        superseded = _superseded(found.order_id, found.id)
-        if superseded:
-            what = superseded.rpartition(" ")[2]
+        what = _superseded_as(found.order_id, found.id)
+        if what:
             raise Conflict(f"Notification {notification_id} will not be sent: the order was {what}")
     retried = db.session.execute(
         update(Notification)

@@ -265,7 +265,7 @@ def test_a_product_form_saved_unchanged_sends_nothing_and_says_so(admin, api):
 
     assert answer.status_code == 303, re.findall(r'class="(?:error|notice)[^>]*>[^<]*', answer.text)
     assert api("GET", f"/products/{made['id']}")["active"] is False
-    assert "Nada a alterar." in admin.get(answer.location).text
+    assert "Nada foi alterado." in admin.get(answer.location).text
 
 
 def test_a_refused_product_form_keeps_the_values_it_was_first_loaded_with(admin, api):

@@ -6,6 +6,7 @@ import functools
 import re
 import zoneinfo
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from email_validator import EmailNotValidError, validate_email
@@ -241,3 +242,12 @@ def event_amount(value) -> Decimal:
     if not amount.is_finite() or abs(amount) > Money.MAX:
         raise ValueError(f"not an amount of money: {value!r}")
     return amount
+
+
+def event_instant(value) -> datetime:
+    """A moment another service's event (or answer) carries: ISO 8601 with its offset. Anything
+    else is the sender's mistake (ValueError: the inbox rejects the event)."""
+    instant = datetime.fromisoformat(str(value))
+    if instant.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone")
+    return instant

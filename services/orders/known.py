@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from datetime import datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Unavailable, service
-from services.kit.fields import event_amount
+from services.kit.fields import event_amount, event_instant
 
 from .events import cancel_for
 from .models import KnownAddress, KnownClient, KnownProduct, Order, db
@@ -89,7 +88,7 @@ def on_address_saved(data: dict) -> None:
             "id": int(data["address_id"]),
             "client_id": int(data["client_id"]),
             "state": str(data["state"])[:2],
-            "version": _version(data["version"]),
+            "version": event_instant(data["version"]),
         },
     )
 
@@ -110,7 +109,7 @@ def on_product_saved(data: dict) -> None:
             "price": event_amount(data["price"]),
             "category_id": None if data["category_id"] is None else int(data["category_id"]),
             "active": bool(data["active"]),
-            "version": _version(data["updated_at"]),
+            "version": event_instant(data["updated_at"]),
         },
     )
 
@@ -118,13 +117,6 @@ def on_product_saved(data: dict) -> None:
 def on_product_deleted(data: dict) -> None:
     """`product.deleted` {product_id}: never sold again, whatever arrives after."""
     _bury(KnownProduct, int(data["product_id"]))
-
-
-def _version(value) -> datetime:
-    version = datetime.fromisoformat(str(value))
-    if version.tzinfo is None:
-        raise ValueError("a version carries its time zone")
-    return version
 
 
 def _save(model, values: dict) -> None:
@@ -287,7 +279,7 @@ def _read_products(ids: list[int]) -> dict[int, dict]:
                 "price": event_amount(item["price"]),
                 "category_id": item.get("category_id"),
                 "active": bool(item.get("active", True)),
-                "version": _version(item["updated_at"]),
+                "version": event_instant(item["updated_at"]),
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise Unavailable("The products service answered a product orders cannot read") from exc

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound, Unavailable, Unprocessable, service, utcnow
 from services.kit.failpoints import failpoint
-from services.kit.fields import event_amount
+from services.kit.fields import event_amount, event_instant
 from services.kit.idempotency import NO_KEY, Key, NoKey
 from services.kit.outbox import reaches_outside
 
@@ -114,7 +114,7 @@ def _order(order_id: int) -> dict:
             "status": str(body["status"]),
             "total": Decimal(body["total"]),
             "client_id": body.get("client_id"),
-            "updated_at": _instant(body["updated_at"]),
+            "updated_at": event_instant(body["updated_at"]),
         },
     )
 
@@ -312,15 +312,6 @@ def _move(
                     "method": payment.method,
                 },
             )
-
-
-def _instant(value) -> datetime:
-    """An ISO 8601 time orders wrote (`updated_at`), with its offset; else the sender's mistake
-    (ValueError: the inbox rejects the event, `_order` answers 503)."""
-    instant = datetime.fromisoformat(str(value))
-    if instant.tzinfo is None:
-        raise ValueError(f"{value!r} has no time zone")
-    return instant
 
 
 def _timestamp(value) -> datetime | None:
@@ -848,7 +839,7 @@ def on_order_updated(data: dict) -> None:
     total = event_amount(data["total"])
     # Sent since `updated_at` was added: an edit made before a payment's last read of the order
     # is not news to it (delivered late, after newer ones, the relay having retried it).
-    edited_at = _instant(data["updated_at"]) if "updated_at" in data else None
+    edited_at = event_instant(data["updated_at"]) if "updated_at" in data else None
 
     def outdated(payment: Payment) -> bool:
         read_after = (

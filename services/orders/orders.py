@@ -93,7 +93,8 @@ def find_orders(args: dict) -> dict:
 def read_order(order_id: int) -> Order:
     """One order as the API shows it. Its row, its lines and its history are three SELECTs
     (`lazy="selectin"`), read from one snapshot: else an edit or a status step committed between
-    them would answer its new lines under the old total, or `pending` with a `paid` history."""
+    them would answer its new lines under the old total, or `pending` with a `paid` history.
+    An edit or a status step answers with it too, once its own change has committed."""
     read_in_one_snapshot(db)
     return get_order(order_id)
 
@@ -450,7 +451,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     if wanted is None:
         announce_updated(order)
         db.session.commit()
-        return get_order(order_id)
+        return read_order(order_id)
     old = {item.product_id: item.quantity for item in order.items}
     kept = {item.product_id: item for item in order.items}
     items = priced_lines(wanted, products, kept)
@@ -483,7 +484,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
             _put_back(order_id, old)
         db.session.rollback()
         raise
-    return get_order(order_id)
+    return read_order(order_id)
 
 
 def _mark_edit(order_id: int) -> bool:

@@ -18,7 +18,7 @@ from services.kit import Conflict, Forbidden, utcnow
 from . import inventory
 from .events import announce_cancelled, announce_paid, facts
 from .models import Order, OrderEvent, db, outbox
-from .orders import get_order, give_back_stock, release_at_once
+from .orders import get_order, give_back_stock, read_order, release_at_once
 
 log = logging.getLogger("feira.orders")
 
@@ -99,4 +99,4 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     db.session.commit()
     if held:
         release_at_once(order_id)
-    return get_order(order_id)
+    return read_order(order_id)

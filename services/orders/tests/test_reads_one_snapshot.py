@@ -1,5 +1,6 @@
 """An order is answered as one moment saw it: its total, lines, status and history agree even
-when a change commits between the SELECTs that read them (the row, then each relationship)."""
+when a change commits between the SELECTs that read them (the row, then each relationship), in
+a GET and in the answer of an edit or a status step, read again after its own commit."""
 
 from decimal import Decimal
 
@@ -10,16 +11,16 @@ from services.orders.models import db
 
 from .conftest import order_body
 
-# What an edit of the lines and a payment commit together: one more unit on each line, the
-# total following, and the order paid with its history saying so.
+# What an edit of the lines and a status step commit together: one more unit on each line, the
+# total following, and the order moved to :status with its history saying so.
 CHANGE_MEANWHILE = [
     "UPDATE orders.order_items SET quantity = quantity + 1, line_total = line_total + unit_price "
     "WHERE order_id = :order_id",
-    "UPDATE orders.orders SET status = 'paid', total = "
+    "UPDATE orders.orders SET status = :status, total = "
     "(SELECT sum(line_total) FROM orders.order_items WHERE order_id = :order_id) "
     "WHERE id = :order_id",
     "INSERT INTO orders.order_history (order_id, status, by_service) "
-    "VALUES (:order_id, 'paid', 'payments')",
+    "VALUES (:order_id, :status, 'payments')",
 ]
 
 
@@ -35,24 +36,28 @@ def order_id(client, user, make_client, make_product):
     return response.json["id"]
 
 
-def _read_while_it_changes(app, client, headers, url, order_id) -> dict:
-    """GET `url`, with the change committed by another transaction right after the request's
-    first SELECT of the order's row, before its lines and history are read."""
+def _read_while_it_changes(
+    app, client, headers, url, order_id, method="GET", body=None, status="paid"
+) -> dict:
+    """`method` `url`, with the change (to `status`) committed by another transaction right
+    after the request's first plain SELECT of the order's row, before its lines and history are
+    read. (An edit or a status step locks the row FOR UPDATE first, and reads it plainly only
+    for its answer, after its commit.)"""
     changed = []
 
     def change_after_the_orders_row(conn, cursor, statement, *args):
-        if changed or "FROM orders.orders" not in statement:
+        if changed or "FROM orders.orders" not in statement or "FOR UPDATE" in statement:
             return
         changed.append(statement)
         with engine.begin() as other:
             for change in CHANGE_MEANWHILE:
-                other.execute(text(change), {"order_id": order_id})
+                other.execute(text(change), {"order_id": order_id, "status": status})
 
     with app.app_context():
         engine = db.engine
     event.listen(engine, "after_cursor_execute", change_after_the_orders_row)
     try:
-        response = client.get(url, headers=headers)
+        response = client.open(url, method=method, json=body, headers=headers)
     finally:
         event.remove(engine, "after_cursor_execute", change_after_the_orders_row)
     assert response.status_code == 200, response.json
@@ -87,6 +92,43 @@ def test_an_order_listed_while_its_lines_and_status_change_agrees_with_itself(
     [after] = client.get("/orders", headers=user).json["items"]
     _agrees_with_itself(after)
     assert (after["status"], after["total"]) == ("paid", "41.00")
+
+
+def test_an_edit_answers_the_order_as_it_stored_it_while_it_changes_again(
+    app, client, user, order_id
+):
+    first, second = (
+        line["product_id"] for line in client.get(f"/orders/{order_id}", headers=user).json["items"]
+    )
+    edit = {"items": [{"product_id": first, "quantity": 1}, {"product_id": second, "quantity": 1}]}
+    answered = _read_while_it_changes(
+        app, client, user, f"/orders/{order_id}", order_id, method="PATCH", body=edit
+    )
+    _agrees_with_itself(answered)
+    assert (answered["status"], answered["total"]) == ("pending", "15.50")
+    after = client.get(f"/orders/{order_id}", headers=user).json
+    _agrees_with_itself(after)
+    assert (after["status"], after["total"]) == ("paid", "31.00")
+
+
+def test_a_status_step_answers_the_order_as_it_stored_it_while_it_changes_again(
+    app, client, admin, order_id
+):
+    answered = _read_while_it_changes(
+        app,
+        client,
+        admin,
+        f"/orders/{order_id}/status",
+        order_id,
+        method="POST",
+        body={"status": "paid"},
+        status="shipped",
+    )
+    _agrees_with_itself(answered)
+    assert (answered["status"], answered["total"]) == ("paid", "25.50")
+    after = client.get(f"/orders/{order_id}", headers=admin).json
+    _agrees_with_itself(after)
+    assert (after["status"], after["total"]) == ("shipped", "41.00")
 
 
 def _connection_state() -> tuple:

@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Conflict, NotFound, current_caller, utcnow
+from services.kit.db import read_in_one_snapshot
 
 from .models import Reservation, ReservationItem, Stock, db
 from .stock import announce, bump_version_and_announce, locked_in_order, record_movement
@@ -58,6 +59,15 @@ def get_reservation(order_id: int, *, lock: bool = False) -> Reservation:
     return reservation
 
 
+def read_reservation(order_id: int) -> Reservation:
+    """A reservation as the API shows it. Its row and its lines are two SELECTs
+    (`lazy="selectin"`), read from one snapshot: else an edit or a release committed between
+    them would answer its lines beside the other state's status and `updated_at`. What a
+    change answers is read so too, after its own transaction ended."""
+    read_in_one_snapshot(db)
+    return get_reservation(order_id)
+
+
 def reserve(order_id: int, items: list[dict]) -> tuple[Reservation | dict, bool]:
     """All lines or none. Idempotent by order_id: answers the reservation and whether this call
     made it. The unique order_id decides between two calls at once: the second waits for the
@@ -77,7 +87,7 @@ def reserve(order_id: int, items: list[dict]) -> tuple[Reservation | dict, bool]
     made = connection.execute(_RESERVE, {"order": order_id}).first()
     if made is None:
         db.session.rollback()
-        return get_reservation(order_id), False
+        return read_reservation(order_id), False
     for product_id, quantity in sorted(wanted.items()):
         taken = connection.execute(_TAKE, {"product": product_id, "units": quantity}).first()
         if taken is None:
@@ -166,7 +176,7 @@ def adjust(order_id: int, items: list[dict]) -> Reservation:
         reservation.items.append(ReservationItem(product_id=product_id, quantity=quantity))
     reservation.updated_at = utcnow()
     db.session.commit()
-    return get_reservation(order_id)
+    return read_reservation(order_id)
 
 
 def _shortage(short: list[dict]):
@@ -188,7 +198,7 @@ def _settle(order_id: int, outcome: str, by: int | None) -> Reservation:
     reservation = get_reservation(order_id, lock=True)
     if reservation.status == outcome:
         db.session.rollback()
-        return reservation
+        return read_reservation(order_id)
     if reservation.status != "reserved":
         db.session.rollback()
         raise Conflict(f"Order {order_id}'s reservation is already {reservation.status}")
@@ -206,7 +216,7 @@ def _settle(order_id: int, outcome: str, by: int | None) -> Reservation:
     reservation.status = outcome
     reservation.updated_at = utcnow()
     db.session.commit()
-    return reservation
+    return read_reservation(order_id)
 
 
 def _release_unsettled(order_id: int) -> None:

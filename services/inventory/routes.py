@@ -203,7 +203,7 @@ class ReservationResource(MethodView):
     @reservations_blp.problem(404, "The order has no reservation")
     def get(self, order_id):
         """An order's reservation and its state: reserved, released or committed."""
-        return reservations.get_reservation(order_id)
+        return reservations.read_reservation(order_id)
 
     # orders' credential alone, as for placing: the new lines record no user, and orders'
     # sweeper settles an edit that never finished with no user at hand.

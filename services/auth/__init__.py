@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from services.kit import create_service_app
 from services.kit.settings import env
 
+from . import passwords
 from .models import db
 
 
@@ -35,12 +36,14 @@ def create_app(config: dict | None = None) -> Flask:
             "REGISTER_UNTHROTTLED_ADDRESSES": frozenset(
                 filter(None, env("REGISTER_UNTHROTTLED_ADDRESSES", "").replace(" ", "").split(","))
             ),
+            **passwords.settings(),
         },
         description="Accounts and tokens. Log in at POST /auth/login, then send "
         "`Authorization: Bearer <access_token>` to every other route.",
     )
     if not app.config.get("JWT_PRIVATE_KEY"):
         raise RuntimeError("auth needs JWT_PRIVATE_KEY_FILE (or JWT_PRIVATE_KEY) to sign tokens")
+    passwords.init_app(app)
     from .accounts import ensure_signing_key_published, verified_caller
 
     ensure_signing_key_published(app.config["JWT_PRIVATE_KEY"], app.config["JWT_PUBLIC_KEY"])

@@ -8,8 +8,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import jwt
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from jwt import PyJWTError
@@ -35,6 +33,7 @@ from services.kit.security import (
     token_digest,
 )
 
+from . import passwords
 from .models import (
     LoginAttempt,
     LoginEmailFailure,
@@ -45,14 +44,11 @@ from .models import (
     db,
 )
 
-hasher = PasswordHasher()
-# Verified against when the email is unknown, so both answers take as long.
-_DUMMY_HASH = hasher.hash("feira-timing-equaliser")
 BAD_CREDENTIALS = "The email or password is wrong"
 
 
 def register(email: str, password: str, name: str, role: str = "user") -> User:
-    user = User(email=email.lower(), name=name, password_hash=hasher.hash(password), role=role)
+    user = User(email=email.lower(), name=name, password_hash=passwords.hashed(password), role=role)
     db.session.add(user)
     db.session.commit()
     return user
@@ -108,12 +104,12 @@ def authenticate(email: str, password: str, source: str) -> Checked:
     now = utcnow()
     _count_guess(email, source, now)
     user = db.session.scalar(select(User).where(User.email == email))
-    matches = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
+    matches = passwords.matches(user.password_hash if user else None, password)
     if user is None or not matches or not user.active:
         _record_failure(email, source, now)
         raise Unauthorized(BAD_CREDENTIALS)
     checked = Checked(user.id, user.password_hash, user.role)
-    if hasher.check_needs_rehash(checked.password_hash):
+    if passwords.needs_rehash(checked.password_hash):
         checked = _rehashed(checked, password)
     # The email's counter stays: the owner signing in must not give an attacker fresh guesses.
     stmt = insert(LoginAttempt).values(email=email, source=source, failures=0, last_success_at=now)
@@ -132,7 +128,7 @@ def _rehashed(checked: Checked, password: str) -> Checked:
     checked against: a password changed meanwhile is not overwritten with this (the old) one.
     When another sign-in rehashed it first, the stored hash is checked once more (rare: two
     sign-ins of one account at the moment its hash gets stronger), so that sign-in still works."""
-    fresh = hasher.hash(password)
+    fresh = passwords.hashed(password)
     stored = db.session.execute(
         update(User)
         .where(User.id == checked.user_id, User.password_hash == checked.password_hash)
@@ -143,7 +139,7 @@ def _rehashed(checked: Checked, password: str) -> Checked:
     if stored is not None:
         return replace(checked, password_hash=fresh)
     current = db.session.scalar(select(User.password_hash).where(User.id == checked.user_id))
-    if current is not None and _password_matches(current, password):
+    if current is not None and passwords.matches(current, password):
         return replace(checked, password_hash=current)
     # Changed to another password meanwhile: `start_session` refuses this sign-in.
     return checked
@@ -188,13 +184,6 @@ def _known(pair: LoginAttempt | None, now: datetime) -> bool:
         and pair.last_success_at is not None
         and pair.last_success_at > now - timedelta(days=current_app.config["LOGIN_KNOWN_DAYS"])
     )
-
-
-def _password_matches(password_hash: str, password: str) -> bool:
-    try:
-        return hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def _window() -> timedelta:
@@ -520,7 +509,7 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     email, checked = user.email, user.password_hash
     guesser = _session_guesser(session_id) if session_id else source
     _count_guess(email, guesser, now, spaced_by_email=session_id is None)
-    if not _password_matches(checked, data["current_password"]):
+    if not passwords.matches(checked, data["current_password"]):
         _record_failure(email, guesser, now)
         raise _wrong_current_password()
     user = _still_as_checked(user.id, checked, session_id)
@@ -533,7 +522,7 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     if "name" in data:
         user.name = data["name"]
     if "password" in data:
-        user.password_hash = hasher.hash(data["password"])
+        user.password_hash = passwords.hashed(data["password"])
         revoke_user_sessions(user.id, "password-changed", keep=session_id)
     db.session.commit()
     return user
@@ -632,7 +621,7 @@ def ensure_admin(email: str, password: str, name: str = "Administrator") -> tupl
     if _lock_active_admins():
         db.session.rollback()
         return user, f"{standing}: an active admin exists, and decides who else is one"
-    if not _password_matches(user.password_hash, password):
+    if not passwords.matches(user.password_hash, password):
         db.session.rollback()
         return user, f"{standing}: its password is not FEIRA_ADMIN_PASSWORD"
     user.role, user.active = "admin", True
@@ -653,8 +642,8 @@ def ensure_user(email: str, password: str, role: str, name: str) -> tuple[User, 
     if user.role != role or not user.active:
         user.role, user.active = role, True
         revoke_user_sessions(user.id, "role-changed")
-    if not _password_matches(user.password_hash, password):
-        user.password_hash = hasher.hash(password)
+    if not passwords.matches(user.password_hash, password):
+        user.password_hash = passwords.hashed(password)
         revoke_user_sessions(user.id, "password-changed")
     db.session.commit()
     return user, False

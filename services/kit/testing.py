@@ -95,6 +95,12 @@ def make_keys(directory: Path) -> dict[str, str]:
 
 # What every test app signs and checks events with, unless a test says otherwise.
 OUTBOX_SECRET = "test-outbox-secret"  # noqa: S105 (tests only)
+# argon2id at OWASP's minimum (stack/test.env too): a seventh of the default profile's cost.
+TEST_PASSWORD_HASH = {
+    "PASSWORD_HASH_MEMORY_KIB": 19456,
+    "PASSWORD_HASH_TIME_COST": 2,
+    "PASSWORD_HASH_PARALLELISM": 1,
+}
 
 
 def service_keys(service: str) -> dict[str, str]:
@@ -139,6 +145,7 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
     }
     if service == "auth":
         settings["JWT_PRIVATE_KEY"] = keys["JWT_PRIVATE_KEY"]
+        settings = {**TEST_PASSWORD_HASH, **settings}
     app = create_app(settings)
     with app.app_context():
         upgrade()

@@ -65,9 +65,9 @@ def changed_meanwhile(app, monkeypatch):
     check that matches is followed, before its sign-in (or PATCH /auth/me) goes on, by that change
     made and committed by another request in a thread of its own, as a change landing in argon2's
     time would be."""
-    from services.auth import accounts
+    from services.auth import passwords
 
-    compare = accounts._password_matches
+    compare = passwords.matches
     armed, answers = [], []
 
     def checked_then_changed(password_hash, password):
@@ -80,5 +80,5 @@ def changed_meanwhile(app, monkeypatch):
             assert answers[-1].status_code == 200, answers[-1].json
         return matched
 
-    monkeypatch.setattr(accounts, "_password_matches", checked_then_changed)
+    monkeypatch.setattr(passwords, "matches", checked_then_changed)
     return armed.append

@@ -177,17 +177,17 @@ def checked_passwords(monkeypatch):
     load) for concurrent guesses to overlap."""
     import time
 
-    from services.auth import accounts
+    from services.auth import passwords
 
     checked = []
-    compare = accounts._password_matches
+    compare = passwords.matches
 
     def slow_compare(password_hash, password):
         checked.append(password)
         time.sleep(0.2)
         return compare(password_hash, password)
 
-    monkeypatch.setattr(accounts, "_password_matches", slow_compare)
+    monkeypatch.setattr(passwords, "matches", slow_compare)
     return checked
 
 

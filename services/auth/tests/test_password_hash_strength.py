@@ -2,9 +2,12 @@
 iterations), and a hash made with weaker parameters is made again at the next sign-in."""
 
 import argon2
+import pytest
 from sqlalchemy import select, update
 
+from services.auth import create_app, passwords
 from services.auth.models import User, db
+from services.kit.testing import build_app
 
 
 def _stored(app) -> str:
@@ -34,3 +37,53 @@ def test_a_hash_with_weaker_parameters_is_made_again_at_sign_in(app, client, reg
     assert signed.status_code == 200
     params = argon2.extract_parameters(_stored(app))
     assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2
+
+
+def test_without_settings_passwords_are_hashed_with_rfc_9106s_low_memory_profile(monkeypatch):
+    for name in (
+        "PASSWORD_HASH_MEMORY_KIB",
+        "PASSWORD_HASH_TIME_COST",
+        "PASSWORD_HASH_PARALLELISM",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    profile = argon2.profiles.RFC_9106_LOW_MEMORY
+    assert passwords.settings() == {
+        "PASSWORD_HASH_MEMORY_KIB": profile.memory_cost,
+        "PASSWORD_HASH_TIME_COST": profile.time_cost,
+        "PASSWORD_HASH_PARALLELISM": profile.parallelism,
+    }
+
+
+@pytest.mark.parametrize(
+    ("memory_kib", "time_cost", "lanes"),
+    [(19455, 2, 1), (19456, 1, 1), (47103, 1, 1), (7168, 4, 1), (19456, 2, 0)],
+)
+def test_auth_refuses_to_start_with_a_hash_cost_under_owasps_minimum(
+    database, jwt_keys, memory_kib, time_cost, lanes
+):
+    with pytest.raises(RuntimeError, match="under OWASP's minimum"):
+        build_app(
+            create_app,
+            "auth",
+            database,
+            jwt_keys,
+            PASSWORD_HASH_MEMORY_KIB=memory_kib,
+            PASSWORD_HASH_TIME_COST=time_cost,
+            PASSWORD_HASH_PARALLELISM=lanes,
+        )
+
+
+@pytest.mark.parametrize(("memory_kib", "time_cost"), [(47104, 1), (12288, 3), (7168, 5)])
+def test_any_pair_of_owasps_table_is_accepted_and_used(database, jwt_keys, memory_kib, time_cost):
+    app = build_app(
+        create_app,
+        "auth",
+        database,
+        jwt_keys,
+        PASSWORD_HASH_MEMORY_KIB=memory_kib,
+        PASSWORD_HASH_TIME_COST=time_cost,
+        PASSWORD_HASH_PARALLELISM=1,
+    )
+    with app.app_context():
+        params = argon2.extract_parameters(passwords.hashed("s3nha-forte"))
+    assert (params.memory_cost, params.time_cost, params.parallelism) == (memory_kib, time_cost, 1)

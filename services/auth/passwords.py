@@ -1,0 +1,63 @@
+"""Password hashing: argon2id at the app's parameters, never below OWASP's minimum."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, current_app
+
+from services.kit.settings import env
+
+# OWASP's Password Storage Cheat Sheet: argon2id with one of these (memory in KiB, iterations)
+# at parallelism 1, or more of both; they cost about the same.
+OWASP_MINIMUMS = ((47104, 1), (19456, 2), (12288, 3), (9216, 4), (7168, 5))
+
+
+def settings() -> dict[str, int]:
+    """argon2-cffi's default profile (RFC 9106's low-memory one: 64 MiB, 3 iterations, 4 lanes)
+    unless the environment names others; the test stacks use OWASP's 19 MiB, 2 iterations."""
+    return {
+        "PASSWORD_HASH_MEMORY_KIB": env("PASSWORD_HASH_MEMORY_KIB", 65536, int),
+        "PASSWORD_HASH_TIME_COST": env("PASSWORD_HASH_TIME_COST", 3, int),
+        "PASSWORD_HASH_PARALLELISM": env("PASSWORD_HASH_PARALLELISM", 4, int),
+    }
+
+
+def init_app(app: Flask) -> None:
+    """The app's hasher, and a hash of its own to check unknown emails against, so both answers
+    take as long. Parameters under OWASP's minimum stop the app from starting."""
+    memory = app.config["PASSWORD_HASH_MEMORY_KIB"]
+    time_cost = app.config["PASSWORD_HASH_TIME_COST"]
+    lanes = app.config["PASSWORD_HASH_PARALLELISM"]
+    if lanes < 1 or not any(memory >= m and time_cost >= t for m, t in OWASP_MINIMUMS):
+        raise RuntimeError(
+            f"PASSWORD_HASH_MEMORY_KIB={memory}, PASSWORD_HASH_TIME_COST={time_cost} and "
+            f"PASSWORD_HASH_PARALLELISM={lanes} are under OWASP's minimum for argon2id "
+            "(19456 KiB and 2 iterations, or another pair of its table; at least 1 lane)"
+        )
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory, parallelism=lanes)
+    app.extensions["feira.passwords"] = (hasher, hasher.hash("feira-timing-equaliser"))
+
+
+def _hasher() -> PasswordHasher:
+    return current_app.extensions["feira.passwords"][0]
+
+
+def hashed(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def matches(password_hash: str | None, password: str) -> bool:
+    """Whether the password is the hash's; with no hash (an unknown email), the app's own is
+    checked instead, so the answer takes as long, and it is False."""
+    hasher, dummy = current_app.extensions["feira.passwords"]
+    try:
+        same = hasher.verify(dummy if password_hash is None else password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return same and password_hash is not None
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Made with other parameters than the app's (weaker, or stronger since lowered)."""
+    return _hasher().check_needs_rehash(password_hash)

@@ -13,8 +13,8 @@ from sqlalchemy import bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from services.kit import Conflict, NotFound, Unprocessable
-from services.kit.db import constraint_field, kept_after_commit
+from services.kit import Conflict, NotFound, Unprocessable, paginate
+from services.kit.db import constraint_field, kept_after_commit, read_in_one_snapshot
 from services.kit.errors import flatten_messages
 from services.kit.fields import unstorable_text
 
@@ -131,6 +131,21 @@ def get_product(product_id: int) -> Product:
     return product
 
 
+def read_product(product_id: int) -> Product:
+    """One product as the API shows it. Its row and its pictures are two SELECTs
+    (`lazy="selectin"`), read from one snapshot: else a deletion committed between them would
+    answer the product without the pictures it had, or an edit and a picture's upload its old
+    fields beside the new picture. An edit answers with it too, once it has committed."""
+    read_in_one_snapshot(db)
+    return get_product(product_id)
+
+
+def find_products(args: dict) -> dict:
+    """A page of the products `args` asks for, each as `read_product` reads one."""
+    read_in_one_snapshot(db)
+    return paginate(db, search(args), args, sort_columns(args), Product.id)
+
+
 def create_product(data: dict) -> Product:
     """Inventory hears of it (with the stock to start from) through the outbox, so it sets the
     stock even if it was down at this moment."""
@@ -145,12 +160,13 @@ def create_product(data: dict) -> Product:
 
 
 def update_product(product: Product, data: dict) -> Product:
+    product_id = product.id  # read before the commit expires it
     product.update(data)
     with _category_must_exist():
         db.session.flush()
-        outbox.emit("product.updated", announced(product.id))
+        outbox.emit("product.updated", announced(product_id))
         db.session.commit()
-    return product
+    return read_product(product_id)
 
 
 def announced(product_id: int) -> dict:

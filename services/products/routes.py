@@ -17,7 +17,7 @@ from services.kit import (
 
 from . import catalogue
 from .images import media_url
-from .models import Category, Product, db
+from .models import Category, db
 from .schemas import (
     MAX_IMPORT_ROWS,
     CategoryListArgs,
@@ -115,7 +115,7 @@ class Products(MethodView):
     def get(self, args):
         """List products. `q` searches the name and description by Portuguese word stems
         ("teclado" finds "Teclados"); `ids=1,2,3` fetches several at once."""
-        return paginate(db, catalogue.search(args), args, catalogue.sort_columns(args), Product.id)
+        return catalogue.find_products(args)
 
     @blp.login_required("admin")
     @blp.arguments(ProductCreateSchema)
@@ -170,7 +170,7 @@ class ProductResource(MethodView):
     @conditional
     def get(self, product_id):
         """One product."""
-        return catalogue.get_product(product_id)
+        return catalogue.read_product(product_id)
 
     @blp.login_required()
     @blp.response(200, ProductSchema)
@@ -179,7 +179,7 @@ class ProductResource(MethodView):
     def head(self, product_id):
         """Does the product exist? 200 or 404 (what other services ask), with the GET's headers
         and no body. The product is read as GET reads it: its ETag is the hash of that body."""
-        return catalogue.get_product(product_id)
+        return catalogue.read_product(product_id)
 
     @blp.login_required("admin")
     @blp.arguments(ProductSchema)

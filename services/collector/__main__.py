@@ -1,7 +1,7 @@
 """`python -m services.collector sources|run|runs`: the collector's API from a terminal, through
 the gateway, signed in as the admin (FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD, and GATEWAY_URL
 or the gateway's port, from the environment or `.env` / FEIRA_ENV_FILE), exactly as any API
-client: it holds no credential of its own.
+client: it holds no credential of its own. It signs out at the end, whatever the end was.
 
     python -m services.collector sources                       # list them
     python -m services.collector sources add NAME URL [URL…] [--schedule CRON] [--delay S]
@@ -71,6 +71,21 @@ class Api:
         except urllib.error.HTTPError as error:
             raise refused(method, path, error) from error
 
+    def logout(self) -> None:
+        """End the session it signed in with, rather than leave it open at auth until its refresh
+        token expires. Best effort, and after the command's own end: a failure here is told on
+        stderr, never raised, so it neither hides the command's error nor turns its success
+        into one."""
+        if not self.token:  # a refresh failed, its refresh token spent: nothing to sign out with
+            return
+        try:
+            self.call("POST", "/auth/logout")
+        except (SystemExit, OSError) as error:
+            print(
+                f"could not sign out ({error}); the session ends when its tokens expire",
+                file=sys.stderr,
+            )
+
     def renew(self) -> None:
         """Trade the refresh token for a new pair. Sent bare (no expired bearer beside it), and
         spent even if refused, so a 401 here exits instead of asking again."""
@@ -88,17 +103,31 @@ class Api:
         try:
             with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
                 raw = response.read()
+                status = response.status
         except urllib.error.HTTPError:
             raise
         except urllib.error.URLError as error:
             raise SystemExit(
                 f"the gateway at {self.base} cannot be reached: {error.reason}"
             ) from error
-        return json.loads(raw) if raw else None
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError as error:
+            raise SystemExit(f"{method} {path}: {status} with a body that is not JSON") from error
 
 
 def refused(method: str, path: str, error: urllib.error.HTTPError) -> SystemExit:
-    problem = json.loads(error.read() or b"{}")
+    """The error answer as one line: its status, and the problem's `detail` and `errors` when the
+    body is one. A proxy's HTML page or an empty body (a 502 before the gateway) is named as
+    such rather than parsed."""
+    raw = error.read()
+    try:
+        problem = json.loads(raw)
+    except ValueError:
+        problem = None
+    if not isinstance(problem, dict):
+        body = f"{error.headers.get_content_type()}, not problem+json" if raw.strip() else "empty"
+        return SystemExit(f"{method} {path}: {error.code} {error.reason} (its body is {body})")
     return SystemExit(
         f"{method} {path}: {error.code} {problem.get('detail', '')} "
         f"{json.dumps(problem.get('errors') or {}, ensure_ascii=False)}"
@@ -145,6 +174,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     api = Api(settings())
+    try:
+        return carry_out(api, args)
+    finally:
+        api.logout()
+
+
+def carry_out(api: Api, args: argparse.Namespace) -> int:
     if args.command == "sources" and args.action == "add":
         if not args.name or not args.urls:
             raise SystemExit("sources add NAME URL [URL…]")

@@ -1,9 +1,11 @@
-"""`python -m services.collector`: a `run --wait` outlives the access token it signed in with."""
+"""`python -m services.collector`: a `run --wait` outlives the access token it signed in with; an
+error answer that is no problem+json (a proxy's page, an empty body) ends it in one line; and it
+signs out at the end, whatever the end was."""
 
 import itertools
 
 import pytest
-from flask import Flask, request
+from flask import Flask, Response, request
 
 from services.collector import __main__ as command
 from services.kit.testing import LiveServer
@@ -17,7 +19,8 @@ class Gateway:
     answer 401 from then on, as one does 15 minutes after its login. A run is queued, then
     running, and ends at its `polls_to_end`th poll. `refreshes_work = False` makes the
     tokens a refresh issues dead on arrival, `refresh_is_refused` refuses the refresh itself.
-    `seen` is each call as `"<method> <path> <token>"`."""
+    The list of sources answers `sources_answer` (a Response) when one is set, the logout
+    `logout_answer`. `seen` is each call as `"<method> <path> <token>"`."""
 
     def __init__(self):
         self.app = Flask(__name__)
@@ -30,8 +33,12 @@ class Gateway:
         self.expire_at_poll = None
         self.refreshes_work = True
         self.refresh_is_refused = False
+        self.sources_answer = None
+        self.logout_answer = None
         self.app.add_url_rule("/auth/login", view_func=self.login, methods=["POST"])
         self.app.add_url_rule("/auth/refresh", view_func=self.refresh, methods=["POST"])
+        self.app.add_url_rule("/auth/logout", view_func=self.logout, methods=["POST"])
+        self.app.add_url_rule("/collector/sources", view_func=self.sources)
         self.app.add_url_rule(
             "/collector/sources/<int:source_id>/runs", view_func=self.queue, methods=["POST"]
         )
@@ -69,6 +76,21 @@ class Gateway:
             return {"detail": "The refresh token is invalid or expired"}, 401
         self.refresh_tokens.discard(token)
         return self.pair(works=self.refreshes_work)
+
+    def logout(self):
+        if not self.caller():
+            return self.unauthorized()
+        if self.logout_answer is not None:
+            return self.logout_answer
+        self.valid.discard(request.headers["Authorization"].removeprefix("Bearer "))
+        return "", 204
+
+    def sources(self):
+        if not self.caller():
+            return self.unauthorized()
+        if self.sources_answer is not None:
+            return self.sources_answer
+        return {"items": []}
 
     def queue(self, source_id):
         if not self.caller():
@@ -129,6 +151,7 @@ def test_run_wait_renews_an_expired_access_token_and_reports_the_end_of_the_run(
         "POST /auth/refresh ",
         "GET /collector/runs/7 access-2",
         "GET /collector/runs/7 access-2",
+        "POST /auth/logout access-2",
     ]
     for secret in (PASSWORD, "access-", "refresh-"):
         assert secret not in out + err
@@ -141,10 +164,14 @@ def test_a_401_after_renewing_the_token_still_exits_naming_the_call(gateway, cap
     with pytest.raises(SystemExit, match=r"GET /collector/runs/7: 401 The token is invalid"):
         command.main(["run", "3", "--wait"])
 
-    assert gateway.seen[-3:] == [
+    assert gateway.seen[-6:] == [
         "GET /collector/runs/7 access-1",
         "POST /auth/refresh ",
         "GET /collector/runs/7 access-2",
+        # Signing out tries as any call does; its failure does not replace the command's.
+        "POST /auth/logout access-2",
+        "POST /auth/refresh ",
+        "POST /auth/logout access-3",
     ]
 
 
@@ -156,3 +183,54 @@ def test_a_refused_refresh_token_exits_naming_the_refresh(gateway):
         command.main(["run", "3", "--wait"])
 
     assert gateway.seen[-2:] == ["GET /collector/runs/7 access-1", "POST /auth/refresh "]
+
+
+PROXY_PAGE = "<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("answer", "says"),
+    [
+        (Response(PROXY_PAGE, 502, mimetype="text/html"), "502 BAD GATEWAY (its body is text/html"),
+        (Response("", 502), "502 BAD GATEWAY (its body is empty)"),
+        (
+            Response('{"detail": "Products cannot answer"}', 503, mimetype="application/json"),
+            "503 Products cannot answer",
+        ),
+    ],
+    ids=["html", "empty", "problem"],
+)
+def test_an_error_answer_ends_the_command_in_one_line_naming_its_status_and_signs_out(
+    gateway, answer, says
+):
+    gateway.sources_answer = answer
+
+    with pytest.raises(SystemExit) as ended:
+        command.main(["sources"])
+
+    message = str(ended.value.code)
+    assert message.startswith(f"GET /collector/sources?per_page=100: {says}")
+    assert "\n" not in message and "<html>" not in message
+    assert gateway.seen[-1] == "POST /auth/logout access-1"
+
+
+def test_a_finished_command_signs_out_and_its_session_token_is_no_longer_valid(gateway):
+    assert command.main(["sources"]) == 0
+
+    assert gateway.seen == [
+        "POST /auth/login ",
+        "GET /collector/sources access-1",
+        "POST /auth/logout access-1",
+    ]
+    assert gateway.valid == set()
+
+
+def test_a_failed_sign_out_is_told_on_stderr_and_leaves_the_commands_end_as_it_was(gateway, capsys):
+    gateway.logout_answer = Response(PROXY_PAGE, 502, mimetype="text/html")
+    assert command.main(["sources"]) == 0
+    assert "could not sign out (POST /auth/logout: 502" in capsys.readouterr().err
+
+    gateway.sources_answer = Response("", 502)
+    with pytest.raises(SystemExit, match=r"GET /collector/sources\?per_page=100: 502"):
+        command.main(["sources"])
+    assert gateway.seen[-1].startswith("POST /auth/logout ")

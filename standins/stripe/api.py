@@ -21,6 +21,7 @@ from .state import (
     Store,
     StripeError,
     missing,
+    new_id,
 )
 from .webhooks import Dispatcher
 
@@ -264,6 +265,10 @@ def create_payment_intent() -> dict:
     if method_type == "pix" or (method is None and types == ["pix"]):
         if confirm:
             store().confirm_pix(intent)
+        elif method_type == "pix":
+            # Stripe makes the PaymentMethod of payment_method_data at once: the intent waits
+            # for its confirmation.
+            intent.update(status="requires_confirmation", payment_method=new_id("pm"))
         return copy.deepcopy(intent)
     if method is None:
         return copy.deepcopy(intent)

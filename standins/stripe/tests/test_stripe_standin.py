@@ -95,14 +95,14 @@ def card_payment(client, method="pm_card_visa", amount=4990, **options):
     )
 
 
-def pix_payment(client, amount=1234, expires=900):
+def pix_payment(client, amount=1234, expires=900, confirm=True):
     return client.v1.payment_intents.create(
         params={
             "amount": amount,
             "currency": "brl",
             "payment_method_types": ["pix"],
             "payment_method_data": {"type": "pix"},
-            "confirm": True,
+            "confirm": confirm,
             "payment_method_options": {"pix": {"expires_after_seconds": expires}},
             "metadata": {"order_id": "42", "payment_id": "8"},
         }
@@ -242,6 +242,13 @@ def test_a_pix_payment_requires_action_with_a_valid_br_code_for_its_amount(clien
     assert (fields["53"], fields["58"]) == ("986", "BR")
     assert get(qr.hosted_instructions_url).text.strip() == code
     assert get(qr.image_url_png).status_code == 501  # no QR images: `data` is the code
+
+
+def test_an_unconfirmed_pix_payment_waits_for_its_confirmation_with_no_code(client):
+    intent = pix_payment(client, confirm=False)
+    assert (intent.status, intent.next_action) == ("requires_confirmation", None)
+    assert intent.payment_method.startswith("pm_")
+    assert client.v1.payment_intents.cancel(intent.id).status == "canceled"
 
 
 def test_a_pix_code_can_expire_within_seconds_as_on_the_test_stack(client):

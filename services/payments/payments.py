@@ -10,7 +10,9 @@ Paying never charges twice and never loses a charge:
    again, and that it was still payable recorded (`order_checked`): a row without it was never
    sent to the provider (`_ensure_still_payable`).
 3. The provider is asked with the key `payment-<id>`, so asking again (a retried request,
-   reconciliation after a crash or a timeout) is answered the same PaymentIntent.
+   reconciliation after a crash or a timeout) is answered the same PaymentIntent. One its order
+   let go of meanwhile is asked unconfirmed: never charged for the first time after that
+   (`_first_intent`).
 4. Its answer is applied like any webhook (`apply_intent`).
 
 The provider's word moves a payment forward only: its statuses are ranked, and an event that
@@ -215,7 +217,7 @@ def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
     db.session.commit()
     if payment.provider_ref is None:
         try:
-            intent = provider.create_intent(payment)
+            intent = _first_intent(payment)
         except provider.Declined as declined:
             intent = declined.intent or {}
             return _settle_refusal(payment_id, intent, declined.reason, declined.code, key)
@@ -243,6 +245,25 @@ def _ask_provider(payment_id: int, key: Key | NoKey) -> Payment:
     key.answer(payment)
     db.session.commit()
     return payment
+
+
+def _first_intent(payment: Payment) -> dict:
+    """The PaymentIntent of a payment the provider has not answered yet, asked with its key, in
+    one of two forms; the provider executes only the first form it heard under a key. While the
+    order takes the payment, confirmed (charged). Once its order let go of it (`let_go`),
+    unconfirmed, so it is never charged for the first time after that: a provider that never
+    heard of it makes it so (nothing charged; `apply_intent` cancels it), one that executed the
+    confirmed form (the request that died, or one on its way when the order let go) refuses the
+    other (`idempotency_error`). Asked then in the form it executed, it replays that answer,
+    executing nothing again (a charge is then refunded); so a confirmed ask that comes after an
+    unconfirmed one is answered that one."""
+    confirm = payment.let_go is None
+    try:
+        return provider.create_intent(payment, confirm=confirm)
+    except provider.Refused as refused:
+        if refused.kind != "idempotency_error":
+            raise
+    return provider.create_intent(payment, confirm=not confirm)
 
 
 def _forget(payment_id: int) -> None:
@@ -880,8 +901,9 @@ def _let_go(order_id: int, which, why: str) -> None:
     for payment in filter(which, payments):
         if payment.provider_ref is None:
             # The provider has not answered yet (the request is on its way, or reconciliation
-            # will ask): whoever applies its answer lets go of it (`apply_intent`). Locked above,
-            # so that answer is applied after this mark, or was before this read.
+            # will ask, unconfirmed from now on: `_first_intent`): whoever applies its answer
+            # lets go of it (`apply_intent`). Locked above, so that answer is applied after this
+            # mark, or was before this read.
             payment.let_go = why[:200]
             continue
         _release(payment, why)
@@ -1042,9 +1064,9 @@ def _reconcile_one(payment_id: int) -> None:
         return
     if payment.provider_ref is None:
         # The provider never answered: asking again with the same key gets the same intent (or
-        # makes it now, once).
+        # makes it now, once; unconfirmed if its order let go of it: `_first_intent`).
         try:
-            intent = provider.create_intent(payment)
+            intent = _first_intent(payment)
         except provider.Declined as declined:
             error = {"message": declined.reason, "code": declined.code}
             intent = declined.intent or {

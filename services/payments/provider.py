@@ -174,22 +174,28 @@ def _call(what: str, request):
         ) from exc
 
 
-def create_intent(payment) -> dict:
+def create_intent(payment, *, confirm: bool = True) -> dict:
     """Confirm a PaymentIntent for the payment at once: a card is charged (or declined, also
     when its bank asks for authentication), a PIX gets its BR Code. The key is the payment's:
-    asked again (a retry, reconciliation), the provider answers the same PaymentIntent."""
+    asked again (a retry, reconciliation), the provider answers the same PaymentIntent.
+
+    Not `confirm`: the same request, unconfirmed (nothing is charged, no code is shown), under
+    the same key. The provider keeps a key's first request and refuses the other form of it
+    (`idempotency_error`): whichever form it heard first is the only one it ever executes."""
     params = {
         "amount": cents(payment.amount),
         "currency": payment.currency.lower(),
         "payment_method_types": [payment.method],
-        "confirm": True,
+        "confirm": confirm,
         "metadata": {"order_id": str(payment.order_id), "payment_id": str(payment.id)},
     }
     if payment.method == "card":
         params["payment_method"] = payment.payment_method
-        # Feira offers no 3-D Secure step: a card whose bank asks for one is declined at once
-        # (`authentication_required`) instead of waiting in requires_action for it.
-        params["error_on_requires_action"] = True
+        if confirm:
+            # Feira offers no 3-D Secure step: a card whose bank asks for one is declined at
+            # once (`authentication_required`) instead of waiting in requires_action for it
+            # (the provider takes this only with `confirm`).
+            params["error_on_requires_action"] = True
     else:
         params["payment_method_data"] = {"type": "pix"}
         params["payment_method_options"] = {

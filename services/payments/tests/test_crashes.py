@@ -1,7 +1,8 @@
 """A payment request killed at any step, then retried with the same Idempotency-Key: one
 payment, one PaymentIntent at the provider, charged once; without a retry, reconciliation
 finishes it (or drops it, when its request died before the order was read again: the provider
-never heard of it)."""
+never heard of it). One whose order let go of it meanwhile is never charged after that: canceled
+if the provider had not heard of it, refunded if it had charged it."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -11,10 +12,11 @@ from sqlalchemy import func, update
 
 from services.kit.failpoints import Crash
 from services.kit.testing import deliver
+from services.payments import provider
 from services.payments.models import Payment, db
 
 from .conftest import emitted, order_status, relay, standin_events, standin_post
-from .test_webhooks import run_chores
+from .test_webhooks import LET_GO, run_chores
 
 STEPS = [
     "payments.row_committed",
@@ -153,23 +155,130 @@ def test_a_crash_after_the_provider_answered_is_finished_by_reconciliation(
     assert len(standin_events(standin, payment["provider_ref"])) == 1
 
 
-def test_a_payment_its_order_let_go_of_before_the_provider_answered_is_refunded_when_it_does(
-    client, user, order, standin, app
+FINISHED_BY = ["reconciliation", "a same-key retry"]
+
+
+def let_go(app, placed, why) -> None:
+    kind, data = LET_GO[why]
+    assert deliver(app, kind, {"order_id": placed["id"], **data}).json["status"] == "processed"
+
+
+def finish(client, app, body, headers, by) -> dict:
+    """The payment whose request died, as reconciliation or the same request again leaves it."""
+    if by == "reconciliation":
+        run_chores(app)
+        [payment] = client.get("/payments", headers=headers).json["items"]
+        return payment
+    retried = client.post("/payments", json=body, headers=headers)
+    assert retried.status_code == 201, retried.json
+    return retried.json
+
+
+@pytest.mark.parametrize("why", LET_GO)
+@pytest.mark.parametrize("by", FINISHED_BY)
+def test_a_card_its_order_let_go_of_before_the_provider_heard_of_it_is_canceled_never_charged(
+    client, user, order, standin, app, why, by
 ):
     placed = order()
     body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    headers = {**user, "Idempotency-Key": f"never-heard-{why}-{by}"}
+    made_before = intents_made(standin)
     # The request dies once the order was read again, before the provider heard of the payment;
-    # the order is cancelled meanwhile.
+    # then its order lets go of it.
+    crash_at(client, "payments.order_checked", body, headers)
+    let_go(app, placed, why)
+
+    payment = finish(client, app, body, headers, by)
+
+    assert (payment["status"], payment["refunded_amount"]) == ("canceled", "0.00")
+    # One PaymentIntent, never confirmed: no charge, nothing to refund.
+    [made] = intents_made(standin) - made_before
+    assert made == payment["provider_ref"]
+    intent = standin.app.extensions["stripe_store"].payment_intents[made]
+    assert (intent["status"], intent["amount_received"], intent["latest_charge"]) == (
+        "canceled",
+        0,
+        None,
+    )
+    # Nothing asked afterwards charges it.
+    run_chores(app)
+    again = client.post("/payments", json=body, headers=headers)
+    assert (again.status_code, again.json["status"]) == (201, "canceled")
+    assert [e["type"] for e in standin_events(standin, made)] == ["payment_intent.canceled"]
+    for kind in ("payment.succeeded", "payment.failed", "payment.refunded"):
+        assert emitted(app, kind) == []
+
+
+def test_a_pix_its_order_let_go_of_before_the_provider_heard_of_it_is_canceled_with_no_code(
+    client, user, order, standin, app
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "pix"}
+    made_before = intents_made(standin)
     crash_at(client, "payments.order_checked", body, user)
-    cancelled = {"order_id": placed["id"], "previous_status": "pending"}
-    assert deliver(app, "order.cancelled", cancelled).json["status"] == "processed"
+    let_go(app, placed, "cancelled")
+
+    payment = finish(client, app, body, user, "reconciliation")
+
+    assert payment["status"] == "canceled" and payment["pix"]["qr_code"] is None
+    [made] = intents_made(standin) - made_before
+    intent = standin.app.extensions["stripe_store"].payment_intents[made]
+    assert (intent["status"], intent["next_action"]) == ("canceled", None)
+    assert emitted(app, "payment.failed") == emitted(app, "payment.expired") == []
+
+
+@pytest.mark.parametrize("by", FINISHED_BY)
+def test_a_card_its_order_let_go_of_after_the_provider_charged_it_is_refunded_charged_once(
+    client, user, order, standin, app, by
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    headers = {**user, "Idempotency-Key": f"heard-{by}"}
+    made_before = intents_made(standin)
+    # The provider charged the card; the request died before applying its answer, the success
+    # webhook lost; then the order is cancelled.
+    assert standin_post(standin, "/webhooks/drop", {"count": 1}).ok
+    crash_at(client, "payments.provider_answered", body, headers)
+    let_go(app, placed, "cancelled")
     [waiting] = client.get("/payments", headers=user).json["items"]
     assert (waiting["status"], waiting["provider_ref"]) == ("processing", None)
-    # Reconciliation gets the provider's answer (a success): the money goes back at once.
-    run_chores(app)
-    [payment] = client.get("/payments", headers=user).json["items"]
+
+    payment = finish(client, app, body, headers, by)
+
+    # The money goes back at once, and the payer was charged once.
     assert payment["status"] == "refunded" and payment["refunded_amount"] == payment["amount"]
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+    assert emitted(app, "payment.succeeded") == []
+    assert intents_made(standin) - made_before == {payment["provider_ref"]}
+    types = [e["type"] for e in standin_events(standin, payment["provider_ref"])]
+    assert types == ["charge.refunded", "payment_intent.succeeded"]
+
+
+def test_a_card_whose_order_let_go_of_it_and_was_settled_before_its_request_arrived_is_not_charged(
+    client, user, order, standin, app, monkeypatch
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_visa"}
+    made_before = intents_made(standin)
+    create, overtook = provider.create_intent, []
+
+    def overtaken(payment, **ask):
+        if not overtook:
+            # Slow on its way to the provider: meanwhile the order is cancelled, and
+            # reconciliation settles the payment first (the provider hears of it unconfirmed).
+            overtook.append(payment.id)
+            let_go(app, placed, "cancelled")
+            run_chores(app)
+        return create(payment, **ask)
+
+    monkeypatch.setattr(provider, "create_intent", overtaken)
+    paid = client.post("/payments", json=body, headers=user)
+
+    assert (paid.status_code, paid.json["status"]) == (201, "canceled"), paid.json
+    [made] = intents_made(standin) - made_before
+    assert standin.app.extensions["stripe_store"].payment_intents[made]["amount_received"] == 0
+    assert [e["type"] for e in standin_events(standin, made)] == ["payment_intent.canceled"]
+    assert emitted(app, "payment.succeeded") == emitted(app, "payment.refunded") == []
 
 
 def test_a_payment_let_go_before_its_success_was_applied_announces_no_success(

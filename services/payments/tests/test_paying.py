@@ -125,13 +125,13 @@ def test_a_declined_card_whose_order_was_paid_by_hand_meanwhile_announces_no_fai
     placed = order()
     create = provider.create_intent
 
-    def paid_by_hand_while_at_the_provider(payment):
+    def paid_by_hand_while_at_the_provider(payment, **ask):
         # An admin marks the order paid while the card is at the provider; then it is declined.
         paid_by_hand = {"order_id": placed["id"], "payment_id": None}
         assert deliver(app, "order.paid", paid_by_hand).json["status"] == "processed"
         if reported == "without one":
             raise provider.Declined(None, "Your card was declined.", "card_declined")
-        return create(payment)
+        return create(payment, **ask)
 
     monkeypatch.setattr(provider, "create_intent", paid_by_hand_while_at_the_provider)
     declined = pay(client, user, placed["id"], payment_method="pm_card_chargeDeclined")

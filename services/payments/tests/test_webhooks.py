@@ -427,7 +427,9 @@ def as_stripe_with_a_processing_intent(monkeypatch):
             kind="invalid_request_error",
         )
 
-    monkeypatch.setattr(provider, "create_intent", lambda p: {**create(p), "status": "processing"})
+    monkeypatch.setattr(
+        provider, "create_intent", lambda p, **ask: {**create(p, **ask), "status": "processing"}
+    )
     monkeypatch.setattr(
         provider, "retrieve_intent", lambda r: {**retrieve(r), "status": "processing"}
     )

@@ -20,7 +20,7 @@ from services.kit.fields import unstorable_text
 
 from . import deletion_guards, images, sales
 from .models import Category, Product, ProductImage, db, outbox
-from .schemas import ProductSchema
+from .schemas import CollectedRowSchema, ProductSchema
 
 UNKNOWN_CATEGORY = "fk_products_category_id_categories"
 
@@ -245,10 +245,11 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
     savepoint, so a bad row (invalid, a name another barcode holds, an unknown category) is
     reported and the others still land. A row is a whole product, as in PUT; with `only_given`
     (the collector's rows, which carry what a shop's page said) it changes only the fields it
-    carries, and a new product gets the defaults of the others. `products` says which product
-    each landed row became (the collector's door answers it; the import's schema leaves it
-    out)."""
-    schema = ProductSchema()
+    carries, and a new product gets the defaults of the others; such a row may name the product
+    (`id`) its page became before it gave another barcode, and that product is updated, barcode
+    included. `products` says which product each landed row became (the collector's door
+    answers it; the import's schema leaves it out)."""
+    schema = CollectedRowSchema() if only_given else ProductSchema()
     result: dict = {"created": 0, "updated": 0, "rejected": [], "products": []}
     for index, row in enumerate(rows):
         try:
@@ -262,8 +263,9 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
             continue
         try:
             with db.session.begin_nested():
+                became = data.pop("id", None)
                 changed = data.keys() & row.keys() if only_given else data.keys()
-                product_id, created, event = _upsert(data, changed)
+                product_id, created, event = _upsert(data, changed, became)
                 if created:
                     outbox.emit("product.created", {**event, "initial_stock": 0})
                 else:
@@ -277,21 +279,37 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
     return result
 
 
-def _upsert(data: dict, changed: Iterable[str]) -> tuple[int, bool, dict]:
-    """Insert the product, or set the `changed` fields of the one with its barcode; with what
-    its event says (`announced`'s, the version moved on in the same statement)."""
-    stmt = insert(Product).values(**data, updated_at=func.clock_timestamp())
-    changes = {key: stmt.excluded[key] for key in changed if key != "barcode"}
-    stmt = stmt.on_conflict_do_update(
-        constraint="uq_products_barcode", set_={**changes, "updated_at": _NEXT_VERSION}
-    ).returning(
+def _upsert(data: dict, changed: Iterable[str], became: int | None) -> tuple[int, bool, dict]:
+    """Insert the product, or set the `changed` fields of the one with its barcode, or of the one
+    it `became` before (barcode included: a new barcode another product holds is the unique
+    constraint's refusal, the row's savepoint undone); with what its event says (`announced`'s,
+    the version moved on in the same statement). A product it became that is gone is no longer
+    its: the row is upserted by barcode."""
+    returning = (
         Product.id,
-        literal_column("xmax = 0").label("inserted"),  # xmax is 0 on a freshly inserted row
         Product.name,
         Product.price,
         Product.category_id,
         Product.active,
         Product.updated_at,
+    )
+    if became is not None:
+        row = db.session.execute(
+            update(Product)
+            .where(Product.id == became)
+            .values(**{key: data[key] for key in changed}, updated_at=_NEXT_VERSION)
+            .returning(*returning)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if row is not None:
+            return row.id, False, _announcement(row.id, row)
+    stmt = insert(Product).values(**data, updated_at=func.clock_timestamp())
+    changes = {key: stmt.excluded[key] for key in changed if key != "barcode"}
+    stmt = stmt.on_conflict_do_update(
+        constraint="uq_products_barcode", set_={**changes, "updated_at": _NEXT_VERSION}
+    ).returning(
+        *returning,
+        literal_column("xmax = 0").label("inserted"),  # xmax is 0 on a freshly inserted row
     )
     row = db.session.execute(stmt).one()
     return row.id, row.inserted, _announcement(row.id, row)
@@ -342,23 +360,25 @@ _APPLY_STOCK = (
 # --- images ---
 
 
-def get_image(product_id: int, image_id: int) -> ProductImage:
-    image = db.session.scalar(
-        select(ProductImage).where(
-            ProductImage.id == image_id, ProductImage.product_id == product_id
-        )
+def get_image(product_id: int, image_id: int, *, collected: bool = False) -> ProductImage:
+    """The product's picture; with `collected`, only one the collector sent."""
+    stmt = select(ProductImage).where(
+        ProductImage.id == image_id, ProductImage.product_id == product_id
     )
+    if collected:
+        stmt = stmt.where(ProductImage.collected)
+    image = db.session.scalar(stmt)
     if image is None:
         raise NotFound(f"Product {product_id} has no image {image_id}")
     return image
 
 
-def add_image(product: Product, upload) -> tuple[ProductImage, bool]:
-    """The picture, and whether it is new. At most IMAGE_MAX_PER_PRODUCT pictures: counted
-    before the picture is decoded (a full product costs no work), and again with the product's
-    row locked once the new one is in, so uploads at once cannot pass the limit together. A
-    product deleted meanwhile is a 404 and its files go. The picture is answered as it was
-    stored (its product may go at once).
+def add_image(product: Product, upload, *, collected: bool = False) -> tuple[ProductImage, bool]:
+    """The picture, and whether it is new (`collected`: the collector sent it). At most
+    IMAGE_MAX_PER_PRODUCT pictures: counted before the picture is decoded (a full product costs
+    no work), and again with the product's row locked once the new one is in, so uploads at
+    once cannot pass the limit together. A product deleted meanwhile is a 404 and its files go.
+    The picture is answered as it was stored (its product may go at once).
 
     The same bytes sent again for the product (a retry whose answer was lost) are the picture
     they made the first time, answered as it is, even when the product is full: found before
@@ -375,7 +395,9 @@ def add_image(product: Product, upload) -> tuple[ProductImage, bool]:
     path, thumbnail_path = images.store(product_id, encoded)
     try:
         _lock_product(product_id)
-        image = db.session.scalar(_store_picture(product_id, sha256, path, thumbnail_path, encoded))
+        image = db.session.scalar(
+            _store_picture(product_id, sha256, path, thumbnail_path, encoded, collected)
+        )
         added = image.path == path
         if added:
             _ensure_room_for_a_picture(product_id, counting_the_new_one=True)
@@ -391,11 +413,18 @@ def add_image(product: Product, upload) -> tuple[ProductImage, bool]:
 
 
 def _store_picture(
-    product_id: int, sha256: str, path: str, thumbnail_path: str, encoded: images.Encoded
+    product_id: int,
+    sha256: str,
+    path: str,
+    thumbnail_path: str,
+    encoded: images.Encoded,
+    collected: bool,
 ):
-    """The new picture's row; the one these bytes already made, if any (its own files)."""
+    """The new picture's row; the one these bytes already made, if any (its own files, and who
+    sent it first: a person's picture the collector sends again stays theirs)."""
     stmt = insert(ProductImage).values(
         product_id=product_id,
+        collected=collected,
         sha256=sha256,
         path=path,
         thumbnail_path=thumbnail_path,

@@ -1,7 +1,9 @@
 """The collector's door (internal: only the collector's service credential opens it): the upsert
 by barcode of `POST /products/import`, except that a row changes only the fields it carries (a
 shop's page that shows no description does not empty the product's), answering which product
-each row became; and the pictures it downloaded, checked and stored as an admin's upload is."""
+each row became, or the product its page became before under another barcode; and the pictures it
+downloaded, checked and stored as an admin's upload is, which it removes once their page no longer
+shows them (only those it sent)."""
 
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ class Collected(MethodView):
     @collected_blp.problem(422, "The body is not an array, or has too many rows")
     def post(self):
         """Upsert products by barcode, as the import does (each row validated alone), but a row
-        sets only the fields it carries; say which product each row that landed became."""
+        sets only the fields it carries, and one naming the product its page became before (`id`)
+        updates that product, barcode included; say which product each row that landed became."""
         rows = collected_blp.ARGUMENTS_PARSER.parse(ImportSchema(), location="json")["rows"]
         return catalogue.import_products(rows, only_given=True)
 
@@ -59,5 +62,18 @@ class CollectedImages(MethodView):
         """Add a picture to a product (multipart field `file`), checked, re-encoded and stored
         as `POST /products/{id}/images` does: the same bytes again (a retry whose answer was
         lost) are a 200 answering the picture they made, so the collector may send it again."""
-        image, added = catalogue.add_image(catalogue.get_product(product_id), files["file"])
+        product = catalogue.get_product(product_id)
+        image, added = catalogue.add_image(product, files["file"], collected=True)
         return image, 201 if added else 200, {"Location": media_url(image.path)}
+
+
+@collected_blp.route("/<int:product_id>/images/<int:image_id>")
+class CollectedImage(MethodView):
+    @collected_blp.internal()
+    @collected_blp.response(204)
+    @collected_blp.problem(404, "No such product, or no picture of it the collector sent")
+    def delete(self, product_id, image_id):
+        """Remove a picture the collector sent, its page no longer showing it. One a person
+        added (even of the same bytes, sent by the collector later) is not the collector's to
+        remove: a 404, as one already gone."""
+        catalogue.delete_image(catalogue.get_image(product_id, image_id, collected=True))

@@ -108,6 +108,13 @@ class ProductSchema(ChangeSchema):
     updated_at = fields.DateTime(dump_only=True)
 
 
+class CollectedRowSchema(ProductSchema):
+    """A row the collector sends: a product, and the id of the one its page became before when
+    the page now gives it another barcode (a GTIN or SKU added or corrected)."""
+
+    id = Id(load_default=None, metadata={"description": "The product the page became before"})
+
+
 class ProductCreateSchema(ProductSchema):
     initial_stock = fields.Integer(
         load_only=True,

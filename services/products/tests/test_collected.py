@@ -15,9 +15,9 @@ def collector(headers=None):
     return from_service("collector", "products", headers)
 
 
-def png() -> bytes:
+def png(colour=(200, 10, 10)) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", (8, 8), (200, 10, 10)).save(buffer, "PNG")
+    Image.new("RGB", (8, 8), colour).save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -112,3 +112,58 @@ def test_an_imported_row_is_still_a_whole_product(client, admin, make_category):
     assert client.post("/products/import", json=[row], headers=admin).json["updated"] == 1
     product = client.get(f"/products/{product_id}", headers=admin).json
     assert (product["description"], product["category_id"]) == (None, None)
+
+
+def test_a_collected_row_naming_the_product_its_page_became_changes_that_ones_barcode(
+    client, admin, make_product
+):
+    before = make_product(name="Panela", barcode=barcode(1))
+    other = make_product(name="Chaleira", barcode=barcode(2))
+    moved = {"id": before["id"], "name": "Panela", "price": "12.00", "barcode": barcode(3)}
+    answer = client.post("/products/collected", json=[moved], headers=collector()).json
+    assert answer["products"] == [{"index": 0, "id": before["id"], "created": False}]
+    product = client.get(f"/products/{before['id']}", headers=admin).json
+    assert (product["barcode"], product["price"]) == (barcode(3), "12.00")
+    # A barcode another product holds is refused, and the row changes nothing.
+    taken = {**moved, "price": "15.00", "barcode": other["barcode"]}
+    answer = client.post("/products/collected", json=[taken], headers=collector()).json
+    assert answer["products"] == []
+    assert answer["rejected"][0]["errors"] == {"barcode": ["already taken"]}
+    product = client.get(f"/products/{before['id']}", headers=admin).json
+    assert (product["barcode"], product["price"]) == (barcode(3), "12.00")
+
+
+def test_a_collected_row_naming_a_product_that_is_gone_is_upserted_by_its_barcode(
+    client, admin, make_product
+):
+    gone = make_product(name="Panela")
+    assert client.delete(f"/products/{gone['id']}", headers=admin).status_code == 204
+    row = {"id": gone["id"], "name": "Panela", "price": "12.00", "barcode": barcode(7)}
+    answer = client.post("/products/collected", json=[row], headers=collector()).json
+    assert answer["created"] == 1 and answer["products"][0]["id"] != gone["id"]
+
+
+def upload(client, path, content, headers):
+    return client.post(
+        path,
+        data={"file": (io.BytesIO(content), "foto.png")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def test_the_collector_removes_a_picture_it_sent_never_one_a_person_added(
+    client, admin, make_product
+):
+    product = make_product()
+    pictures = f"/products/collected/{product['id']}/images"
+    by_hand = upload(client, f"/products/{product['id']}/images", png(), admin).json
+    sent = upload(client, pictures, png((10, 10, 200)), collector()).json
+    # The person's picture, sent by the collector too, stays the person's.
+    resent = upload(client, pictures, png(), collector())
+    assert (resent.status_code, resent.json["id"]) == (200, by_hand["id"])
+    assert client.delete(f"{pictures}/{by_hand['id']}", headers=collector()).status_code == 404
+    assert client.delete(f"{pictures}/{sent['id']}", headers=collector()).status_code == 204
+    assert client.delete(f"{pictures}/{sent['id']}", headers=collector()).status_code == 404
+    held = client.get(f"/products/{product['id']}", headers=admin).json["images"]
+    assert [image["id"] for image in held] == [by_hand["id"]]

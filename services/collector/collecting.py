@@ -17,15 +17,24 @@ to products, record what could not be taken.
   "in-store numbers", never printed on goods in trade) from (source, SKU); else from (source,
   canonical URL). The same product collected again lands on the same row; a second, different
   product of one page with the same barcode (a shared SKU) is rejected, not written over the
-  first. A row carries only what the page says: products keeps the fields it leaves out.
+  first. A row carries only what the page says: products keeps the fields it leaves out. A page
+  whose product now has another barcode (a GTIN or SKU added or corrected) sends it with the id
+  of the product it became before (the one of the same name, or a page's only product), which
+  products updates, barcode included; a barcode another product holds is the row's refusal.
 - Unchanged: a product page's ETag / Last-Modified are sent back (304: unchanged, not fetched
   again; the in-scope links it had when last taken, kept on its row, are walked on as if it had
   answered 200), and the hash of what would be sent is compared with the last one: equal,
   nothing is written. Both are kept only for a page taken whole (every product landed), and a
   source's new category or selectors forget its pages' validators (sources.update_source).
   Pictures already sent (by their hash, per product) are not sent again: the page's row is
-  stored before its pictures are sent and each picture's hash as soon as products took it, so a
-  run that ends mid-page (products down, the worker killed) does not send it twice.
+  stored before its pictures are sent and each picture (its hash, the id products gave it) as
+  soon as products took it, so a run that ends mid-page (products down, the worker killed) does
+  not send it twice.
+- Pictures follow the page: those the collector sent that the page no longer shows, or that now
+  come after one that changed, are removed from products before the page's next ones are sent,
+  so the product holds the page's pictures in the page's order (products orders them by when
+  they came) and never fills up with old ones. Only pictures the collector sent go (products
+  never lets it remove a person's), and none while one of the page's pictures cannot be read.
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ from . import products
 from .extract import Item, Unreadable, canonical, canonical_link, extract, links
 from .extract import looks_like_a_product_page as claims_a_product
 from .fetching import Fetcher, FetchFailed, Pacer, Refused, Settings, user_agent
-from .models import MAX_URL_LENGTH, Page, Run, Source, db
+from .models import MAX_URL_LENGTH, Page, PagePicture, Run, Source, db
 
 log = logging.getLogger("feira.collector")
 
@@ -64,6 +73,7 @@ PICTURE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp
 MAX_PICTURE_PIXELS = 40_000_000
 # The reasons a run keeps (the count is of them all).
 MAX_REJECTED = 200
+NOT_A_PICTURE = "picture: not a JPEG, PNG or WebP picture of at most 40 megapixels"
 
 
 def internal_barcode(source_id: int, kind: str, value: str) -> str:
@@ -83,6 +93,35 @@ def barcode_of(item: Item, source_id: int, shared_page: bool = False) -> str:
         return internal_barcode(source_id, "sku", item.sku)
     where = canonical(item.url)
     return internal_barcode(source_id, "url", f"{where}#{item.name}" if shared_page else where)
+
+
+def earlier_landings(landed: list[dict], rows: list[dict]) -> dict[int, dict]:
+    """What each row whose barcode the page did not give before (a GTIN or SKU the shop added or
+    corrected) became before, by the row's index: the earlier product of the same name the page
+    no longer gives by its barcode, or, on a page of one product then and now, that product."""
+    barcodes = {row["barcode"] for row in rows}
+    before = {mapping["barcode"] for mapping in landed}
+    gone = [mapping for mapping in landed if mapping["barcode"] not in barcodes]
+    became = {}
+    for index, row in enumerate(rows):
+        if row["barcode"] in before:
+            continue
+        same = next((mapping for mapping in gone if mapping.get("name") == row["name"]), None)
+        if same is not None:
+            became[index] = same
+            gone.remove(same)
+    if len(landed) == len(rows) == 1 and gone and rows[0]["barcode"] not in before:
+        became[0] = gone[0]
+    return became
+
+
+class Shown(NamedTuple):
+    """A picture the page shows, downloaded: `kind` is None for one sent before (not decoded)."""
+
+    url: str
+    sha256: str
+    body: bytes
+    kind: str | None
 
 
 class SharedPacer(Pacer):
@@ -328,7 +367,7 @@ class Collection:
         content_hash = hashlib.sha256(
             json.dumps([rows, [item.images for item in good]], sort_keys=True).encode()
         ).hexdigest()
-        page = known or Page(source_id=self.source.id, url=link.key, products=[], image_hashes=[])
+        page = known or Page(source_id=self.source.id, url=link.key, products=[])
         page.seen_at = utcnow()
         page.links = [[key, found] for key, found in found_links.items() if self.in_scope(key)]
         if known is not None and known.content_hash == content_hash:
@@ -336,20 +375,29 @@ class Collection:
             self.tally.unchanged += len(good)
             db.session.commit()
             return
-        result = products.upsert(rows)
-        landed = []
+        became = earlier_landings(known.products if known else [], rows)
+        result = products.upsert(
+            [
+                {**row, "id": became[index]["product_id"]} if index in became else row
+                for index, row in enumerate(rows)
+            ]
+        )
+        landed, still = [], []
         rejected_before = self.tally.rejected_count
         for index, item in enumerate(good):
             if index in result.rejected:
                 self.tally.reject(url, f"products refused it: {result.rejected[index]}")
+                if index in became:  # remembered still: the next run finds that product again
+                    still.append(became[index])
                 continue
             product_id, created = result.products[index]
             if created:
                 self.tally.created += 1
             else:
                 self.tally.updated += 1
-            landed.append((item, {"barcode": rows[index]["barcode"], "product_id": product_id}))
-        page.products = [mapping for _, mapping in landed]
+            mapping = {"barcode": rows[index]["barcode"], "product_id": product_id}
+            landed.append((item, {**mapping, "name": item.name}))
+        page.products = [mapping for _, mapping in landed] + still
         # Stored before its pictures are sent, and not as taken whole: a run that ends meanwhile
         # (products down, the worker killed) leaves the page to be asked unconditionally next
         # time, with the hash of each picture products took. It stays so when a product or a
@@ -366,39 +414,95 @@ class Collection:
             db.session.commit()
 
     def pictures(self, page: Page, product_id: int, item: Item) -> None:
-        """Download the item's pictures (size-limited, decoded), send those the page has not
-        sent the product yet; each one's hash is stored, with the product's id, as soon as
-        products took it."""
-        for image_url in item.images[: self.config["COLLECTOR_MAX_IMAGES"]]:
-            try:
-                answer = self.fetcher.get(
-                    image_url, max_bytes=self.config["COLLECTOR_IMAGE_MAX_BYTES"]
-                )
-            except (Refused, FetchFailed) as failed:
-                self.tally.reject(image_url, f"picture: {failed}")
-                continue
-            except ValueError as broken:  # a URL robots.txt's parser or requests cannot spell
-                reason = f"picture: a URL that cannot be asked ({type(broken).__name__})"
-                self.tally.reject(image_url, reason)
-                continue
-            if answer.status != 200:
-                self.tally.reject(image_url, f"picture: HTTP {answer.status}")
-                continue
-            digest = hashlib.sha256(answer.body).hexdigest()
-            sent = [product_id, digest]  # per product: two of a page may show the same picture
-            if sent in page.image_hashes:
-                continue
-            kind = picture_format(answer.body)
-            if kind is None:
-                reason = "picture: not a JPEG, PNG or WebP picture of at most 40 megapixels"
-                self.tally.reject(image_url, reason)
-                continue
-            name = f"{digest[:16]}.{kind.lower()}"
-            if products.add_image(product_id, name, answer.body, PICTURE_FORMATS[kind]):
-                page.image_hashes = [*page.image_hashes, sent]
+        """Bring the product's pictures from this page in line with the page. When every one of
+        the page's pictures could be read, those sent before from the first one that differs
+        from the page's on are removed (the page no longer shows them, or they must come again
+        after a new one: products orders pictures by when they came); then the page's pictures
+        not held are sent, in its order. Each is stored, with the id products gave it, as soon
+        as products took it, and forgotten once products removed it."""
+        held = db.session.scalars(
+            db.select(PagePicture)
+            .where(PagePicture.page_id == page.id, PagePicture.product_id == product_id)
+            .order_by(PagePicture.position)
+        ).all()
+        shown, whole = self.download(item, {picture.sha256 for picture in held})
+        if whole:
+            kept = 0
+            while kept < min(len(held), len(shown)) and held[kept].sha256 == shown[kept].sha256:
+                kept += 1
+            for picture in held[kept:]:
+                if picture.image_id is not None and not products.remove_image(
+                    product_id, picture.image_id
+                ):
+                    reason = "picture: products would not remove one the page no longer shows"
+                    self.tally.reject(item.url, reason)
+                    return
+                db.session.delete(picture)
                 db.session.commit()
-            else:
-                self.tally.reject(image_url, "picture: products refused it")
+            held, shown = held[:kept], shown[kept:]
+        else:
+            # One that could not be read may still be on the page: nothing goes, new ones come.
+            sent = {picture.sha256 for picture in held}
+            shown = [picture for picture in shown if picture.sha256 not in sent]
+        position = held[-1].position + 1 if held else 0
+        for picture in shown:
+            kind = picture.kind or picture_format(picture.body)
+            if kind is None:
+                self.tally.reject(picture.url, NOT_A_PICTURE)
+                continue
+            name = f"{picture.sha256[:16]}.{kind.lower()}"
+            image_id = products.add_image(product_id, name, picture.body, PICTURE_FORMATS[kind])
+            if image_id is None:
+                self.tally.reject(picture.url, "picture: products refused it")
+                continue
+            db.session.add(
+                PagePicture(
+                    page_id=page.id,
+                    product_id=product_id,
+                    sha256=picture.sha256,
+                    position=position,
+                    image_id=image_id,
+                )
+            )
+            db.session.commit()
+            position += 1
+
+    def download(self, item: Item, sent: set[str]) -> tuple[list[Shown], bool]:
+        """The item's pictures, each once, in the page's order, and whether every one could be
+        read."""
+        shown: list[Shown] = []
+        whole = True
+        for image_url in item.images[: self.config["COLLECTOR_MAX_IMAGES"]]:
+            picture = self.picture(image_url, sent)
+            if picture is None:
+                whole = False
+            elif all(other.sha256 != picture.sha256 for other in shown):
+                shown.append(picture)
+        return shown, whole
+
+    def picture(self, image_url: str, sent: set[str]) -> Shown | None:
+        """The picture, downloaded size-limited; None, rejected with the reason, when it could
+        not be, or when one not `sent` before is not a picture products takes (decoded whole)."""
+        try:
+            answer = self.fetcher.get(image_url, max_bytes=self.config["COLLECTOR_IMAGE_MAX_BYTES"])
+        except (Refused, FetchFailed) as failed:
+            self.tally.reject(image_url, f"picture: {failed}")
+            return None
+        except ValueError as broken:  # a URL robots.txt's parser or requests cannot spell
+            reason = f"picture: a URL that cannot be asked ({type(broken).__name__})"
+            self.tally.reject(image_url, reason)
+            return None
+        if answer.status != 200:
+            self.tally.reject(image_url, f"picture: HTTP {answer.status}")
+            return None
+        digest = hashlib.sha256(answer.body).hexdigest()
+        if digest in sent:
+            return Shown(image_url, digest, answer.body, None)
+        kind = picture_format(answer.body)
+        if kind is None:
+            self.tally.reject(image_url, NOT_A_PICTURE)
+            return None
+        return Shown(image_url, digest, answer.body, kind)
 
 
 def keep_validators(page: Page, headers: dict[str, str]) -> None:

@@ -1,5 +1,5 @@
 """Sources (shops to collect from), their runs, what was last seen at each product page (so an
-unchanged product is not rewritten), and the outbox."""
+unchanged product is not rewritten), the pictures each page sent, and the outbox."""
 
 from __future__ import annotations
 
@@ -136,16 +136,30 @@ class Page(db.Model):
     last_modified: Mapped[str | None] = mapped_column(String(100))
     # sha256 of the page's products as they would be sent (one page may hold several).
     content_hash: Mapped[str | None] = mapped_column(String(64))
-    # [{barcode, product_id}] the page's products became.
+    # [{barcode, product_id, name}] the page's products became (rows from before names were kept
+    # have none): a product the page gives another barcode is found by it and updated.
     products: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
     # [[canonical URL, URL as linked]] of the in-scope pages it links to, in page order: walked
     # on when it answers 304, as when it answered 200.
     links: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
-    # [[product id, sha256]] of each picture already sent to each product, so a re-run does not
-    # add it again.
-    image_hashes: Mapped[list] = mapped_column(JSONB, nullable=False, server_default=text("'[]'"))
     seen_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=text("now()")
     )
 
     __table_args__ = (db.UniqueConstraint("source_id", "url", name="uq_pages_source_id_url"),)
+
+
+class PagePicture(db.Model):
+    """A picture a page showed one of its products, sent to products: its hash (the same bytes
+    are not sent again), its place on the page, and the picture products made of it, which is
+    removed once the page no longer shows it (null: sent before the collector kept ids)."""
+
+    __tablename__ = "page_pictures"
+
+    page_id: Mapped[int] = mapped_column(
+        ForeignKey("pages.id", ondelete="CASCADE"), primary_key=True
+    )
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    image_id: Mapped[int | None] = mapped_column(Integer)

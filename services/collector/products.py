@@ -108,12 +108,13 @@ def _upsert_batch(rows: list[dict]) -> Upserted:
     return products.read(response, read)
 
 
-def add_image(product_id: int, filename: str, content: bytes, content_type: str) -> bool:
-    """Send a picture to the product's images; False when products refused it (not a picture it
-    accepts, too large, the product gone). Idempotent by its bytes: products answers the same
-    bytes sent again for the product with the picture they made (a 200, not a second copy), so a
-    call whose answer was lost is sent again, and a picture a run that ended meanwhile did not
-    hear of is taken as sent next time (the run stores its hash as soon as this answers)."""
+def add_image(product_id: int, filename: str, content: bytes, content_type: str) -> int | None:
+    """Send a picture to the product's images: the id of the picture products holds of it, None
+    when products refused it (not a picture it accepts, too large, the product gone, full).
+    Idempotent by its bytes: products answers the same bytes sent again for the product with
+    the picture they made (a 200, not a second copy), so a call whose answer was lost is sent
+    again, and a picture a run that ended meanwhile did not hear of is taken as sent next time
+    (the run stores it as soon as this answers)."""
     products = service("products")
     response = products.post(
         f"/products/collected/{product_id}/images",
@@ -122,4 +123,16 @@ def add_image(product_id: int, filename: str, content: bytes, content_type: str)
         idempotent=True,
         timeout=slow_call_timeout(products),
     )
-    return response.status_code in (200, 201)
+    if response.status_code not in (200, 201):
+        return None
+    return products.read(response, lambda body: int(body["id"]))
+
+
+def remove_image(product_id: int, image_id: int) -> bool:
+    """Remove a picture the collector sent the product; True once it is not there (a 404: gone
+    already, the product too, or a person's picture, which products never lets the collector
+    remove), False when products refused otherwise."""
+    response = service("products").delete(
+        f"/products/collected/{product_id}/images/{image_id}", forward_auth=False, idempotent=True
+    )
+    return response.status_code in (204, 404)

@@ -3,6 +3,7 @@ products service (its internal door): products created with prices and pictures,
 second run, the disallowed section never fetched, bad pages rejected with their reason, the
 event that tells notifications, metrics, scheduling and a dead worker's run."""
 
+import hashlib
 import io
 import itertools
 import json
@@ -17,7 +18,7 @@ from sqlalchemy import select, text
 
 from services.collector import collecting, worker
 from services.collector.collecting import Collection
-from services.collector.models import Page, Run, Source, db, outbox
+from services.collector.models import Page, PagePicture, Run, Source, db, outbox
 from services.collector.watch import health_of
 from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
 from services.kit import service
@@ -777,6 +778,13 @@ def png(colour):
     return picture.getvalue(), 200, {"Content-Type": "image/png"}
 
 
+def pictures_kept(page):
+    """What the collector remembers sending of the page's pictures, in the page's order."""
+    return db.session.scalars(
+        select(PagePicture).where(PagePicture.page_id == page.id).order_by(PagePicture.position)
+    ).all()
+
+
 def products_behind_a_proxy(upstream, *, failing_picture=None, losing_picture=None):
     """The kit's proxy in front of products, passing every POST on except: the
     `failing_picture`-th picture sent (1 the first) is answered 503 without products seeing it
@@ -812,7 +820,7 @@ def test_a_picture_sent_before_products_failed_mid_page_is_not_sent_again_next_r
     assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
     with app.app_context():  # the first picture's hash was kept; the page is not taken whole
         page = db.session.scalars(select(Page)).one()
-        assert (len(page.image_hashes), page.etag, page.content_hash) == (1, None, None)
+        assert (len(pictures_kept(page)), page.etag, page.content_hash) == (1, None, None)
     again = run_now(app, client, admin, first["source_id"])
     assert (again["status"], again["updated"], again["rejected"]) == ("succeeded", 1, []), again
     assert catalogue(products_app)["Caneca Esmaltada"][2] == 2
@@ -844,7 +852,7 @@ def test_a_picture_whose_answer_was_lost_is_sent_again_and_stored_once(
     assert [line.split()[1] for line in answered if "/images " in line] == ["201", "200"]
     assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
     with app.app_context():
-        assert len(db.session.scalars(select(Page)).one().image_hashes) == 1
+        assert len(pictures_kept(db.session.scalars(select(Page)).one())) == 1
 
 
 def test_a_picture_whose_answer_a_failed_run_lost_is_taken_as_sent_by_the_next_run(
@@ -858,12 +866,12 @@ def test_a_picture_whose_answer_a_failed_run_lost_is_taken_as_sent_by_the_next_r
         first = run_own_shop(app, client, admin, own_shop)
     assert first["status"] == "failed", first
     with app.app_context():  # products took it; the run never heard so
-        assert db.session.scalars(select(Page)).one().image_hashes == []
+        assert pictures_kept(db.session.scalars(select(Page)).one()) == []
     again = run_now(app, client, admin, first["source_id"])
     assert (again["status"], again["rejected"]) == ("succeeded", []), again
     assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
     with app.app_context():
-        assert len(db.session.scalars(select(Page)).one().image_hashes) == 1
+        assert len(pictures_kept(db.session.scalars(select(Page)).one())) == 1
 
 
 def queue_at_each_page(monkeypatch):
@@ -1041,3 +1049,143 @@ def test_products_of_one_page_that_show_the_same_picture_each_get_it(
     assert (run["status"], run["created"], run["rejected"]) == ("succeeded", 2, []), run
     found = catalogue(products_app)
     assert (found["Caneca Azul"][2], found["Caneca Verde"][2]) == (1, 1)
+
+
+# --- a page whose product gets another barcode, or other pictures ---
+
+
+def products_by_id(products_app):
+    with products_app.app_context():
+        return {
+            p.id: (p.name, p.price, p.barcode)
+            for p in products_db.session.scalars(select(Product)).all()
+        }
+
+
+def test_a_page_that_gains_a_gtin_updates_the_product_it_became(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = product_page(product("Caneca Esmaltada", "10.00", sku="c-1"))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 1), first
+    [product_id] = products_by_id(products_app)
+    own_shop.pages["/"] = product_page(
+        product("Caneca Esmaltada", "12.00", sku="c-1", gtin13="7891234567895")
+    )
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["created"], again["updated"]) == ("succeeded", 0, 1), again
+    assert products_by_id(products_app) == {
+        product_id: ("Caneca Esmaltada", Decimal("12.00"), "7891234567895")
+    }
+
+
+def test_products_of_a_listing_that_gain_gtins_are_found_by_their_names(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = product_page(product("Caneca Azul", sku="a"), product("Caneca Verde"))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 2), first
+    ids = {name: id_ for id_, (name, _, _) in products_by_id(products_app).items()}
+    own_shop.pages["/"] = product_page(
+        product("Caneca Azul", sku="a", gtin13="7891234567895"), product("Caneca Verde", sku="v")
+    )
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["created"], again["updated"]) == ("succeeded", 0, 2), again
+    after = products_by_id(products_app)
+    assert set(after) == set(ids.values())
+    assert after[ids["Caneca Azul"]][2] == "7891234567895"
+
+
+def test_a_new_gtin_another_product_holds_is_refused_and_the_product_stays_as_it_was(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = links_to("/panela", "/caneca")
+    own_shop.pages["/panela"] = product_page(product("Panela", gtin13="7891234567895"))
+    own_shop.pages["/caneca"] = product_page(product("Caneca", "10.00", sku="c-1"))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 2), first
+    before = products_by_id(products_app)
+    # The shop gives the mug the pan's GTIN: a mistake products refuses, and nothing is written.
+    own_shop.pages["/caneca"] = product_page(
+        product("Caneca", "12.00", sku="c-1", gtin13="7891234567895")
+    )
+    again = run_now(app, client, admin, first["source_id"])
+    assert again["status"] == "partial", again
+    assert reasons_by_path(again) == {"/caneca": "products refused it: barcode: already taken"}
+    assert products_by_id(products_app) == before
+    # Corrected, the page lands on the product it became at first.
+    own_shop.pages["/caneca"] = product_page(
+        product("Caneca", "12.00", sku="c-1", gtin13="7890000000017")
+    )
+    fixed = run_now(app, client, admin, first["source_id"])
+    assert (fixed["status"], fixed["created"]) == ("succeeded", 0), fixed
+    [mug] = [id_ for id_, (name, _, _) in before.items() if name == "Caneca"]
+    assert products_by_id(products_app)[mug] == ("Caneca", Decimal("12.00"), "7890000000017")
+
+
+def pictures_of(products_app, product_name):
+    """The sha256 of each picture the product holds, in products' order."""
+    with products_app.app_context():
+        return products_db.session.scalars(
+            text(
+                "SELECT i.sha256 FROM products.product_images i JOIN products.products p"
+                " ON p.id = i.product_id WHERE p.name = :name ORDER BY i.id"
+            ),
+            {"name": product_name},
+        ).all()
+
+
+def sha256_of(picture):
+    return hashlib.sha256(picture[0]).hexdigest()
+
+
+def a_mug_showing(own_shop, *colours):
+    for colour in colours:
+        own_shop.pages[f"/{colour}.png"] = png(colour)
+    own_shop.pages["/"] = product_page(
+        product("Caneca Esmaltada", sku="c-1", image=[f"/{colour}.png" for colour in colours])
+    )
+
+
+def test_a_replaced_photo_replaces_the_products_and_a_hand_added_picture_stays(
+    app, client, admin, own_shop, products_app
+):
+    a_mug_showing(own_shop, "red", "blue")
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 1), first
+    [product_id] = products_by_id(products_app)
+    by_hand = products_app.test_client().post(
+        f"/products/{product_id}/images",
+        data={"file": (io.BytesIO(png("white")[0]), "mao.png")},
+        headers=admin,
+        content_type="multipart/form-data",
+    )
+    assert by_hand.status_code == 201
+    # The shop replaces its first photo: the new one comes first of the collector's, as on the page.
+    a_mug_showing(own_shop, "green", "blue")
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["rejected"]) == ("succeeded", []), again
+    assert pictures_of(products_app, "Caneca Esmaltada") == [
+        sha256_of(png("white")),
+        sha256_of(png("green")),
+        sha256_of(png("blue")),
+    ]
+
+
+def test_a_page_whose_photo_changes_run_after_run_never_fills_its_product(
+    app, client, admin, own_shop, products_app
+):
+    colours = [(n * 20, 255 - n * 20, 128) for n in range(12)]  # more than products holds (10)
+    source_id = None
+    for colour in colours:
+        own_shop.pages["/foto.png"] = png(colour)
+        own_shop.pages["/"] = product_page(
+            product("Caneca Esmaltada", sku="c-1", image=f"/foto.png?v={colours.index(colour)}")
+        )
+        if source_id is None:
+            run = run_own_shop(app, client, admin, own_shop)
+            source_id = run["source_id"]
+        else:
+            run = run_now(app, client, admin, source_id)
+        assert (run["status"], run["rejected"]) == ("succeeded", []), run
+    assert pictures_of(products_app, "Caneca Esmaltada") == [sha256_of(png(colours[-1]))]

@@ -35,6 +35,12 @@ Test-only routes (JSON; no API key):
                                                   amount_refunded back down; sends
                                                   charge.refund.updated (the Refund). The stand-in
                                                   never fails one by itself: tests say when
+    POST /_standin/refunds/fail_next              {"count": n}: the next n refunds made (of any
+                                                  charge) are answered `failed` at once,
+                                                  failure_reason `expired_or_canceled_card`,
+                                                  the charge's amount_refunded unchanged; sends
+                                                  charge.refund.updated (the Refund), not
+                                                  charge.refunded
     POST /_standin/webhooks/drop                  {"count": n}: the next n events are recorded,
                                                   not delivered (lost webhooks)
     GET  /_standin/events?payment_intent=pi_...   {"data": [{id, type, delivered, attempts,

@@ -351,7 +351,10 @@ def create_refund() -> dict:
     if amount is not None and amount < 1:
         raise StripeError(400, "This value must be greater than or equal to 1.", param="amount")
     refund = store().refund(charge, amount, string(params, "reason"), mapping(params, "metadata"))
-    emit("charge.refunded", charge)
+    if refund["status"] == "failed":
+        emit("charge.refund.updated", refund)
+    else:
+        emit("charge.refunded", charge)
     return copy.deepcopy(refund)
 
 
@@ -418,6 +421,18 @@ def fail_refund(refund_id: str) -> Response:
         deliver(store().make_event("charge.refund.updated", refund, request_info))
         view = copy.deepcopy(refund)
     return answer(view)
+
+
+@standin.post("/refunds/fail_next")
+def fail_next_refunds() -> Response:
+    """The next `count` refunds made are answered `failed` at once (a refund Stripe fails
+    before it answers), where `/refunds/{id}/fail` fails one later."""
+    count = json_body().get("count", 1)
+    if type(count) is not int or count < 0:
+        return standin_error(StripeError(400, "count must be an integer >= 0", param="count"))
+    with store().lock:
+        store().fail_next_refunds = count
+    return answer({"fail_next": count})
 
 
 @standin.get("/payment_intents/<intent_id>/pix")

@@ -117,6 +117,8 @@ class Store:
     drop_next: int = 0
     # Charges paid with REFUND_FAILS: their refunds are made pending and fail later.
     refunds_fail: set[str] = field(default_factory=set)
+    # The next refunds made (any charge's): answered `failed` at once, nothing given back.
+    fail_next_refunds: int = 0
 
     # --- events ---
 
@@ -375,6 +377,11 @@ class Store:
             "status": "pending" if charge["id"] in self.refunds_fail else "succeeded",
         }
         self.refunds[refund["id"]] = refund
+        if self.fail_next_refunds > 0:
+            # Made and failed before it answers: the charge keeps its money.
+            self.fail_next_refunds -= 1
+            refund.update(status="failed", failure_reason="expired_or_canceled_card")
+            return refund
         charge["amount_refunded"] += amount
         charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
         return refund

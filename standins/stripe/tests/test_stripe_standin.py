@@ -362,6 +362,33 @@ def test_a_visa_cards_refund_succeeds_and_cannot_be_made_to_fail(client, endpoin
     assert post(f"{standin}/_standin/refunds/re_nope/fail").status_code == 404
 
 
+def test_fail_next_makes_the_next_refund_answer_failed_at_once_with_charge_refund_updated(
+    client, endpoint, standin
+):
+    intent = card_payment(client, amount=5000)
+    endpoint.wait_for(1)
+    armed = post(f"{standin}/_standin/refunds/fail_next", json={"count": 1})
+    assert armed.json() == {"fail_next": 1}
+    refund = client.v1.refunds.create(params={"payment_intent": intent.id, "amount": 2000})
+    assert (refund.status, refund.failure_reason, refund.amount) == (
+        "failed",
+        "expired_or_canceled_card",
+        2000,
+    )
+    assert client.v1.refunds.retrieve(refund.id).status == "failed"
+    charge = client.v1.charges.retrieve(intent.latest_charge)
+    assert (charge.amount_refunded, charge.refunded) == (0, False)
+    [_, updated] = endpoint.wait_for(2)
+    assert updated.type == "charge.refund.updated"
+    assert (updated.data.object.id, updated.data.object.status) == (refund.id, "failed")
+    # Only the next one: the one after is made, and can refund all of the charge.
+    rest = client.v1.refunds.create(params={"payment_intent": intent.id})
+    assert (rest.status, rest.amount) == ("succeeded", 5000)
+    assert [e.type for e in endpoint.wait_for(3)[2:]] == ["charge.refunded"]
+    bad = post(f"{standin}/_standin/refunds/fail_next", json={"count": -1})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "count"
+
+
 def test_a_refund_of_an_intent_that_did_not_succeed_is_refused(client):
     intent = pix_payment(client)
     with pytest.raises(stripe.InvalidRequestError) as raised:

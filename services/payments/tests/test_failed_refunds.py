@@ -1,12 +1,14 @@
 """A refund the provider made and that then failed (Stripe's `pm_card_refundFail`: made
 `pending`, failed a while later, `charge.refund.updated`): no longer counted as money returned,
-the payment's status follows the refunds that did go back, and an admin is asked to look."""
+the payment's status follows the refunds that did go back, and an admin is asked to look. One
+the provider answers `failed` at once was never counted: a refusal."""
 
 import time
 
 from sqlalchemy import select
 
-from services.payments.models import Refund, db
+from services.kit.testing import deliver
+from services.payments.models import Refund, RefundAsk, db
 
 from .conftest import emitted, eventually, standin_events, standin_post
 from .test_paying import pay
@@ -120,3 +122,83 @@ def test_a_failed_refund_made_outside_feira_is_uncounted_if_the_providers_total_
     assert (flagged["status"], flagged["refunded_amount"]) == ("succeeded", "0.00")
     assert flagged["needs_review"] and "lost_or_stolen_card" in flagged["review_reason"]
     assert "re_dash" in flagged["review_reason"]
+
+
+def refunds_recorded(app, payment_id) -> list[tuple[str, str]]:
+    """The payment's refunds (status, amount) and its asks' states, in order."""
+    with app.app_context():
+        refunds = db.session.execute(
+            select(Refund.status, Refund.amount)
+            .where(Refund.payment_id == payment_id)
+            .order_by(Refund.id)
+        ).all()
+        asks = db.session.scalars(
+            select(RefundAsk.state).where(RefundAsk.payment_id == payment_id).order_by(RefundAsk.n)
+        ).all()
+        db.session.remove()
+        return [(status, str(amount)) for status, amount in refunds], list(asks)
+
+
+def refund_failed_heard(standin, payment) -> bool:
+    """The stand-in's charge.refund.updated for the failed refund reached payments."""
+    return any(
+        e["type"] == "charge.refund.updated" and e["delivered"]
+        for e in standin_events(standin, payment["provider_ref"])
+    )
+
+
+def test_a_refund_answered_failed_at_once_is_a_409_nothing_counted_and_a_later_refund_is_new(
+    client, user, admin, order, standin, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"]).json
+    assert standin_post(standin, "/refunds/fail_next", {"count": 1}).status_code == 200
+    url = f"/payments/{payment['id']}/refund"
+
+    refused = client.post(url, json={}, headers=admin)
+
+    assert refused.status_code == 409, refused.json
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert refused.json["detail"] == (
+        "The payment provider refused the refund: The refund failed at the provider: "
+        "nothing was returned"
+    )
+    # Its charge.refund.updated, arriving after the answer, changes nothing.
+    assert eventually(lambda: refund_failed_heard(standin, payment))
+    after = read(client, payment["id"], admin)
+    assert (after["status"], after["refunded_amount"]) == ("succeeded", "0.00")
+    # The admin was answered: like a refusal, nothing to review, nothing announced.
+    assert after["needs_review"] is False and after["review_reason"] is None
+    assert emitted(app, "payment.refunded") == []
+    assert refunds_recorded(app, payment["id"]) == ([("failed", "60.50")], ["refused"])
+    # Asked again, it is a new refund (the failed ask is not replayed), and all of it goes back.
+    again = client.post(url, json={}, headers=admin)
+    assert again.status_code == 200, again.json
+    assert (again.json["status"], again.json["refunded_amount"]) == ("refunded", "60.50")
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+    assert refunds_recorded(app, payment["id"]) == (
+        [("failed", "60.50"), ("succeeded", "60.50")],
+        ["refused", "made"],
+    )
+
+
+def test_a_cancelled_orders_refund_answered_failed_at_once_flags_the_payment_for_review(
+    client, user, admin, order, standin, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"]).json
+    assert standin_post(standin, "/refunds/fail_next", {"count": 1}).status_code == 200
+
+    event = {"order_id": placed["id"], "previous_status": "paid"}
+    assert deliver(app, "order.cancelled", event).json["status"] == "processed"
+
+    flagged = read(client, payment["id"], admin)
+    assert (flagged["status"], flagged["refunded_amount"]) == ("succeeded", "0.00")
+    assert flagged["needs_review"] is True
+    assert flagged["review_reason"].startswith("Its order was cancelled; the refund was refused")
+    assert "nothing was returned" in flagged["review_reason"]
+    assert emitted(app, "payment.refunded") == []
+    # An admin refunds it by hand once they looked.
+    again = client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin)
+    assert again.status_code == 200, again.json
+    assert again.json["refunded_amount"] == "60.50"

@@ -4,13 +4,16 @@ the order's total, one open payment per order, only a pending order, Idempotency
 import binascii
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.kit import Unavailable
 from services.kit.testing import deliver, unreachable_url
+from services.orders.models import Order
+from services.orders.models import db as orders_db
 from services.payments import payments, provider
 from services.payments.models import IdempotencyKey, db
 
@@ -196,6 +199,38 @@ def test_only_a_pending_order_can_be_paid(client, user, order, orders):
     )
     assert cancelled.status_code == 200
     assert pay(client, user, placed["id"]).status_code == 409
+
+
+def test_an_order_with_nothing_to_pay_is_a_409_and_the_provider_is_never_asked(
+    client, user, order, orders, app, standin, monkeypatch
+):
+    placed = order()
+    # Orders' API never makes one (prices are positive, an order has a line), but its table
+    # allows a total of 0 (`total >= 0`): payments answers whatever orders shows.
+    with orders.app.app_context():
+        orders_db.session.execute(
+            update(Order).where(Order.id == placed["id"]).values(total=Decimal("0.00"))
+        )
+        orders_db.session.commit()
+        orders_db.session.remove()
+    create, asked = provider.create_intent, []
+
+    def counted(payment, **ask):
+        asked.append(payment.id)
+        return create(payment, **ask)
+
+    monkeypatch.setattr(provider, "create_intent", counted)
+    made_before = set(standin.app.extensions["stripe_store"].payment_intents)
+
+    response = pay(client, user, placed["id"])
+
+    assert response.status_code == 409, response.json
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json["detail"] == f"Order {placed['id']} has nothing to pay"
+    assert asked == []
+    assert set(standin.app.extensions["stripe_store"].payment_intents) == made_before
+    assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
+    assert emitted(app, "payment.failed") == []
 
 
 def test_one_open_payment_per_order_however_many_try_at_once(served, user, order):

@@ -18,9 +18,12 @@ to products, record what could not be taken.
   canonical URL). The same product collected again lands on the same row; a second, different
   product of one page with the same barcode (a shared SKU) is rejected, not written over the
   first. A row carries only what the page says: products keeps the fields it leaves out. A page
-  whose product now has another barcode (a GTIN or SKU added or corrected) sends it with the id
-  of the product it became before (the one of the same name, or a page's only product), which
-  products updates, barcode included; a barcode another product holds is the row's refusal.
+  whose product now has another barcode (a SKU added or corrected, a GTIN added) sends it with
+  the id of the product it became before (the one of the same name, or the only product of a
+  page that gave it the barcode of its URL) and the barcode it gave it then: products updates
+  that product, barcode included, while it still has that barcode (else, or when the new barcode
+  is another product's, the row is upserted by its barcode as any other). Never a product the
+  page gave a GTIN: a GTIN is one product wherever it is shown, and a page does not take it away.
 - Unchanged: a product page's ETag / Last-Modified are sent back (304: unchanged, not fetched
   again; the in-scope links it had when last taken, kept on its row, are walked on as if it had
   answered 200), and the hash of what would be sent is compared with the last one: equal,
@@ -34,7 +37,10 @@ to products, record what could not be taken.
   come after one that changed, are removed from products before the page's next ones are sent,
   so the product holds the page's pictures in the page's order (products orders them by when
   they came) and never fills up with old ones. Only pictures the collector sent go (products
-  never lets it remove a person's), and none while one of the page's pictures cannot be read.
+  never lets it remove a person's), none while one of the page's pictures cannot be read, and
+  none another page still holds (two pages may land on one product, which keeps one picture of
+  the same bytes): that page only forgets it. A product's pictures change under its advisory lock
+  (17019, product id), held from the check or the sending to the commit of what it changed.
 """
 
 from __future__ import annotations
@@ -54,7 +60,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from PIL import Image
-from sqlalchemy import text
+from sqlalchemy import exists, text
 
 from services.kit import Unavailable, utcnow
 
@@ -66,8 +72,10 @@ from .models import MAX_URL_LENGTH, Page, PagePicture, Run, Source, db
 
 log = logging.getLogger("feira.collector")
 
-# Session advisory locks of the collector: 17017 a running run (worker.py), 17018 a site's turn.
+# Session advisory locks of the collector: 17017 a running run (worker.py), 17018 a site's turn;
+# and a transaction's: 17019 a product's pictures.
 SITE_LOCK_CLASS = 17018
+PICTURES_LOCK_CLASS = 17019
 PICTURE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # products' own limit (its images.MAX_PIXELS): a bigger picture is refused before it is decoded.
 MAX_PICTURE_PIXELS = 40_000_000
@@ -95,13 +103,27 @@ def barcode_of(item: Item, source_id: int, shared_page: bool = False) -> str:
     return internal_barcode(source_id, "url", f"{where}#{item.name}" if shared_page else where)
 
 
-def earlier_landings(landed: list[dict], rows: list[dict]) -> dict[int, dict]:
-    """What each row whose barcode the page did not give before (a GTIN or SKU the shop added or
-    corrected) became before, by the row's index: the earlier product of the same name the page
-    no longer gives by its barcode, or, on a page of one product then and now, that product."""
+def in_store(barcode: str) -> bool:
+    """A restricted-circulation EAN-13 (first digit 2): the collector's own from a SKU or URL, or
+    a shop's in-store number; never a GTIN printed on goods in trade."""
+    return barcode.startswith("2")
+
+
+def earlier_landings(landed: list[dict], rows: list[dict], url_barcode: str) -> dict[int, dict]:
+    """What each row whose barcode the page did not give before (a SKU the shop added or
+    corrected, a GTIN added) became before, by the row's index: the earlier product of the same
+    name the page no longer gives by its barcode or, on a page of one product then and now, the
+    product it gave the barcode of its URL (`url_barcode`: the page was all it was known by). Not
+    one it gave a SKU's barcode under another name (a URL reused for another product), nor one
+    it gave a GTIN (one product wherever shown, by other pages, shops or a person: a page that
+    drops or changes it does not take it away)."""
     barcodes = {row["barcode"] for row in rows}
     before = {mapping["barcode"] for mapping in landed}
-    gone = [mapping for mapping in landed if mapping["barcode"] not in barcodes]
+    gone = [
+        mapping
+        for mapping in landed
+        if mapping["barcode"] not in barcodes and in_store(mapping["barcode"])
+    ]
     became = {}
     for index, row in enumerate(rows):
         if row["barcode"] in before:
@@ -110,7 +132,12 @@ def earlier_landings(landed: list[dict], rows: list[dict]) -> dict[int, dict]:
         if same is not None:
             became[index] = same
             gone.remove(same)
-    if len(landed) == len(rows) == 1 and gone and rows[0]["barcode"] not in before:
+    if (
+        len(landed) == len(rows) == 1
+        and gone
+        and gone[0]["barcode"] == url_barcode
+        and rows[0]["barcode"] not in before
+    ):
         became[0] = gone[0]
     return became
 
@@ -375,10 +402,13 @@ class Collection:
             self.tally.unchanged += len(good)
             db.session.commit()
             return
-        became = earlier_landings(known.products if known else [], rows)
+        url_barcode = internal_barcode(self.source.id, "url", canonical(canonical_url))
+        became = earlier_landings(known.products if known else [], rows, url_barcode)
         result = products.upsert(
             [
-                {**row, "id": became[index]["product_id"]} if index in became else row
+                {**row, "id": became[index]["product_id"], "was": became[index]["barcode"]}
+                if index in became
+                else row
                 for index, row in enumerate(rows)
             ]
         )
@@ -431,14 +461,10 @@ class Collection:
             while kept < min(len(held), len(shown)) and held[kept].sha256 == shown[kept].sha256:
                 kept += 1
             for picture in held[kept:]:
-                if picture.image_id is not None and not products.remove_image(
-                    product_id, picture.image_id
-                ):
+                if not let_go(picture):
                     reason = "picture: products would not remove one the page no longer shows"
                     self.tally.reject(item.url, reason)
                     return
-                db.session.delete(picture)
-                db.session.commit()
             held, shown = held[:kept], shown[kept:]
         else:
             # One that could not be read may still be on the page: nothing goes, new ones come.
@@ -451,8 +477,11 @@ class Collection:
                 self.tally.reject(picture.url, NOT_A_PICTURE)
                 continue
             name = f"{picture.sha256[:16]}.{kind.lower()}"
+            # Locked until it is stored: another page's removal waits, or sees this page hold it.
+            lock_pictures(product_id)
             image_id = products.add_image(product_id, name, picture.body, PICTURE_FORMATS[kind])
             if image_id is None:
+                db.session.commit()
                 self.tally.reject(picture.url, "picture: products refused it")
                 continue
             db.session.add(
@@ -503,6 +532,42 @@ class Collection:
             self.tally.reject(image_url, NOT_A_PICTURE)
             return None
         return Shown(image_url, digest, answer.body, kind)
+
+
+def lock_pictures(product_id: int) -> None:
+    """The product's pictures are this transaction's to change until it ends."""
+    db.session.execute(
+        text("SELECT pg_advisory_xact_lock(:c, :product_id)"),
+        {"c": PICTURES_LOCK_CLASS, "product_id": product_id},
+    )
+
+
+def let_go(picture: PagePicture) -> bool:
+    """Forget a picture the page sent, removing it from products unless another page (of any
+    source) holds the same one, which products keeps once per product: that page still shows
+    it. False, with nothing changed, when products would not remove it."""
+    lock_pictures(picture.product_id)
+    if (
+        picture.image_id is not None
+        and not held_elsewhere(picture)
+        and not products.remove_image(picture.product_id, picture.image_id)
+    ):
+        db.session.rollback()
+        return False
+    db.session.delete(picture)
+    db.session.commit()
+    return True
+
+
+def held_elsewhere(picture: PagePicture) -> bool:
+    """Whether another page holds the picture products made of these bytes for the product."""
+    return db.session.scalar(
+        db.select(
+            exists().where(
+                PagePicture.image_id == picture.image_id, PagePicture.page_id != picture.page_id
+            )
+        )
+    )
 
 
 def keep_validators(page: Page, headers: dict[str, str]) -> None:

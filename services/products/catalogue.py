@@ -246,9 +246,10 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
     reported and the others still land. A row is a whole product, as in PUT; with `only_given`
     (the collector's rows, which carry what a shop's page said) it changes only the fields it
     carries, and a new product gets the defaults of the others; such a row may name the product
-    (`id`) its page became before it gave another barcode, and that product is updated, barcode
-    included. `products` says which product each landed row became (the collector's door
-    answers it; the import's schema leaves it out)."""
+    (`id`) its page became before it gave another barcode, and the barcode it gave it (`was`):
+    that product, while it still has that barcode, is updated, barcode included. `products` says
+    which product each landed row became (the collector's door answers it; the import's schema
+    leaves it out)."""
     schema = CollectedRowSchema() if only_given else ProductSchema()
     result: dict = {"created": 0, "updated": 0, "rejected": [], "products": []}
     for index, row in enumerate(rows):
@@ -263,9 +264,9 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
             continue
         try:
             with db.session.begin_nested():
-                became = data.pop("id", None)
+                became, was = data.pop("id", None), data.pop("was", None)
                 changed = data.keys() & row.keys() if only_given else data.keys()
-                product_id, created, event = _upsert(data, changed, became)
+                product_id, created, event = _upsert(data, changed, became, was)
                 if created:
                     outbox.emit("product.created", {**event, "initial_stock": 0})
                 else:
@@ -279,12 +280,16 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
     return result
 
 
-def _upsert(data: dict, changed: Iterable[str], became: int | None) -> tuple[int, bool, dict]:
+def _upsert(
+    data: dict, changed: Iterable[str], became: int | None, was: str | None
+) -> tuple[int, bool, dict]:
     """Insert the product, or set the `changed` fields of the one with its barcode, or of the one
-    it `became` before (barcode included: a new barcode another product holds is the unique
-    constraint's refusal, the row's savepoint undone); with what its event says (`announced`'s,
-    the version moved on in the same statement). A product it became that is gone is no longer
-    its: the row is upserted by barcode."""
+    it `became` before, barcode included, while that one still has the barcode the page gave it
+    (`was`); with what its event says (`announced`'s, the version moved on in the same
+    statement). Otherwise the row is upserted by its barcode, as any other: the product it became
+    is gone, or no longer the page's alone (a person or another page gave it another barcode
+    since), or the new barcode or name is another product's (the row lands on the product with
+    its barcode, or is refused for the name, rather than refused run after run)."""
     returning = (
         Product.id,
         Product.name,
@@ -294,13 +299,19 @@ def _upsert(data: dict, changed: Iterable[str], became: int | None) -> tuple[int
         Product.updated_at,
     )
     if became is not None:
-        row = db.session.execute(
-            update(Product)
-            .where(Product.id == became)
-            .values(**{key: data[key] for key in changed}, updated_at=_NEXT_VERSION)
-            .returning(*returning)
-            .execution_options(synchronize_session=False)
-        ).one_or_none()
+        try:
+            with db.session.begin_nested():
+                row = db.session.execute(
+                    update(Product)
+                    .where(Product.id == became, Product.barcode == was)
+                    .values(**{key: data[key] for key in changed}, updated_at=_NEXT_VERSION)
+                    .returning(*returning)
+                    .execution_options(synchronize_session=False)
+                ).one_or_none()
+        except IntegrityError as exc:
+            if _constraint(exc) not in ("uq_products_barcode", "uq_products_name"):
+                raise
+            row = None
         if row is not None:
             return row.id, False, _announcement(row.id, row)
     stmt = insert(Product).values(**data, updated_at=func.clock_timestamp())
@@ -360,14 +371,12 @@ _APPLY_STOCK = (
 # --- images ---
 
 
-def get_image(product_id: int, image_id: int, *, collected: bool = False) -> ProductImage:
-    """The product's picture; with `collected`, only one the collector sent."""
-    stmt = select(ProductImage).where(
-        ProductImage.id == image_id, ProductImage.product_id == product_id
+def get_image(product_id: int, image_id: int) -> ProductImage:
+    image = db.session.scalar(
+        select(ProductImage).where(
+            ProductImage.id == image_id, ProductImage.product_id == product_id
+        )
     )
-    if collected:
-        stmt = stmt.where(ProductImage.collected)
-    image = db.session.scalar(stmt)
     if image is None:
         raise NotFound(f"Product {product_id} has no image {image_id}")
     return image
@@ -383,13 +392,15 @@ def add_image(product: Product, upload, *, collected: bool = False) -> tuple[Pro
     The same bytes sent again for the product (a retry whose answer was lost) are the picture
     they made the first time, answered as it is, even when the product is full: found before
     decoding or, when the first sending was still under way, by UNIQUE(product_id, sha256)
-    under the lock; the files this request wrote then go."""
+    under the lock; the files this request wrote then go. A person sending bytes the collector
+    sent makes that picture theirs (under the lock, so the collector no longer removes it)."""
     product_id = product.id
     sha256 = images.digest(upload.stream)
     sent_before = _image_of(product_id, sha256)
-    if sent_before is not None:
+    if sent_before is not None and (collected or not sent_before.collected):
         return sent_before, False
-    _ensure_room_for_a_picture(product_id)
+    if sent_before is None:
+        _ensure_room_for_a_picture(product_id)
     db.session.commit()
     encoded = images.encode(upload.stream)
     path, thumbnail_path = images.store(product_id, encoded)
@@ -420,8 +431,9 @@ def _store_picture(
     encoded: images.Encoded,
     collected: bool,
 ):
-    """The new picture's row; the one these bytes already made, if any (its own files, and who
-    sent it first: a person's picture the collector sends again stays theirs)."""
+    """The new picture's row; the one these bytes already made, if any (its own files; a person's
+    picture the collector sends again stays theirs, and one the collector sent that a person
+    sends becomes theirs)."""
     stmt = insert(ProductImage).values(
         product_id=product_id,
         collected=collected,
@@ -431,9 +443,10 @@ def _store_picture(
         width=encoded.width,
         height=encoded.height,
     )
-    # An update that changes nothing, rather than DO NOTHING, so the row is always returned.
+    # An update rather than DO NOTHING, so the row is always returned.
     return stmt.on_conflict_do_update(
-        constraint="uq_product_images_product_id_sha256", set_={"sha256": stmt.excluded.sha256}
+        constraint="uq_product_images_product_id_sha256",
+        set_={"collected": ProductImage.collected & stmt.excluded.collected},
     ).returning(ProductImage)
 
 
@@ -462,5 +475,23 @@ def _ensure_room_for_a_picture(product_id: int, *, counting_the_new_one: bool = 
 def delete_image(image: ProductImage) -> None:
     files = (image.path, image.thumbnail_path)
     db.session.delete(image)
+    db.session.commit()
+    images.remove(*files)
+
+
+def delete_collected_image(product_id: int, image_id: int) -> None:
+    """Remove the product's picture if the collector sent it, in one statement: one a person
+    sent the same bytes of meanwhile is theirs now, and stays (a 404, as one already gone)."""
+    files = db.session.execute(
+        delete(ProductImage)
+        .where(
+            ProductImage.id == image_id,
+            ProductImage.product_id == product_id,
+            ProductImage.collected,
+        )
+        .returning(ProductImage.path, ProductImage.thumbnail_path)
+    ).one_or_none()
+    if files is None:
+        raise NotFound(f"Product {product_id} has no image {image_id}")
     db.session.commit()
     images.remove(*files)

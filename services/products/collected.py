@@ -74,6 +74,6 @@ class CollectedImage(MethodView):
     @collected_blp.problem(404, "No such product, or no picture of it the collector sent")
     def delete(self, product_id, image_id):
         """Remove a picture the collector sent, its page no longer showing it. One a person
-        added (even of the same bytes, sent by the collector later) is not the collector's to
-        remove: a 404, as one already gone."""
-        catalogue.delete_image(catalogue.get_image(product_id, image_id, collected=True))
+        added (even of the same bytes, sent by the collector before or after) is not the
+        collector's to remove: a 404, as one already gone."""
+        catalogue.delete_collected_image(product_id, image_id)

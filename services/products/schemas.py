@@ -109,10 +109,21 @@ class ProductSchema(ChangeSchema):
 
 
 class CollectedRowSchema(ProductSchema):
-    """A row the collector sends: a product, and the id of the one its page became before when
-    the page now gives it another barcode (a GTIN or SKU added or corrected)."""
+    """A row the collector sends: a product, and, when the page now gives it another barcode (a
+    SKU added or corrected, a GTIN added), the id of the product its page became before with the
+    barcode the page gave it then (`was`), given together."""
 
     id = Id(load_default=None, metadata={"description": "The product the page became before"})
+    was = Barcode(
+        load_default=None,
+        metadata={"description": "The barcode the page gave that product (with id)"},
+    )
+
+    @validates_schema
+    def id_and_was_together(self, data, **kwargs):
+        for given, missing in (("id", "was"), ("was", "id")):
+            if data.get(given) is not None and data.get(missing) is None:
+                raise ValidationError("Missing data for required field.", missing)
 
 
 class ProductCreateSchema(ProductSchema):

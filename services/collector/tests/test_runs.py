@@ -1096,7 +1096,7 @@ def test_products_of_a_listing_that_gain_gtins_are_found_by_their_names(
     assert after[ids["Caneca Azul"]][2] == "7891234567895"
 
 
-def test_a_new_gtin_another_product_holds_is_refused_and_the_product_stays_as_it_was(
+def test_a_new_gtin_another_product_of_another_name_holds_is_refused_and_nothing_changes(
     app, client, admin, own_shop, products_app
 ):
     own_shop.pages["/"] = links_to("/panela", "/caneca")
@@ -1105,13 +1105,14 @@ def test_a_new_gtin_another_product_holds_is_refused_and_the_product_stays_as_it
     first = run_own_shop(app, client, admin, own_shop)
     assert (first["status"], first["created"]) == ("succeeded", 2), first
     before = products_by_id(products_app)
-    # The shop gives the mug the pan's GTIN: a mistake products refuses, and nothing is written.
+    # The shop gives the mug the pan's GTIN: landing on the pan would rename it after the mug,
+    # which products refuses, and nothing is written.
     own_shop.pages["/caneca"] = product_page(
         product("Caneca", "12.00", sku="c-1", gtin13="7891234567895")
     )
     again = run_now(app, client, admin, first["source_id"])
     assert again["status"] == "partial", again
-    assert reasons_by_path(again) == {"/caneca": "products refused it: barcode: already taken"}
+    assert reasons_by_path(again) == {"/caneca": "products refused it: name: already taken"}
     assert products_by_id(products_app) == before
     # Corrected, the page lands on the product it became at first.
     own_shop.pages["/caneca"] = product_page(
@@ -1121,6 +1122,56 @@ def test_a_new_gtin_another_product_holds_is_refused_and_the_product_stays_as_it
     assert (fixed["status"], fixed["created"]) == ("succeeded", 0), fixed
     [mug] = [id_ for id_, (name, _, _) in before.items() if name == "Caneca"]
     assert products_by_id(products_app)[mug] == ("Caneca", Decimal("12.00"), "7890000000017")
+
+
+def test_a_page_known_by_its_url_alone_whose_product_gets_a_sku_and_a_new_name_keeps_it(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = product_page(product("Caneca Esmaltada", "10.00"))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 1), first
+    [product_id] = products_by_id(products_app)
+    own_shop.pages["/"] = product_page(product("Caneca Esmaltada Azul", "12.00", sku="c-1"))
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["created"], again["updated"]) == ("succeeded", 0, 1), again
+    [(name, price, barcode)] = products_by_id(products_app).values()
+    assert (list(products_by_id(products_app)), name, price) == (
+        [product_id],
+        "Caneca Esmaltada Azul",
+        Decimal("12.00"),
+    )
+    assert barcode == collecting.internal_barcode(first["source_id"], "sku", "c-1")
+
+
+def test_a_page_reused_for_another_product_leaves_the_one_it_showed_before_as_it_was(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = product_page(product("Caneca", "10.00", sku="c-1"))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 1), first
+    before = products_by_id(products_app)
+    own_shop.pages["/"] = product_page(product("Panela", "99.00", sku="p-9"))
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["created"], again["updated"]) == ("succeeded", 1, 0), again
+    after = products_by_id(products_app)
+    assert {id_: after[id_] for id_ in before} == before
+    assert sorted(name for name, _, _ in after.values()) == ["Caneca", "Panela"]
+
+
+def test_a_page_that_drops_its_gtin_never_takes_it_from_the_product(
+    app, client, admin, own_shop, products_app
+):
+    own_shop.pages["/"] = product_page(product("Café Pilão 500g", gtin13="7891234567895"))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 1), first
+    before = products_by_id(products_app)
+    # The GTIN may be shared with other pages, other shops, a person's product: it stays, and the
+    # page's row, under a barcode of its own, is refused for the name the product holds.
+    own_shop.pages["/"] = product_page(product("Café Pilão 500g", "12.00", sku="cafe-500"))
+    again = run_now(app, client, admin, first["source_id"])
+    assert again["status"] == "partial", again
+    assert reasons_by_path(again) == {"/": "products refused it: name: already taken"}
+    assert products_by_id(products_app) == before
 
 
 def pictures_of(products_app, product_name):
@@ -1189,3 +1240,46 @@ def test_a_page_whose_photo_changes_run_after_run_never_fills_its_product(
             run = run_now(app, client, admin, source_id)
         assert (run["status"], run["rejected"]) == ("succeeded", []), run
     assert pictures_of(products_app, "Caneca Esmaltada") == [sha256_of(png(colours[-1]))]
+
+
+def test_a_picture_another_page_of_the_product_still_shows_is_not_removed(
+    app, client, admin, own_shop, products_app
+):
+    for colour in ("red", "green"):
+        own_shop.pages[f"/{colour}.png"] = png(colour)
+    mug = {"name": "Caneca Esmaltada", "gtin13": "7891234567895"}  # one product, two pages
+    own_shop.pages["/"] = links_to("/a", "/b")
+    own_shop.pages["/a"] = product_page(product(**mug, image=["/red.png"]))
+    own_shop.pages["/b"] = product_page(product(**mug, image=["/red.png"]))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["rejected"]) == ("succeeded", []), first
+    assert pictures_of(products_app, "Caneca Esmaltada") == [sha256_of(png("red"))]
+    own_shop.pages["/a"] = product_page(product(**mug, image=["/green.png"]))
+    again = run_now(app, client, admin, first["source_id"])
+    assert (again["status"], again["rejected"]) == ("succeeded", []), again
+    assert pictures_of(products_app, "Caneca Esmaltada") == [
+        sha256_of(png("red")),
+        sha256_of(png("green")),
+    ]
+    # Once no page shows it, it goes.
+    own_shop.pages["/b"] = product_page(product(**mug, image=["/green.png"]))
+    last = run_now(app, client, admin, first["source_id"])
+    assert (last["status"], last["rejected"]) == ("succeeded", []), last
+    assert pictures_of(products_app, "Caneca Esmaltada") == [sha256_of(png("green"))]
+
+
+def test_no_picture_is_removed_while_one_of_the_page_cannot_be_read(
+    app, client, admin, own_shop, products_app
+):
+    a_mug_showing(own_shop, "red", "blue")
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["rejected"]) == ("succeeded", []), first
+    a_mug_showing(own_shop, "green", "blue")
+    own_shop.pages["/blue.png"] = ("", 404)
+    again = run_now(app, client, admin, first["source_id"])
+    assert reasons_by_path(again) == {"/blue.png": "picture: HTTP 404"}
+    assert pictures_of(products_app, "Caneca Esmaltada") == [
+        sha256_of(png("red")),
+        sha256_of(png("blue")),
+        sha256_of(png("green")),
+    ]

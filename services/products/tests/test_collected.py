@@ -118,19 +118,67 @@ def test_a_collected_row_naming_the_product_its_page_became_changes_that_ones_ba
     client, admin, make_product
 ):
     before = make_product(name="Panela", barcode=barcode(1))
-    other = make_product(name="Chaleira", barcode=barcode(2))
-    moved = {"id": before["id"], "name": "Panela", "price": "12.00", "barcode": barcode(3)}
+    moved = {
+        "id": before["id"],
+        "was": barcode(1),
+        "name": "Panela",
+        "price": "12.00",
+        "barcode": barcode(3),
+    }
     answer = client.post("/products/collected", json=[moved], headers=collector()).json
     assert answer["products"] == [{"index": 0, "id": before["id"], "created": False}]
     product = client.get(f"/products/{before['id']}", headers=admin).json
     assert (product["barcode"], product["price"]) == (barcode(3), "12.00")
-    # A barcode another product holds is refused, and the row changes nothing.
-    taken = {**moved, "price": "15.00", "barcode": other["barcode"]}
-    answer = client.post("/products/collected", json=[taken], headers=collector()).json
+
+
+def test_a_product_whose_barcode_is_no_longer_the_one_the_page_gave_is_not_the_rows_to_move(
+    client, admin, make_product
+):
+    # The page gave it barcode(1); a person has corrected it since.
+    corrected = make_product(name="Panela", barcode=barcode(2))
+    row = {"id": corrected["id"], "was": barcode(1), "name": "Panela", "price": "12.00"}
+    answer = client.post(
+        "/products/collected", json=[{**row, "barcode": barcode(3)}], headers=collector()
+    ).json
+    # Upserted by its own barcode as any row: a new product, whose name is the corrected one's.
     assert answer["products"] == []
-    assert answer["rejected"][0]["errors"] == {"barcode": ["already taken"]}
+    assert answer["rejected"][0]["errors"] == {"name": ["already taken"]}
+    product = client.get(f"/products/{corrected['id']}", headers=admin).json
+    assert (product["barcode"], product["price"]) == (barcode(2), "10.00")
+
+
+def test_a_new_barcode_another_product_holds_lands_the_row_on_that_product(
+    client, admin, make_product
+):
+    before = make_product(name="Panela", barcode=barcode(1))
+    holder = make_product(name="Panela de Ferro", barcode=barcode(2))
+    row = {"id": before["id"], "was": barcode(1), "price": "15.00", "barcode": barcode(2)}
+    answer = client.post(
+        "/products/collected", json=[{**row, "name": "Panela de Ferro"}], headers=collector()
+    ).json
+    assert answer["products"] == [{"index": 0, "id": holder["id"], "created": False}]
+    assert client.get(f"/products/{holder['id']}", headers=admin).json["price"] == "15.00"
     product = client.get(f"/products/{before['id']}", headers=admin).json
-    assert (product["barcode"], product["price"]) == (barcode(3), "12.00")
+    assert (product["barcode"], product["price"]) == (barcode(1), "10.00")
+    # Unless the holder would take a name another product has: the row's own refusal.
+    answer = client.post(
+        "/products/collected", json=[{**row, "name": "Panela"}], headers=collector()
+    ).json
+    assert answer["products"] == []
+    assert answer["rejected"][0]["errors"] == {"name": ["already taken"]}
+
+
+def test_a_collected_row_gives_the_product_it_became_with_the_barcode_the_page_gave_it(
+    client, make_product
+):
+    before = make_product(name="Panela", barcode=barcode(1))
+    row = {"name": "Panela", "price": "12.00", "barcode": barcode(3)}
+    rows = [{**row, "id": before["id"]}, {**row, "was": barcode(1)}]
+    answer = client.post("/products/collected", json=rows, headers=collector()).json
+    assert [rejected["errors"] for rejected in answer["rejected"]] == [
+        {"was": ["Missing data for required field."]},
+        {"id": ["Missing data for required field."]},
+    ]
 
 
 def test_a_collected_row_naming_a_product_that_is_gone_is_upserted_by_its_barcode(
@@ -138,7 +186,13 @@ def test_a_collected_row_naming_a_product_that_is_gone_is_upserted_by_its_barcod
 ):
     gone = make_product(name="Panela")
     assert client.delete(f"/products/{gone['id']}", headers=admin).status_code == 204
-    row = {"id": gone["id"], "name": "Panela", "price": "12.00", "barcode": barcode(7)}
+    row = {
+        "id": gone["id"],
+        "was": gone["barcode"],
+        "name": "Panela",
+        "price": "12.00",
+        "barcode": barcode(7),
+    }
     answer = client.post("/products/collected", json=[row], headers=collector()).json
     assert answer["created"] == 1 and answer["products"][0]["id"] != gone["id"]
 
@@ -167,3 +221,16 @@ def test_the_collector_removes_a_picture_it_sent_never_one_a_person_added(
     assert client.delete(f"{pictures}/{sent['id']}", headers=collector()).status_code == 404
     held = client.get(f"/products/{product['id']}", headers=admin).json["images"]
     assert [image["id"] for image in held] == [by_hand["id"]]
+
+
+def test_a_picture_the_collector_sent_that_a_person_sends_too_becomes_theirs(
+    client, admin, make_product
+):
+    product = make_product()
+    pictures = f"/products/collected/{product['id']}/images"
+    sent = upload(client, pictures, png(), collector()).json
+    by_hand = upload(client, f"/products/{product['id']}/images", png(), admin)
+    assert (by_hand.status_code, by_hand.json["id"]) == (200, sent["id"])
+    assert client.delete(f"{pictures}/{sent['id']}", headers=collector()).status_code == 404
+    held = client.get(f"/products/{product['id']}", headers=admin).json["images"]
+    assert [image["id"] for image in held] == [sent["id"]]

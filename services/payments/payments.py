@@ -287,16 +287,23 @@ def _settle_refusal(
     payment_id: int, intent: dict, reason: str, code: str | None, key: Key | NoKey
 ) -> Payment:
     payment = get_payment(payment_id, lock=True)
+    _apply_refusal(payment, intent, reason, code)
+    db.session.flush()
+    key.answer(payment)
+    db.session.commit()
+    return payment
+
+
+def _apply_refusal(payment: Payment, intent: dict, reason: str, code: str | None) -> None:
+    """The provider refused or declined the locked payment's first ask (on its request, or at
+    reconciliation): the PaymentIntent it reports applied, if it made one; a payment still
+    waiting then fails."""
     if intent.get("id"):
         apply_intent(payment, intent)
     if payment.status == "processing":
         # Its order let go of it meanwhile (paid by hand, say): the client is not told "not
         # approved" after "paid".
         _move(payment, "failed", reason=reason, code=code, announce=payment.let_go is None)
-    db.session.flush()
-    key.answer(payment)
-    db.session.commit()
-    return payment
 
 
 # --- the provider's word ---
@@ -1062,26 +1069,27 @@ def _reconcile_one(payment_id: int) -> None:
     if not payment.order_checked and payment.provider_ref is None:
         _drop_unchecked(payment_id)
         return
+    refusal = None
     if payment.provider_ref is None:
         # The provider never answered: asking again with the same key gets the same intent (or
         # makes it now, once; unconfirmed if its order let go of it: `_first_intent`).
         try:
             intent = _first_intent(payment)
         except provider.Declined as declined:
-            error = {"message": declined.reason, "code": declined.code}
-            intent = declined.intent or {
-                "status": "requires_payment_method",
-                "last_payment_error": error,
-            }
+            intent, refusal = declined.intent or {}, (declined.reason, declined.code)
         except provider.Refused as refused:
-            error = {"message": refused.message, "code": refused.code}
-            intent = {"status": "requires_payment_method", "last_payment_error": error}
+            intent, refusal = refused.intent or {}, (refused.message, refused.code)
     else:
         intent = _retrieve(payment)
     locked = get_payment(payment_id, lock=True)
-    if intent is None:
-        intent = _lost(locked, "requires_payment_method")
-    apply_intent(locked, intent)
+    if refusal is not None:
+        # As on the request: a refusal with no PaymentIntent is not announced once its order
+        # let go of the payment.
+        _apply_refusal(locked, intent, *refusal)
+    else:
+        if intent is None:
+            intent = _lost(locked, "requires_payment_method")
+        apply_intent(locked, intent)
     # Touched: asked again only after another PAYMENTS_RECONCILE_AFTER_S.
     locked.updated_at = utcnow()
     db.session.commit()

@@ -330,3 +330,19 @@ def test_a_payment_the_provider_refuses_at_reconciliation_fails_with_the_refusal
     [payment] = client.get("/payments", headers=user).json["items"]
     assert (payment["status"], payment["failure_code"]) == ("failed", "resource_missing")
     assert [e["code"] for e in emitted(app, "payment.failed")] == ["resource_missing"]
+
+
+@pytest.mark.parametrize("why", LET_GO)
+def test_a_payment_its_order_let_go_of_that_the_provider_refuses_at_reconciliation_is_not_announced(
+    client, user, order, app, why
+):
+    placed = order()
+    body = {"order_id": placed["id"], "method": "card", "payment_method": "pm_card_nonsense"}
+    crash_at(client, "payments.order_checked", body, user)
+    let_go(app, placed, why)
+    run_chores(app)
+    [payment] = client.get("/payments", headers=user).json["items"]
+    assert (payment["status"], payment["failure_code"]) == ("failed", "resource_missing")
+    # The order was cancelled, edited or paid by hand: its client is not told "not approved,
+    # try again" (as when the refusal answers the request itself).
+    assert emitted(app, "payment.failed") == []

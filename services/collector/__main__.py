@@ -1,7 +1,8 @@
 """`python -m services.collector sources|run|runs`: the collector's API from a terminal, through
 the gateway, signed in as the admin (FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD, and GATEWAY_URL
 or the gateway's port, from the environment or `.env` / FEIRA_ENV_FILE), exactly as any API
-client: it holds no credential of its own. It signs out at the end, whatever the end was.
+client: it holds no credential of its own. It signs out at the end, whatever the end was, unless
+the end was that the gateway could not be reached.
 
     python -m services.collector sources                       # list them
     python -m services.collector sources add NAME URL [URL…] [--schedule CRON] [--delay S]
@@ -23,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 FINISHED = ("succeeded", "partial", "failed")
+# How long one call waits for the gateway to connect, and then for each read of its answer.
+TIMEOUT_S = 30
 
 
 def settings() -> dict[str, str]:
@@ -43,6 +46,7 @@ class Api:
         port = values.get("FEIRA_GATEWAY_PORT", "8080")
         self.base = values.get("GATEWAY_URL") or f"http://127.0.0.1:{port}"
         self.token = self.refresh_token = None
+        self.unreachable = False
         self.keep(
             self.call(
                 "POST",
@@ -78,11 +82,27 @@ class Api:
         into one."""
         if not self.token:  # a refresh failed, its refresh token spent: nothing to sign out with
             return
+        if self.unreachable:
+            # The command just failed to reach the gateway: asking it again would most likely
+            # only hold the terminal for another TIMEOUT_S to say so twice.
+            print(
+                "not signed out (the gateway could not be reached); the session ends when its "
+                "tokens expire",
+                file=sys.stderr,
+            )
+            return
         try:
             self.call("POST", "/auth/logout")
-        except (SystemExit, OSError) as error:
+        except (SystemExit, Exception) as error:  # whatever it was, the command's end stands
+            # SystemExit is our own one-line message; anything else (an http.client error that
+            # is no OSError, an odd refresh body) is named by its type. Never a token: no
+            # message here quotes one. KeyboardInterrupt is neither: Ctrl-C still stops it.
+            why = (
+                str(error) if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}"
+            )
             print(
-                f"could not sign out ({error}); the session ends when its tokens expire",
+                f"could not sign out ({' '.join(why.split())}); the session ends when its "
+                "tokens expire",
                 file=sys.stderr,
             )
 
@@ -101,14 +121,21 @@ class Api:
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:  # noqa: S310
                 raw = response.read()
                 status = response.status
         except urllib.error.HTTPError:
             raise
         except urllib.error.URLError as error:
+            self.unreachable = True
             raise SystemExit(
                 f"the gateway at {self.base} cannot be reached: {error.reason}"
+            ) from error
+        except TimeoutError as error:
+            # Connected, but no answer in time (urllib wraps only a failed connect in URLError).
+            self.unreachable = True
+            raise SystemExit(
+                f"{method} {path}: the gateway at {self.base} did not answer in {TIMEOUT_S} s"
             ) from error
         try:
             return json.loads(raw) if raw else None

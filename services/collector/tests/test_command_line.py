@@ -1,8 +1,12 @@
 """`python -m services.collector`: a `run --wait` outlives the access token it signed in with; an
 error answer that is no problem+json (a proxy's page, an empty body) ends it in one line; and it
-signs out at the end, whatever the end was."""
+signs out at the end, whatever the end was, unless the gateway could not be reached."""
 
+import http.client
 import itertools
+import threading
+import time
+import urllib.request
 
 import pytest
 from flask import Flask, Response, request
@@ -19,8 +23,10 @@ class Gateway:
     answer 401 from then on, as one does 15 minutes after its login. A run is queued, then
     running, and ends at its `polls_to_end`th poll. `refreshes_work = False` makes the
     tokens a refresh issues dead on arrival, `refresh_is_refused` refuses the refresh itself.
-    The list of sources answers `sources_answer` (a Response) when one is set, the logout
-    `logout_answer`. `seen` is each call as `"<method> <path> <token>"`."""
+    The list of sources answers `sources_answer` (a Response) when one is set, after
+    `sources_delay_s`; the logout `logout_answer`, a refresh `refresh_answer`.
+    `gone_after_login` stops the gateway once it answered the login. `seen` is each call as
+    `"<method> <path> <token>"`."""
 
     def __init__(self):
         self.app = Flask(__name__)
@@ -34,7 +40,11 @@ class Gateway:
         self.refreshes_work = True
         self.refresh_is_refused = False
         self.sources_answer = None
+        self.sources_delay_s = 0
         self.logout_answer = None
+        self.refresh_answer = None
+        self.gone_after_login = False
+        self.server = None
         self.app.add_url_rule("/auth/login", view_func=self.login, methods=["POST"])
         self.app.add_url_rule("/auth/refresh", view_func=self.refresh, methods=["POST"])
         self.app.add_url_rule("/auth/logout", view_func=self.logout, methods=["POST"])
@@ -67,6 +77,8 @@ class Gateway:
         self.caller()
         if request.json["password"] != PASSWORD:
             return {"detail": "Wrong email or password"}, 401
+        if self.gone_after_login:
+            self.server.stop()  # its answer still goes out on this connection; no other comes in
         return self.pair()
 
     def refresh(self):
@@ -75,6 +87,8 @@ class Gateway:
         if self.refresh_is_refused or token not in self.refresh_tokens:
             return {"detail": "The refresh token is invalid or expired"}, 401
         self.refresh_tokens.discard(token)
+        if self.refresh_answer is not None:
+            return self.refresh_answer
         return self.pair(works=self.refreshes_work)
 
     def logout(self):
@@ -88,6 +102,8 @@ class Gateway:
     def sources(self):
         if not self.caller():
             return self.unauthorized()
+        # Not time.sleep: the fixture makes that return at once, for the command's polls.
+        threading.Event().wait(self.sources_delay_s)
         if self.sources_answer is not None:
             return self.sources_answer
         return {"items": []}
@@ -124,7 +140,7 @@ class Gateway:
 @pytest.fixture
 def gateway(monkeypatch, tmp_path):
     fake = Gateway()
-    server = LiveServer(fake.app).start()
+    server = fake.server = LiveServer(fake.app).start()
     monkeypatch.chdir(tmp_path)  # no .env, no .env.example: only what the test sets
     monkeypatch.setenv("FEIRA_ENV_FILE", str(tmp_path / "none.env"))
     monkeypatch.setenv("GATEWAY_URL", server.base_url)
@@ -234,3 +250,72 @@ def test_a_failed_sign_out_is_told_on_stderr_and_leaves_the_commands_end_as_it_w
     with pytest.raises(SystemExit, match=r"GET /collector/sources\?per_page=100: 502"):
         command.main(["sources"])
     assert gateway.seen[-1].startswith("POST /auth/logout ")
+
+
+EXPIRED = ({"detail": "The token is invalid or expired"}, 401)
+
+
+def test_a_sign_out_ended_by_an_odd_refresh_answer_is_told_in_one_line(gateway, capsys):
+    # The logout finds the token expired, and the refresh answers no token pair.
+    gateway.logout_answer = EXPIRED
+    gateway.refresh_answer = {"tokens": None}
+
+    assert command.main(["sources"]) == 0
+
+    err = capsys.readouterr().err
+    assert err.startswith("could not sign out (KeyError: 'access_token')")
+    assert err.count("\n") == 1 and "access-" not in err and "refresh-" not in err
+
+
+def test_a_sign_out_whose_answer_is_cut_short_leaves_the_commands_error_as_it_was(
+    gateway, capsys, monkeypatch
+):
+    # http.client's errors about a broken answer are no OSError.
+    urlopen = urllib.request.urlopen
+
+    def cut_short(request, **options):
+        if request.full_url.endswith("/auth/logout"):
+            raise http.client.IncompleteRead(b"")
+        return urlopen(request, **options)
+
+    monkeypatch.setattr(command.urllib.request, "urlopen", cut_short)
+    gateway.sources_answer = Response("", 502)
+
+    with pytest.raises(SystemExit, match=r"GET /collector/sources\?per_page=100: 502"):
+        command.main(["sources"])
+
+    err = capsys.readouterr().err
+    assert err.startswith("could not sign out (IncompleteRead: IncompleteRead(0 bytes read))")
+    assert err.count("\n") == 1
+
+
+NOT_SIGNED_OUT = (
+    "not signed out (the gateway could not be reached); the session ends when its tokens expire\n"
+)
+
+
+def test_a_gateway_that_does_not_answer_in_time_ends_the_command_without_a_sign_out(
+    gateway, capsys, monkeypatch
+):
+    monkeypatch.setattr(command, "TIMEOUT_S", 0.2)
+    gateway.sources_delay_s = 1
+
+    started = time.monotonic()
+    with pytest.raises(
+        SystemExit, match=r"GET /collector/sources\?per_page=100: the gateway at .* did not answer"
+    ):
+        command.main(["sources"])
+
+    # Not asked again, to wait as long for the same silence.
+    assert time.monotonic() - started < 0.6
+    assert gateway.seen == ["POST /auth/login ", "GET /collector/sources access-1"]
+    assert capsys.readouterr().err == NOT_SIGNED_OUT
+
+
+def test_a_gateway_gone_after_the_login_ends_the_command_without_a_sign_out(gateway, capsys):
+    gateway.gone_after_login = True
+
+    with pytest.raises(SystemExit, match=r"the gateway at .* cannot be reached"):
+        command.main(["sources"])
+
+    assert capsys.readouterr().err == NOT_SIGNED_OUT

@@ -17,22 +17,22 @@ def settings() -> dict[str, int]:
     """argon2-cffi's default profile (RFC 9106's low-memory one: 64 MiB, 3 iterations, 4 lanes)
     unless the environment names others; the test stacks use OWASP's 19 MiB, 2 iterations."""
     return {
-        "PASSWORD_HASH_MEMORY_KIB": env("PASSWORD_HASH_MEMORY_KIB", 65536, int),
-        "PASSWORD_HASH_TIME_COST": env("PASSWORD_HASH_TIME_COST", 3, int),
-        "PASSWORD_HASH_PARALLELISM": env("PASSWORD_HASH_PARALLELISM", 4, int),
+        "ARGON2_MEMORY_KIB": env("ARGON2_MEMORY_KIB", 65536, int),
+        "ARGON2_TIME_COST": env("ARGON2_TIME_COST", 3, int),
+        "ARGON2_PARALLELISM": env("ARGON2_PARALLELISM", 4, int),
     }
 
 
 def init_app(app: Flask) -> None:
     """The app's hasher, and a hash of its own to check unknown emails against, so both answers
     take as long. Parameters under OWASP's minimum stop the app from starting."""
-    memory = app.config["PASSWORD_HASH_MEMORY_KIB"]
-    time_cost = app.config["PASSWORD_HASH_TIME_COST"]
-    lanes = app.config["PASSWORD_HASH_PARALLELISM"]
+    memory = app.config["ARGON2_MEMORY_KIB"]
+    time_cost = app.config["ARGON2_TIME_COST"]
+    lanes = app.config["ARGON2_PARALLELISM"]
     if lanes < 1 or not any(memory >= m and time_cost >= t for m, t in OWASP_MINIMUMS):
         raise RuntimeError(
-            f"PASSWORD_HASH_MEMORY_KIB={memory}, PASSWORD_HASH_TIME_COST={time_cost} and "
-            f"PASSWORD_HASH_PARALLELISM={lanes} are under OWASP's minimum for argon2id "
+            f"ARGON2_MEMORY_KIB={memory}, ARGON2_TIME_COST={time_cost} and "
+            f"ARGON2_PARALLELISM={lanes} are under OWASP's minimum for argon2id "
             "(19456 KiB and 2 iterations, or another pair of its table; at least 1 lane)"
         )
     hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory, parallelism=lanes)

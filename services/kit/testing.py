@@ -97,9 +97,9 @@ def make_keys(directory: Path) -> dict[str, str]:
 OUTBOX_SECRET = "test-outbox-secret"  # noqa: S105 (tests only)
 # argon2id at OWASP's minimum (stack/test.env too): a seventh of the default profile's cost.
 TEST_PASSWORD_HASH = {
-    "PASSWORD_HASH_MEMORY_KIB": 19456,
-    "PASSWORD_HASH_TIME_COST": 2,
-    "PASSWORD_HASH_PARALLELISM": 1,
+    "ARGON2_MEMORY_KIB": 19456,
+    "ARGON2_TIME_COST": 2,
+    "ARGON2_PARALLELISM": 1,
 }
 
 

@@ -41,16 +41,16 @@ def test_a_hash_with_weaker_parameters_is_made_again_at_sign_in(app, client, reg
 
 def test_without_settings_passwords_are_hashed_with_rfc_9106s_low_memory_profile(monkeypatch):
     for name in (
-        "PASSWORD_HASH_MEMORY_KIB",
-        "PASSWORD_HASH_TIME_COST",
-        "PASSWORD_HASH_PARALLELISM",
+        "ARGON2_MEMORY_KIB",
+        "ARGON2_TIME_COST",
+        "ARGON2_PARALLELISM",
     ):
         monkeypatch.delenv(name, raising=False)
     profile = argon2.profiles.RFC_9106_LOW_MEMORY
     assert passwords.settings() == {
-        "PASSWORD_HASH_MEMORY_KIB": profile.memory_cost,
-        "PASSWORD_HASH_TIME_COST": profile.time_cost,
-        "PASSWORD_HASH_PARALLELISM": profile.parallelism,
+        "ARGON2_MEMORY_KIB": profile.memory_cost,
+        "ARGON2_TIME_COST": profile.time_cost,
+        "ARGON2_PARALLELISM": profile.parallelism,
     }
 
 
@@ -67,9 +67,9 @@ def test_auth_refuses_to_start_with_a_hash_cost_under_owasps_minimum(
             "auth",
             database,
             jwt_keys,
-            PASSWORD_HASH_MEMORY_KIB=memory_kib,
-            PASSWORD_HASH_TIME_COST=time_cost,
-            PASSWORD_HASH_PARALLELISM=lanes,
+            ARGON2_MEMORY_KIB=memory_kib,
+            ARGON2_TIME_COST=time_cost,
+            ARGON2_PARALLELISM=lanes,
         )
 
 
@@ -80,9 +80,9 @@ def test_any_pair_of_owasps_table_is_accepted_and_used(database, jwt_keys, memor
         "auth",
         database,
         jwt_keys,
-        PASSWORD_HASH_MEMORY_KIB=memory_kib,
-        PASSWORD_HASH_TIME_COST=time_cost,
-        PASSWORD_HASH_PARALLELISM=1,
+        ARGON2_MEMORY_KIB=memory_kib,
+        ARGON2_TIME_COST=time_cost,
+        ARGON2_PARALLELISM=1,
     )
     with app.app_context():
         params = argon2.extract_parameters(passwords.hashed("s3nha-forte"))

@@ -39,12 +39,20 @@ def test_a_hash_with_weaker_parameters_is_made_again_at_sign_in(app, client, reg
     assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2
 
 
+def _auth(database, jwt_keys, memory_kib: int, time_cost: int, lanes: int):
+    return build_app(
+        create_app,
+        "auth",
+        database,
+        jwt_keys,
+        ARGON2_MEMORY_KIB=memory_kib,
+        ARGON2_TIME_COST=time_cost,
+        ARGON2_PARALLELISM=lanes,
+    )
+
+
 def test_without_settings_passwords_are_hashed_with_rfc_9106s_low_memory_profile(monkeypatch):
-    for name in (
-        "ARGON2_MEMORY_KIB",
-        "ARGON2_TIME_COST",
-        "ARGON2_PARALLELISM",
-    ):
+    for name in ("ARGON2_MEMORY_KIB", "ARGON2_TIME_COST", "ARGON2_PARALLELISM"):
         monkeypatch.delenv(name, raising=False)
     profile = argon2.profiles.RFC_9106_LOW_MEMORY
     assert passwords.settings() == {
@@ -62,28 +70,12 @@ def test_auth_refuses_to_start_with_a_hash_cost_under_owasps_minimum(
     database, jwt_keys, memory_kib, time_cost, lanes
 ):
     with pytest.raises(RuntimeError, match="under OWASP's minimum"):
-        build_app(
-            create_app,
-            "auth",
-            database,
-            jwt_keys,
-            ARGON2_MEMORY_KIB=memory_kib,
-            ARGON2_TIME_COST=time_cost,
-            ARGON2_PARALLELISM=lanes,
-        )
+        _auth(database, jwt_keys, memory_kib, time_cost, lanes)
 
 
 @pytest.mark.parametrize(("memory_kib", "time_cost"), [(47104, 1), (12288, 3), (7168, 5)])
 def test_any_pair_of_owasps_table_is_accepted_and_used(database, jwt_keys, memory_kib, time_cost):
-    app = build_app(
-        create_app,
-        "auth",
-        database,
-        jwt_keys,
-        ARGON2_MEMORY_KIB=memory_kib,
-        ARGON2_TIME_COST=time_cost,
-        ARGON2_PARALLELISM=1,
-    )
+    app = _auth(database, jwt_keys, memory_kib, time_cost, 1)
     with app.app_context():
         params = argon2.extract_parameters(passwords.hashed("s3nha-forte"))
     assert (params.memory_cost, params.time_cost, params.parallelism) == (memory_kib, time_cost, 1)

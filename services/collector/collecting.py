@@ -23,7 +23,9 @@ to products, record what could not be taken.
   page that gave it the barcode of its URL) and the barcode it gave it then: products updates
   that product, barcode included, while it still has that barcode (else, or when the new barcode
   is another product's, the row is upserted by its barcode as any other). Never a product the
-  page gave a GTIN: a GTIN is one product wherever it is shown, and a page does not take it away.
+  page gave a GTIN: a GTIN is one product wherever it is shown, and a page does not take it away;
+  nor one another page of the source still lands on by that barcode (a SKU's is one per source:
+  a listing and the product's own page share it).
 - Unchanged: a product page's ETag / Last-Modified are sent back (304: unchanged, not fetched
   again; the in-scope links it had when last taken, kept on its row, are walked on as if it had
   answered 200), and the hash of what would be sent is compared with the last one: equal,
@@ -39,7 +41,11 @@ to products, record what could not be taken.
   they came) and never fills up with old ones. Only pictures the collector sent go (products
   never lets it remove a person's), none while one of the page's pictures cannot be read, and
   none another page still holds (two pages may land on one product, which keeps one picture of
-  the same bytes): that page only forgets it. A product's pictures change under its advisory lock
+  the same bytes): that page only forgets it. A page holds only pictures of the products it
+  lands on now (its records of others go when it is taken), and only while its shop still has
+  it (seen since its source's last run that walked began); once a picture is removed, the
+  records of pages that no longer hold it go, and such a page shown again sends it again.
+  A product's pictures change under its advisory lock
   (17019, product id), held from the check or the sending to the commit of what it changed.
 """
 
@@ -60,7 +66,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from PIL import Image
-from sqlalchemy import exists, text
+from sqlalchemy import delete, exists, func, text, update
 
 from services.kit import Unavailable, utcnow
 
@@ -76,6 +82,8 @@ log = logging.getLogger("feira.collector")
 # and a transaction's: 17019 a product's pictures.
 SITE_LOCK_CLASS = 17018
 PICTURES_LOCK_CLASS = 17019
+# Runs that walked their source: a page one did not reach is gone from the shop.
+WALKED = ("succeeded", "partial")
 PICTURE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 # products' own limit (its images.MAX_PIXELS): a bigger picture is refused before it is decoded.
 MAX_PICTURE_PIXELS = 40_000_000
@@ -313,6 +321,8 @@ class Collection:
         self.tally.pages_fetched += 1
         self.tally.fetched_any = True
         if answer.status == 304 and known:
+            # Still shown: its pictures are still held (held_elsewhere).
+            known.seen_at = utcnow()
             # Unchanged spares its products, not the walk: the pages it linked to still are.
             self.tally.unchanged += max(len(known.products), 1)
             self.tally.items_found += max(len(known.products), 1)
@@ -403,7 +413,13 @@ class Collection:
             db.session.commit()
             return
         url_barcode = internal_barcode(self.source.id, "url", canonical(canonical_url))
-        became = earlier_landings(known.products if known else [], rows, url_barcode)
+        became = {
+            index: before
+            for index, before in earlier_landings(
+                known.products if known else [], rows, url_barcode
+            ).items()
+            if not mapped_elsewhere(page, before["barcode"])
+        }
         result = products.upsert(
             [
                 {**row, "id": became[index]["product_id"], "was": became[index]["barcode"]}
@@ -428,6 +444,17 @@ class Collection:
             mapping = {"barcode": rows[index]["barcode"], "product_id": product_id}
             landed.append((item, {**mapping, "name": item.name}))
         page.products = [mapping for _, mapping in landed] + still
+        if known is not None:
+            # What it sent a product it no longer lands on is no longer its to hold: kept, the
+            # record would keep that picture on the product for ever (held_elsewhere).
+            db.session.execute(
+                delete(PagePicture).where(
+                    PagePicture.page_id == page.id,
+                    PagePicture.product_id.not_in(
+                        [mapping["product_id"] for mapping in page.products]
+                    ),
+                )
+            )
         # Stored before its pictures are sent, and not as taken whole: a run that ends meanwhile
         # (products down, the worker killed) leaves the page to be asked unconditionally next
         # time, with the hash of each picture products took. It stays so when a product or a
@@ -545,26 +572,65 @@ def lock_pictures(product_id: int) -> None:
 def let_go(picture: PagePicture) -> bool:
     """Forget a picture the page sent, removing it from products unless another page (of any
     source) holds the same one, which products keeps once per product: that page still shows
-    it. False, with nothing changed, when products would not remove it."""
+    it. False, with nothing changed, when products would not remove it. Removed, the records
+    of pages that no longer hold it go too, and those pages are asked whole again: one shown
+    again is sent again."""
     lock_pictures(picture.product_id)
-    if (
-        picture.image_id is not None
-        and not held_elsewhere(picture)
-        and not products.remove_image(picture.product_id, picture.image_id)
-    ):
-        db.session.rollback()
-        return False
+    if picture.image_id is not None and not held_elsewhere(picture):
+        if not products.remove_image(picture.product_id, picture.image_id):
+            db.session.rollback()
+            return False
+        others = db.select(PagePicture.page_id).where(
+            PagePicture.image_id == picture.image_id, PagePicture.page_id != picture.page_id
+        )
+        db.session.execute(
+            update(Page)
+            .where(Page.id.in_(others))
+            .values(content_hash=None, etag=None, last_modified=None)
+        )
+        db.session.execute(
+            delete(PagePicture).where(
+                PagePicture.image_id == picture.image_id, PagePicture.page_id != picture.page_id
+            )
+        )
     db.session.delete(picture)
     db.session.commit()
     return True
 
 
 def held_elsewhere(picture: PagePicture) -> bool:
-    """Whether another page holds the picture products made of these bytes for the product."""
+    """Whether another page holds the picture products made of these bytes for the product: one
+    that still lands on the product and was seen since its source's last walk (a run that
+    succeeded or was partial) began. A page that shows another product now, or that its shop no
+    longer has, holds nothing; a failed run may have stopped before it reached the page."""
+    last_walk = (
+        db.select(func.max(Run.started_at))
+        .where(Run.source_id == Page.source_id, Run.status.in_(WALKED))
+        .scalar_subquery()
+    )
     return db.session.scalar(
         db.select(
             exists().where(
-                PagePicture.image_id == picture.image_id, PagePicture.page_id != picture.page_id
+                PagePicture.image_id == picture.image_id,
+                PagePicture.page_id != picture.page_id,
+                Page.id == PagePicture.page_id,
+                Page.products.contains([{"product_id": picture.product_id}]),
+                Page.seen_at >= func.coalesce(last_walk, Page.seen_at),
+            )
+        )
+    )
+
+
+def mapped_elsewhere(page: Page, barcode: str) -> bool:
+    """Whether another page of the source lands on a product by the barcode: a SKU's is one per
+    source, so a listing and the product's own page share it, and the page that no longer gives
+    it does not take it from the product the other still lands on."""
+    return db.session.scalar(
+        db.select(
+            exists().where(
+                Page.source_id == page.source_id,
+                Page.id != page.id,
+                Page.products.contains([{"barcode": barcode}]),
             )
         )
     )

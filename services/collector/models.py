@@ -163,3 +163,6 @@ class PagePicture(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, nullable=False)
     image_id: Mapped[int | None] = mapped_column(Integer)
+
+    # Whether another page holds the picture is asked by it, under the product's pictures lock.
+    __table_args__ = (Index("ix_page_pictures_image_id", "image_id"),)

@@ -1268,6 +1268,106 @@ def test_a_picture_another_page_of_the_product_still_shows_is_not_removed(
     assert pictures_of(products_app, "Caneca Esmaltada") == [sha256_of(png("green"))]
 
 
+MUG = {"name": "Caneca Esmaltada", "gtin13": "7891234567895"}
+
+
+def two_pages_of_a_red_mug(app, client, admin, own_shop, products_app, **b_headers):
+    """/a and /b show one product (a GTIN) with the same red photo: its source's id."""
+    for colour in ("red", "green"):
+        own_shop.pages[f"/{colour}.png"] = png(colour)
+    own_shop.pages["/"] = links_to("/a", "/b")
+    own_shop.pages["/a"] = product_page(product(**MUG, image=["/red.png"]))
+    own_shop.pages["/b"] = (product_page(product(**MUG, image=["/red.png"])), 200, b_headers)
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["rejected"]) == ("succeeded", []), first
+    assert pictures_of(products_app, MUG["name"]) == [sha256_of(png("red"))]
+    return first["source_id"]
+
+
+def test_a_picture_a_page_now_showing_another_product_sent_goes_once_no_page_shows_it(
+    app, client, admin, own_shop, products_app
+):
+    source_id = two_pages_of_a_red_mug(app, client, admin, own_shop, products_app)
+    own_shop.pages["/b"] = product_page(product("Panela", sku="p-1"))
+    moved = run_now(app, client, admin, source_id)
+    assert (moved["status"], moved["created"]) == ("succeeded", 1), moved
+    with app.app_context():
+        b = db.session.scalars(select(Page).where(Page.url.endswith("/b"))).one()
+        # Its record is of what it shows now (a pan without a photo), not the mug's red one.
+        assert pictures_kept(b) == []
+    own_shop.pages["/a"] = product_page(product(**MUG, image=["/green.png"]))
+    again = run_now(app, client, admin, source_id)
+    assert (again["status"], again["rejected"]) == ("succeeded", []), again
+    assert pictures_of(products_app, MUG["name"]) == [sha256_of(png("green"))]
+
+
+def test_a_picture_a_page_gone_from_the_shop_sent_goes_and_comes_back_with_the_page(
+    app, client, admin, own_shop, products_app
+):
+    source_id = two_pages_of_a_red_mug(app, client, admin, own_shop, products_app)
+    shown = own_shop.pages.pop("/b")
+    gone = run_now(app, client, admin, source_id)
+    assert reasons_by_path(gone) == {"/b": "HTTP 404"}
+    own_shop.pages["/a"] = product_page(product(**MUG, image=["/green.png"]))
+    again = run_now(app, client, admin, source_id)
+    assert reasons_by_path(again) == {"/b": "HTTP 404"}
+    assert pictures_of(products_app, MUG["name"]) == [sha256_of(png("green"))]
+    # Back as it was, the page sends its picture again.
+    own_shop.pages["/b"] = shown
+    back = run_now(app, client, admin, source_id)
+    assert (back["status"], back["rejected"]) == ("succeeded", []), back
+    assert pictures_of(products_app, MUG["name"]) == [
+        sha256_of(png("green")),
+        sha256_of(png("red")),
+    ]
+
+
+def test_a_picture_a_page_answering_304_still_shows_is_not_removed(
+    app, client, admin, own_shop, products_app
+):
+    source_id = two_pages_of_a_red_mug(app, client, admin, own_shop, products_app, ETag='"b1"')
+    unchanged = run_now(app, client, admin, source_id)
+    assert (unchanged["status"], unchanged["unchanged"]) == ("succeeded", 2), unchanged
+    own_shop.pages["/a"] = product_page(product(**MUG, image=["/green.png"]))
+    again = run_now(app, client, admin, source_id)
+    assert (again["status"], again["rejected"]) == ("succeeded", []), again
+    assert own_shop.asked[-1]["headers"]["If-None-Match"] == '"b1"'  # /b answered 304
+    assert pictures_of(products_app, MUG["name"]) == [
+        sha256_of(png("red")),
+        sha256_of(png("green")),
+    ]
+
+
+def test_a_page_that_drops_a_sku_another_page_still_gives_leaves_the_product_its_barcode(
+    app, client, admin, own_shop, products_app
+):
+    # The listing and the mug's own page give one SKU: one barcode, one product.
+    own_shop.pages["/"] = listing(
+        product("Caneca", "10.00", sku="c-1"), product("Prato", "20.00", sku="p-1"), links=["/x"]
+    )
+    own_shop.pages["/x"] = product_page(product("Caneca", "10.00", sku="c-1"))
+    first = run_own_shop(app, client, admin, own_shop)
+    assert (first["status"], first["created"]) == ("succeeded", 2), first
+    before = products_by_id(products_app)
+    [mug] = [id_ for id_, (name, _, _) in before.items() if name == "Caneca"]
+    # The product page's template drops the SKU; the listing still gives it, and a new price.
+    own_shop.pages["/"] = listing(
+        product("Caneca", "12.00", sku="c-1"), product("Prato", "20.00", sku="p-1"), links=["/x"]
+    )
+    own_shop.pages["/x"] = product_page(product("Caneca", "12.00"))
+    again = run_now(app, client, admin, first["source_id"])
+    assert reasons_by_path(again) == {"/x": "products refused it: name: already taken"}
+    sku_barcode = collecting.internal_barcode(first["source_id"], "sku", "c-1")
+    assert products_by_id(products_app)[mug] == ("Caneca", Decimal("12.00"), sku_barcode)
+    # And the listing still lands on it, run after run.
+    own_shop.pages["/"] = listing(
+        product("Caneca", "13.00", sku="c-1"), product("Prato", "20.00", sku="p-1"), links=["/x"]
+    )
+    last = run_now(app, client, admin, first["source_id"])
+    assert reasons_by_path(last) == {"/x": "products refused it: name: already taken"}
+    assert products_by_id(products_app)[mug] == ("Caneca", Decimal("13.00"), sku_barcode)
+
+
 def test_no_picture_is_removed_while_one_of_the_page_cannot_be_read(
     app, client, admin, own_shop, products_app
 ):

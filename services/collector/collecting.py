@@ -69,6 +69,7 @@ from PIL import Image
 from sqlalchemy import delete, exists, func, text, update
 
 from services.kit import Unavailable, utcnow
+from services.kit.leader import wait_xact_lock
 
 from . import products
 from .extract import Item, Unreadable, canonical, canonical_link, extract, links
@@ -563,10 +564,7 @@ class Collection:
 
 def lock_pictures(product_id: int) -> None:
     """The product's pictures are this transaction's to change until it ends."""
-    db.session.execute(
-        text("SELECT pg_advisory_xact_lock(:c, :product_id)"),
-        {"c": PICTURES_LOCK_CLASS, "product_id": product_id},
-    )
+    wait_xact_lock(db.session, PICTURES_LOCK_CLASS, product_id, shared=False)
 
 
 def let_go(picture: PagePicture) -> bool:

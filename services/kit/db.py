@@ -140,12 +140,13 @@ def read_in_one_snapshot(db: SQLAlchemy) -> None:
 
     It costs a BEGIN before the first statement and a ROLLBACK when the session closes. The
     connection goes back to the pool as it came (SQLAlchemy resets what execution options set
-    on it at check-in), so the next request on it reads as any other. Call it before the
-    request's first statement: the session's connection takes the level when it is checked out.
+    on it at check-in), so the next request on it reads as any other. Call it before the first
+    statement of the session's transaction (a request's first, or the first after its commit or
+    rollback, as a write's answer is read): the connection takes the level when it is checked out.
     """
     session = db.session()
     if session.in_transaction():
-        raise RuntimeError("read_in_one_snapshot comes before the request's first statement")
+        raise RuntimeError("read_in_one_snapshot comes before the transaction's first statement")
     session.connection(execution_options=ONE_SNAPSHOT)
 
 

@@ -192,7 +192,7 @@ def test_one_snapshot_is_a_read_only_repeatable_read_transaction(client):
 def test_one_snapshot_asked_after_a_read_is_an_error_not_ignored(app):
     with app.test_request_context("/things", method="GET"):
         db.session.scalar(select(func.count()).select_from(Thing))
-        with pytest.raises(RuntimeError, match="before the request's first statement"):
+        with pytest.raises(RuntimeError, match="before the transaction's first statement"):
             read_in_one_snapshot(db)
         db.session.remove()
 

@@ -2,7 +2,8 @@
 the gateway, signed in as the admin (FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD, and GATEWAY_URL
 or the gateway's port, from the environment or `.env` / FEIRA_ENV_FILE), exactly as any API
 client: it holds no credential of its own. It signs out at the end, whatever the end was, unless
-the end was that the gateway could not be reached.
+the end was that the gateway could not be reached, or a refresh that failed (no token is left to
+sign out with: the session ends when its tokens expire).
 
     python -m services.collector sources                       # list them
     python -m services.collector sources add NAME URL [URL…] [--schedule CRON] [--delay S]

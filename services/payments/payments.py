@@ -12,7 +12,8 @@ Paying never charges twice and never loses a charge:
 3. The provider is asked with the key `payment-<id>`, so asking again (a retried request,
    reconciliation after a crash or a timeout) is answered the same PaymentIntent. One its order
    let go of meanwhile is asked unconfirmed: never charged for the first time after that
-   (`_first_intent`).
+   (`_first_intent`). One first asked longer ago than the provider keeps keys (`ASK_KEPT`) is
+   not asked again but flagged for review (`_unasked`).
 4. Its answer is applied like any webhook (`apply_intent`).
 
 The provider's word moves a payment forward only: its statuses are ranked, and an event that
@@ -75,6 +76,10 @@ REFUND_RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, 
 RECONCILE_BATCH = 100
 # The failure code of a payment whose PaymentIntent the provider no longer knows: Stripe's own.
 LOST_CODE = "resource_missing"
+# The provider keeps an idempotency key a day: a request asked longer ago than this whose answer
+# was lost (a payment's first ask, a refund) is not asked again with its key (it could be
+# executed a second time).
+ASK_KEPT = timedelta(hours=23)
 
 
 # --- reading ---
@@ -130,6 +135,10 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
                 # Its request died before reading the order again: the provider never heard of
                 # it, and the order may have changed meanwhile, unseen by its events.
                 _ensure_still_payable(resumed.id, resumed.order_id, resumed.amount)
+            elif resumed.provider_ref is None and not _key_kept(resumed):
+                # Answered as it stands, its key left bound: a retry once a webhook settled it
+                # hears how it ended.
+                return _unasked(resumed.id)
             return _ask_provider(resumed.id, key)
     if data["method"] == "card" and not data.get("payment_method"):
         raise Unprocessable({"payment_method": ["A card payment needs a payment method id."]})
@@ -264,6 +273,35 @@ def _first_intent(payment: Payment) -> dict:
         if refused.kind != "idempotency_error":
             raise
     return provider.create_intent(payment, confirm=not confirm)
+
+
+def _key_kept(payment: Payment) -> bool:
+    """Whether the provider still keeps the key of the payment's first ask. No column records
+    when that ask was sent: it follows the row's commit (`created_at`), within its request or a
+    retry of it, so the row is at least as old as the ask, and a payment is never asked once its
+    key may be forgotten (at worst it is flagged a little early)."""
+    return payment.created_at >= utcnow() - ASK_KEPT
+
+
+def _unasked(payment_id: int) -> Payment:
+    """A payment the provider never answered, first asked longer ago than it keeps keys: asked
+    again, a key it forgot would make a second PaymentIntent, charging the payer again
+    (confirmed) or leaving the first charge never refunded (unconfirmed, the payment
+    `canceled`). So it is not asked: it is flagged for an admin to look at the provider, and
+    stays `processing`, holding its order (it may have been paid); reconciliation passes it by,
+    and a webhook naming it (`metadata[payment_id]`) still settles it."""
+    payment = get_payment(payment_id, lock=True)
+    if payment.provider_ref is None and not payment.needs_review:
+        log.error("payment %s: unanswered longer than the provider keeps keys", payment.id)
+        payment.needs_review = True
+        payment.review_reason = (
+            f"Sent to the provider after {payment.created_at.isoformat()} and never answered; "
+            "not asked again, as the provider may have forgotten its idempotency key: see at "
+            f"the provider whether a PaymentIntent with metadata payment_id {payment.id} was "
+            "made, and paid"
+        )[:500]
+    db.session.commit()
+    return payment
 
 
 def _forget(payment_id: int) -> None:
@@ -595,10 +633,6 @@ def handle_event(event: dict) -> str:
 
 
 # --- refunds ---
-
-# The provider keeps an idempotency key a day: a refund asked longer ago than this, whose answer
-# was lost, is not asked again with its key (it could be made a second time).
-ASK_KEPT = timedelta(hours=23)
 
 
 def refund(payment_id: int, amount: Decimal | None) -> Payment:
@@ -999,7 +1033,9 @@ def reconcile() -> int:
     before the provider answered) and PIX past their expiry: the provider is asked and its truth
     applied, as a webhook would; a PIX still unpaid past its expiry is canceled there
     (`payment.expired`). Refunds asked that long ago whose answer was lost are asked again (same
-    key and amount). Each payment in its own transaction; returns how many were asked."""
+    key and amount). One the provider never answered, first asked longer ago than it keeps keys,
+    is flagged instead (`_unasked`), and passed by from then on. Each payment in its own
+    transaction; returns how many were asked."""
     now = utcnow()
     after = timedelta(seconds=current_app.config["PAYMENTS_RECONCILE_AFTER_S"])
     ids = db.session.scalars(
@@ -1007,6 +1043,8 @@ def reconcile() -> int:
         .where(
             Payment.status.in_(UNSETTLED),
             (Payment.updated_at < now - after) | (Payment.pix_expires_at < now),
+            # Flagged by `_unasked`: waiting for an admin or a webhook, never asked again.
+            Payment.provider_ref.is_not(None) | ~Payment.needs_review,
         )
         .order_by(Payment.updated_at)
         .limit(RECONCILE_BATCH)
@@ -1068,6 +1106,9 @@ def _reconcile_one(payment_id: int) -> None:
     db.session.commit()
     if not payment.order_checked and payment.provider_ref is None:
         _drop_unchecked(payment_id)
+        return
+    if payment.provider_ref is None and not _key_kept(payment):
+        _unasked(payment_id)
         return
     refusal = None
     if payment.provider_ref is None:

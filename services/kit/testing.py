@@ -26,7 +26,7 @@ import psycopg
 import requests
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
 from .keys import ensure_keypair
@@ -336,6 +336,42 @@ def answered_behind(app: Flask, holder, work: Callable[[], Any]) -> Any:
     if failures:
         raise failures[0]
     return answers[0]
+
+
+@contextmanager
+def changed_after_reading(
+    app: Flask, table: str, changes: list[str], params: dict, *, after_commit: bool = False
+) -> Iterator[list[str]]:
+    """For the block, another transaction commits `changes` (SQL run with `params`) right after
+    the first plain SELECT of `table` (`schema.table`; not one FOR UPDATE) the app's engine runs,
+    and, `after_commit`, only once a transaction of the app has committed (a write reads its
+    answer after its own commit): a change landing between the statements an answer is read
+    in. Yields the statement it followed, once made: empty, the change never was."""
+    changed: list[str] = []
+    committed = [not after_commit]
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engine
+
+    def arm(conn):
+        committed[0] = True
+
+    def change_after(conn, cursor, statement, *args):
+        if changed or not committed[0] or f"FROM {table}" not in statement:
+            return
+        if "FOR UPDATE" in statement:
+            return
+        changed.append(statement)
+        with engine.begin() as other:
+            for change in changes:
+                other.execute(text(change), params)
+
+    event.listen(engine, "commit", arm)
+    event.listen(engine, "after_cursor_execute", change_after)
+    try:
+        yield changed
+    finally:
+        event.remove(engine, "after_cursor_execute", change_after)
+        event.remove(engine, "commit", arm)
 
 
 def chore_asked_while_running(app: Flask, outbox, index: int) -> list[bool]:

@@ -4,9 +4,8 @@ in the answer of a reserve repeated, an edit, a release or a commit, read after 
 transaction."""
 
 import pytest
-from sqlalchemy import event, text
 
-from services.inventory.models import db
+from services.kit.testing import changed_after_reading
 
 ORDER = 301
 # When the change made meanwhile says it happened: no answer reads it beside the lines before it.
@@ -32,23 +31,9 @@ def _answer_while_it_changes(app, client, headers, method, url, body) -> dict:
     """`method` `url`, with the change committed by another transaction right after the
     request's first plain SELECT of the reservation's row, before its lines are read. (A change
     locks the row FOR UPDATE first, and reads it plainly only for its answer.)"""
-    changed = []
-
-    def change_after_the_reservations_row(conn, cursor, statement, *args):
-        if changed or "FROM inventory.reservations" not in statement or "FOR UPDATE" in statement:
-            return
-        changed.append(statement)
-        with engine.begin() as other:
-            for change in CHANGE_MEANWHILE:
-                other.execute(text(change), {"order_id": ORDER, "meanwhile": MEANWHILE})
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", change_after_the_reservations_row)
-    try:
+    params = {"order_id": ORDER, "meanwhile": MEANWHILE}
+    with changed_after_reading(app, "inventory.reservations", CHANGE_MEANWHILE, params) as changed:
         response = client.open(url, method=method, json=body, headers=headers)
-    finally:
-        event.remove(engine, "after_cursor_execute", change_after_the_reservations_row)
     assert response.status_code in (200, 201), response.json
     assert changed, "the change was never made"
     return response.json

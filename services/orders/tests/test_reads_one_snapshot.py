@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, text
 
+from services.kit.testing import changed_after_reading
 from services.orders.models import db
 
 from .conftest import order_body
@@ -43,23 +44,9 @@ def _read_while_it_changes(
     after the request's first plain SELECT of the order's row, before its lines and history are
     read. (An edit or a status step locks the row FOR UPDATE first, and reads it plainly only
     for its answer, after its commit.)"""
-    changed = []
-
-    def change_after_the_orders_row(conn, cursor, statement, *args):
-        if changed or "FROM orders.orders" not in statement or "FOR UPDATE" in statement:
-            return
-        changed.append(statement)
-        with engine.begin() as other:
-            for change in CHANGE_MEANWHILE:
-                other.execute(text(change), {"order_id": order_id, "status": status})
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "after_cursor_execute", change_after_the_orders_row)
-    try:
+    params = {"order_id": order_id, "status": status}
+    with changed_after_reading(app, "orders.orders", CHANGE_MEANWHILE, params) as changed:
         response = client.open(url, method=method, json=body, headers=headers)
-    finally:
-        event.remove(engine, "after_cursor_execute", change_after_the_orders_row)
     assert response.status_code == 200, response.json
     assert changed, "the change was never made"
     return response.json
@@ -70,6 +57,13 @@ def _agrees_with_itself(order: dict) -> None:
     assert order["status"] == order["history"][-1]["status"]
 
 
+def _read_after(client, headers, order_id) -> tuple[str, str]:
+    """The order's status and total as the next read sees them, once the change committed."""
+    after = client.get(f"/orders/{order_id}", headers=headers).json
+    _agrees_with_itself(after)
+    return after["status"], after["total"]
+
+
 def test_an_order_read_while_its_lines_and_status_change_agrees_with_itself(
     app, client, user, order_id
 ):
@@ -77,9 +71,7 @@ def test_an_order_read_while_its_lines_and_status_change_agrees_with_itself(
     _agrees_with_itself(answered)
     assert (answered["status"], answered["total"]) == ("pending", "25.50")
     # The change did commit: the next read sees all of it.
-    after = client.get(f"/orders/{order_id}", headers=user).json
-    _agrees_with_itself(after)
-    assert (after["status"], after["total"]) == ("paid", "41.00")
+    assert _read_after(client, user, order_id) == ("paid", "41.00")
 
 
 def test_an_order_listed_while_its_lines_and_status_change_agrees_with_itself(
@@ -106,9 +98,7 @@ def test_an_edit_answers_the_order_as_it_stored_it_while_it_changes_again(
     )
     _agrees_with_itself(answered)
     assert (answered["status"], answered["total"]) == ("pending", "15.50")
-    after = client.get(f"/orders/{order_id}", headers=user).json
-    _agrees_with_itself(after)
-    assert (after["status"], after["total"]) == ("paid", "31.00")
+    assert _read_after(client, user, order_id) == ("paid", "31.00")
 
 
 def test_a_status_step_answers_the_order_as_it_stored_it_while_it_changes_again(
@@ -126,9 +116,7 @@ def test_a_status_step_answers_the_order_as_it_stored_it_while_it_changes_again(
     )
     _agrees_with_itself(answered)
     assert (answered["status"], answered["total"]) == ("paid", "25.50")
-    after = client.get(f"/orders/{order_id}", headers=admin).json
-    _agrees_with_itself(after)
-    assert (after["status"], after["total"]) == ("shipped", "41.00")
+    assert _read_after(client, admin, order_id) == ("shipped", "41.00")
 
 
 def _connection_state() -> tuple:

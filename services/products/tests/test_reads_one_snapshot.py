@@ -3,9 +3,8 @@ between the SELECTs that read them (the row, then the pictures): in a GET, a pag
 and the answer of an edit, read after its own commit."""
 
 import pytest
-from sqlalchemy import event, text
 
-from services.products.models import db
+from services.kit.testing import changed_after_reading
 
 from .test_images import picture, upload
 
@@ -22,28 +21,14 @@ def _answer_while_it_is_deleted(app, client, headers, method, url, body, product
     """`method` `url`, with the product deleted (its pictures going with it, by the foreign key's
     cascade) by another transaction right after the request's first SELECT of the products
     table, after the request's own commit when it makes one."""
-    armed = [method == "GET"]
-    deleted = []
-
-    def arm_at_the_requests_commit(conn):
-        armed[0] = True
-
-    def delete_after_the_products_row(conn, cursor, statement, *args):
-        if deleted or not armed[0] or "FROM products.products" not in statement:
-            return
-        deleted.append(statement)
-        with engine.begin() as other:
-            other.execute(text("DELETE FROM products.products WHERE id = :id"), {"id": product_id})
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "commit", arm_at_the_requests_commit)
-    event.listen(engine, "after_cursor_execute", delete_after_the_products_row)
-    try:
+    with changed_after_reading(
+        app,
+        "products.products",
+        ["DELETE FROM products.products WHERE id = :id"],
+        {"id": product_id},
+        after_commit=method != "GET",
+    ) as deleted:
         response = client.open(url, method=method, json=body, headers=headers)
-    finally:
-        event.remove(engine, "after_cursor_execute", delete_after_the_products_row)
-        event.remove(engine, "commit", arm_at_the_requests_commit)
     assert response.status_code == 200, response.json
     assert deleted, "the product was never deleted"
     return response.json

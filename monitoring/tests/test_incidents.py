@@ -216,15 +216,21 @@ def test_a_linked_incident_that_outlives_its_root_cause_is_announced_then_and_at
     assert opened["started_at"] == (T0 + timedelta(seconds=1)).isoformat()
 
 
-def test_a_linked_incident_already_recovering_when_its_root_cause_closes_closes_telling_nobody(
-    monitor, session, webhook
-):
+def recovering_when_the_root_cause_closes(monitor) -> None:
+    """postgres and clients fail together (clients' incident linked to postgres's); postgres
+    comes back, and clients passes once (still down: up_after is 2) before postgres's second
+    success closes postgres's incident."""
     fail_together(monitor, 3)
-    # postgres comes back; clients passes once (still down: up_after is 2) before postgres's
-    # second success closes postgres's incident, and passes again a few seconds later.
     monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=30)))
     monitor.observe("clients", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=31)))
     monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=40)))
+
+
+def test_a_linked_incident_already_recovering_when_its_root_cause_closes_closes_telling_nobody(
+    monitor, session, webhook
+):
+    recovering_when_the_root_cause_closes(monitor)
+    # clients passes again a few seconds later.
     [_, caused] = incidents(session)
     assert caused["ended_at"] is None and not caused["notified"], "held while it recovers"
     monitor.observe("clients", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=41)))
@@ -240,10 +246,7 @@ def test_a_linked_incident_already_recovering_when_its_root_cause_closes_closes_
 def test_a_linked_incident_recovering_when_its_root_cause_closes_is_announced_if_it_fails_again(
     monitor, session, webhook
 ):
-    fail_together(monitor, 3)
-    monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=30)))
-    monitor.observe("clients", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=31)))
-    monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=40)))
+    recovering_when_the_root_cause_closes(monitor)
     monitor.observe("clients", CheckResult(False, 1.0, checked_at=T0 + timedelta(seconds=41)))
     [root, caused] = incidents(session)
     assert caused["notified"] and caused["ended_at"] is None

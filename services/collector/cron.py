@@ -27,7 +27,7 @@ def day_number(text: str) -> int:
 
 def weekdays(field: str) -> str:
     """Cron's weekday field as APScheduler's day names: `1-5` is "mon,tue,wed,thu,fri", `5-7`
-    "fri,sat,sun", `*/2` "sun,tue,thu,sat"."""
+    and `fri-sun` "fri,sat,sun", `*/2` "sun,tue,thu,sat"."""
     if field == "*":
         return field
     days = set()
@@ -39,6 +39,9 @@ def weekdays(field: str) -> str:
             first, last = 0, 6
         elif "-" in span:
             first, last = map(day_number, span.split("-", 1))
+            # `sat-sun`, `5-0`: a range may end on Sunday counted as 0 (as APScheduler's own
+            # names, Monday first, took it before); it is the week's last day there.
+            last = 7 if last == 0 and first > 0 else last
         else:
             first = day_number(span)
             last = 6 if slash else first

@@ -58,7 +58,12 @@ def health_of(source: Source, last: Run | None, now: datetime) -> Health:
     if last.status != "succeeded":
         return Health(source, last, False, f"last run {last.id} {last.status}: {last.error or ''}")
     if source.schedule:
-        late = late_after(source, last)
+        try:
+            late = late_after(source, last)
+        except ValueError as unreadable:
+            # Stored before a rule it breaks (the API refuses it now): said, not a 500 for
+            # every source's health and metrics.
+            return Health(source, last, False, f"its schedule cannot be read: {unreadable}")
         if late is not None and now > late:
             ended = f"{last.finished_at:%Y-%m-%d %H:%M} UTC"
             reason = f"two fire times passed since run {last.id} ended ({ended})"

@@ -269,6 +269,14 @@ def test_a_source_whose_runs_take_long_is_late_only_when_its_run_could_have_ende
     assert not on_time("0 * * * *", last, march(4, 5, 51), minutes=50)
 
 
+def test_a_stored_schedule_that_cannot_be_read_is_unhealthy_saying_so_not_an_error():
+    last = march(4, 3, 2)
+    source = Source(id=1, schedule="0 3 * * fri-mon", schedule_set_at=last - timedelta(days=30))
+    run = Run(id=1, status="succeeded", queued_at=last, finished_at=last)
+    health = health_of(source, run, march(4, 5))
+    assert not health.ok and health.reason.startswith("its schedule cannot be read")
+
+
 def test_fire_times_before_the_schedule_was_set_are_not_missed():
     source = Source(id=1, schedule="0 * * * *", schedule_set_at=march(4, 14, 30))
     last = Run(id=1, status="succeeded", queued_at=march(4, 9), finished_at=march(4, 9, 1))
@@ -403,6 +411,13 @@ def test_weekday_0_and_7_are_sunday_as_in_cron():
     assert fire_days("0 3 * * 7") == ["Sun"]
     assert fire_days("0 3 * * 5-7") == ["Sun", "Fri", "Sat"]
     assert fire_days("0 3 * * */2") == ["Sun", "Tue", "Thu", "Sat"]
+
+
+def test_a_range_ending_on_sunday_by_name_or_0_runs_to_the_weeks_end():
+    # APScheduler's own names (Monday first) took these, and schedules stored so still run.
+    assert fire_days("0 3 * * sat-sun") == ["Sun", "Sat"]
+    assert fire_days("0 3 * * fri-sun") == ["Sun", "Fri", "Sat"]
+    assert fire_days("0 3 * * 6-0") == ["Sun", "Sat"]
 
 
 @pytest.mark.slow

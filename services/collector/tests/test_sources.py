@@ -65,7 +65,9 @@ def test_a_selector_that_compiles_but_fails_when_run_is_a_422(client, admin, sel
     assert any(key.startswith("selectors") for key in response.json["errors"])
 
 
-@pytest.mark.parametrize("schedule", ["0 3 * * 7", "0 3 * * 0", "0 3 * * 1-5", "0 9 * * 5-7"])
+@pytest.mark.parametrize(
+    "schedule", ["0 3 * * 7", "0 3 * * 0", "0 3 * * 1-5", "0 9 * * 5-7", "0 9 * * sat-sun"]
+)
 def test_a_standard_cron_weekday_is_accepted_sunday_as_0_or_7(client, admin, schedule):
     assert source(client, admin, schedule=schedule)["schedule"] == schedule
 

@@ -108,8 +108,14 @@ def barcode_of(item: Item, source_id: int, shared_page: bool = False) -> str:
         return item.gtin
     if item.sku:
         return internal_barcode(source_id, "sku", item.sku)
-    where = canonical(item.url)
-    return internal_barcode(source_id, "url", f"{where}#{item.name}" if shared_page else where)
+    return url_barcode(source_id, item.url, item.name if shared_page else None)
+
+
+def url_barcode(source_id: int, url: str, name: str | None = None) -> str:
+    """The barcode of a product known by its page's canonical URL (and its name, on a page of
+    several)."""
+    where = canonical(url)
+    return internal_barcode(source_id, "url", f"{where}#{name}" if name is not None else where)
 
 
 def in_store(barcode: str) -> bool:
@@ -118,11 +124,11 @@ def in_store(barcode: str) -> bool:
     return barcode.startswith("2")
 
 
-def earlier_landings(landed: list[dict], rows: list[dict], url_barcode: str) -> dict[int, dict]:
+def earlier_landings(landed: list[dict], rows: list[dict], page_barcode: str) -> dict[int, dict]:
     """What each row whose barcode the page did not give before (a SKU the shop added or
     corrected, a GTIN added) became before, by the row's index: the earlier product of the same
     name the page no longer gives by its barcode or, on a page of one product then and now, the
-    product it gave the barcode of its URL (`url_barcode`: the page was all it was known by). Not
+    product it gave the barcode of its URL (`page_barcode`: the page was all it was known by). Not
     one it gave a SKU's barcode under another name (a URL reused for another product), nor one
     it gave a GTIN (one product wherever shown, by other pages, shops or a person: a page that
     drops or changes it does not take it away)."""
@@ -144,7 +150,7 @@ def earlier_landings(landed: list[dict], rows: list[dict], url_barcode: str) -> 
     if (
         len(landed) == len(rows) == 1
         and gone
-        and gone[0]["barcode"] == url_barcode
+        and gone[0]["barcode"] == page_barcode
         and rows[0]["barcode"] not in before
     ):
         became[0] = gone[0]
@@ -413,11 +419,11 @@ class Collection:
             self.tally.unchanged += len(good)
             db.session.commit()
             return
-        url_barcode = internal_barcode(self.source.id, "url", canonical(canonical_url))
+        page_barcode = url_barcode(self.source.id, canonical_url)
         became = {
             index: before
             for index, before in earlier_landings(
-                known.products if known else [], rows, url_barcode
+                known.products if known else [], rows, page_barcode
             ).items()
             if not mapped_elsewhere(page, before["barcode"])
         }

@@ -9,6 +9,7 @@ from PIL import Image
 from services.kit.testing import from_service
 
 from .conftest import barcode
+from .test_images import upload
 
 
 def collector(headers=None):
@@ -49,28 +50,13 @@ def test_the_collector_adds_a_checked_picture_once_and_a_fake_one_is_refused(
     client, admin, make_product
 ):
     product = make_product()
-    sent = client.post(
-        f"/products/collected/{product['id']}/images",
-        data={"file": (io.BytesIO(png()), "foto.png")},
-        headers=collector(),
-        content_type="multipart/form-data",
-    )
+    sent = upload(client, collector(), product["id"], png(), door="/collected")
     assert sent.status_code == 201 and sent.json["url"].startswith("/media/")
     # Sent again (its answer lost): the same picture, answered 200, not a second one.
-    resent = client.post(
-        f"/products/collected/{product['id']}/images",
-        data={"file": (io.BytesIO(png()), "foto.png")},
-        headers=collector(),
-        content_type="multipart/form-data",
-    )
+    resent = upload(client, collector(), product["id"], png(), door="/collected")
     assert (resent.status_code, resent.json) == (200, sent.json)
     assert client.get(f"/products/{product['id']}", headers=admin).json["images"] == [sent.json]
-    fake = client.post(
-        f"/products/collected/{product['id']}/images",
-        data={"file": (io.BytesIO(b"<html>"), "foto.png")},
-        headers=collector(),
-        content_type="multipart/form-data",
-    )
+    fake = upload(client, collector(), product["id"], b"<html>", door="/collected")
     assert fake.status_code == 422
 
 
@@ -197,24 +183,15 @@ def test_a_collected_row_naming_a_product_that_is_gone_is_upserted_by_its_barcod
     assert answer["created"] == 1 and answer["products"][0]["id"] != gone["id"]
 
 
-def upload(client, path, content, headers):
-    return client.post(
-        path,
-        data={"file": (io.BytesIO(content), "foto.png")},
-        headers=headers,
-        content_type="multipart/form-data",
-    )
-
-
 def test_the_collector_removes_a_picture_it_sent_never_one_a_person_added(
     client, admin, make_product
 ):
     product = make_product()
     pictures = f"/products/collected/{product['id']}/images"
-    by_hand = upload(client, f"/products/{product['id']}/images", png(), admin).json
-    sent = upload(client, pictures, png((10, 10, 200)), collector()).json
+    by_hand = upload(client, admin, product["id"], png()).json
+    sent = upload(client, collector(), product["id"], png((10, 10, 200)), door="/collected").json
     # The person's picture, sent by the collector too, stays the person's.
-    resent = upload(client, pictures, png(), collector())
+    resent = upload(client, collector(), product["id"], png(), door="/collected")
     assert (resent.status_code, resent.json["id"]) == (200, by_hand["id"])
     assert client.delete(f"{pictures}/{by_hand['id']}", headers=collector()).status_code == 404
     assert client.delete(f"{pictures}/{sent['id']}", headers=collector()).status_code == 204
@@ -228,8 +205,8 @@ def test_a_picture_the_collector_sent_that_a_person_sends_too_becomes_theirs(
 ):
     product = make_product()
     pictures = f"/products/collected/{product['id']}/images"
-    sent = upload(client, pictures, png(), collector()).json
-    by_hand = upload(client, f"/products/{product['id']}/images", png(), admin)
+    sent = upload(client, collector(), product["id"], png(), door="/collected").json
+    by_hand = upload(client, admin, product["id"], png())
     assert (by_hand.status_code, by_hand.json["id"]) == (200, sent["id"])
     assert client.delete(f"{pictures}/{sent['id']}", headers=collector()).status_code == 404
     held = client.get(f"/products/{product['id']}", headers=admin).json["images"]

@@ -25,9 +25,11 @@ def picture(fmt="JPEG", size=(800, 600), mode="RGB", **save_options) -> bytes:
     return out.getvalue()
 
 
-def upload(client, headers, product_id, content: bytes, filename="foto.jpg", field="file"):
+def upload(client, headers, product_id, content: bytes, filename="foto.jpg", field="file", door=""):
+    """The picture sent to the product's images, an admin's route, or `door="/collected"` the
+    collector's."""
     return client.post(
-        f"/products/{product_id}/images",
+        f"/products{door}/{product_id}/images",
         data={field: (io.BytesIO(content), filename)},
         headers=headers,
         content_type="multipart/form-data",

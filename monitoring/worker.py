@@ -471,17 +471,18 @@ class Monitor:
         return [("incident.closed", described, incident.announced)]
 
     def _clear_suspicions(self) -> list[tuple]:
-        """Incidents still waiting to blame a dependency that is healthy again were not its doing
-        after all, so they notify on their own. One whose target is passing again (recovering)
-        waits: announced if it fails again, closed telling nobody if it recovers, as one held
-        back would be; telling it now would be a false alarm followed by its recovery."""
+        """Incidents still waiting to blame a dependency that is healthy again, or no longer
+        checked at all (gone from targets.yaml since), were not its doing after all, so they
+        notify on their own. One whose target is passing again (recovering) waits: announced
+        if it fails again, closed telling nobody if it recovers, as one held back would be;
+        telling it now would be a false alarm followed by its recovery."""
         notes = []
         for other in self.tracked.values():
             waiting = other.incident
             if not (waiting and waiting.awaiting_cause) or other.recovering:
                 continue
             suspect = self.tracked.get(waiting.root_cause_target)
-            if suspect is None or suspect.failing:
+            if suspect is not None and suspect.failing:
                 continue
             waiting.root_cause_target = None
             waiting.announced = True

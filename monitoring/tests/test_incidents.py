@@ -494,3 +494,26 @@ def test_a_held_back_incident_of_a_target_no_longer_configured_is_closed_telling
     assert [(b["event"], b["incident"]["target"]) for b in webhook.received] == [
         ("incident.opened", "postgres")
     ]
+
+
+def test_an_incident_that_blamed_a_dependency_no_longer_configured_notifies_on_its_own(
+    app, monitor, session, webhook
+):
+    # clients reaches its threshold while gateway has failed once: it waits to blame gateway.
+    monitor.observe("gateway", CheckResult(False, 1.0, checked_at=T0))
+    feed(monitor, "clients", [False, False], start=T0 + timedelta(seconds=1))
+    # gateway leaves targets.yaml and the worker restarts: nothing checks it, nothing to blame.
+    without_gateway = {
+        **TARGETS,
+        "targets": [
+            TARGETS["targets"][0],
+            {**TARGETS["targets"][2], "depends_on": ["postgres"]},
+        ],
+    }
+    again = Monitor(app, parse(without_gateway, {}), monitor.notifier)
+    again.restore()
+    feed(again, "clients", [False], start=T0 + timedelta(seconds=30))
+    [incident] = incidents(session)
+    assert incident["root_cause_target"] is None and incident["notified"]
+    delivered(monitor)
+    assert [b["incident"]["target"] for b in webhook.received] == ["clients"]

@@ -192,13 +192,12 @@ def get_many(*reads: tuple[str, dict]) -> list[Any]:
 def send(method: str, path: str, body: Any = None, **kwargs) -> Any:
     if body is not None:
         # UTF-8 as typed, not requests' `json=` (\u escapes): an accented import would triple
-        # and pass the API's body limit that its text is within.
-        try:
-            kwargs["data"] = json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
-        except UnicodeEncodeError:
-            # A lone surrogate (`\ud800` typed as JSON) has no UTF-8: sent escaped, for the API
-            # to refuse on its field.
-            kwargs["data"] = json.dumps(body, allow_nan=False).encode()
+        # and pass the API's body limit that its text is within. A lone surrogate (`\ud800`
+        # typed as JSON) has no UTF-8: it alone goes as its JSON escape, for the API to refuse
+        # on its field.
+        kwargs["data"] = json.dumps(body, ensure_ascii=False, allow_nan=False).encode(
+            "utf-8", "backslashreplace"
+        )
         kwargs["headers"] = {**(kwargs.get("headers") or {}), "Content-Type": "application/json"}
     answer = checked(call(method, path, **kwargs))
     if answer.status_code == 204 or not answer.content:

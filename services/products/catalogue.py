@@ -393,14 +393,19 @@ def add_image(product: Product, upload, *, collected: bool = False) -> tuple[Pro
     they made the first time, answered as it is, even when the product is full: found before
     decoding or, when the first sending was still under way, by UNIQUE(product_id, sha256)
     under the lock; the files this request wrote then go. A person sending bytes the collector
-    sent makes that picture theirs (under the lock, so the collector no longer removes it)."""
+    sent makes that picture theirs, without decoding them again (`_claimed`), so the collector
+    no longer removes it."""
     product_id = product.id
     sha256 = images.digest(upload.stream)
     sent_before = _image_of(product_id, sha256)
     if sent_before is not None and (collected or not sent_before.collected):
         return sent_before, False
-    if sent_before is None:
-        _ensure_room_for_a_picture(product_id)
+    if sent_before is not None:
+        claimed = _claimed(sent_before.id)
+        if claimed is not None:
+            return claimed, False
+        # The collector removed it meanwhile: stored anew.
+    _ensure_room_for_a_picture(product_id)
     db.session.commit()
     encoded = images.encode(upload.stream)
     path, thumbnail_path = images.store(product_id, encoded)
@@ -448,6 +453,22 @@ def _store_picture(
         constraint="uq_product_images_product_id_sha256",
         set_={"collected": ProductImage.collected & stmt.excluded.collected},
     ).returning(ProductImage)
+
+
+def _claimed(image_id: int) -> ProductImage | None:
+    """The collector's picture a person sent too, made theirs (the collector no longer removes
+    it): nothing to decode. None when the collector removed it first (its DELETE, one statement
+    `WHERE collected`, and this update take the row's lock in turn)."""
+    claimed = db.session.scalars(
+        update(ProductImage)
+        .where(ProductImage.id == image_id)
+        .values(collected=False)
+        .returning(ProductImage),
+        execution_options={"populate_existing": True},
+    ).one_or_none()
+    with kept_after_commit(db):
+        db.session.commit()
+    return claimed
 
 
 def _image_of(product_id: int, sha256: str) -> ProductImage | None:

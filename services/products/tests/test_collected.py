@@ -211,3 +211,19 @@ def test_a_picture_the_collector_sent_that_a_person_sends_too_becomes_theirs(
     assert client.delete(f"{pictures}/{sent['id']}", headers=collector()).status_code == 404
     held = client.get(f"/products/{product['id']}", headers=admin).json["images"]
     assert [image["id"] for image in held] == [sent["id"]]
+
+
+def test_a_person_sending_the_collectors_bytes_claims_the_picture_without_decoding_it(
+    client, admin, make_product, monkeypatch
+):
+    from services.products import images
+
+    product = make_product()
+    sent = upload(client, collector(), product["id"], png(), door="/collected").json
+
+    def never(stream):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(images, "encode", never)
+    claimed = upload(client, admin, product["id"], png())
+    assert (claimed.status_code, claimed.json) == (200, sent)

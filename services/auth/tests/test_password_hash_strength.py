@@ -39,6 +39,24 @@ def test_a_hash_with_weaker_parameters_is_made_again_at_sign_in(app, client, reg
     assert params.memory_cost >= 19 * 1024 and params.time_cost >= 2
 
 
+def test_an_unknown_email_is_checked_against_the_apps_own_hash_taking_as_long(
+    app, client, monkeypatch
+):
+    checked = []
+    verify = argon2.PasswordHasher.verify
+
+    def counted(self, hash, password):
+        checked.append(hash)
+        return verify(self, hash, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted)
+    signed = client.post(
+        "/auth/login", json={"email": "nobody@example.com", "password": "s3nha-forte"}
+    )
+    assert signed.status_code == 401
+    assert checked == [app.extensions["feira.passwords"][1]]
+
+
 def _auth(database, jwt_keys, memory_kib: int, time_cost: int, lanes: int):
     return build_app(
         create_app,

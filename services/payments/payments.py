@@ -136,8 +136,9 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
                 # it, and the order may have changed meanwhile, unseen by its events.
                 _ensure_still_payable(resumed.id, resumed.order_id, resumed.amount)
             elif resumed.provider_ref is None and not _key_kept(resumed):
-                # Answered as it stands, its key left bound: a retry once a webhook settled it
-                # hears how it ended.
+                # Answered as it stands, never asked again (the provider forgot its key), and
+                # flagged only if still unsettled; its key left bound: a retry once a webhook
+                # settled it hears how it ended.
                 return _unasked(resumed.id)
             return _ask_provider(resumed.id, key)
     if data["method"] == "card" and not data.get("payment_method"):
@@ -289,9 +290,12 @@ def _unasked(payment_id: int) -> Payment:
     (confirmed) or leaving the first charge never refunded (unconfirmed, the payment
     `canceled`). So it is not asked: it is flagged for an admin to look at the provider, and
     stays `processing`, holding its order (it may have been paid); reconciliation passes it by,
-    and a webhook naming it (`metadata[payment_id]`) still settles it."""
+    and a webhook naming it (`metadata[payment_id]`) still settles it. One already settled is
+    just answered."""
     payment = get_payment(payment_id, lock=True)
-    if payment.provider_ref is None and not payment.needs_review:
+    # One reconciliation failed meanwhile (a refusal that made no PaymentIntent) was answered.
+    unanswered = payment.status in UNSETTLED and payment.provider_ref is None
+    if unanswered and not payment.needs_review:
         log.error("payment %s: unanswered longer than the provider keeps keys", payment.id)
         payment.needs_review = True
         payment.review_reason = (

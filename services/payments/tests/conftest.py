@@ -190,6 +190,11 @@ def eventually(check, timeout: float = 10.0):
         time.sleep(0.05)
 
 
+def intents_made(standin) -> set[str]:
+    """The ids of every PaymentIntent the stand-in has made."""
+    return set(standin.app.extensions["stripe_store"].payment_intents)
+
+
 def standin_post(standin, path: str, body: dict | None = None):
     return requests.post(f"{standin.url}/_standin{path}", json=body or {}, timeout=10)
 

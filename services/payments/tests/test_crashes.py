@@ -15,7 +15,14 @@ from services.kit.testing import deliver
 from services.payments import provider
 from services.payments.models import Payment, db
 
-from .conftest import emitted, order_status, relay, standin_events, standin_post
+from .conftest import (
+    emitted,
+    intents_made,
+    order_status,
+    relay,
+    standin_events,
+    standin_post,
+)
 from .test_webhooks import LET_GO, run_chores
 
 STEPS = [
@@ -67,10 +74,6 @@ def changed_at_orders(orders, placed, how, user, admin) -> None:
             f"/orders/{placed['id']}/status", json={"status": how}, headers=admin
         )
     assert changed.status_code == 200, changed.json
-
-
-def intents_made(standin) -> set[str]:
-    return set(standin.app.extensions["stripe_store"].payment_intents)
 
 
 @pytest.mark.parametrize("how", ["cancelled", "edited", "paid"])

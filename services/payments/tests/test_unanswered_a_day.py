@@ -9,8 +9,8 @@ from sqlalchemy import func, update
 
 from services.payments.models import Payment, db
 
-from .conftest import emitted, eventually, standin_events, standin_post
-from .test_crashes import crash_at, intents_made
+from .conftest import emitted, eventually, intents_made, standin_events, standin_post
+from .test_crashes import crash_at
 from .test_webhooks import read, run_chores
 
 BODY = {"method": "card", "payment_method": "pm_card_visa"}
@@ -107,3 +107,27 @@ def test_a_same_key_retry_of_a_payment_unanswered_a_day_asks_nothing_and_answers
     eventually(lambda: read(client, payment["id"], user)["status"] == "succeeded")
     again = client.post("/payments", json=body, headers=headers)
     assert (again.status_code, again.json["status"]) == (201, "succeeded")
+
+
+def test_a_same_key_retry_a_day_later_of_a_payment_reconciliation_failed_answers_it_unflagged(
+    client, user, order, standin, app
+):
+    """Refused with no PaymentIntent (provider_ref None), failed by reconciliation: answered,
+    not "never answered"."""
+    headers = {**user, "Idempotency-Key": "failed-a-day-ago"}
+    body = {"order_id": order()["id"], "method": "card", "payment_method": "pm_card_nonsense"}
+    crash_at(client, "payments.order_checked", body, headers)
+    run_chores(app)
+    with app.app_context():
+        db.session.execute(update(Payment).values(created_at=func.now() - timedelta(hours=24)))
+        db.session.commit()
+        db.session.remove()
+    made = intents_made(standin)
+
+    retried = client.post("/payments", json=body, headers=headers)
+
+    assert retried.status_code == 201, retried.json
+    assert (retried.json["status"], retried.json["provider_ref"]) == ("failed", None)
+    assert retried.json["failure_code"] == "resource_missing"
+    assert retried.json["needs_review"] is False
+    assert intents_made(standin) == made

@@ -119,7 +119,7 @@ def _order(order_id: int) -> dict:
         response,
         lambda body: {
             "status": str(body["status"]),
-            "total": Decimal(body["total"]),
+            "total": event_amount(body["total"]),
             "client_id": body.get("client_id"),
             "updated_at": event_instant(body["updated_at"]),
         },

@@ -17,7 +17,7 @@ from services.orders.models import db as orders_db
 from services.payments import payments, provider
 from services.payments.models import IdempotencyKey, db
 
-from .conftest import emitted, order_status, relay, standin_events
+from .conftest import emitted, intents_made, order_status, relay, standin_events
 
 
 def pay(client, headers, order_id, method="card", payment_method="pm_card_visa", **more):
@@ -202,7 +202,7 @@ def test_only_a_pending_order_can_be_paid(client, user, order, orders):
 
 
 def test_an_order_with_nothing_to_pay_is_a_409_and_the_provider_is_never_asked(
-    client, user, order, orders, app, standin, monkeypatch
+    client, user, order, orders, app, standin
 ):
     placed = order()
     # Orders' API never makes one (prices are positive, an order has a line), but its table
@@ -213,24 +213,37 @@ def test_an_order_with_nothing_to_pay_is_a_409_and_the_provider_is_never_asked(
         )
         orders_db.session.commit()
         orders_db.session.remove()
-    create, asked = provider.create_intent, []
-
-    def counted(payment, **ask):
-        asked.append(payment.id)
-        return create(payment, **ask)
-
-    monkeypatch.setattr(provider, "create_intent", counted)
-    made_before = set(standin.app.extensions["stripe_store"].payment_intents)
+    made_before = intents_made(standin)
 
     response = pay(client, user, placed["id"])
 
     assert response.status_code == 409, response.json
     assert response.headers["Content-Type"] == "application/problem+json"
     assert response.json["detail"] == f"Order {placed['id']} has nothing to pay"
-    assert asked == []
-    assert set(standin.app.extensions["stripe_store"].payment_intents) == made_before
+    assert intents_made(standin) == made_before
     assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
     assert emitted(app, "payment.failed") == []
+
+
+def test_an_order_whose_total_orders_shows_as_no_number_is_a_503_and_nothing_is_made(
+    client, user, order, orders, standin
+):
+    placed = order()
+    # Postgres' numeric holds NaN (and NaN >= 0 there): orders shows it as "NaN".
+    with orders.app.app_context():
+        orders_db.session.execute(
+            update(Order).where(Order.id == placed["id"]).values(total=Decimal("NaN"))
+        )
+        orders_db.session.commit()
+        orders_db.session.remove()
+    made_before = intents_made(standin)
+
+    response = pay(client, user, placed["id"])
+
+    assert response.status_code == 503, response.json
+    assert response.json["detail"] == "The orders service answered something unreadable"
+    assert intents_made(standin) == made_before
+    assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
 
 
 def test_one_open_payment_per_order_however_many_try_at_once(served, user, order):
@@ -304,7 +317,7 @@ def test_a_retry_with_the_same_key_after_a_503_resumes_the_same_payment_and_char
 ):
     placed = order()
     headers = {**user, "Idempotency-Key": "pay-after-503"}
-    made_before = set(standin.app.extensions["stripe_store"].payment_intents)
+    made_before = intents_made(standin)
     url = app.config["PAYMENTS_PROVIDER_URL"]
     app.config["PAYMENTS_PROVIDER_URL"] = unreachable_url()
     app.extensions.pop("payments.provider", None)
@@ -319,7 +332,7 @@ def test_a_retry_with_the_same_key_after_a_503_resumes_the_same_payment_and_char
     assert again.status_code == 201, again.json
     assert again.json["id"] == waiting["id"]
     assert again.json["status"] == "requires_action" and again.json["pix"]["qr_code"]
-    made = set(standin.app.extensions["stripe_store"].payment_intents) - made_before
+    made = intents_made(standin) - made_before
     assert made == {again.json["provider_ref"]}
     replay = pay(client, headers, placed["id"], method="pix")
     assert replay.headers["Idempotent-Replayed"] == "true" and replay.json == again.json

@@ -201,7 +201,7 @@ def test_a_card_payment_while_an_expired_pixs_event_is_on_its_way_is_a_409_and_c
     """The PIX is canceled (expired) before orders hears it: the order is still pending there,
     and a card payment now would be charged, then refunded when orders cancels the order."""
     app.config["PIX_EXPIRES_S"] = 1
-    placed = order()
+    placed, other = order(), order()
     pay(client, user, placed["id"], method="pix")
     time.sleep(1.2)
     run_chores(app)
@@ -217,6 +217,9 @@ def test_a_card_payment_while_an_expired_pixs_event_is_on_its_way_is_a_409_and_c
         p["method"]
         for p in client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"]
     ] == ["pix"]
+    # Only that order's: another pending order is paid meanwhile.
+    paid = pay(client, user, other["id"], method="card", payment_method="pm_card_visa")
+    assert paid.status_code == 201, paid.json
     relay(app)
     assert order_status(orders, placed["id"], user) == "cancelled"
 

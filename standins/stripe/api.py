@@ -423,13 +423,22 @@ def fail_refund(refund_id: str) -> Response:
     return answer(view)
 
 
+def _count() -> int:
+    """The body's `count` (1 if absent): an integer >= 0, else a 400 (StripeError)."""
+    count = json_body().get("count", 1)
+    if type(count) is not int or count < 0:
+        raise StripeError(400, "count must be an integer >= 0", param="count")
+    return count
+
+
 @standin.post("/refunds/fail_next")
 def fail_next_refunds() -> Response:
     """The next `count` refunds made are answered `failed` at once (a refund Stripe fails
     before it answers), where `/refunds/{id}/fail` fails one later."""
-    count = json_body().get("count", 1)
-    if type(count) is not int or count < 0:
-        return standin_error(StripeError(400, "count must be an integer >= 0", param="count"))
+    try:
+        count = _count()
+    except StripeError as error:
+        return standin_error(error)
     with store().lock:
         store().fail_next_refunds = count
     return answer({"fail_next": count})
@@ -460,9 +469,10 @@ def pix_image(intent_id: str, kind: str) -> Response:
 
 @standin.post("/webhooks/drop")
 def drop() -> Response:
-    count = json_body().get("count", 1)
-    if type(count) is not int or count < 0:
-        return standin_error(StripeError(400, "count must be an integer >= 0", param="count"))
+    try:
+        count = _count()
+    except StripeError as error:
+        return standin_error(error)
     with store().lock:
         store().drop_next = count
     return answer({"drop_next": count})

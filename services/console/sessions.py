@@ -13,7 +13,7 @@ from typing import Any
 
 import jwt
 from cryptography.fernet import Fernet, InvalidToken
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from itsdangerous import BadSignature
 from sqlalchemy import delete, select, update
@@ -128,6 +128,11 @@ class DatabaseSessionInterface(SecureCookieSessionInterface):
         except BadSignature:
             return {}
 
+    @staticmethod
+    def form_shown(app: Flask) -> bool:
+        """This response renders a form's CSRF token: Flask-WTF keeps the one it made in `g`."""
+        return app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g
+
     def save_session(self, app: Flask, session: ServerSession, response) -> None:
         secure = request.is_secure
         path = "/" if secure else "/console"
@@ -145,7 +150,9 @@ class DatabaseSessionInterface(SecureCookieSessionInterface):
                 db.session.commit()
             if session.cookie_needed:
                 value = session.sid
-        elif session.modified:
+        elif session.modified or (session and self.form_shown(app)):
+            # Signed again with each form it shows: the form's token then lasts
+            # CONSOLE_ANONYMOUS_HOURS from the page it is sent from, not from the first one.
             value = self.get_signing_serializer(app).dumps(dict(session))
         if value:
             response.set_cookie(

@@ -6,14 +6,16 @@ import io
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
+from itsdangerous import TimestampSigner
 from sqlalchemy import update
 
 from services.console.models import ConsoleSession, db
 from services.console.sessions import PLAIN_COOKIE, SECURE_COOKIE, digest, unseal
 from services.kit.testing import rewired, unreachable_url
 
-from .conftest import ADMIN, change_user, console_app, csrf_of, register, rows, sign_in
+from .conftest import ADMIN, PASSWORD, change_user, console_app, csrf_of, register, rows, sign_in
 
 JWT_PREFIX = "eyJ"
 
@@ -100,6 +102,27 @@ def test_an_anonymous_cookie_older_than_its_hours_holds_no_csrf_token(
     assert answer.status_code == 303
     answer = late.post("/console/login", data={**form, "csrf_token": csrf_of(late_page.text)})
     assert answer.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "form"),
+    [
+        ("/console/login", {"email": ADMIN[0], "password": ADMIN[1]}),
+        ("/console/register", {"email": "ana@example.com", "password": PASSWORD, "name": "Ana"}),
+    ],
+)
+def test_a_form_reloaded_before_its_cookie_expired_is_taken_for_its_hours_from_the_reload(
+    browser, monkeypatch, path, form
+):
+    # The cookie's signature is dated by this clock (CONSOLE_ANONYMOUS_HOURS is 2: 7200 s).
+    clock = [1_000_000]
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: clock[0])
+    browser.get(path)
+    clock[0] += 5000
+    page = browser.get(path)
+    clock[0] += 3000  # the first page's cookie is 8000 s old, the reload's 3000 s
+    answer = browser.post(path, data={**form, "csrf_token": csrf_of(page.text)})
+    assert answer.status_code == 303, answer.text
 
 
 def test_over_tls_the_cookie_is_secure_and_host_prefixed(browser):

@@ -91,6 +91,7 @@ EXACT: dict[str, str] = {
         "+5511912345678."
     ),
     "The client has open orders.": "O cliente tem pedidos em aberto.",
+    "Open orders ship to this address.": "Há pedidos em aberto a entregar neste endereço.",
     # products
     "An EAN-13 is 13 digits.": "Um EAN-13 tem 13 dígitos.",
     "The check digit does not match.": "O dígito verificador não confere.",
@@ -265,6 +266,9 @@ EXACT: dict[str, str] = {
     "say whether the product exists": "dizer se o produto existe",
     "say whether the product may go": "dizer se o produto pode ser excluído",
     "say whether the client has open orders": "dizer se o cliente tem pedidos em aberto",
+    "say whether open orders ship to the address": (
+        "dizer se há pedidos em aberto a entregar no endereço"
+    ),
     "list the order's products": "listar os produtos do pedido",
     "list the favorite products": "listar os produtos favoritos",
     "give the contact": "informar o contato",
@@ -493,6 +497,18 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (
             r"Client (?P<id>{N}) has (?P<n>{N}) open \(pending, paid or shipped\) orders",
             "O cliente {id} tem {n} pedidos em aberto (pendentes, pagos ou enviados)",
+        ),
+        (
+            r"Address (?P<id>{N}) is the shipping address of (?P<n>{N}) open "
+            r"\(pending, paid or shipped\) order",
+            "O endereço {id} é o endereço de entrega de {n} pedido em aberto (pendente, pago ou "
+            "enviado)",
+        ),
+        (
+            r"Address (?P<id>{N}) is the shipping address of (?P<n>{N}) open "
+            r"\(pending, paid or shipped\) orders",
+            "O endereço {id} é o endereço de entrega de {n} pedidos em aberto (pendentes, pagos "
+            "ou enviados)",
         ),
         (
             r"Product (?P<id>{N}) is not a favorite of client (?P<client>{N})",

@@ -197,10 +197,12 @@ class Monitor:
                 ],
             )
             orphans = store.close_unconfigured_incidents(db.session, list(self.tracked), now)
+            # Their close is committed: told now, before anything else can fail (load_states on
+            # a database just back), since the restore() tried again finds them closed already.
+            for row in orphans:
+                self._close_unconfigured(_open_incident(row), now)
             saved = store.load_states(db.session)
             db.session.remove()
-        for row in orphans:
-            self._close_unconfigured(_open_incident(row), now)
         with self._lock:
             for name, tracked in self.tracked.items():
                 row = saved.get(name)

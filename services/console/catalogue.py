@@ -40,6 +40,11 @@ from .sales import (
 )
 
 PRODUCT_FILTERS = ("q", "category_id", "available", "active", "sort")
+PICTURE_NOT_KNOWN = (
+    "Produto {name} criado, mas não foi possível saber se a imagem foi salva: o serviço falhou"
+    " ou não respondeu a tempo. Confira as imagens do produto e, se ela não estiver aqui, envie-a"
+    " de novo."
+)
 MOVEMENT_REASONS = {
     "receipt": "Recebimento",
     "adjustment": "Ajuste",
@@ -197,9 +202,14 @@ def new_product():
         try:
             upload_picture(created["id"])
         except ApiError as exc:
-            if not refused(exc) and exc.status != 413:
+            # The product exists whatever became of its picture: the staffer is taken to its
+            # page, never back to a form whose sending again would make a second product.
+            if not_known(exc):
+                flash(PICTURE_NOT_KNOWN.format(name=created["name"]), "error")
+            elif refused(exc) or exc.status == 413:
+                flash("Produto criado, mas a imagem foi recusada: " + exc.reason, "error")
+            else:
                 raise
-            flash("Produto criado, mas a imagem foi recusada: " + exc.reason, "error")
         else:
             flash(f"Produto {created['name']} criado.")
         return redirect(url_for("console.product", product_id=created["id"]), 303)

@@ -21,6 +21,8 @@ from services.kit.testing import build_app, truncate_all
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 
+PROBLEM = {"Content-Type": "application/problem+json"}
+
 
 def barcode(n: int) -> str:
     first_twelve = f"789{n:09d}"
@@ -297,3 +299,31 @@ def test_a_refused_product_form_keeps_the_values_it_was_first_loaded_with(admin,
     assert answer.status_code == 303
     kept = api("GET", f"/products/{made['id']}")
     assert (kept["price"], kept["active"]) == ("6.00", False)
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_new_product_whose_picture_upload_failed_is_shown_on_its_page_not_as_a_failure(
+    admin, api, products, monkeypatch, status
+):
+    def failing(**_):
+        return {"status": status, "title": "Upstream failed"}, status, PROBLEM
+
+    monkeypatch.setitem(products.view_functions, "products.ProductImages", failing)
+    form = Form(admin.get("/console/products/new").text, "product-form").values
+    answer = admin.post(
+        "/console/products/new",
+        data={
+            **form,
+            "name": "Café",
+            "price": "5.00",
+            "barcode": barcode(6),
+            "file": (io.BytesIO(b"a picture"), "cafe.png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
+
+    [made] = api("GET", "/products")["items"]  # one product, made once
+    assert answer.status_code == 303
+    assert answer.location == f"/console/products/{made['id']}"
+    page = html.unescape(admin.get(answer.location).text)
+    assert "Produto Café criado, mas não foi possível saber se a imagem foi salva" in page

@@ -439,12 +439,18 @@ class Monitor:
             )
         )
         notes = [("incident.opened", incident.describe(), incident.announced)]
-        # Incidents that blamed this target before it had one of its own now point at it.
+        # Incidents that blamed this target before it had one of its own now point at it, or,
+        # while it is held back, at its root cause's (as _root_cause does); never at one
+        # incident's key with another's target. One still waiting for its cause is blamed itself.
+        link = (
+            (incident.root_cause_target, incident.root_cause_key)
+            if incident.root_cause_key
+            else (incident.target, incident.key)
+        )
         for other in self.tracked.values():
             waiting = other.incident
             if waiting and waiting.awaiting_cause and waiting.root_cause_target == incident.target:
-                waiting.root_cause_key = incident.root_cause_key or incident.key
-                waiting.root_cause_target = incident.root_cause_target or incident.target
+                waiting.root_cause_target, waiting.root_cause_key = link
                 self._pending.append(
                     store.IncidentLinked(
                         waiting.key, waiting.root_cause_target, waiting.root_cause_key

@@ -160,6 +160,59 @@ def test_a_service_that_goes_down_before_its_failing_dependency_is_linked_when_t
     assert [b["incident"]["target"] for b in webhook.received] == ["postgres"]
 
 
+def test_an_incident_waiting_on_a_service_that_then_waits_on_its_own_cause_blames_that_service(
+    app, session, webhook
+):
+    chain = {
+        "defaults": {"interval": "10s", "down_after": 2, "up_after": 2},
+        "targets": [
+            {"name": "postgres", "kind": "postgres", "dsn": "postgresql://x@127.0.0.1:1/x"},
+            {
+                "name": "clients",
+                "kind": "http",
+                "url": "http://127.0.0.1:1/",
+                "depends_on": ["postgres"],
+            },
+            {
+                "name": "journey",
+                "kind": "http",
+                "url": "http://127.0.0.1:1/",
+                "depends_on": ["clients"],
+            },
+        ],
+    }
+    webhook.received.clear()
+    notifier = Notifier(webhook.url, backoff=0.01)
+    monitor = Monitor(app, parse(chain, {}), notifier)
+    monitor.restore()
+    try:
+        # journey goes down while clients has failed once: it waits to blame clients. Then
+        # postgres fails once and clients goes down waiting to blame postgres.
+        monitor.observe("clients", CheckResult(False, 1.0, checked_at=T0))
+        feed(monitor, "journey", [False, False], start=T0 + timedelta(seconds=1))
+        monitor.observe("postgres", CheckResult(False, 1.0, checked_at=T0 + timedelta(seconds=12)))
+        monitor.observe("clients", CheckResult(False, 1.0, checked_at=T0 + timedelta(seconds=13)))
+        by_target = {row["target"]: row for row in incidents(session)}
+        journey, clients = by_target["journey"], by_target["clients"]
+        assert journey["root_cause_target"] == "clients"
+        assert journey["root_cause_id"] == clients["id"]
+        # postgres passes (clients is told on its own), then clients recovers: journey outlived
+        # clients, not postgres, which never had an incident.
+        monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=22)))
+        feed(monitor, "clients", [True, True], start=T0 + timedelta(seconds=23))
+        notifier.drain(timeout=10)
+        told = [(b["event"], b["incident"]["target"]) for b in webhook.received]
+        assert told == [
+            ("incident.opened", "clients"),
+            ("incident.closed", "clients"),
+            ("incident.opened", "journey"),
+        ]
+        outlived = webhook.received[2]["incident"]
+        assert outlived["root_cause_target"] == "clients" and outlived["outlived_root_cause"]
+    finally:
+        notifier.close()
+
+
 def test_an_incident_that_blamed_a_dependency_which_recovered_notifies_on_its_own(
     monitor, session, webhook
 ):

@@ -1,5 +1,5 @@
-"""Clients, their addresses and favorite products, the Idempotency-Keys of new addresses, and the
-outbox through which their deletion is announced."""
+"""Clients, their addresses and favorite products, the products heard deleted, the Idempotency-Keys
+of new addresses, and the outbox through which their deletion is announced."""
 
 from __future__ import annotations
 
@@ -111,6 +111,19 @@ class Favorite(db.Model):
         db.UniqueConstraint("client_id", "product_id", name="uq_favorites_client_id_product_id"),
         Index("ix_favorites_client_id_created_at_id", "client_id", "created_at", "id"),
         Index("ix_favorites_product_id", "product_id"),
+    )
+
+
+class DeletedProduct(db.Model):
+    """A product whose `product.deleted` has been heard: kept for good (product ids are never
+    reused), so a favorite added after the deletion was applied (its `HEAD /products/{id}`
+    answered before it) is refused rather than kept with nothing left to remove it."""
+
+    __tablename__ = "deleted_products"
+
+    product_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    deleted_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=func.now()
     )
 
 

@@ -2,14 +2,16 @@
 `HEAD /products/{id}`, names and prices fetched in one `GET /products?ids=…`, deletions heard
 through the outbox."""
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from flask import request
-from sqlalchemy import func, select
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import func, inspect, select
 
-from services.clients import create_app
-from services.clients.models import Favorite, db
+from services.clients import create_app, favorites
+from services.clients.models import DeletedProduct, Favorite, db
 from services.kit.testing import (
     LiveServer,
     answered_behind,
@@ -150,6 +152,80 @@ def test_a_favorite_whose_client_is_deleted_right_after_it_is_stored_is_answered
     assert favorites_of(app, owner["id"]) == []
 
 
+def test_a_favorite_added_while_its_product_is_being_deleted_is_404_and_not_kept(
+    app, client, user, admin, make_client, make_product, products, monkeypatch
+):
+    """products answered the HEAD 200; then, while the PUT waited for the client's lock (behind
+    a PATCH of the client), the product was deleted and its `product.deleted` applied here. A
+    favorite stored after that would be removed by nothing: the list would count it in `total`
+    without showing it, and GET would answer it."""
+    owner, product = make_client(), make_product()
+    path = f"/clients/{owner['id']}/favorites/{product['id']}"
+
+    def product_deleted():
+        deleted = products.app.test_client().delete(f"/products/{product['id']}", headers=admin)
+        assert deleted.status_code == 204
+        heard = deliver(app, "product.deleted", {"product_id": product["id"]})
+        assert heard.json == {"status": "processed"}
+
+    def deleted_before_the_client_lock(client_id):
+        # In a thread of its own: the event's request has its own app context and session.
+        with ThreadPoolExecutor(max_workers=1) as other:
+            other.submit(product_deleted).result()
+        lock_client(client_id)
+
+    lock_client = favorites.lock_client
+    monkeypatch.setattr(favorites, "lock_client", deleted_before_the_client_lock)
+    response = client.put(path, headers=user)
+    monkeypatch.undo()
+
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.json["detail"] == f"Product {product['id']} does not exist"
+    assert favorites_of(app, owner["id"]) == []
+    listed = client.get(f"/clients/{owner['id']}/favorites", headers=user).json
+    assert (listed["items"], listed["total"]) == ([], 0)
+    assert client.get(path, headers=user).status_code == 404
+
+
+def test_a_favorite_waits_for_its_products_deletion_in_progress_and_is_then_a_404(
+    app, client, user, make_client, make_product
+):
+    """The event's transaction is open (tombstone written, favorites deleted, not committed)
+    while the PUT inserts: without the product's lock the PUT would not see the tombstone, and
+    its favorite would outlive the deletion, which could not see it."""
+    owner, product = make_client(), make_product()
+    answers = []
+    with app.app_context():
+        favorites.on_product_deleted({"product_id": product["id"]})
+        writer = threading.Thread(
+            target=lambda: answers.append(
+                client.put(f"/clients/{owner['id']}/favorites/{product['id']}", headers=user)
+            )
+        )
+        writer.start()
+        writer.join(1)
+        assert writer.is_alive(), answers[0].status_code
+        db.session.commit()
+    writer.join(10)
+    assert answers[0].status_code == 404
+    assert answers[0].json["detail"] == f"Product {product['id']} does not exist"
+    assert favorites_of(app, owner["id"]) == []
+
+
+def test_the_deleted_products_migration_goes_down_and_up_again(app, client):
+    with app.app_context():
+        db.session.add(DeletedProduct(product_id=9))
+        db.session.commit()
+        db.session.remove()
+        downgrade(revision="226782dfd7b2")
+        try:
+            assert not inspect(db.engine).has_table("deleted_products", schema="clients")
+        finally:
+            upgrade()
+        assert db.session.scalars(select(DeletedProduct.product_id)).all() == []
+        db.session.remove()
+
+
 def test_an_unknown_product_is_404_and_nothing_is_stored(
     app, client, user, make_client, make_product
 ):
@@ -273,6 +349,8 @@ def test_product_deleted_removes_the_product_from_every_favorites_list(
     response = deliver(app, "product.deleted", {"product_id": gone["id"]})
     assert response.json == {"status": "processed"}
     assert favorites_of(app, first["id"]) == favorites_of(app, second["id"]) == [kept["id"]]
+    again = client.put(f"/clients/{first['id']}/favorites/{gone['id']}", headers=user)
+    assert again.status_code == 404 and favorites_of(app, first["id"]) == [kept["id"]]
 
 
 def test_a_product_deleted_in_products_leaves_the_favorites_through_the_outbox(

@@ -1,16 +1,22 @@
 """Only what the client is meant to read reaches it: a shipped or delivered order's note (a
 tracking code); the note orders puts in every other step's event is the shop's own record ("payment
 7", "PIX expired", an admin's words) and is never sent. The events are as orders emits them
-(services/orders/events.py, payments.py, workflow.py)."""
+(services/orders/events.py, payments.py, workflow.py). Notes kept before these rules (the shop's,
+a failed payment's English reason) are migrated so a retry sends none of them."""
+
+import importlib.util
+from pathlib import Path
 
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import insert, select
 
 from services.notifications.models import Notification, db
+from services.notifications.notifications import TRY_AGAIN, payment_failed_note
 
 from .conftest import order_event, rows, send_due
 
+MIGRATIONS = Path(__file__).parents[1] / "migrations" / "versions"
 LINES = [{"product_id": 3, "quantity": 2}]
 
 
@@ -114,3 +120,88 @@ def test_the_shops_notes_kept_before_are_dropped_so_a_retry_sends_none(client, a
         "order_cancelled": "",
         "order_shipped": "BR1",
     }
+
+
+def kept_before_portuguese_notes(app, *notifications: dict) -> None:
+    """Rows as the app kept them before this migration, then migrated to head."""
+    with app.app_context():
+        downgrade(revision="5e0c9b7a2d14")
+        try:
+            for values in notifications:
+                db.session.execute(insert(Notification).values(template="payment_failed", **values))
+            db.session.commit()
+        finally:
+            db.session.remove()
+            upgrade()
+        db.session.remove()
+
+
+ENGLISH = "Your card has insufficient funds."
+ADVICE = TRY_AGAIN[None]
+
+
+def test_an_old_failed_payments_english_reason_retried_sends_the_portuguese_advice(
+    client, app, standin, make_client, admin
+):
+    buyer = make_client(phone="11912345678", opt_in=True)
+    kept_before_portuguese_notes(
+        app,
+        {
+            "order_id": 105,
+            "client_id": buyer["id"],
+            "status": "failed",
+            "error": "Gave up after 5 attempts: 429",
+            "parameters": {"total": "60.50", "status": "", "note": ENGLISH},
+        },
+    )
+    [row] = rows(app)
+    assert client.post(f"/notifications/{row.id}/retry", headers=admin).status_code == 200
+    assert send_due(app) == 1
+    [sent] = standin.messages(to="5511912345678")
+    assert sent["parameters"] == [buyer["name"], "105", "R$ 60,50", ADVICE]
+
+
+@pytest.mark.parametrize(
+    ("status", "channel", "note", "after"),
+    [
+        ("queued", None, ENGLISH, ADVICE),
+        ("queued", None, "", ADVICE),
+        ("failed", "email", ENGLISH, ADVICE),
+        # Meta may still report it failed, and an admin retry it.
+        ("sent", "whatsapp", ENGLISH, ADVICE),
+        # What a PIX was told before the advice followed the method.
+        ("failed", None, TRY_AGAIN["card"], ADVICE),
+        # What the client was told stays.
+        ("sent", "email", ENGLISH, ENGLISH),
+        ("delivered", "whatsapp", ENGLISH, ENGLISH),
+        ("read", "whatsapp", ENGLISH, ENGLISH),
+        # Written in Portuguese from the code and method already.
+        ("failed", None, f"O cartão está vencido. {TRY_AGAIN['card']}", None),
+        ("failed", None, TRY_AGAIN["pix"], None),
+        ("queued", None, f"O banco recusou o cartão. {ADVICE}", None),
+    ],
+)
+def test_an_old_failed_payments_note_that_may_still_be_sent_becomes_the_portuguese_advice(
+    client, app, status, channel, note, after
+):
+    kept_before_portuguese_notes(
+        app,
+        {
+            "order_id": 106,
+            "client_id": 7,
+            "status": status,
+            "channel": channel,
+            "parameters": {"total": "60.50", "status": "", "note": note},
+        },
+    )
+    [row] = rows(app)
+    assert row.parameters["note"] == (note if after is None else after)
+
+
+def test_the_migrations_advice_is_what_a_failure_with_no_code_is_told():
+    path = MIGRATIONS / "8800c9a98f10_payment_failed_notes_in_portuguese.py"
+    spec = importlib.util.spec_from_file_location("payment_failed_notes", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert migration.TRY_AGAIN == TRY_AGAIN
+    assert payment_failed_note(None) == migration.TRY_AGAIN[None]

@@ -504,9 +504,12 @@ class Monitor:
     def _release_outlived(self) -> list[tuple]:
         """Incidents held back for a root cause whose incident is no longer open (it recovered,
         or closed while this worker was away) outlived it: each is announced now, on its own
-        (keeping its link), and its recovery will be too. One whose target is passing again
-        (recovering) stays held: announced if it fails again, closed telling nobody if it
-        recovers, as when it recovers before its root cause."""
+        (keeping its link), and its recovery will be too. One whose root cause's target is no
+        longer checked (removed or renamed in targets.yaml: its incident ended as no longer
+        monitored, not known to have recovered) is announced as a plain opening, its link
+        cleared, as _clear_suspicions does. One whose target is passing again (recovering) stays
+        held: announced if it fails again, closed telling nobody if it recovers, as when it
+        recovers before its root cause."""
         still_open = {t.incident.key for t in self.tracked.values() if t.incident is not None}
         notes = []
         for other in self.tracked.values():
@@ -517,6 +520,9 @@ class Monitor:
                 and held.root_cause_key not in still_open
                 and not other.recovering
             ):
+                if held.root_cause_target not in self.tracked:
+                    held.root_cause_target = held.root_cause_key = None
+                    self._pending.append(store.IncidentLinked(held.key, None, None))
                 held.announced = True
                 self._pending.append(store.IncidentAnnounced(held.key))
                 notes.append(("incident.opened", held.describe(), True))

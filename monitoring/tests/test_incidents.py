@@ -586,6 +586,37 @@ def test_a_held_back_incident_of_a_target_no_longer_configured_is_closed_telling
     ]
 
 
+def test_an_incident_held_back_for_a_target_no_longer_configured_is_announced_on_its_own(
+    app, monitor, session, webhook
+):
+    fail_together(monitor, 3)
+    # postgres is renamed database in targets.yaml (still failing) and the worker restarts: its
+    # incident ends as no longer monitored, which is no recovery clients could have outlived.
+    renamed = {
+        **TARGETS,
+        "targets": [
+            {**TARGETS["targets"][0], "name": "database"},
+            TARGETS["targets"][1],
+            {**TARGETS["targets"][2], "depends_on": ["database", "gateway"]},
+        ],
+    }
+    again = Monitor(app, parse(renamed, {}), monitor.notifier)
+    again.restore()
+    again.observe("database", CheckResult(False, 1.0, checked_at=T0 + timedelta(seconds=40)))
+    by_target = {row["target"]: row for row in incidents(session)}
+    clients = by_target["clients"]
+    assert clients["notified"] and clients["ended_at"] is None
+    assert clients["root_cause_target"] is None and clients["root_cause_id"] is None
+    delivered(monitor)
+    assert [(b["event"], b["incident"]["target"]) for b in webhook.received] == [
+        ("incident.opened", "postgres"),
+        ("incident.closed", "postgres"),
+        ("incident.opened", "clients"),
+    ]
+    opened = webhook.received[2]["incident"]
+    assert opened["root_cause_target"] is None and opened["outlived_root_cause"] is False
+
+
 def test_an_incident_that_blamed_a_dependency_no_longer_configured_notifies_on_its_own(
     app, monitor, session, webhook
 ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -121,20 +122,6 @@ def incident_message_id(event: str, incident: dict[str, Any]) -> str | None:
     return f"feira-incident-{key}-{event.rpartition('.')[2]}" if key else None
 
 
-def _report_to(report: Callable[[str, str], None] | None, channel: str, sent: Future) -> None:
-    if report is None:
-        return
-
-    def done(future: Future) -> None:
-        if future.cancelled():
-            outcome = DROPPED
-        else:
-            outcome = DELIVERED if future.exception() is None and future.result() else GIVEN_UP
-        report(channel, outcome)
-
-    sent.add_done_callback(done)
-
-
 class Notifier:
     def __init__(
         self,
@@ -158,6 +145,10 @@ class Notifier:
         self.mailer = mailer
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook")
         self._mail_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="email")
+        # Each notification's report until it is made: one outcome each, whoever comes first
+        # (its end, or close() dropping it).
+        self._unreported: dict[Future, Callable[[str], None]] = {}
+        self._reports_lock = threading.Lock()
 
     def incident(
         self,
@@ -183,11 +174,34 @@ class Notifier:
         mailed = posted = None
         if self.email_to:
             mailed = self._mail_pool.submit(self._mail, event, incident)
-            _report_to(report, "email", mailed)
+            self._report_to(report, "email", mailed)
         if self.webhook_url:
             posted = self._pool.submit(self._post, body)
-            _report_to(report, "webhook", posted)
+            self._report_to(report, "webhook", posted)
         return posted or mailed
+
+    def _report_to(
+        self, report: Callable[[str, str], None] | None, channel: str, sent: Future
+    ) -> None:
+        if report is None:
+            return
+        with self._reports_lock:
+            self._unreported[sent] = lambda outcome: report(channel, outcome)
+
+        def done(future: Future) -> None:
+            if future.cancelled():
+                outcome = DROPPED
+            else:
+                outcome = DELIVERED if future.exception() is None and future.result() else GIVEN_UP
+            self._report(future, outcome)
+
+        sent.add_done_callback(done)
+
+    def _report(self, sent: Future, outcome: str) -> None:
+        with self._reports_lock:
+            report = self._unreported.pop(sent, None)
+        if report is not None:
+            report(outcome)
 
     def _post(self, body: dict[str, Any]) -> bool:
         delay = self.backoff
@@ -251,7 +265,7 @@ class Notifier:
 
     def drain(self, timeout: float = 30.0) -> None:
         """Wait until every notification queued so far is delivered or given up, or `timeout`
-        (what is still queued then is close()'s to drop)."""
+        (what is still queued or being tried then is close()'s to drop)."""
         deadline = time.monotonic() + timeout
         try:
             for pool in (self._pool, self._mail_pool):
@@ -260,5 +274,12 @@ class Notifier:
             log.warning("notifications still queued", extra={"waited_s": timeout})
 
     def close(self) -> None:
+        """Stop: what is still queued is cancelled, and what is being tried still (a webhook may
+        retry for some 40 s) is not waited for. Both are reported DROPPED now, while the worker
+        can still record it; whatever the latter ends as later is not reported."""
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._mail_pool.shutdown(wait=False, cancel_futures=True)
+        with self._reports_lock:
+            running = list(self._unreported)
+        for sent in running:
+            self._report(sent, DROPPED)

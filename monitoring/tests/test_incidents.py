@@ -485,6 +485,39 @@ def test_a_notification_still_queued_when_the_worker_stops_is_recorded_as_droppe
         gate.set()
 
 
+def test_a_notification_still_being_tried_when_the_worker_stops_is_recorded_as_dropped_once(
+    app, session, webhook
+):
+    trying, gate = threading.Event(), threading.Event()
+
+    class Stalled(requests.Session):
+        def post(self, *args, **kwargs):
+            trying.set()
+            gate.wait(10)
+            raise requests.ConnectionError("stalled")
+
+    notifier = Notifier(webhook.url, backoff=0.01, session=Stalled())
+    monitor = Monitor(app, parse(TARGETS, {}), notifier)
+    monitor.restore()
+    try:
+        feed(monitor, "clients", [False, False])
+        assert trying.wait(10), "the webhook is being tried"
+        notifier.drain(timeout=0.1)
+        notifier.close()
+        monitor.flush()
+        [incident] = incidents(session)
+        assert [(d["event"], d["outcome"]) for d in incident["deliveries"]] == [
+            ("incident.opened", "dropped")
+        ]
+    finally:
+        gate.set()
+    # Its tries end after the stop (given up, here): that is not recorded as well.
+    notifier._pool.shutdown(wait=True)
+    monitor.flush()
+    [incident] = incidents(session)
+    assert [d["outcome"] for d in incident["deliveries"]] == ["dropped"]
+
+
 def test_an_open_incident_of_a_target_no_longer_configured_is_closed_and_its_end_announced(
     app, monitor, web, session, webhook
 ):

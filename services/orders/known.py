@@ -31,6 +31,8 @@ from .models import KnownAddress, KnownClient, KnownProduct, Order, db
 
 log = logging.getLogger("feira.orders")
 
+OPEN = ("pending", "paid", "shipped")
+
 # --- what the events say ---
 
 
@@ -53,7 +55,7 @@ def on_client_deleted(data: dict) -> None:
     _bury(KnownClient, client_id)
     open_orders = db.session.scalars(
         select(Order)
-        .where(Order.client_id == client_id, Order.status.in_(("pending", "paid", "shipped")))
+        .where(Order.client_id == client_id, Order.status.in_(OPEN))
         .order_by(Order.id)
         .with_for_update()
     ).all()
@@ -94,8 +96,31 @@ def on_address_saved(data: dict) -> None:
 
 
 def on_address_deleted(data: dict) -> None:
-    """`address.deleted` {address_id}."""
-    _bury(KnownAddress, int(data["address_id"]))
+    """`address.deleted` {address_id, client_id}: no order may ship to it from now on. Clients
+    refuses to delete an address open orders ship to, but it asks orders before it deletes, and
+    orders takes orders to it until this event arrives: one placed (or given it) in between has
+    nowhere to ship. Its client is still there to be asked for another address, so it is not
+    cancelled: it is logged as an error for an admin, by ids only (an address is personal data).
+    The client_id narrows the search to the orders' client_id index: an order only ships to an
+    address of its own client (client_problems)."""
+    address_id, client_id = int(data["address_id"]), int(data["client_id"])
+    _bury(KnownAddress, address_id)
+    stranded = db.session.scalars(
+        select(Order.id)
+        .where(
+            Order.client_id == client_id,
+            Order.shipping_address_id == address_id,
+            Order.status.in_(OPEN),
+        )
+        .order_by(Order.id)
+    ).all()
+    if stranded:
+        log.error(
+            "address %s of client %s was deleted while open orders ship to it: %s",
+            address_id,
+            client_id,
+            ", ".join(map(str, stranded)),
+        )
 
 
 def on_product_saved(data: dict) -> None:

@@ -105,6 +105,8 @@ def search(args: dict):
         stmt = stmt.where(Order.id == args["id"])
     if "client_id" in args:
         stmt = stmt.where(Order.client_id == args["client_id"])
+    if "shipping_address_id" in args:
+        stmt = stmt.where(Order.shipping_address_id == args["shipping_address_id"])
     if args.get("status"):
         stmt = stmt.where(Order.status.in_(args["status"]))
     if "category_id" in args:

@@ -113,6 +113,9 @@ class OrderListArgs(PageArgs):
         strict=False, metadata={"description": "Orders with any line in this category"}
     )
     product_id = Id(strict=False, metadata={"description": "Orders with any line of this product"})
+    shipping_address_id = Id(
+        strict=False, metadata={"description": "Orders shipping to this address"}
+    )
     # Aware (a time without an offset is UTC), so the two always compare, with each other and
     # with the stored timestamps.
     created_from = fields.AwareDateTime(

@@ -71,6 +71,25 @@ def test_filters(client, user, shop):
     assert ids(client, user, client_id=ana, status="pending") == [first]
 
 
+def test_orders_are_found_by_their_shipping_address(client, user, make_client, make_product):
+    buyer, other = make_client(address=True), make_client(address=True)
+    product = make_product(stock=10)
+
+    def place(who, **more):
+        body = order_body(who["id"], (product["id"], 1), **more)
+        response = client.post("/orders", json=body, headers=user)
+        assert response.status_code == 201, response.json
+        return response.json["id"]
+
+    to_it = place(buyer, shipping_address_id=buyer["address_id"])
+    place(buyer)
+    place(other, shipping_address_id=other["address_id"])
+    address = buyer["address_id"]
+    assert ids(client, user, shipping_address_id=address) == [to_it]
+    assert ids(client, user, client_id=buyer["id"], shipping_address_id=address) == [to_it]
+    assert ids(client, user, client_id=other["id"], shipping_address_id=address) == []
+
+
 def test_sorting_by_total(client, user, shop):
     first, second, third = shop["orders"]
     assert ids(client, user, sort="total") == [first, third, second]

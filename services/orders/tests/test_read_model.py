@@ -352,6 +352,37 @@ def test_once_address_deleted_is_delivered_the_address_is_refused(
     assert list(refused.json["errors"]) == ["shipping_address_id"]
 
 
+@pytest.mark.parametrize("statuses", [(), ("paid", "shipped")], ids=["pending", "shipped"])
+def test_open_orders_shipping_to_an_address_deleted_meanwhile_are_kept_and_logged_by_id(
+    client, user, admin, make_client, make_product, clients, heard, caplog, statuses
+):
+    """Clients asks orders before it deletes an address (here it asks nobody: no ORDERS_URL); an
+    order placed to it in between has nowhere to ship. It is not cancelled (its client is still
+    there to be asked, a shipped one is on its way): an admin is told, by ids alone."""
+    buyer = make_client(address=True)
+    product = make_product(stock=5)
+    heard()
+    placed = place(client, user, buyer, (product["id"], 1), shipping_address_id=buyer["address_id"])
+    assert placed.status_code == 201, placed.json
+    for status in statuses:
+        moved = client.post(
+            f"/orders/{placed.json['id']}/status", json={"status": status}, headers=admin
+        )
+        assert moved.status_code == 200, moved.json
+    assert place(client, user, buyer, (product["id"], 1)).status_code == 201  # to no address
+    where = f"/clients/{buyer['id']}/addresses/{buyer['address_id']}"
+    assert clients.app.test_client().delete(where, headers=user).status_code == 204
+    heard()
+    order = client.get(f"/orders/{placed.json['id']}", headers=admin).json
+    assert order["status"] == (statuses or ("pending",))[-1]
+    assert emitted(client.application, "order.cancelled") == []
+    [logged] = [record for record in caplog.records if record.levelname == "ERROR"]
+    assert logged.getMessage() == (
+        f"address {buyer['address_id']} of client {buyer['id']} was deleted while open orders "
+        f"ship to it: {placed.json['id']}"
+    )
+
+
 def test_an_address_of_another_client_is_refused(client, user, make_client, make_product, heard):
     owner, other = make_client(address=True), make_client()
     product = make_product(stock=5)

@@ -162,9 +162,13 @@ class AddressResource(MethodView):
     @blp.login_required()
     @blp.response(204)
     @blp.problem(404, "No such client, or the address is not this client's")
+    @blp.problem(409, "Open (pending, paid or shipped) orders ship to the address")
+    @blp.problem(503, "The orders service cannot say whether open orders ship to the address")
     def delete(self, client_id, address_id):
-        """Remove an address."""
-        clients.delete_address(clients.get_address(client_id, address_id))
+        """Remove an address; not while open orders ship to it."""
+        address = clients.get_address(client_id, address_id)
+        deletion_guards.ensure_no_open_order_ships_to(client_id, address_id)
+        clients.delete_address(address)
 
 
 @blp.route("/<int:client_id>/favorites")

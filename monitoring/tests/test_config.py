@@ -150,6 +150,12 @@ def test_the_journey_signs_in_with_the_monitor_account_once_it_is_set():
     ]
 
 
+def test_the_journey_depends_on_orders_which_its_address_deletion_asks():
+    config = load(DEFAULT_FILE, {**ENV, "ORDERS_URL": "http://127.0.0.1:5005"})
+    journey = config.target("journey")
+    assert journey.depends_on == ("gateway", "auth", "clients", "orders", "postgres")
+
+
 def test_a_dependency_on_a_service_that_is_not_running_is_dropped():
     config = load(DEFAULT_FILE, {k: v for k, v in ENV.items() if k != "CLIENTS_URL"})
     assert "clients" not in config.names

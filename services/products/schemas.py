@@ -165,7 +165,8 @@ class ImportSchema(Schema):
     # Text PostgreSQL cannot store rejects only its row (the import checks each), not the batch.
     check_text = False
 
-    rows = fields.List(fields.Raw(), required=True)
+    # A null row too is the import's to refuse, alone: Raw would refuse the whole batch for it.
+    rows = fields.List(fields.Raw(allow_none=True), required=True)
 
     @pre_load
     def an_array(self, data, **kwargs):

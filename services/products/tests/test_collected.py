@@ -38,6 +38,20 @@ def test_the_collector_upserts_by_barcode_and_learns_each_rows_product(client):
     assert again["products"] == [{"index": 0, "id": made[0]["id"], "created": False}]
 
 
+def test_a_null_collected_row_is_rejected_on_its_own_and_the_others_land(client):
+    rows = [None, {"name": "Panela", "price": "1299.90", "barcode": barcode(1)}]
+    answer = client.post("/products/collected", json=rows, headers=collector())
+    assert answer.status_code == 200
+    assert answer.json["rejected"] == [
+        {
+            "index": 0,
+            "reason": "Invalid fields: _body",
+            "errors": {"_body": ["Invalid input type."]},
+        }
+    ]
+    assert [(row["index"], row["created"]) for row in answer.json["products"]] == [(1, True)]
+
+
 def test_only_the_collectors_credential_opens_it(client, admin):
     rows = [{"name": "Panela", "price": "10.00", "barcode": barcode(1)}]
     assert client.post("/products/collected", json=rows, headers=admin).status_code == 401

@@ -60,6 +60,20 @@ def test_a_bad_row_is_rejected_with_its_index_and_reasons_and_the_others_land(
     assert stored == ["Importado 1", "Importado 7", "Nome ocupado"]
 
 
+def test_a_null_row_is_rejected_on_its_own_and_the_others_land(app, client, admin):
+    response = client.post("/products/import", json=[None, row(1), 1, row(2)], headers=admin)
+    assert response.status_code == 200
+    assert (response.json["created"], response.json["updated"]) == (2, 0)
+    rejected = {r["index"]: r["errors"] for r in response.json["rejected"]}
+    assert rejected == {
+        0: {"_body": ["Invalid input type."]},
+        2: {"_body": ["Invalid input type."]},
+    }
+    with app.app_context():
+        stored = db.session.scalars(select(Product.name).order_by(Product.name)).all()
+    assert stored == ["Importado 1", "Importado 2"]
+
+
 def test_a_created_row_is_announced_as_created_a_changed_one_as_updated_a_rejected_one_not(
     app, client, admin, make_product
 ):

@@ -3,8 +3,9 @@ Documentation       Orders, through the gateway, as API.md specifies them under 
 ...                 do what": an order checks its client and products, copies their prices and
 ...                 reserves the stock; the Idempotency-Key answers a retry with the first answer; the
 ...                 status workflow releases, commits and gives holdings; users cancel their own
-...                 pending orders and the admin does the rest; the lists filter. Every test makes its
-...                 own clients, products and orders, and its teardown cancels and deletes the orders
+...                 pending orders and the admin does the rest; the lists filter; an address an open
+...                 order ships to cannot be deleted. Every test makes its own clients (and their
+...                 addresses), products and orders, and its teardown cancels and deletes the orders
 ...                 before the clients and the catalogue go.
 Resource            ../resources/orders.resource
 
@@ -139,6 +140,28 @@ Scenario: a product that an order references cannot be deleted, even with no sto
     Then the answer is a 409 problem
     And the problem detail mentions "orders reference it"
     And the product is still in the catalogue
+
+Scenario: an address a pending order ships to cannot be deleted
+    [Tags]    clients
+    Given a registered client
+    And the client has an address
+    And a product with a stock of 5
+    And an order for 1 units of the product, shipped to the address
+    When I remove the address
+    Then the answer is 409 naming "address_id"
+    And the problem names the address and 1 open orders shipping to it
+    And the address is unchanged under its client
+
+Scenario: once that order is cancelled its address can be deleted
+    [Tags]    clients
+    Given a registered client
+    And the client has an address
+    And a product with a stock of 5
+    And an order for 1 units of the product, shipped to the address
+    And the admin has moved the order to "cancelled"
+    When I remove the address
+    Then the answer is 204
+    And the address no longer exists
 
 Scenario: the admin sees a paid order in the sales report by client
     Given a registered client

@@ -1,11 +1,12 @@
 *** Settings ***
-Documentation       With orders down: clients cannot tell whether a client has orders, nor products
-...                 whether a product is on one, so neither is deleted; the gateway's health of
-...                 orders is a 503 problem.
+Documentation       With orders down: clients cannot tell whether a client has orders or whether
+...                 open orders ship to an address, nor products whether a product is on one, so none
+...                 of them is deleted; the gateway's health of orders is a 503 problem.
 Resource            ../../resources/dependencies.resource
 
 Suite Setup         Run Keywords    Open the gateway session
-...                     AND    Make the suite's data    A registered client    A product
+...                     AND    Make the suite's data    A registered client
+...                     The client has an address    A product
 ...                     AND    The "orders" service has been stopped
 Suite Teardown      Run Keywords    The "orders" service is up again    AND    Remove the suite's data
 ...                     AND    Sign out the admin    AND    Close the gateway session
@@ -30,6 +31,13 @@ Scenario: with orders down a client cannot be deleted
     Then the answer is a 503 problem asking to retry later, at once
     And the client still exists
 
+Scenario: with orders down an address cannot be deleted
+    [Tags]    clients
+    Given the "orders" service is down
+    When I remove the address
+    Then the answer is a 503 problem asking to retry later, at once
+    And the address is unchanged under its client
+
 Scenario: with orders down a product cannot be deleted
     [Tags]    products
     Given the "orders" service is down
@@ -37,11 +45,12 @@ Scenario: with orders down a product cannot be deleted
     Then the answer is a 503 problem asking to retry later, at once
     And the product still exists
 
-Scenario: once orders is back it is healthy, and the client and the product can be deleted
+Scenario: once orders is back it is healthy, and the address, the client and the product can be deleted
     [Tags]    clients    products
     When the "orders" service is started again
     And I request "/health/orders"
     Then the answer is 200
     And the health answer is "ok"
+    And the address can be deleted now
     And the client can be deleted now
     And the product can be deleted now

@@ -23,7 +23,7 @@ from services.kit import (
     Unprocessable,
     utcnow,
 )
-from services.kit.fields import normalized_email
+from services.kit.fields import Email, normalized_email
 from services.kit.security import (
     ASSERTION_TYPE,
     issued_by_auth,
@@ -101,6 +101,10 @@ def authenticate(email: str, password: str, source: str) -> Checked:
     failure past LOGIN_MAX_FAILURES; the email's own ceiling only spaces out guesses from unknown
     addresses, and an address that signed in to it before is never held up by it."""
     email = normalized_email(email)
+    if len(email) > Email.MAX:
+        # Longer than any account's address ("İ" lower-cases to two characters), and longer than
+        # the counters' column: no account to guess at, so nothing to count (it dodges nothing).
+        raise Unauthorized(BAD_CREDENTIALS)
     now = utcnow()
     _count_guess(email, source, now)
     user = db.session.scalar(select(User).where(User.email == email))

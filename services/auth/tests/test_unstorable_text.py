@@ -4,6 +4,8 @@ import json
 
 import pytest
 
+from services.kit.testing import from_service
+
 PROBLEM = "application/problem+json"
 
 
@@ -29,3 +31,16 @@ def test_a_login_with_a_number_too_long_for_python_to_read_is_a_400_problem(clie
     response = client.post("/auth/login", data=body, content_type="application/json")
     assert response.status_code == 400 and response.mimetype == PROBLEM
     assert "number" in response.json["detail"]
+
+
+@pytest.mark.parametrize("door", ["login", "vouched/login"])
+def test_a_login_email_that_grows_when_lower_cased_is_the_usual_401(client, door):
+    # "İ" lower-cases to two characters: 200 of them fit the field but not an account's address.
+    body, headers = {"email": "İ" * 200, "password": "whatever1"}, {}
+    if door == "vouched/login":
+        body["address"], headers = "203.0.113.7", from_service("console", "auth")
+    answers = [client.post(f"/auth/{door}", json=body, headers=headers) for _ in range(6)]
+    # No account can hold that address, so there is nothing to throttle: never a 429 either.
+    assert [a.status_code for a in answers] == [401] * 6
+    assert answers[-1].mimetype == PROBLEM
+    assert answers[-1].json["detail"] == "The email or password is wrong"

@@ -3,6 +3,7 @@ figures inventory reports."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -11,7 +12,7 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from services.kit import Conflict, NotFound, Unprocessable, paginate
 from services.kit.db import constraint_field, kept_after_commit, read_in_one_snapshot
@@ -23,6 +24,10 @@ from .models import Category, Product, ProductImage, db, outbox
 from .schemas import CollectedRowSchema, ProductSchema
 
 UNKNOWN_CATEGORY = "fk_products_category_id_categories"
+# The SQLSTATE of the transaction PostgreSQL aborted to break a deadlock.
+DEADLOCK_DETECTED = "40P01"
+
+log = logging.getLogger("feira.products.catalogue")
 
 
 def _constraint(exc: IntegrityError) -> str:
@@ -249,9 +254,17 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
     (`id`) its page became before it gave another barcode, and the barcode it gave it (`was`):
     that product, while it still has that barcode, is updated, barcode included. `products` says
     which product each landed row became (the collector's door answers it; the import's schema
-    leaves it out)."""
+    leaves it out).
+
+    The rows are written in barcode order (each row that passed validation has one; a barcode
+    given twice keeps its rows' order), so imports at once (the admin's and the collector's)
+    lock the products they share in one order rather than deadlock; each row is still reported
+    by its index, in index order. Locks crossing otherwise (a name another import is writing,
+    the product a collected row `became`) can still deadlock: PostgreSQL then aborts one, which
+    is written again once, from the start, rather than lost whole."""
     schema = CollectedRowSchema() if only_given else ProductSchema()
-    result: dict = {"created": 0, "updated": 0, "rejected": [], "products": []}
+    rejected: list[dict] = []
+    valid: list[tuple[int, dict, set[str], int | None, str | None]] = []
     for index, row in enumerate(rows):
         try:
             unstorable = unstorable_text(row)
@@ -260,12 +273,31 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
             data = schema.load(row)
         except ValidationError as exc:
             errors = flatten_messages(exc.messages)
-            result["rejected"].append(_rejected(index, errors))
+            rejected.append(_rejected(index, errors))
             continue
+        became, was = data.pop("id", None), data.pop("was", None)
+        changed = data.keys() & row.keys() if only_given else set(data)
+        valid.append((index, data, changed, became, was))
+    valid.sort(key=lambda item: item[1]["barcode"])
+    try:
+        result = _write_rows(valid)
+    except OperationalError as exc:
+        if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+        db.session.rollback()
+        log.warning("an import was aborted to break a deadlock: written again")
+        result = _write_rows(valid)
+    result["rejected"] = sorted(rejected + result["rejected"], key=lambda r: r["index"])
+    result["products"].sort(key=lambda made: made["index"])
+    return result
+
+
+def _write_rows(valid: list[tuple[int, dict, set[str], int | None, str | None]]) -> dict:
+    """The validated rows upserted in the order given, each in its own savepoint, and committed."""
+    result: dict = {"created": 0, "updated": 0, "rejected": [], "products": []}
+    for index, data, changed, became, was in valid:
         try:
             with db.session.begin_nested():
-                became, was = data.pop("id", None), data.pop("was", None)
-                changed = data.keys() & row.keys() if only_given else data.keys()
                 product_id, created, event = _upsert(data, changed, became, was)
                 if created:
                     outbox.emit("product.created", {**event, "initial_stock": 0})

@@ -1,9 +1,12 @@
 """POST /products/import: upsert by barcode, each row on its own."""
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from services.kit.testing import from_service
 from services.products.models import Product, db, outbox
 
 from .conftest import barcode
@@ -143,3 +146,93 @@ def test_an_import_nested_ten_thousand_deep_is_a_400_not_a_500(client, admin):
     )
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
+
+
+def lock_product(connection, n):
+    connection.execute(
+        text("SELECT id FROM products.products WHERE barcode = :barcode FOR UPDATE"),
+        {"barcode": barcode(n)},
+    )
+
+
+def wait_until_blocked(count):
+    """Until `count` transactions wait for a lock (on the holder's, or, queued behind another
+    waiter for the same row, on that waiter's)."""
+    waiting = text("SELECT count(*) FROM pg_stat_activity WHERE pg_blocking_pids(pid) <> '{}'")
+    deadline = time.monotonic() + 10
+    with db.engine.connect() as watcher:
+        while watcher.execute(waiting).scalar_one() < count:
+            assert time.monotonic() < deadline, "the imports never waited"
+            watcher.rollback()
+            time.sleep(0.01)
+
+
+def posted(app, path, rows, headers):
+    with app.app_context():
+        try:
+            return app.test_client().post(path, json=rows, headers=headers)
+        finally:
+            db.session.remove()
+
+
+def test_rows_written_in_barcode_order_are_still_reported_in_index_order(client):
+    rows = [row(3), row(2, price="0"), row(1), "not an object", row(2)]
+    answer = client.post(
+        "/products/collected", json=rows, headers=from_service("collector", "products")
+    )
+    assert answer.status_code == 200
+    assert [r["index"] for r in answer.json["rejected"]] == [1, 3]
+    assert [(p["index"], p["created"]) for p in answer.json["products"]] == [
+        (0, True),
+        (2, True),
+        (4, True),
+    ]
+
+
+def test_imports_crossing_the_same_barcodes_lock_them_in_one_order_and_both_land(
+    app, admin, make_product
+):
+    make_product(barcode=barcode(1))
+    make_product(barcode=barcode(2))
+    collector = from_service("collector", "products")
+    with ThreadPoolExecutor(max_workers=2) as pool, app.app_context():
+        with db.engine.connect() as holder:
+            lock_product(holder, 1)
+            by_admin = pool.submit(posted, app, "/products/import", [row(1), row(2)], admin)
+            by_collector = pool.submit(
+                posted, app, "/products/collected", [row(2), row(1)], collector
+            )
+            wait_until_blocked(2)
+            # Both wait for the first barcode, the collector's import holding none of the
+            # others: the second is free, so neither can be waiting for the other.
+            holder.execute(
+                text("SELECT id FROM products.products WHERE barcode = :b FOR UPDATE NOWAIT"),
+                {"b": barcode(2)},
+            )
+            holder.commit()
+        answers = [by_admin.result(), by_collector.result()]
+    assert [answer.status_code for answer in answers] == [200, 200], [a.json for a in answers]
+    assert [(a.json["created"], a.json["updated"]) for a in answers] == [(0, 2), (0, 2)]
+
+
+def test_an_import_postgresql_aborts_to_break_a_deadlock_is_run_again_and_lands(
+    app, admin, make_product
+):
+    make_product(barcode=barcode(1))
+    make_product(barcode=barcode(2))
+    with ThreadPoolExecutor(max_workers=1) as pool, app.app_context():
+        with db.engine.connect() as holder:
+            lock_product(holder, 2)
+            answer = pool.submit(
+                posted, app, "/products/import", [row(1, price="7.00"), row(2)], admin
+            )
+            wait_until_blocked(1)
+            # The other order: the import, waiting first, is the one PostgreSQL aborts.
+            lock_product(holder, 1)
+            holder.commit()
+        response = answer.result()
+    assert response.status_code == 200, response.json
+    assert (response.json["created"], response.json["updated"]) == (0, 2)
+    with app.app_context():
+        prices = db.session.scalars(select(Product.price).order_by(Product.barcode)).all()
+    assert [str(price) for price in prices] == ["7.00", "3.50"]

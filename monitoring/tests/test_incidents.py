@@ -3,6 +3,7 @@ failing dependency instead of raising a storm, and announced if they outlive it;
 webhook on open and close, and what became of each delivery recorded."""
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -516,6 +517,25 @@ def test_a_notification_still_being_tried_when_the_worker_stops_is_recorded_as_d
     monitor.flush()
     [incident] = incidents(session)
     assert [d["outcome"] for d in incident["deliveries"]] == ["dropped"]
+
+
+def test_a_notification_being_tried_makes_no_further_try_once_the_worker_stops(webhook):
+    posts = []
+
+    class Refused(requests.Session):
+        def post(self, *args, **kwargs):
+            posts.append(args)
+            raise requests.ConnectionError("refused")
+
+    # Its next try would be 20 s away: a stopped worker would wait that long to exit.
+    notifier = Notifier(webhook.url, backoff=20, session=Refused())
+    sent = notifier.incident("incident.opened", {"target": "clients"}, notify=True)
+    deadline = time.monotonic() + 10
+    while not posts and time.monotonic() < deadline:
+        time.sleep(0.01)
+    notifier.close()
+    assert sent.result(timeout=5) is False
+    assert len(posts) == 1
 
 
 def test_an_open_incident_of_a_target_no_longer_configured_is_closed_and_its_end_announced(

@@ -615,7 +615,7 @@ def ensure_admin(email: str, password: str, name: str = "Administrator") -> tupl
     admin at the next deploy, and an admin demoting or deactivating it would be undone by every
     `make up`. An active admin is left alone, its password too (changed through the API, it
     stays)."""
-    email = email.strip().lower()
+    email = normalized_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         return register(email, password, name, role="admin"), "created"
@@ -639,7 +639,7 @@ def ensure_user(email: str, password: str, role: str, name: str) -> tuple[User, 
     """An account the stack itself uses (the monitor), from the environment, with exactly `role`
     and this password: both are the stack's to decide, so drift (a promotion, a reset) is undone
     and a changed password ends the old sessions."""
-    email = email.strip().lower()
+    email = normalized_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
     if user is None:
         return register(email, password, name, role=role), True

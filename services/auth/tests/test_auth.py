@@ -973,6 +973,17 @@ def test_ensure_user_undoes_a_promotion_and_follows_a_new_password(app, client, 
     assert client.get("/auth/me", headers=auth(tokens)).json["role"] == "user"
 
 
+def test_ensure_user_finds_its_account_however_the_accent_is_typed(app, client, monkeypatch):
+    monkeypatch.setenv("FEIRA_MONITOR_EMAIL", "jose\u0301@example.com")
+    monkeypatch.setenv("FEIRA_MONITOR_PASSWORD", "generated-secret")
+    runner = app.test_cli_runner()
+    assert "created" in runner.invoke(args=["ensure-user"]).output
+    monkeypatch.setenv("FEIRA_MONITOR_EMAIL", "jos\u00e9@example.com")
+    assert "present" in runner.invoke(args=["ensure-user"]).output
+    body = {"email": "jose\u0301@example.com", "password": "generated-secret"}
+    assert client.post("/auth/login", json=body).status_code == 200
+
+
 def test_ensure_user_refuses_without_its_variables(app, monkeypatch):
     monkeypatch.delenv("FEIRA_MONITOR_EMAIL", raising=False)
     monkeypatch.delenv("FEIRA_MONITOR_PASSWORD", raising=False)

@@ -103,3 +103,22 @@ def test_the_operators_account_is_made_admin_when_no_admin_is_active(
         db.session.remove()
     again = login(email=EMAIL, password=PASSWORD)
     assert client.get("/auth/users", headers=bearer(again["access_token"])).status_code == 200
+
+
+DECOMPOSED, PRECOMPOSED = "jose\u0301@example.com", "jos\u00e9@example.com"
+
+
+def test_an_admin_email_typed_with_a_combining_accent_is_one_account_however_spelt(
+    app, client, monkeypatch, ensure_admin
+):
+    monkeypatch.setenv("FEIRA_ADMIN_EMAIL", DECOMPOSED)
+    assert "created" in ensure_admin()
+    for spelling in (DECOMPOSED, PRECOMPOSED):
+        body = {"email": spelling, "password": PASSWORD}
+        assert client.post("/auth/login", json=body).status_code == 200, spelling
+    monkeypatch.setenv("FEIRA_ADMIN_EMAIL", PRECOMPOSED)
+    assert "already present" in ensure_admin()
+    with app.app_context():
+        admins = db.session.scalars(select(User.email).where(User.role == "admin")).all()
+        db.session.remove()
+    assert admins == [PRECOMPOSED]

@@ -431,11 +431,11 @@ def add_image(product: Product, upload, *, collected: bool = False) -> tuple[Pro
     sha256 = images.digest(upload.stream)
     sent_before = _image_of(product_id, sha256)
     if sent_before is not None and (collected or not sent_before.collected):
-        return sent_before, False
+        return _with_its_files(sent_before, upload), False
     if sent_before is not None:
         claimed = _claimed(sent_before.id)
         if claimed is not None:
-            return claimed, False
+            return _with_its_files(claimed, upload), False
         # The collector removed it meanwhile: stored anew.
     _ensure_room_for_a_picture(product_id)
     db.session.commit()
@@ -449,15 +449,27 @@ def add_image(product: Product, upload, *, collected: bool = False) -> tuple[Pro
         added = image.path == path
         if added:
             _ensure_room_for_a_picture(product_id, counting_the_new_one=True)
-        with kept_after_commit(db):
-            db.session.commit()
     except Exception:
         db.session.rollback()
         images.remove(path, thumbnail_path)
         raise
+    # Outside the cleanup: a COMMIT that errs may have landed all the same (the connection lost
+    # with its answer), and the row must not be left naming files that are gone. If it did not
+    # land, the files are left over: only disk.
+    with kept_after_commit(db):
+        db.session.commit()
     if not added:
         images.remove(path, thumbnail_path)
     return image, added
+
+
+def _with_its_files(image: ProductImage, upload) -> ProductImage:
+    """The picture these bytes made, its files written again from them if they are gone (lost
+    with a disk, or deleted by a version that removed them when a landed COMMIT erred)."""
+    if not images.present(image.path, image.thumbnail_path):
+        log.warning("picture %s had lost its files: written again", image.id)
+        images.write_files(image.path, image.thumbnail_path, images.encode(upload.stream))
+    return image
 
 
 def _store_picture(

@@ -127,17 +127,42 @@ def store(product_id: int, encoded: Encoded) -> tuple[str, str]:
     name = secrets.token_hex(8)
     path = f"products/{product_id}/{name}.{encoded.extension}"
     thumbnail_path = f"products/{product_id}/{name}-thumb.{encoded.extension}"
-    _write(path, encoded.picture)
-    _write(thumbnail_path, encoded.thumbnail)
+    write_files(path, thumbnail_path, encoded)
     return path, thumbnail_path
 
 
+def present(*relatives: str) -> bool:
+    return all((media_dir() / relative).is_file() for relative in relatives)
+
+
+def write_files(path: str, thumbnail_path: str, encoded: Encoded) -> None:
+    """The picture and its thumbnail at these paths (a new picture's, or those of a stored one
+    whose files are gone, written again from the same bytes)."""
+    _write(path, encoded.picture)
+    _write(thumbnail_path, encoded.thumbnail)
+
+
 def _write(relative: str, content: bytes) -> None:
+    """The whole file or none at its name, and on disk before its row is committed: the part is
+    synced before it is renamed, and the folder after (the rename itself survives a crash). The
+    part's name is the writer's own, so two writing one file at once never share a half-file."""
     target = media_dir() / relative
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
-    partial.write_bytes(content)
-    os.replace(partial, target)
+    partial = target.with_name(f"{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        with open(partial, "wb") as out:
+            out.write(content)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def remove(*relatives: str) -> None:

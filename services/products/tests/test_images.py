@@ -9,11 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from PIL import Image
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from services.kit.testing import answered_behind
 from services.products import catalogue
-from services.products.models import db
+from services.products.models import ProductImage, db
 from services.products.schemas import ImageSchema
 
 PROBLEM = "application/problem+json"
@@ -225,6 +227,58 @@ def test_the_same_file_sent_again_is_the_same_picture_a_200_with_no_second_copy(
     with app.app_context():  # the hash of the bytes sent, not of the re-encoded file
         kept = db.session.scalar(text("SELECT sha256 FROM products.product_images"))
         assert kept == hashlib.sha256(content).hexdigest()
+
+
+def test_a_picture_whose_commit_answered_an_error_after_it_landed_keeps_its_files(
+    client, admin, make_product, media_dir, monkeypatch
+):
+    # The connection dropped during COMMIT, after the server committed: the row is there, and
+    # so must its files be, for the same file sent again finds that row.
+    real_commit = Session.commit
+    failed = []
+
+    def commit_then_lose_the_answer(session):
+        real_commit(session)
+        stored_a_picture = any(isinstance(o, ProductImage) for o in session.identity_map.values())
+        if stored_a_picture and not failed:
+            failed.append(True)
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(Session, "commit", commit_then_lose_the_answer)
+    made = make_product()
+    before = files_of(media_dir, made["id"])
+    content = picture()
+    assert upload(client, admin, made["id"], content).status_code == 503
+    kept = files_of(media_dir, made["id"]) - before
+    again = upload(client, admin, made["id"], content)
+    assert again.status_code == 200, again.json
+    answered = {
+        media_dir / again.json[url].removeprefix("/media/") for url in ("url", "thumbnail_url")
+    }
+    assert kept == answered
+    with (
+        stored(media_dir, again.json["url"]) as full,
+        stored(media_dir, again.json["thumbnail_url"]) as thumb,
+    ):
+        assert (full.size, thumb.size) == ((800, 600), (320, 240))
+    assert client.get(f"/products/{made['id']}", headers=admin).json["images"] == [again.json]
+
+
+def test_the_same_file_sent_again_writes_the_files_its_picture_lost(
+    client, admin, make_product, media_dir
+):
+    made = make_product()
+    content = picture()
+    first = upload(client, admin, made["id"], content).json
+    for url in (first["url"], first["thumbnail_url"]):
+        (media_dir / url.removeprefix("/media/")).unlink()
+    again = upload(client, admin, made["id"], content)
+    assert (again.status_code, again.json) == (200, first)
+    with (
+        stored(media_dir, first["url"]) as full,
+        stored(media_dir, first["thumbnail_url"]) as thumb,
+    ):
+        assert (full.format, full.size, thumb.size) == ("JPEG", (800, 600), (320, 240))
 
 
 def test_the_same_file_sent_again_to_a_full_product_is_answered_not_refused(

@@ -1,5 +1,6 @@
-"""Which failed commands keep the key they bound: a refused request (4xx) lets it go, so a retry
-does the work again; any other failure (5xx) keeps it, so a retry resumes what was stored."""
+"""Which errors count as refusals. The command lets the key of a refused request (4xx) go, so a
+retry does the work again, and keeps it after any other failure (5xx), so a retry resumes what
+was stored; what that does to the key is tested through the services (e.g. orders' test_placing)."""
 
 import pytest
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +20,7 @@ from services.kit.idempotency import refused
         IntegrityError("INSERT", {}, Exception("duplicate")),
     ],
 )
-def test_an_error_answered_4xx_is_a_refusal_and_lets_the_key_go(error):
+def test_an_error_answered_4xx_counts_as_a_refusal(error):
     assert refused(error)
 
 
@@ -27,5 +28,5 @@ def test_an_error_answered_4xx_is_a_refusal_and_lets_the_key_go(error):
     "error",
     [Unavailable("provider down"), ServiceUnavailable(), RuntimeError("a bug"), TimeoutError()],
 )
-def test_an_error_answered_5xx_is_no_refusal_and_keeps_a_bound_key(error):
+def test_an_error_answered_5xx_does_not_count_as_a_refusal(error):
     assert not refused(error)

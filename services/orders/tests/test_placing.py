@@ -6,10 +6,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from services.kit.testing import losing_the_first_answer, rewired
 from services.orders import orders
-from services.orders.models import db
+from services.orders.models import IdempotencyKey, db
 
 from .conftest import (
     order_body,
@@ -181,10 +182,6 @@ def test_keys_are_scoped_to_the_user(client, user, stranger, make_client, make_p
 
 
 def test_a_key_older_than_a_day_is_forgotten(client, user, make_client, make_product):
-    from sqlalchemy import update
-
-    from services.orders.models import IdempotencyKey
-
     buyer, product = make_client(), make_product(stock=5)
     body = order_body(buyer["id"], (product["id"], 1))
     headers = {**user, "Idempotency-Key": "old"}
@@ -220,18 +217,21 @@ def test_two_concurrent_requests_with_one_key_make_one_order(
     assert stock_of(inventory, product["id"])["reserved"] == 1
 
 
-def test_a_refused_order_does_not_hold_its_key(
-    client, user, admin, make_client, make_product, inventory
-):
+def test_a_refused_order_does_not_hold_its_key(client, user, make_client, make_product, inventory):
+    """The console keeps the key after a refusal ("Estoque insuficiente"), and the user corrects
+    the quantity and sends again under it: a key still held would answer that another body is
+    a reuse of the key."""
     buyer, product = make_client(), make_product(stock=1)
-    body = order_body(buyer["id"], (product["id"], 2))
     headers = {**user, "Idempotency-Key": "retry-later"}
-    assert client.post("/orders", json=body, headers=headers).status_code == 409
-    receipt = {"quantity": 5, "reason": "receipt"}
-    inventory.app.test_client().post(
-        f"/inventory/stock/{product['id']}/movements", json=receipt, headers=admin
-    )
-    assert client.post("/orders", json=body, headers=headers).status_code == 201
+    too_many = order_body(buyer["id"], (product["id"], 2))
+    assert client.post("/orders", json=too_many, headers=headers).status_code == 409
+    with client.application.app_context():
+        assert db.session.scalars(select(IdempotencyKey)).all() == []
+        db.session.remove()
+    corrected = order_body(buyer["id"], (product["id"], 1))
+    placed = client.post("/orders", json=corrected, headers=headers)
+    assert placed.status_code == 201, placed.json
+    assert stock_of(inventory, product["id"])["reserved"] == 1
 
 
 # --- a dependency that is down ---
@@ -292,8 +292,6 @@ def test_a_reservation_made_by_an_order_that_never_became_pending_is_released(
         "/orders", json=order_body(buyer["id"], (product["id"], 2)), headers=user
     )
     order_id = response.json["id"]
-    from sqlalchemy import update
-
     from services.orders.models import Order
 
     with client.application.app_context():
@@ -329,8 +327,6 @@ def test_the_relay_loop_sweeps_orders_that_never_became_pending(
     client, user, make_client, make_product, inventory
 ):
     """The sweeper runs as a chore of orders-relay: the loop both sweeps and delivers."""
-    from sqlalchemy import update
-
     from services.orders.models import Order, outbox
 
     buyer, product = make_client(), make_product(stock=5)

@@ -9,6 +9,26 @@
 set -euo pipefail
 
 purposes=("${@:-up}")
+# pyproject.toml asks for Python 3.11 or newer: Debian 12 and Ubuntu 24.04 have it as python3.
+if ! python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "Feira needs Python 3.11 or newer as python3; this machine has" \
+    "$(python3 --version 2>&1 || echo none) (Debian 12 and Ubuntu 24.04 have 3.11 or newer)." >&2
+  exit 1
+fi
+# Ubuntu names Chromium and its driver otherwise (its debs install the snap).
+chromium=chromium
+chromium_driver=chromium-driver
+os_release="${FEIRA_OS_RELEASE:-/etc/os-release}"
+if [ -r "$os_release" ]; then
+  while IFS='=' read -r key value; do
+    case "$key=$value" in
+      ID=*ubuntu* | ID_LIKE=*ubuntu*)
+        chromium=chromium-browser
+        chromium_driver=chromium-chromedriver
+        ;;
+    esac
+  done <"$os_release"
+fi
 missing=()
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
@@ -18,8 +38,8 @@ for purpose in "${purposes[@]}"; do
   case "$purpose" in
     up) ;;
     test)
-      command -v chromium >/dev/null || missing+=(chromium)
-      command -v chromedriver >/dev/null || missing+=(chromium-driver)
+      command -v chromium >/dev/null || missing+=("$chromium")
+      command -v chromedriver >/dev/null || missing+=("$chromium_driver")
       command -v promtool >/dev/null || missing+=(prometheus)
       ;;
     bench) command -v wrk >/dev/null || missing+=(wrk) ;;

@@ -29,11 +29,13 @@ def ensure_as_nobody():
     script.chmod(0o755)
     bin_dir = place / "bin"
     bin_dir.mkdir()
-    for tool in ("python3", "id"):
-        (bin_dir / tool).symlink_to(shutil.which(tool) or f"/usr/bin/{tool}")
+    # The system's python3: the one first on this PATH may be a venv nobody cannot enter.
+    (bin_dir / "python3").symlink_to("/usr/bin/python3")
+    (bin_dir / "id").symlink_to(shutil.which("id") or "/usr/bin/id")
 
-    def run(*purposes: str) -> subprocess.CompletedProcess:
-        nobody = ["runuser", "-u", "nobody", "--", "/usr/bin/env", "-i", f"PATH={bin_dir}"]
+    def run(*purposes: str, **env: str) -> subprocess.CompletedProcess:
+        settings = [f"{key}={value}" for key, value in {"PATH": str(bin_dir), **env}.items()]
+        nobody = ["runuser", "-u", "nobody", "--", "/usr/bin/env", "-i", *settings]
         return subprocess.run(
             [*nobody, "/bin/bash", str(script), *purposes],
             capture_output=True,
@@ -41,6 +43,8 @@ def ensure_as_nobody():
             check=False,
         )
 
+    run.place = place
+    run.bin_dir = bin_dir
     yield run
     shutil.rmtree(place)
 
@@ -79,3 +83,30 @@ def test_an_unknown_purpose_is_a_usage_error(ensure_as_nobody):
     result = ensure_as_nobody("deploy")
 
     assert result.returncode == 2 and "usage:" in result.stderr
+
+
+def test_on_ubuntu_make_test_asks_for_ubuntus_chromium_and_driver(ensure_as_nobody):
+    os_release = ensure_as_nobody.place / "os-release"
+    os_release.write_text('NAME="Ubuntu"\nID=ubuntu\nID_LIKE=debian\nVERSION_ID="24.04"\n')
+    os_release.chmod(0o644)
+
+    result = ensure_as_nobody("test", FEIRA_OS_RELEASE=str(os_release))
+
+    packages = suggested_packages(result.stderr)
+    assert {"chromium-browser", "chromium-chromedriver"} <= set(packages)
+    assert "chromium" not in packages and "chromium-driver" not in packages
+
+
+def test_a_python_older_than_3_11_is_named_before_anything_is_installed(ensure_as_nobody):
+    old = ensure_as_nobody.bin_dir / "python3"
+    old.unlink()
+    old.write_text(
+        '#!/bin/sh\ncase "$*" in *--version*) echo "Python 3.10.12";; *) exit 1;; esac\n'
+    )
+    old.chmod(0o755)
+
+    result = ensure_as_nobody("up")
+
+    assert result.returncode == 1
+    assert "needs Python 3.11 or newer" in result.stderr and "3.10.12" in result.stderr
+    assert "apt-get" not in result.stderr

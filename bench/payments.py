@@ -296,9 +296,11 @@ def _stack_secret(ctx: Context, name: str) -> str:
 
 
 def _provider_url(ctx: Context) -> str:
-    """PAYMENTS_PROVIDER_URL, else the stand-in's, as the stack sets it when it runs one."""
-    configured = ctx.cfg.get("PAYMENTS_PROVIDER_URL")
-    return configured or f"http://{ctx.cfg.host}:{ctx.cfg.get('STRIPE_STANDIN_PORT', '5090')}"
+    """The provider payments reaches: the Stripe stand-in's when FEIRA_STANDINS lists it (it
+    wins over PAYMENTS_PROVIDER_URL, as in the stack), else PAYMENTS_PROVIDER_URL, else the
+    stand-in's."""
+    listed = ctx.cfg.standin_overrides().get("PAYMENTS_PROVIDER_URL")
+    return listed or ctx.cfg.get("PAYMENTS_PROVIDER_URL") or ctx.cfg.stripe_standin_url
 
 
 def _payment_intent(ctx: Context, provider_ref: str) -> dict:

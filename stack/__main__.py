@@ -157,6 +157,14 @@ def up(cfg: StackConfig) -> None:
         for stale in path.glob("*.db"):
             stale.unlink()
     passwords = cfg.db_passwords()
+    # A developer's .env for the real Stripe, Meta or mail server under test.env: say (names
+    # only, never values) that the listed stand-ins are used instead.
+    overridden = cfg.overridden_settings()
+    if overridden:
+        say(
+            f"not using {', '.join(overridden)}: FEIRA_STANDINS lists their stand-in"
+            " (drop it from FEIRA_STANDINS to reach the real party)"
+        )
     if ensure_keypair(cfg.private_key_path, cfg.public_key_path):
         say(f"generated the token signing keys in {cfg.private_key_path.parent}")
 

@@ -161,12 +161,43 @@ class StackConfig:
     def stripe_standin_url(self) -> str:
         return f"http://{self.host}:{self.get('STRIPE_STANDIN_PORT', '5090')}"
 
+    def standin_overrides(self) -> dict[str, str]:
+        """The settings a stand-in FEIRA_STANDINS lists decides, whatever .env says: the
+        provider's API base (stripe), Meta's (whatsapp) and the SMTP server (smtp: the sink, no
+        login, no STARTTLS). A stack that lists a stand-in (the test stack's test.env lists them
+        all) then never reaches the real party with a developer's .env; to reach it, drop it
+        from FEIRA_STANDINS."""
+        values: dict[str, str] = {}
+        if "stripe" in self.standins:
+            values["PAYMENTS_PROVIDER_URL"] = self.stripe_standin_url
+        if "whatsapp" in self.standins:
+            values["WHATSAPP_API_URL"] = f"http://{self.host}:{self.whatsapp_standin_port}"
+        if "smtp" in self.standins:
+            values.update(
+                SMTP_HOST=self.host,
+                SMTP_PORT=str(self.smtp_standin_ports[0]),
+                SMTP_USER="",
+                SMTP_PASSWORD="",
+                SMTP_STARTTLS="false",
+            )
+        return values
+
+    def overridden_settings(self) -> list[str]:
+        """The names (never the values) of the settings given for a real party that a listed
+        stand-in takes the place of: `make up` says so."""
+        return [
+            key
+            for key, value in self.standin_overrides().items()
+            if self.get(key) and self.get(key) != value
+        ]
+
     def payments_provider(self) -> dict[str, str]:
         """What the payments service's processes use to reach the provider: its API base (the
-        Stripe stand-in's when `PAYMENTS_PROVIDER_URL` is empty and it runs), key and secret."""
-        url = self.get("PAYMENTS_PROVIDER_URL")
-        if not url and "stripe" in self.standins:
-            url = self.stripe_standin_url
+        Stripe stand-in's when FEIRA_STANDINS lists it, else `PAYMENTS_PROVIDER_URL`), key and
+        secret."""
+        url = self.standin_overrides().get("PAYMENTS_PROVIDER_URL") or self.get(
+            "PAYMENTS_PROVIDER_URL"
+        )
         stored = self.secrets()
         return {
             **({"PAYMENTS_PROVIDER_URL": url} if url else {}),
@@ -201,8 +232,8 @@ class StackConfig:
 
     def whatsapp(self) -> dict[str, str]:
         """What notifications' processes use to reach WhatsApp's Cloud API: the API base (the
-        stand-in's when `WHATSAPP_API_URL` is empty and it runs), version, phone number id, the
-        other `WHATSAPP_*` settings given, and the token, app secret and verify token."""
+        stand-in's when FEIRA_STANDINS lists it, else `WHATSAPP_API_URL`), version, phone number
+        id, the other `WHATSAPP_*` settings given, and the token, app secret and verify token."""
         given = {
             key: value
             for key, value in self.env.items()
@@ -211,9 +242,7 @@ class StackConfig:
             and key not in WHATSAPP_SECRETS
             and value
         }
-        url = self.get("WHATSAPP_API_URL")
-        if not url and "whatsapp" in self.standins:
-            url = f"http://{self.host}:{self.whatsapp_standin_port}"
+        url = self.standin_overrides().get("WHATSAPP_API_URL") or self.get("WHATSAPP_API_URL")
         given.pop("WHATSAPP_API_URL", None)
         stored = self.secrets()
         return {
@@ -248,14 +277,15 @@ class StackConfig:
 
     def mail(self) -> dict[str, str]:
         """The SMTP client's settings (services/kit/mail.py) for notifications and monitoring's
-        worker: `SMTP_PORT` is the SMTP sink's when empty and the sink runs; the empty optional
-        ones (user, password) are left out."""
-        values = {key: self.get(key) for key in MAIL_SETTINGS if self.get(key)}
+        worker: the SMTP sink's when FEIRA_STANDINS lists it (only `MAIL_FROM` is taken from
+        the settings then), else the `SMTP_*` settings; the empty optional ones (user,
+        password) are left out."""
+        values = {key: self.get(key) for key in MAIL_SETTINGS}
+        values.update({k: v for k, v in self.standin_overrides().items() if k in MAIL_SETTINGS})
+        values = {key: value for key, value in values.items() if value}
         values.setdefault("SMTP_HOST", self.host)
         values.setdefault("MAIL_FROM", "Feira <no-reply@feira.local>")
         values.setdefault("SMTP_STARTTLS", "false")
-        if "SMTP_PORT" not in values and "smtp" in self.standins:
-            values["SMTP_PORT"] = str(self.smtp_standin_ports[0])
         return values
 
     @property

@@ -81,7 +81,13 @@ def raw_compose() -> dict:
 def env(request, tmp_path_factory) -> dict[str, str]:
     # The stack writes generated secrets into its run directory: never the real one here.
     run_dir = tmp_path_factory.mktemp("run")
-    return {**stack_env(*ENV_FILES[request.param]), "FEIRA_RUN_DIR": str(run_dir)}
+    # compose runs no stand-in: the supervisor's like it runs none, else a listed stand-in's
+    # address would replace the provider's, Meta's and the SMTP server's settings.
+    return {
+        **stack_env(*ENV_FILES[request.param]),
+        "FEIRA_RUN_DIR": str(run_dir),
+        "FEIRA_STANDINS": "",
+    }
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ WhatsApp one the generated token and app secret with notifications alone."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import time
 
@@ -22,7 +23,9 @@ from stack.config import (
     ROOT,
     WHATSAPP_SECRETS,
     StackConfig,
+    load_environment,
     parse_env_file,
+    present_services,
 )
 from stack.processes import program_names, programs, render_supervisor, standin_programs
 
@@ -186,7 +189,7 @@ def test_real_stripe_values_from_the_environment_win_over_generated_ones(tmp_pat
     }
 
 
-def test_the_provider_url_is_the_standins_only_when_empty_and_the_standin_runs(tmp_path):
+def test_the_provider_url_is_the_standins_when_it_runs_and_absent_when_nothing_says(tmp_path):
     running = config(tmp_path, base=TEST_ENV)
     assert running.payments_provider()["PAYMENTS_PROVIDER_URL"] == "http://127.0.0.1:15090"
     absent = config(tmp_path, FEIRA_STANDINS="")
@@ -329,8 +332,95 @@ def test_meta_and_a_real_smtp_servers_values_from_the_environment_win(tmp_path):
     }
 
 
+# A developer's .env as README's "to use the real Stripe / Meta / mail server" paragraphs have it.
+REAL_PARTIES = {
+    "FEIRA_STANDINS": "",
+    "PAYMENTS_PROVIDER_URL": "https://api.stripe.com",
+    "PAYMENTS_PROVIDER_SECRET_KEY": "sk_live_from_dashboard",
+    "PAYMENTS_WEBHOOK_SECRET": "whsec_from_dashboard",
+    "WHATSAPP_API_URL": "https://graph.facebook.com",
+    "WHATSAPP_PHONE_NUMBER_ID": "123456789012345",
+    "WHATSAPP_ACCESS_TOKEN": "EAAfromthebusinessmanager",
+    "SMTP_HOST": "smtp.example.com",
+    "SMTP_PORT": "587",
+    "SMTP_USER": "feira",
+    "SMTP_PASSWORD": "mail-password",
+    "SMTP_STARTTLS": "true",
+    "MAIL_FROM": "Feira <loja@example.com>",
+}
+REAL_ADDRESSES = ("api.stripe.com", "graph.facebook.com", "smtp.example.com", "mail-password")
+# The checkout's services, found before a test points ROOT at a checkout of settings only.
+PRESENT = present_services()
+
+
+def loaded(tmp_path, monkeypatch, dotenv: dict[str, str], env_file: str = "") -> StackConfig:
+    """The stack's settings as `python -m stack` loads them, from a checkout in tmp_path with
+    the repository's .env.example and stack/test.env and this .env (FEIRA_ENV_FILE: env_file)."""
+    (tmp_path / "stack").mkdir(parents=True)
+    shutil.copy(ROOT / ".env.example", tmp_path / ".env.example")
+    shutil.copy(ROOT / "stack" / "test.env", tmp_path / "stack" / "test.env")
+    (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in dotenv.items()))
+    monkeypatch.setattr("stack.config.ROOT", tmp_path)
+    for key in [key for key in os.environ if key.startswith("FEIRA_")]:
+        monkeypatch.delenv(key)
+    if env_file:
+        monkeypatch.setenv("FEIRA_ENV_FILE", env_file)
+    return StackConfig(load_environment(), services=PRESENT)
+
+
+def test_the_test_stack_uses_its_standins_whatever_the_developers_env_says(tmp_path, monkeypatch):
+    cfg = loaded(tmp_path, monkeypatch, REAL_PARTIES, env_file="stack/test.env")
+    assert cfg.run_dir == tmp_path / ".run" / "test"
+    assert cfg.payments_provider()["PAYMENTS_PROVIDER_URL"] == "http://127.0.0.1:15090"
+    assert cfg.whatsapp()["WHATSAPP_API_URL"] == "http://127.0.0.1:15091"
+    assert cfg.mail() == {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": "15025",
+        "SMTP_STARTTLS": "false",
+        "MAIL_FROM": "Feira <loja@example.com>",
+    }
+    # No process of the test stack is told of a real party's address or the mail password.
+    conf = rendered_programs(cfg)
+    for address in REAL_ADDRESSES:
+        assert address not in conf, address
+    # `make up` names what it does not use, never the values.
+    assert cfg.overridden_settings() == [
+        "PAYMENTS_PROVIDER_URL",
+        "WHATSAPP_API_URL",
+        "SMTP_HOST",
+        "SMTP_PORT",
+        "SMTP_USER",
+        "SMTP_PASSWORD",
+        "SMTP_STARTTLS",
+    ]
+
+
+def test_a_party_dropped_from_feira_standins_is_reached_at_its_real_address(tmp_path, monkeypatch):
+    real = loaded(tmp_path / "real", monkeypatch, REAL_PARTIES)
+    assert real.payments_provider()["PAYMENTS_PROVIDER_URL"] == "https://api.stripe.com"
+    assert real.whatsapp()["WHATSAPP_API_URL"] == "https://graph.facebook.com"
+    assert real.mail() == {key: REAL_PARTIES[key] for key in MAIL_SETTINGS}
+    assert real.overridden_settings() == []
+    stripe_only = loaded(
+        tmp_path / "stripe",
+        monkeypatch,
+        {**REAL_PARTIES, "FEIRA_STANDINS": "whatsapp,smtp,shops"},
+    )
+    assert stripe_only.payments_provider()["PAYMENTS_PROVIDER_URL"] == "https://api.stripe.com"
+    assert stripe_only.whatsapp()["WHATSAPP_API_URL"] == "http://127.0.0.1:5091"
+    assert stripe_only.mail()["SMTP_PORT"] == "5025"
+    assert "PAYMENTS_PROVIDER_URL" not in stripe_only.overridden_settings()
+
+
 def test_the_mail_settings_reach_notifications_and_the_monitoring_worker_only(tmp_path):
-    cfg = config(tmp_path, SMTP_USER="feira", SMTP_PASSWORD="mail-password")
+    cfg = config(
+        tmp_path,
+        FEIRA_STANDINS="stripe,whatsapp,shops",
+        SMTP_HOST="smtp.example.com",
+        SMTP_PORT="587",
+        SMTP_USER="feira",
+        SMTP_PASSWORD="mail-password",
+    )
     receivers = set()
     for program in programs(cfg, cfg.db_passwords()):
         held = set(MAIL_SETTINGS) & set(program.environment)

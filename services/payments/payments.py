@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from time import monotonic
 
 from flask import current_app
 from sqlalchemy import delete, func, select, update
@@ -74,6 +75,10 @@ RANK = {
 # after it succeeded (the card was closed meanwhile); failed and canceled are its ends.
 REFUND_RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
 RECONCILE_BATCH = 100
+# How long a reconciliation pass starts payments for (`_reconcile_budget`): the relay delivers no
+# event while it runs, so a PIX's `payment.succeeded` waits at most this (and one provider call).
+# A healthy provider answers in well under a second: a pass still asks about dozens.
+RECONCILE_BUDGET_S = 5.0
 # The failure code of a payment whose PaymentIntent the provider no longer knows: Stripe's own.
 LOST_CODE = "resource_missing"
 # The provider keeps an idempotency key a day: a request asked longer ago than this whose answer
@@ -1039,11 +1044,16 @@ def reconcile() -> int:
     (`payment.expired`). Refunds asked that long ago whose answer was lost are asked again (same
     key and amount). One the provider never answered, first asked longer ago than it keeps keys,
     is flagged instead (`_unasked`), and passed by from then on. Each payment in its own
-    transaction; returns how many were asked."""
+    transaction, the least recently touched first; returns how many were asked.
+
+    The pass runs in the relay's loop, which delivers none of payments' events meanwhile: no
+    payment is started once `_reconcile_budget` has passed (a slow provider takes up to its
+    timeout per call). Those left are the least recently touched at the next pass, and each one
+    tried is touched, settled or not (`_put_back`), so every one gets its turn."""
     now = utcnow()
     after = timedelta(seconds=current_app.config["PAYMENTS_RECONCILE_AFTER_S"])
-    ids = db.session.scalars(
-        select(Payment.id)
+    unsettled = db.session.execute(
+        select(Payment.updated_at, Payment.id)
         .where(
             Payment.status.in_(UNSETTLED),
             (Payment.updated_at < now - after) | (Payment.pix_expires_at < now),
@@ -1053,32 +1063,62 @@ def reconcile() -> int:
         .order_by(Payment.updated_at)
         .limit(RECONCILE_BATCH)
     ).all()
-    unanswered = db.session.scalars(
-        select(RefundAsk.payment_id)
-        .where(RefundAsk.state == "open", RefundAsk.asked_at < now - after)
-        .group_by(RefundAsk.payment_id)
-        .order_by(func.min(RefundAsk.asked_at))
+    unanswered = db.session.execute(
+        select(Payment.updated_at, Payment.id)
+        .where(_open_ask(after=now - after))
+        .order_by(Payment.updated_at)
         .limit(RECONCILE_BATCH)
     ).all()
     db.session.commit()
+    # One queue: a pass cut short by its budget leaves neither kind waiting behind the other.
+    queue = sorted(
+        [(at, payment_id, False) for at, payment_id in unsettled]
+        + [(at, payment_id, True) for at, payment_id in unanswered]
+    )
+    started, budget = monotonic(), _reconcile_budget()
     asked = 0
-    for payment_id in ids:
+    for done, (_, payment_id, refund_asked) in enumerate(queue):
+        if done and monotonic() - started >= budget:
+            left = len(queue) - done
+            log.info("reconciliation stopped at its %s s budget: %s left", budget, left)
+            break
+        if refund_asked:
+            try:
+                _finish_open_asks(get_payment(payment_id, lock=True))
+                db.session.commit()
+                asked += 1
+            except (Unavailable, NotFound) as exc:
+                db.session.rollback()
+                log.warning(
+                    "payment %s: a refund still unanswered: %s", payment_id, type(exc).__name__
+                )
+                _put_back(payment_id, _open_ask())
+            continue
         try:
             _reconcile_one(payment_id)
             asked += 1
         except (Unavailable, provider.Refused, NotFound) as exc:
             db.session.rollback()
             log.warning("payment %s could not be reconciled: %s", payment_id, type(exc).__name__)
-            _put_back(payment_id)
-    for payment_id in unanswered:
-        try:
-            _finish_open_asks(get_payment(payment_id, lock=True))
-            db.session.commit()
-            asked += 1
-        except (Unavailable, NotFound) as exc:
-            db.session.rollback()
-            log.warning("payment %s: a refund still unanswered: %s", payment_id, type(exc).__name__)
+            _put_back(payment_id, Payment.status.in_(UNSETTLED))
     return asked
+
+
+def _reconcile_budget() -> float:
+    """How long a reconciliation pass starts payments for: RECONCILE_BUDGET_S, and at most half
+    PAYMENTS_RECONCILE_INTERVAL_S, so that the relay delivers events at least half the time while
+    payments are waiting (a pass cut short is due again one interval after it started)."""
+    return min(RECONCILE_BUDGET_S, current_app.config["PAYMENTS_RECONCILE_INTERVAL_S"] / 2)
+
+
+def _open_ask(after: datetime | None = None):
+    """Whether a payment has a refund ask still open (asked before `after`)."""
+    asks = select(RefundAsk.payment_id).where(
+        RefundAsk.payment_id == Payment.id, RefundAsk.state == "open"
+    )
+    if after is not None:
+        asks = asks.where(RefundAsk.asked_at < after)
+    return asks.exists()
 
 
 def _drop_unchecked(payment_id: int) -> None:
@@ -1094,13 +1134,12 @@ def _drop_unchecked(payment_id: int) -> None:
     _forget(payment_id)
 
 
-def _put_back(payment_id: int) -> None:
-    """A payment reconciliation could not settle goes behind the others (the oldest are asked
-    first, a batch at a time), so however many cannot be settled, the rest still are."""
+def _put_back(payment_id: int, still) -> None:
+    """A payment reconciliation could not settle (`still` true of it) goes behind the others (the
+    least recently touched are asked first, a batch at a time), so however many cannot be
+    settled, the rest still are."""
     db.session.execute(
-        update(Payment)
-        .where(Payment.id == payment_id, Payment.status.in_(UNSETTLED))
-        .values(updated_at=utcnow())
+        update(Payment).where(Payment.id == payment_id, still).values(updated_at=utcnow())
     )
     db.session.commit()
 

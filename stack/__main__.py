@@ -26,6 +26,7 @@ from .processes import (
     copies_of,
     flask_command,
     metrics_name,
+    pg_elsewhere,
     program_names,
     render_supervisor,
     service_environment,
@@ -171,7 +172,8 @@ def up(cfg: StackConfig) -> None:
     pg = cluster(cfg)
     if not pg.initialised():
         say(f"initialising a private PostgreSQL cluster in {pg.datadir}")
-        pg.init()
+    # Every time: the directories are checked again, and the socket's made where it now goes.
+    pg.init()
 
     gateway.render(cfg)
     render_supervisor(cfg, passwords)
@@ -291,6 +293,9 @@ def clean(cfg: StackConfig) -> None:
     pg = cfg.run_dir / "pg"
     if pg.is_symlink():
         shutil.rmtree(pg.resolve(), ignore_errors=True)
+    # The data (`.run/pg` links there) or the socket (a deep checkout) of this run directory.
+    # rmtree never follows a link planted at the path.
+    shutil.rmtree(pg_elsewhere(cfg), ignore_errors=True)
     if cfg.run_dir.exists():
         say(f"removing {cfg.run_dir}")
         shutil.rmtree(cfg.run_dir)

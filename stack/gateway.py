@@ -6,11 +6,11 @@ import hashlib
 import json
 import os
 import pwd
-from contextlib import suppress
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from services.kit.private import private_dir
 from services.registry import BY_NAME
 
 from .config import ROOT, StackConfig
@@ -99,35 +99,6 @@ def worker_user(cfg: StackConfig) -> str:
     return "root root"
 
 
-def private_dir(path: Path, owner: tuple[int, int] | None) -> None:
-    """Make `path` a directory only its user (and `owner`, uid and gid, who is given it) can
-    enter, mode 700. Its name is predictable: a link planted there is not followed, and a
-    directory someone else made, or could write in (cache entries are verify answers), is
-    refused, never taken over. One a previous run made, ours or `owner`'s, is used again."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with suppress(FileExistsError):
-        os.mkdir(path, 0o700)
-    refused = SystemExit(
-        f"{path} is not a private directory of this user or nginx's workers (a link, a file, or "
-        "someone else's): remove it and run again; it holds only the gateway's verify cache"
-    )
-    try:
-        # O_NOFOLLOW: a link is an error; the descriptor is the directory checked, then changed.
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
-    except OSError:
-        raise refused from None
-    try:
-        found = os.fstat(fd)
-        ours = {os.geteuid()} | ({owner[0]} if owner else set())
-        if found.st_uid not in ours or found.st_mode & 0o077:
-            raise refused
-        os.fchmod(fd, 0o700)
-        if owner:
-            os.fchown(fd, *owner)
-    finally:
-        os.close(fd)
-
-
 def render(
     cfg: StackConfig,
     *,
@@ -144,7 +115,11 @@ def render(
     cache_dir = verify_cache_dir(cfg)
     run_as = worker_user(cfg)
     workers = pwd.getpwnam(run_as.split()[0]) if run_as else None
-    private_dir(cache_dir, (workers.pw_uid, workers.pw_gid) if workers else None)
+    private_dir(
+        cache_dir,
+        (workers.pw_uid, workers.pw_gid) if workers else None,
+        holds="only the gateway's verify cache",
+    )
 
     templates = Environment(  # noqa: S701 (renders nginx config and a fixed page, not user input)
         loader=FileSystemLoader(ROOT / "gateway" / "templates"),

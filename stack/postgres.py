@@ -9,21 +9,25 @@ from __future__ import annotations
 from services.kit.postgres import (
     EXTENSIONS,
     SERVICES,
+    SOCKET_PATH_MAX,
     Cluster,
     as_server_user,
     pg_bin,
     provision,
     reachable_by,
     server_user,
+    socket_path,
 )
 
 __all__ = [
     "EXTENSIONS",
     "SERVICES",
+    "SOCKET_PATH_MAX",
     "Cluster",
     "as_server_user",
     "pg_bin",
     "provision",
     "reachable_by",
     "server_user",
+    "socket_path",
 ]

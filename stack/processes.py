@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import pwd
 import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.kit.keys import replace_file
+from services.kit.private import private_dir
 from services.registry import BY_NAME, SERVICES, Service, Worker
 from services.registry import subscribers as registry_subscribers
 
 from .config import MAIL_SETTINGS, PROVIDER_SECRETS, ROOT, StackConfig
-from .postgres import Cluster, reachable_by, server_user
+from .postgres import SOCKET_PATH_MAX, Cluster, reachable_by, server_user, socket_path
 
 VENV_BIN = Path(sys.executable).parent
 # Who receives whose events (the outbox relay of the producer POSTs to each consumer), from what
@@ -40,26 +43,55 @@ class Program:
     http_port: int | None = None
 
 
+def pg_elsewhere(cfg: StackConfig) -> Path:
+    """A short path of this run directory's own outside the checkout, in /var/tmp: one the
+    server account can reach, named after the run directory."""
+    tag = hashlib.sha256(str(cfg.run_dir).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"feira-pg-{tag}"  # noqa: S108 (made private by private_elsewhere)
+
+
+def private_elsewhere(cfg: StackConfig, place: Path | None = None) -> Path:
+    """`place` (pg_elsewhere unless given) made a mode-700 directory of the server account's.
+    Anyone can work its name out and make it first: one that is a link, someone else's or
+    writable by others is refused (its maker could swap the socket for a listener of theirs and
+    read the roles' passwords `provision` sends), never taken over."""
+    place = place or pg_elsewhere(cfg)
+    user = server_user()
+    entry = pwd.getpwnam(user) if user else None
+    private_dir(
+        place,
+        (entry.pw_uid, entry.pw_gid) if entry else None,
+        holds="the stack's PostgreSQL socket, and its data if the checkout is closed to the server",
+    )
+    return place
+
+
 def pg_home(cfg: StackConfig) -> Path:
     """`.run/pg`, unless the checkout sits where the unprivileged server account cannot reach
     (a root-only home): then a private directory in /var/tmp, linked from `.run/pg`."""
     home = cfg.run_dir / "pg"
     user = server_user()
-    if home.is_symlink() or user is None:
+    if home.is_symlink():
+        # Checked on every run: /var/tmp may have been swept and the name taken since.
+        return private_elsewhere(cfg, home.parent / home.readlink())
+    if user is None:
         return home.resolve()
     cfg.run_dir.mkdir(parents=True, exist_ok=True)
     if reachable_by(user, cfg.run_dir):
         return home
-    tag = hashlib.sha256(str(cfg.run_dir).encode()).hexdigest()[:12]
-    elsewhere = Path("/var/tmp") / f"feira-pg-{tag}"  # noqa: S108 (chowned to the server user)
-    elsewhere.mkdir(mode=0o755, exist_ok=True)
+    elsewhere = private_elsewhere(cfg)
     home.symlink_to(elsewhere)
     return elsewhere
 
 
 def cluster(cfg: StackConfig) -> Cluster:
+    """The stack's cluster; its socket in pg_elsewhere when `.run/pg/sock` would make too long a
+    socket path for PostgreSQL (a checkout deep in the tree), the data staying in `.run/pg`."""
     home = pg_home(cfg)
-    return Cluster(datadir=home / "data", port=cfg.pg_port, socket_dir=home / "sock")
+    sock = home / "sock"
+    if len(os.fsencode(socket_path(sock, cfg.pg_port))) > SOCKET_PATH_MAX:
+        sock = private_elsewhere(cfg) / "sock"
+    return Cluster(datadir=home / "data", port=cfg.pg_port, socket_dir=sock)
 
 
 def app_module(service: str) -> str:

@@ -18,11 +18,14 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from services.kit.private import private_dir
 from services.registry import NAMES
 
 # A schema and a login role per registry service.
 SERVICES = NAMES
 EXTENSIONS = ("pg_trgm", "citext")
+# The longest Unix socket path PostgreSQL and libpq take: sun_path's 108 bytes, less the NUL.
+SOCKET_PATH_MAX = 107
 
 
 def pg_bin(name: str) -> str:
@@ -61,12 +64,26 @@ def as_server_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", user, "--", *command] if user else command
 
 
+def socket_path(socket_dir: Path, port: int) -> Path:
+    """Where the server listens in `socket_dir`; a path over SOCKET_PATH_MAX bytes it refuses."""
+    return socket_dir / f".s.PGSQL.{port}"
+
+
 @dataclass
 class Cluster:
     datadir: Path
     port: int
     socket_dir: Path
     superuser: str = "feira"
+
+    def __post_init__(self) -> None:
+        # Postgres would exit FATAL at start, and the caller would only see a wait time out.
+        length = len(os.fsencode(socket_path(self.socket_dir, self.port)))
+        if length > SOCKET_PATH_MAX:
+            raise ValueError(
+                f"the PostgreSQL socket {socket_path(self.socket_dir, self.port)} would be "
+                f"{length} bytes long; a Unix socket path takes at most {SOCKET_PATH_MAX}"
+            )
 
     @property
     def dsn(self) -> str:
@@ -82,12 +99,14 @@ class Cluster:
         return (self.datadir / "PG_VERSION").exists()
 
     def init(self) -> None:
-        """initdb with trust on the socket (guarded by the directory's mode) and scram on TCP."""
+        """Make the data and socket directories private to the server, then initdb (unless
+        done) with trust on the socket (guarded by that directory's mode) and scram on TCP. Run
+        before every start: the socket directory may have moved (stack.processes.cluster) or been
+        swept from /var/tmp since the cluster was made."""
+        for path in (self.datadir, self.socket_dir):
+            self._hand_over(path)
         if self.initialised():
             return
-        self.datadir.mkdir(parents=True, exist_ok=True)
-        self.socket_dir.mkdir(parents=True, exist_ok=True)
-        self._hand_over()
         subprocess.run(
             as_server_user(
                 [
@@ -108,16 +127,18 @@ class Cluster:
         )
         self.datadir.chmod(0o700)
 
-    def _hand_over(self) -> None:
+    def _hand_over(self, path: Path) -> None:
+        """`path` made a mode-700 directory of the server account's, never through a link: as
+        root, a link planted there would have us chown its target to that account."""
         user = server_user()
-        self.socket_dir.chmod(0o700)
-        if user is None:
-            return
-        entry = pwd.getpwnam(user)
-        for path in (self.datadir, self.socket_dir):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-        if not reachable_by(user, self.datadir):
-            raise RuntimeError(f"{self.datadir} is not reachable by '{user}'")
+        entry = pwd.getpwnam(user) if user else None
+        private_dir(
+            path,
+            (entry.pw_uid, entry.pw_gid) if entry else None,
+            holds="a PostgreSQL cluster's data or socket",
+        )
+        if user and not reachable_by(user, path):
+            raise RuntimeError(f"{path} is not reachable by '{user}'")
 
     def server_command(self) -> list[str]:
         """The foreground server command (supervisord runs this)."""

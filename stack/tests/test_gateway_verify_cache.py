@@ -104,7 +104,7 @@ def test_the_verify_cache_is_private_to_nginxs_workers_and_a_second_render_uses_
 
 
 def test_down_removes_the_verify_cache_a_removed_checkout_would_leave_in_memory(cfg, cache_dir):
-    gateway.private_dir(cache_dir, None)
+    gateway.private_dir(cache_dir, None, holds="the verify cache")
     (cache_dir / "entry").write_text("a verify answer")
 
     stack_main.down(cfg)

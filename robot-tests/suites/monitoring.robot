@@ -59,10 +59,16 @@ Scenario: incidents are listed a page at a time, the latest first
     And the answer is page 1 of the list, 20 per page
     And every incident has a target, a state and a start, the latest first
 
-Scenario: incidents are filtered by state
+Scenario: incidents listed by state are all of that state, and the open and the closed add up to all
+    [Documentation]    On a stack that has had no incident every check here holds whatever the
+    ...    filter does: only a stack with incidents (a fault scenario below makes some) tells.
+    When I request "/status/api/incidents?state=open"
+    Then the answer is 200
+    And every incident listed is open, with no end
     When I request "/status/api/incidents?state=closed"
     Then the answer is 200
     And every incident listed is closed, with its end
+    And the open and the closed incidents add up to all of them
 
 Scenario: an incident state other than open or closed is refused
     When I request "/status/api/incidents?state=resolved"

@@ -104,7 +104,10 @@ Scenario: a forged status webhook is a 401 problem and changes nothing
     Then the answer is a 401 problem
     And the notification is unchanged
 
-Scenario: a status webhook posted twice counts once and never moves the message back
+Scenario: a late status webhook posted twice never moves the message back
+    [Documentation]    "delivered" comes after "read", twice: the forward-only rule holds both.
+    ...    Only a status that moved the message could show the (message id, status) dedupe, and
+    ...    none does: a repeat is never forward of the status it set.
     [Tags]    local-only
     Given a client with a phone who opted in to WhatsApp
     And the client's order has been paid by card

@@ -570,7 +570,9 @@ def apply_refunded(payment: Payment, refunded: Decimal) -> None:
     delta = total - payment.refunded_amount
     payment.refunded_amount = total
     full = total >= payment.amount
-    payment.status = "refunded" if full else "partially_refunded"
+    # A `refunded` payment another one took the order from stays `refunded` (a failed refund
+    # left it so, and one made from the provider's dashboard is counted here).
+    _status_after_refunds(payment)
     payment.updated_at = utcnow()
     outbox.emit(
         "payment.refunded",
@@ -671,12 +673,16 @@ def refund(payment_id: int, amount: Decimal | None) -> Payment:
         if refusal is not None and amount == earlier.amount:
             raise _refund_refused(refusal)
         payment = get_payment(payment_id, lock=True)
-        if amount is None and earlier.state == "made" and payment.status == "refunded":
+        if amount is None and earlier.state == "made" and payment.refunded_amount >= payment.amount:
             # All that is left was that refund: it is the answer.
             return payment
-    if payment.status not in ("succeeded", "partially_refunded"):
-        raise Conflict(f"Payment {payment_id} is {payment.status}: only a succeeded one refunds")
     left = payment.amount - payment.refunded_amount
+    # A `refunded` one with some left: a refund of it failed while another payment held its
+    # order (`_not_returned`), and the money is still the merchant's to give back.
+    if payment.status not in ("succeeded", "partially_refunded") and not (
+        payment.status == "refunded" and left > 0
+    ):
+        raise Conflict(f"Payment {payment_id} is {payment.status}: only a succeeded one refunds")
     wanted = left if amount is None else amount
     if wanted > left:
         raise Unprocessable({"amount": [f"At most {left} is left to refund."]})

@@ -12,7 +12,7 @@ from services.payments.models import Refund, RefundAsk, db
 
 from .conftest import emitted, eventually, standin_events, standin_post
 from .test_paying import pay
-from .test_webhooks import WEBHOOK_SECRET, event_body, read, signed
+from .test_webhooks import WEBHOOK_SECRET, event_body, provider_fails, read, signed
 
 
 def refund_refs(app, payment_id) -> list[str]:
@@ -202,3 +202,80 @@ def test_a_cancelled_orders_refund_answered_failed_at_once_flags_the_payment_for
     again = client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin)
     assert again.status_code == 200, again.json
     assert again.json["refunded_amount"] == "60.50"
+
+
+def late_success_given_back_then_failed(client, user, admin, order, standin, app):
+    """A PIX that failed, its order paid by card, then the PIX paid late: given back in full
+    (`refunded`), and that refund failed at the provider. The two payments, as they then are."""
+    placed = order()
+    late = pay(client, user, placed["id"], method="pix").json
+    provider_fails(standin, late)
+    assert read(client, late["id"], user)["status"] == "failed"
+    paid = pay(client, user, placed["id"]).json
+    assert paid["status"] == "succeeded"
+    standin_post(standin, f"/payment_intents/{late['provider_ref']}/pay")
+    assert eventually(lambda: read(client, late["id"], admin)["status"] == "refunded")
+    [ref] = refund_refs(app, late["id"])
+    failed = {"id": ref, "object": "refund", "amount": 6050, "status": "failed"}
+    failed |= {"payment_intent": late["provider_ref"], "failure_reason": "expired_or_canceled_card"}
+    assert post_signed(client, "evt_give_back_failed", "charge.refund.updated", failed).json == {
+        "status": "processed"
+    }
+    flagged = read(client, late["id"], admin)
+    assert flagged["needs_review"] and ref in flagged["review_reason"]
+    # Not counted any more, and still `refunded`: the card payment holds the order.
+    assert (flagged["status"], flagged["refunded_amount"]) == ("refunded", "0.00")
+    return flagged, paid
+
+
+def test_a_dashboard_refund_of_a_refunded_payment_whose_refund_failed_is_counted_and_a_200(
+    client, user, admin, order, standin, app
+):
+    late, paid = late_success_given_back_then_failed(client, user, admin, order, standin, app)
+    # The admin gives part of it back from the provider's dashboard.
+    dashboard = {
+        "id": "re_dashboard_again",
+        "object": "refund",
+        "amount": 1000,
+        "payment_intent": late["provider_ref"],
+        "status": "succeeded",
+    }
+
+    answer = post_signed(client, "evt_dashboard_again", "charge.refund.updated", dashboard)
+
+    assert answer.status_code == 200 and answer.json == {"status": "processed"}
+    counted = read(client, late["id"], admin)
+    # Counted, and it stays `refunded`: `partially_refunded` would hold the order a second time.
+    assert (counted["status"], counted["refunded_amount"]) == ("refunded", "10.00")
+    assert [
+        (e["payment_id"], e["amount"], e["full"]) for e in emitted(app, "payment.refunded")
+    ] == [
+        (late["id"], "60.50", True),
+        (late["id"], "10.00", False),
+    ]
+    assert read(client, paid["id"], admin)["status"] == "succeeded"
+
+
+def test_a_refunded_payment_whose_refund_failed_can_be_refunded_again_from_feira(
+    client, user, admin, order, standin, app
+):
+    # Refunded in full, then its order (still pending: no event was relayed) paid by another
+    # card; then the refund fails at the provider: the same state as a late success given back.
+    placed = order()
+    first = pay(client, user, placed["id"], payment_method="pm_card_refundFail").json
+    url = f"/payments/{first['id']}/refund"
+    assert client.post(url, json={}, headers=admin).json["status"] == "refunded"
+    paid = pay(client, user, placed["id"]).json
+    assert paid["status"] == "succeeded"
+    [ref] = refund_refs(app, first["id"])
+    flagged = fail_at_the_provider(client, admin, standin, first["id"], ref)
+    assert (flagged["status"], flagged["refunded_amount"]) == ("refunded", "0.00")
+
+    again = client.post(url, json={}, headers=admin)
+
+    assert again.status_code == 200, again.json
+    assert (again.json["status"], again.json["refunded_amount"]) == ("refunded", "60.50")
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True, True]
+    assert read(client, paid["id"], admin)["status"] == "succeeded"
+    # Nothing is left: a refunded payment refunded in full is still a 409.
+    assert client.post(url, json={}, headers=admin).status_code == 409

@@ -11,7 +11,7 @@
   http and https.
 - robots.txt is read once per site and run (protego); a page it disallows for our User-Agent is
   never requested. A robots.txt that answers 4xx allows everything; one that cannot be read
-  (5xx, no answer) disallows the site for the run, as Google does.
+  (5xx, 429, no answer) disallows the site for the run, as Google does.
 - One request at a time per site, `delay_s` (or the site's Crawl-delay, when longer, but never
   more than COLLECTOR_MAX_CRAWL_DELAY_S) apart.
 - A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
@@ -365,6 +365,11 @@ class Fetcher:
             answer = self.get(site + "/robots.txt", robots=True)
         except (Refused, FetchFailed) as exc:
             log.info("robots.txt of %s unreadable: %s", site, exc)
+            return None
+        if answer.status == 429:
+            # A site throttling us (a WAF) has not said it has no rules: like a 5xx, it cannot
+            # be read now, and a 4xx's "everything allowed" would ignore its Disallow lines.
+            log.info("robots.txt of %s unreadable: HTTP 429", site)
             return None
         if answer.status >= 400:
             return Protego.parse("")

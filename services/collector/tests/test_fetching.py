@@ -336,6 +336,18 @@ def test_a_site_whose_robots_txt_cannot_be_read_is_not_crawled():
         server.stop()
 
 
+def test_a_site_whose_robots_txt_answers_too_many_requests_is_not_crawled(own_shop):
+    # A WAF throttling us: the rules it hides are unknown, as behind a 5xx, not absent.
+    own_shop.pages["/robots.txt"] = ("Too Many Requests", 429, {"Retry-After": "60"})
+    own_shop.pages["/"] = "<h1>oi</h1>"
+    polite = fetcher()
+    assert not polite.allowed(own_shop.url + "/")
+    assert polite.robots_unreadable(own_shop.url + "/")
+    with pytest.raises(Refused, match=r"robots\.txt"):
+        polite.get(own_shop.url + "/")
+    assert [asked["path"] for asked in own_shop.asked] == ["/robots.txt"]
+
+
 def test_two_workers_take_turns_at_a_site_through_the_database(app, served):
     from services.collector.collecting import SharedPacer
 

@@ -120,6 +120,16 @@ def signature(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def _signed_so(given: str, expected: str) -> bool:
+    """Whether a body's signature header is the expected one. Compared as bytes: compare_digest
+    refuses a str with non-ASCII characters (gunicorn lets bytes 0x80-0xFF through in a header,
+    werkzeug reads them as latin-1), and one that UTF-8 cannot encode is no signature either."""
+    try:
+        return hmac.compare_digest(given.encode(), expected.encode())
+    except UnicodeEncodeError:
+        return False
+
+
 def parse_subscribers(spec: str | None) -> dict[str, str]:
     """`inventory=http://127.0.0.1:5004/internal/events,products=...` -> {name: url}. A
     subscriber that runs as several copies (SCALE) has their URLs joined by `|`: the relay tries
@@ -524,7 +534,7 @@ class Outbox:
         def receive():
             body = request.get_data()
             expected = signature(current_app.config["OUTBOX_SECRET"], body)
-            if not hmac.compare_digest(request.headers.get(SIGNATURE, ""), expected):
+            if not _signed_so(request.headers.get(SIGNATURE, ""), expected):
                 raise Unauthorized("The event signature does not match")
             try:
                 parsed = json.loads(body)

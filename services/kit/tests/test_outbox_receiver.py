@@ -1,6 +1,7 @@
-"""The outbox receiver facing a transaction PostgreSQL aborts: a body whose transaction is chosen
+"""The outbox receiver facing a transaction PostgreSQL aborts (a body whose transaction is chosen
 as a deadlock's victim is taken again, pinned on a real deadlock between a handler and another
-connection, on a small app built by kit_app."""
+connection), a handler that fails mid-body and a malformed signature header, on a small app
+built by kit_app."""
 
 import threading
 import time
@@ -15,7 +16,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.kit import Unavailable, make_db
 from services.kit import outbox as outbox_module
 from services.kit.outbox import Outbox, reaches_outside
-from services.kit.testing import DATABASE, OUTBOX_SECRET, deliver, deliver_batch, kit_app
+from services.kit.testing import (
+    DATABASE,
+    OUTBOX_SECRET,
+    deliver,
+    deliver_batch,
+    event_body,
+    kit_app,
+)
 
 db = make_db("auth")
 outbox = Outbox(db)
@@ -207,3 +215,17 @@ def test_a_careful_body_that_fails_mid_way_keeps_what_reached_outside_before_it(
     assert REFUSALS == [2, 2]
     assert made(app) == [2]
     assert processed(app) == 2
+
+
+@pytest.mark.parametrize("forged", ["sha256=\xe9", "sha256=\udce9"])
+def test_a_signature_header_with_non_ascii_characters_is_refused_not_a_500(app, forged):
+    """gunicorn lets bytes 0x80-0xFF through in a header value; such a signature is just wrong."""
+    body = event_body("widget.made", {"n": 1})
+
+    answer = app.test_client().post(
+        "/internal/events", data=body, headers={"X-Feira-Signature": forged}
+    )
+
+    assert answer.status_code == 401
+    assert answer.json["detail"] == "The event signature does not match"
+    assert made(app) == []

@@ -240,25 +240,34 @@ def _is(node: dict, kind: str) -> bool:
     return any(str(t).rsplit("/", 1)[-1].rsplit(":", 1)[-1] == kind for t in types)
 
 
-def _offer_price(offers) -> tuple[Decimal | None, str | None]:
-    """The price of an Offer, the lowest of an AggregateOffer, or the first priced of a list."""
+def _offer_price(
+    offers, aggregate_currency: str | None = None, lowest: bool = False
+) -> tuple[Decimal | None, str | None]:
+    """The price of an Offer, the lowest of an AggregateOffer (its lowPrice, else the lowest of
+    its offers), or the first priced of a list (the lowest, `lowest`). An AggregateOffer's
+    currency is its offers' unless they state their own: `{"price": "10.00"}` under
+    `"priceCurrency": "USD"` is US$10."""
+    found = []
     for offer in offers if isinstance(offers, list) else [offers]:
         if not isinstance(offer, dict):
             continue
         props = offer.get("properties", offer)
         stated = _text(props.get("priceCurrency"), 3)
         if _is(offer, "AggregateOffer"):
+            stated = stated or aggregate_currency
             price, currency = priced((props.get("lowPrice"), props.get("price")), stated)
             if price is None and props.get("offers"):
-                price, currency = _offer_price(props["offers"])
+                price, currency = _offer_price(props["offers"], stated, lowest=True)
         else:
             spec = props.get("priceSpecification")
             spec = spec if isinstance(spec, dict) else {}
-            stated = stated or _text(spec.get("priceCurrency"), 3)
+            stated = stated or _text(spec.get("priceCurrency"), 3) or aggregate_currency
             price, currency = priced((props.get("price"), spec.get("price")), stated)
         if price is not None:
-            return price, currency
-    return None, None
+            if not lowest:
+                return price, currency
+            found.append((price, currency))
+    return min(found, key=lambda one: one[0], default=(None, None))
 
 
 def _item_from_schema(props: dict, url: str, method: str) -> Item:

@@ -67,6 +67,41 @@ def test_an_aggregate_offer_gives_its_lowest_price():
     assert extract(html, URL)[0].price == Decimal("249.00")
 
 
+def aggregate(offers, **fields):
+    return page(
+        ld(
+            json.dumps(
+                {
+                    "@type": "Product",
+                    "name": "Facas",
+                    "offers": {"@type": "AggregateOffer", **fields, "offers": offers},
+                }
+            )
+        )
+    )
+
+
+def test_an_aggregate_offers_currency_is_its_nested_offers_unless_they_state_their_own():
+    dollars = aggregate([{"@type": "Offer", "price": "10.00"}], priceCurrency="USD")
+    [item] = extract(dollars, URL)
+    assert (item.price, item.problem) == (Decimal("10.00"), "price in USD, not BRL")
+    reais = aggregate(
+        [{"@type": "Offer", "price": "10.00", "priceCurrency": "BRL"}], priceCurrency="USD"
+    )
+    assert extract(reais, URL)[0].problem is None
+
+
+def test_an_aggregate_offer_without_a_low_price_gives_its_lowest_nested_offer():
+    offers = [
+        {"@type": "Offer", "price": "89.90"},
+        {"@type": "Offer"},
+        {"@type": "Offer", "price": "49.90"},
+        {"@type": "Offer", "price": "59.90"},
+    ]
+    [item] = extract(aggregate(offers, priceCurrency="BRL"), URL)
+    assert (item.price, item.problem) == (Decimal("49.90"), None)
+
+
 def test_broken_json_ld_with_entities_comments_and_trailing_commas_is_repaired():
     broken = (
         "{\n // tema antigo\n &quot;@type&quot;: &quot;Product&quot;,\n"

@@ -19,7 +19,6 @@ import logging
 import signal
 from datetime import UTC, datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
 from flask import current_app
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -130,30 +129,38 @@ def recover() -> int:
     return failed
 
 
-def period(trigger: CronTrigger, after: datetime) -> timedelta:
-    """The time between two fire times of the schedule after `after`."""
-    first = trigger.get_next_fire_time(None, after)
-    second = trigger.get_next_fire_time(first, first + timedelta(seconds=1)) if first else None
-    return (second - first) if first and second else timedelta(days=366)
-
-
 def latest_fire_time(schedule: str, since: datetime, now: datetime) -> datetime | None:
-    """The latest fire time in (since, now], or None."""
+    """The latest fire time in (since, now], or None.
+
+    Searched back from now, not walked forward from `since`: windows that double until one holds
+    a fire time (a night, a weekend or a month without one costs a step each time it doubles),
+    then halved down to the second. A pause of any length costs about fifty look-ups."""
     trigger = cron_trigger(schedule)
-    fire = trigger.get_next_fire_time(None, since + timedelta(seconds=1))
-    if fire is None or fire > now:
+
+    def fires_from(moment: datetime) -> bool:
+        """Whether a fire time comes at or after `moment` and by `now`."""
+        fire = trigger.get_next_fire_time(None, moment)
+        return fire is not None and fire <= now
+
+    # Known to fire from `low` and not from `high`: the latest fire time is in [low, high).
+    low, high = since + timedelta(seconds=1), now + timedelta(seconds=1)
+    if not fires_from(low):
         return None
-    # Jump close to now first, so that a long pause costs a few steps, not one per fire time.
-    step = period(trigger, fire)
-    if now - fire > step * 2:
-        later = trigger.get_next_fire_time(None, now - step * 2)
-        fire = later if later and later <= now else fire
-    for _ in range(1000):
-        following = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
-        if following is None or following > now:
+    window = timedelta(minutes=1)
+    while now - window > low:
+        if fires_from(now - window):
+            low = now - window
             break
-        fire = following
-    return fire
+        high = now - window
+        window *= 2
+    # Fire times are whole seconds: within a second of `high`, the first from `low` is the one.
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if fires_from(middle):
+            low = middle
+        else:
+            high = middle
+    return trigger.get_next_fire_time(None, low)
 
 
 def schedule_due(now: datetime | None = None) -> int:

@@ -390,6 +390,31 @@ def test_the_latest_fire_time_is_the_last_one_before_now():
     assert latest_fire_time("0 3 * * *", now - timedelta(hours=1), now) is None
 
 
+def at(day: int, hour: int, minute: int = 0, second: int = 0, month: int = 3, year: int = 2026):
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "since", "now", "latest"),
+    [
+        # Office hours, the worker down from Friday evening to a Tuesday night three weeks on:
+        # no fire time in the night before now, nor in the weekends between.
+        ("*/5 9-17 * * 1-5", at(20, 17, 55, month=2), at(17, 3), at(16, 17, 55)),
+        ("* * * * *", at(17, 3) - timedelta(days=90), at(17, 10, 7, 30), at(17, 10, 7)),
+        ("0 3 1 * *", at(17, 3) - timedelta(days=400), at(17, 3), at(1, 3)),
+        ("0 12 * * 0", at(1, 12, month=1), at(21, 11), at(15, 12)),
+        ("30 6 * * sat-sun", at(1, 0, month=1), at(17, 3), at(15, 6, 30)),
+        ("0 * * * sat-sun", at(1, 0, year=2025), at(18, 12), at(15, 23)),
+        ("0 8 * * 6-0", at(1, 0, month=1), at(20, 23, 59), at(15, 8)),
+        ("0 0 29 2 *", at(1, 0, year=2021), at(17, 3), at(29, 0, month=2, year=2024)),
+    ],
+)
+def test_fire_times_missed_over_any_pause_make_one_run_for_the_latest(schedule, since, now, latest):
+    assert latest_fire_time(schedule, since, now) == latest
+    # The worker's next look, 15 s on, finds nothing more: one run, not one more per catch-up.
+    assert latest_fire_time(schedule, latest, now + timedelta(seconds=15)) is None
+
+
 def fire_days(schedule: str) -> list[str]:
     """The days of the week (cron numbering: 0 Sunday) on which the worker queues a run at 03:00
     for the schedule, over the week from Sunday 1 March 2026."""

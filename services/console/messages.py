@@ -190,6 +190,9 @@ EXACT: dict[str, str] = {
     "The service credential is invalid or expired": (
         "A credencial de serviço é inválida ou expirou."
     ),
+    "The service credential is too old, or dated ahead of this service's clock": (
+        "A credencial de serviço é antiga demais ou está datada à frente do relógio deste serviço."
+    ),
     "This route does not answer that service": "Esta rota não atende a esse serviço.",
     "The event signature does not match": "A assinatura do evento não confere.",
     "The event is not a Feira event": "O evento não é um evento da Feira.",

@@ -18,6 +18,7 @@ from .errors import Unavailable
 from .security import (
     ASSERTION_HEADER,
     CREDENTIAL_HEADER,
+    CREDENTIAL_OUT_OF_TIME,
     CREDENTIAL_PROBLEMS,
     service_credential,
 )
@@ -106,16 +107,26 @@ class ServiceClient:
         if response.status_code >= 500:
             log.warning("%s answered %s", self.name, response.status_code)
             raise Unavailable(f"The {self.name} service is unavailable")
-        if response.status_code in (401, 403) and _credential_refused(response):
+        refusal = _credential_refusal(response) if response.status_code in (401, 403) else None
+        if refusal:
             # Not the caller's token nor the route's answer: this service is misconfigured, and no
             # call of this kind can succeed. Said once here, for every caller.
             me = current_app.config["SERVICE_NAME"] if has_app_context() else "this service"
-            log.error(
-                "%s refused %s's service credential: check %s_SERVICE_KEY on both",
-                self.name,
-                me,
-                me.upper(),
-            )
+            if refusal == CREDENTIAL_OUT_OF_TIME:
+                # Well signed, so the keys agree: a fresh credential out of the receiver's window
+                # means the two hosts' clocks differ by more than it allows.
+                log.error(
+                    "%s refused %s's service credential as too old or too new: check both clocks",
+                    self.name,
+                    me,
+                )
+            else:
+                log.error(
+                    "%s refused %s's service credential: check %s_SERVICE_KEY on both",
+                    self.name,
+                    me,
+                    me.upper(),
+                )
             raise Unavailable(f"The {self.name} service is unavailable")
         return response
 
@@ -167,13 +178,15 @@ class ServiceClient:
         return self.request("DELETE", path, **kwargs)
 
 
-def _credential_refused(response: requests.Response) -> bool:
-    """The kit's own refusal of a service credential (kit.security), not the route's 401/403."""
+def _credential_refusal(response: requests.Response) -> str | None:
+    """The detail of the kit's own refusal of a service credential (kit.security); None for the
+    route's own 401/403."""
     try:
         body = response.json()
     except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("detail") in CREDENTIAL_PROBLEMS
+        return None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) and detail in CREDENTIAL_PROBLEMS else None
 
 
 def _refused(exc: requests.ConnectionError) -> bool:

@@ -369,14 +369,23 @@ def current_caller() -> Caller:
 CREDENTIAL_HEADER = "X-Service-Credential"
 # Long enough for a retried call, short enough that a copied credential soon expires.
 CREDENTIAL_MAX_AGE = 30
+# How far ahead of the receiver's clock a credential may be dated: two hosts' clocks are never
+# exactly together, and both round down to whole seconds, so a caller a few ms ahead dates a call
+# that straddles a second boundary 1 s in the receiver's future. The same 5 s as the bearer tokens'
+# JWT_DECODE_LEEWAY; the 30 s age is still counted by the receiver's clock.
+CREDENTIAL_CLOCK_SKEW = 5
 # Callers that cannot sign (nginx has no HMAC): they present `<name>.<key>` itself, from their
 # rendered configuration, over loopback only.
 STATIC_CALLERS = frozenset({"gateway"})
 # What a refused credential says: a caller tells its own refusal from the route's by these.
 CREDENTIAL_NEEDED = "This route is for other Feira services: a service credential is needed"
 CREDENTIAL_REFUSED = "The service credential is invalid or expired"
+# Well signed, but dated outside the receiver's window: the two clocks differ, not the keys.
+CREDENTIAL_OUT_OF_TIME = "The service credential is too old, or dated ahead of this service's clock"
 CALLER_REFUSED = "This route does not answer that service"
-CREDENTIAL_PROBLEMS = frozenset({CREDENTIAL_NEEDED, CREDENTIAL_REFUSED, CALLER_REFUSED})
+CREDENTIAL_PROBLEMS = frozenset(
+    {CREDENTIAL_NEEDED, CREDENTIAL_REFUSED, CREDENTIAL_OUT_OF_TIME, CALLER_REFUSED}
+)
 
 
 def _signer(key: str, receiver: str) -> TimestampSigner:
@@ -434,11 +443,16 @@ def require_service_caller() -> str:
             raise Unauthorized(CREDENTIAL_REFUSED)
         g.service_caller = caller
         return caller
+    signer = _signer(key, me)
     try:
-        signed = _signer(key, me).unsign(raw, max_age=CREDENTIAL_MAX_AGE).decode()
+        # The age is checked below: itsdangerous' max_age also refuses any date in the future.
+        signed, signed_at = signer.unsign(raw, return_timestamp=True)
     except BadSignature as exc:
         raise Unauthorized(CREDENTIAL_REFUSED) from exc
-    if signed != caller:
+    if signed.decode() != caller:
         raise Unauthorized(CREDENTIAL_REFUSED)
+    age = signer.get_timestamp() - int(signed_at.timestamp())
+    if not -CREDENTIAL_CLOCK_SKEW <= age <= CREDENTIAL_MAX_AGE:
+        raise Unauthorized(CREDENTIAL_OUT_OF_TIME)
     g.service_caller = caller
     return caller

@@ -587,13 +587,14 @@ def test_a_post_dropped_unanswered_is_sent_again_only_when_the_call_says_it_is_i
 @pytest.mark.parametrize(
     ("status", "detail", "refused"),
     [
-        (401, security.CREDENTIAL_REFUSED, True),
-        (403, security.CALLER_REFUSED, True),
-        (401, "Wrong email or password", False),
-        (403, "This action needs the role: admin", False),
+        (401, security.CREDENTIAL_REFUSED, "key"),
+        (403, security.CALLER_REFUSED, "key"),
+        (401, security.CREDENTIAL_OUT_OF_TIME, "clock"),
+        (401, "Wrong email or password", None),
+        (403, "This action needs the role: admin", None),
     ],
 )
-def test_a_refused_service_credential_is_a_503_and_an_error_naming_the_key(
+def test_a_refused_service_credential_is_a_503_and_an_error_naming_the_key_or_the_clocks(
     app, caplog, status, detail, refused
 ):
     class Refuses(http.server.BaseHTTPRequestHandler):
@@ -614,7 +615,12 @@ def test_a_refused_service_credential_is_a_503_and_an_error_naming_the_key(
             with pytest.raises(Unavailable):
                 client.get("/inventory/reservations/1")
             name = app.config["SERVICE_NAME"].upper()
-            assert f"check {name}_SERVICE_KEY" in caplog.text
+            if refused == "key":
+                assert f"check {name}_SERVICE_KEY" in caplog.text
+            else:
+                # Well signed but out of the receiver's time window: the keys agree.
+                assert "check both clocks" in caplog.text
+                assert "SERVICE_KEY" not in caplog.text
         else:
             # The route's own refusal is the caller's to read.
             assert client.get("/inventory/reservations/1").status_code == status

@@ -57,6 +57,10 @@ MAX_BACKOFF_SECONDS = 60.0
 # Events tried alone that a subscriber may leave unanswered in one pass before the rest of its
 # batch waits for the next (`Outbox._send`).
 SILENT_LIMIT = 2
+# How many read timeouts a subscriber's part of a pass may last before it starts no more POSTs:
+# events alone that keep being answered an error, however slowly, leave the rest for the next
+# pass too, and every subscriber's next pass starts within about one read timeout more.
+SEND_BUDGET_TIMEOUTS = 3
 # The most deliveries one relay pass takes.
 RELAY_BATCH = 200
 # What a handler raises on an event it cannot read: a missing or mistyped field, a number it
@@ -378,20 +382,30 @@ class Outbox:
           handler hangs, say on a slow payment provider): each event is tried alone, so one it
           cannot take holds back no other. After SILENT_LIMIT events alone go unanswered the
           rest wait too: a subscriber that takes connections but answers nothing costs a pass
-          a few timeouts, not one per event."""
+          a few timeouts, not one per event. The rest wait as well once SEND_BUDGET_TIMEOUTS
+          read timeouts have passed since the first POST: one that answers each event an error
+          after seconds (a handler waiting on a service that is down) costs the pass, and so
+          every other subscriber's next one, no more. Those left are the ones written after the
+          last tried, so none goes ahead of an older one left; they fail with the last error."""
+        _, read_timeout = self.post_timeout
+        deadline = time.monotonic() + SEND_BUDGET_TIMEOUTS * read_timeout
+        failure = None
         if len(payloads) > 1:
-            error, reached, _ = self._post(http, url, payloads, secret)
-            if error is None or not reached:
-                return [error] * len(payloads)
+            failure, reached, _ = self._post(http, url, payloads, secret)
+            if failure is None or not reached:
+                return [failure] * len(payloads)
         outcomes: list[str | None] = []
         silent = 0
         for payload in payloads:
+            if time.monotonic() >= deadline:
+                break
             error, reached, answered = self._post(http, url, payload, secret)
             outcomes.append(error)
+            failure = error or failure
             silent += not answered
             if not reached or silent >= SILENT_LIMIT:
-                return outcomes + [error] * (len(payloads) - len(outcomes))
-        return outcomes
+                break
+        return outcomes + [failure] * (len(payloads) - len(outcomes))
 
     @staticmethod
     def _record(delivery, payload: dict, error: str | None) -> int:

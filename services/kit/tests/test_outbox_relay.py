@@ -212,3 +212,30 @@ def test_a_subscriber_that_stops_answering_while_its_events_go_alone_costs_two_t
     assert relay(app) == 0
     assert failing.numbers() == [[1, 2, 3, 4], [1], [2]], "the events after two silent ones wait"
     assert [d.last_error for d in deliveries(app, "failing")] == ["ReadTimeout"] * 4
+
+
+def test_a_subscriber_that_answers_errors_slowly_holds_up_the_next_pass_a_few_timeouts_at_most(
+    app, subscriber, monkeypatch
+):
+    """A subscriber whose handler waits on a service that is down answers each event alone an
+    error after a while, never a timeout. Events alone are tried for three read timeouts (1.5 s
+    here), the rest wait for the next pass; a pass ends, and every other subscriber's next one
+    starts, within about four (each of its 30 tries lasting 0.3 s, that was 9 s)."""
+    monkeypatch.setattr(outbox, "post_timeout", (1, 0.5))
+    slow = subscriber(lambda events: time.sleep(0.3) or 503)
+    quick = subscriber(lambda events: 200)
+    emit(app, {"slow": slow.url}, range(1, 30))
+    emit(app, {"slow": slow.url, "quick": quick.url}, [30])
+
+    started = time.monotonic()
+    assert relay(app) == 1
+    took = time.monotonic() - started
+
+    assert took < 4 * 0.5 + 0.5, f"the pass lasted {took:.1f} s"
+    assert [d.delivered_at is not None for d in deliveries(app, "quick")] == [True]
+    alone = slow.numbers()[1:]
+    assert 1 < len(alone) < 10
+    assert alone == [[n] for n in range(1, len(alone) + 1)], (
+        "tried alone in the order written; none after one that was not"
+    )
+    assert [(d.attempts, d.last_error) for d in deliveries(app, "slow")] == [(1, "HTTP 503")] * 30

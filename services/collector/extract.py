@@ -1,7 +1,10 @@
 """Products out of a shop's HTML, whatever its layout: schema.org Product/Offer in JSON-LD (with
 `@graph`, `AggregateOffer` and the broken JSON real pages carry), then microdata, then OpenGraph
-`product:*`, then the source's own CSS or XPath selectors; the first that yields wins. Prices as
-Brazilian shops write them become exact decimals; a GTIN is kept only when its check digit holds.
+`product:*`, then the source's own CSS or XPath selectors; the first that yields wins. Prices
+become exact decimals: a structured one written as schema.org asks (`5.899`: "." the decimal
+point) is that number, any other text is read as Brazilian shops write it (`R$ 1.299,90`), from
+its last `R$`, and refused when it names instalments; a GTIN is kept only when its check digit
+holds.
 
 extruct reads microdata (its parser follows nested itemscopes, which parsel alone would not);
 JSON-LD is read here so that a broken block can be repaired instead of dropped; OpenGraph and
@@ -39,6 +42,13 @@ MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
 REAIS = ("BRL", "R$")
 # Stripping tags again until nothing changes ends here; what is left loses its angle brackets.
 MAX_STRIP_PASSES = 10
+# schema.org's price: ASCII digits, "." the decimal point and no thousands separator, so `5.899`
+# is 5.899, where price-parser (guessing thousands) reads 5899.
+MACHINE_PRICE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# `R$` where a price in reais begins; not the end of another currency's sign (`AR$`).
+REAL_SIGN = re.compile(r"(?i)(?<![a-z])r\s*\$")
+# Instalments (`10x de R$ 4,99`, `12 vezes`, `parcelas`): the amount named is not the whole price.
+INSTALMENTS = re.compile(r"(?i)\b[0-9]+\s*(?:x|vezes)(?![a-z0-9])|parcela")
 # Half of a pair, what a JSON escape leaves of an emoji a shop's template cut in two (`\ud83d`):
 # no UTF-8 holds it, so a name, SKU or URL keeping it could be neither hashed, sent nor asked.
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -46,6 +56,10 @@ LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 class Unreadable(ValueError):
     """The page says it holds a product, but what it says cannot be read (the reason)."""
+
+
+class AmbiguousPrice(ValueError):
+    """A written price naming amounts of which none is surely the product's (the reason)."""
 
 
 @dataclass
@@ -61,13 +75,15 @@ class Item:
     gtin: str | None = None
     images: list[str] = field(default_factory=list)
     method: str = ""
+    # Why a price the page wrote was not taken (AmbiguousPrice), when it was not.
+    price_problem: str | None = None
 
     @property
     def problem(self) -> str | None:
         if not self.name:
             return "no product name"
         if self.price is None:
-            return "no price"
+            return self.price_problem or "no price"
         if self.currency and self.currency.strip().upper() not in REAIS:
             return f"price in {self.currency[:3]}, not BRL"
         return None
@@ -77,20 +93,41 @@ class Item:
 
 
 def parse_price(value) -> Decimal | None:
-    """`R$ 1.299,90`, `1299.9`, `49,90` or a JSON number → Decimal("1299.90"); None when there
-    is no positive amount that fits the catalogue."""
+    """A price as a shop writes it: `R$ 1.299,90`, `1299.9`, `49,90` or a JSON number →
+    Decimal("1299.90"); None when there is no positive amount that fits the catalogue. Text is
+    read from its last `R$` (`De R$ 59,90 Por R$ 49,90` is 49.90, `Ref. 123 R$ 10,00` 10.00);
+    AmbiguousPrice when it names instalments (`10x de R$ 4,99`: the whole price is unknown)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         amount = Decimal(str(value))
     else:
         text = str(value).strip()
+        if INSTALMENTS.search(text):
+            raise AmbiguousPrice("ambiguous price: it names instalments (10x de ...)")
+        signs = list(REAL_SIGN.finditer(text))
+        if signs:
+            text = text[signs[-1].start() :]
         first_digit = re.search(r"\d", text)
         if not first_digit or "-" in text[: first_digit.start()]:
             return None  # nothing, or a negative amount (price-parser drops the sign)
         amount = Price.fromstring(text[:100]).amount
         if amount is None:
             return None
+    return _in_cents(amount)
+
+
+def structured_price(value) -> Decimal | None:
+    """A price of structured data (JSON-LD or microdata `price`, `lowPrice`, OpenGraph's
+    amount): schema.org's number (`5.899` → 5.90, `49.900` → 49.90) when it is written so,
+    otherwise text as a shop writes it (parse_price: `R$ 1.299,90`)."""
+    if isinstance(value, str) and MACHINE_PRICE.fullmatch(value.strip()):
+        return _in_cents(Decimal(value.strip()))
+    return parse_price(value)
+
+
+def _in_cents(amount: Decimal) -> Decimal | None:
+    """The amount to the cent, None unless it is positive and fits the catalogue."""
     try:
         amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
     except InvalidOperation:
@@ -120,10 +157,12 @@ def currency_of(value, stated: str | None) -> str | None:
     return stated or written
 
 
-def priced(values: Iterable, stated: str | None) -> tuple[Decimal | None, str | None]:
-    """The first of `values` that is a price, and its currency."""
+def priced(
+    values: Iterable, stated: str | None, read=parse_price
+) -> tuple[Decimal | None, str | None]:
+    """The first of `values` that `read` makes a price, and its currency."""
     for value in values:
-        price = parse_price(value)
+        price = read(value)
         if price is not None:
             return price, currency_of(value, stated)
     return None, None
@@ -255,14 +294,18 @@ def _offer_price(
         stated = _text(props.get("priceCurrency"), 3)
         if _is(offer, "AggregateOffer"):
             stated = stated or aggregate_currency
-            price, currency = priced((props.get("lowPrice"), props.get("price")), stated)
+            price, currency = priced(
+                (props.get("lowPrice"), props.get("price")), stated, structured_price
+            )
             if price is None and props.get("offers"):
                 price, currency = _offer_price(props["offers"], stated, lowest=True)
         else:
             spec = props.get("priceSpecification")
             spec = spec if isinstance(spec, dict) else {}
             stated = stated or _text(spec.get("priceCurrency"), 3) or aggregate_currency
-            price, currency = priced((props.get("price"), spec.get("price")), stated)
+            price, currency = priced(
+                (props.get("price"), spec.get("price")), stated, structured_price
+            )
         if price is not None:
             if not lowest:
                 return price, currency
@@ -270,8 +313,17 @@ def _offer_price(
     return min(found, key=lambda one: one[0], default=(None, None))
 
 
+def without_doubt(read) -> tuple[Decimal | None, str | None, str | None]:
+    """What `read()` gives, a price and its currency, and no problem; or no price and the
+    reason its text was ambiguous."""
+    try:
+        return (*read(), None)
+    except AmbiguousPrice as ambiguous:
+        return None, None, str(ambiguous)
+
+
 def _item_from_schema(props: dict, url: str, method: str) -> Item:
-    price, currency = _offer_price(props.get("offers"))
+    price, currency, price_problem = without_doubt(lambda: _offer_price(props.get("offers")))
     gtin = None
     for key in ("gtin13", "gtin", "gtin12", "gtin14", "gtin8", "ean"):
         gtin = valid_gtin(_text(props.get(key), 20))
@@ -283,6 +335,7 @@ def _item_from_schema(props: dict, url: str, method: str) -> Item:
         description=_text(props.get("description"), 5000),
         price=price,
         currency=currency,
+        price_problem=price_problem,
         sku=_text(props.get("sku") or props.get("productID") or props.get("mpn"), 100),
         gtin=gtin,
         images=_images(props.get("image"), url),
@@ -339,7 +392,10 @@ def from_opengraph(page: Selector, url: str) -> list[Item]:
     amount = meta("product:price:amount") or meta("og:price:amount")
     if "product" not in og_type and amount is None:
         return []
-    price, currency = priced([amount], meta("product:price:currency") or meta("og:price:currency"))
+    stated = meta("product:price:currency") or meta("og:price:currency")
+    price, currency, price_problem = without_doubt(
+        lambda: priced([amount], stated, structured_price)
+    )
     return [
         Item(
             url=url,
@@ -347,6 +403,7 @@ def from_opengraph(page: Selector, url: str) -> list[Item]:
             description=_text(meta("og:description"), 5000),
             price=price,
             currency=currency,
+            price_problem=price_problem,
             sku=_text(meta("product:retailer_item_id"), 100),
             gtin=valid_gtin(meta("product:ean") or meta("product:upc") or meta("product:gtin")),
             images=_images(page.xpath('//meta[@property="og:image"]/@content').getall(), url),
@@ -382,7 +439,9 @@ def from_selectors(page: Selector, url: str, selectors: dict[str, str]) -> list[
     if not found["name"]:
         return []
     first = {name: (values[0] if values else None) for name, values in found.items()}
-    price, currency = priced([first.get("price")], _text(first.get("currency"), 3))
+    price, currency, price_problem = without_doubt(
+        lambda: priced([first.get("price")], _text(first.get("currency"), 3))
+    )
     return [
         Item(
             url=url,
@@ -390,6 +449,7 @@ def from_selectors(page: Selector, url: str, selectors: dict[str, str]) -> list[
             description=_text(first.get("description"), 5000),
             price=price,
             currency=currency,
+            price_problem=price_problem,
             sku=_text(first.get("sku"), 100),
             gtin=valid_gtin(first.get("gtin")),
             images=_images(found.get("image", []), url),

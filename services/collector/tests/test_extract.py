@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from services.collector.extract import (
+    AmbiguousPrice,
     Unreadable,
     extract,
     links,
@@ -203,6 +204,34 @@ def test_brazilian_and_plain_prices_become_exact_decimals(written, amount):
 
 
 @pytest.mark.parametrize(
+    ("written", "amount"),
+    [
+        ("De R$ 59,90 Por R$ 49,90", "49.90"),
+        ("Ref. 123 R$ 10,00", "10.00"),
+        ("R$ 49,90 (10% off)", "49.90"),
+    ],
+)
+def test_written_text_is_read_from_its_last_real_sign_not_its_first_number(written, amount):
+    assert parse_price(written) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["10x de R$ 4,99 sem juros", "R$ 49,90 ou 3 x de R$ 16,63", "em 12 vezes", "2 parcelas"],
+)
+def test_written_text_naming_instalments_is_refused_as_ambiguous(written):
+    with pytest.raises(AmbiguousPrice):
+        parse_price(written)
+
+
+def test_a_product_whose_price_text_names_instalments_is_rejected_not_priced_at_one():
+    body = '<h1>Martelo</h1><span class="preco">10x de R$ 4,99 sem juros</span>'
+    [item] = extract(page(body=body), URL, {"name": "h1", "price": ".preco"})
+    assert item.price is None
+    assert item.problem == "ambiguous price: it names instalments (10x de ...)"
+
+
+@pytest.mark.parametrize(
     "written", ["", "grátis", "R$ 0,00", "-5", None, True, "R$ 99.999.999.999,00"]
 )
 def test_what_is_not_a_positive_price_is_none(written):
@@ -346,3 +375,30 @@ def test_no_tag_survives_in_names_and_descriptions_even_split_by_another_tag():
     assert "<" not in item.name and "<" not in item.description
     assert item.name == "Caneca alert(2) alert(3)"
     assert item.description == "alert(4) oi"
+
+
+def microdata_priced_at(content):
+    return page(
+        body=f"""<div itemscope itemtype="https://schema.org/Product"><h1 itemprop="name">A</h1>
+        <div itemprop="offers" itemscope itemtype="https://schema.org/Offer">
+        <span itemprop="price" content="{content}">?</span></div></div>"""
+    )
+
+
+def opengraph_priced_at(amount):
+    return page(
+        '<meta property="og:type" content="product"><meta property="og:title" content="A">'
+        f'<meta property="product:price:amount" content="{amount}">'
+    )
+
+
+@pytest.mark.parametrize("priced_page", [priced_at, microdata_priced_at, opengraph_priced_at])
+@pytest.mark.parametrize(
+    ("written", "amount"),
+    [("5.899", "5.90"), ("0.999", "1.00"), ("49.900", "49.90"), ("7", "7.00")],
+)
+def test_a_structured_price_is_schema_orgs_number_with_a_decimal_point(
+    priced_page, written, amount
+):
+    [item] = extract(priced_page(written), URL)
+    assert (item.price, item.problem) == (Decimal(amount), None)

@@ -196,6 +196,9 @@ EXACT: dict[str, str] = {
     "This route does not answer that service": "Esta rota não atende a esse serviço.",
     "The event signature does not match": "A assinatura do evento não confere.",
     "The event is not a Feira event": "O evento não é um evento da Feira.",
+    "An event of this body is being taken by another delivery; try again later": (
+        "Um evento deste corpo está sendo tratado por outra entrega; tente de novo mais tarde."
+    ),
     # the gateway's own
     "The request could not be parsed": "A requisição não pôde ser lida.",
     "A valid bearer token is required": "É preciso um token de acesso válido.",

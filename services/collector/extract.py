@@ -3,8 +3,8 @@
 `product:*`, then the source's own CSS or XPath selectors; the first that yields wins. Prices
 become exact decimals: a structured one written as schema.org asks (`5.899`: "." the decimal
 point) is that number, any other text is read as Brazilian shops write it (`R$ 1.299,90`), from
-its last `R$`, and refused when it names instalments; a GTIN is kept only when its check digit
-holds.
+its `R$` (the last after `por`), and refused when it names other amounts or instalments; a GTIN
+is kept only when its check digit holds.
 
 extruct reads microdata (its parser follows nested itemscopes, which parsel alone would not);
 JSON-LD is read here so that a broken block can be repaired instead of dropped; OpenGraph and
@@ -47,6 +47,8 @@ MAX_STRIP_PASSES = 10
 MACHINE_PRICE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # `R$` where a price in reais begins; not the end of another currency's sign (`AR$`).
 REAL_SIGN = re.compile(r"(?i)(?<![a-z])r\s*\$")
+# What a shop writes between an old price and the current one: `De R$ 59,90 Por R$ 49,90`.
+NOW_FOR = re.compile(r"(?i)(?<![a-z])por(?![a-z])")
 # Instalments (`10x de R$ 4,99`, `12 vezes`, `parcelas`): the amount named is not the whole price.
 INSTALMENTS = re.compile(r"(?i)\b[0-9]+\s*(?:x|vezes)(?![a-z0-9])|parcela")
 # Half of a pair, what a JSON escape leaves of an emoji a shop's template cut in two (`\ud83d`):
@@ -95,8 +97,10 @@ class Item:
 def parse_price(value) -> Decimal | None:
     """A price as a shop writes it: `R$ 1.299,90`, `1299.9`, `49,90` or a JSON number →
     Decimal("1299.90"); None when there is no positive amount that fits the catalogue. Text is
-    read from its last `R$` (`De R$ 59,90 Por R$ 49,90` is 49.90, `Ref. 123 R$ 10,00` 10.00);
-    AmbiguousPrice when it names instalments (`10x de R$ 4,99`: the whole price is unknown)."""
+    read from its `R$` (`Ref. 123 R$ 10,00` is 10.00), the last of several only when `por` comes
+    before it (`De R$ 59,90 Por R$ 49,90` is 49.90); AmbiguousPrice when it names other amounts
+    in reais (`R$ 49,90 à vista ou R$ 52,90 a prazo`, a range) or instalments (`10x de R$ 4,99`):
+    which is the product's price is not known then."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -106,6 +110,15 @@ def parse_price(value) -> Decimal | None:
         if INSTALMENTS.search(text):
             raise AmbiguousPrice("ambiguous price: it names instalments (10x de ...)")
         signs = list(REAL_SIGN.finditer(text))
+        if len(signs) > 1 and not NOW_FOR.search(text[signs[-2].end() : signs[-1].start()]):
+            amounts = {
+                Price.fromstring(text[sign.start() : end][:100]).amount
+                for sign, end in zip(
+                    signs, [s.start() for s in signs[1:]] + [len(text)], strict=True
+                )
+            }
+            if len(amounts) > 1:
+                raise AmbiguousPrice("ambiguous price: it names several amounts in reais")
         if signs:
             text = text[signs[-1].start() :]
         first_digit = re.search(r"\d", text)

@@ -207,12 +207,25 @@ def test_brazilian_and_plain_prices_become_exact_decimals(written, amount):
     ("written", "amount"),
     [
         ("De R$ 59,90 Por R$ 49,90", "49.90"),
+        ("de R$ 59,90 por apenas R$ 49,90", "49.90"),
         ("Ref. 123 R$ 10,00", "10.00"),
         ("R$ 49,90 (10% off)", "49.90"),
+        ("R$ 49,90 R$ 49,90", "49.90"),
     ],
 )
-def test_written_text_is_read_from_its_last_real_sign_not_its_first_number(written, amount):
+def test_written_text_is_read_from_its_real_sign_the_last_after_por_not_its_first_number(
+    written, amount
+):
     assert parse_price(written) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["R$ 49,90 à vista ou R$ 52,90 a prazo", "R$ 10,00 a R$ 20,00", "De R$ 59,90 R$ 49,90"],
+)
+def test_written_text_naming_other_amounts_in_reais_is_refused_as_ambiguous(written):
+    with pytest.raises(AmbiguousPrice, match="several amounts"):
+        parse_price(written)
 
 
 @pytest.mark.parametrize(

@@ -35,11 +35,15 @@ from sqlalchemy import (
     String,
     Text,
     bindparam,
+    cast,
     delete,
+    false,
     func,
+    literal_column,
     select,
     text,
     true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
@@ -48,7 +52,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.registry import BY_NAME
 
 from .db import utcnow
-from .errors import BadRequest, Unauthorized
+from .errors import BadRequest, Conflict, Unauthorized
 from .leader import only_one, xact_lock
 
 log = logging.getLogger("feira.outbox")
@@ -72,6 +76,10 @@ MALFORMED = (KeyError, TypeError, ValueError, ArithmeticError, DataError)
 # relay delivers the body again after a backoff (`Outbox._take_committed`).
 RECEIVE_ATTEMPTS = 3
 TAKE_AGAIN = {"40001", "40P01"}
+# The advisory lock class (kit.leader) of the inbox's event ids while a body is being taken, and
+# the answer to a body holding one that another body is taking (`Outbox._inbox_statement`).
+INBOX_LOCK_CLASS = 17001
+IN_PROGRESS = "An event of this body is being taken by another delivery; try again later"
 
 
 class _Woken(BaseException):
@@ -235,7 +243,11 @@ class Outbox:
     @functools.cached_property
     def _inbox_statement(self):
         """A body's event ids recorded as processed in one statement, those already recorded
-        left as they are; it returns the ids that are new (built once, like the emit)."""
+        left as they are (built once, like the emit). Each id is first claimed with a try of
+        its advisory lock, held till the transaction ends: one another body is still taking
+        (a batch whose handler hangs, the relay now posting its events alone) is not claimed,
+        so its insert never waits on that transaction's uncommitted row. Rows (id, True) are
+        the new ids, (id, False) those claimed elsewhere; the rest are duplicates."""
         received = (
             func.unnest(
                 bindparam("event_ids", type_=ARRAY(UUID)), bindparam("types", type_=ARRAY(String))
@@ -243,11 +255,30 @@ class Outbox:
             .table_valued("event_id", "type")
             .render_derived("received")
         )
-        return (
+        # Referenced twice and volatile, the CTE is computed once, each row's lock tried
+        # before that row is inserted. The key holds the service (`inbox`): one database holds
+        # every service's schema, and each subscriber hears the same event id.
+        claimed = select(
+            received.c.event_id,
+            received.c.type,
+            func.pg_try_advisory_xact_lock(
+                literal_column(str(INBOX_LOCK_CLASS)),
+                func.hashtext(bindparam("inbox", type_=String) + cast(received.c.event_id, Text)),
+            ).label("free"),
+        ).cte("claimed")
+        inserted = (
             insert(self.Processed)
-            .from_select(["event_id", "type"], select(received.c.event_id, received.c.type))
+            .from_select(
+                ["event_id", "type"],
+                select(claimed.c.event_id, claimed.c.type).where(claimed.c.free),
+            )
             .on_conflict_do_nothing()
             .returning(self.Processed.event_id)
+            .cte("inserted")
+        )
+        return union_all(
+            select(inserted.c.event_id, true().label("new")),
+            select(claimed.c.event_id, false()).where(~claimed.c.free),
         )
 
     def every(self, seconds: float, task: Callable[[], object]) -> None:
@@ -380,13 +411,16 @@ class Outbox:
           waits, so the events fail together and wait their backoff.
         - It answered an error, or took the body and did not answer in time (one event whose
           handler hangs, say on a slow payment provider): each event is tried alone, so one it
-          cannot take holds back no other. After SILENT_LIMIT events alone go unanswered the
-          rest wait too: a subscriber that takes connections but answers nothing costs a pass
-          a few timeouts, not one per event. The rest wait as well once SEND_BUDGET_TIMEOUTS
-          read timeouts have passed since the first POST: one that answers each event an error
-          after seconds (a handler waiting on a service that is down) costs the pass, and so
-          every other subscriber's next one, no more. Those left are the ones written after the
-          last tried, so none goes ahead of an older one left; they fail with the last error."""
+          refuses holds back no other. (The kit's receiver holds a body's events till it ends:
+          while that one hangs, it answers the others alone 409 at once, and a later pass
+          finds them taken, or takes them if that body failed.) After SILENT_LIMIT events alone
+          go unanswered the rest wait too: a subscriber that takes connections but answers
+          nothing costs a pass a few timeouts, not one per event. The rest wait as well once
+          SEND_BUDGET_TIMEOUTS read timeouts have passed since the first POST: one that answers
+          each event an error after seconds (a handler waiting on a service that is down) costs
+          the pass, and so every other subscriber's next one, no more. Those left are the ones
+          written after the last tried, so none goes ahead of an older one left; they fail
+          with the last error."""
         _, read_timeout = self.post_timeout
         deadline = time.monotonic() + SEND_BUDGET_TIMEOUTS * read_timeout
         failure = None
@@ -610,17 +644,22 @@ class Outbox:
         # The inbox keeps the type for whoever reads it, cut to its column: a type longer than
         # any handler's is still acknowledged ("ignored"), not a write that fails the body.
         keep = self.Processed.type.type.length
-        new = set(
-            session.connection()
-            .execute(
-                self._inbox_statement,
-                {
-                    "event_ids": [event_id for event_id, _, _ in events],
-                    "types": [event_type[:keep] for _, event_type, _ in events],
-                },
-            )
-            .scalars()
+        recorded = session.connection().execute(
+            self._inbox_statement,
+            {
+                "event_ids": [event_id for event_id, _, _ in events],
+                "types": [event_type[:keep] for _, event_type, _ in events],
+                "inbox": f"{current_app.config['SERVICE_NAME']}:",
+            },
         )
+        new = set()
+        for event_id, is_new in recorded:
+            if not is_new:
+                # Another body holding this event is still being taken: it is handled there,
+                # or, if that body fails, by a redelivery. Nothing is kept of this one.
+                session.rollback()
+                raise Conflict(IN_PROGRESS)
+            new.add(event_id)
         statuses = []
         for event_id, event_type, event in events:
             if event_id not in new:

@@ -55,6 +55,7 @@ import hashlib
 import io
 import json
 import logging
+import threading
 import time
 import warnings
 from collections import deque
@@ -251,10 +252,15 @@ def storable(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode()
 
 
+class Stopped(Exception):
+    """The worker is stopping (a rollout): the run ends between two pages."""
+
+
 class Collection:
-    def __init__(self, source: Source, run: Run):
+    def __init__(self, source: Source, run: Run, stopping: threading.Event | None = None):
         self.source = source
         self.run = run
+        self.stopping = stopping or threading.Event()
         self.tally = Tally()
         self.fetcher = Fetcher(fetch_settings(), float(source.delay_s), SHARED_PACER)
         self.scopes = [scope_of(url) for url in source.start_urls]
@@ -268,6 +274,8 @@ class Collection:
         self.seen: set[str] = set()
         self.enqueue(Link(url, canonical(url)) for url in self.source.start_urls)
         while self.queue and self.tally.pages_fetched < self.source.max_pages:
+            if self.stopping.is_set():
+                raise Stopped
             found = (Link(url, key) for key, url in self.page(self.queue.popleft()).items())
             self.enqueue(link for link in found if self.worth_asking(link))
             self.tally.write_to(self.run)
@@ -670,13 +678,22 @@ def picture_format(content: bytes) -> str | None:
     return kind if kind in PICTURE_FORMATS else None
 
 
-def collect(run: Run) -> None:
-    """Carry out a running run to its end (status, counts, finished_at), committed."""
+def collect(run: Run, stopping: threading.Event | None = None) -> None:
+    """Carry out a running run to its end (status, counts, finished_at); or, when `stopping` is
+    set before its last page, give it back to the queue as it was before it was taken."""
     run_id = run.id
     source = db.session.get(Source, run.source_id)
-    collection = Collection(source, run)
+    collection = Collection(source, run, stopping)
     try:
         collection.walk()
+    except Stopped:
+        # Queued, not ended: another worker walks it again from its start URLs (what this one
+        # took is kept, and is unchanged then), no event is emitted and no admin is mailed for
+        # a deploy. Ended `partial` it would count as a walk of the whole source, and the pages
+        # it had not reached yet would look gone from the shop (held_elsewhere).
+        Tally().write_to(run)
+        run.status, run.started_at = "queued", None
+        return
     except Unavailable as down:
         db.session.rollback()
         run = db.session.get(Run, run_id)

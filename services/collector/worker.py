@@ -11,12 +11,17 @@ carries them out, and fails the runs of a worker that died.
   by one); the unique (source_id, scheduled_for) index makes that one run per fire time whatever
   the number of workers, and the one-active-run index skips a fire time while a run is going.
 - Every finished run emits `collector.run.finished` in the transaction that records its end.
+- Stopping (SIGTERM, a rollout): no run is taken any more, and a run under way ends after the
+  page it is at and goes back to the queue, for another worker to carry out whole; the process
+  exits once they are back, within the grace period, and no run is left to fail as a dead
+  worker's.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -64,8 +69,11 @@ def broke(exc: Exception) -> str:
     return f"the collector broke: {type(cause).__name__}: {message}"[:500]
 
 
-def take_and_run() -> bool:
-    """Take the oldest queued run and carry it out; False when none is queued."""
+def take_and_run(stopping: threading.Event | None = None) -> bool:
+    """Take the oldest queued run and carry it out, or give it back to the queue when `stopping`
+    is set before it ends; False when none is queued, or the worker is stopping."""
+    if stopping is not None and stopping.is_set():
+        return False
     holder = db.engine.connect()
     try:
         run = db.session.scalar(
@@ -85,7 +93,7 @@ def take_and_run() -> bool:
         db.session.commit()
         log.info("run %s of source %s started", run_id, run.source_id)
         try:
-            collect(run)
+            collect(run, stopping)
         except Exception as exc:
             # The session may be failed and the run's attributes expired: roll back before
             # anything else, and read the run again.
@@ -93,6 +101,10 @@ def take_and_run() -> bool:
             log.exception("run %s broke", run_id)
             run = db.session.get(Run, run_id)
             run.status, run.error, run.finished_at = "failed", broke(exc), utcnow()
+        if run.status == "queued":
+            db.session.commit()
+            log.info("run %s given back to the queue: the worker is stopping", run_id)
+            return True
         finish(run)
         db.session.commit()
         log.info("run %s ended %s", run_id, run.status)
@@ -199,6 +211,12 @@ def schedule_due(now: datetime | None = None) -> int:
     return queued
 
 
+def drain(stopping: threading.Event) -> None:
+    """Take queued runs one after another until none is left or the worker is stopping."""
+    while take_and_run(stopping):
+        db.session.remove()
+
+
 def run_worker() -> None:
     """Forever: schedule, recover and take runs (COLLECTOR_CONCURRENCY at a time)."""
     from apscheduler.executors.pool import ThreadPoolExecutor
@@ -208,12 +226,13 @@ def run_worker() -> None:
     app = current_app._get_current_object()
     config = app.config
     concurrency = config["COLLECTOR_CONCURRENCY"]
+    stopping = threading.Event()
 
-    def in_app(task):
+    def in_app(task, *args):
         def job():
             with app.app_context():
                 try:
-                    task()
+                    task(*args)
                 except Exception:
                     log.exception("the collector worker's %s failed", task.__name__)
                 finally:
@@ -221,10 +240,6 @@ def run_worker() -> None:
 
         job.__name__ = task.__name__
         return job
-
-    def drain():
-        while take_and_run():
-            db.session.remove()
 
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -234,7 +249,7 @@ def run_worker() -> None:
     poll = config["COLLECTOR_POLL_S"]
     now = datetime.now(UTC)
     scheduler.add_job(
-        in_app(drain),
+        in_app(drain, stopping),
         IntervalTrigger(seconds=poll),
         id="runs",
         max_instances=concurrency,
@@ -246,9 +261,13 @@ def run_worker() -> None:
     scheduler.add_job(in_app(recover), IntervalTrigger(seconds=30), id="recover", next_run_time=now)
 
     def shut_down(signum, frame):
+        # The scheduler starts no job any more; the runs under way see `stopping` and go back to
+        # the queue after their page, and the interpreter's exit waits for their threads.
+        stopping.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, shut_down)
     signal.signal(signal.SIGINT, shut_down)
     log.info("collector worker started (%s runs at a time)", concurrency)
     scheduler.start()
+    log.info("collector worker stopping: runs under way go back to the queue after their page")

@@ -8,6 +8,8 @@ import io
 import itertools
 import json
 import secrets
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
@@ -20,7 +22,13 @@ from services.collector import collecting, worker
 from services.collector.collecting import Collection
 from services.collector.models import Page, PagePicture, Run, Source, db, outbox
 from services.collector.watch import health_of
-from services.collector.worker import latest_fire_time, recover, schedule_due, take_and_run
+from services.collector.worker import (
+    drain,
+    latest_fire_time,
+    recover,
+    schedule_due,
+    take_and_run,
+)
 from services.kit import service
 from services.kit.testing import LOSE, losing_the_first_answer, proxy_before, rewired
 from services.products.models import Product
@@ -308,6 +316,46 @@ def test_a_running_run_whose_worker_holds_its_lock_is_left_alone(app, client, ad
             holder.execute(text("SELECT pg_advisory_unlock_all()"))
 
 
+def test_a_stopping_worker_takes_no_run_and_gives_the_one_under_way_back_to_the_queue(
+    app, client, admin, shops
+):
+    # 32 pages 0.1 s apart, then a small shop queued behind it; the worker is told to stop
+    # (SIGTERM, a rollout) a second into the first run.
+    big = add_source(client, admin, shops, "/loja-grande/", delay_s="0.1")
+    small = add_source(client, admin, shops, "/loja-micro/")
+    queued = [client.post(f"/collector/sources/{s}/runs", headers=admin).json for s in (big, small)]
+    stopping = threading.Event()
+
+    def worker():
+        with app.app_context():
+            drain(stopping)
+            db.session.remove()
+
+    taking = threading.Thread(target=worker, daemon=True)
+    taking.start()
+    time.sleep(1)
+    stopping.set()
+    taking.join(timeout=2)
+    assert not taking.is_alive(), "the worker went on after it was told to stop"
+    with app.app_context():
+        runs = [db.session.get(Run, run["id"]) for run in queued]
+        assert [(r.status, r.started_at, r.pages_fetched) for r in runs] == [
+            ("queued", None, 0)
+        ] * 2
+        assert db.session.scalars(select(outbox.Event)).all() == []  # nothing for the admins
+        db.session.remove()
+    assert 0 < len(shops.requests("/loja-grande/")) < 32
+    # Another worker takes it, and walks the shop whole.
+    with app.app_context():
+        drain(threading.Event())
+    again = client.get(f"/collector/runs/{queued[0]['id']}", headers=admin).json
+    assert (again["status"], again["pages_fetched"]) == ("succeeded", 32), again
+    assert again["created"] + again["unchanged"] == 30
+    assert client.get(f"/collector/runs/{queued[1]['id']}", headers=admin).json["status"] == (
+        "succeeded"
+    )
+
+
 def aged(app, source_id, **ago) -> None:
     """The source created (and its schedule set) that long ago."""
     with app.app_context():
@@ -528,7 +576,7 @@ def test_validators_too_long_to_keep_are_dropped_and_the_run_succeeds(app, clien
 def test_a_run_that_breaks_is_failed_at_once_with_its_reason(
     app, client, admin, own_shop, monkeypatch
 ):
-    def breaking(run):  # a database error mid-run: the session needs a rollback
+    def breaking(run, stopping):  # a database error mid-run: the session needs a rollback
         db.session.add(Page(source_id=run.source_id, url="/", etag="e" * 600))
         db.session.commit()
 

@@ -77,7 +77,8 @@ def kpis(found) -> tuple[dict | None, str | None, dict]:
     if isinstance(found, ApiError):
         if found.status == 422:
             return None, "Período inválido: " + found.reason, found.errors
-        if found.status in (404, 405, 502, 503, 504):
+        if found.status in (404, 405, 429) or found.status >= 500:
+            # Tiles that cannot be filled say so; the page's other panels still show.
             return None, "Indicadores indisponíveis no momento.", {}
         raise found
     for series, (key, label) in UNNAMED.items():
@@ -113,7 +114,7 @@ def kpis(found) -> tuple[dict | None, str | None, dict]:
 
 def low_stock(found) -> tuple[list[dict], str | None]:
     if isinstance(found, ApiError):
-        if found.status >= 500 or found.status == 404:
+        if found.status >= 500 or found.status in (404, 429):
             return [], "Estoque indisponível no momento."
         raise found
     rows = found["items"]
@@ -132,7 +133,7 @@ def low_stock(found) -> tuple[list[dict], str | None]:
 def waiting_orders(found) -> tuple[list[dict], str | None]:
     """Pending orders wait for payment; paid ones for shipping."""
     if isinstance(found, ApiError):
-        if found.status >= 500 or found.status == 404:
+        if found.status >= 500 or found.status in (404, 429):
             return [], "Pedidos indisponíveis no momento."
         raise found
     return found["items"], None

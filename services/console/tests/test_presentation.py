@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import update
 
 from services.collector.models import STATUSES as RUN_STATUSES
-from services.console.dashboard import period
+from services.console.api import ApiError
+from services.console.dashboard import kpis, low_stock, period, waiting_orders
 from services.console.models import ConsoleSession, db
 from services.console.pages import (
     NOTIFICATION_STATUS_LABELS,
@@ -80,6 +81,13 @@ def test_the_dashboard_asks_for_the_kpis_of_the_shops_days(browser, gateway):
             "tz": ["America/Sao_Paulo"],
         }
     ]
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_a_dashboard_panel_whose_route_fails_or_is_throttled_says_so_and_the_page_stands(status):
+    assert kpis(ApiError(status))[:2] == (None, "Indicadores indisponíveis no momento.")
+    assert low_stock(ApiError(status)) == ([], "Estoque indisponível no momento.")
+    assert waiting_orders(ApiError(status)) == ([], "Pedidos indisponíveis no momento.")
 
 
 def test_a_period_given_only_its_end_starts_29_days_before_that_end(browser, gateway):

@@ -38,11 +38,11 @@ DEFAULT_TIMEOUT = 10.0
 
 class MailError(Exception):
     """An e-mail the SMTP server did not take, for some recipients or all. `permanent`: a 5xx
-    reply, or a configuration the server refuses (authentication, STARTTLS); trying again will not
-    help. Otherwise (the server unreachable, slow, or a 4xx reply) it may work later, for
-    `retry_to`: every recipient when the server did not take the message, only those it refused
-    with a 4xx when it took it for the others (`sent_to`, who have it). `code` is the SMTP reply
-    code, if any."""
+    reply (a login refused with one among them), or STARTTLS or AUTH asked of a server that does
+    not offer it; trying again will not help. Otherwise (the server unreachable, slow, or a 4xx
+    reply, such as a login refused with 454, for now) it may work later, for `retry_to`: every
+    recipient when the server did not take the message, only those it refused with a 4xx when it
+    took it for the others (`sent_to`, who have it). `code` is the SMTP reply code, if any."""
 
     def __init__(
         self,
@@ -173,10 +173,14 @@ def send_mail(
             f"The SMTP server at {settings.where} does not offer {step}", permanent=True
         ) from exc
     except smtplib.SMTPAuthenticationError as exc:
+        # smtplib raises this for any final AUTH reply but 235 and 503: a 535 is wrong
+        # credentials, but a 454 (RFC 4954's temporary failure, a provider's "too many logins,
+        # try later") is one to wait out.
         raise MailError(
             f"The SMTP server at {settings.where} refused SMTP_USER's login ({exc.smtp_code})",
-            permanent=True,
+            permanent=exc.smtp_code >= 500,
             code=exc.smtp_code,
+            retry_to=recipients,
         ) from exc
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]

@@ -148,10 +148,12 @@ def test_a_server_that_never_answers_is_given_up_after_the_timeout():
 
 class Refusing:
     """A tiny SMTP server that refuses recipients with a chosen code, and repeats the address in
-    its reply text, as real servers do."""
+    its reply text, as real servers do; or, `at="AUTH"`, offers PLAIN and LOGIN and refuses every
+    login with that code."""
 
-    def __init__(self, code: int):
+    def __init__(self, code: int, at: str = "RCPT"):
         self.code = code
+        self.at = at
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen()
@@ -170,8 +172,13 @@ class Refusing:
             for raw in stream:
                 line = raw.decode().strip()
                 verb = line[:4].upper()
-                if verb in ("EHLO", "HELO"):
+                if verb in ("EHLO", "HELO") and self.at == "AUTH":
+                    reply("250-refusing")
+                    reply("250 AUTH PLAIN LOGIN")
+                elif verb in ("EHLO", "HELO"):
                     reply("250 refusing")
+                elif verb == "AUTH":
+                    reply(f"{self.code} authentication failed")
                 elif verb == "MAIL":
                     reply("250 ok")
                 elif verb == "RCPT":
@@ -201,6 +208,20 @@ def test_a_refused_recipient_is_a_mail_error_that_never_repeats_the_address(
     assert caught.value.permanent is permanent and caught.value.code == code
     assert "ana.secret" not in str(caught.value)
     assert all("ana.secret" not in f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+
+
+@pytest.mark.parametrize(("code", "permanent"), [(454, False), (535, True)])
+def test_a_login_refused_for_now_is_tried_again_for_everyone_and_one_refused_for_good_is_not(
+    code, permanent
+):
+    server = Refusing(code, at="AUTH")
+    to = ["sre@a.example", "oncall@b.example"]
+    settings = MailSettings(port=server.port, user="feira", password="not-a-real-one", timeout=2)
+    with pytest.raises(MailError) as caught:
+        send_mail(to, "orders is DOWN", "t", settings=settings)
+    assert caught.value.permanent is permanent and caught.value.code == code
+    assert caught.value.retry_to == ([] if permanent else to)
+    assert caught.value.sent_to == []
 
 
 def test_nothing_personal_is_logged_when_a_message_is_sent(sink, caplog):

@@ -74,6 +74,10 @@ RANK = {
 # How far along a refund is at the provider: its word never moves one back. Stripe's can fail
 # after it succeeded (the card was closed meanwhile); failed and canceled are its ends.
 REFUND_RANK = {"pending": 0, "requires_action": 0, "succeeded": 1, "failed": 2, "canceled": 2}
+# The events whose object is a Refund with a new status. Stripe sends `charge.refund.updated`
+# for some payment methods only; `refund.updated` (and `refund.failed`) for every refund. One
+# change told by two of them is applied once: REFUND_RANK only moves forward.
+REFUND_EVENTS = ("charge.refund.updated", "refund.updated", "refund.failed")
 RECONCILE_BATCH = 100
 # How long a reconciliation pass starts payments for (`_reconcile_budget`): the relay delivers no
 # event while it runs, so a PIX's `payment.succeeded` waits at most this (and one provider call).
@@ -625,7 +629,7 @@ def handle_event(event: dict) -> str:
         if payment is not None:
             apply_intent(payment, obj)
             outcome = "processed"
-    elif kind == "charge.refund.updated" and isinstance(obj, dict):
+    elif kind in REFUND_EVENTS and isinstance(obj, dict):
         payment = _payment_for(obj.get("payment_intent"), None)
         if payment is not None:
             apply_refund_updated(payment, obj)
@@ -804,7 +808,7 @@ def _record_refund(payment: Payment, made: dict, wanted: Decimal) -> Refund:
 
 
 def apply_refund_updated(payment: Payment, made: dict) -> None:
-    """`charge.refund.updated`: the locked payment's refund `made` (Stripe's Refund) has a new
+    """One of REFUND_EVENTS: the locked payment's refund `made` (Stripe's Refund) has a new
     status, applied forward only; the caller commits. One Feira counted that then failed (or was
     canceled) gave nothing back: it is no longer counted, the payment's status is what the other
     refunds make it, and the payment is flagged for review (no event leaves: an admin settles

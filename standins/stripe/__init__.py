@@ -18,7 +18,8 @@ Stripe's API (form-encoded, `Idempotency-Key` replays, Stripe's error objects):
     POST /v1/refunds                      payment_intent (or charge), amount? (default: the rest)
     GET  /v1/refunds/{id}, GET /v1/charges/{id}
 Webhooks: the events `payment_intent.succeeded`, `.payment_failed`, `.canceled`,
-`charge.refunded` (a refund made) and `charge.refund.updated` (a refund failed) (only those),
+`charge.refunded` (a refund made), and for a refund that failed `charge.refund.updated`,
+`refund.updated` and `refund.failed`, in that order, each carrying the Refund (only those),
 JSON with `Stripe-Signature: t=...,v1=...`, each tried again up to 3 times (0.5 s, 1 s, 2 s
 later) while the endpoint answers no 2xx.
 
@@ -33,13 +34,15 @@ Test-only routes (JSON; no API key):
                                                   a while later: status `failed`, failure_reason
                                                   `expired_or_canceled_card`, the charge's
                                                   amount_refunded back down; sends
-                                                  charge.refund.updated (the Refund). The stand-in
+                                                  charge.refund.updated, refund.updated and
+                                                  refund.failed (the Refund). The stand-in
                                                   never fails one by itself: tests say when
     POST /_standin/refunds/fail_next              {"count": n}: the next n refunds made (of any
                                                   charge) are answered `failed` at once,
                                                   failure_reason `expired_or_canceled_card`,
                                                   the charge's amount_refunded unchanged; sends
-                                                  charge.refund.updated (the Refund), not
+                                                  charge.refund.updated, refund.updated and
+                                                  refund.failed (the Refund), not
                                                   charge.refunded
     POST /_standin/webhooks/drop                  {"count": n}: the next n events are recorded,
                                                   not delivered (lost webhooks)

@@ -30,6 +30,10 @@ standin = Blueprint("standin", __name__, url_prefix="/_standin")
 # The smallest BRL charge Stripe accepts (R$0.50).
 MIN_AMOUNT = 50
 PAYMENT_METHOD_TYPES = ("card", "pix")
+# The events a failed refund makes, each carrying the Refund: Stripe sends
+# `charge.refund.updated` for some payment methods only, `refund.updated` and `refund.failed`
+# for every refund.
+REFUND_FAILED_EVENTS = ("charge.refund.updated", "refund.updated", "refund.failed")
 
 
 def store() -> Store:
@@ -352,7 +356,8 @@ def create_refund() -> dict:
         raise StripeError(400, "This value must be greater than or equal to 1.", param="amount")
     refund = store().refund(charge, amount, string(params, "reason"), mapping(params, "metadata"))
     if refund["status"] == "failed":
-        emit("charge.refund.updated", refund)
+        for type in REFUND_FAILED_EVENTS:
+            emit(type, refund)
     else:
         emit("charge.refunded", charge)
     return copy.deepcopy(refund)
@@ -411,14 +416,15 @@ def pay(intent_id: str) -> Response:
 @standin.post("/refunds/<refund_id>/fail")
 def fail_refund(refund_id: str) -> Response:
     """What Stripe does on its own some time after a refund of `pm_card_refundFail`'s charge was
-    made: it fails, and `charge.refund.updated` says so."""
+    made: it fails, and REFUND_FAILED_EVENTS say so."""
     with store().lock:
         try:
             refund = store().fail_refund(refund_id)
         except StripeError as error:
             return standin_error(error)
         request_info = {"id": None, "idempotency_key": None}
-        deliver(store().make_event("charge.refund.updated", refund, request_info))
+        for type in REFUND_FAILED_EVENTS:
+            deliver(store().make_event(type, refund, request_info))
         view = copy.deepcopy(refund)
     return answer(view)
 

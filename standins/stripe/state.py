@@ -389,7 +389,8 @@ class Store:
     def fail_refund(self, refund_id: str) -> dict:
         """A pending refund of a REFUND_FAILS charge fails, as Stripe's does some time after it
         was made: the money stays with the merchant, so the charge's `amount_refunded` goes back
-        down. The caller sends `charge.refund.updated`."""
+        down. The caller sends its events (`charge.refund.updated`, `refund.updated`,
+        `refund.failed`)."""
         if refund_id not in self.refunds:
             raise missing("refund", refund_id)
         refund = self.refunds[refund_id]

@@ -1,7 +1,9 @@
 """A refund the provider made and that then failed (Stripe's `pm_card_refundFail`: made
-`pending`, failed a while later, `charge.refund.updated`): no longer counted as money returned,
-the payment's status follows the refunds that did go back, and an admin is asked to look. One
-the provider answers `failed` at once was never counted: a refusal."""
+`pending`, failed a while later, told by `charge.refund.updated` for some payment methods only,
+by `refund.updated` and `refund.failed` for all): no longer counted as money returned, once
+however many of them tell it, the payment's status follows the refunds that did go back, and an
+admin is asked to look. One the provider answers `failed` at once was never counted: a
+refusal."""
 
 import time
 
@@ -25,7 +27,7 @@ def refund_refs(app, payment_id) -> list[str]:
 
 
 def fail_at_the_provider(client, admin, standin, payment_id, ref) -> dict:
-    """The provider fails the refund `ref`; the payment once its charge.refund.updated applied."""
+    """The provider fails the refund `ref`; the payment once the first of its events applied."""
     failed = standin_post(standin, f"/refunds/{ref}/fail")
     assert failed.status_code == 200, failed.text
     return eventually(lambda: (p := read(client, payment_id, admin))["needs_review"] and p)
@@ -58,6 +60,9 @@ def test_a_refund_that_fails_at_the_provider_is_no_longer_counted_and_the_paymen
     assert (flagged["status"], flagged["refunded_amount"]) == ("succeeded", "0.00")
     assert ref in flagged["review_reason"] and "not returned" in flagged["review_reason"]
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+    # The failure's other events (Stripe tells one change in up to three) change nothing.
+    assert eventually(lambda: refund_failure_heard(standin, payment))
+    assert read(client, payment["id"], admin) == flagged
     # The event again (Stripe redelivers): nothing changes.
     [event] = [
         e
@@ -70,6 +75,67 @@ def test_a_refund_that_fails_at_the_provider_is_no_longer_counted_and_the_paymen
     again = client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin)
     assert again.status_code == 200, again.json
     assert again.json["refunded_amount"] == "60.50"
+
+
+def failed_refund(payment: dict, ref: str, amount: int) -> dict:
+    """Stripe's Refund `ref` of the payment, failed (as every refund event carries it)."""
+    return {
+        "id": ref,
+        "object": "refund",
+        "amount": amount,
+        "payment_intent": payment["provider_ref"],
+        "status": "failed",
+        "failure_reason": "expired_or_canceled_card",
+    }
+
+
+def test_a_pending_refund_whose_failure_only_refund_failed_tells_is_uncounted_and_flagged(
+    client, user, admin, order, app
+):
+    # A payment method outside the "selected" ones: no charge.refund.updated ever comes.
+    placed = order()
+    payment = pay(client, user, placed["id"], payment_method="pm_card_refundFail").json
+    made = client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin)
+    assert (made.json["status"], made.json["refunded_amount"]) == ("refunded", "60.50")
+    [ref] = refund_refs(app, payment["id"])
+    failed = failed_refund(payment, ref, 6050)
+
+    told = post_signed(client, "evt_only_failed", "refund.failed", failed)
+
+    assert told.status_code == 200 and told.json == {"status": "processed"}
+    flagged = read(client, payment["id"], admin)
+    assert (flagged["status"], flagged["refunded_amount"]) == ("succeeded", "0.00")
+    assert flagged["needs_review"] is True
+    assert ref in flagged["review_reason"]
+    assert "expired_or_canceled_card" in flagged["review_reason"]
+    assert refunds_recorded(app, payment["id"])[0] == [("failed", "60.50")]
+
+
+def test_a_failure_told_by_refund_updated_then_its_other_events_is_uncounted_once(
+    client, user, admin, order, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], payment_method="pm_card_refundFail").json
+    url = f"/payments/{payment['id']}/refund"
+    assert client.post(url, json={"amount": "10.00"}, headers=admin).status_code == 200
+    assert client.post(url, json={"amount": "20.00"}, headers=admin).status_code == 200
+    first, _ = refund_refs(app, payment["id"])
+    failed = failed_refund(payment, first, 1000)
+
+    told = post_signed(client, "evt_first_updated", "refund.updated", failed)
+
+    assert told.json == {"status": "processed"}
+    flagged = read(client, payment["id"], admin)
+    assert (flagged["status"], flagged["refunded_amount"]) == ("partially_refunded", "20.00")
+    assert flagged["needs_review"] is True and first in flagged["review_reason"]
+    # The same change told again by its other events (new ids): the 10.00 is not taken twice.
+    for event_id, event_type in [
+        ("evt_first_failed", "refund.failed"),
+        ("evt_first_charge_updated", "charge.refund.updated"),
+    ]:
+        assert post_signed(client, event_id, event_type, failed).json == {"status": "processed"}
+    assert read(client, payment["id"], admin) == flagged
+    assert refunds_recorded(app, payment["id"])[0] == [("failed", "10.00"), ("pending", "20.00")]
 
 
 def test_a_failed_refund_leaves_the_others_counted_and_a_late_total_does_not_count_it_again(
@@ -139,12 +205,15 @@ def refunds_recorded(app, payment_id) -> list[tuple[str, str]]:
         return [(status, str(amount)) for status, amount in refunds], list(asks)
 
 
-def refund_failed_heard(standin, payment) -> bool:
-    """The stand-in's charge.refund.updated for the failed refund reached payments."""
-    return any(
-        e["type"] == "charge.refund.updated" and e["delivered"]
+def refund_failure_heard(standin, payment) -> bool:
+    """All the stand-in's events telling a refund failed reached payments."""
+    told = {
+        e["type"]
         for e in standin_events(standin, payment["provider_ref"])
-    )
+        if e["type"] in ("charge.refund.updated", "refund.updated", "refund.failed")
+        and e["delivered"]
+    }
+    return told == {"charge.refund.updated", "refund.updated", "refund.failed"}
 
 
 def test_a_refund_answered_failed_at_once_is_a_409_nothing_counted_and_a_later_refund_is_new(
@@ -163,8 +232,9 @@ def test_a_refund_answered_failed_at_once_is_a_409_nothing_counted_and_a_later_r
         "The payment provider refused the refund: The refund failed at the provider: "
         "nothing was returned"
     )
-    # Its charge.refund.updated, arriving after the answer, changes nothing.
-    assert eventually(lambda: refund_failed_heard(standin, payment))
+    # Its events (charge.refund.updated, refund.updated, refund.failed), arriving after the
+    # answer, change nothing.
+    assert eventually(lambda: refund_failure_heard(standin, payment))
     after = read(client, payment["id"], admin)
     assert (after["status"], after["refunded_amount"]) == ("succeeded", "0.00")
     # The admin was answered: like a refusal, nothing to review, nothing announced.

@@ -35,11 +35,13 @@ _LOAD = [
        SELECT %(first_address)s + n, %(bench)s + n, (%(states)s::text[])[1 + n %% 10]
        FROM generate_series(0, %(clients)s - 1) AS n
        ON CONFLICT (id) DO NOTHING""",
-    # The orders: every status (about 70% sold, 12% cancelled, the rest pending), over the year.
+    # The orders: every status (about 70% sold, 12% cancelled, the rest pending), over the year,
+    # each shipped to its client's address (and that address's UF).
     """INSERT INTO orders.orders
-           (client_id, status, total, shipping_address_id, payment_method, created_by,
-            created_at, updated_at)
-       SELECT %(bench)s + c, s.status, 0, %(first_address)s + c, 'pix', %(bench)s, t, t
+           (client_id, status, total, shipping_address_id, shipping_state, payment_method,
+            created_by, created_at, updated_at)
+       SELECT %(bench)s + c, s.status, 0, %(first_address)s + c,
+              (%(states)s::text[])[1 + c %% 10], 'pix', %(bench)s, t, t
        FROM generate_series(1, %(orders)s) AS n,
             LATERAL (SELECT (n * 7919) %% %(clients)s AS c,
                             %(now)s::timestamptz - (n * 31536.0 / %(orders)s) * interval '1000 s'

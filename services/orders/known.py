@@ -251,6 +251,14 @@ def _read_address(client_id: int, address_id: int) -> bool:
     return True
 
 
+def shipping_state(address_id):
+    """The UF the model holds for the address, as a subquery of the statement that stores the
+    address on an order (`address_id` a value or a bind parameter): the order keeps it, so the
+    KPIs count the order where it shipped, whatever the address says later. `client_problems`
+    has checked the address first, and stored one the model lacked."""
+    return select(KnownAddress.state).where(KnownAddress.id == address_id).scalar_subquery()
+
+
 def products(product_ids, inactive_ok=frozenset()) -> tuple[dict[int, dict], list[str]]:
     """The lines' products as an order copies them (name, price, category_id), and what is wrong
     with the others: from the model in one query, what it lacks from one batch read of products

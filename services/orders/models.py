@@ -53,6 +53,10 @@ class Order(TimestampMixin, db.Model):
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="reserving")
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
     shipping_address_id: Mapped[int | None] = mapped_column(Integer)
+    # Its address's UF (the read model's) when the address was given: at placement, or by an
+    # edit. A client editing the address later changes where new orders ship, not this one:
+    # the KPIs count it where it shipped.
+    shipping_state: Mapped[str | None] = mapped_column(String(2))
     payment_method: Mapped[str | None] = mapped_column(String(20))
     # The user who placed it: the one (besides admins) who may cancel it while pending.
     created_by: Mapped[int] = mapped_column(Integer, nullable=False)
@@ -86,7 +90,7 @@ class Order(TimestampMixin, db.Model):
         Index(
             "ix_orders_created_at_kpis",
             "created_at",
-            postgresql_include=["status", "total", "client_id", "shipping_address_id"],
+            postgresql_include=["status", "total", "client_id", "shipping_state"],
         ),
     )
 

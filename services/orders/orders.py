@@ -55,7 +55,11 @@ SWEEP_BATCH = 100
 # Placing an order runs these on every request: built once, bound per call, and run on the
 # session's connection (building a statement and the ORM's unit of work cost several times what
 # PostgreSQL does with it). The order answered is assembled from what they write and return.
-_STORE_ORDER = insert(Order).returning(Order.id, Order.created_at, Order.updated_at)
+_STORE_ORDER = (
+    insert(Order)
+    .values(shipping_state=known.shipping_state(bindparam("state_of_address")))
+    .returning(Order.id, Order.shipping_state, Order.created_at, Order.updated_at)
+)
 _STORE_LINES = insert(OrderItem)
 # The order's client in the read model, share-locked until the order is pending: a
 # `client.deleted` being taken (known.on_client_deleted) waits for it and then cancels it, or
@@ -227,7 +231,9 @@ def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
         "created_by": user_id,
     }
     connection = db.session.connection()
-    stored = connection.execute(_STORE_ORDER, values).one()
+    stored = connection.execute(
+        _STORE_ORDER, {**values, "state_of_address": values["shipping_address_id"]}
+    ).one()
     connection.execute(_STORE_LINES, [_line(stored.id, item) for item in items])
     key.bind(stored.id)
     db.session.commit()
@@ -235,6 +241,7 @@ def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
     return Order(
         **values,
         id=stored.id,
+        shipping_state=stored.shipping_state,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
         items=items,
@@ -448,6 +455,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         raise Unprocessable(problems)
     if "shipping_address_id" in data:
         order.shipping_address_id = data["shipping_address_id"]
+        order.shipping_state = known.shipping_state(data["shipping_address_id"])
     if "payment_method" in data:
         order.payment_method = data["payment_method"]
     if wanted is None:

@@ -130,30 +130,30 @@ CENT, BASIS_POINT = Decimal("0.01"), Decimal("0.0001")
 KPI_WORK_MEM = "32MB"
 
 # The period's orders read once, grouped two ways (GROUPING SETS: by UTC day, and by client and
-# shipping address: a client has few addresses, so the pairs are about as many as the clients and
-# each order is hashed twice, not three times), then: every day of the calendar with its sold
-# orders' GMV and count, the period's total (sold orders, GMV, cancelled and all visible orders
-# placed), the top clients by GMV (each row with how many clients bought and how many bought
-# twice or more: the repeat rate's parts), the sold orders by state (the pairs' addresses, not
-# every order, meet the read model's states), and the new clients (the period's clients without
-# an earlier order of any visible status; their count in `orders`). `kind` says which row is
-# which, `rank` their order within it.
+# the UF the order shipped to, kept on the order: a client ships to few states, so the pairs are
+# about as many as the clients and each order is hashed twice, not three times), then: every day
+# of the calendar with its sold orders' GMV and count, the period's total (sold orders, GMV,
+# cancelled and all visible orders placed), the top clients by GMV (each row with how many
+# clients bought and how many bought twice or more: the repeat rate's parts), the sold orders by
+# state (the pairs summed: an address edited since moves none of them), and the new clients (the
+# period's clients without an earlier order of any visible status; their count in `orders`).
+# `kind` says which row is which, `rank` their order within it.
 _ORDERS = text("""
     WITH grouped AS MATERIALIZED (
-        SELECT CASE GROUPING(client_id, shipping_address_id) WHEN 3 THEN 'day' ELSE 'pair' END
+        SELECT CASE GROUPING(client_id, shipping_state) WHEN 3 THEN 'day' ELSE 'pair' END
                    AS kind,
-               local_day AS day, client_id, shipping_address_id,
+               local_day AS day, client_id, shipping_state,
                coalesce(sum(total) FILTER (WHERE status = ANY(:sold)), 0) AS gmv,
                count(*) FILTER (WHERE status = ANY(:sold)) AS orders,
                count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
                count(*) AS placed
         FROM (
             SELECT (created_at AT TIME ZONE :tz)::date AS local_day, client_id,
-                   shipping_address_id, total, status
+                   shipping_state, total, status
             FROM orders.orders
             WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
         ) AS placed_orders
-        GROUP BY GROUPING SETS (local_day, (client_id, shipping_address_id))
+        GROUP BY GROUPING SETS (local_day, (client_id, shipping_state))
     ), days AS (
         SELECT calendar.day::date AS day, coalesce(g.gmv, 0) AS gmv,
                coalesce(g.orders, 0) AS orders, coalesce(g.cancelled, 0) AS cancelled,
@@ -183,11 +183,11 @@ _ORDERS = text("""
                 count(*) FILTER (WHERE orders >= 2) OVER ()
          FROM buyers ORDER BY 3 LIMIT :top)
         UNION ALL
-        SELECT 'state', 4, row_number() OVER (ORDER BY sum(g.gmv) DESC, a.state NULLS LAST),
-               NULL, NULL, a.state, sum(g.gmv), sum(g.orders), NULL, NULL, NULL, NULL
-        FROM grouped g LEFT JOIN orders.known_addresses a ON a.id = g.shipping_address_id
-        WHERE g.kind = 'pair' AND g.orders > 0
-        GROUP BY a.state
+        SELECT 'state', 4, row_number() OVER (ORDER BY sum(gmv) DESC, shipping_state NULLS LAST),
+               NULL, NULL, shipping_state, sum(gmv), sum(orders), NULL, NULL, NULL, NULL
+        FROM grouped
+        WHERE kind = 'pair' AND orders > 0
+        GROUP BY shipping_state
         UNION ALL
         SELECT 'new', 5, 1, NULL, NULL, NULL, NULL, count(*), NULL, NULL, NULL, NULL
         FROM clients period

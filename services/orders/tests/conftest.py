@@ -10,6 +10,8 @@ import requests
 from sqlalchemy import select
 
 from services.clients import create_app as create_clients_app
+from services.clients.models import db as clients_db
+from services.clients.models import outbox as clients_outbox
 from services.inventory import create_app as create_inventory_app
 from services.inventory.models import Reservation, Stock
 from services.inventory.models import db as inventory_db
@@ -26,6 +28,8 @@ from services.orders import create_app
 from services.orders.models import Order, db
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
+from services.products.models import db as products_db
+from services.products.models import outbox as products_outbox
 
 CPFS = ["454.090.000-56", "123.456.789-09", "529.982.247-25", "111.444.777-35"]
 
@@ -100,6 +104,30 @@ def served(app):
     server = LiveServer(app).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def heard(served, clients, products):
+    """clients and products address their events to the served orders; `relay()` runs both
+    relays once, as their relay processes do every 0.25 s."""
+    inbox = {"orders": f"{served.base_url}/internal/events"}
+    clients.app.config["OUTBOX_SUBSCRIBERS"] = inbox
+    products.app.config["OUTBOX_SUBSCRIBERS"] = inbox
+
+    def relay() -> int:
+        delivered = 0
+        for app, outbox, its_db in (
+            (clients.app, clients_outbox, clients_db),
+            (products.app, products_outbox, products_db),
+        ):
+            with app.app_context():
+                delivered += outbox.relay_once()
+                its_db.session.remove()
+        return delivered
+
+    yield relay
+    clients.app.config["OUTBOX_SUBSCRIBERS"] = {}
+    products.app.config["OUTBOX_SUBSCRIBERS"] = {}
 
 
 @pytest.fixture

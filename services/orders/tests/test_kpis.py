@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import update
 
-from services.orders.models import Order, db
+from services.orders.models import KnownAddress, Order, db
 
 from .conftest import order_body
 
@@ -178,6 +178,56 @@ def test_products_categories_clients_and_states_are_ranked_with_their_names(
         {"state": "SP", "gmv": "71.00", "orders": 2},
         {"state": "RJ", "gmv": "22.00", "orders": 1},
         {"state": None, "gmv": "5.50", "orders": 1},
+    ]
+
+
+def test_an_address_moved_to_another_state_leaves_its_past_orders_where_they_shipped(
+    app, client, user, admin, clients, make_client, make_product, address_in, place, heard, since
+):
+    buyer = make_client()["id"]
+    product = make_product(stock=20, price="10.00")["id"]
+    home = address_in(buyer, "SP")
+    place(buyer, (product, 1), steps=DELIVERED, offset=-2, address=home)
+    place(buyer, (product, 2), steps=PAID, offset=-1, address=home)
+    # The client moved, and kept the address ("Casa") with its new UF.
+    moved = clients.app.test_client().patch(
+        f"/clients/{buyer}/addresses/{home}", json={"state": "RJ"}, headers=user
+    )
+    assert moved.status_code == 200, moved.json
+    heard()
+    with app.app_context():
+        assert db.session.get(KnownAddress, home).state == "RJ"
+        db.session.remove()
+    assert kpis(client, admin, **since(-6))["by_state"] == [
+        {"state": "SP", "gmv": "30.00", "orders": 2}
+    ]
+    place(buyer, (product, 4), steps=PAID, address=home)
+    assert kpis(client, admin, **since(-6))["by_state"] == [
+        {"state": "RJ", "gmv": "40.00", "orders": 1},
+        {"state": "SP", "gmv": "30.00", "orders": 2},
+    ]
+
+
+def test_an_order_given_another_address_or_none_counts_where_it_ships_now(
+    client, user, admin, make_client, make_product, address_in, place, since
+):
+    buyer = make_client()["id"]
+    product = make_product(stock=20, price="10.00")["id"]
+    home, office = address_in(buyer, "SP"), address_in(buyer, "BA")
+    to_office, to_nowhere = (
+        place(buyer, (product, 1), address=home),
+        place(buyer, (product, 2), address=home),
+    )
+    for order_id, address in ((to_office, office), (to_nowhere, None)):
+        edited = client.patch(
+            f"/orders/{order_id}", json={"shipping_address_id": address}, headers=user
+        )
+        assert edited.status_code == 200, edited.json
+        paid = client.post(f"/orders/{order_id}/status", json={"status": "paid"}, headers=admin)
+        assert paid.status_code == 200, paid.json
+    assert kpis(client, admin, **since(-6))["by_state"] == [
+        {"state": None, "gmv": "20.00", "orders": 1},
+        {"state": "BA", "gmv": "10.00", "orders": 1},
     ]
 
 

@@ -7,39 +7,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event, select
 
-from services.clients.models import db as clients_db
-from services.clients.models import outbox as clients_outbox
 from services.kit.testing import deliver
 from services.orders.models import KnownAddress, KnownProduct, db
-from services.products.models import db as products_db
-from services.products.models import outbox as products_outbox
 
 from .conftest import order_body, relay, stock_of, stored_orders
 from .test_payment_events import emitted, pay
-
-
-@pytest.fixture
-def heard(served, clients, products):
-    """clients and products address their events to the served orders; `relay()` runs both
-    relays once, as their relay processes do every 0.25 s."""
-    inbox = {"orders": f"{served.base_url}/internal/events"}
-    clients.app.config["OUTBOX_SUBSCRIBERS"] = inbox
-    products.app.config["OUTBOX_SUBSCRIBERS"] = inbox
-
-    def relay() -> int:
-        delivered = 0
-        for app, outbox, its_db in (
-            (clients.app, clients_outbox, clients_db),
-            (products.app, products_outbox, products_db),
-        ):
-            with app.app_context():
-                delivered += outbox.relay_once()
-                its_db.session.remove()
-        return delivered
-
-    yield relay
-    clients.app.config["OUTBOX_SUBSCRIBERS"] = {}
-    products.app.config["OUTBOX_SUBSCRIBERS"] = {}
 
 
 @pytest.fixture

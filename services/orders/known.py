@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import logging
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Unavailable, service
@@ -32,6 +32,9 @@ from .models import KnownAddress, KnownClient, KnownProduct, Order, db
 log = logging.getLogger("feira.orders")
 
 OPEN = ("pending", "paid", "shipped")
+# Orders that will still ship to their address as it reads when they leave ("reserving": one
+# being placed).
+UNSHIPPED = ("reserving", "pending", "paid")
 
 # --- what the events say ---
 
@@ -83,15 +86,29 @@ def client_deleted(client_id: int) -> bool:
 
 
 def on_address_saved(data: dict) -> None:
-    """`address.created` and `address.updated` {address_id, client_id, state, version}."""
+    """`address.created` and `address.updated` {address_id, client_id, state, version}. An order
+    not yet shipped to the address will ship to it as it now reads: it takes the UF the model
+    holds after this event (not the event's own, which may be older than the one held)."""
+    address_id, client_id = int(data["address_id"]), int(data["client_id"])
     _save(
         KnownAddress,
         {
-            "id": int(data["address_id"]),
-            "client_id": int(data["client_id"]),
+            "id": address_id,
+            "client_id": client_id,
             "state": str(data["state"])[:2],
             "version": event_instant(data["version"]),
         },
+    )
+    db.session.execute(
+        update(Order)
+        .where(
+            Order.client_id == client_id,
+            Order.shipping_address_id == address_id,
+            Order.status.in_(UNSHIPPED),
+            Order.shipping_state.is_distinct_from(shipping_state(address_id)),
+        )
+        .values(shipping_state=shipping_state(address_id))
+        .execution_options(synchronize_session=False)
     )
 
 

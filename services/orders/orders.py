@@ -58,7 +58,7 @@ SWEEP_BATCH = 100
 _STORE_ORDER = (
     insert(Order)
     .values(shipping_state=known.shipping_state(bindparam("state_of_address")))
-    .returning(Order.id, Order.shipping_state, Order.created_at, Order.updated_at)
+    .returning(Order.id, Order.created_at, Order.updated_at)
 )
 _STORE_LINES = insert(OrderItem)
 # The order's client in the read model, share-locked until the order is pending: a
@@ -241,7 +241,6 @@ def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
     return Order(
         **values,
         id=stored.id,
-        shipping_state=stored.shipping_state,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
         items=items,

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import select
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from flask import has_request_context, request
@@ -16,6 +17,9 @@ from flask_sqlalchemy.model import Model as FlaskModel
 from psycopg.pq import TransactionStatus
 from sqlalchemy import DateTime, Engine, MetaData, event, exc, func
 from sqlalchemy.orm import Mapped, mapped_column
+
+log = logging.getLogger("feira.db")
+T = TypeVar("T")
 
 # Constraint names carry the column, so an IntegrityError can name the field at fault.
 NAMING_CONVENTION = {
@@ -148,6 +152,42 @@ def read_in_one_snapshot(db: SQLAlchemy) -> None:
     if session.in_transaction():
         raise RuntimeError("read_in_one_snapshot comes before the transaction's first statement")
     session.connection(execution_options=ONE_SNAPSHOT)
+
+
+# The SQLSTATEs of a transaction PostgreSQL aborted so that another could go on: a serialization
+# conflict (40001) or a deadlock it was chosen to break (40P01). Nothing of it was kept, so the
+# same work run again from the start may well land.
+ABORTED_TO_GO_ON = frozenset({"40001", "40P01"})
+
+
+def aborted_to_go_on(error: BaseException) -> bool:
+    """Whether `error` is PostgreSQL aborting the transaction for another's sake
+    (`ABORTED_TO_GO_ON`), not the work failing on its own."""
+    return (
+        isinstance(error, exc.OperationalError)
+        and getattr(error.orig, "sqlstate", None) in ABORTED_TO_GO_ON
+    )
+
+
+def run_again_if_aborted(db: SQLAlchemy, work: Callable[[], T], *, attempts: int, what: str) -> T:
+    """`work()`, which ends by committing, run again from the start when PostgreSQL aborted its
+    transaction for another's sake (`aborted_to_go_on`): the session is rolled back first, up to
+    `attempts` runs in all, and the last run's abort, like any other error, is raised. The work
+    must be safe to run again, as nothing of an aborted run is kept in the database. Each run
+    again logs one warning, naming the work by `what` and nothing of its data."""
+    attempt = 1
+    while True:
+        try:
+            return work()
+        except exc.OperationalError as error:
+            if not aborted_to_go_on(error) or attempt >= attempts:
+                raise
+            sqlstate = error.orig.sqlstate
+        # Outside the except, so a rollback that fails is not reported as raised while handling
+        # the abort.
+        db.session.rollback()
+        attempt += 1
+        log.warning("%s: the transaction was aborted (%s), run again", what, sqlstate)
 
 
 def constraint_field(constraint: str) -> str:

@@ -46,12 +46,12 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID, insert
-from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry import BY_NAME
 
-from .db import utcnow
+from .db import run_again_if_aborted, utcnow
 from .errors import BadRequest, Conflict, Unauthorized
 from .leader import only_one, xact_lock
 
@@ -72,10 +72,9 @@ RELAY_BATCH = 200
 # cannot hold. The receiver answers such an event once, as rejected.
 MALFORMED = (KeyError, TypeError, ValueError, ArithmeticError, DataError)
 # How many times in all the receiver takes a body whose transaction PostgreSQL aborted, to break
-# a deadlock (40P01) or a serialization conflict (40001), before the kit answers its 503 and the
-# relay delivers the body again after a backoff (`Outbox._take_committed`).
+# a deadlock or a serialization conflict (kit.db's `ABORTED_TO_GO_ON`), before the kit answers
+# its 503 and the relay delivers the body again after a backoff (`Outbox._take_committed`).
 RECEIVE_ATTEMPTS = 3
-TAKE_AGAIN = {"40001", "40P01"}
 # The advisory lock class (kit.leader) of the inbox's event ids while a body is being taken, and
 # the answer to a body holding one that another body is taking (`Outbox._inbox_statement`).
 INBOX_LOCK_CLASS = 17001
@@ -605,19 +604,13 @@ class Outbox:
         back and taken again at once, up to RECEIVE_ATTEMPTS in all. That is the relay's
         redelivery without its backoff, so a `reaches_outside` handler runs again no more than
         it would then."""
-        attempt = 1
-        while True:
-            try:
-                statuses = self._take(handlers, events)
-                self.db.session.commit()
-                return statuses
-            except OperationalError as exc:
-                sqlstate = getattr(exc.orig, "sqlstate", None)
-                if sqlstate not in TAKE_AGAIN or attempt >= RECEIVE_ATTEMPTS:
-                    raise
-            self.db.session.rollback()
-            attempt += 1
-            log.warning("the body's transaction was aborted (%s): taken again", sqlstate)
+
+        def take() -> list[str]:
+            statuses = self._take(handlers, events)
+            self.db.session.commit()
+            return statuses
+
+        return run_again_if_aborted(self.db, take, attempts=RECEIVE_ATTEMPTS, what="an event body")
 
     def _take(self, handlers, events: list[tuple[uuid.UUID, str, dict]]) -> list[str]:
         """A body's events, inside the request's transaction: the ids in one statement, then

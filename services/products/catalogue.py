@@ -12,10 +12,15 @@ from flask import current_app
 from marshmallow import ValidationError
 from sqlalchemy import bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound, Unprocessable, paginate
-from services.kit.db import constraint_field, kept_after_commit, read_in_one_snapshot
+from services.kit.db import (
+    constraint_field,
+    kept_after_commit,
+    read_in_one_snapshot,
+    run_again_if_aborted,
+)
 from services.kit.errors import flatten_messages
 from services.kit.fields import unstorable_text
 
@@ -24,8 +29,6 @@ from .models import Category, Product, ProductImage, db, outbox
 from .schemas import CollectedRowSchema, ProductSchema
 
 UNKNOWN_CATEGORY = "fk_products_category_id_categories"
-# The SQLSTATE of the transaction PostgreSQL aborted to break a deadlock.
-DEADLOCK_DETECTED = "40P01"
 
 log = logging.getLogger("feira.products.catalogue")
 
@@ -279,14 +282,7 @@ def import_products(rows: list, *, only_given: bool = False) -> dict:
         changed = data.keys() & row.keys() if only_given else set(data)
         valid.append((index, data, changed, became, was))
     valid.sort(key=lambda item: item[1]["barcode"])
-    try:
-        result = _write_rows(valid)
-    except OperationalError as exc:
-        if getattr(exc.orig, "sqlstate", None) != DEADLOCK_DETECTED:
-            raise
-        db.session.rollback()
-        log.warning("an import was aborted to break a deadlock: written again")
-        result = _write_rows(valid)
+    result = run_again_if_aborted(db, lambda: _write_rows(valid), attempts=2, what="an import")
     result["rejected"] = sorted(rejected + result["rejected"], key=lambda r: r["index"])
     result["products"].sort(key=lambda made: made["index"])
     return result

@@ -42,15 +42,20 @@ MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12,2)
 REAIS = ("BRL", "R$")
 # Stripping tags again until nothing changes ends here; what is left loses its angle brackets.
 MAX_STRIP_PASSES = 10
-# schema.org's price: ASCII digits, "." the decimal point and no thousands separator, so `5.899`
-# is 5.899, where price-parser (guessing thousands) reads 5899.
+# schema.org's price: ASCII digits, "." the decimal point and no thousands separator, so `49.9`
+# is 49.90, where price-parser (guessing thousands) reads 499.
 MACHINE_PRICE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# Three digits after each "." (`1.299`, `5.899`): schema.org's 1.30, or a shop's template printing
+# reais with thousands (Shopify's `money_without_currency`), 1299. Neither is sure: refused.
+THOUSANDS_OR_DECIMALS = re.compile(r"[1-9][0-9]{0,2}(?:\.[0-9]{3})+")
 # `R$` where a price in reais begins; not the end of another currency's sign (`AR$`).
 REAL_SIGN = re.compile(r"(?i)(?<![a-z])r\s*\$")
 # What a shop writes between an old price and the current one: `De R$ 59,90 Por R$ 49,90`.
 NOW_FOR = re.compile(r"(?i)(?<![a-z])por(?![a-z])")
 # Instalments (`10x de R$ 4,99`, `12 vezes`, `parcelas`): the amount named is not the whole price.
 INSTALMENTS = re.compile(r"(?i)\b[0-9]+\s*(?:x|vezes)(?![a-z0-9])|parcela")
+# What may come before them: the whole price, then "ou" or "em (até)" (`R$ 1.299,90 ou 10x de`).
+PRICE_THEN_INSTALMENTS = re.compile(r"(?i)(?<![a-z])r\s*\$\s*[0-9][0-9.,]*\s+(?:ou|em até|em)\s*$")
 # Half of a pair, what a JSON escape leaves of an emoji a shop's template cut in two (`\ud83d`):
 # no UTF-8 holds it, so a name, SKU or URL keeping it could be neither hashed, sent nor asked.
 LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -98,8 +103,9 @@ def parse_price(value) -> Decimal | None:
     """A price as a shop writes it: `R$ 1.299,90`, `1299.9`, `49,90` or a JSON number →
     Decimal("1299.90"); None when there is no positive amount that fits the catalogue. Text is
     read from its `R$` (`Ref. 123 R$ 10,00` is 10.00), the last of several only when `por` comes
-    before it (`De R$ 59,90 Por R$ 49,90` is 49.90); AmbiguousPrice when it names other amounts
-    in reais (`R$ 49,90 à vista ou R$ 52,90 a prazo`, a range) or instalments (`10x de R$ 4,99`):
+    before it (`De R$ 59,90 Por R$ 49,90` is 49.90), up to the instalments that may follow it
+    (`R$ 49,90 ou 3x de R$ 16,63` is 49.90); AmbiguousPrice when it names other amounts in reais
+    (`R$ 49,90 à vista ou R$ 52,90 a prazo`, a range) or instalments otherwise (`10x de R$ 4,99`):
     which is the product's price is not known then."""
     if value is None or isinstance(value, bool):
         return None
@@ -107,8 +113,13 @@ def parse_price(value) -> Decimal | None:
         amount = Decimal(str(value))
     else:
         text = str(value).strip()
-        if INSTALMENTS.search(text):
-            raise AmbiguousPrice("ambiguous price: it names instalments (10x de ...)")
+        instalments = INSTALMENTS.search(text)
+        if instalments:
+            # `R$ 1.299,90 ou 10x de R$ 129,99`: the price, then its instalments. Any other
+            # mention (`10x de R$ 4,99`, `R$ 129,99 x 10`, `por parcela`) leaves it unknown.
+            text = text[: instalments.start()]
+            if not PRICE_THEN_INSTALMENTS.search(text):
+                raise AmbiguousPrice("ambiguous price: it names instalments (10x de ...)")
         signs = list(REAL_SIGN.finditer(text))
         if len(signs) > 1 and not NOW_FOR.search(text[signs[-2].end() : signs[-1].start()]):
             amounts = {
@@ -132,8 +143,11 @@ def parse_price(value) -> Decimal | None:
 
 def structured_price(value) -> Decimal | None:
     """A price of structured data (JSON-LD or microdata `price`, `lowPrice`, OpenGraph's
-    amount): schema.org's number (`5.899` → 5.90, `49.900` → 49.90) when it is written so,
-    otherwise text as a shop writes it (parse_price: `R$ 1.299,90`)."""
+    amount): schema.org's number (`49.9` → 49.90, `1299.90`) when it is written so, otherwise
+    text as a shop writes it (parse_price: `R$ 1.299,90`); AmbiguousPrice for three digits after
+    each point (`1.299`: 1.30 or 1299)."""
+    if isinstance(value, str) and THOUSANDS_OR_DECIMALS.fullmatch(value.strip()):
+        raise AmbiguousPrice(f"ambiguous price: {value.strip()[:20]} may be thousands or decimals")
     if isinstance(value, str) and MACHINE_PRICE.fullmatch(value.strip()):
         return _in_cents(Decimal(value.strip()))
     return parse_price(value)

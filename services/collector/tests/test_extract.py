@@ -211,6 +211,9 @@ def test_brazilian_and_plain_prices_become_exact_decimals(written, amount):
         ("Ref. 123 R$ 10,00", "10.00"),
         ("R$ 49,90 (10% off)", "49.90"),
         ("R$ 49,90 R$ 49,90", "49.90"),
+        ("R$ 1.299,90 ou 10x de R$ 129,99 sem juros", "1299.90"),
+        ("R$ 49,90 ou 3 x de R$ 16,63", "49.90"),
+        ("De R$ 59,90 Por R$ 49,90 em até 10x", "49.90"),
     ],
 )
 def test_written_text_is_read_from_its_real_sign_the_last_after_por_not_its_first_number(
@@ -230,7 +233,14 @@ def test_written_text_naming_other_amounts_in_reais_is_refused_as_ambiguous(writ
 
 @pytest.mark.parametrize(
     "written",
-    ["10x de R$ 4,99 sem juros", "R$ 49,90 ou 3 x de R$ 16,63", "em 12 vezes", "2 parcelas"],
+    [
+        "10x de R$ 4,99 sem juros",
+        "em 12 vezes",
+        "2 parcelas",
+        "ou 3 x de R$ 16,63",
+        "R$ 129,99 x 10",
+        "R$ 10,00 por parcela",
+    ],
 )
 def test_written_text_naming_instalments_is_refused_as_ambiguous(written):
     with pytest.raises(AmbiguousPrice):
@@ -408,10 +418,26 @@ def opengraph_priced_at(amount):
 @pytest.mark.parametrize("priced_page", [priced_at, microdata_priced_at, opengraph_priced_at])
 @pytest.mark.parametrize(
     ("written", "amount"),
-    [("5.899", "5.90"), ("0.999", "1.00"), ("49.900", "49.90"), ("7", "7.00")],
+    [
+        ("49.9", "49.90"),
+        ("0.999", "1.00"),
+        ("1299.90", "1299.90"),
+        ("12.5", "12.50"),
+        ("7", "7.00"),
+    ],
 )
 def test_a_structured_price_is_schema_orgs_number_with_a_decimal_point(
     priced_page, written, amount
 ):
     [item] = extract(priced_page(written), URL)
     assert (item.price, item.problem) == (Decimal(amount), None)
+
+
+@pytest.mark.parametrize("priced_page", [priced_at, microdata_priced_at, opengraph_priced_at])
+@pytest.mark.parametrize("written", ["1.299", "5.899", "49.900", "1.299.000"])
+def test_a_structured_price_that_may_be_thousands_or_decimals_is_rejected_not_guessed(
+    priced_page, written
+):
+    [item] = extract(priced_page(written), URL)
+    assert item.price is None
+    assert item.problem == f"ambiguous price: {written} may be thousands or decimals"

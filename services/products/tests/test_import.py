@@ -218,14 +218,13 @@ def test_imports_crossing_the_same_barcodes_lock_them_in_one_order_and_both_land
 def test_an_import_postgresql_aborts_to_break_a_deadlock_is_run_again_and_lands(
     app, admin, make_product
 ):
-    make_product(barcode=barcode(1))
-    make_product(barcode=barcode(2))
+    first = make_product(barcode=barcode(1))
+    second = make_product(barcode=barcode(2))
     with ThreadPoolExecutor(max_workers=1) as pool, app.app_context():
         with db.engine.connect() as holder:
             lock_product(holder, 2)
-            answer = pool.submit(
-                posted, app, "/products/import", [row(1, price="7.00"), row(2)], admin
-            )
+            rows = [row(1, price="7.00"), "not an object", row(2)]
+            answer = pool.submit(posted, app, "/products/import", rows, admin)
             wait_until_blocked(1)
             # The other order: the import, waiting first, is the one PostgreSQL aborts.
             lock_product(holder, 1)
@@ -233,6 +232,11 @@ def test_an_import_postgresql_aborts_to_break_a_deadlock_is_run_again_and_lands(
         response = answer.result()
     assert response.status_code == 200, response.json
     assert (response.json["created"], response.json["updated"]) == (0, 2)
+    # Run again, the import reports each row once: the invalid one rejected, the others landed.
+    assert [r["index"] for r in response.json["rejected"]] == [1]
     with app.app_context():
         prices = db.session.scalars(select(Product.price).order_by(Product.barcode)).all()
+        events = db.session.scalars(select(outbox.Event).order_by(outbox.Event.id)).all()
     assert [str(price) for price in prices] == ["7.00", "3.50"]
+    announced = [(e.type, e.payload["data"]["product_id"]) for e in events[2:]]
+    assert announced == [("product.updated", first["id"]), ("product.updated", second["id"])]

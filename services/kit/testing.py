@@ -63,16 +63,17 @@ def start_database():
     base.chmod(0o755)
     cluster = Cluster(datadir=base / "data", port=free_port(), socket_dir=base / "sock")
     cluster.init()
-    cluster.start(logfile=Path(tempfile.gettempdir()) / f"{base.name}.log")
+    logfile = Path(tempfile.gettempdir()) / f"{base.name}.log"
+    cluster.start(logfile=logfile)
     try:
         cluster.wait()
         provision(cluster.dsn, DATABASE, passwords)
         yield TestDatabase(cluster.dsn, "127.0.0.1", cluster.port, passwords)
     finally:
         cluster.stop()
-        import shutil
-
         shutil.rmtree(base, ignore_errors=True)
+    # Kept when the cluster would not start, to say why; else one per pytest run piles up.
+    logfile.unlink(missing_ok=True)
 
 
 def free_port() -> int:

@@ -38,12 +38,16 @@ from .sales import (
     send_keyed,
     sent_again,
 )
+from .sessions import SignedOut
 
 PRODUCT_FILTERS = ("q", "category_id", "available", "active", "sort")
 PICTURE_NOT_KNOWN = (
     "Produto {name} criado, mas não foi possível saber se a imagem foi salva: o serviço falhou"
     " ou não respondeu a tempo. Confira as imagens do produto e, se ela não estiver aqui, envie-a"
     " de novo."
+)
+PICTURE_NOT_SAVED = (
+    "Produto {name} criado, mas a imagem não foi salva: {reason} Envie-a de novo nesta página."
 )
 MOVEMENT_REASONS = {
     "receipt": "Recebimento",
@@ -199,6 +203,7 @@ def new_product():
                 categories=with_current(categories(), values.get("category_id")),
                 product=None,
             ), exc.status
+        page = url_for("console.product", product_id=created["id"])
         try:
             upload_picture(created["id"])
         except ApiError as exc:
@@ -209,10 +214,18 @@ def new_product():
             elif refused(exc) or exc.status == 413:
                 flash("Produto criado, mas a imagem foi recusada: " + exc.reason, "error")
             else:
-                raise
+                # Refused for now or to this user (429, 403...): not saved, and the product's
+                # page can send it again.
+                reason = exc.reason or "o envio foi recusado."
+                flash(PICTURE_NOT_SAVED.format(name=created["name"], reason=reason), "error")
+        except SignedOut:
+            # The session ended on the upload (auth refused its refresh): signing in again leads
+            # to the product's page, not back to the form, which the console's handler would do
+            # saying the form was not carried out.
+            return redirect(url_for("console.login", next=page, ended="1"), 303)
         else:
             flash(f"Produto {created['name']} criado.")
-        return redirect(url_for("console.product", product_id=created["id"]), 303)
+        return redirect(page, 303)
     return render_template(
         "product_form.html",
         values=values,

@@ -7,6 +7,7 @@ import io
 import json
 import re
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -301,16 +302,16 @@ def test_a_refused_product_form_keeps_the_values_it_was_first_loaded_with(admin,
     assert (kept["price"], kept["active"]) == ("6.00", False)
 
 
-@pytest.mark.parametrize("status", [502, 503, 504])
-def test_a_new_product_whose_picture_upload_failed_is_shown_on_its_page_not_as_a_failure(
-    admin, api, products, monkeypatch, status
-):
-    def failing(**_):
-        return {"status": status, "title": "Upstream failed"}, status, PROBLEM
+def new_product_whose_picture_is_answered(admin, products, monkeypatch, status, problem):
+    """The new-product form sent with a picture, the products service answering its upload
+    `status` with `problem`; the product itself is created."""
 
-    monkeypatch.setitem(products.view_functions, "products.ProductImages", failing)
+    def answering(**_):
+        return {"status": status, **problem}, status, PROBLEM
+
+    monkeypatch.setitem(products.view_functions, "products.ProductImages", answering)
     form = Form(admin.get("/console/products/new").text, "product-form").values
-    answer = admin.post(
+    return admin.post(
         "/console/products/new",
         data={
             **form,
@@ -322,8 +323,66 @@ def test_a_new_product_whose_picture_upload_failed_is_shown_on_its_page_not_as_a
         content_type="multipart/form-data",
     )
 
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_a_new_product_whose_picture_upload_failed_is_shown_on_its_page_not_as_a_failure(
+    admin, api, products, monkeypatch, status
+):
+    answer = new_product_whose_picture_is_answered(
+        admin, products, monkeypatch, status, {"title": "Upstream failed"}
+    )
+
     [made] = api("GET", "/products")["items"]  # one product, made once
     assert answer.status_code == 303
     assert answer.location == f"/console/products/{made['id']}"
     page = html.unescape(admin.get(answer.location).text)
     assert "Produto Café criado, mas não foi possível saber se a imagem foi salva" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "problem", "why"),
+    [
+        (
+            429,
+            {"title": "Too Many Requests", "detail": "Too many requests; slow down"},
+            "Muitas requisições; diminua o ritmo.",
+        ),
+        (403, {"title": "Forbidden"}, "Acesso negado."),
+        (403, {}, "o envio foi recusado."),
+    ],
+)
+def test_a_new_product_whose_picture_was_refused_for_now_is_shown_on_its_page_to_send_it_again(
+    admin, api, products, monkeypatch, status, problem, why
+):
+    answer = new_product_whose_picture_is_answered(admin, products, monkeypatch, status, problem)
+
+    [made] = api("GET", "/products")["items"]  # one product, made once
+    assert answer.status_code == 303
+    assert answer.location == f"/console/products/{made['id']}"
+    page = html.unescape(admin.get(answer.location).text)
+    assert f"Produto Café criado, mas a imagem não foi salva: {why} Envie-a de novo" in page
+
+
+def test_a_new_product_whose_session_ended_on_its_picture_leads_to_its_page_after_signing_in(
+    admin, api, products, monkeypatch
+):
+    # The upload answers 401 to the refreshed token too: the console's session ends.
+    answer = new_product_whose_picture_is_answered(
+        admin, products, monkeypatch, 401, {"title": "Unauthorized"}
+    )
+
+    [made] = api("GET", "/products")["items"]  # one product, made once
+    assert answer.status_code == 303
+    where = urlsplit(answer.location)
+    assert where.path == "/console/login"
+    product_page = f"/console/products/{made['id']}"
+    assert parse_qs(where.query) == {"next": [product_page], "ended": ["1"]}
+    login = admin.get(answer.location)
+    assert "Sua sessão terminou. Entre de novo." in html.unescape(login.text)
+    assert "o formulário não foi enviado" not in html.unescape(login.text)
+    credentials = {"email": ADMIN[0], "password": ADMIN[1]}
+    signed_in = admin.post(
+        "/console/login", data={**Form(login.text, "login-form").values, **credentials}
+    )
+    assert signed_in.status_code == 303
+    assert signed_in.location == product_page

@@ -16,8 +16,8 @@ down_revision = "5e0c9b7a2d14"
 branch_labels = None
 depends_on = None
 
-# notifications.py's TRY_AGAIN as it is now, copied so this migration keeps its meaning when the
-# app's text changes (test_notes.py checks the copy).
+# notifications.py's TRY_AGAIN as it was when this migration was written, copied so it keeps its
+# meaning when the app's text changes.
 TRY_AGAIN = {
     "card": "Tente novamente com outro cartão ou com outra forma de pagamento.",
     "pix": "Gere um novo PIX ou escolha outra forma de pagamento.",

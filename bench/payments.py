@@ -13,10 +13,10 @@ thread claims by renaming a file (atomic), so no two requests, threads or runs p
 "stripe webhook events": each request is a POST /payments/webhooks/stripe through the gateway
 (public: no token) with a `payment_intent.succeeded` event for one of the bench's 20 succeeded
 payments, each with an event id of its own, signed as Stripe signs (HMAC-SHA256 over
-`t.raw_body` with PAYMENTS_WEBHOOK_SECRET, read as the stack reads it: its setting, else the run
-dir's secrets.env), at the time it is sent (Stripe's tolerance is 300 s, rounds last longer). The
-service checks the signature, records the event id (processed once) and finds the payment already
-succeeded: the work of every redelivery and late event a real provider sends.
+`t.raw_body` with PAYMENTS_WEBHOOK_SECRET, the one the stack hands payments), at the time it is
+sent (Stripe's tolerance is 300 s, rounds last longer). The service checks the signature, records
+the event id (processed once) and finds the payment already succeeded: the work of every
+redelivery and late event a real provider sends.
 
 When the run ends, the paid orders are cancelled (payments refunds each at the provider, as for
 any paid order cancelled), every order is deleted, then the client and the product. Payments are
@@ -34,8 +34,6 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-
-from stack.config import parse_env_file
 
 from .orders import BUYERS, _buyer_and_products, _call, _in_parallel, _order
 from .registry import Context, Request, case
@@ -288,19 +286,14 @@ end
 
 
 def _stack_secret(ctx: Context, name: str) -> str:
-    """A secret as the stack hands it to payments: its setting, else the run dir's secrets.env."""
-    value = ctx.cfg.get(name) or parse_env_file(ctx.cfg.run_dir / "secrets.env").get(name)
-    if not value:
-        raise ValueError(f"no {name} in the settings nor in {ctx.cfg.run_dir}/secrets.env")
-    return value
+    """A secret as the stack hands it to payments (StackConfig.payments_provider): the stand-in's
+    generated one while FEIRA_STANDINS lists stripe, whatever the settings say."""
+    return ctx.cfg.payments_provider()[name]
 
 
 def _provider_url(ctx: Context) -> str:
-    """The provider payments reaches: the Stripe stand-in's when FEIRA_STANDINS lists it (it
-    wins over PAYMENTS_PROVIDER_URL, as in the stack), else PAYMENTS_PROVIDER_URL, else the
-    stand-in's."""
-    listed = ctx.cfg.standin_overrides().get("PAYMENTS_PROVIDER_URL")
-    return listed or ctx.cfg.get("PAYMENTS_PROVIDER_URL") or ctx.cfg.stripe_standin_url
+    """The provider payments reaches (StackConfig.payments_provider), else the stand-in's."""
+    return ctx.cfg.payments_provider().get("PAYMENTS_PROVIDER_URL") or ctx.cfg.stripe_standin_url
 
 
 def _payment_intent(ctx: Context, provider_ref: str) -> dict:

@@ -182,6 +182,18 @@ class StackConfig:
             )
         return values
 
+    def standin_secrets(self) -> list[str]:
+        """The secrets a listed stand-in shares with the service it stands in for: the provider's
+        key and webhook secret (stripe), Meta's token, app secret and verify token (whatsapp).
+        The stack's generated ones, whatever .env says: a real party's never reaches a stand-in,
+        nor a service talking to one."""
+        names: list[str] = []
+        if "stripe" in self.standins:
+            names.extend(PROVIDER_SECRETS)
+        if "whatsapp" in self.standins:
+            names.extend(WHATSAPP_SECRETS)
+        return names
+
     def overridden_settings(self) -> list[str]:
         """The names (never the values) of the settings given for a real party that a listed
         stand-in takes the place of: `make up` says so."""
@@ -189,7 +201,7 @@ class StackConfig:
             key
             for key, value in self.standin_overrides().items()
             if self.get(key) and self.get(key) != value
-        ]
+        ] + [key for key in self.standin_secrets() if self.get(key)]
 
     def payments_provider(self) -> dict[str, str]:
         """What the payments service's processes use to reach the provider: its API base (the
@@ -303,7 +315,8 @@ class StackConfig:
         with the Stripe stand-in; real Stripe's are set in .env) and WhatsApp's token, app secret
         and verify token (the first two shared with its stand-in; Meta's are set in .env), from
         the environment or generated once into `.run/secrets.env` (mode 600): no secret lives in
-        the repository."""
+        the repository. While FEIRA_STANDINS lists stripe or whatsapp, their secrets are never
+        the environment's (standin_secrets)."""
         path = self.run_dir / "secrets.env"
         stored = parse_env_file(path)
         keys = [f"{service.upper()}_DB_PASSWORD" for service in self.services]
@@ -317,14 +330,24 @@ class StackConfig:
             or secrets.token_urlsafe(32)
         )
         for key, prefix in PROVIDER_SECRETS.items():
-            values[key] = self.env.get(key) or stored.get(key) or prefix + secrets.token_hex(16)
+            values[key] = self._third_party_secret(key, stored) or prefix + secrets.token_hex(16)
         for key in WHATSAPP_SECRETS:
-            values[key] = self.env.get(key) or stored.get(key) or secrets.token_hex(24)
+            values[key] = self._third_party_secret(key, stored) or secrets.token_hex(24)
         if values != {k: stored.get(k) for k in values}:
             path.parent.mkdir(parents=True, exist_ok=True)
             text = "".join(f"{k}={v}\n" for k, v in sorted({**stored, **values}.items()))
             replace_file(path, text, 0o600)
         return values
+
+    def _third_party_secret(self, key: str, stored: dict[str, str]) -> str | None:
+        """A provider's or Meta's secret: the setting, else the stored one; for one a listed
+        stand-in decides (standin_secrets) the stored one only, and not if it is the setting's
+        (stored by a run before the stand-in won over .env's secrets: a real party's)."""
+        given = self.env.get(key)
+        if key not in self.standin_secrets():
+            return given or stored.get(key)
+        kept = stored.get(key)
+        return kept if kept and kept != given else None
 
     def service_key_names(self) -> list[str]:
         """`<NAME>_SERVICE_KEY` of each service that calls another's internal routes, and of the

@@ -13,22 +13,18 @@ from _shared import limits
 
 try:
     from monitoring.config import parse_duration
-    from stack.config import ROOT, StackConfig, parse_env_file
+    from stack.config import ROOT, StackConfig
 except ImportError:  # the project is not pip-installed: import it from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from monitoring.config import parse_duration
-    from stack.config import ROOT, StackConfig, parse_env_file
-
-
-def _stack_secret(cfg: StackConfig, name: str) -> str | None:
-    """A secret as the stack gives it to its services: its setting, else the run dir's
-    secrets.env (where the stack generates it when the setting is empty)."""
-    stored = parse_env_file(cfg.run_dir / "secrets.env")
-    return cfg.get(name) or stored.get(name) or None
+    from stack.config import ROOT, StackConfig
 
 
 def get_variables() -> dict:
     cfg = StackConfig.load()
+    # The secrets as the stack hands them to its services and stand-ins: the generated ones
+    # while FEIRA_STANDINS lists their stand-in, whatever .env says.
+    secrets = cfg.secrets()
     # A stopped service is down within two check intervals plus the failure threshold (two
     # checks); MONITOR_INTERVAL shortens every interval (the test stack's is 2s). 10 s of slack.
     interval = parse_duration(cfg.get("MONITOR_INTERVAL", "15s"))
@@ -47,8 +43,8 @@ def get_variables() -> dict:
         # it. Its test-only routes play the payer and lose or replay webhooks (`local-only`).
         "STRIPE_STANDIN_URL": f"http://{cfg.host}:{cfg.get('STRIPE_STANDIN_PORT', '5090')}",
         # What the stand-in signs webhooks with, for the scenarios that sign an event themselves
-        # (a replay through the gateway); generated into the run dir's secrets.env by the stack.
-        "WEBHOOK_SECRET": _stack_secret(cfg, "PAYMENTS_WEBHOOK_SECRET"),
+        # (a replay through the gateway).
+        "WEBHOOK_SECRET": secrets["PAYMENTS_WEBHOOK_SECRET"],
         # The WhatsApp stand-in and the SMTP sink (FEIRA_STANDINS=...,whatsapp,smtp), reached
         # directly: their test-only routes list the messages sent and make the provider fail.
         "WHATSAPP_STANDIN_URL": f"http://{cfg.host}:{cfg.get('WHATSAPP_STANDIN_PORT', '5091')}",
@@ -57,9 +53,9 @@ def get_variables() -> dict:
         # their request log proves what the collector fetched and what it never did.
         "SHOPS_URL": f"http://{cfg.host}:{cfg.get('SHOPS_STANDIN_PORT', '5092')}",
         # What status webhooks are signed with and the handshake's token, for the scenarios that
-        # forge or answer them (generated into secrets.env by the stack when empty).
-        "WHATSAPP_APP_SECRET": _stack_secret(cfg, "WHATSAPP_APP_SECRET"),
-        "WHATSAPP_VERIFY_TOKEN": _stack_secret(cfg, "WHATSAPP_VERIFY_TOKEN"),
+        # forge or answer them.
+        "WHATSAPP_APP_SECRET": secrets["WHATSAPP_APP_SECRET"],
+        "WHATSAPP_VERIFY_TOKEN": secrets["WHATSAPP_VERIFY_TOKEN"],
         # Where the monitoring worker e-mails incidents (empty: no e-mail channel).
         "MONITOR_EMAIL_TO": cfg.get("MONITOR_EMAIL_TO", ""),
         # The stand-in's number whose messages fail (error 131026), E.164 without '+'.

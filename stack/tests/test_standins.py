@@ -5,14 +5,18 @@ WhatsApp one the generated token and app secret with notifications alone."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
 import requests
 
+from bench.payments import _provider_url, _stack_secret
+from bench.registry import Context
 from services.kit.testing import free_port
 from services.registry import BY_NAME
 from stack import gateway
@@ -341,6 +345,8 @@ REAL_PARTIES = {
     "WHATSAPP_API_URL": "https://graph.facebook.com",
     "WHATSAPP_PHONE_NUMBER_ID": "123456789012345",
     "WHATSAPP_ACCESS_TOKEN": "EAAfromthebusinessmanager",
+    "WHATSAPP_APP_SECRET": "appsecretfromthedashboard",
+    "WHATSAPP_VERIFY_TOKEN": "typedintothewebhooksettings",
     "SMTP_HOST": "smtp.example.com",
     "SMTP_PORT": "587",
     "SMTP_USER": "feira",
@@ -348,7 +354,19 @@ REAL_PARTIES = {
     "SMTP_STARTTLS": "true",
     "MAIL_FROM": "Feira <loja@example.com>",
 }
-REAL_ADDRESSES = ("api.stripe.com", "graph.facebook.com", "smtp.example.com", "mail-password")
+# What no process or stand-in of a stack that lists the stand-ins is told: the real parties'
+# addresses and secrets.
+REAL_ADDRESSES = (
+    "api.stripe.com",
+    "graph.facebook.com",
+    "smtp.example.com",
+    "mail-password",
+    "sk_live_from_dashboard",
+    "whsec_from_dashboard",
+    "EAAfromthebusinessmanager",
+    "appsecretfromthedashboard",
+    "typedintothewebhooksettings",
+)
 # The checkout's services, found before a test points ROOT at a checkout of settings only.
 PRESENT = present_services()
 
@@ -379,10 +397,13 @@ def test_the_test_stack_uses_its_standins_whatever_the_developers_env_says(tmp_p
         "SMTP_STARTTLS": "false",
         "MAIL_FROM": "Feira <loja@example.com>",
     }
-    # No process of the test stack is told of a real party's address or the mail password.
+    # No process or stand-in of the test stack is told of a real party's address or secret,
+    # nor the mail password, and none is stored in its secrets.env.
     conf = rendered_programs(cfg)
+    stored = (cfg.run_dir / "secrets.env").read_text()
     for address in REAL_ADDRESSES:
         assert address not in conf, address
+        assert address not in stored, address
     # `make up` names what it does not use, never the values.
     assert cfg.overridden_settings() == [
         "PAYMENTS_PROVIDER_URL",
@@ -392,7 +413,47 @@ def test_the_test_stack_uses_its_standins_whatever_the_developers_env_says(tmp_p
         "SMTP_USER",
         "SMTP_PASSWORD",
         "SMTP_STARTTLS",
+        "PAYMENTS_PROVIDER_SECRET_KEY",
+        "PAYMENTS_WEBHOOK_SECRET",
+        "WHATSAPP_ACCESS_TOKEN",
+        "WHATSAPP_APP_SECRET",
+        "WHATSAPP_VERIFY_TOKEN",
     ]
+
+
+def test_a_real_secret_an_earlier_test_stack_stored_is_replaced(tmp_path, monkeypatch):
+    """Before the stand-ins' secrets won over .env's, the test stack stored the developer's."""
+    run_dir = tmp_path / ".run" / "test"
+    run_dir.mkdir(parents=True)
+    (run_dir / "secrets.env").write_text(
+        "".join(f"{key}={REAL_PARTIES[key]}\n" for key in [*PROVIDER_SECRETS, *WHATSAPP_SECRETS])
+    )
+    cfg = loaded(tmp_path, monkeypatch, REAL_PARTIES, env_file="stack/test.env")
+    provider, whatsapp = cfg.payments_provider(), cfg.whatsapp()
+    assert provider["PAYMENTS_PROVIDER_SECRET_KEY"].startswith("sk_test_")
+    assert provider["PAYMENTS_WEBHOOK_SECRET"] != REAL_PARTIES["PAYMENTS_WEBHOOK_SECRET"]
+    for key in WHATSAPP_SECRETS:
+        assert whatsapp[key] != REAL_PARTIES[key], key
+    stored = (run_dir / "secrets.env").read_text()
+    for address in REAL_ADDRESSES:
+        assert address not in stored, address
+
+
+def test_robot_and_the_bench_sign_with_the_secrets_the_standins_hold(tmp_path, monkeypatch):
+    """The webhooks Robot's scenarios and the bench sign themselves are the stand-ins' own,
+    not signed with the developer's secret from .env that the stack does not use."""
+    cfg = loaded(tmp_path, monkeypatch, REAL_PARTIES, env_file="stack/test.env")
+    stripe, whatsapp = standin(cfg, "stripe"), standin(cfg, "whatsapp")
+    monkeypatch.syspath_prepend(str(ROOT / "robot-tests" / "variables"))
+    monkeypatch.delitem(sys.modules, "local", raising=False)
+    robot = importlib.import_module("local").get_variables()
+    assert robot["WEBHOOK_SECRET"] == stripe.environment["PAYMENTS_WEBHOOK_SECRET"]
+    assert robot["WHATSAPP_APP_SECRET"] == whatsapp.environment["WHATSAPP_APP_SECRET"]
+    assert robot["WHATSAPP_VERIFY_TOKEN"] == cfg.whatsapp()["WHATSAPP_VERIFY_TOKEN"]
+    bench = Context(cfg)
+    for key in PROVIDER_SECRETS:
+        assert _stack_secret(bench, key) == stripe.environment[key], key
+    assert _provider_url(bench) == "http://127.0.0.1:15090"
 
 
 def test_a_party_dropped_from_feira_standins_is_reached_at_its_real_address(tmp_path, monkeypatch):

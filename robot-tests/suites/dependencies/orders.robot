@@ -51,6 +51,6 @@ Scenario: once orders is back it is healthy, and the address, the client and the
     And I request "/health/orders"
     Then the answer is 200
     And the health answer is "ok"
-    And the address can be deleted now
+    And the address has been removed
     And the client can be deleted now
     And the product can be deleted now

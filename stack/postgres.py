@@ -16,6 +16,7 @@ from services.kit.postgres import (
     provision,
     reachable_by,
     server_user,
+    socket_fits,
     socket_path,
 )
 
@@ -29,5 +30,6 @@ __all__ = [
     "provision",
     "reachable_by",
     "server_user",
+    "socket_fits",
     "socket_path",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import pwd
 import shutil
 import sys
@@ -16,7 +15,7 @@ from services.registry import BY_NAME, SERVICES, Service, Worker
 from services.registry import subscribers as registry_subscribers
 
 from .config import MAIL_SETTINGS, PROVIDER_SECRETS, ROOT, StackConfig
-from .postgres import SOCKET_PATH_MAX, Cluster, reachable_by, server_user, socket_path
+from .postgres import Cluster, reachable_by, server_user, socket_fits
 
 VENV_BIN = Path(sys.executable).parent
 # Who receives whose events (the outbox relay of the producer POSTs to each consumer), from what
@@ -89,7 +88,7 @@ def cluster(cfg: StackConfig) -> Cluster:
     socket path for PostgreSQL (a checkout deep in the tree), the data staying in `.run/pg`."""
     home = pg_home(cfg)
     sock = home / "sock"
-    if len(os.fsencode(socket_path(sock, cfg.pg_port))) > SOCKET_PATH_MAX:
+    if not socket_fits(sock, cfg.pg_port):
         sock = private_elsewhere(cfg) / "sock"
     return Cluster(datadir=home / "data", port=cfg.pg_port, socket_dir=sock)
 

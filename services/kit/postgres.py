@@ -69,6 +69,11 @@ def socket_path(socket_dir: Path, port: int) -> Path:
     return socket_dir / f".s.PGSQL.{port}"
 
 
+def socket_fits(socket_dir: Path, port: int) -> bool:
+    """Does PostgreSQL take its socket in `socket_dir`: a path of at most SOCKET_PATH_MAX bytes?"""
+    return len(os.fsencode(socket_path(socket_dir, port))) <= SOCKET_PATH_MAX
+
+
 @dataclass
 class Cluster:
     datadir: Path
@@ -78,11 +83,11 @@ class Cluster:
 
     def __post_init__(self) -> None:
         # Postgres would exit FATAL at start, and the caller would only see a wait time out.
-        length = len(os.fsencode(socket_path(self.socket_dir, self.port)))
-        if length > SOCKET_PATH_MAX:
+        if not socket_fits(self.socket_dir, self.port):
+            path = socket_path(self.socket_dir, self.port)
             raise ValueError(
-                f"the PostgreSQL socket {socket_path(self.socket_dir, self.port)} would be "
-                f"{length} bytes long; a Unix socket path takes at most {SOCKET_PATH_MAX}"
+                f"the PostgreSQL socket {path} would be {len(os.fsencode(path))} bytes long;"
+                f" a Unix socket path takes at most {SOCKET_PATH_MAX}"
             )
 
     @property
@@ -91,8 +96,9 @@ class Cluster:
 
     @property
     def home(self) -> Path:
-        """The directory holding the data and the socket: the server's working directory, since
-        the caller's (a checkout in a mode-700 home) may be closed to the server account."""
+        """The directory holding the data (the socket's too, unless it was put elsewhere for a
+        shorter path): the server's working directory, since the caller's (a checkout in a
+        mode-700 home) may be closed to the server account."""
         return self.datadir.parent
 
     def initialised(self) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.kit.postgres import SOCKET_PATH_MAX, Cluster, server_user, socket_path
+from services.kit.postgres import SOCKET_PATH_MAX, Cluster, server_user, socket_fits, socket_path
 from services.kit.testing import free_port
 from stack import __main__ as stack_cli
 from stack import processes
@@ -154,6 +154,24 @@ def test_a_cluster_whose_socket_path_postgres_would_refuse_is_refused_naming_the
 
     with pytest.raises(ValueError, match=rf"{re.escape(str(deep))}.* at most {SOCKET_PATH_MAX}"):
         Cluster(datadir=deep / "data", port=5433, socket_dir=deep / "sock")
+
+
+@pytest.mark.parametrize("over", [0, 1])
+def test_the_stack_moves_the_socket_exactly_when_the_cluster_would_refuse_it(
+    open_dir, monkeypatch, over
+):
+    place = open_dir / "feira-pg-0123456789ab"
+    monkeypatch.setattr(processes, "pg_elsewhere", lambda _cfg: place)
+    tail = len(os.fsencode(str(open_dir))) + len("/x/.run/pg/sock/.s.PGSQL.5433")
+    cfg = config(open_dir / ("x" * (SOCKET_PATH_MAX + over - tail + 1)) / ".run")
+    cfg.env["FEIRA_PG_PORT"] = "5433"
+    sock = cfg.run_dir / "pg" / "sock"
+    assert len(os.fsencode(socket_path(sock, 5433))) == SOCKET_PATH_MAX + over
+    assert socket_fits(sock, 5433) == (not over)
+
+    pg = processes.cluster(cfg)
+
+    assert pg.socket_dir == (place / "sock" if over else sock)
 
 
 @pytest.fixture

@@ -65,6 +65,14 @@ SILENT_LIMIT = 2
 # events alone that keep being answered an error, however slowly, leave the rest for the next
 # pass too, and every subscriber's next pass starts within about one read timeout more.
 SEND_BUDGET_TIMEOUTS = 3
+
+
+class _NotTried:
+    """What `Outbox._send` answers for an event it left for the next pass untouched."""
+
+
+NOT_TRIED = _NotTried()
+
 # The most deliveries one relay pass takes.
 RELAY_BATCH = 200
 # What a handler raises on an event it cannot read: a missing or mistyped field, a number it
@@ -363,25 +371,31 @@ class Outbox:
         delivered = 0
         for name, rows in by_subscriber.items():
             for (delivery, payload), error in zip(rows, outcomes[name], strict=True):
-                delivered += self._record(delivery, payload, error)
+                if error is not NOT_TRIED:
+                    delivered += self._record(delivery, payload, error)
         session.commit()
         return delivered
 
     def _send_all(
         self, by_subscriber: dict[str, list], subscribers: dict[str, str], secret: str
-    ) -> dict[str, list[str | None]]:
+    ) -> dict[str, list[str | _NotTried | None]]:
         """Each subscriber's due events sent in a thread of its own, all at once: one that takes
         connections and never answers costs the others none of its timeouts. Only the HTTP is
         done in the threads; the caller records the outcomes on its session once all are in.
         Each subscriber's events still go out in order, one POST after another."""
-        outcomes: dict[str, list[str | None]] = {}
+        outcomes: dict[str, list[str | _NotTried | None]] = {}
         sending = {}
         for name, rows in by_subscriber.items():
             url = subscribers.get(name)
             if url is None:
                 outcomes[name] = [f"subscriber {name} is no longer configured"] * len(rows)
             else:
-                sending[name] = (self._session(name), url, [payload for _, payload in rows])
+                sending[name] = (
+                    self._session(name),
+                    url,
+                    [payload for _, payload in rows],
+                    [delivery.attempts for delivery, _ in rows],
+                )
         if not sending:
             return outcomes
         with ThreadPoolExecutor(len(sending), thread_name_prefix="outbox-send") as pool:
@@ -401,10 +415,15 @@ class Outbox:
         return http
 
     def _send(
-        self, http: requests.Session, url: str, payloads: list[dict], secret: str
-    ) -> list[str | None]:
+        self,
+        http: requests.Session,
+        url: str,
+        payloads: list[dict],
+        attempts: list[int],
+        secret: str,
+    ) -> list[str | _NotTried | None]:
         """A subscriber's due events in one POST (a JSON array, in the order they were written);
-        each one's error, or None.
+        each one's error, None once delivered, or NOT_TRIED (below).
         - No copy of the subscriber could be reached (a refused or reset connection, a connect
           timeout): trying each event would only repeat that while every other subscriber
           waits, so the events fail together and wait their backoff.
@@ -417,9 +436,13 @@ class Outbox:
           nothing costs a pass a few timeouts, not one per event. The rest wait as well once
           SEND_BUDGET_TIMEOUTS read timeouts have passed since the first POST: one that answers
           each event an error after seconds (a handler waiting on a service that is down) costs
-          the pass, and so every other subscriber's next one, no more. Those left are the ones
-          written after the last tried, so none goes ahead of an older one left; they fail
-          with the last error."""
+          the pass, and so every other subscriber's next one, no more. Those left then are
+          NOT_TRIED: no attempt counted, no backoff, due again at the next pass; and since
+          events alone go those tried fewest times first (then in the order written), that
+          pass reaches them before the ones that failed here, so a few old events that fail
+          slowly cannot keep the newer ones from ever being posted. Otherwise (the subscriber
+          answered none alone: down or hung) those left fail with the last error and wait
+          their backoff, so it is not posted to pass after pass."""
         _, read_timeout = self.post_timeout
         deadline = time.monotonic() + SEND_BUDGET_TIMEOUTS * read_timeout
         failure = None
@@ -427,18 +450,21 @@ class Outbox:
             failure, reached, _ = self._post(http, url, payloads, secret)
             if failure is None or not reached:
                 return [failure] * len(payloads)
-        outcomes: list[str | None] = []
-        silent = 0
-        for payload in payloads:
+        outcomes: list[str | _NotTried | None] = [NOT_TRIED] * len(payloads)
+        silent, heard = 0, False
+        for index in sorted(range(len(payloads)), key=lambda i: (attempts[i], i)):
             if time.monotonic() >= deadline:
+                if heard:
+                    return outcomes
                 break
-            error, reached, answered = self._post(http, url, payload, secret)
-            outcomes.append(error)
+            error, reached, answered = self._post(http, url, payloads[index], secret)
+            outcomes[index] = error
             failure = error or failure
             silent += not answered
+            heard = heard or answered
             if not reached or silent >= SILENT_LIMIT:
                 break
-        return outcomes + [failure] * (len(payloads) - len(outcomes))
+        return [failure if outcome is NOT_TRIED else outcome for outcome in outcomes]
 
     @staticmethod
     def _record(delivery, payload: dict, error: str | None) -> int:

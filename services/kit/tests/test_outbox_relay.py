@@ -268,4 +268,64 @@ def test_a_subscriber_that_answers_errors_slowly_holds_up_the_next_pass_a_few_ti
     assert alone == [[n] for n in range(1, len(alone) + 1)], (
         "tried alone in the order written; none after one that was not"
     )
-    assert [(d.attempts, d.last_error) for d in deliveries(app, "slow")] == [(1, "HTTP 503")] * 30
+    tried = len(alone)
+    assert [(d.attempts, d.last_error) for d in deliveries(app, "slow")] == [(1, "HTTP 503")] * (
+        tried
+    ) + [(0, None)] * (30 - tried), "those it did not reach are left as they were"
+    assert all(d.next_attempt_at <= utcnow() for d in deliveries(app, "slow")[tried:]), (
+        "and are due at the next pass"
+    )
+
+
+def test_a_few_old_events_that_fail_slowly_keep_no_newer_one_from_being_delivered(
+    app, subscriber, monkeypatch
+):
+    """A subscriber's three oldest events are answered a 503 after most of a read timeout (their
+    handler waits on a service that is down), its newer ones at once: the three fill the pass's
+    three read timeouts, and the newer ones, not reached, are left due and not charged; the
+    next pass tries them first, even with the three due again, and delivers them."""
+    monkeypatch.setattr(outbox, "post_timeout", (1, 0.5))
+
+    def answer(events):
+        if any(event["data"]["n"] <= 3 for event in events):
+            time.sleep(0.45)
+            return 503
+        return 200
+
+    flaky = subscriber(answer)
+    emit(app, {"flaky": flaky.url}, range(1, 11))
+
+    assert relay(app) == 0
+    assert flaky.numbers()[1:] == [[1], [2], [3]], "the slow three used the pass up"
+    assert [(d.attempts, d.last_error) for d in deliveries(app, "flaky")] == [
+        (1, "HTTP 503")
+    ] * 3 + [(0, None)] * 7, "the seven it did not reach were not charged an attempt"
+
+    with app.app_context():
+        # Their backoff over too: the three old ones are due beside the newer ones.
+        db.session.execute(update(outbox.Delivery).values(next_attempt_at=utcnow()))
+        db.session.commit()
+    flaky.bodies.clear()
+    assert relay(app) == 7
+    assert flaky.numbers()[1:8] == [[n] for n in range(4, 11)], (
+        "the events never tried went alone first, in the order written"
+    )
+    assert [(d.attempts, d.delivered_at is not None) for d in deliveries(app, "flaky")][3:] == [
+        (1, True)
+    ] * 7
+
+
+def test_a_subscriber_whose_copies_all_hang_still_has_the_events_it_left_wait_their_backoff(
+    app, subscriber
+):
+    """Two copies that take bodies and never answer spend the pass's three read timeouts on the
+    batch and one event alone, before a second unanswered one stops it: the events left are
+    not left due (each pass would start by timing out again), they wait their backoff."""
+    first, second = subscriber(lambda events: None), subscriber(lambda events: None)
+    emit(app, {"hung": f"{first.url}|{second.url}"}, [1, 2, 3])
+
+    assert relay(app) == 0
+    assert first.numbers() == [[1, 2, 3], [1]], "the batch, then one event alone"
+    failed = deliveries(app, "hung")
+    assert [(d.attempts, d.last_error) for d in failed] == [(1, "ReadTimeout")] * 3
+    assert all(d.next_attempt_at > utcnow() for d in failed)

@@ -22,6 +22,7 @@ from services.kit.testing import free_port
 from stack import __main__ as stack_cli
 from stack import processes
 from stack.config import ROOT, StackConfig, parse_env_file
+from stack.tests.conftest import removing_private_postgres_dirs
 
 AS_ROOT = os.geteuid() == 0
 NOBODY = pwd.getpwnam("nobody")
@@ -208,3 +209,34 @@ def test_a_deep_checkouts_database_starts_with_its_socket_in_the_private_directo
 
     stack_cli.clean(cfg)
     assert not processes.pg_elsewhere(cfg).exists()
+
+
+def test_the_private_directories_a_test_makes_are_removed_after_it_and_no_other(tmp_path):
+    theirs = processes.private_elsewhere(config(tmp_path / "theirs" / ".run"))
+    mine = config(tmp_path / "mine" / ".run")
+
+    with removing_private_postgres_dirs() as made:
+        processes.private_elsewhere(mine)
+        (processes.pg_elsewhere(mine) / "sock").mkdir()
+        processes.private_elsewhere(config(tmp_path / "theirs" / ".run"))
+        assert made == [processes.pg_elsewhere(mine)]
+
+    assert not os.path.lexists(processes.pg_elsewhere(mine))
+    assert theirs.is_dir()
+
+
+def test_a_link_planted_at_a_removed_private_directory_is_not_followed(tmp_path):
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "kept").write_text("")
+    cfg = config(tmp_path / "run")
+
+    with removing_private_postgres_dirs():
+        place = processes.private_elsewhere(cfg)
+        place.rmdir()
+        place.symlink_to(target)
+
+    try:
+        assert (target / "kept").exists()
+    finally:
+        place.unlink()

@@ -538,9 +538,9 @@ def test_a_notification_being_tried_makes_no_further_try_once_the_worker_stops(w
     assert len(posts) == 1
 
 
-def test_an_open_incident_of_a_target_no_longer_configured_is_closed_and_its_end_announced(
-    app, monitor, web, session, webhook
-):
+def legacy_down(app, monitor):
+    """A worker checking a `legacy` target besides the usual ones saw it go down (its incident
+    opened and announced); the caller then restarts without it."""
     with_legacy = {
         **TARGETS,
         "targets": [
@@ -551,6 +551,12 @@ def test_an_open_incident_of_a_target_no_longer_configured_is_closed_and_its_end
     before = Monitor(app, parse(with_legacy, {}), monitor.notifier)
     before.restore()
     feed(before, "legacy", [False, False])
+
+
+def test_an_open_incident_of_a_target_no_longer_configured_is_closed_and_its_end_announced(
+    app, monitor, web, session, webhook
+):
+    legacy_down(app, monitor)
     # legacy leaves targets.yaml (removed, renamed or disabled) and the worker restarts.
     again = Monitor(app, parse(TARGETS, {}), monitor.notifier)
     restarted_at = datetime.now(UTC)
@@ -575,16 +581,7 @@ def test_an_open_incident_of_a_target_no_longer_configured_is_closed_and_its_end
 def test_the_end_of_an_incident_of_a_target_no_longer_configured_is_told_when_loading_fails(
     app, monitor, session, webhook, monkeypatch
 ):
-    with_legacy = {
-        **TARGETS,
-        "targets": [
-            *TARGETS["targets"],
-            {"name": "legacy", "kind": "http", "url": "http://127.0.0.1:1/"},
-        ],
-    }
-    before = Monitor(app, parse(with_legacy, {}), monitor.notifier)
-    before.restore()
-    feed(before, "legacy", [False, False])
+    legacy_down(app, monitor)
     # legacy leaves targets.yaml; the worker takes the lead while Postgres is still flaky: the
     # states cannot be read once the orphaned incident is closed, and restore() is tried again.
     again = Monitor(app, parse(TARGETS, {}), monitor.notifier)

@@ -72,7 +72,9 @@ def test_a_product_named_by_any_order_cannot_be_deleted(client, guarded_products
     assert response.status_code == 409
 
 
-def test_orders_down_is_a_503_and_nothing_is_deleted(database, jwt_keys, admin, make_client):
+@pytest.fixture
+def clients_without_orders(database, jwt_keys):
+    """clients, with orders down: its guards cannot ask."""
     app = build_app(
         create_clients_app,
         "clients",
@@ -81,10 +83,14 @@ def test_orders_down_is_a_503_and_nothing_is_deleted(database, jwt_keys, admin, 
         SERVICE_URLS={"orders": unreachable_url()},
         HTTP_RETRIES=0,
     )
+    return app.test_client()
+
+
+def test_orders_down_is_a_503_and_nothing_is_deleted(clients_without_orders, admin, make_client):
     buyer = make_client()
-    response = app.test_client().delete(f"/clients/{buyer['id']}", headers=admin)
+    response = clients_without_orders.delete(f"/clients/{buyer['id']}", headers=admin)
     assert response.status_code == 503
-    assert app.test_client().head(f"/clients/{buyer['id']}", headers=admin).status_code == 200
+    assert clients_without_orders.head(f"/clients/{buyer['id']}", headers=admin).status_code == 200
 
 
 def shipping_to(client, user, admin, buyer, product, address_id, *statuses):
@@ -139,17 +145,11 @@ def test_an_address_only_closed_orders_ship_to_can_be_deleted_while_others_are_o
     assert guarded_clients.get(where, headers=user).status_code == 404
 
 
-def test_orders_down_is_a_503_and_the_address_is_not_deleted(database, jwt_keys, user, make_client):
-    app = build_app(
-        create_clients_app,
-        "clients",
-        database,
-        jwt_keys,
-        SERVICE_URLS={"orders": unreachable_url()},
-        HTTP_RETRIES=0,
-    )
+def test_orders_down_is_a_503_and_the_address_is_not_deleted(
+    clients_without_orders, user, make_client
+):
     buyer = make_client(address=True)
     where = f"/clients/{buyer['id']}/addresses/{buyer['address_id']}"
-    response = app.test_client().delete(where, headers=user)
+    response = clients_without_orders.delete(where, headers=user)
     assert response.status_code == 503 and response.mimetype == PROBLEM
-    assert app.test_client().get(where, headers=user).status_code == 200
+    assert clients_without_orders.get(where, headers=user).status_code == 200

@@ -201,15 +201,23 @@ def test_only_a_pending_order_can_be_paid(client, user, order, orders):
     assert pay(client, user, placed["id"]).status_code == 409
 
 
-def test_an_order_with_nothing_to_pay_is_a_409_and_the_provider_is_never_asked(
-    client, user, order, orders, app, standin
+@pytest.mark.parametrize(
+    ("total", "status", "detail"),
+    [
+        # Orders' API never makes one (prices are positive, an order has a line), but its
+        # table allows a total of 0 (`total >= 0`): payments answers whatever orders shows.
+        ("0.00", 409, "Order {id} has nothing to pay"),
+        # Postgres' numeric holds NaN (and NaN >= 0 there): orders shows it as "NaN".
+        ("NaN", 503, "The orders service answered something unreadable"),
+    ],
+)
+def test_an_order_with_nothing_or_no_number_to_pay_is_refused_and_nothing_is_made(
+    client, user, order, orders, app, standin, total, status, detail
 ):
     placed = order()
-    # Orders' API never makes one (prices are positive, an order has a line), but its table
-    # allows a total of 0 (`total >= 0`): payments answers whatever orders shows.
     with orders.app.app_context():
         orders_db.session.execute(
-            update(Order).where(Order.id == placed["id"]).values(total=Decimal("0.00"))
+            update(Order).where(Order.id == placed["id"]).values(total=Decimal(total))
         )
         orders_db.session.commit()
         orders_db.session.remove()
@@ -217,33 +225,12 @@ def test_an_order_with_nothing_to_pay_is_a_409_and_the_provider_is_never_asked(
 
     response = pay(client, user, placed["id"])
 
-    assert response.status_code == 409, response.json
+    assert response.status_code == status, response.json
     assert response.headers["Content-Type"] == "application/problem+json"
-    assert response.json["detail"] == f"Order {placed['id']} has nothing to pay"
+    assert response.json["detail"] == detail.format(id=placed["id"])
     assert intents_made(standin) == made_before
     assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
     assert emitted(app, "payment.failed") == []
-
-
-def test_an_order_whose_total_orders_shows_as_no_number_is_a_503_and_nothing_is_made(
-    client, user, order, orders, standin
-):
-    placed = order()
-    # Postgres' numeric holds NaN (and NaN >= 0 there): orders shows it as "NaN".
-    with orders.app.app_context():
-        orders_db.session.execute(
-            update(Order).where(Order.id == placed["id"]).values(total=Decimal("NaN"))
-        )
-        orders_db.session.commit()
-        orders_db.session.remove()
-    made_before = intents_made(standin)
-
-    response = pay(client, user, placed["id"])
-
-    assert response.status_code == 503, response.json
-    assert response.json["detail"] == "The orders service answered something unreadable"
-    assert intents_made(standin) == made_before
-    assert client.get(f"/payments?order_id={placed['id']}", headers=user).json["items"] == []
 
 
 def test_one_open_payment_per_order_however_many_try_at_once(served, user, order):

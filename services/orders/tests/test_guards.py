@@ -5,7 +5,7 @@ and nothing is deleted."""
 import pytest
 
 from services.clients import create_app as create_clients_app
-from services.kit.testing import build_app, unreachable_url
+from services.kit.testing import build_app, rewired, unreachable_url
 from services.products import create_app as create_products_app
 
 from .conftest import order_body
@@ -73,17 +73,11 @@ def test_a_product_named_by_any_order_cannot_be_deleted(client, guarded_products
 
 
 @pytest.fixture
-def clients_without_orders(database, jwt_keys):
+def clients_without_orders(guarded_clients):
     """clients, with orders down: its guards cannot ask."""
-    app = build_app(
-        create_clients_app,
-        "clients",
-        database,
-        jwt_keys,
-        SERVICE_URLS={"orders": unreachable_url()},
-        HTTP_RETRIES=0,
-    )
-    return app.test_client()
+    down = {"SERVICE_URLS": {"orders": unreachable_url()}, "HTTP_RETRIES": 0}
+    with rewired(guarded_clients.application, **down) as app:
+        yield app.test_client()
 
 
 def test_orders_down_is_a_503_and_nothing_is_deleted(clients_without_orders, admin, make_client):

@@ -189,6 +189,7 @@ def test_an_address_moved_to_another_state_keeps_shipped_orders_where_they_went_
     home = address_in(buyer, "SP")
     place(buyer, (product, 1), steps=DELIVERED, offset=-2, address=home)
     place(buyer, (product, 2), steps=PAID, offset=-1, address=home)
+    place(buyer, (product, 8), steps=SHIPPED, offset=-1, address=home)
     # The client moved, and kept the address ("Casa") with its new UF.
     moved = clients.app.test_client().patch(
         f"/clients/{buyer}/addresses/{home}", json={"state": "RJ"}, headers=user
@@ -198,15 +199,16 @@ def test_an_address_moved_to_another_state_keeps_shipped_orders_where_they_went_
     with app.app_context():
         assert db.session.get(KnownAddress, home).state == "RJ"
         db.session.remove()
-    # The delivered order went to SP; the paid one has not left, and will ship to RJ.
+    # The delivered and the shipped orders went to SP; the paid one has not left, and will ship
+    # to RJ.
     assert kpis(client, admin, **since(-6))["by_state"] == [
+        {"state": "SP", "gmv": "90.00", "orders": 2},
         {"state": "RJ", "gmv": "20.00", "orders": 1},
-        {"state": "SP", "gmv": "10.00", "orders": 1},
     ]
     place(buyer, (product, 4), steps=PAID, address=home)
     assert kpis(client, admin, **since(-6))["by_state"] == [
+        {"state": "SP", "gmv": "90.00", "orders": 2},
         {"state": "RJ", "gmv": "60.00", "orders": 2},
-        {"state": "SP", "gmv": "10.00", "orders": 1},
     ]
 
 

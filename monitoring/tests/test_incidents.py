@@ -4,6 +4,7 @@ webhook on open and close, and what became of each delivery recorded."""
 
 import threading
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -62,14 +63,49 @@ def webhook():
     receiver.server.stop()
 
 
+def chain(middle, last):
+    """postgres <- middle <- last: each depends on the one before it."""
+    return {
+        "defaults": {"interval": "10s", "down_after": 2, "up_after": 2},
+        "targets": [
+            {"name": "postgres", "kind": "postgres", "dsn": "postgresql://x@127.0.0.1:1/x"},
+            {
+                "name": middle,
+                "kind": "http",
+                "url": "http://127.0.0.1:1/",
+                "depends_on": ["postgres"],
+            },
+            {
+                "name": last,
+                "kind": "http",
+                "url": "http://127.0.0.1:1/",
+                "depends_on": [middle],
+            },
+        ],
+    }
+
+
+def notifying(webhook):
+    """A notifier to the webhook, which has received nothing yet."""
+    webhook.received.clear()
+    return Notifier(webhook.url, backoff=0.01)
+
+
+@contextmanager
+def watching(app, raw_targets, notifier):
+    """A worker watching `raw_targets`, restored from the database; its notifier is closed after."""
+    watcher = Monitor(app, parse(raw_targets, {}), notifier)
+    watcher.restore()
+    try:
+        yield watcher
+    finally:
+        notifier.close()
+
+
 @pytest.fixture
 def monitor(app, session, webhook):
-    webhook.received.clear()
-    notifier = Notifier(webhook.url, backoff=0.01)
-    watcher = Monitor(app, parse(TARGETS, {}), notifier)
-    watcher.restore()
-    yield watcher
-    notifier.close()
+    with watching(app, TARGETS, notifying(webhook)) as watcher:
+        yield watcher
 
 
 def feed(monitor, name, outcomes, start=T0, every=10):
@@ -164,29 +200,7 @@ def test_a_service_that_goes_down_before_its_failing_dependency_is_linked_when_t
 def test_an_incident_waiting_on_a_service_that_then_waits_on_its_own_cause_blames_that_service(
     app, session, webhook
 ):
-    chain = {
-        "defaults": {"interval": "10s", "down_after": 2, "up_after": 2},
-        "targets": [
-            {"name": "postgres", "kind": "postgres", "dsn": "postgresql://x@127.0.0.1:1/x"},
-            {
-                "name": "clients",
-                "kind": "http",
-                "url": "http://127.0.0.1:1/",
-                "depends_on": ["postgres"],
-            },
-            {
-                "name": "journey",
-                "kind": "http",
-                "url": "http://127.0.0.1:1/",
-                "depends_on": ["clients"],
-            },
-        ],
-    }
-    webhook.received.clear()
-    notifier = Notifier(webhook.url, backoff=0.01)
-    monitor = Monitor(app, parse(chain, {}), notifier)
-    monitor.restore()
-    try:
+    with watching(app, chain("clients", "journey"), notifying(webhook)) as monitor:
         # journey goes down while clients has failed once: it waits to blame clients. Then
         # postgres fails once and clients goes down waiting to blame postgres.
         monitor.observe("clients", CheckResult(False, 1.0, checked_at=T0))
@@ -201,7 +215,7 @@ def test_an_incident_waiting_on_a_service_that_then_waits_on_its_own_cause_blame
         # clients, not postgres, which never had an incident.
         monitor.observe("postgres", CheckResult(True, 1.0, checked_at=T0 + timedelta(seconds=22)))
         feed(monitor, "clients", [True, True], start=T0 + timedelta(seconds=23))
-        notifier.drain(timeout=10)
+        delivered(monitor)
         told = [(b["event"], b["incident"]["target"]) for b in webhook.received]
         assert told == [
             ("incident.opened", "clients"),
@@ -210,8 +224,6 @@ def test_an_incident_waiting_on_a_service_that_then_waits_on_its_own_cause_blame
         ]
         outlived = webhook.received[2]["incident"]
         assert outlived["root_cause_target"] == "clients" and outlived["outlived_root_cause"]
-    finally:
-        notifier.close()
 
 
 def test_an_incident_that_blamed_a_dependency_which_recovered_notifies_on_its_own(
@@ -368,29 +380,7 @@ def test_a_linked_incident_whose_root_cause_closed_meanwhile_is_announced_at_the
 def test_a_service_failing_under_a_dependency_that_outlived_its_root_cause_is_linked_to_it(
     app, session, webhook
 ):
-    chain = {
-        "defaults": {"interval": "10s", "down_after": 2, "up_after": 2},
-        "targets": [
-            {"name": "postgres", "kind": "postgres", "dsn": "postgresql://x@127.0.0.1:1/x"},
-            {
-                "name": "auth",
-                "kind": "http",
-                "url": "http://127.0.0.1:1/",
-                "depends_on": ["postgres"],
-            },
-            {
-                "name": "clients",
-                "kind": "http",
-                "url": "http://127.0.0.1:1/",
-                "depends_on": ["auth"],
-            },
-        ],
-    }
-    webhook.received.clear()
-    notifier = Notifier(webhook.url, backoff=0.01)
-    monitor = Monitor(app, parse(chain, {}), notifier)
-    monitor.restore()
-    try:
+    with watching(app, chain("auth", "clients"), notifying(webhook)) as monitor:
         for offset in range(2):
             at = T0 + timedelta(seconds=10 * offset)
             monitor.observe("postgres", CheckResult(False, 1.0, checked_at=at))
@@ -402,10 +392,8 @@ def test_a_service_failing_under_a_dependency_that_outlived_its_root_cause_is_li
         clients, auth = by_target["clients"], by_target["auth"]
         assert clients["root_cause_target"] == "auth" and clients["root_cause_id"] == auth["id"]
         assert auth["notified"] and not clients["notified"]
-        notifier.drain(timeout=10)
+        delivered(monitor)
         assert [b["incident"]["target"] for b in webhook.received] == ["postgres"] * 2 + ["auth"]
-    finally:
-        notifier.close()
 
 
 def test_an_outage_that_outlasts_a_maintenance_window_starts_at_its_first_failure_after_it(
@@ -418,20 +406,14 @@ def test_an_outage_that_outlasts_a_maintenance_window_starts_at_its_first_failur
             {"name": "upgrade", "start": T0.isoformat(), "end": window_end.isoformat()}
         ],
     }
-    webhook.received.clear()
-    notifier = Notifier(webhook.url, backoff=0.01)
-    monitor = Monitor(app, parse(raw, {}), notifier)
-    monitor.restore()
-    try:
+    with watching(app, raw, notifying(webhook)) as monitor:
         # Down from the start of the window until 3 minutes after it.
         feed(monitor, "clients", [False] * (33 * 6) + [True, True])
         [incident] = incidents(session)
         assert incident["started_at"] == window_end
         assert incident["ended_at"] == T0 + timedelta(minutes=33, seconds=10)
-        notifier.drain(timeout=10)
+        delivered(monitor)
         assert webhook.received[0]["incident"]["started_at"] == window_end.isoformat()
-    finally:
-        notifier.close()
 
 
 def test_what_the_webhook_made_of_each_notification_is_recorded_on_the_incident(
@@ -472,18 +454,17 @@ def test_a_notification_still_queued_when_the_worker_stops_is_recorded_as_droppe
             raise requests.ConnectionError("stalled")
 
     notifier = Notifier(webhook.url, backoff=0.01, session=Stalled())
-    monitor = Monitor(app, parse(TARGETS, {}), notifier)
-    monitor.restore()
-    try:
-        feed(monitor, "clients", [False, False, True, True])
-        notifier.close()
-        monitor.flush()
-        [incident] = incidents(session)
-        assert ("incident.closed", "dropped") in [
-            (d["event"], d["outcome"]) for d in incident["deliveries"]
-        ]
-    finally:
-        gate.set()
+    with watching(app, TARGETS, notifier) as monitor:
+        try:
+            feed(monitor, "clients", [False, False, True, True])
+            notifier.close()
+            monitor.flush()
+            [incident] = incidents(session)
+            assert ("incident.closed", "dropped") in [
+                (d["event"], d["outcome"]) for d in incident["deliveries"]
+            ]
+        finally:
+            gate.set()
 
 
 def test_a_notification_still_being_tried_when_the_worker_stops_is_recorded_as_dropped_once(
@@ -498,20 +479,19 @@ def test_a_notification_still_being_tried_when_the_worker_stops_is_recorded_as_d
             raise requests.ConnectionError("stalled")
 
     notifier = Notifier(webhook.url, backoff=0.01, session=Stalled())
-    monitor = Monitor(app, parse(TARGETS, {}), notifier)
-    monitor.restore()
-    try:
-        feed(monitor, "clients", [False, False])
-        assert trying.wait(10), "the webhook is being tried"
-        notifier.drain(timeout=0.1)
-        notifier.close()
-        monitor.flush()
-        [incident] = incidents(session)
-        assert [(d["event"], d["outcome"]) for d in incident["deliveries"]] == [
-            ("incident.opened", "dropped")
-        ]
-    finally:
-        gate.set()
+    with watching(app, TARGETS, notifier) as monitor:
+        try:
+            feed(monitor, "clients", [False, False])
+            assert trying.wait(10), "the webhook is being tried"
+            notifier.drain(timeout=0.1)
+            notifier.close()
+            monitor.flush()
+            [incident] = incidents(session)
+            assert [(d["event"], d["outcome"]) for d in incident["deliveries"]] == [
+                ("incident.opened", "dropped")
+            ]
+        finally:
+            gate.set()
     # Its tries end after the stop (given up, here): that is not recorded as well.
     notifier._pool.shutdown(wait=True)
     monitor.flush()

@@ -1,9 +1,11 @@
-"""What the stack tests get: the private PostgreSQL directories they make, removed at the end."""
+"""What the stack tests get: the private PostgreSQL directories they make, removed at the end, and
+the helpers several test files share."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,8 +13,29 @@ from unittest import mock
 
 import pytest
 
+from services.kit.testing import free_port
 from stack import processes
-from stack.config import StackConfig
+from stack.config import ROOT, StackConfig, parse_env_file
+
+
+def config(run_dir: Path) -> StackConfig:
+    """.env.example's settings for a stack in `run_dir`, its PostgreSQL on a free port."""
+    return StackConfig(
+        {
+            **parse_env_file(ROOT / ".env.example"),
+            "FEIRA_RUN_DIR": str(run_dir),
+            "FEIRA_PG_PORT": str(free_port()),
+            "OUTBOX_SECRET": "x",
+            # No stand-in: the tests using it are about the database and its directories.
+            "FEIRA_STANDINS": "",
+        }
+    )
+
+
+def owner_and_mode(path: Path) -> tuple[int, int, int]:
+    """Of `path` itself, a link's rather than its target's."""
+    found = path.lstat()
+    return found.st_uid, found.st_gid, stat.S_IMODE(found.st_mode)
 
 
 @contextmanager

@@ -11,11 +11,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.kit.testing import free_port
 from stack import __main__ as stack_cli
 from stack import processes
-from stack.config import ROOT, StackConfig, parse_env_file
+from stack.config import ROOT
 from stack.postgres import reachable_by, server_user
+from stack.tests.conftest import config
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="only root runs the server as another account"
@@ -27,16 +27,7 @@ def closed_checkout():
     """A run directory inside a mode-700 directory, as `mktemp -d` makes it."""
     closed = Path(tempfile.mkdtemp(prefix="feira-closed-"))
     assert closed.stat().st_mode & 0o777 == 0o700
-    cfg = StackConfig(
-        {
-            **parse_env_file(ROOT / ".env.example"),
-            "FEIRA_RUN_DIR": str(closed / "run"),
-            "FEIRA_PG_PORT": str(free_port()),
-            "OUTBOX_SECRET": "x",
-            # No stand-in: only the database is in question.
-            "FEIRA_STANDINS": "",
-        }
-    )
+    cfg = config(closed / "run")
     try:
         yield closed, cfg
     finally:

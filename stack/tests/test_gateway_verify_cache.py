@@ -1,13 +1,12 @@
 """The gateway's verify cache directory sits at a name anyone on the machine can work out
-(/dev/shm/feira-verify-<hash of the run directory>): what a local user planted there is refused,
-never followed or taken over, what a previous run left is used again, and `down` removes it."""
+(/dev/shm/feira-verify-<hash of the run directory>): render makes it with `private_dir`, given to
+nginx's workers (what a local user planted there is refused: services/kit/tests/test_private.py),
+and `down` removes it, never through a link planted there."""
 
 from __future__ import annotations
 
 import os
 import pwd
-import re
-import stat
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from stack import __main__ as stack_main
 from stack import gateway
 from stack.config import StackConfig
+from stack.tests.conftest import owner_and_mode
 
 from .test_gateway import EXAMPLE
 
@@ -37,56 +37,6 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(gateway, "_mime_types", lambda: "/etc/nginx/mime.types")
     monkeypatch.setattr(gateway, "worker_user", lambda _cfg: "nobody nogroup" if AS_ROOT else "")
     return path
-
-
-def owner_and_mode(path: Path) -> tuple[int, int, int]:
-    found = path.stat()
-    return found.st_uid, found.st_gid, stat.S_IMODE(found.st_mode)
-
-
-def test_a_link_planted_at_the_verify_cache_path_is_refused_and_its_target_left_as_it_was(
-    cfg, cache_dir, tmp_path
-):
-    target = tmp_path / "sudoers.d"
-    target.mkdir(mode=0o755)
-    target.chmod(0o755)
-    before = owner_and_mode(target)
-    cache_dir.symlink_to(target)
-
-    with pytest.raises(SystemExit, match=re.escape(str(cache_dir))):
-        gateway.render(cfg)
-
-    assert owner_and_mode(target) == before
-    assert cache_dir.is_symlink()
-
-
-def test_a_file_planted_at_the_verify_cache_path_is_refused(cfg, cache_dir):
-    cache_dir.write_text("")
-
-    with pytest.raises(SystemExit, match=re.escape(str(cache_dir))):
-        gateway.render(cfg)
-
-
-@pytest.mark.skipif(not AS_ROOT, reason="only root can give a directory to another user")
-def test_a_directory_another_user_made_at_the_verify_cache_path_is_refused(cfg, cache_dir):
-    # Its maker could have put cache entries in it: a verify answer for any token.
-    cache_dir.mkdir(mode=0o700)
-    os.chown(cache_dir, NOBODY.pw_uid + 1, NOBODY.pw_gid)
-
-    with pytest.raises(SystemExit, match=re.escape(str(cache_dir))):
-        gateway.render(cfg)
-
-    assert owner_and_mode(cache_dir) == (NOBODY.pw_uid + 1, NOBODY.pw_gid, 0o700)
-
-
-def test_a_directory_others_could_write_in_is_refused_even_if_it_is_ours(cfg, cache_dir):
-    cache_dir.mkdir()
-    cache_dir.chmod(0o733)
-
-    with pytest.raises(SystemExit, match=re.escape(str(cache_dir))):
-        gateway.render(cfg)
-
-    assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o733
 
 
 def test_the_verify_cache_is_private_to_nginxs_workers_and_a_second_render_uses_it_again(

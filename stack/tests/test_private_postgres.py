@@ -1,7 +1,8 @@
 """Where the stack's PostgreSQL goes outside the checkout: /var/tmp/feira-pg-<hash of the run
-directory>, a name anyone on the machine can work out. What a local user planted there, or at
-the data and socket directories, is refused, never followed or taken over (as root we would chown
-its target; a socket of theirs would receive every role's password). A checkout deep enough that
+directory>, a name anyone on the machine can work out, made with `private_dir` and given to the
+server account (what a local user planted there is refused: services/kit/tests/test_private.py).
+A link at the data and socket directories is refused, never followed (as root we would chown its
+target; a socket of theirs would receive every role's password). A checkout deep enough that
 `.run/pg/sock/.s.PGSQL.<port>` is over PostgreSQL's 107 bytes gets its socket there instead."""
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import os
 import pwd
 import re
 import shutil
-import stat
 import tempfile
 from pathlib import Path
 
@@ -21,29 +21,11 @@ from services.kit.postgres import SOCKET_PATH_MAX, Cluster, server_user, socket_
 from services.kit.testing import free_port
 from stack import __main__ as stack_cli
 from stack import processes
-from stack.config import ROOT, StackConfig, parse_env_file
-from stack.tests.conftest import removing_private_postgres_dirs
+from stack.config import StackConfig
+from stack.tests.conftest import config, owner_and_mode, removing_private_postgres_dirs
 
 AS_ROOT = os.geteuid() == 0
-NOBODY = pwd.getpwnam("nobody")
 root_only = pytest.mark.skipif(not AS_ROOT, reason="only root runs the server as another account")
-
-
-def config(run_dir: Path) -> StackConfig:
-    return StackConfig(
-        {
-            **parse_env_file(ROOT / ".env.example"),
-            "FEIRA_RUN_DIR": str(run_dir),
-            "FEIRA_PG_PORT": str(free_port()),
-            "OUTBOX_SECRET": "x",
-            "FEIRA_STANDINS": "",
-        }
-    )
-
-
-def owner_and_mode(path: Path) -> tuple[int, int, int]:
-    found = path.lstat()
-    return found.st_uid, found.st_gid, stat.S_IMODE(found.st_mode)
 
 
 def server_account() -> tuple[int, int]:
@@ -67,47 +49,6 @@ def closed_checkout(tmp_path, open_dir, monkeypatch) -> StackConfig:
     place = open_dir / "feira-pg-0123456789ab"
     monkeypatch.setattr(processes, "pg_elsewhere", lambda _cfg: place)
     return config(tmp_path / "checkout" / ".run")
-
-
-@root_only
-def test_a_directory_another_user_made_at_the_private_path_is_refused(closed_checkout):
-    place = processes.pg_elsewhere(closed_checkout)
-    place.mkdir(mode=0o700)
-    os.chown(place, NOBODY.pw_uid, NOBODY.pw_gid)
-
-    with pytest.raises(SystemExit, match=re.escape(f"{place} is not a private directory")):
-        processes.cluster(closed_checkout)
-
-    assert owner_and_mode(place) == (NOBODY.pw_uid, NOBODY.pw_gid, 0o700)
-    assert not (closed_checkout.run_dir / "pg").is_symlink()
-
-
-@root_only
-def test_a_directory_others_can_write_in_at_the_private_path_is_refused(closed_checkout):
-    place = processes.pg_elsewhere(closed_checkout)
-    place.mkdir()
-    place.chmod(0o777)
-
-    with pytest.raises(SystemExit, match=re.escape(str(place))):
-        processes.cluster(closed_checkout)
-
-    assert owner_and_mode(place) == (0, 0, 0o777)
-
-
-@root_only
-def test_a_link_planted_at_the_private_path_is_refused_and_its_target_left_as_it_was(
-    closed_checkout, tmp_path
-):
-    target = tmp_path / "etc"
-    target.mkdir()
-    target.chmod(0o755)
-    place = processes.pg_elsewhere(closed_checkout)
-    place.symlink_to(target)
-
-    with pytest.raises(SystemExit, match=re.escape(str(place))):
-        processes.cluster(closed_checkout)
-
-    assert owner_and_mode(target) == (0, 0, 0o755)
 
 
 @root_only

@@ -5,7 +5,7 @@ import time
 
 from itsdangerous import TimestampSigner
 
-from services.kit.security import CREDENTIAL_HEADER, sign_credential
+from services.kit.security import CREDENTIAL_HEADER, CREDENTIAL_REFUSED, sign_credential
 from services.kit.testing import access_token, bearer, from_service
 
 PROBLEM = "application/problem+json"
@@ -55,7 +55,7 @@ def test_a_forged_or_misaddressed_credential_is_refused(client, jwt_keys, make_s
     for credential in (forged, for_auth, "orders", "orders.x.y"):
         response = reserve(client, {**a_user(jwt_keys), CREDENTIAL_HEADER: credential})
         assert response.status_code == 401, credential
-        assert response.json["detail"] == "The service credential is invalid or expired"
+        assert response.json["detail"] == CREDENTIAL_REFUSED
 
 
 def test_orders_credential_alone_reserves_but_never_releases_or_commits(client, make_stock):

@@ -187,8 +187,8 @@ EXACT: dict[str, str] = {
     "This route is for other Feira services: a service credential is needed": (
         "Esta rota é para outros serviços da Feira: é preciso uma credencial de serviço."
     ),
-    "The service credential is not signed with its caller's key": (
-        "A credencial de serviço não está assinada com a chave de quem a envia."
+    "The service credential does not match its caller's key": (
+        "A credencial de serviço não confere com a chave de quem a envia."
     ),
     "The service credential is too old, or dated ahead of this service's clock": (
         "A credencial de serviço é antiga demais ou está datada à frente do relógio deste serviço."

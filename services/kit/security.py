@@ -379,7 +379,7 @@ CREDENTIAL_CLOCK_SKEW = 5
 STATIC_CALLERS = frozenset({"gateway"})
 # What a refused credential says: a caller tells its own refusal from the route's by these.
 CREDENTIAL_NEEDED = "This route is for other Feira services: a service credential is needed"
-CREDENTIAL_REFUSED = "The service credential is not signed with its caller's key"
+CREDENTIAL_REFUSED = "The service credential does not match its caller's key"
 # Well signed, but dated outside the receiver's window: the two clocks differ, not the keys.
 CREDENTIAL_OUT_OF_TIME = "The service credential is too old, or dated ahead of this service's clock"
 CALLER_REFUSED = "This route does not answer that service"

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from flask import Response, jsonify, request, url_for
+from flask import Response, current_app, jsonify, request, url_for
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Index, Integer, String, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -254,10 +254,21 @@ class IdempotentCommand:
         replay = jsonify(stored.response)
         replay.status_code = stored.status_code
         replay.headers["Location"] = url_for(
-            self.endpoint, **(request.view_args or {}), **{self.id_arg: stored.resource_id}
+            self.endpoint, **self._location_args(), **{self.id_arg: stored.resource_id}
         )
         replay.headers["Idempotent-Replayed"] = "true"
         return replay
+
+    def _location_args(self) -> dict:
+        """The POST's path arguments the resource's own route takes: one outside the POST's
+        path (a holding is /holdings/{id}, not under its client) would make the others a query
+        string, and the replay's Location another than the first answer's."""
+        taken = {
+            name
+            for rule in current_app.url_map.iter_rules(self.endpoint)
+            for name in rule.arguments
+        }
+        return {name: value for name, value in (request.view_args or {}).items() if name in taken}
 
     def _let_go(self, user_id: int, key: str, *, keep_bound: bool) -> None:
         """A command that failed keeps no claim on its key (unless it answered before failing):

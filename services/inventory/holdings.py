@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import NotFound, Unavailable, paginate, service
+from services.kit.idempotency import NO_KEY, Key, NoKey
 from services.kit.leader import wait_xact_lock
 
 from .models import DeletedClient, Holding, db
@@ -37,12 +38,13 @@ def get_holding(holding_id: int) -> Holding:
     return holding
 
 
-def add_holding(client_id: int, data: dict) -> Holding:
+def add_holding(client_id: int, data: dict, key: Key | NoKey = NO_KEY) -> Holding:
     """Both owners are asked (with the caller's token) before anything is written; the 404 names
     every one that is missing, and a service that cannot answer is a 503. A client or product
     its service still knows but whose deletion inventory has heard (the event came in between)
     is missing too: checked under its lock (the client's first), in the transaction that writes
-    the holding."""
+    the holding. An Idempotency-Key is bound and answered in that transaction too, so a key's
+    answer exists exactly when its holding was written."""
     client_exists = _client_exists(client_id)
     product = _product(data["product_id"])
     missing: dict[str, list[str]] = {}
@@ -59,6 +61,9 @@ def add_holding(client_id: int, data: dict) -> Holding:
         quantity=data["quantity"],
     )
     db.session.add(holding)
+    db.session.flush()
+    key.bind(holding.id)
+    key.answer(holding)
     db.session.commit()
     return holding
 

@@ -44,6 +44,15 @@ recording_movement = IdempotentCommand(
     endpoint="inventory.MovementResource",
     id_arg="movement_id",
 )
+# Shares the movements' key table: a key's request names its path's arguments (`client_id`, not
+# `product_id`), so the same key sent to the other route is a 409, never the other's answer.
+recording_holding = IdempotentCommand(
+    db,
+    IdempotencyKey,
+    schema=HoldingSchema,
+    endpoint="inventory.HoldingResource",
+    id_arg="holding_id",
+)
 
 
 # --- stock ---
@@ -141,12 +150,16 @@ class Holdings(MethodView):
     @blp.login_required("admin")
     @blp.arguments(HoldingSchema)
     @blp.response(201, HoldingSchema)
+    @blp.doc(parameters=[key_parameter("client")])
     @blp.problem(404, "No such client or product: `errors` names which (client_id, product_id)")
+    @blp.problem(409, "The Idempotency-Key was used with another body or client")
     @blp.problem(503, "The clients or the products service cannot answer")
-    def post(self, data, client_id):
+    @recording_holding
+    def post(self, data, client_id, key):
         """Record that the client acquired a product (admin; delivered orders add holdings by
-        themselves); the product's name is copied now."""
-        holding = holdings.add_holding(client_id, data)
+        themselves); the product's name is copied now. With an `Idempotency-Key`, a repeat
+        answers the first holding again instead of recording another."""
+        holding = holdings.add_holding(client_id, data, key)
         location = url_for("inventory.HoldingResource", holding_id=holding.id)
         return holding, 201, {"Location": location}
 

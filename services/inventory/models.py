@@ -191,7 +191,8 @@ class DeletedProduct(db.Model):
 
 
 class IdempotencyKey(IdempotencyKeyMixin, db.Model):
-    """The Idempotency-Keys of POST /inventory/stock/{product_id}/movements: `resource_id` is the
-    movement the key recorded."""
+    """The Idempotency-Keys of POST /inventory/stock/{product_id}/movements and
+    /inventory/clients/{client_id}/holdings: `resource_id` is the movement or holding the key
+    recorded."""
 
     __tablename__ = "idempotency_keys"

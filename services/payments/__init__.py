@@ -41,7 +41,7 @@ def create_app(config: dict | None = None) -> Flask:
     # sent; our own lines (provider.py) say what happened without it.
     logging.getLogger("stripe").setLevel(logging.WARNING)
     from . import payments
-    from .routes import blp, paying
+    from .routes import blp, paying, refunding
 
     outbox.receiver(
         app,
@@ -55,6 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     def chores():
         payments.reconcile()
         paying.forget_expired()
+        refunding.forget_expired()
         db.session.commit()
 
     # The relay is the service's one background process: it also asks the provider about

@@ -1,6 +1,6 @@
 """Payments (one per attempt to pay an order: its amount, the provider's PaymentIntent, its
 status), the refunds asked of the provider and those it made, the provider's webhook events
-already handled, the Idempotency-Keys of POST /payments, and the outbox."""
+already handled, the Idempotency-Keys of POST /payments and of refunds, and the outbox."""
 
 from __future__ import annotations
 
@@ -203,3 +203,11 @@ class IdempotencyKey(IdempotencyKeyMixin, db.Model):
     """The Idempotency-Keys of POST /payments: `resource_id` is the payment the key made."""
 
     __tablename__ = "idempotency_keys"
+
+
+class RefundIdempotencyKey(IdempotencyKeyMixin, db.Model):
+    """The Idempotency-Keys of POST /payments/{id}/refund: while unanswered, `resource_id` is the
+    n of the refund ask its request made (bound in the ask's own transaction), so a retry
+    finishes that refund, or answers it once made, and never asks for another."""
+
+    __tablename__ = "refund_idempotency_keys"

@@ -650,26 +650,32 @@ def handle_event(event: dict) -> str:
 # --- refunds ---
 
 
-def refund(payment_id: int, amount: Decimal | None) -> Payment:
+def refund(payment_id: int, amount: Decimal | None, key: Key | NoKey = NO_KEY) -> Payment:
     """Give back `amount` (all that is left when None) of a succeeded payment, once. The row is
     locked from counting its refunds until this one is recorded, so two refunds at once are two
     refunds (the second counts the first, and finds what is left). Each refund is the payment's
-    n-th ask (its key's n), committed before the provider hears of it; the provider's webhook
-    for it waits for the lock, and the recorded refunds, unique by the provider's id, say what
-    went back.
+    n-th ask (its key's n), committed before the provider hears of it, bound to the request's
+    Idempotency-Key in that same transaction; the provider's webhook for it waits for the lock,
+    and the recorded refunds, unique by the provider's id, say what went back. The key is
+    answered in the transaction that records the refund.
 
-    An ask whose answer was lost (a 503, a crash) is asked again first, with its key and amount:
-    a request for that amount is answered by it; one for all that is left asks for the rest
-    after it (none is left when it was all: it is the answer); one for another amount is a
-    409 (the earlier refund was made, nothing more)."""
+    A retry with the key of a request that made an ask resumes that ask (`_resume_refund`),
+    whoever finished it meanwhile. Otherwise, an ask whose answer was lost (a 503, a crash) is
+    asked again first, with its key and amount: a request for that amount is answered by it;
+    one for all that is left asks for the rest after it (none is left when it was all: it is
+    the answer); one for another amount is a 409 (the earlier refund was made, nothing more)."""
     payment = get_payment(payment_id, lock=True)
+    if key.resource_id is not None:
+        resumed = _resume_refund(payment, key)
+        if resumed is not None:
+            return resumed
     finished = _finish_open_asks(payment)
     if finished:
-        db.session.commit()
         earlier, refusal = finished[-1]
+        if amount is not None and earlier.state == "made" and amount == earlier.amount:
+            return _refund_answered(payment, key)
+        db.session.commit()
         if amount is not None and earlier.state == "made":
-            if amount == earlier.amount:
-                return payment
             raise Conflict(
                 f"An earlier refund of {earlier.amount}, which the provider had not answered, "
                 "was made first; nothing more was refunded: ask again for more"
@@ -679,7 +685,7 @@ def refund(payment_id: int, amount: Decimal | None) -> Payment:
         payment = get_payment(payment_id, lock=True)
         if amount is None and earlier.state == "made" and payment.refunded_amount >= payment.amount:
             # All that is left was that refund: it is the answer.
-            return payment
+            return _refund_answered(payment, key)
     left = payment.amount - payment.refunded_amount
     # A `refunded` one with some left: a refund of it failed while another payment held its
     # order (`_not_returned`), and the money is still the merchant's to give back.
@@ -691,12 +697,42 @@ def refund(payment_id: int, amount: Decimal | None) -> Payment:
     if wanted > left:
         raise Unprocessable({"amount": [f"At most {left} is left to refund."]})
     try:
-        _ask_refund(payment, wanted)
+        _ask_refund(payment, wanted, key)
     except (provider.Refused, provider.Declined) as refused:
         db.session.commit()
         raise _refund_refused(refused) from refused
+    return _refund_answered(payment, key)
+
+
+def _refund_answered(payment: Payment, key: Key | NoKey) -> Payment:
+    """The locked payment is the request's answer: its key answered in the transaction that
+    commits what the request did."""
+    db.session.flush()
+    key.answer(payment)
     db.session.commit()
     return payment
+
+
+def _resume_refund(payment: Payment, key: Key) -> Payment | None:
+    """A retry of a request whose answer was lost (a 503, a crash): its key names the ask it
+    made. One still open is asked again (same provider key and amount: made once); one made,
+    by this retry or meanwhile by reconciliation or a cancellation, is the answer, the payment
+    as it now stands, and nothing more is refunded; so is one `unknown` (flagged: never asked
+    again). None for one `refused` (nothing went back under it): the request is done anew, as a
+    refused request's key is let go."""
+    ask = db.session.scalar(
+        select(RefundAsk)
+        .where(RefundAsk.payment_id == payment.id, RefundAsk.n == key.resource_id)
+        .execution_options(populate_existing=True)
+    )
+    if ask is None or ask.state == "refused":
+        return None
+    if ask.state == "open":
+        refusals = {earlier.n: refusal for earlier, refusal in _finish_open_asks(payment)}
+        if refusals.get(ask.n) is not None:
+            db.session.commit()
+            raise _refund_refused(refusals[ask.n])
+    return _refund_answered(payment, key)
 
 
 def _refund_refused(refused: provider.Refused | provider.Declined) -> Exception:
@@ -708,17 +744,30 @@ def _refund_refused(refused: provider.Refused | provider.Declined) -> Exception:
     return Conflict(f"The payment provider refused the refund: {refused.message}")
 
 
-def _ask_refund(payment: Payment, amount: Decimal) -> None:
+def _ask_refund(payment: Payment, amount: Decimal, key: Key | NoKey = NO_KEY) -> None:
     """Ask the provider for the locked payment's next refund and record what it made; the
     caller commits. The ask is committed first, in a transaction of its own (the payment's
-    stays open, its lock held): should the answer be lost, the next refund, a cancellation or
-    reconciliation asks it again rather than anew. Refused or Declined when the provider
-    refuses (the ask is then `refused`); Unavailable leaves it open."""
+    stays open, its lock held), with the request's Idempotency-Key bound to it: should the
+    answer be lost, a retry with that key, the next refund, a cancellation or reconciliation
+    asks it again rather than anew. Refused or Declined when the provider refuses (the ask is
+    then `refused`); Unavailable leaves it open."""
     n = 1 + db.session.scalar(
         select(func.coalesce(func.max(RefundAsk.n), 0)).where(RefundAsk.payment_id == payment.id)
     )
     with db.engine.begin() as own:
         own.execute(insert(RefundAsk).values(payment_id=payment.id, n=n, amount=amount))
+        if isinstance(key, Key):
+            # The kit's `bind`, on this transaction's connection: the session's transaction
+            # holds the payment's lock, and a 503 rolls it back.
+            model = key.command.model
+            own.execute(
+                insert(model)
+                .values(user_id=key.user_id, key=key.key, request_hash=key.digest, resource_id=n)
+                .on_conflict_do_update(
+                    index_elements=[model.user_id, model.key], set_={"resource_id": n}
+                )
+            )
+            key.resource_id = n
     ask = db.session.get(RefundAsk, (payment.id, n))
     _answer_ask(payment, ask)
 

@@ -3,14 +3,14 @@ provider's webhooks (public: the signature on the raw body is their only credent
 
 from __future__ import annotations
 
-from flask import request, url_for
+from flask import Response, request, url_for
 from flask.views import MethodView
 
 from services.kit import BadRequest, Blueprint, Forbidden, current_caller, page_schema, paginate
 from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import payments, provider
-from .models import IdempotencyKey, Payment, db
+from .models import IdempotencyKey, Payment, RefundIdempotencyKey, db
 from .schemas import PaymentListArgs, PaymentSchema, RefundSchema
 
 blp = Blueprint(
@@ -26,6 +26,28 @@ paying = IdempotentCommand(
     schema=PaymentSchema,
     endpoint="payments.PaymentResource",
     id_arg="payment_id",
+)
+
+
+class _AnsweredInPlace(IdempotentCommand):
+    """A command whose answer is a 200 with the resource at the request's own path: a replay
+    carries no Location (the kit's names a resource created elsewhere)."""
+
+    def _look_up(self, user_id: int, key: str, digest: str):
+        found = super()._look_up(user_id, key, digest)
+        if isinstance(found, Response):
+            del found.headers["Location"]
+        return found
+
+
+refunding = _AnsweredInPlace(
+    db,
+    RefundIdempotencyKey,
+    schema=PaymentSchema,
+    endpoint="payments.PaymentResource",
+    # Not `payment_id`: the route's own argument already names the payment.
+    id_arg="refunded",
+    status=200,
 )
 
 
@@ -82,20 +104,28 @@ class PaymentRefund(MethodView):
     @blp.login_required("admin")
     @blp.arguments(RefundSchema)
     @blp.response(200, PaymentSchema)
+    @blp.doc(parameters=[key_parameter("payment")])
     @blp.problem(404, "No such payment")
-    @blp.problem(409, "The payment has not succeeded, or the provider refused the refund")
+    @blp.problem(
+        409,
+        "The payment has not succeeded, or the provider refused the refund, or the key was used "
+        "with another body or payment",
+    )
     @blp.problem(422, "More than is left to refund")
     @blp.problem(
         503,
         "The payment provider did not answer: the refund may have been made, and is asked "
-        "again (same amount, made once) by the next refund or reconciliation",
+        "again (same amount, made once) by a retry with the same key, the next refund or "
+        "reconciliation",
     )
-    def post(self, data, payment_id):
+    @refunding
+    def post(self, data, payment_id, key):
         """Refund a succeeded payment (admin): `amount`, or all that is left
-        (`partially_refunded`, then `refunded`). After a 503, ask again with the same amount
-        (or none, for all that is left); another amount is a 409 once the earlier refund is
-        made."""
-        return payments.refund(payment_id, data.get("amount"))
+        (`partially_refunded`, then `refunded`). With an `Idempotency-Key`, a repeat answers
+        the first answer again, and a repeat after a 503 finishes that refund: never a second
+        one. After a 503 without a key, ask again with the same amount (or none, for all that
+        is left); another amount is a 409 once the earlier refund is made."""
+        return payments.refund(payment_id, data.get("amount"), key)
 
 
 WEBHOOK_BODY = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from flask import flash, redirect, render_template, request, session, url_for
 
@@ -13,11 +14,13 @@ from services.kit.idempotency import MAX_KEY
 
 from . import api
 from .api import ApiError
-from .messages import ORDER_STATUSES
+from .messages import ORDER_STATUSES, PAYMENT_STATUSES
 from .pages import (
     NOTHING_CHANGED,
     SERVICE_LABELS,
+    admin_only,
     bp,
+    brl,
     changed_only,
     form_values,
     page_args,
@@ -324,9 +327,29 @@ def new_order():
     return redirect(url_for("console.order", order_id=order["id"]), 303)
 
 
-@bp.get("/orders/<int:order_id>")
-@signed_in
-def order(order_id: int):
+# A payment the order page offers to refund: payments refunds these, while something is left.
+REFUNDABLE = ("succeeded", "partially_refunded")
+REFUND_NOT_KNOWN = (
+    "Não foi possível saber se o reembolso foi feito: o serviço falhou ou não respondeu a tempo."
+    " Enviar o formulário de novo é seguro: ele não reembolsa duas vezes."
+)
+
+
+def left_to_refund(payments: list[dict]) -> dict[int, Decimal]:
+    """What is left to give back of each payment an admin may refund, by its id."""
+    if not session.is_admin:
+        return {}
+    left = {
+        p["id"]: Decimal(p["amount"]) - Decimal(p.get("refunded_amount") or 0)
+        for p in payments
+        if p.get("status") in REFUNDABLE
+    }
+    return {payment_id: amount for payment_id, amount in left.items() if amount > 0}
+
+
+def order_page(order_id: int, *, refund=None, values=None, errors=None, status=200):
+    """The order page; `refund`: the payment whose refund form comes back with `values` and
+    `errors` (a refused or unanswered one), the other forms with a key of their own."""
     found = api.get(f"/orders/{order_id}")
     payments, payments_why = [], None
     try:
@@ -340,6 +363,7 @@ def order(order_id: int):
         for status, label, admin in NEXT_STEPS.get(found["status"], [])
         if session.is_admin or not admin
     ]
+    refunds = left_to_refund(payments)
     return render_template(
         "order.html",
         order=found,
@@ -348,7 +372,18 @@ def order(order_id: int):
         payments_why=payments_why,
         steps=steps,
         methods=PAYMENT_METHODS,
-    )
+        refunds=refunds,
+        refund_keys={payment_id: str(uuid.uuid4()) for payment_id in refunds},
+        refund=refund,
+        values=values or {},
+        errors=errors or {},
+    ), status
+
+
+@bp.get("/orders/<int:order_id>")
+@signed_in
+def order(order_id: int):
+    return order_page(order_id)
 
 
 def authors(history: list[dict]) -> dict:
@@ -374,6 +409,47 @@ def order_status(order_id: int):
         if exc.status not in (403, 409, 422):
             raise
         flash("Não foi possível mudar o status: " + (exc.reason or str(exc.status)), "error")
+    return redirect(url_for("console.order", order_id=order_id), 303)
+
+
+@bp.post("/orders/<int:order_id>/payments/<int:payment_id>/refund")
+@admin_only
+def refund_payment(order_id: int, payment_id: int):
+    """Give back the amount typed (blank: all that is left) of one of the order's payments. The
+    amount goes as typed, as the product form's price does: the API names what it refuses."""
+    values = form_values()
+    key = form_key(values)
+    if key is None:
+        flash(INVALID_KEY, "error")
+        values.pop("idempotency_key")
+        return order_page(order_id, refund=payment_id, values=values, status=422)
+    values["idempotency_key"] = key
+    amount = values.get("amount", "").strip()
+    body = {"amount": amount} if amount else {}
+    try:
+        paid = send_keyed(f"/payments/{payment_id}/refund", body, key)
+    except ApiError as exc:
+        if not_known(exc):
+            return sent_again(
+                lambda: order_page(order_id, refund=payment_id, values=values, status=503),
+                REFUND_NOT_KNOWN,
+                url_for("console.refund_payment", order_id=order_id, payment_id=payment_id),
+                f"refund-{payment_id}",
+                values,
+            )
+        if not refused(exc):
+            raise
+        if exc.key_reused:
+            # The key is spent: the form comes back with a new one.
+            flash(KEY_REUSED, "error")
+            values.pop("idempotency_key")
+            return order_page(order_id, refund=payment_id, values=values, status=exc.status)
+        flash("Não foi possível reembolsar: " + exc.reason, "error")
+        return order_page(
+            order_id, refund=payment_id, values=values, errors=exc.errors, status=exc.status
+        )
+    word = PAYMENT_STATUSES.get(paid["status"], paid["status"])
+    flash(f"Pagamento {payment_id}: {word}, {brl(paid['refunded_amount'])} reembolsados no total.")
     return redirect(url_for("console.order", order_id=order_id), 303)
 
 

@@ -1,0 +1,249 @@
+"""Refunding a payment from the order page, against the real orders and payments (with clients,
+products and inventory behind orders, and the Stripe stand-in behind payments) reached through
+the gateway stand-in: the admin refunds part of a payment and then the rest, a user is offered no
+form, an amount the API refuses is said in Portuguese and refunds nothing, and a form sent twice
+refunds once."""
+
+import re
+
+import pytest
+
+from services.kit.testing import LiveServer, build_app, deliver, truncate_all, unreachable_url
+from services.payments import create_app as create_payments_app
+from services.payments.tests import conftest as paying
+from services.payments.tests.conftest import CPFS, SECRET_KEY, WEBHOOK_SECRET
+from services.products.ean import check_digit
+
+from .conftest import ADMIN, console_with_api, csrf_of, register, sign_in
+from .test_pages import sign_out
+
+# The services behind payments, served as the payments suite serves them (fixtures).
+clients, products, inventory, orders, standin = (
+    paying.clients,
+    paying.products,
+    paying.inventory,
+    paying.orders,
+    paying.standin,
+)
+
+
+class Services:
+    """Orders and payments behind the one gateway stand-in, each under its own path."""
+
+    def __init__(self, orders_app, payments_app):
+        self.routes = (("/orders", orders_app.wsgi_app), ("/payments", payments_app.wsgi_app))
+
+    def wsgi_app(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        for prefix, app in self.routes:
+            if path.startswith(prefix):
+                return app(environ, start_response)
+        raise AssertionError(f"no service for {path}")
+
+
+@pytest.fixture(scope="module")
+def payments(database, jwt_keys, orders, standin):
+    app = build_app(
+        create_payments_app,
+        "payments",
+        database,
+        jwt_keys,
+        SERVICE_URLS={"orders": orders.base_url},
+        HTTP_RETRIES=0,
+        PAYMENTS_PROVIDER_URL=standin.url,
+        PAYMENTS_PROVIDER_SECRET_KEY=SECRET_KEY,
+        PAYMENTS_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        PAYMENTS_PROVIDER_RETRIES=0,
+    )
+    server = LiveServer(app).start()
+    standin.webhook_url = f"{server.base_url}/payments/webhooks/stripe"
+    yield app
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def console(database, jwt_keys, auth, auth_server, orders, payments):
+    services = Services(orders.app, payments)
+    with console_with_api(
+        database, jwt_keys, auth, auth_server, services, ("/orders", "/payments")
+    ) as served:
+        yield served
+
+
+@pytest.fixture
+def browser(console, auth, payments, orders, clients, products, inventory, standin):
+    from services.auth.accounts import ensure_admin
+
+    # A webhook of the last test arriving now would write the tables being emptied.
+    standin.quiet()
+    for each in (console, auth, payments, orders.app, clients.app, products.app, inventory.app):
+        truncate_all(each)
+    with auth.app_context():
+        ensure_admin(*ADMIN)
+    return console.test_client()
+
+
+@pytest.fixture
+def paid(browser, payments, orders, clients, products, inventory, user, admin):
+    """An order of 2 units at 30.25 paid by card (60.50, `succeeded`): (order id, payment id)."""
+    buyer = clients.app.test_client().post(
+        "/clients",
+        json={"name": "Maria", "email": "maria@example.com", "cpf": CPFS[0]},
+        headers=user,
+    )
+    assert buyer.status_code == 201, buyer.json
+    product = products.app.test_client().post(
+        "/products",
+        json={
+            "name": "Teclado",
+            "price": "30.25",
+            "barcode": "789000000001" + check_digit("789000000001"),
+        },
+        headers=admin,
+    )
+    assert product.status_code == 201, product.json
+    stocked = deliver(
+        inventory.app, "product.created", {"product_id": product.json["id"], "initial_stock": 10}
+    )
+    assert stocked.status_code == 200
+    placed = orders.app.test_client().post(
+        "/orders",
+        json={
+            "client_id": buyer.json["id"],
+            "items": [{"product_id": product.json["id"], "quantity": 2}],
+        },
+        headers=user,
+    )
+    assert placed.status_code == 201, placed.json
+    payment = payments.test_client().post(
+        "/payments",
+        json={"order_id": placed.json["id"], "method": "card", "payment_method": "pm_card_visa"},
+        headers=user,
+    )
+    assert payment.status_code == 201 and payment.json["status"] == "succeeded", payment.json
+    return placed.json["id"], payment.json["id"]
+
+
+def payment_of(payments, admin, payment_id: int) -> tuple[str, str]:
+    """The payment as payments keeps it: (status, refunded_amount)."""
+    found = payments.test_client().get(f"/payments/{payment_id}", headers=admin).json
+    return found["status"], found["refunded_amount"]
+
+
+def refund_form(html: str, payment_id: int) -> dict[str, str] | None:
+    """The payment's refund form as a browser sends it untouched (CSRF token, key, amount)."""
+    form = re.search(rf'<form[^>]* id="refund-{payment_id}".*?</form>', html, re.S)
+    if form is None:
+        return None
+    return dict(re.findall(r'<input [^>]*name="([^"]+)"[^>]* value="([^"]*)"', form.group(0)))
+
+
+def refund(browser, order_id: int, payment_id: int, amount: str, page: str | None = None):
+    """The refund form of the order page (as loaded now, or as `page` showed it), sent with
+    `amount` typed."""
+    page = page or browser.get(f"/console/orders/{order_id}").text
+    sent = {**refund_form(page, payment_id), "amount": amount}
+    return browser.post(f"/console/orders/{order_id}/payments/{payment_id}/refund", data=sent)
+
+
+def test_an_admin_refunds_part_of_a_payment_and_then_all_that_is_left(
+    browser, paid, payments, admin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    page = browser.get(f"/console/orders/{order_id}").text
+    assert f'for="refund-{payment_id}-amount">Valor a reembolsar (R$)</label>' in page
+    assert "Em branco: todo o restante, R$ 60,50." in page
+
+    answer = refund(browser, order_id, payment_id, "20.50", page)
+    assert answer.status_code == 303
+    assert payment_of(payments, admin, payment_id) == ("partially_refunded", "20.50")
+    page = browser.get(answer.headers["Location"]).text
+    assert f"Pagamento {payment_id}: estornado em parte, R$ 20,50 reembolsados no total." in page
+    assert "Em branco: todo o restante, R$ 40,00." in page
+
+    answer = refund(browser, order_id, payment_id, "", page)
+    assert answer.status_code == 303
+    assert payment_of(payments, admin, payment_id) == ("refunded", "60.50")
+    page = browser.get(answer.headers["Location"]).text
+    assert f"Pagamento {payment_id}: estornado, R$ 60,50 reembolsados no total." in page
+    assert refund_form(page, payment_id) is None  # nothing is left to refund
+
+
+def test_a_user_is_offered_no_refund_and_the_consoles_route_refuses_them(
+    browser, paid, payments, admin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    form = refund_form(browser.get(f"/console/orders/{order_id}").text, payment_id)
+    assert form is not None
+    sign_out(browser)
+    register(browser)
+    page = browser.get(f"/console/orders/{order_id}")
+    assert page.status_code == 200
+    assert refund_form(page.text, payment_id) is None
+    answer = browser.post(
+        f"/console/orders/{order_id}/payments/{payment_id}/refund",
+        data={**form, "csrf_token": csrf_of(page.text)},
+    )
+    assert answer.status_code == 403
+    assert payment_of(payments, admin, payment_id) == ("succeeded", "0.00")
+
+
+@pytest.mark.parametrize(
+    ("amount", "said"),
+    [
+        ("30,25", "Deve ser um número."),
+        ("1.000", "No máximo duas casas decimais."),
+        ("60.51", "Restam no máximo 60.50 para estornar."),
+    ],
+)
+def test_an_amount_the_api_refuses_is_said_in_portuguese_under_the_field_and_refunds_nothing(
+    browser, paid, payments, admin, amount, said
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    answer = refund(browser, order_id, payment_id, amount)
+    assert answer.status_code == 422
+    assert (
+        f'<p id="refund-{payment_id}-amount-error" class="error" data-field="amount">{said}</p>'
+        in (answer.text)
+    )
+    assert f"Não foi possível reembolsar: {said}" in answer.text
+    assert refund_form(answer.text, payment_id)["amount"] == amount  # kept as typed
+    assert payment_of(payments, admin, payment_id) == ("succeeded", "0.00")
+
+
+def test_a_refund_form_sent_twice_refunds_once(browser, paid, payments, admin):
+    order_id, payment_id = paid
+    sign_in(browser)
+    page = browser.get(f"/console/orders/{order_id}").text
+    first = refund(browser, order_id, payment_id, "10.00", page)
+    again = refund(browser, order_id, payment_id, "10.00", page)
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert payment_of(payments, admin, payment_id) == ("partially_refunded", "10.00")
+
+
+def test_a_refund_whose_answer_did_not_come_is_shown_again_with_its_key_and_refunds_once_sent_again(
+    browser, paid, payments, admin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    page = browser.get(f"/console/orders/{order_id}").text
+    url = payments.config["PAYMENTS_PROVIDER_URL"]
+    payments.config["PAYMENTS_PROVIDER_URL"] = unreachable_url()
+    payments.extensions.pop("payments.provider", None)
+    try:
+        lost = refund(browser, order_id, payment_id, "10.00", page)
+    finally:
+        payments.config["PAYMENTS_PROVIDER_URL"] = url
+        payments.extensions.pop("payments.provider", None)
+    assert lost.status_code == 503
+    assert "Não foi possível saber se o reembolso foi feito" in lost.text
+    shown = refund_form(lost.text, payment_id)
+    assert shown["idempotency_key"] == refund_form(page, payment_id)["idempotency_key"]
+    assert shown["amount"] == "10.00"
+
+    again = refund(browser, order_id, payment_id, "10.00", lost.text)
+    assert again.status_code == 303
+    assert payment_of(payments, admin, payment_id) == ("partially_refunded", "10.00")

@@ -134,6 +134,9 @@ class Payment(TimestampMixin, db.Model):
 
 # A refund's status at the provider (Stripe's): one `failed` or `canceled` returned nothing.
 REFUND_NOT_RETURNED = ("failed", "canceled")
+# Not yet settled there: counted as on its way, and asked about by reconciliation once its
+# events are overdue (they may all have been lost).
+REFUND_UNSETTLED = ("pending", "requires_action")
 
 
 class Refund(db.Model):
@@ -153,6 +156,15 @@ class Refund(db.Model):
     status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="succeeded")
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
+    )
+
+    __table_args__ = (
+        # Reconciliation's question: the refunds still unsettled at the provider, oldest first.
+        Index(
+            "ix_refunds_unsettled_created_at",
+            "created_at",
+            postgresql_where=text(_one_of("status", REFUND_UNSETTLED)),
+        ),
     )
 
 

@@ -47,6 +47,7 @@ from . import provider
 from .models import (
     OPEN,
     REFUND_NOT_RETURNED,
+    REFUND_UNSETTLED,
     UNSETTLED,
     IdempotencyKey,
     Payment,
@@ -1101,9 +1102,12 @@ def reconcile() -> int:
     before the provider answered) and PIX past their expiry: the provider is asked and its truth
     applied, as a webhook would; a PIX still unpaid past its expiry is canceled there
     (`payment.expired`). Refunds asked that long ago whose answer was lost are asked again (same
-    key and amount). One the provider never answered, first asked longer ago than it keeps keys,
-    is flagged instead (`_unasked`), and passed by from then on. Each payment in its own
-    transaction, the least recently touched first; returns how many were asked.
+    key and amount); refunds the provider made that are still unsettled that long (`pending`:
+    their events may all have been lost) are asked about, the answer applied as their
+    webhook would (`apply_refund_updated`). One the provider never answered, first asked
+    longer ago than it keeps keys, is flagged instead (`_unasked`), and passed by from then on.
+    Each payment in its own transaction, the least recently touched first; returns how many
+    were asked.
 
     The pass runs in the relay's loop, which delivers none of payments' events meanwhile: no
     payment is started once `_reconcile_budget` has passed (a slow provider takes up to its
@@ -1128,20 +1132,42 @@ def reconcile() -> int:
         .order_by(Payment.updated_at)
         .limit(RECONCILE_BATCH)
     ).all()
+    # Touched once asked (`_reconcile_refunds`): a refund pending for days is asked about once
+    # every PAYMENTS_RECONCILE_AFTER_S, not at every pass.
+    pending = db.session.execute(
+        select(Payment.updated_at, Payment.id)
+        .where(_unsettled_refund(before=now - after), Payment.updated_at < now - after)
+        .order_by(Payment.updated_at)
+        .limit(RECONCILE_BATCH)
+    ).all()
     db.session.commit()
-    # One queue: a pass cut short by its budget leaves neither kind waiting behind the other.
+    # One queue: a pass cut short by its budget leaves no kind waiting behind the others.
     queue = sorted(
-        [(at, payment_id, False) for at, payment_id in unsettled]
-        + [(at, payment_id, True) for at, payment_id in unanswered]
+        [(at, payment_id, "payment") for at, payment_id in unsettled]
+        + [(at, payment_id, "ask") for at, payment_id in unanswered]
+        + [(at, payment_id, "refund") for at, payment_id in pending]
     )
     started, budget = monotonic(), _reconcile_budget()
     asked = 0
-    for done, (_, payment_id, refund_asked) in enumerate(queue):
+    for done, (_, payment_id, kind) in enumerate(queue):
         if done and monotonic() - started >= budget:
             left = len(queue) - done
             log.info("reconciliation stopped at its %s s budget: %s left", budget, left)
             break
-        if refund_asked:
+        if kind == "refund":
+            try:
+                _reconcile_refunds(payment_id, now - after)
+                asked += 1
+            except (Unavailable, provider.Refused, NotFound) as exc:
+                db.session.rollback()
+                log.warning(
+                    "payment %s: a pending refund could not be asked about: %s",
+                    payment_id,
+                    type(exc).__name__,
+                )
+                _put_back(payment_id, _unsettled_refund())
+            continue
+        if kind == "ask":
             try:
                 _finish_open_asks(get_payment(payment_id, lock=True))
                 db.session.commit()
@@ -1178,6 +1204,40 @@ def _open_ask(after: datetime | None = None):
     if after is not None:
         asks = asks.where(RefundAsk.asked_at < after)
     return asks.exists()
+
+
+def _unsettled_refund(before: datetime | None = None):
+    """Whether a payment has a refund the provider made that is still unsettled there (recorded
+    before `before`)."""
+    refunds = select(Refund.id).where(
+        Refund.payment_id == Payment.id, Refund.status.in_(REFUND_UNSETTLED)
+    )
+    if before is not None:
+        refunds = refunds.where(Refund.created_at < before)
+    return refunds.exists()
+
+
+def _reconcile_refunds(payment_id: int, before: datetime) -> None:
+    """The payment's refunds recorded before `before` and still unsettled, asked about (no
+    transaction open meanwhile), the provider's answers applied under the payment's lock as
+    their webhooks would be; the payment touched, so one still pending is asked again only
+    after another PAYMENTS_RECONCILE_AFTER_S."""
+    refs = db.session.scalars(
+        select(Refund.provider_ref)
+        .where(
+            Refund.payment_id == payment_id,
+            Refund.status.in_(REFUND_UNSETTLED),
+            Refund.created_at < before,
+        )
+        .order_by(Refund.id)
+    ).all()
+    db.session.commit()
+    answers = [provider.retrieve_refund(ref) for ref in refs]
+    payment = get_payment(payment_id, lock=True)
+    for made in answers:
+        apply_refund_updated(payment, made)
+    payment.updated_at = utcnow()
+    db.session.commit()
 
 
 def _drop_unchecked(payment_id: int) -> None:

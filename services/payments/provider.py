@@ -237,6 +237,11 @@ def refund(payment, n: int, amount: Decimal) -> dict:
     )
 
 
+def retrieve_refund(ref: str) -> dict:
+    """A Refund as the provider reports it now (reconciliation: its events may all be lost)."""
+    return _call(f"refund {ref}", lambda: _client().v1.refunds.retrieve(ref))
+
+
 def verified_event(payload: bytes, header: str | None) -> dict:
     """The webhook's event, if its `Stripe-Signature` is the provider's over this raw body and
     made at most 300 s from now (the SDK refuses only an old one), and the body a JSON object

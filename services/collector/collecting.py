@@ -56,18 +56,19 @@ import io
 import json
 import logging
 import threading
-import time
 import warnings
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from flask import current_app
 from PIL import Image
-from sqlalchemy import delete, exists, func, text, update
+from sqlalchemy import Float, delete, exists, func, text, update
+from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Unavailable, utcnow
 from services.kit.leader import wait_xact_lock
@@ -75,8 +76,17 @@ from services.kit.leader import wait_xact_lock
 from . import products
 from .extract import Item, Unreadable, canonical, canonical_link, extract, links
 from .extract import looks_like_a_product_page as claims_a_product
-from .fetching import Fetcher, FetchFailed, Pacer, Refused, Settings, user_agent
-from .models import MAX_URL_LENGTH, Page, PagePicture, Run, Source, db
+from .fetching import (
+    Fetcher,
+    FetchFailed,
+    Pacer,
+    Refused,
+    Settings,
+    Stopped,
+    user_agent,
+    wait_out,
+)
+from .models import MAX_URL_LENGTH, Page, PagePicture, Run, SiteTurn, Source, db
 
 log = logging.getLogger("feira.collector")
 
@@ -84,6 +94,8 @@ log = logging.getLogger("feira.collector")
 # and a transaction's: 17019 a product's pictures.
 SITE_LOCK_CLASS = 17018
 PICTURES_LOCK_CLASS = 17019
+# How often a turn asks again for a site whose lock another process holds for a request.
+BUSY_SITE_POLL_S = 0.1
 # Runs that walked their source: a page one did not reach is gone from the shop.
 WALKED = ("succeeded", "partial")
 PICTURE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -168,23 +180,62 @@ class Shown(NamedTuple):
 
 
 class SharedPacer(Pacer):
-    """Pacing across every worker process (replicas included): a PostgreSQL advisory lock per
-    site (17018, hashtext(site)) held on a connection of its own while the request is made and
-    for `delay` after it, so the next request to the site, from any process, starts no sooner."""
+    """Pacing across every worker process (replicas included), kept in the database: when a site
+    may next be asked (site_turns.not_before, by the database's clock, the one all processes
+    share), written after each request to it while holding its advisory lock (17018,
+    hashtext(site)) on a connection of its own. The lock is held only from the check of
+    not_before to its next value: the pause is waited holding nothing, so a stop during it
+    (Stopped) gives the run back at once, and whichever worker asks the site next still waits for
+    what is left of it. Nor does a waiter hold it: each sleeps once, to not_before, and polls only
+    while another's request is under way (its deadline bounds that)."""
 
     @contextmanager
-    def across_processes(self, site: str, delay: float) -> Iterator[None]:
+    def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[None]:
         key = {"c": SITE_LOCK_CLASS, "site": site}
         with db.engine.connect() as holder:
-            holder.execute(text("SELECT pg_advisory_lock(:c, hashtext(:site))"), key)
-            holder.commit()
+            wait_out(0, stopping)
+            while (left := self.claim(holder, key)) > 0:
+                wait_out(left, stopping)
             try:
                 yield
-                if delay > 0:
-                    time.sleep(delay)
             finally:
+                # From when the request ended, by the database's clock: one wait, whoever asks.
+                after = insert(SiteTurn).values(
+                    site=site, not_before=func.clock_timestamp() + timedelta(seconds=delay)
+                )
+                holder.execute(
+                    after.on_conflict_do_update(
+                        index_elements=[SiteTurn.site],
+                        set_={"not_before": after.excluded.not_before},
+                    )
+                )
+                # Committed before the lock goes: the next holder must read it.
+                holder.commit()
                 holder.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:site))"), key)
                 holder.commit()
+
+    @staticmethod
+    def claim(holder, key: dict) -> float:
+        """0 once the site's lock is taken on `holder` and its pause is over (the lock is then
+        held); else the seconds to wait before asking again, holding nothing. not_before is read
+        after the lock is taken, in a statement of its own: a snapshot taken before could miss
+        the value the last holder wrote."""
+        taken = holder.execute(text("SELECT pg_try_advisory_lock(:c, hashtext(:site))"), key)
+        if not taken.scalar():
+            holder.commit()
+            return BUSY_SITE_POLL_S
+        holder.commit()
+        left = holder.scalar(
+            db.select(
+                func.extract("epoch", SiteTurn.not_before - func.clock_timestamp()).cast(Float)
+            ).where(SiteTurn.site == key["site"])
+        )
+        holder.commit()
+        if left is None or left <= 0:
+            return 0.0
+        holder.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:site))"), key)
+        holder.commit()
+        return left
 
 
 SHARED_PACER = SharedPacer()
@@ -252,17 +303,13 @@ def storable(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode()
 
 
-class Stopped(Exception):
-    """The worker is stopping (a rollout): the run ends between two pages."""
-
-
 class Collection:
     def __init__(self, source: Source, run: Run, stopping: threading.Event | None = None):
         self.source = source
         self.run = run
         self.stopping = stopping or threading.Event()
         self.tally = Tally()
-        self.fetcher = Fetcher(fetch_settings(), float(source.delay_s), SHARED_PACER)
+        self.fetcher = Fetcher(fetch_settings(), float(source.delay_s), SHARED_PACER, self.stopping)
         self.scopes = [scope_of(url) for url in source.start_urls]
         self.config = current_app.config
 
@@ -365,7 +412,7 @@ class Collection:
         self.tally.items_found += len(items)
         try:
             self.take(link, canonical_link(document, answer.url), items, answer, known, found_links)
-        except Unavailable:
+        except (Unavailable, Stopped):  # products down, or the worker stopping at a picture
             raise
         except Exception as broken:  # what one page holds breaks this page, not every run
             db.session.rollback()
@@ -680,7 +727,8 @@ def picture_format(content: bytes) -> str | None:
 
 def collect(run: Run, stopping: threading.Event | None = None) -> None:
     """Carry out a running run to its end (status, counts, finished_at); or, when `stopping` is
-    set before its last page, give it back to the queue as it was before it was taken."""
+    set before its last request (during a pause too), give it back to the queue as it was before
+    it was taken."""
     run_id = run.id
     source = db.session.get(Source, run.source_id)
     collection = Collection(source, run, stopping)

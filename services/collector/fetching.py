@@ -13,7 +13,8 @@
   never requested. A robots.txt that answers 4xx allows everything; one that cannot be read
   (5xx, 429, no answer) disallows the site for the run, as Google does.
 - One request at a time per site, `delay_s` (or the site's Crawl-delay, when longer, but never
-  more than COLLECTOR_MAX_CRAWL_DELAY_S) apart.
+  more than COLLECTOR_MAX_CRAWL_DELAY_S) apart: the pause after a request is waited before the
+  next one, and a stop (the run's `stopping`) ends it at once with Stopped, no request cut off.
 - A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
   exchange, from the connection to the body's last byte (headers or a body dripping a byte at a
   time cannot outlast it), a size limit on every body.
@@ -54,6 +55,10 @@ class Refused(Exception):
 
 class FetchFailed(Exception):
     """The request was made but gave no usable answer: a timeout, a 5xx, a body too large."""
+
+
+class Stopped(Exception):
+    """The worker is stopping (a rollout): no request is made any more, and the run goes back."""
 
 
 @dataclass
@@ -282,40 +287,38 @@ class OwnRedirects(requests.Session):
         return None
 
 
+def wait_out(seconds: float, stopping: threading.Event) -> None:
+    """Wait `seconds` (none when not positive); Stopped as soon as `stopping` is set, before or
+    meanwhile."""
+    if stopping.wait(max(seconds, 0.0)):
+        raise Stopped
+
+
 class Pacer:
     """One request at a time per site in this process, `delay` seconds apart (a lock per site,
-    and when its last request ended)."""
+    and when it may next be asked). The pause is waited before the next request, not after the
+    last one: a stop during it makes no request and waits for nothing. The worker's pacer keeps
+    the same across processes in the database (collecting.SharedPacer)."""
 
     def __init__(self):
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
-        self._last: dict[str, float] = {}
+        self._next: dict[str, float] = {}
 
     def lock(self, site: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(site, threading.Lock())
 
     @contextmanager
-    def turn(self, site: str, delay: float) -> Iterator[None]:
-        """The site's turn: held while one request is made, `delay` after the last one ended."""
+    def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[None]:
+        """The site's turn, held while one request is made: `delay` after the last one ended,
+        or Stopped when `stopping` is set before."""
         with self.lock(site):
-            last = self._last.get(site)
-            if last is not None and delay > 0:
-                pause = last + delay - time.monotonic()
-                if pause > 0:
-                    time.sleep(pause)
-            with self.across_processes(site, delay):
-                try:
-                    yield
-                finally:
-                    # When the request ended, not when another process's wait did: one wait.
-                    self._last[site] = time.monotonic()
-
-    @contextmanager
-    def across_processes(self, site: str, delay: float) -> Iterator[None]:
-        """What keeps other processes off the site meanwhile: nothing here (one process); the
-        worker's pacer holds a database lock (collecting.SharedPacer)."""
-        yield
+            wait_out(self._next.get(site, 0.0) - time.monotonic(), stopping)
+            try:
+                yield
+            finally:
+                self._next[site] = time.monotonic() + delay
 
 
 PACER = Pacer()
@@ -324,10 +327,18 @@ PACER = Pacer()
 class Fetcher:
     """Fetches for one run: its robots.txt answers, its delay, one session."""
 
-    def __init__(self, settings: Settings, delay_s: float, pacer: Pacer = PACER):
+    def __init__(
+        self,
+        settings: Settings,
+        delay_s: float,
+        pacer: Pacer = PACER,
+        stopping: threading.Event | None = None,
+    ):
         self.settings = settings
         self.delay_s = delay_s
         self.pacer = pacer
+        # Set when the worker stops: a request not begun is not made (Stopped).
+        self.stopping = stopping or threading.Event()
         self.robots: dict[str, Protego | None] = {}
         self.session = OwnRedirects()
         # Shop pages are reached directly: no proxy or .netrc from the environment.
@@ -416,7 +427,10 @@ class Fetcher:
     def _request(self, url: str, addresses: list[str], headers: dict, max_bytes: int) -> Answer:
         site = origin(url)
         total = self.settings.total_timeout
-        with self.pacer.turn(site, self.delay_for(site)), Deadline(total) as deadline:
+        with (
+            self.pacer.turn(site, self.delay_for(site), self.stopping),
+            Deadline(total) as deadline,
+        ):
             try:
                 with self._send(
                     url, addresses, headers, min(self.settings.read_timeout, total), deadline

@@ -1,5 +1,6 @@
 """Sources (shops to collect from), their runs, what was last seen at each product page (so an
-unchanged product is not rewritten), the pictures each page sent, and the outbox."""
+unchanged product is not rewritten), the pictures each page sent, when each site may next be
+asked, and the outbox."""
 
 from __future__ import annotations
 
@@ -166,3 +167,15 @@ class PagePicture(db.Model):
 
     # Whether another page holds the picture is asked by it, under the product's pictures lock.
     __table_args__ = (Index("ix_page_pictures_image_id", "image_id"),)
+
+
+class SiteTurn(db.Model):
+    """When a site (an origin, `https://shop:8443`) may next be asked, by the database's clock:
+    written after each request to it under its advisory lock (collecting.SharedPacer), so the
+    pause survives the worker that made the request (a rollout) and binds every replica."""
+
+    __tablename__ = "site_turns"
+
+    # A host that resolved: a few hundred bytes at most, well inside a btree entry.
+    site: Mapped[str] = mapped_column(Text, primary_key=True)
+    not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -11,10 +11,11 @@ carries them out, and fails the runs of a worker that died.
   by one); the unique (source_id, scheduled_for) index makes that one run per fire time whatever
   the number of workers, and the one-active-run index skips a fire time while a run is going.
 - Every finished run emits `collector.run.finished` in the transaction that records its end.
-- Stopping (SIGTERM, a rollout): no run is taken any more, and a run under way ends after the
-  page it is at and goes back to the queue, for another worker to carry out whole; the process
-  exits once they are back, within the grace period, and no run is left to fail as a dead
-  worker's.
+- Stopping (SIGTERM, a rollout): no run is taken any more, and a run under way goes back to the
+  queue before its next request (a pause between two requests is cut short: when the site may be
+  asked again is kept in the database, collecting.SharedPacer), for another worker to carry out
+  whole; the process exits once they are back, within the grace period (a request under way
+  ends within COLLECTOR_TOTAL_TIMEOUT_S), and no run is left to fail as a dead worker's.
 """
 
 from __future__ import annotations

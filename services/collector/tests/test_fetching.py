@@ -453,7 +453,8 @@ def test_a_crawl_delay_longer_than_the_cap_is_the_cap(own_shop, asked):
     started = time.monotonic()
     assert polite.allowed(own_shop.url + "/")  # robots.txt read
     assert polite.delay_for(own_shop.url) == 0.2
-    for _ in range(2):
+    # Three pages, two pauses between them: each pause comes before the next request.
+    for _ in range(3):
         assert polite.get(own_shop.url + "/").status == 200
     assert 0.4 <= time.monotonic() - started < 2
 

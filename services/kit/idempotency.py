@@ -147,7 +147,9 @@ class Key:
 
 class IdempotentCommand:
     """The wrapper for one POST: `model` is the service's key table, `schema` renders the
-    answer, `endpoint` and `id_arg` build the resource's Location for a replay."""
+    answer, `endpoint` and `id_arg` build the resource's Location for a replay. A command
+    answered at its own path (a 200, nothing created elsewhere) names no endpoint, and its
+    replay no Location."""
 
     def __init__(
         self,
@@ -155,8 +157,8 @@ class IdempotentCommand:
         model,
         *,
         schema,
-        endpoint: str,
-        id_arg: str,
+        endpoint: str | None,
+        id_arg: str | None,
         status: int = 201,
         kept: timedelta = timedelta(hours=24),
     ):
@@ -253,9 +255,10 @@ class IdempotentCommand:
             return found
         replay = jsonify(stored.response)
         replay.status_code = stored.status_code
-        replay.headers["Location"] = url_for(
-            self.endpoint, **self._location_args(), **{self.id_arg: stored.resource_id}
-        )
+        if self.endpoint is not None:
+            replay.headers["Location"] = url_for(
+                self.endpoint, **self._location_args(), **{self.id_arg: stored.resource_id}
+            )
         replay.headers["Idempotent-Replayed"] = "true"
         return replay
 

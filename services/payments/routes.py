@@ -3,7 +3,7 @@ provider's webhooks (public: the signature on the raw body is their only credent
 
 from __future__ import annotations
 
-from flask import Response, request, url_for
+from flask import request, url_for
 from flask.views import MethodView
 
 from services.kit import BadRequest, Blueprint, Forbidden, current_caller, page_schema, paginate
@@ -29,25 +29,9 @@ paying = IdempotentCommand(
 )
 
 
-class _AnsweredInPlace(IdempotentCommand):
-    """A command whose answer is a 200 with the resource at the request's own path: a replay
-    carries no Location (the kit's names a resource created elsewhere)."""
-
-    def _look_up(self, user_id: int, key: str, digest: str):
-        found = super()._look_up(user_id, key, digest)
-        if isinstance(found, Response):
-            del found.headers["Location"]
-        return found
-
-
-refunding = _AnsweredInPlace(
-    db,
-    RefundIdempotencyKey,
-    schema=PaymentSchema,
-    endpoint="payments.PaymentResource",
-    # Not `payment_id`: the route's own argument already names the payment.
-    id_arg="refunded",
-    status=200,
+# Answered at the payment's own path (a 200): a replay carries no Location.
+refunding = IdempotentCommand(
+    db, RefundIdempotencyKey, schema=PaymentSchema, endpoint=None, id_arg=None, status=200
 )
 
 

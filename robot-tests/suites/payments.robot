@@ -7,7 +7,7 @@ Documentation       Payments, through the gateway, as API.md specifies them unde
 ...                 itself. Webhooks: a forged or stale signature is a 400 problem and changes
 ...                 nothing, a replayed or late event changes nothing, a lost one is made good by
 ...                 reconciliation. One open payment per order, only a pending order, one payment
-...                 per Idempotency-Key.
+...                 per Idempotency-Key, one refund per Idempotency-Key.
 ...
 ...                 The provider is the Stripe stand-in of a stack on this machine: scenarios that
 ...                 play the payer or the provider through its test-only routes, or sign an event
@@ -18,6 +18,7 @@ Documentation       Payments, through the gateway, as API.md specifies them unde
 ...                 order's payment is refunded by itself) and deletes the order before the client
 ...                 and the catalogue go. Payments are records of money and stay.
 Resource            ../resources/provider.resource
+Resource            ../resources/refunds.resource
 
 Suite Setup         Run Keywords    Open the gateway session    AND    Open the stand-in session
 Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
@@ -257,6 +258,24 @@ Scenario: a retry with the same Idempotency-Key answers the first payment and ch
     Then the answer is 201
     And the answer is the first payment again
     And the order has 1 payments
+
+Scenario: a refund retried with the same Idempotency-Key refunds once
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    And the admin refunds half of the payment with the key "refund"
+    When the admin refunds half of the payment with the same key
+    Then the answer is 200
+    And the answer is the first payment again
+    And the payment has been refunded by half
+
+Scenario: the same Idempotency-Key with another refund amount is a 409
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    And the admin refunds half of the payment with the key "refund"
+    When the admin refunds 0.01 of the payment with the same key
+    Then the answer is a 409 problem
+    And the problem says the Idempotency-Key was used with another body
+    And the payment has been refunded by half
 
 # --- finding ---------------------------------------------------------------------------------
 

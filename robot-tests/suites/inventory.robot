@@ -3,7 +3,8 @@ Documentation       Inventory, through the gateway, as API.md specifies it under
 ...                 may do what": a product's stock arrives from its creation by an event, admins move
 ...                 it through an append-only ledger that never takes it below what orders reserved,
 ...                 the catalogue shows what is available, low stock is listed, and clients' holdings
-...                 are checked with clients and products and vanish with the client. Stock is
+...                 are checked with clients and products and vanish with the client. A movement or
+...                 a holding retried with its Idempotency-Key is recorded once. Stock is
 ...                 reserved as a client reserves it, by placing an order. Every test makes its own
 ...                 products, clients and orders; its teardown cancels and deletes the orders (which
 ...                 gives their units back), takes the stock off hand and has the admin delete the
@@ -213,3 +214,21 @@ Scenario: a holding of zero units is refused
     And a product
     When I add 0 of the product to the client's holdings
     Then the answer is 422 naming "quantity"
+
+Scenario: a holding retried with the same Idempotency-Key is added once
+    Given a registered client
+    And a product
+    And I add 2 of the product to the client's holdings with the key "hold"
+    When I add 2 of the product to the client's holdings with the same key
+    Then the answer is 201
+    And the answer is the first holding again
+    And the client has 1 holdings
+
+Scenario: the same Idempotency-Key with another holding is a 409
+    Given a registered client
+    And a product
+    And I add 2 of the product to the client's holdings with the key "hold"
+    When I add 3 of the product to the client's holdings with the same key
+    Then the answer is a 409 problem
+    And the problem says the Idempotency-Key was used with another body
+    And the client has 1 holdings

@@ -4,11 +4,25 @@ probe, and the browser for the dashboard suite. `get(name, default)` reads a set
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import Callable
+from pathlib import Path
+
+try:
+    from monitoring.config import parse_duration
+except ImportError:  # the project is not pip-installed: import it from the checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from monitoring.config import parse_duration
 
 
 def limits(get: Callable[[str, str], str]) -> dict:
+    # A stopped service is down within two check intervals plus the failure threshold (two
+    # checks); MONITOR_INTERVAL shortens every interval (the test stack's is 2s, a stack that
+    # leaves it unset checks every 15s). 10 s of slack. The dashboard, monitoring and
+    # notifications scenarios wait that long for a state, on every stack.
+    interval = parse_duration(get("MONITOR_INTERVAL", "15s") or "15s")
     return {
+        "DOWN_WITHIN": f"{(2 + 2) * interval + 10:g}s",
         # The gateway's per-address burst on /auth/login and auth's per-account failure limit.
         "LOGIN_BURST": int(get("FEIRA_LOGIN_BURST", "20")),
         "LOGIN_MAX_FAILURES": int(get("LOGIN_MAX_FAILURES", "5")),

@@ -38,6 +38,12 @@ def get_variables() -> dict:
         "WHATSAPP_APP_SECRET": None,
         "WHATSAPP_VERIFY_TOKEN": None,
         "MONITOR_EMAIL_TO": "",
+        # The key files and the processes are inside the containers: the scenarios that sign
+        # with the keys or stop a service are tagged `local-only`.
+        "JWT_PRIVATE_KEY_FILE": None,
+        "JWT_PUBLIC_KEY_FILE": None,
+        "PYTHON": None,
+        "PROJECT_ROOT": None,
         "WHATSAPP_REJECT_NUMBER": "5511900000000",
         **limits(cfg.get),
     }

@@ -12,11 +12,9 @@ from pathlib import Path
 from _shared import limits
 
 try:
-    from monitoring.config import parse_duration
     from stack.config import ROOT, StackConfig
 except ImportError:  # the project is not pip-installed: import it from the checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from monitoring.config import parse_duration
     from stack.config import ROOT, StackConfig
 
 
@@ -25,9 +23,6 @@ def get_variables() -> dict:
     # The secrets as the stack hands them to its services and stand-ins: the generated ones
     # while FEIRA_STANDINS lists their stand-in, whatever .env says.
     secrets = cfg.secrets()
-    # A stopped service is down within two check intervals plus the failure threshold (two
-    # checks); MONITOR_INTERVAL shortens every interval (the test stack's is 2s). 10 s of slack.
-    interval = parse_duration(cfg.get("MONITOR_INTERVAL", "15s"))
     return {
         "BASE_URL": cfg.gateway_url,
         "ADMIN_EMAIL": cfg.get("FEIRA_ADMIN_EMAIL"),
@@ -38,7 +33,6 @@ def get_variables() -> dict:
         # The fault tests stop and start a process of this stack: `python -m stack stop|start`.
         "PYTHON": sys.executable,
         "PROJECT_ROOT": str(ROOT),
-        "DOWN_WITHIN": f"{(2 + 2) * interval + 10:g}s",
         # The Stripe stand-in (FEIRA_STANDINS=stripe), reached directly: the gateway never routes
         # it. Its test-only routes play the payer and lose or replay webhooks (`local-only`).
         "STRIPE_STANDIN_URL": f"http://{cfg.host}:{cfg.get('STRIPE_STANDIN_PORT', '5090')}",

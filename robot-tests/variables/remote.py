@@ -5,9 +5,9 @@
 
 or `--variablefile "robot-tests/variables/remote.py;https://feira.example.com"` (a semicolon:
 the URL has colons) with the credentials in the environment. FEIRA_LOGIN_BURST,
-LOGIN_MAX_FAILURES and IMAGE_MAX_BYTES default to the stack's defaults; set them when the remote
-differs. Tests tagged `local-only` (they read the stack's key files or stop its processes) are
-left out.
+LOGIN_MAX_FAILURES, IMAGE_MAX_BYTES and MONITOR_INTERVAL (the monitoring worker's: unset, every
+15 s) default to the stack's defaults; set them when the remote differs. Tests tagged
+`local-only` (they read the stack's key files or stop its processes) are left out.
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ def get_variables(base_url: str | None = None) -> dict:
         "WHATSAPP_APP_SECRET": None,
         "WHATSAPP_VERIFY_TOKEN": None,
         "MONITOR_EMAIL_TO": "",
+        # The stack's key files and its processes are on another machine: the scenarios that
+        # sign with the keys or stop a service are tagged `local-only`.
+        "JWT_PRIVATE_KEY_FILE": None,
+        "JWT_PUBLIC_KEY_FILE": None,
+        "PYTHON": None,
+        "PROJECT_ROOT": None,
         "WHATSAPP_REJECT_NUMBER": "5511900000000",
-        **limits(lambda name, default: os.environ.get(name, default)),
+        **limits(lambda name, default: os.environ.get(name) or default),
     }

@@ -97,6 +97,7 @@ pytest: install ## the pytest suites against a throwaway PostgreSQL, in PYTEST_W
 robot: install ## the Robot suites against a running stack, in parallel (make up first)
 	@$(SYSTEM) test
 	@rm -rf $(ROBOT_OUT) && mkdir -p $(ROBOT_OUT)
+	@echo $(ROBOT_ENV) > $(ROBOT_RUN_ENV)
 	@status=0; \
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pabot.pabot --processes $(ROBOT_PROCESSES) --artifacts png --artifactsinsubfolders \
 	    --outputdir $(ROBOT_OUT) --output parallel.xml --log NONE --report NONE \
@@ -117,8 +118,15 @@ robot: install ## the Robot suites against a running stack, in parallel (make up
 robot-smoke: install ## the smoke-tagged Robot scenarios, in parallel (well under a minute)
 	@$(MAKE) --no-print-directory robot ROBOT_ARGS="--include smoke $(ROBOT_ARGS)"
 
-robot-rerun: install ## run again only the tests that failed in the last `make robot`, and merge
+# `make robot` records the environment it ran against: a rerun uses it unless ROBOT_ENV is given,
+# so that a failure on a remote stack is not "fixed" by a pass on the local one.
+ROBOT_RUN_ENV := $(ROBOT_OUT)/robot-env
+ifeq ($(origin ROBOT_ENV),file)
+robot-rerun: ROBOT_ENV := $(or $(shell cat $(ROBOT_RUN_ENV) 2>/dev/null),$(ROBOT_ENV))
+endif
+robot-rerun: install ## run again only the tests that failed in the last `make robot` (its ROBOT_ENV), and merge
 	@test -f $(ROBOT_OUT)/output.xml || { echo "no $(ROBOT_OUT)/output.xml: make robot first"; exit 2; }
+	@echo "==> rerunning against ROBOT_ENV=$(ROBOT_ENV)"
 	@if ! $(PY) -c "import sys; from robot.api import ExecutionResult as R; \
 	    sys.exit(R('$(ROBOT_OUT)/output.xml').statistics.total.failed == 0)"; then \
 	    echo "==> nothing failed in $(ROBOT_OUT)/output.xml"; exit 0; fi; \

@@ -41,10 +41,9 @@ class StatusCollector:
         try:
             with self.app.app_context():
                 now = datetime.now(UTC)
-                targets = store.targets(db.session)
-                figures, _ = status.uptimes(db.session, now)
-                open_incidents, _ = store.incidents(db.session, state="open", limit=1000)
-                beat = store.heartbeat(db.session)
+                targets, figures, open_incidents, beat = status.in_one_snapshot(
+                    db.session, _read, now
+                )
                 db.session.remove()
         except SQLAlchemyError:
             reachable.add_metric([], 0)
@@ -98,6 +97,15 @@ class StatusCollector:
             )
             age.add_metric([], (now - beat["beat_at"]).total_seconds())
             yield age
+
+
+def _read(session, now: datetime) -> tuple[list[dict], dict[str, dict], list[dict], dict | None]:
+    """The targets, their uptimes, the open incidents and the heartbeat (in one snapshot: a
+    target down has its incident open in the same scrape)."""
+    targets = store.targets(session)
+    figures, _ = status.uptimes(session, now)
+    open_incidents, _ = store.incidents(session, state="open", limit=1000)
+    return targets, figures, open_incidents, store.heartbeat(session)
 
 
 def install(app: Flask) -> None:

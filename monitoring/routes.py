@@ -124,7 +124,7 @@ class Summary(MethodView):
             "summary",
             lambda: from_database_or_snapshot(
                 "summary",
-                lambda: status.summary(db.session, now()),
+                lambda: status.in_one_snapshot(db.session, status.summary, now()),
                 status.summary_from_snapshot,
             ),
         )
@@ -154,6 +154,8 @@ class TargetSeries(MethodView):
             "name": name,
             "kind": target["kind"],
             "state": target["state"],
+            "last_error": target["last_error"],
+            "last_step": target["last_step"],
             "from_": start,
             "to": end,
             "resolution": next(k for k, v in RESOLUTION_NAMES.items() if v == resolution),
@@ -191,7 +193,10 @@ def _target(name: str, *, monitored: bool = True) -> dict:
     targets.yaml, its row kept for its history), unless `monitored` is False: the dashboard
     lists only the monitored, so its last state written is no longer news."""
     row = db.session.execute(
-        text("SELECT name, kind, state, active FROM monitoring.targets WHERE name = :name"),
+        text(
+            "SELECT name, kind, state, last_error, last_step, active "
+            "FROM monitoring.targets WHERE name = :name"
+        ),
         {"name": name},
     ).first()
     if row is None:
@@ -211,7 +216,9 @@ def dashboard():
 
     def page() -> tuple[str, str]:
         context, source = from_database_or_snapshot(
-            "page", lambda: status.dashboard(db.session, now()), status.dashboard_from_snapshot
+            "page",
+            lambda: status.in_one_snapshot(db.session, status.dashboard, now()),
+            status.dashboard_from_snapshot,
         )
         return render_template("status.html", **context), source
 

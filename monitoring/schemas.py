@@ -71,11 +71,31 @@ class IncidentSchema(Schema):
     )
 
 
+def last_error_field() -> fields.String:
+    return fields.String(
+        allow_none=True,
+        metadata={
+            "description": "What the last check found wrong: why it failed, or why a success is "
+            "not whole (a copy silent); null when it found nothing",
+            "example": "connection refused or reset",
+        },
+    )
+
+
+def last_step_field() -> fields.String:
+    return fields.String(
+        allow_none=True,
+        metadata={"description": "The step `last_error` is about", "example": "direct"},
+    )
+
+
 class TargetSummarySchema(Schema):
     name = fields.String(metadata={"example": "clients"})
     kind = fields.String(metadata={"example": "pair"})
     state = fields.String(validate=validate.OneOf(STATES))
     last_checked_at = fields.DateTime(allow_none=True)
+    last_error = last_error_field()
+    last_step = last_step_field()
     uptime = fields.Nested(Uptime, metadata={"description": "Percent of the time, by window"})
     latency_ms = fields.Nested(Latency, metadata={"description": "Over the last 24 hours"})
 
@@ -159,6 +179,8 @@ class SeriesSchema(Schema):
     name = fields.String(metadata={"example": "clients"})
     kind = fields.String(metadata={"example": "pair"})
     state = fields.String(validate=validate.OneOf(STATES))
+    last_error = last_error_field()
+    last_step = last_step_field()
     from_ = fields.DateTime(data_key="from")
     to = fields.DateTime()
     resolution = fields.String(metadata={"example": "hour"})

@@ -3,8 +3,9 @@ or, while that is unreachable, from the worker's snapshot (monitoring.snapshot).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from . import store
 from .worker import HEARTBEAT_SECONDS
@@ -13,6 +14,7 @@ from .worker import HEARTBEAT_SECONDS
 STALE_AFTER = timedelta(seconds=max(30, 3 * HEARTBEAT_SECONDS))
 TIMELINE_DAYS = 30
 TIMELINE_LIMIT = 50
+T = TypeVar("T")
 
 
 def incident(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -49,8 +51,26 @@ def uptimes(session, now: datetime) -> tuple[dict[str, dict], dict[str, store.Wi
     return figures, last_day
 
 
+def in_one_snapshot(session, read: Callable[..., T], *args: Any) -> T:
+    """`read(session, *args)` in one REPEATABLE READ, READ ONLY transaction, so that all its
+    statements (the targets, their uptime, the open incidents, the heartbeat) see the database
+    as of the first. Under READ COMMITTED each sees what is committed when it runs: the worker's
+    transaction that marks a target down and opens its incident, committed between the read of
+    the targets and that of the incidents, showed the target down without its incident."""
+    # The isolation level is set as a transaction begins: end what this request may have begun
+    # (a read-only page has nothing to keep), so that the next statement begins this one.
+    session.rollback()
+    session.connection(
+        execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    )
+    try:
+        return read(session, *args)
+    finally:
+        session.rollback()
+
+
 def summary(session, now: datetime, targets: list[dict] | None = None) -> dict[str, Any]:
-    """`GET /status/api/summary`: the shape the issue fixes."""
+    """`GET /status/api/summary`: the shape the issue fixes. Read it in_one_snapshot."""
     targets = store.targets(session) if targets is None else targets
     figures, last_day = uptimes(session, now)
     open_incidents, _ = store.incidents(session, state="open", limit=100)
@@ -62,6 +82,9 @@ def summary(session, now: datetime, targets: list[dict] | None = None) -> dict[s
                 "kind": t["kind"],
                 "state": t["state"],
                 "last_checked_at": t["last_checked_at"],
+                # A failure's reason, or why a success is not whole (a copy is silent).
+                "last_error": t["last_error"],
+                "last_step": t["last_step"],
                 "uptime": {label: figures.get(t["name"], {}).get(label) for label in store.WINDOWS},
                 "latency_ms": latency(last_day.get(t["name"])),
             }
@@ -92,7 +115,7 @@ def worker_stale(session, now: datetime) -> bool:
 
 
 def dashboard(session, now: datetime) -> dict[str, Any]:
-    """Everything the /status page shows."""
+    """Everything the /status page shows. Read it in_one_snapshot."""
     listed = store.targets(session)
     body = summary(session, now, listed)
     rows = {t["name"]: t for t in listed}
@@ -111,9 +134,6 @@ def dashboard(session, now: datetime) -> dict[str, Any]:
                 "description": row.get("description") or "",
                 "interval_s": row.get("interval_s"),
                 "state_since": row.get("state_since"),
-                # A failure's reason, or why a success is not whole (a copy is silent).
-                "last_error": row.get("last_error"),
-                "last_step": row.get("last_step"),
                 "age_s": (now - checked).total_seconds() if checked else None,
                 "chart": [
                     {"at": p["at"].isoformat(), "p50": p["p50"], "p95": p["p95"]}
@@ -165,6 +185,8 @@ def summary_from_snapshot(
                 "kind": t["kind"],
                 "state": t["state"],
                 "last_checked_at": t["last_checked_at"],
+                "last_error": t.get("last_error"),
+                "last_step": t.get("last_step"),
                 "uptime": figures.get(t["name"], {}).get("uptime") or dict.fromkeys(store.WINDOWS),
                 "latency_ms": figures.get(t["name"], {}).get("latency_ms")
                 or {"p50": None, "p95": None},
@@ -199,8 +221,6 @@ def dashboard_from_snapshot(
                 "description": row.get("description") or "",
                 "interval_s": row.get("interval_s"),
                 "state_since": row.get("state_since"),
-                "last_error": row.get("last_error"),
-                "last_step": row.get("last_step"),
                 "age_s": (now - checked).total_seconds() if checked else None,
                 "chart": charts.get(target["name"], []),
             }

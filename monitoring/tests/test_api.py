@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy.orm import Session
 
 from monitoring import store
 from monitoring.checks import CheckResult
@@ -61,8 +62,20 @@ def test_the_summary_has_every_target_its_state_uptime_latency_and_the_open_inci
     assert list(body) == ["targets", "incidents_open", "worker"]
     assert [t["name"] for t in body["targets"]] == ["postgres", "clients"]
     postgres, clients = body["targets"]
-    assert set(postgres) == {"name", "kind", "state", "last_checked_at", "uptime", "latency_ms"}
+    assert set(postgres) == {
+        "name",
+        "kind",
+        "state",
+        "last_checked_at",
+        "last_error",
+        "last_step",
+        "uptime",
+        "latency_ms",
+    }
     assert postgres["state"] == "up" and clients["state"] == "down"
+    # What the last check found wrong, on the target's row as on the page: nothing when up.
+    assert postgres["last_error"] is None and postgres["last_step"] is None
+    assert clients["last_error"] == "refused" and clients["last_step"] == "request"
     assert postgres["uptime"] == {"24h": 100.0, "7d": 100.0, "30d": 100.0}
     assert clients["uptime"]["24h"] == pytest.approx(100 * 237 / 240, abs=0.01)
     assert 0 < postgres["latency_ms"]["p50"] <= 5 and 20 < clients["latency_ms"]["p95"] <= 30
@@ -81,6 +94,9 @@ def test_a_target_series_has_a_point_per_bucket_with_uptime_and_percentiles(web,
     assert 60 <= len(body["points"]) <= 62
     assert sum(p["checks"] for p in body["points"]) == 240
     assert body["points"][0]["uptime"] == 100.0 and body["points"][0]["p50"] is not None
+    assert (body["last_step"], body["last_error"]) == ("request", "refused")
+    postgres = web.get("/status/api/targets/postgres").json
+    assert (postgres["last_step"], postgres["last_error"]) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -251,3 +267,75 @@ def test_the_summary_and_the_page_are_kept_a_few_seconds(app, web, history, moni
         app.config["STATUS_CACHE_SECONDS"] = 0
         app.extensions.pop("status_cache", None)
     assert web.get("/status/api/summary").json["targets"][0]["state"] == "down"
+
+
+# What each reader shows of clients when it reads it down, and when it reads its incident open.
+OUTAGE_SEEN = {
+    "/status/api/summary": (
+        lambda r: r.json["targets"][1]["state"] == "down",
+        lambda r: r.json["incidents_open"] != [],
+    ),
+    "/status": (
+        lambda r: 'data-target="clients" data-state="down"' in r.get_data(as_text=True),
+        lambda r: 'id="open-incidents"' in r.get_data(as_text=True),
+    ),
+    "/metrics": (
+        lambda r: (
+            'feira_monitor_target_state{state="down",target="clients"} 1.0'
+            in r.get_data(as_text=True)
+        ),
+        lambda r: 'feira_monitor_incidents_open{target="clients"} 1.0' in r.get_data(as_text=True),
+    ),
+}
+
+
+@pytest.mark.parametrize("path", list(OUTAGE_SEEN))
+def test_a_target_down_and_its_incident_are_read_in_one_snapshot(
+    app, web, monitor, monkeypatch, path
+):
+    """The worker marks a target down and opens its incident in one transaction: one committed
+    after the dashboard read the targets, before it read the incidents, shows in neither (each
+    answer is one REPEATABLE READ transaction), never as a target down with no incident open."""
+    read_targets = store.targets
+
+    def targets_then_the_worker_commits_an_outage(session):
+        listed = read_targets(session)
+        monkeypatch.setattr(store, "targets", read_targets)
+        at = NOW + timedelta(seconds=1)
+        with Session(app.extensions["sqlalchemy"].engine) as worker:
+            refused = store.save(
+                worker,
+                [
+                    store.Observation(
+                        "clients",
+                        at,
+                        False,
+                        1.0,
+                        "down",
+                        at,
+                        3,
+                        0,
+                        at,
+                        15.0,
+                        step="request",
+                        error="refused",
+                    ),
+                    store.IncidentOpened(
+                        "6b0f8f2e-0000-4000-8000-000000000001",
+                        "clients",
+                        at,
+                        "request",
+                        "refused",
+                        announced=True,
+                    ),
+                ],
+            )
+        assert refused == []
+        return listed
+
+    monkeypatch.setattr(store, "targets", targets_then_the_worker_commits_an_outage)
+    target_down, incident_open = OUTAGE_SEEN[path]
+    during = web.get(path)
+    assert (target_down(during), incident_open(during)) == (False, False)
+    after = web.get(path)
+    assert (target_down(after), incident_open(after)) == (True, True)

@@ -16,6 +16,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from email.utils import getaddresses
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -53,18 +54,46 @@ def _bare(address: str) -> str:
     return parsed[0][1] if len(parsed) == 1 and parsed[0][1] else address
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = round(seconds)
-    hours, rest = divmod(seconds, 3600)
+def duration(seconds: float) -> str:
+    """`45 s`, `1 min 51 s`, `2 h 5 min 0 s`, `3 d 1 h 0 s`: to the second, as the API's
+    `duration_s` counts. The e-mail and the status page both say it so: an outage of 1 min 51 s
+    is not `1 min` on the one and `1 min 51 s` on the other."""
+    seconds = max(0, round(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
     minutes, seconds = divmod(rest, 60)
-    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "", f"{seconds} s"]
+    parts = [
+        f"{days} d" if days else "",
+        f"{hours} h" if hours else "",
+        f"{minutes} min" if minutes else "",
+        f"{seconds} s",
+    ]
     return " ".join(part for part in parts if part)
 
 
-def email_for(event: str, incident: dict[str, Any]) -> tuple[str, str]:
-    """The subject (the target and its state) and the text of an incident's e-mail."""
+def _duration(seconds: float | None) -> str:
+    return "?" if seconds is None else duration(seconds)
+
+
+PUBLIC_URL_SETTING = "MONITOR_PUBLIC_URL"
+
+
+def public_url(raw: str | None) -> str | None:
+    """MONITOR_PUBLIC_URL: where people reach the stack (its gateway, which serves /status), for
+    the e-mail's links; empty means none. A mail client opens no relative link, so without it
+    the e-mail has none rather than a bare `/status`."""
+    raw = (raw or "").strip().rstrip("/")
+    if not raw:
+        return None
+    parsed = urlsplit(raw)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValueError(f"{PUBLIC_URL_SETTING}: must be an http(s) URL, not {raw!r}")
+    return raw
+
+
+def email_for(event: str, incident: dict[str, Any], public: str | None = None) -> tuple[str, str]:
+    """The subject (the target and its state) and the text of an incident's e-mail, with links
+    to the dashboard under `public` (MONITOR_PUBLIC_URL) when there is one."""
     target = incident.get("target", "?")
     opened = event == "incident.opened"
     root = incident.get("root_cause_target")
@@ -111,7 +140,11 @@ def email_for(event: str, incident: dict[str, Any]) -> tuple[str, str]:
         lines.append(f"Root cause: {root} (recovered first: {target} outlived it)")
     elif root:
         lines.append(f"Root cause: {root}")
-    lines += ["", "The dashboard: /status (its incidents at /status/api/incidents)."]
+    if public:
+        lines += [
+            "",
+            f"The dashboard: {public}/status (its incidents at {public}/status/api/incidents).",
+        ]
     return subject, "\n".join(lines) + "\n"
 
 
@@ -133,8 +166,10 @@ class Notifier:
         timeout: float = 5.0,
         session: requests.Session | None = None,
         mailer: Callable[..., None] = send_mail,
+        public_url: str | None = None,
     ):
         self.webhook_url = webhook_url or None
+        self.public_url = public_url
         # Bare addresses, as the mailer answers with: a "Name <address>" kept as written would
         # match none of its retry_to, and a server away for a moment would lose the e-mail.
         self.email_to = [_bare(address) for address in email_to or []]
@@ -230,7 +265,7 @@ class Notifier:
         """Mail the incident to MONITOR_EMAIL_TO, tried as often as the webhook, each try only to
         the recipients the server has not taken it for yet, under one Message-ID; an answer that
         trying again cannot change (a 5xx, a refused login) ends the tries for its recipients."""
-        subject, text = email_for(event, incident)
+        subject, text = email_for(event, incident, self.public_url)
         message_id = incident_message_id(event, incident)
         pending, lost = list(self.email_to), []
         delay = self.backoff

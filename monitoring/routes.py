@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from services.kit import Blueprint, NotFound
 
-from . import snapshot, status, store
+from . import notify, snapshot, status, store
 from .models import db
 from .schemas import (
     IncidentListArgs,
@@ -276,18 +276,8 @@ def _badge_svg(label: str, message: str, colour: str) -> str:
 
 @pages.app_template_filter("duration")
 def duration(seconds: float | None) -> str:
-    """`45 s`, `12 min`, `3 h 5 min`, `2 d 4 h`."""
-    if seconds is None:
-        return "—"
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if seconds < 3600:
-        return f"{minutes} min"
-    if seconds < 86400:
-        return f"{hours} h {minutes % 60} min"
-    return f"{days} d {hours % 24} h"
+    """As the incident e-mail says it (notify.duration), to the second."""
+    return "—" if seconds is None else notify.duration(seconds)
 
 
 @pages.app_template_filter("percent")

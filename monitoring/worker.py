@@ -27,7 +27,13 @@ from . import checks, snapshot, store
 from .config import Config, ConfigError, Target, load, sign_in_variables
 from .journey import Journey, StepFailed
 from .models import db
-from .notify import NO_LONGER_MONITORED, Notifier, email_recipients
+from .notify import (
+    NO_LONGER_MONITORED,
+    PUBLIC_URL_SETTING,
+    Notifier,
+    email_recipients,
+    public_url,
+)
 from .states import DOWN, TargetState, advance
 from .states import Outcome as StateOutcome
 
@@ -754,9 +760,14 @@ def worker_command():
     app = current_app._get_current_object()
     # APScheduler logs every run at INFO; only its warnings (a missed or failed run) matter.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    try:
+        public = public_url(os.environ.get(PUBLIC_URL_SETTING))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     notifier = Notifier(
         os.environ.get("WEBHOOK_URL"),
         email_to=email_recipients(os.environ.get("MONITOR_EMAIL_TO")),
+        public_url=public,
     )
     monitor = Monitor(app, config, notifier)
     # Started while the database is down, it checks and alerts at once, from what it sees.

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from monitoring import store
 from monitoring.checks import CheckResult
 from monitoring.config import parse
-from monitoring.notify import Notifier
+from monitoring.notify import Notifier, email_for
 from monitoring.worker import Monitor
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -339,3 +339,19 @@ def test_a_target_down_and_its_incident_are_read_in_one_snapshot(
     assert (target_down(during), incident_open(during)) == (False, False)
     after = web.get(path)
     assert (target_down(after), incident_open(after)) == (True, True)
+
+
+def test_the_page_says_an_incidents_duration_to_the_second_as_the_e_mail_does(
+    web, session, monitor
+):
+    started = NOW - timedelta(minutes=10)
+    ended = started + timedelta(seconds=111)
+    key = "6b0f8f2e-0000-4000-8000-000000000002"
+    opened = store.IncidentOpened(key, "clients", started, "request", "refused", announced=True)
+    assert store.save(session, [opened, store.IncidentClosed(key, ended)]) == []
+    page = web.get("/status").get_data(as_text=True)
+    [incident] = web.get("/status/api/incidents").json["items"]
+    assert incident["duration_s"] == 111
+    _, mail = email_for("incident.closed", {"target": "clients", "duration_s": 111})
+    assert "Duration: 1 min 51 s" in mail
+    assert f"down for 1 min 51 s, until {ended:%H:%M:%S}" in page

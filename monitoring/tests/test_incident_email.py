@@ -11,7 +11,7 @@ import pytest
 
 from monitoring.checks import CheckResult
 from monitoring.config import parse
-from monitoring.notify import DELIVERED, Notifier, email_recipients
+from monitoring.notify import DELIVERED, Notifier, duration, email_recipients, public_url
 from monitoring.worker import Monitor
 from services.kit.testing import free_port
 from standins.smtp import Sink, controller
@@ -116,6 +116,53 @@ def test_an_incident_opened_and_resolved_are_one_e_mail_each_naming_target_and_s
         "[Feira monitoring] clients is UP again after 30 s (incident resolved)"
     )
     assert "Duration: 30 s" in resolved["text"]
+
+
+def test_the_e_mail_links_the_dashboard_under_monitor_public_url(sink, smtp_env, make_monitor):
+    sink.clear()
+    smtp_env(sink.port)
+    monitor = make_monitor(public_url=public_url("https://status.feira.example/"))
+    feed(monitor, "clients", [False, False])
+    monitor.notifier.drain(timeout=10)
+    [opened] = sink.messages(to="sre@feira.local")
+    assert (
+        "The dashboard: https://status.feira.example/status "
+        "(its incidents at https://status.feira.example/status/api/incidents)."
+    ) in opened["text"]
+
+
+def test_without_monitor_public_url_the_e_mail_has_no_link_rather_than_a_relative_one(
+    sink, smtp_env, make_monitor
+):
+    sink.clear()
+    smtp_env(sink.port)
+    assert public_url("") is None and public_url(None) is None
+    monitor = make_monitor()
+    feed(monitor, "clients", [False, False])
+    monitor.notifier.drain(timeout=10)
+    [opened] = sink.messages(to="sre@feira.local")
+    assert "/status" not in opened["text"] and "dashboard" not in opened["text"]
+
+
+@pytest.mark.parametrize("raw", ["status.feira.example", "ftp://status.feira.example", "https://"])
+def test_a_monitor_public_url_that_is_not_an_http_url_is_refused_naming_it(raw):
+    with pytest.raises(ValueError, match="MONITOR_PUBLIC_URL: must be an http"):
+        public_url(raw)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0.4, "0 s"),
+        (59.6, "1 min 0 s"),
+        (111, "1 min 51 s"),
+        (7500, "2 h 5 min 0 s"),
+        (90061, "1 d 1 h 1 min 1 s"),
+        (-3, "0 s"),
+    ],
+)
+def test_a_duration_is_said_to_the_second(seconds, said):
+    assert duration(seconds) == said
 
 
 def postgres_and_clients_down(monitor, checks: int) -> None:

@@ -242,8 +242,10 @@ def worker_environment(
         # admin: a leaked worker environment then grants no admin rights.
         environment.update(cfg.monitor_account())
     if service == "monitoring":
-        # Incidents are mailed to MONITOR_EMAIL_TO through the SMTP settings.
+        # Incidents are mailed to MONITOR_EMAIL_TO through the SMTP settings, their links to the
+        # dashboard under the gateway people reach.
         environment.update(cfg.mail())
+        environment.setdefault("MONITOR_PUBLIC_URL", cfg.gateway_url)
     return environment
 
 

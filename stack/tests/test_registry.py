@@ -420,3 +420,16 @@ def test_the_stack_fuzzer_and_bench_never_import_a_services_domain_code():
             if any(m == d or m.startswith(f"{d}.") for d in DOMAIN)
         }
         assert not wrong, f"{path.relative_to(ROOT)} imports {sorted(wrong)}"
+
+
+def test_the_monitoring_worker_links_incident_mails_to_the_stacks_own_gateway(tmp_path):
+    """Left empty in .env, MONITOR_PUBLIC_URL is the gateway this stack serves (its port
+    included); set, it is as set."""
+
+    def worker_url(**settings: str) -> str:
+        cfg = StackConfig({**EXAMPLE, "FEIRA_RUN_DIR": str(tmp_path), **settings})
+        worker = {p.name: p for p in programs(cfg, cfg.db_passwords())}["monitoring-worker"]
+        return worker.environment["MONITOR_PUBLIC_URL"]
+
+    assert worker_url(FEIRA_GATEWAY_PORT="18080") == "http://127.0.0.1:18080"
+    assert worker_url(MONITOR_PUBLIC_URL="https://feira.example") == "https://feira.example"

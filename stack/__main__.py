@@ -267,7 +267,7 @@ def print_urls(cfg: StackConfig) -> None:
     API docs    {base}/docs
     health      {base}/health  ({", ".join(f"/health/{s}" for s in cfg.services)})
     status      {base}/status  (every service, the journey, uptime, incidents)
-    admin       {cfg.get("FEIRA_ADMIN_EMAIL")} (password: FEIRA_ADMIN_PASSWORD, from .env or else .env.example)
+    admin       {cfg.get("FEIRA_ADMIN_EMAIL")} (password: FEIRA_ADMIN_PASSWORD of .env, else .env.example)
     logs        make logs       status: make status       stop: make down
 """
     )

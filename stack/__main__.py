@@ -259,7 +259,7 @@ def wait_ready(cfg: StackConfig, timeout: float = 90.0) -> None:
 
 
 def print_urls(cfg: StackConfig) -> None:
-    base = cfg.gateway_url
+    base, admin = cfg.gateway_url, cfg.get("FEIRA_ADMIN_EMAIL")
     print(
         f"""
   Feira is up.
@@ -267,7 +267,7 @@ def print_urls(cfg: StackConfig) -> None:
     API docs    {base}/docs
     health      {base}/health  ({", ".join(f"/health/{s}" for s in cfg.services)})
     status      {base}/status  (every service, the journey, uptime, incidents)
-    admin       {cfg.get("FEIRA_ADMIN_EMAIL")} (password: FEIRA_ADMIN_PASSWORD of .env, else .env.example)
+    admin       {admin} (password: FEIRA_ADMIN_PASSWORD of .env, else .env.example)
     logs        make logs       status: make status       stop: make down
 """
     )

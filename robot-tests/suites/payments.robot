@@ -125,6 +125,13 @@ Scenario: cancelling a paid order refunds its payment by itself
     And the order has been paid by card
     When the admin has moved the order to "cancelled"
     Then the payment is refunded in full within ${PAYMENT_WAIT}
+
+Scenario: the provider refunds a cancelled paid order once, in full
+    [Tags]    local-only
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    When the admin has moved the order to "cancelled"
+    Then the payment is refunded in full within ${PAYMENT_WAIT}
     And the provider refunded the payment once
 
 Scenario: a refund of more than was paid is a 422 and refunds nothing

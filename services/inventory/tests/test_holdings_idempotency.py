@@ -71,7 +71,7 @@ def test_a_retry_after_the_answer_was_lost_records_one_holding(
     )
 
 
-def test_a_keyed_write_that_was_a_503_is_done_by_its_retry(
+def test_a_keyed_write_that_was_a_503_is_done_by_its_retry_and_then_answered_again(
     app, app_without_products, client, admin, make_client, make_product
 ):
     owner, product = make_client(), make_product()
@@ -80,6 +80,8 @@ def test_a_keyed_write_that_was_a_503_is_done_by_its_retry(
     assert down.status_code == 503
     retried = add(client, key, owner["id"], product["id"])
     assert retried.status_code == 201 and "Idempotent-Replayed" not in retried.headers
+    again = add(client, key, owner["id"], product["id"])
+    assert again.headers["Idempotent-Replayed"] == "true" and again.json == retried.json
     assert holdings_of(app, owner["id"]) == [product["id"]]
 
 

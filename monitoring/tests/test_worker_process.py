@@ -2,7 +2,8 @@
 Kubernetes start it). Beside a copy that leads, a copy that starts (in a rolling update, say)
 changes nothing of what the leader still checks (no target made inactive, no incident closed,
 nobody told) until it takes the lead itself. Started while its database is down, it checks and
-alerts at once, and records what it saw once the database is back."""
+alerts at once, and records what it saw once the database is back. It reads MONITOR_PUBLIC_URL
+as it starts: a value that is not an http(s) URL stops it there, a good one is in its mails."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from monitoring.notify import Notifier
 from monitoring.worker import Monitor
 from services.kit.leader import Leadership
 from services.kit.testing import LiveServer
+from standins.smtp.testing import running_smtp_sink
 
 from .test_incidents import Webhook
 
@@ -183,3 +185,43 @@ def test_a_worker_started_while_its_database_is_down_checks_at_once_and_records_
         assert row.started_at == datetime.fromisoformat(told["incident"]["started_at"])
     finally:
         started.stop()
+
+
+def test_a_monitor_public_url_that_is_not_an_http_url_stops_the_worker_at_start_naming_it(
+    worker_env, up
+):
+    env = worker_env([{"name": "x", "kind": "http", "url": up}])
+    env["MONITOR_PUBLIC_URL"] = "ftp://status.feira.example"
+    started = WorkerProcess(env)
+    try:
+        code = started.process.wait(timeout=60)
+    finally:
+        started.stop()
+    said = "".join(started.lines)
+    assert code != 0
+    # Click's one line for the operator, not a traceback, and before it checks anything.
+    assert "Error: MONITOR_PUBLIC_URL: must be an http(s) URL, not 'ftp://" in said
+    assert "Traceback" not in said
+    assert not started.logged("monitoring")
+
+
+def test_the_worker_links_its_mails_to_the_dashboard_under_monitor_public_url(session, worker_env):
+    down = {"name": "orders", "kind": "http", "url": "http://127.0.0.1:1/health/ready"}
+    with running_smtp_sink() as sink:
+        env = worker_env([down])
+        env.update(
+            SMTP_HOST=sink.host,
+            SMTP_PORT=str(sink.port),
+            SMTP_STARTTLS="false",
+            MAIL_FROM="Feira monitoring <monitoring@feira.local>",
+            MONITOR_EMAIL_TO="sre@feira.local",
+            MONITOR_PUBLIC_URL="https://status.feira.example/",
+        )
+        started = WorkerProcess(env)
+        try:
+            eventually(lambda: sink.messages(to="sre@feira.local"), timeout=30)
+        finally:
+            started.stop()
+        [opened] = sink.messages(to="sre@feira.local")
+    assert opened["subject"] == "[Feira monitoring] orders is DOWN (incident opened)"
+    assert "The dashboard: https://status.feira.example/status " in opened["text"]

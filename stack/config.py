@@ -152,6 +152,12 @@ class StackConfig:
         return f"http://{self.host}:{self.gateway_port}"
 
     @property
+    def public_url(self) -> str:
+        """Where people reach the stack, for links it sends out (the incident mails'): its
+        gateway."""
+        return self.gateway_url
+
+    @property
     def standins(self) -> set[str]:
         """The third parties whose stand-in the stack runs (`FEIRA_STANDINS`, comma-separated;
         see standins/__init__.py): test infrastructure, never behind the gateway."""

@@ -245,7 +245,7 @@ def worker_environment(
         # Incidents are mailed to MONITOR_EMAIL_TO through the SMTP settings, their links to the
         # dashboard under the gateway people reach.
         environment.update(cfg.mail())
-        environment.setdefault("MONITOR_PUBLIC_URL", cfg.gateway_url)
+        environment.setdefault("MONITOR_PUBLIC_URL", cfg.public_url)
     return environment
 
 

@@ -185,6 +185,11 @@ class ClusterConfig(StackConfig):
         return f"http://gateway:{GATEWAY_PORT}"
 
     @property
+    def public_url(self) -> str:
+        # Only the site knows the address people reach it at (feira-site): the base has none.
+        return ""
+
+    @property
     def private_key_path(self) -> Path:
         return Path(RUN) / "keys" / "signing" / "jwt_private.pem"
 

@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 
 from flask import Response, current_app, jsonify, request, url_for
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Index, Integer, String, delete, func, select, text, update
+from sqlalchemy import Connection, DateTime, Index, Integer, String, delete, func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -96,7 +96,7 @@ class NoKey:
 
     resource_id = None
 
-    def bind(self, resource_id: int) -> None:
+    def bind(self, resource_id: int, connection: Connection | None = None) -> None:
         pass
 
     def answer(self, resource) -> None:
@@ -116,9 +116,11 @@ class Key:
         self.command, self.user_id, self.key, self.digest = command, user_id, key, digest
         self.resource_id: int | None = None
 
-    def bind(self, resource_id: int) -> None:
+    def bind(self, resource_id: int, connection: Connection | None = None) -> None:
+        """In the session's transaction, or in `connection`'s: a command that commits what it
+        started apart from a transaction it keeps open (holding a lock) binds the key there."""
         model = self.command.model
-        self.command.db.session.execute(
+        (connection or self.command.db.session).execute(
             insert(model)
             .values(
                 user_id=self.user_id,
@@ -133,15 +135,19 @@ class Key:
         self.resource_id = resource_id
 
     def answer(self, resource) -> None:
+        """Written whether or not the key was bound: a command may be answered by what an
+        earlier request started (an update alone would then change no row, and a retry would
+        do the work again)."""
         model = self.command.model
+        answered = {
+            "resource_id": resource.id,
+            "status_code": self.command.status,
+            "response": self.command.schema().dump(resource),
+        }
         self.command.db.session.execute(
-            update(model)
-            .where(model.user_id == self.user_id, model.key == self.key)
-            .values(
-                resource_id=resource.id,
-                status_code=self.command.status,
-                response=self.command.schema().dump(resource),
-            )
+            insert(model)
+            .values(user_id=self.user_id, key=self.key, request_hash=self.digest, **answered)
+            .on_conflict_do_update(index_elements=[model.user_id, model.key], set_=answered)
         )
 
 

@@ -757,18 +757,9 @@ def _ask_refund(payment: Payment, amount: Decimal, key: Key | NoKey = NO_KEY) ->
     )
     with db.engine.begin() as own:
         own.execute(insert(RefundAsk).values(payment_id=payment.id, n=n, amount=amount))
-        if isinstance(key, Key):
-            # The kit's `bind`, on this transaction's connection: the session's transaction
-            # holds the payment's lock, and a 503 rolls it back.
-            model = key.command.model
-            own.execute(
-                insert(model)
-                .values(user_id=key.user_id, key=key.key, request_hash=key.digest, resource_id=n)
-                .on_conflict_do_update(
-                    index_elements=[model.user_id, model.key], set_={"resource_id": n}
-                )
-            )
-            key.resource_id = n
+        # On this transaction's connection: the session's holds the payment's lock, and a 503
+        # rolls it back.
+        key.bind(n, own)
     ask = db.session.get(RefundAsk, (payment.id, n))
     _answer_ask(payment, ask)
 

@@ -111,6 +111,36 @@ def test_a_keyed_refund_whose_answer_was_lost_is_made_once_when_asked_again(
     assert refunds_recorded(app, paid["id"])[1] == ["made"]
 
 
+@pytest.mark.parametrize("amount", ["10.00", None], ids=["same-amount", "all-that-is-left"])
+def test_a_keyed_refund_answered_by_an_earlier_requests_lost_refund_answers_it_again(
+    client, admin, paid, standin, monkeypatch, amount
+):
+    # A refund without a key, made and its answer lost (a 503).
+    made = provider.refund
+
+    def made_then_lost(*args, **kwargs):
+        made(*args, **kwargs)
+        raise Unavailable("The payment provider cannot be reached")
+
+    monkeypatch.setattr(provider, "refund", made_then_lost)
+    body = {} if amount is None else {"amount": amount}
+    url = f"/payments/{paid['id']}/refund"
+    assert client.post(url, json=body, headers=admin).status_code == 503
+    monkeypatch.setattr(provider, "refund", made)
+
+    # A keyed one for the same refund is answered by that one; asked again, by that answer.
+    keyed = {**admin, "Idempotency-Key": "after-the-lost-one"}
+    first = client.post(url, json=body, headers=keyed)
+    again = client.post(url, json=body, headers=keyed)
+
+    assert first.status_code == again.status_code == 200, (first.json, again.json)
+    assert again.json == first.json
+    assert again.headers["Idempotent-Replayed"] == "true"
+    refunded = "60.50" if amount is None else amount
+    assert read(client, paid["id"], admin)["refunded_amount"] == refunded
+    assert refunds_at_the_standin(standin, paid) == [int(refunded.replace(".", ""))]
+
+
 def test_a_refund_key_used_again_with_another_amount_is_a_409_and_refunds_nothing_more(
     client, admin, paid, standin
 ):

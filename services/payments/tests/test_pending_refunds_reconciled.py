@@ -3,10 +3,14 @@
 the provider about it once it has been pending PAYMENTS_RECONCILE_AFTER_S, and applies the
 answer as those webhooks would (`apply_refund_updated`); a younger one is not asked about."""
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import func, update
 
 from services.kit import Unavailable
 from services.payments import provider
+from services.payments.models import Payment, db
 
 from .conftest import standin_events, standin_post
 from .test_failed_refunds import refund_refs, refunds_recorded
@@ -85,6 +89,15 @@ def test_a_refund_pending_for_less_than_reconcile_after_is_not_asked_about(
 ):
     payment, ref = pending
     fail_with_its_events_lost(standin, payment, ref)
+    # The payment untouched for longer than that: only the refund is young.
+    with app.app_context():
+        db.session.execute(
+            update(Payment)
+            .where(Payment.id == payment["id"])
+            .values(updated_at=func.now() - timedelta(hours=2))
+        )
+        db.session.commit()
+        db.session.remove()
     asked = []
     retrieve = provider.retrieve_refund
     monkeypatch.setattr(provider, "retrieve_refund", lambda r: asked.append(r) or retrieve(r))

@@ -41,9 +41,7 @@ class StatusCollector:
         try:
             with self.app.app_context():
                 now = datetime.now(UTC)
-                targets, figures, open_incidents, beat = status.in_one_snapshot(
-                    db.session, _read, now
-                )
+                targets, figures, open_incidents, beat = _read(db.session, now)
                 db.session.remove()
         except SQLAlchemyError:
             reachable.add_metric([], 0)
@@ -99,6 +97,7 @@ class StatusCollector:
             yield age
 
 
+@status.in_one_snapshot
 def _read(session, now: datetime) -> tuple[list[dict], dict[str, dict], list[dict], dict | None]:
     """The targets, their uptimes, the open incidents and the heartbeat (in one snapshot: a
     target down has its incident open in the same scrape)."""

@@ -124,7 +124,7 @@ class Summary(MethodView):
             "summary",
             lambda: from_database_or_snapshot(
                 "summary",
-                lambda: status.in_one_snapshot(db.session, status.summary, now()),
+                lambda: status.summary(db.session, now()),
                 status.summary_from_snapshot,
             ),
         )
@@ -217,7 +217,7 @@ def dashboard():
     def page() -> tuple[str, str]:
         context, source = from_database_or_snapshot(
             "page",
-            lambda: status.in_one_snapshot(db.session, status.dashboard, now()),
+            lambda: status.dashboard(db.session, now()),
             status.dashboard_from_snapshot,
         )
         return render_template("status.html", **context), source

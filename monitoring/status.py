@@ -3,9 +3,12 @@ or, while that is unreachable, from the worker's snapshot (monitoring.snapshot).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from services.kit.db import ONE_SNAPSHOT
 
 from . import store
 from .worker import HEARTBEAT_SECONDS
@@ -15,6 +18,7 @@ STALE_AFTER = timedelta(seconds=max(30, 3 * HEARTBEAT_SECONDS))
 TIMELINE_DAYS = 30
 TIMELINE_LIMIT = 50
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def incident(row: dict[str, Any], now: datetime) -> dict[str, Any]:
@@ -51,27 +55,40 @@ def uptimes(session, now: datetime) -> tuple[dict[str, dict], dict[str, store.Wi
     return figures, last_day
 
 
-def in_one_snapshot(session, read: Callable[..., T], *args: Any) -> T:
-    """`read(session, *args)` in one REPEATABLE READ, READ ONLY transaction, so that all its
-    statements (the targets, their uptime, the open incidents, the heartbeat) see the database
-    as of the first. Under READ COMMITTED each sees what is committed when it runs: the worker's
-    transaction that marks a target down and opens its incident, committed between the read of
-    the targets and that of the incidents, showed the target down without its incident."""
-    # The isolation level is set as a transaction begins: end what this request may have begun
-    # (a read-only page has nothing to keep), so that the next statement begins this one.
-    session.rollback()
-    session.connection(
-        execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-    )
-    try:
-        return read(session, *args)
-    finally:
+def in_one_snapshot(
+    read: Callable[Concatenate[Any, P], T],
+) -> Callable[Concatenate[Any, P], T]:
+    """`read(session, ...)`, made to run in one REPEATABLE READ, READ ONLY transaction of its
+    own, so that all its statements (the targets, their uptime, the open incidents, the
+    heartbeat) see the database as of the first. Under READ COMMITTED each sees what is
+    committed when it runs: the worker's transaction that marks a target down and opens its
+    incident, committed between the read of the targets and that of the incidents, showed the
+    target down without its incident. A decorator on the reader rather than a wrapper at each
+    call, so that no caller can read without it. One reader calls no other: the inner one would
+    end the outer's transaction and begin a fresh one (share an undecorated helper instead)."""
+
+    @functools.wraps(read)
+    def reading(session, *args: P.args, **kwargs: P.kwargs) -> T:
+        # The isolation level is set as a transaction begins: end what this request may have
+        # begun (a read-only page has nothing to keep), so that the next statement begins ours.
         session.rollback()
+        session.connection(execution_options=ONE_SNAPSHOT)
+        try:
+            return read(session, *args, **kwargs)
+        finally:
+            session.rollback()
+
+    return reading
 
 
-def summary(session, now: datetime, targets: list[dict] | None = None) -> dict[str, Any]:
-    """`GET /status/api/summary`: the shape the issue fixes. Read it in_one_snapshot."""
-    targets = store.targets(session) if targets is None else targets
+@in_one_snapshot
+def summary(session, now: datetime) -> dict[str, Any]:
+    """`GET /status/api/summary`: the shape the issue fixes."""
+    return _summary(session, now, store.targets(session))
+
+
+def _summary(session, now: datetime, targets: list[dict]) -> dict[str, Any]:
+    """The summary of `targets`, read in the caller's snapshot (the summary's or the page's)."""
     figures, last_day = uptimes(session, now)
     open_incidents, _ = store.incidents(session, state="open", limit=100)
     beat = store.heartbeat(session)
@@ -114,10 +131,11 @@ def worker_stale(session, now: datetime) -> bool:
     return stale(beat["beat_at"] if beat else None, now)
 
 
+@in_one_snapshot
 def dashboard(session, now: datetime) -> dict[str, Any]:
-    """Everything the /status page shows. Read it in_one_snapshot."""
+    """Everything the /status page shows."""
     listed = store.targets(session)
-    body = summary(session, now, listed)
+    body = _summary(session, now, listed)
     rows = {t["name"]: t for t in listed}
     charts = store.hourly_latency(session, now - timedelta(hours=24), now)
     timeline, _ = store.incidents(

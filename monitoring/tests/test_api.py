@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from monitoring import store
+from monitoring import metrics, status, store
 from monitoring.checks import CheckResult
 from monitoring.config import parse
 from monitoring.notify import Notifier, email_for
@@ -289,13 +289,9 @@ OUTAGE_SEEN = {
 }
 
 
-@pytest.mark.parametrize("path", list(OUTAGE_SEEN))
-def test_a_target_down_and_its_incident_are_read_in_one_snapshot(
-    app, web, monitor, monkeypatch, path
-):
-    """The worker marks a target down and opens its incident in one transaction: one committed
-    after the dashboard read the targets, before it read the incidents, shows in neither (each
-    answer is one REPEATABLE READ transaction), never as a target down with no incident open."""
+def outage_committed_after_the_targets_are_read(app, monkeypatch) -> None:
+    """The next read of the targets is followed at once by the worker's commit of clients down
+    and its incident open: between that read and the read of the incidents."""
     read_targets = store.targets
 
     def targets_then_the_worker_commits_an_outage(session):
@@ -334,11 +330,46 @@ def test_a_target_down_and_its_incident_are_read_in_one_snapshot(
         return listed
 
     monkeypatch.setattr(store, "targets", targets_then_the_worker_commits_an_outage)
+
+
+@pytest.mark.parametrize("path", list(OUTAGE_SEEN))
+def test_a_target_down_and_its_incident_are_read_in_one_snapshot(
+    app, web, monitor, monkeypatch, path
+):
+    """The worker marks a target down and opens its incident in one transaction: one committed
+    after the dashboard read the targets, before it read the incidents, shows in neither (each
+    answer is one REPEATABLE READ transaction), never as a target down with no incident open."""
+    outage_committed_after_the_targets_are_read(app, monkeypatch)
     target_down, incident_open = OUTAGE_SEEN[path]
     during = web.get(path)
     assert (target_down(during), incident_open(during)) == (False, False)
     after = web.get(path)
     assert (target_down(after), incident_open(after)) == (True, True)
+
+
+# What each reader returns of clients's state, and of the open incidents.
+READERS = {
+    "summary": (status.summary, lambda r: r["targets"][1]["state"], lambda r: r["incidents_open"]),
+    "dashboard": (
+        status.dashboard,
+        lambda r: r["targets"][1]["state"],
+        lambda r: r["incidents_open"],
+    ),
+    "metrics": (metrics._read, lambda r: r[0][1]["state"], lambda r: r[2]),
+}
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+def test_each_reader_takes_its_own_snapshot_whoever_calls_it(
+    app, session, monitor, monkeypatch, reader
+):
+    """A new caller of a reader gets one snapshot without asking for it: the reader opens it."""
+    read, state, incidents_open = READERS[reader]
+    outage_committed_after_the_targets_are_read(app, monkeypatch)
+    during = read(session, NOW)
+    assert (state(during), incidents_open(during)) == ("unknown", [])
+    after = read(session, NOW)
+    assert state(after) == "down" and len(incidents_open(after)) == 1
 
 
 def test_the_page_says_an_incidents_duration_to_the_second_as_the_e_mail_does(

@@ -180,33 +180,38 @@ class Shown(NamedTuple):
 
 
 class SharedPacer(Pacer):
-    """Pacing across every worker process (replicas included), kept in the database: when a site
-    may next be asked (site_turns.not_before, by the database's clock, the one all processes
-    share), written after each request to it while holding its advisory lock (17018,
-    hashtext(site)) on a connection of its own. The lock is held only from the check of
-    not_before to its next value: the pause is waited holding nothing, so a stop during it
-    (Stopped) gives the run back at once, and whichever worker asks the site next still waits for
-    what is left of it. Nor does a waiter hold it: each sleeps once, to not_before, and polls only
-    while another's request is under way (its deadline bounds that)."""
+    """Pacing across every worker process (replicas included), kept in the database: a site's
+    last request (site_turns: when it ended and when the site may next be asked after it, by the
+    database's clock, the one all processes share), written after each request to it while
+    holding its advisory lock (17018, hashtext(site)) on a connection of its own. The lock is
+    held only from the check of the pause to the write of the next: the pause is waited holding
+    nothing, so a stop during it (Stopped) gives the run back at once, and whichever worker asks
+    the site next still waits for what is left of it. Nor does a waiter hold it: each sleeps
+    once, to the pause's end, and polls only while another's request is under way (its deadline
+    bounds that)."""
 
     @contextmanager
     def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[None]:
         key = {"c": SITE_LOCK_CLASS, "site": site}
         with db.engine.connect() as holder:
             wait_out(0, stopping)
-            while (left := self.claim(holder, key)) > 0:
+            while (left := self.claim(holder, key, delay)) > 0:
                 wait_out(left, stopping)
             try:
                 yield
             finally:
                 # From when the request ended, by the database's clock: one wait, whoever asks.
+                ended = func.clock_timestamp()
                 after = insert(SiteTurn).values(
-                    site=site, not_before=func.clock_timestamp() + timedelta(seconds=delay)
+                    site=site, ended_at=ended, not_before=ended + timedelta(seconds=delay)
                 )
                 holder.execute(
                     after.on_conflict_do_update(
                         index_elements=[SiteTurn.site],
-                        set_={"not_before": after.excluded.not_before},
+                        set_={
+                            "ended_at": after.excluded.ended_at,
+                            "not_before": after.excluded.not_before,
+                        },
                     )
                 )
                 # Committed before the lock goes: the next holder must read it.
@@ -215,20 +220,22 @@ class SharedPacer(Pacer):
                 holder.commit()
 
     @staticmethod
-    def claim(holder, key: dict) -> float:
+    def claim(holder, key: dict, delay: float) -> float:
         """0 once the site's lock is taken on `holder` and its pause is over (the lock is then
-        held); else the seconds to wait before asking again, holding nothing. not_before is read
-        after the lock is taken, in a statement of its own: a snapshot taken before could miss
-        the value the last holder wrote."""
+        held); else the seconds to wait before asking again, holding nothing. The pause ends at
+        not_before, or `delay` (the coming request's own) after the last request ended, whichever
+        is later. It is read after the lock is taken, in a statement of its own: a snapshot taken
+        before could miss what the last holder wrote."""
         taken = holder.execute(text("SELECT pg_try_advisory_lock(:c, hashtext(:site))"), key)
         if not taken.scalar():
             holder.commit()
             return BUSY_SITE_POLL_S
         holder.commit()
+        until = func.greatest(SiteTurn.not_before, SiteTurn.ended_at + timedelta(seconds=delay))
         left = holder.scalar(
-            db.select(
-                func.extract("epoch", SiteTurn.not_before - func.clock_timestamp()).cast(Float)
-            ).where(SiteTurn.site == key["site"])
+            db.select(func.extract("epoch", until - func.clock_timestamp()).cast(Float)).where(
+                SiteTurn.site == key["site"]
+            )
         )
         holder.commit()
         if left is None or left <= 0:

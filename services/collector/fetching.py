@@ -13,8 +13,9 @@
   never requested. A robots.txt that answers 4xx allows everything; one that cannot be read
   (5xx, 429, no answer) disallows the site for the run, as Google does.
 - One request at a time per site, `delay_s` (or the site's Crawl-delay, when longer, but never
-  more than COLLECTOR_MAX_CRAWL_DELAY_S) apart: the pause after a request is waited before the
-  next one, and a stop (the run's `stopping`) ends it at once with Stopped, no request cut off.
+  more than COLLECTOR_MAX_CRAWL_DELAY_S) apart, robots.txt and the first page too: the pause
+  after a request is waited before the next one, and a stop (the run's `stopping`) ends it at
+  once with Stopped, no request cut off.
 - A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
   exchange, from the connection to the body's last byte (headers or a body dripping a byte at a
   time cannot outlast it), a size limit on every body.
@@ -31,8 +32,9 @@ import math
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -294,16 +296,31 @@ def wait_out(seconds: float, stopping: threading.Event) -> None:
         raise Stopped
 
 
-class Pacer:
-    """One request at a time per site in this process, `delay` seconds apart (a lock per site,
-    and when it may next be asked). The pause is waited before the next request, not after the
-    last one: a stop during it makes no request and waits for nothing. The worker's pacer keeps
-    the same across processes in the database (collecting.SharedPacer)."""
+class Pacer(ABC):
+    """One request at a time per site, paced: a request waits until the pause the last request
+    to the site asked for is over, and until its own `delay` has passed since that one ended (the
+    first page after robots.txt takes robots.txt's Crawl-delay, not known when robots.txt was
+    asked). The pause is waited before the next request, not after the last one: a stop during
+    it makes no request and waits for nothing."""
+
+    @abstractmethod
+    def turn(
+        self, site: str, delay: float, stopping: threading.Event
+    ) -> AbstractContextManager[None]:
+        """The site's turn, held while one request is made; Stopped, and no request, when
+        `stopping` is set before it starts (during the pause too)."""
+
+
+class LocalPacer(Pacer):
+    """The pacer without a database, for one process (the fetcher's tests): a lock per site,
+    when its last request ended and the pause that one asked for. The worker's pacer keeps the
+    same in the database, across processes (collecting.SharedPacer)."""
 
     def __init__(self):
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
-        self._next: dict[str, float] = {}
+        # A site's last request: when it ended, and the pause it asked for (time.monotonic()).
+        self._ended: dict[str, tuple[float, float]] = {}
 
     def lock(self, site: str) -> threading.Lock:
         with self._guard:
@@ -311,17 +328,13 @@ class Pacer:
 
     @contextmanager
     def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[None]:
-        """The site's turn, held while one request is made: `delay` after the last one ended,
-        or Stopped when `stopping` is set before."""
         with self.lock(site):
-            wait_out(self._next.get(site, 0.0) - time.monotonic(), stopping)
+            ended, asked = self._ended.get(site, (-math.inf, 0.0))
+            wait_out(ended + max(asked, delay) - time.monotonic(), stopping)
             try:
                 yield
             finally:
-                self._next[site] = time.monotonic() + delay
-
-
-PACER = Pacer()
+                self._ended[site] = (time.monotonic(), delay)
 
 
 class Fetcher:
@@ -331,7 +344,7 @@ class Fetcher:
         self,
         settings: Settings,
         delay_s: float,
-        pacer: Pacer = PACER,
+        pacer: Pacer,
         stopping: threading.Event | None = None,
     ):
         self.settings = settings

@@ -170,12 +170,15 @@ class PagePicture(db.Model):
 
 
 class SiteTurn(db.Model):
-    """When a site (an origin, `https://shop:8443`) may next be asked, by the database's clock:
-    written after each request to it under its advisory lock (collecting.SharedPacer), so the
-    pause survives the worker that made the request (a rollout) and binds every replica."""
+    """A site's (an origin's, `https://shop:8443`) last request, by the database's clock: when
+    it ended and when the site may next be asked after it (its end and the pause it asked for).
+    Written after each request to it under its advisory lock (collecting.SharedPacer), so the
+    pause survives the worker that made the request (a rollout) and binds every replica; the next
+    request waits for it, and for its own pause since `ended_at` (a Crawl-delay read meanwhile)."""
 
     __tablename__ = "site_turns"
 
     # A host that resolved: a few hundred bytes at most, well inside a btree entry.
     site: Mapped[str] = mapped_column(Text, primary_key=True)
+    ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -2,6 +2,8 @@
 collector's service credential) and the fixture shops, each over real HTTP on a local port, all
 on the test database."""
 
+import time
+
 import pytest
 from flask import Flask, Response, make_response, request
 
@@ -21,7 +23,8 @@ class OwnShop(str):
     """A shop of the test's own pages over real HTTP (its base URL): `pages[path]` is what a
     Flask view returns (a body, or `(body, status, headers)`), answered 304 to a request that
     names its `ETag` or `Last-Modified` as a shop would; robots.txt allows everything unless a
-    test writes one; `asked` is each request's path and headers, oldest first."""
+    test writes one; `asked` is each request's path, headers and arrival (`at`, time.monotonic()),
+    oldest first."""
 
     pages: dict
     asked: list
@@ -52,7 +55,9 @@ def own_shop_server():
     @app.route("/", defaults={"path": ""})
     @app.route("/<path:path>")
     def page(path):
-        shop.asked.append({"path": request.path, "headers": dict(request.headers)})
+        shop.asked.append(
+            {"path": request.path, "headers": dict(request.headers), "at": time.monotonic()}
+        )
         if request.path == "/robots.txt" and "/robots.txt" not in shop.pages:
             return "User-agent: *\nAllow: /\n", 200, {"Content-Type": "text/plain"}
         answer = make_response(shop.pages.get(request.path, ("", 404)))

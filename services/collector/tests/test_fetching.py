@@ -21,9 +21,10 @@ from services.collector.fetching import (
     Answer,
     Fetcher,
     FetchFailed,
-    Pacer,
+    LocalPacer,
     Refused,
     Settings,
+    Stopped,
     check_address,
     user_agent,
 )
@@ -32,7 +33,7 @@ from services.kit.testing import LiveServer
 LOOPBACK = frozenset({"127.0.0.1"})
 
 
-def fetcher(delay_s=0.0, allowed=LOOPBACK, **settings):
+def fetcher(delay_s=0.0, allowed=LOOPBACK, pacer=None, stopping=None, **settings):
     return Fetcher(
         Settings(
             user_agent=user_agent("https://feira.test/coletor"),
@@ -41,7 +42,8 @@ def fetcher(delay_s=0.0, allowed=LOOPBACK, **settings):
             **settings,
         ),
         delay_s,
-        pacer=Pacer(),
+        pacer=pacer or LocalPacer(),
+        stopping=stopping,
     )
 
 
@@ -453,10 +455,56 @@ def test_a_crawl_delay_longer_than_the_cap_is_the_cap(own_shop, asked):
     started = time.monotonic()
     assert polite.allowed(own_shop.url + "/")  # robots.txt read
     assert polite.delay_for(own_shop.url) == 0.2
-    # Three pages, two pauses between them: each pause comes before the next request.
-    for _ in range(3):
+    for _ in range(2):
         assert polite.get(own_shop.url + "/").status == 200
+    # robots.txt, then each page the capped Crawl-delay after the request before it: the first
+    # page's pause is the Crawl-delay robots.txt gave, though it was not known before it.
+    assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/", "/"]
+    times = [entry["at"] for entry in own_shop.asked]
+    assert all(later - earlier >= 0.19 for earlier, later in itertools.pairwise(times))
     assert 0.4 <= time.monotonic() - started < 2
+
+
+def test_the_workers_pacer_waits_the_crawl_delay_between_robots_txt_and_the_first_page(
+    app, own_shop
+):
+    from services.collector.collecting import SharedPacer
+
+    own_shop.pages["/robots.txt"] = "User-agent: *\nCrawl-delay: 0.4\n"
+    own_shop.pages["/"] = "<h1>oi</h1>"
+    with app.app_context():
+        polite = Fetcher(
+            Settings(user_agent="FeiraCollector/1.0", allowed_private_hosts=LOOPBACK),
+            0.0,
+            pacer=SharedPacer(),
+        )
+        for _ in range(2):
+            assert polite.get(own_shop.url + "/").status == 200
+    assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/", "/"]
+    times = [entry["at"] for entry in own_shop.asked]
+    assert all(later - earlier >= 0.39 for earlier, later in itertools.pairwise(times))
+
+
+def test_a_stop_during_the_pause_makes_no_request_and_waits_for_nothing(own_shop):
+    own_shop.pages["/"] = "<h1>oi</h1>"
+    stopping = threading.Event()
+    polite = fetcher(delay_s=5.0, stopping=stopping)
+    assert polite.get(own_shop.url + "/", robots=True).status == 200
+    threading.Timer(0.2, stopping.set).start()
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        polite.get(own_shop.url + "/", robots=True)
+    assert time.monotonic() - started < 1
+    assert [entry["path"] for entry in own_shop.asked] == ["/"]
+
+
+def test_the_pause_a_request_asked_for_holds_for_a_run_that_asks_for_less(own_shop):
+    own_shop.pages["/"] = "<h1>oi</h1>"
+    pacer = LocalPacer()
+    fetcher(delay_s=0.5, pacer=pacer).get(own_shop.url + "/", robots=True)
+    fetcher(delay_s=0.0, pacer=pacer).get(own_shop.url + "/", robots=True)
+    first, second = (entry["at"] for entry in own_shop.asked)
+    assert second - first >= 0.49
 
 
 def test_the_workers_pacer_waits_delay_s_once_between_two_requests(app, served):

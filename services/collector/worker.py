@@ -263,7 +263,8 @@ def run_worker() -> None:
 
     def shut_down(signum, frame):
         # The scheduler starts no job any more; the runs under way see `stopping` and go back to
-        # the queue after their page, and the interpreter's exit waits for their threads.
+        # the queue before their next request (a pause cut short), and the interpreter's exit
+        # waits for their threads.
         stopping.set()
         scheduler.shutdown(wait=False)
 
@@ -271,4 +272,6 @@ def run_worker() -> None:
     signal.signal(signal.SIGINT, shut_down)
     log.info("collector worker started (%s runs at a time)", concurrency)
     scheduler.start()
-    log.info("collector worker stopping: runs under way go back to the queue after their page")
+    log.info(
+        "collector worker stopping: runs under way go back to the queue before their next request"
+    )

@@ -3,6 +3,7 @@ categories, and stock with its ledger and movements."""
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
 
@@ -27,16 +28,12 @@ from .pages import (
     user_names,
 )
 from .sales import (
-    INVALID_KEY,
-    KEY_REUSED,
     MOVEMENT_NOT_KNOWN,
-    form_key,
     listing,
     not_known,
     number,
     refused,
-    send_keyed,
-    sent_again,
+    send_form,
 )
 from .sessions import SignedOut
 
@@ -459,34 +456,22 @@ def add_movement(product_id: int):
     body["quantity"] = number(body["quantity"])
     if values.get("note"):
         body["note"] = values["note"]
-    key = form_key(values)
-    if key is None:
-        flash(INVALID_KEY, "error")
-        values.pop("idempotency_key")
-        return stock_page(product_id, form="movement", values=values, status=422)
-    values["idempotency_key"] = key
+    page = functools.partial(stock_page, product_id, form="movement")
     try:
-        send_keyed(f"/inventory/stock/{product_id}/movements", body, key)
+        send_form(
+            values,
+            f"/inventory/stock/{product_id}/movements",
+            body,
+            page,
+            MOVEMENT_NOT_KNOWN,
+            url_for("console.add_movement", product_id=product_id),
+            "movement-form",
+        )
     except ApiError as exc:
-        if not_known(exc):
-            return sent_again(
-                lambda: stock_page(product_id, form="movement", values=values, status=503),
-                MOVEMENT_NOT_KNOWN,
-                url_for("console.add_movement", product_id=product_id),
-                "movement-form",
-                values,
-            )
         if not refused(exc):
             raise
-        if exc.key_reused:
-            # The key is spent: the form comes back with a new one.
-            flash(KEY_REUSED, "error")
-            values.pop("idempotency_key")
-            return stock_page(product_id, form="movement", values=values, status=exc.status)
         errors = exc.errors or {"quantity": [exc.detail]}
-        return stock_page(
-            product_id, form="movement", values=values, errors=errors, status=exc.status
-        )
+        return page(values=values, errors=errors, status=exc.status)
     flash("Movimento registrado.")
     return redirect(url_for("console.stock_item", product_id=product_id), 303)
 

@@ -138,6 +138,15 @@ def admin_only(view: Callable) -> Callable:
     return wrapper
 
 
+class FormShown(Exception):
+    """A form shown again in place of its answer (sales.send_form: its key unusable or spent, or
+    the API's answer not known); the view's response is `response`."""
+
+    def __init__(self, response):
+        super().__init__()
+        self.response = response
+
+
 def error_page(status: int, detail: str = "", request_id: object = None):
     """The page of a refusal or a failure, with the id to quote when reporting it ("Código do
     pedido", as the gateway's pages say it): `request_id`, the API's problem's (the one the
@@ -362,6 +371,10 @@ def init_pages(app: Flask) -> None:
     @app.errorhandler(SignedOut)
     def signed_out(_exc):
         return to_sign_in(ended=True)
+
+    @app.errorhandler(FormShown)
+    def form_shown(exc: FormShown):
+        return exc.response
 
     @app.errorhandler(ApiError)
     def api_refused(exc: ApiError):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import date, datetime, time, timedelta
@@ -18,6 +19,7 @@ from .messages import ORDER_STATUSES, PAYMENT_STATUSES
 from .pages import (
     NOTHING_CHANGED,
     SERVICE_LABELS,
+    FormShown,
     admin_only,
     bp,
     brl,
@@ -259,6 +261,34 @@ def sent_again(page, message: str, action: str, form_id: str, values: dict):
         return render_template("resend.html", action=action, form_id=form_id, values=values), 503
 
 
+def send_form(values: dict, path: str, body: dict, page, unknown: str, action: str, form_id: str):
+    """A page's keyed form (a stock movement, an address, a refund) POSTed with its key: the
+    API's answer. `page(values=, status=)` shows the form again, in place of the answer (raised
+    as FormShown): with a new key when its own is unusable or spent (another body's), with its
+    own and `unknown` said when the answer did not come (`sent_again`). A refusal of what was sent
+    is the ApiError, raised for the view to show next to its fields."""
+    key = form_key(values)
+    if key is None:
+        flash(INVALID_KEY, "error")
+        values.pop("idempotency_key")
+        raise FormShown(page(values=values, status=422))
+    values["idempotency_key"] = key
+    try:
+        return send_keyed(path, body, key)
+    except ApiError as exc:
+        if not_known(exc):
+            again = sent_again(
+                lambda: page(values=values, status=503), unknown, action, form_id, values
+            )
+            raise FormShown(again) from exc
+        if refused(exc) and exc.key_reused:
+            # The key is spent: the form comes back with a new one.
+            flash(KEY_REUSED, "error")
+            values.pop("idempotency_key")
+            raise FormShown(page(values=values, status=exc.status)) from exc
+        raise
+
+
 def form_key(values: dict) -> str | None:
     """The Idempotency-Key a form was shown with (a hidden field): a double submit, or a retry,
     of one form is one request to the API. None when the form came with one no header can carry
@@ -418,36 +448,23 @@ def refund_payment(order_id: int, payment_id: int):
     """Give back the amount typed (blank: all that is left) of one of the order's payments. The
     amount goes as typed, as the product form's price does: the API names what it refuses."""
     values = form_values()
-    key = form_key(values)
-    if key is None:
-        flash(INVALID_KEY, "error")
-        values.pop("idempotency_key")
-        return order_page(order_id, refund=payment_id, values=values, status=422)
-    values["idempotency_key"] = key
     amount = values.get("amount", "").strip()
-    body = {"amount": amount} if amount else {}
+    page = functools.partial(order_page, order_id, refund=payment_id)
     try:
-        paid = send_keyed(f"/payments/{payment_id}/refund", body, key)
+        paid = send_form(
+            values,
+            f"/payments/{payment_id}/refund",
+            {"amount": amount} if amount else {},
+            page,
+            REFUND_NOT_KNOWN,
+            url_for("console.refund_payment", order_id=order_id, payment_id=payment_id),
+            f"refund-{payment_id}",
+        )
     except ApiError as exc:
-        if not_known(exc):
-            return sent_again(
-                lambda: order_page(order_id, refund=payment_id, values=values, status=503),
-                REFUND_NOT_KNOWN,
-                url_for("console.refund_payment", order_id=order_id, payment_id=payment_id),
-                f"refund-{payment_id}",
-                values,
-            )
         if not refused(exc):
             raise
-        if exc.key_reused:
-            # The key is spent: the form comes back with a new one.
-            flash(KEY_REUSED, "error")
-            values.pop("idempotency_key")
-            return order_page(order_id, refund=payment_id, values=values, status=exc.status)
         flash("Não foi possível reembolsar: " + exc.reason, "error")
-        return order_page(
-            order_id, refund=payment_id, values=values, errors=exc.errors, status=exc.status
-        )
+        return page(values=values, errors=exc.errors, status=exc.status)
     word = PAYMENT_STATUSES.get(paid["status"], paid["status"])
     flash(f"Pagamento {payment_id}: {word}, {brl(paid['refunded_amount'])} reembolsados no total.")
     return redirect(url_for("console.order", order_id=order_id), 303)
@@ -580,33 +597,21 @@ def add_address(client_id: int):
     body = {key: values.get(key, "").strip() for key in ADDRESS_FIELDS}
     if not body["complement"]:
         body.pop("complement")
-    key = form_key(values)
-    if key is None:
-        flash(INVALID_KEY, "error")
-        values.pop("idempotency_key")
-        return client_page(client_id, form="address", values=values, status=422)
-    values["idempotency_key"] = key
+    page = functools.partial(client_page, client_id, form="address")
     try:
-        added = send_keyed(f"/clients/{client_id}/addresses", body, key)
+        added = send_form(
+            values,
+            f"/clients/{client_id}/addresses",
+            body,
+            page,
+            ADDRESS_NOT_KNOWN,
+            url_for("console.add_address", client_id=client_id, **addresses_kept()),
+            "address-form",
+        )
     except ApiError as exc:
-        if not_known(exc):
-            return sent_again(
-                lambda: client_page(client_id, form="address", values=values, status=503),
-                ADDRESS_NOT_KNOWN,
-                url_for("console.add_address", client_id=client_id, **addresses_kept()),
-                "address-form",
-                values,
-            )
         if not refused(exc):
             raise
-        if exc.key_reused:
-            # The key is spent: the form comes back with a new one.
-            flash(KEY_REUSED, "error")
-            values.pop("idempotency_key")
-            return client_page(client_id, form="address", values=values, status=exc.status)
-        return client_page(
-            client_id, form="address", values=values, errors=exc.errors, status=exc.status
-        )
+        return page(values=values, errors=exc.errors, status=exc.status)
     # Said with its id: on a client with many addresses it lands on the last page, not this one.
     flash(f"Endereço {added['id']} adicionado.")
     return redirect(url_for("console.client", client_id=client_id, **addresses_kept()), 303)

@@ -119,35 +119,27 @@ class Key:
     def bind(self, resource_id: int, connection: Connection | None = None) -> None:
         """In the session's transaction, or in `connection`'s: a command that commits what it
         started apart from a transaction it keeps open (holding a lock) binds the key there."""
-        model = self.command.model
-        (connection or self.command.db.session).execute(
-            insert(model)
-            .values(
-                user_id=self.user_id,
-                key=self.key,
-                request_hash=self.digest,
-                resource_id=resource_id,
-            )
-            .on_conflict_do_update(
-                index_elements=[model.user_id, model.key], set_={"resource_id": resource_id}
-            )
-        )
+        self._write(connection or self.command.db.session, resource_id=resource_id)
         self.resource_id = resource_id
 
     def answer(self, resource) -> None:
         """Written whether or not the key was bound: a command may be answered by what an
         earlier request started (an update alone would then change no row, and a retry would
         do the work again)."""
+        self._write(
+            self.command.db.session,
+            resource_id=resource.id,
+            status_code=self.command.status,
+            response=self.command.schema().dump(resource),
+        )
+
+    def _write(self, executor, **values) -> None:
+        """The key's row with `values`, made or changed."""
         model = self.command.model
-        answered = {
-            "resource_id": resource.id,
-            "status_code": self.command.status,
-            "response": self.command.schema().dump(resource),
-        }
-        self.command.db.session.execute(
+        executor.execute(
             insert(model)
-            .values(user_id=self.user_id, key=self.key, request_hash=self.digest, **answered)
-            .on_conflict_do_update(index_elements=[model.user_id, model.key], set_=answered)
+            .values(user_id=self.user_id, key=self.key, request_hash=self.digest, **values)
+            .on_conflict_do_update(index_elements=[model.user_id, model.key], set_=values)
         )
 
 

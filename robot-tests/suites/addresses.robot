@@ -136,6 +136,7 @@ Scenario: the same Idempotency-Key for another client's address is a 409
     And I add an address to the client with the key "form"
     When I add the same address to the other client with the same key
     Then the answer is a 409 problem
+    And the problem says the Idempotency-Key was used with another body
     And the other client has 0 addresses
 
 Scenario: an address cannot be added to an unknown client

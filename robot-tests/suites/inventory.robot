@@ -114,6 +114,7 @@ Scenario: the same Idempotency-Key with another movement is a 409
     And I record a receipt of 5 units with the key "nf-4472"
     When I record a receipt of 6 units with the same key
     Then the answer is a 409 problem
+    And the problem says the Idempotency-Key was used with another body
     And the stock is 15 on hand, 0 reserved and 15 available
 
 Scenario: a reason that is not documented is refused

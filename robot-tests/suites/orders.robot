@@ -242,6 +242,7 @@ Scenario: the same Idempotency-Key with another body is a 409
     And I place an order for 2 units of the product with the key "other"
     When I place an order for 3 units with the same key
     Then the answer is a 409 problem
+    And the problem says the Idempotency-Key was used with another body
     And the client has 1 orders
 
 # --- finding -----------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from .pages import (
 )
 from .sales import (
     MOVEMENT_NOT_KNOWN,
+    FormRefused,
     listing,
     not_known,
     number,
@@ -467,9 +468,7 @@ def add_movement(product_id: int):
             url_for("console.add_movement", product_id=product_id),
             "movement-form",
         )
-    except ApiError as exc:
-        if not refused(exc):
-            raise
+    except FormRefused as exc:
         errors = exc.errors or {"quantity": [exc.detail]}
         return page(values=values, errors=errors, status=exc.status)
     flash("Movimento registrado.")

@@ -261,12 +261,22 @@ def sent_again(page, message: str, action: str, form_id: str, values: dict):
         return render_template("resend.html", action=action, form_id=form_id, values=values), 503
 
 
+class FormRefused(ApiError):
+    """The API's refusal of what a keyed form sent (send_form), for its view to show next to the
+    fields: its own type, so that an ApiError of the page read that shows the form again is not
+    taken for one, and reaches the app's error page."""
+
+    def __init__(self, refusal: ApiError):
+        super().__init__(refusal.status, refusal.problem)
+
+
 def send_form(values: dict, path: str, body: dict, page, unknown: str, action: str, form_id: str):
     """A page's keyed form (a stock movement, an address, a refund) POSTed with its key: the
     API's answer. `page(values=, status=)` shows the form again, in place of the answer (raised
     as FormShown): with a new key when its own is unusable or spent (another body's), with its
     own and `unknown` said when the answer did not come (`sent_again`). A refusal of what was sent
-    is the ApiError, raised for the view to show next to its fields."""
+    is raised as FormRefused for the view to show next to its fields; any other ApiError (the
+    POST's or the page read's) is the app's."""
     key = form_key(values)
     if key is None:
         flash(INVALID_KEY, "error")
@@ -286,6 +296,8 @@ def send_form(values: dict, path: str, body: dict, page, unknown: str, action: s
             flash(KEY_REUSED, "error")
             values.pop("idempotency_key")
             raise FormShown(page(values=values, status=exc.status)) from exc
+        if refused(exc):
+            raise FormRefused(exc) from exc
         raise
 
 
@@ -460,9 +472,7 @@ def refund_payment(order_id: int, payment_id: int):
             url_for("console.refund_payment", order_id=order_id, payment_id=payment_id),
             f"refund-{payment_id}",
         )
-    except ApiError as exc:
-        if not refused(exc):
-            raise
+    except FormRefused as exc:
         flash("Não foi possível reembolsar: " + exc.reason, "error")
         return page(values=values, errors=exc.errors, status=exc.status)
     word = PAYMENT_STATUSES.get(paid["status"], paid["status"])
@@ -608,9 +618,7 @@ def add_address(client_id: int):
             url_for("console.add_address", client_id=client_id, **addresses_kept()),
             "address-form",
         )
-    except ApiError as exc:
-        if not refused(exc):
-            raise
+    except FormRefused as exc:
         return page(values=values, errors=exc.errors, status=exc.status)
     # Said with its id: on a client with many addresses it lands on the last page, not this one.
     flash(f"Endereço {added['id']} adicionado.")

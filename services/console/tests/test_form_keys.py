@@ -1,8 +1,8 @@
-"""The forms that add something (a stock movement, a client's address) carry a key of their own,
-sent as the API's Idempotency-Key: a form submitted twice (a double click, a retry) is one
-request to the API, which answers the second with the first's result; a form whose answer did
-not come is shown again with its key, so sending it again cannot add a second one. The API behind
-the gateway is a stand-in that records what it was sent."""
+"""The forms that add something (a stock movement, a client's address, a refund, an order) carry
+a key of their own, sent as the API's Idempotency-Key: a form submitted twice (a double click, a
+retry) is one request to the API, which answers the second with the first's result; a form whose
+answer did not come is shown again with its key, so sending it again cannot add a second one. The
+API behind the gateway is a stand-in that records what it was sent."""
 
 import re
 import time
@@ -17,22 +17,25 @@ from services.kit.testing import truncate_all
 
 from .conftest import ADMIN, console_with_api, csrf_of, sign_in
 
-PRODUCT, CLIENT = 7, 3
+PRODUCT, CLIENT, ORDER, PAYMENT = 7, 3, 5, 9
 
 
 class Api:
-    """Inventory, clients and products as the stock and client pages read them; the POSTs it
-    receives are recorded with their Idempotency-Key."""
+    """Inventory, clients, products, an order and its payment as the stock, client and order
+    pages read them; the POSTs it receives are recorded with their Idempotency-Key."""
 
     def __init__(self):
         self.posts: list[tuple[str, str | None]] = []
         # What each key was first sent with: the same key with another body is the kit's 409.
         self.bodies: dict[str | None, object] = {}
         # The next POST is carried out, but answered with this status (its answer lost behind
-        # the gateway), after `slow` seconds; `down`: every read answers 503.
+        # the gateway), after `slow` seconds; `down`: every read answers 503; `gone`: every read
+        # answers 404, and is counted in `gone_reads`.
         self.lost: int | None = None
         self.slow = 0.0
         self.down = False
+        self.gone = False
+        self.gone_reads = 0
         # How many entries the lists (the stock ledger, the addresses) say they have, so that
         # their pagers show.
         self.total = 0
@@ -44,6 +47,10 @@ class Api:
             if self.down and request.method == "GET":
                 problem = {"status": 503, "title": "Service Unavailable"}
                 return problem, 503, {"Content-Type": "application/problem+json"}
+            if self.gone and request.method == "GET":
+                self.gone_reads += 1
+                problem = {"status": 404, "title": "Not Found", "detail": "Not found"}
+                return problem, 404, {"Content-Type": "application/problem+json"}
 
         @app.get(f"/inventory/stock/{PRODUCT}")
         def stock():
@@ -73,6 +80,32 @@ class Api:
                 "created_at": "2026-12-01T10:00:00+00:00",
             }
 
+        @app.get(f"/orders/{ORDER}")
+        def order():
+            return {
+                "id": ORDER,
+                "client_id": CLIENT,
+                "status": "paid",
+                "total": "60.50",
+                "payment_method": "credit_card",
+                "shipping_address_id": None,
+                "created_at": "2026-12-01T10:00:00+00:00",
+                "items": [],
+                "history": [],
+            }
+
+        @app.get("/payments")
+        def payments():
+            payment = {
+                "id": PAYMENT,
+                "order_id": ORDER,
+                "method": "card",
+                "status": "succeeded",
+                "amount": "60.50",
+                "refunded_amount": "0.00",
+            }
+            return {**page, "items": [payment], "total": 1}
+
         @app.get(f"/inventory/stock/{PRODUCT}/movements")
         @app.get(f"/clients/{CLIENT}/addresses")
         def listing():
@@ -81,6 +114,7 @@ class Api:
         @app.post(f"/inventory/stock/{PRODUCT}/movements")
         @app.post(f"/clients/{CLIENT}/addresses")
         @app.post("/orders")
+        @app.post(f"/payments/{PAYMENT}/refund")
         def create():
             key = request.headers.get("Idempotency-Key")
             self.posts.append((request.path, key))
@@ -99,6 +133,8 @@ class Api:
                 self.lost, status = None, self.lost
                 problem = {"status": status, "title": "Gateway Timeout"}
                 return problem, status, {"Content-Type": "application/problem+json"}
+            if request.path.endswith("/refund"):
+                return {"id": PAYMENT, "status": "partially_refunded", "refunded_amount": "5.00"}
             return {"id": 1}, 201
 
 
@@ -109,7 +145,7 @@ def api(auth):
 
 @pytest.fixture(scope="module")
 def api_console(database, jwt_keys, auth, auth_server, api):
-    prefixes = ("/inventory/", "/clients/", "/products", "/orders")
+    prefixes = ("/inventory/", "/clients/", "/products", "/orders", "/payments")
     with console_with_api(database, jwt_keys, auth, auth_server, api.app, prefixes) as console:
         yield console
 
@@ -123,6 +159,7 @@ def browser(api_console, auth, api):
     api.posts.clear()
     api.bodies.clear()
     api.lost, api.slow, api.down, api.total = None, 0.0, False, 0
+    api.gone, api.gone_reads = False, 0
     browser = api_console.test_client()
     sign_in(browser)
     return browser
@@ -146,6 +183,12 @@ FORMS = {
         "address-form",
         f"/console/clients/{CLIENT}/addresses",
         {"street": "Rua A", "number": "1", "city": "São Paulo", "state": "SP", "cep": "01001-000"},
+    ),
+    "refund": (
+        f"/console/orders/{ORDER}",
+        f"refund-{PAYMENT}",
+        f"/console/orders/{ORDER}/payments/{PAYMENT}/refund",
+        {"amount": "5.00"},
     ),
 }
 KEYED_FORMS = {
@@ -280,6 +323,31 @@ def test_a_form_whose_page_cannot_be_read_either_is_offered_to_send_again_as_it_
     api.down = False
     assert browser.post(action, data=form).status_code == 303
     assert [sent for _, sent in api.posts] == [key, key]
+
+
+@pytest.mark.parametrize("spent", [False, True], ids=["unusable-key", "spent-key"])
+@pytest.mark.parametrize("name", FORMS)
+def test_a_form_whose_page_is_gone_when_shown_again_is_that_page_s_404_not_a_refusal(
+    browser, api, name, spent
+):
+    """The form's key is refused (no header can carry it, or it was spent on other data) and the
+    page that would show the form again answers 404 (its product, client or order gone
+    meanwhile): that 404 is the answer, its page read once, and not said as the API refusing
+    what the form sent."""
+    shown, form_id, action, fields = FORMS[name]
+    page = browser.get(shown).text
+    form = {**fields, "csrf_token": csrf_of(page), "idempotency_key": key_of(page, form_id)}
+    if spent:
+        assert browser.post(action, data=form).status_code == 303
+        form[next(iter(fields))] = "2"
+    else:
+        form["idempotency_key"] = "é-key"
+    api.gone = True
+    answer = browser.post(action, data=form)
+    assert answer.status_code == 404
+    assert 'data-status="404"' in answer.text
+    assert "Não foi possível reembolsar" not in answer.text
+    assert api.gone_reads == 1
 
 
 def test_a_refused_movement_shown_again_pages_the_ledger_on_the_stock_page(browser, api):

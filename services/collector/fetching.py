@@ -31,10 +31,8 @@ import logging
 import math
 import socket
 import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -309,32 +307,6 @@ class Pacer(ABC):
     ) -> AbstractContextManager[None]:
         """The site's turn, held while one request is made; Stopped, and no request, when
         `stopping` is set before it starts (during the pause too)."""
-
-
-class LocalPacer(Pacer):
-    """The pacer without a database, for one process (the fetcher's tests): a lock per site,
-    when its last request ended and the pause that one asked for. The worker's pacer keeps the
-    same in the database, across processes (collecting.SharedPacer)."""
-
-    def __init__(self):
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        # A site's last request: when it ended, and the pause it asked for (time.monotonic()).
-        self._ended: dict[str, tuple[float, float]] = {}
-
-    def lock(self, site: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(site, threading.Lock())
-
-    @contextmanager
-    def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[None]:
-        with self.lock(site):
-            ended, asked = self._ended.get(site, (-math.inf, 0.0))
-            wait_out(ended + max(asked, delay) - time.monotonic(), stopping)
-            try:
-                yield
-            finally:
-                self._ended[site] = (time.monotonic(), delay)
 
 
 class Fetcher:

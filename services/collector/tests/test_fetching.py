@@ -15,22 +15,47 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import Flask, Response, redirect
+from sqlalchemy import delete
 from werkzeug.serving import make_server
 
+from services.collector.collecting import SharedPacer
 from services.collector.fetching import (
     Answer,
     Fetcher,
     FetchFailed,
-    LocalPacer,
+    Pacer,
     Refused,
     Settings,
     Stopped,
     check_address,
     user_agent,
+    wait_out,
 )
+from services.collector.models import SiteTurn, db
 from services.kit.testing import LiveServer
 
 LOOPBACK = frozenset({"127.0.0.1"})
+
+
+class Unpaced(Pacer):
+    """No pacing, and no database: for the tests not about pacing. Those that are take the
+    worker's pacer (`paced`), the one rule there is."""
+
+    @contextmanager
+    def turn(self, site, delay, stopping):
+        wait_out(0, stopping)
+        yield
+
+
+@pytest.fixture
+def paced(app):
+    """The worker's pacer, in the collector's app, every site's last request forgotten (other
+    tests' pauses would hold)."""
+    with app.app_context():
+        db.session.execute(delete(SiteTurn))
+        db.session.commit()
+        yield SharedPacer()
+        db.session.remove()
 
 
 def fetcher(delay_s=0.0, allowed=LOOPBACK, pacer=None, stopping=None, **settings):
@@ -42,7 +67,7 @@ def fetcher(delay_s=0.0, allowed=LOOPBACK, pacer=None, stopping=None, **settings
             **settings,
         ),
         delay_s,
-        pacer=pacer or LocalPacer(),
+        pacer=pacer or Unpaced(),
         stopping=stopping,
     )
 
@@ -281,14 +306,6 @@ def test_every_request_names_the_collector_and_its_contact(served):
     assert agents == {"FeiraCollector/1.0 (+https://feira.test/coletor)"}
 
 
-def test_requests_to_one_site_are_delay_s_apart(served):
-    polite = fetcher(delay_s=0.3)
-    for _ in range(3):
-        polite.get(served.url + "/loja-json/")
-    times = [entry["at"] for entry in served.requests("/loja-json/")]
-    assert all(later - earlier >= 0.29 for earlier, later in itertools.pairwise(times))
-
-
 def test_a_slow_page_times_out(served):
     with pytest.raises(FetchFailed, match="timed out"):
         fetcher(read_timeout=0.3).get(served.url + "/loja-instavel/produto/lento")
@@ -350,9 +367,8 @@ def test_a_site_whose_robots_txt_answers_too_many_requests_is_not_crawled(own_sh
     assert [asked["path"] for asked in own_shop.asked] == ["/robots.txt"]
 
 
+@pytest.mark.usefixtures("paced")  # each thread makes a pacer of its own
 def test_two_workers_take_turns_at_a_site_through_the_database(app, served):
-    from services.collector.collecting import SharedPacer
-
     def fetch_three():
         with app.app_context():
             polite = Fetcher(
@@ -448,10 +464,10 @@ def test_headers_that_drip_are_cut_off_at_the_deadline_for_the_whole_answer():
 
 
 @pytest.mark.parametrize("asked", ["1e9", "1e20"])
-def test_a_crawl_delay_longer_than_the_cap_is_the_cap(own_shop, asked):
+def test_a_crawl_delay_longer_than_the_cap_is_the_cap(own_shop, paced, asked):
     own_shop.pages["/robots.txt"] = f"User-agent: *\nCrawl-delay: {asked}\n"
     own_shop.pages["/"] = "<h1>oi</h1>"
-    polite = fetcher(max_crawl_delay=0.2)
+    polite = fetcher(max_crawl_delay=0.2, pacer=paced)
     started = time.monotonic()
     assert polite.allowed(own_shop.url + "/")  # robots.txt read
     assert polite.delay_for(own_shop.url) == 0.2
@@ -465,30 +481,21 @@ def test_a_crawl_delay_longer_than_the_cap_is_the_cap(own_shop, asked):
     assert 0.4 <= time.monotonic() - started < 2
 
 
-def test_the_workers_pacer_waits_the_crawl_delay_between_robots_txt_and_the_first_page(
-    app, own_shop
-):
-    from services.collector.collecting import SharedPacer
-
+def test_the_pause_between_robots_txt_and_the_first_page_is_the_crawl_delay(own_shop, paced):
     own_shop.pages["/robots.txt"] = "User-agent: *\nCrawl-delay: 0.4\n"
     own_shop.pages["/"] = "<h1>oi</h1>"
-    with app.app_context():
-        polite = Fetcher(
-            Settings(user_agent="FeiraCollector/1.0", allowed_private_hosts=LOOPBACK),
-            0.0,
-            pacer=SharedPacer(),
-        )
-        for _ in range(2):
-            assert polite.get(own_shop.url + "/").status == 200
+    polite = fetcher(pacer=paced)
+    for _ in range(2):
+        assert polite.get(own_shop.url + "/").status == 200
     assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/", "/"]
     times = [entry["at"] for entry in own_shop.asked]
     assert all(later - earlier >= 0.39 for earlier, later in itertools.pairwise(times))
 
 
-def test_a_stop_during_the_pause_makes_no_request_and_waits_for_nothing(own_shop):
+def test_a_stop_during_the_pause_makes_no_request_and_waits_for_nothing(own_shop, paced):
     own_shop.pages["/"] = "<h1>oi</h1>"
     stopping = threading.Event()
-    polite = fetcher(delay_s=5.0, stopping=stopping)
+    polite = fetcher(delay_s=5.0, pacer=paced, stopping=stopping)
     assert polite.get(own_shop.url + "/", robots=True).status == 200
     threading.Timer(0.2, stopping.set).start()
     started = time.monotonic()
@@ -498,26 +505,19 @@ def test_a_stop_during_the_pause_makes_no_request_and_waits_for_nothing(own_shop
     assert [entry["path"] for entry in own_shop.asked] == ["/"]
 
 
-def test_the_pause_a_request_asked_for_holds_for_a_run_that_asks_for_less(own_shop):
+def test_the_pause_a_request_asked_for_holds_for_a_run_that_asks_for_less(own_shop, paced):
     own_shop.pages["/"] = "<h1>oi</h1>"
-    pacer = LocalPacer()
-    fetcher(delay_s=0.5, pacer=pacer).get(own_shop.url + "/", robots=True)
-    fetcher(delay_s=0.0, pacer=pacer).get(own_shop.url + "/", robots=True)
+    fetcher(delay_s=0.5, pacer=paced).get(own_shop.url + "/", robots=True)
+    # Another run, with a pacer of its own as in another process.
+    fetcher(delay_s=0.0, pacer=SharedPacer()).get(own_shop.url + "/", robots=True)
     first, second = (entry["at"] for entry in own_shop.asked)
     assert second - first >= 0.49
 
 
-def test_the_workers_pacer_waits_delay_s_once_between_two_requests(app, served):
-    from services.collector.collecting import SharedPacer
-
-    with app.app_context():
-        polite = Fetcher(
-            Settings(user_agent="FeiraCollector/1.0", allowed_private_hosts=LOOPBACK),
-            0.3,
-            pacer=SharedPacer(),
-        )
-        for _ in range(3):
-            polite.get(served.url + "/loja-micro/")
+def test_requests_to_one_site_are_delay_s_apart_waited_once(served, paced):
+    polite = fetcher(delay_s=0.3, pacer=paced)
+    for _ in range(3):
+        polite.get(served.url + "/loja-micro/")
     times = [entry["at"] for entry in served.requests("/loja-micro/")]
     # The wait follows each answer, so a gap is 0.3 s and the request's own time, which a busy
     # machine stretches; waiting twice would be 0.6 s at the least.

@@ -28,9 +28,11 @@ from .pages import (
     user_names,
 )
 from .sales import (
+    MONEY_UNREADABLE,
     MOVEMENT_NOT_KNOWN,
     FormRefused,
     listing,
+    money,
     not_known,
     number,
     refused,
@@ -140,6 +142,18 @@ def product_body(values: dict) -> dict:
     return body
 
 
+def priced(body: dict) -> dict[str, list[str]]:
+    """The body's price read as money is typed in Brazil (sales.money), in place; else the
+    form's error under it, for the form to refuse before any call. A blank one goes as it is:
+    the API says it is required."""
+    if body.get("price"):
+        try:
+            body["price"] = money(body["price"])
+        except ValueError:
+            return {"price": [MONEY_UNREADABLE]}
+    return {}
+
+
 def loaded_values(product: dict) -> dict[str, str]:
     """A product as its edit form shows it: each field's text, the checkbox's "on" or ""."""
     values = {key: "" if product.get(key) is None else str(product[key]) for key in PRODUCT_FIELDS}
@@ -178,13 +192,26 @@ def products():
     )
 
 
+def new_product_form(values: dict, errors=None, message=None, status=200):
+    return render_template(
+        "product_form.html",
+        values=values,
+        errors=errors or {},
+        message=message,
+        categories=with_current(categories(), values.get("category_id")),
+        product=None,
+    ), status
+
+
 @bp.route("/products/new", methods=["GET", "POST"])
 @admin_only
 def new_product():
-    values, errors, message = {"active": "on"}, {}, None
     if request.method == "POST":
         values = form_values()
         body = product_body(values)
+        unread = priced(body)
+        if unread:
+            return new_product_form(values, unread, "Confira os campos destacados.", 422)
         if values.get("initial_stock"):
             body["initial_stock"] = number(values["initial_stock"])
         try:
@@ -192,15 +219,7 @@ def new_product():
         except ApiError as exc:
             if not refused(exc):
                 raise
-            errors, message = exc.errors, exc.message
-            return render_template(
-                "product_form.html",
-                values=values,
-                errors=errors,
-                message=message,
-                categories=with_current(categories(), values.get("category_id")),
-                product=None,
-            ), exc.status
+            return new_product_form(values, exc.errors, exc.message, exc.status)
         page = url_for("console.product", product_id=created["id"])
         try:
             upload_picture(created["id"])
@@ -224,14 +243,7 @@ def new_product():
         else:
             flash(f"Produto {created['name']} criado.")
         return redirect(page, 303)
-    return render_template(
-        "product_form.html",
-        values=values,
-        errors=errors,
-        message=message,
-        categories=categories(),
-        product=None,
-    )
+    return new_product_form({"active": "on"})
 
 
 def product_page(product_id: int, *, values=None, errors=None, message=None, status=200):
@@ -268,6 +280,11 @@ def edit_product(product_id: int):
     if not body:
         flash(NOTHING_CHANGED)
         return redirect(url_for("console.product", product_id=product_id), 303)
+    # Read only when changed: the price as loaded is the API's own.
+    unread = priced(body)
+    if unread:
+        message = "Confira os campos destacados."
+        return product_page(product_id, values=values, errors=unread, message=message, status=422)
     try:
         api.send("PATCH", f"/products/{product_id}", body)
     except ApiError as exc:

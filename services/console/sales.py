@@ -317,6 +317,36 @@ def number(text: str):
         return text
 
 
+# Money as people in Brazil type it (19,90 · 1.234,56 · 1234), or as the API writes it (19.90:
+# one dot, one or two digits after it, no comma). A sign goes through for the API to judge.
+MONEY = re.compile(
+    r"""-?(?:
+        (?:\d+|\d{1,3}(?:\.\d{3})+),\d{1,2}  # a comma before the cents, dots between thousands
+        | \d+(?:\.\d{1,2})?                 # no comma: a dot is a decimal point
+        | \d{1,3}(?:\.\d{3}){2,}            # no comma, two dots or more: thousands
+    )""",
+    re.VERBOSE,
+)
+MONEY_UNREADABLE = (
+    "Não dá para ler este valor sem adivinhar: escreva-o como 19,90 ou 1.234,56 (vírgula antes"
+    " dos centavos, ponto só entre milhares)."
+)
+
+
+def money(text: str) -> str:
+    """An amount typed in a money field (the product's price, a refund), spaces and a leading
+    R$ allowed, as the API's decimal string: 1.234,56 is 1234.56. ValueError for what cannot be
+    read without a guess (1.234: a thousand, or three decimals? 12.34,5, 1,2,3, 1,234), which
+    the form refuses rather than send. It lives here, next to `number`, as the console's other
+    reader of a form's field that catalogue takes from sales; the API still judges the amount."""
+    typed = "".join(text.split()).removeprefix("R$")
+    if not MONEY.fullmatch(typed):
+        raise ValueError(f"not an amount: {text!r}")
+    if "," in typed:
+        return typed.replace(".", "").replace(",", ".")
+    return typed if typed.count(".") == 1 else typed.replace(".", "")
+
+
 def order_form(values: dict, errors: dict | None = None, message: str | None = None, status=200):
     return render_template(
         "order_new.html",
@@ -458,10 +488,17 @@ def order_status(order_id: int):
 @admin_only
 def refund_payment(order_id: int, payment_id: int):
     """Give back the amount typed (blank: all that is left) of one of the order's payments. The
-    amount goes as typed, as the product form's price does: the API names what it refuses."""
+    amount is read as money is typed in Brazil (`money`): one it cannot read is refused under
+    the field, nothing sent; the API names what it refuses of the rest."""
     values = form_values()
     amount = values.get("amount", "").strip()
     page = functools.partial(order_page, order_id, refund=payment_id)
+    if amount:
+        try:
+            amount = money(amount)
+        except ValueError:
+            flash("Não foi possível reembolsar: " + MONEY_UNREADABLE, "error")
+            return page(values=values, errors={"amount": [MONEY_UNREADABLE]}, status=422)
     try:
         paid = send_form(
             values,

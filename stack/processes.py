@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import pwd
 import shutil
 import sys
@@ -34,6 +35,9 @@ class Program:
     user: str | None = None
     priority: int = 100
     stopsignal: str = "TERM"
+    # Seconds from the stop signal to SIGKILL (supervisord's stopwaitsecs; compose's
+    # stop_grace_period and, 30 at least, Kubernetes' terminationGracePeriodSeconds too).
+    stopwaitsecs: int = 20
     # The working directory; the checkout unless given. supervisord enters it after dropping to
     # `user`, so the server account's program runs where that account can go.
     directory: Path | None = None
@@ -285,10 +289,57 @@ def service_programs(
                 0,
                 environment,
                 priority=150,
+                stopwaitsecs=stop_wait_s(f"{name}-{worker.name}", environment),
             )
             for k in range(1, scale + 1)
         ]
     return listed
+
+
+# Once told to stop, a worker ends what it is doing before it exits. Where that can take longer
+# than Program's stopwaitsecs, this is the longest it can take with the settings the process gets
+# (a margin is added for the database work around it): killed sooner, a worker can be cut off
+# mid-call (a collector run then waits for the recovery to fail it, a message may go twice).
+STOP_MARGIN_S = 10
+# The replies a mail waits for, each within the kit's timeout (services/kit/mail.py): the
+# greeting, EHLO, STARTTLS and EHLO again, AUTH, MAIL FROM, RCPT TO, DATA, the message, QUIT.
+SMTP_REPLIES = 10
+# The collector's read timeout for a batch or a picture sent to products: its SLOW_READ_TIMEOUT_S
+# (services/collector/products.py), which the stack may not import (a service's own code); the
+# tests keep the two equal.
+PRODUCTS_SLOW_READ_S = 60.0
+
+
+def collector_stop_s(env: dict[str, str]) -> float:
+    """A request to a site under way (within COLLECTOR_TOTAL_TIMEOUT_S), then the products call
+    that takes its rows or picture: each attempt within the connect timeout and the slow calls'
+    read timeout (services/collector/products.py), tried again HTTP_RETRIES times (idempotent)."""
+    attempt = float(env["HTTP_CONNECT_TIMEOUT"]) + max(
+        float(env["HTTP_READ_TIMEOUT"]), PRODUCTS_SLOW_READ_S
+    )
+    return float(env["COLLECTOR_TOTAL_TIMEOUT_S"]) + (int(env["HTTP_RETRIES"]) + 1) * attempt
+
+
+def sender_stop_s(env: dict[str, str]) -> float:
+    """The message under way: a WhatsApp call (WHATSAPP_TIMEOUT_S to connect, as long to read,
+    not retried: services/notifications/whatsapp.py) or a mail (SMTP_REPLIES replies)."""
+    from services.kit.mail import DEFAULT_TIMEOUT
+
+    whatsapp = 2 * float(env.get("WHATSAPP_TIMEOUT_S") or WHATSAPP_TIMEOUT_S)
+    return max(whatsapp, SMTP_REPLIES * DEFAULT_TIMEOUT)
+
+
+# notifications' default (services/notifications/__init__.py) when the setting is not given.
+WHATSAPP_TIMEOUT_S = 10
+STOP_TIMES = {"collector-worker": collector_stop_s, "notifications-sender": sender_stop_s}
+
+
+def stop_wait_s(name: str, env: dict[str, str]) -> int:
+    """The seconds the worker `name` (one copy's name without its number) may need to stop,
+    with the environment it runs with; Program's default for a worker that needs no more."""
+    if name not in STOP_TIMES:
+        return Program.stopwaitsecs
+    return max(Program.stopwaitsecs, math.ceil(STOP_TIMES[name](env) + STOP_MARGIN_S))
 
 
 # Each stand-in's program: the Flask apps gunicorn serves, and the SMTP sink's own command.

@@ -60,6 +60,10 @@ WORKER_CONNECTIONS = {
 # The database's address and name: a ConfigMap each overlay sets (dev: its StatefulSet's Service;
 # production: CloudNativePG's read-write Service).
 DATABASE_CONFIG = "feira-database"
+# Seconds from SIGTERM to SIGKILL: what a web app's graceful stop (GUNICORN_GRACEFUL_TIMEOUT, after
+# its preStop pause) and a relay's pass need; a worker that may need more to end what it is doing
+# gets what the stack derives from its settings (stack.processes.stop_wait_s).
+GRACE_S = 30
 DATABASE_KEYS = {"FEIRA_DB_HOST": "host", "FEIRA_DB_PORT": "port", "FEIRA_DB_NAME": "name"}
 # The SMTP settings (services/kit/mail.py) are one ConfigMap that an overlay points at its server.
 MAIL_CONFIG = "feira-mail"
@@ -225,6 +229,7 @@ class Process:
     worker_settings: tuple[str, ...] = ()
     through_gateway: bool = False
     config: dict[str, str] = field(default_factory=dict)
+    grace_s: int = GRACE_S
 
 
 def processes(cfg: ClusterConfig) -> list[Process]:
@@ -255,6 +260,7 @@ def processes(cfg: ClusterConfig) -> list[Process]:
                     through_gateway=bool(
                         (worker and worker.through_gateway) or service.through_gateway
                     ),
+                    grace_s=max(GRACE_S, program.stopwaitsecs),
                 )
             )
     return listed
@@ -560,7 +566,7 @@ def deployment(process: Process, secrets: set[str]) -> tuple[dict, dict[str, str
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "securityContext": pod_security(),
-                    "terminationGracePeriodSeconds": 30,
+                    "terminationGracePeriodSeconds": process.grace_s,
                     "topologySpreadConstraints": spread(process.name),
                     "initContainers": [migrations],
                     "containers": [container],
@@ -958,7 +964,7 @@ def gateway_objects(present: list[str], listed: list[Process], cfg: ClusterConfi
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "securityContext": pod_security(),
-                    "terminationGracePeriodSeconds": 30,
+                    "terminationGracePeriodSeconds": GRACE_S,
                     "topologySpreadConstraints": spread(name),
                     "initContainers": [credential],
                     "containers": [container],

@@ -137,6 +137,13 @@ def test_every_supervised_service_runs_in_compose_with_the_same_command(services
         assert services[name]["command"] == argv(program.command), name
 
 
+def test_every_process_gets_as_long_to_stop_as_under_the_supervisor(services, feira):
+    # A literal: compose cannot compute a wait from the settings, so it holds what the stack
+    # derives from the defaults (a worker still in a call is not cut off).
+    for name, program in feira.items():
+        assert services[name].get("stop_grace_period") == f"{program.stopwaitsecs}s", name
+
+
 def test_every_service_listens_on_its_supervisor_port(services, http_services):
     for name, program in http_services.items():
         environment = services[name]["environment"]

@@ -4,6 +4,7 @@ the grace period to be killed, maybe mid-send."""
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import threading
 import time
 
 import pytest
+import yaml
 
 from stack.config import ROOT
 from stack.processes import flask_command, relay_command
@@ -149,3 +151,58 @@ def test_a_stop_asked_between_passes_ends_the_wait_at_once(signum):
     assert code == 0, "".join(loop.lines)
     assert took < 2
     assert loop.lines[-1].strip() == "stopped"
+
+
+def grace_of(deployment: dict) -> int:
+    return deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+
+
+def test_the_collector_workers_grace_covers_a_site_request_and_the_products_call_after_it():
+    """Killed at 30 s (the request's own deadline), a worker cut off mid-call leaves its run
+    `running` until the recovery fails it: its pods wait out a request under way, then the
+    slowest products call with its retries, and a margin, from the settings its ConfigMap holds."""
+    from deploy.kubernetes.manifests import BASE
+    from services.collector.products import SLOW_READ_TIMEOUT_S
+    from stack.config import parse_env_file
+    from stack.processes import STOP_MARGIN_S
+
+    settings = parse_env_file(BASE / "config" / "collector-worker.env")
+    deployment = next(
+        doc
+        for doc in yaml.safe_load_all((BASE / "collector.yaml").read_text())
+        if doc and doc["kind"] == "Deployment" and doc["metadata"]["name"] == "collector-worker"
+    )
+    request = float(settings["COLLECTOR_TOTAL_TIMEOUT_S"])
+    products_call = (int(settings["HTTP_RETRIES"]) + 1) * (
+        float(settings["HTTP_CONNECT_TIMEOUT"]) + SLOW_READ_TIMEOUT_S
+    )
+
+    assert grace_of(deployment) == math.ceil(request + products_call + STOP_MARGIN_S)
+    assert grace_of(deployment) > 30
+
+
+def test_a_longer_request_deadline_lengthens_the_collector_workers_grace(monkeypatch):
+    from deploy.kubernetes import manifests
+
+    def grace(total_timeout: str) -> int:
+        monkeypatch.setitem(manifests.CLUSTER_SETTINGS, "COLLECTOR_TOTAL_TIMEOUT_S", total_timeout)
+        cfg = manifests.ClusterConfig(["collector"])
+        process = next(p for p in manifests.processes(cfg) if p.name == "collector-worker")
+        return grace_of(manifests.deployment(process, set(cfg.secrets()))[0])
+
+    assert grace("90") - grace("30") == 60
+
+
+def test_only_the_workers_that_may_need_longer_get_more_than_the_default_grace():
+    from deploy.kubernetes.manifests import BASE, GRACE_S
+
+    graces = {
+        doc["metadata"]["name"]: grace_of(doc)
+        for path in BASE.glob("*.yaml")
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] == "Deployment"
+    }
+
+    longer = {name for name, grace in graces.items() if grace != GRACE_S}
+    assert longer == {"collector-worker", "notifications-sender"}
+    assert min(graces.values()) == GRACE_S

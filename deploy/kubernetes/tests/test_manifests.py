@@ -534,3 +534,30 @@ def test_production_holds_no_development_value_and_the_check_finds_the_bases(ove
     assert {literal.partition("=")[0] for literal in site["literals"]} == set(
         manifests.SITE_SETTINGS
     )
+
+
+def test_a_non_dev_overlay_that_leaves_the_dashboards_address_empty_is_found(overlays):
+    # The base leaves MONITOR_PUBLIC_URL empty: an overlay that forgets it mails incidents with no
+    # link to the dashboard. Production's placeholder (https://feira.example.com) is not found.
+    import copy
+
+    from deploy.kubernetes.check import development_values
+
+    production = copy.deepcopy(overlays["production"])
+    [site] = [
+        doc
+        for doc in production
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"].startswith("feira-site-")
+    ]
+    assert site["data"]["MONITOR_PUBLIC_URL"] == "https://feira.example.com"
+    empty = f"ConfigMap {site['metadata']['name']}: MONITOR_PUBLIC_URL is empty"
+
+    site["data"]["MONITOR_PUBLIC_URL"] = ""
+    assert development_values(production) == [empty]
+    site["data"]["MONITOR_PUBLIC_URL"] = " "
+    assert development_values(production) == [empty]
+    del site["data"]["MONITOR_PUBLIC_URL"]
+    assert development_values(production) == [empty]
+    assert any(
+        line.endswith("MONITOR_PUBLIC_URL is empty") for line in development_values(overlays["dev"])
+    )

@@ -568,6 +568,10 @@ class Collection:
             shown = [picture for picture in shown if picture.sha256 not in sent]
         position = held[-1].position + 1 if held else 0
         for picture in shown:
+            if self.stopping.is_set():
+                # Each picture sent is stored as products took it: the run, retaken, sends the
+                # rest. One call at most is left under way when the grace period is counted.
+                raise Stopped
             kind = picture.kind or picture_format(picture.body)
             if kind is None:
                 self.tally.reject(picture.url, NOT_A_PICTURE)

@@ -916,6 +916,40 @@ def test_a_picture_sent_before_products_failed_mid_page_is_not_sent_again_next_r
     assert "If-None-Match" not in asked[1]
 
 
+def test_a_worker_stopping_between_two_pictures_sends_no_more_and_the_next_run_sends_the_rest(
+    app, client, admin, own_shop, products_app, monkeypatch
+):
+    own_shop.pages["/um.png"], own_shop.pages["/dois.png"] = png("red"), png("blue")
+    own_shop.pages["/"] = product_page(
+        product("Caneca Esmaltada", sku="c-1", image=["/um.png", "/dois.png"])
+    )
+    body = {"name": "Loja própria", "start_urls": [own_shop.url + "/"], "delay_s": "0"}
+    source_id = client.post("/collector/sources", json=body, headers=admin).json["id"]
+    queued = client.post(f"/collector/sources/{source_id}/runs", headers=admin).json
+    stopping, sent = threading.Event(), []
+    add_image = collecting.products.add_image
+
+    def sent_then_stopped(*args):
+        sent.append(args[1])
+        stopping.set()  # SIGTERM while products takes the first picture
+        return add_image(*args)
+
+    monkeypatch.setattr(collecting.products, "add_image", sent_then_stopped)
+    with app.app_context():
+        drain(stopping)
+        db.session.remove()
+    assert len(sent) == 1, sent
+    assert client.get(f"/collector/runs/{queued['id']}", headers=admin).json["status"] == "queued"
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 1
+
+    monkeypatch.setattr(collecting.products, "add_image", add_image)
+    with app.app_context():
+        assert take_and_run()
+    again = client.get(f"/collector/runs/{queued['id']}", headers=admin).json
+    assert again["status"] == "succeeded", again
+    assert catalogue(products_app)["Caneca Esmaltada"][2] == 2
+
+
 def a_mug_with_one_picture(own_shop) -> None:
     own_shop.pages["/um.png"] = png("red")
     own_shop.pages["/"] = (

@@ -17,6 +17,7 @@ from services.kit.outbox import Stopping, init_outbox
 from services.kit.settings import env
 
 from .models import db, outbox
+from .whatsapp import DEFAULT_TIMEOUT_S
 
 log = logging.getLogger("feira.notifications")
 
@@ -34,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
             "WHATSAPP_ACCESS_TOKEN": env("WHATSAPP_ACCESS_TOKEN"),
             "WHATSAPP_APP_SECRET": env("WHATSAPP_APP_SECRET"),
             "WHATSAPP_VERIFY_TOKEN": env("WHATSAPP_VERIFY_TOKEN"),
-            "WHATSAPP_TIMEOUT_S": env("WHATSAPP_TIMEOUT_S", 10, float),
+            "WHATSAPP_TIMEOUT_S": env("WHATSAPP_TIMEOUT_S", DEFAULT_TIMEOUT_S, float),
             "NOTIFY_MAX_ATTEMPTS": env("NOTIFY_MAX_ATTEMPTS", 5, int),
             "NOTIFY_RETRY_BASE_S": env("NOTIFY_RETRY_BASE_S", 2, float),
             "NOTIFY_SENDER_INTERVAL_S": env("NOTIFY_SENDER_INTERVAL_S", 0.25, float),

@@ -12,6 +12,8 @@ import requests
 from flask import current_app
 
 LANGUAGE = "pt_BR"
+# WHATSAPP_TIMEOUT_S when not set: to connect, and again to read Graph's answer.
+DEFAULT_TIMEOUT_S = 10.0
 _session = requests.Session()
 
 

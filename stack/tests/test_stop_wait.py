@@ -9,8 +9,17 @@ import math
 
 from services.collector.products import SLOW_READ_TIMEOUT_S
 from services.kit.mail import DEFAULT_TIMEOUT as MAIL_TIMEOUT
+from services.notifications import whatsapp
+from services.registry import SERVICES
 from stack.config import ROOT, StackConfig, parse_env_file
-from stack.processes import PRODUCTS_SLOW_READ_S, SMTP_REPLIES, STOP_MARGIN_S, render_supervisor
+from stack.processes import (
+    PRODUCTS_SLOW_READ_S,
+    SMTP_STEPS,
+    STOP_MARGIN_S,
+    STOP_TIMES,
+    WHATSAPP_TIMEOUT_S,
+    render_supervisor,
+)
 
 EXAMPLE = parse_env_file(ROOT / ".env.example")
 
@@ -54,7 +63,7 @@ def test_the_collector_workers_wait_follows_its_request_deadline_and_retries(tmp
 
 def test_the_notifications_sender_waits_out_a_mail_or_a_whatsapp_call_under_way(tmp_path):
     assert stop_waits(config(tmp_path / "a"))["notifications-sender"] == (
-        SMTP_REPLIES * MAIL_TIMEOUT + STOP_MARGIN_S
+        SMTP_STEPS * MAIL_TIMEOUT + STOP_MARGIN_S
     )
     # WhatsApp's timeout, to connect and again to read, once it is the longer.
     slow_whatsapp = config(tmp_path / "b", WHATSAPP_TIMEOUT_S="75")
@@ -76,3 +85,13 @@ def test_every_other_program_keeps_the_default_wait_and_each_copy_its_workers(tm
 
 def test_the_wait_counts_the_read_timeout_the_collector_gives_products_calls():
     assert PRODUCTS_SLOW_READ_S == SLOW_READ_TIMEOUT_S
+
+
+def test_the_wait_counts_the_whatsapp_timeout_notifications_takes_when_none_is_set():
+    assert WHATSAPP_TIMEOUT_S == whatsapp.DEFAULT_TIMEOUT_S
+
+
+def test_every_worker_given_a_longer_wait_is_one_the_registry_names():
+    """A worker renamed in the registry would otherwise fall back to the default wait unseen."""
+    workers = {f"{service.name}-{each.name}" for service in SERVICES for each in service.workers}
+    assert set(STOP_TIMES) <= workers

@@ -315,10 +315,25 @@ def collector_stop_s(env: dict[str, str]) -> float:
     """A request to a site under way (within COLLECTOR_TOTAL_TIMEOUT_S), then the products call
     that takes its rows or picture: each attempt within the connect timeout and the slow calls'
     read timeout (services/collector/products.py), tried again HTTP_RETRIES times (idempotent)."""
-    attempt = float(env["HTTP_CONNECT_TIMEOUT"]) + max(
-        float(env["HTTP_READ_TIMEOUT"]), PRODUCTS_SLOW_READ_S
+    attempt = _setting(env, "HTTP_CONNECT_TIMEOUT") + max(
+        _setting(env, "HTTP_READ_TIMEOUT"), PRODUCTS_SLOW_READ_S
     )
-    return float(env["COLLECTOR_TOTAL_TIMEOUT_S"]) + (int(env["HTTP_RETRIES"]) + 1) * attempt
+    retries = int(_setting(env, "HTTP_RETRIES"))
+    return _setting(env, "COLLECTOR_TOTAL_TIMEOUT_S") + (retries + 1) * attempt
+
+
+# What the services take when a setting is absent or empty (services/kit/settings.py and the
+# collector's own), which the process's environment then leaves out.
+UNSET_DEFAULTS = {
+    "HTTP_CONNECT_TIMEOUT": 0.5,
+    "HTTP_READ_TIMEOUT": 3.0,
+    "HTTP_RETRIES": 2,
+    "COLLECTOR_TOTAL_TIMEOUT_S": 30.0,
+}
+
+
+def _setting(env: dict[str, str], key: str) -> float:
+    return float(env.get(key) or UNSET_DEFAULTS[key])
 
 
 def sender_stop_s(env: dict[str, str]) -> float:

@@ -95,3 +95,11 @@ def test_every_worker_given_a_longer_wait_is_one_the_registry_names():
     """A worker renamed in the registry would otherwise fall back to the default wait unseen."""
     workers = {f"{service.name}-{each.name}" for service in SERVICES for each in service.workers}
     assert set(STOP_TIMES) <= workers
+
+
+def test_a_timeout_left_empty_in_env_counts_as_the_services_default(tmp_path):
+    """An empty setting is the service's default, which the process's environment leaves out:
+    the wait is then what that default makes it, not a KeyError at `make up`."""
+    blank = {key: "" for key in ("HTTP_CONNECT_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_RETRIES")}
+    waits = stop_waits(config(tmp_path, COLLECTOR_TOTAL_TIMEOUT_S="", **blank))
+    assert waits["collector-worker"] == math.ceil(30 + 3 * (0.5 + 60) + STOP_MARGIN_S)

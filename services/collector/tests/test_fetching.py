@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import Flask, Response, redirect
-from sqlalchemy import delete
 from werkzeug.serving import make_server
 
 from services.collector.collecting import SharedPacer
@@ -31,8 +30,8 @@ from services.collector.fetching import (
     user_agent,
     wait_out,
 )
-from services.collector.models import SiteTurn, db
-from services.kit.testing import LiveServer
+from services.collector.models import db
+from services.kit.testing import LiveServer, truncate_all
 
 LOOPBACK = frozenset({"127.0.0.1"})
 
@@ -51,9 +50,8 @@ class Unpaced(Pacer):
 def paced(app):
     """The worker's pacer, in the collector's app, every site's last request forgotten (other
     tests' pauses would hold)."""
+    truncate_all(app)
     with app.app_context():
-        db.session.execute(delete(SiteTurn))
-        db.session.commit()
         yield SharedPacer()
         db.session.remove()
 

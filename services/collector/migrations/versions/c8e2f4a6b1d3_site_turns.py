@@ -1,4 +1,5 @@
-"""collector: site_turns (when each site may next be asked, kept across workers and rollouts)
+"""collector: site_turns (each site's last request: when it ended and when the site may next be
+asked, kept across workers and rollouts)
 
 Revision ID: c8e2f4a6b1d3
 Revises: a7d3e1f5c9b4
@@ -21,6 +22,7 @@ def upgrade():
     op.create_table(
         "site_turns",
         sa.Column("site", sa.Text(), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("site", name=op.f("pk_site_turns")),
         schema="collector",

@@ -124,7 +124,6 @@ def add_address(client_id: int, data: dict, key: Key | NoKey = NO_KEY) -> Addres
     address = Address(client_id=client_id, **data)
     db.session.add(address)
     outbox.emit("address.created", _announced(address))
-    key.bind(address.id)
     key.answer(address)
     with kept_after_commit(db):
         db.session.commit()

@@ -62,7 +62,6 @@ def add_holding(client_id: int, data: dict, key: Key | NoKey = NO_KEY) -> Holdin
     )
     db.session.add(holding)
     db.session.flush()
-    key.bind(holding.id)
     key.answer(holding)
     db.session.commit()
     return holding

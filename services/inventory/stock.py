@@ -140,7 +140,6 @@ def move_stock(product_id: int, data: dict, key: Key | NoKey = NO_KEY) -> Moveme
     )
     bump_version_and_announce(stock)
     db.session.flush()
-    key.bind(movement.id)
     key.answer(movement)
     db.session.commit()
     return movement

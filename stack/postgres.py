@@ -9,7 +9,6 @@ from __future__ import annotations
 from services.kit.postgres import (
     EXTENSIONS,
     SERVICES,
-    SOCKET_PATH_MAX,
     Cluster,
     as_server_user,
     pg_bin,
@@ -17,13 +16,11 @@ from services.kit.postgres import (
     reachable_by,
     server_user,
     socket_fits,
-    socket_path,
 )
 
 __all__ = [
     "EXTENSIONS",
     "SERVICES",
-    "SOCKET_PATH_MAX",
     "Cluster",
     "as_server_user",
     "pg_bin",
@@ -31,5 +28,4 @@ __all__ = [
     "reachable_by",
     "server_user",
     "socket_fits",
-    "socket_path",
 ]

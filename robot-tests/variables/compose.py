@@ -7,16 +7,10 @@ port and the admin's credentials come from there. The containers' files are out 
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
+# After _shared, which puts the checkout on the path when the project is not pip-installed.
 from _shared import limits
 
-try:
-    from stack.config import StackConfig
-except ImportError:  # the project is not pip-installed: import it from the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from stack.config import StackConfig
+from stack.config import StackConfig
 
 
 def get_variables() -> dict:

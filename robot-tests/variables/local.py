@@ -7,15 +7,11 @@ exactly as it does for `python -m stack`.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
+# After _shared, which puts the checkout on the path when the project is not pip-installed.
 from _shared import limits
 
-try:
-    from stack.config import ROOT, StackConfig
-except ImportError:  # the project is not pip-installed: import it from the checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from stack.config import ROOT, StackConfig
+from stack.config import ROOT, StackConfig
 
 
 def get_variables() -> dict:

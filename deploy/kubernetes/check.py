@@ -32,6 +32,8 @@ from pathlib import Path
 
 import yaml
 
+from monitoring.notify import public_url
+
 from .budget import connection_budget
 from .manifests import BASE, SITE_CONFIG, build, render
 
@@ -101,6 +103,11 @@ def development_values(objects: list[dict]) -> list[str]:
                 for key in SITE_REQUIRED
                 if not str(data.get(key) or "").strip()
             ]
+            # What the monitoring worker would refuse at start (a restart loop in the cluster).
+            try:
+                public_url(str(data.get("MONITOR_PUBLIC_URL") or ""))
+            except ValueError as refused:
+                found.append(f"{where}: {refused}")
     return sorted(set(found))
 
 

@@ -558,6 +558,10 @@ def test_a_non_dev_overlay_that_leaves_the_dashboards_address_empty_is_found(ove
     assert development_values(production) == [empty]
     del site["data"]["MONITOR_PUBLIC_URL"]
     assert development_values(production) == [empty]
+    # One the worker would refuse at start, as it does (no scheme): found before it restarts.
+    site["data"]["MONITOR_PUBLIC_URL"] = "feira.example.com"
+    [refused] = development_values(production)
+    assert "MONITOR_PUBLIC_URL: must be an http(s) URL" in refused
     assert any(
         line.endswith("MONITOR_PUBLIC_URL is empty") for line in development_values(overlays["dev"])
     )

@@ -4,10 +4,14 @@ status webhooks move them forward, an admin queues a failed one again.
 - An event inserts a `queued` notification in the inbox's transaction, `ON CONFLICT DO NOTHING`
   on (order_id, template): a redelivered event, or the same event twice, is still one message.
   It keeps the note only when the client is meant to read it (NOTE_TOLD, a failed payment's).
-- A failed payment's message is old news once its order was paid or cancelled: the relays of
-  payments and orders retry apart, so a `payment.failed` may come after `order.paid`. One whose
-  order already has a paid or cancelled message is `failed` ("superseded: …") when queued, and
-  when sent if such a message came before it or has gone out since (an admin's retry).
+- A message is old news once its order has gone a step past it (SUPERSEDED_BY: a failed
+  payment's once the order was paid, cancelled, shipped or delivered; a paid one's once it was
+  shipped, delivered or cancelled; a shipped one's once it was delivered): the relays retry
+  apart, and a later event can overtake an earlier one of the same relay, so `order.shipped`
+  may come after `order.delivered`. One whose order already has a later step's message is
+  `failed` ("superseded: the order was …") when queued, and when sent if such a message came
+  before it or is no longer queued (two receivers queuing at once, or an admin's retry); its
+  retry is a 409.
 - The sender takes due queued rows one at a time with `FOR UPDATE SKIP LOCKED` and holds the row's
   lock while it sends and records the outcome: two senders never take the same row, so never
   send it twice; nor one while an older one of its order is still queued, so the client hears of
@@ -95,8 +99,23 @@ WHY_PAYMENT_FAILED = {
 # the step (orders' "payment 7", "PIX expired", "client deleted", "deleted", or an admin's words
 # on a cancel or a payment by hand): it never leaves; the message has no note.
 NOTE_TOLD = {"order.shipped", "order.delivered"}
-# The messages after which a failed payment's "try again" is old news, and what happened.
-SUPERSEDE_PAYMENT_FAILED = {"order_paid": "paid", "order_cancelled": "cancelled"}
+# The messages after which a template's message is old news, and what the order became: the
+# steps of orders' machine (pending → paid → shipped → delivered, pending|paid → cancelled)
+# past it. A delivered or cancelled order's message is the last word.
+SUPERSEDED_BY = {
+    "payment_failed": {
+        "order_paid": "paid",
+        "order_cancelled": "cancelled",
+        "order_shipped": "shipped",
+        "order_delivered": "delivered",
+    },
+    "order_paid": {
+        "order_shipped": "shipped",
+        "order_delivered": "delivered",
+        "order_cancelled": "cancelled",
+    },
+    "order_shipped": {"order_delivered": "delivered"},
+}
 # What to do, by the payment's method, after every reason (and alone when the code says nothing
 # the client can use); an event without a method (sent before payments named it) gets the last.
 TRY_AGAIN = {
@@ -150,11 +169,12 @@ def _queue(event_type: str, data: dict) -> None:
         "status": str(data.get("status") or "")[:20],
         "note": str(note or "")[:300],
     }
-    superseded = _superseded(order_id) if event_type == "payment.failed" else None
+    template = TEMPLATES[event_type]
+    superseded = _superseded(template, order_id)
     db.session.execute(
         insert(Notification)
         .values(
-            template=TEMPLATES[event_type],
+            template=template,
             order_id=order_id,
             client_id=client_id,
             parameters=parameters,
@@ -164,27 +184,27 @@ def _queue(event_type: str, data: dict) -> None:
     )
 
 
-def _superseded(order_id: int, payment_failed_id: int | None = None) -> str | None:
-    """Why a payment_failed message of the order must not go, None when it may."""
-    what = _superseded_as(order_id, payment_failed_id)
+def _superseded(template: str, order_id: int, notification_id: int | None = None) -> str | None:
+    """Why a `template` message of the order must not go, None when it may."""
+    what = _superseded_as(template, order_id, notification_id)
     return f"superseded: the order was {what}" if what else None
 
 
-def _superseded_as(order_id: int, payment_failed_id: int | None = None) -> str | None:
-    """What the order became ("paid", "cancelled") that supersedes a payment_failed message of
-    it, None when nothing does: a paid or cancelled message (when queuing it), or one that came
-    before it or is no longer queued (when sending it: a newer one still queued is the next
-    step, told after it)."""
+def _superseded_as(template: str, order_id: int, notification_id: int | None = None) -> str | None:
+    """What the order became ("paid", "shipped", …) that supersedes a `template` message of it,
+    None when nothing does: a later step's message (when queuing it), or one that came before it
+    or is no longer queued (when sending it, `notification_id`: a newer one still queued is the
+    next step, told after it)."""
+    later = SUPERSEDED_BY.get(template)
+    if not later:
+        return None
     found = select(Notification.template).where(
-        Notification.order_id == order_id,
-        Notification.template.in_(SUPERSEDE_PAYMENT_FAILED),
+        Notification.order_id == order_id, Notification.template.in_(later)
     )
-    if payment_failed_id is not None:
-        found = found.where(
-            or_(Notification.id < payment_failed_id, Notification.status != "queued")
-        )
-    template = db.session.scalar(found.order_by(Notification.id).limit(1))
-    return SUPERSEDE_PAYMENT_FAILED[template] if template else None
+    if notification_id is not None:
+        found = found.where(or_(Notification.id < notification_id, Notification.status != "queued"))
+    step = db.session.scalar(found.order_by(Notification.id).limit(1))
+    return later[step] if step else None
 
 
 def on_order_paid(data: dict) -> None:
@@ -238,11 +258,11 @@ def get_notification(notification_id: int) -> Notification:
 
 def retry(notification_id: int) -> Notification:
     """A failed notification queued again, due now, with its attempts counted afresh; its channel
-    is chosen again when it is sent. A payment_failed the order's payment or cancellation has
-    since superseded is refused (409): the sender would only fail it again."""
+    is chosen again when it is sent. One a later step of its order has since superseded
+    (SUPERSEDED_BY) is refused (409): the sender would only fail it again."""
     found = get_notification(notification_id)
-    if found.template == "payment_failed" and found.status == "failed":
-        what = _superseded_as(found.order_id, found.id)
+    if found.status == "failed":
+        what = _superseded_as(found.template, found.order_id, found.id)
         if what:
             raise Conflict(f"Notification {notification_id} will not be sent: the order was {what}")
     retried = db.session.execute(
@@ -318,11 +338,10 @@ def _fail(notification: Notification, reason: str) -> None:
 
 def _send(notification: Notification) -> None:
     """Send the locked notification once and record the outcome (the caller commits)."""
-    if notification.template == "payment_failed":
-        superseded = _superseded(notification.order_id, notification.id)
-        if superseded:
-            _fail(notification, superseded)
-            return
+    superseded = _superseded(notification.template, notification.order_id, notification.id)
+    if superseded:
+        _fail(notification, superseded)
+        return
     try:
         contact = _contact(notification.client_id)
     except Unavailable:

@@ -83,6 +83,7 @@ from .fetching import (
     Refused,
     Settings,
     Stopped,
+    Turn,
     user_agent,
     wait_out,
 )
@@ -191,19 +192,20 @@ class SharedPacer(Pacer):
     bounds that)."""
 
     @contextmanager
-    def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[None]:
+    def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[Turn]:
         key = {"c": SITE_LOCK_CLASS, "site": site}
         with db.engine.connect() as holder:
             wait_out(0, stopping)
             while (left := self.claim(holder, key, delay)) > 0:
                 wait_out(left, stopping)
+            held = Turn(pause=delay)
             try:
-                yield
+                yield held
             finally:
                 # From when the request ended, by the database's clock: one wait, whoever asks.
                 ended = func.clock_timestamp()
                 after = insert(SiteTurn).values(
-                    site=site, ended_at=ended, not_before=ended + timedelta(seconds=delay)
+                    site=site, ended_at=ended, not_before=ended + timedelta(seconds=held.pause)
                 )
                 holder.execute(
                     after.on_conflict_do_update(

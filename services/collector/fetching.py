@@ -16,6 +16,11 @@
   more than COLLECTOR_MAX_CRAWL_DELAY_S) apart, robots.txt and the first page too: the pause
   after a request is waited before the next one, and a stop (the run's `stopping`) ends it at
   once with Stopped, no request cut off.
+- A page (or picture) answered 429 Too Many Requests slows its site down for the rest of the
+  run: the pause after that answer, and from then on between the site's requests, is the one its
+  Retry-After asks for (seconds or an HTTP-date), else twice the site's delay and at least 1 s,
+  never more than COLLECTOR_MAX_CRAWL_DELAY_S (nor less than the delay it had). The page is asked
+  once more after that pause, in a turn of its own like any request; a second 429 is the answer.
 - A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
   exchange, from the connection to the body's last byte (headers or a body dripping a byte at a
   time cannot outlast it), a size limit on every body.
@@ -31,9 +36,12 @@ import logging
 import math
 import socket
 import threading
+import time
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -159,6 +167,24 @@ def redirected(url: str, location: str) -> str:
         return urljoin(url, location)
     except ValueError as exc:
         raise Refused(f"a redirect to an invalid URL ({location[:200]})") from exc
+
+
+def retry_after(value: str | None) -> float | None:
+    """The seconds a Retry-After asks us to wait: a number of seconds, or an HTTP-date (from
+    now). None, no hint, when it is missing, negative (a date past) or unreadable."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:  # `-0000`: UTC, its zone not said
+            when = when.replace(tzinfo=UTC)
+        seconds = when.timestamp() - time.time()
+    return seconds if seconds >= 0 else None  # NaN is not >= 0 either
 
 
 def origin(url: str) -> str:
@@ -294,6 +320,14 @@ def wait_out(seconds: float, stopping: threading.Event) -> None:
         raise Stopped
 
 
+@dataclass
+class Turn:
+    """A site's turn, held for one request: `pause` is the one to wait after it, which the
+    answer may lengthen (a 429's Retry-After)."""
+
+    pause: float
+
+
 class Pacer(ABC):
     """One request at a time per site, paced: a request waits until the pause the last request
     to the site asked for is over, and until its own `delay` has passed since that one ended (the
@@ -304,9 +338,10 @@ class Pacer(ABC):
     @abstractmethod
     def turn(
         self, site: str, delay: float, stopping: threading.Event
-    ) -> AbstractContextManager[None]:
-        """The site's turn, held while one request is made; Stopped, and no request, when
-        `stopping` is set before it starts (during the pause too)."""
+    ) -> AbstractContextManager[Turn]:
+        """The site's turn, held while one request is made, its pause after it `delay` unless
+        the request lengthens it; Stopped, and no request, when `stopping` is set before it
+        starts (during the pause too)."""
 
 
 class Fetcher:
@@ -325,6 +360,8 @@ class Fetcher:
         # Set when the worker stops: a request not begun is not made (Stopped).
         self.stopping = stopping or threading.Event()
         self.robots: dict[str, Protego | None] = {}
+        # The delay of each site that answered 429, for the rest of the run.
+        self.slowed: dict[str, float] = {}
         self.session = OwnRedirects()
         # Shop pages are reached directly: no proxy or .netrc from the environment.
         self.session.trust_env = False
@@ -372,13 +409,27 @@ class Fetcher:
         return Protego.parse(answer.text)
 
     def delay_for(self, site: str) -> float:
-        """`delay_s`, or the site's Crawl-delay when longer, up to the cap (`1e20` is the cap)."""
+        """`delay_s`, or the site's Crawl-delay when longer, up to the cap (`1e20` is the cap),
+        or the delay a 429 from the site set, when longer still."""
         rules = self.robots.get(site)
         crawl_delay = float((rules.crawl_delay(self.settings.user_agent) if rules else None) or 0)
         cap = self.settings.max_crawl_delay
         if not math.isfinite(crawl_delay) or crawl_delay > cap:
             crawl_delay = cap
-        return max(self.delay_s, crawl_delay)
+        return max(self.delay_s, crawl_delay, self.slowed.get(site, 0.0))
+
+    def slow_down(self, site: str, asked: str | None) -> float:
+        """The site's delay from now on, after a 429 whose Retry-After is `asked`."""
+        delay = self.delay_for(site)
+        hint = retry_after(asked)
+        wanted = max(2 * delay, 1.0) if hint is None else hint
+        self.slowed[site] = max(delay, min(wanted, self.settings.max_crawl_delay))
+        log.info(
+            "%s asked to slow down (HTTP 429): its requests %g s apart from now on",
+            site,
+            self.slowed[site],
+        )
+        return self.slowed[site]
 
     def get(
         self,
@@ -390,17 +441,19 @@ class Fetcher:
         max_bytes: int | None = None,
     ) -> Answer:
         """GET with our own redirect handling (each hop checked), paced per site. A 304 comes
-        back as it is; 5xx, timeouts and bodies over the limit are FetchFailed."""
+        back as it is; 5xx, timeouts and bodies over the limit are FetchFailed. A 429 is asked
+        once more, after the pause it set (robots.txt's is not: see `_robots`)."""
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        retried = False
         for _hop in range(MAX_REDIRECTS + 1):
-            addresses = check_address(url, self.settings.allowed_private_hosts)
-            if not robots and not self.allowed(url):
-                raise Refused("disallowed by robots.txt")
-            answer = self._request(url, addresses, headers, max_bytes or self.settings.max_bytes)
+            answer = self._ask(url, headers, max_bytes or self.settings.max_bytes, robots)
+            if answer.status == 429 and not robots and not retried:
+                retried = True
+                answer = self._ask(url, headers, max_bytes or self.settings.max_bytes, robots)
             if answer.status in (301, 302, 303, 307, 308) and "location" in answer.headers:
                 url = redirected(url, answer.headers["location"])
                 continue
@@ -409,11 +462,20 @@ class Fetcher:
             return answer
         raise FetchFailed(f"more than {MAX_REDIRECTS} redirects")
 
-    def _request(self, url: str, addresses: list[str], headers: dict, max_bytes: int) -> Answer:
+    def _ask(self, url: str, headers: dict, max_bytes: int, robots: bool) -> Answer:
+        """One request, its address checked and (but for robots.txt) robots.txt obeyed."""
+        addresses = check_address(url, self.settings.allowed_private_hosts)
+        if not robots and not self.allowed(url):
+            raise Refused("disallowed by robots.txt")
+        return self._request(url, addresses, headers, max_bytes, robots)
+
+    def _request(
+        self, url: str, addresses: list[str], headers: dict, max_bytes: int, robots: bool
+    ) -> Answer:
         site = origin(url)
         total = self.settings.total_timeout
         with (
-            self.pacer.turn(site, self.delay_for(site), self.stopping),
+            self.pacer.turn(site, self.delay_for(site), self.stopping) as turn,
             Deadline(total) as deadline,
         ):
             try:
@@ -440,6 +502,9 @@ class Fetcher:
                 # is not whole. The socket, shut for reading, reads as dropped: the pool closes
                 # the connection rather than use it again.
                 raise self._late()
+            if answer.status == 429 and not robots:
+                # Written as this turn's pause: every worker asking the site next waits it.
+                turn.pause = self.slow_down(site, answer.headers.get("retry-after"))
             return answer
 
     def _late(self) -> FetchFailed:

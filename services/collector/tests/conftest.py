@@ -21,10 +21,10 @@ def shops():
 
 class OwnShop(str):
     """A shop of the test's own pages over real HTTP (its base URL): `pages[path]` is what a
-    Flask view returns (a body, or `(body, status, headers)`), answered 304 to a request that
-    names its `ETag` or `Last-Modified` as a shop would; robots.txt allows everything unless a
-    test writes one; `asked` is each request's path, headers and arrival (`at`, time.monotonic()),
-    oldest first."""
+    Flask view returns (a body, or `(body, status, headers)`), or a list of them answered in turn
+    (the last one from then on), answered 304 to a request that names its `ETag` or
+    `Last-Modified` as a shop would; robots.txt allows everything unless a test writes one;
+    `asked` is each request's path, headers and arrival (`at`, time.monotonic()), oldest first."""
 
     pages: dict
     asked: list
@@ -60,7 +60,10 @@ def own_shop_server():
         )
         if request.path == "/robots.txt" and "/robots.txt" not in shop.pages:
             return "User-agent: *\nAllow: /\n", 200, {"Content-Type": "text/plain"}
-        answer = make_response(shop.pages.get(request.path, ("", 404)))
+        answer = shop.pages.get(request.path, ("", 404))
+        if isinstance(answer, list):
+            answer = answer.pop(0) if len(answer) > 1 else answer[0]
+        answer = make_response(answer)
         if request.if_none_match or request.if_modified_since:
             # Only then: werkzeug would read a streamed body whole to measure it.
             answer.make_conditional(request)

@@ -2,6 +2,7 @@
 limits, conditional requests, and the SSRF guard (after DNS and at every redirect)."""
 
 import datetime
+import email.utils
 import itertools
 import socket
 import ssl
@@ -26,6 +27,7 @@ from services.collector.fetching import (
     Refused,
     Settings,
     Stopped,
+    Turn,
     check_address,
     user_agent,
     wait_out,
@@ -43,7 +45,7 @@ class Unpaced(Pacer):
     @contextmanager
     def turn(self, site, delay, stopping):
         wait_out(0, stopping)
-        yield
+        yield Turn(pause=delay)
 
 
 @pytest.fixture
@@ -520,6 +522,86 @@ def test_requests_to_one_site_are_delay_s_apart_waited_once(served, paced):
     # The wait follows each answer, so a gap is 0.3 s and the request's own time, which a busy
     # machine stretches; waiting twice would be 0.6 s at the least.
     assert all(0.29 <= later - earlier < 0.59 for earlier, later in itertools.pairwise(times))
+
+
+def test_a_page_answered_429_is_asked_again_after_the_pause_its_retry_after_asks(own_shop, paced):
+    own_shop.pages["/"] = [("Too Many Requests", 429, {"Retry-After": "1"}), "<h1>oi</h1>"]
+    answer = fetcher(pacer=paced).get(own_shop.url + "/")
+    assert (answer.status, answer.text) == (200, "<h1>oi</h1>")
+    first, again = (entry["at"] for entry in own_shop.asked if entry["path"] == "/")
+    assert again - first >= 0.99
+
+
+def test_after_a_429_the_sites_pages_are_asked_the_slowed_delay_apart(own_shop, paced):
+    # No Retry-After: twice the delay and at least 1 s, here the cap.
+    own_shop.pages["/"] = [("Too Many Requests", 429), "<h1>oi</h1>"]
+    own_shop.pages["/outra"] = "<h1>outra</h1>"
+    polite = fetcher(delay_s=0.1, max_crawl_delay=0.4, pacer=paced)
+    assert polite.get(own_shop.url + "/").status == 200
+    assert polite.get(own_shop.url + "/outra").status == 200
+    asked = [entry for entry in own_shop.asked if entry["path"] != "/robots.txt"]
+    assert [entry["path"] for entry in asked] == ["/", "/", "/outra"]
+    times = [entry["at"] for entry in asked]
+    assert all(later - earlier >= 0.39 for earlier, later in itertools.pairwise(times))
+
+
+def test_a_page_answered_429_twice_is_that_answer_after_two_requests(own_shop, paced):
+    own_shop.pages["/"] = ("Too Many Requests", 429, {"Retry-After": "0"})
+    assert fetcher(pacer=paced).get(own_shop.url + "/").status == 429
+    assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/", "/"]
+
+
+def test_a_retry_after_longer_than_the_cap_waits_the_cap(own_shop, paced):
+    own_shop.pages["/"] = [("Too Many Requests", 429, {"Retry-After": "3600"}), "<h1>oi</h1>"]
+    assert fetcher(max_crawl_delay=0.3, pacer=paced).get(own_shop.url + "/").status == 200
+    first, again = (entry["at"] for entry in own_shop.asked if entry["path"] == "/")
+    assert 0.29 <= again - first < 1.5
+
+
+def test_a_stop_during_a_429s_pause_asks_no_more_and_the_next_run_waits_the_pause_out(
+    own_shop, paced
+):
+    own_shop.pages["/"] = [("Too Many Requests", 429, {"Retry-After": "1"}), "<h1>oi</h1>"]
+    stopping = threading.Event()
+    threading.Timer(0.3, stopping.set).start()
+    started = time.monotonic()
+    with pytest.raises(Stopped):
+        fetcher(pacer=paced, stopping=stopping).get(own_shop.url + "/")
+    assert time.monotonic() - started < 0.8
+    assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/"]
+    # Another run (a replica, after the rollout), with a pacer of its own, waits out the rest of
+    # the pause the 429 asked for, though its own delay is none.
+    assert fetcher(pacer=SharedPacer()).get(own_shop.url + "/").status == 200
+    first, again = (entry["at"] for entry in own_shop.asked if entry["path"] == "/")
+    assert again - first >= 0.99
+
+
+@pytest.mark.parametrize(
+    ("delay_s", "cap", "retry_after", "slowed"),
+    [
+        (0.0, 60.0, "5", 5.0),
+        (0.0, 10.0, "3600", 10.0),
+        (2.0, 60.0, "1", 2.0),  # never faster than the site was asked
+        (0.0, 60.0, None, 1.0),
+        (0.7, 60.0, None, 1.4),
+        (0.7, 60.0, "-5", 1.4),
+        (0.7, 60.0, "soon", 1.4),
+        (0.7, 60.0, "Wed, 21 Oct 2015 07:28:00 GMT", 1.4),  # a date past
+        (40.0, 60.0, None, 60.0),
+    ],
+)
+def test_the_delay_after_a_429_is_its_retry_after_else_twice_the_delay_within_the_cap(
+    delay_s, cap, retry_after, slowed
+):
+    polite = fetcher(delay_s=delay_s, max_crawl_delay=cap)
+    assert polite.slow_down("http://loja", retry_after) == slowed
+    assert polite.delay_for("http://loja") == slowed
+    assert polite.delay_for("http://outra-loja") == delay_s
+
+
+def test_a_retry_after_that_is_an_http_date_is_the_time_until_then():
+    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    assert fetcher().slow_down("http://loja", when) == pytest.approx(30, abs=1.5)
 
 
 @pytest.mark.parametrize(

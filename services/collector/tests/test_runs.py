@@ -639,6 +639,20 @@ def test_a_redirect_to_a_location_that_cannot_be_parsed_rejects_its_page_alone(
     assert reasons_by_path(run) == {"/mudou": "refused: a redirect to an invalid URL (http://[)"}
 
 
+def test_a_page_answered_429_is_collected_once_asked_again_and_one_answered_twice_rejected(
+    app, client, admin, own_shop
+):
+    busy = ("Too Many Requests", 429, {"Retry-After": "0"})
+    own_shop.pages["/"] = links_to("/ocupada", "/lotada")
+    own_shop.pages["/ocupada"] = [busy, product_page(product("Caneca Boa"))]
+    own_shop.pages["/lotada"] = busy
+    run = run_own_shop(app, client, admin, own_shop)
+    assert (run["status"], run["created"]) == ("partial", 1), run
+    assert reasons_by_path(run) == {"/lotada": "HTTP 429"}
+    pages = [entry["path"] for entry in own_shop.asked if entry["path"] != "/robots.txt"]
+    assert pages == ["/", "/ocupada", "/ocupada", "/lotada", "/lotada"]
+
+
 def test_a_stored_selector_that_fails_when_run_rejects_each_page_it_breaks_not_the_run(
     app, client, admin, own_shop
 ):

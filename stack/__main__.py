@@ -14,7 +14,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import xmlrpc.client
+from collections import defaultdict
 from pathlib import Path
+
+from supervisor.xmlrpc import Faults, SupervisorTransport
 
 from . import gateway
 from .config import ROOT, StackConfig
@@ -273,9 +277,37 @@ def print_urls(cfg: StackConfig) -> None:
     )
 
 
+def stop_by_priority(cfg: StackConfig) -> None:
+    """Every process stopped in supervisord's shutdown order, the highest priority first (the
+    gateway, then the workers, the services, the stand-ins, PostgreSQL last), but the processes
+    of one priority together: supervisord's own shutdown waits for each program to exit before
+    it signals the next (the 25 of `make up` took 16 s one at a time). Each is still killed
+    after its own stopwaitsecs by supervisord."""
+    rpc = xmlrpc.client.ServerProxy(
+        "http://127.0.0.1", SupervisorTransport(None, None, f"unix://{cfg.run_dir}/supervisor.sock")
+    ).supervisor
+    tiers = defaultdict(list)
+    for program in rpc.getAllConfigInfo():
+        tiers[program["group_prio"]].append(f"{program['group']}:{program['name']}")
+    for priority in sorted(tiers, reverse=True):
+        for name in tiers[priority]:
+            try:
+                rpc.stopProcess(name, False)
+            except xmlrpc.client.Fault as fault:
+                if fault.faultCode != Faults.NOT_RUNNING:
+                    raise
+        while any(rpc.getProcessInfo(name)["statename"] == "STOPPING" for name in tiers[priority]):
+            time.sleep(0.1)
+
+
 def down(cfg: StackConfig) -> None:
     if supervisor_running(cfg):
         say("stopping every process (data is kept)")
+        try:
+            stop_by_priority(cfg)
+        except (OSError, xmlrpc.client.Error) as exc:
+            # Whatever is left, supervisord's own shutdown stops, one at a time.
+            say(f"stopping one at a time ({exc})")
         supervisorctl(cfg, "shutdown")
         deadline = time.monotonic() + 30
         while (cfg.run_dir / "supervisord.pid").exists() and time.monotonic() < deadline:

@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -174,3 +175,49 @@ def test_the_port_probe_sees_a_listener(cfg):
         server.listen()
         assert not stack_cli.port_free("127.0.0.1", port)
     assert stack_cli.port_free("127.0.0.1", port)
+
+
+SLOW_TO_STOP = """
+import signal, sys, time
+
+def stop(*_):
+    told = time.time()
+    time.sleep(1)
+    with open(sys.argv[1], "w") as record:
+        record.write(f"{told} {time.time()}")
+    sys.exit(0)
+
+signal.signal(signal.SIGTERM, stop)
+while True:
+    time.sleep(60)
+"""
+
+
+def slow_to_stop(record: Path) -> list[str]:
+    """A process that, told to stop, writes when it was told and when it exits a second later."""
+    script = record.with_suffix(".py")
+    script.write_text(SLOW_TO_STOP)
+    return [sys.executable, str(script), str(record)]
+
+
+def test_down_stops_one_priority_together_and_the_lower_one_after_it(cfg, monkeypatch, tmp_path):
+    told = {name: tmp_path / name for name in ("service-a", "service-b", "postgres")}
+    start_supervisord(
+        cfg,
+        monkeypatch,
+        [
+            Program("service-a", slow_to_stop(told["service-a"]), 0),
+            Program("service-b", slow_to_stop(told["service-b"]), 0),
+            Program("postgres", slow_to_stop(told["postgres"]), 0, priority=10),
+        ],
+    )
+
+    stack_cli.down(cfg)
+
+    times = {name: tuple(map(float, path.read_text().split())) for name, path in told.items()}
+    services = [times["service-a"], times["service-b"]]
+    # Both services were told before either had exited: not one at a time.
+    assert max(stopping for stopping, _ in services) < min(exited for _, exited in services)
+    # The lower priority only once the higher one had gone.
+    assert times["postgres"][0] >= max(exited for _, exited in services)
+    assert not stack_cli.supervisor_running(cfg)

@@ -195,9 +195,11 @@ class Cluster:
             cwd=self.home,
         )
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """pg_ctl's stop `mode`: "fast" writes a shutdown checkpoint (every dirty buffer, with
+        fsync); "immediate" writes nothing, for a cluster whose data is removed next."""
         subprocess.run(
-            as_server_user([pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop"]),
+            as_server_user([pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", mode, "stop"]),
             check=False,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

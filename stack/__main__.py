@@ -288,15 +288,23 @@ def stop_by_priority(cfg: StackConfig) -> None:
     ).supervisor
     tiers = defaultdict(list)
     for program in rpc.getAllConfigInfo():
-        tiers[program["group_prio"]].append(f"{program['group']}:{program['name']}")
+        # One read but not yet added (`reread` without `update`) is not running.
+        if program["inuse"]:
+            tiers[program["group_prio"]].append(program)
     for priority in sorted(tiers, reverse=True):
-        for name in tiers[priority]:
+        names = [f"{program['group']}:{program['name']}" for program in tiers[priority]]
+        for name in names:
             try:
                 rpc.stopProcess(name, False)
             except xmlrpc.client.Fault as fault:
                 if fault.faultCode != Faults.NOT_RUNNING:
                     raise
-        while any(rpc.getProcessInfo(name)["statename"] == "STOPPING" for name in tiers[priority]):
+        # supervisord kills what outlives its stopwaitsecs; one it cannot reap even then is left
+        # to the shutdown below.
+        deadline = time.monotonic() + max(p["stopwaitsecs"] for p in tiers[priority]) + 5
+        while time.monotonic() < deadline and any(
+            rpc.getProcessInfo(name)["statename"] == "STOPPING" for name in names
+        ):
             time.sleep(0.1)
 
 
@@ -306,9 +314,11 @@ def down(cfg: StackConfig) -> None:
         try:
             stop_by_priority(cfg)
         except (OSError, xmlrpc.client.Error) as exc:
-            # Whatever is left, supervisord's own shutdown stops, one at a time.
             say(f"stopping one at a time ({exc})")
-        supervisorctl(cfg, "shutdown")
+        finally:
+            # Whatever is left (an error, a Ctrl-C meanwhile), supervisord's own shutdown stops,
+            # one at a time.
+            supervisorctl(cfg, "shutdown")
         deadline = time.monotonic() + 30
         while (cfg.run_dir / "supervisord.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.2)

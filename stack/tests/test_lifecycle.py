@@ -221,3 +221,19 @@ def test_down_stops_one_priority_together_and_the_lower_one_after_it(cfg, monkey
     # The lower priority only once the higher one had gone.
     assert times["postgres"][0] >= max(exited for _, exited in services)
     assert not stack_cli.supervisor_running(cfg)
+
+
+def test_down_interrupted_while_it_stops_a_priority_still_shuts_everything_down(cfg, monkeypatch):
+    start_supervisord(cfg, monkeypatch, [Program("one", ["sleep", "600"], 0)])
+
+    def interrupted(_cfg):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stack_cli, "stop_by_priority", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stack_cli.down(cfg)
+
+    deadline = time.monotonic() + 15
+    while stack_cli.supervisor_running(cfg):
+        assert time.monotonic() < deadline, "supervisord is still running"
+        time.sleep(0.2)

@@ -7,9 +7,10 @@ import time
 
 import pytest
 import requests
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from services.clients import create_app as create_clients_app
+from services.kit import utcnow
 from services.kit.testing import LiveServer, build_app, deliver, truncate_all
 from services.notifications import create_app, notifications
 from services.notifications.models import Notification, db
@@ -132,6 +133,27 @@ def rows(app) -> list[Notification]:
         db.session.expunge_all()
         db.session.remove()
         return found
+
+
+def by_template(app) -> dict[str, Notification]:
+    return {row.template: row for row in rows(app)}
+
+
+def due_now(app) -> None:
+    """Every notification due now (a retry's wait skipped)."""
+    with app.app_context():
+        db.session.execute(update(Notification).values(next_attempt_at=utcnow()))
+        db.session.commit()
+        db.session.remove()
+
+
+# The buyer's phone of the tests that read what the WhatsApp stand-in was sent.
+PHONE = "+5511912345678"
+
+
+def sent_templates(standin) -> list[str]:
+    """What the provider accepted for PHONE, oldest first."""
+    return [message["template"] for message in reversed(standin.messages(to=PHONE))]
 
 
 def eventually(check, timeout: float = 10.0):

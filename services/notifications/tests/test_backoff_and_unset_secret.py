@@ -5,20 +5,9 @@ key (an HMAC anyone can make)."""
 from datetime import timedelta
 
 import requests
-from sqlalchemy import update
 
-from services.kit import utcnow
-from services.notifications.models import Notification, db
-
-from .conftest import order_event, rows, send_one
+from .conftest import due_now, order_event, rows, send_one
 from .test_webhooks import post, sent_notification, signed, status_event
-
-
-def _due_now(app) -> None:
-    with app.app_context():
-        db.session.execute(update(Notification).values(next_attempt_at=utcnow()))
-        db.session.commit()
-        db.session.remove()
 
 
 def test_each_retry_of_a_5xx_waits_twice_as_long_as_the_last(
@@ -35,7 +24,7 @@ def test_each_retry_of_a_5xx_waits_twice_as_long_as_the_last(
         [row] = rows(app)
         assert row.status == "queued"
         waits.append(row.next_attempt_at - row.updated_at)
-        _due_now(app)
+        due_now(app)
     assert timedelta(seconds=9) < waits[0] <= timedelta(seconds=10)
     assert timedelta(seconds=19) < waits[1] <= timedelta(seconds=20)
 

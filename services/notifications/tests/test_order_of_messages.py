@@ -3,26 +3,20 @@ of its order is still queued (being sent by another sender, or to be tried again
 never for ever (a failed or given-up one holds nothing back), and never for another order's."""
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from services.kit import utcnow
 from services.notifications.models import Notification, db
 
-from .conftest import eventually, order_event, rows, send_due, send_one
-
-PHONE = "+5511912345678"
-
-
-def sent_templates(standin) -> list[str]:
-    """What the provider accepted, oldest first."""
-    return [message["template"] for message in reversed(standin.messages(to=PHONE))]
-
-
-def due_now(app) -> None:
-    with app.app_context():
-        db.session.execute(update(Notification).values(next_attempt_at=utcnow()))
-        db.session.commit()
-        db.session.remove()
+from .conftest import (
+    PHONE,
+    due_now,
+    eventually,
+    order_event,
+    rows,
+    send_due,
+    send_one,
+    sent_templates,
+)
 
 
 def paid_then_cancelled(app, make_client, order_id: int = 301) -> None:

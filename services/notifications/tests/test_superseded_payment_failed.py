@@ -7,18 +7,7 @@ from sqlalchemy import func, update
 
 from services.notifications.models import Notification, db
 
-from .conftest import order_event, rows, send_due
-
-PHONE = "+5511912345678"
-
-
-def sent_templates(standin) -> list[str]:
-    """What the provider accepted, oldest first."""
-    return [message["template"] for message in reversed(standin.messages(to=PHONE))]
-
-
-def by_template(app) -> dict[str, Notification]:
-    return {row.template: row for row in rows(app)}
+from .conftest import PHONE, by_template, order_event, send_due, sent_templates
 
 
 @pytest.mark.parametrize(

@@ -4,31 +4,10 @@ come after `order.delivered` and `order.paid` after `order.shipped`. The late on
 but `failed` ("superseded: the order was …"); in the order they happened, both are told."""
 
 import requests
-from sqlalchemy import update
 
-from services.kit import utcnow
 from services.notifications import notifications
-from services.notifications.models import Notification, db
 
-from .conftest import order_event, rows, send_due
-
-PHONE = "+5511912345678"
-
-
-def sent_templates(standin) -> list[str]:
-    """What the provider accepted, oldest first."""
-    return [message["template"] for message in reversed(standin.messages(to=PHONE))]
-
-
-def by_template(app) -> dict[str, Notification]:
-    return {row.template: row for row in rows(app)}
-
-
-def due_now(app) -> None:
-    with app.app_context():
-        db.session.execute(update(Notification).values(next_attempt_at=utcnow()))
-        db.session.commit()
-        db.session.remove()
+from .conftest import PHONE, by_template, due_now, order_event, send_due, sent_templates
 
 
 def test_a_shipped_coming_after_delivered_is_never_sent(client, app, standin, make_client):

@@ -503,7 +503,8 @@ class Fetcher:
                 # the connection rather than use it again.
                 raise self._late()
             if answer.status == 429 and not robots:
-                # Written as this turn's pause: every worker asking the site next waits it.
+                # Written as this turn's pause: the next request to the site, whichever worker
+                # or run makes it, waits it; only this run keeps the longer delay after that.
                 turn.pause = self.slow_down(site, answer.headers.get("retry-after"))
             return answer
 

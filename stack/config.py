@@ -113,6 +113,16 @@ class StackConfig:
         return int(self.get("FEIRA_PG_PORT", "5433"))
 
     @property
+    def pg_durable(self) -> bool:
+        """Does the stack's PostgreSQL wait for the disk at every commit (`FEIRA_PG_DURABLE`,
+        true unless `false`)? The test stacks, cleaned before every run, do not
+        (services.kit.postgres.NOT_DURABLE)."""
+        raw = self.get("FEIRA_PG_DURABLE", "true")
+        if raw not in ("true", "false"):
+            raise SystemExit(f"FEIRA_PG_DURABLE must be true or false, not {raw!r}")
+        return raw == "true"
+
+    @property
     def database(self) -> str:
         return self.get("FEIRA_DATABASE", "feira")
 

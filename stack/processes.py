@@ -94,7 +94,7 @@ def cluster(cfg: StackConfig) -> Cluster:
     sock = home / "sock"
     if not socket_fits(sock, cfg.pg_port):
         sock = private_elsewhere(cfg) / "sock"
-    return Cluster(datadir=home / "data", port=cfg.pg_port, socket_dir=sock)
+    return Cluster(datadir=home / "data", port=cfg.pg_port, socket_dir=sock, durable=cfg.pg_durable)
 
 
 def app_module(service: str) -> str:

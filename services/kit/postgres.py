@@ -74,12 +74,20 @@ def socket_fits(socket_dir: Path, port: int) -> bool:
     return len(os.fsencode(socket_path(socket_dir, port))) <= SOCKET_PATH_MAX
 
 
+# A cluster of tests, thrown away after them: commits do not wait for the disk. What every
+# session sees is the same; only a crash of the machine could lose data, which then does not
+# matter. A quarter of the pytest suites' time went to waiting for fsync.
+NOT_DURABLE = ("fsync=off", "synchronous_commit=off", "full_page_writes=off")
+
+
 @dataclass
 class Cluster:
     datadir: Path
     port: int
     socket_dir: Path
     superuser: str = "feira"
+    # False for a cluster of tests, thrown away after them (NOT_DURABLE).
+    durable: bool = True
 
     def __post_init__(self) -> None:
         # Postgres would exit FATAL at start, and the caller would only see a wait time out.
@@ -148,6 +156,16 @@ class Cluster:
 
     def server_command(self) -> list[str]:
         """The foreground server command (supervisord runs this)."""
+        settings = [
+            "listen_addresses=127.0.0.1",
+            "max_connections=200",
+            "shared_buffers=256MB",
+            *(("fsync=on",) if self.durable else NOT_DURABLE),
+            # A failed statement's DETAIL quotes the values (a duplicate CPF): log only fatal.
+            "log_min_messages=fatal",
+            "log_error_verbosity=terse",
+            "log_statement=none",
+        ]
         return [
             pg_bin("postgres"),
             "-D",
@@ -156,21 +174,7 @@ class Cluster:
             str(self.port),
             "-k",
             str(self.socket_dir),
-            "-c",
-            "listen_addresses=127.0.0.1",
-            "-c",
-            "max_connections=200",
-            "-c",
-            "shared_buffers=256MB",
-            "-c",
-            "fsync=on",
-            "-c",
-            # A failed statement's DETAIL quotes the values (a duplicate CPF): log only fatal.
-            "log_min_messages=fatal",
-            "-c",
-            "log_error_verbosity=terse",
-            "-c",
-            "log_statement=none",
+            *(argument for setting in settings for argument in ("-c", setting)),
         ]
 
     def start(self, logfile: Path) -> None:

@@ -61,7 +61,9 @@ def start_database():
         return
     base = Path(tempfile.mkdtemp(prefix="feira-test-pg-"))
     base.chmod(0o755)
-    cluster = Cluster(datadir=base / "data", port=free_port(), socket_dir=base / "sock")
+    cluster = Cluster(
+        datadir=base / "data", port=free_port(), socket_dir=base / "sock", durable=False
+    )
     cluster.init()
     logfile = Path(tempfile.gettempdir()) / f"{base.name}.log"
     cluster.start(logfile=logfile)

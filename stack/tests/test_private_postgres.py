@@ -21,7 +21,7 @@ from services.kit.postgres import SOCKET_PATH_MAX, Cluster, server_user, socket_
 from services.kit.testing import free_port
 from stack import __main__ as stack_cli
 from stack import processes
-from stack.config import StackConfig
+from stack.config import ROOT, StackConfig, parse_env_file
 from stack.tests.conftest import config, owner_and_mode, removing_private_postgres_dirs
 
 AS_ROOT = os.geteuid() == 0
@@ -181,3 +181,25 @@ def test_a_link_planted_at_a_removed_private_directory_is_not_followed(tmp_path)
         assert (target / "kept").exists()
     finally:
         place.unlink()
+
+
+def settings_of(cfg: StackConfig) -> set[str]:
+    """The `-c` settings the stack's PostgreSQL is started with."""
+    command = processes.cluster(cfg).server_command()
+    return {command[i + 1] for i, argument in enumerate(command) if argument == "-c"}
+
+
+def test_the_dev_stack_waits_for_the_disk_and_the_test_stacks_do_not(tmp_path):
+    dev = config(tmp_path / "run")
+    assert "fsync=on" in settings_of(dev)
+    assert not {"fsync=off", "synchronous_commit=off"} & settings_of(dev)
+    for env_file in ("stack/test.env", "stack/replicas.env"):
+        test = StackConfig({**dev.env, **parse_env_file(ROOT / env_file)})
+        assert {"fsync=off", "synchronous_commit=off", "full_page_writes=off"} <= settings_of(test)
+
+
+def test_a_durability_that_is_not_true_or_false_stops_the_stack_naming_it(tmp_path):
+    cfg = config(tmp_path / "run")
+    cfg.env["FEIRA_PG_DURABLE"] = "no"
+    with pytest.raises(SystemExit, match="FEIRA_PG_DURABLE must be true or false, not 'no'"):
+        processes.cluster(cfg)

@@ -191,11 +191,17 @@ def settings_of(cfg: StackConfig) -> set[str]:
 
 def test_the_dev_stack_waits_for_the_disk_and_the_test_stacks_do_not(tmp_path):
     dev = config(tmp_path / "run")
-    assert "fsync=on" in settings_of(dev)
-    assert not {"fsync=off", "synchronous_commit=off"} & settings_of(dev)
-    for env_file in ("stack/test.env", "stack/replicas.env"):
-        test = StackConfig({**dev.env, **parse_env_file(ROOT / env_file)})
-        assert {"fsync=off", "synchronous_commit=off", "full_page_writes=off"} <= settings_of(test)
+    with removing_private_postgres_dirs():
+        assert "fsync=on" in settings_of(dev)
+        assert not {"fsync=off", "synchronous_commit=off"} & settings_of(dev)
+        for env_file in ("stack/test.env", "stack/replicas.env"):
+            # Its settings, in a run directory of the test's own.
+            test = StackConfig(
+                {**parse_env_file(ROOT / env_file), "FEIRA_RUN_DIR": str(tmp_path / env_file)}
+            )
+            assert {"fsync=off", "synchronous_commit=off", "full_page_writes=off"} <= (
+                settings_of(test)
+            )
 
 
 def test_a_durability_that_is_not_true_or_false_stops_the_stack_naming_it(tmp_path):

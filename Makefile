@@ -15,11 +15,12 @@ BENCH_ARGS ?=
 ifdef SCALE
 export FEIRA_SCALE := $(SCALE)
 endif
-# pytest-xdist processes for `make pytest` (each boots its own PostgreSQL): 2 takes the whole
-# suite from about 5 minutes to 3 on 2 cores; worksteal hands a free process what the other
-# still has queued, so a slow test near the end (a worker waiting out a 20 s grace) runs beside
-# the rest instead of after it. `python -m pytest path` alone runs in one.
-PYTEST_WORKERS ?= 2
+# pytest-xdist processes for `make pytest` (each boots its own PostgreSQL). More than the 2
+# cores: many tests wait (a grace period, a cache's 5 s, a stopping process), and a third process
+# works meanwhile: on 2 cores the suite took 290-300 s in 2, 216 in 3, 200 in 4 (2026-12-06).
+# worksteal hands a free process what another still has queued, so a slow test near the end
+# runs beside the rest instead of after it. `python -m pytest path` alone runs in one.
+PYTEST_WORKERS ?= 3
 # --- Robot (robot-tests/README.md) ---
 # ROBOT_ENV picks robot-tests/variables/$(ROBOT_ENV).py: local (this machine's stack, honouring
 # FEIRA_ENV_FILE), compose (docker compose), remote (FEIRA_BASE_URL).

@@ -12,7 +12,7 @@ import contextlib
 import re
 
 from robot.api import ResultVisitor
-from robot.result import Keyword
+from robot.result import For, ForIteration, Keyword
 
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]*\.[\w-]*")
 # password=…, "password": "…", 'current_password': '…' (a log line, JSON, a Python dict).
@@ -39,8 +39,11 @@ class Redact(ResultVisitor):
 
     def start_body_item(self, item):
         # A keyword's name (with its embedded arguments), documentation and arguments; a VAR's
-        # value; a FOR iteration's items. On other steps these members are deprecated.
-        names = ("message", "value", "assign")
+        # value; a FOR's and a FOR iteration's items. Robot deprecates these members on the
+        # other steps (reading one warns).
+        names = ("message", "value")
+        if isinstance(item, (Keyword, For, ForIteration)):
+            names += ("assign",)
         if isinstance(item, Keyword):
             names += ("name", "doc", "args")
         for name in names:

@@ -317,8 +317,8 @@ def down(cfg: StackConfig) -> None:
             say(f"stopping one at a time ({exc})")
         finally:
             # Whatever is left (an error, a Ctrl-C meanwhile), supervisord's own shutdown stops,
-            # one at a time.
-            supervisorctl(cfg, "shutdown")
+            # one at a time; a supervisord already gone leaves nothing to stop.
+            supervisorctl(cfg, "shutdown", check=False)
         deadline = time.monotonic() + 30
         while (cfg.run_dir / "supervisord.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.2)

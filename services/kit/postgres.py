@@ -200,8 +200,8 @@ class Cluster:
         )
 
     def stop(self, mode: str = "fast") -> None:
-        """pg_ctl's stop `mode`: "fast" writes a shutdown checkpoint (every dirty buffer, with
-        fsync); "immediate" writes nothing, for a cluster whose data is removed next."""
+        """pg_ctl's stop `mode`: "fast" writes a shutdown checkpoint (every dirty buffer);
+        "immediate" writes nothing, for a cluster whose data is removed next."""
         subprocess.run(
             as_server_user([pg_bin("pg_ctl"), "-D", str(self.datadir), "-m", mode, "stop"]),
             check=False,

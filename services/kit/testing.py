@@ -73,7 +73,8 @@ def start_database():
         yield TestDatabase(cluster.dsn, "127.0.0.1", cluster.port, passwords)
     finally:
         # Its data is removed next: a fast stop's checkpoint would write the run's dirty buffers
-        # (up to shared_buffers, with fsync) for nothing, 13 s at the end of a full run.
+        # (up to shared_buffers) for nothing, 13 s at the end of a full run before the cluster
+        # stopped waiting for the disk, some still after.
         cluster.stop(mode="immediate")
         shutil.rmtree(base, ignore_errors=True)
     # Kept when the cluster would not start, to say why; else one per pytest run piles up.

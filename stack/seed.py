@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import requests
 from faker import Faker
 
-from monitoring.journey import PROBE_EMAIL
 from services.kit.makers import cpf, ean13
 
 from .config import StackConfig
@@ -325,6 +324,11 @@ def demo_products(cfg: StackConfig) -> list[int]:
     return [product_id for (product_id,) in rows]
 
 
+# The monitoring journey's probe client, by its address (monitoring/journey.py's PROBE_EMAIL: the
+# stack imports no service's code, and stack/tests/test_seed.py keeps the two equal).
+JOURNEY_PROBE_EMAIL = "monitoring-journey@example.com"
+
+
 def clients_with_addresses(cfg: StackConfig) -> list[tuple[int, list[int]]]:
     """Up to 100 clients who have addresses, with them, read in clients' schema: the seed's own
     and any other (a stack the bench used first holds thousands of clients with none), but the
@@ -337,7 +341,7 @@ def clients_with_addresses(cfg: StackConfig) -> list[tuple[int, list[int]]]:
             "SELECT a.client_id, array_agg(a.id ORDER BY a.id) FROM clients.addresses a"
             " JOIN clients.clients c ON c.id = a.client_id WHERE c.email IS DISTINCT FROM %s"
             " GROUP BY a.client_id ORDER BY a.client_id LIMIT 100",
-            (PROBE_EMAIL,),
+            (JOURNEY_PROBE_EMAIL,),
         ).fetchall()
     return [(client_id, list(address_ids)) for client_id, address_ids in rows]
 

@@ -237,3 +237,20 @@ def test_down_interrupted_while_it_stops_a_priority_still_shuts_everything_down(
     while stack_cli.supervisor_running(cfg):
         assert time.monotonic() < deadline, "supervisord is still running"
         time.sleep(0.2)
+
+
+def test_down_stops_in_order_though_a_program_was_read_but_never_added(cfg, monkeypatch, capsys):
+    start_supervisord(cfg, monkeypatch, [Program("one", ["sleep", "600"], 0)])
+    # A program supervisord has read (`reread`) but not added (`update`): listed, not running.
+    monkeypatch.setattr(
+        processes,
+        "programs",
+        lambda *a: [Program("one", ["sleep", "600"], 0), Program("two", ["sleep", "600"], 0)],
+    )
+    processes.render_supervisor(cfg, cfg.db_passwords())
+    stack_cli.supervisorctl(cfg, "reread", check=False)
+
+    stack_cli.down(cfg)
+
+    assert "stopping one at a time" not in capsys.readouterr().out
+    assert not stack_cli.supervisor_running(cfg)

@@ -323,7 +323,8 @@ def collector_stop_s(env: dict[str, str]) -> float:
 
 
 # What the services take when a setting is absent or empty (services/kit/settings.py and the
-# collector's own), which the process's environment then leaves out.
+# collector's own), which the process's environment then leaves out: the stack imports no
+# service's code, and stack/tests/test_stop_wait.py keeps these equal to theirs.
 UNSET_DEFAULTS = {
     "HTTP_CONNECT_TIMEOUT": 0.5,
     "HTTP_READ_TIMEOUT": 3.0,

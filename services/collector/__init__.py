@@ -19,6 +19,11 @@ def _hosts(value: str | None) -> list[str]:
     return [host.strip().lower() for host in (value or "").split(",") if host.strip()]
 
 
+# The whole of one answer when COLLECTOR_TOTAL_TIMEOUT_S is not set (the stack's stop wait for the
+# worker assumes it too: stack/processes.py's UNSET_DEFAULTS, kept equal by a test).
+TOTAL_TIMEOUT_S = 30.0
+
+
 def create_app(config: dict | None = None) -> Flask:
     app, api = create_service_app(
         "collector",
@@ -33,7 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
             "COLLECTOR_CONNECT_TIMEOUT_S": env("COLLECTOR_CONNECT_TIMEOUT_S", 3, float),
             "COLLECTOR_READ_TIMEOUT_S": env("COLLECTOR_READ_TIMEOUT_S", 10, float),
             # The whole of one answer (the read timeout is each wait for a byte, not their sum).
-            "COLLECTOR_TOTAL_TIMEOUT_S": env("COLLECTOR_TOTAL_TIMEOUT_S", 30, float),
+            "COLLECTOR_TOTAL_TIMEOUT_S": env("COLLECTOR_TOTAL_TIMEOUT_S", TOTAL_TIMEOUT_S, float),
             # The longest robots.txt Crawl-delay obeyed: a site asking for more gets this.
             "COLLECTOR_MAX_CRAWL_DELAY_S": env("COLLECTOR_MAX_CRAWL_DELAY_S", 60, float),
             "COLLECTOR_MAX_PAGE_BYTES": env("COLLECTOR_MAX_PAGE_BYTES", 2 * 1024 * 1024, int),

@@ -7,8 +7,10 @@ from __future__ import annotations
 import configparser
 import math
 
+from services import collector
 from services.collector.products import SLOW_READ_TIMEOUT_S
 from services.kit.mail import DEFAULT_TIMEOUT as MAIL_TIMEOUT
+from services.kit.settings import base_config
 from services.notifications import whatsapp
 from services.registry import SERVICES
 from stack.config import ROOT, StackConfig, parse_env_file
@@ -17,6 +19,7 @@ from stack.processes import (
     SMTP_STEPS,
     STOP_MARGIN_S,
     STOP_TIMES,
+    UNSET_DEFAULTS,
     WHATSAPP_TIMEOUT_S,
     render_supervisor,
 )
@@ -103,3 +106,15 @@ def test_a_timeout_left_empty_in_env_counts_as_the_services_default(tmp_path):
     blank = {key: "" for key in ("HTTP_CONNECT_TIMEOUT", "HTTP_READ_TIMEOUT", "HTTP_RETRIES")}
     waits = stop_waits(config(tmp_path, COLLECTOR_TOTAL_TIMEOUT_S="", **blank))
     assert waits["collector-worker"] == math.ceil(30 + 3 * (0.5 + 60) + STOP_MARGIN_S)
+
+
+def test_the_wait_assumes_the_defaults_the_services_take_when_a_setting_is_unset(monkeypatch):
+    for key in UNSET_DEFAULTS:
+        monkeypatch.delenv(key, raising=False)
+    kit = base_config("collector")
+    assert {
+        "HTTP_CONNECT_TIMEOUT": kit["HTTP_CONNECT_TIMEOUT"],
+        "HTTP_READ_TIMEOUT": kit["HTTP_READ_TIMEOUT"],
+        "HTTP_RETRIES": kit["HTTP_RETRIES"],
+        "COLLECTOR_TOTAL_TIMEOUT_S": collector.TOTAL_TIMEOUT_S,
+    } == UNSET_DEFAULTS

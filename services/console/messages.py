@@ -585,6 +585,21 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"The payment provider refused the refund: (?P<words>.+)",
             "O provedor de pagamento recusou o estorno: {words}",
         ),
+        # a payment's review_reason (not a detail: shown beside a payment flagged needs_review)
+        (
+            r"The refund (?P<ref>\S+) of (?P<amount>{N}) (?P<refund_status>failed|canceled) at "
+            r"the provider \(no reason given\): the money was not returned to the customer; "
+            r"refund it again or settle it with them",
+            "O estorno {ref} de {amount} {refund_status} no provedor (sem motivo informado): o "
+            "dinheiro não voltou ao cliente; estorne de novo ou acerte com ele",
+        ),
+        (
+            r"The refund (?P<ref>\S+) of (?P<amount>{N}) (?P<refund_status>failed|canceled) at "
+            r"the provider \((?P<code>\w+)\): the money was not returned to the customer; "
+            r"refund it again or settle it with them",
+            "O estorno {ref} de {amount} {refund_status} no provedor ({code}): o dinheiro não "
+            "voltou ao cliente; estorne de novo ou acerte com ele",
+        ),
     )
 ]
 
@@ -680,6 +695,7 @@ LABELS: dict[str, dict[str, str]] = {
         "partially_refunded": "estornado em parte",
     },
     "notification_status": NOTIFICATION_STATUSES,
+    "refund_status": {"failed": "falhou", "canceled": "foi cancelado"},
     "service": {
         "auth": "autenticação",
         "clients": "clientes",

@@ -303,6 +303,14 @@ def payment_failure(payment: dict) -> str:
     return words[:1].upper() + words[1:] + "." if words else in_portuguese(reason)
 
 
+def payment_review(payment: dict) -> str | None:
+    """Why a payment flagged `needs_review` waits for an admin to look (payments' words, in
+    Portuguese when known here); None for one not flagged."""
+    if not payment.get("needs_review"):
+        return None
+    return in_portuguese(payment.get("review_reason") or "")
+
+
 def user_names(user_ids) -> dict[int, str]:
     """Who the users with these ids are, as the signed-in user may know them: the admin reads
     every user's name (auth's admin route), a user their own name and the others' ids."""
@@ -358,6 +366,7 @@ def init_pages(app: Flask) -> None:
         PAYMENT_STATUS_LABELS=PAYMENT_STATUS_LABELS,
         PAYMENT_METHOD_LABELS=PAYMENT_METHOD_LABELS,
         payment_failure=payment_failure,
+        payment_review=payment_review,
         zone_label=zone_label,
     )
 

@@ -400,7 +400,9 @@ def new_order():
 
 
 # A payment the order page offers to refund: payments refunds these, while something is left.
-REFUNDABLE = ("succeeded", "partially_refunded")
+# A `refunded` one may have some left: a refund of it failed at the provider while another
+# payment held its order, so it stayed `refunded` with that money no longer counted.
+REFUNDABLE = ("succeeded", "partially_refunded", "refunded")
 REFUND_NOT_KNOWN = (
     "Não foi possível saber se o reembolso foi feito: o serviço falhou ou não respondeu a tempo."
     " Enviar o formulário de novo é seguro: ele não reembolsa duas vezes."

@@ -550,6 +550,13 @@ def test_every_problem_detail_the_api_can_give_reads_in_portuguese():
             "The JSON body nests deeper than 64 levels",
             "O corpo JSON tem mais de 64 níveis de aninhamento",
         ),
+        # a payment's review_reason, which the order page shows beside a flagged payment
+        (
+            "The refund re_1Ab of 10.00 canceled at the provider (no reason given): the money "
+            "was not returned to the customer; refund it again or settle it with them",
+            "O estorno re_1Ab de 10.00 foi cancelado no provedor (sem motivo informado): o "
+            "dinheiro não voltou ao cliente; estorne de novo ou acerte com ele",
+        ),
     ],
 )
 def test_a_templated_detail_keeps_its_values_and_says_its_statuses_and_parts(english, portuguese):

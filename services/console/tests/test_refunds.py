@@ -1,17 +1,26 @@
 """Refunding a payment from the order page, against the real orders and payments (with clients,
 products and inventory behind orders, and the Stripe stand-in behind payments) reached through
 the gateway stand-in: the admin refunds part of a payment and then the rest, a user is offered no
-form, an amount the API refuses is said in Portuguese and refunds nothing, and a form sent twice
-refunds once."""
+form, an amount the API refuses is said in Portuguese and refunds nothing, a form sent twice
+refunds once, and a `refunded` payment whose refund failed at the provider is offered the form
+again (while something is left) and says why it needs review."""
 
 import re
 
 import pytest
+from sqlalchemy import select
 
 from services.kit.testing import LiveServer, build_app, deliver, truncate_all, unreachable_url
 from services.payments import create_app as create_payments_app
+from services.payments.models import Refund, db
 from services.payments.tests import conftest as paying
-from services.payments.tests.conftest import CPFS, SECRET_KEY, WEBHOOK_SECRET
+from services.payments.tests.conftest import (
+    CPFS,
+    SECRET_KEY,
+    WEBHOOK_SECRET,
+    eventually,
+    standin_post,
+)
 from services.products.ean import check_digit
 
 from .conftest import ADMIN, console_with_api, csrf_of, register, sign_in
@@ -84,8 +93,9 @@ def browser(console, auth, payments, orders, clients, products, inventory, stand
 
 
 @pytest.fixture
-def paid(browser, payments, orders, clients, products, inventory, user, admin):
-    """An order of 2 units at 30.25 paid by card (60.50, `succeeded`): (order id, payment id)."""
+def paid(request, browser, payments, orders, clients, products, inventory, user, admin):
+    """An order of 2 units at 30.25 paid by card (60.50, `succeeded`): (order id, payment id).
+    The card is the stand-in's `pm_card_visa`, or the one a test gives (indirect parameter)."""
     buyer = clients.app.test_client().post(
         "/clients",
         json={"name": "Maria", "email": "maria@example.com", "cpf": CPFS[0]},
@@ -117,7 +127,11 @@ def paid(browser, payments, orders, clients, products, inventory, user, admin):
     assert placed.status_code == 201, placed.json
     payment = payments.test_client().post(
         "/payments",
-        json={"order_id": placed.json["id"], "method": "card", "payment_method": "pm_card_visa"},
+        json={
+            "order_id": placed.json["id"],
+            "method": "card",
+            "payment_method": getattr(request, "param", "pm_card_visa"),
+        },
         headers=user,
     )
     assert payment.status_code == 201 and payment.json["status"] == "succeeded", payment.json
@@ -246,3 +260,66 @@ def test_a_refund_whose_answer_did_not_come_is_shown_again_with_its_key_and_refu
     again = refund(browser, order_id, payment_id, "10.00", lost.text)
     assert again.status_code == 303
     assert payment_of(payments, admin, payment_id) == ("partially_refunded", "10.00")
+
+
+def refund_fails_at_the_provider(payments, admin, standin, payment_id: int) -> None:
+    """The provider fails the payment's one refund; back once payments heard it (flagged)."""
+    with payments.app_context():
+        ref = db.session.scalar(select(Refund.provider_ref).where(Refund.payment_id == payment_id))
+        db.session.remove()
+    assert standin_post(standin, f"/refunds/{ref}/fail").status_code == 200
+    url = f"/payments/{payment_id}"
+    assert eventually(lambda: payments.test_client().get(url, headers=admin).json["needs_review"])
+
+
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_a_refunded_payment_whose_refund_failed_is_offered_the_form_again_until_nothing_is_left(
+    browser, paid, payments, admin, user, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    assert refund(browser, order_id, payment_id, "").status_code == 303
+    # The order (still pending: no event is relayed here) paid again by another card, which
+    # holds it: the first payment stays `refunded` when its refund fails.
+    again = payments.test_client().post(
+        "/payments",
+        json={"order_id": order_id, "method": "card", "payment_method": "pm_card_visa"},
+        headers=user,
+    )
+    assert again.status_code == 201 and again.json["status"] == "succeeded", again.json
+    refund_fails_at_the_provider(payments, admin, standin, payment_id)
+    assert payment_of(payments, admin, payment_id) == ("refunded", "0.00")
+
+    page = browser.get(f"/console/orders/{order_id}").text
+    assert refund_form(page, payment_id) is not None
+    assert "Em branco: todo o restante, R$ 60,50." in page
+
+    answer = refund(browser, order_id, payment_id, "", page)
+    assert answer.status_code == 303
+    assert payment_of(payments, admin, payment_id) == ("refunded", "60.50")
+    page = browser.get(answer.headers["Location"]).text
+    assert refund_form(page, payment_id) is None  # nothing is left to refund
+    assert refund_form(page, again.json["id"]) is not None
+
+
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_a_payment_flagged_for_review_shows_why_beside_it_in_portuguese(
+    browser, paid, payments, admin, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    page = browser.get(f"/console/orders/{order_id}").text
+    assert f'id="payment-{payment_id}-review"' not in page  # not flagged: nothing said
+    assert refund(browser, order_id, payment_id, "").status_code == 303
+    refund_fails_at_the_provider(payments, admin, standin, payment_id)
+
+    page = browser.get(f"/console/orders/{order_id}").text
+
+    review = re.search(rf'<tr class="review" id="payment-{payment_id}-review">(.*?)</tr>', page)
+    assert review is not None
+    assert re.fullmatch(
+        r'<td colspan="6"><strong>Precisa de revisão</strong>: O estorno \S+ de 60\.50 falhou '
+        r"no provedor \(.+\): o dinheiro não voltou ao cliente; estorne de novo ou acerte com "
+        r"ele</td>",
+        review.group(1),
+    ), review.group(1)

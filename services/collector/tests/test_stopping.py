@@ -2,15 +2,23 @@
 gives its run back at once, neither failed nor mailed, and the pause survives it: the next
 request to the site, from any worker, waits for what is left of it."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from datetime import timedelta
+from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from services.collector import collecting
 from services.collector.collecting import SharedPacer
-from services.collector.models import Run, db, outbox
+from services.collector.models import Run, SiteTurn, db, outbox
 from services.collector.worker import drain
+from services.kit.testing import OUTBOX_SECRET
 
 # Far longer than the stop may take; short enough for the test to wait it out once.
 PAUSE_S = 3.0
@@ -71,3 +79,76 @@ def test_a_stop_during_a_long_pause_gives_the_run_back_at_once_and_the_pause_out
     after = [asked for asked in shops.requests() if asked["at"] > robots["at"]]
     assert after, "the other worker asked nothing"
     assert after[0]["at"] - robots["at"] >= PAUSE_S - 0.05
+
+
+# Between the first page and the next: far longer than the worker may take to stop, short enough
+# for the test to wait out the pause after robots.txt once.
+PAGES_APART_S = 5.0
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.slow
+def test_a_worker_process_sent_sigterm_between_pages_exits_at_once_leaving_its_run_queued(
+    app, client, admin, own_shop, database, jwt_keys, tmp_path
+):
+    # What a rollout does: the process `flask worker` (the collector-worker's container) gets
+    # SIGTERM while its run waits out the source's delay after the first page.
+    own_shop.pages["/loja/"] = '<a href="/loja/2">a seguinte</a>'
+    own_shop.pages["/loja/2"] = "<p>nada</p>"
+    body = {
+        "name": "Empório",
+        "start_urls": [own_shop.url + "/loja/"],
+        "delay_s": str(PAGES_APART_S),
+    }
+    source_id = client.post("/collector/sources", json=body, headers=admin).json["id"]
+    run_id = client.post(f"/collector/sources/{source_id}/runs", headers=admin).json["id"]
+    env = {
+        "PATH": os.environ["PATH"],
+        "DATABASE_URL": database.url("collector"),
+        "JWT_PUBLIC_KEY": jwt_keys["JWT_PUBLIC_KEY"],
+        "OUTBOX_SECRET": OUTBOX_SECRET,
+        "COLLECTOR_ALLOWED_PRIVATE_HOSTS": "127.0.0.1",
+        "COLLECTOR_POLL_S": "0.2",
+        "LOG_LEVEL": "INFO",
+    }
+    command = [sys.executable, "-m", "flask", "--app", "services.collector:create_app", "worker"]
+    output = tmp_path / "worker.log"
+    with output.open("w") as log:
+        worker = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        # The first page taken (its count committed): the run now waits before the second.
+        deadline = time.monotonic() + 30
+        while pages_fetched(app, run_id) < 1:
+            assert worker.poll() is None, output.read_text()
+            assert time.monotonic() < deadline, output.read_text()
+            time.sleep(0.05)
+        sent = time.monotonic()
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=PAGES_APART_S * 2)
+        took = time.monotonic() - sent
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+    assert code == 0, output.read_text()
+    assert took < PAGES_APART_S / 2, output.read_text()
+    assert [asked["path"] for asked in own_shop.asked] == ["/robots.txt", "/loja/"]
+    with app.app_context():
+        run = db.session.get(Run, run_id)
+        assert (run.status, run.started_at, run.error) == ("queued", None, None)
+        assert run.pages_fetched == 0  # as before it was taken: the next worker walks it whole
+        assert db.session.scalars(select(outbox.Event)).all() == []  # nothing for the admins
+        # The pause outlives the process: whichever worker asks the site next waits what is left.
+        turn = db.session.get(SiteTurn, own_shop.url)
+        assert turn.not_before - turn.ended_at == timedelta(seconds=PAGES_APART_S)
+        assert turn.not_before > db.session.scalar(select(func.clock_timestamp()))
+        db.session.remove()
+
+
+def pages_fetched(app, run_id: int) -> int:
+    with app.app_context():
+        try:
+            return db.session.get(Run, run_id).pages_fetched
+        finally:
+            db.session.remove()

@@ -42,6 +42,8 @@ STATUSES = (
 )
 # A payment that holds its order: money taken or on its way. At most one per order (an index).
 OPEN = ("requires_action", "processing", "succeeded", "partially_refunded")
+# The partial unique index over OPEN: a write it refuses is a second open payment of the order.
+OPEN_PAYMENT_INDEX = "uq_payments_open_order_id"
 # Waiting for the provider's word: what reconciliation asks about.
 UNSETTLED = ("requires_action", "processing")
 CURRENCY = "BRL"
@@ -111,7 +113,7 @@ class Payment(TimestampMixin, db.Model):
         ),
         # One open payment per order, whoever tries at the same time.
         Index(
-            "uq_payments_open_order_id",
+            OPEN_PAYMENT_INDEX,
             "order_id",
             unique=True,
             postgresql_where=text(_one_of("status", OPEN)),

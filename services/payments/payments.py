@@ -46,6 +46,7 @@ from services.kit.outbox import reaches_outside
 from . import provider
 from .models import (
     OPEN,
+    OPEN_PAYMENT_INDEX,
     REFUND_NOT_RETURNED,
     REFUND_UNSETTLED,
     UNSETTLED,
@@ -172,6 +173,9 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
     try:
         db.session.flush()
     except IntegrityError as exc:
+        if _violated(exc) != OPEN_PAYMENT_INDEX:
+            # Not a second open payment: the kit's handler answers it (and logs it).
+            raise
         db.session.rollback()
         raise Conflict(f"Order {data['order_id']} already has an open payment") from exc
     if _expiry_on_its_way(data["order_id"]):
@@ -182,6 +186,11 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
     failpoint("payments.row_committed")
     _ensure_still_payable(payment.id, data["order_id"], order["total"])
     return _ask_provider(payment.id, key)
+
+
+def _violated(exc: IntegrityError) -> str | None:
+    """The name of the constraint or unique index the database refused the write for."""
+    return getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
 
 
 def _expiry_on_its_way(order_id: int) -> bool:

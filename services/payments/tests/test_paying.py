@@ -190,6 +190,8 @@ def test_a_second_payment_of_a_paid_order_is_a_409(client, user, order):
     again = pay(client, user, placed["id"])
     assert again.status_code == 409
     assert again.headers["Content-Type"] == "application/problem+json"
+    # Told by the open-payment index's name, not by any refused write.
+    assert again.json["detail"] == f"Order {placed['id']} already has an open payment"
 
 
 def test_only_a_pending_order_can_be_paid(client, user, order, orders):

@@ -600,6 +600,13 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             "O estorno {ref} de {amount} {refund_status} no provedor ({code}): o dinheiro não "
             "voltou ao cliente; estorne de novo ou acerte com ele",
         ),
+        (
+            r"The provider no longer knows refund (?P<ref>\S+) of (?P<amount>{N}): see in its "
+            r"dashboard whether the money went back to the customer \(it is still counted as "
+            r"refunded\)",
+            "O provedor não conhece mais o estorno {ref} de {amount}: veja no painel dele se o "
+            "dinheiro voltou ao cliente (continua contado no valor estornado)",
+        ),
     )
 ]
 

@@ -159,6 +159,10 @@ class Refund(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=func.now()
     )
+    # When reconciliation, asking about it while unsettled, heard that the provider no longer
+    # knows it (404): not asked about again (its payment is flagged for review), still counted
+    # as it was; a webhook of it still applies.
+    lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # Reconciliation's question: the refunds still unsettled at the provider, oldest first.

@@ -1208,9 +1208,11 @@ def _open_ask(after: datetime | None = None):
 
 def _unsettled_refund(before: datetime | None = None):
     """Whether a payment has a refund the provider made that is still unsettled there (recorded
-    before `before`)."""
+    before `before`), and that it has not said it no longer knows (`_refund_lost`)."""
     refunds = select(Refund.id).where(
-        Refund.payment_id == Payment.id, Refund.status.in_(REFUND_UNSETTLED)
+        Refund.payment_id == Payment.id,
+        Refund.status.in_(REFUND_UNSETTLED),
+        Refund.lost_at.is_(None),
     )
     if before is not None:
         refunds = refunds.where(Refund.created_at < before)
@@ -1220,24 +1222,56 @@ def _unsettled_refund(before: datetime | None = None):
 def _reconcile_refunds(payment_id: int, before: datetime) -> None:
     """The payment's refunds recorded before `before` and still unsettled, asked about (no
     transaction open meanwhile), the provider's answers applied under the payment's lock as
-    their webhooks would be; the payment touched, so one still pending is asked again only
-    after another PAYMENTS_RECONCILE_AFTER_S."""
+    their webhooks would be; one it no longer knows is set aside, flagged (`_refund_lost`),
+    and holds back none of the others' answers. The payment touched, so one still pending is
+    asked again only after another PAYMENTS_RECONCILE_AFTER_S."""
     refs = db.session.scalars(
         select(Refund.provider_ref)
         .where(
             Refund.payment_id == payment_id,
             Refund.status.in_(REFUND_UNSETTLED),
+            Refund.lost_at.is_(None),
             Refund.created_at < before,
         )
         .order_by(Refund.id)
     ).all()
     db.session.commit()
-    answers = [provider.retrieve_refund(ref) for ref in refs]
+    answers, lost = [], []
+    for ref in refs:
+        try:
+            answers.append(provider.retrieve_refund(ref))
+        except provider.Missing:
+            lost.append(ref)
     payment = get_payment(payment_id, lock=True)
     for made in answers:
         apply_refund_updated(payment, made)
+    for ref in lost:
+        _refund_lost(payment, ref)
     payment.updated_at = utcnow()
     db.session.commit()
+
+
+def _refund_lost(payment: Payment, ref: str) -> None:
+    """The provider answered that it no longer knows the locked payment's refund `ref` (its
+    state lost, or the key now another mode's or account's), as `_lost` treats a PaymentIntent:
+    whether the money went back can no longer be asked, so an admin looks. It is marked, and
+    never asked about again; its amount stays counted as it was; a webhook of it still applies.
+    One a webhook settled since it was asked about is left as that webhook left it."""
+    refund = db.session.scalar(
+        select(Refund)
+        .where(Refund.provider_ref == ref)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if refund is None or refund.status not in REFUND_UNSETTLED or refund.lost_at is not None:
+        return
+    refund.lost_at = utcnow()
+    log.error("payment %s: the provider no longer knows its refund %s", payment.id, ref)
+    payment.needs_review = True
+    payment.review_reason = (
+        f"The provider no longer knows refund {ref} of {refund.amount}: see in its dashboard "
+        "whether the money went back to the customer (it is still counted as refunded)"
+    )[:500]
 
 
 def _drop_unchecked(payment_id: int) -> None:

@@ -557,6 +557,12 @@ def test_every_problem_detail_the_api_can_give_reads_in_portuguese():
             "O estorno re_1Ab de 10.00 foi cancelado no provedor (sem motivo informado): o "
             "dinheiro não voltou ao cliente; estorne de novo ou acerte com ele",
         ),
+        (
+            "The provider no longer knows refund re_1Ab of 10.00: see in its dashboard whether "
+            "the money went back to the customer (it is still counted as refunded)",
+            "O provedor não conhece mais o estorno re_1Ab de 10.00: veja no painel dele se o "
+            "dinheiro voltou ao cliente (continua contado no valor estornado)",
+        ),
     ],
 )
 def test_a_templated_detail_keeps_its_values_and_says_its_statuses_and_parts(english, portuguese):

@@ -1,8 +1,10 @@
 """A refund the provider answered `pending` whose later events (`refund.updated`,
 `refund.failed`, `charge.refund.updated`, `charge.refunded`) were all lost: reconciliation asks
 the provider about it once it has been pending PAYMENTS_RECONCILE_AFTER_S, and applies the
-answer as those webhooks would (`apply_refund_updated`); a younger one is not asked about."""
+answer as those webhooks would (`apply_refund_updated`); a younger one is not asked about. One
+the provider no longer knows is flagged for review and asked about no more."""
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -12,7 +14,7 @@ from services.kit import Unavailable
 from services.payments import provider
 from services.payments.models import Payment, db
 
-from .conftest import standin_events, standin_post
+from .conftest import eventually, standin_events, standin_post
 from .test_failed_refunds import refund_refs, refunds_recorded
 from .test_paying import pay
 from .test_webhooks import read, run_chores
@@ -49,6 +51,71 @@ def succeed_unheard(standin, ref) -> None:
     store = standin.app.extensions["stripe_store"]
     with store.lock:
         store.refunds[ref]["status"] = "succeeded"
+
+
+def forget_refund(standin, ref) -> dict:
+    """The provider no longer knows the refund, as after the stand-in's restart; the refund as
+    it was there."""
+    store = standin.app.extensions["stripe_store"]
+    with store.lock:
+        return store.refunds.pop(ref)
+
+
+@pytest.fixture
+def one_forgotten_one_settled(client, admin, pending, standin, app, monkeypatch):
+    """`pending` and a second refund of 10.00; the provider forgets the first and settles the
+    second unheard. The payment, both refunds' ids, the first as it was at the provider, and the
+    refunds reconciliation asks the provider about."""
+    payment, forgotten = pending
+    made = client.post(f"/payments/{payment['id']}/refund", json={"amount": "10.00"}, headers=admin)
+    assert made.status_code == 200, made.json
+    [_, settled] = refund_refs(app, payment["id"])
+    was = forget_refund(standin, forgotten)
+    succeed_unheard(standin, settled)
+    asked = []
+    retrieve = provider.retrieve_refund
+    monkeypatch.setattr(provider, "retrieve_refund", lambda r: asked.append(r) or retrieve(r))
+    return payment, forgotten, settled, was, asked
+
+
+def test_a_refund_the_provider_no_longer_knows_flags_its_payment_and_holds_back_no_other(
+    client, admin, one_forgotten_one_settled, app, caplog
+):
+    payment, forgotten, settled, _, asked = one_forgotten_one_settled
+
+    with caplog.at_level(logging.ERROR, logger="feira.payments"):
+        assert run_chores(app) >= 1
+
+    # The other refund's answer is applied; the forgotten one stays counted, as it was.
+    assert refunds_recorded(app, payment["id"])[0] == [("pending", "10.00"), ("succeeded", "10.00")]
+    flagged = read(client, payment["id"], admin)
+    assert (flagged["status"], flagged["refunded_amount"]) == ("partially_refunded", "20.00")
+    assert flagged["needs_review"] is True
+    assert forgotten in flagged["review_reason"] and "dashboard" in flagged["review_reason"]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        f"payment {payment['id']}: the provider no longer knows its refund {forgotten}"
+    ]
+    assert asked == [forgotten, settled]
+    # Set aside: not asked about again.
+    assert run_chores(app) == 0
+    assert asked == [forgotten, settled]
+
+
+def test_a_webhook_of_a_refund_the_provider_had_forgotten_still_applies(
+    client, admin, one_forgotten_one_settled, standin, app
+):
+    payment, forgotten, _, was, _ = one_forgotten_one_settled
+    assert run_chores(app) >= 1
+    # The provider knows it again (the key back to this account, say), and fails it.
+    store = standin.app.extensions["stripe_store"]
+    with store.lock:
+        store.refunds[forgotten] = was
+    assert standin_post(standin, f"/refunds/{forgotten}/fail").status_code == 200
+
+    assert eventually(lambda: refunds_recorded(app, payment["id"])[0][0] == ("failed", "10.00"))
+    uncounted = read(client, payment["id"], admin)
+    assert (uncounted["status"], uncounted["refunded_amount"]) == ("partially_refunded", "10.00")
+    assert forgotten in uncounted["review_reason"] and "not returned" in uncounted["review_reason"]
 
 
 def test_a_pending_refund_that_failed_unheard_is_uncounted_and_flagged_by_reconciliation(

@@ -4,7 +4,7 @@ about the payment's other refunds
 
 Revision ID: 88da996d39f1
 Revises: c9e1f5a7d240
-Create Date: 2026-12-07 10:00:00.000000
+Create Date: 2026-12-06 18:15:00.000000
 
 """
 

@@ -311,6 +311,13 @@ EXACT: dict[str, str] = {
     "Only an admin may filter by needs_review": (
         "Só um administrador pode filtrar por needs_review."
     ),
+    # why payments let go of a payment (a review_reason's first part, when its refund was refused)
+    "Its order was cancelled": "O pedido foi cancelado",
+    "Its order's total changed": "O total do pedido mudou",
+    "Its order was paid another way": "O pedido foi pago de outra forma",
+    "It succeeded after it had failed, while another payment of its order was open": (
+        "Foi aprovado depois de ter falhado, enquanto outro pagamento do pedido estava em aberto"
+    ),
 }
 
 # A number as the API writes one: an id, a bound, an amount ("-1000000000", "9999999999.99").
@@ -606,6 +613,43 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"refunded\)",
             "O provedor não conhece mais o estorno {ref} de {amount}: veja no painel dele se o "
             "dinheiro voltou ao cliente (continua contado no valor estornado)",
+        ),
+        (
+            r"The provider no longer knows PaymentIntent (?P<ref>\S+): see in its dashboard "
+            r"whether it was paid",
+            "O provedor não conhece mais o PaymentIntent {ref}: veja no painel dele se foi pago",
+        ),
+        (
+            r"Sent to the provider after (?P<sent>\S+) and never answered; not asked again, as "
+            r"the provider may have forgotten its idempotency key: see at the provider whether a "
+            r"PaymentIntent with metadata payment_id (?P<id>{N}) was made, and paid",
+            "Enviado ao provedor depois de {sent} e nunca respondido; não foi perguntado de novo, "
+            "pois o provedor pode ter esquecido a chave de idempotência: veja no provedor se um "
+            "PaymentIntent com metadata payment_id {id} foi criado, e pago",
+        ),
+        (
+            r"The provider reports (?P<received>.+) centavos received; the payment is "
+            r"(?P<cents>{N}): the order was not marked paid",
+            "O provedor informa {received} centavos recebidos; o pagamento é de {cents} "
+            "centavos: o pedido não foi marcado como pago",
+        ),
+        (
+            r"A refund of (?P<amount>{N}) asked at (?P<asked>\S+) was never answered: see the "
+            r"provider's refunds of this payment",
+            "Um estorno de {amount} pedido em {asked} nunca foi respondido: veja os estornos "
+            "deste pagamento no provedor",
+        ),
+        # why it was let go, then why the provider refused its refund: payments' own words (a
+        # refund made and failed at once), or the provider's as it gave them, perhaps cut short
+        (
+            r"(?P<reason>.+?); the refund was refused: The refund "
+            r"(?P<refund_status>failed|canceled) at the provider: nothing was returned",
+            "{reason}; o estorno foi recusado: o estorno {refund_status} no provedor: nada foi "
+            "devolvido",
+        ),
+        (
+            r"(?P<reason>.+?); the refund was refused: (?P<words>.+)",
+            "{reason}; o estorno foi recusado: {words}",
         ),
     )
 ]

@@ -587,6 +587,14 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             "Um estorno anterior de {amount}, que o provedor não tinha respondido, foi feito "
             "antes; nada mais foi estornado: peça de novo para estornar mais",
         ),
+        (
+            r"Payment (?P<id>{N}) is not flagged for review",
+            "O pagamento {id} não está marcado para revisão",
+        ),
+        (
+            r"Payment (?P<id>{N})'s review reason changed: read it again",
+            "O motivo da revisão do pagamento {id} mudou: leia-o de novo",
+        ),
         # (the provider's own words after the colon, as it gave them)
         (
             r"The payment provider refused the refund: (?P<words>.+)",

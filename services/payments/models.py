@@ -47,6 +47,8 @@ OPEN_PAYMENT_INDEX = "uq_payments_open_order_id"
 # Waiting for the provider's word: what reconciliation asks about.
 UNSETTLED = ("requires_action", "processing")
 CURRENCY = "BRL"
+# What `review_reason` holds at most: a reason sent back to mark it reviewed is no longer.
+REVIEW_REASON_MAX = 500
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -84,7 +86,11 @@ class Payment(TimestampMixin, db.Model):
     needs_review: Mapped[bool] = mapped_column(
         Boolean, nullable=False, server_default=text("false")
     )
-    review_reason: Mapped[str | None] = mapped_column(String(500))
+    review_reason: Mapped[str | None] = mapped_column(String(REVIEW_REASON_MAX))
+    # The admin who last said the flag was looked at, and when (the flag cleared, its reason
+    # kept): a new cause flags it again, and these stay until the next review.
+    reviewed_by: Mapped[int | None] = mapped_column(Integer)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why its order no longer takes it, when that was heard before the provider's first answer
     # (nothing to cancel or refund yet), or while the provider would not cancel it (Stripe, a
     # `processing` PaymentIntent): acted on as soon as its next answer is applied.

@@ -1094,6 +1094,28 @@ def _lost(payment: Payment, status: str) -> dict:
     return {"status": status, "last_payment_error": error}
 
 
+# --- review ---
+
+
+def mark_reviewed(payment_id: int, review_reason: str, admin_id: int) -> Payment:
+    """An admin looked at a flagged payment: the flag is cleared, who and when recorded, the
+    reason kept. Only the reason they read: one flagged again meanwhile for another cause (its
+    reason replaced) stays flagged, so nobody clears what they did not see. The row is locked
+    from the check to the commit, so a new cause recorded at once waits, and flags it again
+    after."""
+    payment = get_payment(payment_id, lock=True)
+    if not payment.needs_review:
+        raise Conflict(f"Payment {payment_id} is not flagged for review")
+    if payment.review_reason != review_reason:
+        raise Conflict(f"Payment {payment_id}'s review reason changed: read it again")
+    payment.needs_review = False
+    payment.reviewed_by = admin_id
+    payment.reviewed_at = utcnow()
+    db.session.commit()
+    log.info("payment %s: marked reviewed by admin %s", payment.id, admin_id)
+    return payment
+
+
 # --- reconciliation ---
 
 

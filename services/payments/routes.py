@@ -11,7 +11,7 @@ from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import payments, provider
 from .models import IdempotencyKey, Payment, RefundIdempotencyKey, db
-from .schemas import PaymentListArgs, PaymentSchema, RefundSchema
+from .schemas import PaymentListArgs, PaymentSchema, RefundSchema, ReviewedSchema
 
 blp = Blueprint(
     "payments",
@@ -110,6 +110,25 @@ class PaymentRefund(MethodView):
         one. After a 503 without a key, ask again with the same amount (or none, for all that
         is left); another amount is a 409 once the earlier refund is made."""
         return payments.refund(payment_id, data.get("amount"), key)
+
+
+@blp.route("/<int:payment_id>/reviewed")
+class PaymentReviewed(MethodView):
+    @blp.login_required("admin")
+    @blp.arguments(ReviewedSchema)
+    @blp.response(200, PaymentSchema)
+    @blp.problem(404, "No such payment")
+    @blp.problem(
+        409,
+        "The payment is not flagged for review, or its `review_reason` is no longer the one sent "
+        "(flagged again meanwhile: read it again)",
+    )
+    @blp.problem(422, "No `review_reason`, or one longer than 500 characters")
+    def post(self, data, payment_id):
+        """Mark a flagged payment reviewed (admin), sending its `review_reason` as read: the flag
+        is cleared (`needs_review` false, out of `?needs_review=true`), `reviewed_by` and
+        `reviewed_at` recorded, the reason kept. A new cause flags it again."""
+        return payments.mark_reviewed(payment_id, data["review_reason"], current_caller().id)
 
 
 WEBHOOK_BODY = {

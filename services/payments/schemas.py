@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, post_dump, validate
 from services.kit import Filter, Id, PageArgs, sort_field
 from services.kit.fields import Money
 
-from .models import CURRENCY, METHODS, STATUSES
+from .models import CURRENCY, METHODS, REVIEW_REASON_MAX, STATUSES
 
 PAYMENT_METHOD_ID = re.compile(r"pm_[A-Za-z0-9_]{1,252}")
 # What a card number looks like as typed: 12 to 19 digits, maybe grouped by spaces or dashes.
@@ -74,7 +74,19 @@ class PaymentSchema(Schema):
         dump_only=True,
         metadata={"description": "The provider reported what Feira will not act on by itself"},
     )
-    review_reason = fields.String(dump_only=True, allow_none=True)
+    review_reason = fields.String(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "Why it was last flagged (kept once it is reviewed)"},
+    )
+    reviewed_by = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={"description": "The admin who last marked it reviewed"},
+    )
+    reviewed_at = fields.DateTime(
+        dump_only=True, allow_none=True, metadata={"description": "When it was last reviewed"}
+    )
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -104,4 +116,15 @@ class RefundSchema(Schema):
         exclusive_minimum=True,
         load_default=None,
         metadata={"description": "What to give back; all that is left when absent"},
+    )
+
+
+class ReviewedSchema(Schema):
+    review_reason = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=REVIEW_REASON_MAX),
+        metadata={
+            "description": "The payment's `review_reason` as the admin read it: marked reviewed "
+            "only while it is still the reason"
+        },
     )

@@ -1,0 +1,147 @@
+"""An admin marks a flagged payment reviewed (POST /payments/{id}/reviewed), sending the reason
+as they read it: the flag is cleared, who and when recorded, the reason kept, and the payment
+leaves `?needs_review=true`. A reason replaced since it was read (a new cause) is a 409 and the
+flag stays; a new cause after the review flags it again. Flagged here by a real path: a refund
+of Stripe's `pm_card_refundFail` that then fails at the provider (`refund.failed`)."""
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from .test_failed_refunds import failed_refund, post_signed, refund_refs
+from .test_paying import pay
+from .test_webhooks import read
+
+
+@pytest.fixture
+def refunded_twice(client, user, admin, order, app):
+    """A card payment with two refunds made (10.00, 20.00), both pending at the provider, and
+    `fail(n)`: the provider fails the n-th, which flags the payment; it answers the payment."""
+    placed = order()
+    payment = pay(client, user, placed["id"], payment_method="pm_card_refundFail").json
+    url = f"/payments/{payment['id']}/refund"
+    for amount in ("10.00", "20.00"):
+        assert client.post(url, json={"amount": amount}, headers=admin).status_code == 200
+    refs = refund_refs(app, payment["id"])
+
+    def fail(n: int) -> dict:
+        body = failed_refund(payment, refs[n], 1000 * (n + 1))
+        told = post_signed(client, f"evt_review_{n}", "refund.failed", body)
+        assert told.json == {"status": "processed"}
+        flagged = read(client, payment["id"], admin)
+        assert flagged["needs_review"] is True and refs[n] in flagged["review_reason"]
+        return flagged
+
+    return payment, fail
+
+
+def mark_reviewed(client, payment_id, headers, reason):
+    return client.post(
+        f"/payments/{payment_id}/reviewed", json={"review_reason": reason}, headers=headers
+    )
+
+
+def queue(client, admin) -> list[int]:
+    listed = client.get("/payments?needs_review=true", headers=admin)
+    assert listed.status_code == 200
+    return [p["id"] for p in listed.json["items"]]
+
+
+def test_an_admin_marks_a_flagged_payment_reviewed_and_it_leaves_the_review_queue(
+    client, admin, refunded_twice, caplog
+):
+    payment, fail = refunded_twice
+    flagged = fail(0)
+    assert queue(client, admin) == [payment["id"]]
+
+    with caplog.at_level(logging.INFO, logger="feira.payments"):
+        reviewed = mark_reviewed(client, payment["id"], admin, flagged["review_reason"])
+
+    assert reviewed.status_code == 200, reviewed.json
+    body = reviewed.json
+    assert (body["needs_review"], body["reviewed_by"]) == (False, 1)
+    assert body["review_reason"] == flagged["review_reason"]
+    at = datetime.fromisoformat(body["reviewed_at"])
+    assert datetime.now(UTC) - timedelta(minutes=1) < at <= datetime.now(UTC)
+    assert read(client, payment["id"], admin) == body
+    assert queue(client, admin) == []
+    [line] = [r.getMessage() for r in caplog.records if "reviewed" in r.getMessage()]
+    assert line == f"payment {payment['id']}: marked reviewed by admin 1"
+    # Reviewed already: nothing left to clear.
+    again = mark_reviewed(client, payment["id"], admin, flagged["review_reason"])
+    assert again.status_code == 409
+
+
+def test_a_reviewed_payment_flagged_again_is_back_in_the_queue_with_its_new_reason(
+    client, admin, refunded_twice
+):
+    payment, fail = refunded_twice
+    first = fail(0)
+    assert mark_reviewed(client, payment["id"], admin, first["review_reason"]).status_code == 200
+
+    second = fail(1)
+
+    assert second["review_reason"] != first["review_reason"]
+    assert queue(client, admin) == [payment["id"]]
+    # The last review stays on record until the next one.
+    assert second["reviewed_by"] == 1 and second["reviewed_at"] is not None
+    cleared = mark_reviewed(client, payment["id"], admin, second["review_reason"])
+    assert cleared.status_code == 200 and cleared.json["needs_review"] is False
+
+
+def test_a_reason_replaced_since_it_was_read_is_a_409_and_the_payment_stays_flagged(
+    client, admin, refunded_twice
+):
+    payment, fail = refunded_twice
+    read_by_the_admin = fail(0)["review_reason"]
+    now = fail(1)
+
+    stale = mark_reviewed(client, payment["id"], admin, read_by_the_admin)
+
+    assert stale.status_code == 409
+    assert stale.headers["Content-Type"] == "application/problem+json"
+    assert stale.json["detail"] == f"Payment {payment['id']}'s review reason changed: read it again"
+    assert read(client, payment["id"], admin) == now
+    assert queue(client, admin) == [payment["id"]]
+
+
+def test_a_payment_never_flagged_is_a_409_and_one_nobody_made_a_404(client, user, admin, order):
+    payment = pay(client, user, order()["id"]).json
+
+    unflagged = mark_reviewed(client, payment["id"], admin, "anything")
+    nobody = mark_reviewed(client, 2147483000, admin, "anything")
+
+    assert unflagged.status_code == 409
+    assert unflagged.json["detail"] == f"Payment {payment['id']} is not flagged for review"
+    assert read(client, payment["id"], admin)["reviewed_at"] is None
+    assert nobody.status_code == 404
+    assert nobody.headers["Content-Type"] == "application/problem+json"
+
+
+def test_a_user_may_not_mark_a_payment_reviewed(client, user, admin, refunded_twice):
+    payment, fail = refunded_twice
+    flagged = fail(0)
+
+    answer = mark_reviewed(client, payment["id"], user, flagged["review_reason"])
+
+    assert answer.status_code == 403
+    assert read(client, payment["id"], admin) == flagged
+
+
+def test_no_reason_or_one_longer_than_the_column_is_a_422_naming_it_and_no_body_a_400(
+    client, admin, refunded_twice
+):
+    payment, fail = refunded_twice
+    flagged = fail(0)
+    url = f"/payments/{payment['id']}/reviewed"
+
+    for body in ({}, {"review_reason": "x" * 501}, {"review_reason": None}, {"review_reason": ""}):
+        answer = client.post(url, json=body, headers=admin)
+        assert answer.status_code == 422, (body, answer.json)
+        assert answer.headers["Content-Type"] == "application/problem+json"
+        assert "review_reason" in str(answer.json), answer.json
+    no_body = client.post(url, headers=admin)
+    assert no_body.status_code == 400
+    assert no_body.headers["Content-Type"] == "application/problem+json"
+    assert read(client, payment["id"], admin) == flagged

@@ -4,9 +4,10 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import psycopg
 from sqlalchemy import select, text
 
-from services.kit.testing import from_service
+from services.kit.testing import DATABASE, from_service
 from services.products.models import Product, db, outbox
 
 from .conftest import barcode
@@ -149,6 +150,12 @@ def test_an_import_nested_ten_thousand_deep_is_a_400_not_a_500(client, admin):
 
 
 def lock_product(connection, n):
+    """Lock the product of barcode `n` on a SQLAlchemy or a plain psycopg connection."""
+    if isinstance(connection, psycopg.Connection):
+        connection.execute(
+            "SELECT id FROM products.products WHERE barcode = %s FOR UPDATE", (barcode(n),)
+        )
+        return
     connection.execute(
         text("SELECT id FROM products.products WHERE barcode = :barcode FOR UPDATE"),
         {"barcode": barcode(n)},
@@ -216,17 +223,20 @@ def test_imports_crossing_the_same_barcodes_lock_them_in_one_order_and_both_land
 
 
 def test_an_import_postgresql_aborts_to_break_a_deadlock_is_run_again_and_lands(
-    app, admin, make_product
+    app, admin, make_product, database
 ):
     first = make_product(barcode=barcode(1))
     second = make_product(barcode=barcode(2))
     with ThreadPoolExecutor(max_workers=1) as pool, app.app_context():
-        with db.engine.connect() as holder:
+        # PostgreSQL aborts the backend whose wait, once past its own deadlock_timeout, finds
+        # the deadlock: the holder (the superuser's: products' role cannot set it) looks only
+        # after 5 s, the import after 1 s, so on a busy host too the import is the one aborted.
+        with psycopg.connect(database.superuser_dsn, dbname=DATABASE) as holder:
+            holder.execute("SET LOCAL deadlock_timeout = '5s'")
             lock_product(holder, 2)
             rows = [row(1, price="7.00"), "not an object", row(2)]
             answer = pool.submit(posted, app, "/products/import", rows, admin)
             wait_until_blocked(1)
-            # The other order: the import, waiting first, is the one PostgreSQL aborts.
             lock_product(holder, 1)
             holder.commit()
         response = answer.result()

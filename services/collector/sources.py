@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound, Unprocessable, utcnow
-from services.kit.db import kept_after_commit
+from services.kit.db import kept_after_commit, violated
 
 from . import products
 from .models import ACTIVE, Page, Run, Source, db
@@ -110,8 +110,7 @@ def start_run(source_id: int, requested_by: int | None) -> Run:
         db.session.flush()
     except IntegrityError as exc:
         db.session.rollback()
-        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
-        if constraint == "uq_runs_active_source_id":
+        if violated(exc) == "uq_runs_active_source_id":
             raise Conflict(f"Source {source.id} already has a run queued or running") from exc
         raise
     with kept_after_commit(db):

@@ -190,6 +190,12 @@ def run_again_if_aborted(db: SQLAlchemy, work: Callable[[], T], *, attempts: int
         log.warning("%s: the transaction was aborted (%s), run again", what, sqlstate)
 
 
+def violated(error: exc.IntegrityError) -> str:
+    """The name of the constraint or unique index PostgreSQL refused a write for ("" when the
+    driver does not say): what tells one refusal from another."""
+    return getattr(getattr(error.orig, "diag", None), "constraint_name", None) or ""
+
+
 def constraint_field(constraint: str) -> str:
     """`uq_clients_email` -> `email`; unique indexes on expressions are named the same way."""
     prefix, _, rest = constraint.partition("_")

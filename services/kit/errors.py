@@ -207,11 +207,10 @@ def http_problem(exc: HTTPException):
 
 
 def _integrity_error(exc: IntegrityError):
-    from .db import constraint_field
+    from .db import constraint_field, violated
 
     _rollback()
-    diag = getattr(exc.orig, "diag", None)
-    constraint = getattr(diag, "constraint_name", None) or ""
+    constraint = violated(exc)
     sqlstate = getattr(exc.orig, "sqlstate", None)
     field = constraint_field(constraint)
     if sqlstate == "23505":

@@ -20,6 +20,7 @@ from services.kit.db import (
     kept_after_commit,
     read_in_one_snapshot,
     run_again_if_aborted,
+    violated,
 )
 from services.kit.errors import flatten_messages
 from services.kit.fields import unstorable_text
@@ -33,11 +34,6 @@ UNKNOWN_CATEGORY = "fk_products_category_id_categories"
 log = logging.getLogger("feira.products.catalogue")
 
 
-def _constraint(exc: IntegrityError) -> str:
-    diag = getattr(exc.orig, "diag", None)
-    return getattr(diag, "constraint_name", None) or ""
-
-
 @contextmanager
 def _category_must_exist() -> Iterator[None]:
     """The foreign key decides whether the category exists (no check-then-write race); its
@@ -45,7 +41,7 @@ def _category_must_exist() -> Iterator[None]:
     try:
         yield
     except IntegrityError as exc:
-        if _constraint(exc) != UNKNOWN_CATEGORY:
+        if violated(exc) != UNKNOWN_CATEGORY:
             raise
         db.session.rollback()
         raise Unprocessable({"category_id": ["No such category."]}) from exc
@@ -80,7 +76,7 @@ def delete_category(category: Category) -> None:
     try:
         db.session.commit()
     except IntegrityError as exc:
-        if _constraint(exc) != UNKNOWN_CATEGORY:
+        if violated(exc) != UNKNOWN_CATEGORY:
             raise
         db.session.rollback()
         raise Conflict(
@@ -337,7 +333,7 @@ def _upsert(
                     .execution_options(synchronize_session=False)
                 ).one_or_none()
         except IntegrityError as exc:
-            if _constraint(exc) not in ("uq_products_barcode", "uq_products_name"):
+            if violated(exc) not in ("uq_products_barcode", "uq_products_name"):
                 raise
             row = None
         if row is not None:
@@ -355,7 +351,7 @@ def _upsert(
 
 
 def _integrity_errors(exc: IntegrityError) -> dict[str, list[str]]:
-    constraint = _constraint(exc)
+    constraint = violated(exc)
     if constraint == UNKNOWN_CATEGORY:
         return {"category_id": ["No such category."]}
     return {constraint_field(constraint): ["already taken"]}

@@ -309,6 +309,48 @@ Scenario: a payment nobody made is a 404 problem
     When I read a payment nobody made
     Then the answer is a 404 problem
 
+# --- review ----------------------------------------------------------------------------------
+# A PIX paid another amount than the payment's is flagged: the order is not paid.
+
+Scenario: the admin marks a flagged payment reviewed, and it leaves the review queue
+    [Tags]    local-only
+    Given an order for 1 units of the product
+    And the order awaits a PIX payment
+    And the payer pays the PIX at the provider 1 centavos over its amount
+    And the payment is flagged for review within ${PAYMENT_WAIT}
+    And the payments needing review hold the payment
+    When the admin marks the payment reviewed
+    Then the answer is the payment reviewed by the admin
+    And the payments needing review leave out the payment
+    When the admin marks the payment reviewed
+    Then the answer is a 409 problem
+
+Scenario: a payment that is not flagged cannot be marked reviewed
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    When the admin marks the payment reviewed with the reason "Looked at"
+    Then the answer is a 409 problem
+    And the payments needing review leave out the payment
+
+Scenario: a user may not mark a payment reviewed
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    And a signed-in user
+    When I mark the payment reviewed with the reason "Looked at"
+    Then the answer is a 403 problem
+
+Scenario: marking reviewed needs the reason as read, a JSON body, a token and a payment
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    When the admin marks the payment reviewed without a reason
+    Then the answer is 422 naming "review_reason"
+    When I send a review body that is not JSON
+    Then the answer is a 400 problem
+    When I review without a token
+    Then the answer is a 401 problem
+    When the admin marks a payment nobody made reviewed
+    Then the answer is a 404 problem
+
 # --- the provider down (fault: runs alone, after the others) ---------------------------------
 
 Scenario: with the provider down a refund and a card payment are 503 problems and nothing is paid

@@ -519,6 +519,24 @@ def refund_payment(order_id: int, payment_id: int):
     return redirect(url_for("console.order", order_id=order_id), 303)
 
 
+@bp.post("/orders/<int:order_id>/payments/<int:payment_id>/reviewed")
+@admin_only
+def review_payment(order_id: int, payment_id: int):
+    """Mark one of the order's flagged payments reviewed, with its reason as the page showed it
+    (a hidden field): payments refuses it if that is no longer the reason (flagged again since),
+    and the page comes back with the API's word and the reason as it now stands."""
+    reason = form_values().get("review_reason", "")
+    try:
+        api.send("POST", f"/payments/{payment_id}/reviewed", {"review_reason": reason})
+    except ApiError as exc:
+        if exc.status not in (404, 409, 422):
+            raise
+        flash("Não foi possível marcar como revisado: " + exc.reason, "error")
+        return order_page(order_id, status=exc.status)
+    flash(f"Pagamento {payment_id} marcado como revisado.")
+    return redirect(url_for("console.order", order_id=order_id), 303)
+
+
 # --- clients ---
 
 CLIENT_FIELDS = ("name", "email", "cpf", "phone")

@@ -3,8 +3,10 @@ products and inventory behind orders, and the Stripe stand-in behind payments) r
 the gateway stand-in: the admin refunds part of a payment and then the rest, a user is offered no
 form, an amount the API refuses is said in Portuguese and refunds nothing, a form sent twice
 refunds once, and a `refunded` payment whose refund failed at the provider is offered the form
-again (while something is left) and says why it needs review."""
+again (while something is left) and says why it needs review, where the admin marks it reviewed
+(a reason replaced since the page was shown is said, and the new one shown)."""
 
+import html as html_module
 import re
 
 import pytest
@@ -320,6 +322,126 @@ def test_a_payment_flagged_for_review_shows_why_beside_it_in_portuguese(
     assert re.fullmatch(
         r'<td colspan="6"><strong>Precisa de revisão</strong>: O estorno \S+ de 60\.50 falhou '
         r"no provedor \(.+\): o dinheiro não voltou ao cliente; estorne de novo ou acerte com "
-        r"ele</td>",
+        r'ele<form [^>]*id="review-\d+".*</form></td>',
         review.group(1),
     ), review.group(1)
+
+
+def fail_refund(payments, admin, standin, payment_id: int, n: int) -> str:
+    """The provider fails the payment's n-th refund; back once payments heard it (its reason,
+    which names the refund)."""
+    with payments.app_context():
+        refs = db.session.scalars(
+            select(Refund.provider_ref).where(Refund.payment_id == payment_id).order_by(Refund.id)
+        ).all()
+        db.session.remove()
+    assert standin_post(standin, f"/refunds/{refs[n]}/fail").status_code == 200
+    url = f"/payments/{payment_id}"
+    reason = eventually(
+        lambda: (
+            refs[n] in (payments.test_client().get(url, headers=admin).json["review_reason"] or "")
+        )
+    )
+    assert reason
+    return refs[n]
+
+
+def review_form(html: str, payment_id: int) -> dict[str, str] | None:
+    """The payment's "Marcar como revisado" form as a browser sends it (CSRF token, reason)."""
+    form = re.search(rf'<form[^>]* id="review-{payment_id}".*?</form>', html, re.S)
+    if form is None:
+        return None
+    fields = re.findall(r'<input [^>]*name="([^"]+)"[^>]* value="([^"]*)"', form.group(0))
+    return {name: html_module.unescape(value) for name, value in fields}
+
+
+def mark_reviewed(browser, order_id: int, payment_id: int, page: str):
+    return browser.post(
+        f"/console/orders/{order_id}/payments/{payment_id}/reviewed",
+        data=review_form(page, payment_id),
+    )
+
+
+def read_payment(payments, admin, payment_id: int) -> dict:
+    return payments.test_client().get(f"/payments/{payment_id}", headers=admin).json
+
+
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_an_admin_marks_a_flagged_payment_reviewed_and_its_review_row_goes(
+    browser, paid, payments, admin, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    assert review_form(browser.get(f"/console/orders/{order_id}").text, payment_id) is None
+    assert refund(browser, order_id, payment_id, "").status_code == 303
+    fail_refund(payments, admin, standin, payment_id, 0)
+    page = browser.get(f"/console/orders/{order_id}").text
+    flagged = read_payment(payments, admin, payment_id)
+    form = review_form(page, payment_id)
+    assert form["review_reason"] == flagged["review_reason"]  # as payments wrote it
+    assert re.search(rf'id="review-{payment_id}".*>Marcar como revisado</button>', page)
+
+    answer = mark_reviewed(browser, order_id, payment_id, page)
+
+    assert answer.status_code == 303
+    page = browser.get(answer.headers["Location"]).text
+    assert f"Pagamento {payment_id} marcado como revisado." in page
+    assert f'id="payment-{payment_id}-review"' not in page
+    reviewed = read_payment(payments, admin, payment_id)
+    assert reviewed["needs_review"] is False and reviewed["reviewed_by"] is not None
+
+
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_a_reason_replaced_since_the_page_was_shown_is_said_and_the_new_one_shown(
+    browser, paid, payments, admin, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    page = browser.get(f"/console/orders/{order_id}").text
+    assert refund(browser, order_id, payment_id, "10.00", page).status_code == 303
+    page = browser.get(f"/console/orders/{order_id}").text
+    assert refund(browser, order_id, payment_id, "20.00", page).status_code == 303
+    first = fail_refund(payments, admin, standin, payment_id, 0)
+    shown = browser.get(f"/console/orders/{order_id}").text
+    assert first in review_form(shown, payment_id)["review_reason"]
+    second = fail_refund(payments, admin, standin, payment_id, 1)
+
+    answer = mark_reviewed(browser, order_id, payment_id, shown)
+
+    assert answer.status_code == 409
+    assert (
+        "Não foi possível marcar como revisado: O motivo da revisão do pagamento "
+        f"{payment_id} mudou: leia-o de novo"
+    ) in answer.text
+    row = re.search(rf'<tr class="review" id="payment-{payment_id}-review">(.*?)</tr>', answer.text)
+    assert second in row.group(1) and first not in row.group(1)
+    assert second in review_form(answer.text, payment_id)["review_reason"]
+    assert read_payment(payments, admin, payment_id)["needs_review"] is True
+    # Sent again from the page as it now is: marked reviewed.
+    assert mark_reviewed(browser, order_id, payment_id, answer.text).status_code == 303
+    assert read_payment(payments, admin, payment_id)["needs_review"] is False
+
+
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_a_user_is_offered_no_review_form_and_the_consoles_route_refuses_them(
+    browser, paid, payments, admin, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    assert refund(browser, order_id, payment_id, "").status_code == 303
+    fail_refund(payments, admin, standin, payment_id, 0)
+    form = review_form(browser.get(f"/console/orders/{order_id}").text, payment_id)
+    sign_out(browser)
+    register(browser)
+    page = browser.get(f"/console/orders/{order_id}")
+    assert page.status_code == 200
+    assert f'id="payment-{payment_id}-review"' in page.text  # told why, not offered the form
+    assert review_form(page.text, payment_id) is None
+
+    answer = browser.post(
+        f"/console/orders/{order_id}/payments/{payment_id}/reviewed",
+        data={**form, "csrf_token": csrf_of(page.text)},
+    )
+
+    assert answer.status_code == 403
+    assert read_payment(payments, admin, payment_id)["needs_review"] is True

@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from services.kit import Conflict, NotFound, Unavailable, Unprocessable, service, utcnow
+from services.kit.db import violated
 from services.kit.failpoints import failpoint
 from services.kit.fields import event_amount, event_instant
 from services.kit.idempotency import NO_KEY, Key, NoKey
@@ -173,7 +174,7 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
     try:
         db.session.flush()
     except IntegrityError as exc:
-        if _violated(exc) != OPEN_PAYMENT_INDEX:
+        if violated(exc) != OPEN_PAYMENT_INDEX:
             # Not a second open payment: the kit's handler answers it (and logs it).
             raise
         db.session.rollback()
@@ -186,11 +187,6 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
     failpoint("payments.row_committed")
     _ensure_still_payable(payment.id, data["order_id"], order["total"])
     return _ask_provider(payment.id, key)
-
-
-def _violated(exc: IntegrityError) -> str | None:
-    """The name of the constraint or unique index the database refused the write for."""
-    return getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
 
 
 def _expiry_on_its_way(order_id: int) -> bool:
@@ -314,7 +310,9 @@ def _unasked(payment_id: int) -> Payment:
     payment = get_payment(payment_id, lock=True)
     # One reconciliation failed meanwhile (a refusal that made no PaymentIntent) was answered.
     unanswered = payment.status in UNSETTLED and payment.provider_ref is None
-    if unanswered and not payment.needs_review:
+    # Flagged once: an admin who marked it reviewed (`mark_reviewed`) has looked at the provider,
+    # and nothing here has changed since, so it is not put back in their queue.
+    if unanswered and not payment.needs_review and payment.reviewed_at is None:
         log.error("payment %s: unanswered longer than the provider keeps keys", payment.id)
         payment.needs_review = True
         payment.review_reason = (
@@ -525,7 +523,7 @@ def _succeed(payment: Payment, intent: dict, *, announce: bool) -> None:
         payment.review_reason = (
             f"The provider reports {received} centavos received; the payment is "
             f"{provider.cents(payment.amount)}: the order was not marked paid"
-        )
+        )[:500]
         log.warning("payment %s: the provider reports another amount; flagged", payment.id)
         return
     if not announce:
@@ -1142,8 +1140,10 @@ def reconcile() -> int:
         .where(
             Payment.status.in_(UNSETTLED),
             (Payment.updated_at < now - after) | (Payment.pix_expires_at < now),
-            # Flagged by `_unasked`: waiting for an admin or a webhook, never asked again.
-            Payment.provider_ref.is_not(None) | ~Payment.needs_review,
+            # Flagged by `_unasked` (the one flag of a payment the provider never answered):
+            # waiting for an admin or a webhook, never asked again, reviewed or not.
+            Payment.provider_ref.is_not(None)
+            | (~Payment.needs_review & Payment.reviewed_at.is_(None)),
         )
         .order_by(Payment.updated_at)
         .limit(RECONCILE_BATCH)

@@ -131,3 +131,32 @@ def test_a_same_key_retry_a_day_later_of_a_payment_reconciliation_failed_answers
     assert retried.json["failure_code"] == "resource_missing"
     assert retried.json["needs_review"] is False
     assert intents_made(standin) == made
+
+
+def test_a_payment_unanswered_a_day_an_admin_marked_reviewed_is_neither_asked_nor_flagged_again(
+    client, user, admin, order, standin, app
+):
+    headers = {**user, "Idempotency-Key": "reviewed-unanswered"}
+    body, payment, intent_id = charged_a_day_ago(client, user, order, standin, app, headers)
+    run_chores(app)
+    flagged = read(client, payment["id"], admin)
+    reviewed = client.post(
+        f"/payments/{payment['id']}/reviewed",
+        json={"review_reason": flagged["review_reason"]},
+        headers=admin,
+    )
+    assert reviewed.status_code == 200, reviewed.json
+    made = intents_made(standin)
+
+    # Neither reconciliation nor a same-key retry puts it back in the admin's queue.
+    assert run_chores(app) == 0
+    assert client.post("/payments", json=body, headers=headers).status_code == 201
+    assert run_chores(app) == 0
+
+    after = read(client, payment["id"], admin)
+    assert (after["status"], after["needs_review"]) == ("processing", False)
+    assert intents_made(standin) == made
+    assert charged_once(standin, intent_id)
+    # Its webhook still settles it.
+    resend_lost_webhook(standin, intent_id)
+    eventually(lambda: read(client, payment["id"], user)["status"] == "succeeded")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from services.kit.testing import free_port
+from services.registry import SERVICES
 from stack import __main__ as stack_cli
 from stack import processes
 from stack.config import ROOT, StackConfig, parse_env_file
@@ -23,8 +24,10 @@ from stack.processes import Program
 
 @pytest.fixture
 def cfg(tmp_path) -> StackConfig:
-    names = ("FEIRA_GATEWAY", "FEIRA_PG", "AUTH", "CLIENTS", "PRODUCTS", "INVENTORY", "ORDERS")
-    ports = {f"{name}_PORT": str(free_port()) for name in (*names, "MONITORING")}
+    # Every port of the stack its own, so a developer's stack running beside the tests (on
+    # the default ports) is never taken for a stale one of this run directory.
+    names = ("FEIRA_GATEWAY", "FEIRA_PG", *(service.name.upper() for service in SERVICES))
+    ports = {f"{name}_PORT": str(free_port()) for name in names}
     config = StackConfig(
         {
             **parse_env_file(ROOT / ".env.example"),

@@ -311,6 +311,8 @@ EXACT: dict[str, str] = {
     "Only an admin may filter by needs_review": (
         "Só um administrador pode filtrar por needs_review."
     ),
+    # a refund's failure code the provider did not give (inside a review_reason)
+    "no reason given": "sem motivo informado",
     # why payments let go of a payment (a review_reason's first part, when its refund was refused)
     "Its order was cancelled": "O pedido foi cancelado",
     "Its order's total changed": "O total do pedido mudou",
@@ -646,6 +648,11 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"provider's refunds of this payment",
             "Um estorno de {amount} pedido em {asked} nunca foi respondido: veja os estornos "
             "deste pagamento no provedor",
+        ),
+        # payments' own words for a refund made and failed at once
+        (
+            r"The refund (?P<refund_status>failed|canceled) at the provider: nothing was returned",
+            "O estorno {refund_status} no provedor: nada foi devolvido",
         ),
         # why it was let go, then why the provider refused its refund: payments' own words (a
         # refund made and failed at once), or the provider's as it gave them, perhaps cut short

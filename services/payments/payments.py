@@ -44,12 +44,13 @@ from services.kit.fields import event_amount, event_instant
 from services.kit.idempotency import NO_KEY, Key, NoKey
 from services.kit.outbox import reaches_outside
 
-from . import provider
+from . import provider, reasons
 from .models import (
     OPEN,
     OPEN_PAYMENT_INDEX,
     REFUND_NOT_RETURNED,
     REFUND_UNSETTLED,
+    REVIEW_REASON_MAX,
     UNSETTLED,
     IdempotencyKey,
     Payment,
@@ -314,13 +315,12 @@ def _unasked(payment_id: int) -> Payment:
     # and nothing here has changed since, so it is not put back in their queue.
     if unanswered and not payment.needs_review and payment.reviewed_at is None:
         log.error("payment %s: unanswered longer than the provider keeps keys", payment.id)
-        payment.needs_review = True
-        payment.review_reason = (
-            f"Sent to the provider after {payment.created_at.isoformat()} and never answered; "
-            "not asked again, as the provider may have forgotten its idempotency key: see at "
-            f"the provider whether a PaymentIntent with metadata payment_id {payment.id} was "
-            "made, and paid"
-        )[:500]
+        _flag(
+            payment,
+            reasons.UNANSWERED.format(
+                sent_at=payment.created_at.isoformat(), payment_id=payment.id
+            ),
+        )
     db.session.commit()
     return payment
 
@@ -519,11 +519,10 @@ def _succeed(payment: Payment, intent: dict, *, announce: bool) -> None:
     except (TypeError, ValueError):
         received_cents = None
     if received_cents != provider.cents(payment.amount):
-        payment.needs_review = True
-        payment.review_reason = (
-            f"The provider reports {received} centavos received; the payment is "
-            f"{provider.cents(payment.amount)}: the order was not marked paid"
-        )[:500]
+        _flag(
+            payment,
+            reasons.OTHER_AMOUNT.format(received=received, cents=provider.cents(payment.amount)),
+        )
         log.warning("payment %s: the provider reports another amount; flagged", payment.id)
         return
     if not announce:
@@ -553,9 +552,7 @@ def _give_back(payment: Payment) -> None:
     left charged twice until someone looks) and the payment ends `refunded` without ever
     holding the order; no `payment.succeeded` leaves. A refund the provider refuses is flagged."""
     log.warning("payment %s succeeded after failing; its order has another: refunded", payment.id)
-    _refund_all(
-        payment, "It succeeded after it had failed, while another payment of its order was open"
-    )
+    _refund_all(payment, reasons.SUCCEEDED_AFTER_FAILING)
 
 
 def apply_refunded(payment: Payment, refunded: Decimal) -> None:
@@ -785,7 +782,7 @@ def _answer_ask(payment: Payment, ask: RefundAsk) -> None:
         # Made, and failed at once (or before this answer was heard): nothing went back.
         ask.state = "refused"
         raise provider.Refused(
-            f"The refund {recorded.status} at the provider: nothing was returned",
+            reasons.REFUND_FAILED_AT_ONCE.format(refund_status=recorded.status),
             status=None,
             code=_refund_failure(made),
             param=None,
@@ -813,10 +810,9 @@ def _finish_open_asks(payment: Payment) -> list[tuple[RefundAsk, Exception | Non
         if ask.asked_at < utcnow() - ASK_KEPT:
             log.error("payment %s: refund %s was never answered", payment.id, ask.n)
             ask.state = "unknown"
-            payment.needs_review = True
-            payment.review_reason = (
-                f"A refund of {ask.amount} asked at {ask.asked_at.isoformat()} was never "
-                "answered: see the provider's refunds of this payment"
+            _flag(
+                payment,
+                reasons.ASK_UNANSWERED.format(amount=ask.amount, asked_at=ask.asked_at.isoformat()),
             )
             finished.append((ask, None))
             continue
@@ -911,16 +907,19 @@ def _refund_failure(made: dict) -> str | None:
 def _not_returned(payment: Payment, refund: Refund, made: dict, *, counted: bool) -> None:
     """The locked payment's `refund` failed at the provider: if it was `counted`, its amount is
     no longer, and the payment's status follows; flagged for review either way."""
-    reason = _refund_failure(made) or "no reason given"
+    reason = _refund_failure(made) or reasons.NO_CODE
     if counted and payment.status in ("succeeded", "partially_refunded", "refunded"):
         payment.refunded_amount = max(Decimal(0), payment.refunded_amount - refund.amount)
         _status_after_refunds(payment)
-    payment.needs_review = True
-    payment.review_reason = (
-        f"The refund {refund.provider_ref} of {refund.amount} {refund.status} at the provider "
-        f"({reason}): the money was not returned to the customer; refund it again or settle it "
-        "with them"
-    )[:500]
+    _flag(
+        payment,
+        reasons.NOT_RETURNED.format(
+            refund_ref=refund.provider_ref,
+            amount=refund.amount,
+            refund_status=refund.status,
+            code=reason,
+        ),
+    )
     payment.updated_at = utcnow()
     log.error(
         "payment %s: refund %s %s at the provider (%s): the money was not returned",
@@ -955,7 +954,7 @@ def on_order_cancelled(data: dict) -> None:
     """`order.cancelled` {order_id, previous_status}: a succeeded payment of it is refunded in
     full, an unsettled one is canceled at the provider (a PIX can no longer be paid). Inside
     the inbox's transaction: the provider down raises, and the event comes again."""
-    _let_go(int(data["order_id"]), lambda payment: True, "Its order was cancelled")
+    _let_go(int(data["order_id"]), lambda payment: True, reasons.ORDER_CANCELLED)
 
 
 @reaches_outside
@@ -978,7 +977,7 @@ def on_order_updated(data: dict) -> None:
         )
         return payment.amount != total and not read_after
 
-    _let_go(int(data["order_id"]), outdated, "Its order's total changed")
+    _let_go(int(data["order_id"]), outdated, reasons.ORDER_TOTAL_CHANGED)
 
 
 @reaches_outside
@@ -991,7 +990,7 @@ def on_order_paid(data: dict) -> None:
     _let_go(
         int(data["order_id"]),
         lambda payment: payment.id != paid_by,
-        "Its order was paid another way",
+        reasons.ORDER_PAID_OTHERWISE,
     )
 
 
@@ -1045,8 +1044,7 @@ def _refund_all(payment: Payment, why: str) -> None:
         _ask_refund(payment, left)
     except (provider.Refused, provider.Declined) as refused:
         log.error("payment %s of order %s: refund refused", payment.id, payment.order_id)
-        payment.needs_review = True
-        payment.review_reason = f"{why}; the refund was refused: {refused}"[:500]
+        _flag(payment, reasons.REFUND_REFUSED.format(why=why, refused=refused))
 
 
 def _cancel_at_provider(payment: Payment, *, announce: bool = True) -> None:
@@ -1083,16 +1081,19 @@ def _lost(payment: Payment, status: str) -> dict:
     failure, so the locked payment no longer holds its order (a PIX past its expiry still
     cancels it). Whether money moved there can no longer be asked: an admin looks."""
     log.error("payment %s: the provider no longer knows its PaymentIntent", payment.id)
-    payment.needs_review = True
-    payment.review_reason = (
-        f"The provider no longer knows PaymentIntent {payment.provider_ref}: see in its "
-        "dashboard whether it was paid"
-    )[:500]
+    _flag(payment, reasons.INTENT_LOST.format(intent_ref=payment.provider_ref))
     error = {"message": "The payment provider no longer knows this payment", "code": LOST_CODE}
     return {"status": status, "last_payment_error": error}
 
 
 # --- review ---
+
+
+def _flag(payment: Payment, reason: str) -> None:
+    """Flag the locked payment for an admin to look at, and why (cut to what the column
+    holds)."""
+    payment.needs_review = True
+    payment.review_reason = reason[:REVIEW_REASON_MAX]
 
 
 def mark_reviewed(payment_id: int, review_reason: str, admin_id: int) -> Payment:
@@ -1289,11 +1290,7 @@ def _refund_lost(payment: Payment, ref: str) -> None:
         return
     refund.lost_at = utcnow()
     log.error("payment %s: the provider no longer knows its refund %s", payment.id, ref)
-    payment.needs_review = True
-    payment.review_reason = (
-        f"The provider no longer knows refund {ref} of {refund.amount}: see in its dashboard "
-        "whether the money went back to the customer (it is still counted as refunded)"
-    )[:500]
+    _flag(payment, reasons.REFUND_LOST.format(refund_ref=ref, amount=refund.amount))
 
 
 def _drop_unchecked(payment_id: int) -> None:

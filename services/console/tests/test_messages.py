@@ -9,6 +9,7 @@ import ast
 import html
 import importlib
 import inspect
+import itertools
 import pkgutil
 import re
 import string
@@ -23,6 +24,8 @@ import services
 from services.console.messages import in_portuguese
 from services.kit.errors import Problem
 from services.kit.pagination import GIVEN_TWICE, GIVEN_TWICE_LIST
+from services.payments import reasons
+from services.payments.models import REVIEW_REASON_MAX
 
 from .conftest import csrf_of, sign_in
 
@@ -516,65 +519,76 @@ def test_every_problem_detail_the_api_can_give_reads_in_portuguese():
 
 # ---- a payment's review_reason: why payments flagged it for an admin ----
 
-PAYMENTS = SERVICES / "payments" / "payments.py"
-# What each value in payments' review_reason f-strings is said as here, by its expression there.
-REVIEW_VALUES = {
-    "payment.created_at.isoformat()": "2026-12-06T18:13:43.512006+00:00",
-    "payment.id": "41",
-    "received": "900",
-    "provider.cents(payment.amount)": "1000",
-    "ask.amount": "10.00",
-    "ask.asked_at.isoformat()": "2026-12-06T18:13:43.512006+00:00",
-    "refund.provider_ref": "re_1Ab",
-    "refund.amount": "10.00",
-    "refund.status": "failed",
-    "reason": "no reason given",
-    "why": "Its order was cancelled",
-    "refused": "The refund failed at the provider: nothing was returned",
-    "payment.provider_ref": "pi_1Ab",
-    "ref": "re_1Ab",
+# What each named field of payments' reasons (services/payments/reasons.py) is said as here: each
+# template is formatted with every sample of its fields. `refused` also takes the texts of
+# REFUND_FAILED_AT_ONCE (payments' own words for a refund made and failed at once).
+REVIEW_SAMPLES: dict[str, tuple[str, ...]] = {
+    "sent_at": ("2026-12-06T18:13:43.512006+00:00",),
+    "payment_id": ("41",),
+    "received": ("900",),
+    "cents": ("1000",),
+    "amount": ("10.00",),
+    "asked_at": ("2026-12-06T18:13:43.512006+00:00",),
+    "refund_ref": ("re_1Ab",),
+    "intent_ref": ("pi_1Ab",),
+    "refund_status": ("failed", "canceled"),
+    "code": ("expired_or_canceled_card", reasons.NO_CODE),
+    "why": reasons.LET_GO,
+    "refused": ("Charge ch_1Ab has been disputed",),
 }
+# Every text payments' reasons module holds, by name (plain data: a test reads each).
+REVIEW_TEMPLATES = sorted(
+    name for name, value in vars(reasons).items() if name.isupper() and isinstance(value, str)
+)
 
 
-def _review_reasons() -> dict[str, ast.expr]:
-    """Each `payment.review_reason = f"…"` (cut short, `[:500]`, or not) in payments, by the
-    function that sets it."""
-    found = {}
-    for node, scope in _scopes(ast.parse(PAYMENTS.read_text(), str(PAYMENTS))):
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Attribute) and target.attr == "review_reason"
-            for target in node.targets
-        ):
-            assert scope.name not in found, f"{scope.name} sets two review reasons: name both"
-            found[scope.name] = node.value
-    return found
-
-
-def review_reason(function: str, values: dict[str, str] | None = None) -> str:
-    """The review_reason payments' `function` sets, built from its own f-string: each value as
-    REVIEW_VALUES (or `values`) says it, cut where payments cuts it."""
-    values = REVIEW_VALUES | (values or {})
-    node = _review_reasons()[function]
-    cut = node if isinstance(node, ast.Subscript) else None
-    formatted = cut.value if cut else node
-    assert isinstance(formatted, ast.JoinedStr), f"{function}'s review_reason is not an f-string"
-    text = "".join(
-        part.value if isinstance(part, ast.Constant) else values[ast.unparse(part.value)]
-        for part in formatted.values
+def _review_texts(name: str) -> list[str]:
+    """payments' reason `name` formatted with every combination of its fields' samples; a field
+    with no sample fails the test that asks, saying which."""
+    template = getattr(reasons, name)
+    fields = sorted(
+        {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
     )
-    return text[: ast.literal_eval(cut.slice.upper)] if cut else text
+    samples = {}
+    for field in fields:
+        if field not in REVIEW_SAMPLES:
+            pytest.fail(f"reasons.{name} names {{{field}}}: give it samples in REVIEW_SAMPLES")
+        samples[field] = REVIEW_SAMPLES[field]
+        if field == "refused":
+            samples[field] += tuple(_review_texts("REFUND_FAILED_AT_ONCE"))
+    return [
+        template.format(**dict(zip(fields, values, strict=True)))
+        for values in itertools.product(*(samples[field] for field in fields))
+    ]
 
 
-def _reasons_to_let_go() -> set[str]:
-    """Why payments lets a payment go, refunding it (the `why` of a review_reason): the texts it
-    passes `_let_go` and `_refund_all`."""
-    return {
-        node.args[-1].value
-        for node in ast.walk(ast.parse(PAYMENTS.read_text(), str(PAYMENTS)))
-        if isinstance(node, ast.Call)
-        and _name_of(node) in ("_let_go", "_refund_all")
-        and isinstance(node.args[-1], ast.Constant)
-    }
+def test_payments_reasons_are_these_and_no_more():
+    # A reason added to payments fails here until its samples and translation are added.
+    assert REVIEW_TEMPLATES == [
+        "ASK_UNANSWERED",
+        "INTENT_LOST",
+        "NOT_RETURNED",
+        "NO_CODE",
+        "ORDER_CANCELLED",
+        "ORDER_PAID_OTHERWISE",
+        "ORDER_TOTAL_CHANGED",
+        "OTHER_AMOUNT",
+        "REFUND_FAILED_AT_ONCE",
+        "REFUND_LOST",
+        "REFUND_REFUSED",
+        "SUCCEEDED_AFTER_FAILING",
+        "UNANSWERED",
+    ]
+
+
+@pytest.mark.parametrize("name", REVIEW_TEMPLATES)
+def test_every_review_reason_payments_can_give_reads_in_portuguese(name):
+    untranslated = [
+        text
+        for text in _review_texts(name)
+        if in_portuguese(text) == text or " the " in in_portuguese(text)
+    ]
+    assert untranslated == [], "add these to services/console/messages.py"
 
 
 @pytest.mark.parametrize(
@@ -613,53 +627,63 @@ def _reasons_to_let_go() -> set[str]:
             "The JSON body nests deeper than 64 levels",
             "O corpo JSON tem mais de 64 níveis de aninhamento",
         ),
-        # a payment's review_reason, which the order page shows beside a flagged payment, built
-        # from payments' own f-string (review_reason below)
+        # a payment's review_reason, which the order page shows beside a flagged payment
         (
-            review_reason("_not_returned", {"refund.status": "canceled"}),
+            reasons.NOT_RETURNED.format(
+                refund_ref="re_1Ab", amount="10.00", refund_status="canceled", code=reasons.NO_CODE
+            ),
             "O estorno re_1Ab de 10.00 foi cancelado no provedor (sem motivo informado): o "
             "dinheiro não voltou ao cliente; estorne de novo ou acerte com ele",
         ),
         (
-            review_reason("_not_returned", {"reason": "expired_or_canceled_card"}),
+            reasons.NOT_RETURNED.format(
+                refund_ref="re_1Ab",
+                amount="10.00",
+                refund_status="failed",
+                code="expired_or_canceled_card",
+            ),
             "O estorno re_1Ab de 10.00 falhou no provedor (expired_or_canceled_card): o "
             "dinheiro não voltou ao cliente; estorne de novo ou acerte com ele",
         ),
         (
-            review_reason("_refund_lost"),
+            reasons.REFUND_LOST.format(refund_ref="re_1Ab", amount="10.00"),
             "O provedor não conhece mais o estorno re_1Ab de 10.00: veja no painel dele se o "
             "dinheiro voltou ao cliente (continua contado no valor estornado)",
         ),
         (
-            review_reason("_lost"),
+            reasons.INTENT_LOST.format(intent_ref="pi_1Ab"),
             "O provedor não conhece mais o PaymentIntent pi_1Ab: veja no painel dele se foi pago",
         ),
         (
-            review_reason("_unasked"),
+            reasons.UNANSWERED.format(sent_at="2026-12-06T18:13:43.512006+00:00", payment_id=41),
             "Enviado ao provedor depois de 2026-12-06T18:13:43.512006+00:00 e nunca respondido; "
             "não foi perguntado de novo, pois o provedor pode ter esquecido a chave de "
             "idempotência: veja no provedor se um PaymentIntent com metadata payment_id 41 foi "
             "criado, e pago",
         ),
         (
-            review_reason("_succeed"),
+            reasons.OTHER_AMOUNT.format(received=900, cents=1000),
             "O provedor informa 900 centavos recebidos; o pagamento é de 1000 centavos: o "
             "pedido não foi marcado como pago",
         ),
         (
-            review_reason("_finish_open_asks"),
+            reasons.ASK_UNANSWERED.format(
+                amount="10.00", asked_at="2026-12-06T18:13:43.512006+00:00"
+            ),
             "Um estorno de 10.00 pedido em 2026-12-06T18:13:43.512006+00:00 nunca foi "
             "respondido: veja os estornos deste pagamento no provedor",
         ),
         (
-            review_reason("_refund_all"),
+            reasons.REFUND_REFUSED.format(
+                why=reasons.ORDER_CANCELLED,
+                refused=reasons.REFUND_FAILED_AT_ONCE.format(refund_status="failed"),
+            ),
             "O pedido foi cancelado; o estorno foi recusado: o estorno falhou no provedor: nada "
             "foi devolvido",
         ),
         (
-            review_reason(
-                "_refund_all",
-                {"why": "Its order's total changed", "refused": "Charge ch_1Ab has been disputed"},
+            reasons.REFUND_REFUSED.format(
+                why=reasons.ORDER_TOTAL_CHANGED, refused="Charge ch_1Ab has been disputed"
             ),
             "O total do pedido mudou; o estorno foi recusado: Charge ch_1Ab has been disputed",
         ),
@@ -669,38 +693,20 @@ def test_a_templated_detail_keeps_its_values_and_says_its_statuses_and_parts(eng
     assert in_portuguese(english) == portuguese
 
 
-def test_every_review_reason_payments_can_give_reads_in_portuguese():
-    # Each place payments sets one, and each reason it lets a payment go for (the first part of
-    # the reason when that payment's refund is refused): a new one, or new words, fail here.
-    assert set(_review_reasons()) == {
-        "_unasked",
-        "_succeed",
-        "_finish_open_asks",
-        "_not_returned",
-        "_refund_all",
-        "_lost",
-        "_refund_lost",
-    }
-    whys = _reasons_to_let_go()
-    assert "Its order was cancelled" in whys
-    reasons = [review_reason(function) for function in _review_reasons()]
-    reasons += [review_reason("_refund_all", {"why": why}) for why in whys]
-    untranslated = [reason for reason in reasons if in_portuguese(reason) == reason]
-    assert untranslated == [], "add these to services/console/messages.py"
-
-
 def test_a_review_reason_cut_short_keeps_what_the_provider_said_as_far_as_it_goes():
-    refused = "Charge ch_1Ab " + "cannot be refunded " * 40
+    refused = "Charge ch_1Ab " + "cannot be refunded " * (REVIEW_REASON_MAX // 10)
     why = "Its order was paid another way"
-    cut = review_reason("_refund_all", {"why": why, "refused": refused})
-    assert len(cut) == 500
+    cut = reasons.REFUND_REFUSED.format(why=why, refused=refused)[:REVIEW_REASON_MAX]
+    assert len(cut) == REVIEW_REASON_MAX
     said = in_portuguese(cut)
     assert said.startswith("O pedido foi pago de outra forma; o estorno foi recusado: Charge ")
     assert said.endswith(cut[-40:])
 
 
 def test_a_review_reason_it_does_not_know_is_said_as_payments_gave_it_not_half_translated():
-    english = review_reason("_refund_all", {"why": "Its order was eaten by the cat"})
+    english = reasons.REFUND_REFUSED.format(
+        why="Its order was eaten by the cat", refused="Charge ch_1Ab has been disputed"
+    )
     assert in_portuguese(english) == english
 
 

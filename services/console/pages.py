@@ -303,12 +303,17 @@ def payment_failure(payment: dict) -> str:
     return words[:1].upper() + words[1:] + "." if words else in_portuguese(reason)
 
 
+# Between two causes in one payment's review_reason (payments' REVIEW_REASONS_APART).
+REVIEW_REASONS_APART = "\n"
+
+
 def payment_review(payment: dict) -> str | None:
-    """Why a payment flagged `needs_review` waits for an admin to look (payments' words, in
-    Portuguese when known here); None for one not flagged."""
+    """Why a payment flagged `needs_review` waits for an admin to look: each cause (payments'
+    words, in Portuguese when known here) a sentence; None for one not flagged."""
     if not payment.get("needs_review"):
         return None
-    return in_portuguese(payment.get("review_reason") or "")
+    causes = (payment.get("review_reason") or "").split(REVIEW_REASONS_APART)
+    return ". ".join(in_portuguese(cause) for cause in causes)
 
 
 def user_names(user_ids) -> dict[int, str]:

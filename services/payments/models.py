@@ -47,8 +47,12 @@ OPEN_PAYMENT_INDEX = "uq_payments_open_order_id"
 # Waiting for the provider's word: what reconciliation asks about.
 UNSETTLED = ("requires_action", "processing")
 CURRENCY = "BRL"
-# What `review_reason` holds at most: a reason sent back to mark it reviewed is no longer.
-REVIEW_REASON_MAX = 500
+# What `review_reason` holds at most (room for a few causes, REVIEW_REASONS_APART): a reason sent
+# back to mark it reviewed is no longer.
+REVIEW_REASON_MAX = 2000
+# Between two causes in one `review_reason`: a line of its own for each (no reason's wording has
+# a line break, and the console says each cause apart).
+REVIEW_REASONS_APART = "\n"
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

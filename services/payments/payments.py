@@ -51,6 +51,7 @@ from .models import (
     REFUND_NOT_RETURNED,
     REFUND_UNSETTLED,
     REVIEW_REASON_MAX,
+    REVIEW_REASONS_APART,
     UNSETTLED,
     IdempotencyKey,
     Payment,
@@ -1090,16 +1091,27 @@ def _lost(payment: Payment, status: str) -> dict:
 
 
 def _flag(payment: Payment, reason: str) -> None:
-    """Flag the locked payment for an admin to look at, and why (cut to what the column
-    holds)."""
+    """Flag the locked payment for an admin to look at, and why. One flagged already, not yet
+    reviewed, keeps its causes, the new one after them (the admin clears only what they read,
+    so none is hidden), unless it is there already; past what the column holds, the newest is
+    cut, the earlier kept whole. One not flagged (its reason reviewed) has only the new one."""
+    held = payment.review_reason if payment.needs_review else None
     payment.needs_review = True
-    payment.review_reason = reason[:REVIEW_REASON_MAX]
+    if not held:
+        payment.review_reason = reason[:REVIEW_REASON_MAX]
+        return
+    apart = REVIEW_REASONS_APART
+    if f"{apart}{reason}{apart}" in f"{apart}{held}{apart}":
+        return
+    room = REVIEW_REASON_MAX - len(held) - len(apart)
+    if room > 0:
+        payment.review_reason = f"{held}{apart}{reason[:room]}"
 
 
 def mark_reviewed(payment_id: int, review_reason: str, admin_id: int) -> Payment:
     """An admin looked at a flagged payment: the flag is cleared, who and when recorded, the
-    reason kept. Only the reason they read: one flagged again meanwhile for another cause (its
-    reason replaced) stays flagged, so nobody clears what they did not see. The row is locked
+    reason kept. Only the reason they read: one flagged again meanwhile for another cause (added
+    to its reason, `_flag`) stays flagged, so nobody clears what they did not see. The row is locked
     from the check to the commit, so a new cause recorded at once waits, and flags it again
     after."""
     payment = get_payment(payment_id, lock=True)

@@ -10,7 +10,7 @@ from services.kit import BadRequest, Blueprint, Forbidden, current_caller, page_
 from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import payments, provider
-from .models import IdempotencyKey, Payment, RefundIdempotencyKey, db
+from .models import REVIEW_REASON_MAX, IdempotencyKey, Payment, RefundIdempotencyKey, db
 from .schemas import PaymentListArgs, PaymentSchema, RefundSchema, ReviewedSchema
 
 blp = Blueprint(
@@ -123,7 +123,7 @@ class PaymentReviewed(MethodView):
         "The payment is not flagged for review, or its `review_reason` is no longer the one sent "
         "(flagged again meanwhile: read it again)",
     )
-    @blp.problem(422, "No `review_reason`, or one longer than 500 characters")
+    @blp.problem(422, f"No `review_reason`, or one longer than {REVIEW_REASON_MAX} characters")
     def post(self, data, payment_id):
         """Mark a flagged payment reviewed (admin), sending its `review_reason` as read: the flag
         is cleared (`needs_review` false, out of `?needs_review=true`), `reviewed_by` and

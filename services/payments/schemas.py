@@ -77,7 +77,10 @@ class PaymentSchema(Schema):
     review_reason = fields.String(
         dump_only=True,
         allow_none=True,
-        metadata={"description": "Why it was last flagged (kept once it is reviewed)"},
+        metadata={
+            "description": "Why it was last flagged: each cause since its last review on a line "
+            "of its own, the earliest first (kept once it is reviewed)"
+        },
     )
     reviewed_by = fields.Integer(
         dump_only=True,

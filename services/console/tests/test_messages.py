@@ -21,9 +21,11 @@ import marshmallow as ma
 import pytest
 
 import services
+from services.console import pages
 from services.console.messages import in_portuguese
 from services.kit.errors import Problem
 from services.kit.pagination import GIVEN_TWICE, GIVEN_TWICE_LIST
+from services.payments import models as payment_models
 from services.payments import reasons
 from services.payments.models import REVIEW_REASON_MAX
 
@@ -774,3 +776,7 @@ def test_a_refusals_detail_is_flashed_in_portuguese(browser):
         "administrador nem ser desativado."
     ) in said
     assert "last active admin" not in said
+
+
+def test_the_console_says_apart_each_cause_payments_joined_in_one_review_reason():
+    assert pages.REVIEW_REASONS_APART == payment_models.REVIEW_REASONS_APART

@@ -1,13 +1,18 @@
 """An admin marks a flagged payment reviewed (POST /payments/{id}/reviewed), sending the reason
 as they read it: the flag is cleared, who and when recorded, the reason kept, and the payment
-leaves `?needs_review=true`. A reason replaced since it was read (a new cause) is a 409 and the
-flag stays; a new cause after the review flags it again. Flagged here by a real path: a refund
-of Stripe's `pm_card_refundFail` that then fails at the provider (`refund.failed`)."""
+leaves `?needs_review=true`. A new cause before the review is added to the reason (a line of its
+own), so a reason read before it is a 409 and the flag stays; a new cause after the review flags it
+again, the reason only that cause. Flagged here by a real path: a refund of Stripe's
+`pm_card_refundFail` that then fails at the provider (`refund.failed`)."""
 
 import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
+
+from services.payments.models import REVIEW_REASON_MAX, Payment, db
+from services.payments.payments import _flag, get_payment
 
 from .test_failed_refunds import failed_refund, post_signed, refund_refs
 from .test_paying import pay
@@ -82,6 +87,8 @@ def test_a_reviewed_payment_flagged_again_is_back_in_the_queue_with_its_new_reas
 
     second = fail(1)
 
+    # Reviewed: the new cause is the whole reason, the old one no longer in it.
+    assert "\n" not in second["review_reason"]
     assert second["review_reason"] != first["review_reason"]
     assert queue(client, admin) == [payment["id"]]
     # The last review stays on record until the next one.
@@ -104,6 +111,55 @@ def test_a_reason_replaced_since_it_was_read_is_a_409_and_the_payment_stays_flag
     assert stale.json["detail"] == f"Payment {payment['id']}'s review reason changed: read it again"
     assert read(client, payment["id"], admin) == now
     assert queue(client, admin) == [payment["id"]]
+
+
+def test_a_second_cause_before_the_review_is_added_after_the_first_and_both_are_cleared_at_once(
+    client, admin, refunded_twice
+):
+    payment, fail = refunded_twice
+    first = fail(0)["review_reason"]
+
+    both = fail(1)["review_reason"]
+
+    [earlier, later] = both.split("\n")
+    assert earlier == first
+    assert later.startswith("The refund ") and later != first
+    assert mark_reviewed(client, payment["id"], admin, later).status_code == 409
+    assert mark_reviewed(client, payment["id"], admin, both).status_code == 200
+    assert queue(client, admin) == []
+
+
+def test_a_cause_already_in_the_reason_is_not_written_twice(client, admin, app, refunded_twice):
+    payment, fail = refunded_twice
+    flagged = fail(0)
+
+    with app.app_context():
+        _flag(get_payment(payment["id"], lock=True), flagged["review_reason"])
+        db.session.commit()
+        db.session.remove()
+
+    assert read(client, payment["id"], admin) == flagged
+
+
+def test_past_what_the_column_holds_the_earlier_causes_stay_whole_and_the_newest_is_cut(
+    client, admin, app, refunded_twice
+):
+    payment, fail = refunded_twice
+    first = fail(0)["review_reason"]
+    # Earlier causes that leave room for 40 characters of a new one (its line break included).
+    held = first + "\n" + "x" * (REVIEW_REASON_MAX - len(first) - 1 - 40)
+    with app.app_context():
+        db.session.execute(
+            update(Payment).where(Payment.id == payment["id"]).values(review_reason=held)
+        )
+        db.session.commit()
+        db.session.remove()
+
+    reason = fail(1)["review_reason"]
+
+    assert len(reason) == REVIEW_REASON_MAX
+    assert reason.startswith(held + "\nThe refund ")
+    assert len(reason) - len(held) == 40
 
 
 def test_a_payment_never_flagged_is_a_409_and_one_nobody_made_a_404(client, user, admin, order):
@@ -136,7 +192,12 @@ def test_no_reason_or_one_longer_than_the_column_is_a_422_naming_it_and_no_body_
     flagged = fail(0)
     url = f"/payments/{payment['id']}/reviewed"
 
-    for body in ({}, {"review_reason": "x" * 501}, {"review_reason": None}, {"review_reason": ""}):
+    for body in (
+        {},
+        {"review_reason": "x" * (REVIEW_REASON_MAX + 1)},
+        {"review_reason": None},
+        {"review_reason": ""},
+    ):
         answer = client.post(url, json=body, headers=admin)
         assert answer.status_code == 422, (body, answer.json)
         assert answer.headers["Content-Type"] == "application/problem+json"

@@ -9,8 +9,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import text, update
 
+from services.kit.testing import answered_behind
 from services.payments.models import REVIEW_REASON_MAX, Payment, db
 from services.payments.payments import _flag, get_payment
 
@@ -160,6 +161,32 @@ def test_past_what_the_column_holds_the_earlier_causes_stay_whole_and_the_newest
     assert len(reason) == REVIEW_REASON_MAX
     assert reason.startswith(held + "\nThe refund ")
     assert len(reason) - len(held) == 40
+
+
+def test_a_cause_added_while_the_review_is_being_marked_is_a_409_and_the_flag_stays(
+    client, admin, app, refunded_twice
+):
+    payment, fail = refunded_twice
+    read_by_the_admin = fail(0)["review_reason"]
+    with app.app_context(), db.engine.connect() as holder:
+        # A flagger's transaction, not yet committed: a new cause added to the reason.
+        holder.execute(
+            text(
+                "UPDATE payments.payments SET review_reason = review_reason || :cause "
+                "WHERE id = :id"
+            ),
+            {"cause": "\nA new cause", "id": payment["id"]},
+        )
+        answer = answered_behind(
+            app,
+            holder,
+            lambda: mark_reviewed(app.test_client(), payment["id"], admin, read_by_the_admin),
+        )
+
+    assert answer.status_code == 409, answer.json
+    now = read(client, payment["id"], admin)
+    assert now["needs_review"] is True
+    assert now["review_reason"] == read_by_the_admin + "\nA new cause"
 
 
 def test_a_payment_never_flagged_is_a_409_and_one_nobody_made_a_404(client, user, admin, order):

@@ -202,7 +202,9 @@ def test_a_user_is_offered_no_refund_and_the_consoles_route_refuses_them(
         f"/console/orders/{order_id}/payments/{payment_id}/refund",
         data={**form, "csrf_token": csrf_of(page.text)},
     )
+    # The console's own refusal (admin_only), not the API's 403 passed on.
     assert answer.status_code == 403
+    assert "Esta página é só para administradores." in html_module.unescape(answer.text)
     assert payment_of(payments, admin, payment_id) == ("succeeded", "0.00")
 
 
@@ -456,5 +458,7 @@ def test_a_user_is_offered_no_review_form_and_the_consoles_route_refuses_them(
         data={**form, "csrf_token": csrf_of(page.text)},
     )
 
+    # The console's own refusal (admin_only), not the API's 403 passed on.
     assert answer.status_code == 403
+    assert "Esta página é só para administradores." in html_module.unescape(answer.text)
     assert read_payment(payments, admin, payment_id)["needs_review"] is True

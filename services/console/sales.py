@@ -529,7 +529,7 @@ def review_payment(order_id: int, payment_id: int):
     try:
         api.send("POST", f"/payments/{payment_id}/reviewed", {"review_reason": reason})
     except ApiError as exc:
-        if exc.status not in (404, 409, 422):
+        if not refused(exc):
             raise
         flash("Não foi possível marcar como revisado: " + exc.reason, "error")
         return order_page(order_id, status=exc.status)

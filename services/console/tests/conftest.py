@@ -3,6 +3,7 @@
 gateway's 404 problem for every other route), all on the test database. Signing in and up reach
 auth directly (its internal /auth/vouched, with the console's credential), on a port of its own."""
 
+import html
 import re
 from contextlib import contextmanager
 
@@ -118,6 +119,23 @@ def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "the page has a form with its CSRF token"
     return found.group(1)
+
+
+def form_fields(page: str, form_id: str) -> dict[str, str] | None:
+    """The form's inputs as a browser sends them untouched: their values, unescaped (a box only
+    when checked; no button); None when the page has no such form."""
+    form = re.search(rf'<form[^>]* id="{form_id}".*?</form>', page, re.S)
+    if form is None:
+        return None
+    sent = {}
+    for tag in re.findall(r"<input [^>]*>", form.group(0)):
+        name = re.search(r'name="([^"]*)"', tag).group(1)
+        if 'type="checkbox"' in tag:
+            if " checked" in tag:
+                sent[name] = "on"
+        else:
+            sent[name] = html.unescape(re.search(r'value="([^"]*)"', tag).group(1))
+    return sent
 
 
 def sign_in(browser, email=ADMIN[0], password=ADMIN[1], **environ):

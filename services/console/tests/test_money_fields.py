@@ -11,9 +11,9 @@ import pytest
 from services.products.ean import check_digit
 
 from . import test_refunds as refunding
-from .conftest import console_with_api, csrf_of, sign_in
+from .conftest import console_with_api, csrf_of, form_fields, sign_in
 from .test_catalogue_writes import Form
-from .test_refunds import Services, payment_of, refund, refund_form
+from .test_refunds import Services, payment_of, refund
 
 # The services and the paid order test_refunds.py serves (fixtures, used by name).
 browser, paid, payments, clients, products, inventory, orders, standin = (
@@ -159,9 +159,9 @@ def test_a_refund_that_cannot_be_read_without_a_guess_is_refused_under_it_and_re
     answer = refund(browser, order_id, payment_id, typed, page)
     assert answer.status_code == 422
     assert under(answer.text, "amount") == SAID
-    shown = refund_form(answer.text, payment_id)
+    shown = form_fields(answer.text, f"refund-{payment_id}")
     assert shown["amount"] == typed
-    assert shown["idempotency_key"] == refund_form(page, payment_id)["idempotency_key"]
+    assert shown["idempotency_key"] == form_fields(page, f"refund-{payment_id}")["idempotency_key"]
     assert payment_of(payments, admin, payment_id) == ("succeeded", "0.00")
 
 

@@ -25,7 +25,7 @@ from services.payments.tests.conftest import (
 )
 from services.products.ean import check_digit
 
-from .conftest import ADMIN, console_with_api, csrf_of, register, sign_in
+from .conftest import ADMIN, console_with_api, csrf_of, form_fields, register, sign_in
 from .test_pages import sign_out
 
 # The services behind payments, served as the payments suite serves them (fixtures).
@@ -146,19 +146,11 @@ def payment_of(payments, admin, payment_id: int) -> tuple[str, str]:
     return found["status"], found["refunded_amount"]
 
 
-def refund_form(html: str, payment_id: int) -> dict[str, str] | None:
-    """The payment's refund form as a browser sends it untouched (CSRF token, key, amount)."""
-    form = re.search(rf'<form[^>]* id="refund-{payment_id}".*?</form>', html, re.S)
-    if form is None:
-        return None
-    return dict(re.findall(r'<input [^>]*name="([^"]+)"[^>]* value="([^"]*)"', form.group(0)))
-
-
 def refund(browser, order_id: int, payment_id: int, amount: str, page: str | None = None):
     """The refund form of the order page (as loaded now, or as `page` showed it), sent with
     `amount` typed."""
     page = page or browser.get(f"/console/orders/{order_id}").text
-    sent = {**refund_form(page, payment_id), "amount": amount}
+    sent = {**form_fields(page, f"refund-{payment_id}"), "amount": amount}
     return browser.post(f"/console/orders/{order_id}/payments/{payment_id}/refund", data=sent)
 
 
@@ -183,7 +175,7 @@ def test_an_admin_refunds_part_of_a_payment_and_then_all_that_is_left(
     assert payment_of(payments, admin, payment_id) == ("refunded", "60.50")
     page = browser.get(answer.headers["Location"]).text
     assert f"Pagamento {payment_id}: estornado, R$ 60,50 reembolsados no total." in page
-    assert refund_form(page, payment_id) is None  # nothing is left to refund
+    assert form_fields(page, f"refund-{payment_id}") is None  # nothing is left to refund
 
 
 def test_a_user_is_offered_no_refund_and_the_consoles_route_refuses_them(
@@ -191,13 +183,13 @@ def test_a_user_is_offered_no_refund_and_the_consoles_route_refuses_them(
 ):
     order_id, payment_id = paid
     sign_in(browser)
-    form = refund_form(browser.get(f"/console/orders/{order_id}").text, payment_id)
+    form = form_fields(browser.get(f"/console/orders/{order_id}").text, f"refund-{payment_id}")
     assert form is not None
     sign_out(browser)
     register(browser)
     page = browser.get(f"/console/orders/{order_id}")
     assert page.status_code == 200
-    assert refund_form(page.text, payment_id) is None
+    assert form_fields(page.text, f"refund-{payment_id}") is None
     answer = browser.post(
         f"/console/orders/{order_id}/payments/{payment_id}/refund",
         data={**form, "csrf_token": csrf_of(page.text)},
@@ -227,7 +219,7 @@ def test_an_amount_the_api_refuses_is_said_in_portuguese_under_the_field_and_ref
         in (answer.text)
     )
     assert f"Não foi possível reembolsar: {said}" in answer.text
-    assert refund_form(answer.text, payment_id)["amount"] == amount  # kept as typed
+    assert form_fields(answer.text, f"refund-{payment_id}")["amount"] == amount  # kept as typed
     assert payment_of(payments, admin, payment_id) == ("succeeded", "0.00")
 
 
@@ -257,76 +249,13 @@ def test_a_refund_whose_answer_did_not_come_is_shown_again_with_its_key_and_refu
         payments.extensions.pop("payments.provider", None)
     assert lost.status_code == 503
     assert "Não foi possível saber se o reembolso foi feito" in lost.text
-    shown = refund_form(lost.text, payment_id)
-    assert shown["idempotency_key"] == refund_form(page, payment_id)["idempotency_key"]
+    shown = form_fields(lost.text, f"refund-{payment_id}")
+    assert shown["idempotency_key"] == form_fields(page, f"refund-{payment_id}")["idempotency_key"]
     assert shown["amount"] == "10.00"
 
     again = refund(browser, order_id, payment_id, "10.00", lost.text)
     assert again.status_code == 303
     assert payment_of(payments, admin, payment_id) == ("partially_refunded", "10.00")
-
-
-def refund_fails_at_the_provider(payments, admin, standin, payment_id: int) -> None:
-    """The provider fails the payment's one refund; back once payments heard it (flagged)."""
-    with payments.app_context():
-        ref = db.session.scalar(select(Refund.provider_ref).where(Refund.payment_id == payment_id))
-        db.session.remove()
-    assert standin_post(standin, f"/refunds/{ref}/fail").status_code == 200
-    url = f"/payments/{payment_id}"
-    assert eventually(lambda: payments.test_client().get(url, headers=admin).json["needs_review"])
-
-
-@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
-def test_a_refunded_payment_whose_refund_failed_is_offered_the_form_again_until_nothing_is_left(
-    browser, paid, payments, admin, user, standin
-):
-    order_id, payment_id = paid
-    sign_in(browser)
-    assert refund(browser, order_id, payment_id, "").status_code == 303
-    # The order (still pending: no event is relayed here) paid again by another card, which
-    # holds it: the first payment stays `refunded` when its refund fails.
-    again = payments.test_client().post(
-        "/payments",
-        json={"order_id": order_id, "method": "card", "payment_method": "pm_card_visa"},
-        headers=user,
-    )
-    assert again.status_code == 201 and again.json["status"] == "succeeded", again.json
-    refund_fails_at_the_provider(payments, admin, standin, payment_id)
-    assert payment_of(payments, admin, payment_id) == ("refunded", "0.00")
-
-    page = browser.get(f"/console/orders/{order_id}").text
-    assert refund_form(page, payment_id) is not None
-    assert "Em branco: todo o restante, R$ 60,50." in page
-
-    answer = refund(browser, order_id, payment_id, "", page)
-    assert answer.status_code == 303
-    assert payment_of(payments, admin, payment_id) == ("refunded", "60.50")
-    page = browser.get(answer.headers["Location"]).text
-    assert refund_form(page, payment_id) is None  # nothing is left to refund
-    assert refund_form(page, again.json["id"]) is not None
-
-
-@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
-def test_a_payment_flagged_for_review_shows_why_beside_it_in_portuguese(
-    browser, paid, payments, admin, standin
-):
-    order_id, payment_id = paid
-    sign_in(browser)
-    page = browser.get(f"/console/orders/{order_id}").text
-    assert f'id="payment-{payment_id}-review"' not in page  # not flagged: nothing said
-    assert refund(browser, order_id, payment_id, "").status_code == 303
-    refund_fails_at_the_provider(payments, admin, standin, payment_id)
-
-    page = browser.get(f"/console/orders/{order_id}").text
-
-    review = re.search(rf'<tr class="review" id="payment-{payment_id}-review">(.*?)</tr>', page)
-    assert review is not None
-    assert re.fullmatch(
-        r'<td colspan="6"><strong>Precisa de revisão</strong>: O estorno \S+ de 60\.50 falhou '
-        r"no provedor \(.+\): o dinheiro não voltou ao cliente; estorne de novo ou acerte com "
-        r'ele<form [^>]*id="review-\d+".*</form></td>',
-        review.group(1),
-    ), review.group(1)
 
 
 def fail_refund(payments, admin, standin, payment_id: int, n: int) -> str:
@@ -348,19 +277,63 @@ def fail_refund(payments, admin, standin, payment_id: int, n: int) -> str:
     return refs[n]
 
 
-def review_form(html: str, payment_id: int) -> dict[str, str] | None:
-    """The payment's "Marcar como revisado" form as a browser sends it (CSRF token, reason)."""
-    form = re.search(rf'<form[^>]* id="review-{payment_id}".*?</form>', html, re.S)
-    if form is None:
-        return None
-    fields = re.findall(r'<input [^>]*name="([^"]+)"[^>]* value="([^"]*)"', form.group(0))
-    return {name: html_module.unescape(value) for name, value in fields}
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_a_refunded_payment_whose_refund_failed_is_offered_the_form_again_until_nothing_is_left(
+    browser, paid, payments, admin, user, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    assert refund(browser, order_id, payment_id, "").status_code == 303
+    # The order (still pending: no event is relayed here) paid again by another card, which
+    # holds it: the first payment stays `refunded` when its refund fails.
+    again = payments.test_client().post(
+        "/payments",
+        json={"order_id": order_id, "method": "card", "payment_method": "pm_card_visa"},
+        headers=user,
+    )
+    assert again.status_code == 201 and again.json["status"] == "succeeded", again.json
+    fail_refund(payments, admin, standin, payment_id, 0)
+    assert payment_of(payments, admin, payment_id) == ("refunded", "0.00")
+
+    page = browser.get(f"/console/orders/{order_id}").text
+    assert form_fields(page, f"refund-{payment_id}") is not None
+    assert "Em branco: todo o restante, R$ 60,50." in page
+
+    answer = refund(browser, order_id, payment_id, "", page)
+    assert answer.status_code == 303
+    assert payment_of(payments, admin, payment_id) == ("refunded", "60.50")
+    page = browser.get(answer.headers["Location"]).text
+    assert form_fields(page, f"refund-{payment_id}") is None  # nothing is left to refund
+    assert form_fields(page, f"refund-{again.json['id']}") is not None
+
+
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_a_payment_flagged_for_review_shows_why_beside_it_in_portuguese(
+    browser, paid, payments, admin, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    page = browser.get(f"/console/orders/{order_id}").text
+    assert f'id="payment-{payment_id}-review"' not in page  # not flagged: nothing said
+    assert refund(browser, order_id, payment_id, "").status_code == 303
+    fail_refund(payments, admin, standin, payment_id, 0)
+
+    page = browser.get(f"/console/orders/{order_id}").text
+
+    review = re.search(rf'<tr class="review" id="payment-{payment_id}-review">(.*?)</tr>', page)
+    assert review is not None
+    assert re.fullmatch(
+        r'<td colspan="6"><strong>Precisa de revisão</strong>: O estorno \S+ de 60\.50 falhou '
+        r"no provedor \(.+\): o dinheiro não voltou ao cliente; estorne de novo ou acerte com "
+        r'ele<form [^>]*id="review-\d+".*</form></td>',
+        review.group(1),
+    ), review.group(1)
 
 
 def mark_reviewed(browser, order_id: int, payment_id: int, page: str):
     return browser.post(
         f"/console/orders/{order_id}/payments/{payment_id}/reviewed",
-        data=review_form(page, payment_id),
+        data=form_fields(page, f"review-{payment_id}"),
     )
 
 
@@ -374,12 +347,14 @@ def test_an_admin_marks_a_flagged_payment_reviewed_and_its_review_row_goes(
 ):
     order_id, payment_id = paid
     sign_in(browser)
-    assert review_form(browser.get(f"/console/orders/{order_id}").text, payment_id) is None
+    assert (
+        form_fields(browser.get(f"/console/orders/{order_id}").text, f"review-{payment_id}") is None
+    )
     assert refund(browser, order_id, payment_id, "").status_code == 303
     fail_refund(payments, admin, standin, payment_id, 0)
     page = browser.get(f"/console/orders/{order_id}").text
     flagged = read_payment(payments, admin, payment_id)
-    form = review_form(page, payment_id)
+    form = form_fields(page, f"review-{payment_id}")
     assert form["review_reason"] == flagged["review_reason"]  # as payments wrote it
     assert re.search(rf'id="review-{payment_id}".*>Marcar como revisado</button>', page)
 
@@ -405,7 +380,7 @@ def test_a_reason_replaced_since_the_page_was_shown_is_said_and_the_new_one_show
     assert refund(browser, order_id, payment_id, "20.00", page).status_code == 303
     first = fail_refund(payments, admin, standin, payment_id, 0)
     shown = browser.get(f"/console/orders/{order_id}").text
-    assert first in review_form(shown, payment_id)["review_reason"]
+    assert first in form_fields(shown, f"review-{payment_id}")["review_reason"]
     second = fail_refund(payments, admin, standin, payment_id, 1)
 
     answer = mark_reviewed(browser, order_id, payment_id, shown)
@@ -428,7 +403,7 @@ def test_a_reason_replaced_since_the_page_was_shown_is_said_and_the_new_one_show
         html_module.unescape(said),
     ), said
     assert (
-        review_form(answer.text, payment_id)["review_reason"]
+        form_fields(answer.text, f"review-{payment_id}")["review_reason"]
         == read_payment(payments, admin, payment_id)["review_reason"]
     )
     assert read_payment(payments, admin, payment_id)["needs_review"] is True
@@ -445,13 +420,13 @@ def test_a_user_is_offered_no_review_form_and_the_consoles_route_refuses_them(
     sign_in(browser)
     assert refund(browser, order_id, payment_id, "").status_code == 303
     fail_refund(payments, admin, standin, payment_id, 0)
-    form = review_form(browser.get(f"/console/orders/{order_id}").text, payment_id)
+    form = form_fields(browser.get(f"/console/orders/{order_id}").text, f"review-{payment_id}")
     sign_out(browser)
     register(browser)
     page = browser.get(f"/console/orders/{order_id}")
     assert page.status_code == 200
     assert f'id="payment-{payment_id}-review"' in page.text  # told why, not offered the form
-    assert review_form(page.text, payment_id) is None
+    assert form_fields(page.text, f"review-{payment_id}") is None
 
     answer = browser.post(
         f"/console/orders/{order_id}/payments/{payment_id}/reviewed",

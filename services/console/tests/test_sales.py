@@ -14,7 +14,15 @@ from services.console.sales import MAX_ORDER_LINES
 from services.kit.testing import truncate_all
 from services.orders.schemas import MAX_LINES
 
-from .conftest import ADMIN, PASSWORD, console_with_api, csrf_of, register, sign_in
+from .conftest import (
+    ADMIN,
+    PASSWORD,
+    console_with_api,
+    csrf_of,
+    form_fields,
+    register,
+    sign_in,
+)
 from .test_pages import sign_out
 
 CLIENT, PRODUCT, ORDER = 3, 7, 12
@@ -164,21 +172,6 @@ def input_of(html: str, fid: str) -> str:
 
 
 # --- a client's phone ---
-
-
-def form_fields(html: str, form_id: str) -> dict[str, str]:
-    """The form's inputs as a browser sends them untouched: their values (a box only when
-    checked; no button)."""
-    form = re.search(rf'<form[^>]* id="{form_id}".*?</form>', html, re.S).group(0)
-    sent = {}
-    for tag in re.findall(r"<input [^>]*>", form):
-        name = re.search(r'name="([^"]*)"', tag).group(1)
-        if 'type="checkbox"' in tag:
-            if " checked" in tag:
-                sent[name] = "on"
-        else:
-            sent[name] = re.search(r'value="([^"]*)"', tag).group(1)
-    return sent
 
 
 def save_client(browser, page: str | None = None, **fields):

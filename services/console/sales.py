@@ -525,7 +525,8 @@ def review_payment(order_id: int, payment_id: int):
     """Mark one of the order's flagged payments reviewed, with its reason as the page showed it
     (a hidden field): payments refuses it if that is no longer the reason (flagged again since),
     and the page comes back with the API's word and the reason as it now stands."""
-    reason = form_values().get("review_reason", "")
+    # A browser sends the hidden field's line breaks (one between two causes) as CRLF.
+    reason = form_values().get("review_reason", "").replace("\r\n", "\n")
     try:
         api.send("POST", f"/payments/{payment_id}/reviewed", {"review_reason": reason})
     except ApiError as exc:

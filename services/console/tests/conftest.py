@@ -122,8 +122,8 @@ def csrf_of(html: str) -> str:
 
 
 def form_fields(page: str, form_id: str) -> dict[str, str] | None:
-    """The form's inputs as a browser sends them untouched: their values, unescaped (a box only
-    when checked; no button); None when the page has no such form."""
+    """The form's inputs as a browser sends them untouched: their values, unescaped, each line
+    break CRLF (a box only when checked; no button); None when the page has no such form."""
     form = re.search(rf'<form[^>]* id="{form_id}".*?</form>', page, re.S)
     if form is None:
         return None
@@ -134,7 +134,8 @@ def form_fields(page: str, form_id: str) -> dict[str, str] | None:
             if " checked" in tag:
                 sent[name] = "on"
         else:
-            sent[name] = html.unescape(re.search(r'value="([^"]*)"', tag).group(1))
+            value = html.unescape(re.search(r'value="([^"]*)"', tag).group(1))
+            sent[name] = re.sub(r"\r\n|\r|\n", "\r\n", value)
     return sent
 
 

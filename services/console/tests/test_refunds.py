@@ -402,13 +402,32 @@ def test_a_reason_replaced_since_the_page_was_shown_is_said_and_the_new_one_show
         rf"O estorno {second} de 20\.00 falhou no provedor \(\w+\): .*",
         html_module.unescape(said),
     ), said
-    assert (
-        form_fields(answer.text, f"review-{payment_id}")["review_reason"]
-        == read_payment(payments, admin, payment_id)["review_reason"]
-    )
+    now = read_payment(payments, admin, payment_id)["review_reason"]
+    assert form_fields(answer.text, f"review-{payment_id}")["review_reason"] == now.replace(
+        "\n", "\r\n"
+    )  # as a browser sends it
     assert read_payment(payments, admin, payment_id)["needs_review"] is True
     # Sent again from the page as it now is: marked reviewed.
     assert mark_reviewed(browser, order_id, payment_id, answer.text).status_code == 303
+    assert read_payment(payments, admin, payment_id)["needs_review"] is False
+
+
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_a_reason_of_two_lines_sent_back_with_a_browsers_crlf_marks_the_payment_reviewed(
+    browser, paid, payments, admin, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    for amount in ("10.00", "20.00"):
+        assert refund(browser, order_id, payment_id, amount).status_code == 303
+    fail_refund(payments, admin, standin, payment_id, 0)
+    fail_refund(payments, admin, standin, payment_id, 1)
+    page = browser.get(f"/console/orders/{order_id}").text
+    assert "\r\n" in form_fields(page, f"review-{payment_id}")["review_reason"]
+
+    answer = mark_reviewed(browser, order_id, payment_id, page)
+
+    assert answer.status_code == 303
     assert read_payment(payments, admin, payment_id)["needs_review"] is False
 
 

@@ -252,9 +252,9 @@ Scenario: without a token nobody pays, lists, reads or refunds payments
     And the order has 0 payments
 
 Scenario: a body that is not JSON is a 400 problem, for a payment and for a refund
-    When I send a payment body that is not JSON
+    When I send a body that is not JSON to POST /payments
     Then the answer is a 400 problem
-    When I send a refund body that is not JSON
+    When I send a body that is not JSON to POST /payments/2147483000/refund
     Then the answer is a 400 problem
 
 # --- idempotency -----------------------------------------------------------------------------
@@ -344,7 +344,7 @@ Scenario: marking reviewed needs the reason as read, a JSON body, a token and a 
     And the order has been paid by card
     When the admin marks the payment reviewed without a reason
     Then the answer is 422 naming "review_reason"
-    When I send a review body that is not JSON
+    When I send a body that is not JSON to POST /payments/2147483000/reviewed
     Then the answer is a 400 problem
     When I review without a token
     Then the answer is a 401 problem

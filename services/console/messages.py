@@ -312,7 +312,6 @@ EXACT: dict[str, str] = {
         "Só um administrador pode filtrar por needs_review."
     ),
     # a refund's failure code the provider did not give (inside a review_reason)
-    "no reason given": "sem motivo informado",
     # why payments let go of a payment (a review_reason's first part, when its refund was refused)
     "Its order was cancelled": "O pedido foi cancelado",
     "Its order's total changed": "O total do pedido mudou",
@@ -597,7 +596,14 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"Payment (?P<id>{N})'s review reason changed: read it again",
             "O motivo da revisão do pagamento {id} mudou: leia-o de novo",
         ),
-        # (the provider's own words after the colon, as it gave them)
+        # payments' own words for a refund made and failed at once, else the provider's own after
+        # the colon, as it gave them
+        (
+            r"The payment provider refused the refund: The refund "
+            r"(?P<refund_status>failed|canceled) at the provider: nothing was returned",
+            "O provedor de pagamento recusou o estorno: o estorno {refund_status} no provedor: "
+            "nada foi devolvido",
+        ),
         (
             r"The payment provider refused the refund: (?P<words>.+)",
             "O provedor de pagamento recusou o estorno: {words}",
@@ -648,11 +654,6 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"provider's refunds of this payment",
             "Um estorno de {amount} pedido em {asked} nunca foi respondido: veja os estornos "
             "deste pagamento no provedor",
-        ),
-        # payments' own words for a refund made and failed at once
-        (
-            r"The refund (?P<refund_status>failed|canceled) at the provider: nothing was returned",
-            "O estorno {refund_status} no provedor: nada foi devolvido",
         ),
         # why it was let go, then why the provider refused its refund: payments' own words (a
         # refund made and failed at once), or the provider's as it gave them, perhaps cut short

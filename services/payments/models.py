@@ -50,8 +50,10 @@ CURRENCY = "BRL"
 # What `review_reason` holds at most (room for a few causes, REVIEW_REASONS_APART): a reason sent
 # back to mark it reviewed is no longer.
 REVIEW_REASON_MAX = 2000
-# Between two causes in one `review_reason`: a line of its own for each (no reason's wording has
-# a line break, and the console says each cause apart).
+# What one cause holds at most (the provider's words in it are its own length): several fit.
+REVIEW_CAUSE_MAX = 500
+# Between two causes in one `review_reason`: a line of its own for each (a cause's line breaks,
+# the provider's, are made spaces; the console says each cause apart).
 REVIEW_REASONS_APART = "\n"
 
 

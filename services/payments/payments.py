@@ -50,6 +50,7 @@ from .models import (
     OPEN_PAYMENT_INDEX,
     REFUND_NOT_RETURNED,
     REFUND_UNSETTLED,
+    REVIEW_CAUSE_MAX,
     REVIEW_REASON_MAX,
     REVIEW_REASONS_APART,
     UNSETTLED,
@@ -318,9 +319,9 @@ def _unasked(payment_id: int) -> Payment:
         log.error("payment %s: unanswered longer than the provider keeps keys", payment.id)
         _flag(
             payment,
-            reasons.UNANSWERED.format(
-                sent_at=payment.created_at.isoformat(), payment_id=payment.id
-            ),
+            reasons.UNANSWERED,
+            sent_at=payment.created_at.isoformat(),
+            payment_id=payment.id,
         )
     db.session.commit()
     return payment
@@ -522,7 +523,9 @@ def _succeed(payment: Payment, intent: dict, *, announce: bool) -> None:
     if received_cents != provider.cents(payment.amount):
         _flag(
             payment,
-            reasons.OTHER_AMOUNT.format(received=received, cents=provider.cents(payment.amount)),
+            reasons.OTHER_AMOUNT,
+            received=received,
+            cents=provider.cents(payment.amount),
         )
         log.warning("payment %s: the provider reports another amount; flagged", payment.id)
         return
@@ -813,7 +816,9 @@ def _finish_open_asks(payment: Payment) -> list[tuple[RefundAsk, Exception | Non
             ask.state = "unknown"
             _flag(
                 payment,
-                reasons.ASK_UNANSWERED.format(amount=ask.amount, asked_at=ask.asked_at.isoformat()),
+                reasons.ASK_UNANSWERED,
+                amount=ask.amount,
+                asked_at=ask.asked_at.isoformat(),
             )
             finished.append((ask, None))
             continue
@@ -914,12 +919,11 @@ def _not_returned(payment: Payment, refund: Refund, made: dict, *, counted: bool
         _status_after_refunds(payment)
     _flag(
         payment,
-        reasons.NOT_RETURNED.format(
-            refund_ref=refund.provider_ref,
-            amount=refund.amount,
-            refund_status=refund.status,
-            code=reason,
-        ),
+        reasons.NOT_RETURNED,
+        refund_ref=refund.provider_ref,
+        amount=refund.amount,
+        refund_status=refund.status,
+        code=reason,
     )
     payment.updated_at = utcnow()
     log.error(
@@ -1045,7 +1049,7 @@ def _refund_all(payment: Payment, why: str) -> None:
         _ask_refund(payment, left)
     except (provider.Refused, provider.Declined) as refused:
         log.error("payment %s of order %s: refund refused", payment.id, payment.order_id)
-        _flag(payment, reasons.REFUND_REFUSED.format(why=why, refused=refused))
+        _flag(payment, reasons.REFUND_REFUSED, why=why, refused=refused)
 
 
 def _cancel_at_provider(payment: Payment, *, announce: bool = True) -> None:
@@ -1082,7 +1086,7 @@ def _lost(payment: Payment, status: str) -> dict:
     failure, so the locked payment no longer holds its order (a PIX past its expiry still
     cancels it). Whether money moved there can no longer be asked: an admin looks."""
     log.error("payment %s: the provider no longer knows its PaymentIntent", payment.id)
-    _flag(payment, reasons.INTENT_LOST.format(intent_ref=payment.provider_ref))
+    _flag(payment, reasons.INTENT_LOST, intent_ref=payment.provider_ref)
     error = {"message": "The payment provider no longer knows this payment", "code": LOST_CODE}
     return {"status": status, "last_payment_error": error}
 
@@ -1090,22 +1094,28 @@ def _lost(payment: Payment, status: str) -> dict:
 # --- review ---
 
 
-def _flag(payment: Payment, reason: str) -> None:
-    """Flag the locked payment for an admin to look at, and why. One flagged already, not yet
-    reviewed, keeps its causes, the new one after them (the admin clears only what they read,
-    so none is hidden), unless it is there already; past what the column holds, the newest is
-    cut, the earlier kept whole. One not flagged (its reason reviewed) has only the new one."""
+def _flag(payment: Payment, template: str, **fields) -> None:
+    """Flag the locked payment for an admin to look at, and why: one of `reasons`' templates,
+    filled (a wording of its own would reach the console untranslated, so it is refused). One
+    flagged already, not yet reviewed, keeps its causes, the new one after them (the admin
+    clears only what they read, so none is hidden), unless it is there already. A cause is one
+    line (the provider's words in it may have had line breaks) of at most REVIEW_CAUSE_MAX;
+    when the column is full the held text is cut to make room, so a new cause always changes
+    the reason and a review of the old text is refused. One not flagged (its reason reviewed)
+    has only the new one."""
+    if template not in reasons.TEMPLATES:
+        raise ValueError(f"not a review reason of services.payments.reasons: {template!r}")
+    cause = " ".join(template.format(**fields).splitlines())[:REVIEW_CAUSE_MAX]
     held = payment.review_reason if payment.needs_review else None
     payment.needs_review = True
     if not held:
-        payment.review_reason = reason[:REVIEW_REASON_MAX]
+        payment.review_reason = cause
         return
     apart = REVIEW_REASONS_APART
-    if f"{apart}{reason}{apart}" in f"{apart}{held}{apart}":
+    if f"{apart}{cause}{apart}" in f"{apart}{held}{apart}":
         return
-    room = REVIEW_REASON_MAX - len(held) - len(apart)
-    if room > 0:
-        payment.review_reason = f"{held}{apart}{reason[:room]}"
+    held = held[: REVIEW_REASON_MAX - len(apart) - len(cause)]
+    payment.review_reason = f"{held}{apart}{cause}"
 
 
 def mark_reviewed(payment_id: int, review_reason: str, admin_id: int) -> Payment:
@@ -1302,7 +1312,7 @@ def _refund_lost(payment: Payment, ref: str) -> None:
         return
     refund.lost_at = utcnow()
     log.error("payment %s: the provider no longer knows its refund %s", payment.id, ref)
-    _flag(payment, reasons.REFUND_LOST.format(refund_ref=ref, amount=refund.amount))
+    _flag(payment, reasons.REFUND_LOST, refund_ref=ref, amount=refund.amount)
 
 
 def _drop_unchecked(payment_id: int) -> None:

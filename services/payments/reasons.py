@@ -43,3 +43,17 @@ SUCCEEDED_AFTER_FAILING = (
     "It succeeded after it had failed, while another payment of its order was open"
 )
 LET_GO = (ORDER_CANCELLED, ORDER_TOTAL_CHANGED, ORDER_PAID_OTHERWISE, SUCCEEDED_AFTER_FAILING)
+
+# The whole causes a payment is flagged with (`payments._flag` takes no other); the rest above
+# are parts of them.
+TEMPLATES = frozenset(
+    {
+        UNANSWERED,
+        OTHER_AMOUNT,
+        ASK_UNANSWERED,
+        NOT_RETURNED,
+        INTENT_LOST,
+        REFUND_LOST,
+        REFUND_REFUSED,
+    }
+)

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import text, update
 
 from services.kit.testing import answered_behind
-from services.payments.models import REVIEW_REASON_MAX, Payment, db
+from services.payments import reasons
+from services.payments.models import REVIEW_CAUSE_MAX, REVIEW_REASON_MAX, Payment, db
 from services.payments.payments import _flag, get_payment
 
 from .test_failed_refunds import failed_refund, post_signed, refund_refs
@@ -130,19 +131,54 @@ def test_a_second_cause_before_the_review_is_added_after_the_first_and_both_are_
     assert queue(client, admin) == []
 
 
-def test_a_cause_already_in_the_reason_is_not_written_twice(client, admin, app, refunded_twice):
-    payment, fail = refunded_twice
-    flagged = fail(0)
-
+def flag(app, payment_id: int, template: str, **fields) -> None:
+    """A cause added as a flagger adds it, in a transaction of its own."""
     with app.app_context():
-        _flag(get_payment(payment["id"], lock=True), flagged["review_reason"])
+        _flag(get_payment(payment_id, lock=True), template, **fields)
         db.session.commit()
         db.session.remove()
 
-    assert read(client, payment["id"], admin) == flagged
+
+def test_a_cause_already_in_the_reason_is_not_written_twice(client, admin, app, refunded_twice):
+    payment, fail = refunded_twice
+    first = fail(0)["review_reason"]
+
+    flag(app, payment["id"], reasons.REFUND_LOST, refund_ref="re_1", amount="1.00")
+    flag(app, payment["id"], reasons.REFUND_LOST, refund_ref="re_1", amount="1.00")
+
+    lost = reasons.REFUND_LOST.format(refund_ref="re_1", amount="1.00")
+    assert read(client, payment["id"], admin)["review_reason"] == f"{first}\n{lost}"
 
 
-def test_past_what_the_column_holds_the_earlier_causes_stay_whole_and_the_newest_is_cut(
+def test_a_cause_is_one_line_of_at_most_its_length_whatever_the_provider_wrote(
+    client, admin, app, refunded_twice
+):
+    payment, fail = refunded_twice
+    first = fail(0)["review_reason"]
+
+    flag(
+        app,
+        payment["id"],
+        reasons.REFUND_REFUSED,
+        why=reasons.ORDER_CANCELLED,
+        refused="Line one\r\nline two\rline three\nline four " + "x" * REVIEW_CAUSE_MAX,
+    )
+
+    [earlier, cause] = read(client, payment["id"], admin)["review_reason"].split("\n")
+    assert earlier == first
+    assert cause.startswith(
+        "Its order was cancelled; the refund was refused: Line one line two line three line four x"
+    )
+    assert len(cause) == REVIEW_CAUSE_MAX
+
+
+def test_a_wording_not_among_the_reasons_is_refused(app, refunded_twice):
+    payment, _ = refunded_twice
+    with pytest.raises(ValueError, match="not a review reason"):
+        flag(app, payment["id"], "Something went wrong")
+
+
+def test_past_what_the_column_holds_the_held_text_is_cut_so_the_new_cause_is_read(
     client, admin, app, refunded_twice
 ):
     payment, fail = refunded_twice
@@ -158,9 +194,14 @@ def test_past_what_the_column_holds_the_earlier_causes_stay_whole_and_the_newest
 
     reason = fail(1)["review_reason"]
 
+    # The oldest cause whole, the new one whole after it: a review of `held` is refused.
     assert len(reason) == REVIEW_REASON_MAX
-    assert reason.startswith(held + "\nThe refund ")
-    assert len(reason) - len(held) == 40
+    assert reason.startswith(first + "\nxxx")
+    *_, cause = reason.split("\n")
+    assert cause.startswith("The refund ") and cause.endswith(
+        "refund it again or settle it with them"
+    )
+    assert mark_reviewed(client, payment["id"], admin, held).status_code == 409
 
 
 def test_a_cause_added_while_the_review_is_being_marked_is_a_409_and_the_flag_stays(

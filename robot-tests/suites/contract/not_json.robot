@@ -111,3 +111,15 @@ POST /collector/sources with a body that is not JSON is a 400
 PATCH /collector/sources/{source_id} with a body that is not JSON is a 400
     [Tags]    collector
     the admin    PATCH    /collector/sources/${UNKNOWN_ID}
+
+POST /payments with a body that is not JSON is a 400
+    [Tags]    payments
+    the plain user    POST    /payments
+
+POST /payments/{payment_id}/refund with a body that is not JSON is a 400
+    [Tags]    payments
+    the admin    POST    /payments/${UNKNOWN_ID}/refund
+
+POST /payments/{payment_id}/reviewed with a body that is not JSON is a 400
+    [Tags]    payments
+    the admin    POST    /payments/${UNKNOWN_ID}/reviewed

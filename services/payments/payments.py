@@ -545,7 +545,9 @@ def _holds_its_order(payment: Payment) -> bool:
     try:
         with db.session.begin_nested():
             payment.status = "succeeded"
-    except IntegrityError:
+    except IntegrityError as exc:
+        if violated(exc) != OPEN_PAYMENT_INDEX:
+            raise
         return False
     return True
 
@@ -950,7 +952,9 @@ def _status_after_refunds(payment: Payment) -> None:
     try:
         with db.session.begin_nested():
             payment.status = target
-    except IntegrityError:
+    except IntegrityError as exc:
+        if violated(exc) != OPEN_PAYMENT_INDEX:
+            raise
         log.warning("payment %s: another payment holds its order; it stays refunded", payment.id)
 
 

@@ -67,7 +67,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from PIL import Image
-from sqlalchemy import Float, delete, exists, func, text, update
+from sqlalchemy import Float, case, delete, exists, func, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import Unavailable, utcnow
@@ -77,6 +77,7 @@ from . import products
 from .extract import Item, Unreadable, canonical, canonical_link, extract, links
 from .extract import looks_like_a_product_page as claims_a_product
 from .fetching import (
+    SLOWED_FOR_S,
     Fetcher,
     FetchFailed,
     Pacer,
@@ -189,62 +190,83 @@ class SharedPacer(Pacer):
     nothing, so a stop during it (Stopped) gives the run back at once, and whichever worker asks
     the site next still waits for what is left of it. Nor does a waiter hold it: each sleeps
     once, to the pause's end, and polls only while another's request is under way (its deadline
-    bounds that)."""
+    bounds that). A 429 writes the site's slowed gap in the same statement as its pause: the
+    greater of the one in force and the new one, until SLOWED_FOR_S after that request ended."""
 
     @contextmanager
     def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[Turn]:
         key = {"c": SITE_LOCK_CLASS, "site": site}
         with db.engine.connect() as holder:
             wait_out(0, stopping)
-            while (left := self.claim(holder, key, delay)) > 0:
+            while True:
+                left, slowed = self.claim(holder, key, delay)
+                if left <= 0:
+                    break
                 wait_out(left, stopping)
-            held = Turn(pause=delay)
+            held = Turn(pause=delay, slowed=slowed)
             try:
                 yield held
             finally:
-                # From when the request ended, by the database's clock: one wait, whoever asks.
-                ended = func.clock_timestamp()
-                after = insert(SiteTurn).values(
-                    site=site, ended_at=ended, not_before=ended + timedelta(seconds=held.pause)
-                )
-                holder.execute(
-                    after.on_conflict_do_update(
-                        index_elements=[SiteTurn.site],
-                        set_={
-                            "ended_at": after.excluded.ended_at,
-                            "not_before": after.excluded.not_before,
-                        },
-                    )
-                )
+                self.write(holder, site, held)
                 # Committed before the lock goes: the next holder must read it.
                 holder.commit()
                 holder.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:site))"), key)
                 holder.commit()
 
     @staticmethod
-    def claim(holder, key: dict, delay: float) -> float:
-        """0 once the site's lock is taken on `holder` and its pause is over (the lock is then
-        held); else the seconds to wait before asking again, holding nothing. The pause ends at
-        not_before, or `delay` (the coming request's own) after the last request ended, whichever
-        is later. It is read after the lock is taken, in a statement of its own: a snapshot taken
+    def write(holder, site: str, held: Turn) -> None:
+        """The turn's end, its pause, and after a 429 the site's slowed gap, in one statement."""
+        # From when the request ended, by the database's clock: one wait, whoever asks.
+        ended = func.clock_timestamp()
+        slowed_until = ended + timedelta(seconds=SLOWED_FOR_S) if held.answered_429 else None
+        after = insert(SiteTurn).values(
+            site=site,
+            ended_at=ended,
+            not_before=ended + timedelta(seconds=held.pause),
+            slowed_s=held.slowed if held.answered_429 else 0.0,
+            slowed_until=slowed_until,
+        )
+        written = {"ended_at": after.excluded.ended_at, "not_before": after.excluded.not_before}
+        if held.answered_429:
+            in_force = case(
+                (SiteTurn.slowed_until > after.excluded.ended_at, SiteTurn.slowed_s), else_=0.0
+            )
+            written["slowed_s"] = func.greatest(in_force, after.excluded.slowed_s)
+            written["slowed_until"] = after.excluded.slowed_until
+        holder.execute(after.on_conflict_do_update(index_elements=[SiteTurn.site], set_=written))
+
+    @staticmethod
+    def claim(holder, key: dict, delay: float) -> tuple[float, float]:
+        """(0, the site's slowed gap or 0) once the site's lock is taken on `holder` and its pause
+        is over (the lock is then held); else (the seconds to wait before asking again, 0),
+        holding nothing. The pause ends at not_before, or `delay` (the coming request's own) or
+        the slowed gap (while slowed_until is ahead) after the last request ended, whichever is
+        later. It is read after the lock is taken, in a statement of its own: a snapshot taken
         before could miss what the last holder wrote."""
         taken = holder.execute(text("SELECT pg_try_advisory_lock(:c, hashtext(:site))"), key)
         if not taken.scalar():
             holder.commit()
-            return BUSY_SITE_POLL_S
+            return BUSY_SITE_POLL_S, 0.0
         holder.commit()
-        until = func.greatest(SiteTurn.not_before, SiteTurn.ended_at + timedelta(seconds=delay))
-        left = holder.scalar(
-            db.select(func.extract("epoch", until - func.clock_timestamp()).cast(Float)).where(
+        now = func.clock_timestamp()
+        slowed = case((SiteTurn.slowed_until > now, SiteTurn.slowed_s), else_=0.0)
+        until = func.greatest(
+            SiteTurn.not_before,
+            SiteTurn.ended_at + timedelta(seconds=delay),
+            SiteTurn.ended_at + func.make_interval(0, 0, 0, 0, 0, 0, slowed),
+        )
+        row = holder.execute(
+            db.select(func.extract("epoch", until - now).cast(Float), slowed).where(
                 SiteTurn.site == key["site"]
             )
-        )
+        ).one_or_none()
         holder.commit()
-        if left is None or left <= 0:
-            return 0.0
+        left, gap = row if row is not None else (0.0, 0.0)
+        if left <= 0:
+            return 0.0, gap
         holder.execute(text("SELECT pg_advisory_unlock(:c, hashtext(:site))"), key)
         holder.commit()
-        return left
+        return left, 0.0
 
 
 SHARED_PACER = SharedPacer()

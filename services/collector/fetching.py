@@ -16,11 +16,13 @@
   more than COLLECTOR_MAX_CRAWL_DELAY_S) apart, robots.txt and the first page too: the pause
   after a request is waited before the next one, and a stop (the run's `stopping`) ends it at
   once with Stopped, no request cut off.
-- A page (or picture) answered 429 Too Many Requests slows its site down for the rest of the
-  run: the pause after that answer, and from then on between the site's requests, is the one its
-  Retry-After asks for (seconds or an HTTP-date), else twice the site's delay and at least 1 s,
-  never more than COLLECTOR_MAX_CRAWL_DELAY_S (nor less than the delay it had). The page is asked
-  once more after that pause, in a turn of its own like any request; a second 429 is the answer.
+- A page (or picture) answered 429 Too Many Requests slows its site down for SLOWED_FOR_S from
+  that answer, for every run (another source on the site, the source's next run): the pause after
+  that answer, and until then between the site's requests, is the one its Retry-After asks for
+  (seconds or an HTTP-date), else twice the site's delay (the slowed one, when it is slowed
+  already) and at least 1 s, never more than COLLECTOR_MAX_CRAWL_DELAY_S (nor less than the delay
+  it had). The pacer keeps it (see Pacer). The page is asked once more after that pause, in a
+  turn of its own like any request; a second 429 is the answer.
 - A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
   exchange, from the connection to the body's last byte (headers or a body dripping a byte at a
   time cannot outlast it), a size limit on every body.
@@ -55,6 +57,11 @@ from w3lib.encoding import html_to_unicode
 log = logging.getLogger("feira.collector")
 
 MAX_REDIRECTS = 5
+# How long a site that answered 429 stays slowed, from its last 429: a week, so that a source run
+# every day (or several sources on the site) does not come back at its old pace and lose a page
+# to the 429 again. A constant: as a setting it would be named in five places (the app,
+# .env.example, compose, the registry, Kubernetes) for a length no one has had to change.
+SLOWED_FOR_S = 7 * 24 * 3600.0
 
 
 class Refused(Exception):
@@ -323,9 +330,18 @@ def wait_out(seconds: float, stopping: threading.Event) -> None:
 @dataclass
 class Turn:
     """A site's turn, held for one request: `pause` is the one to wait after it, which the
-    answer may lengthen (a 429's Retry-After)."""
+    answer may lengthen (a 429's Retry-After); `slowed` the gap the site's requests keep since a
+    429 to any run, while it lasts (0: none)."""
 
     pause: float
+    slowed: float = 0.0
+    # Answered 429 in this turn: the site is slowed by `slowed` for SLOWED_FOR_S from its end.
+    answered_429: bool = False
+
+    def slow(self, gap: float) -> None:
+        """A 429: its pause, and the site's gap from now on, is `gap`."""
+        self.pause = self.slowed = gap
+        self.answered_429 = True
 
 
 class Pacer(ABC):
@@ -333,7 +349,10 @@ class Pacer(ABC):
     to the site asked for is over, and until its own `delay` has passed since that one ended (the
     first page after robots.txt takes robots.txt's Crawl-delay, not known when robots.txt was
     asked). The pause is waited before the next request, not after the last one: a stop during
-    it makes no request and waits for nothing."""
+    it makes no request and waits for nothing. A site whose turn was answered 429 (`Turn.slow`)
+    keeps that gap between its requests, every run's, for SLOWED_FOR_S after the 429 (a longer
+    one, another 429's, stays); the turn tells it to the fetcher (`Turn.slowed`), whose next 429
+    doubles it."""
 
     @abstractmethod
     def turn(
@@ -360,8 +379,6 @@ class Fetcher:
         # Set when the worker stops: a request not begun is not made (Stopped).
         self.stopping = stopping or threading.Event()
         self.robots: dict[str, Protego | None] = {}
-        # The delay of each site that answered 429, for the rest of the run.
-        self.slowed: dict[str, float] = {}
         self.session = OwnRedirects()
         # Shop pages are reached directly: no proxy or .netrc from the environment.
         self.session.trust_env = False
@@ -409,27 +426,29 @@ class Fetcher:
         return Protego.parse(answer.text)
 
     def delay_for(self, site: str) -> float:
-        """`delay_s`, or the site's Crawl-delay when longer, up to the cap (`1e20` is the cap),
-        or the delay a 429 from the site set, when longer still."""
+        """`delay_s`, or the site's Crawl-delay when longer, up to the cap (`1e20` is the cap).
+        A 429's longer gap is the pacer's to keep: it binds other runs too."""
         rules = self.robots.get(site)
         crawl_delay = float((rules.crawl_delay(self.settings.user_agent) if rules else None) or 0)
         cap = self.settings.max_crawl_delay
         if not math.isfinite(crawl_delay) or crawl_delay > cap:
             crawl_delay = cap
-        return max(self.delay_s, crawl_delay, self.slowed.get(site, 0.0))
+        return max(self.delay_s, crawl_delay)
 
-    def slow_down(self, site: str, asked: str | None) -> float:
-        """The site's delay from now on, after a 429 whose Retry-After is `asked`."""
-        delay = self.delay_for(site)
+    def slow_down(self, site: str, asked: str | None, slowed: float = 0.0) -> float:
+        """The site's delay from now on, after a 429 whose Retry-After is `asked`, when it was
+        `slowed` already (0: not)."""
+        delay = max(self.delay_for(site), slowed)
         hint = retry_after(asked)
         wanted = max(2 * delay, 1.0) if hint is None else hint
-        self.slowed[site] = max(delay, min(wanted, self.settings.max_crawl_delay))
+        gap = max(delay, min(wanted, self.settings.max_crawl_delay))
         log.info(
-            "%s asked to slow down (HTTP 429): its requests %g s apart from now on",
+            "%s asked to slow down (HTTP 429): its requests %g s apart for %g h",
             site,
-            self.slowed[site],
+            gap,
+            SLOWED_FOR_S / 3600,
         )
-        return self.slowed[site]
+        return gap
 
     def get(
         self,
@@ -503,9 +522,9 @@ class Fetcher:
                 # the connection rather than use it again.
                 raise self._late()
             if answer.status == 429 and not robots:
-                # Written as this turn's pause: the next request to the site, whichever worker
-                # or run makes it, waits it; only this run keeps the longer delay after that.
-                turn.pause = self.slow_down(site, answer.headers.get("retry-after"))
+                # Written as this turn's pause and the site's gap: the site's next requests,
+                # whichever worker or run makes them, wait it.
+                turn.slow(self.slow_down(site, answer.headers.get("retry-after"), turn.slowed))
             return answer
 
     def _late(self) -> FetchFailed:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -174,7 +175,9 @@ class SiteTurn(db.Model):
     it ended and when the site may next be asked after it (its end and the pause it asked for).
     Written after each request to it under its advisory lock (collecting.SharedPacer), so the
     pause survives the worker that made the request (a rollout) and binds every replica; the next
-    request waits for it, and for its own pause since `ended_at` (a Crawl-delay read meanwhile)."""
+    request waits for it, and for its own pause since `ended_at` (a Crawl-delay read meanwhile),
+    and, while `slowed_until` is ahead, for `slowed_s` since `ended_at`: the gap a 429 from the
+    site asked for, which binds every run until then, not only the one that was answered 429."""
 
     __tablename__ = "site_turns"
 
@@ -182,3 +185,5 @@ class SiteTurn(db.Model):
     site: Mapped[str] = mapped_column(Text, primary_key=True)
     ended_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     not_before: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    slowed_s: Mapped[float] = mapped_column(Float, nullable=False, server_default=text("0"))
+    slowed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -20,6 +20,7 @@ from werkzeug.serving import make_server
 
 from services.collector.collecting import SharedPacer
 from services.collector.fetching import (
+    SLOWED_FOR_S,
     Answer,
     Fetcher,
     FetchFailed,
@@ -32,7 +33,8 @@ from services.collector.fetching import (
     user_agent,
     wait_out,
 )
-from services.collector.models import db
+from services.collector.models import SiteTurn, db
+from services.kit import utcnow
 from services.kit.testing import LiveServer, truncate_all
 
 LOOPBACK = frozenset({"127.0.0.1"})
@@ -545,6 +547,76 @@ def test_after_a_429_the_sites_pages_are_asked_the_slowed_delay_apart(own_shop, 
     assert all(later - earlier >= 0.39 for earlier, later in itertools.pairwise(times))
 
 
+def slowed_by_another_run(own_shop, paced, cap=0.4):
+    """A run whose page `/` answers 429 (no Retry-After: the cap, here under 1 s), then 200."""
+    own_shop.pages["/"] = [("Too Many Requests", 429), "<h1>oi</h1>"]
+    assert fetcher(delay_s=0.05, max_crawl_delay=cap, pacer=paced).get(own_shop.url + "/").status
+    own_shop.pages["/a"] = own_shop.pages["/b"] = "<h1>oi</h1>"
+
+
+def gaps(asked, paths=("/a", "/b")):
+    times = [entry["at"] for entry in asked if entry["path"] in paths]
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def test_a_site_that_answered_429_is_asked_the_slowed_delay_apart_by_the_next_run_too(
+    own_shop, paced
+):
+    slowed_by_another_run(own_shop, paced)
+    # The source's next run, or another source's on the site, with a pacer of its own as in
+    # another process: its own delay is 0.05 s, the site's slowed one 0.4 s.
+    later = fetcher(delay_s=0.05, max_crawl_delay=0.4, pacer=SharedPacer())
+    for path in ("/a", "/b"):
+        assert later.get(own_shop.url + path).status == 200
+    assert [entry["path"] for entry in own_shop.asked][-2:] == ["/a", "/b"]
+    assert gaps(own_shop.asked) >= [0.39]
+
+
+def test_another_site_is_not_slowed_by_a_429_of_one(monkeypatch, own_shop, paced):
+    slowed_by_another_run(own_shop, paced)
+    resolving(monkeypatch, "outra.test", ["127.0.0.1"])
+    other = own_shop.url.replace("127.0.0.1", "outra.test")
+    later = fetcher(delay_s=0.05, max_crawl_delay=0.4, pacer=SharedPacer())
+    for site in (other, own_shop.url):
+        for path in ("/a", "/b"):
+            assert later.get(site + path).status == 200
+    hosts = [entry for entry in own_shop.asked if entry["path"] in ("/a", "/b")]
+    slowed = [entry for entry in hosts if entry["headers"]["Host"].startswith("127.0.0.1")]
+    not_slowed = [entry for entry in hosts if entry["headers"]["Host"].startswith("outra.test")]
+    assert gaps(slowed) >= [0.39]
+    assert gaps(not_slowed) < [0.3]
+
+
+def test_once_its_slowing_is_over_a_site_is_asked_at_the_runs_own_delay_again(own_shop, paced):
+    slowed_by_another_run(own_shop, paced, cap=0.6)
+    later = fetcher(delay_s=0.05, max_crawl_delay=0.6, pacer=SharedPacer())
+    for path in ("/a", "/b"):
+        assert later.get(own_shop.url + path).status == 200
+    assert gaps(own_shop.asked) >= [0.59]
+    # SLOWED_FOR_S after the 429 (not waited here: set back).
+    slowed_until = db.session.scalar(db.select(SiteTurn.slowed_until))
+    assert slowed_until - utcnow() > datetime.timedelta(seconds=SLOWED_FOR_S - 60)
+    db.session.execute(db.update(SiteTurn).values(slowed_until=utcnow()))
+    db.session.commit()
+    own_shop.asked.clear()
+    for path in ("/a", "/b"):
+        assert later.get(own_shop.url + path).status == 200
+    assert gaps(own_shop.asked) < [0.5]
+
+
+def test_a_429_to_a_slowed_site_doubles_its_gap_whatever_run_is_answered(own_shop, paced):
+    own_shop.pages["/"] = [("Too Many Requests", 429, {"Retry-After": "0.6"}), "<h1>oi</h1>"]
+    fetcher(delay_s=0.05, max_crawl_delay=3, pacer=paced).get(own_shop.url + "/")
+    assert db.session.scalar(db.select(SiteTurn.slowed_s)) == 0.6
+    # Another run, its own delay 0.05 s: without a Retry-After, twice the site's slowed 0.6 s.
+    own_shop.pages["/"] = [("Too Many Requests", 429), "<h1>oi</h1>"]
+    fetcher(delay_s=0.05, max_crawl_delay=3, pacer=SharedPacer()).get(own_shop.url + "/")
+    assert db.session.scalar(db.select(SiteTurn.slowed_s)) == 1.2
+    # 429, asked again, the second run's 429, asked again: the site's slowed 0.6 s before the
+    # second run's first request, though its own delay is 0.05 s; then the doubled 1.2 s.
+    assert gaps(own_shop.asked, ("/",)) >= [0.59, 0.59, 1.19]
+
+
 def test_a_page_answered_429_twice_is_that_answer_after_two_requests(own_shop, paced):
     own_shop.pages["/"] = ("Too Many Requests", 429, {"Retry-After": "0"})
     assert fetcher(pacer=paced).get(own_shop.url + "/").status == 429
@@ -577,26 +649,28 @@ def test_a_stop_during_a_429s_pause_asks_no_more_and_the_next_run_waits_the_paus
 
 
 @pytest.mark.parametrize(
-    ("delay_s", "cap", "retry_after", "slowed"),
+    ("delay_s", "cap", "retry_after", "already", "slowed"),
     [
-        (0.0, 60.0, "5", 5.0),
-        (0.0, 10.0, "3600", 10.0),
-        (2.0, 60.0, "1", 2.0),  # never faster than the site was asked
-        (0.0, 60.0, None, 1.0),
-        (0.7, 60.0, None, 1.4),
-        (0.7, 60.0, "-5", 1.4),
-        (0.7, 60.0, "soon", 1.4),
-        (0.7, 60.0, "Wed, 21 Oct 2015 07:28:00 GMT", 1.4),  # a date past
-        (40.0, 60.0, None, 60.0),
+        (0.0, 60.0, "5", 0.0, 5.0),
+        (0.0, 10.0, "3600", 0.0, 10.0),
+        (2.0, 60.0, "1", 0.0, 2.0),  # never faster than the site was asked
+        (0.0, 60.0, None, 0.0, 1.0),
+        (0.7, 60.0, None, 0.0, 1.4),
+        (0.7, 60.0, "-5", 0.0, 1.4),
+        (0.7, 60.0, "soon", 0.0, 1.4),
+        (0.7, 60.0, "Wed, 21 Oct 2015 07:28:00 GMT", 0.0, 1.4),  # a date past
+        (40.0, 60.0, None, 0.0, 60.0),
+        # A site slowed already (by any run): twice its slowed gap, never less than it.
+        (0.7, 60.0, None, 3.0, 6.0),
+        (0.7, 60.0, "1", 3.0, 3.0),
+        (0.7, 5.0, None, 3.0, 5.0),
     ],
 )
 def test_the_delay_after_a_429_is_its_retry_after_else_twice_the_delay_within_the_cap(
-    delay_s, cap, retry_after, slowed
+    delay_s, cap, retry_after, already, slowed
 ):
     polite = fetcher(delay_s=delay_s, max_crawl_delay=cap)
-    assert polite.slow_down("http://loja", retry_after) == slowed
-    assert polite.delay_for("http://loja") == slowed
-    assert polite.delay_for("http://outra-loja") == delay_s
+    assert polite.slow_down("http://loja", retry_after, already) == slowed
 
 
 def test_a_retry_after_that_is_an_http_date_is_the_time_until_then():

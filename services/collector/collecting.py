@@ -190,8 +190,9 @@ class SharedPacer(Pacer):
     nothing, so a stop during it (Stopped) gives the run back at once, and whichever worker asks
     the site next still waits for what is left of it. Nor does a waiter hold it: each sleeps
     once, to the pause's end, and polls only while another's request is under way (its deadline
-    bounds that). A 429 writes the site's slowed gap in the same statement as its pause: the
-    greater of the one in force and the new one, until SLOWED_FOR_S after that request ended."""
+    bounds that). A 429 writes the site's slowed gap in the same statement as its pause (never
+    less than the one in force, which the turn carried to the fetcher), until SLOWED_FOR_S after
+    that request ended."""
 
     @contextmanager
     def turn(self, site: str, delay: float, stopping: threading.Event) -> Iterator[Turn]:
@@ -228,10 +229,9 @@ class SharedPacer(Pacer):
         )
         written = {"ended_at": after.excluded.ended_at, "not_before": after.excluded.not_before}
         if held.answered_429:
-            in_force = case(
-                (SiteTurn.slowed_until > after.excluded.ended_at, SiteTurn.slowed_s), else_=0.0
-            )
-            written["slowed_s"] = func.greatest(in_force, after.excluded.slowed_s)
+            # Never less than the gap in force: the turn read it under this lock (`claim`), and
+            # the fetcher's slowing down starts from it.
+            written["slowed_s"] = after.excluded.slowed_s
             written["slowed_until"] = after.excluded.slowed_until
         holder.execute(after.on_conflict_do_update(index_elements=[SiteTurn.site], set_=written))
 

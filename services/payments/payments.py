@@ -1118,7 +1118,8 @@ def _flag(payment: Payment, template: str, **fields) -> None:
     apart = REVIEW_REASONS_APART
     if f"{apart}{cause}{apart}" in f"{apart}{held}{apart}":
         return
-    held = held[: REVIEW_REASON_MAX - len(apart) - len(cause)]
+    # Cut just after a line break, the held text would end in an empty cause.
+    held = held[: REVIEW_REASON_MAX - len(apart) - len(cause)].rstrip(apart)
     payment.review_reason = f"{held}{apart}{cause}"
 
 

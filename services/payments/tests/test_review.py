@@ -204,6 +204,29 @@ def test_past_what_the_column_holds_the_held_text_is_cut_so_the_new_cause_is_rea
     assert mark_reviewed(client, payment["id"], admin, held).status_code == 409
 
 
+def test_a_held_reason_cut_just_after_a_line_break_leaves_no_empty_cause(
+    client, admin, app, refunded_twice
+):
+    payment, fail = refunded_twice
+    first = fail(0)["review_reason"]
+    lost = reasons.REFUND_LOST.format(refund_ref="re_1", amount="1.00")
+    # The cut to make room for `lost` (and its line break) falls just after a line break.
+    kept = REVIEW_REASON_MAX - 1 - len(lost)
+    held = first + "\n" + "x" * (kept - len(first) - 2) + "\n" + "y" * 50
+    with app.app_context():
+        db.session.execute(
+            update(Payment).where(Payment.id == payment["id"]).values(review_reason=held)
+        )
+        db.session.commit()
+        db.session.remove()
+
+    flag(app, payment["id"], reasons.REFUND_LOST, refund_ref="re_1", amount="1.00")
+
+    causes = read(client, payment["id"], admin)["review_reason"].split("\n")
+    assert "" not in causes
+    assert (causes[0], causes[-1]) == (first, lost)
+
+
 def test_a_cause_added_while_the_review_is_being_marked_is_a_409_and_the_flag_stays(
     client, admin, app, refunded_twice
 ):

@@ -43,3 +43,4 @@ Scenario: the admin's own pages pass axe-core
     /console/users
     /console/collector
     /console/notifications
+    /console/payments/review

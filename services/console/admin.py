@@ -1,5 +1,5 @@
 """The admin's pages: users (promote, deactivate), the catalogue collector's sources and runs,
-and the notifications log."""
+the notifications log, and the payments waiting for review."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from . import api
 from .api import ApiError
 from .pages import admin_only, bp, finite_number, form_values, page_args, pager, read_json
-from .sales import listing, refused
+from .sales import PAYMENTS_MISSING, listing, refused
 
 COLLECTOR_MISSING = "O coletor de catálogo não está disponível no momento."
 SOURCES_PER_PAGE = 50
@@ -221,3 +221,25 @@ def retry_notification(notification_id: int):
             raise
         flash("Não foi possível reenviar: " + (exc.reason or str(exc.status)), "error")
     return redirect(url_for("console.notifications"), 303)
+
+
+# --- payments to review ---
+
+
+@bp.get("/payments/review")
+@admin_only
+def payments_review():
+    """The payments flagged `needs_review`, newest first as payments lists them, each with why
+    and a link to its order, where an admin marks it reviewed."""
+    try:
+        found = api.get("/payments", needs_review="true", **page_args(20))
+    except ApiError as exc:
+        # 504: payments took longer than the gateway waits; a read to try again later.
+        if exc.status not in (404, 503, 504):
+            raise
+        return render_template(
+            "payments_review.html", payments=[], pager=None, why=PAYMENTS_MISSING
+        )
+    return render_template(
+        "payments_review.html", payments=found["items"], pager=pager(found), why=None
+    )

@@ -403,6 +403,8 @@ def new_order():
 # A `refunded` one may have some left: a refund of it failed at the provider while another
 # payment held its order, so it stayed `refunded` with that money no longer counted.
 REFUNDABLE = ("succeeded", "partially_refunded", "refunded")
+# Said where payments are read and payments cannot answer (the order page, the review queue).
+PAYMENTS_MISSING = "Pagamentos indisponíveis no momento."
 REFUND_NOT_KNOWN = (
     "Não foi possível saber se o reembolso foi feito: o serviço falhou ou não respondeu a tempo."
     " Enviar o formulário de novo é seguro: ele não reembolsa duas vezes."
@@ -431,7 +433,7 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     except ApiError as exc:
         if exc.status not in (403, 404, 503):
             raise
-        payments_why = "Pagamentos indisponíveis no momento."
+        payments_why = PAYMENTS_MISSING
     steps = [
         (status, label)
         for status, label, admin in NEXT_STEPS.get(found["status"], [])

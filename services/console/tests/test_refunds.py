@@ -4,7 +4,8 @@ the gateway stand-in: the admin refunds part of a payment and then the rest, a u
 form, an amount the API refuses is said in Portuguese and refunds nothing, a form sent twice
 refunds once, and a `refunded` payment whose refund failed at the provider is offered the form
 again (while something is left) and says why it needs review, where the admin marks it reviewed
-(a reason replaced since the page was shown is said, and the new one shown)."""
+(a reason replaced since the page was shown is said, and the new one shown); the admin's list
+of the payments waiting for review."""
 
 import html as html_module
 import re
@@ -456,3 +457,89 @@ def test_a_user_is_offered_no_review_form_and_the_consoles_route_refuses_them(
     assert answer.status_code == 403
     assert "Esta página é só para administradores." in html_module.unescape(answer.text)
     assert read_payment(payments, admin, payment_id)["needs_review"] is True
+
+
+def flagged_beside_another(browser, paid, payments, admin, user, standin) -> int:
+    """The paid order's payment flagged for review (its refund failed at the provider), and
+    another payment of the same order that is not: the other's id."""
+    order_id, payment_id = paid
+    assert refund(browser, order_id, payment_id, "").status_code == 303
+    again = payments.test_client().post(
+        "/payments",
+        json={"order_id": order_id, "method": "card", "payment_method": "pm_card_visa"},
+        headers=user,
+    )
+    assert again.status_code == 201 and again.json["status"] == "succeeded", again.json
+    fail_refund(payments, admin, standin, payment_id, 0)
+    return again.json["id"]
+
+
+def review_rows(page: str) -> dict[int, str]:
+    """The review list's rows, by payment id."""
+    return {
+        int(found): row
+        for found, row in re.findall(r'<tr data-payment="(\d+)">(.*?)</tr>', page, re.S)
+    }
+
+
+@pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
+def test_the_admins_review_list_shows_the_flagged_payment_and_is_empty_once_it_is_reviewed(
+    browser, paid, payments, admin, user, standin
+):
+    order_id, payment_id = paid
+    sign_in(browser)
+    other = flagged_beside_another(browser, paid, payments, admin, user, standin)
+
+    page = html_module.unescape(browser.get("/console/payments/review").text)
+
+    rows = review_rows(page)
+    assert list(rows) == [payment_id]  # the other payment is not flagged
+    assert other not in rows
+    row = rows[payment_id]
+    assert f'<a href="/console/orders/{order_id}">#{order_id}</a>' in row
+    assert re.search(
+        r"<td>Cartão</td><td>Estornado</td><td>R\$ 60,50</td><td>R\$ 0,00</td>"
+        r"<td>\d\d/\d\d/\d{4} \d\d:\d\d</td><td>O estorno \S+ de 60\.50 falhou no provedor "
+        r"\(.+\): o dinheiro não voltou ao cliente; estorne de novo ou acerte com ele</td>",
+        row,
+    ), row
+    assert "Nenhum pagamento aguarda revisão." not in page
+
+    shown = browser.get(f"/console/orders/{order_id}").text
+    assert mark_reviewed(browser, order_id, payment_id, shown).status_code == 303
+
+    page = browser.get("/console/payments/review").text
+    assert review_rows(page) == {}
+    assert "Nenhum pagamento aguarda revisão." in html_module.unescape(page)
+
+
+def test_the_review_list_says_payments_is_unavailable_when_it_does_not_answer(
+    browser, payments, monkeypatch
+):
+    def down():
+        # What the gateway answers for a service that is down.
+        problem = {"status": 503, "title": "Service Unavailable", "detail": "Service unavailable"}
+        return problem, 503, {"Content-Type": "application/problem+json"}
+
+    sign_in(browser)
+    monkeypatch.setitem(payments.before_request_funcs, None, [down])
+
+    answer = browser.get("/console/payments/review")
+
+    assert answer.status_code == 200
+    assert "Pagamentos indisponíveis no momento." in html_module.unescape(answer.text)
+    assert "data-unavailable" in answer.text and 'id="payments-review"' not in answer.text
+
+
+def test_the_review_list_and_its_link_are_the_admins_only(browser):
+    sign_in(browser)
+    assert 'href="/console/payments/review">Revisões</a>' in browser.get("/console/account").text
+    sign_out(browser)
+    register(browser)
+    assert "/console/payments/review" not in browser.get("/console/account").text
+
+    answer = browser.get("/console/payments/review")
+
+    # The console's own refusal (admin_only), not the API's 403 passed on.
+    assert answer.status_code == 403
+    assert "Esta página é só para administradores." in html_module.unescape(answer.text)

@@ -229,6 +229,7 @@ def test_a_user_gets_the_403_page_on_admin_pages(browser):
         "/console/users",
         "/console/collector",
         "/console/notifications",
+        "/console/payments/review",
         "/console/products/new",
     ):
         answer = browser.get(path)

@@ -284,16 +284,9 @@ def test_a_refunded_payment_whose_refund_failed_is_offered_the_form_again_until_
 ):
     order_id, payment_id = paid
     sign_in(browser)
-    assert refund(browser, order_id, payment_id, "").status_code == 303
-    # The order (still pending: no event is relayed here) paid again by another card, which
-    # holds it: the first payment stays `refunded` when its refund fails.
-    again = payments.test_client().post(
-        "/payments",
-        json={"order_id": order_id, "method": "card", "payment_method": "pm_card_visa"},
-        headers=user,
-    )
-    assert again.status_code == 201 and again.json["status"] == "succeeded", again.json
-    fail_refund(payments, admin, standin, payment_id, 0)
+    # Refunded, the order (still pending: no event is relayed here) paid again by another card,
+    # which holds it: the first payment stays `refunded` when its refund fails.
+    other_id = flagged_beside_another(browser, paid, payments, admin, user, standin)
     assert payment_of(payments, admin, payment_id) == ("refunded", "0.00")
 
     page = browser.get(f"/console/orders/{order_id}").text
@@ -305,7 +298,7 @@ def test_a_refunded_payment_whose_refund_failed_is_offered_the_form_again_until_
     assert payment_of(payments, admin, payment_id) == ("refunded", "60.50")
     page = browser.get(answer.headers["Location"]).text
     assert form_fields(page, f"refund-{payment_id}") is None  # nothing is left to refund
-    assert form_fields(page, f"refund-{again.json['id']}") is not None
+    assert form_fields(page, f"refund-{other_id}") is not None
 
 
 @pytest.mark.parametrize("paid", ["pm_card_refundFail"], indirect=True)
@@ -460,8 +453,9 @@ def test_a_user_is_offered_no_review_form_and_the_consoles_route_refuses_them(
 
 
 def flagged_beside_another(browser, paid, payments, admin, user, standin) -> int:
-    """The paid order's payment flagged for review (its refund failed at the provider), and
-    another payment of the same order that is not: the other's id."""
+    """The paid order's payment refunded from the console (signed in), the order paid again by
+    another card, then the refund failed at the provider: the first payment flagged for review
+    and left `refunded`, the other not flagged. The other's id."""
     order_id, payment_id = paid
     assert refund(browser, order_id, payment_id, "").status_code == 303
     again = payments.test_client().post(

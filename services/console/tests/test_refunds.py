@@ -184,21 +184,27 @@ def test_a_user_is_offered_no_refund_and_the_consoles_route_refuses_them(
 ):
     order_id, payment_id = paid
     sign_in(browser)
-    form = form_fields(browser.get(f"/console/orders/{order_id}").text, f"refund-{payment_id}")
+    refused_to_a_user(browser, order_id, f"refund-{payment_id}", f"payments/{payment_id}/refund")
+    assert payment_of(payments, admin, payment_id) == ("succeeded", "0.00")
+
+
+def refused_to_a_user(browser, order_id: int, form_id: str, action: str) -> str:
+    """The admin's form `form_id` on the order's page, then a user signed in instead: the page
+    offers them no such form, and the admin's form posted to `action` (under the order's path) is
+    the console's own refusal (admin_only), not the API's 403 passed on. The user's page."""
+    form = form_fields(browser.get(f"/console/orders/{order_id}").text, form_id)
     assert form is not None
     sign_out(browser)
     register(browser)
     page = browser.get(f"/console/orders/{order_id}")
     assert page.status_code == 200
-    assert form_fields(page.text, f"refund-{payment_id}") is None
+    assert form_fields(page.text, form_id) is None
     answer = browser.post(
-        f"/console/orders/{order_id}/payments/{payment_id}/refund",
-        data={**form, "csrf_token": csrf_of(page.text)},
+        f"/console/orders/{order_id}/{action}", data={**form, "csrf_token": csrf_of(page.text)}
     )
-    # The console's own refusal (admin_only), not the API's 403 passed on.
     assert answer.status_code == 403
     assert "Esta página é só para administradores." in html_module.unescape(answer.text)
-    assert payment_of(payments, admin, payment_id) == ("succeeded", "0.00")
+    return page.text
 
 
 @pytest.mark.parametrize(
@@ -433,22 +439,12 @@ def test_a_user_is_offered_no_review_form_and_the_consoles_route_refuses_them(
     sign_in(browser)
     assert refund(browser, order_id, payment_id, "").status_code == 303
     fail_refund(payments, admin, standin, payment_id, 0)
-    form = form_fields(browser.get(f"/console/orders/{order_id}").text, f"review-{payment_id}")
-    sign_out(browser)
-    register(browser)
-    page = browser.get(f"/console/orders/{order_id}")
-    assert page.status_code == 200
-    assert f'id="payment-{payment_id}-review"' in page.text  # told why, not offered the form
-    assert form_fields(page.text, f"review-{payment_id}") is None
 
-    answer = browser.post(
-        f"/console/orders/{order_id}/payments/{payment_id}/reviewed",
-        data={**form, "csrf_token": csrf_of(page.text)},
+    page = refused_to_a_user(
+        browser, order_id, f"review-{payment_id}", f"payments/{payment_id}/reviewed"
     )
 
-    # The console's own refusal (admin_only), not the API's 403 passed on.
-    assert answer.status_code == 403
-    assert "Esta página é só para administradores." in html_module.unescape(answer.text)
+    assert f'id="payment-{payment_id}-review"' in page  # told why, not offered the form
     assert read_payment(payments, admin, payment_id)["needs_review"] is True
 
 

@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from . import api
 from .api import ApiError
 from .pages import admin_only, bp, finite_number, form_values, page_args, pager, read_json
-from .sales import PAYMENTS_MISSING, listing, refused
+from .sales import listing, payments_read, refused
 
 COLLECTOR_MISSING = "O coletor de catálogo não está disponível no momento."
 SOURCES_PER_PAGE = 50
@@ -231,15 +231,10 @@ def retry_notification(notification_id: int):
 def payments_review():
     """The payments flagged `needs_review`, newest first as payments lists them, each with why
     and a link to its order, where an admin marks it reviewed."""
-    try:
-        found = api.get("/payments", needs_review="true", **page_args(20))
-    except ApiError as exc:
-        # 504: payments took longer than the gateway waits; a read to try again later.
-        if exc.status not in (404, 503, 504):
-            raise
-        return render_template(
-            "payments_review.html", payments=[], pager=None, why=PAYMENTS_MISSING
-        )
+    found, why = payments_read(needs_review="true", **page_args(20))
     return render_template(
-        "payments_review.html", payments=found["items"], pager=pager(found), why=None
+        "payments_review.html",
+        payments=found["items"] if found else [],
+        pager=pager(found) if found else None,
+        why=why,
     )

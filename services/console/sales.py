@@ -405,6 +405,20 @@ def new_order():
 REFUNDABLE = ("succeeded", "partially_refunded", "refunded")
 # Said where payments are read and payments cannot answer (the order page, the review queue).
 PAYMENTS_MISSING = "Pagamentos indisponíveis no momento."
+
+
+def payments_read(**params) -> tuple[dict | None, str | None]:
+    """`GET /payments` with `params`, and None; or None and PAYMENTS_MISSING when payments does
+    not answer (down, or slower than the gateway waits: 502-504; not there, or not letting this
+    user read payments: 403, 404), for a page that still shows the rest."""
+    try:
+        return api.get("/payments", **params), None
+    except ApiError as exc:
+        if exc.status not in (403, 404, 502, 503, 504):
+            raise
+        return None, PAYMENTS_MISSING
+
+
 REFUND_NOT_KNOWN = (
     "Não foi possível saber se o reembolso foi feito: o serviço falhou ou não respondeu a tempo."
     " Enviar o formulário de novo é seguro: ele não reembolsa duas vezes."
@@ -427,13 +441,8 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     """The order page; `refund`: the payment whose refund form comes back with `values` and
     `errors` (a refused or unanswered one), the other forms with a key of their own."""
     found = api.get(f"/orders/{order_id}")
-    payments, payments_why = [], None
-    try:
-        payments = api.get("/payments", order_id=order_id)["items"]
-    except ApiError as exc:
-        if exc.status not in (403, 404, 503):
-            raise
-        payments_why = PAYMENTS_MISSING
+    found_payments, payments_why = payments_read(order_id=order_id)
+    payments = found_payments["items"] if found_payments else []
     steps = [
         (status, label)
         for status, label, admin in NEXT_STEPS.get(found["status"], [])

@@ -494,6 +494,10 @@ def test_the_admins_review_list_shows_the_flagged_payment_and_is_empty_once_it_i
         row,
     ), row
     assert "Nenhum pagamento aguarda revisão." not in page
+    # A page past the last says so, not that the queue is empty.
+    beyond = html_module.unescape(browser.get("/console/payments/review?page=2").text)
+    assert "A página 2 não existe: são 1 (1 no total)." in beyond
+    assert "Nenhum pagamento aguarda revisão." not in beyond
 
     shown = browser.get(f"/console/orders/{order_id}").text
     assert mark_reviewed(browser, order_id, payment_id, shown).status_code == 303
@@ -503,13 +507,16 @@ def test_the_admins_review_list_shows_the_flagged_payment_and_is_empty_once_it_i
     assert "Nenhum pagamento aguarda revisão." in html_module.unescape(page)
 
 
+@pytest.mark.parametrize(
+    ("status", "title"), [(503, "Service Unavailable"), (504, "Gateway Timeout")]
+)
 def test_the_review_list_says_payments_is_unavailable_when_it_does_not_answer(
-    browser, payments, monkeypatch
+    browser, payments, monkeypatch, status, title
 ):
     def down():
-        # What the gateway answers for a service that is down.
-        problem = {"status": 503, "title": "Service Unavailable", "detail": "Service unavailable"}
-        return problem, 503, {"Content-Type": "application/problem+json"}
+        # What the gateway answers for a service that is down, or slower than it waits.
+        problem = {"status": status, "title": title, "detail": title}
+        return problem, status, {"Content-Type": "application/problem+json"}
 
     sign_in(browser)
     monkeypatch.setitem(payments.before_request_funcs, None, [down])

@@ -99,7 +99,8 @@ class Payment(TimestampMixin, db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Why its order no longer takes it, when that was heard before the provider's first answer
     # (nothing to cancel or refund yet), or while the provider would not cancel it (Stripe, a
-    # `processing` PaymentIntent): acted on as soon as its next answer is applied.
+    # `processing` PaymentIntent): acted on as soon as its next answer is applied. One of
+    # `reasons.LET_GO`, whole: the console says each in Portuguese.
     let_go: Mapped[str | None] = mapped_column(String(200))
     # The order read again once this row was committed, and found payable at this amount: from
     # then on its events find the row. The provider is asked only after; until then a crash

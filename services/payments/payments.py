@@ -1020,7 +1020,7 @@ def _let_go(order_id: int, which, why: str) -> None:
             # will ask, unconfirmed from now on: `_first_intent`): whoever applies its answer
             # lets go of it (`apply_intent`). Locked above, so that answer is applied after this
             # mark, or was before this read.
-            payment.let_go = why[:200]
+            payment.let_go = why
             continue
         _release(payment, why)
 
@@ -1034,7 +1034,7 @@ def _release(payment: Payment, why: str) -> None:
     if payment.status in (*UNSETTLED, "failed"):
         _cancel_at_provider(payment, announce=False)
     if payment.status in UNSETTLED:
-        payment.let_go = why[:200]
+        payment.let_go = why
     elif payment.status in ("succeeded", "partially_refunded"):
         _refund_all(payment, why)
 

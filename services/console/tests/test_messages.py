@@ -27,7 +27,7 @@ from services.kit.errors import Problem
 from services.kit.pagination import GIVEN_TWICE, GIVEN_TWICE_LIST
 from services.payments import models as payment_models
 from services.payments import reasons
-from services.payments.models import REVIEW_REASON_MAX
+from services.payments.models import REVIEW_CAUSE_MAX
 
 from .conftest import csrf_of, sign_in
 
@@ -702,10 +702,11 @@ def test_a_templated_detail_keeps_its_values_and_says_its_statuses_and_parts(eng
 
 
 def test_a_review_reason_cut_short_keeps_what_the_provider_said_as_far_as_it_goes():
-    refused = "Charge ch_1Ab " + "cannot be refunded " * (REVIEW_REASON_MAX // 10)
+    # A cause is cut at REVIEW_CAUSE_MAX (payments' `_flag`), within the provider's words.
+    refused = "Charge ch_1Ab " + "cannot be refunded " * (REVIEW_CAUSE_MAX // 10)
     why = "Its order was paid another way"
-    cut = reasons.REFUND_REFUSED.format(why=why, refused=refused)[:REVIEW_REASON_MAX]
-    assert len(cut) == REVIEW_REASON_MAX
+    cut = reasons.REFUND_REFUSED.format(why=why, refused=refused)[:REVIEW_CAUSE_MAX]
+    assert len(cut) == REVIEW_CAUSE_MAX
     said = in_portuguese(cut)
     assert said.startswith("O pedido foi pago de outra forma; o estorno foi recusado: Charge ")
     assert said.endswith(cut[-40:])

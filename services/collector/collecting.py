@@ -217,8 +217,10 @@ class SharedPacer(Pacer):
     @staticmethod
     def write(holder, site: str, held: Turn) -> None:
         """The turn's end, its pause, and after a 429 the site's slowed gap, in one statement."""
-        # From when the request ended, by the database's clock: one wait, whoever asks.
-        ended = func.clock_timestamp()
+        # From when the request ended, by the database's clock: one wait, whoever asks. One
+        # reading for the statement: clock_timestamp() is read again at each use (ended_at and
+        # not_before came a microsecond apart).
+        ended = func.statement_timestamp()
         slowed_until = ended + timedelta(seconds=SLOWED_FOR_S) if held.answered_429 else None
         after = insert(SiteTurn).values(
             site=site,
@@ -248,7 +250,7 @@ class SharedPacer(Pacer):
             holder.commit()
             return BUSY_SITE_POLL_S, 0.0
         holder.commit()
-        now = func.clock_timestamp()
+        now = func.statement_timestamp()
         slowed = case((SiteTurn.slowed_until > now, SiteTurn.slowed_s), else_=0.0)
         until = func.greatest(
             SiteTurn.not_before,

@@ -516,6 +516,26 @@ def test_the_pause_a_request_asked_for_holds_for_a_run_that_asks_for_less(own_sh
     assert second - first >= 0.49
 
 
+def test_a_turns_pause_and_slowed_gap_start_at_the_instant_it_ended(paced):
+    """One reading of the database's clock for the whole write: read once per use, ended_at and
+    not_before could land a microsecond apart, and the pause would not be the one asked for."""
+    for n in range(100):
+        with paced.turn(f"https://loja-{n}.test", 0.25, threading.Event()) as held:
+            if n % 2:
+                held.slow(2.5)  # a 429: the gap too
+    rows = db.session.execute(
+        db.select(SiteTurn.ended_at, SiteTurn.not_before, SiteTurn.slowed_until)
+    ).all()
+    assert len(rows) == 100
+    for ended_at, not_before, slowed_until in rows:
+        assert not_before - ended_at in {
+            datetime.timedelta(seconds=0.25),
+            datetime.timedelta(seconds=2.5),
+        }
+        if slowed_until is not None:
+            assert slowed_until - ended_at == datetime.timedelta(seconds=SLOWED_FOR_S)
+
+
 def test_requests_to_one_site_are_delay_s_apart_waited_once(served, paced):
     polite = fetcher(delay_s=0.3, pacer=paced)
     for _ in range(3):

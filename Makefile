@@ -40,8 +40,10 @@ REBOT_TRIM = $(if $(filter yes,$(ROBOT_LOG_PASSED)),,--removekeywords passed)
 # The reports keep no token and no password: the raw outputs are merged through it, then deleted.
 REDACT := robot-tests/libraries/Redact.py
 # One name for the top suite of every run, so a rerun's tests are the merged report's tests.
+# ROBOT_CLEAN_UP=no: the teardowns leave what each test made (test-stack's stack is thrown away).
+ROBOT_CLEAN_UP ?= yes
 ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
-	--variable ROUTE_LOG_DIR:$(CURDIR)/$(ROBOT_OUT)/routes \
+	--variable ROUTE_LOG_DIR:$(CURDIR)/$(ROBOT_OUT)/routes --variable CLEAN_UP:$(ROBOT_CLEAN_UP) \
 	$(if $(filter local,$(ROBOT_ENV)),,--exclude local-only)
 
 .DEFAULT_GOAL := help
@@ -158,6 +160,7 @@ test-stack: install ## a fresh stack on the test ports, the Robot suites, then d
 	@trap '$(TEST_STACK) down' EXIT; trap 'exit 130' INT TERM; \
 	$(TEST_STACK) up || exit $$?; \
 	status=0; FEIRA_ENV_FILE=stack/test.env $(MAKE) --no-print-directory robot ROBOT_FAULTS=yes \
+	    ROBOT_CLEAN_UP=no \
 	    || status=$$?; \
 	    FEIRA_ENV_FILE=stack/test.env $(PY) robot-tests/tools/route_coverage.py || status=$$?; \
 	    FEIRA_ENV_FILE=stack/test.env $(PY) -m fuzz --budget quick || status=$$?; \

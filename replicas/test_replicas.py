@@ -163,8 +163,9 @@ def test_a_copy_stopped_mid_load_costs_no_idempotent_request_and_no_order(stack)
         stop.set()
         for thread in threads:
             thread.join()
-        for program in stopped:
-            stack.supervise("start", program)
+        # Together: each waits for supervisord to see its process up.
+        with ThreadPoolExecutor(len(stopped)) as pool:
+            list(pool.map(lambda program: stack.supervise("start", program), stopped))
     assert len(gets) > 20 and len(posts) > 10
     failed = [(status, text) for status, text in gets if status != 200]
     assert not failed, f"every GET answered 200: {failed[:5]}"

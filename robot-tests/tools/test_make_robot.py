@@ -60,3 +60,19 @@ def test_a_rerun_given_an_environment_uses_that_one(tmp_path: Path):
 def test_a_rerun_of_results_that_recorded_no_environment_runs_against_local(tmp_path: Path):
     commands = planned("robot-rerun", f"ROBOT_OUT={tmp_path}")
     assert "--variablefile robot-tests/variables/local.py" in commands
+
+
+def test_make_robot_cleans_up_after_each_test_unless_told_not_to(tmp_path: Path):
+    assert "--variable CLEAN_UP:yes" in planned("robot", f"ROBOT_OUT={tmp_path}")
+    commands = planned("robot", f"ROBOT_OUT={tmp_path}", "ROBOT_CLEAN_UP=no")
+    assert "--variable CLEAN_UP:no" in commands
+
+
+def test_the_merged_report_keeps_the_steps_of_failed_tests_only_unless_told(tmp_path: Path):
+    assert "--removekeywords passed" in planned("robot", f"ROBOT_OUT={tmp_path}")
+    commands = planned("robot", f"ROBOT_OUT={tmp_path}", "ROBOT_LOG_PASSED=yes")
+    assert "--removekeywords" not in commands
+
+
+def test_pabot_starts_the_longest_suites_first(tmp_path: Path):
+    assert "--ordering robot-tests/pabot-order.txt" in planned("robot", f"ROBOT_OUT={tmp_path}")

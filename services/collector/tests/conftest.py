@@ -15,7 +15,8 @@ from standins.shops.testing import running_shops
 
 @pytest.fixture(scope="session")
 def shops():
-    with running_shops(slow_s=1.5, big_count=30) as running:
+    # The slow page outlasts the collector's read timeout (`app`: 1 s) by a second.
+    with running_shops(slow_s=2.0, big_count=30) as running:
         yield running
 
 
@@ -106,7 +107,9 @@ def app(database, jwt_keys, products):
         SERVICE_URLS={"products": products.base_url},
         COLLECTOR_ALLOWED_PRIVATE_HOSTS=["127.0.0.1"],
         COLLECTOR_CONTACT_URL="https://feira.test/coletor",
-        COLLECTOR_READ_TIMEOUT_S=0.5,
+        # Time enough for a page of the test's own shop on a loaded machine (0.5 s was not once,
+        # with three pytest processes on two cores), short enough to wait for the slow one.
+        COLLECTOR_READ_TIMEOUT_S=1.0,
         HTTP_RETRIES=0,
     )
 

@@ -59,12 +59,7 @@ def change_user(user_id: int):
 
 
 def collector_read(path: str, **params):
-    try:
-        return api.get(path, **params), None
-    except ApiError as exc:
-        if exc.status in (404, 405, 502, 503, 504):
-            return None, COLLECTOR_MISSING
-        raise
+    return api.get_or_say(path, COLLECTOR_MISSING, (404, 405, 502, 503, 504), **params)
 
 
 @bp.get("/collector")

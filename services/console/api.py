@@ -156,6 +156,18 @@ def get(path: str, **params) -> Any:
     return checked(call("GET", path, params=_clean(params))).json()
 
 
+def get_or_say(path: str, unavailable: str, statuses: tuple[int, ...], **params) -> tuple:
+    """`get(path, **params)` and None; or None and `unavailable` (what the page says instead)
+    when the answer is one of `statuses` (the service down or slower than the gateway waits, not
+    there, or not letting this user read it), for a page that still shows the rest."""
+    try:
+        return get(path, **params), None
+    except ApiError as exc:
+        if exc.status not in statuses:
+            raise
+        return None, unavailable
+
+
 def get_many(*reads: tuple[str, dict]) -> list[Any]:
     """Several GETs at once, each answered by its JSON or by the ApiError it met (the caller
     decides what a missing part means). A 401 among them is tried again alone, through `get`,

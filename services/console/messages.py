@@ -311,7 +311,6 @@ EXACT: dict[str, str] = {
     "Only an admin may filter by needs_review": (
         "Só um administrador pode filtrar por needs_review."
     ),
-    # a refund's failure code the provider did not give (inside a review_reason)
     # why payments let go of a payment (a review_reason's first part, when its refund was refused)
     "Its order was cancelled": "O pedido foi cancelado",
     "Its order's total changed": "O total do pedido mudou",

@@ -408,15 +408,9 @@ PAYMENTS_MISSING = "Pagamentos indisponíveis no momento."
 
 
 def payments_read(**params) -> tuple[dict | None, str | None]:
-    """`GET /payments` with `params`, and None; or None and PAYMENTS_MISSING when payments does
-    not answer (down, or slower than the gateway waits: 502-504; not there, or not letting this
-    user read payments: 403, 404), for a page that still shows the rest."""
-    try:
-        return api.get("/payments", **params), None
-    except ApiError as exc:
-        if exc.status not in (403, 404, 502, 503, 504):
-            raise
-        return None, PAYMENTS_MISSING
+    """`GET /payments` with `params` (api.get_or_say): payments down or slow (502-504), not
+    there or not letting this user read payments (403, 404) is PAYMENTS_MISSING."""
+    return api.get_or_say("/payments", PAYMENTS_MISSING, (403, 404, 502, 503, 504), **params)
 
 
 REFUND_NOT_KNOWN = (

@@ -68,6 +68,13 @@ def test_make_robot_cleans_up_after_each_test_unless_told_not_to(tmp_path: Path)
     assert "--variable CLEAN_UP:no" in commands
 
 
+def test_make_test_stack_runs_the_suites_without_their_clean_up():
+    # Read, not `make -n`: its recipe's $(MAKE) line would bring the test stack up.
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\ntest-stack:") :].split("\n\n")[0]
+    assert "ROBOT_CLEAN_UP=no" in recipe
+
+
 def test_the_merged_report_keeps_the_steps_of_failed_tests_only_unless_told(tmp_path: Path):
     assert "--removekeywords passed" in planned("robot", f"ROBOT_OUT={tmp_path}")
     commands = planned("robot", f"ROBOT_OUT={tmp_path}", "ROBOT_LOG_PASSED=yes")

@@ -84,9 +84,8 @@ Scenario: only a failed notification is retried, and one nobody made is a 404
 
 Scenario: the provider answering 429 once is retried: one message, two attempts
     [Tags]    local-only
-    Given the sender has nothing queued
-    And a client with a phone who opted in to WhatsApp
-    And the provider answers 429 to the next 1 sends
+    Given a client with a phone who opted in to WhatsApp
+    And the provider answers 429 to the next 1 sends to the phone
     When the client's order has been paid by card
     Then the order's "order_paid" notification becomes "delivered"
     And the notification took 2 attempts

@@ -37,7 +37,9 @@ Test-only routes (JSON; no token):
                                                   n valid sends answer that (code 130429 or
                                                   131000) and send nothing; {"status": 400,
                                                   "code": 4|80007|130429|131056, "count": n}:
-                                                  a rate limit as Meta also answers it
+                                                  a rate limit as Meta also answers it;
+                                                  "to"?: only sends to that number (a test
+                                                  beside others sending), else any
     POST   /_standin/messages/{wamid}/status      {"status": "sent|delivered|read|failed",
                                                   "age_s"?: 0}: one more status webhook, now,
                                                   timestamped age_s ago -> {"status": <the

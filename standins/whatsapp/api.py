@@ -159,6 +159,14 @@ def template_parameters(components: Any) -> list[str]:
     return texts
 
 
+def phone_digits(given: str) -> str:
+    """The digits of a phone number in international format (GraphError if it is not one)."""
+    digits = re.sub(r"\D", "", given)
+    if not PHONE.match(given) or not 8 <= len(digits) <= 15:
+        raise invalid("to must be a phone number in international format.")
+    return digits
+
+
 def parse_send(body: dict) -> tuple[str, Message]:
     """The recipient as given and the message a valid send body describes (GraphError if not)."""
     if body.get("messaging_product") is None:
@@ -168,9 +176,7 @@ def parse_send(body: dict) -> tuple[str, Message]:
     if body.get("recipient_type", "individual") != "individual":
         raise invalid("recipient_type must be individual.")
     given = text_field(body.get("to"), "to")
-    digits = re.sub(r"\D", "", given)
-    if not PHONE.match(given) or not 8 <= len(digits) <= 15:
-        raise invalid("to must be a phone number in international format.")
+    digits = phone_digits(given)
     kind = body.get("type", "text")
     if kind == "template":
         template = body.get("template")
@@ -268,7 +274,7 @@ def send_message(phone_number_id: str, version: str | None = None) -> Response:
             subcode=33,
         )
     given, message = parse_send(json_object())
-    failure = store().take_failure()
+    failure = store().take_failure(message.to)
     if failure is not None:
         status, code = failure
         code, text = (code, THROTTLED_400[code]) if status == 400 else FAILURES[status]
@@ -327,8 +333,11 @@ def fail_next() -> Response:
     else:
         code = FAILURES[status][0]
     count = count_field(body)
-    store().fail_next((status, code), count)
-    return answer({"status": status, "code": code, "count": count})
+    to = body.get("to")
+    if to is not None:
+        to = phone_digits(text_field(to, "to"))
+    store().fail_next((status, code), count, to)
+    return answer({"status": status, "code": code, "count": count, "to": to})
 
 
 @standin.post("/webhooks/drop")

@@ -88,8 +88,8 @@ class Store:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: OrderedDict[str, Message] = OrderedDict()
-        # ((HTTP status, Graph code), sends left to fail)
-        self._failure: tuple[tuple[int, int], int] = ((0, 0), 0)
+        # The number a failure is for (None: any) -> ((HTTP status, Graph code), sends left to fail)
+        self._failures: dict[str | None, tuple[tuple[int, int], int]] = {}
         self._drop = 0
 
     def add(self, message: Message) -> None:
@@ -113,22 +113,25 @@ class Store:
     def clear(self) -> None:
         with self._lock:
             self._messages.clear()
-            self._failure = ((0, 0), 0)
+            self._failures.clear()
             self._drop = 0
 
-    def fail_next(self, failure: tuple[int, int], count: int) -> None:
+    def fail_next(self, failure: tuple[int, int], count: int, to: str | None = None) -> None:
+        """The next `count` sends to `to` (digits; None: to any number) answer `failure`; it
+        replaces the one set for the same `to`."""
         with self._lock:
-            self._failure = (failure, count)
+            self._failures[to] = (failure, count)
 
-    def take_failure(self) -> tuple[int, int] | None:
-        """The (HTTP status, Graph code) the next send answers with, if a failure is set (used up
-        by this send)."""
+    def take_failure(self, to: str) -> tuple[int, int] | None:
+        """The (HTTP status, Graph code) a send to `to` answers with, if a failure is set for that
+        number or, failing that, for any (used up by this send)."""
         with self._lock:
-            failure, left = self._failure
-            if left <= 0:
-                return None
-            self._failure = (failure, left - 1)
-            return failure
+            for scope in (to, None):
+                failure, left = self._failures.get(scope, ((0, 0), 0))
+                if left > 0:
+                    self._failures[scope] = (failure, left - 1)
+                    return failure
+            return None
 
     def drop_next(self, count: int) -> None:
         with self._lock:

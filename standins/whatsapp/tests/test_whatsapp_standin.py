@@ -258,6 +258,39 @@ def test_fail_next_makes_the_next_sends_answer_rate_limit_then_recovers(standin)
     assert len(standin.messages()) == 1
 
 
+def test_a_failure_for_one_number_leaves_sends_to_other_numbers_alone(standin):
+    other = "+55 11 98888-7777"
+    switched = requests.post(
+        f"{standin.url}/_standin/fail_next",
+        json={"status": 429, "count": 1, "to": "+55 (11) 91234-5678"},
+        timeout=5,
+    )
+    assert switched.status_code == 200
+    assert switched.json()["to"] == PHONE
+    assert send(standin, template(to=other)).status_code == 200
+    assert send(standin, template(to=PHONE)).status_code == 429
+    assert send(standin, template(to=PHONE)).status_code == 200
+    assert [m["to"] for m in standin.messages()] == [PHONE, "5511988887777"]
+
+
+def test_a_failure_for_one_number_is_used_before_one_for_any(standin):
+    for body in ({"status": 503, "count": 1}, {"status": 429, "count": 1, "to": PHONE}):
+        requests.post(f"{standin.url}/_standin/fail_next", json=body, timeout=5)
+    assert send(standin, template(to=PHONE)).status_code == 429
+    assert send(standin, template(to=PHONE)).status_code == 503
+    assert send(standin, template(to=PHONE)).status_code == 200
+
+
+@pytest.mark.parametrize("to", ["", "12", 5511912345678, "not a phone"])
+def test_fail_next_refuses_a_number_that_is_not_one(standin, to):
+    answer = requests.post(
+        f"{standin.url}/_standin/fail_next", json={"status": 429, "to": to}, timeout=5
+    )
+    assert answer.status_code == 400
+    assert "to" in answer.json()["error"]["error_data"]["details"]
+    assert send(standin, template()).status_code == 200
+
+
 @pytest.mark.parametrize("status", [500, 503])
 def test_fail_next_can_make_a_send_a_server_error(standin, status):
     requests.post(f"{standin.url}/_standin/fail_next", json={"status": status}, timeout=5)

@@ -16,13 +16,14 @@
   more than COLLECTOR_MAX_CRAWL_DELAY_S) apart, robots.txt and the first page too: the pause
   after a request is waited before the next one, and a stop (the run's `stopping`) ends it at
   once with Stopped, no request cut off.
-- A page (or picture) answered 429 Too Many Requests slows its site down for SLOWED_FOR_S from
-  that answer, for every run (another source on the site, the source's next run): the pause after
-  that answer, and until then between the site's requests, is the one its Retry-After asks for
-  (seconds or an HTTP-date), else twice the site's delay (the slowed one, when it is slowed
-  already) and at least 1 s, never more than COLLECTOR_MAX_CRAWL_DELAY_S (nor less than the delay
-  it had). The pacer keeps it (see Pacer). The page is asked once more after that pause, in a
-  turn of its own like any request; a second 429 is the answer.
+- A page, picture or robots.txt answered 429 Too Many Requests slows its site down for SLOWED_FOR_S
+  from that answer, for every run (another source on the site, the source's next run): the pause
+  after that answer, and until then between the site's requests, is the one its Retry-After asks for
+  (seconds or an HTTP-date), else twice the site's delay (the slowed one, when it is slowed already)
+  and at least 1 s, never more than COLLECTOR_MAX_CRAWL_DELAY_S (nor less than the delay it had).
+  The pacer keeps it (see Pacer). The page is asked once more after that pause, in a turn of its own
+  like any request; a second 429 is the answer. robots.txt is not asked again: the site is
+  disallowed for the run, and the next run's robots.txt waits the pause out.
 - A clear User-Agent with a contact URL, connect and read timeouts, a deadline for the whole
   exchange, from the connection to the body's last byte (headers or a body dripping a byte at a
   time cannot outlast it), a size limit on every body.
@@ -521,9 +522,10 @@ class Fetcher:
                 # is not whole. The socket, shut for reading, reads as dropped: the pool closes
                 # the connection rather than use it again.
                 raise self._late()
-            if answer.status == 429 and not robots:
+            if answer.status == 429:
                 # Written as this turn's pause and the site's gap: the site's next requests,
-                # whichever worker or run makes them, wait it.
+                # whichever worker or run makes them, wait it (robots.txt's included: a throttled
+                # site is disallowed for this run, and the next run's first request waits).
                 turn.slow(self.slow_down(site, answer.headers.get("retry-after"), turn.slowed))
             return answer
 

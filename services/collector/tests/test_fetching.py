@@ -592,6 +592,23 @@ def test_a_site_that_answered_429_is_asked_the_slowed_delay_apart_by_the_next_ru
     assert gaps(own_shop.asked) >= [0.39]
 
 
+def test_a_robots_txt_answered_429_slows_its_site_for_the_next_run(own_shop, paced):
+    # No Retry-After: twice the delay and at least 1 s, here the cap (0.6 s).
+    own_shop.pages["/robots.txt"] = [("Too Many Requests", 429), "User-agent: *\nAllow: /\n"]
+    own_shop.pages["/a"] = own_shop.pages["/b"] = "<h1>oi</h1>"
+    throttled = fetcher(delay_s=0.05, max_crawl_delay=0.6, pacer=paced)
+    with pytest.raises(Refused, match=r"robots\.txt"):
+        throttled.get(own_shop.url + "/a")
+    # The source's next run, with a pacer of its own as in another process.
+    later = fetcher(delay_s=0.05, max_crawl_delay=0.6, pacer=SharedPacer())
+    for path in ("/a", "/b"):
+        assert later.get(own_shop.url + path).status == 200
+    assert [entry["path"] for entry in own_shop.asked] == ["/robots.txt", "/robots.txt", "/a", "/b"]
+    between = gaps(own_shop.asked, paths=("/robots.txt", "/a", "/b"))
+    assert len(between) == 3
+    assert all(gap >= 0.59 for gap in between), between
+
+
 def test_another_site_is_not_slowed_by_a_429_of_one(monkeypatch, own_shop, paced):
     slowed_by_another_run(own_shop, paced)
     resolving(monkeypatch, "outra.test", ["127.0.0.1"])

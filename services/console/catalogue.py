@@ -129,6 +129,9 @@ def names_of(product_ids: list[int]) -> dict[int, str]:
 
 
 PRODUCT_FIELDS = ("name", "description", "price", "barcode", "category_id", "expires_on")
+# The product the new-product form last created and the initial stock it sent: inventory makes
+# the stock row when it hears `product.created`, a moment after the redirect lands on the page.
+RECORDING = "recording_stock"
 
 
 def product_body(values: dict) -> dict:
@@ -221,6 +224,7 @@ def new_product():
                 raise
             return new_product_form(values, exc.errors, exc.message, exc.status)
         page = url_for("console.product", product_id=created["id"])
+        session[RECORDING] = {"product_id": created["id"], "quantity": body.get("initial_stock")}
         try:
             upload_picture(created["id"])
         except ApiError as exc:
@@ -246,10 +250,31 @@ def new_product():
     return new_product_form({"active": "on"})
 
 
+def availability(product: dict, stock) -> dict:
+    """What the page says is available: inventory's own figure (products' copy follows it a
+    moment later); while inventory has no stock row for the product yet (its 404: it has not
+    heard `product.created`), that the stock is being recorded, with the initial stock the form
+    sent when this session created the product, rather than a 0 staff would type again. When
+    inventory does not answer otherwise (down, slow), products' copy."""
+    if isinstance(stock, ApiError):
+        if stock.status != 404:
+            return {"recording": False, "quantity": product["available_quantity"]}
+        sent = session.get(RECORDING) or {}
+        quantity = sent.get("quantity") if sent.get("product_id") == product["id"] else None
+        return {"recording": True, "quantity": quantity}
+    if (session.get(RECORDING) or {}).get("product_id") == product["id"]:
+        session.pop(RECORDING)
+    return {"recording": False, "quantity": stock["available"]}
+
+
 def product_page(product_id: int, *, values=None, errors=None, message=None, status=200):
     """The product and its edit form: as loaded, or as sent (`values`) with the values it was
     first loaded with, so that sending it again still PATCHes only what the staffer changed."""
-    found = api.get(f"/products/{product_id}")
+    found, stock = api.get_many(
+        (f"/products/{product_id}", {}), (f"/inventory/stock/{product_id}", {})
+    )
+    if isinstance(found, ApiError):
+        raise found
     loaded = loaded_values(found)
     if values is None:
         values, original = loaded, loaded
@@ -258,6 +283,7 @@ def product_page(product_id: int, *, values=None, errors=None, message=None, sta
     return render_template(
         "product.html",
         product=found,
+        stock=availability(found, stock),
         values=values,
         original=original,
         errors=errors or {},

@@ -10,7 +10,8 @@ command's result are one atomic fact, so a retry, even after a crash, never does
   again), a bound row (the command is given `resource_id` and resumes what it started), or an
   answer (replayed: the same status, body and Location).
 - The same key with another body (or, on a route with path arguments, another path) is a 409
-  whose problem has `key_reused: true`;
+  whose problem has `key_reused: true`, and `resource_id`, the id of what the key made, once it
+  made something;
   a command refused (a 4xx) lets its key go, so a retry does the work again; one that failed
   otherwise (a 5xx: something it depends on unreachable) keeps a key already bound to its
   resource, so a retry resumes that resource, as after a crash, instead of starting another
@@ -244,10 +245,13 @@ class IdempotentCommand:
         if stored is None:
             return found
         if stored.request_hash != digest:
-            # `key_reused` tells this 409 from the command's own (a form knows its key is spent).
-            raise Conflict(
-                "This Idempotency-Key was used with another body", extra={"key_reused": True}
-            )
+            # `key_reused` tells this 409 from the command's own (a form knows its key is spent);
+            # `resource_id` names what the key made, for the caller to check: the key is the
+            # caller's own, so it names nothing of anyone else's.
+            extra: dict = {"key_reused": True}
+            if stored.resource_id is not None:
+                extra["resource_id"] = stored.resource_id
+            raise Conflict("This Idempotency-Key was used with another body", extra=extra)
         if stored.status_code is None:
             found.resource_id = stored.resource_id
             return found

@@ -1,5 +1,6 @@
 """The API's words as the console's pages say them: in Portuguese. A 422's field messages
-(`errors`) and a problem's `detail` (or its `title`), from the services, the kit and the gateway.
+(`errors`) and a problem's `detail` (or its `title`), from the services, the kit and the gateway;
+and the notes services write themselves in an order's history and a stock ledger.
 
 Marshmallow's defaults, the kit's texts and each service's own, exactly as the API writes them; a
 templated one (a bound, an id, a status, a list of choices) by a pattern that keeps its values as
@@ -741,6 +742,22 @@ RUN_STATUSES = {
     "partial": "parcial",
     "failed": "com falha",
 }
+# What the services write themselves as a note: in an order's history (orders' payments.py and
+# known.py, for payments and clients) and in a stock movement (inventory's stock.py and
+# reservations.py). Only a note a service wrote is said so (`note_in_portuguese`); one a person
+# typed is shown as typed.
+NOTES = {
+    "PIX expired": "PIX expirado",
+    "client deleted": "cliente excluído",
+    "initial stock": "estoque inicial",
+    "product deleted": "produto excluído",
+    # an order deleted: only in its `order.cancelled` event, for no page has its history
+    "deleted": "pedido excluído",
+}
+NOTE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"payment (?P<id>\d+)"), "pagamento {id}"),
+    (re.compile(r"order (?P<id>\d+)"), "pedido {id}"),
+]
 # What a pattern's named part is said as: a status by the word for its thing, a service and a
 # role by their Portuguese names; any other part as given.
 LABELS: dict[str, dict[str, str]] = {
@@ -818,3 +835,16 @@ def _part(name: str, value: str) -> str | None:
     if name in SAID_TOO and not _NUMBER.fullmatch(value):
         return _said(value)
     return value
+
+
+def note_in_portuguese(text: str) -> str:
+    """A note a service wrote (NOTES, NOTE_PATTERNS) as the pages say it; one not known here as
+    the service wrote it."""
+    known = NOTES.get(text)
+    if known is not None:
+        return known
+    for pattern, portuguese in NOTE_PATTERNS:
+        found = pattern.fullmatch(text)
+        if found:
+            return portuguese.format(**found.groupdict())
+    return text

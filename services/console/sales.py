@@ -15,7 +15,7 @@ from services.kit.idempotency import MAX_KEY
 
 from . import api
 from .api import ApiError
-from .messages import ORDER_STATUSES, PAYMENT_STATUSES
+from .messages import ORDER_STATUSES, PAYMENT_STATUSES, note_in_portuguese
 from .pages import (
     NOTHING_CHANGED,
     SERVICE_LABELS,
@@ -212,6 +212,16 @@ KEY_REUSED = (
     "Este formulário já tinha sido enviado com outros dados; confira abaixo o que foi registrado"
     " e envie de novo se precisar."
 )
+# The new-order form has nothing below it to check: it names the order the key placed (the
+# kit's 409 gives it as `resource_id`: the user's own key, so their own order), with a link.
+ORDER_KEY_REUSED = (
+    "Este formulário já tinha sido enviado com outros dados e registrou o pedido {id}; confira-o"
+    " e envie de novo se precisar."
+)
+ORDER_KEY_REUSED_UNNAMED = (
+    "Este formulário já tinha sido enviado com outros dados; confira na lista de pedidos o que"
+    " foi registrado e envie de novo se precisar."
+)
 
 
 # A form's write whose answer did not come (a 5xx: the gateway's 502 or 504, a service failing, or
@@ -347,12 +357,20 @@ def money(text: str) -> str:
     return typed if typed.count(".") == 1 else typed.replace(".", "")
 
 
-def order_form(values: dict, errors: dict | None = None, message: str | None = None, status=200):
+def order_form(
+    values: dict,
+    errors: dict | None = None,
+    message: str | None = None,
+    status=200,
+    recorded: int | None = None,
+):
+    """The new-order form; `recorded`: the order its spent key placed, linked under `message`."""
     return render_template(
         "order_new.html",
         values=values,
         errors=errors or {},
         message=message,
+        recorded=recorded,
         lines=line_count(values),
         max_lines=MAX_ORDER_LINES,
         methods=PAYMENT_METHODS,
@@ -390,13 +408,21 @@ def new_order():
         if not refused(exc):
             raise
         if exc.key_reused:
-            return order_form(with_new_key(values), message=KEY_REUSED, status=exc.status)
+            recorded = recorded_by_key(exc)
+            message = ORDER_KEY_REUSED.format(id=recorded) if recorded else ORDER_KEY_REUSED_UNNAMED
+            return order_form(with_new_key(values), None, message, exc.status, recorded)
         message = exc.message
         if exc.problem.get("short"):
             message = "Estoque insuficiente: confira as quantidades."
         return order_form(values, on_lines(exc, values).errors, message, exc.status)
     flash(f"Pedido {order['id']} criado.")
     return redirect(url_for("console.order", order_id=order["id"]), 303)
+
+
+def recorded_by_key(exc: ApiError) -> int | None:
+    """What the spent key recorded, as the kit's 409 names it (`resource_id`), if it does."""
+    found = exc.problem.get("resource_id")
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 # A payment the order page offers to refund: payments refunds these, while something is left.
@@ -431,11 +457,30 @@ def left_to_refund(payments: list[dict]) -> dict[int, Decimal]:
     return {payment_id: amount for payment_id, amount in left.items() if amount > 0}
 
 
+# Said beside an order's shipping address id when clients cannot give the address.
+ADDRESS_MISSING = "endereço indisponível: removido, ou o serviço de clientes não respondeu"
+
+
+def shipping_address(order: dict) -> tuple[dict | None, str | None]:
+    """The order's shipping address as clients gives it (api.get_or_say), or None and
+    ADDRESS_MISSING when it cannot be read (the address or its client deleted, clients down or
+    failing): the page then shows its id. None and None for an order with no address."""
+    address_id = order.get("shipping_address_id")
+    if address_id is None:
+        return None, None
+    return api.get_or_say(
+        f"/clients/{order['client_id']}/addresses/{address_id}",
+        ADDRESS_MISSING,
+        (403, 404, 500, 502, 503, 504),
+    )
+
+
 def order_page(order_id: int, *, refund=None, values=None, errors=None, status=200):
     """The order page; `refund`: the payment whose refund form comes back with `values` and
     `errors` (a refused or unanswered one), the other forms with a key of their own."""
     found = api.get(f"/orders/{order_id}")
     found_payments, payments_why = payments_read(order_id=order_id)
+    address, address_why = shipping_address(found)
     payments = found_payments["items"] if found_payments else []
     steps = [
         (status, label)
@@ -449,6 +494,8 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
         authors=authors(found.get("history") or []),
         payments=payments,
         payments_why=payments_why,
+        address=address,
+        address_why=address_why,
         steps=steps,
         methods=PAYMENT_METHODS,
         refunds=refunds,
@@ -463,6 +510,15 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
 @signed_in
 def order(order_id: int):
     return order_page(order_id)
+
+
+@bp.app_template_filter("service_note")
+def service_note(note: str | None, by_a_service: bool) -> str:
+    """A note of an order's history or of a stock movement, in Portuguese when a service wrote it
+    (`by_a_service`: messages.NOTES); one a person typed as typed."""
+    if not note:
+        return ""
+    return note_in_portuguese(note) if by_a_service else note
 
 
 def authors(history: list[dict]) -> dict:
@@ -480,15 +536,28 @@ def order_status(order_id: int):
     body = {"status": values.get("status", "")}
     if values.get("note"):
         body["note"] = values["note"]
+    status = values.get("status", "")
     try:
         api.send("POST", f"/orders/{order_id}/status", body)
-        status = values.get("status", "")
         flash(f"Pedido {order_id}: {ORDER_STATUSES.get(status, status)}.")
     except ApiError as exc:
         if exc.status not in (403, 409, 422):
             raise
-        flash("Não foi possível mudar o status: " + (exc.reason or str(exc.status)), "error")
+        if exc.status == 409 and already_in(order_id, status):
+            # A second click of the button: the first one made the change.
+            flash(f"O pedido já está {ORDER_STATUSES.get(status, status)}.")
+        else:
+            flash("Não foi possível mudar o status: " + (exc.reason or str(exc.status)), "error")
     return redirect(url_for("console.order", order_id=order_id), 303)
+
+
+def already_in(order_id: int, status: str) -> bool:
+    """Whether the order, read again, is in `status`; False when it cannot be read (the page
+    then says the API's refusal)."""
+    try:
+        return api.get(f"/orders/{order_id}").get("status") == status
+    except ApiError:
+        return False
 
 
 @bp.post("/orders/<int:order_id>/payments/<int:payment_id>/refund")

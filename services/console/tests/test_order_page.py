@@ -1,0 +1,341 @@
+"""What a shop staffer reads on an order's page and a product's stock ledger, against a stand-in
+for the API: the notes the services write themselves said in Portuguese (a typed one as typed),
+the shipping address itself, a status button clicked twice, and a new order sent again changed
+under its spent key linking to the order it placed."""
+
+import ast
+import re
+
+import pytest
+from flask import Flask, request
+
+from services.auth.accounts import ensure_admin
+from services.console.messages import note_in_portuguese
+from services.kit.testing import truncate_all
+
+from .conftest import ADMIN, console_with_api, csrf_of, form_fields, sign_in
+from .test_messages import SAMPLE, _api_sources, _constants, _name_of, _scopes, _texts
+
+CLIENT, ORDER, ADDRESS, PRODUCT = 3, 12, 120, 7
+PROBLEM = {"Content-Type": "application/problem+json"}
+RUA_A = {
+    "id": ADDRESS,
+    "client_id": CLIENT,
+    "street": "Rua Augusta",
+    "number": "1500",
+    "complement": "Apto 12",
+    "city": "São Paulo",
+    "state": "SP",
+    "cep": "01304-001",
+}
+
+
+class Api:
+    """An order (`order`: its status and history change as a test says), its client's address
+    (`address`: None answers 404, `clients_down` 503), an empty payments list, a product's
+    stock ledger (`ledger`), and POST /orders as the kit's idempotency answers it: a key sent
+    again with another body is its 409, naming the order the key placed (`names_resource`)."""
+
+    def __init__(self):
+        self.reset()
+        app = self.app = Flask("api")
+        page = {"items": [], "total": 0, "page": 1, "per_page": 20}
+
+        @app.get(f"/orders/{ORDER}")
+        def order():
+            return self.order
+
+        @app.post(f"/orders/{ORDER}/status")
+        def change_status():
+            target = request.get_json()["status"]
+            if self.order["status"] in (target, "cancelled"):
+                status = self.order["status"]
+                detail = f"An order that is {status} cannot become {target}"
+                return {"status": 409, "title": "Conflict", "detail": detail}, 409, PROBLEM
+            self.order["status"] = target
+            return self.order
+
+        @app.get(f"/clients/{CLIENT}/addresses/<int:address_id>")
+        def address(address_id):
+            if self.clients_down:
+                return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
+            if self.address is None or address_id != self.address["id"]:
+                return {"status": 404, "title": "Not Found", "detail": "Not found"}, 404, PROBLEM
+            return self.address
+
+        @app.get("/payments")
+        def payments():
+            return page
+
+        @app.post("/orders")
+        def place():
+            key = request.headers.get("Idempotency-Key")
+            body = request.get_json()
+            first = self.placed.setdefault(key, (body, 40 + len(self.placed)))
+            if first[0] != body:
+                problem = {
+                    "status": 409,
+                    "title": "Conflict",
+                    "detail": "This Idempotency-Key was used with another body",
+                    "key_reused": True,
+                }
+                if self.names_resource:
+                    problem["resource_id"] = first[1]
+                return problem, 409, PROBLEM
+            return {"id": first[1]}, 201
+
+        @app.get(f"/inventory/stock/{PRODUCT}")
+        def stock():
+            return {
+                "product_id": PRODUCT,
+                "on_hand": 10,
+                "reserved": 0,
+                "available": 10,
+                "reorder_level": 0,
+                "updated_at": "2026-12-01T10:00:00+00:00",
+            }
+
+        @app.get(f"/inventory/stock/{PRODUCT}/movements")
+        def movements():
+            return {**page, "items": self.ledger, "total": len(self.ledger)}
+
+        @app.get("/products")
+        def products():
+            return {**page, "items": [{"id": PRODUCT, "name": "Teclado"}], "total": 1}
+
+    def reset(self):
+        self.order = {
+            "id": ORDER,
+            "client_id": CLIENT,
+            "status": "pending",
+            "total": "10.00",
+            "payment_method": "pix",
+            "shipping_address_id": ADDRESS,
+            "created_at": "2026-12-01T10:00:00+00:00",
+            "items": [],
+            "history": [],
+        }
+        self.address: dict | None = dict(RUA_A)
+        self.clients_down = False
+        self.ledger: list[dict] = []
+        self.placed: dict = {}
+        self.names_resource = True
+
+
+@pytest.fixture(scope="module")
+def api(auth):
+    return Api()
+
+
+@pytest.fixture(scope="module")
+def api_console(database, jwt_keys, auth, auth_server, api):
+    prefixes = ("/orders", "/clients/", "/payments", "/inventory/", "/products")
+    with console_with_api(database, jwt_keys, auth, auth_server, api.app, prefixes) as console:
+        yield console
+
+
+@pytest.fixture
+def browser(api_console, auth, api):
+    for each in (api_console, auth):
+        truncate_all(each)
+    with auth.app_context():
+        ensure_admin(*ADMIN)
+    api.reset()
+    browser = api_console.test_client()
+    sign_in(browser)
+    return browser
+
+
+# --- the notes services write themselves ---
+
+
+def step(status: str, by, note: str | None) -> dict:
+    return {"status": status, "at": "2026-12-01T10:00:00+00:00", "by": by, "note": note}
+
+
+def history_notes(html: str) -> list[str]:
+    """Each history entry's note, after its author ("" when it has none)."""
+    found = re.search(r'<ol class="history" id="history">(.*?)</ol>', html, re.S)
+    return re.findall(r"· por [^<·]+?(?: · ([^<]*))?</li>", found.group(1))
+
+
+def ledger_notes(html: str) -> list[str]:
+    """Each movement's note, the ledger's last column."""
+    found = re.search(r'<table class="list" id="ledger">(.*?)</table>', html, re.S)
+    return re.findall(r"<td>([^<]*)</td></tr>", found.group(1))
+
+
+def test_notes_the_services_wrote_in_an_orders_history_read_in_portuguese(browser, api):
+    api.order["history"] = [
+        step("pending", 1, None),
+        step("paid", "payments", "payment 91"),
+        step("cancelled", "payments", "PIX expired"),
+        step("cancelled", "clients", "client deleted"),
+        step("cancelled", 1, "PIX expired"),  # typed by a person: as typed
+    ]
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert history_notes(page) == [
+        "",
+        "pagamento 91",
+        "PIX expirado",
+        "cliente excluído",
+        "PIX expired",
+    ]
+
+
+def movement(reason: str, note: str | None, by: int | None) -> dict:
+    return {
+        "id": 1,
+        "product_id": PRODUCT,
+        "quantity": 1,
+        "reason": reason,
+        "note": note,
+        "on_hand_after": 10,
+        "created_by": by,
+        "created_at": "2026-12-01T10:00:00+00:00",
+    }
+
+
+def test_notes_the_services_wrote_in_the_stock_ledger_read_in_portuguese(browser, api):
+    api.ledger = [
+        movement("receipt", "initial stock", None),
+        movement("sale", f"order {ORDER}", 1),
+        movement("adjustment", "product deleted", None),
+        movement("receipt", "initial stock", 1),  # typed by the admin: as typed
+        movement("receipt", None, 1),
+    ]
+    page = browser.get(f"/console/stock/{PRODUCT}").text
+    assert ledger_notes(page) == [
+        "estoque inicial",
+        f"pedido {ORDER}",
+        "produto excluído",
+        "initial stock",
+        "",
+    ]
+
+
+# Functions of the services whose parameter `note` is written into an order's history or a stock
+# movement, and where: a literal (or f-string) given there is a note a service writes itself.
+def _notes_written() -> set[str]:
+    found: set[str] = set()
+    trees = [ast.parse(path.read_text(), str(path)) for path in _api_sources()]
+    takers: dict[str, int] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef):
+                params = [arg.arg for arg in node.args.posonlyargs + node.args.args]
+                if "note" in params:
+                    takers[node.name] = params.index("note")
+    for tree in trees:
+        constants = _constants(tree)
+        for node, scope in _scopes(tree):
+            if isinstance(node, ast.Call) and _name_of(node) in takers:
+                position = takers[_name_of(node)]
+                if position < len(node.args):
+                    found.update(_texts(node.args[position], constants, scope))
+                for keyword in node.keywords:
+                    if keyword.arg == "note":
+                        found.update(_texts(keyword.value, constants, scope))
+    return found
+
+
+def test_every_note_the_services_write_reads_in_portuguese():
+    notes = _notes_written()
+    # The scan finds what it must (a scan that found nothing would pass anything).
+    assert {
+        "PIX expired",
+        f"payment {SAMPLE}",
+        "client deleted",
+        "initial stock",
+        f"order {SAMPLE}",
+    } <= notes
+    untranslated = sorted(text for text in notes if note_in_portuguese(text) == text)
+    assert untranslated == [], "add these to NOTES in services/console/messages.py"
+
+
+# --- the shipping address ---
+
+
+def address_on(html: str) -> str:
+    found = re.search(r'<dd id="shipping-address">(.*?)</dd>', html, re.S)
+    return re.sub(r"<[^>]+>", "", found.group(1)).strip()
+
+
+def test_the_order_page_shows_the_shipping_address_itself(browser, api):
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert address_on(page) == "Rua Augusta, 1500, Apto 12 · São Paulo/SP · CEP 01304-001"
+
+
+@pytest.mark.parametrize("why", ["deleted", "clients down"])
+def test_an_address_that_cannot_be_read_is_shown_by_its_id_with_a_note(browser, api, why):
+    if why == "deleted":
+        api.address = None
+    else:
+        api.clients_down = True
+    answer = browser.get(f"/console/orders/{ORDER}")
+    assert answer.status_code == 200
+    assert address_on(answer.text) == (
+        f"{ADDRESS} (endereço indisponível: removido, ou o serviço de clientes não respondeu)"
+    )
+
+
+# --- a status button clicked twice ---
+
+
+def click(browser, status: str):
+    token = csrf_of(browser.get(f"/console/orders/{ORDER}").text)
+    return browser.post(
+        f"/console/orders/{ORDER}/status",
+        data={"csrf_token": token, "status": status},
+        follow_redirects=True,
+    )
+
+
+def test_a_status_button_clicked_twice_says_the_order_already_is_in_that_status(browser, api):
+    assert "Pedido 12: pago." in click(browser, "paid").text
+    again = click(browser, "paid").text
+    assert "O pedido já está pago." in again
+    assert "Não foi possível mudar o status" not in again
+    # A refusal for an order in another status is still said as the refusal it is.
+    api.order["status"] = "cancelled"
+    refused = click(browser, "shipped").text
+    assert "Não foi possível mudar o status: Um pedido cancelado não pode passar a enviado" in (
+        refused
+    )
+
+
+# --- a new order sent again changed under its spent key ---
+
+
+def send_changed(browser):
+    page = browser.get("/console/orders/new").text
+    form = {
+        **form_fields(page, "order-form"),
+        "client_id": str(CLIENT),
+        "product_id_1": str(PRODUCT),
+    }
+    assert browser.post("/console/orders/new", data=form).status_code == 303
+    return browser.post("/console/orders/new", data={**form, "quantity_1": "2"})
+
+
+def test_a_new_order_sent_again_changed_links_to_the_order_its_key_placed(browser, api):
+    answer = send_changed(browser)
+    assert answer.status_code == 409
+    placed = next(iter(api.placed.values()))[1]
+    notice = re.search(
+        r'<div class="notice error" role="alert" id="key-reused">(.*?)</div>', answer.text, re.S
+    )
+    assert notice, answer.text
+    assert f"registrou o pedido {placed}" in notice.group(1)
+    assert "abaixo" not in notice.group(1)
+    link = re.search(r'<a href="([^"]+)">Ver o pedido registrado</a>', notice.group(1))
+    assert link and link.group(1) == f"/console/orders/{placed}"
+
+
+def test_a_new_order_whose_key_names_nothing_points_to_the_orders_list_not_below(browser, api):
+    api.names_resource = False
+    answer = send_changed(browser)
+    assert answer.status_code == 409
+    assert "confira na lista de pedidos o que foi registrado" in answer.text
+    assert "Ver o pedido registrado" not in answer.text
+    assert "confira abaixo" not in answer.text

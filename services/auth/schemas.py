@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from services.kit import Filter, PageArgs, sort_field
-from services.kit.fields import Email, Text
+from services.kit.fields import Email, Flag, FlagFilter, Text
 
 PASSWORD = validate.Length(min=8, max=256, error="Must be 8 to 256 characters long.")
 
@@ -90,7 +90,7 @@ class MeUpdateSchema(Schema):
 
 class UserAdminUpdateSchema(Schema):
     role = fields.String(validate=validate.OneOf(["admin", "user"]))
-    active = fields.Boolean()
+    active = Flag()
 
     @validates_schema
     def something_to_change(self, data, **kwargs):
@@ -100,7 +100,7 @@ class UserAdminUpdateSchema(Schema):
 
 class UserListArgs(PageArgs):
     role = Filter(choices=["admin", "user"])
-    active = fields.Boolean()
+    active = FlagFilter()
     email = Filter(max_length=Email.MAX, metadata={"description": "Exact email, case-insensitive"})
     sort = sort_field("email", "name", "created_at", default="created_at")
 

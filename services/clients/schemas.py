@@ -9,7 +9,7 @@ from flask import g, has_request_context
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.kit import ChangeSchema, Filter, PageArgs, Text, sort_field
-from services.kit.fields import Email, Id, IdList, Money
+from services.kit.fields import Email, Flag, Id, IdList, Money
 
 from . import phone
 from .cpf import normalise
@@ -87,7 +87,7 @@ class ClientSchema(ChangeSchema):
             "unique: a family may share one.",
         },
     )
-    whatsapp_opt_in = fields.Boolean(
+    whatsapp_opt_in = Flag(
         load_default=False,
         metadata={"description": "Order messages go by WhatsApp (given a phone), else e-mail"},
     )

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from parsel import Selector
 
 from services.kit import ChangeSchema, Filter, Id, PageArgs, sort_field
-from services.kit.fields import Text
+from services.kit.fields import Flag, FlagFilter, Text
 
 from .cron import cron_trigger
 from .extract import FIELDS, select
@@ -119,7 +119,7 @@ class SourceSchema(ChangeSchema):
             "example": {"name": "h1.titulo", "price": ".preco", "image": "img.foto::attr(src)"},
         },
     )
-    active = fields.Boolean(load_default=True)
+    active = Flag(load_default=True)
     last_run = fields.Nested(RunSummarySchema, dump_only=True, allow_none=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -132,7 +132,7 @@ class SourceSchema(ChangeSchema):
 
 class SourceListArgs(PageArgs):
     name = Filter(metadata={"description": "Contains, case-insensitive"})
-    active = fields.Boolean()
+    active = FlagFilter()
     sort = sort_field("name", "created_at", default="name")
 
 

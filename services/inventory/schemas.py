@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from services.kit import Id, PageArgs, sort_field
+from services.kit.fields import FlagFilter
 
 from .models import MANUAL_REASONS, REASONS
 
@@ -35,7 +36,7 @@ class StockSchema(Schema):
 
 class StockListArgs(PageArgs):
     product_id = Id(strict=False)
-    low = fields.Boolean(metadata={"description": "true: available <= reorder_level"})
+    low = FlagFilter(metadata={"description": "true: available <= reorder_level"})
     sort = sort_field("product_id", "available", "updated_at", default="product_id")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 import zoneinfo
 from collections.abc import Mapping
 from datetime import datetime
@@ -55,10 +56,20 @@ def unstorable_text(data) -> dict[str, list[str]]:
     return errors
 
 
-class Filter(fields.String):
+class Composed(fields.String):
+    """A string read in Unicode's composed form (NFC): "José" typed with a combining accent
+    (`e` + U+0301) is stored, compared and searched as the "José" of one character, so a name
+    unique by its letters cannot be taken twice in two spellings, nor missed by a search."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        return unicodedata.normalize("NFC", text)
+
+
+class Filter(Composed):
     """A string query parameter, documented with its `maxLength`: free text of 1 to
     `max_length` characters (MAX_FILTER unless given), or one of `choices` (as long as the
-    longest). Longer is a 422 naming it."""
+    longest). Longer is a 422 naming it. Composed (NFC) as `Text` stores it."""
 
     def __init__(self, *, max_length: int = MAX_FILTER, choices=None, **kwargs):
         if choices is not None:
@@ -148,9 +159,30 @@ def _one_line_of_text(value: str) -> None:
         raise ValidationError("Must not contain control characters (tabs and line breaks too).")
 
 
-class Text(fields.String):
-    """Free text in a body, one line of it: 1 to `max_length` characters, not only spaces and
-    no control character (`Filter` is its query twin)."""
+class Flag(fields.Boolean):
+    """A boolean in a JSON body: `true` or `false`. marshmallow's own also takes "yes", "off", 1
+    and 0, where the document says boolean: those are a 422 naming the field
+    (`FlagFilter` is its query twin)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class FlagFilter(fields.Boolean):
+    """A boolean query parameter: `true` or `false` (any case); "yes", "1" or "on" are a 422."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        spelled = value.lower() if isinstance(value, str) else None
+        if spelled not in ("true", "false"):
+            raise self.make_error("invalid", input=value)
+        return spelled == "true"
+
+
+class Text(Composed):
+    """Free text in a body, one line of it: 1 to `max_length` characters (composed, NFC), not
+    only spaces and no control character (`Filter` is its query twin)."""
 
     def __init__(self, max_length: int, **kwargs):
         super().__init__(

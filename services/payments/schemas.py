@@ -7,7 +7,7 @@ import re
 from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
 from services.kit import Filter, Id, PageArgs, sort_field
-from services.kit.fields import Money
+from services.kit.fields import FlagFilter, Money
 
 from .models import CURRENCY, METHODS, REVIEW_REASON_MAX, STATUSES
 
@@ -109,7 +109,7 @@ class PaymentListArgs(PageArgs):
     order_id = Id(strict=False)
     status = Filter(choices=STATUSES)
     method = Filter(choices=METHODS)
-    needs_review = fields.Boolean(metadata={"description": "Admins only"})
+    needs_review = FlagFilter(metadata={"description": "Admins only"})
     sort = sort_field("created_at", default="-created_at")
 
 

@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.kit import ChangeSchema, Filter, Id, PageArgs, Text, sort_field
-from services.kit.fields import MAX_ID, Money
+from services.kit.fields import MAX_ID, Flag, FlagFilter, Money
 
 from . import ean
 from .images import media_url
@@ -99,7 +99,7 @@ class ProductSchema(ChangeSchema):
     barcode = Barcode(required=True, metadata={"example": "7891234567895"})
     category_id = Id(allow_none=True, load_default=None, metadata={"example": 3})
     expires_on = fields.Date(load_default=None, allow_none=True, metadata={"example": None})
-    active = fields.Boolean(load_default=True, metadata={"description": "false retires it"})
+    active = Flag(load_default=True, metadata={"description": "false retires it"})
     available_quantity = fields.Integer(
         dump_only=True, metadata={"description": "Set by inventory; 0 until it has stock"}
     )
@@ -148,8 +148,8 @@ class ProductListArgs(PageArgs):
     # As long as the pattern Money documents allows: ten digits, a point and two.
     min_price = Money(metadata={"example": "10.00", "maxLength": 13})
     max_price = Money(metadata={"example": "99.90", "maxLength": 13})
-    available = fields.Boolean(metadata={"description": "true: stock > 0; false: none"})
-    active = fields.Boolean()
+    available = FlagFilter(metadata={"description": "true: stock > 0; false: none"})
+    active = FlagFilter()
     sort = sort_field("name", "price", "created_at", "popularity", default="name")
 
     @validates_schema

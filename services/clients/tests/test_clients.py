@@ -69,6 +69,9 @@ def test_balance_defaults_to_zero_and_is_a_decimal_string(make_client):
         ("balance", "NaN"),
         ("balance", True),
         ("name", ""),
+        ("whatsapp_opt_in", "yes"),
+        ("whatsapp_opt_in", 1),
+        ("whatsapp_opt_in", "off"),
     ],
 )
 def test_an_invalid_field_is_a_422_naming_it(client, user, field, value):
@@ -187,6 +190,17 @@ def test_the_name_filter_matches_any_part_ignoring_case(client, user, make_clien
     make_client(name="Pedro")
     names = [c["name"] for c in client.get("/clients?name=MARI", headers=user).json["items"]]
     assert names == ["José Mariano", "Maria da Silva"]
+
+
+def test_a_name_typed_with_a_combining_accent_is_stored_and_found_as_one_letter(
+    client, user, make_client
+):
+    decomposed = make_client(name="Jose\u0301 Nfd")  # e + COMBINING ACUTE ACCENT
+    make_client(name="Maria Nfc")
+    assert decomposed["name"] == "Jos\u00e9 Nfd"
+    for typed in ("Jos\u00e9 N", "Jose\u0301 N"):
+        found = client.get("/clients", query_string={"name": typed}, headers=user).json
+        assert [c["id"] for c in found["items"]] == [decomposed["id"]]
 
 
 def test_the_name_filter_treats_wildcards_literally(client, user, make_client):

@@ -49,6 +49,13 @@ def test_a_taken_category_name_is_409_naming_the_field(client, admin, make_categ
     assert client.get(f"/categories/{first['id']}", headers=admin).json["name"] == "Bebidas"
 
 
+def test_a_category_name_taken_in_another_unicode_spelling_is_409(client, admin, make_category):
+    make_category(name="Perif\u00e9ricos")  # é, one character
+    again = client.post("/categories", json={"name": "Perife\u0301ricos"}, headers=admin)
+    assert again.status_code == 409
+    assert again.json["errors"] == {"name": ["already taken"]}
+
+
 @pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "x" * 81}, {"name": "A", "id": 9}])
 def test_an_invalid_category_is_422(client, admin, body):
     response = client.post("/categories", json=body, headers=admin)

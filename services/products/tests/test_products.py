@@ -317,7 +317,25 @@ def test_available_means_some_stock(app, client, user, make_product):
         )
         db.session.commit()
     assert names(client, user, "available=true") == ["Com estoque"]
-    assert names(client, user, "available=false") == ["Sem estoque"]
+    assert names(client, user, "available=FALSE") == ["Sem estoque"]
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "on", ""])
+def test_a_boolean_filter_is_true_or_false_else_a_422_naming_it(client, user, value):
+    response = client.get(f"/products?available={value}", headers=user)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == ["available"]
+
+
+@pytest.mark.parametrize("value", ["yes", 0, "false"])
+def test_a_boolean_in_a_body_is_a_json_boolean_else_a_422_naming_it(
+    client, admin, make_product, value
+):
+    made = make_product()
+    response = client.patch(f"/products/{made['id']}", json={"active": value}, headers=admin)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert list(response.json["errors"]) == ["active"]
+    assert client.get(f"/products/{made['id']}", headers=admin).json["active"] is True
 
 
 def test_ids_fetches_several_products_in_one_call(client, user, make_product):

@@ -175,6 +175,9 @@ EXACT: dict[str, str] = {
     "This Idempotency-Key was used with another body": (
         "Esta Idempotency-Key já foi usada com outro conteúdo."
     ),
+    "This Idempotency-Key was used with another body or path": (
+        "Esta Idempotency-Key já foi usada com outro conteúdo ou em outro endereço."
+    ),
     "An access token is required": "É preciso um token de acesso.",
     "A bearer token is required": "É preciso um token de acesso.",
     "The bearer token is invalid": "O token de acesso é inválido.",

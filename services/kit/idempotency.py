@@ -251,7 +251,10 @@ class IdempotentCommand:
             extra: dict = {"key_reused": True}
             if stored.resource_id is not None:
                 extra["resource_id"] = stored.resource_id
-            raise Conflict("This Idempotency-Key was used with another body", extra=extra)
+            # A route with path arguments keys them too: the same body for another client is
+            # another request as much as another body is.
+            other = " or path" if request.view_args else ""
+            raise Conflict(f"This Idempotency-Key was used with another body{other}", extra=extra)
         if stored.status_code is None:
             found.resource_id = stored.resource_id
             return found

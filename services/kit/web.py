@@ -98,6 +98,13 @@ class ProblemSchema(ma.Schema):
             "true (the key is spent; send the new body with a new key)",
         }
     )
+    resource_id = ma.fields.Integer(
+        metadata={
+            "description": "Only with key_reused, once the key's first request made something: "
+            "the id of what it made (an order, an address), for the caller to check",
+            "example": 42,
+        }
+    )
 
 
 class ShortItemSchema(ma.Schema):

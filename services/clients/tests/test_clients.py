@@ -439,6 +439,7 @@ def test_an_idempotency_key_used_with_another_address_or_client_is_a_409(
     elsewhere = client.post(f"/clients/{other['id']}/addresses", json=ADDRESS, headers=key)
     assert elsewhere.status_code == 409 and elsewhere.mimetype == PROBLEM
     assert elsewhere.json["key_reused"] is True  # what tells a form its key is spent
+    assert elsewhere.json["detail"] == "This Idempotency-Key was used with another body or path"
     assert client.get(f"/clients/{other['id']}/addresses", headers=user).json["total"] == 0
 
 

@@ -554,7 +554,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         # notifications
         (r"Notification (?P<id>{N}) does not exist", "A notificação {id} não existe"),
         (
-            r"Notification (?P<id>{N}) is (?P<notification_status>\w+): only a failed one",
+            r"Notification (?P<id>{N}) is (?P<notification_status>\w+): "
+            r"only a failed one is sent again",
             "A notificação {id} está {notification_status}: só uma que falhou pode ser reenviada",
         ),
         (
@@ -564,7 +565,7 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         # payments
         (r"Payment (?P<id>{N}) does not exist", "O pagamento {id} não existe"),
         (
-            r"Order (?P<id>{N}) is (?P<order_status>\w+): only a pending order",
+            r"Order (?P<id>{N}) is (?P<order_status>\w+): only a pending order can be paid",
             "O pedido {id} está {order_status}: só um pedido pendente pode ser pago",
         ),
         (r"Order (?P<id>{N}) has nothing to pay", "O pedido {id} não tem nada a pagar"),

@@ -282,7 +282,9 @@ def retry(notification_id: int) -> Notification:
     ).first()
     if retried is None:
         found = get_notification(notification_id)
-        raise Conflict(f"Notification {notification_id} is {found.status}: only a failed one")
+        raise Conflict(
+            f"Notification {notification_id} is {found.status}: only a failed one is sent again"
+        )
     db.session.commit()
     return get_notification(notification_id)
 

@@ -160,7 +160,9 @@ def create_payment(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Payme
         raise Unprocessable({"payment_method": ["A card payment needs a payment method id."]})
     order = _order(data["order_id"])
     if order["status"] != "pending":
-        raise Conflict(f"Order {data['order_id']} is {order['status']}: only a pending order")
+        raise Conflict(
+            f"Order {data['order_id']} is {order['status']}: only a pending order can be paid"
+        )
     if order["total"] <= 0:
         raise Conflict(f"Order {data['order_id']} has nothing to pay")
     payment = Payment(

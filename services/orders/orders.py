@@ -32,6 +32,7 @@ from services.kit import (
 )
 from services.kit.db import kept_after_commit, read_in_one_snapshot
 from services.kit.failpoints import failpoint
+from services.kit.fields import Money
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
 from . import inventory, known
@@ -148,10 +149,10 @@ def _merged(lines: list[dict]) -> dict[int, int]:
 
 
 def priced_lines(wanted: dict[int, int], products: dict[int, dict], kept: dict[int, OrderItem]):
-    """Order lines with the name, category and price copied now. A line an edit keeps at the
-    same or a smaller quantity keeps the price it was ordered at; one that grows is priced as a
-    new line is, at the product's price now (else units added after a rise would sell at the
-    old price)."""
+    """Order lines with the name, category and price copied now (a 422 naming `items` when their
+    total is more than money holds). A line an edit keeps at the same or a smaller quantity keeps
+    the price it was ordered at; one that grows is priced as a new line is, at the product's price
+    now (else units added after a rise would sell at the old price)."""
     items = []
     for product_id, quantity in sorted(wanted.items()):
         product = products[product_id]
@@ -168,6 +169,10 @@ def priced_lines(wanted: dict[int, int], products: dict[int, dict], kept: dict[i
                 line_total=(price * quantity).quantize(Decimal("0.01")),
             )
         )
+    if sum((item.line_total for item in items), Decimal("0.00")) > Money.MAX:
+        # The lines and the total are stored as money (12 digits): named here, before anything
+        # is reserved, rather than a 422 naming no field when the INSERT overflows.
+        raise Unprocessable({"items": [f"The order's total would be over {Money.MAX}."]})
     return items
 
 

@@ -119,6 +119,25 @@ def test_not_enough_stock_is_a_409_naming_the_short_lines_and_keeps_nothing(
     assert stock_of(inventory, plenty["id"])["reserved"] == 0
 
 
+def test_a_total_over_what_money_holds_is_a_422_naming_items_and_keeps_nothing(
+    client, user, make_client, make_product, inventory
+):
+    buyer, dear = make_client(), make_product(price="9999999999.99")
+    response = client.post("/orders", json=order_body(buyer["id"], (dear["id"], 2)), headers=user)
+    assert response.status_code == 422
+    assert list(response.json["errors"]) == ["items"]
+    assert stored_orders(client.application) == [] and reservations(inventory) == []
+    placed = client.post("/orders", json=order_body(buyer["id"], (dear["id"], 1)), headers=user)
+    assert placed.status_code == 201
+    grown = client.patch(
+        f"/orders/{placed.json['id']}",
+        json={"items": [{"product_id": dear["id"], "quantity": 2}]},
+        headers=user,
+    )
+    assert grown.status_code == 422 and list(grown.json["errors"]) == ["items"]
+    assert stock_of(inventory, dear["id"])["reserved"] == 1
+
+
 def test_twenty_concurrent_orders_for_five_units_make_exactly_five(
     client, served, user, make_client, make_product, inventory
 ):

@@ -153,7 +153,7 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _one_line_of_text(value: str) -> None:
-    if value and not value.strip():
+    if not value.strip():
         raise ValidationError("Must not be blank.")
     if CONTROL.search(value):
         raise ValidationError("Must not contain control characters (tabs and line breaks too).")
@@ -185,9 +185,10 @@ class Text(Composed):
     only spaces and no control character (`Filter` is its query twin)."""
 
     def __init__(self, max_length: int, **kwargs):
-        super().__init__(
-            validate=[validate.Length(min=1, max=max_length), _one_line_of_text], **kwargs
-        )
+        # Empty is blank ("Must not be blank."), not a length: the form that sent it shows why.
+        # The document still says 1 to max_length.
+        kwargs["metadata"] = {"minLength": 1, **(kwargs.get("metadata") or {})}
+        super().__init__(validate=[validate.Length(max=max_length), _one_line_of_text], **kwargs)
 
 
 class Email(fields.String):

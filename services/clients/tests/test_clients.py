@@ -85,6 +85,7 @@ def test_an_invalid_field_is_a_422_naming_it(client, user, field, value):
     ("value", "message"),
     [
         ("   ", "Must not be blank."),
+        ("", "Must not be blank."),
         ("Maria\x07", "Must not contain control characters (tabs and line breaks too)."),
         ("Maria\nda Silva", "Must not contain control characters (tabs and line breaks too)."),
         ("Maria\x9b", "Must not contain control characters (tabs and line breaks too)."),

@@ -9,7 +9,7 @@ from flask import g, has_request_context
 from marshmallow import Schema, ValidationError, fields, validate
 
 from services.kit import ChangeSchema, Filter, PageArgs, Text, sort_field
-from services.kit.fields import Email, Flag, Id, IdList, Money
+from services.kit.fields import Composed, Email, Flag, Id, IdList, Money, one_line
 
 from . import phone
 from .cpf import normalise
@@ -110,10 +110,10 @@ class AddressSchema(ChangeSchema):
     city = Text(100, required=True, metadata={"example": "São Paulo"})
     street = Text(200, required=True, metadata={"example": "Avenida Paulista"})
     number = Text(20, required=True, metadata={"example": "1578", "description": "Free text: s/n"})
-    complement = fields.String(
+    complement = Composed(
         load_default=None,
         allow_none=True,
-        validate=validate.Length(max=100),
+        validate=[validate.Length(max=100), one_line],
         metadata={"example": "Apto 12"},
     )
     cep = Cep(required=True, metadata={"example": "01310-200"})

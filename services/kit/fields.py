@@ -152,11 +152,16 @@ class IdList(fields.String):
 CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
+def one_line(value: str) -> None:
+    """No control character: a validator for optional one-line text, which may be empty."""
+    if CONTROL.search(value):
+        raise ValidationError("Must not contain control characters (tabs and line breaks too).")
+
+
 def _one_line_of_text(value: str) -> None:
     if not value.strip():
         raise ValidationError("Must not be blank.")
-    if CONTROL.search(value):
-        raise ValidationError("Must not contain control characters (tabs and line breaks too).")
+    one_line(value)
 
 
 class Flag(fields.Boolean):

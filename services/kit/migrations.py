@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from alembic import context
+from alembic import context, op
 from flask import current_app
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
@@ -48,3 +48,22 @@ def run() -> None:
         context.configure(connection=connection, target_metadata=db.metadata, **args)
         with context.begin_transaction():
             context.run_migrations()
+
+
+def compose_text(table: str, *columns: str, unique: tuple[str, ...] = ()) -> None:
+    """In a migration: rewrite `table`'s text `columns` (schema-qualified table) in Unicode's
+    composed form (NFC), as the kit's `Text`, `Composed` and `Filter` now read what comes in, so
+    that a row stored before is found by a search typed either way. A row of a column in `unique`
+    whose composed text another row already holds (or would, from a lower id) stays as it was:
+    rewriting it would break the constraint, and which of the two to rename is a person's call.
+    The database must be UTF8, as the stack's `initdb` makes it."""
+    # Table and column names come from the migration's own code, never from input (S608).
+    for column in columns:
+        composed = f"normalize(t.{column}, NFC)"
+        statement = (
+            f"UPDATE {table} t SET {column} = {composed} WHERE t.{column} IS NOT NFC NORMALIZED"  # noqa: S608
+        )
+        if column in unique:
+            statement += f" AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.{column} = {composed})"  # noqa: S608
+            statement += f" AND t.id = (SELECT min(x.id) FROM {table} x WHERE normalize(x.{column}, NFC) = {composed})"  # noqa: E501, S608
+        op.execute(statement)

@@ -8,7 +8,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.kit import ChangeSchema, Filter, Id, PageArgs, Text, sort_field
-from services.kit.fields import MAX_ID, Flag, FlagFilter, Money
+from services.kit.fields import MAX_ID, Composed, Flag, FlagFilter, Money
 
 from . import ean
 from .images import media_url
@@ -49,7 +49,7 @@ class IdList(fields.String):
 class CategorySchema(ChangeSchema):
     id = fields.Integer(dump_only=True, metadata={"example": 3})
     name = Text(80, required=True, metadata={"example": "Periféricos"})
-    description = fields.String(
+    description = Composed(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=500),
@@ -84,7 +84,7 @@ class ImageUploadSchema(Schema):
 class ProductSchema(ChangeSchema):
     id = fields.Integer(dump_only=True, metadata={"example": 12})
     name = Text(200, required=True, metadata={"example": "Teclado mecânico ABNT2"})
-    description = fields.String(
+    description = Composed(
         load_default=None,
         allow_none=True,
         validate=validate.Length(max=5000),

@@ -383,6 +383,28 @@ def test_an_address_is_created_with_the_cep_formatted_and_free_text_number(
     assert client.get(location, headers=user).json == body
 
 
+@pytest.mark.parametrize(
+    ("complement", "status", "stored"),
+    [
+        ("Bloco\tB", 422, None),
+        ("Apto 1\n2", 422, None),
+        ("Sala te\u0301rrea", 201, "Sala t\u00e9rrea"),
+        ("", 201, ""),
+    ],
+)
+def test_an_address_complement_is_one_line_composed_and_may_be_empty(
+    client, user, make_client, complement, status, stored
+):
+    made = make_client()
+    body = {**ADDRESS, "complement": complement}
+    response = client.post(f"/clients/{made['id']}/addresses", json=body, headers=user)
+    assert response.status_code == status, response.json
+    if status == 422:
+        assert list(response.json["errors"]) == ["complement"]
+    else:
+        assert response.json["complement"] == stored
+
+
 def test_an_address_added_while_its_client_is_being_deleted_is_404_and_not_kept(
     app, client, user, make_client
 ):

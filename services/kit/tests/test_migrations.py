@@ -4,10 +4,16 @@
 import importlib
 import shutil
 
+import psycopg
 import pytest
+from alembic.migration import MigrationContext
+from alembic.operations import Operations
 from flask_migrate import migrate
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
-from services.kit.testing import build_app
+from services.kit.migrations import compose_text
+from services.kit.testing import DATABASE, build_app
 from services.registry import SERVICES
 
 
@@ -27,3 +33,53 @@ def test_autogenerate_on_a_migrated_service_finds_nothing_to_add(
     after = sorted(p.name for p in (directory / "versions").glob("*.py"))
     added = [(directory / "versions" / name).read_text() for name in set(after) - set(before)]
     assert after == before, added
+
+
+def test_compose_text_rewrites_decomposed_text_and_leaves_a_unique_clash_as_it_was(database):
+    """`compose_text` in a migration: every decomposed value composed (NFC), but a unique name
+    whose composed spelling another row holds, or a lower id would take, is left for a person."""
+    engine = create_engine(
+        "postgresql+psycopg://",
+        creator=lambda: psycopg.connect(database.superuser_dsn, dbname=DATABASE),
+        poolclass=NullPool,
+    )
+    table = "public.compose_text_probe"
+    rows = [
+        (1, "Perif\u00e9ricos", "Cafe\u0301"),  # already composed
+        (2, "Perife\u0301ricos", None),  # its composed name is row 1's: left
+        (3, "Saba\u0301", "Pa\u0303o"),
+        (4, "Caf\u00e9 e cha\u0301", "cha\u0301"),
+        (5, "Tra\u0323\u0302n", None),
+        (6, "Tra\u0302\u0323n", None),  # composes as row 5 does (U+1EAD): a higher id, left
+    ]
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+            connection.execute(
+                text(f"CREATE TABLE {table} (id int PRIMARY KEY, name text UNIQUE, note text)")
+            )
+            for row in rows:
+                connection.execute(
+                    text(f"INSERT INTO {table} VALUES (:id, :name, :note)"),  # noqa: S608
+                    {"id": row[0], "name": row[1], "note": row[2]},
+                )
+            with Operations.context(MigrationContext.configure(connection)):
+                compose_text(table, "name", "note", unique=("name",))
+            stored = dict(
+                (id_, (name, note))
+                for id_, name, note in connection.execute(
+                    text(f"SELECT id, name, note FROM {table} ORDER BY id")  # noqa: S608
+                )
+            )
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        engine.dispose()
+    assert stored == {
+        1: ("Perif\u00e9ricos", "Caf\u00e9"),
+        2: ("Perife\u0301ricos", None),
+        3: ("Sab\u00e1", "P\u00e3o"),
+        4: ("Caf\u00e9 e ch\u00e1", "ch\u00e1"),
+        5: ("Tr\u1eadn", None),
+        6: ("Tra\u0302\u0323n", None),
+    }

@@ -287,6 +287,15 @@ def test_q_finds_a_plural_by_its_singular_in_the_name_or_the_description(
     assert names(client, user, "q=teclado monitor") == []
 
 
+def test_a_description_typed_with_combining_accents_is_found_by_its_words(
+    client, user, make_product
+):
+    made = make_product(name="Pacote 500 g", description="Cafe\u0301 torrado em gra\u0303os")
+    assert made["description"] == "Caf\u00e9 torrado em gr\u00e3os"
+    assert names(client, user, "q=caf\u00e9") == ["Pacote 500 g"]
+    assert names(client, user, "q=gr\u00e3os") == ["Pacote 500 g"]
+
+
 @pytest.mark.parametrize("q", ["&&& !!", '"sem fechar', "a:*", "(()", "-", "' or 1=1 --"])
 def test_q_with_search_syntax_or_symbols_is_never_an_error(client, user, make_product, q):
     make_product(name="Teclado")

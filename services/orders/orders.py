@@ -148,11 +148,13 @@ def _merged(lines: list[dict]) -> dict[int, int]:
     return dict(wanted)
 
 
-def priced_lines(wanted: dict[int, int], products: dict[int, dict], kept: dict[int, OrderItem]):
-    """Order lines with the name, category and price copied now (a 422 naming `items` when their
-    total is more than money holds). A line an edit keeps at the same or a smaller quantity keeps
-    the price it was ordered at; one that grows is priced as a new line is, at the product's price
-    now (else units added after a rise would sell at the old price)."""
+def priced_lines(
+    wanted: dict[int, int], products: dict[int, dict], kept: dict[int, OrderItem]
+) -> tuple[list[OrderItem], Decimal]:
+    """Order lines with the name, category and price copied now, and their total (a 422 naming
+    `items` when it is more than money holds). A line an edit keeps at the same or a smaller
+    quantity keeps the price it was ordered at; one that grows is priced as a new line is, at the
+    product's price now (else units added after a rise would sell at the old price)."""
     items = []
     for product_id, quantity in sorted(wanted.items()):
         product = products[product_id]
@@ -169,11 +171,12 @@ def priced_lines(wanted: dict[int, int], products: dict[int, dict], kept: dict[i
                 line_total=(price * quantity).quantize(Decimal("0.01")),
             )
         )
-    if sum((item.line_total for item in items), Decimal("0.00")) > Money.MAX:
+    total = sum((item.line_total for item in items), Decimal("0.00"))
+    if total > Money.MAX:
         # The lines and the total are stored as money (12 digits): named here, before anything
         # is reserved, rather than a 422 naming no field when the INSERT overflows.
         raise Unprocessable({"items": [f"The order's total would be over {Money.MAX}."]})
-    return items
+    return items, total
 
 
 # --- placing ---
@@ -226,11 +229,11 @@ def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
         # What was read over HTTP on the way is worth keeping for the next order.
         db.session.commit()
         raise Unprocessable(problems)
-    items = priced_lines(wanted, products, {})
+    items, total = priced_lines(wanted, products, {})
     values = {
         "client_id": data["client_id"],
         "status": "reserving",
-        "total": sum((item.line_total for item in items), Decimal("0.00")),
+        "total": total,
         "shipping_address_id": data.get("shipping_address_id"),
         "payment_method": data.get("payment_method"),
         "created_by": user_id,
@@ -468,7 +471,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         return read_order(order_id)
     old = {item.product_id: item.quantity for item in order.items}
     kept = {item.product_id: item for item in order.items}
-    items = priced_lines(wanted, products, kept)
+    items, total = priced_lines(wanted, products, kept)
     marked = _mark_edit(order_id)
     try:
         _replace_or_put_back(order_id, wanted, old)
@@ -484,7 +487,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         order.items.clear()
         db.session.flush()
         order.items.extend(items)
-        order.total = sum((item.line_total for item in items), Decimal("0.00"))
+        order.total = total
         announce_updated(order)
         db.session.execute(delete(ReservationEdit).where(ReservationEdit.order_id == order_id))
         db.session.flush()

@@ -174,11 +174,17 @@ def test_the_same_key_and_body_answers_the_first_answer(
 def test_the_same_key_with_another_body_is_a_409(client, user, make_client, make_product):
     buyer, product = make_client(), make_product(stock=5)
     headers = {**user, "Idempotency-Key": "compra-2"}
-    client.post("/orders", json=order_body(buyer["id"], (product["id"], 1)), headers=headers)
+    first = client.post(
+        "/orders", json=order_body(buyer["id"], (product["id"], 1)), headers=headers
+    )
     other = client.post(
         "/orders", json=order_body(buyer["id"], (product["id"], 2)), headers=headers
     )
-    assert other.status_code == 409
+    assert other.status_code == 409 and other.json["key_reused"] is True
+    # It names what the key made, so a form sent again changed can show it; /orders has no path
+    # arguments, so only the body can differ.
+    assert other.json["resource_id"] == first.json["id"]
+    assert other.json["detail"] == "This Idempotency-Key was used with another body"
     assert len(stored_orders(client.application)) == 1
 
 

@@ -394,6 +394,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         (r"Product (?P<id>{N}) does not exist(?P<end>\.?)", "O produto {id} não existe{end}"),
         (r"Product (?P<id>{N}) is not active\.", "O produto {id} não está ativo."),
+        (
+            r"The order's total would be over (?P<max>{N})\.",
+            "O total do pedido passaria de {max}.",
+        ),
         (r"Order (?P<id>{N}) does not exist(?P<end>\.?)", "O pedido {id} não existe{end}"),
         (
             r"Product (?P<id>{N}): (?P<requested>{N}) requested, (?P<available>{N}) available",

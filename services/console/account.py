@@ -6,6 +6,7 @@ from flask import redirect, render_template, request, session, url_for
 
 from . import api, sessions
 from .api import ApiError
+from .messages import in_portuguese
 from .pages import bp, form_values, signed_in
 
 
@@ -107,17 +108,9 @@ def logout():
     return redirect(url_for("console.login"), 303)
 
 
-def unfilled(values: dict) -> dict[str, list[str]]:
-    """The account form's required fields left empty, refused before any call in the words auth
-    has for a blank name and a missing field: sent empty, auth answers with their lengths ("1 to
-    120", "1 to 256"), and an empty name left out would say that nothing changed. A name the
-    form does not send at all is kept, as in any PATCH."""
-    errors = {}
-    if "name" in values and not values["name"].strip():
-        errors["name"] = ["Não pode ficar em branco."]
-    if not values.get("current_password"):
-        errors["current_password"] = ["Campo obrigatório."]
-    return errors
+# Sent empty, auth would answer with the current password's length ("1 to 256"): the form says
+# it is required, in the words it has for a missing field, before any call.
+CURRENT_PASSWORD_MISSING = in_portuguese("Missing data for required field.")
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -127,12 +120,13 @@ def account():
     values, errors, message = {"name": me.get("name", "")}, {}, None
     if request.method == "POST":
         values = form_values()
-        errors = unfilled(values)
-        if errors:
+        if not values.get("current_password"):
+            errors = {"current_password": [CURRENT_PASSWORD_MISSING]}
             values = {"name": values.get("name", "")}
             return render_template("account.html", me=me, values=values, errors=errors), 422
         body = {"current_password": values["current_password"]}
-        if values.get("name") and values["name"] != me.get("name"):
+        # An emptied name is sent too: auth's "Must not be blank." is said under it.
+        if "name" in values and values["name"] != me.get("name"):
             body["name"] = values["name"]
         if values.get("password"):
             body["password"] = values["password"]

@@ -759,8 +759,6 @@ NOTES = {
     "client deleted": "cliente excluído",
     "initial stock": "estoque inicial",
     "product deleted": "produto excluído",
-    # an order deleted: only in its `order.cancelled` event, for no page has its history
-    "deleted": "pedido excluído",
 }
 NOTE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"payment (?P<id>\d+)"), "pagamento {id}"),

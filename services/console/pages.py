@@ -44,6 +44,7 @@ from .messages import (
     PAYMENT_STATUSES,
     RUN_STATUSES,
     in_portuguese,
+    note_in_portuguese,
 )
 from .sessions import SignedOut
 
@@ -340,6 +341,14 @@ def day(value: Any) -> str:
         return str(value)
 
 
+def service_note(note: str | None, by_a_service: bool) -> str:
+    """A note of an order's history or of a stock movement, in Portuguese when a service wrote it
+    (`by_a_service`: messages.NOTES); one a person typed as typed."""
+    if not note:
+        return ""
+    return note_in_portuguese(note) if by_a_service else note
+
+
 def security_headers(response):
     response.headers["Content-Security-Policy"] = CSP
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -361,7 +370,9 @@ def init_pages(app: Flask) -> None:
         "/console", "console_root", lambda: redirect(url_for("console.dashboard"), 308)
     )
     app.after_request(security_headers)
-    app.jinja_env.filters.update(brl=brl, percent=percent, when=when, day=day)
+    app.jinja_env.filters.update(
+        brl=brl, percent=percent, when=when, day=day, service_note=service_note
+    )
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS,
         RUN_STATUS_LABELS=RUN_STATUS_LABELS,

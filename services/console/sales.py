@@ -15,7 +15,7 @@ from services.kit.idempotency import MAX_KEY
 
 from . import api
 from .api import ApiError
-from .messages import ORDER_STATUSES, PAYMENT_STATUSES, note_in_portuguese
+from .messages import ORDER_STATUSES, PAYMENT_STATUSES
 from .pages import (
     NOTHING_CHANGED,
     SERVICE_LABELS,
@@ -457,8 +457,8 @@ def left_to_refund(payments: list[dict]) -> dict[int, Decimal]:
     return {payment_id: amount for payment_id, amount in left.items() if amount > 0}
 
 
-# Said beside an order's shipping address id when clients cannot give the address.
-ADDRESS_MISSING = "endereço indisponível: removido, ou o serviço de clientes não respondeu"
+# Said under an order's shipping address id when clients cannot give the address.
+ADDRESS_MISSING = "O endereço foi removido, ou o serviço de clientes não respondeu."
 
 
 def shipping_address(order: dict) -> tuple[dict | None, str | None]:
@@ -510,15 +510,6 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
 @signed_in
 def order(order_id: int):
     return order_page(order_id)
-
-
-@bp.app_template_filter("service_note")
-def service_note(note: str | None, by_a_service: bool) -> str:
-    """A note of an order's history or of a stock movement, in Portuguese when a service wrote it
-    (`by_a_service`: messages.NOTES); one a person typed as typed."""
-    if not note:
-        return ""
-    return note_in_portuguese(note) if by_a_service else note
 
 
 def authors(history: list[dict]) -> dict:

@@ -100,7 +100,10 @@ def drain_unread_body(response):
     # by Content-Length: werkzeug would refuse to open a body past MAX_CONTENT_LENGTH.
     stream = request.__dict__.get("stream") or LimitedStream(request.environ["wsgi.input"], length)
     try:
-        while stream.read(64 * 1024):
+        # A stream bounded by the body's limit (gunicorn ends its input, so werkzeug bounds it
+        # by MAX_CONTENT_LENGTH) raises 413 on a read past its end: a body of exactly the limit,
+        # read to its end by the view, has nothing left to drain.
+        while not getattr(stream, "is_exhausted", False) and stream.read(64 * 1024):
             pass
     except (ClientDisconnected, OSError, ValueError):
         pass  # the client went: gunicorn closes the connection

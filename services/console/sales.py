@@ -218,10 +218,6 @@ ORDER_KEY_REUSED = (
     "Este formulário já tinha sido enviado com outros dados e registrou o pedido {id}; confira-o"
     " e envie de novo se precisar."
 )
-ORDER_KEY_REUSED_UNNAMED = (
-    "Este formulário já tinha sido enviado com outros dados; confira na lista de pedidos o que"
-    " foi registrado e envie de novo se precisar."
-)
 
 
 # A form's write whose answer did not come (a 5xx: the gateway's 502 or 504, a service failing, or
@@ -408,8 +404,10 @@ def new_order():
         if not refused(exc):
             raise
         if exc.key_reused:
-            recorded = recorded_by_key(exc)
-            message = ORDER_KEY_REUSED.format(id=recorded) if recorded else ORDER_KEY_REUSED_UNNAMED
+            # A key's row is only ever written naming what it made (the kit's `Key.bind` and
+            # `Key.answer`): a spent key always names its order.
+            recorded = exc.problem["resource_id"]
+            message = ORDER_KEY_REUSED.format(id=recorded)
             return order_form(with_new_key(values), None, message, exc.status, recorded)
         message = exc.message
         if exc.problem.get("short"):
@@ -417,12 +415,6 @@ def new_order():
         return order_form(values, on_lines(exc, values).errors, message, exc.status)
     flash(f"Pedido {order['id']} criado.")
     return redirect(url_for("console.order", order_id=order["id"]), 303)
-
-
-def recorded_by_key(exc: ApiError) -> int | None:
-    """What the spent key recorded, as the kit's 409 names it (`resource_id`), if it does."""
-    found = exc.problem.get("resource_id")
-    return found if isinstance(found, int) and not isinstance(found, bool) else None
 
 
 # A payment the order page offers to refund: payments refunds these, while something is left.

@@ -126,6 +126,7 @@ class Api:
                     "status": 409,
                     "detail": "This Idempotency-Key was used with another body",
                     "key_reused": True,
+                    "resource_id": 1,  # what the key made: the API always names it
                 }
                 return problem, 409, {"Content-Type": "application/problem+json"}
             time.sleep(self.slow)

@@ -34,7 +34,7 @@ class Api:
     """An order (`order`: its status and history change as a test says), its client's address
     (`address`: None answers 404, `clients_down` 503), an empty payments list, a product's
     stock ledger (`ledger`), and POST /orders as the kit's idempotency answers it: a key sent
-    again with another body is its 409, naming the order the key placed (`names_resource`)."""
+    again with another body is its 409, naming the order the key placed."""
 
     def __init__(self):
         self.reset()
@@ -78,9 +78,8 @@ class Api:
                     "title": "Conflict",
                     "detail": "This Idempotency-Key was used with another body",
                     "key_reused": True,
+                    "resource_id": first[1],
                 }
-                if self.names_resource:
-                    problem["resource_id"] = first[1]
                 return problem, 409, PROBLEM
             return {"id": first[1]}, 201
 
@@ -119,7 +118,6 @@ class Api:
         self.clients_down = False
         self.ledger: list[dict] = []
         self.placed: dict = {}
-        self.names_resource = True
 
 
 @pytest.fixture(scope="module")
@@ -339,12 +337,3 @@ def test_a_new_order_sent_again_changed_links_to_the_order_its_key_placed(browse
     assert "abaixo" not in notice.group(1)
     link = re.search(r'<a href="([^"]+)">Ver o pedido registrado</a>', notice.group(1))
     assert link and link.group(1) == f"/console/orders/{placed}"
-
-
-def test_a_new_order_whose_key_names_nothing_points_to_the_orders_list_not_below(browser, api):
-    api.names_resource = False
-    answer = send_changed(browser)
-    assert answer.status_code == 409
-    assert "confira na lista de pedidos o que foi registrado" in answer.text
-    assert "Ver o pedido registrado" not in answer.text
-    assert "confira abaixo" not in answer.text

@@ -226,6 +226,10 @@ def normalized_email(text: str) -> str:
         return text.strip().lower()
 
 
+# An amount as text: ASCII digits, and a point followed by digits (their count checked after).
+AMOUNT_TEXT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 class Money(fields.Decimal):
     """NUMERIC(12,2): a decimal string with two places out ("30.25"); a string or a JSON number
     in. More than two places, NaN, infinities and values past 12 digits are refused."""
@@ -250,6 +254,10 @@ class Money(fields.Decimal):
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):
             raise ValidationError("Not a valid amount.")
+        if isinstance(value, str) and not AMOUNT_TEXT.fullmatch(value):
+            # Python's Decimal also reads "1_0", "1e1", " 1.00 ", "+1", ".5" and other scripts'
+            # digits ("٣", "１"): a typo would move money. Digits, a point, digits.
+            raise ValidationError("Not a valid amount: digits with a point, as in 30.25.")
         try:
             amount = super()._deserialize(value, attr, data, **kwargs)
         except (InvalidOperation, TypeError) as exc:

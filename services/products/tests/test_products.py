@@ -74,6 +74,14 @@ def test_create_announces_the_product_with_its_initial_stock(app, client, admin,
         ("price", "1.234"),
         ("price", "abc"),
         ("price", True),
+        # What Python's Decimal reads but a person did not mean as money.
+        ("price", "1_0"),
+        ("price", "1e1"),
+        ("price", " 1.00 "),
+        ("price", "+1.00"),
+        ("price", ".50"),
+        ("price", "\u0663"),  # ARABIC-INDIC DIGIT THREE
+        ("price", "\uff11.00"),  # FULLWIDTH DIGIT ONE
         ("barcode", "4006381333932"),
         ("barcode", "123"),
         ("name", ""),

@@ -185,15 +185,24 @@ class FlagFilter(fields.Boolean):
         return spelled == "true"
 
 
+# Spaces at either end of a line of text (any Unicode space but the control characters, which
+# `_one_line_of_text` refuses wherever they are).
+EDGE_SPACES = re.compile(r"^[^\S\x00-\x1f\x7f-\x9f]+|[^\S\x00-\x1f\x7f-\x9f]+$")
+
+
 class Text(Composed):
-    """Free text in a body, one line of it: 1 to `max_length` characters (composed, NFC), not
-    only spaces and no control character (`Filter` is its query twin)."""
+    """Free text in a body, one line of it: 1 to `max_length` characters (composed, NFC, the
+    spaces at its ends dropped), not only spaces and no control character (`Filter` is its query
+    twin). "  Casa Aurora " is the name "Casa Aurora", taken once."""
 
     def __init__(self, max_length: int, **kwargs):
         # Empty is blank ("Must not be blank."), not a length: the form that sent it shows why.
         # The document still says 1 to max_length.
         kwargs["metadata"] = {"minLength": 1, **(kwargs.get("metadata") or {})}
         super().__init__(validate=[validate.Length(max=max_length), _one_line_of_text], **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return EDGE_SPACES.sub("", super()._deserialize(value, attr, data, **kwargs))
 
 
 class Email(fields.String):

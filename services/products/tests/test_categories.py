@@ -49,6 +49,15 @@ def test_a_taken_category_name_is_409_naming_the_field(client, admin, make_categ
     assert client.get(f"/categories/{first['id']}", headers=admin).json["name"] == "Bebidas"
 
 
+def test_a_category_name_is_stored_without_the_spaces_at_its_ends_and_taken_so(
+    client, admin, make_category
+):
+    made = make_category(name="\u00a0 Bebidas ")
+    assert made["name"] == "Bebidas"
+    again = client.post("/categories", json={"name": "Bebidas  "}, headers=admin)
+    assert again.status_code == 409 and again.json["errors"] == {"name": ["already taken"]}
+
+
 def test_a_category_name_taken_in_another_unicode_spelling_is_409(client, admin, make_category):
     make_category(name="Perif\u00e9ricos")  # é, one character
     again = client.post("/categories", json={"name": "Perife\u0301ricos"}, headers=admin)

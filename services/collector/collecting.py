@@ -11,7 +11,9 @@ to products, record what could not be taken.
   none can be read from or that no extractor can read or whose products cannot be taken, a
   product without a price, rows products refuses, a picture whose URL cannot be asked, a link
   longer than a start URL may be: each is `rejected` {url, reason} and the run ends `partial`.
-  The run `failed` only when no page could be fetched or products cannot be reached.
+  The run `failed` only when products cannot be reached, or when no page could be fetched: none
+  was answered 200 (or 304 to what was asked), each refused, failed or answered an error, 4xx
+  as 5xx; its error names the first reason.
 - Deduplication is the barcode products upserts by: the page's GTIN when its check digit holds;
   else a deterministic internal EAN-13 in the restricted-circulation range (first digit 2, GS1's
   "in-store numbers", never printed on goods in trade) from (source, SKU); else from (source,
@@ -317,7 +319,9 @@ class Tally:
     unchanged: int = 0
     rejected: list[dict] = field(default_factory=list)
     rejected_count: int = 0
-    fetched_any: bool = False
+    # A page the shop answered as one (200, or 304 to what was asked): a run without one walked
+    # nothing, whatever it asked.
+    answered_any: bool = False
 
     def reject(self, url: str, reason: str) -> None:
         self.rejected_count += 1
@@ -414,8 +418,8 @@ class Collection:
             self.tally.reject(url, str(failed))
             return {}
         self.tally.pages_fetched += 1
-        self.tally.fetched_any = True
         if answer.status == 304 and known:
+            self.tally.answered_any = True
             # Still shown: its pictures are still held (held_elsewhere).
             known.seen_at = utcnow()
             # Unchanged spares its products, not the walk: the pages it linked to still are.
@@ -425,6 +429,7 @@ class Collection:
         if answer.status != 200:
             self.tally.reject(url, f"HTTP {answer.status}")
             return {}
+        self.tally.answered_any = True
         if "html" not in answer.headers.get("content-type", "text/html"):
             return {}
         document = answer.text
@@ -762,6 +767,16 @@ def picture_format(content: bytes) -> str | None:
     return kind if kind in PICTURE_FORMATS else None
 
 
+def unfetched(tally: Tally) -> str:
+    """Why a run that got no page failed: the first page's reason (a 404 start URL, a refused
+    address, a timeout), with its URL cut to leave the reason whole within the error's 500."""
+    if not tally.rejected:
+        return "no page could be fetched"
+    first = tally.rejected[0]
+    url = first["url"] if len(first["url"]) <= 150 else first["url"][:149] + "…"
+    return f"no page could be fetched: {first['reason']} ({url})"
+
+
 def collect(run: Run, stopping: threading.Event | None = None) -> None:
     """Carry out a running run to its end (status, counts, finished_at); or, when `stopping` is
     set before its last request (during a pause too), give it back to the queue as it was before
@@ -786,11 +801,15 @@ def collect(run: Run, stopping: threading.Event | None = None) -> None:
         run.status, run.error = "failed", str(down.detail or down)[:500]
     else:
         tally = collection.tally
-        if not tally.fetched_any:
-            run.status, run.error = "failed", "no page could be fetched"
+        if not tally.answered_any:
+            run.status, run.error = "failed", unfetched(tally)
         elif tally.rejected_count:
             run.status = "partial"
-            run.error = f"{tally.rejected_count} pages or products rejected"
+            run.error = (
+                "1 page or product rejected"
+                if tally.rejected_count == 1
+                else f"{tally.rejected_count} pages or products rejected"
+            )
         else:
             run.status = "succeeded"
     finally:

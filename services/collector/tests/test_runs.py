@@ -639,6 +639,32 @@ def test_a_redirect_to_a_location_that_cannot_be_parsed_rejects_its_page_alone(
     assert reasons_by_path(run) == {"/mudou": "refused: a redirect to an invalid URL (http://[)"}
 
 
+@pytest.mark.parametrize("status", [404, 401])
+def test_a_run_whose_every_start_url_answers_a_client_error_fails_naming_the_first(
+    app, client, admin, own_shop, status
+):
+    own_shop.pages["/"] = ("Não encontrada", status)
+    own_shop.pages["/outra"] = ("Não encontrada", 404)
+    urls = [own_shop.url + "/", own_shop.url + "/outra"]
+    run = run_own_shop(app, client, admin, own_shop, start_urls=urls)
+    assert (run["status"], run["pages_fetched"], run["items_found"]) == ("failed", 2, 0), run
+    assert run["error"] == f"no page could be fetched: HTTP {status} ({own_shop.url}/)"
+
+
+def test_a_start_url_answering_404_beside_one_that_answers_makes_the_run_partial(
+    app, client, admin, own_shop
+):
+    own_shop.pages["/boa"] = product_page(product("Caneca Boa"))
+    urls = [own_shop.url + "/sumiu", own_shop.url + "/boa"]
+    run = run_own_shop(app, client, admin, own_shop, start_urls=urls)
+    assert (run["status"], run["created"], run["error"]) == (
+        "partial",
+        1,
+        "1 page or product rejected",
+    ), run
+    assert reasons_by_path(run) == {"/sumiu": "HTTP 404"}
+
+
 def test_a_page_answered_429_is_collected_once_asked_again_and_one_answered_twice_rejected(
     app, client, admin, own_shop
 ):

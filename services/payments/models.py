@@ -57,6 +57,10 @@ REVIEW_CAUSE_MAX = 500
 REVIEW_REASONS_APART = "\n"
 
 
+# What a payment's refunds may give back in all (`Payment.refundable`), as SQL.
+REFUNDABLE = "COALESCE(received_amount, amount)"
+
+
 def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
@@ -82,6 +86,10 @@ class Payment(TimestampMixin, db.Model):
     # Why it failed as a machine reads it (Stripe's decline_code, else its code): the client is
     # told why in Portuguese from this, never from the provider's English words above.
     failure_code: Mapped[str | None] = mapped_column(String(60))
+    # What the provider reports it received once it succeeded (Stripe's `amount_received`): a
+    # PIX may be paid with another amount than `amount` (flagged), and only what came can go
+    # back. Null before, or when the provider did not say: `amount` counts (`refundable`).
+    received_amount: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     refunded_amount: Mapped[Decimal] = mapped_column(
         Numeric(12, 2), nullable=False, server_default=text("0")
     )
@@ -122,7 +130,8 @@ class Payment(TimestampMixin, db.Model):
         CheckConstraint(_one_of("method", METHODS), name="method_known"),
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint(
-            "refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"
+            f"refunded_amount >= 0 AND refunded_amount <= {REFUNDABLE}",
+            name="refund_within_amount",
         ),
         # One open payment per order, whoever tries at the same time.
         Index(
@@ -145,6 +154,11 @@ class Payment(TimestampMixin, db.Model):
             postgresql_where=text("needs_review"),
         ),
     )
+
+    @property
+    def refundable(self) -> Decimal:
+        """What refunds may give back in all: what the provider received, or the amount."""
+        return self.amount if self.received_amount is None else self.received_amount
 
 
 # A refund's status at the provider (Stripe's): one `failed` or `canceled` returned nothing.

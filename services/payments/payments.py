@@ -21,8 +21,9 @@ would move one backwards (a late `processing` after `succeeded`) changes nothing
 outranks a failure (a PaymentIntent whose attempt failed can still be paid); if another payment
 of the order took it meanwhile, the late success is refunded in full at once. A success for
 another amount than the payment's is not a success: the payment is flagged `needs_review` and
-no `payment.succeeded` leaves. Events to other services leave through the outbox in the
-transaction that changes the payment.
+no `payment.succeeded` leaves. What the provider received is recorded (`received_amount`):
+refunds give back at most that, and once it is all back the payment no longer holds its order.
+Events to other services leave through the outbox in the transaction that changes the payment.
 """
 
 from __future__ import annotations
@@ -513,16 +514,13 @@ def _succeed(payment: Payment, intent: dict, *, announce: bool) -> None:
     # Paid after a failed attempt: why that attempt failed no longer describes the payment (Stripe
     # clears `last_payment_error` the same way), and the console would show it beside "Pago".
     payment.failure_reason = payment.failure_code = None
+    received = intent.get("amount_received", intent.get("amount"))
+    payment.received_amount = _received(received)
     if payment.status == "failed" and not _holds_its_order(payment):
         _give_back(payment)
         return
     _move(payment, "succeeded")
-    received = intent.get("amount_received", intent.get("amount"))
-    try:
-        received_cents = int(received)
-    except (TypeError, ValueError):
-        received_cents = None
-    if received_cents != provider.cents(payment.amount):
+    if payment.received_amount != payment.amount:
         _flag(
             payment,
             reasons.OTHER_AMOUNT,
@@ -538,6 +536,16 @@ def _succeed(payment: Payment, intent: dict, *, announce: bool) -> None:
         "payment.succeeded",
         {"payment_id": payment.id, "order_id": payment.order_id, "amount": str(payment.amount)},
     )
+
+
+def _received(received) -> Decimal | None:
+    """What the provider reports received (integer centavos), in reais; None when it is not an
+    amount (then the payment's own counts as refundable, and it is flagged)."""
+    try:
+        amount = provider.reais(received)
+    except (TypeError, ValueError):
+        return None
+    return amount if amount >= 0 else None
 
 
 def _holds_its_order(payment: Payment) -> bool:
@@ -581,12 +589,12 @@ def apply_refunded(payment: Payment, refunded: Decimal) -> None:
         # A provider's total sent before one of its refunds failed (delivered late) still
         # counts that one: from then on, only the refunds recorded count.
         refunded = Decimal(0)
-    total = min(payment.amount, max(payment.refunded_amount, refunded, Decimal(recorded)))
+    total = min(payment.refundable, max(payment.refunded_amount, refunded, Decimal(recorded)))
     if total <= payment.refunded_amount:
         return
     delta = total - payment.refunded_amount
     payment.refunded_amount = total
-    full = total >= payment.amount
+    full = total >= payment.refundable
     # A `refunded` payment another one took the order from stays `refunded` (a failed refund
     # left it so, and one made from the provider's dashboard is counted here).
     _status_after_refunds(payment)
@@ -664,13 +672,13 @@ def handle_event(event: dict) -> str:
 
 
 def refund(payment_id: int, amount: Decimal | None, key: Key | NoKey = NO_KEY) -> Payment:
-    """Give back `amount` (all that is left when None) of a succeeded payment, once. The row is
-    locked from counting its refunds until this one is recorded, so two refunds at once are two
-    refunds (the second counts the first, and finds what is left). Each refund is the payment's
-    n-th ask (its key's n), committed before the provider hears of it, bound to the request's
-    Idempotency-Key in that same transaction; the provider's webhook for it waits for the lock,
-    and the recorded refunds, unique by the provider's id, say what went back. The key is
-    answered in the transaction that records the refund.
+    """Give back `amount` (when None, all that is left of what the provider received) of a
+    succeeded payment, once. The row is locked from counting its refunds until this one is
+    recorded, so two refunds at once are two refunds (the second counts the first, and finds what
+    is left). Each refund is the payment's n-th ask (its key's n), committed before the provider
+    hears of it, bound to the request's Idempotency-Key in that same transaction; the provider's
+    webhook for it waits for the lock, and the recorded refunds, unique by the provider's id, say
+    what went back. The key is answered in the transaction that records the refund.
 
     A retry with the key of a request that made an ask resumes that ask (`_resume_refund`),
     whoever finished it meanwhile. Otherwise, an ask whose answer was lost (a 503, a crash) is
@@ -696,10 +704,14 @@ def refund(payment_id: int, amount: Decimal | None, key: Key | NoKey = NO_KEY) -
         if refusal is not None and amount == earlier.amount:
             raise _refund_refused(refusal)
         payment = get_payment(payment_id, lock=True)
-        if amount is None and earlier.state == "made" and payment.refunded_amount >= payment.amount:
+        if (
+            amount is None
+            and earlier.state == "made"
+            and payment.refunded_amount >= payment.refundable
+        ):
             # All that is left was that refund: it is the answer.
             return _refund_answered(payment, key)
-    left = payment.amount - payment.refunded_amount
+    left = payment.refundable - payment.refunded_amount
     # A `refunded` one with some left: a refund of it failed while another payment held its
     # order (`_not_returned`), and the money is still the merchant's to give back.
     if payment.status not in ("succeeded", "partially_refunded") and not (
@@ -707,7 +719,8 @@ def refund(payment_id: int, amount: Decimal | None, key: Key | NoKey = NO_KEY) -
     ):
         raise Conflict(f"Payment {payment_id} is {payment.status}: only a succeeded one refunds")
     wanted = left if amount is None else amount
-    if wanted > left:
+    # Nothing left (the provider reported nothing received) asks for no refund.
+    if wanted > left or wanted <= 0:
         raise Unprocessable({"amount": [f"At most {left} is left to refund."]})
     try:
         _ask_refund(payment, wanted, key)
@@ -945,7 +958,7 @@ def _status_after_refunds(payment: Payment) -> None:
     unique index refuses it in a savepoint): else it stays `refunded`, flagged by the caller."""
     if payment.refunded_amount <= 0:
         target = "succeeded"
-    elif payment.refunded_amount < payment.amount:
+    elif payment.refunded_amount < payment.refundable:
         target = "partially_refunded"
     else:
         target = "refunded"
@@ -1048,7 +1061,7 @@ def _refund_all(payment: Payment, why: str) -> None:
     reason."""
     payment = get_payment(payment.id, lock=True)
     _finish_open_asks(payment)
-    left = payment.amount - payment.refunded_amount
+    left = payment.refundable - payment.refunded_amount
     if left <= 0:
         return
     try:

@@ -68,6 +68,15 @@ class PaymentSchema(Schema):
             "example": "insufficient_funds",
         },
     )
+    received_amount = Money(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "What the provider reports it received, once succeeded (another "
+            "amount than `amount` is flagged for review): refunds give back at most this; null "
+            "before"
+        },
+    )
     refunded_amount = Money(dump_only=True)
     pix = fields.Method("_pix", dump_only=True, metadata={"description": "PIX only"})
     needs_review = fields.Boolean(

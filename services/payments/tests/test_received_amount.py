@@ -1,0 +1,97 @@
+"""A PIX paid with another amount than its order's total (the stand-in's payer pays what it is
+told): flagged, what came recorded as `received_amount`, and refunds give back at most that. Once
+it is all back the payment is `refunded`, so the order can be paid anew."""
+
+from services.kit.testing import deliver
+
+from .conftest import emitted, eventually
+from .test_paying import pay
+from .test_webhooks import pix_paid, read
+
+
+def refunded_at_the_provider(standin, intent_id: str) -> list[int]:
+    """The centavos of each refund the stand-in made of the PaymentIntent."""
+    refunds = standin.app.extensions["stripe_store"].refunds.values()
+    return [r["amount"] for r in refunds if r["payment_intent"] == intent_id]
+
+
+def test_a_pix_paid_short_records_what_it_received(client, user, order, standin):
+    _, payment = pix_paid(client, user, order, standin, amount_received=6000)
+    assert (payment["status"], payment["needs_review"]) == ("succeeded", True)
+    assert (payment["amount"], payment["received_amount"]) == ("60.50", "60.00")
+
+
+def test_all_that_is_left_of_a_pix_paid_short_is_what_it_received_and_frees_its_order(
+    client, user, admin, order, standin, app
+):
+    placed, payment = pix_paid(client, user, order, standin, amount_received=6000)
+
+    refunded = client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin)
+
+    assert refunded.status_code == 200, refunded.json
+    assert (refunded.json["status"], refunded.json["refunded_amount"]) == ("refunded", "60.00")
+    assert refunded_at_the_provider(standin, payment["provider_ref"]) == [6000]
+    [event] = emitted(app, "payment.refunded")
+    assert (event["amount"], event["refunded_amount"], event["full"]) == ("60.00", "60.00", True)
+    # No longer open: the order, still pending (it was never paid), can be paid anew.
+    anew = pay(client, user, placed["id"])
+    assert anew.status_code == 201, anew.json
+    assert anew.json["status"] == "succeeded"
+
+
+def test_refunding_what_a_pix_paid_short_received_by_its_amount_makes_it_refunded(
+    client, user, admin, order, standin
+):
+    _, payment = pix_paid(client, user, order, standin, amount_received=6000)
+    url = f"/payments/{payment['id']}/refund"
+
+    part = client.post(url, json={"amount": "50.00"}, headers=admin)
+    rest = client.post(url, json={"amount": "10.00"}, headers=admin)
+
+    assert part.json["status"] == "partially_refunded"
+    assert (rest.json["status"], rest.json["refunded_amount"]) == ("refunded", "60.00")
+
+
+def test_more_than_a_pix_paid_short_received_is_a_422_and_the_provider_is_not_asked(
+    client, user, admin, order, standin
+):
+    _, payment = pix_paid(client, user, order, standin, amount_received=6000)
+
+    too_much = client.post(
+        f"/payments/{payment['id']}/refund", json={"amount": "60.50"}, headers=admin
+    )
+
+    assert too_much.status_code == 422
+    assert too_much.json["errors"] == {"amount": ["At most 60.00 is left to refund."]}
+    assert refunded_at_the_provider(standin, payment["provider_ref"]) == []
+    assert read(client, payment["id"], admin)["status"] == "succeeded"
+
+
+def test_a_pix_paid_over_its_amount_refunds_all_it_received(client, user, admin, order, standin):
+    _, payment = pix_paid(client, user, order, standin, amount_received=7000)
+    assert payment["received_amount"] == "70.00"
+
+    refunded = client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin)
+
+    assert refunded.status_code == 200, refunded.json
+    assert (refunded.json["status"], refunded.json["refunded_amount"]) == ("refunded", "70.00")
+    assert refunded_at_the_provider(standin, payment["provider_ref"]) == [7000]
+
+
+def test_a_cancelled_orders_pix_paid_short_is_refunded_what_it_received(
+    client, user, admin, order, standin, app
+):
+    placed, payment = pix_paid(client, user, order, standin, amount_received=6000)
+
+    cancelled = deliver(
+        app, "order.cancelled", {"order_id": placed["id"], "previous_status": "pending"}
+    )
+
+    assert cancelled.json["status"] == "processed"
+    after = eventually(
+        lambda: (p := read(client, payment["id"], admin))["status"] == "refunded" and p
+    )
+    assert after["refunded_amount"] == "60.00"
+    # Flagged only for the amount that came, not for a refund the provider refused.
+    assert after["review_reason"].count("\n") == 0
+    assert refunded_at_the_provider(standin, payment["provider_ref"]) == [6000]

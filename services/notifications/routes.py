@@ -52,7 +52,8 @@ class NotificationRetry(MethodView):
     @blp.problem(409, "The notification has not failed")
     def post(self, notification_id):
         """Queue a failed notification again (admin): the sender sends it anew, to the client's
-        channel as it is then."""
+        channel as it is then, so it is answered `queued` with `channel` and `to` null until
+        it is sent."""
         return notifications.retry(notification_id)
 
 

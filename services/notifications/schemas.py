@@ -12,16 +12,26 @@ from .notifications import mask
 
 class NotificationSchema(Schema):
     id = fields.Integer(dump_only=True, metadata={"example": 7})
+    # Null in the enum too: OpenAPI 3.0 reads `nullable` with an `enum` as allowing only what
+    # the enum lists, and a client validating answers would refuse every queued notification.
     channel = fields.String(
         dump_only=True,
         allow_none=True,
-        metadata={"enum": list(CHANNELS), "description": "Chosen when sent; null while queued"},
+        metadata={
+            "enum": [*CHANNELS, None],
+            "description": "Chosen when it is sent, from the client's contact then: null while "
+            "queued (a retried one too, until the sender takes it)",
+        },
     )
     to = fields.Function(
         lambda notification: mask(notification.to),
         dump_only=True,
         allow_none=True,
-        metadata={"description": "Masked: +55 11 9****-5678, or a***@example.com"},
+        metadata={
+            "type": "string",
+            "description": "Masked: +55 11 9****-5678, or a***@example.com; null while queued, "
+            "as `channel`",
+        },
     )
     template = fields.String(dump_only=True, metadata={"enum": list(TEMPLATES.values())})
     order_id = fields.Integer(dump_only=True)

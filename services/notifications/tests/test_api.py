@@ -68,3 +68,19 @@ def test_retry_queues_a_failed_one_again_and_refuses_any_other(client, app, admi
     )
     assert client.post("/notifications/1/retry", headers=admin).status_code == 409
     assert client.post("/notifications/99/retry", headers=admin).status_code == 404
+
+
+def test_a_retried_notification_is_queued_with_no_channel_yet_as_its_schema_allows(
+    client, app, admin
+):
+    order_event(app, "order.paid", 1, 7)
+    set_row(app, 1, status="failed", error="x", channel="email", to="ana@example.com")
+
+    retried = client.post("/notifications/1/retry", headers=admin).json
+
+    # Its channel is chosen again when it is sent: the one it failed by is not its answer.
+    assert (retried["status"], retried["channel"], retried["to"]) == ("queued", None, None)
+    schema = client.get("/notifications/openapi.json").json["components"]["schemas"]
+    channel, to = (schema["Notification"]["properties"][name] for name in ("channel", "to"))
+    assert channel["nullable"] is True and None in channel["enum"]
+    assert (to["type"], to["nullable"]) == ("string", True)

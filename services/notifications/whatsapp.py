@@ -35,17 +35,28 @@ class Refused(Exception):
 
 
 def _graph_error(response: requests.Response) -> str:
+    """Graph's error as one line: its message, its code once (`… (code 131000)`, as a failed
+    status's error reads), then its details only when they add to the message (Meta's often
+    repeat it: "(#131000) Something went wrong", details "Something went wrong")."""
     try:
         error = response.json()["error"]
-        message = str(error.get("message") or "").strip()[:300]
+        message = str(error.get("message") or "").strip()
         code = error.get("code")
-        details = (error.get("error_data") or {}).get("details")
+        details = str((error.get("error_data") or {}).get("details") or "").strip()
+        if code is not None and message.startswith(f"(#{code})"):
+            message = message.removeprefix(f"(#{code})").strip()
+        message = (message or details)[:300]
         text = f"{message} (code {code})" if code is not None else message
-        if details:
-            text = f"{text}: {str(details)[:150]}"
+        if details and _plain(details) not in _plain(message):
+            text = f"{text}: {details[:150]}"
         return text or f"HTTP {response.status_code}"
     except (ValueError, KeyError, TypeError, AttributeError):
         return f"HTTP {response.status_code}"
+
+
+def _plain(text: str) -> str:
+    """Text as compared for repetition: "Message Undeliverable." says "Message undeliverable"."""
+    return text.rstrip(". ").casefold()
 
 
 def _code(response: requests.Response) -> int | None:

@@ -169,6 +169,40 @@ def test_a_rate_limit_answered_400_is_retried_not_failed(client, app, standin, m
     assert len(standin.messages(to="5511912345678")) == 1
 
 
+def test_a_5xx_waiting_to_be_retried_says_graphs_error_once_with_its_code(
+    client, app, standin, make_client
+):
+    buyer = make_client(phone="11912345678", opt_in=True)
+    requests.post(f"{standin.url}/_standin/fail_next", json={"status": 500, "count": 1}, timeout=5)
+    order_event(app, "order.paid", 106, buyer["id"])
+    assert send_one(app)
+    [row] = rows(app)
+    assert (row.status, row.error) == ("queued", "Something went wrong (code 131000)")
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (
+            {"message": "(#100) Invalid parameter", "code": 100, "error_data": {"details": "to"}},
+            "Invalid parameter (code 100): to",
+        ),
+        (
+            {"message": "", "code": 131000, "error_data": {"details": "Something went wrong."}},
+            "Something went wrong. (code 131000)",
+        ),
+        ({"message": "(#131000) Something went wrong"}, "(#131000) Something went wrong"),
+    ],
+)
+def test_graphs_details_are_said_only_when_they_add_to_its_message(error, said):
+    from services.notifications.whatsapp import _graph_error
+
+    answer = requests.Response()
+    answer.status_code = 400
+    answer._content = json.dumps({"error": error}).encode()
+    assert _graph_error(answer) == said
+
+
 def test_5xx_past_the_cap_fails_with_the_attempts_counted(client, app, standin, make_client):
     buyer = make_client(phone="11912345678", opt_in=True)
     requests.post(f"{standin.url}/_standin/fail_next", json={"status": 503, "count": 9}, timeout=5)

@@ -7,6 +7,7 @@ from flask import flash, redirect, render_template, request, url_for
 
 from . import api
 from .api import ApiError
+from .messages import in_portuguese
 from .pages import admin_only, bp, finite_number, form_values, page_args, pager, read_json
 from .sales import listing, payments_read, refused
 
@@ -171,7 +172,22 @@ def start_run(source_id: int):
 @admin_only
 def run(run_id: int):
     found, why = collector_read(f"/collector/runs/{run_id}")
-    return render_template("run.html", run=found, why=why)
+    return render_template(
+        "run.html",
+        run=found,
+        why=why,
+        source_name=source_name(found["source_id"]) if found else None,
+        error=in_portuguese(found["error"]) if found and found.get("error") else None,
+    )
+
+
+def source_name(source_id: int) -> str | None:
+    """The name of the run's source; None when the collector cannot say (the page then names
+    it by its id): the run is what the page is about."""
+    try:
+        return api.get(f"/collector/sources/{source_id}").get("name")
+    except ApiError:
+        return None
 
 
 # --- notifications ---

@@ -113,6 +113,17 @@ EXACT: dict[str, str] = {
     ),
     "Not a valid CSS selector or XPath expression.": "Seletor CSS ou expressão XPath inválidos.",
     "Each start URL once.": "Cada endereço inicial só pode aparecer uma vez.",
+    # collector: a run's error, and the reasons of the pages it could not fetch
+    "no page could be fetched": "Nenhuma página pôde ser obtida",
+    "1 page or product rejected": "1 página ou produto recusado",
+    "the worker stopped during the run": "O coletor parou durante a coleta",
+    "timed out": "tempo esgotado",
+    "disallowed by robots.txt": "proibida pelo robots.txt",
+    "the site's robots.txt could not be read": "o robots.txt do site não pôde ser lido",
+    "an invalid URL": "endereço inválido",
+    "a URL without a host": "endereço sem domínio",
+    "a URL with credentials in it": "endereço com usuário ou senha",
+    "a URL with an invalid port": "endereço com porta inválida",
     # orders
     "Give items, shipping_address_id or payment_method.": (
         "Informe os itens, o endereço de entrega ou a forma de pagamento."
@@ -461,6 +472,32 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             "A fonte {id} já tem uma coleta na fila ou em andamento",
         ),
         (r"Run (?P<id>{N}) does not exist", "A coleta {id} não existe"),
+        (
+            r"(?P<n>{N}) pages or products rejected",
+            "{n} páginas ou produtos recusados",
+        ),
+        (
+            r"no page could be fetched: (?P<reason>.+) \((?P<url>\S+)\)",
+            "Nenhuma página pôde ser obtida: {reason} ({url})",
+        ),
+        (r"the collector broke: (?P<what>.+)", "O coletor falhou: {what}"),
+        (r"HTTP (?P<code>\d{3})", "resposta HTTP {code}"),
+        (r"refused: (?P<reason>.+)", "recusada: {reason}"),
+        (r"no answer \((?P<kind>\w+)\)", "sem resposta ({kind})"),
+        (r"no whole answer within (?P<n>{N}) s", "resposta incompleta em {n} s"),
+        (r"larger than (?P<n>{N}) bytes", "maior que {n} bytes"),
+        (r"more than (?P<n>{N}) redirects", "mais de {n} redirecionamentos"),
+        (r"the host (?P<host>\S+) does not resolve", "o domínio {host} não foi encontrado"),
+        (
+            r"a redirect to an invalid URL \((?P<location>.*)\)",
+            "redirecionamento para um endereço inválido ({location})",
+        ),
+        (
+            r"(?P<host>\S+(?: \([^)]+\))?) is a private, loopback, link-local or reserved "
+            r"address \(not in COLLECTOR_ALLOWED_PRIVATE_HOSTS\)",
+            "{host} é um endereço privado, de loopback, link-local ou reservado (fora de "
+            "COLLECTOR_ALLOWED_PRIVATE_HOSTS)",
+        ),
         # orders
         (
             r"An order that is (?P<order_status>\w+) cannot become (?P<target>\w+)",

@@ -265,7 +265,7 @@ class Money(fields.Decimal):
             raise ValidationError("Not a valid amount.")
         if isinstance(value, str) and not AMOUNT_TEXT.fullmatch(value):
             # Python's Decimal also reads "1_0", "1e1", " 1.00 ", "+1", ".5" and other scripts'
-            # digits ("٣", "１"): a typo would move money. Digits, a point, digits.
+            # digits (U+0663, U+FF11): a typo would move money. Digits, a point, digits.
             raise ValidationError("Not a valid amount: digits with a point, as in 30.25.")
         try:
             amount = super()._deserialize(value, attr, data, **kwargs)

@@ -170,8 +170,11 @@ class ClientNotificationSchema(Schema):
     """A message sent to the client, as the notifications service answers it (`to` masked)."""
 
     id = fields.Integer(metadata={"example": 9})
+    # Null in the enum too, as notifications' own schema has it (OpenAPI 3.0 reads `nullable`
+    # with an `enum` as allowing only what the enum lists): null while the message is queued.
     channel = fields.String(
-        allow_none=True, metadata={"enum": list(NOTIFICATION_CHANNELS), "example": "whatsapp"}
+        allow_none=True,
+        metadata={"enum": [*NOTIFICATION_CHANNELS, None], "example": "whatsapp"},
     )
     to = fields.String(allow_none=True, metadata={"example": "+55 11 9****-5678"})
     template = fields.String(metadata={"enum": list(NOTIFICATION_TEMPLATES)})

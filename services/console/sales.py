@@ -438,11 +438,14 @@ REFUND_NOT_KNOWN = (
 
 
 def left_to_refund(payments: list[dict]) -> dict[int, Decimal]:
-    """What is left to give back of each payment an admin may refund, by its id."""
+    """What is left to give back of each payment an admin may refund, by its id: what the
+    provider received (a PIX paid short or over received another amount than the order's),
+    else the payment's amount, less what was refunded."""
     if not session.is_admin:
         return {}
     left = {
-        p["id"]: Decimal(p["amount"]) - Decimal(p.get("refunded_amount") or 0)
+        p["id"]: Decimal(p.get("received_amount") or p["amount"])
+        - Decimal(p.get("refunded_amount") or 0)
         for p in payments
         if p.get("status") in REFUNDABLE
     }

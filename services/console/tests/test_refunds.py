@@ -99,6 +99,22 @@ def browser(console, auth, payments, orders, clients, products, inventory, stand
 def paid(request, browser, payments, orders, clients, products, inventory, user, admin):
     """An order of 2 units at 30.25 paid by card (60.50, `succeeded`): (order id, payment id).
     The card is the stand-in's `pm_card_visa`, or the one a test gives (indirect parameter)."""
+    order_id = placed_order(orders, clients, products, inventory, user, admin)
+    payment = payments.test_client().post(
+        "/payments",
+        json={
+            "order_id": order_id,
+            "method": "card",
+            "payment_method": getattr(request, "param", "pm_card_visa"),
+        },
+        headers=user,
+    )
+    assert payment.status_code == 201 and payment.json["status"] == "succeeded", payment.json
+    return order_id, payment.json["id"]
+
+
+def placed_order(orders, clients, products, inventory, user, admin) -> int:
+    """A pending order of 2 units at 30.25 (60.50) for a new client: its id."""
     buyer = clients.app.test_client().post(
         "/clients",
         json={"name": "Maria", "email": "maria@example.com", "cpf": CPFS[0]},
@@ -128,17 +144,7 @@ def paid(request, browser, payments, orders, clients, products, inventory, user,
         headers=user,
     )
     assert placed.status_code == 201, placed.json
-    payment = payments.test_client().post(
-        "/payments",
-        json={
-            "order_id": placed.json["id"],
-            "method": "card",
-            "payment_method": getattr(request, "param", "pm_card_visa"),
-        },
-        headers=user,
-    )
-    assert payment.status_code == 201 and payment.json["status"] == "succeeded", payment.json
-    return placed.json["id"], payment.json["id"]
+    return placed.json["id"]
 
 
 def payment_of(payments, admin, payment_id: int) -> tuple[str, str]:
@@ -177,6 +183,24 @@ def test_an_admin_refunds_part_of_a_payment_and_then_all_that_is_left(
     page = browser.get(answer.headers["Location"]).text
     assert f"Pagamento {payment_id}: estornado, R$ 60,50 reembolsados no total." in page
     assert form_fields(page, f"refund-{payment_id}") is None  # nothing is left to refund
+
+
+def test_a_pix_paid_short_offers_to_refund_what_the_provider_received(
+    browser, payments, orders, clients, products, inventory, user, admin, standin
+):
+    order_id = placed_order(orders, clients, products, inventory, user, admin)
+    pix = payments.test_client().post(
+        "/payments", json={"order_id": order_id, "method": "pix"}, headers=user
+    )
+    assert pix.status_code == 201, pix.json
+    ref = pix.json["provider_ref"]
+    short = standin_post(standin, f"/payment_intents/{ref}/pay", {"amount_received": 6000})
+    assert short.status_code == 200, short.text
+    eventually(lambda: read_payment(payments, admin, pix.json["id"])["status"] == "succeeded")
+    sign_in(browser)
+    page = browser.get(f"/console/orders/{order_id}").text
+    # The order's total is 60.50; the payer paid 60.00, all a refund can give back.
+    assert "Em branco: todo o restante, R$ 60,00." in page
 
 
 def test_a_user_is_offered_no_refund_and_the_consoles_route_refuses_them(

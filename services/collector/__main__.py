@@ -5,17 +5,18 @@ client: it holds no credential of its own. It signs out at the end, whatever the
 the end was that the gateway could not be reached, or a refresh that failed (no token is left to
 sign out with: the session ends when its tokens expire).
 
-    python -m services.collector sources                       # list them
+    python -m services.collector sources                       # list them, all
     python -m services.collector sources add NAME URL [URL…] [--schedule CRON] [--delay S]
-                                          [--max-pages N] [--category ID] [--selector FIELD=EXPR]
+                                  [--max-pages N] [--category ID] [--selector FIELD=SELECTOR]
     python -m services.collector run SOURCE_ID [--wait]        # queue a run (and wait for it)
-    python -m services.collector runs [--source ID] [--status S]
+    python -m services.collector runs [--source ID] [--status S] [--limit N]  # the latest N (50)
     python -m services.collector runs RUN_ID                   # one run, with what was rejected
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import sys
@@ -23,10 +24,15 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 FINISHED = ("succeeded", "partial", "failed")
 # How long one call waits for the gateway to connect, and then for each read of its answer.
 TIMEOUT_S = 30
+# The most items one page of a list holds (the kit's MAX_PER_PAGE).
+PER_PAGE = 100
+# How many runs `runs` shows unless --limit says otherwise: the latest.
+RUNS_SHOWN = 50
 
 
 def settings() -> dict[str, str]:
@@ -162,6 +168,50 @@ def refused(method: str, path: str, error: urllib.error.HTTPError) -> SystemExit
     )
 
 
+def listed(api: Api, path: str, limit: int | None = None, **query) -> tuple[list[dict], int]:
+    """The items of a list, page after page from the first, up to `limit` (all without one),
+    and how many the list holds. One added or removed between two pages may shift another onto
+    the page already read: none is shown twice."""
+    items: dict[int, dict] = {}
+    per_page = min(limit or PER_PAGE, PER_PAGE)
+    for number in itertools.count(1):
+        query.update(per_page=per_page, page=number)
+        found = api.call("GET", f"{path}?{urlencode(query)}")
+        for item in found["items"]:
+            items.setdefault(item["id"], item)
+        if not found["items"] or number * per_page >= found["total"]:
+            break
+        if limit and len(items) >= limit:
+            break
+    return list(items.values())[:limit], found["total"]
+
+
+def selector(text: str) -> tuple[str, str]:
+    """`--selector FIELD=SELECTOR`, as `name=h1.titulo`: a field and what selects it."""
+    field, equals, expression = text.partition("=")
+    if not equals or not field.strip() or not expression.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIELD=SELECTOR, as name=h1.titulo")
+    return field.strip(), expression
+
+
+def at_least_one(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return number
+
+
+class Parser(argparse.ArgumentParser):
+    """A command line it cannot take ends in one line on stderr, as an error answer does, not
+    after argparse's usage (several lines); --help shows that."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message}; --help for its usage\n")
+
+
 def show_run(run: dict) -> None:
     print(
         f"run {run['id']} of source {run['source_id']}: {run['status']}  "
@@ -176,9 +226,7 @@ def show_run(run: dict) -> None:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m services.collector", description=__doc__.split("\n\n")[0]
-    )
+    parser = Parser(prog="python -m services.collector", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     sources = commands.add_parser("sources", help="list sources, or add one")
     sources.add_argument("action", nargs="?", choices=["add"])
@@ -188,7 +236,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     sources.add_argument("--delay", default="1")
     sources.add_argument("--max-pages", type=int, default=100)
     sources.add_argument("--category", type=int)
-    sources.add_argument("--selector", action="append", default=[], metavar="FIELD=EXPR")
+    sources.add_argument(
+        "--selector", action="append", default=[], type=selector, metavar="FIELD=SELECTOR"
+    )
     run = commands.add_parser("run", help="queue a run of a source")
     run.add_argument("source_id", type=int)
     run.add_argument("--wait", action="store_true", help="wait for it to end and show it")
@@ -196,6 +246,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     runs.add_argument("run_id", nargs="?", type=int)
     runs.add_argument("--source", type=int)
     runs.add_argument("--status", choices=["queued", "running", *FINISHED])
+    runs.add_argument(
+        "--limit", type=at_least_one, default=RUNS_SHOWN, help="how many of the latest"
+    )
     return parser.parse_args(argv)
 
 
@@ -219,12 +272,12 @@ def carry_out(api: Api, args: argparse.Namespace) -> int:
             "delay_s": args.delay,
             "max_pages": args.max_pages,
             "category_id": args.category,
-            "selectors": dict(item.split("=", 1) for item in args.selector),
+            "selectors": dict(args.selector),
         }
         source = api.call("POST", "/collector/sources", body)
         print(f"source {source['id']}: {source['name']}")
     elif args.command == "sources":
-        for source in api.call("GET", "/collector/sources?per_page=100")["items"]:
+        for source in listed(api, "/collector/sources")[0]:
             last = source.get("last_run") or {}
             print(
                 f"{source['id']:>4}  {source['name']:<30} schedule={source['schedule'] or '-'}  "
@@ -242,13 +295,14 @@ def carry_out(api: Api, args: argparse.Namespace) -> int:
     elif args.run_id:
         show_run(api.call("GET", f"/collector/runs/{args.run_id}"))
     else:
-        query = "per_page=50"
-        if args.source:
-            query += f"&source_id={args.source}"
-        if args.status:
-            query += f"&status={args.status}"
-        for run in api.call("GET", f"/collector/runs?{query}")["items"]:
+        filters = {"source_id": args.source, "status": args.status}
+        found, total = listed(
+            api, "/collector/runs", args.limit, **{k: v for k, v in filters.items() if v}
+        )
+        for run in found:
             show_run(run)
+        if len(found) < total:
+            print(f"{len(found)} of {total} runs; --limit N for more")
     return 0
 
 

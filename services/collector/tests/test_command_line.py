@@ -1,6 +1,8 @@
 """`python -m services.collector`: a `run --wait` outlives the access token it signed in with; an
 error answer that is no problem+json (a proxy's page, an empty body) ends it in one line; and it
-signs out at the end, whatever the end was, unless the gateway could not be reached."""
+signs out at the end, whatever the end was, unless the gateway could not be reached. It lists
+every source, page after page, says how many runs there are past those it shows, and refuses a
+selector without its field in one line."""
 
 import http.client
 import itertools
@@ -23,8 +25,9 @@ class Gateway:
     answer 401 from then on, as one does 15 minutes after its login. A run is queued, then
     running, and ends at its `polls_to_end`th poll. `refreshes_work = False` makes the
     tokens a refresh issues dead on arrival, `refresh_is_refused` refuses the refresh itself.
-    The list of sources answers `sources_answer` (a Response) when one is set, after
-    `sources_delay_s`; the logout `logout_answer`, a refresh `refresh_answer`.
+    The lists of sources and of runs are `source_rows` and `run_rows` (newest first), paged as
+    the API pages them; the list of sources answers `sources_answer` (a Response) instead when
+    one is set, after `sources_delay_s`; the logout `logout_answer`, a refresh `refresh_answer`.
     `gone_after_login` stops the gateway once it answered the login. `seen` is each call as
     `"<method> <path> <token>"`."""
 
@@ -40,6 +43,8 @@ class Gateway:
         self.refreshes_work = True
         self.refresh_is_refused = False
         self.sources_answer = None
+        self.source_rows: list[dict] = []
+        self.run_rows: list[dict] = []
         self.sources_delay_s = 0
         self.logout_answer = None
         self.refresh_answer = None
@@ -53,6 +58,7 @@ class Gateway:
             "/collector/sources/<int:source_id>/runs", view_func=self.queue, methods=["POST"]
         )
         self.app.add_url_rule("/collector/runs/<int:run_id>", view_func=self.poll)
+        self.app.add_url_rule("/collector/runs", view_func=self.runs)
 
     def pair(self, works=True):
         serial = next(self.serials)
@@ -106,7 +112,18 @@ class Gateway:
         threading.Event().wait(self.sources_delay_s)
         if self.sources_answer is not None:
             return self.sources_answer
-        return {"items": []}
+        return self.page_of(self.source_rows)
+
+    def runs(self):
+        if not self.caller():
+            return self.unauthorized()
+        return self.page_of(self.run_rows)
+
+    def page_of(self, rows):
+        page, per_page = int(request.args["page"]), int(request.args["per_page"])
+        assert per_page <= 100, "the API pages at most 100"
+        items = rows[(page - 1) * per_page : page * per_page]
+        return {"items": items, "page": page, "per_page": per_page, "total": len(rows)}
 
     def queue(self, source_id):
         if not self.caller():
@@ -121,9 +138,9 @@ class Gateway:
             return self.unauthorized()
         return self.run("succeeded" if self.polls >= self.polls_to_end else "running")
 
-    def run(self, status):
+    def run(self, status, run_id=7):
         return {
-            "id": 7,
+            "id": run_id,
             "source_id": 3,
             "status": status,
             "pages_fetched": 100,
@@ -225,7 +242,7 @@ def test_an_error_answer_ends_the_command_in_one_line_naming_its_status_and_sign
         command.main(["sources"])
 
     message = str(ended.value.code)
-    assert message.startswith(f"GET /collector/sources?per_page=100: {says}")
+    assert message.startswith(f"GET /collector/sources?per_page=100&page=1: {says}")
     assert "\n" not in message and "<html>" not in message
     assert gateway.seen[-1] == "POST /auth/logout access-1"
 
@@ -247,7 +264,7 @@ def test_a_failed_sign_out_is_told_on_stderr_and_leaves_the_commands_end_as_it_w
     assert "could not sign out (POST /auth/logout: 502" in capsys.readouterr().err
 
     gateway.sources_answer = Response("", 502)
-    with pytest.raises(SystemExit, match=r"GET /collector/sources\?per_page=100: 502"):
+    with pytest.raises(SystemExit, match=r"GET /collector/sources\?per_page=100&page=1: 502"):
         command.main(["sources"])
     assert gateway.seen[-1].startswith("POST /auth/logout ")
 
@@ -281,7 +298,7 @@ def test_a_sign_out_whose_answer_is_cut_short_leaves_the_commands_error_as_it_wa
     monkeypatch.setattr(command.urllib.request, "urlopen", cut_short)
     gateway.sources_answer = Response("", 502)
 
-    with pytest.raises(SystemExit, match=r"GET /collector/sources\?per_page=100: 502"):
+    with pytest.raises(SystemExit, match=r"GET /collector/sources\?per_page=100&page=1: 502"):
         command.main(["sources"])
 
     err = capsys.readouterr().err
@@ -302,7 +319,8 @@ def test_a_gateway_that_does_not_answer_in_time_ends_the_command_without_a_sign_
 
     started = time.monotonic()
     with pytest.raises(
-        SystemExit, match=r"GET /collector/sources\?per_page=100: the gateway at .* did not answer"
+        SystemExit,
+        match=r"GET /collector/sources\?per_page=100&page=1: the gateway at .* did not answer",
     ):
         command.main(["sources"])
 
@@ -319,3 +337,51 @@ def test_a_gateway_gone_after_the_login_ends_the_command_without_a_sign_out(gate
         command.main(["sources"])
 
     assert capsys.readouterr().err == NOT_SIGNED_OUT
+
+
+def test_sources_lists_every_source_page_after_page(gateway, capsys):
+    gateway.source_rows = [
+        {"id": n, "name": f"Loja {n}", "schedule": None, "active": True, "last_run": None}
+        for n in range(1, 131)
+    ]
+
+    assert command.main(["sources"]) == 0
+
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == [str(n) for n in range(1, 131)]
+    assert gateway.seen.count("GET /collector/sources access-1") == 2
+
+
+def test_runs_shows_the_latest_50_and_says_how_many_there_are_in_all(gateway, capsys):
+    gateway.run_rows = [gateway.run("succeeded", run_id=n) for n in range(312, 0, -1)]
+
+    assert command.main(["runs"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in out[:-1]] == [str(n) for n in range(312, 262, -1)]
+    assert out[-1] == "50 of 312 runs; --limit N for more"
+
+
+def test_runs_with_a_limit_past_a_page_pages_through_to_it_and_says_nothing_more_when_all(
+    gateway, capsys
+):
+    gateway.run_rows = [gateway.run("succeeded", run_id=n) for n in range(150, 0, -1)]
+
+    assert command.main(["runs", "--limit", "500"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in out] == [str(n) for n in range(150, 0, -1)]
+    assert gateway.seen.count("GET /collector/runs access-1") == 2
+
+
+def test_a_selector_without_its_field_is_refused_in_one_line_before_signing_in(gateway, capsys):
+    argv = ["sources", "add", "x", "http://127.0.0.1:5092/loja-simples/", "--selector", "name"]
+
+    with pytest.raises(SystemExit) as ended:
+        command.main(argv)
+
+    assert ended.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "--selector: 'name' is not FIELD=SELECTOR, as name=h1.titulo" in err
+    assert gateway.seen == []

@@ -66,6 +66,9 @@ EXACT: dict[str, str] = {
     ),
     "A comma-separated list of ids.": "Deve ser uma lista de ids separados por vírgula.",
     "Not a valid amount.": "Valor em dinheiro inválido.",
+    "Not a valid amount: digits with a point, as in 30.25.": (
+        "Valor em dinheiro inválido: escreva só algarismos e os centavos, como em 30,25."
+    ),
     "At most two decimal places.": "No máximo duas casas decimais.",
     "Give at least one field to change.": "Altere pelo menos um campo.",
     "A value, or what it adds up to, is larger than can be stored.": (

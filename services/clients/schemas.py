@@ -170,11 +170,11 @@ class ClientNotificationSchema(Schema):
     """A message sent to the client, as the notifications service answers it (`to` masked)."""
 
     id = fields.Integer(metadata={"example": 9})
-    # Null in the enum too, as notifications' own schema has it (OpenAPI 3.0 reads `nullable`
-    # with an `enum` as allowing only what the enum lists): null while the message is queued.
+    # Null while the message is queued: apispec lists null in the enum of a nullable choice.
     channel = fields.String(
         allow_none=True,
-        metadata={"enum": [*NOTIFICATION_CHANNELS, None], "example": "whatsapp"},
+        validate=validate.OneOf(NOTIFICATION_CHANNELS),
+        metadata={"example": "whatsapp"},
     )
     to = fields.String(allow_none=True, metadata={"example": "+55 11 9****-5678"})
     template = fields.String(metadata={"enum": list(NOTIFICATION_TEMPLATES)})

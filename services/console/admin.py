@@ -182,12 +182,10 @@ def run(run_id: int):
 
 
 def source_name(source_id: int) -> str | None:
-    """The name of the run's source; None when the collector cannot say (the page then names
-    it by its id): the run is what the page is about."""
-    try:
-        return api.get(f"/collector/sources/{source_id}").get("name")
-    except ApiError:
-        return None
+    """The name of the run's source; None when the collector cannot say (gone, or not
+    answering: the page then names it by its id): the run is what the page is about."""
+    source, _ = collector_read(f"/collector/sources/{source_id}")
+    return (source or {}).get("name")
 
 
 # --- notifications ---

@@ -74,7 +74,7 @@ class PaymentSchema(Schema):
         metadata={
             "description": "What the provider reports it received, once succeeded (another "
             "amount than `amount` is flagged for review): refunds give back at most this; null "
-            "before"
+            "before, or when the provider did not say (refunds then give back at most `amount`)"
         },
     )
     refunded_amount = Money(dump_only=True)

@@ -117,7 +117,11 @@ class Gateway:
     def runs(self):
         if not self.caller():
             return self.unauthorized()
-        return self.page_of(self.run_rows)
+        # The API's filters, as it applies them.
+        wanted = {key: request.args[key] for key in ("source_id", "status") if key in request.args}
+        return self.page_of(
+            [run for run in self.run_rows if all(str(run[k]) == v for k, v in wanted.items())]
+        )
 
     def page_of(self, rows):
         page, per_page = int(request.args["page"]), int(request.args["per_page"])
@@ -138,10 +142,10 @@ class Gateway:
             return self.unauthorized()
         return self.run("succeeded" if self.polls >= self.polls_to_end else "running")
 
-    def run(self, status, run_id=7):
+    def run(self, status, run_id=7, source_id=3):
         return {
             "id": run_id,
-            "source_id": 3,
+            "source_id": source_id,
             "status": status,
             "pages_fetched": 100,
             "items_found": 40,
@@ -372,6 +376,20 @@ def test_runs_with_a_limit_past_a_page_pages_through_to_it_and_says_nothing_more
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in out] == [str(n) for n in range(150, 0, -1)]
     assert gateway.seen.count("GET /collector/runs access-1") == 2
+
+
+def test_runs_asks_the_api_for_the_source_and_status_given(gateway, capsys):
+    gateway.run_rows = [
+        gateway.run(status, run_id=n, source_id=source)
+        for n, (status, source) in enumerate(
+            [("failed", 3), ("succeeded", 3), ("failed", 4), ("failed", 3)], start=1
+        )
+    ]
+
+    assert command.main(["runs", "--source", "3", "--status", "failed"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in out] == ["1", "4"]
 
 
 def test_a_selector_without_its_field_is_refused_in_one_line_before_signing_in(gateway, capsys):

@@ -2,7 +2,10 @@
 told): flagged, what came recorded as `received_amount`, and refunds give back at most that. Once
 it is all back the payment is `refunded`, so the order can be paid anew."""
 
+from sqlalchemy import update
+
 from services.kit.testing import deliver
+from services.payments.models import Payment, db
 
 from .conftest import emitted, eventually
 from .test_paying import pay
@@ -95,3 +98,30 @@ def test_a_cancelled_orders_pix_paid_short_is_refunded_what_it_received(
     # Flagged only for the amount that came, not for a refund the provider refused.
     assert after["review_reason"].count("\n") == 0
     assert refunded_at_the_provider(standin, payment["provider_ref"]) == [6000]
+
+
+def test_a_payment_whose_received_amount_is_not_known_refunds_its_amount(
+    client, user, admin, order, standin, app
+):
+    """A payment the provider did not say it received for (null: one the received-amount
+    migration could not tell, or a success event without `amount_received`) refunds at most its
+    own amount, and all that is left of it by default."""
+    placed = order(price="30.25", quantity=2)
+    paid = pay(client, user, placed["id"]).json
+    assert paid["received_amount"] == "60.50"
+    with app.app_context():
+        db.session.execute(
+            update(Payment).where(Payment.id == paid["id"]).values(received_amount=None)
+        )
+        db.session.commit()
+
+    too_much = client.post(
+        f"/payments/{paid['id']}/refund", json={"amount": "60.51"}, headers=admin
+    )
+    refunded = client.post(f"/payments/{paid['id']}/refund", json={}, headers=admin)
+
+    assert too_much.status_code == 422, too_much.json
+    assert refunded.status_code == 200, refunded.json
+    assert (refunded.json["status"], refunded.json["refunded_amount"]) == ("refunded", "60.50")
+    assert refunded.json["received_amount"] is None
+    assert refunded_at_the_provider(standin, paid["provider_ref"]) == [6050]

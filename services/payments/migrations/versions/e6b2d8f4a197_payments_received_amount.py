@@ -28,12 +28,15 @@ def upgrade():
         schema="payments",
     )
     # Those paid so far received their amount, but for one flagged for another amount: what its
-    # reason says came (none when it named no number).
+    # reason says came (none when it named no number). A payment an admin reviewed may have had
+    # that reason replaced by a later cause: what it received is not known (null: refunds give
+    # back at most its amount, as before).
     op.execute(
         sa.text(
             "UPDATE payments.payments SET received_amount = CASE "
             "WHEN review_reason ~ :other THEN substring(review_reason from :other)::numeric / 100 "
             "WHEN review_reason LIKE '%centavos received; the payment is%' THEN NULL "
+            "WHEN reviewed_at IS NOT NULL THEN NULL "
             "ELSE amount END "
             "WHERE status IN ('succeeded', 'partially_refunded', 'refunded')"
         ).bindparams(other=OTHER_AMOUNT)

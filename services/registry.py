@@ -291,8 +291,10 @@ SERVICES: tuple[Service, ...] = (
         # products' internal door (/products/collected), with the collector's own credential.
         calls=("products",),
         # Takes queued runs and starts scheduled ones (services/collector/worker.py); its
-        # settings (fetching, SSRF allow-list, contact URL) are its alone. Named one by one:
-        # COLLECTOR_ is also the prefix of the service's port, password, key and alert address.
+        # settings (fetching, SSRF allow-list, contact URL) are its alone, but for the allow-list,
+        # which the web app reads too (a start URL naming a private address literally is refused
+        # when the source is saved; stack/processes.py gives it). Named one by one: COLLECTOR_ is
+        # also the prefix of the service's port, password, key and alert address.
         workers=(
             Worker(
                 "worker",

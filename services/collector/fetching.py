@@ -155,7 +155,12 @@ def check_address(url: str, allowed: frozenset[str]) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise Refused(f"the host {host} does not resolve") from exc
-    addresses = list(dict.fromkeys(info[4][0].split("%", 1)[0] for info in infos))
+    return check_addresses(host, _addresses(infos), allowed)
+
+
+def check_addresses(host: str, addresses: list[str], allowed: frozenset[str]) -> list[str]:
+    """`addresses`, those of `host`, unless one is neither public nor allowed and the host name
+    itself is not allowed either (then Refused)."""
     if host.lower() in allowed:
         return addresses
     for address in addresses:
@@ -166,6 +171,22 @@ def check_address(url: str, allowed: frozenset[str]) -> list[str]:
                 "(not in COLLECTOR_ALLOWED_PRIVATE_HOSTS)"
             )
     return addresses
+
+
+def check_literal_address(host: str, allowed: frozenset[str]) -> None:
+    """Refused now when `host` is an IP address (in any spelling getaddrinfo reads as one:
+    `127.1`, `[::ffff:10.0.0.1]`) that check_address would refuse when fetched. A host name is
+    left to that check: what it resolves to can change between now and the run."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
+    except (socket.gaierror, UnicodeError):
+        return
+    check_addresses(host, _addresses(infos), allowed)
+
+
+def _addresses(infos: list) -> list[str]:
+    """getaddrinfo's addresses, once each, in its order, without an IPv6 zone (`%eth0`)."""
+    return list(dict.fromkeys(info[4][0].split("%", 1)[0] for info in infos))
 
 
 def redirected(url: str, location: str) -> str:

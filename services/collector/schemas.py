@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from parsel import Selector
 
@@ -13,13 +14,16 @@ from services.kit.fields import Flag, FlagFilter, Text
 
 from .cron import cron_trigger
 from .extract import FIELDS, select
+from .fetching import Refused, check_literal_address
 from .models import MAX_URL_LENGTH, STATUSES
 
 MAX_START_URLS = 20
 
 
 class Url(fields.String):
-    """An absolute http(s) URL with a host (where it points is checked when it is fetched)."""
+    """An absolute http(s) URL with a host. A host that is an IP address is refused here as the
+    fetcher would refuse it (private, loopback..., unless in COLLECTOR_ALLOWED_PRIVATE_HOSTS); a
+    host name is checked when it is fetched, since what it resolves to can change."""
 
     def __init__(self, **kwargs):
         super().__init__(validate=validate.Length(min=1, max=MAX_URL_LENGTH), **kwargs)
@@ -35,6 +39,11 @@ class Url(fields.String):
             raise ValidationError("An absolute http or https URL.")
         if parts.username or parts.password:
             raise ValidationError("A URL without credentials.")
+        allowed = frozenset(current_app.config["COLLECTOR_ALLOWED_PRIVATE_HOSTS"])
+        try:
+            check_literal_address(host, allowed)
+        except Refused as exc:
+            raise ValidationError(f"{exc}; the collector does not fetch it.") from exc
         return value
 
 

@@ -396,6 +396,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             r"Must be between (?P<min>{N}) and (?P<max>{N}) seconds\.",
             "Deve ser de {min} a {max} segundos.",
         ),
+        (
+            r"(?P<reason>.+); the collector does not fetch it\.",
+            "{reason}; o coletor não busca esse endereço.",
+        ),
         # products
         (r"At most (?P<n>{N}) rows per import\.", "No máximo {n} linhas por importação."),
         (r"At most (?P<n>{N}) pixels\.", "No máximo {n} pixels."),

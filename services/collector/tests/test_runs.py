@@ -34,6 +34,8 @@ from services.kit.testing import LOSE, losing_the_first_answer, proxy_before, re
 from services.products.models import Product
 from services.products.models import db as products_db
 
+from .test_fetching import resolving
+
 SELECTORS = {
     "name": "h1.titulo",
     "price": "span.preco",
@@ -188,12 +190,24 @@ def test_max_pages_bounds_the_requests(app, client, admin, shops):
     assert len([r for r in shops.requests("/loja-json") if r["path"] != "/robots.txt"]) == 3
 
 
-def test_a_start_url_at_a_private_address_fails_the_run_with_the_reason(app, client, admin):
-    body = {"name": "Rede interna", "start_urls": ["http://10.1.2.3/loja/"], "delay_s": "0"}
+def test_a_start_url_whose_name_resolves_to_a_private_address_fails_the_run_with_the_reason(
+    app, client, admin, monkeypatch
+):
+    # Taken when added (a name is judged when resolved), refused when the run resolves it.
+    body = {
+        "name": "Rede interna",
+        "start_urls": ["http://loja.interna.test/loja/"],
+        "delay_s": "0",
+    }
     source_id = client.post("/collector/sources", json=body, headers=admin).json["id"]
+    resolving(monkeypatch, "loja.interna.test", ["10.1.2.3"])
     run = run_now(app, client, admin, source_id)
     assert run["status"] == "failed"
-    assert "private, loopback" in run["rejected"][0]["reason"]
+    assert run["error"] == (
+        "no page could be fetched: refused: loja.interna.test (10.1.2.3) is a private, loopback, "
+        "link-local or reserved address (not in COLLECTOR_ALLOWED_PRIVATE_HOSTS) "
+        "(http://loja.interna.test/loja/)"
+    )
 
 
 def test_a_finished_run_emits_its_event_for_notifications(app, client, admin, shops):

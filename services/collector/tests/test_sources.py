@@ -224,6 +224,44 @@ def test_a_start_url_python_cannot_split_is_a_422_not_a_500(client, admin):
     assert {"start_urls.0", "start_urls.1"} <= set(response.json["errors"])
 
 
+PRIVATE = [
+    "http://10.0.0.1/",
+    "http://192.168.1.1/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]:5092/",
+    "http://[::ffff:10.0.0.1]/",
+    "http://127.0.0.2:5092/",
+    "http://2130706433/",  # 127.0.0.1 as a number, which COLLECTOR_ALLOWED_PRIVATE_HOSTS holds
+]
+
+
+@pytest.mark.parametrize("url", PRIVATE[:-1])
+def test_a_start_url_at_a_private_address_is_a_422_naming_it_when_added_or_changed(
+    client, admin, url
+):
+    body = {"name": "Rede interna", "start_urls": [SHOP, url]}
+    added = client.post("/collector/sources", json=body, headers=admin)
+    assert added.status_code == 422, added.json
+    [said] = added.json["errors"]["start_urls.1"]
+    assert "is a private, loopback, link-local or reserved address" in said
+    made = source(client, admin)
+    changed = client.patch(
+        f"/collector/sources/{made['id']}", json={"start_urls": [url]}, headers=admin
+    )
+    assert changed.status_code == 422 and "start_urls.0" in changed.json["errors"]
+    kept = client.get(f"/collector/sources/{made['id']}", headers=admin).json
+    assert kept["start_urls"] == [SHOP]
+
+
+def test_an_allowed_private_address_and_any_host_name_are_taken_as_the_fetcher_takes_them(
+    app, client, admin, monkeypatch
+):
+    # A name is judged when the run resolves it (what it resolves to can change till then).
+    monkeypatch.setitem(app.config, "COLLECTOR_ALLOWED_PRIVATE_HOSTS", ["127.0.0.1", "10.0.0.1"])
+    urls = ["http://10.0.0.1/", PRIVATE[-1], "http://loja.interna.test/"]
+    assert source(client, admin, start_urls=urls)["start_urls"] == urls
+
+
 @pytest.mark.parametrize("value", [1.5, "2"])
 def test_max_pages_must_be_a_json_integer_as_every_other_services_integers(client, admin, value):
     body = {"name": "Bazar", "start_urls": [SHOP], "max_pages": value}

@@ -100,6 +100,7 @@ def sales(args: dict) -> dict:
     else:
         stmt = stmt.order_by(key)
     rows = in_zone(lambda: db.session.execute(stmt).mappings().all())
+    labels = _names_of(group_by, [row["key"] for row in rows])
     return {
         "group_by": group_by,
         "date_from": args.get("date_from"),
@@ -109,7 +110,7 @@ def sales(args: dict) -> dict:
         "items": [
             {
                 "key": row["key"].isoformat() if group_by == "day" else row["key"],
-                "label": row.get("label"),
+                "label": row.get("label", labels.get(row["key"])),
                 "units": row["units"],
                 "revenue": row["revenue"],
                 "orders": row["orders"],
@@ -418,3 +419,17 @@ def _ratio(part, whole, places: Decimal) -> Decimal:
     if not whole:
         return Decimal(0).quantize(places)
     return (Decimal(part) / Decimal(whole)).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def _names_of(group_by: str, keys: list) -> dict:
+    """The clients' or categories' names the sales report shows beside their ids (names.py: read
+    from their services, a page at a time; null for one that cannot be named). A day needs no
+    label; a product is named by the query itself."""
+    if group_by == "client":
+        named: dict = {}
+        for start in range(0, len(keys), names.PAGE):
+            named.update(names.clients(keys[start : start + names.PAGE]))
+        return named
+    if group_by == "category":
+        return names.categories([key for key in keys if key is not None])
+    return {}

@@ -164,7 +164,11 @@ class SalesRowSchema(Schema):
         metadata={"description": "The day (YYYY-MM-DD) or the product, client or category id"}
     )
     label = fields.String(
-        allow_none=True, metadata={"description": "The product's name, for group_by=product"}
+        allow_none=True,
+        metadata={
+            "description": "The product's, client's or category's name; null for a day, or for "
+            "one its service cannot name now (gone, or not answering)"
+        },
     )
     units = fields.Integer(metadata={"example": 12})
     revenue = Money(metadata={"example": "1250.00"})

@@ -80,3 +80,26 @@ def test_a_renamed_product_is_named_as_the_catalogue_names_it_else_by_its_latest
         db.session.execute(delete(KnownProduct).where(KnownProduct.id == product["id"]))
         db.session.commit()
     assert shown() == ("Alicate renomeado", "Alicate renomeado")
+
+
+def test_the_sales_report_names_the_clients_and_categories_it_groups_by(
+    client, products, admin, user, make_client, make_product, make_category, monkeypatch
+):
+    monkeypatch.setattr(names, "NAMES_TTL_S", 0.0)  # not the names an earlier test's ids had
+    buyer = make_client()
+    category = products.app.test_client().get(f"/categories/{make_category()}", headers=admin).json
+    product = make_product(stock=20, price="3.00", category_id=category["id"])
+    placed = client.post("/orders", json=order_body(buyer["id"], (product["id"], 2)), headers=user)
+    assert placed.status_code == 201, placed.json
+    paid = client.post(
+        f"/orders/{placed.json['id']}/status", json={"status": "paid"}, headers=admin
+    )
+    assert paid.status_code == 200, paid.json
+
+    def labels(group_by: str) -> dict:
+        answer = client.get(f"/orders/reports/sales?group_by={group_by}", headers=admin)
+        assert answer.status_code == 200, answer.json
+        return {row["key"]: row["label"] for row in answer.json["items"]}
+
+    assert labels("client") == {buyer["id"]: buyer["name"]}
+    assert labels("category") == {category["id"]: category["name"]}

@@ -421,6 +421,22 @@ RESOURCES = {
         "limits": {"cpu": "500m", "memory": "256Mi"},
     },
 }
+# The service that hashes passwords (argon2id, ARGON2_MEMORY_KIB each). A burst of sign-ins hashes
+# on every thread of every gunicorn worker at once: 8 hashes of 64 MiB with .env.example's values
+# peaked at 525 MiB RSS, past the web app's 512Mi limit (an OOM kill mid-login). Its limit holds
+# that many hashes on top of the web app's.
+HASHES_PASSWORDS = "auth"
+
+
+def resources(process: Process) -> dict:
+    if process.role != "web" or process.service.name != HASHES_PASSWORDS:
+        return RESOURCES[process.role]
+    env = process.environment
+    hashes = int(env["GUNICORN_WORKERS"]) * int(env["GUNICORN_THREADS"])
+    web = RESOURCES["web"]
+    limit_mib = int(web["limits"]["memory"].removesuffix("Mi"))
+    limit_mib += hashes * int(env["ARGON2_MEMORY_KIB"]) // 1024
+    return {**web, "limits": {**web["limits"], "memory": f"{limit_mib}Mi"}}
 
 
 def mounts(process: Process) -> tuple[list[dict], list[dict]]:
@@ -497,7 +513,7 @@ def deployment(process: Process, secrets: set[str]) -> tuple[dict, dict[str, str
         "command": process.command,
         "envFrom": env_from,
         "env": env,
-        "resources": RESOURCES[process.role],
+        "resources": resources(process),
         "securityContext": security_context(),
         "volumeMounts": mounted,
     }

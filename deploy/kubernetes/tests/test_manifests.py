@@ -181,6 +181,26 @@ def test_every_pod_runs_as_non_root_on_a_read_only_root_without_a_service_accoun
         assert account["automountServiceAccountToken"] is False
 
 
+def mebibytes(quantity: str) -> int:
+    number, unit = re.fullmatch(r"(\d+)(Mi|Gi)", quantity).groups()
+    return int(number) * (1024 if unit == "Gi" else 1)
+
+
+def test_auths_memory_limit_holds_a_password_hash_on_every_thread_at_once(base):
+    # A burst of sign-ins hashes (argon2id) on every thread of both gunicorn workers at once.
+    config = dict(
+        line.split("=", 1) for line in (BASE / "config" / "auth.env").read_text().splitlines()
+    )
+    hashes = int(config["GUNICORN_WORKERS"]) * int(config["GUNICORN_THREADS"])
+    hashing = hashes * int(config["ARGON2_MEMORY_KIB"]) // 1024
+    app = named(base, "Deployment")["auth"]["spec"]["template"]["spec"]["containers"][0]
+    web = manifests.RESOURCES["web"]["limits"]["memory"]
+    assert mebibytes(app["resources"]["limits"]["memory"]) >= mebibytes(web) + hashing
+    # Only auth hashes: the other web apps keep the web app's limit.
+    products = named(base, "Deployment")["products"]["spec"]["template"]["spec"]["containers"][0]
+    assert products["resources"]["limits"]["memory"] == web
+
+
 def test_the_shared_volumes_are_written_by_one_side_and_read_only_on_the_other(base):
     deployments = named(base, "Deployment")
     products = deployments["products"]["spec"]["template"]["spec"]

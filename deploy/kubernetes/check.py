@@ -44,9 +44,10 @@ ROOT = HERE.parents[1]
 OVERLAYS = HERE / "overlays"
 TOOLS = ROOT / ".venv" / "k8s-tools" / "bin"
 CHECKOV_CONFIG = HERE / "checkov.yaml"
-# Custom resources the schemas do not cover: CloudNativePG's Cluster (production's database),
-# checked by the operator's admission webhook when applied, and its shape by the pytest here.
-CUSTOM_KINDS = {"Cluster"}
+# Custom resources the schemas do not cover: CloudNativePG's Cluster (production's database), its
+# ScheduledBackup and the Barman Cloud plugin's ObjectStore, checked by the operator's admission
+# webhooks when applied, and their shape by the pytest here.
+CUSTOM_KINDS = {"Cluster", "ScheduledBackup", "ObjectStore"}
 # Overlays that may keep the base's development values (check 6).
 DEVELOPMENT_OVERLAYS = {"dev"}
 DEVELOPMENT_ADDRESS = re.compile(r"@[\w.-]+\.local\b|\b[\w-]+(\.[\w-]+)*\.invalid\b")

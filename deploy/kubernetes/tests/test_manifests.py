@@ -358,6 +358,22 @@ def test_the_overlays_set_the_image_and_production_uses_a_cloudnativepg_cluster(
     assert statefulset["spec"]["template"]["metadata"]["labels"]["feira.dev/database"] == "true"
 
 
+def test_production_archives_the_database_to_an_object_store_and_backs_it_up_daily():
+    # A rollback starts with a Backup (README: "Rolling back"): it needs somewhere to go.
+    database = documents(HERE / "overlays" / "production" / "database.yaml")
+    by_kind = {doc["kind"]: doc for doc in database}
+    cluster, store = by_kind["Cluster"], by_kind["ObjectStore"]
+    [archiver] = [plugin for plugin in cluster["spec"]["plugins"] if plugin.get("isWALArchiver")]
+    assert archiver["parameters"]["barmanObjectName"] == store["metadata"]["name"]
+    assert store["spec"]["configuration"]["destinationPath"].startswith("s3://")
+    scheduled = by_kind["ScheduledBackup"]["spec"]
+    assert scheduled["cluster"]["name"] == cluster["metadata"]["name"]
+    assert scheduled["method"] == "plugin"
+    assert scheduled["pluginConfiguration"]["name"] == archiver["name"]
+    # CloudNativePG's schedule has six fields, the seconds first.
+    assert len(scheduled["schedule"].split()) == 6
+
+
 def settings(arguments: list[str]) -> dict[str, str]:
     """`-c name=value` pairs of a postgres command line."""
     pairs = itertools.pairwise(arguments)
@@ -570,6 +586,7 @@ def test_before_an_apply_every_placeholder_production_still_holds_is_refused(ove
         "SMTP_HOST=smtp.example.com",
         "host=feira.example.com",
         "image=registry.example.com/feira:",
+        "destinationPath=s3://REPLACE-",
     ):
         assert placeholder in found
     # Once the operator's values are in, none is left; dev has none.

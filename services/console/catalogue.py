@@ -31,6 +31,7 @@ from .sales import (
     MONEY_UNREADABLE,
     MOVEMENT_NOT_KNOWN,
     FormRefused,
+    listed,
     listing,
     money,
     not_known,
@@ -49,12 +50,15 @@ PICTURE_NOT_KNOWN = (
 PICTURE_NOT_SAVED = (
     "Produto {name} criado, mas a imagem não foi salva: {reason} Envie-a de novo nesta página."
 )
+# What the movement form offers (inventory's MANUAL_REASONS). A sale only the ledger writes (an
+# order shipped): the ledger names it, the form does not offer it.
 MOVEMENT_REASONS = {
     "receipt": "Recebimento",
     "adjustment": "Ajuste",
     "return": "Devolução",
     "damage": "Avaria",
 }
+LEDGER_REASONS = {**MOVEMENT_REASONS, "sale": "Venda"}
 
 
 CATEGORIES = ("/categories", {"per_page": MAX_PER_PAGE})
@@ -192,7 +196,7 @@ def products():
         filters=filters,
         errors=errors,
         categories=with_current(categories(known), filters["category_id"]),
-    )
+    ), listed(errors)
 
 
 def new_product_form(values: dict, errors=None, message=None, status=200):
@@ -456,7 +460,7 @@ def stock():
         pager=pager(found),
         filters=filters,
         errors=errors,
-    )
+    ), listed(errors)
 
 
 def movers(ledger: list[dict]) -> dict[int | None, str]:
@@ -479,6 +483,7 @@ def stock_page(product_id: int, *, form="", values=None, errors=None, status=200
         # Shown again from the movement form's POST: the pager still leads to this page.
         pager=pager(ledger, path=url_for("console.stock_item", product_id=product_id)),
         reasons=MOVEMENT_REASONS,
+        ledger_reasons=LEDGER_REASONS,
         form=form,
         values=values or {},
         errors=errors or {},

@@ -112,10 +112,17 @@ def kpis(found) -> tuple[dict | None, str | None, dict]:
     return {**found, "charts": charts}, None, {}
 
 
-def low_stock(found) -> tuple[list[dict], str | None]:
+# The low stock the dashboard lists: the fewest available first (the first to run out), as many
+# as the box holds; it says how many there are in all and links to them.
+LOW_STOCK = ("/inventory/stock", {"low": "true", "sort": "available", "per_page": 10})
+
+
+def low_stock(found) -> tuple[list[dict], int, str | None]:
+    """The low stock's rows (with their products' names) and how many are low in all; or none
+    and why, when inventory cannot say."""
     if isinstance(found, ApiError):
         if found.status >= 500 or found.status in (404, 429):
-            return [], "Estoque indisponível no momento."
+            return [], 0, "Estoque indisponível no momento."
         raise found
     rows = found["items"]
     names = {}
@@ -127,7 +134,8 @@ def low_stock(found) -> tuple[list[dict], str | None]:
         except ApiError as exc:
             if exc.status < 500:
                 raise
-    return [{**row, "name": names.get(row["product_id"], "—")} for row in rows], None
+    named = [{**row, "name": names.get(row["product_id"], "—")} for row in rows]
+    return named, found["total"], None
 
 
 def waiting_orders(found) -> tuple[list[dict], str | None]:
@@ -144,7 +152,7 @@ def waiting_orders(found) -> tuple[list[dict], str | None]:
 def dashboard():
     start, end, period_errors = period()
     reads = [
-        ("/inventory/stock", {"low": "true", "per_page": 10}),
+        LOW_STOCK,
         ("/orders", {"status": "pending,paid", "sort": "created_at", "per_page": 10}),
     ]
     if session.is_admin:
@@ -152,7 +160,7 @@ def dashboard():
         reads.append(("/orders/reports/kpis", {"from": start, "to": end, "tz": tz}))
     answers = api.get_many(*reads)
     found, why, errors = kpis(answers[2]) if session.is_admin else (None, None, {})
-    stock, stock_why = low_stock(answers[0])
+    stock, stock_total, stock_why = low_stock(answers[0])
     orders, orders_why = waiting_orders(answers[1])
     return render_template(
         "dashboard.html",
@@ -163,6 +171,7 @@ def dashboard():
         kpis_why=why,
         errors={**errors, **period_errors},
         stock=stock,
+        stock_total=stock_total,
         stock_why=stock_why,
         orders=orders,
         orders_why=orders_why,

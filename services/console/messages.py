@@ -10,6 +10,7 @@ it: English is better than nothing."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 EXACT: dict[str, str] = {
     # marshmallow: fields and schemas
@@ -338,6 +339,11 @@ EXACT: dict[str, str] = {
     ),
 }
 
+# marshmallow's OneOf: the API lists its codes ("receipt, adjustment"), a select says the names it
+# offers (`offered`).
+ONE_OF = "Deve ser um destes: {choices}."
+_ONE_OF = re.compile(re.escape(ONE_OF).replace(re.escape("{choices}"), ".+"))
+
 # A number as the API writes one: an id, a bound, an amount ("-1000000000", "9999999999.99").
 _N = r"-?\d+(?:\.\d+)?"
 
@@ -376,7 +382,7 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"Must be less than or equal to (?P<n>{N})\.", "Deve ser menor ou igual a {n}."),
         (r"Must be less than (?P<n>{N})\.", "Deve ser menor que {n}."),
         # marshmallow: OneOf, Equal, ContainsOnly
-        (r"Must be one of: (?P<choices>.+)\.", "Deve ser um destes: {choices}."),
+        (r"Must be one of: (?P<choices>.+)\.", ONE_OF),
         (r"Must be equal to (?P<other>.+)\.", "Deve ser igual a {other}."),
         (
             r"One or more of the choices you made was not in: (?P<choices>.+)\.",
@@ -885,6 +891,16 @@ def _part(name: str, value: str) -> str | None:
     if name in SAID_TOO and not _NUMBER.fullmatch(value):
         return _said(value)
     return value
+
+
+def offered(text: str, names: Iterable[str]) -> str:
+    """A select's message (`text`, as `in_portuguese` said it) for a value the API refused, one not
+    among its choices (OneOf) or a flag neither true nor false, said with the `names` the select
+    offers rather than the API's codes ("receipt, adjustment, return, damage"); any other message
+    as it is."""
+    if text == EXACT["Not a valid boolean."] or _ONE_OF.fullmatch(text):
+        return ONE_OF.format(choices=", ".join(names))
+    return text
 
 
 def note_in_portuguese(text: str) -> str:

@@ -45,6 +45,7 @@ from .messages import (
     RUN_STATUSES,
     in_portuguese,
     note_in_portuguese,
+    offered,
 )
 from .sessions import SignedOut
 
@@ -371,7 +372,12 @@ def init_pages(app: Flask) -> None:
     )
     app.after_request(security_headers)
     app.jinja_env.filters.update(
-        brl=brl, percent=percent, when=when, day=day, service_note=service_note
+        brl=brl,
+        percent=percent,
+        when=when,
+        day=day,
+        service_note=service_note,
+        offered=offered,
     )
     app.jinja_env.globals.update(
         STATUS_LABELS=STATUS_LABELS,

@@ -50,11 +50,20 @@ PAYMENT_METHODS = {
     "cash": "Dinheiro",
 }
 # The steps a page offers from each status, and who may take them (the API decides anyway).
+# Cancelling a paid order refunds its payment at once (payments hears `order.cancelled`): its
+# button says so before it is pressed.
 NEXT_STEPS = {
     "pending": [("paid", "Marcar como pago", True), ("cancelled", "Cancelar", False)],
-    "paid": [("shipped", "Enviar", True), ("cancelled", "Cancelar", True)],
+    "paid": [("shipped", "Enviar", True), ("cancelled", "Cancelar e reembolsar", True)],
     "shipped": [("delivered", "Marcar como entregue", True)],
 }
+# What the optional note a status change carries (orders' `note`) is for, by the step's status.
+STEP_NOTES = {"shipped": "Código de rastreio", "cancelled": "Motivo do cancelamento"}
+STEP_NOTE = "Observação"
+# Orders' bound on a status change's note (StatusSchema), for the field to stop at.
+MAX_STEP_NOTE = 500
+# The orders an admin may delete (orders' delete_order): the page offers it for these alone.
+DELETABLE = ("pending", "cancelled")
 # The new-order form's lines: ORDER_LINES at first, "Adicionar item" adds one at a time, up to
 # orders' own bound on an order's items (MAX_LINES in services/orders/schemas.py).
 ORDER_LINES = 3
@@ -81,6 +90,12 @@ def listing(path: str, names: tuple[str, ...], per_page: int = 20, asked=None):
         return {"items": [], "page": 1, "per_page": per_page, "total": 0}, filters, exc.errors
 
 
+def listed(errors: dict) -> int:
+    """A list page's status: the API's 422 when it refused a filter (the page shows why under
+    it, and lists nothing), not a 200 that reads as "nothing found"."""
+    return 422 if errors else 200
+
+
 def shop_days(filters: dict) -> dict:
     """A day typed in `created_from` / `created_to` is the shop's day (CONSOLE_TIME_ZONE), as
     the list shows its times: from that day's start, up to the next day's start (the API's
@@ -101,7 +116,7 @@ def orders():
     found, filters, errors = listing("/orders", ORDER_FILTERS, asked=shop_days)
     return render_template(
         "orders.html", orders=found["items"], pager=pager(found), filters=filters, errors=errors
-    )
+    ), listed(errors)
 
 
 def line_count(values: dict) -> int:
@@ -478,7 +493,7 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     address, address_why = shipping_address(found)
     payments = found_payments["items"] if found_payments else []
     steps = [
-        (status, label)
+        (status, label, STEP_NOTES.get(status, STEP_NOTE))
         for status, label, admin in NEXT_STEPS.get(found["status"], [])
         if session.is_admin or not admin
     ]
@@ -492,6 +507,8 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
         address=address,
         address_why=address_why,
         steps=steps,
+        max_step_note=MAX_STEP_NOTE,
+        deletable=session.is_admin and found["status"] in DELETABLE,
         methods=PAYMENT_METHODS,
         refunds=refunds,
         refund_keys={payment_id: str(uuid.uuid4()) for payment_id in refunds},
@@ -520,8 +537,10 @@ def authors(history: list[dict]) -> dict:
 def order_status(order_id: int):
     values = form_values()
     body = {"status": values.get("status", "")}
-    if values.get("note"):
-        body["note"] = values["note"]
+    # Optional: a field left empty sends no note.
+    note = values.get("note", "").strip()
+    if note:
+        body["note"] = note
     status = values.get("status", "")
     try:
         api.send("POST", f"/orders/{order_id}/status", body)
@@ -535,6 +554,26 @@ def order_status(order_id: int):
         else:
             flash("Não foi possível mudar o status: " + (exc.reason or str(exc.status)), "error")
     return redirect(url_for("console.order", order_id=order_id), 303)
+
+
+@bp.post("/orders/<int:order_id>/delete")
+@admin_only
+def delete_order(order_id: int):
+    """Delete a pending or cancelled order (the API's 409 for any other, said on its page), then
+    the orders list."""
+    try:
+        api.send("DELETE", f"/orders/{order_id}")
+    except ApiError as exc:
+        if exc.status == 404:
+            # The form was on its page: a second click, or another admin, deleted it first.
+            flash(f"O pedido {order_id} já foi excluído.")
+            return redirect(url_for("console.orders"), 303)
+        if not refused(exc):
+            raise
+        flash("Não foi possível excluir o pedido: " + exc.reason, "error")
+        return redirect(url_for("console.order", order_id=order_id), 303)
+    flash(f"Pedido {order_id} excluído.")
+    return redirect(url_for("console.orders"), 303)
 
 
 def already_in(order_id: int, status: str) -> bool:
@@ -634,7 +673,7 @@ def clients():
     found, filters, errors = listing("/clients", ("name", "email", "cpf", "sort"))
     return render_template(
         "clients.html", clients=found["items"], pager=pager(found), filters=filters, errors=errors
-    )
+    ), listed(errors)
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])

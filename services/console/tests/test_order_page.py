@@ -1,20 +1,30 @@
 """What a shop staffer reads on an order's page and a product's stock ledger, against a stand-in
 for the API: the notes the services write themselves said in Portuguese (a typed one as typed),
 the shipping address itself, a status button clicked twice, and a new order sent again changed
-under its spent key linking to the order it placed."""
+under its spent key linking to the order it placed. And what a stock-and-shipping walk found: a
+sale named in the ledger, a refused reason said with the form's names, a status change's note, a
+paid order's cancel saying it refunds, an admin deleting an order, the dashboard's low stock
+(how many, the fewest available first, a link), and a list filter the API refuses."""
 
 import ast
 import re
 
 import pytest
 from flask import Flask, request
+from marshmallow import ValidationError, validate
 
 from services.auth.accounts import ensure_admin
+from services.console.catalogue import LEDGER_REASONS, MOVEMENT_REASONS
 from services.console.messages import note_in_portuguese
+from services.inventory.models import MANUAL_REASONS, REASONS
+from services.inventory.schemas import NewMovementSchema
+from services.kit.fields import FlagFilter
 from services.kit.testing import truncate_all
+from services.orders.models import STATUSES
 
-from .conftest import ADMIN, console_with_api, csrf_of, form_fields, sign_in
+from .conftest import ADMIN, console_with_api, csrf_of, form_fields, register, sign_in
 from .test_messages import SAMPLE, _api_sources, _constants, _name_of, _scopes, _texts
+from .test_pages import sign_out
 
 CLIENT, ORDER, ADDRESS, PRODUCT = 3, 12, 120, 7
 PROBLEM = {"Content-Type": "application/problem+json"}
@@ -30,11 +40,22 @@ RUA_A = {
 }
 
 
+def refusal(field: str, error) -> tuple[dict, int, dict]:
+    """The kit's 422 naming `field`, with marshmallow's message for `error` (a ValidationError
+    raised by the API's own field or validator)."""
+    messages = error.messages if isinstance(error.messages, list) else error.messages[field]
+    problem = {"status": 422, "title": "Unprocessable Content", "errors": {field: messages}}
+    return {**problem, "detail": f"Invalid fields: {field}"}, 422, PROBLEM
+
+
 class Api:
-    """An order (`order`: its status and history change as a test says), its client's address
-    (`address`: None answers 404, `clients_down` 503), an empty payments list, a product's
-    stock ledger (`ledger`), and POST /orders as the kit's idempotency answers it: a key sent
-    again with another body is its 409, naming the order the key placed."""
+    """An order (`order`: its status and history change as a test says; None once deleted), its
+    client's address (`address`: None answers 404, `clients_down` 503), an empty payments list,
+    a product's stock ledger (`ledger`) and movements (checked by inventory's own schema), the
+    stock list (`stock`, its `low` filter and its sort as inventory reads them), the orders list
+    (its `status` filter checked as orders checks it), and POST /orders as the kit's idempotency
+    answers it: a key sent again with another body is its 409, naming the order the key placed.
+    The status changes and deletes it was sent are kept (`sent`)."""
 
     def __init__(self):
         self.reset()
@@ -43,10 +64,35 @@ class Api:
 
         @app.get(f"/orders/{ORDER}")
         def order():
+            if self.order is None:
+                return {"status": 404, "title": "Not Found"}, 404, PROBLEM
             return self.order
+
+        @app.delete(f"/orders/{ORDER}")
+        def delete_order():
+            self.sent.append(("DELETE", request.path, None))
+            if self.order is None:
+                return {"status": 404, "title": "Not Found"}, 404, PROBLEM
+            status = self.order["status"]
+            if status not in ("pending", "cancelled"):
+                detail = f"Order {ORDER} is {status}: only pending or cancelled orders go"
+                return {"status": 409, "title": "Conflict", "detail": detail}, 409, PROBLEM
+            self.order = None
+            return "", 204
+
+        @app.get("/orders")
+        def orders():
+            for status in request.args.get("status", "").split(","):
+                if status:
+                    try:
+                        validate.OneOf(STATUSES)(status)
+                    except ValidationError as error:
+                        return refusal("status", error)
+            return page
 
         @app.post(f"/orders/{ORDER}/status")
         def change_status():
+            self.sent.append(("POST", request.path, request.get_json()))
             target = request.get_json()["status"]
             if self.order["status"] in (target, "cancelled"):
                 status = self.order["status"]
@@ -98,6 +144,28 @@ class Api:
         def movements():
             return {**page, "items": self.ledger, "total": len(self.ledger)}
 
+        @app.post(f"/inventory/stock/{PRODUCT}/movements")
+        def move():
+            try:
+                NewMovementSchema().load(request.get_json())
+            except ValidationError as error:
+                [field] = error.messages
+                return refusal(field, error)
+            return {"id": 1}, 201
+
+        @app.get("/inventory/stock")
+        def stock_list():
+            try:
+                low = FlagFilter().deserialize(request.args.get("low", "false"))
+            except ValidationError as error:
+                return refusal("low", error)
+            rows = [r for r in self.stock if not low or r["available"] <= r["reorder_level"]]
+            rows.sort(key=lambda row: row["product_id"])
+            if request.args.get("sort") == "available":
+                rows.sort(key=lambda row: row["available"])
+            per_page = int(request.args.get("per_page", 20))
+            return {**page, "items": rows[:per_page], "per_page": per_page, "total": len(rows)}
+
         @app.get("/products")
         def products():
             return {**page, "items": [{"id": PRODUCT, "name": "Teclado"}], "total": 1}
@@ -118,6 +186,8 @@ class Api:
         self.clients_down = False
         self.ledger: list[dict] = []
         self.placed: dict = {}
+        self.stock: list[dict] = []
+        self.sent: list[tuple] = []
 
 
 @pytest.fixture(scope="module")
@@ -337,3 +407,155 @@ def test_a_new_order_sent_again_changed_links_to_the_order_its_key_placed(browse
     assert "abaixo" not in notice.group(1)
     link = re.search(r'<a href="([^"]+)">Ver o pedido registrado</a>', notice.group(1))
     assert link and link.group(1) == f"/console/orders/{placed}"
+
+
+# --- what a stock-and-shipping walk found ---
+
+
+def ledger_reasons(html: str) -> list[str]:
+    """Each movement's reason, the ledger's second column."""
+    found = re.search(r'<table class="list" id="ledger">(.*?)</table>', html, re.S)
+    return re.findall(r"<tr><td>[^<]*</td><td>([^<]*)</td>", found.group(1))
+
+
+def test_a_sale_in_the_stock_ledger_is_named_venda_and_the_form_does_not_offer_it(browser, api):
+    assert set(LEDGER_REASONS) == set(REASONS)
+    assert set(MOVEMENT_REASONS) == set(MANUAL_REASONS)
+    api.ledger = [movement("sale", f"order {ORDER}", 1), movement("receipt", None, 1)]
+    page = browser.get(f"/console/stock/{PRODUCT}").text
+    assert ledger_reasons(page) == ["Venda", "Recebimento"]
+    reason = re.search(r'<select id="movement-reason".*?</select>', page, re.S).group(0)
+    assert 'value="sale"' not in reason
+
+
+def error_of(html: str, fid: str) -> str | None:
+    found = re.search(rf'<p id="{fid}-error" class="error"[^>]*>([^<]*)</p>', html)
+    return found and found.group(1)
+
+
+def test_a_movement_refused_for_its_reason_names_the_reasons_the_form_offers(browser, api):
+    page = browser.get(f"/console/stock/{PRODUCT}").text
+    form = {**form_fields(page, "movement-form"), "quantity": "-3", "reason": "sale"}
+    answer = browser.post(f"/console/stock/{PRODUCT}/movements", data=form)
+    assert answer.status_code == 422
+    assert error_of(answer.text, "movement-reason") == (
+        "Deve ser um destes: Recebimento, Ajuste, Devolução, Avaria."
+    )
+
+
+def actions_of(html: str) -> str:
+    found = re.search(r"<h2>Ações</h2>(.*?)<h2>", html, re.S)
+    return found.group(1) if found else ""
+
+
+def test_a_status_change_sends_the_note_typed_and_no_note_when_left_empty(browser, api):
+    api.order["status"] = "paid"
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert "Código de rastreio" in actions_of(page)
+    form = {**form_fields(page, "status-shipped"), "note": " BR123456789BR "}
+    assert browser.post(f"/console/orders/{ORDER}/status", data=form).status_code == 303
+    api.order["status"] = "paid"
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert "Motivo do cancelamento" in actions_of(page)
+    form = form_fields(page, "status-cancelled")
+    assert form["note"] == ""
+    assert browser.post(f"/console/orders/{ORDER}/status", data=form).status_code == 303
+    assert [body for _, _, body in api.sent] == [
+        {"status": "shipped", "note": "BR123456789BR"},
+        {"status": "cancelled"},
+    ]
+
+
+def button_of(html: str, button_id: str) -> str | None:
+    found = re.search(rf'<button type="submit" id="{button_id}"[^>]*>([^<]*)</button>', html)
+    return found and found.group(1)
+
+
+def test_the_cancel_button_of_a_paid_order_says_it_refunds(browser, api):
+    assert button_of(browser.get(f"/console/orders/{ORDER}").text, "action-cancelled") == (
+        "Cancelar"
+    )
+    api.order["status"] = "paid"
+    assert button_of(browser.get(f"/console/orders/{ORDER}").text, "action-cancelled") == (
+        "Cancelar e reembolsar"
+    )
+
+
+@pytest.mark.parametrize("status", ["pending", "cancelled"])
+def test_an_admin_deletes_a_pending_or_cancelled_order_and_lands_on_the_orders_list(
+    browser, api, status
+):
+    api.order["status"] = status
+    page = browser.get(f"/console/orders/{ORDER}").text
+    answer = browser.post(f"/console/orders/{ORDER}/delete", data=form_fields(page, "delete-order"))
+    assert answer.status_code == 303
+    assert answer.location == "/console/orders"
+    assert api.sent == [("DELETE", f"/orders/{ORDER}", None)]
+    assert f"Pedido {ORDER} excluído." in browser.get(answer.location).text
+
+
+def test_the_delete_form_is_offered_to_admins_only_on_orders_the_api_deletes(browser, api):
+    for status, offered in [("pending", True), ("cancelled", True), ("paid", False)]:
+        api.order["status"] = status
+        page = browser.get(f"/console/orders/{ORDER}").text
+        assert (form_fields(page, "delete-order") is not None) is offered, status
+    sign_out(browser)
+    register(browser)
+    api.order["status"] = "pending"
+    assert form_fields(browser.get(f"/console/orders/{ORDER}").text, "delete-order") is None
+
+
+def test_a_refused_delete_says_the_apis_reason_in_portuguese_on_the_orders_page(browser, api):
+    page = browser.get(f"/console/orders/{ORDER}").text
+    api.order["status"] = "paid"  # paid by the client since the page was shown
+    answer = browser.post(
+        f"/console/orders/{ORDER}/delete",
+        data=form_fields(page, "delete-order"),
+        follow_redirects=True,
+    )
+    assert answer.request.path == f"/console/orders/{ORDER}"
+    assert (
+        f"Não foi possível excluir o pedido: O pedido {ORDER} está pago: só pedidos pendentes ou"
+        " cancelados podem ser excluídos" in answer.text
+    )
+
+
+def stock_row(product_id: int, available: int) -> dict:
+    return {
+        "product_id": product_id,
+        "on_hand": available,
+        "reserved": 0,
+        "available": available,
+        "reorder_level": 20,
+        "updated_at": "2026-12-01T10:00:00+00:00",
+    }
+
+
+def test_the_dashboards_low_stock_counts_them_all_lists_the_fewest_available_and_links(
+    browser, api
+):
+    # Twelve low (20 or fewer available), the fewest in the highest ids; one well stocked.
+    api.stock = [stock_row(n, 12 - n if n < 13 else 40) for n in range(1, 14)]
+    page = browser.get("/console/").text
+    box = re.search(r'<section aria-labelledby="low-title">(.*?)</section>', page, re.S).group(1)
+    listed = re.findall(r'href="/console/stock/(\d+)"', box)
+    assert [int(n) for n in listed] == [12, 11, 10, 9, 8, 7, 6, 5, 4, 3]
+    said = " ".join(re.sub(r"<[^>]+>", " ", box.split("<table")[0]).split())
+    count = "12 produtos no nível de reposição ou abaixo dele; aqui, os 10 com menos disponível."
+    assert count in said
+    assert 'href="/console/stock?low=true"' in box
+
+
+def test_a_list_filter_the_api_refuses_is_said_under_its_select_with_the_selects_names(
+    browser, api
+):
+    stock = browser.get("/console/stock?low=maybe")
+    assert stock.status_code == 422
+    assert error_of(stock.text, "low") == "Deve ser um destes: Todos, Abaixo do nível de reposição."
+    assert "Filtro recusado: confira o campo destacado." in stock.text
+    assert "Nada encontrado." not in stock.text
+    orders = browser.get("/console/orders?status=bogus")
+    assert orders.status_code == 422
+    assert error_of(orders.text, "status") == (
+        "Deve ser um destes: Todos, Pendente, Pago, Enviado, Entregue, Cancelado, Aguardando ação."
+    )

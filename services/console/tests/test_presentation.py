@@ -86,7 +86,7 @@ def test_the_dashboard_asks_for_the_kpis_of_the_shops_days(browser, gateway):
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
 def test_a_dashboard_panel_whose_route_fails_or_is_throttled_says_so_and_the_page_stands(status):
     assert kpis(ApiError(status))[:2] == (None, "Indicadores indisponíveis no momento.")
-    assert low_stock(ApiError(status)) == ([], "Estoque indisponível no momento.")
+    assert low_stock(ApiError(status)) == ([], 0, "Estoque indisponível no momento.")
     assert waiting_orders(ApiError(status)) == ([], "Pedidos indisponíveis no momento.")
 
 

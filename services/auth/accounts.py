@@ -171,7 +171,13 @@ def _count_guess(email: str, source: str, now: datetime, spaced_by_email: bool =
         set_={"failures": LoginAttempt.failures},
     ).returning(LoginAttempt)
     pair = db.session.scalar(stmt, execution_options={"populate_existing": True})
-    _refuse_while_blocked(pair, now)
+    _refuse_while_blocked(
+        pair,
+        now,
+        "Too many failed logins from this address; try again later"
+        if spaced_by_email
+        else "Too many wrong current passwords in this session; try again later",
+    )
     if spaced_by_email and not _known(pair, now):
         _take_email_slot(email, now)
     idle = pair.last_failure_at is None or pair.last_failure_at < now - _window()
@@ -209,14 +215,11 @@ def blocked_until(pair: LoginAttempt | None) -> datetime | None:
     return pair.last_failure_at + timedelta(seconds=min(block, window))
 
 
-def _refuse_while_blocked(pair: LoginAttempt | None, now: datetime) -> None:
+def _refuse_while_blocked(pair: LoginAttempt | None, now: datetime, detail: str) -> None:
     until = blocked_until(pair)
     if until is not None and until > now:
         db.session.rollback()
-        raise TooManyRequests(
-            "Too many failed logins from this address; try again later",
-            retry_after=_seconds_until(until, now),
-        )
+        raise TooManyRequests(detail, retry_after=_seconds_until(until, now))
 
 
 def _take_email_slot(email: str, now: datetime) -> None:

@@ -252,6 +252,9 @@ EXACT: dict[str, str] = {
     "Too many failed logins for this account; try again later": (
         "Muitas tentativas de entrar falharam nesta conta; tente de novo mais tarde."
     ),
+    "Too many wrong current passwords in this session; try again later": (
+        "Muitas senhas atuais erradas nesta sessão; tente de novo mais tarde."
+    ),
     "The email or password is wrong": "E-mail ou senha incorretos.",
     "A refresh token is required": "É preciso um token de renovação.",
     "The refresh token is invalid or expired": "O token de renovação é inválido ou expirou.",

@@ -330,11 +330,15 @@ def test_current_passwords_guessed_with_one_token_from_many_addresses_meet_its_l
             "/auth/me",
             headers={**headers, **from_address(address)},
             json={"name": "X", "current_password": "a-guess"},
-        ).status_code
+        )
 
     # A stolen token, tried from ever new addresses: each is below its own limit, the session not.
     answers = [guess(f"203.0.113.{n}") for n in range(6)]
-    assert answers == [422] * 5 + [429]
+    assert [answer.status_code for answer in answers] == [422] * 5 + [429]
+    # The refusal names what is counted: the session's guesses, not an address's sign-ins.
+    assert answers[-1].json["detail"] == (
+        "Too many wrong current passwords in this session; try again later"
+    )
 
 
 def test_guesses_at_the_email_from_many_addresses_do_not_stop_its_owner_changing_the_password(

@@ -26,7 +26,7 @@ from .httpclient import ServiceClient
 from .observability import configure_logging, init_metrics, init_sentry, register_request_hooks
 from .security import init_jwt
 from .settings import base_config, env
-from .web import Api, bodiless_head, schema_name_resolver
+from .web import Api, bodiless_head, no_content_no_type, schema_name_resolver
 
 
 class IdConverter(IntegerConverter):
@@ -158,6 +158,7 @@ def create_service_app(
     allow_large_bodies(app)
     app.after_request(drain_unread_body)
     app.after_request(bodiless_head)
+    app.after_request(no_content_no_type)
     app.url_value_preprocessor(refuse_unstorable_path_values)
     init_sentry(app)
 

@@ -49,6 +49,14 @@ def bodiless_head(response):
     return response
 
 
+def no_content_no_type(response):
+    """An app-wide after-request hook: a 204 has no body, so it names no media type either (a
+    client that parses by Content-Type would read an empty JSON document)."""
+    if response.status_code == 204:
+        response.headers.pop("Content-Type", None)
+    return response
+
+
 def conditional(func):
     """Document the 304 `revalidate` answers on a GET of a blueprint that runs it."""
     return flask_smorest.Blueprint.doc(

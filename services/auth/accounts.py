@@ -43,6 +43,7 @@ from .models import (
     User,
     db,
 )
+from .schemas import PASSWORD_IS_EMAIL, password_is_the_email
 
 BAD_CREDENTIALS = "The email or password is wrong"
 
@@ -514,6 +515,9 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     an address no sign-in made known to the email. The failures still count on the email."""
     now = utcnow()
     email, checked = user.email, user.password_hash
+    if "password" in data and password_is_the_email(data["password"], email):
+        # Said before current_password is checked (or counted): it tells the caller nothing.
+        raise Unprocessable({"password": [PASSWORD_IS_EMAIL]})
     guesser = _session_guesser(session_id) if session_id else source
     _count_guess(email, guesser, now, spaced_by_email=session_id is None)
     if not passwords.matches(checked, data["current_password"]):

@@ -8,6 +8,15 @@ from services.kit import Filter, PageArgs, sort_field
 from services.kit.fields import Email, Flag, FlagFilter, Text
 
 PASSWORD = validate.Length(min=8, max=256, error="Must be 8 to 256 characters long.")
+PASSWORD_IS_EMAIL = "Must not be the e-mail address, nor its part before the @."  # noqa: S105 (a message)
+
+
+def password_is_the_email(password: str, email: str) -> bool:
+    """The first guess of anyone who knows the address (OWASP's Authentication Cheat Sheet: a
+    password must not be the account's own identifier), in any case."""
+    guess = password.strip().casefold()
+    email = email.casefold()
+    return guess in (email, email.split("@", 1)[0])
 
 
 class UserSchema(Schema):
@@ -30,6 +39,12 @@ class RegisterSchema(Schema):
         required=True, load_only=True, validate=PASSWORD, metadata={"example": "s3nha-forte"}
     )
     name = Text(120, required=True, metadata={"example": "Ana Souza"})
+
+    @validates_schema
+    def not_the_email(self, data, **kwargs):
+        given = "password" in data and "email" in data
+        if given and password_is_the_email(data["password"], data["email"]):
+            raise ValidationError(PASSWORD_IS_EMAIL, "password")
 
 
 class LoginSchema(Schema):

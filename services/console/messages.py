@@ -252,6 +252,9 @@ EXACT: dict[str, str] = {
     "Too many failed logins for this account; try again later": (
         "Muitas tentativas de entrar falharam nesta conta; tente de novo mais tarde."
     ),
+    "Must not be the e-mail address, nor its part before the @.": (
+        "Não pode ser o e-mail, nem a parte dele antes do @."
+    ),
     "Too many wrong current passwords in this session; try again later": (
         "Muitas senhas atuais erradas nesta sessão; tente de novo mais tarde."
     ),

@@ -81,6 +81,24 @@ def test_short_password_is_rejected_with_422_naming_password(client):
     assert list(response.json["errors"]) == ["password"]
 
 
+@pytest.mark.parametrize("password", ["Maria.Souza@Example.com", "maria.souza", " MARIA.SOUZA "])
+def test_a_password_that_is_the_email_or_its_name_part_is_a_422_naming_password(
+    client, register, login, password
+):
+    body = {"email": "maria.souza@example.com", "password": password, "name": "Maria"}
+    refused = client.post("/auth/register", json=body)
+    assert refused.status_code == 422
+    assert refused.json["errors"] == {
+        "password": ["Must not be the e-mail address, nor its part before the @."]
+    }
+    register(email="maria.souza@example.com")
+    headers = auth(login(email="maria.souza@example.com"))
+    change = {"password": password, "current_password": "s3nha-forte"}
+    changed = client.patch("/auth/me", headers=headers, json=change)
+    assert changed.status_code == 422 and list(changed.json["errors"]) == ["password"]
+    assert login(email="maria.souza@example.com")["access_token"]  # the old one still works
+
+
 def test_invalid_email_and_missing_name_are_named_in_422(client):
     response = client.post("/auth/register", json={"email": "nope", "password": "s3nha-forte"})
     assert response.status_code == 422

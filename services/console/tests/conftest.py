@@ -104,15 +104,28 @@ def app(database, jwt_keys, gateway, auth_server):
     return console_app(database, jwt_keys, gateway, auth_server, WTF_CSRF_ENABLED=True)
 
 
-@pytest.fixture
-def browser(app, auth):
-    for each in (app, auth):
-        truncate_all(each)
+def emptied_with_the_admin(console, auth, *others):
+    """Every table of `console`, auth and `others` emptied, the admin account made again: each
+    test starts as the first one did. A browser of `console`, signed in to nothing yet."""
     from services.auth.accounts import ensure_admin
 
+    for each in (console, auth, *others):
+        truncate_all(each)
     with auth.app_context():
         ensure_admin(*ADMIN)
-    return app.test_client()
+    return console.test_client()
+
+
+def signed_in_admin(console, auth, *others):
+    """`emptied_with_the_admin`, then the browser signed in as the admin."""
+    browser = emptied_with_the_admin(console, auth, *others)
+    sign_in(browser)
+    return browser
+
+
+@pytest.fixture
+def browser(app, auth):
+    return emptied_with_the_admin(app, auth)
 
 
 def csrf_of(html: str) -> str:

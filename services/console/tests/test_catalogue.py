@@ -10,11 +10,9 @@ import re
 import pytest
 from flask import Flask, request
 
-from services.auth.accounts import ensure_admin
 from services.console import catalogue as pages
-from services.kit.testing import truncate_all
 
-from .conftest import ADMIN, console_with_api, csrf_of, sign_in
+from .conftest import console_with_api, csrf_of, signed_in_admin
 
 PRODUCT = 9
 
@@ -116,16 +114,10 @@ def catalogue_console(database, jwt_keys, auth, auth_server, catalogue):
 
 @pytest.fixture
 def admin(catalogue_console, auth, catalogue):
-    for each in (catalogue_console, auth):
-        truncate_all(each)
-    with auth.app_context():
-        ensure_admin(*ADMIN)
     catalogue.rows = Categories(150).rows
     catalogue.failing = False
     catalogue.patched.clear()
-    browser = catalogue_console.test_client()
-    sign_in(browser)
-    return browser
+    return signed_in_admin(catalogue_console, auth)
 
 
 def offered(html: str) -> list[int]:

@@ -16,9 +16,9 @@ from services.console.tests.conftest import (
     ADMIN,
     console_with_api,
     csrf_of,
-    sign_in,
+    signed_in_admin,
 )
-from services.kit.testing import build_app, truncate_all
+from services.kit.testing import build_app
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
 
@@ -70,15 +70,7 @@ class Api:
 
 @pytest.fixture
 def admin(served, auth, products):
-    from services.auth.accounts import ensure_admin
-
-    for each in (served, auth, products):
-        truncate_all(each)
-    with auth.app_context():
-        ensure_admin(*ADMIN)
-    browser = served.test_client()
-    sign_in(browser)
-    return browser
+    return signed_in_admin(served, auth, products)
 
 
 @pytest.fixture

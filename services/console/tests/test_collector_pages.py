@@ -5,12 +5,11 @@ import re
 
 import pytest
 
-from services.auth.accounts import ensure_admin
 from services.collector import create_app as create_collector_app
 from services.collector.models import Run, Source, db
-from services.kit.testing import build_app, truncate_all
+from services.kit.testing import build_app
 
-from .conftest import ADMIN, console_with_api, sign_in
+from .conftest import console_with_api, signed_in_admin
 
 
 class Collector:
@@ -43,14 +42,8 @@ def console(database, jwt_keys, auth, auth_server, collector):
 
 @pytest.fixture
 def admin(console, auth, collector):
-    for each in (console, auth, collector.app):
-        truncate_all(each)
     collector.sources_fail = False
-    with auth.app_context():
-        ensure_admin(*ADMIN)
-    browser = console.test_client()
-    sign_in(browser)
-    return browser
+    return signed_in_admin(console, auth, collector.app)
 
 
 def finished_run(collector, status: str, error: str, rejected_count: int = 0) -> int:

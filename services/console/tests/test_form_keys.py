@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 from flask import Flask, request
 
-from services.auth.accounts import ensure_admin
 from services.console import sales
-from services.kit.testing import truncate_all
 
-from .conftest import ADMIN, console_with_api, csrf_of, sign_in
+from .conftest import console_with_api, csrf_of, signed_in_admin
 
 PRODUCT, CLIENT, ORDER, PAYMENT = 7, 3, 5, 9
 
@@ -153,16 +151,11 @@ def api_console(database, jwt_keys, auth, auth_server, api):
 
 @pytest.fixture
 def browser(api_console, auth, api):
-    for each in (api_console, auth):
-        truncate_all(each)
-    with auth.app_context():
-        ensure_admin(*ADMIN)
     api.posts.clear()
     api.bodies.clear()
     api.lost, api.slow, api.down, api.total = None, 0.0, False, 0
     api.gone, api.gone_reads = False, 0
-    browser = api_console.test_client()
-    sign_in(browser)
+    browser = signed_in_admin(api_console, auth)
     return browser
 
 

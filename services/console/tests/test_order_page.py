@@ -13,16 +13,20 @@ import pytest
 from flask import Flask, request
 from marshmallow import ValidationError, validate
 
-from services.auth.accounts import ensure_admin
 from services.console.catalogue import LEDGER_REASONS, MOVEMENT_REASONS
 from services.console.messages import note_in_portuguese
 from services.inventory.models import MANUAL_REASONS, REASONS
 from services.inventory.schemas import NewMovementSchema
 from services.kit.fields import FlagFilter
-from services.kit.testing import truncate_all
 from services.orders.models import STATUSES
 
-from .conftest import ADMIN, console_with_api, csrf_of, form_fields, register, sign_in
+from .conftest import (
+    console_with_api,
+    csrf_of,
+    form_fields,
+    register,
+    signed_in_admin,
+)
 from .test_messages import SAMPLE, _api_sources, _constants, _name_of, _scopes, _texts
 from .test_pages import sign_out
 
@@ -204,14 +208,8 @@ def api_console(database, jwt_keys, auth, auth_server, api):
 
 @pytest.fixture
 def browser(api_console, auth, api):
-    for each in (api_console, auth):
-        truncate_all(each)
-    with auth.app_context():
-        ensure_admin(*ADMIN)
     api.reset()
-    browser = api_console.test_client()
-    sign_in(browser)
-    return browser
+    return signed_in_admin(api_console, auth)
 
 
 # --- the notes services write themselves ---

@@ -8,10 +8,7 @@ import re
 import pytest
 from flask import Flask, request
 
-from services.auth.accounts import ensure_admin
-from services.kit.testing import truncate_all
-
-from .conftest import ADMIN, console_with_api, csrf_of, sign_in
+from .conftest import console_with_api, csrf_of, signed_in_admin
 
 PRODUCT = 9
 PROBLEM = {"Content-Type": "application/problem+json"}
@@ -89,14 +86,8 @@ def shop_console(database, jwt_keys, auth, auth_server, shop):
 
 @pytest.fixture
 def admin(shop_console, auth, shop):
-    for each in (shop_console, auth):
-        truncate_all(each)
-    with auth.app_context():
-        ensure_admin(*ADMIN)
     shop.stock, shop.copy, shop.created = None, 0, []
-    browser = shop_console.test_client()
-    sign_in(browser)
-    return browser
+    return signed_in_admin(shop_console, auth)
 
 
 def available_on(page: str) -> str:

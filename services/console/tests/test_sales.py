@@ -9,16 +9,14 @@ import jwt
 import pytest
 from flask import Flask, request
 
-from services.auth.accounts import ensure_admin
 from services.console.sales import MAX_ORDER_LINES
-from services.kit.testing import truncate_all
 from services.orders.schemas import MAX_LINES
 
 from .conftest import (
-    ADMIN,
     PASSWORD,
     console_with_api,
     csrf_of,
+    emptied_with_the_admin,
     form_fields,
     register,
     sign_in,
@@ -146,17 +144,13 @@ def api_console(database, jwt_keys, auth, auth_server, api):
 
 @pytest.fixture
 def browser(api_console, auth, api):
-    for each in (api_console, auth):
-        truncate_all(each)
-    with auth.app_context():
-        ensure_admin(*ADMIN)
     api.sent.clear()
     api.listed.clear()
     api.answers.clear()
     api.history.clear()
     api.addresses = 0
     api.client = dict(MARIA)
-    return api_console.test_client()
+    return emptied_with_the_admin(api_console, auth)
 
 
 def as_user(browser):

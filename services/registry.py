@@ -31,8 +31,10 @@ class Worker:
     name: str
     command: tuple[str, ...]
     # Prefixes of the settings only this worker gets (a webhook URL may carry a token of its own);
-    # no other process of the stack is passed them.
+    # no other process of the stack is passed them...
     settings: tuple[str, ...] = ()
+    # ...but for these, which its service's own processes (web app, relay) read too.
+    shared: tuple[str, ...] = ()
     # It goes through the gateway as a signed-in user: it gets GATEWAY_URL and the sign-in account.
     through_gateway: bool = False
 
@@ -293,8 +295,8 @@ SERVICES: tuple[Service, ...] = (
         # Takes queued runs and starts scheduled ones (services/collector/worker.py); its
         # settings (fetching, SSRF allow-list, contact URL) are its alone, but for the allow-list,
         # which the web app reads too (a start URL naming a private address literally is refused
-        # when the source is saved; stack/processes.py gives it). Named one by one: COLLECTOR_ is
-        # also the prefix of the service's port, password, key and alert address.
+        # when the source is saved). Named one by one: COLLECTOR_ is also the prefix of the
+        # service's port, password, key and alert address.
         workers=(
             Worker(
                 "worker",
@@ -310,6 +312,7 @@ SERVICES: tuple[Service, ...] = (
                     "COLLECTOR_CONCURRENCY",
                     "COLLECTOR_POLL_S",
                 ),
+                shared=("COLLECTOR_ALLOWED_PRIVATE_HOSTS",),
             ),
         ),
     ),

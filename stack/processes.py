@@ -212,10 +212,9 @@ def service_environment(
         environment["COLLECTOR_ALERT_TO"] = cfg.get("COLLECTOR_ALERT_TO") or cfg.get(
             "FEIRA_ADMIN_EMAIL", "admin@feira.local"
         )
-    if service == "collector":
-        # Its worker's allow-list of private hosts: the API refuses a start URL naming a private
-        # address literally unless it is listed (the worker checks every name it resolves).
-        environment["COLLECTOR_ALLOWED_PRIVATE_HOSTS"] = cfg.get("COLLECTOR_ALLOWED_PRIVATE_HOSTS")
+    # What its workers share with it (the registry's Worker.shared): set even when empty.
+    for worker in BY_NAME[service].workers:
+        environment.update({key: cfg.get(key) for key in worker.shared})
     if service == "monitoring":
         # The worker writes what it knows there; the dashboard answers from it while Postgres
         # is down (monitoring/snapshot.py).

@@ -199,10 +199,8 @@ def test_a_workers_own_settings_reach_that_worker_alone(supervised):
             for name, program in supervised.items():
                 own = {key for key in program.environment if key.startswith(worker.settings)}
                 own.discard("MONITOR_SNAPSHOT_FILE")  # the dashboard reads the worker's snapshot
-                if name.startswith("collector"):
-                    # Its web app refuses a start URL naming a private address the worker may not
-                    # fetch: it reads the allow-list too (its relay shares its environment).
-                    own.discard("COLLECTOR_ALLOWED_PRIVATE_HOSTS")
+                if name.startswith(service.name):
+                    own -= set(worker.shared)  # its service's processes read these too
                 if name == f"{service.name}-{worker.name}":
                     assert own, name
                 else:

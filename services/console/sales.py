@@ -420,9 +420,10 @@ def new_order():
             raise
         if exc.key_reused:
             # A key's row is only ever written naming what it made (the kit's `Key.bind` and
-            # `Key.answer`): a spent key always names its order.
-            recorded = exc.problem["resource_id"]
-            message = ORDER_KEY_REUSED.format(id=recorded)
+            # `Key.answer`): a spent key names its order. Read as the kit documents it, though
+            # ("once it made something"): without it, the plain key-reused message.
+            recorded = exc.problem.get("resource_id")
+            message = ORDER_KEY_REUSED.format(id=recorded) if recorded else KEY_REUSED
             return order_form(with_new_key(values), None, message, exc.status, recorded)
         message = exc.message
         if exc.problem.get("short"):

@@ -23,15 +23,17 @@ NAMES_TTL_S = 10.0
 
 
 def clients(ids: list[int]) -> dict[int, str]:
-    """Client id → name, for at most a page of ids (one batch read of those not kept)."""
-    ids = ids[:PAGE]
+    """Client id → name: those not kept read a page of ids at a time, until clients cannot
+    answer (the rest are then unnamed: one slow or missing service costs one read's wait, not
+    one per page)."""
     kept = _kept("clients")
-    missing = [id_ for id_ in ids if id_ not in kept]
-    if missing:
-        params = {"ids": ",".join(map(str, missing)), "per_page": PAGE}
-        page = _page("clients", "/clients", params)
-        if page:
-            kept.update(page[0])
+    missing = [id_ for id_ in dict.fromkeys(ids) if id_ not in kept]
+    for start in range(0, len(missing), PAGE):
+        batch = missing[start : start + PAGE]
+        page = _page("clients", "/clients", {"ids": ",".join(map(str, batch)), "per_page": PAGE})
+        if page is None:
+            break
+        kept.update(page[0])
     return {id_: kept[id_] for id_ in ids if id_ in kept}
 
 

@@ -426,10 +426,7 @@ def _names_of(group_by: str, keys: list) -> dict:
     from their services, a page at a time; null for one that cannot be named). A day needs no
     label; a product is named by the query itself."""
     if group_by == "client":
-        named: dict = {}
-        for start in range(0, len(keys), names.PAGE):
-            named.update(names.clients(keys[start : start + names.PAGE]))
-        return named
+        return names.clients(keys)
     if group_by == "category":
         return names.categories([key for key in keys if key is not None])
     return {}

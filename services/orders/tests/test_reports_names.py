@@ -103,3 +103,28 @@ def test_the_sales_report_names_the_clients_and_categories_it_groups_by(
 
     assert labels("client") == {buyer["id"]: buyer["name"]}
     assert labels("category") == {category["id"]: category["name"]}
+
+
+def test_clients_names_are_read_a_page_at_a_time_and_stop_at_the_first_page_refused(
+    app, monkeypatch
+):
+    """A sales report by client may name hundreds: every page is asked while clients answers,
+    and none after one it could not answer (each such ask waits out its timeout)."""
+    asked: list[list[int]] = []
+
+    def page(name, path, params):
+        batch = [int(id_) for id_ in params["ids"].split(",")]
+        asked.append(batch)
+        return ({id_: f"Cliente {id_}" for id_ in batch}, False) if answering else None
+
+    monkeypatch.setattr(names, "_page", page)
+    monkeypatch.setattr(names, "NAMES_TTL_S", 0.0)
+    ids = list(range(1, 251))
+    with app.app_context():
+        answering = True
+        assert names.clients(ids) == {id_: f"Cliente {id_}" for id_ in ids}
+        assert [len(batch) for batch in asked] == [100, 100, 50]
+        asked.clear()
+        answering = False
+        assert names.clients(ids) == {}
+        assert len(asked) == 1

@@ -2,9 +2,13 @@
 told): flagged, what came recorded as `received_amount`, and refunds give back at most that. Once
 it is all back the payment is `refunded`, so the order can be paid anew."""
 
-from sqlalchemy import update
+from decimal import Decimal
+
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import select, text, update
 
 from services.kit.testing import deliver
+from services.payments import reasons
 from services.payments.models import Payment, db
 
 from .conftest import emitted, eventually
@@ -125,3 +129,62 @@ def test_a_payment_whose_received_amount_is_not_known_refunds_its_amount(
     assert (refunded.json["status"], refunded.json["refunded_amount"]) == ("refunded", "60.50")
     assert refunded.json["received_amount"] is None
     assert refunded_at_the_provider(standin, paid["provider_ref"]) == [6050]
+
+
+def test_the_received_amount_migration_fills_what_each_paid_payment_received(client, app):
+    """Payments made before `received_amount`: one paid gets its amount, one flagged for another
+    amount what its reason says came (and is `refunded` once that is all back), and one whose
+    reason an admin's review or a later cause replaced, or not paid at all, stays unknown."""
+    short = reasons.OTHER_AMOUNT.format(received=6000, cents=6050)
+    # A provider that named no amount received: what came is not known.
+    unknown = reasons.OTHER_AMOUNT.format(received=None, cents=6050)
+    rows = {
+        # id: (status, refunded_amount, review_reason, reviewed)
+        1: ("succeeded", "0", None, False),
+        2: ("succeeded", "0", short, False),
+        3: ("partially_refunded", "60.00", short, False),
+        4: ("partially_refunded", "10.00", None, True),
+        5: ("succeeded", "0", unknown, False),
+        6: ("processing", "0", None, False),
+        7: ("failed", "0", None, False),
+    }
+    with app.app_context():
+        db.session.remove()
+        downgrade(revision="7d3a9e5c1f48")
+        try:
+            for id_, (status, refunded, reason, reviewed) in rows.items():
+                db.session.execute(
+                    text(
+                        "INSERT INTO payments.payments (id, order_id, method, status, amount, "
+                        "refunded_amount, review_reason, needs_review, reviewed_at, created_by, "
+                        "nonce) VALUES (:id, :id, 'card', :status, 60.50, :refunded, :reason, "
+                        ":flagged, CASE WHEN :reviewed THEN now() END, 10, :nonce)"
+                    ),
+                    {
+                        "id": id_,
+                        "status": status,
+                        "refunded": refunded,
+                        "reason": reason,
+                        "flagged": reason is not None,
+                        "reviewed": reviewed,
+                        "nonce": f"n{id_}",
+                    },
+                )
+            db.session.commit()
+        finally:
+            db.session.remove()
+            upgrade()
+        stored = {
+            p.id: (p.status, p.received_amount)
+            for p in db.session.scalars(select(Payment).order_by(Payment.id))
+        }
+        db.session.remove()
+    assert stored == {
+        1: ("succeeded", Decimal("60.50")),
+        2: ("succeeded", Decimal("60.00")),
+        3: ("refunded", Decimal("60.00")),
+        4: ("partially_refunded", None),
+        5: ("succeeded", None),
+        6: ("processing", None),
+        7: ("failed", None),
+    }

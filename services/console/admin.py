@@ -9,7 +9,7 @@ from . import api
 from .api import ApiError
 from .messages import in_portuguese
 from .pages import admin_only, bp, finite_number, form_values, page_args, pager, read_json
-from .sales import listing, payments_read, refused
+from .sales import listed, listing, payments_read, refused
 
 COLLECTOR_MISSING = "O coletor de catálogo não está disponível no momento."
 SOURCES_PER_PAGE = 50
@@ -34,7 +34,7 @@ def users():
         filters=filters,
         errors=errors,
         kept=users_query(),
-    )
+    ), listed(errors)
 
 
 @bp.post("/users/<int:user_id>")
@@ -216,7 +216,7 @@ def notifications():
         filters=filters,
         errors=errors,
         why=None,
-    )
+    ), listed(errors)
 
 
 @bp.post("/notifications/<int:notification_id>/retry")

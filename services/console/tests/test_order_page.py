@@ -557,3 +557,5 @@ def test_a_list_filter_the_api_refuses_is_said_under_its_select_with_the_selects
     assert error_of(orders.text, "status") == (
         "Deve ser um destes: Todos, Pendente, Pago, Enviado, Entregue, Cancelado, Aguardando ação."
     )
+    assert "Filtro recusado: confira o campo destacado." in orders.text
+    assert "Nenhum pedido encontrado." not in orders.text

@@ -26,6 +26,16 @@ def sign_out(browser):
     )
 
 
+def test_a_refused_list_filter_says_so_instead_of_finding_no_one(browser):
+    sign_in(browser)
+    refused = browser.get("/console/users?role=owner")
+    found_none = browser.get("/console/users?email=nobody@example.com")
+    assert refused.status_code == 422
+    assert "Filtro recusado: confira o campo destacado." in refused.text
+    assert "Nenhum usuário encontrado." not in refused.text
+    assert "Nenhum usuário encontrado." in found_none.text
+
+
 def test_a_user_change_goes_back_to_the_list_with_its_filters_only(browser):
     register(browser, email="caio@example.com", name="Caio")
     sign_out(browser)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import redirect, render_template, request, session, url_for
+from werkzeug.urls import iri_to_uri
 
 from . import api, sessions
 from .api import ApiError
@@ -11,9 +14,15 @@ from .pages import bp, form_values, signed_in
 
 
 def safe_next(target: str | None) -> str:
-    """Back where the user was going, but only to a console page (no open redirect)."""
-    if target and target.startswith("/console") and not target.startswith("//"):
-        return target
+    """Back where the user was going, but only to a console page of this host (no open
+    redirect), written as a URI: a Location header carries no control or non-ASCII character
+    (a `next` with a newline was a 500)."""
+    if target and target.isprintable():
+        uri = iri_to_uri(target)
+        parts = urlsplit(uri)
+        console_page = parts.path == "/console" or parts.path.startswith("/console/")
+        if console_page and not (parts.scheme or parts.netloc):
+            return uri
     return url_for("console.dashboard")
 
 

@@ -279,3 +279,26 @@ def test_why_a_payment_failed_is_said_in_portuguese_when_the_console_knows_the_r
     code, reason, shown
 ):
     assert payment_failure({"failure_code": code, "failure_reason": reason}) == shown
+
+
+@pytest.mark.parametrize(
+    ("sent", "back_to"),
+    [
+        ("/console/users?role=admin", "/console/users?role=admin"),
+        ("/console/products?q=pão €", "/console/products?q=p%C3%A3o%20%E2%82%AC"),
+        ("/console/users\r\nSet-Cookie: x=1", "/console/"),
+        ("/console/\u2028", "/console/"),
+        ("//evil.example/console/", "/console/"),
+        ("https://evil.example/console/", "/console/"),
+        ("/consolex/", "/console/"),
+        ("/", "/console/"),
+    ],
+)
+def test_signing_in_goes_back_only_to_a_console_page_as_a_uri(app, browser, sent, back_to):
+    page = browser.get("/console/login").text
+    signed = browser.post(
+        "/console/login",
+        data={"email": ADMIN[0], "password": ADMIN[1], "next": sent, "csrf_token": csrf_of(page)},
+    )
+    assert signed.status_code == 303
+    assert signed.headers["Location"] == back_to

@@ -58,7 +58,7 @@ def test_a_refused_sign_up_says_erro_in_its_title_and_focuses_a_summary_linking_
     summary = summary_of(answer.text)
     assert summary is not None, "the summary is the first thing in main"
     assert 'tabindex="-1" autofocus' in summary
-    assert "Confira os campos destacados." in summary
+    assert "<h2>Há um problema</h2>" in summary
     links = summary_links(answer.text)
     assert set(links) == {"email", "password"}
     for fid, words in links.items():

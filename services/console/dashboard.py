@@ -13,6 +13,9 @@ from .api import ApiError
 from .pages import bp, shop_zone, signed_in
 
 PERIODS = {"7": "7 dias", "30": "30 dias", "90": "90 dias", "365": "12 meses"}
+# The most days the KPIs take in one period (the API's limit): `days` may be any of 1 to this.
+MAX_DAYS = 366
+BAD_DAYS = f"O número de dias deve ser de 1 a {MAX_DAYS}."
 
 
 def category_label(row: dict) -> str:
@@ -41,14 +44,18 @@ UNNAMED = {
 
 
 def period() -> tuple[str, str, dict[str, list[str]]]:
-    """`from`/`to` from the picker (a preset number of days, or two dates); the last 30 days.
-    Days of the shop's time zone, as the KPIs are asked for."""
+    """`from`/`to` from the picker (a number of days up to today, or two dates); the last 30
+    days. Days of the shop's time zone, as the KPIs are asked for. What cannot be read is named
+    in `errors`, and the period is then as if it had not been given."""
     today = datetime.now(shop_zone()).date()
     start, end = request.args.get("from", ""), request.args.get("to", "")
     errors: dict[str, list[str]] = {}
     days = request.args.get("days", "")
-    if days in PERIODS:
+    # ASCII digits only: int() would also take "٣٠", " 30" or "3_0".
+    if days.isascii() and days.isdigit() and 1 <= int(days) <= MAX_DAYS:
         return (today - timedelta(days=int(days) - 1)).isoformat(), today.isoformat(), errors
+    if days:
+        errors["days"] = [BAD_DAYS]
     try:
         last = date.fromisoformat(end) if end else today
     except ValueError:
@@ -68,8 +75,21 @@ def period() -> tuple[str, str, dict[str, list[str]]]:
     return first.isoformat(), last.isoformat(), errors
 
 
-def chart(kind: str, labels: list, values: list, label: str) -> str:
-    return json.dumps({"type": kind, "labels": labels, "values": values, "label": label})
+def chart(
+    kind: str, labels: list, values: list, label: str, money: bool, horizontal: bool = False
+) -> str:
+    """What console.js draws on a canvas: `money` values are reais (its axis and tooltips say
+    R$); `horizontal` bars give long names a line each."""
+    return json.dumps(
+        {
+            "type": kind,
+            "labels": labels,
+            "values": values,
+            "label": label,
+            "money": money,
+            "horizontal": horizontal,
+        }
+    )
 
 
 def kpis(found) -> tuple[dict | None, str | None, dict]:
@@ -88,25 +108,38 @@ def kpis(found) -> tuple[dict | None, str | None, dict]:
             "line",
             [row["date"] for row in found.get("by_day", [])],
             [row["gmv"] for row in found.get("by_day", [])],
-            "GMV por dia (R$)",
+            "GMV por dia",
+            money=True,
         ),
         "top_products": chart(
             "bar",
             [row["name"] for row in found.get("top_products", [])],
             [row["units"] for row in found.get("top_products", [])],
             "Unidades vendidas",
+            money=False,
+            horizontal=True,
         ),
         "by_category": chart(
             "doughnut",
             [row["name"] for row in found.get("by_category", [])],
             [row["revenue"] for row in found.get("by_category", [])],
-            "Receita por categoria (R$)",
+            "Receita por categoria",
+            money=True,
         ),
         "by_state": chart(
             "bar",
             [row["state"] for row in found.get("by_state", [])],
             [row["gmv"] for row in found.get("by_state", [])],
-            "GMV por UF (R$)",
+            "GMV por UF",
+            money=True,
+        ),
+        "by_client": chart(
+            "bar",
+            [row["name"] for row in found.get("by_client", [])],
+            [row["gmv"] for row in found.get("by_client", [])],
+            "GMV",
+            money=True,
+            horizontal=True,
         ),
     }
     return {**found, "charts": charts}, None, {}
@@ -162,7 +195,14 @@ def dashboard():
     found, why, errors = kpis(answers[2]) if session.is_admin else (None, None, {})
     stock, stock_total, stock_why = low_stock(answers[0])
     orders, orders_why = waiting_orders(answers[1])
-    return render_template(
+    # A period the picker or the API refused is a 422, as a list's refused filter is; only the
+    # admin is shown the picker, and so the refusal.
+    refused = session.is_admin and (
+        bool(period_errors) or (isinstance(answers[2], ApiError) and answers[2].status == 422)
+    )
+    if not session.is_admin:
+        period_errors = {}
+    page = render_template(
         "dashboard.html",
         start=start,
         end=end,
@@ -176,3 +216,4 @@ def dashboard():
         orders=orders,
         orders_why=orders_why,
     )
+    return page, 422 if refused else 200

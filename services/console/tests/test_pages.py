@@ -140,10 +140,10 @@ def test_an_order_key_no_header_can_carry_is_refused_on_the_form(browser, key):
     assert fresh != key and fresh.isascii() and len(fresh) == 36
 
 
-def test_an_invalid_period_date_is_said_once_next_to_its_field(browser):
+def test_an_invalid_period_date_is_a_422_said_once_next_to_its_field(browser):
     sign_in(browser)
     answer = browser.get("/console/?from=abc")
-    assert answer.status_code == 200
+    assert answer.status_code == 422
     assert '<p id="from-error" class="error" data-field="from">Data inválida.</p>' in answer.text
 
 

@@ -147,7 +147,10 @@ def read_product(product_id: int) -> Product:
 def find_products(args: dict) -> dict:
     """A page of the products `args` asks for, each as `read_product` reads one."""
     read_in_one_snapshot(db)
-    return paginate(db, search(args), args, sort_columns(args), Product.id)
+    # Ties go by id, in the sort's direction; but the best sellers' ties (most often products
+    # none bought) are read oldest first, as "ties by id" reads: negated, id descends upwards.
+    tiebreaker = -Product.id if args["sort"] == "-popularity" else Product.id
+    return paginate(db, search(args), args, sort_columns(args), tiebreaker)
 
 
 def create_product(data: dict) -> Product:

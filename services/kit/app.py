@@ -26,7 +26,13 @@ from .httpclient import ServiceClient
 from .observability import configure_logging, init_metrics, init_sentry, register_request_hooks
 from .security import init_jwt
 from .settings import base_config, env
-from .web import Api, bodiless_head, no_content_no_type, schema_name_resolver
+from .web import (
+    Api,
+    bodiless_head,
+    no_content_no_type,
+    not_sniffed_nor_framed,
+    schema_name_resolver,
+)
 
 
 class IdConverter(IntegerConverter):
@@ -159,6 +165,7 @@ def create_service_app(
     app.after_request(drain_unread_body)
     app.after_request(bodiless_head)
     app.after_request(no_content_no_type)
+    app.after_request(not_sniffed_nor_framed)
     app.url_value_preprocessor(refuse_unstorable_path_values)
     init_sentry(app)
 

@@ -57,6 +57,17 @@ def no_content_no_type(response):
     return response
 
 
+def not_sniffed_nor_framed(response):
+    """An app-wide after-request hook: no browser reads an answer as another type than it says
+    (a JSON body guessed as HTML), and no page of ours is shown inside another site's frame (the
+    status page, a service's own). A page that sets its own policy (the console's) keeps it."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    return response
+
+
 def conditional(func):
     """Document the 304 `revalidate` answers on a GET of a blueprint that runs it."""
     return flask_smorest.Blueprint.doc(

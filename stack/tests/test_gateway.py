@@ -60,6 +60,13 @@ def test_media_is_served_from_the_media_dir_to_anyone_with_year_long_cache_heade
     assert "auth_request" not in media and "deny all" in media
 
 
+def test_the_api_docs_page_may_not_be_framed_nor_sniffed(rendered):
+    docs = location(rendered, "= /docs")
+    assert "add_header X-Content-Type-Options nosniff always;" in docs
+    assert "add_header X-Frame-Options DENY always;" in docs
+    assert """add_header Content-Security-Policy "frame-ancestors 'none'" always;""" in docs
+
+
 def test_products_writes_pictures_where_the_gateway_serves_them(cfg):
     environment = service_environment(cfg, "products", cfg.db_passwords())
     assert environment["MEDIA_DIR"] == str(cfg.media_dir)

@@ -205,6 +205,23 @@ def test_an_unknown_route_is_a_404_problem(client):
     assert body["request_id"] == response.headers["X-Request-ID"]
 
 
+def test_every_answer_says_no_sniffing_and_a_page_may_not_be_framed(app, client):
+    listed, missing = client.get("/widgets"), client.get("/nowhere")
+    with app.test_request_context():
+        page = app.process_response(app.response_class("<p>oi</p>", mimetype="text/html"))
+        own = app.response_class("<p>oi</p>", mimetype="text/html")
+        own.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+        own = app.process_response(own)
+    assert listed.headers["X-Content-Type-Options"] == "nosniff"
+    assert missing.headers["X-Content-Type-Options"] == "nosniff"
+    assert "X-Frame-Options" not in listed.headers
+    assert page.headers["X-Frame-Options"] == "DENY"
+    assert page.headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert own.headers.getlist("Content-Security-Policy") == [
+        "default-src 'self'; frame-ancestors 'none'"
+    ]
+
+
 def test_a_wrong_method_is_a_405_problem_with_allow(client):
     response = client.delete("/widgets")
     assert response.status_code == 405 and response.mimetype == PROBLEM

@@ -41,6 +41,7 @@ from .idempotency import placing
 from .models import (
     INTERNAL_STATUSES,
     STATUSES,
+    KnownAddress,
     KnownClient,
     Order,
     OrderEvent,
@@ -59,26 +60,37 @@ SWEEP_BATCH = 100
 _STORE_ORDER = (
     insert(Order)
     .values(shipping_state=known.shipping_state(bindparam("state_of_address")))
-    .returning(Order.id, Order.created_at, Order.updated_at)
+    .returning(Order.id, Order.created_at, Order.updated_at, Order.refunded_amount)
 )
 _STORE_LINES = insert(OrderItem)
-# The order's client in the read model, share-locked until the order is pending: a
-# `client.deleted` being taken (known.on_client_deleted) waits for it and then cancels it, or
-# it waits for that and is refused. A pending order never outlives its client's deletion.
-_CLIENT_STANDING = (
+# The order's client and its address in the read model, share-locked until the order is pending,
+# and both before the order's row (as the events lock them before the orders they change: no
+# deadlock). A `client.deleted` being taken (known.on_client_deleted) waits for it and then
+# cancels it, or it waits for that and is refused: a pending order never outlives its client's
+# deletion. An `address.deleted` being taken (known.on_address_deleted) waits for it and then
+# finds it pending, or it waits for that and reads the address deleted (answered): either way
+# the order is logged for an admin.
+_STANDING = select(
     select(KnownClient.deleted)
     .where(KnownClient.id == bindparam("its_client"))
     .with_for_update(read=True)
-    .cte("standing")
-)
+    .scalar_subquery()
+    .label("client_deleted"),
+    select(KnownAddress.deleted)
+    .where(KnownAddress.id == bindparam("its_address"))
+    .with_for_update(read=True)
+    .scalar_subquery()
+    .label("address_deleted"),
+).cte("standing")
 _MAKE_PENDING = (
     update(Order)
     .where(
         Order.id == bindparam("order_id"),
         Order.status == "reserving",
-        ~func.coalesce(select(_CLIENT_STANDING.c.deleted).scalar_subquery(), False),
+        ~func.coalesce(select(_STANDING.c.client_deleted).scalar_subquery(), False),
     )
     .values(status="pending", updated_at=bindparam("now"))
+    .returning(select(_STANDING.c.address_deleted).scalar_subquery())
 )
 _STORE_EVENT = insert(OrderEvent).returning(OrderEvent.id, OrderEvent.at)
 
@@ -251,6 +263,7 @@ def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
         id=stored.id,
         created_at=stored.created_at,
         updated_at=stored.updated_at,
+        refunded_amount=stored.refunded_amount,
         items=items,
         history=[],
     )
@@ -289,7 +302,7 @@ def _reserve_and_make_pending(
     more (the order is abandoned)."""
     # Kept: after a rollback below the loaded order is expired, and the sweeper may have deleted
     # its row.
-    order_id, client_id = order.id, order.client_id
+    order_id, client_id, address_id = order.id, order.client_id, order.shipping_address_id
     try:
         state = inventory.reserve(order_id, lines)
     except Conflict:
@@ -307,9 +320,10 @@ def _reserve_and_make_pending(
     now = utcnow()
     connection = db.session.connection()
     became_pending = connection.execute(
-        _MAKE_PENDING, {"order_id": order_id, "its_client": client_id, "now": now}
-    ).rowcount
-    if not became_pending:
+        _MAKE_PENDING,
+        {"order_id": order_id, "its_client": client_id, "its_address": address_id, "now": now},
+    ).first()
+    if became_pending is None:
         db.session.rollback()
         if known.client_deleted(client_id):
             # Deleted while its stock was being reserved.
@@ -328,6 +342,10 @@ def _reserve_and_make_pending(
     key.answer(order)
     db.session.commit()
     failpoint("orders.pending_committed")
+    if became_pending[0]:
+        # Its address was deleted while its stock was being reserved: kept, as one placed just
+        # before the deletion is, and logged for an admin likewise.
+        known.log_stranded(address_id, client_id, [order_id])
     return order
 
 

@@ -2,10 +2,11 @@
 relays, it lets an order be placed with one call (the reservation); a change, a deactivation or a
 deletion holds from the moment its event is delivered, and an id it lacks is read once."""
 
+import threading
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
 from services.kit.testing import deliver
 from services.orders.models import KnownAddress, KnownProduct, db
@@ -353,6 +354,77 @@ def test_open_orders_shipping_to_an_address_deleted_meanwhile_are_kept_and_logge
         f"address {buyer['address_id']} of client {buyer['id']} was deleted while open orders "
         f"ship to it: {placed.json['id']}"
     )
+
+
+def stranded_logged(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+
+
+def test_an_order_whose_address_is_deleted_while_its_stock_is_reserved_is_kept_and_logged(
+    client, user, make_client, make_product, heard, caplog, monkeypatch
+):
+    """`address.deleted` taken while the order is still `reserving` finds no open order: the
+    order, becoming pending after it, reads its address deleted and is logged itself."""
+    from services.orders import orders
+
+    buyer = make_client(address=True)
+    product = make_product(stock=5)
+    heard()
+    reserve = orders.inventory.reserve
+
+    def reserve_while_the_address_goes(order_id, lines):
+        state = reserve(order_id, lines)
+        event = {"address_id": buyer["address_id"], "client_id": buyer["id"]}
+        gone = deliver(client.application, "address.deleted", event)
+        assert gone.json["status"] == "processed"
+        return state
+
+    monkeypatch.setattr(orders.inventory, "reserve", reserve_while_the_address_goes)
+    placed = place(client, user, buyer, (product["id"], 1), shipping_address_id=buyer["address_id"])
+    assert placed.status_code == 201, placed.json
+    assert placed.json["status"] == "pending"
+    assert stranded_logged(caplog) == [
+        f"address {buyer['address_id']} of client {buyer['id']} was deleted while open orders "
+        f"ship to it: {placed.json['id']}"
+    ]
+
+
+def test_an_order_becoming_pending_waits_for_its_addresses_deletion_and_is_logged(
+    app, client, user, make_client, make_product, heard, caplog
+):
+    """The deletion's transaction has buried the address and looked for open orders (none yet)
+    but not committed: the order waits for it as it becomes pending, then reads the address
+    deleted. Without the lock both would miss the other, and nobody would be told."""
+    buyer = make_client(address=True)
+    product = make_product(stock=5)
+    heard()
+    answers = []
+    with app.app_context():
+        db.session.execute(
+            update(KnownAddress).where(KnownAddress.id == buyer["address_id"]).values(deleted=True)
+        )
+        placing = threading.Thread(
+            target=lambda: answers.append(
+                place(
+                    client,
+                    user,
+                    buyer,
+                    (product["id"], 1),
+                    shipping_address_id=buyer["address_id"],
+                )
+            )
+        )
+        placing.start()
+        placing.join(2)
+        assert placing.is_alive(), answers and answers[0].json
+        db.session.commit()
+        db.session.remove()
+    placing.join(10)
+    assert answers[0].status_code == 201, answers[0].json
+    assert stranded_logged(caplog) == [
+        f"address {buyer['address_id']} of client {buyer['id']} was deleted while open orders "
+        f"ship to it: {answers[0].json['id']}"
+    ]
 
 
 def test_an_address_of_another_client_is_refused(client, user, make_client, make_product, heard):

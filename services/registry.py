@@ -208,7 +208,8 @@ SERVICES: tuple[Service, ...] = (
         ),
         # Its read model of clients, addresses and products (services/orders/known.py); it calls
         # clients and products only for an id the model does not hold yet. payments' events pay
-        # a pending order or cancel it (services/orders/payments.py).
+        # a pending order or cancel it, and record what went back of the payment that paid it
+        # (services/orders/payments.py).
         hears=(
             "client.created",
             "client.deleted",
@@ -220,6 +221,7 @@ SERVICES: tuple[Service, ...] = (
             "product.deleted",
             "payment.succeeded",
             "payment.expired",
+            "payment.refunded",
         ),
         calls=("clients", "products", "inventory"),
     ),

@@ -1,7 +1,8 @@
 """orders: orders that reserve stock in inventory, idempotent by Idempotency-Key, their status
 workflow and the sales report; it emits `order.delivered`, `order.abandoned` and
 `order.cancelled`, hears the `client.*`, `address.*` and `product.*` events that keep its read
-model (known.py), and payments' `payment.succeeded` and `payment.expired` (payments.py)."""
+model (known.py), and payments' `payment.succeeded`, `payment.expired` and `payment.refunded`
+(payments.py)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
             "product.deleted": known.on_product_deleted,
             "payment.succeeded": payments.on_payment_succeeded,
             "payment.expired": payments.on_payment_expired,
+            "payment.refunded": payments.on_payment_refunded,
         },
     )
 

@@ -58,6 +58,14 @@ class Order(TimestampMixin, db.Model):
     # the KPIs count it where it shipped.
     shipping_state: Mapped[str | None] = mapped_column(String(2))
     payment_method: Mapped[str | None] = mapped_column(String(20))
+    # The payment that paid it (`payment.succeeded`); null while unpaid, when an admin marked it
+    # paid by hand, or when it was paid before orders recorded it.
+    payment_id: Mapped[int | None] = mapped_column(Integer)
+    # What went back of that payment, as payments last said (`payment.refunded`): never lowered,
+    # its events may arrive out of order. Another payment's refunds are not the order's.
+    refunded_amount: Mapped[Decimal] = mapped_column(
+        Numeric(12, 2), nullable=False, server_default=text("0")
+    )
     # The user who placed it: the one (besides admins) who may cancel it while pending.
     created_by: Mapped[int] = mapped_column(Integer, nullable=False)
 
@@ -81,6 +89,7 @@ class Order(TimestampMixin, db.Model):
             name="payment_method_known",
         ),
         CheckConstraint("total >= 0", name="total_not_negative"),
+        CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),
         # Every filter and sort of the list, each with id as the tiebreaker.
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_total_id", "total", "id"),
@@ -90,7 +99,13 @@ class Order(TimestampMixin, db.Model):
         Index(
             "ix_orders_created_at_kpis",
             "created_at",
-            postgresql_include=["status", "total", "client_id", "shipping_state"],
+            postgresql_include=[
+                "status",
+                "total",
+                "client_id",
+                "shipping_state",
+                "refunded_amount",
+            ],
         ),
     )
 

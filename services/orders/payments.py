@@ -1,12 +1,16 @@
 """What orders does when payments speaks: `payment.succeeded` pays a pending order whose total is
-the amount paid, `payment.expired` (an unpaid PIX past its expiry) cancels a pending one. Both
-run inside the inbox's transaction (the receiver commits, once per event id) with the order's row
-locked, and are written into its history `by` "payments".
+the amount paid (and the order records that payment), `payment.expired` (an unpaid PIX past its
+expiry) cancels a pending one, `payment.refunded` of the payment that paid it records what went
+back (a payment refunded in full does not ship: workflow.py). All run inside the inbox's
+transaction (the receiver commits, once per event id) with the order's row locked; a status they
+change is written into its history `by` "payments".
 
 - A payment for another amount than the order's total, or for an order that is no longer
   pending (cancelled meanwhile, or already paid), changes nothing and is logged: payments flags
   the amount itself, and refunds a payment whose order was cancelled when it hears
   `order.cancelled`.
+- A refund of another payment (one its order let go of: paid another way, or cancelled) is not
+  the order's money and changes nothing.
 - The expired PIX's order gives its stock back through `order.abandoned` in the same
   transaction (inventory releases whatever the order's reservation still holds, idempotently):
   an event carries no user's token for inventory's reservation routes, and the outbox retries
@@ -19,6 +23,7 @@ import logging
 
 from sqlalchemy import select
 
+from services.kit import utcnow
 from services.kit.fields import event_amount
 
 from .events import announce_paid, cancel_for, moved_by
@@ -26,6 +31,9 @@ from .models import Order, db
 
 log = logging.getLogger("feira.orders")
 BY = "payments"
+# The order's payment methods each of payments' may be: a card payment keeps the order's card
+# (payments does not tell credit from debit), and makes an order said otherwise a credit card.
+ORDER_METHODS = {"pix": ("pix",), "card": ("credit_card", "debit_card")}
 
 
 def _locked(order_id: int) -> Order | None:
@@ -38,8 +46,8 @@ def _locked(order_id: int) -> Order | None:
 
 
 def on_payment_succeeded(data: dict) -> None:
-    """`payment.succeeded` {payment_id, order_id, amount}: pending → paid when the amount is the
-    order's total."""
+    """`payment.succeeded` {payment_id, order_id, amount, method}: pending → paid when the amount
+    is the order's total, by that payment, and with its method."""
     order_id, payment_id = int(data["order_id"]), int(data["payment_id"])
     amount = event_amount(data["amount"])
     order = _locked(order_id)
@@ -63,8 +71,41 @@ def on_payment_succeeded(data: dict) -> None:
             order.total,
         )
         return
+    order.payment_id = payment_id
+    order.payment_method = paid_with(order.payment_method, data.get("method"))
     announce_paid(order, f"payment {payment_id}", payment_id)
     moved_by(order, "paid", BY, f"payment {payment_id}")
+
+
+def paid_with(ordered: str | None, method: str | None) -> str | None:
+    """The order's payment method once a payment of `method` (payments': "pix", "card"; absent
+    from events sent before it was added) paid it."""
+    kinds = ORDER_METHODS.get(method or "")
+    if not kinds or ordered in kinds:
+        return ordered
+    return kinds[0]
+
+
+def on_payment_refunded(data: dict) -> None:
+    """`payment.refunded` {payment_id, order_id, refunded_amount, ...}: what went back in all of
+    the payment that paid the order, kept at the largest heard (an older event delivered after
+    a newer one lowers nothing)."""
+    order_id, payment_id = int(data["order_id"]), int(data["payment_id"])
+    refunded = event_amount(data["refunded_amount"])
+    order = _locked(order_id)
+    if order is None or order.payment_id != payment_id:
+        log.info(
+            "payment %s refunded %s; order %s %s: unchanged",
+            payment_id,
+            refunded,
+            order_id,
+            "is gone" if order is None else "was not paid by it",
+        )
+        return
+    if refunded <= order.refunded_amount:
+        return
+    order.refunded_amount = refunded
+    order.updated_at = utcnow()
 
 
 def on_payment_expired(data: dict) -> None:

@@ -133,11 +133,12 @@ KPI_WORK_MEM = "32MB"
 # The period's orders read once, grouped two ways (GROUPING SETS: by UTC day, and by client and
 # the UF the order shipped to, kept on the order: a client ships to few states, so the pairs are
 # about as many as the clients and each order is hashed twice, not three times), then: every day
-# of the calendar with its sold orders' GMV and count, the period's total (sold orders, GMV,
-# cancelled and all visible orders placed), the top clients by GMV (each row with how many
-# clients bought and how many bought twice or more: the repeat rate's parts), the sold orders by
-# state (the pairs summed: an address edited since moves none of them), and the new clients (the
-# period's clients without an earlier order of any visible status; their count in `orders`).
+# of the calendar with its sold orders' GMV, refunds and count, the period's total (sold orders,
+# GMV, refunds, cancelled and all visible orders placed), the top clients by GMV (each row with
+# how many clients bought and how many bought twice or more: the repeat rate's parts), the sold
+# orders by state (the pairs summed: an address edited since moves none of them), and the new
+# clients (the period's clients without an earlier order of any visible status; their count in
+# `orders`).
 # `kind` says which row is which, `rank` their order within it.
 _ORDERS = text("""
     WITH grouped AS MATERIALIZED (
@@ -145,20 +146,22 @@ _ORDERS = text("""
                    AS kind,
                local_day AS day, client_id, shipping_state,
                coalesce(sum(total) FILTER (WHERE status = ANY(:sold)), 0) AS gmv,
+               coalesce(sum(refunded_amount) FILTER (WHERE status = ANY(:sold)), 0)
+                   AS refunded,
                count(*) FILTER (WHERE status = ANY(:sold)) AS orders,
                count(*) FILTER (WHERE status = 'cancelled') AS cancelled,
                count(*) AS placed
         FROM (
             SELECT (created_at AT TIME ZONE :tz)::date AS local_day, client_id,
-                   shipping_state, total, status
+                   shipping_state, total, refunded_amount, status
             FROM orders.orders
             WHERE created_at >= :start AND created_at < :end AND status = ANY(:visible)
         ) AS placed_orders
         GROUP BY GROUPING SETS (local_day, (client_id, shipping_state))
     ), days AS (
         SELECT calendar.day::date AS day, coalesce(g.gmv, 0) AS gmv,
-               coalesce(g.orders, 0) AS orders, coalesce(g.cancelled, 0) AS cancelled,
-               coalesce(g.placed, 0) AS placed
+               coalesce(g.refunded, 0) AS refunded, coalesce(g.orders, 0) AS orders,
+               coalesce(g.cancelled, 0) AS cancelled, coalesce(g.placed, 0) AS placed
         FROM generate_series(CAST(:first AS date), CAST(:last AS date), interval '1 day')
              AS calendar(day)
         LEFT JOIN grouped g ON g.kind = 'day' AND g.day = calendar.day::date
@@ -168,29 +171,31 @@ _ORDERS = text("""
     ), buyers AS (
         SELECT client_id, gmv, orders FROM clients WHERE orders > 0
     )
-    SELECT kind, day, id, state, gmv, orders, cancelled, placed, buyers, repeaters FROM (
+    SELECT kind, day, id, state, gmv, refunded, orders, cancelled, placed, buyers, repeaters
+    FROM (
         SELECT 'day' AS kind, 1 AS part, row_number() OVER (ORDER BY day) AS rank, day,
-               NULL::integer AS id, NULL::varchar AS state, gmv, orders,
-               NULL::bigint AS cancelled, NULL::bigint AS placed,
+               NULL::integer AS id, NULL::varchar AS state, gmv, NULL::numeric AS refunded,
+               orders, NULL::bigint AS cancelled, NULL::bigint AS placed,
                NULL::bigint AS buyers, NULL::bigint AS repeaters
         FROM days
         UNION ALL
-        SELECT 'total', 2, 1, NULL, NULL, NULL, coalesce(sum(gmv), 0), coalesce(sum(orders), 0),
+        SELECT 'total', 2, 1, NULL, NULL, NULL, coalesce(sum(gmv), 0),
+               coalesce(sum(refunded), 0), coalesce(sum(orders), 0),
                coalesce(sum(cancelled), 0), coalesce(sum(placed), 0), NULL, NULL
         FROM days
         UNION ALL
         (SELECT 'client', 3, row_number() OVER (ORDER BY gmv DESC, client_id), NULL, client_id,
-                NULL, gmv, orders, NULL, NULL, count(*) OVER (),
+                NULL, gmv, NULL, orders, NULL, NULL, count(*) OVER (),
                 count(*) FILTER (WHERE orders >= 2) OVER ()
          FROM buyers ORDER BY 3 LIMIT :top)
         UNION ALL
         SELECT 'state', 4, row_number() OVER (ORDER BY sum(gmv) DESC, shipping_state NULLS LAST),
-               NULL, NULL, shipping_state, sum(gmv), sum(orders), NULL, NULL, NULL, NULL
+               NULL, NULL, shipping_state, sum(gmv), NULL, sum(orders), NULL, NULL, NULL, NULL
         FROM grouped
         WHERE kind = 'pair' AND orders > 0
         GROUP BY shipping_state
         UNION ALL
-        SELECT 'new', 5, 1, NULL, NULL, NULL, NULL, count(*), NULL, NULL, NULL, NULL
+        SELECT 'new', 5, 1, NULL, NULL, NULL, NULL, NULL, count(*), NULL, NULL, NULL, NULL
         FROM clients period
         WHERE NOT EXISTS (
             SELECT 1 FROM orders.orders earlier
@@ -337,9 +342,10 @@ def _next_month(day: date) -> date:
 
 
 def kpis(args: dict) -> dict:
-    """The period's sales figures (orders created in it that are paid, shipped or delivered),
-    its cancellation rate (cancelled of all placed), new and repeat clients, and its series: by
-    day (every day), top products, categories, top clients and states."""
+    """The period's sales figures (orders created in it that are paid, shipped or delivered; what
+    went back of their payments, and the GMV net of it), its cancellation rate (cancelled of all
+    placed), new and repeat clients, and its series: by day (every day), top products,
+    categories, top clients and states."""
     first, last = kpi_period(args)
     zone = args.get("tz") or UTC
     start, end = midnight(first, zone), midnight(last + timedelta(days=1), zone)
@@ -377,6 +383,8 @@ def kpis(args: dict) -> dict:
         "date_to": last,
         "tz": str(zone),
         "gmv": total.gmv,
+        "refunded": total.refunded,
+        "net": total.gmv - total.refunded,
         "orders": total.orders,
         "average_order_value": _ratio(total.gmv, total.orders, CENT),
         "units": sold.units,

@@ -70,6 +70,15 @@ class OrderSchema(Schema):
     status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
     items = _lines(required=True)
     total = Money(dump_only=True, metadata={"example": "60.50"})
+    refunded_amount = Money(
+        dump_only=True,
+        metadata={
+            "description": "What went back of the payment that paid it (0.00: nothing, or paid "
+            "by an admin's hand, or before orders recorded its payment); all of the total: it "
+            "does not ship",
+            "example": "0.00",
+        },
+    )
     shipping_address_id = Id(
         load_default=None,
         allow_none=True,
@@ -274,6 +283,10 @@ class KpiSchema(Schema):
         metadata={"description": "Total of the period's paid, shipped and delivered orders"}
     )
     orders = fields.Integer(metadata={"description": "How many of them", "example": 40})
+    refunded = Money(
+        metadata={"description": "What went back of those orders' payments", "example": "0.00"}
+    )
+    net = Money(metadata={"description": "gmv - refunded", "example": "1250.00"})
     average_order_value = Money(metadata={"description": "gmv / orders; 0.00 with none"})
     units = fields.Integer(metadata={"description": "Units on their lines", "example": 95})
     cancellation_rate = Rate(

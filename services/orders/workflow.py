@@ -47,6 +47,16 @@ def ensure_transition(order: Order, target: str) -> None:
         raise Conflict(f"An order that is {order.status} cannot become {target}")
 
 
+def ensure_not_refunded(order: Order) -> None:
+    """An order whose payment went back in full is not shipped (goods sent for money returned);
+    a partial refund ships what is left of the sale. Cancelling is what is left to do: payments
+    takes no new payment for a paid order, nor orders a success for one."""
+    if order.payment_id is not None and order.refunded_amount >= order.total:
+        raise Conflict(
+            f"Order {order.id}'s payment was refunded in full: cancel it, it cannot ship"
+        )
+
+
 def ship_stock(order: Order) -> None:
     """The reservation's units leave on hand as the order's lines say. An edit whose reservation
     could not be put back (inventory's answers lost: orders.py `_put_back`) left it holding other
@@ -77,6 +87,7 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
         held = give_back_stock(order_id, paid=order.status == "paid")
         announce_cancelled(order, note)
     elif target == "shipped":
+        ensure_not_refunded(order)
         ship_stock(order)
         outbox.emit("order.shipped", facts(order, target, note))
     elif target == "paid":

@@ -534,7 +534,12 @@ def _succeed(payment: Payment, intent: dict, *, announce: bool) -> None:
         return
     outbox.emit(
         "payment.succeeded",
-        {"payment_id": payment.id, "order_id": payment.order_id, "amount": str(payment.amount)},
+        {
+            "payment_id": payment.id,
+            "order_id": payment.order_id,
+            "amount": str(payment.amount),
+            "method": payment.method,
+        },
     )
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import update
 
+from services.kit.testing import deliver
 from services.orders.models import KnownAddress, Order, db
 
 from .conftest import order_body
@@ -115,6 +116,41 @@ def test_the_figures_count_the_periods_paid_shipped_and_delivered_orders(
     # 98.50 / 4 = 24.625, rounded half up.
     assert answer["average_order_value"] == "24.63"
     assert answer["units"] == 1 + 2 + 2 + 4 + 1
+
+
+def test_refunded_is_what_went_back_of_the_sold_orders_payments_and_net_the_gmv_less_it(
+    client, admin, make_client, make_product, place, since
+):
+    buyer = make_client()["id"]
+    hammer = make_product(stock=50, price="20.00")["id"]
+    partly, by_hand, cancelled = (place(buyer, (hammer, n)) for n in (2, 1, 1))
+    paid_then_refunded(client, partly, payment_id=1, total="40.00", refunded="15.00")
+    assert move(client, by_hand, "paid", admin) == 200
+    # Refunded in full and cancelled: not sold, its refund not counted either.
+    paid_then_refunded(client, cancelled, payment_id=3, total="20.00", refunded="20.00")
+    assert move(client, cancelled, "cancelled", admin) == 200
+    answer = kpis(client, admin, **since(-6))
+    assert (answer["gmv"], answer["refunded"], answer["net"]) == ("60.00", "15.00", "45.00")
+    assert answer["orders"] == 2
+
+
+def move(client, order_id: int, status: str, headers) -> int:
+    moved = client.post(f"/orders/{order_id}/status", json={"status": status}, headers=headers)
+    return moved.status_code
+
+
+def paid_then_refunded(client, order_id: int, payment_id: int, total: str, refunded: str):
+    """payments' events: `payment_id` paid the order, then `refunded` of it went back."""
+    paid = {"payment_id": payment_id, "order_id": order_id, "amount": total, "method": "pix"}
+    back = {
+        "payment_id": payment_id,
+        "order_id": order_id,
+        "amount": refunded,
+        "refunded_amount": refunded,
+        "full": refunded == total,
+    }
+    for event, data in (("payment.succeeded", paid), ("payment.refunded", back)):
+        assert deliver(client.application, event, data).json["status"] == "processed"
 
 
 def test_the_cancellation_rate_is_cancelled_of_all_placed_pending_included(
@@ -261,6 +297,8 @@ def test_an_empty_period_answers_zeros_and_empty_series(client, admin, week):
         "to": "2020-01-03",
         "tz": "UTC",
         "gmv": "0.00",
+        "refunded": "0.00",
+        "net": "0.00",
         "orders": 0,
         "average_order_value": "0.00",
         "units": 0,

@@ -1,12 +1,15 @@
-"""What payments' events do to orders: `payment.succeeded` pays a pending order of that total,
-`payment.expired` cancels it and gives its stock back; every cancellation says
-`order.cancelled`; the history names "payments" as who did it."""
+"""What payments' events do to orders: `payment.succeeded` pays a pending order of that total
+(recording that payment and its method), `payment.expired` cancels it and gives its stock back,
+`payment.refunded` of the payment that paid it records what went back (all of it: the order does
+not ship); every cancellation says `order.cancelled`; the history names "payments" as who did
+it."""
 
 import uuid
 
 import pytest
 
 from services.kit.testing import deliver
+from services.orders.models import Order, db
 
 from .conftest import order_body, relay, stock_of
 
@@ -28,10 +31,29 @@ def order_of(client, order_id, headers):
     return response.json
 
 
-def pay(client, order, amount="20.00", payment_id=7, event_id=None):
+def pay(client, order, amount="20.00", payment_id=7, event_id=None, method="pix"):
     """payments' `payment.succeeded` for the order, as its relay delivers it."""
-    data = {"payment_id": payment_id, "order_id": order["id"], "amount": amount}
+    data = {"payment_id": payment_id, "order_id": order["id"], "amount": amount, "method": method}
     return deliver(client.application, "payment.succeeded", data, event_id)
+
+
+def refund(client, order, refunded, payment_id=7, amount=None, total="20.00"):
+    """payments' `payment.refunded`: `refunded` in all of the payment so far, `amount` this
+    refund's part (all of it unless said)."""
+    data = {
+        "payment_id": payment_id,
+        "order_id": order["id"],
+        "amount": amount or refunded,
+        "refunded_amount": refunded,
+        "full": refunded == total,
+    }
+    answer = deliver(client.application, "payment.refunded", data)
+    assert answer.json["status"] == "processed", answer.json
+    return answer
+
+
+def move(client, order, status, headers):
+    return client.post(f"/orders/{order['id']}/status", json={"status": status}, headers=headers)
 
 
 def emitted(app, event_type):
@@ -163,3 +185,94 @@ def test_a_payment_event_whose_value_fails_only_when_written_is_rejected_not_a_5
     assert answer.status_code == 200 and answer.json["status"] == "rejected"
     assert order_of(client, order["id"], user)["status"] == "pending"
     assert emitted(client.application, "order.paid") == []
+
+
+def test_the_paying_payment_and_its_method_are_recorded_on_the_order(
+    client, user, make_client, make_product
+):
+    buyer, product = make_client(), make_product(price="10.00")
+    body = order_body(buyer["id"], (product["id"], 2), payment_method="boleto")
+    order = client.post("/orders", json=body, headers=user).json
+    pay(client, order, payment_id=31, method="card")
+    with client.application.app_context():
+        stored = db.session.get(Order, order["id"])
+        assert (stored.payment_id, stored.payment_method) == (31, "credit_card")
+        db.session.remove()
+    assert order_of(client, order["id"], user)["refunded_amount"] == "0.00"
+
+
+def test_a_card_payment_keeps_the_debit_card_the_order_named(
+    client, user, make_client, make_product
+):
+    buyer, product = make_client(), make_product(price="10.00")
+    body = order_body(buyer["id"], (product["id"], 2), payment_method="debit_card")
+    order = client.post("/orders", json=body, headers=user).json
+    pay(client, order, method="card")
+    assert order_of(client, order["id"], user)["payment_method"] == "debit_card"
+
+
+def test_a_full_refund_of_the_paying_payment_is_recorded_and_the_order_then_does_not_ship(
+    client, admin, placed
+):
+    order = placed["order"]
+    pay(client, order)
+    refund(client, order, "20.00")
+    refunded = order_of(client, order["id"], admin)
+    assert (refunded["status"], refunded["refunded_amount"]) == ("paid", "20.00")
+    shipped = move(client, order, "shipped", admin)
+    assert shipped.status_code == 409
+    assert shipped.json["detail"] == (
+        f"Order {order['id']}'s payment was refunded in full: cancel it, it cannot ship"
+    )
+    assert order_of(client, order["id"], admin)["status"] == "paid"
+    assert emitted(client.application, "order.shipped") == []
+
+
+def test_an_order_whose_payment_was_refunded_in_full_can_still_be_cancelled(
+    client, admin, placed, inventory
+):
+    order, product = placed["order"], placed["product"]
+    pay(client, order)
+    refund(client, order, "20.00")
+    cancelled = move(client, order, "cancelled", admin)
+    assert cancelled.status_code == 200, cancelled.json
+    assert cancelled.json["status"] == "cancelled"
+    relay(client.application)
+    assert stock_of(inventory, product["id"])["reserved"] == 0
+
+
+def test_a_partial_refund_is_recorded_and_the_order_still_ships(client, admin, placed):
+    order = placed["order"]
+    pay(client, order)
+    refund(client, order, "5.00")
+    assert order_of(client, order["id"], admin)["refunded_amount"] == "5.00"
+    shipped = move(client, order, "shipped", admin)
+    assert shipped.status_code == 200, shipped.json
+    assert (shipped.json["status"], shipped.json["refunded_amount"]) == ("shipped", "5.00")
+
+
+def test_a_refund_of_a_payment_that_did_not_pay_the_order_leaves_it_alone(client, admin, placed):
+    order = placed["order"]
+    pay(client, order, payment_id=7)
+    # Payment 8 was let go of when 7 paid the order: payments refunded it in full.
+    refund(client, order, "20.00", payment_id=8)
+    left = order_of(client, order["id"], admin)
+    assert (left["status"], left["refunded_amount"]) == ("paid", "0.00")
+    assert move(client, order, "shipped", admin).status_code == 200
+
+
+def test_a_refund_of_an_order_marked_paid_by_hand_leaves_it_alone(client, admin, placed):
+    order = placed["order"]
+    assert move(client, order, "paid", admin).status_code == 200
+    refund(client, order, "20.00", payment_id=7)
+    assert order_of(client, order["id"], admin)["refunded_amount"] == "0.00"
+
+
+def test_an_older_refund_delivered_after_a_newer_one_does_not_lower_what_went_back(
+    client, admin, placed
+):
+    order = placed["order"]
+    pay(client, order)
+    refund(client, order, "12.00", amount="7.00")
+    refund(client, order, "5.00")
+    assert order_of(client, order["id"], admin)["refunded_amount"] == "12.00"

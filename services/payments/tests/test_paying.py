@@ -41,7 +41,7 @@ def test_a_card_payment_succeeds_for_the_orders_total_and_the_order_becomes_paid
     assert payment["failure_reason"] is None and payment["failure_code"] is None
     assert response.headers["Location"].endswith(f"/payments/{payment['id']}")
     assert emitted(app, "payment.succeeded") == [
-        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
+        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50", "method": "card"}
     ]
     assert relay(app) == 1
     assert order_status(orders, placed["id"], user) == "paid"

@@ -85,7 +85,12 @@ def test_a_webhook_still_settles_a_payment_flagged_for_being_unanswered_a_day(
     )
     assert settled["provider_ref"] == intent_id
     assert emitted(app, "payment.succeeded") == [
-        {"payment_id": payment["id"], "order_id": payment["order_id"], "amount": "60.50"}
+        {
+            "payment_id": payment["id"],
+            "order_id": payment["order_id"],
+            "amount": "60.50",
+            "method": "card",
+        }
     ]
 
 

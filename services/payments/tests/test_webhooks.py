@@ -48,7 +48,7 @@ def test_a_paid_pix_succeeds_by_its_webhook_and_the_order_becomes_paid(
     placed, payment = pix_paid(client, user, order, standin)
     assert payment["status"] == "succeeded"
     assert emitted(app, "payment.succeeded") == [
-        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
+        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50", "method": "pix"}
     ]
     relay(app)
     assert order_status(orders, placed["id"], user) == "paid"
@@ -167,7 +167,7 @@ def test_reconciliation_applies_a_lost_webhooks_success_and_the_order_becomes_pa
     assert run_chores(app) == 1
     assert read(client, payment["id"], user)["status"] == "succeeded"
     assert emitted(app, "payment.succeeded") == [
-        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
+        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50", "method": "pix"}
     ]
     relay(app)
     assert order_status(orders, placed["id"], user) == "paid"
@@ -582,7 +582,7 @@ def test_a_success_after_a_failure_wins_and_pays_the_order(
     assert succeeded, read(client, payment["id"], user)
     assert (succeeded["failure_reason"], succeeded["failure_code"]) == (None, None)
     assert emitted(app, "payment.succeeded") == [
-        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50"}
+        {"payment_id": payment["id"], "order_id": placed["id"], "amount": "60.50", "method": "pix"}
     ]
     relay(app)
     assert order_status(orders, placed["id"], user) == "paid"

@@ -532,6 +532,11 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             "excluídos",
         ),
         (
+            r"Order (?P<id>{N})'s payment was refunded in full: cancel it, it cannot ship",
+            "O pagamento do pedido {id} foi reembolsado por inteiro: cancele-o, ele não pode "
+            "ser enviado",
+        ),
+        (
             r"Inventory holds no reservation for order (?P<id>{N}); cannot (?P<action>.+)",
             "O estoque não tem reserva para o pedido {id}; não foi possível {action}",
         ),

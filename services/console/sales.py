@@ -502,6 +502,7 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     return render_template(
         "order.html",
         order=found,
+        refunded=Decimal(found.get("refunded_amount") or 0),
         authors=authors(found.get("history") or []),
         payments=payments,
         payments_why=payments_why,

@@ -4,7 +4,8 @@ the shipping address itself, a status button clicked twice, and a new order sent
 under its spent key linking to the order it placed. And what a stock-and-shipping walk found: a
 sale named in the ledger, a refused reason said with the form's names, a status change's note, a
 paid order's cancel saying it refunds, an admin deleting an order, the dashboard's low stock
-(how many, the fewest available first, a link), and a list filter the API refuses."""
+(how many, the fewest available first, a link), and a list filter the API refuses. And what went
+back of an order's payment, once refunded."""
 
 import ast
 import re
@@ -338,6 +339,21 @@ def address_on(html: str) -> str:
 def test_the_order_page_shows_the_shipping_address_itself(browser, api):
     page = browser.get(f"/console/orders/{ORDER}").text
     assert address_on(page) == "Rua Augusta, 1500, Apto 12 · São Paulo/SP · CEP 01304-001"
+
+
+# --- what went back of its payment ---
+
+
+def test_an_order_whose_payment_was_partly_refunded_shows_what_went_back(browser, api):
+    api.order = {**api.order, "status": "paid", "refunded_amount": "1234.50"}
+    page = browser.get(f"/console/orders/{ORDER}").text
+    found = re.search(r"<dt>Reembolsado</dt><dd id=\"order-refunded\">(.*?)</dd>", page)
+    assert found and found.group(1) == "R$ 1.234,50"
+
+
+def test_an_order_nothing_went_back_of_says_nothing_of_refunds(browser, api):
+    api.order = {**api.order, "status": "paid", "refunded_amount": "0.00"}
+    assert "Reembolsado" not in browser.get(f"/console/orders/{ORDER}").text
 
 
 @pytest.mark.parametrize("why", ["deleted", "clients down"])

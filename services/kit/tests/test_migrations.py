@@ -8,11 +8,13 @@ import psycopg
 import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from flask_migrate import migrate
-from sqlalchemy import create_engine, text
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, migrate, upgrade
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.pool import NullPool
 
 from services.kit.migrations import compose_text
+from services.kit.postgres import provision
 from services.kit.testing import DATABASE, build_app
 from services.registry import SERVICES
 
@@ -83,3 +85,54 @@ def test_compose_text_rewrites_decomposed_text_and_leaves_a_unique_clash_as_it_w
         5: ("Tr\u1eadn", None),
         6: ("Tra\u0302\u0323n", None),
     }
+
+
+ROUND_TRIP = "feira_migrations_round_trip"
+
+
+@pytest.fixture(scope="module")
+def round_trip_database(database):
+    """A database of its own, so taking a service down to nothing leaves the test database's
+    tables (and the servers other tests hold on them) alone."""
+    provision(database.superuser_dsn, ROUND_TRIP, database.passwords)
+    return database
+
+
+def db_of(app):
+    return app.extensions["sqlalchemy"]
+
+
+# A deploy rolled back runs the downgrades: each must undo its own upgrade exactly, so that
+# going down one step and up again works at every step (the "stairway"), and from the bottom
+# the schema is empty.
+@pytest.mark.parametrize("service", [s.name for s in SERVICES])
+def test_every_migration_goes_down_and_up_again_one_step_at_a_time(
+    round_trip_database, jwt_keys, service
+):
+    registered = next(s for s in SERVICES if s.name == service)
+    create_app = importlib.import_module(registered.module).create_app
+    app = build_app(
+        create_app,
+        service,
+        round_trip_database,
+        jwt_keys,
+        OUTBOX_SECRET="test-secret",
+        SQLALCHEMY_DATABASE_URI=round_trip_database.url(service).replace(
+            f"/{DATABASE}", f"/{ROUND_TRIP}"
+        ),
+    )
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        history = [r.revision for r in ScriptDirectory.from_config(config).walk_revisions()]
+        downgrade(revision="base")
+        left = inspect(db_of(app).engine).get_table_names(schema=service)
+        below = "base"
+        for revision in reversed(history):
+            upgrade(revision=revision)
+            downgrade(revision=below)
+            upgrade(revision=revision)
+            below = revision
+        rebuilt = inspect(db_of(app).engine).get_table_names(schema=service)
+        db_of(app).engine.dispose()
+    assert left in ([], ["alembic_version"])
+    assert "alembic_version" in rebuilt and len(rebuilt) > 1

@@ -49,12 +49,13 @@ PAYMENT_METHODS = {
     "boleto": "Boleto",
     "cash": "Dinheiro",
 }
+CANCEL_AND_REFUND = "Cancelar e reembolsar"
 # The steps a page offers from each status, and who may take them (the API decides anyway).
 # Cancelling a paid order refunds its payment at once (payments hears `order.cancelled`): its
 # button says so before it is pressed.
 NEXT_STEPS = {
     "pending": [("paid", "Marcar como pago", True), ("cancelled", "Cancelar", False)],
-    "paid": [("shipped", "Enviar", True), ("cancelled", "Cancelar e reembolsar", True)],
+    "paid": [("shipped", "Enviar", True), ("cancelled", CANCEL_AND_REFUND, True)],
     "shipped": [("delivered", "Marcar como entregue", True)],
 }
 # What the optional note a status change carries (orders' `note`) is for, by the step's status.
@@ -468,6 +469,14 @@ def left_to_refund(payments: list[dict]) -> dict[int, Decimal]:
     return {payment_id: amount for payment_id, amount in left.items() if amount > 0}
 
 
+def cancel_label(label: str, found_payments: dict | None, refunds: dict) -> str:
+    """A paid order's "Cancelar e reembolsar" is "Cancelar" when payments says nothing is left
+    to give back (paid by hand, or refunded in full already); unread, it says what may happen."""
+    if label == CANCEL_AND_REFUND and found_payments is not None and not refunds:
+        return "Cancelar"
+    return label
+
+
 # Said under an order's shipping address id when clients cannot give the address.
 ADDRESS_MISSING = "O endereço foi removido, ou o serviço de clientes não respondeu."
 
@@ -493,12 +502,12 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     found_payments, payments_why = payments_read(order_id=order_id)
     address, address_why = shipping_address(found)
     payments = found_payments["items"] if found_payments else []
+    refunds = left_to_refund(payments)
     steps = [
-        (status, label, STEP_NOTES.get(status, STEP_NOTE))
+        (status, cancel_label(label, found_payments, refunds), STEP_NOTES.get(status, STEP_NOTE))
         for status, label, admin in NEXT_STEPS.get(found["status"], [])
         if session.is_admin or not admin
     ]
-    refunds = left_to_refund(payments)
     return render_template(
         "order.html",
         order=found,

@@ -116,7 +116,7 @@ class Api:
 
         @app.get("/payments")
         def payments():
-            return page
+            return {**page, "items": self.payments, "total": len(self.payments)}
 
         @app.post("/orders")
         def place():
@@ -193,6 +193,7 @@ class Api:
         self.placed: dict = {}
         self.stock: list[dict] = []
         self.sent: list[tuple] = []
+        self.payments: list[dict] = []
 
 
 @pytest.fixture(scope="module")
@@ -485,14 +486,39 @@ def button_of(html: str, button_id: str) -> str | None:
     return found and found.group(1)
 
 
+def paid_by_card(refunded: str = "0.00") -> dict:
+    return {
+        "id": 91,
+        "order_id": ORDER,
+        "method": "card",
+        "status": "succeeded" if refunded == "0.00" else "partially_refunded",
+        "amount": "10.00",
+        "received_amount": "10.00",
+        "refunded_amount": refunded,
+        "currency": "BRL",
+        "needs_review": False,
+        "created_at": "2026-12-01T10:00:00+00:00",
+    }
+
+
 def test_the_cancel_button_of_a_paid_order_says_it_refunds(browser, api):
     assert button_of(browser.get(f"/console/orders/{ORDER}").text, "action-cancelled") == (
         "Cancelar"
     )
     api.order["status"] = "paid"
+    api.payments = [paid_by_card(refunded="4.00")]
     assert button_of(browser.get(f"/console/orders/{ORDER}").text, "action-cancelled") == (
         "Cancelar e reembolsar"
     )
+
+
+def test_the_cancel_button_of_an_order_with_nothing_to_refund_says_only_cancel(browser, api):
+    """Paid by hand (no payment), or its payment all given back already: nothing goes back."""
+    api.order["status"] = "paid"
+    for payments in ([], [{**paid_by_card(refunded="10.00"), "status": "refunded"}]):
+        api.payments = payments
+        page = browser.get(f"/console/orders/{ORDER}").text
+        assert button_of(page, "action-cancelled") == "Cancelar"
 
 
 @pytest.mark.parametrize("status", ["pending", "cancelled"])

@@ -30,7 +30,7 @@ from services.kit import (
     paginate,
     utcnow,
 )
-from services.kit.db import kept_after_commit, read_in_one_snapshot
+from services.kit.db import kept_after_commit, read_in_one_snapshot, run_again_if_aborted
 from services.kit.failpoints import failpoint
 from services.kit.fields import Money
 from services.kit.idempotency import NO_KEY, Key, NoKey
@@ -64,12 +64,13 @@ _STORE_ORDER = (
 )
 _STORE_LINES = insert(OrderItem)
 # The order's client and its address in the read model, share-locked until the order is pending,
-# and both before the order's row (as the events lock them before the orders they change: no
-# deadlock). A `client.deleted` being taken (known.on_client_deleted) waits for it and then
-# cancels it, or it waits for that and is refused: a pending order never outlives its client's
-# deletion. An `address.deleted` being taken (known.on_address_deleted) waits for it and then
-# finds it pending, or it waits for that and reads the address deleted (answered): either way
-# the order is logged for an admin.
+# and both before the order's row (as each event locks its row before the orders it changes; a
+# relay batch of two events may still lock them the other way: see `make_pending`). A
+# `client.deleted` being taken (known.on_client_deleted) waits for it and then cancels it, or it
+# waits for that and is refused: a pending order never outlives its client's deletion. An
+# `address.deleted` being taken (known.on_address_deleted) waits for it and then finds it
+# pending, or it waits for that and reads the address deleted (answered): either way the order
+# is logged for an admin.
 _STANDING = select(
     select(KnownClient.deleted)
     .where(KnownClient.id == bindparam("its_client"))
@@ -317,32 +318,45 @@ def _reserve_and_make_pending(
     if state != "reserved":
         _abandon(order_id)
         return None
-    now = utcnow()
-    connection = db.session.connection()
-    became_pending = connection.execute(
-        _MAKE_PENDING,
-        {"order_id": order_id, "its_client": client_id, "its_address": address_id, "now": now},
-    ).first()
-    if became_pending is None:
-        db.session.rollback()
-        if known.client_deleted(client_id):
-            # Deleted while its stock was being reserved.
-            _abandon(order_id)
-            raise Unprocessable({"client_id": [f"Client {client_id} does not exist."]})
-        # The sweeper gave up on it (it took longer than the grace): its stock is on its way back.
-        raise Unavailable("The order took too long to place; nothing was kept")
-    event = {"order_id": order_id, "status": "pending", "by": user_id, "note": None}
-    written = connection.execute(_STORE_EVENT, event).one()
-    # The loaded order is told what the rows now say, as committed: no flush writes it again.
-    set_committed_value(order, "status", "pending")
-    set_committed_value(order, "updated_at", now)
-    set_committed_value(
-        order, "history", [*order.history, OrderEvent(**event, id=written.id, at=written.at)]
+    history = list(order.history)
+
+    def make_pending() -> bool:
+        """Step 4, in one transaction; whether the order's address was deleted meanwhile."""
+        now = utcnow()
+        connection = db.session.connection()
+        became_pending = connection.execute(
+            _MAKE_PENDING,
+            {"order_id": order_id, "its_client": client_id, "its_address": address_id, "now": now},
+        ).first()
+        if became_pending is None:
+            db.session.rollback()
+            if known.client_deleted(client_id):
+                # Deleted while its stock was being reserved.
+                _abandon(order_id)
+                raise Unprocessable({"client_id": [f"Client {client_id} does not exist."]})
+            # The sweeper gave up on it (it took longer than the grace): its stock is on its way
+            # back.
+            raise Unavailable("The order took too long to place; nothing was kept")
+        event = {"order_id": order_id, "status": "pending", "by": user_id, "note": None}
+        written = connection.execute(_STORE_EVENT, event).one()
+        # The loaded order is told what the rows now say, as committed: no flush writes it again.
+        set_committed_value(order, "status", "pending")
+        set_committed_value(order, "updated_at", now)
+        set_committed_value(
+            order, "history", [*history, OrderEvent(**event, id=written.id, at=written.at)]
+        )
+        key.answer(order)
+        db.session.commit()
+        return bool(became_pending[0])
+
+    # Its client's and address's locks may close a cycle with one relay batch that locks the
+    # same two rows the other way (an address event, then client.deleted): PostgreSQL aborts one
+    # of the two, and this one is run again rather than answered 503.
+    address_deleted = run_again_if_aborted(
+        db, make_pending, attempts=3, what="an order becoming pending"
     )
-    key.answer(order)
-    db.session.commit()
     failpoint("orders.pending_committed")
-    if became_pending[0]:
+    if address_deleted:
         # Its address was deleted while its stock was being reserved: kept, as one placed just
         # before the deletion is, and logged for an admin likewise.
         known.log_stranded(address_id, client_id, [order_id])

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import event, select, update
 
 from services.kit.testing import deliver
-from services.orders.models import KnownAddress, KnownProduct, db
+from services.orders.models import KnownAddress, KnownClient, KnownProduct, db
 
 from .conftest import order_body, relay, stock_of, stored_orders
 from .test_payment_events import emitted, pay
@@ -425,6 +425,47 @@ def test_an_order_becoming_pending_waits_for_its_addresses_deletion_and_is_logge
         f"address {buyer['address_id']} of client {buyer['id']} was deleted while open orders "
         f"ship to it: {answers[0].json['id']}"
     ]
+
+
+def test_an_order_aborted_to_break_a_deadlock_with_a_batch_of_events_is_placed_all_the_same(
+    app, client, user, make_client, make_product, heard, caplog
+):
+    """A relay batch locks the address first, then the client; an order becoming pending locks
+    the client, then the address. PostgreSQL breaks the cycle by aborting one: here the order
+    (it waited first, so its deadlock check runs first), which is made pending again, not a
+    503 with its order left `reserving`."""
+    buyer = make_client(address=True)
+    product = make_product(stock=5)
+    heard()
+    answers = []
+    with app.app_context():
+        db.session.execute(
+            update(KnownAddress).where(KnownAddress.id == buyer["address_id"]).values(state="RJ")
+        )
+        placing = threading.Thread(
+            target=lambda: answers.append(
+                place(
+                    client,
+                    user,
+                    buyer,
+                    (product["id"], 1),
+                    shipping_address_id=buyer["address_id"],
+                )
+            )
+        )
+        placing.start()
+        placing.join(1)
+        assert placing.is_alive(), answers and answers[0].json
+        # The batch's second event: the client, which the order holds FOR SHARE.
+        db.session.execute(
+            update(KnownClient).where(KnownClient.id == buyer["id"]).values(deleted=False)
+        )
+        db.session.commit()
+        db.session.remove()
+    placing.join(10)
+    assert answers[0].status_code == 201, answers[0].json
+    assert answers[0].json["status"] == "pending"
+    assert "an order becoming pending: the transaction was aborted (40P01)" in caplog.text
 
 
 def test_an_address_of_another_client_is_refused(client, user, make_client, make_product, heard):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 EXACT: dict[str, str] = {
     # marshmallow: fields and schemas
@@ -349,6 +351,17 @@ EXACT: dict[str, str] = {
 # offers (`offered`).
 ONE_OF = "Deve ser um destes: {choices}."
 _ONE_OF = re.compile(re.escape(ONE_OF).replace(re.escape("{choices}"), ".+"))
+
+
+def brl(value: Any) -> str:
+    """R$ 1.234,56 from the API's decimal string."""
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return "—"
+    text = f"{amount:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
+    return f"R$ {text}"
+
 
 # A number as the API writes one: an id, a bound, an amount ("-1000000000", "9999999999.99").
 _N = r"-?\d+(?:\.\d+)?"
@@ -893,6 +906,8 @@ def _said(text: str) -> str | None:
 
 
 def _part(name: str, value: str) -> str | None:
+    if name == "amount":
+        return brl(value)
     if name in LABELS:
         return LABELS[name].get(value, value)
     if name in LISTS:

@@ -43,6 +43,7 @@ from .messages import (
     PAYMENT_METHODS,
     PAYMENT_STATUSES,
     RUN_STATUSES,
+    brl,
     in_portuguese,
     note_in_portuguese,
     offered,
@@ -254,16 +255,6 @@ def pager(listing: dict, param: str = "page", path: str | None = None) -> dict[s
         "previous": link(min(page - 1, pages)) if page > 1 else None,
         "next": link(page + 1) if page < pages else None,
     }
-
-
-def brl(value: Any) -> str:
-    """R$ 1.234,56 from the API's decimal string."""
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return "—"
-    text = f"{amount:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
-    return f"R$ {text}"
 
 
 def percent(value: Any) -> str:

@@ -643,7 +643,7 @@ def test_every_review_reason_payments_can_give_reads_in_portuguese(name):
             reasons.NOT_RETURNED.format(
                 refund_ref="re_1Ab", amount="10.00", refund_status="canceled", code=reasons.NO_CODE
             ),
-            "O estorno re_1Ab de 10.00 foi cancelado no provedor (sem motivo informado): o "
+            "O estorno re_1Ab de R$ 10,00 foi cancelado no provedor (sem motivo informado): o "
             "dinheiro não voltou ao cliente; estorne de novo ou acerte com ele",
         ),
         (
@@ -653,12 +653,12 @@ def test_every_review_reason_payments_can_give_reads_in_portuguese(name):
                 refund_status="failed",
                 code="expired_or_canceled_card",
             ),
-            "O estorno re_1Ab de 10.00 falhou no provedor (expired_or_canceled_card): o "
+            "O estorno re_1Ab de R$ 10,00 falhou no provedor (expired_or_canceled_card): o "
             "dinheiro não voltou ao cliente; estorne de novo ou acerte com ele",
         ),
         (
             reasons.REFUND_LOST.format(refund_ref="re_1Ab", amount="10.00"),
-            "O provedor não conhece mais o estorno re_1Ab de 10.00: veja no painel dele se o "
+            "O provedor não conhece mais o estorno re_1Ab de R$ 10,00: veja no painel dele se o "
             "dinheiro voltou ao cliente (continua contado no valor estornado)",
         ),
         (
@@ -681,7 +681,7 @@ def test_every_review_reason_payments_can_give_reads_in_portuguese(name):
             reasons.ASK_UNANSWERED.format(
                 amount="10.00", asked_at="2026-12-06T18:13:43.512006+00:00"
             ),
-            "Um estorno de 10.00 pedido em 2026-12-06T18:13:43.512006+00:00 nunca foi "
+            "Um estorno de R$ 10,00 pedido em 2026-12-06T18:13:43.512006+00:00 nunca foi "
             "respondido: veja os estornos deste pagamento no provedor",
         ),
         (
@@ -733,7 +733,7 @@ def test_a_detail_with_a_part_it_does_not_know_is_said_as_the_api_gave_it_not_ha
         ("Length must be between 1 and 120.", "O tamanho deve ser de 1 a 120."),
         ("Must be one of: pix, card.", "Deve ser um destes: pix, card."),
         ("Must be greater than or equal to 0.", "Deve ser maior ou igual a 0."),
-        ("At most 12.50 is left to refund.", "Restam no máximo 12.50 para estornar."),
+        ("At most 12.50 is left to refund.", "Restam no máximo R$ 12,50 para estornar."),
         ("Product 3: 5 requested, 2 available", "Produto 3: 5 pedidos, 2 disponíveis"),
     ],
 )

@@ -235,7 +235,7 @@ def refused_to_a_user(browser, order_id: int, form_id: str, action: str) -> str:
     ("amount", "said"),
     [
         ("0", "Deve ser maior que 0."),
-        ("60,51", "Restam no máximo 60.50 para estornar."),
+        ("60,51", "Restam no máximo R$ 60,50 para estornar."),
     ],
 )
 def test_an_amount_the_api_refuses_is_said_in_portuguese_under_the_field_and_refunds_nothing(
@@ -347,7 +347,7 @@ def test_a_payment_flagged_for_review_shows_why_beside_it_in_portuguese(
     review = re.search(rf'<tr class="review" id="payment-{payment_id}-review">(.*?)</tr>', page)
     assert review is not None
     assert re.fullmatch(
-        r'<td colspan="6"><strong>Precisa de revisão</strong>: O estorno \S+ de 60\.50 falhou '
+        r'<td colspan="6"><strong>Precisa de revisão</strong>: O estorno \S+ de R\$ 60,50 falhou '
         r"no provedor \(.+\): o dinheiro não voltou ao cliente; estorne de novo ou acerte com "
         r'ele<form [^>]*id="review-\d+".*</form></td>',
         review.group(1),
@@ -422,8 +422,8 @@ def test_a_reason_replaced_since_the_page_was_shown_is_said_and_the_new_one_show
         r"<strong>Precisa de revisão</strong>: (.*?)<(?:form|/td)", row.group(1)
     ).group(1)
     assert re.fullmatch(
-        rf"O estorno {first} de 10\.00 falhou no provedor \(\w+\): .*\. "
-        rf"O estorno {second} de 20\.00 falhou no provedor \(\w+\): .*",
+        rf"O estorno {first} de R\$ 10,00 falhou no provedor \(\w+\): .*\. "
+        rf"O estorno {second} de R\$ 20,00 falhou no provedor \(\w+\): .*",
         html_module.unescape(said),
     ), said
     now = read_payment(payments, admin, payment_id)["review_reason"]
@@ -513,7 +513,7 @@ def test_the_admins_review_list_shows_the_flagged_payment_and_is_empty_once_it_i
     assert f'<a href="/console/orders/{order_id}">#{order_id}</a>' in row
     assert re.search(
         r"<td>Cartão</td><td>Estornado</td><td>R\$ 60,50</td><td>R\$ 0,00</td>"
-        r"<td>\d\d/\d\d/\d{4} \d\d:\d\d</td><td>O estorno \S+ de 60\.50 falhou no provedor "
+        r"<td>\d\d/\d\d/\d{4} \d\d:\d\d</td><td>O estorno \S+ de R\$ 60,50 falhou no provedor "
         r"\(.+\): o dinheiro não voltou ao cliente; estorne de novo ou acerte com ele</td>",
         row,
     ), row

@@ -15,14 +15,18 @@ from .pages import bp, form_values, signed_in
 
 def safe_next(target: str | None) -> str:
     """Back where the user was going, but only to a console page of this host (no open
-    redirect), written as a URI: a Location header carries no control or non-ASCII character
-    (a `next` with a newline was a 500)."""
+    redirect, no `..` out of /console), written as a URI: a Location header carries no control
+    or non-ASCII character (a `next` with a newline was a 500, as was one whose host part Python
+    cannot read)."""
     if target and target.isprintable():
-        uri = iri_to_uri(target)
-        parts = urlsplit(uri)
-        console_page = parts.path == "/console" or parts.path.startswith("/console/")
-        if console_page and not (parts.scheme or parts.netloc):
-            return uri
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # "//[x/console": a host part that is no host
+            parts = None
+        if parts is not None and not (parts.scheme or parts.netloc):
+            segments = parts.path.split("/")
+            if segments[:2] == ["", "console"] and not {".", ".."} & set(segments):
+                return iri_to_uri(target)
     return url_for("console.dashboard")
 
 

@@ -52,7 +52,8 @@ def period() -> tuple[str, str, dict[str, list[str]]]:
     errors: dict[str, list[str]] = {}
     days = request.args.get("days", "")
     # ASCII digits only: int() would also take "٣٠", " 30" or "3_0".
-    if days.isascii() and days.isdigit() and 1 <= int(days) <= MAX_DAYS:
+    # At most 3 of them: int() refuses over 4,300 digits (a 500), and no more than 366 is taken.
+    if days.isascii() and days.isdigit() and len(days) <= 3 and 1 <= int(days) <= MAX_DAYS:
         return (today - timedelta(days=int(days) - 1)).isoformat(), today.isoformat(), errors
     if days:
         errors["days"] = [BAD_DAYS]

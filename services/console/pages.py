@@ -342,9 +342,9 @@ def service_note(note: str | None, by_a_service: bool) -> str:
 
 
 def security_headers(response):
+    """The console's own policy; `nosniff` and `X-Frame-Options: DENY` come from the kit, as for
+    every service (services/kit/web.py `not_sniffed_nor_framed`)."""
     response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
     if response.mimetype == "text/html":
         # Pages hold what only this user may read: never kept by a shared cache or the back button.

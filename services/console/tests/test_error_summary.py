@@ -119,3 +119,10 @@ def test_a_wide_list_scrolls_inside_its_own_named_box_not_the_page(api_console, 
         page = admin.get(path).text
         tables = re.findall(r'(<div class="scroll"[^>]*>)?\s*<table class="list"', page)
         assert tables == [f'<div class="scroll" role="region" aria-label="{box}" tabindex="0">']
+    api.payments = [test_order_page.paid_by_card()]
+    order = admin.get(f"/console/orders/{test_order_page.ORDER}").text
+    boxes = re.findall(r'(<div class="scroll"[^>]*>)?\s*<table class="list"', order)
+    assert boxes == [
+        f'<div class="scroll" role="region" aria-label="{box}" tabindex="0">'
+        for box in ("Itens", "Pagamentos")
+    ]

@@ -291,6 +291,11 @@ def test_why_a_payment_failed_is_said_in_portuguese_when_the_console_knows_the_r
         ("//evil.example/console/", "/console/"),
         ("https://evil.example/console/", "/console/"),
         ("/consolex/", "/console/"),
+        ("//[x/console", "/console/"),
+        ("http://a..b/console", "/console/"),
+        ("http://x:abc/console", "/console/"),
+        ("/console/../orders", "/console/"),
+        ("/console", "/console"),
         ("/", "/console/"),
     ],
 )

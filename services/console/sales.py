@@ -503,15 +503,18 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     address, address_why = shipping_address(found)
     payments = found_payments["items"] if found_payments else []
     refunds = left_to_refund(payments)
+    refunded = Decimal(found.get("refunded_amount") or 0)
+    # Orders refuses to ship one whose payment went back in full: no button for it.
+    refunded_in_full = refunded > 0 and refunded >= Decimal(found["total"])
     steps = [
         (status, cancel_label(label, found_payments, refunds), STEP_NOTES.get(status, STEP_NOTE))
         for status, label, admin in NEXT_STEPS.get(found["status"], [])
-        if session.is_admin or not admin
+        if (session.is_admin or not admin) and not (status == "shipped" and refunded_in_full)
     ]
     return render_template(
         "order.html",
         order=found,
-        refunded=Decimal(found.get("refunded_amount") or 0),
+        refunded=refunded,
         authors=authors(found.get("history") or []),
         payments=payments,
         payments_why=payments_why,

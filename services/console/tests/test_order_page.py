@@ -357,6 +357,15 @@ def test_an_order_nothing_went_back_of_says_nothing_of_refunds(browser, api):
     assert "Reembolsado" not in browser.get(f"/console/orders/{ORDER}").text
 
 
+def test_an_order_refunded_in_full_offers_no_shipping_but_one_partly_refunded_does(browser, api):
+    api.order = {**api.order, "status": "paid", "refunded_amount": "10.00"}
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert button_of(page, "action-shipped") is None
+    assert button_of(page, "action-cancelled") == "Cancelar"
+    api.order["refunded_amount"] = "4.00"
+    assert button_of(browser.get(f"/console/orders/{ORDER}").text, "action-shipped") == "Enviar"
+
+
 @pytest.mark.parametrize("why", ["deleted", "clients down"])
 def test_an_address_that_cannot_be_read_is_shown_by_its_id_with_a_note(browser, api, why):
     if why == "deleted":

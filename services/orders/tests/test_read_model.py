@@ -356,6 +356,18 @@ def test_open_orders_shipping_to_an_address_deleted_meanwhile_are_kept_and_logge
     )
 
 
+def placed_meanwhile(client, user, buyer, product, answers: list) -> threading.Thread:
+    """An order of one unit to the buyer's address, placed on a thread of its own (started):
+    its answer lands in `answers`."""
+    placing = threading.Thread(
+        target=lambda: answers.append(
+            place(client, user, buyer, (product["id"], 1), shipping_address_id=buyer["address_id"])
+        )
+    )
+    placing.start()
+    return placing
+
+
 def stranded_logged(caplog) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
 
@@ -403,18 +415,7 @@ def test_an_order_becoming_pending_waits_for_its_addresses_deletion_and_is_logge
         db.session.execute(
             update(KnownAddress).where(KnownAddress.id == buyer["address_id"]).values(deleted=True)
         )
-        placing = threading.Thread(
-            target=lambda: answers.append(
-                place(
-                    client,
-                    user,
-                    buyer,
-                    (product["id"], 1),
-                    shipping_address_id=buyer["address_id"],
-                )
-            )
-        )
-        placing.start()
+        placing = placed_meanwhile(client, user, buyer, product, answers)
         placing.join(2)
         assert placing.is_alive(), answers and answers[0].json
         db.session.commit()
@@ -442,18 +443,7 @@ def test_an_order_aborted_to_break_a_deadlock_with_a_batch_of_events_is_placed_a
         db.session.execute(
             update(KnownAddress).where(KnownAddress.id == buyer["address_id"]).values(state="RJ")
         )
-        placing = threading.Thread(
-            target=lambda: answers.append(
-                place(
-                    client,
-                    user,
-                    buyer,
-                    (product["id"], 1),
-                    shipping_address_id=buyer["address_id"],
-                )
-            )
-        )
-        placing.start()
+        placing = placed_meanwhile(client, user, buyer, product, answers)
         placing.join(1)
         assert placing.is_alive(), answers and answers[0].json
         # The batch's second event: the client, which the order holds FOR SHARE.

@@ -61,8 +61,8 @@ class Order(TimestampMixin, db.Model):
     # The payment that paid it (`payment.succeeded`); null while unpaid, when an admin marked it
     # paid by hand, or when it was paid before orders recorded it.
     payment_id: Mapped[int | None] = mapped_column(Integer)
-    # What went back of that payment, as payments last said (`payment.refunded`): never lowered,
-    # its events may arrive out of order. Another payment's refunds are not the order's.
+    # What went back of that payment: its PaymentRefund row's figure, followed as it changes
+    # (down too, when a refund failed). Another payment's refunds are not the order's.
     refunded_amount: Mapped[Decimal] = mapped_column(
         Numeric(12, 2), nullable=False, server_default=text("0")
     )
@@ -158,6 +158,24 @@ class OrderEvent(db.Model):
     note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (CheckConstraint("(by IS NULL) <> (by_service IS NULL)", name="by_one_of"),)
+
+
+class PaymentRefund(db.Model):
+    """What payments last said went back in all of one payment (`payment.refunded`), whichever
+    order it paid and whenever it is heard: a refund delivered before the success that pays the
+    order is here when that success comes. `version` is the payment's `updated_at` as the event
+    carried it: the newest is kept, so a failed refund lowers the figure and an older event
+    delivered late changes nothing. NULL for an event sent before payments versioned them,
+    which only ever raises the figure (and any versioned one replaces)."""
+
+    __tablename__ = "payment_refunds"
+
+    payment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    order_id: Mapped[int] = mapped_column(Integer, nullable=False)
+    refunded_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
+    version: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),)
 
 
 class SoldByDay(db.Model):

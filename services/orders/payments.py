@@ -1,16 +1,19 @@
 """What orders does when payments speaks: `payment.succeeded` pays a pending order whose total is
 the amount paid (and the order records that payment), `payment.expired` (an unpaid PIX past its
-expiry) cancels a pending one, `payment.refunded` of the payment that paid it records what went
-back (a payment refunded in full does not ship: workflow.py). All run inside the inbox's
-transaction (the receiver commits, once per event id) with the order's row locked; a status they
-change is written into its history `by` "payments".
+expiry) cancels a pending one, `payment.refunded` records what went back of a payment, and the
+order that payment paid shows it (a payment refunded in full does not ship: workflow.py). All
+run inside the inbox's transaction (the receiver commits, once per event id) with the order's row
+locked; a status they change is written into its history `by` "payments".
 
 - A payment for another amount than the order's total, or for an order that is no longer
   pending (cancelled meanwhile, or already paid), changes nothing and is logged: payments flags
   the amount itself, and refunds a payment whose order was cancelled when it hears
   `order.cancelled`.
-- A refund of another payment (one its order let go of: paid another way, or cancelled) is not
-  the order's money and changes nothing.
+- Every payment's refunds are kept as payments last said them (PaymentRefund), whichever order
+  it paid: the outbox may deliver a refund before the success that pays the order (a retried
+  event waits its backoff), and that success then takes the refunds already heard. A refund of
+  another payment (one its order let go of: paid another way, or cancelled) is not the order's
+  money and changes nothing on it.
 - The expired PIX's order gives its stock back through `order.abandoned` in the same
   transaction (inventory releases whatever the order's reservation still holds, idempotently):
   an event carries no user's token for inventory's reservation routes, and the outbox retries
@@ -20,14 +23,16 @@ change is written into its history `by` "payments".
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import utcnow
-from services.kit.fields import event_amount
+from services.kit.fields import event_amount, event_instant
 
 from .events import announce_paid, cancel_for, moved_by
-from .models import Order, db
+from .models import Order, PaymentRefund, db
 
 log = logging.getLogger("feira.orders")
 BY = "payments"
@@ -72,6 +77,7 @@ def on_payment_succeeded(data: dict) -> None:
         )
         return
     order.payment_id = payment_id
+    order.refunded_amount = _refunded(payment_id)
     order.payment_method = paid_with(order.payment_method, data.get("method"))
     announce_paid(order, f"payment {payment_id}", payment_id)
     moved_by(order, "paid", BY, f"payment {payment_id}")
@@ -87,12 +93,24 @@ def paid_with(ordered: str | None, method: str | None) -> str | None:
 
 
 def on_payment_refunded(data: dict) -> None:
-    """`payment.refunded` {payment_id, order_id, refunded_amount, ...}: what went back in all of
-    the payment that paid the order, kept at the largest heard (an older event delivered after
-    a newer one lowers nothing)."""
+    """`payment.refunded` {payment_id, order_id, refunded_amount, version, ...}: what went back
+    in all of the payment, kept newest by `version` (the payment's `updated_at`: a failed refund
+    lowers it, an older event delivered after a newer one changes nothing; an event without
+    one, sent before payments versioned them, only raises it). The order that payment paid
+    follows the figure kept."""
     order_id, payment_id = int(data["order_id"]), int(data["payment_id"])
     refunded = event_amount(data["refunded_amount"])
+    version = event_instant(data["version"]) if data.get("version") is not None else None
     order = _locked(order_id)
+    db.session.execute(
+        _KEEP_REFUNDS,
+        {
+            "payment_id": payment_id,
+            "order_id": order_id,
+            "refunded_amount": refunded,
+            "version": version,
+        },
+    )
     if order is None or order.payment_id != payment_id:
         log.info(
             "payment %s refunded %s; order %s %s: unchanged",
@@ -102,10 +120,38 @@ def on_payment_refunded(data: dict) -> None:
             "is gone" if order is None else "was not paid by it",
         )
         return
-    if refunded <= order.refunded_amount:
-        return
-    order.refunded_amount = refunded
-    order.updated_at = utcnow()
+    kept = _refunded(payment_id)
+    if kept != order.refunded_amount:
+        order.refunded_amount = kept
+        order.updated_at = utcnow()
+
+
+def _keep_refunds():
+    stmt = insert(PaymentRefund).values(
+        {name: bindparam(name) for name in ("payment_id", "order_id", "refunded_amount", "version")}
+    )
+    new, kept = stmt.excluded, PaymentRefund
+    return stmt.on_conflict_do_update(
+        index_elements=[kept.payment_id],
+        set_={"refunded_amount": new.refunded_amount, "version": new.version},
+        where=(kept.version < new.version)
+        | (
+            kept.version.is_(None)
+            & (new.version.is_not(None) | (kept.refunded_amount < new.refunded_amount))
+        ),
+    )
+
+
+# Built once, bound per event (as known.py's upserts).
+_KEEP_REFUNDS = _keep_refunds()
+
+
+def _refunded(payment_id: int) -> Decimal:
+    """What went back of the payment as last heard (0: nothing heard)."""
+    kept = db.session.scalar(
+        select(PaymentRefund.refunded_amount).where(PaymentRefund.payment_id == payment_id)
+    )
+    return kept if kept is not None else Decimal(0)
 
 
 def on_payment_expired(data: dict) -> None:

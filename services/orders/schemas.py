@@ -70,6 +70,15 @@ class OrderSchema(Schema):
     status = fields.String(dump_only=True, metadata={"enum": list(STATUSES)})
     items = _lines(required=True)
     total = Money(dump_only=True, metadata={"example": "60.50"})
+    payment_id = fields.Integer(
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "The payment that paid it (payments'); null while unpaid, when an "
+            "admin marked it paid by hand, or when it was paid before orders recorded it",
+            "example": 55,
+        },
+    )
     refunded_amount = Money(
         dump_only=True,
         metadata={

@@ -7,6 +7,8 @@ it."""
 import uuid
 
 import pytest
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import text
 
 from services.kit.testing import deliver
 from services.orders.models import Order, db
@@ -37,9 +39,10 @@ def pay(client, order, amount="20.00", payment_id=7, event_id=None, method="pix"
     return deliver(client.application, "payment.succeeded", data, event_id)
 
 
-def refund(client, order, refunded, payment_id=7, amount=None, total="20.00"):
+def refund(client, order, refunded, payment_id=7, amount=None, total="20.00", version=None):
     """payments' `payment.refunded`: `refunded` in all of the payment so far, `amount` this
-    refund's part (all of it unless said)."""
+    refund's part (all of it unless said), `version` the payment's `updated_at` (ISO; none: an
+    event sent before payments versioned them)."""
     data = {
         "payment_id": payment_id,
         "order_id": order["id"],
@@ -47,6 +50,8 @@ def refund(client, order, refunded, payment_id=7, amount=None, total="20.00"):
         "refunded_amount": refunded,
         "full": refunded == total,
     }
+    if version is not None:
+        data["version"] = version
     answer = deliver(client.application, "payment.refunded", data)
     assert answer.json["status"] == "processed", answer.json
     return answer
@@ -276,3 +281,96 @@ def test_an_older_refund_delivered_after_a_newer_one_does_not_lower_what_went_ba
     refund(client, order, "12.00", amount="7.00")
     refund(client, order, "5.00")
     assert order_of(client, order["id"], admin)["refunded_amount"] == "12.00"
+
+
+EARLIER, LATER = "2026-12-11T10:00:00.000001+00:00", "2026-12-11T10:00:05+00:00"
+
+
+def test_a_refund_heard_before_the_success_that_pays_the_order_is_shown_and_it_does_not_ship(
+    client, admin, placed
+):
+    # The success waited its retry's backoff; the refund made meanwhile came first.
+    order = placed["order"]
+    refund(client, order, "20.00", version=EARLIER)
+    assert order_of(client, order["id"], admin)["refunded_amount"] == "0.00"
+    pay(client, order)
+    paid = order_of(client, order["id"], admin)
+    assert (paid["status"], paid["payment_id"], paid["refunded_amount"]) == ("paid", 7, "20.00")
+    assert move(client, order, "shipped", admin).status_code == 409
+
+
+def test_a_refund_that_failed_lowers_what_went_back_and_the_order_ships_again(
+    client, admin, placed
+):
+    order = placed["order"]
+    pay(client, order)
+    refund(client, order, "20.00", version=EARLIER)
+    assert move(client, order, "shipped", admin).status_code == 409
+    # The refund failed at the provider: payments' total fell back, in a newer event.
+    refund(client, order, "0.00", amount="-20.00", version=LATER)
+    assert order_of(client, order["id"], admin)["refunded_amount"] == "0.00"
+    shipped = move(client, order, "shipped", admin)
+    assert shipped.status_code == 200, shipped.json
+
+
+def test_an_older_refund_event_delivered_after_a_newer_one_changes_nothing(client, admin, placed):
+    order = placed["order"]
+    pay(client, order)
+    refund(client, order, "0.00", amount="-20.00", version=LATER)
+    # The full refund's own event, retried, comes after the failure that undid it.
+    refund(client, order, "20.00", version=EARLIER)
+    # And one sent before payments versioned its events raises nothing any more either.
+    refund(client, order, "20.00")
+    assert order_of(client, order["id"], admin)["refunded_amount"] == "0.00"
+    assert move(client, order, "shipped", admin).status_code == 200
+
+
+def test_the_order_names_the_payment_that_paid_it(client, user, placed):
+    order = placed["order"]
+    assert order["payment_id"] is None
+    assert order_of(client, order["id"], user)["payment_id"] is None
+    pay(client, order, payment_id=55)
+    assert order_of(client, order["id"], user)["payment_id"] == 55
+
+
+def test_the_migration_names_the_payment_that_paid_each_order_from_its_history(client, app):
+    """Orders paid before orders recorded the payment: the `paid` line payments wrote names it;
+    one an admin marked paid keeps none."""
+    history = {
+        1: [("paid", None, "payments", "payment 76"), ("paid", None, "payments", "payment 77")],
+        2: [("paid", 1, None, "payment 78")],
+        3: [("pending", 10, None, None)],
+    }
+    with app.app_context():
+        db.session.remove()
+        downgrade(revision="b8f2d5e9c1a7")
+        try:
+            for order_id, lines in history.items():
+                db.session.execute(
+                    text(
+                        "INSERT INTO orders.orders (id, client_id, status, total, created_by) "
+                        "VALUES (:id, 42, :status, 20.00, 10)"
+                    ),
+                    {"id": order_id, "status": lines[-1][0]},
+                )
+                for status, by, by_service, note in lines:
+                    db.session.execute(
+                        text(
+                            "INSERT INTO orders.order_history (order_id, status, by, by_service, "
+                            "note) VALUES (:order_id, :status, :by, :by_service, :note)"
+                        ),
+                        {
+                            "order_id": order_id,
+                            "status": status,
+                            "by": by,
+                            "by_service": by_service,
+                            "note": note,
+                        },
+                    )
+            db.session.commit()
+        finally:
+            db.session.remove()
+            upgrade()
+        paid_by = dict(db.session.execute(db.select(Order.id, Order.payment_id)).all())
+        db.session.remove()
+    assert paid_by == {1: 77, 2: None, 3: None}

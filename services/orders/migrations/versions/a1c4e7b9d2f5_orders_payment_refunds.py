@@ -1,8 +1,7 @@
 """orders.payment_id and orders.refunded_amount: the payment that paid an order and what went back
 of it, as payments' events say; the KPIs' covering index carries the refunds too
 
-Orders paid before this have no payment_id: nothing names the payment that paid them (only its
-events did), so none is guessed, and their refunds stay unshown.
+Orders paid before this have no payment_id here: 41ffaa8a7d55 fills it from their history.
 
 Revision ID: a1c4e7b9d2f5
 Revises: b8f2d5e9c1a7

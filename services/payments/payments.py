@@ -599,19 +599,26 @@ def apply_refunded(payment: Payment, refunded: Decimal) -> None:
         return
     delta = total - payment.refunded_amount
     payment.refunded_amount = total
-    full = total >= payment.refundable
     # A `refunded` payment another one took the order from stays `refunded` (a failed refund
     # left it so, and one made from the provider's dashboard is counted here).
     _status_after_refunds(payment)
     payment.updated_at = utcnow()
+    _announce_refunds(payment, delta)
+
+
+def _announce_refunds(payment: Payment, delta: Decimal) -> None:
+    """`payment.refunded`: the locked payment's refunded amount changed by `delta` (below 0: a
+    refund failed). Its `version` is the payment's `updated_at`, which the caller set under the
+    lock, so orders keeps the newest of the payment's events whatever order they arrive in."""
     outbox.emit(
         "payment.refunded",
         {
             "payment_id": payment.id,
             "order_id": payment.order_id,
             "amount": str(delta),
-            "refunded_amount": str(total),
-            "full": full,
+            "refunded_amount": str(payment.refunded_amount),
+            "full": payment.refunded_amount >= payment.refundable,
+            "version": payment.updated_at.isoformat(),
         },
     )
 
@@ -882,10 +889,11 @@ def _record_refund(payment: Payment, made: dict, wanted: Decimal) -> Refund:
 def apply_refund_updated(payment: Payment, made: dict) -> None:
     """One of REFUND_EVENTS: the locked payment's refund `made` (Stripe's Refund) has a new
     status, applied forward only; the caller commits. One Feira counted that then failed (or was
-    canceled) gave nothing back: it is no longer counted, the payment's status is what the other
-    refunds make it, and the payment is flagged for review (no event leaves: an admin settles
-    it with the customer). A refund Feira did not ask for (the provider's dashboard) is
-    recorded; if it failed, it is uncounted only when the provider's totals had counted it."""
+    canceled) gave nothing back: it is no longer counted (`payment.refunded` tells the lower
+    total), the payment's status is what the other refunds make it, and the payment is flagged
+    for review (an admin settles it with the customer). A refund Feira did not ask for (the
+    provider's dashboard) is recorded; if it failed, it is uncounted only when the provider's
+    totals had counted it."""
     status, ref = made.get("status"), made.get("id")
     if status not in REFUND_RANK or not isinstance(ref, str):
         return
@@ -934,10 +942,12 @@ def _refund_failure(made: dict) -> str | None:
 
 def _not_returned(payment: Payment, refund: Refund, made: dict, *, counted: bool) -> None:
     """The locked payment's `refund` failed at the provider: if it was `counted`, its amount is
-    no longer, and the payment's status follows; flagged for review either way."""
+    no longer (orders is told the lower total), and the payment's status follows; flagged for
+    review either way."""
     reason = _refund_failure(made) or reasons.NO_CODE
+    before = payment.refunded_amount
     if counted and payment.status in ("succeeded", "partially_refunded", "refunded"):
-        payment.refunded_amount = max(Decimal(0), payment.refunded_amount - refund.amount)
+        payment.refunded_amount = max(Decimal("0.00"), before - refund.amount)
         _status_after_refunds(payment)
     _flag(
         payment,
@@ -948,6 +958,8 @@ def _not_returned(payment: Payment, refund: Refund, made: dict, *, counted: bool
         code=reason,
     )
     payment.updated_at = utcnow()
+    if payment.refunded_amount != before:
+        _announce_refunds(payment, payment.refunded_amount - before)
     log.error(
         "payment %s: refund %s %s at the provider (%s): the money was not returned",
         payment.id,

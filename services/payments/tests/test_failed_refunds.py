@@ -6,6 +6,7 @@ admin is asked to look. One the provider answers `failed` at once was never coun
 refusal."""
 
 import time
+from datetime import datetime
 
 from sqlalchemy import select
 
@@ -59,10 +60,18 @@ def test_a_refund_that_fails_at_the_provider_is_no_longer_counted_and_the_paymen
 
     assert (flagged["status"], flagged["refunded_amount"]) == ("succeeded", "0.00")
     assert ref in flagged["review_reason"] and "not returned" in flagged["review_reason"]
-    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+    # Orders is told the lower total, in an event newer than the refund's: it keeps the newest.
+    announced = emitted(app, "payment.refunded")
+    assert [(e["amount"], e["refunded_amount"], e["full"]) for e in announced] == [
+        ("60.50", "60.50", True),
+        ("-60.50", "0.00", False),
+    ]
+    made_at, failed_at = (datetime.fromisoformat(e["version"]) for e in announced)
+    assert made_at < failed_at
     # The failure's other events (Stripe tells one change in up to three) change nothing.
     assert eventually(lambda: refund_failure_heard(standin, payment))
     assert read(client, payment["id"], admin) == flagged
+    assert emitted(app, "payment.refunded") == announced
     # The event again (Stripe redelivers): nothing changes.
     [event] = [
         e
@@ -321,6 +330,7 @@ def test_a_dashboard_refund_of_a_refunded_payment_whose_refund_failed_is_counted
         (e["payment_id"], e["amount"], e["full"]) for e in emitted(app, "payment.refunded")
     ] == [
         (late["id"], "60.50", True),
+        (late["id"], "-60.50", False),
         (late["id"], "10.00", False),
     ]
     assert read(client, paid["id"], admin)["status"] == "succeeded"
@@ -345,7 +355,7 @@ def test_a_refunded_payment_whose_refund_failed_can_be_refunded_again_from_feira
 
     assert again.status_code == 200, again.json
     assert (again.json["status"], again.json["refunded_amount"]) == ("refunded", "60.50")
-    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True, True]
+    assert [e["full"] for e in emitted(app, "payment.refunded")] == [True, False, True]
     assert read(client, paid["id"], admin)["status"] == "succeeded"
     # Nothing is left: a refunded payment refunded in full is still a 409.
     assert client.post(url, json={}, headers=admin).status_code == 409

@@ -12,6 +12,7 @@ from services.orders.models import outbox as orders_outbox
 from services.payments.models import Refund, db
 
 from .conftest import emitted, relay
+from .test_failed_refunds import fail_at_the_provider, refund_refs
 from .test_paying import pay
 
 
@@ -57,3 +58,27 @@ def test_an_order_refunded_in_full_does_not_ship_and_its_cancel_refunds_nothing_
     assert (after["status"], after["refunded_amount"]) == ("refunded", "60.50")
     assert refunds_made(app) == 1
     assert [e["full"] for e in emitted(app, "payment.refunded")] == [True]
+
+
+def test_a_full_refund_that_fails_at_the_provider_lets_the_order_ship_again(
+    client, user, admin, order, orders, standin, app
+):
+    placed = order()
+    payment = pay(client, user, placed["id"], payment_method="pm_card_refundFail").json
+    relay(app)
+    assert (
+        client.post(f"/payments/{payment['id']}/refund", json={}, headers=admin).status_code == 200
+    )
+    relay(app)
+    shop = orders.app.test_client()
+    url = f"/orders/{placed['id']}"
+    assert shop.post(f"{url}/status", json={"status": "shipped"}, headers=admin).status_code == 409
+    [ref] = refund_refs(app, payment["id"])
+
+    fail_at_the_provider(client, admin, standin, payment["id"], ref)
+    relay(app)
+
+    shown = shop.get(url, headers=admin).json
+    assert (shown["payment_id"], shown["refunded_amount"]) == (payment["id"], "0.00")
+    shipped = shop.post(f"{url}/status", json={"status": "shipped"}, headers=admin)
+    assert shipped.status_code == 200, shipped.json

@@ -3,15 +3,29 @@ the notifications log, and the payments waiting for review."""
 
 from __future__ import annotations
 
+import json
+
 from flask import flash, redirect, render_template, request, url_for
 
 from . import api
 from .api import ApiError
 from .messages import in_portuguese
-from .pages import admin_only, bp, finite_number, form_values, page_args, pager, read_json
+from .pages import (
+    NOTHING_CHANGED,
+    admin_only,
+    bp,
+    changed_only,
+    finite_number,
+    form_values,
+    page_args,
+    pager,
+    read_json,
+)
 from .sales import listed, listing, payments_read, refused
 
 COLLECTOR_MISSING = "O coletor de catálogo não está disponível no momento."
+# The collector page's lists as a request asks for them: a change made there goes back to them.
+COLLECTOR_QUERY = ("source_id", "status", "page", "sources_page")
 SOURCES_PER_PAGE = 50
 USER_FILTERS = ("role", "active", "email")
 
@@ -89,7 +103,12 @@ def collector():
         sources_pager=pager(sources, "sources_page") if sources else None,
         why=why or runs_why,
         filters={k: request.args.get(k, "") for k in ("source_id", "status")},
+        kept=collector_query(),
     )
+
+
+def collector_query() -> dict[str, str]:
+    return {key: request.args[key] for key in COLLECTOR_QUERY if request.args.get(key)}
 
 
 def source_body(values: dict) -> tuple[dict, dict[str, list[str]]]:
@@ -150,6 +169,112 @@ def new_source():
         flash(f"Fonte {created.get('name')} criada.")
         return redirect(url_for("console.collector"), 303)
     return render_template("source_new.html", values=values, errors=errors, message=message)
+
+
+# What a field emptied on the edit form asks for: no category, no selectors; a number the API
+# requires is sent empty so that its refusal is said under it, rather than the field kept as it was.
+EMPTIED = {"category_id": None, "selectors": {}, "max_pages": None, "delay_s": None}
+
+
+def loaded_source(source: dict) -> dict[str, str]:
+    """A source as its edit form shows it, as the new-source form takes it."""
+    values = {
+        key: "" if source.get(key) is None else str(source[key])
+        for key in ("name", "schedule", "max_pages", "delay_s", "category_id")
+    }
+    values["start_urls"] = "\n".join(source.get("start_urls") or [])
+    selectors = source.get("selectors")
+    values["selectors"] = json.dumps(selectors, ensure_ascii=False) if selectors else ""
+    values["active"] = "on" if source.get("active") else ""
+    return values
+
+
+def source_page(source_id: int, *, values=None, errors=None, message=None, status=200):
+    """A source's edit form: as loaded, or as sent (`values`) with the values it was first loaded
+    with, so that sending it again still PATCHes only what the admin changed."""
+    found = api.get(f"/collector/sources/{source_id}")
+    loaded = loaded_source(found)
+    if values is None:
+        values, original = loaded, loaded
+    else:
+        original = {key: values[f"orig_{key}"] for key in loaded if f"orig_{key}" in values}
+    return render_template(
+        "source.html",
+        source=found,
+        values=values,
+        original=original,
+        errors=errors or {},
+        message=message,
+    ), status
+
+
+@bp.get("/collector/sources/<int:source_id>")
+@admin_only
+def source(source_id: int):
+    return source_page(source_id)
+
+
+@bp.post("/collector/sources/<int:source_id>")
+@admin_only
+def edit_source(source_id: int):
+    values = form_values()
+    body, errors = source_body(values)
+    if errors:
+        message = "Confira os campos destacados."
+        return source_page(source_id, values=values, errors=errors, message=message, status=422)
+    body = changed_only({**EMPTIED, **body}, values, boxes={"active"})
+    if not body:
+        flash(NOTHING_CHANGED)
+        return redirect(url_for("console.source", source_id=source_id), 303)
+    try:
+        changed = api.send("PATCH", f"/collector/sources/{source_id}", body)
+    except ApiError as exc:
+        if not refused(exc):
+            raise
+        return source_page(
+            source_id, values=values, errors=exc.errors, message=exc.message, status=exc.status
+        )
+    flash(f"Fonte {changed.get('name')} atualizada.")
+    return redirect(url_for("console.collector"), 303)
+
+
+def change_source(source_id: int, method: str, body: dict | None, done: str, failed: str):
+    """A change asked from the collector page's list, said there (the API's refusal in
+    Portuguese), then back to the list as it was."""
+    try:
+        api.send(method, f"/collector/sources/{source_id}", body)
+        flash(done)
+    except ApiError as exc:
+        if exc.status == 503:
+            flash(COLLECTOR_MISSING, "error")
+        elif refused(exc):
+            flash(failed + (exc.reason or str(exc.status)), "error")
+        else:
+            raise
+    return redirect(url_for("console.collector", **collector_query()), 303)
+
+
+@bp.post("/collector/sources/<int:source_id>/active")
+@admin_only
+def set_source_active(source_id: int):
+    active = form_values().get("active") == "true"
+    return change_source(
+        source_id,
+        "PATCH",
+        {"active": active},
+        "Fonte ativada." if active else "Fonte desativada.",
+        "Não foi possível " + ("ativar" if active else "desativar") + " a fonte: ",
+    )
+
+
+@bp.post("/collector/sources/<int:source_id>/delete")
+@admin_only
+def delete_source(source_id: int):
+    """Delete a source and its runs (its products stay); the collector's 409 while a run of it is
+    queued or running, said on the collector page."""
+    return change_source(
+        source_id, "DELETE", None, "Fonte excluída.", "Não foi possível excluir a fonte: "
+    )
 
 
 @bp.post("/collector/sources/<int:source_id>/runs")

@@ -1,7 +1,11 @@
-"""A collector run's page against the real collector behind the gateway stand-in: the run names
-its source by name (by its id when the collector cannot say), and its error in Portuguese."""
+"""The collector's pages against the real collector behind the gateway stand-in: a run names its
+source by name (by its id when the collector cannot say), and its error in Portuguese; the admin
+edits, deactivates, reactivates and deletes a source, the collector's refusals said in
+Portuguese."""
 
+import html
 import re
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -9,7 +13,8 @@ from services.collector import create_app as create_collector_app
 from services.collector.models import Run, Source, db
 from services.kit.testing import build_app
 
-from .conftest import console_with_api, signed_in_admin
+from .conftest import console_with_api, csrf_of, signed_in_admin
+from .test_catalogue_writes import Form
 
 
 class Collector:
@@ -46,15 +51,49 @@ def admin(console, auth, collector):
     return signed_in_admin(console, auth, collector.app)
 
 
-def finished_run(collector, status: str, error: str, rejected_count: int = 0) -> int:
+def a_source(collector, name: str = "Casa Aurora", **fields) -> int:
     with collector.app.app_context():
-        source = Source(name="Casa Aurora", start_urls=["http://127.0.0.1:5092/loja-json/"])
+        source = Source(name=name, start_urls=["http://127.0.0.1:5092/loja-json/"], **fields)
         db.session.add(source)
-        db.session.flush()
-        run = Run(source_id=source.id, status=status, error=error, rejected_count=rejected_count)
+        db.session.commit()
+        return source.id
+
+
+def finished_run(collector, status: str, error: str, rejected_count: int = 0) -> int:
+    source_id = a_source(collector)
+    with collector.app.app_context():
+        run = Run(source_id=source_id, status=status, error=error, rejected_count=rejected_count)
         db.session.add(run)
         db.session.commit()
         return run.id
+
+
+def stored(collector, source_id: int) -> Source | None:
+    with collector.app.app_context():
+        found = db.session.get(Source, source_id)
+        db.session.expunge_all()
+        return found
+
+
+def send_from_the_list(admin, source_id: int, action: str, query: str = ""):
+    """The admin clicks the list's `action` form ("active", "delete") of the source."""
+    page = admin.get(f"/console/collector{query}").text
+    found = re.search(
+        rf'action="(/console/collector/sources/{source_id}/{action}[^"]*)"(.*?)</form>', page, re.S
+    )
+    assert found, f"the collector page offers {action} for source {source_id}"
+    data = {"csrf_token": csrf_of(page)}
+    active = re.search(r'name="active" value="(\w+)"', found.group(2))
+    if active:
+        data["active"] = active.group(1)
+    return admin.post(html.unescape(found.group(1)), data=data)
+
+
+def notices(page: str) -> list[str]:
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+        for text in re.findall(r'<div class="notice [^"]*"[^>]*>(.*?)</div>', page, re.S)
+    ]
 
 
 def fact(page: str, name: str) -> str:
@@ -108,3 +147,145 @@ def test_a_run_whose_source_cannot_be_read_names_it_by_its_id(admin, collector):
     assert page.status_code == 200
     assert fact(page.text, "source") == f"#{source_id}"
     assert fact(page.text, "error") == "—"
+
+
+def test_an_admin_deactivates_a_source_and_activates_it_again_from_the_list(admin, collector):
+    source_id = a_source(collector)
+
+    answer = send_from_the_list(admin, source_id, "active", "?sources_page=1&status=failed")
+
+    assert answer.status_code == 303
+    back = urlsplit(answer.location)
+    assert (back.path, back.query) == ("/console/collector", "status=failed&sources_page=1")
+    assert stored(collector, source_id).active is False
+    page = admin.get(answer.location).text
+    assert "Fonte desativada." in notices(page)
+    assert ">Ativar<" in page
+
+    assert send_from_the_list(admin, source_id, "active").status_code == 303
+    assert stored(collector, source_id).active is True
+
+
+def test_an_admin_deletes_a_source_from_the_list(admin, collector):
+    source_id = a_source(collector)
+
+    answer = send_from_the_list(admin, source_id, "delete")
+
+    assert answer.status_code == 303
+    assert stored(collector, source_id) is None
+    assert "Fonte excluída." in notices(admin.get(answer.location).text)
+
+
+def test_a_source_with_a_run_queued_is_not_deleted_and_the_list_says_why_in_portuguese(
+    admin, collector
+):
+    source_id = a_source(collector)
+    with collector.app.app_context():
+        db.session.add(Run(source_id=source_id, status="queued"))
+        db.session.commit()
+
+    answer = send_from_the_list(admin, source_id, "delete")
+
+    assert answer.status_code == 303
+    assert stored(collector, source_id) is not None
+    assert (
+        f"Não foi possível excluir a fonte: A fonte {source_id} tem uma coleta na fila ou em "
+        "andamento; espere que ela termine"
+    ) in notices(admin.get(answer.location).text)
+
+
+def test_the_list_links_each_source_to_its_edit_form(admin, collector):
+    source_id = a_source(collector)
+    page = admin.get("/console/collector").text
+    assert f'href="/console/collector/sources/{source_id}">Editar' in page
+
+
+def test_an_edited_source_saves_the_fields_changed_and_leaves_a_deactivation_made_since(
+    admin, collector
+):
+    source_id = a_source(collector, selectors={"name": "h1"}, max_pages=50)
+    form = Form(admin.get(f"/console/collector/sources/{source_id}").text, "source-form").values
+    assert (form["name"], form["delay_s"], form["active"]) == ("Casa Aurora", "1.00", "on")
+    with collector.app.app_context():
+        db.session.get(Source, source_id).active = False
+        db.session.commit()
+
+    answer = admin.post(
+        f"/console/collector/sources/{source_id}",
+        data={
+            **form,
+            "name": "Casa Aurora II",
+            "delay_s": "2.5",
+            "schedule": "0 3 * * *",
+        },
+    )
+
+    assert answer.status_code == 303, notices(answer.text)
+    assert answer.location == "/console/collector"
+    kept = stored(collector, source_id)
+    assert (kept.name, str(kept.delay_s), kept.schedule, kept.active) == (
+        "Casa Aurora II",
+        "2.50",
+        "0 3 * * *",
+        False,
+    )
+    assert (kept.selectors, kept.max_pages) == ({"name": "h1"}, 50)
+    assert "Fonte Casa Aurora II atualizada." in notices(admin.get(answer.location).text)
+
+
+def test_an_edited_source_clears_its_selectors_when_the_field_is_emptied(admin, collector):
+    source_id = a_source(collector, selectors={"name": "h1"})
+    form = Form(admin.get(f"/console/collector/sources/{source_id}").text, "source-form").values
+
+    answer = admin.post(f"/console/collector/sources/{source_id}", data={**form, "selectors": ""})
+
+    assert answer.status_code == 303, notices(answer.text)
+    assert stored(collector, source_id).selectors == {}
+
+
+def test_a_source_renamed_to_another_sources_name_is_a_409_under_its_name(admin, collector):
+    a_source(collector, "Casa Boreal")
+    source_id = a_source(collector)
+    form = Form(admin.get(f"/console/collector/sources/{source_id}").text, "source-form").values
+
+    answer = admin.post(
+        f"/console/collector/sources/{source_id}", data={**form, "name": "Casa Boreal"}
+    )
+
+    assert answer.status_code == 409
+    assert re.search(
+        r'<p id="name-error" class="error" data-field="name">Já está em uso.</p>', answer.text
+    )
+    assert Form(answer.text, "source-form").values["name"] == "Casa Boreal"
+    assert stored(collector, source_id).name == "Casa Aurora"
+
+
+def test_a_refused_source_field_is_said_in_portuguese_under_it(admin, collector):
+    source_id = a_source(collector)
+    form = Form(admin.get(f"/console/collector/sources/{source_id}").text, "source-form").values
+
+    answer = admin.post(
+        f"/console/collector/sources/{source_id}",
+        data={**form, "delay_s": "", "schedule": "toda hora"},
+    )
+
+    assert answer.status_code == 422
+    errors = dict(
+        re.findall(r'<p id="[^"]+-error" class="error" data-field="(\w+)">([^<]*)</p>', answer.text)
+    )
+    assert errors.keys() == {"delay_s", "schedule"}
+    assert errors["delay_s"] == "Campo obrigatório."
+    assert errors["schedule"].startswith("Deve ser uma expressão cron de cinco campos")
+    assert "Erro: " in answer.text
+    assert str(stored(collector, source_id).delay_s) == "1.00"
+
+
+def test_a_source_form_saved_unchanged_sends_nothing_and_says_so(admin, collector):
+    source_id = a_source(collector, selectors={"name": "h1"})
+    form = Form(admin.get(f"/console/collector/sources/{source_id}").text, "source-form").values
+
+    answer = admin.post(f"/console/collector/sources/{source_id}", data=form)
+
+    assert answer.status_code == 303
+    assert answer.location == f"/console/collector/sources/{source_id}"
+    assert "Nada foi alterado." in notices(admin.get(answer.location).text)

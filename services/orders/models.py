@@ -165,15 +165,13 @@ class PaymentRefund(db.Model):
     order it paid and whenever it is heard: a refund delivered before the success that pays the
     order is here when that success comes. `version` is the payment's `updated_at` as the event
     carried it: the newest is kept, so a failed refund lowers the figure and an older event
-    delivered late changes nothing. NULL for an event sent before payments versioned them,
-    which only ever raises the figure (and any versioned one replaces)."""
+    delivered late changes nothing."""
 
     __tablename__ = "payment_refunds"
 
     payment_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    order_id: Mapped[int] = mapped_column(Integer, nullable=False)
     refunded_amount: Mapped[Decimal] = mapped_column(Numeric(12, 2), nullable=False)
-    version: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),)
 

@@ -95,21 +95,17 @@ def paid_with(ordered: str | None, method: str | None) -> str | None:
 def on_payment_refunded(data: dict) -> None:
     """`payment.refunded` {payment_id, order_id, refunded_amount, version, ...}: what went back
     in all of the payment, kept newest by `version` (the payment's `updated_at`: a failed refund
-    lowers it, an older event delivered after a newer one changes nothing; an event without
-    one, sent before payments versioned them, only raises it). The order that payment paid
-    follows the figure kept."""
+    lowers it, an older event delivered after a newer one changes nothing). The order that
+    payment paid follows the figure kept."""
     order_id, payment_id = int(data["order_id"]), int(data["payment_id"])
     refunded = event_amount(data["refunded_amount"])
-    version = event_instant(data["version"]) if data.get("version") is not None else None
+    if refunded < 0:
+        raise ValueError("a payment's refunded_amount is never negative")
+    version = event_instant(data["version"])
     order = _locked(order_id)
     db.session.execute(
         _KEEP_REFUNDS,
-        {
-            "payment_id": payment_id,
-            "order_id": order_id,
-            "refunded_amount": refunded,
-            "version": version,
-        },
+        {"payment_id": payment_id, "refunded_amount": refunded, "version": version},
     )
     if order is None or order.payment_id != payment_id:
         log.info(
@@ -128,17 +124,13 @@ def on_payment_refunded(data: dict) -> None:
 
 def _keep_refunds():
     stmt = insert(PaymentRefund).values(
-        {name: bindparam(name) for name in ("payment_id", "order_id", "refunded_amount", "version")}
+        {name: bindparam(name) for name in ("payment_id", "refunded_amount", "version")}
     )
     new, kept = stmt.excluded, PaymentRefund
     return stmt.on_conflict_do_update(
         index_elements=[kept.payment_id],
         set_={"refunded_amount": new.refunded_amount, "version": new.version},
-        where=(kept.version < new.version)
-        | (
-            kept.version.is_(None)
-            & (new.version.is_not(None) | (kept.refunded_amount < new.refunded_amount))
-        ),
+        where=kept.version < new.version,
     )
 
 

@@ -148,6 +148,7 @@ def paid_then_refunded(client, order_id: int, payment_id: int, total: str, refun
         "amount": refunded,
         "refunded_amount": refunded,
         "full": refunded == total,
+        "version": "2026-12-11T10:00:00+00:00",
     }
     for event, data in (("payment.succeeded", paid), ("payment.refunded", back)):
         assert deliver(client.application, event, data).json["status"] == "processed"

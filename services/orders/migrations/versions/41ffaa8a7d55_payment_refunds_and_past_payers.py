@@ -28,9 +28,8 @@ def upgrade():
     op.create_table(
         "payment_refunds",
         sa.Column("payment_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("order_id", sa.Integer(), nullable=False),
         sa.Column("refunded_amount", sa.Numeric(precision=12, scale=2), nullable=False),
-        sa.Column("version", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "refunded_amount >= 0", name=op.f("ck_payment_refunds_refunded_not_negative")
         ),
@@ -52,5 +51,7 @@ def upgrade():
 
 
 def downgrade():
-    # The payment_ids filled stay: the column is a1c4e7b9d2f5's, and they are right.
+    # The payment_ids filled stay: the column is a1c4e7b9d2f5's, and they are right. What was
+    # heard of payments' refunds goes (a1c4e7b9d2f5 keeps only the order's figure): each order
+    # keeps its refunded_amount, and payments' next event of a payment sets its figure again.
     op.drop_table("payment_refunds", schema="orders")

@@ -16,6 +16,7 @@ sign out with: the session ends when its tokens expire).
 from __future__ import annotations
 
 import argparse
+import http.client
 import itertools
 import json
 import os
@@ -137,6 +138,18 @@ class Api:
             self.unreachable = True
             raise SystemExit(
                 f"the gateway at {self.base} cannot be reached: {error.reason}"
+            ) from error
+        except ConnectionError as error:
+            # Connected, then the connection closed or reset with no answer (a gateway
+            # restarting): urllib wraps only a failed connect in URLError.
+            self.unreachable = True
+            raise SystemExit(
+                f"the gateway at {self.base} cannot be reached: {type(error).__name__}"
+            ) from error
+        except http.client.HTTPException as error:
+            # An answer begun and broken off (no OSError): said in one line, not a traceback.
+            raise SystemExit(
+                f"{method} {path}: the gateway's answer was cut short ({type(error).__name__})"
             ) from error
         except TimeoutError as error:
             # Connected, but no answer in time (urllib wraps only a failed connect in URLError).

@@ -6,6 +6,7 @@ selector without its field in one line."""
 
 import http.client
 import itertools
+import socket
 import threading
 import time
 import urllib.request
@@ -291,7 +292,7 @@ def test_a_sign_out_ended_by_an_odd_refresh_answer_is_told_in_one_line(gateway, 
 def test_a_sign_out_whose_answer_is_cut_short_leaves_the_commands_error_as_it_was(
     gateway, capsys, monkeypatch
 ):
-    # http.client's errors about a broken answer are no OSError.
+    # http.client's errors about a broken answer are no OSError: said in one line all the same.
     urlopen = urllib.request.urlopen
 
     def cut_short(request, **options):
@@ -306,7 +307,10 @@ def test_a_sign_out_whose_answer_is_cut_short_leaves_the_commands_error_as_it_wa
         command.main(["sources"])
 
     err = capsys.readouterr().err
-    assert err.startswith("could not sign out (IncompleteRead: IncompleteRead(0 bytes read))")
+    assert err.startswith(
+        "could not sign out (POST /auth/logout: the gateway's answer was cut short "
+        "(IncompleteRead))"
+    )
     assert err.count("\n") == 1
 
 
@@ -341,6 +345,30 @@ def test_a_gateway_gone_after_the_login_ends_the_command_without_a_sign_out(gate
         command.main(["sources"])
 
     assert capsys.readouterr().err == NOT_SIGNED_OUT
+
+
+def test_a_gateway_that_closes_the_connection_unanswered_ends_the_command_in_one_line(
+    gateway, monkeypatch
+):
+    """Connected, then closed with no answer (a gateway restarting): not a traceback."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def close_each_connection():
+        for _ in range(3):
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.close()
+
+    threading.Thread(target=close_each_connection, daemon=True).start()
+    monkeypatch.setenv("GATEWAY_URL", f"http://127.0.0.1:{port}")
+    try:
+        with pytest.raises(SystemExit, match=r"the gateway at .* cannot be reached: "):
+            command.main(["sources"])
+    finally:
+        listener.close()
 
 
 def test_sources_lists_every_source_page_after_page(gateway, capsys):

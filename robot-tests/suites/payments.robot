@@ -4,7 +4,10 @@ Documentation       Payments, through the gateway, as API.md specifies them unde
 ...                 (a BR Code, paid when the provider's webhook says so, cancelled with its stock
 ...                 released when it expires unpaid); the order becomes `paid` by "payments"; the
 ...                 admin refunds in full or in part, and a paid order cancelled is refunded by
-...                 itself. Webhooks: a forged or stale signature is a 400 problem and changes
+...                 itself; orders hears the refund: the order shows what went back of the payment
+...                 that paid it, one refunded in full does not ship (cancelled, nothing more goes
+...                 back), one refunded in part ships, and the KPIs' `refunded` and `net` count it.
+...                 Webhooks: a forged or stale signature is a 400 problem and changes
 ...                 nothing, a replayed or late event changes nothing, a lost one is made good by
 ...                 reconciliation. One open payment per order, only a pending order, one payment
 ...                 per Idempotency-Key, one refund per Idempotency-Key.
@@ -19,6 +22,7 @@ Documentation       Payments, through the gateway, as API.md specifies them unde
 ...                 and the catalogue go. Payments are records of money and stay.
 Resource            ../resources/provider.resource
 Resource            ../resources/refunds.resource
+Resource            ../resources/reports.resource
 
 Suite Setup         Run Keywords    Open the gateway session    AND    Open the stand-in session
 Suite Teardown      Run Keywords    Sign out the admin    AND    Close the gateway session
@@ -133,6 +137,38 @@ Scenario: the provider refunds a cancelled paid order once, in full
     When the admin has moved the order to "cancelled"
     Then the payment is refunded in full within ${PAYMENT_WAIT}
     And the provider refunded the payment once
+
+Scenario: an order whose card payment was refunded in full does not ship, and cancelling it refunds nothing more
+    [Tags]    local-only
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    And the admin refunds the payment in full
+    And the order shows its payment refunded in full within ${PAYMENT_WAIT}
+    When I move the order to "shipped"
+    Then the answer is a 409 problem
+    And the problem says the order's payment was refunded in full
+    When the admin has moved the order to "cancelled"
+    Then the payment has been refunded in full
+    And the provider refunded the payment once
+
+Scenario: an order refunded in part ships, and shows what went back
+    Given an order for 1 units of the product
+    And the order has been paid by card
+    And the admin refunds half of the payment
+    And the order shows half its payment refunded within ${PAYMENT_WAIT}
+    When I move the order to "shipped"
+    Then the answer is the order shipped, half its payment refunded
+
+Scenario: what went back of a sold order's payment is the KPIs' refunded, and net is the GMV less it
+    Given an order for 1 units of the product
+    And today's KPIs as they are now
+    And the order has been paid by card
+    And the admin refunds half of the payment
+    And the order shows half its payment refunded within ${PAYMENT_WAIT}
+    When I request today's KPIs
+    Then the answer is 200
+    And today's GMV grew by the order's total and refunded by what went back of it
+    And today's net is the GMV less refunded, and grew by the order's total less what went back
 
 Scenario: a refund of more than was paid is a 422 and refunds nothing
     Given an order for 1 units of the product

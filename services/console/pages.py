@@ -288,6 +288,22 @@ def zone_label() -> str:
     return f"{current_app.config['CONSOLE_TIME_ZONE']} (UTC{offset[:3]}:{offset[3:]})"
 
 
+def said_error(fid: str, text: str) -> str:
+    """A field's error as its paragraph says it (`text`, returned to be written there), noted for
+    the page's error summary to link to `fid` in the same words: whatever writes an error
+    paragraph says it through here, so the summary misses none, however the paragraph is
+    written."""
+    g.setdefault("errors_said", []).append((fid, text))
+    return text
+
+
+def errors_said() -> list[tuple[str, str]]:
+    """The field errors said so far by the page being rendered (base.html asks once it has
+    rendered the body), forgotten once read: a page rendered next in the request starts with
+    none."""
+    return g.pop("errors_said", [])
+
+
 def payment_failure(payment: dict) -> str:
     """Why a payment failed: the provider's code in Portuguese (or the code Stripe's words stand
     for), else its words as it gave them."""
@@ -381,6 +397,8 @@ def init_pages(app: Flask) -> None:
         payment_failure=payment_failure,
         payment_review=payment_review,
         zone_label=zone_label,
+        said_error=said_error,
+        errors_said=errors_said,
     )
 
     @app.context_processor

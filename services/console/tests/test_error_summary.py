@@ -1,13 +1,16 @@
 """A form the server sends back refused says so where a screen reader looks (GOV.UK's error
 summary): "Erro: " before the page's title, a summary first in main, focused as the page loads,
-linking each refused field by its id; a field's hint is read with its error, not replaced by it.
+linking each refused field by its id (the new order's lines too) in the words said under it; a
+field's hint is read with its error, not replaced by it.
 And a wide list scrolls inside its own box on a phone, not the whole page."""
 
 import re
 from html import unescape
 
-from . import test_order_page
-from .conftest import csrf_of, form_fields, sign_in, signed_in_admin
+from flask import render_template_string
+
+from . import test_order_page, test_sales
+from .conftest import console_with_api, csrf_of, form_fields, sign_in, signed_in_admin
 
 # The order page tests' stand-in for the API and the console in front of it (fixtures).
 api, api_console = test_order_page.api, test_order_page.api_console
@@ -110,6 +113,50 @@ def test_the_summary_links_a_field_by_its_forms_prefix_and_says_a_selects_own_na
     assert summary_links(answer.text) == {
         "movement-reason": "Deve ser um destes: Recebimento, Ajuste, Devolução, Avaria."
     }
+
+
+def test_a_product_no_line_of_a_new_order_holds_is_linked_to_the_lines_group(
+    database, jwt_keys, auth, auth_server
+):
+    sales = test_sales.Api()
+    sales.answers["/orders"] = (
+        409,
+        {
+            "status": 409,
+            "title": "Conflict",
+            "detail": "Not enough stock to reserve: products 8",
+            "errors": {"items": ["Not enough stock for products 8"]},
+            "short": [{"product_id": 8, "requested": 1, "available": 0}],
+        },
+    )
+    orders = ("/orders",)
+    with console_with_api(database, jwt_keys, auth, auth_server, sales.app, orders) as console:
+        admin = signed_in_admin(console, auth)
+        page = admin.get("/console/orders/new").text
+        form = {**form_fields(page, "order-form"), "client_id": "3", "product_id_1": "1"}
+        answer = admin.post("/console/orders/new", data=form)
+    assert answer.status_code == 409
+    assert summary_links(answer.text) == {"items": "Produto 8: 1 pedidos, 0 disponíveis"}
+    group = re.search(r'<div id="items"[^>]*>', answer.text).group(0)
+    assert 'tabindex="-1"' in group, "the link moves focus to the lines"
+    assert 'aria-describedby="items-error"' in group
+    assert '<p class="error" data-field="items" id="items-error">' in answer.text
+
+
+def test_the_summary_says_the_words_an_error_was_given_not_what_the_page_looks_like(app):
+    """The summary lists what said_error was given as the page rendered: an error paragraph
+    written another way is linked in its own words; a paragraph that only looks like one (no
+    macro said it) is not."""
+    page = (
+        '{% extends "base.html" %}{% block main %}'
+        '<p id="note-error" class="error" data-field="note">Só parece um erro.</p>'
+        '<p class="error"><strong>{{ said_error("price", "Deve ser maior que 0.") }}</strong></p>'
+        "{% endblock %}"
+    )
+    with app.test_request_context("/console/"):
+        html = render_template_string(page, errors={"price": ["Must be greater than 0."]})
+    assert summary_links(html) == {"price": "Deve ser maior que 0."}
+    assert "<strong>Deve ser maior que 0.</strong>" in html
 
 
 def test_a_wide_list_scrolls_inside_its_own_named_box_not_the_page(api_console, auth, api):

@@ -267,6 +267,15 @@ def set_source_active(source_id: int):
     )
 
 
+@bp.get("/collector/sources/<int:source_id>/delete")
+@admin_only
+def confirm_delete_source(source_id: int):
+    """What deleting the source takes with it, and the button that does it: one click on the
+    list only asks."""
+    found = api.get(f"/collector/sources/{source_id}")
+    return render_template("source_delete.html", source=found, kept=collector_query())
+
+
 @bp.post("/collector/sources/<int:source_id>/delete")
 @admin_only
 def delete_source(source_id: int):
@@ -290,7 +299,7 @@ def start_run(source_id: int):
             flash("Não foi possível iniciar: " + (exc.reason or str(exc.status)), "error")
         else:
             raise
-    return redirect(url_for("console.collector"), 303)
+    return redirect(url_for("console.collector", **collector_query()), 303)
 
 
 @bp.get("/collector/runs/<int:run_id>")

@@ -76,8 +76,13 @@ def stored(collector, source_id: int) -> Source | None:
 
 
 def send_from_the_list(admin, source_id: int, action: str, query: str = ""):
-    """The admin clicks the list's `action` form ("active", "delete") of the source."""
+    """The admin clicks the list's `action` form ("active", "runs") of the source; "delete"
+    is a link to a page that asks, whose form is sent."""
     page = admin.get(f"/console/collector{query}").text
+    if action == "delete":
+        link = re.search(rf'href="(/console/collector/sources/{source_id}/delete[^"]*)"', page)
+        assert link, f"the collector page offers to delete source {source_id}"
+        page = admin.get(html.unescape(link.group(1))).text
     found = re.search(
         rf'action="(/console/collector/sources/{source_id}/{action}[^"]*)"(.*?)</form>', page, re.S
     )
@@ -174,6 +179,31 @@ def test_an_admin_deletes_a_source_from_the_list(admin, collector):
     assert answer.status_code == 303
     assert stored(collector, source_id) is None
     assert "Fonte excluída." in notices(admin.get(answer.location).text)
+
+
+def test_excluir_on_the_list_only_asks_and_says_what_goes_and_what_stays(admin, collector):
+    source_id = a_source(collector)
+    page = admin.get("/console/collector?sources_page=1").text
+    link = re.search(rf'href="(/console/collector/sources/{source_id}/delete[^"]*)"', page)
+
+    asked = admin.get(html.unescape(link.group(1)))
+
+    assert asked.status_code == 200
+    assert stored(collector, source_id) is not None
+    said = html.unescape(asked.text)
+    assert "Excluir a fonte Casa Aurora?" in said
+    assert "Os produtos que ela trouxe ficam no catálogo." in said
+    assert 'href="/console/collector?sources_page=1">Voltar sem excluir</a>' in said
+
+
+def test_a_run_started_from_the_lists_second_page_goes_back_to_it(admin, collector):
+    source_id = a_source(collector)
+
+    answer = send_from_the_list(admin, source_id, "runs", "?sources_page=1&status=failed")
+
+    assert answer.status_code == 303
+    back = urlsplit(answer.location)
+    assert (back.path, back.query) == ("/console/collector", "status=failed&sources_page=1")
 
 
 def test_a_source_with_a_run_queued_is_not_deleted_and_the_list_says_why_in_portuguese(

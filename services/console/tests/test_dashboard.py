@@ -29,6 +29,8 @@ def kpi_answer(first: str, last: str) -> dict:
         "to": last,
         "tz": "America/Sao_Paulo",
         "gmv": "101500.50",
+        "refunded": "1500.50",
+        "net": "100000.00",
         "orders": 40,
         "average_order_value": "2537.51",
         "units": 1503,
@@ -125,7 +127,7 @@ def test_days_the_picker_cannot_take_are_a_422_saying_what_days_may_be(admin, kp
     )
     # The error summary's link leads to the picker's days.
     assert '<a href="#days">O número de dias deve ser de 1 a 366.</a>' in answer.text
-    assert '<span class="presets" id="days">' in answer.text
+    assert '<span class="presets" id="days" tabindex="-1">' in answer.text
     # The period shown is then the default one, the last 30 days, and the page says why.
     first, last = (date.fromisoformat(day) for day in kpis_api.asked[-1])
     assert last in (before, shop_today())
@@ -164,6 +166,18 @@ def test_every_chart_names_its_table_for_screen_readers(admin):
         assert described, canvas
         table = re.search(rf'<table id="{described.group(1)}">.*?</table>', page, re.S)
         assert table, f"{described.group(1)} is a table of the page"
+        # On a phone an opened table scrolls in its own box, not the page.
+        boxed = (
+            r'<div class="scroll" role="region" aria-label="[^"]+" tabindex="0">\s*'
+            rf'<table id="{described.group(1)}">'
+        )
+        assert re.search(boxed, page), f"{described.group(1)} scrolls in its own box"
+
+
+def test_the_tiles_say_what_went_back_and_what_is_left(admin):
+    page = admin.get("/console/").text
+    assert re.search(r'<strong id="kpi-refunded">R\$ 1\.500,50</strong>', page)
+    assert re.search(r'<strong id="kpi-net">R\$ 100\.000,00</strong>', page)
 
 
 def test_the_top_clients_have_a_chart_of_their_gmv_beside_their_table(admin):

@@ -4,6 +4,7 @@ the notifications log, and the payments waiting for review."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from flask import flash, redirect, render_template, request, url_for
 
@@ -102,13 +103,20 @@ def collector():
         pager=pager(runs) if runs else None,
         sources_pager=pager(sources, "sources_page") if sources else None,
         why=why or runs_why,
-        filters={k: request.args.get(k, "") for k in ("source_id", "status")},
-        kept=collector_query(),
+        back=back_to_the_list(),
     )
 
 
 def collector_query() -> dict[str, str]:
     return {key: request.args[key] for key in COLLECTOR_QUERY if request.args.get(key)}
+
+
+def back_to_the_list() -> str:
+    """The collector page's lists as this request asks for them, as a query string its forms
+    carry ("" or "?…"): a change goes back to them. Appended, not passed to url_for, whose
+    `source_id` (the route's) is also a filter of the runs' list."""
+    query = collector_query()
+    return f"?{urlencode(query)}" if query else ""
 
 
 def source_body(values: dict) -> tuple[dict, dict[str, list[str]]]:
@@ -238,11 +246,13 @@ def edit_source(source_id: int):
     return redirect(url_for("console.collector"), 303)
 
 
-def change_source(source_id: int, method: str, body: dict | None, done: str, failed: str):
-    """A change asked from the collector page's list, said there (the API's refusal in
-    Portuguese), then back to the list as it was."""
+def change_source(
+    source_id: int, method: str, body: dict | None, done: str, failed: str, path: str = ""
+):
+    """A change asked from the collector page's list (to the source, or `path` under it), said
+    there (the API's refusal in Portuguese), then back to the list as it was."""
     try:
-        api.send(method, f"/collector/sources/{source_id}", body)
+        api.send(method, f"/collector/sources/{source_id}{path}", body)
         flash(done)
     except ApiError as exc:
         if exc.status == 503:
@@ -273,7 +283,7 @@ def confirm_delete_source(source_id: int):
     """What deleting the source takes with it, and the button that does it: one click on the
     list only asks."""
     found = api.get(f"/collector/sources/{source_id}")
-    return render_template("source_delete.html", source=found, kept=collector_query())
+    return render_template("source_delete.html", source=found, back=back_to_the_list())
 
 
 @bp.post("/collector/sources/<int:source_id>/delete")
@@ -289,17 +299,9 @@ def delete_source(source_id: int):
 @bp.post("/collector/sources/<int:source_id>/runs")
 @admin_only
 def start_run(source_id: int):
-    try:
-        api.send("POST", f"/collector/sources/{source_id}/runs")
-        flash("Coleta iniciada.")
-    except ApiError as exc:
-        if exc.status in (404, 503):
-            flash(COLLECTOR_MISSING if exc.status == 503 else "Fonte não encontrada.", "error")
-        elif refused(exc):
-            flash("Não foi possível iniciar: " + (exc.reason or str(exc.status)), "error")
-        else:
-            raise
-    return redirect(url_for("console.collector", **collector_query()), 303)
+    return change_source(
+        source_id, "POST", None, "Coleta iniciada.", "Não foi possível iniciar: ", path="/runs"
+    )
 
 
 @bp.get("/collector/runs/<int:run_id>")

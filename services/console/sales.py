@@ -504,7 +504,9 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     payments = found_payments["items"] if found_payments else []
     refunds = left_to_refund(payments)
     refunded = Decimal(found.get("refunded_amount") or 0)
-    # Orders refuses to ship one whose payment went back in full: no button for it.
+    # Orders refuses to ship one whose payment went back in full (workflow.ensure_not_refunded:
+    # refunded_amount >= total, for an order a payment paid; only such an order has refunds):
+    # no button for it.
     refunded_in_full = refunded > 0 and refunded >= Decimal(found["total"])
     steps = [
         (status, cancel_label(label, found_payments, refunds), STEP_NOTES.get(status, STEP_NOTE))

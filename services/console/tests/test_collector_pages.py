@@ -181,6 +181,19 @@ def test_an_admin_deletes_a_source_from_the_list(admin, collector):
     assert "Fonte excluída." in notices(admin.get(answer.location).text)
 
 
+def test_the_list_filtered_by_a_source_offers_its_actions_and_comes_back_filtered(admin, collector):
+    """`source_id` filters the runs and names the route's source too: the forms carry it as
+    their query, not as url_for's argument (a 500 for every source)."""
+    source_id, other = a_source(collector), a_source(collector, name="Loja Dois")
+
+    answer = send_from_the_list(admin, other, "active", f"?source_id={source_id}")
+
+    assert answer.status_code == 303
+    back = urlsplit(answer.location)
+    assert (back.path, back.query) == ("/console/collector", f"source_id={source_id}")
+    assert stored(collector, other).active is False
+
+
 def test_excluir_on_the_list_only_asks_and_says_what_goes_and_what_stays(admin, collector):
     source_id = a_source(collector)
     page = admin.get("/console/collector?sources_page=1").text

@@ -19,16 +19,19 @@ from services.kit import Unavailable, service
 log = logging.getLogger(__name__)
 # The list routes' largest page.
 PAGE = 100
+# The most pages of clients one report reads: a sales report by client over a long period may
+# name thousands, one read after another, each up to its timeout. Those past it are unnamed.
+MAX_CLIENT_PAGES = 10
 NAMES_TTL_S = 10.0
 
 
 def clients(ids: list[int]) -> dict[int, str]:
-    """Client id → name: those not kept read a page of ids at a time, until clients cannot
-    answer (the rest are then unnamed: one slow or missing service costs one read's wait, not
-    one per page)."""
+    """Client id → name: those not kept read a page of ids at a time, at most
+    MAX_CLIENT_PAGES, until clients cannot answer (the rest are then unnamed: one slow or
+    missing service costs one read's wait, not one per page)."""
     kept = _kept("clients")
     missing = [id_ for id_ in dict.fromkeys(ids) if id_ not in kept]
-    for start in range(0, len(missing), PAGE):
+    for start in range(0, min(len(missing), PAGE * MAX_CLIENT_PAGES), PAGE):
         batch = missing[start : start + PAGE]
         page = _page("clients", "/clients", {"ids": ",".join(map(str, batch)), "per_page": PAGE})
         if page is None:

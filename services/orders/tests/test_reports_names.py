@@ -128,3 +128,22 @@ def test_clients_names_are_read_a_page_at_a_time_and_stop_at_the_first_page_refu
         answering = False
         assert names.clients(ids) == {}
         assert len(asked) == 1
+
+
+def test_one_report_reads_at_most_max_client_pages_of_names_and_leaves_the_rest_unnamed(
+    app, monkeypatch
+):
+    asked: list[list[int]] = []
+
+    def page(name, path, params):
+        batch = [int(id_) for id_ in params["ids"].split(",")]
+        asked.append(batch)
+        return {id_: f"Cliente {id_}" for id_ in batch}, False
+
+    monkeypatch.setattr(names, "_page", page)
+    monkeypatch.setattr(names, "NAMES_TTL_S", 0.0)
+    monkeypatch.setattr(names, "MAX_CLIENT_PAGES", 2)
+    with app.app_context():
+        named = names.clients(list(range(1, 251)))
+    assert [len(batch) for batch in asked] == [100, 100]
+    assert sorted(named) == list(range(1, 201))

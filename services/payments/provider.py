@@ -104,8 +104,12 @@ def cents(amount: Decimal) -> int:
 
 
 def reais(value: int) -> Decimal:
-    """Integer centavos to reais; ValueError for anything an amount of ours cannot be."""
-    centavos = int(value)
+    """Integer centavos to reais; ValueError for anything an amount of ours cannot be: the
+    provider sends JSON integers, so a float (1999.9 cut to 1999), a string or a boolean (True
+    as 1) is refused, not read as centavos."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("centavos are a JSON integer")
+    centavos = value
     if abs(centavos) >= TOO_MANY_CENTS:
         raise ValueError("more centavos than any amount holds")
     return (Decimal(centavos) / 100).quantize(CENT)

@@ -4,11 +4,12 @@ it is all back the payment is `refunded`, so the order can be paid anew."""
 
 from decimal import Decimal
 
+import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text, update
 
 from services.kit.testing import deliver
-from services.payments import reasons
+from services.payments import provider, reasons
 from services.payments.models import Payment, db
 
 from .conftest import emitted, eventually
@@ -188,3 +189,11 @@ def test_the_received_amount_migration_fills_what_each_paid_payment_received(cli
         6: ("processing", None),
         7: ("failed", None),
     }
+
+
+@pytest.mark.parametrize("sent", [6000.9, "6000", True, None, [6000]])
+def test_a_received_amount_that_is_no_json_integer_is_not_read_as_centavos(sent):
+    """The provider's centavos are JSON integers: a float is not cut, a boolean not taken as 1."""
+    with pytest.raises((TypeError, ValueError)):
+        provider.reais(sent)
+    assert provider.reais(6000) == Decimal("60.00")

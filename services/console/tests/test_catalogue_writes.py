@@ -18,6 +18,7 @@ from services.console.tests.conftest import (
     csrf_of,
     signed_in_admin,
 )
+from services.console.tests.test_error_summary import summary_links
 from services.kit.testing import build_app
 from services.products import create_app as create_products_app
 from services.products.ean import check_digit
@@ -123,6 +124,8 @@ def test_an_import_file_not_in_utf8_is_refused_on_its_field_and_renames_nothing(
     error = re.search(r'id="file-error"[^>]*>([^<]*)<', answer.text)
     assert error, answer.text
     assert html.unescape(error.group(1)).startswith("O arquivo não está em UTF-8")
+    # The error summary links it too (every error paragraph is the macros' error_paragraph).
+    assert summary_links(answer.text) == {"file": html.unescape(error.group(1))}
     kept = api("GET", f"/products/{made['id']}")
     assert (kept["name"], kept["price"]) == ("Açúcar União", "5.00")
 

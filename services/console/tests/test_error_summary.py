@@ -140,7 +140,7 @@ def test_a_product_no_line_of_a_new_order_holds_is_linked_to_the_lines_group(
     group = re.search(r'<div id="items"[^>]*>', answer.text).group(0)
     assert 'tabindex="-1"' in group, "the link moves focus to the lines"
     assert 'aria-describedby="items-error"' in group
-    assert '<p class="error" data-field="items" id="items-error">' in answer.text
+    assert '<p id="items-error" class="error" data-field="items">' in answer.text
 
 
 def test_the_summary_says_the_words_an_error_was_given_not_what_the_page_looks_like(app):

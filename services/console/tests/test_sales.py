@@ -343,8 +343,7 @@ def test_a_short_line_is_said_under_its_quantity_and_a_product_on_no_line_above_
     answer = place_order(browser, product_id_1="1", product_id_2="7", quantity_2="5")
     assert answer.status_code == 409
     assert error_of(answer.text, "quantity_2") == "Produto 7: 5 pedidos, 2 disponíveis"
-    above = re.search(r'<p class="error" data-field="items"[^>]*>([^<]*)</p>', answer.text)
-    assert above and above.group(1) == "Produto 8: 1 pedidos, 0 disponíveis"
+    assert error_of(answer.text, "items") == "Produto 8: 1 pedidos, 0 disponíveis"
     assert "Estoque insuficiente" in answer.text
 
 

@@ -189,6 +189,14 @@ def policy(directory: Path) -> tuple[bool, str]:
     return result.returncode == 0, result.stdout + result.stderr
 
 
+def placeholders_refused(name: str, objects: list, apply: str | None) -> list[str]:
+    """The placeholders that fail the check: those of the overlay about to be applied
+    (`apply`), never a development overlay's. Another overlay's are only counted."""
+    if name != apply or name in DEVELOPMENT_OVERLAYS:
+        return []
+    return placeholders(objects)
+
+
 def main(apply: str | None = None) -> int:
     """`apply`: the overlay about to be applied, whose placeholders fail the check."""
     if apply and not (OVERLAYS / apply).is_dir():
@@ -244,12 +252,13 @@ def main(apply: str | None = None) -> int:
                     sep="\n    ",
                 )
             left = [] if overlay.name in DEVELOPMENT_OVERLAYS else placeholders(objects)
-            if left and overlay.name == apply:
+            refused = placeholders_refused(overlay.name, objects, apply)
+            if refused:
                 failed = True
                 print(
                     f"==> {overlay.name} still holds placeholders: replace them before applying "
                     '(README: "Before the first apply"):',
-                    *left,
+                    *refused,
                     sep="\n    ",
                 )
             elif left:

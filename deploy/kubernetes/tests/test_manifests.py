@@ -595,9 +595,14 @@ def test_production_holds_no_development_value_and_the_check_finds_the_bases(ove
 
 def test_before_an_apply_every_placeholder_production_still_holds_is_refused(overlays):
     # `make k8s-check APPLY=production` fails on these; the committed template holds them all.
-    from deploy.kubernetes.check import placeholders
+    from deploy.kubernetes.check import main, placeholders, placeholders_refused
 
-    found = "\n".join(placeholders(overlays["production"]))
+    production = overlays["production"]
+    assert placeholders_refused("production", production, apply=None) == []
+    assert placeholders_refused("production", production, apply="dev") == []
+    assert placeholders_refused("dev", overlays["dev"], apply="dev") == []
+    assert main(apply="no-such-overlay") == 2
+    found = "\n".join(placeholders_refused("production", production, apply="production"))
     for placeholder in (
         "WHATSAPP_PHONE_NUMBER_ID=REPLACE-",
         "COLLECTOR_CONTACT_URL=https://REPLACE-",

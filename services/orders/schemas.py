@@ -94,7 +94,14 @@ class OrderSchema(Schema):
         metadata={"description": "One of the client's addresses", "example": 7},
     )
     payment_method = fields.String(
-        load_default=None, allow_none=True, validate=validate.OneOf(PAYMENT_METHODS)
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(PAYMENT_METHODS),
+        metadata={
+            "description": "As placed; once payments pays the order, how it was paid: pix, or "
+            "for a card the card the order named, else credit_card (payments does not tell "
+            "credit from debit)"
+        },
     )
     created_by = fields.Integer(dump_only=True, metadata={"description": "Who placed it"})
     created_at = fields.DateTime(dump_only=True)

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
 from sqlalchemy.exc import DBAPIError
 
 from services.kit import Unprocessable
+from services.kit.db import read_in_one_snapshot
 
 from . import names
 from .models import KnownProduct, Order, OrderItem, db
@@ -45,16 +46,21 @@ def sales(args: dict) -> dict:
     """Units, revenue and distinct orders of the sold orders (paid, shipped, delivered), one row
     per `group_by` key (a day in `tz`, a product with its latest name: the catalogue's as orders
     last heard it, else its latest line's; a client or a category; a line without a category is
-    the `null` key), in key order. `date_from` and `date_to` are
-    whole days in `tz` (UTC unless given), both included, of the order's creation."""
+    the `null` key), in key order, and their totals. What went back of the orders' payments, and
+    the net, are in the totals, and in each row when the key is the order's (a day, a client).
+    `date_from` and `date_to` are whole days in `tz` (UTC unless given), both included, of the
+    order's creation."""
     group_by = args["group_by"]
     zone = args.get("tz") or UTC
+    # The rows and the totals are two statements: one snapshot, so that they agree.
+    read_in_one_snapshot(db)
     # The sold orders with their moment in the zone, named once, so that the select and the
     # GROUP BY name one expression (two bound parameters would be two to PostgreSQL).
     sold = select(
         Order.id,
         Order.client_id,
         Order.created_at,
+        Order.refunded_amount,
         func.timezone(str(zone), Order.created_at).label("local"),
     ).where(Order.status.in_(SOLD))
     if args.get("date_from"):
@@ -100,7 +106,11 @@ def sales(args: dict) -> dict:
     else:
         stmt = stmt.order_by(key)
     rows = in_zone(lambda: db.session.execute(stmt).mappings().all())
+    by_order = group_by in ORDER_KEYS
+    whole = in_zone(lambda: _orders_of(orders, key if by_order else None))
     labels = _names_of(group_by, [row["key"] for row in rows])
+    revenue = sum((row["revenue"] for row in rows), Decimal("0.00"))
+    refunded = sum((refunds for _, refunds in whole.values()), Decimal("0.00"))
     return {
         "group_by": group_by,
         "date_from": args.get("date_from"),
@@ -114,10 +124,44 @@ def sales(args: dict) -> dict:
                 "units": row["units"],
                 "revenue": row["revenue"],
                 "orders": row["orders"],
+                **(
+                    _less(row["revenue"], whole[row["key"]][1])
+                    if by_order
+                    else {"refunded": None, "net": None}
+                ),
             }
             for row in rows
         ],
+        "totals": {
+            "units": sum(row["units"] for row in rows),
+            "revenue": revenue,
+            "orders": sum(count for count, _ in whole.values()),
+            **_less(revenue, refunded),
+        },
     }
+
+
+# The groupings whose rows are whole orders: what went back of an order's payment (not of a
+# line) counts in its order's row; a product's or a category's row holds lines only.
+ORDER_KEYS = ("day", "client")
+
+
+def _less(revenue: Decimal, refunded: Decimal) -> dict:
+    return {"refunded": refunded, "net": revenue - refunded}
+
+
+def _orders_of(orders, key) -> dict:
+    """The sold orders' count and what went back of their payments, per `key` of the order (a
+    day, a client), else all of them under None."""
+    columns = [
+        func.count().label("orders"),
+        func.coalesce(func.sum(orders.c.refunded_amount), 0).label("refunded"),
+    ]
+    if key is None:
+        row = db.session.execute(select(*columns).select_from(orders)).one()
+        return {None: (row.orders, row.refunded)}
+    stmt = select(key.label("key"), *columns).select_from(orders).group_by(key)
+    return {row.key: (row.orders, row.refunded) for row in db.session.execute(stmt)}
 
 
 # --- the KPIs: a period's figures and series, each an aggregate query ---

@@ -198,6 +198,28 @@ class SalesRowSchema(Schema):
     units = fields.Integer(metadata={"example": 12})
     revenue = Money(metadata={"example": "1250.00"})
     orders = fields.Integer(metadata={"example": 5})
+    refunded = Money(
+        allow_none=True,
+        metadata={
+            "description": "What went back of these orders' payments; null by product or "
+            "category (a refund is of an order's payment, not of its lines)",
+            "example": "50.00",
+        },
+    )
+    net = Money(
+        allow_none=True,
+        metadata={"description": "revenue - refunded; null when refunded is", "example": "1200.00"},
+    )
+
+
+class SalesTotalsSchema(Schema):
+    units = fields.Integer(metadata={"example": 40})
+    revenue = Money(metadata={"example": "4100.00"})
+    orders = fields.Integer(metadata={"example": 18})
+    refunded = Money(
+        metadata={"description": "What went back of the orders' payments", "example": "150.00"}
+    )
+    net = Money(metadata={"description": "revenue - refunded", "example": "3950.00"})
 
 
 class SalesReportSchema(Schema):
@@ -207,6 +229,7 @@ class SalesReportSchema(Schema):
     tz = fields.String(metadata={"description": "The time zone of the days", "example": "UTC"})
     statuses = fields.List(fields.String(), metadata={"description": "The statuses that count"})
     items = fields.List(fields.Nested(SalesRowSchema))
+    totals = fields.Nested(SalesTotalsSchema, metadata={"description": "All the rows together"})
 
 
 class KpiArgs(QueryArgs):

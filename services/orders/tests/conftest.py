@@ -218,6 +218,21 @@ def make_category(client, products, admin):
     return _make
 
 
+def paid_then_refunded(client, order_id: int, payment_id: int, total: str, refunded: str):
+    """payments' events: `payment_id` paid the order, then `refunded` of it went back."""
+    paid = {"payment_id": payment_id, "order_id": order_id, "amount": total, "method": "pix"}
+    back = {
+        "payment_id": payment_id,
+        "order_id": order_id,
+        "amount": refunded,
+        "refunded_amount": refunded,
+        "full": refunded == total,
+        "version": "2026-12-11T10:00:00+00:00",
+    }
+    for event, data in (("payment.succeeded", paid), ("payment.refunded", back)):
+        assert deliver(client.application, event, data).json["status"] == "processed"
+
+
 def order_body(client_id, *lines, **more):
     items = [{"product_id": product_id, "quantity": quantity} for product_id, quantity in lines]
     return {"client_id": client_id, "items": items, **more}

@@ -6,10 +6,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import update
 
-from services.kit.testing import deliver
 from services.orders.models import KnownAddress, Order, db
 
-from .conftest import order_body
+from .conftest import order_body, paid_then_refunded
 
 
 def kpis(client, headers, **query):
@@ -137,21 +136,6 @@ def test_refunded_is_what_went_back_of_the_sold_orders_payments_and_net_the_gmv_
 def move(client, order_id: int, status: str, headers) -> int:
     moved = client.post(f"/orders/{order_id}/status", json={"status": status}, headers=headers)
     return moved.status_code
-
-
-def paid_then_refunded(client, order_id: int, payment_id: int, total: str, refunded: str):
-    """payments' events: `payment_id` paid the order, then `refunded` of it went back."""
-    paid = {"payment_id": payment_id, "order_id": order_id, "amount": total, "method": "pix"}
-    back = {
-        "payment_id": payment_id,
-        "order_id": order_id,
-        "amount": refunded,
-        "refunded_amount": refunded,
-        "full": refunded == total,
-        "version": "2026-12-11T10:00:00+00:00",
-    }
-    for event, data in (("payment.succeeded", paid), ("payment.refunded", back)):
-        assert deliver(client.application, event, data).json["status"] == "processed"
 
 
 def test_the_cancellation_rate_is_cancelled_of_all_placed_pending_included(

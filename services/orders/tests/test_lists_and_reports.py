@@ -7,7 +7,7 @@ from sqlalchemy import update
 
 from services.orders.models import Order, db
 
-from .conftest import order_body
+from .conftest import order_body, paid_then_refunded
 
 
 @pytest.fixture
@@ -135,9 +135,65 @@ def test_sales_by_client_category_and_day(client, admin, shop):
     today = datetime.now(UTC).date()
     by_day = report(client, admin, group_by="day", **{"from": today.isoformat()})
     assert by_day == [
-        {"key": today.isoformat(), "label": None, "units": 8, "revenue": "73.00", "orders": 2}
+        {
+            "key": today.isoformat(),
+            "label": None,
+            "units": 8,
+            "revenue": "73.00",
+            "orders": 2,
+            "refunded": "0.00",
+            "net": "73.00",
+        }
     ]
     assert report(client, admin, group_by="day", to=(today - timedelta(days=1)).isoformat()) == []
+
+
+def test_refunds_count_in_the_rows_of_a_day_or_client_and_in_the_totals_of_every_grouping(
+    client, user, admin, shop
+):
+    ana, bia = shop["clients"]
+    hammer, _ = shop["products"]
+    placed = client.post("/orders", json=order_body(bia, (hammer, 1)), headers=user)
+    paid_then_refunded(client, placed.json["id"], payment_id=9, total="20.00", refunded="7.50")
+    answer = client.get(
+        "/orders/reports/sales", query_string={"group_by": "client"}, headers=admin
+    ).json
+    assert [
+        (row["key"], row["revenue"], row["refunded"], row["net"]) for row in answer["items"]
+    ] == [
+        (ana, "51.00", "0.00", "51.00"),
+        (bia, "42.00", "7.50", "34.50"),
+    ]
+    today = datetime.now(UTC).date().isoformat()
+    by_day = report(client, admin, group_by="day", **{"from": today})
+    assert [(row["revenue"], row["refunded"], row["net"]) for row in by_day] == [
+        ("93.00", "7.50", "85.50")
+    ]
+    totals = {"units": 9, "revenue": "93.00", "orders": 3, "refunded": "7.50", "net": "85.50"}
+    for group_by in ("day", "client", "product", "category"):
+        answer = client.get(
+            "/orders/reports/sales", query_string={"group_by": group_by}, headers=admin
+        ).json
+        assert answer["totals"] == totals, group_by
+    # A refund is of an order's payment, not of its lines: a product's row does not guess.
+    by_product = report(client, admin, group_by="product")
+    assert {(row["refunded"], row["net"]) for row in by_product} == {(None, None)}
+
+
+def test_an_empty_report_totals_zeros(client, admin, shop):
+    answer = client.get(
+        "/orders/reports/sales",
+        query_string={"group_by": "product", "from": "2020-01-01", "to": "2020-01-02"},
+        headers=admin,
+    ).json
+    assert answer["items"] == []
+    assert answer["totals"] == {
+        "units": 0,
+        "revenue": "0.00",
+        "orders": 0,
+        "refunded": "0.00",
+        "net": "0.00",
+    }
 
 
 def test_the_last_day_of_the_calendar_is_a_valid_report_end(client, admin, shop):

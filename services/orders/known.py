@@ -223,6 +223,19 @@ _PRODUCTS = select(
 ).where(KnownProduct.id.in_(bindparam("ids", expanding=True)))
 
 
+_HOLD_ADDRESS = (
+    select(KnownAddress.id).where(KnownAddress.id == bindparam("id")).with_for_update(read=True)
+)
+
+
+def hold_address(address_id: int) -> None:
+    """Share-lock the address in the model until the transaction ends: `address.deleted` being
+    taken (on_address_deleted) waits for it and then finds the order given it, or it waits for
+    that and reads the address deleted. Taken before the order's own row, in the order the
+    events' transactions lock them (an address, then orders)."""
+    db.session.connection().execute(_HOLD_ADDRESS, {"id": address_id})
+
+
 def client_problems(client_id: int, address_id: int | None) -> dict[str, list[str]]:
     """What is wrong with the order's client and address (empty: nothing), from the model in one
     query; what it lacks is read from clients over HTTP and stored."""

@@ -469,6 +469,9 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
     """Items, address or payment method of a pending order. New items change the reservation in
     one inventory transaction (all lines or none); if this side then fails to store them, the
     old lines are put back."""
+    if data.get("shipping_address_id") is not None:
+        # An address given while `address.deleted` is being taken: one of the two sees the other.
+        known.hold_address(data["shipping_address_id"])
     order = get_order(order_id, lock=True)
     _ensure_may_edit(order, caller)
     if order.status != "pending":

@@ -428,6 +428,92 @@ def test_an_order_becoming_pending_waits_for_its_addresses_deletion_and_is_logge
     ]
 
 
+def edit_address_meanwhile(client, user, order_id, address_id, answers: list) -> threading.Thread:
+    """A PATCH of the order's address on a thread of its own (started): its answer in `answers`."""
+    editing = threading.Thread(
+        target=lambda: answers.append(
+            client.patch(
+                f"/orders/{order_id}", json={"shipping_address_id": address_id}, headers=user
+            )
+        )
+    )
+    editing.start()
+    return editing
+
+
+def test_an_order_given_an_address_whose_deletion_is_being_taken_waits_and_is_refused(
+    app, client, user, make_client, make_product, clients, heard
+):
+    """The deletion's transaction has buried the address and looked for open orders to it (none
+    yet) but not committed: the edit waits for it, then reads the address deleted. Without the
+    lock the edit would commit an order to a deleted address that nobody is told of."""
+    buyer = make_client(address=True)
+    product = make_product(stock=5)
+    heard()
+    placed = place(client, user, buyer, (product["id"], 1))
+    assert placed.status_code == 201, placed.json
+    answers = []
+    with app.app_context():
+        db.session.execute(
+            update(KnownAddress).where(KnownAddress.id == buyer["address_id"]).values(deleted=True)
+        )
+        editing = edit_address_meanwhile(
+            client, user, placed.json["id"], buyer["address_id"], answers
+        )
+        editing.join(2)
+        assert editing.is_alive(), answers and answers[0].json
+        db.session.commit()
+        db.session.remove()
+    editing.join(10)
+    assert answers[0].status_code == 422, answers[0].json
+    assert "shipping_address_id" in answers[0].json["errors"]
+    assert (
+        client.get(f"/orders/{placed.json['id']}", headers=user).json["shipping_address_id"] is None
+    )
+
+
+def test_an_address_deleted_while_an_order_is_given_it_waits_and_logs_that_order(
+    client, user, make_client, make_product, heard, caplog, monkeypatch
+):
+    """`address.deleted` taken while an edit giving an order that address has checked it but not
+    committed: the event waits for the edit, then finds the order open to it and logs it."""
+    from services.orders import known
+
+    buyer = make_client(address=True)
+    product = make_product(stock=5)
+    heard()
+    placed = place(client, user, buyer, (product["id"], 1))
+    assert placed.status_code == 201, placed.json
+    checked = known.client_problems
+    deleting = []
+
+    def checked_while_the_address_goes(client_id, address_id):
+        problems = checked(client_id, address_id)
+        event = {"address_id": address_id, "client_id": client_id}
+        thread = threading.Thread(
+            target=lambda: deleting.append(deliver(client.application, "address.deleted", event))
+        )
+        thread.start()
+        thread.join(2)
+        assert thread.is_alive(), "address.deleted did not wait for the edit"
+        deleting.append(thread)
+        return problems
+
+    monkeypatch.setattr(known, "client_problems", checked_while_the_address_goes)
+    edited = client.patch(
+        f"/orders/{placed.json['id']}",
+        json={"shipping_address_id": buyer["address_id"]},
+        headers=user,
+    )
+    assert edited.status_code == 200, edited.json
+    deleting[0].join(10)
+    assert deleting[1].json["status"] == "processed"
+    assert stranded_logged(caplog) == [
+        f"address {buyer['address_id']} of client {buyer['id']} was deleted while open orders "
+        f"ship to it: {placed.json['id']}"
+    ]
+
+
 def test_an_order_aborted_to_break_a_deadlock_with_a_batch_of_events_is_placed_all_the_same(
     app, client, user, make_client, make_product, heard, caplog
 ):

@@ -55,11 +55,27 @@ class HistorySchema(Schema):
         return event.by_service if event.by_service is not None else event.by
 
 
+def _adding_up_to_a_quantity(lines: list[dict]) -> None:
+    """Lines of one product add up to one line, held to a line's bound too."""
+    added: dict[int, int] = {}
+    for line in lines:
+        added[line["product_id"]] = added.get(line["product_id"], 0) + line["quantity"]
+    over = [product_id for product_id, quantity in added.items() if quantity > MAX_QUANTITY]
+    if over:
+        raise ValidationError(
+            f"The lines of product {over[0]} add up to {added[over[0]]}: "
+            f"at most {MAX_QUANTITY} of a product."
+        )
+
+
 def _lines(**kwargs):
     return fields.List(
         fields.Nested(OrderItemSchema),
-        validate=validate.Length(min=1, max=MAX_LINES),
-        metadata={"description": "A product may appear once; lines of the same product add up"},
+        validate=[validate.Length(min=1, max=MAX_LINES), _adding_up_to_a_quantity],
+        metadata={
+            "description": "A product may appear once; lines of the same product add up, to "
+            "at most 1000000 units as one line"
+        },
         **kwargs,
     )
 

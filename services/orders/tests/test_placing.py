@@ -69,6 +69,26 @@ def test_lines_of_the_same_product_add_up(client, user, make_client, make_produc
     assert stock_of(inventory, product["id"])["reserved"] == 3
 
 
+def test_lines_of_one_product_adding_up_past_a_lines_bound_are_a_422_naming_items(
+    client, user, make_client, make_product, inventory
+):
+    buyer, product = make_client(), make_product(stock=5)
+    body = order_body(buyer["id"], (product["id"], 1_000_000), (product["id"], 1))
+    response = client.post("/orders", json=body, headers=user)
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {
+        "items": [
+            f"The lines of product {product['id']} add up to 1000001: at most 1000000 of a product."
+        ]
+    }
+    assert stored_orders(client.application) == [] and reservations(inventory) == []
+    placed = client.post("/orders", json=order_body(buyer["id"], (product["id"], 1)), headers=user)
+    assert placed.status_code == 201, placed.json
+    edit = {"items": [{"product_id": product["id"], "quantity": 600_000}] * 2}
+    edited = client.patch(f"/orders/{placed.json['id']}", json=edit, headers=user)
+    assert edited.status_code == 422 and list(edited.json["errors"]) == ["items"]
+
+
 def test_an_unknown_client_is_a_422_naming_client_id(client, user, make_product, inventory):
     product = make_product()
     response = client.post("/orders", json=order_body(999, (product["id"], 1)), headers=user)

@@ -26,6 +26,8 @@ def search(args: dict):
         stmt = stmt.where(Client.email == args["email"])
     if "cpf" in args:
         stmt = stmt.where(Client.cpf == args["cpf"])
+    if "phone" in args:
+        stmt = stmt.where(Client.phone == args["phone"])
     return stmt
 
 

@@ -67,6 +67,7 @@ class Client(TimestampMixin, db.Model):
         ),
         Index("ix_clients_name_id", "name", "id"),
         Index("ix_clients_created_at_id", "created_at", "id"),
+        Index("ix_clients_phone", "phone"),
     )
 
 

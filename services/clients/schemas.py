@@ -58,6 +58,26 @@ class Phone(fields.String):
         return phone.shown_to(value, caller.role if caller is not None else None)
 
 
+class PhoneFilter(Phone):
+    """`?phone=`: any writing `Phone` accepts, loaded E.164 to match the stored phone exactly. A
+    masked one names no number: refused as any other that is not a mobile."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        loaded = super()._deserialize(value, attr, data, **kwargs)
+        if isinstance(loaded, phone.Masked):
+            raise ValidationError(phone.NOT_A_MOBILE)
+        return loaded
+
+
+class Uf(fields.String):
+    """A state's UF in any case (`rj`, `Rj`); loads it upper-case. Only ASCII is upper-cased:
+    `str.upper` makes `SP` of a long s (U+017F) and a `p`, which is no UF."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        return raw.upper() if raw.isascii() else raw
+
+
 class Cep(fields.String):
     """Accepts `01310-100` or `01310100`; loads `01310-100`."""
 
@@ -100,13 +120,23 @@ class ClientListArgs(PageArgs):
     name = Filter(max_length=120, metadata={"description": "Contains, case-insensitive"})
     email = Email(metadata={"description": "Exact, case-insensitive"})
     cpf = Cpf(metadata={"description": "Exact; either form"})
+    phone = PhoneFilter(
+        metadata={
+            "description": "Exact: a Brazilian mobile in any writing the phone field takes, "
+            "(11) 91234-5678, 11912345678 or +5511912345678; a masked one is a 422"
+        }
+    )
     sort = sort_field("name", "created_at", default="name")
 
 
 class AddressSchema(ChangeSchema):
     id = fields.Integer(dump_only=True, metadata={"example": 7})
     client_id = fields.Integer(dump_only=True, metadata={"example": 42})
-    state = fields.String(required=True, validate=validate.OneOf(UFS), metadata={"example": "SP"})
+    state = Uf(
+        required=True,
+        validate=validate.OneOf(UFS),
+        metadata={"example": "SP", "description": "A UF in any case (rj); stored upper-case"},
+    )
     city = Text(100, required=True, metadata={"example": "São Paulo"})
     street = Text(200, required=True, metadata={"example": "Avenida Paulista"})
     number = Text(20, required=True, metadata={"example": "1578", "description": "Free text: s/n"})

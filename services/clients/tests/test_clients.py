@@ -262,6 +262,7 @@ def test_every_list_filter_and_sort_has_an_index(app):
     assert "gin_trgm_ops" in indexes["ix_clients_name_trgm"]
     assert "(name, id)" in indexes["ix_clients_name_id"]
     assert "(created_at, id)" in indexes["ix_clients_created_at_id"]
+    assert "(phone)" in indexes["ix_clients_phone"]
     assert "(email)" in indexes["uq_clients_email"] and "(cpf)" in indexes["uq_clients_cpf"]
 
 
@@ -523,11 +524,25 @@ def test_an_address_deleted_while_another_deletion_of_it_waits_is_404_and_announ
     assert "address.deleted" not in [kind for kind, _ in announced(app)]  # the test's own
 
 
+def test_a_state_in_any_case_is_stored_upper_case(app, client, user, make_client):
+    made = make_client()
+    added = client.post(
+        f"/clients/{made['id']}/addresses", json={**ADDRESS, "state": "rj"}, headers=user
+    )
+    assert added.status_code == 201 and added.json["state"] == "RJ"
+    where = f"/clients/{made['id']}/addresses/{added.json['id']}"
+    patched = client.patch(where, json={"state": "Mg"}, headers=user)
+    assert patched.status_code == 200 and patched.json["state"] == "MG"
+    with app.app_context():
+        assert db.session.get(Address, added.json["id"]).state == "MG"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
         ("state", "XX"),
-        ("state", "sp"),
+        ("state", "xx"),
+        ("state", "\u017fp"),  # a long s, which str.upper() makes an S
         ("cep", "1234-567"),
         ("cep", "\uff10\uff11\uff13\uff11\uff10\uff11\uff10\uff10"),
         ("cep", "abcdefgh"),

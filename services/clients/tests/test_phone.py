@@ -103,6 +103,26 @@ def test_admins_read_the_phone_whole_and_users_read_it_masked(client, admin, use
     assert client.get(path, headers=user).json["whatsapp_opt_in"] is True
 
 
+@pytest.mark.parametrize("typed", ["(11) 91234-5678", "11912345678", "+55 11 91234-5678"])
+def test_the_phone_filter_finds_the_clients_of_a_mobile_in_any_writing_answered_masked(
+    client, user, make_client, typed
+):
+    mother = make_client(phone=E164)
+    son = make_client(phone=E164)
+    make_client(phone="21998765432")
+    make_client()
+    found = client.get("/clients", query_string={"phone": typed}, headers=user).json
+    assert sorted(c["id"] for c in found["items"]) == sorted([mother["id"], son["id"]])
+    assert {c["phone"] for c in found["items"]} == {MASKED}
+
+
+@pytest.mark.parametrize("phone", ["(11) 3123-4567", "+14155552671", "12345", MASKED])
+def test_a_phone_filter_that_is_not_a_brazilian_mobile_is_a_422_naming_phone(client, user, phone):
+    response = client.get("/clients", query_string={"phone": phone}, headers=user)
+    assert response.status_code == 422 and response.mimetype == PROBLEM
+    assert response.json["errors"] == {"phone": [NOT_A_MOBILE]}
+
+
 def test_a_user_who_sets_a_phone_is_answered_it_masked(client, user, make_client):
     created = make_client()
     response = client.patch(

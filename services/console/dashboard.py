@@ -10,7 +10,7 @@ from flask import current_app, render_template, request, session
 
 from . import api
 from .api import ApiError
-from .pages import bp, shop_zone, signed_in
+from .pages import bp, day, shop_zone, signed_in
 
 PERIODS = {"7": "7 dias", "30": "30 dias", "90": "90 dias", "365": "12 meses"}
 # The most days the KPIs take in one period (the API's limit): `days` may be any of 1 to this.
@@ -107,7 +107,7 @@ def kpis(found) -> tuple[dict | None, str | None, dict]:
     charts = {
         "by_day": chart(
             "line",
-            [row["date"] for row in found.get("by_day", [])],
+            [day(row["date"]) for row in found.get("by_day", [])],
             [row["gmv"] for row in found.get("by_day", [])],
             "GMV por dia",
             money=True,

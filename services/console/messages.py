@@ -359,8 +359,25 @@ def brl(value: Any) -> str:
         amount = Decimal(str(value))
     except (InvalidOperation, ValueError):
         return "—"
-    text = f"{amount:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")
-    return f"R$ {text}"
+    return f"R$ {_brazilian(f'{amount:,.2f}')}"
+
+
+def number(value: Any) -> str:
+    """A count or a bound as Brazilians write it: 1.000.000, 9.999.999.999,99 (the places it
+    came with); what is not a number, as it came."""
+    try:
+        exact = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not exact.is_finite():
+        return str(value)
+    _, _, places = str(value).partition(".")
+    return _brazilian(f"{exact:,.{len(places)}f}")
+
+
+def _brazilian(written: str) -> str:
+    """1,234.56 written the Brazilian way: 1.234,56."""
+    return written.replace(",", "X").replace(".", ",").replace("X", ".")
 
 
 # A number as the API writes one: an id, a bound, an amount ("-1000000000", "9999999999.99").
@@ -437,6 +454,11 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         (r"Product (?P<id>{N}) does not exist(?P<end>\.?)", "O produto {id} não existe{end}"),
         (r"Product (?P<id>{N}) is not active\.", "O produto {id} não está ativo."),
+        (
+            r"The lines of product (?P<id>{N}) add up to (?P<n>{N}): at most (?P<max>{N}) of a "
+            r"product\.",
+            "As linhas do produto {id} somam {n}: no máximo {max} de um produto.",
+        ),
         (
             r"The order's total would be over (?P<max>{N})\.",
             "O total do pedido passaria de {max}.",
@@ -874,6 +896,8 @@ LABELS: dict[str, dict[str, str]] = {
 # Parts that are the API's words themselves (what could not be done, why): said in Portuguese, or
 # the whole text is not known here (never half translated); a number among them stays as given.
 SAID_TOO = {"action", "reason"}
+# Parts that are bounds or counts, written as Brazilians write numbers (ids are kept as given).
+BOUNDS = {"min", "max", "n", "requested", "available"}
 # Parts that list such words or names, each said as its part: (separator, part, joined by).
 LISTS = {"reasons": ("; ", "reason", "; "), "roles": (" or ", "role", " ou ")}
 _NUMBER = re.compile(_N)
@@ -908,6 +932,8 @@ def _said(text: str) -> str | None:
 def _part(name: str, value: str) -> str | None:
     if name == "amount":
         return brl(value)
+    if name in BOUNDS:
+        return number(value)
     if name in LABELS:
         return LABELS[name].get(value, value)
     if name in LISTS:

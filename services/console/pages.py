@@ -46,6 +46,7 @@ from .messages import (
     brl,
     in_portuguese,
     note_in_portuguese,
+    number,
     offered,
 )
 from .sessions import SignedOut
@@ -380,6 +381,7 @@ def init_pages(app: Flask) -> None:
     app.after_request(security_headers)
     app.jinja_env.filters.update(
         brl=brl,
+        number=number,
         percent=percent,
         when=when,
         day=day,

@@ -278,6 +278,19 @@ def test_the_charts_say_numbers_and_money_as_brazilians_write_them(drawn):
     ), "no number is written 100,000"
 
 
+def test_the_tiles_and_tables_write_counts_with_a_dot_between_thousands(admin):
+    page = admin.get("/console/").text
+    assert '<strong id="kpi-units">1.503</strong>' in page
+    # The top products' table: a product's units.
+    assert "<td>1.500</td>" in page
+
+
+def test_the_days_of_the_gmv_chart_are_written_as_its_table_writes_them(drawn):
+    day_chart = drawn["chart-by-day"]
+    assert all(re.fullmatch(r"\d{2}/\d{2}/\d{4}", tick) for tick in day_chart["ticks"]["x"])
+    assert re.fullmatch(r"\d{2}/\d{2}/\d{4}", day_chart["title"][0])
+
+
 def test_a_long_product_name_is_cut_on_its_axis_and_whole_in_its_tooltip(drawn):
     products = drawn["chart-top-products"]
     assert products["ticks"]["y"] == [LONG_NAME[:23] + "…", "Café"]

@@ -735,6 +735,17 @@ def test_a_detail_with_a_part_it_does_not_know_is_said_as_the_api_gave_it_not_ha
         ("Must be greater than or equal to 0.", "Deve ser maior ou igual a 0."),
         ("At most 12.50 is left to refund.", "Restam no máximo R$ 12,50 para estornar."),
         ("Product 3: 5 requested, 2 available", "Produto 3: 5 pedidos, 2 disponíveis"),
+        # Bounds and counts as Brazilians write numbers; ids as the API gave them.
+        (
+            "Must be greater than or equal to 1 and less than or equal to 1000000.",
+            "Deve ser de 1 a 1.000.000.",
+        ),
+        ("Must be at most 9999999999.99.", "Deve ser no máximo 9.999.999.999,99."),
+        (
+            "Product 1234: 5000 requested, 20 available",
+            "Produto 1234: 5.000 pedidos, 20 disponíveis",
+        ),
+        ("Client 12345 does not exist.", "O cliente 12345 não existe."),
     ],
 )
 def test_a_templated_message_keeps_its_numbers_and_choices(english, portuguese):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import http
 import json
+from decimal import Decimal
 
 import flask_smorest
 import marshmallow as ma
@@ -192,16 +193,32 @@ def json_depth(value) -> int:
     return deepest
 
 
+def _decoded(body: bytes | str) -> str:
+    """The body as text, UTF-8 as webargs reads it; bytes that are not UTF-8 are not JSON."""
+    if isinstance(body, str):
+        return body
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise json.JSONDecodeError(f"Not UTF-8: {exc.reason}", str(exc.object), exc.start) from exc
+
+
 class TooDeep(ValueError):
     """JSON nested deeper than MAX_JSON_DEPTH."""
 
 
-def shallow_json(body: bytes | str):
+def shallow_json(body: bytes | str, *, exact: bool = False):
     """JSON as a body of ours may be: TooDeep past MAX_JSON_DEPTH levels (even past what Python's
     stack can read), ValueError when it is not JSON Python reads. Every raw body goes through it:
-    the parser's, and the signed webhooks' that are read before any schema."""
+    the parser's, and the signed webhooks' that are read before any schema.
+
+    `exact` reads a number with a fraction or an exponent as a Decimal, digit for digit: a binary
+    float would round 19.999999999999999 to 20.0 before a schema could refuse its places."""
     try:
-        data = core.parse_json(body)
+        if not exact:
+            data = core.parse_json(body)
+        else:
+            data = json.loads(_decoded(body), parse_float=Decimal)
     except RecursionError:
         raise TooDeep(f"nests deeper than {MAX_JSON_DEPTH} levels") from None
     if json_depth(data) > MAX_JSON_DEPTH:
@@ -239,7 +256,7 @@ class Parser(FlaskParser):
         if not is_json_request(req):
             raise BadRequest("Content-Type must be application/json")
         try:
-            return shallow_json(body)
+            return shallow_json(body, exact=True)
         except TooDeep as exc:
             raise BadRequest(f"The JSON body {exc}") from None
         except json.JSONDecodeError:

@@ -160,6 +160,13 @@ def price():
     return {"price": Decimal("30.25")}
 
 
+@blp.route("/price", methods=["POST"])
+@blp.arguments(PriceSchema)
+@blp.response(200, PriceSchema)
+def priced(data):
+    return data
+
+
 @blp.route("/boom")
 def boom():
     raise RuntimeError("secret internals: password=hunter2")
@@ -889,3 +896,23 @@ def test_a_sentry_report_carries_no_credential_cookie_body_or_query_string(monke
         assert headers["x-request-id"] == "rid-000000001"
     sent = json.dumps(reports)
     assert "secret" not in sent
+
+
+@pytest.mark.parametrize(
+    "number", ["19.999999999999999", "99999999.999999999", "0.0100000000000000001"]
+)
+def test_a_json_number_with_more_places_than_money_has_is_refused_not_rounded(client, number):
+    answer = client.post(
+        "/widgets/price", data=f'{{"price": {number}}}', content_type="application/json"
+    )
+    assert answer.status_code == 422, answer.json
+    assert answer.json["errors"] == {"price": ["At most two decimal places."]}
+
+
+@pytest.mark.parametrize(("number", "read"), [("19.9", "19.90"), ("1e3", "1000.00"), ("7", "7.00")])
+def test_a_json_number_money_can_hold_is_read_exactly(client, number, read):
+    answer = client.post(
+        "/widgets/price", data=f'{{"price": {number}}}', content_type="application/json"
+    )
+    assert answer.status_code == 200, answer.json
+    assert answer.json == {"price": read}

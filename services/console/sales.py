@@ -111,12 +111,36 @@ def shop_days(filters: dict) -> dict:
     return asked
 
 
+# Clients' largest page, and so the most ids one read names (a list page holds fewer orders).
+CLIENTS_PER_READ = 100
+
+
+def client_labels(client_ids) -> dict[int, str]:
+    """Each client's name, from one `GET /clients?ids=`; a client clients does not name (deleted,
+    or clients down or failing) is "Cliente 714", as the dashboard says one: a name is a label,
+    and the page shows its orders without it."""
+    ids = sorted(set(client_ids))[:CLIENTS_PER_READ]
+    named: dict[int, str] = {}
+    if ids:
+        try:
+            found = api.get("/clients", ids=",".join(map(str, ids)), per_page=CLIENTS_PER_READ)
+            named = {c["id"]: c["name"] for c in found["items"]}
+        except ApiError:  # only the names are missing: the ids still say whose orders they are
+            pass
+    return {client_id: named.get(client_id) or f"Cliente {client_id}" for client_id in ids}
+
+
 @bp.get("/orders")
 @signed_in
 def orders():
     found, filters, errors = listing("/orders", ORDER_FILTERS, asked=shop_days)
     return render_template(
-        "orders.html", orders=found["items"], pager=pager(found), filters=filters, errors=errors
+        "orders.html",
+        orders=found["items"],
+        clients=client_labels([o["client_id"] for o in found["items"]]),
+        pager=pager(found),
+        filters=filters,
+        errors=errors,
     ), listed(errors)
 
 
@@ -149,15 +173,19 @@ def lines_without_product(values: dict) -> dict[str, list[str]]:
     }
 
 
-def order_body(values: dict) -> dict:
-    items = [
+def order_items(values: dict) -> list[dict]:
+    """The form's lines as the order's items; a quantity left empty is 1."""
+    return [
         {
             "product_id": number(values.get(f"product_id_{n}", "")),
             "quantity": number(values.get(f"quantity_{n}") or "1"),
         }
         for n in item_lines(values)
     ]
-    body = {"client_id": number(values.get("client_id", "")), "items": items}
+
+
+def order_body(values: dict) -> dict:
+    body = {"client_id": number(values.get("client_id", "")), "items": order_items(values)}
     if values.get("shipping_address_id"):
         body["shipping_address_id"] = number(values["shipping_address_id"])
     if values.get("payment_method"):
@@ -434,6 +462,129 @@ def new_order():
     return redirect(url_for("console.order", order_id=order["id"]), 303)
 
 
+# --- changing a pending order ---
+
+# What a PATCH of an order may change (orders' OrderPatchSchema), as the edit form's fields:
+# `items` is its lines, compared as `line_items` writes them.
+EDITABLE = ("items", "shipping_address_id", "payment_method")
+NO_ITEMS = "Um pedido precisa de ao menos um item; para desfazê-lo, cancele-o na página do pedido."
+NOT_EDITABLE = "O pedido {id} não está mais pendente: não pode ser alterado."
+# A PATCH sets the order's lines, address and method to what the form holds: sent twice, it
+# leaves the order as the first one did, so sending it again is safe.
+EDIT_NOT_KNOWN = (
+    "Não foi possível saber se o pedido foi alterado: o serviço falhou ou não respondeu a tempo."
+    " Enviar o formulário de novo é seguro: o pedido fica como está abaixo."
+)
+
+
+def may_edit(order: dict) -> bool:
+    """Whether the page offers to change the order: pending, and the user placed it or is an
+    admin (orders' own rule; the API decides anyway)."""
+    mine = order.get("created_by") == session.user["id"]
+    return order["status"] == "pending" and (session.is_admin or mine)
+
+
+def kept_lines(values: dict) -> dict:
+    """The edit form as its lines make the order's items: a line whose quantity is 0 is dropped,
+    as an emptied one is (its fields left out; the lines keep their numbers, for the API's
+    refusals to find them)."""
+    dropped = {
+        key
+        for n in range(1, line_count(values) + 1)
+        if number(values.get(f"quantity_{n}", "").strip()) == 0
+        for key in (f"product_id_{n}", f"quantity_{n}")
+    }
+    return {key: value for key, value in values.items() if key not in dropped}
+
+
+def line_items(values: dict) -> str:
+    """The items the lines make, as one text the form carries loaded (`orig_items`), to tell
+    whether the lines changed: "7:2,9:1"."""
+    return ",".join(f"{item['product_id']}:{item['quantity']}" for item in order_items(values))
+
+
+def loaded_order(order: dict) -> dict:
+    """The edit form's fields as the order holds them, each also as loaded (`orig_`)."""
+    values = {
+        "lines": str(len(order["items"])),
+        "shipping_address_id": str(order.get("shipping_address_id") or ""),
+        "payment_method": order.get("payment_method") or "",
+    }
+    for n, item in enumerate(order["items"], 1):
+        values[f"product_id_{n}"] = str(item["product_id"])
+        values[f"quantity_{n}"] = str(item["quantity"])
+    loaded = {**values, "items": line_items(values)}
+    return {**values, **{f"orig_{key}": loaded[key] for key in EDITABLE}}
+
+
+def edit_body(values: dict) -> dict:
+    """What the form changed of the order (`changed_only`, `items` as `line_items`): an emptied
+    address or method is none."""
+    address = values.get("shipping_address_id", "").strip()
+    body = {
+        "items": order_items(values),
+        "shipping_address_id": number(address) if address else None,
+        "payment_method": values.get("payment_method") or None,
+    }
+    return changed_only(body, {**values, "items": line_items(values)})
+
+
+def edit_form(order_id: int, values: dict, errors=None, message=None, status=200):
+    """The form changing a pending order, with its values (the loaded ones carried along)."""
+    return render_template(
+        "order_edit.html",
+        order_id=order_id,
+        values=values,
+        errors=errors or {},
+        message=message,
+        lines=line_count(values),
+        max_lines=MAX_ORDER_LINES,
+        methods=PAYMENT_METHODS,
+        editable=EDITABLE,
+    ), status
+
+
+@bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_order(order_id: int):
+    """Change a pending order's lines, address or payment method: one PATCH of what the form
+    changed. Its refusals are said on the form, kept as typed; one the console does not take
+    (the API's 403: neither who placed it nor an admin) is the API's page."""
+    if request.method == "GET":
+        found = api.get(f"/orders/{order_id}")
+        if found["status"] != "pending":
+            flash(NOT_EDITABLE.format(id=order_id), "error")
+            return redirect(url_for("console.order", order_id=order_id), 303)
+        return edit_form(order_id, loaded_order(found))
+    values = form_values()
+    if "add_line" in values:
+        # Nothing is sent: the form again, as typed, with one line more.
+        more = line_count(values) + 1
+        values = {**values, "lines": str(min(more, MAX_ORDER_LINES))}
+        return edit_form(order_id, values, message=MANY_LINES if more > MAX_ORDER_LINES else None)
+    sent = kept_lines(values)
+    unread = lines_without_product(sent) or ({} if item_lines(sent) else {"items": [NO_ITEMS]})
+    if unread:
+        return edit_form(order_id, values, unread, "Confira os campos destacados.", 422)
+    body = edit_body(sent)
+    if not body:
+        flash(NOTHING_CHANGED)
+        return redirect(url_for("console.order", order_id=order_id), 303)
+    try:
+        api.send("PATCH", f"/orders/{order_id}", body, timeout=KEYED_WRITE_TIMEOUT_S)
+    except ApiError as exc:
+        if not_known(exc):
+            return edit_form(order_id, values, message=EDIT_NOT_KNOWN, status=503)
+        if not refused(exc):
+            raise
+        message = exc.message
+        if exc.problem.get("short"):
+            message = "Estoque insuficiente: confira as quantidades."
+        return edit_form(order_id, values, on_lines(exc, sent).errors, message, exc.status)
+    flash(f"Pedido {order_id} alterado.")
+    return redirect(url_for("console.order", order_id=order_id), 303)
+
+
 # A payment the order page offers to refund: payments refunds these, while something is left.
 # A `refunded` one may have some left: a refund of it failed at the provider while another
 # payment held its order, so it stayed `refunded` with that money no longer counted.
@@ -495,6 +646,18 @@ def shipping_address(order: dict) -> tuple[dict | None, str | None]:
     )
 
 
+def refunded_of(order: dict, payments: list[dict]) -> Decimal:
+    """What went back of the payment that paid the order (its `payment_id`): the larger of what
+    orders says and what payments says. Orders hears `payment.refunded` a moment after the
+    refund answered: the page landed on after it already says what went back."""
+    paid_by = [
+        Decimal(p.get("refunded_amount") or 0)
+        for p in payments
+        if order.get("payment_id") is not None and p["id"] == order["payment_id"]
+    ]
+    return max([Decimal(order.get("refunded_amount") or 0), *paid_by])
+
+
 def order_page(order_id: int, *, refund=None, values=None, errors=None, status=200):
     """The order page; `refund`: the payment whose refund form comes back with `values` and
     `errors` (a refused or unanswered one), the other forms with a key of their own."""
@@ -503,7 +666,7 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     address, address_why = shipping_address(found)
     payments = found_payments["items"] if found_payments else []
     refunds = left_to_refund(payments)
-    refunded = Decimal(found.get("refunded_amount") or 0)
+    refunded = refunded_of(found, payments)
     # Orders refuses to ship one whose payment went back in full (workflow.ensure_not_refunded:
     # refunded_amount >= total, for an order a payment paid; only such an order has refunds):
     # no button for it.
@@ -516,6 +679,8 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     return render_template(
         "order.html",
         order=found,
+        client=client_labels([found["client_id"]])[found["client_id"]],
+        editable=may_edit(found),
         refunded=refunded,
         authors=authors(found.get("history") or []),
         payments=payments,

@@ -5,11 +5,13 @@ under its spent key linking to the order it placed. And what a stock-and-shippin
 sale named in the ledger, a refused reason said with the form's names, a status change's note, a
 paid order's cancel saying it refunds, an admin deleting an order, the dashboard's low stock
 (how many, the fewest available first, a link), and a list filter the API refuses. And what went
-back of an order's payment, once refunded."""
+back of an order's payment, once refunded (payments' word before orders hears it), and whose
+order it is: the client's name, on the list and the order's page."""
 
 import ast
 import re
 
+import jwt
 import pytest
 from flask import Flask, request
 from marshmallow import ValidationError, validate
@@ -54,13 +56,17 @@ def refusal(field: str, error) -> tuple[dict, int, dict]:
 
 
 class Api:
-    """An order (`order`: its status and history change as a test says; None once deleted), its
-    client's address (`address`: None answers 404, `clients_down` 503), an empty payments list,
-    a product's stock ledger (`ledger`) and movements (checked by inventory's own schema), the
-    stock list (`stock`, its `low` filter and its sort as inventory reads them), the orders list
-    (its `status` filter checked as orders checks it), and POST /orders as the kit's idempotency
-    answers it: a key sent again with another body is its 409, naming the order the key placed.
-    The status changes and deletes it was sent are kept (`sent`)."""
+    """An order (`order`: its status and history change as a test says; None once deleted; a
+    PATCH, by who placed it (`created_by`) or an admin, changes it while pending, or answers
+    `patch_answer` (status, problem) instead), its client's address (`address`: None answers
+    404, `clients_down` 503), the clients by ids (`clients`: id → name; `clients_down` 503,
+    each read kept in `clients_asked`), the order's payments (`payments`), a product's stock
+    ledger (`ledger`) and movements (checked by inventory's own schema), the stock list
+    (`stock`, its `low` filter and its sort as inventory reads them), the orders list
+    (`listed_orders`, its `status` filter checked as orders checks it), and POST /orders as the
+    kit's idempotency answers it: a key sent again with another body is its 409, naming the
+    order the key placed. The status changes, edits and deletes it was sent are kept
+    (`sent`)."""
 
     def __init__(self):
         self.reset()
@@ -72,6 +78,37 @@ class Api:
             if self.order is None:
                 return {"status": 404, "title": "Not Found"}, 404, PROBLEM
             return self.order
+
+        @app.patch(f"/orders/{ORDER}")
+        def change_order():
+            body = request.get_json()
+            self.sent.append(("PATCH", request.path, body))
+            if self.patch_answer:
+                status, problem = self.patch_answer
+                return problem, status, PROBLEM
+            claims = jwt.decode(
+                request.headers["Authorization"].removeprefix("Bearer "),
+                options={"verify_signature": False},
+            )
+            if claims["role"] != "admin" and self.order["created_by"] != int(claims["sub"]):
+                detail = "Only the user who placed the order, or an admin, may change it"
+                return {"status": 403, "title": "Forbidden", "detail": detail}, 403, PROBLEM
+            if self.order["status"] != "pending":
+                detail = f"Order {ORDER} is {self.order['status']}: only a pending order can change"
+                return {"status": 409, "title": "Conflict", "detail": detail}, 409, PROBLEM
+            if "items" in body:
+                self.order["items"] = [line(**item) for item in body["items"]]
+            self.order.update({k: v for k, v in body.items() if k != "items"})
+            return self.order
+
+        @app.get("/clients")
+        def clients():
+            self.clients_asked.append(request.args.to_dict())
+            if self.clients_down:
+                return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
+            asked = [int(n) for n in request.args["ids"].split(",")]
+            items = [{"id": n, "name": self.clients[n]} for n in asked if n in self.clients]
+            return {**page, "items": items, "total": len(items)}
 
         @app.delete(f"/orders/{ORDER}")
         def delete_order():
@@ -93,7 +130,7 @@ class Api:
                         validate.OneOf(STATUSES)(status)
                     except ValidationError as error:
                         return refusal("status", error)
-            return page
+            return {**page, "items": self.listed_orders, "total": len(self.listed_orders)}
 
         @app.post(f"/orders/{ORDER}/status")
         def change_status():
@@ -184,16 +221,33 @@ class Api:
             "payment_method": "pix",
             "shipping_address_id": ADDRESS,
             "created_at": "2026-12-01T10:00:00+00:00",
+            "created_by": None,
             "items": [],
             "history": [],
         }
         self.address: dict | None = dict(RUA_A)
         self.clients_down = False
+        self.clients: dict[int, str] = {}
+        self.clients_asked: list[dict] = []
+        self.listed_orders: list[dict] = []
+        self.patch_answer: tuple[int, dict] | None = None
         self.ledger: list[dict] = []
         self.placed: dict = {}
         self.stock: list[dict] = []
         self.sent: list[tuple] = []
         self.payments: list[dict] = []
+
+
+def line(product_id: int, quantity: int) -> dict:
+    """An order's line as orders answers it, at 5.00 a unit."""
+    return {
+        "product_id": product_id,
+        "quantity": quantity,
+        "product_name": f"Produto {product_id}",
+        "category_id": None,
+        "unit_price": "5.00",
+        "line_total": f"{5 * quantity}.00",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -203,7 +257,7 @@ def api(auth):
 
 @pytest.fixture(scope="module")
 def api_console(database, jwt_keys, auth, auth_server, api):
-    prefixes = ("/orders", "/clients/", "/payments", "/inventory/", "/products")
+    prefixes = ("/orders", "/clients", "/payments", "/inventory/", "/products")
     with console_with_api(database, jwt_keys, auth, auth_server, api.app, prefixes) as console:
         yield console
 
@@ -364,6 +418,28 @@ def test_an_order_refunded_in_full_offers_no_shipping_but_one_partly_refunded_do
     assert button_of(page, "action-cancelled") == "Cancelar"
     api.order["refunded_amount"] = "4.00"
     assert button_of(browser.get(f"/console/orders/{ORDER}").text, "action-shipped") == "Enviar"
+
+
+def refunded_on(html: str) -> str | None:
+    found = re.search(r'<dt>Reembolsado</dt><dd id="order-refunded">(.*?)</dd>', html)
+    return found and found.group(1)
+
+
+def test_a_full_refund_orders_has_not_heard_yet_is_read_from_the_payment_that_paid_it(browser, api):
+    """Right after the refund answered, orders still says 0.00 (it hears payment.refunded a
+    moment later): the page says what payments says went back of the payment that paid the
+    order, and offers no shipping; another payment's refund is not the order's."""
+    api.order = {**api.order, "status": "paid", "payment_id": 91, "refunded_amount": "0.00"}
+    api.payments = [{**paid_by_card(refunded="10.00"), "status": "refunded"}]
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert refunded_on(page) == "R$ 10,00"
+    assert button_of(page, "action-shipped") is None
+    assert button_of(page, "action-cancelled") == "Cancelar"
+    api.order["payment_id"] = 92
+    api.payments.append({**paid_by_card(), "id": 92})
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert refunded_on(page) is None
+    assert button_of(page, "action-shipped") == "Enviar"
 
 
 @pytest.mark.parametrize("why", ["deleted", "clients down"])
@@ -610,3 +686,58 @@ def test_a_list_filter_the_api_refuses_is_said_under_its_select_with_the_selects
     )
     assert "Filtro recusado: confira o campo destacado." in orders.text
     assert "Nenhum pedido encontrado." not in orders.text
+
+
+# --- whose order it is ---
+
+
+def listed(order_id: int, client_id: int) -> dict:
+    return {
+        "id": order_id,
+        "client_id": client_id,
+        "status": "pending",
+        "total": "10.00",
+        "created_at": "2026-12-01T10:00:00+00:00",
+    }
+
+
+def clients_listed(html: str) -> list[tuple[int, str]]:
+    """Each row's client: the client page it links to, and its words."""
+    table = re.search(r'<table class="list" id="orders">(.*?)</table>', html, re.S).group(1)
+    found = re.findall(r'<td><a href="/console/clients/(\d+)">([^<]*)</a></td>', table)
+    return [(int(client_id), name) for client_id, name in found]
+
+
+def client_on(html: str) -> tuple[int, str]:
+    found = re.search(r'<dd id="order-client"><a href="/console/clients/(\d+)">([^<]*)</a>', html)
+    return int(found.group(1)), found.group(2)
+
+
+def test_the_orders_list_names_each_client_from_one_read_of_clients(browser, api):
+    api.clients = {CLIENT: "Maria Souza"}
+    api.listed_orders = [listed(1, CLIENT), listed(2, 714), listed(3, CLIENT)]
+    page = browser.get("/console/orders")
+    assert page.status_code == 200
+    # A client clients does not name (deleted) is said by its id.
+    assert clients_listed(page.text) == [
+        (CLIENT, "Maria Souza"),
+        (714, "Cliente 714"),
+        (CLIENT, "Maria Souza"),
+    ]
+    assert api.clients_asked == [{"ids": f"{CLIENT},714", "per_page": "100"}]
+
+
+def test_an_orders_page_names_its_client_and_links_to_them(browser, api):
+    api.clients = {CLIENT: "Maria Souza"}
+    assert client_on(browser.get(f"/console/orders/{ORDER}").text) == (CLIENT, "Maria Souza")
+
+
+def test_orders_are_said_by_their_clients_id_when_clients_does_not_answer(browser, api):
+    api.clients_down = True
+    api.listed_orders = [listed(1, CLIENT)]
+    orders = browser.get("/console/orders")
+    assert orders.status_code == 200
+    assert clients_listed(orders.text) == [(CLIENT, f"Cliente {CLIENT}")]
+    order = browser.get(f"/console/orders/{ORDER}")
+    assert order.status_code == 200
+    assert client_on(order.text) == (CLIENT, f"Cliente {CLIENT}")

@@ -1,0 +1,250 @@
+"""Changing a pending order from the console, against the order page's stand-in for the API: the
+page links to the form for who placed the order and for an admin, the form comes filled with the
+order's lines, address and payment method, saving sends one PATCH of what changed (a line at 0
+or emptied dropped), and the API's refusals are said in Portuguese on the form as typed."""
+
+import re
+from html import unescape
+
+import pytest
+from sqlalchemy import select
+
+from services.auth.models import User, db
+
+from . import test_order_page
+from .conftest import form_fields, register
+from .test_order_page import CLIENT, ORDER, line
+from .test_pages import sign_out
+
+# The order page tests' stand-in for the API, the console in front of it, and its admin's browser.
+api, api_console, browser = (
+    test_order_page.api,
+    test_order_page.api_console,
+    test_order_page.browser,
+)
+EDIT = f"/console/orders/{ORDER}/edit"
+
+
+@pytest.fixture
+def pending(api):
+    """The order pending, with two lines (product 7: 2 units, product 9: 1), address 120, PIX."""
+    api.order["items"] = [line(7, 2), line(9, 1)]
+    return api.order
+
+
+def sent_as_shown(page: str) -> dict[str, str]:
+    """The edit form as a browser sends it untouched: its inputs, and its select's choice."""
+    method = re.search(r'<option value="([^"]*)" selected>', page)
+    return {
+        **form_fields(page, "order-edit-form"),
+        "payment_method": method.group(1) if method else "",
+    }
+
+
+def edit_form(browser) -> dict[str, str]:
+    return sent_as_shown(browser.get(EDIT).text)
+
+
+def save(browser, **typed):
+    """The edit form as loaded, with `typed` typed in, saved."""
+    return browser.post(EDIT, data={**edit_form(browser), **typed})
+
+
+def edit_link(html: str) -> str | None:
+    found = re.search(
+        r'<a class="button" id="action-edit" href="([^"]+)">Alterar o pedido</a>', html
+    )
+    return found and found.group(1)
+
+
+def notice_of(html: str) -> str:
+    found = re.search(r'<div class="notice error" role="alert">(.*?)</div>', html, re.S)
+    return unescape(found.group(1)) if found else ""
+
+
+def error_of(html: str, fid: str) -> str | None:
+    found = re.search(rf'<p id="{fid}-error" class="error"[^>]*>([^<]*)</p>', html)
+    return found and unescape(found.group(1))
+
+
+def user_id(auth, email: str) -> int:
+    with auth.app_context():
+        found = db.session.scalar(select(User.id).where(User.email == email))
+        db.session.remove()
+        return found
+
+
+def test_a_pending_orders_page_links_to_its_edit_form_for_who_placed_it_and_admins(
+    browser, api, auth, pending
+):
+    assert edit_link(browser.get(f"/console/orders/{ORDER}").text) == EDIT
+    api.order["status"] = "paid"
+    assert edit_link(browser.get(f"/console/orders/{ORDER}").text) is None
+    api.order["status"] = "pending"
+    sign_out(browser)
+    register(browser, email="ana@example.com")
+    assert edit_link(browser.get(f"/console/orders/{ORDER}").text) is None  # not hers
+    api.order["created_by"] = user_id(auth, "ana@example.com")
+    assert edit_link(browser.get(f"/console/orders/{ORDER}").text) == EDIT
+
+
+def test_the_edit_form_comes_filled_with_the_orders_lines_address_and_method(browser, api, pending):
+    form = edit_form(browser)
+    assert {key: form[key] for key in form if not key.startswith(("csrf", "orig_"))} == {
+        "lines": "3",
+        "shipping_address_id": "120",
+        "product_id_1": "7",
+        "quantity_1": "2",
+        "product_id_2": "9",
+        "quantity_2": "1",
+        "product_id_3": "",
+        "quantity_3": "",
+        "payment_method": "pix",
+    }
+
+
+def test_saving_sends_one_patch_of_only_what_changed_and_lands_on_the_order(browser, api, pending):
+    answer = save(browser, quantity_1="3", payment_method="boleto")
+    assert answer.status_code == 303
+    assert answer.location == f"/console/orders/{ORDER}"
+    assert api.sent == [
+        (
+            "PATCH",
+            f"/orders/{ORDER}",
+            {
+                "items": [{"product_id": 7, "quantity": 3}, {"product_id": 9, "quantity": 1}],
+                "payment_method": "boleto",
+            },
+        )
+    ]
+    assert f"Pedido {ORDER} alterado." in browser.get(answer.location).text
+    api.sent.clear()
+    assert save(browser, shipping_address_id="").status_code == 303
+    assert api.sent == [("PATCH", f"/orders/{ORDER}", {"shipping_address_id": None})]
+
+
+def test_a_line_at_quantity_0_or_emptied_is_dropped_from_the_order(browser, api, pending):
+    api.order["items"].append(line(11, 4))
+    answer = save(browser, quantity_1="0", product_id_3="", quantity_3="")
+    assert answer.status_code == 303
+    assert api.sent == [
+        ("PATCH", f"/orders/{ORDER}", {"items": [{"product_id": 9, "quantity": 1}]})
+    ]
+
+
+def test_a_form_saved_as_loaded_sends_nothing_and_says_so(browser, api, pending):
+    answer = save(browser)
+    assert answer.status_code == 303
+    assert api.sent == []
+    assert "Nada foi alterado." in browser.get(answer.location).text
+
+
+def test_adicionar_item_adds_a_line_keeping_what_was_typed_and_sends_nothing(browser, api, pending):
+    answer = browser.post(EDIT, data={**edit_form(browser), "quantity_2": "5", "add_line": "1"})
+    assert answer.status_code == 200
+    form = sent_as_shown(answer.text)
+    assert (form["lines"], form["quantity_2"], form["product_id_4"]) == ("4", "5", "")
+    assert api.sent == []
+    # The loaded values go along: saved now, only what changed is sent.
+    assert browser.post(EDIT, data={**form, "product_id_4": "12"}).status_code == 303
+    assert [set(body) for _, _, body in api.sent] == [{"items"}]
+
+
+def test_an_order_with_every_line_dropped_is_refused_on_the_form(browser, api, pending):
+    answer = save(browser, quantity_1="0", product_id_2="", quantity_2="")
+    assert answer.status_code == 422
+    assert error_of(answer.text, "items") == (
+        "Um pedido precisa de ao menos um item; para desfazê-lo, cancele-o na página do pedido."
+    )
+    assert api.sent == []
+
+
+REFUSALS = {
+    "unknown address": (
+        422,
+        {
+            "status": 422,
+            "title": "Unprocessable Content",
+            "detail": "Invalid fields: shipping_address_id",
+            "errors": {"shipping_address_id": [f"Client {CLIENT} has no address 999."]},
+        },
+    ),
+    "not pending any more": (
+        409,
+        {
+            "status": 409,
+            "title": "Conflict",
+            "detail": f"Order {ORDER} is paid: only a pending order can change",
+        },
+    ),
+    "a service down": (503, {"status": 503, "title": "Service Unavailable", "detail": "x"}),
+}
+SAID = {
+    "unknown address": "Confira os campos destacados.",
+    "not pending any more": f"O pedido {ORDER} está pago: só um pedido pendente pode mudar",
+    "a service down": "Não foi possível saber se o pedido foi alterado",
+}
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+def test_a_refusal_is_said_in_portuguese_on_the_form_kept_as_typed(browser, api, pending, refusal):
+    api.patch_answer = REFUSALS[refusal]
+    answer = save(browser, shipping_address_id="999", quantity_2="4")
+    assert answer.status_code == REFUSALS[refusal][0]
+    assert SAID[refusal] in notice_of(answer.text)
+    form = form_fields(answer.text, "order-edit-form")
+    assert (form["shipping_address_id"], form["quantity_2"]) == ("999", "4")
+    assert form["orig_shipping_address_id"] == "120"  # still the form as it was loaded
+    if refusal == "unknown address":
+        assert (
+            error_of(answer.text, "shipping_address_id")
+            == f"O cliente {CLIENT} não tem o endereço 999."
+        )
+        assert unescape(answer.text).count('href="#shipping_address_id"') == 1  # the summary
+
+
+def test_a_short_line_is_said_under_its_quantity(browser, api, pending):
+    short = [{"product_id": 9, "requested": 6, "available": 2}]
+    problem = {
+        "status": 409,
+        "title": "Conflict",
+        "detail": "Not enough stock to reserve: products 9",
+        "short": short,
+    }
+    api.patch_answer = (409, problem)
+    answer = save(browser, quantity_2="6")
+    assert answer.status_code == 409
+    assert error_of(answer.text, "quantity_2") == "Produto 9: 6 pedidos, 2 disponíveis"
+    assert "Estoque insuficiente: confira as quantidades." in notice_of(answer.text)
+
+
+def test_the_form_sent_twice_leaves_the_order_as_the_first_sending_did(browser, api, pending):
+    form = {**edit_form(browser), "quantity_1": "5"}
+    assert [browser.post(EDIT, data=form).status_code for _ in range(2)] == [303, 303]
+    # A PATCH sets the lines: the second one changes nothing more (no 10 units, no third line).
+    assert [(item["product_id"], item["quantity"]) for item in api.order["items"]] == [
+        (7, 5),
+        (9, 1),
+    ]
+
+
+def test_a_user_who_did_not_place_the_order_is_told_by_the_apis_403(browser, api, pending):
+    sign_out(browser)
+    register(browser, email="ana@example.com")
+    page = browser.get(EDIT).text
+    form = {**sent_as_shown(page), "quantity_1": "5"}
+    answer = browser.post(EDIT, data=form)
+    assert answer.status_code == 403
+    assert "Só quem fez o pedido, ou um administrador, pode alterá-lo" in unescape(answer.text)
+    assert api.order["items"][0]["quantity"] == 2
+
+
+def test_the_edit_form_of_an_order_no_longer_pending_goes_back_to_its_page_saying_why(
+    browser, api, pending
+):
+    api.order["status"] = "paid"
+    answer = browser.get(EDIT)
+    assert answer.status_code == 303
+    assert answer.location == f"/console/orders/{ORDER}"
+    page = browser.get(answer.location).text
+    assert f"O pedido {ORDER} não está mais pendente: não pode ser alterado." in unescape(page)

@@ -9,7 +9,7 @@ from services.kit.db import kept_after_commit
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
 from . import phone
-from .models import Address, Client, db, outbox
+from .models import Address, Client, db, folded, outbox
 
 
 def escape_like(value: str) -> str:
@@ -21,7 +21,10 @@ def search(args: dict):
     if "ids" in args:
         stmt = stmt.where(Client.id.in_(args["ids"]))
     if "name" in args:
-        stmt = stmt.where(Client.name.ilike(f"%{escape_like(args['name'])}%", escape="\\"))
+        # Every word typed, in any order, somewhere in the name, accents and case aside.
+        for word in args["name"].split():
+            pattern = "%" + folded(escape_like(word)) + "%"
+            stmt = stmt.where(folded(Client.name).like(pattern, escape="\\"))
     if "email" in args:
         stmt = stmt.where(Client.email == args["email"])
     if "cpf" in args:

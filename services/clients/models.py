@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    column,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -25,6 +26,13 @@ from services.kit.outbox import Outbox
 
 db = make_db("clients")
 outbox = Outbox(db)
+
+
+def folded(text):
+    """`text` lower-cased without its accents (`Conceição` -> `conceicao`), in PostgreSQL:
+    `clients.unaccent_lower`, an IMMUTABLE wrapper of the unaccent extension (a migration
+    creates it) so that an index may hold it."""
+    return func.clients.unaccent_lower(text)
 
 
 class Client(TimestampMixin, db.Model):
@@ -58,12 +66,13 @@ class Client(TimestampMixin, db.Model):
         CheckConstraint("email = lower(email)", name="email_lower"),
         CheckConstraint(r"cpf ~ '^\d{3}\.\d{3}\.\d{3}-\d{2}$'", name="cpf_formatted"),
         CheckConstraint(r"phone ~ '^\+55[1-9]{2}9[0-9]{8}$'", name="phone_e164_mobile"),
-        # `name` filters are case-insensitive "contains": a trigram index serves ILIKE '%x%'.
+        # `name` filters are "contains", ignoring accents and case, word by word: a trigram index
+        # on the folded name serves each `LIKE '%word%'` (clients.search).
         Index(
-            "ix_clients_name_trgm",
-            "name",
+            "ix_clients_name_unaccent_trgm",
+            folded(column("name")).label("folded_name"),
             postgresql_using="gin",
-            postgresql_ops={"name": "gin_trgm_ops"},
+            postgresql_ops={"folded_name": "gin_trgm_ops"},
         ),
         Index("ix_clients_name_id", "name", "id"),
         Index("ix_clients_created_at_id", "created_at", "id"),

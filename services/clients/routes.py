@@ -44,8 +44,8 @@ class Clients(MethodView):
     @blp.arguments(ClientListArgs, location="query")
     @blp.response(200, page_schema(ClientSchema))
     def get(self, args):
-        """List clients; `name` matches any part of the name, ignoring case; `phone` (any
-        writing of a mobile) the stored phone exactly."""
+        """List clients; `name` finds every word typed somewhere in the name, ignoring accents
+        and case; `phone` (any writing of a mobile) the stored phone exactly."""
         sortable = {"name": Client.name, "created_at": Client.created_at}
         return paginate(db, clients.search(args), args, sortable, Client.id)
 

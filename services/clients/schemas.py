@@ -117,7 +117,13 @@ class ClientSchema(ChangeSchema):
 
 class ClientListArgs(PageArgs):
     ids = IdList(metadata={"description": "Only these ids, comma-separated (≤ 100): a batch read"})
-    name = Filter(max_length=120, metadata={"description": "Contains, case-insensitive"})
+    name = Filter(
+        max_length=120,
+        metadata={
+            "description": "Every word, in any order, somewhere in the name, ignoring accents "
+            "and case: `conceicao araujo` finds Maria da Conceição Araújo"
+        },
+    )
     email = Email(metadata={"description": "Exact, case-insensitive"})
     cpf = Cpf(metadata={"description": "Exact; either form"})
     phone = PhoneFilter(

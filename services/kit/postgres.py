@@ -23,7 +23,8 @@ from services.registry import NAMES
 
 # A schema and a login role per registry service.
 SERVICES = NAMES
-EXTENSIONS = ("pg_trgm", "citext")
+# unaccent: clients' name search (an IMMUTABLE wrapper in its schema, clients.unaccent_lower).
+EXTENSIONS = ("pg_trgm", "citext", "unaccent")
 # The longest Unix socket path PostgreSQL and libpq take: sun_path's 108 bytes, less the NUL.
 SOCKET_PATH_MAX = 107
 

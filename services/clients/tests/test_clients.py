@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select, text
 
+from services.clients.clients import search
 from services.clients.cpf import check_digits, normalise
 from services.clients.models import Address, Client, db, outbox
 from services.kit.testing import answered_behind
@@ -204,6 +205,30 @@ def test_a_name_typed_with_a_combining_accent_is_stored_and_found_as_one_letter(
         assert [c["id"] for c in found["items"]] == [decomposed["id"]]
 
 
+@pytest.mark.parametrize(
+    "typed", ["conceicao", "Maria Conceição", "Araujo", "ARAÚJO maria", "da conceiç"]
+)
+def test_the_name_filter_finds_every_word_in_any_order_ignoring_accents_and_case(
+    client, user, make_client, typed
+):
+    maria = make_client(name="Maria da Conceição Araújo")
+    make_client(name="Maria da Silva")
+    make_client(name="João Arruda")
+    found = client.get("/clients", query_string={"name": typed}, headers=user).json
+    assert [c["id"] for c in found["items"]] == [maria["id"]]
+
+
+def test_the_name_search_is_served_by_its_trigram_index(app):
+    with app.app_context():
+        db.session.execute(text("SET LOCAL enable_seqscan = off"))
+        query = search({"name": "Conceição Araujo"}).compile(
+            db.engine, compile_kwargs={"literal_binds": True}
+        )
+        plan = db.session.execute(text(f"EXPLAIN {query}")).scalars().all()
+        db.session.rollback()
+    assert any("ix_clients_name_unaccent_trgm" in line for line in plan), plan
+
+
 def test_the_name_filter_treats_wildcards_literally(client, user, make_client):
     make_client(name="100% Algodão")
     make_client(name="Pedro")
@@ -259,7 +284,7 @@ def test_every_list_filter_and_sort_has_an_index(app):
                 text("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'clients'")
             ).all()
         )
-    assert "gin_trgm_ops" in indexes["ix_clients_name_trgm"]
+    assert "unaccent_lower((name)::text) gin_trgm_ops" in indexes["ix_clients_name_unaccent_trgm"]
     assert "(name, id)" in indexes["ix_clients_name_id"]
     assert "(created_at, id)" in indexes["ix_clients_created_at_id"]
     assert "(phone)" in indexes["ix_clients_phone"]

@@ -56,6 +56,12 @@ def on_client_deleted(data: dict) -> None:
     the client receives: it is left to be delivered, and logged as an error for an admin."""
     client_id = int(data["client_id"])
     _bury(KnownClient, client_id)
+    # The addresses its orders shipped to are the client's personal data: they go with it.
+    db.session.execute(
+        update(Order)
+        .where(Order.client_id == client_id, Order.shipped_to.is_not(None))
+        .values(shipped_to=None)
+    )
     open_orders = db.session.scalars(
         select(Order)
         .where(Order.client_id == client_id, Order.status.in_(OPEN))
@@ -286,6 +292,32 @@ def _read_address(client_id: int, address_id: int) -> bool:
     on_client_created({"client_id": client_id})
     _save(KnownAddress, {"id": address_id, "client_id": client_id, "state": state[:2]})
     return True
+
+
+# What of an address an order keeps as where it shipped.
+SHIPPED_TO = ("state", "city", "street", "number", "complement", "cep")
+
+
+def address_as_shipped(client_id: int, address_id: int) -> dict | None:
+    """The address as clients gives it now, for an order shipping to it; None (logged) when
+    clients cannot say: the order ships all the same, and shows the address clients gives later.
+    Personal data: logged by ids only."""
+    clients = service("clients")
+    try:
+        response = clients.get(f"/clients/{client_id}/addresses/{address_id}")
+        if response.status_code == 200:
+            return clients.read(
+                response, lambda body: {name: body.get(name) for name in SHIPPED_TO}
+            )
+    except Unavailable:
+        response = None
+    log.warning(
+        "address %s of client %s could not be read as an order ships to it (%s): not kept",
+        address_id,
+        client_id,
+        "clients did not answer" if response is None else response.status_code,
+    )
+    return None
 
 
 def shipping_state(address_id):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from services.kit import TimestampMixin, make_db
@@ -58,6 +59,11 @@ class Order(TimestampMixin, db.Model):
     # the KPIs count it where it shipped.
     shipping_state: Mapped[str | None] = mapped_column(String(2))
     payment_method: Mapped[str | None] = mapped_column(String(20))
+    # Where it shipped: its address as clients gave it when it shipped (state, city, street,
+    # number, complement, cep), so an address edited later moves no shipped order's label. Null
+    # before, without an address, when clients could not say, and once its client is deleted
+    # (personal data goes with the client).
+    shipped_to: Mapped[dict | None] = mapped_column(JSONB)
     # The payment that paid it (`payment.succeeded`); null while unpaid, when an admin marked it
     # paid by hand, or when it was paid before orders recorded it.
     payment_id: Mapped[int | None] = mapped_column(Integer)

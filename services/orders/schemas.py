@@ -80,6 +80,15 @@ def _lines(**kwargs):
     )
 
 
+class ShippedToSchema(Schema):
+    state = fields.String(metadata={"example": "SP"})
+    city = fields.String(metadata={"example": "São Paulo"})
+    street = fields.String(metadata={"example": "Avenida Paulista"})
+    number = fields.String(metadata={"example": "1578"})
+    complement = fields.String(allow_none=True, metadata={"example": "Apto 12"})
+    cep = fields.String(metadata={"example": "01310-200"})
+
+
 class OrderSchema(Schema):
     id = fields.Integer(dump_only=True, metadata={"example": 101})
     client_id = Id(required=True, metadata={"example": 42})
@@ -108,6 +117,16 @@ class OrderSchema(Schema):
         load_default=None,
         allow_none=True,
         metadata={"description": "One of the client's addresses", "example": 7},
+    )
+    shipped_to = fields.Nested(
+        ShippedToSchema,
+        dump_only=True,
+        allow_none=True,
+        metadata={
+            "description": "Where it shipped: its address as clients gave it when it shipped "
+            "(an address edited later does not move it); null before, without an address, when "
+            "clients could not say then, or once its client was deleted"
+        },
     )
     payment_method = fields.String(
         load_default=None,

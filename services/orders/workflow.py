@@ -15,7 +15,7 @@ import logging
 
 from services.kit import Conflict, Forbidden, utcnow
 
-from . import inventory
+from . import inventory, known
 from .events import announce_cancelled, announce_paid, facts
 from .models import Order, OrderEvent, db, outbox
 from .orders import get_order, give_back_stock, read_order, release_at_once
@@ -88,6 +88,9 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
         announce_cancelled(order, note)
     elif target == "shipped":
         ensure_not_refunded(order)
+        if order.shipping_address_id is not None:
+            # Read before the stock leaves: clients not answering holds up nothing.
+            order.shipped_to = known.address_as_shipped(order.client_id, order.shipping_address_id)
         ship_stock(order)
         outbox.emit("order.shipped", facts(order, target, note))
     elif target == "paid":

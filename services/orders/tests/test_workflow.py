@@ -10,7 +10,7 @@ from services.inventory.models import Holding
 from services.inventory.models import db as inventory_db
 from services.kit import Unavailable, utcnow
 from services.kit.failpoints import Crash
-from services.kit.testing import from_service
+from services.kit.testing import deliver, from_service, rewired
 from services.orders import orders
 from services.orders.models import Order, ReservationEdit
 from services.orders.models import db as orders_db
@@ -723,3 +723,76 @@ def test_deleting_an_order_inventory_has_no_reservation_for_deletes_it(
     response = client.delete(f"/orders/{order_id}", headers=admin)
     assert response.status_code == 204, response.json
     assert stored_orders(client.application) == []
+
+
+def shipped_to_its_address(client, clients, user, admin, make_client, make_product):
+    """An order to the buyer's address, placed, paid and shipped: its answer, and the buyer."""
+    buyer, product = make_client(address=True), make_product(stock=5)
+    body = order_body(buyer["id"], (product["id"], 1), shipping_address_id=buyer["address_id"])
+    placed = client.post("/orders", json=body, headers=user)
+    assert placed.status_code == 201, placed.json
+    assert move(client, placed.json["id"], "paid", admin).status_code == 200
+    shipped = move(client, placed.json["id"], "shipped", admin)
+    assert shipped.status_code == 200, shipped.json
+    return shipped.json, buyer
+
+
+AS_SHIPPED = {
+    "state": "SP",
+    "city": "São Paulo",
+    "street": "Av. Paulista",
+    "number": "1000",
+    "complement": None,
+    "cep": "01310-100",
+}
+
+
+def test_a_shipped_order_keeps_the_address_it_shipped_to_when_the_client_edits_it(
+    client, clients, user, admin, make_client, make_product
+):
+    order, buyer = shipped_to_its_address(client, clients, user, admin, make_client, make_product)
+    assert order["shipped_to"] == AS_SHIPPED
+    moved = clients.app.test_client().patch(
+        f"/clients/{buyer['id']}/addresses/{buyer['address_id']}",
+        json={"state": "BA", "city": "Salvador", "street": "Rua Chile", "cep": "40020000"},
+        headers=user,
+    )
+    assert moved.status_code == 200, moved.json
+    assert client.get(f"/orders/{order['id']}", headers=user).json["shipped_to"] == AS_SHIPPED
+
+
+def test_an_order_not_yet_shipped_or_without_an_address_keeps_no_address(
+    client, user, admin, placed
+):
+    assert placed["order"]["shipped_to"] is None
+    assert move(client, placed["order"]["id"], "paid", admin).status_code == 200
+    shipped = move(client, placed["order"]["id"], "shipped", admin)
+    assert shipped.status_code == 200 and shipped.json["shipped_to"] is None
+
+
+def test_an_order_ships_when_clients_cannot_give_its_address_and_keeps_none(
+    client, clients, user, admin, make_client, make_product, caplog
+):
+    buyer, product = make_client(address=True), make_product(stock=5)
+    body = order_body(buyer["id"], (product["id"], 1), shipping_address_id=buyer["address_id"])
+    placed = client.post("/orders", json=body, headers=user)
+    assert move(client, placed.json["id"], "paid", admin).status_code == 200
+    urls = {**client.application.config["SERVICE_URLS"], "clients": "http://127.0.0.1:9"}
+    with rewired(client.application, SERVICE_URLS=urls):
+        shipped = move(client, placed.json["id"], "shipped", admin)
+    assert shipped.status_code == 200, shipped.json
+    assert shipped.json["status"] == "shipped" and shipped.json["shipped_to"] is None
+    assert (
+        f"address {buyer['address_id']} of client {buyer['id']} could not be read as an order "
+        "ships to it (clients did not answer): not kept"
+    ) in caplog.text
+
+
+def test_the_address_an_order_shipped_to_goes_with_its_deleted_client(
+    client, clients, user, admin, make_client, make_product
+):
+    order, buyer = shipped_to_its_address(client, clients, user, admin, make_client, make_product)
+    assert move(client, order["id"], "delivered", admin).status_code == 200
+    gone = deliver(client.application, "client.deleted", {"client_id": buyer["id"]})
+    assert gone.json["status"] == "processed"
+    assert client.get(f"/orders/{order['id']}", headers=admin).json["shipped_to"] is None

@@ -1,5 +1,5 @@
 """Orders (list, detail with history and payments, status actions, a new order) and clients
-(with addresses, phone and WhatsApp opt-in)."""
+(with addresses, phone and WhatsApp opt-in; deleted by the admin after a confirmation)."""
 
 from __future__ import annotations
 
@@ -974,3 +974,67 @@ def delete_address(client_id: int, address_id: int):
             raise
         flash("Não foi possível remover: " + exc.reason, "error")
     return redirect(url_for("console.client", client_id=client_id, **addresses_kept()), 303)
+
+
+# --- deleting a client ---
+
+# The orders that keep a client from being deleted (clients' deletion_guards.OPEN), and how many
+# of them the confirmation page lists (a link to the orders list shows the rest).
+OPEN_STATUSES = "pending,paid,shipped"
+OPEN_ORDERS_SHOWN = 20
+OPEN_ORDERS_MISSING = "Não foi possível ler os pedidos em aberto do cliente."
+
+
+def client_delete_page(client_id: int, *, message: str | None = None, status=200):
+    """What deleting the client takes with it, the client's open orders (linked: each must be
+    delivered or cancelled first), and the button that deletes it; `message`: the API's refusal,
+    said above them."""
+    found = api.get(f"/clients/{client_id}")
+    open_orders, orders_why = api.get_or_say(
+        "/orders",
+        OPEN_ORDERS_MISSING,
+        (403, 404, 500, 502, 503, 504),
+        client_id=client_id,
+        status=OPEN_STATUSES,
+        per_page=OPEN_ORDERS_SHOWN,
+    )
+    return render_template(
+        "client_delete.html",
+        client=found,
+        open_orders=open_orders["items"] if open_orders else [],
+        open_total=open_orders["total"] if open_orders else 0,
+        orders_why=orders_why,
+        all_open=url_for("console.orders", client_id=client_id, status=OPEN_STATUSES),
+        message=message,
+    ), status
+
+
+@bp.get("/clients/<int:client_id>/delete")
+@admin_only
+def confirm_delete_client(client_id: int):
+    """Deleting a client asks first, on a page of its own: one click on the client's page only
+    asks."""
+    return client_delete_page(client_id)
+
+
+@bp.post("/clients/<int:client_id>/delete")
+@admin_only
+def delete_client(client_id: int):
+    """Delete the client with its addresses and favorites (its orders stay), then the clients
+    list; clients' 409 while it has open orders, said on the confirmation page with them."""
+    try:
+        api.send("DELETE", f"/clients/{client_id}")
+    except ApiError as exc:
+        if exc.status == 404:
+            # Another admin, or a second click, deleted it first.
+            flash(f"O cliente {client_id} já foi excluído.")
+            return redirect(url_for("console.clients"), 303)
+        if not refused(exc):
+            raise
+        return client_delete_page(
+            client_id,
+            message="Não foi possível excluir o cliente: " + exc.detail,
+            status=exc.status,
+        )
+    flash(f"Cliente {client_id} excluído.")
+    return redirect(url_for("console.clients"), 303)

@@ -45,16 +45,17 @@ def role_of() -> str:
 
 class Api:
     """Clients and orders as the console's pages read them. It keeps every write it receives
-    (`sent`: method, path, body) and the queries of the orders list (`listed`); `answers` holds
-    what a POST to a path answers instead of a 201 (status, body). The client (`client`) takes
-    what a PATCH sends, and has `addresses` addresses (ids 1 to n), paged as the API pages
-    them."""
+    (`sent`: method, path, body) and the queries of the orders list (`listed`, which lists
+    `orders`); `answers` holds what a POST or DELETE to a path answers instead of a 201 (status,
+    body). The client (`client`) takes what a PATCH sends, and has `addresses` addresses (ids 1
+    to n), paged as the API pages them."""
 
     def __init__(self):
         self.sent: list[tuple[str, str, object]] = []
         self.listed: list[dict] = []
         self.answers: dict[str, tuple[int, dict]] = {}
         self.history: list[dict] = []
+        self.orders: list[dict] = []
         self.addresses = 0
         self.client = dict(MARIA)
         app = self.app = Flask("api")
@@ -91,7 +92,7 @@ class Api:
         @app.get("/orders")
         def orders():
             self.listed.append(request.args.to_dict())
-            return page
+            return {**page, "items": self.orders, "total": len(self.orders)}
 
         @app.get(f"/orders/{ORDER}")
         def order():
@@ -123,9 +124,11 @@ class Api:
         @app.delete(f"/clients/{CLIENT}/addresses/<int:address_id>")
         @app.post("/orders")
         @app.post(f"/orders/{ORDER}/status")
+        @app.delete(f"/clients/{CLIENT}")
         def write(**_ids):
             self.sent.append((request.method, request.path, request.get_json(silent=True)))
-            status, body = self.answers.get(request.path, (201, {"id": ORDER}))
+            done = (204, "") if request.method == "DELETE" else (201, {"id": ORDER})
+            status, body = self.answers.get(request.path, done)
             headers = {"Content-Type": "application/problem+json"} if status >= 400 else {}
             return body, status, headers
 
@@ -148,6 +151,7 @@ def browser(api_console, auth, api):
     api.listed.clear()
     api.answers.clear()
     api.history.clear()
+    api.orders.clear()
     api.addresses = 0
     api.client = dict(MARIA)
     return emptied_with_the_admin(api_console, auth)
@@ -582,3 +586,92 @@ def test_an_added_address_is_said_by_its_id(browser, api):
     form = {"csrf_token": csrf_of(page), "idempotency_key": "k-1", **ADDRESS}
     answer = browser.post(f"/console/clients/{CLIENT}/addresses", data=form, follow_redirects=True)
     assert "Endereço 46 adicionado." in answer.text
+
+
+# --- deleting a client ---
+
+
+def delete_link(html: str) -> str | None:
+    found = re.search(r'<a href="([^"]+)" class="danger" id="action-delete-client">', html)
+    return found and found.group(1)
+
+
+def open_order(order_id: int, status: str) -> dict:
+    return {
+        "id": order_id,
+        "client_id": CLIENT,
+        "status": status,
+        "total": "10.00",
+        "created_at": "2026-12-01T10:00:00+00:00",
+    }
+
+
+def open_orders_on(html: str) -> list[str]:
+    found = re.search(r'<ul id="open-orders">(.*?)</ul>', html, re.S)
+    return re.findall(r'<a href="(/console/orders/\d+)">', found.group(1)) if found else []
+
+
+def test_only_the_admin_is_offered_to_delete_a_client(browser, api):
+    sign_in(browser)
+    assert delete_link(browser.get(f"/console/clients/{CLIENT}").text) == (
+        f"/console/clients/{CLIENT}/delete"
+    )
+    sign_out(browser)
+    page = as_user(browser).get(f"/console/clients/{CLIENT}").text
+    assert delete_link(page) is None
+    assert browser.get(f"/console/clients/{CLIENT}/delete").status_code == 403
+
+
+def test_the_deletion_page_says_what_goes_and_lists_the_clients_open_orders(browser, api):
+    api.orders = [open_order(40, "pending"), open_order(41, "shipped")]
+    sign_in(browser)
+    page = browser.get(f"/console/clients/{CLIENT}/delete").text
+    assert "O cliente, os endereços e os favoritos dele são apagados de vez" in page
+    assert "Os pedidos dele ficam" in page
+    assert open_orders_on(page) == ["/console/orders/40", "/console/orders/41"]
+    assert api.listed[-1]["client_id"] == str(CLIENT)
+    assert api.listed[-1]["status"] == "pending,paid,shipped"
+    assert api.sent == []
+
+
+def test_deleting_a_client_lands_on_the_clients_list_saying_so(browser, api):
+    sign_in(browser)
+    page = browser.get(f"/console/clients/{CLIENT}/delete").text
+    form = form_fields(page, "delete-client")
+    answer = browser.post(f"/console/clients/{CLIENT}/delete", data=form)
+    assert answer.status_code == 303
+    assert answer.location == "/console/clients"
+    assert api.sent == [("DELETE", f"/clients/{CLIENT}", None)]
+    assert f"Cliente {CLIENT} excluído." in browser.get(answer.location).text
+
+
+def test_a_client_with_open_orders_is_not_deleted_and_the_page_says_why_listing_them(browser, api):
+    api.orders = [open_order(40, "pending"), open_order(41, "paid")]
+    api.answers[f"/clients/{CLIENT}"] = (
+        409,
+        {
+            "status": 409,
+            "title": "Conflict",
+            "detail": f"Client {CLIENT} has 2 open (pending, paid or shipped) orders",
+            "errors": {"client_id": ["The client has open orders."]},
+        },
+    )
+    sign_in(browser)
+    form = form_fields(browser.get(f"/console/clients/{CLIENT}/delete").text, "delete-client")
+    answer = browser.post(f"/console/clients/{CLIENT}/delete", data=form)
+    assert answer.status_code == 409
+    assert (
+        "Não foi possível excluir o cliente: O cliente 3 tem 2 pedidos em aberto (pendentes,"
+        " pagos ou enviados)"
+    ) in answer.text
+    assert open_orders_on(answer.text) == ["/console/orders/40", "/console/orders/41"]
+
+
+def test_a_client_already_deleted_lands_on_the_list_saying_so(browser, api):
+    api.answers[f"/clients/{CLIENT}"] = (404, {"status": 404, "title": "Not Found"})
+    sign_in(browser)
+    form = form_fields(browser.get(f"/console/clients/{CLIENT}/delete").text, "delete-client")
+    answer = browser.post(f"/console/clients/{CLIENT}/delete", data=form)
+    assert answer.status_code == 303
+    assert answer.location == "/console/clients"
+    assert f"O cliente {CLIENT} já foi excluído." in browser.get(answer.location).text

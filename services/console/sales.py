@@ -397,6 +397,67 @@ def money(text: str) -> str:
     return typed if typed.count(".") == 1 else typed.replace(".", "")
 
 
+# The order forms offer a client's first ADDRESS_CHOICES addresses (clients' largest page) in a
+# select; ADDRESSES_UNREAD is the id box's hint when clients cannot give them.
+ADDRESS_CHOICES = 100
+ADDRESSES_UNREAD = (
+    "Não foi possível ler os endereços do cliente: informe o id de um deles. Em branco: sem"
+    " endereço."
+)
+
+
+# An en dash between the street and the city, as Brazilian addresses are written on one line.
+EN_DASH = "\u2013"
+
+
+def address_label(address: dict) -> str:
+    """An address as a select offers it: "Rua Augusta, 1500 - São Paulo/SP", the dash an en
+    dash."""
+    street = f"{address['street']}, {address['number']}"
+    return f"{street} {EN_DASH} {address['city']}/{address['state']}"
+
+
+def address_choices(addresses: dict | None, current: str) -> dict[str, str] | None:
+    """A page of the client's addresses as the select's options, by id (None for no page: the
+    form takes an id). The form's own address (`current`) is always one of them, "Endereço 120"
+    when the page does not hold it (past the first ADDRESS_CHOICES, or removed since): saving the
+    form never drops an address the select did not read."""
+    if addresses is None:
+        return None
+    choices = {str(a["id"]): address_label(a) for a in addresses["items"]}
+    if current.strip() and current not in choices:
+        choices[current] = f"Endereço {current}"
+    return choices
+
+
+def client_addresses(client_id) -> dict | None:
+    """`GET /clients/{id}/addresses`, the first ADDRESS_CHOICES; None when clients cannot give
+    them (the client deleted, clients down or failing): the form then takes an id."""
+    try:
+        return api.get(f"/clients/{client_id}/addresses", per_page=ADDRESS_CHOICES)
+    except ApiError:
+        return None
+
+
+def asked_client(values: dict) -> str | None:
+    """The client a new order is placed for when the form came from their page (`?client_id=`),
+    the form's own client_id still that one; None for the plain form."""
+    asked = request.args.get("client_id", "")
+    return asked if asked.isdigit() and values.get("client_id", "").strip() == asked else None
+
+
+def client_and_addresses(client_id: str) -> tuple[dict | None, dict | None]:
+    """The client and their addresses (the first ADDRESS_CHOICES), read at once; (None, None)
+    when clients cannot give either (the client deleted, clients down or failing)."""
+    client, addresses = api.get_many(
+        (f"/clients/{client_id}", {}),
+        (f"/clients/{client_id}/addresses", {"per_page": ADDRESS_CHOICES}),
+    )
+    if isinstance(client, ApiError) or isinstance(addresses, ApiError):
+        return None, None
+    return client, addresses
+
+
 def order_form(
     values: dict,
     errors: dict | None = None,
@@ -404,7 +465,12 @@ def order_form(
     status=200,
     recorded: int | None = None,
 ):
-    """The new-order form; `recorded`: the order its spent key placed, linked under `message`."""
+    """The new-order form; `recorded`: the order its spent key placed, linked under `message`.
+    Opened from a client's page, the client is filled in and their addresses offered in a
+    select (the form keeps `?client_id=` when sent); otherwise, or when clients cannot give
+    them, both are ids to type."""
+    asked = asked_client(values)
+    client, addresses = client_and_addresses(asked) if asked else (None, None)
     return render_template(
         "order_new.html",
         values=values,
@@ -414,6 +480,10 @@ def order_form(
         lines=line_count(values),
         max_lines=MAX_ORDER_LINES,
         methods=PAYMENT_METHODS,
+        client=client,
+        addresses=address_choices(addresses, values.get("shipping_address_id", "")),
+        addresses_unread=ADDRESSES_UNREAD if asked and client is None else "",
+        action=url_for("console.new_order", client_id=asked),
     ), status
 
 
@@ -504,8 +574,10 @@ def line_items(values: dict) -> str:
 
 
 def loaded_order(order: dict) -> dict:
-    """The edit form's fields as the order holds them, each also as loaded (`orig_`)."""
+    """The edit form's fields as the order holds them, each also as loaded (`orig_`), and the
+    order's client, whose addresses the form offers (no PATCH changes it)."""
     values = {
+        "client_id": str(order["client_id"]),
         "lines": str(len(order["items"])),
         "shipping_address_id": str(order.get("shipping_address_id") or ""),
         "payment_method": order.get("payment_method") or "",
@@ -530,7 +602,10 @@ def edit_body(values: dict) -> dict:
 
 
 def edit_form(order_id: int, values: dict, errors=None, message=None, status=200):
-    """The form changing a pending order, with its values (the loaded ones carried along)."""
+    """The form changing a pending order, with its values (the loaded ones carried along), the
+    order's client's addresses in a select (an id to type when clients cannot give them)."""
+    client_id = values.get("client_id", "")
+    addresses = client_addresses(client_id) if client_id.isdigit() else None
     return render_template(
         "order_edit.html",
         order_id=order_id,
@@ -541,6 +616,8 @@ def edit_form(order_id: int, values: dict, errors=None, message=None, status=200
         max_lines=MAX_ORDER_LINES,
         methods=PAYMENT_METHODS,
         editable=EDITABLE,
+        addresses=address_choices(addresses, values.get("shipping_address_id", "")),
+        addresses_unread=ADDRESSES_UNREAD,
     ), status
 
 

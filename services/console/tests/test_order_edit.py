@@ -13,7 +13,7 @@ from services.auth.models import User, db
 
 from . import test_order_page
 from .conftest import form_fields, register
-from .test_order_page import CLIENT, ORDER, line
+from .test_order_page import ADDRESS, CLIENT, ORDER, line
 from .test_pages import sign_out
 
 # The order page tests' stand-in for the API, the console in front of it, and its admin's browser.
@@ -32,12 +32,22 @@ def pending(api):
     return api.order
 
 
+def chosen(page: str, name: str) -> str | None:
+    """The value a select sends: its option marked selected, else its first; None when the form
+    has no such select."""
+    found = re.search(rf'<select id="{name}" name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    if found is None:
+        return None
+    options = re.findall(r'<option value="([^"]*)"( selected)?>', found.group(1))
+    return next((value for value, selected in options if selected), options[0][0])
+
+
 def sent_as_shown(page: str) -> dict[str, str]:
-    """The edit form as a browser sends it untouched: its inputs, and its select's choice."""
-    method = re.search(r'<option value="([^"]*)" selected>', page)
+    """The edit form as a browser sends it untouched: its inputs, and its selects' choices."""
+    selects = {name: chosen(page, name) for name in ("shipping_address_id", "payment_method")}
     return {
         **form_fields(page, "order-edit-form"),
-        "payment_method": method.group(1) if method else "",
+        **{name: value for name, value in selects.items() if value is not None},
     }
 
 
@@ -91,6 +101,7 @@ def test_a_pending_orders_page_links_to_its_edit_form_for_who_placed_it_and_admi
 def test_the_edit_form_comes_filled_with_the_orders_lines_address_and_method(browser, api, pending):
     form = edit_form(browser)
     assert {key: form[key] for key in form if not key.startswith(("csrf", "orig_"))} == {
+        "client_id": str(CLIENT),
         "lines": "3",
         "shipping_address_id": "120",
         "product_id_1": "7",
@@ -101,6 +112,33 @@ def test_the_edit_form_comes_filled_with_the_orders_lines_address_and_method(bro
         "quantity_3": "",
         "payment_method": "pix",
     }
+
+
+def address_options(html: str) -> list[str]:
+    found = re.search(r'<select id="shipping_address_id"[^>]*>(.*?)</select>', html, re.S)
+    assert found, "the form offers the client's addresses in a select"
+    return re.findall(r"<option [^>]*>([^<]*)</option>", found.group(1))
+
+
+def test_the_edit_form_offers_the_clients_addresses_the_orders_one_chosen(browser, api, pending):
+    page = browser.get(EDIT).text
+    assert address_options(page) == ["Sem endereço", "Rua Augusta, 1500 \u2013 São Paulo/SP"]
+    assert chosen(page, "shipping_address_id") == str(ADDRESS)
+    # Removed since the order took it: still offered, by its id, so saving does not drop it.
+    api.address = None
+    page = browser.get(EDIT).text
+    assert address_options(page) == ["Sem endereço", f"Endereço {ADDRESS}"]
+    assert chosen(page, "shipping_address_id") == str(ADDRESS)
+
+
+def test_the_edit_form_takes_an_address_id_when_clients_cannot_give_the_addresses(
+    browser, api, pending
+):
+    api.clients_down = True
+    page = browser.get(EDIT).text
+    assert chosen(page, "shipping_address_id") is None
+    assert form_fields(page, "order-edit-form")["shipping_address_id"] == str(ADDRESS)
+    assert "Não foi possível ler os endereços do cliente" in page
 
 
 def test_saving_sends_one_patch_of_only_what_changed_and_lands_on_the_order(browser, api, pending):
@@ -192,7 +230,7 @@ def test_a_refusal_is_said_in_portuguese_on_the_form_kept_as_typed(browser, api,
     answer = save(browser, shipping_address_id="999", quantity_2="4")
     assert answer.status_code == REFUSALS[refusal][0]
     assert SAID[refusal] in notice_of(answer.text)
-    form = form_fields(answer.text, "order-edit-form")
+    form = sent_as_shown(answer.text)
     assert (form["shipping_address_id"], form["quantity_2"]) == ("999", "4")
     assert form["orig_shipping_address_id"] == "120"  # still the form as it was loaded
     if refusal == "unknown address":

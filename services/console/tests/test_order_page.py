@@ -58,9 +58,10 @@ def refusal(field: str, error) -> tuple[dict, int, dict]:
 class Api:
     """An order (`order`: its status and history change as a test says; None once deleted; a
     PATCH, by who placed it (`created_by`) or an admin, changes it while pending, or answers
-    `patch_answer` (status, problem) instead), its client's address (`address`: None answers
-    404, `clients_down` 503), the clients by ids (`clients`: id → name; `clients_down` 503,
-    each read kept in `clients_asked`), the order's payments (`payments`), a product's stock
+    `patch_answer` (status, problem) instead), its client's address (`address`, alone in
+    their addresses: None answers 404, `clients_down` 503), the clients by ids (`clients`:
+    id → name; `clients_down` 503, each read kept in `clients_asked`), the order's payments
+    (`payments`), a product's stock
     ledger (`ledger`) and movements (checked by inventory's own schema), the stock list
     (`stock`, its `low` filter and its sort as inventory reads them), the orders list
     (`listed_orders`, its `status` filter checked as orders checks it), and POST /orders as the
@@ -142,6 +143,13 @@ class Api:
                 return {"status": 409, "title": "Conflict", "detail": detail}, 409, PROBLEM
             self.order["status"] = target
             return self.order
+
+        @app.get(f"/clients/{CLIENT}/addresses")
+        def addresses():
+            if self.clients_down:
+                return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
+            items = [self.address] if self.address else []
+            return {**page, "items": items, "total": len(items)}
 
         @app.get(f"/clients/{CLIENT}/addresses/<int:address_id>")
         def address(address_id):

@@ -588,6 +588,60 @@ def test_an_added_address_is_said_by_its_id(browser, api):
     assert "Endereço 46 adicionado." in answer.text
 
 
+# --- a new order from a client's page ---
+
+
+def test_a_new_order_from_a_clients_page_offers_their_addresses_and_keeps_them_when_refused(
+    browser, api
+):
+    api.addresses = 2
+    sign_in(browser)
+    client_page = browser.get(f"/console/clients/{CLIENT}").text
+    assert f'href="/console/orders/new?client_id={CLIENT}">Novo pedido</a>' in client_page
+    page = browser.get(f"/console/orders/new?client_id={CLIENT}").text
+    field = input_of(page, "client_id")
+    assert f'value="{CLIENT}"' in field and "readonly" in field
+    assert options_of(page, "shipping_address_id") == [
+        ("", "Sem endereço"),
+        ("1", "Rua 1, 1 \u2013 São Paulo/SP"),
+        ("2", "Rua 2, 1 \u2013 São Paulo/SP"),
+    ]
+    api.answers["/orders"] = (
+        422,
+        {
+            "status": 422,
+            "title": "Unprocessable Entity",
+            "detail": "Invalid fields: items",
+            "errors": {"items": ["Product 99 does not exist."]},
+        },
+    )
+    form = {**form_fields(page, "order-form"), "shipping_address_id": "2", "product_id_1": "99"}
+    answer = browser.post(f"/console/orders/new?client_id={CLIENT}", data=form)
+    assert answer.status_code == 422
+    assert ("2", "Rua 2, 1 \u2013 São Paulo/SP") in options_of(
+        answer.text, "shipping_address_id", selected=True
+    )
+    [(_, _, body)] = api.sent
+    assert (body["client_id"], body["shipping_address_id"]) == (CLIENT, 2)
+
+
+def test_a_client_clients_cannot_give_leaves_the_new_order_form_with_ids_to_type(browser, api):
+    sign_in(browser)
+    page = browser.get("/console/orders/new?client_id=99").text
+    assert 'value="99"' in input_of(page, "client_id")
+    assert "readonly" not in input_of(page, "client_id")
+    assert 'type="number"' in input_of(page, "shipping_address_id")
+    assert "Não foi possível ler os endereços do cliente" in page
+
+
+def options_of(html: str, name: str, selected: bool = False) -> list[tuple[str, str]]:
+    """The select's options (value, text); only the chosen one with `selected`."""
+    found = re.search(rf'<select id="{name}" name="{name}"[^>]*>(.*?)</select>', html, re.S)
+    assert found, f"the page has the select {name}"
+    options = re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', found.group(1))
+    return [(value, text) for value, chosen, text in options if chosen or not selected]
+
+
 # --- deleting a client ---
 
 

@@ -712,9 +712,11 @@ ADDRESS_MISSING = "O endereço foi removido, ou o serviço de clientes não resp
 def shipping_address(order: dict) -> tuple[dict | None, str | None]:
     """The order's shipping address as clients gives it (api.get_or_say), or None and
     ADDRESS_MISSING when it cannot be read (the address or its client deleted, clients down or
-    failing): the page then shows its id. None and None for an order with no address."""
+    failing): the page then shows its id. None and None for an order with no address, or one
+    shipped with its address kept (`shipped_to`, which the page shows instead: the address as it
+    was when the order left, not as the client has it now)."""
     address_id = order.get("shipping_address_id")
-    if address_id is None:
+    if address_id is None or order.get("shipped_to"):
         return None, None
     return api.get_or_say(
         f"/clients/{order['client_id']}/addresses/{address_id}",

@@ -404,6 +404,16 @@ def test_the_order_page_shows_the_shipping_address_itself(browser, api):
     assert address_on(page) == "Rua Augusta, 1500, Apto 12 · São Paulo/SP · CEP 01304-001"
 
 
+def test_a_shipped_order_shows_where_it_went_not_the_address_as_edited_since(browser, api):
+    shipped_to = {k: RUA_A[k] for k in ("state", "city", "street", "number", "complement", "cep")}
+    api.order = {**api.order, "status": "shipped", "shipped_to": shipped_to}
+    api.address = {**RUA_A, "street": "Rua da Consolação", "number": "80", "complement": None}
+    page = browser.get(f"/console/orders/{ORDER}").text
+    found = re.search(r'<dt>Enviado para</dt><dd id="shipped-to">(.*?)</dd>', page, re.S)
+    assert found and found.group(1) == "Rua Augusta, 1500, Apto 12 · São Paulo/SP · CEP 01304-001"
+    assert "Consolação" not in page
+
+
 # --- what went back of its payment ---
 
 

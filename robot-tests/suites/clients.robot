@@ -3,6 +3,7 @@ Documentation       Clients, through the gateway, as API.md specifies them under
 ...                 "Who may do what". Every test registers its own clients (Faker pt_BR data, unique
 ...                 per run) and its teardown has the admin delete them; the orders and products a
 ...                 test made to keep a client are removed first.
+Resource            ../resources/client_phones.resource
 Resource            ../resources/clients.resource
 Resource            ../resources/orders.resource
 
@@ -100,6 +101,24 @@ Scenario: clients are found by any part of their name, whatever its case
     When I list clients named "CLARA"
     Then the answer is 200
     And the page holds only the client named "Ana Clara"
+
+Scenario: clients are found by their name without its accents, every word in any order
+    Given a registered client named "Maria da Conceição Araújo"
+    And a registered client named "Maria Araújo"
+    When I list clients named "araujo CONCEICAO maria"
+    Then the answer is 200
+    And the page holds only the client named "Maria da Conceição Araújo"
+
+Scenario: a client is found by its mobile in any writing
+    Given a registered client with a mobile of its own
+    When I list clients with the client's mobile written as "(11) 9xxxx-xxxx"
+    Then the answer is 200
+    And the page holds only the client
+
+Scenario: a phone that is not a Brazilian mobile is refused as a filter
+    Given a signed-in admin
+    When I list clients with "phone=1134567890"
+    Then the answer is 422 naming "phone"
 
 Scenario: a client is found by its email, whatever its case
     Given a registered client

@@ -74,6 +74,13 @@ Scenario: a user may remove an address
     Then the answer is 204
     And the address no longer exists
 
+Scenario: an address's state is taken in any case and stored upper-case
+    Given a registered client
+    When I add an address to the client with the state "rj"
+    Then the answer is 201
+    And the answer is the new address with the state "RJ"
+    And the new address is stored as answered
+
 Scenario: a state that is not a UF is refused
     Given a registered client
     When I add an address to the client with the state "XX"

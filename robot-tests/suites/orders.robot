@@ -4,7 +4,9 @@ Documentation       Orders, through the gateway, as API.md specifies them under 
 ...                 reserves the stock; the Idempotency-Key answers a retry with the first answer; the
 ...                 status workflow releases, commits and gives holdings; users cancel their own
 ...                 pending orders and the admin does the rest; the lists filter; an address an open
-...                 order ships to cannot be deleted. Every test makes its own clients (and their
+...                 order ships to cannot be deleted, and a shipped order keeps the address it shipped
+...                 to (`shipped_to`) when the client edits it; lines of one product add up to at most
+...                 1,000,000 units. Every test makes its own clients (and their
 ...                 addresses), products and orders, and its teardown cancels and deletes the orders
 ...                 before the clients and the catalogue go.
 Resource            ../resources/orders.resource
@@ -53,6 +55,14 @@ Scenario: an order for more than the stock is a 409 naming the short product
     Then the answer is a 409 problem
     And the answer names the product as short
     And the stock is 2 on hand, 0 reserved and 2 available
+    And the client has 0 orders
+
+Scenario: lines of one product adding up past 1,000,000 units are a 422 naming the items
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    When I place an order for the product in two lines of 600000 units
+    Then the answer is 422 naming "items"
     And the client has 0 orders
 
 Scenario: an order for an unknown product is a 422 naming the items
@@ -161,6 +171,17 @@ Scenario: once that order is cancelled its address can be deleted
     When I remove the address
     Then the answer is 204
     And the address no longer exists
+
+Scenario: a shipped order keeps the address it shipped to when the client edits it
+    [Tags]    clients
+    Given a registered client
+    And the client has an address
+    And a product with a stock of 5
+    And an order for 1 units of the product, shipped to the address
+    And the admin has moved the order to "paid" and then "shipped"
+    When I replace the address with new details
+    Then the answer is 200
+    And the order shipped to the address as it was when it shipped
 
 Scenario: the admin sees a paid order in the sales report by client
     Given a registered client

@@ -4,8 +4,10 @@ Documentation       The sales KPIs through the gateway, as API.md specifies `GET
 ...                 and paid is counted for its client, product and day, and leads its category in
 ...                 the catalogue's popularity sort, and counted on the day it is in the time zone
 ...                 asked for (`tz`); a user is refused; a period or a zone that cannot be is a
-...                 422 naming the field. Every test makes its own client,
+...                 422 naming the field. The sales report's totals and a client's row count what
+...                 went back of a refunded order (`refunded`, `net`). Every test makes its own client,
 ...                 product and order, and its teardown cancels and deletes them.
+Resource            ../resources/refunds.resource
 Resource            ../resources/reports.resource
 
 Suite Setup         Open the gateway session
@@ -41,6 +43,18 @@ Scenario: the KPIs of today in a shop's time zone count an order just placed and
     And the KPIs say they counted the days of "America/Sao_Paulo"
     And the KPIs count the product's units and revenue
     And today's GMV is at least the order's total and the sum of the days is the GMV
+
+Scenario: the sales report's totals count what went back of a refunded order
+    Given a registered client
+    And a product with a stock of 5
+    And an order for 1 units of the product
+    And the order has been paid by card
+    And the admin refunds half of the payment
+    And the order shows half its payment refunded within ${PAYMENT_WAIT}
+    When I request today's sales report by client
+    Then the answer is 200
+    And the client's row shows what went back of the order, and its net
+    And the report's totals sum its rows, what went back and the net included
 
 Scenario: a time zone the zone database does not hold is a 422 naming "tz"
     When I request today's KPIs in "America/Atlantis"

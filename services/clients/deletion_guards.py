@@ -18,8 +18,9 @@ def ensure_no_open_orders(client_id: int) -> None:
         "The orders service could not say whether the client has open orders",
     )
     if total > 0:
+        orders = "order" if total == 1 else "orders"
         raise Conflict(
-            f"Client {client_id} has {total} open (pending, paid or shipped) orders",
+            f"Client {client_id} has {total} open (pending, paid or shipped) {orders}",
             errors={"client_id": ["The client has open orders."]},
         )
 

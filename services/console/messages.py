@@ -612,6 +612,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (r"Holding (?P<id>{N}) does not exist", "A aquisição {id} não existe"),
         # clients
         (
+            r"Client (?P<id>{N}) has (?P<n>{N}) open \(pending, paid or shipped\) order",
+            "O cliente {id} tem {n} pedido em aberto (pendente, pago ou enviado)",
+        ),
+        (
             r"Client (?P<id>{N}) has (?P<n>{N}) open \(pending, paid or shipped\) orders",
             "O cliente {id} tem {n} pedidos em aberto (pendentes, pagos ou enviados)",
         ),

@@ -411,9 +411,12 @@ EN_DASH = "\u2013"
 
 
 def address_label(address: dict) -> str:
-    """An address as a select offers it: "Rua Augusta, 1500 - São Paulo/SP", the dash an en
-    dash."""
+    """An address as a select offers it: "Rua Augusta, 1500, Apto 12 - São Paulo/SP" (the
+    complement when it has one), the dash an en dash."""
     street = f"{address['street']}, {address['number']}"
+    if address.get("complement"):
+        # Two addresses of one building differ by it alone.
+        street = f"{street}, {address['complement']}"
     return f"{street} {EN_DASH} {address['city']}/{address['state']}"
 
 

@@ -746,6 +746,10 @@ def test_a_detail_with_a_part_it_does_not_know_is_said_as_the_api_gave_it_not_ha
             "Produto 1234: 5.000 pedidos, 20 disponíveis",
         ),
         ("Client 12345 does not exist.", "O cliente 12345 não existe."),
+        (
+            "Client 7 has 1 open (pending, paid or shipped) order",
+            "O cliente 7 tem 1 pedido em aberto (pendente, pago ou enviado)",
+        ),
     ],
 )
 def test_a_templated_message_keeps_its_numbers_and_choices(english, portuguese):

@@ -122,7 +122,10 @@ def address_options(html: str) -> list[str]:
 
 def test_the_edit_form_offers_the_clients_addresses_the_orders_one_chosen(browser, api, pending):
     page = browser.get(EDIT).text
-    assert address_options(page) == ["Sem endereço", "Rua Augusta, 1500 \u2013 São Paulo/SP"]
+    assert address_options(page) == [
+        "Sem endereço",
+        "Rua Augusta, 1500, Apto 12 \u2013 São Paulo/SP",
+    ]
     assert chosen(page, "shipping_address_id") == str(ADDRESS)
     # Removed since the order took it: still offered, by its id, so saving does not drop it.
     api.address = None

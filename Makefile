@@ -52,7 +52,8 @@ ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 
 .DEFAULT_GOAL := help
 .PHONY: help install up down status logs start stop restart rotate-keys clean test lint pytest robot \
-        test-stack replicas seed collect bench robot-smoke robot-rerun robot-coverage fuzz k8s-check
+        test-stack replicas seed collect bench robot-smoke robot-rerun robot-coverage fuzz k8s-check \
+        migration
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -201,6 +202,10 @@ test: ## lint, pytest, the manifests, the stack on its own ports and Robot throu
 	@$(SYSTEM) test
 	@$(MAKE) --no-print-directory --jobs=2 --output-sync=line install $(K8S_TOOLS)/.installed
 	@$(MAKE) --no-print-directory lint pytest k8s-check test-stack replicas
+
+migration: install ## a service's next migration from its models (no stack needed): make migration SERVICE=reviews MESSAGE="reviews table"
+	@test -n "$(SERVICE)" -a -n "$(MESSAGE)" || { echo 'usage: make migration SERVICE=name MESSAGE="what changes"'; exit 2; }
+	@$(PY) -m stack.migration $(SERVICE) "$(MESSAGE)"
 
 seed: install ## load demo data through the API (make up first)
 	@$(PY) -m stack.seed

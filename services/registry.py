@@ -12,7 +12,7 @@ monitoring worker may all read it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -110,29 +110,23 @@ class Service:
         return self.name.upper()
 
 
-SERVICES: tuple[Service, ...] = (
+# In an internal route's callers: every service the gateway sends through auth_request (it has
+# `prefixes`) but the route's own, whose bearer tokens it checks with that route.
+BEHIND_AUTH_REQUEST = "<every service behind auth_request>"
+
+DECLARED: tuple[Service, ...] = (
     Service(
         "auth",
         5001,
         "users, sign-in, rotating refresh sessions, the token verifier the gateway asks",
         prefixes=("auth",),
         document="/auth/openapi.json",
-        # The gateway's auth_request, and every service that checks a session itself when no
-        # fresh assertion came with the request (services/kit/security.py: SessionCheck).
+        # The gateway's auth_request, and every service behind it (one with `prefixes`): each
+        # checks a session itself when no fresh assertion came with the request
+        # (services/kit/security.py: SessionCheck). Named at the end of this file, from the
+        # entries below, so a new service behind auth_request is one of them.
         internal=(
-            Internal(
-                "/auth/verify",
-                callers=(
-                    "gateway",
-                    "clients",
-                    "products",
-                    "inventory",
-                    "orders",
-                    "payments",
-                    "notifications",
-                    "collector",
-                ),
-            ),
+            Internal("/auth/verify", callers=("gateway", BEHIND_AUTH_REQUEST)),
             # The console's sign-in and sign-up forms: the console vouches for the browser's
             # address, so auth's throttles count each browser, not the console.
             Internal("/auth/vouched", callers=("console",)),
@@ -338,6 +332,21 @@ SERVICES: tuple[Service, ...] = (
     ),
 )
 
+
+def _named(route: Internal, owner: str) -> Internal:
+    """`route` with BEHIND_AUTH_REQUEST spelled out as the services it stands for."""
+    callers: list[str] = []
+    for caller in route.callers:
+        if caller == BEHIND_AUTH_REQUEST:
+            callers += [s.name for s in DECLARED if s.prefixes and s.name != owner]
+        else:
+            callers.append(caller)
+    return replace(route, callers=tuple(callers))
+
+
+SERVICES: tuple[Service, ...] = tuple(
+    replace(s, internal=tuple(_named(route, s.name) for route in s.internal)) for s in DECLARED
+)
 BY_NAME: dict[str, Service] = {service.name: service for service in SERVICES}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
 

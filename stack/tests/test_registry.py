@@ -15,7 +15,7 @@ from fuzz.runner import DOCUMENTS
 from services.kit import postgres as kit_postgres
 from services.kit.settings import SERVICE_NAMES, base_config
 from services.kit.tests import test_migrations
-from services.registry import BY_NAME, NAMES, SERVICES, subscribers
+from services.registry import BY_NAME, NAMES, SERVICES, internal_callers, subscribers
 from stack import gateway as nginx_gateway
 from stack import postgres as stack_postgres
 from stack.config import ROOT, StackConfig, parse_env_file, present_services
@@ -121,6 +121,42 @@ def test_the_events_each_service_emits_and_hears_are_the_ones_the_registry_decla
             for key in call.args[1].keys
         }
         assert heard == set(service.hears), service.name
+
+
+def verify_callers() -> tuple[str, ...]:
+    return internal_callers("auth")["/auth/verify"]
+
+
+def test_every_service_that_checks_sessions_may_ask_auths_verifier_and_no_other():
+    """A service whose routes take a bearer token (`login_required`) asks auth's verifier when
+    no fresh assertion came with the request (kit.security.SessionCheck); left out of the
+    verifier's callers, it answers 503. auth answers itself."""
+    for service in SERVICES:
+        checks = bool(calls_in(service, "login_required") or calls_in(service, "require_caller"))
+        if service.name != "auth":
+            allowed = service.name in verify_callers()
+            assert checks == allowed, (
+                f"{service.name} {'checks' if checks else 'checks no'} sessions but auth's "
+                f"/auth/verify {'does not list' if checks else 'lists'} it"
+            )
+        # The registry names the verifier's callers from `prefixes`: behind auth_request.
+        assert checks == bool(service.prefixes), f"{service.name}: prefixes and sessions differ"
+
+
+def test_every_caller_of_an_internal_route_has_its_service_key_in_env_example_and_compose(
+    cfg, compose
+):
+    assert set(cfg.service_key_names()) <= set(EXAMPLE), (
+        f".env.example lacks {sorted(set(cfg.service_key_names()) - set(EXAMPLE))}"
+    )
+    for service in SERVICES:
+        for prefix, callers in internal_callers(service.name).items():
+            for caller in callers:
+                key = f"{caller.upper()}_SERVICE_KEY"
+                for block in (caller, service.name):
+                    assert key in compose[block]["environment"], (
+                        f"{caller} calls {prefix}: docker-compose.yml's {block} lacks {key}"
+                    )
 
 
 def test_every_service_has_a_package_in_the_repository_so_the_stack_runs_them_all():
@@ -364,6 +400,24 @@ def test_the_make_test_stack_moves_every_service_off_the_dev_ports():
     ports = [int(test_env[f"{s.env_prefix}_PORT"]) for s in SERVICES]
     assert len(set(ports)) == len(ports)
     assert not set(ports) & {s.port for s in SERVICES}
+
+
+def test_the_replica_stack_moves_every_service_off_the_dev_and_test_ports():
+    """`make replicas` runs beside a dev stack and the test stack: a service without a port in
+    stack/replicas.env would start its copies on its dev port (and port + 100 for the second)."""
+    replicas = parse_env_file(ROOT / "stack" / "replicas.env")
+    missing = [f"{s.env_prefix}_PORT" for s in SERVICES if f"{s.env_prefix}_PORT" not in replicas]
+    assert not missing, f"stack/replicas.env lacks {missing}"
+    test_env = parse_env_file(ROOT / "stack" / "test.env")
+    taken = {s.port for s in SERVICES} | {int(test_env[f"{s.env_prefix}_PORT"]) for s in SERVICES}
+    # The copies listen on the port, the port + 100, ... (stack/replicas.env).
+    copies = [
+        int(replicas[f"{s.env_prefix}_PORT"]) + 100 * index
+        for s in SERVICES
+        for index in range(int(replicas["FEIRA_SCALE"]))
+    ]
+    assert len(set(copies)) == len(copies)
+    assert not set(copies) & taken
 
 
 def test_the_readme_service_table_has_each_service_its_port_and_prefixes():

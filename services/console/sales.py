@@ -153,6 +153,17 @@ def line_count(values: dict) -> int:
     return min(MAX_ORDER_LINES, max(ORDER_LINES, asked))
 
 
+def past_the_last_line(values: dict) -> bool:
+    """Whether the form names a product on a line past MAX_ORDER_LINES: only a forged form can
+    (the page adds no line past it), and such a line is refused, not dropped."""
+    numbers = (
+        key.removeprefix("product_id_")
+        for key, value in values.items()
+        if key.startswith("product_id_") and value.strip()
+    )
+    return any(n.isdigit() and int(n) > MAX_ORDER_LINES for n in numbers)
+
+
 def item_lines(values: dict) -> list[int]:
     """The form's lines that make the order's items, in the items' order: those with a product."""
     return [
@@ -509,6 +520,8 @@ def new_order():
     key = form_key(values)
     if key is None:
         return order_form(with_new_key(values), message=INVALID_KEY, status=422)
+    if past_the_last_line(values):
+        return order_form(values, message=MANY_LINES, status=422)
     unnamed = lines_without_product(values)
     if unnamed:
         return order_form(values, unnamed, "Confira os campos destacados.", 422)
@@ -542,6 +555,7 @@ def new_order():
 EDITABLE = ("items", "shipping_address_id", "payment_method")
 NO_ITEMS = "Um pedido precisa de ao menos um item; para desfazê-lo, cancele-o na página do pedido."
 NOT_EDITABLE = "O pedido {id} não está mais pendente: não pode ser alterado."
+NOT_YOURS = "Só quem fez o pedido, ou um administrador, pode alterá-lo."
 # A PATCH sets the order's lines, address and method to what the form holds: sent twice, it
 # leaves the order as the first one did, so sending it again is safe.
 EDIT_NOT_KNOWN = (
@@ -635,6 +649,10 @@ def edit_order(order_id: int):
         if found["status"] != "pending":
             flash(NOT_EDITABLE.format(id=order_id), "error")
             return redirect(url_for("console.order", order_id=order_id), 303)
+        if not may_edit(found):
+            # Not a form to fill in for nothing: orders would refuse it (403) once sent.
+            flash(NOT_YOURS, "error")
+            return redirect(url_for("console.order", order_id=order_id), 303)
         return edit_form(order_id, loaded_order(found))
     values = form_values()
     if "add_line" in values:
@@ -642,6 +660,8 @@ def edit_order(order_id: int):
         more = line_count(values) + 1
         values = {**values, "lines": str(min(more, MAX_ORDER_LINES))}
         return edit_form(order_id, values, message=MANY_LINES if more > MAX_ORDER_LINES else None)
+    if past_the_last_line(values):
+        return edit_form(order_id, values, message=MANY_LINES, status=422)
     sent = kept_lines(values)
     unread = lines_without_product(sent) or ({} if item_lines(sent) else {"items": [NO_ITEMS]})
     if unread:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from services.auth.models import User, db
 
 from . import test_order_page
-from .conftest import form_fields, register
+from .conftest import csrf_of, form_fields, register
 from .test_order_page import ADDRESS, CLIENT, ORDER, line
 from .test_pages import sign_out
 
@@ -269,15 +269,29 @@ def test_the_form_sent_twice_leaves_the_order_as_the_first_sending_did(browser, 
     ]
 
 
-def test_a_user_who_did_not_place_the_order_is_told_by_the_apis_403(browser, api, pending):
+def test_a_user_who_did_not_place_the_order_is_sent_back_to_it_and_a_forged_save_refused(
+    browser, api, pending
+):
+    form = edit_form(browser)
     sign_out(browser)
     register(browser, email="ana@example.com")
-    page = browser.get(EDIT).text
-    form = {**sent_as_shown(page), "quantity_1": "5"}
-    answer = browser.post(EDIT, data=form)
+    answer = browser.get(EDIT)
+    assert answer.status_code == 303 and answer.location == f"/console/orders/{ORDER}"
+    page = browser.get(answer.location).text
+    assert "Só quem fez o pedido, ou um administrador, pode alterá-lo." in unescape(page)
+    # A form sent all the same is the API's to refuse: its 403, and the order unchanged.
+    token = csrf_of(browser.get("/console/orders/new").text)
+    answer = browser.post(EDIT, data={**form, "csrf_token": token, "quantity_1": "5"})
     assert answer.status_code == 403
     assert "Só quem fez o pedido, ou um administrador, pode alterá-lo" in unescape(answer.text)
     assert api.order["items"][0]["quantity"] == 2
+
+
+def test_a_product_on_a_line_past_the_hundredth_is_refused_not_dropped(browser, api, pending):
+    answer = save(browser, lines="101", product_id_101="9", quantity_101="7")
+    assert answer.status_code == 422
+    assert "Um pedido tem no máximo 100 itens." in notice_of(answer.text)
+    assert api.sent == []
 
 
 def test_the_edit_form_of_an_order_no_longer_pending_goes_back_to_its_page_saying_why(

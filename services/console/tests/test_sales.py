@@ -419,6 +419,17 @@ def test_the_form_adds_lines_up_to_the_apis_bound_on_an_orders_items(browser, ap
     assert api.sent == []
 
 
+def test_a_new_orders_product_on_a_line_past_the_hundredth_is_refused_not_dropped(browser, api):
+    sign_in(browser)
+    page = browser.get("/console/orders/new").text
+    form = {**form_fields(page, "order-form"), "client_id": str(CLIENT)}
+    form |= {"product_id_1": "11", "lines": "101", "product_id_101": "15", "quantity_101": "7"}
+    answer = browser.post("/console/orders/new", data=form)
+    assert answer.status_code == 422
+    assert f"Um pedido tem no máximo {MAX_ORDER_LINES} itens." in answer.text
+    assert api.sent == []
+
+
 # --- an order's page ---
 
 

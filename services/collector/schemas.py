@@ -50,6 +50,9 @@ class Url(fields.String):
 def check_delay(value: Decimal) -> None:
     if not 0 <= value <= 3600:
         raise ValidationError("Must be between 0 and 3600 seconds.")
+    # Refused, not rounded: 3600.004 is not a delay the source would keep.
+    if value.as_tuple().exponent < -2:
+        raise ValidationError("At most two decimal places.")
 
 
 def check_cron(value: str) -> None:
@@ -101,9 +104,8 @@ class SourceSchema(ChangeSchema):
         load_default=100, strict=True, validate=validate.Range(min=1, max=10000)
     )
     delay_s = fields.Decimal(
-        load_default=Decimal("1"),
+        load_default=Decimal("1.00"),
         as_string=True,
-        places=2,
         # A function, not validate.Range: apispec would write the Decimal bounds into the
         # document as strings ("3600.00"), which is not a valid OpenAPI maximum.
         validate=check_delay,

@@ -57,6 +57,19 @@ def test_invalid_fields_are_a_422_naming_each(client, admin):
     assert any(key.startswith("selectors") for key in errors)
 
 
+@pytest.mark.parametrize("delay", ["3599.994", "0.001", 0.001, "1.5e-3"])
+def test_a_delay_with_more_than_two_places_is_refused_not_rounded(client, admin, delay):
+    body = {"name": "Bazar", "start_urls": [SHOP], "delay_s": delay}
+    response = client.post("/collector/sources", json=body, headers=admin)
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {"delay_s": ["At most two decimal places."]}
+
+
+def test_a_delay_of_whole_or_two_place_seconds_reads_back_with_two_places(client, admin):
+    assert source(client, admin, delay_s=2)["delay_s"] == "2.00"
+    assert source(client, admin, name="Bazar", delay_s="0.25")["delay_s"] == "0.25"
+
+
 @pytest.mark.parametrize("selector", ["(//h1)[$x]", "//x:h1", "h1::bogus", "(1+1)"])
 def test_a_selector_that_compiles_but_fails_when_run_is_a_422(client, admin, selector):
     body = {"name": "Bazar", "start_urls": [SHOP], "selectors": {"name": selector}}

@@ -194,9 +194,10 @@ def test_a_405_for_the_gateways_own_pages_says_which_methods_they_allow(nginx, m
     assert response.headers["Allow"] == "GET, HEAD"
 
 
-def gateway_before(tmp_path, monkeypatch, **stand_ins):
+def gateway_before(tmp_path, monkeypatch, stdout=subprocess.DEVNULL, **stand_ins):
     """The rendered gateway on a real nginx, every service's port closed but those given a
-    stand-in here (a socketserver handler by port key: `AUTH_PORT=Handler`); yields its base URL."""
+    stand-in here (a socketserver handler by port key: `AUTH_PORT=Handler`), its output (the
+    access lines) to `stdout`; yields its base URL."""
     ports = {f"{name.upper()}_PORT": str(free_port()) for name in gateway.BY_NAME}
     ports["FEIRA_GATEWAY_PORT"] = str(free_port())
     cfg = StackConfig(
@@ -215,7 +216,7 @@ def gateway_before(tmp_path, monkeypatch, **stand_ins):
         gateway, "worker_user", lambda cfg: "root root" if os.geteuid() == 0 else ""
     )
     try:
-        yield from serve(cfg, gateway.render(cfg), cfg.gateway_port)
+        yield from serve(cfg, gateway.render(cfg), cfg.gateway_port, stdout)
     finally:
         for server in servers:
             server.shutdown()
@@ -523,6 +524,54 @@ def test_payments_webhooks_reach_payments_without_a_token_and_the_rest_of_paymen
     assert reached == ["/payments/webhooks/stripe"]
 
 
+def test_a_callers_request_id_the_services_accept_is_kept_end_to_end_and_any_other_replaced(
+    tmp_path, monkeypatch
+):
+    """The one id a caller sent (the services' own pattern, ^[A-Za-z0-9._-]{8,64}$) is what the
+    service is sent, what the caller gets back, in the problem's body and in the access line; any
+    other is replaced by the gateway's own, everywhere alike."""
+    sent: list[str | None] = []
+
+    class Payments(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.rfile.readline()
+            headers = {}
+            while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode().partition(":")
+                headers[name.lower()] = value.strip()
+            sent.append(headers.get("x-request-id"))
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+
+    kept = "walk.Gcheck_1796620056-x"
+    refused = ["short", 'a"quote</p>ending', "x" * 65, "dot.dot spaced", None]
+    output = tmp_path / "nginx-output"
+    with output.open("w") as out:
+        served = gateway_before(tmp_path, monkeypatch, stdout=out, PAYMENTS_PORT=Payments)
+        base = next(served)
+        answered = []
+        for caller_id in [kept, *refused]:
+            response = requests.post(
+                f"{base}/payments/webhooks/stripe",
+                data=b"{}",
+                headers={"X-Request-ID": caller_id} if caller_id else {},
+                timeout=5,
+            )
+            assert response.status_code == 200
+            answered.append(response.headers["X-Request-ID"])
+        problem = requests.get(f"{base}/nowhere", headers={"X-Request-ID": kept}, timeout=5)
+        served.close()
+
+    assert answered[0] == kept and sent == answered
+    for caller_id, own in zip(refused, answered[1:], strict=True):
+        assert own != caller_id and re.fullmatch(r"[0-9a-f]{32}", own)
+    assert_problem(problem, 404)
+    assert problem.headers["X-Request-ID"] == problem.json()["request_id"] == kept
+    lines = [json.loads(line) for line in output.read_text().splitlines()]
+    logged = [line["request_id"] for line in lines if line["path"] == "/payments/webhooks/stripe"]
+    assert logged == answered
+    assert [line["request_id"] for line in lines if line["path"] == "/nowhere"] == [kept]
+
+
 @pytest.fixture
 def auth_stand_in(tmp_path, monkeypatch):
     """The gateway with a stand-in for auth that refuses every token and records the headers of
@@ -557,12 +606,14 @@ def test_auth_is_told_the_callers_address_and_none_of_the_headers_a_caller_could
     }
     response = requests.get(
         f"{auth_stand_in.base}/clients?per_page=1",
-        headers={"Authorization": "Bearer bad.x", **forged},
+        headers={"Authorization": "Bearer bad.x", "X-Request-ID": "trace.0001", **forged},
         timeout=5,
     )
 
     assert_problem(response, 401)
     [verify] = auth_stand_in.asked
+    # The caller's request id is one auth logs its verify under too.
+    assert verify["x-request-id"] == response.headers["X-Request-ID"] == "trace.0001"
     assert verify["x-real-ip"] == verify["x-forwarded-for"] == "127.0.0.1"
     assert verify["authorization"] == "Bearer bad.x"
     assert verify["x-service-credential"] not in ("", "forged")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, insert, select
 
-from services.kit import Caller, NotFound, Unprocessable
+from services.kit import Caller, NotFound, Unprocessable, precondition
 from services.kit.db import kept_after_commit
 from services.kit.idempotency import NO_KEY, Key, NoKey
 
 from . import phone
 from .models import Address, Client, db, folded, outbox
+from .schemas import AddressSchema, ClientSchema
 
 
 def escape_like(value: str) -> str:
@@ -83,6 +84,7 @@ def update_client(client_id: int, data: dict, caller: Caller) -> Client:
     )
     if client is None:
         raise NotFound(f"Client {client_id} does not exist")
+    precondition(client, ClientSchema)
     client.update(_phone_kept(data, client.phone, caller.role))
     db.session.commit()
     return client
@@ -107,15 +109,18 @@ def delete_client(client_id: int) -> None:
     locked = db.session.scalar(select(Client).where(Client.id == client_id).with_for_update())
     if locked is None:
         raise NotFound(f"Client {client_id} does not exist")
+    precondition(locked, ClientSchema)
     db.session.delete(locked)
     outbox.emit("client.deleted", {"client_id": client_id})
     db.session.commit()
 
 
-def get_address(client_id: int, address_id: int) -> Address:
-    address = db.session.scalar(
-        select(Address).where(Address.id == address_id, Address.client_id == client_id)
-    )
+def get_address(client_id: int, address_id: int, *, lock: bool = False) -> Address:
+    """`lock`: FOR UPDATE, read afresh, until the write's commit (its If-Match is checked on it)."""
+    stmt = select(Address).where(Address.id == address_id, Address.client_id == client_id)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    address = db.session.scalar(stmt)
     if address is None:
         raise NotFound(f"Client {client_id} has no address {address_id}")
     return address
@@ -136,6 +141,7 @@ def add_address(client_id: int, data: dict, key: Key | NoKey = NO_KEY) -> Addres
 
 
 def update_address(address: Address, data: dict) -> Address:
+    precondition(address, AddressSchema)
     address.update(data)
     outbox.emit("address.updated", _announced(address))
     db.session.commit()
@@ -145,6 +151,8 @@ def update_address(address: Address, data: dict) -> Address:
 def delete_address(address: Address) -> None:
     """Announced while the row is still there to lock: two deletions at once delete, and
     announce, the address once (the second is a 404)."""
+    address = get_address(address.client_id, address.id, lock=True)
+    precondition(address, AddressSchema)
     outbox.emit("address.deleted", _announced(address))
     db.session.delete(address)
     db.session.commit()

@@ -7,7 +7,14 @@ from flask import url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
-from services.kit import Blueprint, NotFound, current_caller, page_schema, paginate
+from services.kit import (
+    Blueprint,
+    NotFound,
+    conditional,
+    current_caller,
+    page_schema,
+    paginate,
+)
 from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import clients, deletion_guards, favorites, notifications
@@ -64,6 +71,7 @@ class ClientResource(MethodView):
     @blp.login_required()
     @blp.response(200, ClientSchema)
     @blp.problem(404, "No such client")
+    @conditional
     def get(self, client_id):
         """One client."""
         return clients.get_client(client_id)
@@ -82,6 +90,7 @@ class ClientResource(MethodView):
     @blp.response(200, ClientSchema)
     @blp.problem(404, "No such client")
     @blp.problem(409, "The email or the CPF belongs to another client")
+    @blp.if_match()
     def put(self, data, client_id):
         """Replace a client's fields. A phone sent back masked, exactly as it was answered to the
         caller, keeps the stored one."""
@@ -92,6 +101,7 @@ class ClientResource(MethodView):
     @blp.response(200, ClientSchema)
     @blp.problem(404, "No such client")
     @blp.problem(409, "The email or the CPF belongs to another client")
+    @blp.if_match()
     def patch(self, data, client_id):
         """Change some of a client's fields (a phone sent back masked, as for PUT, is kept)."""
         return clients.update_client(client_id, data, current_caller())
@@ -101,6 +111,7 @@ class ClientResource(MethodView):
     @blp.problem(404, "No such client")
     @blp.problem(409, "The client has open (pending, paid or shipped) orders")
     @blp.problem(503, "The orders service cannot say whether the client has open orders")
+    @blp.if_match()
     def delete(self, client_id):
         """Delete a client with its addresses (admin); not while it has open orders."""
         clients.get_client(client_id)
@@ -140,6 +151,7 @@ class AddressResource(MethodView):
     @blp.login_required()
     @blp.response(200, AddressSchema)
     @blp.problem(404, "No such client, or the address is not this client's")
+    @conditional
     def get(self, client_id, address_id):
         """One address of a client."""
         return clients.get_address(client_id, address_id)
@@ -148,23 +160,28 @@ class AddressResource(MethodView):
     @blp.arguments(AddressSchema)
     @blp.response(200, AddressSchema)
     @blp.problem(404, "No such client, or the address is not this client's")
+    @blp.if_match()
     def put(self, data, client_id, address_id):
         """Replace an address."""
-        return clients.update_address(clients.get_address(client_id, address_id), data)
+        address = clients.get_address(client_id, address_id, lock=True)
+        return clients.update_address(address, data)
 
     @blp.login_required()
     @blp.arguments(AddressSchema(partial=True))
     @blp.response(200, AddressSchema)
     @blp.problem(404, "No such client, or the address is not this client's")
+    @blp.if_match()
     def patch(self, data, client_id, address_id):
         """Change some fields of an address."""
-        return clients.update_address(clients.get_address(client_id, address_id), data)
+        address = clients.get_address(client_id, address_id, lock=True)
+        return clients.update_address(address, data)
 
     @blp.login_required()
     @blp.response(204)
     @blp.problem(404, "No such client, or the address is not this client's")
     @blp.problem(409, "Open (pending, paid or shipped) orders ship to the address")
     @blp.problem(503, "The orders service cannot say whether open orders ship to the address")
+    @blp.if_match()
     def delete(self, client_id, address_id):
         """Remove an address; not while open orders ship to it."""
         address = clients.get_address(client_id, address_id)

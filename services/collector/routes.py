@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from services.kit import Blueprint, current_caller, page_schema, paginate
+from services.kit import Blueprint, conditional, current_caller, page_schema, paginate
 
 from . import sources
 from .models import Run, Source, db
@@ -47,6 +47,7 @@ class SourceResource(MethodView):
     @blp.login_required("admin")
     @blp.response(200, SourceSchema)
     @blp.problem(404, "No such source")
+    @conditional
     def get(self, source_id):
         """One source, with its last run (admin)."""
         return sources.with_last_run(sources.get_source(source_id))
@@ -56,14 +57,16 @@ class SourceResource(MethodView):
     @blp.response(200, SourceSchema)
     @blp.problem(404, "No such source")
     @blp.problem(409, "The name belongs to another source")
+    @blp.if_match()
     def patch(self, data, source_id):
         """Change some of a source's fields (admin)."""
-        return sources.update_source(sources.get_source(source_id), data)
+        return sources.update_source(sources.get_source(source_id, lock=True), data)
 
     @blp.login_required("admin")
     @blp.response(204)
     @blp.problem(404, "No such source")
     @blp.problem(409, "A run of it is queued or running")
+    @blp.if_match()
     def delete(self, source_id):
         """Delete a source and its runs (admin); the products it made stay."""
         sources.delete_source(source_id)

@@ -7,11 +7,12 @@ from __future__ import annotations
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from services.kit import Conflict, NotFound, Unprocessable, utcnow
+from services.kit import Conflict, NotFound, Unprocessable, precondition, utcnow
 from services.kit.db import kept_after_commit, violated
 
 from . import products
 from .models import ACTIVE, Page, Run, Source, db
+from .schemas import SourceSchema
 
 # What a source gives its products besides their pages: changed, its products are sent again.
 SHAPING = ("category_id", "selectors")
@@ -41,8 +42,9 @@ def _escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def get_source(source_id: int) -> Source:
-    source = db.session.get(Source, source_id)
+def get_source(source_id: int, *, lock: bool = False) -> Source:
+    """`lock`: FOR UPDATE, read afresh, until the write's commit (its If-Match is checked on it)."""
+    source = db.session.get(Source, source_id, with_for_update=lock or None, populate_existing=lock)
     if source is None:
         raise NotFound(f"Source {source_id} does not exist")
     return source
@@ -70,6 +72,7 @@ def update_source(source: Source, data: dict) -> Source:
     sends each product whose row changed, as it does for a shop without validators. A new
     schedule, or a source made active again, first fires at its next time after now
     (`schedule_set_at`), not at one it missed while it had no say."""
+    precondition(with_last_run(source), SourceSchema)
     check_category(data)
     reshaped = any(key in data and data[key] != getattr(source, key) for key in SHAPING)
     rescheduled = "schedule" in data and data["schedule"] != source.schedule
@@ -90,6 +93,7 @@ def delete_source(source_id: int) -> None:
     locked first: a run being queued (`start_run`) is committed before the check reads it, and
     one asked for from now on finds no source."""
     source = _locked_source(source_id, share=False)
+    precondition(with_last_run(source), SourceSchema)
     if db.session.scalar(select(Run.id).where(Run.source_id == source.id, Run.status.in_(ACTIVE))):
         raise Conflict(f"Source {source.id} has a run queued or running; wait for it to end")
     db.session.delete(source)

@@ -8,6 +8,7 @@ from .errors import (
     Forbidden,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     Problem,
     TooManyRequests,
     Unauthorized,
@@ -26,7 +27,7 @@ from .web import (
     ShortageProblemSchema,
     body_limit,
     conditional,
-    revalidate,
+    precondition,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "NotFound",
     "PageArgs",
     "PayloadTooLarge",
+    "PreconditionFailed",
     "Problem",
     "ProblemSchema",
     "QueryArgs",
@@ -61,8 +63,8 @@ __all__ = [
     "make_db",
     "page_schema",
     "paginate",
+    "precondition",
     "require_caller",
-    "revalidate",
     "service",
     "sort_field",
     "utcnow",

@@ -31,6 +31,7 @@ from .web import (
     bodiless_head,
     no_content_no_type,
     not_sniffed_nor_framed,
+    revalidate,
     schema_name_resolver,
 )
 
@@ -166,6 +167,8 @@ def create_service_app(
     app.after_request(bodiless_head)
     app.after_request(no_content_no_type)
     app.after_request(not_sniffed_nor_framed)
+    # Last, so it runs first: the hooks above see the 304 it may make.
+    app.after_request(revalidate)
     app.url_value_preprocessor(refuse_unstorable_path_values)
     init_sentry(app)
 

@@ -21,6 +21,7 @@ _SLUGS = {
     406: "not-acceptable",
     409: "conflict",
     413: "payload-too-large",
+    412: "precondition-failed",
     415: "unsupported-media-type",
     422: "validation-error",
     428: "precondition-required",
@@ -83,6 +84,12 @@ class NotFound(Problem):
 
 class Conflict(Problem):
     status, title = 409, "Conflict"
+
+
+class PreconditionFailed(Problem):
+    """An If-Match that no longer matches: the resource changed since the caller read it."""
+
+    status, title = 412, "Precondition Failed"
 
 
 class PayloadTooLarge(Problem):

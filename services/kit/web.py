@@ -13,23 +13,25 @@ from flask import current_app, g, request
 from flask_smorest.utils import prepare_response
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
+from werkzeug.http import generate_etag
 
-from .errors import PROBLEM_JSON, BadRequest
+from .errors import PROBLEM_JSON, BadRequest, PreconditionFailed
 from .fields import unstorable_text
 from .security import require_caller, require_service_caller
 
 
 def revalidate(response):
-    """An after-request hook for a blueprint of reads: every GET carries an ETag (a hash of the
-    body) and may be kept only by the caller's own client, which must ask again each time:
-    `If-None-Match` with a current tag answers 304 with no body. Nothing is shared between
-    users, so no shared cache may store it.
+    """An app-wide after-request hook for the reads marked `@conditional`: such a GET carries an
+    ETag (a hash of the body) and may be kept only by the caller's own client, which must ask
+    again each time: `If-None-Match` with a current tag answers 304 with no body. Nothing is
+    shared between users, so no shared cache may store it. A write of the same resource checks
+    `If-Match` against the same tag (`precondition`).
 
     A HEAD carries the same headers as its GET (RFC 9110 §9.3.2), 304 included, when it built
     the GET's body (Flask runs the GET, or the route's own head() answers the same schema); one
     that built none (an existence check, see `bodiless_head`) cannot know the tag, so it
     carries only Cache-Control."""
-    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+    if not g.get("conditional") or response.status_code != 200:
         return response
     response.headers["Cache-Control"] = "private, no-cache"
     if not g.get("no_representation"):
@@ -69,15 +71,63 @@ def not_sniffed_nor_framed(response):
     return response
 
 
+ETAG_HEADER = {
+    "description": "A weak tag of this body: send it back in If-None-Match (a 304 if it is "
+    "still current) or in a write's If-Match (a 412 if it is not)",
+    "schema": {"type": "string", "example": 'W/"3f2c0d1e9b8a4c7d"'},
+}
+
+
 def conditional(func):
-    """Document the 304 `revalidate` answers on a GET of a blueprint that runs it."""
+    """A GET (or HEAD) that `revalidate` tags: it carries an ETag and answers If-None-Match, and
+    its OpenAPI says so (the header, the 304)."""
+
+    @functools.wraps(func)
+    def marked(*args, **kwargs):
+        g.conditional = True
+        return func(*args, **kwargs)
+
     return flask_smorest.Blueprint.doc(
         responses={
+            "200": {"headers": {"ETag": ETAG_HEADER}},
             "304": {
                 "description": "Not modified: the If-None-Match ETag is still current (no body)"
-            }
+            },
         }
-    )(func)
+    )(marked)
+
+
+IF_MATCH_PARAMETER = {
+    "in": "header",
+    "name": "If-Match",
+    "required": False,
+    "description": "The ETag of the resource as last read (its GET's), or `*`: the write goes "
+    "ahead only if the resource is still as read, else it is a 412 and nothing changes. "
+    "Without it the write goes ahead as it always did.",
+    # A longer one lists no tag of ours: a 412 like any other.
+    "schema": {"type": "string", "maxLength": 1024, "example": 'W/"3f2c0d1e9b8a4c7d"'},
+}
+STALE = "The resource changed since If-Match's ETag: read it again"
+
+
+def precondition(obj, schema) -> None:
+    """Evaluate If-Match (RFC 9110 §13.1.1) for a write of `obj`, whose GET answers it with
+    `schema` and `@conditional`: called once the write holds the row's lock and before it
+    changes anything, so two writes sent with the same tag cannot both pass. No If-Match: nothing
+    to check. Else `obj` is rendered as its GET renders it (the same schema and JSON provider:
+    the same bytes, so the same tag), and unless one of the tags matches it (a weak comparison,
+    as the tags are weak; `*` matches any resource that exists, as a locked one does) the write
+    is refused with a 412."""
+    if "If-Match" not in request.headers:
+        return
+    wanted = request.if_match
+    if wanted.star_tag:
+        return
+    if isinstance(schema, type):
+        schema = schema()
+    body = current_app.json.response(schema.dump(obj)).get_data()
+    if not wanted.contains_weak(generate_etag(body)):
+        raise PreconditionFailed(STALE)
 
 
 def body_limit(config_key: str):
@@ -305,6 +355,16 @@ class Blueprint(flask_smorest.Blueprint):
         return self.alt_response(
             status, schema=schema, content_type=PROBLEM_JSON, description=description
         )
+
+    def if_match(self):
+        """Document a write that evaluates If-Match (`precondition`): the optional header and
+        its 412."""
+
+        def decorator(func):
+            func = self.doc(parameters=[IF_MATCH_PARAMETER])(func)
+            return self.problem(412, STALE)(func)
+
+        return decorator
 
     def arguments(self, schema, *, location="json", **kwargs):
         """As flask-smorest's, and a JSON body also documents its 400 (not JSON at all), an

@@ -28,6 +28,7 @@ from services.kit import (
     Unavailable,
     Unprocessable,
     paginate,
+    precondition,
     utcnow,
 )
 from services.kit.db import kept_after_commit, read_in_one_snapshot, run_again_if_aborted
@@ -50,6 +51,7 @@ from .models import (
     db,
     outbox,
 )
+from .schemas import OrderSchema
 
 log = logging.getLogger("feira.orders")
 SWEEP_BATCH = 100
@@ -474,6 +476,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         known.hold_address(data["shipping_address_id"])
     order = get_order(order_id, lock=True)
     _ensure_may_edit(order, caller)
+    precondition(order, OrderSchema)
     if order.status != "pending":
         raise Conflict(f"Order {order_id} is {order.status}: only a pending order can change")
     address_id = data.get("shipping_address_id", order.shipping_address_id)
@@ -595,6 +598,7 @@ def delete_order(order_id: int) -> None:
     still open for it, or refunds one paid meanwhile; the client is told) and its stock given
     back (`give_back_stock`) in the transaction that deletes it; a cancelled one holds nothing."""
     order = get_order(order_id, lock=True)
+    precondition(order, OrderSchema)
     if order.status not in ("pending", "cancelled"):
         raise Conflict(f"Order {order_id} is {order.status}: only pending or cancelled orders go")
     held = False

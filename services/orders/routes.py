@@ -6,7 +6,13 @@ from __future__ import annotations
 from flask import url_for
 from flask.views import MethodView
 
-from services.kit import Blueprint, ShortageProblemSchema, current_caller, page_schema
+from services.kit import (
+    Blueprint,
+    ShortageProblemSchema,
+    conditional,
+    current_caller,
+    page_schema,
+)
 from services.kit.idempotency import key_parameter
 
 from . import idempotency, orders, reports, workflow
@@ -61,6 +67,7 @@ class OrderResource(MethodView):
     @blp.login_required()
     @blp.response(200, OrderSchema)
     @blp.problem(404, "No such order")
+    @conditional
     def get(self, order_id):
         """One order, its lines and its history."""
         return orders.read_order(order_id)
@@ -76,6 +83,7 @@ class OrderResource(MethodView):
         "changed"
     )
     @blp.problem(503, "A service the change needs cannot answer; nothing changed")
+    @blp.if_match()
     def patch(self, data, order_id):
         """Change the lines, address or payment method of a pending order; the reservation
         follows the lines atomically."""
@@ -89,6 +97,7 @@ class OrderResource(MethodView):
         "Only pending or cancelled orders can be deleted, or inventory says a pending one's "
         "stock already left (its reservation was committed); nothing was deleted",
     )
+    @blp.if_match()
     def delete(self, order_id):
         """Delete a pending (its stock released through the outbox, in the deletion's
         transaction; inventory is asked at once too, and need not answer) or cancelled order

@@ -14,7 +14,7 @@ from sqlalchemy import bindparam, delete, func, literal_column, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from services.kit import Conflict, NotFound, Unprocessable, paginate
+from services.kit import Conflict, NotFound, Unprocessable, paginate, precondition
 from services.kit.db import (
     constraint_field,
     kept_after_commit,
@@ -27,7 +27,7 @@ from services.kit.fields import unstorable_text
 
 from . import deletion_guards, images, sales
 from .models import Category, Product, ProductImage, db, outbox
-from .schemas import CollectedRowSchema, ProductSchema
+from .schemas import CategorySchema, CollectedRowSchema, ProductSchema
 
 UNKNOWN_CATEGORY = "fk_products_category_id_categories"
 
@@ -50,8 +50,11 @@ def _category_must_exist() -> Iterator[None]:
 # --- categories ---
 
 
-def get_category(category_id: int) -> Category:
-    category = db.session.get(Category, category_id)
+def get_category(category_id: int, *, lock: bool = False) -> Category:
+    """`lock`: FOR UPDATE, read afresh, until the write's commit (its If-Match is checked on it)."""
+    category = db.session.get(
+        Category, category_id, with_for_update=lock or None, populate_existing=lock
+    )
     if category is None:
         raise NotFound(f"Category {category_id} does not exist")
     return category
@@ -65,6 +68,7 @@ def create_category(data: dict) -> Category:
 
 
 def update_category(category: Category, data: dict) -> Category:
+    precondition(category, CategorySchema)
     category.update(data)
     db.session.commit()
     return category
@@ -72,6 +76,7 @@ def update_category(category: Category, data: dict) -> Category:
 
 def delete_category(category: Category) -> None:
     """Refused while products are in it: the foreign key is ON DELETE RESTRICT."""
+    precondition(category, CategorySchema)
     db.session.delete(category)
     try:
         db.session.commit()
@@ -128,8 +133,12 @@ def sort_columns(args: dict) -> dict:
     return columns
 
 
-def get_product(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
+def get_product(product_id: int, *, lock: bool = False) -> Product:
+    """`lock`: FOR UPDATE, read afresh (its pictures too), until the write's commit (its If-Match
+    is checked on it)."""
+    product = db.session.get(
+        Product, product_id, with_for_update=lock or None, populate_existing=lock
+    )
     if product is None:
         raise NotFound(f"Product {product_id} does not exist")
     return product
@@ -168,6 +177,7 @@ def create_product(data: dict) -> Product:
 
 def update_product(product: Product, data: dict) -> Product:
     product_id = product.id  # read before the commit expires it
+    precondition(product, ProductSchema)
     product.update(data)
     with _category_must_exist():
         db.session.flush()
@@ -226,6 +236,7 @@ def delete_product(product: Product) -> None:
     if reasons:
         raise Conflict(f"Product {product_id} cannot be deleted: {'; '.join(reasons)}")
     _lock_product(product_id)
+    precondition(db.session.get(Product, product_id, populate_existing=True), ProductSchema)
     pictures = db.session.execute(
         delete(ProductImage)
         .where(ProductImage.product_id == product_id)

@@ -12,7 +12,6 @@ from services.kit import (
     conditional,
     page_schema,
     paginate,
-    revalidate,
 )
 
 from . import catalogue
@@ -35,10 +34,6 @@ blp = Blueprint("products", __name__, url_prefix="/products", description="Produ
 categories_blp = Blueprint(
     "categories", __name__, url_prefix="/categories", description="Categories of products"
 )
-
-
-blp.after_request(revalidate)
-categories_blp.after_request(revalidate)
 
 
 # --- categories ---
@@ -81,26 +76,29 @@ class CategoryResource(MethodView):
     @categories_blp.response(200, CategorySchema)
     @categories_blp.problem(404, "No such category")
     @categories_blp.problem(409, "The name belongs to another category")
+    @categories_blp.if_match()
     def put(self, data, category_id):
         """Replace a category's fields (admin)."""
-        return catalogue.update_category(catalogue.get_category(category_id), data)
+        return catalogue.update_category(catalogue.get_category(category_id, lock=True), data)
 
     @categories_blp.login_required("admin")
     @categories_blp.arguments(CategorySchema(partial=True))
     @categories_blp.response(200, CategorySchema)
     @categories_blp.problem(404, "No such category")
     @categories_blp.problem(409, "The name belongs to another category")
+    @categories_blp.if_match()
     def patch(self, data, category_id):
         """Change some of a category's fields (admin)."""
-        return catalogue.update_category(catalogue.get_category(category_id), data)
+        return catalogue.update_category(catalogue.get_category(category_id, lock=True), data)
 
     @categories_blp.login_required("admin")
     @categories_blp.response(204)
     @categories_blp.problem(404, "No such category")
     @categories_blp.problem(409, "The category still has products")
+    @categories_blp.if_match()
     def delete(self, category_id):
         """Delete a category that has no products (admin)."""
-        catalogue.delete_category(catalogue.get_category(category_id))
+        catalogue.delete_category(catalogue.get_category(category_id, lock=True))
 
 
 # --- products ---
@@ -186,24 +184,27 @@ class ProductResource(MethodView):
     @blp.response(200, ProductSchema)
     @blp.problem(404, "No such product")
     @blp.problem(409, "The name or the barcode belongs to another product")
+    @blp.if_match()
     def put(self, data, product_id):
         """Replace a product's fields (admin)."""
-        return catalogue.update_product(catalogue.get_product(product_id), data)
+        return catalogue.update_product(catalogue.get_product(product_id, lock=True), data)
 
     @blp.login_required("admin")
     @blp.arguments(ProductSchema(partial=True))
     @blp.response(200, ProductSchema)
     @blp.problem(404, "No such product")
     @blp.problem(409, "The name or the barcode belongs to another product")
+    @blp.if_match()
     def patch(self, data, product_id):
         """Change some of a product's fields (admin)."""
-        return catalogue.update_product(catalogue.get_product(product_id), data)
+        return catalogue.update_product(catalogue.get_product(product_id, lock=True), data)
 
     @blp.login_required("admin")
     @blp.response(204)
     @blp.problem(404, "No such product")
     @blp.problem(409, "Stock is on hand or orders reference it: retire it with active=false")
     @blp.problem(503, "Inventory or orders cannot say whether it may go")
+    @blp.if_match()
     def delete(self, product_id):
         """Delete a product (admin), once inventory and orders have no claim on it."""
         catalogue.delete_product(catalogue.get_product(product_id))

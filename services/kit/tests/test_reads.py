@@ -5,12 +5,11 @@ import marshmallow as ma
 import pytest
 from flask.views import MethodView
 
-from services.kit import Blueprint, PageArgs, make_db, revalidate, sort_field
+from services.kit import Blueprint, PageArgs, conditional, make_db, sort_field
 from services.kit.testing import kit_app
 
 db = make_db("auth")
 blp = Blueprint("reads", __name__, url_prefix="/reads")
-blp.after_request(revalidate)
 
 
 class ThingSchema(ma.Schema):
@@ -26,6 +25,7 @@ class ThingArgs(PageArgs):
 class Things(MethodView):
     @blp.arguments(ThingArgs, location="query")
     @blp.response(200, ThingSchema(many=True))
+    @conditional
     def get(self, args):
         return [{"id": 1, "name": "a" * 50}]
 
@@ -33,10 +33,12 @@ class Things(MethodView):
 @blp.route("/<int:thing_id>")
 class Thing(MethodView):
     @blp.response(200, ThingSchema)
+    @conditional
     def get(self, thing_id):
         return {"id": thing_id, "name": "a" * 50}
 
     @blp.response(200)
+    @conditional
     def head(self, thing_id):
         """An existence check: builds no representation."""
         return ""

@@ -2,7 +2,9 @@
 
 import os
 
-from gunicorn import util
+from gunicorn import glogging, util
+
+from services.kit.observability import ServiceFilter, json_formatter
 
 bind = f"{os.environ.get('SERVICE_HOST', '127.0.0.1')}:{os.environ['PORT']}"
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -31,6 +33,25 @@ accesslog = None
 control_socket_disable = True
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+class JsonLines(glogging.Logger):
+    """gunicorn's own lines (its start, its workers, a signal, a request it refused) as JSON, in
+    the shape of the service's own (services/kit/observability.py), so every line of a service's
+    log is one JSON object. The service is the package its command line serves:
+    `services.auth:create_app()` is auth, `monitoring:create_app()` monitoring. (Not a
+    `logconfig_dict`: with one, gunicorn builds an access line for every request, logged or not.)"""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        app = cfg.wsgi_app or cfg.default_proc_name or "gunicorn"
+        service = app.partition(":")[0].rpartition(".")[2]
+        for handler in self.error_log.handlers:
+            handler.setFormatter(json_formatter())
+            handler.addFilter(ServiceFilter(service))
+
+
+logger_class = JsonLines
 
 
 def child_exit(server, worker):

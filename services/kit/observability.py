@@ -19,7 +19,9 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 request_log = logging.getLogger("feira.request")
 
 
-class _ContextFilter(logging.Filter):
+class ServiceFilter(logging.Filter):
+    """Stamps each record with the service and the request id (none outside a request)."""
+
     def __init__(self, service: str):
         super().__init__()
         self.service = service
@@ -28,6 +30,16 @@ class _ContextFilter(logging.Filter):
         record.service = self.service
         record.request_id = g.get("request_id") if has_request_context() else None
         return True
+
+
+def json_formatter() -> JsonFormatter:
+    """The one shape of a log line, a service's own and its gunicorn's alike
+    (stack/gunicorn.conf.py): time, level, logger, message, service and request_id, then
+    whatever `extra=` adds."""
+    return JsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+    )
 
 
 # Writes the formatted lines to stderr from a thread of its own (one per process).
@@ -56,13 +68,8 @@ def configure_logging(app: Flask) -> None:
     # The JSON is made here, in the caller's thread (the request id is in its context); the
     # writer only writes the finished line.
     handler = QueueHandler(queue.SimpleQueue())
-    handler.setFormatter(
-        JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-        )
-    )
-    handler.addFilter(_ContextFilter(app.config["SERVICE_NAME"]))
+    handler.setFormatter(json_formatter())
+    handler.addFilter(ServiceFilter(app.config["SERVICE_NAME"]))
     root = logging.getLogger()
     for existing in list(root.handlers):
         if getattr(existing, "_feira", False):

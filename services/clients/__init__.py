@@ -21,12 +21,13 @@ def create_app(config: dict | None = None) -> Flask:
     )
     init_outbox(app, outbox)
     from . import favorites
-    from .routes import adding_address, blp
+    from .routes import adding_address, blp, registering_client
 
     outbox.receiver(app, {"product.deleted": favorites.on_product_deleted})
 
     def forget_expired_keys():
         adding_address.forget_expired()
+        registering_client.forget_expired()
         db.session.commit()
 
     # The relay is the service's one background process: it also forgets Idempotency-Keys

@@ -57,18 +57,21 @@ def client_exists(client_id: int) -> bool:
     return db.session.scalar(select(Client.id).where(Client.id == client_id)) is not None
 
 
-def create_client(data: dict) -> Client:
+def create_client(data: dict, key: Key | NoKey = NO_KEY) -> Client:
     """Orders hears of it (`client.created`), so an order names it without asking here. The
     answer is the row as its INSERT returned it (id, server defaults): nothing is read back, and
-    the ORM's unit of work is not needed for one row."""
+    the ORM's unit of work is not needed for one row. An Idempotency-Key is answered in the
+    same transaction."""
     if isinstance(data.get("phone"), phone.Masked):
         # A new client has no stored phone for a mask to stand for.
         raise Unprocessable({"phone": [phone.NOT_THE_STORED_ONE]})
     row = db.session.connection().execute(_STORE_CLIENT, data).one()
-    outbox.emit("client.created", {"client_id": row.id})
-    db.session.commit()
     # Never added to the session: it answers the request as stored.
-    return Client(**row._mapping)
+    client = Client(**row._mapping)
+    outbox.emit("client.created", {"client_id": client.id})
+    key.answer(client)
+    db.session.commit()
+    return client
 
 
 # Every new client runs it: built once, bound per call (see orders' placing).

@@ -1,5 +1,5 @@
 """Clients, their addresses and favorite products, the products heard deleted, the Idempotency-Keys
-of new addresses, and the outbox through which their deletion is announced."""
+of new clients and addresses, and the outbox through which their deletion is announced."""
 
 from __future__ import annotations
 
@@ -142,3 +142,9 @@ class IdempotencyKey(IdempotencyKeyMixin, db.Model):
     made."""
 
     __tablename__ = "idempotency_keys"
+
+
+class ClientIdempotencyKey(IdempotencyKeyMixin, db.Model):
+    """The Idempotency-Keys of POST /clients: `resource_id` is the client the key made."""
+
+    __tablename__ = "client_idempotency_keys"

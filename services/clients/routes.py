@@ -18,7 +18,7 @@ from services.kit import (
 from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import clients, deletion_guards, favorites, notifications
-from .models import Address, Client, IdempotencyKey, db
+from .models import Address, Client, ClientIdempotencyKey, IdempotencyKey, db
 from .schemas import (
     AddressListArgs,
     AddressSchema,
@@ -36,6 +36,13 @@ blp = Blueprint(
     "clients", __name__, url_prefix="/clients", description="Clients, addresses and favorites"
 )
 
+registering_client = IdempotentCommand(
+    db,
+    ClientIdempotencyKey,
+    schema=ClientSchema,
+    endpoint="clients.ClientResource",
+    id_arg="client_id",
+)
 adding_address = IdempotentCommand(
     db,
     IdempotencyKey,
@@ -59,10 +66,17 @@ class Clients(MethodView):
     @blp.login_required()
     @blp.arguments(ClientSchema)
     @blp.response(201, ClientSchema)
-    @blp.problem(409, "The email or the CPF is already registered")
-    def post(self, data):
-        """Register a client. The CPF is stored and returned formatted."""
-        client = clients.create_client(data)
+    @blp.doc(parameters=[key_parameter()])
+    @blp.problem(
+        409,
+        "The email or the CPF is already registered, or the Idempotency-Key was used with "
+        "another body",
+    )
+    @registering_client
+    def post(self, data, key):
+        """Register a client. The CPF is stored and returned formatted. With an
+        `Idempotency-Key`, a repeat answers the first client again instead of a 409 for its CPF."""
+        client = clients.create_client(data, key)
         return client, 201, {"Location": url_for("clients.ClientResource", client_id=client.id)}
 
 

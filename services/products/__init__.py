@@ -35,7 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_outbox(app, outbox)
     from . import catalogue, sales
     from .collected import collected_blp
-    from .routes import blp, categories_blp
+    from .routes import blp, categories_blp, creating_category
 
     outbox.receiver(
         app,
@@ -45,6 +45,14 @@ def create_app(config: dict | None = None) -> Flask:
             "order.cancelled": sales.on_order_cancelled,
         },
     )
+
+    def forget_expired_keys():
+        creating_category.forget_expired()
+        db.session.commit()
+
+    # The relay is the service's one background process: it also forgets Idempotency-Keys
+    # older than a day.
+    outbox.every(3600, forget_expired_keys)
     api.register_blueprint(categories_blp)
     api.register_blueprint(blp)
     api.register_blueprint(collected_blp)

@@ -24,6 +24,7 @@ from services.kit.db import (
 )
 from services.kit.errors import flatten_messages
 from services.kit.fields import unstorable_text
+from services.kit.idempotency import NO_KEY, Key, NoKey
 
 from . import deletion_guards, images, sales
 from .models import Category, Product, ProductImage, db, outbox
@@ -60,9 +61,12 @@ def get_category(category_id: int, *, lock: bool = False) -> Category:
     return category
 
 
-def create_category(data: dict) -> Category:
+def create_category(data: dict, key: Key | NoKey = NO_KEY) -> Category:
+    """An Idempotency-Key is answered in the category's own transaction."""
     category = Category(**data)
     db.session.add(category)
+    db.session.flush()
+    key.answer(category)
     db.session.commit()
     return category
 

@@ -1,4 +1,5 @@
-"""Categories, products and their images, and the outbox through which products announce changes."""
+"""Categories, products and their images, the Idempotency-Keys of new categories, and the outbox
+through which products announce changes."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from sqlalchemy.dialects.postgresql import TSVECTOR
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from services.kit import TimestampMixin, make_db
+from services.kit.idempotency import IdempotencyKeyMixin
 from services.kit.outbox import Outbox
 
 db = make_db("products")
@@ -157,3 +159,9 @@ class ProductSale(db.Model):
             postgresql_where=text("NOT cancelled"),
         ),
     )
+
+
+class IdempotencyKey(IdempotencyKeyMixin, db.Model):
+    """The Idempotency-Keys of POST /categories: `resource_id` is the category the key made."""
+
+    __tablename__ = "idempotency_keys"

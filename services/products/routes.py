@@ -13,10 +13,11 @@ from services.kit import (
     page_schema,
     paginate,
 )
+from services.kit.idempotency import IdempotentCommand, key_parameter
 
 from . import catalogue
 from .images import media_url
-from .models import Category, db
+from .models import Category, IdempotencyKey, db
 from .schemas import (
     MAX_IMPORT_ROWS,
     CategoryListArgs,
@@ -33,6 +34,14 @@ from .schemas import (
 blp = Blueprint("products", __name__, url_prefix="/products", description="Products and images")
 categories_blp = Blueprint(
     "categories", __name__, url_prefix="/categories", description="Categories of products"
+)
+
+creating_category = IdempotentCommand(
+    db,
+    IdempotencyKey,
+    schema=CategorySchema,
+    endpoint="categories.CategoryResource",
+    id_arg="category_id",
 )
 
 
@@ -53,10 +62,15 @@ class Categories(MethodView):
     @categories_blp.login_required("admin")
     @categories_blp.arguments(CategorySchema)
     @categories_blp.response(201, CategorySchema)
-    @categories_blp.problem(409, "The name is already taken")
-    def post(self, data):
-        """Create a category (admin)."""
-        category = catalogue.create_category(data)
+    @categories_blp.doc(parameters=[key_parameter()])
+    @categories_blp.problem(
+        409, "The name is already taken, or the Idempotency-Key was used with another body"
+    )
+    @creating_category
+    def post(self, data, key):
+        """Create a category (admin). With an `Idempotency-Key`, a repeat answers the first
+        category again instead of a 409 for its name."""
+        category = catalogue.create_category(data, key)
         location = url_for("categories.CategoryResource", category_id=category.id)
         return category, 201, {"Location": location}
 

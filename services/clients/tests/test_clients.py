@@ -1,16 +1,18 @@
 """clients through HTTP against a real PostgreSQL."""
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import pytest
 from sqlalchemy import func, select, text
 
+from services.clients import create_app
 from services.clients.clients import search
 from services.clients.cpf import check_digits, normalise
 from services.clients.models import Address, Client, db, outbox
-from services.kit.testing import answered_behind
+from services.kit.testing import answered_behind, build_app
 
 from .conftest import deleted_after_the_first_commit, deletion_held
 
@@ -156,6 +158,73 @@ def test_ten_concurrent_creates_with_one_cpf_give_one_201_and_nine_409(app, clie
     assert statuses == [201] + [409] * 9
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Client)) == 1
+
+
+MARIA = {"name": "Maria", "email": "maria@example.com", "cpf": "454.090.000-56"}
+
+
+def clients_stored(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Client))
+
+
+def test_a_repeated_idempotency_key_registers_one_client_and_answers_it_again(app, client, user):
+    key = {**user, "Idempotency-Key": "signup-1"}
+    first = client.post("/clients", json=MARIA, headers=key)
+    again = client.post("/clients", json=MARIA, headers=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"] == f"/clients/{first.json['id']}"
+    assert "Idempotent-Replayed" not in first.headers
+    assert clients_stored(app) == 1
+    assert [kind for kind, _ in announced(app)] == ["client.created"]
+
+
+def test_an_idempotency_key_used_with_another_client_is_a_409_naming_the_first(app, client, user):
+    key = {**user, "Idempotency-Key": "signup-1"}
+    first = client.post("/clients", json=MARIA, headers=key)
+    other = client.post("/clients", json={**MARIA, "name": "Maria José"}, headers=key)
+    assert other.status_code == 409 and other.mimetype == PROBLEM
+    assert other.json["key_reused"] is True and other.json["resource_id"] == first.json["id"]
+    assert other.json["detail"] == "This Idempotency-Key was used with another body"
+    assert clients_stored(app) == 1
+
+
+@pytest.fixture
+def twelve_threads(database, jwt_keys, client):
+    """The service with a pool for twelve threads at once, two connections each, as a process's
+    pool is sized (a request's session and a keyed POST's advisory lock)."""
+    pool = {"pool_size": 12, "max_overflow": 12, "pool_timeout": 5, "hide_parameters": True}
+    app = build_app(create_app, "clients", database, jwt_keys, SQLALCHEMY_ENGINE_OPTIONS=pool)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_twelve_concurrent_sends_with_one_idempotency_key_register_one_client(
+    app, twelve_threads, user
+):
+    key = {**user, "Idempotency-Key": "signup-at-once"}
+    start = threading.Barrier(12)
+
+    def send(_):
+        start.wait()
+        response = twelve_threads.test_client().post("/clients", json=MARIA, headers=key)
+        return response.status_code, response.json["id"]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, range(12)))
+    assert {status for status, _ in answers} == {201}
+    assert len({made for _, made in answers}) == 1
+    assert clients_stored(app) == 1
+
+
+def test_a_repeated_client_without_an_idempotency_key_is_still_a_409_for_its_cpf(app, client, user):
+    assert client.post("/clients", json=MARIA, headers=user).status_code == 201
+    again = client.post("/clients", json={**MARIA, "email": "m2@example.com"}, headers=user)
+    assert again.status_code == 409 and again.json["errors"] == {"cpf": ["already taken"]}
+    assert "key_reused" not in again.json
+    assert clients_stored(app) == 1
 
 
 def test_get_returns_the_client_and_an_unknown_id_is_404(client, user, make_client):

@@ -1,10 +1,14 @@
 """Categories through HTTP against a real PostgreSQL."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import func, select
 
+from services.kit.testing import build_app
+from services.products import create_app
 from services.products.models import Category, db
 
 PROBLEM = "application/problem+json"
@@ -47,6 +51,83 @@ def test_a_taken_category_name_is_409_naming_the_field(client, admin, make_categ
     assert again.status_code == renamed.status_code == 409
     assert again.json["errors"] == {"name": ["already taken"]}
     assert client.get(f"/categories/{first['id']}", headers=admin).json["name"] == "Bebidas"
+
+
+BEBIDAS = {"name": "Bebidas", "description": "Sucos e refrigerantes"}
+
+
+def categories_stored(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Category))
+
+
+def test_a_repeated_idempotency_key_creates_one_category_and_answers_it_again(app, client, admin):
+    key = {**admin, "Idempotency-Key": "cat-1"}
+    first = client.post("/categories", json=BEBIDAS, headers=key)
+    again = client.post("/categories", json=BEBIDAS, headers=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json == first.json and again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert first.headers["Location"] == f"/categories/{first.json['id']}"
+    assert categories_stored(app) == 1
+
+
+def test_an_idempotency_key_used_with_another_category_is_a_409_naming_the_first(
+    app, client, admin
+):
+    key = {**admin, "Idempotency-Key": "cat-1"}
+    first = client.post("/categories", json=BEBIDAS, headers=key)
+    other = client.post("/categories", json={"name": "Limpeza"}, headers=key)
+    assert other.status_code == 409 and other.mimetype == PROBLEM
+    assert other.json["key_reused"] is True and other.json["resource_id"] == first.json["id"]
+    assert other.json["detail"] == "This Idempotency-Key was used with another body"
+    assert categories_stored(app) == 1
+
+
+@pytest.fixture
+def twelve_threads(database, jwt_keys, client, media_dir):
+    """The service with a pool for twelve threads at once, two connections each, as a process's
+    pool is sized (a request's session and a keyed POST's advisory lock)."""
+    pool = {"pool_size": 12, "max_overflow": 12, "pool_timeout": 5, "hide_parameters": True}
+    app = build_app(
+        create_app,
+        "products",
+        database,
+        jwt_keys,
+        MEDIA_DIR=str(media_dir),
+        SQLALCHEMY_ENGINE_OPTIONS=pool,
+    )
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_twelve_concurrent_sends_with_one_idempotency_key_create_one_category(
+    app, twelve_threads, admin
+):
+    key = {**admin, "Idempotency-Key": "cat-at-once"}
+    start = threading.Barrier(12)
+
+    def send(_):
+        start.wait()
+        response = twelve_threads.test_client().post("/categories", json=BEBIDAS, headers=key)
+        return response.status_code, response.json["id"]
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(send, range(12)))
+    assert {status for status, _ in answers} == {201}
+    assert len({made for _, made in answers}) == 1
+    assert categories_stored(app) == 1
+
+
+def test_a_repeated_category_without_an_idempotency_key_is_still_a_409_for_its_name(
+    app, client, admin
+):
+    assert client.post("/categories", json=BEBIDAS, headers=admin).status_code == 201
+    again = client.post("/categories", json=BEBIDAS, headers=admin)
+    assert again.status_code == 409 and again.json["errors"] == {"name": ["already taken"]}
+    assert "key_reused" not in again.json
+    assert categories_stored(app) == 1
 
 
 def test_a_category_name_is_stored_without_the_spaces_at_its_ends_and_taken_so(

@@ -24,6 +24,7 @@ from .schemas import (
     OrderSchema,
     SalesArgs,
     SalesReportSchema,
+    StatusConflictProblemSchema,
     StatusSchema,
 )
 
@@ -116,7 +117,9 @@ class OrderStatus(MethodView):
         409,
         "Not a transition of pending → paid → shipped → delivered, or → cancelled; or inventory "
         "refused its part (the reservation is settled otherwise, or there is none to ship, or "
-        "the stock cannot cover the order's lines where an edit left it holding others)",
+        "the stock cannot cover the order's lines where an edit left it holding others); "
+        "`current_status` says the order's status",
+        schema=StatusConflictProblemSchema,
     )
     @blp.problem(
         503,

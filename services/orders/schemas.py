@@ -7,7 +7,7 @@ from datetime import UTC
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from services.kit import Filter, Id, PageArgs, QueryArgs, sort_field
+from services.kit import Filter, Id, PageArgs, QueryArgs, ShortageProblemSchema, sort_field
 from services.kit.fields import MAX_DATE, MAX_DATETIME, Money, TimeZone
 
 from .models import PAYMENT_METHODS, STATUSES
@@ -160,6 +160,23 @@ class OrderPatchSchema(Schema):
 class StatusSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class StatusConflictProblemSchema(ShortageProblemSchema):
+    """A step refused: the problem says the status the order is in, so a retry whose first try
+    went through (its answer lost) tells so without reading `detail`."""
+
+    detail = fields.String(
+        required=True, metadata={"example": "An order that is paid cannot become paid"}
+    )
+    current_status = fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={
+            "description": "The order's status as the refusal found it (unchanged by it)",
+            "example": "paid",
+        },
+    )
 
 
 class OrderListArgs(PageArgs):

@@ -12,6 +12,8 @@ services/orders/payments.py."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from services.kit import Conflict, Forbidden, utcnow
 
@@ -45,6 +47,19 @@ def ensure_transition(order: Order, target: str) -> None:
     """Only the steps of the machine: anything else is a 409."""
     if target not in TRANSITIONS.get(order.status, ()):
         raise Conflict(f"An order that is {order.status} cannot become {target}")
+
+
+@contextmanager
+def saying_status(order: Order) -> Iterator[None]:
+    """A step refused (a 409: not a step of the machine, or inventory refusing its part) says
+    the status the order is in as `current_status`: a retry whose first try moved the order
+    tells so without reading `detail`."""
+    status = order.status
+    try:
+        yield
+    except Conflict as refused:
+        refused.extra.setdefault("current_status", status)
+        raise
 
 
 def ensure_not_refunded(order: Order) -> None:
@@ -81,36 +96,39 @@ def transition(order_id: int, target: str, caller, note: str | None = None) -> O
     (`give_back_stock`), and only then asks inventory to release it at once."""
     order = get_order(order_id, lock=True)
     ensure_may_move(order, target, caller)
-    ensure_transition(order, target)
     held = False
-    if target == "cancelled":
-        held = give_back_stock(order_id, paid=order.status == "paid")
-        announce_cancelled(order, note)
-    elif target == "shipped":
-        ensure_not_refunded(order)
-        if order.shipping_address_id is not None:
-            # Read before the stock leaves: clients not answering holds up nothing.
-            order.shipped_to = known.address_as_shipped(order.client_id, order.shipping_address_id)
-        ship_stock(order)
-        outbox.emit("order.shipped", facts(order, target, note))
-    elif target == "paid":
-        # By hand (cash, or the operator's word for a payment Feira did not see): no payment of
-        # ours paid it, and payments lets go of any still open.
-        announce_paid(order, note, payment_id=None)
-    elif target == "delivered":
-        items = [
-            {
-                "product_id": item.product_id,
-                "product_name": item.product_name,
-                "quantity": item.quantity,
-            }
-            for item in order.items
-        ]
-        outbox.emit("order.delivered", {**facts(order, target, note), "items": items})
-    order.status = target
-    order.updated_at = utcnow()
-    db.session.add(OrderEvent(order_id=order.id, status=target, by=caller.id, note=note))
-    db.session.commit()
+    with saying_status(order):
+        ensure_transition(order, target)
+        if target == "cancelled":
+            held = give_back_stock(order_id, paid=order.status == "paid")
+            announce_cancelled(order, note)
+        elif target == "shipped":
+            ensure_not_refunded(order)
+            if order.shipping_address_id is not None:
+                # Read before the stock leaves: clients not answering holds up nothing.
+                order.shipped_to = known.address_as_shipped(
+                    order.client_id, order.shipping_address_id
+                )
+            ship_stock(order)
+            outbox.emit("order.shipped", facts(order, target, note))
+        elif target == "paid":
+            # By hand (cash, or the operator's word for a payment Feira did not see): no payment
+            # of ours paid it, and payments lets go of any still open.
+            announce_paid(order, note, payment_id=None)
+        elif target == "delivered":
+            items = [
+                {
+                    "product_id": item.product_id,
+                    "product_name": item.product_name,
+                    "quantity": item.quantity,
+                }
+                for item in order.items
+            ]
+            outbox.emit("order.delivered", {**facts(order, target, note), "items": items})
+        order.status = target
+        order.updated_at = utcnow()
+        db.session.add(OrderEvent(order_id=order.id, status=target, by=caller.id, note=note))
+        db.session.commit()
     if held:
         release_at_once(order_id)
     return read_order(order_id)

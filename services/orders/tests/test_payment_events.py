@@ -236,6 +236,7 @@ def test_a_full_refund_of_the_paying_payment_is_recorded_and_the_order_then_does
     assert shipped.json["detail"] == (
         f"Order {order['id']}'s payment was refunded in full: cancel it, it cannot ship"
     )
+    assert shipped.json["current_status"] == "paid"
     assert order_of(client, order["id"], admin)["status"] == "paid"
     assert emitted(client.application, "order.shipped") == []
 

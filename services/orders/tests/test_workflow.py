@@ -114,9 +114,35 @@ def test_a_transition_outside_the_machine_is_a_409(client, admin, placed, path, 
         assert move(client, order_id, status, admin).status_code == 200
     response = move(client, order_id, target, admin)
     assert response.status_code == 409
-    assert client.get(f"/orders/{order_id}", headers=admin).json["status"] == (
-        path[-1] if path else "pending"
-    )
+    status = path[-1] if path else "pending"
+    assert response.json["current_status"] == status
+    assert client.get(f"/orders/{order_id}", headers=admin).json["status"] == status
+
+
+def test_a_step_sent_again_after_its_answer_was_lost_is_a_409_saying_the_status_it_made(
+    client, admin, placed
+):
+    order_id = placed["order"]["id"]
+    assert move(client, order_id, "paid", admin).status_code == 200
+    again = move(client, order_id, "paid", admin)
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
+    assert again.json["current_status"] == "paid"
+    assert again.json["detail"] == "An order that is paid cannot become paid"
+
+
+def test_the_status_routes_409_documents_current_status(client):
+    document = client.get("/orders/openapi.json").json
+    answer = document["paths"]["/orders/{order_id}/status"]["post"]["responses"]["409"]
+    schema = answer["content"]["application/problem+json"]["schema"]
+    name = schema["$ref"].rsplit("/", 1)[-1]
+    members = document["components"]["schemas"][name]["properties"]
+    assert members["current_status"]["enum"] == [
+        "pending",
+        "paid",
+        "shipped",
+        "delivered",
+        "cancelled",
+    ]
 
 
 def test_cancelling_a_pending_order_releases_its_stock(client, user, placed, inventory):
@@ -712,6 +738,7 @@ def test_shipping_an_order_inventory_has_no_reservation_for_is_a_409_like_editin
     response = move(client, order_id, "shipped", admin)
     assert response.status_code == 409, response.json
     assert "no reservation" in response.json["detail"]
+    assert response.json["current_status"] == "paid"
     assert client.get(f"/orders/{order_id}", headers=admin).json["status"] == "paid"
 
 

@@ -51,6 +51,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.registry import BY_NAME
 
+from .backlog import Backlog, Lag, watch_backlog
 from .db import run_again_if_aborted, utcnow
 from .errors import BadRequest, Conflict, Unauthorized
 from .leader import only_one, xact_lock
@@ -518,6 +519,27 @@ class Outbox:
             return None, True, True
         return error, reached, answered
 
+    def backlog(self) -> dict[str, Lag]:
+        """Each subscriber's undelivered events, and how long ago the oldest of them fell due: at
+        its event's writing, however often it was tried since (a failed delivery waits a backoff
+        of up to MAX_BACKOFF_SECONDS, so a subscriber refusing every event never has one that is
+        due for long, but its events grow old). Every configured subscriber is named, and one no
+        longer configured that still has events waiting."""
+        waiting = self.db.session.execute(
+            select(
+                self.Delivery.subscriber,
+                func.count(),
+                func.extract("epoch", func.clock_timestamp() - func.min(self.Event.created_at)),
+            )
+            .join(self.Event, self.Event.id == self.Delivery.event_id)
+            .where(self.Delivery.delivered_at.is_(None))
+            .group_by(self.Delivery.subscriber)
+        ).all()
+        lags = {name: Lag(0, 0.0) for name in current_app.config["OUTBOX_SUBSCRIBERS"]}
+        for name, pending, oldest in waiting:
+            lags[name] = Lag(pending, max(0.0, float(oldest)))
+        return lags
+
     def lock_name(self, task: str) -> str:
         """The advisory lock of one of this service's background tasks (kit.leader)."""
         return f"feira:{current_app.config['SERVICE_NAME']}:{task}"
@@ -737,13 +759,28 @@ def reaches_outside(handler: Callable[[dict], None]) -> Callable[[dict], None]:
 
 
 def init_outbox(app: Flask, outbox: Outbox) -> None:
-    """Settings (subscribers, the signing secret) and the `outbox-relay` command."""
+    """Settings (subscribers, the signing secret), the `outbox-relay` command and, for a service
+    that emits, `/health/outbox`: red while a subscriber's oldest undelivered event is older than
+    BACKLOG_LATE_AFTER_S (the relay stopped or hung, or the subscriber refuses it)."""
     from .settings import env
 
     app.config.setdefault("OUTBOX_SUBSCRIBERS", parse_subscribers(env("OUTBOX_SUBSCRIBERS")))
     app.config.setdefault("OUTBOX_SECRET", env("OUTBOX_SECRET"))
     if not app.config["OUTBOX_SECRET"]:
         raise RuntimeError("OUTBOX_SECRET must be set (the stack generates it in .run/secrets.env)")
+
+    service = BY_NAME.get(app.config["SERVICE_NAME"])
+    if app.config["OUTBOX_SUBSCRIBERS"] or (service and service.has_relay):
+        watch_backlog(
+            app,
+            Backlog(
+                "/health/outbox",
+                outbox.backlog,
+                metric="feira_outbox",
+                late_because="Events undelivered",
+                label="subscriber",
+            ),
+        )
 
     @app.cli.command("outbox-relay")
     @click.option("--interval", default=0.25, show_default=True, help="Seconds between polls")

@@ -1,6 +1,7 @@
 """Is each source healthy: its last run succeeded, and a run has ended since the second fire time
 of its schedule after that one (one missed fire time is tolerated). Read by `/metrics` and by the
-monitoring worker (`/health/sources`, on the service's own port: the gateway never routes it)."""
+monitoring worker (`/health/sources`, on the service's own port: the gateway never routes it), as is
+the queue of runs (`/health/queue`: red while a run waits longer than BACKLOG_LATE_AFTER_S)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Blueprint
-from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from services.kit import utcnow
+from services.kit import Unavailable, utcnow
+from services.kit.backlog import Backlog, Lag, append_to_metrics, watch_backlog
 
 from .cron import cron_trigger
 from .models import FINISHED, Run, Source, db
@@ -89,14 +90,15 @@ bp = Blueprint("collector_watch", __name__)
 def sources_health():
     """Every active source's health; 503 naming those that are not healthy."""
     healths = all_health()
-    body = {
-        "status": "ok" if all(h.ok for h in healths) else "failing",
-        "sources": [
-            {"id": h.source.id, "name": h.source.name, "ok": h.ok, "reason": h.reason}
-            for h in healths
-        ],
-    }
-    return body, 200 if body["status"] == "ok" else 503
+    sources = [
+        {"id": h.source.id, "name": h.source.name, "ok": h.ok, "reason": h.reason} for h in healths
+    ]
+    failing = [h for h in healths if not h.ok]
+    if failing:
+        # The detail is what an incident says: the names first, each reason after.
+        named = "; ".join(f"{h.source.name} ({h.reason})" for h in failing)
+        raise Unavailable(f"{len(failing)} failing: {named}", extra={"sources": sources})
+    return {"status": "ok", "sources": sources}
 
 
 @bp.get("/health/sources/<int:source_id>")
@@ -150,21 +152,28 @@ class RunsCollector:
         yield from (runs, healthy, last_finished, products)
 
 
+def queue_lag() -> dict[str, Lag]:
+    """The queue as `/health/queue` reads it: runs queued, and how long the oldest has waited
+    (long, the worker is not taking runs, or long runs hold every slot it has)."""
+    queued, oldest = db.session.execute(
+        select(
+            func.count(),
+            func.extract("epoch", func.clock_timestamp() - func.min(Run.queued_at)),
+        ).where(Run.status == "queued")
+    ).one()
+    return {"queued": Lag(queued, max(0.0, float(oldest or 0)))}
+
+
 def add_run_metrics(app) -> None:
-    """Append the runs' metrics to the kit's `/metrics` answer (text format)."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(RunsCollector())
-
-    @app.after_request
-    def with_runs(response):
-        from flask import request
-
-        if request.path != "/metrics" or response.status_code != 200:
-            return response
-        extra = generate_latest(registry)
-        body = response.get_data()
-        if body.rstrip().endswith(b"# EOF"):
-            body = body.rstrip()[: -len(b"# EOF")]
-            extra += b"# EOF\n"
-        response.set_data(body + extra)
-        return response
+    """The runs' metrics on the kit's `/metrics`, and the queue's health and gauges."""
+    append_to_metrics(app, RunsCollector())
+    watch_backlog(
+        app,
+        Backlog(
+            "/health/queue",
+            queue_lag,
+            metric="feira_collector_queued",
+            pending_metric="feira_collector_runs_queued",
+            late_because="A run has been queued",
+        ),
+    )

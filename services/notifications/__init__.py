@@ -13,6 +13,7 @@ import click
 from flask import Flask
 
 from services.kit import create_service_app
+from services.kit.backlog import Backlog, watch_backlog
 from services.kit.outbox import Stopping, init_outbox
 from services.kit.settings import env
 
@@ -94,5 +95,16 @@ def create_app(config: dict | None = None) -> Flask:
                         return
                     stop.wait(interval)
 
+    # Red while a message the sender would take has been due too long: it is not sending.
+    watch_backlog(
+        app,
+        Backlog(
+            "/health/queue",
+            notifications.queue_lag,
+            metric="feira_notifications_queued",
+            pending_metric="feira_notifications_queued",
+            late_because="A queued message has been due",
+        ),
+    )
     api.register_blueprint(blp)
     return app

@@ -41,6 +41,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import aliased
 
 from services.kit import Conflict, NotFound, Unavailable, service, utcnow
+from services.kit.backlog import Lag
 from services.kit.mail import MailError, send_mail
 
 from . import whatsapp
@@ -411,25 +412,44 @@ def _send(notification: Notification) -> None:
         _apply_early_statuses(notification)
 
 
+def _sendable():
+    """A queued notification the sender would take now: due, and not held back."""
+    older = aliased(Notification)
+    return (
+        Notification.status == "queued",
+        Notification.next_attempt_at <= utcnow(),
+        # The client hears of an order's steps in the order they came: not while an older
+        # message of the order is queued (being sent by another sender, or to be tried again
+        # after a 429). A failed one holds nothing back, and a queued one is failed after
+        # NOTIFY_MAX_ATTEMPTS, so nothing waits for ever.
+        ~exists().where(
+            older.order_id == Notification.order_id,
+            older.id < Notification.id,
+            older.status == "queued",
+        ),
+    )
+
+
+def queue_lag() -> dict[str, Lag]:
+    """The queue as `/health/queue` reads it: how many are queued (due or waiting a retry), and
+    how long ago the oldest the sender would take now fell due; long ago, it is not sending."""
+    queued = db.session.scalar(
+        select(func.count()).select_from(Notification).where(Notification.status == "queued")
+    )
+    oldest = db.session.scalar(
+        select(
+            func.extract("epoch", func.clock_timestamp() - func.min(Notification.next_attempt_at))
+        ).where(*_sendable())
+    )
+    return {"queued": Lag(queued, max(0.0, float(oldest or 0)))}
+
+
 def send_one() -> bool:
     """Take one due queued notification (skipping those another sender holds, and those an older
     one of their order holds back), send it, commit; False when none is due."""
-    older = aliased(Notification)
     notification = db.session.scalar(
         select(Notification)
-        .where(
-            Notification.status == "queued",
-            Notification.next_attempt_at <= utcnow(),
-            # The client hears of an order's steps in the order they came: not while an older
-            # message of the order is queued (being sent by another sender, or to be tried again
-            # after a 429). A failed one holds nothing back, and a queued one is failed after
-            # NOTIFY_MAX_ATTEMPTS, so nothing waits for ever.
-            ~exists().where(
-                older.order_id == Notification.order_id,
-                older.id < Notification.id,
-                older.status == "queued",
-            ),
-        )
+        .where(*_sendable())
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(1)
         .with_for_update(skip_locked=True)

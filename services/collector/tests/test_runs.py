@@ -247,8 +247,38 @@ def test_a_source_whose_last_run_failed_is_unhealthy_for_monitoring(app, client,
     answer = client.get("/health/sources")
     assert answer.status_code == 503
     assert {s["id"]: s["ok"] for s in answer.json["sources"]} == {good: True, bad: False}
+    # A problem+json whose detail names the failing source: what the monitoring incident says.
+    assert answer.mimetype == "application/problem+json"
+    assert answer.json["detail"].startswith("1 failing: /loja-instavel/ (last run ")
+    assert "/loja-micro/" not in answer.json["detail"]
     assert client.get(f"/health/sources/{good}").status_code == 200
     assert client.get(f"/health/sources/{bad}").status_code == 503
+
+
+def test_a_run_queued_longer_than_the_threshold_means_the_worker_is_not_taking_runs(
+    app, client, admin, shops
+):
+    source = add_source(client, admin, shops, "/loja-micro/")
+    assert client.get("/health/queue").json["queues"]["queued"]["pending"] == 0
+    queued = client.post(f"/collector/sources/{source}/runs", headers=admin)
+    assert queued.status_code == 202
+    assert client.get("/health/queue").status_code == 200
+    with app.app_context():
+        db.session.execute(
+            text("UPDATE collector.runs SET queued_at = now() - interval '3 minutes'")
+        )
+        db.session.commit()
+    answer = client.get("/health/queue")
+    assert answer.status_code == 503
+    assert answer.json["detail"].startswith(
+        "A run has been queued longer than 120 s: queued (1 waiting, oldest due 180 s ago)"
+    )
+    body = client.get("/metrics").get_data(as_text=True)
+    assert "feira_collector_runs_queued 1.0" in body
+    assert "feira_collector_queued_oldest_seconds 18" in body
+    with app.app_context():
+        assert take_and_run()
+    assert client.get("/health/queue").status_code == 200
 
 
 def on_time(schedule: str, ended: datetime, now: datetime, **took) -> bool:

@@ -37,6 +37,10 @@ class Worker:
     shared: tuple[str, ...] = ()
     # It goes through the gateway as a signed-in user: it gets GATEWAY_URL and the sign-in account.
     through_gateway: bool = False
+    # Its service's route that is 503 while the worker does not do its work (a queue it does not
+    # take from): the monitoring target `<service>-<worker>` checks it, as `<service>-relay`
+    # checks `/health/outbox` of each service that emits (monitoring/targets.yaml).
+    health: str = ""
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,7 @@ DECLARED: tuple[Service, ...] = (
         calls=("clients",),
         # Sends the queued messages (services/notifications/notifications.py); its retry
         # settings (NOTIFY_MAX_ATTEMPTS, NOTIFY_RETRY_BASE_S) are its alone.
-        workers=(Worker("sender", ("sender",), settings=("NOTIFY_",)),),
+        workers=(Worker("sender", ("sender",), settings=("NOTIFY_",), health="/health/queue"),),
     ),
     Service(
         "collector",
@@ -309,6 +313,7 @@ DECLARED: tuple[Service, ...] = (
                     "COLLECTOR_POLL_S",
                 ),
                 shared=("COLLECTOR_ALLOWED_PRIVATE_HOSTS",),
+                health="/health/queue",
             ),
         ),
     ),

@@ -26,11 +26,13 @@ def problems(raw, env=ENV) -> list[str]:
 
 def test_the_shipped_file_checks_every_present_service_the_gateway_postgres_and_the_journey():
     config = load(DEFAULT_FILE, ENV)
-    assert config.names == ("auth", "clients", "gateway", "postgres", "journey")
+    assert config.names == ("auth", "clients", "clients-relay", "gateway", "postgres", "journey")
     assert {t.kind for t in config.targets} == {"pair", "http", "postgres", "synthetic"}
     clients = config.target("clients")
     assert clients.direct.url == "http://127.0.0.1:5002/health/ready"
     assert clients.via_gateway.url == "http://127.0.0.1:8080/health/clients"
+    # Its relay's deliveries too: red while a subscriber's events wait too long.
+    assert config.target("clients-relay").probe.url == "http://127.0.0.1:5002/health/outbox"
 
 
 def test_a_service_appears_as_a_target_when_the_stack_runs_it():

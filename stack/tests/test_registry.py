@@ -369,6 +369,38 @@ def test_every_monitored_service_has_its_health_pair_target_and_only_they_do():
         assert target["via_gateway"]["url"] == f"${{GATEWAY_URL}}/health/{name}"
 
 
+def test_every_relay_and_worker_with_a_health_route_has_its_target_and_only_they_do():
+    """A relay or worker that stops or hangs alerts: `<service>-relay` checks /health/outbox of
+    each service that emits, depending on its subscribers (whose outage is the root cause), and
+    `<service>-<worker>` the route its registry Worker names as `health`."""
+    targets = yaml.safe_load((ROOT / "monitoring" / "targets.yaml").read_text())["targets"]
+    expected = {
+        f"{s.name}-relay": (s, "/health/outbox", ["postgres", s.name, *subscribers(s.name)])
+        for s in SERVICES
+        if s.has_relay
+    }
+    expected |= {
+        f"{s.name}-{w.name}": (s, w.health, ["postgres", s.name])
+        for s in SERVICES
+        for w in s.workers
+        if w.health
+    }
+    routes = tuple({route for _, route, _ in expected.values()})
+    watched = {
+        target["name"]: target
+        for target in targets
+        if target["name"] in expected or target.get("url", "").endswith(routes)
+    }
+    assert set(watched) == set(expected)
+    for name, (service, route, depends_on) in expected.items():
+        target = watched[name]
+        assert target["kind"] == "http", name
+        assert target["enabled_if_service"] == service.name, name
+        assert target["url"] == f"${{{service.env_prefix}_URL}}{route}", name
+        assert target["depends_on"] == depends_on, name
+        assert target["json"] == [{"path": "status", "equals": "ok"}], name
+
+
 def test_the_gateway_suite_checks_every_internal_route_of_the_registry():
     """Its `@{INTERNAL_PREFIXES}` is written by hand, as the suites are a specification: this
     keeps it in step with the registry's `Internal` routes."""

@@ -15,6 +15,9 @@ import requests
 from .config import Probe, Target
 
 MAX_ERROR = 300
+# The most of a failing answer's problem detail that a check's error carries.
+MAX_DETAIL = 200
+PROBLEM_JSON = "application/problem+json"
 
 
 @dataclass
@@ -52,6 +55,21 @@ def describe(exc: BaseException) -> str:
     return message[:MAX_ERROR]
 
 
+def problem_detail(response: requests.Response) -> str | None:
+    """A problem+json answer's `detail` (what a health route says fails: the sources, the
+    subscribers), on one line and cut to MAX_DETAIL characters; None for any other body."""
+    if response.headers.get("Content-Type", "").split(";")[0].strip() != PROBLEM_JSON:
+        return None
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(detail, str) or not detail.strip():
+        return None
+    line = " ".join(detail.split())
+    return line if len(line) <= MAX_DETAIL else line[: MAX_DETAIL - 1] + "…"
+
+
 def step(name: str, started: float, error: str | None = None) -> dict:
     entry = {"name": name, "ok": error is None, "latency_ms": ms_since(started)}
     if error:
@@ -76,7 +94,9 @@ def probe(session: requests.Session, name: str, spec: Probe, timeout: float) -> 
     entry["status"] = response.status_code
     if response.status_code not in spec.expect_status:
         wanted = " or ".join(map(str, spec.expect_status))
-        entry.update(ok=False, error=f"status {response.status_code}, wanted {wanted}")
+        error = f"status {response.status_code}, wanted {wanted}"
+        detail = problem_detail(response)
+        entry.update(ok=False, error=f"{error}: {detail}" if detail else error)
         return entry
     if spec.json:
         try:

@@ -102,7 +102,7 @@ def _read(session, now: datetime) -> tuple[list[dict], dict[str, dict], list[dic
     """The targets, their uptimes, the open incidents and the heartbeat (in one snapshot: a
     target down has its incident open in the same scrape)."""
     targets = store.targets(session)
-    figures, _ = status.uptimes(session, now)
+    figures, _, _ = status.uptimes(session, now)
     open_incidents, _ = store.incidents(session, state="open", limit=1000)
     return targets, figures, open_incidents, store.heartbeat(session)
 

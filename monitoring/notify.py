@@ -91,6 +91,10 @@ def public_url(raw: str | None) -> str | None:
     return raw
 
 
+# Where the one who gets the e-mail learns what the alert means and what to run first.
+RUNBOOK = 'What to do: README.md, section "On call" (each alert, its first commands).'
+
+
 def email_for(event: str, incident: dict[str, Any], public: str | None = None) -> tuple[str, str]:
     """The subject (the target and its state) and the text of an incident's e-mail, with links
     to the dashboard under `public` (MONITOR_PUBLIC_URL) when there is one."""
@@ -140,6 +144,8 @@ def email_for(event: str, incident: dict[str, Any], public: str | None = None) -
         lines.append(f"Root cause: {root} (recovered first: {target} outlived it)")
     elif root:
         lines.append(f"Root cause: {root}")
+    if opened:
+        lines.append(RUNBOOK)
     if public:
         lines += [
             "",

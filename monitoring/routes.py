@@ -280,6 +280,25 @@ def duration(seconds: float | None) -> str:
     return "—" if seconds is None else notify.duration(seconds)
 
 
+@pages.app_template_filter("moment")
+def moment(at: datetime, now: datetime) -> str:
+    """A time of the page's zone (UTC), with its date unless it is `now`'s day: "since 15:45:06"
+    read as later than "As of 05:05" when it was yesterday's."""
+    at = at.astimezone(UTC)
+    today = at.date() == now.astimezone(UTC).date()
+    return at.strftime("%H:%M:%S" if today else "%Y-%m-%d %H:%M:%S")
+
+
+@pages.app_template_filter("observed")
+def observed(seconds: float) -> str:
+    """How much of a window the worker saw, to the minute: `4 h 6 min`, `0 min`."""
+    days, rest = divmod(round(seconds / 60), 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min"]
+    text = " ".join(part for part in parts if part)
+    return text.removesuffix(" 0 min")
+
+
 @pages.app_template_filter("percent")
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f} %".replace(".000 %", " %")

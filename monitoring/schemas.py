@@ -18,6 +18,10 @@ Uptime = Schema.from_dict(
     },
     name="Uptime",
 )
+Observed = Schema.from_dict(
+    {label: fields.Float(metadata={"example": 14754.0}) for label in ("24h", "7d", "30d")},
+    name="Observed",
+)
 Latency = Schema.from_dict(
     {
         "p50": fields.Float(allow_none=True, metadata={"example": 12.5}),
@@ -96,7 +100,16 @@ class TargetSummarySchema(Schema):
     last_checked_at = fields.DateTime(allow_none=True)
     last_error = last_error_field()
     last_step = last_step_field()
-    uptime = fields.Nested(Uptime, metadata={"description": "Percent of the time, by window"})
+    uptime = fields.Nested(
+        Uptime, metadata={"description": "Percent of the observed time, by window"}
+    )
+    observed_s = fields.Nested(
+        Observed,
+        metadata={
+            "description": "Seconds of each window the worker observed (it was running); the "
+            "uptime is over these alone"
+        },
+    )
     latency_ms = fields.Nested(Latency, metadata={"description": "Over the last 24 hours"})
 
 

@@ -42,9 +42,13 @@ def incident(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def uptimes(session, now: datetime) -> tuple[dict[str, dict], dict[str, store.Window]]:
-    """Each target's uptime over 24 h, 7 d and 30 d, and its 24 h window (for the latency)."""
+def uptimes(
+    session, now: datetime
+) -> tuple[dict[str, dict], dict[str, dict], dict[str, store.Window]]:
+    """Each target's uptime over 24 h, 7 d and 30 d, the seconds of each the worker observed
+    (uptime is over those alone), and its 24 h window (for the latency)."""
     figures: dict[str, dict] = {}
+    observed: dict[str, dict] = {}
     last_day: dict[str, store.Window] = {}
     for label, span in store.WINDOWS.items():
         found = store.windows(session, now - span, now, latency=label == "24h")
@@ -52,7 +56,8 @@ def uptimes(session, now: datetime) -> tuple[dict[str, dict], dict[str, store.Wi
             last_day = found
         for target, window in found.items():
             figures.setdefault(target, {})[label] = window.uptime
-    return figures, last_day
+            observed.setdefault(target, {})[label] = window.observed_s
+    return figures, observed, last_day
 
 
 def in_one_snapshot(
@@ -89,7 +94,7 @@ def summary(session, now: datetime) -> dict[str, Any]:
 
 def _summary(session, now: datetime, targets: list[dict]) -> dict[str, Any]:
     """The summary of `targets`, read in the caller's snapshot (the summary's or the page's)."""
-    figures, last_day = uptimes(session, now)
+    figures, observed, last_day = uptimes(session, now)
     open_incidents, _ = store.incidents(session, state="open", limit=100)
     beat = store.heartbeat(session)
     return {
@@ -103,6 +108,10 @@ def _summary(session, now: datetime, targets: list[dict]) -> dict[str, Any]:
                 "last_error": t["last_error"],
                 "last_step": t["last_step"],
                 "uptime": {label: figures.get(t["name"], {}).get(label) for label in store.WINDOWS},
+                # Uptime is of the observed time: 100 % of 4 h observed in 24 h says little.
+                "observed_s": {
+                    label: observed.get(t["name"], {}).get(label, 0.0) for label in store.WINDOWS
+                },
                 "latency_ms": latency(last_day.get(t["name"])),
             }
             for t in targets
@@ -206,6 +215,8 @@ def summary_from_snapshot(
                 "last_error": t.get("last_error"),
                 "last_step": t.get("last_step"),
                 "uptime": figures.get(t["name"], {}).get("uptime") or dict.fromkeys(store.WINDOWS),
+                "observed_s": figures.get(t["name"], {}).get("observed_s")
+                or dict.fromkeys(store.WINDOWS, 0.0),
                 "latency_ms": figures.get(t["name"], {}).get("latency_ms")
                 or {"p50": None, "p95": None},
             }

@@ -422,6 +422,12 @@ class Window:
         measured = available + self.down_s
         return round(100 * available / measured, 3) if measured else None
 
+    @property
+    def observed_s(self) -> float:
+        """Seconds of the window the worker saw (maintenance too): the rest it was not running
+        (a whole-stack stop), and the uptime says nothing of that time."""
+        return round(self.up_s + self.degraded_s + self.down_s + self.maintenance_s, 3)
+
     def percentile(self, q: float) -> float | None:
         return histogram.percentile(self.counts, q, self.latency_max_ms)
 

@@ -160,7 +160,7 @@ class Monitor:
                     self.tracked = {n: Tracked(t.target) for n, t in self.tracked.items()}
                     self._pending.clear()
                 self._restored = False
-                log.warning("this worker leads: checking every target")
+                log.info("this worker leads: checking every target")
             elif self._leading and not leading:
                 with self._lock:
                     dropped = len(self._pending)

@@ -70,6 +70,7 @@ def test_the_summary_has_every_target_its_state_uptime_latency_and_the_open_inci
         "last_error",
         "last_step",
         "uptime",
+        "observed_s",
         "latency_ms",
     }
     assert postgres["state"] == "up" and clients["state"] == "down"
@@ -78,6 +79,9 @@ def test_the_summary_has_every_target_its_state_uptime_latency_and_the_open_inci
     assert clients["last_error"] == "refused" and clients["last_step"] == "request"
     assert postgres["uptime"] == {"24h": 100.0, "7d": 100.0, "30d": 100.0}
     assert clients["uptime"]["24h"] == pytest.approx(100 * 237 / 240, abs=0.01)
+    # The uptime is of the hour the worker observed, not of the whole 24 h: said beside it.
+    assert set(postgres["observed_s"]) == {"24h", "7d", "30d"}
+    assert all(3500 < seconds <= 3615 for seconds in postgres["observed_s"].values())
     assert 0 < postgres["latency_ms"]["p50"] <= 5 and 20 < clients["latency_ms"]["p95"] <= 30
     [incident] = body["incidents_open"]
     assert incident["target"] == "clients" and incident["state"] == "open"

@@ -170,7 +170,8 @@ class Leadership:
         if taken:
             self._connection = connection
             if not self._leading or self._unlocked:
-                log.warning("leading", extra={"lock": self.name})
+                # Every start takes the lead: routine. Losing it, or leading unlocked, warns.
+                log.info("leading", extra={"lock": self.name})
             self._leading, self._unlocked = True, False
             return True
         connection.close()

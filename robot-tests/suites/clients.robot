@@ -109,11 +109,18 @@ Scenario: clients are found by their name without its accents, every word in any
     Then the answer is 200
     And the page holds only the client named "Maria da Conceição Araújo"
 
-Scenario: a client is found by its mobile in any writing
+Scenario: the admin finds a client by its mobile in any writing
     Given a registered client with a mobile of its own
+    And a signed-in admin
     When I list clients with the client's mobile written as "(11) 9xxxx-xxxx"
     Then the answer is 200
     And the page holds only the client
+
+Scenario: a user may not find clients by phone, which would unmask a phone's hidden digits
+    Given a registered client with a mobile of its own
+    And a signed-in user
+    When I list clients with the client's mobile written as "(11) 9xxxx-xxxx"
+    Then the answer is a 403 problem
 
 Scenario: a phone that is not a Brazilian mobile is refused as a filter
     Given a signed-in admin

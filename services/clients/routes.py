@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from services.kit import (
     Blueprint,
+    Forbidden,
     NotFound,
     conditional,
     current_caller,
@@ -57,9 +58,13 @@ class Clients(MethodView):
     @blp.login_required()
     @blp.arguments(ClientListArgs, location="query")
     @blp.response(200, page_schema(ClientSchema))
+    @blp.problem(403, "Only an admin may find clients by phone")
     def get(self, args):
         """List clients; `name` finds every word typed somewhere in the name, ignoring accents
-        and case; `phone` (any writing of a mobile) the stored phone exactly."""
+        and case; `phone` (any writing of a mobile) the stored phone exactly, for an admin only
+        (users read phones masked: an exact match would tell them the hidden digits)."""
+        if "phone" in args and current_caller().role != "admin":
+            raise Forbidden("Only an admin may find clients by phone")
         sortable = {"name": Client.name, "created_at": Client.created_at}
         return paginate(db, clients.search(args), args, sortable, Client.id)
 

@@ -73,6 +73,7 @@ EXACT: dict[str, str] = {
         "Valor em dinheiro inválido: escreva só algarismos e os centavos, como em 30,25."
     ),
     "At most two decimal places.": "No máximo duas casas decimais.",
+    "Must hold a word to find.": "Informe ao menos uma palavra a buscar.",
     "Give at least one field to change.": "Altere pelo menos um campo.",
     "A value, or what it adds up to, is larger than can be stored.": (
         "Um valor, ou a soma deles, é grande demais para ser gravado."
@@ -165,6 +166,10 @@ EXACT: dict[str, str] = {
     "Not Found": "Não encontrado.",
     "Method Not Allowed": "Método não permitido.",
     "Conflict": "Conflito com os dados atuais.",
+    "Precondition Failed": "A condição do pedido não vale mais.",
+    "The resource changed since If-Match's ETag: read it again": (
+        "O registro mudou desde que foi lido (If-Match): leia-o de novo."
+    ),
     "Payload Too Large": "Envio grande demais.",
     "Unprocessable Content": "Dados inválidos.",
     "Too Many Requests": "Muitas requisições.",
@@ -284,6 +289,9 @@ EXACT: dict[str, str] = {
         "Só quem fez o pedido, ou um administrador, pode alterá-lo."
     ),
     "Only an admin may cancel a paid order": "Só um administrador pode cancelar um pedido pago.",
+    "Only an admin may find clients by phone": (
+        "Só um administrador pode buscar clientes pelo telefone."
+    ),
     "The order took too long to place; nothing was kept": (
         "O pedido demorou demais para ser registrado; nada foi gravado."
     ),

@@ -124,6 +124,16 @@ def test_text_postgresql_cannot_store_is_a_422_naming_the_field_and_stores_nothi
         assert db.session.scalar(select(func.count()).select_from(Client)) == 0
 
 
+@pytest.mark.parametrize("blank", ["   ", "\t", "\u00a0"], ids=["spaces", "tab", "nbsp"])
+def test_a_name_filter_of_blanks_only_is_a_422_naming_it_not_every_client(
+    client, user, make_client, blank
+):
+    make_client()
+    response = client.get("/clients", query_string={"name": blank}, headers=user)
+    assert response.status_code == 422, response.json
+    assert response.json["errors"] == {"name": ["Must hold a word to find."]}
+
+
 def test_a_name_filter_with_a_nul_is_a_422_naming_it(client, user):
     response = client.get("/clients", query_string={"name": "Ma\x00ria"}, headers=user)
     assert response.status_code == 422 and response.mimetype == PROBLEM

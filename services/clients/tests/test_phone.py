@@ -104,16 +104,25 @@ def test_admins_read_the_phone_whole_and_users_read_it_masked(client, admin, use
 
 
 @pytest.mark.parametrize("typed", ["(11) 91234-5678", "11912345678", "+55 11 91234-5678"])
-def test_the_phone_filter_finds_the_clients_of_a_mobile_in_any_writing_answered_masked(
-    client, user, make_client, typed
+def test_the_admins_phone_filter_finds_the_clients_of_a_mobile_in_any_writing(
+    client, admin, make_client, typed
 ):
     mother = make_client(phone=E164)
     son = make_client(phone=E164)
     make_client(phone="21998765432")
     make_client()
-    found = client.get("/clients", query_string={"phone": typed}, headers=user).json
+    found = client.get("/clients", query_string={"phone": typed}, headers=admin).json
     assert sorted(c["id"] for c in found["items"]) == sorted([mother["id"], son["id"]])
-    assert {c["phone"] for c in found["items"]} == {MASKED}
+
+
+def test_a_user_may_not_find_clients_by_phone_which_would_unmask_the_hidden_digits(
+    client, user, make_client
+):
+    """A user reads +55 11 9****-5678: ten thousand exact searches would give the rest."""
+    make_client(phone=E164)
+    response = client.get("/clients", query_string={"phone": E164}, headers=user)
+    assert response.status_code == 403 and response.mimetype == PROBLEM
+    assert response.json["detail"] == "Only an admin may find clients by phone"
 
 
 @pytest.mark.parametrize("phone", ["(11) 3123-4567", "+14155552671", "12345", MASKED])

@@ -23,6 +23,7 @@ from services.kit import (
     Unprocessable,
     utcnow,
 )
+from services.kit.errors import InvalidToken
 from services.kit.fields import Email, normalized_email
 from services.kit.security import (
     ASSERTION_TYPE,
@@ -463,22 +464,22 @@ def verified_caller(token: str) -> User:
         claims = decode_token(token)
     except PyJWTError as exc:
         expired = exc.__class__.__name__ == "ExpiredSignatureError"
-        raise Unauthorized(
+        raise InvalidToken(
             "The bearer token has expired" if expired else "The bearer token is invalid"
         ) from exc
     if not issued_by_auth(claims):
-        raise Unauthorized("The bearer token is invalid")
+        raise InvalidToken("The bearer token is invalid")
     if claims.get("type") != "access":
-        raise Unauthorized("An access token is required")
+        raise InvalidToken("An access token is required")
     row = db.session.execute(
         select(User, Session.revoked_at)
         .join(Session, Session.user_id == User.id)
         .where(Session.id == claims.get("sid"), User.id == int(claims["sub"]))
     ).first()
     if row is None or row.revoked_at is not None:
-        raise Unauthorized("The bearer token has been revoked")
+        raise InvalidToken("The bearer token has been revoked")
     if not row.User.active:
-        raise Unauthorized("The account is deactivated")
+        raise InvalidToken("The account is deactivated")
     return row.User
 
 
@@ -564,7 +565,7 @@ def _still_as_checked(user_id: int, checked_hash: str, session_id: str | None) -
         )
         if revoked is not False:
             db.session.rollback()
-            raise Unauthorized("The bearer token has been revoked")
+            raise InvalidToken("The bearer token has been revoked")
     return user
 
 

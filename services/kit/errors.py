@@ -66,12 +66,28 @@ class BadRequest(Problem):
     status, title = 400, "Bad Request"
 
 
+# RFC 6750 §3: a request without a token is told only the scheme; one whose bearer token was
+# refused is told so, and a client then signs in or refreshes rather than send the same again.
+CHALLENGE = 'Bearer realm="feira"'
+REFUSED_CHALLENGE = 'Bearer realm="feira", error="invalid_token"'
+
+
 class Unauthorized(Problem):
+    """No credential, or one this route does not take (a password, a service credential)."""
+
     status, title = 401, "Unauthorized"
+    challenge = CHALLENGE
 
     def __init__(self, detail: str | None = None, **kwargs):
         super().__init__(detail, **kwargs)
-        self.headers.setdefault("WWW-Authenticate", 'Bearer realm="feira"')
+        self.headers.setdefault("WWW-Authenticate", self.challenge)
+
+
+class InvalidToken(Unauthorized):
+    """The bearer token the request presented is refused: expired, malformed, revoked, or its
+    session or user no longer good (a logout, a deactivated account)."""
+
+    challenge = REFUSED_CHALLENGE
 
 
 class Forbidden(Problem):

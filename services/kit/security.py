@@ -23,7 +23,15 @@ from itsdangerous import BadSignature, TimestampSigner
 
 from services.registry import internal_callers
 
-from .errors import Forbidden, Unauthorized, Unavailable, problem_response
+from .errors import (
+    CHALLENGE,
+    REFUSED_CHALLENGE,
+    Forbidden,
+    InvalidToken,
+    Unauthorized,
+    Unavailable,
+    problem_response,
+)
 from .keys import public_pems, thumbprint
 from .settings import env
 
@@ -130,7 +138,7 @@ class SessionCheck:
             with self._lock:
                 self._verdicts[digest] = verdict
         if verdict is not None:
-            raise Unauthorized(verdict)
+            raise InvalidToken(verdict)
 
     def _asserted(self, digest: str) -> bool:
         raw = request.headers.get(ASSERTION_HEADER)
@@ -191,7 +199,7 @@ def _unauthorized(detail: str):
         401,
         "Unauthorized",
         detail,
-        headers={"WWW-Authenticate": 'Bearer realm="feira", error="invalid_token"'},
+        headers={"WWW-Authenticate": REFUSED_CHALLENGE},
     )
 
 
@@ -271,7 +279,7 @@ def _missing_token(reason: str):
         401,
         "Unauthorized",
         "A bearer token is required",
-        headers={"WWW-Authenticate": 'Bearer realm="feira"'},
+        headers={"WWW-Authenticate": CHALLENGE},
     )
 
 
@@ -336,7 +344,7 @@ def require_caller(*roles: str) -> Caller:
     """Verify the bearer token and, when roles are given, that the caller holds one of them."""
     claims = current_app.extensions["feira.tokens"].claims()
     if claims.get("type") != "access":
-        raise Unauthorized("An access token is required")
+        raise InvalidToken("An access token is required")
     try:
         caller = Caller(
             id=int(claims["sub"]),
@@ -345,9 +353,9 @@ def require_caller(*roles: str) -> Caller:
             session_id=claims.get("sid"),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise Unauthorized("The bearer token is missing required claims") from exc
+        raise InvalidToken("The bearer token is missing required claims") from exc
     if caller.role not in ROLES:
-        raise Unauthorized("The bearer token carries an unknown role")
+        raise InvalidToken("The bearer token carries an unknown role")
     # Before the role: a demoted admin's token still says admin until it expires.
     if current_app.config["SESSION_CHECK"]:
         current_app.extensions["feira.sessions"].ensure_live(_bearer_token())

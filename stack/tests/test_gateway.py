@@ -384,6 +384,34 @@ def test_the_longest_header_line_the_gateway_accepts_reaches_the_service(auth_ga
     assert_problem(requests.get(url, headers={"X-Big": value + "a"}, timeout=5), 431)
 
 
+def test_the_gateways_401_tells_a_refused_token_from_none_as_auth_does(auth_gateway):
+    # auth_request hands auth's challenge on: RFC 6750 §3's error only when a token was sent.
+    pair = requests.post(
+        f"{auth_gateway}/auth/login",
+        json={"email": "trial0@example.com", "password": PASSWORD},
+        timeout=30,
+    ).json()
+    refused = {
+        "a refresh token": {"Authorization": f"Bearer {pair['refresh_token']}"},
+        "malformed": {"Authorization": "Bearer x.y.z"},
+        "no token": {},
+        "another scheme": {"Authorization": "Basic YW5hOnNlbmhh"},
+    }
+    challenges = {}
+    for reason, headers in refused.items():
+        response = requests.get(f"{auth_gateway}/clients", headers=headers, timeout=5)
+        assert_problem(response, 401)
+        challenges[reason] = response.headers.get("WWW-Authenticate")
+
+    invalid, bare = 'Bearer realm="feira", error="invalid_token"', 'Bearer realm="feira"'
+    assert challenges == {
+        "a refresh token": invalid,
+        "malformed": invalid,
+        "no token": bare,
+        "another scheme": bare,
+    }
+
+
 def sign_in(base: str, n: int) -> dict[str, str]:
     response = requests.post(
         f"{base}/auth/login",

@@ -780,6 +780,44 @@ def test_verify_without_a_bearer_token_is_401(client):
     assert client.get("/auth/verify", headers={"Authorization": "Basic abc"}).status_code == 401
 
 
+INVALID_TOKEN = 'Bearer realm="feira", error="invalid_token"'
+
+
+def test_a_refused_bearer_token_is_told_invalid_token_at_verify_and_at_auths_own_routes(
+    client, admin, register, login, jwt_keys
+):
+    user = register()
+    logged_out = login()
+    client.post("/auth/logout", headers=auth(logged_out))
+    deactivated = login()
+    client.patch(f"/auth/users/{user['id']}", headers=auth(admin), json={"active": False})
+    refused = {
+        "logged out": auth(logged_out),
+        "deactivated": auth(deactivated),
+        "a refresh token": bearer(deactivated["refresh_token"]),
+        "expired": bearer(access_token(jwt_keys, expires_in=timedelta(seconds=-60))),
+        "malformed": bearer("not.a.jwt"),
+    }
+    for reason, headers in refused.items():
+        for path in ("/auth/verify", "/auth/me"):
+            response = client.get(path, headers=headers)
+            assert response.status_code == 401, (reason, path)
+            assert response.headers["WWW-Authenticate"] == INVALID_TOKEN, (reason, path)
+
+
+def test_no_bearer_token_or_a_wrong_password_is_told_only_the_scheme(client, register):
+    register()
+    answers = [
+        client.get("/auth/verify"),
+        client.get("/auth/verify", headers={"Authorization": "Basic abc"}),
+        client.get("/auth/me"),
+        client.post("/auth/login", json={"email": "ana@example.com", "password": "nope-nope"}),
+    ]
+    for response in answers:
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="feira"'
+
+
 # --- the caller's account ---
 
 

@@ -100,6 +100,7 @@ def test_a_token_first_seen_after_logout_is_refused_at_once(client, catalogue, r
     response = catalogue.get("/categories", headers=headers)
     assert response.status_code == 401
     assert response.json["detail"] == "The bearer token has been revoked"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="feira", error="invalid_token"'
 
 
 def test_a_deactivated_users_token_is_refused_within_5_seconds(

@@ -499,6 +499,35 @@ def test_the_role_guard_refuses_expired_and_garbage_tokens_with_401(client, jwt_
         assert response.status_code == 401 and response.mimetype == PROBLEM
 
 
+def refused_tokens(keys: dict) -> dict[str, str]:
+    """Bearer tokens the role guard refuses, each for another reason, by that reason."""
+    admin = access_token(keys, role="admin")
+    claims = jwt.decode(admin, options={"verify_signature": False})
+    return {
+        "expired": access_token(keys, role="admin", expires_in=timedelta(seconds=-60)),
+        "malformed": "not.a.jwt",
+        "a refresh token": signed({**claims, "type": "refresh"}, keys),
+        "no user id": signed({**claims, "sub": "ana"}, keys),
+        "an unknown role": access_token(keys, role="superuser"),
+    }
+
+
+def test_a_refused_bearer_token_is_told_invalid_token_and_no_token_only_the_scheme(
+    client, jwt_keys
+):
+    # RFC 6750 §3: the client tells "sign in again" from "send a token" by the challenge.
+    for reason, token in refused_tokens(jwt_keys).items():
+        response = client.get("/widgets/admin-only", headers=bearer(token))
+        assert response.status_code == 401, reason
+        assert response.headers["WWW-Authenticate"] == (
+            'Bearer realm="feira", error="invalid_token"'
+        ), reason
+    for headers in ({}, {"Authorization": "Basic YW5hOnNlbmhh"}):
+        response = client.get("/widgets/admin-only", headers=headers)
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="feira"'
+
+
 # A token signed with auth's own key but unlike any auth issues: only the key's holder can make
 # one, and one without exp would never expire.
 UNLIKE_AUTHS = [

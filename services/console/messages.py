@@ -73,6 +73,9 @@ EXACT: dict[str, str] = {
         "Valor em dinheiro inválido: escreva só algarismos e os centavos, como em 30,25."
     ),
     "At most two decimal places.": "No máximo duas casas decimais.",
+    "Events undelivered": "Eventos não entregues",
+    "A run has been queued": "Uma coleta está na fila",
+    "A queued message has been due": "Uma mensagem na fila espera envio",
     "Must hold a word to find.": "Informe ao menos uma palavra a buscar.",
     "Give at least one field to change.": "Altere pelo menos um campo.",
     "A value, or what it adds up to, is larger than can be stored.": (
@@ -449,6 +452,12 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (
             r"(?P<reason>.+); the collector does not fetch it\.",
             "{reason}; o coletor não busca esse endereço.",
+        ),
+        # health routes (an SRE's, read by monitoring; named things kept as given)
+        (r"(?P<n>{N}) failing: (?P<names>.+)", "{n} com falha: {names}"),
+        (
+            r"(?P<reason>.+) longer than (?P<n>{N}) s: (?P<names>.+)",
+            "{reason} há mais de {n} s: {names}",
         ),
         # products
         (r"At most (?P<n>{N}) rows per import\.", "No máximo {n} linhas por importação."),

@@ -326,8 +326,50 @@ class Parser(FlaskParser):
         raise BadRequest("The request body is not valid JSON")
 
 
+LOCATION_HEADER = {
+    "description": "Where what this request made is read (or, for a picture, served) from",
+    "schema": {"type": "string", "example": "/orders/42"},
+}
+REPLAYED_HEADER = {
+    "description": "Only on the first answer given again for its Idempotency-Key (nothing was "
+    "done this time): `true`",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before asking again",
+    "schema": {"type": "integer", "minimum": 1, "example": 5},
+}
+
+
+def answer_headers(status: str, *, keyed: bool) -> dict:
+    """The headers an answer of `status` carries besides ETag (`conditional`): every 201 of ours
+    names what it made in Location, the success of a write taking an Idempotency-Key (`keyed`)
+    may be a replay, and a 429 or 503 says when to try again."""
+    headers = {}
+    if status == "201":
+        headers["Location"] = LOCATION_HEADER
+    if keyed and status.startswith("2"):
+        headers["Idempotent-Replayed"] = REPLAYED_HEADER
+    if status in ("429", "503"):
+        headers["Retry-After"] = RETRY_AFTER_HEADER
+    return headers
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = Parser()
+
+    def _prepare_response_doc(self, doc, doc_info, *, api, spec, **kwargs):
+        """As flask-smorest's, and each response names the headers it carries (`answer_headers`):
+        here, where every route's responses and problems are documented, every service's
+        document gets them."""
+        doc = super()._prepare_response_doc(doc, doc_info, api=api, spec=spec, **kwargs)
+        parameters = doc_info.get("manual_doc", {}).get("parameters", [])
+        keyed = any(parameter.get("name") == "Idempotency-Key" for parameter in parameters)
+        for status, response in doc.get("responses", {}).items():
+            headers = answer_headers(str(status), keyed=keyed)
+            if headers and isinstance(response, dict) and "$ref" not in response:
+                response.setdefault("headers", {}).update(headers)
+        return doc
 
     def response(self, status_code, schema=None, **kwargs):
         """As flask-smorest's; a success without a schema (other than a 204) answers no
@@ -452,6 +494,9 @@ class Api(flask_smorest.Api):
         """As flask-smorest does, but the error answers are documented as problem+json."""
         for status in http.HTTPStatus:
             response = {"description": status.phrase}
+            headers = answer_headers(str(status.value), keyed=False)
+            if headers:
+                response["headers"] = headers
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
             prepare_response(response, self.spec, PROBLEM_JSON)

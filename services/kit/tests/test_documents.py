@@ -114,3 +114,53 @@ def test_no_document_lists_a_route_only_other_services_call(app, document):
         for tag in operation.get("tags", [])
     }
     assert "internal" not in used and tags <= used | {"health"}
+
+
+def responses(document: dict):
+    """(operation, status, response) of every documented answer, a component's resolved."""
+    components = document["components"].get("responses", {})
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method == "parameters":
+                continue
+            keyed = any(p["name"] == "Idempotency-Key" for p in operation.get("parameters", []))
+            for status, response in operation["responses"].items():
+                if "$ref" in response:
+                    response = components[response["$ref"].rsplit("/", 1)[1]]
+                yield (f"{method.upper()} {path}", keyed), status, response
+
+
+def undocumented_headers(document: dict) -> list[str]:
+    """Each answer that carries a header the document does not name: Location on a 201 (every
+    one of ours sets it), Idempotent-Replayed on a keyed write's success (a replay), Retry-After
+    on a 429 or a 503."""
+    missing = []
+    for (operation, keyed), status, response in responses(document):
+        wanted = []
+        if status == "201":
+            wanted.append("Location")
+        if keyed and status.startswith("2"):
+            wanted.append("Idempotent-Replayed")
+        if status in ("429", "503"):
+            wanted.append("Retry-After")
+        missing += [
+            f"{operation} {status} {name}"
+            for name in wanted
+            if name not in response.get("headers", {})
+        ]
+    return missing
+
+
+def test_every_answer_names_the_location_replay_and_retry_headers_it_carries(document):
+    assert undocumented_headers(document) == []
+
+
+@pytest.mark.parametrize("app", ["orders"], indirect=True)
+def test_placing_an_order_documents_its_location_its_replay_and_when_to_retry(document):
+    placed = document["paths"]["/orders"]["post"]["responses"]
+    assert set(placed["201"]["headers"]) >= {"Location", "Idempotent-Replayed"}
+    assert placed["201"]["headers"]["Idempotent-Replayed"]["schema"]["enum"] == ["true"]
+    assert placed["503"]["headers"]["Retry-After"]["schema"]["type"] == "integer"
+    # Not a keyed write: no replay to name.
+    listed = document["paths"]["/orders"]["get"]["responses"]
+    assert "Idempotent-Replayed" not in listed["200"].get("headers", {})

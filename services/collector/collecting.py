@@ -769,11 +769,14 @@ def picture_format(content: bytes) -> str | None:
 
 def unfetched(tally: Tally) -> str:
     """Why a run that got no page failed: the first page's reason (a 404 start URL, a refused
-    address, a timeout), with its URL cut to leave the reason whole within the error's 500."""
+    address, a timeout), with its URL cut to leave the reason whole within the error's 500. The
+    URL goes without its query: the error reaches the public status page (the collector's
+    sources' health names it), and a shop's query may hold a key."""
     if not tally.rejected:
         return "no page could be fetched"
     first = tally.rejected[0]
-    url = first["url"] if len(first["url"]) <= 150 else first["url"][:149] + "…"
+    url = urlsplit(first["url"])._replace(query="", fragment="").geturl()
+    url = url if len(url) <= 150 else url[:149] + "…"
     return f"no page could be fetched: {first['reason']} ({url})"
 
 

@@ -161,7 +161,10 @@ def past_the_last_line(values: dict) -> bool:
         for key, value in values.items()
         if key.startswith("product_id_") and value.strip()
     )
-    return any(n.isdigit() and int(n) > MAX_ORDER_LINES for n in numbers)
+    # ASCII digits only, and few of them: "²" is a digit int() refuses, and 4,301 digits too.
+    return any(
+        n.isascii() and n.isdigit() and (len(n) > 3 or int(n) > MAX_ORDER_LINES) for n in numbers
+    )
 
 
 def item_lines(values: dict) -> list[int]:

@@ -695,6 +695,16 @@ def test_a_run_whose_every_start_url_answers_a_client_error_fails_naming_the_fir
     assert run["error"] == f"no page could be fetched: HTTP {status} ({own_shop.url}/)"
 
 
+def test_a_failed_runs_error_names_its_start_url_without_its_query_which_may_hold_a_key(
+    app, client, admin, own_shop
+):
+    """The error reaches the public status page through the sources' health."""
+    own_shop.pages["/"] = ("Não encontrada", 404)
+    run = run_own_shop(app, client, admin, own_shop, start_urls=[own_shop.url + "/?api_key=s3"])
+    assert run["status"] == "failed", run
+    assert run["error"] == f"no page could be fetched: HTTP 404 ({own_shop.url}/)"
+
+
 def test_a_start_url_answering_404_beside_one_that_answers_makes_the_run_partial(
     app, client, admin, own_shop
 ):

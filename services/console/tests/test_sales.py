@@ -430,6 +430,15 @@ def test_a_new_orders_product_on_a_line_past_the_hundredth_is_refused_not_droppe
     assert api.sent == []
 
 
+@pytest.mark.parametrize("line", ["²", "1" * 5000, "0101"], ids=["superscript", "huge", "padded"])
+def test_a_forged_line_number_is_no_500(browser, api, line):
+    sign_in(browser)
+    page = browser.get("/console/orders/new").text
+    form = {**form_fields(page, "order-form"), "client_id": str(CLIENT), "product_id_1": "11"}
+    answer = browser.post("/console/orders/new", data={**form, f"product_id_{line}": "15"})
+    assert answer.status_code < 500
+
+
 # --- an order's page ---
 
 

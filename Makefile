@@ -51,7 +51,7 @@ ROBOT_VARS = --name Feira --variablefile robot-tests/variables/$(ROBOT_ENV).py \
 	$(if $(filter local,$(ROBOT_ENV)),,--exclude local-only)
 
 .DEFAULT_GOAL := help
-.PHONY: help install up down status logs start stop restart rotate-keys clean test lint pytest robot \
+.PHONY: help install up down status logs psql start stop restart rotate-keys clean test lint pytest robot \
         test-stack replicas seed collect bench robot-smoke robot-rerun robot-coverage fuzz k8s-check \
         migration
 
@@ -80,6 +80,10 @@ status: install ## what is running
 
 logs: install ## follow every log
 	@$(STACK) logs --follow
+
+# ARGS are psql's: `make psql ARGS='-c "select 1"'` runs one statement and exits.
+psql: install ## psql on the stack's database as its superuser; one statement: make psql ARGS='-c "select 1"'
+	@$(STACK) psql -- $(ARGS)
 
 start: install ## start one process: make start SERVICE=clients
 	@test -n "$(SERVICE)" || { echo "usage: make start SERVICE=name"; exit 2; }

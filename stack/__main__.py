@@ -1,4 +1,4 @@
-"""`python -m stack up|down|status|logs|start|stop|restart|clean|urls|rotate-keys`: what the
+"""`python -m stack up|down|status|logs|start|stop|restart|clean|urls|rotate-keys|psql`: what the
 Makefile calls."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 import xmlrpc.client
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 from supervisor.xmlrpc import Faults, SupervisorTransport
@@ -23,7 +24,7 @@ from supervisor.xmlrpc import Faults, SupervisorTransport
 from . import gateway
 from .config import ROOT, StackConfig
 from .keys import ensure_keypair, rotate_keypair
-from .postgres import provision
+from .postgres import Cluster, pg_bin, provision
 from .processes import (
     VENV_BIN,
     cluster,
@@ -370,12 +371,43 @@ def status(cfg: StackConfig) -> int:
     return 0 if states and all(state == "RUNNING" for state in states) else 3
 
 
+def psql_command(pg: Cluster, database: str, args: Sequence[str] = ()) -> list[str]:
+    """psql on `database` of the cluster `pg`, as its superuser, through its socket (wherever the
+    stack put it: `.run/pg/sock`, or /var/tmp when that path is too long) and on its port. It runs
+    as the caller: the socket takes the superuser without a password (trust, guarded by its
+    directory's mode), and root reaches that directory though it is the server account's.
+    `pg_bin` finds psql whatever PostgreSQL version is installed."""
+    return [
+        pg_bin("psql"),
+        "-h",
+        str(pg.socket_dir),
+        "-p",
+        str(pg.port),
+        "-U",
+        pg.superuser,
+        "-d",
+        database,
+        *args,
+    ]
+
+
+def psql(cfg: StackConfig, args: Sequence[str]) -> None:
+    """This process becomes psql on the stack's database (`make psql`; `ARGS` are psql's)."""
+    # Asked before the cluster is: working it out makes its directories, which `make up` does.
+    if not (cfg.run_dir / "pg" / "data" / "PG_VERSION").exists():
+        sys.exit(f"no stack database in {cfg.run_dir}: make up")
+    command = psql_command(cluster(cfg), cfg.database, args)
+    os.execvp(command[0], command)  # noqa: S606 (this process becomes psql)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stack")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("up", "down", "status", "clean", "urls", "wait", "rotate-keys"):
         sub.add_parser(name)
     sub.add_parser("logs").add_argument("--follow", action="store_true")
+    # psql's own options after `--`: `python -m stack psql -- -c "select 1"`.
+    sub.add_parser("psql").add_argument("args", nargs="*")
     for name in ("start", "stop", "restart"):
         sub.add_parser(name).add_argument("service")
     args = parser.parse_args(argv)
@@ -393,6 +425,9 @@ def main(argv: list[str] | None = None) -> None:
         wait_ready(cfg)
     elif args.command == "rotate-keys":
         rotate_keys(cfg)
+    elif args.command == "psql":
+        # Whether supervisord runs or not: a PostgreSQL that is down, psql says why.
+        psql(cfg, args.args)
     elif not supervisor_running(cfg):
         sys.exit("the stack is not running: make up")
     elif args.command == "status":

@@ -13,7 +13,6 @@ row, once no request can still be on its way (`SWEEP_GRACE_SECONDS`).
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
@@ -51,7 +50,7 @@ from .models import (
     db,
     outbox,
 )
-from .schemas import OrderSchema
+from .schemas import OrderSchema, merged
 
 log = logging.getLogger("feira.orders")
 SWEEP_BATCH = 100
@@ -155,14 +154,6 @@ def get_order(order_id: int, *, lock: bool = False) -> Order:
 # --- what other services say ---
 
 
-def _merged(lines: list[dict]) -> dict[int, int]:
-    """Lines of the same product add up: an order holds one line per product."""
-    wanted: dict[int, int] = defaultdict(int)
-    for line in lines:
-        wanted[line["product_id"]] += line["quantity"]
-    return dict(wanted)
-
-
 def priced_lines(
     wanted: dict[int, int], products: dict[int, dict], kept: dict[int, OrderItem]
 ) -> tuple[list[OrderItem], Decimal]:
@@ -227,7 +218,7 @@ def place_order(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Order:
                 return resumed
         order = _store_reserving(data, user_id, key)
         failpoint("orders.reserving_committed")
-        placed = _reserve_and_make_pending(order, _merged(data["items"]), user_id, key)
+        placed = _reserve_and_make_pending(order, merged(data["items"]), user_id, key)
     if placed is None:
         raise Unavailable("The inventory service could not reserve the stock")
     return placed
@@ -235,7 +226,7 @@ def place_order(data: dict, user_id: int, key: Key | NoKey = NO_KEY) -> Order:
 
 def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
     """Steps 1 and 2 of `place_order`."""
-    wanted = _merged(data["items"])
+    wanted = merged(data["items"])
     problems = known.client_problems(data["client_id"], data.get("shipping_address_id"))
     products, product_problems = known.products(wanted)
     if product_problems:
@@ -485,7 +476,7 @@ def edit_order(order_id: int, data: dict, caller) -> Order:
         problems = known.client_problems(order.client_id, address_id)
     wanted = None
     if "items" in data:
-        wanted = _merged(data["items"])
+        wanted = merged(data["items"])
         # A line kept at no more units sells what was already sold: its product, deactivated
         # since, does not stop an edit of the others (it is shipped as ordered if left alone).
         kept_lines = {

@@ -55,11 +55,17 @@ class HistorySchema(Schema):
         return event.by_service if event.by_service is not None else event.by
 
 
+def merged(lines: list[dict]) -> dict[int, int]:
+    """Lines of the same product add up: an order holds one line per product."""
+    wanted: dict[int, int] = {}
+    for line in lines:
+        wanted[line["product_id"]] = wanted.get(line["product_id"], 0) + line["quantity"]
+    return wanted
+
+
 def _adding_up_to_a_quantity(lines: list[dict]) -> None:
     """Lines of one product add up to one line, held to a line's bound too."""
-    added: dict[int, int] = {}
-    for line in lines:
-        added[line["product_id"]] = added.get(line["product_id"], 0) + line["quantity"]
+    added = merged(lines)
     over = [product_id for product_id, quantity in added.items() if quantity > MAX_QUANTITY]
     if over:
         raise ValidationError(

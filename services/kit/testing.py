@@ -159,6 +159,28 @@ def build_app(create_app, service: str, database: TestDatabase, keys: dict, **co
 
 
 @contextmanager
+def pool_sized_app(
+    create_app, service: str, database: TestDatabase, keys: dict, threads: int, **config
+) -> Iterator[Flask]:
+    """`build_app` with a pool for `threads` requests at once (`at_once` with as many copies),
+    two connections each, as a process's pool is sized: a request's session and a keyed POST's
+    advisory lock. A test app's default pool would make them queue for a connection instead of
+    racing. Its connections are closed when the block ends."""
+    pool = {
+        "pool_size": threads,
+        "max_overflow": threads,
+        "pool_timeout": 5,
+        "hide_parameters": True,
+    }
+    app = build_app(create_app, service, database, keys, SQLALCHEMY_ENGINE_OPTIONS=pool, **config)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            app.extensions["sqlalchemy"].engine.dispose()
+
+
+@contextmanager
 def rewired(app: Flask, **config) -> Iterator[Flask]:
     """`app` with these settings for a block (`SERVICE_URLS`, `SERVICE_KEYS`, `HTTP_RETRIES`),
     its clients for other services made afresh from them, and all of it put back after."""

@@ -1,7 +1,6 @@
 """clients through HTTP against a real PostgreSQL."""
 
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -12,7 +11,7 @@ from services.clients import create_app
 from services.clients.clients import search
 from services.clients.cpf import check_digits, normalise
 from services.clients.models import Address, Client, db, outbox
-from services.kit.testing import answered_behind, build_app
+from services.kit.testing import answered_behind, at_once, pool_sized_app
 
 from .conftest import deleted_after_the_first_commit, deletion_held
 
@@ -200,30 +199,17 @@ def test_an_idempotency_key_used_with_another_client_is_a_409_naming_the_first(a
     assert clients_stored(app) == 1
 
 
-@pytest.fixture
-def twelve_threads(database, jwt_keys, client):
-    """The service with a pool for twelve threads at once, two connections each, as a process's
-    pool is sized (a request's session and a keyed POST's advisory lock)."""
-    pool = {"pool_size": 12, "max_overflow": 12, "pool_timeout": 5, "hide_parameters": True}
-    app = build_app(create_app, "clients", database, jwt_keys, SQLALCHEMY_ENGINE_OPTIONS=pool)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
 def test_twelve_concurrent_sends_with_one_idempotency_key_register_one_client(
-    app, twelve_threads, user
+    app, client, database, jwt_keys, user
 ):
     key = {**user, "Idempotency-Key": "signup-at-once"}
-    start = threading.Barrier(12)
+    with pool_sized_app(create_app, "clients", database, jwt_keys, threads=12) as twelve:
 
-    def send(_):
-        start.wait()
-        response = twelve_threads.test_client().post("/clients", json=MARIA, headers=key)
-        return response.status_code, response.json["id"]
+        def send():
+            response = twelve.test_client().post("/clients", json=MARIA, headers=key)
+            return response.status_code, response.json["id"]
 
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        answers = list(pool.map(send, range(12)))
+        answers = at_once(twelve, send, copies=12)
     assert {status for status, _ in answers} == {201}
     assert len({made for _, made in answers}) == 1
     assert clients_stored(app) == 1

@@ -1,13 +1,11 @@
 """Categories through HTTP against a real PostgreSQL."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from unittest.mock import ANY
 
 import pytest
 from sqlalchemy import func, select
 
-from services.kit.testing import build_app
+from services.kit.testing import at_once, pool_sized_app
 from services.products import create_app
 from services.products.models import Category, db
 
@@ -84,37 +82,20 @@ def test_an_idempotency_key_used_with_another_category_is_a_409_naming_the_first
     assert categories_stored(app) == 1
 
 
-@pytest.fixture
-def twelve_threads(database, jwt_keys, client, media_dir):
-    """The service with a pool for twelve threads at once, two connections each, as a process's
-    pool is sized (a request's session and a keyed POST's advisory lock)."""
-    pool = {"pool_size": 12, "max_overflow": 12, "pool_timeout": 5, "hide_parameters": True}
-    app = build_app(
-        create_app,
-        "products",
-        database,
-        jwt_keys,
-        MEDIA_DIR=str(media_dir),
-        SQLALCHEMY_ENGINE_OPTIONS=pool,
-    )
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-
-
 def test_twelve_concurrent_sends_with_one_idempotency_key_create_one_category(
-    app, twelve_threads, admin
+    app, client, database, jwt_keys, media_dir, admin
 ):
     key = {**admin, "Idempotency-Key": "cat-at-once"}
-    start = threading.Barrier(12)
+    media = str(media_dir)
+    with pool_sized_app(
+        create_app, "products", database, jwt_keys, threads=12, MEDIA_DIR=media
+    ) as twelve:
 
-    def send(_):
-        start.wait()
-        response = twelve_threads.test_client().post("/categories", json=BEBIDAS, headers=key)
-        return response.status_code, response.json["id"]
+        def send():
+            response = twelve.test_client().post("/categories", json=BEBIDAS, headers=key)
+            return response.status_code, response.json["id"]
 
-    with ThreadPoolExecutor(max_workers=12) as pool:
-        answers = list(pool.map(send, range(12)))
+        answers = at_once(twelve, send, copies=12)
     assert {status for status, _ in answers} == {201}
     assert len({made for _, made in answers}) == 1
     assert categories_stored(app) == 1

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from services.kit.observability import REQUEST_ID_PATTERN
 from services.kit.private import private_dir
 from services.registry import BY_NAME
 
@@ -175,6 +176,8 @@ def render(
         "swagger_ui": ROOT / "gateway" / "swagger-ui",
         "media_dir": cfg.media_dir,
         "gateway_credential": cfg.gateway_credential(),
+        # The caller's X-Request-ID nginx keeps: the one the services keep (a `"`-quoted regex).
+        "request_id_pattern": REQUEST_ID_PATTERN,
     }
     conf = out / "nginx.conf"
     conf.touch(mode=0o600)

@@ -15,7 +15,11 @@ from logging.handlers import QueueHandler, QueueListener
 from flask import Flask, g, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A caller's X-Request-ID kept as the request's id; any other is replaced. The gateway's nginx
+# map is rendered from it (stack/gateway.py), so the caller's id it keeps is one the services
+# keep too. Nothing in it can end a JSON string or an HTML text, where the id is pasted.
+REQUEST_ID_PATTERN = r"^[A-Za-z0-9._-]{8,64}$"
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
 request_log = logging.getLogger("feira.request")
 
 

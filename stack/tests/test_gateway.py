@@ -21,6 +21,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from services.kit.observability import REQUEST_ID_PATTERN
 from services.kit.testing import free_port, running_nginx, truncate_all
 from stack import gateway
 from stack.config import ROOT, StackConfig, parse_env_file
@@ -59,6 +60,17 @@ def test_media_is_served_from_the_media_dir_to_anyone_with_year_long_cache_heade
     assert cfg.media_dir == Path(cfg.run_dir) / "media"
     assert 'Cache-Control "public, max-age=31536000, immutable"' in media
     assert "auth_request" not in media and "deny all" in media
+
+
+def test_the_callers_request_id_the_gateway_keeps_is_the_kits_pattern_written_there_only(rendered):
+    start = rendered.index("map $http_x_request_id $trace_id {")
+    trace_map = rendered[start : rendered.index("\n    }", start)].splitlines()[1:]
+    assert [line.strip() for line in trace_map] == [
+        f'"~{REQUEST_ID_PATTERN}" $http_x_request_id;',
+        "default $request_id;",
+    ]
+    template = (ROOT / "gateway" / "templates" / "nginx.conf.j2").read_text()
+    assert REQUEST_ID_PATTERN not in template and "{{ request_id_pattern }}" in template
 
 
 def test_the_api_docs_page_may_not_be_framed_nor_sniffed(rendered):
@@ -556,9 +568,9 @@ def test_payments_webhooks_reach_payments_without_a_token_and_the_rest_of_paymen
 def test_a_callers_request_id_the_services_accept_is_kept_end_to_end_and_any_other_replaced(
     tmp_path, monkeypatch
 ):
-    """The one id a caller sent (the services' own pattern, ^[A-Za-z0-9._-]{8,64}$) is what the
-    service is sent, what the caller gets back, in the problem's body and in the access line; any
-    other is replaced by the gateway's own, everywhere alike."""
+    """The one id a caller sent (the services' own pattern, the kit's REQUEST_ID_PATTERN) is what
+    the service is sent, what the caller gets back, in the problem's body and in the access line;
+    any other is replaced by the gateway's own, everywhere alike."""
     sent: list[str | None] = []
 
     class Payments(socketserver.StreamRequestHandler):
@@ -573,6 +585,9 @@ def test_a_callers_request_id_the_services_accept_is_kept_end_to_end_and_any_oth
 
     kept = "walk.Gcheck_1796620056-x"
     refused = ["short", 'a"quote</p>ending', "x" * 65, "dot.dot spaced", None]
+    # The services' pattern, which the gateway's map is rendered from, keeps the one only.
+    assert re.match(REQUEST_ID_PATTERN, kept)
+    assert not any(re.match(REQUEST_ID_PATTERN, caller_id) for caller_id in refused if caller_id)
     output = tmp_path / "nginx-output"
     with output.open("w") as out:
         served = gateway_before(tmp_path, monkeypatch, stdout=out, PAYMENTS_PORT=Payments)

@@ -153,7 +153,14 @@ def _clean(params: dict) -> dict:
 
 
 def get(path: str, **params) -> Any:
-    return checked(call("GET", path, params=_clean(params))).json()
+    return get_tagged(path, **params)[0]
+
+
+def get_tagged(path: str, **params) -> tuple[Any, str]:
+    """`get`, and the answer's ETag ("" when it carries none): what a write of the same resource
+    sends back as If-Match, refused (412) when the resource changed since this read."""
+    answer = checked(call("GET", path, params=_clean(params)))
+    return answer.json(), answer.headers.get("ETag", "")
 
 
 def get_or_say(path: str, unavailable: str, statuses: tuple[int, ...], **params) -> tuple:

@@ -115,19 +115,26 @@ def shop_days(filters: dict) -> dict:
 CLIENTS_PER_READ = 100
 
 
-def client_labels(client_ids) -> dict[int, str]:
-    """Each client's name, from one `GET /clients?ids=`; a client clients does not name (deleted,
-    or clients down or failing) is "Cliente 714", as the dashboard says one: a name is a label,
-    and the page shows its orders without it."""
-    ids = sorted(set(client_ids))[:CLIENTS_PER_READ]
-    named: dict[int, str] = {}
-    if ids:
-        try:
-            found = api.get("/clients", ids=",".join(map(str, ids)), per_page=CLIENTS_PER_READ)
-            named = {c["id"]: c["name"] for c in found["items"]}
-        except ApiError:  # only the names are missing: the ids still say whose orders they are
-            pass
+def names_read(ids) -> tuple[str, dict]:
+    """The one `GET /clients?ids=` that names the clients `ids`, as `api.get_many` takes a read."""
+    return "/clients", {"ids": ",".join(map(str, ids)), "per_page": CLIENTS_PER_READ}
+
+
+def labels_of(ids, found) -> dict[int, str]:
+    """Each client's name from `found` (names_read's answer); a client it does not name (deleted),
+    or all when `found` is the ApiError the read met (clients down or failing), is "Cliente 714",
+    as the dashboard says one: a name is a label, and the page shows its orders without it."""
+    named = {} if isinstance(found, ApiError) else {c["id"]: c["name"] for c in found["items"]}
     return {client_id: named.get(client_id) or f"Cliente {client_id}" for client_id in ids}
+
+
+def client_labels(client_ids) -> dict[int, str]:
+    """Each client's name (labels_of), from one read."""
+    ids = sorted(set(client_ids))[:CLIENTS_PER_READ]
+    if not ids:
+        return {}
+    [found] = api.get_many(names_read(ids))
+    return labels_of(ids, found)
 
 
 @bp.get("/orders")
@@ -426,7 +433,9 @@ EN_DASH = "\u2013"
 
 def address_label(address: dict) -> str:
     """An address as a select offers it: "Rua Augusta, 1500, Apto 12 - São Paulo/SP" (the
-    complement when it has one), the dash an en dash."""
+    complement when it has one), the dash an en dash. Written here, not by the templates'
+    `address` macro: an <option> holds text alone, and the select macro says a refused value
+    with its options' texts."""
     street = f"{address['street']}, {address['number']}"
     if address.get("complement"):
         # Two addresses of one building differ by it alone.
@@ -447,13 +456,25 @@ def address_choices(addresses: dict | None, current: str) -> dict[str, str] | No
     return choices
 
 
-def client_addresses(client_id) -> dict | None:
-    """`GET /clients/{id}/addresses`, the first ADDRESS_CHOICES; None when clients cannot give
-    them (the client deleted, clients down or failing): the form then takes an id."""
-    try:
-        return api.get(f"/clients/{client_id}/addresses", per_page=ADDRESS_CHOICES)
-    except ApiError:
-        return None
+# A read of clients answered so means clients cannot give it (the client or address deleted,
+# clients down or failing, or not letting this user read it): the page goes on without it.
+CLIENTS_CANNOT_ANSWER = (403, 404, 500, 502, 503, 504)
+
+
+def cannot_answer(answer, statuses: tuple[int, ...]) -> bool:
+    """Whether an answer of `api.get_many` is a refusal among `statuses` (the page goes on
+    without it); any other refusal is raised, for the app's error page, as `api.get` would."""
+    if isinstance(answer, ApiError):
+        if answer.status not in statuses:
+            raise answer
+        return True
+    return False
+
+
+def or_said(answer, unavailable: str, statuses: tuple[int, ...]) -> tuple:
+    """An answer of `api.get_many` as `api.get_or_say` gives one: its JSON and None, or None and
+    `unavailable` when it is a refusal among `statuses` (any other is raised)."""
+    return (None, unavailable) if cannot_answer(answer, statuses) else (answer, None)
 
 
 def asked_client(values: dict) -> str | None:
@@ -463,16 +484,19 @@ def asked_client(values: dict) -> str | None:
     return asked if asked.isdigit() and values.get("client_id", "").strip() == asked else None
 
 
-def client_and_addresses(client_id: str) -> tuple[dict | None, dict | None]:
-    """The client and their addresses (the first ADDRESS_CHOICES), read at once; (None, None)
-    when clients cannot give either (the client deleted, clients down or failing)."""
-    client, addresses = api.get_many(
-        (f"/clients/{client_id}", {}),
-        (f"/clients/{client_id}/addresses", {"per_page": ADDRESS_CHOICES}),
-    )
-    if isinstance(client, ApiError) or isinstance(addresses, ApiError):
+def client_and_addresses(client_id: str, *, client: bool = True) -> tuple[dict | None, dict | None]:
+    """The client (unless not `client`) and their first ADDRESS_CHOICES addresses, read at once,
+    for the order forms; (None, None) when clients cannot give them (CLIENTS_CANNOT_ANSWER): the
+    form then takes an address id."""
+    reads = [(f"/clients/{client_id}/addresses", {"per_page": ADDRESS_CHOICES})]
+    if client:
+        reads.append((f"/clients/{client_id}", {}))
+    answers = api.get_many(*reads)
+    # Every answer looked at: a refusal clients' not answering does not explain is raised.
+    unread = [cannot_answer(answer, CLIENTS_CANNOT_ANSWER) for answer in answers]
+    if any(unread):
         return None, None
-    return client, addresses
+    return (answers[1] if client else None), answers[0]
 
 
 def order_form(
@@ -559,12 +583,17 @@ EDITABLE = ("items", "shipping_address_id", "payment_method")
 NO_ITEMS = "Um pedido precisa de ao menos um item; para desfazê-lo, cancele-o na página do pedido."
 NOT_EDITABLE = "O pedido {id} não está mais pendente: não pode ser alterado."
 NOT_YOURS = "Só quem fez o pedido, ou um administrador, pode alterá-lo."
-# A PATCH sets the order's lines, address and method to what the form holds: sent twice, it
-# leaves the order as the first one did, so sending it again is safe.
+# A PATCH sets the order's lines, address and method to what the form holds, and carries the
+# order's ETag as loaded: sent again after the first went through, orders refuses it (412) and
+# the console finds the order already as the form says, so sending it again is safe.
 EDIT_NOT_KNOWN = (
     "Não foi possível saber se o pedido foi alterado: o serviço falhou ou não respondeu a tempo."
     " Enviar o formulário de novo é seguro: o pedido fica como está abaixo."
 )
+
+
+# Orders' 412: the order changed since the form was loaded (its If-Match, the order's ETag then).
+ORDER_CHANGED = "O pedido mudou desde que o formulário foi aberto: confira e salve de novo."
 
 
 def may_edit(order: dict) -> bool:
@@ -625,7 +654,9 @@ def edit_form(order_id: int, values: dict, errors=None, message=None, status=200
     """The form changing a pending order, with its values (the loaded ones carried along), the
     order's client's addresses in a select (an id to type when clients cannot give them)."""
     client_id = values.get("client_id", "")
-    addresses = client_addresses(client_id) if client_id.isdigit() else None
+    _, addresses = (
+        client_and_addresses(client_id, client=False) if client_id.isdigit() else (None, None)
+    )
     return render_template(
         "order_edit.html",
         order_id=order_id,
@@ -641,22 +672,42 @@ def edit_form(order_id: int, values: dict, errors=None, message=None, status=200
     ), status
 
 
+def order_as_it_is(order_id: int, message=None, status=200, sent: dict | None = None):
+    """The edit form filled with the order as it is now, with its ETag (sent back as If-Match:
+    a change made since is a 412, not overwritten); the order's page, saying why, when the order
+    is no longer pending or not the user's to change. `sent`: a form orders refused as changed
+    since it was loaded (412); when the order already holds what it sends (the same form sent
+    twice, or again after its answer was lost), it was carried out: the order's page."""
+    found, tag = api.get_tagged(f"/orders/{order_id}")
+    if found["status"] != "pending":
+        flash(NOT_EDITABLE.format(id=order_id), "error")
+        return redirect(url_for("console.order", order_id=order_id), 303)
+    if not may_edit(found):
+        # Not a form to fill in for nothing: orders would refuse it (403) once sent.
+        flash(NOT_YOURS, "error")
+        return redirect(url_for("console.order", order_id=order_id), 303)
+    values = {**loaded_order(found), "etag": tag}
+    if sent is not None and not edit_body({**sent, **as_loaded(values)}):
+        flash(f"Pedido {order_id} alterado.")
+        return redirect(url_for("console.order", order_id=order_id), 303)
+    return edit_form(order_id, values, message=message, status=status)
+
+
+def as_loaded(values: dict) -> dict:
+    """The `orig_` fields of a form: what it was loaded with."""
+    return {key: value for key, value in values.items() if key.startswith("orig_")}
+
+
 @bp.route("/orders/<int:order_id>/edit", methods=["GET", "POST"])
 @signed_in
 def edit_order(order_id: int):
     """Change a pending order's lines, address or payment method: one PATCH of what the form
-    changed. Its refusals are said on the form, kept as typed; one the console does not take
-    (the API's 403: neither who placed it nor an admin) is the API's page."""
+    changed, with the order's ETag as the form was loaded (If-Match; a 412 shows the form again
+    with the order as it is now). Its refusals are said on the form, kept as typed; one the
+    console does not take (the API's 403: neither who placed it nor an admin) is the API's
+    page."""
     if request.method == "GET":
-        found = api.get(f"/orders/{order_id}")
-        if found["status"] != "pending":
-            flash(NOT_EDITABLE.format(id=order_id), "error")
-            return redirect(url_for("console.order", order_id=order_id), 303)
-        if not may_edit(found):
-            # Not a form to fill in for nothing: orders would refuse it (403) once sent.
-            flash(NOT_YOURS, "error")
-            return redirect(url_for("console.order", order_id=order_id), 303)
-        return edit_form(order_id, loaded_order(found))
+        return order_as_it_is(order_id)
     values = form_values()
     if "add_line" in values:
         # Nothing is sent: the form again, as typed, with one line more.
@@ -673,9 +724,21 @@ def edit_order(order_id: int):
     if not body:
         flash(NOTHING_CHANGED)
         return redirect(url_for("console.order", order_id=order_id), 303)
+    tag = values.get("etag", "")
+    if not (tag.isascii() and tag.isprintable()):
+        # Only a forged form has a tag no header can carry: it cannot say what it was loaded with.
+        return order_as_it_is(order_id, ORDER_CHANGED, 412)
     try:
-        api.send("PATCH", f"/orders/{order_id}", body, timeout=KEYED_WRITE_TIMEOUT_S)
+        api.send(
+            "PATCH",
+            f"/orders/{order_id}",
+            body,
+            headers={"If-Match": tag} if tag else {},
+            timeout=KEYED_WRITE_TIMEOUT_S,
+        )
     except ApiError as exc:
+        if exc.status == 412:
+            return order_as_it_is(order_id, ORDER_CHANGED, 412, sent=sent)
         if not_known(exc):
             return edit_form(order_id, values, message=EDIT_NOT_KNOWN, status=503)
         if not refused(exc):
@@ -696,10 +759,14 @@ REFUNDABLE = ("succeeded", "partially_refunded", "refunded")
 PAYMENTS_MISSING = "Pagamentos indisponíveis no momento."
 
 
+# Payments down or slow (502-504), not there or not letting this user read payments (403, 404).
+PAYMENTS_CANNOT_ANSWER = (403, 404, 502, 503, 504)
+
+
 def payments_read(**params) -> tuple[dict | None, str | None]:
-    """`GET /payments` with `params` (api.get_or_say): payments down or slow (502-504), not
-    there or not letting this user read payments (403, 404) is PAYMENTS_MISSING."""
-    return api.get_or_say("/payments", PAYMENTS_MISSING, (403, 404, 502, 503, 504), **params)
+    """`GET /payments` with `params` (api.get_or_say): PAYMENTS_MISSING when payments cannot
+    answer (PAYMENTS_CANNOT_ANSWER)."""
+    return api.get_or_say("/payments", PAYMENTS_MISSING, PAYMENTS_CANNOT_ANSWER, **params)
 
 
 REFUND_NOT_KNOWN = (
@@ -735,20 +802,14 @@ def cancel_label(label: str, found_payments: dict | None, refunds: dict) -> str:
 ADDRESS_MISSING = "O endereço foi removido, ou o serviço de clientes não respondeu."
 
 
-def shipping_address(order: dict) -> tuple[dict | None, str | None]:
-    """The order's shipping address as clients gives it (api.get_or_say), or None and
-    ADDRESS_MISSING when it cannot be read (the address or its client deleted, clients down or
-    failing): the page then shows its id. None and None for an order with no address, or one
-    shipped with its address kept (`shipped_to`, which the page shows instead: the address as it
-    was when the order left, not as the client has it now)."""
+def address_read(order: dict) -> tuple[str, dict] | None:
+    """The read of the order's shipping address at clients, as `api.get_many` takes one. None for
+    an order with no address, or one shipped with its address kept (`shipped_to`, which the page
+    shows instead: the address as it was when the order left, not as the client has it now)."""
     address_id = order.get("shipping_address_id")
     if address_id is None or order.get("shipped_to"):
-        return None, None
-    return api.get_or_say(
-        f"/clients/{order['client_id']}/addresses/{address_id}",
-        ADDRESS_MISSING,
-        (403, 404, 500, 502, 503, 504),
-    )
+        return None
+    return f"/clients/{order['client_id']}/addresses/{address_id}", {}
 
 
 def refunded_of(order: dict, payments: list[dict]) -> Decimal:
@@ -767,8 +828,17 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     """The order page; `refund`: the payment whose refund form comes back with `values` and
     `errors` (a refused or unanswered one), the other forms with a key of their own."""
     found = api.get(f"/orders/{order_id}")
-    found_payments, payments_why = payments_read(order_id=order_id)
-    address, address_why = shipping_address(found)
+    client_id = found["client_id"]
+    where = address_read(found)
+    # What the order names is read at once: the page waits for the slowest read, not the sum.
+    paid, names, *at = api.get_many(
+        ("/payments", {"order_id": order_id}), names_read([client_id]), *([where] if where else [])
+    )
+    found_payments, payments_why = or_said(paid, PAYMENTS_MISSING, PAYMENTS_CANNOT_ANSWER)
+    # An address clients cannot give (deleted, or clients not answering) is said by its id.
+    address, address_why = (
+        or_said(at[0], ADDRESS_MISSING, CLIENTS_CANNOT_ANSWER) if at else (None, None)
+    )
     payments = found_payments["items"] if found_payments else []
     refunds = left_to_refund(payments)
     refunded = refunded_of(found, payments)
@@ -784,13 +854,13 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
     return render_template(
         "order.html",
         order=found,
-        client=client_labels([found["client_id"]])[found["client_id"]],
+        client=labels_of([client_id], names)[client_id],
         editable=may_edit(found),
         refunded=refunded,
         authors=authors(found.get("history") or []),
         payments=payments,
         payments_why=payments_why,
-        address=address,
+        shipping_address=found.get("shipped_to") or address,
         address_why=address_why,
         steps=steps,
         max_step_note=MAX_STEP_NOTE,

@@ -100,7 +100,7 @@ def test_a_pending_orders_page_links_to_its_edit_form_for_who_placed_it_and_admi
 
 def test_the_edit_form_comes_filled_with_the_orders_lines_address_and_method(browser, api, pending):
     form = edit_form(browser)
-    assert {key: form[key] for key in form if not key.startswith(("csrf", "orig_"))} == {
+    assert {key: form[key] for key in form if not key.startswith(("csrf", "orig_", "etag"))} == {
         "client_id": str(CLIENT),
         "lines": "3",
         "shipping_address_id": "120",
@@ -259,14 +259,63 @@ def test_a_short_line_is_said_under_its_quantity(browser, api, pending):
     assert "Estoque insuficiente: confira as quantidades." in notice_of(answer.text)
 
 
-def test_the_form_sent_twice_leaves_the_order_as_the_first_sending_did(browser, api, pending):
+CHANGED = "O pedido mudou desde que o formulário foi aberto: confira e salve de novo."
+
+
+def test_an_order_changed_since_the_form_was_loaded_comes_back_as_it_is_now_nothing_sent_again(
+    browser, api, pending
+):
     form = {**edit_form(browser), "quantity_1": "5"}
-    assert [browser.post(EDIT, data=form).status_code for _ in range(2)] == [303, 303]
-    # A PATCH sets the lines: the second one changes nothing more (no 10 units, no third line).
+    api.order["items"].append(line(11, 3))  # another tab adds a line meanwhile
+    answer = browser.post(EDIT, data=form)
+    assert answer.status_code == 412
+    assert notice_of(answer.text) == CHANGED
+    assert [(item["product_id"], item["quantity"]) for item in api.order["items"]] == [
+        (7, 2),
+        (9, 1),
+        (11, 3),
+    ]
+    assert len(api.sent) == 1  # the one PATCH orders refused
+    shown = sent_as_shown(answer.text)
+    assert (shown["quantity_1"], shown["product_id_3"], shown["quantity_3"]) == ("2", "11", "3")
+    # The form as it is now carries the order's tag as it is now: saved, it goes through.
+    assert browser.post(EDIT, data={**shown, "quantity_1": "5"}).status_code == 303
     assert [(item["product_id"], item["quantity"]) for item in api.order["items"]] == [
         (7, 5),
         (9, 1),
+        (11, 3),
     ]
+
+
+def test_the_form_sent_twice_lands_on_the_order_both_times(browser, api, pending):
+    """The second sending carries the tag the first one made stale (orders' 412): the order
+    already holds what it sends, so it went through, and the console says so."""
+    form = {**edit_form(browser), "quantity_1": "5"}
+    answers = [browser.post(EDIT, data=form) for _ in range(2)]
+    assert [(a.status_code, a.location) for a in answers] == [(303, f"/console/orders/{ORDER}")] * 2
+    body = {"items": [{"product_id": 7, "quantity": 5}, {"product_id": 9, "quantity": 1}]}
+    assert api.sent == [("PATCH", f"/orders/{ORDER}", body)] * 2
+
+
+def test_a_forged_tag_no_header_can_carry_sends_nothing_and_shows_the_order_as_it_is(
+    browser, api, pending
+):
+    answer = save(browser, etag='W/"x\ny"', quantity_1="5")
+    assert answer.status_code == 412
+    assert notice_of(answer.text) == CHANGED
+    assert api.sent == []
+
+
+def test_an_addresses_read_refused_for_another_reason_than_clients_not_answering_is_an_error(
+    browser, api, pending
+):
+    """A refusal that is not clients being unable to answer (its 422 for a page the console
+    asks wrong) is the error page, not an address id to type forever."""
+    detail = "Invalid fields: per_page"
+    api.addresses_refused = {"status": 422, "title": "Unprocessable Content", "detail": detail}
+    answer = browser.get(EDIT)
+    assert answer.status_code == 422
+    assert 'id="order-edit-form"' not in answer.text
 
 
 def test_a_user_who_did_not_place_the_order_is_sent_back_to_it_and_a_forged_save_refused(

@@ -9,12 +9,15 @@ back of an order's payment, once refunded (payments' word before orders hears it
 order it is: the client's name, on the list and the order's page."""
 
 import ast
+import json
 import re
+import threading
 
 import jwt
 import pytest
 from flask import Flask, request
 from marshmallow import ValidationError, validate
+from werkzeug.http import generate_etag
 
 from services.console.catalogue import LEDGER_REASONS, MOVEMENT_REASONS
 from services.console.messages import note_in_portuguese
@@ -56,18 +59,20 @@ def refusal(field: str, error) -> tuple[dict, int, dict]:
 
 
 class Api:
-    """An order (`order`: its status and history change as a test says; None once deleted; a
-    PATCH, by who placed it (`created_by`) or an admin, changes it while pending, or answers
-    `patch_answer` (status, problem) instead), its client's address (`address`, alone in
-    their addresses: None answers 404, `clients_down` 503), the clients by ids (`clients`:
-    id → name; `clients_down` 503, each read kept in `clients_asked`), the order's payments
-    (`payments`), a product's stock
-    ledger (`ledger`) and movements (checked by inventory's own schema), the stock list
-    (`stock`, its `low` filter and its sort as inventory reads them), the orders list
-    (`listed_orders`, its `status` filter checked as orders checks it), and POST /orders as the
-    kit's idempotency answers it: a key sent again with another body is its 409, naming the
-    order the key placed. The status changes, edits and deletes it was sent are kept
-    (`sent`)."""
+    """An order (`order`: its status and history change as a test says; None once deleted; read
+    with its ETag, a hash of it; a PATCH, by who placed it (`created_by`) or an admin, changes
+    it while pending and If-Match, when sent, names it as it is (else orders' 412), or answers
+    `patch_answer` (status, problem) instead), its client's address (`address`, alone in their
+    addresses: None answers 404, `clients_down` 503, `addresses_refused` is what the list
+    answers instead; each read of it by id kept in `addresses_asked`), the clients by ids
+    (`clients`: id → name; `clients_down` 503, each read kept in `clients_asked`), the order's
+    payments (`payments`; with `together`, a barrier, the payments, the address and the
+    clients' names answer only once the three were asked, else 503), a product's stock ledger
+    (`ledger`) and movements (checked by inventory's own schema), the stock list (`stock`, its
+    `low` filter and its sort as inventory reads them), the orders list (`listed_orders`, its
+    `status` filter checked as orders checks it), and POST /orders as the kit's idempotency
+    answers it: a key sent again with another body is its 409, naming the order the key placed.
+    The status changes, edits and deletes it was sent are kept (`sent`)."""
 
     def __init__(self):
         self.reset()
@@ -78,7 +83,7 @@ class Api:
         def order():
             if self.order is None:
                 return {"status": 404, "title": "Not Found"}, 404, PROBLEM
-            return self.order
+            return self.order, 200, {"ETag": self.tag()}
 
         @app.patch(f"/orders/{ORDER}")
         def change_order():
@@ -94,6 +99,10 @@ class Api:
             if claims["role"] != "admin" and self.order["created_by"] != int(claims["sub"]):
                 detail = "Only the user who placed the order, or an admin, may change it"
                 return {"status": 403, "title": "Forbidden", "detail": detail}, 403, PROBLEM
+            if request.headers.get("If-Match", self.tag()) != self.tag():
+                detail = "The resource changed since If-Match's ETag: read it again"
+                problem = {"status": 412, "title": "Precondition Failed", "detail": detail}
+                return problem, 412, PROBLEM
             if self.order["status"] != "pending":
                 detail = f"Order {ORDER} is {self.order['status']}: only a pending order can change"
                 return {"status": 409, "title": "Conflict", "detail": detail}, 409, PROBLEM
@@ -105,6 +114,8 @@ class Api:
         @app.get("/clients")
         def clients():
             self.clients_asked.append(request.args.to_dict())
+            if not self.all_asked():
+                return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
             if self.clients_down:
                 return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
             asked = [int(n) for n in request.args["ids"].split(",")]
@@ -148,12 +159,15 @@ class Api:
         def addresses():
             if self.clients_down:
                 return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
+            if self.addresses_refused:
+                return self.addresses_refused, self.addresses_refused["status"], PROBLEM
             items = [self.address] if self.address else []
             return {**page, "items": items, "total": len(items)}
 
         @app.get(f"/clients/{CLIENT}/addresses/<int:address_id>")
         def address(address_id):
-            if self.clients_down:
+            self.addresses_asked.append(address_id)
+            if self.clients_down or not self.all_asked():
                 return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
             if self.address is None or address_id != self.address["id"]:
                 return {"status": 404, "title": "Not Found", "detail": "Not found"}, 404, PROBLEM
@@ -161,6 +175,8 @@ class Api:
 
         @app.get("/payments")
         def payments():
+            if not self.all_asked():
+                return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
             return {**page, "items": self.payments, "total": len(self.payments)}
 
         @app.post("/orders")
@@ -220,6 +236,20 @@ class Api:
         def products():
             return {**page, "items": [{"id": PRODUCT, "name": "Teclado"}], "total": 1}
 
+    def tag(self) -> str:
+        """The order's ETag as orders gives it: weak, a hash of the body."""
+        return f'W/"{generate_etag(json.dumps(self.order, sort_keys=True).encode())}"'
+
+    def all_asked(self) -> bool:
+        """Whether this read may answer: at once without `together`, else once the other reads
+        it waits for were asked too (False when they were not, within its timeout)."""
+        try:
+            if self.together:
+                self.together.wait()
+        except threading.BrokenBarrierError:
+            return False
+        return True
+
     def reset(self):
         self.order = {
             "id": ORDER,
@@ -237,6 +267,9 @@ class Api:
         self.clients_down = False
         self.clients: dict[int, str] = {}
         self.clients_asked: list[dict] = []
+        self.addresses_asked: list[int] = []
+        self.addresses_refused: dict | None = None
+        self.together: threading.Barrier | None = None
         self.listed_orders: list[dict] = []
         self.patch_answer: tuple[int, dict] | None = None
         self.ledger: list[dict] = []
@@ -409,9 +442,19 @@ def test_a_shipped_order_shows_where_it_went_not_the_address_as_edited_since(bro
     api.order = {**api.order, "status": "shipped", "shipped_to": shipped_to}
     api.address = {**RUA_A, "street": "Rua da Consolação", "number": "80", "complement": None}
     page = browser.get(f"/console/orders/{ORDER}").text
-    found = re.search(r'<dt>Enviado para</dt><dd id="shipped-to">(.*?)</dd>', page, re.S)
-    assert found and found.group(1) == "Rua Augusta, 1500, Apto 12 · São Paulo/SP · CEP 01304-001"
+    assert re.search(r'<dt>Enviado para</dt><dd id="shipping-address">', page)
+    assert address_on(page) == "Rua Augusta, 1500, Apto 12 · São Paulo/SP · CEP 01304-001"
     assert "Consolação" not in page
+
+
+def test_a_shipped_orders_page_does_not_read_the_address_it_no_longer_shows(browser, api):
+    shipped_to = {k: RUA_A[k] for k in ("state", "city", "street", "number", "complement", "cep")}
+    api.order = {**api.order, "status": "shipped", "shipped_to": shipped_to}
+    api.clients_down = True
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert address_on(page) == "Rua Augusta, 1500, Apto 12 · São Paulo/SP · CEP 01304-001"
+    assert "indisponível" not in page
+    assert api.addresses_asked == []
 
 
 # --- what went back of its payment ---
@@ -748,6 +791,19 @@ def test_the_orders_list_names_each_client_from_one_read_of_clients(browser, api
 def test_an_orders_page_names_its_client_and_links_to_them(browser, api):
     api.clients = {CLIENT: "Maria Souza"}
     assert client_on(browser.get(f"/console/orders/{ORDER}").text) == (CLIENT, "Maria Souza")
+
+
+def test_an_orders_page_reads_its_payments_address_and_clients_name_at_once(browser, api):
+    """Each of the three answers only once all three were asked (within 2 s): read one after
+    another, the first would wait, fail, and the page say "indisponível"."""
+    api.clients = {CLIENT: "Maria Souza"}
+    api.payments = [paid_by_card()]
+    api.together = threading.Barrier(3, timeout=2)
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert client_on(page) == (CLIENT, "Maria Souza")
+    assert address_on(page) == "Rua Augusta, 1500, Apto 12 · São Paulo/SP · CEP 01304-001"
+    assert "indisponível" not in page
+    assert '<table class="list" id="payments">' in page
 
 
 def test_orders_are_said_by_their_clients_id_when_clients_does_not_answer(browser, api):

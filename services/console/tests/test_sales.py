@@ -567,6 +567,17 @@ def test_a_clients_addresses_past_the_first_hundred_are_reached_through_their_ow
     assert addresses_pager(last) == {"prev": f"/console/clients/{CLIENT}?addresses_page=5"}
 
 
+def test_a_clients_addresses_are_written_as_the_order_page_writes_one(browser, api):
+    api.addresses = 1
+    sign_in(browser)
+    table = re.search(
+        r'<table class="list" id="addresses">.*?</table>',
+        browser.get(f"/console/clients/{CLIENT}").text,
+        re.S,
+    ).group(0)
+    assert re.findall(r"<tr><td>([^<]*)</td>", table) == ["Rua 1, 1 · São Paulo/SP · CEP 01001-000"]
+
+
 def test_removing_an_address_on_a_later_page_goes_back_to_that_page(browser, api):
     api.addresses = 45
     sign_in(browser)

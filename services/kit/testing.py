@@ -328,11 +328,13 @@ def at_once(app: Flask, work: Callable[[], Any], copies: int = 2) -> list:
     return answers
 
 
-def answered_behind(app: Flask, holder, work: Callable[[], Any]) -> Any:
+def answered_behind(app: Flask, holder, work: Callable[[], Any], *, waiters: int = 1) -> Any:
     """`work()` run in a thread of its own (its own app context and session) while `holder`, a
     connection in a transaction that wrote or locked rows, keeps them: once `work` waits for a
     lock the holder has (or ends without waiting), the holder commits. What `work` returned is
-    answered, or what it raised is raised: one side of a race taken at the moment it matters."""
+    answered, or what it raised is raised: one side of a race taken at the moment it matters.
+    `waiters`: how many statements must be waiting first, for a `work` that is copies run
+    `at_once` (so each has read the row, or queued for its lock, before any goes on)."""
     answers: list = []
     failures: list[BaseException] = []
     db = app.extensions["sqlalchemy"]
@@ -349,13 +351,19 @@ def answered_behind(app: Flask, holder, work: Callable[[], Any]) -> Any:
 
     thread = threading.Thread(target=copy)
     thread.start()
+    # Waiting on the holder, or queued behind one that is (a row lock's second waiter waits on
+    # the first, which holds the tuple's lock).
     waiting = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
+        "WITH RECURSIVE behind(pid) AS ("
+        " SELECT pid FROM pg_stat_activity WHERE :holder = ANY(pg_blocking_pids(pid))"
+        " UNION SELECT waiter.pid FROM pg_stat_activity waiter"
+        " JOIN behind ON behind.pid = ANY(pg_blocking_pids(waiter.pid))"
+        ") SELECT count(*) FROM behind"
     )
     deadline = time.monotonic() + 10
     with app.app_context(), db.engine.connect() as watcher:
         while thread.is_alive() and time.monotonic() < deadline:
-            if watcher.execute(waiting, {"holder": holder_pid}).scalar_one():
+            if watcher.execute(waiting, {"holder": holder_pid}).scalar_one() >= waiters:
                 break
             watcher.rollback()
             time.sleep(0.01)
@@ -364,6 +372,26 @@ def answered_behind(app: Flask, holder, work: Callable[[], Any]) -> Any:
     if failures:
         raise failures[0]
     return answers[0]
+
+
+def racing_patches(app, url: str, headers: dict, changes: list[dict], row) -> list[int]:
+    """PATCHes of `url` with these `changes`, each sent with `headers` and the tag its GET
+    answers now (If-Match), released at once while another transaction holds `row` (a SELECT of
+    the resource's row) FOR UPDATE, which lets go once all wait on it: so each has read the row,
+    or queued for its lock, before any writes. Their statuses, sorted: checked under the row's
+    lock, `[200, 412]` for two."""
+    sent = {**headers, "If-Match": app.test_client().get(url, headers=headers).headers["ETag"]}
+    waiting = list(changes)
+
+    def patch():
+        return app.test_client().patch(url, json=waiting.pop(), headers=sent).status_code
+
+    def patches():
+        return at_once(app, patch, copies=len(changes))
+
+    with app.app_context(), app.extensions["sqlalchemy"].engine.connect() as holder:
+        holder.execute(row.with_for_update())
+        return sorted(answered_behind(app, holder, patches, waiters=len(changes)))
 
 
 @contextmanager

@@ -1,9 +1,11 @@
 """Conditional writes: a PUT, PATCH or DELETE with If-Match goes ahead only while the resource is
 as the caller read it (its GET's ETag), checked under the row's lock; without one, as before."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
+from sqlalchemy import select
+
+from services.kit.testing import racing_patches
+from services.products.models import Product
 
 STALE = 'W/"0000000000000000000000000000000000000000"'
 
@@ -71,15 +73,9 @@ def test_without_if_match_a_write_goes_ahead_as_before(client, admin, product):
 
 def test_two_patches_with_the_same_current_tag_give_one_200_and_one_412(app, admin, product):
     url = f"/products/{product['id']}"
-    tag = app.test_client().get(url, headers=admin).headers["ETag"]
-
-    def patch(price):
-        headers = {**admin, "If-Match": tag}
-        return app.test_client().patch(url, json={"price": price}, headers=headers).status_code
-
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        statuses = sorted(pool.map(patch, ["21.00", "22.00"]))
-    assert statuses == [200, 412]
+    row = select(Product.id).where(Product.id == product["id"])
+    changes = [{"price": "21.00"}, {"price": "22.00"}]
+    assert racing_patches(app, url, admin, changes, row) == [200, 412]
 
 
 def test_a_category_checks_if_match_too(client, admin, category):

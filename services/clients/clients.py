@@ -108,8 +108,14 @@ def delete_client(client_id: int) -> None:
     """Addresses and favorites go with it (ON DELETE CASCADE); other services hear of it through
     the outbox. The row is locked first (FOR UPDATE): an address or favorite being added holds
     it FOR SHARE, and two deletions at once delete, and announce, the client once (the second
-    is a 404)."""
-    locked = db.session.scalar(select(Client).where(Client.id == client_id).with_for_update())
+    is a 404). Read afresh under the lock: its If-Match is checked on the row as it is now, not
+    on a copy the request loaded before (while orders was asked, a change may have committed)."""
+    locked = db.session.scalar(
+        select(Client)
+        .where(Client.id == client_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if locked is None:
         raise NotFound(f"Client {client_id} does not exist")
     precondition(locked, ClientSchema)

@@ -1,5 +1,10 @@
 """Conditional writes of a collector source: a PATCH or DELETE with If-Match goes ahead only while
-the source is as the caller read it (its GET's ETag)."""
+the source is as the caller read it (its GET's ETag), checked under the source's lock."""
+
+from sqlalchemy import select
+
+from services.collector.models import Source
+from services.kit.testing import racing_patches
 
 STALE = 'W/"0000000000000000000000000000000000000000"'
 SHOP = "http://127.0.0.1:5092/loja-json/"
@@ -28,3 +33,10 @@ def test_the_sources_own_etag_lets_the_edit_through_once(client, admin):
     again = client.patch(url, json={"max_pages": 6}, headers={**admin, "If-Match": tag})
     assert again.status_code == 412
     assert client.delete(url, headers={**admin, "If-Match": "*"}).status_code == 204
+
+
+def test_two_patches_with_the_same_current_tag_give_one_200_and_one_412(app, client, admin):
+    url = a_source(client, admin)
+    row = select(Source.id).where(Source.id == int(url.rsplit("/", 1)[1]))
+    changes = [{"max_pages": 5}, {"max_pages": 6}]
+    assert racing_patches(app, url, admin, changes, row) == [200, 412]

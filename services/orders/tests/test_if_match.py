@@ -1,5 +1,10 @@
 """Conditional writes of an order: a PATCH or DELETE with If-Match goes ahead only while the order
-is as the caller read it (its GET's ETag)."""
+is as the caller read it (its GET's ETag), checked under the order's lock."""
+
+from sqlalchemy import select
+
+from services.kit.testing import racing_patches
+from services.orders.models import Order
 
 from .conftest import order_body
 
@@ -31,3 +36,12 @@ def test_the_orders_own_etag_lets_the_edit_through_once(client, user, make_clien
     assert edit.status_code == 200 and edit.json["payment_method"] == "cash"
     again = client.patch(url, json={"payment_method": "pix"}, headers={**user, "If-Match": tag})
     assert again.status_code == 412
+
+
+def test_two_patches_with_the_same_current_tag_give_one_200_and_one_412(
+    app, client, user, make_client, make_product
+):
+    url = placed(client, user, make_client, make_product)
+    row = select(Order.id).where(Order.id == int(url.rsplit("/", 1)[1]))
+    changes = [{"payment_method": "cash"}, {"payment_method": "pix"}]
+    assert racing_patches(app, url, user, changes, row) == [200, 412]

@@ -5,8 +5,10 @@ Documentation       The "Conventions" of API.md, pinned on every route of every 
 ...
 ...                 The admin signs in once and one plain user is registered once, here, for every
 ...                 file; so are the client and the product whose unknown children the nested rows
-...                 ask for. The rows themselves make nothing: should a bug let one through, the Test
-...                 Teardown removes what it made.
+...                 ask for, and the category, address, collector source and pending order the
+...                 conditional rows (a stale If-Match, a current ETag) read and write. The rows
+...                 themselves make nothing: should a bug let one through, the Test Teardown removes
+...                 what it made.
 Resource            ../../resources/contract.resource
 
 Suite Setup         Run Keywords    Open the gateway session    AND    The contract's parties are ready

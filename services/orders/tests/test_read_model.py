@@ -3,10 +3,11 @@ relays, it lets an order be placed with one call (the reservation); a change, a 
 deletion holds from the moment its event is delivered, and an id it lacks is read once."""
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 
 from services.kit.testing import deliver
 from services.orders.models import KnownAddress, KnownClient, KnownProduct, db
@@ -514,6 +515,19 @@ def test_an_address_deleted_while_an_order_is_given_it_waits_and_logs_that_order
     ]
 
 
+def waiting_on(app, holder_pid: int, timeout: float = 10) -> None:
+    """Returns once a backend waits for a lock the session `holder_pid` holds (else fails)."""
+    blocked = text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+    deadline = time.monotonic() + timeout
+    with db.engine.connect() as watcher:
+        while time.monotonic() < deadline:
+            if watcher.execute(blocked, {"pid": holder_pid}).scalar_one():
+                return
+            watcher.rollback()
+            time.sleep(0.01)
+    pytest.fail("nothing waited for the test's lock")
+
+
 def test_an_order_aborted_to_break_a_deadlock_with_a_batch_of_events_is_placed_all_the_same(
     app, client, user, make_client, make_product, heard, caplog
 ):
@@ -530,8 +544,12 @@ def test_an_order_aborted_to_break_a_deadlock_with_a_batch_of_events_is_placed_a
             update(KnownAddress).where(KnownAddress.id == buyer["address_id"]).values(state="RJ")
         )
         placing = placed_meanwhile(client, user, buyer, product, answers)
-        placing.join(1)
+        waiting_on(app, db.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
         assert placing.is_alive(), answers and answers[0].json
+        # A head start: each side checks for a deadlock a deadlock_timeout (1 s) after it began
+        # to wait, and the one that checks first is aborted; on a loaded machine the order's
+        # check must not come late.
+        time.sleep(0.5)
         # The batch's second event: the client, which the order holds FOR SHARE.
         db.session.execute(
             update(KnownClient).where(KnownClient.id == buyer["id"]).values(deleted=False)

@@ -725,15 +725,16 @@ def edit_order(order_id: int):
         flash(NOTHING_CHANGED)
         return redirect(url_for("console.order", order_id=order_id), 303)
     tag = values.get("etag", "")
-    if not (tag.isascii() and tag.isprintable()):
-        # Only a forged form has a tag no header can carry: it cannot say what it was loaded with.
+    if not (tag and tag.isascii() and tag.isprintable()):
+        # Only a forged form has no tag, or one no header can carry: it cannot say what it was
+        # loaded with, and a PATCH without If-Match would overwrite whatever changed since.
         return order_as_it_is(order_id, ORDER_CHANGED, 412)
     try:
         api.send(
             "PATCH",
             f"/orders/{order_id}",
             body,
-            headers={"If-Match": tag} if tag else {},
+            headers={"If-Match": tag},
             timeout=KEYED_WRITE_TIMEOUT_S,
         )
     except ApiError as exc:
@@ -1158,6 +1159,8 @@ def delete_address(client_id: int, address_id: int):
 OPEN_STATUSES = "pending,paid,shipped"
 OPEN_ORDERS_SHOWN = 20
 OPEN_ORDERS_MISSING = "Não foi possível ler os pedidos em aberto do cliente."
+# Orders not letting this page read them: the page says so and goes on.
+ORDERS_CANNOT_ANSWER = (403, 404, 500, 502, 503, 504)
 
 
 def client_delete_page(client_id: int, *, message: str | None = None, status=200):
@@ -1168,7 +1171,7 @@ def client_delete_page(client_id: int, *, message: str | None = None, status=200
     open_orders, orders_why = api.get_or_say(
         "/orders",
         OPEN_ORDERS_MISSING,
-        (403, 404, 500, 502, 503, 504),
+        ORDERS_CANNOT_ANSWER,
         client_id=client_id,
         status=OPEN_STATUSES,
         per_page=OPEN_ORDERS_SHOWN,

@@ -15,6 +15,7 @@ from services.kit import (
     current_caller,
     page_schema,
     paginate,
+    precondition,
 )
 from services.kit.idempotency import IdempotentCommand, key_parameter
 
@@ -132,8 +133,9 @@ class ClientResource(MethodView):
     @blp.problem(503, "The orders service cannot say whether the client has open orders")
     @blp.if_match()
     def delete(self, client_id):
-        """Delete a client with its addresses (admin); not while it has open orders."""
-        clients.get_client(client_id)
+        """Delete a client with its addresses (admin); not while it has open orders. A stale
+        If-Match is a 412 before orders is asked (and checked again under the row's lock)."""
+        precondition(clients.get_client(client_id), ClientSchema)
         deletion_guards.ensure_no_open_orders(client_id)
         clients.delete_client(client_id)
 
@@ -202,8 +204,10 @@ class AddressResource(MethodView):
     @blp.problem(503, "The orders service cannot say whether open orders ship to the address")
     @blp.if_match()
     def delete(self, client_id, address_id):
-        """Remove an address; not while open orders ship to it."""
+        """Remove an address; not while open orders ship to it. A stale If-Match is a 412 before
+        orders is asked (and checked again under the row's lock)."""
         address = clients.get_address(client_id, address_id)
+        precondition(address, AddressSchema)
         deletion_guards.ensure_no_open_order_ships_to(client_id, address_id)
         clients.delete_address(address)
 

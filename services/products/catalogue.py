@@ -236,6 +236,7 @@ def delete_product(product: Product) -> None:
     being added (`add_image` holds the same lock) is committed first and its files go with the
     rest, or it waits and finds no product. The files go once the rows are gone for good."""
     product_id = product.id
+    precondition(product, ProductSchema)  # a stale tag is a 412 before the others are asked
     reasons = deletion_guards.deletion_blockers(product_id)
     if reasons:
         raise Conflict(f"Product {product_id} cannot be deleted: {'; '.join(reasons)}")

@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from services.clients.models import Address, Client, db, outbox
-from services.kit.testing import LiveServer, racing_patches, rewired
+from services.kit.testing import LiveServer, racing_patches, rewired, unreachable_url
 
 STALE = 'W/"0000000000000000000000000000000000000000"'
 ADDRESS = {
@@ -92,9 +92,8 @@ def test_two_address_patches_with_the_same_current_tag_give_one_200_and_one_412(
 def test_a_client_changed_while_its_delete_asks_orders_is_a_412_for_the_tag_read_before(
     app, client, admin, make_client
 ):
-    """The tag is checked on the row read afresh under the lock. The route keeps nothing of its
-    first read today, so the session holds no older copy either way; one that kept it would
-    check that copy here without populate_existing (tried: a 204)."""
+    """The tag is checked early (before orders is asked) and again on the row read afresh under
+    the lock: a change committed while orders was asked is seen."""
     url = f"/clients/{make_client(name='Ana')['id']}"
     tag = client.get(url, headers=admin).headers["ETag"]
 
@@ -106,6 +105,19 @@ def test_a_client_changed_while_its_delete_asks_orders_is_a_412_for_the_tag_read
     assert gone.status_code == 412
     assert client.get(url, headers=admin).json["name"] == "Bia"
     assert announced(app, "client.deleted") == 0
+
+
+def test_a_stale_tag_on_a_delete_is_a_412_before_orders_is_asked(app, client, admin, make_client):
+    """Orders down would be a 503: the caller's tag is stale whatever orders says, so it is told
+    to read again first."""
+    owner = make_client()["id"]
+    made = client.post(f"/clients/{owner}/addresses", json=ADDRESS, headers=admin)
+    stale = {**admin, "If-Match": STALE}
+    with rewired(app, SERVICE_URLS={"orders": unreachable_url()}):
+        for url in (f"/clients/{owner}/addresses/{made.json['id']}", f"/clients/{owner}"):
+            gone = client.delete(url, headers=stale)
+            assert gone.status_code == 412, (url, gone.json)
+            assert client.get(url, headers=admin).status_code == 200
 
 
 @contextmanager

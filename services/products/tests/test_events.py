@@ -192,3 +192,15 @@ def test_a_guard_is_consulted_only_when_its_service_is_configured(
     made = make_product()
     monkeypatch.setitem(deletion_guards.DELETION_GUARDS, "orders", lambda product_id: "in 2 orders")
     assert client.delete(f"/products/{made['id']}", headers=admin).status_code == 204
+
+
+def test_a_stale_if_match_on_a_delete_is_a_412_before_inventory_is_asked(
+    app, client, admin, make_product, app_with_inventory_down
+):
+    made = make_product()
+    stale = {**admin, "If-Match": 'W/"0000000000000000000000000000000000000000"'}
+    response = app_with_inventory_down.test_client().delete(
+        f"/products/{made['id']}", headers=stale
+    )
+    assert response.status_code == 412 and response.mimetype == "application/problem+json"
+    assert client.get(f"/products/{made['id']}", headers=admin).status_code == 200

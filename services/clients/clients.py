@@ -88,9 +88,19 @@ def update_client(client_id: int, data: dict, caller: Caller) -> Client:
     if client is None:
         raise NotFound(f"Client {client_id} does not exist")
     precondition(client, ClientSchema)
-    client.update(_phone_kept(data, client.phone, caller.role))
+    client.update(_consent_kept(_phone_kept(data, client.phone, caller.role), client.phone))
     db.session.commit()
     return client
+
+
+def _consent_kept(data: dict, stored: str | None) -> dict:
+    """WhatsApp consent is given for a number: a write that changes the number (or clears it)
+    withdraws it, unless the same write says the client consents (`whatsapp_opt_in`), so the
+    number's new holder is not written to on the old one's word. A PUT always says (its
+    default is false); the same number in another writing is no change."""
+    if "phone" not in data or data["phone"] == stored or "whatsapp_opt_in" in data:
+        return data
+    return {**data, "whatsapp_opt_in": False}
 
 
 def _phone_kept(data: dict, stored: str | None, role: str) -> dict:

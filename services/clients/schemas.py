@@ -109,7 +109,11 @@ class ClientSchema(ChangeSchema):
     )
     whatsapp_opt_in = Flag(
         load_default=False,
-        metadata={"description": "Order messages go by WhatsApp (given a phone), else e-mail"},
+        metadata={
+            "description": "Order messages go by WhatsApp (given a phone), else e-mail. "
+            "Consent is for a number: a write that changes or clears the phone sets it false "
+            "unless it sends it too"
+        },
     )
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -146,12 +146,29 @@ def test_patch_sets_changes_and_clears_the_phone_and_the_opt_in(app, client, adm
     path = f"/clients/{created['id']}"
     set_ = client.patch(path, json={"phone": "11912345678", "whatsapp_opt_in": True}, headers=admin)
     assert (set_.json["phone"], set_.json["whatsapp_opt_in"]) == (E164, True)
-    changed = client.patch(path, json={"phone": "+55 21 99876-5432"}, headers=admin)
+    changed = client.patch(
+        path, json={"phone": "+55 21 99876-5432", "whatsapp_opt_in": True}, headers=admin
+    )
     assert (changed.json["phone"], changed.json["whatsapp_opt_in"]) == ("+5521998765432", True)
     cleared = client.patch(path, json={"phone": None, "whatsapp_opt_in": False}, headers=admin)
     assert (cleared.json["phone"], cleared.json["whatsapp_opt_in"]) == (None, False)
     with app.app_context():
         assert db.session.get(Client, created["id"]).phone is None
+
+
+def test_a_new_number_withdraws_the_whatsapp_consent_unless_the_same_write_gives_it(
+    client, admin, make_client
+):
+    created = make_client(phone=E164, whatsapp_opt_in=True)
+    path = f"/clients/{created['id']}"
+    same = client.patch(path, json={"phone": "(11) 91234-5678"}, headers=admin)
+    assert (same.json["phone"], same.json["whatsapp_opt_in"]) == (E164, True)
+    moved = client.patch(path, json={"phone": "21998765432"}, headers=admin)
+    assert (moved.json["phone"], moved.json["whatsapp_opt_in"]) == ("+5521998765432", False)
+    given = client.patch(path, json={"whatsapp_opt_in": True}, headers=admin)
+    assert given.json["whatsapp_opt_in"] is True
+    cleared = client.patch(path, json={"phone": None}, headers=admin)
+    assert (cleared.json["phone"], cleared.json["whatsapp_opt_in"]) == (None, False)
 
 
 def test_a_patch_with_a_bad_phone_changes_nothing(client, admin, make_client):

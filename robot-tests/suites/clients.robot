@@ -122,6 +122,16 @@ Scenario: a user may not find clients by phone, which would unmask a phone's hid
     When I list clients with the client's mobile written as "(11) 9xxxx-xxxx"
     Then the answer is a 403 problem
 
+Scenario: a new phone number withdraws the client's WhatsApp consent, given for the old one
+    Given a client with the phone "+5511912345678" who opted in to WhatsApp
+    When I change the client's phone to another number
+    Then the client's WhatsApp consent is withdrawn
+
+Scenario: the same phone number written otherwise keeps the client's WhatsApp consent
+    Given a client with the phone "+5511912345678" who opted in to WhatsApp
+    When I change the client's phone to the same number written otherwise
+    Then the client's WhatsApp consent is kept
+
 Scenario: a phone that is not a Brazilian mobile is refused as a filter
     Given a signed-in admin
     When I list clients with "phone=1134567890"

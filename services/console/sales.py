@@ -120,31 +120,53 @@ def names_read(ids) -> tuple[str, dict]:
     return "/clients", {"ids": ",".join(map(str, ids)), "per_page": CLIENTS_PER_READ}
 
 
+# A client the read of names answered without (clients' `ids` filter answers every client there
+# is): deleted. Said so, without a link: its page would only answer 404.
+DELETED_CLIENT = "Cliente {id} (excluído)"
+
+
+def gone_of(ids, found) -> set[int]:
+    """The clients of `ids` that `found` (names_read's answer) does not name: deleted; none when
+    `found` is the ApiError the read met: clients did not say, so none is known to be gone."""
+    if isinstance(found, ApiError):
+        return set()
+    return set(ids) - {c["id"] for c in found["items"]}
+
+
 def labels_of(ids, found) -> dict[int, str]:
-    """Each client's name from `found` (names_read's answer); a client it does not name (deleted),
-    or all when `found` is the ApiError the read met (clients down or failing), is "Cliente 714",
-    as the dashboard says one: a name is a label, and the page shows its orders without it."""
+    """Each client's name from `found` (names_read's answer); a client it does not name is
+    DELETED_CLIENT, and each is "Cliente 714" when `found` is the ApiError the read met (clients
+    down or failing), as the dashboard says one: a name is a label, and the page shows its
+    orders without it."""
     named = {} if isinstance(found, ApiError) else {c["id"]: c["name"] for c in found["items"]}
-    return {client_id: named.get(client_id) or f"Cliente {client_id}" for client_id in ids}
+    gone = gone_of(ids, found)
+    return {
+        client_id: DELETED_CLIENT.format(id=client_id)
+        if client_id in gone
+        else named.get(client_id) or f"Cliente {client_id}"
+        for client_id in ids
+    }
 
 
-def client_labels(client_ids) -> dict[int, str]:
-    """Each client's name (labels_of), from one read."""
+def client_labels(client_ids) -> tuple[dict[int, str], set[int]]:
+    """Each client's name (labels_of), and the clients deleted (gone_of), from one read."""
     ids = sorted(set(client_ids))[:CLIENTS_PER_READ]
     if not ids:
-        return {}
+        return {}, set()
     [found] = api.get_many(names_read(ids))
-    return labels_of(ids, found)
+    return labels_of(ids, found), gone_of(ids, found)
 
 
 @bp.get("/orders")
 @signed_in
 def orders():
     found, filters, errors = listing("/orders", ORDER_FILTERS, asked=shop_days)
+    clients, gone = client_labels([o["client_id"] for o in found["items"]])
     return render_template(
         "orders.html",
         orders=found["items"],
-        clients=client_labels([o["client_id"] for o in found["items"]]),
+        clients=clients,
+        gone=gone,
         pager=pager(found),
         filters=filters,
         errors=errors,
@@ -856,6 +878,7 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
         "order.html",
         order=found,
         client=labels_of([client_id], names)[client_id],
+        client_gone=client_id in gone_of([client_id], names),
         editable=may_edit(found),
         refunded=refunded,
         authors=authors(found.get("history") or []),

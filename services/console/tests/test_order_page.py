@@ -706,6 +706,36 @@ def test_a_refused_delete_says_the_apis_reason_in_portuguese_on_the_orders_page(
     )
 
 
+def test_deleting_an_order_changed_since_its_page_was_shown_is_refused_and_deletes_nothing(
+    browser, api
+):
+    page = browser.get(f"/console/orders/{ORDER}").text
+    api.order["payment_method"] = "boleto"  # changed by its client since the page was shown
+    answer = browser.post(f"/console/orders/{ORDER}/delete", data=form_fields(page, "delete-order"))
+    assert answer.status_code == 412
+    assert api.order is not None
+    assert (
+        "O pedido mudou desde que a página foi aberta e não foi excluído: confira-o abaixo e"
+        " exclua de novo se ainda for o caso." in answer.text
+    )
+    # The page as it is now, whose form deletes the order as it now stands.
+    again = browser.post(
+        f"/console/orders/{ORDER}/delete", data=form_fields(answer.text, "delete-order")
+    )
+    assert again.status_code == 303
+    assert api.order is None
+
+
+def test_a_delete_form_without_the_orders_tag_deletes_nothing(browser, api):
+    page = browser.get(f"/console/orders/{ORDER}").text
+    answer = browser.post(
+        f"/console/orders/{ORDER}/delete", data={**form_fields(page, "delete-order"), "etag": ""}
+    )
+    assert answer.status_code == 412
+    assert api.sent == []
+    assert api.order is not None
+
+
 def stock_row(product_id: int, available: int) -> dict:
     return {
         "product_id": product_id,
@@ -762,16 +792,22 @@ def listed(order_id: int, client_id: int) -> dict:
     }
 
 
-def clients_listed(html: str) -> list[tuple[int, str]]:
-    """Each row's client: the client page it links to, and its words."""
+def clients_listed(html: str) -> list[tuple[int | None, str]]:
+    """Each row's client: the client page it links to (None: no link), and its words."""
     table = re.search(r'<table class="list" id="orders">(.*?)</table>', html, re.S).group(1)
-    found = re.findall(r'<td><a href="/console/clients/(\d+)">([^<]*)</a></td>', table)
-    return [(int(client_id), name) for client_id, name in found]
+    cells = re.findall(r'<td>(?:<a href="/console/clients/(\d+)">([^<]*)</a>|([^<]*))</td>', table)
+    return [
+        (int(client_id), name) if client_id else (None, text)
+        for client_id, name, text in cells
+        if client_id or text.startswith("Cliente")
+    ]
 
 
-def client_on(html: str) -> tuple[int, str]:
-    found = re.search(r'<dd id="order-client"><a href="/console/clients/(\d+)">([^<]*)</a>', html)
-    return int(found.group(1)), found.group(2)
+def client_on(html: str) -> tuple[int | None, str]:
+    """The order page's client: the client page it links to (None: no link), and its words."""
+    found = re.search(r'<dd id="order-client">(.*?)</dd>', html).group(1)
+    link = re.fullmatch(r'<a href="/console/clients/(\d+)">([^<]*)</a>', found)
+    return (int(link.group(1)), link.group(2)) if link else (None, found)
 
 
 def test_the_orders_list_names_each_client_from_one_read_of_clients(browser, api):
@@ -779,10 +815,10 @@ def test_the_orders_list_names_each_client_from_one_read_of_clients(browser, api
     api.listed_orders = [listed(1, CLIENT), listed(2, 714), listed(3, CLIENT)]
     page = browser.get("/console/orders")
     assert page.status_code == 200
-    # A client clients does not name (deleted) is said by its id.
+    # A client clients does not name is deleted: said by its id, without a link to its 404.
     assert clients_listed(page.text) == [
         (CLIENT, "Maria Souza"),
-        (714, "Cliente 714"),
+        (None, "Cliente 714 (excluído)"),
         (CLIENT, "Maria Souza"),
     ]
     assert api.clients_asked == [{"ids": f"{CLIENT},714", "per_page": "100"}]

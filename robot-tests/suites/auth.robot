@@ -137,6 +137,18 @@ Scenario: a user reads their own account
     Then the answer is 200
     And the answer is the user's own account
 
+Scenario: a user reads their own account by its id, the Location registering answered
+    Given a signed-in user
+    When the user reads their account by its id
+    Then the answer is 200
+    And the answer is the user's own account
+
+Scenario: a user may not read another user's account by its id
+    Given another registered user
+    And a signed-in user
+    When the user reads the other user's account by its id
+    Then the answer is a 403 problem
+
 Scenario: a user's account read with its current ETag is not sent again
     Given a signed-in user
     And the user has read their account

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from services.kit import (
     Blueprint,
+    Forbidden,
     Unauthorized,
     conditional,
     current_caller,
@@ -167,12 +168,18 @@ def users(args):
 
 @blp.route("/users/<int:user_id>")
 class UserResource(MethodView):
-    @blp.login_required("admin")
+    @blp.login_required()
     @blp.response(200, UserSchema)
+    @blp.problem(403, "Another user's account, and the caller is not an admin")
     @blp.problem(404, "No such user")
     @conditional
     def get(self, user_id):
-        """One account (admin)."""
+        """One account: an admin reads any, a user their own (the Location their registration
+        answered), as GET /auth/me answers it, ETag included."""
+        caller = current_caller()
+        if caller.role != "admin" and caller.id != user_id:
+            # Before looking: a user learns nothing of which other ids exist.
+            raise Forbidden("This action needs the role: admin")
         return accounts.get_user(user_id)
 
     @blp.login_required("admin")

@@ -4,6 +4,7 @@ Documentation       Accounts, tokens and sessions, through the gateway, as API.m
 ...                 its teardown removes them. Tests tagged `local-only` read the stack's key files
 ...                 and so run only where the stack runs.
 Resource            ../resources/auth.resource
+Resource            ../resources/account_tags.resource
 Resource            ../resources/tokens.resource
 Resource            ../resources/throttling.resource
 
@@ -135,6 +136,39 @@ Scenario: a user reads their own account
     When the user reads their account
     Then the answer is 200
     And the answer is the user's own account
+
+Scenario: a user reads their own account by its id, the Location registering answered
+    Given a signed-in user
+    When the user reads their account by its id
+    Then the answer is 200
+    And the answer is the user's own account
+
+Scenario: a user may not read another user's account by its id
+    Given another registered user
+    And a signed-in user
+    When the user reads the other user's account by its id
+    Then the answer is a 403 problem
+
+Scenario: a user's account read with its current ETag is not sent again
+    Given a signed-in user
+    And the user has read their account
+    When the user reads their account again with its ETag
+    Then the answer is 304
+    And the answer has no body
+
+Scenario: a rename with a stale If-Match is refused and renames nothing
+    Given a signed-in user
+    And the user has read their account
+    When the user renames themselves with a stale If-Match
+    Then the answer is a 412 problem
+    And the account is as the user read it
+
+Scenario: a deletion with a stale If-Match is refused and deletes nothing
+    Given a signed-in user
+    And the user has read their account
+    When the user deletes their account with a stale If-Match
+    Then the answer is a 412 problem
+    And the account is as the user read it
 
 Scenario: a user whose email is beyond latin-1 reads their own account
     Given a signed-in user whose email is beyond latin-1

@@ -6,6 +6,7 @@ Documentation       Accounts as the admin administers them, and tokens as the ga
 ...                 the only active admin and expects a refusal. Tests tagged `local-only` read the
 ...                 stack's key files and so run only where the stack runs.
 Resource            ../resources/auth.resource
+Resource            ../resources/account_tags.resource
 Resource            ../resources/tokens.resource
 
 Suite Setup         Open the gateway session
@@ -41,6 +42,21 @@ Scenario: an admin reads an account by its id
     When the admin looks up the user
     Then the answer is 200
     And the answer is the user's own account
+
+Scenario: an admin's read of an account with its current ETag is not sent again
+    Given a registered user
+    And a signed-in admin
+    And the admin has looked up the user
+    When the admin looks up the user again with its ETag
+    Then the answer is 304
+    And the answer has no body
+
+Scenario: an admin's change with a stale If-Match is refused and changes nothing
+    Given a signed-in user
+    And a signed-in admin
+    When the admin deactivates the user with a stale If-Match
+    Then the answer is a 412 problem
+    And the account is still active
 
 Scenario: an unknown query parameter is refused
     Given a signed-in admin

@@ -21,9 +21,10 @@ from services.kit import (
     TooManyRequests,
     Unauthorized,
     Unprocessable,
+    precondition,
     utcnow,
 )
-from services.kit.errors import InvalidToken
+from services.kit.errors import InvalidToken, PreconditionFailed
 from services.kit.fields import Email, normalized_email
 from services.kit.security import (
     ASSERTION_TYPE,
@@ -44,7 +45,7 @@ from .models import (
     User,
     db,
 )
-from .schemas import PASSWORD_IS_EMAIL, password_is_the_email
+from .schemas import PASSWORD_IS_EMAIL, UserSchema, password_is_the_email
 
 BAD_CREDENTIALS = "The email or password is wrong"
 
@@ -513,12 +514,17 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     session (the token's `sid`) rather than per address: a stolen token cannot be used to try
     passwords without end, from however many addresses, and an attack on the email from elsewhere
     (its ceiling) never holds up the owner's change, which the console sends from its own address,
-    an address no sign-in made known to the email. The failures still count on the email."""
+    an address no sign-in made known to the email. The failures still count on the email.
+
+    If-Match is checked twice: on the account as read, before `current_password` is checked or
+    counted (a stale tag tells the caller nothing about the password, and costs no guess), and
+    under the row's lock, where two changes sent with one tag cannot both pass."""
     now = utcnow()
     email, checked = user.email, user.password_hash
     if "password" in data and password_is_the_email(data["password"], email):
         # Said before current_password is checked (or counted): it tells the caller nothing.
         raise Unprocessable({"password": [PASSWORD_IS_EMAIL]})
+    precondition(user, UserSchema)
     guesser = _session_guesser(session_id) if session_id else source
     _count_guess(email, guesser, now, spaced_by_email=session_id is None)
     if not passwords.matches(checked, data["current_password"]):
@@ -531,6 +537,13 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
         .where(LoginAttempt.email == email, LoginAttempt.source == guesser)
         .values(failures=func.greatest(LoginAttempt.failures - 1, 0))
     )
+    try:
+        precondition(user, UserSchema)
+    except PreconditionFailed:
+        # Changed since the tag's read, in argon2's time: the count is still taken back (the
+        # password was right), and nothing of the change is written.
+        db.session.commit()
+        raise
     if "name" in data:
         user.name = data["name"]
     if "password" in data:
@@ -570,20 +583,56 @@ def _still_as_checked(user_id: int, checked_hash: str, session_id: str | None) -
 
 
 def _lock_active_admins() -> list[User]:
-    """Row locks on every active admin, so two demotions cannot both pass the last-admin check."""
+    """Row locks on every active admin, so two demotions cannot both pass the last-admin check,
+    taken in id order, so two transactions taking them queue rather than deadlock.
+
+    The lock order of a write to an account that may remove an admin (`administer`,
+    `delete_me`): these first, then the account's own row (`_locked_account`), which for an admin
+    is one of these already. Taking the account's row first would let two demotions of two
+    admins each hold its own and wait for the other's among the admins: a deadlock, which
+    PostgreSQL breaks by aborting one (a 503)."""
     return list(
         db.session.scalars(
-            select(User).where(User.role == "admin", User.active.is_(True)).with_for_update()
+            select(User)
+            .where(User.role == "admin", User.active.is_(True))
+            .order_by(User.id)
+            .with_for_update()
         )
     )
 
 
-def delete_me(user: User) -> None:
-    if user.role == "admin" and user.active:
-        admins = _lock_active_admins()
-        if [a.id for a in admins] == [user.id]:
-            db.session.rollback()
-            raise Conflict("The last active admin cannot delete itself")
+def _locked_account(user_id: int) -> User:
+    """The account read afresh under its row's lock (FOR UPDATE) until the write commits, with
+    If-Match checked on it as it is now (`precondition`): of two writes sent with one tag, the
+    second finds the first's change. A 404 when it is gone."""
+    user = db.session.scalar(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if user is None:
+        db.session.rollback()
+        raise NotFound(f"User {user_id} does not exist")
+    precondition(user, UserSchema)
+    return user
+
+
+def _others(admins: list[User], user: User) -> bool:
+    """Whether an active admin besides `user` is among the locked ones: they stay admins until
+    this transaction ends, so `user` may go."""
+    return any(admin.id != user.id for admin in admins)
+
+
+def delete_me(user_id: int) -> None:
+    """The caller's account goes. The admins are locked first whoever deletes (see
+    `_lock_active_admins`): whether the account is an admin is known only once its row is
+    locked, and a promotion landing in between must not leave the last admin deletable."""
+    admins = _lock_active_admins()
+    user = _locked_account(user_id)
+    if user.role == "admin" and user.active and not _others(admins, user):
+        db.session.rollback()
+        raise Conflict("The last active admin cannot delete itself")
     # Its sessions go with it, and so do their counts of guesses; its addresses' counts stay, as
     # for an email no account has.
     db.session.execute(
@@ -596,15 +645,17 @@ def delete_me(user: User) -> None:
     db.session.commit()
 
 
-def administer(user: User, changes: dict) -> User:
-    demoting = (
-        changes.get("role", user.role) != "admin" or changes.get("active", user.active) is False
-    )
-    if user.role == "admin" and user.active and demoting:
-        admins = _lock_active_admins()
-        if [a.id for a in admins] == [user.id]:
-            db.session.rollback()
-            raise Conflict("The last active admin cannot be demoted or deactivated")
+def administer(user_id: int, changes: dict) -> User:
+    """An admin's change of an account's role or standing, under its row's lock (If-Match is
+    checked there). A change that could take an admin away (a role other than admin, or
+    `active: false`) locks the active admins first, whatever the account is: it is known only
+    once its row is locked, after them (`_lock_active_admins`)."""
+    demoting = changes.get("role", "admin") != "admin" or changes.get("active") is False
+    admins = _lock_active_admins() if demoting else []
+    user = _locked_account(user_id)
+    if demoting and user.role == "admin" and user.active and not _others(admins, user):
+        db.session.rollback()
+        raise Conflict("The last active admin cannot be demoted or deactivated")
     role_changed = changes.get("role", user.role) != user.role
     deactivated = changes.get("active", user.active) is False and user.active
     user.update(changes)

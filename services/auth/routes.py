@@ -8,7 +8,15 @@ from flask import request, url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
-from services.kit import Blueprint, Unauthorized, current_caller, page_schema, paginate
+from services.kit import (
+    Blueprint,
+    Forbidden,
+    Unauthorized,
+    conditional,
+    current_caller,
+    page_schema,
+    paginate,
+)
 from services.kit.fields import normalized_email
 from services.kit.security import ASSERTION_HEADER
 
@@ -114,6 +122,7 @@ def logout():
 class Me(MethodView):
     @blp.login_required()
     @blp.response(200, UserSchema)
+    @conditional
     def get(self):
         """The caller's account."""
         return accounts.get_user(current_caller().id)
@@ -122,8 +131,10 @@ class Me(MethodView):
     @blp.arguments(MeUpdateSchema)
     @blp.response(200, UserSchema)
     @blp.problem(429, "Too many wrong current passwords in this session (as for sign-ins)")
+    @blp.if_match()
     def patch(self, data):
-        """Change the name or the password (the email cannot change); needs `current_password`."""
+        """Change the name or the password (the email cannot change); needs `current_password`.
+        A stale If-Match is told before `current_password` is checked or counted."""
         caller = current_caller()
         return accounts.update_me(
             accounts.get_user(caller.id), caller.session_id, data, source_address()
@@ -132,9 +143,10 @@ class Me(MethodView):
     @blp.login_required()
     @blp.response(204)
     @blp.problem(409, "The last active admin cannot delete itself")
+    @blp.if_match()
     def delete(self):
         """Delete the caller's account."""
-        accounts.delete_me(accounts.get_user(current_caller().id))
+        accounts.delete_me(current_caller().id)
 
 
 @blp.route("/users")
@@ -156,11 +168,18 @@ def users(args):
 
 @blp.route("/users/<int:user_id>")
 class UserResource(MethodView):
-    @blp.login_required("admin")
+    @blp.login_required()
     @blp.response(200, UserSchema)
+    @blp.problem(403, "Another user's account, and the caller is not an admin")
     @blp.problem(404, "No such user")
+    @conditional
     def get(self, user_id):
-        """One account (admin)."""
+        """One account: an admin reads any, a user their own (the Location their registration
+        answered), as GET /auth/me answers it, ETag included."""
+        caller = current_caller()
+        if caller.role != "admin" and caller.id != user_id:
+            # Before looking: a user learns nothing of which other ids exist.
+            raise Forbidden("This action needs the role: admin")
         return accounts.get_user(user_id)
 
     @blp.login_required("admin")
@@ -168,9 +187,10 @@ class UserResource(MethodView):
     @blp.response(200, UserSchema)
     @blp.problem(404, "No such user")
     @blp.problem(409, "The last active admin cannot be demoted or deactivated")
+    @blp.if_match()
     def patch(self, data, user_id):
         """Change a role or (de)activate (admin). Either ends the user's sessions at once."""
-        return accounts.administer(accounts.get_user(user_id), data)
+        return accounts.administer(user_id, data)
 
 
 @blp.route("/.well-known/jwks.json")

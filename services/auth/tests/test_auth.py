@@ -977,6 +977,30 @@ def test_admin_gets_404_for_an_unknown_user(client, admin):
     assert response.status_code == 404 and response.mimetype == PROBLEM
 
 
+def test_a_user_reads_their_own_account_at_the_location_registration_answered(
+    client, register, login
+):
+    created = client.post(
+        "/auth/register",
+        json={"email": "ana@example.com", "password": "s3nha-forte", "name": "Ana"},
+    )
+    tokens = login()
+    read = client.get(created.headers["Location"], headers=auth(tokens))
+    assert read.status_code == 200
+    assert read.json == created.json == client.get("/auth/me", headers=auth(tokens)).json
+
+
+def test_a_user_may_not_read_another_account_nor_learn_whether_an_id_exists(
+    client, register, login
+):
+    other = register(email="bia@example.com")
+    register()
+    tokens = login()
+    for user_id in (other["id"], 999999):
+        response = client.get(f"/auth/users/{user_id}", headers=auth(tokens))
+        assert response.status_code == 403 and response.mimetype == PROBLEM, user_id
+
+
 def test_deactivating_a_user_ends_their_sessions_and_logins(client, admin, register, login):
     user = register()
     tokens = login()

@@ -138,6 +138,11 @@ EXACT: dict[str, str] = {
     "Give items, shipping_address_id or payment_method.": (
         "Informe os itens, o endereço de entrega ou a forma de pagamento."
     ),
+    "Printable characters only: no invisible, format or private-use characters, and no space "
+    "but the plain one.": (
+        "Só caracteres visíveis: sem caracteres invisíveis, de formatação ou de uso privado, e "
+        "sem outro espaço que o comum."
+    ),
     "Must not be before created_from.": "Não pode ser antes do início do período.",
     "Must not be before from.": "Não pode ser antes do início do período.",
     "Must be before 9999-12-31.": "Deve ser antes de 9999-12-31.",
@@ -544,16 +549,6 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         (r"Run (?P<id>{N}) does not exist", "A coleta {id} não existe"),
         (
-            r"Run (?P<id>{N}) is (?P<run_status>\w+): only a queued or running run can be stopped",
-            "A coleta {id} está {run_status}: só uma coleta na fila ou em andamento pode ser "
-            "parada",
-        ),
-        (
-            r"cancelled by user (?P<id>{N}) before it started",
-            "Cancelada pelo usuário {id} antes de começar",
-        ),
-        (r"stopped by user (?P<id>{N})", "Parada pelo usuário {id}"),
-        (
             r"(?P<n>{N}) pages or products rejected",
             "{n} páginas ou produtos recusados",
         ),
@@ -583,6 +578,10 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         (
             r"An order that is (?P<order_status>\w+) cannot become (?P<target>\w+)",
             "Um pedido {order_status} não pode passar a {target}",
+        ),
+        (
+            r'Order (?P<id>{N}) already has the external reference "(?P<ref>.+)"',
+            'O pedido {id} já tem a referência externa "{ref}"',
         ),
         (
             r"Order (?P<id>{N}) is (?P<order_status>\w+): only a pending order can change",
@@ -876,7 +875,6 @@ RUN_STATUSES = {
     "succeeded": "concluída",
     "partial": "parcial",
     "failed": "com falha",
-    "cancelled": "cancelada",
 }
 # What the services write themselves as a note: in an order's history (orders' payments.py and
 # known.py, for payments and clients) and in a stock movement (inventory's stock.py and
@@ -912,7 +910,6 @@ LABELS: dict[str, dict[str, str]] = {
         "partially_refunded": "estornado em parte",
     },
     "notification_status": NOTIFICATION_STATUSES,
-    "run_status": RUN_STATUSES,
     "refund_status": {"failed": "falhou", "canceled": "foi cancelado"},
     "service": {
         "auth": "autenticação",

@@ -37,6 +37,7 @@ PAYMENT_METHODS = ("pix", "credit_card", "debit_card", "boleto", "cash")
 # failed mid-creation; the sweeper gives back what it may hold) are internal and never listed.
 STATUSES = ("pending", "paid", "shipped", "delivered", "cancelled")
 INTERNAL_STATUSES = ("reserving", "abandoned")
+EXTERNAL_REF_MAX = 100
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -74,6 +75,11 @@ class Order(TimestampMixin, db.Model):
     )
     # The user who placed it: the one (besides admins) who may cancel it while pending.
     created_by: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The placing system's own id for it (a marketplace's order id), given when placed and never
+    # changed: one order per reference, however late a resync sends it again. An order given up
+    # halfway (`abandoned`) lets go of it, so placing it again is not refused for an order that
+    # never was.
+    external_ref: Mapped[str | None] = mapped_column(String(EXTERNAL_REF_MAX))
 
     items: Mapped[list[OrderItem]] = relationship(
         order_by="OrderItem.id",
@@ -96,6 +102,14 @@ class Order(TimestampMixin, db.Model):
         ),
         CheckConstraint("total >= 0", name="total_not_negative"),
         CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),
+        # The database decides which of two orders placed at once with one reference is placed
+        # (orders.place_order inserts ON CONFLICT DO NOTHING on it); it serves the filter too.
+        Index(
+            "uq_orders_external_ref",
+            "external_ref",
+            unique=True,
+            postgresql_where=text("external_ref IS NOT NULL"),
+        ),
         # Every filter and sort of the list, each with id as the tiebreaker.
         Index("ix_orders_created_at_id", "created_at", "id"),
         Index("ix_orders_total_id", "total", "id"),

@@ -58,11 +58,19 @@ SWEEP_BATCH = 100
 # Placing an order runs these on every request: built once, bound per call, and run on the
 # session's connection (building a statement and the ORM's unit of work cost several times what
 # PostgreSQL does with it). The order answered is assembled from what they write and return.
+# An order whose external reference another order has is not stored: it returns no row (the
+# partial unique index decides, however many are placed at once; it waits for one being stored).
 _STORE_ORDER = (
-    insert(Order)
+    pg_insert(Order)
     .values(shipping_state=known.shipping_state(bindparam("state_of_address")))
+    .on_conflict_do_nothing(
+        index_elements=[Order.external_ref], index_where=Order.external_ref.is_not(None)
+    )
     .returning(Order.id, Order.created_at, Order.updated_at, Order.refunded_amount)
 )
+# Tries at storing an order whose reference's holder goes (given up, deleted) each time between
+# the refusal and the look-up, before a 503.
+STORE_TRIES = 3
 _STORE_LINES = insert(OrderItem)
 # The order's client and its address in the read model, share-locked until the order is pending,
 # and both before the order's row (as each event locks its row before the orders it changes; a
@@ -124,6 +132,8 @@ def search(args: dict):
         stmt = stmt.where(Order.id == args["id"])
     if "client_id" in args:
         stmt = stmt.where(Order.client_id == args["client_id"])
+    if "external_ref" in args:
+        stmt = stmt.where(Order.external_ref == args["external_ref"])
     if "shipping_address_id" in args:
         stmt = stmt.where(Order.shipping_address_id == args["shipping_address_id"])
     if args.get("status"):
@@ -243,11 +253,10 @@ def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
         "shipping_address_id": data.get("shipping_address_id"),
         "payment_method": data.get("payment_method"),
         "created_by": user_id,
+        "external_ref": data.get("external_ref"),
     }
+    stored = _store_order(values)
     connection = db.session.connection()
-    stored = connection.execute(
-        _STORE_ORDER, {**values, "state_of_address": values["shipping_address_id"]}
-    ).one()
     connection.execute(_STORE_LINES, [_line(stored.id, item) for item in items])
     key.bind(stored.id)
     db.session.commit()
@@ -261,6 +270,30 @@ def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
         items=items,
         history=[],
     )
+
+
+def _store_order(values: dict):
+    """The order's row (its id, dates and refunded amount), unless another order has its
+    external reference: then a 409 naming that order, what was read over HTTP on the way kept."""
+    connection = db.session.connection()
+    for _ in range(STORE_TRIES):
+        stored = connection.execute(
+            _STORE_ORDER, {**values, "state_of_address": values["shipping_address_id"]}
+        ).first()
+        if stored is not None:
+            return stored
+        # A statement of its own, so it sees the holder that committed while the INSERT waited.
+        holder = db.session.scalar(
+            select(Order.id).where(Order.external_ref == values["external_ref"])
+        )
+        if holder is not None:
+            db.session.commit()
+            raise Conflict(
+                f'Order {holder} already has the external reference "{values["external_ref"]}"',
+                extra={"external_ref": values["external_ref"], "existing_order_id": holder},
+            )
+    db.session.rollback()
+    raise Unavailable("The order took too long to place; nothing was kept")
 
 
 def _line(order_id: int, item: OrderItem) -> dict:
@@ -357,11 +390,14 @@ def _reserve_and_make_pending(
 
 
 def _abandon(order_id: int) -> None:
-    """A creation that failed halfway: hidden from now on, and inventory asked (through the
-    outbox, which retries until it hears) to give back whatever it may hold for it."""
+    """A creation that failed halfway: hidden from now on, its external reference free for the
+    retry, and inventory asked (through the outbox, which retries until it hears) to give back
+    whatever it may hold for it."""
     db.session.rollback()
     db.session.execute(
-        update(Order).where(Order.id == order_id).values(status="abandoned", updated_at=utcnow())
+        update(Order)
+        .where(Order.id == order_id)
+        .values(status="abandoned", updated_at=utcnow(), external_ref=None)
     )
     outbox.emit("order.abandoned", {"order_id": order_id})
     db.session.commit()

@@ -22,6 +22,7 @@ from .schemas import (
     OrderListArgs,
     OrderPatchSchema,
     OrderSchema,
+    PlacingConflictProblemSchema,
     SalesArgs,
     SalesReportSchema,
     StatusConflictProblemSchema,
@@ -46,7 +47,8 @@ class OrderList(MethodView):
     @blp.arguments(OrderListArgs, location="query")
     @blp.response(200, page_schema(OrderSchema))
     def get(self, args):
-        """List orders; `category_id` and `product_id` match any line."""
+        """List orders; `category_id` and `product_id` match any line, `external_ref` the
+        one order with it."""
         return orders.find_orders(args)
 
     @blp.login_required()
@@ -54,11 +56,19 @@ class OrderList(MethodView):
     @blp.response(201, OrderSchema)
     @blp.doc(parameters=[key_parameter()])
     @blp.problem(422, "Invalid fields, or an unknown client, address or (inactive) product")
-    @_shortage("Not enough stock (`short` names the lines), or the key was used with another body")
+    @blp.problem(
+        409,
+        "Not enough stock (`short` names the lines), the key was used with another body "
+        "(`key_reused`), or another order has the external reference (`existing_order_id`); "
+        "nothing was kept",
+        schema=PlacingConflictProblemSchema,
+    )
     @blp.problem(503, "Clients, products or inventory cannot answer; nothing was kept")
     @idempotency.placing
     def post(self, data, key):
-        """Place an order: prices and names are copied and the stock is reserved (`pending`)."""
+        """Place an order: prices and names are copied and the stock is reserved (`pending`).
+        An `external_ref` (the placing system's own id for it) is the order's alone: sent again,
+        after the key's 24 h too, it is a 409 naming the order that has it."""
         order = orders.place_order(data, current_caller().id, key)
         return order, 201, {"Location": url_for("orders.OrderResource", order_id=order.id)}
 

@@ -8,9 +8,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from webargs.fields import DelimitedList
 
 from services.kit import Filter, Id, PageArgs, QueryArgs, ShortageProblemSchema, sort_field
-from services.kit.fields import MAX_DATE, MAX_DATETIME, Money, TimeZone
+from services.kit.fields import CONTROL, MAX_DATE, MAX_DATETIME, Money, Text, TimeZone
 
-from .models import PAYMENT_METHODS, STATUSES
+from .models import EXTERNAL_REF_MAX, PAYMENT_METHODS, STATUSES
 
 MAX_QUANTITY = 1_000_000
 MAX_LINES = 100
@@ -86,6 +86,27 @@ def _lines(**kwargs):
     )
 
 
+def _printable(value: str) -> None:
+    """What `Text` lets through that is not printable either (Unicode's format, private-use,
+    unassigned, surrogate and separator characters but the plain space: a zero-width space, a
+    no-break space), so that two references that look alike are the same reference. `Text`
+    names the control characters itself."""
+    if not all(char.isprintable() or CONTROL.match(char) for char in value):
+        raise ValidationError(
+            "Printable characters only: no invisible, format or private-use characters, and no "
+            "space but the plain one."
+        )
+
+
+class ExternalRef(Text):
+    """An order's reference in the system that placed it: `Text` of 1 to EXTERNAL_REF_MAX
+    characters (its ends' spaces dropped, composed), every one printable."""
+
+    def __init__(self, **kwargs):
+        super().__init__(EXTERNAL_REF_MAX, **kwargs)
+        self.validators.append(_printable)
+
+
 class ShippedToSchema(Schema):
     state = fields.String(metadata={"example": "SP"})
     city = fields.String(metadata={"example": "São Paulo"})
@@ -144,6 +165,17 @@ class OrderSchema(Schema):
             "credit from debit)"
         },
     )
+    external_ref = ExternalRef(
+        load_default=None,
+        allow_none=True,
+        metadata={
+            "description": "The order's id in the system that placed it (a marketplace's), 1 to "
+            f"{EXTERNAL_REF_MAX} printable characters, the spaces at its ends dropped; optional, "
+            "set when placed and never changed. No two orders have the same one (exact, case "
+            "and all): placing another with it is a 409 naming `existing_order_id`",
+            "example": "mercadolivre:2000008123456789",
+        },
+    )
     created_by = fields.Integer(dump_only=True, metadata={"description": "Who placed it"})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -185,9 +217,33 @@ class StatusConflictProblemSchema(ShortageProblemSchema):
     )
 
 
+class PlacingConflictProblemSchema(ShortageProblemSchema):
+    """POST /orders' 409s: a shortage (`short`), a reused Idempotency-Key (`key_reused`), or an
+    external reference another order has (`external_ref`, `existing_order_id`)."""
+
+    external_ref = fields.String(
+        metadata={
+            "description": "Only when the reference is taken: the reference, as stored",
+            "example": "mercadolivre:2000008123456789",
+        }
+    )
+    existing_order_id = fields.Integer(
+        metadata={
+            "description": "Only when the reference is taken: the order that has it "
+            "(GET /orders/{existing_order_id}; one still being placed answers 404 for a moment, "
+            "and for good if its placing fails, the reference then free again)",
+            "example": 101,
+        }
+    )
+
+
 class OrderListArgs(PageArgs):
     id = Id(strict=False)
     client_id = Id(strict=False)
+    external_ref = Filter(
+        max_length=EXTERNAL_REF_MAX,
+        metadata={"description": "The order with this external reference (exact)"},
+    )
     status = DelimitedList(
         Filter(choices=STATUSES),
         metadata={"description": "One status, or several comma-separated (pending,paid,shipped)"},

@@ -850,7 +850,7 @@ def refunded_of(order: dict, payments: list[dict]) -> Decimal:
 def order_page(order_id: int, *, refund=None, values=None, errors=None, status=200):
     """The order page; `refund`: the payment whose refund form comes back with `values` and
     `errors` (a refused or unanswered one), the other forms with a key of their own."""
-    found = api.get(f"/orders/{order_id}")
+    found, tag = api.get_tagged(f"/orders/{order_id}")
     client_id = found["client_id"]
     where = address_read(found)
     # What the order names is read at once: the page waits for the slowest read, not the sum.
@@ -889,6 +889,7 @@ def order_page(order_id: int, *, refund=None, values=None, errors=None, status=2
         steps=steps,
         max_step_note=MAX_STEP_NOTE,
         deletable=session.is_admin and found["status"] in DELETABLE,
+        etag=tag,
         methods=PAYMENT_METHODS,
         refunds=refunds,
         refund_keys={payment_id: str(uuid.uuid4()) for payment_id in refunds},
@@ -936,18 +937,35 @@ def order_status(order_id: int):
     return redirect(url_for("console.order", order_id=order_id), 303)
 
 
+# Orders' 412 to a delete: the order changed since its page was shown (the form's If-Match).
+ORDER_CHANGED_DELETE = (
+    "O pedido mudou desde que a página foi aberta e não foi excluído: confira-o abaixo e exclua"
+    " de novo se ainda for o caso."
+)
+
+
 @bp.post("/orders/<int:order_id>/delete")
 @admin_only
 def delete_order(order_id: int):
     """Delete a pending or cancelled order (the API's 409 for any other, said on its page), then
-    the orders list."""
+    the orders list. It carries the order's ETag as its page showed it (If-Match): an order
+    changed since (a line, the address, a payment) is not deleted unseen, orders' 412 shows the
+    page again as it is now, saying so."""
+    tag = form_values().get("etag", "")
+    if not (tag and tag.isascii() and tag.isprintable()):
+        # Only a forged form has no tag: it cannot say what it was shown, so nothing is deleted.
+        flash(ORDER_CHANGED_DELETE, "error")
+        return order_page(order_id, status=412)
     try:
-        api.send("DELETE", f"/orders/{order_id}")
+        api.send("DELETE", f"/orders/{order_id}", headers={"If-Match": tag})
     except ApiError as exc:
         if exc.status == 404:
             # The form was on its page: a second click, or another admin, deleted it first.
             flash(f"O pedido {order_id} já foi excluído.")
             return redirect(url_for("console.orders"), 303)
+        if exc.status == 412:
+            flash(ORDER_CHANGED_DELETE, "error")
+            return order_page(order_id, status=412)
         if not refused(exc):
             raise
         flash("Não foi possível excluir o pedido: " + exc.reason, "error")

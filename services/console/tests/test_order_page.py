@@ -127,6 +127,10 @@ class Api:
             self.sent.append(("DELETE", request.path, None))
             if self.order is None:
                 return {"status": 404, "title": "Not Found"}, 404, PROBLEM
+            if request.headers.get("If-Match", self.tag()) != self.tag():
+                detail = "The resource changed since If-Match's ETag: read it again"
+                problem = {"status": 412, "title": "Precondition Failed", "detail": detail}
+                return problem, 412, PROBLEM
             status = self.order["status"]
             if status not in ("pending", "cancelled"):
                 detail = f"Order {ORDER} is {status}: only pending or cancelled orders go"
@@ -693,10 +697,12 @@ def test_the_delete_form_is_offered_to_admins_only_on_orders_the_api_deletes(bro
 
 def test_a_refused_delete_says_the_apis_reason_in_portuguese_on_the_orders_page(browser, api):
     page = browser.get(f"/console/orders/{ORDER}").text
-    api.order["status"] = "paid"  # paid by the client since the page was shown
+    api.order["status"] = "paid"
+    # Sent with the order's tag as it now is (paid since the page was shown is a 412, below):
+    # orders' own refusal of a paid order.
     answer = browser.post(
         f"/console/orders/{ORDER}/delete",
-        data=form_fields(page, "delete-order"),
+        data={**form_fields(page, "delete-order"), "etag": api.tag()},
         follow_redirects=True,
     )
     assert answer.request.path == f"/console/orders/{ORDER}"
@@ -827,6 +833,16 @@ def test_the_orders_list_names_each_client_from_one_read_of_clients(browser, api
 def test_an_orders_page_names_its_client_and_links_to_them(browser, api):
     api.clients = {CLIENT: "Maria Souza"}
     assert client_on(browser.get(f"/console/orders/{ORDER}").text) == (CLIENT, "Maria Souza")
+
+
+def test_a_deleted_clients_order_names_them_deleted_without_a_link_to_their_missing_page(
+    browser, api
+):
+    api.clients = {}  # clients answers the read of names without them: deleted
+    assert client_on(browser.get(f"/console/orders/{ORDER}").text) == (
+        None,
+        f"Cliente {CLIENT} (excluído)",
+    )
 
 
 def test_an_orders_page_reads_its_payments_address_and_clients_name_at_once(browser, api):

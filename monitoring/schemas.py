@@ -6,23 +6,23 @@ from datetime import UTC, datetime, timedelta
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.kit import Filter, PageArgs, QueryArgs
+from services.kit import Answer, Filter, PageArgs, QueryArgs
 from services.kit.fields import MAX_DATETIME
 
 STATES = ("unknown", "up", "degraded", "down")
 
-Uptime = Schema.from_dict(
+Uptime = Answer.from_dict(
     {
         label: fields.Float(allow_none=True, metadata={"example": 99.95})
         for label in ("24h", "7d", "30d")
     },
     name="Uptime",
 )
-Observed = Schema.from_dict(
+Observed = Answer.from_dict(
     {label: fields.Float(metadata={"example": 14754.0}) for label in ("24h", "7d", "30d")},
     name="Observed",
 )
-Latency = Schema.from_dict(
+Latency = Answer.from_dict(
     {
         "p50": fields.Float(allow_none=True, metadata={"example": 12.5}),
         "p95": fields.Float(allow_none=True, metadata={"example": 48.0}),
@@ -31,12 +31,12 @@ Latency = Schema.from_dict(
 )
 
 
-class RootCauseSchema(Schema):
+class RootCauseSchema(Answer):
     id = fields.Integer(allow_none=True, metadata={"description": "The root cause's incident"})
     target = fields.String(metadata={"example": "postgres"})
 
 
-class DeliverySchema(Schema):
+class DeliverySchema(Answer):
     event = fields.String(validate=validate.OneOf(("incident.opened", "incident.closed")))
     channel = fields.String(validate=validate.OneOf(("webhook", "email")))
     outcome = fields.String(
@@ -49,7 +49,7 @@ class DeliverySchema(Schema):
     at = fields.DateTime()
 
 
-class IncidentSchema(Schema):
+class IncidentSchema(Answer):
     id = fields.Integer(metadata={"example": 3})
     target = fields.String(metadata={"example": "clients"})
     state = fields.String(validate=validate.OneOf(("open", "closed")))
@@ -93,7 +93,7 @@ def last_step_field() -> fields.String:
     )
 
 
-class TargetSummarySchema(Schema):
+class TargetSummarySchema(Answer):
     name = fields.String(metadata={"example": "clients"})
     kind = fields.String(metadata={"example": "pair"})
     state = fields.String(validate=validate.OneOf(STATES))
@@ -113,7 +113,7 @@ class TargetSummarySchema(Schema):
     latency_ms = fields.Nested(Latency, metadata={"description": "Over the last 24 hours"})
 
 
-class WorkerSchema(Schema):
+class WorkerSchema(Answer):
     last_heartbeat_at = fields.DateTime(allow_none=True)
     stale = fields.Boolean(
         metadata={
@@ -127,7 +127,7 @@ class SummaryArgs(QueryArgs):
     """None: an unknown parameter is a 422 naming it, as on the other routes."""
 
 
-class SummarySchema(Schema):
+class SummarySchema(Answer):
     targets = fields.List(fields.Nested(TargetSummarySchema))
     incidents_open = fields.List(fields.Nested(IncidentSchema))
     worker = fields.Nested(WorkerSchema)
@@ -179,7 +179,7 @@ class SeriesArgs(QueryArgs):
             )
 
 
-class PointSchema(Schema):
+class PointSchema(Answer):
     at = fields.DateTime()
     checks = fields.Integer()
     failures = fields.Integer()
@@ -188,7 +188,7 @@ class PointSchema(Schema):
     p95 = fields.Float(allow_none=True)
 
 
-class SeriesSchema(Schema):
+class SeriesSchema(Answer):
     name = fields.String(metadata={"example": "clients"})
     kind = fields.String(metadata={"example": "pair"})
     state = fields.String(validate=validate.OneOf(STATES))

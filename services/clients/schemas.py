@@ -8,7 +8,7 @@ from decimal import Decimal
 from flask import g, has_request_context
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
-from services.kit import ChangeSchema, Filter, PageArgs, Text, sort_field
+from services.kit import Answer, ChangeSchema, Filter, PageArgs, Text, sort_field
 from services.kit.fields import Composed, Email, Flag, Id, IdList, Money, one_line
 
 from . import phone
@@ -175,7 +175,7 @@ class FavoriteSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
 
 
-class FavoriteProductSchema(Schema):
+class FavoriteProductSchema(Answer):
     """A favorite with what the products service says of the product now."""
 
     product_id = fields.Integer(metadata={"example": 12})
@@ -212,7 +212,7 @@ NOTIFICATION_TEMPLATES = (
 )
 
 
-class ClientNotificationSchema(Schema):
+class ClientNotificationSchema(Answer):
     """A message sent to the client, as the notifications service answers it (`to` masked)."""
 
     id = fields.Integer(metadata={"example": 9})

@@ -21,6 +21,8 @@ from .idempotency import IdempotencyKeyMixin, IdempotentCommand, Key
 from .pagination import PageArgs, QueryArgs, page_schema, paginate, sort_field
 from .security import Caller, current_caller, require_caller
 from .web import (
+    MAY_BE_ABSENT,
+    Answer,
     Blueprint,
     ChangeSchema,
     ProblemSchema,
@@ -31,6 +33,8 @@ from .web import (
 )
 
 __all__ = [
+    "MAY_BE_ABSENT",
+    "Answer",
     "BadRequest",
     "Blueprint",
     "Caller",

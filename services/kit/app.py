@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Flask, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -27,6 +26,7 @@ from .observability import configure_logging, init_metrics, init_sentry, registe
 from .security import init_jwt
 from .settings import base_config, env
 from .web import (
+    AnswerPlugin,
     Api,
     bodiless_head,
     no_content_no_type,
@@ -191,7 +191,7 @@ def create_service_app(
 
     api = Api(
         app,
-        spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(schema_name_resolver)},
+        spec_kwargs={"marshmallow_plugin": AnswerPlugin(schema_name_resolver)},
         internal=tuple(internal_callers(name)) if name in BY_NAME else (),
     )
     api.register_field(Money, "string", "decimal")

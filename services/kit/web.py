@@ -9,8 +9,11 @@ from decimal import Decimal
 
 import flask_smorest
 import marshmallow as ma
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import get_fields
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask import current_app, g, request
-from flask_smorest.utils import prepare_response
+from flask_smorest.utils import deepupdate, prepare_response
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.http import generate_etag
@@ -214,6 +217,48 @@ class ChangeSchema(ma.Schema):
             raise ma.ValidationError("Give at least one field to change.", "_body")
 
 
+# A field's metadata key: True on a field an answer may leave out (rather than send as null), which
+# the documents then leave optional though the server sets it.
+MAY_BE_ABSENT = "may_be_absent"
+
+
+class Answer(ma.Schema):
+    """A schema a service only answers with, never loads (a report, a ledger line, a run): every
+    field is the server's, `dump_only`, so its documents list them all as readOnly and required
+    (`AnswerConverter`). A field that an answer may leave out says so with `MAY_BE_ABSENT`."""
+
+    def __init__(self, **kwargs):
+        # A Nested field passes its own (empty) set: every field is dumped only all the same.
+        kwargs["dump_only"] = {*(kwargs.get("dump_only") or ()), *self._declared_fields}
+        super().__init__(**kwargs)
+
+
+class AnswerConverter(OpenAPIConverter):
+    """apispec's, and a field the server sets (`dump_only`) is required as well as readOnly: in
+    OpenAPI 3 that is required in answers only, so a client generated from the document knows
+    every answer carries `id`, `status` or `created_at` (null where the field is nullable), and
+    no request is asked for them. marshmallow loads no `dump_only` field, so nothing changes on
+    input. A PATCH body (`partial`) lists nothing required, as apispec does."""
+
+    def schema2jsonschema(self, schema):
+        jsonschema = super().schema2jsonschema(schema)
+        if getattr(schema, "partial", None):
+            return jsonschema
+        answered = [
+            field.data_key or name
+            for name, field in get_fields(schema).items()
+            if field.dump_only and not field.metadata.get(MAY_BE_ABSENT)
+        ]
+        required = set(jsonschema.get("required", ())) | set(answered)
+        if required:
+            jsonschema["required"] = sorted(required)
+        return jsonschema
+
+
+class AnswerPlugin(MarshmallowPlugin):
+    Converter = AnswerConverter
+
+
 def schema_name_resolver(schema) -> str:
     """`ClientSchema` -> `Client`; a `partial=True` instance (a PATCH body) -> `ClientPatch`."""
     cls = schema if isinstance(schema, type) else type(schema)
@@ -363,6 +408,15 @@ class Blueprint(flask_smorest.Blueprint):
         here, where every route's responses and problems are documented, every service's
         document gets them."""
         doc = super()._prepare_response_doc(doc, doc_info, api=api, spec=spec, **kwargs)
+        # Statuses by their text, as a route's own `doc(responses=...)` names them (`conditional`'s
+        # ETag and 304): given 200 and "200", apispec would keep one of the two, and a GET lost
+        # its body's schema to its ETag header.
+        responses = doc.get("responses", {})
+        for status in [status for status in responses if not isinstance(status, str)]:
+            response, named = responses.pop(status), responses.get(str(status))
+            if isinstance(named, dict) and isinstance(response, dict):
+                response = deepupdate(named, response)
+            responses[str(status)] = response
         parameters = doc_info.get("manual_doc", {}).get("parameters", [])
         keyed = any(parameter.get("name") == "Idempotency-Key" for parameter in parameters)
         for status, response in doc.get("responses", {}).items():
@@ -487,6 +541,13 @@ class Api(flask_smorest.Api):
             tag for tag in self.spec._tags if tag["name"] not in hidden_tags - kept_tags
         ]
 
+    def _openapi_json(self):
+        """The document, without the schemas only the left-out routes used (`public_document`)."""
+        return current_app.response_class(
+            current_app.json.dumps(public_document(self.spec.to_dict()), indent=2, sort_keys=False),
+            mimetype="application/json",
+        )
+
     def _register_error_handlers(self):
         """The kit's own handlers render every error; see errors.register_error_handlers."""
 
@@ -510,6 +571,42 @@ class Api(flask_smorest.Api):
         self.spec.components.security_scheme(
             "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
         )
+
+
+SCHEMA_REF = "#/components/schemas/"
+
+
+def _schema_refs(value) -> set[str]:
+    """The names of the component schemas `value` refers to (not through them)."""
+    found, pending = set(), [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            ref = value.get("$ref")
+            if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+                found.add(ref.removeprefix(SCHEMA_REF))
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return found
+
+
+def public_document(document: dict) -> dict:
+    """`document` without the component schemas no route of it reaches: those of the routes
+    left out (`Api.internal`, such as a reservation or a vouched login) and the ones
+    flask-smorest registers unasked (PaginationMetadata)."""
+    components = document.get("components", {})
+    schemas = components.get("schemas", {})
+    outside = {key: value for key, value in document.items() if key != "components"}
+    outside["components"] = {key: value for key, value in components.items() if key != "schemas"}
+    reached, pending = set(), _schema_refs(outside)
+    while pending:
+        name = pending.pop()
+        if name not in reached and name in schemas:
+            reached.add(name)
+            pending |= _schema_refs(schemas[name])
+    components["schemas"] = {name: value for name, value in schemas.items() if name in reached}
+    return document
 
 
 def _tags_of(path_item: dict) -> set[str]:

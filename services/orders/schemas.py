@@ -7,7 +7,15 @@ from datetime import UTC
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from services.kit import Filter, Id, PageArgs, QueryArgs, ShortageProblemSchema, sort_field
+from services.kit import (
+    Answer,
+    Filter,
+    Id,
+    PageArgs,
+    QueryArgs,
+    ShortageProblemSchema,
+    sort_field,
+)
 from services.kit.fields import CONTROL, MAX_DATE, MAX_DATETIME, Money, Text, TimeZone
 
 from .models import EXTERNAL_REF_MAX, PAYMENT_METHODS, STATUSES
@@ -36,7 +44,7 @@ class OrderItemSchema(LineSchema):
     line_total = Money(dump_only=True, metadata={"example": "60.50"})
 
 
-class HistorySchema(Schema):
+class HistorySchema(Answer):
     status = fields.String(metadata={"example": "paid"})
     at = fields.DateTime()
     by = fields.Method(
@@ -107,7 +115,7 @@ class ExternalRef(Text):
         self.validators.append(_printable)
 
 
-class ShippedToSchema(Schema):
+class ShippedToSchema(Answer):
     state = fields.String(metadata={"example": "SP"})
     city = fields.String(metadata={"example": "São Paulo"})
     street = fields.String(metadata={"example": "Avenida Paulista"})
@@ -298,7 +306,7 @@ class SalesArgs(QueryArgs):
             raise ValidationError("Must not be before from.", "to")
 
 
-class SalesRowSchema(Schema):
+class SalesRowSchema(Answer):
     key = fields.Raw(
         metadata={"description": "The day (YYYY-MM-DD) or the product, client or category id"}
     )
@@ -326,7 +334,7 @@ class SalesRowSchema(Schema):
     )
 
 
-class SalesTotalsSchema(Schema):
+class SalesTotalsSchema(Answer):
     units = fields.Integer(metadata={"example": 40})
     revenue = Money(metadata={"example": "4100.00"})
     orders = fields.Integer(metadata={"example": 18})
@@ -336,7 +344,7 @@ class SalesTotalsSchema(Schema):
     net = Money(metadata={"description": "revenue - refunded", "example": "3950.00"})
 
 
-class SalesReportSchema(Schema):
+class SalesReportSchema(Answer):
     group_by = fields.String()
     date_from = fields.Date(data_key="from", allow_none=True)
     date_to = fields.Date(data_key="to", allow_none=True)
@@ -379,13 +387,13 @@ class Rate(fields.String):
         super().__init__(**kwargs)
 
 
-class DaySchema(Schema):
+class DaySchema(Answer):
     date = fields.Date()
     gmv = Money(metadata={"example": "1250.00"})
     orders = fields.Integer(metadata={"example": 5})
 
 
-class TopProductSchema(Schema):
+class TopProductSchema(Answer):
     product_id = fields.Integer(metadata={"example": 12})
     name = fields.String(
         metadata={
@@ -397,7 +405,7 @@ class TopProductSchema(Schema):
     revenue = Money(metadata={"example": "900.00"})
 
 
-class CategorySalesSchema(Schema):
+class CategorySalesSchema(Answer):
     category_id = fields.Integer(
         allow_none=True, metadata={"description": "null: lines without a category"}
     )
@@ -409,7 +417,7 @@ class CategorySalesSchema(Schema):
     revenue = Money()
 
 
-class ClientSalesSchema(Schema):
+class ClientSalesSchema(Answer):
     client_id = fields.Integer(metadata={"example": 42})
     name = fields.String(
         allow_none=True,
@@ -419,7 +427,7 @@ class ClientSalesSchema(Schema):
     orders = fields.Integer()
 
 
-class StateSalesSchema(Schema):
+class StateSalesSchema(Answer):
     state = fields.String(
         allow_none=True,
         metadata={"description": "The shipping address's UF; null: no address", "example": "SP"},
@@ -428,7 +436,7 @@ class StateSalesSchema(Schema):
     orders = fields.Integer()
 
 
-class KpiSchema(Schema):
+class KpiSchema(Answer):
     date_from = fields.Date(data_key="from")
     date_to = fields.Date(data_key="to")
     tz = fields.String(metadata={"description": "The time zone of the days", "example": "UTC"})

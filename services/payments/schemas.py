@@ -6,7 +6,7 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate
 
-from services.kit import Filter, Id, PageArgs, sort_field
+from services.kit import MAY_BE_ABSENT, Filter, Id, PageArgs, sort_field
 from services.kit.fields import FlagFilter, Money
 
 from .models import CURRENCY, METHODS, REVIEW_REASON_MAX, STATUSES
@@ -78,7 +78,11 @@ class PaymentSchema(Schema):
         },
     )
     refunded_amount = Money(dump_only=True)
-    pix = fields.Method("_pix", dump_only=True, metadata={"description": "PIX only"})
+    pix = fields.Method(
+        "_pix",
+        dump_only=True,
+        metadata={"description": "PIX only: a card payment has none", MAY_BE_ABSENT: True},
+    )
     needs_review = fields.Boolean(
         dump_only=True,
         metadata={"description": "The provider reported what Feira will not act on by itself"},

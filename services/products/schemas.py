@@ -7,7 +7,7 @@ from decimal import Decimal
 from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
-from services.kit import ChangeSchema, Filter, Id, PageArgs, Text, sort_field
+from services.kit import Answer, ChangeSchema, Filter, Id, PageArgs, Text, sort_field
 from services.kit.fields import MAX_ID, Composed, Flag, FlagFilter, Money
 
 from . import ean
@@ -177,7 +177,7 @@ class ImportSchema(Schema):
         return {"rows": data}
 
 
-class RejectedRowSchema(Schema):
+class RejectedRowSchema(Answer):
     index = fields.Integer(metadata={"example": 3})
     reason = fields.String(metadata={"example": "Invalid fields: barcode"})
     errors = fields.Dict(
@@ -187,7 +187,7 @@ class RejectedRowSchema(Schema):
     )
 
 
-class ImportResultSchema(Schema):
+class ImportResultSchema(Answer):
     created = fields.Integer(metadata={"example": 98})
     updated = fields.Integer(metadata={"example": 1})
     rejected = fields.List(fields.Nested(RejectedRowSchema))

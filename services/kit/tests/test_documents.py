@@ -18,6 +18,99 @@ APPS = {
     "orders": "services.orders",
     "monitoring": "monitoring",
 }
+# Every service with a public document (the checks above run on the first ones).
+EVERY_APP = {
+    **APPS,
+    "payments": "services.payments",
+    "notifications": "services.notifications",
+    "collector": "services.collector",
+}
+
+# What every answer of a main resource carries, set by the server: a client generated from the
+# documents must find each required (readOnly: in answers only). A nullable one is still there.
+SERVER_SET = {
+    "auth": {"User": {"id", "email", "name", "role", "active", "created_at", "updated_at"}},
+    "clients": {
+        "Client": {"id", "created_at", "updated_at"},
+        "Address": {"id", "client_id"},
+        "Favorite": {"client_id", "product_id", "created_at"},
+        "FavoriteProduct": {"product_id", "name", "price", "active", "added_at"},
+        "ClientNotification": {"id", "channel", "to", "template", "status", "created_at"},
+    },
+    "products": {
+        "Category": {"id", "created_at", "updated_at"},
+        "Product": {"id", "available_quantity", "images", "created_at", "updated_at"},
+        "Image": {"id", "url", "thumbnail_url"},
+        "ImportResult": {"created", "updated", "rejected"},
+        "RejectedRow": {"index", "reason", "errors"},
+    },
+    "inventory": {
+        "Stock": {"product_id", "on_hand", "reserved", "available", "updated_at"},
+        "Movement": {"id", "product_id", "reason", "on_hand_after", "created_by", "created_at"},
+        "Holding": {"id", "client_id", "product_name", "acquired_at"},
+    },
+    "orders": {
+        "Order": {
+            "id",
+            "status",
+            "total",
+            "payment_id",
+            "refunded_amount",
+            "shipped_to",
+            "created_by",
+            "created_at",
+            "updated_at",
+            "history",
+        },
+        "OrderItem": {"product_name", "category_id", "unit_price", "line_total"},
+        "History": {"status", "at", "by", "note"},
+        "Kpi": {"from", "to", "gmv", "orders", "net", "by_day", "by_state"},
+    },
+    "payments": {
+        "Payment": {
+            "id",
+            "status",
+            "amount",
+            "currency",
+            "provider_ref",
+            "failure_reason",
+            "refunded_amount",
+            "needs_review",
+            "created_at",
+            "updated_at",
+        }
+    },
+    "notifications": {
+        "Notification": {
+            "id",
+            "channel",
+            "to",
+            "template",
+            "order_id",
+            "client_id",
+            "status",
+            "error",
+            "attempts",
+            "created_at",
+            "updated_at",
+        }
+    },
+    "collector": {"Source": {"id", "last_run", "created_at", "updated_at"}},
+    "monitoring": {
+        "Summary": {"targets", "incidents_open", "worker"},
+        "TargetSummary": {"name", "state", "last_checked_at", "uptime", "latency_ms"},
+        "Incident": {"id", "target", "state", "started_at", "ended_at", "root_cause"},
+        "Series": {"name", "state", "from", "to", "resolution", "points"},
+        "Point": {"at", "checks", "failures", "uptime", "p50", "p95"},
+    },
+}
+# Schemas only the routes other services call use: not in the public documents.
+INTERNAL_SCHEMAS = {
+    "auth": {"VouchedLogin", "VouchedRegister"},
+    "clients": {"Contact"},
+    "products": {"CollectedProduct", "CollectedResult"},
+    "inventory": {"Reservation", "NewReservation", "ReservationItem", "ReservationLines"},
+}
 
 
 def unbounded_strings(document: dict) -> list[str]:
@@ -39,19 +132,36 @@ def unbounded_strings(document: dict) -> list[str]:
     return found
 
 
-@pytest.fixture(params=list(APPS))
-def app(request, database, jwt_keys, tmp_path):
-    service = request.param
-    create_app = importlib.import_module(APPS[service]).create_app
+def service_app(service, database, jwt_keys, tmp_path):
+    create_app = importlib.import_module(EVERY_APP[service]).create_app
     return build_app(
         create_app, service, database, jwt_keys, OUTBOX_SECRET="x", MEDIA_DIR=str(tmp_path)
     )
 
 
-@pytest.fixture
-def document(app) -> dict:
+def document_of(app) -> dict:
     prefix = app.config["OPENAPI_URL_PREFIX"]
     return app.test_client().get(f"{prefix}/openapi.json").json
+
+
+@pytest.fixture(params=list(APPS))
+def app(request, database, jwt_keys, tmp_path):
+    return service_app(request.param, database, jwt_keys, tmp_path)
+
+
+@pytest.fixture
+def document(app) -> dict:
+    return document_of(app)
+
+
+@pytest.fixture(params=list(EVERY_APP))
+def every_app(request, database, jwt_keys, tmp_path):
+    return service_app(request.param, database, jwt_keys, tmp_path)
+
+
+@pytest.fixture
+def every_document(every_app) -> dict:
+    return document_of(every_app)
 
 
 def bounded_query_strings(document: dict):
@@ -164,3 +274,70 @@ def test_placing_an_order_documents_its_location_its_replay_and_when_to_retry(do
     # Not a keyed write: no replay to name.
     listed = document["paths"]["/orders"]["get"]["responses"]
     assert "Idempotent-Replayed" not in listed["200"].get("headers", {})
+
+
+def schema_refs(value) -> set[str]:
+    if isinstance(value, dict):
+        ref = value.get("$ref", "")
+        found = {ref.rsplit("/", 1)[1]} if ref.startswith("#/components/schemas/") else set()
+        return found.union(*(schema_refs(inner) for inner in value.values()))
+    if isinstance(value, list):
+        return set().union(*(schema_refs(inner) for inner in value))
+    return set()
+
+
+def test_every_server_set_field_of_an_answer_is_required_and_read_only(every_app, every_document):
+    schemas = every_document["components"]["schemas"]
+    for name, server_set in SERVER_SET[every_app.config["SERVICE_NAME"]].items():
+        properties, required = schemas[name]["properties"], set(schemas[name]["required"])
+        assert server_set <= required, (name, server_set - required)
+        assert all(properties[field].get("readOnly") for field in server_set), name
+
+
+@pytest.mark.parametrize("every_app", ["clients"], indirect=True)
+def test_a_required_read_only_field_is_not_asked_of_a_request(every_app, every_document, admin):
+    client = every_document["components"]["schemas"]["Client"]
+    assert {"id", "created_at", "updated_at"} <= set(client["required"])
+    given = {name for name in client["required"] if not client["properties"][name].get("readOnly")}
+    assert given == {"name", "email", "cpf"}
+    body = {"name": "Ana Souza", "email": "ana@example.com", "cpf": "454.090.000-56"}
+    made = every_app.test_client().post("/clients", json=body, headers=admin)
+    assert made.status_code == 201, made.json
+    assert set(client["required"]) <= set(made.json)
+
+
+@pytest.mark.parametrize("every_app", ["payments"], indirect=True)
+def test_a_field_an_answer_may_leave_out_stays_optional(every_document):
+    """A card payment's answer has no `pix`: the document does not promise it."""
+    payment = every_document["components"]["schemas"]["Payment"]
+    assert "pix" in payment["properties"] and "pix" not in payment["required"]
+
+
+def test_no_document_holds_a_schema_none_of_its_routes_use(every_app, every_document):
+    schemas = every_document["components"]["schemas"]
+    assert not INTERNAL_SCHEMAS.get(every_app.config["SERVICE_NAME"], set()) & set(schemas)
+    outside = {key: value for key, value in every_document.items() if key != "components"}
+    outside["components"] = {
+        key: value for key, value in every_document["components"].items() if key != "schemas"
+    }
+    reached, pending = set(), schema_refs(outside)
+    while pending:
+        name = pending.pop()
+        if name not in reached:
+            reached.add(name)
+            pending |= schema_refs(schemas[name])
+    assert set(schemas) == reached
+
+
+def test_every_answer_with_a_body_names_its_schema(every_document):
+    """A `@conditional` GET documents its ETag and 304 beside its body's schema, not instead."""
+    bodiless = []
+    for path, item in every_document["paths"].items():
+        for method, operation in item.items():
+            if method in ("parameters", "head"):
+                continue
+            for status, response in operation["responses"].items():
+                answered = status in ("200", "201") and "webhooks" not in path
+                if answered and "$ref" not in response and "content" not in response:
+                    bodiless.append(f"{method.upper()} {path} {status}")
+    assert bodiless == []

@@ -169,6 +169,27 @@ def input_of(html: str, fid: str) -> str:
     return found.group(0)
 
 
+# --- a client's notifications ---
+
+
+def notifications_link(html: str) -> str | None:
+    found = re.search(
+        r'<a href="([^"]+)" id="client-notifications">Notificações do cliente</a>', html
+    )
+    return found and found.group(1).replace("&amp;", "&")
+
+
+def test_an_admin_reaches_the_clients_notifications_from_their_page_and_a_user_is_not_offered_it(
+    browser,
+):
+    sign_in(browser)
+    page = browser.get(f"/console/clients/{CLIENT}").text
+    assert notifications_link(page) == f"/console/notifications?client_id={CLIENT}"
+    sign_out(browser)
+    as_user(browser)  # users cannot read notifications (the page is the admin's)
+    assert notifications_link(browser.get(f"/console/clients/{CLIENT}").text) is None
+
+
 # --- a client's phone ---
 
 

@@ -197,6 +197,18 @@ def test_the_gateways_health_answers_get_and_head_only_and_its_405_says_so(nginx
     assert response.headers["Allow"] == "GET, HEAD"
 
 
+@pytest.mark.parametrize("path", ["/clients", "/orders/1", "/auth/login", "/nowhere"])
+def test_trace_outside_the_gateways_own_paths_is_a_501_not_a_405_without_allow(nginx, path):
+    """nginx refuses TRACE before it routes: a 405 there would have to name the methods of a
+    service's path (Allow), which the gateway does not know. No resource implements TRACE."""
+    response = requests.request("TRACE", f"{nginx}{path}", timeout=5)
+
+    assert_problem(response, 501)
+    assert response.json()["type"].endswith("/not-implemented")
+    assert response.json()["detail"] == "TRACE is not implemented"
+    assert "Allow" not in response.headers
+
+
 @pytest.mark.parametrize(
     ("method", "path"), [("DELETE", "/docs"), ("POST", "/docs/assets/swagger-ui.css")]
 )

@@ -1,9 +1,9 @@
-"""`python -m services.collector sources|run|runs`: the collector's API from a terminal, through
-the gateway, signed in as the admin (FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD, and GATEWAY_URL
-or the gateway's port, from the environment or `.env` / FEIRA_ENV_FILE), exactly as any API
-client: it holds no credential of its own. It signs out at the end, whatever the end was, unless
-the end was that the gateway could not be reached, or a refresh that failed (no token is left to
-sign out with: the session ends when its tokens expire).
+"""`python -m services.collector sources|run|runs|cancel`: the collector's API from a terminal,
+through the gateway, signed in as the admin (FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD, and
+GATEWAY_URL or the gateway's port, from the environment or `.env` / FEIRA_ENV_FILE), exactly as
+any API client: it holds no credential of its own. It signs out at the end, whatever the end
+was, unless the end was that the gateway could not be reached, or a refresh that failed (no token
+is left to sign out with: the session ends when its tokens expire).
 
     python -m services.collector sources                       # list them, all
     python -m services.collector sources add NAME URL [URL…] [--schedule CRON] [--delay S]
@@ -11,6 +11,7 @@ sign out with: the session ends when its tokens expire).
     python -m services.collector run SOURCE_ID [--wait]        # queue a run (and wait for it)
     python -m services.collector runs [--source ID] [--status S] [--limit N]  # the latest N (50)
     python -m services.collector runs RUN_ID                   # one run, with what was rejected
+    python -m services.collector cancel RUN_ID                 # stop a queued or running run
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode
 
-FINISHED = ("succeeded", "partial", "failed")
+# A run's ends: the API's ENDED (cancelled: stopped by an admin).
+FINISHED = ("succeeded", "partial", "failed", "cancelled")
 # How long one call waits for the gateway to connect, and then for each read of its answer.
 TIMEOUT_S = 30
 # The most items one page of a list holds (the kit's MAX_PER_PAGE).
@@ -255,6 +257,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     run = commands.add_parser("run", help="queue a run of a source")
     run.add_argument("source_id", type=int)
     run.add_argument("--wait", action="store_true", help="wait for it to end and show it")
+    cancel = commands.add_parser("cancel", help="stop a queued or running run")
+    cancel.add_argument("run_id", type=int)
     runs = commands.add_parser("runs", help="list runs, or show one")
     runs.add_argument("run_id", nargs="?", type=int)
     runs.add_argument("--source", type=int)
@@ -305,6 +309,12 @@ def carry_out(api: Api, args: argparse.Namespace) -> int:
         if args.wait:
             show_run(run)
             return 0 if run["status"] == "succeeded" else 1
+    elif args.command == "cancel":
+        run = api.call("POST", f"/collector/runs/{args.run_id}/cancel")
+        if run["status"] == "running":
+            print(f"run {run['id']} asked to stop: it ends before its next page")
+        else:
+            show_run(run)
     elif args.run_id:
         show_run(api.call("GET", f"/collector/runs/{args.run_id}"))
     else:

@@ -340,6 +340,15 @@ def storable(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", "replace").decode()
 
 
+class Cancelled(Exception):
+    """An admin asked the run to stop: it ends `cancelled` before its next page."""
+
+
+def stopped_by(run: Run) -> str:
+    """A stopped run's error: who asked it to stop."""
+    return f"stopped by user {run.cancel_requested_by}"
+
+
 class Collection:
     def __init__(self, source: Source, run: Run, stopping: threading.Event | None = None):
         self.source = source
@@ -360,10 +369,18 @@ class Collection:
         while self.queue and self.tally.pages_fetched < self.source.max_pages:
             if self.stopping.is_set():
                 raise Stopped
+            if self.cancel_requested():
+                raise Cancelled
             found = (Link(url, key) for key, url in self.page(self.queue.popleft()).items())
             self.enqueue(link for link in found if self.worth_asking(link))
             self.tally.write_to(self.run)
             db.session.commit()
+
+    def cancel_requested(self) -> bool:
+        """Whether an admin asked the run to stop (sources.cancel_run), read afresh before each
+        page: the API sets it in its own transaction, and never clears it."""
+        asked = db.select(Run.cancel_requested_at).where(Run.id == self.run.id)
+        return db.session.scalar(asked) is not None
 
     def enqueue(self, links: Iterable[Link]) -> None:
         """Queue the pages not seen yet, in their order, until the queue holds as many as
@@ -783,20 +800,33 @@ def unfetched(tally: Tally) -> str:
 def collect(run: Run, stopping: threading.Event | None = None) -> None:
     """Carry out a running run to its end (status, counts, finished_at); or, when `stopping` is
     set before its last request (during a pause too), give it back to the queue as it was before
-    it was taken."""
+    it was taken. A run an admin asked to stop ends `cancelled` before its next page, with the
+    counts of what it took; one that reached its end first ends as it would have."""
     run_id = run.id
     source = db.session.get(Source, run.source_id)
     collection = Collection(source, run, stopping)
     try:
         collection.walk()
     except Stopped:
-        # Queued, not ended: another worker walks it again from its start URLs (what this one
-        # took is kept, and is unchanged then), no event is emitted and no admin is mailed for
-        # a deploy. Ended `partial` it would count as a walk of the whole source, and the pages
-        # it had not reached yet would look gone from the shop (held_elsewhere).
-        Tally().write_to(run)
-        run.status, run.started_at = "queued", None
-        return
+        # Read under the row's lock: a stop asked meanwhile (sources.cancel_run, which locks it
+        # too) is seen here, not overwritten by `queued`, which another worker would run.
+        run = db.session.get(Run, run_id, with_for_update=True, populate_existing=True)
+        if run.cancel_requested_at is None:
+            # Queued, not ended: another worker walks it again from its start URLs (what this
+            # one took is kept, and is unchanged then), no event is emitted and no admin is
+            # mailed for a deploy. Ended `partial` it would count as a walk of the whole source,
+            # and the pages it had not reached yet would look gone from the shop
+            # (held_elsewhere).
+            Tally().write_to(run)
+            run.status, run.started_at = "queued", None
+            return
+        collection.tally.write_to(run)
+        run.status, run.error = "cancelled", stopped_by(run)
+    except Cancelled:
+        # Not a walk of the whole source either (held_elsewhere counts only WALKED runs): what
+        # it created and updated stays, and so do its counts.
+        collection.tally.write_to(run)
+        run.status, run.error = "cancelled", stopped_by(run)
     except Unavailable as down:
         db.session.rollback()
         run = db.session.get(Run, run_id)

@@ -30,13 +30,16 @@ from services.kit.outbox import Outbox
 db = make_db("collector")
 outbox = Outbox(db)
 
-STATUSES = ("queued", "running", "succeeded", "partial", "failed")
+STATUSES = ("queued", "running", "succeeded", "partial", "failed", "cancelled")
 # The longest URL a source starts from or a run follows: a page's URL is in a unique index
 # (uq_pages_source_id_url), and a btree entry holds about 2,700 bytes.
 MAX_URL_LENGTH = 2000
 # A run that holds its source: at most one per source (a partial unique index).
 ACTIVE = ("queued", "running")
+# A run that walked its source, or failed to: a source's health is its last one's.
 FINISHED = ("succeeded", "partial", "failed")
+# Every run that ended: those and the ones an admin stopped (POST /collector/runs/{id}/cancel).
+ENDED = (*FINISHED, "cancelled")
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -94,6 +97,10 @@ class Run(db.Model):
     # How many were, all of them.
     rejected_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("0"))
     error: Mapped[str | None] = mapped_column(String(500))
+    # An admin asked a running run to stop (who, and when): its worker ends it `cancelled`
+    # before its next page. A queued run asked so is `cancelled` at once.
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_requested_by: Mapped[int | None] = mapped_column(Integer)
     queued_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, server_default=text("now()")
     )

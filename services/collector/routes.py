@@ -9,7 +9,7 @@ from services.kit import Blueprint, conditional, current_caller, page_schema, pa
 
 from . import sources
 from .models import Run, Source, db
-from .schemas import RunListArgs, RunSchema, SourceListArgs, SourceSchema
+from .schemas import RunEndedProblemSchema, RunListArgs, RunSchema, SourceListArgs, SourceSchema
 
 blp = Blueprint(
     "collector",
@@ -102,3 +102,23 @@ class RunResource(MethodView):
     def get(self, run_id):
         """One run: its status, counts, and what was rejected and why (admin)."""
         return sources.get_run(run_id)
+
+
+@blp.route("/runs/<int:run_id>/cancel")
+class RunCancel(MethodView):
+    @blp.login_required("admin")
+    @blp.response(202, RunSchema)
+    @blp.problem(404, "No such run")
+    @blp.problem(
+        409,
+        "The run has ended (succeeded, partial, failed or cancelled): `current_status` says how",
+        schema=RunEndedProblemSchema,
+    )
+    def post(self, run_id):
+        """Stop a queued or running run (admin). A queued run is answered `cancelled`: it never
+        starts. A running one is answered `running` with `cancel_requested_at`: its worker ends
+        it `cancelled` before its next page (the page it is pausing for or fetching is finished
+        first), keeping the products and counts it made; read the run until it has ended. One answer, 202, for both:
+        whether the worker took the run first is a race the caller cannot see, and the status
+        says which it was. Asking again is a 202 too, the first ask kept."""
+        return sources.cancel_run(run_id, int(current_caller().id))

@@ -9,7 +9,7 @@ from flask import current_app
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from parsel import Selector
 
-from services.kit import ChangeSchema, Filter, Id, PageArgs, sort_field
+from services.kit import ChangeSchema, Filter, Id, PageArgs, ProblemSchema, sort_field
 from services.kit.fields import Flag, FlagFilter, Text
 
 from .cron import cron_trigger
@@ -170,9 +170,32 @@ class RunSchema(Schema):
     )
     rejected_count = fields.Integer(metadata={"description": "How many were rejected in all"})
     error = fields.String(allow_none=True)
+    cancel_requested_at = fields.DateTime(
+        allow_none=True,
+        metadata={
+            "description": "When an admin asked it to stop (POST /collector/runs/{id}/cancel)"
+        },
+    )
+    cancel_requested_by = fields.Integer(
+        allow_none=True, metadata={"description": "The admin who asked it to stop (user id)"}
+    )
     queued_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)
+
+
+class RunEndedProblemSchema(ProblemSchema):
+    """A stop asked of a run that has ended: the problem says how it ended."""
+
+    detail = fields.String(
+        required=True,
+        metadata={"example": "Run 12 is succeeded: only a queued or running run can be stopped"},
+    )
+    current_status = fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "How the run ended", "example": "succeeded"},
+    )
 
 
 class RunListArgs(PageArgs):

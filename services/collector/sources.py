@@ -13,6 +13,7 @@ from services.kit.db import kept_after_commit, violated
 from . import products
 from .models import ACTIVE, Page, Run, Source, db
 from .schemas import SourceSchema
+from .worker import finish
 
 # What a source gives its products besides their pages: changed, its products are sent again.
 SHAPING = ("category_id", "selectors")
@@ -138,6 +139,32 @@ def get_run(run_id: int) -> Run:
     run = db.session.get(Run, run_id)
     if run is None:
         raise NotFound(f"Run {run_id} does not exist")
+    return run
+
+
+def cancel_run(run_id: int, by: int) -> Run:
+    """Stop a run (`by`: the admin). Under the run's row lock, which the worker's claim of a
+    queued run (FOR UPDATE SKIP LOCKED) also takes: a queued run becomes `cancelled` at once and
+    is never taken (its end emitted as any run's); a running one is marked
+    (`cancel_requested_at`, `cancel_requested_by`, the first ask kept) and its worker ends it
+    `cancelled` before its next page, keeping what it took. A run that has ended is a 409 saying
+    its status as `current_status`. The run is answered as it was stored."""
+    run = db.session.get(Run, run_id, with_for_update=True, populate_existing=True)
+    if run is None:
+        raise NotFound(f"Run {run_id} does not exist")
+    if run.status not in ACTIVE:
+        raise Conflict(
+            f"Run {run.id} is {run.status}: only a queued or running run can be stopped",
+            extra={"current_status": run.status},
+        )
+    if run.cancel_requested_at is None:
+        run.cancel_requested_at, run.cancel_requested_by = utcnow(), by
+    if run.status == "queued":
+        run.status, run.finished_at = "cancelled", run.cancel_requested_at
+        run.error = f"cancelled by user {by} before it started"
+        finish(run)
+    with kept_after_commit(db):
+        db.session.commit()
     return run
 
 

@@ -16,7 +16,7 @@ from services.kit import Unavailable, utcnow
 from services.kit.backlog import Backlog, Lag, append_to_metrics, watch_backlog
 
 from .cron import cron_trigger
-from .models import FINISHED, Run, Source, db
+from .models import ENDED, FINISHED, Run, Source, db
 
 # How long after a fire time its run may take to end, at least: the last run's own time from
 # being queued to its end counts instead when longer (a big shop, a busy worker).
@@ -46,7 +46,8 @@ def late_after(source: Source, last: Run) -> datetime | None:
 
 def health_of(source: Source, last: Run | None, now: datetime) -> Health:
     if last is None or last.status not in FINISHED:
-        # Never run, or running now: judged by the run before it once there is one.
+        # Never run, running now, or stopped by an admin (which says nothing of the shop):
+        # judged by the run before it that ended on its own, once there is one.
         finished = db.session.scalar(
             select(Run)
             .where(Run.source_id == source.id, Run.status.in_(FINISHED))
@@ -117,7 +118,7 @@ class RunsCollector:
     def collect(self):
         runs = CounterMetricFamily(
             "feira_collector_runs",
-            "Finished runs per source and status",
+            "Ended runs per source and status (cancelled: stopped by an admin)",
             labels=["source", "status"],
         )
         healthy = GaugeMetricFamily(
@@ -139,7 +140,7 @@ class RunsCollector:
         from .sources import runs_by_status
 
         for (source_id, status), count in runs_by_status().items():
-            if status in FINISHED and source_id in names:
+            if status in ENDED and source_id in names:
                 runs.add_metric([names[source_id], status], count)
         for h in all_health():
             healthy.add_metric([h.source.name], 1 if h.ok else 0)

@@ -5,7 +5,11 @@ carries them out, and fails the runs of a worker that died.
   the same one) and, before it is marked `running`, the taker holds a session advisory lock
   (17017, run id) on a connection of its own for the whole run. That lock dies with the process,
   so a `running` run whose lock anyone can take belongs to a worker that is gone: it is marked
-  `failed` ("the worker stopped") and its source may run again.
+  `failed` ("the worker stopped", or `cancelled` when an admin had asked it to stop) and its
+  source may run again.
+- Cancelling (sources.cancel_run): the claim's row lock and the cancel's exclude each other, so
+  a queued run the API cancelled is never taken; a running run asked to stop ends `cancelled`
+  before its next page (collecting.collect), also when the worker is stopping then.
 - Scheduling: each active source with a cron `schedule` (UTC) gets a queued run for the latest
   fire time that has passed since its last scheduled run (missed fire times are not made up one
   by one); the unique (source_id, scheduled_for) index makes that one run per fire time whatever
@@ -31,7 +35,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from services.kit import utcnow
 
-from .collecting import collect
+from .collecting import collect, stopped_by
 from .cron import cron_trigger
 from .models import Run, Source, db, outbox
 
@@ -119,7 +123,9 @@ def take_and_run(stopping: threading.Event | None = None) -> bool:
 
 
 def recover() -> int:
-    """Fail the running runs whose worker is gone (nobody holds their advisory lock)."""
+    """Fail the running runs whose worker is gone (nobody holds their advisory lock); one an
+    admin had asked to stop ends `cancelled`, as its worker would have ended it. The count of
+    runs ended."""
     failed = 0
     runs = db.session.scalars(
         select(Run).where(Run.status == "running").with_for_update(skip_locked=True)
@@ -134,8 +140,12 @@ def recover() -> int:
         connection.execute(
             text("SELECT pg_advisory_unlock(:c, :r)"), {"c": LOCK_CLASS, "r": run.id}
         )
-        run.status, run.finished_at = "failed", utcnow()
-        run.error = "the worker stopped during the run"
+        run.finished_at = utcnow()
+        if run.cancel_requested_at is None:
+            run.status, run.error = "failed", "the worker stopped during the run"
+        else:
+            # Asked to stop, and stopped: as its worker would have ended it.
+            run.status, run.error = "cancelled", stopped_by(run)
         finish(run)
         failed += 1
     db.session.commit()

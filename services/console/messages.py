@@ -549,6 +549,16 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
         ),
         (r"Run (?P<id>{N}) does not exist", "A coleta {id} não existe"),
         (
+            r"Run (?P<id>{N}) is (?P<run_status>\w+): only a queued or running run can be stopped",
+            "A coleta {id} está {run_status}: só uma coleta na fila ou em andamento pode ser "
+            "parada",
+        ),
+        (
+            r"cancelled by user (?P<id>{N}) before it started",
+            "Cancelada pelo usuário {id} antes de começar",
+        ),
+        (r"stopped by user (?P<id>{N})", "Parada pelo usuário {id}"),
+        (
             r"(?P<n>{N}) pages or products rejected",
             "{n} páginas ou produtos recusados",
         ),
@@ -875,6 +885,7 @@ RUN_STATUSES = {
     "succeeded": "concluída",
     "partial": "parcial",
     "failed": "com falha",
+    "cancelled": "cancelada",
 }
 # What the services write themselves as a note: in an order's history (orders' payments.py and
 # known.py, for payments and clients) and in a stock movement (inventory's stock.py and
@@ -910,6 +921,7 @@ LABELS: dict[str, dict[str, str]] = {
         "partially_refunded": "estornado em parte",
     },
     "notification_status": NOTIFICATION_STATUSES,
+    "run_status": RUN_STATUSES,
     "refund_status": {"failed": "falhou", "canceled": "foi cancelado"},
     "service": {
         "auth": "autenticação",

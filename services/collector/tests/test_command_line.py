@@ -60,6 +60,10 @@ class Gateway:
         )
         self.app.add_url_rule("/collector/runs/<int:run_id>", view_func=self.poll)
         self.app.add_url_rule("/collector/runs", view_func=self.runs)
+        self.app.add_url_rule(
+            "/collector/runs/<int:run_id>/cancel", view_func=self.cancel, methods=["POST"]
+        )
+        self.end_status = "succeeded"
 
     def pair(self, works=True):
         serial = next(self.serials)
@@ -141,7 +145,12 @@ class Gateway:
             self.expire()
         if not self.caller():
             return self.unauthorized()
-        return self.run("succeeded" if self.polls >= self.polls_to_end else "running")
+        return self.run(self.end_status if self.polls >= self.polls_to_end else "running")
+
+    def cancel(self, run_id):
+        if not self.caller():
+            return self.unauthorized()
+        return self.run("running", run_id=run_id), 202
 
     def run(self, status, run_id=7, source_id=3):
         return {
@@ -431,3 +440,25 @@ def test_a_selector_without_its_field_is_refused_in_one_line_before_signing_in(g
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "--selector: 'name' is not FIELD=SELECTOR, as name=h1.titulo" in err
     assert gateway.seen == []
+
+
+def test_run_wait_ends_when_an_admin_stopped_the_run_and_exits_1(gateway, capsys):
+    gateway.end_status = "cancelled"
+
+    assert command.main(["run", "3", "--wait"]) == 1
+
+    out, _ = capsys.readouterr()
+    assert "run 7 of source 3: cancelled" in out
+    assert gateway.seen[-1] == "POST /auth/logout access-1"
+
+
+def test_cancel_asks_the_api_to_stop_the_run_and_says_it_ends_before_its_next_page(gateway, capsys):
+    assert command.main(["cancel", "9"]) == 0
+
+    out, _ = capsys.readouterr()
+    assert out == "run 9 asked to stop: it ends before its next page\n"
+    assert gateway.seen == [
+        "POST /auth/login ",
+        "POST /collector/runs/9/cancel access-1",
+        "POST /auth/logout access-1",
+    ]

@@ -66,14 +66,22 @@ def create_app(config: dict | None = None) -> Flask:
 def ensure_admin_command():
     """Create the first admin from FEIRA_ADMIN_EMAIL / FEIRA_ADMIN_PASSWORD (idempotent). An
     existing account is promoted only if its password is that one and no active admin exists;
-    else it is left alone, says why, and the command still succeeds."""
+    else it is left alone, says why, and the command still succeeds. A password that is the
+    email, or its part before the @, is refused (a usage error, exit 2), as registration does."""
+    from services.kit.fields import normalized_email
+
     from .accounts import ensure_admin
+    from .schemas import PASSWORD_IS_EMAIL, password_is_the_email
 
     email, password = env("FEIRA_ADMIN_EMAIL"), env("FEIRA_ADMIN_PASSWORD")
     if not email or not password:
         raise click.UsageError("FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD must be set")
     if len(password) < 8:
         raise click.UsageError("FEIRA_ADMIN_PASSWORD must be at least 8 characters")
+    if password_is_the_email(password, normalized_email(email)):
+        # As registration refuses it (the first guess of anyone who knows the address); said
+        # without either, the password being the address.
+        raise click.UsageError(f"FEIRA_ADMIN_PASSWORD: {PASSWORD_IS_EMAIL}")
     user, outcome = ensure_admin(email, password)
     click.echo(f"admin {user.email} {outcome}")
 

@@ -105,6 +105,23 @@ def test_the_operators_account_is_made_admin_when_no_admin_is_active(
     assert client.get("/auth/users", headers=bearer(again["access_token"])).status_code == 200
 
 
+@pytest.mark.parametrize("password", ["Boss-Password@Example.com", "BOSS-PASSWORD"])
+def test_a_password_that_is_the_email_or_its_name_part_is_refused_as_registration_refuses_it(
+    app, client, monkeypatch, password
+):
+    """Refused with a usage error (exit 2) that names the variable, not its value: nothing is
+    created, and the deploy stops there."""
+    monkeypatch.setenv("FEIRA_ADMIN_EMAIL", "boss-password@example.com")
+    monkeypatch.setenv("FEIRA_ADMIN_PASSWORD", password)
+    result = app.test_cli_runner().invoke(args=["ensure-admin"])
+    assert result.exit_code == 2
+    assert "FEIRA_ADMIN_PASSWORD: Must not be the e-mail address" in result.output
+    assert password not in result.output
+    with app.app_context():
+        assert db.session.scalar(select(User.id)) is None
+        db.session.remove()
+
+
 DECOMPOSED, PRECOMPOSED = "jose\u0301@example.com", "jos\u00e9@example.com"
 
 

@@ -317,6 +317,28 @@ def run(run_id: int):
     )
 
 
+@bp.post("/collector/runs/<int:run_id>/cancel")
+@admin_only
+def cancel_run(run_id: int):
+    """Stop a queued or running run, said on its page: a queued one is cancelled at once, a
+    running one ends before its next page; the collector's 409 for one that has ended (it may
+    have ended since the page was read) in Portuguese."""
+    try:
+        run = api.send("POST", f"/collector/runs/{run_id}/cancel")
+        if run.get("status") == "cancelled":
+            flash("Coleta cancelada.")
+        else:
+            flash("Coleta parando: ela termina antes da próxima página.")
+    except ApiError as exc:
+        if exc.status == 503:
+            flash(COLLECTOR_MISSING, "error")
+        elif refused(exc):
+            flash("Não foi possível parar a coleta: " + (exc.reason or str(exc.status)), "error")
+        else:
+            raise
+    return redirect(url_for("console.run", run_id=run_id), 303)
+
+
 def source_name(source_id: int) -> str | None:
     """The name of the run's source; None when the collector cannot say (gone, or not
     answering: the page then names it by its id): the run is what the page is about."""

@@ -332,3 +332,65 @@ def test_a_source_form_saved_unchanged_sends_nothing_and_says_so(admin, collecto
     assert answer.status_code == 303
     assert answer.location == f"/console/collector/sources/{source_id}"
     assert "Nada foi alterado." in notices(admin.get(answer.location).text)
+
+
+def stop_from_its_page(admin, run_id: int):
+    """The admin clicks Parar on the run's page."""
+    page = admin.get(f"/console/collector/runs/{run_id}").text
+    found = re.search(rf'action="(/console/collector/runs/{run_id}/cancel)"', page)
+    assert found, f"the page of run {run_id} offers to stop it"
+    return admin.post(found.group(1), data={"csrf_token": csrf_of(page)})
+
+
+def a_run(collector, status: str) -> int:
+    source_id = a_source(collector)
+    with collector.app.app_context():
+        run = Run(source_id=source_id, status=status)
+        db.session.add(run)
+        db.session.commit()
+        return run.id
+
+
+def test_an_admin_stops_a_queued_run_from_its_page_and_it_is_cancelled(admin, collector):
+    run_id = a_run(collector, "queued")
+
+    answer = stop_from_its_page(admin, run_id)
+
+    assert answer.status_code == 303
+    assert urlsplit(answer.location).path == f"/console/collector/runs/{run_id}"
+    page = admin.get(answer.location).text
+    assert "Coleta cancelada." in notices(page)
+    assert fact(page, "status") == "Cancelada"
+    assert fact(page, "error").startswith("Cancelada pelo usuário ")
+    assert f"/console/collector/runs/{run_id}/cancel" not in page
+
+
+def test_a_running_run_stopped_from_its_page_says_it_is_stopping(admin, collector):
+    run_id = a_run(collector, "running")
+
+    answer = stop_from_its_page(admin, run_id)
+
+    page = admin.get(answer.location).text
+    assert "Coleta parando: ela termina antes da próxima página." in notices(page)
+    assert fact(page, "status") == "Em andamento (parando)"
+    assert f"/console/collector/runs/{run_id}/cancel" not in page
+
+
+def test_a_run_that_ended_before_parar_was_sent_is_said_so_in_portuguese(admin, collector):
+    run_id = a_run(collector, "running")
+    page = admin.get(f"/console/collector/runs/{run_id}").text
+    with collector.app.app_context():
+        db.session.get(Run, run_id).status = "succeeded"
+        db.session.commit()
+
+    answer = admin.post(
+        f"/console/collector/runs/{run_id}/cancel", data={"csrf_token": csrf_of(page)}
+    )
+
+    assert answer.status_code == 303
+    assert (
+        f"Não foi possível parar a coleta: A coleta {run_id} está concluída: só uma coleta na "
+        "fila ou em andamento pode ser parada"
+    ) in notices(admin.get(answer.location).text)
+    page = admin.get(f"/console/collector/runs/{run_id}").text
+    assert f"/console/collector/runs/{run_id}/cancel" not in page

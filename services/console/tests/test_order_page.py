@@ -461,6 +461,16 @@ def test_a_shipped_orders_page_does_not_read_the_address_it_no_longer_shows(brow
     assert api.addresses_asked == []
 
 
+def test_an_orders_page_shows_its_external_reference_when_it_has_one(browser, api):
+    api.order = {**api.order, "external_ref": "ML-<2000008123>"}
+    page = browser.get(f"/console/orders/{ORDER}").text
+    assert (
+        '<dt>Referência externa</dt><dd id="order-external-ref">ML-&lt;2000008123&gt;</dd>' in page
+    )
+    api.order = {**api.order, "external_ref": None}
+    assert "Referência externa" not in browser.get(f"/console/orders/{ORDER}").text
+
+
 # --- what went back of its payment ---
 
 

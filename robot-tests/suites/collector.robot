@@ -4,7 +4,8 @@ Documentation     The collector, through the gateway, as API.md specifies it und
 ...               land in the catalogue with their prices and pictures, and a second run finds them
 ...               unchanged; the section robots.txt disallows is never fetched (the shop's own
 ...               request log says so); bad pages make a run partial, each with its reason; a
-...               second run while one is going is a 409; a plain user is refused.
+...               second run while one is going is a 409; a plain user is refused; an admin stops
+...               a run of a big shop, which ends cancelled before its next page.
 ...
 ...               The shops are the stack's fixture shops: scenarios that collect are `local-only`.
 ...               Each test collects its own copy of a shop; its teardown deletes the products and
@@ -110,3 +111,28 @@ Scenario: a source cannot be deleted while a run of it is going
     And I run the source
     When I delete the source
     Then the answer is a 409 problem
+
+Scenario: an admin stops a run of a big shop: it ends cancelled, keeping what it made
+    [Tags]    local-only
+    Given a signed-in admin
+    And I add the shop "loja-grande" as a source of 40 pages, half a second apart
+    And I run the source
+    And the run has taken a page
+    When I stop the run
+    Then the answer is 202
+    And the answer is the run asked to stop
+    And the run ends "cancelled"
+    And the run was stopped by the admin before its 40 pages, with what it made counted
+
+Scenario: a stopped run cannot be stopped again, and its source may run again
+    [Tags]    local-only
+    Given a signed-in admin
+    And I add the shop "loja-grande" as a source of 40 pages, half a second apart
+    And I run the source
+    And I stop the run
+    And the run ends "cancelled"
+    When I stop the run
+    Then the answer is a 409 problem saying the run is "cancelled"
+    When I run the source
+    Then the answer is 202
+    And I stop the run

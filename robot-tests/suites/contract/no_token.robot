@@ -244,6 +244,10 @@ GET /collector/runs/{run_id} without a token is refused
     [Tags]    collector
     GET    /collector/runs/${UNKNOWN_ID}
 
+POST /collector/runs/{run_id}/cancel without a token is refused
+    [Tags]    collector
+    POST    /collector/runs/${UNKNOWN_ID}/cancel
+
 GET /collector/sources without a token is refused
     [Tags]    collector
     GET    /collector/sources

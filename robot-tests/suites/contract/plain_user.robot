@@ -99,6 +99,10 @@ GET /collector/runs/{run_id} is forbidden to a plain user
     [Tags]    collector
     GET    /collector/runs/${UNKNOWN_ID}
 
+POST /collector/runs/{run_id}/cancel is forbidden to a plain user
+    [Tags]    collector
+    POST    /collector/runs/${UNKNOWN_ID}/cancel
+
 GET /collector/sources is forbidden to a plain user
     [Tags]    collector
     GET    /collector/sources

@@ -197,6 +197,10 @@ GET /collector/runs/{run_id} of an unknown run is a 404
     [Tags]    collector
     GET    /collector/runs/${UNKNOWN_ID}
 
+POST /collector/runs/{run_id}/cancel of an unknown run is a 404
+    [Tags]    collector
+    POST    /collector/runs/${UNKNOWN_ID}/cancel
+
 GET /collector/sources/{source_id} of an unknown source is a 404
     [Tags]    collector
     GET    /collector/sources/${UNKNOWN_ID}

@@ -6,9 +6,10 @@ Documentation       Orders, through the gateway, as API.md specifies them under 
 ...                 pending orders and the admin does the rest; the lists filter; an address an open
 ...                 order ships to cannot be deleted, and a shipped order keeps the address it shipped
 ...                 to (`shipped_to`) when the client edits it; lines of one product add up to at most
-...                 1,000,000 units. Every test makes its own clients (and their
-...                 addresses), products and orders, and its teardown cancels and deletes the orders
-...                 before the clients and the catalogue go.
+...                 1,000,000 units; an external reference (`external_ref`) places one order only.
+...                 Every test makes its own clients (and their addresses), products and orders, and
+...                 its teardown cancels and deletes the orders before the clients and the catalogue
+...                 go.
 Resource            ../resources/orders.resource
 
 Suite Setup         Open the gateway session
@@ -265,6 +266,28 @@ Scenario: the same Idempotency-Key with another body is a 409
     Then the answer is a 409 problem
     And the problem says the Idempotency-Key was used with another body
     And the client has 1 orders
+
+# --- the external reference --------------------------------------------------------------------
+
+Scenario: an order with an external reference another order has is a 409 naming that order
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    And an order for 1 units of the product with an external reference
+    When I place an order for 2 units of the product with the same external reference
+    Then the answer is a 409 problem
+    And the problem names the order that has the external reference
+    And the stock is 5 on hand, 1 reserved and 4 available
+    And the client has 1 orders
+
+Scenario: the list finds the order with an external reference
+    Given a registered client
+    And a product with a stock of 5
+    And a signed-in user
+    And an order for 1 units of the product with an external reference
+    And an order for 1 units of the product
+    When I list the orders with    external_ref=${EXTERNAL_REF}
+    Then the orders listed are the one with the external reference
 
 # --- finding -----------------------------------------------------------------------------------
 

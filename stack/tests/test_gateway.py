@@ -197,18 +197,6 @@ def test_the_gateways_health_answers_get_and_head_only_and_its_405_says_so(nginx
     assert response.headers["Allow"] == "GET, HEAD"
 
 
-@pytest.mark.parametrize("path", ["/clients", "/orders/1", "/auth/login", "/nowhere"])
-def test_trace_outside_the_gateways_own_paths_is_a_501_not_a_405_without_allow(nginx, path):
-    """nginx refuses TRACE before it routes: a 405 there would have to name the methods of a
-    service's path (Allow), which the gateway does not know. No resource implements TRACE."""
-    response = requests.request("TRACE", f"{nginx}{path}", timeout=5)
-
-    assert_problem(response, 501)
-    assert response.json()["type"].endswith("/not-implemented")
-    assert response.json()["detail"] == "TRACE is not implemented"
-    assert "Allow" not in response.headers
-
-
 @pytest.mark.parametrize(
     ("method", "path"), [("DELETE", "/docs"), ("POST", "/docs/assets/swagger-ui.css")]
 )
@@ -557,6 +545,74 @@ def payments_gateway(tmp_path, monkeypatch):
 
     for base in gateway_before(tmp_path, monkeypatch, PAYMENTS_PORT=Payments):
         yield SimpleNamespace(base=base, reached=reached)
+
+
+@pytest.fixture
+def clients_gateway(tmp_path, monkeypatch):
+    """The gateway with a stand-in for clients that records each request's line and headers
+    and answers as Flask's routing does a method no route takes: a 405 naming its methods."""
+    asked: list[tuple[str, dict[str, str]]] = []
+
+    class Clients(socketserver.StreamRequestHandler):
+        def handle(self):
+            line = self.rfile.readline().decode().strip()
+            headers = {}
+            while (header := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = header.decode().partition(":")
+                headers[name.strip().lower()] = value.strip()
+            asked.append((line, headers))
+            body = b'{"type":"x","title":"Method Not Allowed","status":405,"detail":"d"}'
+            self.wfile.write(
+                b"HTTP/1.1 405 METHOD NOT ALLOWED\r\nAllow: GET, HEAD, PUT\r\n"
+                b"Content-Type: application/problem+json\r\nConnection: close\r\n"
+                + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+
+    for base in gateway_before(tmp_path, monkeypatch, CLIENTS_PORT=Clients):
+        yield SimpleNamespace(base=base, asked=asked)
+
+
+def test_trace_on_a_services_path_is_the_services_405_naming_its_methods(clients_gateway):
+    """nginx refuses TRACE before it routes: its own 405 could not name a service path's
+    methods (Allow). The service's routing does, sent TRACE alone: no body, no credential."""
+    response = requests.request(
+        "TRACE",
+        f"{clients_gateway.base}/clients/7?x=1",
+        data=b"secret",
+        headers={"Authorization": "Bearer x.y.z", "Cookie": "a=b"},
+        timeout=5,
+    )
+
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, PUT"
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    [(line, headers)] = clients_gateway.asked
+    assert line == "TRACE /clients/7?x=1 HTTP/1.1"
+    assert not {"authorization", "cookie", "content-length"} & set(headers)
+    assert headers["x-request-id"] == response.headers["X-Request-ID"]
+
+
+@pytest.mark.parametrize("path", ["/nowhere", "/auth/verify", "/inventory/reservations/1"])
+def test_trace_where_no_route_is_public_is_the_404_problem(clients_gateway, path):
+    response = requests.request("TRACE", f"{clients_gateway.base}{path}", timeout=5)
+
+    assert_problem(response, 404)
+    assert clients_gateway.asked == []
+
+
+def test_trace_on_a_service_that_is_down_is_the_503_problem(gateway_alone):
+    response = requests.request("TRACE", f"{gateway_alone}/orders/1", timeout=5)
+
+    assert_problem(response, 503)
+
+
+@pytest.mark.parametrize("path", ["/health/clients", "/media/products/1/x.jpg"])
+def test_trace_on_a_path_the_gateway_serves_is_its_405_naming_get_and_head(gateway_alone, path):
+    response = requests.request("TRACE", f"{gateway_alone}{path}", timeout=5)
+
+    assert_problem(response, 405)
+    assert response.headers["Allow"] == "GET, HEAD"
 
 
 def test_payments_webhooks_reach_payments_without_a_token_and_the_rest_of_payments_does_not(

@@ -118,7 +118,7 @@ class RunCancel(MethodView):
         """Stop a queued or running run (admin). A queued run is answered `cancelled`: it never
         starts. A running one is answered `running` with `cancel_requested_at`: its worker ends
         it `cancelled` before its next page (the page it is pausing for or fetching is finished
-        first), keeping the products and counts it made; read the run until it has ended. One answer, 202, for both:
-        whether the worker took the run first is a race the caller cannot see, and the status
-        says which it was. Asking again is a 202 too, the first ask kept."""
+        first), keeping the products and counts it made; read the run until it has ended. One
+        answer, 202, for both: whether the worker took the run first is a race the caller cannot
+        see, and the status says which it was. Asking again is a 202 too, the first ask kept."""
         return sources.cancel_run(run_id, int(current_caller().id))

@@ -6,10 +6,10 @@ from decimal import Decimal
 from urllib.parse import urlsplit
 
 from flask import current_app
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validate, validates
 from parsel import Selector
 
-from services.kit import ChangeSchema, Filter, Id, PageArgs, ProblemSchema, sort_field
+from services.kit import Answer, ChangeSchema, Filter, Id, PageArgs, ProblemSchema, sort_field
 from services.kit.fields import Flag, FlagFilter, Text
 
 from .cron import cron_trigger
@@ -74,7 +74,7 @@ def check_selector(value: str) -> None:
         raise ValidationError("Not a valid CSS selector or XPath expression.") from exc
 
 
-class RunSummarySchema(Schema):
+class RunSummarySchema(Answer):
     id = fields.Integer()
     status = fields.String(metadata={"enum": list(STATUSES)})
     started_at = fields.DateTime(allow_none=True)
@@ -147,12 +147,12 @@ class SourceListArgs(PageArgs):
     sort = sort_field("name", "created_at", default="name")
 
 
-class RejectedSchema(Schema):
+class RejectedSchema(Answer):
     url = fields.String()
     reason = fields.String(metadata={"example": "HTTP 500"})
 
 
-class RunSchema(Schema):
+class RunSchema(Answer):
     id = fields.Integer(metadata={"example": 12})
     source_id = fields.Integer(metadata={"example": 3})
     status = fields.String(metadata={"enum": list(STATUSES)})

@@ -95,7 +95,11 @@ SERVER_SET = {
             "updated_at",
         }
     },
-    "collector": {"Source": {"id", "last_run", "created_at", "updated_at"}},
+    "collector": {
+        "Source": {"id", "last_run", "created_at", "updated_at"},
+        "Run": {"id", "source_id", "status", "queued_at", "started_at", "rejected"},
+        "RunSummary": {"id", "status", "started_at", "finished_at"},
+    },
     "monitoring": {
         "Summary": {"targets", "incidents_open", "worker"},
         "TargetSummary": {"name", "state", "last_checked_at", "uptime", "latency_ms"},

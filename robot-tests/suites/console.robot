@@ -7,6 +7,7 @@ Documentation     The console (/console) in headless Chromium, as its users meet
 ...               screenshot of where each scenario ended is in the log.
 
 Resource          ../resources/console.resource
+Resource          ../resources/console_products.resource
 
 Suite Setup       Run Keywords    Open the gateway session
 ...                   AND    Open the console in headless Chromium
@@ -75,6 +76,15 @@ Scenario: the orders list filtered to today, the shop's day, shows the order pla
     When I place an order for 1 units of the product in the console
     And I list the orders created from today to today, the shop's day
     Then the order is in the list
+
+Scenario: a product chosen by name on the new-order form is the one ordered
+    Given a client and a product with stock for the user
+    And a signed-in user in the console
+    When I search the new-order form's products for the product's name
+    Then each line offers the product by name and price
+    When I place the order with the product chosen on line 1
+    Then the order page shows it "pending"
+    And the order page lists the product by name
 
 Scenario: an order line the API refuses is named on that line
     Given a client and a product with stock for the user

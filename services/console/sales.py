@@ -16,6 +16,7 @@ from services.kit.idempotency import MAX_KEY
 from . import api
 from .api import ApiError
 from .messages import ORDER_STATUSES, PAYMENT_STATUSES
+from .messages import number as counted
 from .pages import (
     NOTHING_CHANGED,
     SERVICE_LABELS,
@@ -499,6 +500,80 @@ def or_said(answer, unavailable: str, statuses: tuple[int, ...]) -> tuple:
     return (None, unavailable) if cannot_answer(answer, statuses) else (answer, None)
 
 
+# The order forms offer products by name: a <datalist> on each line's product field, whose
+# options are ids labelled "Teclado mecânico ABNT2 · R$ 199,90" (the field still takes an id
+# typed). The catalogue may hold 100k products, so it offers at most PRODUCT_CHOICES (products'
+# largest page): the first active ones in stock, by name, or, once the form's product search is
+# sent, the active ones its words find (products' `q`), by name, in stock or not.
+PRODUCT_CHOICES = 100
+PRODUCTS_CANNOT_ANSWER = (403, 404, 500, 502, 503, 504)
+PRODUCTS_UNREAD = "Não foi possível ler os produtos agora: informe o id de cada um."
+PRODUCTS_FIRST = (
+    "Palavras do nome. Sem busca, a lista do campo Produto de cada item traz os {n} primeiros"
+    " produtos ativos em estoque, por nome."
+)
+PRODUCTS_FOUND = "“{q}”: {shown} na lista do campo Produto de cada item, por nome."
+PRODUCTS_NONE = "Nenhum produto ativo encontrado com “{q}”: tente outras palavras ou informe o id."
+# The form sent with search words typed but not searched (Enter in the search box sends the
+# form's first button): the search is made, nothing else sent.
+PRODUCTS_SEARCHED = (
+    "Busca de produtos feita; nada foi enviado. Escolha os produtos e envie de novo."
+)
+
+
+def product_label(product: dict) -> str:
+    """A product as the lines offer it: its name and price, and "sem estoque" when it has none."""
+    label = f"{product['name']} · {brl(product['price'])}"
+    return f"{label} · sem estoque" if product.get("available_quantity") == 0 else label
+
+
+def line_products(values: dict) -> list[int]:
+    """The product ids the form's lines hold, as typed ids (for their names under the lines)."""
+    typed = (values.get(f"product_id_{n}", "").strip() for n in range(1, line_count(values) + 1))
+    ids = {int(t) for t in typed if t.isascii() and t.isdigit() and 0 < len(t) < 10}
+    return sorted(ids - {0})[:PRODUCT_CHOICES]
+
+
+def product_offer(values: dict) -> dict:
+    """What the form's lines offer, read at once: `choices` (id → label, the datalist), `named`
+    (each line's product, id → label, said under its field), `searched` (the words the choices
+    were found by, which the form carries), `hint` (said under the search box) and `errors`
+    (products' refusal of the words, under it). Products not answering leaves ids to type."""
+    searched = values.get("product_q", "").strip()
+    offered = {"active": "true", "sort": "name", "per_page": PRODUCT_CHOICES}
+    offered.update({"q": searched} if searched else {"available": "true"})
+    ids = line_products(values)
+    named_read = ("/products", {"ids": ",".join(map(str, ids)), "per_page": PRODUCT_CHOICES})
+    found, *named = api.get_many(("/products", offered), *([named_read] if ids else []))
+    offer = {"choices": {}, "named": {}, "searched": searched, "hint": "", "errors": {}}
+    if named and not isinstance(named[0], ApiError):
+        # A hint, not a check: an id products does not name is orders' to refuse.
+        offer["named"] = {str(p["id"]): product_label(p) for p in named[0]["items"]}
+    if isinstance(found, ApiError) and found.status == 422:
+        offer["errors"] = {"product_q": found.errors.get("q") or [found.message]}
+    elif cannot_answer(found, PRODUCTS_CANNOT_ANSWER):
+        offer["hint"] = PRODUCTS_UNREAD
+    else:
+        offer["choices"] = {str(p["id"]): product_label(p) for p in found["items"]}
+        shown = len(found["items"])
+        if not searched:
+            offer["hint"] = PRODUCTS_FIRST.format(n=PRODUCT_CHOICES)
+        elif not shown:
+            offer["hint"] = PRODUCTS_NONE.format(q=searched)
+        else:
+            total = found["total"]
+            many = f"os {counted(shown)} primeiros de {counted(total)} produtos ativos"
+            one = "1 produto ativo" if total == 1 else f"{counted(total)} produtos ativos"
+            offer["hint"] = PRODUCTS_FOUND.format(q=searched, shown=many if total > shown else one)
+    return offer
+
+
+def unsearched(values: dict) -> bool:
+    """Whether the form was sent with product search words other than those its choices were
+    found by: the search is made, nothing else sent (PRODUCTS_SEARCHED)."""
+    return values.get("product_q", "").strip() != values.get("product_searched", "").strip()
+
+
 def asked_client(values: dict) -> str | None:
     """The client a new order is placed for when the form came from their page (`?client_id=`),
     the form's own client_id still that one; None for the plain form."""
@@ -534,10 +609,12 @@ def order_form(
     them, both are ids to type."""
     asked = asked_client(values)
     client, addresses = client_and_addresses(asked) if asked else (None, None)
+    products = product_offer(values)
     return render_template(
         "order_new.html",
         values=values,
-        errors=errors or {},
+        errors={**products["errors"], **(errors or {})},
+        products=products,
         message=message,
         recorded=recorded,
         lines=line_count(values),
@@ -566,6 +643,11 @@ def new_order():
         more = line_count(values) + 1
         values = {**values, "lines": str(min(more, MAX_ORDER_LINES))}
         return order_form(values, message=MANY_LINES if more > MAX_ORDER_LINES else None)
+    if "find_products" in values:
+        # Nothing is sent: the form again, as typed, its lines offering what the words find.
+        return order_form(values)
+    if unsearched(values):
+        return order_form(values, message=PRODUCTS_SEARCHED)
     key = form_key(values)
     if key is None:
         return order_form(with_new_key(values), message=INVALID_KEY, status=422)
@@ -679,11 +761,13 @@ def edit_form(order_id: int, values: dict, errors=None, message=None, status=200
     _, addresses = (
         client_and_addresses(client_id, client=False) if client_id.isdigit() else (None, None)
     )
+    products = product_offer(values)
     return render_template(
         "order_edit.html",
         order_id=order_id,
         values=values,
-        errors=errors or {},
+        errors={**products["errors"], **(errors or {})},
+        products=products,
         message=message,
         lines=line_count(values),
         max_lines=MAX_ORDER_LINES,
@@ -736,6 +820,11 @@ def edit_order(order_id: int):
         more = line_count(values) + 1
         values = {**values, "lines": str(min(more, MAX_ORDER_LINES))}
         return edit_form(order_id, values, message=MANY_LINES if more > MAX_ORDER_LINES else None)
+    if "find_products" in values:
+        # Nothing is sent: the form again, as typed, its lines offering what the words find.
+        return edit_form(order_id, values)
+    if unsearched(values):
+        return edit_form(order_id, values, message=PRODUCTS_SEARCHED)
     if past_the_last_line(values):
         return edit_form(order_id, values, message=MANY_LINES, status=422)
     sent = kept_lines(values)

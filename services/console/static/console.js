@@ -1,5 +1,6 @@
-// The console's enhancements: charts from each canvas's data-chart, and a preview of a picture
-// before it is sent. Every page reads without this file.
+// The console's enhancements: charts from each canvas's data-chart, a preview of a picture
+// before it is sent, and an order line's product named as it is chosen. Every page reads without
+// this file.
 (function () {
   "use strict";
   var palette = ["#0b5cad", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#1098ad", "#5c940d", "#e67700", "#364fc7", "#a61e4d"];
@@ -102,8 +103,34 @@
     });
   }
 
+  // An order line's product chosen from the lines' list (its id filled in) is named under it at
+  // once, as the page names it once sent back; an id the list does not hold is named by none.
+  function chosenProducts() {
+    document.querySelectorAll("input[list=product-choices]").forEach(function (input) {
+      var list = document.getElementById("product-choices");
+      var said = document.getElementById(input.id + "-hint");
+      if (!said) {
+        said = document.createElement("small");
+        said.id = input.id + "-hint";
+        said.className = "hint";
+        input.insertAdjacentElement("afterend", said);
+        var described = input.getAttribute("aria-describedby");
+        input.setAttribute("aria-describedby", described ? said.id + " " + described : said.id);
+      }
+      said.setAttribute("aria-live", "polite");
+      input.addEventListener("input", function () {
+        var typed = input.value.trim();
+        var chosen = Array.prototype.find.call(list.options, function (option) {
+          return option.value === typed;
+        });
+        said.textContent = chosen ? chosen.textContent : "";
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts();
     previews();
+    chosenProducts();
   });
 })();

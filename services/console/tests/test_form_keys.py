@@ -63,7 +63,8 @@ class Api:
 
         @app.get("/products")
         def products():
-            return {**page, "items": [{"id": PRODUCT, "name": "Teclado"}], "total": 1}
+            teclado = {"id": PRODUCT, "name": "Teclado", "price": "10.00", "available_quantity": 10}
+            return {**page, "items": [teclado], "total": 1}
 
         @app.get(f"/clients/{CLIENT}")
         def client():

@@ -111,6 +111,8 @@ def test_the_edit_form_comes_filled_with_the_orders_lines_address_and_method(bro
         "product_id_3": "",
         "quantity_3": "",
         "payment_method": "pix",
+        "product_q": "",
+        "product_searched": "",
     }
 
 

@@ -70,8 +70,11 @@ class Api:
     clients' names answer only once the three were asked, else 503), a product's stock ledger
     (`ledger`) and movements (checked by inventory's own schema), the stock list (`stock`, its
     `low` filter and its sort as inventory reads them), the orders list (`listed_orders`, its
-    `status` filter checked as orders checks it), and POST /orders as the kit's idempotency
+    `status` filter checked as orders checks it), the products (`products`, by name, with
+    products' `ids`, `q` (here a part of the name), `active` and `available` filters; each read
+    kept in `products_asked`, `products_down` 503), and POST /orders as the kit's idempotency
     answers it: a key sent again with another body is its 409, naming the order the key placed.
+    A DELETE, as a PATCH, is orders' 412 when its If-Match no longer names the order.
     The status changes, edits and deletes it was sent are kept (`sent`)."""
 
     def __init__(self):
@@ -238,7 +241,21 @@ class Api:
 
         @app.get("/products")
         def products():
-            return {**page, "items": [{"id": PRODUCT, "name": "Teclado"}], "total": 1}
+            asked = request.args.to_dict()
+            self.products_asked.append(asked)
+            if self.products_down:
+                return {"status": 503, "title": "Service Unavailable"}, 503, PROBLEM
+            found = sorted(self.products, key=lambda p: p["name"])
+            if "ids" in asked:
+                found = [p for p in found if str(p["id"]) in asked["ids"].split(",")]
+            if "q" in asked:
+                found = [p for p in found if asked["q"].lower() in p["name"].lower()]
+            if asked.get("active") == "true":
+                found = [p for p in found if p["active"]]
+            if asked.get("available") == "true":
+                found = [p for p in found if p["available_quantity"] > 0]
+            per_page = int(asked.get("per_page", 20))
+            return {**page, "items": found[:per_page], "per_page": per_page, "total": len(found)}
 
     def tag(self) -> str:
         """The order's ETag as orders gives it: weak, a hash of the body."""
@@ -281,6 +298,20 @@ class Api:
         self.stock: list[dict] = []
         self.sent: list[tuple] = []
         self.payments: list[dict] = []
+        self.products: list[dict] = [product(PRODUCT, "Teclado", "10.00")]
+        self.products_asked: list[dict] = []
+        self.products_down = False
+
+
+def product(product_id: int, name: str, price: str, available=10, active=True) -> dict:
+    """A product as products lists it (the fields the console reads)."""
+    return {
+        "id": product_id,
+        "name": name,
+        "price": price,
+        "available_quantity": available,
+        "active": active,
+    }
 
 
 def line(product_id: int, quantity: int) -> dict:

@@ -594,6 +594,12 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
             'O pedido {id} já tem a referência externa "{ref}"',
         ),
         (
+            r'An order with the external reference "(?P<ref>.+)" is being placed: ask again in '
+            r"a moment; nothing was kept",
+            'Um pedido com a referência externa "{ref}" está sendo feito: tente de novo em '
+            "instantes; nada foi guardado",
+        ),
+        (
             r"Order (?P<id>{N}) is (?P<order_status>\w+): only a pending order can change",
             "O pedido {id} está {order_status}: só um pedido pendente pode mudar",
         ),

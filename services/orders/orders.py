@@ -274,7 +274,9 @@ def _store_reserving(data: dict, user_id: int, key: Key | NoKey) -> Order:
 
 def _store_order(values: dict):
     """The order's row (its id, dates and refunded amount), unless another order has its
-    external reference: then a 409 naming that order, what was read over HTTP on the way kept."""
+    external reference: then a 409 naming that order, what was read over HTTP on the way kept.
+    An order still being placed under it (`reserving`) is no order yet, and may never be one
+    (short of stock, abandoned): a 503 to try again, which finds it placed (the 409) or gone."""
     connection = db.session.connection()
     for _ in range(STORE_TRIES):
         stored = connection.execute(
@@ -283,14 +285,20 @@ def _store_order(values: dict):
         if stored is not None:
             return stored
         # A statement of its own, so it sees the holder that committed while the INSERT waited.
-        holder = db.session.scalar(
-            select(Order.id).where(Order.external_ref == values["external_ref"])
-        )
+        reference = values["external_ref"]
+        holder = db.session.execute(
+            select(Order.id, Order.status).where(Order.external_ref == reference)
+        ).first()
         if holder is not None:
             db.session.commit()
+            if holder.status not in STATUSES:
+                raise Unavailable(
+                    f'An order with the external reference "{reference}" is being placed: '
+                    "ask again in a moment; nothing was kept"
+                )
             raise Conflict(
-                f'Order {holder} already has the external reference "{values["external_ref"]}"',
-                extra={"external_ref": values["external_ref"], "existing_order_id": holder},
+                f'Order {holder.id} already has the external reference "{reference}"',
+                extra={"external_ref": reference, "existing_order_id": holder.id},
             )
     db.session.rollback()
     raise Unavailable("The order took too long to place; nothing was kept")

@@ -63,7 +63,11 @@ class OrderList(MethodView):
         "nothing was kept",
         schema=PlacingConflictProblemSchema,
     )
-    @blp.problem(503, "Clients, products or inventory cannot answer; nothing was kept")
+    @blp.problem(
+        503,
+        "Clients, products or inventory cannot answer, or another order under the external "
+        "reference is still being placed; nothing was kept",
+    )
     @idempotency.placing
     def post(self, data, key):
         """Place an order: prices and names are copied and the stock is reserved (`pending`).

@@ -238,19 +238,30 @@ class PlacingConflictProblemSchema(ShortageProblemSchema):
     existing_order_id = fields.Integer(
         metadata={
             "description": "Only when the reference is taken: the order that has it "
-            "(GET /orders/{existing_order_id}; one still being placed answers 404 for a moment, "
-            "and for good if its placing fails, the reference then free again)",
+            "(GET /orders/{existing_order_id}); while an order under the reference is still "
+            "being placed the answer is a 503 to ask again, never a 409 naming it",
             "example": 101,
         }
     )
 
 
+class StrippedFilter(Filter):
+    """A filter on a value stored without the spaces at its ends (`Text`), read the same way."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = value.strip() if isinstance(value, str) else value
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class OrderListArgs(PageArgs):
     id = Id(strict=False)
     client_id = Id(strict=False)
-    external_ref = Filter(
+    external_ref = StrippedFilter(
         max_length=EXTERNAL_REF_MAX,
-        metadata={"description": "The order with this external reference (exact)"},
+        metadata={
+            "description": "The order with this external reference (exact; the spaces at its "
+            "ends dropped, as when placed)"
+        },
     )
     status = DelimitedList(
         Filter(choices=STATUSES),

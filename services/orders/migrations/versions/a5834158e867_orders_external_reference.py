@@ -2,7 +2,9 @@
 given, so a resync after the Idempotency-Key's 24 h is a 409 naming the order, not a second one
 
 The partial unique index is built on a column every existing order leaves null: it holds nothing,
-and is built in a scan of the table.
+and is built in one scan of the table, during which orders cannot be written (placed, edited or
+stepped: they wait, they are not refused). Not CONCURRENTLY: no migration here leaves its
+transaction, and a scan of the orders a shop has is short; a very large table would want it.
 
 Revision ID: a5834158e867
 Revises: c7e3a9f1b5d2

@@ -1215,6 +1215,14 @@ def client(client_id: int):
     return client_page(client_id)
 
 
+# Clients withdraws WhatsApp consent when the number changes (it was given for the old one): the
+# box, ticked on the form, is unticked after the save; said, not left to be noticed.
+CONSENT_WITHDRAWN = (
+    "O celular mudou, e o consentimento para o WhatsApp, dado para o número antigo, foi "
+    "retirado: marque-o de novo quando o cliente consentir para o novo."
+)
+
+
 @bp.post("/clients/<int:client_id>")
 @signed_in
 def edit_client(client_id: int):
@@ -1233,7 +1241,7 @@ def edit_client(client_id: int):
         flash(NOTHING_CHANGED)
         return redirect(url_for("console.client", client_id=client_id, **addresses_kept()), 303)
     try:
-        api.send("PATCH", f"/clients/{client_id}", body)
+        changed = api.send("PATCH", f"/clients/{client_id}", body)
     except ApiError as exc:
         if not refused(exc):
             raise
@@ -1241,6 +1249,8 @@ def edit_client(client_id: int):
             client_id, form="client", values=values, errors=exc.errors, status=exc.status
         )
     flash("Cliente atualizado.")
+    if "phone" in body and values.get("whatsapp_opt_in") == "on" and not changed["whatsapp_opt_in"]:
+        flash(CONSENT_WITHDRAWN)
     return redirect(url_for("console.client", client_id=client_id, **addresses_kept()), 303)
 
 

@@ -68,8 +68,12 @@ class Api:
 
         @app.patch(f"/clients/{CLIENT}")
         def change_client():
-            self.sent.append((request.method, request.path, request.get_json()))
-            self.client.update(request.get_json())
+            body = request.get_json()
+            self.sent.append((request.method, request.path, body))
+            # As clients does: consent is for a number, withdrawn when it changes.
+            if "phone" in body and "whatsapp_opt_in" not in body:
+                body = {**body, "whatsapp_opt_in": False}
+            self.client.update(body)
             return self.client
 
         @app.get(f"/clients/{CLIENT}/addresses")
@@ -229,6 +233,17 @@ def test_a_user_typing_a_new_phone_sends_it(browser, api):
     assert save_client(as_user(browser), phone="(11) 98888-7777").status_code == 303
     [(_, _, body)] = api.sent
     assert body["phone"] == "(11) 98888-7777"
+
+
+def test_a_new_phone_saved_with_the_consent_box_ticked_says_the_consent_was_withdrawn(browser, api):
+    api.client["whatsapp_opt_in"] = True
+    answer = save_client(as_user(browser), phone="(11) 98888-7777", whatsapp_opt_in="on")
+    assert answer.status_code == 303
+    [(_, _, body)] = api.sent
+    assert body == {"name": "Maria Souza", "phone": "(11) 98888-7777"}
+    page = browser.get(answer.headers["Location"]).text
+    assert "consentimento para o WhatsApp, dado para o número antigo, foi retirado" in page
+    assert " checked" not in input_of(page, "client-whatsapp_opt_in")
 
 
 def test_a_new_phone_and_the_removal_box_together_are_refused_on_the_form(browser, api):

@@ -593,6 +593,25 @@ def test_trace_on_a_services_path_is_the_services_405_naming_its_methods(clients
     assert headers["x-request-id"] == response.headers["X-Request-ID"]
 
 
+def test_a_burst_of_traces_is_the_429_problem_and_the_services_other_routes_are_not_throttled(
+    clients_gateway,
+):
+    """A TRACE is a request the service routes, asked by anyone: a few a second per address pass
+    (zone `trace`: 2 a second, a burst of 5), the rest are the gateway's 429 and never reach it."""
+    base = clients_gateway.base
+    answers = [requests.request("TRACE", f"{base}/clients/7", timeout=5) for _ in range(12)]
+
+    statuses = [answer.status_code for answer in answers]
+    assert statuses[0] == 405 and 429 in statuses, statuses
+    throttled = next(answer for answer in answers if answer.status_code == 429)
+    assert_problem(throttled, 429)
+    assert throttled.headers["Retry-After"] == "1"
+    assert len(clients_gateway.asked) == statuses.count(405) < len(answers)
+    # The service's own routes do not count TRACEs: a GET reaches it (auth is down here: the
+    # 503 problem, not a 429).
+    assert_problem(requests.get(f"{base}/clients/7", timeout=5), 503)
+
+
 @pytest.mark.parametrize("path", ["/nowhere", "/auth/verify", "/inventory/reservations/1"])
 def test_trace_where_no_route_is_public_is_the_404_problem(clients_gateway, path):
     response = requests.request("TRACE", f"{clients_gateway.base}{path}", timeout=5)

@@ -569,8 +569,19 @@ def clients_gateway(tmp_path, monkeypatch):
                 + body
             )
 
-    for base in gateway_before(tmp_path, monkeypatch, CLIENTS_PORT=Clients):
-        yield SimpleNamespace(base=base, asked=asked)
+    output = tmp_path / "nginx-output"
+    with output.open("w") as out:
+        served = gateway_before(tmp_path, monkeypatch, stdout=out, CLIENTS_PORT=Clients)
+
+        def access_lines() -> list[dict]:
+            """Stop the gateway (it writes out its buffered log) and read its access lines."""
+            served.close()
+            return [json.loads(line) for line in output.read_text().splitlines()]
+
+        try:
+            yield SimpleNamespace(base=next(served), asked=asked, access_lines=access_lines)
+        finally:
+            served.close()
 
 
 def test_trace_on_a_services_path_is_the_services_405_naming_its_methods(clients_gateway):
@@ -610,6 +621,28 @@ def test_a_burst_of_traces_is_the_429_problem_and_the_services_other_routes_are_
     # The service's own routes do not count TRACEs: a GET reaches it (auth is down here: the
     # 503 problem, not a 429).
     assert_problem(requests.get(f"{base}/clients/7", timeout=5), 503)
+
+
+def test_the_access_log_names_the_path_asked_without_its_query_not_an_internal_one(
+    clients_gateway,
+):
+    """A TRACE goes to /_trace/clients, a URL nginx cannot parse to /_problem/400: the access
+    line still names the path the caller asked, as sent, and never its query (a CPF, a phone)."""
+    base = clients_gateway.base
+    requests.request("TRACE", f"{base}/clients/7?cpf=52998224725", timeout=5)
+    raw_get(base, "/clients/%zz?phone=5511987654321")
+    requests.get(f"{base}/nowhere?cpf=52998224725", timeout=5)
+
+    # (The first lines are the readiness checks of /health.)
+    lines = [line for line in clients_gateway.access_lines() if line["path"] != "/health"]
+    assert [(line["method"], line["path"], line["status"]) for line in lines] == [
+        ("TRACE", "/clients/7", 405),
+        ("GET", "/clients/%zz", 400),
+        ("GET", "/nowhere", 404),
+    ]
+    assert not {"52998224725", "5511987654321"} & {
+        str(value) for line in lines for value in line.values()
+    }
 
 
 @pytest.mark.parametrize("path", ["/nowhere", "/auth/verify", "/inventory/reservations/1"])

@@ -824,7 +824,9 @@ def collect(run: Run, stopping: threading.Event | None = None) -> None:
         run.status, run.error = "cancelled", stopped_by(run)
     except Cancelled:
         # Not a walk of the whole source either (held_elsewhere counts only WALKED runs): what
-        # it created and updated stays, and so do its counts.
+        # it created and updated stays, and so do its counts. Read afresh: the loaded run may
+        # predate the ask (no page committed since), and its error names who asked.
+        run = db.session.get(Run, run_id, with_for_update=True, populate_existing=True)
         collection.tally.write_to(run)
         run.status, run.error = "cancelled", stopped_by(run)
     except Unavailable as down:

@@ -64,7 +64,7 @@ Scenario: the admin retries a failed notification and, the phone corrected, it r
     Given a client who opted in to WhatsApp with a number the provider rejects
     And the client's order has been paid by card
     And the order's "order_paid" notification becomes "failed"
-    And the admin gives the client a phone the provider delivers to
+    And the admin gives the client a phone the provider delivers to, with the client's consent for it
     When I retry the notification
     Then the answer is the notification queued again
     And the order's "order_paid" notification becomes "delivered"

@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 from flask import g, has_request_context
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate
 
 from services.kit import Answer, ChangeSchema, Filter, PageArgs, Text, sort_field
 from services.kit.fields import Composed, Email, Flag, Id, IdList, Money, one_line
@@ -137,12 +137,6 @@ class ClientListArgs(PageArgs):
         }
     )
     sort = sort_field("name", "created_at", default="name")
-
-    @validates("name")
-    def a_word_to_find(self, value, **kwargs):
-        # Blank words would find every client, where an empty name is a 422.
-        if not value.split():
-            raise ValidationError("Must hold a word to find.")
 
 
 class AddressSchema(ChangeSchema):

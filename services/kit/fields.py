@@ -56,6 +56,11 @@ def unstorable_text(data) -> dict[str, list[str]]:
     return errors
 
 
+# Spaces at either end of a line of text (any Unicode space but the control characters, which
+# `_one_line_of_text` refuses wherever they are).
+EDGE_SPACES = re.compile(r"^[^\S\x00-\x1f\x7f-\x9f]+|[^\S\x00-\x1f\x7f-\x9f]+$")
+
+
 class Composed(fields.String):
     """A string read in Unicode's composed form (NFC): "José" typed with a combining accent
     (`e` + U+0301) is stored, compared and searched as the "José" of one character, so a name
@@ -66,10 +71,15 @@ class Composed(fields.String):
         return unicodedata.normalize("NFC", text)
 
 
+BLANK_FILTER = "Must hold a word to find."
+
+
 class Filter(Composed):
     """A string query parameter, documented with its `maxLength`: free text of 1 to
     `max_length` characters (MAX_FILTER unless given), or one of `choices` (as long as the
-    longest). Longer is a 422 naming it. Composed (NFC) as `Text` stores it."""
+    longest). Longer is a 422 naming it. Read as `Text` stores it: composed (NFC), the spaces at
+    its ends dropped (`?email=ana@x.com%20` finds what was stored as `ana@x.com`); blanks alone
+    are a 422 (BLANK_FILTER), not a search that finds everything or nothing."""
 
     def __init__(self, *, max_length: int = MAX_FILTER, choices=None, **kwargs):
         if choices is not None:
@@ -79,6 +89,12 @@ class Filter(Composed):
             rule = validate.Length(min=1, max=max_length)
         kwargs["metadata"] = {"maxLength": max_length, **(kwargs.get("metadata") or {})}
         super().__init__(validate=rule, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if text and not text.split():
+            raise ValidationError(BLANK_FILTER)
+        return EDGE_SPACES.sub("", text)
 
 
 # Placeholders in the zone database, not places: "Factory" (offset 0, "-00") and the host's own.
@@ -183,11 +199,6 @@ class FlagFilter(fields.Boolean):
         if spelled not in ("true", "false"):
             raise self.make_error("invalid", input=value)
         return spelled == "true"
-
-
-# Spaces at either end of a line of text (any Unicode space but the control characters, which
-# `_one_line_of_text` refuses wherever they are).
-EDGE_SPACES = re.compile(r"^[^\S\x00-\x1f\x7f-\x9f]+|[^\S\x00-\x1f\x7f-\x9f]+$")
 
 
 class Text(Composed):

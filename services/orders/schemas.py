@@ -245,18 +245,10 @@ class PlacingConflictProblemSchema(ShortageProblemSchema):
     )
 
 
-class StrippedFilter(Filter):
-    """A filter on a value stored without the spaces at its ends (`Text`), read the same way."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = value.strip() if isinstance(value, str) else value
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 class OrderListArgs(PageArgs):
     id = Id(strict=False)
     client_id = Id(strict=False)
-    external_ref = StrippedFilter(
+    external_ref = Filter(
         max_length=EXTERNAL_REF_MAX,
         metadata={
             "description": "The order with this external reference (exact; the spaces at its "

@@ -945,3 +945,10 @@ def test_a_json_number_money_can_hold_is_read_exactly(client, number, read):
     )
     assert answer.status_code == 200, answer.json
     assert answer.json == {"price": read}
+
+
+def test_a_filter_is_read_as_text_is_stored_without_the_spaces_at_its_ends():
+    assert Filter().deserialize("\u00a0 Ana Souza  ") == "Ana Souza"
+    for blank in ("   ", "\t", "\u00a0"):  # no word: a 422, not a search finding every row
+        with pytest.raises(ma.ValidationError, match="Must hold a word to find"):
+            Filter().deserialize(blank)

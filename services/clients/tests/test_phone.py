@@ -169,6 +169,9 @@ def test_a_new_number_withdraws_the_whatsapp_consent_unless_the_same_write_gives
     assert given.json["whatsapp_opt_in"] is True
     cleared = client.patch(path, json={"phone": None}, headers=admin)
     assert (cleared.json["phone"], cleared.json["whatsapp_opt_in"]) == (None, False)
+    # Given in the same write as the new number, it holds.
+    both = client.patch(path, json={"phone": "31998765432", "whatsapp_opt_in": True}, headers=admin)
+    assert (both.json["phone"], both.json["whatsapp_opt_in"]) == ("+5531998765432", True)
 
 
 def test_a_patch_with_a_bad_phone_changes_nothing(client, admin, make_client):

@@ -37,6 +37,10 @@ Scenario: a password shorter than 8 characters is refused
     When I register a new account with the password "curta12"
     Then the answer is 422 naming "password"
 
+Scenario: registering with a common password is refused
+    When I register a new account with the password "Password123!"
+    Then the answer is 422 naming "password"
+
 Scenario: an invalid email is refused
     When I register a new account with the email "ana.example.com"
     Then the answer is 422 naming "email"

@@ -67,21 +67,16 @@ def ensure_admin_command():
     """Create the first admin from FEIRA_ADMIN_EMAIL / FEIRA_ADMIN_PASSWORD (idempotent). An
     existing account is promoted only if its password is that one and no active admin exists;
     else it is left alone, says why, and the command still succeeds. A password that is the
-    email, or its part before the @, is refused (a usage error, exit 2), as registration does."""
-    from services.kit.fields import normalized_email
-
+    email, or its part before the @, or one easily guessed, is refused (a usage error, exit 2), as
+    registration does."""
     from .accounts import ensure_admin
-    from .schemas import PASSWORD_IS_EMAIL, password_is_the_email
 
     email, password = env("FEIRA_ADMIN_EMAIL"), env("FEIRA_ADMIN_PASSWORD")
     if not email or not password:
         raise click.UsageError("FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD must be set")
     if len(password) < 8:
         raise click.UsageError("FEIRA_ADMIN_PASSWORD must be at least 8 characters")
-    if password_is_the_email(password, normalized_email(email)):
-        # As registration refuses it (the first guess of anyone who knows the address); said
-        # without either, the password being the address.
-        raise click.UsageError(f"FEIRA_ADMIN_PASSWORD: {PASSWORD_IS_EMAIL}")
+    refused_as_registration_would("FEIRA_ADMIN_PASSWORD", password, email)
     user, outcome = ensure_admin(email, password)
     click.echo(f"admin {user.email} {outcome}")
 
@@ -102,5 +97,21 @@ def ensure_user_command(role, name, email_from, password_from):
         raise click.UsageError(f"{email_from} and {password_from} must be set")
     if len(password) < 8:
         raise click.UsageError(f"{password_from} must be at least 8 characters")
+    refused_as_registration_would(password_from, password, email, name)
     user, created = ensure_user(email, password, role, name)
     click.echo(f"{role} {user.email} {'created' if created else 'present'}")
+
+
+def refused_as_registration_would(variable: str, password: str, email: str, *names: str) -> None:
+    """A usage error (exit 2) for a password registration would refuse: the address, or one easily
+    guessed. Said without either, the password being the address, or a word of it."""
+    from marshmallow import ValidationError
+
+    from services.kit.fields import normalized_email
+
+    from .schemas import check_new_password
+
+    try:
+        check_new_password(password, normalized_email(email), *names)
+    except ValidationError as refused:
+        raise click.UsageError(f"{variable}: {refused.messages[0]}") from None

@@ -12,6 +12,7 @@ from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from jwt import PyJWTError
 from jwt.algorithms import RSAAlgorithm
+from marshmallow import ValidationError
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -45,7 +46,7 @@ from .models import (
     User,
     db,
 )
-from .schemas import PASSWORD_IS_EMAIL, UserSchema, password_is_the_email
+from .schemas import UserSchema, check_new_password
 
 BAD_CREDENTIALS = "The email or password is wrong"
 
@@ -521,9 +522,12 @@ def update_me(user: User, session_id: str | None, data: dict, source: str) -> Us
     under the row's lock, where two changes sent with one tag cannot both pass."""
     now = utcnow()
     email, checked = user.email, user.password_hash
-    if "password" in data and password_is_the_email(data["password"], email):
-        # Said before current_password is checked (or counted): it tells the caller nothing.
-        raise Unprocessable({"password": [PASSWORD_IS_EMAIL]})
+    if "password" in data:
+        try:
+            check_new_password(data["password"], email, user.name, data.get("name"))
+        except ValidationError as refused:
+            # Said before current_password is checked (or counted): it tells the caller nothing.
+            raise Unprocessable(refused.normalized_messages()) from None
     precondition(user, UserSchema)
     guesser = _session_guesser(session_id) if session_id else source
     _count_guess(email, guesser, now, spaced_by_email=session_id is None)

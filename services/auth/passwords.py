@@ -1,7 +1,15 @@
-"""Password hashing: argon2id at the app's parameters, never below OWASP's minimum."""
+"""Password hashing: argon2id at the app's parameters, never below OWASP's minimum; and how
+easily a new password would be guessed (zxcvbn)."""
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Iterable
+
+# Imported here, so its lists (common passwords, dictionaries, names) load once per process, with
+# the app (about 65 ms), rather than in the first registration's request.
+import zxcvbn
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, current_app
@@ -61,3 +69,29 @@ def matches(password_hash: str | None, password: str) -> bool:
 def needs_rehash(password_hash: str) -> bool:
     """Made with other parameters than the app's (weaker, or stronger since lowered)."""
     return _hasher().check_needs_rehash(password_hash)
+
+
+# zxcvbn's score 2 and up: more than about a million guesses (NIST SP 800-63B 3.1.1.2, OWASP ASVS
+# 2.1.7: refuse common, expected or breached passwords).
+LEAST_SCORE = 2
+# zxcvbn raises (ValueError) past its max_length, 72 by default, as its matching grows costly on
+# long input: a longer password is judged by its first 72 characters, enough to tell.
+ESTIMATED_LENGTH = 72
+# zxcvbn keeps a call's user_inputs in a dictionary of its module, shared by every thread of a
+# gunicorn gthread worker: one estimate at a time, or another request's inputs would be used.
+_estimating = threading.Lock()
+_WORDS = re.compile(r"[\W_]+")
+
+
+def guessable(password: str, known: Iterable[str | None]) -> bool:
+    """Whether the password is common, close to a common one (P@ssw0rd, senha123), or built
+    from what an attacker knows of the account (`known`: its e-mail, name) or of the shop."""
+    inputs = ["feira"]
+    for text in filter(None, known):
+        # The whole and its words: "Ana Souza" makes AnaSouza a guess, ana.souza@… Souza2024.
+        inputs += [text, *_WORDS.split(text)]
+    # Each once, in order: zxcvbn ranks an input by its place, a repeat only further down.
+    inputs = list(dict.fromkeys(word.lower() for word in inputs if word))
+    with _estimating:
+        score = zxcvbn.zxcvbn(password[:ESTIMATED_LENGTH], user_inputs=inputs)["score"]
+    return score < LEAST_SCORE

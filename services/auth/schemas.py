@@ -7,8 +7,14 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from services.kit import Filter, PageArgs, sort_field
 from services.kit.fields import Email, Flag, FlagFilter, Text
 
+from . import passwords
+
 PASSWORD = validate.Length(min=8, max=256, error="Must be 8 to 256 characters long.")
 PASSWORD_IS_EMAIL = "Must not be the e-mail address, nor its part before the @."  # noqa: S105 (a message)
+TOO_EASY_TO_GUESS = (
+    "Too easy to guess: a common password, close to one, or made of the e-mail or name. "
+    "Use a longer phrase."
+)
 
 
 def password_is_the_email(password: str, email: str) -> bool:
@@ -17,6 +23,16 @@ def password_is_the_email(password: str, email: str) -> bool:
     guess = password.strip().casefold()
     email = email.casefold()
     return guess in (email, email.split("@", 1)[0])
+
+
+def check_new_password(password: str, email: str, *names: str | None) -> None:
+    """Refuse (ValidationError, on `password`) a new password that is the e-mail, or one zxcvbn
+    guesses within about a million tries, knowing the e-mail and the account's names: wherever a
+    password is set (registration, PATCH /auth/me, the accounts the stack creates)."""
+    if password_is_the_email(password, email):
+        raise ValidationError(PASSWORD_IS_EMAIL, "password")
+    if passwords.guessable(password, [email, email.split("@", 1)[0], *names]):
+        raise ValidationError(TOO_EASY_TO_GUESS, "password")
 
 
 class UserSchema(Schema):
@@ -41,10 +57,9 @@ class RegisterSchema(Schema):
     name = Text(120, required=True, metadata={"example": "Ana Souza"})
 
     @validates_schema
-    def not_the_email(self, data, **kwargs):
-        given = "password" in data and "email" in data
-        if given and password_is_the_email(data["password"], data["email"]):
-            raise ValidationError(PASSWORD_IS_EMAIL, "password")
+    def hard_to_guess(self, data, **kwargs):
+        if "password" in data and "email" in data:
+            check_new_password(data["password"], data["email"], data.get("name"))
 
 
 class LoginSchema(Schema):

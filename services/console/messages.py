@@ -270,6 +270,11 @@ EXACT: dict[str, str] = {
     "Must not be the e-mail address, nor its part before the @.": (
         "Não pode ser o e-mail, nem a parte dele antes do @."
     ),
+    "Too easy to guess: a common password, close to one, or made of the e-mail or name. "
+    "Use a longer phrase.": (
+        "Fácil demais de adivinhar: uma senha comum, parecida com uma, ou feita do e-mail ou do "
+        "nome. Use uma frase mais longa."
+    ),
     "Too many wrong current passwords in this session; try again later": (
         "Muitas senhas atuais erradas nesta sessão; tente de novo mais tarde."
     ),

@@ -29,12 +29,10 @@ from .processes import (
     VENV_BIN,
     cluster,
     copies_of,
-    flask_command,
     metrics_name,
     pg_elsewhere,
     program_names,
     render_supervisor,
-    service_environment,
     standin_programs,
 )
 
@@ -202,29 +200,12 @@ def up(cfg: StackConfig) -> None:
     pg.wait(timeout=60)
     say("creating the database, the schemas and the roles")
     provision(pg.dsn, cfg.database, passwords)
-    for service in cfg.apps:
-        flask(cfg, service, passwords, "db", "upgrade")
-    say("ensuring the first admin")
-    flask(cfg, "auth", passwords, "ensure-admin")
-    say("ensuring the monitoring account (a plain user)")
-    flask(cfg, "auth", passwords, "ensure-user", "--role", "user")
+    say("migrating every service")
+    # One process for every service's migrations and auth's two accounts (stack/migrate.py).
+    subprocess.run([sys.executable, "-m", "stack.migrate"], check=True, cwd=ROOT)
 
     wait_ready(cfg)
     print_urls(cfg)
-
-
-def flask(cfg: StackConfig, service: str, passwords: dict[str, str], *args: str) -> None:
-    env = {**os.environ, **service_environment(cfg, service, passwords)}
-    env["FEIRA_ADMIN_EMAIL"] = cfg.get("FEIRA_ADMIN_EMAIL")
-    env["FEIRA_ADMIN_PASSWORD"] = cfg.get("FEIRA_ADMIN_PASSWORD")
-    env.update(cfg.monitor_account())
-    env["LOG_LEVEL"] = "WARNING"
-    subprocess.run(
-        flask_command(service, *args),
-        check=True,
-        env=env,
-        cwd=ROOT,
-    )
 
 
 def wait_ready(cfg: StackConfig, timeout: float = 90.0) -> None:

@@ -102,18 +102,28 @@ Scenario: a refresh token buys a new pair
     Then the answer is 200
     And the answer is a new token pair
 
-Scenario: a spent refresh token is refused
+Scenario: a spent refresh token is refused once the token it bought was used
     Given a signed-in user
     And the user has refreshed their tokens
+    And the refresh token the spent one bought has been used
     When I refresh with the spent refresh token
     Then the answer is a 401 problem
 
 Scenario: reusing a spent refresh token revokes the whole family
     Given a signed-in user
     And the user has refreshed their tokens
+    And the refresh token the spent one bought has been used
     And the spent refresh token has been used again
     When I refresh the user's tokens
     Then the answer is a 401 problem
+
+Scenario: a retried refresh within the grace keeps the session
+    Given a signed-in user
+    And the user has refreshed their tokens
+    When I retry the refresh with the spent refresh token
+    Then the answer is 200
+    And the answer is a new token pair
+    And the user has refreshed their tokens
 
 Scenario: a refresh without a refresh token is refused
     When I refresh without a refresh token

@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
         settings={
             "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=env("ACCESS_TOKEN_MINUTES", 15, int)),
             "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=env("REFRESH_TOKEN_DAYS", 7, int)),
+            "REFRESH_REUSE_GRACE_S": env("REFRESH_REUSE_GRACE_S", 30, int),
             "LOGIN_MAX_FAILURES": env("LOGIN_MAX_FAILURES", 5, int),
             "LOGIN_WINDOW_SECONDS": env("LOGIN_WINDOW_SECONDS", 900, int),
             "LOGIN_BLOCK_SECONDS": env("LOGIN_BLOCK_SECONDS", 60, int),

@@ -376,7 +376,9 @@ def _session_guesser(session_id: str) -> str:
     return f"session {session_id}"
 
 
-def _issue_pair(user: User, session: Session) -> dict:
+def _issue_pair(user: User, session: Session, replacing: RefreshToken | None = None) -> dict:
+    """A new access and refresh token of `session`; the refresh token is stored, and named as
+    the successor of `replacing`, the token it was traded for."""
     identity = str(user.id)
     headers = {"kid": key_id()}
     access = create_access_token(
@@ -395,6 +397,8 @@ def _issue_pair(user: User, session: Session) -> dict:
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
     )
+    if replacing is not None:
+        replacing.replaced_by = claims["jti"]
     expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     return {
         "access_token": access,
@@ -405,7 +409,11 @@ def _issue_pair(user: User, session: Session) -> dict:
 
 
 def rotate(refresh_token: str) -> dict:
-    """Trade a refresh token for a new pair. A token used twice revokes its whole session."""
+    """Trade a refresh token for a new pair: the token is spent and names its successor. A spent
+    token presented again is a reuse (RFC 9700, the OAuth 2.0 Security BCP: one of its holders
+    stole it), which revokes its whole session, unless it is a retry (`_superseded_by_retry`): a
+    client whose answer was lost sends the same token again, and gets a new pair in place of the
+    one it never received. Everything is decided under the rows' locks, in one transaction."""
     try:
         claims = decode_token(refresh_token)
     except PyJWTError as exc:
@@ -419,25 +427,56 @@ def rotate(refresh_token: str) -> dict:
     )
     if token is None or token.session.revoked_at is not None:
         raise Unauthorized("The refresh token is invalid or expired")
-    if token.used_at is not None:
-        revoke(token.session, "refresh-token-reuse")
-        db.session.commit()
-        raise Unauthorized("The refresh token was already used; the session has been revoked")
     user = token.session.user
-    if not user.active:
+    now = utcnow()
+    if token.used_at is not None:
+        superseded = _superseded_by_retry(token, user, now)
+        if superseded is None:
+            revoke(token.session, "refresh-token-reuse")
+            db.session.commit()
+            raise Unauthorized("The refresh token was already used; the session has been revoked")
+        # Spent, with no successor: whoever presents it later is taken for a thief (a reuse).
+        superseded.used_at = now
+    elif not user.active:
         raise Unauthorized("The refresh token is invalid or expired")
-    token.used_at = utcnow()
+    else:
+        token.used_at = now
     # The session's expired tokens go: one can no longer be presented (its `exp` is past), so it
     # can neither be used nor show a reuse. A session refreshed for months keeps only its last
     # REFRESH_TOKEN_DAYS of rotations, not a row per refresh forever.
     db.session.execute(
         db.delete(RefreshToken).where(
-            RefreshToken.session_id == token.session_id, RefreshToken.expires_at < utcnow()
+            RefreshToken.session_id == token.session_id, RefreshToken.expires_at < now
         )
     )
-    pair = _issue_pair(user, token.session)
+    pair = _issue_pair(user, token.session, replacing=token)
     db.session.commit()
     return pair
+
+
+def _superseded_by_retry(token: RefreshToken, user: User, now: datetime) -> RefreshToken | None:
+    """The successor of spent `token` (locked, FOR UPDATE) when presenting `token` again is a
+    retry: `token` was used at most REFRESH_REUSE_GRACE_S ago (its first use: retries never
+    stretch it), its successor was never used and has not expired, and the user is active (the
+    session is not revoked: `rotate` checked). None when it is a reuse.
+
+    The successor's lock is taken before deciding, so its use and a retry of `token` sent
+    together are decided one after the other: the second sees it used, and revokes the session.
+    Locks go from a token to its successor, so two such requests queue rather than deadlock."""
+    grace = current_app.config["REFRESH_REUSE_GRACE_S"]
+    if grace <= 0 or token.replaced_by is None or not user.active:
+        return None
+    if token.used_at < now - timedelta(seconds=grace):
+        return None
+    successor = db.session.scalar(
+        select(RefreshToken)
+        .where(RefreshToken.jti == token.replaced_by, RefreshToken.session_id == token.session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if successor is None or successor.used_at is not None or successor.expires_at <= now:
+        return None
+    return successor
 
 
 def revoke(session: Session, reason: str) -> None:

@@ -66,6 +66,11 @@ class Session(db.Model):
 
 
 class RefreshToken(db.Model):
+    """A refresh token of a session: spent once used (`used_at`), and then naming the token that
+    replaced it (`replaced_by`, its jti), which a retry of this one replaces again within
+    REFRESH_REUSE_GRACE_S (accounts.rotate). A spent token with no successor was superseded by
+    such a retry: presented, it is a reuse."""
+
     __tablename__ = "refresh_tokens"
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -74,6 +79,9 @@ class RefreshToken(db.Model):
     )
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # No foreign key: the session's expired tokens are deleted at each rotation, and a successor
+    # gone (expired) makes its predecessor's retry a reuse, as a successor not found does.
+    replaced_by: Mapped[str | None] = mapped_column(String(64))
 
     session: Mapped[Session] = relationship()
 

@@ -106,7 +106,11 @@ def vouched_login(data):
 @blp.response(200, TokenPairSchema)
 @blp.problem(401, "Invalid, expired or already used refresh token")
 def refresh(data):
-    """Rotate: the refresh token is spent and a new pair issued. Reuse revokes the session."""
+    """Rotate: the refresh token is spent and a new pair issued. Reuse revokes the session,
+    but for a retry: the spent token sent again within `REFRESH_REUSE_GRACE_S` (30 s) of its
+    use, while the token it was traded for is still unused, gets a new pair in place of that
+    one (which from then on counts as reused). Once that successor is used, or after the
+    grace, the spent token revokes the session."""
     return accounts.rotate(data["refresh_token"])
 
 

@@ -499,6 +499,9 @@ def test_refresh_rotates_and_the_spent_token_is_refused(client, register, login)
     second = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert second.status_code == 200
     assert second.json["refresh_token"] != first["refresh_token"]
+    # Its successor used, the spent token is no retry (test_refresh_retry.py): it is refused.
+    third = client.post("/auth/refresh", json={"refresh_token": second.json["refresh_token"]})
+    assert third.status_code == 200
     again = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert again.status_code == 401
 
@@ -507,10 +510,11 @@ def test_reusing_a_refresh_token_revokes_the_whole_family(client, register, logi
     register()
     first = login()
     second = client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]}).json
+    third = client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]}).json
     client.post("/auth/refresh", json={"refresh_token": first["refresh_token"]})
-    newest = client.post("/auth/refresh", json={"refresh_token": second["refresh_token"]})
+    newest = client.post("/auth/refresh", json={"refresh_token": third["refresh_token"]})
     assert newest.status_code == 401
-    verify = client.get("/auth/verify", headers=auth(second))
+    verify = client.get("/auth/verify", headers=auth(third))
     assert verify.status_code == 401
 
 

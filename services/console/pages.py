@@ -173,6 +173,16 @@ def form_values() -> dict[str, str]:
     return {key: value for key, value in request.form.items() if key != "csrf_token"}
 
 
+def form_etag(values: dict[str, str]) -> str | None:
+    """The ETag a form carries in its hidden `etag` (the resource's as the form was loaded), to
+    send as If-Match; None when it carries none (a page from before the form had it, or a forged
+    one) or one no header can carry. Such a form cannot say what it was loaded with, and a write
+    without If-Match would overwrite whatever changed since: it is taken as stale (a 412),
+    nothing sent."""
+    tag = values.get("etag", "")
+    return tag if tag and tag.isascii() and tag.isprintable() else None
+
+
 # What an edit form saved as it was loaded says: nothing was sent.
 NOTHING_CHANGED = "Nada foi alterado."
 

@@ -25,6 +25,7 @@ from .pages import (
     bp,
     brl,
     changed_only,
+    form_etag,
     form_values,
     page_args,
     pager,
@@ -835,10 +836,8 @@ def edit_order(order_id: int):
     if not body:
         flash(NOTHING_CHANGED)
         return redirect(url_for("console.order", order_id=order_id), 303)
-    tag = values.get("etag", "")
-    if not (tag and tag.isascii() and tag.isprintable()):
-        # Only a forged form has no tag, or one no header can carry: it cannot say what it was
-        # loaded with, and a PATCH without If-Match would overwrite whatever changed since.
+    tag = form_etag(values)
+    if tag is None:
         return order_as_it_is(order_id, ORDER_CHANGED, 412)
     try:
         api.send(
@@ -1040,9 +1039,8 @@ def delete_order(order_id: int):
     the orders list. It carries the order's ETag as its page showed it (If-Match): an order
     changed since (a line, the address, a payment) is not deleted unseen, orders' 412 shows the
     page again as it is now, saying so."""
-    tag = form_values().get("etag", "")
-    if not (tag and tag.isascii() and tag.isprintable()):
-        # Only a forged form has no tag: it cannot say what it was shown, so nothing is deleted.
+    tag = form_etag(form_values())
+    if tag is None:
         flash(ORDER_CHANGED_DELETE, "error")
         return order_page(order_id, status=412)
     try:

@@ -10,7 +10,7 @@ from werkzeug.urls import iri_to_uri
 from . import api, sessions
 from .api import ApiError
 from .messages import in_portuguese
-from .pages import bp, form_values, signed_in
+from .pages import bp, form_etag, form_values, signed_in
 
 
 def safe_next(target: str | None) -> str:
@@ -124,19 +124,38 @@ def logout():
 # Sent empty, auth would answer with the current password's length ("1 to 256"): the form says
 # it is required, in the words it has for a missing field, before any call.
 CURRENT_PASSWORD_MISSING = in_portuguese("Missing data for required field.")
+# Auth's 412: the account changed since the form was loaded (its If-Match, the account's ETag
+# then), in another tab or session.
+ACCOUNT_CHANGED = "Sua conta mudou desde que o formulário foi aberto: confira e salve de novo."
+
+
+def account_as_it_is(message: str, status: int):
+    """The account form filled with the account as it is now, with its ETag (sent back as
+    If-Match: a change made since is auth's 412, not overwritten), saying `message`."""
+    me, tag = api.get_tagged("/auth/me")
+    values = {"name": me.get("name", ""), "etag": tag}
+    return render_template("account.html", me=me, values=values, errors={}, refusal=message), status
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @signed_in
 def account():
-    me = api.get("/auth/me")
-    values, errors, message = {"name": me.get("name", "")}, {}, None
+    """My name and password: one PATCH /auth/me with the account's ETag as the form was loaded
+    (If-Match; a change made since, in another tab or session, is auth's 412: the form comes
+    back with the account as it is now, nothing changed)."""
+    me, tag = api.get_tagged("/auth/me")
+    values, errors, message = {"name": me.get("name", ""), "etag": tag}, {}, None
     if request.method == "POST":
         values = form_values()
+        # What the form is shown again with after a refusal: the name as typed, and the tag it
+        # was loaded with (not this read's: a change made since must still be refused).
+        kept = {"name": values.get("name", ""), "etag": values.get("etag", "")}
         if not values.get("current_password"):
             errors = {"current_password": [CURRENT_PASSWORD_MISSING]}
-            values = {"name": values.get("name", "")}
-            return render_template("account.html", me=me, values=values, errors=errors), 422
+            return render_template("account.html", me=me, values=kept, errors=errors), 422
+        loaded = form_etag(values)
+        if loaded is None:
+            return account_as_it_is(ACCOUNT_CHANGED, 412)
         body = {"current_password": values["current_password"]}
         # An emptied name is sent too: auth's "Must not be blank." is said under it.
         if "name" in values and values["name"] != me.get("name"):
@@ -144,8 +163,10 @@ def account():
         if values.get("password"):
             body["password"] = values["password"]
         try:
-            changed = api.send("PATCH", "/auth/me", body)
+            changed = api.send("PATCH", "/auth/me", body, headers={"If-Match": loaded})
         except ApiError as exc:
+            if exc.status == 412:
+                return account_as_it_is(ACCOUNT_CHANGED, 412)
             if exc.status not in (400, 401, 403, 409, 422):
                 raise
             errors = exc.errors or {"current_password": [exc.detail or "Recusado."]}
@@ -156,7 +177,7 @@ def account():
             return render_template(
                 "account.html",
                 me=me,
-                values={"name": values.get("name", "")},
+                values=kept,
                 errors=errors,
                 refusal=refusal,
             ), exc.status

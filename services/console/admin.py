@@ -17,6 +17,7 @@ from .pages import (
     bp,
     changed_only,
     finite_number,
+    form_etag,
     form_values,
     page_args,
     pager,
@@ -38,33 +39,75 @@ def users_query() -> dict[str, str]:
     return {key: request.args[key] for key in (*USER_FILTERS, "page") if request.args.get(key)}
 
 
-@bp.get("/users")
-@admin_only
-def users():
+# Auth's 412: the account changed since the list was shown (its row's If-Match, the ETag then).
+USER_CHANGED = (
+    "A conta{who} mudou desde que a página foi aberta e não foi alterada: confira-a abaixo e"
+    " altere de novo se ainda for o caso."
+)
+
+
+def tagged_users(listed_users: list[dict]) -> list[dict]:
+    """Each listed account as its own read answers it (GET /auth/users/{id}, all at once), with
+    that read's ETag (`etag`): what its row's forms send back as If-Match. One deleted since the
+    list was read (404) is left out; any other refusal is the page's."""
+    reads = api.get_many(*((f"/auth/users/{u['id']}", {}) for u in listed_users), tagged=True)
+    rows = []
+    for read in reads:
+        if isinstance(read, ApiError):
+            if read.status == 404:
+                continue
+            raise read
+        user, tag = read
+        rows.append({**user, "etag": tag})
+    return rows
+
+
+def users_page(changed: int | None = None):
+    """The users list as this request filters and pages it, each row's forms carrying its
+    account's ETag. `changed`: the account whose change auth refused as made on an older read
+    (412): the list is shown as it is now, saying so."""
     found, filters, errors = listing("/auth/users", USER_FILTERS)
+    rows = tagged_users(found["items"])
+    if changed is not None:
+        email = next((u["email"] for u in rows if u["id"] == changed), None)
+        flash(USER_CHANGED.format(who=f" {email}" if email else ""), "error")
     return render_template(
         "users.html",
-        users=found["items"],
-        pager=pager(found),
+        users=rows,
+        pager=pager(found, path=url_for("console.users")),
         filters=filters,
         errors=errors,
         kept=users_query(),
-    ), listed(errors)
+    ), 412 if changed is not None else listed(errors)
+
+
+@bp.get("/users")
+@admin_only
+def users():
+    return users_page()
 
 
 @bp.post("/users/<int:user_id>")
 @admin_only
 def change_user(user_id: int):
+    """Promote, demote, deactivate or reactivate: one PATCH with the account's ETag as its row
+    showed it (If-Match; a change made since, by another admin or the user, is auth's 412: the
+    list comes back as it is now, nothing changed); then back on the list as it was."""
     values = form_values()
+    tag = form_etag(values)
+    if tag is None:
+        return users_page(changed=user_id)
     body = {}
     if values.get("role") in ("admin", "user"):
         body["role"] = values["role"]
     if values.get("active") in ("true", "false"):
         body["active"] = values["active"] == "true"
     try:
-        api.send("PATCH", f"/auth/users/{user_id}", body)
+        api.send("PATCH", f"/auth/users/{user_id}", body, headers={"If-Match": tag})
         flash(f"Usuário {user_id} atualizado.")
     except ApiError as exc:
+        if exc.status == 412:
+            return users_page(changed=user_id)
         if not refused(exc):
             raise
         flash("Não foi possível alterar: " + (exc.reason or str(exc.status)), "error")

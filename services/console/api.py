@@ -175,10 +175,11 @@ def get_or_say(path: str, unavailable: str, statuses: tuple[int, ...], **params)
         return None, unavailable
 
 
-def get_many(*reads: tuple[str, dict]) -> list[Any]:
+def get_many(*reads: tuple[str, dict], tagged: bool = False) -> list[Any]:
     """Several GETs at once, each answered by its JSON or by the ApiError it met (the caller
-    decides what a missing part means). A 401 among them is tried again alone, through `get`,
-    which refreshes the token."""
+    decides what a missing part means); `tagged`: by its JSON and its ETag, as `get_tagged`
+    answers. A 401 among them is tried again alone, through `get` (`get_tagged`), which
+    refreshes the token."""
     token = sessions.access_token(session)
     context = (
         current_app.config["GATEWAY_URL"],
@@ -198,11 +199,13 @@ def get_many(*reads: tuple[str, dict]) -> list[Any]:
             results.append(answer)
         elif answer.status_code == 401:
             try:
-                results.append(get(path, **params))
+                results.append((get_tagged if tagged else get)(path, **params))
             except ApiError as exc:
                 results.append(exc)
         elif answer.status_code >= 400:
             results.append(ApiError(answer.status_code, problem_of(answer)))
+        elif tagged:
+            results.append((answer.json(), answer.headers.get("ETag", "")))
         else:
             results.append(answer.json())
     return results

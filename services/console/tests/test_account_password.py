@@ -2,7 +2,7 @@
 many addresses reach the email's ceiling at auth, and the change the console sends from its own
 address (which no sign-in made known to the email) still goes through."""
 
-from .conftest import PASSWORD, csrf_of, register, sign_in
+from .conftest import PASSWORD, form_fields, register, sign_in
 
 CEILING = ("LOGIN_EMAIL_MAX_FAILURES", "LOGIN_EMAIL_SPACING_SECONDS")
 
@@ -24,10 +24,10 @@ def test_the_owner_changes_the_password_while_others_guess_at_the_email(app, aut
             for n in range(5)
         ]
         assert guessed[-1] == 429
-        token = csrf_of(browser.get("/console/account").text)
+        form = form_fields(browser.get("/console/account").text, "account-form")
         answer = browser.post(
             "/console/account",
-            data={"csrf_token": token, "current_password": PASSWORD, "password": "nova-senha-1"},
+            data={**form, "current_password": PASSWORD, "password": "nova-senha-1"},
         )
         assert answer.status_code == 303, answer.text
     finally:

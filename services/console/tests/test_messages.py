@@ -29,7 +29,7 @@ from services.payments import models as payment_models
 from services.payments import reasons
 from services.payments.models import REVIEW_CAUSE_MAX
 
-from .conftest import csrf_of, sign_in
+from .conftest import csrf_of, form_fields, sign_in
 
 SERVICES = Path(services.__file__).parent
 # A number where a message is templated: "At most {most} ids." -> "At most 7 ids."
@@ -792,7 +792,7 @@ def test_a_refusals_detail_is_flashed_in_portuguese(browser):
     # The only admin demoting itself: auth's 409, which names no field, only its detail.
     answer = browser.post(
         f"/console/users/{admin}",
-        data={"csrf_token": csrf_of(page), "role": "user"},
+        data={**form_fields(page, f"role-form-{admin}"), "role": "user"},
         follow_redirects=True,
     )
     said = html.unescape(answer.text)

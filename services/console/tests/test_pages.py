@@ -12,7 +12,7 @@ import pytest
 from services.console.dashboard import kpis
 from services.console.pages import MAX_JSON_DEPTH
 
-from .conftest import PASSWORD, console_app, csrf_of, register, rows, sign_in
+from .conftest import PASSWORD, console_app, csrf_of, form_fields, register, rows, sign_in
 
 
 def user_id_of(browser, email: str) -> int:
@@ -41,10 +41,10 @@ def test_a_user_change_goes_back_to_the_list_with_its_filters_only(browser):
     sign_out(browser)
     sign_in(browser)
     caio = user_id_of(browser, "caio@example.com")
-    token = csrf_of(browser.get("/console/users").text)
+    form = form_fields(browser.get("/console/users").text, f"active-form-{caio}")
     answer = browser.post(
         f"/console/users/{caio}?role=user&page=2&endpoint=x&_external=1&_anchor=y",
-        data={"csrf_token": token, "active": "false"},
+        data={**form, "active": "false"},
     )
     assert answer.status_code == 303
     assert answer.headers["Location"] == "/console/users?role=user&page=2"
@@ -57,10 +57,9 @@ def test_a_user_change_sent_from_a_filtered_page_goes_back_to_that_page(browser)
     sign_in(browser)
     query = {"email": "caio@example.com", "role": "user", "page": "1"}
     page = browser.get("/console/users", query_string=query).text
-    action = re.search(r'action="(/console/users/\d+[^"]*)"', page).group(1)
-    answer = browser.post(
-        html.unescape(action), data={"csrf_token": csrf_of(page), "active": "false"}
-    )
+    action = re.search(r'action="(/console/users/(\d+)[^"]*)"', page)
+    form = form_fields(page, f"active-form-{action.group(2)}")
+    answer = browser.post(html.unescape(action.group(1)), data={**form, "active": "false"})
     assert answer.status_code == 303
     back = urlsplit(answer.headers["Location"])
     assert (back.path, parse_qs(back.query)) == (
@@ -72,11 +71,10 @@ def test_a_user_change_sent_from_a_filtered_page_goes_back_to_that_page(browser)
 def test_a_refusal_naming_fields_is_flashed_with_their_messages_not_the_english_detail(browser):
     sign_in(browser)
     admin = user_id_of(browser, "root@example.com")
-    token = csrf_of(browser.get("/console/users").text)
+    form = form_fields(browser.get("/console/users").text, f"role-form-{admin}")
     # Neither a role nor `active`: auth's 422 names the body.
-    answer = browser.post(
-        f"/console/users/{admin}", data={"csrf_token": token}, follow_redirects=True
-    )
+    del form["role"]
+    answer = browser.post(f"/console/users/{admin}", data=form, follow_redirects=True)
     assert "Não foi possível alterar: Escolha um papel ou se a conta fica ativa." in answer.text
     assert "Invalid fields" not in answer.text
 
@@ -169,11 +167,10 @@ def test_kpi_rows_the_api_leaves_unnamed_are_labelled_not_shown_as_none():
 
 
 def save_account(browser, name: str):
-    """The account form sent with this name and the right current password."""
-    token = csrf_of(browser.get("/console/account").text)
+    """The account form as loaded, sent with this name and the right current password."""
+    form = form_fields(browser.get("/console/account").text, "account-form")
     return browser.post(
-        "/console/account",
-        data={"csrf_token": token, "name": name, "current_password": PASSWORD},
+        "/console/account", data={**form, "name": name, "current_password": PASSWORD}
     )
 
 

@@ -11,6 +11,7 @@ from flask import current_app, render_template, request, session
 from . import api
 from .api import ApiError
 from .pages import bp, day, shop_zone, signed_in
+from .sales import gone_of, labels_of, names_read
 
 PERIODS = {"7": "7 dias", "30": "30 dias", "90": "90 dias", "365": "12 meses"}
 # The most days the KPIs take in one period (the API's limit): `days` may be any of 1 to this.
@@ -26,8 +27,8 @@ def category_label(row: dict) -> str:
 
 
 def client_label(row: dict) -> str:
-    """A client orders has no name for: clients did not say it (a removed client reads the
-    same, and orders cannot tell them apart)."""
+    """A client orders has no name for, and no read of clients named (`named_clients`): clients
+    did not say it."""
     client_id = row.get("client_id")
     return "—" if client_id is None else f"Cliente {client_id}"
 
@@ -93,8 +94,33 @@ def chart(
     )
 
 
-def kpis(found) -> tuple[dict | None, str | None, dict]:
-    """The KPI answer, or why it is missing (the route not there yet, orders down, a bad period)."""
+def unnamed_clients(found) -> list[int]:
+    """The top clients the KPI answer gives no name: deleted, or clients not answering orders
+    (orders cannot tell them apart)."""
+    if isinstance(found, ApiError):
+        return []
+    rows = found.get("by_client", [])
+    return sorted({row["client_id"] for row in rows if row.get("name") is None} - {None})
+
+
+def named_clients(rows: list[dict], clients) -> list[dict]:
+    """The top clients orders left unnamed, as `clients` (names_read's answer for them, or the
+    ApiError it met) says them, as the orders pages do: a client it does not name is deleted,
+    "Cliente 9 (excluído)" and `gone` (not linked: its page is a 404); one it names, by name;
+    each "Cliente 9" when clients did not answer."""
+    unnamed = unnamed_clients({"by_client": rows})
+    labels, gone = labels_of(unnamed, clients), gone_of(unnamed, clients)
+    return [
+        {**row, "name": labels[row["client_id"]], "gone": row["client_id"] in gone}
+        if row.get("client_id") in labels
+        else row
+        for row in rows
+    ]
+
+
+def kpis(found, clients=None) -> tuple[dict | None, str | None, dict]:
+    """The KPI answer, or why it is missing (the route not there yet, orders down, a bad period).
+    `clients`: the read of names of the top clients it leaves unnamed (`unnamed_clients`)."""
     if isinstance(found, ApiError):
         if found.status == 422:
             return None, "Período inválido: " + found.reason, found.errors
@@ -102,6 +128,8 @@ def kpis(found) -> tuple[dict | None, str | None, dict]:
             # Tiles that cannot be filled say so; the page's other panels still show.
             return None, "Indicadores indisponíveis no momento.", {}
         raise found
+    if clients is not None:
+        found["by_client"] = named_clients(found.get("by_client", []), clients)
     for series, (key, label) in UNNAMED.items():
         found[series] = [{**row, key: row.get(key) or label(row)} for row in found.get(series, [])]
     charts = {
@@ -193,7 +221,12 @@ def dashboard():
         tz = current_app.config["CONSOLE_TIME_ZONE"]
         reads.append(("/orders/reports/kpis", {"from": start, "to": end, "tz": tz}))
     answers = api.get_many(*reads)
-    found, why, errors = kpis(answers[2]) if session.is_admin else (None, None, {})
+    found, why, errors = None, None, {}
+    if session.is_admin:
+        # A top client the KPIs leave unnamed is asked of clients: a deleted one is not linked.
+        unnamed = unnamed_clients(answers[2])
+        clients = api.get_many(names_read(unnamed))[0] if unnamed else None
+        found, why, errors = kpis(answers[2], clients)
     stock, stock_total, stock_why = low_stock(answers[0])
     orders, orders_why = waiting_orders(answers[1])
     # A period the picker or the API refused is a 422, as a list's refused filter is; only the

@@ -59,11 +59,23 @@ def kpi_answer(first: str, last: str) -> dict:
 
 class Kpis:
     """`/orders/reports/kpis` as orders answers it: at most 366 days, else its 422 naming
-    `from`. It keeps the periods it was asked (`asked`: from, to)."""
+    `from`. It keeps the periods it was asked (`asked`: from, to). Its top clients are
+    `by_client` when set; `/clients?ids=` names those of `clients` (id: name), as clients' read
+    of names answers, and keeps what it was asked (`clients_asked`)."""
 
     def __init__(self):
         self.asked: list[tuple[str, str]] = []
+        self.by_client: list[dict] | None = None
+        self.clients: dict[int, str] = {}
+        self.clients_asked: list[dict] = []
         app = self.app = Flask("kpis")
+
+        @app.get("/clients")
+        def clients():
+            self.clients_asked.append(request.args.to_dict())
+            asked = [int(n) for n in request.args["ids"].split(",")]
+            items = [{"id": n, "name": self.clients[n]} for n in asked if n in self.clients]
+            return {"items": items, "total": len(items), "page": 1, "per_page": 100}
 
         @app.get("/orders/reports/kpis")
         def kpis():
@@ -76,7 +88,8 @@ class Kpis:
                     "detail": "Invalid fields: from",
                     "errors": {"from": ["The period is at most 366 days."]},
                 }, 422
-            return kpi_answer(first, last)
+            found = kpi_answer(first, last)
+            return found if self.by_client is None else {**found, "by_client": self.by_client}
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +100,7 @@ def kpis_api(auth):
 @pytest.fixture(scope="module")
 def kpis_console(database, jwt_keys, auth, auth_server, kpis_api):
     with console_with_api(
-        database, jwt_keys, auth, auth_server, kpis_api.app, ("/orders/reports/kpis",)
+        database, jwt_keys, auth, auth_server, kpis_api.app, ("/orders/reports/kpis", "/clients")
     ) as console:
         yield console
 
@@ -95,6 +108,8 @@ def kpis_console(database, jwt_keys, auth, auth_server, kpis_api):
 @pytest.fixture
 def admin(kpis_console, auth, kpis_api):
     kpis_api.asked.clear()
+    kpis_api.by_client, kpis_api.clients = None, {}
+    kpis_api.clients_asked.clear()
     return signed_in_admin(kpis_console, auth)
 
 
@@ -191,6 +206,46 @@ def test_the_top_clients_have_a_chart_of_their_gmv_beside_their_table(admin):
     table = re.search(r'<table id="table-by-client">.*?</table>', page, re.S).group(0)
     assert '<a href="/console/clients/5">Fernando Cunha</a>' in table
     assert "R$ 70.000,00" in table
+
+
+def top_clients(page: str) -> list[tuple[int | None, str]]:
+    """Each top client's table cell: the client page it links to (None: no link), and its words."""
+    table = re.search(r'<table id="table-by-client">.*?</table>', page, re.S).group(0)
+    cells = re.findall(
+        r'<tr><td>(?:<a href="/console/clients/(\d+)">([^<]*)</a>|([^<]*))</td>', table
+    )
+    return [
+        (int(link), html.unescape(name)) if link else (None, html.unescape(text))
+        for link, name, text in cells
+    ]
+
+
+def test_a_deleted_top_client_is_named_deleted_without_a_link_to_their_missing_page(
+    admin, kpis_api
+):
+    """The KPIs leave a client unnamed whether deleted or clients did not answer orders: one read
+    of clients tells them apart, as on the orders pages."""
+    kpis_api.by_client = [
+        {"client_id": 5, "name": "Fernando Cunha", "gmv": "70000.00", "orders": 2},
+        {"client_id": 714, "name": None, "gmv": "31500.50", "orders": 1},
+        {"client_id": 9, "name": None, "gmv": "100.00", "orders": 1},
+    ]
+    kpis_api.clients = {9: "Maria Souza"}  # 714 is no more; 9 clients names now
+    page = admin.get("/console/").text
+    assert top_clients(page) == [
+        (5, "Fernando Cunha"),
+        (None, "Cliente 714 (excluído)"),
+        (9, "Maria Souza"),
+    ]
+    canvas = re.search(r'<canvas id="chart-by-client" [^>]*data-chart="([^"]+)"', page).group(1)
+    assert json.loads(html.unescape(canvas))["labels"][1] == "Cliente 714 (excluído)"
+    # Only the unnamed are asked, in one read.
+    assert kpis_api.clients_asked == [{"ids": "9,714", "per_page": "100"}]
+
+
+def test_top_clients_all_named_ask_nothing_of_clients(admin, kpis_api):
+    admin.get("/console/")
+    assert kpis_api.clients_asked == []
 
 
 # Run on `load`, after console.js has drawn every chart: what Chart.js shows of each, its

@@ -26,6 +26,7 @@ import psycopg
 import requests
 from flask import Flask
 from flask_migrate import upgrade
+from psycopg import sql
 from sqlalchemy import event, text
 from werkzeug.serving import make_server
 
@@ -55,6 +56,7 @@ def start_database():
     if external:
         info = psycopg.conninfo.conninfo_to_dict(external)
         provision(external, DATABASE, passwords)
+        let_roles_empty_tables_fast(external, passwords)
         yield TestDatabase(
             external, info.get("host", "127.0.0.1"), int(info.get("port", 5432)), passwords
         )
@@ -70,6 +72,7 @@ def start_database():
     try:
         cluster.wait()
         provision(cluster.dsn, DATABASE, passwords)
+        let_roles_empty_tables_fast(cluster.dsn, passwords)
         yield TestDatabase(cluster.dsn, "127.0.0.1", cluster.port, passwords)
     finally:
         # Its data is removed next: a fast stop's checkpoint would write the run's dirty buffers
@@ -79,6 +82,18 @@ def start_database():
         shutil.rmtree(base, ignore_errors=True)
     # Kept when the cluster would not start, to say why; else one per pytest run piles up.
     logfile.unlink(missing_ok=True)
+
+
+def let_roles_empty_tables_fast(superuser_dsn: str, roles) -> None:
+    """The test database's one privilege beyond the stack's: each service's role may turn its
+    triggers and foreign keys off for a transaction (`truncate_all`)."""
+    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        for role in roles:
+            conn.execute(
+                sql.SQL("GRANT SET ON PARAMETER session_replication_role TO {}").format(
+                    sql.Identifier(role)
+                )
+            )
 
 
 def free_port() -> int:
@@ -465,17 +480,35 @@ def chore_asked_while_running(app: Flask, outbox, index: int) -> list[bool]:
     return answers
 
 
+# The sequences of the tables named, each set back to its start (what TRUNCATE's RESTART IDENTITY
+# does, without changing the sequence's file).
+_RESTART_SEQUENCES = text("""
+    SELECT setval(s.seqrelid, s.seqstart, false)
+    FROM pg_sequence s
+    JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = s.seqrelid
+        AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
+    WHERE d.refobjid = ANY(CAST(:tables AS text[])::regclass[])
+""")
+
+
 def truncate_all(app: Flask) -> None:
-    """Empty every table of the service's schema (not Alembic's), between tests."""
+    """Empty every table of the service's schema (not Alembic's), and start their sequences
+    again, between tests.
+
+    DELETE, with triggers and foreign keys off for the transaction, not TRUNCATE: a TRUNCATE
+    gives every table and index a new file and makes every open connection read the tables'
+    definitions again, 10-20 times the cost of deleting a test's few rows (143 ms against 12 ms
+    for orders' suite's four services, empty, 2026-12-07), before every test."""
     db = app.extensions["sqlalchemy"]
+    tables = [f'"{table.schema}"."{table.name}"' for table in db.metadata.sorted_tables]
     with app.app_context():
         db.session.remove()
-        tables = ", ".join(
-            f'"{table.schema}"."{table.name}"' for table in db.metadata.sorted_tables
-        )
         if tables:
             with db.engine.begin() as connection:
-                connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                connection.execute(text("SET LOCAL session_replication_role = replica"))
+                for table in tables:
+                    connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 (model names)
+                connection.execute(_RESTART_SEQUENCES, {"tables": tables})
 
 
 def access_token(

@@ -37,6 +37,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     delete,
+    exists,
     false,
     func,
     literal_column,
@@ -331,6 +332,15 @@ class Outbox:
         session = self.db.session
         subscribers = current_app.config["OUTBOX_SUBSCRIBERS"]
         secret = current_app.config["OUTBOX_SECRET"]
+        now = utcnow()
+        is_due = (self.Delivery.delivered_at.is_(None), self.Delivery.next_attempt_at <= now)
+        # Most passes find nothing due: asked first, in one plain statement, that costs a fifth of
+        # the CPU of the lock and the query below (0.6 ms against 3 ms of the relay's own; its
+        # seven relays, each polling four times a second, were a quarter of the test stack's
+        # CPU through a Robot run, 2026-12-07).
+        if not session.execute(select(exists().where(*is_due))).scalar():
+            session.rollback()
+            return 0
         # SCALE copies of the relay: one pass at a time per service (the others find the lock
         # taken and wait for their next poll), so a pass sends a subscriber's due events in the
         # order they were written (a retried one, waiting its own backoff, may come after later
@@ -339,8 +349,6 @@ class Outbox:
         if not xact_lock(session, self.lock_name("relay")):
             session.rollback()
             return 0
-        now = utcnow()
-        is_due = (self.Delivery.delivered_at.is_(None), self.Delivery.next_attempt_at <= now)
         # Each subscriber's first `batch` due deliveries. Postgres takes no FOR UPDATE beside a
         # window function, so the rows are chosen here and locked by the query below.
         ranked = (

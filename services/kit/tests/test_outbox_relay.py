@@ -6,9 +6,10 @@ import http.server
 import json
 import threading
 import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import event, select, text, update
 
 from services.kit import make_db, utcnow
 from services.kit.outbox import Outbox
@@ -330,3 +331,45 @@ def test_a_subscriber_whose_copies_all_hang_still_has_the_events_it_left_wait_th
     failed = deliveries(app, "hung")
     assert [(d.attempts, d.last_error) for d in failed] == [(1, "ReadTimeout")] * 3
     assert all(d.next_attempt_at > utcnow() for d in failed)
+
+
+def statements_of_a_pass(app) -> tuple[int, list[str]]:
+    """What one pass delivers, and the statements it sent to PostgreSQL."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            delivered = outbox.relay_once()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    return delivered, sent
+
+
+def test_a_pass_with_nothing_due_asks_one_statement_and_takes_no_lock(app, subscriber):
+    quick = subscriber(lambda events: 200)
+    emit(app, {"quick": quick.url}, [1])
+    with app.app_context():
+        db.session.execute(
+            update(outbox.Delivery).values(next_attempt_at=utcnow() + timedelta(minutes=5))
+        )
+        db.session.commit()
+
+    delivered, sent = statements_of_a_pass(app)
+
+    assert delivered == 0 and quick.numbers() == []
+    assert len(sent) == 1 and "pg_try_advisory_xact_lock" not in sent[0], sent
+
+
+def test_a_pass_with_an_event_due_takes_the_lock_and_delivers_it(app, subscriber):
+    quick = subscriber(lambda events: 200)
+    emit(app, {"quick": quick.url}, [1])
+
+    delivered, sent = statements_of_a_pass(app)
+
+    assert delivered == 1 and quick.numbers() == [[1]]
+    assert any("pg_try_advisory_xact_lock" in statement for statement in sent), sent

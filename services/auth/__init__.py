@@ -67,17 +67,23 @@ def create_app(config: dict | None = None) -> Flask:
 def ensure_admin_command():
     """Create the first admin from FEIRA_ADMIN_EMAIL / FEIRA_ADMIN_PASSWORD (idempotent). An
     existing account is promoted only if its password is that one and no active admin exists;
-    else it is left alone, says why, and the command still succeeds. A password that is the
-    email, or its part before the @, or one easily guessed, is refused (a usage error, exit 2), as
-    registration does."""
+    else it is left alone, says why, and the command still succeeds. While no admin is active
+    (the password will make or promote one), a password that is the email, or its part before
+    the @, or one easily guessed, is refused (a usage error, exit 2), as registration does; once
+    one is, the password is not used, and an upgrade's deploy does not stop on it."""
+    from sqlalchemy import select
+
     from .accounts import ensure_admin
+    from .models import User, db
 
     email, password = env("FEIRA_ADMIN_EMAIL"), env("FEIRA_ADMIN_PASSWORD")
     if not email or not password:
         raise click.UsageError("FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD must be set")
     if len(password) < 8:
         raise click.UsageError("FEIRA_ADMIN_PASSWORD must be at least 8 characters")
-    refused_as_registration_would("FEIRA_ADMIN_PASSWORD", password, email)
+    admin = select(User.id).where(User.role == "admin", User.active.is_(True)).limit(1)
+    if db.session.scalar(admin) is None:
+        refused_as_registration_would("FEIRA_ADMIN_PASSWORD", password, email)
     user, outcome = ensure_admin(email, password)
     click.echo(f"admin {user.email} {outcome}")
 

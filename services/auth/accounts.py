@@ -52,6 +52,13 @@ BAD_CREDENTIALS = "The email or password is wrong"
 
 
 def register(email: str, password: str, name: str, role: str = "user") -> User:
+    """A new account, once its password is found hard to guess (a 422 naming it): judged after
+    the attempt was counted (`count_registration`), as an estimate costs auth real CPU
+    (passwords.guessable), so a sender of costly passwords meets the throttle like any other."""
+    try:
+        check_new_password(password, email, name)
+    except ValidationError as refused:
+        raise Unprocessable(refused.normalized_messages()) from None
     user = User(email=email.lower(), name=name, password_hash=passwords.hashed(password), role=role)
     db.session.add(user)
     db.session.commit()

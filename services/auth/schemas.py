@@ -56,11 +56,6 @@ class RegisterSchema(Schema):
     )
     name = Text(120, required=True, metadata={"example": "Ana Souza"})
 
-    @validates_schema
-    def hard_to_guess(self, data, **kwargs):
-        if "password" in data and "email" in data:
-            check_new_password(data["password"], data["email"], data.get("name"))
-
 
 class LoginSchema(Schema):
     email = fields.String(

@@ -4,6 +4,7 @@ naming `password` (at registration and PATCH /auth/me) or a usage error (the CLI
 make the stack's accounts), and nothing is stored."""
 
 import pytest
+import zxcvbn
 from sqlalchemy import func, select
 
 from services.auth.models import User, db
@@ -67,11 +68,34 @@ def test_a_passphrase_is_accepted_and_opens_a_session(client, password):
     assert client.post("/auth/login", json=body).status_code == 200
 
 
-def test_a_long_password_is_judged_by_its_first_72_characters(app, client):
-    # zxcvbn raises past 72 characters; a longer password is no 500, and its start decides.
+def test_a_long_password_is_judged_by_its_first_16_characters(app, client, monkeypatch):
+    # zxcvbn's cost grows with the length (and raises past 72): a longer password is no 500, no
+    # stall, and its start decides.
+    estimated = []
+    estimate = zxcvbn.zxcvbn
+    monkeypatch.setattr(zxcvbn, "zxcvbn", lambda p, **kw: estimated.append(p) or estimate(p, **kw))
     assert refused_as_guessable(registration(client, "password" * 12))
     assert accounts(app) == 0
+    costly = "@4(<[{ 3!|1|7+0$5%2" * 4  # each of zxcvbn's l33t characters, 76 in all
     assert registration(client, "lua-cheia-sobre-o-rio-" * 4 + "password").status_code == 201
+    assert registration(client, costly, email="l33t@example.com").status_code == 201
+    assert [len(each) for each in estimated] == [16, 16, 16]
+
+
+def test_a_refused_registration_is_counted_by_the_registration_throttle(app, client):
+    # An estimate costs auth CPU: a sender of refused passwords meets the limit like any other.
+    limit = app.config["REGISTER_MAX_ATTEMPTS"]
+    sent = {"X-Forwarded-For": "203.0.113.44"}
+    answers = [
+        client.post(
+            "/auth/register",
+            json={"email": f"p{n}@example.com", "name": "P", "password": "Password123!"},
+            headers=sent,
+        )
+        for n in range(limit + 1)
+    ]
+    assert all(refused_as_guessable(answer) for answer in answers[:-1])
+    assert answers[-1].status_code == 429
 
 
 def test_a_refused_password_change_leaves_the_old_password_working(client, register, login):
@@ -106,3 +130,16 @@ def test_the_commands_that_make_the_stacks_accounts_refuse_a_guessable_password(
     assert f"{password_variable}: {TOO_EASY_TO_GUESS}" in " ".join(result.output.split())
     assert password not in result.output
     assert accounts(app) == 0
+
+
+def test_ensure_admin_does_not_stop_a_deploy_on_a_password_it_will_not_use(
+    app, client, monkeypatch
+):
+    # An active admin exists: FEIRA_ADMIN_PASSWORD makes and promotes no one, so it is not judged.
+    monkeypatch.setenv("FEIRA_ADMIN_EMAIL", "boss@example.com")
+    monkeypatch.setenv("FEIRA_ADMIN_PASSWORD", "cavalo-bateria-grampo")
+    assert app.test_cli_runner().invoke(args=["ensure-admin"]).exit_code == 0
+    monkeypatch.setenv("FEIRA_ADMIN_PASSWORD", "Password123!")
+    result = app.test_cli_runner().invoke(args=["ensure-admin"])
+    assert result.exit_code == 0, result.output
+    assert "already present" in result.output

@@ -35,6 +35,15 @@ def environment(values: dict[str, str]) -> Iterator[None]:
         os.environ.update(before)
 
 
+def settings_of(cfg: StackConfig, service: str, passwords: dict[str, str]) -> dict[str, str]:
+    """The environment the service's own process gets, but its metrics folder: prometheus_client
+    picks that once per process, so every app here would write into the first one's, where the
+    files would outlive this process."""
+    settings = service_environment(cfg, service, passwords)
+    settings.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return settings
+
+
 def made(service: str) -> Flask:
     return importlib.import_module(app_module(service)).create_app()
 
@@ -56,7 +65,7 @@ def main() -> None:
     passwords = cfg.db_passwords()
     quiet = {"LOG_LEVEL": "WARNING"}
     for service in cfg.apps:
-        with environment({**service_environment(cfg, service, passwords), **quiet}):
+        with environment({**settings_of(cfg, service, passwords), **quiet}):
             app = made(service)
             with app.app_context():
                 try:
@@ -69,7 +78,7 @@ def main() -> None:
         "FEIRA_ADMIN_PASSWORD": cfg.get("FEIRA_ADMIN_PASSWORD"),
         **cfg.monitor_account(),
     }
-    with environment({**service_environment(cfg, "auth", passwords), **quiet, **accounts}):
+    with environment({**settings_of(cfg, "auth", passwords), **quiet, **accounts}):
         auth = made("auth")
         print("==> ensuring the first admin", flush=True)
         run_command(auth, "ensure-admin")

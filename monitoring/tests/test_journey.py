@@ -17,7 +17,7 @@ from services.clients import create_app as create_clients
 from services.kit.testing import LiveServer, build_app
 
 # The monitor's own account: a `user`, who may not delete a client.
-MONITOR = ("journey-monitor@example.com", "journey-monitor-password")
+MONITOR = ("journey-monitor@example.com", "sonda-da-jornada-7")
 
 
 class Gateway:

@@ -67,11 +67,13 @@ def create_app(config: dict | None = None) -> Flask:
 def ensure_admin_command():
     """Create the first admin from FEIRA_ADMIN_EMAIL / FEIRA_ADMIN_PASSWORD (idempotent). An
     existing account is promoted only if its password is that one and no active admin exists;
-    else it is left alone, says why, and the command still succeeds. While no admin is active
-    (the password will make or promote one), a password that is the email, or its part before
-    the @, or one easily guessed, is refused (a usage error, exit 2), as registration does; once
-    one is, the password is not used, and an upgrade's deploy does not stop on it."""
+    else it is left alone, says why, and the command still succeeds. When the password will be
+    used (no account holds the email, or no admin is active), a password that is the email, or its
+    part before the @, or one easily guessed, is refused (a usage error, exit 2), as registration
+    does; otherwise an upgrade's deploy does not stop on it."""
     from sqlalchemy import select
+
+    from services.kit.fields import normalized_email
 
     from .accounts import ensure_admin
     from .models import User, db
@@ -81,8 +83,9 @@ def ensure_admin_command():
         raise click.UsageError("FEIRA_ADMIN_EMAIL and FEIRA_ADMIN_PASSWORD must be set")
     if len(password) < 8:
         raise click.UsageError("FEIRA_ADMIN_PASSWORD must be at least 8 characters")
+    account = select(User.id).where(User.email == normalized_email(email))
     admin = select(User.id).where(User.role == "admin", User.active.is_(True)).limit(1)
-    if db.session.scalar(admin) is None:
+    if db.session.scalar(account) is None or db.session.scalar(admin) is None:
         refused_as_registration_would("FEIRA_ADMIN_PASSWORD", password, email)
     user, outcome = ensure_admin(email, password)
     click.echo(f"admin {user.email} {outcome}")

@@ -143,3 +143,6 @@ def test_ensure_admin_does_not_stop_a_deploy_on_a_password_it_will_not_use(
     result = app.test_cli_runner().invoke(args=["ensure-admin"])
     assert result.exit_code == 0, result.output
     assert "already present" in result.output
+    # A new address makes a new admin with it: judged again.
+    monkeypatch.setenv("FEIRA_ADMIN_EMAIL", "second.boss@example.com")
+    assert app.test_cli_runner().invoke(args=["ensure-admin"]).exit_code == 2
